@@ -1,0 +1,161 @@
+"""Regression losses: L1 (MAE), MSE (L2), RMSE, Smooth L1 and Huber (article 000, 001, 002)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.inputs import require_same_shape
+from lossapp.reduction import reduce
+from lossapp.registry import LossSpec, Param, register
+from lossapp.trace import Trace
+
+ARTICLE_PAIR = {"pred": "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "target": "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]"}
+
+
+def _same_shape(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
+    require_same_shape(pred, target)
+    return pred, target
+
+
+def _difference(trace: Trace, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return trace.add("d", "Difference", r"d_n = \hat{y}_n - y_n", pred - target, sub=r"$p - $y", p=pred, y=target)
+
+
+def l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+             reduction: str) -> torch.Tensor:
+    """L1 loss (mean absolute error).
+
+    Unreduced: l_n = |ŷ_n − y_n|.  mean: Σ l_n / n;  sum: Σ l_n;  none: l.
+    Shapes: pred and target of the same shape.  Reference: F.l1_loss.
+    """
+    d = _difference(trace, pred, target)
+    loss = trace.add("l", "Absolute error", r"l_n = |d_n|", d.abs(), sub=r"|$d|", d=d)
+    return reduce(trace, loss, reduction)
+
+
+def mse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+              reduction: str) -> torch.Tensor:
+    """MSE loss (L2, mean squared error).
+
+    Unreduced: l_n = (ŷ_n − y_n)².  mean: Σ l_n / n;  sum: Σ l_n;  none: l.
+    Shapes: pred and target of the same shape.  Reference: F.mse_loss.
+    """
+    d = _difference(trace, pred, target)
+    loss = trace.add("l", "Squared error", r"l_n = d_n^2", d * d, sub=r"$d^2", d=d)
+    return reduce(trace, loss, reduction)
+
+
+def rmse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+               reduction: str) -> torch.Tensor:
+    """RMSE: the square root of the reduced MSE (an evaluation metric, article 002).
+
+    Unreduced: l_n = (ŷ_n − y_n)².  mean: √(Σ l_n / n);  sum: √(Σ l_n);  none: √(l_n) = |d_n|.
+    Shapes: pred and target of the same shape.  Reference: torch.sqrt(F.mse_loss(...)).
+    """
+    mse = mse_steps(trace, pred, target, params, reduction)
+    return trace.add("rmse", "Square root", r"\mathrm{RMSE} = \sqrt{L_{\mathrm{MSE}}}", torch.sqrt(mse),
+                     note="RMSE is the root of the reduced MSE, not the mean of per-element roots",
+                     sub=r"\sqrt{$m}", m=mse)
+
+
+def smooth_l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                    reduction: str) -> torch.Tensor:
+    """Smooth L1 loss (Fast R-CNN), with torch's beta.
+
+    Unreduced: l_n = 0.5·d_n²/β if |d_n| < β, else |d_n| − 0.5·β   (β = 0 gives L1).
+    mean: Σ l_n / n;  sum: Σ l_n;  none: l.  Reference: F.smooth_l1_loss(beta=β).
+    """
+    beta = float(params["beta"])
+    d = _difference(trace, pred, target)
+    a = trace.add("|d|", "Absolute difference", r"|d_n|", d.abs())
+    if beta == 0:
+        trace.warn("beta = 0: smooth L1 is exactly L1 (torch switches to l1_loss)")
+        loss = trace.add("l", "Smooth L1 term (β = 0 → |d|)", r"l_n = |d_n|", a.clone())
+        return reduce(trace, loss, reduction)
+    trace.add("quad", "Is |d| < β? (quadratic branch)", r"|d_n| < \beta", (a < beta).double(),
+                          note=f"1 where the quadratic branch applies (β = {beta:g})")
+    loss = torch.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+    trace.add("l", "Smooth L1 term", r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & "
+              r"\text{otherwise}\end{cases}", loss)
+    return reduce(trace, loss, reduction)
+
+
+def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                reduction: str) -> torch.Tensor:
+    """Huber loss, with torch's delta (= δ · smooth L1 with β = δ).
+
+    Unreduced: l_n = 0.5·d_n² if |d_n| < δ, else δ·(|d_n| − 0.5·δ).
+    mean: Σ l_n / n;  sum: Σ l_n;  none: l.  Reference: F.huber_loss(delta=δ).
+    """
+    delta = float(params["delta"])
+    d = _difference(trace, pred, target)
+    a = trace.add("|d|", "Absolute difference", r"|d_n|", d.abs())
+    trace.add("quad", "Is |d| < δ? (quadratic branch)", r"|d_n| < \delta", (a < delta).double())
+    loss = torch.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    trace.add("l", "Huber term", r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & "
+              r"\text{otherwise}\end{cases}", loss)
+    return reduce(trace, loss, reduction)
+
+
+_COMMON = {"family": "regression", "pred_kind": "values", "target_kind": "values", "prepare": _same_shape,
+           "example": ARTICLE_PAIR}
+
+register(LossSpec(
+    name="l1", title="L1 loss (MAE)", summary="Mean absolute error: robust to outliers, constant gradient.",
+    formula=r"l_n = |\hat{y}_n - y_n|", params=(), steps=l1_steps,
+    reference=lambda x, y, p, r: F.l1_loss(x, y, reduction=r), reference_name="torch.nn.functional.l1_loss",
+    aliases=("mae", "L1Loss", "absolute", "mean_absolute_error"), **_COMMON))
+
+register(LossSpec(
+    name="mse", title="MSE loss (L2)", summary="Mean squared error: smooth, gradient grows with the error.",
+    formula=r"l_n = (\hat{y}_n - y_n)^2", params=(), steps=mse_steps,
+    reference=lambda x, y, p, r: F.mse_loss(x, y, reduction=r), reference_name="torch.nn.functional.mse_loss",
+    aliases=("l2", "MSELoss", "quadratic", "mean_squared_error"), **_COMMON))
+
+register(LossSpec(
+    name="rmse", title="RMSE", summary="Root mean squared error: the square root of the reduced MSE.",
+    formula=r"\mathrm{RMSE} = \sqrt{\tfrac{1}{n}\sum_n (\hat{y}_n - y_n)^2}", params=(), steps=rmse_steps,
+    reference=lambda x, y, p, r: torch.sqrt(F.mse_loss(x, y, reduction=r)),
+    reference_name="torch.sqrt(torch.nn.functional.mse_loss)", aliases=("root_mean_squared_error",), **_COMMON))
+
+register(LossSpec(
+    name="smooth_l1", title="Smooth L1 loss",
+    summary="Quadratic near zero, linear beyond β: the box-regression loss of Fast R-CNN and SSD.",
+    formula=r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & \text{otherwise}\end{cases}",
+    params=(Param("beta", 1.0, "float", "where the quadratic part turns linear (0 gives L1)", 0.0, 10.0),),
+    steps=smooth_l1_steps,
+    reference=lambda x, y, p, r: F.smooth_l1_loss(x, y, reduction=r, beta=p["beta"]),
+    reference_name="torch.nn.functional.smooth_l1_loss", aliases=("SmoothL1Loss", "smoothl1"), **_COMMON))
+
+register(LossSpec(
+    name="huber", title="Huber loss", summary="Quadratic near zero, linear with slope δ beyond δ.",
+    formula=r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & \text{otherwise}\end{cases}",
+    params=(Param("delta", 1.0, "float", "where the quadratic part turns linear", 1e-6, 10.0),),
+    steps=huber_steps,
+    reference=lambda x, y, p, r: F.huber_loss(x, y, reduction=r, delta=p["delta"]),
+    reference_name="torch.nn.functional.huber_loss", aliases=("HuberLoss",), **_COMMON))
+
+add_zh({
+    "Difference": "差值", "Absolute error": "绝对误差", "Squared error": "平方误差", "Square root": "平方根",
+    "Absolute difference": "差的绝对值", "Is |d| < β? (quadratic branch)": "|d| < β 吗？（二次分支）",
+    "Is |d| < δ? (quadratic branch)": "|d| < δ 吗？（二次分支）", "Smooth L1 term": "Smooth L1 项",
+    "Smooth L1 term (β = 0 → |d|)": "Smooth L1 项（β = 0 → |d|）", "Huber term": "Huber 项",
+    "RMSE is the root of the reduced MSE, not the mean of per-element roots": "RMSE 是归约后 MSE 的平方根，而不是逐元素平方根的均值",
+    "beta = 0: smooth L1 is exactly L1 (torch switches to l1_loss)": "beta = 0：smooth L1 就是 L1（torch 会改用 l1_loss）",
+    "L1 loss (MAE)": "L1 损失（MAE，平均绝对误差）", "MSE loss (L2)": "MSE 损失（L2，均方误差）", "RMSE": "RMSE（均方根误差）",
+    "Smooth L1 loss": "Smooth L1 损失", "Huber loss": "Huber 损失",
+    "Mean absolute error: robust to outliers, constant gradient.": "平均绝对误差：对离群点稳健，梯度大小恒定。",
+    "Mean squared error: smooth, gradient grows with the error.": "均方误差：处处光滑，梯度随误差增大。",
+    "Root mean squared error: the square root of the reduced MSE.": "均方根误差：归约后 MSE 的平方根。",
+    "Quadratic near zero, linear beyond β: the box-regression loss of Fast R-CNN and SSD.":
+        "零附近为二次，超过 β 后为线性：Fast R-CNN 和 SSD 的边框回归损失。",
+    "Quadratic near zero, linear with slope δ beyond δ.": "零附近为二次，超过 δ 后为斜率 δ 的线性。",
+    "where the quadratic part turns linear (0 gives L1)": "二次部分转为线性的位置（0 即为 L1）",
+    "where the quadratic part turns linear": "二次部分转为线性的位置",
+})
+add_zh_patterns([(r"1 where the quadratic branch applies \(β = (.+)\)", r"取二次分支处为 1（β = \1）")])
