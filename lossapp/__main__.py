@@ -1,0 +1,319 @@
+"""Command line: python -m lossapp ...
+
+    python -m lossapp list [--json]
+    python -m lossapp LOSS --pred TEXT [--target TEXT] [--reduction R] [--param NAME=VALUE ...]
+                           [--device D] [--dtype T] [--claimed NUMBER] [--json] [--lang en|zh]
+    python -m lossapp confusion --tp N --fp N --fn N [--tn N] [--metric M] [--claimed NUMBER] [--json]
+    python -m lossapp examples [NAME] [--json]
+    python -m lossapp grade answers.csv [-o verdicts.csv]
+
+Exit status: 0 on success (a wrong claimed answer is still success), 2 on bad input, with one line
+`error: ...` on stderr (and {"error": "..."} on stdout with --json), 1 on an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from lossapp.i18n import add_zh, add_zh_patterns, tr
+from lossapp.inputs import InputError
+from lossapp.plain import latex_to_text
+
+SUBCOMMANDS = ("list", "examples", "confusion", "grade")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one `error:` line (exit 2), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message)
+
+
+def _loss_parser(loss: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=f"python -m lossapp {loss}", description=f"Compute {loss} step by step.")
+    p.add_argument("--pred", required=True, help="prediction tensor as text, or @FILE (.csv .txt .json .npy .npz .pt)")
+    p.add_argument("--target", help="target tensor as text, or @FILE")
+    p.add_argument("--reduction", default=None, help="none, mean, sum (batchmean for kl_div)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="loss parameter; repeats")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32")
+    p.add_argument("--claimed", help="a claimed answer to check, e.g. 0.9264")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", default="en", choices=("en", "zh"))
+    return p
+
+
+def _confusion_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m lossapp confusion", description="Metrics from confusion-matrix counts.")
+    for name in ("tp", "fp", "fn"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--tn")
+    p.add_argument("--metric", default="dice")
+    p.add_argument("--claimed")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", default="en", choices=("en", "zh"))
+    return p
+
+
+def _read_arg(text: str | None, name: str) -> Any:
+    """Text as given, or @FILE loaded through the safe loaders."""
+    if text is None or not text.startswith("@"):
+        return text
+    from lossapp.inputs import load_file
+    return load_file(Path(text[1:]), name)
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"--param: expected NAME=VALUE, got {pair!r}")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    if isinstance(value, list):
+        return np.array2string(np.asarray(value, dtype=float), precision=6, threshold=60, separator=", ")
+    return str(value)
+
+
+def _print_result(result: Any, lang: str, out: Any = None) -> None:
+    out = out or sys.stdout
+    spec = result.spec
+    title = tr(spec.title, lang) if spec else result.loss
+    header = f"{result.loss} — {title}"
+    if result.reference:
+        header += f"  (reduction={result.reduction}, {result.reference.device}/{result.reference.dtype})"
+    print(header, file=out)
+    if spec:
+        print(f"  {latex_to_text(spec.formula)}", file=out)
+    print(file=out)
+    for step in result.steps:
+        print(f"  [{step.symbol}] {tr(step.title, lang)}:  {latex_to_text(step.formula)}", file=out)
+        subs = step.substituted()
+        if subs:
+            shown = subs if len(subs) <= 6 else [*subs[:6], "…"]
+            print(f"        = {' ; '.join(latex_to_text(s) for s in shown)}", file=out)
+        print(f"        = {_format_value(step.value_list())}", file=out)
+        if step.note:
+            print(f"        ({tr(step.note, lang)})", file=out)
+    print(file=out)
+    print(f"{tr('value', lang)}: {_format_value(result.value)}", file=out)
+    ref = result.reference
+    if ref is not None:
+        status = tr("agrees", lang) if ref.agrees else tr("DIFFERS", lang)
+        print(f"{tr('reference', lang)}: {ref.name} = {_format_value(ref.value)} on {ref.device}/{ref.dtype}, "
+              f"|Δ| = {ref.abs_diff:.3g} — {status}", file=out)
+    if result.gradient is not None:
+        g = result.gradient
+        status = tr("agrees", lang) if g.agrees else tr("DIFFERS", lang)
+        print(f"{tr('gradient', lang)} d(loss)/d(pred): {_format_value(g.manual)}", file=out)
+        print(f"  {tr('vs autograd of the built-in', lang)}: max |Δ| = {g.max_abs_diff:.3g} — {status}", file=out)
+    for key, value in result.extra.get("metrics", {}).items():
+        print(f"  {key}: {_format_value(value) if value is not None else '—'}", file=out)
+    for warning in result.warnings:
+        print(f"{tr('warning', lang)}: {tr(warning, lang)}", file=out)
+
+
+def _print_verdict(verdict: Any, lang: str) -> None:
+    d = verdict.to_dict()
+    print()
+    print(f"{tr('claimed', lang)}: {d['claimed']}  →  {tr('verdict', lang)}: {d['verdict']}")
+    if d.get("interval"):
+        lo, hi = d["interval"]
+        print(f"  {tr('attainable with the inputs rounded as written', lang)}: [{lo:.8g}, {hi:.8g}]")
+    explanation = getattr(verdict, "explanation_zh", None) if lang == "zh" else None
+    print(f"  {explanation or d.get('explanation', '')}")
+    for m in d.get("mistakes", []):
+        print(f"  - {m['id']}: {m['title']} = {m['value']:.10g}")
+
+
+def _run_loss(loss: str, argv: list[str]) -> int:
+    import lossapp
+
+    args = _loss_parser(loss).parse_args(argv)
+    pred, target = _read_arg(args.pred, "pred"), _read_arg(args.target, "target")
+    params = _params(args.param)
+    result = lossapp.compute(loss, pred, target, reduction=args.reduction, device=args.device, dtype=args.dtype,
+                             **params)
+    verdict = _verdict(result, args.claimed)
+    return _emit(result, verdict, args)
+
+
+def _verdict(result: Any, claimed: str | None) -> Any:
+    if claimed is None:
+        return None
+    from lossapp.check import check_result
+    return check_result(result, claimed)
+
+
+def _emit(result: Any, verdict: Any, args: argparse.Namespace) -> int:
+    if args.json:
+        data = result.to_dict()
+        if verdict is not None:
+            data["check"] = verdict.to_dict()
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+    else:
+        _print_result(result, args.lang)
+        if verdict is not None:
+            _print_verdict(verdict, args.lang)
+    return 0
+
+
+def _run_confusion(argv: list[str]) -> int:
+    import lossapp
+
+    args = _confusion_parser().parse_args(argv)
+    result = lossapp.confusion(args.tp, args.fp, args.fn, args.tn, metric=args.metric)
+    return _emit(result, _verdict(result, args.claimed), args)
+
+
+def _run_list(argv: list[str]) -> int:
+    import lossapp
+
+    p = _Parser(prog="python -m lossapp list")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", default="en", choices=("en", "zh"))
+    args = p.parse_args(argv)
+    specs = list(lossapp.LOSSES.values())
+    if args.json:
+        print(json.dumps([s.to_dict() for s in specs], ensure_ascii=False, indent=1))
+        return 0
+    for family in dict.fromkeys(s.family for s in specs):
+        print(f"{tr(family, args.lang)}:")
+        for s in (s for s in specs if s.family == family):
+            params = ", ".join(f"{p.name}={p.default}" for p in s.params) or "—"
+            aliases = f" (aliases: {', '.join(s.aliases)})" if s.aliases else ""
+            print(f"  {s.name:<18} {tr(s.title, args.lang)}{aliases}")
+            print(f"  {'':<18} params: {params}; reference: {s.reference_name}")
+    return 0
+
+
+def _run_examples(argv: list[str]) -> int:
+    from lossapp.examples import find_example, load_examples, run_example
+
+    p = _Parser(prog="python -m lossapp examples")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", default="en", choices=("en", "zh"))
+    args = p.parse_args(argv)
+    examples = [find_example(args.name)] if args.name else load_examples()
+    rows = []
+    for ex in examples:
+        result, verdict = run_example(ex)
+        rows.append({"example": ex.to_dict(), "result": result.to_dict(),
+                     "check": verdict.to_dict() if verdict is not None else None})
+        if args.json:
+            continue
+        title = ex.title_zh if args.lang == "zh" and ex.title_zh else ex.title
+        if args.name:
+            print(f"{ex.name}: {title}  [{ex.source}, {ex.section}]")
+            _print_result(result, args.lang)
+            if verdict is not None:
+                _print_verdict(verdict, args.lang)
+            continue
+        ref = result.reference
+        agree = "—" if ref is None else (tr("agrees", args.lang) if ref.agrees else tr("DIFFERS", args.lang))
+        stated = ex.stated if ex.stated is not None else "—"
+        verdict_text = verdict.verdict if verdict is not None else "—"
+        print(f"{ex.name:<32} {ex.loss:<16} lossapp {_format_value(result.value):<24} "
+              f"article {stated:<10} {verdict_text:<10} torch: {agree}")
+        print(f"{'':<32} {title}")
+    if args.json:
+        print(json.dumps(rows if not args.name else rows[0], ensure_ascii=False, indent=1))
+    return 0
+
+
+def _run_grade(argv: list[str]) -> int:
+    from lossapp.grade import grade_csv, write_csv
+
+    p = _Parser(prog="python -m lossapp grade")
+    p.add_argument("answers", help="CSV with columns id, loss, pred, target, params, claimed [, reduction]")
+    p.add_argument("-o", "--output", help="where to write the verdicts CSV (default: print it)")
+    args = p.parse_args(argv)
+    path = Path(args.answers)
+    if not path.is_file():
+        raise InputError(f"expected an answers CSV file, got {args.answers!r} (no such file)")
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        end = "\n" if done == total else ""
+        if tty or done == total:
+            sys.stderr.write(f"\rgrading [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
+            sys.stderr.flush()
+
+    table = grade_csv(path, progress=progress)
+    if args.output:
+        write_csv(table, args.output)
+        counts = table["verdict"].value_counts().to_dict()
+        print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f" → {args.output}")
+    else:
+        print(table.to_csv(index=False), end="")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv
+    try:
+        if not argv or argv[0] in ("-h", "--help"):
+            print(__doc__)
+            return 0 if argv else 2
+        command, rest = argv[0], argv[1:]
+        if command == "list":
+            return _run_list(rest)
+        if command == "examples":
+            return _run_examples(rest)
+        if command == "confusion":
+            return _run_confusion(rest)
+        if command == "grade":
+            return _run_grade(rest)
+        if command.startswith("-"):
+            raise InputError(f"expected a loss name or one of {', '.join(SUBCOMMANDS)} first, got {command!r}")
+        return _run_loss(command, rest)
+    except InputError as exc:
+        return _fail(str(exc), as_json, 2)
+    except SystemExit as exc:  # --help inside a sub-parser
+        return int(exc.code or 0)
+    except Exception as exc:  # an internal error: still one line, never a traceback
+        return _fail(f"internal error: {type(exc).__name__}: {exc}", as_json, 1)
+
+
+def _fail(message: str, as_json: bool, status: int) -> int:
+    message = " ".join(message.split())
+    print(f"error: {message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"error": message}, ensure_ascii=False))
+    return status
+
+
+add_zh({
+    "value": "值", "reference": "参考", "agrees": "一致", "DIFFERS": "不一致", "gradient": "梯度",
+    "vs autograd of the built-in": "与内置函数的自动求导相比", "warning": "警告", "claimed": "给出的答案",
+    "verdict": "判定", "attainable with the inputs rounded as written": "输入按所写位数舍入时可取到的范围",
+    "regression": "回归", "classification": "分类", "overlap": "重叠（分割）", "margin": "间隔",
+    "distribution": "分布", "regularization": "正则化", "metrics": "指标",
+})
+add_zh_patterns([
+    (r"--param: expected NAME=VALUE, got (.+)", r"--param：期望 NAME=VALUE，实际为 \1"),
+    (r"expected an answers CSV file, got (.+) \(no such file\)", r"期望一个答案 CSV 文件，实际为 \1（文件不存在）"),
+    (r"the following arguments are required: (.+)", r"缺少必需的参数：\1"),
+    (r"unrecognized arguments: (.+)", r"无法识别的参数：\1"),
+    (r"expected a loss name or one of (.+) first, got (.+)", r"第一个参数应为损失名称或 \1 之一，实际为 \2"),
+    (r"internal error: (.+)", r"内部错误：\1"),
+])
+
+if __name__ == "__main__":
+    sys.exit(main())

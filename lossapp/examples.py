@@ -1,0 +1,112 @@
+"""The articles' worked examples: one TOML file each in examples/, loaded with stdlib tomllib.
+
+Schema (keys other than title/source/loss are optional):
+
+    title = "BCE on three pixels"            title_zh = "..."
+    source = "002_472562432bf7f397.txt"      section = "item 9"
+    loss = "bce"                             reduction = "mean"
+    pred = "[0.2947, 0.5898, 0.4863]"        target = "[1, 0, 0]"
+    stated = "0.9264"                        # the article's value, as written
+    notes = "..."                            notes_zh = "..."
+    [params]                                 # loss parameters
+    [random]                                 # instead of pred/target: seed, then specs generated in order
+    seed = 0
+    pred = "randn(2, 3)"
+    target = "randn(2, 3)"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lossapp.inputs import InputError
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    title: str
+    source: str
+    loss: str
+    title_zh: str = ""
+    section: str = ""
+    reduction: str = "mean"
+    pred: str | None = None
+    target: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    stated: str | None = None
+    notes: str = ""
+    notes_zh: str = ""
+    random: dict[str, Any] | None = None
+
+    def inputs(self) -> tuple[Any, Any]:
+        """pred and target: as written, or generated from the random specs with the article's seed."""
+        if self.random:
+            from lossapp.inputs import random_inputs
+            names = [k for k in ("pred", "target") if k in self.random]
+            tensors = random_inputs(int(self.random.get("seed", 0)), [str(self.random[k]) for k in names])
+            generated = dict(zip(names, tensors, strict=True))
+            return generated.get("pred", self.pred), generated.get("target", self.target)
+        return self.pred, self.target
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "title_zh": self.title_zh, "source": self.source,
+                "section": self.section, "loss": self.loss, "reduction": self.reduction, "pred": self.pred,
+                "target": self.target, "params": self.params, "stated": self.stated, "notes": self.notes,
+                "notes_zh": self.notes_zh, "random": self.random}
+
+
+def _parse(path: Path) -> Example:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"example {path.name}: expected valid TOML, got {exc}") from None
+    missing = [k for k in ("title", "source", "loss") if k not in data]
+    if missing:
+        raise InputError(f"example {path.name}: expected keys title, source and loss, missing {', '.join(missing)}")
+    stated = data.get("stated")
+    known = {f for f in Example.__dataclass_fields__ if f != "name"}
+    fields = {k: v for k, v in data.items() if k in known}
+    fields["stated"] = None if stated is None else str(stated)
+    return Example(name=path.stem, **fields)
+
+
+def load_examples(directory: Path | None = None) -> list[Example]:
+    """Every examples/*.toml, sorted by file name."""
+    folder = directory or EXAMPLES_DIR
+    return [_parse(p) for p in sorted(folder.glob("*.toml"))]
+
+
+def find_example(name: str, directory: Path | None = None) -> Example:
+    examples = load_examples(directory)
+    for ex in examples:
+        if ex.name == name or ex.name.split("_", 1)[-1] == name:
+            return ex
+    names = ", ".join(e.name for e in examples)
+    raise InputError(f"unknown example {name!r}; expected one of: {names}")
+
+
+def run_example(example: Example) -> tuple[Any, Any]:
+    """(Result, Verdict on the article's stated value or None)."""
+    import lossapp
+
+    if example.loss == "confusion" and example.pred is None and not example.random:
+        params = dict(example.params)
+        result = lossapp.confusion(params.pop("tp"), params.pop("fp"), params.pop("fn"), params.pop("tn", None),
+                                   **params)
+    else:
+        pred, target = example.inputs()
+        result = lossapp.compute(example.loss, pred, target, reduction=example.reduction, **example.params)
+    verdict = None
+    if example.stated is not None:
+        try:
+            from lossapp.check import check_result
+        except ImportError:
+            return result, None
+        verdict = check_result(result, example.stated)
+    return result, verdict

@@ -1,0 +1,186 @@
+"""The registry-wide contract: every loss × reduction × dtype agrees with its torch reference, in value
+and gradient, and produces the fixed JSON shape."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import lossapp
+from lossapp.i18n import has_zh
+from lossapp.inputs import InputError
+
+SPECS = [s for s in lossapp.LOSSES.values() if s.family != "metrics"]
+CASES = [(s.name, r) for s in SPECS for r in s.reductions]
+
+
+def _run(name: str, reduction: str, dtype: str = "float32") -> lossapp.Result:
+    spec = lossapp.LOSSES[name]
+    ex = spec.example
+    return lossapp.compute(name, ex["pred"], ex.get("target"), reduction=reduction, dtype=dtype,
+                           **ex.get("params", {}))
+
+
+def test_registry_is_populated() -> None:
+    assert {"l1", "mse", "rmse", "smooth_l1", "huber"} <= set(lossapp.LOSSES)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("name", "reduction"), CASES)
+def test_value_and_gradient_agree_with_torch(name: str, reduction: str, dtype: str) -> None:
+    result = _run(name, reduction, dtype)
+    assert result.reference is not None
+    assert result.reference.agrees, (result.reference, result.value)
+    assert result.reference.dtype == dtype and result.reference.device == "cpu"
+    expected = torch.tensor(result.reference.value, dtype=torch.float64)
+    got = torch.tensor(result.value, dtype=torch.float64)
+    rtol = 1e-9 if dtype == "float64" else 2e-5
+    torch.testing.assert_close(got, expected, rtol=rtol, atol=1e-6 if dtype == "float32" else 1e-12,
+                               equal_nan=True)
+    spec = lossapp.LOSSES[name]
+    if spec.differentiable:
+        assert result.gradient is not None
+        assert result.gradient.agrees, result.gradient
+    else:
+        assert result.gradient is None
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", [s.name for s in SPECS])
+def test_half_precisions_agree_or_say_why(name: str, dtype: str) -> None:
+    try:
+        result = _run(name, lossapp.LOSSES[name].default_reduction, dtype)
+    except InputError as exc:  # a built-in without a half kernel on this device: a clear message
+        assert dtype in str(exc) and "failed on" in str(exc)
+        return
+    assert result.reference.agrees, (result.reference, result.value)
+
+
+@pytest.mark.parametrize(("name", "reduction"), CASES)
+def test_json_contract(name: str, reduction: str) -> None:
+    data = _run(name, reduction).to_dict()
+    json.dumps(data, allow_nan=False)
+    assert {"loss", "params", "reduction", "value", "steps", "reference", "gradient", "warnings"} <= set(data)
+    assert data["loss"] == name and data["reduction"] == reduction
+    assert {"name", "value", "device", "dtype", "abs_diff", "agrees"} <= set(data["reference"])
+    for step in data["steps"]:
+        assert {"symbol", "title", "formula", "value"} <= set(step)
+    if reduction in ("mean", "sum", "batchmean"):
+        assert isinstance(data["value"], float)
+    else:
+        assert isinstance(data["value"], list | float)
+    if data["gradient"] is not None:
+        assert {"manual", "reference", "max_abs_diff", "agrees"} <= set(data["gradient"])
+    spec = lossapp.LOSSES[name]
+    assert set(data["params"]) == {p.name for p in spec.params}
+
+
+@pytest.mark.parametrize("name", [s.name for s in SPECS])
+def test_reduction_is_its_own_step(name: str) -> None:
+    spec = lossapp.LOSSES[name]
+    for reduction in spec.reductions:
+        result = _run(name, reduction)
+        symbols = [s.symbol for s in result.steps]
+        assert "L" in symbols
+        if reduction in ("mean", "batchmean"):
+            assert "num" in symbols and "den" in symbols
+            num, den = result.step("num").value_list(), result.step("den").value_list()
+            if den:
+                assert result.step("L").value_list() == pytest.approx(num / den)
+
+
+@pytest.mark.parametrize("name", [s.name for s in SPECS])
+def test_table_has_one_row_per_element(name: str) -> None:
+    result = _run(name, "none" if "none" in lossapp.LOSSES[name].reductions else "mean")
+    table = result.table()
+    assert len(table) == max(1, result.unreduced.numel() if result.unreduced is not None else 1)
+    assert len(table.columns) >= 2
+
+
+@pytest.mark.parametrize("name", [s.name for s in SPECS])
+def test_every_visible_string_speaks_chinese(name: str) -> None:
+    spec = lossapp.LOSSES[name]
+    texts = [spec.title, spec.summary, *(p.description for p in spec.params)]
+    for reduction in spec.reductions:
+        result = _run(name, reduction)
+        texts += [s.title for s in result.steps] + [s.note for s in result.steps if s.note] + result.warnings
+    missing = sorted({t for t in texts if t and not has_zh(t)})
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("name", [s.name for s in SPECS])
+def test_docstring_shape(name: str) -> None:
+    doc = lossapp.LOSSES[name].steps.__doc__ or ""
+    assert "Reference" in doc and ("nreduced" in doc or "l_n" in doc or "=" in doc), doc
+
+
+@pytest.mark.parametrize("name", [s.name for s in SPECS])
+def test_steps_are_float64_and_symbols_named(name: str) -> None:
+    result = _run(name, lossapp.LOSSES[name].default_reduction)
+    for step in result.steps:
+        assert step.symbol and step.title and step.formula
+        if isinstance(step.value, torch.Tensor) and step.value.is_floating_point():
+            assert step.value.dtype == torch.float64, step.symbol
+
+
+@pytest.mark.parametrize("name", [s.name for s in SPECS])
+def test_torch_snippet_expression_is_given(name: str) -> None:
+    assert lossapp.LOSSES[name].torch_code.strip()
+
+
+def test_unknown_device_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match="not available"):
+        lossapp.compute("mse", "[1, 2]", "[1, 1]", device="cuda:7")
+    with pytest.raises(InputError, match="expected a device"):
+        lossapp.compute("mse", "[1, 2]", "[1, 1]", device="tpu")
+
+
+def test_unknown_dtype_and_reduction() -> None:
+    with pytest.raises(InputError, match="expected dtype"):
+        lossapp.compute("mse", "[1, 2]", "[1, 1]", dtype="int8")
+    with pytest.raises(InputError, match="expected reduction"):
+        lossapp.compute("mse", "[1, 2]", "[1, 1]", reduction="median")
+    with pytest.raises(InputError, match="unknown parameter"):
+        lossapp.compute("mse", "[1, 2]", "[1, 1]", bogus=1)
+
+
+def test_missing_and_mismatched_target() -> None:
+    with pytest.raises(InputError, match="expected a target"):
+        lossapp.compute("mse", "[1, 2]")
+    with pytest.raises(InputError, match=r"pred \(2,\) and target \(3,\)"):
+        lossapp.compute("mse", "[1, 2]", "[1, 1, 1]")
+
+
+def test_accepts_numpy_tensor_and_list() -> None:
+    import numpy as np
+
+    a = lossapp.compute("l1", np.array([1.0, 2.0]), torch.tensor([0.5, 2.5]))
+    b = lossapp.compute("l1", [1.0, 2.0], [0.5, 2.5])
+    assert a.value == b.value == pytest.approx(0.5)
+
+
+def test_dtype_rounding_is_reported() -> None:
+    result = lossapp.compute("mse", "[0.1234567, 2.7182818]", "[0.1, 2.7]", dtype="float16")
+    assert result.reference.agrees
+    assert any("rounding the inputs to float16" in w for w in result.warnings)
+
+
+def test_smooth_l1_beta_zero_is_l1() -> None:
+    a = lossapp.compute("smooth_l1", "[0.5, -2, 3]", "[0, 0, 0]", beta=0)
+    b = lossapp.compute("l1", "[0.5, -2, 3]", "[0, 0, 0]")
+    assert a.value == pytest.approx(b.value)
+    assert a.reference.agrees and a.gradient.agrees
+
+
+def test_rmse_is_root_of_reduced_mse() -> None:
+    r = lossapp.compute("rmse", "[1, 2, 3]", "[1.5, 2, 2]")
+    assert r.value == pytest.approx((1.25 / 3) ** 0.5)
+
+
+def test_huber_is_delta_times_smooth_l1() -> None:
+    for delta in (0.5, 1.0, 2.0):
+        h = lossapp.compute("huber", "[0.3, -1.7, 4.0]", "[0, 0, 0]", delta=delta)
+        s = lossapp.compute("smooth_l1", "[0.3, -1.7, 4.0]", "[0, 0, 0]", beta=delta)
+        assert h.value == pytest.approx(delta * s.value)
