@@ -11,9 +11,9 @@ from lossapp.trace import SUBSTITUTE_MAX, Trace, fmt
 
 
 def _sum_text(values: torch.Tensor) -> str | None:
-    flat = values.detach().reshape(-1).tolist()
-    if len(flat) > SUBSTITUTE_MAX:
+    if values.numel() > SUBSTITUTE_MAX:
         return None
+    flat = values.detach().reshape(-1).tolist()
     return " + ".join(fmt(v) if v >= 0 else f"({fmt(v)})" for v in flat)
 
 

@@ -1,1 +1,196 @@
-"""(placeholder: filled in by its issue)"""
+"""Regularization terms on the weights: the L1 and L2 penalties of article 002 (items 2 and 3).
+
+The objective is the data loss plus a penalty on the weights w ("经验风险 + 结构风险"):
+L1: R(w) = λ·Σ|w_i| (drives weights to exactly 0: sparse);  L2: R(w) = (λ/2)·Σw_i² (shrinks them).
+In PyTorch the L2 penalty is not written into the loss at all but into the optimizer: SGD's
+`weight_decay=λ` adds λ·w to every gradient, which is exactly ∇(λ/2)Σw² (article 002, point 3). The
+L2 reference below makes that link concrete: its gradient is the displacement of one
+`torch.optim.SGD([w], lr=1, weight_decay=λ)` step on a zero data loss.
+
+Reductions (a penalty has no samples, so they are defined over the weights):
+  sum  (default): R = Σ_i r_i, the penalty as defined;
+  none: r_i, one term per weight;
+  mean: Σ_i r_i / n, the penalty divided by the number of weights n.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.inputs import InputError
+from lossapp.reduction import reduce
+from lossapp.registry import LossSpec, Param, register
+from lossapp.trace import Trace, fmt
+
+
+def _reduce_builtin(terms: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "none":
+        return terms
+    if reduction == "sum":
+        return terms.sum()
+    if reduction == "mean":
+        return terms.mean()
+    raise InputError(f"expected reduction none, mean or sum, got {reduction!r}")
+
+
+def penalty_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                    trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A penalty acts on the weights alone: any shape, no target."""
+    if target is not None:
+        raise InputError("expected no target for a weight penalty (pred holds the weights w), got one")
+    return pred, None
+
+
+def _gradient_step(trace: Trace, per_weight: torch.Tensor, formula: str, reduction: str, n: int) -> None:
+    """The derivative of the reduced penalty with respect to each weight."""
+    if reduction == "mean":
+        trace.add("g", "Gradient of the penalty", rf"\frac{{\partial L}}{{\partial w_i}} = \frac{{{formula}}}{{n}}",
+                  per_weight / n, note=f"mean reduction: the gradient is divided by n = {n} too")
+    else:
+        trace.add("g", "Gradient of the penalty", rf"\frac{{\partial L}}{{\partial w_i}} = {formula}", per_weight)
+
+
+def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                     reduction: str) -> torch.Tensor:
+    """L1 penalty (lasso) on weights w: λ·Σ|w_i| (article 002, item 2; it also makes weights sparse).
+
+    Unreduced: r_i = λ·|w_i|.  sum (default): λ·Σ|w_i|;  mean: λ·Σ|w_i| / n;  none: r.
+    Gradient: λ·sign(w_i) (0 at w_i = 0, as torch's abs backward).
+    Params: lam (λ, default 0.01).  Shapes: weights of any shape, no target.
+    Reference: lam * w.abs(), reduced (plain torch).
+    """
+    lam = float(params["lam"])
+    lt = fmt(lam)
+    w = pred
+    a = trace.add("|w|", "Absolute weights", r"|w_i|", w.abs(), sub=r"|$w|", w=w)
+    trace.add("||w||_1", "Sum of absolute weights (L1 norm)", r"\|w\|_1 = \sum_i |w_i|", a.sum(),
+              note="the penalty is λ times this norm")
+    terms = trace.add("l", "Times λ (per weight)", r"r_i = \lambda |w_i|", lam * a, sub=rf"{lt} \cdot $a", a=a,
+                      note=f"λ = {lam:g}")
+    _gradient_step(trace, lam * torch.sign(w.detach()), r"\lambda\,\mathrm{sign}(w_i)", reduction, w.numel())
+    return reduce(trace, terms, reduction)
+
+
+def l1_penalty_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any], reduction: str) -> torch.Tensor:
+    return _reduce_builtin(p["lam"] * x.abs(), reduction)
+
+
+# -- L2 and SGD's weight_decay --------------------------------------------------------------------------
+
+def sgd_weight_decay_displacement(w: torch.Tensor, lam: float) -> torch.Tensor:
+    """w_before − w_after for one torch.optim.SGD([w], lr=1, weight_decay=lam) step on a zero data loss.
+
+    SGD adds weight_decay·w to the gradient of the data loss (0 here) and steps by −lr times that, so the
+    displacement is λ·w: the gradient of (λ/2)·Σw². Runs in w's dtype and on w's device.
+    """
+    before = w.detach().clone()
+    param = torch.nn.Parameter(before.clone())
+    optimizer = torch.optim.SGD([param], lr=1.0, weight_decay=lam)
+    param.grad = torch.zeros_like(param)  # the data loss is 0, so is its gradient
+    optimizer.step()
+    return before - param.detach()
+
+
+class _L2ViaWeightDecay(torch.autograd.Function):
+    """Per-weight terms (λ/2)·w² forward; backward returns the SGD weight_decay step's displacement."""
+
+    @staticmethod
+    def forward(ctx: Any, w: torch.Tensor, lam: float) -> torch.Tensor:
+        ctx.save_for_backward(w)
+        ctx.lam = lam
+        return 0.5 * lam * (w * w)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (w,) = ctx.saved_tensors
+        return grad_output * sgd_weight_decay_displacement(w, ctx.lam), None
+
+
+def l2_penalty_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any], reduction: str) -> torch.Tensor:
+    """Value: (λ/2)·w² with plain torch ops, reduced. Gradient: one SGD(lr=1, weight_decay=λ) step's w − w'."""
+    return _reduce_builtin(_L2ViaWeightDecay.apply(x, float(p["lam"])), reduction)
+
+
+def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                     reduction: str) -> torch.Tensor:
+    """L2 penalty (ridge, weight decay) on weights w: (λ/2)·Σw_i² (article 002, items 2 and 3).
+
+    Unreduced: r_i = (λ/2)·w_i².  sum (default): (λ/2)·Σw_i²;  mean: (λ/2)·Σw_i² / n;  none: r.
+    Gradient: λ·w_i, which is what SGD(weight_decay=λ) adds to each gradient: torch puts L2 in the
+    optimizer, not in the loss.
+    Params: lam (λ, default 0.01, the article's weight_decay).  Shapes: weights of any shape, no target.
+    Reference: (λ/2)·w² with torch ops for the value; its gradient is the displacement w − w' of one
+    torch.optim.SGD([w], lr=1, weight_decay=λ) step on a zero data loss (a custom autograd.Function).
+    """
+    lam = float(params["lam"])
+    lt = fmt(lam)
+    w = pred
+    sq = trace.add("w^2", "Squared weights", r"w_i^2", w * w, sub=r"$w^2", w=w)
+    trace.add("||w||_2^2", "Sum of squares (squared L2 norm)", r"\|w\|_2^2 = \sum_i w_i^2", sq.sum(),
+              note="the penalty is λ/2 times this")
+    terms = trace.add("l", "Times λ/2 (per weight)", r"r_i = \frac{\lambda}{2} w_i^2", 0.5 * lam * sq,
+                      sub=rf"\frac{{{lt}}}{{2}} \cdot $s", s=sq, note=f"λ = {lam:g}")
+    wd = w.detach()
+    _gradient_step(trace, lam * wd, r"\lambda\, w_i", reduction, w.numel())
+    after = trace.add("w'", "One SGD step with weight_decay = λ (lr = 1, zero data loss)",
+                      r"w_i' = w_i - \eta\,(\nabla_{w_i} L_{\text{data}} + \lambda w_i) = w_i - \lambda w_i",
+                      wd - lam * wd, sub=rf"$w - {lt} \cdot $w", w=wd,
+                      note="torch puts L2 regularization in the optimizer (weight_decay), not in the loss "
+                           "(article 002, point 3): SGD adds λ·w to each gradient, the gradient of (λ/2)·Σw²")
+    trace.add("Δw", "Displacement of the SGD step", r"w_i - w_i' = \lambda w_i", wd - after,
+              note="with lr = 1 and a zero data loss, one weight_decay step moves w by exactly λ·w = ∂R/∂w; "
+                   "the reference's gradient is read off this step")
+    return reduce(trace, terms, reduction)
+
+
+_PENALTY = {"family": "regularization", "pred_kind": "weights", "target_kind": None, "prepare": penalty_prepare,
+            "default_reduction": "sum", "example": {"pred": "[0.5, -1.2, 2.0, 0.0, -0.3]", "params": {"lam": 0.01}}}
+_LAM = Param("lam", 0.01, "float", "regularization strength λ (the optimizer's weight_decay)", 0.0, 10.0)
+_REDUCE_CODE = 'r.sum() if reduction == "sum" else r.mean() if reduction == "mean" else r'
+
+register(LossSpec(
+    name="l1_penalty", title="L1 penalty (lasso)",
+    summary="λ·Σ|w|: pulls every weight towards 0 by the same amount, so many end exactly at 0 (sparse).",
+    formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps,
+    reference=l1_penalty_reference, reference_name="lam * w.abs().sum()",
+    aliases=("l1_regularization", "l1_reg", "lasso"),
+    torch_code="r = lam * pred.abs()\n" + _REDUCE_CODE, **_PENALTY))
+
+register(LossSpec(
+    name="l2_penalty", title="L2 penalty (weight decay)",
+    summary="(λ/2)·Σw²: shrinks weights in proportion to their size; in torch it is the optimizer's weight_decay.",
+    formula=r"R(w) = \frac{\lambda}{2} \sum_i w_i^2", params=(_LAM,), steps=l2_penalty_steps,
+    reference=l2_penalty_reference,
+    reference_name="lam / 2 * (w**2).sum(); gradient from torch.optim.SGD(lr=1, weight_decay=lam)",
+    aliases=("l2_regularization", "l2_reg", "weight_decay", "ridge"),
+    torch_code="r = lam / 2 * pred ** 2\n" + _REDUCE_CODE, **_PENALTY))
+
+add_zh({
+    "L1 penalty (lasso)": "L1 正则项（lasso）", "L2 penalty (weight decay)": "L2 正则项（权重衰减）",
+    "λ·Σ|w|: pulls every weight towards 0 by the same amount, so many end exactly at 0 (sparse).":
+        "λ·Σ|w|：把每个权重以相同的力度拉向 0，因此很多权重恰好变为 0（稀疏）。",
+    "(λ/2)·Σw²: shrinks weights in proportion to their size; in torch it is the optimizer's weight_decay.":
+        "(λ/2)·Σw²：按权重大小成比例地缩小权重；在 torch 中它是优化器的 weight_decay。",
+    "regularization strength λ (the optimizer's weight_decay)": "正则化强度 λ（优化器的 weight_decay）",
+    "Absolute weights": "权重的绝对值", "Sum of absolute weights (L1 norm)": "权重绝对值之和（L1 范数）",
+    "Times λ (per weight)": "乘以 λ（逐个权重）", "Gradient of the penalty": "正则项的梯度",
+    "Squared weights": "权重的平方", "Sum of squares (squared L2 norm)": "平方和（L2 范数的平方）",
+    "Times λ/2 (per weight)": "乘以 λ/2（逐个权重）",
+    "One SGD step with weight_decay = λ (lr = 1, zero data loss)": "weight_decay = λ 的一步 SGD（lr = 1，数据损失为零）",
+    "Displacement of the SGD step": "SGD 这一步的位移",
+    "the penalty is λ times this norm": "正则项是这个范数的 λ 倍",
+    "the penalty is λ/2 times this": "正则项是它的 λ/2 倍",
+    "torch puts L2 regularization in the optimizer (weight_decay), not in the loss (article 002, point 3): SGD adds λ·w to each gradient, the gradient of (λ/2)·Σw²":
+        "torch 把 L2 正则放在优化器里（weight_decay），而不是放在损失里（文章 002 第 3 点）：SGD 给每个梯度加上 λ·w，即 (λ/2)·Σw² 的梯度",
+    "with lr = 1 and a zero data loss, one weight_decay step moves w by exactly λ·w = ∂R/∂w; the reference's gradient is read off this step":
+        "在 lr = 1、数据损失为零时，一步 weight_decay 恰好把 w 移动 λ·w = ∂R/∂w；参考实现的梯度就取自这一步",
+    "expected no target for a weight penalty (pred holds the weights w), got one": "权重正则项不需要目标（pred 即权重 w），实际给了目标",
+})
+add_zh_patterns([
+    (r"λ = (\S+)", r"λ = \1"),
+    (r"mean reduction: the gradient is divided by n = (\d+) too", r"均值归约：梯度也要除以 n = \1"),
+    (r"expected reduction none, mean or sum, got (.+)", r"期望归约方式为 none、mean 或 sum，实际为 \1"),
+])

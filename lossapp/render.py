@@ -1,0 +1,409 @@
+"""The worked solution as Markdown + LaTeX, the "Reproduce in PyTorch" snippet, JSON and CSV.
+
+    md = to_markdown(result, lang="zh")     # steps: title, formula, numbers put in, value; reference; warnings
+    code = torch_snippet(result)            # import torch ... print(F.binary_cross_entropy(...))
+    to_json(result), to_csv(result)         # downloads
+
+LaTeX is written between `$...$` (inline) and `$$...$$` (display), the delimiters Gradio's Markdown
+hands to KaTeX. Large inputs are summarized (shape, min, max, mean) instead of printed; the formulas
+with the numbers put in are written only for small inputs (`Step.substituted()`). No gradio here.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from typing import Any
+
+import torch
+
+from lossapp.i18n import add_zh, add_zh_patterns, tr
+from lossapp.inputs import shape_text
+from lossapp.result import Result, json_safe
+from lossapp.trace import SUBSTITUTE_MAX, Step, fmt
+
+SHOW_MAX = 24            # arrays up to this many elements are printed in full in the worked solution
+MATRIX_MAX = 8           # ... as a LaTeX matrix when 2-D and at most this many rows and columns
+SNIPPET_MAX = 2_000      # inputs up to this many elements are written into the PyTorch snippet
+VALUE_DIGITS = 6         # significant digits of step values
+
+# -- small helpers ---------------------------------------------------------------------------------
+
+
+def _escape_text(text: str) -> str:
+    """Markdown-escape plain text, leaving $...$ math segments as they are."""
+    parts = re.split(r"(\$\$.+?\$\$|\$[^$]+\$)", text)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(part)
+        else:
+            out.append(re.sub(r"([*<>|`\[\]#])", r"\\\1", part))
+    return "".join(out)
+
+
+def _flat(value: Any) -> list[float]:
+    if isinstance(value, torch.Tensor):
+        return value.detach().double().reshape(-1).cpu().tolist()
+    if isinstance(value, list | tuple):
+        out: list[float] = []
+        for v in value:
+            out.extend(_flat(v))
+        return out
+    if value is None:
+        return []
+    return [float(value)]
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    if isinstance(value, torch.Tensor):
+        return tuple(value.shape)
+    if isinstance(value, list | tuple):
+        return (len(value), *(_shape(value[0]) if value else ()))
+    return ()
+
+
+def number(x: float, digits: int = VALUE_DIGITS) -> str:
+    """A value as LaTeX with `digits` significant digits."""
+    return fmt(x, digits)
+
+
+def plain_number(x: float, digits: int = VALUE_DIGITS) -> str:
+    """A value as plain text (no LaTeX): 0.926341, 2.4e-08, nan, inf."""
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.{digits}g}"
+
+
+def summary_text(value: Any, lang: str = "en") -> str:
+    """shape, min, max, mean of a large array (plain text)."""
+    flat = torch.tensor(_flat(value), dtype=torch.float64)
+    finite = flat[torch.isfinite(flat)]
+    stats = (f"{tr('shape', lang)} {shape_text(_shape(value))}, min {plain_number(finite.min()) if finite.numel() else 'nan'}, "
+             f"max {plain_number(finite.max()) if finite.numel() else 'nan'}, "
+             f"{tr('mean', lang)} {plain_number(finite.mean()) if finite.numel() else 'nan'}")
+    return stats
+
+
+def value_latex(value: Any) -> str | None:
+    """A small value as LaTeX (number, row vector or matrix); None when it is too large to print."""
+    shape = _shape(value)
+    flat = _flat(value)
+    if not shape:
+        return number(flat[0]) if flat else r"\varnothing"
+    if len(flat) > SHOW_MAX:
+        return None
+    if len(shape) == 2 and shape[0] <= MATRIX_MAX and shape[1] <= MATRIX_MAX:
+        rows = [" & ".join(number(flat[r * shape[1] + c]) for c in range(shape[1])) for r in range(shape[0])]
+        return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+    if len(shape) == 1:
+        return r"\left[" + ",\\ ".join(number(v) for v in flat) + r"\right]"
+    return None
+
+
+def value_text(value: Any, lang: str = "en") -> str:
+    """The loss value as plain text: 0.926341, a short list, or a summary of a large tensor."""
+    shape = _shape(value)
+    flat = _flat(value)
+    if not shape:
+        return plain_number(flat[0]) if flat else "–"
+    if len(flat) <= 8:
+        return "[" + ", ".join(plain_number(v) for v in flat) + "]"
+    return summary_text(value, lang)
+
+
+def _index_label(i: int, shape: tuple[int, ...]) -> str:
+    if len(shape) <= 1:
+        return str(i)
+    idx = []
+    for size in reversed(shape):
+        idx.append(i % size)
+        i //= size
+    return "(" + ",".join(str(k) for k in reversed(idx)) + ")"
+
+
+def _lhs(formula: str) -> str | None:
+    """The left-hand side of `lhs = rhs` at brace depth 0 (None when the formula has no '=')."""
+    depth = 0
+    for i, ch in enumerate(formula):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "=" and depth == 0 and formula[i - 1:i] not in ("<", ">", "!", "\\"):
+            lhs = formula[:i].strip()
+            return lhs or None
+    return None
+
+
+# -- the worked solution -----------------------------------------------------------------------------
+
+
+def _step_markdown(k: int, step: Step, lang: str, substitute_limit: int) -> list[str]:
+    title = _escape_text(tr(step.title, lang))
+    lines = [f"**{k}. {title}**", "", f"$${step.formula}$$"]
+    if step.note:
+        lines += ["", f"*{_escape_text(tr(step.note, lang))}*"]
+    subs = step.substituted(substitute_limit)
+    flat = _flat(step.value)
+    shape = step.shape
+    if subs:
+        if len(subs) == 1:
+            lhs = _lhs(step.formula)
+            value = value_latex(step.value) if len(flat) != 1 else number(flat[0])
+            parts = [p for p in (lhs, subs[0], value) if p]
+            if value is not None and subs[0].strip() == value:
+                parts = [p for p in (lhs, value) if p]
+            lines += ["", "$$" + " = ".join(parts) + "$$"]
+        else:
+            lines.append("")
+            same = len(subs) == len(flat)
+            for i, text in enumerate(subs):
+                tail = f" = {number(flat[i])}" if same else ""
+                lines.append(f"- ${_index_label(i, shape)}$: ${text}{tail}$")
+    if not (subs and len(subs) == 1):
+        shown = value_latex(step.value)
+        label = tr("value", lang)
+        if shown is not None and not (subs and len(subs) == len(flat) and len(flat) > 1 and len(shape) <= 1):
+            lines += ["", f"{label}: ${shown}$"]
+        elif shown is None:
+            lines += ["", f"{label}: {summary_text(step.value, lang)}"]
+    lines.append("")
+    return lines
+
+
+def reference_markdown(result: Result, lang: str = "en") -> list[str]:
+    """The comparison with the torch built-in (values and gradients) as a Markdown table."""
+    ref = result.reference
+    if ref is None:
+        return []
+    lines = [f"### {tr('Comparison with PyTorch', lang)}", ""]
+    frame = comparison_rows(result, lang)
+    header = [tr("quantity", lang), tr("trace (float64)", lang), f"{tr('built-in', lang)} ({ref.device}/{ref.dtype})",
+              tr("max |Δ|", lang), tr("agrees", lang)]
+    lines.append("| " + " | ".join(_escape_text(h) for h in header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for row in frame:
+        lines.append("| " + " | ".join(_escape_text(str(c)) for c in row) + " |")
+    lines += ["", f"`{ref.name}`", ""]
+    return lines
+
+
+def comparison_rows(result: Result, lang: str = "en") -> list[list[str]]:
+    """[quantity, trace, built-in, max |Δ|, agrees] for the value and the gradient."""
+    rows: list[list[str]] = []
+    ref = result.reference
+    if ref is None:
+        return rows
+    ok, bad = "✓", "✗"
+    rows.append([tr("value", lang), value_text(result.value, lang), value_text(ref.value, lang),
+                 plain_number(ref.abs_diff, 3), ok if ref.agrees else bad])
+    grad = result.gradient
+    if grad is not None:
+        rows.append([tr("gradient ∂L/∂pred", lang), value_text(grad.manual, lang), value_text(grad.reference, lang),
+                     plain_number(grad.max_abs_diff, 3), ok if grad.agrees else bad])
+    return rows
+
+
+def badge_text(result: Result, lang: str = "en") -> str:
+    """'matches torch.nn.functional.X on cpu/float32 (|Δ| = 2.4e-08)' or why it does not."""
+    ref = result.reference
+    if ref is None:
+        return tr("no PyTorch built-in to compare with", lang)
+    where = f"{ref.device}/{ref.dtype}"
+    diff = plain_number(ref.abs_diff, 2)
+    if ref.agrees:
+        text = tr(f"matches {ref.name} on {where} (|Δ| = {diff})", lang)
+    else:
+        text = tr(f"differs from {ref.name} on {where} (|Δ| = {diff})", lang)
+    if result.gradient is not None and not result.gradient.agrees:
+        text += "; " + tr("gradients differ", lang)
+    return text
+
+
+def _verdict_markdown(verdict: Any, lang: str) -> list[str]:
+    data = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
+    lines = [f"### {tr('Claimed answer', lang)}", ""]
+    lines.append(f"**{tr('claimed', lang)}:** {data.get('claimed')} — **{tr('verdict', lang)}:** `{data.get('verdict')}`")
+    if data.get("explanation"):
+        lines += ["", _escape_text(tr(str(data["explanation"]), lang))]
+    for m in data.get("mistakes") or []:
+        lines.append(f"- `{m.get('id')}`: {_escape_text(tr(str(m.get('title', '')), lang))} → "
+                     f"{plain_number(m['value']) if isinstance(m.get('value'), int | float) else m.get('value')}")
+    lines.append("")
+    return lines
+
+
+def to_markdown(result: Result, lang: str = "en", *, verdict: Any = None,
+                substitute_limit: int = SUBSTITUTE_MAX, title: bool = True) -> str:
+    """The worked solution: per step its title, formula, the numbers put in (small inputs), its value;
+    then the comparison with the built-in and the warnings (and the verdict on a claim, if given)."""
+    spec = result.spec
+    lines: list[str] = []
+    if title:
+        heading = tr(spec.title, lang) if spec is not None else result.loss
+        lines += [f"## {_escape_text(heading)}", ""]
+        if spec is not None:
+            if spec.summary:
+                lines += [_escape_text(tr(spec.summary, lang)), ""]
+            lines += [f"$${spec.formula}$$", ""]
+    meta = [f"{tr('reduction', lang)} = `{result.reduction}`"]
+    for name, value in result.params.items():
+        if isinstance(value, torch.Tensor):
+            shown = value_text(value, lang)
+        else:
+            shown = "None" if value is None else (plain_number(value) if isinstance(value, float) else str(value))
+        meta.append(f"{name} = `{shown}`")
+    if result.pred is not None:
+        meta.append(f"pred {shape_text(tuple(result.pred.values.shape))}")
+    if result.target is not None:
+        meta.append(f"target {shape_text(tuple(result.target.values.shape))}")
+    lines += [" · ".join(meta), ""]
+    lines += [f"### {tr('Steps', lang)}", ""]
+    for k, step in enumerate(result.steps, start=1):
+        lines += _step_markdown(k, step, lang, substitute_limit)
+    value = value_latex(result.value)
+    lines += [f"### {tr('Result', lang)}", ""]
+    lines += [f"$$L = {value}$$" if value is not None else f"L: {summary_text(result.value, lang)}", ""]
+    lines += reference_markdown(result, lang)
+    if result.warnings:
+        lines += [f"### {tr('Warnings', lang)}", ""]
+        lines += [f"- ⚠ {_escape_text(tr(w, lang))}" for w in result.warnings]
+        lines.append("")
+    if verdict is not None:
+        lines += _verdict_markdown(verdict, lang)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# -- the PyTorch snippet -----------------------------------------------------------------------------
+
+
+def _py_number(x: float | int) -> str:
+    if isinstance(x, bool):
+        return repr(x)
+    if isinstance(x, int):
+        return str(x)
+    if math.isnan(x):
+        return "float('nan')"
+    if math.isinf(x):
+        return "float('inf')" if x > 0 else "-float('inf')"
+    return repr(float(x))
+
+
+def _py_nested(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_py_nested(v) for v in value) + "]"
+    return _py_number(value)
+
+
+def _tensor_code(t: torch.Tensor, dtype: str, device: str, name: str) -> str:
+    data = t.detach().cpu()
+    args = []
+    if data.is_floating_point():
+        args.append(f"dtype=torch.{dtype}")
+    if device != "cpu":
+        args.append(f"device={device!r}")
+    extra = (", " + ", ".join(args)) if args else ""
+    if data.numel() > SNIPPET_MAX:
+        conv = f".to({', '.join(args)})" if args else ""
+        return (f"# {name}: {data.numel():,} values {shape_text(tuple(data.shape))}, too many to write here;\n"
+                f"# save yours with torch.save(tensor, {name + '.pt'!r}) and load it:\n"
+                f"{name} = torch.load({name + '.pt'!r}){conv}")
+    body = _py_nested(data.tolist()) if data.dim() else _py_number(data.item())
+    return f"{name} = torch.tensor({body}{extra})"
+
+
+def _split_code(code: str) -> tuple[str, str]:
+    """(statements, final expression) of the spec's torch_code."""
+    code = code.strip()
+    try:
+        ast.parse(code, mode="eval")
+        return "", code
+    except SyntaxError:
+        pass
+    tree = ast.parse(code, mode="exec")
+    last = tree.body[-1]
+    if not isinstance(last, ast.Expr):
+        raise ValueError("torch_code must end with an expression")
+    lines = code.splitlines()
+    head = "\n".join(lines[:last.lineno - 1])
+    tail = "\n".join(lines[last.lineno - 1:last.end_lineno])
+    return head, tail
+
+
+def torch_snippet(result: Result, *, sources: dict[str, str] | None = None) -> str:
+    """A short runnable script computing the same value with torch built-ins (spec.torch_code).
+
+    `sources` may give the code that produced pred / target (e.g. a seeded torch.randn) to write
+    instead of the numbers."""
+    spec = result.spec
+    sources = sources or {}
+    ref = result.reference
+    dtype = ref.dtype if ref is not None else "float32"
+    device = ref.device if ref is not None else "cpu"
+    if spec is None or not spec.torch_code.strip():
+        return f"# {result.loss}: {tr('no PyTorch built-in to compare with')}\n"
+    lines = ["import torch", "import torch.nn.functional as F", ""]
+    for name, tin in (("pred", result.pred), ("target", result.target)):
+        if name in sources:
+            lines.append(sources[name].rstrip())
+        elif tin is not None:
+            lines.append(_tensor_code(tin.values, dtype, device, name))
+    lines.append(f"reduction = {result.reduction!r}")
+    for name, value in result.params.items():
+        if isinstance(value, torch.Tensor):
+            lines.append(_tensor_code(value, dtype, device, name))
+        elif isinstance(value, float):
+            lines.append(f"{name} = {_py_number(value)}")
+        else:
+            lines.append(f"{name} = {value!r}")
+    head, expr = _split_code(spec.torch_code)
+    lines.append("")
+    if head:
+        lines.append(head)
+    if "\n" in expr:
+        lines.append("loss = (\n" + "\n".join("    " + x for x in expr.splitlines()) + "\n)")
+    else:
+        lines.append(f"loss = {expr}")
+    lines += ["torch.set_printoptions(precision=6)", f"print(loss)  # lossapp: {value_text(result.value)}"]
+    return "\n".join(lines) + "\n"
+
+
+# -- downloads ---------------------------------------------------------------------------------------
+
+
+def to_json(result: Result, *, verdict: Any = None, indent: int | None = 2) -> str:
+    """The result as the JSON of DESIGN.md section 4 (with "check" when a verdict is given)."""
+    data = result.to_dict()
+    if verdict is not None:
+        data["check"] = json_safe(verdict.to_dict() if hasattr(verdict, "to_dict") else verdict)
+    return json.dumps(data, ensure_ascii=False, indent=indent, allow_nan=False)
+
+
+def to_csv(result: Result) -> str:
+    """The per-element table as CSV (list-valued cells written as JSON lists)."""
+    frame = result.table()
+    for column in frame.columns:
+        if frame[column].map(lambda v: isinstance(v, list)).any():
+            frame[column] = frame[column].map(lambda v: json.dumps(v) if isinstance(v, list) else v)
+    return frame.to_csv(index=False)
+
+
+add_zh({
+    "shape": "形状", "mean": "均值", "value": "值", "Steps": "步骤", "Result": "结果", "Warnings": "警告",
+    "reduction": "归约方式", "Comparison with PyTorch": "与 PyTorch 的对比", "quantity": "量",
+    "trace (float64)": "逐步计算（float64）", "built-in": "内置函数", "max |Δ|": "最大 |Δ|", "agrees": "一致",
+    "gradient ∂L/∂pred": "梯度 ∂L/∂pred", "no PyTorch built-in to compare with": "没有可对比的 PyTorch 内置函数",
+    "gradients differ": "梯度不一致", "Claimed answer": "给出的答案", "claimed": "给出的值", "verdict": "判定",
+})
+add_zh_patterns([
+    (r"matches (\S+) on (\S+) \(\|Δ\| = (.+)\)", r"与 \1 在 \2 上一致（|Δ| = \3）"),
+    (r"differs from (\S+) on (\S+) \(\|Δ\| = (.+)\)", r"与 \1 在 \2 上不一致（|Δ| = \3）"),
+])
