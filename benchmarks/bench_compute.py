@@ -8,9 +8,11 @@ and their ratio. Run: python benchmarks/bench_compute.py [--size 100000] [--repe
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -37,7 +39,7 @@ def scaled_inputs(spec: lossapp.LossSpec, size: int) -> tuple[object, object]:
     return pred.repeat(*tile), target
 
 
-def median_time(fn, repeat: int) -> float:  # noqa: ANN001
+def median_time(fn: Callable[[], object], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -68,10 +70,10 @@ def main() -> None:
                 pred_p, target_p = spec.prepare(pred.double(), target, effective, Trace())
             else:
                 pred_p, target_p = pred.double(), target
-            ours = median_time(lambda: lossapp.compute(spec.name, pred, target, reduction=spec.default_reduction,  # noqa: B023
-                                                       **params), args.repeat)
-            ref = median_time(lambda: run_reference(spec, pred_p, target_p, effective, spec.default_reduction,  # noqa: B023
-                                                    device, dtype), args.repeat)
+            ours = median_time(functools.partial(lossapp.compute, spec.name, pred, target,
+                                                 reduction=spec.default_reduction, **params), args.repeat)
+            ref = median_time(functools.partial(run_reference, spec, pred_p, target_p, effective,
+                                                spec.default_reduction, device, dtype), args.repeat)
         except lossapp.InputError as exc:
             print(f"{spec.name:<18} skipped: {exc}")
             continue

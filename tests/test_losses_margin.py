@@ -122,8 +122,8 @@ def test_hinge_property_against_numpy(data: st.DataObject, margin: float, reduct
 # -- multi_margin ----------------------------------------------------------------------------------------
 
 SCORES = [[0.1, 0.2, 0.4, 0.8], [0.5, -0.3, 0.2, 0.1], [1.2, 0.7, -0.5, 2.0], [0.0, 0.0, 0.0, 0.0],
-          [0.3, 1.3, 0.9, -0.2]]
-CLASSES = [3, 0, 1, 2, 1]  # row 4: class 0 is exactly margin behind (z = 0, the kink)
+          [0.25, 1.25, 0.75, -0.25]]
+CLASSES = [3, 0, 1, 2, 1]  # row 4: class 0 is exactly margin behind (z = 0, the kink; dyadic, so exact in float32)
 WEIGHT = [0.5, 2.0, 1.5, 3.0]
 
 
