@@ -49,10 +49,15 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
                 raise InputError("target: expected integer class indices such as [0, 2, 1], got non-integers")
             values = values.long()
         target_in = TensorInput(values, target_in.decimals)
-    require_finite(pred_in.values, "pred", allow_inf=spec.pred_kind in INF_ALLOWED)
-    if target_in is not None:
-        require_finite(target_in.values, "target")
     return pred_in, target_in
+
+
+def input_warnings(spec: LossSpec, pred: TensorInput, target: TensorInput | None) -> list[str]:
+    """NaN is refused; ±inf in logits or scores is allowed and warned about."""
+    warnings = require_finite(pred.values, "pred", allow_inf=spec.pred_kind in INF_ALLOWED)
+    if target is not None:
+        warnings += require_finite(target.values, "target")
+    return warnings
 
 
 def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -95,6 +100,7 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str = "mean"
     effective = spec.resolve_params(params)
     pred_in, target_in = read_inputs(spec, pred, target)
     prep = Trace()
+    prep.warnings.extend(input_warnings(spec, pred_in, target_in))
     x, t = pred_in.values, target_in.values if target_in else None
     if spec.prepare is not None:
         x, t = spec.prepare(x, t, effective, prep)

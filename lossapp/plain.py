@@ -14,7 +14,8 @@ _SYMBOLS = {
     r"\log": "log", r"\ln": "ln", r"\exp": "exp", r"\max": "max", r"\min": "min", r"\quad": "  ", r"\qquad": "    ",
     r"\,": " ", r"\;": " ", r"\!": "", r"\left": "", r"\right": "", r"\displaystyle": "", r"\operatorname": "",
     r"\Theta": "Θ", r"\Delta": "Δ", r"\nabla": "∇", r"\neg": "¬", r"\land": "∧", r"\lor": "∨", r"\lfloor": "⌊",
-    r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉", r"\langle": "⟨", r"\rangle": "⟩", r"\ell": "ℓ",
+    r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉", r"\langle": "⟨", r"\rangle": "⟩", r"\ell": "ℓ", r"\eta": "η", r"\rho": "ρ", r"\phi": "φ", r"\omega": "ω", r"\kappa": "κ",
+    r"\ ": " ", r"\{": "{", r"\}": "}", r"\%": "%", r"\_": "_",
 }
 _ACCENTS = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304"}
 
@@ -57,7 +58,7 @@ def latex_to_text(latex: str) -> str:
             arg, i = _group(text, i + 5)
             out.append(f"√({latex_to_text(arg)})")
             continue
-        m = re.match(r"\\(text|mathrm|mathbf|mathit|operatorname|textrm|boldsymbol|mathcal)\b", text[i:])
+        m = re.match(r"\\(text|mathrm|mathbf|mathit|operatorname|textrm|boldsymbol|mathcal|mathbb)\b", text[i:])
         if m:
             arg, i = _group(text, i + m.end())
             out.append(latex_to_text(arg))
@@ -76,7 +77,7 @@ def latex_to_text(latex: str) -> str:
             out.append("{ " + "; ".join(r for r in rows if r) + " }")
             i = (end + len(r"\end{" + m.group(1) + "}")) if end >= 0 else len(text)
             continue
-        m = re.match(r"\\[A-Za-z]+|\\[,;!|]", text[i:])
+        m = re.match(r"\\[A-Za-z]+|\\[,;!| {}%_]", text[i:])
         if m:
             out.append(_SYMBOLS.get(m.group(0), m.group(0)[1:]))
             i += m.end()

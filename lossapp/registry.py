@@ -41,6 +41,8 @@ class Param:
 
     def parse(self, raw: Any) -> Any:
         """Validate a user value; text is parsed, never evaluated."""
+        if self.kind == "choice" and "none" in self.choices and (raw is None or str(raw).strip().lower() == "none"):
+            return "none"  # a choice literally named "none" (e.g. activation=none) is a value, not "nothing"
         if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none", "null")):
             if self.default is None or self.kind in ("tensor", "float_or_tensor"):
                 return None

@@ -1,1 +1,784 @@
-"""(placeholder: filled in by its issue)"""
+"""Classification losses: BCE, BCE with logits, cross-entropy, NLL and KL divergence (articles 000-004).
+
+Every step function computes in float64 from elementary torch operations (log, exp, amax, sum,
+gather, where, clamp) and writes the intermediates a student would write down; the reference is
+the torch built-in. Symbols follow the articles: p for predicted probabilities, y for targets,
+w for weights, lse for log-sum-exp; for the KL divergence p is the true and q the estimated
+distribution (article 004).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.inputs import InputError, require_target, shape_text
+from lossapp.reduction import reduce
+from lossapp.registry import LossSpec, Param, register
+from lossapp.trace import Trace, fmt
+
+CLAMP = -100.0  # torch clamps BCE's logs at -100 so that p = 0 or 1 gives a finite loss
+# torch's BCE backward divides by max(p(1 - p), 1e-12), with 1e-12 held as a float32 constant (9.99999996e-13)
+GRAD_EPS = float(torch.tensor(1e-12, dtype=torch.float32))
+SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
+MAX_PLACES = 5  # positions listed in a note
+
+
+# -- small helpers ----------------------------------------------------------------------------------
+
+def _class_dim(x: torch.Tensor) -> int:
+    """torch's class dimension: 0 for a single sample (C,), else 1 for (N, C, d1, ...)."""
+    return 0 if x.dim() == 1 else 1
+
+
+def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
+    """'(0,) p=0, (2,) p=1' for the first few positions where mask is true."""
+    idx = mask.nonzero().tolist()
+    items = []
+    for i in idx[:MAX_PLACES]:
+        where = shape_text(tuple(i)) if len(i) != 1 else f"({i[0]},)"
+        items.append(f"{where} {name}={fmt(values[tuple(i)].item())}")
+    return ", ".join(items) + (", …" if len(idx) > MAX_PLACES else "")
+
+
+def _row_sum_warning(sums: torch.Tensor, what: str) -> str | None:
+    """A warning when rows that should be distributions do not sum to 1."""
+    off = (sums - 1).abs()
+    if off.numel() == 0 or not bool(torch.isfinite(off).all()) or float(off.max()) <= SUM_TOL:
+        return None
+    return f"{what} rows do not sum to 1 (off by up to {float(off.max()):.3g})"
+
+
+def _require_range(t: torch.Tensor, name: str, low: float, high: float, expected: str, hint: str = "") -> None:
+    bad = (t < low) | (t > high)
+    if bool(bad.any()):
+        value = t[bad].reshape(-1)[0].item()
+        raise InputError(f"{name}: expected {expected}, got {value:g}{hint}")
+
+
+def _require_broadcast(param: torch.Tensor | None, name: str, shape: torch.Size, what: str) -> None:
+    if param is None:
+        return
+    try:
+        ok = torch.broadcast_shapes(param.shape, shape) == shape
+    except RuntimeError:
+        ok = False
+    if not ok:
+        raise InputError(f"parameter {name}: expected a shape that broadcasts to pred's {shape_text(shape)}"
+                         f" ({what}), got {shape_text(param.shape)}")
+
+
+def _require_class_weight(weight: torch.Tensor | None, classes: int) -> None:
+    if weight is not None and tuple(weight.shape) != (classes,):
+        raise InputError(f"parameter weight: expected {classes} values (one per class, C = {classes}), "
+                         f"got shape {shape_text(weight.shape)}")
+
+
+# -- BCE ----------------------------------------------------------------------------------------------
+
+def _bce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                 trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
+    return _binary_prepare(pred, target, params, trace, logits=False)
+
+
+def _bce_logits_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                        trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
+    return _binary_prepare(pred, target, params, trace, logits=True)
+
+
+def _binary_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any], trace: Trace,
+                    logits: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    name = "bce_with_logits" if logits else "bce"
+    target = require_target(target, name)
+    if pred.shape != target.shape:
+        hint = ""
+        if pred.dim() >= 2 and tuple(target.shape) == (pred.shape[0], *pred.shape[2:]):
+            hint = " (class indices? use cross_entropy or nll)"
+        raise InputError(f"expected pred and target of the same shape, got pred {shape_text(pred.shape)} "
+                         f"and target {shape_text(target.shape)}{hint}")
+    if not logits:
+        _require_range(pred, "pred", 0.0, 1.0, "probabilities in [0, 1]", " (for logits use bce_with_logits)")
+    target = target.double()
+    _require_range(target, "target", 0.0, 1.0, "0/1 labels or soft labels in [0, 1]",
+                   " (class indices? use cross_entropy)")
+    _require_broadcast(params.get("weight"), "weight", pred.shape, "one weight per element")
+    if logits:
+        _require_broadcast(params.get("pos_weight"), "pos_weight", pred.shape,
+                           "one value per class, along the last dimension")
+    elif pred.numel() > 1 and bool(((pred == 0) | (pred == 1)).all()):
+        trace.warn("every p is exactly 0 or 1: each log is clamped at -100 by torch, so a wrong label costs 100")
+    return pred, target
+
+
+def bce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+              reduction: str) -> torch.Tensor:
+    """Binary cross-entropy on probabilities, with torch's clamp of each log at -100.
+
+    Unreduced: l_n = −w_n [y_n · max(log p_n, −100) + (1 − y_n) · max(log(1 − p_n), −100)].
+    mean: Σ l_n / n (the weight rescales, it does not change the denominator);  sum: Σ l_n;  none: l.
+    Params: weight (broadcast to pred's shape).  Shapes: pred and target the same; targets 0/1 or soft
+    labels in [0, 1].  Reference: F.binary_cross_entropy.
+    """
+    p, y = pred, target
+    log_p = trace.add("log p", "Log of p", r"\log p_n", torch.log(p), sub=r"\log $p", p=p)
+    log_q = trace.add("log(1−p)", "Log of 1 − p", r"\log(1-p_n)", torch.log1p(-p), sub=r"\log(1-$p)", p=p)
+    fires_p, fires_q = log_p.detach() < CLAMP, log_q.detach() < CLAMP
+    note_p = (f"the clamp fires at {int(fires_p.sum())} place(s): {_places(fires_p, p.detach(), 'p')}"
+              if bool(fires_p.any()) else "the clamp does not fire here (every log p is above −100)")
+    note_q = (f"the clamp fires at {int(fires_q.sum())} place(s): {_places(fires_q, p.detach(), 'p')}"
+              if bool(fires_q.any()) else "the clamp does not fire here (every log(1 − p) is above −100)")
+    log_p = trace.add("clamp log p", "torch's clamp of log p at −100", r"\max(\log p_n, -100)",
+                      torch.clamp(log_p, min=CLAMP), note=note_p)
+    log_q = trace.add("clamp log(1−p)", "torch's clamp of log(1 − p) at −100", r"\max(\log(1-p_n), -100)",
+                      torch.clamp(log_q, min=CLAMP), note=note_q)
+    weight = params.get("weight")
+    w = torch.ones_like(p) if weight is None else weight.double().expand(p.shape)
+    if weight is not None:
+        trace.add("w", "Weight per element", r"w_n", w, note="the weight broadcast to pred's shape")
+    loss = trace.add("l", "Binary cross-entropy per element",
+                     r"l_n = -w_n\left[y_n \log p_n + (1-y_n)\log(1-p_n)\right]",
+                     -w * (y * log_p + (1 - y) * log_q),
+                     note=("the weight rescales each element; the mean still divides by n, not by Σ w"
+                           if weight is not None else ""),
+                     sub=(r"-$w\left[$y \cdot $a + (1-$y)\cdot $b\right]" if weight is not None
+                          else r"-\left[$y \cdot $a + (1-$y)\cdot $b\right]"), w=w, y=y, a=log_p, b=log_q)
+    return reduce(trace, loss, reduction)
+
+
+def bce_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
+    """torch's BCE backward: dL/dp = w (p − y) / max(p(1 − p), 1e-12), finite at p = 0 and p = 1
+    (it ignores the clamp, as torch does)."""
+    p, y = pred.double(), target.double()
+    grad = (p - y) / torch.clamp(p * (1 - p), min=GRAD_EPS)
+    weight = params.get("weight")
+    if weight is not None:
+        grad = grad * weight.double()
+    if reduction == "mean":
+        grad = grad / p.numel()
+    return grad.expand(p.shape).clone()
+
+
+# -- BCE with logits ----------------------------------------------------------------------------------
+
+def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                          reduction: str) -> torch.Tensor:
+    """Binary cross-entropy on logits, in the stable log-sigmoid form.
+
+    Unreduced: l_n = −w_n [p_c y_n log σ(x_n) + (1 − y_n) log σ(−x_n)], with
+    log σ(x) = min(x, 0) − log(1 + e^{−|x|});  without weights = max(x, 0) − x y + log(1 + e^{−|x|}).
+    mean: Σ l_n / n;  sum: Σ l_n;  none: l.  Params: weight (broadcast to pred), pos_weight p_c
+    (broadcast along the last dimension).  Reference: F.binary_cross_entropy_with_logits.
+    """
+    x, y = pred, target
+    nonneg = x >= 0
+    # |x| and min(x, 0) written with where so that autograd gives the true derivative at x = 0
+    a = trace.add("|x|", "Absolute logit", r"|x_n|", torch.where(nonneg, x, -x))
+    s = trace.add("s", "Softplus remainder", r"s_n = \log\left(1 + e^{-|x_n|}\right)", torch.log1p(torch.exp(-a)),
+                  note="e^{−|x|} ≤ 1 never overflows, and log1p keeps its precision when it is tiny",
+                  sub=r"\log(1 + e^{-$a})", a=a)
+    log_sig = trace.add("log σ(x)", "Log-sigmoid", r"\log\sigma(x_n) = \min(x_n, 0) - s_n",
+                        torch.where(nonneg, torch.zeros_like(x), x) - s,
+                        note="computed without forming σ(x), which rounds to 0 or 1 for large |x| and "
+                             "would make log σ = −∞; this form stays finite at x = ±100 and beyond",
+                        sub=r"\min($x, 0) - $s", x=x, s=s)
+    log_sig_neg = trace.add("log σ(−x)", "Log-sigmoid of −x (= log(1 − σ(x)))",
+                            r"\log\sigma(-x_n) = \min(-x_n, 0) - s_n", torch.where(nonneg, -x, torch.zeros_like(x)) - s,
+                            sub=r"\min(-$x, 0) - $s", x=x, s=s)
+    weight, pos_weight = params.get("weight"), params.get("pos_weight")
+    if pos_weight is None:
+        trace.add("stable", "Stable form", r"\max(x_n, 0) - x_n y_n + \log\left(1 + e^{-|x_n|}\right)",
+                  torch.where(nonneg, x, torch.zeros_like(x)) - x * y + s,
+                  note="the same as −[y log σ(x) + (1 − y) log σ(−x)], rearranged so that nothing overflows",
+                  sub=r"\max($x, 0) - $x \cdot $y + $s", x=x, y=y, s=s)
+        pc = torch.ones_like(x)
+    else:
+        pc = trace.add("p_c", "Positive weight", r"p_c", pos_weight.double().expand(x.shape),
+                       note="pos_weight multiplies only the positive term y log σ(x)")
+    w = torch.ones_like(x) if weight is None else weight.double().expand(x.shape)
+    if weight is not None:
+        trace.add("w", "Weight per element", r"w_n", w, note="the weight broadcast to pred's shape")
+    loss = trace.add("l", "Binary cross-entropy with logits per element",
+                     r"l_n = -w_n\left[p_c\, y_n \log\sigma(x_n) + (1-y_n)\log\sigma(-x_n)\right]",
+                     -w * (pc * y * log_sig + (1 - y) * log_sig_neg),
+                     sub=(r"-" + (r"$w" if weight is not None else "") + r"\left["
+                          + (r"$c \cdot " if pos_weight is not None else "") + r"$y \cdot $a + (1-$y)\cdot $b\right]"),
+                     w=w, c=pc, y=y, a=log_sig, b=log_sig_neg)
+    return reduce(trace, loss, reduction)
+
+
+# -- cross-entropy and NLL -----------------------------------------------------------------------------
+
+def _index_shape(pred: torch.Tensor) -> tuple[int, ...]:
+    return () if pred.dim() == 1 else (pred.shape[0], *pred.shape[2:])
+
+
+def _index_target(pred: torch.Tensor, target: torch.Tensor, ignore_index: int) -> torch.Tensor:
+    """Check class indices: integers in [0, C) or ignore_index."""
+    if target.is_floating_point():
+        if not bool((target == target.round()).all()):
+            bad = target[target != target.round()].reshape(-1)[0].item()
+            raise InputError(f"target: expected integer class indices such as [0, 2, 1], got {bad:g}")
+        target = target.long()
+    classes = pred.shape[_class_dim(pred)]
+    bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
+    if bool(bad.any()):
+        value = int(target[bad].reshape(-1)[0])
+        raise InputError(f"target: expected class indices in [0, {classes - 1}] (C = {classes} classes) "
+                         f"or ignore_index {ignore_index}, got {value}")
+    return target
+
+
+def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any], trace: Trace,
+                     name: str, allow_probabilities: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    target = require_target(target, name)
+    if pred.dim() == 0:
+        raise InputError(f"expected pred of shape (C,), (N, C) or (N, C, d1, ...), got pred {shape_text(pred.shape)}")
+    classes = pred.shape[_class_dim(pred)]
+    _require_class_weight(params.get("weight"), classes)
+    index_shape = _index_shape(pred)
+    if pred.dim() == 1 and tuple(target.shape) == (1,) and classes != 1:
+        target = target.reshape(())  # "2" is read as [2]: one class index for one sample
+    if allow_probabilities and target.shape == pred.shape:
+        target = target.double()
+        _require_range(target, "target", 0.0, 1.0, "class probabilities in [0, 1]")
+        message = _row_sum_warning(target.sum(_class_dim(pred)), "target")
+        if message:
+            trace.warn(message + "; torch uses them as given")
+        if int(params.get("ignore_index", -100)) != -100:
+            trace.warn("ignore_index applies only to class-index targets; it is not used with class probabilities")
+        return pred, target
+    if tuple(target.shape) != index_shape:
+        if allow_probabilities:
+            raise InputError(f"expected target of shape {shape_text(index_shape)} (class indices) or "
+                             f"{shape_text(pred.shape)} (class probabilities) for pred {shape_text(pred.shape)}, "
+                             f"got target {shape_text(target.shape)}")
+        hint = " (one-hot or probabilities? use cross_entropy)" if target.shape == pred.shape else ""
+        raise InputError(f"expected target of shape {shape_text(index_shape)} (class indices) for pred "
+                         f"{shape_text(pred.shape)}, got target {shape_text(target.shape)}{hint}")
+    return pred, _index_target(pred, target, int(params.get("ignore_index", -100)))
+
+
+def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
+    pred, target = _classes_prepare(pred, target, params, trace, "cross_entropy", allow_probabilities=True)
+    cd = _class_dim(pred)
+    kind = params.get("input", "logits")
+    if kind == "probabilities":
+        _require_range(pred, "pred", 0.0, 1.0, "probabilities in [0, 1]", " (for logits set input=logits)")
+        message = _row_sum_warning(pred.sum(cd), "pred")
+        if message:
+            trace.warn(message + "; cross_entropy on log p renormalises them (log p − log Σ p)")
+    elif kind == "log_probabilities":
+        _require_range(pred, "pred", float("-inf"), 0.0, "log-probabilities ≤ 0", " (for logits set input=logits)")
+        message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)")
+        if message:
+            trace.warn(message + "; cross_entropy on log p renormalises them (log-softmax)")
+    elif bool(((pred >= 0) & (pred <= 1)).all()) and _row_sum_warning(pred.sum(cd), "pred") is None \
+            and pred.shape[cd] > 1:
+        trace.warn("pred rows look like probabilities (each sums to 1), but input=logits applies softmax to them; "
+                   "set input=probabilities if they are probabilities")
+    return pred, target
+
+
+def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                 trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
+    pred, target = _classes_prepare(pred, target, params, trace, "nll", allow_probabilities=False)
+    if bool((pred > 0).any()):
+        trace.warn("pred has positive entries, so it is not log-probabilities: nll_loss just picks −pred[y]; "
+                   "for logits use cross_entropy (it applies log-softmax first)")
+    elif bool(torch.isfinite(pred).all()):
+        message = _row_sum_warning(torch.exp(pred).sum(_class_dim(pred)), "exp(pred)")
+        if message:
+            trace.warn(message + ": pred is not normalised log-probabilities; nll_loss uses it as given")
+    return pred, target
+
+
+def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> torch.Tensor:
+    """log p from logits (max shift, exp, sum, lse), or from given (log-)probabilities."""
+    if kind == "probabilities":
+        f = pred
+        log_f = trace.add("log f", "Log of the given probabilities", r"\log f_{n,c}", torch.log(f),
+                          sub=r"\log $f", f=f)
+        total = f.sum(dim=cd, keepdim=True)
+        trace.add("S", "Row sum of the probabilities", r"S_n = \sum_c f_{n,c}", total.squeeze(cd),
+                  note="1 for a probability distribution")
+        lse = torch.log(total)
+        trace.add("lse", "Normaliser", r"\mathrm{lse}_n = \log S_n", lse.squeeze(cd),
+                  note="0 when the row sums to 1; torch's cross_entropy on log f renormalises this way")
+        log_p = trace.add("log p", "Log-probabilities", r"\log p_{n,c} = \log f_{n,c} - \mathrm{lse}_n", log_f - lse)
+    else:
+        x = pred
+        m = x.detach().amax(dim=cd, keepdim=True)
+        trace.add("m", "Max shift", r"m_n = \max_c x_{n,c}", m.squeeze(cd),
+                  note="subtracting the row maximum makes every exponent ≤ 0, so e^{x−m} cannot overflow "
+                       "(the log-sum-exp trick)")
+        z = trace.add("x − m", "Shifted logits", r"x_{n,c} - m_n", x - m)
+        e = trace.add("e^{x−m}", "Exponentials", r"e^{x_{n,c} - m_n}", torch.exp(z), sub=r"e^{$z}", z=z)
+        total = e.sum(dim=cd, keepdim=True)
+        trace.add("S", "Sum of exponentials", r"S_n = \sum_c e^{x_{n,c} - m_n}", total.squeeze(cd))
+        lse = m + torch.log(total)
+        trace.add("lse", "Log-sum-exp", r"\mathrm{lse}_n = m_n + \log S_n", lse.squeeze(cd),
+                  note=("0 when the rows are log-probabilities already" if kind == "log_probabilities"
+                        else "lse = log Σ_c e^{x_c}, computed without overflow"),
+                  sub=r"$m + \log $s", m=m.squeeze(cd), s=total.squeeze(cd).detach())
+        log_p = trace.add("log p", "Log-softmax", r"\log p_{n,c} = x_{n,c} - \mathrm{lse}_n", x - lse)
+    trace.add("p", "Softmax probabilities", r"p_{n,c} = e^{\log p_{n,c}}", torch.exp(log_p.detach()),
+              note="each row sums to 1")
+    return log_p
+
+
+def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                      reduction: str, smoothing: float) -> torch.Tensor:
+    """Pick −log p_y, weight it, leave out ignored samples, add torch's label smoothing, reduce."""
+    cd = _class_dim(log_p)
+    classes = log_p.shape[cd]
+    ignore_index = int(params.get("ignore_index", -100))
+    ignored = target == ignore_index
+    safe = torch.where(ignored, torch.zeros_like(target), target)
+    picked = log_p.gather(cd, safe.unsqueeze(cd)).squeeze(cd)
+    picked = torch.where(ignored, torch.zeros_like(picked), picked)
+    trace.add("log p_y", "Log-probability of the true class", r"\log p_{n,y_n}", picked,
+              note="0 is shown for ignored samples" if bool(ignored.any()) else "")
+    if bool(ignored.any()):
+        trace.add("ignored", "Ignored samples", r"\mathbb{1}[y_n = \text{ignore\_index}]", ignored.double(),
+                  note=f"{int(ignored.sum())} sample(s) have y = {ignore_index}: they are left out of the "
+                       f"numerator and of the denominator")
+    weight = params.get("weight")
+    counted = (~ignored).double()
+    w_y = counted
+    if weight is not None:
+        w_y = trace.add("w_y", "Weight of the true class", r"w_{y_n}", torch.where(ignored, 0.0, weight.double()[safe]),
+                        note="0 for ignored samples" if bool(ignored.any()) else "")
+    nll = torch.where(ignored, torch.zeros_like(picked), -w_y * picked)
+    if smoothing == 0:
+        loss = trace.add("l", "Negative log-likelihood", r"l_n = -w_{y_n}\log p_{n,y_n}" if weight is not None
+                         else r"l_n = -\log p_{n,y_n}", nll, sub=r"-$w \cdot $a", w=w_y, a=picked)
+    else:
+        trace.add("nll", "Negative log-likelihood", r"\mathrm{nll}_n = -w_{y_n}\log p_{n,y_n}", nll,
+                  sub=r"-$w \cdot $a", w=w_y, a=picked)
+        wc = torch.ones(classes, dtype=log_p.dtype) if weight is None else weight.double()
+        shape = [1] * log_p.dim()
+        shape[cd] = classes
+        smooth = -(log_p * wc.reshape(shape)).sum(cd)
+        smooth = trace.add("s", "Smoothing term", r"s_n = -\sum_c w_c \log p_{n,c}",
+                           torch.where(ignored, torch.zeros_like(smooth), smooth),
+                           note="torch's label smoothing: the uniform part of the target, weighted by the class "
+                                "weights (w_c = 1 without weights)")
+        note = (f"ε = {smoothing:g}, C = {classes}; with class weights torch divides both parts by Σ w_(y_n), "
+                f"not by Σ_c w_c") if weight is not None else f"ε = {smoothing:g}, C = {classes}"
+        loss = trace.add("l", "Label-smoothed cross-entropy",
+                         r"l_n = (1-\varepsilon)\,\mathrm{nll}_n + \frac{\varepsilon}{C}\, s_n",
+                         (1 - smoothing) * nll + (smoothing / classes) * smooth, note=note,
+                         sub=rf"(1-{fmt(smoothing)})\cdot $a + \frac{{{fmt(smoothing)}}}{{{classes}}}\cdot $b",
+                         a=nll, b=smooth)
+    denominator = None
+    if weight is not None or bool(ignored.any()):
+        denominator = w_y.detach()
+    return reduce(trace, loss, reduction, denominator=denominator)
+
+
+def _entropy_identity_steps(trace: Trace, y: torch.Tensor, log_p: torch.Tensor, cd: int, true: str,
+                            est: str, weighted: bool) -> None:
+    """H(y) = −Σ y log y, H(y, p) = −Σ y log p, KL(y‖p) and the identity H(y, p) = H(y) + KL(y‖p)."""
+    y, log_p = y.detach(), log_p.detach()
+    ylogy = torch.where(y > 0, y * torch.log(torch.where(y > 0, y, torch.ones_like(y))), torch.zeros_like(y))
+    entropy = trace.add(f"H({true})", "Entropy of the target", rf"H({true}) = -\sum_c {true}_c \log {true}_c",
+                        -ylogy.sum(cd) + 0.0, note="0 · log 0 = 0; 0 for a one-hot target")
+    trace.add(f"H({true},{est})", "Cross-entropy", rf"H({true},{est}) = -\sum_c {true}_c \log {est}_c",
+                      -(y * log_p).sum(cd),
+                      note="the unweighted cross-entropy; class weights make l differ from it" if weighted else "")
+    kl = trace.add(f"KL({true}‖{est})", "Relative entropy (KL divergence)",
+                   rf"\mathrm{{KL}}({true}\,\|\,{est}) = \sum_c {true}_c(\log {true}_c - \log {est}_c)",
+                   (ylogy - y * log_p).sum(cd), note="the extra cost of coding with the estimate instead of the truth")
+    trace.add(f"H({true})+KL", "Identity: entropy + KL = cross-entropy",
+              rf"H({true}) + \mathrm{{KL}}({true}\,\|\,{est}) = H({true},{est})", entropy + kl,
+              note="equals the cross-entropy above (article 004)", sub=r"$h + $k", h=entropy, k=kl)
+
+
+def cross_entropy_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                        reduction: str) -> torch.Tensor:
+    """Cross-entropy with torch's weight, ignore_index and label_smoothing semantics.
+
+    Unreduced (class index y_n): l_n = (1 − ε)(−w_{y_n} log p_{n,y_n}) + (ε/C)(−Σ_c w_c log p_{n,c}),
+    with log p = x − lse (log-softmax), lse = m + log Σ_c e^{x_c − m}; ignored samples give 0.
+    Unreduced (class probabilities y_{n,c}): l_n = −Σ_c w_c y'_{n,c} log p_{n,c}, y' = (1 − ε) y + ε/C.
+    mean: Σ l_n / Σ w_{y_n} over non-ignored samples for indices; Σ l_n / N (samples) for probabilities;
+    sum: Σ l_n;  none: l.  Params: weight (C,), ignore_index, label_smoothing ε, input (logits,
+    probabilities: log taken and renormalised, log_probabilities).  Shapes: pred (C), (N, C) or
+    (N, C, d1, ...); target (), (N) or (N, d1, ...) indices, or pred's shape.  Reference:
+    F.cross_entropy (on log p when pred is not logits).
+    """
+    cd = _class_dim(pred)
+    classes = pred.shape[cd]
+    smoothing = float(params.get("label_smoothing", 0.0))
+    log_p = _log_softmax_steps(trace, pred, cd, params.get("input", "logits"))
+    if target.dtype != torch.long:
+        weight = params.get("weight")
+        y = target.double()
+        if smoothing > 0:
+            y = trace.add("y'", "Smoothed target", r"y'_{n,c} = (1-\varepsilon)\,y_{n,c} + \varepsilon / C",
+                          (1 - smoothing) * y + smoothing / classes, note=f"ε = {smoothing:g}, C = {classes}")
+        wc = torch.ones(classes, dtype=torch.float64) if weight is None else weight.double()
+        shape = [1] * pred.dim()
+        shape[cd] = classes
+        loss = trace.add("l", "Cross-entropy per sample", r"l_n = -\sum_c w_c\, y_{n,c} \log p_{n,c}"
+                         if weight is not None else r"l_n = -\sum_c y_{n,c} \log p_{n,c}",
+                         -(wc.reshape(shape) * y * log_p).sum(cd),
+                         note=("with class-probability targets torch's mean divides by the number of samples, "
+                               "not by the weights") if weight is not None else "")
+        _entropy_identity_steps(trace, y, log_p, cd, "y", "p", weight is not None)
+        return reduce(trace, loss, reduction)
+    return _index_loss_steps(trace, log_p, target, params, reduction, smoothing)
+
+
+def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+              reduction: str) -> torch.Tensor:
+    """Negative log-likelihood: picks −log p_y from given log-probabilities.
+
+    Unreduced: l_n = −w_{y_n} x_{n,y_n} (0 for ignored samples).  mean: Σ l_n / Σ w_{y_n} over
+    non-ignored samples;  sum: Σ l_n;  none: l.  Params: weight (C,), ignore_index.  Shapes: pred
+    (C), (N, C) or (N, C, d1, ...) log-probabilities; target (), (N) or (N, d1, ...).
+    Reference: F.nll_loss.
+    """
+    log_p = trace.add("log p", "Given log-probabilities", r"\log p_{n,c} = x_{n,c}", pred,
+                      note="nll_loss takes them as they are (usually the output of log_softmax)")
+    return _index_loss_steps(trace, log_p, target, params, reduction, 0.0)
+
+
+def _ce_logits(x: torch.Tensor, kind: str) -> torch.Tensor:
+    return torch.log(x) if kind == "probabilities" else x
+
+
+def _ce_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction: str) -> torch.Tensor:
+    return F.cross_entropy(_ce_logits(x, p["input"]), y, weight=p["weight"], ignore_index=int(p["ignore_index"]),
+                           reduction=reduction, label_smoothing=float(p["label_smoothing"]))
+
+
+# -- KL divergence -------------------------------------------------------------------------------------
+
+def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
+    target = require_target(target, "kl_div")
+    if pred.shape != target.shape:
+        raise InputError(f"expected pred and target of the same shape, got pred {shape_text(pred.shape)} "
+                         f"and target {shape_text(target.shape)}")
+    _require_range(pred, "pred", float("-inf"), 0.0, "log-probabilities log q ≤ 0",
+                   " (pass log q, e.g. torch.log(q) or the log-softmax of the logits)")
+    target = target.double()
+    cd = _class_dim(pred) if pred.dim() else 0
+    if params.get("log_target"):
+        _require_range(target, "target", float("-inf"), 0.0, "log-probabilities log p ≤ 0 (log_target=True)")
+        p = torch.exp(target)
+    else:
+        _require_range(target, "target", 0.0, 1.0, "probabilities in [0, 1]",
+                       " (for log-probabilities set log_target=true)")
+        p = target
+    if pred.dim():
+        message = _row_sum_warning(p.sum(cd), "target")
+        if message:
+            trace.warn(message + "; KL(p‖q) is meant for distributions")
+        if bool(torch.isfinite(pred).all()):
+            message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)")
+            if message:
+                trace.warn(message + ": pred is not normalised log-probabilities")
+    return pred, target
+
+
+def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                 reduction: str) -> torch.Tensor:
+    """KL divergence KL(p‖q) with pred = log q and target p (or log p with log_target).
+
+    Unreduced: l_i = p_i (log p_i − log q_i), with 0 · log 0 = 0 (torch's xlogy).
+    batchmean: Σ l / N (N = first dimension: the KL divergence per sample);  mean: Σ l / (every
+    element);  sum: Σ l;  none: l.  Params: log_target.  Shapes: pred and target the same; each row
+    (dimension 1, or the whole 1-D tensor) is one distribution.  Reference: F.kl_div.
+    """
+    log_q = pred
+    if params.get("log_target"):
+        log_p = target.double()
+        p = trace.add("p", "Target probabilities", r"p_i = e^{\log p_i}", torch.exp(log_p), sub=r"e^{$a}", a=log_p)
+        plogp = trace.add("p log p", "p log p", r"p_i \log p_i", p * log_p)
+    else:
+        p = target.double()
+        positive = p > 0
+        plogp = trace.add("p log p", "p log p", r"p_i \log p_i",
+                          torch.where(positive, p * torch.log(torch.where(positive, p, torch.ones_like(p))),
+                                      torch.zeros_like(p)),
+                          note="0 · log 0 = 0 (torch uses xlogy)")
+    plogq = trace.add("p log q", "p log q", r"p_i \log q_i", p * log_q, sub=r"$p \cdot $a", p=p, a=log_q)
+    loss = trace.add("l", "Pointwise KL term", r"l_i = p_i(\log p_i - \log q_i)", plogp - plogq,
+                     sub=r"$a - ($b)", a=plogp, b=plogq)
+    cd = _class_dim(pred) if pred.dim() else 0
+    if pred.dim():
+        entropy = trace.add("H(p)", "Entropy of p", r"H(p) = -\sum_i p_i \log p_i", -plogp.detach().sum(cd) + 0.0,
+                            note="per distribution (summed over dimension 1; over the whole tensor when 1-D)")
+        trace.add("H(p,q)", "Cross-entropy of q relative to p", r"H(p,q) = -\sum_i p_i \log q_i",
+                          -plogq.detach().sum(cd))
+        kl = trace.add("KL(p‖q)", "KL divergence per distribution", r"\mathrm{KL}(p\,\|\,q) = \sum_i l_i",
+                       loss.detach().sum(cd))
+        trace.add("H(p)+KL", "Identity: entropy + KL = cross-entropy",
+                  r"H(p) + \mathrm{KL}(p\,\|\,q) = H(p,q)", entropy + kl,
+                  note="equals H(p,q) above (article 004)", sub=r"$h + $k", h=entropy, k=kl)
+    if reduction == "mean" and loss.numel() > 1:
+        trace.warn(f"torch's reduction='mean' divides Σ l by every element ({loss.numel()}), not by the batch "
+                   f"size, so it is not the mean KL divergence; use reduction='batchmean'")
+    if reduction == "batchmean" and pred.dim() == 1:
+        trace.warn("for a 1-D input batchmean divides by its length; the KL divergence of one distribution "
+                   "is reduction='sum'")
+    return reduce(trace, loss, reduction)
+
+
+def _kl_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction: str) -> torch.Tensor:
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's own 'mean' warning; the trace gives ours
+        return F.kl_div(x, y, reduction=reduction, log_target=bool(p["log_target"]))
+
+
+# -- registration ---------------------------------------------------------------------------------------
+
+_WEIGHT = Param("weight", None, "tensor", "rescaling weight per element, broadcast to pred's shape")
+_CLASS_WEIGHT = Param("weight", None, "tensor", "weight per class, shape (C,)")
+_IGNORE = Param("ignore_index", -100, "int",
+                "target value left out of the loss and out of the mean's denominator")
+
+register(LossSpec(
+    name="bce", family="classification", title="Binary cross-entropy (BCE)",
+    summary="Cross-entropy of 0/1 (or soft) labels against predicted probabilities; torch clamps each log at -100.",
+    formula=r"l_n = -w_n\left[y_n \log p_n + (1-y_n)\log(1-p_n)\right]",
+    pred_kind="probabilities", target_kind="binary", params=(_WEIGHT,), steps=bce_steps,
+    reference=lambda x, y, p, r: F.binary_cross_entropy(x, y, weight=p["weight"], reduction=r),
+    reference_name="torch.nn.functional.binary_cross_entropy", prepare=_bce_prepare,
+    aliases=("log_loss", "BCELoss", "binary_cross_entropy", "logloss"), gradient=bce_gradient,
+    example={"pred": "[0.2947, 0.5898, 0.4863]", "target": "[1, 0, 0]", "params": {}},
+    torch_code="F.binary_cross_entropy(pred, target, weight=weight, reduction=reduction)"))
+
+register(LossSpec(
+    name="bce_with_logits", family="classification", title="BCE with logits",
+    summary="Sigmoid and binary cross-entropy in one stable formula on logits; pos_weight rescales positives.",
+    formula=r"l_n = -w_n\left[p_c\, y_n \log\sigma(x_n) + (1-y_n)\log\sigma(-x_n)\right]",
+    pred_kind="logits", target_kind="binary",
+    params=(_WEIGHT, Param("pos_weight", None, "tensor",
+                           "weight of the positive term, one per class along the last dimension (> 1 raises recall)")),
+    steps=bce_with_logits_steps,
+    reference=lambda x, y, p, r: F.binary_cross_entropy_with_logits(x, y, weight=p["weight"],
+                                                                    pos_weight=p["pos_weight"], reduction=r),
+    reference_name="torch.nn.functional.binary_cross_entropy_with_logits", prepare=_bce_logits_prepare,
+    aliases=("BCEWithLogitsLoss", "binary_cross_entropy_with_logits", "sigmoid_cross_entropy"),
+    example={"pred": "[[1.2, -0.5, 3.0], [-2.0, 0.0, 0.7]]", "target": "[[1, 0, 1], [0, 1, 0]]", "params": {}},
+    torch_code="F.binary_cross_entropy_with_logits(pred, target, weight=weight, pos_weight=pos_weight, "
+               "reduction=reduction)"))
+
+register(LossSpec(
+    name="cross_entropy", family="classification", title="Cross-entropy",
+    summary="Log-softmax of the logits, then the negative log-probability of the true class "
+            "(or of a target distribution), with class weights, ignore_index and label smoothing.",
+    formula=r"l_n = -w_{y_n}\log\frac{e^{x_{n,y_n}}}{\sum_c e^{x_{n,c}}}",
+    pred_kind="logits", target_kind="classes_or_probabilities",
+    params=(_CLASS_WEIGHT, _IGNORE,
+            Param("label_smoothing", 0.0, "float", "ε: mixes the target with the uniform distribution over the C classes",
+                  0.0, 1.0),
+            Param("input", "logits", "choice",
+                  "what pred holds: logits (softmax applied), probabilities (log taken) or log_probabilities",
+                  choices=("logits", "probabilities", "log_probabilities"))),
+    steps=cross_entropy_steps, reference=_ce_reference, reference_name="torch.nn.functional.cross_entropy",
+    prepare=_ce_prepare, aliases=("ce", "CrossEntropyLoss", "softmax_cross_entropy", "categorical_cross_entropy"),
+    target_dtype="auto",
+    example={"pred": "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "target": "[0, 2]", "params": {}},
+    torch_code="x = torch.log(pred) if input == 'probabilities' else pred\n"
+               "F.cross_entropy(x, target, weight=weight, ignore_index=ignore_index, reduction=reduction,\n"
+               "                label_smoothing=label_smoothing)"))
+
+register(LossSpec(
+    name="nll", family="classification", title="Negative log-likelihood (NLL)",
+    summary="Picks −log p of the true class from log-probabilities (use after log_softmax).",
+    formula=r"l_n = -w_{y_n} x_{n,y_n}", pred_kind="log_probabilities", target_kind="classes",
+    params=(_CLASS_WEIGHT, _IGNORE), steps=nll_steps,
+    reference=lambda x, y, p, r: F.nll_loss(x, y, weight=p["weight"], ignore_index=int(p["ignore_index"]),
+                                            reduction=r),
+    reference_name="torch.nn.functional.nll_loss", prepare=_nll_prepare,
+    aliases=("NLLLoss", "negative_log_likelihood", "nll_loss"), target_dtype="index",
+    example={"pred": "[[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]", "target": "[0, 2]", "params": {}},
+    torch_code="F.nll_loss(pred, target, weight=weight, ignore_index=ignore_index, reduction=reduction)"))
+
+register(LossSpec(
+    name="kl_div", family="distribution", title="KL divergence",
+    summary="Relative entropy KL(p‖q) of the target p from the prediction q, given as log q; "
+            "use reduction='batchmean' for the true mean.",
+    formula=r"l_i = p_i(\log p_i - \log q_i)", pred_kind="log_probabilities", target_kind="probabilities",
+    params=(Param("log_target", False, "bool", "the target is given as log p"),), steps=kl_div_steps,
+    reference=_kl_reference, reference_name="torch.nn.functional.kl_div", prepare=_kl_prepare,
+    aliases=("KLDivLoss", "kl", "kl_divergence", "relative_entropy", "kldiv"),
+    reductions=("none", "mean", "sum", "batchmean"),
+    example={"pred": "[[-1.2040, -1.2040, -0.9163], [-0.3567, -1.6094, -2.3026]]",
+             "target": "[[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]", "params": {}},
+    torch_code="F.kl_div(pred, target, reduction=reduction, log_target=log_target)"))
+
+
+# -- 中文 -------------------------------------------------------------------------------------------------
+
+add_zh({
+    # titles and summaries
+    "Binary cross-entropy (BCE)": "二元交叉熵（BCE）", "BCE with logits": "带 logits 的 BCE",
+    "Cross-entropy": "交叉熵", "Negative log-likelihood (NLL)": "负对数似然（NLL）", "KL divergence": "KL 散度",
+    "Cross-entropy of 0/1 (or soft) labels against predicted probabilities; torch clamps each log at -100.":
+        "0/1（或软）标签与预测概率之间的交叉熵；torch 把每个对数钳位在 -100。",
+    "Sigmoid and binary cross-entropy in one stable formula on logits; pos_weight rescales positives.":
+        "把 Sigmoid 和二元交叉熵合成一个在 logits 上数值稳定的公式；pos_weight 调整正样本的权重。",
+    "Log-softmax of the logits, then the negative log-probability of the true class "
+    "(or of a target distribution), with class weights, ignore_index and label smoothing.":
+        "先对 logits 做 log-softmax，再取真实类别（或目标分布）的负对数概率；支持类别权重、ignore_index 和标签平滑。",
+    "Picks −log p of the true class from log-probabilities (use after log_softmax).":
+        "从对数概率中取出真实类别的 −log p（在 log_softmax 之后使用）。",
+    "Relative entropy KL(p‖q) of the target p from the prediction q, given as log q; "
+    "use reduction='batchmean' for the true mean.":
+        "目标 p 相对于预测 q（以 log q 给出）的相对熵 KL(p‖q)；真正的均值请用 reduction='batchmean'。",
+    # parameters
+    "rescaling weight per element, broadcast to pred's shape": "每个元素的缩放权重，广播到 pred 的形状",
+    "weight per class, shape (C,)": "每个类别的权重，形状 (C,)",
+    "target value left out of the loss and out of the mean's denominator": "被排除在损失和均值分母之外的目标值",
+    "ε: mixes the target with the uniform distribution over the C classes": "ε：把目标与 C 个类别上的均匀分布混合",
+    "what pred holds: logits (softmax applied), probabilities (log taken) or log_probabilities":
+        "pred 的含义：logits（会做 softmax）、probabilities（会取对数）或 log_probabilities（对数概率）",
+    "weight of the positive term, one per class along the last dimension (> 1 raises recall)":
+        "正样本项的权重，沿最后一维每个类别一个（> 1 提高召回率）",
+    "the target is given as log p": "目标以 log p 的形式给出",
+    # step titles
+    "Log of p": "p 的对数", "Log of 1 − p": "1 − p 的对数", "torch's clamp of log p at −100": "torch 把 log p 钳位在 −100",
+    "torch's clamp of log(1 − p) at −100": "torch 把 log(1 − p) 钳位在 −100", "Weight per element": "每个元素的权重",
+    "Binary cross-entropy per element": "每个元素的二元交叉熵", "Absolute logit": "logit 的绝对值",
+    "Softplus remainder": "Softplus 余项", "Log-sigmoid": "对数 Sigmoid",
+    "Log-sigmoid of −x (= log(1 − σ(x)))": "−x 的对数 Sigmoid（= log(1 − σ(x))）", "Stable form": "稳定形式",
+    "Positive weight": "正样本权重", "Binary cross-entropy with logits per element": "每个元素的带 logits 二元交叉熵",
+    "Log of the given probabilities": "给定概率的对数", "Row sum of the probabilities": "概率的行和",
+    "Normaliser": "归一化项", "Log-probabilities": "对数概率", "Max shift": "最大值平移", "Shifted logits": "平移后的 logits",
+    "Exponentials": "指数", "Sum of exponentials": "指数之和", "Log-sum-exp": "Log-sum-exp（对数和指数）",
+    "Log-softmax": "Log-softmax（对数 softmax）", "Softmax probabilities": "Softmax 概率",
+    "Log-probability of the true class": "真实类别的对数概率", "Ignored samples": "被忽略的样本",
+    "Weight of the true class": "真实类别的权重", "Negative log-likelihood": "负对数似然",
+    "Smoothing term": "平滑项", "Label-smoothed cross-entropy": "标签平滑后的交叉熵", "Smoothed target": "平滑后的目标",
+    "Cross-entropy per sample": "每个样本的交叉熵", "Entropy of the target": "目标的熵",
+    "Relative entropy (KL divergence)": "相对熵（KL 散度）",
+    "Identity: entropy + KL = cross-entropy": "恒等式：熵 + KL = 交叉熵", "Given log-probabilities": "给定的对数概率",
+    "Target probabilities": "目标概率", "p log p": "p log p", "p log q": "p log q", "Pointwise KL term": "逐元素 KL 项",
+    "Entropy of p": "p 的熵", "Cross-entropy of q relative to p": "q 相对于 p 的交叉熵",
+    "KL divergence per distribution": "每个分布的 KL 散度",
+    # notes
+    "the clamp does not fire here (every log p is above −100)": "这里钳位没有生效（每个 log p 都大于 −100）",
+    "the clamp does not fire here (every log(1 − p) is above −100)": "这里钳位没有生效（每个 log(1 − p) 都大于 −100）",
+    "the weight broadcast to pred's shape": "广播到 pred 形状的权重",
+    "the weight rescales each element; the mean still divides by n, not by Σ w":
+        "权重缩放每个元素；均值仍然除以 n，而不是 Σ w",
+    "e^{−|x|} ≤ 1 never overflows, and log1p keeps its precision when it is tiny":
+        "e^{−|x|} ≤ 1 永远不会溢出，并且在它很小时 log1p 仍保持精度",
+    "computed without forming σ(x), which rounds to 0 or 1 for large |x| and would make log σ = −∞; "
+    "this form stays finite at x = ±100 and beyond":
+        "不先算 σ(x)：|x| 很大时 σ(x) 会舍入成 0 或 1，使 log σ = −∞；这种形式在 x = ±100 及更远处仍然有限",
+    "the same as −[y log σ(x) + (1 − y) log σ(−x)], rearranged so that nothing overflows":
+        "与 −[y log σ(x) + (1 − y) log σ(−x)] 相同，只是整理成不会溢出的形式",
+    "pos_weight multiplies only the positive term y log σ(x)": "pos_weight 只乘正样本项 y log σ(x)",
+    "1 for a probability distribution": "对概率分布而言为 1",
+    "0 when the row sums to 1; torch's cross_entropy on log f renormalises this way":
+        "行和为 1 时为 0；torch 对 log f 做 cross_entropy 时就是这样重新归一化的",
+    "subtracting the row maximum makes every exponent ≤ 0, so e^{x−m} cannot overflow (the log-sum-exp trick)":
+        "减去每行的最大值使所有指数 ≤ 0，因此 e^{x−m} 不会溢出（log-sum-exp 技巧）",
+    "0 when the rows are log-probabilities already": "当各行已经是对数概率时为 0",
+    "lse = log Σ_c e^{x_c}, computed without overflow": "lse = log Σ_c e^{x_c}，计算时不会溢出",
+    "each row sums to 1": "每行之和为 1", "0 is shown for ignored samples": "被忽略的样本显示为 0",
+    "0 for ignored samples": "被忽略的样本为 0",
+    "torch's label smoothing: the uniform part of the target, weighted by the class weights (w_c = 1 without weights)":
+        "torch 的标签平滑：目标中的均匀分布部分，按类别权重加权（没有权重时 w_c = 1）",
+    "with class-probability targets torch's mean divides by the number of samples, not by the weights":
+        "目标为类别概率时，torch 的均值除以样本数，而不是权重之和",
+    "0 · log 0 = 0; 0 for a one-hot target": "0 · log 0 = 0；one-hot 目标的熵为 0",
+    "the unweighted cross-entropy; class weights make l differ from it": "不加权的交叉熵；类别权重会使 l 与之不同",
+    "the extra cost of coding with the estimate instead of the truth": "用估计分布而不是真实分布编码所多付出的代价",
+    "equals the cross-entropy above (article 004)": "等于上面的交叉熵（文章 004）",
+    "nll_loss takes them as they are (usually the output of log_softmax)": "nll_loss 原样使用它们（通常是 log_softmax 的输出）",
+    "0 · log 0 = 0 (torch uses xlogy)": "0 · log 0 = 0（torch 使用 xlogy）",
+    "per distribution (summed over dimension 1; over the whole tensor when 1-D)": "按分布计算（沿第 1 维求和；一维时对整个张量求和）",
+    "equals H(p,q) above (article 004)": "等于上面的 H(p,q)（文章 004）",
+    # warnings
+    "every p is exactly 0 or 1: each log is clamped at -100 by torch, so a wrong label costs 100":
+        "每个 p 都恰好是 0 或 1：torch 把每个对数钳位在 -100，所以一个错误标签的代价是 100",
+    "ignore_index applies only to class-index targets; it is not used with class probabilities":
+        "ignore_index 只对类别索引目标起作用；目标为类别概率时不使用",
+    "pred rows look like probabilities (each sums to 1), but input=logits applies softmax to them; "
+    "set input=probabilities if they are probabilities":
+        "pred 的各行看起来是概率（每行和为 1），但 input=logits 会再对它们做 softmax；如果它们是概率，请设置 input=probabilities",
+    "pred has positive entries, so it is not log-probabilities: nll_loss just picks −pred[y]; "
+    "for logits use cross_entropy (it applies log-softmax first)":
+        "pred 含有正数，所以它不是对数概率：nll_loss 只是取出 −pred[y]；logits 请用 cross_entropy（它会先做 log-softmax）",
+    "for a 1-D input batchmean divides by its length; the KL divergence of one distribution is reduction='sum'":
+        "对一维输入，batchmean 除以它的长度；单个分布的 KL 散度应使用 reduction='sum'",
+})
+
+add_zh_patterns([
+    (r"the clamp fires at (\d+) place\(s\): (.+)", r"钳位在 \1 处生效：\2"),
+    (r"(\d+) sample\(s\) have y = (-?\d+): they are left out of the numerator and of the denominator",
+     r"\1 个样本的 y = \2：它们不计入分子，也不计入分母"),
+    (r"ε = ([^,]+), C = (\d+); with class weights torch divides both parts by Σ w_\(y_n\), not by Σ_c w_c",
+     r"ε = \1，C = \2；有类别权重时 torch 把两部分都除以 Σ w_(y_n)，而不是 Σ_c w_c"),
+    (r"ε = ([^,]+), C = (\d+)", r"ε = \1，C = \2"),
+    (r"(target|pred|exp\(pred\)) rows do not sum to 1 \(off by up to ([^)]+)\); torch uses them as given",
+     r"\1 的各行之和不为 1（最多相差 \2）；torch 按原样使用"),
+    (r"(target|pred|exp\(pred\)) rows do not sum to 1 \(off by up to ([^)]+)\); "
+     r"cross_entropy on log p renormalises them \(log p − log Σ p\)",
+     r"\1 的各行之和不为 1（最多相差 \2）；对 log p 做 cross_entropy 会把它们重新归一化（log p − log Σ p）"),
+    (r"(target|pred|exp\(pred\)) rows do not sum to 1 \(off by up to ([^)]+)\); "
+     r"cross_entropy on log p renormalises them \(log-softmax\)",
+     r"\1 的各行之和不为 1（最多相差 \2）；对 log p 做 cross_entropy 会把它们重新归一化（log-softmax）"),
+    (r"(target|pred|exp\(pred\)) rows do not sum to 1 \(off by up to ([^)]+)\): "
+     r"pred is not normalised log-probabilities; nll_loss uses it as given",
+     r"\1 的各行之和不为 1（最多相差 \2）：pred 不是归一化的对数概率；nll_loss 按原样使用"),
+    (r"(target|pred|exp\(pred\)) rows do not sum to 1 \(off by up to ([^)]+)\): pred is not normalised log-probabilities",
+     r"\1 的各行之和不为 1（最多相差 \2）：pred 不是归一化的对数概率"),
+    (r"(target|pred|exp\(pred\)) rows do not sum to 1 \(off by up to ([^)]+)\); KL\(p‖q\) is meant for distributions",
+     r"\1 的各行之和不为 1（最多相差 \2）；KL(p‖q) 是为概率分布定义的"),
+    (r"torch's reduction='mean' divides Σ l by every element \((\d+)\), not by the batch size, so it is not the "
+     r"mean KL divergence; use reduction='batchmean'",
+     r"torch 的 reduction='mean' 把 Σ l 除以全部元素个数（\1），而不是批大小，所以它不是 KL 散度的均值；请使用 reduction='batchmean'"),
+    # error messages
+    (r"pred: expected probabilities in \[0, 1\], got (\S+) \(for logits use bce_with_logits\)",
+     r"pred：期望 [0, 1] 内的概率，实际为 \1（logits 请用 bce_with_logits）"),
+    (r"pred: expected probabilities in \[0, 1\], got (\S+) \(for logits set input=logits\)",
+     r"pred：期望 [0, 1] 内的概率，实际为 \1（logits 请设置 input=logits）"),
+    (r"pred: expected log-probabilities ≤ 0, got (\S+) \(for logits set input=logits\)",
+     r"pred：期望 ≤ 0 的对数概率，实际为 \1（logits 请设置 input=logits）"),
+    (r"pred: expected log-probabilities log q ≤ 0, got (\S+) \(pass log q, e\.g\. torch\.log\(q\) or the "
+     r"log-softmax of the logits\)",
+     r"pred：期望 ≤ 0 的对数概率 log q，实际为 \1（请传入 log q，例如 torch.log(q) 或 logits 的 log-softmax）"),
+    (r"target: expected 0/1 labels or soft labels in \[0, 1\], got (\S+) \(class indices\? use cross_entropy\)",
+     r"target：期望 0/1 标签或 [0, 1] 内的软标签，实际为 \1（是类别索引吗？请用 cross_entropy）"),
+    (r"target: expected class probabilities in \[0, 1\], got (\S+)", r"target：期望 [0, 1] 内的类别概率，实际为 \1"),
+    (r"target: expected log-probabilities log p ≤ 0 \(log_target=True\), got (\S+)",
+     r"target：期望 ≤ 0 的对数概率 log p（log_target=True），实际为 \1"),
+    (r"target: expected probabilities in \[0, 1\], got (\S+) \(for log-probabilities set log_target=true\)",
+     r"target：期望 [0, 1] 内的概率，实际为 \1（对数概率请设置 log_target=true）"),
+    (r"target: expected integer class indices such as \[0, 2, 1\], got (\S+)",
+     r"target：期望整数类别索引，例如 [0, 2, 1]，实际为 \1"),
+    (r"target: expected class indices in \[0, (\d+)\] \(C = (\d+) classes\) or ignore_index (-?\d+), got (-?\d+)",
+     r"target：期望 [0, \1] 内的类别索引（C = \2 个类别）或 ignore_index \3，实际为 \4"),
+    (r"expected pred and target of the same shape, got pred (\(.*?\)) and target (\(.*?\)) \(class indices\? "
+     r"use cross_entropy or nll\)",
+     r"期望 pred 和 target 形状相同，实际 pred 为 \1，target 为 \2（是类别索引吗？请用 cross_entropy 或 nll）"),
+    (r"parameter (weight|pos_weight): expected a shape that broadcasts to pred's (\(.*?\)) \((.+)\), got (\(.*?\))",
+     r"参数 \1：期望能广播到 pred 的形状 \2（\3），实际为 \4"),
+    (r"parameter weight: expected (\d+) values \(one per class, C = (\d+)\), got shape (\(.*?\))",
+     r"参数 weight：期望 \1 个值（每个类别一个，C = \2），实际形状为 \3"),
+    (r"expected pred of shape \(C,\), \(N, C\) or \(N, C, d1, \.\.\.\), got pred (\(.*?\))",
+     r"期望 pred 的形状为 (C,)、(N, C) 或 (N, C, d1, ...)，实际为 \1"),
+    (r"expected target of shape (\(.*?\)) \(class indices\) or (\(.*?\)) \(class probabilities\) for pred (\(.*?\)), "
+     r"got target (\(.*?\))",
+     r"对于 pred \3，期望 target 的形状为 \1（类别索引）或 \2（类别概率），实际为 \4"),
+    (r"expected target of shape (\(.*?\)) \(class indices\) for pred (\(.*?\)), got target (\(.*?\)) "
+     r"\(one-hot or probabilities\? use cross_entropy\)",
+     r"对于 pred \2，期望 target 的形状为 \1（类别索引），实际为 \3（是 one-hot 或概率吗？请用 cross_entropy）"),
+    (r"expected target of shape (\(.*?\)) \(class indices\) for pred (\(.*?\)), got target (\(.*?\))",
+     r"对于 pred \2，期望 target 的形状为 \1（类别索引），实际为 \3"),
+    (r"(bce|bce_with_logits|cross_entropy|nll|kl_div): expected a target tensor, got none",
+     r"\1：期望一个 target 张量，实际没有"),
+])

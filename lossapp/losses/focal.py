@@ -24,7 +24,7 @@ except Exception:  # ImportError, or a torchvision built for another torch
     _tv_sigmoid_focal_loss = None
 
 LOG_CLAMP = -100.0  # torch.nn.functional.binary_cross_entropy clamps each log at -100
-BCE_GRAD_EPS = 1e-12  # ... and its backward divides by max(p(1-p), 1e-12)
+BCE_GRAD_EPS = 9.999999960041972e-13  # ... and its backward divides by max(p(1-p), 1e-12), 1e-12 held as a float32
 
 
 # -- stable elementary pieces (shared with truncated.py) ----------------------------------------------
@@ -45,6 +45,20 @@ def stable_logsigmoid(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x < 0, x, torch.zeros_like(x)) - torch.log1p(exp_neg_abs(x))
 
 
+def hard_label_where(y: torch.Tensor, if_one: torch.Tensor, if_zero: torch.Tensor, mixed: torch.Tensor) -> torch.Tensor:
+    """Pick the y = 1 / y = 0 form of a formula for hard labels, so that 0·∞ never appears at infinite logits
+    (the result is then the limit of the formula); soft labels use the mixed form."""
+    return torch.where(y == 1, if_one, torch.where(y == 0, if_zero, mixed))
+
+
+def bce_with_logits_stable(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """ce = max(x, 0) − x y + log(1 + e^{−|x|}) (for y = 1: max(−x, 0) + log(1 + e^{−|x|}); for y = 0: max(x, 0) + ...)."""
+    zero = torch.zeros_like(x)
+    tail = torch.log1p(exp_neg_abs(x))
+    relu_x = torch.where(x >= 0, x, zero)
+    return hard_label_where(y, torch.where(x < 0, -x, zero) + tail, relu_x + tail, relu_x - x * y + tail)
+
+
 def soft_label_check(target: torch.Tensor, trace: Trace, name: str = "target") -> None:
     """Targets must lie in [0, 1]; values strictly between 0 and 1 (soft labels) are allowed with a warning."""
     if ((target < 0) | (target > 1)).any():
@@ -63,7 +77,10 @@ def require_binary(target: torch.Tensor, name: str = "target") -> None:
 
 
 def logits_hint(pred: torch.Tensor, trace: Trace, hint: str) -> None:
-    """Warn when logits look like probabilities (all in [0, 1], some strictly inside)."""
+    """Warn when logits look like probabilities (all in [0, 1], some strictly inside), and about ±inf logits."""
+    if pred.is_floating_point() and bool(torch.isinf(pred).any()):
+        trace.warn("pred has ±inf logits: the trace gives the limit of the formula there (a term whose factor is 0 "
+                   "counts 0, not 0·∞); the built-in may give NaN at those elements")
     if pred.is_floating_point() and bool(((pred >= 0) & (pred <= 1)).all()) and bool(((pred > 0) & (pred < 1)).any()):
         trace.warn(hint)
 
@@ -71,15 +88,18 @@ def logits_hint(pred: torch.Tensor, trace: Trace, hint: str) -> None:
 def bce_probability_steps(trace: Trace, p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """ce = −[y log p + (1−y) log(1−p)] with torch's −100 clamp on each log, written as steps."""
     raw_p, raw_q = torch.log(p), torch.log(1 - p)
-    fired = int(((raw_p < LOG_CLAMP) | (raw_q < LOG_CLAMP)).sum())
-    note = (f"torch clamps each log at −100 (log 0 becomes −100, not −∞); the clamp fires at {fired} element(s)"
-            if fired else "torch clamps each log at −100 (log 0 becomes −100, not −∞); it does not fire here")
+
+    def note(raw: torch.Tensor) -> str:
+        fired = int((raw < LOG_CLAMP).sum())
+        return (f"torch clamps each log at −100 (log 0 becomes −100, not −∞); the clamp fires at {fired} element(s)"
+                if fired else "torch clamps each log at −100 (log 0 becomes −100, not −∞); it does not fire here")
+
     log_p = trace.add("log p", "Log of p (clamped at −100)", r"\log p = \max(\ln p,\,-100)",
-                      torch.clamp_min(raw_p, LOG_CLAMP), note=note, sub=r"\max(\ln $p, -100)", p=p)
+                      torch.clamp_min(raw_p, LOG_CLAMP), note=note(raw_p), sub=r"\max(\ln $p, -100)", p=p)
     log_q = trace.add("log(1-p)", "Log of 1 − p (clamped at −100)", r"\log(1-p) = \max(\ln(1-p),\,-100)",
-                      torch.clamp_min(raw_q, LOG_CLAMP), sub=r"\max(\ln(1-$p), -100)", p=p)
+                      torch.clamp_min(raw_q, LOG_CLAMP), note=note(raw_q), sub=r"\max(\ln(1-$p), -100)", p=p)
     return trace.add("ce", "Binary cross-entropy", r"\mathrm{ce} = -[y\log p + (1-y)\log(1-p)]",
-                     -(y * log_p + (1 - y) * log_q), sub=r"-[$y \cdot $a + (1-$y) \cdot $b]", y=y, a=log_p, b=log_q)
+                     -(y * log_p + (1 - y) * log_q) + 0.0, sub=r"-[$y \cdot $a + (1-$y) \cdot $b]", y=y, a=log_p, b=log_q)
 
 
 def bce_probability_grad(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -174,7 +194,7 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
                       sub=r"\sigma($x)", x=pred)
         ce = trace.add("ce", "Binary cross-entropy with logits (stable)",
                        r"\mathrm{ce} = -[y\log p + (1-y)\log(1-p)] = \max(x,0) - x\,y + \log(1+e^{-|x|})",
-                       torch.where(pred >= 0, pred, torch.zeros_like(pred)) - pred * y + torch.log1p(exp_neg_abs(pred)),
+                       bce_with_logits_stable(pred, y),
                        note="the stable form of torch's binary_cross_entropy_with_logits: no log of a probability "
                             "that rounded to 0, no overflow",
                        sub=r"\max($x,0) - $x \cdot $y + \log(1+e^{-|$x|})", x=pred, y=y)
@@ -395,7 +415,7 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
                             note="alpha is off (None or negative): α_t = 1")
     zero = torch.zeros_like(p_t)
     loss = trace.add("l", "Focal loss term", r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\log p_t",
-                     torch.where(counted, -alpha_t * modulating * log_p_t, zero),
+                     torch.where(counted, -alpha_t * modulating * log_p_t, zero) + 0.0,
                      sub=r"-$a \cdot $m \cdot $b", a=alpha_t, m=modulating, b=log_p_t)
     denominator = None if bool(counted.all()) else counted.to(loss.dtype)
     return reduce(trace, loss, reduction, denominator=denominator)
@@ -525,6 +545,9 @@ add_zh({
     "parameter avg_factor: expected reduction mean (or none), got reduction sum (mmdetection refuses avg_factor with sum)":
         "参数 avg_factor：期望 reduction 为 mean（或 none），实际为 sum（mmdetection 不允许 avg_factor 与 sum 同用）",
     "every target equals ignore_index: nothing is counted": "所有目标都等于 ignore_index：没有样本被计入",
+    "pred has ±inf logits: the trace gives the limit of the formula there (a term whose factor is 0 counts 0, not 0·∞); "
+    "the built-in may give NaN at those elements":
+        "pred 含 ±inf 的 logits：逐步计算在这些位置取公式的极限（因子为 0 的项记为 0，而不是 0·∞）；内置函数在这些元素上可能给出 NaN",
 })
 add_zh_patterns([
     (r"torch clamps each log at −100 \(log 0 becomes −100, not −∞\); the clamp fires at (\d+) element\(s\)",

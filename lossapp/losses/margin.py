@@ -65,7 +65,7 @@ def hinge_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     yf = trace.add("yf", "Signed score y·f", r"y_n f_n", target * pred, sub=r"$y \cdot $f", y=target, f=pred,
                    note="positive when the sign of the score is right; the larger the more confident")
     z = trace.add("z", "Margin minus y·f", r"z_n = \text{margin} - y_n f_n", margin - yf, sub=rf"{m} - $a", a=yf)
-    loss = trace.add("l", "Hinge: clamp at 0", r"l_n = \max(0,\ \text{margin} - y_n f_n)",
+    loss = trace.add("l", "Hinge: clamp at 0", r"l_n = \max(0, \text{margin} - y_n f_n)",
                      torch.where(z > 0, z, torch.zeros_like(z)), sub=r"\max(0, $z)", z=z,
                      note="zero once y·f ≥ margin; not torch's F.hinge_embedding_loss, which takes distances "
                           "(x for y = 1, max(0, margin − x) for y = −1)")
@@ -239,7 +239,7 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
         label = trace.add("ŷ", "Predicted labels (threshold)", formula,
                           torch.where(pred >= threshold, torch.ones_like(pred), torch.full_like(pred, negative)),
                           note=note)
-    correct = trace.add("c", "Correct?", r"c_n = \mathbb{1}[\hat{y}_n = y_n]", (label == target).double(),
+    correct = trace.add("c", "Correct?", r"c_n = \mathbf{1}[\hat{y}_n = y_n]", (label == target).double(),
                         note="1 where the predicted label equals the target")
     loss = trace.add("l", "0-1 loss", r"l_n = 1 - c_n", 1.0 - correct, sub=r"1 - $c", c=correct,
                      note="mean = error rate (1 − accuracy); sum = number of errors; how far off is ignored")
@@ -261,7 +261,7 @@ _REDUCE_CODE = 'l.mean() if reduction == "mean" else l.sum() if reduction == "su
 register(LossSpec(
     name="hinge", family="margin", title="Hinge loss",
     summary="The SVM loss: zero once y·f reaches the margin, linear below it.",
-    formula=r"l_n = \max(0,\ \text{margin} - y_n f_n)", pred_kind="scores", target_kind="signs",
+    formula=r"l_n = \max(0, \text{margin} - y_n f_n)", pred_kind="scores", target_kind="signs",
     params=(Param("margin", 1.0, "float", "the margin: y·f must reach it for zero loss", 0.0, 10.0),),
     steps=hinge_steps, reference=hinge_reference, reference_name="torch.relu(margin - y*f)",
     prepare=hinge_prepare, aliases=("svm", "hinge_loss", "svm_loss"),
@@ -273,7 +273,7 @@ register(LossSpec(
 register(LossSpec(
     name="multi_margin", family="margin", title="Multi-class margin loss",
     summary="Multi-class hinge: every other class whose score comes within the margin of the true class costs.",
-    formula=r"l_n = \frac{1}{C}\sum_{i \ne y_n} w_{y_n} \max(0,\ \text{margin} - x_{n,y_n} + x_{n,i})^p",
+    formula=r"l_n = \frac{1}{C} \sum_{i \ne y_n} w_{y_n} \max(0, \text{margin} - x_{n,y_n} + x_{n,i})^p",
     pred_kind="scores", target_kind="classes",
     params=(Param("p", 1, "int", "the exponent: 1 (hinge) or 2 (squared hinge)", 1, 2),
             Param("margin", 1.0, "float", "the margin the true class's score must lead by", 0.0, 10.0),
@@ -289,7 +289,7 @@ register(LossSpec(
 register(LossSpec(
     name="zero_one", family="margin", title="0-1 loss",
     summary="1 for a wrong predicted label, 0 for a right one: the mean is the error rate.",
-    formula=r"l_n = \mathbb{1}[\hat{y}_n \ne y_n]", pred_kind="scores", target_kind="binary",
+    formula=r"l_n = \mathbf{1}[\hat{y}_n \ne y_n]", pred_kind="scores", target_kind="binary",
     params=(Param("threshold", 0.5, "float",
                   "predicted label 1 where pred ≥ threshold (0.5 for probabilities, 0 for scores); "
                   "(N, C) scores use argmax instead"),),

@@ -136,7 +136,7 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     wd = w.detach()
     _gradient_step(trace, lam * wd, r"\lambda\, w_i", reduction, w.numel())
     after = trace.add("w'", "One SGD step with weight_decay = λ (lr = 1, zero data loss)",
-                      r"w_i' = w_i - \eta\,(\nabla_{w_i} L_{\text{data}} + \lambda w_i) = w_i - \lambda w_i",
+                      r"w_i' = w_i - \text{lr} \cdot (\nabla_{w_i} L_{\text{data}} + \lambda w_i) = w_i - \lambda w_i",
                       wd - lam * wd, sub=rf"$w - {lt} \cdot $w", w=wd,
                       note="torch puts L2 regularization in the optimizer (weight_decay), not in the loss "
                            "(article 002, point 3): SGD adds λ·w to each gradient, the gradient of (λ/2)·Σw²")

@@ -24,6 +24,7 @@ from lossapp.inputs import require_probabilities, require_same_shape
 from lossapp.losses.focal import (
     bce_probability_grad,
     bce_probability_steps,
+    hard_label_where,
     logits_hint,
     reduction_scale,
     require_binary,
@@ -182,7 +183,8 @@ def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor,
         note = "K → ∞ gives the hard truncation with m = 0.5; K = 1 gives the focal loss with γ = 1 and no α"
     loss = trace.add("l", "Soft-truncated cross-entropy term",
                      r"l_n = -y\,\sigma(-Kx)\log\sigma(x) - (1-y)\,\sigma(Kx)\log\sigma(-x)",
-                     -(y * s_neg * log_p) - (1 - y) * s_pos * log_q, note=note,
+                     hard_label_where(y, -s_neg * log_p, -s_pos * log_q, -(y * s_neg * log_p) - (1 - y) * s_pos * log_q) + 0.0,
+                     note=note,
                      sub=r"-$y \cdot $a \cdot $b - (1-$y) \cdot $c \cdot $d", y=y, a=s_neg, b=log_p, c=s_pos, d=log_q)
     return reduce(trace, loss, reduction)
 

@@ -1,0 +1,468 @@
+"""What the UI and the HTTP API call: thin, gradio-free wrappers around the library.
+
+Everything here raises `lossapp.InputError` for bad input; the gradio layer turns it into `gr.Error`.
+Features whose backing module has not landed yet (the answer checker, file loaders, seeded random
+inputs) are looked up when used, so the app keeps working and says what is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+import lossapp
+from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.inputs import InputError, read_tensor, shape_text
+from lossapp.reference import DTYPES, available_devices
+from lossapp.registry import FAMILIES, LOSSES, LossSpec, lookup
+from lossapp.result import Result, json_safe
+
+TABLE_ROWS = 500          # rows of the per-element table sent to the browser (the CSV has them all)
+RANDOM_MAX = 100_000      # elements a random input may have (it is written into the text box)
+FILE_TYPES = (".csv", ".npy", ".pt", ".json", ".txt")
+
+
+# -- optional modules --------------------------------------------------------------------------------
+
+
+def optional(module: str, name: str) -> Callable[..., Any] | None:
+    """`module.name` when that module exists and defines it (features other issues deliver)."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return None
+    return getattr(mod, name, None)
+
+
+def has_checker() -> bool:
+    return optional("lossapp.check", "check") is not None
+
+
+def _missing(feature: str, module: str) -> InputError:
+    return InputError(f"{feature} is not available yet: expected module {module}, got none")
+
+
+# -- the registry, for the pickers -------------------------------------------------------------------
+
+
+def calculator_specs() -> list[LossSpec]:
+    """Losses the calculator offers: every registered spec except the count-based metrics."""
+    return [s for s in LOSSES.values() if s.family != "metrics"]
+
+
+def families() -> list[str]:
+    present = {s.family for s in calculator_specs()}
+    return [f for f in FAMILIES if f in present]
+
+
+def specs_in(family: str) -> list[LossSpec]:
+    return [s for s in calculator_specs() if s.family == family]
+
+
+def devices() -> list[str]:
+    return available_devices()
+
+
+def dtypes() -> list[str]:
+    return list(DTYPES)
+
+
+# -- parameters --------------------------------------------------------------------------------------
+
+
+def parse_params_text(text: str | dict | None) -> dict[str, Any]:
+    """The HTTP API's params: a JSON object as text (never evaluated), or already a dict."""
+    if text is None:
+        return {}
+    if isinstance(text, dict):
+        return dict(text)
+    body = str(text).strip()
+    if not body:
+        return {}
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"params: expected a JSON object such as {{\"beta\": 0.5}}, got text that does not parse "
+                         f"({exc.msg} at character {exc.pos})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"params: expected a JSON object such as {{\"beta\": 0.5}}, got {type(data).__name__}")
+    return {k: (json.dumps(v) if isinstance(v, list) else v) for k, v in data.items()}
+
+
+def control_values(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """UI control values of one spec's parameters -> keyword arguments for compute (text trimmed)."""
+    out: dict[str, Any] = {}
+    for p in spec.params:
+        if p.name not in values:
+            continue
+        v = values[p.name]
+        if isinstance(v, str):
+            v = v.strip()
+        if isinstance(v, float) and p.kind == "int" and v == int(v):
+            v = int(v)
+        out[p.name] = v
+    return out
+
+
+# -- compute / check / confusion (Python objects) ----------------------------------------------------
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def compute(loss: str, pred: Any, target: Any, params: dict[str, Any], reduction: str | None, device: str | None,
+            dtype: str | None) -> Result:
+    spec = lookup(loss)
+    if spec.name == "confusion":
+        return lossapp.compute("confusion", pred, target, **params)
+    if _empty(pred):
+        raise InputError("pred: expected numbers such as [0.2, 0.8], got empty text")
+    return lossapp.compute(spec.name, pred, None if _empty(target) else target,
+                           reduction=(reduction or spec.default_reduction), device=device or "cpu",
+                           dtype=dtype or "float32", **params)
+
+
+def check(result: Result, loss: str, pred: Any, target: Any, params: dict[str, Any], reduction: str | None,
+          claimed: Any) -> Any:
+    """The verdict on a claimed answer (lossapp.check), or None when no claim is given."""
+    if _empty(claimed):
+        return None
+    check_result = optional("lossapp.check", "check_result")
+    if check_result is not None:
+        return check_result(result, claimed)
+    check_fn = optional("lossapp.check", "check")
+    if check_fn is None:
+        raise _missing("checking a claimed answer", "lossapp.check")
+    return check_fn(loss, pred, None if _empty(target) else target, claimed=claimed,
+                    reduction=reduction or result.reduction, **params)
+
+
+def result_json(result: Result, verdict: Any = None) -> dict[str, Any]:
+    """The JSON of DESIGN.md section 4 (plus "check" with a verdict)."""
+    data = result.to_dict()
+    if verdict is not None:
+        data["check"] = json_safe(verdict.to_dict() if hasattr(verdict, "to_dict") else verdict)
+    return data
+
+
+def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, metric: str = "dice") -> Result:
+    return lossapp.confusion(tp, fp, fn, None if _empty(tn) else tn, metric=metric or "dice")
+
+
+def confusion_masks(pred: Any, target: Any, threshold: float, metric: str = "dice") -> Result:
+    fn = optional("lossapp.confusion", "confusion_from_masks")
+    if fn is None:
+        raise _missing("confusion counts from masks", "lossapp.confusion")
+    return fn(pred, target, threshold=threshold, metric=metric or "dice")
+
+
+def check_confusion(result: Result, counts: dict[str, Any], metric: str, claimed: Any) -> Any:
+    if _empty(claimed):
+        return None
+    check_result = optional("lossapp.check", "check_result")
+    if check_result is not None:
+        return check_result(result, claimed)
+    check_fn = optional("lossapp.check", "check")
+    if check_fn is None:
+        raise _missing("checking a claimed answer", "lossapp.check")
+    return check_fn("confusion", claimed=claimed, **{k: v for k, v in counts.items() if not _empty(v)}, metric=metric)
+
+
+# -- inputs: files and seeded random tensors ---------------------------------------------------------
+
+
+def load_file(path: str | Path, name: str) -> Any:
+    """A tensor from an uploaded file through the library's safe loaders (no pickle)."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix not in FILE_TYPES:
+        raise InputError(f"{name}: expected a {', '.join(FILE_TYPES)} file, got {Path(str(path)).name!r}")
+    for fn_name in ("read_file", "load_file", "load_tensor_file"):
+        fn = optional("lossapp.inputs", fn_name)
+        if fn is not None:
+            return fn(str(path), name)
+    raise _missing("file upload", "lossapp.inputs.read_file")
+
+
+@dataclass(frozen=True)
+class RandomKind:
+    key: str
+    label: str
+    spec: str  # how the article writes it: randn(2, 3), randint(0, 3, (2,)); {shape} and {classes} filled in
+
+
+RANDOM_KINDS = (
+    RandomKind("logits", "logits / values: torch.randn", "randn({shape})"),
+    RandomKind("probabilities", "probabilities: torch.rand", "rand({shape})"),
+    RandomKind("classes", "class indices: torch.randint(0, C)", "randint(0, {classes}, ({shape},))"),
+    RandomKind("mask", "0-1 mask: torch.randint(0, 2)", "randint(0, 2, ({shape},))"),
+)
+_KIND = {k.key: k for k in RANDOM_KINDS}
+
+PRED_KIND_DEFAULT = {"probabilities": "probabilities", "weights": "logits"}
+TARGET_KIND_DEFAULT = {"values": "logits", "binary": "mask", "classes": "classes",
+                       "classes_or_probabilities": "classes", "probabilities": "probabilities", "signs": "mask"}
+
+
+def default_random_kinds(spec: LossSpec) -> tuple[str, str | None]:
+    pred = PRED_KIND_DEFAULT.get(spec.pred_kind, "logits")
+    target = None if spec.target_kind is None else TARGET_KIND_DEFAULT.get(spec.target_kind, "logits")
+    return pred, target
+
+
+def parse_shape(text: Any, name: str = "shape") -> tuple[int, ...]:
+    """'2, 3' or '(2, 3)' or '[2, 3]' -> (2, 3): positive integers only."""
+    body = str(text if text is not None else "").strip().strip("()[]").strip()
+    if not body:
+        raise InputError(f"{name}: expected a shape such as 2, 3, got nothing")
+    parts = [p for p in re.split(r"[,\s×x]+", body) if p]
+    if not parts or not all(re.fullmatch(r"\d+", p) for p in parts):
+        raise InputError(f"{name}: expected positive integers such as 2, 3, got {text!r}")
+    shape = tuple(int(p) for p in parts)
+    if any(s < 1 for s in shape) or len(shape) > 6:
+        raise InputError(f"{name}: expected 1 to 6 positive sizes, got {text!r}")
+    count = math.prod(shape)
+    if count > RANDOM_MAX:
+        raise InputError(f"{name}: expected at most {RANDOM_MAX:,} random elements, got {count:,} "
+                         "(upload a file for larger inputs)")
+    return shape
+
+
+def _shape_code(shape: tuple[int, ...]) -> str:
+    return ", ".join(str(s) for s in shape)
+
+
+def _spec_for(kind: str, shape: tuple[int, ...], classes: int) -> str:
+    dims = _shape_code(shape)
+    if kind == "logits":
+        return f"randn({dims})"
+    if kind == "probabilities":
+        return f"rand({dims})"
+    size = "(" + dims + ("," if len(shape) == 1 else "") + ")"
+    return f"randint(0, {classes if kind == 'classes' else 2}, {size})"
+
+
+def random_specs(pred_shape: tuple[int, ...], pred_kind: str, target_kind: str | None, classes: int | None,
+                 class_target: bool) -> tuple[str, str | None]:
+    """The article-style generator specs for pred and target (pred first, then target, one seed)."""
+    for kind in (pred_kind, target_kind):
+        if kind is not None and kind not in _KIND:
+            raise InputError(f"random kind: expected one of {', '.join(_KIND)}, got {kind!r}")
+    c = int(classes) if classes is not None else (pred_shape[1] if len(pred_shape) > 1 else pred_shape[0])
+    if c < 1:
+        raise InputError(f"classes: expected a positive number of classes, got {classes!r}")
+    target_shape = pred_shape
+    if class_target and target_kind == "classes":
+        target_shape = (pred_shape[0], *pred_shape[2:]) if len(pred_shape) > 1 else ()
+    pred = _spec_for(pred_kind, pred_shape, c)
+    target = None if target_kind is None else _spec_for(target_kind, target_shape, c)
+    return pred, target
+
+
+_SPEC = re.compile(r"(randn|rand)\(([\d,\s]*)\)|randint\((\d+),\s*(\d+),\s*\(([\d,\s]*)\)\)")
+
+
+def _generate(spec: str) -> torch.Tensor:
+    m = _SPEC.fullmatch(spec.strip())
+    if m is None:
+        raise InputError(f"random: expected randn(...), rand(...) or randint(low, high, (...)), got {spec!r}")
+    if m.group(1):
+        shape = tuple(int(s) for s in m.group(2).replace(" ", "").split(",") if s)
+        return torch.randn(*shape) if m.group(1) == "randn" else torch.rand(*shape)
+    shape = tuple(int(s) for s in m.group(5).replace(" ", "").split(",") if s)
+    return torch.randint(int(m.group(3)), int(m.group(4)), shape)
+
+
+def random_tensors(seed: int, specs: list[str]) -> list[torch.Tensor]:
+    """torch.manual_seed(seed), then each spec in order: exactly the articles' tensors. Uses the
+    library's lossapp.inputs.random_inputs when it exists."""
+    library = optional("lossapp.inputs", "random_inputs")
+    if library is not None:
+        return [torch.as_tensor(t) for t in library(int(seed), list(specs))]
+    torch.manual_seed(int(seed))
+    return [_generate(s) for s in specs]
+
+
+def spec_code(name: str, spec: str) -> str:
+    """`randn(2, 3)` -> `pred = torch.randn(2, 3)`."""
+    return f"{name} = torch.{spec}"
+
+
+def tensor_text(t: torch.Tensor) -> str:
+    """A tensor as exact text: every float written with the digits that give back the same value."""
+    data = t.detach().cpu()
+    if data.is_floating_point():
+        array = data.double().numpy()
+        return json.dumps(array.tolist()) if array.ndim else repr(float(array))
+    return json.dumps(data.tolist())
+
+
+@dataclass(frozen=True)
+class RandomInput:
+    pred_text: str
+    target_text: str | None
+    code: str               # torch.manual_seed(s); pred = torch.randn(...); target = ...
+    sources: dict[str, str]  # for render.torch_snippet
+
+
+def random_input(seed: Any, shape: Any, pred_kind: str, target_kind: str | None, classes: Any,
+                 spec: LossSpec) -> RandomInput:
+    try:
+        seed_value = int(float(seed))
+    except (TypeError, ValueError):
+        raise InputError(f"seed: expected an integer, got {seed!r}") from None
+    pred_shape = parse_shape(shape)
+    class_target = spec.target_kind in ("classes", "classes_or_probabilities")
+    c = None if _empty(classes) else int(float(classes))
+    pred_spec, target_spec = random_specs(pred_shape, pred_kind, target_kind if spec.target_kind else None, c,
+                                          class_target)
+    specs = [pred_spec] + ([target_spec] if target_spec else [])
+    tensors = random_tensors(seed_value, specs)
+    lines = [f"torch.manual_seed({seed_value})", spec_code("pred", pred_spec)]
+    sources = {"pred": "\n".join(lines)}
+    if target_spec:
+        lines.append(spec_code("target", target_spec))
+        sources["target"] = spec_code("target", target_spec)
+    return RandomInput(tensor_text(tensors[0]), tensor_text(tensors[1]) if target_spec else None,
+                       "\n".join(lines), sources)
+
+
+def snippet_sources(random: dict[str, Any] | None, pred_text: str, target_text: str, dtype: str) -> dict[str, str]:
+    """The seeded generator code for the snippet, while the text boxes still hold what it generated."""
+    if not random or random.get("pred_text") != pred_text:
+        return {}
+    if random.get("target_text") is not None and random.get("target_text") != target_text:
+        return {}
+    out = dict(random.get("sources") or {})
+    if dtype and dtype != "float32":
+        for key in ("pred", "target"):
+            if key in out and ("randn" in out[key] or "torch.rand(" in out[key]):
+                out[key] += f"\n{key} = {key}.to(torch.{dtype})"
+    return out
+
+
+# -- tables ------------------------------------------------------------------------------------------
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, list):
+        return json.dumps(v)
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return str(v)
+        return float(f"{v:.6g}")
+    return v
+
+
+def table_preview(result: Result, rows: int = TABLE_ROWS) -> tuple[pd.DataFrame, int]:
+    """The first `rows` rows of the per-element table (numbers to 6 significant digits) and the total."""
+    frame = result.table()
+    total = len(frame)
+    head = frame.head(rows).copy()
+    for column in head.columns:
+        head[column] = head[column].map(_cell)
+    head.columns = [str(c) for c in head.columns]
+    return head, total
+
+
+def file_summary(value: Any, name: str) -> str:
+    t = read_tensor(value, name).values
+    return f"{name}: {shape_text(tuple(t.shape))}, {t.numel():,} values"
+
+
+def as_number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def example_source() -> tuple[Callable[[], list[Any]], Callable[[Any], tuple[Any, Any]]]:
+    """(load_examples, run_example) from lossapp.examples, or a tomllib fallback when it is missing."""
+    load = optional("lossapp.examples", "load_examples")
+    run = optional("lossapp.examples", "run_example")
+    if load is not None and run is not None:
+        return load, run
+    return _fallback_load, _fallback_run
+
+
+def _fallback_load() -> list[dict[str, Any]]:
+    import tomllib
+    folder = Path(__file__).resolve().parents[2] / "examples"
+    out = []
+    for path in sorted(folder.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data["name"] = path.stem
+        out.append(data)
+    return out
+
+
+def _fallback_run(example: Any) -> tuple[Result, None]:
+    ex = example if isinstance(example, dict) else example.__dict__
+    return lossapp.compute(ex["loss"], ex.get("pred"), ex.get("target"), reduction=ex.get("reduction", "mean"),
+                           **ex.get("params", {})), None
+
+
+def example_inputs(example: Any) -> tuple[Any, Any]:
+    """pred and target text of an example (seeded random ones generated and written exactly)."""
+    if hasattr(example, "inputs"):
+        pred, target = example.inputs()
+    else:
+        pred, target = example.get("pred"), example.get("target")
+    return (pred if isinstance(pred, str) or pred is None else tensor_text(torch.as_tensor(pred)),
+            target if isinstance(target, str) or target is None else tensor_text(torch.as_tensor(target)))
+
+
+def example_field(example: Any, name: str, default: Any = None) -> Any:
+    if isinstance(example, dict):
+        return example.get(name, default)
+    return getattr(example, name, default)
+
+
+def example_sources(example: Any) -> dict[str, str]:
+    random = example_field(example, "random")
+    if not random:
+        return {}
+    lines = [f"torch.manual_seed({int(random.get('seed', 0))})"]
+    sources: dict[str, str] = {}
+    if "pred" in random:
+        lines.append(spec_code("pred", str(random["pred"])))
+        sources["pred"] = "\n".join(lines)
+    if "target" in random:
+        sources["target"] = spec_code("target", str(random["target"]))
+    return sources
+
+
+add_zh({
+    "logits / values: torch.randn": "logits / 数值：torch.randn",
+    "probabilities: torch.rand": "概率：torch.rand",
+    "class indices: torch.randint(0, C)": "类别索引：torch.randint(0, C)",
+    "0-1 mask: torch.randint(0, 2)": "0-1 掩码：torch.randint(0, 2)",
+})
+add_zh_patterns([
+    (r"(.+) is not available yet: expected module (\S+), got none", r"\1 尚不可用：需要模块 \2，但它不存在"),
+    (r"params: expected a JSON object such as (.+), got text that does not parse \((.+)\)",
+     r"params：期望 JSON 对象，例如 \1，但文本无法解析（\2）"),
+    (r"params: expected a JSON object such as (.+), got (\w+)", r"params：期望 JSON 对象，例如 \1，实际为 \2"),
+    (r"pred: expected numbers such as \[0\.2, 0\.8\], got empty text", r"pred：期望数字，例如 [0.2, 0.8]，实际为空文本"),
+    (r"(\w+): expected a (.+) file, got (.+)", r"\1：期望 \2 文件，实际为 \3"),
+    (r"seed: expected an integer, got (.+)", r"seed：期望整数，实际为 \1"),
+    (r"(\w+): expected a shape such as 2, 3, got nothing", r"\1：期望形状，例如 2, 3，实际为空"),
+    (r"(\w+): expected positive integers such as 2, 3, got (.+)", r"\1：期望正整数，例如 2, 3，实际为 \2"),
+    (r"(\w+): expected 1 to 6 positive sizes, got (.+)", r"\1：期望 1 到 6 个正的维度大小，实际为 \2"),
+    (r"(\w+): expected at most ([\d,]+) random elements, got ([\d,]+) \(upload a file for larger inputs\)",
+     r"\1：随机输入最多 \2 个元素，实际为 \3（更大的输入请上传文件）"),
+    (r"random kind: expected one of (.+), got (.+)", r"随机类型：期望 \1 之一，实际为 \2"),
+    (r"classes: expected a positive number of classes, got (.+)", r"classes：期望正的类别数，实际为 \1"),
+    (r"random: expected (.+), got (.+)", r"随机：期望 \1，实际为 \2"),
+    (r"(\w+): \((.*)\), ([\d,]+) values", r"\1：形状 (\2)，\3 个值"),
+])

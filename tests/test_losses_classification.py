@@ -1,0 +1,664 @@
+"""Classification losses (bce, bce_with_logits, cross_entropy, nll, kl_div) against torch and the articles."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import tomllib
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lossapp
+from lossapp import InputError
+from lossapp.i18n import has_zh
+
+NAMES = ("bce", "bce_with_logits", "cross_entropy", "nll", "kl_div")
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+HYPOTHESIS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+def torch_value_and_grad(loss: str, pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean",
+                         **params) -> tuple[torch.Tensor, torch.Tensor]:
+    """The torch built-in in float64 and d(sum of output)/d(pred), computed here, independently of lossapp."""
+    x = pred.detach().double().clone().requires_grad_(True)
+    t = target.double() if target.is_floating_point() else target
+    tensors = {k: (torch.as_tensor(v, dtype=torch.float64) if isinstance(v, list | torch.Tensor) else v)
+               for k, v in params.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if loss == "bce":
+            out = F.binary_cross_entropy(x, t, weight=tensors.get("weight"), reduction=reduction)
+        elif loss == "bce_with_logits":
+            out = F.binary_cross_entropy_with_logits(x, t, weight=tensors.get("weight"),
+                                                     pos_weight=tensors.get("pos_weight"), reduction=reduction)
+        elif loss == "cross_entropy":
+            inp = torch.log(x) if tensors.get("input") == "probabilities" else x
+            out = F.cross_entropy(inp, t, weight=tensors.get("weight"), ignore_index=tensors.get("ignore_index", -100),
+                                  label_smoothing=tensors.get("label_smoothing", 0.0), reduction=reduction)
+        elif loss == "nll":
+            out = F.nll_loss(x, t, weight=tensors.get("weight"), ignore_index=tensors.get("ignore_index", -100),
+                             reduction=reduction)
+        else:
+            out = F.kl_div(x, t, reduction=reduction, log_target=bool(tensors.get("log_target", False)))
+    (grad,) = torch.autograd.grad(out, x, torch.ones_like(out))
+    return out.detach(), grad
+
+
+def assert_close(actual, expected: torch.Tensor, rtol: float = 1e-9, atol: float = 1e-12) -> None:
+    torch.testing.assert_close(torch.as_tensor(actual, dtype=torch.float64), expected.double(), rtol=rtol, atol=atol,
+                               equal_nan=True)
+
+
+def check_against_torch(loss: str, pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean",
+                        dtype: str = "float64", **params) -> lossapp.Result:
+    """lossapp's float64 trace vs the torch built-in (value and gradient), and lossapp's own verdict."""
+    r = lossapp.compute(loss, pred, target, reduction=reduction, dtype=dtype, **params)
+    value, grad = torch_value_and_grad(loss, pred, r.target.values if r.target else target, reduction, **params)
+    assert_close(r.value, value)
+    assert_close(r.gradient.manual, grad, rtol=1e-8, atol=1e-10)
+    assert r.reference.agrees, (loss, reduction, params, r.reference)
+    assert r.gradient.agrees, (loss, reduction, params, r.gradient)
+    return r
+
+
+def all_texts(result: lossapp.Result) -> list[str]:
+    texts = [s.title for s in result.steps] + [s.note for s in result.steps if s.note] + list(result.warnings)
+    return [t for t in texts if not t.startswith("rounding the inputs to")]
+
+
+# -- golden cases from the articles ------------------------------------------------------------------
+
+def test_bce_article_002_item_9():
+    r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
+    expected = -(math.log(0.2947) + math.log(1 - 0.5898) + math.log(1 - 0.4863)) / 3
+    assert r.value == pytest.approx(expected, abs=1e-12)
+    assert r.value == pytest.approx(0.926341, abs=5e-7)
+    assert round(r.value, 4) == 0.9263  # the article's 0.9264 is a rounding difference (DESIGN section 6)
+    # inputs written to 4 decimals: each may be off by 0.00005; the loss rises as p0 falls and p1, p2 rise
+    low = lossapp.compute("bce", "[0.29475, 0.58975, 0.48625]", "[1, 0, 0]").value
+    high = lossapp.compute("bce", "[0.29465, 0.58985, 0.48635]", "[1, 0, 0]").value
+    assert low == pytest.approx(0.92621, abs=1e-5) and high == pytest.approx(0.92647, abs=1e-5)
+    assert low < 0.92635 and high > 0.92645  # the values that round to 0.9264 overlap the attainable interval
+    assert r.reference.agrees and r.gradient.agrees
+    assert r.step("l").value.tolist() == pytest.approx([-math.log(0.2947), -math.log(0.4102), -math.log(0.5137)])
+
+
+@pytest.mark.parametrize("target", ["2", "[0, 0, 1]", 2, [0.0, 0.0, 1.0]])
+def test_cross_entropy_article_000_three_classes(target):
+    r = lossapp.compute("cross_entropy", "[0.3, 0.3, 0.4]", target, input="probabilities")
+    assert r.value == pytest.approx(-math.log(0.4), abs=1e-12)
+    assert r.value == pytest.approx(0.916291, abs=5e-7)
+    assert r.reference.agrees and r.gradient.agrees
+    assert not r.warnings
+
+
+def test_cross_entropy_article_000_entropy_identity_with_one_hot_target():
+    r = lossapp.compute("ce", "[0.3, 0.3, 0.4]", "[0, 0, 1]", input="probabilities")
+    assert r.step("H(y)").value.item() == 0.0
+    assert r.step("H(y,p)").value.item() == pytest.approx(-math.log(0.4))
+    assert r.step("KL(y‖p)").value.item() == pytest.approx(-math.log(0.4))
+    assert r.step("H(y)+KL").value.item() == pytest.approx(r.step("H(y,p)").value.item())
+
+
+def test_cross_entropy_article_000_randn_code():
+    torch.manual_seed(0)
+    predict = torch.randn(2, 3)
+    target = torch.randint(0, 3, (2,))
+    # the article's hand-written version: softmax, log, gather, minus, mean
+    prob = F.softmax(predict, dim=1)
+    handwritten = (-torch.log(prob).gather(1, target.view(-1, 1))).mean()
+    r = check_against_torch("cross_entropy", predict, target)
+    assert r.value == pytest.approx(F.cross_entropy(predict.double(), target).item(), abs=1e-12)
+    assert r.value == pytest.approx(handwritten.item(), abs=1e-6)
+    assert lossapp.compute("ce", predict, target, dtype="float32").reference.agrees
+
+
+def test_kl_div_article_004_entropy_identity():
+    p = torch.tensor([[0.5, 0.25, 0.25]], dtype=torch.float64)
+    q = torch.tensor([[0.25, 0.5, 0.25]], dtype=torch.float64)
+    r = check_against_torch("kl_div", q.log(), p, reduction="batchmean")
+    assert r.value == pytest.approx(0.25 * math.log(2), abs=1e-12)
+    assert r.step("H(p)").value.tolist() == pytest.approx([1.5 * math.log(2)])
+    assert r.step("H(p,q)").value.tolist() == pytest.approx([1.75 * math.log(2)])
+    assert r.step("KL(p‖q)").value.tolist() == pytest.approx([0.25 * math.log(2)])
+    assert r.step("H(p)+KL").value.tolist() == pytest.approx(r.step("H(p,q)").value.tolist())
+
+
+# -- every loss x reduction x dtype on its example -----------------------------------------------------
+
+CASES = [(name, red, dt) for name in NAMES for red in lossapp.LOSSES[name].reductions for dt in ("float32", "float64")]
+
+
+@pytest.mark.parametrize(("name", "reduction", "dtype"), CASES)
+def test_example_against_torch(name, reduction, dtype):
+    spec = lossapp.LOSSES[name]
+    ex = spec.example
+    r = lossapp.compute(name, ex["pred"], ex["target"], reduction=reduction, dtype=dtype, **ex.get("params", {}))
+    assert r.reference.agrees, r.reference
+    assert r.gradient is not None and r.gradient.agrees, r.gradient
+    value, grad = torch_value_and_grad(name, r.pred.values, r.target.values, reduction, **ex.get("params", {}))
+    assert_close(r.value, value)
+    assert_close(r.gradient.manual, grad, rtol=1e-8, atol=1e-10)
+    assert r.to_dict()["reference"]["name"] == spec.reference_name
+    assert spec.torch_code
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_torch_code_reproduces_the_value(name):
+    """The 'Reproduce in PyTorch' expression, run with the example's inputs, gives the trace's value."""
+    spec = lossapp.LOSSES[name]
+    r = lossapp.compute(name, spec.example["pred"], spec.example["target"], dtype="float64")
+    scope = {"torch": torch, "F": F, "pred": r.pred.values.double(), "target": r.target.values, "reduction": "mean",
+             **{k: v for k, v in r.params.items()}}
+    lines = spec.torch_code.strip().splitlines()
+    # the result is the last expression, which may span several lines: the longest tail that compiles as one
+    cut = next(i for i in range(len(lines)) if _compiles("\n".join(lines[i:])))
+    exec(compile("\n".join(lines[:cut]), "<torch_code>", "exec"), scope)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        value = eval(compile("\n".join(lines[cut:]), "<torch_code>", "eval"), scope)
+    assert value.item() == pytest.approx(r.value, abs=1e-12)
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<torch_code>", "eval")
+    except SyntaxError:
+        return False
+    return True
+
+
+def test_aliases():
+    for alias, name in [("log_loss", "bce"), ("BCELoss", "bce"), ("nn.BCEWithLogitsLoss", "bce_with_logits"),
+                        ("ce", "cross_entropy"), ("CrossEntropyLoss", "cross_entropy"), ("NLLLoss", "nll"),
+                        ("KLDivLoss", "kl_div")]:
+        assert lossapp.lookup(alias).name == name
+    assert "batchmean" in lossapp.LOSSES["kl_div"].reductions
+
+
+# -- BCE -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("weight", [None, [1.0, 2.0, 0.5], [[2.0], [0.5]], [3.0]])
+def test_bce_weight_and_soft_labels(reduction, weight):
+    pred = torch.tensor([[0.2, 0.7, 0.99], [0.5, 0.01, 0.4]], dtype=torch.float64)
+    target = torch.tensor([[1.0, 0.0, 0.3], [0.5, 1.0, 0.0]], dtype=torch.float64)
+    params = {} if weight is None else {"weight": weight}
+    r = check_against_torch("bce", pred, target, reduction, **params)
+    if weight is not None:
+        assert r.step("w").shape == (2, 3)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bce_probabilities_exactly_0_and_1(reduction, dtype):
+    pred = torch.tensor([0.0, 1.0, 0.0, 1.0, 0.5, 1e-50], dtype=torch.float64)
+    target = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 1.0], dtype=torch.float64)
+    r = lossapp.compute("bce", pred, target, reduction=reduction, dtype=dtype)
+    assert r.reference.agrees and r.gradient.agrees
+    value, grad = torch_value_and_grad("bce", pred, target, reduction)
+    assert_close(r.value, value)
+    assert_close(r.gradient.manual, grad, rtol=1e-9, atol=0)
+    assert all(math.isfinite(g) for g in torch.as_tensor(r.gradient.manual).reshape(-1).tolist())
+    # -100 clamps: p = 0 with y = 1 costs exactly 100, p = 1 with y = 0 too
+    assert r.step("l").value[:2].tolist() == [100.0, 100.0]
+    note = r.step("clamp log p").note
+    assert "fires at 2 place(s)" in note and "(0,) p=0" in note
+    assert "(1,) p=1" in r.step("clamp log(1−p)").note
+
+
+def test_bce_clamp_note_when_it_does_not_fire():
+    r = lossapp.compute("bce", "[0.2, 0.8]", "[1, 0]")
+    assert "does not fire" in r.step("clamp log p").note
+
+
+def test_bce_gradient_torch_formula_at_the_edges():
+    spec = lossapp.LOSSES["bce"]
+    p = torch.tensor([0.0, 1.0, 0.3], dtype=torch.float64)
+    y = torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+    g = spec.gradient(p, y, {"weight": torch.tensor([2.0, 1.0, 1.0], dtype=torch.float64)}, "sum")
+    eps = float(torch.tensor(1e-12, dtype=torch.float32))  # torch's EPSILON, a float32 constant
+    assert g.tolist() == pytest.approx([-2 / eps, 1 / eps, (0.3 - 1) / (0.3 * 0.7)], rel=1e-15)
+
+
+# -- BCE with logits -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize(("weight", "pos_weight"), [(None, None), ([0.5, 2.0, 1.0], None), (None, [3.0, 1.0, 0.25]),
+                                                    ([[1.0], [2.0]], [2.0])])
+def test_bce_with_logits_weights(reduction, weight, pos_weight):
+    pred = torch.tensor([[1.2, -0.5, 3.0], [-2.0, 0.0, 0.7]], dtype=torch.float64)
+    target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.4]], dtype=torch.float64)
+    params = {k: v for k, v in (("weight", weight), ("pos_weight", pos_weight)) if v is not None}
+    r = check_against_torch("bce_with_logits", pred, target, reduction, **params)
+    symbols = [s.symbol for s in r.steps]
+    assert ("stable" in symbols) == (pos_weight is None)
+    assert ("p_c" in symbols) == (pos_weight is not None)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bce_with_logits_extreme_logits_stay_finite(dtype):
+    pred = torch.tensor([100.0, -100.0, 1e4, -1e4, 1e6, -1e6, 0.0, 88.8], dtype=torch.float64)
+    target = torch.tensor([1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.5, 0.0], dtype=torch.float64)
+    r = lossapp.compute("bce_with_logits", pred, target, reduction="none", dtype=dtype, pos_weight="[2]")
+    values = r.value
+    assert all(math.isfinite(v) for v in values)
+    assert values[1] == pytest.approx(2 * 100.0)  # p_c · (−log σ(−100)) = 2 · 100
+    assert values[2] == pytest.approx(1e4)
+    assert values[5] == pytest.approx(2e6)
+    assert r.reference.agrees and r.gradient.agrees
+    value, grad = torch_value_and_grad("bce_with_logits", pred, target, "none", pos_weight=[2.0])
+    assert_close(r.value, value)
+    assert_close(r.gradient.manual, grad)
+
+
+def test_bce_with_logits_gradient_at_zero_is_sigmoid_minus_target():
+    r = lossapp.compute("bce_with_logits", "[0.0, 0.0]", "[1, 0]", reduction="sum", dtype="float64")
+    assert r.gradient.manual == pytest.approx([-0.5, 0.5], abs=1e-15)
+
+
+def test_bce_with_logits_stable_form_equals_loss():
+    r = lossapp.compute("bce_with_logits", "[-3.0, 0.5, 40.0]", "[1, 0.25, 0]", reduction="none")
+    assert r.step("stable").value.tolist() == pytest.approx(r.step("l").value.tolist(), abs=1e-13)
+
+
+# -- cross-entropy: every combination vs F.cross_entropy ------------------------------------------------
+
+SHAPES = {"(C)": (4,), "(N,C)": (3, 4), "(N,C,d1,d2)": (2, 4, 2, 3)}
+
+
+def _ce_inputs(shape: tuple[int, ...], target_kind: str, ignore: bool, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(shape, generator=g, dtype=torch.float64) * 2
+    cd = 0 if len(shape) == 1 else 1
+    if target_kind == "index":
+        index_shape = () if len(shape) == 1 else (shape[0], *shape[2:])
+        target = torch.randint(0, shape[cd], index_shape, generator=g)
+        if ignore:
+            target.reshape(-1)[0] = 7  # ignore_index = 7 below
+    else:
+        target = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64), dim=cd)
+    return logits, target
+
+
+CE_COMBOS = list(itertools.product(SHAPES, ("index", "probabilities"), (False, True), (0.0, 0.2), (False, True),
+                                   ("none", "mean", "sum"), ("logits", "probabilities", "log_probabilities")))
+
+
+@pytest.mark.parametrize(("shape", "target_kind", "weighted", "smoothing", "ignore", "reduction", "kind"), CE_COMBOS)
+def test_cross_entropy_every_combination(shape, target_kind, weighted, smoothing, ignore, reduction, kind):
+    if ignore and target_kind == "probabilities":
+        pytest.skip("ignore_index applies to class indices only")
+    logits, target = _ce_inputs(SHAPES[shape], target_kind, ignore, seed=len(CE_COMBOS))
+    cd = 0 if logits.dim() == 1 else 1
+    pred = {"logits": logits, "probabilities": torch.softmax(logits, cd),
+            "log_probabilities": torch.log_softmax(logits, cd)}[kind]
+    params = {"label_smoothing": smoothing, "input": kind}
+    if weighted:
+        params["weight"] = [0.5, 2.0, 1.0, 3.0]
+    if ignore:
+        params["ignore_index"] = 7
+    r = check_against_torch("cross_entropy", pred, target, reduction, **params)
+    assert not [w for w in r.warnings if "differ" in w]
+    symbols = [s.symbol for s in r.steps]
+    if kind == "probabilities":
+        assert "log f" in symbols and "m" not in symbols
+    else:
+        assert {"m", "x − m", "e^{x−m}", "S", "lse", "log p", "p"} <= set(symbols)
+    if target_kind == "index":
+        assert "log p_y" in symbols
+        assert ("ignored" in symbols) == ignore
+        assert ("w_y" in symbols) == weighted
+        assert ("s" in symbols) == (smoothing > 0)
+        if reduction == "mean" and (weighted or ignore):
+            den = r.step("den").value.item()
+            w = torch.tensor(params.get("weight", [1.0] * 4), dtype=torch.float64)
+            counted = target != 7
+            assert den == pytest.approx(w[target[counted]].sum().item())
+    else:
+        assert {"H(y)", "H(y,p)", "KL(y‖p)", "H(y)+KL"} <= set(symbols)
+        assert torch.allclose(r.step("H(y)+KL").value, r.step("H(y,p)").value)
+        if reduction == "mean":  # torch divides by the number of samples with probability targets
+            assert r.step("den").value.item() == math.prod(target.shape) / target.shape[cd]
+
+
+def test_cross_entropy_every_sample_ignored_is_nan_like_torch():
+    pred = torch.tensor([[1.0, 2.0], [0.5, 0.1]], dtype=torch.float64)
+    target = torch.tensor([-100, -100])
+    r = lossapp.compute("ce", pred, target, dtype="float64")
+    assert math.isnan(F.cross_entropy(pred, target).item())
+    assert r.value is None or math.isnan(r.value)
+    assert r.reference.agrees
+    assert any("0/0" in w for w in r.warnings)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("scale", [100.0, 1e4])
+def test_cross_entropy_extreme_logits(dtype, scale):
+    pred = torch.tensor([[scale, -scale, 0.0], [-scale, -scale, scale], [scale, scale, -scale]], dtype=torch.float64)
+    target = torch.tensor([1, 2, 0])
+    r = lossapp.compute("ce", pred, target, dtype=dtype, reduction="none", label_smoothing=0.1)
+    assert all(math.isfinite(v) for v in r.value)
+    assert r.reference.agrees and r.gradient.agrees
+    value, grad = torch_value_and_grad("cross_entropy", pred, target, "none", label_smoothing=0.1)
+    assert_close(r.value, value)
+    assert_close(r.gradient.manual, grad)
+
+
+def test_cross_entropy_label_smoothing_formula_by_hand():
+    x = [2.0, 1.0, 0.1]
+    r = lossapp.compute("ce", str(x), "0", label_smoothing=0.3, dtype="float64")
+    lse = math.log(sum(math.exp(v) for v in x))
+    log_p = [v - lse for v in x]
+    expected = 0.7 * (-log_p[0]) + 0.3 / 3 * (-sum(log_p))
+    assert r.value == pytest.approx(expected, abs=1e-14)
+
+
+def test_cross_entropy_target_one_element_is_a_class_index_for_a_single_sample():
+    r = lossapp.compute("ce", "[1.0, 2.0, 3.0]", "[1]", dtype="float64")
+    assert r.target.values.shape == ()
+    assert r.value == pytest.approx(F.cross_entropy(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64),
+                                                    torch.tensor(1)).item())
+
+
+def test_cross_entropy_float_class_indices_are_accepted():
+    r = lossapp.compute("ce", "[[1.0, 2.0], [0.0, 3.0]]", "[1.0, 0.0]")
+    assert r.target.values.dtype == torch.long and r.reference.agrees
+
+
+# -- NLL -----------------------------------------------------------------------------------------------
+
+NLL_COMBOS = list(itertools.product(SHAPES, (False, True), (False, True), ("none", "mean", "sum")))
+
+
+@pytest.mark.parametrize(("shape", "weighted", "ignore", "reduction"), NLL_COMBOS)
+def test_nll_every_combination(shape, weighted, ignore, reduction):
+    logits, target = _ce_inputs(SHAPES[shape], "index", ignore, seed=3)
+    log_p = torch.log_softmax(logits, 0 if logits.dim() == 1 else 1)
+    params = {}
+    if weighted:
+        params["weight"] = [0.5, 2.0, 1.0, 3.0]
+    if ignore:
+        params["ignore_index"] = 7
+    r = check_against_torch("nll", log_p, target, reduction, **params)
+    assert not r.warnings
+
+
+def test_nll_equals_cross_entropy_on_log_softmax():
+    logits = torch.tensor([[0.2, 1.5, -0.3], [2.0, 0.0, 0.1]], dtype=torch.float64)
+    target = torch.tensor([1, 0])
+    nll = lossapp.compute("nll", torch.log_softmax(logits, 1), target, dtype="float64")
+    ce = lossapp.compute("ce", logits, target, dtype="float64")
+    assert nll.value == pytest.approx(ce.value, abs=1e-14)
+
+
+def test_nll_positive_pred_warns_but_matches_torch():
+    r = check_against_torch("nll", torch.tensor([[0.5, 2.0, -1.0]], dtype=torch.float64), torch.tensor([1]))
+    assert any("not log-probabilities" in w for w in r.warnings)
+
+
+# -- KL divergence -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum", "batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_reductions_and_log_target(reduction, log_target):
+    p = torch.tensor([[0.2, 0.0, 0.8], [0.5, 0.25, 0.25]], dtype=torch.float64)
+    q = torch.tensor([[0.3, 0.3, 0.4], [0.1, 0.6, 0.3]], dtype=torch.float64)
+    target = p.log() if log_target else p
+    if log_target:
+        target = target.clamp_min(-700.0)  # log 0 = −inf is not a valid input; e^-700 is 0 to double precision
+    r = check_against_torch("kl_div", q.log(), target, reduction, log_target=log_target)
+    has_mean_warning = any("batchmean" in w for w in r.warnings)
+    assert has_mean_warning == (reduction == "mean")
+    if reduction == "batchmean":
+        assert r.value == pytest.approx(r.step("KL(p‖q)").value.sum().item() / 2)
+        assert r.step("den").value.item() == 2
+    assert r.step("H(p)+KL").value.tolist() == pytest.approx(r.step("H(p,q)").value.tolist())
+
+
+def test_kl_div_zero_target_uses_xlogy():
+    r = lossapp.compute("kl_div", "[-1.0, -0.5]", "[0, 1]", reduction="none", dtype="float64")
+    assert r.value[0] == 0.0
+    assert r.step("p log p").value.tolist() == [0.0, 0.0]
+
+
+def test_kl_div_1d_batchmean_warns():
+    r = check_against_torch("kl_div", torch.tensor([0.25, 0.75]).double().log(), torch.tensor([0.5, 0.5]).double(),
+                            "batchmean")
+    assert any("1-D input" in w for w in r.warnings)
+
+
+# -- property tests against torch ---------------------------------------------------------------------
+
+EXTREMES = st.sampled_from([100.0, -100.0, 1e4, -1e4, 0.0])
+LOGIT = st.one_of(st.floats(-30, 30, allow_nan=False), EXTREMES)
+
+
+@st.composite
+def ce_case(draw):
+    n = draw(st.integers(1, 4))
+    c = draw(st.integers(2, 5))
+    extra = draw(st.sampled_from([(), (2,), (1, 2)]))
+    one_sample = draw(st.booleans()) and not extra
+    shape = (c,) if one_sample else (n, c, *extra)
+    values = draw(st.lists(LOGIT, min_size=math.prod(shape), max_size=math.prod(shape)))
+    logits = torch.tensor(values, dtype=torch.float64).reshape(shape)
+    index_shape = () if one_sample else (n, *extra)
+    classes = draw(st.lists(st.integers(0, c - 1), min_size=math.prod(index_shape), max_size=math.prod(index_shape)))
+    target = torch.tensor(classes, dtype=torch.long).reshape(index_shape)
+    smoothing = draw(st.sampled_from([0.0, 0.1, 0.5]))
+    weight = draw(st.one_of(st.none(), st.lists(st.floats(0.1, 5), min_size=c, max_size=c)))
+    reduction = draw(st.sampled_from(["none", "mean", "sum"]))
+    return logits, target, smoothing, weight, reduction
+
+
+@HYPOTHESIS
+@given(ce_case(), st.sampled_from(["float32", "float64"]))
+def test_property_cross_entropy_matches_torch(case, dtype):
+    logits, target, smoothing, weight, reduction = case
+    params = {"label_smoothing": smoothing}
+    if weight is not None:
+        params["weight"] = weight
+    r = lossapp.compute("ce", logits, target, reduction=reduction, dtype=dtype, **params)
+    assert r.reference.agrees and r.gradient.agrees
+    value, grad = torch_value_and_grad("cross_entropy", logits, target, reduction, **params)
+    assert_close(r.value, value, rtol=1e-9, atol=1e-9)
+    assert_close(r.gradient.manual, grad, rtol=1e-8, atol=1e-10)
+
+
+PROB = st.one_of(st.floats(0, 1, allow_nan=False), st.sampled_from([0.0, 1.0]))
+
+
+@HYPOTHESIS
+@given(st.integers(1, 6).flatmap(lambda k: st.tuples(st.lists(PROB, min_size=k, max_size=k),
+                                                    st.lists(PROB, min_size=k, max_size=k))),
+       st.sampled_from(["none", "mean", "sum"]), st.sampled_from(["float32", "float64"]))
+def test_property_bce_matches_torch(pair, reduction, dtype):
+    pred, target = (torch.tensor(v, dtype=torch.float64) for v in pair)
+    r = lossapp.compute("bce", pred, target, reduction=reduction, dtype=dtype)
+    assert r.reference.agrees and r.gradient.agrees
+    value, grad = torch_value_and_grad("bce", pred, target, reduction)
+    assert_close(r.value, value)
+    assert_close(r.gradient.manual, grad)
+
+
+@HYPOTHESIS
+@given(st.integers(1, 6).flatmap(lambda k: st.tuples(st.lists(LOGIT, min_size=k, max_size=k),
+                                                    st.lists(PROB, min_size=k, max_size=k))),
+       st.one_of(st.none(), st.floats(0.1, 10)), st.sampled_from(["none", "mean", "sum"]),
+       st.sampled_from(["float32", "float64"]))
+def test_property_bce_with_logits_matches_torch(pair, pos_weight, reduction, dtype):
+    pred, target = (torch.tensor(v, dtype=torch.float64) for v in pair)
+    params = {} if pos_weight is None else {"pos_weight": [pos_weight]}
+    r = lossapp.compute("bce_with_logits", pred, target, reduction=reduction, dtype=dtype, **params)
+    assert r.reference.agrees and r.gradient.agrees
+    value, grad = torch_value_and_grad("bce_with_logits", pred, target, reduction, **params)
+    assert_close(r.value, value, rtol=1e-9, atol=1e-9)
+    assert_close(r.gradient.manual, grad)
+
+
+@HYPOTHESIS
+@given(st.integers(1, 3), st.integers(2, 5), st.data(), st.sampled_from(["none", "mean", "sum", "batchmean"]))
+def test_property_kl_div_matches_torch(n, c, data, reduction):
+    logits_q = torch.tensor(data.draw(st.lists(LOGIT, min_size=n * c, max_size=n * c)), dtype=torch.float64)
+    raw_p = torch.tensor(data.draw(st.lists(st.floats(0, 1), min_size=n * c, max_size=n * c)), dtype=torch.float64)
+    raw_p = raw_p.reshape(n, c)
+    raw_p[:, 0] += 1e-3  # keep every row away from all-zero
+    p = raw_p / raw_p.sum(1, keepdim=True)
+    log_q = torch.log_softmax(logits_q.reshape(n, c), 1)
+    if not bool(torch.isfinite(log_q).all()):
+        return
+    r = lossapp.compute("kl_div", log_q, p, reduction=reduction, dtype="float64")
+    assert r.reference.agrees and r.gradient.agrees
+    value, grad = torch_value_and_grad("kl_div", log_q, p, reduction)
+    assert_close(r.value, value, rtol=1e-9, atol=1e-9)
+    assert_close(r.gradient.manual, grad)
+
+
+# -- error messages and warnings ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "kwargs", "pieces"), [
+    (("bce", "[0.2, 1.3]", "[1, 0]"), {}, ["pred: expected probabilities in [0, 1], got 1.3", "bce_with_logits"]),
+    (("bce", "[0.2, 0.3]", "[1, 0, 1]"), {}, ["expected pred and target of the same shape", "(2,)", "(3,)"]),
+    (("bce", "[[0.2, 0.8], [0.6, 0.4]]", "[1, 0]"), {}, ["(2, 2)", "(2,)", "cross_entropy"]),
+    (("bce", "[0.2, 0.3]", "[2, 0]"), {}, ["target: expected 0/1 labels", "got 2", "cross_entropy"]),
+    (("bce", "[0.2, 0.3]", "[1, 0]"), {"weight": "[1, 2, 3]"}, ["parameter weight", "(2,)", "(3,)"]),
+    (("bce_with_logits", "[[0.2, 0.3]]", "[[1, 0]]"), {"pos_weight": "[1, 2, 3]"},
+     ["parameter pos_weight", "(1, 2)", "(3,)"]),
+    (("ce", "[[1.0, 2.0, 3.0]]", "[3]"), {}, ["class indices in [0, 2]", "C = 3", "got 3"]),
+    (("ce", "[[1.0, 2.0, 3.0]]", "[-1]"), {}, ["C = 3", "ignore_index -100", "got -1"]),
+    (("ce", "[[1.0, 2.0, 3.0], [0.0, 1.0, 2.0]]", "[0, 1, 2]"), {},
+     ["expected target of shape (2,) (class indices) or (2, 3) (class probabilities)", "(3,)"]),
+    (("ce", "[[1.0, 2.0], [0.0, 1.0]]", "[0.5, 1]"), {}, ["integer class indices", "0.5"]),
+    (("ce", "[[1.0, 2.0, 3.0]]", "[0]"), {"weight": "[1, 2]"}, ["parameter weight: expected 3 values", "(2,)"]),
+    (("ce", "[[0.5, 1.5]]", "[0]"), {"input": "probabilities"}, ["probabilities in [0, 1]", "input=logits"]),
+    (("ce", "[[0.5, -1.5]]", "[0]"), {"input": "log_probabilities"}, ["log-probabilities ≤ 0", "got 0.5"]),
+    (("ce", "[[0.5, 0.5]]", "[[1.5, -0.5]]"), {}, ["class probabilities in [0, 1]"]),
+    (("ce", "3.0", "0"), {}, ["expected pred of shape (C,), (N, C)", "got pred ()"]),
+    (("ce", "[[1.0, 2.0]]", "[0]"), {"input": "softmax"}, ["parameter input", "logits"]),
+    (("nll", "[[-0.1, -2.0]]", "[[1, 0]]"), {}, ["expected target of shape (1,) (class indices)", "(1, 2)",
+                                                  "cross_entropy"]),
+    (("nll", "[[-0.1, -2.0]]", "[2]"), {}, ["C = 2"]),
+    (("kl_div", "[0.3, 0.7]", "[0.5, 0.5]"), {}, ["log-probabilities log q ≤ 0", "got 0.3"]),
+    (("kl_div", "[-1.0, -0.5]", "[0.5, 0.5, 0.0]"), {}, ["(2,)", "(3,)"]),
+    (("kl_div", "[-1.0, -0.5]", "[1.5, -0.5]"), {}, ["target: expected probabilities in [0, 1]", "log_target"]),
+])
+def test_error_messages(args, kwargs, pieces):
+    with pytest.raises(InputError) as info:
+        lossapp.compute(*args, **kwargs)
+    message = str(info.value)
+    assert "expected" in message
+    for piece in pieces:
+        assert piece in message, (piece, message)
+    assert has_zh(message), message
+
+
+def test_probabilities_passed_as_logits_warn():
+    r = lossapp.compute("ce", "[0.3, 0.3, 0.4]", "2")
+    assert any("input=probabilities" in w for w in r.warnings)
+    assert r.value != pytest.approx(-math.log(0.4))
+
+
+def test_rows_not_summing_to_one_warn_and_still_match_torch():
+    r = check_against_torch("ce", torch.tensor([[0.3, 0.3, 0.3]], dtype=torch.float64), torch.tensor([2]),
+                            input="probabilities")
+    assert any("do not sum to 1" in w for w in r.warnings)
+    assert r.value == pytest.approx(math.log(3))  # renormalised: −log(0.3 / 0.9)
+    r = lossapp.compute("ce", "[[1.0, 2.0]]", "[[0.7, 0.7]]")
+    assert any("target rows do not sum to 1" in w for w in r.warnings)
+
+
+# -- 中文 ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spec_texts_have_chinese(name):
+    spec = lossapp.LOSSES[name]
+    for text in (spec.title, spec.summary, *[p.description for p in spec.params]):
+        assert has_zh(text), text
+
+
+def test_step_texts_and_warnings_have_chinese():
+    results = [
+        lossapp.compute("bce", "[0, 1, 0.5]", "[1, 0, 1]", weight="[1, 2, 3]"),
+        lossapp.compute("bce", "[0, 1]", "[0, 1]"),
+        lossapp.compute("bce_with_logits", "[1.0, -2.0]", "[1, 0]", weight="[1, 2]"),
+        lossapp.compute("bce_with_logits", "[1.0, -2.0]", "[1, 0]", pos_weight="[2]"),
+        lossapp.compute("ce", "[[1.0, 2.0, 0.5], [0.0, 0.0, 1.0]]", "[0, -100]", weight="[1, 2, 3]",
+                        label_smoothing="0.1"),
+        lossapp.compute("ce", "[[1.0, 2.0, 0.5]]", "[0]", label_smoothing="0.1"),
+        lossapp.compute("ce", "[[1.0, 2.0, 0.5]]", "[[0.2, 0.2, 0.5]]", label_smoothing="0.1", weight="[1, 2, 3]",
+                        ignore_index="3"),
+        lossapp.compute("ce", "[[0.3, 0.3, 0.3]]", "[0]", input="probabilities"),
+        lossapp.compute("ce", "[[-0.1, -0.3, -0.3]]", "[0]", input="log_probabilities"),
+        lossapp.compute("ce", "[0.3, 0.3, 0.4]", "2"),
+        lossapp.compute("nll", "[[-0.1, -0.3, -0.3]]", "[0]"),
+        lossapp.compute("nll", "[[0.1, -0.3, -0.3]]", "[0]"),
+        lossapp.compute("kl_div", "[[-0.1, -0.3]]", "[[0.4, 0.4]]", reduction="mean"),
+        lossapp.compute("kl_div", "[-0.69, -0.69]", "[-0.69, -0.69]", reduction="batchmean", log_target="true"),
+    ]
+    missing = sorted({t for r in results for t in all_texts(r) if not has_zh(t)})
+    assert not missing, missing
+
+
+# -- example files -----------------------------------------------------------------------------------
+
+MY_EXAMPLES = ["002_bce_three_pixels", "000_ce_three_classes", "000_ce_randn", "001_bce_weights",
+               "001_ce_ignore_index", "004_entropy_kl"]
+KEYS = {"title", "title_zh", "source", "section", "loss", "reduction", "notes", "notes_zh"}
+
+
+def _load(name: str) -> dict:
+    with open(EXAMPLES / f"{name}.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.mark.parametrize("name", MY_EXAMPLES)
+def test_example_files(name):
+    data = _load(name)
+    assert set(data) >= KEYS, KEYS - set(data)
+    assert (Path(__file__).resolve().parents[2] / "shared" / "seeds" / data["source"]).name == data["source"]
+    assert name.startswith(data["source"][:3])
+    spec = lossapp.lookup(data["loss"])
+    assert data["reduction"] in spec.reductions
+    if "random" in data:
+        assert "pred" not in data and data["random"]["seed"] == 0
+        return
+    r = lossapp.compute(data["loss"], data["pred"], data["target"], reduction=data["reduction"],
+                        **data.get("params", {}))
+    assert r.reference.agrees and r.gradient.agrees
+    assert not r.warnings
+    if "stated" in data:  # the stated value is right or a rounding difference (0.9264 vs 0.926341)
+        decimals = len(data["stated"].split(".")[1])
+        assert abs(r.value - float(data["stated"])) < 10 ** -decimals
+
+
+def test_example_stated_values():
+    assert _load("002_bce_three_pixels")["stated"] == "0.9264"
+    assert float(_load("000_ce_three_classes")["stated"]) == pytest.approx(-math.log(0.4), abs=5e-5)
+
+
+def test_example_ce_randn_by_hand():
+    data = _load("000_ce_randn")
+    assert data["random"] == {"seed": 0, "pred": "randn(2, 3)", "target": "randint(0, 3, (2,))"}
+    torch.manual_seed(data["random"]["seed"])
+    pred, target = torch.randn(2, 3), torch.randint(0, 3, (2,))
+    r = lossapp.compute(data["loss"], pred, target, reduction=data["reduction"])
+    assert r.reference.agrees and r.gradient.agrees
+    assert r.value == pytest.approx(F.cross_entropy(pred.double(), target).item(), abs=1e-12)
+
+
+def test_example_values_in_notes():
+    r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", weight="[1, 2, 3]")
+    assert round(r.value, 4) == 1.6675 and "1.6675" in _load("001_bce_weights")["notes"]
+    data = _load("001_ce_ignore_index")
+    r = lossapp.compute(data["loss"], data["pred"], data["target"], **data["params"])
+    assert round(r.value, 4) == 0.3779 and "0.3779" in data["notes"]
+    assert r.step("den").value.item() == 6.0

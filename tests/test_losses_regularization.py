@@ -1,0 +1,210 @@
+"""l1_penalty and l2_penalty: values and gradients against plain torch; the SGD weight_decay identity
+behind the L2 reference (article 002, point 3); reductions; Chinese for every visible string."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lossapp
+from lossapp.i18n import has_zh
+from lossapp.inputs import InputError
+from lossapp.losses import regularization
+from lossapp.trace import Trace
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+TOL = {"float32": {"rtol": 2e-5, "atol": 1e-6}, "float64": {"rtol": 1e-9, "atol": 1e-12}}
+REDUCTIONS = ("none", "mean", "sum")
+W = [[0.5, -1.2, 2.0], [0.0, -0.3, 0.75]]  # includes w = 0, where L1's subgradient is taken as 0
+
+
+def _reduce(terms: torch.Tensor, reduction: str) -> torch.Tensor:
+    return {"none": terms, "mean": terms.mean(), "sum": terms.sum()}[reduction]
+
+
+@pytest.mark.parametrize("lam", [0.01, 0.5])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["l1_penalty", "l2_penalty"])
+def test_penalty_value_and_gradient_against_torch(name: str, reduction: str, dtype: str, lam: float) -> None:
+    result = lossapp.compute(name, W, reduction=reduction, dtype=dtype, lam=lam)
+    w = torch.tensor(W, dtype=DTYPES[dtype], requires_grad=True)
+    terms = lam * w.abs() if name == "l1_penalty" else lam / 2 * w ** 2
+    ref = _reduce(terms, reduction)
+    (g,) = torch.autograd.grad(ref, w, torch.ones_like(ref))
+    torch.testing.assert_close(torch.tensor(result.value, dtype=torch.float64), ref.detach().double(), **TOL[dtype])
+    torch.testing.assert_close(torch.tensor(result.gradient.manual, dtype=torch.float64), g.double(), **TOL[dtype])
+    assert result.reference.agrees and result.gradient.agrees
+    # the gradient step shows the same numbers as autograd
+    torch.testing.assert_close(result.step("g").value, g.double(), **TOL[dtype])
+
+
+def test_article_weight_decay_001_example() -> None:
+    w = [0.5, -1.2, 2.0, 0.0, -0.3]
+    l1 = lossapp.compute("l1_penalty", w, reduction="sum", lam=0.01)
+    l2 = lossapp.compute("l2_penalty", w, reduction="sum", lam=0.01)
+    assert l1.value == pytest.approx(0.01 * 4.0)  # Σ|w| = 4.0
+    assert l2.value == pytest.approx(0.01 / 2 * 5.78)  # Σw² = 0.25 + 1.44 + 4 + 0 + 0.09
+    assert l1.step("||w||_1").value_list() == pytest.approx(4.0)
+    assert l2.step("||w||_2^2").value_list() == pytest.approx(5.78)
+    assert l1.step("g").value_list() == pytest.approx([0.01, -0.01, 0.01, 0.0, -0.01])
+    assert l2.step("g").value_list() == pytest.approx([0.005, -0.012, 0.02, 0.0, -0.003])
+
+
+def test_reductions_mean_sum_none_are_defined_over_the_weights() -> None:
+    for name in ("l1_penalty", "l2_penalty"):
+        spec = lossapp.LOSSES[name]
+        assert spec.default_reduction == "sum" and spec.reductions == ("none", "mean", "sum")
+        assert spec.target_kind is None and spec.pred_kind == "weights"
+        total = lossapp.compute(name, W, reduction="sum").value
+        per = lossapp.compute(name, W, reduction="none").value
+        mean = lossapp.compute(name, W, reduction="mean").value
+        assert np.shape(per) == (2, 3)
+        assert sum(sum(row) for row in per) == pytest.approx(total)
+        assert mean == pytest.approx(total / 6)
+        assert lossapp.compute(name, W, reduction="mean").step("den").value_list() == 6
+        # lam = 0 switches the penalty off
+        assert lossapp.compute(name, W, reduction="sum", lam=0).value == 0
+
+
+def test_penalties_take_no_target() -> None:
+    with pytest.raises(InputError, match="expected no target"):
+        lossapp.compute("l2_penalty", "[1, 2]", "[1, 2]")
+    with pytest.raises(InputError, match="expected no target for a weight penalty"):
+        regularization.penalty_prepare(torch.ones(2), torch.ones(2), {"lam": 0.01}, Trace())
+    with pytest.raises(InputError, match=r"expected a value in \[0.0, 10.0\], got -0.1"):
+        lossapp.compute("l1_penalty", "[1, 2]", lam=-0.1)
+
+
+# -- L2 and torch.optim.SGD's weight_decay ----------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("lam", [0.01, 0.1, 0.3])
+def test_sgd_weight_decay_step_is_the_l2_gradient(lam: float, dtype: torch.dtype) -> None:
+    """One SGD(lr=1, weight_decay=λ) step on a zero data loss moves w by λ·w = ∇(λ/2)Σw²."""
+    torch.manual_seed(0)
+    w = torch.randn(4, 3, dtype=dtype)
+    param = torch.nn.Parameter(w.clone())
+    optimizer = torch.optim.SGD([param], lr=1.0, weight_decay=lam)
+    optimizer.zero_grad()
+    (0.0 * param.sum()).backward()  # a data loss that is identically 0
+    optimizer.step()
+    displacement = w - param.detach()
+    autograd_w = w.clone().requires_grad_(True)
+    (penalty_grad,) = torch.autograd.grad(lam / 2 * (autograd_w ** 2).sum(), autograd_w)
+    tol = {"rtol": 1e-12, "atol": 1e-15} if dtype == torch.float64 else {"rtol": 1e-5, "atol": 1e-7}
+    torch.testing.assert_close(displacement, penalty_grad, **tol)
+    torch.testing.assert_close(regularization.sgd_weight_decay_displacement(w, lam), displacement, rtol=0, atol=0)
+
+
+def test_weight_decay_equals_adding_the_penalty_to_the_loss() -> None:
+    """SGD with weight_decay=λ on a data loss == plain SGD on data loss + (λ/2)Σw² (article 002 point 3)."""
+    torch.manual_seed(1)
+    x, y, w0 = torch.randn(8, 3, dtype=torch.float64), torch.randn(8, dtype=torch.float64), torch.randn(3, dtype=torch.float64)
+    lam, lr = 0.01, 0.1
+    a = torch.nn.Parameter(w0.clone())
+    opt_a = torch.optim.SGD([a], lr=lr, weight_decay=lam)
+    b = torch.nn.Parameter(w0.clone())
+    opt_b = torch.optim.SGD([b], lr=lr)
+    for _ in range(3):
+        opt_a.zero_grad()
+        F.mse_loss(x @ a, y).backward()
+        opt_a.step()
+        opt_b.zero_grad()
+        # the L2 reference (value (λ/2)Σw², gradient from an SGD weight_decay step) as a loss term
+        (F.mse_loss(x @ b, y) + regularization.l2_penalty_reference(b, None, {"lam": lam}, "sum")).backward()
+        opt_b.step()
+    torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_l2_reference_gradient_comes_from_the_sgd_step(reduction: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[torch.Tensor, float]] = []
+    original = regularization.sgd_weight_decay_displacement
+
+    def spy(w: torch.Tensor, lam: float) -> torch.Tensor:
+        calls.append((w.detach().clone(), lam))
+        return original(w, lam)
+
+    monkeypatch.setattr(regularization, "sgd_weight_decay_displacement", spy)
+    result = lossapp.compute("l2_penalty", W, reduction=reduction, dtype="float32", lam=0.01)
+    assert len(calls) == 1 and calls[0][1] == 0.01
+    w32 = torch.tensor(W, dtype=torch.float32)
+    # the engine's reference gradient is exactly the SGD step's displacement (bit for bit in float32),
+    # times d(mean)/d(term) = 1/6 in float32 for the mean
+    step = (original(w32, 0.01) * torch.tensor(1 / 6 if reduction == "mean" else 1.0)).double()
+    assert torch.equal(torch.tensor(result.gradient.reference, dtype=torch.float64), step)
+    assert result.reference.name.endswith("gradient from torch.optim.SGD(lr=1, weight_decay=lam)")
+    assert result.gradient.agrees
+
+
+def test_l2_steps_show_the_optimizer_link() -> None:
+    result = lossapp.compute("l2_penalty", "[0.5, -1.2, 2.0]", reduction="sum", lam=0.01)
+    symbols = [s.symbol for s in result.steps]
+    assert symbols == ["w^2", "||w||_2^2", "l", "g", "w'", "Δw", "L"]
+    assert result.step("w'").value_list() == pytest.approx([0.495, -1.188, 1.98])
+    assert result.step("Δw").value_list() == pytest.approx([0.005, -0.012, 0.02])
+    assert "weight_decay" in result.step("w'").note and "article 002" in result.step("w'").note
+    assert result.value == pytest.approx(0.02845)
+
+
+def test_l1_gradient_is_lambda_sign_with_zero_at_zero() -> None:
+    result = lossapp.compute("l1_penalty", "[3.0, -0.2, 0.0]", reduction="sum", lam=0.1, dtype="float64")
+    assert result.gradient.manual == pytest.approx([0.1, -0.1, 0.0])
+    assert result.gradient.reference == pytest.approx([0.1, -0.1, 0.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(w=st.lists(st.floats(-10, 10, allow_nan=False), min_size=1, max_size=20),
+       lam=st.sampled_from([0.0, 0.001, 0.01, 1.0]), reduction=st.sampled_from(REDUCTIONS))
+def test_penalties_property_against_numpy(w: list[float], lam: float, reduction: str) -> None:
+    a = np.array(w)
+    n = a.size
+    for name, terms, grad in (("l1_penalty", lam * np.abs(a), lam * np.sign(a)),
+                              ("l2_penalty", lam / 2 * a * a, lam * a)):
+        result = lossapp.compute(name, w, reduction=reduction, dtype="float64", lam=lam)
+        expected = {"none": terms, "mean": terms.mean(), "sum": terms.sum()}[reduction]
+        np.testing.assert_allclose(np.asarray(result.value), expected, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(np.asarray(result.gradient.manual), grad / (n if reduction == "mean" else 1),
+                                   rtol=1e-12, atol=1e-15)
+        assert result.reference.agrees and result.gradient.agrees
+
+
+# -- every spec ------------------------------------------------------------------------------------
+
+def _run_torch_code(spec: lossapp.LossSpec, names: dict[str, Any]) -> torch.Tensor:
+    tree = ast.parse(spec.torch_code.strip(), mode="exec")
+    env: dict[str, Any] = {"torch": torch, "F": F, **names}
+    *head, last = tree.body
+    exec(compile(ast.Module(body=head, type_ignores=[]), "<torch_code>", "exec"), env)  # trusted spec code
+    return eval(compile(ast.Expression(body=last.value), "<torch_code>", "eval"), env)  # trusted spec code
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["l1_penalty", "l2_penalty"])
+def test_torch_code_computes_the_same_value(name: str, reduction: str) -> None:
+    result = lossapp.compute(name, W, reduction=reduction, dtype="float64", lam=0.01)
+    value = _run_torch_code(lossapp.LOSSES[name], {"pred": torch.tensor(W, dtype=torch.float64),
+                                                   "reduction": reduction, "lam": 0.01})
+    torch.testing.assert_close(value, torch.tensor(result.value, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("name", ["l1_penalty", "l2_penalty"])
+def test_chinese_for_every_string(name: str) -> None:
+    spec = lossapp.LOSSES[name]
+    texts = [spec.title, spec.summary, *(p.description for p in spec.params)]
+    for reduction in REDUCTIONS:
+        r = lossapp.compute(name, W, reduction=reduction, lam=0.05)
+        texts += [s.title for s in r.steps] + [s.note for s in r.steps if s.note] + r.warnings
+    with pytest.raises(InputError) as info:
+        regularization.penalty_prepare(torch.ones(1), torch.ones(1), {}, Trace())
+    texts.append(str(info.value))
+    missing = sorted({t for t in texts if t and not has_zh(t)})
+    assert not missing, missing
