@@ -16,13 +16,7 @@ from lossapp.result import Result
 __all__ = ["LOSSES", "InputError", "LossSpec", "Param", "Result", "check", "compute", "confusion", "lookup"]
 
 
-def check(loss, pred=None, target=None, *, claimed, reduction="mean", **params):
-    """Verdict on a claimed answer (see lossapp.check)."""
-    from lossapp.check import check as _check
-    return _check(loss, pred, target, claimed=claimed, reduction=reduction, **params)
-
-
-def confusion(tp, fp, fn, tn=None, *, metric="dice"):
-    """Metrics from confusion counts (see lossapp.confusion)."""
-    from lossapp.confusion import confusion as _confusion
-    return _confusion(tp, fp, fn, tn, metric=metric)
+# `check` and `confusion` are both functions of the public API and modules of the package: importing the
+# functions last binds the package attributes to the functions (a submodule import binds them only once).
+from lossapp.check import check  # noqa: E402
+from lossapp.confusion import confusion  # noqa: E402

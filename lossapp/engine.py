@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from lossapp.inputs import InputError, TensorInput, read_tensor, require_finite
+from lossapp.lint import lint
 from lossapp.reference import (
     DTYPES,
     TOLERANCES,
@@ -107,6 +108,8 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str = "mean"
 
     trace, value, manual_grad = run_trace(spec, x, t, effective, reduction)
     warnings = list(dict.fromkeys(prep.warnings + trace.warnings))
+    warnings += [w for w in lint(spec, pred_in.values, target_in.values if target_in else None, effective, reduction)
+                 if w not in warnings]
 
     # The built-in sees the inputs rounded to its dtype; compare it with the exact value of those.
     rounded = [_round_to(v, dt) for v in (x, t)]

@@ -73,13 +73,10 @@ class TensorInput:
 
 # -- numbers -----------------------------------------------------------------------------------------
 
-# One number token; never part of a longer word ("1.2.3", "abc1", "1-2" are not numbers).
+# One number token (a whole word between separators: "1.2.3", "abc1", "1-2" are not numbers).
 _NUM_BODY = (r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?i:nan|inf(?:inity)?)|(?i:true|false)")
-_NUM = re.compile(rf"(?<![\w.])(?:{_NUM_BODY})(?![\w.])", re.ASCII)
 _NUM_FULL = re.compile(_NUM_BODY, re.ASCII)
 _NUMERAL_FULL = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?i:nan|inf(?:inity)?)", re.ASCII)
-_FLOATISH = re.compile(r"\.|\d[eE]|(?i:nan|inf)", re.ASCII)
-_BOOLISH = re.compile(r"(?i:true|false)", re.ASCII)
 _COMPLEX = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:[-+](?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?[jJ]")
 
 # Full-width punctuation and look-alike characters from Chinese input methods, LaTeX and word
@@ -87,7 +84,7 @@ _COMPLEX = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:[-+](?:\d+\.
 _NORMALIZE = str.maketrans({
     "，": ",", "；": ";", "［": "[", "］": "]", "（": "(", "）": ")", "：": ":", "＝": "=", "．": ".",
     "−": "-", "–": "-", "＋": "+", "－": "-", "\u00a0": " ", "\u3000": " ", "\u2009": " ", "\u202f": " ",
-    "…": "…", **{chr(0xFF10 + i): str(i) for i in range(10)},
+    **{chr(0xFF10 + i): str(i) for i in range(10)},
 })
 
 
@@ -166,8 +163,8 @@ def _from_torch(t: torch.Tensor, name: str) -> TensorInput:
         raise InputError(f"{name}: expected at least one number, got an empty tensor of shape {shape_text(t.shape)}")
     if t.is_floating_point():
         return TensorInput(t.to(torch.float64), _shortest_decimals(t))
-    if t.dtype == torch.uint64 and bool((t > torch.iinfo(torch.int64).max).any()):
-        raise InputError(f"{name}: expected integers that fit in int64, got {int(t.max())}")
+    if t.dtype in (torch.uint16, torch.uint32, torch.uint64):
+        return _from_python(t.numpy(), name)
     values = t.to(torch.int64)
     return TensorInput(values, np.full(tuple(values.shape), -1, dtype=np.int64))
 
@@ -188,7 +185,8 @@ def _from_python(value: Any, name: str) -> TensorInput:
         flat = array.reshape(-1)
         for i, item in enumerate(flat):
             if not isinstance(item, bool | int | float | np.number):
-                raise InputError(f"{name}: expected numbers, got {type(item).__name__}{_at_index(i, array.shape)}")
+                kind_name = "None" if item is None else type(item).__name__
+                raise InputError(f"{name}: expected numbers, got {kind_name}{_at_index(i, array.shape)}")
         array = array.astype(np.float64)
         kind = "f"
     if kind in "US":
@@ -210,9 +208,11 @@ def _from_python(value: Any, name: str) -> TensorInput:
     if kind == "u" and array.dtype.itemsize == 8 and bool((array > np.iinfo(np.int64).max).any()):
         raise InputError(f"{name}: expected integers that fit in int64, got {int(array.max())}")
     if kind in "iu":
-        values = torch.from_numpy(np.ascontiguousarray(array, dtype=np.int64))
+        values = torch.from_numpy(np.array(array, dtype=np.int64, order="C"))
         return TensorInput(values, np.full(array.shape, -1, dtype=np.int64))
-    source = torch.from_numpy(np.ascontiguousarray(array))
+    if array.dtype not in (np.float16, np.float32, np.float64):
+        array = array.astype(np.float64)  # long double; non-native byte order
+    source = torch.from_numpy(np.array(array, order="C"))
     return TensorInput(source.to(torch.float64), _shortest_decimals(source))
 
 
@@ -238,13 +238,18 @@ def _nested_problem(value: Sequence[Any], name: str) -> str | None:
         lengths = [len(v) for _, v in level]
         if len(set(lengths)) > 1:
             first = next(i for i, n in enumerate(lengths) if n != lengths[0])
-            unit = "values" if all(not isinstance(x, list | tuple) for x in level[first][1]) else "entries"
-            return (f"{name}: expected rows of equal length, got {lengths[first]} {unit} in row "
-                    f"{_tuple_text(level[first][0])} but {lengths[0]} in row {_tuple_text(level[0][0])}")
+            return _ragged_message(name, lengths[first], _tuple_text(level[first][0]), lengths[0],
+                                   _tuple_text(level[0][0]))
         level = [((*idx, j), child) for idx, v in level for j, child in enumerate(v)]
         if len(level) > MAX_ELEMENTS:
             return None
     return f"{name}: expected at most {MAX_DIMS} dimensions, got more"
+
+
+def _ragged_message(name: str, n: int, where: str, n0: int, where0: str) -> str:
+    """Row `where` (an index such as 1 or (0, 1)) has n entries where row `where0` has n0."""
+    return (f"{name}: expected rows of equal length, got {n} {'entry' if n == 1 else 'entries'} at index {where} "
+            f"but {n0} at index {where0}")
 
 
 def _tuple_text(idx: tuple[int, ...]) -> str:
@@ -260,7 +265,9 @@ def _from_strings(array: np.ndarray, name: str) -> TensorInput:
     for i, token in enumerate(tokens):
         if not _NUM_FULL.fullmatch(token):
             raise InputError(f"{name}: expected a number, got {token!r}{_at_index(i, array.shape)}")
-    return _tokens_to_input(tokens, array.shape, name, floatish=any(_FLOATISH.search(t) for t in tokens))
+    values, tokens = _convert(tokens, " ".join(tokens), lambda: InputError(f"{name}: expected numbers, got text "
+                                                                           "that does not parse"))
+    return _tokens_to_input(values, tokens, array.shape)
 
 
 def _shortest_decimals(t: torch.Tensor) -> np.ndarray | None:
@@ -276,8 +283,7 @@ def _shortest_decimals(t: torch.Tensor) -> np.ndarray | None:
         todo = decimals == -2
         if not bool(todo.any()):
             break
-        with np.errstate(all="ignore"):
-            back = torch.round(x64, decimals=d).to(x.dtype)
+        back = torch.round(x64, decimals=d).to(x.dtype)
         decimals[todo & (back == x)] = d
     out = decimals.numpy().copy()
     flat, source = out.reshape(-1), x64.reshape(-1)
@@ -396,13 +402,14 @@ def _unwrap(src: _Source, wrapper: re.Match[str], end: int) -> tuple[int, int]:
     return start, data_end
 
 
-def _bad_token_error(src: _Source, start: int, end: int, word_pattern: str) -> InputError:
-    """The first word in text[start:end] that is not a number, quoted with its position."""
-    for m in re.finditer(word_pattern, src.text[start:end]):
+def _bad_token_error(src: _Source, body: str, offset: int, word_pattern: re.Pattern[str]) -> InputError:
+    """The first word in `body` (which starts at `offset` in the text) that is not a number, quoted with
+    its position."""
+    for m in word_pattern.finditer(body):
         word = m.group()
         if _NUM_FULL.fullmatch(word):
             continue
-        where = src.where(start + m.start())
+        where = src.where(offset + m.start())
         if _COMPLEX.fullmatch(word):
             return InputError(f"{src.name}: expected real numbers, got the complex value {word!r} at {where}")
         shown = word if len(word) <= 30 else word[:27] + "..."
@@ -410,46 +417,86 @@ def _bad_token_error(src: _Source, start: int, end: int, word_pattern: str) -> I
     return InputError(f"{src.name}: expected numbers, got text that does not parse")
 
 
+_SEP_BRACKETS = str.maketrans("[],", "   ")
+_SEP_ROWS = str.maketrans(",;", "  ")
+_WORD_BRACKETS = re.compile(r"[^\[\],\s]+")
+_WORD_ROWS = re.compile(r"[^,;\s]+")
+# every character a number word can hold -> '0' (for the skeleton; words are validated before)
+_NUMBER_CHARS = b"0123456789.+-eEaAnNiIfFtTyYrRuUlLsS"
+_SKELETON = bytes.maketrans(_NUMBER_CHARS, b"0" * len(_NUMBER_CHARS))
+_ZERO, _OPEN, _CLOSE, _COMMA, _SEMI, _NL = (ord(c) for c in "0[],;\n")
+
+
 def _empty_cell_error(src: _Source, pos: int) -> InputError:
     return InputError(f"{src.name}: expected a number between the separators, got an empty cell at {src.where(pos)}")
+
+
+def _convert(words: list[str], body: str, fail: Any) -> tuple[torch.Tensor, list[str]]:
+    """Number words -> a flat int64 tensor (every word an integer) or float64 tensor. Conversion is the
+    validation: a word Python's int()/float() refuses, or one outside the grammar they are wider than
+    (non-ASCII digits, underscores), calls `fail()` for the error that names it."""
+    if not body.isascii() or "_" in body:
+        raise fail()
+    boolish = any(c in body for c in "rRlL")  # among number words only True / False have r or l
+    if boolish:
+        words = ["1" if w.lower() == "true" else "0" if w.lower() == "false" else w for w in words]
+        floatish = bool(re.search(r"\.|\d[eE]|(?i:nan|inf)", body))
+    else:
+        floatish = any(c in body for c in ".eEnN")
+    n = len(words)
+    try:
+        if not floatish:
+            try:
+                return torch.from_numpy(np.fromiter(map(int, words), dtype=np.int64, count=n)), words
+            except OverflowError:
+                pass  # integers beyond int64: kept as float64
+        return torch.from_numpy(np.fromiter(map(float, words), dtype=np.float64, count=n)), words
+    except ValueError:
+        raise fail() from None
+
+
+def _word_starts(body: str) -> np.ndarray:
+    """The body as bytes with every number word turned into a run of '0', and a mask of where each run
+    starts (one per number)."""
+    b = np.frombuffer(body.encode("ascii").translate(_SKELETON), dtype=np.uint8)
+    is_num = b == _ZERO
+    starts = is_num.copy()
+    starts[1:] &= ~is_num[:-1]
+    return b, starts
 
 
 def _parse_brackets(src: _Source, start: int, end: int) -> TensorInput:
     name = src.name
     body = src.text[start:end]
-    skeleton = _NUM.sub("0", body)
-    if re.search(r"[^0\[\],\s]", skeleton):
-        raise _bad_token_error(src, start, end, r"[^\[\],\s]+")
-    count = skeleton.count("0")
-    _check_size(count, name)
-    compact = re.sub(r"\s+", "", skeleton)
-    bad_comma = re.search(r",,|\[,|^,", compact)
-    if bad_comma:
-        m = re.search(r",\s*,|\[\s*,|^\s*,", body)
-        raise _empty_cell_error(src, start + (m.end() - 1 if m else 0))
-    compact = compact.replace(",]", "]").replace(",", "")
-    if compact.endswith(","):
-        compact = compact[:-1]
-    shape = _skeleton_shape(src, start, end, compact)
-    tokens = _NUM.findall(body)
-    return _tokens_to_input(tokens, shape, name, floatish=bool(_FLOATISH.search(body)))
+    words = body.translate(_SEP_BRACKETS).split()
+    _check_size(len(words), name)
+    values, words = _convert(words, body, lambda: _bad_token_error(src, body, start, _WORD_BRACKETS))
+    b, starts = _word_starts(body)
+    keep = np.flatnonzero(starts | (b == _OPEN) | (b == _CLOSE) | (b == _COMMA))
+    f = b[keep]  # '[', ']', ',' and one '0' per number
+    comma = f == _COMMA
+    previous = np.concatenate([[_OPEN], f[:-1]])
+    empty = comma & ((previous == _COMMA) | (previous == _OPEN))  # ",," or "[,"
+    if bool(empty.any()):
+        raise _empty_cell_error(src, start + int(keep[np.flatnonzero(empty)[0]]))
+    shape = _skeleton_shape(src, start, end, f[~comma])  # commas are optional; a trailing one is allowed
+    return _tokens_to_input(values, words, shape)
 
 
-def _skeleton_shape(src: _Source, start: int, end: int, compact: str) -> tuple[int, ...]:
+def _skeleton_shape(src: _Source, start: int, end: int, arr: np.ndarray) -> tuple[int, ...]:
     """The shape of a skeleton made of '[', ']' and one '0' per number, or an InputError."""
     name = src.name
-    arr = np.frombuffer(compact.encode("ascii"), dtype=np.uint8)
-    opens = arr == ord("[")
-    closes = arr == ord("]")
+    opens = arr == _OPEN
+    closes = arr == _CLOSE
     depth = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32))
     if depth.size == 0 or int(depth.min()) < 0 or int(depth[-1]) != 0:
         raise _bracket_error(src, start, end)
     if bool((depth[:-1] == 0).any()):  # several top-level lists, e.g. "[1, 2]\n[3, 4]": one row each
-        arr = np.concatenate([[ord("[")], arr, [ord("]")]]).astype(np.uint8)
-        opens = arr == ord("[")
-        closes = arr == ord("]")
+        arr = np.concatenate([[_OPEN], arr, [_CLOSE]]).astype(np.uint8)
+        opens = arr == _OPEN
+        closes = arr == _CLOSE
         depth = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32))
-    leaves = arr == ord("0")
+    leaves = arr == _ZERO
     if not bool(leaves.any()):
         raise InputError(f"{name}: expected at least one number, got an empty list")
     leaf_depth = depth[leaves]
@@ -466,9 +513,8 @@ def _skeleton_shape(src: _Source, start: int, end: int, compact: str) -> tuple[i
         counts = np.bincount(owner, minlength=parents.size)
         if bool((counts != counts[0]).any()):
             first = int(np.flatnonzero(counts != counts[0])[0])
-            unit = "values" if k == dims else "entries"
-            raise InputError(f"{name}: expected rows of equal length, got {int(counts[first])} {unit} in row "
-                             f"{_index_text(first, shape)} but {int(counts[0])} in row {_index_text(0, shape)}")
+            raise InputError(_ragged_message(name, int(counts[first]), _index_text(first, shape), int(counts[0]),
+                                             _index_text(0, shape)))
         shape.append(int(counts[0]))
     return tuple(shape)
 
@@ -495,45 +541,27 @@ def _parse_rows(src: _Source, start: int, end: int) -> TensorInput:
     name, text = src.name, src.text
     multiline = "\n" in text[start:end].strip()
     if multiline:
-        # drop '#' comments and a header line of names
-        lines_start = start
-        first_data: int | None = None
-        pos = start
-        while pos < end:
-            nl = text.find("\n", pos, end)
-            line_end = end if nl < 0 else nl
-            line = text[pos:line_end].strip()
-            if line and not line.startswith("#"):
-                first_data = pos
-                break
-            pos = line_end + 1
-        if first_data is None:
-            raise InputError(f"{name}: expected numbers such as [0.2, 0.8], got empty text")
-        lines_start = first_data
-        nl = text.find("\n", lines_start, end)
-        first_line = text[lines_start:end if nl < 0 else nl]
-        rest = text[nl + 1:end] if nl >= 0 else ""
-        cells = [c.strip().strip("\"'") for c in re.split(r"[,;\t]" if re.search(r"[,;\t]", first_line) else r"\s+",
-                                                         first_line.strip())]
-        if rest.strip() and not any(_NUMERAL_FULL.fullmatch(c) for c in cells if c):
-            lines_start = nl + 1  # a header row of names
-        start = lines_start
+        start = _skip_header(text, start, end, name)
     body = text[start:end]
-    if multiline and re.search(r"(?m)^[ \t]*#", body):
-        body = re.sub(r"(?m)^[ \t]*#.*$", "", body)  # comment lines keep their newline (line numbers hold)
-    skeleton = _NUM.sub("0", body)
-    if re.search(r"[^0,;\s]", skeleton):
-        raise _bad_token_error(src, start, end, r"[^,;\s]+")
-    count = skeleton.count("0")
-    _check_size(count, name)
-    empty = re.search(r"(?m)^[ \t\r]*[,;]|[,;][ \t\r]*[,;]" if multiline else r"(?:^|;)\s*,|,\s*,", body)
-    if empty:
-        raise _empty_cell_error(src, start + empty.end() - 1)
-    if count == 0:
+    if multiline and "#" in body:
+        body = re.sub(r"(?m)^[ \t]*#.*$", lambda m: " " * len(m.group()), body)  # blanked: positions hold
+    words = body.translate(_SEP_ROWS).split()
+    if not words:
         raise InputError(f"{name}: expected numbers such as [0.2, 0.8], got empty text")
-    rows_text = skeleton if multiline else skeleton.replace(";", "\n")
-    parts = re.sub(r"[^0\n]", "", rows_text).split("\n")
-    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    _check_size(len(words), name)
+    values, words = _convert(words, body, lambda: _bad_token_error(src, body, start, _WORD_ROWS))
+    b, starts = _word_starts(body)
+    row_sep = _NL if multiline else _SEMI
+    delimiter = (b == _COMMA) | (b == _SEMI) if multiline else b == _COMMA
+    keep = np.flatnonzero(starts | delimiter | (b == row_sep))
+    f = b[keep]
+    is_delim = delimiter[keep]
+    previous = np.concatenate([[row_sep], f[:-1]])
+    empty = is_delim & ((previous == row_sep) | np.concatenate([[False], is_delim[:-1]]))
+    if bool(empty.any()):
+        raise _empty_cell_error(src, start + int(keep[np.flatnonzero(empty)[0]]))
+    row_of = np.cumsum(f == row_sep)[f == _ZERO]
+    lengths = np.bincount(row_of)
     row_numbers = np.flatnonzero(lengths)  # blank lines are skipped
     lengths = lengths[row_numbers]
     if bool((lengths != lengths[0]).any()):
@@ -550,28 +578,38 @@ def _parse_rows(src: _Source, start: int, end: int) -> TensorInput:
         shape: tuple[int, ...] = () if cols == 1 else (cols,)
     else:
         shape = (rows,) if cols == 1 else (rows, cols)
-    tokens = _NUM.findall(body)
-    return _tokens_to_input(tokens, shape, name, floatish=bool(_FLOATISH.search(body)))
+    return _tokens_to_input(values, words, shape)
 
 
-def _tokens_to_input(tokens: list[str], shape: Sequence[int], name: str, floatish: bool) -> TensorInput:
-    """Number tokens (already validated) in row-major order -> TensorInput of the given shape."""
-    n = len(tokens)
-    if n != math.prod(shape):
-        raise InputError(f"{name}: expected {math.prod(shape):,} numbers for shape {shape_text(tuple(shape))}, got {n:,}")
-    if any(_BOOLISH.fullmatch(t) for t in tokens[:1]) or any(t[0] in "tTfF" for t in tokens):
-        tokens = ["1" if t.lower() == "true" else "0" if t.lower() == "false" else t for t in tokens]
-    values: torch.Tensor | None = None
-    if not floatish:
-        try:
-            values = torch.from_numpy(np.fromiter(map(int, tokens), dtype=np.int64, count=n))
-        except OverflowError:
-            values = None  # integers beyond int64: kept as float64
-    if values is None:
-        values = torch.from_numpy(np.fromiter(map(float, tokens), dtype=np.float64, count=n))
+def _skip_header(text: str, start: int, end: int, name: str) -> int:
+    """Where the data starts: after leading '#' comments and blank lines, and after a first line of names
+    (a CSV header: no cell is a number) when more lines follow."""
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        line_end = end if nl < 0 else nl
+        line = text[pos:line_end].strip()
+        if line and not line.startswith("#"):
+            break
+        pos = line_end + 1
+    else:
+        raise InputError(f"{name}: expected numbers such as [0.2, 0.8], got empty text")
+    nl = text.find("\n", pos, end)
+    if nl < 0 or not text[nl + 1:end].strip():
+        return pos
+    first_line = text[pos:nl].strip()
+    cells = re.split(r"[,;\t]" if re.search(r"[,;\t]", first_line) else r"\s+", first_line)
+    names = [c.strip().strip("\"'") for c in cells]
+    if not any(_NUMERAL_FULL.fullmatch(c) for c in names if c):
+        return nl + 1
+    return pos
+
+
+def _tokens_to_input(values: torch.Tensor, words: list[str], shape: Sequence[int]) -> TensorInput:
+    """Flat converted values and their words (row-major) -> TensorInput of the given shape."""
     decimals = None
-    if n <= DECIMALS_MAX_ELEMENTS:
-        decimals = np.fromiter(map(number_decimals, tokens), dtype=np.int64, count=n).reshape(tuple(shape))
+    if len(words) <= DECIMALS_MAX_ELEMENTS:
+        decimals = np.fromiter(map(number_decimals, words), dtype=np.int64, count=len(words)).reshape(tuple(shape))
     return TensorInput(values.reshape(tuple(shape)), decimals)
 
 
@@ -836,19 +874,29 @@ def _parse_spec(spec: str) -> tuple[str, tuple[int, ...], int, int | None, torch
         keywords.pop(ignored, None)
     low, high = 0, None
     if fn == "randint":
-        if "low" in keywords:
-            positional.insert(0, _int_or_shape(keywords.pop("low"), spec))
-        if "high" in keywords:
-            positional.insert(1 if "size" in keywords or len(positional) == 1 else len(positional),
-                              _int_or_shape(keywords.pop("high"), spec))
-        if "size" in keywords:
-            positional.append(_int_or_shape(keywords.pop("size"), spec))
         ints = [p for p in positional if isinstance(p, int)]
         shapes = [p for p in positional if isinstance(p, tuple)]
-        if len(shapes) != 1 or positional[-1] is not shapes[0] or len(ints) not in (1, 2):
-            raise InputError(f"random spec {spec!r}: expected randint(high, size) or randint(low, high, size) with "
-                             "size a tuple such as (2,)")
-        low, high = (0, ints[0]) if len(ints) == 1 else (ints[0], ints[1])
+        if shapes and positional[-1] is not shapes[-1]:
+            raise InputError(f"random spec {spec!r}: expected randint(high, size) or randint(low, high, size) "
+                             "with one size tuple such as (2,)")
+        low_kw = _int_or_shape(keywords.pop("low"), spec) if "low" in keywords else None
+        high_kw = _int_or_shape(keywords.pop("high"), spec) if "high" in keywords else None
+        if "size" in keywords:
+            size = _int_or_shape(keywords.pop("size"), spec)
+            shapes.append(size if isinstance(size, tuple) else (size,))
+        if len(ints) == 2 and low_kw is None and high_kw is None:
+            low, high = ints
+        elif len(ints) == 1 and high_kw is None:
+            low, high = (low_kw if low_kw is not None else 0), ints[0]
+        elif len(ints) == 1 and low_kw is None:
+            low, high = ints[0], high_kw
+        elif not ints and high_kw is not None:
+            low, high = (low_kw if low_kw is not None else 0), high_kw
+        else:
+            low = high = None
+        if (len(shapes) != 1 or not isinstance(low, int) or not isinstance(high, int)):
+            raise InputError(f"random spec {spec!r}: expected randint(high, size) or randint(low, high, size) "
+                             "with one size tuple such as (2,)")
         if high <= low:
             raise InputError(f"random spec {spec!r}: expected high > low, got low {low} and high {high}")
         shape: Any = shapes[0]
@@ -944,7 +992,8 @@ def require_probabilities(t: torch.Tensor, name: str) -> None:
 def require_binary(t: torch.Tensor, name: str, allow_soft: bool = True) -> None:
     """Labels in [0, 1] (soft labels allowed) or, with allow_soft=False, exactly 0 or 1."""
     bad = ((t < 0) | (t > 1)) if allow_soft else ((t != 0) & (t != 1))
-    bad = bad | torch.isnan(t) if t.is_floating_point() else bad
+    if t.is_floating_point():
+        bad = bad | torch.isnan(t)
     if bool(bad.any()):
         i = _first_index(bad)
         value = f"{t.reshape(-1)[i].item():g}"
@@ -989,14 +1038,6 @@ def require_target(target: torch.Tensor | None, loss: str) -> torch.Tensor:
 # Messages start with the input's name ("pred: ...", "parameter weight: ..."); each pattern below is
 # registered twice, once for "parameter NAME: " (参数 NAME：) and once for any other name.
 
-_WHERE = r"(?:line (?P<line>\d+), column (?P<col>\d+)|character (?P<char>\d+))"
-
-
-def _zh_where(text: str) -> str:
-    """Chinese for a `_WHERE` match inside a replacement (position groups filled by the caller)."""
-    return text
-
-
 def _named(rest: str, zh: str) -> list[tuple[str, str]]:
     """Patterns for '<name>: <rest>' -> '<name>：<zh>', with 'parameter X' rendered as '参数 X'."""
     return [(rf"parameter (?P<pname>[^\s:]+): {rest}", rf"参数 \g<pname>：{zh}"),
@@ -1009,22 +1050,32 @@ def _positioned(rest: str, zh_line: str, zh_char: str) -> list[tuple[str, str]]:
             + _named(rf"{rest} at character (?P<char>\d+)", zh_char))
 
 
-_INDEX = r"(?: at index (?P<index>.+?))?"
-_FIRST = r"(?: \(first at index (?P<first>.+?)\))?"
+def _indexed(rest: str, zh: str, after: str = "", zh_after: str = "") -> list[tuple[str, str]]:
+    """Messages with an optional ' at index I' after `rest` (absent for 0-d tensors)."""
+    return (_named(rf"{rest} at index (?P<index>.+?){after}", rf"{zh}（位置 \g<index>）{zh_after}")
+            + _named(rf"{rest}{after}", rf"{zh}{zh_after}"))
+
+
+def _first_at_zh(rest: str, zh: str) -> list[tuple[str, str]]:
+    return (_named(rf"{rest} \(first at index (?P<first>.+?)\)", rf"{zh}（第一处在索引 \g<first>）")
+            + _named(rest, zh))
+
+
 
 add_zh({
     "expected a loss name such as bce or cross_entropy, got nothing": "期望一个损失函数名（如 bce 或 cross_entropy），但没有给出",
 })
 
 add_zh_patterns([
-    # -- inputs.py ------------------------------------------------------------------------------------
+    # -- inputs.py: reading ---------------------------------------------------------------------------
     *_named(r"expected a tensor, got nothing", r"期望一个张量，但没有给出"),
     *_named(r"expected UTF-8 text, got undecodable bytes at byte (?P<b>\d+)", r"期望 UTF-8 文本，但第 \g<b> 个字节无法解码"),
     *_named(r"expected text, a list, a numpy array or a torch tensor, got (?P<t>.+)",
             r"期望文本、列表、numpy 数组或 torch 张量，实际为 \g<t>"),
     *_named(r"expected at most (?P<n>[\d,]+) elements, got (?P<m>[\d,]+)", r"最多允许 \g<n> 个元素，实际为 \g<m> 个"),
     *_named(r"expected at most (?P<n>[\d,]+) characters, got (?P<m>[\d,]+)", r"最多允许 \g<n> 个字符，实际为 \g<m> 个"),
-    *_named(r"expected at most (?P<n>\d+) dimensions, got (?P<m>.+)", r"最多允许 \g<n> 维，实际为 \g<m>"),
+    *_named(r"expected at most (?P<n>\d+) dimensions, got more", r"最多允许 \g<n> 维，实际更多"),
+    *_named(r"expected at most (?P<n>\d+) dimensions, got (?P<m>\d+)", r"最多允许 \g<n> 维，实际为 \g<m> 维"),
     *_named(r"expected a tensor with data, got a tensor on the meta device", r"期望一个有数据的张量，实际是 meta 设备上的张量"),
     *_named(r"expected real numbers, got a complex tensor \((?P<t>.+)\)", r"期望实数，实际是复数张量（\g<t>）"),
     *_named(r"expected a numeric tensor, got a bool tensor \(convert it with \.float\(\) or \.long\(\)\)",
@@ -1034,21 +1085,24 @@ add_zh_patterns([
     *_named(r"expected at least one number, got an empty list", r"期望至少一个数，实际是空列表"),
     *_named(r"expected integers that fit in int64, got (?P<v>.+)", r"期望能放进 int64 的整数，实际为 \g<v>"),
     *_named(r"expected a rectangular array of numbers, got (?P<e>.+)", r"期望由数构成的规则（矩形）数组，实际为：\g<e>"),
-    *_named(rf"expected numbers, got (?P<t>\S+){_INDEX}", r"期望数值，实际为 \g<t>（位置 \g<index>）"),
     *_named(r"expected numbers, got values of type (?P<t>.+)", r"期望数值，实际为 \g<t> 类型的值"),
+    *_named(r"expected numbers, got text that does not parse", r"期望数值，但文本无法解析"),
+    *_named(r"expected numbers, got the random spec (?P<s>.+) \(use random inputs with a seed instead\)",
+            r"期望数值，实际是随机生成写法 \g<s>（请改用带种子的随机输入）"),
+    *_indexed(r"expected numbers, got (?P<t>\S+)", r"期望数值，实际为 \g<t>"),
     *_named(r"expected a rectangular tensor, got numbers and lists mixed at the same level \(index (?P<i>.+) is a number\)",
             r"期望规则（矩形）张量，但同一层级混有数和列表（索引 \g<i> 处是数）"),
     *_named(r"expected a rectangular tensor, got numbers and lists mixed at the same level",
             r"期望规则（矩形）张量，但同一层级混有数和列表"),
-    *_named(r"expected rows of equal length, got (?P<n>\d+) (?:values|entries) in row (?P<r>.+) but (?P<m>\d+) in row (?P<r0>.+)",
-            r"期望各行长度相同，但第 \g<r> 行有 \g<n> 个元素，而第 \g<r0> 行有 \g<m> 个"),
+    *_named(r"expected rows of equal length, got (?P<n>\d+) (?:entry|entries) at index (?P<r>.+) but (?P<m>\d+) at index (?P<r0>.+)",
+            r"期望各行长度相同，但索引 \g<r> 处有 \g<n> 个元素，而索引 \g<r0> 处有 \g<m> 个"),
     *_named(r"expected (?P<m>\d+) values on every line \(like line (?P<l0>\d+)\), got (?P<n>\d+) on line (?P<l>\d+)",
             r"期望每一行都有 \g<m> 个值（与第 \g<l0> 行相同），但第 \g<l> 行有 \g<n> 个"),
     *_named(r"expected (?P<m>\d+) values in every row \(like row (?P<r0>\d+)\), got (?P<n>\d+) in row (?P<r>\d+)",
             r"期望每一行都有 \g<m> 个值（与第 \g<r0> 行相同），但第 \g<r> 行有 \g<n> 个"),
-    *_named(rf"expected a number, got (?P<t>.+){_INDEX}", r"期望一个数，实际为 \g<t>（位置 \g<index>）"),
     *_positioned(r"expected a number, got (?P<t>.+)", r"期望一个数，但第 \g<line> 行第 \g<col> 列是 \g<t>",
                  r"期望一个数，但第 \g<char> 个字符处是 \g<t>"),
+    *_named(r"expected a number, got (?P<t>.+?) at index (?P<index>.+)", r"期望一个数，实际为 \g<t>（位置 \g<index>）"),
     *_positioned(r"expected real numbers, got the complex value (?P<t>.+)",
                  r"期望实数，但第 \g<line> 行第 \g<col> 列是复数 \g<t>", r"期望实数，但第 \g<char> 个字符处是复数 \g<t>"),
     *_positioned(r"expected a number between the separators, got an empty cell",
@@ -1062,10 +1116,7 @@ add_zh_patterns([
     *_named(r"expected balanced brackets, got (?P<n>\d+) unclosed '\[' \(the first at character (?P<char>\d+)\)",
             r"括号应成对出现，但有 \g<n> 个 '[' 没有闭合（第一个在第 \g<char> 个字符处）"),
     *_named(r"expected balanced brackets, got text that does not nest", r"括号应成对出现，但文本的嵌套不正确"),
-    *_named(r"expected numbers, got text that does not parse", r"期望数值，但文本无法解析"),
     *_named(r"expected numbers such as \[0\.2, 0\.8\], got empty text", r"期望数值（如 [0.2, 0.8]），实际是空文本"),
-    *_named(r"expected numbers, got the random spec (?P<s>.+) \(use random inputs with a seed instead\)",
-            r"期望数值，实际是随机生成写法 \g<s>（请改用带种子的随机输入）"),
     *_named(r"expected every value, got a summarized printout with '\.\.\.' \(print it in full with "
             r"torch\.set_printoptions\(profile='full'\) or numpy\.set_printoptions\(threshold=sys\.maxsize\)\)",
             r"期望全部数值，实际是带 '...' 的省略打印（请用 torch.set_printoptions(profile='full') 或 "
@@ -1079,7 +1130,7 @@ add_zh_patterns([
     *_named(r"expected a JSON list or number, got (?P<t>.+)", r"期望 JSON 列表或数，实际为 \g<t>"),
     *_named(r"expected (?P<n>[\d,]+) numbers for shape (?P<s>.+), got (?P<m>[\d,]+)",
             r"形状 \g<s> 需要 \g<n> 个数，实际为 \g<m> 个"),
-    # files
+    # -- inputs.py: files -----------------------------------------------------------------------------
     *_named(r"expected a file, got nothing", r"期望一个文件，但没有给出"),
     *_named(r"expected an existing file, got (?P<f>.+)", r"期望一个存在的文件，实际为 \g<f>"),
     *_named(r"expected a (?P<l>[.\w, ]+) or (?P<x>\.\w+) file, got (?P<f>.+)", r"期望 \g<l> 或 \g<x> 文件，实际为 \g<f>"),
@@ -1102,30 +1153,28 @@ add_zh_patterns([
     *_named(r"expected a file that fits in memory, got (?P<f>.+)", r"期望能装入内存的文件，实际为 \g<f>"),
     *_named(r"expected a valid (?P<x>\.\w+) file, got one that cannot be read \((?P<d>.+)\)",
             r"期望合法的 \g<x> 文件，但该文件无法读取（\g<d>）"),
-    # random
+    # -- inputs.py: random inputs ---------------------------------------------------------------------
     (r"expected a random kind such as (?P<k>.+), got (?P<g>.+)", r"期望随机类型之一：\g<k>，实际为 \g<g>"),
-    *_named(r"expected a shape of positive integers such as \(2, 3\), got (?P<s>.+)", r"期望由正整数构成的形状（如 (2, 3)），实际为 \g<s>"),
+    (r"expected a random spec such as (?P<h>.+), got (?P<s>.+)", r"期望随机生成写法，如 \g<h>，实际为 \g<s>"),
+    *_named(r"expected a shape of positive integers such as \(2, 3\), got (?P<s>.+)",
+            r"期望由正整数构成的形状（如 (2, 3)），实际为 \g<s>"),
     *_named(r"expected num_classes \(the number of classes\) of at least 1, got (?P<n>.+)",
             r"期望类别数 num_classes 至少为 1，实际为 \g<n>"),
     *_named(r"expected dtype float16, bfloat16, float32 or float64, got (?P<t>.+)",
             r"期望 dtype 为 float16、bfloat16、float32 或 float64，实际为 \g<t>"),
-    *_named(r"expected an integer, got (?P<v>.+)", r"期望一个整数，实际为 \g<v>"),
     *_named(r"expected an integer in \[-2\^63, 2\^64\), got (?P<v>.+)", r"期望 [-2^63, 2^64) 内的整数，实际为 \g<v>"),
-    (r"expected a random spec such as (?P<h>.+), got (?P<s>.+)", r"期望随机生成写法，如 \g<h>，实际为 \g<s>"),
     *_named(r"expected sizes such as 2, 3 or \(2, 3\), got an empty argument", r"期望尺寸（如 2, 3 或 (2, 3)），但有一个空参数"),
     *_named(r"expected sizes such as 2, 3 or \(2, 3\), got none", r"期望尺寸（如 2, 3 或 (2, 3)），但没有给出"),
     *_named(r"expected sizes such as 2, 3 or \(2, 3\), got (?P<a>.+)", r"期望尺寸（如 2, 3 或 (2, 3)），实际为 \g<a>"),
     *_named(r"expected keyword arguments last, got (?P<a>.+)", r"关键字参数应放在最后，实际为 \g<a>"),
-    *_named(r"expected randint\(high, size\) or randint\(low, high, size\) with size a tuple such as \(2,\)",
-            r"期望 randint(high, size) 或 randint(low, high, size)，size 为元组（如 (2,)）"),
+    *_named(r"expected randint\(high, size\) or randint\(low, high, size\) with one size tuple such as \(2,\)",
+            r"期望 randint(high, size) 或 randint(low, high, size)，并有一个 size 元组（如 (2,)）"),
     *_named(r"expected high > low, got low (?P<l>.+) and high (?P<h>.+)", r"期望 high > low，实际 low 为 \g<l>、high 为 \g<h>"),
     *_named(r"expected arguments size, dtype, low, high or requires_grad, got (?P<a>.+)",
             r"期望参数 size、dtype、low、high 或 requires_grad，实际为 \g<a>"),
-    # checks
-    *_named(rf"expected finite numbers, got NaN at (?P<n>\d+) place\(s\){_FIRST}",
-            r"期望有限的数，但有 \g<n> 处为 NaN（第一处在索引 \g<first>）"),
-    *_named(rf"expected finite numbers, got ±inf at (?P<n>\d+) place\(s\){_FIRST}",
-            r"期望有限的数，但有 \g<n> 处为 ±inf（第一处在索引 \g<first>）"),
+    # -- inputs.py: checks ----------------------------------------------------------------------------
+    *_first_at_zh(r"expected finite numbers, got NaN at (?P<n>\d+) place\(s\)", r"期望有限的数，但有 \g<n> 处为 NaN"),
+    *_first_at_zh(r"expected finite numbers, got ±inf at (?P<n>\d+) place\(s\)", r"期望有限的数，但有 \g<n> 处为 ±inf"),
     (r"(?P<name>.+) contains ±inf; the result follows the limits of the formula", r"\g<name> 含有 ±inf；结果按公式的极限计算"),
     (r"expected a (?P<t>\S+) tensor, got none", r"期望一个 \g<t> 张量，但没有给出"),
     (r"expected (?P<a>\S+) and (?P<b>\S+) of the same shape, got (?P=a) (?P<sa>\(.*?\)) and (?P=b) (?P<sb>\(.*?\))",
@@ -1136,18 +1185,20 @@ add_zh_patterns([
             r"期望至少 \g<n> 维的张量，实际形状为 \g<s>"),
     *_named(r"expected a tensor with at most (?P<n>\d+) dimension\(s\), got shape (?P<s>.+)",
             r"期望至多 \g<n> 维的张量，实际形状为 \g<s>"),
-    *_named(rf"expected probabilities in \[0, 1\], got (?P<v>\S+?){_INDEX} \(pass logits to a \*_with_logits loss or set input=logits\)",
-            r"期望 [0, 1] 内的概率，实际为 \g<v>（位置 \g<index>）（若是 logits，请用 *_with_logits 损失或设置 input=logits）"),
-    *_named(rf"expected labels in \[0, 1\] \(0/1 or soft labels\), got (?P<v>\S+?){_INDEX}",
-            r"期望 [0, 1] 内的标签（0/1 或软标签），实际为 \g<v>（位置 \g<index>）"),
-    *_named(rf"expected 0/1 labels, got (?P<v>\S+?){_INDEX}", r"期望 0/1 标签，实际为 \g<v>（位置 \g<index>）"),
+    *_indexed(r"expected probabilities in \[0, 1\], got (?P<v>\S+?)", r"期望 [0, 1] 内的概率，实际为 \g<v>",
+              r" \(pass logits to a \*_with_logits loss or set input=logits\)",
+              r"（若是 logits，请用 *_with_logits 损失或设置 input=logits）"),
+    *_indexed(r"expected labels in \[0, 1\] \(0/1 or soft labels\), got (?P<v>\S+?)",
+              r"期望 [0, 1] 内的标签（0/1 或软标签），实际为 \g<v>"),
+    *_indexed(r"expected 0/1 labels, got (?P<v>\S+?)", r"期望 0/1 标签，实际为 \g<v>"),
     *_named(r"expected at least 1 class, got C = (?P<c>.+)", r"期望至少 1 个类别，实际 C = \g<c>"),
     *_named(r"expected integer class indices, got a (?P<t>\w+) tensor", r"期望整数类别索引，实际是 \g<t> 张量"),
-    *_named(rf"expected integer class indices in \[0, (?P<c>\d+)\), got (?P<v>\S+?){_INDEX}",
-            r"期望 [0, \g<c>) 内的整数类别索引，实际为 \g<v>（位置 \g<index>）"),
-    *_named(rf"expected class indices in \[0, (?P<c>\d+)\)(?: or ignore_index (?P<ii>-?\d+))? for C = (?P=c) classes, "
-            rf"got (?P<v>-?\d+){_INDEX}",
-            r"期望 [0, \g<c>) 内的类别索引（C = \g<c> 类；ignore_index：\g<ii>），实际为 \g<v>（位置 \g<index>）"),
+    *_indexed(r"expected integer class indices in \[0, (?P<c>\d+)\), got (?P<v>\S+?)",
+              r"期望 [0, \g<c>) 内的整数类别索引，实际为 \g<v>"),
+    *_indexed(r"expected class indices in \[0, (?P<c>\d+)\) or ignore_index (?P<ii>-?\d+) for C = (?P=c) classes, "
+              r"got (?P<v>-?\d+)", r"期望 [0, \g<c>) 内的类别索引（C = \g<c> 类）或 ignore_index \g<ii>，实际为 \g<v>"),
+    *_indexed(r"expected class indices in \[0, (?P<c>\d+)\) for C = (?P=c) classes, got (?P<v>-?\d+)",
+              r"期望 [0, \g<c>) 内的类别索引（C = \g<c> 类），实际为 \g<v>"),
     *_named(r"expected a target tensor, got none", r"期望一个目标（target）张量，但没有给出"),
 
     # -- registry.py ----------------------------------------------------------------------------------
@@ -1156,6 +1207,7 @@ add_zh_patterns([
     *_named(r"expected a value in \[(?P<lo>.+), (?P<hi>.+)\], got (?P<v>.+)", r"期望 [\g<lo>, \g<hi>] 内的值，实际为 \g<v>"),
     *_named(r"expected a number, got (?P<v>.+)", r"期望一个数，实际为 \g<v>"),
     *_named(r"expected a finite number, got (?P<v>.+)", r"期望一个有限的数，实际为 \g<v>"),
+    *_named(r"expected an integer, got (?P<v>.+)", r"期望一个整数，实际为 \g<v>"),
     *_named(r"expected true or false, got (?P<v>.+)", r"期望 true 或 false，实际为 \g<v>"),
     (r"(?P<loss>\S+): unknown parameter (?P<p>.+); expected one of: (?P<names>.+)",
      r"\g<loss>：未知参数 \g<p>；可用参数：\g<names>"),

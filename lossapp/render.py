@@ -228,15 +228,30 @@ def badge_text(result: Result, lang: str = "en") -> str:
     return text
 
 
+def _localized(data: dict[str, Any], key: str, lang: str) -> str:
+    """data[key + "_zh"] in Chinese when the checker wrote one, else tr(data[key])."""
+    if lang == "zh" and data.get(f"{key}_zh"):
+        return str(data[f"{key}_zh"])
+    return tr(str(data.get(key) or ""), lang)
+
+
+def verdict_explanation(verdict: Any, lang: str = "en") -> str:
+    data = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
+    return _localized(data, "explanation", lang)
+
+
 def _verdict_markdown(verdict: Any, lang: str) -> list[str]:
     data = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
+    claimed = data.get("claimed_text") or data.get("claimed")
     lines = [f"### {tr('Claimed answer', lang)}", ""]
-    lines.append(f"**{tr('claimed', lang)}:** {data.get('claimed')} — **{tr('verdict', lang)}:** `{data.get('verdict')}`")
-    if data.get("explanation"):
-        lines += ["", _escape_text(tr(str(data["explanation"]), lang))]
-    for m in data.get("mistakes") or []:
-        lines.append(f"- `{m.get('id')}`: {_escape_text(tr(str(m.get('title', '')), lang))} → "
-                     f"{plain_number(m['value']) if isinstance(m.get('value'), int | float) else m.get('value')}")
+    lines.append(f"**{tr('claimed', lang)}:** {claimed} — **{tr('verdict', lang)}:** `{data.get('verdict')}`")
+    explanation = _localized(data, "explanation", lang)
+    if explanation:
+        lines += ["", _escape_text(explanation)]
+    for m in [*(data.get("conventions") or []), *(data.get("mistakes") or [])]:
+        value = m.get("value")
+        shown = plain_number(value) if isinstance(value, int | float) else value
+        lines.append(f"- `{m.get('id')}`: {_escape_text(_localized(m, 'title', lang))} → {shown}")
     lines.append("")
     return lines
 

@@ -40,7 +40,7 @@ def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
     items = []
     for i in idx[:MAX_PLACES]:
         where = shape_text(tuple(i)) if len(i) != 1 else f"({i[0]},)"
-        items.append(f"{where} {name}={fmt(values[tuple(i)].item())}")
+        items.append(f"{where} {name}={values[tuple(i)].item():.4g}")
     return ", ".join(items) + (", …" if len(idx) > MAX_PLACES else "")
 
 
@@ -248,7 +248,8 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
         if message:
             trace.warn(message + "; torch uses them as given")
         if int(params.get("ignore_index", -100)) != -100:
-            trace.warn("ignore_index applies only to class-index targets; it is not used with class probabilities")
+            raise InputError(f"parameter ignore_index: expected the default -100 with class-probability targets "
+                             f"(it applies to class indices only), got {int(params['ignore_index'])}")
         return pred, target
     if tuple(target.shape) != index_shape:
         if allow_probabilities:
@@ -271,6 +272,9 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
         message = _row_sum_warning(pred.sum(cd), "pred")
         if message:
             trace.warn(message + "; cross_entropy on log p renormalises them (log p − log Σ p)")
+        if bool((pred == 0).any()):
+            trace.warn("pred has probabilities of exactly 0: log 0 = −∞, so the loss is ∞ where such a class is the "
+                       "target, and 0 · (−∞) = NaN where a target probability of 0 meets it (as in torch)")
     elif kind == "log_probabilities":
         _require_range(pred, "pred", float("-inf"), 0.0, "log-probabilities ≤ 0", " (for logits set input=logits)")
         message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)")
@@ -476,6 +480,8 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
         _require_range(target, "target", 0.0, 1.0, "probabilities in [0, 1]",
                        " (for log-probabilities set log_target=true)")
         p = target
+    if bool((torch.isinf(pred) & (p == 0)).any()):
+        trace.warn("log q = −∞ where p = 0 gives 0 · (−∞) = NaN in torch (the limit is 0)")
     if pred.dim():
         message = _row_sum_warning(p.sum(cd), "target")
         if message:
@@ -704,14 +710,17 @@ add_zh({
     # warnings
     "every p is exactly 0 or 1: each log is clamped at -100 by torch, so a wrong label costs 100":
         "每个 p 都恰好是 0 或 1：torch 把每个对数钳位在 -100，所以一个错误标签的代价是 100",
-    "ignore_index applies only to class-index targets; it is not used with class probabilities":
-        "ignore_index 只对类别索引目标起作用；目标为类别概率时不使用",
     "pred rows look like probabilities (each sums to 1), but input=logits applies softmax to them; "
     "set input=probabilities if they are probabilities":
         "pred 的各行看起来是概率（每行和为 1），但 input=logits 会再对它们做 softmax；如果它们是概率，请设置 input=probabilities",
     "pred has positive entries, so it is not log-probabilities: nll_loss just picks −pred[y]; "
     "for logits use cross_entropy (it applies log-softmax first)":
         "pred 含有正数，所以它不是对数概率：nll_loss 只是取出 −pred[y]；logits 请用 cross_entropy（它会先做 log-softmax）",
+    "pred has probabilities of exactly 0: log 0 = −∞, so the loss is ∞ where such a class is the target, and "
+    "0 · (−∞) = NaN where a target probability of 0 meets it (as in torch)":
+        "pred 中有恰好为 0 的概率：log 0 = −∞，因此该类别为目标时损失为 ∞；目标概率为 0 的位置会出现 0 · (−∞) = NaN（与 torch 相同）",
+    "log q = −∞ where p = 0 gives 0 · (−∞) = NaN in torch (the limit is 0)":
+        "在 p = 0 处 log q = −∞，torch 会得到 0 · (−∞) = NaN（极限为 0）",
     "for a 1-D input batchmean divides by its length; the KL divergence of one distribution is reduction='sum'":
         "对一维输入，batchmean 除以它的长度；单个分布的 KL 散度应使用 reduction='sum'",
 })
@@ -765,6 +774,8 @@ add_zh_patterns([
     (r"expected pred and target of the same shape, got pred (\(.*?\)) and target (\(.*?\)) \(class indices\? "
      r"use cross_entropy or nll\)",
      r"期望 pred 和 target 形状相同，实际 pred 为 \1，target 为 \2（是类别索引吗？请用 cross_entropy 或 nll）"),
+    (r"expected pred and target of the same shape, got pred (\(.*?\)) and target (\(.*?\))",
+     r"期望 pred 和 target 形状相同，实际 pred 为 \1，target 为 \2"),
     (r"parameter (weight|pos_weight): expected a shape that broadcasts to pred's (\(.*?\)) \((.+)\), got (\(.*?\))",
      r"参数 \1：期望能广播到 pred 的形状 \2（\3），实际为 \4"),
     (r"parameter weight: expected (\d+) values \(one per class, C = (\d+)\), got shape (\(.*?\))",
@@ -779,6 +790,9 @@ add_zh_patterns([
      r"对于 pred \2，期望 target 的形状为 \1（类别索引），实际为 \3（是 one-hot 或概率吗？请用 cross_entropy）"),
     (r"expected target of shape (\(.*?\)) \(class indices\) for pred (\(.*?\)), got target (\(.*?\))",
      r"对于 pred \2，期望 target 的形状为 \1（类别索引），实际为 \3"),
+    (r"parameter ignore_index: expected the default -100 with class-probability targets \(it applies to class "
+     r"indices only\), got (-?\d+)",
+     r"参数 ignore_index：目标为类别概率时期望使用默认值 -100（它只适用于类别索引），实际为 \1"),
     (r"(bce|bce_with_logits|cross_entropy|nll|kl_div): expected a target tensor, got none",
      r"\1：期望一个 target 张量，实际没有"),
 ])

@@ -98,7 +98,7 @@ def bce_probability_steps(trace: Trace, p: torch.Tensor, y: torch.Tensor) -> tor
                       torch.clamp_min(raw_p, LOG_CLAMP), note=note(raw_p), sub=r"\max(\ln $p, -100)", p=p)
     log_q = trace.add("log(1-p)", "Log of 1 − p (clamped at −100)", r"\log(1-p) = \max(\ln(1-p),\,-100)",
                       torch.clamp_min(raw_q, LOG_CLAMP), note=note(raw_q), sub=r"\max(\ln(1-$p), -100)", p=p)
-    return trace.add("ce", "Binary cross-entropy", r"\mathrm{ce} = -[y\log p + (1-y)\log(1-p)]",
+    return trace.add("ce", "Binary cross-entropy", r"\mathrm{ce} = -[y\,\log p + (1-y)\,\log(1-p)]",
                      -(y * log_p + (1 - y) * log_q) + 0.0, sub=r"-[$y \cdot $a + (1-$y) \cdot $b]", y=y, a=log_p, b=log_q)
 
 
@@ -193,7 +193,7 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
                       note="each branch only exponentiates −|x|, so nothing overflows for large |x|",
                       sub=r"\sigma($x)", x=pred)
         ce = trace.add("ce", "Binary cross-entropy with logits (stable)",
-                       r"\mathrm{ce} = -[y\log p + (1-y)\log(1-p)] = \max(x,0) - x\,y + \log(1+e^{-|x|})",
+                       r"\mathrm{ce} = -[y\,\log p + (1-y)\,\log(1-p)] = \max(x,0) - x\,y + \log(1+e^{-|x|})",
                        bce_with_logits_stable(pred, y),
                        note="the stable form of torch's binary_cross_entropy_with_logits: no log of a probability "
                             "that rounded to 0, no overflow",
@@ -282,13 +282,13 @@ def focal_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, A
     grad = alpha_t * (d_mod * ce + q ** gamma * bce_probability_grad(p, y))
     if params.get("weight") is not None:
         grad = grad * params["weight"].double()
-    return grad * reduction_scale(grad, reduction, _avg_factor(params, reduction))
+    return grad * reduction_scale(grad, reduction, _avg_factor(params, reduction)) + 0.0
 
 
 register(LossSpec(
     name="focal", family="classification", title="Focal loss (sigmoid)",
     summary="Binary cross-entropy scaled by α_t (1 − p_t)^γ: easy examples count less (RetinaNet).",
-    formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\log p_t", pred_kind="logits", target_kind="binary",
+    formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t", pred_kind="logits", target_kind="binary",
     params=(
         Param("alpha", 0.25, "float", "weight of the positives (1 − α for the negatives); a negative value "
               "disables α-balancing (torchvision)", -1.0, 1.0),
@@ -303,7 +303,8 @@ register(LossSpec(
     ),
     steps=focal_steps, reference=focal_reference, prepare=_focal_prepare, gradient=focal_gradient,
     reference_name=("torchvision.ops.sigmoid_focal_loss" if _tv_sigmoid_focal_loss is not None else
-                    "torchvision's sigmoid_focal_loss formula on torch.nn.functional.binary_cross_entropy_with_logits"),
+                    "torchvision's sigmoid_focal_loss formula on torch.nn.functional.binary_cross_entropy_with_logits "
+                    "(binary_cross_entropy for input=probabilities)"),
     aliases=("sigmoid_focal", "sigmoid_focal_loss", "py_sigmoid_focal_loss", "FocalLoss", "binary_focal"),
     example={"pred": "[[1.2, -0.8, 0.3], [-2.0, 0.5, 3.0]]", "target": "[[1, 0, 0], [0, 1, 1]]",
              "params": {"alpha": 0.25, "gamma": 2.0}},
@@ -387,7 +388,7 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     m = trace.add("m", "Max shift", r"m = \max_c x_c", pred.amax(dim=cd, keepdim=True),
                   note="subtracted before exponentiating, so every e^{x − m} ≤ 1 and nothing overflows")
     s = trace.add("sum_exp", "Sum of shifted exponentials", r"\sum_c e^{x_c - m}", torch.exp(pred - m).sum(dim=cd, keepdim=True))
-    lse = trace.add("lse", "Log-sum-exp", r"\mathrm{lse} = m + \log\sum_c e^{x_c - m}", m + torch.log(s),
+    lse = trace.add("lse", "Log-sum-exp", r"\mathrm{lse} = m + \log \sum_c e^{x_c - m}", m + torch.log(s),
                     sub=r"$m + \log $s", m=m, s=s)
     log_p = trace.add("log p", "Log-softmax", r"\log p_c = x_c - \mathrm{lse}", pred - lse)
     note = ("" if bool(counted.all()) else f"{int((~counted).sum())} sample(s) have target = ignore_index "
@@ -414,7 +415,7 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
         alpha_t = trace.add("alpha_t", "Class-balancing factor (off)", r"\alpha_t = 1", torch.ones_like(p_t),
                             note="alpha is off (None or negative): α_t = 1")
     zero = torch.zeros_like(p_t)
-    loss = trace.add("l", "Focal loss term", r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\log p_t",
+    loss = trace.add("l", "Focal loss term", r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t",
                      torch.where(counted, -alpha_t * modulating * log_p_t, zero) + 0.0,
                      sub=r"-$a \cdot $m \cdot $b", a=alpha_t, m=modulating, b=log_p_t)
     denominator = None if bool(counted.all()) else counted.to(loss.dtype)
@@ -444,7 +445,7 @@ def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, 
 register(LossSpec(
     name="softmax_focal", family="classification", title="Focal loss (softmax, multi-class)",
     summary="Cross-entropy scaled by α_t (1 − p_t)^γ over a softmax: easy examples count less.",
-    formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\log p_t,\quad p = \mathrm{softmax}(x)", pred_kind="logits",
+    formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t,\quad p = \mathrm{softmax}(x)", pred_kind="logits",
     target_kind="classes",
     params=(
         Param("alpha", None, "float_or_tensor", "None or negative: off; a scalar weighs every class alike (it only "

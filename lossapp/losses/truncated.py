@@ -98,8 +98,8 @@ def truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
                 f"[{_positions(pos)}], negatives with ŷ < {1 - m:g} at [{_positions(neg)}]. {rule}")
     else:
         note = f"no element is truncated (λ = 1 everywhere). {rule}"
-    lam = trace.add("lambda", "Truncation factor λ", r"\lambda(y,\hat{y}) = \begin{cases} 0 & y = 1,\ \hat{y} > m "
-                    r"\\ 0 & y = 0,\ \hat{y} < 1 - m \\ 1 & \text{otherwise} \end{cases}", lam, note=note)
+    lam = trace.add("lambda", "Truncation factor λ", r"\lambda(y,\hat{y}) = \begin{cases} 0 & \text{if } y = 1,\ \hat{y} > m "
+                    r"\\ 0 & \text{if } y = 0,\ \hat{y} < 1 - m \\ 1 & \text{otherwise} \end{cases}", lam, note=note)
     loss = trace.add("l", "Truncated cross-entropy term", r"l_n = \lambda(y_n,\hat{y}_n)\,\mathrm{ce}_n", lam * ce,
                      note="λ is a constant: truncated elements contribute neither loss nor gradient",
                      sub=r"$a \cdot $c", a=lam, c=ce)
@@ -118,7 +118,7 @@ def truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[st
     pos, neg = _truncation_masks(pred, target, float(params["m"]))
     lam = (~(pos | neg)).double()
     grad = lam * bce_probability_grad(pred.double(), target.double())
-    return grad * reduction_scale(grad, reduction)
+    return grad * reduction_scale(grad, reduction) + 0.0
 
 
 register(LossSpec(
@@ -172,17 +172,17 @@ def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor,
     s_pos = trace.add("sigma(Kx)", "Soft λ of a negative: σ(Kx)", r"\sigma(Kx)", stable_sigmoid(k * x),
                       note="≈ 1 where x > 0 (ŷ > 0.5, not yet right) and ≈ 0 where x < 0",
                       sub=rf"\sigma({k:g} \cdot $x)", x=x)
-    log_p = trace.add("log sigma(x)", "Log-sigmoid (stable)", r"\log\sigma(x) = \min(x,0) - \log(1+e^{-|x|})",
+    log_p = trace.add("log sigma(x)", "Log-sigmoid (stable)", r"\log \sigma(x) = \min(x,0) - \log(1+e^{-|x|})",
                       stable_logsigmoid(x), note="the stable form: exact for large |x|, no log of a rounded 0",
                       sub=r"\min($x,0) - \log(1+e^{-|$x|})", x=x)
-    log_q = trace.add("log sigma(-x)", "Log-sigmoid of −x (stable)", r"\log\sigma(-x) = \min(-x,0) - \log(1+e^{-|x|})",
+    log_q = trace.add("log sigma(-x)", "Log-sigmoid of −x (stable)", r"\log \sigma(-x) = \min(-x,0) - \log(1+e^{-|x|})",
                       stable_logsigmoid(-x), sub=r"\min(-$x,0) - \log(1+e^{-|$x|})", x=x)
     if k == 1:
         note = "K = 1: σ(−x) = 1 − p_t for a positive and σ(x) = 1 − p_t for a negative, so this is the focal loss with γ = 1 and no α"
     else:
         note = "K → ∞ gives the hard truncation with m = 0.5; K = 1 gives the focal loss with γ = 1 and no α"
     loss = trace.add("l", "Soft-truncated cross-entropy term",
-                     r"l_n = -y\,\sigma(-Kx)\log\sigma(x) - (1-y)\,\sigma(Kx)\log\sigma(-x)",
+                     r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",
                      hard_label_where(y, -s_neg * log_p, -s_pos * log_q, -(y * s_neg * log_p) - (1 - y) * s_pos * log_q) + 0.0,
                      note=note,
                      sub=r"-$y \cdot $a \cdot $b - (1-$y) \cdot $c \cdot $d", y=y, a=s_neg, b=log_p, c=s_pos, d=log_q)
@@ -198,7 +198,7 @@ def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str,
 register(LossSpec(
     name="soft_truncated_ce", family="classification", title="Soft-truncated cross-entropy",
     summary="Truncated CE with the step replaced by a sigmoid of steepness K, so that every sample keeps a gradient.",
-    formula=r"l_n = -y\,\sigma(-Kx)\log\sigma(x) - (1-y)\,\sigma(Kx)\log\sigma(-x)",
+    formula=r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",
     pred_kind="logits", target_kind="binary",
     params=(Param("K", 1.0, "float", "steepness K ≥ 0 of the sigmoid that replaces the step: K → ∞ is the hard "
                   "truncation at ŷ = 0.5, K = 1 the focal loss with γ = 1", 0.0, 100.0),),

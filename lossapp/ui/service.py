@@ -20,15 +20,16 @@ import pandas as pd
 import torch
 
 import lossapp
+from lossapp import inputs
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError, read_tensor, shape_text
+from lossapp.inputs import InputError, TensorInput, read_tensor, shape_text
 from lossapp.reference import DTYPES, available_devices
 from lossapp.registry import FAMILIES, LOSSES, LossSpec, lookup
 from lossapp.result import Result, json_safe
 
 TABLE_ROWS = 500          # rows of the per-element table sent to the browser (the CSV has them all)
 RANDOM_MAX = 100_000      # elements a random input may have (it is written into the text box)
-FILE_TYPES = (".csv", ".npy", ".pt", ".json", ".txt")
+FILE_TYPES = inputs.FILE_TYPES  # .csv .tsv .txt .json .npy .npz .pt .pth
 
 
 # -- optional modules --------------------------------------------------------------------------------
@@ -181,16 +182,9 @@ def check_confusion(result: Result, counts: dict[str, Any], metric: str, claimed
 # -- inputs: files and seeded random tensors ---------------------------------------------------------
 
 
-def load_file(path: str | Path, name: str) -> Any:
+def load_file(path: str | Path, name: str) -> TensorInput:
     """A tensor from an uploaded file through the library's safe loaders (no pickle)."""
-    suffix = Path(str(path)).suffix.lower()
-    if suffix not in FILE_TYPES:
-        raise InputError(f"{name}: expected a {', '.join(FILE_TYPES)} file, got {Path(str(path)).name!r}")
-    for fn_name in ("read_file", "load_file", "load_tensor_file"):
-        fn = optional("lossapp.inputs", fn_name)
-        if fn is not None:
-            return fn(str(path), name)
-    raise _missing("file upload", "lossapp.inputs.read_file")
+    return inputs.load_file(str(path), name)
 
 
 @dataclass(frozen=True)
@@ -268,28 +262,10 @@ def random_specs(pred_shape: tuple[int, ...], pred_kind: str, target_kind: str |
     return pred, target
 
 
-_SPEC = re.compile(r"(randn|rand)\(([\d,\s]*)\)|randint\((\d+),\s*(\d+),\s*\(([\d,\s]*)\)\)")
-
-
-def _generate(spec: str) -> torch.Tensor:
-    m = _SPEC.fullmatch(spec.strip())
-    if m is None:
-        raise InputError(f"random: expected randn(...), rand(...) or randint(low, high, (...)), got {spec!r}")
-    if m.group(1):
-        shape = tuple(int(s) for s in m.group(2).replace(" ", "").split(",") if s)
-        return torch.randn(*shape) if m.group(1) == "randn" else torch.rand(*shape)
-    shape = tuple(int(s) for s in m.group(5).replace(" ", "").split(",") if s)
-    return torch.randint(int(m.group(3)), int(m.group(4)), shape)
-
-
 def random_tensors(seed: int, specs: list[str]) -> list[torch.Tensor]:
-    """torch.manual_seed(seed), then each spec in order: exactly the articles' tensors. Uses the
-    library's lossapp.inputs.random_inputs when it exists."""
-    library = optional("lossapp.inputs", "random_inputs")
-    if library is not None:
-        return [torch.as_tensor(t) for t in library(int(seed), list(specs))]
-    torch.manual_seed(int(seed))
-    return [_generate(s) for s in specs]
+    """torch.manual_seed(seed), then each spec in order: exactly the articles' tensors
+    (lossapp.inputs.random_inputs: parsed, never evaluated)."""
+    return [torch.as_tensor(t) for t in inputs.random_inputs(int(seed), list(specs))]
 
 
 def spec_code(name: str, spec: str) -> str:
@@ -454,7 +430,6 @@ add_zh_patterns([
      r"params：期望 JSON 对象，例如 \1，但文本无法解析（\2）"),
     (r"params: expected a JSON object such as (.+), got (\w+)", r"params：期望 JSON 对象，例如 \1，实际为 \2"),
     (r"pred: expected numbers such as \[0\.2, 0\.8\], got empty text", r"pred：期望数字，例如 [0.2, 0.8]，实际为空文本"),
-    (r"(\w+): expected a (.+) file, got (.+)", r"\1：期望 \2 文件，实际为 \3"),
     (r"seed: expected an integer, got (.+)", r"seed：期望整数，实际为 \1"),
     (r"(\w+): expected a shape such as 2, 3, got nothing", r"\1：期望形状，例如 2, 3，实际为空"),
     (r"(\w+): expected positive integers such as 2, 3, got (.+)", r"\1：期望正整数，例如 2, 3，实际为 \2"),
@@ -463,6 +438,5 @@ add_zh_patterns([
      r"\1：随机输入最多 \2 个元素，实际为 \3（更大的输入请上传文件）"),
     (r"random kind: expected one of (.+), got (.+)", r"随机类型：期望 \1 之一，实际为 \2"),
     (r"classes: expected a positive number of classes, got (.+)", r"classes：期望正的类别数，实际为 \1"),
-    (r"random: expected (.+), got (.+)", r"随机：期望 \1，实际为 \2"),
     (r"(\w+): \((.*)\), ([\d,]+) values", r"\1：形状 (\2)，\3 个值"),
 ])

@@ -1,0 +1,366 @@
+"""The answer checker: is a claimed answer exact, another library's convention, a known mistake, right up
+to the rounding of the inputs, or incorrect?
+
+    v = lossapp.check("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", claimed="0.9264")
+    v.verdict        # 'rounding': 0.926341 rounds to 0.9263, but the inputs were rounded too
+    v.interval       # [0.92621.., 0.92647..]: the loss over every input that rounds to the written ones
+    lossapp.check("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", claimed="0.4023").mistakes  # [log10]
+
+Verdicts (DESIGN.md section 6), in order of precedence:
+
+- exact: the true value rounded to the claim's decimals equals the claim ("0.92640" has 5 decimals; a
+  float claim uses its shortest repr). PyTorch's own value in the chosen dtype counts too.
+- convention: the problem under another library's convention (`lossapp.conventions`) reproduces it.
+- mistake: a known wrong computation (`lossapp.mistakes`) reproduces it; every one that does is listed.
+- rounding: the values that round to the claim overlap the sound enclosure of the loss over the inputs'
+  rounding box (`lossapp.interval`); never given when no enclosure is established.
+- incorrect: none of these; the explanation says how far off the claim is (absolute, relative, in units
+  of its last decimal) and, where a single change to one step reproduces it, which step.
+
+One parse and one reference call (inside `compute`) per check: the enclosure, the mistakes and the
+conventions all work from the computed Result on the CPU in float64.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from lossapp.conventions import evaluate_conventions
+from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.inputs import InputError, number_decimals
+from lossapp.interval import Enclosure, enclose, is_label_like
+from lossapp.mistakes import Case, VariantValue, evaluate
+from lossapp.result import Result, json_safe
+
+VERDICTS = ("exact", "convention", "mistake", "rounding", "incorrect")
+_CLAIM = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_SPECIAL = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
+            "+infinity": math.inf, "-infinity": -math.inf}
+EVAL_SLACK = 1e-12  # relative slack for the float64 evaluation of the true value at an exact .5 tie
+SPECIFIC = 5e-3  # the single-step search needs a claim written to about 3 significant digits or more
+MAX_ELEMENTS_SEARCHED = 2000  # the single-step search of `incorrect` looks at this many terms at most
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed answer: its value, its text, and the decimals it was written with."""
+
+    text: str
+    value: float
+    decimals: int
+
+    @property
+    def half_unit(self) -> float:
+        return 0.5 * 10.0 ** (-self.decimals)
+
+
+def parse_claim(claimed: Any) -> Claim:
+    """Text ("0.92640": 5 decimals; "9.264e-1": 4) or a number (its shortest repr) -> Claim. Never evaluated."""
+    if isinstance(claimed, bool) or claimed is None:
+        raise InputError(f"claimed: expected a number such as 0.9264, got {claimed!r}")
+    if isinstance(claimed, int | np.integer):
+        return Claim(str(int(claimed)), float(claimed), 0)
+    if isinstance(claimed, float | np.floating):
+        text = repr(float(claimed))
+    elif isinstance(claimed, str):
+        text = claimed.strip().replace("−", "-").replace("\u2212", "-")
+    else:
+        raise InputError(f"claimed: expected a number such as 0.9264, got {type(claimed).__name__}")
+    low = text.lower()
+    if low in _SPECIAL:
+        return Claim(text, _SPECIAL[low], 0)
+    if not _CLAIM.fullmatch(text):
+        raise InputError(f"claimed: expected a number such as 0.9264, got {claimed!r}")
+    return Claim(text, float(text), max(number_decimals(text), 0))
+
+
+def rounds_to(value: float, claim: Claim) -> bool:
+    """Whether `value` rounded to the claim's decimals is the claim (either neighbour at an exact tie)."""
+    if math.isnan(claim.value) or math.isnan(value):
+        return math.isnan(claim.value) and math.isnan(value)
+    if math.isinf(claim.value) or math.isinf(value):
+        return claim.value == value
+    return abs(value - claim.value) <= claim.half_unit + EVAL_SLACK * max(1.0, abs(value))
+
+
+def format_rounded(value: float, decimals: int) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.{decimals}f}"
+
+
+@dataclass
+class Verdict:
+    """The verdict on one claimed answer (see the module docstring)."""
+
+    verdict: str
+    claimed: float
+    claimed_text: str
+    value: float
+    decimals: int
+    interval: list[float] | None
+    explanation: str
+    explanation_zh: str
+    mistakes: list[VariantValue] = field(default_factory=list)
+    conventions: list[VariantValue] = field(default_factory=list)
+    result: Result | None = None
+    rounded: str = ""
+    off: dict[str, float] | None = None
+    step: dict[str, str] | None = None
+    enclosure: Enclosure | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The "check" object of DESIGN.md section 4 (plus a few more keys)."""
+        enc = self.enclosure
+        return json_safe({
+            "claimed": self.claimed, "value": self.value, "verdict": self.verdict, "decimals": self.decimals,
+            "interval": self.interval, "explanation": self.explanation,
+            "mistakes": [m.to_dict() for m in self.mistakes],
+            "conventions": [c.to_dict() for c in self.conventions],
+            "explanation_zh": self.explanation_zh, "claimed_text": self.claimed_text, "rounded": self.rounded,
+            "off": self.off, "step": self.step,
+            "interval_method": enc.method if enc is not None and enc.sound else None,
+            "interval_note": enc.note if enc is not None else "",
+        })
+
+
+# -- the checker -------------------------------------------------------------------------------------------
+
+def check(loss: str, pred: Any = None, target: Any = None, *, claimed: Any, reduction: str = "mean",
+          device: str = "cpu", dtype: str = "float32", **params: Any) -> Verdict:
+    """Compute `loss` (as lossapp.compute) and give the verdict on `claimed`. loss="confusion" takes the
+    counts tp, fp, fn, tn and metric as params (pred=None)."""
+    from lossapp.engine import compute
+    claim = parse_claim(claimed)  # a bad claim is reported before any work
+    result = compute(loss, pred, target, reduction=reduction, device=device, dtype=dtype, **params)
+    return check_result(result, claim)
+
+
+def check_result(result: Result, claimed: Any) -> Verdict:
+    """The verdict on `claimed` for an already computed Result (what the CLI, the examples and the UI use)."""
+    claim = claimed if isinstance(claimed, Claim) else parse_claim(claimed)
+    case = Case(result)
+    value = _scalar_value(result)
+    enclosure = enclose(result)
+    interval = enclosure.interval
+    rounded = format_rounded(value, claim.decimals)
+    common = {"claimed": claim.value, "claimed_text": claim.text, "value": value, "decimals": claim.decimals,
+              "interval": interval, "result": result, "rounded": rounded, "enclosure": enclosure}
+
+    if rounds_to(value, claim):
+        en = f"{claim.text} is the true value {_num(value)} rounded to {_dec(claim.decimals)}."
+        zh = f"所给答案 {claim.text} 就是真实值 {_num(value)} 四舍五入到 {_dec_zh(claim.decimals)}的结果。"
+        if math.isnan(value):
+            en, zh = "The true value is NaN, as claimed.", "真实值为 NaN，与所给答案一致。"
+        return Verdict("exact", explanation=en, explanation_zh=zh, **common)
+    ref = _reference_value(result)
+    if ref is not None and rounds_to(ref, claim):
+        dt = result.reference.dtype if result.reference is not None else ""
+        en = (f"{claim.text} is PyTorch's {dt} result {_num(ref)} rounded to {_dec(claim.decimals)}; the exact "
+              f"value {_num(value)} rounds to {rounded} (the difference is {dt} rounding).")
+        zh = (f"所给答案 {claim.text} 是 PyTorch 在 {dt} 下的结果 {_num(ref)} 四舍五入到 {_dec_zh(claim.decimals)}的值；"
+              f"精确值 {_num(value)} 舍入后为 {rounded}（差别来自 {dt} 的舍入误差）。")
+        return Verdict("exact", explanation=en, explanation_zh=zh, **common)
+
+    conventions = [v for v in evaluate_conventions(case) if rounds_to(v.value, claim)]
+    mistakes = [v for v in evaluate(case) if rounds_to(v.value, claim)]
+    common.update(mistakes=mistakes, conventions=conventions)
+    correct = (f"The correct value is {_num(value)} ({rounded} to {_dec(claim.decimals)}).",
+               f"正确值为 {_num(value)}（保留{_dec_zh(claim.decimals)}为 {rounded}）。")
+
+    if conventions:
+        first = conventions[0].variant
+        others = _also(conventions[1:], mistakes)
+        en = (f"{claim.text} is this problem under another library's convention — {first.library}: {first.title} "
+              f"(gives {_num(conventions[0].value)}). {first.explanation} {correct[0]}{others[0]}")
+        zh = (f"所给答案 {claim.text} 是按另一个库的约定计算的结果 —— {first.library_zh}：{first.title_zh}"
+              f"（得到 {_num(conventions[0].value)}）。{first.explanation_zh}{correct[1]}{others[1]}")
+        return Verdict("convention", explanation=en, explanation_zh=zh, **common)
+
+    if mistakes:
+        first = mistakes[0].variant
+        others = _also([], mistakes[1:])
+        en = (f"{claim.text} is what a known mistake gives — {first.title} (gives {_num(mistakes[0].value)}, "
+              f"departing at step {first.step}). {first.explanation} {correct[0]}{others[0]}")
+        zh = (f"所给答案 {claim.text} 正是一个常见错误的结果 —— {first.title_zh}（得到 {_num(mistakes[0].value)}，"
+              f"从步骤 {first.step} 开始出错）。{first.explanation_zh}{correct[1]}{others[1]}")
+        return Verdict("mistake", explanation=en, explanation_zh=zh, **common)
+
+    if interval is not None and claim.value - claim.half_unit <= interval[1] and \
+            claim.value + claim.half_unit >= interval[0] and math.isfinite(claim.value):
+        written, written_zh = _inputs_written(result)
+        lo, hi = interval
+        en = (f"{claim.text} is not the true value {_num(value)} rounded to {_dec(claim.decimals)} ({rounded}), but "
+              f"the inputs were themselves rounded ({written}): for inputs anywhere within half a unit of their last "
+              f"written decimal the loss ranges over [{_num(lo)}, {_num(hi)}], which contains values that round to "
+              f"{claim.text}. The difference is explained by the rounding of the inputs.")
+        zh = (f"所给答案 {claim.text} 并不是真实值 {_num(value)} 四舍五入到{_dec_zh(claim.decimals)}的结果（{rounded}），"
+              f"但输入本身就是舍入过的（{written_zh}）：当每个输入在其最后一位小数的半个单位内变化时，损失的取值范围是 "
+              f"[{_num(lo)}, {_num(hi)}]，其中包含舍入后等于 {claim.text} 的值。这个差别可以由输入的舍入来解释。")
+        return Verdict("rounding", explanation=en, explanation_zh=zh, **common)
+
+    return _incorrect(case, claim, value, common)
+
+
+# -- incorrect: how far off, and which single step would explain it ------------------------------------------------
+
+def _incorrect(case: Case, claim: Claim, value: float, common: dict[str, Any]) -> Verdict:
+    enclosure: Enclosure = common["enclosure"]
+    rounded = common["rounded"]
+    if not math.isfinite(value) or not math.isfinite(claim.value):
+        en = f"{claim.text} does not match the true value {_num(value)}."
+        zh = f"所给答案 {claim.text} 与真实值 {_num(value)} 不符。"
+        return Verdict("incorrect", explanation=en, explanation_zh=zh, **common)
+    diff = claim.value - value
+    rel = diff / abs(value) if value != 0 else math.inf
+    units = diff / (2 * claim.half_unit)
+    off = {"abs": diff, "rel": rel, "units": units}
+    rel_text = f"{rel:+.3%}" if math.isfinite(rel) else "—"
+    en = (f"{claim.text} is off by {diff:+.6g} ({rel_text}, {units:+.4g} units of its last decimal) from the true "
+          f"value {_num(value)} ({rounded} to {_dec(claim.decimals)}); no known mistake or library convention "
+          f"reproduces it")
+    zh = (f"所给答案 {claim.text} 与真实值 {_num(value)}（保留{_dec_zh(claim.decimals)}为 {rounded}）相差 {diff:+.6g}"
+          f"（{rel_text}，即最后一位小数的 {units:+.4g} 个单位）；没有已知错误或其他库的约定能得到它")
+    if enclosure.sound and enclosure.lo is not None:
+        en += (f", and rounding of the inputs cannot explain it (the loss stays within "
+               f"[{_num(enclosure.lo)}, {_num(enclosure.hi)}]).")
+        zh += f"，输入的舍入也无法解释（损失始终在 [{_num(enclosure.lo)}, {_num(enclosure.hi)}] 之内）。"
+    else:
+        en += f"; whether rounding of the inputs explains it was not assessed ({enclosure.note})."
+        zh += "；未评估输入的舍入能否解释它（此输入没有已知的可靠区间包络）。"
+    step = _single_step(case, claim)
+    if step is not None:
+        en += f" A single change in step {step['symbol']} reproduces it: {step['explanation']}."
+        zh += f"只改动步骤 {step['symbol']} 中的一处就能得到它：{step['explanation_zh']}。"
+    common = {**common, "off": off, "step": step}
+    return Verdict("incorrect", explanation=en, explanation_zh=zh, **common)
+
+
+def _single_step(case: Case, claim: Claim) -> dict[str, str] | None:
+    """A single change to one step that reproduces the claim: a term left out, counted twice or with its
+    sign flipped; the sum divided by another count; every term rounded before the reduction."""
+    u, den = case.unreduced, case.denominator()
+    value = case.value
+    if u is None or den is None or den == 0 or u.numel() == 0 or not math.isfinite(value):
+        return None
+    if claim.half_unit > SPECIFIC * max(abs(claim.value), abs(value)):
+        return None  # a claim with too few digits fits too many single changes to single one out
+    terms = u.detach().double().reshape(-1)
+    total = float(terms.sum())
+    if not math.isclose(total / den, value, rel_tol=1e-9, abs_tol=1e-12):
+        return None  # the value is not Σ l / den (e.g. RMSE's root comes after)
+    if case.reduction in ("mean", "batchmean"):
+        for k in range(1, max(10, 2 * terms.numel()) + 1):
+            if k != den and rounds_to(total / k, claim):
+                return {"symbol": "den", "explanation": f"the sum Σ l = {_num(total)} divided by {k} instead of {den:g}",
+                        "explanation_zh": f"把和 Σ l = {_num(total)} 除以了 {k} 而不是 {den:g}"}
+    shape = tuple(u.shape)
+    n = min(terms.numel(), MAX_ELEMENTS_SEARCHED)
+    counted = case.reduction in ("mean", "batchmean") and den == terms.numel()
+    for i in range(n):
+        li = float(terms[i])
+        where = _index_text(i, shape)
+        checks = [((total - li) / den, f"the term l{where} = {_num(li)} left out of the sum",
+                   f"求和时漏掉了项 l{where} = {_num(li)}"),
+                  ((total + li) / den, f"the term l{where} = {_num(li)} counted twice",
+                   f"项 l{where} = {_num(li)} 被加了两次"),
+                  ((total - 2 * li) / den, f"the sign of the term l{where} = {_num(li)} flipped",
+                   f"项 l{where} = {_num(li)} 的符号弄反了")]
+        if counted and den > 1:
+            checks.append(((total - li) / (den - 1), f"the element {where.strip('_')} left out entirely "
+                           f"(from the sum and the count)", f"元素 {where.strip('_')} 被完全漏掉（求和与计数都没有算它）"))
+        for candidate, text, text_zh in checks:
+            if li != 0 and rounds_to(candidate, claim):
+                return {"symbol": "l", "explanation": text, "explanation_zh": text_zh}
+    for k in range(1, 7):
+        rounded_terms = torch.round(terms * 10 ** k) / 10 ** k
+        candidate = float(rounded_terms.sum()) / den
+        if rounds_to(candidate, claim) and not rounds_to(value, claim):
+            return {"symbol": "l", "explanation": f"every term l_n rounded to {k} decimals before the reduction",
+                    "explanation_zh": f"在归约之前把每一项 l_n 舍入到了 {k} 位小数"}
+    return None
+
+
+def _index_text(i: int, shape: tuple[int, ...]) -> str:
+    if len(shape) <= 1:
+        return f"_{i}"
+    idx = np.unravel_index(i, shape)
+    return "_(" + ", ".join(str(int(j)) for j in idx) + ")"
+
+
+# -- small helpers ----------------------------------------------------------------------------------------------------
+
+def _scalar_value(result: Result) -> float:
+    v = result.value
+    if isinstance(v, list):
+        flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
+        if flat.numel() != 1:
+            raise InputError(f"claimed: expected a loss that is one number (reduction mean or sum), got "
+                             f"{flat.numel()} values (reduction={result.reduction!r})")
+        return float(flat[0])
+    return float(v)
+
+
+def _reference_value(result: Result) -> float | None:
+    ref = result.reference
+    if ref is None or ref.dtype == "float64":
+        return None
+    v = ref.value
+    if isinstance(v, list):
+        flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
+        return float(flat[0]) if flat.numel() == 1 else None
+    return float(v) if v is not None else None
+
+
+def _num(x: float) -> str:
+    return f"{x:.10g}" if math.isfinite(x) else str(x)
+
+
+def _dec(d: int) -> str:
+    return "1 decimal" if d == 1 else f"{d} decimals"
+
+
+def _dec_zh(d: int) -> str:
+    return f" {d} 位小数" if d else "整数"
+
+
+def _also(conventions: list[VariantValue], mistakes: list[VariantValue]) -> tuple[str, str]:
+    names = [f"{v.variant.library}: {v.variant.title}" for v in conventions] + [v.variant.title for v in mistakes]
+    names_zh = [f"{v.variant.library_zh}：{v.variant.title_zh}" for v in conventions] + \
+        [v.variant.title_zh for v in mistakes]
+    if not names:
+        return "", ""
+    return f" Also reproduced by: {'; '.join(names)}.", f"同样能得到它的还有：{'；'.join(names_zh)}。"
+
+
+def _inputs_written(result: Result) -> tuple[str, str]:
+    """'pred written to 4 decimals' — how the inputs were written (for the rounding explanation)."""
+    parts, parts_zh = [], []
+    for name, ti in (("pred", result.pred), ("target", result.target)):
+        if ti is None or ti.decimals is None or not ti.values.is_floating_point():
+            continue
+        d = np.asarray(ti.decimals)
+        d = d[d >= 0]
+        if d.size == 0 or (name == "target" and is_label_like(ti.values)):
+            continue  # labels are exact
+        lo, hi = int(d.min()), int(d.max())
+        span = str(lo) if lo == hi else f"{lo}–{hi}"
+        parts.append(f"{name} written to {span} decimals")
+        parts_zh.append(f"{name} 写到了 {span} 位小数")
+    if not parts:
+        return "the inputs as written", "按所写的输入"
+    return ", ".join(parts), "，".join(parts_zh)
+
+
+add_zh({"the inputs as written": "按所写的输入"})
+add_zh_patterns([
+    (r"claimed: expected a number such as 0\.9264, got (.+)", r"claimed：期望一个数，例如 0.9264，实际为 \1"),
+    (r"claimed: expected a loss that is one number \(reduction mean or sum\), got (\d+) values \(reduction=(.+)\)",
+     r"claimed：期望损失是一个数（reduction 为 mean 或 sum），实际有 \1 个值（reduction=\2）"),
+])

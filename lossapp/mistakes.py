@@ -1,0 +1,781 @@
+"""The catalogue of known wrong computations, per loss family.
+
+Each `Mistake` is a small registered variant: an id, a title and an explanation (English and 中文), the
+step of the worked solution where it departs from the correct computation, `applies(case)` and
+`compute(case) -> float | None`. Variants re-use the library instead of re-implementing a loss: they
+run a spec's step function on transformed inputs or parameters (`Case.run`), change the reduction of
+the correct per-element losses (`Case.rereduce`), or rescale the correct value where the mistake is a
+pure rescaling (log10 for ln: every term is a multiple of a natural log).
+
+`lossapp.check` lists every variant whose value reproduces a claim to its written decimals.
+`lossapp.conventions` uses the same `Case` and `Variant` machinery for other libraries' conventions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from lossapp.i18n import add_zh
+from lossapp.inputs import InputError
+from lossapp.registry import LOSSES, LossSpec
+from lossapp.result import Result
+from lossapp.trace import Trace
+
+LN10, LN2 = math.log(10.0), math.log(2.0)
+SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
+
+
+# -- the case: one computed Result, with helpers to run variants cheaply ----------------------------------
+
+@dataclass
+class Case:
+    """A computed Result and what variants need from it (no reference or device round-trip)."""
+
+    result: Result
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def spec(self) -> LossSpec:
+        return self.result.spec if self.result.spec is not None else LOSSES[self.result.loss]
+
+    @property
+    def name(self) -> str:
+        return self.result.loss
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.result.params
+
+    @property
+    def reduction(self) -> str:
+        return self.result.reduction
+
+    @property
+    def pred(self) -> torch.Tensor | None:
+        return self.result.pred.values if self.result.pred is not None else None
+
+    @property
+    def target(self) -> torch.Tensor | None:
+        return self.result.target.values if self.result.target is not None else None
+
+    @property
+    def value(self) -> float:
+        v = self.result.value
+        if isinstance(v, list):
+            flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
+            return float(flat[0]) if flat.numel() == 1 else math.nan
+        return float(v)
+
+    @property
+    def unreduced(self) -> torch.Tensor | None:
+        return self.result.unreduced
+
+    def step_value(self, symbol: str) -> torch.Tensor | None:
+        try:
+            v = self.result.step(symbol).value
+        except KeyError:
+            return None
+        return v if isinstance(v, torch.Tensor) else torch.as_tensor(float(v), dtype=torch.float64)
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    def run(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
+            reduction: str | None = None, prepare: bool = True, **overrides: Any) -> float | None:
+        """The value of `loss` (default: this case's) on (transformed) inputs, with parameters overridden
+        (already-parsed values), through the spec's float64 step function only. None when the variant does
+        not apply to these inputs (the spec rejects them, or the value is not one finite number)."""
+        spec = LOSSES[loss] if loss else self.spec
+        if spec.name == "confusion":
+            return None
+        if loss is None or spec.name == self.name:
+            params = dict(self.params)
+        else:
+            params = spec.resolve_params({})
+            params.update({k: v for k, v in self.params.items() if k in params and k not in ("reduction",)})
+        unknown = [k for k in overrides if k not in params]
+        if unknown:
+            return None
+        params.update(overrides)
+        x = self.pred if pred is None else pred
+        t = self.target if isinstance(target, str) and target == "same" else target
+        red = reduction or self.reduction
+        if red not in spec.reductions or x is None:
+            return None
+        trace = Trace()
+        try:
+            with torch.no_grad():
+                if prepare and spec.prepare is not None:
+                    x, t = spec.prepare(x.double() if x.is_floating_point() else x, t, params, trace)
+                value = spec.steps(trace, x.double() if x.is_floating_point() else x, t, params, red)
+        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
+            return None
+        return _scalar(value)
+
+    def denominator(self) -> float | None:
+        """What the correct reduction divided Σ l by: 1 for sum, the trace's 'den' step for mean/batchmean."""
+        if self.reduction == "sum":
+            return 1.0
+        if self.reduction in ("mean", "batchmean"):
+            den = self.step_value("den")
+            return float(den) if den is not None and den.numel() == 1 else None
+        return None
+
+    def rereduce(self, unreduced: torch.Tensor | None) -> float | None:
+        """Σ unreduced divided as the correct computation divides (same denominator)."""
+        den = self.denominator()
+        if unreduced is None or den is None or den == 0:
+            return None
+        return _finite(float(unreduced.double().sum()) / den)
+
+    def unreduced_of(self, **overrides: Any) -> torch.Tensor | None:
+        """Per-element losses of this spec with parameters overridden (reduction none)."""
+        spec = self.spec
+        if "none" not in spec.reductions or self.pred is None:
+            return None
+        params = dict(self.params)
+        params.update(overrides)
+        trace = Trace()
+        try:
+            with torch.no_grad():
+                x, t = self.pred.double(), self.target
+                if spec.prepare is not None:
+                    x, t = spec.prepare(x, t, params, trace)
+                spec.steps(trace, x, t, params, "none")
+        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError):
+            return None
+        return trace.unreduced.detach() if trace.unreduced is not None else None
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+def _scalar(value: Any) -> float | None:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            return None
+        value = float(value.detach().reshape(-1)[0])
+    try:
+        return _finite(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+# -- variants ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Variant:
+    """A registered variant computation (a mistake, or another library's convention)."""
+
+    id: str
+    title: str
+    title_zh: str
+    explanation: str
+    explanation_zh: str
+    step: str  # the step (symbol or part) where it departs from the correct computation
+    applies: Callable[[Case], bool]
+    compute: Callable[[Case], float | None]
+    library: str = ""
+    library_zh: str = ""
+
+
+@dataclass
+class VariantValue:
+    """A variant evaluated on one case."""
+
+    variant: Variant
+    value: float
+
+    @property
+    def id(self) -> str:
+        return self.variant.id
+
+    def to_dict(self) -> dict[str, Any]:
+        v = self.variant
+        out = {"id": v.id, "title": v.title, "title_zh": v.title_zh, "value": self.value,
+               "explanation": v.explanation, "explanation_zh": v.explanation_zh, "step": v.step}
+        if v.library:
+            out["library"] = v.library
+            out["library_zh"] = v.library_zh
+        return out
+
+
+MISTAKES: dict[str, Variant] = {}
+
+
+def _register(catalogue: dict[str, Variant], variant: Variant) -> Variant:
+    if variant.id in catalogue:
+        raise ValueError(f"variant {variant.id!r} registered twice")
+    catalogue[variant.id] = variant
+    add_zh({variant.title: variant.title_zh, variant.explanation: variant.explanation_zh})
+    if variant.library:
+        add_zh({variant.library: variant.library_zh})
+    return variant
+
+
+def mistake(id: str, title: str, title_zh: str, explanation: str, explanation_zh: str, step: str,
+            applies: Callable[[Case], bool], compute: Callable[[Case], float | None]) -> Variant:
+    """Register a known mistake."""
+    return _register(MISTAKES, Variant(id, title, title_zh, explanation, explanation_zh, step, applies, compute))
+
+
+def evaluate(case: Case, catalogue: dict[str, Variant] | None = None, *, include_same: bool = False) -> list[VariantValue]:
+    """Every applicable variant's value on this case (variants equal to the correct value are left out
+    unless include_same)."""
+    out = []
+    true = case.value
+    for variant in (MISTAKES if catalogue is None else catalogue).values():
+        try:
+            if not variant.applies(case):
+                continue
+            value = variant.compute(case)
+        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
+            continue
+        if value is None or not math.isfinite(value):
+            continue
+        if not include_same and math.isfinite(true) and abs(value - true) <= SAME_VALUE_RTOL * max(1.0, abs(true)):
+            continue
+        out.append(VariantValue(variant, float(value)))
+    return out
+
+
+# -- applicability helpers ---------------------------------------------------------------------------------
+
+LOG_LOSSES = {"bce", "bce_with_logits", "cross_entropy", "focal", "softmax_focal", "truncated_ce",
+              "soft_truncated_ce"}
+COMBOS = {"dice_ce": ("L_dice", "L_ce", "lambda_ce"), "dice_focal": ("L_dice", "L_focal", "lambda_focal")}
+OVERLAP = {"dice", "iou", "tversky"}
+COUNT_METRICS_DICE = {"dice", "f1"}
+
+
+def _scalar_value(case: Case) -> bool:
+    return case.reduction != "none" and math.isfinite(case.value)
+
+
+def _uses_log(case: Case) -> bool:
+    if case.name == "cross_entropy":
+        return case.param("input", "logits") != "log_probabilities"
+    return case.name in LOG_LOSSES or case.name in COMBOS
+
+
+def _log_scaled(case: Case, factor: float) -> float | None:
+    """The value with every natural log replaced by log_b = ln / ln b (factor = 1 / ln b): every term of these
+    losses is a natural log times factors that do not involve a log, so the whole value scales."""
+    if case.name in COMBOS:
+        dice_sym, part_sym, lam = COMBOS[case.name]
+        d, p = case.step_value(dice_sym), case.step_value(part_sym)
+        if d is None or p is None:
+            return None
+        return float(case.param("lambda_dice", 1.0)) * float(d) + float(case.param(lam, 1.0)) * float(p) * factor
+    return case.value * factor
+
+
+def _is(*names: str) -> Callable[[Case], bool]:
+    return lambda case: case.name in names and _scalar_value(case)
+
+
+def _in_unit(t: torch.Tensor | None) -> bool:
+    return t is not None and t.is_floating_point() and bool(((t >= 0) & (t <= 1)).all())
+
+
+def _class_dim(x: torch.Tensor) -> int:
+    return 0 if x.dim() == 1 else 1
+
+
+def _softmax_of_pred(case: Case) -> torch.Tensor | None:
+    """The probabilities the correct computation formed (the trace's softmax / sigmoid step 'p')."""
+    p = case.step_value("p")
+    if p is None or case.pred is None or tuple(p.shape) != tuple(case.pred.shape):
+        return None
+    return p.double()
+
+
+# -- generic: logs and signs -------------------------------------------------------------------------------
+
+mistake("log10", "log base 10 instead of the natural log", "用以 10 为底的对数代替自然对数",
+        "Every ln was computed as log10 (a calculator's 'log' key): the whole loss shrinks by the factor ln 10 ≈ 2.3026.",
+        "把所有 ln 都算成了 log10（计算器上的 log 键）：整个损失缩小为原来的 1/ln 10 ≈ 1/2.3026。",
+        "log", lambda c: _uses_log(c) and _scalar_value(c), lambda c: _log_scaled(c, 1 / LN10))
+
+mistake("log2", "log base 2 instead of the natural log", "用以 2 为底的对数代替自然对数",
+        "Every ln was computed as log2 (information in bits): the whole loss grows by the factor 1/ln 2 ≈ 1.4427.",
+        "把所有 ln 都算成了 log2（以比特为单位的信息量）：整个损失放大为原来的 1/ln 2 ≈ 1.4427 倍。",
+        "log", lambda c: _uses_log(c) and _scalar_value(c), lambda c: _log_scaled(c, 1 / LN2))
+
+mistake("missing_minus", "Minus sign dropped", "漏掉了负号",
+        "The minus in front of the log terms was dropped: the result is the correct loss with the opposite sign "
+        "(a log-likelihood instead of a negative log-likelihood).",
+        "对数项前面的负号被漏掉了：结果是正确损失的相反数（对数似然而不是负对数似然）。",
+        "l", lambda c: _uses_log(c) and _scalar_value(c), lambda c: _log_scaled(c, -1.0))
+
+
+# -- reductions ----------------------------------------------------------------------------------------------
+
+mistake("sum_instead_of_mean", "Sum instead of mean", "用求和代替了求均值",
+        "The per-element losses were added up but not divided by their count (reduction='sum' instead of 'mean').",
+        "把逐元素损失加起来了，却没有除以个数（用了 reduction='sum' 而不是 'mean'）。",
+        "den", lambda c: c.reduction in ("mean", "batchmean") and "sum" in c.spec.reductions and _scalar_value(c),
+        lambda c: c.run(reduction="sum"))
+
+mistake("mean_instead_of_sum", "Mean instead of sum", "用求均值代替了求和",
+        "The per-element losses were averaged although the problem asks for their sum (reduction='mean' instead of "
+        "'sum').",
+        "题目要求的是逐元素损失之和，却求了平均（用了 reduction='mean' 而不是 'sum'）。",
+        "den", lambda c: c.reduction == "sum" and "mean" in c.spec.reductions and _scalar_value(c),
+        lambda c: c.run(reduction="mean"))
+
+mistake("mean_instead_of_batchmean", "Mean over every element instead of the batch mean",
+        "对所有元素求均值而不是按批求均值",
+        "KL divergence: reduction='mean' divides Σ l by every element, not by the batch size; the mean KL "
+        "divergence per sample is reduction='batchmean'.",
+        "KL 散度：reduction='mean' 把 Σ l 除以全部元素个数，而不是批大小；每个样本的平均 KL 散度应使用 reduction='batchmean'。",
+        "den", lambda c: c.name == "kl_div" and c.reduction == "batchmean" and _scalar_value(c),
+        lambda c: c.run(reduction="mean"))
+
+mistake("batchmean_instead_of_mean", "Batch mean instead of the mean over every element",
+        "用按批均值代替了对所有元素的均值",
+        "KL divergence: Σ l was divided by the batch size (batchmean) although the problem uses torch's "
+        "reduction='mean', which divides by every element.",
+        "KL 散度：把 Σ l 除以了批大小（batchmean），而题目用的是 torch 的 reduction='mean'，它除以全部元素个数。",
+        "den", lambda c: c.name == "kl_div" and c.reduction == "mean" and _scalar_value(c),
+        lambda c: c.run(reduction="batchmean"))
+
+
+# -- probabilities vs logits -----------------------------------------------------------------------------------
+
+def _probabilities_as_logits(c: Case) -> float | None:
+    name, x = c.name, c.pred
+    if x is None:
+        return None
+    if name == "bce":
+        return c.run("bce_with_logits", pred=x, weight=c.param("weight"))
+    if name == "cross_entropy":
+        if c.param("input", "logits") == "probabilities":
+            return c.run(input="logits")
+        if c.param("input", "logits") == "logits":
+            p = _softmax_of_pred(c)
+            return c.run(pred=p) if p is not None else None
+        return None
+    if name == "focal":
+        if c.param("input") == "probabilities":
+            return c.run(input="logits")
+        p = _softmax_of_pred(c)
+        return c.run(pred=p) if p is not None else None
+    if name in ("bce_with_logits", "soft_truncated_ce"):
+        return c.run(pred=torch.sigmoid(x.double()))
+    if name == "softmax_focal":
+        logp = c.step_value("log p")
+        return c.run(pred=torch.exp(logp)) if logp is not None else None
+    if name in OVERLAP or name in COMBOS:
+        act = c.param("activation", "none")
+        if act == "none":
+            return c.run(activation="sigmoid")
+        p = _softmax_of_pred(c)
+        return c.run(pred=p) if p is not None else None
+    return None
+
+
+mistake("probabilities_as_logits", "Softmax / sigmoid applied twice", "Softmax / Sigmoid 被应用了两次",
+        "Probabilities were fed in where logits are expected, so the softmax (sigmoid) was applied a second time to "
+        "numbers that already were probabilities; the result is pulled toward the loss of a uniform guess.",
+        "在需要 logits 的地方传入了概率，于是 softmax（sigmoid）被再次作用在已经是概率的数上；结果会被拉向均匀猜测时的损失。",
+        "p", lambda c: c.name in ("bce", "cross_entropy", "focal", "bce_with_logits", "soft_truncated_ce",
+                                  "softmax_focal", *OVERLAP, *COMBOS) and _scalar_value(c),
+        _probabilities_as_logits)
+
+
+def _logits_as_probabilities(c: Case) -> float | None:
+    name, x = c.name, c.pred
+    if x is None or not _in_unit(x):
+        return None
+    if name == "bce_with_logits":
+        return c.run("bce", pred=x, weight=c.param("weight"))
+    if name == "cross_entropy" and c.param("input", "logits") == "logits" and c.target is not None \
+            and not c.target.is_floating_point():
+        return c.run("nll", pred=torch.log(x.double()), weight=c.param("weight"),
+                     ignore_index=c.param("ignore_index", -100))
+    if name == "focal" and c.param("input") == "logits":
+        return c.run(input="probabilities")
+    if (name in OVERLAP or name in COMBOS) and c.param("activation", "none") != "none":
+        if c.param("activation") == "softmax" and c.target is not None and not c.target.is_floating_point():
+            return None
+        return c.run(activation="none")
+    return None
+
+
+mistake("logits_as_probabilities", "Logits used as probabilities (no softmax / sigmoid)",
+        "把 logits 当成了概率（没有做 softmax / sigmoid）",
+        "The scores were used directly as probabilities: the softmax (sigmoid) that turns logits into probabilities "
+        "was skipped, e.g. −log f_y instead of −log softmax(f)_y.",
+        "直接把分数当成了概率：跳过了把 logits 变成概率的 softmax（sigmoid），例如算成了 −log f_y 而不是 −log softmax(f)_y。",
+        "p", lambda c: c.name in ("bce_with_logits", "cross_entropy", "focal", *OVERLAP, *COMBOS) and _scalar_value(c),
+        _logits_as_probabilities)
+
+
+def _labels_swapped(c: Case) -> float | None:
+    t = c.target
+    if t is None or not t.is_floating_point():
+        return None
+    return c.run(target=1.0 - t)
+
+
+mistake("labels_swapped", "Positive and negative labels swapped", "正负标签弄反了",
+        "y and 1 − y were exchanged: each term used log(1 − p) where it needed log p and vice versa.",
+        "y 和 1 − y 被对调：每一项在该用 log p 的地方用了 log(1 − p)，反之亦然。",
+        "l", _is("bce", "bce_with_logits", "focal"), _labels_swapped)
+
+
+# -- weights and ignored samples ---------------------------------------------------------------------------------
+
+def _has_weight(c: Case) -> bool:
+    return isinstance(c.param("weight"), torch.Tensor)
+
+
+def _counted(c: Case) -> torch.Tensor | None:
+    t = c.target
+    if t is None or t.is_floating_point():
+        return None
+    return t != int(c.param("ignore_index", -100))
+
+
+def _unweighted_mean(c: Case) -> float | None:
+    counted = _counted(c)
+    if counted is None or c.unreduced is None or int(counted.sum()) == 0:
+        return None
+    return _finite(float(c.unreduced.sum()) / int(counted.sum()))
+
+
+mistake("unweighted_mean", "Weighted loss divided by N instead of Σ w", "加权损失除以了 N 而不是 Σ w",
+        "With class weights torch's mean divides Σ w_y·l by the total weight Σ w_y of the counted samples; dividing "
+        "by the number of samples N gives a different number.",
+        "有类别权重时，torch 的均值是把 Σ w_y·l 除以参与计算样本的权重之和 Σ w_y；除以样本数 N 得到的是另一个数。",
+        "den", lambda c: c.name in ("cross_entropy", "nll") and _has_weight(c) and c.reduction == "mean"
+        and _scalar_value(c), _unweighted_mean)
+
+
+def _weighted_mean(c: Case) -> float | None:
+    w, x = c.param("weight"), c.pred
+    if c.unreduced is None or x is None:
+        return None
+    total = float(w.double().expand(x.shape).sum())
+    return _finite(float(c.unreduced.sum()) / total) if total else None
+
+
+mistake("weighted_mean", "Divided by Σ w instead of n", "除以了 Σ w 而不是 n",
+        "BCE's weight only rescales each element: torch's mean still divides by the number of elements n, not by "
+        "the total weight Σ w (that is cross_entropy's class-weight rule).",
+        "BCE 的 weight 只是逐元素缩放：torch 的均值仍然除以元素个数 n，而不是权重之和 Σ w（那是 cross_entropy 类别权重的规则）。",
+        "den", lambda c: c.name in ("bce", "bce_with_logits", "focal") and _has_weight(c) and c.reduction == "mean"
+        and _scalar_value(c), _weighted_mean)
+
+mistake("weight_ignored", "Weights left out", "漏掉了权重",
+        "The weight parameter was not applied: every element (class) counted with weight 1.",
+        "没有使用 weight 参数：每个元素（类别）都按权重 1 计算。",
+        "w", lambda c: _has_weight(c) and _scalar_value(c) and c.name not in ("confusion",),
+        lambda c: c.run(weight=None))
+
+
+def _ignored_counted(c: Case) -> float | None:
+    counted = _counted(c)
+    if counted is None or c.unreduced is None or bool(counted.all()):
+        return None
+    return _finite(float(c.unreduced.sum()) / counted.numel())
+
+
+mistake("ignored_counted", "Ignored samples counted in the mean", "被忽略的样本也计入了均值",
+        "Samples whose target equals ignore_index contribute 0 to the sum, and torch also leaves them out of the "
+        "denominator; dividing by every sample counts them.",
+        "目标等于 ignore_index 的样本对求和贡献为 0，torch 也把它们从分母中去掉；除以全部样本数就把它们算进去了。",
+        "den", lambda c: c.name in ("cross_entropy", "nll", "softmax_focal") and not _has_weight(c)
+        and c.reduction == "mean" and _scalar_value(c), _ignored_counted)
+
+mistake("label_smoothing_ignored", "Label smoothing left out", "漏掉了标签平滑",
+        "label_smoothing was not applied: the hard one-hot target was used.",
+        "没有应用 label_smoothing：用的是硬的 one-hot 目标。",
+        "y'", lambda c: c.name == "cross_entropy" and float(c.param("label_smoothing", 0.0) or 0.0) > 0
+        and _scalar_value(c), lambda c: c.run(label_smoothing=0.0))
+
+
+# -- focal ------------------------------------------------------------------------------------------------------
+
+def _focal_alpha(c: Case) -> float:
+    return float(c.param("alpha", 0.25))
+
+
+def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch.Tensor]) -> float | None:
+    base = c.unreduced_of(alpha=-1.0)  # the focal terms without α (weight included)
+    t = c.target
+    if base is None or t is None:
+        return None
+    return c.rereduce(alpha_t(t.double(), _focal_alpha(c)) * base)
+
+
+mistake("alpha_on_both_classes", "α on both classes (article 003's last formula)", "正负两类都乘了 α（文章 003 最后一个公式）",
+        "α multiplied the negatives too (−α·q^γ·log(1 − q) for p = 0), as in article 003's last focal formula; "
+        "the negatives need 1 − α.",
+        "负样本也乘了 α（p = 0 时写成 −α·q^γ·log(1 − q)），就像文章 003 最后一个 focal 公式那样；负样本应乘 1 − α。",
+        "alpha_t", lambda c: c.name == "focal" and _focal_alpha(c) >= 0 and _scalar_value(c),
+        lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)))
+
+mistake("alpha_swapped", "α and 1 − α swapped", "α 与 1 − α 用反了",
+        "The positives got 1 − α and the negatives α (α weighs the positives in RetinaNet / torchvision).",
+        "正样本用了 1 − α，负样本用了 α（在 RetinaNet / torchvision 中 α 加在正样本上）。",
+        "alpha_t", lambda c: c.name == "focal" and _focal_alpha(c) >= 0 and _scalar_value(c),
+        lambda c: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)))
+
+
+def _alpha_on(c: Case) -> bool:
+    if c.name == "focal":
+        return _focal_alpha(c) >= 0
+    if c.name == "softmax_focal":
+        a = c.param("alpha")
+        return isinstance(a, torch.Tensor) or (a is not None and float(a) >= 0)
+    if c.name == "dice_focal":
+        return float(c.param("alpha", 0.25)) >= 0
+    return False
+
+
+mistake("no_alpha", "α left out", "漏掉了 α",
+        "The class-balancing factor α_t was not applied (α_t = 1).",
+        "没有乘类别平衡因子 α_t（相当于 α_t = 1）。",
+        "alpha_t", lambda c: _alpha_on(c) and _scalar_value(c),
+        lambda c: c.run(alpha=None if c.name == "softmax_focal" else -1.0))
+
+mistake("no_modulating_factor", "Modulating factor (1 − p_t)^γ left out", "漏掉了调制因子 (1 − p_t)^γ",
+        "The focusing term (1 − p_t)^γ was not applied (γ = 0): what remains is the α-balanced cross-entropy.",
+        "没有乘聚焦项 (1 − p_t)^γ（相当于 γ = 0）：剩下的是带 α 平衡的交叉熵。",
+        "(1-p_t)^gamma", lambda c: c.name in ("focal", "softmax_focal", "dice_focal")
+        and float(c.param("gamma", 0.0)) != 0 and _scalar_value(c), lambda c: c.run(gamma=0.0))
+
+
+# -- overlap (Dice / IoU / Tversky) ----------------------------------------------------------------------------
+
+def _coefficient_value(c: Case) -> float | None:
+    u = c.unreduced
+    if u is None:
+        return None
+    return c.rereduce(1.0 - u)
+
+
+mistake("dice_coefficient_not_loss", "Dice coefficient instead of the Dice loss", "给出了 Dice 系数而不是 Dice 损失",
+        "The answer is the Dice coefficient D; the Dice loss is 1 − D.",
+        "答案是 Dice 系数 D；Dice 损失是 1 − D。",
+        "l", lambda c: (c.name == "dice" and _scalar_value(c)) or (c.name == "confusion" and c.param("metric") == "dice_loss"),
+        lambda c: _coefficient_value(c) if c.name == "dice" else _metric(c, "dice"))
+
+mistake("iou_coefficient_not_loss", "IoU instead of the IoU loss", "给出了 IoU 而不是 IoU 损失",
+        "The answer is the IoU (Jaccard index) J; the IoU loss is 1 − J.",
+        "答案是 IoU（Jaccard 指数）J；IoU 损失是 1 − J。",
+        "l", _is("iou"), _coefficient_value)
+
+mistake("tversky_index_not_loss", "Tversky index instead of the Tversky loss", "给出了 Tversky 指数而不是 Tversky 损失",
+        "The answer is the Tversky index T; the Tversky loss is 1 − T.",
+        "答案是 Tversky 指数 T；Tversky 损失是 1 − T。",
+        "l", _is("tversky"), _coefficient_value)
+
+
+def _metric(c: Case, key: str) -> float | None:
+    metrics = c.result.extra.get("metrics", {})
+    value = metrics.get(key)
+    return None if value is None else _finite(float(value))
+
+
+def _iou_instead_of_dice(c: Case) -> float | None:
+    if c.name == "confusion":
+        metric = c.param("metric")
+        iou = _metric(c, "iou")
+        if iou is None:
+            return None
+        return 1 - iou if metric == "dice_loss" else iou
+    return c.run("iou", eps=c.param("eps"), activation=c.param("activation"), per_sample=c.param("per_sample"))
+
+
+mistake("iou_instead_of_dice", "IoU instead of Dice", "用 IoU 代替了 Dice",
+        "IoU = |X∩Y| / |X∪Y| was computed instead of Dice = 2|X∩Y| / (|X| + |Y|); for 0/1 masks IoU = D/(2 − D) < D.",
+        "算成了 IoU = |X∩Y| / |X∪Y|，而不是 Dice = 2|X∩Y| / (|X| + |Y|)；对 0/1 掩码有 IoU = D/(2 − D) < D。",
+        "D", lambda c: (c.name == "dice" and _scalar_value(c))
+        or (c.name == "confusion" and c.param("metric") in ("dice", "f1", "dice_loss")), _iou_instead_of_dice)
+
+
+def _dice_instead_of_iou(c: Case) -> float | None:
+    if c.name == "confusion":
+        return _metric(c, "dice")
+    return c.run("dice", eps=c.param("eps"), activation=c.param("activation"), per_sample=c.param("per_sample"))
+
+
+mistake("dice_instead_of_iou", "Dice instead of IoU", "用 Dice 代替了 IoU",
+        "Dice = 2|X∩Y| / (|X| + |Y|) was computed instead of IoU = |X∩Y| / |X∪Y|.",
+        "算成了 Dice = 2|X∩Y| / (|X| + |Y|)，而不是 IoU = |X∩Y| / |X∪Y|。",
+        "J", lambda c: (c.name == "iou" and _scalar_value(c)) or (c.name == "confusion" and c.param("metric") == "iou"),
+        _dice_instead_of_iou)
+
+
+# -- confusion metrics --------------------------------------------------------------------------------------------
+
+mistake("dice_loss_not_coefficient", "Dice loss instead of the Dice coefficient", "给出了 Dice 损失而不是 Dice 系数",
+        "The answer is 1 − Dice (the loss) where the Dice coefficient (= F1) was asked for.",
+        "题目要的是 Dice 系数（= F1），答案却是 1 − Dice（损失）。",
+        "F1", lambda c: c.name == "confusion" and c.param("metric") in COUNT_METRICS_DICE,
+        lambda c: _metric(c, "dice_loss"))
+
+mistake("precision_recall_swapped", "Precision and recall swapped", "精确率和召回率弄反了",
+        "Precision is TP/(TP + FP) (of the predicted positives) and recall TP/(TP + FN) (of the true positives); "
+        "the answer is the other one.",
+        "精确率是 TP/(TP + FP)（针对预测为正的样本），召回率是 TP/(TP + FN)（针对真实为正的样本）；答案给出的是另一个。",
+        "P", lambda c: c.name == "confusion" and c.param("metric") in ("precision", "recall"),
+        lambda c: _metric(c, "recall" if c.param("metric") == "precision" else "precision"))
+
+mistake("accuracy_instead_of_metric", "Accuracy instead of the asked metric", "用准确率代替了所求指标",
+        "The answer is the accuracy (TP + TN)/total, which counts the true negatives; the asked metric does not.",
+        "答案是准确率 (TP + TN)/总数，它把真负例也算进去了；所求指标并不计入真负例。",
+        "Acc", lambda c: c.name == "confusion" and c.param("metric") != "accuracy",
+        lambda c: _metric(c, "accuracy"))
+
+
+# -- regression ------------------------------------------------------------------------------------------------------
+
+mistake("rmse_mse_swapped", "RMSE and MSE swapped", "RMSE 与 MSE 弄混了",
+        "RMSE is the square root of the MSE: the answer is the other one of the two.",
+        "RMSE 是 MSE 的平方根：答案给出的是两者中的另一个。",
+        "rmse", _is("rmse", "mse"), lambda c: c.run("mse" if c.name == "rmse" else "rmse"))
+
+mistake("rmse_as_mean_of_roots", "RMSE as the mean of per-element roots", "把 RMSE 算成了逐元素平方根的均值",
+        "√ was taken per element before averaging, which gives the mean absolute error; RMSE is the root of the "
+        "mean of the squares.",
+        "在求平均之前就对每个元素开了平方根，这得到的是平均绝对误差；RMSE 是平方均值的平方根。",
+        "rmse", _is("rmse"), lambda c: c.run("l1"))
+
+mistake("l1_mse_swapped", "Absolute and squared error swapped", "绝对误差与平方误差弄混了",
+        "The L1 loss uses |ŷ − y| and the MSE (ŷ − y)²: the answer uses the other one.",
+        "L1 损失用 |ŷ − y|，MSE 用 (ŷ − y)²：答案用了另一个。",
+        "l", _is("l1", "mse"), lambda c: c.run("mse" if c.name == "l1" else "l1"))
+
+mistake("half_mse", "Half the squared error", "平方误差多乘了 1/2",
+        "The squared error was written as ½(ŷ − y)² (the form used in derivations, whose derivative is ŷ − y); "
+        "torch's MSE has no ½.",
+        "平方误差写成了 ½(ŷ − y)²（推导中常用，它的导数是 ŷ − y）；torch 的 MSE 没有 ½。",
+        "l", _is("mse"), lambda c: c.value / 2)
+
+mistake("smooth_l1_without_beta", "Smooth L1 with β = 1 (β left out)", "Smooth L1 漏掉了 β（按 β = 1 计算）",
+        "The textbook formula 0.5·d² if |d| < 1 else |d| − 0.5 was used, without β; with β it is 0.5·d²/β if "
+        "|d| < β else |d| − 0.5·β.",
+        "用了教科书公式 |d| < 1 时 0.5·d²、否则 |d| − 0.5，没有 β；带 β 时应为 |d| < β 时 0.5·d²/β、否则 |d| − 0.5·β。",
+        "l", lambda c: c.name == "smooth_l1" and float(c.param("beta", 1.0)) != 1.0 and _scalar_value(c),
+        lambda c: c.run(beta=1.0))
+
+mistake("smooth_l1_huber_swapped", "Smooth L1 and Huber swapped", "Smooth L1 与 Huber 弄混了",
+        "Huber(δ) = δ · SmoothL1(β = δ): the two differ by the factor δ in both branches (0.5·d² vs 0.5·d²/β).",
+        "Huber(δ) = δ · SmoothL1(β = δ)：两者在两个分支上都相差因子 δ（0.5·d² 对 0.5·d²/β）。",
+        "l", _is("smooth_l1", "huber"),
+        lambda c: c.run("huber", delta=max(float(c.param("beta", 1.0)), 1e-6)) if c.name == "smooth_l1"
+        else c.run("smooth_l1", beta=float(c.param("delta", 1.0))))
+
+
+# -- KL divergence --------------------------------------------------------------------------------------------------
+
+def _kl_swapped(c: Case) -> float | None:
+    x, t = c.pred, c.target
+    if x is None or t is None:
+        return None
+    if c.param("log_target"):
+        return c.run(pred=t.double(), target=x.double())
+    if bool((t <= 0).any()):
+        return None  # log 0: KL(q‖p) is infinite where p = 0 < q
+    return c.run(pred=torch.log(t.double()), target=torch.exp(x.double()))
+
+
+mistake("kl_direction_swapped", "KL direction swapped: KL(q‖p) instead of KL(p‖q)", "KL 方向弄反了：算成了 KL(q‖p)",
+        "KL divergence is not symmetric: torch's kl_div(log q, p) is KL(p‖q) = Σ p(log p − log q); the answer is "
+        "Σ q(log q − log p).",
+        "KL 散度不对称：torch 的 kl_div(log q, p) 是 KL(p‖q) = Σ p(log p − log q)；答案算的是 Σ q(log q − log p)。",
+        "l", _is("kl_div"), _kl_swapped)
+
+
+# -- margin ----------------------------------------------------------------------------------------------------------
+
+def _hinge_01(c: Case) -> float | None:
+    t = c.target
+    if t is None:
+        return None
+    return c.run(target=(t.double() + 1) / 2, prepare=False)
+
+
+mistake("labels_01_not_mapped", "0/1 labels used in the hinge without mapping to −1/+1", "合页损失中 0/1 标签没有映射成 −1/+1",
+        "The hinge max(0, margin − y·f) needs y = ±1; with y = 0 for the negatives their term is the margin itself "
+        "whatever the score.",
+        "合页损失 max(0, margin − y·f) 需要 y = ±1；负样本若用 y = 0，它的项不论分数多少都等于 margin。",
+        "yf", _is("hinge"), _hinge_01)
+
+
+def _multi_margin_scaled(c: Case, extra: bool) -> float | None:
+    u, x, t = c.unreduced, c.pred, c.target
+    if u is None or x is None or t is None:
+        return None
+    classes = x.shape[-1]
+    if not extra:
+        return c.rereduce(u * classes)
+    p, margin = int(c.param("p", 1)), float(c.param("margin", 1.0))
+    w = c.param("weight")
+    wy = w.double()[t.reshape(-1).long()].reshape(u.shape) if isinstance(w, torch.Tensor) else 1.0
+    return c.rereduce(u + wy * max(margin, 0.0) ** p / classes)
+
+
+mistake("multi_margin_not_divided_by_C", "Multi-margin sum not divided by C", "多类间隔损失的和没有除以 C",
+        "torch's multi_margin_loss divides each sample's sum over the other classes by the number of classes C.",
+        "torch 的 multi_margin_loss 会把每个样本对其他类别的求和除以类别数 C。",
+        "l", _is("multi_margin"), lambda c: _multi_margin_scaled(c, extra=False))
+
+mistake("multi_margin_target_included", "True class included in the multi-margin sum", "多类间隔损失的求和包含了真实类别",
+        "The sum runs over i ≠ y; including i = y adds max(0, margin)^p / C per sample.",
+        "求和应只对 i ≠ y；把 i = y 也算进去会让每个样本多出 max(0, margin)^p / C。",
+        "h", _is("multi_margin"), lambda c: _multi_margin_scaled(c, extra=True))
+
+mistake("accuracy_instead_of_error", "Accuracy instead of the error rate", "给出了准确率而不是错误率",
+        "The mean 0-1 loss is the error rate; the answer is the accuracy 1 − error rate.",
+        "0-1 损失的均值是错误率；答案给出的是准确率 = 1 − 错误率。",
+        "l", lambda c: c.name == "zero_one" and c.reduction == "mean" and _scalar_value(c),
+        lambda c: 1.0 - c.value)
+
+
+# -- penalties ---------------------------------------------------------------------------------------------------------
+
+mistake("l2_penalty_without_half", "L2 penalty without the ½", "L2 惩罚漏掉了 ½",
+        "λ·Σw² was computed; the penalty whose gradient is SGD's weight_decay step λ·w is (λ/2)·Σw².",
+        "算成了 λ·Σw²；梯度等于 SGD weight_decay 步长 λ·w 的惩罚项是 (λ/2)·Σw²。",
+        "l", _is("l2_penalty"), lambda c: 2 * c.value)
+
+
+def _l2_norm(c: Case) -> float | None:
+    x = c.pred
+    if x is None or c.reduction != "sum":
+        return None
+    return float(c.param("lam", 0.01)) * float(torch.sqrt((x.double() ** 2).sum()))
+
+
+mistake("l2_norm_not_squared", "The L2 norm instead of its square", "用了 L2 范数而不是它的平方",
+        "λ·‖w‖₂ was computed; the L2 penalty uses the squared norm (λ/2)·‖w‖₂² = (λ/2)·Σw².",
+        "算成了 λ·‖w‖₂；L2 惩罚用的是范数的平方 (λ/2)·‖w‖₂² = (λ/2)·Σw²。",
+        "||w||_2^2", _is("l2_penalty"), _l2_norm)
+
+mistake("penalty_without_lambda", "λ left out of the penalty", "惩罚项漏掉了 λ",
+        "The norm was computed but not multiplied by λ.",
+        "只算了范数，没有乘 λ。",
+        "l", lambda c: c.name in ("l1_penalty", "l2_penalty") and float(c.param("lam", 0.0)) not in (0.0, 1.0)
+        and _scalar_value(c), lambda c: c.value / float(c.param("lam")))
+
+
+# -- truncated CE ------------------------------------------------------------------------------------------------------
+
+mistake("no_truncation", "Truncation left out (plain cross-entropy)", "漏掉了截断（算成了普通交叉熵）",
+        "Every element was counted: the truncation factor λ (hard) or σ(∓Kx) (soft) that drops well-classified "
+        "samples was not applied.",
+        "所有元素都被计入了：没有应用去掉已分类良好样本的截断因子 λ（硬截断）或 σ(∓Kx)（软截断）。",
+        "lambda", _is("truncated_ce", "soft_truncated_ce"),
+        lambda c: c.run("bce" if c.name == "truncated_ce" else "bce_with_logits"))
+

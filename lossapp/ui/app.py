@@ -1,0 +1,110 @@
+"""Build the Gradio Blocks app and launch it offline.
+
+    from lossapp.ui import build_app, launch
+    demo = build_app()
+    launch(demo)                 # 127.0.0.1:7860; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT / PORT override
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from lossapp.ui import api, calculator, confusion_tab, curves_tab, examples_tab
+from lossapp.ui.common import CSS, Translations, gr, theme
+from lossapp.ui.strings import LANG_CHOICES, t
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+
+def _header(lang: str) -> str:
+    return f"# {t('title', lang)}\n{t('subtitle', lang)}"
+
+
+def build_app() -> gr.Blocks:
+    """The whole app: language switch, four tabs, the public HTTP API."""
+    tr_ui = Translations()
+    with gr.Blocks(title="lossapp", analytics_enabled=False) as demo:
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=5):
+                header = gr.Markdown(_header("en"), elem_classes=["la-header"])
+            with gr.Column(scale=1, min_width=230):
+                lang = gr.Radio(LANG_CHOICES, value="en", label="Language / 语言", elem_id="la-lang",
+                                elem_classes=["la-lang"])
+        tr_ui.add(header, lambda lg: gr.update(value=_header(lg)))
+        with gr.Tabs(selected="calculator", elem_id="la-tabs") as tabs:
+            with gr.Tab(t("tab_calculator", "en"), id="calculator", elem_id="la-tab-calculator") as tab_calc:
+                calc = calculator.build(tr_ui)
+            with gr.Tab(t("tab_confusion", "en"), id="confusion", elem_id="la-tab-confusion") as tab_conf:
+                conf = confusion_tab.build(tr_ui)
+            with gr.Tab(t("tab_curves", "en"), id="curves", elem_id="la-tab-curves") as tab_curves:
+                curves = curves_tab.build(tr_ui)
+            with gr.Tab(t("tab_examples", "en"), id="examples", elem_id="la-tab-examples") as tab_examples:
+                examples = examples_tab.build(tr_ui)
+        for tab, key in ((tab_calc, "tab_calculator"), (tab_conf, "tab_confusion"), (tab_curves, "tab_curves"),
+                         (tab_examples, "tab_examples")):
+            tr_ui.add(tab, _tab_label(key))
+
+        calculator.wire(calc, lang)
+        confusion_tab.wire(conf, lang)
+        curves_tab.wire(curves, lang)
+        examples_tab.wire(examples, calc, conf, tabs, lang)
+        _wire_language(lang, tr_ui, calc, conf, curves)
+        api.register()
+    demo.queue(default_concurrency_limit=2)
+    return demo
+
+
+def _tab_label(key: str) -> Any:
+    return lambda lang: gr.Tab(label=t(key, lang))
+
+
+def _wire_language(lang: Any, tr_ui: Translations, calc: calculator.Calculator, conf: confusion_tab.ConfusionTab,
+                   curves: curves_tab.CurvesTab) -> None:
+    """The English / 中文 switch: every label, then the shown results re-rendered in that language."""
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    lang.change(tr_ui.updates, [lang], tr_ui.components, **private)
+
+    def family_and_loss(lg: str, family: str, loss: str) -> Any:
+        return gr.update(choices=calculator.loss_choices(family, lg), value=loss)
+
+    lang.change(family_and_loss, [lang, calc.family, calc.loss], [calc.loss], **private)
+
+    def calc_outputs(lg: str, state: Any, loss: str) -> list[Any]:
+        from lossapp.registry import lookup
+        info = calculator.spec_info(lookup(loss), lg) if loss else ""
+        return [*calculator.render_outputs(state, lg), info]
+
+    lang.change(calc_outputs, [lang, calc.state, calc.loss], [*calc.outputs, calc.info], **private)
+    lang.change(lambda lg, state: confusion_tab.render_outputs(state, lg), [lang, conf.state], conf.outputs, **private)
+    inputs, outputs, fn = curves_tab.relabel(curves, lang)
+    lang.change(fn, inputs, outputs, **private)
+
+
+def server_settings() -> tuple[str, int]:
+    """(host, port): 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise; PORT
+    (set by hosting platforms) wins over GRADIO_SERVER_PORT."""
+    host = os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
+    raw = os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or str(DEFAULT_PORT)
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SystemExit(f"error: expected an integer port in PORT / GRADIO_SERVER_PORT, got {raw!r}") from None
+    return host, port
+
+
+def launch_kwargs() -> dict[str, Any]:
+    """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS."""
+    host, port = server_settings()
+    return {"server_name": host, "server_port": port, "share": False, "enable_monitoring": False,
+            "ssr_mode": False, "show_error": True, "theme": theme(), "css": CSS, "max_file_size": "200mb",
+            "footer_links": ["api", "settings"], "mcp_server": False}
+
+
+def launch(demo: gr.Blocks | None = None, **overrides: Any) -> Any:
+    demo = demo or build_app()
+    return demo.launch(**{**launch_kwargs(), **overrides})
+
+
+__all__ = ["build_app", "launch", "launch_kwargs", "server_settings"]

@@ -1,0 +1,581 @@
+"""The calculator tab: pick a loss (grouped by family), its parameters (generated from the spec),
+pred/target as text, a seeded random input or a file; compute; the value with the PyTorch badge, the
+worked solution, the per-element table, the comparison, the plot, the snippet and the downloads.
+
+Nothing here knows a particular loss: every control and every output comes from the registry
+(`LossSpec`, `Param`) and from `Result`.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lossapp import render
+from lossapp.i18n import tr
+from lossapp.inputs import InputError
+from lossapp.plots import AroundPlot, loss_around, pin_markers
+from lossapp.registry import LOSSES, LossSpec, Param, lookup
+from lossapp.result import Result
+from lossapp.ui import service
+from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr, value_html
+from lossapp.ui.strings import family_label, t
+
+DEFAULT_LOSS = "bce"
+CURVE_COLORS = ["#2563eb", "#16a34a", "#9333ea", "#0891b2", "#ca8a04"]
+PIN_COLORS = ["#dc2626", "#ea580c", "#be185d", "#b45309", "#7c2d12"]
+KIND_WORDS = {"values": ("values", "数值"), "probabilities": ("probabilities", "概率"), "logits": ("logits", "logits"),
+              "log_probabilities": ("log-probabilities", "对数概率"), "scores": ("scores", "得分"),
+              "weights": ("weights", "权重"), "binary": ("0/1 labels", "0/1 标签"), "classes": ("class indices", "类别索引"),
+              "classes_or_probabilities": ("class indices or probabilities", "类别索引或类别概率"),
+              "signs": ("±1 labels", "±1 标签"), "counts": ("counts", "计数")}
+
+
+def _kind(kind: str | None, lang: str) -> str:
+    if kind is None:
+        return "—"
+    en, zh = KIND_WORDS.get(kind, (kind, kind))
+    return zh if lang == "zh" else en
+
+
+def default_spec() -> LossSpec:
+    specs = service.calculator_specs()
+    spec = LOSSES.get(DEFAULT_LOSS)
+    return spec if spec is not None and spec in specs else specs[0]
+
+
+def loss_choices(family: str, lang: str) -> list[tuple[str, str]]:
+    return [(f"{tr(s.title, lang)} · {s.name}", s.name) for s in service.specs_in(family)]
+
+
+def family_choices(lang: str) -> list[tuple[str, str]]:
+    return [(family_label(f, lang), f) for f in service.families()]
+
+
+def spec_info(spec: LossSpec, lang: str) -> str:
+    ref = "参考实现" if lang == "zh" else "reference"
+    inp = "输入" if lang == "zh" else "input"
+    tgt = "目标" if lang == "zh" else "target"
+    return (f"**{tr(spec.title, lang)}** — {tr(spec.summary, lang)}\n\n$${spec.formula}$$\n\n"
+            f"{inp}: {_kind(spec.pred_kind, lang)} · {tgt}: {_kind(spec.target_kind, lang)} · "
+            f"{ref}: `{spec.reference_name}`")
+
+
+def placeholder(spec: LossSpec, which: str, lang: str) -> str:
+    example = (spec.example or {}).get(which)
+    if which == "target" and spec.target_kind is None:
+        return t("no_target", lang)
+    return t("placeholder", lang, example=example if example else "[0.2, 0.8]")
+
+
+# -- parameter controls generated from Param ---------------------------------------------------------
+
+
+def _slider_step(p: Param) -> float | None:
+    """A step for a slider over [low, high] that hits low and the default exactly, or None (use a box)."""
+    if p.low is None or p.high is None or p.default is None or isinstance(p.default, bool):
+        return None
+    span = float(p.high) - float(p.low)
+    if not (0 < span <= 1000) or not (p.low <= p.default <= p.high):
+        return None
+    if p.kind == "int":
+        return 1.0
+    step = 10 ** math.floor(math.log10(span / 200))
+
+    def on_grid(x: float) -> bool:
+        return abs(round(x / step) * step - x) < 1e-9
+
+    return step if on_grid(float(p.low)) and on_grid(float(p.default)) else None
+
+
+def _tensor_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "tolist"):
+        return str(value.tolist())
+    return str(value)
+
+
+def make_control(p: Param, lang: str = "en") -> Any:
+    info = tr(p.description, lang)
+    label = p.name
+    if p.kind == "bool":
+        return gr.Checkbox(value=bool(p.default), label=label, info=info)
+    if p.kind == "choice":
+        return gr.Dropdown(choices=list(p.choices), value=p.default, label=label, info=info)
+    if p.kind in ("tensor", "float_or_tensor"):
+        return gr.Textbox(value=_tensor_text(p.default), label=label, info=info, lines=1,
+                          placeholder=t("tensor_param_placeholder", lang))
+    step = _slider_step(p)
+    if step is not None:
+        return gr.Slider(minimum=p.low, maximum=p.high, value=p.default, step=step, label=label, info=info)
+    return gr.Number(value=p.default, label=label, info=info, minimum=p.low, maximum=p.high,
+                     precision=0 if p.kind == "int" else None)
+
+
+def control_value(p: Param, value: Any) -> Any:
+    """A value for the control of `p` (example params come as numbers, lists or text)."""
+    if p.kind in ("tensor", "float_or_tensor"):
+        return _tensor_text(value)
+    return value
+
+
+@dataclass
+class Control:
+    spec: str
+    param: Param
+    component: Any
+
+
+@dataclass
+class Calculator:
+    family: Any
+    loss: Any
+    info: Any
+    no_params: Any
+    groups: dict[str, Any]
+    controls: list[Control]
+    pred: Any
+    target: Any
+    use_example: Any
+    seed: Any
+    shape: Any
+    pred_kind: Any
+    target_kind: Any
+    classes: Any
+    generate: Any
+    random_code: Any
+    pred_file: Any
+    target_file: Any
+    file_info: Any
+    reduction: Any
+    device: Any
+    dtype: Any
+    claimed: Any
+    compute: Any
+    value: Any
+    warnings: Any
+    solution: Any
+    table: Any
+    table_note: Any
+    comparison: Any
+    plot_loss: Any
+    plot_dloss: Any
+    plot_note: Any
+    snippet: Any
+    dl_md: Any
+    dl_json: Any
+    dl_csv: Any
+    state: Any
+    random_state: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def control_components(self) -> list[Any]:
+        return [c.component for c in self.controls]
+
+    @property
+    def outputs(self) -> list[Any]:
+        """What render_outputs() fills."""
+        return [self.value, self.warnings, self.solution, self.table, self.table_note, self.comparison,
+                self.plot_loss, self.plot_dloss, self.plot_note, self.snippet]
+
+    @property
+    def inputs(self) -> list[Any]:
+        """What on_compute() reads (after lang)."""
+        return [self.loss, self.pred, self.target, self.pred_file, self.target_file, self.reduction, self.device,
+                self.dtype, self.claimed, self.random_state, *self.control_components]
+
+
+# -- rendering a Result ------------------------------------------------------------------------------
+
+
+def _badge(result: Result, lang: str) -> tuple[str, str]:
+    ref = result.reference
+    if ref is None:
+        return render.badge_text(result, lang), "none"
+    ok = ref.agrees and (result.gradient is None or result.gradient.agrees)
+    return render.badge_text(result, lang), "ok" if ok else "bad"
+
+
+def verdict_html(verdict: Any, lang: str) -> str:
+    if verdict is None:
+        return ""
+    data = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
+    claimed = "给出的答案" if lang == "zh" else "claimed"
+    text = (f"{claimed} <b>{esc(data.get('claimed_text') or data.get('claimed'))}</b> → "
+            f"<code>{esc(data.get('verdict'))}</code>")
+    explanation = render.verdict_explanation(verdict, lang)
+    if explanation:
+        text += f" — {esc(explanation)}"
+    return text
+
+
+def result_caption(result: Result, lang: str) -> str:
+    title = tr(result.spec.title, lang) if result.spec is not None else result.loss
+    return f"{title} · {t('reduction', lang)}: {result.reduction}"
+
+
+def big_value(result: Result, lang: str, verdict: Any = None) -> str:
+    badge, state = _badge(result, lang)
+    text = render.value_text(result.value, lang)
+    small = not isinstance(result.value, int | float)
+    return value_html(result_caption(result, lang), text, badge, state, verdict_html(verdict, lang), small=small)
+
+
+def comparison_frame(result: Result, lang: str) -> pd.DataFrame:
+    ref = result.reference
+    where = f" ({ref.device}/{ref.dtype})" if ref is not None else ""
+    columns = [t("col_quantity", lang), t("col_trace", lang), t("col_builtin", lang) + where, t("col_diff", lang),
+               t("col_agrees", lang)]
+    return pd.DataFrame(render.comparison_rows(result, lang), columns=columns)
+
+
+def warnings_markdown(result: Result, lang: str) -> str:
+    if not result.warnings:
+        return ""
+    return f"**⚠ {t('warnings', lang)}**\n\n" + "\n".join(f"- {tr(w, lang)}" for w in result.warnings)
+
+
+def _plot_frames(plot: AroundPlot, lang: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Curves as lines and the user's elements as ▼ pins, for the loss and its derivative."""
+    data = plot.data.copy()
+    data["series"] = [tr(s, lang) for s in data["series"]]
+    curves = data[data["kind"] == "curve"]
+    points = data[data["kind"] == "point"]
+    colors: dict[str, str] = {}
+    for i, name in enumerate(dict.fromkeys(curves["series"])):
+        colors[name] = CURVE_COLORS[i % len(CURVE_COLORS)]
+    for i, name in enumerate(dict.fromkeys(points["series"])):
+        colors[name] = PIN_COLORS[i % len(PIN_COLORS)]
+    frames = []
+    for column in ("loss", "dloss"):
+        both = data[["x", column]].to_numpy(dtype=float)
+        finite = both[~(pd.isna(both).any(axis=1))]
+        finite = finite[(abs(finite) < 1e300).all(axis=1)] if len(finite) else finite
+        if not len(finite):
+            frames.append(pd.DataFrame({"x": [], "y": [], "series": []}))
+            continue
+        x_range = (float(finite[:, 0].min()), float(finite[:, 0].max()))
+        y_range = (float(finite[:, 1].min()), float(finite[:, 1].max()))
+        lines = curves[["x", column, "series"]].rename(columns={column: "y"})
+        pts = points[["x", column, "series"]].rename(columns={column: "y"}).dropna()
+        pins = pin_markers(pts, x_range, y_range, y="y") if len(pts) else pd.DataFrame(columns=["x", "y", "series"])
+        frames.append(pd.concat([lines, pins], ignore_index=True))
+    return frames[0], frames[1], colors
+
+
+def _x_title(plot: AroundPlot, lang: str) -> str:
+    return {"p_t": t("x_pt", lang), "d = ŷ − y": t("x_d", lang), "x_y": t("x_logit", lang)}.get(plot.x_label, plot.x_label)
+
+
+def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
+    """Updates for Calculator.outputs from the stored result (also used when the language changes)."""
+    if not state or state.get("result") is None:
+        return [empty_html(t("nothing_yet", lang)), "", "", None, "", None,
+                gr.update(value=None), gr.update(value=None), "", ""]
+    result: Result = state["result"]
+    verdict = state.get("verdict")
+    table, total = service.table_preview(result)
+    note = (t("table_rows", lang, shown=len(table), total=total) if total > len(table)
+            else t("table_all", lang, total=total))
+    plot = None
+    try:
+        plot = loss_around(result)
+    except (InputError, ValueError, RuntimeError, KeyError, IndexError, TypeError):
+        plot = None
+    if plot is None or plot.data.empty:
+        plot_updates = [gr.update(value=None), gr.update(value=None)]
+        plot_note = t("plot_none", lang)
+    else:
+        loss_frame, dloss_frame, colors = _plot_frames(plot, lang)
+        x_title = _x_title(plot, lang)
+        plot_updates = [gr.update(value=loss_frame, x_title=x_title, y_title=t("y_loss", lang), color_map=colors,
+                                  title=t("plot_loss", lang)),
+                        gr.update(value=dloss_frame if dloss_frame["y"].notna().any() else None, x_title=x_title,
+                                  y_title=t("y_dloss", lang), color_map=colors, title=t("plot_dloss", lang))]
+        plot_note = t("plot_note", lang) + (f" {tr(plot.note, lang)}." if plot.note else "")
+    snippet = render.torch_snippet(result, sources=state.get("sources") or None)
+    return [big_value(result, lang, verdict), warnings_markdown(result, lang),
+            render.to_markdown(result, lang, verdict=verdict), table, note, comparison_frame(result, lang),
+            *plot_updates, plot_note, snippet]
+
+
+def write_downloads(state: dict[str, Any] | None, lang: str) -> list[Any]:
+    """The worked solution (.md), the result (.json) and the table (.csv) as files to download."""
+    if not state or state.get("result") is None:
+        return [gr.update(value=None, interactive=False)] * 3
+    result: Result = state["result"]
+    folder = Path(tempfile.mkdtemp(prefix="lossapp-"))
+    stem = result.loss
+    md = folder / f"{stem}_solution.md"
+    md.write_text(render.to_markdown(result, lang, verdict=state.get("verdict")), encoding="utf-8")
+    js = folder / f"{stem}_result.json"
+    js.write_text(render.to_json(result, verdict=state.get("verdict")), encoding="utf-8")
+    csv = folder / f"{stem}_table.csv"
+    csv.write_text(render.to_csv(result), encoding="utf-8")
+    return [gr.update(value=str(p), interactive=True) for p in (md, js, csv)]
+
+
+# -- building the tab --------------------------------------------------------------------------------
+
+
+def build(tr_ui: Translations) -> Calculator:
+    spec = default_spec()
+    lang = "en"
+    groups: dict[str, Any] = {}
+    controls: list[Control] = []
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=360):
+            family = tr_ui.add(gr.Radio(family_choices(lang), value=spec.family, label=t("family", lang),
+                                        elem_id="la-family"),
+                               lambda lg: gr.update(choices=family_choices(lg), label=t("family", lg)))
+            loss = gr.Dropdown(loss_choices(spec.family, lang), value=spec.name, label=t("loss", lang),
+                               elem_id="la-loss", filterable=True)
+            info = gr.Markdown(spec_info(spec, lang), latex_delimiters=LATEX, elem_id="la-info")
+            with gr.Accordion(t("parameters", lang), open=True) as params_box:
+                tr_ui.keys(params_box, label="parameters")
+                no_params = tr_ui.add(gr.Markdown(t("no_parameters", lang), visible=not spec.params),
+                                      lambda lg: gr.update(value=t("no_parameters", lg)))
+                for s in service.calculator_specs():
+                    with gr.Group(visible=s.name == spec.name) as group:
+                        for p in s.params:
+                            component = make_control(p, lang)
+                            controls.append(Control(s.name, p, component))
+                            tr_ui.add(component, _control_translation(p))
+                    groups[s.name] = group
+            pred = gr.Textbox(label=t("pred", lang), lines=3, max_lines=12, placeholder=placeholder(spec, "pred", lang),
+                              value=(spec.example or {}).get("pred") or "", elem_id="la-pred")
+            target = gr.Textbox(label=t("target", lang), lines=2, max_lines=12,
+                                placeholder=placeholder(spec, "target", lang),
+                                value=(spec.example or {}).get("target") or "", elem_id="la-target",
+                                visible=spec.target_kind is not None)
+            tr_ui.keys(pred, label="pred")
+            tr_ui.keys(target, label="target")
+            use_example = tr_ui.keys(gr.Button(t("use_example", lang), size="sm", variant="secondary",
+                                               elem_id="la-use-example"), value="use_example")
+            with gr.Accordion(t("random_input", lang), open=False, elem_id="la-random") as random_box:
+                tr_ui.keys(random_box, label="random_input")
+                pred_kind0, target_kind0 = service.default_random_kinds(spec)
+                kind_choices = [(k.label, k.key) for k in service.RANDOM_KINDS]
+                with gr.Row():
+                    seed = tr_ui.keys(gr.Number(value=0, precision=0, label=t("seed", lang), min_width=80), label="seed")
+                    shape = tr_ui.keys(gr.Textbox(value="2, 3", label=t("shape", lang), info=t("shape_info", lang),
+                                                  min_width=120), label="shape", info="shape_info")
+                    classes = tr_ui.keys(gr.Number(value=None, precision=0, label=t("classes", lang),
+                                                   info=t("classes_info", lang), min_width=120),
+                                         label="classes", info="classes_info")
+                with gr.Row():
+                    pred_kind = tr_ui.add(gr.Dropdown(kind_choices, value=pred_kind0, label=t("pred_kind", lang)),
+                                          _kind_translation("pred_kind"))
+                    target_kind = tr_ui.add(gr.Dropdown(kind_choices, value=target_kind0 or "logits",
+                                                        label=t("target_kind", lang),
+                                                        visible=spec.target_kind is not None),
+                                            _kind_translation("target_kind"))
+                generate = tr_ui.keys(gr.Button(t("generate", lang), size="sm", elem_id="la-generate"),
+                                      value="generate")
+                random_code = gr.Code(value="", language="python", label=t("random_code", lang), lines=3,
+                                      interactive=False)
+                tr_ui.keys(random_code, label="random_code")
+            with gr.Accordion(t("upload", lang), open=False, elem_id="la-upload") as upload_box:
+                tr_ui.keys(upload_box, label="upload")
+                with gr.Row():
+                    pred_file = tr_ui.keys(gr.File(label=t("pred_file", lang), file_types=list(service.FILE_TYPES),
+                                                   type="filepath", elem_id="la-pred-file", height=110),
+                                           label="pred_file")
+                    target_file = tr_ui.keys(gr.File(label=t("target_file", lang), file_types=list(service.FILE_TYPES),
+                                                     type="filepath", elem_id="la-target-file", height=110,
+                                                     visible=spec.target_kind is not None), label="target_file")
+                file_info = gr.Markdown(t("file_used", lang), elem_classes=["la-note"])
+            with gr.Row():
+                reduction = gr.Dropdown(list(spec.reductions), value=spec.default_reduction, label=t("reduction", lang),
+                                        min_width=110, elem_id="la-reduction")
+                device = gr.Dropdown(service.devices(), value="cpu", label=t("device", lang), min_width=100)
+                dtype = gr.Dropdown(service.dtypes(), value="float32", label=t("dtype", lang), min_width=110)
+            tr_ui.keys(reduction, label="reduction")
+            tr_ui.keys(device, label="device")
+            tr_ui.keys(dtype, label="dtype")
+            claimed = gr.Textbox(label=t("claimed", lang), info=t("claimed_info", lang) if service.has_checker()
+                                 else t("claimed_missing", lang), lines=1, elem_id="la-claimed",
+                                 interactive=service.has_checker())
+            tr_ui.add(claimed, lambda lg: gr.update(label=t("claimed", lg), info=t("claimed_info", lg)
+                                                    if service.has_checker() else t("claimed_missing", lg)))
+            compute = tr_ui.keys(gr.Button(t("compute", lang), variant="primary", size="lg", elem_id="la-compute"),
+                                 value="compute")
+        with gr.Column(scale=3, min_width=420):
+            value = gr.HTML(empty_html(t("nothing_yet", lang)), elem_id="la-result")
+            warnings = gr.Markdown("", elem_id="la-warnings")
+            with gr.Tabs(elem_id="la-out-tabs", overflow_behavior="wrap"):
+                with gr.Tab(t("out_solution", lang), id="solution") as tab_solution:
+                    solution = gr.Markdown("", latex_delimiters=LATEX, elem_id="la-solution")
+                with gr.Tab(t("out_table", lang), id="table") as tab_table:
+                    table_note = gr.Markdown("", elem_classes=["la-note"])
+                    table = gr.Dataframe(value=None, interactive=False, max_height=460, elem_id="la-table",
+                                         show_row_numbers=False, wrap=False)
+                with gr.Tab(t("out_comparison", lang), id="comparison") as tab_comparison:
+                    comparison = gr.Dataframe(value=None, interactive=False, wrap=True, elem_id="la-comparison")
+                with gr.Tab(t("out_plot", lang), id="plot") as tab_plot:
+                    plot_note = gr.Markdown("", elem_classes=["la-note"])
+                    plot_loss = gr.LinePlot(value=None, x="x", y="y", color="series", height=300,
+                                            elem_id="la-plot-loss", tooltip="all")
+                    plot_dloss = gr.LinePlot(value=None, x="x", y="y", color="series", height=260,
+                                             elem_id="la-plot-dloss", tooltip="all")
+                with gr.Tab(t("out_snippet", lang), id="snippet") as tab_snippet:
+                    snippet_note = gr.Markdown(t("snippet_note", lang), elem_classes=["la-note"])
+                    snippet = gr.Code(value="", language="python", interactive=False, elem_id="la-snippet",
+                                      max_lines=40)
+                with gr.Tab(t("out_downloads", lang), id="downloads") as tab_downloads, gr.Row():
+                    dl_md = gr.DownloadButton(t("download_md", lang), value=None, interactive=False,
+                                              elem_id="la-dl-md")
+                    dl_json = gr.DownloadButton(t("download_json", lang), value=None, interactive=False,
+                                                elem_id="la-dl-json")
+                    dl_csv = gr.DownloadButton(t("download_csv", lang), value=None, interactive=False,
+                                               elem_id="la-dl-csv")
+            for tab, key in ((tab_solution, "out_solution"), (tab_table, "out_table"),
+                             (tab_comparison, "out_comparison"), (tab_plot, "out_plot"), (tab_snippet, "out_snippet"),
+                             (tab_downloads, "out_downloads")):
+                tr_ui.add(tab, _tab_translation(key))
+            tr_ui.keys(snippet_note, value="snippet_note")
+            for button, key in ((dl_md, "download_md"), (dl_json, "download_json"), (dl_csv, "download_csv")):
+                tr_ui.keys(button, label=key)
+    tr_ui.keys(file_info, value="file_used")
+    tr_ui.add(loss, lambda lg: gr.update(label=t("loss", lg)))
+    state = gr.State(None)
+    random_state = gr.State(None)
+    calc = Calculator(family, loss, info, no_params, groups, controls, pred, target, use_example, seed, shape,
+                      pred_kind, target_kind, classes, generate, random_code, pred_file, target_file, file_info,
+                      reduction, device, dtype, claimed, compute, value, warnings, solution, table, table_note,
+                      comparison, plot_loss, plot_dloss, plot_note, snippet, dl_md, dl_json, dl_csv, state, random_state)
+    return calc
+
+
+def _control_translation(p: Param) -> Any:
+    def update(lang: str) -> Any:
+        extra = {"placeholder": t("tensor_param_placeholder", lang)} if p.kind in ("tensor", "float_or_tensor") else {}
+        return gr.update(info=tr(p.description, lang), **extra)
+    return update
+
+
+def _kind_translation(key: str) -> Any:
+    def update(lang: str) -> Any:
+        return gr.update(label=t(key, lang), choices=[(tr(k.label, lang), k.key) for k in service.RANDOM_KINDS])
+    return update
+
+
+def _tab_translation(key: str) -> Any:
+    return lambda lang: gr.Tab(label=t(key, lang))
+
+
+# -- events ------------------------------------------------------------------------------------------
+
+
+def loss_updates(calc: Calculator, spec: LossSpec, lang: str, reduction: str | None) -> list[Any]:
+    """Updates for [info, no_params, *groups, pred, target, target_file, reduction, pred_kind, target_kind]."""
+    pred_kind, target_kind = service.default_random_kinds(spec)
+    keep = reduction if reduction in spec.reductions else spec.default_reduction
+    has_target = spec.target_kind is not None
+    return [spec_info(spec, lang), gr.update(visible=not spec.params),
+            *[gr.update(visible=name == spec.name) for name in calc.groups],
+            gr.update(placeholder=placeholder(spec, "pred", lang)),
+            gr.update(placeholder=placeholder(spec, "target", lang), visible=has_target),
+            gr.update(visible=has_target),
+            gr.update(choices=list(spec.reductions), value=keep),
+            gr.update(value=pred_kind), gr.update(value=target_kind or "logits", visible=has_target)]
+
+
+def loss_outputs(calc: Calculator) -> list[Any]:
+    return [calc.info, calc.no_params, *calc.groups.values(), calc.pred, calc.target, calc.target_file,
+            calc.reduction, calc.pred_kind, calc.target_kind]
+
+
+def wire(calc: Calculator, lang_radio: Any) -> None:
+    """Connect the calculator's events (all private: the public HTTP API is lossapp.ui.api)."""
+    private = {"api_visibility": "private"}
+
+    def on_family(lang: str, family: str) -> Any:
+        choices = loss_choices(family, lang)
+        return gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+    calc.family.input(on_family, [lang_radio, calc.family], [calc.loss], **private)
+
+    def on_loss(lang: str, loss: str, reduction: str) -> list[Any]:
+        if not loss:
+            return [gr.update() for _ in loss_outputs(calc)]
+        return loss_updates(calc, lookup(loss), lang, reduction)
+
+    calc.loss.change(on_loss, [lang_radio, calc.loss, calc.reduction], loss_outputs(calc), **private)
+
+    def on_use_example(loss: str) -> list[Any]:
+        spec = lookup(loss)
+        example = spec.example or {}
+        params = example.get("params") or {}
+        updates = [gr.update(value=example.get("pred") or ""), gr.update(value=example.get("target") or "")]
+        for c in calc.controls:
+            if c.spec == spec.name:
+                updates.append(gr.update(value=control_value(c.param, params.get(c.param.name, c.param.default))))
+            else:
+                updates.append(gr.update())
+        return [*updates, None, None]
+
+    calc.use_example.click(on_use_example, [calc.loss],
+                           [calc.pred, calc.target, *calc.control_components, calc.pred_file, calc.target_file],
+                           **private)
+
+    def on_generate(lang: str, loss: str, seed: Any, shape: Any, pred_kind: str, target_kind: str,
+                    classes: Any) -> list[Any]:
+        with as_gradio_errors(lang):
+            spec = lookup(loss)
+            made = service.random_input(seed, shape, pred_kind, target_kind, classes, spec)
+        state = {"pred_text": made.pred_text, "target_text": made.target_text, "sources": made.sources}
+        return [made.pred_text, made.target_text if made.target_text is not None else gr.update(), made.code, state,
+                None, None]
+
+    calc.generate.click(on_generate, [lang_radio, calc.loss, calc.seed, calc.shape, calc.pred_kind, calc.target_kind,
+                                      calc.classes],
+                        [calc.pred, calc.target, calc.random_code, calc.random_state, calc.pred_file,
+                         calc.target_file], **private)
+
+    def on_file(lang: str, pred_file: str | None, target_file: str | None) -> str:
+        lines = [t("file_used", lang)]
+        with as_gradio_errors(lang):
+            for path, name in ((pred_file, "pred"), (target_file, "target")):
+                if path:
+                    lines.append(f"- `{Path(path).name}` → {tr(service.file_summary(service.load_file(path, name), name), lang)}")
+        return "\n".join(lines)
+
+    for f in (calc.pred_file, calc.target_file):
+        f.change(on_file, [lang_radio, calc.pred_file, calc.target_file], [calc.file_info], **private)
+
+    def on_compute(data: dict[Any, Any], progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
+        lang = data[lang_radio]
+        with as_gradio_errors(lang):
+            progress(0.05, desc=t("progress_parse", lang))
+            spec = lookup(data[calc.loss])
+            pred_file, target_file = data[calc.pred_file], data[calc.target_file]
+            pred = service.load_file(pred_file, "pred") if pred_file else data[calc.pred]
+            target = service.load_file(target_file, "target") if target_file else data[calc.target]
+            if spec.target_kind is None:
+                target = None
+            given = {c.param.name: data[c.component] for c in calc.controls if c.spec == spec.name}
+            params = service.control_values(spec, given)
+            reduction, dtype = data[calc.reduction], data[calc.dtype]
+            progress(0.2, desc=t("progress_compute", lang))
+            result = service.compute(spec.name, pred, target, params, reduction, data[calc.device], dtype)
+            verdict = service.check(result, spec.name, pred, target, params, reduction, data[calc.claimed]) \
+                if service.has_checker() else None
+        sources = {} if pred_file or target_file else service.snippet_sources(
+            data[calc.random_state], data[calc.pred], data[calc.target] or "", dtype)
+        state = {"result": result, "verdict": verdict, "sources": sources}
+        progress(0.7, desc=t("progress_render", lang))
+        return [state, *render_outputs(state, lang)]
+
+    calc.extra["on_compute"] = on_compute
+    calc.extra["compute_inputs"] = {lang_radio, *calc.inputs}
+    calc.extra["compute_outputs"] = [calc.state, *calc.outputs]
+    calc.compute.click(on_compute, calc.extra["compute_inputs"], calc.extra["compute_outputs"], **private) \
+        .then(write_downloads, [calc.state, lang_radio], [calc.dl_md, calc.dl_json, calc.dl_csv], **private)

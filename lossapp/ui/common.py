@@ -1,0 +1,118 @@
+"""Shared pieces of the Gradio UI: the offline theme, CSS, LaTeX delimiters, the language switch
+registry and the InputError -> gr.Error conversion."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry, no version check
+
+import html
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import gradio as gr
+
+from lossapp.i18n import tr
+from lossapp.inputs import InputError
+from lossapp.ui.strings import t
+
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
+SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "Noto Sans CJK SC",
+                "PingFang SC", "Microsoft YaHei", "Helvetica Neue", "Arial", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "DejaVu Sans Mono", "monospace"]
+
+
+def theme() -> gr.themes.Base:
+    """The default theme with system fonts only (no web fonts: the app runs offline)."""
+    return gr.themes.Default(primary_hue="indigo", secondary_hue="blue", neutral_hue="slate",
+                             font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+CSS = """
+.la-header h1 { margin-bottom: 0.1em; font-size: 1.55em; }
+.la-header p { margin-top: 0; opacity: 0.8; }
+.la-result { padding: 14px 18px; border-radius: 10px; border: 1px solid var(--border-color-primary);
+             background: var(--background-fill-secondary); }
+.la-caption { font-size: 0.95em; opacity: 0.75; }
+.la-value { font-size: 2.6em; font-weight: 700; line-height: 1.15; font-variant-numeric: tabular-nums;
+            letter-spacing: 0.01em; word-break: break-all; }
+.la-value.la-small { font-size: 1.35em; font-weight: 600; }
+.la-badge { display: inline-block; margin-top: 8px; padding: 4px 10px; border-radius: 999px; font-size: 0.9em;
+            font-weight: 600; }
+.la-badge.ok { background: #dcfce7; color: #166534; border: 1px solid #86efac; }
+.la-badge.bad { background: #fee2e2; color: #991b1b; border: 1px solid #fca5a5; }
+.la-badge.none { background: #e2e8f0; color: #334155; border: 1px solid #cbd5e1; }
+.la-verdict { margin-top: 8px; font-size: 0.95em; }
+.la-verdict code { font-weight: 700; }
+.la-empty { opacity: 0.7; font-style: italic; }
+.la-matrix { border-collapse: collapse; margin: 6px 0 10px 0; font-variant-numeric: tabular-nums; }
+.la-matrix th, .la-matrix td { border: 1px solid var(--border-color-primary); padding: 8px 14px; text-align: center; }
+.la-matrix td.cell { font-size: 1.5em; font-weight: 700; min-width: 90px; }
+.la-matrix td.tp { background: #dcfce7; color: #14532d; } .la-matrix td.tn { background: #dbeafe; color: #1e3a8a; }
+.la-matrix td.fp { background: #fef3c7; color: #78350f; } .la-matrix td.fn { background: #fee2e2; color: #7f1d1d; }
+.la-matrix small { display: block; font-size: 0.55em; font-weight: 500; opacity: 0.8; }
+.la-headline { font-size: 1.6em; font-weight: 700; margin: 4px 0 8px 0; }
+.la-card { padding: 10px 14px !important; }
+.la-card h4 { margin: 0 0 4px 0; }
+.la-note { font-size: 0.9em; opacity: 0.8; }
+.la-lang .wrap { flex-wrap: nowrap !important; }
+"""
+
+
+class Translations:
+    """Components whose text depends on the language, each with fn(lang) -> gr.update(...)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Any, Callable[[str], Any]]] = []
+
+    def add(self, component: Any, fn: Callable[[str], Any]) -> Any:
+        self.items.append((component, fn))
+        return component
+
+    def keys(self, component: Any, **keys: str) -> Any:
+        """Translate props from UI string keys: keys(button, value="compute"), keys(box, label=..., info=...)."""
+        return self.add(component, lambda lang: gr.update(**{prop: t(key, lang) for prop, key in keys.items()}))
+
+    @property
+    def components(self) -> list[Any]:
+        return [c for c, _ in self.items]
+
+    def updates(self, lang: str) -> list[Any]:
+        return [fn(lang) for _, fn in self.items]
+
+
+def user_error(exc: Exception, lang: str) -> gr.Error:
+    """An InputError as the modal the user sees, in their language."""
+    return gr.Error(tr(str(exc), lang), title=t("error_title", lang), print_exception=False)
+
+
+@contextmanager
+def as_gradio_errors(lang: str) -> Iterator[None]:
+    try:
+        yield
+    except InputError as exc:
+        raise user_error(exc, lang) from None
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def value_html(caption: str, value: str, badge: str, state: str, verdict: str = "", small: bool = False) -> str:
+    cls = "la-value la-small" if small else "la-value"
+    parts = [f'<div class="la-result"><div class="la-caption">{esc(caption)}</div>',
+             f'<div class="{cls}" id="la-value">{esc(value)}</div>']
+    if badge:
+        mark = {"ok": "✓", "bad": "✗", "none": "•"}[state]
+        parts.append(f'<div class="la-badge {state}" id="la-badge">{mark} {esc(badge)}</div>')
+    if verdict:
+        parts.append(f'<div class="la-verdict" id="la-verdict">{verdict}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def empty_html(text: str) -> str:
+    return f'<div class="la-result la-empty">{esc(text)}</div>'

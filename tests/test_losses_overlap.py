@@ -1,0 +1,392 @@
+"""Overlap losses (article 003): dice, iou, tversky, dice_ce, dice_focal — against torch, an independent
+numpy formula, the confusion counts and the article's own dice_loss code."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import lossapp
+from lossapp.i18n import has_zh
+from lossapp.inputs import InputError
+
+SET_LOSSES = ("dice", "iou", "tversky")
+COMBOS = ("dice_ce", "dice_focal")
+PRED = [[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]
+TARGET = [[1, 0, 1, 0], [0, 1, 1, 0]]
+LOGITS = [[2.0, -1.5, 0.3, -0.2], [-0.7, 1.1, 2.5, -3.0]]
+SOFTMAX_PRED = [[[2.0, -1.0, 0.5], [0.5, 0.3, -0.2], [-1.0, 0.4, 1.5]],
+                [[0.1, 0.2, -0.3], [1.0, -2.0, 0.7], [0.0, 0.5, -0.5]]]  # (N=2, C=3, d=3)
+SOFTMAX_TARGET = [[0, 1, 2], [1, 0, 0]]  # class indices (N=2, d=3)
+
+# (loss, pred, target, params) cases covering every activation and set layout
+CASES = [
+    *[(n, PRED, TARGET, {}) for n in (*SET_LOSSES, *COMBOS)],
+    *[(n, PRED, TARGET, {"per_sample": False}) for n in (*SET_LOSSES, *COMBOS)],
+    *[(n, PRED[0], TARGET[0], {}) for n in (*SET_LOSSES, *COMBOS)],
+    *[(n, LOGITS, TARGET, {"activation": "sigmoid"}) for n in (*SET_LOSSES, *COMBOS)],
+    *[(n, SOFTMAX_PRED, SOFTMAX_TARGET, {"activation": "softmax"}) for n in (*SET_LOSSES, "dice_ce")],
+    *[(n, SOFTMAX_PRED, SOFTMAX_TARGET, {"activation": "softmax", "per_sample": False})
+      for n in (*SET_LOSSES, "dice_ce")],
+    ("tversky", PRED, TARGET, {"alpha": 0.3, "beta": 0.7}),
+    ("dice_ce", PRED, TARGET, {"lambda_dice": 0.4, "lambda_ce": 1.7}),
+    ("dice_focal", LOGITS, TARGET, {"activation": "sigmoid", "alpha": -1, "gamma": 1.5, "lambda_focal": 2.0}),
+]
+CASE_IDS = [f"{n}-{i}" for i, (n, *_) in enumerate(CASES)]
+
+
+def _np_coefficient(p: np.ndarray, t: np.ndarray, kind: str, eps: float, alpha: float = 0.5,
+                    beta: float = 0.5) -> float:
+    """Textbook set formulas, written independently of lossapp (numpy, float64)."""
+    inter = float(np.sum(p * t))
+    if kind == "dice":
+        return (2 * inter + eps) / (float(np.sum(p)) + float(np.sum(t)) + eps)
+    if kind == "iou":
+        return (inter + eps) / (float(np.sum(p)) + float(np.sum(t)) - inter + eps)
+    fp, fn = float(np.sum(p * (1 - t))), float(np.sum((1 - p) * t))
+    return (inter + eps) / (inter + alpha * fp + beta * fn + eps)
+
+
+# -- every loss × reduction × dtype against the torch reference ----------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("name", "pred", "target", "params"), CASES, ids=CASE_IDS)
+def test_value_and_gradient_agree_with_reference(name: str, pred: list, target: list, params: dict,
+                                                 dtype: str) -> None:
+    for reduction in lossapp.LOSSES[name].reductions:
+        r = lossapp.compute(name, pred, target, reduction=reduction, dtype=dtype, **params)
+        assert r.reference.agrees, (name, reduction, r.value, r.reference)
+        assert r.reference.dtype == dtype
+        assert r.gradient is not None and r.gradient.agrees, (name, reduction, r.gradient)
+        json.dumps(r.to_dict(), allow_nan=False)
+        # independently of the engine: the reference run here in float64 with autograd
+        spec = lossapp.LOSSES[name]
+        eff = spec.resolve_params(params)
+        x = torch.tensor(pred, dtype=torch.float64, requires_grad=True)
+        t = torch.tensor(target)
+        t = t.double() if params.get("activation") != "softmax" else t.long()
+        ref = spec.reference(x, t, eff, reduction)
+        torch.testing.assert_close(torch.tensor(r.value, dtype=torch.float64), ref.detach(), rtol=1e-9, atol=1e-12)
+        (g,) = torch.autograd.grad(ref, x, torch.ones_like(ref))
+        torch.testing.assert_close(torch.tensor(r.gradient.manual, dtype=torch.float64), g, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize(("name", "pred", "target", "params"), CASES, ids=CASE_IDS)
+def test_every_visible_string_has_chinese(name: str, pred: list, target: list, params: dict) -> None:
+    spec = lossapp.LOSSES[name]
+    texts = [spec.title, spec.summary, *(p.description for p in spec.params)]
+    for reduction in spec.reductions:
+        r = lossapp.compute(name, pred, target, reduction=reduction, **params)
+        texts += [s.title for s in r.steps] + [s.note for s in r.steps if s.note] + r.warnings
+    missing = sorted({t for t in texts if t and not has_zh(t)})
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("name", [*SET_LOSSES, *COMBOS])
+def test_torch_code_matches_reference(name: str) -> None:
+    """The "Reproduce in PyTorch" snippet computes what the reference computes (our own constant code)."""
+    spec = lossapp.LOSSES[name]
+    for pred, target, params in ((PRED, TARGET, {}), (LOGITS, TARGET, {"activation": "sigmoid", "per_sample": False}),
+                                 (SOFTMAX_PRED, SOFTMAX_TARGET, {"activation": "softmax"})):
+        if params.get("activation") == "softmax" and name == "dice_focal":
+            continue
+        eff = spec.resolve_params(params)
+        for reduction in spec.reductions:
+            x = torch.tensor(pred, dtype=torch.float64)
+            t = torch.tensor(target)
+            t = t.long() if params.get("activation") == "softmax" else t.double()
+            names = {"torch": torch, "F": F, "pred": x, "target": t, "reduction": reduction, **eff}
+            # the last value may span lines: find where that expression starts
+            lines = spec.torch_code.strip().split("\n")
+            code, last = "", ""
+            for i in range(len(lines) - 1, -1, -1):
+                try:
+                    compile("\n".join(lines[i:]), "<snippet>", "eval")
+                except SyntaxError:
+                    continue
+                code, last = "\n".join(lines[:i]), "\n".join(lines[i:])
+                break
+            exec(code, names)  # our registered snippet, not user text
+            got = eval(last, names)
+            torch.testing.assert_close(got, spec.reference(x, t, eff, reduction), rtol=1e-12, atol=1e-12)
+
+
+# -- shapes and reductions --------------------------------------------------------------------------------
+
+def test_one_set_for_1d_and_per_sample_for_batches() -> None:
+    one = lossapp.compute("dice", PRED[0], TARGET[0], reduction="none")
+    assert isinstance(one.value, float)  # the whole 1-D tensor is one set
+    batch = lossapp.compute("dice", PRED, TARGET, reduction="none")
+    assert isinstance(batch.value, list) and len(batch.value) == 2
+    assert batch.value[0] == pytest.approx(one.value, abs=1e-15)
+    mean = lossapp.compute("dice", PRED, TARGET, reduction="mean")
+    total = lossapp.compute("dice", PRED, TARGET, reduction="sum")
+    assert mean.value == pytest.approx(sum(batch.value) / 2, abs=1e-15)
+    assert total.value == pytest.approx(sum(batch.value), abs=1e-15)
+    whole = lossapp.compute("dice", PRED, TARGET, per_sample=False, reduction="none")
+    flat = lossapp.compute("dice", [v for row in PRED for v in row], [v for row in TARGET for v in row],
+                           reduction="none")
+    assert whole.value == pytest.approx(flat.value, abs=1e-15)
+    assert len(batch.table()) == 2 and len(one.table()) == 4
+
+
+def test_matches_article_003_dice_loss_code() -> None:
+    def dice_loss(target, predictive, ep=1e-8):  # verbatim from article 003
+        intersection = 2 * torch.sum(predictive * target) + ep
+        union = torch.sum(predictive) + torch.sum(target) + ep
+        loss = 1 - intersection / union
+        return loss
+
+    x = torch.tensor(PRED, dtype=torch.float64)
+    y = torch.tensor(TARGET, dtype=torch.float64)
+    r = lossapp.compute("dice", PRED, TARGET, per_sample=False, dtype="float64")
+    assert r.value == pytest.approx(dice_loss(y, x).item(), abs=1e-15)
+    # the numbers: Σpt = 0.9 + 0.7 + 0.8 + 0.6 = 3.0, Σp = 4.0, Σt = 4
+    assert r.step("|X∩Y|").value_list() == pytest.approx(3.0)
+    assert r.step("|X|").value_list() == pytest.approx(4.0)
+    assert r.step("|Y|").value_list() == 4.0
+    assert r.value == pytest.approx(1 - (6 + 1e-8) / (8 + 1e-8), abs=1e-15)
+
+
+def test_example_toml_numbers() -> None:
+    r = lossapp.compute("dice", "[[0, 1, 1], [1, 1, 0], [0, 0, 0]]", "[[0, 1, 1], [0, 1, 1], [0, 0, 0]]",
+                        per_sample=False, eps=1e-8)
+    assert r.value == pytest.approx(1 - (6 + 1e-8) / (8 + 1e-8), abs=1e-15)
+    assert (r.step("TP").value_list(), r.step("FP").value_list(), r.step("FN").value_list(),
+            r.step("TN").value_list()) == (3.0, 1.0, 1.0, 4.0)
+    assert r.step("F1").value_list() == 0.75
+    assert r.step("F1").substituted() == [r"\frac{2 \cdot 3}{2 \cdot 3 + 1 + 1} = \frac{2 \cdot 0.75 \cdot 0.75}{0.75 + 0.75}"]
+
+
+def test_softmax_index_and_one_hot_targets_agree() -> None:
+    one_hot = F.one_hot(torch.tensor(SOFTMAX_TARGET), 3).movedim(-1, 1).tolist()
+    for per_sample in (True, False):
+        a = lossapp.compute("dice", SOFTMAX_PRED, SOFTMAX_TARGET, activation="softmax", per_sample=per_sample)
+        b = lossapp.compute("dice", SOFTMAX_PRED, one_hot, activation="softmax", per_sample=per_sample)
+        assert a.value == pytest.approx(b.value, abs=1e-15)
+        torch.testing.assert_close(torch.tensor(a.gradient.manual, dtype=torch.float64), torch.tensor(b.gradient.manual, dtype=torch.float64),
+                                   rtol=0, atol=1e-15)
+    # per class, then the mean over classes; by hand for sample 0
+    p = torch.softmax(torch.tensor(SOFTMAX_PRED, dtype=torch.float64), 1)[0]
+    t = torch.tensor(one_hot, dtype=torch.float64)[0]
+    per_class = (2 * (p * t).sum(-1) + 1e-8) / (p.sum(-1) + t.sum(-1) + 1e-8)
+    r = lossapp.compute("dice", SOFTMAX_PRED, SOFTMAX_TARGET, activation="softmax", reduction="none")
+    assert r.value[0] == pytest.approx(1 - per_class.mean().item(), abs=1e-14)
+
+
+def test_softmax_nc_without_positions_warns() -> None:
+    r = lossapp.compute("dice", [[2.0, 0.1, -1.0], [0.3, 0.2, 1.0]], [0, 2], activation="softmax")
+    assert any("no positions" in w for w in r.warnings)
+    assert r.reference.agrees
+
+
+@pytest.mark.parametrize("name", SET_LOSSES)
+def test_sigmoid_matches_probabilities(name: str) -> None:
+    probs = torch.sigmoid(torch.tensor(LOGITS, dtype=torch.float64)).tolist()
+    a = lossapp.compute(name, LOGITS, TARGET, activation="sigmoid", dtype="float64")
+    b = lossapp.compute(name, probs, TARGET, dtype="float64")
+    assert a.value == pytest.approx(b.value, abs=1e-14)
+    big = lossapp.compute(name, [[800.0, -800.0]], [[1, 0]], activation="sigmoid")
+    assert math.isfinite(big.value) and big.reference.agrees and big.gradient.agrees
+
+
+# -- independent numpy formula (property tests) -----------------------------------------------------------
+
+def _arrays(draw, binary: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    n = draw(st.integers(1, 3))
+    m = draw(st.integers(1, 6))
+    values = st.sampled_from([0.0, 1.0]) if binary else st.floats(0, 1, allow_nan=False, width=32)
+    p = np.array(draw(st.lists(st.lists(values, min_size=m, max_size=m), min_size=n, max_size=n)))
+    t = np.array(draw(st.lists(st.lists(st.sampled_from([0.0, 1.0]), min_size=m, max_size=m), min_size=n, max_size=n)))
+    return p, t
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), kind=st.sampled_from(SET_LOSSES), eps=st.sampled_from([1e-8, 1e-5, 1.0]),
+       alpha=st.floats(0, 2), beta=st.floats(0, 2))
+def test_property_against_numpy(data, kind: str, eps: float, alpha: float, beta: float) -> None:
+    p, t = _arrays(data.draw)
+    params = {"eps": eps, **({"alpha": alpha, "beta": beta} if kind == "tversky" else {})}
+    r = lossapp.compute(kind, p.tolist(), t.tolist(), reduction="none", dtype="float64", **params)
+    expected = [1 - _np_coefficient(p[i], t[i], kind, eps, alpha, beta) for i in range(p.shape[0])]
+    assert r.value == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    whole = lossapp.compute(kind, p.tolist(), t.tolist(), dtype="float64", per_sample=False, **params)
+    assert whole.value == pytest.approx(1 - _np_coefficient(p, t, kind, eps, alpha, beta), rel=1e-12, abs=1e-12)
+    assert r.reference.agrees and whole.reference.agrees
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_property_dice_is_f1_of_the_counts(data) -> None:
+    p, t = _arrays(data.draw, binary=True)
+    p, t = p.reshape(-1), t.reshape(-1)
+    assume(p.sum() + t.sum() > 0)
+    tp, fp = int(np.sum(p * t)), int(np.sum(p * (1 - t)))
+    fn, tn = int(np.sum((1 - p) * t)), int(np.sum((1 - p) * (1 - t)))
+    dice = lossapp.compute("dice", p.tolist(), t.tolist(), eps=0, dtype="float64")
+    f1 = lossapp.confusion(tp, fp, fn, tn, metric="f1")
+    assert 1 - dice.value == pytest.approx(f1.value, abs=1e-15)
+    assert dice.step("F1").value_list() == pytest.approx(f1.value, abs=1e-15)
+    assert (dice.step("TP").value_list(), dice.step("FP").value_list(), dice.step("FN").value_list(),
+            dice.step("TN").value_list()) == (tp, fp, fn, tn)
+    iou = lossapp.compute("iou", p.tolist(), t.tolist(), eps=0, dtype="float64")
+    assert 1 - iou.value == pytest.approx(lossapp.confusion(tp, fp, fn, metric="iou").value, abs=1e-15)
+
+
+# -- identities -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_tversky_half_half_is_dice(per_sample: bool) -> None:
+    a = lossapp.compute("tversky", PRED, TARGET, alpha=0.5, beta=0.5, eps=0, dtype="float64", per_sample=per_sample)
+    b = lossapp.compute("dice", PRED, TARGET, eps=0, dtype="float64", per_sample=per_sample)
+    assert a.value == pytest.approx(b.value, rel=1e-14, abs=1e-15)
+    torch.testing.assert_close(torch.tensor(a.gradient.manual, dtype=torch.float64), torch.tensor(b.gradient.manual, dtype=torch.float64),
+                               rtol=1e-12, atol=1e-15)
+    # with ε the two smooth differently: (I+ε)/(S/2+ε) vs (2I+ε)/(S+ε) differ by at most ε·(2I+S)/S² ≤ 2ε/S
+    c = lossapp.compute("tversky", PRED, TARGET, dtype="float64", per_sample=per_sample)
+    d = lossapp.compute("dice", PRED, TARGET, dtype="float64", per_sample=per_sample)
+    assert c.value != d.value and abs(c.value - d.value) < 2e-8 / 4.0
+
+
+def test_tversky_one_one_is_iou() -> None:
+    a = lossapp.compute("tversky", PRED, TARGET, alpha=1, beta=1, dtype="float64")
+    b = lossapp.compute("iou", PRED, TARGET, dtype="float64")
+    assert a.value == pytest.approx(b.value, rel=1e-14)
+
+
+def test_iou_and_dice_relation_for_masks() -> None:
+    d = lossapp.compute("dice", [1, 1, 0, 0, 1], [1, 0, 1, 0, 1], eps=0)
+    j = lossapp.compute("iou", [1, 1, 0, 0, 1], [1, 0, 1, 0, 1], eps=0)
+    dice = 1 - d.value
+    assert 1 - j.value == pytest.approx(dice / (2 - dice))
+
+
+# -- zero denominators, steps, notes ----------------------------------------------------------------------
+
+def test_empty_masks() -> None:
+    r = lossapp.compute("dice", [[0, 0, 0], [1, 0, 1]], [[0, 0, 0], [1, 0, 0]], reduction="none")
+    assert r.value[0] == 0.0  # ε/ε = 1: an empty prediction of an empty target is perfect
+    assert "ε/ε = 1" in r.step("D").note
+    assert r.reference.agrees
+    nan = lossapp.compute("dice", [[0, 0, 0], [1, 0, 1]], [[0, 0, 0], [1, 0, 0]], reduction="none", eps=0)
+    assert math.isnan(nan.value[0]) and nan.value[1] == pytest.approx(1 / 3)
+    assert any("0/0 = NaN" in w for w in nan.warnings)
+    assert nan.reference.agrees
+    assert json.dumps(nan.to_dict(), allow_nan=False)
+    assert nan.to_dict()["value"][0] is None
+    for name in ("iou", "tversky"):
+        z = lossapp.compute(name, [0, 0], [0, 0], eps=0)
+        assert math.isnan(z.value) and z.reference.agrees
+
+
+def test_steps_read_like_the_article() -> None:
+    r = lossapp.compute("dice", PRED[0], TARGET[0])
+    symbols = [s.symbol for s in r.steps]
+    assert symbols[:5] == ["p·t", "|X∩Y|", "|X|", "|Y|", "D"] and "l" in symbols and symbols[-1] == "L"
+    assert r.step("|X∩Y|").substituted() == ["0.9 + 0 + 0.7 + 0"]
+    assert r.step("D").substituted() == [r"\frac{2 \cdot 1.6 + 10^{-8}}{1.9 + 2 + 10^{-8}}"]
+    assert "TP" not in symbols  # soft predictions: no confusion counts
+    masks = lossapp.compute("dice", [1, 0, 1, 1], [1, 0, 0, 1])
+    assert {"TP", "FP", "FN", "TN", "P", "R", "F1"} <= {s.symbol for s in masks.steps}
+    assert masks.step("P").value_list() == pytest.approx(2 / 3) and masks.step("R").value_list() == 1.0
+    sig = lossapp.compute("iou", LOGITS, TARGET, activation="sigmoid")
+    assert [s.symbol for s in sig.steps][:2] == ["p", "p·t"]
+    soft = lossapp.compute("tversky", SOFTMAX_PRED, SOFTMAX_TARGET, activation="softmax")
+    assert [s.symbol for s in soft.steps][:5] == ["m", "e", "Σe", "p", "t"] and "T_avg" in {s.symbol for s in soft.steps}
+    for s in soft.steps:
+        if isinstance(s.value, torch.Tensor) and s.value.is_floating_point():
+            assert s.value.dtype == torch.float64
+
+
+# -- combinations -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_dice_ce_is_the_weighted_sum_of_its_parts(reduction: str) -> None:
+    cases = [(PRED, TARGET, "none", "bce"), (LOGITS, TARGET, "sigmoid", "bce_with_logits"),
+             (SOFTMAX_PRED, SOFTMAX_TARGET, "softmax", "cross_entropy")]
+    for pred, target, activation, ce_name in cases:
+        combo = lossapp.compute("dice_ce", pred, target, reduction=reduction, activation=activation,
+                                lambda_dice=0.3, lambda_ce=2.0, dtype="float64")
+        dice = lossapp.compute("dice", pred, target, reduction=reduction, activation=activation, dtype="float64")
+        ce = lossapp.compute(ce_name, pred, target, reduction=reduction, dtype="float64")
+        assert combo.value == pytest.approx(0.3 * dice.value + 2.0 * ce.value, rel=1e-13)
+        assert combo.step("L_dice").value_list() == pytest.approx(dice.value, rel=1e-13)
+        assert combo.step("L_ce").value_list() == pytest.approx(ce.value, rel=1e-13)
+        titles = [s.title for s in combo.steps]
+        assert any(t.startswith("Dice part: ") for t in titles) and any(t.startswith("CE part: ") for t in titles)
+        assert titles[-1] == "Weighted sum of the parts"
+        assert combo.gradient.agrees
+        expected_grad = (0.3 * torch.tensor(dice.gradient.manual, dtype=torch.float64) + 2.0 * torch.tensor(ce.gradient.manual, dtype=torch.float64))
+        torch.testing.assert_close(torch.tensor(combo.gradient.manual, dtype=torch.float64), expected_grad, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("activation", ["none", "sigmoid"])
+def test_dice_focal_is_the_weighted_sum_of_its_parts(activation: str) -> None:
+    pred = PRED if activation == "none" else LOGITS
+    combo = lossapp.compute("dice_focal", pred, TARGET, activation=activation, lambda_focal=3.0, alpha=0.4,
+                            gamma=1.0, dtype="float64")
+    dice = lossapp.compute("dice", pred, TARGET, activation=activation, dtype="float64")
+    focal = lossapp.compute("focal", pred, TARGET, alpha=0.4, gamma=1.0, dtype="float64",
+                            input="probabilities" if activation == "none" else "logits")
+    assert combo.value == pytest.approx(dice.value + 3.0 * focal.value, rel=1e-13)
+    assert any(s.title.startswith("Focal part: ") for s in combo.steps)
+    zh = [s.title for s in combo.steps if s.title.startswith("Focal part: ")]
+    assert all(has_zh(t) for t in zh)
+
+
+def test_dice_ce_gradient_at_the_bce_edges() -> None:
+    """pred exactly 0 or 1: torch's BCE backward divides by max(p(1−p), 1e-12); the combination uses
+    the BCE part's own gradient there, so it still agrees with the built-ins."""
+    r = lossapp.compute("dice_ce", [0.0, 1.0, 0.3, 1.0], [1, 0, 0, 1], dtype="float64")
+    assert r.reference.agrees and r.gradient.agrees
+
+
+def test_lambda_zero_switches_a_part_off() -> None:
+    only_dice = lossapp.compute("dice_ce", PRED, TARGET, lambda_ce=0)
+    assert only_dice.value == pytest.approx(lossapp.compute("dice", PRED, TARGET).value, abs=1e-15)
+    only_ce = lossapp.compute("dice_ce", PRED, TARGET, lambda_dice=0)
+    assert only_ce.value == pytest.approx(lossapp.compute("bce", PRED, TARGET).value, abs=1e-15)
+
+
+# -- bad input ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "pred", "target", "params", "message"), [
+    ("dice", [0.2, 1.4], [0, 1], {}, r"pred: expected probabilities in \[0, 1\], got 1.4 \(set activation"),
+    ("iou", [0.2, 0.4], [0, 2], {}, r"target: expected a 0/1 mask or soft labels in \[0, 1\], got 2"),
+    ("tversky", [0.2, 0.4], [0, 1, 1], {}, r"pred \(2,\) and target \(3,\)"),
+    ("dice", [0.2, 0.4], [0, 1], {"activation": "softmax"}, r"expected pred logits of shape \(N, C, \.\.\.\).*got \(2,\)"),
+    ("dice", [[0.2], [0.4]], [0, 0], {"activation": "softmax"}, r"at least 2 classes"),
+    ("dice", [[0.2, 0.4], [0.1, 0.9]], [0, 2], {"activation": "softmax"}, r"class indices in \[0, 1\], got 2"),
+    ("dice", [[0.2, 0.4], [0.1, 0.9]], [0.5, 1], {"activation": "softmax"}, r"integer class indices"),
+    ("dice", [[0.2, 0.4], [0.1, 0.9]], [[0, 1, 0]], {"activation": "softmax"},
+     r"class indices of shape \(2,\) or one-hot / class probabilities of shape \(2, 2\), got \(1, 3\)"),
+    ("dice", [0.2, 0.4], [0, 1], {"activation": "tanh"}, r"parameter activation: expected one of none, sigmoid, softmax"),
+    ("dice_focal", [0.2, 0.4], [0, 1], {"activation": "softmax"}, r"expected one of none, sigmoid"),
+    ("dice_ce", [0.2, 0.4], [0, 1], {"reduction": "none"}, r"expected reduction mean, sum"),
+    ("dice", [0.2, 0.4], None, {}, r"expected a target"),
+])
+def test_bad_input_is_an_input_error(name: str, pred: list, target: list | None, params: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        lossapp.compute(name, pred, target, **params)
+    text = str(info.value)
+    if text.startswith(("pred:", "target: expected a 0/1", "target: expected class", "activation=softmax")):
+        assert has_zh(text), text  # the messages this module writes speak Chinese too
+
+
+def test_probabilities_given_as_logits_warn() -> None:
+    r = lossapp.compute("dice", PRED, TARGET, activation="sigmoid")
+    assert any("set activation=none" in w for w in r.warnings)
+    assert all(has_zh(w) for w in r.warnings)
+
+
+def test_activation_none_can_be_written_out() -> None:
+    for raw in ("none", "None", None):
+        r = lossapp.compute("dice", PRED, TARGET, activation=raw)
+        assert r.params["activation"] == "none"

@@ -1,0 +1,94 @@
+"""Fixtures for the app's tests: the app served by `python app.py` in a subprocess on a free port.
+
+Import them into a test module (or conftest.py):
+
+    from ui_fixtures import app_server  # noqa: F401  (pytest fixture; tests/ is on sys.path)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+START_TIMEOUT = 180.0  # seconds: importing torch and gradio on a busy 2-core machine is slow
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app.py exited with {process.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
+        try:
+            with urllib.request.urlopen(url + "gradio_api/info", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"app.py did not answer on {url} within {timeout:.0f}s:\n"
+                       f"{log.read_text(errors='replace')[-4000:]}")
+
+
+def start_server(env_extra: dict[str, str] | None = None, port: int | None = None) -> Server:
+    """`python app.py` on 127.0.0.1:<free port>, waiting until it answers."""
+    port = port or free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / f"app-{port}.log"
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    env.pop("PORT", None)
+    env.update(env_extra or {})
+    handle = log.open("w")
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=handle,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, process, log, START_TIMEOUT)
+    except Exception:
+        stop_server(Server(url, port, process, log))
+        raise
+    return Server(url, port, process, log)
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def app_server() -> Iterator[Server]:
+    """The app, served once per test session."""
+    server = start_server()
+    try:
+        yield server
+    finally:
+        stop_server(server)
