@@ -717,7 +717,9 @@ def _load_torch(path: Path, name: str, filename: str) -> TensorInput:
     try:
         data = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
-        detail = (str(exc).splitlines() or ["refused"])[0][:200]
+        # torch's text suggests weights_only=False; name only what it refused
+        found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\.\s|\n|$)", str(exc), re.S)
+        detail = found.group(1).strip()[:200] if found else "not a file of tensors"
         raise InputError(f"{name}: expected tensors saved with torch.save in {filename!r}, got a file that "
                          f"torch.load(weights_only=True) refuses ({detail})") from None
     if isinstance(data, torch.Tensor):
@@ -731,7 +733,7 @@ def _load_torch(path: Path, name: str, filename: str) -> TensorInput:
         keys = ", ".join(str(k) for k, _ in tensors[:5]) + (", ..." if len(tensors) > 5 else "")
         desc = f"a {kind} with {len(tensors)} tensors" + (f" ({keys})" if tensors else "")
     else:
-        desc = f"a {type(data).__name__}"
+        desc = f"an object of type {type(data).__name__}"
     raise InputError(f"{name}: expected a tensor, or a dict or list holding exactly one tensor, in {filename!r}, "
                      f"got {desc}")
 

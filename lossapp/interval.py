@@ -89,8 +89,14 @@ class Iv:
     def __init__(self, lo: Any, hi: Any = None) -> None:
         lo = _t(lo)
         hi = lo if hi is None else _t(hi)
-        self.lo = torch.where(torch.isnan(lo), _NEG_INF, lo)
-        self.hi = torch.where(torch.isnan(hi), _POS_INF, hi)
+        if lo.shape != hi.shape:
+            lo, hi = torch.broadcast_tensors(lo, hi)
+        self.lo, self.hi = lo, hi
+
+    @staticmethod
+    def outward(lo: torch.Tensor, hi: torch.Tensor) -> Iv:
+        """An interval from bounds that may be NaN (inf − inf): NaN becomes −inf / +inf (still an enclosure)."""
+        return Iv(torch.where(torch.isnan(lo), _NEG_INF, lo), torch.where(torch.isnan(hi), _POS_INF, hi))
 
     # -- construction and shape -------------------------------------------------------------------
     @staticmethod
@@ -99,29 +105,25 @@ class Iv:
 
     @property
     def shape(self) -> torch.Size:
-        return torch.broadcast_shapes(self.lo.shape, self.hi.shape)
+        return self.lo.shape
 
     def _map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Iv:
         return Iv(fn(self.lo), fn(self.hi))
 
     def __getitem__(self, index: Any) -> Iv:
-        shape = self.shape
-        return Iv(self.lo.expand(shape)[index], self.hi.expand(shape)[index])
+        return Iv(self.lo[index], self.hi[index])
 
     def reshape(self, *shape: Any) -> Iv:
-        s = self.shape
-        return Iv(self.lo.expand(s).reshape(*shape), self.hi.expand(s).reshape(*shape))
+        return Iv(self.lo.reshape(*shape), self.hi.reshape(*shape))
 
     def movedim(self, a: int, b: int) -> Iv:
-        s = self.shape
-        return Iv(self.lo.expand(s).movedim(a, b), self.hi.expand(s).movedim(a, b))
+        return Iv(self.lo.movedim(a, b), self.hi.movedim(a, b))
 
     def unsqueeze(self, dim: int) -> Iv:
         return self._map(lambda t: t.unsqueeze(dim))
 
     def gather(self, dim: int, index: torch.Tensor) -> Iv:
-        s = self.shape
-        return Iv(self.lo.expand(s).gather(dim, index), self.hi.expand(s).gather(dim, index))
+        return Iv(self.lo.gather(dim, index), self.hi.gather(dim, index))
 
     def item(self) -> tuple[float, float]:
         return float(self.lo.reshape(-1)[0]), float(self.hi.reshape(-1)[0])
@@ -135,7 +137,7 @@ class Iv:
 
     def __add__(self, other: Any) -> Iv:
         o = Iv.of(other)
-        return Iv(down(self.lo + o.lo), up(self.hi + o.hi))
+        return Iv.outward(down(self.lo + o.lo), up(self.hi + o.hi))
 
     __radd__ = __add__
 
@@ -240,8 +242,7 @@ class Iv:
 
     # -- reductions -----------------------------------------------------------------------------------
     def sum(self, dim: int | None = None) -> Iv:
-        shape = self.shape
-        lo, hi = self.lo.expand(shape), self.hi.expand(shape)
+        lo, hi = self.lo, self.hi
         n = lo.numel() if dim is None else lo.shape[dim]
         if n == 0:
             z = lo.sum() if dim is None else lo.sum(dim)
@@ -251,7 +252,7 @@ class Iv:
         a_lo = lo.abs().sum() if dim is None else lo.abs().sum(dim)
         a_hi = hi.abs().sum() if dim is None else hi.abs().sum(dim)
         k = 2.0 * (n + 1) * U
-        return Iv(down(s_lo - k * a_lo, 2), up(s_hi + k * a_hi, 2))
+        return Iv.outward(down(s_lo - k * a_lo, 2), up(s_hi + k * a_hi, 2))
 
     def mean(self) -> Iv:
         return self.sum() / float(max(1, math.prod(self.shape)))
@@ -850,9 +851,8 @@ def _set_sum(v: Iv, dims: tuple[int, ...]) -> Iv:
     if not dims:
         return v
     keep = [d for d in range(len(v.shape)) if d not in dims]
-    moved = v.movedim(0, 0)
-    lo = moved.lo.expand(v.shape).permute(*keep, *dims)
-    hi = moved.hi.expand(v.shape).permute(*keep, *dims)
+    lo = v.lo.permute(*keep, *dims)
+    hi = v.hi.permute(*keep, *dims)
     rows = lo.shape[:len(keep)]
     return Iv(lo.reshape(*rows, -1), hi.reshape(*rows, -1)).sum(-1)
 

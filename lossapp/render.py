@@ -44,17 +44,23 @@ def _escape_text(text: str) -> str:
     return "".join(out)
 
 
-def _flat(value: Any) -> list[float]:
+def _flat_tensor(value: Any) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
-        return value.detach().double().reshape(-1).cpu().tolist()
-    if isinstance(value, list | tuple):
-        out: list[float] = []
-        for v in value:
-            out.extend(_flat(v))
-        return out
+        return value.detach().double().reshape(-1).cpu()
     if value is None:
-        return []
-    return [float(value)]
+        return torch.zeros(0, dtype=torch.float64)
+    try:
+        return torch.tensor(value, dtype=torch.float64).reshape(-1)
+    except (TypeError, ValueError, RuntimeError):  # ragged or None inside: one by one
+        out: list[float] = []
+        for v in value if isinstance(value, list | tuple) else [value]:
+            out.extend(_flat_tensor(v).tolist() if isinstance(v, list | tuple) else
+                       [math.nan if v is None else float(v)])
+        return torch.tensor(out, dtype=torch.float64)
+
+
+def _flat(value: Any) -> list[float]:
+    return _flat_tensor(value).tolist()
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -84,7 +90,7 @@ def plain_number(x: float, digits: int = VALUE_DIGITS) -> str:
 
 def summary_text(value: Any, lang: str = "en") -> str:
     """shape, min, max, mean of a large array (plain text)."""
-    flat = torch.tensor(_flat(value), dtype=torch.float64)
+    flat = _flat_tensor(value)
     finite = flat[torch.isfinite(flat)]
     stats = (f"{tr('shape', lang)} {shape_text(_shape(value))}, min {plain_number(finite.min()) if finite.numel() else 'nan'}, "
              f"max {plain_number(finite.max()) if finite.numel() else 'nan'}, "
@@ -95,11 +101,11 @@ def summary_text(value: Any, lang: str = "en") -> str:
 def value_latex(value: Any) -> str | None:
     """A small value as LaTeX (number, row vector or matrix); None when it is too large to print."""
     shape = _shape(value)
+    if math.prod(shape) > SHOW_MAX:
+        return None
     flat = _flat(value)
     if not shape:
         return number(flat[0]) if flat else r"\varnothing"
-    if len(flat) > SHOW_MAX:
-        return None
     if len(shape) == 2 and shape[0] <= MATRIX_MAX and shape[1] <= MATRIX_MAX:
         rows = [" & ".join(number(flat[r * shape[1] + c]) for c in range(shape[1])) for r in range(shape[0])]
         return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
@@ -111,6 +117,8 @@ def value_latex(value: Any) -> str | None:
 def value_text(value: Any, lang: str = "en") -> str:
     """The loss value as plain text: 0.926341, a short list, or a summary of a large tensor."""
     shape = _shape(value)
+    if math.prod(shape) > 8:
+        return summary_text(value, lang)
     flat = _flat(value)
     if not shape:
         return plain_number(flat[0]) if flat else "–"

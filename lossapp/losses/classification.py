@@ -39,8 +39,7 @@ def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
     idx = mask.nonzero().tolist()
     items = []
     for i in idx[:MAX_PLACES]:
-        where = shape_text(tuple(i)) if len(i) != 1 else f"({i[0]},)"
-        items.append(f"{where} {name}={values[tuple(i)].item():.4g}")
+        items.append(f"{shape_text(tuple(i))} {name}={values[tuple(i)].item():.4g}")
     return ", ".join(items) + (", …" if len(idx) > MAX_PLACES else "")
 
 

@@ -242,6 +242,26 @@ def warnings_markdown(result: Result, lang: str) -> str:
     return f"**⚠ {t('warnings', lang)}**\n\n" + "\n".join(f"- {tr(w, lang)}" for w in result.warnings)
 
 
+def robust_range(curve: Any, points: Any) -> tuple[float, float]:
+    """A y range showing the user's points and the bulk of the curves (2nd to 98th percentile), so a
+    curve that runs off to infinity at an edge (BCE's derivative at p → 0) does not flatten the rest."""
+    import numpy as np
+
+    c = np.asarray(curve, dtype=float)
+    p = np.asarray(points, dtype=float)
+    c, p = c[np.isfinite(c)], p[np.isfinite(p)]
+    values = []
+    if c.size:
+        values += [float(np.percentile(c, 2)), float(np.percentile(c, 98))]
+    if p.size:
+        values += [float(p.min()), float(p.max())]
+    if not values:
+        return 0.0, 1.0
+    lo, hi = min(values), max(values)
+    pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.1
+    return lo - pad, hi + pad
+
+
 def _plot_frames(plot: AroundPlot, lang: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Curves as lines and the user's elements as ▼ pins, for the loss and its derivative."""
     data = plot.data.copy()
@@ -262,11 +282,13 @@ def _plot_frames(plot: AroundPlot, lang: str) -> tuple[pd.DataFrame, pd.DataFram
             frames.append(pd.DataFrame({"x": [], "y": [], "series": []}))
             continue
         x_range = (float(finite[:, 0].min()), float(finite[:, 0].max()))
-        y_range = (float(finite[:, 1].min()), float(finite[:, 1].max()))
         lines = curves[["x", column, "series"]].rename(columns={column: "y"})
         pts = points[["x", column, "series"]].rename(columns={column: "y"}).dropna()
+        y_range = robust_range(lines["y"], pts["y"])
         pins = pin_markers(pts, x_range, y_range, y="y") if len(pts) else pd.DataFrame(columns=["x", "y", "series"])
-        frames.append(pd.concat([lines, pins], ignore_index=True))
+        frame = pd.concat([lines, pins], ignore_index=True)
+        frame.attrs["y_lim"] = [y_range[0], y_range[1] + 0.06 * (y_range[1] - y_range[0])]
+        frames.append(frame)
     return frames[0], frames[1], colors
 
 
@@ -296,9 +318,10 @@ def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
         loss_frame, dloss_frame, colors = _plot_frames(plot, lang)
         x_title = _x_title(plot, lang)
         plot_updates = [gr.update(value=loss_frame, x_title=x_title, y_title=t("y_loss", lang), color_map=colors,
-                                  title=t("plot_loss", lang)),
+                                  title=t("plot_loss", lang), y_lim=loss_frame.attrs.get("y_lim")),
                         gr.update(value=dloss_frame if dloss_frame["y"].notna().any() else None, x_title=x_title,
-                                  y_title=t("y_dloss", lang), color_map=colors, title=t("plot_dloss", lang))]
+                                  y_title=t("y_dloss", lang), color_map=colors, title=t("plot_dloss", lang),
+                                  y_lim=dloss_frame.attrs.get("y_lim"))]
         plot_note = t("plot_note", lang) + (f" {tr(plot.note, lang)}." if plot.note else "")
     snippet = render.torch_snippet(result, sources=state.get("sources") or None)
     return [big_value(result, lang, verdict), warnings_markdown(result, lang),

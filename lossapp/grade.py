@@ -1,0 +1,193 @@
+"""Batch grading: a whole class's answers in one CSV.
+
+Input rows: id, loss, pred, target, params, claimed [, reduction] — with a header naming those columns
+(any order, case-insensitive) or, without a header, in that order. `params` is a JSON object as text
+(empty means none); `target` may be empty for losses without one; for loss "confusion" pred and target
+are empty and params holds tp, fp, fn, tn and metric. Quote fields that contain commas:
+
+    id,loss,pred,target,params,claimed
+    s01,bce,"[0.2947, 0.5898, 0.4863]","[1, 0, 0]",{},0.9264
+    s02,focal,"[1.2, -0.8]","[1, 0]","{""alpha"": 0.25, ""gamma"": 2}",0.031
+
+Output: one row per input row, in order: id, loss, verdict ("error" for a malformed row, with the reason
+as the explanation — it never stops the batch), value, claimed, mistakes (ids joined by ";"),
+conventions (ids), explanation, explanation_zh.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.inputs import InputError
+
+INPUT_COLUMNS = ("id", "loss", "pred", "target", "params", "claimed", "reduction")
+REQUIRED = ("loss", "claimed")
+OUTPUT_COLUMNS = ["id", "loss", "verdict", "value", "claimed", "mistakes", "conventions", "explanation",
+                  "explanation_zh"]
+MAX_ROWS = 100_000
+MAX_CSV_CHARS = 50_000_000
+
+Progress = Callable[[int, int], None]
+
+
+def _read_text(path_or_text: str | Path) -> str:
+    if isinstance(path_or_text, Path):
+        return _read_file(path_or_text)
+    if not isinstance(path_or_text, str):
+        raise InputError(f"expected a CSV file path or CSV text, got {type(path_or_text).__name__}")
+    text = path_or_text
+    if "\n" not in text and "," not in text:
+        path = Path(text.strip())
+        if path.is_file():
+            return _read_file(path)
+        raise InputError(f"expected a CSV file or CSV text, got {text!r} (no such file)")
+    return text
+
+
+def _read_file(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"expected a CSV file, got {str(path)!r} (no such file)")
+    if path.stat().st_size > MAX_CSV_CHARS:
+        raise InputError(f"expected a CSV of at most {MAX_CSV_CHARS:,} bytes, got {path.stat().st_size:,}")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"expected a UTF-8 CSV file, got bytes that are not UTF-8 in {path.name}") from None
+
+
+def _columns(header: list[str]) -> dict[str, int] | None:
+    """Column positions from a header row, or None when the first row is data."""
+    names = [h.strip().lower() for h in header]
+    if not all(r in names for r in REQUIRED):
+        return None
+    return {name: names.index(name) for name in INPUT_COLUMNS if name in names}
+
+
+def _field(row: list[str], columns: dict[str, int], name: str) -> str:
+    i = columns.get(name)
+    return row[i].strip() if i is not None and i < len(row) else ""
+
+
+def _params(text: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"params: expected a JSON object such as {{\"alpha\": 0.25}}, got text that does not parse "
+                         f"({exc.msg} at character {exc.pos})") from None
+    if not isinstance(params, dict):
+        raise InputError(f"params: expected a JSON object such as {{\"alpha\": 0.25}}, got {type(params).__name__}")
+    return params
+
+
+def grade_row(row: list[str], columns: dict[str, int], number: int) -> dict[str, Any]:
+    """One output row for one input row (an "error" row for a malformed one)."""
+    from lossapp.check import check
+    ident = _field(row, columns, "id") or str(number)
+    loss = _field(row, columns, "loss")
+    claimed = _field(row, columns, "claimed")
+    out: dict[str, Any] = {"id": ident, "loss": loss, "verdict": "error", "value": None, "claimed": claimed,
+                           "mistakes": "", "conventions": "", "explanation": "", "explanation_zh": ""}
+    try:
+        need = max(columns["loss"], columns["claimed"]) + 1
+        if len(row) < need:
+            raise InputError(f"row {number}: expected at least {need} columns, got {len(row)}")
+        if not loss:
+            raise InputError(f"row {number}: expected a loss name, got nothing")
+        if not claimed:
+            raise InputError(f"row {number}: expected a claimed answer, got nothing")
+        params = _params(_field(row, columns, "params"))
+        pred = _field(row, columns, "pred") or None
+        target = _field(row, columns, "target") or None
+        reduction = _field(row, columns, "reduction") or None
+        verdict = check(loss, pred, target, claimed=claimed, reduction=reduction, **params)
+    except InputError as exc:
+        out["explanation"] = str(exc)
+        out["explanation_zh"] = _zh(str(exc))
+        return out
+    except Exception as exc:  # an internal error in one row must not stop the batch
+        out["explanation"] = f"internal error: {type(exc).__name__}: {exc}"
+        out["explanation_zh"] = f"内部错误：{type(exc).__name__}: {exc}"
+        return out
+    value = verdict.value
+    out.update(verdict=verdict.verdict, value=value if math.isfinite(value) else None,
+               mistakes=";".join(m.id for m in verdict.mistakes),
+               conventions=";".join(c.id for c in verdict.conventions),
+               explanation=verdict.explanation, explanation_zh=verdict.explanation_zh)
+    return out
+
+
+def _zh(text: str) -> str:
+    from lossapp.i18n import tr
+    return tr(text, "zh")
+
+
+def grade_csv(path_or_text: str | Path, *, progress: Progress | None = None) -> pd.DataFrame:
+    """Grade every row of an answers CSV (a path, or the CSV text itself); `progress(done, total)` is called
+    before the first row and after each row."""
+    text = _read_text(path_or_text)
+    if len(text) > MAX_CSV_CHARS:
+        raise InputError(f"expected a CSV of at most {MAX_CSV_CHARS:,} characters, got {len(text):,}")
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise InputError(f"expected CSV text, got text that does not parse as CSV ({exc})") from None
+    columns = _columns(rows[0]) if rows else None
+    if columns is not None:
+        rows = rows[1:]
+    else:
+        columns = {name: i for i, name in enumerate(INPUT_COLUMNS)}
+    if len(rows) > MAX_ROWS:
+        raise InputError(f"expected at most {MAX_ROWS:,} answer rows, got {len(rows):,}")
+    total = len(rows)
+    if progress is not None:
+        progress(0, total)
+    out = []
+    for i, row in enumerate(rows, start=1):
+        out.append(grade_row(row, columns, i))
+        if progress is not None:
+            progress(i, total)
+    return pd.DataFrame(out, columns=OUTPUT_COLUMNS)
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write the verdicts (UTF-8, header, no index) and return the path."""
+    path = Path(path)
+    df.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Count of each verdict (exact, convention, mistake, rounding, incorrect, error), for the summary chart."""
+    from lossapp.check import VERDICTS
+    order = [*VERDICTS, "error"]
+    counts = df["verdict"].value_counts() if len(df) else pd.Series(dtype=int)
+    return pd.DataFrame({"verdict": order, "count": [int(counts.get(v, 0)) for v in order]})
+
+
+add_zh({"exact": "精确", "convention": "约定不同", "mistake": "常见错误", "rounding": "舍入", "incorrect": "错误",
+        "error": "无法评分"})
+add_zh_patterns([
+    (r"row (\d+): expected at least (\d+) columns, got (\d+)", r"第 \1 行：期望至少 \2 列，实际为 \3 列"),
+    (r"row (\d+): expected a loss name, got nothing", r"第 \1 行：期望一个损失函数名，实际为空"),
+    (r"row (\d+): expected a claimed answer, got nothing", r"第 \1 行：期望一个所给答案，实际为空"),
+    (r"params: expected a JSON object such as \{\"alpha\": 0\.25\}, got (.+)", r"params：期望一个 JSON 对象，例如 {\"alpha\": 0.25}，实际为 \1"),
+    (r"expected a CSV file or CSV text, got (.+) \(no such file\)", r"期望一个 CSV 文件或 CSV 文本，实际为 \1（文件不存在）"),
+    (r"expected a CSV file, got (.+) \(no such file\)", r"期望一个 CSV 文件，实际为 \1（文件不存在）"),
+    (r"expected CSV text, got text that does not parse as CSV \((.+)\)", r"期望 CSV 文本，实际文本无法按 CSV 解析（\1）"),
+    (r"expected at most (.+) answer rows, got (.+)", r"期望最多 \1 行答案，实际为 \2 行"),
+    (r"expected a UTF-8 CSV file, got bytes that are not UTF-8 in (.+)", r"期望 UTF-8 编码的 CSV 文件，\1 中有非 UTF-8 字节"),
+    (r"expected a CSV of at most (.+) bytes, got (.+)", r"期望 CSV 最多 \1 字节，实际为 \2"),
+    (r"expected a CSV of at most (.+) characters, got (.+)", r"期望 CSV 最多 \1 个字符，实际为 \2"),
+])
