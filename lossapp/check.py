@@ -34,7 +34,7 @@ import torch
 from lossapp.conventions import evaluate_conventions
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import InputError, number_decimals
-from lossapp.interval import Enclosure, enclose, is_label_like
+from lossapp.interval import Enclosure, enclose, target_is_exact
 from lossapp.mistakes import Case, VariantValue, evaluate
 from lossapp.result import Result, json_safe
 
@@ -347,7 +347,8 @@ def _inputs_written(result: Result) -> tuple[str, str]:
             continue
         d = np.asarray(ti.decimals)
         d = d[d >= 0]
-        if d.size == 0 or (name == "target" and is_label_like(ti.values)):
+        kind = result.spec.target_kind if result.spec is not None else None
+        if d.size == 0 or (name == "target" and target_is_exact(kind, ti.values)):
             continue  # labels are exact
         lo, hi = int(d.min()), int(d.max())
         span = str(lo) if lo == hi else f"{lo}–{hi}"

@@ -318,6 +318,14 @@ def is_label_like(t: torch.Tensor | None) -> bool:
     return bool(((t == 0) | (t == 1)).all())
 
 
+def target_is_exact(target_kind: str | None, t: torch.Tensor | None) -> bool:
+    """Whether a target is exact (labels) rather than rounded: class indices, or 0/1 labels of a loss whose
+    targets are labels (a regression target written 1.0 is a measurement and keeps its rounding)."""
+    if t is None or not t.is_floating_point():
+        return True
+    return target_kind != "values" and is_label_like(t)
+
+
 # -- reductions in interval arithmetic (mirror lossapp.reduction.reduce) ------------------------------
 
 def reduce_iv(terms: Iv, reduction: str, *, denominator: torch.Tensor | None = None,
@@ -354,6 +362,7 @@ class Box:
     params: dict[str, Any]
     reduction: str
     result: Any = None
+    target_kind: str | None = None
 
     def pred_box(self, low: float | None = None, high: float | None = None) -> Iv:
         return rounding_box(self.pred, self.pred_decimals, low=low, high=high)
@@ -361,7 +370,8 @@ class Box:
     def target_box(self, low: float | None = None, high: float | None = None) -> Iv:
         if self.target is None:
             raise EnclosureUnavailable("no target")
-        return rounding_box(self.target, self.target_decimals, exact=is_label_like(self.target), low=low, high=high)
+        return rounding_box(self.target, self.target_decimals, exact=target_is_exact(self.target_kind, self.target),
+                            low=low, high=high)
 
 
 Formula = Callable[[Box], Iv]
@@ -938,7 +948,7 @@ def _part_box(box: Box, name: str, params: dict[str, Any]) -> Iv:
     part = Box(x=box.x, t=None, pred=pred, target=target, pred_decimals=box.pred_decimals,
                target_decimals=box.target_decimals if target is not None and box.target is not None
                and tuple(target.shape) == tuple(box.target.shape) else None,
-               params=params, reduction=box.reduction, result=box.result)
+               params=params, reduction=box.reduction, result=box.result, target_kind=spec.target_kind)
     return ENCLOSURES[name](part)
 
 
@@ -1009,9 +1019,20 @@ def enclose(result: Any) -> Enclosure:
     if not math.isfinite(value):
         return Enclosure(None, None, False, "none", "the value is not finite")
     if name == "confusion":
-        # counts are integers: exact inputs, the value is computed from them in float64 (a few operations)
+        # counts are integers: exact inputs, the value is computed from them in float64 (a few operations).
+        # From masks, the counts are exact unless a rounded prediction could cross the threshold.
+        if result.pred is not None and result.pred.values.is_floating_point():
+            threshold = float(result.params.get("threshold", 0.5))
+            try:
+                box = rounding_box(result.pred.values, _decimals(result.pred, result.pred.values))
+            except EnclosureUnavailable as exc:
+                return Enclosure(None, None, False, "none", f"{NOT_ESTABLISHED} ({exc})")
+            binary = bool(((result.pred.values == 0) | (result.pred.values == 1)).all())
+            if not binary and bool(((box.lo < threshold) & (box.hi >= threshold)).any()):
+                return Enclosure(None, None, False, "none", f"{NOT_ESTABLISHED} (a rounded prediction can fall on "
+                                 f"either side of the threshold {threshold:g})")
         r = 8 * U * abs(value) + 1e-300
-        return Enclosure(value - r, value + r, True, "exact integer counts", point=True)
+        return Enclosure(value - r, value + r, True, "exact counts", point=True)
     formula = ENCLOSURES.get(name)
     if formula is None or result.pred is None:
         return Enclosure(None, None, False, "none", NOT_ESTABLISHED)
@@ -1021,7 +1042,8 @@ def enclose(result: Any) -> Enclosure:
         box = Box(x=Iv(pred.double()), t=None, pred=pred.double(), target=target,
                   pred_decimals=_decimals(result.pred, pred),
                   target_decimals=_decimals(result.target, target), params=dict(result.params),
-                  reduction=result.reduction, result=result)
+                  reduction=result.reduction, result=result,
+                  target_kind=result.spec.target_kind if result.spec is not None else None)
         with torch.no_grad():
             iv = formula(box)
         if iv.lo.numel() != 1:
@@ -1036,7 +1058,7 @@ def enclose(result: Any) -> Enclosure:
                          f"{NOT_ESTABLISHED} (the interval formula [{lo:.10g}, {hi:.10g}] does not contain the "
                          f"computed value {value:.10g})")
     point = all(d is None or not (np.asarray(d) > 0).any()
-                for d in (box.pred_decimals, None if is_label_like(target) else box.target_decimals))
+                for d in (box.pred_decimals, None if target_is_exact(box.target_kind, target) else box.target_decimals))
     return Enclosure(min(lo, value), max(hi, value), True, METHODS[name], point=point)
 
 

@@ -132,6 +132,7 @@ def _cases() -> list[tuple[str, str]]:
     return out
 
 
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")
 @pytest.mark.parametrize(("loss", "reduction"), _cases())
 def test_snippet_reproduces_the_builtin_for_every_loss(loss: str, reduction: str) -> None:
     spec = LOSSES[loss]

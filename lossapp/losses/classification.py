@@ -178,13 +178,13 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
     s = trace.add("s", "Softplus remainder", r"s_n = \log\left(1 + e^{-|x_n|}\right)", torch.log1p(torch.exp(-a)),
                   note="e^{−|x|} ≤ 1 never overflows, and log1p keeps its precision when it is tiny",
                   sub=r"\log(1 + e^{-$a})", a=a)
-    log_sig = trace.add("log σ(x)", "Log-sigmoid", r"\log\sigma(x_n) = \min(x_n, 0) - s_n",
+    log_sig = trace.add("log σ(x)", "Log-sigmoid", r"\log \sigma(x_n) = \min(x_n, 0) - s_n",
                         torch.where(nonneg, torch.zeros_like(x), x) - s,
                         note="computed without forming σ(x), which rounds to 0 or 1 for large |x| and "
                              "would make log σ = −∞; this form stays finite at x = ±100 and beyond",
                         sub=r"\min($x, 0) - $s", x=x, s=s)
     log_sig_neg = trace.add("log σ(−x)", "Log-sigmoid of −x (= log(1 − σ(x)))",
-                            r"\log\sigma(-x_n) = \min(-x_n, 0) - s_n", torch.where(nonneg, -x, torch.zeros_like(x)) - s,
+                            r"\log \sigma(-x_n) = \min(-x_n, 0) - s_n", torch.where(nonneg, -x, torch.zeros_like(x)) - s,
                             sub=r"\min(-$x, 0) - $s", x=x, s=s)
     weight, pos_weight = params.get("weight"), params.get("pos_weight")
     if pos_weight is None:
@@ -200,7 +200,7 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
     if weight is not None:
         trace.add("w", "Weight per element", r"w_n", w, note="the weight broadcast to pred's shape")
     loss = trace.add("l", "Binary cross-entropy with logits per element",
-                     r"l_n = -w_n\left[p_c\, y_n \log\sigma(x_n) + (1-y_n)\log\sigma(-x_n)\right]",
+                     r"l_n = -w_n\left[p_c\, y_n \log \sigma(x_n) + (1-y_n)\log \sigma(-x_n)\right]",
                      -w * (pc * y * log_sig + (1 - y) * log_sig_neg),
                      sub=(r"-" + (r"$w" if weight is not None else "") + r"\left["
                           + (r"$c \cdot " if pos_weight is not None else "") + r"$y \cdot $a + (1-$y)\cdot $b\right]"),
@@ -564,7 +564,7 @@ register(LossSpec(
 register(LossSpec(
     name="bce_with_logits", family="classification", title="BCE with logits",
     summary="Sigmoid and binary cross-entropy in one stable formula on logits; pos_weight rescales positives.",
-    formula=r"l_n = -w_n\left[p_c\, y_n \log\sigma(x_n) + (1-y_n)\log\sigma(-x_n)\right]",
+    formula=r"l_n = -w_n\left[p_c\, y_n \log \sigma(x_n) + (1-y_n)\log \sigma(-x_n)\right]",
     pred_kind="logits", target_kind="binary",
     params=(_WEIGHT, Param("pos_weight", None, "tensor",
                            "weight of the positive term, one per class along the last dimension (> 1 raises recall)")),
@@ -581,7 +581,7 @@ register(LossSpec(
     name="cross_entropy", family="classification", title="Cross-entropy",
     summary="Log-softmax of the logits, then the negative log-probability of the true class "
             "(or of a target distribution), with class weights, ignore_index and label smoothing.",
-    formula=r"l_n = -w_{y_n}\log\frac{e^{x_{n,y_n}}}{\sum_c e^{x_{n,c}}}",
+    formula=r"l_n = -w_{y_n}\log\left(\frac{e^{x_{n,y_n}}}{\sum_c e^{x_{n,c}}}\right)",
     pred_kind="logits", target_kind="classes_or_probabilities",
     params=(_CLASS_WEIGHT, _IGNORE,
             Param("label_smoothing", 0.0, "float", "ε: mixes the target with the uniform distribution over the C classes",

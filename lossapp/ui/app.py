@@ -53,6 +53,7 @@ def build_app() -> gr.Blocks:
         _wire_language(lang, tr_ui, calc, conf, curves)
         api.register()
     demo.queue(default_concurrency_limit=2)
+    demo.lossapp_translations = tr_ui  # for tests: every language-dependent component
     return demo
 
 

@@ -1,0 +1,237 @@
+"""The answer checker: claims, every verdict, the golden article case, the exact-at-every-decimal property,
+the incorrect explanation, JSON and Chinese."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lossapp
+from lossapp.check import VERDICTS, Verdict, check, check_result, parse_claim, rounds_to
+from lossapp.inputs import InputError
+
+BCE = {"pred": "[0.2947, 0.5898, 0.4863]", "target": "[1, 0, 0]"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _bce_torch() -> float:
+    p = torch.tensor([0.2947, 0.5898, 0.4863], dtype=torch.float64)
+    return float(F.binary_cross_entropy(p, torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)))
+
+
+# -- claims ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("claimed", "value", "decimals"), [
+    ("0.9264", 0.9264, 4), ("0.92640", 0.9264, 5), (" 0.9 ", 0.9, 1), ("3", 3.0, 0), ("9.264e-1", 0.9264, 4),
+    ("1.5E-3", 0.0015, 4), ("−0.25", -0.25, 2), ("+.5", 0.5, 1), (0.9264, 0.9264, 4), (0.1, 0.1, 1), (2, 2.0, 0),
+    (1e-05, 1e-05, 5), ("nan", math.nan, 0),
+])
+def test_parse_claim(claimed, value: float, decimals: int) -> None:
+    c = parse_claim(claimed)
+    assert c.decimals == decimals
+    assert (math.isnan(c.value) and math.isnan(value)) or c.value == value
+
+
+@pytest.mark.parametrize("bad", ["abc", "0.9.2", "1,5", "", "2**3", True, None, [0.9]])
+def test_bad_claims_are_input_errors(bad) -> None:
+    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got"):
+        parse_claim(bad)
+
+
+def test_rounds_to_accepts_both_neighbours_of_a_tie() -> None:
+    assert rounds_to(0.92635, parse_claim("0.9264")) and rounds_to(0.92635, parse_claim("0.9263"))
+    assert not rounds_to(0.92634, parse_claim("0.9264"))
+
+
+# -- the golden case (article 002) ---------------------------------------------------------------------------------
+
+def test_golden_rounding() -> None:
+    v = check("bce", BCE["pred"], BCE["target"], claimed="0.9264")
+    assert v.verdict == "rounding"
+    assert v.value == pytest.approx(_bce_torch(), rel=1e-12)
+    assert v.decimals == 4 and v.rounded == "0.9263"
+    lo, hi = v.interval
+    assert lo == pytest.approx(0.92621, abs=1e-5) and hi == pytest.approx(0.92647, abs=1e-5)
+    assert "inputs were themselves rounded" in v.explanation and "pred written to 4 decimals" in v.explanation
+    assert "输入本身就是舍入过的" in v.explanation_zh
+    assert not v.mistakes and not v.conventions
+
+
+def test_golden_log10_mistake() -> None:
+    v = check("bce", BCE["pred"], BCE["target"], claimed="0.4023")
+    assert v.verdict == "mistake"
+    assert [m.id for m in v.mistakes] == ["log10"]
+    assert v.mistakes[0].value == pytest.approx(_bce_torch() / math.log(10), rel=1e-12)
+    assert "log10" in v.explanation or "log base 10" in v.explanation
+
+
+def test_cli_golden_case(capsys: pytest.CaptureFixture[str]) -> None:
+    from lossapp.__main__ import main
+    assert main(["bce", "--pred", BCE["pred"], "--target", BCE["target"], "--claimed", "0.9264"]) == 0
+    out = capsys.readouterr().out
+    assert "rounding" in out and "inputs were themselves rounded" in out
+    assert main(["bce", "--pred", BCE["pred"], "--target", BCE["target"], "--claimed", "0.4023", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["check"]["verdict"] == "mistake" and data["check"]["mistakes"][0]["id"] == "log10"
+
+
+# -- exact at every number of decimals (property) ---------------------------------------------------------------------
+
+PROPERTY_CASES = [
+    ("bce", BCE["pred"], BCE["target"], {}),
+    ("cross_entropy", "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "[0, 2]", {}),
+    ("mse", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]", {}),
+    ("focal", "[[1.2, -0.8, 0.3], [-2.0, 0.5, 3.0]]", "[[1, 0, 0], [0, 1, 1]]", {"alpha": 0.25, "gamma": 2.0}),
+    ("dice", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]", {}),
+]
+_RESULTS: dict[str, lossapp.Result] = {}
+
+
+def _result(i: int) -> lossapp.Result:
+    name, pred, target, params = PROPERTY_CASES[i]
+    if name not in _RESULTS:
+        _RESULTS[name] = lossapp.compute(name, pred, target, **params)
+    return _RESULTS[name]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, len(PROPERTY_CASES) - 1), st.integers(1, 8), st.booleans())
+def test_true_value_is_exact_at_every_decimal(i: int, decimals: int, as_text: bool) -> None:
+    r = _result(i)
+    text = f"{r.value:.{decimals}f}"
+    claimed = text if as_text else float(text)
+    v = check_result(r, claimed)
+    assert v.verdict == "exact", (text, v.explanation)
+    assert v.decimals == (decimals if as_text else parse_claim(float(text)).decimals)
+
+
+def test_every_example_gets_a_verdict() -> None:
+    from lossapp.examples import load_examples, run_example
+    seen = 0
+    for ex in load_examples():
+        _, verdict = run_example(ex)
+        if ex.stated is not None:
+            assert verdict is not None and verdict.verdict in VERDICTS
+            seen += 1
+    assert seen >= 1
+
+
+# -- each verdict on constructed cases ------------------------------------------------------------------------------------
+
+def test_exact_from_the_float32_reference() -> None:
+    """A claim printed from torch's float16 result at many decimals: exact, and the explanation says why."""
+    r = lossapp.compute("mse", "[0.1234, 0.5678]", "[0.3, 0.9]", dtype="float16")
+    ref = float(r.reference.value)
+    claimed = f"{ref:.7f}"
+    assert not rounds_to(float(r.value), parse_claim(claimed))
+    v = check_result(r, claimed)
+    assert v.verdict == "exact" and "float16" in v.explanation
+
+
+def test_convention_verdict() -> None:
+    # p = 1 for a negative: torch clamps log(1 − p) at −100; Keras clips p to 1 − 1e-7 first
+    claimed = (-math.log(1e-7) - math.log(1 - 0.3)) / 2
+    v = check("bce", "[1.0, 0.3]", "[0, 0]", claimed=f"{claimed:.5f}")
+    assert v.verdict == "convention"
+    assert v.conventions[0].id == "keras_clip" and "Keras" in v.explanation
+    torch_value = float(F.binary_cross_entropy(torch.tensor([1.0, 0.3]), torch.tensor([0.0, 0.0])))
+    assert v.value == pytest.approx(torch_value, rel=1e-6)
+
+
+def test_incorrect_says_how_far_and_which_step() -> None:
+    p = torch.tensor([0.2947, 0.5898, 0.4863], dtype=torch.float64)
+    terms = F.binary_cross_entropy(p, torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64), reduction="none")
+    claimed = f"{float(terms[0] + terms[2]) / 3:.5f}"  # the middle term forgotten
+    v = check("bce", BCE["pred"], BCE["target"], claimed=claimed)
+    assert v.verdict == "incorrect"
+    assert v.off["abs"] == pytest.approx(float(claimed) - _bce_torch(), rel=1e-9)
+    assert v.off["units"] == pytest.approx((float(claimed) - _bce_torch()) * 1e5, rel=1e-9)
+    assert v.off["rel"] == pytest.approx((float(claimed) - _bce_torch()) / _bce_torch(), rel=1e-9)
+    assert v.step == {"symbol": "l", "explanation": f"the term l_1 = {float(terms[1]):.10g} left out of the sum",
+                      "explanation_zh": f"求和时漏掉了项 l_1 = {float(terms[1]):.10g}"}
+    assert "units of its last decimal" in v.explanation and "step l" in v.explanation
+    assert "rounding of the inputs cannot explain it" in v.explanation
+
+
+def test_incorrect_wrong_denominator() -> None:
+    r = lossapp.compute("mse", "[1, 2, 4]", "[0, 0, 0]")  # exact inputs: rounding cannot explain anything
+    total = float(F.mse_loss(torch.tensor([1.0, 2.0, 4.0]), torch.zeros(3), reduction="sum"))
+    v = check_result(r, f"{total / 4:.3f}")
+    assert v.verdict == "incorrect" and v.interval[1] - v.interval[0] < 1e-12
+    assert v.step["symbol"] == "den" and "divided by 4 instead of 3" in v.step["explanation"]
+
+
+def test_coarse_wrong_claim_has_no_step() -> None:
+    v = check("bce", BCE["pred"], BCE["target"], claimed="0.6")
+    assert v.verdict == "incorrect" and v.step is None
+
+
+def test_no_rounding_without_an_enclosure(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lossapp import interval
+    monkeypatch.delitem(interval.ENCLOSURES, "bce")
+    v = check("bce", BCE["pred"], BCE["target"], claimed="0.9264")
+    assert v.verdict == "incorrect" and v.interval is None
+    assert "not assessed" in v.explanation
+
+
+def test_confusion_counts() -> None:
+    v = check("confusion", claimed="0.7273", tp=20, fp=5, fn=10, tn=65)
+    assert v.verdict == "exact" and v.value == pytest.approx(40 / 55)
+    v = check("confusion", claimed="0.5714", tp=20, fp=5, fn=10, tn=65)
+    assert v.verdict == "mistake" and "iou_instead_of_dice" in [m.id for m in v.mistakes]
+
+
+def test_nan_value() -> None:
+    r = lossapp.compute("cross_entropy", "[[1.0, 2.0]]", "[1]", ignore_index=1)
+    assert math.isnan(r.value)
+    assert check_result(r, "nan").verdict == "exact"
+    v = check_result(r, "0.5")
+    assert v.verdict == "incorrect"
+    json.dumps(v.to_dict())
+
+
+def test_reduction_none_needs_one_number() -> None:
+    with pytest.raises(InputError, match="expected a loss that is one number"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="0.5", reduction="none")
+    assert check("mse", "[0.5]", "[0.0]", claimed="0.25", reduction="none").verdict == "exact"
+
+
+def test_bad_input_is_an_input_error() -> None:
+    with pytest.raises(InputError):
+        check("bce", "[1.5]", "[1]", claimed="0.5")
+    with pytest.raises(InputError):
+        check("nope", "[0.5]", "[1]", claimed="0.5")
+
+
+# -- JSON, Chinese, API ---------------------------------------------------------------------------------------------------
+
+def test_to_dict_has_the_design_keys_and_is_json() -> None:
+    v = check("bce", BCE["pred"], BCE["target"], claimed="0.4023")
+    d = v.to_dict()
+    assert {"claimed", "value", "verdict", "decimals", "interval", "explanation", "mistakes"} <= set(d)
+    assert d["claimed"] == 0.4023 and d["decimals"] == 4 and d["verdict"] == "mistake"
+    assert {"id", "title", "value", "explanation"} <= set(d["mistakes"][0])
+    json.dumps(d, ensure_ascii=False)
+
+
+def test_lossapp_check_delegates_and_matches_check_result() -> None:
+    v1 = lossapp.check("bce", BCE["pred"], BCE["target"], claimed="0.9264")
+    r = lossapp.compute("bce", BCE["pred"], BCE["target"])
+    v2 = check_result(r, "0.9264")
+    assert isinstance(v1, Verdict) and v1.verdict == v2.verdict == "rounding"
+    assert v1.interval == v2.interval and v1.result is not None
+
+
+@pytest.mark.parametrize("claimed", ["0.9263", "0.9264", "0.4023", "0.6", "2.7790"])
+def test_explanations_have_chinese(claimed: str) -> None:
+    v = check("bce", BCE["pred"], BCE["target"], claimed=claimed)
+    assert v.explanation and CJK.search(v.explanation_zh)
+    for m in v.mistakes:
+        assert CJK.search(m.variant.title_zh) and CJK.search(m.variant.explanation_zh)

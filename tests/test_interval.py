@@ -1,0 +1,291 @@
+"""The interval enclosure: outward-rounded interval arithmetic contains the exact result (checked with
+mpmath at 60 digits), the input box contains every number the written decimals stand for, and for every
+loss random points inside the box evaluate inside the enclosure (the golden BCE case included)."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lossapp
+from lossapp.i18n import has_zh
+from lossapp.interval import (
+    ENCLOSURES,
+    NOT_ESTABLISHED,
+    Iv,
+    enclose,
+    is_label_like,
+    log_softmax_iv,
+    monotone,
+    rounding_box,
+    target_is_exact,
+)
+from lossapp.trace import Trace
+
+mpmath.mp.dps = 60
+F64 = torch.float64
+# The step functions evaluate in float64: a point's computed loss may sit this far (relative) from its exact
+# value, so the property tests allow it — the enclosure itself is of the exact value.
+EVAL_RTOL = 1e-12
+
+
+def _inside(exact: mpmath.mpf, iv: Iv, i: int = 0) -> bool:
+    lo, hi = float(iv.lo.reshape(-1)[i]), float(iv.hi.reshape(-1)[i])
+    return mpmath.mpf(lo) <= exact <= mpmath.mpf(hi)
+
+
+finite = st.floats(min_value=-50, max_value=50, allow_nan=False, allow_infinity=False)
+positive = st.floats(min_value=1e-6, max_value=50, allow_nan=False, allow_infinity=False)
+
+
+def _interval(a: float, b: float) -> Iv:
+    lo, hi = min(a, b), max(a, b)
+    return Iv(torch.tensor([lo], dtype=F64), torch.tensor([hi], dtype=F64))
+
+
+def _point_in(iv: Iv, u: float) -> float:
+    lo, hi = float(iv.lo[0]), float(iv.hi[0])
+    return min(max(lo + (hi - lo) * u, lo), hi)
+
+
+unit = st.floats(min_value=0, max_value=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(finite, finite, finite, finite, unit, unit)
+def test_arithmetic_contains_the_exact_result(a: float, b: float, c: float, d: float, u: float, v: float) -> None:
+    x, y = _interval(a, b), _interval(c, d)
+    px, py = _point_in(x, u), _point_in(y, v)
+    mx, my = mpmath.mpf(px), mpmath.mpf(py)
+    assert _inside(mx + my, x + y)
+    assert _inside(mx - my, x - y)
+    assert _inside(mx * my, x * y)
+    if not (float(y.lo[0]) <= 0 <= float(y.hi[0])):
+        assert _inside(mx / my, x / y)
+    assert _inside(abs(mx), x.abs())
+    assert _inside(mx * mx, x.sqr())
+    assert _inside(mpmath.exp(mx), x.exp())
+    assert _inside(mpmath.log(1 + mpmath.exp(mx)), x.softplus())
+    assert _inside(1 / (1 + mpmath.exp(-mx)), x.sigmoid())
+    assert _inside(max(mx, mpmath.mpf(0)), x.relu())
+
+
+@settings(max_examples=60, deadline=None)
+@given(positive, positive, unit, st.floats(min_value=0, max_value=5))
+def test_functions_on_positive_intervals(a: float, b: float, u: float, g: float) -> None:
+    x = _interval(a, b)
+    px = mpmath.mpf(_point_in(x, u))
+    assert _inside(mpmath.log(px), x.log())
+    assert _inside(mpmath.sqrt(px), x.sqrt())
+    assert _inside(px ** mpmath.mpf(g), x.pow(g))
+    assert _inside(px * mpmath.log(px), x.xlogx())
+    assert _inside(mpmath.log(1 + px), x.log1p())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(finite, finite), min_size=1, max_size=30), st.lists(unit, min_size=30, max_size=30))
+def test_sum_contains_the_exact_sum(pairs: list[tuple[float, float]], us: list[float]) -> None:
+    lo = torch.tensor([min(p) for p in pairs], dtype=F64)
+    hi = torch.tensor([max(p) for p in pairs], dtype=F64)
+    iv = Iv(lo, hi)
+    points = [float(lo[i]) + (float(hi[i]) - float(lo[i])) * us[i] for i in range(len(pairs))]
+    points = [min(max(p, float(lo[i])), float(hi[i])) for i, p in enumerate(points)]
+    assert _inside(mpmath.fsum(mpmath.mpf(p) for p in points), iv.sum())
+    assert _inside(mpmath.fsum(mpmath.mpf(p) for p in points) / len(points), iv.mean())
+
+
+def test_log_softmax_range_is_reached_at_the_corners() -> None:
+    z = Iv(torch.tensor([[1.0, 2.0, -0.5]], dtype=F64), torch.tensor([[1.1, 2.05, -0.4]], dtype=F64))
+    out = log_softmax_iv(z)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        u = torch.rand(z.lo.shape, generator=gen, dtype=F64)
+        point = z.lo + (z.hi - z.lo) * u
+        lp = torch.log_softmax(point, -1)
+        assert bool((lp >= out.lo - 1e-15).all()) and bool((lp <= out.hi + 1e-15).all())
+    # the bounds are attained (tight): the corner (z_0 low, others high) gives the lower bound of class 0
+    corner = torch.tensor([[1.0, 2.05, -0.4]], dtype=F64)
+    assert math.isclose(float(torch.log_softmax(corner, -1)[0, 0]), float(out.lo[0, 0]), rel_tol=1e-13)
+
+
+def test_monotone_uses_the_right_corners() -> None:
+    box = Iv(torch.tensor([0.0, 0.0], dtype=F64), torch.tensor([1.0, 2.0], dtype=F64))
+    out = monotone(lambda v: v[0:1] - v[1:2], box, torch.tensor([1.0, -1.0], dtype=F64))
+    assert float(out.lo[0]) <= -2.0 <= float(out.lo[0]) + 1e-15
+    assert float(out.hi[0]) - 1e-15 <= 1.0 <= float(out.hi[0])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(min_value=-99999, max_value=99999), st.integers(min_value=0, max_value=8))
+def test_rounding_box_contains_the_written_decimal_range(mantissa: int, decimals: int) -> None:
+    text = format(Decimal(mantissa).scaleb(-decimals), "f") if decimals else f"{mantissa}.0"
+    decimals = decimals or 1
+    written = lossapp.inputs.read_tensor(text, "x")
+    box = rounding_box(written.values.double(), written.decimals)
+    exact = Decimal(text)
+    half = Decimal(5).scaleb(-(decimals + 1))
+    lo, hi = Decimal(float(box.lo.reshape(-1)[0])), Decimal(float(box.hi.reshape(-1)[0]))
+    assert lo <= exact - half and exact + half <= hi
+    # and it is not wasteful: within 1e-12 relative of the exact box
+    assert hi - lo <= 2 * half + Decimal("1e-12") * (abs(exact) + 1)
+
+
+def test_rounding_box_integers_are_exact_and_domains_clip() -> None:
+    t = lossapp.inputs.read_tensor("[1, 0, 3]", "t")
+    box = rounding_box(t.values, t.decimals)
+    assert torch.equal(box.lo, box.hi)
+    p = lossapp.inputs.read_tensor("[1.0, 0.00]", "p")
+    box = rounding_box(p.values, p.decimals, low=0.0, high=1.0)
+    assert box.hi.tolist() == [1.0, pytest.approx(0.005)]
+    assert box.lo.tolist()[1] == 0.0
+    assert is_label_like(torch.tensor([1.0, 0.0])) and not is_label_like(torch.tensor([0.9, 0.1]))
+
+
+def test_golden_bce_interval() -> None:
+    """Article 002: BCE on [0.2947, 0.5898, 0.4863] vs [1, 0, 0] = 0.926341, attainable 0.92621..0.92647."""
+    r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
+    e = enclose(r)
+    assert e.sound and not e.point
+    assert e.lo == pytest.approx(0.92621, abs=1e-5) and e.hi == pytest.approx(0.92647, abs=1e-5)
+    # the exact range: −(log p_0 + log(1 − p_1) + log(1 − p_2)) / 3 at the corners of the box
+    lo = -(math.log(0.29475) + math.log(1 - 0.58975) + math.log(1 - 0.48625)) / 3
+    hi = -(math.log(0.29465) + math.log(1 - 0.58985) + math.log(1 - 0.48635)) / 3
+    assert e.lo <= lo < e.lo + 1e-12 and e.hi - 1e-12 < hi <= e.hi
+
+
+SPECS = [s for s in lossapp.LOSSES.values() if s.name != "confusion"]
+CASES = [(s.name, r) for s in SPECS for r in s.reductions if r != "none"]
+
+
+def _sample(result: lossapp.Result, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A random point of the input box, in the domain the loss accepts."""
+    spec, params = result.spec, result.params
+    x = result.pred.values.double()
+    box = rounding_box(x, result.pred.decimals)
+    u = torch.rand(x.shape, generator=gen, dtype=F64)
+    point = box.lo + (box.hi - box.lo) * u
+    takes_probabilities = params.get("input") == "probabilities" or (
+        spec.pred_kind == "probabilities" and params.get("activation", "none") == "none")
+    if takes_probabilities:
+        point = point.clamp(0, 1)
+    if spec.pred_kind == "log_probabilities" or params.get("input") == "log_probabilities":
+        point = point.clamp(max=0)
+    t = result.target.values if result.target is not None else None
+    if t is not None and not target_is_exact(spec.target_kind, t) and spec.target_kind not in ("signs", "classes"):
+        tb = rounding_box(t, result.target.decimals)
+        t = tb.lo + (tb.hi - tb.lo) * torch.rand(t.shape, generator=gen, dtype=F64)
+        if spec.target_kind in ("probabilities", "binary", "classes_or_probabilities"):
+            t = t.clamp(0, 1)
+    return point, t
+
+
+@pytest.mark.parametrize(("name", "reduction"), CASES)
+def test_random_points_of_the_box_evaluate_inside_the_enclosure(name: str, reduction: str) -> None:
+    spec = lossapp.LOSSES[name]
+    ex = spec.example
+    r = lossapp.compute(name, ex["pred"], ex.get("target"), reduction=reduction, **ex.get("params", {}))
+    e = enclose(r)
+    assert e.sound, e.note
+    assert e.lo <= r.value <= e.hi
+    gen = torch.Generator().manual_seed(hash((name, reduction)) % 2**31)
+    for _ in range(25):
+        x, t = _sample(r, gen)
+        v = float(spec.steps(Trace(), x, t, r.params, reduction))
+        slack = EVAL_RTOL * max(1.0, abs(v))
+        assert e.lo - slack <= v <= e.hi + slack, (v, e.lo, e.hi)
+
+
+def _decimal_list(values: list[float], digits: int) -> str:
+    return "[" + ", ".join(f"{v:.{digits}f}" for v in values) + "]"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(min_value=0.01, max_value=0.99), min_size=1, max_size=6), st.integers(1, 4),
+       st.data())
+def test_bce_random_inputs_enclose_random_points(ps: list[float], digits: int, data: st.DataObject) -> None:
+    ys = data.draw(st.lists(st.sampled_from([0, 1]), min_size=len(ps), max_size=len(ps)))
+    r = lossapp.compute("bce", _decimal_list(ps, digits), str(ys))
+    e = enclose(r)
+    assert e.sound
+    gen = torch.Generator().manual_seed(len(ps) * 10 + digits)
+    for _ in range(10):
+        x, t = _sample(r, gen)
+        v = float(r.spec.steps(Trace(), x, t, r.params, "mean"))
+        assert e.lo - EVAL_RTOL <= v <= e.hi + EVAL_RTOL
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(min_value=-4, max_value=4), min_size=3, max_size=3), st.integers(0, 2), st.integers(1, 3),
+       st.floats(min_value=0, max_value=0.3))
+def test_cross_entropy_random_inputs(logits: list[float], label: int, digits: int, smoothing: float) -> None:
+    text = "[" + _decimal_list(logits, digits) + "]"
+    r = lossapp.compute("cross_entropy", text, f"[{label}]", label_smoothing=round(smoothing, 2))
+    e = enclose(r)
+    assert e.sound
+    gen = torch.Generator().manual_seed(label + digits)
+    for _ in range(10):
+        x, t = _sample(r, gen)
+        v = float(r.spec.steps(Trace(), x, t, r.params, "mean"))
+        assert e.lo - EVAL_RTOL * max(1, abs(v)) <= v <= e.hi + EVAL_RTOL * max(1, abs(v))
+
+
+def test_exact_inputs_give_a_point() -> None:
+    r = lossapp.compute("l1", "[1, 2, 3]", "[0, 5, 3]")
+    e = enclose(r)
+    assert e.sound and e.point
+    assert e.hi - e.lo < 1e-14 and e.lo <= r.value <= e.hi
+
+
+def test_confusion_counts_are_exact() -> None:
+    r = lossapp.compute("confusion", None, None, tp=20, fp=5, fn=10, tn=65)
+    e = enclose(r)
+    assert e.sound and e.point and e.lo <= 40 / 55 <= e.hi
+
+
+def test_confusion_masks_straddling_the_threshold_are_not_established() -> None:
+    r = lossapp.compute("confusion", "[0.5, 0.2]", "[1, 0]", metric="dice")
+    e = enclose(r)
+    assert not e.sound and e.interval is None
+    ok = enclose(lossapp.compute("confusion", "[0.9, 0.2]", "[1, 0]", metric="dice"))
+    assert ok.sound
+
+
+def test_guard_rejects_a_formula_that_misses_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = lossapp.compute("mse", "[0.5, 1.5]", "[0.0, 1.0]")
+    monkeypatch.setitem(ENCLOSURES, "mse", lambda box: Iv(torch.tensor(5.0, dtype=F64), torch.tensor(6.0, dtype=F64)))
+    e = enclose(r)
+    assert not e.sound and e.interval is None and "does not contain" in e.note
+
+
+def test_losses_without_a_formula_are_not_established(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = lossapp.compute("mse", "[0.5, 1.5]", "[0.0, 1.0]")
+    monkeypatch.delitem(ENCLOSURES, "mse")
+    e = enclose(r)
+    assert not e.sound and e.note == NOT_ESTABLISHED
+    assert has_zh(NOT_ESTABLISHED)
+
+
+def test_every_loss_has_an_enclosure() -> None:
+    assert {s.name for s in SPECS} <= set(ENCLOSURES)
+
+
+def test_reduction_none_is_not_one_number() -> None:
+    r = lossapp.compute("mse", "[0.5, 1.5]", "[0.0, 1.0]", reduction="none")
+    assert not enclose(r).sound
+
+
+def test_decimals_from_python_floats_use_their_repr() -> None:
+    r = lossapp.compute("mse", [0.25, 1.5], [0.0, 1.0])
+    e = enclose(r)
+    assert e.sound
+    assert np.asarray(r.pred.decimals).tolist() == [2, 1]
+    # 0.25 ± 0.005 and 1.5 ± 0.05 against the regression targets 0.0 and 1.0 (written with 1 decimal: ± 0.05)
+    assert e.hi >= ((0.255 + 0.05) ** 2 + (0.55 + 0.05) ** 2) / 2 - 1e-12
+    assert not target_is_exact("values", r.target.values) and target_is_exact("binary", r.target.values)

@@ -1,0 +1,306 @@
+"""The app's HTTP API through gradio_client (in-process server), and the UI layer's own pieces:
+language switch coverage, server settings, offline launch options, Spacefile, README front matter."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import json
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from ui_fixtures import free_port
+
+import lossapp
+from lossapp.i18n import tr
+from lossapp.inputs import InputError
+from lossapp.ui import build_app, calculator, examples_tab, launch_kwargs, server_settings, service, strings
+from lossapp.ui.common import user_error
+
+ROOT = Path(__file__).resolve().parent.parent
+BCE = ("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
+CJK = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return build_app()
+
+
+@pytest.fixture(scope="module")
+def client(demo) -> Iterator[Client]:
+    port = free_port()
+    kwargs = {**launch_kwargs(), "server_name": "127.0.0.1", "server_port": port, "prevent_thread_lock": True,
+              "quiet": True}
+    demo.launch(**kwargs)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        demo.close()
+
+
+# -- /compute ------------------------------------------------------------------------------------------
+
+
+def test_compute_returns_the_contract_json(client: Client) -> None:
+    data = client.predict(*BCE, "{}", "mean", "cpu", "float32", api_name="/compute")
+    assert data["loss"] == "bce" and data["reduction"] == "mean" and data["params"] == {"weight": None}
+    assert data["value"] == pytest.approx(0.9263412213637533, abs=1e-15)
+    assert data == json.loads(json.dumps(lossapp.compute(*BCE).to_dict()))
+    ref = data["reference"]
+    assert ref["name"] == "torch.nn.functional.binary_cross_entropy" and ref["device"] == "cpu"
+    assert ref["dtype"] == "float32" and ref["agrees"] is True
+    expected = F.binary_cross_entropy(torch.tensor([0.2947, 0.5898, 0.4863]), torch.tensor([1.0, 0.0, 0.0]))
+    assert ref["value"] == expected.item()
+    assert data["gradient"]["agrees"] is True
+    assert [s["symbol"] for s in data["steps"]][-1] == "L"
+
+
+def test_compute_with_params_and_defaults(client: Client) -> None:
+    pred, target = "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]"
+    data = client.predict("nn.HuberLoss", pred, target, '{"delta": 0.5}', "sum", "cpu", "float64",
+                          api_name="/compute")
+    expected = F.huber_loss(torch.tensor(json.loads(pred), dtype=torch.float64),
+                            torch.tensor(json.loads(target), dtype=torch.float64), reduction="sum", delta=0.5)
+    assert data["loss"] == "huber" and data["params"] == {"delta": 0.5}
+    assert data["value"] == pytest.approx(expected.item(), rel=1e-12)
+    weighted = client.predict(*BCE, '{"weight": [1, 2, 3]}', api_name="/compute")  # defaults: mean, cpu, float32
+    expected_w = F.binary_cross_entropy(torch.tensor([0.2947, 0.5898, 0.4863], dtype=torch.float64),
+                                        torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64),
+                                        weight=torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64))
+    assert weighted["value"] == pytest.approx(expected_w.item(), rel=1e-12)
+
+
+def test_compute_bad_input_is_the_input_error_message(client: Client) -> None:
+    with pytest.raises(InputError) as expected:
+        lossapp.compute("bce", "[0.2947, abc, 0.4863]", "[1, 0, 0]")
+    with pytest.raises(AppError) as got:
+        client.predict("bce", "[0.2947, abc, 0.4863]", "[1, 0, 0]", "{}", "mean", "cpu", "float32",
+                       api_name="/compute")
+    assert str(expected.value) in str(got.value)
+    with pytest.raises(AppError, match="params: expected a JSON object"):
+        client.predict(*BCE, "{beta: 1}", "mean", "cpu", "float32", api_name="/compute")
+    with pytest.raises(AppError, match="unknown loss 'bcee'"):
+        client.predict("bcee", BCE[1], BCE[2], "{}", "mean", "cpu", "float32", api_name="/compute")
+
+
+# -- /confusion and /check -----------------------------------------------------------------------------
+
+
+def test_confusion_endpoint_article_003(client: Client) -> None:
+    data = client.predict(20, 5, 10, 65, None, "dice", api_name="/confusion")
+    metrics = data["metrics"]
+    assert metrics["dice"] == pytest.approx(40 / 55, abs=1e-15) == metrics["f1"]
+    assert metrics["precision"] == pytest.approx(0.8) and metrics["recall"] == pytest.approx(20 / 30)
+    assert metrics["accuracy"] == pytest.approx(0.85)
+    assert data["value"] == pytest.approx(40 / 55)
+    assert "check" not in data
+    checked = client.predict(20, 5, 10, 65, "0.7273", "dice", api_name="/confusion")
+    assert checked["check"]["verdict"] == "exact"
+    with pytest.raises(AppError, match="expected a non-negative integer count for tp"):
+        client.predict(-3, 5, 10, 65, None, "dice", api_name="/confusion")
+
+
+def test_check_endpoint(client: Client) -> None:
+    if not service.has_checker():
+        pytest.skip("lossapp.check is not there yet")
+    data = client.predict(*BCE, "{}", "mean", "cpu", "float32", "0.9264", api_name="/check")
+    assert data["value"] == pytest.approx(0.9263412213637533)
+    assert data["check"]["verdict"] == "rounding" and data["check"]["decimals"] == 4
+    lo, hi = data["check"]["interval"]
+    assert lo <= 0.92635 and hi >= 0.92635
+    mistake = client.predict(*BCE, "{}", "mean", "cpu", "float32", "0.4023", api_name="/check")
+    assert mistake["check"]["verdict"] == "mistake"
+    assert "log10" in [m["id"] for m in mistake["check"]["mistakes"]]
+    with pytest.raises(AppError, match="claimed: expected a number"):
+        client.predict(*BCE, "{}", "mean", "cpu", "float32", "", api_name="/check")
+
+
+def test_only_the_contract_endpoints_are_public(client: Client) -> None:
+    names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+    expected = {"/compute", "/confusion"} | ({"/check"} if service.has_checker() else set())
+    assert names == expected
+
+
+# -- the UI layer --------------------------------------------------------------------------------------
+
+
+def test_every_ui_string_has_chinese() -> None:
+    for key, (en, zh) in strings.STRINGS.items():
+        assert zh, key
+        assert CJK.search(zh) or zh == en, f"{key}: {zh!r}"
+
+
+def _texts(update: dict | object) -> list[str]:
+    if not isinstance(update, dict):  # a component returned as its own update, e.g. gr.Tab(label=...)
+        update = {"label": getattr(update, "label", None)}
+    return [str(update[k]) for k in ("label", "info", "placeholder", "value", "title", "x_title", "y_title")
+            if isinstance(update.get(k), str) and update.get(k)]
+
+
+def test_language_switch_covers_every_registered_component(demo) -> None:
+    tr_ui = demo.lossapp_translations
+    assert len(tr_ui.components) > 60
+    untranslated = []
+    for (component, _), en, zh in zip(tr_ui.items, tr_ui.updates("en"), tr_ui.updates("zh"), strict=True):
+        en_texts, zh_texts = _texts(en), _texts(zh)
+        for a, b in zip(en_texts, zh_texts, strict=True):
+            if a != b and not CJK.search(b):
+                untranslated.append((type(component).__name__, a, b))
+            if a == b and re.search(r"[a-z]{4,}", a) and not re.fullmatch(r"[\w .,()\-/:]*[A-Za-z_]+\w*", a):
+                untranslated.append((type(component).__name__, a, b))
+    assert not untranslated, untranslated[:10]
+
+
+def test_every_param_description_and_spec_text_has_chinese() -> None:
+    for spec in service.calculator_specs():
+        for text in (spec.title, spec.summary, *(p.description for p in spec.params)):
+            assert tr(text, "zh") != text, f"{spec.name}: no Chinese for {text!r}"
+
+
+def test_input_errors_become_gradio_errors_in_the_users_language() -> None:
+    try:
+        lossapp.compute("bce", "[0.5, 2.0]", "[1, 0]")
+    except InputError as exc:
+        message = str(exc)
+    error = user_error(InputError(message), "zh")
+    assert str(error.message) == tr(message, "zh")
+    assert str(user_error(InputError(message), "en").message) == message
+
+
+def test_render_outputs_of_the_article_example() -> None:
+    result = lossapp.compute(*BCE)
+    outputs = calculator.render_outputs({"result": result, "verdict": None, "sources": {}}, "en")
+    value, warnings, solution, table, note, comparison, plot_loss, plot_dloss, plot_note, snippet = outputs
+    assert '<div class="la-value" id="la-value">0.926341</div>' in value
+    assert "matches torch.nn.functional.binary_cross_entropy on cpu/float32" in value
+    assert r"\log 0.2947" in solution and len(table) == 3 and note == "3 rows."
+    assert list(comparison.iloc[0])[-1] == "✓"
+    assert plot_loss["value"] is not None and plot_dloss["value"] is not None
+    assert "F.binary_cross_entropy" in snippet
+    zh = calculator.render_outputs({"result": result, "verdict": None, "sources": {}}, "zh")
+    assert "与 torch.nn.functional.binary_cross_entropy 在 cpu/float32 上一致" in zh[0]
+
+
+def test_large_input_outputs_are_bounded() -> None:
+    g = torch.Generator().manual_seed(0)
+    result = lossapp.compute("bce", torch.rand(100_000, generator=g),
+                             (torch.rand(100_000, generator=g) > 0.5).double())
+    outputs = calculator.render_outputs({"result": result}, "en")
+    assert len(outputs[3]) == service.TABLE_ROWS
+    assert outputs[4] == "Showing the first 500 of 100,000 rows; the CSV download has them all."
+    assert len(outputs[2]) < 20_000
+    assert len(outputs[6]["value"]) <= 4 * plots_max_rows()
+
+
+def plots_max_rows() -> int:
+    from lossapp import plots
+    return plots.MAX_POINTS + 4 * plots.GRID
+
+
+def test_random_input_is_the_articles_randn() -> None:
+    made = service.random_input(0, "2, 3", "logits", "logits", None, lossapp.LOSSES["mse"])
+    torch.manual_seed(0)
+    pred, target = torch.randn(2, 3), torch.randn(2, 3)
+    assert torch.equal(torch.tensor(json.loads(made.pred_text), dtype=torch.float32), pred)
+    assert torch.equal(torch.tensor(json.loads(made.target_text), dtype=torch.float32), target)
+    assert made.code == "torch.manual_seed(0)\npred = torch.randn(2, 3)\ntarget = torch.randn(2, 3)"
+    classes = service.random_input(3, "4, 5", "logits", "classes", None, lossapp.LOSSES["cross_entropy"])
+    torch.manual_seed(3)
+    torch.randn(4, 5)
+    assert json.loads(classes.target_text) == torch.randint(0, 5, (4,)).tolist()
+    for bad in ("", "2, -3", "a, b", "1000, 1000"):
+        with pytest.raises(InputError):
+            service.parse_shape(bad)
+
+
+def test_params_text_is_parsed_not_evaluated() -> None:
+    assert service.parse_params_text('{"beta": 0.5, "weight": [1, 2]}') == {"beta": 0.5, "weight": "[1, 2]"}
+    assert service.parse_params_text("") == {}
+    for bad in ("__import__('os')", "[1, 2]", "{'beta': 1}"):
+        with pytest.raises(InputError, match="params: expected a JSON object"):
+            service.parse_params_text(bad)
+
+
+def test_every_article_example_card_computes() -> None:
+    cards = examples_tab.load_cards()
+    assert len(cards) >= 10
+    failed = [(c.example.name, c.error) for c in cards if c.error]
+    assert not failed
+    bce = next(c for c in cards if c.example.name == "002_bce_three_pixels")
+    assert bce.result.value == pytest.approx(0.926341, abs=5e-7)
+    md = examples_tab.card_markdown(bce, "en")
+    assert "| 0.9264 | **0.926341** |" in md and "BCE on three pixels" in md
+    assert "三个像素的 BCE" in examples_tab.card_markdown(bce, "zh")
+
+
+# -- hosting: server settings, offline launch, Spacefile, README -----------------------------------------
+
+
+def test_server_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PORT", "GRADIO_SERVER_PORT", "GRADIO_SERVER_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert server_settings() == ("127.0.0.1", 7860)
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "9001")
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    assert server_settings() == ("0.0.0.0", 9001)
+    monkeypatch.setenv("PORT", "8080")
+    assert server_settings() == ("0.0.0.0", 8080)
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(SystemExit, match="expected an integer port"):
+        server_settings()
+
+
+def test_launch_is_offline() -> None:
+    kwargs = launch_kwargs()
+    assert kwargs["share"] is False and kwargs["enable_monitoring"] is False and kwargs["ssr_mode"] is False
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    theme = kwargs["theme"]
+    fonts = [*theme._font, *theme._font_mono]
+    from gradio.themes.utils.fonts import GoogleFont, LocalFont
+    assert fonts and not any(isinstance(f, GoogleFont | LocalFont) for f in fonts)  # system fonts only
+    assert "googleapis" not in theme._get_theme_css() and "@import" not in kwargs["css"]
+
+
+def test_spacefile_is_a_deta_space_v0_manifest_running_app_py() -> None:
+    data = yaml.safe_load((ROOT / "Spacefile").read_text(encoding="utf-8"))
+    assert data["v"] == 0
+    assert len(data.get("app_name", "")) <= 12
+    micros = data["micros"]
+    assert len(micros) == 1
+    micro = micros[0]
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", micro["name"])
+    assert micro["src"] and (ROOT / micro["src"] / "app.py").is_file()
+    assert micro["engine"] in ("static", "react", "svelte", "vue", "next", "nuxt", "svelte-kit", "python3.9",
+                               "python3.8", "nodejs16", "custom")
+    assert micro["run"] == "python app.py"
+    allowed = {"name", "src", "engine", "primary", "path", "serve", "commands", "include", "run", "dev", "presets",
+               "public_routes", "public", "actions"}
+    assert set(micro) <= allowed
+    assert {e["name"] for e in micro["presets"]["env"]} >= {"GRADIO_SERVER_NAME"}
+
+
+def test_readme_front_matter_for_hugging_face_spaces() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    assert match
+    front = yaml.safe_load(match.group(1))
+    assert front["sdk"] == "gradio" and str(front["sdk_version"]) == "6.31.0" and front["app_file"] == "app.py"
+    assert "Deta Space" in text and "shut down" in text
+
+
+def test_requirements_pin_the_gradio_the_space_runs() -> None:
+    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    assert "gradio==6.31.0" in requirements
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "gradio==6.31.0" in pyproject["project"]["dependencies"]
