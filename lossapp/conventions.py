@@ -116,8 +116,9 @@ def _needs_clip(c: Case, eps: float) -> bool:
 convention("keras_clip", "Keras", "Keras", "Keras: probabilities clipped to [1e-7, 1 − 1e-7]",
            "Keras：概率被截断到 [1e-7, 1 − 1e-7]",
            "Keras clips probabilities to [ε, 1 − ε] with ε = 1e-7 before the log (categorical cross-entropy "
-           "renormalises each row first); torch clamps each log at −100 instead, so answers differ where p is 0 or 1.",
-           "Keras 在取对数前把概率截断到 [ε, 1 − ε]，ε = 1e-7（类别交叉熵会先把每行归一化）；torch 则把每个对数截断在 −100，"
+           "renormalises each row first); torch takes the log as it is (BCE clamps it at −100), so answers differ where "
+           "p is 0 or 1.",
+           "Keras 在取对数前把概率截断到 [ε, 1 − ε]，ε = 1e-7（类别交叉熵会先把每行归一化）；torch 直接取对数（BCE 把它截断在 −100），"
            "因此在 p 为 0 或 1 的地方结果不同。",
            "log p", lambda c: _needs_clip(c, KERAS_EPS), lambda c: _clipped_run(c, KERAS_EPS))
 
@@ -259,7 +260,7 @@ def _overlap(c: Case) -> bool:
 
 
 convention("monai_smoothing", "MONAI", "MONAI", "MONAI: smooth_nr = smooth_dr = 1e-5",
-           "MONAI：smooth_nr = smooth_dr = 1e-5",
+           "MONAI：分子与分母的平滑项 smooth_nr = smooth_dr = 1e-5",
            "MONAI's DiceLoss (and its Jaccard / Tversky variants) adds 1e-5 to the numerator and the denominator "
            "(smooth_nr, smooth_dr) instead of this problem's ε.",
            "MONAI 的 DiceLoss（及其 Jaccard / Tversky 变体）在分子和分母上各加 1e-5（smooth_nr、smooth_dr），"

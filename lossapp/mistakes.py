@@ -255,7 +255,8 @@ COUNT_METRICS_DICE = {"dice", "f1"}
 
 
 def _scalar_value(case: Case) -> bool:
-    return case.reduction != "none" and math.isfinite(case.value)
+    """One number (±inf allowed: a clipping convention may be what explains a finite claim)."""
+    return case.reduction != "none" and not math.isnan(case.value)
 
 
 def _uses_log(case: Case) -> bool:

@@ -136,6 +136,7 @@ FORMATS = [
     # full-width punctuation and the typographic minus
     ("−0.5，0.25", [-0.5, 0.25], [1, 2], F64),
     ("［0.1，0.2］", [0.1, 0.2], [1, 1], F64),
+    ("\ufeff[1, 2]", [1, 2], [-1, -1], I64),
     # a JSON object with one list
     ('{"pred": [0.1, 0.2]}', [0.1, 0.2], [1, 1], F64),
 ]
@@ -195,7 +196,7 @@ def test_python_floats_keep_their_decimals():
     check(read_tensor(3, "pred"), 3, -1, I64)
     check(read_tensor(2.5, "pred"), 2.5, 1, F64)
     check(read_tensor([True, False], "pred"), [1, 0], [-1, -1], I64)
-    check(read_tensor([[1.0, 0.0]], "pred"), [[1.0, 0.0]], [[0, 0]], F64)
+    check(read_tensor([[1.0, 0.0, 1e20, 1e-5]], "pred"), [[1.0, 0.0, 1e20, 1e-5]], [[1, 1, 0, 5]], F64)  # as repr
     check(read_tensor([["0.5", "1"]], "pred"), [[0.5, 1.0]], [[1, -1]], F64)
 
 
@@ -211,10 +212,10 @@ def test_torch_float_tensors(dtype):
             return torch.tensor(x, dtype=torch.float64).to(dtype).item()
 
         assert in_dtype(round(value, d)) == in_dtype(value)
-        if d > 0:
+        if d > 0 and value != int(value):
             assert in_dtype(round(value, d - 1)) != in_dtype(value)
     if dtype in (torch.float32, torch.float64):
-        np.testing.assert_array_equal(parsed.decimals, [[4, 1], [3, 0]])
+        np.testing.assert_array_equal(parsed.decimals, [[4, 1], [3, 1]])
 
 
 @pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64, torch.uint32])
@@ -482,7 +483,7 @@ def test_binary_files(tmp_path):
     torch.save(torch.tensor([0.2947, 0.5898], dtype=torch.float64), tmp_path / "t.pt")
     check(load_file(tmp_path / "t.pt", "pred"), [0.2947, 0.5898], [4, 4], F64)
     torch.save({"logits": torch.tensor([[1.0, 2.0]], dtype=torch.bfloat16), "epoch": 3}, tmp_path / "d.pth")
-    check(load_file(tmp_path / "d.pth", "pred"), [[1.0, 2.0]], [[0, 0]], F64)
+    check(load_file(tmp_path / "d.pth", "pred"), [[1.0, 2.0]], [[1, 1]], F64)
     torch.save([torch.tensor([1, 0])], tmp_path / "l.pt")
     check(load_file(tmp_path / "l.pt", "target"), [1, 0], [-1, -1], I64)
     # read_tensor takes a Path as a file; a gradio-style upload object with .name too
@@ -589,14 +590,14 @@ def test_random_inputs_reproduce_article_000():
 def test_random_inputs_match_the_global_seed_sequence():
     specs = ["torch.randn(2, 3)", "rand(4)", "randint(0, 3, (2,))", "torch.randint(5, (3,))", "randn((2, 2))",
              "predict=torch.randn(2,3);", "randn(3, dtype=torch.float64)", "randint(low=1, high=4, size=(3,))",
-             "rand(size=(2,))", "randn(2, requires_grad=True)"]
+             "rand(size=(2,))", "randn(2, requires_grad=True)", "randint(0, 3, ())", "randn(())"]
     state = torch.get_rng_state()
     got = random_inputs(7, specs)
     assert torch.equal(torch.get_rng_state(), state)
     torch.manual_seed(7)
     expected = [torch.randn(2, 3), torch.rand(4), torch.randint(0, 3, (2,)), torch.randint(5, (3,)), torch.randn(2, 2),
                 torch.randn(2, 3), torch.randn(3, dtype=torch.float64), torch.randint(1, 4, (3,)), torch.rand(2),
-                torch.randn(2)]
+                torch.randn(2), torch.randint(0, 3, ()), torch.randn(())]
     torch.set_rng_state(state)
     assert len(got) == len(expected)
     for g, e in zip(got, expected, strict=True):
@@ -671,6 +672,9 @@ def test_random_tensor_errors():
            "randint", (2,))
     raises(r"of at least 1, got 0$", random_tensor, "randint", (2,), num_classes=0)
     raises(r"of at least 1, got 2\.5$", random_tensor, "randint", (2,), num_classes=2.5)
+    raises(r"^random softmax: expected a shape with at least 1 dimension for softmax, got \(\)$", random_tensor,
+           "softmax", ())
+    assert random_tensor("randint", (), num_classes=3).shape == ()
     raises(r"^seed: expected an integer, got 'x'$", random_tensor, "randn", (2,), seed="x")
     raises(r"^seed: expected an integer in \[-2\^63, 2\^64\), got 18446744073709551616$", random_tensor, "randn", (2,),
            seed=2**64)

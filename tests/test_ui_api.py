@@ -181,7 +181,7 @@ def test_input_errors_become_gradio_errors_in_the_users_language() -> None:
 def test_render_outputs_of_the_article_example() -> None:
     result = lossapp.compute(*BCE)
     outputs = calculator.render_outputs({"result": result, "verdict": None, "sources": {}}, "en")
-    value, warnings, solution, table, note, comparison, plot_loss, plot_dloss, plot_note, snippet = outputs
+    value, _warnings, solution, table, note, comparison, plot_loss, plot_dloss, _plot_note, snippet = outputs
     assert '<div class="la-value" id="la-value">0.926341</div>' in value
     assert "matches torch.nn.functional.binary_cross_entropy on cpu/float32" in value
     assert r"\log 0.2947" in solution and len(table) == 3 and note == "3 rows."

@@ -1,0 +1,275 @@
+"""The app in a real browser: Playwright driving Debian's Chromium against `python app.py`.
+
+Enter the BCE article example and see 0.926341 with KaTeX-rendered steps; switch to 中文; get a readable
+error for malformed input; upload .npy files (100,000 elements); load an article example from its tab;
+the confusion tab shows Dice = F1 = 0.7273 for 20/5/10/65; the curves draw. No request may leave
+127.0.0.1. A screenshot of each tab goes to artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from ui_fixtures import ARTIFACTS, Server, app_server  # noqa: F401  (app_server is a fixture)
+
+import lossapp
+from lossapp import render
+from lossapp.i18n import tr
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+TIMEOUT = 60_000  # ms: a busy 2-core machine
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    path = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Traffic:
+    """Every URL the page requested that did not go to this machine."""
+
+    def __init__(self) -> None:
+        self.outside: list[str] = []
+        self.count = 0
+
+    def record(self, url: str) -> None:
+        self.count += 1
+        parsed = urlparse(url)
+        if parsed.scheme in ("data", "blob", "about"):
+            return
+        if parsed.hostname not in ("127.0.0.1", "localhost"):
+            self.outside.append(url)
+
+
+@pytest.fixture(scope="module")
+def traffic() -> Traffic:
+    return Traffic()
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_server: Server, traffic: Traffic) -> Iterator[object]:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT)
+    pg.on("request", lambda request: traffic.record(request.url))
+    pg.goto(app_server.url)
+    pg.wait_for_selector("#la-compute")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def shot(pg, name: str) -> Path:
+    path = SCREENSHOTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def open_tab(pg, label: str) -> None:
+    pg.locator("#la-tabs").get_by_role("tab", name=label, exact=True).click()
+
+
+def fill(pg, selector: str, text: str) -> None:
+    box = pg.locator(f"{selector} textarea")
+    box.fill(text)
+
+
+def compute_and_wait(pg, expected: str | None = None) -> str:
+    """Click Compute and wait until the value shows (a new value: the old one is cleared first)."""
+    pg.evaluate("() => { const v = document.querySelector('#la-value'); if (v) v.textContent = ''; }")
+    pg.locator("#la-compute").click()
+    if expected is not None:
+        pg.wait_for_function("(want) => document.querySelector('#la-value')?.textContent === want", arg=expected)
+    else:
+        pg.wait_for_function("() => (document.querySelector('#la-value')?.textContent || '').length > 0")
+    return pg.locator("#la-value").inner_text()
+
+
+# -- the tests (in order: they share one page) --------------------------------------------------------
+
+
+def test_calculator_bce_article_example(page) -> None:
+    pg = page
+    # pick the loss through the family and the loss picker
+    pg.locator("#la-family").get_by_text("Regression", exact=True).click()
+    pg.wait_for_function("() => document.querySelector('#la-loss input').value.includes('· l1')")
+    pg.locator("#la-family").get_by_text("Classification", exact=True).click()
+    pg.wait_for_function("() => !document.querySelector('#la-loss input').value.includes('· l1')")
+    loss_box = pg.locator("#la-loss input")
+    loss_box.click()
+    loss_box.fill("Binary cross-entropy (BCE)")
+    pg.get_by_role("option", name="Binary cross-entropy (BCE) · bce", exact=True).click()
+    pg.wait_for_function("() => document.querySelector('#la-loss input').value.endsWith('· bce')")
+    fill(pg, "#la-pred", "[0.2947, 0.5898, 0.4863]")
+    fill(pg, "#la-target", "[1, 0, 0]")
+    value = compute_and_wait(pg, "0.926341")
+    assert value == "0.926341"
+    badge = pg.locator("#la-badge").inner_text()
+    assert "matches torch.nn.functional.binary_cross_entropy on cpu/float32 (|Δ| = " in badge
+    solution = pg.locator("#la-solution")
+    pg.wait_for_function("() => document.querySelectorAll('#la-solution .katex').length > 20")
+    assert solution.locator(".katex-display").count() >= 8
+    assert "$$" not in solution.inner_text()  # every formula went through KaTeX
+    katex_text = " ".join(solution.locator(".katex-mathml annotation").all_text_contents())
+    assert r"\log 0.2947" in katex_text and r"\frac{2.779}{3} = 0.926341" in katex_text
+    assert "Binary cross-entropy per element" in solution.inner_text()
+    shot(pg, "calculator")
+
+
+def test_plot_and_snippet_tabs(page) -> None:
+    pg = page
+    pg.locator("#la-out-tabs").get_by_role("tab", name="Plot", exact=True).click()
+    pg.wait_for_selector("#la-plot-loss canvas, #la-plot-loss svg")
+    shot(pg, "calculator_plot")
+    pg.locator("#la-out-tabs").get_by_role("tab", name="Reproduce in PyTorch", exact=True).click()
+    code = pg.locator("#la-snippet").inner_text()
+    assert "F.binary_cross_entropy(" in code and "torch.tensor([0.2947, 0.5898, 0.4863]" in code
+    pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
+
+
+def test_language_switch_to_chinese(page) -> None:
+    pg = page
+    pg.locator("#la-lang").get_by_text("中文", exact=True).click()
+    pg.wait_for_function("() => document.querySelector('#la-compute').textContent.trim() === '计算'")
+    tabs = pg.locator("#la-tabs").get_by_role("tab").all_inner_texts()
+    assert [t.strip() for t in tabs][:4] == ["计算器", "混淆矩阵", "曲线", "文章示例"]
+    assert "预测值（pred）" in pg.locator("#la-pred").inner_text()
+    pg.wait_for_function("() => document.querySelector('#la-badge')?.textContent.includes('上一致')")
+    result = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
+    first_title = tr(result.steps[0].title, "zh")
+    pg.wait_for_function("(t) => document.querySelector('#la-solution').textContent.includes(t)", arg=first_title)
+    assert "步骤" in pg.locator("#la-solution").inner_text()
+    shot(pg, "calculator_zh")
+    pg.locator("#la-lang").get_by_text("English", exact=True).click()
+    pg.wait_for_function("() => document.querySelector('#la-compute').textContent.trim() === 'Compute'")
+
+
+def test_malformed_input_shows_a_readable_error(page) -> None:
+    pg = page
+    fill(pg, "#la-pred", "[0.2947, abc, 0.4863]")
+    pg.locator("#la-compute").click()
+    toast = pg.locator(".toast-body").filter(has_text="expected a number")
+    toast.first.wait_for()
+    text = toast.first.inner_text()
+    assert "pred: expected a number, got 'abc'" in text
+    assert "Traceback" not in text
+    shot(pg, "calculator_error")
+    close = toast.first.locator(".toast-close")
+    if close.count():
+        close.first.click()
+
+
+def test_upload_npy_files_100k(page, tmp_path: Path) -> None:
+    pg = page
+    rng = np.random.default_rng(0)
+    pred, target = rng.random(100_000), (rng.random(100_000) > 0.5).astype(np.float64)
+    np.save(tmp_path / "pred.npy", pred)
+    np.save(tmp_path / "target.npy", target)
+    expected = render.value_text(lossapp.compute("bce", pred, target).value)
+    pg.locator("#la-upload").get_by_text("Upload files", exact=False).first.click()
+    pg.locator("#la-pred-file input[type=file]").set_input_files(str(tmp_path / "pred.npy"))
+    pg.locator("#la-target-file input[type=file]").set_input_files(str(tmp_path / "target.npy"))
+    pg.wait_for_function("() => document.body.innerText.includes('pred: (100000,), 100,000 values')")
+    fill(pg, "#la-claimed", "")
+    assert compute_and_wait(pg, expected) == expected
+    assert "shape (100000,)" in pg.locator("#la-solution").inner_text()
+    table_note = pg.locator("#la-out-tabs").get_by_role("tab", name="Per-element table", exact=True)
+    table_note.click()
+    pg.wait_for_function("() => document.body.innerText.includes('of 100,000 rows')")
+    shot(pg, "calculator_upload")
+    pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
+
+
+def test_article_example_loads_into_the_calculator(page) -> None:
+    pg = page
+    open_tab(pg, "Article examples")
+    card = pg.locator("#la-card-002_bce_three_pixels")
+    card.wait_for()
+    assert "0.926341" in card.inner_text() and "0.9264" in card.inner_text()
+    shot(pg, "examples")
+    pg.evaluate("() => { const v = document.querySelector('#la-value'); if (v) v.textContent = ''; }")
+    pg.locator("#la-load-002_bce_three_pixels").click()
+    pg.wait_for_function("() => document.querySelector('#la-value')?.textContent === '0.926341'")
+    assert pg.locator("#la-tab-calculator").is_visible()
+    assert pg.locator("#la-pred textarea").input_value() == "[0.2947, 0.5898, 0.4863]"
+    pg.wait_for_function("() => (document.querySelector('#la-verdict')?.textContent || '').includes('rounding')")
+    shot(pg, "calculator_example")
+
+
+def test_confusion_tab_dice_equals_f1(page) -> None:
+    pg = page
+    open_tab(pg, "Confusion matrix")
+    headline = pg.locator("#la-dice-f1")
+    headline.wait_for()
+    assert headline.inner_text() == "Dice = F1 = 0.7273"
+    cells = {k: pg.locator(f"#la-cm-{k}").inner_text().split()[0] for k in ("tp", "fp", "fn", "tn")}
+    assert cells == {"tp": "20", "fp": "5", "fn": "10", "tn": "65"}
+    identity = pg.locator("#la-conf-identity")
+    assert identity.locator(".katex").count() >= 2
+    annotations = " ".join(identity.locator(".katex-mathml annotation").all_text_contents())
+    assert r"\frac{2 \cdot 20}{2 \cdot 20 + 5 + 10} = 0.7273" in annotations
+    shot(pg, "confusion")
+    # new counts: 30/10/10/50 gives Dice = 60/80 = 0.75
+    for key, value in (("tp", "30"), ("fp", "10"), ("fn", "10"), ("tn", "50")):
+        pg.locator(f"#la-{key} input").fill(value)
+    pg.locator("#la-conf-compute").click()
+    pg.wait_for_function("() => document.querySelector('#la-dice-f1')?.textContent === 'Dice = F1 = 0.75'")
+
+
+def test_curves_tab_draws(page) -> None:
+    pg = page
+    open_tab(pg, "Curves")
+    for plot in ("la-curve-focal", "la-curve-bce", "la-curve-reg", "la-curve-reg-d", "la-curve-trunc"):
+        pg.wait_for_selector(f"#{plot} canvas, #{plot} svg")
+    assert "γ = 5" in pg.locator("#la-curve-focal").inner_text() or pg.locator("#la-curve-focal canvas").count()
+    shot(pg, "curves")
+
+
+def test_use_via_api_page_documents_the_endpoints(page) -> None:
+    pg = page
+    pg.get_by_text("Use via API").first.click()
+    pg.wait_for_function("() => document.body.innerText.includes('API name: /compute')")
+    text = pg.locator("body").inner_text()
+    assert "API name: /confusion" in text and "3 API endpoints" in text
+    assert "Compute a loss step by step and compare it with PyTorch's built-in." in text
+    pg.screenshot(path=str(SCREENSHOTS / "api.png"))
+
+
+def test_no_request_left_the_machine(traffic: Traffic) -> None:
+    assert traffic.count > 20
+    assert traffic.outside == [], traffic.outside
+
+
+def test_screenshots_exist() -> None:
+    names = {p.stem for p in SCREENSHOTS.glob("*.png")}
+    assert {"calculator", "calculator_zh", "confusion", "curves", "examples"} <= names

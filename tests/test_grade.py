@@ -1,0 +1,130 @@
+"""Batch grading: one output row per input row in order, malformed rows get their own error verdict and
+never stop the batch, progress is reported, header or positional columns, and the CSV round-trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lossapp.grade import OUTPUT_COLUMNS, grade_csv, summary, write_csv
+from lossapp.inputs import InputError
+
+BCE_TRUE = float(F.binary_cross_entropy(torch.tensor([0.2947, 0.5898, 0.4863], dtype=torch.float64),
+                                        torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)))
+
+
+def _csv(rows: list[list[str]], header: list[str] | None = None) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    if header:
+        w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+HEADER = ["id", "loss", "pred", "target", "params", "claimed"]
+GOOD = [
+    ["s1", "bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", "{}", "0.9263"],
+    ["s2", "bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", "", "0.9264"],
+    ["s3", "bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", "{}", "0.4023"],
+    ["s4", "focal", "[[1.2, -0.8], [0.3, 2.0]]", "[[1, 0], [0, 1]]", '{"alpha": 0.25, "gamma": 2}', "7.7"],
+    ["s5", "confusion", "", "", '{"tp": 20, "fp": 5, "fn": 10, "tn": 65}', "0.7273"],
+]
+BAD = [
+    ["b1", "bce", "[0.2947]", "[1]", "{alpha: 1", "0.5"],  # params not JSON
+    ["b2", "nope", "[0.2]", "[1]", "{}", "0.5"],  # unknown loss
+    ["b3", "bce", "[1.5]", "[1]", "{}", "0.5"],  # not a probability
+    ["b4", "bce", "[0.5]", "[1]", "{}", ""],  # no claim
+    ["b5", "bce"],  # too few columns
+    ["b6", "bce", "[0.5]", "[1]", "[1, 2]", "0.5"],  # params not an object
+    ["b7", "bce", "[0.5]", "[1]", "{}", "abc"],  # claim not a number
+]
+
+
+def test_grades_every_row_in_order_and_errors_do_not_stop_the_batch() -> None:
+    rows = [GOOD[0], BAD[0], GOOD[1], BAD[1], GOOD[2], BAD[2], BAD[3], BAD[4], GOOD[3], BAD[5], BAD[6], GOOD[4]]
+    df = grade_csv(_csv(rows, HEADER))
+    assert list(df.columns) == OUTPUT_COLUMNS
+    assert list(df["id"]) == [r[0] for r in rows]
+    verdicts = dict(zip(df["id"], df["verdict"], strict=True))
+    assert verdicts["s1"] == "exact" and verdicts["s2"] == "rounding" and verdicts["s3"] == "mistake"
+    assert verdicts["s4"] == "incorrect" and verdicts["s5"] == "exact"
+    assert all(verdicts[b[0]] == "error" for b in BAD)
+    by_id = df.set_index("id")
+    assert by_id.loc["s1", "value"] == pytest.approx(BCE_TRUE, rel=1e-12)
+    assert by_id.loc["s3", "mistakes"] == "log10"
+    assert "params: expected a JSON object" in by_id.loc["b1", "explanation"]
+    assert "unknown loss 'nope'" in by_id.loc["b2", "explanation"]
+    assert "expected probabilities in [0, 1]" in by_id.loc["b3", "explanation"]
+    assert "expected a claimed answer" in by_id.loc["b4", "explanation"]
+    assert "expected at least 6 columns, got 2" in by_id.loc["b5", "explanation"]
+    assert "got list" in by_id.loc["b6", "explanation"]
+    assert "claimed: expected a number" in by_id.loc["b7", "explanation"]
+    assert math.isnan(by_id.loc["b1", "value"]) or by_id.loc["b1", "value"] is None
+    assert all(by_id.loc[b[0], "explanation_zh"] for b in BAD)
+
+
+def test_progress_is_reported_for_every_row() -> None:
+    calls: list[tuple[int, int]] = []
+    grade_csv(_csv(GOOD[:3] + BAD[:2], HEADER), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+
+
+def test_without_header_columns_are_positional_and_reduction_is_optional() -> None:
+    rows = [["a", "mse", "[1, 2]", "[0, 0]", "{}", "5", "sum"], ["b", "mse", "[1, 2]", "[0, 0]", "{}", "2.5"]]
+    df = grade_csv(_csv(rows))
+    assert list(df["verdict"]) == ["exact", "exact"]
+    assert list(df["value"]) == [5.0, 2.5]
+
+
+def test_header_in_any_order_with_reduction() -> None:
+    header = ["claimed", "Reduction", "LOSS", "pred", "target", "id"]
+    df = grade_csv(_csv([["5.0000", "sum", "mse", "[1, 2]", "[0, 0]", "x"]], header))
+    assert df.loc[0, "id"] == "x" and df.loc[0, "verdict"] == "exact"
+
+
+def test_reads_a_path_and_write_csv_round_trips(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text(_csv(GOOD, HEADER), encoding="utf-8")
+    df = grade_csv(answers)
+    assert len(df) == len(GOOD)
+    df2 = grade_csv(str(answers))
+    assert list(df2["verdict"]) == list(df["verdict"])
+    out = write_csv(df, tmp_path / "verdicts.csv")
+    back = pd.read_csv(out, keep_default_na=False)
+    assert list(back.columns) == OUTPUT_COLUMNS
+    assert list(back["verdict"]) == list(df["verdict"])
+    assert "所给答案" in back.loc[0, "explanation_zh"]
+
+
+def test_missing_file_and_empty_csv() -> None:
+    with pytest.raises(InputError, match="no such file"):
+        grade_csv("does_not_exist.csv")
+    df = grade_csv(_csv([], HEADER))
+    assert len(df) == 0 and list(df.columns) == OUTPUT_COLUMNS
+
+
+def test_summary_counts_every_verdict() -> None:
+    df = grade_csv(_csv(GOOD + BAD[:2], HEADER))
+    s = summary(df)
+    counts = dict(zip(s["verdict"], s["count"], strict=True))
+    assert list(s["verdict"]) == ["exact", "convention", "mistake", "rounding", "incorrect", "error"]
+    assert counts == {"exact": 2, "convention": 0, "mistake": 1, "rounding": 1, "incorrect": 1, "error": 2}
+
+
+def test_cli_grade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lossapp.__main__ import main
+    answers = tmp_path / "answers.csv"
+    answers.write_text(_csv(GOOD + BAD[:1], HEADER), encoding="utf-8")
+    out = tmp_path / "verdicts.csv"
+    assert main(["grade", str(answers), "-o", str(out)]) == 0
+    df = pd.read_csv(out, keep_default_na=False)
+    assert len(df) == len(GOOD) + 1 and df.loc[len(GOOD), "verdict"] == "error"
+    assert "error: 1" in capsys.readouterr().out

@@ -1,0 +1,100 @@
+"""Input lint: each warning fires on the mix-up it is about, not on clean input, is shown once with the
+result, has its Chinese, and never raises."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import lossapp
+from lossapp.i18n import has_zh
+from lossapp.lint import (
+    BCE_LOGITS_PROBABILITIES,
+    CE_PROBABILITIES,
+    HINGE_01,
+    NLL_POSITIVE,
+    SOFTMAX_FOCAL_PROBABILITIES,
+    lint,
+)
+
+L = lossapp.LOSSES
+
+
+def T(x) -> torch.Tensor:
+    return torch.tensor(x)
+
+
+def test_probabilities_fed_to_cross_entropy() -> None:
+    warnings = lint(L["cross_entropy"], T([[0.2, 0.3, 0.5], [0.1, 0.8, 0.1]]), T([2, 1]), {"input": "logits"})
+    assert warnings == [CE_PROBABILITIES]
+    assert lint(L["cross_entropy"], T([[0.2, 0.3, 0.5]]), T([2]), {"input": "probabilities"}) == []
+    assert lint(L["cross_entropy"], T([[1.5, 0.3, -0.8]]), T([0]), {"input": "logits"}) == []
+
+
+def test_probabilities_fed_to_softmax_focal_and_bce_with_logits() -> None:
+    assert lint(L["softmax_focal"], T([[0.2, 0.8], [0.5, 0.5]]), T([1, 0]), {}) == [SOFTMAX_FOCAL_PROBABILITIES]
+    assert lint(L["bce_with_logits"], T([0.2, 0.9]), T([0.0, 1.0]), {}) == [BCE_LOGITS_PROBABILITIES]
+    assert lint(L["bce_with_logits"], T([-1.2, 0.9]), T([0.0, 1.0]), {}) == []
+
+
+def test_logits_where_log_probabilities_are_needed() -> None:
+    assert lint(L["nll"], T([[1.5, 0.3, -0.8]]), T([0]), {}) == [NLL_POSITIVE]
+    assert lint(L["nll"], T([[-0.3, -1.5, -2.6]]), T([0]), {}) == []
+
+
+def test_hinge_with_01_targets() -> None:
+    assert lint(L["hinge"], T([0.8, -0.5]), T([1.0, 0.0]), {}) == [HINGE_01]
+    assert lint(L["hinge"], T([0.8, -0.5]), T([1.0, -1.0]), {}) == []
+
+
+def test_ignore_index_inside_the_class_range() -> None:
+    warnings = lint(L["cross_entropy"], T([[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]), T([0, 2]), {"ignore_index": 1})
+    assert len(warnings) == 1 and "ignore_index = 1 is a real class (C = 3 classes, 0 to 2)" in warnings[0]
+    assert lint(L["cross_entropy"], T([[1.5, 0.3, -0.8]]), T([0]), {"ignore_index": -100}) == []
+    # class-probability targets: ignore_index does not apply
+    assert lint(L["cross_entropy"], T([[1.5, 0.3, -0.8]]), T([[0.2, 0.3, 0.5]]), {"ignore_index": 1}) == []
+
+
+def test_every_target_ignored_explains_the_nan() -> None:
+    warnings = lint(L["nll"], T([[-0.3, -1.5], [-0.2, -1.7]]), T([-100, -100]), {"ignore_index": -100})
+    assert len(warnings) == 1 and "torch returns NaN" in warnings[0] and "0 by 0" in warnings[0]
+    assert lint(L["nll"], T([[-0.3, -1.5]]), T([-100]), {"ignore_index": -100}, "sum") == []
+
+
+def test_engine_shows_each_warning_once() -> None:
+    r = lossapp.compute("cross_entropy", "[[0.2, 0.3, 0.5], [0.1, 0.8, 0.1]]", "[2, 1]")
+    assert r.warnings.count(CE_PROBABILITIES) == 1
+    r = lossapp.compute("hinge", "[0.8, -0.5]", "[1, 0]")
+    assert r.warnings.count(HINGE_01) == 1
+    r = lossapp.compute("bce_with_logits", "[0.2, 0.9]", "[0, 1]")
+    assert BCE_LOGITS_PROBABILITIES in r.warnings
+    r = lossapp.compute("cross_entropy", "[[1.0, 2.0]]", "[1]", ignore_index=1)
+    assert math.isnan(r.value)
+    nan_warnings = [w for w in r.warnings if "NaN" in w]
+    assert len(nan_warnings) == 1 and "every sample ignored" in nan_warnings[0]
+
+
+def test_clean_inputs_have_no_lint() -> None:
+    for spec in L.values():
+        ex = spec.example
+        if ex.get("pred") is None:
+            continue
+        r = lossapp.compute(spec.name, ex["pred"], ex.get("target"), **ex.get("params", {}))
+        x = r.pred.values
+        t = r.target.values if r.target is not None else None
+        assert not [w for w in lint(spec, x, t, r.params) if "ignore_index" in w]
+
+
+@pytest.mark.parametrize("pred", [torch.tensor(0.5), torch.zeros(0), torch.tensor([[[0.5]]]), None])
+def test_lint_never_raises(pred) -> None:
+    for spec in L.values():
+        lint(spec, pred, torch.tensor([0]), {"ignore_index": 0})
+
+
+def test_messages_have_chinese() -> None:
+    for message in (CE_PROBABILITIES, SOFTMAX_FOCAL_PROBABILITIES, BCE_LOGITS_PROBABILITIES, NLL_POSITIVE, HINGE_01):
+        assert has_zh(message)
+    warnings = lint(L["cross_entropy"], T([[1.5, 0.3, -0.8]]), T([1]), {"ignore_index": 1})
+    assert warnings and all(has_zh(w) for w in warnings)

@@ -1,0 +1,217 @@
+"""Every registered mistake reproduces, on a constructed case, the value of the wrong computation written
+independently here with torch built-ins — and the checker names it."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import lossapp
+from lossapp.check import check
+from lossapp.i18n import tr
+from lossapp.mistakes import MISTAKES, Case, evaluate
+
+D = torch.float64
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def t(x) -> torch.Tensor:
+    return torch.tensor(x, dtype=D)
+
+
+P3 = [0.2947, 0.5898, 0.4863]
+Y3 = [1.0, 0.0, 0.0]
+LOGITS = [[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]
+IDX = [0, 2]
+REG_P = [[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]
+REG_Y = [[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]
+FOCAL_X = [[1.2, -0.8, 0.3], [-2.0, 0.5, 3.0]]
+FOCAL_Y = [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]
+KL_LOGQ = [[-1.2040, -1.2040, -0.9163], [-0.3567, -1.6094, -2.3026]]
+KL_P = [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]
+MASK_P = [[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]
+MASK_T = [[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0]]
+
+
+def _focal(alpha_t: Callable[[torch.Tensor], torch.Tensor], gamma: float = 2.0) -> float:
+    x, y = t(FOCAL_X), t(FOCAL_Y)
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    return float((alpha_t(y) * (1 - p_t) ** gamma * ce).mean())
+
+
+def _dice_coef(p: torch.Tensor, y: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    return (2 * (p * y).sum(-1) + eps) / (p.sum(-1) + y.sum(-1) + eps)
+
+
+def _iou_coef(p: torch.Tensor, y: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    inter = (p * y).sum(-1)
+    return (inter + eps) / (p.sum(-1) + y.sum(-1) - inter + eps)
+
+
+def _tversky_coef(p: torch.Tensor, y: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    inter = (p * y).sum(-1)
+    return (inter + eps) / (inter + 0.5 * (p * (1 - y)).sum(-1) + 0.5 * ((1 - p) * y).sum(-1) + eps)
+
+
+def _kl_mean() -> float:
+    with pytest.warns(UserWarning):  # torch's own warning about 'mean'
+        return float(F.kl_div(t(KL_LOGQ), t(KL_P), reduction="mean"))
+
+
+BCE_VALUE = float(F.binary_cross_entropy(t(P3), t(Y3)))
+CE_VALUE = float(F.cross_entropy(t(LOGITS), torch.tensor(IDX)))
+
+# id -> (loss, pred, target, kwargs, the wrong value computed independently, expected verdict)
+CASES: dict[str, tuple] = {
+    "log10": ("bce", P3, Y3, {}, BCE_VALUE / math.log(10), "mistake"),
+    "log2": ("bce", P3, Y3, {}, BCE_VALUE / math.log(2), "mistake"),
+    "missing_minus": ("cross_entropy", LOGITS, IDX, {}, -CE_VALUE, "mistake"),
+    "sum_instead_of_mean": ("mse", REG_P, REG_Y, {}, float(F.mse_loss(t(REG_P), t(REG_Y), reduction="sum")), "mistake"),
+    "mean_instead_of_sum": ("l1", REG_P, REG_Y, {"reduction": "sum"}, float(F.l1_loss(t(REG_P), t(REG_Y))), "mistake"),
+    "mean_instead_of_batchmean": ("kl_div", KL_LOGQ, KL_P, {"reduction": "batchmean"},
+                                  _kl_mean(), "mistake"),
+    # Keras' KLDivergence averages per sample too: the convention wins, the mistake is still listed
+    "batchmean_instead_of_mean": ("kl_div", KL_LOGQ, KL_P, {"reduction": "mean"},
+                                  float(F.kl_div(t(KL_LOGQ), t(KL_P), reduction="batchmean")), "convention"),
+    "probabilities_as_logits": ("cross_entropy", [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], IDX, {"input": "probabilities"},
+                                float(F.cross_entropy(t([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]), torch.tensor(IDX))),
+                                "mistake"),
+    "logits_as_probabilities": ("cross_entropy", [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], IDX, {},
+                                float(F.nll_loss(torch.log(t([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])), torch.tensor(IDX))),
+                                "mistake"),
+    "labels_swapped": ("bce", P3, Y3, {}, float(F.binary_cross_entropy(t(P3), 1 - t(Y3))), "mistake"),
+    "unweighted_mean": ("cross_entropy", LOGITS, IDX, {"weight": "[1, 2, 3]"},
+                        float(F.cross_entropy(t(LOGITS), torch.tensor(IDX), weight=t([1, 2, 3]), reduction="sum")) / 2,
+                        "mistake"),
+    "weighted_mean": ("bce", P3, Y3, {"weight": "[1, 2, 3]"},
+                      float(F.binary_cross_entropy(t(P3), t(Y3), weight=t([1, 2, 3]), reduction="sum")) / 6, "mistake"),
+    "weight_ignored": ("nll", [[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]], IDX, {"weight": "[1, 2, 3]"},
+                       float(F.nll_loss(t([[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]),
+                                        torch.tensor(IDX))), "mistake"),
+    "ignored_counted": ("cross_entropy", [[1.5, 0.3, -0.8], [0.2, 2.1, 0.4], [0.3, 0.3, 0.9]], [0, -100, 2], {},
+                        float(F.cross_entropy(t([[1.5, 0.3, -0.8], [0.2, 2.1, 0.4], [0.3, 0.3, 0.9]]),
+                                              torch.tensor([0, -100, 2]), reduction="sum")) / 3, "mistake"),
+    "label_smoothing_ignored": ("cross_entropy", LOGITS, IDX, {"label_smoothing": 0.2}, CE_VALUE, "mistake"),
+    "alpha_on_both_classes": ("focal", FOCAL_X, FOCAL_Y, {"alpha": 0.25, "gamma": 2.0},
+                              _focal(lambda y: torch.full_like(y, 0.25)), "mistake"),
+    "alpha_swapped": ("focal", FOCAL_X, FOCAL_Y, {"alpha": 0.25, "gamma": 2.0},
+                      _focal(lambda y: 0.75 * y + 0.25 * (1 - y)), "mistake"),
+    # Keras' BinaryFocalCrossentropy has no α by default: the convention wins, the mistake is still listed
+    "no_alpha": ("focal", FOCAL_X, FOCAL_Y, {"alpha": 0.25, "gamma": 2.0}, _focal(torch.ones_like), "convention"),
+    "no_modulating_factor": ("focal", FOCAL_X, FOCAL_Y, {"alpha": 0.25, "gamma": 2.0},
+                             _focal(lambda y: 0.25 * y + 0.75 * (1 - y), gamma=0.0), "mistake"),
+    "dice_coefficient_not_loss": ("dice", MASK_P, MASK_T, {}, float(_dice_coef(t(MASK_P), t(MASK_T)).mean()), "mistake"),
+    "iou_coefficient_not_loss": ("iou", MASK_P, MASK_T, {}, float(_iou_coef(t(MASK_P), t(MASK_T)).mean()), "mistake"),
+    "tversky_index_not_loss": ("tversky", MASK_P, MASK_T, {"alpha": 0.5, "beta": 0.5},
+                               float(_tversky_coef(t(MASK_P), t(MASK_T)).mean()), "mistake"),
+    "iou_instead_of_dice": ("dice", MASK_P, MASK_T, {}, float((1 - _iou_coef(t(MASK_P), t(MASK_T))).mean()), "mistake"),
+    "dice_instead_of_iou": ("iou", MASK_P, MASK_T, {}, float((1 - _dice_coef(t(MASK_P), t(MASK_T))).mean()), "mistake"),
+    "dice_loss_not_coefficient": ("confusion", None, None, {"tp": 20, "fp": 5, "fn": 10, "tn": 65, "metric": "dice"},
+                                  1 - 40 / 55, "mistake"),
+    "precision_recall_swapped": ("confusion", None, None, {"tp": 20, "fp": 5, "fn": 10, "tn": 65, "metric": "precision"},
+                                 20 / 30, "mistake"),
+    "accuracy_instead_of_metric": ("confusion", None, None, {"tp": 20, "fp": 5, "fn": 10, "tn": 65, "metric": "f1"},
+                                   85 / 100, "mistake"),
+    "rmse_mse_swapped": ("rmse", REG_P, REG_Y, {}, float(F.mse_loss(t(REG_P), t(REG_Y))), "mistake"),
+    "rmse_as_mean_of_roots": ("rmse", REG_P, REG_Y, {}, float(F.l1_loss(t(REG_P), t(REG_Y))), "mistake"),
+    "l1_mse_swapped": ("l1", REG_P, REG_Y, {}, float(F.mse_loss(t(REG_P), t(REG_Y))), "mistake"),
+    "half_mse": ("mse", REG_P, REG_Y, {}, float(F.mse_loss(t(REG_P), t(REG_Y))) / 2, "mistake"),
+    "smooth_l1_without_beta": ("smooth_l1", REG_P, REG_Y, {"beta": 0.5},
+                               float(F.smooth_l1_loss(t(REG_P), t(REG_Y), beta=1.0)), "mistake"),
+    "smooth_l1_huber_swapped": ("smooth_l1", REG_P, REG_Y, {"beta": 0.5},
+                                float(F.huber_loss(t(REG_P), t(REG_Y), delta=0.5)), "mistake"),
+    "kl_direction_swapped": ("kl_div", KL_LOGQ, KL_P, {"reduction": "batchmean"},
+                             float(F.kl_div(torch.log(t(KL_P)), torch.exp(t(KL_LOGQ)), reduction="batchmean")), "mistake"),
+    "labels_01_not_mapped": ("hinge", [0.8, -0.5, 1.5, 0.3, -2.0], [1, -1, 1, -1, 1], {},
+                             float(torch.relu(1 - t([1, 0, 1, 0, 1]) * t([0.8, -0.5, 1.5, 0.3, -2.0])).mean()), "mistake"),
+    "multi_margin_not_divided_by_C": ("multi_margin", [[0.1, 0.2, 0.4, 0.8], [0.5, -0.3, 0.2, 0.1]], [3, 0], {},
+                                      4 * float(F.multi_margin_loss(t([[0.1, 0.2, 0.4, 0.8], [0.5, -0.3, 0.2, 0.1]]),
+                                                                    torch.tensor([3, 0]))), "mistake"),
+    "multi_margin_target_included": ("multi_margin", [[0.1, 0.2, 0.4, 0.8], [0.5, -0.3, 0.2, 0.1]], [3, 0], {},
+                                     float(F.multi_margin_loss(t([[0.1, 0.2, 0.4, 0.8], [0.5, -0.3, 0.2, 0.1]]),
+                                                               torch.tensor([3, 0]))) + 1.0 / 4, "mistake"),
+    "accuracy_instead_of_error": ("zero_one", [0.9, 0.3, 0.6, 0.2, 0.55], [1, 0, 0, 0, 1], {}, 4 / 5, "mistake"),
+    "l2_penalty_without_half": ("l2_penalty", [0.5, -1.2, 2.0, 0.0, -0.3], None, {"lam": 0.01, "reduction": "sum"},
+                                0.01 * float((t([0.5, -1.2, 2.0, 0.0, -0.3]) ** 2).sum()), "mistake"),
+    "l2_norm_not_squared": ("l2_penalty", [0.5, -1.2, 2.0, 0.0, -0.3], None, {"lam": 0.01, "reduction": "sum"},
+                            0.01 * float(torch.linalg.vector_norm(t([0.5, -1.2, 2.0, 0.0, -0.3]))), "mistake"),
+    "penalty_without_lambda": ("l1_penalty", [0.5, -1.2, 2.0, 0.0, -0.3], None, {"lam": 0.01, "reduction": "sum"},
+                               float(t([0.5, -1.2, 2.0, 0.0, -0.3]).abs().sum()), "mistake"),
+    "no_truncation": ("truncated_ce", [0.9, 0.55, 0.3, 0.2, 0.45, 0.7], [1, 1, 1, 0, 0, 0], {"m": 0.6},
+                      float(F.binary_cross_entropy(t([0.9, 0.55, 0.3, 0.2, 0.45, 0.7]), t([1.0, 1, 1, 0, 0, 0]))),
+                      "mistake"),
+}
+
+
+def _text(x) -> str | None:
+    if x is None:
+        return None
+    return str(x)
+
+
+@pytest.mark.parametrize("mistake_id", sorted(CASES))
+def test_mistake_is_reproduced_and_named(mistake_id: str) -> None:
+    loss, pred, target, kwargs, wrong, verdict = CASES[mistake_id]
+    kwargs = dict(kwargs)
+    reduction = kwargs.pop("reduction", "mean")
+    claimed = f"{wrong:.6f}"
+    v = check(loss, _text(pred), _text(target), claimed=claimed, reduction=reduction, **kwargs)
+    ids = [m.id for m in v.mistakes]
+    assert mistake_id in ids, (v.verdict, ids, v.value, wrong)
+    assert v.verdict == verdict, v.explanation
+    match = next(m for m in v.mistakes if m.id == mistake_id)
+    assert match.value == pytest.approx(wrong, rel=1e-6, abs=1e-9)  # the variant's own value, not just its rounding
+
+
+def test_every_mistake_has_a_case() -> None:
+    assert set(MISTAKES) == set(CASES)
+
+
+def test_design_ids_are_registered() -> None:
+    design = {"log10", "log2", "missing_minus", "sum_instead_of_mean", "mean_instead_of_sum", "probabilities_as_logits",
+              "logits_as_probabilities", "alpha_on_both_classes", "no_alpha", "no_modulating_factor",
+              "dice_coefficient_not_loss", "iou_instead_of_dice", "unweighted_mean", "rmse_mse_swapped",
+              "smooth_l1_without_beta", "kl_direction_swapped"}
+    assert design <= set(MISTAKES)
+
+
+@pytest.mark.parametrize("mistake_id", sorted(MISTAKES))
+def test_titles_and_explanations_have_chinese(mistake_id: str) -> None:
+    m = MISTAKES[mistake_id]
+    assert m.title and m.explanation and m.step
+    assert CJK.search(m.title_zh) and CJK.search(m.explanation_zh)
+    assert tr(m.title, "zh") == m.title_zh and tr(m.explanation, "zh") == m.explanation_zh
+
+
+def test_article_003_last_formula_is_alpha_on_both_classes() -> None:
+    """Article 003 writes −α·(1 − q)^γ·log q for p = 1 and −α·q^γ·log(1 − q) for p = 0."""
+    q, p = [0.45, 0.7], [1.0, 0.0]
+    x = torch.logit(t(q))
+    wrong = float((-(0.25 * (1 - t(q)[0]) ** 2 * torch.log(t(q)[0])) - 0.25 * t(q)[1] ** 2 * torch.log(1 - t(q)[1])) / 2)
+    v = check("focal", str(x.tolist()), str(p), claimed=f"{wrong:.6f}", alpha=0.25, gamma=2.0)
+    assert v.verdict == "mistake" and v.mistakes[0].id == "alpha_on_both_classes"
+
+
+def test_variants_equal_to_the_true_value_are_left_out() -> None:
+    # a single element: sum and mean coincide, so sum_instead_of_mean explains nothing
+    r = lossapp.compute("mse", "[0.5]", "[0.2]")
+    assert "sum_instead_of_mean" not in [v.id for v in evaluate(Case(r))]
+
+
+def test_mistakes_do_not_apply_outside_their_family() -> None:
+    r = lossapp.compute("mse", "[0.5, 1.0]", "[0.2, 0.0]")
+    ids = {v.id for v in evaluate(Case(r))}
+    assert not ids & {"log10", "log2", "missing_minus", "alpha_on_both_classes", "kl_direction_swapped"}
+
+
+def test_every_mistake_value_lists_its_step_and_zh_in_json() -> None:
+    v = check("bce", str(P3), str(Y3), claimed=f"{BCE_VALUE / math.log(2):.4f}")
+    d = v.to_dict()["mistakes"][0]
+    assert d["id"] == "log2" and d["step"] == "log" and CJK.search(d["title_zh"])
