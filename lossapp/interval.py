@@ -634,8 +634,9 @@ def _kl_terms(t: Iv, x: Iv) -> Iv:
     safe = Iv(torch.where(positive, t_star, torch.ones_like(t_star)))
     slope = safe.log() + 1.0 - xh  # g'(t̃) = log t̃ + 1 − x
     tangent = g + hull(slope * (Iv(a) - ts), slope * (Iv(b) - ts))
-    # t̃ = 0 happens only when b = 0 (t* > 0 for finite x): then t is exactly 0 and g = 0
-    lo = torch.where(positive, tangent.lo, g.lo)
+    # t̃ = 0: b = 0 (t is exactly 0, g = 0), or e^(x − 1) underflowed below the smallest double, so the true
+    # minimum −t* lies above −5e-324: one step below g(0) = 0 is still a lower bound
+    lo = torch.where(positive, tangent.lo, down(g.lo))
     point = a == b
     exact = Iv(a).xlogx() - Iv(a) * x
     return Iv(torch.where(point, exact.lo, torch.minimum(lo, hi)), torch.where(point, exact.hi, hi))
