@@ -369,7 +369,8 @@ def pin_markers(points: pd.DataFrame, x_range: tuple[float, float], y_range: tup
                      {x: px + w, y: py + h, series: name}]
             if i + 1 < len(xs):
                 rows.append({x: (px + xs[i + 1]) / 2, y: None, series: name})
-    return pd.DataFrame(rows, columns=[x, y, series])
+    frame = pd.DataFrame(rows, columns=[x, y, series])
+    return frame.astype({x: float, y: float})
 
 
 add_zh({"your data": "你的数据", "l(w)": "l(w)"})

@@ -8,6 +8,7 @@ the confusion tab shows Dice = F1 = 0.7273 for 20/5/10/65; the curves draw. No r
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -79,6 +80,7 @@ def page(browser, app_server: Server, traffic: Traffic) -> Iterator[object]:  # 
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT)
     pg.on("request", lambda request: traffic.record(request.url))
+    SERVER_LOG[:] = [app_server.log]
     pg.goto(app_server.url)
     pg.wait_for_selector("#la-compute")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -99,20 +101,48 @@ def open_tab(pg, label: str) -> None:
     pg.locator("#la-tabs").get_by_role("tab", name=label, exact=True).click()
 
 
+SERVER_LOG: list[Path] = []
+
+
+def wait(pg, script: str, arg: object = None, what: str = "") -> None:
+    """page.wait_for_function, failing with what the page and the server showed at the time."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        pg.wait_for_function(script, arg=arg)
+    except PlaywrightTimeout:
+        state = pg.evaluate("""() => ({
+            value: document.querySelector('#la-value')?.textContent,
+            pred: (document.querySelector('#la-pred textarea')?.value || '').slice(0, 200),
+            toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText),
+            pending: document.querySelectorAll('.pending, .generating').length})""")
+        log = SERVER_LOG[0].read_text(errors="replace")[-3000:] if SERVER_LOG else ""
+        raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{log}") from None
+
+
 def fill(pg, selector: str, text: str) -> None:
     box = pg.locator(f"{selector} textarea")
     box.fill(text)
 
 
-def compute_and_wait(pg, expected: str | None = None) -> str:
-    """Click Compute and wait until the value shows (a new value: the old one is cleared first)."""
-    pg.evaluate("() => { const v = document.querySelector('#la-value'); if (v) v.textContent = ''; }")
-    pg.locator("#la-compute").click()
-    if expected is not None:
-        pg.wait_for_function("(want) => document.querySelector('#la-value')?.textContent === want", arg=expected)
-    else:
-        pg.wait_for_function("() => (document.querySelector('#la-value')?.textContent || '').length > 0")
+STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
+NEW_STAMP = "(before) => { const s = document.querySelector('#la-result .la-result')?.dataset.stamp; return !!s && s !== before; }"
+
+
+def after_new_result(pg, action, what: str) -> str:
+    """Run `action` (a click) and wait for a new computation's result (its stamp changes); its value."""
+    before = pg.evaluate(STAMP)
+    action()
+    wait(pg, NEW_STAMP, before, what=what)
     return pg.locator("#la-value").inner_text()
+
+
+def compute_and_wait(pg, expected: str | None = None) -> str:
+    """Click Compute and return the new value (checked against `expected` when given)."""
+    value = after_new_result(pg, lambda: pg.locator("#la-compute").click(), "a new result after Compute")
+    if expected is not None:
+        assert value == expected
+    return value
 
 
 # -- the tests (in order: they share one page) --------------------------------------------------------
@@ -122,14 +152,14 @@ def test_calculator_bce_article_example(page) -> None:
     pg = page
     # pick the loss through the family and the loss picker
     pg.locator("#la-family").get_by_text("Regression", exact=True).click()
-    pg.wait_for_function("() => document.querySelector('#la-loss input').value.includes('· l1')")
+    wait(pg, "() => document.querySelector('#la-loss input').value.includes('· l1')")
     pg.locator("#la-family").get_by_text("Classification", exact=True).click()
-    pg.wait_for_function("() => !document.querySelector('#la-loss input').value.includes('· l1')")
+    wait(pg, "() => !document.querySelector('#la-loss input').value.includes('· l1')")
     loss_box = pg.locator("#la-loss input")
     loss_box.click()
     loss_box.fill("Binary cross-entropy (BCE)")
     pg.get_by_role("option", name="Binary cross-entropy (BCE) · bce", exact=True).click()
-    pg.wait_for_function("() => document.querySelector('#la-loss input').value.endsWith('· bce')")
+    wait(pg, "() => document.querySelector('#la-loss input').value.endsWith('· bce')")
     fill(pg, "#la-pred", "[0.2947, 0.5898, 0.4863]")
     fill(pg, "#la-target", "[1, 0, 0]")
     value = compute_and_wait(pg, "0.926341")
@@ -137,7 +167,7 @@ def test_calculator_bce_article_example(page) -> None:
     badge = pg.locator("#la-badge").inner_text()
     assert "matches torch.nn.functional.binary_cross_entropy on cpu/float32 (|Δ| = " in badge
     solution = pg.locator("#la-solution")
-    pg.wait_for_function("() => document.querySelectorAll('#la-solution .katex').length > 20")
+    wait(pg, "() => document.querySelectorAll('#la-solution .katex').length > 20")
     assert solution.locator(".katex-display").count() >= 8
     assert "$$" not in solution.inner_text()  # every formula went through KaTeX
     katex_text = " ".join(solution.locator(".katex-mathml annotation").all_text_contents())
@@ -154,24 +184,32 @@ def test_plot_and_snippet_tabs(page) -> None:
     pg.locator("#la-out-tabs").get_by_role("tab", name="Reproduce in PyTorch", exact=True).click()
     code = pg.locator("#la-snippet").inner_text()
     assert "F.binary_cross_entropy(" in code and "torch.tensor([0.2947, 0.5898, 0.4863]" in code
+    pg.locator("#la-out-tabs").get_by_role("tab", name="Downloads", exact=True).click()
+    with pg.expect_download() as download:
+        pg.locator("#la-dl-json").click()
+    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert data["loss"] == "bce" and round(data["value"], 6) == 0.926341
+    with pg.expect_download() as download:
+        pg.locator("#la-dl-md").click()
+    assert r"\frac{2.779}{3} = 0.926341" in Path(download.value.path()).read_text(encoding="utf-8")
     pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
 
 
 def test_language_switch_to_chinese(page) -> None:
     pg = page
     pg.locator("#la-lang").get_by_text("中文", exact=True).click()
-    pg.wait_for_function("() => document.querySelector('#la-compute').textContent.trim() === '计算'")
+    wait(pg, "() => document.querySelector('#la-compute').textContent.trim() === '计算'")
     tabs = pg.locator("#la-tabs").get_by_role("tab").all_inner_texts()
     assert [t.strip() for t in tabs][:4] == ["计算器", "混淆矩阵", "曲线", "文章示例"]
     assert "预测值（pred）" in pg.locator("#la-pred").inner_text()
-    pg.wait_for_function("() => document.querySelector('#la-badge')?.textContent.includes('上一致')")
+    wait(pg, "() => document.querySelector('#la-badge')?.textContent.includes('上一致')")
     result = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
     first_title = tr(result.steps[0].title, "zh")
-    pg.wait_for_function("(t) => document.querySelector('#la-solution').textContent.includes(t)", arg=first_title)
+    wait(pg, "(t) => document.querySelector('#la-solution').textContent.includes(t)", first_title)
     assert "步骤" in pg.locator("#la-solution").inner_text()
     shot(pg, "calculator_zh")
     pg.locator("#la-lang").get_by_text("English", exact=True).click()
-    pg.wait_for_function("() => document.querySelector('#la-compute').textContent.trim() === 'Compute'")
+    wait(pg, "() => document.querySelector('#la-compute').textContent.trim() === 'Compute'")
 
 
 def test_malformed_input_shows_a_readable_error(page) -> None:
@@ -189,6 +227,23 @@ def test_malformed_input_shows_a_readable_error(page) -> None:
         close.first.click()
 
 
+def test_seeded_random_input(page) -> None:
+    pg = page
+    pg.locator("#la-random").get_by_text("Random input", exact=False).first.click()
+    pg.locator("#la-random").get_by_label("Shape of pred").fill("4")
+    pg.locator("#la-generate").click()
+    wait(pg, "() => document.querySelector('#la-pred textarea').value.split(',').length === 4")
+    pred, target = pg.locator("#la-pred textarea").input_value(), pg.locator("#la-target textarea").input_value()
+    generated = lossapp.inputs.random_inputs(0, ["rand(4)", "randint(0, 2, (4,))"])
+    assert json.loads(pred) == generated[0].double().tolist() and json.loads(target) == generated[1].tolist()
+    expected = render.value_text(lossapp.compute("bce", pred, target).value)
+    assert compute_and_wait(pg, expected) == expected
+    pg.locator("#la-out-tabs").get_by_role("tab", name="Reproduce in PyTorch", exact=True).click()
+    code = pg.locator("#la-snippet").inner_text()
+    assert "torch.manual_seed(0)" in code and "pred = torch.rand(4)" in code
+    pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
+
+
 def test_upload_npy_files_100k(page, tmp_path: Path) -> None:
     pg = page
     rng = np.random.default_rng(0)
@@ -196,16 +251,16 @@ def test_upload_npy_files_100k(page, tmp_path: Path) -> None:
     np.save(tmp_path / "pred.npy", pred)
     np.save(tmp_path / "target.npy", target)
     expected = render.value_text(lossapp.compute("bce", pred, target).value)
-    pg.locator("#la-upload").get_by_text("Upload files", exact=False).first.click()
+    pg.locator("#la-upload").get_by_text("Upload files", exact=False).first.click()  # open the accordion
     pg.locator("#la-pred-file input[type=file]").set_input_files(str(tmp_path / "pred.npy"))
     pg.locator("#la-target-file input[type=file]").set_input_files(str(tmp_path / "target.npy"))
-    pg.wait_for_function("() => document.body.innerText.includes('pred: (100000,), 100,000 values')")
+    wait(pg, "() => document.body.innerText.includes('pred: (100000,), 100,000 values')")
     fill(pg, "#la-claimed", "")
     assert compute_and_wait(pg, expected) == expected
     assert "shape (100000,)" in pg.locator("#la-solution").inner_text()
     table_note = pg.locator("#la-out-tabs").get_by_role("tab", name="Per-element table", exact=True)
     table_note.click()
-    pg.wait_for_function("() => document.body.innerText.includes('of 100,000 rows')")
+    wait(pg, "() => document.body.innerText.includes('of 100,000 rows')")
     shot(pg, "calculator_upload")
     pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
 
@@ -217,12 +272,12 @@ def test_article_example_loads_into_the_calculator(page) -> None:
     card.wait_for()
     assert "0.926341" in card.inner_text() and "0.9264" in card.inner_text()
     shot(pg, "examples")
-    pg.evaluate("() => { const v = document.querySelector('#la-value'); if (v) v.textContent = ''; }")
-    pg.locator("#la-load-002_bce_three_pixels").click()
-    pg.wait_for_function("() => document.querySelector('#la-value')?.textContent === '0.926341'")
+    value = after_new_result(pg, lambda: pg.locator("#la-load-002_bce_three_pixels").click(),
+                             "the example's result")
+    assert value == "0.926341"
     assert pg.locator("#la-tab-calculator").is_visible()
     assert pg.locator("#la-pred textarea").input_value() == "[0.2947, 0.5898, 0.4863]"
-    pg.wait_for_function("() => (document.querySelector('#la-verdict')?.textContent || '').includes('rounding')")
+    wait(pg, "() => (document.querySelector('#la-verdict')?.textContent || '').includes('rounding')")
     shot(pg, "calculator_example")
 
 
@@ -243,7 +298,7 @@ def test_confusion_tab_dice_equals_f1(page) -> None:
     for key, value in (("tp", "30"), ("fp", "10"), ("fn", "10"), ("tn", "50")):
         pg.locator(f"#la-{key} input").fill(value)
     pg.locator("#la-conf-compute").click()
-    pg.wait_for_function("() => document.querySelector('#la-dice-f1')?.textContent === 'Dice = F1 = 0.75'")
+    wait(pg, "() => document.querySelector('#la-dice-f1')?.textContent === 'Dice = F1 = 0.75'")
 
 
 def test_curves_tab_draws(page) -> None:
@@ -258,7 +313,7 @@ def test_curves_tab_draws(page) -> None:
 def test_use_via_api_page_documents_the_endpoints(page) -> None:
     pg = page
     pg.get_by_text("Use via API").first.click()
-    pg.wait_for_function("() => document.body.innerText.includes('API name: /compute')")
+    wait(pg, "() => document.body.innerText.includes('API name: /compute')")
     text = pg.locator("body").inner_text()
     assert "API name: /confusion" in text and "3 API endpoints" in text
     assert "Compute a loss step by step and compare it with PyTorch's built-in." in text

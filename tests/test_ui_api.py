@@ -219,6 +219,8 @@ def test_random_input_is_the_articles_randn() -> None:
     torch.manual_seed(3)
     torch.randn(4, 5)
     assert json.loads(classes.target_text) == torch.randint(0, 5, (4,)).tolist()
+    zero = service.random_input(3, "4, 5", "logits", "classes", 0, lossapp.LOSSES["cross_entropy"])
+    assert zero == classes  # 0 (what an empty number box sends) means "C from pred"
     for bad in ("", "2, -3", "a, b", "1000, 1000"):
         with pytest.raises(InputError):
             service.parse_shape(bad)
@@ -304,3 +306,31 @@ def test_requirements_pin_the_gradio_the_space_runs() -> None:
     assert "gradio==6.31.0" in requirements
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "gradio==6.31.0" in pyproject["project"]["dependencies"]
+
+
+def test_plot_frames_are_numeric_for_class_losses() -> None:
+    from lossapp.plots import loss_around
+    result = lossapp.compute("cross_entropy", "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "[0, 2]")
+    loss_frame, dloss_frame, colors = calculator._plot_frames(loss_around(result), "en")
+    for frame in (loss_frame, dloss_frame):
+        assert frame["x"].dtype == float and frame["y"].dtype == float
+    assert colors["your data"] == calculator.POINT_COLOR
+    bce = loss_around(lossapp.compute(*BCE))
+    _, _, colors = calculator._plot_frames(bce, "en")
+    # the pins of y = 1 take the darker shade of the curve y = 1
+    assert colors["your data, y = 1"] == calculator.PIN_COLORS[list(colors).index("y = 1")]
+
+
+def test_confusion_tab_from_masks_and_counts() -> None:
+    from lossapp.ui import confusion_tab
+    result = service.confusion_masks("[0.9, 0.2, 0.7, 0.4, 0.6]", "[1, 0, 1, 1, 0]", 0.5, "dice")
+    assert result.extra["counts"] == {"tp": 2, "fp": 1, "fn": 1, "tn": 1}
+    head, matrix, metrics, identity, steps = confusion_tab.render_outputs({"result": result}, "en")
+    assert "Precision P" in steps
+    assert "Dice = F1 = 0.6667" in head
+    assert 'id="la-cm-tp">2<small>TP</small>' in matrix
+    assert dict(zip(metrics["metric"], metrics["value"], strict=True))["f1"] == "0.666667"
+    assert r"\frac{2 \cdot 2}{2 \cdot 2 + 1 + 1}" in identity
+    article = service.confusion(20, 5, 10, 65)
+    head, *_ = confusion_tab.render_outputs({"result": article}, "zh")
+    assert "Dice = F1 = 0.7273" in head and "混淆矩阵" in confusion_tab.matrix_html(article.extra["counts"], "zh")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ from lossapp.ui.strings import family_label, t
 
 DEFAULT_LOSS = "bce"
 CURVE_COLORS = ["#2563eb", "#16a34a", "#9333ea", "#0891b2", "#ca8a04"]
-PIN_COLORS = ["#dc2626", "#ea580c", "#be185d", "#b45309", "#7c2d12"]
+PIN_COLORS = ["#1e3a8a", "#14532d", "#581c87", "#164e63", "#713f12"]  # the curve colours, darker
+POINT_COLOR = "#dc2626"
 KIND_WORDS = {"values": ("values", "数值"), "probabilities": ("probabilities", "概率"), "logits": ("logits", "logits"),
               "log_probabilities": ("log-probabilities", "对数概率"), "scores": ("scores", "得分"),
               "weights": ("weights", "权重"), "binary": ("0/1 labels", "0/1 标签"), "classes": ("class indices", "类别索引"),
@@ -221,11 +223,12 @@ def result_caption(result: Result, lang: str) -> str:
     return f"{title} · {t('reduction', lang)}: {result.reduction}"
 
 
-def big_value(result: Result, lang: str, verdict: Any = None) -> str:
+def big_value(result: Result, lang: str, verdict: Any = None, stamp: str = "") -> str:
     badge, state = _badge(result, lang)
     text = render.value_text(result.value, lang)
     small = not isinstance(result.value, int | float)
-    return value_html(result_caption(result, lang), text, badge, state, verdict_html(verdict, lang), small=small)
+    return value_html(result_caption(result, lang), text, badge, state, verdict_html(verdict, lang), small=small,
+                      stamp=stamp)
 
 
 def comparison_frame(result: Result, lang: str) -> pd.DataFrame:
@@ -269,10 +272,14 @@ def _plot_frames(plot: AroundPlot, lang: str) -> tuple[pd.DataFrame, pd.DataFram
     curves = data[data["kind"] == "curve"]
     points = data[data["kind"] == "point"]
     colors: dict[str, str] = {}
-    for i, name in enumerate(dict.fromkeys(curves["series"])):
+    curve_names = list(dict.fromkeys(curves["series"]))
+    for i, name in enumerate(curve_names):
         colors[name] = CURVE_COLORS[i % len(CURVE_COLORS)]
-    for i, name in enumerate(dict.fromkeys(points["series"])):
-        colors[name] = PIN_COLORS[i % len(PIN_COLORS)]
+    your_data = tr("your data", lang)
+    for name in dict.fromkeys(points["series"]):
+        # "your data, y = 1" sits on the curve "y = 1": same hue, darker; otherwise red
+        owner = next((c for c in curve_names if name != your_data and name.endswith(c)), None)
+        colors[name] = PIN_COLORS[curve_names.index(owner) % len(PIN_COLORS)] if owner else POINT_COLOR
     frames = []
     for column in ("loss", "dloss"):
         both = data[["x", column]].to_numpy(dtype=float)
@@ -287,6 +294,9 @@ def _plot_frames(plot: AroundPlot, lang: str) -> tuple[pd.DataFrame, pd.DataFram
         y_range = robust_range(lines["y"], pts["y"])
         pins = pin_markers(pts, x_range, y_range, y="y") if len(pts) else pd.DataFrame(columns=["x", "y", "series"])
         frame = pd.concat([lines, pins], ignore_index=True)
+        frame["x"] = frame["x"].astype(float)  # numeric axes even when there are no pins
+        frame["y"] = frame["y"].astype(float)
+        frame["series"] = frame["series"].astype(str)
         frame.attrs["y_lim"] = [y_range[0], y_range[1] + 0.06 * (y_range[1] - y_range[0])]
         frames.append(frame)
     return frames[0], frames[1], colors
@@ -300,7 +310,7 @@ def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
     """Updates for Calculator.outputs from the stored result (also used when the language changes)."""
     if not state or state.get("result") is None:
         return [empty_html(t("nothing_yet", lang)), "", "", None, "", None,
-                gr.update(value=None), gr.update(value=None), "", ""]
+                gr.update(value=None, visible=False), gr.update(value=None, visible=False), "", ""]
     result: Result = state["result"]
     verdict = state.get("verdict")
     table, total = service.table_preview(result)
@@ -312,19 +322,20 @@ def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
     except (InputError, ValueError, RuntimeError, KeyError, IndexError, TypeError):
         plot = None
     if plot is None or plot.data.empty:
-        plot_updates = [gr.update(value=None), gr.update(value=None)]
+        plot_updates = [gr.update(value=None, visible=False), gr.update(value=None, visible=False)]
         plot_note = t("plot_none", lang)
     else:
         loss_frame, dloss_frame, colors = _plot_frames(plot, lang)
         x_title = _x_title(plot, lang)
+        has_dloss = bool(len(dloss_frame)) and bool(dloss_frame["y"].notna().any())
         plot_updates = [gr.update(value=loss_frame, x_title=x_title, y_title=t("y_loss", lang), color_map=colors,
-                                  title=t("plot_loss", lang), y_lim=loss_frame.attrs.get("y_lim")),
-                        gr.update(value=dloss_frame if dloss_frame["y"].notna().any() else None, x_title=x_title,
-                                  y_title=t("y_dloss", lang), color_map=colors, title=t("plot_dloss", lang),
-                                  y_lim=dloss_frame.attrs.get("y_lim"))]
+                                  title=t("plot_loss", lang), y_lim=loss_frame.attrs.get("y_lim"), visible=True),
+                        gr.update(value=dloss_frame if has_dloss else None, x_title=x_title, y_title=t("y_dloss", lang),
+                                  color_map=colors, title=t("plot_dloss", lang),
+                                  y_lim=dloss_frame.attrs.get("y_lim"), visible=has_dloss)]
         plot_note = t("plot_note", lang) + (f" {tr(plot.note, lang)}." if plot.note else "")
     snippet = render.torch_snippet(result, sources=state.get("sources") or None)
-    return [big_value(result, lang, verdict), warnings_markdown(result, lang),
+    return [big_value(result, lang, verdict, str(state.get("stamp", ""))), warnings_markdown(result, lang),
             render.to_markdown(result, lang, verdict=verdict), table, note, comparison_frame(result, lang),
             *plot_updates, plot_note, snippet]
 
@@ -390,7 +401,7 @@ def build(tr_ui: Translations) -> Calculator:
                     seed = tr_ui.keys(gr.Number(value=0, precision=0, label=t("seed", lang), min_width=80), label="seed")
                     shape = tr_ui.keys(gr.Textbox(value="2, 3", label=t("shape", lang), info=t("shape_info", lang),
                                                   min_width=120), label="shape", info="shape_info")
-                    classes = tr_ui.keys(gr.Number(value=None, precision=0, label=t("classes", lang),
+                    classes = tr_ui.keys(gr.Number(value=0, precision=0, minimum=0, label=t("classes", lang),
                                                    info=t("classes_info", lang), min_width=120),
                                          label="classes", info="classes_info")
                 with gr.Row():
@@ -403,7 +414,7 @@ def build(tr_ui: Translations) -> Calculator:
                 generate = tr_ui.keys(gr.Button(t("generate", lang), size="sm", elem_id="la-generate"),
                                       value="generate")
                 random_code = gr.Code(value="", language="python", label=t("random_code", lang), lines=3,
-                                      interactive=False)
+                                      interactive=False, visible=False)
                 tr_ui.keys(random_code, label="random_code")
             with gr.Accordion(t("upload", lang), open=False, elem_id="la-upload") as upload_box:
                 tr_ui.keys(upload_box, label="upload")
@@ -445,9 +456,9 @@ def build(tr_ui: Translations) -> Calculator:
                 with gr.Tab(t("out_plot", lang), id="plot") as tab_plot:
                     plot_note = gr.Markdown("", elem_classes=["la-note"])
                     plot_loss = gr.LinePlot(value=None, x="x", y="y", color="series", height=300,
-                                            elem_id="la-plot-loss", tooltip="all")
+                                            elem_id="la-plot-loss", tooltip="all", visible=False)
                     plot_dloss = gr.LinePlot(value=None, x="x", y="y", color="series", height=260,
-                                             elem_id="la-plot-dloss", tooltip="all")
+                                             elem_id="la-plot-dloss", tooltip="all", visible=False)
                 with gr.Tab(t("out_snippet", lang), id="snippet") as tab_snippet:
                     snippet_note = gr.Markdown(t("snippet_note", lang), elem_classes=["la-note"])
                     snippet = gr.Code(value="", language="python", interactive=False, elem_id="la-snippet",
@@ -555,8 +566,8 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
             spec = lookup(loss)
             made = service.random_input(seed, shape, pred_kind, target_kind, classes, spec)
         state = {"pred_text": made.pred_text, "target_text": made.target_text, "sources": made.sources}
-        return [made.pred_text, made.target_text if made.target_text is not None else gr.update(), made.code, state,
-                None, None]
+        return [made.pred_text, made.target_text if made.target_text is not None else gr.update(),
+                gr.update(value=made.code, visible=True), state, None, None]
 
     calc.generate.click(on_generate, [lang_radio, calc.loss, calc.seed, calc.shape, calc.pred_kind, calc.target_kind,
                                       calc.classes],
@@ -593,7 +604,7 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
                 if service.has_checker() else None
         sources = {} if pred_file or target_file else service.snippet_sources(
             data[calc.random_state], data[calc.pred], data[calc.target] or "", dtype)
-        state = {"result": result, "verdict": verdict, "sources": sources}
+        state = {"result": result, "verdict": verdict, "sources": sources, "stamp": time.time_ns()}
         progress(0.7, desc=t("progress_render", lang))
         return [state, *render_outputs(state, lang)]
 

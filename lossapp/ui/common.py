@@ -101,9 +101,11 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def value_html(caption: str, value: str, badge: str, state: str, verdict: str = "", small: bool = False) -> str:
+def value_html(caption: str, value: str, badge: str, state: str, verdict: str = "", small: bool = False,
+               stamp: str = "") -> str:
+    """The big value with its PyTorch badge; `stamp` identifies the computation (a new one re-renders)."""
     cls = "la-value la-small" if small else "la-value"
-    parts = [f'<div class="la-result"><div class="la-caption">{esc(caption)}</div>',
+    parts = [f'<div class="la-result" data-stamp="{esc(stamp)}"><div class="la-caption">{esc(caption)}</div>',
              f'<div class="{cls}" id="la-value">{esc(value)}</div>']
     if badge:
         mark = {"ok": "✓", "bad": "✗", "none": "•"}[state]

@@ -195,10 +195,10 @@ class RandomKind:
 
 
 RANDOM_KINDS = (
-    RandomKind("logits", "logits / values: torch.randn", "randn({shape})"),
-    RandomKind("probabilities", "probabilities: torch.rand", "rand({shape})"),
-    RandomKind("classes", "class indices: torch.randint(0, C)", "randint(0, {classes}, ({shape},))"),
-    RandomKind("mask", "0-1 mask: torch.randint(0, 2)", "randint(0, 2, ({shape},))"),
+    RandomKind("logits", "logits / values (randn)", "randn({shape})"),
+    RandomKind("probabilities", "probabilities (rand)", "rand({shape})"),
+    RandomKind("classes", "class indices (randint)", "randint(0, {classes}, ({shape},))"),
+    RandomKind("mask", "0-1 mask (randint)", "randint(0, 2, ({shape},))"),
 )
 _KIND = {k.key: k for k in RANDOM_KINDS}
 
@@ -298,7 +298,7 @@ def random_input(seed: Any, shape: Any, pred_kind: str, target_kind: str | None,
         raise InputError(f"seed: expected an integer, got {seed!r}") from None
     pred_shape = parse_shape(shape)
     class_target = spec.target_kind in ("classes", "classes_or_probabilities")
-    c = None if _empty(classes) else int(float(classes))
+    c = None if _empty(classes) or float(classes) == 0 else int(float(classes))  # 0 / empty: pred's classes
     pred_spec, target_spec = random_specs(pred_shape, pred_kind, target_kind if spec.target_kind else None, c,
                                           class_target)
     specs = [pred_spec] + ([target_spec] if target_spec else [])
@@ -419,10 +419,10 @@ def example_sources(example: Any) -> dict[str, str]:
 
 
 add_zh({
-    "logits / values: torch.randn": "logits / 数值：torch.randn",
-    "probabilities: torch.rand": "概率：torch.rand",
-    "class indices: torch.randint(0, C)": "类别索引：torch.randint(0, C)",
-    "0-1 mask: torch.randint(0, 2)": "0-1 掩码：torch.randint(0, 2)",
+    "logits / values (randn)": "logits / 数值（randn）",
+    "probabilities (rand)": "概率（rand）",
+    "class indices (randint)": "类别索引（randint）",
+    "0-1 mask (randint)": "0-1 掩码（randint）",
 })
 add_zh_patterns([
     (r"(.+) is not available yet: expected module (\S+), got none", r"\1 尚不可用：需要模块 \2，但它不存在"),

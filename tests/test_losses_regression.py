@@ -1,0 +1,83 @@
+"""Regression losses (L1, MSE, RMSE, Smooth L1, Huber) against torch over random shapes and values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
+
+import lossapp
+
+FINITE = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
+
+
+@st.composite
+def pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=5))
+    return draw(arrays(np.float64, shape, elements=FINITE)), draw(arrays(np.float64, shape, elements=FINITE))
+
+
+REFERENCES = {
+    "l1": lambda x, y, r, p: F.l1_loss(x, y, reduction=r),
+    "mse": lambda x, y, r, p: F.mse_loss(x, y, reduction=r),
+    "rmse": lambda x, y, r, p: torch.sqrt(F.mse_loss(x, y, reduction=r)),
+    "smooth_l1": lambda x, y, r, p: F.smooth_l1_loss(x, y, reduction=r, beta=p.get("beta", 1.0)),
+    "huber": lambda x, y, r, p: F.huber_loss(x, y, reduction=r, delta=p.get("delta", 1.0)),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=pairs(), name=st.sampled_from(sorted(REFERENCES)), reduction=st.sampled_from(["none", "mean", "sum"]),
+       scale=st.sampled_from([0.0, 0.5, 1.0, 3.0]))
+def test_matches_torch_in_float64(data: tuple[np.ndarray, np.ndarray], name: str, reduction: str, scale: float) -> None:
+    pred, target = data
+    params = {"beta": scale} if name == "smooth_l1" else {"delta": max(scale, 0.1)} if name == "huber" else {}
+    result = lossapp.compute(name, pred, target, reduction=reduction, dtype="float64", **params)
+    x = torch.tensor(pred, requires_grad=True)
+    expected = REFERENCES[name](x, torch.tensor(target), reduction, params)
+    torch.testing.assert_close(torch.tensor(result.value, dtype=torch.float64), expected.detach(), rtol=1e-9,
+                               atol=1e-9)
+    assert result.reference.agrees
+    d = pred - target
+    if name != "rmse" and not np.any(d == 0) and not np.any(np.abs(np.abs(d) - scale) < 1e-9):
+        (grad,) = torch.autograd.grad(expected, x, torch.ones_like(expected))
+        torch.testing.assert_close(torch.tensor(result.gradient.manual, dtype=torch.float64), grad, rtol=1e-9,
+                                   atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=pairs(), name=st.sampled_from(sorted(REFERENCES)))
+def test_float32_reference_agrees(data: tuple[np.ndarray, np.ndarray], name: str) -> None:
+    pred, target = data
+    result = lossapp.compute(name, pred, target, dtype="float32")
+    assert result.reference.agrees, result.reference
+
+
+def test_article_000_smooth_l1_function() -> None:
+    """The article's own smooth_l1_loss(x, y, beta=1) equals nn.SmoothL1Loss and lossapp."""
+    torch.manual_seed(0)
+    predict, target = torch.randn(2, 3), torch.randn(2, 3)
+
+    def smooth_l1_loss(x: torch.Tensor, y: torch.Tensor, beta: float = 1) -> torch.Tensor:
+        diff = torch.abs(x - y)
+        return torch.where(diff < beta, 0.5 * diff**2 / beta, diff - 0.5 * beta).mean()
+
+    result = lossapp.compute("smooth_l1", predict, target)
+    assert result.value == pytest.approx(float(smooth_l1_loss(predict, target)), rel=1e-6)
+    assert result.value == pytest.approx(float(torch.nn.SmoothL1Loss()(predict, target)), rel=1e-6)
+
+
+def test_smooth_l1_steps_show_the_branch() -> None:
+    result = lossapp.compute("smooth_l1", "[0.2, 3.0]", "[0, 0]", reduction="none")
+    assert result.step("quad").value_list() == [1.0, 0.0]
+    assert result.value == pytest.approx([0.02, 2.5])
+
+
+def test_l1_substitutes_numbers_for_small_inputs() -> None:
+    result = lossapp.compute("l1", "[0.5, -1.2]", "[0.3, -1.0]", reduction="none")
+    assert result.step("d").substituted() == ["0.5 - 0.3", "(-1.2) - (-1)"]
+    assert result.step("l").substituted() == ["|0.2|", "|(-0.2)|"]
