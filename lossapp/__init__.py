@@ -18,5 +18,5 @@ __all__ = ["LOSSES", "InputError", "LossSpec", "Param", "Result", "check", "comp
 
 # `check` and `confusion` are both functions of the public API and modules of the package: importing the
 # functions last binds the package attributes to the functions (a submodule import binds them only once).
-from lossapp.check import check  # noqa: E402
-from lossapp.confusion import confusion  # noqa: E402
+from lossapp.check import check
+from lossapp.confusion import confusion

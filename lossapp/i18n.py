@@ -20,7 +20,13 @@ _ZH: dict[str, str] = {}
 _ZH_PATTERNS: list[tuple[re.Pattern[str], str]] = []
 
 
+CONFLICTS: list[tuple[str, str, str]] = []  # (english, first chinese, second chinese): a test keeps this empty
+
+
 def add_zh(mapping: dict[str, str]) -> None:
+    for english, chinese in mapping.items():
+        if english in _ZH and _ZH[english] != chinese:
+            CONFLICTS.append((english, _ZH[english], chinese))
     _ZH.update(mapping)
 
 

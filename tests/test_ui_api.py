@@ -126,10 +126,14 @@ def test_check_endpoint(client: Client) -> None:
         client.predict(*BCE, "{}", "mean", "cpu", "float32", "", api_name="/check")
 
 
-def test_only_the_contract_endpoints_are_public(client: Client) -> None:
-    names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+def test_the_contract_endpoints_are_public_and_the_ui_handlers_are_not(client: Client) -> None:
+    info = client.view_api(return_format="dict", print_info=False)
+    names = set(info["named_endpoints"])
     expected = {"/compute", "/confusion"} | ({"/check"} if service.has_checker() else set())
-    assert names == expected
+    assert expected <= names
+    handlers = {"/on_compute", "/on_loss", "/on_family", "/on_generate", "/on_file", "/on_counts", "/on_masks",
+                "/write_downloads", "/lambda", "/load", "/update", "/focal_frame", "/truncation_frame"}
+    assert not names & handlers and not info["unnamed_endpoints"]
 
 
 # -- the UI layer --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from lossapp.ui import api, calculator, confusion_tab, curves_tab, examples_tab
+from lossapp.ui import api, calculator, check_tab, confusion_tab, curves_tab, examples_tab
 from lossapp.ui.common import CSS, Translations, gr, theme
 from lossapp.ui.strings import LANG_CHOICES, t
 
@@ -38,6 +38,9 @@ def build_app() -> gr.Blocks:
                 calc = calculator.build(tr_ui)
             with gr.Tab(t("tab_confusion", "en"), id="confusion", elem_id="la-tab-confusion") as tab_conf:
                 conf = confusion_tab.build(tr_ui)
+            with gr.Tab(t("tab_check", "en"), id="check", elem_id="la-tab-check") as tab_check:
+                chk = check_tab.build(tr_ui)
+            tr_ui.add(tab_check, _tab_label("tab_check"))
             with gr.Tab(t("tab_curves", "en"), id="curves", elem_id="la-tab-curves") as tab_curves:
                 curves = curves_tab.build(tr_ui)
             with gr.Tab(t("tab_examples", "en"), id="examples", elem_id="la-tab-examples") as tab_examples:
@@ -48,6 +51,7 @@ def build_app() -> gr.Blocks:
 
         calculator.wire(calc, lang)
         confusion_tab.wire(conf, lang)
+        check_tab.wire(chk, lang)  # its language re-rendering included
         curves_tab.wire(curves, lang)
         examples_tab.wire(examples, calc, conf, tabs, lang)
         _wire_language(lang, tr_ui, calc, conf, curves)

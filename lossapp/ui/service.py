@@ -355,13 +355,6 @@ def file_summary(value: Any, name: str) -> str:
     return f"{name}: {shape_text(tuple(t.shape))}, {t.numel():,} values"
 
 
-def as_number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def example_source() -> tuple[Callable[[], list[Any]], Callable[[Any], tuple[Any, Any]]]:
     """(load_examples, run_example) from lossapp.examples, or a tomllib fallback when it is missing."""
     load = optional("lossapp.examples", "load_examples")

@@ -1,0 +1,771 @@
+"""The "Check my answer" tab: a loss, pred / target, the reduction and a claimed answer in (article 002's
+BCE case, claimed 0.9264, is filled in); out come a verdict card coloured by verdict (exact, rounding,
+convention, mistake, incorrect) with the explanation, the claim's decimals, the interval the loss can take
+with the inputs rounded as written and the known mistakes / conventions that reproduce the claim; the
+value under each library's convention (no claim needed); and the worked solution.
+
+Below it, batch grading: upload a class's answers CSV (id, loss, pred, target, params, claimed
+[, reduction]) and get every row's verdict with a progress bar, the table, a summary chart and the
+verdicts as a CSV download. A malformed row is an "error" verdict and never stops the batch.
+
+Everything is computed by the library (`lossapp.check`, `lossapp.conventions`, `lossapp.grade`); this
+module only wires components to it and renders the answers.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lossapp import render
+from lossapp.check import VERDICTS, Verdict, parse_claim, rounds_to
+from lossapp.conventions import table_for_result
+from lossapp.grade import grade_csv, summary, write_csv
+from lossapp.i18n import add_zh, add_zh_patterns, tr
+from lossapp.inputs import InputError
+from lossapp.registry import LossSpec, Param, lookup
+from lossapp.result import Result
+from lossapp.ui import calculator, service
+from lossapp.ui.common import LATEX, Translations, as_gradio_errors, esc, gr
+from lossapp.ui.strings import STRINGS, t
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_CSV = ROOT / "examples" / "answers_sample.csv"
+ARTICLE_CASE = {"loss": "bce", "pred": "[0.2947, 0.5898, 0.4863]", "target": "[1, 0, 0]", "claimed": "0.9264"}
+PRESET = {"preset": "article-002"}  # the initial state: article_state()
+MAX_UPLOAD_BYTES = 2_000_000  # an answers CSV uploaded in the app (the CLI grades larger files)
+MAX_UPLOAD_ROWS = 2_000       # answer rows per upload: about a minute of grading on 2 cores
+GRADE_COLUMNS = ("id", "loss", "verdict", "value", "claimed", "mistakes", "conventions", "explanation")
+
+# (text colour, background, accent, mark) of each verdict; "none" is a result without a claim
+VERDICT_STYLE: dict[str, tuple[str, str, str, str]] = {
+    "exact": ("#14532d", "#dcfce7", "#16a34a", "✓"),
+    "rounding": ("#134e4a", "#ccfbf1", "#0d9488", "≈"),
+    "convention": ("#1e3a8a", "#dbeafe", "#2563eb", "⇄"),
+    "mistake": ("#7c2d12", "#ffedd5", "#ea580c", "!"),
+    "incorrect": ("#7f1d1d", "#fee2e2", "#dc2626", "✗"),
+    "error": ("#1e293b", "#e2e8f0", "#64748b", "?"),
+    "none": ("#1e293b", "#e2e8f0", "#64748b", "•"),
+}
+VERDICT_ORDER = (*VERDICTS, "error")
+
+CHECK_STRINGS: dict[str, tuple[str, str]] = {
+    "tab_check": ("Check my answer", "检查答案"),
+    "chk_intro": ("Is a claimed answer right, right up to the rounding of the inputs, another library's convention, "
+                  "or a known mistake? Article 002's BCE example (stated there as 0.9264) is filled in.",
+                  "给出的答案是正确的、在输入的舍入误差内正确、按另一个库的约定算出的，还是一个常见错误？"
+                  "已填入文章 002 的 BCE 例子（文中给出 0.9264）。"),
+    "chk_claimed": ("Claimed answer", "给出的答案"),
+    "chk_claimed_info": ("As written: its decimals count (0.9264 has 4, 0.92640 has 5)",
+                         "按原样填写：小数位数有意义（0.9264 有 4 位，0.92640 有 5 位）"),
+    "chk_claimed_placeholder": ("e.g. 0.9264", "例如 0.9264"),
+    "chk_button": ("Check", "检查"),
+    "chk_nothing": ("Enter the problem and the claimed answer, then Check.", "输入题目和给出的答案，然后点击“检查”。"),
+    "chk_no_claim": ("No claimed answer given — here is the value; the table of conventions below needs no claim.",
+                     "没有给出答案 —— 这里是计算值；下面各库约定的对比表不需要答案。"),
+    "chk_value": ("value", "计算值"),
+    "chk_claimed_word": ("claimed", "给出的答案"),
+    "chk_true_value": ("true value", "真实值"),
+    "chk_decimals": ("written to {d} decimals", "写到 {d} 位小数"),
+    "chk_decimals_1": ("written to 1 decimal", "写到 1 位小数"),
+    "chk_decimals_0": ("written as a whole number", "写成整数"),
+    "chk_rounded": ("{rounded} to {d} decimals", "保留 {d} 位小数为 {rounded}"),
+    "chk_rounded_1": ("{rounded} to 1 decimal", "保留 1 位小数为 {rounded}"),
+    "chk_rounded_0": ("{rounded} as a whole number", "取整为 {rounded}"),
+    "chk_interval": ("interval with the inputs rounded as written", "输入按所写位数舍入时的取值区间"),
+    "chk_interval_sub": ("every input ± half a unit of its last decimal", "每个输入 ± 其最后一位小数的半个单位"),
+    "chk_interval_none": ("not established", "无法确定"),
+    "chk_legend_interval": ("attainable loss", "损失可能的取值"),
+    "chk_legend_claim": ("values that round to the claim", "舍入后等于所给答案的值"),
+    "chk_legend_true": ("true value", "真实值"),
+    "chk_matches": ("Reproduced by", "能得到该答案的"),
+    "chk_kind": ("kind", "类型"),
+    "chk_kind_mistake": ("mistake", "错误"),
+    "chk_kind_convention": ("convention", "约定"),
+    "chk_departs": ("departs at step", "出错的步骤"),
+    "v_exact": ("exact", "精确"),
+    "v_rounding": ("rounding", "舍入"),
+    "v_convention": ("convention", "约定不同"),
+    "v_mistake": ("mistake", "常见错误"),
+    "v_incorrect": ("incorrect", "错误"),
+    "v_error": ("error", "无法评分"),
+    "g_exact": ("the true value, rounded to the claim's decimals", "就是真实值按所给小数位数舍入的结果"),
+    "g_rounding": ("right up to the rounding of the inputs", "在输入的舍入误差范围内正确"),
+    "g_convention": ("another library's convention reproduces it", "按另一个库的约定可以得到它"),
+    "g_mistake": ("a known mistake reproduces it", "一个常见错误会得到它"),
+    "g_incorrect": ("not explained by rounding, a convention or a known mistake",
+                    "舍入、库的约定和常见错误都不能解释它"),
+    "chk_warnings": ("Input checks", "输入检查"),
+    "chk_conventions": ("The value under each library's convention (no claim needed)",
+                        "各个库的约定下的值（不需要答案）"),
+    "chk_solution": ("Worked solution", "详细解答"),
+    "col_library": ("library", "库"),
+    "col_convention": ("convention", "约定"),
+    "col_value": ("value", "值"),
+    "col_difference": ("difference", "差值"),
+    "col_reproduces": ("gives the claim", "得到所给答案"),
+    # batch grading
+    "grade_title": ("Grade a class's answers (CSV)", "批量评分（CSV）"),
+    "grade_intro": ("One answer per row: **id, loss, pred, target, params, claimed** [, **reduction**] — params is a "
+                    "JSON object such as `{\"alpha\": 0.25}` (empty: none); quote fields that contain commas. "
+                    "At most 2,000 rows and 2 MB; a malformed row gets the verdict `error` and the rest are still "
+                    "graded. The sample below has one row of each verdict.",
+                    "每行一个答案：**id, loss, pred, target, params, claimed** [, **reduction**] —— params 是 JSON "
+                    "对象，例如 `{\"alpha\": 0.25}`（留空 = 无）；含逗号的字段请加引号。最多 2,000 行、2 MB；"
+                    "格式有误的行判定为 `error`，其余行照常评分。下面的示例每种判定各有一行。"),
+    "grade_file": ("Answers CSV", "答案 CSV 文件"),
+    "grade_button": ("Grade", "评分"),
+    "grade_sample": ("Sample answers CSV", "示例答案 CSV"),
+    "grade_try_sample": ("Grade the sample", "评分示例文件"),
+    "grade_download": ("Verdicts CSV", "评分结果 CSV"),
+    "grade_none": ("Upload an answers CSV (or grade the sample) to see every row's verdict.",
+                   "上传答案 CSV（或评分示例文件），即可看到每一行的判定。"),
+    "grade_reading": ("reading the CSV", "读取 CSV"),
+    "grade_progress": ("grading", "评分中"),
+    "grade_unit": ("answers", "个答案"),
+    "grade_summary": ("{n} answers graded: {counts}", "已评分 {n} 个答案：{counts}"),
+    "grade_chart": ("Verdicts", "判定统计"),
+    "grade_count": ("answers", "答案数"),
+    "grade_verdict": ("verdict", "判定"),
+    "grade_no_file": ("Choose an answers CSV first.", "请先选择答案 CSV 文件。"),
+    "gcol_id": ("id", "编号"),
+    "gcol_loss": ("loss", "损失函数"),
+    "gcol_verdict": ("verdict", "判定"),
+    "gcol_value": ("true value", "真实值"),
+    "gcol_claimed": ("claimed", "给出的答案"),
+    "gcol_mistakes": ("mistakes", "错误"),
+    "gcol_conventions": ("conventions", "约定"),
+    "gcol_explanation": ("explanation", "解释"),
+}
+STRINGS.update(CHECK_STRINGS)
+add_zh({en: zh for en, zh in CHECK_STRINGS.values() if "{" not in en})
+
+CARD_CSS = """
+.la-chk-card { border: 1px solid var(--border-color-primary); border-left: 7px solid var(--chk-accent);
+               border-radius: 10px; padding: 14px 18px; background: var(--background-fill-secondary); }
+.la-chk-head { display: flex; align-items: center; gap: 14px; flex-wrap: wrap; }
+.la-chk-pill { display: inline-flex; align-items: baseline; gap: 8px; padding: 5px 16px; border-radius: 999px;
+               background: var(--chk-bg); color: var(--chk-fg); border: 1px solid var(--chk-accent);
+               font-size: 1.55em; font-weight: 700; }
+.la-chk-id { font-size: 0.55em; font-weight: 600; opacity: 0.75; font-family: var(--font-mono); }
+.la-chk-gloss { font-size: 1.05em; opacity: 0.85; }
+.la-chk-stats { display: grid; grid-template-columns: minmax(130px, 1fr) minmax(150px, 1.1fr) minmax(220px, 1.6fr);
+                gap: 10px; margin: 14px 0 8px 0; }
+@media (max-width: 720px) { .la-chk-stats { grid-template-columns: 1fr; } }
+.la-chk-stat { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px;
+               background: var(--background-fill-primary); }
+.la-chk-k { font-size: 0.85em; opacity: 0.75; }
+.la-chk-v { font-size: 1.3em; font-weight: 700; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+.la-chk-s { font-size: 0.82em; opacity: 0.75; }
+.la-chk-line { position: relative; height: 26px; margin: 10px 4px 2px 4px; }
+.la-chk-axis { position: absolute; left: 0; right: 0; top: 12px; height: 2px; background: var(--border-color-primary); }
+.la-chk-range { position: absolute; top: 6px; height: 14px; border-radius: 4px; background: var(--chk-accent);
+                opacity: 0.55; min-width: 3px; }
+.la-chk-band { position: absolute; top: 2px; height: 22px; border-radius: 4px; min-width: 3px;
+               border: 2px dashed var(--body-text-color); opacity: 0.8; }
+.la-chk-true { position: absolute; top: 0; width: 3px; height: 26px; background: var(--body-text-color); }
+.la-chk-legend { display: flex; gap: 16px; flex-wrap: wrap; font-size: 0.8em; opacity: 0.8; margin: 2px 0 8px 0; }
+.la-chk-legend i { display: inline-block; width: 18px; height: 10px; margin-right: 5px; vertical-align: middle;
+                   border-radius: 3px; }
+.la-chk-expl { margin: 8px 0 4px 0; line-height: 1.55; }
+.la-chk-matches { border-collapse: collapse; margin: 8px 0 4px 0; width: 100%; font-size: 0.92em; }
+.la-chk-matches th, .la-chk-matches td { border-bottom: 1px solid var(--border-color-primary); padding: 5px 8px;
+                                         text-align: left; vertical-align: top; }
+.la-chk-matches td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+.la-chk-matches code { font-weight: 600; }
+.la-chk-foot { font-size: 0.85em; opacity: 0.7; margin-top: 8px; }
+.la-chk-empty { opacity: 0.7; font-style: italic; }
+.la-grade-summary { font-size: 1.05em; }
+.la-grade-chip { display: inline-block; margin: 3px 6px 3px 0; padding: 2px 10px; border-radius: 999px;
+                 font-weight: 600; font-size: 0.92em; border: 1px solid; }
+"""
+
+
+# -- helpers --------------------------------------------------------------------------------------------
+
+
+def verdict_word(verdict: str, lang: str) -> str:
+    key = f"v_{verdict}"
+    return t(key, lang) if key in STRINGS else verdict
+
+
+def _style_vars(verdict: str) -> str:
+    fg, bg, accent, _ = VERDICT_STYLE.get(verdict, VERDICT_STYLE["none"])
+    return f"--chk-fg: {fg}; --chk-bg: {bg}; --chk-accent: {accent};"
+
+
+def _num(x: Any, digits: int = 10) -> str:
+    if x is None:
+        return "—"
+    return render.plain_number(float(x), digits)
+
+
+def _interval_digits(decimals: int) -> int:
+    return max(6, decimals + 2)
+
+
+def _verdict_data(verdict: Verdict | dict[str, Any]) -> dict[str, Any]:
+    return verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
+
+
+def _localized(data: dict[str, Any], key: str, lang: str) -> str:
+    if lang == "zh" and data.get(f"{key}_zh"):
+        return str(data[f"{key}_zh"])
+    return tr(str(data.get(key) or ""), lang)
+
+
+def _number_line(data: dict[str, Any], lang: str) -> str:
+    """The interval, the claim's rounding band and the true value on one axis (a picture of the verdict)."""
+    interval = data.get("interval")
+    claimed, value, decimals = data.get("claimed"), data.get("value"), data.get("decimals") or 0
+    if not interval or claimed is None or value is None:
+        return ""
+    lo, hi = float(interval[0]), float(interval[1])
+    half = 0.5 * 10.0 ** (-int(decimals))
+    c_lo, c_hi = float(claimed) - half, float(claimed) + half
+    points = [lo, hi, c_lo, c_hi, float(value)]
+    if not all(math.isfinite(p) for p in points):
+        return ""
+    left, right = min(points), max(points)
+    span = right - left
+    if span <= 0:
+        return ""
+    left, right = left - 0.06 * span, right + 0.06 * span
+    width = right - left
+
+    def pos(x: float) -> float:
+        return 100.0 * (x - left) / width
+
+    return (f'<div class="la-chk-line" id="la-check-line" title="[{esc(_num(lo))}, {esc(_num(hi))}]">'
+            '<div class="la-chk-axis"></div>'
+            f'<div class="la-chk-range" style="left:{pos(lo):.3f}%; width:{pos(hi) - pos(lo):.3f}%"></div>'
+            f'<div class="la-chk-band" style="left:{pos(c_lo):.3f}%; width:{pos(c_hi) - pos(c_lo):.3f}%"></div>'
+            f'<div class="la-chk-true" style="left:calc({pos(float(value)):.3f}% - 1px)"></div></div>'
+            '<div class="la-chk-legend">'
+            f'<span><i style="background: var(--chk-accent); opacity: 0.55"></i>{esc(t("chk_legend_interval", lang))}</span>'
+            f'<span><i style="border: 2px dashed var(--body-text-color)"></i>{esc(t("chk_legend_claim", lang))}</span>'
+            f'<span><i style="background: var(--body-text-color); width: 3px"></i>{esc(t("chk_legend_true", lang))}</span>'
+            "</div>")
+
+
+def matches_html(data: dict[str, Any], lang: str) -> str:
+    """The conventions and mistakes that reproduce the claim, with their values."""
+    rows = [("convention", c) for c in data.get("conventions") or []] + \
+        [("mistake", m) for m in data.get("mistakes") or []]
+    if not rows:
+        return ""
+    head = (f"<tr><th>{esc(t('chk_kind', lang))}</th><th>id</th><th>{esc(t('col_convention', lang))}</th>"
+            f"<th>{esc(t('col_value', lang))}</th><th>{esc(t('chk_departs', lang))}</th></tr>")
+    body = []
+    for kind, item in rows:
+        title = _localized(item, "title", lang)
+        if kind == "convention" and item.get("library"):
+            library = _localized(item, "library", lang)
+            if not title.startswith(library):
+                title = f"{library}: {title}"
+        body.append(f"<tr><td>{esc(t('chk_kind_' + kind, lang))}</td><td><code>{esc(item.get('id'))}</code></td>"
+                    f"<td>{esc(title)}</td><td class=\"num\">{esc(_num(item.get('value')))}</td>"
+                    f"<td><code>{esc(item.get('step') or '—')}</code></td></tr>")
+    return (f'<div class="la-chk-k">{esc(t("chk_matches", lang))}</div>'
+            f'<table class="la-chk-matches" id="la-check-matches">{head}{"".join(body)}</table>')
+
+
+def _decimals_text(key: str, lang: str, d: int, **fmt: Any) -> str:
+    """'written to 4 decimals', '... 1 decimal', '... a whole number' (key chk_decimals or chk_rounded)."""
+    return t(f"{key}_{d}", lang, **fmt) if d in (0, 1) else t(key, lang, d=d, **fmt)
+
+
+def _stat(key: str, value: str, sub: str, elem_id: str) -> str:
+    return (f'<div class="la-chk-stat"><div class="la-chk-k">{esc(key)}</div>'
+            f'<div class="la-chk-v" id="{elem_id}">{esc(value)}</div><div class="la-chk-s">{esc(sub)}</div></div>')
+
+
+def _foot(result: Result | None, lang: str) -> str:
+    if result is None:
+        return ""
+    return (f'<div class="la-chk-foot">{esc(calculator.result_caption(result, lang))} · '
+            f'{esc(render.badge_text(result, lang))}</div>')
+
+
+def card_html(verdict: Verdict | dict[str, Any] | None, lang: str, result: Result | None = None) -> str:
+    """The verdict card: the verdict word coloured by verdict, the claim and its decimals, the true value,
+    the interval over the inputs' rounding box, the explanation and the reproducing variants."""
+    if verdict is None:
+        if result is None:
+            return f'<div class="la-chk-card la-chk-empty" id="la-check-card" style="{_style_vars("none")}">' \
+                   f'{esc(t("chk_nothing", lang))}</div>'
+        value = render.value_text(result.value, lang)
+        return (f'<div class="la-chk-card" id="la-check-card" data-verdict="none" style="{_style_vars("none")}">'
+                f'<div class="la-chk-head"><span class="la-chk-pill" id="la-check-verdict">{esc(value)}</span>'
+                f'<span class="la-chk-gloss">{esc(t("chk_no_claim", lang))}</span></div>{_foot(result, lang)}</div>')
+    data = _verdict_data(verdict)
+    name = str(data.get("verdict"))
+    mark = VERDICT_STYLE.get(name, VERDICT_STYLE["none"])[3]
+    word = verdict_word(name, lang)
+    id_tag = f'<span class="la-chk-id">{esc(name)}</span>' if word != name else ""
+    gloss = t(f"g_{name}", lang) if f"g_{name}" in STRINGS else ""
+    decimals = int(data.get("decimals") or 0)
+    claimed = data.get("claimed_text") or _num(data.get("claimed"))
+    value = data.get("value")
+    rounded = data.get("rounded") or ""
+    interval = data.get("interval")
+    if interval:
+        digits = _interval_digits(decimals)
+        shown = f"[{_num(interval[0], digits)}, {_num(interval[1], digits)}]"
+        sub = t("chk_interval_sub", lang)
+    else:
+        shown = t("chk_interval_none", lang)
+        note = str(data.get("interval_note") or "")
+        sub = tr(note, lang) if note else t("chk_interval_sub", lang)
+    stats = "".join([
+        _stat(t("chk_claimed_word", lang), str(claimed), _decimals_text("chk_decimals", lang, decimals),
+              "la-check-claimed-value"),
+        _stat(t("chk_true_value", lang), _num(value), _decimals_text("chk_rounded", lang, decimals, rounded=rounded)
+              if rounded else "", "la-check-value"),
+        _stat(t("chk_interval", lang), shown, sub, "la-check-interval"),
+    ])
+    explanation = _localized(data, "explanation", lang)
+    return (f'<div class="la-chk-card la-chk-{esc(name)}" id="la-check-card" data-verdict="{esc(name)}" '
+            f'style="{_style_vars(name)}">'
+            f'<div class="la-chk-head"><span class="la-chk-pill" id="la-check-verdict">{esc(mark)} {esc(word)}'
+            f'{id_tag}</span><span class="la-chk-gloss">{esc(gloss)}</span></div>'
+            f'<div class="la-chk-stats">{stats}</div>{_number_line(data, lang)}'
+            f'<div class="la-chk-expl" id="la-check-explanation">{esc(explanation)}</div>'
+            f'{matches_html(data, lang)}{_foot(result, lang)}</div>')
+
+
+def conventions_frame(rows: list[dict[str, Any]] | None, lang: str, verdict: Any = None) -> pd.DataFrame:
+    """The value under each library's convention; ✓ where it reproduces the claim."""
+    columns = [t("col_library", lang), t("col_convention", lang), t("col_value", lang), t("col_difference", lang),
+               t("col_reproduces", lang)]
+    claim = None
+    if verdict is not None:
+        data = _verdict_data(verdict)
+        try:
+            claim = parse_claim(data.get("claimed_text") or data.get("claimed"))
+        except InputError:
+            claim = None
+    out = []
+    for row in rows or []:
+        value = row.get("value")
+        diff = row.get("difference")
+        hit = claim is not None and value is not None and rounds_to(float(value), claim)
+        out.append([_localized(row, "library", lang), _localized(row, "title", lang), _num(value),
+                    "—" if diff is None else ("0" if diff == 0 else f"{float(diff):+.3g}"),
+                    "✓" if hit else ""])
+    return pd.DataFrame(out, columns=columns)
+
+
+def warnings_markdown(result: Result, lang: str) -> str:
+    if not result.warnings:
+        return ""
+    return f"**⚠ {t('chk_warnings', lang)}**\n\n" + "\n".join(f"- {tr(w, lang)}" for w in result.warnings)
+
+
+def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
+    """[card, warnings, conventions table, worked solution] from the stored check (also on language change)."""
+    state = resolve(state)
+    if not state or state.get("result") is None:
+        return [card_html(None, lang), "", None, ""]
+    result: Result = state["result"]
+    verdict = state.get("verdict")
+    return [card_html(verdict, lang, result), warnings_markdown(result, lang),
+            conventions_frame(state.get("conventions"), lang, verdict), render.to_markdown(result, lang)]
+
+
+def run_check(loss: str, pred: Any, target: Any, params: dict[str, Any], reduction: str | None, claimed: Any,
+              device: str | None = "cpu", dtype: str | None = "float32") -> dict[str, Any]:
+    """Compute, judge the claim (when one is given) and tabulate the conventions: the tab's state."""
+    spec = lookup(loss)
+    if spec.target_kind is None:
+        target = None
+    result = service.compute(spec.name, pred, target, params, reduction, device, dtype)
+    verdict = service.check(result, spec.name, pred, target, params, reduction, claimed)
+    try:
+        conventions = table_for_result(result)
+    except (InputError, ValueError, RuntimeError, TypeError):
+        conventions = []
+    return {"result": result, "verdict": verdict, "conventions": conventions}
+
+
+# -- batch grading ----------------------------------------------------------------------------------------
+
+
+def read_answers(path: str | Path) -> str:
+    """An uploaded answers CSV as text: at most MAX_UPLOAD_BYTES, UTF-8, at most MAX_UPLOAD_ROWS rows. The
+    text always ends with a newline, so the grader reads it as CSV text (never as a path to open)."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise InputError(f"answers CSV: expected at most {MAX_UPLOAD_BYTES:,} bytes, got {size:,}")
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_UPLOAD_BYTES + 1)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"answers CSV: expected UTF-8 text, got bytes that are not UTF-8 in {path.name}") from None
+    if "\x00" in text:
+        raise InputError(f"answers CSV: expected text, got a binary file ({path.name})")
+    try:
+        rows = sum(1 for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r))
+    except csv.Error as exc:
+        raise InputError(f"answers CSV: expected CSV text, got text that does not parse as CSV ({exc})") from None
+    if rows == 0:
+        raise InputError("answers CSV: expected a header and answer rows, got an empty file")
+    if rows - 1 > MAX_UPLOAD_ROWS:
+        raise InputError(f"answers CSV: expected at most {MAX_UPLOAD_ROWS:,} answer rows, got {rows - 1:,}")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def grade_frame(df: pd.DataFrame | None, lang: str) -> pd.DataFrame | None:
+    """The graded rows for display: localized headers and verdict words, the explanation in `lang`."""
+    if df is None:
+        return None
+    out = pd.DataFrame({
+        t("gcol_id", lang): df["id"].astype(str),
+        t("gcol_loss", lang): df["loss"].astype(str),
+        t("gcol_verdict", lang): [verdict_word(str(v), lang) for v in df["verdict"]],
+        t("gcol_value", lang): ["" if v is None or (isinstance(v, float) and math.isnan(v)) else _num(v, 8)
+                                for v in df["value"]],
+        t("gcol_claimed", lang): df["claimed"].astype(str),
+        t("gcol_mistakes", lang): df["mistakes"].fillna("").astype(str),
+        t("gcol_conventions", lang): df["conventions"].fillna("").astype(str),
+        t("gcol_explanation", lang): df["explanation_zh" if lang == "zh" else "explanation"].fillna("").astype(str),
+    })
+    return out
+
+
+def summary_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Verdict counts for the bar chart, in the verdicts' order. The bars are named by the fixed verdict ids
+    (DESIGN.md section 6) in both languages; the chips above the chart give the words in the chosen one."""
+    counts = summary(df)
+    return pd.DataFrame({"verdict": [str(v) for v in counts["verdict"]], "count": counts["count"].astype(int)})
+
+
+def summary_html(df: pd.DataFrame, lang: str) -> str:
+    counts = summary(df)
+    chips = []
+    for verdict, count in zip(counts["verdict"], counts["count"], strict=True):
+        if not count:
+            continue
+        fg, bg, accent, _ = VERDICT_STYLE[verdict]
+        chips.append(f'<span class="la-grade-chip" data-verdict="{esc(verdict)}" '
+                     f'style="color:{fg}; background:{bg}; border-color:{accent}">'
+                     f'{int(count)} {esc(verdict_word(verdict, lang))}</span>')
+    text = t("grade_summary", lang, n=len(df), counts=" · ".join(
+        f"{int(c)} {verdict_word(v, lang)}" for v, c in zip(counts["verdict"], counts["count"], strict=True) if c))
+    return (f'<div class="la-grade-summary" id="la-grade-summary-text" title="{esc(text)}">'
+            f'<b>{esc(t("grade_summary", lang, n=len(df), counts=""))}</b> {" ".join(chips)}</div>')
+
+
+def chart_update(df: pd.DataFrame | None, lang: str) -> Any:
+    if df is None:
+        return gr.update(value=None, visible=False)
+    frame = summary_frame(df)
+    top = int(frame["count"].max()) if len(frame) else 1
+    return gr.update(value=frame, visible=True, y_lim=[0, max(top, 1) * 1.1], title=t("grade_chart", lang),
+                     x_title=t("grade_verdict", lang), y_title=t("grade_count", lang))
+
+
+def render_grade(state: dict[str, Any] | None, lang: str) -> list[Any]:
+    """[summary, chart, table] from the stored grading (also on language change)."""
+    if not state or state.get("df") is None:
+        return [f'<div class="la-chk-empty">{esc(t("grade_none", lang))}</div>', chart_update(None, lang), None]
+    df = state["df"]
+    return [summary_html(df, lang), chart_update(df, lang), grade_frame(df, lang)]
+
+
+def grade_upload(path: str | Path, progress: Any = None) -> dict[str, Any]:
+    """Read (size-limited), grade every row (progress(done, total) after each) and write the verdicts CSV."""
+    text = read_answers(path)
+    df = grade_csv(text, progress=progress)
+    folder = Path(tempfile.mkdtemp(prefix="lossapp-verdicts-"))
+    out = write_csv(df, folder / "verdicts.csv")
+    return {"df": df, "path": str(out)}
+
+
+# -- building the tab --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Control:
+    spec: str
+    param: Param
+    component: Any
+
+
+@dataclass
+class CheckTab:
+    family: Any
+    loss: Any
+    info: Any
+    no_params: Any
+    groups: dict[str, Any]
+    controls: list[Control]
+    pred: Any
+    target: Any
+    reduction: Any
+    device: Any
+    dtype: Any
+    claimed: Any
+    check: Any
+    card: Any
+    warnings: Any
+    conventions: Any
+    solution: Any
+    state: Any
+    grade_file: Any
+    grade_button: Any
+    grade_sample_button: Any
+    sample: Any
+    grade_summary: Any
+    grade_chart: Any
+    grade_table: Any
+    grade_download: Any
+    grade_state: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> list[Any]:
+        """What render_outputs() fills."""
+        return [self.card, self.warnings, self.conventions, self.solution]
+
+    @property
+    def grade_outputs(self) -> list[Any]:
+        """What render_grade() fills."""
+        return [self.grade_summary, self.grade_chart, self.grade_table]
+
+    @property
+    def control_components(self) -> list[Any]:
+        return [c.component for c in self.controls]
+
+
+def _control_translation(p: Param) -> Any:
+    def update(lang: str) -> Any:
+        extra = {"placeholder": t("tensor_param_placeholder", lang)} if p.kind in ("tensor", "float_or_tensor") else {}
+        return gr.update(info=tr(p.description, lang), **extra)
+    return update
+
+
+@functools.cache
+def article_state() -> dict[str, Any] | None:
+    """Article 002's case, checked once per process so the tab opens with its verdict (the session state
+    holds PRESET, which points here: a Result with autograd tensors cannot be deep-copied into gr.State)."""
+    try:
+        return run_check(ARTICLE_CASE["loss"], ARTICLE_CASE["pred"], ARTICLE_CASE["target"], {}, "mean",
+                         ARTICLE_CASE["claimed"])
+    except Exception:  # the checker or the loss missing or broken: the tab still opens
+        return None
+
+
+def resolve(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    if state and state.get("preset") == PRESET["preset"]:
+        return article_state()
+    return state
+
+
+def build(tr_ui: Translations) -> CheckTab:
+    lang = "en"
+    specs = service.calculator_specs()
+    spec = next((s for s in specs if s.name == ARTICLE_CASE["loss"]), specs[0])
+    initial = PRESET if spec.name == ARTICLE_CASE["loss"] else None
+    first = render_outputs(initial, lang)
+    groups: dict[str, Any] = {}
+    controls: list[Control] = []
+    tr_ui.keys(gr.Markdown(t("chk_intro", lang), elem_classes=["la-note"]), value="chk_intro")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=360):
+            family = tr_ui.add(gr.Radio(calculator.family_choices(lang), value=spec.family, label=t("family", lang),
+                                        elem_id="la-check-family"),
+                               lambda lg: gr.update(choices=calculator.family_choices(lg), label=t("family", lg)))
+            loss = tr_ui.add(gr.Dropdown(calculator.loss_choices(spec.family, lang), value=spec.name,
+                                         label=t("loss", lang), elem_id="la-check-loss", filterable=True),
+                             lambda lg: gr.update(label=t("loss", lg)))
+            info = gr.Markdown(calculator.spec_info(spec, lang), latex_delimiters=LATEX, elem_id="la-check-info")
+            with gr.Accordion(t("parameters", lang), open=False) as params_box:
+                tr_ui.keys(params_box, label="parameters")
+                no_params = tr_ui.add(gr.Markdown(t("no_parameters", lang), visible=not spec.params),
+                                      lambda lg: gr.update(value=t("no_parameters", lg)))
+                for s in specs:
+                    with gr.Group(visible=s.name == spec.name) as group:
+                        for p in s.params:
+                            component = calculator.make_control(p, lang)
+                            controls.append(Control(s.name, p, component))
+                            tr_ui.add(component, _control_translation(p))
+                    groups[s.name] = group
+            pred = tr_ui.keys(gr.Textbox(value=ARTICLE_CASE["pred"], label=t("pred", lang), lines=2, max_lines=10,
+                                         placeholder=calculator.placeholder(spec, "pred", lang),
+                                         elem_id="la-check-pred"), label="pred")
+            target = tr_ui.keys(gr.Textbox(value=ARTICLE_CASE["target"], label=t("target", lang), lines=1,
+                                           max_lines=10, placeholder=calculator.placeholder(spec, "target", lang),
+                                           elem_id="la-check-target", visible=spec.target_kind is not None),
+                                label="target")
+            with gr.Row():
+                reduction = tr_ui.keys(gr.Dropdown(list(spec.reductions), value=spec.default_reduction,
+                                                   label=t("reduction", lang), min_width=110,
+                                                   elem_id="la-check-reduction"), label="reduction")
+                device = tr_ui.keys(gr.Dropdown(service.devices(), value="cpu", label=t("device", lang),
+                                                min_width=100), label="device")
+                dtype = tr_ui.keys(gr.Dropdown(service.dtypes(), value="float32", label=t("dtype", lang),
+                                               min_width=110), label="dtype")
+            claimed = tr_ui.keys(gr.Textbox(value=ARTICLE_CASE["claimed"], label=t("chk_claimed", lang),
+                                            info=t("chk_claimed_info", lang),
+                                            placeholder=t("chk_claimed_placeholder", lang), lines=1,
+                                            elem_id="la-check-claimed"),
+                                 label="chk_claimed", info="chk_claimed_info", placeholder="chk_claimed_placeholder")
+            check = tr_ui.keys(gr.Button(t("chk_button", lang), variant="primary", size="lg",
+                                         elem_id="la-check-button"), value="chk_button")
+        with gr.Column(scale=3, min_width=420):
+            card = gr.HTML(first[0], elem_id="la-check-result", css_template=CARD_CSS, js_on_load=None)
+            warnings = gr.Markdown(first[1], elem_id="la-check-warnings")
+            with gr.Accordion(t("chk_conventions", lang), open=True) as conv_box:
+                tr_ui.keys(conv_box, label="chk_conventions")
+                conventions = gr.Dataframe(value=first[2], interactive=False, wrap=True, elem_id="la-check-conventions",
+                                           max_height=340, column_widths=["15%", "36%", "18%", "17%", "14%"])
+            with gr.Accordion(t("chk_solution", lang), open=True) as solution_box:
+                tr_ui.keys(solution_box, label="chk_solution")
+                solution = gr.Markdown(first[3], latex_delimiters=LATEX, elem_id="la-check-solution")
+    state = gr.State(initial)
+
+    with gr.Accordion(t("grade_title", lang), open=False, elem_id="la-grade") as grade_box:
+        tr_ui.keys(grade_box, label="grade_title")
+        empty = render_grade(None, lang)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=340):
+                tr_ui.keys(gr.Markdown(t("grade_intro", lang), elem_classes=["la-note"]), value="grade_intro")
+                grade_file = tr_ui.keys(gr.File(label=t("grade_file", lang), file_types=[".csv", ".txt"],
+                                                type="filepath", elem_id="la-grade-file", height=120),
+                                        label="grade_file")
+                with gr.Row():
+                    grade_button = tr_ui.keys(gr.Button(t("grade_button", lang), variant="primary",
+                                                        elem_id="la-grade-button"), value="grade_button")
+                    grade_sample_button = tr_ui.keys(gr.Button(t("grade_try_sample", lang), variant="secondary",
+                                                               elem_id="la-grade-try-sample"), value="grade_try_sample")
+                with gr.Row():
+                    sample = tr_ui.keys(gr.DownloadButton(t("grade_sample", lang), value=str(SAMPLE_CSV) if
+                                                          SAMPLE_CSV.is_file() else None, size="sm",
+                                                          elem_id="la-grade-sample"), label="grade_sample")
+                    grade_download = tr_ui.keys(gr.DownloadButton(t("grade_download", lang), value=None,
+                                                                  interactive=False, size="sm", variant="primary",
+                                                                  elem_id="la-grade-download"), label="grade_download")
+            with gr.Column(scale=3, min_width=420):
+                grade_summary = gr.HTML(empty[0], elem_id="la-grade-summary", css_template=CARD_CSS, js_on_load=None)
+                grade_chart = gr.BarPlot(value=None, x="verdict", y="count", color="verdict", height=260,
+                                         color_map={v: VERDICT_STYLE[v][2] for v in VERDICT_ORDER},
+                                         sort=list(VERDICT_ORDER), tooltip=["verdict", "count"],
+                                         elem_id="la-grade-chart", visible=False, show_label=False)
+        grade_table = gr.Dataframe(value=None, interactive=False, wrap=True, max_height=520, elem_id="la-grade-table",
+                                   column_widths=["5%", "9%", "7%", "9%", "7%", "15%", "16%", "32%"])
+    grade_state = gr.State(None)
+    return CheckTab(family, loss, info, no_params, groups, controls, pred, target, reduction, device, dtype, claimed,
+                    check, card, warnings, conventions, solution, state, grade_file, grade_button, grade_sample_button,
+                    sample, grade_summary, grade_chart, grade_table, grade_download, grade_state)
+
+
+# -- events ------------------------------------------------------------------------------------------------
+
+
+def loss_updates(tab: CheckTab, spec: LossSpec, lang: str, reduction: str | None) -> list[Any]:
+    """Updates for [info, no_params, *groups, pred, target, reduction] when the loss changes."""
+    keep = reduction if reduction in spec.reductions else spec.default_reduction
+    return [calculator.spec_info(spec, lang), gr.update(visible=not spec.params),
+            *[gr.update(visible=name == spec.name) for name in tab.groups],
+            gr.update(placeholder=calculator.placeholder(spec, "pred", lang)),
+            gr.update(placeholder=calculator.placeholder(spec, "target", lang), visible=spec.target_kind is not None),
+            gr.update(choices=list(spec.reductions), value=keep)]
+
+
+def wire(tab: CheckTab, lang_radio: Any) -> None:
+    """Connect the tab's events (all private: the public HTTP API is lossapp.ui.api's /check), including
+    its re-rendering when the language changes."""
+    private = {"api_visibility": "private"}
+    quiet = {"api_visibility": "private", "show_progress": "hidden"}
+
+    def on_family(lang: str, family: str) -> Any:
+        choices = calculator.loss_choices(family, lang)
+        return gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+    tab.family.input(on_family, [lang_radio, tab.family], [tab.loss], **private)
+
+    loss_outputs = [tab.info, tab.no_params, *tab.groups.values(), tab.pred, tab.target, tab.reduction]
+
+    def on_loss(lang: str, loss: str, reduction: str) -> list[Any]:
+        if not loss:
+            return [gr.update() for _ in loss_outputs]
+        return loss_updates(tab, lookup(loss), lang, reduction)
+
+    tab.loss.change(on_loss, [lang_radio, tab.loss, tab.reduction], loss_outputs, **private)
+
+    def on_check(data: dict[Any, Any]) -> list[Any]:
+        lang = data[lang_radio]
+        with as_gradio_errors(lang):
+            spec = lookup(data[tab.loss])
+            given = {c.param.name: data[c.component] for c in tab.controls if c.spec == spec.name}
+            params = service.control_values(spec, given)
+            state = run_check(spec.name, data[tab.pred], data[tab.target], params, data[tab.reduction],
+                              data[tab.claimed], data[tab.device], data[tab.dtype])
+        return [state, *render_outputs(state, lang)]
+
+    inputs = {lang_radio, tab.loss, tab.pred, tab.target, tab.reduction, tab.device, tab.dtype, tab.claimed,
+              *tab.control_components}
+    tab.extra["on_check"] = on_check
+    tab.check.click(on_check, inputs, [tab.state, *tab.outputs], **private)
+    tab.claimed.submit(on_check, inputs, [tab.state, *tab.outputs], **private)
+
+    def grade(lang: str, path: Any, progress: gr.Progress) -> list[Any]:
+        if not path:
+            raise gr.Error(t("grade_no_file", lang), title=t("error_title", lang), print_exception=False)
+        progress(0.0, desc=t("grade_reading", lang))
+
+        def step(done: int, total: int) -> None:
+            progress((done, total), desc=t("grade_progress", lang), unit=t("grade_unit", lang))
+
+        with as_gradio_errors(lang):
+            state = grade_upload(path, step)
+        return [state, *render_grade(state, lang), gr.update(value=state["path"], interactive=True)]
+
+    def on_grade(lang: str, path: Any, progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
+        return grade(lang, path, progress)
+
+    def on_grade_sample(lang: str, progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
+        return grade(lang, str(SAMPLE_CSV), progress)
+
+    grade_outputs = [tab.grade_state, *tab.grade_outputs, tab.grade_download]
+    tab.extra["on_grade"] = on_grade
+    tab.grade_button.click(on_grade, [lang_radio, tab.grade_file], grade_outputs, **private)
+    tab.grade_file.upload(on_grade, [lang_radio, tab.grade_file], grade_outputs, **private)
+    tab.grade_sample_button.click(on_grade_sample, [lang_radio], grade_outputs, **private)
+
+    # the language switch: labels go through the Translations object; the shown answers re-render here
+    def family_and_loss(lg: str, family: str, loss: str) -> Any:
+        return gr.update(choices=calculator.loss_choices(family, lg), value=loss)
+
+    lang_radio.change(family_and_loss, [lang_radio, tab.family, tab.loss], [tab.loss], **quiet)
+
+    def relabel(lg: str, state: Any, loss: str) -> list[Any]:
+        info = calculator.spec_info(lookup(loss), lg) if loss else ""
+        return [*render_outputs(state, lg), info]
+
+    lang_radio.change(relabel, [lang_radio, tab.state, tab.loss], [*tab.outputs, tab.info], **quiet)
+    lang_radio.change(lambda lg, state: render_grade(state, lg), [lang_radio, tab.grade_state], tab.grade_outputs,
+                      **quiet)
+
+
+add_zh_patterns([
+    (r"answers CSV: expected at most ([\d,]+) bytes, got ([\d,]+)", r"答案 CSV：最多 \1 字节，实际为 \2 字节"),
+    (r"answers CSV: expected UTF-8 text, got bytes that are not UTF-8 in (.+)",
+     r"答案 CSV：期望 UTF-8 文本，\1 中有非 UTF-8 字节"),
+    (r"answers CSV: expected text, got a binary file \((.+)\)", r"答案 CSV：期望文本，实际为二进制文件（\1）"),
+    (r"answers CSV: expected CSV text, got text that does not parse as CSV \((.+)\)",
+     r"答案 CSV：期望 CSV 文本，实际文本无法按 CSV 解析（\1）"),
+    (r"answers CSV: expected a header and answer rows, got an empty file", r"答案 CSV：期望表头和答案行，实际为空文件"),
+    (r"answers CSV: expected at most ([\d,]+) answer rows, got ([\d,]+)", r"答案 CSV：最多 \1 行答案，实际为 \2 行"),
+])
