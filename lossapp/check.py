@@ -177,9 +177,9 @@ def check_result(result: Result, claimed: Any) -> Verdict:
     if conventions:
         first = conventions[0].variant
         others = _also(conventions[1:], mistakes)
-        en = (f"{claim.text} is this problem under another library's convention — {first.library}: {first.title} "
+        en = (f"{claim.text} is this problem under another library's convention — {_named(first)} "
               f"(gives {_num(conventions[0].value)}). {first.explanation} {correct[0]}{others[0]}")
-        zh = (f"所给答案 {claim.text} 是按另一个库的约定计算的结果 —— {first.library_zh}：{first.title_zh}"
+        zh = (f"所给答案 {claim.text} 是按另一个库的约定计算的结果 —— {_named(first, zh=True)}"
               f"（得到 {_num(conventions[0].value)}）。{first.explanation_zh}{correct[1]}{others[1]}")
         return Verdict("convention", explanation=en, explanation_zh=zh, **common)
 
@@ -330,9 +330,15 @@ def _dec_zh(d: int) -> str:
     return f" {d} 位小数" if d else "整数"
 
 
+def _named(variant: Any, zh: bool = False) -> str:
+    """A convention's title, prefixed with its library unless the title already starts with it."""
+    library, title = (variant.library_zh, variant.title_zh) if zh else (variant.library, variant.title)
+    return title if title.startswith(library) else f"{library}{'：' if zh else ': '}{title}"
+
+
 def _also(conventions: list[VariantValue], mistakes: list[VariantValue]) -> tuple[str, str]:
-    names = [f"{v.variant.library}: {v.variant.title}" for v in conventions] + [v.variant.title for v in mistakes]
-    names_zh = [f"{v.variant.library_zh}：{v.variant.title_zh}" for v in conventions] + \
+    names = [_named(v.variant) for v in conventions] + [v.variant.title for v in mistakes]
+    names_zh = [_named(v.variant, zh=True) for v in conventions] + \
         [v.variant.title_zh for v in mistakes]
     if not names:
         return "", ""

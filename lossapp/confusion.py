@@ -32,7 +32,16 @@ from typing import Any
 import torch
 
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError, TensorInput, read_tensor, require_finite, require_same_shape
+from lossapp.inputs import (
+    InputError,
+    TensorInput,
+    add_hint_zh,
+    read_tensor,
+    require_binary,
+    require_finite,
+    require_probabilities,
+    require_same_shape,
+)
 from lossapp.reference import Comparison, compare_values
 from lossapp.registry import LossSpec, Param, register
 from lossapp.result import Result
@@ -301,6 +310,10 @@ def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, *, metric: str = "dice"
     return _result(trace, counts, metrics, metric, 0.5, reference, name)
 
 
+HINT_PRED_MASK = "a 0/1 mask works too"
+HINT_TARGET_MASK = "the target is a 0/1 mask"
+
+
 def confusion_from_masks(pred: Any, target: Any, threshold: float = 0.5, metric: str = "dice") -> Result:
     """Confusion counts and metrics from a prediction (probabilities thresholded at `threshold`, or a 0/1
     mask) and a 0/1 target mask of the same shape. Reference: torch set operations on the masks."""
@@ -312,12 +325,8 @@ def confusion_from_masks(pred: Any, target: Any, threshold: float = 0.5, metric:
     require_finite(x, "pred")
     require_finite(y, "target")
     require_same_shape(x, y)
-    if bool(((x < 0) | (x > 1)).any()):
-        bad = x[(x < 0) | (x > 1)].reshape(-1)[0].item()
-        raise InputError(f"pred: expected probabilities in [0, 1] or a 0/1 mask, got {bad:g}")
-    if not bool(((y == 0) | (y == 1)).all()):
-        bad = y[(y != 0) & (y != 1)].reshape(-1)[0].item()
-        raise InputError(f"target: expected a 0/1 mask, got {bad:g}")
+    require_probabilities(x, "pred", hint=HINT_PRED_MASK)
+    require_binary(y, "target", allow_soft=False, hint=HINT_TARGET_MASK)
     trace = Trace()
     counts = mask_steps(trace, x, y, threshold)
     full: dict[str, int | None] = dict(counts)
@@ -459,6 +468,6 @@ add_zh_patterns([
     (r"expected tn for metric (\w+), got none", r"指标 \1 需要 tn，实际没有给出"),
     (r"(\w+) is 0/0 for these counts: undefined, reported as NaN \(null in JSON\)",
      r"对这些计数 \1 为 0/0：无定义，记为 NaN（JSON 中为 null）"),
-    (r"pred: expected probabilities in \[0, 1\] or a 0/1 mask, got (.+)", r"pred：期望 [0, 1] 内的概率或 0/1 掩码，实际为 \1"),
-    (r"target: expected a 0/1 mask, got (.+)", r"target：期望 0/1 掩码，实际为 \1"),
 ])
+add_hint_zh(require_probabilities, {HINT_PRED_MASK: "0/1 掩码也可以"})
+add_hint_zh(require_binary, {HINT_TARGET_MASK: "target 是 0/1 掩码"})

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from lossapp.inputs import InputError, TensorInput, read_tensor, require_finite
+from lossapp.inputs import InputError, TensorInput, read_tensor, require_class_indices, require_finite
 from lossapp.lint import lint
 from lossapp.reference import (
     DTYPES,
@@ -46,9 +46,7 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
         if spec.target_dtype == "float":
             values = values.double()
         elif spec.target_dtype == "index" and values.is_floating_point():
-            if not bool((values == values.round()).all()):
-                raise InputError("target: expected integer class indices such as [0, 2, 1], got non-integers")
-            values = values.long()
+            values = require_class_indices(values, None)  # integers; the loss's prepare checks the range
         target_in = TensorInput(values, target_in.decimals)
     return pred_in, target_in
 

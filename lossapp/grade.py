@@ -176,8 +176,9 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"verdict": order, "count": [int(counts.get(v, 0)) for v in order]})
 
 
-add_zh({"exact": "精确", "convention": "约定不同", "mistake": "常见错误", "rounding": "舍入", "incorrect": "错误",
-        "error": "无法评分"})
+# The verdict words. "convention" is not registered here: as a single word it is also a column and a kind of
+# match in the check tab ("约定"), which translates its verdict labels itself (lossapp/ui/check_tab.py).
+add_zh({"exact": "精确", "mistake": "常见错误", "rounding": "舍入", "incorrect": "错误", "error": "无法评分"})
 add_zh_patterns([
     (r"row (\d+): expected at least (\d+) columns, got (\d+)", r"第 \1 行：期望至少 \2 列，实际为 \3 列"),
     (r"row (\d+): expected a loss name, got nothing", r"第 \1 行：期望一个损失函数名，实际为空"),

@@ -29,7 +29,7 @@ import math
 import os
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -970,13 +970,27 @@ def require_finite(t: torch.Tensor, name: str, allow_inf: bool = False) -> list[
     return []
 
 
+LOGITS_HINT = "pass logits to a *_with_logits loss or set input=logits"
+
+
+def _hint(hint: str | None) -> str:
+    """A caller's hint, written at the end of the message: ' (hint)'."""
+    return f" ({hint})" if hint else ""
+
+
+def _first_bad(t: torch.Tensor, bad: torch.Tensor) -> str:
+    """'2 at index 1': the first offending value and where it is (no index for a 0-d tensor)."""
+    i = _first_index(bad)
+    return f"{t.reshape(-1)[i].item():g}{_at_index(i, tuple(t.shape))}"
+
+
 def require_same_shape(pred: torch.Tensor, target: torch.Tensor | None,
-                       names: tuple[str, str] = ("pred", "target")) -> None:
+                       names: tuple[str, str] = ("pred", "target"), hint: str | None = None) -> None:
     if target is None:
         raise InputError(f"expected a {names[1]} tensor, got none")
     if pred.shape != target.shape:
         raise InputError(f"expected {names[0]} and {names[1]} of the same shape, got {names[0]} "
-                         f"{shape_text(pred.shape)} and {names[1]} {shape_text(target.shape)}")
+                         f"{shape_text(pred.shape)} and {names[1]} {shape_text(target.shape)}{_hint(hint)}")
 
 
 def require_dims(t: torch.Tensor, name: str, min_dim: int = 1, max_dim: int | None = None) -> None:
@@ -992,51 +1006,91 @@ def require_dims(t: torch.Tensor, name: str, min_dim: int = 1, max_dim: int | No
                          f"{shape_text(t.shape)}")
 
 
-def require_probabilities(t: torch.Tensor, name: str) -> None:
+def require_probabilities(t: torch.Tensor, name: str, hint: str | None = LOGITS_HINT) -> None:
+    """Values in [0, 1]; `hint` (what to do instead) ends the message."""
     bad = (t < 0) | (t > 1)
     if bool(bad.any()):
-        i = _first_index(bad)
-        raise InputError(f"{name}: expected probabilities in [0, 1], got {t.reshape(-1)[i].item():g}"
-                         f"{_at_index(i, tuple(t.shape))} (pass logits to a *_with_logits loss or set input=logits)")
+        raise InputError(f"{name}: expected probabilities in [0, 1], got {_first_bad(t, bad)}{_hint(hint)}")
 
 
-def require_binary(t: torch.Tensor, name: str, allow_soft: bool = True) -> None:
+def require_log_probabilities(t: torch.Tensor, name: str, hint: str | None = None) -> None:
+    """Values ≤ 0 (logs of probabilities; −∞ allowed)."""
+    bad = t > 0
+    if bool(bad.any()):
+        raise InputError(f"{name}: expected log-probabilities ≤ 0, got {_first_bad(t, bad)}{_hint(hint)}")
+
+
+def require_binary(t: torch.Tensor, name: str, allow_soft: bool = True, hint: str | None = None) -> None:
     """Labels in [0, 1] (soft labels allowed) or, with allow_soft=False, exactly 0 or 1."""
     bad = ((t < 0) | (t > 1)) if allow_soft else ((t != 0) & (t != 1))
     if t.is_floating_point():
         bad = bad | torch.isnan(t)
     if bool(bad.any()):
-        i = _first_index(bad)
-        value = f"{t.reshape(-1)[i].item():g}"
-        where = _at_index(i, tuple(t.shape))
         if allow_soft:
-            raise InputError(f"{name}: expected labels in [0, 1] (0/1 or soft labels), got {value}{where}")
-        raise InputError(f"{name}: expected 0/1 labels, got {value}{where}")
+            raise InputError(f"{name}: expected labels in [0, 1] (0/1 or soft labels), got {_first_bad(t, bad)}"
+                             f"{_hint(hint)}")
+        raise InputError(f"{name}: expected 0/1 labels, got {_first_bad(t, bad)}{_hint(hint)}")
 
 
-def require_class_indices(target: torch.Tensor, num_classes: int, name: str = "target",
-                          ignore_index: int | None = None) -> torch.Tensor:
-    """Integral class indices in [0, C) (ignore_index allowed too); returns them as int64."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> bool:
+    """Labels −1/+1, or 0/1 (not both 0 and −1). Returns whether they are 0/1 labels (some label is 0), for a
+    caller that maps 0 → −1."""
+    bad = (t != -1) & (t != 0) & (t != 1)
+    if bool(bad.any()):
+        raise InputError(f"{name}: expected labels -1/+1 or 0/1, got {_first_bad(t, bad)}{_hint(hint)}")
+    zero = bool((t == 0).any())
+    if zero and bool((t == -1).any()):
+        raise InputError(f"{name}: expected labels -1/+1 or 0/1, got both 0 and -1{_hint(hint)}")
+    return zero
+
+
+def require_class_indices(target: torch.Tensor, num_classes: int | None, name: str = "target",
+                          ignore_index: int | None = None, hint: str | None = None) -> torch.Tensor:
+    """Integral class indices in [0, C) (ignore_index allowed too); returns them as int64.
+    With num_classes None (C not known yet) only integrality is checked."""
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
+                                    or num_classes < 1):
         raise InputError(f"{name}: expected at least 1 class, got C = {num_classes}")
     if target.dtype == torch.bool or target.is_complex():
         raise InputError(f"{name}: expected integer class indices, got a {str(target.dtype).removeprefix('torch.')} tensor")
     if target.is_floating_point():
         bad = ~torch.isfinite(target) | (target != torch.round(target))
         if bool(bad.any()):
-            i = _first_index(bad)
-            raise InputError(f"{name}: expected integer class indices in [0, {num_classes}), got "
-                             f"{target.reshape(-1)[i].item():g}{_at_index(i, tuple(target.shape))}")
+            expected = "such as [0, 2, 1]" if num_classes is None else f"in [0, {num_classes})"
+            raise InputError(f"{name}: expected integer class indices {expected}, got {_first_bad(target, bad)}"
+                             f"{_hint(hint)}")
     indices = target.to(torch.int64)
+    if num_classes is None:
+        return indices
     ok = (indices >= 0) & (indices < num_classes)
     if ignore_index is not None:
         ok = ok | (indices == int(ignore_index))
     if not bool(ok.all()):
-        i = _first_index(~ok)
         also = f" or ignore_index {int(ignore_index)}" if ignore_index is not None else ""
         raise InputError(f"{name}: expected class indices in [0, {num_classes}){also} for C = {num_classes} classes, "
-                         f"got {int(indices.reshape(-1)[i])}{_at_index(i, tuple(target.shape))}")
+                         f"got {_first_bad(indices, ~ok)}{_hint(hint)}")
     return indices
+
+
+def require_per_class(t: torch.Tensor | None, name: str, num_classes: int, hint: str | None = None) -> None:
+    """A parameter with one value per class: shape (C,). None (not given) passes."""
+    if t is not None and tuple(t.shape) != (num_classes,):
+        raise InputError(f"{name}: expected one value per class, shape ({num_classes},) for C = {num_classes} "
+                         f"classes, got shape {shape_text(t.shape)}{_hint(hint)}")
+
+
+def require_broadcastable(t: torch.Tensor | None, name: str, shape: torch.Size | tuple[int, ...],
+                          hint: str | None = None, of: str = "pred") -> None:
+    """A parameter that broadcasts to `shape` (pred's shape) without changing it. None (not given) passes."""
+    if t is None:
+        return
+    try:
+        ok = tuple(torch.broadcast_shapes(t.shape, shape)) == tuple(shape)
+    except RuntimeError:
+        ok = False
+    if not ok:
+        raise InputError(f"{name}: expected a shape that broadcasts to {of}'s {shape_text(shape)}, got "
+                         f"{shape_text(t.shape)}{_hint(hint)}")
 
 
 def require_target(target: torch.Tensor | None, loss: str) -> torch.Tensor:
@@ -1061,9 +1115,13 @@ def _positioned(rest: str, zh_line: str, zh_char: str) -> list[tuple[str, str]]:
             + _named(rf"{rest} at character (?P<char>\d+)", zh_char))
 
 
+_INDEX = r"(?P<index>\d+|\(\d+(?:, \d+)+\))"  # as _index_text writes it: 3 or (0, 1)
+_SHAPE = r"\((?:\d+,|\d+(?:, \d+)+)?\)"  # as shape_text writes it: (), (3,) or (2, 3)
+
+
 def _indexed(rest: str, zh: str, after: str = "", zh_after: str = "") -> list[tuple[str, str]]:
     """Messages with an optional ' at index I' after `rest` (absent for 0-d tensors)."""
-    return (_named(rf"{rest} at index (?P<index>.+?){after}", rf"{zh}（位置 \g<index>）{zh_after}")
+    return (_named(rf"{rest} at index {_INDEX}{after}", rf"{zh}（位置 \g<index>）{zh_after}")
             + _named(rf"{rest}{after}", rf"{zh}{zh_after}"))
 
 
@@ -1189,28 +1247,14 @@ add_zh_patterns([
     *_first_at_zh(r"expected finite numbers, got ±inf at (?P<n>\d+) place\(s\)", r"期望有限的数，但有 \g<n> 处为 ±inf"),
     (r"(?P<name>.+) contains ±inf; the result follows the limits of the formula", r"\g<name> 含有 ±inf；结果按公式的极限计算"),
     (r"expected a (?P<t>\S+) tensor, got none", r"期望一个 \g<t> 张量，但没有给出"),
-    (r"expected (?P<a>\S+) and (?P<b>\S+) of the same shape, got (?P=a) (?P<sa>\(.*?\)) and (?P=b) (?P<sb>\(.*?\))",
-     r"期望 \g<a> 与 \g<b> 形状相同，实际 \g<a> 为 \g<sa>，\g<b> 为 \g<sb>"),
     *_named(r"expected a tensor with at least (?P<n>\d+) dimension\(s\), got a 0-d scalar \((?P<v>.+)\)",
             r"期望至少 \g<n> 维的张量，实际是 0 维标量（\g<v>）"),
     *_named(r"expected a tensor with at least (?P<n>\d+) dimension\(s\), got shape (?P<s>.+)",
             r"期望至少 \g<n> 维的张量，实际形状为 \g<s>"),
     *_named(r"expected a tensor with at most (?P<n>\d+) dimension\(s\), got shape (?P<s>.+)",
             r"期望至多 \g<n> 维的张量，实际形状为 \g<s>"),
-    *_indexed(r"expected probabilities in \[0, 1\], got (?P<v>\S+?)", r"期望 [0, 1] 内的概率，实际为 \g<v>",
-              r" \(pass logits to a \*_with_logits loss or set input=logits\)",
-              r"（若是 logits，请用 *_with_logits 损失或设置 input=logits）"),
-    *_indexed(r"expected labels in \[0, 1\] \(0/1 or soft labels\), got (?P<v>\S+?)",
-              r"期望 [0, 1] 内的标签（0/1 或软标签），实际为 \g<v>"),
-    *_indexed(r"expected 0/1 labels, got (?P<v>\S+?)", r"期望 0/1 标签，实际为 \g<v>"),
     *_named(r"expected at least 1 class, got C = (?P<c>.+)", r"期望至少 1 个类别，实际 C = \g<c>"),
     *_named(r"expected integer class indices, got a (?P<t>\w+) tensor", r"期望整数类别索引，实际是 \g<t> 张量"),
-    *_indexed(r"expected integer class indices in \[0, (?P<c>\d+)\), got (?P<v>\S+?)",
-              r"期望 [0, \g<c>) 内的整数类别索引，实际为 \g<v>"),
-    *_indexed(r"expected class indices in \[0, (?P<c>\d+)\) or ignore_index (?P<ii>-?\d+) for C = (?P=c) classes, "
-              r"got (?P<v>-?\d+)", r"期望 [0, \g<c>) 内的类别索引（C = \g<c> 类）或 ignore_index \g<ii>，实际为 \g<v>"),
-    *_indexed(r"expected class indices in \[0, (?P<c>\d+)\) for C = (?P=c) classes, got (?P<v>-?\d+)",
-              r"期望 [0, \g<c>) 内的类别索引（C = \g<c> 类），实际为 \g<v>"),
     *_named(r"expected a target tensor, got none", r"期望一个目标（target）张量，但没有给出"),
 
     # -- registry.py ----------------------------------------------------------------------------------
@@ -1232,8 +1276,6 @@ add_zh_patterns([
     (r"(?P<loss>\S+): expected no target \(it is a penalty on pred alone\), got one",
      r"\g<loss>：不需要目标（target）（它只是对 pred 的惩罚项），但给出了目标"),
     (r"(?P<loss>\S+): expected a target tensor \((?P<k>.+)\), got none", r"\g<loss>：需要目标（target）张量（\g<k>），但没有给出"),
-    (r"target: expected integer class indices such as \[0, 2, 1\], got non-integers",
-     r"target：期望整数类别索引（如 [0, 2, 1]），实际含非整数"),
     (r"(?P<loss>\S+): expected reduction (?P<r>[\w, ]+), got (?P<g>.+)", r"\g<loss>：归约方式应为 \g<r> 之一，实际为 \g<g>"),
     (r"rounding the inputs to (?P<t>\w+) changes the exact value by (?P<d>\S+); the built-in is compared with the "
      r"exact value of the rounded inputs",
@@ -1249,3 +1291,54 @@ add_zh_patterns([
     (r"(?P<ref>\S+) failed on (?P<dev>[^/\s]+)/(?P<t>\w+): (?P<m>.+)", r"\g<ref> 在 \g<dev>/\g<t> 上运行失败：\g<m>"),
     (r"expected reduction none, mean, sum or batchmean, got (?P<g>.+)", r"归约方式应为 none、mean、sum 或 batchmean，实际为 \g<g>"),
 ])
+
+
+# The checks a caller may pass a `hint` to (what to do instead, written at the end in parentheses): each
+# message's Chinese is written once here; `add_hint_zh(check, {hint: 中文})` adds a caller's hints.
+_HINTABLE: dict[str, list[Callable[[str, str], list[tuple[str, str]]]]] = {
+    "require_same_shape": [
+        lambda a, z: [(rf"expected (?P<a>\S+) and (?P<b>\S+) of the same shape, got (?P=a) (?P<sa>{_SHAPE}) and "
+                       rf"(?P=b) (?P<sb>{_SHAPE}){a}", rf"期望 \g<a> 与 \g<b> 形状相同，实际 \g<a> 为 \g<sa>，\g<b> 为 \g<sb>{z}")]],
+    "require_probabilities": [
+        lambda a, z: _indexed(r"expected probabilities in \[0, 1\], got (?P<v>\S+?)", r"期望 [0, 1] 内的概率，实际为 \g<v>",
+                              a, z)],
+    "require_log_probabilities": [
+        lambda a, z: _indexed(r"expected log-probabilities ≤ 0, got (?P<v>\S+?)", r"期望 ≤ 0 的对数概率，实际为 \g<v>", a, z)],
+    "require_binary": [
+        lambda a, z: _indexed(r"expected labels in \[0, 1\] \(0/1 or soft labels\), got (?P<v>\S+?)",
+                              r"期望 [0, 1] 内的标签（0/1 或软标签），实际为 \g<v>", a, z),
+        lambda a, z: _indexed(r"expected 0/1 labels, got (?P<v>\S+?)", r"期望 0/1 标签，实际为 \g<v>", a, z)],
+    "require_sign_labels": [
+        lambda a, z: _named(rf"expected labels -1/\+1 or 0/1, got both 0 and -1{a}",
+                            rf"期望标签为 -1/+1 或 0/1，实际同时有 0 和 -1{z}"),
+        lambda a, z: _indexed(r"expected labels -1/\+1 or 0/1, got (?P<v>\S+?)", r"期望标签为 -1/+1 或 0/1，实际为 \g<v>",
+                              a, z)],
+    "require_class_indices": [
+        lambda a, z: _indexed(r"expected integer class indices such as \[0, 2, 1\], got (?P<v>\S+?)",
+                              r"期望整数类别索引（如 [0, 2, 1]），实际为 \g<v>", a, z),
+        lambda a, z: _indexed(r"expected integer class indices in \[0, (?P<c>\d+)\), got (?P<v>\S+?)",
+                              r"期望 [0, \g<c>) 内的整数类别索引，实际为 \g<v>", a, z),
+        lambda a, z: _indexed(r"expected class indices in \[0, (?P<c>\d+)\) or ignore_index (?P<ii>-?\d+) for "
+                              r"C = (?P=c) classes, got (?P<v>-?\d+)",
+                              r"期望 [0, \g<c>) 内的类别索引（C = \g<c> 类）或 ignore_index \g<ii>，实际为 \g<v>", a, z),
+        lambda a, z: _indexed(r"expected class indices in \[0, (?P<c>\d+)\) for C = (?P=c) classes, got (?P<v>-?\d+)",
+                              r"期望 [0, \g<c>) 内的类别索引（C = \g<c> 类），实际为 \g<v>", a, z)],
+    "require_per_class": [
+        lambda a, z: _named(rf"expected one value per class, shape \((?P<c>\d+),\) for C = (?P=c) classes, got shape "
+                            rf"(?P<s>{_SHAPE}){a}", rf"期望每个类别一个值，形状 (\g<c>,)（C = \g<c> 类），实际形状为 \g<s>{z}")],
+    "require_broadcastable": [
+        lambda a, z: _named(rf"expected a shape that broadcasts to (?P<of>\S+)'s (?P<to>{_SHAPE}), got (?P<s>{_SHAPE}){a}",
+                            rf"期望能广播到 \g<of> 的形状 \g<to>，实际为 \g<s>{z}")],
+}
+
+
+def add_hint_zh(check: Callable[..., Any], hints: dict[str, str]) -> None:
+    """Chinese for the hints a caller passes to `check` (one of the require_* functions above): the check's
+    own Chinese, with the hint's in full-width parentheses."""
+    for build in _HINTABLE[check.__name__]:
+        for english, chinese in hints.items():
+            add_zh_patterns(build(rf" \({re.escape(english)}\)", "（" + chinese.replace("\\", "\\\\") + "）"))
+
+
+add_zh_patterns([pattern for builds in _HINTABLE.values() for build in builds for pattern in build("", "")])
+add_hint_zh(require_probabilities, {LOGITS_HINT: "若是 logits，请用 *_with_logits 损失或设置 input=logits"})

@@ -3,15 +3,16 @@
 `lint(spec, pred, target, params)` is called by `lossapp.engine.compute` on every computation (after the
 loss's own checks passed) and its warnings are shown with the result. It never raises:
 
-- probabilities passed as logits: rows in [0, 1] summing to 1 fed to a loss that applies softmax
-  (cross_entropy with input=logits, softmax_focal), or values all in [0, 1] fed to bce_with_logits;
-- logits passed where log-probabilities / probabilities are needed (nll with positive entries);
-- 0/1 targets given to the hinge loss (it needs −1/+1);
+- probabilities passed as logits: rows in [0, 1] summing to 1 fed to softmax_focal, or values all in
+  [0, 1] fed to bce_with_logits;
 - ignore_index inside the class range (a real class is silently dropped);
 - every target ignored (nothing is counted: torch's mean is 0/0 = NaN).
 
-Where a loss's own prepare step already warns about the same thing, the text here is the same, so the
-engine shows it once.
+Lint is for what the losses themselves do not flag. Their prepare steps already warn about probability
+rows given to cross_entropy with input=logits (`classification.CE_PROBABILITIES`), positive entries given
+to nll (`classification.NLL_POSITIVE`) and 0/1 targets given to hinge (`margin.HINGE_01`), and the
+reduction step about a mean over nothing (its denominator is 0), so lint does not check those again:
+each warning is written once, by one module, and shown once.
 """
 
 from __future__ import annotations
@@ -21,35 +22,27 @@ from typing import Any
 import torch
 
 from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.losses.stable import class_dim
 from lossapp.registry import LossSpec
 
 ROW_TOL = 1e-3  # rows "sum to 1" within this (inputs are often rounded)
-SOFTMAX_LOSSES = ("cross_entropy", "softmax_focal")
 INDEX_LOSSES = ("cross_entropy", "nll", "softmax_focal")
 
-CE_PROBABILITIES = ("pred rows look like probabilities (each sums to 1), but input=logits applies softmax to them; "
-                    "set input=probabilities if they are probabilities")
 SOFTMAX_FOCAL_PROBABILITIES = ("pred rows look like probabilities (each sums to 1), but softmax_focal applies softmax "
                                "to them as logits; pass the logits (log p works too)")
 BCE_LOGITS_PROBABILITIES = ("every pred value lies in [0, 1]: if these are probabilities, use bce; bce_with_logits "
                             "applies a sigmoid to them as logits")
-NLL_POSITIVE = ("pred has positive entries, so it is not log-probabilities: nll_loss just picks −pred[y]; "
-                "for logits use cross_entropy (it applies log-softmax first)")
-HINGE_01 = "target has 0/1 labels: mapped 0 → -1 so that y ∈ {-1, +1}"
-# the reduction step's own warning (lossapp.reduction), which explains the NaN of an all-ignored mean
-ALL_IGNORED_MEAN = ("the denominator of the mean is 0 (every sample ignored or zero weight): the mean is 0/0 = NaN, "
-                    "as in torch")
 
 
 def lint(spec: LossSpec, pred: Any, target: Any, params: dict[str, Any], reduction: str | None = None) -> list[str]:
     """Warnings about likely mix-ups in otherwise valid input (empty when nothing looks wrong).
 
     `reduction` (optional) tailors the every-target-ignored warning: only the mean is NaN, and then the
-    warning is the one the reduction step writes (so it is shown once)."""
+    reduction step itself says so (its denominator is 0), so lint adds nothing."""
     warnings: list[str] = []
     x = pred if isinstance(pred, torch.Tensor) else None
     t = target if isinstance(target, torch.Tensor) else None
-    for check in (_probabilities_as_logits, _logits_as_log_probabilities, _hinge_labels, _ignore_index):
+    for check in (_probabilities_as_logits, _ignore_index):
         try:
             message = check(spec, x, t, {**params, "__reduction": reduction})
         except (RuntimeError, IndexError, ValueError, TypeError):
@@ -58,16 +51,12 @@ def lint(spec: LossSpec, pred: Any, target: Any, params: dict[str, Any], reducti
     return warnings
 
 
-def _class_dim(x: torch.Tensor) -> int:
-    return 0 if x.dim() == 1 else 1
-
-
 def _rows_are_distributions(x: torch.Tensor) -> bool:
-    if x.dim() == 0 or not x.is_floating_point() or x.shape[_class_dim(x)] < 2:
+    if x.dim() == 0 or not x.is_floating_point() or x.shape[class_dim(x)] < 2:
         return False
     if not bool(((x >= 0) & (x <= 1)).all()):
         return False
-    sums = x.double().sum(_class_dim(x))
+    sums = x.double().sum(class_dim(x))
     return bool(((sums - 1).abs() <= ROW_TOL).all())
 
 
@@ -75,27 +64,11 @@ def _probabilities_as_logits(spec: LossSpec, x: torch.Tensor | None, t: torch.Te
                              params: dict[str, Any]) -> list[str]:
     if x is None:
         return []
-    if spec.name == "cross_entropy" and params.get("input", "logits") == "logits" and _rows_are_distributions(x):
-        return [CE_PROBABILITIES]
     if spec.name == "softmax_focal" and _rows_are_distributions(x):
         return [SOFTMAX_FOCAL_PROBABILITIES]
     if spec.name == "bce_with_logits" and x.is_floating_point() and bool(((x >= 0) & (x <= 1)).all()) \
             and bool(((x > 0) & (x < 1)).any()):
         return [BCE_LOGITS_PROBABILITIES]
-    return []
-
-
-def _logits_as_log_probabilities(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None,
-                                 params: dict[str, Any]) -> list[str]:
-    if spec.name == "nll" and x is not None and x.is_floating_point() and bool((x > 0).any()):
-        return [NLL_POSITIVE]
-    return []
-
-
-def _hinge_labels(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None,
-                  params: dict[str, Any]) -> list[str]:
-    if spec.name == "hinge" and t is not None and bool((t == 0).any()) and bool(((t == 0) | (t == 1)).all()):
-        return [HINGE_01]
     return []
 
 
@@ -108,27 +81,20 @@ def _ignore_index(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None
     if t.is_floating_point() and not bool((t == t.round()).all()):
         return []
     index = int(params.get("ignore_index", -100))
-    classes = x.shape[_class_dim(x)]
+    classes = x.shape[class_dim(x)]
     out = []
     if 0 <= index < classes:
         out.append(f"ignore_index = {index} is a real class (C = {classes} classes, 0 to {classes - 1}): targets of "
                    f"class {index} are silently dropped from the loss and from the mean's denominator")
-    if t.numel() and bool((t.long() == index).all()):
-        reduction = params.get("__reduction")
-        if reduction is None:
-            out.append(f"every target equals ignore_index ({index}): no sample is counted, so the sum is 0 and the "
-                       f"mean divides 0 by 0 — torch returns NaN for reduction='mean'")
-        elif reduction == "mean":
-            out.append(ALL_IGNORED_MEAN)
+    if t.numel() and bool((t.long() == index).all()) and params.get("__reduction") is None:
+        out.append(f"every target equals ignore_index ({index}): no sample is counted, so the sum is 0 and the "
+                   f"mean divides 0 by 0 — torch returns NaN for reduction='mean'")
     return out
 
 
 add_zh({
-    CE_PROBABILITIES: "pred 的每一行看起来是概率（和为 1），但 input=logits 会再对它们做 softmax；如果它们是概率，请设置 input=probabilities",
     SOFTMAX_FOCAL_PROBABILITIES: "pred 的每一行看起来是概率（和为 1），但 softmax_focal 会把它们当作 logits 再做 softmax；请传入 logits（log p 也可以）",
     BCE_LOGITS_PROBABILITIES: "pred 的所有值都在 [0, 1] 内：如果它们是概率，请使用 bce；bce_with_logits 会把它们当作 logits 再做 sigmoid",
-    NLL_POSITIVE: "pred 含有正数，所以它不是对数概率：nll_loss 只是取 −pred[y]；对 logits 请使用 cross_entropy（它会先做 log-softmax）",
-    HINGE_01: "target 为 0/1 标签：已把 0 映射为 -1，使 y ∈ {-1, +1}",
 })
 add_zh_patterns([
     (r"ignore_index = (-?\d+) is a real class \(C = (\d+) classes, 0 to (\d+)\): targets of class (-?\d+) are silently "

@@ -424,7 +424,7 @@ add_zh({
     "reduction": "归约方式", "Comparison with PyTorch": "与 PyTorch 的对比", "quantity": "量",
     "trace (float64)": "逐步计算（float64）", "built-in": "内置函数", "max |Δ|": "最大 |Δ|", "agrees": "一致",
     "gradient ∂L/∂pred": "梯度 ∂L/∂pred", "no PyTorch built-in to compare with": "没有可对比的 PyTorch 内置函数",
-    "gradients differ": "梯度不一致", "Claimed answer": "给出的答案", "claimed": "给出的值", "verdict": "判定",
+    "gradients differ": "梯度不一致", "Claimed answer": "给出的答案", "claimed": "给出的答案", "verdict": "判定",
 })
 add_zh_patterns([
     (r"matches (\S+) on (\S+) \(\|Δ\| = (.+)\)", r"与 \1 在 \2 上一致（|Δ| = \3）"),

@@ -205,8 +205,8 @@ def test_masks_steps_and_table() -> None:
 
 
 @pytest.mark.parametrize(("pred", "target", "message"), [
-    ([0.2, 1.5], [0, 1], r"pred: expected probabilities in \[0, 1\] or a 0/1 mask, got 1.5"),
-    ([0.2, 0.5], [0, 0.5], r"target: expected a 0/1 mask, got 0.5"),
+    ([0.2, 1.5], [0, 1], r"pred: expected probabilities in \[0, 1\], got 1.5 at index 1 \(a 0/1 mask works too\)"),
+    ([0.2, 0.5], [0, 0.5], r"target: expected 0/1 labels, got 0.5 at index 1 \(the target is a 0/1 mask\)"),
     ([0.2, 0.5], [0, 1, 1], r"pred \(2,\) and target \(3,\)"),
 ])
 def test_bad_masks(pred: list, target: list, message: str) -> None:

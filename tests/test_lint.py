@@ -1,5 +1,6 @@
 """Input lint: each warning fires on the mix-up it is about, not on clean input, is shown once with the
-result, has its Chinese, and never raises."""
+result, has its Chinese, and never raises. Mix-ups a loss's own prepare step already flags are left to it
+(lint does not repeat them), and still show once in Result.warnings."""
 
 from __future__ import annotations
 
@@ -10,14 +11,9 @@ import torch
 
 import lossapp
 from lossapp.i18n import has_zh
-from lossapp.lint import (
-    BCE_LOGITS_PROBABILITIES,
-    CE_PROBABILITIES,
-    HINGE_01,
-    NLL_POSITIVE,
-    SOFTMAX_FOCAL_PROBABILITIES,
-    lint,
-)
+from lossapp.lint import BCE_LOGITS_PROBABILITIES, SOFTMAX_FOCAL_PROBABILITIES, lint
+from lossapp.losses.classification import CE_PROBABILITIES, NLL_POSITIVE
+from lossapp.losses.margin import HINGE_01
 
 L = lossapp.LOSSES
 
@@ -27,10 +23,13 @@ def T(x) -> torch.Tensor:
 
 
 def test_probabilities_fed_to_cross_entropy() -> None:
-    warnings = lint(L["cross_entropy"], T([[0.2, 0.3, 0.5], [0.1, 0.8, 0.1]]), T([2, 1]), {"input": "logits"})
-    assert warnings == [CE_PROBABILITIES]
-    assert lint(L["cross_entropy"], T([[0.2, 0.3, 0.5]]), T([2]), {"input": "probabilities"}) == []
-    assert lint(L["cross_entropy"], T([[1.5, 0.3, -0.8]]), T([0]), {"input": "logits"}) == []
+    probabilities = "[[0.2, 0.3, 0.5], [0.1, 0.8, 0.1]]"
+    assert lossapp.compute("cross_entropy", probabilities, "[2, 1]").warnings == [CE_PROBABILITIES]
+    assert CE_PROBABILITIES not in lossapp.compute("cross_entropy", probabilities, "[2, 1]",
+                                                   input="probabilities").warnings
+    assert CE_PROBABILITIES not in lossapp.compute("cross_entropy", "[[1.5, 0.3, -0.8]]", "[0]").warnings
+    # cross_entropy's prepare step says it; lint does not repeat it
+    assert lint(L["cross_entropy"], T([[0.2, 0.3, 0.5], [0.1, 0.8, 0.1]]), T([2, 1]), {"input": "logits"}) == []
 
 
 def test_probabilities_fed_to_softmax_focal_and_bce_with_logits() -> None:
@@ -40,13 +39,15 @@ def test_probabilities_fed_to_softmax_focal_and_bce_with_logits() -> None:
 
 
 def test_logits_where_log_probabilities_are_needed() -> None:
-    assert lint(L["nll"], T([[1.5, 0.3, -0.8]]), T([0]), {}) == [NLL_POSITIVE]
-    assert lint(L["nll"], T([[-0.3, -1.5, -2.6]]), T([0]), {}) == []
+    assert lossapp.compute("nll", "[[1.5, 0.3, -0.8]]", "[0]").warnings == [NLL_POSITIVE]
+    assert NLL_POSITIVE not in lossapp.compute("nll", "[[-0.3, -1.5, -2.6]]", "[0]").warnings
+    assert lint(L["nll"], T([[1.5, 0.3, -0.8]]), T([0]), {}) == []  # nll's prepare step says it
 
 
 def test_hinge_with_01_targets() -> None:
-    assert lint(L["hinge"], T([0.8, -0.5]), T([1.0, 0.0]), {}) == [HINGE_01]
-    assert lint(L["hinge"], T([0.8, -0.5]), T([1.0, -1.0]), {}) == []
+    assert lossapp.compute("hinge", "[0.8, -0.5]", "[1, 0]").warnings == [HINGE_01]
+    assert HINGE_01 not in lossapp.compute("hinge", "[0.8, -0.5]", "[1, -1]").warnings
+    assert lint(L["hinge"], T([0.8, -0.5]), T([1.0, 0.0]), {}) == []  # hinge's prepare step says it
 
 
 def test_ignore_index_inside_the_class_range() -> None:
@@ -61,6 +62,12 @@ def test_every_target_ignored_explains_the_nan() -> None:
     warnings = lint(L["nll"], T([[-0.3, -1.5], [-0.2, -1.7]]), T([-100, -100]), {"ignore_index": -100})
     assert len(warnings) == 1 and "torch returns NaN" in warnings[0] and "0 by 0" in warnings[0]
     assert lint(L["nll"], T([[-0.3, -1.5]]), T([-100]), {"ignore_index": -100}, "sum") == []
+    # with reduction mean the reduction step explains the NaN (its denominator is 0); lint adds nothing
+    assert lint(L["nll"], T([[-0.3, -1.5]]), T([-100]), {"ignore_index": -100}, "mean") == []
+    r = lossapp.compute("nll", "[[-0.3, -1.5], [-0.2, -1.7]]", "[-100, -100]")
+    assert math.isnan(r.value)
+    nan_warnings = [w for w in r.warnings if "NaN" in w]
+    assert len(nan_warnings) == 1 and "every sample ignored" in nan_warnings[0]
 
 
 def test_engine_shows_each_warning_once() -> None:

@@ -337,8 +337,8 @@ def test_softmax_focal_alpha_conventions():
 
 def test_softmax_focal_steps_show_the_stable_log_softmax():
     r = lossapp.compute("softmax_focal", "[[1000.0, 0.0, -1000.0]]", "[1]", reduction="none", dtype="float64")
-    assert r.step("m").value_list() == [[1000.0]]
-    assert r.step("lse").value_list() == [[1000.0]]
+    assert r.step("m").value_list() == [1000.0]
+    assert r.step("lse").value_list() == [1000.0]
     assert r.step("log p_t").value_list() == [-1000.0]
     assert r.value == [1000.0]  # -(1 - e^-1000)^2 · (-1000)
     assert r.reference.agrees and r.gradient.agrees
@@ -363,16 +363,16 @@ def test_softmax_focal_ignore_index():
 @pytest.mark.parametrize("name,pred,target,params,match", [
     ("focal", "[0.1, 0.2]", "[1, 0, 1]", {}, r"same shape, got pred \(2,\) and target \(3,\)"),
     ("focal", "[1.2, 0.3]", "[1, 0]", {"input": "probabilities"}, "expected probabilities in"),
-    ("focal", "[1.2, 0.3]", "[2, 0]", {}, "expected 0/1 labels"),
+    ("focal", "[1.2, 0.3]", "[2, 0]", {}, r"expected labels in \[0, 1\] \(0/1 or soft labels\), got 2"),
     ("focal", "[1.2, 0.3]", "[1, 0]", {"gamma": -1}, "expected a value in"),
     ("focal", "[1.2, 0.3]", "[1, 0]", {"alpha": 1.5}, "expected a value in"),
     ("focal", "[1.2, 0.3]", "[1, 0]", {"input": "probs"}, "expected one of logits, probabilities"),
-    ("focal", "[[1.2, 0.3]]", "[[1, 0]]", {"weight": "[1, 2, 3]"}, r"broadcasts to pred \(1, 2\)"),
-    ("focal", "[1.2, 0.3]", "[1, 0]", {"weight": "[[1, 2], [3, 4]]"}, r"broadcasts to pred \(2,\)"),
-    ("softmax_focal", "[[1.0, 2.0], [0.0, 1.0]]", "[0, 2]", {}, r"class indices in \[0, 1\]"),
+    ("focal", "[[1.2, 0.3]]", "[[1, 0]]", {"weight": "[1, 2, 3]"}, r"broadcasts to pred's \(1, 2\), got \(3,\)"),
+    ("focal", "[1.2, 0.3]", "[1, 0]", {"weight": "[[1, 2], [3, 4]]"}, r"broadcasts to pred's \(2,\)"),
+    ("softmax_focal", "[[1.0, 2.0], [0.0, 1.0]]", "[0, 2]", {}, r"class indices in \[0, 2\) or ignore_index -100 for C = 2 classes, got 2"),
     ("softmax_focal", "[[1.0, 2.0], [0.0, 1.0]]", "[0, 1, 1]", {}, r"target of shape \(2,\)"),
     ("softmax_focal", "[1.0, 2.0]", "[0, 1]", {}, "one class index"),
-    ("softmax_focal", "[[1.0, 2.0], [0.0, 1.0]]", "[0, 1]", {"alpha": "[1, 2, 3]"}, r"shape \(2,\), got \(3,\)"),
+    ("softmax_focal", "[[1.0, 2.0], [0.0, 1.0]]", "[0, 1]", {"alpha": "[1, 2, 3]"}, r"shape \(2,\) for C = 2 classes, got shape \(3,\)"),
     ("softmax_focal", "[[1.0, 2.0], [0.0, 1.0]]", "[0, 1]", {"alpha": "[1, -2]"}, "values ≥ 0"),
     ("softmax_focal", "[[1.0, 2.0], [0.0, 1.0]]", "[0.5, 1]", {}, "integer class indices"),
 ])

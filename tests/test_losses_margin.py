@@ -91,7 +91,7 @@ def test_hinge_zero_one_targets_are_mapped_with_a_warning() -> None:
 
 @pytest.mark.parametrize(("target", "message"), [
     ("[1, 0, -1]", "got both 0 and -1"),
-    ("[1, 2, -1]", r"expected labels -1/\+1 \(or 0/1\), got 2"),
+    ("[1, 2, -1]", r"expected labels -1/\+1 or 0/1, got 2 at index 1"),
     ("[1, 0.5, 0]", r"got 0.5"),
     ("[1, -1]", r"expected pred and target of the same shape, got pred \(3,\) and target \(2,\)"),
 ])
@@ -187,12 +187,12 @@ def test_multi_margin_one_dimensional_scores() -> None:
 
 
 @pytest.mark.parametrize(("pred", "target", "params", "message"), [
-    ("[[0.1, 0.2], [0.3, 0.4]]", "[0, 2]", {}, r"expected class indices in \[0, 1\], got 2"),
+    ("[[0.1, 0.2], [0.3, 0.4]]", "[0, 2]", {}, r"expected class indices in \[0, 2\) for C = 2 classes, got 2 at index 1"),
     ("[[0.1, 0.2], [0.3, 0.4]]", "[0]", {}, r"expected target of shape \(2,\) .* got target \(1,\)"),
     ("[0.1, 0.2, 0.3]", "[0, 1]", {}, r"expected a single class index for pred \(3,\), got target \(2,\)"),
     ("[[[0.1, 0.2]]]", "[0]", {}, r"expected pred scores of shape \(N, C\) or \(C,\), got \(1, 1, 2\)"),
     ("[[0.1, 0.2], [0.3, 0.4]]", "[0, 1]", {"weight": "[1, 2, 3]"},
-     r"parameter weight: expected one weight per class, shape \(2,\), got \(3,\)"),
+     r"parameter weight: expected one value per class, shape \(2,\) for C = 2 classes, got shape \(3,\)"),
     ("[[0.1, 0.2], [0.3, 0.4]]", "[0, 1]", {"p": 3}, r"expected a value in \[1, 2\], got 3"),
     ("[[0.1, 0.2], [0.3, 0.4]]", "[0.5, 1]", {}, "expected integer class indices"),
 ])
@@ -246,11 +246,11 @@ def test_zero_one_argmax_segmentation_map_and_ties() -> None:
 
 
 @pytest.mark.parametrize(("pred", "target", "message"), [
-    ("[0.2, 0.7]", "[0, 2]", r"expected labels 0/1 or -1/\+1 .* got 2"),
+    ("[0.2, 0.7]", "[0, 2]", r"expected labels -1/\+1 or 0/1, got 2 at index 1 \(same shape as pred; class indices"),
     ("[0.2, 0.7, 0.1]", "[0, 1, -1]", "got both 0 and -1"),
-    ("[0.2, 0.7]", "[0.5, 1]", "expected integer labels"),
+    ("[0.2, 0.7]", "[0.5, 1]", r"expected labels -1/\+1 or 0/1, got 0.5 at index 0"),
     ("[0.2, 0.7]", "[0, 1, 1]", r"pred \(2,\) and target \(3,\)"),
-    ("[[0.2, 0.7], [0.1, 0.9]]", "[0, 2]", r"expected class indices in \[0, 1\], got 2"),
+    ("[[0.2, 0.7], [0.1, 0.9]]", "[0, 2]", r"expected class indices in \[0, 2\) for C = 2 classes, got 2 at index 1"),
     ("[[[0.2, 0.7]], [[0.1, 0.9]]]", "[[0], [1]]", r"expected target of shape \(2, 2\) .* got target \(2, 1\)"),
 ])
 def test_zero_one_bad_input(pred: str, target: str, message: str) -> None:

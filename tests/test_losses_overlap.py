@@ -358,12 +358,12 @@ def test_lambda_zero_switches_a_part_off() -> None:
 # -- bad input ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "pred", "target", "params", "message"), [
-    ("dice", [0.2, 1.4], [0, 1], {}, r"pred: expected probabilities in \[0, 1\], got 1.4 \(set activation"),
-    ("iou", [0.2, 0.4], [0, 2], {}, r"target: expected a 0/1 mask or soft labels in \[0, 1\], got 2"),
+    ("dice", [0.2, 1.4], [0, 1], {}, r"pred: expected probabilities in \[0, 1\], got 1.4 at index 1 \(set activation"),
+    ("iou", [0.2, 0.4], [0, 2], {}, r"target: expected labels in \[0, 1\] \(0/1 or soft labels\), got 2 at index 1"),
     ("tversky", [0.2, 0.4], [0, 1, 1], {}, r"pred \(2,\) and target \(3,\)"),
     ("dice", [0.2, 0.4], [0, 1], {"activation": "softmax"}, r"expected pred logits of shape \(N, C, \.\.\.\).*got \(2,\)"),
     ("dice", [[0.2], [0.4]], [0, 0], {"activation": "softmax"}, r"at least 2 classes"),
-    ("dice", [[0.2, 0.4], [0.1, 0.9]], [0, 2], {"activation": "softmax"}, r"class indices in \[0, 1\], got 2"),
+    ("dice", [[0.2, 0.4], [0.1, 0.9]], [0, 2], {"activation": "softmax"}, r"class indices in \[0, 2\) for C = 2 classes, got 2 at index 1"),
     ("dice", [[0.2, 0.4], [0.1, 0.9]], [0.5, 1], {"activation": "softmax"}, r"integer class indices"),
     ("dice", [[0.2, 0.4], [0.1, 0.9]], [[0, 1, 0]], {"activation": "softmax"},
      r"class indices of shape \(2,\) or one-hot / class probabilities of shape \(2, 2\), got \(1, 3\)"),
@@ -376,8 +376,19 @@ def test_bad_input_is_an_input_error(name: str, pred: list, target: list | None,
     with pytest.raises(InputError, match=message) as info:
         lossapp.compute(name, pred, target, **params)
     text = str(info.value)
-    if text.startswith(("pred:", "target: expected a 0/1", "target: expected class", "activation=softmax")):
-        assert has_zh(text), text  # the messages this module writes speak Chinese too
+    if text.startswith(("pred:", "target: expected", "activation=softmax")):
+        assert has_zh(text), text  # the messages of this module's checks speak Chinese too
+
+
+def test_sigmoid_gradient_at_a_zero_logit() -> None:
+    """σ'(0) = 1/4: the shared stable sigmoid keeps autograd's derivative right at x = 0 (σ written with
+    |x| gave 0 there)."""
+    r = lossapp.compute("dice", [0.0, 1.0, -2.0], [1, 0, 1], activation="sigmoid", dtype="float64")
+    x = torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    p, t = torch.sigmoid(x), torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+    (1 - (2 * (p * t).sum() + 1e-8) / (p.sum() + t.sum() + 1e-8)).backward()
+    torch.testing.assert_close(torch.tensor(r.gradient.manual, dtype=torch.float64), x.grad, rtol=1e-12, atol=1e-15)
+    assert r.gradient.agrees
 
 
 def test_probabilities_given_as_logits_warn() -> None:

@@ -224,10 +224,10 @@ def test_registry_examples_run():
 @pytest.mark.parametrize("name,pred,target,params,match", [
     ("truncated_ce", "[0.2, 0.3]", "[1, 0, 1]", {}, r"same shape, got pred \(2,\) and target \(3,\)"),
     ("truncated_ce", "[1.2, 0.3]", "[1, 0]", {}, "expected probabilities in"),
-    ("truncated_ce", "[0.2, 0.3]", "[0.5, 0]", {}, "expected labels 0 or 1, got 0.5"),
+    ("truncated_ce", "[0.2, 0.3]", "[0.5, 0]", {}, "expected 0/1 labels, got 0.5 at index 0"),
     ("truncated_ce", "[0.2, 0.3]", "[1, 0]", {"m": 1.5}, "expected a value in"),
     ("soft_truncated_ce", "[2.0, 0.3]", "[1, 0, 1]", {}, r"same shape"),
-    ("soft_truncated_ce", "[2.0, 0.3]", "[1, 3]", {}, "expected 0/1 labels"),
+    ("soft_truncated_ce", "[2.0, 0.3]", "[1, 3]", {}, r"expected labels in \[0, 1\] \(0/1 or soft labels\), got 3"),
     ("soft_truncated_ce", "[2.0, 0.3]", "[1, 0]", {"K": -1}, "expected a value in"),
 ])
 def test_bad_input_is_an_input_error(name, pred, target, params, match):

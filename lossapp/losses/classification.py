@@ -15,24 +15,29 @@ import torch
 import torch.nn.functional as F
 
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError, require_target, shape_text
+from lossapp.inputs import (
+    InputError,
+    add_hint_zh,
+    require_binary,
+    require_broadcastable,
+    require_class_indices,
+    require_log_probabilities,
+    require_per_class,
+    require_probabilities,
+    require_same_shape,
+    require_target,
+    shape_text,
+)
+from lossapp.losses.stable import LOG_CLAMP, bce_probability_grad, class_dim, log_softmax_steps
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace, fmt
 
-CLAMP = -100.0  # torch clamps BCE's logs at -100 so that p = 0 or 1 gives a finite loss
-# torch's BCE backward divides by max(p(1 - p), 1e-12), with 1e-12 held as a float32 constant (9.99999996e-13)
-GRAD_EPS = float(torch.tensor(1e-12, dtype=torch.float32))
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
 MAX_PLACES = 5  # positions listed in a note
 
 
 # -- small helpers ----------------------------------------------------------------------------------
-
-def _class_dim(x: torch.Tensor) -> int:
-    """torch's class dimension: 0 for a single sample (C,), else 1 for (N, C, d1, ...)."""
-    return 0 if x.dim() == 1 else 1
-
 
 def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
     """'(0,) p=0, (2,) p=1' for the first few positions where mask is true."""
@@ -51,29 +56,23 @@ def _row_sum_warning(sums: torch.Tensor, what: str) -> str | None:
     return f"{what} rows do not sum to 1 (off by up to {float(off.max()):.3g})"
 
 
-def _require_range(t: torch.Tensor, name: str, low: float, high: float, expected: str, hint: str = "") -> None:
-    bad = (t < low) | (t > high)
-    if bool(bad.any()):
-        value = t[bad].reshape(-1)[0].item()
-        raise InputError(f"{name}: expected {expected}, got {value:g}{hint}")
+# The hints this module passes to the checks in lossapp.inputs (their Chinese is registered at the end).
+HINT_BCE_LOGITS = "for logits use bce_with_logits"
+HINT_SET_LOGITS = "for logits set input=logits"
+HINT_CLASS_INDICES = "class indices? use cross_entropy"
+HINT_CLASS_INDICES_SHAPE = "class indices? use cross_entropy or nll"
+HINT_CLASS_PROBABILITIES = "a target of pred's shape holds class probabilities"
+HINT_LOG_Q = "pass log q, e.g. torch.log(q) or the log-softmax of the logits"
+HINT_LOG_TARGET = "log_target=true: the target is log p"
+HINT_SET_LOG_TARGET = "for log-probabilities set log_target=true"
+HINT_WEIGHT = "one weight per element"
+HINT_POS_WEIGHT = "one value per class, along the last dimension"
 
-
-def _require_broadcast(param: torch.Tensor | None, name: str, shape: torch.Size, what: str) -> None:
-    if param is None:
-        return
-    try:
-        ok = torch.broadcast_shapes(param.shape, shape) == shape
-    except RuntimeError:
-        ok = False
-    if not ok:
-        raise InputError(f"parameter {name}: expected a shape that broadcasts to pred's {shape_text(shape)}"
-                         f" ({what}), got {shape_text(param.shape)}")
-
-
-def _require_class_weight(weight: torch.Tensor | None, classes: int) -> None:
-    if weight is not None and tuple(weight.shape) != (classes,):
-        raise InputError(f"parameter weight: expected {classes} values (one per class, C = {classes}), "
-                         f"got shape {shape_text(weight.shape)}")
+# warnings (lossapp.lint leaves these to the prepare steps here)
+CE_PROBABILITIES = ("pred rows look like probabilities (each sums to 1), but input=logits applies softmax to them; "
+                    "set input=probabilities if they are probabilities")
+NLL_POSITIVE = ("pred has positive entries, so it is not log-probabilities: nll_loss just picks −pred[y]; "
+                "for logits use cross_entropy (it applies log-softmax first)")
 
 
 # -- BCE ----------------------------------------------------------------------------------------------
@@ -92,21 +91,15 @@ def _binary_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dic
                     logits: bool) -> tuple[torch.Tensor, torch.Tensor]:
     name = "bce_with_logits" if logits else "bce"
     target = require_target(target, name)
-    if pred.shape != target.shape:
-        hint = ""
-        if pred.dim() >= 2 and tuple(target.shape) == (pred.shape[0], *pred.shape[2:]):
-            hint = " (class indices? use cross_entropy or nll)"
-        raise InputError(f"expected pred and target of the same shape, got pred {shape_text(pred.shape)} "
-                         f"and target {shape_text(target.shape)}{hint}")
+    indices = pred.dim() >= 2 and tuple(target.shape) == (pred.shape[0], *pred.shape[2:])
+    require_same_shape(pred, target, hint=HINT_CLASS_INDICES_SHAPE if indices else None)
     if not logits:
-        _require_range(pred, "pred", 0.0, 1.0, "probabilities in [0, 1]", " (for logits use bce_with_logits)")
+        require_probabilities(pred, "pred", hint=HINT_BCE_LOGITS)
     target = target.double()
-    _require_range(target, "target", 0.0, 1.0, "0/1 labels or soft labels in [0, 1]",
-                   " (class indices? use cross_entropy)")
-    _require_broadcast(params.get("weight"), "weight", pred.shape, "one weight per element")
+    require_binary(target, "target", hint=HINT_CLASS_INDICES)
+    require_broadcastable(params.get("weight"), "parameter weight", pred.shape, hint=HINT_WEIGHT)
     if logits:
-        _require_broadcast(params.get("pos_weight"), "pos_weight", pred.shape,
-                           "one value per class, along the last dimension")
+        require_broadcastable(params.get("pos_weight"), "parameter pos_weight", pred.shape, hint=HINT_POS_WEIGHT)
     elif pred.numel() > 1 and bool(((pred == 0) | (pred == 1)).all()):
         trace.warn("every p is exactly 0 or 1: each log is clamped at -100 by torch, so a wrong label costs 100")
     return pred, target
@@ -124,15 +117,15 @@ def bce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     p, y = pred, target
     log_p = trace.add("log p", "Log of p", r"\log p_n", torch.log(p), sub=r"\log $p", p=p)
     log_q = trace.add("log(1−p)", "Log of 1 − p", r"\log(1-p_n)", torch.log1p(-p), sub=r"\log(1-$p)", p=p)
-    fires_p, fires_q = log_p.detach() < CLAMP, log_q.detach() < CLAMP
+    fires_p, fires_q = log_p.detach() < LOG_CLAMP, log_q.detach() < LOG_CLAMP
     note_p = (f"the clamp fires at {int(fires_p.sum())} place(s): {_places(fires_p, p.detach(), 'p')}"
               if bool(fires_p.any()) else "the clamp does not fire here (every log p is above −100)")
     note_q = (f"the clamp fires at {int(fires_q.sum())} place(s): {_places(fires_q, p.detach(), 'p')}"
               if bool(fires_q.any()) else "the clamp does not fire here (every log(1 − p) is above −100)")
     log_p = trace.add("clamp log p", "torch's clamp of log p at −100", r"\max(\log p_n, -100)",
-                      torch.clamp(log_p, min=CLAMP), note=note_p)
+                      torch.clamp(log_p, min=LOG_CLAMP), note=note_p)
     log_q = trace.add("clamp log(1−p)", "torch's clamp of log(1 − p) at −100", r"\max(\log(1-p_n), -100)",
-                      torch.clamp(log_q, min=CLAMP), note=note_q)
+                      torch.clamp(log_q, min=LOG_CLAMP), note=note_q)
     weight = params.get("weight")
     w = torch.ones_like(p) if weight is None else weight.double().expand(p.shape)
     if weight is not None:
@@ -151,7 +144,7 @@ def bce_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
     """torch's BCE backward: dL/dp = w (p − y) / max(p(1 − p), 1e-12), finite at p = 0 and p = 1
     (it ignores the clamp, as torch does)."""
     p, y = pred.double(), target.double()
-    grad = (p - y) / torch.clamp(p * (1 - p), min=GRAD_EPS)
+    grad = bce_probability_grad(p, y)
     weight = params.get("weight")
     if weight is not None:
         grad = grad * weight.double()
@@ -214,36 +207,20 @@ def _index_shape(pred: torch.Tensor) -> tuple[int, ...]:
     return () if pred.dim() == 1 else (pred.shape[0], *pred.shape[2:])
 
 
-def _index_target(pred: torch.Tensor, target: torch.Tensor, ignore_index: int) -> torch.Tensor:
-    """Check class indices: integers in [0, C) or ignore_index."""
-    if target.is_floating_point():
-        if not bool((target == target.round()).all()):
-            bad = target[target != target.round()].reshape(-1)[0].item()
-            raise InputError(f"target: expected integer class indices such as [0, 2, 1], got {bad:g}")
-        target = target.long()
-    classes = pred.shape[_class_dim(pred)]
-    bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
-    if bool(bad.any()):
-        value = int(target[bad].reshape(-1)[0])
-        raise InputError(f"target: expected class indices in [0, {classes - 1}] (C = {classes} classes) "
-                         f"or ignore_index {ignore_index}, got {value}")
-    return target
-
-
 def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any], trace: Trace,
                      name: str, allow_probabilities: bool) -> tuple[torch.Tensor, torch.Tensor]:
     target = require_target(target, name)
     if pred.dim() == 0:
         raise InputError(f"expected pred of shape (C,), (N, C) or (N, C, d1, ...), got pred {shape_text(pred.shape)}")
-    classes = pred.shape[_class_dim(pred)]
-    _require_class_weight(params.get("weight"), classes)
+    classes = pred.shape[class_dim(pred)]
+    require_per_class(params.get("weight"), "parameter weight", classes)
     index_shape = _index_shape(pred)
     if pred.dim() == 1 and tuple(target.shape) == (1,) and classes != 1:
         target = target.reshape(())  # "2" is read as [2]: one class index for one sample
     if allow_probabilities and target.shape == pred.shape:
         target = target.double()
-        _require_range(target, "target", 0.0, 1.0, "class probabilities in [0, 1]")
-        message = _row_sum_warning(target.sum(_class_dim(pred)), "target")
+        require_probabilities(target, "target", hint=HINT_CLASS_PROBABILITIES)
+        message = _row_sum_warning(target.sum(class_dim(pred)), "target")
         if message:
             trace.warn(message + "; torch uses them as given")
         if int(params.get("ignore_index", -100)) != -100:
@@ -258,16 +235,16 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
         hint = " (one-hot or probabilities? use cross_entropy)" if target.shape == pred.shape else ""
         raise InputError(f"expected target of shape {shape_text(index_shape)} (class indices) for pred "
                          f"{shape_text(pred.shape)}, got target {shape_text(target.shape)}{hint}")
-    return pred, _index_target(pred, target, int(params.get("ignore_index", -100)))
+    return pred, require_class_indices(target, classes, ignore_index=int(params.get("ignore_index", -100)))
 
 
 def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                 trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
     pred, target = _classes_prepare(pred, target, params, trace, "cross_entropy", allow_probabilities=True)
-    cd = _class_dim(pred)
+    cd = class_dim(pred)
     kind = params.get("input", "logits")
     if kind == "probabilities":
-        _require_range(pred, "pred", 0.0, 1.0, "probabilities in [0, 1]", " (for logits set input=logits)")
+        require_probabilities(pred, "pred", hint=HINT_SET_LOGITS)
         message = _row_sum_warning(pred.sum(cd), "pred")
         if message:
             trace.warn(message + "; cross_entropy on log p renormalises them (log p − log Σ p)")
@@ -275,14 +252,13 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
             trace.warn("pred has probabilities of exactly 0: log 0 = −∞, so the loss is ∞ where such a class is the "
                        "target, and 0 · (−∞) = NaN where a target probability of 0 meets it (as in torch)")
     elif kind == "log_probabilities":
-        _require_range(pred, "pred", float("-inf"), 0.0, "log-probabilities ≤ 0", " (for logits set input=logits)")
+        require_log_probabilities(pred, "pred", hint=HINT_SET_LOGITS)
         message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)")
         if message:
             trace.warn(message + "; cross_entropy on log p renormalises them (log-softmax)")
     elif bool(((pred >= 0) & (pred <= 1)).all()) and _row_sum_warning(pred.sum(cd), "pred") is None \
             and pred.shape[cd] > 1:
-        trace.warn("pred rows look like probabilities (each sums to 1), but input=logits applies softmax to them; "
-                   "set input=probabilities if they are probabilities")
+        trace.warn(CE_PROBABILITIES)
     return pred, target
 
 
@@ -290,10 +266,9 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
                  trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
     pred, target = _classes_prepare(pred, target, params, trace, "nll", allow_probabilities=False)
     if bool((pred > 0).any()):
-        trace.warn("pred has positive entries, so it is not log-probabilities: nll_loss just picks −pred[y]; "
-                   "for logits use cross_entropy (it applies log-softmax first)")
+        trace.warn(NLL_POSITIVE)
     elif bool(torch.isfinite(pred).all()):
-        message = _row_sum_warning(torch.exp(pred).sum(_class_dim(pred)), "exp(pred)")
+        message = _row_sum_warning(torch.exp(pred).sum(class_dim(pred)), "exp(pred)")
         if message:
             trace.warn(message + ": pred is not normalised log-probabilities; nll_loss uses it as given")
     return pred, target
@@ -312,22 +287,10 @@ def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> 
         trace.add("lse", "Normaliser", r"\mathrm{lse}_n = \log S_n", lse.squeeze(cd),
                   note="0 when the row sums to 1; torch's cross_entropy on log f renormalises this way")
         log_p = trace.add("log p", "Log-probabilities", r"\log p_{n,c} = \log f_{n,c} - \mathrm{lse}_n", log_f - lse)
+    elif kind == "log_probabilities":
+        log_p = log_softmax_steps(trace, pred, cd, lse_note="0 when the rows are log-probabilities already")
     else:
-        x = pred
-        m = x.detach().amax(dim=cd, keepdim=True)
-        trace.add("m", "Max shift", r"m_n = \max_c x_{n,c}", m.squeeze(cd),
-                  note="subtracting the row maximum makes every exponent ≤ 0, so e^{x−m} cannot overflow "
-                       "(the log-sum-exp trick)")
-        z = trace.add("x − m", "Shifted logits", r"x_{n,c} - m_n", x - m)
-        e = trace.add("e^{x−m}", "Exponentials", r"e^{x_{n,c} - m_n}", torch.exp(z), sub=r"e^{$z}", z=z)
-        total = e.sum(dim=cd, keepdim=True)
-        trace.add("S", "Sum of exponentials", r"S_n = \sum_c e^{x_{n,c} - m_n}", total.squeeze(cd))
-        lse = m + torch.log(total)
-        trace.add("lse", "Log-sum-exp", r"\mathrm{lse}_n = m_n + \log S_n", lse.squeeze(cd),
-                  note=("0 when the rows are log-probabilities already" if kind == "log_probabilities"
-                        else "lse = log Σ_c e^{x_c}, computed without overflow"),
-                  sub=r"$m + \log $s", m=m.squeeze(cd), s=total.squeeze(cd).detach())
-        log_p = trace.add("log p", "Log-softmax", r"\log p_{n,c} = x_{n,c} - \mathrm{lse}_n", x - lse)
+        log_p = log_softmax_steps(trace, pred, cd)
     trace.add("p", "Softmax probabilities", r"p_{n,c} = e^{\log p_{n,c}}", torch.exp(log_p.detach()),
               note="each row sums to 1")
     return log_p
@@ -336,7 +299,7 @@ def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> 
 def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
                       reduction: str, smoothing: float) -> torch.Tensor:
     """Pick −log p_y, weight it, leave out ignored samples, add torch's label smoothing, reduce."""
-    cd = _class_dim(log_p)
+    cd = class_dim(log_p)
     classes = log_p.shape[cd]
     ignore_index = int(params.get("ignore_index", -100))
     ignored = target == ignore_index
@@ -414,7 +377,7 @@ def cross_entropy_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     (N, C, d1, ...); target (), (N) or (N, d1, ...) indices, or pred's shape.  Reference:
     F.cross_entropy (on log p when pred is not logits).
     """
-    cd = _class_dim(pred)
+    cd = class_dim(pred)
     classes = pred.shape[cd]
     smoothing = float(params.get("label_smoothing", 0.0))
     log_p = _log_softmax_steps(trace, pred, cd, params.get("input", "logits"))
@@ -465,19 +428,15 @@ def _ce_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction
 def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                 trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
     target = require_target(target, "kl_div")
-    if pred.shape != target.shape:
-        raise InputError(f"expected pred and target of the same shape, got pred {shape_text(pred.shape)} "
-                         f"and target {shape_text(target.shape)}")
-    _require_range(pred, "pred", float("-inf"), 0.0, "log-probabilities log q ≤ 0",
-                   " (pass log q, e.g. torch.log(q) or the log-softmax of the logits)")
+    require_same_shape(pred, target)
+    require_log_probabilities(pred, "pred", hint=HINT_LOG_Q)
     target = target.double()
-    cd = _class_dim(pred) if pred.dim() else 0
+    cd = class_dim(pred) if pred.dim() else 0
     if params.get("log_target"):
-        _require_range(target, "target", float("-inf"), 0.0, "log-probabilities log p ≤ 0 (log_target=True)")
+        require_log_probabilities(target, "target", hint=HINT_LOG_TARGET)
         p = torch.exp(target)
     else:
-        _require_range(target, "target", 0.0, 1.0, "probabilities in [0, 1]",
-                       " (for log-probabilities set log_target=true)")
+        require_probabilities(target, "target", hint=HINT_SET_LOG_TARGET)
         p = target
     if bool((torch.isinf(pred) & (p == 0)).any()):
         trace.warn("log q = −∞ where p = 0 gives 0 · (−∞) = NaN in torch (the limit is 0)")
@@ -516,7 +475,7 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
     plogq = trace.add("p log q", "p log q", r"p_i \log q_i", p * log_q, sub=r"$p \cdot $a", p=p, a=log_q)
     loss = trace.add("l", "Pointwise KL term", r"l_i = p_i(\log p_i - \log q_i)", plogp - plogq,
                      sub=r"$a - ($b)", a=plogp, b=plogq)
-    cd = _class_dim(pred) if pred.dim() else 0
+    cd = class_dim(pred) if pred.dim() else 0
     if pred.dim():
         entropy = trace.add("H(p)", "Entropy of p", r"H(p) = -\sum_i p_i \log p_i", -plogp.detach().sum(cd) + 0.0,
                             note="per distribution (summed over dimension 1; over the whole tensor when 1-D)")
@@ -659,9 +618,7 @@ add_zh({
     "Log-sigmoid of −x (= log(1 − σ(x)))": "−x 的对数 Sigmoid（= log(1 − σ(x))）", "Stable form": "稳定形式",
     "Positive weight": "正样本权重", "Binary cross-entropy with logits per element": "每个元素的带 logits 二元交叉熵",
     "Log of the given probabilities": "给定概率的对数", "Row sum of the probabilities": "概率的行和",
-    "Normaliser": "归一化项", "Log-probabilities": "对数概率", "Max shift": "最大值平移", "Shifted logits": "平移后的 logits",
-    "Exponentials": "指数", "Sum of exponentials": "指数之和", "Log-sum-exp": "Log-sum-exp（对数和指数）",
-    "Log-softmax": "Log-softmax（对数 softmax）", "Softmax probabilities": "Softmax 概率",
+    "Normaliser": "归一化项", "Log-probabilities": "对数概率", "Softmax probabilities": "Softmax 概率",
     "Log-probability of the true class": "真实类别的对数概率", "Ignored samples": "被忽略的样本",
     "Weight of the true class": "真实类别的权重", "Negative log-likelihood": "负对数似然",
     "Smoothing term": "平滑项", "Label-smoothed cross-entropy": "标签平滑后的交叉熵", "Smoothed target": "平滑后的目标",
@@ -688,10 +645,7 @@ add_zh({
     "1 for a probability distribution": "对概率分布而言为 1",
     "0 when the row sums to 1; torch's cross_entropy on log f renormalises this way":
         "行和为 1 时为 0；torch 对 log f 做 cross_entropy 时就是这样重新归一化的",
-    "subtracting the row maximum makes every exponent ≤ 0, so e^{x−m} cannot overflow (the log-sum-exp trick)":
-        "减去每行的最大值使所有指数 ≤ 0，因此 e^{x−m} 不会溢出（log-sum-exp 技巧）",
     "0 when the rows are log-probabilities already": "当各行已经是对数概率时为 0",
-    "lse = log Σ_c e^{x_c}, computed without overflow": "lse = log Σ_c e^{x_c}，计算时不会溢出",
     "each row sums to 1": "每行之和为 1", "0 is shown for ignored samples": "被忽略的样本显示为 0",
     "0 for ignored samples": "被忽略的样本为 0",
     "torch's label smoothing: the uniform part of the target, weighted by the class weights (w_c = 1 without weights)":
@@ -709,12 +663,10 @@ add_zh({
     # warnings
     "every p is exactly 0 or 1: each log is clamped at -100 by torch, so a wrong label costs 100":
         "每个 p 都恰好是 0 或 1：torch 把每个对数钳位在 -100，所以一个错误标签的代价是 100",
-    "pred rows look like probabilities (each sums to 1), but input=logits applies softmax to them; "
-    "set input=probabilities if they are probabilities":
+    CE_PROBABILITIES:
         "pred 的各行看起来是概率（每行和为 1），但 input=logits 会再对它们做 softmax；如果它们是概率，请设置 input=probabilities",
-    "pred has positive entries, so it is not log-probabilities: nll_loss just picks −pred[y]; "
-    "for logits use cross_entropy (it applies log-softmax first)":
-        "pred 含有正数，所以它不是对数概率：nll_loss 只是取出 −pred[y]；logits 请用 cross_entropy（它会先做 log-softmax）",
+    NLL_POSITIVE:
+        "pred 含有正数，所以它不是对数概率：nll_loss 只是取 −pred[y]；对 logits 请使用 cross_entropy（它会先做 log-softmax）",
     "pred has probabilities of exactly 0: log 0 = −∞, so the loss is ∞ where such a class is the target, and "
     "0 · (−∞) = NaN where a target probability of 0 meets it (as in torch)":
         "pred 中有恰好为 0 的概率：log 0 = −∞，因此该类别为目标时损失为 ∞；目标概率为 0 的位置会出现 0 · (−∞) = NaN（与 torch 相同）",
@@ -749,36 +701,7 @@ add_zh_patterns([
     (r"torch's reduction='mean' divides Σ l by every element \((\d+)\), not by the batch size, so it is not the "
      r"mean KL divergence; use reduction='batchmean'",
      r"torch 的 reduction='mean' 把 Σ l 除以全部元素个数（\1），而不是批大小，所以它不是 KL 散度的均值；请使用 reduction='batchmean'"),
-    # error messages
-    (r"pred: expected probabilities in \[0, 1\], got (\S+) \(for logits use bce_with_logits\)",
-     r"pred：期望 [0, 1] 内的概率，实际为 \1（logits 请用 bce_with_logits）"),
-    (r"pred: expected probabilities in \[0, 1\], got (\S+) \(for logits set input=logits\)",
-     r"pred：期望 [0, 1] 内的概率，实际为 \1（logits 请设置 input=logits）"),
-    (r"pred: expected log-probabilities ≤ 0, got (\S+) \(for logits set input=logits\)",
-     r"pred：期望 ≤ 0 的对数概率，实际为 \1（logits 请设置 input=logits）"),
-    (r"pred: expected log-probabilities log q ≤ 0, got (\S+) \(pass log q, e\.g\. torch\.log\(q\) or the "
-     r"log-softmax of the logits\)",
-     r"pred：期望 ≤ 0 的对数概率 log q，实际为 \1（请传入 log q，例如 torch.log(q) 或 logits 的 log-softmax）"),
-    (r"target: expected 0/1 labels or soft labels in \[0, 1\], got (\S+) \(class indices\? use cross_entropy\)",
-     r"target：期望 0/1 标签或 [0, 1] 内的软标签，实际为 \1（是类别索引吗？请用 cross_entropy）"),
-    (r"target: expected class probabilities in \[0, 1\], got (\S+)", r"target：期望 [0, 1] 内的类别概率，实际为 \1"),
-    (r"target: expected log-probabilities log p ≤ 0 \(log_target=True\), got (\S+)",
-     r"target：期望 ≤ 0 的对数概率 log p（log_target=True），实际为 \1"),
-    (r"target: expected probabilities in \[0, 1\], got (\S+) \(for log-probabilities set log_target=true\)",
-     r"target：期望 [0, 1] 内的概率，实际为 \1（对数概率请设置 log_target=true）"),
-    (r"target: expected integer class indices such as \[0, 2, 1\], got (\S+)",
-     r"target：期望整数类别索引，例如 [0, 2, 1]，实际为 \1"),
-    (r"target: expected class indices in \[0, (\d+)\] \(C = (\d+) classes\) or ignore_index (-?\d+), got (-?\d+)",
-     r"target：期望 [0, \1] 内的类别索引（C = \2 个类别）或 ignore_index \3，实际为 \4"),
-    (r"expected pred and target of the same shape, got pred (\(.*?\)) and target (\(.*?\)) \(class indices\? "
-     r"use cross_entropy or nll\)",
-     r"期望 pred 和 target 形状相同，实际 pred 为 \1，target 为 \2（是类别索引吗？请用 cross_entropy 或 nll）"),
-    (r"expected pred and target of the same shape, got pred (\(.*?\)) and target (\(.*?\))",
-     r"期望 pred 和 target 形状相同，实际 pred 为 \1，target 为 \2"),
-    (r"parameter (weight|pos_weight): expected a shape that broadcasts to pred's (\(.*?\)) \((.+)\), got (\(.*?\))",
-     r"参数 \1：期望能广播到 pred 的形状 \2（\3），实际为 \4"),
-    (r"parameter weight: expected (\d+) values \(one per class, C = (\d+)\), got shape (\(.*?\))",
-     r"参数 weight：期望 \1 个值（每个类别一个，C = \2），实际形状为 \3"),
+    # error messages (the checks' own are in lossapp.inputs; the hints passed to them are below)
     (r"expected pred of shape \(C,\), \(N, C\) or \(N, C, d1, \.\.\.\), got pred (\(.*?\))",
      r"期望 pred 的形状为 (C,)、(N, C) 或 (N, C, d1, ...)，实际为 \1"),
     (r"expected target of shape (\(.*?\)) \(class indices\) or (\(.*?\)) \(class probabilities\) for pred (\(.*?\)), "
@@ -795,3 +718,17 @@ add_zh_patterns([
     (r"(bce|bce_with_logits|cross_entropy|nll|kl_div): expected a target tensor, got none",
      r"\1：期望一个 target 张量，实际没有"),
 ])
+
+add_hint_zh(require_probabilities, {
+    HINT_BCE_LOGITS: "logits 请用 bce_with_logits", HINT_SET_LOGITS: "logits 请设置 input=logits",
+    HINT_CLASS_PROBABILITIES: "与 pred 同形状的 target 表示类别概率",
+    HINT_SET_LOG_TARGET: "对数概率请设置 log_target=true",
+})
+add_hint_zh(require_log_probabilities, {
+    HINT_SET_LOGITS: "logits 请设置 input=logits",
+    HINT_LOG_Q: "请传入 log q，例如 torch.log(q) 或 logits 的 log-softmax",
+    HINT_LOG_TARGET: "log_target=true：target 是 log p",
+})
+add_hint_zh(require_binary, {HINT_CLASS_INDICES: "是类别索引吗？请用 cross_entropy"})
+add_hint_zh(require_same_shape, {HINT_CLASS_INDICES_SHAPE: "是类别索引吗？请用 cross_entropy 或 nll"})
+add_hint_zh(require_broadcastable, {HINT_WEIGHT: "每个元素一个权重", HINT_POS_WEIGHT: "沿最后一维每个类别一个值"})

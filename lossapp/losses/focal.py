@@ -1,8 +1,9 @@
 """Focal losses: sigmoid focal loss (RetinaNet / torchvision / mmdetection, articles 000, 003, 004) and
 the multi-class softmax focal loss.
 
-The shared stable pieces (sigmoid, log-sigmoid, BCE on probabilities with torch's −100 clamp and
-torch's BCE gradient) live here and are reused by `lossapp.losses.truncated`.
+The BCE-on-probabilities steps (torch's −100 clamp), the logits hint, the soft-label check and the
+reduction scale live here and are reused by `lossapp.losses.truncated`; the stable elementary pieces
+(sigmoid, log-sigmoid, log-softmax, torch's BCE gradient) are in `lossapp.losses.stable`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,25 @@ import torch
 import torch.nn.functional as F
 
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError, require_probabilities, require_same_shape, shape_text
+from lossapp.inputs import (
+    InputError,
+    add_hint_zh,
+    require_binary,
+    require_broadcastable,
+    require_class_indices,
+    require_per_class,
+    require_probabilities,
+    require_same_shape,
+    shape_text,
+)
+from lossapp.losses.stable import (
+    LOG_CLAMP,
+    bce_probability_grad,
+    bce_with_logits_stable,
+    class_dim,
+    log_softmax_steps,
+    stable_sigmoid,
+)
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace
@@ -23,57 +42,18 @@ try:  # torchvision is optional: its sigmoid_focal_loss is the reference when it
 except Exception:  # ImportError, or a torchvision built for another torch
     _tv_sigmoid_focal_loss = None
 
-LOG_CLAMP = -100.0  # torch.nn.functional.binary_cross_entropy clamps each log at -100
-BCE_GRAD_EPS = 9.999999960041972e-13  # ... and its backward divides by max(p(1-p), 1e-12), 1e-12 held as a float32
+HINT_COLUMN_WEIGHT = "per-sample weights of an (N, C) pred as a column [[w1], [w2], ...]"
+HINT_ALPHA = "or a single number for every class"
 
 
-# -- stable elementary pieces (shared with truncated.py) ----------------------------------------------
-
-def exp_neg_abs(x: torch.Tensor) -> torch.Tensor:
-    """e^{−|x|}, written so that autograd's derivative is right at x = 0 (|x|' would give 0 there)."""
-    return torch.exp(torch.where(x >= 0, -x, x))
-
-
-def stable_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """σ(x) = 1/(1+e^{−x}) for x ≥ 0 and e^{x}/(1+e^{x}) for x < 0: no exponential ever overflows."""
-    e = exp_neg_abs(x)
-    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def stable_logsigmoid(x: torch.Tensor) -> torch.Tensor:
-    """log σ(x) = min(x, 0) − log(1 + e^{−|x|}): exact for large |x| (no log of a rounded 0)."""
-    return torch.where(x < 0, x, torch.zeros_like(x)) - torch.log1p(exp_neg_abs(x))
-
-
-def hard_label_where(y: torch.Tensor, if_one: torch.Tensor, if_zero: torch.Tensor, mixed: torch.Tensor) -> torch.Tensor:
-    """Pick the y = 1 / y = 0 form of a formula for hard labels, so that 0·∞ never appears at infinite logits
-    (the result is then the limit of the formula); soft labels use the mixed form."""
-    return torch.where(y == 1, if_one, torch.where(y == 0, if_zero, mixed))
-
-
-def bce_with_logits_stable(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """ce = max(x, 0) − x y + log(1 + e^{−|x|}) (for y = 1: max(−x, 0) + log(1 + e^{−|x|}); for y = 0: max(x, 0) + ...)."""
-    zero = torch.zeros_like(x)
-    tail = torch.log1p(exp_neg_abs(x))
-    relu_x = torch.where(x >= 0, x, zero)
-    return hard_label_where(y, torch.where(x < 0, -x, zero) + tail, relu_x + tail, relu_x - x * y + tail)
-
+# -- pieces shared with truncated.py ------------------------------------------------------------------
 
 def soft_label_check(target: torch.Tensor, trace: Trace, name: str = "target") -> None:
     """Targets must lie in [0, 1]; values strictly between 0 and 1 (soft labels) are allowed with a warning."""
-    if ((target < 0) | (target > 1)).any():
-        bad = target[(target < 0) | (target > 1)].reshape(-1)[0].item()
-        raise InputError(f"{name}: expected 0/1 labels (or soft labels in [0, 1]), got {bad:g}")
+    require_binary(target, name)
     if ((target > 0) & (target < 1)).any():
         trace.warn("target has soft labels (values strictly between 0 and 1): the formula is used as written, "
                    "with y and 1 − y interpolating between the two cases")
-
-
-def require_binary(target: torch.Tensor, name: str = "target") -> None:
-    """Targets must be exactly 0 or 1."""
-    bad = (target != 0) & (target != 1)
-    if bad.any():
-        raise InputError(f"{name}: expected labels 0 or 1, got {target[bad].reshape(-1)[0].item():g}")
 
 
 def logits_hint(pred: torch.Tensor, trace: Trace, hint: str) -> None:
@@ -102,11 +82,6 @@ def bce_probability_steps(trace: Trace, p: torch.Tensor, y: torch.Tensor) -> tor
                      -(y * log_p + (1 - y) * log_q) + 0.0, sub=r"-[$y \cdot $a + (1-$y) \cdot $b]", y=y, a=log_p, b=log_q)
 
 
-def bce_probability_grad(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """torch's backward of binary_cross_entropy: (p − y) / max(p(1 − p), 1e−12) (finite at p = 0 or 1)."""
-    return (p - y) / torch.clamp_min(p * (1 - p), BCE_GRAD_EPS)
-
-
 def reduction_scale(loss: torch.Tensor, reduction: str, avg_factor: float | None = None,
                     denominator: torch.Tensor | None = None) -> torch.Tensor | float:
     """d(reduced)/d(l_n) for the reductions of `lossapp.reduction.reduce` (ones for none: the engine sums)."""
@@ -117,19 +92,6 @@ def reduction_scale(loss: torch.Tensor, reduction: str, avg_factor: float | None
     if denominator is not None:
         return 1.0 / denominator.sum()
     return 1.0 / max(loss.numel(), 1)
-
-
-def _weight_shape_check(weight: torch.Tensor | None, pred: torch.Tensor) -> None:
-    if weight is None:
-        return
-    try:
-        shape = torch.broadcast_shapes(weight.shape, pred.shape)
-    except RuntimeError:
-        shape = None
-    if shape != pred.shape:
-        raise InputError(f"parameter weight: expected a shape that broadcasts to pred {shape_text(pred.shape)} "
-                         f"(per-sample weights of an (N, C) pred as a column [[w1], [w2], ...]), "
-                         f"got {shape_text(weight.shape)}")
 
 
 # -- sigmoid focal loss -------------------------------------------------------------------------------
@@ -143,7 +105,7 @@ def _focal_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict
         logits_hint(pred, trace, "every pred value lies in [0, 1]: if these are probabilities (as in article 003), "
                                  "set input=probabilities; they are being treated as logits")
     soft_label_check(target, trace)
-    _weight_shape_check(params.get("weight"), pred)
+    require_broadcastable(params.get("weight"), "parameter weight", pred.shape, hint=HINT_COLUMN_WEIGHT)
     if params.get("avg_factor") is not None and float(params["avg_factor"]) <= 0:
         raise InputError(f"parameter avg_factor: expected a positive number, got {params['avg_factor']:g}")
     return pred, target
@@ -323,15 +285,11 @@ register(LossSpec(
 
 # -- softmax (multi-class) focal loss -----------------------------------------------------------------
 
-def _class_dim(pred: torch.Tensor) -> int:
-    return 0 if pred.dim() == 1 else 1
-
-
 def _softmax_focal_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                            trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     if pred.dim() == 0:
         raise InputError(f"pred: expected logits of shape (C,), (N, C) or (N, C, d...), got {shape_text(pred.shape)}")
-    c = pred.shape[_class_dim(pred)]
+    c = pred.shape[class_dim(pred)]
     if pred.dim() == 1:
         if target.numel() != 1:
             raise InputError(f"expected one class index as target for pred of shape {shape_text(pred.shape)}, "
@@ -343,18 +301,12 @@ def _softmax_focal_prepare(pred: torch.Tensor, target: torch.Tensor | None, para
             raise InputError(f"expected target of shape {shape_text(want)} (pred {shape_text(pred.shape)} without "
                              f"its class dimension), got {shape_text(target.shape)}")
     ignore_index = int(params["ignore_index"])
-    counted = target != ignore_index
-    bad = counted & ((target < 0) | (target >= c))
-    if bad.any():
-        raise InputError(f"target: expected class indices in [0, {c - 1}] (or ignore_index {ignore_index}), "
-                         f"got {int(target[bad].reshape(-1)[0])}")
-    if not counted.any():
+    target = require_class_indices(target, c, ignore_index=ignore_index)
+    if not (target != ignore_index).any():
         trace.warn("every target equals ignore_index: nothing is counted")
     alpha = params.get("alpha")
     if isinstance(alpha, torch.Tensor):
-        if alpha.dim() != 1 or alpha.numel() != c:
-            raise InputError(f"parameter alpha: expected a number or one value per class, shape ({c},), "
-                             f"got {shape_text(alpha.shape)}")
+        require_per_class(alpha, "parameter alpha", c, hint=HINT_ALPHA)
         if (alpha < 0).any():
             raise InputError(f"parameter alpha: expected per-class values ≥ 0, got {alpha[alpha < 0][0].item():g}")
     return pred, target
@@ -382,15 +334,10 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     """
     gamma = float(params["gamma"])
     ignore_index = int(params["ignore_index"])
-    cd = _class_dim(pred)
+    cd = class_dim(pred)
     counted = target != ignore_index
     safe_target = torch.where(counted, target, torch.zeros_like(target))
-    m = trace.add("m", "Max shift", r"m = \max_c x_c", pred.amax(dim=cd, keepdim=True),
-                  note="subtracted before exponentiating, so every e^{x − m} ≤ 1 and nothing overflows")
-    s = trace.add("sum_exp", "Sum of shifted exponentials", r"\sum_c e^{x_c - m}", torch.exp(pred - m).sum(dim=cd, keepdim=True))
-    lse = trace.add("lse", "Log-sum-exp", r"\mathrm{lse} = m + \log \sum_c e^{x_c - m}", m + torch.log(s),
-                    sub=r"$m + \log $s", m=m, s=s)
-    log_p = trace.add("log p", "Log-softmax", r"\log p_c = x_c - \mathrm{lse}", pred - lse)
+    log_p = log_softmax_steps(trace, pred, cd)
     note = ("" if bool(counted.all()) else f"{int((~counted).sum())} sample(s) have target = ignore_index "
                                            f"({ignore_index}) and are left out (log p_t = 0 there, as torch)")
     log_p_t = trace.add("log p_t", "Log-probability of the target class", r"\log p_t = \log p_{y_n}",
@@ -508,8 +455,7 @@ add_zh({
     "Class-balancing factor (scalar)": "类别平衡因子（标量）", "Modulating factor": "调制系数",
     "Focal weight": "Focal 权重", "Focal loss term": "Focal 损失项",
     "Focal loss term before the weight": "乘权重之前的 Focal 损失项", "Weighted focal loss term": "加权的 Focal 损失项",
-    "Max shift": "最大值平移", "Sum of shifted exponentials": "平移后指数之和", "Log-sum-exp": "Log-sum-exp（对数求和指数）",
-    "Log-softmax": "Log-softmax（对数 softmax）", "Log-probability of the target class": "目标类别的对数概率",
+    "Log-probability of the target class": "目标类别的对数概率",
     "Probability of the target class": "目标类别的概率",
     # notes
     "input=probabilities: pred is p itself, no sigmoid is applied": "input=probabilities：pred 本身就是 p，不再做 sigmoid",
@@ -528,8 +474,6 @@ add_zh({
         "即 mmdetection 的 focal_weight；γ = 0 且关闭 α 时它为 1，focal 损失就是 BCE（logits 输入时即 BCEWithLogits）",
     "elementwise weight, as mmdetection's weight_reduce_loss; the mean still divides by the element count (or avg_factor), not by Σ w":
         "逐元素权重，与 mmdetection 的 weight_reduce_loss 相同；均值仍除以元素个数（或 avg_factor），而不是 Σ w",
-    "subtracted before exponentiating, so every e^{x − m} ≤ 1 and nothing overflows":
-        "取指数之前先减去最大值，使每个 e^{x − m} ≤ 1，不会溢出",
     "α_t is the α of each sample's target class": "α_t 取每个样本目标类别的 α",
     "a scalar α weighs every class alike (kornia's convention), so it only scales the loss; give one α per class to balance classes":
         "标量 α 对所有类别一视同仁（kornia 的约定），只是整体缩放损失；要平衡类别请为每个类别给一个 α",
@@ -553,11 +497,6 @@ add_zh({
 add_zh_patterns([
     (r"torch clamps each log at −100 \(log 0 becomes −100, not −∞\); the clamp fires at (\d+) element\(s\)",
      r"torch 把每个对数截断在 −100（log 0 取 −100 而不是 −∞）；有 \1 个元素触发了截断"),
-    (r"(\w+): expected 0/1 labels \(or soft labels in \[0, 1\]\), got (.+)", r"\1：期望 0/1 标签（或 [0, 1] 内的软标签），实际为 \2"),
-    (r"(\w+): expected labels 0 or 1, got (.+)", r"\1：期望标签为 0 或 1，实际为 \2"),
-    (r"parameter weight: expected a shape that broadcasts to pred (\(.*?\)) \(per-sample weights of an \(N, C\) pred "
-     r"as a column \[\[w1\], \[w2\], \.\.\.\]\), got (\(.*\))",
-     r"参数 weight：期望形状能广播到 pred 的 \1（(N, C) 的 pred 按样本加权时写成一列 [[w1], [w2], ...]），实际为 \2"),
     (r"parameter avg_factor: expected a positive number, got (.+)", r"参数 avg_factor：期望正数，实际为 \1"),
     (r"pred: expected logits of shape \(C,\), \(N, C\) or \(N, C, d\.\.\.\), got (.+)",
      r"pred：期望形状为 (C,)、(N, C) 或 (N, C, d...) 的 logits，实际为 \1"),
@@ -565,11 +504,9 @@ add_zh_patterns([
      r"形状为 \1 的 pred 需要一个类别索引作为 target，实际 target 为 \2"),
     (r"expected target of shape (.+) \(pred (.+) without its class dimension\), got (.+)",
      r"期望 target 的形状为 \1（即 pred \2 去掉类别维），实际为 \3"),
-    (r"target: expected class indices in \[0, (-?\d+)\] \(or ignore_index (-?\d+)\), got (-?\d+)",
-     r"target：期望类别索引在 [0, \1] 内（或等于 ignore_index \2），实际为 \3"),
-    (r"parameter alpha: expected a number or one value per class, shape \((\d+),\), got (.+)",
-     r"参数 alpha：期望一个数或每类一个值（形状 (\1,)），实际为 \2"),
     (r"parameter alpha: expected per-class values ≥ 0, got (.+)", r"参数 alpha：期望逐类取值 ≥ 0，实际为 \1"),
     (r"(\d+) sample\(s\) have target = ignore_index \((-?\d+)\) and are left out \(log p_t = 0 there, as torch\)",
      r"有 \1 个样本的目标等于 ignore_index（\2），不计入（这些位置 log p_t = 0，与 torch 相同）"),
 ])
+add_hint_zh(require_broadcastable, {HINT_COLUMN_WEIGHT: "(N, C) 的 pred 按样本加权时写成一列 [[w1], [w2], ...]"})
+add_hint_zh(require_per_class, {HINT_ALPHA: "或对所有类别用同一个数"})

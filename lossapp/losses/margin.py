@@ -12,21 +12,22 @@ import torch
 import torch.nn.functional as F
 
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError, require_same_shape, shape_text
+from lossapp.inputs import (
+    InputError,
+    add_hint_zh,
+    require_class_indices,
+    require_per_class,
+    require_same_shape,
+    require_sign_labels,
+    shape_text,
+)
+from lossapp.losses.stable import class_dim, reduce_builtin
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace, fmt
 
-
-def _reduce_builtin(loss: torch.Tensor, reduction: str) -> torch.Tensor:
-    """none / mean / sum of a per-element loss computed with torch ops (for the references)."""
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "mean":
-        return loss.mean()
-    raise InputError(f"expected reduction none, mean or sum, got {reduction!r}")
+HINGE_01 = "target has 0/1 labels: mapped 0 → -1 so that y ∈ {-1, +1}"  # (lossapp.lint leaves it to hinge_prepare)
+HINT_ELEMENTWISE = "same shape as pred; class indices need pred with one more dimension"
 
 
 # -- hinge -----------------------------------------------------------------------------------------
@@ -38,14 +39,8 @@ def hinge_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[
         raise InputError("hinge: expected a target tensor (labels -1/+1), got none")
     require_same_shape(pred, target)
     target = target.double()
-    values = set(torch.unique(target).tolist())
-    bad = sorted(values - {-1.0, 0.0, 1.0})
-    if bad:
-        raise InputError(f"target: expected labels -1/+1 (or 0/1), got {fmt(bad[0])}")
-    if {-1.0, 0.0} <= values:
-        raise InputError("target: expected labels -1/+1 or 0/1, got both 0 and -1")
-    if 0.0 in values:
-        trace.warn("target has 0/1 labels: mapped 0 → -1 so that y ∈ {-1, +1}")
+    if require_sign_labels(target, "target"):
+        trace.warn(HINGE_01)
         target = torch.where(target == 0, torch.full_like(target, -1.0), target)
     return pred, target
 
@@ -73,7 +68,7 @@ def hinge_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
 
 
 def hinge_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any], reduction: str) -> torch.Tensor:
-    return _reduce_builtin(torch.relu(p["margin"] - y * x), reduction)
+    return reduce_builtin(torch.relu(p["margin"] - y * x), reduction)
 
 
 # -- multi-class margin -------------------------------------------------------------------------------
@@ -94,17 +89,8 @@ def multi_margin_prepare(pred: torch.Tensor, target: torch.Tensor | None, params
     else:
         raise InputError(f"expected pred scores of shape (N, C) or (C,), got {shape_text(pred.shape)}")
     classes = pred.shape[-1]
-    if target.is_floating_point():
-        if not bool((target == target.round()).all()):
-            raise InputError("target: expected integer class indices such as [0, 2, 1], got non-integers")
-        target = target.long()
-    if bool(((target < 0) | (target >= classes)).any()):
-        bad = int(target[(target < 0) | (target >= classes)].reshape(-1)[0])
-        raise InputError(f"target: expected class indices in [0, {classes - 1}], got {bad}")
-    weight = params.get("weight")
-    if weight is not None and (weight.dim() != 1 or weight.shape[0] != classes):
-        raise InputError(f"parameter weight: expected one weight per class, shape ({classes},), got "
-                         f"{shape_text(weight.shape)}")
+    target = require_class_indices(target, classes)
+    require_per_class(params.get("weight"), "parameter weight", classes)
     return pred, target
 
 
@@ -165,43 +151,26 @@ def _argmax_mode(pred: torch.Tensor, target: torch.Tensor) -> bool:
     return pred.dim() == target.dim() + 1
 
 
-def _class_dim(pred: torch.Tensor) -> int:
-    return 1 if pred.dim() > 1 else 0
-
-
 def zero_one_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                      trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Elementwise: same shapes, labels 0/1 or −1/+1. (N, C, ...) scores: class indices, argmax."""
     if target is None:
         raise InputError("zero_one: expected a target tensor (labels), got none")
-    if target.is_floating_point():
-        if not bool((target == target.round()).all()):
-            bad = target[target != target.round()].reshape(-1)[0].item()
-            raise InputError(f"target: expected integer labels (0/1, -1/+1 or class indices), got {bad:g}")
-        target = target.long()
     if _argmax_mode(pred, target):
-        dim = _class_dim(pred)
+        dim = class_dim(pred)
         expected = (pred.shape[0], *pred.shape[2:]) if pred.dim() > 1 else ()
         if tuple(target.shape) != expected:
             raise InputError(f"expected target of shape {shape_text(expected)} (class indices for pred "
                              f"{shape_text(pred.shape)}, classes along dim {dim}), got target "
                              f"{shape_text(target.shape)}")
-        classes = pred.shape[dim]
-        if bool(((target < 0) | (target >= classes)).any()):
-            bad = int(target[(target < 0) | (target >= classes)].reshape(-1)[0])
-            raise InputError(f"target: expected class indices in [0, {classes - 1}], got {bad}")
+        target = require_class_indices(target, pred.shape[dim])
         top = pred.amax(dim=dim, keepdim=True)
         if bool(((pred == top).sum(dim=dim) > 1).any()):
             trace.warn("some rows have tied top scores: argmax takes the first (lowest) class index, as torch.argmax")
         return pred, target
     require_same_shape(pred, target)
-    values = set(torch.unique(target).tolist())
-    bad_labels = sorted(values - {-1, 0, 1})
-    if bad_labels:
-        raise InputError(f"target: expected labels 0/1 or -1/+1 (same shape as pred; class indices need pred "
-                         f"with one more dimension), got {bad_labels[0]}")
-    if {-1, 0} <= values:
-        raise InputError("target: expected labels 0/1 or -1/+1, got both 0 and -1")
+    require_sign_labels(target, "target", hint=HINT_ELEMENTWISE)
+    target = target.long()
     threshold = float(params["threshold"])
     if threshold == 0.5 and bool(((pred < 0) | (pred > 1)).any()):
         trace.warn("pred has values outside [0, 1] (scores?) but the threshold is 0.5; for scores use threshold=0")
@@ -222,7 +191,7 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
     (pred_label != target) as a float.
     """
     if _argmax_mode(pred, target):
-        dim = _class_dim(pred)
+        dim = class_dim(pred)
         label = trace.add("ŷ", "Predicted labels (argmax over classes)", r"\hat{y}_n = \arg\max_c x_{n,c}",
                           pred.argmax(dim=dim).double(),
                           note="ties go to the first (lowest) class index, as torch.argmax")
@@ -253,7 +222,7 @@ def zero_one_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any
     else:
         negative = -1 if bool((y < 0).any()) else 0
         pred_label = torch.where(x >= p["threshold"], 1, negative)
-    return _reduce_builtin((pred_label != y).to(x.dtype), reduction)
+    return reduce_builtin((pred_label != y).to(x.dtype), reduction)
 
 
 _REDUCE_CODE = 'l.mean() if reduction == "mean" else l.sum() if reduction == "sum" else l'
@@ -340,7 +309,7 @@ add_zh({
     "mean = error rate (1 − accuracy); sum = number of errors; how far off is ignored":
         "均值 = 错误率（1 − 准确率）；求和 = 错误个数；不考虑偏差大小",
     # warnings
-    "target has 0/1 labels: mapped 0 → -1 so that y ∈ {-1, +1}": "目标为 0/1 标签：已将 0 映射为 -1，使 y ∈ {-1, +1}",
+    HINGE_01: "target 为 0/1 标签：已把 0 映射为 -1，使 y ∈ {-1, +1}",
     "some rows have tied top scores: argmax takes the first (lowest) class index, as torch.argmax":
         "有些行的最高得分并列：argmax 取第一个（最小的）类别下标，与 torch.argmax 相同",
     "pred has values outside [0, 1] (scores?) but the threshold is 0.5; for scores use threshold=0":
@@ -349,25 +318,14 @@ add_zh({
     "hinge: expected a target tensor (labels -1/+1), got none": "hinge：期望目标张量（标签 -1/+1），实际没有",
     "multi_margin: expected a target tensor (class indices), got none": "multi_margin：期望目标张量（类别下标），实际没有",
     "zero_one: expected a target tensor (labels), got none": "zero_one：期望目标张量（标签），实际没有",
-    "target: expected labels -1/+1 or 0/1, got both 0 and -1": "target：期望标签为 -1/+1 或 0/1，实际同时有 0 和 -1",
-    "target: expected labels 0/1 or -1/+1, got both 0 and -1": "target：期望标签为 0/1 或 -1/+1，实际同时有 0 和 -1",
-    "target: expected integer class indices such as [0, 2, 1], got non-integers": "target：期望整数类别下标，如 [0, 2, 1]，实际有非整数",
 })
 add_zh_patterns([
     (r"C = (\d+): torch divides by all C classes, the true class included", r"C = \1：torch 除以全部 C 个类别，包括真实类别"),
-    (r"target: expected labels -1/\+1 \(or 0/1\), got (.+)", r"target：期望标签为 -1/+1（或 0/1），实际为 \1"),
     (r"expected target of shape (\(.*\)) \(one class index per row of pred (\(.*\))\), got target (\(.*\))",
      r"期望目标形状为 \1（pred \2 的每一行一个类别下标），实际目标为 \3"),
     (r"expected a single class index for pred (\(.*\)), got target (\(.*\))", r"pred \1 需要单个类别下标，实际目标为 \2"),
     (r"expected pred scores of shape \(N, C\) or \(C,\), got (\(.*\))", r"期望 pred 得分形状为 (N, C) 或 (C,)，实际为 \1"),
-    (r"target: expected class indices in \[0, (-?\d+)\], got (-?\d+)", r"target：期望类别下标在 [0, \1] 内，实际为 \2"),
-    (r"parameter weight: expected one weight per class, shape (\(.*\)), got (\(.*\))",
-     r"参数 weight：期望每个类别一个权重，形状 \1，实际为 \2"),
-    (r"target: expected integer labels \(0/1, -1/\+1 or class indices\), got (.+)",
-     r"target：期望整数标签（0/1、-1/+1 或类别下标），实际为 \1"),
     (r"expected target of shape (\(.*\)) \(class indices for pred (\(.*\)), classes along dim (\d+)\), got target (\(.*\))",
      r"期望目标形状为 \1（pred \2 的类别下标，类别在第 \3 维），实际目标为 \4"),
-    (r"target: expected labels 0/1 or -1/\+1 \(same shape as pred; class indices need pred with one more dimension\), got (.+)",
-     r"target：期望标签为 0/1 或 -1/+1（与 pred 同形状；类别下标需要 pred 多一维），实际为 \1"),
-    (r"expected reduction none, mean or sum, got (.+)", r"期望归约方式为 none、mean 或 sum，实际为 \1"),
 ])
+add_hint_zh(require_sign_labels, {HINT_ELEMENTWISE: "与 pred 同形状；类别下标需要 pred 多一维"})

@@ -32,7 +32,16 @@ import torch
 import torch.nn.functional as F
 
 from lossapp.i18n import add_zh, add_zh_patterns, translate_zh
-from lossapp.inputs import InputError, require_same_shape, shape_text
+from lossapp.inputs import (
+    InputError,
+    add_hint_zh,
+    require_binary,
+    require_class_indices,
+    require_probabilities,
+    require_same_shape,
+    shape_text,
+)
+from lossapp.losses.stable import stable_sigmoid
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, lookup, register
 from lossapp.trace import SUBSTITUTE_MAX, Step, Trace, fmt
@@ -46,14 +55,7 @@ KINDS = {"dice": ("D", "Dice coefficient", "Dice loss"),
 
 # -- input checks ----------------------------------------------------------------------------------
 
-def _require_unit(t: torch.Tensor, what: str) -> None:
-    bad = (t < 0) | (t > 1)
-    if bool(bad.any()):
-        value = t[bad].reshape(-1)[0].item()
-        if what == "pred":
-            raise InputError(f"pred: expected probabilities in [0, 1], got {value:g} "
-                             "(set activation=sigmoid or softmax for logits)")
-        raise InputError(f"target: expected a 0/1 mask or soft labels in [0, 1], got {value:g}")
+HINT_ACTIVATION = "set activation=sigmoid or softmax for logits"
 
 
 def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -75,24 +77,18 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
             trace.warn("every pred value lies in [0, 1]: if these are probabilities, set activation=none; "
                        "they are being treated as logits (activation=softmax)")
         if tuple(target.shape) == index_shape:
-            if target.is_floating_point() and not bool((target == target.round()).all()):
-                raise InputError("target: expected integer class indices such as [0, 2, 1], got non-integers")
-            target = target.long()
-            bad = (target < 0) | (target >= classes)
-            if bool(bad.any()):
-                raise InputError(f"target: expected class indices in [0, {classes - 1}], got {int(target[bad][0])}")
-            return pred, target
+            return pred, require_class_indices(target, classes)
         if tuple(target.shape) == tuple(pred.shape):
             target = target.double()
-            _require_unit(target, "target")
+            require_binary(target, "target")
             return pred, target
         raise InputError(f"activation=softmax: expected target class indices of shape {shape_text(index_shape)} or "
                          f"one-hot / class probabilities of shape {shape_text(pred.shape)}, got {shape_text(target.shape)}")
     require_same_shape(pred, target)
     target = target.double()
-    _require_unit(target, "target")
+    require_binary(target, "target")
     if activation == "none":
-        _require_unit(pred, "pred")
+        require_probabilities(pred, "pred", hint=HINT_ACTIVATION)
     elif bool(((pred >= 0) & (pred <= 1)).all()):
         trace.warn("every pred value lies in [0, 1]: if these are probabilities, set activation=none; "
                    f"they are being treated as logits (activation={activation})")
@@ -127,9 +123,7 @@ def _sum_terms(x: torch.Tensor, dims: tuple[int, ...]) -> str | None:
 
 def _activate(trace: Trace, x: torch.Tensor, activation: str) -> torch.Tensor:
     if activation == "sigmoid":
-        e = torch.exp(-x.abs())
-        p = torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return trace.add("p", "Sigmoid", r"p_i = \sigma(x_i) = \frac{1}{1 + e^{-x_i}}", p,
+        return trace.add("p", "Sigmoid", r"p_i = \sigma(x_i) = \frac{1}{1 + e^{-x_i}}", stable_sigmoid(x),
                          note="computed as e^{x}/(1+e^{x}) for x < 0 so that e^{-x} never overflows",
                          sub=r"\frac{1}{1 + e^{-$x}}", x=x)
     if activation == "softmax":
@@ -654,8 +648,6 @@ add_zh({
         "pred 的所有值都在 [0, 1] 内：如果它们是概率，请设置 activation=none；现在按 logits 处理（activation=softmax）",
     # errors
     "expected a target mask (0/1 or soft labels), got none": "期望一个目标掩码（0/1 或软标签），实际没有",
-    "target: expected integer class indices such as [0, 2, 1], got non-integers":
-        "target：期望整数类别索引，如 [0, 2, 1]，实际有非整数",
 })
 add_zh_patterns([
     (r"class indices turned into one 0/1 mask per class \(C = (\d+)\)", r"类别索引转为每类一个 0/1 掩码（C = \1）"),
@@ -664,17 +656,15 @@ add_zh_patterns([
     (r"sums over the batch and the positions: one set per class, C = (\d+)", r"对批次和位置求和：每个类别一个集合，C = \1"),
     (r"sums over every dimension but the first: one set per sample, N = (\d+)", r"对第一维以外的所有维求和：每个样本一个集合，N = \1"),
     (r"C = (\d+) classes, each counted equally", r"C = \1 个类别，权重相同"),
-    (r"pred: expected probabilities in \[0, 1\], got (.+) \(set activation=sigmoid or softmax for logits\)",
-     r"pred：期望 [0, 1] 内的概率，实际为 \1（若为 logits 请设 activation=sigmoid 或 softmax）"),
-    (r"target: expected a 0/1 mask or soft labels in \[0, 1\], got (.+)", r"target：期望 0/1 掩码或 [0, 1] 内的软标签，实际为 \1"),
     (r"activation=softmax: expected pred logits of shape \(N, C, \.\.\.\) with the classes on dim 1, got (.+)",
      r"activation=softmax：期望 pred 为形状 (N, C, ...) 的 logits，类别在第 1 维，实际为 \1"),
     (r"activation=softmax: expected at least 2 classes on dim 1, got pred (.+)",
      r"activation=softmax：期望第 1 维至少有 2 个类别，实际 pred 为 \1"),
-    (r"target: expected class indices in \[0, (\d+)\], got (.+)", r"target：期望 [0, \1] 内的类别索引，实际为 \2"),
     (r"activation=softmax: expected target class indices of shape (.+) or one-hot / class probabilities of shape (.+), got (.+)",
      r"activation=softmax：期望 target 为形状 \1 的类别索引，或形状 \2 的独热 / 类别概率，实际为 \3"),
 ])
+
+add_hint_zh(require_probabilities, {HINT_ACTIVATION: "若为 logits 请设 activation=sigmoid 或 softmax"})
 
 # The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in lossapp/confusion.py;
 # importing it here registers it with the losses, and loads the module before lossapp/__init__ defines the

@@ -21,19 +21,10 @@ import torch
 
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import InputError
+from lossapp.losses.stable import reduce_builtin
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace, fmt
-
-
-def _reduce_builtin(terms: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "none":
-        return terms
-    if reduction == "sum":
-        return terms.sum()
-    if reduction == "mean":
-        return terms.mean()
-    raise InputError(f"expected reduction none, mean or sum, got {reduction!r}")
 
 
 def penalty_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -75,7 +66,7 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
 
 
 def l1_penalty_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any], reduction: str) -> torch.Tensor:
-    return _reduce_builtin(p["lam"] * x.abs(), reduction)
+    return reduce_builtin(p["lam"] * x.abs(), reduction)
 
 
 # -- L2 and SGD's weight_decay --------------------------------------------------------------------------
@@ -111,7 +102,7 @@ class _L2ViaWeightDecay(torch.autograd.Function):
 
 def l2_penalty_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any], reduction: str) -> torch.Tensor:
     """Value: (λ/2)·w² with plain torch ops, reduced. Gradient: one SGD(lr=1, weight_decay=λ) step's w − w'."""
-    return _reduce_builtin(_L2ViaWeightDecay.apply(x, float(p["lam"])), reduction)
+    return reduce_builtin(_L2ViaWeightDecay.apply(x, float(p["lam"])), reduction)
 
 
 def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -192,5 +183,4 @@ add_zh({
 add_zh_patterns([
     (r"λ = (\S+)", r"λ = \1"),
     (r"mean reduction: the gradient is divided by n = (\d+) too", r"均值归约：梯度也要除以 n = \1"),
-    (r"expected reduction none, mean or sum, got (.+)", r"期望归约方式为 none、mean 或 sum，实际为 \1"),
 ])

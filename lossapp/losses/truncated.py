@@ -20,15 +20,12 @@ import torch
 import torch.nn.functional as F
 
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import require_probabilities, require_same_shape
-from lossapp.losses.focal import (
+from lossapp.inputs import require_binary, require_probabilities, require_same_shape
+from lossapp.losses.focal import bce_probability_steps, logits_hint, reduction_scale, soft_label_check
+from lossapp.losses.stable import (
     bce_probability_grad,
-    bce_probability_steps,
     hard_label_where,
-    logits_hint,
-    reduction_scale,
-    require_binary,
-    soft_label_check,
+    reduce_builtin,
     stable_logsigmoid,
     stable_sigmoid,
 )
@@ -37,12 +34,6 @@ from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace
 
 MAX_LISTED = 10  # positions listed in the truncation note
-
-
-def _mean_or(loss: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "none":
-        return loss
-    return loss.sum() if reduction == "sum" else loss.mean()
 
 
 def _positions(mask: torch.Tensor) -> str:
@@ -68,7 +59,7 @@ def _truncated_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: 
                        trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     require_same_shape(pred, target)
     require_probabilities(pred, "pred")
-    require_binary(target)
+    require_binary(target, "target", allow_soft=False)
     if float(params["m"]) < 0.5:
         trace.warn("m < 0.5: misclassified samples are truncated too (the article uses m > 0.5, e.g. 0.6)")
     return pred, target
@@ -110,7 +101,7 @@ def truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any]
     """F.binary_cross_entropy(reduction="none") times the λ mask (compared in float64 at the threshold)."""
     pos, neg = _truncation_masks(x, y, float(params["m"]))
     lam = (~(pos | neg)).to(x.dtype)
-    return _mean_or(lam * F.binary_cross_entropy(x, y, reduction="none"), reduction)
+    return reduce_builtin(lam * F.binary_cross_entropy(x, y, reduction="none"), reduction)
 
 
 def truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
@@ -192,7 +183,7 @@ def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor,
 def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
     k = float(params["K"])
     loss = -y * torch.sigmoid(-k * x) * F.logsigmoid(x) - (1 - y) * torch.sigmoid(k * x) * F.logsigmoid(-x)
-    return _mean_or(loss, reduction)
+    return reduce_builtin(loss, reduction)
 
 
 register(LossSpec(

@@ -18,6 +18,7 @@ import csv
 import functools
 import io
 import math
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,7 @@ CHECK_STRINGS: dict[str, tuple[str, str]] = {
     "chk_kind_mistake": ("mistake", "错误"),
     "chk_kind_convention": ("convention", "约定"),
     "chk_departs": ("departs at step", "出错的步骤"),
+    "chk_computation": ("computation", "计算方式"),
     "v_exact": ("exact", "精确"),
     "v_rounding": ("rounding", "舍入"),
     "v_convention": ("convention", "约定不同"),
@@ -262,7 +264,7 @@ def matches_html(data: dict[str, Any], lang: str) -> str:
         [("mistake", m) for m in data.get("mistakes") or []]
     if not rows:
         return ""
-    head = (f"<tr><th>{esc(t('chk_kind', lang))}</th><th>id</th><th>{esc(t('col_convention', lang))}</th>"
+    head = (f"<tr><th>{esc(t('chk_kind', lang))}</th><th>id</th><th>{esc(t('chk_computation', lang))}</th>"
             f"<th>{esc(t('col_value', lang))}</th><th>{esc(t('chk_departs', lang))}</th></tr>")
     body = []
     for kind, item in rows:
@@ -295,15 +297,17 @@ def _foot(result: Result | None, lang: str) -> str:
             f'{esc(render.badge_text(result, lang))}</div>')
 
 
-def card_html(verdict: Verdict | dict[str, Any] | None, lang: str, result: Result | None = None) -> str:
+def card_html(verdict: Verdict | dict[str, Any] | None, lang: str, result: Result | None = None, run: str = "") -> str:
     """The verdict card: the verdict word coloured by verdict, the claim and its decimals, the true value,
-    the interval over the inputs' rounding box, the explanation and the reproducing variants."""
+    the interval over the inputs' rounding box, the explanation and the reproducing variants. `run` (one per
+    Check) makes each answer a new card in the browser even when it reads the same as the last one."""
+    card_id = f'id="la-check-card" data-run="{esc(run)}"'
     if verdict is None:
         if result is None:
-            return f'<div class="la-chk-card la-chk-empty" id="la-check-card" style="{_style_vars("none")}">' \
+            return f'<div class="la-chk-card la-chk-empty" {card_id} style="{_style_vars("none")}">' \
                    f'{esc(t("chk_nothing", lang))}</div>'
         value = render.value_text(result.value, lang)
-        return (f'<div class="la-chk-card" id="la-check-card" data-verdict="none" style="{_style_vars("none")}">'
+        return (f'<div class="la-chk-card" {card_id} data-verdict="none" style="{_style_vars("none")}">'
                 f'<div class="la-chk-head"><span class="la-chk-pill" id="la-check-verdict">{esc(value)}</span>'
                 f'<span class="la-chk-gloss">{esc(t("chk_no_claim", lang))}</span></div>{_foot(result, lang)}</div>')
     data = _verdict_data(verdict)
@@ -333,7 +337,7 @@ def card_html(verdict: Verdict | dict[str, Any] | None, lang: str, result: Resul
         _stat(t("chk_interval", lang), shown, sub, "la-check-interval"),
     ])
     explanation = _localized(data, "explanation", lang)
-    return (f'<div class="la-chk-card la-chk-{esc(name)}" id="la-check-card" data-verdict="{esc(name)}" '
+    return (f'<div class="la-chk-card la-chk-{esc(name)}" {card_id} data-verdict="{esc(name)}" '
             f'style="{_style_vars(name)}">'
             f'<div class="la-chk-head"><span class="la-chk-pill" id="la-check-verdict">{esc(mark)} {esc(word)}'
             f'{id_tag}</span><span class="la-chk-gloss">{esc(gloss)}</span></div>'
@@ -377,7 +381,7 @@ def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
         return [card_html(None, lang), "", None, ""]
     result: Result = state["result"]
     verdict = state.get("verdict")
-    return [card_html(verdict, lang, result), warnings_markdown(result, lang),
+    return [card_html(verdict, lang, result, state.get("run", "")), warnings_markdown(result, lang),
             conventions_frame(state.get("conventions"), lang, verdict), render.to_markdown(result, lang)]
 
 
@@ -472,7 +476,8 @@ def chart_update(df: pd.DataFrame | None, lang: str) -> Any:
     frame = summary_frame(df)
     top = int(frame["count"].max()) if len(frame) else 1
     return gr.update(value=frame, visible=True, y_lim=[0, max(top, 1) * 1.1], title=t("grade_chart", lang),
-                     x_title=t("grade_verdict", lang), y_title=t("grade_count", lang))
+                     x_title=t("grade_verdict", lang), y_title=t("grade_count", lang),
+                     color_title=t("grade_verdict", lang))
 
 
 def render_grade(state: dict[str, Any] | None, lang: str) -> list[Any]:
@@ -663,7 +668,7 @@ def build(tr_ui: Translations) -> CheckTab:
                                          sort=list(VERDICT_ORDER), tooltip=["verdict", "count"],
                                          elem_id="la-grade-chart", visible=False, show_label=False)
         grade_table = gr.Dataframe(value=None, interactive=False, wrap=True, max_height=520, elem_id="la-grade-table",
-                                   column_widths=["5%", "9%", "7%", "9%", "7%", "15%", "16%", "32%"])
+                                   column_widths=["5%", "9%", "9%", "9%", "7%", "15%", "16%", "30%"])
     grade_state = gr.State(None)
     return CheckTab(family, loss, info, no_params, groups, controls, pred, target, reduction, device, dtype, claimed,
                     check, card, warnings, conventions, solution, state, grade_file, grade_button, grade_sample_button,
@@ -712,6 +717,7 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
             params = service.control_values(spec, given)
             state = run_check(spec.name, data[tab.pred], data[tab.target], params, data[tab.reduction],
                               data[tab.claimed], data[tab.device], data[tab.dtype])
+        state["run"] = secrets.token_hex(4)
         return [state, *render_outputs(state, lang)]
 
     inputs = {lang_radio, tab.loss, tab.pred, tab.target, tab.reduction, tab.device, tab.dtype, tab.claimed,
@@ -739,10 +745,12 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
         return grade(lang, str(SAMPLE_CSV), progress)
 
     grade_outputs = [tab.grade_state, *tab.grade_outputs, tab.grade_download]
+    # one batch at a time, so a long grading never takes both of the app's workers
+    batch = {**private, "concurrency_limit": 1, "concurrency_id": "lossapp-grade"}
     tab.extra["on_grade"] = on_grade
-    tab.grade_button.click(on_grade, [lang_radio, tab.grade_file], grade_outputs, **private)
-    tab.grade_file.upload(on_grade, [lang_radio, tab.grade_file], grade_outputs, **private)
-    tab.grade_sample_button.click(on_grade_sample, [lang_radio], grade_outputs, **private)
+    tab.grade_button.click(on_grade, [lang_radio, tab.grade_file], grade_outputs, **batch)
+    tab.grade_file.upload(on_grade, [lang_radio, tab.grade_file], grade_outputs, **batch)
+    tab.grade_sample_button.click(on_grade_sample, [lang_radio], grade_outputs, **batch)
 
     # the language switch: labels go through the Translations object; the shown answers re-render here
     def family_and_loss(lg: str, family: str, loss: str) -> Any:

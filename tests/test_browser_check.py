@@ -1,0 +1,195 @@
+"""The "Check my answer" tab in a real browser: Playwright driving Debian's Chromium against `python app.py`.
+
+Check article 002's pre-filled case (claimed 0.9264) and see the verdict card say "rounding" with the
+interval; a known mistake (0.4023, log10); upload the sample answers CSV and see the summary, the chart,
+the table and the verdicts download; switch to 中文 and see the labels and the card change. No request may
+leave 127.0.0.1. Screenshots go to artifacts/screenshots/check*.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from ui_fixtures import ARTIFACTS, ROOT, Server, app_server  # noqa: F401  (app_server is a fixture)
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = ARTIFACTS / "screenshots"
+SAMPLE = ROOT / "examples" / "answers_sample.csv"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+TIMEOUT = 60_000  # ms: a busy 2-core machine
+CARD = "#la-check-card"
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    path = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+OUTSIDE: list[str] = []
+SERVER_LOG: list[Path] = []
+
+
+def _record(url: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in ("127.0.0.1", "localhost"):
+        OUTSIDE.append(url)
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_server: Server) -> Iterator[object]:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT)
+    pg.on("request", lambda request: _record(request.url))
+    SERVER_LOG[:] = [app_server.log]
+    pg.goto(app_server.url)
+    pg.wait_for_selector("#la-compute")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def wait(pg, script: str, arg: object = None, what: str = "") -> None:
+    """page.wait_for_function, failing with what the page and the server showed at the time."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        pg.wait_for_function(script, arg=arg)
+    except PlaywrightTimeout:
+        state = pg.evaluate("""() => ({
+            card: (document.querySelector('#la-check-card')?.innerText || '').slice(0, 300),
+            summary: document.querySelector('#la-grade-summary')?.innerText,
+            toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText)})""")
+        log = SERVER_LOG[0].read_text(errors="replace")[-3000:] if SERVER_LOG else ""
+        raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{log}") from None
+
+
+def shot(pg, name: str) -> Path:
+    path = SCREENSHOTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def check_and_wait(pg, verdict: str) -> str:
+    """Click Check and wait for the new card (each Check has its own data-run; the shown card is cleared
+    first, so what appears is the new answer)."""
+    before = pg.locator(CARD).get_attribute("data-run")
+    pg.evaluate("(sel) => { const c = document.querySelector(sel); if (c) { c.dataset.verdict = ''; c.innerHTML = ''; } }",
+                CARD)
+    pg.locator("#la-check-button").click()
+    wait(pg, "([sel, want, before]) => { const c = document.querySelector(sel); "
+             "return c?.dataset.verdict === want && c.dataset.run !== before; }", [CARD, verdict, before],
+         what=f"the {verdict} card")
+    return pg.locator(CARD).inner_text()
+
+
+# -- the tests (in order: they share one page) --------------------------------------------------------
+
+
+def test_check_the_prefilled_article_case(page) -> None:
+    pg = page
+    pg.locator("#la-tabs").get_by_role("tab", name="Check my answer", exact=True).click()
+    pg.locator(CARD).wait_for()
+    assert pg.locator("#la-check-pred textarea").input_value() == "[0.2947, 0.5898, 0.4863]"
+    assert pg.locator("#la-check-target textarea").input_value() == "[1, 0, 0]"
+    assert pg.locator("#la-check-claimed textarea").input_value() == "0.9264"
+    assert pg.locator("#la-check-loss input").input_value().endswith("· bce")
+    text = check_and_wait(pg, "rounding")
+    assert pg.locator("#la-check-verdict").inner_text().strip() == "≈ rounding"
+    assert pg.locator("#la-check-interval").inner_text() == "[0.926212, 0.926471]"
+    assert pg.locator("#la-check-value").inner_text() == "0.9263412214"
+    assert "written to 4 decimals" in text and "the inputs were themselves rounded" in text
+    color = pg.evaluate("(sel) => getComputedStyle(document.querySelector(sel)).borderLeftColor", CARD)
+    assert color == "rgb(13, 148, 136)"  # teal: rounding
+    # the conventions table and the worked solution beneath, KaTeX-rendered
+    conventions = pg.locator("#la-check-conventions").inner_text()
+    assert "PyTorch (this result)" in conventions and "tf.keras 2" in conventions
+    wait(pg, "() => document.querySelectorAll('#la-check-solution .katex').length > 20")
+    annotations = " ".join(pg.locator("#la-check-solution .katex-mathml annotation").all_text_contents())
+    assert r"\frac{2.779}{3} = 0.926341" in annotations
+    shot(pg, "check")
+
+
+def test_a_known_mistake(page) -> None:
+    pg = page
+    pg.locator("#la-check-claimed textarea").fill("0.4023")
+    text = check_and_wait(pg, "mistake")
+    assert "log10" in pg.locator("#la-check-matches").inner_text()
+    assert "0.4023048808" in text and "log base 10 instead of the natural log" in text
+    pg.locator(CARD).screenshot(path=str(SCREENSHOTS / "check_mistake.png"))
+    pg.locator("#la-check-claimed textarea").fill("0.9264")
+    check_and_wait(pg, "rounding")
+
+
+def test_grade_the_sample_csv(page) -> None:
+    pg = page
+    pg.locator("#la-grade").get_by_text("Grade a class's answers (CSV)", exact=True).first.click()
+    pg.locator("#la-grade-file input[type=file]").set_input_files(str(SAMPLE))  # grading starts on upload
+    wait(pg, "() => (document.querySelector('#la-grade-summary-text')?.innerText || '').includes('10 answers graded')",
+         what="the grading summary")
+    summary = " ".join(pg.locator("#la-grade-summary-text").inner_text().split())
+    assert summary == "10 answers graded: 2 exact 2 convention 3 mistake 1 rounding 1 incorrect 1 error"
+    pg.wait_for_selector("#la-grade-chart canvas, #la-grade-chart svg")
+    table = pg.locator("#la-grade-table")
+    wait(pg, "() => (document.querySelector('#la-grade-table')?.innerText || '').includes('s10')")
+    assert "alpha_on_both_classes" in table.inner_text() and "keras_clip" in table.inner_text()
+    assert "pred: expected a number, got 'abc'" in table.inner_text()
+    with pg.expect_download() as download:
+        pg.locator("#la-grade-download").click()
+    with open(download.value.path(), encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["verdict"] for r in rows] == ["rounding", "exact", "mistake", "exact", "mistake", "convention",
+                                           "convention", "incorrect", "mistake", "error"]
+    with pg.expect_download() as sample:
+        pg.locator("#la-grade-sample").click()
+    assert Path(sample.value.path()).read_bytes() == SAMPLE.read_bytes()
+    shot(pg, "check_grade")
+
+
+def test_switch_to_chinese(page) -> None:
+    pg = page
+    pg.locator("#la-lang").get_by_text("中文", exact=True).click()
+    wait(pg, "() => document.querySelector('#la-check-button').textContent.trim() === '检查'")
+    tabs = [t.strip() for t in pg.locator("#la-tabs").get_by_role("tab").all_inner_texts()]
+    assert tabs[:3] == ["计算器", "混淆矩阵", "检查答案"]
+    wait(pg, "(sel) => (document.querySelector(sel)?.innerText || '').includes('舍入')", CARD, what="the card in 中文")
+    card = pg.locator(CARD).inner_text()
+    assert "在输入的舍入误差范围内正确" in card and "写到 4 位小数" in card and "输入本身就是舍入过的" in card
+    assert "给出的答案" in pg.locator("#la-check-claimed").inner_text()
+    wait(pg, "() => (document.querySelector('#la-grade-summary-text')?.innerText || '').includes('已评分 10 个答案')")
+    assert "批量评分（CSV）" in pg.locator("#la-grade").inner_text()
+    shot(pg, "check_zh")
+    pg.locator("#la-lang").get_by_text("English", exact=True).click()
+    wait(pg, "() => document.querySelector('#la-check-button').textContent.trim() === 'Check'")
+
+
+def test_no_request_left_the_machine() -> None:
+    assert OUTSIDE == [], OUTSIDE
