@@ -1,4 +1,4 @@
-import lossapp  # noqa: F401  (registers every loss and its strings)
+import lossapp
 import lossapp.ui  # noqa: F401  (the app's strings)
 from lossapp import i18n
 

@@ -139,7 +139,7 @@ CHECK_STRINGS: dict[str, tuple[str, str]] = {
     "grade_verdict": ("verdict", "判定"),
     "grade_no_file": ("Choose an answers CSV first.", "请先选择答案 CSV 文件。"),
     "gcol_id": ("id", "编号"),
-    "gcol_loss": ("loss", "损失函数"),
+    "gcol_loss": ("loss", "损失"),
     "gcol_verdict": ("verdict", "判定"),
     "gcol_value": ("true value", "真实值"),
     "gcol_claimed": ("claimed", "给出的答案"),
