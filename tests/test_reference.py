@@ -36,3 +36,35 @@ def test_gradient_comparison_flags_a_difference() -> None:
     assert compare_gradients(manual, manual.clone(), torch.float32).agrees
     off = compare_gradients(manual, manual + torch.tensor([0.0, 0.1], dtype=torch.float64), torch.float32)
     assert not off.agrees and off.max_abs_diff == pytest.approx(0.1)
+
+
+def _meta_cases() -> list[tuple[str, str]]:
+    import lossapp
+
+    return [(s.name, r) for s in lossapp.LOSSES.values() if s.family != "metrics" for r in s.reductions]
+
+
+@pytest.mark.parametrize(("name", "reduction"), _meta_cases())
+def test_references_keep_every_tensor_on_the_inputs_device(name: str, reduction: str) -> None:
+    """No GPU here, so run each reference on torch's "meta" device: a tensor created on the CPU inside a
+    reference (which would break on cuda / mps) raises "is not on the expected device"."""
+    import lossapp
+    from lossapp.engine import read_inputs
+    from lossapp.reference import _to_device
+    from lossapp.trace import Trace
+
+    spec = lossapp.LOSSES[name]
+    params = spec.resolve_params(spec.example.get("params", {}))
+    pred, target = read_inputs(spec, spec.example["pred"], spec.example.get("target"))
+    x, y = pred.values, target.values if target else None
+    if spec.prepare is not None:
+        x, y = spec.prepare(x, y, params, Trace())
+    meta = torch.device("meta")
+    xm = x.to(meta, torch.float32).requires_grad_(spec.differentiable)
+    ym = None if y is None else y.to(meta, torch.float32 if y.is_floating_point() else y.dtype)
+    try:
+        value = spec.reference(xm, ym, {k: _to_device(v, meta, torch.float32) for k, v in params.items()}, reduction)
+    except RuntimeError as exc:  # data-dependent control flow (.item()) cannot run on meta; it does on cuda
+        assert "cannot be called on meta tensors" in str(exc), exc
+        return
+    assert value.device.type == "meta"
