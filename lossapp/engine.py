@@ -128,7 +128,7 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str = "mean"
     gradient = None
     if manual_grad is not None and ref_grad is not None:
         gradient = compare_gradients(exact_grad, ref_grad, dt)
-        gradient.manual = _as_list(manual_grad)
+        gradient.manual_tensor = manual_grad  # shown: the gradient at the inputs as written
     if not comparison.agrees:
         warnings.append(f"the trace and {spec.reference_name} differ by {comparison.abs_diff:.3g} "
                         f"(tolerance for {dtype_name(dt)}: rtol {comparison.rtol:g}, atol {comparison.atol:g})")

@@ -7,6 +7,7 @@ elementary float64 trace).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -89,14 +90,29 @@ class Comparison:
                 "rtol": self.rtol, "atol": self.atol}
 
 
+def _as_list(t: torch.Tensor) -> list | float:
+    return t.item() if t.dim() == 0 else t.tolist()
+
+
 @dataclass
 class GradientComparison:
-    """d(loss)/d(pred): autograd of the float64 trace ("manual") vs autograd of the built-in."""
+    """d(loss)/d(pred): autograd of the float64 trace ("manual") vs autograd of the built-in.
 
-    manual: list | float
-    reference: list | float
+    The tensors are kept; `manual` and `reference` are their (nested) lists, made on first use: a
+    100,000-element gradient is compared without being turned into Python floats."""
+
+    manual_tensor: torch.Tensor
+    reference_tensor: torch.Tensor
     max_abs_diff: float
     agrees: bool
+
+    @functools.cached_property
+    def manual(self) -> list | float:
+        return _as_list(self.manual_tensor)
+
+    @functools.cached_property
+    def reference(self) -> list | float:
+        return _as_list(self.reference_tensor)
 
     def to_dict(self) -> dict[str, Any]:
         return {"manual": self.manual, "reference": self.reference, "max_abs_diff": self.max_abs_diff,
@@ -160,5 +176,4 @@ def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torc
     scale = float(manual.abs().max()) if manual.numel() else 0.0
     finite_scale = scale if math.isfinite(scale) else 1.0
     abs_diff, _, ok = _close(reference, manual, rtol, atol * max(1.0, finite_scale))
-    as_list = (lambda t: t.item() if t.dim() == 0 else t.tolist())  # noqa: E731
-    return GradientComparison(as_list(manual), as_list(reference), abs_diff, ok)
+    return GradientComparison(manual, reference, abs_diff, ok)
