@@ -41,7 +41,7 @@ MAX_PLACES = 5  # positions listed in a note
 
 def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
     """'(0,) p=0, (2,) p=1' for the first few positions where mask is true."""
-    idx = mask.nonzero().tolist()
+    idx = mask.nonzero()[:MAX_PLACES + 1].tolist()  # only what the note lists (and whether there is more)
     items = []
     for i in idx[:MAX_PLACES]:
         items.append(f"{shape_text(tuple(i))} {name}={values[tuple(i)].item():.4g}")

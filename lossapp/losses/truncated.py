@@ -40,7 +40,7 @@ def _positions(mask: torch.Tensor) -> str:
     """Indices where mask is true, as text: '0, 3' or '(0, 1), (1, 2)'; '—' when none."""
     if mask.dim() == 0:
         return "0" if bool(mask) else "—"
-    idx = mask.nonzero().tolist()
+    idx = mask.nonzero()[:MAX_LISTED + 1].tolist()  # only what the note lists (and whether there is more)
     if not idx:
         return "—"
     items = [str(i[0]) if len(i) == 1 else "(" + ", ".join(str(j) for j in i) + ")" for i in idx[:MAX_LISTED]]
