@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError
+from lossapp.inputs import InputError, read_params
 
 INPUT_COLUMNS = ("id", "loss", "pred", "target", "params", "claimed", "reduction")
 REQUIRED = ("loss", "claimed")
@@ -78,19 +77,6 @@ def _field(row: list[str], columns: dict[str, int], name: str) -> str:
     return row[i].strip() if i is not None and i < len(row) else ""
 
 
-def _params(text: str) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"params: expected a JSON object such as {{\"alpha\": 0.25}}, got text that does not parse "
-                         f"({exc.msg} at character {exc.pos})") from None
-    if not isinstance(params, dict):
-        raise InputError(f"params: expected a JSON object such as {{\"alpha\": 0.25}}, got {type(params).__name__}")
-    return params
-
-
 def grade_row(row: list[str], columns: dict[str, int], number: int) -> dict[str, Any]:
     """One output row for one input row (an "error" row for a malformed one)."""
     from lossapp.check import check
@@ -107,7 +93,7 @@ def grade_row(row: list[str], columns: dict[str, int], number: int) -> dict[str,
             raise InputError(f"row {number}: expected a loss name, got nothing")
         if not claimed:
             raise InputError(f"row {number}: expected a claimed answer, got nothing")
-        params = _params(_field(row, columns, "params"))
+        params = read_params(_field(row, columns, "params"))
         pred = _field(row, columns, "pred") or None
         target = _field(row, columns, "target") or None
         reduction = _field(row, columns, "reduction") or None
@@ -183,7 +169,6 @@ add_zh_patterns([
     (r"row (\d+): expected at least (\d+) columns, got (\d+)", r"第 \1 行：期望至少 \2 列，实际为 \3 列"),
     (r"row (\d+): expected a loss name, got nothing", r"第 \1 行：期望一个损失函数名，实际为空"),
     (r"row (\d+): expected a claimed answer, got nothing", r"第 \1 行：期望一个所给答案，实际为空"),
-    (r"params: expected a JSON object such as \{\"alpha\": 0\.25\}, got (.+)", r"params：期望一个 JSON 对象，例如 {\"alpha\": 0.25}，实际为 \1"),
     (r"expected a CSV file or CSV text, got (.+) \(no such file\)", r"期望一个 CSV 文件或 CSV 文本，实际为 \1（文件不存在）"),
     (r"expected a CSV file, got (.+) \(no such file\)", r"期望一个 CSV 文件，实际为 \1（文件不存在）"),
     (r"expected CSV text, got text that does not parse as CSV \((.+)\)", r"期望 CSV 文本，实际文本无法按 CSV 解析（\1）"),

@@ -1093,6 +1093,26 @@ def require_broadcastable(t: torch.Tensor | None, name: str, shape: torch.Size |
                          f"{shape_text(t.shape)}{_hint(hint)}")
 
 
+def read_params(text: Any, name: str = "params") -> dict[str, Any]:
+    """Loss parameters written as a JSON object ('{"beta": 0.5, "weight": [1, 2]}'), parsed, never evaluated;
+    empty text or None is no parameters, a dict is taken as it is."""
+    if text is None:
+        return {}
+    if isinstance(text, dict):
+        return dict(text)
+    body = str(text).strip()
+    if not body:
+        return {}
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name}: expected a JSON object such as {{\"beta\": 0.5}}, got text that does not parse "
+                         f"({exc.msg} at character {exc.pos})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{name}: expected a JSON object such as {{\"beta\": 0.5}}, got {type(data).__name__}")
+    return data
+
+
 def require_target(target: torch.Tensor | None, loss: str) -> torch.Tensor:
     if target is None:
         raise InputError(f"{loss}: expected a target tensor, got none")
@@ -1342,3 +1362,8 @@ def add_hint_zh(check: Callable[..., Any], hints: dict[str, str]) -> None:
 
 add_zh_patterns([pattern for builds in _HINTABLE.values() for build in builds for pattern in build("", "")])
 add_hint_zh(require_probabilities, {LOGITS_HINT: "若是 logits，请用 *_with_logits 损失或设置 input=logits"})
+add_zh_patterns([
+    (r"(\w+): expected a JSON object such as (.+), got text that does not parse \((.+)\)",
+     r"\1：期望 JSON 对象，例如 \2，但文本无法解析（\3）"),
+    (r"(\w+): expected a JSON object such as (.+), got (\w+)", r"\1：期望 JSON 对象，例如 \2，实际为 \3"),
+])

@@ -9,15 +9,19 @@ the confusion tab shows Dice = F1 = 0.7273 for 20/5/10/65; the curves draw. No r
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
-from ui_fixtures import ARTIFACTS, Server, app_server  # noqa: F401  (app_server is a fixture)
+from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
+    ARTIFACTS,
+    BROWSER_TIMEOUT,
+    Server,
+    app_server,
+    browser,
+    leaves_machine,
+)
 
 import lossapp
 from lossapp import render
@@ -26,31 +30,7 @@ from lossapp.i18n import tr
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-TIMEOUT = 60_000  # ms: a busy 2-core machine
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    path = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+TIMEOUT = BROWSER_TIMEOUT
 
 
 class Traffic:
@@ -62,10 +42,7 @@ class Traffic:
 
     def record(self, url: str) -> None:
         self.count += 1
-        parsed = urlparse(url)
-        if parsed.scheme in ("data", "blob", "about"):
-            return
-        if parsed.hostname not in ("127.0.0.1", "localhost"):
+        if leaves_machine(url):
             self.outside.append(url)
 
 

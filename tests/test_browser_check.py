@@ -9,45 +9,26 @@ leave 127.0.0.1. Screenshots go to artifacts/screenshots/check*.png.
 from __future__ import annotations
 
 import csv
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-from ui_fixtures import ARTIFACTS, ROOT, Server, app_server  # noqa: F401  (app_server is a fixture)
+from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
+    ARTIFACTS,
+    BROWSER_TIMEOUT,
+    ROOT,
+    Server,
+    app_server,
+    browser,
+    leaves_machine,
+)
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
 SAMPLE = ROOT / "examples" / "answers_sample.csv"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-TIMEOUT = 60_000  # ms: a busy 2-core machine
+TIMEOUT = BROWSER_TIMEOUT
 CARD = "#la-check-card"
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    path = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 OUTSIDE: list[str] = []
@@ -55,8 +36,7 @@ SERVER_LOG: list[Path] = []
 
 
 def _record(url: str) -> None:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in ("127.0.0.1", "localhost"):
+    if leaves_machine(url):
         OUTSIDE.append(url)
 
 

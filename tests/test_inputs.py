@@ -759,3 +759,15 @@ def test_no_eval_anywhere():
         source = f.read()
     assert not re.search(r"\beval\(|literal_eval|\bexec\(", source)
     assert "allow_pickle=False" in source and "weights_only=True" in source
+
+
+def test_read_params_parses_json_objects_only() -> None:
+    from lossapp.i18n import has_zh
+    from lossapp.inputs import read_params
+
+    assert read_params('{"beta": 0.5, "weight": [1, 2]}') == {"beta": 0.5, "weight": [1, 2]}
+    assert read_params("") == {} and read_params(None) == {} and read_params({"a": 1}) == {"a": 1}
+    for bad, found in (("{beta: 1}", "does not parse"), ("[1, 2]", "got list"), ("__import__('os')", "does not parse")):
+        with pytest.raises(InputError, match=found) as info:
+            read_params(bad)
+        assert str(info.value).startswith("params: expected a JSON object") and has_zh(str(info.value))

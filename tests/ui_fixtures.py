@@ -8,6 +8,7 @@ Import them into a test module (or conftest.py):
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -92,3 +94,40 @@ def app_server() -> Iterator[Server]:
         yield server
     finally:
         stop_server(server)
+
+
+# -- the browser (Playwright driving Debian's Chromium; `playwright install` cannot download browsers here) --
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+BROWSER_TIMEOUT = 60_000  # ms: a busy 2-core machine
+
+
+def _unavailable(message: str) -> None:
+    """Under CI a browser test that cannot run is a failure, never a skip."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    path = shutil.which("chromium")
+    if path is None:
+        _unavailable("Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -r requirements-dev.txt)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def leaves_machine(url: str) -> bool:
+    """True for a request that would go anywhere but this machine (data:, blob: and about: stay)."""
+    parsed = urlparse(url)
+    return parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in ("127.0.0.1", "localhost")

@@ -22,7 +22,7 @@ import torch
 import lossapp
 from lossapp import inputs
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError, TensorInput, read_tensor, shape_text
+from lossapp.inputs import InputError, TensorInput, read_params, read_tensor, shape_text
 from lossapp.reference import DTYPES, available_devices
 from lossapp.registry import FAMILIES, LOSSES, LossSpec, lookup
 from lossapp.result import Result, json_safe
@@ -81,22 +81,9 @@ def dtypes() -> list[str]:
 
 
 def parse_params_text(text: str | dict | None) -> dict[str, Any]:
-    """The HTTP API's params: a JSON object as text (never evaluated), or already a dict."""
-    if text is None:
-        return {}
-    if isinstance(text, dict):
-        return dict(text)
-    body = str(text).strip()
-    if not body:
-        return {}
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"params: expected a JSON object such as {{\"beta\": 0.5}}, got text that does not parse "
-                         f"({exc.msg} at character {exc.pos})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"params: expected a JSON object such as {{\"beta\": 0.5}}, got {type(data).__name__}")
-    return {k: (json.dumps(v) if isinstance(v, list) else v) for k, v in data.items()}
+    """The HTTP API's params: a JSON object as text (never evaluated), or already a dict; lists become text
+    for the tensor parameters' controls."""
+    return {k: (json.dumps(v) if isinstance(v, list) else v) for k, v in read_params(text).items()}
 
 
 def control_values(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
@@ -419,9 +406,6 @@ add_zh({
 })
 add_zh_patterns([
     (r"(.+) is not available yet: expected module (\S+), got none", r"\1 尚不可用：需要模块 \2，但它不存在"),
-    (r"params: expected a JSON object such as (.+), got text that does not parse \((.+)\)",
-     r"params：期望 JSON 对象，例如 \1，但文本无法解析（\2）"),
-    (r"params: expected a JSON object such as (.+), got (\w+)", r"params：期望 JSON 对象，例如 \1，实际为 \2"),
     (r"pred: expected numbers such as \[0\.2, 0\.8\], got empty text", r"pred：期望数字，例如 [0.2, 0.8]，实际为空文本"),
     (r"seed: expected an integer, got (.+)", r"seed：期望整数，实际为 \1"),
     (r"(\w+): expected a shape such as 2, 3, got nothing", r"\1：期望形状，例如 2, 3，实际为空"),
