@@ -172,7 +172,7 @@ def check_result(result: Result, claimed: Any) -> Verdict:
     mistakes = [v for v in evaluate(case) if rounds_to(v.value, claim)]
     common.update(mistakes=mistakes, conventions=conventions)
     correct = (f"The correct value is {_num(value)} ({rounded} to {_dec(claim.decimals)}).",
-               f"正确值为 {_num(value)}（保留{_dec_zh(claim.decimals)}为 {rounded}）。")
+               f"正确值为 {_num(value)}（保留 {_dec_zh(claim.decimals)}为 {rounded}）。")
 
     if conventions:
         first = conventions[0].variant
@@ -200,7 +200,7 @@ def check_result(result: Result, claimed: Any) -> Verdict:
               f"the inputs were themselves rounded ({written}): for inputs anywhere within half a unit of their last "
               f"written decimal the loss ranges over [{_num(lo)}, {_num(hi)}], which contains values that round to "
               f"{claim.text}. The difference is explained by the rounding of the inputs.")
-        zh = (f"所给答案 {claim.text} 并不是真实值 {_num(value)} 四舍五入到{_dec_zh(claim.decimals)}的结果（{rounded}），"
+        zh = (f"所给答案 {claim.text} 并不是真实值 {_num(value)} 四舍五入到 {_dec_zh(claim.decimals)}的结果（{rounded}），"
               f"但输入本身就是舍入过的（{written_zh}）：当每个输入在其最后一位小数的半个单位内变化时，损失的取值范围是 "
               f"[{_num(lo)}, {_num(hi)}]，其中包含舍入后等于 {claim.text} 的值。这个差别可以由输入的舍入来解释。")
         return Verdict("rounding", explanation=en, explanation_zh=zh, **common)
@@ -225,7 +225,7 @@ def _incorrect(case: Case, claim: Claim, value: float, common: dict[str, Any]) -
     en = (f"{claim.text} is off by {diff:+.6g} ({rel_text}, {units:+.4g} units of its last decimal) from the true "
           f"value {_num(value)} ({rounded} to {_dec(claim.decimals)}); no known mistake or library convention "
           f"reproduces it")
-    zh = (f"所给答案 {claim.text} 与真实值 {_num(value)}（保留{_dec_zh(claim.decimals)}为 {rounded}）相差 {diff:+.6g}"
+    zh = (f"所给答案 {claim.text} 与真实值 {_num(value)}（保留 {_dec_zh(claim.decimals)}为 {rounded}）相差 {diff:+.6g}"
           f"（{rel_text}，即最后一位小数的 {units:+.4g} 个单位）；没有已知错误或其他库的约定能得到它")
     if enclosure.sound and enclosure.lo is not None:
         en += (f", and rounding of the inputs cannot explain it (the loss stays within "
@@ -327,7 +327,7 @@ def _dec(d: int) -> str:
 
 
 def _dec_zh(d: int) -> str:
-    return f" {d} 位小数" if d else "整数"
+    return f"{d} 位小数" if d else "整数"
 
 
 def _named(variant: Any, zh: bool = False) -> str:
