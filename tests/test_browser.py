@@ -100,6 +100,7 @@ def wait(pg, script: str, arg: object = None, what: str = "") -> None:
 def fill(pg, selector: str, text: str) -> None:
     box = pg.locator(f"{selector} textarea")
     box.fill(text)
+    box.press("Tab")  # leave the box, so the app has the new value before the next click
 
 
 STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
@@ -207,9 +208,20 @@ def test_malformed_input_shows_a_readable_error(page) -> None:
 def test_seeded_random_input(page) -> None:
     pg = page
     pg.locator("#la-random").get_by_text("Random input", exact=False).first.click()
-    pg.locator("#la-random").get_by_label("Shape of pred").fill("4")
-    pg.locator("#la-generate").click()
-    wait(pg, "() => document.querySelector('#la-pred textarea').value.split(',').length === 4")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    shape = pg.locator("#la-random").get_by_label("Shape of pred")
+    four = "() => document.querySelector('#la-pred textarea').value.split(',').length === 4"
+    for _ in range(3):  # a click in the same instant as the typing can still send the old shape: type, leave, retry
+        shape.fill("4")
+        shape.press("Tab")
+        pg.locator("#la-generate").click()
+        try:
+            pg.wait_for_function(four, timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    wait(pg, four)
     pred, target = pg.locator("#la-pred textarea").input_value(), pg.locator("#la-target textarea").input_value()
     generated = lossapp.inputs.random_inputs(0, ["rand(4)", "randint(0, 2, (4,))"])
     assert json.loads(pred) == generated[0].double().tolist() and json.loads(target) == generated[1].tolist()
@@ -274,6 +286,7 @@ def test_confusion_tab_dice_equals_f1(page) -> None:
     # new counts: 30/10/10/50 gives Dice = 60/80 = 0.75
     for key, value in (("tp", "30"), ("fp", "10"), ("fn", "10"), ("tn", "50")):
         pg.locator(f"#la-{key} input").fill(value)
+        pg.locator(f"#la-{key} input").press("Tab")
     pg.locator("#la-conf-compute").click()
     wait(pg, "() => document.querySelector('#la-dice-f1')?.textContent === 'Dice = F1 = 0.75'")
 

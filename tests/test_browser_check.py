@@ -121,11 +121,13 @@ def test_check_the_prefilled_article_case(page) -> None:
 def test_a_known_mistake(page) -> None:
     pg = page
     pg.locator("#la-check-claimed textarea").fill("0.4023")
+    pg.locator("#la-check-claimed textarea").press("Tab")
     text = check_and_wait(pg, "mistake")
     assert "log10" in pg.locator("#la-check-matches").inner_text()
     assert "0.4023048808" in text and "log base 10 instead of the natural log" in text
     pg.locator(CARD).screenshot(path=str(SCREENSHOTS / "check_mistake.png"))
     pg.locator("#la-check-claimed textarea").fill("0.9264")
+    pg.locator("#la-check-claimed textarea").press("Tab")
     check_and_wait(pg, "rounding")
 
 
