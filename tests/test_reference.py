@@ -15,12 +15,24 @@ def test_devices() -> None:
         resolve_device("gpu0")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_reference_runs_on_the_gpu() -> None:
+ACCELERATORS = [d for d in ("cuda", "mps") if d in available_devices()]
+
+
+@pytest.mark.skipif(not ACCELERATORS, reason="needs a CUDA or MPS device (none on this machine)")
+def test_every_loss_agrees_on_the_accelerator() -> None:
+    """Where a GPU is present: every loss × reduction, its built-in run there, agrees with the trace."""
     import lossapp
 
-    r = lossapp.compute("mse", "[1, 2]", "[0, 0]", device="cuda")
-    assert r.reference.device.startswith("cuda") and r.reference.agrees
+    for device in ACCELERATORS:
+        for spec in lossapp.LOSSES.values():
+            if spec.family == "metrics":
+                continue
+            ex = spec.example
+            for reduction in spec.reductions:
+                r = lossapp.compute(spec.name, ex["pred"], ex.get("target"), reduction=reduction, device=device,
+                                    **ex.get("params", {}))
+                assert r.reference.device.startswith(device) and r.reference.agrees, (spec.name, reduction)
+                assert r.gradient is None or r.gradient.agrees, (spec.name, reduction)
 
 
 def test_dtypes() -> None:
