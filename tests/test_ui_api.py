@@ -112,8 +112,6 @@ def test_confusion_endpoint_article_003(client: Client) -> None:
 
 
 def test_check_endpoint(client: Client) -> None:
-    if not service.has_checker():
-        pytest.skip("lossapp.check is not there yet")
     data = client.predict(*BCE, "{}", "mean", "cpu", "float32", "0.9264", api_name="/check")
     assert data["value"] == pytest.approx(0.9263412213637533)
     assert data["check"]["verdict"] == "rounding" and data["check"]["decimals"] == 4
@@ -129,7 +127,7 @@ def test_check_endpoint(client: Client) -> None:
 def test_the_contract_endpoints_are_public_and_the_ui_handlers_are_not(client: Client) -> None:
     info = client.view_api(return_format="dict", print_info=False)
     names = set(info["named_endpoints"])
-    expected = {"/compute", "/confusion"} | ({"/check"} if service.has_checker() else set())
+    expected = {"/compute", "/check", "/confusion"}
     assert expected <= names
     handlers = {"/on_compute", "/on_loss", "/on_family", "/on_generate", "/on_file", "/on_counts", "/on_masks",
                 "/write_downloads", "/lambda", "/load", "/update", "/focal_frame", "/truncation_frame"}

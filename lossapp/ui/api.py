@@ -1,4 +1,4 @@
-"""The HTTP API (DESIGN.md section 7): /compute, /confusion and, once lossapp.check exists, /check,
+"""The HTTP API (DESIGN.md section 7): /compute, /check and /confusion,
 returning the JSON of section 4. Bad input comes back as a Gradio error with the InputError message.
 
     from gradio_client import Client
@@ -48,7 +48,7 @@ def check(loss: str, pred: str, target: str = "", params: str = "{}", reduction:
             raise InputError("claimed: expected a number such as 0.9264, got nothing")
         parsed = service.parse_params_text(params)
         result = service.compute(loss, pred, target, parsed, reduction, device, dtype)
-        verdict = service.check(result, loss, pred, target, parsed, reduction, claimed)
+        verdict = service.check(result, claimed)
     except InputError as exc:
         raise _error(exc) from None
     return service.result_json(result, verdict)
@@ -58,12 +58,12 @@ def confusion(tp: int, fp: int, fn: int, tn: int | None = None, claimed: str | f
               metric: str = "dice") -> dict[str, Any]:
     """Metrics from confusion counts (article 003: 20, 5, 10, 65): precision, recall, F1 = Dice, Dice
     loss, IoU, accuracy, specificity, MCC; "value" is the chosen metric (default dice). With a claimed
-    answer (and lossapp.check present) the JSON gains "check"."""
+    answer the JSON gains "check"."""
     try:
         result = service.confusion(tp, fp, fn, tn, metric)
         verdict = None
         if claimed is not None and str(claimed).strip():
-            verdict = service.check_confusion(result, {"tp": tp, "fp": fp, "fn": fn, "tn": tn}, metric, claimed)
+            verdict = service.check(result, claimed)
     except InputError as exc:
         raise _error(exc) from None
     return service.result_json(result, verdict)
@@ -71,10 +71,8 @@ def confusion(tp: int, fp: int, fn: int, tn: int | None = None, claimed: str | f
 
 def register() -> list[str]:
     """Add the endpoints to the Blocks being built; returns their names."""
-    names = ["compute", "confusion"]
+    names = ["compute", "check", "confusion"]
     gr.api(compute, api_name="compute", concurrency_limit=4)
+    gr.api(check, api_name="check", concurrency_limit=4)
     gr.api(confusion, api_name="confusion", concurrency_limit=4)
-    if service.has_checker():
-        gr.api(check, api_name="check", concurrency_limit=4)
-        names.append("check")
     return names

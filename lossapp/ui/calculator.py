@@ -434,11 +434,9 @@ def build(tr_ui: Translations) -> Calculator:
             tr_ui.keys(reduction, label="reduction")
             tr_ui.keys(device, label="device")
             tr_ui.keys(dtype, label="dtype")
-            claimed = gr.Textbox(label=t("claimed", lang), info=t("claimed_info", lang) if service.has_checker()
-                                 else t("claimed_missing", lang), lines=1, elem_id="la-claimed",
-                                 interactive=service.has_checker())
-            tr_ui.add(claimed, lambda lg: gr.update(label=t("claimed", lg), info=t("claimed_info", lg)
-                                                    if service.has_checker() else t("claimed_missing", lg)))
+            claimed = gr.Textbox(label=t("claimed", lang), info=t("claimed_info", lang), lines=1,
+                                 elem_id="la-claimed")
+            tr_ui.add(claimed, lambda lg: gr.update(label=t("claimed", lg), info=t("claimed_info", lg)))
             compute = tr_ui.keys(gr.Button(t("compute", lang), variant="primary", size="lg", elem_id="la-compute"),
                                  value="compute")
         with gr.Column(scale=3, min_width=420):
@@ -600,8 +598,7 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
             reduction, dtype = data[calc.reduction], data[calc.dtype]
             progress(0.2, desc=t("progress_compute", lang))
             result = service.compute(spec.name, pred, target, params, reduction, data[calc.device], dtype)
-            verdict = service.check(result, spec.name, pred, target, params, reduction, data[calc.claimed]) \
-                if service.has_checker() else None
+            verdict = service.check(result, data[calc.claimed])
         sources = {} if pred_file or target_file else service.snippet_sources(
             data[calc.random_state], data[calc.pred], data[calc.target] or "", dtype)
         state = {"result": result, "verdict": verdict, "sources": sources, "stamp": time.time_ns()}

@@ -392,7 +392,7 @@ def run_check(loss: str, pred: Any, target: Any, params: dict[str, Any], reducti
     if spec.target_kind is None:
         target = None
     result = service.compute(spec.name, pred, target, params, reduction, device, dtype)
-    verdict = service.check(result, spec.name, pred, target, params, reduction, claimed)
+    verdict = service.check(result, claimed)
     try:
         conventions = table_for_result(result)
     except (InputError, ValueError, RuntimeError, TypeError):

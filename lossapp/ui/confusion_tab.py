@@ -127,10 +127,8 @@ def build(tr_ui: Translations) -> ConfusionTab:
                 tn = tr_ui.keys(gr.Number(ARTICLE_COUNTS["tn"], precision=0, minimum=0, label=t("tn", lang),
                                           elem_id="la-tn"), label="tn")
             metric = tr_ui.keys(gr.Dropdown(list(METRICS), value="dice", label=t("metric", lang)), label="metric")
-            claimed = gr.Textbox(label=t("claimed", lang), lines=1, interactive=service.has_checker(),
-                                 info=t("claimed_info", lang) if service.has_checker() else t("claimed_missing", lang))
-            tr_ui.add(claimed, lambda lg: gr.update(label=t("claimed", lg), info=t("claimed_info", lg)
-                                                    if service.has_checker() else t("claimed_missing", lg)))
+            claimed = gr.Textbox(label=t("claimed", lang), lines=1, info=t("claimed_info", lang))
+            tr_ui.add(claimed, lambda lg: gr.update(label=t("claimed", lg), info=t("claimed_info", lg)))
             compute = tr_ui.keys(gr.Button(t("conf_compute", lang), variant="primary", elem_id="la-conf-compute"),
                                  value="conf_compute")
             with gr.Accordion(t("from_masks", lang), open=False) as masks_box:
@@ -161,8 +159,7 @@ def wire(tab: ConfusionTab, lang_radio: Any) -> None:
     def on_counts(lang: str, tp: Any, fp: Any, fn: Any, tn: Any, metric: str, claimed: str) -> list[Any]:
         with as_gradio_errors(lang):
             result = service.confusion(tp, fp, fn, tn, metric)
-            verdict = service.check_confusion(result, {"tp": tp, "fp": fp, "fn": fn, "tn": tn}, metric, claimed) \
-                if service.has_checker() else None
+            verdict = service.check(result, claimed)
         state = {"result": result, "verdict": verdict}
         return [state, *render_outputs(state, lang)]
 

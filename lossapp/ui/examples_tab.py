@@ -149,7 +149,7 @@ def _loader(card: Card, calc: calc_mod.Calculator) -> Any:
         return [gr.Tabs(selected="calculator"), gr.update(value=spec.family),
                 gr.update(choices=calc_mod.loss_choices(spec.family, lang), value=spec.name),
                 pred or "", target or "", gr.update(choices=list(spec.reductions), value=reduction), None, None,
-                "" if stated is None or not service.has_checker() else str(stated), random, *controls]
+                "" if stated is None else str(stated), random, *controls]
 
     return load
 

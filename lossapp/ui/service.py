@@ -1,13 +1,10 @@
 """What the UI and the HTTP API call: thin, gradio-free wrappers around the library.
 
 Everything here raises `lossapp.InputError` for bad input; the gradio layer turns it into `gr.Error`.
-Features whose backing module has not landed yet (the answer checker, file loaders, seeded random
-inputs) are looked up when used, so the app keeps working and says what is missing.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import re
@@ -21,6 +18,9 @@ import torch
 
 import lossapp
 from lossapp import inputs
+from lossapp.check import check_result
+from lossapp.confusion import confusion_from_masks
+from lossapp.examples import load_examples, run_example
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import InputError, TensorInput, read_params, read_tensor, shape_text
 from lossapp.reference import DTYPES, available_devices
@@ -30,26 +30,6 @@ from lossapp.result import Result, json_safe
 TABLE_ROWS = 500          # rows of the per-element table sent to the browser (the CSV has them all)
 RANDOM_MAX = 100_000      # elements a random input may have (it is written into the text box)
 FILE_TYPES = inputs.FILE_TYPES  # .csv .tsv .txt .json .npy .npz .pt .pth
-
-
-# -- optional modules --------------------------------------------------------------------------------
-
-
-def optional(module: str, name: str) -> Callable[..., Any] | None:
-    """`module.name` when that module exists and defines it (features other issues deliver)."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    return getattr(mod, name, None)
-
-
-def has_checker() -> bool:
-    return optional("lossapp.check", "check") is not None
-
-
-def _missing(feature: str, module: str) -> InputError:
-    return InputError(f"{feature} is not available yet: expected module {module}, got none")
 
 
 # -- the registry, for the pickers -------------------------------------------------------------------
@@ -120,19 +100,11 @@ def compute(loss: str, pred: Any, target: Any, params: dict[str, Any], reduction
                            dtype=dtype or "float32", **params)
 
 
-def check(result: Result, loss: str, pred: Any, target: Any, params: dict[str, Any], reduction: str | None,
-          claimed: Any) -> Any:
-    """The verdict on a claimed answer (lossapp.check), or None when no claim is given."""
+def check(result: Result, claimed: Any) -> Any:
+    """The verdict on a claimed answer about a computed result, or None when no claim is given."""
     if _empty(claimed):
         return None
-    check_result = optional("lossapp.check", "check_result")
-    if check_result is not None:
-        return check_result(result, claimed)
-    check_fn = optional("lossapp.check", "check")
-    if check_fn is None:
-        raise _missing("checking a claimed answer", "lossapp.check")
-    return check_fn(loss, pred, None if _empty(target) else target, claimed=claimed,
-                    reduction=reduction or result.reduction, **params)
+    return check_result(result, claimed)
 
 
 def result_json(result: Result, verdict: Any = None) -> dict[str, Any]:
@@ -148,22 +120,7 @@ def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, metric: str = "dice") -
 
 
 def confusion_masks(pred: Any, target: Any, threshold: float, metric: str = "dice") -> Result:
-    fn = optional("lossapp.confusion", "confusion_from_masks")
-    if fn is None:
-        raise _missing("confusion counts from masks", "lossapp.confusion")
-    return fn(pred, target, threshold=threshold, metric=metric or "dice")
-
-
-def check_confusion(result: Result, counts: dict[str, Any], metric: str, claimed: Any) -> Any:
-    if _empty(claimed):
-        return None
-    check_result = optional("lossapp.check", "check_result")
-    if check_result is not None:
-        return check_result(result, claimed)
-    check_fn = optional("lossapp.check", "check")
-    if check_fn is None:
-        raise _missing("checking a claimed answer", "lossapp.check")
-    return check_fn("confusion", claimed=claimed, **{k: v for k, v in counts.items() if not _empty(v)}, metric=metric)
+    return confusion_from_masks(pred, target, threshold=threshold, metric=metric or "dice")
 
 
 # -- inputs: files and seeded random tensors ---------------------------------------------------------
@@ -343,29 +300,8 @@ def file_summary(value: Any, name: str) -> str:
 
 
 def example_source() -> tuple[Callable[[], list[Any]], Callable[[Any], tuple[Any, Any]]]:
-    """(load_examples, run_example) from lossapp.examples, or a tomllib fallback when it is missing."""
-    load = optional("lossapp.examples", "load_examples")
-    run = optional("lossapp.examples", "run_example")
-    if load is not None and run is not None:
-        return load, run
-    return _fallback_load, _fallback_run
-
-
-def _fallback_load() -> list[dict[str, Any]]:
-    import tomllib
-    folder = Path(__file__).resolve().parents[2] / "examples"
-    out = []
-    for path in sorted(folder.glob("*.toml")):
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        data["name"] = path.stem
-        out.append(data)
-    return out
-
-
-def _fallback_run(example: Any) -> tuple[Result, None]:
-    ex = example if isinstance(example, dict) else example.__dict__
-    return lossapp.compute(ex["loss"], ex.get("pred"), ex.get("target"), reduction=ex.get("reduction", "mean"),
-                           **ex.get("params", {})), None
+    """(load_examples, run_example) of lossapp.examples."""
+    return load_examples, run_example
 
 
 def example_inputs(example: Any) -> tuple[Any, Any]:
@@ -405,7 +341,6 @@ add_zh({
     "0-1 mask (randint)": "0-1 掩码（randint）",
 })
 add_zh_patterns([
-    (r"(.+) is not available yet: expected module (\S+), got none", r"\1 尚不可用：需要模块 \2，但它不存在"),
     (r"pred: expected numbers such as \[0\.2, 0\.8\], got empty text", r"pred：期望数字，例如 [0.2, 0.8]，实际为空文本"),
     (r"seed: expected an integer, got (.+)", r"seed：期望整数，实际为 \1"),
     (r"(\w+): expected a shape such as 2, 3, got nothing", r"\1：期望形状，例如 2, 3，实际为空"),

@@ -57,7 +57,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "claimed": ("Claimed answer (optional)", "给出的答案（可选）"),
     "claimed_info": ("e.g. 0.9264 — checked for exact / convention / mistake / rounding / incorrect",
                      "例如 0.9264 —— 判定 exact / convention / mistake / rounding / incorrect"),
-    "claimed_missing": ("Checking needs lossapp.check, which is not available yet.", "检查答案需要 lossapp.check，目前尚不可用。"),
     "compute": ("Compute", "计算"),
     "tensor_param_placeholder": ("e.g. [1.0, 2.0]; empty = off", "例如 [1.0, 2.0]；留空 = 不使用"),
     # calculator: outputs
