@@ -104,7 +104,7 @@ def _print_result(result: Any, lang: str, out: Any = None) -> None:
         if subs:
             shown = subs if len(subs) <= 6 else [*subs[:6], "…"]
             print(f"        = {' ; '.join(latex_to_text(s) for s in shown)}", file=out)
-        print(f"        = {_format_value(step.value_list())}", file=out)
+        print(f"        = {_format_value(step.value_list())}".replace("\n", "\n" + " " * 10), file=out)
         if step.note:
             print(f"        ({tr(step.note, lang)})", file=out)
     print(file=out)
