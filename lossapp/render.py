@@ -343,7 +343,7 @@ def _tensor_code(t: torch.Tensor, dtype: str, device: str, name: str) -> str:
     return f"{name} = torch.tensor({body}{extra})"
 
 
-def _split_code(code: str) -> tuple[str, str]:
+def split_torch_code(code: str) -> tuple[str, str]:
     """(statements, final expression) of the spec's torch_code."""
     code = code.strip()
     try:
@@ -387,7 +387,7 @@ def torch_snippet(result: Result, *, sources: dict[str, str] | None = None) -> s
             lines.append(f"{name} = {_py_number(value)}")
         else:
             lines.append(f"{name} = {value!r}")
-    head, expr = _split_code(spec.torch_code)
+    head, expr = split_torch_code(spec.torch_code)
     lines.append("")
     if head:
         lines.append(head)

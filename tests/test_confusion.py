@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spec_code import run_torch_code
 
 import lossapp
 from lossapp.confusion import (
@@ -250,10 +251,8 @@ def test_registered_spec() -> None:
     masks = spec.steps(Trace(), torch.tensor([0.9, 0.1]), torch.tensor([1.0, 1.0]), spec.resolve_params({}), "none")
     assert masks.item() == pytest.approx(2 / 3)
     # the torch snippet computes the same (our own registered code, not user text)
-    names = {"torch": torch, "tp": 20, "fp": 5, "fn": 10, "tn": 65, "metric": "specificity"}
-    lines = spec.torch_code.strip().split("\n")
-    exec("\n".join(lines[:3]), names)
-    assert eval("\n".join(lines[3:]), names).item() == pytest.approx(GOLDEN["specificity"])
+    value = run_torch_code(spec.torch_code, tp=20, fp=5, fn=10, tn=65, metric="specificity")
+    assert value.item() == pytest.approx(GOLDEN["specificity"])
 
 
 def test_lossapp_confusion_stays_the_function() -> None:

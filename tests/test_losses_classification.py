@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spec_code import run_torch_code
 
 import lossapp
 from lossapp import InputError
@@ -159,24 +160,11 @@ def test_torch_code_reproduces_the_value(name):
     """The 'Reproduce in PyTorch' expression, run with the example's inputs, gives the trace's value."""
     spec = lossapp.LOSSES[name]
     r = lossapp.compute(name, spec.example["pred"], spec.example["target"], dtype="float64")
-    scope = {"torch": torch, "F": F, "pred": r.pred.values.double(), "target": r.target.values, "reduction": "mean",
-             **{k: v for k, v in r.params.items()}}
-    lines = spec.torch_code.strip().splitlines()
-    # the result is the last expression, which may span several lines: the longest tail that compiles as one
-    cut = next(i for i in range(len(lines)) if _compiles("\n".join(lines[i:])))
-    exec(compile("\n".join(lines[:cut]), "<torch_code>", "exec"), scope)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        value = eval(compile("\n".join(lines[cut:]), "<torch_code>", "eval"), scope)
+        value = run_torch_code(spec.torch_code, pred=r.pred.values.double(), target=r.target.values,
+                               reduction="mean", **r.params)
     assert value.item() == pytest.approx(r.value, abs=1e-12)
-
-
-def _compiles(text: str) -> bool:
-    try:
-        compile(text, "<torch_code>", "eval")
-    except SyntaxError:
-        return False
-    return True
 
 
 def test_aliases():

@@ -16,31 +16,14 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from spec_code import assert_close, run_torch_code
 
 import lossapp
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
-from lossapp.reference import TOLERANCES
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def run_torch_code(code: str, **names) -> torch.Tensor:
-    """Execute a spec's torch_code (trusted source in the repo, not user text): all lines but the last are
-    statements, the last line is the value."""
-    lines = code.strip().splitlines()
-    scope = {"torch": torch, "F": F, **names}
-    exec("\n".join(lines[:-1]), scope)
-    return eval(lines[-1], scope)
-
-
-def assert_close(actual, expected, dtype: torch.dtype = torch.float64) -> None:
-    rtol, atol = TOLERANCES[dtype]
-    a = torch.as_tensor(actual, dtype=torch.float64)
-    b = torch.as_tensor(expected, dtype=torch.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    assert torch.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True), (a, b)
 
 
 # -- article 003: the two pixels ----------------------------------------------------------------------

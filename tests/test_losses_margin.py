@@ -3,7 +3,6 @@ formulas; labels, shapes and warnings; Chinese for every visible string."""
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spec_code import run_torch_code
 
 import lossapp
 from lossapp.i18n import has_zh
@@ -32,15 +32,6 @@ def _value(result: lossapp.Result) -> torch.Tensor:
 
 def _grad(result: lossapp.Result, key: str = "manual") -> torch.Tensor:
     return torch.tensor(getattr(result.gradient, key), dtype=torch.float64)
-
-
-def _run_torch_code(spec: lossapp.LossSpec, names: dict[str, Any]) -> torch.Tensor:
-    """Evaluate spec.torch_code the way the snippet writer does: statements, then the last expression."""
-    tree = ast.parse(spec.torch_code.strip(), mode="exec")
-    env: dict[str, Any] = {"torch": torch, "F": F, **names}
-    *head, last = tree.body
-    exec(compile(ast.Module(body=head, type_ignores=[]), "<torch_code>", "exec"), env)  # trusted spec code
-    return eval(compile(ast.Expression(body=last.value), "<torch_code>", "eval"), env)  # trusted spec code
 
 
 # -- hinge ---------------------------------------------------------------------------------------------
@@ -299,11 +290,11 @@ def test_torch_code_computes_the_same_value(name: str, reduction: str) -> None:
     result = lossapp.compute(name, ex["pred"], ex["target"], reduction=reduction, dtype="float64", **ex["params"])
     names = {"pred": result.pred.values, "target": result.target.values, "reduction": reduction,
              **{k: v for k, v in result.params.items()}}
-    torch.testing.assert_close(_run_torch_code(spec, names).double(), _value(result))
+    torch.testing.assert_close(run_torch_code(spec.torch_code, **names).double(), _value(result))
     # hinge's snippet also maps 0/1 targets itself
     if name == "hinge":
         raw = {**names, "target": torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0])}
-        torch.testing.assert_close(_run_torch_code(spec, raw).double(), _value(result))
+        torch.testing.assert_close(run_torch_code(spec.torch_code, **raw).double(), _value(result))
 
 
 @pytest.mark.parametrize("name", MARGIN_LOSSES)

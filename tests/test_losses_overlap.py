@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from spec_code import run_torch_code
 
 import lossapp
 from lossapp.i18n import has_zh
@@ -102,19 +103,7 @@ def test_torch_code_matches_reference(name: str) -> None:
             x = torch.tensor(pred, dtype=torch.float64)
             t = torch.tensor(target)
             t = t.long() if params.get("activation") == "softmax" else t.double()
-            names = {"torch": torch, "F": F, "pred": x, "target": t, "reduction": reduction, **eff}
-            # the last value may span lines: find where that expression starts
-            lines = spec.torch_code.strip().split("\n")
-            code, last = "", ""
-            for i in range(len(lines) - 1, -1, -1):
-                try:
-                    compile("\n".join(lines[i:]), "<snippet>", "eval")
-                except SyntaxError:
-                    continue
-                code, last = "\n".join(lines[:i]), "\n".join(lines[i:])
-                break
-            exec(code, names)  # our registered snippet, not user text
-            got = eval(last, names)
+            got = run_torch_code(spec.torch_code, pred=x, target=t, reduction=reduction, **eff)
             torch.testing.assert_close(got, spec.reference(x, t, eff, reduction), rtol=1e-12, atol=1e-12)
 
 

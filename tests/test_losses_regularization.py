@@ -3,15 +3,13 @@ behind the L2 reference (article 002, point 3); reductions; Chinese for every vi
 
 from __future__ import annotations
 
-import ast
-from typing import Any
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spec_code import run_torch_code
 
 import lossapp
 from lossapp.i18n import has_zh
@@ -179,19 +177,11 @@ def test_penalties_property_against_numpy(w: list[float], lam: float, reduction:
 
 # -- every spec ------------------------------------------------------------------------------------
 
-def _run_torch_code(spec: lossapp.LossSpec, names: dict[str, Any]) -> torch.Tensor:
-    tree = ast.parse(spec.torch_code.strip(), mode="exec")
-    env: dict[str, Any] = {"torch": torch, "F": F, **names}
-    *head, last = tree.body
-    exec(compile(ast.Module(body=head, type_ignores=[]), "<torch_code>", "exec"), env)  # trusted spec code
-    return eval(compile(ast.Expression(body=last.value), "<torch_code>", "eval"), env)  # trusted spec code
-
-
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", ["l1_penalty", "l2_penalty"])
 def test_torch_code_computes_the_same_value(name: str, reduction: str) -> None:
     result = lossapp.compute(name, W, reduction=reduction, dtype="float64", lam=0.01)
-    value = _run_torch_code(lossapp.LOSSES[name], {"pred": torch.tensor(W, dtype=torch.float64),
+    value = run_torch_code(lossapp.LOSSES[name].torch_code, **{"pred": torch.tensor(W, dtype=torch.float64),
                                                    "reduction": reduction, "lam": 0.01})
     torch.testing.assert_close(value, torch.tensor(result.value, dtype=torch.float64))
 

@@ -191,10 +191,10 @@ def test_snippet_for_large_inputs_loads_a_file() -> None:
 
 
 def test_split_code_handles_statements_then_expression() -> None:
-    head, expr = render._split_code("a = 1\nb = (a +\n     2)\n{'x': a,\n 'y': b}['y']")
+    head, expr = render.split_torch_code("a = 1\nb = (a +\n     2)\n{'x': a,\n 'y': b}['y']")
     assert head == "a = 1\nb = (a +\n     2)"
     assert expr == "{'x': a,\n 'y': b}['y']"
-    assert render._split_code("F.l1_loss(pred, target)") == ("", "F.l1_loss(pred, target)")
+    assert render.split_torch_code("F.l1_loss(pred, target)") == ("", "F.l1_loss(pred, target)")
 
 
 # -- JSON and CSV ------------------------------------------------------------------------------------
