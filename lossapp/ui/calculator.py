@@ -381,7 +381,7 @@ def build(tr_ui: Translations) -> Calculator:
                         for p in s.params:
                             component = make_control(p, lang)
                             controls.append(Control(s.name, p, component))
-                            tr_ui.add(component, _control_translation(p))
+                            tr_ui.add(component, control_translation(p))
                     groups[s.name] = group
             pred = gr.Textbox(label=t("pred", lang), lines=3, max_lines=12, placeholder=placeholder(spec, "pred", lang),
                               value=(spec.example or {}).get("pred") or "", elem_id="la-pred")
@@ -486,7 +486,7 @@ def build(tr_ui: Translations) -> Calculator:
     return calc
 
 
-def _control_translation(p: Param) -> Any:
+def control_translation(p: Param) -> Any:
     def update(lang: str) -> Any:
         extra = {"placeholder": t("tensor_param_placeholder", lang)} if p.kind in ("tensor", "float_or_tensor") else {}
         return gr.update(info=tr(p.description, lang), **extra)

@@ -32,7 +32,7 @@ from lossapp.conventions import table_for_result
 from lossapp.grade import grade_csv, summary, write_csv
 from lossapp.i18n import add_zh, add_zh_patterns, tr
 from lossapp.inputs import InputError
-from lossapp.registry import LossSpec, Param, lookup
+from lossapp.registry import LossSpec, lookup
 from lossapp.result import Result
 from lossapp.ui import calculator, service
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, esc, gr
@@ -501,20 +501,13 @@ def grade_upload(path: str | Path, progress: Any = None) -> dict[str, Any]:
 
 
 @dataclass
-class Control:
-    spec: str
-    param: Param
-    component: Any
-
-
-@dataclass
 class CheckTab:
     family: Any
     loss: Any
     info: Any
     no_params: Any
     groups: dict[str, Any]
-    controls: list[Control]
+    controls: list[calculator.Control]
     pred: Any
     target: Any
     reduction: Any
@@ -553,13 +546,6 @@ class CheckTab:
         return [c.component for c in self.controls]
 
 
-def _control_translation(p: Param) -> Any:
-    def update(lang: str) -> Any:
-        extra = {"placeholder": t("tensor_param_placeholder", lang)} if p.kind in ("tensor", "float_or_tensor") else {}
-        return gr.update(info=tr(p.description, lang), **extra)
-    return update
-
-
 @functools.cache
 def article_state() -> dict[str, Any] | None:
     """Article 002's case, checked once per process so the tab opens with its verdict (the session state
@@ -584,7 +570,7 @@ def build(tr_ui: Translations) -> CheckTab:
     initial = PRESET if spec.name == ARTICLE_CASE["loss"] else None
     first = render_outputs(initial, lang)
     groups: dict[str, Any] = {}
-    controls: list[Control] = []
+    controls: list[calculator.Control] = []
     tr_ui.keys(gr.Markdown(t("chk_intro", lang), elem_classes=["la-note"]), value="chk_intro")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=360):
@@ -603,8 +589,8 @@ def build(tr_ui: Translations) -> CheckTab:
                     with gr.Group(visible=s.name == spec.name) as group:
                         for p in s.params:
                             component = calculator.make_control(p, lang)
-                            controls.append(Control(s.name, p, component))
-                            tr_ui.add(component, _control_translation(p))
+                            controls.append(calculator.Control(s.name, p, component))
+                            tr_ui.add(component, calculator.control_translation(p))
                     groups[s.name] = group
             pred = tr_ui.keys(gr.Textbox(value=ARTICLE_CASE["pred"], label=t("pred", lang), lines=2, max_lines=10,
                                          placeholder=calculator.placeholder(spec, "pred", lang),
