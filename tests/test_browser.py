@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
-    ARTIFACTS,
     BROWSER_TIMEOUT,
+    SCREENSHOTS,
     Server,
     app_server,
     browser,
     leaves_machine,
+    shot,
 )
 
 import lossapp
@@ -29,7 +30,6 @@ from lossapp.i18n import tr
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = ARTIFACTS / "screenshots"
 TIMEOUT = BROWSER_TIMEOUT
 
 
@@ -65,13 +65,6 @@ def page(browser, app_server: Server, traffic: Traffic) -> Iterator[object]:  # 
         yield pg
     finally:
         context.close()
-
-
-def shot(pg, name: str) -> Path:
-    path = SCREENSHOTS / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000
-    return path
 
 
 def open_tab(pg, label: str) -> None:

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
-    ARTIFACTS,
     BROWSER_TIMEOUT,
     ROOT,
+    SCREENSHOTS,
     Server,
     app_server,
     browser,
     leaves_machine,
+    shot,
 )
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = ARTIFACTS / "screenshots"
 SAMPLE = ROOT / "examples" / "answers_sample.csv"
 TIMEOUT = BROWSER_TIMEOUT
 CARD = "#la-check-card"
@@ -69,13 +69,6 @@ def wait(pg, script: str, arg: object = None, what: str = "") -> None:
             toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText)})""")
         log = SERVER_LOG[0].read_text(errors="replace")[-3000:] if SERVER_LOG else ""
         raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{log}") from None
-
-
-def shot(pg, name: str) -> Path:
-    path = SCREENSHOTS / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000
-    return path
 
 
 def check_and_wait(pg, verdict: str) -> str:

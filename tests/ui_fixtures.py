@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -131,3 +132,15 @@ def leaves_machine(url: str) -> bool:
     """True for a request that would go anywhere but this machine (data:, blob: and about: stay)."""
     parsed = urlparse(url)
     return parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in ("127.0.0.1", "localhost")
+
+
+SCREENSHOTS = ARTIFACTS / "screenshots"
+
+
+def shot(pg: Any, name: str) -> Path:
+    """A full-page screenshot of the page as artifacts/screenshots/NAME.png (a test artifact)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
