@@ -123,17 +123,23 @@ convention("keras_clip", "Keras", "Keras", "Keras: probabilities clipped to [1e-
            "log p", lambda c: _needs_clip(c, KERAS_EPS), lambda c: _clipped_run(c, KERAS_EPS))
 
 
-def _tf_keras_bce(c: Case) -> float | None:
+def _bce_eps_inside_logs(c: Case, eps: float, clip: bool) -> float | None:
+    """BCE with eps added inside both logs (−[y log(p + eps) + (1 − y) log(1 − p + eps)]), p first clipped to
+    [eps, 1 − eps] when `clip`, weighted as torch's BCE."""
     p, t = _probabilities(c), c.target
     if p is None or t is None or c.name != "bce":
         return None
-    q = _clip(p, KERAS_EPS)
+    q = _clip(p, eps) if clip else p
     t = t.double()
-    terms = -(t * torch.log(q + KERAS_EPS) + (1 - t) * torch.log(1 - q + KERAS_EPS))
+    terms = -(t * torch.log(q + eps) + (1 - t) * torch.log(1 - q + eps))
     w = c.param("weight")
     if isinstance(w, torch.Tensor):
         terms = terms * w.double()
     return _mean_over_samples(c, terms.reshape(-1))
+
+
+def _tf_keras_bce(c: Case) -> float | None:
+    return _bce_eps_inside_logs(c, KERAS_EPS, clip=True)
 
 
 convention("tf_keras_epsilon", "tf.keras 2", "tf.keras 2", "tf.keras 2: clipping plus 1e-7 inside the logs",
@@ -189,15 +195,7 @@ convention("sklearn_log_loss_1e-15", "scikit-learn < 1.3", "scikit-learn < 1.3",
 
 
 def _old_torch_bce(c: Case) -> float | None:
-    p, t = _probabilities(c), c.target
-    if p is None or t is None or c.name != "bce":
-        return None
-    t = t.double()
-    terms = -(t * torch.log(p + OLD_TORCH_EPS) + (1 - t) * torch.log(1 - p + OLD_TORCH_EPS))
-    w = c.param("weight")
-    if isinstance(w, torch.Tensor):
-        terms = terms * w.double()
-    return _mean_over_samples(c, terms.reshape(-1))
+    return _bce_eps_inside_logs(c, OLD_TORCH_EPS, clip=False)
 
 
 convention("old_torch_bce", "PyTorch < 0.4.1", "PyTorch < 0.4.1", "Old PyTorch BCE: eps = 1e-12 inside the logs",
