@@ -174,7 +174,7 @@ def test_read_tensor_errors_have_chinese(value):
 
 def test_size_errors_have_chinese(monkeypatch):
     zh_of(read_tensor, torch.zeros(inputs.MAX_ELEMENTS + 1), "pred")
-    monkeypatch.setattr(inputs, "MAX_TEXT_CHARS", 4)
+    monkeypatch.setattr(inputs.limits, "MAX_TEXT_CHARS", 4)
     zh_of(read_tensor, "[1, 2]", "pred")
 
 

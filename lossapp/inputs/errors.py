@@ -1,0 +1,52 @@
+"""The one error type for user mistakes, and the helpers that write its messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from lossapp.inputs import limits
+
+
+class InputError(ValueError):
+    """A user mistake: the message says what was expected and what was found."""
+
+
+
+def index_text(flat_index: int, shape: Sequence[int]) -> str:
+    """'3' for a vector, '(0, 1)' for a matrix position, '' for a scalar."""
+    if not shape:
+        return ""
+    idx = tuple(int(i) for i in np.unravel_index(int(flat_index), tuple(shape)))
+    return str(idx[0]) if len(idx) == 1 else "(" + ", ".join(map(str, idx)) + ")"
+
+
+def at_index(flat_index: int, shape: Sequence[int]) -> str:
+    where = index_text(flat_index, shape)
+    return f" at index {where}" if where else ""
+
+
+def shape_text(shape: tuple[int, ...] | torch.Size) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+
+def bytes_text(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" or n == int(n) else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+
+def quote(text: object, limit: int | None = None) -> str:
+    """The user's text as a bounded excerpt for a message: repr() of at most `limit` characters, with an
+    ellipsis and the total length when longer ('abc…' (1,048,576 characters))."""
+    text = text if isinstance(text, str) else str(text)
+    limit = limits.MAX_QUOTED_CHARS if limit is None else limit
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"

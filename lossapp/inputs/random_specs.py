@@ -1,0 +1,210 @@
+"""Seeded random inputs and the random-spec language (randn(2, 3), randint(0, 3, (2,)), ...)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from lossapp.inputs import limits
+from lossapp.inputs.errors import InputError
+
+# -- random inputs -----------------------------------------------------------------------------------
+
+RANDOM_KINDS = ("randn", "rand", "softmax", "randint", "mask")
+_RANDOM_DTYPES = {"float16": torch.float16, "half": torch.float16, "bfloat16": torch.bfloat16,
+                  "float32": torch.float32, "float": torch.float32, "float64": torch.float64,
+                  "double": torch.float64, "int64": torch.int64, "long": torch.int64, "int32": torch.int32,
+                  "int": torch.int32, "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8}
+
+
+def _check_shape(shape: Any, what: str) -> tuple[int, ...]:
+    if isinstance(shape, int | np.integer) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    if isinstance(shape, torch.Size):
+        shape = tuple(shape)
+    if (not isinstance(shape, list | tuple) or len(shape) > limits.MAX_DIMS
+            or not all(isinstance(s, int | np.integer) and not isinstance(s, bool) and s >= 1 for s in shape)):
+        raise InputError(f"{what}: expected a shape of positive integers such as (2, 3), got {shape!r}")
+    shape = tuple(int(s) for s in shape)
+    if math.prod(shape) > limits.MAX_ELEMENTS:
+        raise InputError(f"{what}: expected at most {limits.MAX_ELEMENTS:,} elements, got {math.prod(shape):,}")
+    return shape
+
+
+def _generate(kind: str, shape: tuple[int, ...], generator: torch.Generator, low: int = 0, high: int | None = None,
+              dtype: torch.dtype | None = None, what: str = "random") -> torch.Tensor:
+    if kind in ("randn", "rand", "softmax"):
+        if dtype is not None and not dtype.is_floating_point:
+            raise InputError(f"{what}: expected dtype float16, bfloat16, float32 or float64, got "
+                             f"{str(dtype).removeprefix('torch.')}")
+        if kind == "softmax" and not shape:
+            raise InputError(f"{what}: expected a shape with at least 1 dimension for softmax, got ()")
+        fn = torch.rand if kind == "rand" else torch.randn
+        t = fn(shape, generator=generator, dtype=dtype)
+        if kind == "softmax":
+            t = torch.softmax(t, dim=1 if t.dim() > 1 else 0)
+        return t
+    if kind == "mask":
+        low, high = 0, 2
+    if high is None or high <= low:
+        raise InputError(f"{what}: expected num_classes (the number of classes) of at least 1, got {high!r}")
+    return torch.randint(low, high, shape, generator=generator, dtype=dtype or torch.int64)
+
+
+def random_tensor(kind: str, shape: Any, seed: int = 0, num_classes: int | None = None,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random tensor of `shape` from a private generator seeded with `seed` (or from `generator`).
+
+    randn:   values / logits, exactly `torch.manual_seed(seed); torch.randn(*shape)`
+    rand:    probabilities in [0, 1) (torch.rand)
+    softmax: rows of probabilities: softmax of randn along dim 1 (dim 0 for a vector)
+    randint: class indices in [0, num_classes)
+    mask:    0/1 labels (torch.randint(0, 2))
+    The global RNG is left untouched.
+    """
+    kind_text = str(kind).strip().lower()
+    if kind_text not in RANDOM_KINDS:
+        raise InputError(f"expected a random kind such as {', '.join(RANDOM_KINDS)}, got {kind!r}")
+    shape = _check_shape(shape, f"random {kind_text}")
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer)):
+        raise InputError(f"random {kind_text}: expected num_classes (the number of classes) of at least 1, "
+                         f"got {num_classes!r}")
+    if generator is None:
+        generator = torch.Generator().manual_seed(_check_seed(seed))
+    return _generate(kind_text, shape, generator, high=None if num_classes is None else int(num_classes),
+                     what=f"random {kind_text}")
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, str) and re.fullmatch(r"\s*[-+]?\d+\s*", seed):
+        seed = int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise InputError(f"seed: expected an integer, got {seed!r}")
+    seed = int(seed)
+    if not -(2**63) <= seed < 2**64:
+        raise InputError(f"seed: expected an integer in [-2^63, 2^64), got {seed}")
+    return seed
+
+
+_SPEC = re.compile(r"\s*(?:[A-Za-z_]\w*\s*=\s*)?(?:torch\.)?(?P<fn>randn|rand|randint|softmax|mask)\s*"
+                   r"\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)\s*;?\s*", re.ASCII)
+_SPEC_HELP = "randn(2, 3), rand(4), randint(0, 3, (2,)), softmax(2, 3) or mask(4)"
+
+
+def _split_args(args: str) -> list[str]:
+    parts, depth, current = [], 0, []
+    for ch in args:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip())
+    if parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def _int_or_shape(arg: str, spec: str) -> int | tuple[int, ...]:
+    arg = arg.strip()
+    if re.fullmatch(r"[-+]?\d+", arg):
+        return int(arg)
+    m = re.fullmatch(r"[(\[]\s*((?:[-+]?\d+\s*,\s*)*(?:[-+]?\d+)?)\s*,?\s*[)\]]", arg)
+    if m:
+        return tuple(int(x) for x in re.findall(r"[-+]?\d+", m.group(1)))
+    raise InputError(f"random spec {spec!r}: expected sizes such as 2, 3 or (2, 3), got {arg!r}")
+
+
+def _parse_spec(spec: str) -> tuple[str, tuple[int, ...], int, int | None, torch.dtype | None]:
+    if not isinstance(spec, str):
+        raise InputError(f"expected a random spec such as {_SPEC_HELP}, got {spec!r}")
+    m = _SPEC.fullmatch(spec)
+    if not m:
+        raise InputError(f"expected a random spec such as {_SPEC_HELP}, got {spec!r}")
+    fn = m.group("fn")
+    positional: list[int | tuple[int, ...]] = []
+    keywords: dict[str, str] = {}
+    for arg in _split_args(m.group("args")):
+        if not arg:
+            raise InputError(f"random spec {spec!r}: expected sizes such as 2, 3 or (2, 3), got an empty argument")
+        kw = re.fullmatch(r"([A-Za-z_]\w*)\s*=\s*(.+)", arg, re.S)
+        if kw:
+            keywords[kw.group(1)] = kw.group(2).strip()
+        elif keywords:
+            raise InputError(f"random spec {spec!r}: expected keyword arguments last, got {arg!r}")
+        else:
+            positional.append(_int_or_shape(arg, spec))
+    dtype = None
+    if "dtype" in keywords:
+        key = keywords.pop("dtype").removeprefix("torch.")
+        if key not in _RANDOM_DTYPES:
+            raise InputError(f"random spec {spec!r}: expected dtype float16, bfloat16, float32 or float64, got {key!r}")
+        dtype = _RANDOM_DTYPES[key]
+    for ignored in ("requires_grad", "device"):
+        keywords.pop(ignored, None)
+    low, high = 0, None
+    if fn == "randint":
+        ints = [p for p in positional if isinstance(p, int)]
+        shapes = [p for p in positional if isinstance(p, tuple)]
+        if shapes and positional[-1] is not shapes[-1]:
+            raise InputError(f"random spec {spec!r}: expected randint(high, size) or randint(low, high, size) "
+                             "with one size tuple such as (2,)")
+        low_kw = _int_or_shape(keywords.pop("low"), spec) if "low" in keywords else None
+        high_kw = _int_or_shape(keywords.pop("high"), spec) if "high" in keywords else None
+        if "size" in keywords:
+            size = _int_or_shape(keywords.pop("size"), spec)
+            shapes.append(size if isinstance(size, tuple) else (size,))
+        if len(ints) == 2 and low_kw is None and high_kw is None:
+            low, high = ints
+        elif len(ints) == 1 and high_kw is None:
+            low, high = (low_kw if low_kw is not None else 0), ints[0]
+        elif len(ints) == 1 and low_kw is None:
+            low, high = ints[0], high_kw
+        elif not ints and high_kw is not None:
+            low, high = (low_kw if low_kw is not None else 0), high_kw
+        else:
+            low = high = None
+        if (len(shapes) != 1 or not isinstance(low, int) or not isinstance(high, int)):
+            raise InputError(f"random spec {spec!r}: expected randint(high, size) or randint(low, high, size) "
+                             "with one size tuple such as (2,)")
+        if high <= low:
+            raise InputError(f"random spec {spec!r}: expected high > low, got low {low} and high {high}")
+        shape: Any = shapes[0]
+    else:
+        if "size" in keywords:
+            positional.append(_int_or_shape(keywords.pop("size"), spec))
+        if len(positional) == 1 and isinstance(positional[0], tuple):
+            shape = positional[0]
+        elif positional and all(isinstance(p, int) for p in positional):
+            shape = tuple(positional)
+        else:
+            raise InputError(f"random spec {spec!r}: expected sizes such as 2, 3 or (2, 3), got none")
+    if keywords:
+        raise InputError(f"random spec {spec!r}: expected arguments size, dtype, low, high or requires_grad, "
+                         f"got {next(iter(keywords))!r}")
+    return fn, _check_shape(shape, f"random spec {spec!r}"), low, high, dtype
+
+
+def random_inputs(seed: int, specs: Sequence[str]) -> list[torch.Tensor]:
+    """Tensors from spec strings such as "randn(2, 3)", "torch.rand(4)", "randint(0, 3, (2,))",
+    generated in order from one generator seeded once with `seed` -- the same numbers as
+    `torch.manual_seed(seed)` followed by those calls, without touching the global RNG. Parsed with a
+    regex, never evaluated. `random_inputs(0, ["randn(2,3)", "randn(2,3)"])` is article 000's
+    predict/target after `torch.manual_seed(0)`."""
+    if isinstance(specs, str):
+        specs = [s for s in re.split(r";\s*(?=\S)|\n", specs) if s.strip()]
+    parsed = [_parse_spec(s) for s in specs]
+    generator = torch.Generator().manual_seed(_check_seed(seed))
+    return [_generate(fn, shape, generator, low, high, dtype, what=f"random spec {fn}")
+            for fn, shape, low, high, dtype in parsed]
+
+
