@@ -24,6 +24,7 @@ import numpy as np
 from lossapp.i18n import add_zh, add_zh_patterns, tr
 from lossapp.inputs import InputError
 from lossapp.plain import latex_to_text
+from lossapp.registry import check_param_names, lookup
 
 SUBCOMMANDS = ("list", "examples", "confusion", "grade")
 
@@ -144,6 +145,7 @@ def _run_loss(loss: str, argv: list[str]) -> int:
     args = _loss_parser(loss).parse_args(argv)
     pred, target = _read_arg(args.pred, "pred"), _read_arg(args.target, "target")
     params = _params(args.param)
+    check_param_names(lookup(loss), params)
     result = lossapp.compute(loss, pred, target, reduction=args.reduction, device=args.device, dtype=args.dtype,
                              **params)
     verdict = _verdict(result, args.claimed)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import InputError, read_params
+from lossapp.registry import check_param_names, lookup
 
 INPUT_COLUMNS = ("id", "loss", "pred", "target", "params", "claimed", "reduction")
 REQUIRED = ("loss", "claimed")
@@ -94,6 +95,7 @@ def grade_row(row: list[str], columns: dict[str, int], number: int) -> dict[str,
         if not claimed:
             raise InputError(f"row {number}: expected a claimed answer, got nothing")
         params = read_params(_field(row, columns, "params"))
+        check_param_names(lookup(loss), params)
         pred = _field(row, columns, "pred") or None
         target = _field(row, columns, "target") or None
         reduction = _field(row, columns, "reduction") or None

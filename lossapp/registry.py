@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from lossapp.inputs import InputError, read_tensor
+from lossapp.inputs import InputError, quote, read_tensor
 from lossapp.trace import Trace
 
 FAMILIES = ("regression", "classification", "overlap", "margin", "distribution", "regularization", "metrics")
@@ -154,11 +154,8 @@ class LossSpec:
     def resolve_params(self, given: dict[str, Any] | None) -> dict[str, Any]:
         """Effective parameters: defaults, overridden by the given ones (validated)."""
         given = dict(given or {})
+        check_param_names(self, given)
         known = {p.name: p for p in self.params}
-        unknown = [k for k in given if k not in known]
-        if unknown:
-            names = ", ".join(known) or "none"
-            raise InputError(f"{self.name}: unknown parameter {unknown[0]!r}; expected one of: {names}")
         return {name: (p.parse(given[name]) if name in given else p.default) for name, p in known.items()}
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,6 +163,25 @@ class LossSpec:
                 "formula": self.formula, "aliases": list(self.aliases), "pred": self.pred_kind,
                 "target": self.target_kind, "reductions": list(self.reductions),
                 "params": [p.to_dict() for p in self.params], "reference": self.reference_name}
+
+
+# Names of compute()'s own arguments: a parameter of that name given as data (CLI --param, the HTTP params
+# JSON, a graded CSV's params column) would collide with the argument when passed as a keyword.
+RESERVED_NAMES = ("loss", "pred", "target", "reduction", "device", "dtype", "claimed")
+
+
+def check_param_names(spec: LossSpec, names: Any) -> None:
+    """Parameter names given as data, checked against the loss's own before anything is called: an unknown
+    or reserved name is an InputError naming the parameters the loss has."""
+    known = [p.name for p in spec.params]
+    expected = ", ".join(known) or "none"
+    for name in names:
+        if name in known:
+            continue
+        if name in RESERVED_NAMES:
+            raise InputError(f"{spec.name}: {quote(name)} is not a parameter of the loss but an argument of its own "
+                             f"(--{name} on the command line, its own field elsewhere); expected one of: {expected}")
+        raise InputError(f"{spec.name}: unknown parameter {quote(name)}; expected one of: {expected}")
 
 
 LOSSES: dict[str, LossSpec] = {}

@@ -175,6 +175,9 @@ add_zh_patterns([
     *_named(r"expected a finite number, got (?P<v>.+)", r"期望一个有限的数，实际为 \g<v>"),
     *_named(r"expected an integer, got (?P<v>.+)", r"期望一个整数，实际为 \g<v>"),
     *_named(r"expected true or false, got (?P<v>.+)", r"期望 true 或 false，实际为 \g<v>"),
+    (r"(?P<loss>\S+): (?P<p>.+) is not a parameter of the loss but an argument of its own \(--(?P<a>\S+) on the "
+     r"command line, its own field elsewhere\); expected one of: (?P<names>.+)",
+     r"\g<loss>：\g<p> 不是该损失的参数，而是一个独立的参数项（命令行中为 --\g<a>，其他地方有单独的输入框）；应为以下之一：\g<names>"),
     (r"(?P<loss>\S+): unknown parameter (?P<p>.+); expected one of: (?P<names>.+)",
      r"\g<loss>：未知参数 \g<p>；可用参数：\g<names>"),
     (r"unknown loss (?P<n>.+?); did you mean (?P<c>.+)\? \(python -m lossapp list shows them all\)",

@@ -24,7 +24,7 @@ from lossapp.examples import load_examples, run_example
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import InputError, TensorInput, read_params, read_tensor, shape_text
 from lossapp.reference import DTYPES, available_devices
-from lossapp.registry import FAMILIES, LOSSES, LossSpec, lookup
+from lossapp.registry import FAMILIES, LOSSES, LossSpec, check_param_names, lookup
 from lossapp.result import Result, json_safe
 
 TABLE_ROWS = 500          # rows of the per-element table sent to the browser (the CSV has them all)
@@ -91,6 +91,7 @@ def _empty(value: Any) -> bool:
 def compute(loss: str, pred: Any, target: Any, params: dict[str, Any], reduction: str | None, device: str | None,
             dtype: str | None) -> Result:
     spec = lookup(loss)
+    check_param_names(spec, params)
     if spec.name == "confusion":
         return lossapp.compute("confusion", pred, target, **params)
     if _empty(pred):
