@@ -8,13 +8,19 @@
     python -m lossapp grade answers.csv [-o verdicts.csv]
 
 Exit status: 0 on success (a wrong claimed answer is still success), 2 on bad input, with one line
-`error: ...` on stderr (and {"error": "..."} on stdout with --json), 1 on an internal error.
+`error: ...` on stderr (and {"error": "..."} on stdout with --json; in Chinese with --lang zh where a
+translation exists), 1 on an internal error (one line too), 130 when interrupted, and 141 (what a shell
+reports for SIGPIPE) when the reader of stdout went away, e.g. `python -m lossapp examples | head -1`: the
+output then stops quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,15 +28,21 @@ from typing import Any, NoReturn
 import numpy as np
 
 from lossapp.i18n import add_zh, add_zh_patterns, tr
-from lossapp.inputs import InputError
+from lossapp.inputs import InputError, limits, quote
 from lossapp.plain import latex_to_text
 from lossapp.registry import check_param_names, lookup
 
 SUBCOMMANDS = ("list", "examples", "confusion", "grade")
+READER_GONE = 141  # 128 + SIGPIPE: the exit status of a command whose reader closed the pipe
+INTERRUPTED = 130  # 128 + SIGINT
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake as one `error:` line (exit 2), not a usage dump."""
+    """argparse that reports a usage mistake as one `error:` line (exit 2), not a usage dump, and takes no
+    abbreviated options (`--js` is not `--json`: the error path must know whether JSON was asked for)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise InputError(message)
@@ -74,9 +86,12 @@ def _params(pairs: list[str]) -> dict[str, str]:
     params: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise InputError(f"--param: expected NAME=VALUE, got {pair!r}")
-        params[name.strip()] = value.strip()
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(f"--param: expected NAME=VALUE, got {quote(pair)}")
+        if name in params:
+            raise InputError(f"--param: expected each parameter once, got {quote(name)} twice")
+        params[name] = value.strip()
     return params
 
 
@@ -224,8 +239,7 @@ def _run_examples(argv: list[str]) -> int:
             if verdict is not None:
                 _print_verdict(verdict, args.lang)
             continue
-        ref = result.reference
-        agree = "—" if ref is None else (tr("agrees", args.lang) if ref.agrees else tr("DIFFERS", args.lang))
+        agree = "—" if result.agrees is None else tr("agrees" if result.agrees else "DIFFERS", args.lang)
         stated = ex.stated if ex.stated is not None else "—"
         verdict_text = verdict.verdict if verdict is not None else "—"
         print(f"{ex.name:<32} {ex.loss:<16} lossapp {_format_value(result.value):<24} "
@@ -237,68 +251,127 @@ def _run_examples(argv: list[str]) -> int:
 
 
 def _run_grade(argv: list[str]) -> int:
-    from lossapp.grade import grade_csv, write_csv
+    from lossapp.grade import grade_csv
+    from lossapp.spreadsheet import csv_text, writable_path, write_csv
 
     p = _Parser(prog="python -m lossapp grade")
     p.add_argument("answers", help="CSV with columns id, loss, pred, target, params, claimed [, reduction]")
     p.add_argument("-o", "--output", help="where to write the verdicts CSV (default: print it)")
+    p.add_argument("--lang", default="en", choices=("en", "zh"), help="the language of an error message")
     args = p.parse_args(argv)
-    path = Path(args.answers)
-    if not path.is_file():
-        raise InputError(f"expected an answers CSV file, got {args.answers!r} (no such file)")
+    output = writable_path(args.output) if args.output is not None else None  # before the grading, not after
     tty = sys.stderr.isatty()
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int) -> None:  # a bar on a terminal only: stderr stays for the error line
         width = 30
         filled = int(width * done / max(total, 1))
-        end = "\n" if done == total else ""
-        if tty or done == total:
-            sys.stderr.write(f"\rgrading [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
-            sys.stderr.flush()
+        sys.stderr.write(f"\rgrading [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
 
-    table = grade_csv(path, progress=progress)
-    if args.output:
-        write_csv(table, args.output)
-        counts = table["verdict"].value_counts().to_dict()
-        print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f" → {args.output}")
-    else:
-        print(table.to_csv(index=False), end="")
+    table = grade_csv(Path(args.answers), progress=progress if tty else None)
+    if output is None:
+        sys.stdout.write(csv_text(table))
+        return 0
+    write_csv(table, output)
+    counts = table["verdict"].value_counts().to_dict()
+    print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f" → {output}")
     return 0
+
+
+def _lang(argv: list[str]) -> str:
+    """The --lang of the command line (for its error message), English unless it says zh."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return "zh" if argv[i + 1] == "zh" else "en"
+        if arg.startswith("--lang="):
+            return "zh" if arg.removeprefix("--lang=") == "zh" else "en"
+    return "en"
+
+
+def _dispatch(argv: list[str]) -> int:
+    if not argv:
+        raise InputError(f"expected a loss name or one of {', '.join(SUBCOMMANDS)} first, got nothing "
+                         "(python -m lossapp --help shows the usage)")
+    if argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "list":
+        return _run_list(rest)
+    if command == "examples":
+        return _run_examples(rest)
+    if command == "confusion":
+        return _run_confusion(rest)
+    if command == "grade":
+        return _run_grade(rest)
+    if command.startswith("-"):
+        raise InputError(f"expected a loss name or one of {', '.join(SUBCOMMANDS)} first, got {quote(command)}")
+    return _run_loss(command, rest)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    as_json = "--json" in argv
+    as_json, lang = "--json" in argv, _lang(argv)
+    _log_to_stderr()
     try:
-        if not argv or argv[0] in ("-h", "--help"):
-            print(__doc__)
-            return 0 if argv else 2
-        command, rest = argv[0], argv[1:]
-        if command == "list":
-            return _run_list(rest)
-        if command == "examples":
-            return _run_examples(rest)
-        if command == "confusion":
-            return _run_confusion(rest)
-        if command == "grade":
-            return _run_grade(rest)
-        if command.startswith("-"):
-            raise InputError(f"expected a loss name or one of {', '.join(SUBCOMMANDS)} first, got {command!r}")
-        return _run_loss(command, rest)
+        status = _dispatch(argv)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not in the interpreter's last flush
+        return status
+    except BrokenPipeError:
+        return _reader_gone()
     except InputError as exc:
-        return _fail(str(exc), as_json, 2)
+        return _fail(tr(str(exc), lang), as_json, 2)
     except SystemExit as exc:  # --help inside a sub-parser
-        return int(exc.code or 0)
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        return _fail(tr("interrupted", lang), as_json, INTERRUPTED)
     except Exception as exc:  # an internal error: still one line, never a traceback
-        return _fail(f"internal error: {type(exc).__name__}: {exc}", as_json, 1)
+        detail = " ".join(str(exc).split())[:limits.MAX_QUOTED_CHARS]
+        return _fail(tr(f"internal error: {type(exc).__name__}: {detail}", lang), as_json, 1)
 
 
 def _fail(message: str, as_json: bool, status: int) -> int:
+    """One `error: ...` line on stderr (newlines in the message become spaces), and {"error": ...} on stdout
+    with --json; a closed stdout or stderr does not change the status."""
     message = " ".join(message.split())
-    print(f"error: {message}", file=sys.stderr)
+    with contextlib.suppress(OSError):  # stderr closed: nowhere to say it
+        print(f"error: {message}", file=sys.stderr, flush=True)
     if as_json:
-        print(json.dumps({"error": message}, ensure_ascii=False))
+        try:
+            print(json.dumps({"error": message}, ensure_ascii=False), flush=True)
+        except BrokenPipeError:
+            _stdout_to_devnull()
     return status
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`| head -1`): stop quietly, with SIGPIPE's status."""
+    _stdout_to_devnull()
+    return READER_GONE
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at devnull, so the interpreter's own flush at exit finds nothing to complain about (the
+    Python docs' recipe for SIGPIPE)."""
+    with contextlib.suppress(OSError, ValueError):  # stdout not a real file (a test's capture): nothing to redirect
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+class _WarningLine(logging.Handler):
+    """A logged record as one `warning: ...` line on the current stderr, without its traceback."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(OSError, ValueError):  # stderr closed: nowhere to say it
+            sys.stderr.write(f"warning: {' '.join(record.getMessage().split())}\n")
+
+
+def _log_to_stderr() -> None:
+    """The library's logged problems (a grading row that failed inside) as one line each, no traceback."""
+    logger = logging.getLogger("lossapp")
+    if not any(isinstance(h, _WarningLine) for h in logger.handlers):
+        logger.addHandler(_WarningLine(logging.WARNING))
 
 
 add_zh({
@@ -306,14 +379,18 @@ add_zh({
     "vs autograd of the built-in": "与内置函数的自动求导相比", "warning": "警告", "claimed": "给出的答案",
     "verdict": "判定", "attainable with the inputs rounded as written": "输入按所写位数舍入时可取到的范围",
     "regression": "回归", "classification": "分类", "overlap": "重叠（分割）", "margin": "间隔",
-    "distribution": "分布", "regularization": "正则化", "metrics": "指标",
+    "distribution": "分布", "regularization": "正则化", "metrics": "指标", "interrupted": "已中断",
 })
 add_zh_patterns([
     (r"--param: expected NAME=VALUE, got (.+)", r"--param：期望 NAME=VALUE，实际为 \1"),
-    (r"expected an answers CSV file, got (.+) \(no such file\)", r"期望一个答案 CSV 文件，实际为 \1（文件不存在）"),
+    (r"--param: expected each parameter once, got (.+) twice", r"--param：每个参数只能给一次，\1 给了两次"),
     (r"the following arguments are required: (.+)", r"缺少必需的参数：\1"),
     (r"unrecognized arguments: (.+)", r"无法识别的参数：\1"),
+    (r"expected a loss name or one of (.+) first, got nothing \(python -m lossapp --help shows the usage\)",
+     r"第一个参数应为损失名称或 \1 之一，实际为空（python -m lossapp --help 显示用法）"),
     (r"expected a loss name or one of (.+) first, got (.+)", r"第一个参数应为损失名称或 \1 之一，实际为 \2"),
+    (r"argument (.+): invalid choice: (.+) \(choose from (.+)\)", r"参数 \1：无效的选项 \2（可选：\3）"),
+    (r"argument (.+): expected one argument", r"参数 \1：需要一个值"),
     (r"internal error: (.+)", r"内部错误：\1"),
 ])
 

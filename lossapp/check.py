@@ -24,8 +24,8 @@ conventions all work from the computed Result on the CPU in float64.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -33,16 +33,16 @@ import torch
 
 from lossapp.conventions import evaluate_conventions
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError, number_decimals
+from lossapp.inputs import InputError, limits, quote
 from lossapp.interval import Enclosure, enclose, target_is_exact
 from lossapp.mistakes import Case, VariantValue, evaluate
+from lossapp.registry import NUMBER, shown
 from lossapp.result import Result, json_safe
 
 VERDICTS = ("exact", "convention", "mistake", "rounding", "incorrect")
-_CLAIM = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
             "+infinity": math.inf, "-infinity": -math.inf}
-EVAL_SLACK = 1e-12  # relative slack for the float64 evaluation of the true value at an exact .5 tie
+EVAL_SLACK = 1e-12  # slack, relative to the true value, for its float64 evaluation at an exact .5 tie
 SPECIFIC = 5e-3  # the single-step search needs a claim written to about 3 significant digits or more
 MAX_ELEMENTS_SEARCHED = 2000  # the single-step search of `incorrect` looks at this many terms at most
 
@@ -61,23 +61,50 @@ class Claim:
 
 
 def parse_claim(claimed: Any) -> Claim:
-    """Text ("0.92640": 5 decimals; "9.264e-1": 4) or a number (its shortest repr) -> Claim. Never evaluated."""
+    """Text ("0.92640": 5 decimals; "9.264e-1": 4) or a number (its shortest repr) -> Claim. Never evaluated.
+
+    A claim is at most limits.MAX_CLAIM_CHARS characters and limits.MAX_CLAIM_DIGITS significant digits, and
+    lies within float64's range written to at most limits.MAX_CLAIM_DECIMALS decimals (0, or from 1e-300 to
+    1.8e308 in size), so that its value, half a unit of its last decimal and the value rounded to its decimals
+    are all float64 numbers; nan and ±inf are claims too. Anything else is an InputError."""
     if isinstance(claimed, bool) or claimed is None:
         raise InputError(f"claimed: expected a number such as 0.9264, got {claimed!r}")
-    if isinstance(claimed, int | np.integer):
-        return Claim(str(int(claimed)), float(claimed), 0)
-    if isinstance(claimed, float | np.floating):
+    if isinstance(claimed, np.integer):
+        claimed = int(claimed)
+    if isinstance(claimed, int):
+        if claimed.bit_length() > 4 * limits.MAX_CLAIM_CHARS:  # more digits than a claim may have: not written out
+            raise InputError(f"claimed: expected a number of at most {limits.MAX_CLAIM_CHARS} characters, got "
+                             f"{shown(claimed)}")
+        text = str(claimed)
+    elif isinstance(claimed, float | np.floating):
         text = repr(float(claimed))
     elif isinstance(claimed, str):
-        text = claimed.strip().replace("−", "-").replace("\u2212", "-")
+        text = claimed.strip().replace("\u2212", "-")
     else:
         raise InputError(f"claimed: expected a number such as 0.9264, got {type(claimed).__name__}")
     low = text.lower()
     if low in _SPECIAL:
         return Claim(text, _SPECIAL[low], 0)
-    if not _CLAIM.fullmatch(text):
-        raise InputError(f"claimed: expected a number such as 0.9264, got {claimed!r}")
-    return Claim(text, float(text), max(number_decimals(text), 0))
+    if len(text) > limits.MAX_CLAIM_CHARS:
+        raise InputError(f"claimed: expected a number of at most {limits.MAX_CLAIM_CHARS} characters, got "
+                         f"{quote(text, 20)}")
+    if not NUMBER.fullmatch(text):
+        raise InputError(f"claimed: expected a number such as 0.9264, got {quote(claimed)}")
+    try:
+        exact = Decimal(text)
+    except InvalidOperation:  # an exponent of 10^18 or more
+        exact = None
+    value = float(text)
+    decimals = max(-exact.as_tuple().exponent, 0) if exact is not None else 0
+    if exact is None or math.isinf(value) or decimals > limits.MAX_CLAIM_DECIMALS:
+        raise InputError(f"claimed: expected a number within float64's range written to at most "
+                         f"{limits.MAX_CLAIM_DECIMALS} decimals (0, or from 1e-{limits.MAX_CLAIM_DECIMALS} to 1.8e308 "
+                         f"in size), got {quote(text)}")
+    digits = len(exact.as_tuple().digits)
+    if digits > limits.MAX_CLAIM_DIGITS:
+        raise InputError(f"claimed: expected at most {limits.MAX_CLAIM_DIGITS} significant digits (float64 holds "
+                         f"about 17), got {digits} in {quote(text)}")
+    return Claim(text, value, decimals)
 
 
 def rounds_to(value: float, claim: Claim) -> bool:
@@ -86,7 +113,7 @@ def rounds_to(value: float, claim: Claim) -> bool:
         return math.isnan(claim.value) and math.isnan(value)
     if math.isinf(claim.value) or math.isinf(value):
         return claim.value == value
-    return abs(value - claim.value) <= claim.half_unit + EVAL_SLACK * max(1.0, abs(value))
+    return abs(value - claim.value) <= claim.half_unit + EVAL_SLACK * abs(value)
 
 
 def format_rounded(value: float, decimals: int) -> str:
@@ -132,10 +159,10 @@ class Verdict:
 
 # -- the checker -------------------------------------------------------------------------------------------
 
-def check(loss: str, pred: Any = None, target: Any = None, *, claimed: Any, reduction: str = "mean",
+def check(loss: str, pred: Any = None, target: Any = None, *, claimed: Any, reduction: str | None = None,
           device: str = "cpu", dtype: str = "float32", **params: Any) -> Verdict:
-    """Compute `loss` (as lossapp.compute) and give the verdict on `claimed`. loss="confusion" takes the
-    counts tp, fp, fn, tn and metric as params (pred=None)."""
+    """Compute `loss` (as lossapp.compute; reduction None is the loss's own default) and give the verdict on
+    `claimed`. loss="confusion" takes the counts tp, fp, fn, tn and metric as params (pred=None)."""
     from lossapp.engine import compute
     claim = parse_claim(claimed)  # a bad claim is reported before any work
     result = compute(loss, pred, target, reduction=reduction, device=device, dtype=dtype, **params)
@@ -219,14 +246,15 @@ def _incorrect(case: Case, claim: Claim, value: float, common: dict[str, Any]) -
         return Verdict("incorrect", explanation=en, explanation_zh=zh, **common)
     diff = claim.value - value
     rel = diff / abs(value) if value != 0 else math.inf
-    units = diff / (2 * claim.half_unit)
+    units = diff / (2 * claim.half_unit)  # inf when it is beyond float64 (a claim 1e300 off at 300 decimals)
     off = {"abs": diff, "rel": rel, "units": units}
-    rel_text = f"{rel:+.3%}" if math.isfinite(rel) else "—"
-    en = (f"{claim.text} is off by {diff:+.6g} ({rel_text}, {units:+.4g} units of its last decimal) from the true "
+    rel_text = (f"{rel:+.3%}" if abs(rel) < 1e4 else f"{rel * 100:+.3g}%") if math.isfinite(rel * 100) else "—"
+    units_text = f"{units:+.4g}" if math.isfinite(units) else "more than 1e308"  # in size; diff gives the sign
+    en = (f"{claim.text} is off by {diff:+.6g} ({rel_text}, {units_text} units of its last decimal) from the true "
           f"value {_num(value)} ({rounded} to {_dec(claim.decimals)}); no known mistake or library convention "
           f"reproduces it")
     zh = (f"所给答案 {claim.text} 与真实值 {_num(value)}（保留 {_dec_zh(claim.decimals)}为 {rounded}）相差 {diff:+.6g}"
-          f"（{rel_text}，即最后一位小数的 {units:+.4g} 个单位）；没有已知错误或其他库的约定能得到它")
+          f"（{rel_text}，即最后一位小数的 {units_text.replace('more than', '超过')} 个单位）；没有已知错误或其他库的约定能得到它")
     if enclosure.sound and enclosure.lo is not None:
         en += (f", and rounding of the inputs cannot explain it (the loss stays within "
                f"[{_num(enclosure.lo)}, {_num(enclosure.hi)}]).")
@@ -368,6 +396,12 @@ def _inputs_written(result: Result) -> tuple[str, str]:
 add_zh({"the inputs as written": "按所写的输入"})
 add_zh_patterns([
     (r"claimed: expected a number such as 0\.9264, got (.+)", r"claimed：期望一个数，例如 0.9264，实际为 \1"),
+    (r"claimed: expected a number of at most (\d+) characters, got (.+)", r"claimed：期望最多 \1 个字符的数，实际为 \2"),
+    (r"claimed: expected a number within float64's range written to at most (\d+) decimals \(0, or from (\S+) to "
+     r"1\.8e308 in size\), got (.+)",
+     r"claimed：期望 float64 范围内、最多写到 \1 位小数的数（0，或绝对值在 \2 到 1.8e308 之间），实际为 \3"),
+    (r"claimed: expected at most (\d+) significant digits \(float64 holds about 17\), got (\d+) in (.+)",
+     r"claimed：最多允许 \1 位有效数字（float64 约有 17 位），实际 \3 有 \2 位"),
     (r"claimed: expected a loss that is one number \(reduction mean or sum\), got (\d+) values \(reduction=(.+)\)",
      r"claimed：期望损失是一个数（reduction 为 mean 或 sum），实际有 \1 个值（reduction=\2）"),
 ])

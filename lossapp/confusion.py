@@ -36,6 +36,8 @@ from lossapp.inputs import (
     InputError,
     TensorInput,
     add_hint_zh,
+    limits,
+    quote,
     read_tensor,
     require_binary,
     require_finite,
@@ -53,7 +55,7 @@ METRIC_ALIASES = {"f1_score": "f1", "f": "f1", "jaccard": "iou", "sensitivity": 
                   "ppv": "precision", "tnr": "specificity", "acc": "accuracy", "dice_coefficient": "dice",
                   "matthews": "mcc", "dice loss": "dice_loss", "diceloss": "dice_loss"}
 MASK_LIMIT = 1_000_000  # the reference rebuilds masks up to this many elements
-COUNT_LIMIT = 10 ** 15  # counts stay exact in float64
+COUNT_LIMIT = limits.MAX_COUNT  # counts stay exact in float64
 NAN = float("nan")
 
 
@@ -72,8 +74,10 @@ def _count(name: str, raw: Any) -> int:
         raise bad(raw)
     if isinstance(raw, str):
         text = raw.strip()
-        if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text):
-            raise bad(repr(raw))
+        if len(text) > limits.MAX_COUNT_CHARS or not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text):
+            if len(text) > limits.MAX_COUNT_CHARS and re.fullmatch(r"\+?\d+", text):
+                raise InputError(f"expected a count of at most 10^15 for {name}, got {quote(text, limits.MAX_COUNT_CHARS)}")
+            raise bad(quote(raw))
         value: Any = float(text) if re.search(r"[.eE]", text) else int(text)
     elif isinstance(raw, numbers.Integral):
         value = int(raw)
@@ -88,7 +92,9 @@ def _count(name: str, raw: Any) -> int:
     if value < 0:
         raise bad(raw if not isinstance(raw, str) else raw.strip())
     if value > COUNT_LIMIT:
-        raise InputError(f"expected a count of at most 10^15 for {name}, got {value}")
+        written = raw.strip() if isinstance(raw, str) else str(raw)
+        raise InputError(f"expected a count of at most 10^15 for {name}, got "
+                         f"{written if len(written) <= limits.MAX_COUNT_CHARS else quote(written, limits.MAX_COUNT_CHARS)}")
     return value
 
 
@@ -96,7 +102,7 @@ def _metric(raw: Any) -> str:
     text = str(raw if raw is not None else "dice").strip().lower().replace("-", "_")
     text = METRIC_ALIASES.get(text, text)
     if text not in METRICS:
-        raise InputError(f"expected metric one of {', '.join(METRICS)}, got {raw!r}")
+        raise InputError(f"expected metric one of {', '.join(METRICS)}, got {quote(raw)}")
     return text
 
 

@@ -11,13 +11,15 @@ are empty and params holds tp, fp, fn, tn and metric. Quote fields that contain 
 
 Output: one row per input row, in order: id, loss, verdict ("error" for a malformed row, with the reason
 as the explanation — it never stops the batch), value, claimed, mistakes (ids joined by ";"),
-conventions (ids), explanation, explanation_zh.
+conventions (ids), explanation, explanation_zh. `lossapp.spreadsheet.write_csv` writes it safe to open in a
+spreadsheet (a cell like `=cmd|' /C calc'!A0` from the answers stays text).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -26,39 +28,54 @@ from typing import Any
 import pandas as pd
 
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError, read_params
+from lossapp.inputs import InputError, limits, quote, read_params
 from lossapp.registry import check_param_names, lookup
 
 INPUT_COLUMNS = ("id", "loss", "pred", "target", "params", "claimed", "reduction")
 REQUIRED = ("loss", "claimed")
 OUTPUT_COLUMNS = ["id", "loss", "verdict", "value", "claimed", "mistakes", "conventions", "explanation",
                   "explanation_zh"]
-MAX_ROWS = 100_000
-MAX_CSV_CHARS = 50_000_000
 
 Progress = Callable[[int, int], None]
+INTERNAL_ERROR = "internal error while grading this row; it was logged and the other rows were graded"
+
+log = logging.getLogger(__name__)
 
 
 def _read_text(path_or_text: str | Path) -> str:
     if isinstance(path_or_text, Path):
-        return _read_file(path_or_text)
+        return _read_file(path_or_text, "expected a CSV file")
     if not isinstance(path_or_text, str):
         raise InputError(f"expected a CSV file path or CSV text, got {type(path_or_text).__name__}")
     text = path_or_text
     if "\n" not in text and "," not in text:
-        path = Path(text.strip())
-        if path.is_file():
-            return _read_file(path)
-        raise InputError(f"expected a CSV file or CSV text, got {text!r} (no such file)")
+        return _read_file(Path(text.strip()), "expected a CSV file or CSV text")
     return text
 
 
-def _read_file(path: Path) -> str:
-    if not path.is_file():
-        raise InputError(f"expected a CSV file, got {str(path)!r} (no such file)")
-    if path.stat().st_size > MAX_CSV_CHARS:
-        raise InputError(f"expected a CSV of at most {MAX_CSV_CHARS:,} bytes, got {path.stat().st_size:,}")
-    raw = path.read_bytes()
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a CSV file (no such file, a folder, ...), or None when it can."""
+    try:
+        if path.is_file():
+            return None
+        if path.is_dir():
+            return "a folder"
+        return "not a regular file" if path.exists() else "no such file"
+    except OSError as exc:  # a name too long, a permission to look denied
+        return exc.strerror or type(exc).__name__
+
+
+def _read_file(path: Path, expected: str) -> str:
+    reason = _not_a_file(path)
+    if reason is not None:
+        raise InputError(f"{expected}, got {quote(str(path))} ({reason})")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(limits.MAX_GRADE_CSV_CHARS + 1)
+    except OSError as exc:
+        raise InputError(f"{expected}, got {quote(str(path))} ({exc.strerror or type(exc).__name__})") from None
+    if len(raw) > limits.MAX_GRADE_CSV_CHARS:
+        raise InputError(f"expected a CSV of at most {limits.MAX_GRADE_CSV_CHARS:,} bytes, got more in {quote(path.name)}")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -104,9 +121,10 @@ def grade_row(row: list[str], columns: dict[str, int], number: int) -> dict[str,
         out["explanation"] = str(exc)
         out["explanation_zh"] = _zh(str(exc))
         return out
-    except Exception as exc:  # an internal error in one row must not stop the batch
-        out["explanation"] = f"internal error: {type(exc).__name__}: {exc}"
-        out["explanation_zh"] = f"内部错误：{type(exc).__name__}: {exc}"
+    except Exception as exc:  # an internal error in one row must not stop the batch, nor show its internals
+        log.exception("grading row %d failed (%s)", number, type(exc).__name__)
+        out["explanation"] = INTERNAL_ERROR
+        out["explanation_zh"] = _zh(INTERNAL_ERROR)
         return out
     value = verdict.value
     out.update(verdict=verdict.verdict, value=value if math.isfinite(value) else None,
@@ -125,8 +143,8 @@ def grade_csv(path_or_text: str | Path, *, progress: Progress | None = None) -> 
     """Grade every row of an answers CSV (a path, or the CSV text itself); `progress(done, total)` is called
     before the first row and after each row."""
     text = _read_text(path_or_text)
-    if len(text) > MAX_CSV_CHARS:
-        raise InputError(f"expected a CSV of at most {MAX_CSV_CHARS:,} characters, got {len(text):,}")
+    if len(text) > limits.MAX_GRADE_CSV_CHARS:
+        raise InputError(f"expected a CSV of at most {limits.MAX_GRADE_CSV_CHARS:,} characters, got {len(text):,}")
     try:
         rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
     except csv.Error as exc:
@@ -136,8 +154,8 @@ def grade_csv(path_or_text: str | Path, *, progress: Progress | None = None) -> 
         rows = rows[1:]
     else:
         columns = {name: i for i, name in enumerate(INPUT_COLUMNS)}
-    if len(rows) > MAX_ROWS:
-        raise InputError(f"expected at most {MAX_ROWS:,} answer rows, got {len(rows):,}")
+    if len(rows) > limits.MAX_GRADE_ROWS:
+        raise InputError(f"expected at most {limits.MAX_GRADE_ROWS:,} answer rows, got {len(rows):,}")
     total = len(rows)
     if progress is not None:
         progress(0, total)
@@ -147,13 +165,6 @@ def grade_csv(path_or_text: str | Path, *, progress: Progress | None = None) -> 
         if progress is not None:
             progress(i, total)
     return pd.DataFrame(out, columns=OUTPUT_COLUMNS)
-
-
-def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write the verdicts (UTF-8, header, no index) and return the path."""
-    path = Path(path)
-    df.to_csv(path, index=False, encoding="utf-8")
-    return path
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -166,16 +177,20 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
 
 # The verdict words. "convention" is not registered here: as a single word it is also a column and a kind of
 # match in the check tab ("约定"), which translates its verdict labels itself (lossapp/ui/check_tab.py).
-add_zh({"exact": "精确", "mistake": "常见错误", "rounding": "舍入", "incorrect": "错误", "error": "无法评分"})
+add_zh({"exact": "精确", "mistake": "常见错误", "rounding": "舍入", "incorrect": "错误", "error": "无法评分",
+        INTERNAL_ERROR: "评分这一行时发生内部错误；已记录在日志中，其余各行照常评分"})
 add_zh_patterns([
     (r"row (\d+): expected at least (\d+) columns, got (\d+)", r"第 \1 行：期望至少 \2 列，实际为 \3 列"),
     (r"row (\d+): expected a loss name, got nothing", r"第 \1 行：期望一个损失函数名，实际为空"),
     (r"row (\d+): expected a claimed answer, got nothing", r"第 \1 行：期望一个所给答案，实际为空"),
     (r"expected a CSV file or CSV text, got (.+) \(no such file\)", r"期望一个 CSV 文件或 CSV 文本，实际为 \1（文件不存在）"),
     (r"expected a CSV file, got (.+) \(no such file\)", r"期望一个 CSV 文件，实际为 \1（文件不存在）"),
+    (r"expected a CSV file( or CSV text)?, got (.+) \(a folder\)", r"期望一个 CSV 文件，实际为 \2（这是一个文件夹）"),
+    (r"expected a CSV file( or CSV text)?, got (.+) \(not a regular file\)", r"期望一个 CSV 文件，实际为 \2（不是普通文件）"),
+    (r"expected a CSV file( or CSV text)?, got (.+) \((.+)\)", r"期望一个 CSV 文件，实际为 \2（\3）"),
     (r"expected CSV text, got text that does not parse as CSV \((.+)\)", r"期望 CSV 文本，实际文本无法按 CSV 解析（\1）"),
     (r"expected at most (.+) answer rows, got (.+)", r"期望最多 \1 行答案，实际为 \2 行"),
     (r"expected a UTF-8 CSV file, got bytes that are not UTF-8 in (.+)", r"期望 UTF-8 编码的 CSV 文件，\1 中有非 UTF-8 字节"),
-    (r"expected a CSV of at most (.+) bytes, got (.+)", r"期望 CSV 最多 \1 字节，实际为 \2"),
+    (r"expected a CSV of at most (.+) bytes, got more in (.+)", r"期望 CSV 最多 \1 字节，\2 超过了这个大小"),
     (r"expected a CSV of at most (.+) characters, got (.+)", r"期望 CSV 最多 \1 个字符，实际为 \2"),
 ])

@@ -22,6 +22,7 @@ import torch
 from lossapp.i18n import add_zh, add_zh_patterns, tr
 from lossapp.inputs import shape_text
 from lossapp.result import Result, json_safe
+from lossapp.spreadsheet import csv_text
 from lossapp.trace import SUBSTITUTE_MAX, Step, fmt
 
 SHOW_MAX = 24            # arrays up to this many elements are printed in full in the worked solution
@@ -227,13 +228,13 @@ def badge_text(result: Result, lang: str = "en") -> str:
         return tr("no PyTorch built-in to compare with", lang)
     where = f"{ref.device}/{ref.dtype}"
     diff = plain_number(ref.abs_diff, 2)
+    gradients_differ = result.gradient is not None and not result.gradient.agrees
+    if ref.agrees and gradients_differ:  # never a badge that starts with "matches" while something differs
+        return tr(f"gradients differ from {ref.name} on {where}; the value matches (|Δ| = {diff})", lang)
     if ref.agrees:
-        text = tr(f"matches {ref.name} on {where} (|Δ| = {diff})", lang)
-    else:
-        text = tr(f"differs from {ref.name} on {where} (|Δ| = {diff})", lang)
-    if result.gradient is not None and not result.gradient.agrees:
-        text += "; " + tr("gradients differ", lang)
-    return text
+        return tr(f"matches {ref.name} on {where} (|Δ| = {diff})", lang)
+    text = tr(f"differs from {ref.name} on {where} (|Δ| = {diff})", lang)
+    return text + "; " + tr("gradients differ", lang) if gradients_differ else text
 
 
 def _localized(data: dict[str, Any], key: str, lang: str) -> str:
@@ -411,12 +412,8 @@ def to_json(result: Result, *, verdict: Any = None, indent: int | None = 2) -> s
 
 
 def to_csv(result: Result) -> str:
-    """The per-element table as CSV (list-valued cells written as JSON lists)."""
-    frame = result.table()
-    for column in frame.columns:
-        if frame[column].map(lambda v: isinstance(v, list)).any():
-            frame[column] = frame[column].map(lambda v: json.dumps(v) if isinstance(v, list) else v)
-    return frame.to_csv(index=False)
+    """The per-element table as spreadsheet-safe CSV (list-valued cells written as JSON lists)."""
+    return csv_text(result.table())
 
 
 add_zh({
@@ -428,5 +425,7 @@ add_zh({
 })
 add_zh_patterns([
     (r"matches (\S+) on (\S+) \(\|Δ\| = (.+)\)", r"与 \1 在 \2 上一致（|Δ| = \3）"),
+    (r"gradients differ from (\S+) on (\S+); the value matches \(\|Δ\| = (.+)\)",
+     r"梯度与 \1 在 \2 上不一致；值一致（|Δ| = \3）"),
     (r"differs from (\S+) on (\S+) \(\|Δ\| = (.+)\)", r"与 \1 在 \2 上不一致（|Δ| = \3）"),
 ])

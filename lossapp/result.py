@@ -46,6 +46,15 @@ class Result:
     unreduced: torch.Tensor | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. "metrics" for confusion counts
 
+    @property
+    def agrees(self) -> bool | None:
+        """The one flag for "everything agrees": PyTorch's built-in agrees with the trace in value and (where
+        there is one) in gradient. None when there is no built-in to compare with. Every disagreement is also
+        written, with where and why, in `warnings`."""
+        if self.reference is None:
+            return None
+        return self.reference.agrees and (self.gradient is None or self.gradient.agrees)
+
     def step(self, symbol: str) -> Step:
         """The last step with this symbol (KeyError when there is none)."""
         for s in reversed(self.steps):
@@ -95,6 +104,7 @@ class Result:
             "reference": self.reference.to_dict() if self.reference else None,
             "gradient": self.gradient.to_dict() if self.gradient else None,
             "warnings": list(self.warnings),
+            "agrees": self.agrees,
         }
         out.update(self.extra)
         return json_safe(out)

@@ -8,7 +8,9 @@ the confusion tab shows Dice = F1 = 0.7273 for 20/5/10/65; the curves draw. No r
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     Server,
     app_server,
     browser,
+    expect,
     leaves_machine,
     shot,
 )
@@ -31,6 +34,8 @@ from lossapp.i18n import tr
 pytestmark = pytest.mark.browser
 
 TIMEOUT = BROWSER_TIMEOUT
+# Every check of the page waits for what it asserts (a wait() predicate or Playwright's auto-waiting expect),
+# never reads a snapshot right after an action: on a loaded machine the page catches up late.
 
 
 class Traffic:
@@ -90,6 +95,20 @@ def wait(pg, script: str, arg: object = None, what: str = "") -> None:
         raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{log}") from None
 
 
+def wait_for_language(pg, lang: str) -> None:
+    """After a click on the language switch: wait until the switch has reached the buttons, the app's tabs and
+    the calculator's output tabs (separate updates: one being done says nothing of the others)."""
+    want = {"en": ("Compute", ["Calculator", "Confusion matrix", "Check my answer", "Curves", "Article examples"],
+                   "Worked solution"),
+            "zh": ("计算", ["计算器", "混淆矩阵", "检查答案", "曲线", "文章示例"], "详细解答")}[lang]
+    wait(pg, """([button, tabs, solutionTab]) => {
+        const labels = [...document.querySelectorAll('#la-tabs [role=tab]')].map(t => t.innerText.trim());
+        const outTabs = [...document.querySelectorAll('#la-out-tabs [role=tab]')].map(t => t.innerText.trim());
+        return document.querySelector('#la-compute')?.textContent.trim() === button
+            && tabs.every(t => labels.includes(t)) && outTabs.includes(solutionTab); }""", list(want),
+         what=f"the page in {lang}")
+
+
 def fill(pg, selector: str, text: str) -> None:
     box = pg.locator(f"{selector} textarea")
     box.fill(text)
@@ -116,6 +135,13 @@ def compute_and_wait(pg, expected: str | None = None) -> str:
     return value
 
 
+KATEX_DONE = """([sel, displays, annotations]) => {
+    const box = document.querySelector(sel);
+    if (!box || box.querySelectorAll('.katex-display').length < displays || box.innerText.includes('$$')) return false;
+    const tex = [...box.querySelectorAll('.katex-mathml annotation')].map(a => a.textContent).join(' ');
+    return annotations.every(a => tex.includes(a)); }"""
+
+
 # -- the tests (in order: they share one page) --------------------------------------------------------
 
 
@@ -135,15 +161,12 @@ def test_calculator_bce_article_example(page) -> None:
     fill(pg, "#la-target", "[1, 0, 0]")
     value = compute_and_wait(pg, "0.926341")
     assert value == "0.926341"
-    badge = pg.locator("#la-badge").inner_text()
-    assert "matches torch.nn.functional.binary_cross_entropy on cpu/float32 (|Δ| = " in badge
-    solution = pg.locator("#la-solution")
-    wait(pg, "() => document.querySelectorAll('#la-solution .katex').length > 20")
-    assert solution.locator(".katex-display").count() >= 8
-    assert "$$" not in solution.inner_text()  # every formula went through KaTeX
-    katex_text = " ".join(solution.locator(".katex-mathml annotation").all_text_contents())
-    assert r"\log 0.2947" in katex_text and r"\frac{2.779}{3} = 0.926341" in katex_text
-    assert "Binary cross-entropy per element" in solution.inner_text()
+    expect(pg.locator("#la-badge")).to_contain_text(
+        "matches torch.nn.functional.binary_cross_entropy on cpu/float32 (|Δ| = ")
+    expect(pg.locator("#la-badge")).to_have_class(re.compile(r"\bok\b"))
+    wait(pg, KATEX_DONE, ["#la-solution", 8, [r"\log 0.2947", r"\frac{2.779}{3} = 0.926341"]],
+         what="the worked solution typeset by KaTeX")  # every formula, none left as $$...$$
+    expect(pg.locator("#la-solution")).to_contain_text("Binary cross-entropy per element")
     shot(pg, "calculator")
 
 
@@ -153,9 +176,11 @@ def test_plot_and_snippet_tabs(page) -> None:
     pg.wait_for_selector("#la-plot-loss canvas, #la-plot-loss svg")
     shot(pg, "calculator_plot")
     pg.locator("#la-out-tabs").get_by_role("tab", name="Reproduce in PyTorch", exact=True).click()
-    code = pg.locator("#la-snippet").inner_text()
-    assert "F.binary_cross_entropy(" in code and "torch.tensor([0.2947, 0.5898, 0.4863]" in code
+    expect(pg.locator("#la-snippet")).to_contain_text("F.binary_cross_entropy(")
+    expect(pg.locator("#la-snippet")).to_contain_text("torch.tensor([0.2947, 0.5898, 0.4863]")
     pg.locator("#la-out-tabs").get_by_role("tab", name="Downloads", exact=True).click()
+    for button in ("#la-dl-json", "#la-dl-md", "#la-dl-csv"):  # written after the result, by a chained event
+        expect(pg.locator(f"{button} button, button{button}").first).to_be_enabled()
     with pg.expect_download() as download:
         pg.locator("#la-dl-json").click()
     data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
@@ -163,37 +188,39 @@ def test_plot_and_snippet_tabs(page) -> None:
     with pg.expect_download() as download:
         pg.locator("#la-dl-md").click()
     assert r"\frac{2.779}{3} = 0.926341" in Path(download.value.path()).read_text(encoding="utf-8")
+    with pg.expect_download() as download:
+        pg.locator("#la-dl-csv").click()
+    with open(download.value.path(), encoding="utf-8", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == 3 and float(table[0]["pred"]) == 0.2947
     pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
 
 
 def test_language_switch_to_chinese(page) -> None:
     pg = page
     pg.locator("#la-lang").get_by_text("中文", exact=True).click()
-    wait(pg, "() => document.querySelector('#la-compute').textContent.trim() === '计算'")
-    tabs = {t.strip() for t in pg.locator("#la-tabs").get_by_role("tab").all_inner_texts()}
-    assert {"计算器", "混淆矩阵", "曲线", "文章示例"} <= tabs
-    assert "预测值（pred）" in pg.locator("#la-pred").inner_text()
-    wait(pg, "() => document.querySelector('#la-badge')?.textContent.includes('上一致')")
+    wait_for_language(pg, "zh")
+    expect(pg.locator("#la-pred")).to_contain_text("预测值（pred）")
+    expect(pg.locator("#la-badge")).to_contain_text("上一致")
     result = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
-    first_title = tr(result.steps[0].title, "zh")
-    wait(pg, "(t) => document.querySelector('#la-solution').textContent.includes(t)", first_title)
-    assert "步骤" in pg.locator("#la-solution").inner_text()
+    expect(pg.locator("#la-solution")).to_contain_text(tr(result.steps[0].title, "zh"))
+    expect(pg.locator("#la-solution")).to_contain_text("步骤")
     shot(pg, "calculator_zh")
     pg.locator("#la-lang").get_by_text("English", exact=True).click()
-    wait(pg, "() => document.querySelector('#la-compute').textContent.trim() === 'Compute'")
+    wait_for_language(pg, "en")
+    expect(pg.locator("#la-badge")).to_contain_text("matches torch.nn.functional.binary_cross_entropy")
+    expect(pg.locator("#la-solution")).to_contain_text("Binary cross-entropy per element")
 
 
 def test_malformed_input_shows_a_readable_error(page) -> None:
     pg = page
     fill(pg, "#la-pred", "[0.2947, abc, 0.4863]")
     pg.locator("#la-compute").click()
-    toast = pg.locator(".toast-body").filter(has_text="expected a number")
-    toast.first.wait_for()
-    text = toast.first.inner_text()
-    assert "pred: expected a number, got 'abc'" in text
-    assert "Traceback" not in text
+    toast = pg.locator(".toast-body").filter(has_text="expected a number").first
+    expect(toast).to_contain_text("pred: expected a number, got 'abc'")
+    expect(toast).not_to_contain_text("Traceback")
     shot(pg, "calculator_error")
-    close = toast.first.locator(".toast-close")
+    close = toast.locator(".toast-close")
     if close.count():
         close.first.click()
 
@@ -221,8 +248,8 @@ def test_seeded_random_input(page) -> None:
     expected = render.value_text(lossapp.compute("bce", pred, target).value)
     assert compute_and_wait(pg, expected) == expected
     pg.locator("#la-out-tabs").get_by_role("tab", name="Reproduce in PyTorch", exact=True).click()
-    code = pg.locator("#la-snippet").inner_text()
-    assert "torch.manual_seed(0)" in code and "pred = torch.rand(4)" in code
+    expect(pg.locator("#la-snippet")).to_contain_text("torch.manual_seed(0)")
+    expect(pg.locator("#la-snippet")).to_contain_text("pred = torch.rand(4)")
     pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
 
 
@@ -236,10 +263,11 @@ def test_upload_npy_files_100k(page, tmp_path: Path) -> None:
     pg.locator("#la-upload").get_by_text("Upload files", exact=False).first.click()  # open the accordion
     pg.locator("#la-pred-file input[type=file]").set_input_files(str(tmp_path / "pred.npy"))
     pg.locator("#la-target-file input[type=file]").set_input_files(str(tmp_path / "target.npy"))
-    wait(pg, "() => document.body.innerText.includes('pred: (100000,), 100,000 values')")
+    wait(pg, "() => ['pred', 'target'].every(n => document.body.innerText.includes(n + ': (100000,), 100,000 values'))",
+         what="both files read")  # Compute reads both uploads: wait for the second, not only the first
     fill(pg, "#la-claimed", "")
     assert compute_and_wait(pg, expected) == expected
-    assert "shape (100000,)" in pg.locator("#la-solution").inner_text()
+    expect(pg.locator("#la-solution")).to_contain_text("shape (100000,)")
     table_note = pg.locator("#la-out-tabs").get_by_role("tab", name="Per-element table", exact=True)
     table_note.click()
     wait(pg, "() => document.body.innerText.includes('of 100,000 rows')")
@@ -251,30 +279,27 @@ def test_article_example_loads_into_the_calculator(page) -> None:
     pg = page
     open_tab(pg, "Article examples")
     card = pg.locator("#la-card-002_bce_three_pixels")
-    card.wait_for()
-    assert "0.926341" in card.inner_text() and "0.9264" in card.inner_text()
+    expect(card).to_contain_text("0.926341")
+    expect(card).to_contain_text("BCE on three pixels")  # English again after the language test
+    expect(card).to_contain_text("0.9264")
     shot(pg, "examples")
     value = after_new_result(pg, lambda: pg.locator("#la-load-002_bce_three_pixels").click(),
                              "the example's result")
     assert value == "0.926341"
-    assert pg.locator("#la-tab-calculator").is_visible()
-    assert pg.locator("#la-pred textarea").input_value() == "[0.2947, 0.5898, 0.4863]"
-    wait(pg, "() => (document.querySelector('#la-verdict')?.textContent || '').includes('rounding')")
+    expect(pg.locator("#la-tab-calculator")).to_be_visible()
+    expect(pg.locator("#la-pred textarea")).to_have_value("[0.2947, 0.5898, 0.4863]")
+    expect(pg.locator("#la-verdict")).to_contain_text("rounding")
     shot(pg, "calculator_example")
 
 
 def test_confusion_tab_dice_equals_f1(page) -> None:
     pg = page
     open_tab(pg, "Confusion matrix")
-    headline = pg.locator("#la-dice-f1")
-    headline.wait_for()
-    assert headline.inner_text() == "Dice = F1 = 0.7273"
-    cells = {k: pg.locator(f"#la-cm-{k}").inner_text().split()[0] for k in ("tp", "fp", "fn", "tn")}
-    assert cells == {"tp": "20", "fp": "5", "fn": "10", "tn": "65"}
-    identity = pg.locator("#la-conf-identity")
-    assert identity.locator(".katex").count() >= 2
-    annotations = " ".join(identity.locator(".katex-mathml annotation").all_text_contents())
-    assert r"\frac{2 \cdot 20}{2 \cdot 20 + 5 + 10} = 0.7273" in annotations
+    expect(pg.locator("#la-dice-f1")).to_have_text("Dice = F1 = 0.7273")
+    for key, count in (("tp", "20"), ("fp", "5"), ("fn", "10"), ("tn", "65")):
+        expect(pg.locator(f"#la-cm-{key}")).to_have_text(re.compile(rf"^\s*{count}\s*{key.upper()}\s*$"))
+    wait(pg, KATEX_DONE, ["#la-conf-identity", 1, [r"\frac{2 \cdot 20}{2 \cdot 20 + 5 + 10} = 0.7273"]],
+         what="the Dice = F1 identity typeset by KaTeX")  # typeset when the tab is first shown
     shot(pg, "confusion")
     # new counts: 30/10/10/50 gives Dice = 60/80 = 0.75
     for key, value in (("tp", "30"), ("fp", "10"), ("fn", "10"), ("tn", "50")):
@@ -289,17 +314,17 @@ def test_curves_tab_draws(page) -> None:
     open_tab(pg, "Curves")
     for plot in ("la-curve-focal", "la-curve-bce", "la-curve-reg", "la-curve-reg-d", "la-curve-trunc"):
         pg.wait_for_selector(f"#{plot} canvas, #{plot} svg")
-    assert "γ = 5" in pg.locator("#la-curve-focal").inner_text() or pg.locator("#la-curve-focal canvas").count()
+    wait(pg, "() => !!document.querySelector('#la-curve-focal canvas') || "
+             "(document.querySelector('#la-curve-focal')?.innerText || '').includes('γ = 5')", what="the focal curves")
     shot(pg, "curves")
 
 
 def test_use_via_api_page_documents_the_endpoints(page) -> None:
     pg = page
     pg.get_by_text("Use via API").first.click()
-    wait(pg, "() => document.body.innerText.includes('API name: /compute')")
-    text = pg.locator("body").inner_text()
-    assert "API name: /confusion" in text and "API name: /check" in text
-    assert "Compute a loss step by step and compare it with PyTorch's built-in." in text
+    wait(pg, "(texts) => texts.every(t => document.body.innerText.includes(t))",
+         ["API name: /compute", "API name: /confusion", "API name: /check",
+          "Compute a loss step by step and compare it with PyTorch's built-in."], what="the API page")
     pg.screenshot(path=str(SCREENSHOTS / "api.png"))
 
 

@@ -9,6 +9,7 @@ leave 127.0.0.1. Screenshots go to artifacts/screenshots/check*.png.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     Server,
     app_server,
     browser,
+    expect,
     leaves_machine,
     shot,
 )
@@ -71,6 +73,11 @@ def wait(pg, script: str, arg: object = None, what: str = "") -> None:
         raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{log}") from None
 
 
+TABS_START_WITH = """(want) => {
+    const tabs = [...document.querySelectorAll('#la-tabs [role=tab]')].map(t => t.innerText.trim());
+    return want.every((label, i) => tabs[i] === label); }"""
+
+
 def check_and_wait(pg, verdict: str) -> str:
     """Click Check and wait for the new card (each Check has its own data-run; the shown card is cleared
     first, so what appears is the new answer)."""
@@ -91,23 +98,24 @@ def test_check_the_prefilled_article_case(page) -> None:
     pg = page
     pg.locator("#la-tabs").get_by_role("tab", name="Check my answer", exact=True).click()
     pg.locator(CARD).wait_for()
-    assert pg.locator("#la-check-pred textarea").input_value() == "[0.2947, 0.5898, 0.4863]"
-    assert pg.locator("#la-check-target textarea").input_value() == "[1, 0, 0]"
-    assert pg.locator("#la-check-claimed textarea").input_value() == "0.9264"
-    assert pg.locator("#la-check-loss input").input_value().endswith("· bce")
-    text = check_and_wait(pg, "rounding")
+    expect(pg.locator("#la-check-pred textarea")).to_have_value("[0.2947, 0.5898, 0.4863]")
+    expect(pg.locator("#la-check-target textarea")).to_have_value("[1, 0, 0]")
+    expect(pg.locator("#la-check-claimed textarea")).to_have_value("0.9264")
+    expect(pg.locator("#la-check-loss input")).to_have_value(re.compile(r"· bce$"))
+    text = check_and_wait(pg, "rounding")  # the card, its stats and its colour arrive as one piece of HTML
     assert pg.locator("#la-check-verdict").inner_text().strip() == "≈ rounding"
     assert pg.locator("#la-check-interval").inner_text() == "[0.926212, 0.926471]"
     assert pg.locator("#la-check-value").inner_text() == "0.9263412214"
     assert "written to 4 decimals" in text and "the inputs were themselves rounded" in text
     color = pg.evaluate("(sel) => getComputedStyle(document.querySelector(sel)).borderLeftColor", CARD)
     assert color == "rgb(13, 148, 136)"  # teal: rounding
-    # the conventions table and the worked solution beneath, KaTeX-rendered
-    conventions = pg.locator("#la-check-conventions").inner_text()
-    assert "PyTorch (this result)" in conventions and "tf.keras 2" in conventions
-    wait(pg, "() => document.querySelectorAll('#la-check-solution .katex').length > 20")
-    annotations = " ".join(pg.locator("#la-check-solution .katex-mathml annotation").all_text_contents())
-    assert r"\frac{2.779}{3} = 0.926341" in annotations
+    # the conventions table and the worked solution beneath (other components: they may come later)
+    expect(pg.locator("#la-check-conventions")).to_contain_text("PyTorch (this result)")
+    expect(pg.locator("#la-check-conventions")).to_contain_text("tf.keras 2")
+    wait(pg, "(want) => document.querySelectorAll('#la-check-solution .katex').length > 20 && "
+             "[...document.querySelectorAll('#la-check-solution .katex-mathml annotation')]"
+             ".some(a => a.textContent.includes(want))", r"\frac{2.779}{3} = 0.926341",
+         what="the worked solution typeset by KaTeX")
     shot(pg, "check")
 
 
@@ -116,7 +124,7 @@ def test_a_known_mistake(page) -> None:
     pg.locator("#la-check-claimed textarea").fill("0.4023")
     pg.locator("#la-check-claimed textarea").press("Tab")
     text = check_and_wait(pg, "mistake")
-    assert "log10" in pg.locator("#la-check-matches").inner_text()
+    expect(pg.locator("#la-check-matches")).to_contain_text("log10")
     assert "0.4023048808" in text and "log base 10 instead of the natural log" in text
     pg.locator(CARD).screenshot(path=str(SCREENSHOTS / "check_mistake.png"))
     pg.locator("#la-check-claimed textarea").fill("0.9264")
@@ -134,9 +142,10 @@ def test_grade_the_sample_csv(page) -> None:
     assert summary == "10 answers graded: 2 exact 2 convention 3 mistake 1 rounding 1 incorrect 1 error"
     pg.wait_for_selector("#la-grade-chart canvas, #la-grade-chart svg")
     table = pg.locator("#la-grade-table")
-    wait(pg, "() => (document.querySelector('#la-grade-table')?.innerText || '').includes('s10')")
-    assert "alpha_on_both_classes" in table.inner_text() and "keras_clip" in table.inner_text()
-    assert "pred: expected a number, got 'abc'" in table.inner_text()
+    for text in ("s10", "alpha_on_both_classes", "keras_clip", "pred: expected a number, got 'abc'"):
+        expect(table).to_contain_text(text)
+    download_button = pg.locator("#la-grade-download button, button#la-grade-download").first
+    expect(download_button).to_be_enabled()
     with pg.expect_download() as download:
         pg.locator("#la-grade-download").click()
     with open(download.value.path(), encoding="utf-8", newline="") as handle:
@@ -152,18 +161,20 @@ def test_grade_the_sample_csv(page) -> None:
 def test_switch_to_chinese(page) -> None:
     pg = page
     pg.locator("#la-lang").get_by_text("中文", exact=True).click()
-    wait(pg, "() => document.querySelector('#la-check-button').textContent.trim() === '检查'")
-    tabs = [t.strip() for t in pg.locator("#la-tabs").get_by_role("tab").all_inner_texts()]
-    assert tabs[:3] == ["计算器", "混淆矩阵", "检查答案"]
-    wait(pg, "(sel) => (document.querySelector(sel)?.innerText || '').includes('舍入')", CARD, what="the card in 中文")
-    card = pg.locator(CARD).inner_text()
-    assert "在输入的舍入误差范围内正确" in card and "写到 4 位小数" in card and "输入本身就是舍入过的" in card
-    assert "给出的答案" in pg.locator("#la-check-claimed").inner_text()
-    wait(pg, "() => (document.querySelector('#la-grade-summary-text')?.innerText || '').includes('已评分 10 个答案')")
-    assert "批量评分（CSV）" in pg.locator("#la-grade").inner_text()
+    # the button, the tabs, the card, the labels: separate updates, each waited for (once flaky: the tab labels
+    # were read as soon as the button had changed, before the tabs had)
+    expect(pg.locator("#la-check-button")).to_have_text("检查")
+    wait(pg, TABS_START_WITH, ["计算器", "混淆矩阵", "检查答案"], what="the tabs in 中文")
+    for text in ("在输入的舍入误差范围内正确", "写到 4 位小数", "输入本身就是舍入过的"):
+        expect(pg.locator(CARD)).to_contain_text(text)
+    expect(pg.locator("#la-check-claimed")).to_contain_text("给出的答案")
+    expect(pg.locator("#la-grade-summary-text")).to_contain_text("已评分 10 个答案")
+    expect(pg.locator("#la-grade")).to_contain_text("批量评分（CSV）")
     shot(pg, "check_zh")
     pg.locator("#la-lang").get_by_text("English", exact=True).click()
-    wait(pg, "() => document.querySelector('#la-check-button').textContent.trim() === 'Check'")
+    expect(pg.locator("#la-check-button")).to_have_text("Check")
+    wait(pg, TABS_START_WITH, ["Calculator", "Confusion matrix", "Check my answer"], what="the tabs in English")
+    expect(pg.locator(CARD)).to_contain_text("right up to the rounding of the inputs")
 
 
 def test_no_request_left_the_machine() -> None:

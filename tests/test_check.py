@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lossapp
-from lossapp.check import VERDICTS, Verdict, check, check_result, parse_claim, rounds_to
-from lossapp.inputs import InputError
+from lossapp.check import VERDICTS, Verdict, check, check_result, format_rounded, parse_claim, rounds_to
+from lossapp.i18n import has_zh
+from lossapp.inputs import InputError, limits
 
 BCE = {"pred": "[0.2947, 0.5898, 0.4863]", "target": "[1, 0, 0]"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -235,3 +236,101 @@ def test_explanations_have_chinese(claimed: str) -> None:
     assert v.explanation and CJK.search(v.explanation_zh)
     for m in v.mistakes:
         assert CJK.search(m.variant.title_zh) and CJK.search(m.variant.explanation_zh)
+
+
+# -- extreme claims: a clear InputError, or a verdict whose every number is a float64 ----------------------------------
+
+RANGE = (r"claimed: expected a number within float64's range written to at most 300 decimals \(0, or from 1e-300 to "
+         r"1\.8e308 in size\), got ")
+
+
+def _claim_id(claimed: object) -> str:
+    return f"int_{claimed.bit_length()}_bits" if isinstance(claimed, int) else repr(claimed)[:30]
+
+
+@pytest.mark.parametrize(("claimed", "message"), [
+    ("1e-400", RANGE + "'1e-400'$"), ("1.5e-99999999999", RANGE + "'1.5e-99999999999'$"), ("1e400", RANGE + "'1e400'$"),
+    ("-1e309", RANGE + "'-1e309'$"), ("1e-301", RANGE + "'1e-301'$"), (5e-324, RANGE + "'5e-324'$"),
+    ("1e99999999999999999999999999999", RANGE + "'1e99999999999999999999999999999'$"),
+    ("9" * 5000, r"claimed: expected a number of at most 100 characters, got '9{20}'… \(5,000 characters\)$"),
+    ("0." + "9" * 400, r"claimed: expected a number of at most 100 characters, got '0\.9{18}'… \(402 characters\)$"),
+    ("0." + "0" * 399 + "1", r"claimed: expected a number of at most 100 characters, got .+ \(402 characters\)$"),
+    (10**5000, r"claimed: expected a number of at most 100 characters, got an integer of 5,001 digits$"),
+    ("0." + "1" * 31, r"claimed: expected at most 30 significant digits \(float64 holds about 17\), got 31 in '0\.1+'$"),
+    (10**40, r"claimed: expected at most 30 significant digits \(float64 holds about 17\), got 41 in '10+'$"),
+    ("x" * 1_000_000, r"claimed: expected a number of at most 100 characters, got 'x{20}'… \(1,000,000 characters\)$"),
+    ("[0.25, 0.5]", r"claimed: expected a number such as 0\.9264, got '\[0\.25, 0\.5\]'$"),
+    ({"a": 1}, r"claimed: expected a number such as 0\.9264, got dict$"),
+], ids=_claim_id)
+def test_extreme_claims_are_clear_input_errors(claimed: object, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_claim(claimed)
+    assert re.search(message, str(info.value)), str(info.value)
+    assert len(str(info.value)) < 400 and has_zh(str(info.value))
+    with pytest.raises(InputError):
+        check("bce", BCE["pred"], BCE["target"], claimed=claimed)
+
+
+def test_claim_limits_are_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_claim("0." + "1" * 30).decimals == 30
+    monkeypatch.setattr(limits, "MAX_CLAIM_DIGITS", 4)
+    with pytest.raises(InputError, match="at most 4 significant digits"):
+        parse_claim("0.92640")
+    monkeypatch.setattr(limits, "MAX_CLAIM_CHARS", 3)
+    with pytest.raises(InputError, match="at most 3 characters"):
+        parse_claim("0.9264")
+
+
+@pytest.mark.parametrize("claimed", ["1e-300", "1e308", "-1e308", 1e308, "0." + "0" * 80 + "1", "1.7976931348623157e308"])
+def test_claims_at_the_edge_of_float64_get_a_finite_verdict(claimed: object) -> None:
+    v = check("bce", BCE["pred"], BCE["target"], claimed=claimed)
+    assert v.verdict == "incorrect" and len(v.explanation) < 1500 and CJK.search(v.explanation_zh)
+    assert math.isfinite(v.off["abs"]) and math.isfinite(v.off["units"])  # rel may pass 1.8e308: 1.8e308 / 0.93
+    assert v.rounded == format_rounded(v.value, v.decimals) and len(v.rounded) <= 2 + v.decimals
+    json.dumps(v.to_dict(), allow_nan=False)
+
+
+def test_units_of_the_last_decimal_beyond_float64() -> None:
+    v = check("mse", "[1e5]", "[0]", claimed="1e-300")  # 1e10 off, in units of 1e-300
+    assert v.verdict == "incorrect" and v.off["units"] == -math.inf
+    assert "more than 1e308 units of its last decimal" in v.explanation and "超过 1e308 个单位" in v.explanation_zh
+    assert "(-100.000%, " in v.explanation
+    v = check("mse", "[1e5]", "[0]", claimed="-1e308")
+    assert "(-1e+300%, -1e+308 units of its last decimal)" in v.explanation  # no 300-digit percentage
+
+
+def test_a_claim_on_a_tiny_value_is_judged_on_its_own_scale() -> None:
+    value = math.log1p(math.exp(-80))  # 1.8048513878e-35
+    assert check("bce_with_logits", "[80]", "[1]", claimed="1.8e-35").verdict == "exact"
+    assert check("bce_with_logits", "[80]", "[1]", claimed=1.8048513878454153e-35).verdict == "exact"
+    v = check("bce_with_logits", "[80]", "[1]", claimed="3e-35")  # once 1e-12 away was "exact"
+    assert v.verdict == "incorrect" and v.value == pytest.approx(value, rel=1e-12)
+    assert v.off["units"] == pytest.approx((3e-35 - value) * 1e35, rel=1e-9)
+    assert rounds_to(0.125, parse_claim("0.13")) and rounds_to(0.125, parse_claim("0.12"))  # ties still both ways
+
+
+def test_claimed_tensor_for_reduction_none_is_an_input_error() -> None:
+    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got '\[0\.25, 0\.25\]'"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="[0.25, 0.25]", reduction="none")
+    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got list$"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=[0.25, 0.25], reduction="none")
+
+
+def test_check_reduction_none_is_the_loss_default() -> None:
+    v = check("l2_penalty", "[1, 2]", claimed="0.025", lam=0.01)  # (λ/2)·Σw² with the penalty's own default, sum
+    assert v.result.reduction == "sum" and v.verdict == "exact"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**40, 10**40),
+                 st.text(alphabet="0123456789.eE+-−naif ", max_size=40),
+                 st.sampled_from(["1e-300", "1e-301", "0." + "9" * 29, "9" * 31, "1e308", "1e309", "-0", "+.5e-3"])))
+def test_fuzz_claims_only_input_errors(claimed: object) -> None:
+    r = _result(0)
+    try:
+        v = check_result(r, claimed)
+    except InputError as exc:
+        assert str(exc).startswith("claimed: expected") and has_zh(str(exc))
+        return
+    assert v.verdict in VERDICTS
+    json.dumps(v.to_dict(), allow_nan=False)

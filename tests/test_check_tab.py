@@ -12,6 +12,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import csv
 import html
 import io
+import logging
 import math
 import re
 from pathlib import Path
@@ -258,6 +259,25 @@ def test_on_check_errors_in_the_users_language(tab: Any) -> None:
         tab.extra["on_check"](_inputs(tab, "en", *BCE, "0.9", reduction="none"))
 
 
+def test_on_check_shows_user_text_escaped_and_internal_errors_without_internals(
+        tab: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(gr.Error) as caught:  # the modal renders HTML: the user's text shows as typed
+        tab.extra["on_check"](_inputs(tab, "en", "bce", "<img src=x onerror=alert(1)>", "[1]", "0.9"))
+    assert "got '&lt;img'" in caught.value.message and "<" not in caught.value.message
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("secret internals")
+
+    monkeypatch.setattr(check_tab.service, "compute", broken)
+    with caplog.at_level(logging.ERROR, logger="lossapp.ui"):
+        for lang, title in (("en", "Internal error"), ("zh", "内部错误")):
+            with pytest.raises(gr.Error) as caught:
+                tab.extra["on_check"](_inputs(tab, lang, *BCE, "0.9264"))
+            assert caught.value.title == title and "secret" not in caught.value.message
+            assert re.search(r"[0-9a-f]{8}", caught.value.message)
+    assert len(caplog.records) == 2 and "secret internals" in caplog.text
+
+
 def test_every_label_of_the_tab_switches_language(tab: Any) -> None:
     tr_ui: Translations = tab.extra["tr_ui"]
     assert len(tr_ui.items) > 60  # the parameter controls of every loss, the inputs, the buttons, the accordions
@@ -400,6 +420,33 @@ def test_upload_limits_and_safe_reading(tmp_path: Path) -> None:
     assert check_tab.grade_upload(bom)["df"]["verdict"].tolist() == ["exact"]
     # the limits are in the user's language
     assert tr("answers CSV: expected at most 2,000 answer rows, got 2,001", "zh") == "答案 CSV：最多 2,000 行答案，实际为 2,001 行"
+
+
+HOSTILE = ["=cmd|' /C calc'!A0", "@SUM(1)", "+1", "-1+1", '=HYPERLINK("http://x.invalid")']
+
+
+def test_the_verdicts_download_is_safe_to_open_in_a_spreadsheet(tab: Any, tmp_path: Path) -> None:
+    """Answers whose cells are formulas come back in verdicts.csv as text (a leading quote), from the upload
+    handler the Grade button runs; the true values stay numbers."""
+    path = tmp_path / "answers.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "loss", "pred", "target", "params", "claimed"])
+        for cell in HOSTILE:
+            writer.writerow([cell, "bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", "{}", "0.9264"])
+        writer.writerow(["s-claim", "bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", "{}", "-1+1"])
+        writer.writerow(["s-loss", "=1+1", "[0.5]", "[1]", "{}", "0.5"])
+    state, *_, download = tab.extra["on_grade"]("en", str(path), lambda *a, **k: None)
+    assert download["value"] == state["path"] and Path(state["path"]).name == "verdicts.csv"
+    with open(state["path"], encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[0] for r in rows[1:len(HOSTILE) + 1]] == ["'" + h for h in HOSTILE]
+    assert rows[-2][4] == "'-1+1" and rows[-1][1] == "'=1+1"
+    for row in rows:
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
+    assert float(rows[1][3]) == pytest.approx(TRUE_BCE, rel=1e-12)
+    assert list(state["df"]["id"][:len(HOSTILE)]) == HOSTILE  # the table shown keeps the text as given
+    assert tab.grade_table.buttons == ["fullscreen"]  # no copy button: a pasted formula would run
 
 
 def test_sample_csv_is_small_and_covers_every_verdict() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lossapp.__main__ import main
+from lossapp.inputs import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,3 +107,169 @@ def test_subprocess_error_has_no_traceback() -> None:
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
     assert proc.stdout == ""
+
+
+# -- every subcommand, argparse, @files, --param forms: exit 2, one `error:` line, {"error"} with --json --------
+
+SUBCOMMAND_BAD_INPUTS = [
+    ["list", "extra"],                                               # list takes no name
+    ["list", "--bogus"],
+    ["list", "--lang", "fr"],                                        # argparse: invalid choice
+    ["examples", "nope"],                                            # unknown example
+    ["examples", "a\nb"],                                            # a newline in the name
+    ["examples", "one", "two"],
+    ["confusion", "--tp", "1"],                                      # argparse: missing arguments
+    ["confusion", "--tp", "x", "--fp", "1", "--fn", "1"],
+    ["confusion", "--tp", "1", "--fp", "1", "--fn", "1", "--metric", "nope"],
+    ["confusion", "--tp", "1", "--fp", "1", "--fn", "1", "--claimed", "abc"],
+    ["confusion", "--tp", "99999999999999999999999999", "--fp", "0", "--fn", "0"],
+    ["grade"],                                                       # no answers file
+    ["grade", "/nonexistent/answers.csv"],
+    ["grade", "a\x00b.csv"],                                         # a null byte
+    ["mse", "--pred"],                                               # argparse: an option without its value
+    ["mse", "--pred", "[1]", "--target", "[1]", "--js"],             # no abbreviations: --js is not --json
+    ["mse", "--pred", "[1]", "--target", "[1]", "--lang", "fr"],
+    ["mse", "--pred", "@", "--target", "[1]"],                       # @ with no file name
+    ["mse", "--pred", "@/nonexistent/p.csv", "--target", "[1]"],     # a missing file
+    ["smooth_l1", "--pred", "[1]", "--target", "[1]", "--param", "=2"],              # no name
+    ["smooth_l1", "--pred", "[1]", "--target", "[1]", "--param", " =2"],
+    ["smooth_l1", "--pred", "[1]", "--target", "[1]", "--param", "beta==2"],
+    ["smooth_l1", "--pred", "[1]", "--target", "[1]", "--param", "beta=[1, 2]"],
+    ["smooth_l1", "--pred", "[1]", "--target", "[1]", "--param", "beta=nan"],
+    ["smooth_l1", "--pred", "[1]", "--target", "[1]", "--param", "beta=1", "--param", "beta=2"],  # twice
+    ["smooth_l1", "--pred", "[1]", "--target", "[1]", "--param", "be\nta=1"],
+    ["smooth_l1", "--pred", "[1]", "--target", "[1]", "--param", "reduction=sum"],  # reserved name
+    ["mse", "--pred", "[1,\n2, x]", "--target", "[1]"],              # the message quotes a newline
+    ["msee\nx", "--pred", "[1]"],
+    ["-x"],
+    [],                                                              # nothing at all
+]
+
+
+@pytest.mark.parametrize("argv", SUBCOMMAND_BAD_INPUTS, ids=lambda a: repr(" ".join(a))[:60])
+def test_every_subcommand_exits_2_with_one_error_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err + out and "internal error" not in err
+    assert len(lines[0]) < 1000
+    assert main([*argv, "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"error": err.removeprefix("error: ").rstrip("\n")}
+    assert len(err.splitlines()) == 1
+
+
+def test_file_arguments_missing_a_folder_or_a_null_byte(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for pred in ("@" + str(tmp_path / "missing.csv"), "@" + str(tmp_path), "@" + str(tmp_path / "a\x00b.csv")):
+        assert main(["mse", "--pred", pred, "--target", "[1]"]) == 2, pred
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith("error: pred: expected"), err
+    answers = tmp_path / "answers.csv"
+    answers.write_text("id,loss,pred,target,params,claimed\na,mse,[1],[1],{},0\n", encoding="utf-8")
+    for args in ([str(tmp_path)], [str(answers), "-o", str(tmp_path)], [str(answers), "-o", str(tmp_path / "no/x.csv")],
+                 [str(answers), "-o", str(tmp_path / "a\x00b.csv")], [str(answers), "-o", ""]):
+        assert main(["grade", *args]) == 2, args
+        out, err = capsys.readouterr()
+        assert len(err.splitlines()) == 1 and err.startswith("error: expected"), err
+        assert out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.csv"]  # nothing was written
+
+
+def test_an_unwritable_output_is_found_before_grading(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text("id,loss,pred,target,params,claimed\na,mse,[1],[1],{},0\n", encoding="utf-8")
+    proc = run("grade", str(answers), "-o", str(tmp_path / "missing" / "verdicts.csv"))
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: expected a path for the CSV file to write, got " \
+                          f"'{tmp_path / 'missing' / 'verdicts.csv'}' (no such folder)\n"
+    assert proc.stdout == ""
+
+
+def test_a_message_with_newlines_stays_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import lossapp.__main__ as cli
+
+    def bad(argv: list[str]) -> int:
+        raise InputError("expected one line,\ngot\r\nthree\u2028or four\x85lines")
+
+    monkeypatch.setattr(cli, "_run_list", bad)
+    assert main(["list", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert err == "error: expected one line, got three or four lines\n"
+    assert json.loads(out) == {"error": "expected one line, got three or four lines"}
+
+
+def test_errors_in_chinese_with_lang_zh(capsys: pytest.CaptureFixture[str]) -> None:
+    cases = [
+        (["mse", "--pred", "[1, 2]", "--target", "[1]", "--lang", "zh"], "期望"),
+        (["mse", "--pred", "[1]", "--target", "[1]", "--param", "x", "--lang=zh"], "--param：期望 NAME=VALUE"),
+        (["mse", "--lang", "zh"], "缺少必需的参数：--pred"),
+        (["mse", "--pred", "[1]", "--lang", "zh", "--bogus"], "无法识别的参数：--bogus"),
+        (["grade", "/nonexistent.csv", "--lang", "zh"], "期望一个 CSV 文件，实际为 '/nonexistent.csv'（文件不存在）"),
+        (["confusion", "--tp", "-3", "--fp", "1", "--fn", "2", "--lang", "zh"], "tp"),
+    ]
+    for argv, chinese in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith("error: ") and chinese in err, err
+        assert re.search(r"[\u4e00-\u9fff]", err), err
+    assert main(["confusion", "--tp", "-3", "--fp", "1", "--fn", "2", "--json", "--lang", "zh"]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out)["error"] == err.removeprefix("error: ").rstrip("\n")
+
+
+def test_an_internal_error_is_one_bounded_line_with_status_1(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import lossapp.__main__ as cli
+
+    def broken(argv: list[str]) -> int:
+        raise RuntimeError("boom\n" + "x" * 100_000)
+
+    monkeypatch.setattr(cli, "_run_list", broken)
+    assert main(["list", "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert len(err.splitlines()) == 1 and err.startswith("error: internal error: RuntimeError: boom xxx")
+    assert len(err) < 1000 and "Traceback" not in err
+    assert json.loads(out)["error"].startswith("internal error: RuntimeError")
+
+
+def test_grade_prints_a_spreadsheet_safe_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text('id,loss,pred,target,params,claimed\n"=cmd|\' /C calc\'!A0",mse,[1],[1],{},0\n'
+                       "@SUM(1),mse,[1],[1],{},-1+1\n", encoding="utf-8")
+    assert main(["grade", str(answers)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""  # no progress bar when stderr is not a terminal
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[1][0] == "'=cmd|' /C calc'!A0" and rows[2][0] == "'@SUM(1)" and rows[2][4] == "'-1+1"
+    out_path = tmp_path / "verdicts.csv"
+    assert main(["grade", str(answers), "-o", str(out_path)]) == 0
+    assert out_path.read_text(encoding="utf-8") == out
+
+
+# -- a reader that goes away: `| head -1` --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["examples"], ["list", "--json"], ["bce", "--pred", "[0.2947, 0.5898, 0.4863]",
+                                                                       "--target", "[1, 0, 0]"]],
+                         ids=["examples", "list", "bce"])
+def test_a_closed_pipe_stops_the_output_quietly(argv: list[str]) -> None:
+    """The reader closes its end before the command writes (as `head` does once it has its line): no
+    traceback, no "internal error", no "Exception ignored" at exit; status 141 like any command killed by
+    SIGPIPE."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "lossapp", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT, env=env)
+    proc.stdout.close()  # the reader is gone before the first write (importing torch takes a while)
+    _, err = proc.communicate(timeout=180)
+    assert err.decode() == ""
+    assert proc.returncode == 141
+
+
+def test_head_reads_the_first_line_and_the_command_ends_quietly() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(f"{shlex.quote(sys.executable)} -m lossapp examples | head -1", shell=True,
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.split()[0] == "000_ce_randn"

@@ -3,13 +3,18 @@ and gradient, and produces the fixed JSON shape."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import re
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lossapp
-from lossapp.i18n import has_zh
+from lossapp.i18n import has_zh, tr
 from lossapp.inputs import InputError
 
 SPECS = [s for s in lossapp.LOSSES.values() if s.family != "metrics"]
@@ -187,3 +192,162 @@ def test_huber_is_delta_times_smooth_l1() -> None:
         h = lossapp.compute("huber", "[0.3, -1.7, 4.0]", "[0, 0, 0]", delta=delta)
         s = lossapp.compute("smooth_l1", "[0.3, -1.7, 4.0]", "[0, 0, 0]", beta=delta)
         assert h.value == pytest.approx(delta * s.value)
+
+
+# -- honesty at the numeric edge: every disagreement is in the warnings -----------------------------------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _speaks_chinese(result: lossapp.Result) -> None:
+    for w in result.warnings:
+        assert has_zh(w) and CJK.search(tr(w, "zh")), w
+
+
+def test_float16_overflow_of_the_inputs_differs() -> None:
+    r = lossapp.compute("mse", "[70000]", "[0]", dtype="float16")  # float16's largest finite number is 65504
+    assert r.value == 4.9e9 and r.reference.value == math.inf
+    assert not r.reference.agrees and not r.gradient.agrees and r.agrees is False
+    data = r.to_dict()
+    assert data["agrees"] is False and data["reference"]["agrees"] is False
+    json.dumps(data, allow_nan=False)
+    assert r.warnings == [
+        "pred holds values beyond float16's largest finite number 65504 at index 0: the built-in sees them as ±inf",
+        "torch.nn.functional.mse_loss in float16 gives inf where the exact value is 4.9e+09: the inputs overflow float16",
+        "the gradients d(loss)/d(pred) of the trace and of torch.nn.functional.mse_loss differ: max |Δ| = inf; worst "
+        "element at index 0: trace 140000, built-in inf (tolerance for float16: rtol 0.01, atol 0.001)",
+    ]
+    _speaks_chinese(r)
+
+
+def test_float16_overflow_of_the_value_differs_and_a_mean_within_range_agrees() -> None:
+    r = lossapp.compute("mse", "[300]", "[0]", dtype="float16")
+    assert r.agrees is False and r.warnings == [
+        "torch.nn.functional.mse_loss in float16 gives inf where the exact value is 90000: the exact value exceeds "
+        "float16's largest finite number 65504"]
+    _speaks_chinese(r)
+    r = lossapp.compute("mse", "[200, 200]", "[0, 0]", dtype="float16")  # 40000: within float16
+    assert r.agrees is True and r.warnings == []
+
+
+def test_every_gradient_disagreement_is_a_warning() -> None:
+    r = lossapp.compute("bce", "[0, 1, 0.5]", "[0, 1, 1]", dtype="float16")  # torch's ε = 1e-12 is 0 in float16
+    assert r.reference.agrees and not r.gradient.agrees and r.agrees is False
+    assert r.gradient.worst_index == (0,) and r.to_dict()["gradient"]["worst_index"] == [0]
+    assert r.warnings == [
+        "the gradients d(loss)/d(pred) of the trace and of torch.nn.functional.binary_cross_entropy differ: max |Δ| = "
+        "nan; worst element at index 0: trace 0, built-in nan (tolerance for float16: rtol 0.01, atol 0.001)"]
+    _speaks_chinese(r)
+    r = lossapp.compute("l2_penalty", "[1e200, 1.0]")  # 1e200 is inf in float32
+    assert r.agrees is False
+    assert r.warnings[0] == ("pred holds values beyond float32's largest finite number 3.40282e+38 at index 0: the "
+                             "built-in sees them as ±inf")
+    assert r.warnings[1].startswith("the gradients d(loss)/d(pred) of the trace and of ") and \
+        "worst element at index 0: trace 1e+198, built-in nan" in r.warnings[1]
+    _speaks_chinese(r)
+
+
+def test_value_disagreement_names_the_worst_element(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = lossapp.LOSSES["l1"]
+    off = torch.tensor([0.0, 0.0, 1.0])
+    monkeypatch.setitem(lossapp.LOSSES, "l1", dataclasses.replace(
+        spec, reference=lambda x, y, p, r: spec.reference(x, y, p, r) + off.to(x.dtype)))
+    r = lossapp.compute("l1", "[0.5, -1.0, 2.0]", "[0.0, 0.0, 0.0]", reduction="none", dtype="float64")
+    assert r.agrees is False and r.reference.worst_index == (2,)
+    assert r.warnings == ["the trace and torch.nn.functional.l1_loss differ by 1 at index 2 (trace 2, built-in 3; "
+                          "tolerance for float64: rtol 1e-09, atol 1e-12)"]
+    _speaks_chinese(r)
+
+
+def test_infinite_logits_are_checked_against_the_limit_of_the_formula() -> None:
+    follows = "pred contains ±inf; the result follows the limits of the formula"
+    r = lossapp.compute("bce_with_logits", "[inf, -inf, 0]", "[1, 0, 1]")  # the limit is (0 + 0 + log 2) / 3
+    assert math.isnan(r.value) and follows not in r.warnings
+    assert "pred contains ±inf, and the trace's value is nan where its limit as pred → ±inf is 0.231049" in r.warnings
+    _speaks_chinese(r)
+    r = lossapp.compute("bce_with_logits", "[inf, -inf, 0]", "[1, 0, 1]", reduction="none")
+    assert "pred contains ±inf, and the trace's value is nan at index 0 where its limit as pred → ±inf is 0 " \
+           "(2 elements)" in r.warnings
+    r = lossapp.compute("bce_with_logits", "[inf]", "[0.5]")  # (1 − y)·x grows without bound: inf is the limit
+    assert r.value == math.inf and follows in r.warnings and r.agrees is True
+    r = lossapp.compute("cross_entropy", "[[inf, 0.0]]", "[0]")
+    assert r.warnings == ["pred contains ±inf, and the trace's value is nan where its limit as pred → ±inf is 0",
+                          "pred contains ±inf, and the trace's gradient is nan at index (0, 0) where its limit as "
+                          "pred → ±inf is 0 (2 elements)"]
+    r = lossapp.compute("cross_entropy", "[[inf, inf, 0.0]]", "[0]")  # log 2 on the diagonal, 0 or inf off it
+    assert "pred contains ±inf, and the trace's value is nan, where no limit as pred → ±inf could be found" in r.warnings
+    _speaks_chinese(r)
+    r = lossapp.compute("hinge", "[inf, -inf]", "[1, 1]", reduction="none")
+    assert r.value == [0.0, math.inf] and follows in r.warnings
+
+
+def test_estimate_limit() -> None:
+    from lossapp.engine import estimate_limit
+
+    near = torch.tensor([0.5, 1e8, 2e7, 3.0, math.inf])
+    far = torch.tensor([0.5, 1e16, 0.0, 3.0, math.inf])
+    varied = torch.tensor([0.5, 1.5e16, 0.0, 1e15, math.inf])
+    limit = estimate_limit(near, far, varied).tolist()
+    assert limit[0] == 0.5 and limit[1] == math.inf and math.isnan(limit[2]) and math.isnan(limit[3])
+    assert limit[4] == math.inf
+
+
+# -- odd reductions, pred objects --------------------------------------------------------------------------------------
+
+def test_odd_reductions_are_bounded_input_errors() -> None:
+    for reduction, got in ((5, "5"), (["mean"], "list"), ("avg", "'avg'"), ("mean\x00", r"'mean\x00'")):
+        with pytest.raises(InputError) as info:
+            lossapp.compute("mse", "[1, 2]", "[1, 1]", reduction=reduction)
+        assert str(info.value) == f"mse: expected reduction none, mean, sum, got {got}"
+    with pytest.raises(InputError) as info:
+        lossapp.compute("mse", "[1, 2]", "[1, 1]", reduction="x" * 1_000_000)
+    assert len(str(info.value)) < 500 and has_zh(str(info.value))
+    assert lossapp.compute("mse", "[1, 2]", "[1, 1]", reduction=" SUM ").reduction == "sum"
+
+
+def test_reduction_none_is_the_loss_default() -> None:
+    assert lossapp.compute("l2_penalty", "[1, 2]").reduction == "sum"  # DESIGN section 2
+    assert lossapp.compute("mse", "[1, 2]", "[1, 1]", reduction=None).reduction == "mean"
+    assert lossapp.compute("l2_penalty", "[1, 2]", reduction="").reduction == "sum"
+
+
+@pytest.mark.parametrize("pred", [{"a": 1}, {1, 2}, [], "[]", None, object(), "x" * 100])
+def test_odd_pred_objects_are_input_errors(pred: object) -> None:
+    with pytest.raises(InputError, match=r"^pred: expected"):
+        lossapp.compute("mse", pred, "[0]")
+
+
+# -- fuzz: only InputError escapes, every disagreement is a warning, the JSON is valid ------------------------------
+
+_ODD = st.sampled_from([0.0, -0.0, 0.5, 1.0, 2.0, -3.0, 1e-320, 1e300, 1e308, 7e4, 3e38, 1e39, math.inf, -math.inf,
+                        math.nan, 10**30, "1e999", "nan", "1e30", "", "none", "abc", "[1, 2]", "[1, nan]", True, [1.0],
+                        {"a": 1}, "logits", "probabilities", "sigmoid"])
+_INPUTS = st.sampled_from([("[0.2, 0.7, 0.5]", "[1, 0, 1]"), ("[[1.0, 2.0, 0.5], [0.1, -1.0, 2.0]]", "[0, 2]"),
+                           ("[70000, 0.5, -2.0]", "[0, 1, 1]"), ("[inf, -inf, 0]", "[1, 0, 1]"),
+                           ("[[inf, 0.0, 1.0]]", "[0]"), ("[0.0, 1.0, 1.0]", "[0, 1, 0]"), ("[1e200, 2.0]", "[0, 1]"),
+                           ("[[-0.1, -2.3], [-inf, 0.0]]", "[[0.2, 0.8], [0, 1]]")])
+_FUZZ_LOSSES = ["mse", "huber", "bce", "bce_with_logits", "cross_entropy", "kl_div", "focal", "hinge", "l2_penalty",
+                "dice"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(_FUZZ_LOSSES), _INPUTS, st.data(),
+       st.sampled_from(["float16", "bfloat16", "float32", "float64", "float8", 5]),
+       st.sampled_from([None, "none", "sum", "batchmean", 7]))
+def test_fuzz_compute_only_input_errors_and_honest_warnings(name, inputs, data, dtype, reduction) -> None:
+    spec = lossapp.LOSSES[name]
+    params = {p.name: data.draw(_ODD) for p in spec.params if data.draw(st.booleans())}
+    pred, target = inputs
+    try:
+        r = lossapp.compute(name, pred, target if spec.target_kind else None, dtype=dtype, reduction=reduction,
+                            **params)
+    except InputError as exc:
+        assert "expected" in str(exc) and len(str(exc)) < 1000 and has_zh(str(exc)), str(exc)
+        return
+    json.dumps(r.to_dict(), allow_nan=False)
+    _speaks_chinese(r)
+    if not r.reference.agrees:
+        assert any(w.startswith("the trace and ") or " gives " in w for w in r.warnings), r.warnings
+    if r.gradient is not None and not r.gradient.agrees:
+        assert any(w.startswith("the gradients d(loss)/d(pred)") for w in r.warnings), r.warnings
+    assert r.agrees is (r.reference.agrees and (r.gradient is None or r.gradient.agrees))

@@ -4,7 +4,9 @@ never stop the batch, progress is reported, header or positional columns, and th
 from __future__ import annotations
 
 import csv
+import importlib
 import io
+import logging
 import math
 from pathlib import Path
 
@@ -13,8 +15,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lossapp.grade import OUTPUT_COLUMNS, grade_csv, summary, write_csv
+from lossapp.grade import INTERNAL_ERROR, OUTPUT_COLUMNS, grade_csv, summary
+from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
+from lossapp.spreadsheet import write_csv
 
 BCE_TRUE = float(F.binary_cross_entropy(torch.tensor([0.2947, 0.5898, 0.4863], dtype=torch.float64),
                                         torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)))
@@ -109,6 +113,66 @@ def test_missing_file_and_empty_csv() -> None:
         grade_csv("does_not_exist.csv")
     df = grade_csv(_csv([], HEADER))
     assert len(df) == 0 and list(df.columns) == OUTPUT_COLUMNS
+
+
+@pytest.mark.parametrize(("given", "reason"), [
+    ("folder", r"\(a folder\)"),
+    ("null_byte", r"'a\\x00b' \(no such file\)"),
+    ("long_name", r"\(File name too long\)"),
+    ("dev_null", r"\(not a regular file\)"),
+])
+def test_answers_that_are_not_a_file_are_input_errors(given: str, reason: str, tmp_path: Path) -> None:
+    path = {"folder": str(tmp_path), "null_byte": "a\x00b", "long_name": "a" * 5000, "dev_null": "/dev/null"}[given]
+    for answers in (path, Path(path)):  # a path as text and as a Path
+        with pytest.raises(InputError, match=reason) as caught:
+            grade_csv(answers)
+        assert len(str(caught.value)) < 1000 and has_zh(str(caught.value))
+
+
+def test_a_row_failing_inside_is_logged_and_shows_no_internals(monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    check_module = importlib.import_module("lossapp.check")  # lossapp.check is also the function
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OverflowError("secret internals at /srv/lossapp")
+
+    monkeypatch.setattr(check_module, "check", broken)
+    with caplog.at_level(logging.ERROR, logger="lossapp.grade"):
+        df = grade_csv(_csv(GOOD[:2], HEADER))
+    assert list(df["verdict"]) == ["error", "error"]
+    assert set(df["explanation"]) == {INTERNAL_ERROR} and "内部错误" in df.loc[0, "explanation_zh"]
+    assert "secret" not in df.to_csv()
+    assert [r.getMessage() for r in caplog.records] == ["grading row 1 failed (OverflowError)",
+                                                        "grading row 2 failed (OverflowError)"]
+    assert "secret internals" in caplog.text  # the traceback is in the log
+
+
+HOSTILE = ["=cmd|' /C calc'!A0", "@SUM(1)", "+1", "-1+1", "\t=1+1", "\r=1+1", '=HYPERLINK("http://x.invalid")']
+
+
+def test_verdicts_csv_is_safe_to_open_in_a_spreadsheet(tmp_path: Path) -> None:
+    """Hostile ids, losses and claims come back as text cells a spreadsheet will not run (OWASP: a leading
+    quote); numbers (the true value) stay numbers."""
+    rows = [[cell, "bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", "{}", "0.9264"] for cell in HOSTILE]
+    rows += [["s-loss", "=1+1", "[0.5]", "[1]", "{}", "0.5"], ["s-claim", "bce", "[0.5]", "[1]", "{}", "-1+1"],
+             ["s-neg", "bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", "{}", "-0.9264"]]
+    df = grade_csv(_csv(rows, HEADER))
+    given = [h.strip() for h in HOSTILE]  # fields are read stripped: "\t=1+1" is the id "=1+1"
+    assert list(df["id"][:len(HOSTILE)]) == given  # the table itself keeps the text as given
+    out = write_csv(df, tmp_path / "verdicts.csv")
+    with open(out, encoding="utf-8", newline="") as handle:
+        cells = list(csv.reader(handle))
+    assert cells[0] == OUTPUT_COLUMNS
+    body = cells[1:]
+    assert [r[0] for r in body[:len(HOSTILE)]] == ["'" + h for h in given]
+    assert body[-3][1] == "'=1+1" and body[-2][4] == "'-1+1" and body[-1][4] == "'-0.9264"
+    for row in body:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (row, cell)
+    assert float(body[0][3]) == pytest.approx(BCE_TRUE, rel=1e-12)  # a number, written as one
+    text = out.read_text(encoding="utf-8")
+    assert f",{body[0][3]}," in text  # unquoted: the spreadsheet reads it as a number
+    assert text.startswith('"id","loss","verdict"')  # text cells are quoted, so a delimiter cannot split one
 
 
 def test_summary_counts_every_verdict() -> None:

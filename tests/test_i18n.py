@@ -12,3 +12,31 @@ def test_tr_falls_back_to_english_and_uses_patterns() -> None:
     assert i18n.tr("Mean reduction", "en") == "Mean reduction"
     assert i18n.tr("no such sentence", "zh") == "no such sentence"
     assert i18n.tr("n = 3 elements", "zh") == "n = 3 个元素"
+
+
+def test_a_file_in_the_name_is_translated_with_the_rest() -> None:
+    """'NAME (from FILE): REST' (a message about a file's content) -> 'NAME（来自 FILE）：' and REST's Chinese,
+    with 'parameter X' as '参数 X', whatever the file's name holds."""
+    cases = {
+        "pred (from 'a.csv'): expected at most 5 elements, got 6": "pred（来自 'a.csv'）：最多允许 5 个元素，实际为 6 个",
+        "parameter weight (from 'w.npy'): expected at most 2 dimensions, got 3":
+            "参数 weight（来自 'w.npy'）：最多允许 2 维，实际为 3 维",
+        "target (from 'a:b.csv'): expected a number, got 'x' at character 1": "target（来自 'a:b.csv'）：期望一个数，但第 1 个字符处是 'x'",
+        "pred (from 'a): b.csv'): expected at most 5 elements, got 6": "pred（来自 'a): b.csv'）：最多允许 5 个元素，实际为 6 个",
+        "pred (from 'l.csv' -> '/d/r (from x): y.csv'): expected 2 values on every line (like line 1), got 1 on line 2":
+            "pred（来自 'l.csv' -> '/d/r (from x): y.csv'）：期望每一行都有 2 个值（与第 1 行相同），但第 2 行有 1 个",
+    }
+    for english, chinese in cases.items():
+        assert i18n.tr(english, "zh") == chinese
+    # not about a file: ' (from ' in quoted text changes nothing
+    assert i18n.tr("pred: expected a number, got 'x (from y): z' at character 1", "zh") == (
+        "pred：期望一个数，但第 1 个字符处是 'x (from y): z'")
+    assert i18n.tr("pred (from 'a.csv'): no such sentence", "zh") == "pred (from 'a.csv'): no such sentence"
+
+
+def test_names_may_hold_colons() -> None:
+    """lossapp.inputs.zh's patterns take the shortest name followed by ': ' and a message they know."""
+    assert i18n._translate_by_pattern("pred (from 'a:b.csv'): expected at most 5 elements, got 6") == (
+        "pred (from 'a:b.csv')：最多允许 5 个元素，实际为 6 个")
+    assert i18n._translate_by_pattern("a: b: expected at most 5 elements, got 6") == "a: b：最多允许 5 个元素，实际为 6 个"
+    assert i18n._translate_by_pattern("pred: expected a tensor, got nothing") == "pred：期望一个张量，但没有给出"

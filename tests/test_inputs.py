@@ -7,6 +7,7 @@ import json
 import math
 import re
 import time
+import types
 import zipfile
 from pathlib import Path
 
@@ -291,7 +292,7 @@ TEXT_ERRORS = [
     ("tensor([1, 2]) + 1", r"^pred: expected only keyword arguments such as dtype=\.\.\. after the values in tensor"),
     ("tensor([1, 2], names=[1])", r"got 'names=' at character 16$"),
     ('{"a": [1], "b": [2]}', r"^pred: expected a JSON list, a number, or an object holding exactly one list, got an "
-                             r"object with keys a, b$"),
+                             r"object with keys 'a', 'b'$"),
     ('{"a": [1}', r"^pred: expected valid JSON, got .+ at line 1, column \d+$"),
     ('{"a": "text"}', r"object holding exactly one list"),
     ("[" * 40 + "1" + "]" * 40, r"^pred: expected at most 32 dimensions, got 40$"),
@@ -349,6 +350,127 @@ def test_size_limits(monkeypatch):
     assert read_tensor("[1, 2, 3, 4, 5]", "pred").values.numel() == 5
     monkeypatch.setattr(inputs.limits, "MAX_TEXT_CHARS", 10)
     raises(r"^pred: expected at most 10 characters, got 11$", read_tensor, "[1, 2, 3]  ", "pred")
+
+
+def _built_before_the_count(*args, **kwargs):
+    raise AssertionError("built before the words were counted")
+
+
+def test_words_are_counted_before_anything_grows_with_them(monkeypatch):
+    """Past limits.MAX_ELEMENTS, text is refused from a chunked count of its words: before any list of words,
+    any array of tokens or json.loads."""
+    from lossapp.inputs import parse
+
+    monkeypatch.setattr(inputs.limits, "MAX_ELEMENTS", 6)
+    monkeypatch.setattr(inputs.limits, "MAX_JSON_CHARS", 10)  # a longer object is read as text
+    monkeypatch.setattr(parse, "_SCAN_CHUNK", 4)  # words run across chunks
+    for built in ("_row_tokens", "_bracket_tokens", "_read_words", "_convert", "_skeleton_shape"):
+        monkeypatch.setattr(parse, built, _built_before_the_count)
+    monkeypatch.setattr(json, "loads", _built_before_the_count)
+    for text in ("1 2 3\n4 5 6\n7", "1, 22, 333; 4, 5, 6; 7", "a b\n1 2\n3 4\n5 6\n7", "[[1, 2], [3, 4], [5, 6], [7]]",
+                 "tensor([1, 2, 3, 4, 5, 6, 7])", "[1 2 3; 4 5 6; 7]", '{"pred": [1, 2, 3, 4, 5, 6, 7]}'):
+        raises(r"^pred: expected at most 6 elements, got 7$", parse_text, text, "pred")
+
+
+def test_comment_lines_and_a_header_are_not_counted(monkeypatch):
+    from lossapp.inputs import parse
+
+    monkeypatch.setattr(inputs.limits, "MAX_ELEMENTS", 4)
+    monkeypatch.setattr(parse, "_SCAN_CHUNK", 5)
+    text = "x, y\n# 1 2 3 4 5 6\n1, 2\n  \t# 7 8, 9\n3, 4\n"
+    parsed = parse_text(text, "pred")
+    assert parsed.values.tolist() == [[1, 2], [3, 4]]
+    raises(r"^pred: expected at most 4 elements, got 6$", parse_text, text + "5, 6", "pred")
+    monkeypatch.setattr(inputs.limits, "MAX_ELEMENTS", 5)
+    raises(r"^pred: expected 2 values on every line \(like line 3\), got 1 on line 8$", parse_text, text + "# 1\n\n5",
+           "pred")
+
+
+def test_many_empty_lists_are_refused_before_their_skeleton(monkeypatch):
+    """More lists than a tensor of its numbers can have (at most one per number at each depth) means an empty
+    list: refused where the first one is, without the skeleton of every bracket."""
+    from lossapp.inputs import parse
+
+    cases = [("[1], [], []", r"^pred: expected a number in every list, got an empty list at character 6$"),
+             ("[[1],\n [ , ],\n []]", r"empty cell at line 2, column 4$"),
+             ("[[1],\n [  ],\n []]", r"^pred: expected a number in every list, got an empty list at line 2, column 2$"),
+             ("[[], [], []]", r"^pred: expected at least one number, got an empty list$"),
+             ("[[1, x], [], []]", r"^pred: expected a number, got 'x' at character 6$")]
+    with monkeypatch.context() as mp:
+        mp.setattr(parse, "_skeleton_shape", _built_before_the_count)
+        for text, message in cases:
+            raises(message, parse_text, text, "pred")
+    # within the bound, an empty list is a row of another length
+    raises(r"^pred: expected rows of equal length, got 0 entries at index 1 but 1 at index 0$", parse_text,
+           "[[1], [], [2]]", "pred")
+
+
+def test_long_json_objects_are_read_as_text(monkeypatch):
+    """An object longer than limits.MAX_JSON_CHARS is not given to json.loads (~30 bytes of objects per
+    character): the value of its one key is read like a list written alone, decimals as written."""
+    monkeypatch.setattr(inputs.limits, "MAX_JSON_CHARS", 10)
+    monkeypatch.setattr(json, "loads", _built_before_the_count)
+    parsed = parse_text(' {"pred" : [[0.50, 1],\n [2, 3.0]] }\n', "pred")
+    assert parsed.values.tolist() == [[0.5, 1], [2, 3]] and parsed.decimals.tolist() == [[2, -1], [-1, 1]]
+    assert parse_text('{"a \\" b": 7}', "pred").values.tolist() == 7
+    raises(r"""^pred: expected a JSON object holding exactly one list, such as \{"pred": \[0\.2, 0\.8\]\}, got """
+           r"""'\{"a": \[1\], "b": \[2\]\}'$""", parse_text, '{"a": [1], "b": [2]}', "pred")
+    raises(r"holding exactly one list", parse_text, '{"a": [1, 2]', "pred")
+    raises(r"holding exactly one list", parse_text, '{a: [1, 2]}', "pred")
+    raises(r"^pred: expected brackets nested at most 64 deep, got 71$", parse_text,
+           '{"a": ' + "[" * 70 + "1" + "]" * 70 + "}", "pred")
+    raises(r"^pred: expected at most 32 dimensions, got 40$", parse_text, '{"a": ' + "[" * 40 + "1" + "]" * 40 + "}",
+           "pred")
+    raises(r"^pred: expected numbers such as \[0\.2, 0\.8\], got empty text$", parse_text, '{"pred":    }', "pred")
+
+
+_WORD_PIECES = st.sampled_from(["1", "-2.5", "1e3", "nan", "True", ",", ";", " ", "\t", "\n", "\r\n", "#", "# c 1\n",
+                                "[", "]", "x", "\x1c", "  #", "\n#", "[]"])
+
+
+@SETTINGS
+@given(st.lists(_WORD_PIECES, max_size=30).map("".join), st.booleans())
+def test_words_counted_in_small_chunks_match_str_split(text, comments):
+    """The chunked word count, '#' comment lines blanked or not, is the count str.split() gives."""
+    from lossapp.inputs import parse
+
+    rows = re.sub(r"(?m)^[ \t]*#.*$", lambda m: " " * len(m.group()), text) if comments else text
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parse, "_SCAN_CHUNK", 3)
+        assert parse._count_words(text, 0, len(text), parse._ROW_SEPARATORS, comments) == len(
+            rows.translate(str.maketrans(",;", "  ")).split())
+        assert parse._count_words(text, 0, len(text), parse._BRACKET_SEPARATORS) == len(
+            text.translate(str.maketrans("[],", "   ")).split())
+
+
+def _outcome(text: str) -> tuple:
+    try:
+        parsed = parse_text(text, "pred")
+    except InputError as exc:
+        return ("error", str(exc))
+    decimals = None if parsed.decimals is None else parsed.decimals.tolist()
+    return (str(parsed.values.dtype), parsed.shape, str(parsed.values.tolist()), decimals)
+
+
+_TEXT_PIECES = st.sampled_from(["1", "-2.5", "0.50", "1e3", "nan", "True", ",", ";", " ", "\t", "\n", "\r\n", "# c 1\n",
+                                "a, b\n", "[", "]", "[1, 2]", "[[1], [2]]", "[]", "x", "1 2\n3 4\n", ",,", "tensor(",
+                                ")", '{"a": ', "}", "\u3000"])
+
+
+@SETTINGS
+@given(st.lists(_TEXT_PIECES, max_size=25).map("".join))
+def test_text_read_in_small_chunks_reads_the_same(text):
+    """Every chunked pass carries its state across chunks: chunks of 1 and 3 characters read what one chunk
+    reads (values, shape, decimals, or the same message); a JSON object read as text raises only InputError."""
+    from lossapp.inputs import parse
+
+    whole = _outcome(text)
+    for chunk in (1, 3):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(parse, "_SCAN_CHUNK", chunk)
+            assert _outcome(text) == whole
+            mp.setattr(inputs.limits, "MAX_JSON_CHARS", 0)
+            _outcome(text)
 
 
 def test_million_elements_parse_in_seconds():
@@ -772,3 +894,492 @@ def test_read_params_parses_json_objects_only() -> None:
         with pytest.raises(InputError, match=found) as info:
             read_params(bad)
         assert str(info.value).startswith("params: expected a JSON object") and has_zh(str(info.value))
+
+
+# -- hostile input: nesting, number length, decimals, bounded messages and error paths ---------------
+
+def test_nesting_limit_is_at_least_the_dimensions():
+    assert inputs.limits.MAX_NESTING >= inputs.limits.MAX_DIMS
+
+
+def test_json_nesting_limit(monkeypatch):
+    """Checked by a linear scan before json.loads recurses (10,000 levels were a RecursionError)."""
+    from lossapp.inputs import read_params
+
+    at_limit = '{"w": ' + "[" * 63 + "1" + "]" * 63 + "}"  # the object and 63 lists: 64 levels
+    assert read_params(at_limit)["w"] is not None
+    raises(r"^params: expected brackets nested at most 64 deep, got 65$", read_params,
+           '{"w": ' + "[" * 64 + "1" + "]" * 64 + "}")
+    raises(r"^params: expected brackets nested at most 64 deep, got 10,000$", read_params,
+           "[" * 10_000 + "]" * 10_000)
+    raises(r"^pred: expected brackets nested at most 64 deep, got 10,001$", parse_text,
+           '{"x": ' + "[" * 10_000 + "1" + "]" * 10_000 + "}", "pred")
+    raises(r"got 39,000$", read_params, "{" * 39_000)
+    monkeypatch.setattr(inputs.limits, "MAX_NESTING", 4)
+    check(parse_text('{"x": [[[1]]]}', "pred"), [[[1]]], [[[-1]]], I64)
+    raises(r"^pred: expected brackets nested at most 4 deep, got 5$", parse_text, '{"x": [[[[1]]]]}', "pred")
+    # brackets inside string literals (escaped quotes and backslashes included) are not nesting
+    assert read_params('{"a": "[[[[[[", "b\\\\": "\\"[[[[[", "c": [1]}') == {"a": "[[[[[[", "b\\": '"[[[[[', "c": [1]}
+    raises(r"got 5$", read_params, '{"a": "\\\\", "b": [[[[1]]]]}')  # '\\' ends its string: the lists count
+
+
+def test_bracket_grammar_and_lists_nested_deep():
+    """Nesting in the bracket grammar and in Python lists is dimensions: MAX_DIMS, found without recursion."""
+    raises(r"^pred: expected at most 32 dimensions, got 10000$", parse_text, "[" * 10_000 + "1" + "]" * 10_000, "pred")
+    deep = 0.5
+    for _ in range(10_000):
+        deep = [deep]
+    raises(r"^pred: expected at most 32 dimensions, got more$", read_tensor, deep, "pred")
+    raises(r"^pred: expected at most 32 dimensions, got more$", read_tensor, tuple([deep]), "pred")
+    looped: list = []
+    looped.append(looped)
+    raises(r"got more$", read_tensor, looped, "pred")
+
+
+def test_number_length_limit(monkeypatch):
+    from lossapp.inputs import read_params
+
+    limit = inputs.limits.MAX_NUMBER_CHARS
+    assert parse_text("[0." + "1" * (limit - 2) + ", 1]", "pred").values.shape == (2,)  # at the limit
+    raises(rf"^pred: expected a number of at most {limit:,} characters, got {limit + 1:,} characters at character 5$",
+           parse_text, "[1, 0." + "1" * (limit - 1) + "]", "pred")
+    raises(rf"got {limit + 1:,} characters at line 2, column 1$", parse_text, "1 2\n" + "3" * (limit + 1), "pred")
+    raises(rf"got {limit + 1:,} characters at character 8$", parse_text, '{"x": [' + "1" * (limit + 1) + "]}", "pred")
+    raises(rf"^params: expected a number of at most {limit:,} characters, got {limit + 1:,} characters at character 7$",
+           read_params, '{"a": ' + "1" * (limit + 1) + "}")
+    raises(rf"got {limit + 1:,} characters at index 1$", read_tensor, ["1", "2" * (limit + 1)], "pred")
+    assert float(read_params('{"a": ' + "1" * limit + "}")["a"]) == float("1" * limit)
+    monkeypatch.setattr(inputs.limits, "MAX_NUMBER_CHARS", 5)
+    assert parse_text("[12345]", "pred").values.tolist() == [12345]
+    raises(r"^pred: expected a number of at most 5 characters, got 6 characters at character 2$", parse_text,
+           "[123456]", "pred")
+    raises(r"got 6 characters at character 7$", parse_text, '{"a": 123456}', "pred")
+    assert read_params('{"a": "123456789"}') == {"a": "123456789"}  # text, not a number
+
+
+def test_numbers_beyond_python_limits_are_values_not_crashes(monkeypatch):
+    """int() refuses 4,300 digits and more: such a number is beyond float64, so it is ±inf like 1e999."""
+    from lossapp.inputs import read_params
+
+    monkeypatch.setattr(inputs.limits, "MAX_NUMBER_CHARS", 10_000)  # whatever the limit, past int()'s own
+    assert read_params('{"beta": ' + "1" * 5000 + "}") == {"beta": math.inf}
+    assert parse_text('{"x": [' + "9" * 5000 + ", 1]}", "pred").values[0] == math.inf
+    for text in ("1" * 5000, "[" + "9" * 5000 + ", 1]", "[-" + "9" * 5000 + "]", "[1e" + "9" * 5000 + "]"):
+        parsed = parse_text(text, "pred")
+        assert parsed.values.dtype == F64 and bool(torch.isinf(parsed.values).any())
+    raises(r"^pred: expected numbers within float64's range \(±1\.8e308\), got an integer with more than 308 "
+           r"digits at index 0$", read_tensor, [10**400, 1], "pred")
+    raises(r"more than 308 digits at index 1$", read_tensor, ["0.5", -(10**400)], "pred")
+    assert read_tensor([10**300, 1], "pred").values[0] == 1e300
+
+
+def test_decimals_limit(monkeypatch):
+    """Decimals are bookkeeping, never an error: beyond limits.MAX_DECIMALS they are recorded as the limit."""
+    limit = inputs.limits.MAX_DECIMALS
+    assert number_decimals(f"1e-{limit}") == limit
+    assert number_decimals(f"1e-{limit + 1}") == limit
+    assert number_decimals("0." + "1" * 5000) == limit
+    assert number_decimals("3e-9999999999999999999") == limit
+    assert number_decimals("1e-" + "9" * 5000) == limit and number_decimals("1.5e" + "9" * 5000) == 0
+    assert number_decimals("1.5e+00000000000000000002") == 0 and number_decimals("1.5e-0000000000001") == 2
+    parsed = parse_text("[3e-9999999999999999999, 1]", "pred")
+    assert parsed.values.tolist() == [0.0, 1.0] and parsed.decimals.tolist() == [limit, -1]
+    monkeypatch.setattr(inputs.limits, "MAX_DECIMALS", 5)
+    assert number_decimals("0.12345") == 5 and number_decimals("0.123456") == 5
+
+
+def test_extreme_decimals_compute_and_check():
+    import lossapp
+
+    assert lossapp.compute("mse", "[3e-9999999999999999999, 1]", "[0, 1]").value == 0.0
+    for claimed in ("0.5", "0.0", "0"):
+        try:
+            lossapp.check("mse", "[3e-9999999999999999999, 1]", "[0, 1]", claimed=claimed)
+        except InputError as exc:
+            assert has_zh(str(exc))
+
+
+def test_values_reported_as_written():
+    """The offending value is shown before any lossy cast (1e30 as int64 was -9.22337e+18) and without :g's
+    rounding (1234567 was 1.23457e+06)."""
+    import lossapp
+
+    raises(r"got 1e\+30 at index 0$", require_class_indices, torch.tensor([1e30], dtype=F64), 2)
+    raises(r"got -1e\+30 at index 1$", require_class_indices, torch.tensor([0, -1e30], dtype=F64), 2, ignore_index=-100)
+    raises(r"^target: expected integer class indices such as \[0, 2, 1\], got 1e\+30 at index 0$",
+           require_class_indices, torch.tensor([1e30], dtype=F64), None)
+    raises(r"got 9\.223372036854776e\+18 at index 1$", require_class_indices, torch.tensor([0, 2.0**63], dtype=F64), None)
+    assert require_class_indices(torch.tensor([-(2.0**63)], dtype=F64), None).tolist() == [-(2**63)]
+    raises(r"got 1234567 at index 0$", require_class_indices, torch.tensor([1234567]), 3)
+    raises(r"^target: expected class indices in \[0, 2\) or ignore_index -100 for C = 2 classes, got 1e\+30 at index 0$",
+           lossapp.compute, "cross_entropy", "[[1, 2]]", "[1e30]")
+    raises(r"got 1e\+30 at index 0", lossapp.compute, "nll", "[[-1, -2]]", "[1e30]")
+    raises(r"got 1\.0000001 at index 1", require_probabilities, torch.tensor([0.5, 1.0000001], dtype=F64), "pred")
+    raises(r"got 1\.1 at index 0", require_probabilities, torch.tensor([1.1]), "pred")  # float32: its own repr
+    raises(r"got -0\.5$", require_binary, torch.tensor(-0.5, dtype=torch.float16), "target")
+    raises(r"got a 0-d scalar \(1234567\)$", require_dims, torch.tensor(1234567.0, dtype=F64), "pred")
+    # an ignore_index no int64 can equal is not compared (it overflowed torch's comparison)
+    assert require_class_indices(torch.tensor([0, 1]), 2, ignore_index=10**30).tolist() == [0, 1]
+    raises(r"got 5 at index 0", require_class_indices, torch.tensor([5]), 2, ignore_index=-(10**30))
+
+
+def test_messages_quote_bounded_excerpts():
+    limit = inputs.limits.MAX_QUOTED_CHARS
+    cases = [
+        ("[1, " + "x" * 100_000 + "]", r"^pred: expected a number, got 'x+'… \(100,000 characters\) at character 5$"),
+        ("torch.randn(" + "1, " * 50_000 + ")", r"got the random spec 'torch\.randn\(1, .+'… \(150,013 characters\)"),
+        ("tensor([1], " + "x" * 100_000 + ")", r"after the values in tensor\(\.\.\.\), got ', x+'… \(100,002 characters\)$"),
+        ("{" + ", ".join(f'"k{i}": 1' for i in range(10_000)) + "}", r"keys 'k0', 'k1', .+, … \(10,000 keys\)$"),
+        ('{"' + "k" * 100_000 + '": 1, "b": 2}', r"keys 'k+'… \(100,000 characters\), … \(2 keys\)$"),
+    ]
+    for text, message in cases:
+        found = raises(message, parse_text, text, "pred")
+        assert len(found) < 3 * limit, found[:200]
+    found = raises(r"^pred: expected a number, got 'y+'… \(50,000 characters\) at index 1$", read_tensor,
+                   ["1", "y" * 50_000], "pred")
+    assert len(found) < 2 * limit
+
+
+def test_quote_bounds_escapes_too():
+    from lossapp.inputs.errors import quote
+
+    limit = inputs.limits.MAX_QUOTED_CHARS
+    assert quote("abc") == "'abc'" and quote("x" * limit) == repr("x" * limit)
+    assert quote("x" * (limit + 1)) == repr("x" * limit) + f"… ({limit + 1:,} characters)"
+    nuls = quote("\x00" * 100_000)  # repr writes each as 4 characters
+    assert nuls.endswith("'… (100,000 characters)") and len(nuls) <= limit + 30
+    assert len(quote("\x00" * limit)) <= limit + 30
+
+
+@pytest.mark.parametrize("text", ["", "abc", "x" * 400, "\x00" * 120 + "abc", "é" * 301])
+def test_quote_span_is_quote_of_the_slice(text):
+    from lossapp.inputs.errors import quote, quote_span
+
+    padded = "<<" + text + ">>"
+    assert quote_span(padded, 2, 2 + len(text)) == quote(text)
+    assert quote_span(padded, 2, 2 + len(text), limit=10) == quote(text, 10)
+
+
+def test_read_params_inputs(monkeypatch):
+    from lossapp.inputs import read_params
+
+    assert read_params(b'{"beta": 0.5}') == {"beta": 0.5}
+    assert read_params(types.MappingProxyType({"beta": 0.5})) == {"beta": 0.5}
+    raises(r'^params: expected a JSON object such as \{"beta": 0\.5\}, got int$', read_params, 5)
+    raises(r"^params: expected UTF-8 text, got undecodable bytes at byte 0$", read_params, b"\xff")
+    raises(r"\(Unterminated string starting at character 7\)$", read_params, '{"a": "x')
+    raises(r"got Unterminated string starting at line 1, column 7$", parse_text, '{"a": "x', "pred")
+    monkeypatch.setattr(inputs.limits, "MAX_TEXT_CHARS", 20)
+    assert read_params('{"beta": 0.5}       ') == {"beta": 0.5}  # 20 characters
+    raises(r"^params: expected at most 20 characters, got 21$", read_params, '{"beta": 0.5}        ')
+
+
+def test_unclosed_list_inside_a_printout():
+    raises(r"^pred: expected balanced brackets, got 1 unclosed '\[' \(the first at character 8\)$", parse_text,
+           "tensor([0.1, 0.2)", "pred")
+
+
+def test_odd_python_objects():
+    check(read_tensor(np.array(["0.5", "2"], dtype=object), "pred"), [0.5, 2], [1, -1], F64)
+    check(read_tensor(np.array([b"1.5", b"2"]), "pred"), [1.5, 2], [1, -1], F64)
+    check(read_tensor([np.array(1.5), "2"], "pred"), [1.5, 2], [1, -1], F64)
+    check(read_tensor([torch.tensor(1.0), torch.tensor(2.0)], "pred"), [1.0, 2.0], [1, 1], F64)
+    check(read_tensor([-0.0, 0.0], "pred"), [-0.0, 0.0], [1, 1], F64)
+    assert math.copysign(1, read_tensor([-0.0], "pred").values[0]) == -1
+    raises(r"^pred: expected rows of equal length, got 1 entry at index 1 but 2 at index 0$", read_tensor,
+           np.array([[1, 2], [3]], dtype=object), "pred")
+    raises(r"^pred: expected numbers, got dict at index 1$", read_tensor, [1, {}], "pred")
+    raises(r"^pred: expected numbers, got set at index \(0, 1\)$", read_tensor, [[1, set()]], "pred")
+    odd_class = type("a class with spaces " * 100, (), {})
+    raises(r"^pred: expected numbers, got object at index 0$", read_tensor, [odd_class()], "pred")
+    raises(r"^pred: expected text, a list, a numpy array or a torch tensor, got object$", read_tensor, odd_class(),
+           "pred")
+    raises(r"^pred: expected real numbers, got complex at index 0$", read_tensor, [1j, 10**400], "pred")
+    raises(r"^pred: expected real numbers, got a complex tensor \(complex128\)$", read_tensor, [1j, 2], "pred")
+    raises(r"^pred: expected at least one number, got an empty tensor of shape \(0,\)$", read_tensor,
+           np.array([], dtype=object), "pred")
+    raises(r"got an empty tensor of shape \(2, 0\)$", read_tensor, [[], []], "pred")
+
+    class Broken:
+        def __array__(self, dtype=None, copy=None):
+            raise RuntimeError("no array")
+
+    raises(r"^pred: expected a rectangular array of numbers, got 'no array'$", read_tensor, Broken(), "pred")
+    # a long string among many short ones: numpy would size every cell by it (10 MB x 1,001 cells)
+    start = time.perf_counter()
+    raises(r"^pred: expected a number, got 'a+'… \(10,000,000 characters\) at index 0$", read_tensor,
+           ["a" * 10_000_000] + ["1"] * 1000, "pred")
+    assert time.perf_counter() - start < 10
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # prototype layouts and dtypes say so
+def test_odd_torch_tensors():
+    raises(r"^pred: expected a tensor of a numeric dtype such as float32 or int64, got int4$", read_tensor,
+           torch.empty(3, dtype=torch.int4), "pred")
+    raises(r"got uint1$", read_tensor, torch.empty(3, dtype=torch.uint1), "pred")
+    nested = torch.nested.nested_tensor([torch.zeros(2), torch.zeros(3)])
+    raises(r"^pred: expected a tensor with one shape, got a nested tensor \(pad it with \.to_padded_tensor\(0\)\)$",
+           read_tensor, nested, "pred")
+    dense = torch.tensor([[0.0, 1.5], [2.0, 0.0]])
+    for layout in (dense.to_sparse_csr(), dense.to_sparse_csc(), dense.to_mkldnn()):
+        assert torch.equal(read_tensor(layout, "pred").values, dense.double())
+    for dtype in (torch.float8_e4m3fn, torch.float8_e5m2, torch.complex32):
+        try:
+            read_tensor(torch.zeros(2, dtype=dtype), "pred")
+        except InputError as exc:
+            assert has_zh(str(exc))
+
+
+def test_unicode_spaces_and_line_separators():
+    check(parse_text("[1,\u20032,\u30003]", "pred"), [1, 2, 3], [-1] * 3, I64)
+    check(parse_text("1 2\u20283 4", "pred"), [[1, 2], [3, 4]], [[-1] * 2] * 2, I64)
+    raises(r"^pred: expected a number, got '\\x002' at character 4$", parse_text, "[1,\x002]", "pred")
+    raises(r"^pred: expected a number, got '\\ud800' at character 4$", parse_text, "[1,\ud800]", "pred")
+    raises(r"got '١٢' at character 2$", parse_text, "[١٢, 3]", "pred")
+
+
+def _reference_nesting(text: str) -> tuple[int, int | None, int, int | None]:
+    """The bracket scan written as the obvious loop with a stack."""
+    stack: list[int] = []
+    deepest, unmatched = 0, None
+    for i, c in enumerate(text):
+        if c == "[":
+            stack.append(i)
+            deepest = max(deepest, len(stack))
+        elif c == "]":
+            if not stack and unmatched is None:
+                unmatched = i
+            elif stack:
+                stack.pop()
+    return deepest, unmatched, len(stack), stack[0] if stack else None
+
+
+@SETTINGS
+@given(st.text(alphabet="[]1, \n", max_size=60))
+def test_bracket_scan_in_small_chunks_matches_a_stack(text):
+    from lossapp.inputs import parse
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parse, "_SCAN_CHUNK", 3)
+        nesting = parse._scan_brackets(text, 0, len(text))
+    deepest, unmatched, unclosed, first = _reference_nesting(text)
+    assert nesting.unmatched_close == unmatched
+    if unmatched is None:
+        assert (nesting.deepest, nesting.unclosed) == (deepest, unclosed)
+        assert unclosed == 0 or nesting.first_unclosed == first
+
+
+def _reference_json_scan(text: str) -> tuple[int, list[int]]:
+    """Deepest nesting and the lengths of the number runs outside JSON string literals, as the obvious loop."""
+    depth = deepest = run = 0
+    runs: list[int] = []
+    in_string = escaped = False
+    for c in text + " ":
+        if in_string:
+            in_string = escaped or c != '"'
+            escaped = not escaped and c == "\\"
+            continue
+        in_string = c == '"'
+        depth += (c in "[{") - (c in "]}")
+        deepest = max(deepest, depth)
+        if c in "0123456789+-.eE":
+            run += 1
+        elif run:
+            runs, run = [*runs, run], 0
+    return deepest, runs
+
+
+_JSON_TOKENS = st.one_of(st.sampled_from(list("[]{}1e:, ")), st.text(alphabet='[]{}1e"\\', max_size=6).map(json.dumps))
+
+
+@SETTINGS
+@given(st.lists(_JSON_TOKENS, max_size=30).map("".join))
+def test_json_scan_in_small_chunks_matches_a_loop(text):
+    from lossapp.inputs import parse
+
+    deepest, runs = _reference_json_scan(text)
+    long_runs = [n for n in runs if n > 4]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parse, "_SCAN_CHUNK", 3)
+        mp.setattr(inputs.limits, "MAX_NESTING", 3)
+        mp.setattr(inputs.limits, "MAX_NUMBER_CHARS", 4)
+        try:
+            parse.load_json(text, "params")
+            assert deepest <= 3 and not long_runs
+        except json.JSONDecodeError:
+            assert deepest <= 3 and not long_runs
+        except InputError as exc:
+            if deepest > 3:
+                assert str(exc) == f"params: expected brackets nested at most 3 deep, got {deepest:,}"
+            else:
+                assert long_runs and f"got {long_runs[0]} characters at " in str(exc), str(exc)
+
+
+# Peak memory is read from Linux's VmHWM, reset to the current size by writing 5 to /proc/self/clear_refs
+# before each case (ru_maxrss is no use: a child starts with the peak of the process it was forked from).
+_MEASURE = r"""
+import json, re, sys, time
+from lossapp.inputs import InputError, parse_text, read_params, read_tensor
+
+def status_mb(key):
+    with open("/proc/self/status") as f:
+        return int(re.search(key + r":\s+(\d+) kB", f.read()).group(1)) / 1024
+
+CASES = {}  # _measure's cases
+parse_text("[[0.5, 1]]", "pred"), parse_text("1 2\n3 4", "pred"), read_params('{"a": 1}')  # imports, caches
+for label, (fn, make, expected) in CASES.items():
+    arg = make()  # built here: the input itself is not counted
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before, start = status_mb("VmRSS"), time.perf_counter()
+    try:
+        fn(arg) if fn is read_params else fn(arg, "pred")
+        message = "no error"
+    except InputError as exc:
+        message = str(exc)
+    print(json.dumps({"label": label, "seconds": time.perf_counter() - start, "growth_mb": status_mb("VmHWM") - before,
+                      "found": expected in message, "message": message[:200]}), flush=True)
+    del arg
+"""
+
+
+def _measure(cases: str) -> list[dict]:
+    """Runs _MEASURE in a fresh process on CASES, a dict written as Python: label -> (function, a lambda that
+    builds the input, a part of the expected message)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    script = _MEASURE.replace("CASES = {}", f"CASES = {cases}", 1)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def _check_bounded(results: list[dict], cases: str, seconds: float) -> None:
+    report = "\n".join(f"{r['label']}: +{r['growth_mb']:.1f} MB, {r['seconds']:.2f} s" for r in results)
+    assert len(results) == cases.count("lambda"), report
+    for r in results:
+        assert r["found"], f"{r['label']}: {r['message']}"
+        assert r["seconds"] < seconds, report
+        assert r["growth_mb"] < 50, report
+
+
+N = 5_000_000
+_ERROR_CASES = f"""{{
+    "unclosed": (parse_text, lambda: "[" * {N}, "unclosed"),
+    "unclosed after lists": (parse_text, lambda: "[]" * {N // 2} + "[", "1 unclosed"),
+    "unmatched at the end": (parse_text, lambda: "[1]" + " " * {N} + "]", "no matching"),
+    "json nested": (parse_text, lambda: '{{"x": ' + "[" * {N}, "nested at most"),
+    "json string": (parse_text, lambda: '{{"x": "' + '[\\\\"' * {N // 3}, "object holding exactly one list"),
+    "params nested": (read_params, lambda: "[" * {N}, "nested at most"),
+    "params long number": (read_params, lambda: '{{"a": ' + "1" * {N} + "}}", "characters at character 7"),
+    "long number": (parse_text, lambda: "1" * {N}, "characters at character 1"),
+    "long word": (parse_text, lambda: "[" + "x" * {N} + "]", "expected a number"),
+    "comments only": (parse_text, lambda: "#\\n" * {N // 2}, "empty text"),
+    "long string in a list": (read_tensor, lambda: ["1" * {N}, "2"], "characters at index 0"),
+}}"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak memory is read from Linux's /proc")
+def test_error_paths_are_linear_and_bounded():
+    """5,000,000-character inputs that fail: each error comes in seconds, and peak memory grows by less than
+    50 MB over the input itself (39,000,000 unclosed '[' took 3 GB and 30 s)."""
+    _check_bounded(_measure(_ERROR_CASES), _ERROR_CASES, seconds=20)
+
+
+M = 39_000_000
+_OVER_LIMIT_CASES = f"""{{
+    "csv of numbers": (parse_text, lambda: "5, " * {M // 3}, "expected at most 2,000,000 elements, got 13,000,000"),
+    "csv lines": (parse_text, lambda: "a,b\\n# 1 2\\n" + "5,5\\n" * {M // 4 - 3}, "elements, got 19,499,994"),
+    "one long line, then more": (parse_text, lambda: "5 " * {M // 2 - 2} + "\\n5", "elements, got 19,499,999"),
+    "lists of numbers": (parse_text, lambda: "[" + "5, " * {M // 3 - 1} + "5]", "elements, got 13,000,000"),
+    "empty lists": (parse_text, lambda: "[], " * {M // 4}, "expected at least one number, got an empty list"),
+    "empty lists and a number": (parse_text, lambda: "[1], " + "[], " * {M // 4 - 2},
+                                 "expected a number in every list, got an empty list at character 6"),
+    "commas": (parse_text, lambda: "[1" + "," * {M - 3} + "]", "got an empty cell at character 4"),
+    "json object of numbers": (parse_text, lambda: '{{"a": [' + "5, " * {M // 3 - 3} + "5]}}", "got 12,999,998"),
+    "json object of empty lists": (parse_text, lambda: '{{"a": [' + "[], " * {M // 4 - 3} + "[]]}}",
+                                   "expected at least one number, got an empty list"),
+}}"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak memory is read from Linux's /proc")
+def test_over_limit_text_is_refused_in_bounded_memory():
+    """39,000,000-character texts of more than limits.MAX_ELEMENTS numbers (a 39 MB CSV of numbers peaked at
+    ~1.1 GB), of empty lists or of commas (~30 bytes per character): refused from chunked counts and scans,
+    peak memory growing by less than 50 MB over the text itself."""
+    _check_bounded(_measure(_OVER_LIMIT_CASES), _OVER_LIMIT_CASES, seconds=30)
+
+
+# -- fuzz: only InputError may escape ----------------------------------------------------------------
+
+_PIECES = st.sampled_from([
+    "[", "]", ",", " ", "\n", ";", "0.5", "1", "-2e3", "1e-9999999999", "nan", "inf", "True", "tensor(", ")",
+    "array(", "dtype=torch.float32", "dtype=complex64", "{", "}", '"', ":", "\\", "x", "#", "\x00", "\ud800",
+    "\u2003", "١", "²", "...", "_", "9" * 5000, "\t", "=", "'", "e", ".", "+", "-", "requires_grad=True",
+    "Parameter containing:", "pred =", "１", "，", "\u2028", "randn(2)", "1+2j", "0x1", '"a"', "null", "-0.0", "1e309",
+])
+_TEXTS = st.one_of(st.text(max_size=40), st.lists(_PIECES, max_size=30).map("".join))
+_LEAVES = st.one_of(
+    st.floats(), st.integers(-(10**400), 10**400), st.booleans(), st.none(), st.text(max_size=6), st.binary(max_size=3),
+    st.complex_numbers(), st.sampled_from([np.float32(0.5), np.int8(3), np.str_("1.5"), np.array(2.0), -0.0,
+                                           torch.tensor(1.0), np.datetime64("2020-01-01"), "1e-9999999999"]),
+    st.builds(dict), st.builds(set), st.builds(object))
+_OBJECTS = st.recursive(_LEAVES, lambda inner: st.one_of(st.lists(inner, max_size=3), st.tuples(inner, inner)),
+                        max_leaves=12)
+
+
+def _only_input_error(fn, *args) -> None:
+    try:
+        fn(*args)
+    except InputError as exc:
+        assert len(str(exc)) < 2000 and has_zh(str(exc)), str(exc)[:300]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXTS)
+def test_fuzz_text_raises_only_input_error(text):
+    from lossapp.inputs import read_params
+
+    _only_input_error(parse_text, text, "pred")
+    _only_input_error(read_params, text)
+    _only_input_error(read_params, "{" + text + "}")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_OBJECTS)
+def test_fuzz_objects_raise_only_input_error(value):
+    _only_input_error(read_tensor, value, "pred")
+    if isinstance(value, list | tuple):
+        _only_input_error(read_tensor, np.asarray(value, dtype=object), "pred")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([np.float16, np.float32, np.float64, np.int8, np.uint64, np.bool_, np.complex64, object, "U3",
+                        "S3", "M8[D]", np.longdouble, ">f8", "V4"]),
+       st.lists(st.integers(0, 3), max_size=3))
+def test_fuzz_arrays_raise_only_input_error(dtype, shape):
+    array = np.zeros(shape, dtype=dtype)
+    _only_input_error(read_tensor, array, "pred")
+    if array.dtype.kind in "fiu" and array.dtype.isnative and array.dtype not in (np.longdouble, np.uint64):
+        _only_input_error(read_tensor, torch.from_numpy(array), "pred")
+
+
+def test_random_bounds_beyond_int64_are_an_input_error() -> None:
+    message = raises(r"expected low and high within the range of int64", random_tensor, "randint", (2,), 0, 10**30)
+    assert len(message) < 300
+    raises(r"within the range of int64", random_inputs, 0, ["randint(0, 99999999999999999999999, (2,))"])
+    assert random_tensor("randint", (3,), 0, 2**62).shape == (3,)  # large but representable: fine
+
+
+def test_every_limit_is_documented_in_the_readme() -> None:
+    readme = (Path(inputs.__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Limits and safety"):]
+    names = [n for n in vars(inputs.limits) if n.isupper() and n != "DECIMALS_MAX_ELEMENTS"]
+    assert len(names) >= 20
+    missing = [n for n in names if f"`{n}`" not in table]
+    assert not missing, f"limits missing from README's table: {missing}"
+    assert "| `MAX_ELEMENTS` | 2,000,000 |" in table and inputs.limits.MAX_ELEMENTS == 2_000_000

@@ -1,8 +1,19 @@
+import math
+
 import pytest
 import torch
 
+from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
-from lossapp.reference import available_devices, compare_gradients, resolve_device, resolve_dtype
+from lossapp.reference import (
+    available_devices,
+    closeness,
+    compare_gradients,
+    compare_values,
+    finiteness_mismatch,
+    resolve_device,
+    resolve_dtype,
+)
 
 
 def test_devices() -> None:
@@ -80,3 +91,76 @@ def test_references_keep_every_tensor_on_the_inputs_device(name: str, reduction:
         assert "cannot be called on meta tensors" in str(exc), exc
         return
     assert value.device.type == "meta"
+
+
+# -- odd device and dtype names: an InputError saying what there is, bounded -----------------------------------------
+
+def _message(fn, *args) -> str:
+    with pytest.raises(InputError) as info:
+        fn(*args)
+    message = str(info.value)
+    assert "expected" in message and len(message) < 600 and has_zh(message), message
+    return message
+
+
+@pytest.mark.parametrize("name", ["cuda:99", "cuda:-1", "cuda:99999999999999999999", "mps", "cuda"])
+def test_devices_not_here_say_what_is(name: str) -> None:
+    if name in available_devices():
+        pytest.skip(f"{name} is present on this machine")
+    available = ", ".join(available_devices())
+    assert _message(resolve_device, name) == (f"device {name!r} is not available on this machine; available: "
+                                              f"{available} (expected one of these)")
+
+
+def test_odd_device_names() -> None:
+    assert resolve_device(None) == resolve_device("") == resolve_device(torch.device("cpu")) == torch.device("cpu")
+    assert _message(resolve_device, 5) == "expected a device such as cpu, cuda, cuda:0 or mps, got 5"
+    assert _message(resolve_device, ["cpu"]) == "expected a device such as cpu, cuda, cuda:0 or mps, got list"
+    assert _message(resolve_device, "cpu\x00") == r"expected a device such as cpu, cuda, cuda:0 or mps, got 'cpu\x00'"
+    assert _message(resolve_device, "c" * 1_000_000).endswith("… (1,000,000 characters)")
+    assert _message(resolve_device, "cuda:" + "9" * 100_000).endswith(
+        f"… (100,005 characters) is not available on this machine; available: {', '.join(available_devices())} "
+        f"(expected one of these)")
+
+
+def test_odd_dtype_names() -> None:
+    assert resolve_dtype(None) is torch.float32 and resolve_dtype(" Half ") is torch.float16
+    for name in ("float8", "float8_e4m3fn", "int64", "complex64"):
+        assert _message(resolve_dtype, name) == f"expected dtype float16, bfloat16, float32 or float64, got {name!r}"
+    assert _message(resolve_dtype, 5) == "expected dtype float16, bfloat16, float32 or float64, got 5"
+    assert _message(resolve_dtype, ["float16"]) == "expected dtype float16, bfloat16, float32 or float64, got list"
+    assert _message(resolve_dtype, "f" * 1_000_000).endswith("… (1,000,000 characters)")
+
+
+# -- comparisons -----------------------------------------------------------------------------------------------------
+
+def test_closeness_names_the_worst_element_and_refuses_finiteness_mismatches() -> None:
+    exact = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    close = closeness(exact + torch.tensor([0.0, 1e-3, 1e-7]), exact, 2e-5, 1e-6)
+    assert not close.agrees and close.worst == 1 and close.abs_diff == pytest.approx(1e-3)
+    # NaN matches NaN and inf the same inf, but not a number
+    assert closeness(torch.tensor([math.nan, math.inf]), torch.tensor([math.nan, math.inf]), 2e-5, 1e-6).agrees
+    nan = closeness(torch.tensor([1.0, math.nan]), torch.tensor([1.0, 0.5]), 2e-5, 1e-6)
+    assert not nan.agrees and nan.worst == 1 and math.isnan(nan.abs_diff)
+    # a float16 overflow: inf against the exact value of the rounded inputs (inf too) agrees, against the inputs
+    # as written (finite) it does not
+    ref, rounded_exact, written = (torch.tensor([math.inf, 1.0]), torch.tensor([math.inf, 1.0]),
+                                   torch.tensor([4.9e9, 1.0]))
+    assert closeness(ref, rounded_exact, 1e-2, 1e-3).agrees
+    over = closeness(ref, rounded_exact, 1e-2, 1e-3, written)
+    assert not over.agrees and over.worst == 0 and over.abs_diff == math.inf
+    assert finiteness_mismatch(ref, written).tolist() == [True, False]
+
+
+def test_comparisons_carry_the_worst_index() -> None:
+    import lossapp
+
+    spec = lossapp.LOSSES["mse"]
+    value = compare_values(spec, torch.tensor([[0.5, 0.25]]), torch.tensor([[0.5, 0.35]]), torch.device("cpu"),
+                           torch.float32)
+    assert not value.agrees and value.worst_index == (0, 1) and value.to_dict()["worst_index"] == [0, 1]
+    grad = compare_gradients(torch.tensor([[0.5, 2.0]]), torch.tensor([[0.5, math.nan]]), torch.float16)
+    assert not grad.agrees and grad.worst_index == (0, 1) and grad.to_dict()["worst_index"] == [0, 1]
+    assert (grad.rtol, grad.atol) == (1e-2, 1e-3 * 2.0)  # atol scales with the gradient's largest magnitude
+    scalar = compare_values(spec, torch.tensor(0.5), torch.tensor(0.5), torch.device("cpu"), torch.float32)
+    assert scalar.agrees and scalar.worst_index is None

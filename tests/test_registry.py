@@ -1,8 +1,14 @@
+import math
+import time
+
+import numpy as np
 import pytest
+import torch
 
 import lossapp
-from lossapp.inputs import InputError
-from lossapp.registry import FAMILIES, Param, lookup
+from lossapp.i18n import has_zh
+from lossapp.inputs import InputError, limits
+from lossapp.registry import FAMILIES, Param, lookup, shown
 
 
 @pytest.mark.parametrize(("alias", "name"), [
@@ -57,3 +63,140 @@ def test_resolve_params_fills_defaults() -> None:
     assert spec.resolve_params({"beta": "0"}) == {"beta": 0.0}
     with pytest.raises(InputError, match="unknown parameter 'delta'"):
         spec.resolve_params({"delta": 1})
+
+
+# -- bad parameter values: one InputError, the value as written, bounded ---------------------------------------------
+
+IGNORE = Param("ignore_index", -100, "int", "d")
+BETA = Param("beta", 1.0, "float", "b", 0.0, 10.0)
+EPS = Param("eps", 1e-8, "float", "e")
+
+
+def _id(value: object) -> str:
+    """A test id for a parameter value (str() refuses integers of more than 4,300 digits)."""
+    return f"int_of_{len(str(value)) if value.bit_length() < 10_000 else 'many'}_bits" \
+        if isinstance(value, int) and value.bit_length() > 64 else str(value)[:40]
+
+
+def _error(param: Param, raw: object) -> str:
+    with pytest.raises(InputError) as info:
+        param.parse(raw)
+    message = str(info.value)
+    assert message.startswith(f"parameter {param.name}: expected") and len(message) < 600, message
+    assert has_zh(message), message
+    return message
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    (1e30, "1e+30"), ("1e30", "1e30"), (-1e30, "-1e+30"), ("1e999", "1e999"), (1e300, "1e+300"),
+    ("99999999999999999999", "99999999999999999999"), (2**63, str(2**63)), (-(2**63) - 1, str(-(2**63) - 1)),
+    (10**5000, "an integer of 5,001 digits"), ("1e99999999999999999999999999", "1e99999999999999999999999999"),
+], ids=_id)
+def test_int_parameter_outside_int64(raw: object, shown: str) -> None:
+    assert _error(IGNORE, raw) == f"parameter ignore_index: expected an integer in [-2^63, 2^63), got {shown}"
+
+
+def test_int_parameter_values() -> None:
+    assert IGNORE.parse("123456789012345678") == 123456789012345678  # exact, not through a float
+    assert IGNORE.parse(2**63 - 1) == 2**63 - 1 and IGNORE.parse(-(2**63)) == -(2**63)
+    assert IGNORE.parse("2.0") == 2 and IGNORE.parse("1e3") == 1000 and IGNORE.parse(-7.0) == -7
+    assert IGNORE.parse(np.int64(5)) == 5 and IGNORE.parse(torch.tensor(3)) == 3
+    assert _error(IGNORE, "12345678901234567.5") == "parameter ignore_index: expected an integer, got '12345678901234567.5'"
+    assert _error(IGNORE, "1.5e-99999999999") == "parameter ignore_index: expected an integer, got '1.5e-99999999999'"
+    assert _error(IGNORE, 0.5) == "parameter ignore_index: expected an integer, got 0.5"
+    assert _error(IGNORE, True) == "parameter ignore_index: expected an integer, got True"
+    assert _error(IGNORE, [1]) == "parameter ignore_index: expected an integer, got list"
+    assert _error(IGNORE, {"a": 1}) == "parameter ignore_index: expected an integer, got dict"
+    assert _error(IGNORE, "nan") == "parameter ignore_index: expected a finite number, got 'nan'"
+    assert _error(IGNORE, -math.inf) == "parameter ignore_index: expected a finite number, got -inf"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1e999", "expected a number within float64's range (about 1e-308 to 1.8e308 in size, or 0), got 1e999"),
+    ("-1e400", "expected a number within float64's range (about 1e-308 to 1.8e308 in size, or 0), got -1e400"),
+    ("1.5e-99999999999", "expected a number within float64's range (about 1e-308 to 1.8e308 in size, or 0), "
+                         "got 1.5e-99999999999"),
+    (10**5000, "expected a number within float64's range (about 1e-308 to 1.8e308 in size, or 0), got an integer of "
+               "5,001 digits"),
+    ("nan", "expected a finite number, got 'nan'"), ("-Infinity", "expected a finite number, got '-Infinity'"),
+    (math.nan, "expected a finite number, got nan"), (True, "expected a number, got True"),
+    ([1.0, 2.0], "expected a number, got list"), ([[1]], "expected a number, got list"),
+    ({"a": 1}, "expected a number, got dict"), ("0x10", "expected a number, got '0x10'"),
+    ("1e30", "expected a value in [0.0, 10.0], got 1e30"), (1e30, "expected a value in [0.0, 10.0], got 1e+30"),
+], ids=_id)
+def test_float_parameter_errors(raw: object, expected: str) -> None:
+    assert _error(BETA, raw) == f"parameter beta: {expected}"
+
+
+def test_float_parameter_texts_are_bounded_and_as_written() -> None:
+    message = _error(BETA, "9" * 5000)
+    assert message.startswith("parameter beta: expected a number within float64's range") and "(5,000 characters)" in message
+    assert _error(BETA, " 20 ") == "parameter beta: expected a value in [0.0, 10.0], got 20"
+    assert EPS.parse("1e-320") == 1e-320 and EPS.parse("0e-99999") == 0.0 and EPS.parse("-0.0") == 0.0
+    assert BETA.parse(np.float32(0.5)) == 0.5 and BETA.parse(torch.tensor(2.5, dtype=torch.float64)) == 2.5
+    assert BETA.parse(3) == 3.0 and isinstance(BETA.parse(3), float)
+
+
+def test_choice_bool_and_tensor_parameter_errors() -> None:
+    choice = Param("input", "logits", "choice", "d", choices=("logits", "probabilities"))
+    assert _error(choice, ["logits"]) == "parameter input: expected one of logits, probabilities, got list"
+    assert _error(choice, 5) == "parameter input: expected one of logits, probabilities, got 5"
+    message = _error(choice, "x" * 1_000_000)
+    assert message.endswith("… (1,000,000 characters)")
+    flag = Param("per_sample", True, "bool", "d")
+    assert flag.parse(1) is True and flag.parse(0) is False and flag.parse(" Off ") is False
+    assert _error(flag, 2) == "parameter per_sample: expected true or false, got 2"
+    assert _error(flag, 10**5000) == "parameter per_sample: expected true or false, got an integer of 5,001 digits"
+    assert _error(flag, [True]) == "parameter per_sample: expected true or false, got list"
+    weight = Param("weight", None, "tensor", "d")
+    assert _error(weight, True) == "parameter weight: expected a tensor such as [1.0, 2.0], got True"
+    assert _error(weight, "[1, nan]") == "parameter weight: expected finite numbers, got NaN at 1 place(s) (first at index 1)"
+    assert _error(weight, "[1e400, 1]").startswith("parameter weight: expected finite numbers, got ±inf")
+    assert _error(weight, {"a": 1}) == ("parameter weight: expected text, a list, a numpy array or a torch tensor, "
+                                        "got dict")
+    alpha = Param("alpha", None, "float_or_tensor", "d", 0.0, 1.0)
+    assert _error(alpha, "nan") == "parameter alpha: expected a finite number, got 'nan'"
+    assert _error(alpha, False) == "parameter alpha: expected a number or a tensor such as [1.0, 2.0], got False"
+    assert _error(alpha, "[0.5, inf]").startswith("parameter alpha: expected finite numbers, got ±inf")
+    assert _error(alpha, torch.tensor(1.5)) == "parameter alpha: expected a value in [0.0, 1.0], got 1.5"
+    assert alpha.parse(torch.tensor([0.25, 0.75])).tolist() == [0.25, 0.75]
+
+
+def test_compute_refuses_bad_parameters_with_one_input_error() -> None:
+    for params in ({"ignore_index": 1e30}, {"ignore_index": "9" * 5000}, {"label_smoothing": "1e999"},
+                   {"weight": "[1, nan]"}, {"input": {"a": 1}}):
+        with pytest.raises(InputError, match=r"^parameter "):
+            lossapp.compute("cross_entropy", "[[1.0, 2.0]]", "[1]", **params)
+
+
+# -- loss names ------------------------------------------------------------------------------------------------------
+
+def test_absurdly_long_names_get_a_short_message_fast() -> None:
+    start = time.perf_counter()
+    with pytest.raises(InputError) as info:
+        lookup("x" * 1_000_000)
+    assert time.perf_counter() - start < 1.0
+    message = str(info.value)
+    assert len(message) < 500 and "(1,000,000 characters)" in message and "did you mean" not in message
+    assert message.endswith("expected a registered loss name or alias") and has_zh(message)
+    with pytest.raises(InputError, match="did you mean"):
+        lookup("smoth_l1" + " " * limits.MAX_NAME_CHARS)  # blanks are stripped: a short name gets suggestions
+    with pytest.raises(InputError, match=r"expected a loss name such as bce or cross_entropy, got 5$"):
+        lookup(5)
+    with pytest.raises(InputError, match=r"expected a loss name such as bce or cross_entropy, got nothing$"):
+        lookup(None)
+
+
+def test_max_name_chars_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_NAME_CHARS", 5)
+    with pytest.raises(InputError) as info:
+        lookup("smoth_l1")
+    assert "did you mean" not in str(info.value)
+
+
+@pytest.mark.parametrize(("raw", "text"), [
+    ("abc", "'abc'"), (None, "None"), (True, "True"), (1.5, "1.5"), (12, "12"), (10**400, "an integer of 401 digits"),
+    ([1, 2], "list"), ({"a": 1}, "dict"), ({1}, "set"),
+], ids=_id)
+def test_shown(raw: object, text: str) -> None:
+    assert shown(raw) == text

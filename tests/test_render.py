@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 
@@ -240,3 +241,25 @@ def test_csv_writes_per_class_lists_as_json() -> None:
     frame = pd.read_csv(io.StringIO(render.to_csv(result)))
     assert len(frame) == 2
     assert json.loads(frame["pred"][0]) == [2.0, 0.5, -1.0]
+
+
+def test_badge_never_says_matches_while_the_gradients_differ() -> None:
+    # BCE at p = 0 in float16: the value agrees, torch's backward clamps differently from the trace's autograd
+    result = lossapp.compute("bce", "[0.0, 0.5]", "[0, 1]", dtype="float16")
+    if result.gradient is not None and not result.gradient.agrees and result.reference.agrees:
+        text = render.badge_text(result)
+        assert text.startswith("gradients differ from torch.nn.functional.binary_cross_entropy")
+        assert render.badge_text(result, "zh").startswith("梯度与 torch.nn.functional.binary_cross_entropy")
+    fake = dataclasses.replace(result, gradient=dataclasses.replace(result.gradient, agrees=False),
+                               reference=dataclasses.replace(result.reference, agrees=True))
+    assert render.badge_text(fake).startswith("gradients differ from ")
+    assert "; the value matches (|Δ| = " in render.badge_text(fake)
+    assert render.badge_text(fake, "zh").startswith("梯度与 ")
+
+
+def test_csv_is_spreadsheet_safe() -> None:
+    result = lossapp.compute("mse", "[-1.5, 2.0]", "[0, 0]")
+    text = render.to_csv(result)
+    assert "'-" not in text  # numbers stay numbers
+    frame = pd.read_csv(io.StringIO(text))
+    assert list(frame["pred"]) == [-1.5, 2.0]

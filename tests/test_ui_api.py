@@ -7,7 +7,11 @@ import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
+import csv
+import dataclasses
+import io
 import json
+import logging
 import re
 import tomllib
 from collections.abc import Iterator
@@ -25,7 +29,7 @@ import lossapp
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.ui import build_app, calculator, examples_tab, launch_kwargs, server_settings, service, strings
-from lossapp.ui.common import user_error
+from lossapp.ui.common import internal_error, user_error
 
 ROOT = Path(__file__).resolve().parent.parent
 BCE = ("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
@@ -134,6 +138,106 @@ def test_the_contract_endpoints_are_public_and_the_ui_handlers_are_not(client: C
     assert not names & handlers and not info["unnamed_endpoints"]
 
 
+# -- bad input of any JSON type; internal errors --------------------------------------------------------
+
+GOOD = [*BCE, "{}", "mean", "cpu", "float32"]
+DEEP_LIST = '{"weight": ' + "[" * 5_000 + "1" + "]" * 5_000 + "}"
+DEEP_OBJECT = '{"weight": ' + '{"a": ' * 5_000 + "1" + "}" * 5_001
+WRONG_INPUTS = [  # (endpoint, arguments, what the message must say)
+    ("/compute", [5, *GOOD[1:]], r"expected a loss name"),
+    ("/compute", [None, *GOOD[1:]], r"expected a loss name"),
+    ("/compute", [["bce"], *GOOD[1:]], r"expected a loss name"),
+    ("/compute", [{"name": "bce"}, *GOOD[1:]], r"expected a loss name"),
+    ("/compute", ["x" * 1_000_000, *GOOD[1:]], r"unknown loss 'x+'… \(1,000,000 characters\)"),
+    ("/compute", ["bce", None, "[1]", "{}", "mean", "cpu", "float32"], r"pred: expected"),
+    ("/compute", ["bce", {"a": 1}, "[1]", "{}", "mean", "cpu", "float32"], r"pred: expected"),
+    ("/compute", ["bce", "x" * 1_000_000, "[1]", "{}", "mean", "cpu", "float32"], r"pred: expected"),
+    ("/compute", ["bce", [[0.5], [0.5, 0.5]], "[1]", "{}", "mean", "cpu", "float32"], r"pred: expected"),
+    ("/compute", [*BCE, 5, "mean", "cpu", "float32"], r"params: expected a JSON object"),
+    ("/compute", [*BCE, ["x"], "mean", "cpu", "float32"], r"params: expected a JSON object"),
+    ("/compute", [*BCE, "null", "mean", "cpu", "float32"], r"params: expected a JSON object"),
+    ("/compute", [*BCE, DEEP_LIST, "mean", "cpu", "float32"], r"params: expected .*nested"),
+    ("/compute", [*BCE, DEEP_OBJECT, "mean", "cpu", "float32"], r"params: expected .*nested"),
+    ("/compute", [*BCE, '{"weight": {"a": 1}}', "mean", "cpu", "float32"], r"weight: expected"),
+    ("/compute", [*BCE, "{}", 5, "cpu", "float32"], r"expected reduction"),
+    ("/compute", [*BCE, "{}", ["mean"], "cpu", "float32"], r"expected reduction"),
+    ("/compute", [*BCE, "{}", "mean", 0, "float32"], r"expected a device"),
+    ("/compute", [*BCE, "{}", "mean", ["cpu"], "float32"], r"expected a device"),
+    ("/compute", [*BCE, "{}", "mean", "cpu", {"x": 1}], r"expected dtype"),
+    ("/compute", [*BCE, "{}", "mean", "cpu", "f" * 100_000], r"expected dtype"),
+    ("/check", [*GOOD, None], r"claimed: expected a number"),
+    ("/check", [*GOOD, [0.9264]], r"claimed: expected a number"),
+    ("/check", [*GOOD, {"claimed": 0.9264}], r"claimed: expected a number"),
+    ("/check", [*GOOD, "9" * 1_000_000], r"claimed: expected"),
+    ("/check", [5, *GOOD[1:], "0.9264"], r"expected a loss name"),
+    ("/confusion", ["a", 5, 10, 65, None, "dice"], r"count for tp"),
+    ("/confusion", [None, 5, 10, 65, None, "dice"], r"count for tp"),
+    ("/confusion", [[20], 5, 10, 65, None, "dice"], r"count for tp"),
+    ("/confusion", [{"tp": 20}, 5, 10, 65, None, "dice"], r"count for tp"),
+    ("/confusion", [20, 5, 10, 65, [0.7273], "dice"], r"claimed: expected a number"),
+    ("/confusion", [20, 5, 10, 65, None, 5], r"expected metric"),
+    ("/confusion", [20, 5, 10, 65, None, ["dice"]], r"expected metric"),
+    ("/confusion", [20, 5, 10, 65, None, "m" * 1_000_000], r"expected metric"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "args", "says"), WRONG_INPUTS,
+                         ids=[f"{e}-{i}" for i, (e, _, _) in enumerate(WRONG_INPUTS)])
+def test_bad_input_of_any_type_is_a_gradio_error_with_the_message(client: Client, endpoint: str, args: list,
+                                                                  says: str) -> None:
+    with pytest.raises(AppError) as caught:
+        client.predict(*args, api_name=endpoint)
+    error = caught.value
+    assert error.title == "Error", error.message  # a gr.Error from an InputError, not an escaped exception
+    assert re.search(says, error.message), error.message
+    assert len(error.message) <= 1_100 and "Traceback" not in error.message
+    assert not error.message.startswith("internal error"), error.message
+
+
+def test_the_server_keeps_answering_after_bad_input(client: Client) -> None:
+    for endpoint, args, _ in WRONG_INPUTS[::5]:
+        with pytest.raises(AppError):
+            client.predict(*args, api_name=endpoint)
+    assert client.predict(*GOOD, api_name="/compute")["value"] == pytest.approx(0.9263412213637533)
+    assert client.predict(*BCE, None, None, None, None, api_name="/compute")["reduction"] == "mean"  # null: defaults
+
+
+def test_an_internal_error_is_logged_and_answered_without_its_internals(
+        client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret path /srv/lossapp/db and a token 0xdeadbeef")
+
+    monkeypatch.setattr(service, "compute", broken)
+    monkeypatch.setattr(service, "confusion", broken)
+    with caplog.at_level(logging.ERROR, logger="lossapp.ui"):
+        for endpoint, args in (("/compute", GOOD), ("/check", [*GOOD, "0.9264"]),
+                               ("/confusion", [20, 5, 10, 65, None, "dice"])):
+            with pytest.raises(AppError) as caught:
+                client.predict(*args, api_name=endpoint)
+            error = caught.value
+            assert error.title == "Internal error"
+            match = re.fullmatch(r"internal error \(reference ([0-9a-f]{8})\): the server could not finish this "
+                                 r"request; its log has the details", error.message)
+            assert match, error.message
+            assert "secret" not in error.message and "RuntimeError" not in error.message
+            logged = [r for r in caplog.records if match.group(1) in r.getMessage()]
+            assert len(logged) == 1 and endpoint in logged[0].getMessage()
+            assert logged[0].exc_info and "secret path" in str(logged[0].exc_info[1])
+    monkeypatch.undo()
+    assert client.predict(*GOOD, api_name="/compute")["value"] == pytest.approx(0.9263412213637533)
+
+
+def test_gradio_errors_are_bounded_and_escaped_for_the_modal() -> None:
+    hostile = InputError("pred: expected a number, got '<img src=x onerror=alert(1)>'")
+    assert str(user_error(hostile, "en").message) == \
+        "pred: expected a number, got '&lt;img src=x onerror=alert(1)&gt;'"
+    long = user_error(InputError("expected a short message, got " + "y" * 50_000), "en").message
+    assert len(long) < 1_100 and long.endswith("… (50,030 characters)")
+    internal = internal_error(RuntimeError("secret"), "a test", "zh")
+    assert internal.title == "内部错误" and "内部错误（编号 " in internal.message and "secret" not in internal.message
+    assert launch_kwargs()["show_error"] is False  # an exception that escapes a handler shows no text
+
+
 # -- the UI layer --------------------------------------------------------------------------------------
 
 
@@ -192,6 +296,39 @@ def test_render_outputs_of_the_article_example() -> None:
     assert "F.binary_cross_entropy" in snippet
     zh = calculator.render_outputs({"result": result, "verdict": None, "sources": {}}, "zh")
     assert "与 torch.nn.functional.binary_cross_entropy 在 cpu/float32 上一致" in zh[0]
+
+
+def test_badge_shows_a_disagreement_of_the_value_or_of_the_gradient() -> None:
+    def badge(value_agrees: bool, gradient_agrees: bool | None) -> str:
+        result = lossapp.compute(*BCE)
+        result.reference = dataclasses.replace(result.reference, agrees=value_agrees)
+        result.gradient = None if gradient_agrees is None else dataclasses.replace(result.gradient,
+                                                                                    agrees=gradient_agrees)
+        html_text = calculator.big_value(result, "en")
+        return re.search(r'class="la-badge (\w+)"', html_text).group(1)
+
+    assert badge(True, True) == "ok" and badge(True, None) == "ok"
+    assert badge(True, False) == "bad"  # the value matches, the gradient does not
+    assert badge(False, True) == "bad" and badge(False, None) == "bad"
+    nothing = lossapp.compute(*BCE)
+    nothing.reference, nothing.gradient = None, None  # no built-in to compare with
+    assert 'class="la-badge none"' in calculator.big_value(nothing, "en")
+
+
+def test_the_table_download_is_a_spreadsheet_safe_csv() -> None:
+    from lossapp.spreadsheet import FORMULA_TRIGGERS, csv_text
+
+    result = lossapp.compute("cross_entropy", "[[1.5, -0.3, -0.8], [0.2, -2.1, 0.4]]", "[0, 2]")
+    _md, js, table = calculator.write_downloads({"result": result, "verdict": None}, "en")
+    path = Path(table["value"])
+    assert path.name == "cross_entropy_table.csv" and table["interactive"] is True
+    text = path.read_text(encoding="utf-8")
+    assert text == csv_text(result.table())
+    rows = list(csv.reader(io.StringIO(text), quoting=csv.QUOTE_NONNUMERIC))  # unquoted cells read as numbers
+    assert len(rows) == 3 and any(isinstance(c, float) and c < 0 for c in rows[1])  # negatives are numbers
+    text_cells = [c for row in rows for c in row if isinstance(c, str)]
+    assert text_cells and not any(c.startswith(FORMULA_TRIGGERS) for c in text_cells)
+    assert json.loads(Path(js["value"]).read_text(encoding="utf-8"))["loss"] == "cross_entropy"
 
 
 def test_large_input_outputs_are_bounded() -> None:

@@ -120,12 +120,23 @@ def browser() -> Iterator[object]:
         from playwright import sync_api
     except ImportError:
         _unavailable("the playwright package is not installed (pip install -r requirements-dev.txt)")
+    sync_api.expect.set_options(timeout=BROWSER_TIMEOUT)  # expect()'s own default is 5 s: too short when busy
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         try:
             yield b
         finally:
             b.close()
+
+
+def expect(locator: Any) -> Any:
+    """Playwright's auto-waiting assertion on `locator` (timeout BROWSER_TIMEOUT, set by the browser fixture).
+    A browser test checks the page with this or with a wait_for_function predicate, never with a snapshot read
+    right after an action: on a loaded machine the page catches up late. (Imported here, when a test runs:
+    without Playwright the browser fixture says why.)"""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
 
 
 def leaves_machine(url: str) -> bool:

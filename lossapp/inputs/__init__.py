@@ -18,12 +18,24 @@ Text formats (one parser, no eval):
 - rows separated by newlines (or by ``;`` on a single line, MATLAB style ``1 2; 3 4``), cells by commas,
   whitespace, tabs or semicolons; CSV with an optional header row of names (skipped) and ``#`` comments.
 
-The parser is linear-time and vectorised (a 1,000,000-number text takes about a second): the words
-between separators are split off with str methods and converted by int() / float() through
+The parser is linear-time and vectorised (a 1,000,000-number text takes about a second): the text is
+read in chunks (numpy on one byte per character) that find where each word between separators starts
+and ends, the words are split off with str methods and converted by int() / float() through
 numpy.fromiter (the conversion is the validation: the grammar is exactly Python's number syntax without
 underscores, plus True/False); the brackets are reduced to a skeleton of ``[``, ``]`` and one ``0`` per
 number, and the shape is read off it with numpy (nesting depth by cumulative sum, children per list by
 ``bincount``). Only when something is wrong does a slower pass find the exact place to name.
+
+Hostile input meets a bound before anything that recurses or grows with it, and every error path is linear
+too: the text is never copied whole before its words are counted, in chunks, and more than
+``limits.MAX_ELEMENTS`` are refused before any list of them is built; the brackets are scanned in chunks
+for balance and depth (``limits.MAX_DIMS``; in JSON, string literals skipped, ``limits.MAX_NESTING`` before
+``json.loads`` recurses), and more lists than the numbers can fill (``[], [], ...``) are refused before
+their skeleton; ``json.loads`` reads objects of at most ``limits.MAX_JSON_CHARS`` characters (a longer
+one's list is read as text); one number is at most ``limits.MAX_NUMBER_CHARS`` characters and its recorded decimals at most
+``limits.MAX_DECIMALS``; a nested list is first seen as an object array of references, so numpy never sizes
+every cell by the longest string; user text in a message is an ``errors.quote`` excerpt; a value in a
+message is shown as written, before any cast (class index ``1e+30``, not int64's ``-9.22337e+18``).
 """
 
 from lossapp.inputs.checks import (

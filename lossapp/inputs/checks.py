@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 
-from lossapp.inputs.errors import InputError, shape_text
+from lossapp.inputs import limits
+from lossapp.inputs.errors import InputError, shape_text, type_name
 from lossapp.inputs.errors import at_index as _at_index
 from lossapp.inputs.errors import index_text as _index_text
+from lossapp.inputs.parse import load_json
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _first_index(mask: torch.Tensor) -> int:
@@ -44,10 +50,20 @@ def _hint(hint: str | None) -> str:
     return f" ({hint})" if hint else ""
 
 
+def _value_text(t: torch.Tensor, flat_index: int) -> str:
+    """One element as written: its shortest repr in the tensor's own dtype ('1e+30', '0.1' for a float32 0.1,
+    '2' for 2.0, '-0' for -0.0), every digit of an integer."""
+    value = t.reshape(-1)[flat_index].item()
+    if not t.is_floating_point():
+        return str(int(value))
+    own = np.float64 if t.dtype == torch.float64 else np.float16 if t.dtype == torch.float16 else np.float32
+    return str(own(value)).removesuffix(".0")
+
+
 def _first_bad(t: torch.Tensor, bad: torch.Tensor) -> str:
     """'2 at index 1': the first offending value and where it is (no index for a 0-d tensor)."""
     i = _first_index(bad)
-    return f"{t.reshape(-1)[i].item():g}{_at_index(i, tuple(t.shape))}"
+    return f"{_value_text(t, i)}{_at_index(i, tuple(t.shape))}"
 
 
 def require_same_shape(pred: torch.Tensor, target: torch.Tensor | None,
@@ -64,7 +80,7 @@ def require_dims(t: torch.Tensor, name: str, min_dim: int = 1, max_dim: int | No
     if t.dim() < min_dim:
         if t.dim() == 0:
             raise InputError(f"{name}: expected a tensor with at least {min_dim} dimension(s), got a 0-d scalar "
-                             f"({float(t):g})")
+                             f"({_value_text(t, 0)})")
         raise InputError(f"{name}: expected a tensor with at least {min_dim} dimension(s), got shape "
                          f"{shape_text(t.shape)}")
     if max_dim is not None and t.dim() > max_dim:
@@ -113,7 +129,8 @@ def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> 
 def require_class_indices(target: torch.Tensor, num_classes: int | None, name: str = "target",
                           ignore_index: int | None = None, hint: str | None = None) -> torch.Tensor:
     """Integral class indices in [0, C) (ignore_index allowed too); returns them as int64.
-    With num_classes None (C not known yet) only integrality is checked."""
+    With num_classes None (C not known yet) only integrality is checked, and that int64 holds them. Values
+    are checked before the cast to int64, so a message shows them as written (1e+30, not -9.22337e+18)."""
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
                                     or num_classes < 1):
         raise InputError(f"{name}: expected at least 1 class, got C = {num_classes}")
@@ -125,17 +142,21 @@ def require_class_indices(target: torch.Tensor, num_classes: int | None, name: s
             expected = "such as [0, 2, 1]" if num_classes is None else f"in [0, {num_classes})"
             raise InputError(f"{name}: expected integer class indices {expected}, got {_first_bad(target, bad)}"
                              f"{_hint(hint)}")
-    indices = target.to(torch.int64)
+        if num_classes is None:
+            beyond = (target < -(2.0**63)) | (target >= 2.0**63)  # as floats: 2**63 - 1 rounds up to 2**63
+            if bool(beyond.any()):
+                raise InputError(f"{name}: expected integer class indices such as [0, 2, 1], got "
+                                 f"{_first_bad(target, beyond)}{_hint(hint)}")
     if num_classes is None:
-        return indices
-    ok = (indices >= 0) & (indices < num_classes)
-    if ignore_index is not None:
-        ok = ok | (indices == int(ignore_index))
+        return target.to(torch.int64)
+    ok = (target >= 0) & (target < num_classes)
+    if ignore_index is not None and _INT64_MIN <= int(ignore_index) <= _INT64_MAX:  # no int64 index equals more
+        ok = ok | (target == int(ignore_index))
     if not bool(ok.all()):
         also = f" or ignore_index {int(ignore_index)}" if ignore_index is not None else ""
         raise InputError(f"{name}: expected class indices in [0, {num_classes}){also} for C = {num_classes} classes, "
-                         f"got {_first_bad(indices, ~ok)}{_hint(hint)}")
-    return indices
+                         f"got {_first_bad(target, ~ok)}{_hint(hint)}")
+    return target.to(torch.int64)
 
 
 def require_per_class(t: torch.Tensor | None, name: str, num_classes: int, hint: str | None = None) -> None:
@@ -161,19 +182,29 @@ def require_broadcastable(t: torch.Tensor | None, name: str, shape: torch.Size |
 
 def read_params(text: Any, name: str = "params") -> dict[str, Any]:
     """Loss parameters written as a JSON object ('{"beta": 0.5, "weight": [1, 2]}'), parsed, never evaluated;
-    empty text or None is no parameters, a dict is taken as it is."""
+    empty text or None is no parameters, a mapping is taken as it is. The text is bounded like a tensor's
+    (limits.MAX_TEXT_CHARS) and scanned before json.loads (limits.MAX_NESTING, limits.MAX_NUMBER_CHARS)."""
     if text is None:
         return {}
-    if isinstance(text, dict):
+    if isinstance(text, Mapping):
         return dict(text)
-    body = str(text).strip()
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: expected UTF-8 text, got undecodable bytes at byte {exc.start}") from None
+    if not isinstance(text, str):
+        raise InputError(f"{name}: expected a JSON object such as {{\"beta\": 0.5}}, got {type_name(text)}")
+    if len(text) > limits.MAX_TEXT_CHARS:
+        raise InputError(f"{name}: expected at most {limits.MAX_TEXT_CHARS:,} characters, got {len(text):,}")
+    body = text.strip()
     if not body:
         return {}
     try:
-        data = json.loads(body)
+        data = load_json(body, name)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}: expected a JSON object such as {{\"beta\": 0.5}}, got text that does not parse "
-                         f"({exc.msg} at character {exc.pos})") from None
+                         f"({exc.msg.removesuffix(' at')} at character {exc.pos + 1})") from None
     if not isinstance(data, dict):
         raise InputError(f"{name}: expected a JSON object such as {{\"beta\": 0.5}}, got {type(data).__name__}")
     return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,10 +44,29 @@ def bytes_text(n: float) -> str:
 
 
 def quote(text: object, limit: int | None = None) -> str:
-    """The user's text as a bounded excerpt for a message: repr() of at most `limit` characters, with an
-    ellipsis and the total length when longer ('abc…' (1,048,576 characters))."""
+    """The user's text as a bounded excerpt for a message: repr() of at most about `limit` characters (an
+    escape such as '\\x00' counts its own length), with an ellipsis and the total length when longer
+    ('abc…' (1,048,576 characters))."""
     text = text if isinstance(text, str) else str(text)
+    return quote_span(text, 0, len(text), limit)
+
+
+def quote_span(text: str, start: int, end: int, limit: int | None = None) -> str:
+    """quote(text[start:end]), copying no more of the text than the excerpt."""
     limit = limits.MAX_QUOTED_CHARS if limit is None else limit
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}… ({len(text):,} characters)"
+    head = text[start:min(end, start + limit)]
+    shown = repr(head)
+    if end - start <= limit and len(shown) <= limit + 2:
+        return shown
+    widths = itertools.accumulate(len(repr(c)) - 2 for c in head)
+    keep = sum(1 for width in widths if width <= limit)
+    return f"{head[:keep]!r}… ({end - start:,} characters)"
+
+
+def type_name(value: object) -> str:
+    """A value's type for a message ('dict', 'None'); a class name that is not a short identifier (one made
+    with type() can be anything) is 'object'."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return name if name.isidentifier() and len(name) <= limits.MAX_QUOTED_CHARS else "object"

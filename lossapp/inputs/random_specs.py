@@ -53,6 +53,10 @@ def _generate(kind: str, shape: tuple[int, ...], generator: torch.Generator, low
         low, high = 0, 2
     if high is None or high <= low:
         raise InputError(f"{what}: expected num_classes (the number of classes) of at least 1, got {high!r}")
+    info = torch.iinfo(dtype or torch.int64)
+    if low < info.min or high - 1 > info.max:  # torch.randint would fail unpacking them
+        raise InputError(f"{what}: expected low and high within the range of {str(info.dtype).removeprefix('torch.')} "
+                         f"[{info.min}, {info.max}], got a value beyond it")
     return torch.randint(low, high, shape, generator=generator, dtype=dtype or torch.int64)
 
 

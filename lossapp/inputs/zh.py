@@ -14,9 +14,10 @@ from lossapp.inputs.checks import LOGITS_HINT, require_probabilities
 # registered twice, once for "parameter NAME: " (参数 NAME：) and once for any other name.
 
 def _named(rest: str, zh: str) -> list[tuple[str, str]]:
-    """Patterns for '<name>: <rest>' -> '<name>：<zh>', with 'parameter X' rendered as '参数 X'."""
+    """Patterns for '<name>: <rest>' -> '<name>：<zh>', with 'parameter X' rendered as '参数 X'. A name may hold
+    colons ("pred (from 'a:b.csv')"): it is the shortest one, up to a ': ', after which <rest> matches."""
     return [(rf"parameter (?P<pname>[^\s:]+): {rest}", rf"参数 \g<pname>：{zh}"),
-            (rf"(?P<name>[^:\n]+?): {rest}", rf"\g<name>：{zh}")]
+            (rf"(?P<name>[^\n]+?): {rest}", rf"\g<name>：{zh}")]
 
 
 def _positioned(rest: str, zh_line: str, zh_char: str) -> list[tuple[str, str]]:
@@ -56,12 +57,28 @@ add_zh_patterns([
     *_named(r"expected at most (?P<n>\d+) dimensions, got more", r"最多允许 \g<n> 维，实际更多"),
     *_named(r"expected at most (?P<n>\d+) dimensions, got (?P<m>\d+)", r"最多允许 \g<n> 维，实际为 \g<m> 维"),
     *_named(r"expected a tensor with data, got a tensor on the meta device", r"期望一个有数据的张量，实际是 meta 设备上的张量"),
+    *_named(r"expected a tensor with one shape, got a nested tensor \(pad it with \.to_padded_tensor\(0\)\)",
+            r"期望形状统一的张量，实际是嵌套张量（nested tensor）（请用 .to_padded_tensor(0) 补齐）"),
+    *_named(r"expected a tensor of a numeric dtype such as float32 or int64, got (?P<t>\S+)",
+            r"期望数值类型（如 float32 或 int64）的张量，实际 dtype 为 \g<t>"),
+    *_named(r"expected brackets nested at most (?P<n>[\d,]+) deep, got (?P<m>[\d,]+)",
+            r"括号最多嵌套 \g<n> 层，实际嵌套了 \g<m> 层"),
+    *_positioned(r"expected a number of at most (?P<n>[\d,]+) characters, got (?P<m>[\d,]+) characters",
+                 r"一个数最多 \g<n> 个字符，但第 \g<line> 行第 \g<col> 列的数有 \g<m> 个字符",
+                 r"一个数最多 \g<n> 个字符，但第 \g<char> 个字符处的数有 \g<m> 个字符"),
+    *_indexed(r"expected a number of at most (?P<n>[\d,]+) characters, got (?P<m>[\d,]+) characters",
+              r"一个数最多 \g<n> 个字符，实际有 \g<m> 个字符"),
+    *_indexed(r"expected numbers within float64's range \(±1\.8e308\), got an integer with more than 308 digits",
+              r"期望 float64 范围（±1.8e308）内的数，实际是超过 308 位的整数"),
+    *_indexed(r"expected real numbers, got (?P<t>\w+)", r"期望实数，实际为 \g<t>"),
     *_named(r"expected real numbers, got a complex tensor \((?P<t>.+)\)", r"期望实数，实际是复数张量（\g<t>）"),
     *_named(r"expected a numeric tensor, got a bool tensor \(convert it with \.float\(\) or \.long\(\)\)",
             r"期望数值张量，实际是 bool 张量（请用 .float() 或 .long() 转换）"),
     *_named(r"expected at least one number, got an empty tensor of shape (?P<s>.+)",
             r"期望至少一个数，实际是形状为 \g<s> 的空张量"),
     *_named(r"expected at least one number, got an empty list", r"期望至少一个数，实际是空列表"),
+    *_positioned(r"expected a number in every list, got an empty list",
+                 r"每个列表中都应有数，但第 \g<line> 行第 \g<col> 列是空列表", r"每个列表中都应有数，但第 \g<char> 个字符处是空列表"),
     *_named(r"expected integers that fit in int64, got (?P<v>.+)", r"期望能放进 int64 的整数，实际为 \g<v>"),
     *_named(r"expected a rectangular array of numbers, got (?P<e>.+)", r"期望由数构成的规则（矩形）数组，实际为：\g<e>"),
     *_named(r"expected numbers, got values of type (?P<t>.+)", r"期望数值，实际为 \g<t> 类型的值"),
@@ -107,6 +124,8 @@ add_zh_patterns([
     *_named(r"expected a JSON list, a number, or an object holding exactly one list, got an object with keys (?P<k>.+)",
             r"期望 JSON 列表、数，或只含一个列表的对象，实际是键为 \g<k> 的对象"),
     *_named(r"expected a JSON list or number, got (?P<t>.+)", r"期望 JSON 列表或数，实际为 \g<t>"),
+    *_named(r'expected a JSON object holding exactly one list, such as \{"pred": \[0\.2, 0\.8\]\}, got (?P<t>.+)',
+            r'期望只含一个列表的 JSON 对象（如 {"pred": [0.2, 0.8]}），实际为 \g<t>'),
     *_named(r"expected (?P<n>[\d,]+) numbers for shape (?P<s>.+), got (?P<m>[\d,]+)",
             r"形状 \g<s> 需要 \g<n> 个数，实际为 \g<m> 个"),
     # -- inputs.py: files -----------------------------------------------------------------------------
@@ -129,7 +148,6 @@ add_zh_patterns([
             r"期望 \g<f> 是用 torch.save 保存的张量，但 torch.load(weights_only=True) 拒绝加载该文件（\g<d>）"),
     *_named(r"expected a tensor, or a dict or list holding exactly one tensor, in (?P<f>.+), got (?P<d>.+)",
             r"期望 \g<f> 中是一个张量，或只含一个张量的 dict / list，实际为 \g<d>"),
-    *_named(r"expected a file that fits in memory, got (?P<f>.+)", r"期望能装入内存的文件，实际为 \g<f>"),
     *_named(r"expected a valid (?P<x>\.\w+) file, got one that cannot be read \((?P<d>.+)\)",
             r"期望合法的 \g<x> 文件，但该文件无法读取（\g<d>）"),
     # -- inputs.py: random inputs ---------------------------------------------------------------------
@@ -149,6 +167,8 @@ add_zh_patterns([
     *_named(r"expected keyword arguments last, got (?P<a>.+)", r"关键字参数应放在最后，实际为 \g<a>"),
     *_named(r"expected randint\(high, size\) or randint\(low, high, size\) with one size tuple such as \(2,\)",
             r"期望 randint(high, size) 或 randint(low, high, size)，并有一个 size 元组（如 (2,)）"),
+    *_named(r"expected low and high within the range of (?P<t>\w+) \[(?P<a>-?\d+), (?P<b>-?\d+)\], got a value beyond it",
+            r"期望 low 和 high 在 \g<t> 的范围 [\g<a>, \g<b>] 内，实际超出了该范围"),
     *_named(r"expected high > low, got low (?P<l>.+) and high (?P<h>.+)", r"期望 high > low，实际 low 为 \g<l>、high 为 \g<h>"),
     *_named(r"expected arguments size, dtype, low, high or requires_grad, got (?P<a>.+)",
             r"期望参数 size、dtype、low、high 或 requires_grad，实际为 \g<a>"),
@@ -180,10 +200,6 @@ add_zh_patterns([
      r"\g<loss>：\g<p> 不是该损失的参数，而是一个独立的参数项（命令行中为 --\g<a>，其他地方有单独的输入框）；应为以下之一：\g<names>"),
     (r"(?P<loss>\S+): unknown parameter (?P<p>.+); expected one of: (?P<names>.+)",
      r"\g<loss>：未知参数 \g<p>；可用参数：\g<names>"),
-    (r"unknown loss (?P<n>.+?); did you mean (?P<c>.+)\? \(python -m lossapp list shows them all\)",
-     r"未知的损失函数 \g<n>；你是不是指 \g<c>？（python -m lossapp list 可列出全部）"),
-    (r"unknown loss (?P<n>.+) \(python -m lossapp list shows them all\)",
-     r"未知的损失函数 \g<n>（python -m lossapp list 可列出全部）"),
 
     # -- engine.py ------------------------------------------------------------------------------------
     (r"(?P<loss>\S+): expected no target \(it is a penalty on pred alone\), got one",
@@ -193,12 +209,9 @@ add_zh_patterns([
     (r"rounding the inputs to (?P<t>\w+) changes the exact value by (?P<d>\S+); the built-in is compared with the "
      r"exact value of the rounded inputs",
      r"把输入舍入到 \g<t> 会使精确值改变 \g<d>；内置函数将与舍入后输入的精确值比较"),
-    (r"the trace and (?P<ref>.+) differ by (?P<d>\S+) \(tolerance for (?P<t>\w+): rtol (?P<r>\S+), atol (?P<a>\S+)\)",
-     r"逐步计算与 \g<ref> 相差 \g<d>（\g<t> 的容差：rtol \g<r>，atol \g<a>）"),
 
     # -- reference.py / reduction.py ------------------------------------------------------------------
     (r"expected a device such as cpu, cuda, cuda:0 or mps, got (?P<d>.+)", r"期望设备为 cpu、cuda、cuda:0 或 mps 之类，实际为 \g<d>"),
-    (r"device (?P<d>.+) is not available on this machine; available: (?P<a>.+)", r"本机没有设备 \g<d>；可用设备：\g<a>"),
     (r"expected dtype float16, bfloat16, float32 or float64, got (?P<t>.+)",
      r"期望 dtype 为 float16、bfloat16、float32 或 float64，实际为 \g<t>"),
     (r"(?P<ref>\S+) failed on (?P<dev>[^/\s]+)/(?P<t>\w+): (?P<m>.+)", r"\g<ref> 在 \g<dev>/\g<t> 上运行失败：\g<m>"),
@@ -232,9 +245,9 @@ _HINTABLE: dict[str, list[Callable[[str, str], list[tuple[str, str]]]]] = {
         lambda a, z: _indexed(r"expected integer class indices in \[0, (?P<c>\d+)\), got (?P<v>\S+?)",
                               r"期望 [0, \g<c>) 内的整数类别索引，实际为 \g<v>", a, z),
         lambda a, z: _indexed(r"expected class indices in \[0, (?P<c>\d+)\) or ignore_index (?P<ii>-?\d+) for "
-                              r"C = (?P=c) classes, got (?P<v>-?\d+)",
+                              r"C = (?P=c) classes, got (?P<v>\S+?)",
                               r"期望 [0, \g<c>) 内的类别索引（C = \g<c> 类）或 ignore_index \g<ii>，实际为 \g<v>", a, z),
-        lambda a, z: _indexed(r"expected class indices in \[0, (?P<c>\d+)\) for C = (?P=c) classes, got (?P<v>-?\d+)",
+        lambda a, z: _indexed(r"expected class indices in \[0, (?P<c>\d+)\) for C = (?P=c) classes, got (?P<v>\S+?)",
                               r"期望 [0, \g<c>) 内的类别索引（C = \g<c> 类），实际为 \g<v>", a, z)],
     "require_per_class": [
         lambda a, z: _named(rf"expected one value per class, shape \((?P<c>\d+),\) for C = (?P=c) classes, got shape "

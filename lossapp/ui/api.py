@@ -1,5 +1,7 @@
 """The HTTP API (DESIGN.md section 7): /compute, /check and /confusion,
-returning the JSON of section 4. Bad input comes back as a Gradio error with the InputError message.
+returning the JSON of section 4. Bad input of any kind (wrong JSON types included) comes back as a Gradio
+error (title "Error") with the InputError's message; any other exception is a bug: logged on the server with
+its traceback, answered with a fixed message and a reference (title "Internal error"), never its internals.
 
     from gradio_client import Client
     client = Client("http://127.0.0.1:7860/")
@@ -9,15 +11,25 @@ returning the JSON of section 4. Bad input comes back as a Gradio error with the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from lossapp.inputs import InputError
 from lossapp.ui import service
-from lossapp.ui.common import gr
+from lossapp.ui.common import bounded, gr, internal_error
 
 
-def _error(exc: InputError) -> gr.Error:
-    return gr.Error(str(exc), print_exception=False)
+@contextmanager
+def _answering(endpoint: str) -> Iterator[None]:
+    """What an endpoint raises: a gr.Error with the InputError's message (plain text: API clients read it as
+    it is), or internal_error for anything else."""
+    try:
+        yield
+    except InputError as exc:
+        raise gr.Error(bounded(str(exc)), print_exception=False) from None
+    except Exception as exc:
+        raise internal_error(exc, endpoint) from None
 
 
 def compute(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "mean",
@@ -31,11 +43,9 @@ def compute(loss: str, pred: str, target: str = "", params: str = "{}", reductio
     float32 / float64. Returns {"loss", "params", "reduction", "value", "steps", "reference", "gradient",
     "warnings", ...}.
     """
-    try:
+    with _answering("/compute"):
         result = service.compute(loss, pred, target, service.parse_params_text(params), reduction, device, dtype)
-    except InputError as exc:
-        raise _error(exc) from None
-    return service.result_json(result)
+        return service.result_json(result)
 
 
 def check(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "mean",
@@ -43,15 +53,9 @@ def check(loss: str, pred: str, target: str = "", params: str = "{}", reduction:
     """Compute a loss (as /compute) and judge a claimed answer: the result JSON plus "check" with the
     verdict (exact / convention / mistake / rounding / incorrect), the claim's decimals, the attainable
     interval, an explanation and the known mistakes that reproduce the claim."""
-    try:
-        if not str(claimed).strip():
-            raise InputError("claimed: expected a number such as 0.9264, got nothing")
-        parsed = service.parse_params_text(params)
-        result = service.compute(loss, pred, target, parsed, reduction, device, dtype)
-        verdict = service.check(result, claimed)
-    except InputError as exc:
-        raise _error(exc) from None
-    return service.result_json(result, verdict)
+    with _answering("/check"):
+        result = service.compute(loss, pred, target, service.parse_params_text(params), reduction, device, dtype)
+        return service.result_json(result, service.check(result, claimed, required=True))
 
 
 def confusion(tp: int, fp: int, fn: int, tn: int | None = None, claimed: str | float | None = None,
@@ -59,14 +63,9 @@ def confusion(tp: int, fp: int, fn: int, tn: int | None = None, claimed: str | f
     """Metrics from confusion counts (article 003: 20, 5, 10, 65): precision, recall, F1 = Dice, Dice
     loss, IoU, accuracy, specificity, MCC; "value" is the chosen metric (default dice). With a claimed
     answer the JSON gains "check"."""
-    try:
+    with _answering("/confusion"):
         result = service.confusion(tp, fp, fn, tn, metric)
-        verdict = None
-        if claimed is not None and str(claimed).strip():
-            verdict = service.check(result, claimed)
-    except InputError as exc:
-        raise _error(exc) from None
-    return service.result_json(result, verdict)
+        return service.result_json(result, service.check(result, claimed))
 
 
 def register() -> list[str]:

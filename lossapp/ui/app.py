@@ -100,10 +100,12 @@ def server_settings() -> tuple[str, int]:
 
 
 def launch_kwargs() -> dict[str, Any]:
-    """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS."""
+    """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS. show_error
+    is off: a gr.Error (every InputError, and the internal-error message) still reaches the user, but an
+    exception that escaped a handler shows as a generic error, not its text."""
     host, port = server_settings()
     return {"server_name": host, "server_port": port, "share": False, "enable_monitoring": False,
-            "ssr_mode": False, "show_error": True, "theme": theme(), "css": CSS, "max_file_size": "200mb",
+            "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS, "max_file_size": "200mb",
             "footer_links": ["api", "settings"], "mcp_server": False}
 
 

@@ -23,6 +23,7 @@ from lossapp.inputs import InputError
 from lossapp.plots import AroundPlot, loss_around, pin_markers
 from lossapp.registry import LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
+from lossapp.spreadsheet import write_csv
 from lossapp.ui import service
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr, value_html
 from lossapp.ui.strings import family_label, t
@@ -198,11 +199,8 @@ class Calculator:
 
 
 def _badge(result: Result, lang: str) -> tuple[str, str]:
-    ref = result.reference
-    if ref is None:
-        return render.badge_text(result, lang), "none"
-    ok = ref.agrees and (result.gradient is None or result.gradient.agrees)
-    return render.badge_text(result, lang), "ok" if ok else "bad"
+    """The badge's text and state: "ok" only when the value and the gradient both match torch."""
+    return render.badge_text(result, lang), {True: "ok", False: "bad", None: "none"}[result.agrees]
 
 
 def verdict_html(verdict: Any, lang: str) -> str:
@@ -351,8 +349,7 @@ def write_downloads(state: dict[str, Any] | None, lang: str) -> list[Any]:
     md.write_text(render.to_markdown(result, lang, verdict=state.get("verdict")), encoding="utf-8")
     js = folder / f"{stem}_result.json"
     js.write_text(render.to_json(result, verdict=state.get("verdict")), encoding="utf-8")
-    csv = folder / f"{stem}_table.csv"
-    csv.write_text(render.to_csv(result), encoding="utf-8")
+    csv = write_csv(result.table(), folder / f"{stem}_table.csv")
     return [gr.update(value=str(p), interactive=True) for p in (md, js, csv)]
 
 
@@ -560,7 +557,7 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
 
     def on_generate(lang: str, loss: str, seed: Any, shape: Any, pred_kind: str, target_kind: str,
                     classes: Any) -> list[Any]:
-        with as_gradio_errors(lang):
+        with as_gradio_errors(lang, "the calculator's random input"):
             spec = lookup(loss)
             made = service.random_input(seed, shape, pred_kind, target_kind, classes, spec)
         state = {"pred_text": made.pred_text, "target_text": made.target_text, "sources": made.sources}
@@ -574,7 +571,7 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
 
     def on_file(lang: str, pred_file: str | None, target_file: str | None) -> str:
         lines = [t("file_used", lang)]
-        with as_gradio_errors(lang):
+        with as_gradio_errors(lang, "the calculator's file upload"):
             for path, name in ((pred_file, "pred"), (target_file, "target")):
                 if path:
                     lines.append(f"- `{Path(path).name}` → {tr(service.file_summary(service.load_file(path, name), name), lang)}")
@@ -585,7 +582,7 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
 
     def on_compute(data: dict[Any, Any], progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
         lang = data[lang_radio]
-        with as_gradio_errors(lang):
+        with as_gradio_errors(lang, "the calculator's Compute"):
             progress(0.05, desc=t("progress_parse", lang))
             spec = lookup(data[calc.loss])
             pred_file, target_file = data[calc.pred_file], data[calc.target_file]

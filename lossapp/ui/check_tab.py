@@ -29,11 +29,12 @@ import pandas as pd
 from lossapp import render
 from lossapp.check import VERDICTS, Verdict, parse_claim, rounds_to
 from lossapp.conventions import table_for_result
-from lossapp.grade import grade_csv, summary, write_csv
+from lossapp.grade import grade_csv, summary
 from lossapp.i18n import add_zh, add_zh_patterns, tr
 from lossapp.inputs import InputError
 from lossapp.registry import LossSpec, lookup
 from lossapp.result import Result
+from lossapp.spreadsheet import write_csv
 from lossapp.ui import calculator, service
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, esc, gr
 from lossapp.ui.strings import STRINGS, t
@@ -489,7 +490,8 @@ def render_grade(state: dict[str, Any] | None, lang: str) -> list[Any]:
 
 
 def grade_upload(path: str | Path, progress: Any = None) -> dict[str, Any]:
-    """Read (size-limited), grade every row (progress(done, total) after each) and write the verdicts CSV."""
+    """Read (size-limited), grade every row (progress(done, total) after each) and write the verdicts CSV
+    (spreadsheet-safe: a hostile cell of the answers stays text)."""
     text = read_answers(path)
     df = grade_csv(text, progress=progress)
     folder = Path(tempfile.mkdtemp(prefix="lossapp-verdicts-"))
@@ -653,8 +655,11 @@ def build(tr_ui: Translations) -> CheckTab:
                                          color_map={v: VERDICT_STYLE[v][2] for v in VERDICT_ORDER},
                                          sort=list(VERDICT_ORDER), tooltip=["verdict", "count"],
                                          elem_id="la-grade-chart", visible=False, show_label=False)
+        # no copy button: the rows hold the answers' own text, and a pasted `=cmd|...` cell would run in a
+        # spreadsheet; the verdicts CSV download is the spreadsheet-safe copy
         grade_table = gr.Dataframe(value=None, interactive=False, wrap=True, max_height=520, elem_id="la-grade-table",
-                                   column_widths=["5%", "9%", "9%", "9%", "7%", "15%", "16%", "30%"])
+                                   column_widths=["5%", "9%", "9%", "9%", "7%", "15%", "16%", "30%"],
+                                   buttons=["fullscreen"])
     grade_state = gr.State(None)
     return CheckTab(family, loss, info, no_params, groups, controls, pred, target, reduction, device, dtype, claimed,
                     check, card, warnings, conventions, solution, state, grade_file, grade_button, grade_sample_button,
@@ -697,7 +702,7 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
 
     def on_check(data: dict[Any, Any]) -> list[Any]:
         lang = data[lang_radio]
-        with as_gradio_errors(lang):
+        with as_gradio_errors(lang, "the Check button"):
             spec = lookup(data[tab.loss])
             given = {c.param.name: data[c.component] for c in tab.controls if c.spec == spec.name}
             params = service.control_values(spec, given)
@@ -720,7 +725,7 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
         def step(done: int, total: int) -> None:
             progress((done, total), desc=t("grade_progress", lang), unit=t("grade_unit", lang))
 
-        with as_gradio_errors(lang):
+        with as_gradio_errors(lang, "grading an answers CSV"):
             state = grade_upload(path, step)
         return [state, *render_grade(state, lang), gr.update(value=state["path"], interactive=True)]
 

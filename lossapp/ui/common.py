@@ -1,5 +1,7 @@
 """Shared pieces of the Gradio UI: the offline theme, CSS, LaTeX delimiters, the language switch
-registry and the InputError -> gr.Error conversion."""
+registry and the error conversion: an InputError becomes a gr.Error with its message (bounded, escaped for the
+modal, which renders HTML); anything else is an internal error, logged here with its traceback and shown as a
+generic message with a reference to find it in the log, never its internals."""
 
 from __future__ import annotations
 
@@ -8,14 +10,16 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry, no version check
 
 import html
+import logging
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import gradio as gr
 
-from lossapp.i18n import tr
-from lossapp.inputs import InputError
+from lossapp.i18n import add_zh, add_zh_patterns, tr
+from lossapp.inputs import InputError, limits
 from lossapp.ui.strings import t
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
@@ -84,17 +88,46 @@ class Translations:
         return [fn(lang) for _, fn in self.items]
 
 
+INTERNAL_TITLE = "Internal error"  # not gr.Error's "Error": a client can tell a bug from a bad input
+
+log = logging.getLogger("lossapp.ui")
+
+
+def bounded(message: str) -> str:
+    """The message, cut to limits.MAX_MESSAGE_CHARS (a safety net: InputError messages quote user text in excerpts)."""
+    if len(message) <= limits.MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:limits.MAX_MESSAGE_CHARS]}… ({len(message):,} characters)"
+
+
 def user_error(exc: Exception, lang: str) -> gr.Error:
-    """An InputError as the modal the user sees, in their language."""
-    return gr.Error(tr(str(exc), lang), title=t("error_title", lang), print_exception=False)
+    """An InputError as the modal the user sees, in their language (the modal renders HTML: the user's text
+    quoted in the message is escaped, so it shows as typed)."""
+    message = bounded(str(exc))
+    return gr.Error(html.escape(tr(message, lang), quote=False), title=t("error_title", lang), print_exception=False)
+
+
+def internal_error(exc: BaseException, where: str, lang: str = "en") -> gr.Error:
+    """A bug, not a bad input: logged with its traceback under a short reference; the user gets the reference
+    and a fixed message, none of the exception's text."""
+    reference = secrets.token_hex(4)
+    log.error("internal error %s in %s", reference, where, exc_info=exc)
+    message = f"internal error (reference {reference}): the server could not finish this request; its log has the details"
+    return gr.Error(tr(message, lang), title=tr(INTERNAL_TITLE, lang), print_exception=False)
 
 
 @contextmanager
-def as_gradio_errors(lang: str) -> Iterator[None]:
+def as_gradio_errors(lang: str, where: str) -> Iterator[None]:
+    """InputError -> the user's error modal; any other exception -> internal_error, logged as happening in
+    `where` (a gr.Error passes)."""
     try:
         yield
     except InputError as exc:
         raise user_error(exc, lang) from None
+    except gr.Error:
+        raise
+    except Exception as exc:
+        raise internal_error(exc, where, lang) from None
 
 
 def esc(text: Any) -> str:
@@ -118,3 +151,10 @@ def value_html(caption: str, value: str, badge: str, state: str, verdict: str = 
 
 def empty_html(text: str) -> str:
     return f'<div class="la-result la-empty">{esc(text)}</div>'
+
+
+add_zh({INTERNAL_TITLE: "内部错误"})
+add_zh_patterns([
+    (r"internal error \(reference (\w+)\): the server could not finish this request; its log has the details",
+     r"内部错误（编号 \1）：服务器未能完成这次请求；详细信息已记录在服务器日志中"),
+])

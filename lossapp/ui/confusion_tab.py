@@ -157,7 +157,7 @@ def wire(tab: ConfusionTab, lang_radio: Any) -> None:
     private = {"api_visibility": "private"}
 
     def on_counts(lang: str, tp: Any, fp: Any, fn: Any, tn: Any, metric: str, claimed: str) -> list[Any]:
-        with as_gradio_errors(lang):
+        with as_gradio_errors(lang, "the confusion counts"):
             result = service.confusion(tp, fp, fn, tn, metric)
             verdict = service.check(result, claimed)
         state = {"result": result, "verdict": verdict}
@@ -169,7 +169,7 @@ def wire(tab: ConfusionTab, lang_radio: Any) -> None:
     tab.compute.click(on_counts, tab.extra["inputs"], tab.extra["outputs"], **private)
 
     def on_masks(lang: str, pred: str, target: str, threshold: float, metric: str) -> list[Any]:
-        with as_gradio_errors(lang):
+        with as_gradio_errors(lang, "the confusion masks"):
             result = service.confusion_masks(pred, target, threshold, metric)
         counts = result.extra.get("counts", {})
         state = {"result": result, "verdict": None}

@@ -22,13 +22,12 @@ from lossapp.check import check_result
 from lossapp.confusion import confusion_from_masks
 from lossapp.examples import load_examples, run_example
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import InputError, TensorInput, read_params, read_tensor, shape_text
+from lossapp.inputs import InputError, TensorInput, quote, read_params, read_tensor, shape_text
 from lossapp.reference import DTYPES, available_devices
 from lossapp.registry import FAMILIES, LOSSES, LossSpec, check_param_names, lookup
 from lossapp.result import Result, json_safe
 
 TABLE_ROWS = 500          # rows of the per-element table sent to the browser (the CSV has them all)
-RANDOM_MAX = 100_000      # elements a random input may have (it is written into the text box)
 FILE_TYPES = inputs.FILE_TYPES  # .csv .tsv .txt .json .npy .npz .pt .pth
 
 
@@ -85,7 +84,12 @@ def control_values(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _empty(value: Any) -> bool:
+    """None or blank text: a field left empty (0, [] and {} are values, checked by the library)."""
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _or_default(value: Any, default: str) -> Any:
+    return default if _empty(value) else value
 
 
 def compute(loss: str, pred: Any, target: Any, params: dict[str, Any], reduction: str | None, device: str | None,
@@ -94,16 +98,15 @@ def compute(loss: str, pred: Any, target: Any, params: dict[str, Any], reduction
     check_param_names(spec, params)
     if spec.name == "confusion":
         return lossapp.compute("confusion", pred, target, **params)
-    if _empty(pred):
-        raise InputError("pred: expected numbers such as [0.2, 0.8], got empty text")
     return lossapp.compute(spec.name, pred, None if _empty(target) else target,
-                           reduction=(reduction or spec.default_reduction), device=device or "cpu",
-                           dtype=dtype or "float32", **params)
+                           reduction=_or_default(reduction, spec.default_reduction),
+                           device=_or_default(device, "cpu"), dtype=_or_default(dtype, "float32"), **params)
 
 
-def check(result: Result, claimed: Any) -> Any:
-    """The verdict on a claimed answer about a computed result, or None when no claim is given."""
-    if _empty(claimed):
+def check(result: Result, claimed: Any, *, required: bool = False) -> Any:
+    """The verdict on a claimed answer about a computed result; None when no claim is given, unless one is
+    `required` (the /check endpoint): then an empty claim is the checker's own InputError."""
+    if _empty(claimed) and not required:
         return None
     return check_result(result, claimed)
 
@@ -117,11 +120,11 @@ def result_json(result: Result, verdict: Any = None) -> dict[str, Any]:
 
 
 def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, metric: str = "dice") -> Result:
-    return lossapp.confusion(tp, fp, fn, None if _empty(tn) else tn, metric=metric or "dice")
+    return lossapp.confusion(tp, fp, fn, None if _empty(tn) else tn, metric=_or_default(metric, "dice"))
 
 
 def confusion_masks(pred: Any, target: Any, threshold: float, metric: str = "dice") -> Result:
-    return confusion_from_masks(pred, target, threshold=threshold, metric=metric or "dice")
+    return confusion_from_masks(pred, target, threshold=threshold, metric=_or_default(metric, "dice"))
 
 
 # -- inputs: files and seeded random tensors ---------------------------------------------------------
@@ -170,8 +173,8 @@ def parse_shape(text: Any, name: str = "shape") -> tuple[int, ...]:
     if any(s < 1 for s in shape) or len(shape) > 6:
         raise InputError(f"{name}: expected 1 to 6 positive sizes, got {text!r}")
     count = math.prod(shape)
-    if count > RANDOM_MAX:
-        raise InputError(f"{name}: expected at most {RANDOM_MAX:,} random elements, got {count:,} "
+    if count > inputs.limits.MAX_RANDOM_ELEMENTS:
+        raise InputError(f"{name}: expected at most {inputs.limits.MAX_RANDOM_ELEMENTS:,} random elements, got {count:,} "
                          "(upload a file for larger inputs)")
     return shape
 
@@ -197,8 +200,8 @@ def random_specs(pred_shape: tuple[int, ...], pred_kind: str, target_kind: str |
         if kind is not None and kind not in _KIND:
             raise InputError(f"random kind: expected one of {', '.join(_KIND)}, got {kind!r}")
     c = int(classes) if classes is not None else (pred_shape[1] if len(pred_shape) > 1 else pred_shape[0])
-    if c < 1:
-        raise InputError(f"classes: expected a positive number of classes, got {classes!r}")
+    if not 1 <= c <= inputs.limits.MAX_RANDOM_ELEMENTS:
+        raise InputError(f"classes: expected a positive number of classes, at most {inputs.limits.MAX_RANDOM_ELEMENTS:,}, got {classes!r}")
     target_shape = pred_shape
     if class_target and target_kind == "classes":
         target_shape = (pred_shape[0], *pred_shape[2:]) if len(pred_shape) > 1 else ()
@@ -227,6 +230,19 @@ def tensor_text(t: torch.Tensor) -> str:
     return json.dumps(data.tolist())
 
 
+def _whole_number(value: Any, name: str, expected: str) -> int:
+    """A number box's value as an int (2.0 -> 2); an InputError for text, inf, nan or a fraction."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        number = float(value)
+        if number != int(number):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{name}: expected {expected}, got {quote(str(value))}") from None
+    return int(number)
+
+
 @dataclass(frozen=True)
 class RandomInput:
     pred_text: str
@@ -237,13 +253,11 @@ class RandomInput:
 
 def random_input(seed: Any, shape: Any, pred_kind: str, target_kind: str | None, classes: Any,
                  spec: LossSpec) -> RandomInput:
-    try:
-        seed_value = int(float(seed))
-    except (TypeError, ValueError):
-        raise InputError(f"seed: expected an integer, got {seed!r}") from None
+    seed_value = _whole_number(seed, "seed", "an integer")
     pred_shape = parse_shape(shape)
     class_target = spec.target_kind in ("classes", "classes_or_probabilities")
-    c = None if _empty(classes) or float(classes) == 0 else int(float(classes))  # 0 / empty: pred's classes
+    c = None if _empty(classes) else _whole_number(classes, "classes", "a positive number of classes")
+    c = c or None  # 0 (an empty number box): pred's classes
     pred_spec, target_spec = random_specs(pred_shape, pred_kind, target_kind if spec.target_kind else None, c,
                                           class_target)
     specs = [pred_spec] + ([target_spec] if target_spec else [])
@@ -342,7 +356,6 @@ add_zh({
     "0-1 mask (randint)": "0-1 掩码（randint）",
 })
 add_zh_patterns([
-    (r"pred: expected numbers such as \[0\.2, 0\.8\], got empty text", r"pred：期望数字，例如 [0.2, 0.8]，实际为空文本"),
     (r"seed: expected an integer, got (.+)", r"seed：期望整数，实际为 \1"),
     (r"(\w+): expected a shape such as 2, 3, got nothing", r"\1：期望形状，例如 2, 3，实际为空"),
     (r"(\w+): expected positive integers such as 2, 3, got (.+)", r"\1：期望正整数，例如 2, 3，实际为 \2"),
@@ -351,5 +364,7 @@ add_zh_patterns([
      r"\1：随机输入最多 \2 个元素，实际为 \3（更大的输入请上传文件）"),
     (r"random kind: expected one of (.+), got (.+)", r"随机类型：期望 \1 之一，实际为 \2"),
     (r"classes: expected a positive number of classes, got (.+)", r"classes：期望正的类别数，实际为 \1"),
+    (r"classes: expected a positive number of classes, at most ([\d,]+), got (.+)",
+     r"classes：期望正的类别数，最多 \1，实际为 \2"),
     (r"(\w+): \((.*)\), ([\d,]+) values", r"\1：形状 (\2)，\3 个值"),
 ])

@@ -1,0 +1,109 @@
+"""Spreadsheet-safe CSV: every CSV lossapp writes (the graded verdicts, the per-element table) goes through here.
+
+Excel, LibreOffice Calc and Google Sheets read a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return as a formula, so a student id like ``=cmd|' /C calc'!A0`` or ``=HYPERLINK("http://…")`` in an
+answers CSV would run when the teacher opens the verdicts ("CSV injection"). As OWASP recommends, such a text
+cell gets a leading single quote (the spreadsheet's mark for "this is text"), and every text cell is written
+in double quotes, so a delimiter inside it cannot start a new cell. Numbers stay numbers: ``-0.5`` in a
+numeric cell is written as the number it is.
+
+    from lossapp.spreadsheet import csv_text, write_csv
+    write_csv(frame, "verdicts.csv")        # the path; an InputError when it cannot be written
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lossapp.i18n import add_zh_patterns
+from lossapp.inputs import InputError, quote
+
+# OWASP's formula triggers, and NUL (ASVS 1.2.10): a text cell starting with one of them gets a leading '
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\x00")
+
+
+def safe_cell(value: Any) -> Any:
+    """One cell as it may go into a CSV: text a spreadsheet would read as a formula gets a leading ', a list
+    becomes JSON text (checked likewise), ±inf becomes the text inf / 'inf; other numbers, booleans and
+    empty cells are unchanged."""
+    if isinstance(value, list | tuple):
+        value = json.dumps(value)
+    elif isinstance(value, float | np.floating) and math.isinf(value):
+        value = "inf" if value > 0 else "-inf"
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _safe_column(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_integer_dtype(column.dtype):
+        return column
+    if pd.api.types.is_float_dtype(column.dtype) and not np.isinf(column.to_numpy(dtype=float)).any():
+        return column
+    return column.map(safe_cell).astype(object)
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` with every cell and column name passed through `safe_cell` (numeric columns kept)."""
+    out = pd.DataFrame({i: _safe_column(frame.iloc[:, i]) for i in range(frame.shape[1])}, index=frame.index)
+    out.columns = [safe_cell(str(name)) for name in frame.columns]
+    return out
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The frame as spreadsheet-safe CSV text: a header, no index, text cells double-quoted."""
+    return safe_frame(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+
+
+def writable_path(path: str | Path) -> Path:
+    """`path` as a Path, when a CSV can be written there: not a folder, in an existing folder, no null byte
+    (checked before the work whose result it will hold); an InputError otherwise."""
+    text = str(path)
+    if not text.strip():
+        raise InputError("expected a path for the CSV file to write, got nothing")
+    if "\x00" in text:
+        raise InputError(f"expected a path for the CSV file to write, got {quote(text)} (a null byte in the path)")
+    target = Path(text)
+    try:
+        if target.is_dir():
+            raise InputError(f"expected a path for the CSV file to write, got {quote(text)} (a folder)")
+        folder = target.parent
+        if not folder.is_dir():
+            raise InputError(f"expected a path for the CSV file to write, got {quote(text)} (no such folder)")
+    except OSError as exc:  # a name too long, a permission to look denied
+        raise InputError(f"expected a path for the CSV file to write, got {quote(text)} "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    return target
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write `frame` as spreadsheet-safe CSV (UTF-8) and return the path; an InputError when the file cannot
+    be written (a folder, no such folder, no permission, a full disk)."""
+    target = writable_path(path)
+    text = csv_text(frame)
+    try:
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise InputError(f"expected a path for the CSV file to write, got {quote(str(path))} "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    return target
+
+
+add_zh_patterns([
+    (r"expected a path for the CSV file to write, got nothing", r"期望要写入的 CSV 文件路径，实际为空"),
+    (r"expected a path for the CSV file to write, got (.+) \(a null byte in the path\)",
+     r"期望要写入的 CSV 文件路径，实际为 \1（路径中含空字节）"),
+    (r"expected a path for the CSV file to write, got (.+) \(a folder\)",
+     r"期望要写入的 CSV 文件路径，实际为 \1（这是一个文件夹）"),
+    (r"expected a path for the CSV file to write, got (.+) \(no such folder\)",
+     r"期望要写入的 CSV 文件路径，实际为 \1（所在文件夹不存在）"),
+    (r"expected a path for the CSV file to write, got (.+) \((.+)\)", r"期望要写入的 CSV 文件路径，实际为 \1（\2）"),
+])
