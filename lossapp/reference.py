@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from lossapp.inputs import InputError
 from lossapp.registry import LossSpec
+from lossapp.trace import as_list, head, shown_count
 
 DTYPES: dict[str, torch.dtype] = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                                   "float32": torch.float32, "float64": torch.float64}
@@ -71,11 +72,70 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 @dataclass
+class Closeness:
+    """How far the built-in's elements are from the exact float64 ones (see `closeness`)."""
+
+    abs_diff: float  # max |reference − exact| over the elements (matching NaN / same-sign inf pairs count 0)
+    rel_diff: float  # |reference − exact| / |exact| at the element with the largest difference
+    agrees: bool  # every element within atol + rtol·|exact|
+    index: int | None  # flat index of the element with the largest difference (None when every element matches)
+
+
+def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: float) -> Closeness:
+    """Compare every element of the built-in's `reference` (its own dtype) with the exact float64 `exact`.
+
+    NaN matches NaN and ±inf the same inf; any other element agrees when |reference − exact| ≤ atol + rtol·|exact|.
+    One pass makes the difference (in float64: widening the reference's dtype is exact), two reductions give its
+    extremes with their indices; the relative error is computed at the worst element only. The
+    rtol part is evaluated (two more passes) only when some difference exceeds atol, and elementwise masks only
+    when some element is not finite."""
+    r, e = reference.detach().reshape(-1), exact.detach().reshape(-1)
+    if r.numel() == 0:
+        return Closeness(0.0, 0.0, True, None)
+    diff = r.to(torch.float64, copy=True).sub_(e)  # (r − e with mixed dtypes would also copy r to float64)
+    (hi, hi_at), (lo, lo_at) = torch.max(diff, 0), torch.min(diff, 0)  # (max-with-index is fast even on ties)
+    lo, hi = float(lo), float(hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return _closeness_nonfinite(r, e, rtol, atol)
+    abs_diff = max(-lo, hi)
+    if abs_diff == 0:
+        return Closeness(0.0, 0.0, True, None)
+    index = int(hi_at if hi >= -lo else lo_at)
+    agrees = abs_diff <= atol or float((diff.abs_() - rtol * e.abs()).max()) <= atol
+    return Closeness(abs_diff, abs_diff / max(abs(float(e[index])), 1e-300), agrees, index)
+
+
+def _closeness_nonfinite(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> Closeness:
+    both_nan = torch.isnan(r) & torch.isnan(e)
+    skip = both_nan | (torch.isinf(r) & torch.isinf(e) & (r == e))
+    diff = (r - e).abs().masked_fill_(skip, 0.0)
+    scale = e.abs().masked_fill(skip, 0.0)
+    index = int(torch.argmax(diff))  # a NaN difference counts as the largest
+    abs_diff = float(diff[index])
+    agrees = bool((diff <= atol + rtol * scale).all()) and not math.isnan(abs_diff)
+    rel = abs_diff / max(float(scale[index]), 1e-300) if abs_diff else 0.0
+    return Closeness(abs_diff, 0.0 if math.isnan(rel) else rel, agrees, index if abs_diff else None)
+
+
+def _worst(c: Closeness, shape: tuple[int, ...], reference: torch.Tensor, exact: torch.Tensor) -> dict[str, Any] | None:
+    """The element with the largest difference: its index, both values and both differences."""
+    if c.index is None:
+        return None
+    where = [int(i) for i in torch.unravel_index(torch.tensor(c.index), shape)] if shape else []
+    return {"index": where, "reference": float(reference.reshape(-1)[c.index]),
+            "trace": float(exact.reshape(-1)[c.index]), "abs_diff": c.abs_diff, "rel_diff": c.rel_diff}
+
+
+@dataclass
 class Comparison:
-    """The built-in's value next to the trace's."""
+    """The built-in's value next to the trace's.
+
+    value: the built-in's value as a float, or a nested list for reduction="none" (made on first use from
+    `tensor`). abs_diff: max |Δ| over every element; rel_diff: |Δ| / |trace| at the element with the largest
+    |Δ| (`worst`, None when they all match)."""
 
     name: str
-    value: Any  # float, or nested list for reduction="none"
+    tensor: torch.Tensor  # the built-in's value, on the CPU in its own dtype
     device: str
     dtype: str
     abs_diff: float
@@ -83,56 +143,81 @@ class Comparison:
     agrees: bool
     rtol: float
     atol: float
+    worst: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "value": self.value, "device": self.device, "dtype": self.dtype,
-                "abs_diff": self.abs_diff, "rel_diff": self.rel_diff, "agrees": self.agrees,
-                "rtol": self.rtol, "atol": self.atol}
+    @functools.cached_property
+    def value(self) -> Any:
+        return as_list(self.tensor.double())
 
-
-def _as_list(t: torch.Tensor) -> list | float:
-    return t.item() if t.dim() == 0 else t.tolist()
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        """The JSON of section 4: value bounded like a step's (the first elements of a large "none" value, with
+        its shape and the count shown) unless full."""
+        count = self.tensor.numel()
+        shown = count if full else shown_count(count)
+        value = self.value if shown == count else head(self.tensor, shown).tolist()
+        return {"name": self.name, "value": value, "shape": list(self.tensor.shape), "shown": shown,
+                "device": self.device, "dtype": self.dtype, "abs_diff": self.abs_diff, "rel_diff": self.rel_diff,
+                "agrees": self.agrees, "rtol": self.rtol, "atol": self.atol, "worst": self.worst}
 
 
 @dataclass
 class GradientComparison:
-    """d(loss)/d(pred): autograd of the float64 trace ("manual") vs autograd of the built-in.
+    """d(loss)/d(pred): autograd of the float64 trace ("manual") vs autograd of the built-in ("reference").
 
-    The tensors are kept; `manual` and `reference` are their (nested) lists, made on first use: a
-    100,000-element gradient is compared without being turned into Python floats."""
+    The comparison covers every element; what is kept are the shown elements of both (every one of a gradient
+    of at most COMPLETE_MAX elements, else the first SHOWN), the full shape and the worst element. `manual` and
+    `reference` are the complete gradients as (nested) lists, recomputed by `replay` when only the shown elements
+    are kept; `to_dict()` writes the shown ones unless given the complete pair."""
 
-    manual_tensor: torch.Tensor
-    reference_tensor: torch.Tensor
+    shape: tuple[int, ...]
     max_abs_diff: float
     agrees: bool
+    manual_shown: torch.Tensor  # 1-D float64 on the CPU
+    reference_shown: torch.Tensor
+    worst: dict[str, Any] | None = None  # index, manual, reference, abs_diff, rel_diff
+    replay: Any = field(default=None, repr=False, compare=False)  # lossapp.engine.Replay: the complete gradients
 
-    @functools.cached_property
+    @property
+    def count(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the shown elements are all of them."""
+        return self.manual_shown.numel() == self.count
+
+    def _complete(self, which: int) -> list | float:
+        if self.complete:
+            return as_list((self.manual_shown, self.reference_shown)[which].reshape(self.shape))
+        pair = self.replay.gradients() if self.replay is not None else None
+        if pair is None:
+            raise LookupError(f"only the first {self.manual_shown.numel()} elements of the gradient were kept and "
+                              f"there is no computation to replay for the rest")
+        return as_list(pair[which].double())
+
+    @property
     def manual(self) -> list | float:
-        return _as_list(self.manual_tensor)
+        """The trace's gradient, every element (replayed when only the shown ones are kept)."""
+        return self._complete(0)
 
-    @functools.cached_property
+    @property
     def reference(self) -> list | float:
-        return _as_list(self.reference_tensor)
+        """The built-in's gradient, every element (replayed when only the shown ones are kept)."""
+        return self._complete(1)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"manual": self.manual, "reference": self.reference, "max_abs_diff": self.max_abs_diff,
-                "agrees": self.agrees}
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float) -> tuple[float, float, bool]:
-    """Max abs and rel difference, and whether all elements agree (NaN matches NaN, inf matches inf)."""
-    a, b = a.double().reshape(-1), b.double().reshape(-1)
-    both_nan = torch.isnan(a) & torch.isnan(b)
-    same_inf = torch.isinf(a) & torch.isinf(b) & (a == b)
-    skip = both_nan | same_inf
-    diff = (a - b).abs()
-    diff = torch.where(skip, torch.zeros_like(diff), diff)
-    abs_diff = float(diff.max()) if diff.numel() else 0.0
-    scale = b.abs().where(~skip, torch.zeros_like(b))
-    rel = diff / scale.clamp_min(1e-300)
-    rel_diff = float(torch.where(diff == 0, torch.zeros_like(rel), rel).max()) if diff.numel() else 0.0
-    ok = bool((diff <= atol + rtol * scale).all()) and not bool(torch.isnan(diff).any())
-    return abs_diff, (0.0 if math.isnan(rel_diff) else rel_diff), ok
+    def to_dict(self, full: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
+        """manual, reference (the shown elements: a nested list when that is all of them, else the flat list of
+        the first ones; or every element of the `full` (manual, reference) pair), shape, shown, max_abs_diff,
+        agrees, worst."""
+        if full is not None:
+            manual, reference = as_list(full[0].double()), as_list(full[1].double())
+        elif self.complete:
+            manual, reference = self.manual, self.reference
+        else:
+            manual, reference = self.manual_shown.tolist(), self.reference_shown.tolist()
+        return {"manual": manual, "reference": reference, "shape": list(self.shape),
+                "shown": self.count if full is not None else self.manual_shown.numel(),
+                "max_abs_diff": self.max_abs_diff, "agrees": self.agrees, "worst": self.worst}
 
 
 def _to_device(value: Any, device: torch.device, dtype: torch.dtype) -> Any:
@@ -143,7 +228,8 @@ def _to_device(value: Any, device: torch.device, dtype: torch.dtype) -> Any:
 
 def run_reference(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                   reduction: str, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The built-in's value and d(loss)/d(pred) (None when pred is not continuous), on CPU in float64."""
+    """The built-in's value and d(loss)/d(pred) (None when pred is not continuous), on `device` in `dtype`
+    (no copy of an input already there)."""
     x = pred.to(device=device, dtype=dtype).detach()
     want_grad = spec.differentiable and x.is_floating_point()
     if want_grad:
@@ -156,24 +242,35 @@ def run_reference(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | Non
         grad = None
         if want_grad and value.requires_grad:
             (g,) = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)
-            grad = g.detach().cpu().double() if g is not None else torch.zeros(x.shape, dtype=torch.float64)
+            grad = g if g is not None else torch.zeros_like(x)
     except RuntimeError as exc:
         message = str(exc).splitlines()[0]
         raise InputError(f"{spec.reference_name} failed on {device}/{dtype_name(dtype)}: {message}") from None
-    return value.detach().cpu().double(), grad
+    return value.detach(), grad
 
 
 def compare_values(spec: LossSpec, trace_value: torch.Tensor, ref_value: torch.Tensor, device: torch.device,
                    dtype: torch.dtype) -> Comparison:
+    """The built-in's value (any dtype, any device) against the trace's exact float64 value, every element."""
     rtol, atol = TOLERANCES[dtype]
-    abs_diff, rel_diff, ok = _close(ref_value, trace_value, rtol, atol)
-    value = ref_value.item() if ref_value.dim() == 0 else ref_value.tolist()
-    return Comparison(spec.reference_name, value, str(device), dtype_name(dtype), abs_diff, rel_diff, ok, rtol, atol)
+    c = closeness(ref_value, trace_value, rtol, atol)
+    return Comparison(spec.reference_name, ref_value.detach().cpu(), str(device), dtype_name(dtype), c.abs_diff,
+                      c.rel_diff, c.agrees, rtol, atol, _worst(c, tuple(ref_value.shape), ref_value, trace_value))
 
 
-def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torch.dtype) -> GradientComparison:
+def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torch.dtype, *,
+                      shown: torch.Tensor | None = None) -> GradientComparison:
+    """Every element of the built-in's gradient against the trace's (`manual`, float64) with dtype tolerances;
+    atol scales with the largest |manual|. `shown`: the manual gradient to show when it is not the one compared
+    (the gradient at the inputs as written, while `manual` is the exact gradient at the dtype-rounded inputs)."""
     rtol, atol = TOLERANCES[dtype]
-    scale = float(manual.abs().max()) if manual.numel() else 0.0
-    finite_scale = scale if math.isfinite(scale) else 1.0
-    abs_diff, _, ok = _close(reference, manual, rtol, atol * max(1.0, finite_scale))
-    return GradientComparison(manual, reference, abs_diff, ok)
+    lo, hi = (float(v) for v in torch.aminmax(manual.detach().reshape(-1))) if manual.numel() else (0.0, 0.0)
+    scale = max(-lo, hi)
+    c = closeness(reference, manual, rtol, atol * max(1.0, scale if math.isfinite(scale) else 1.0))
+    shape = tuple(manual.shape)
+    k = shown_count(manual.numel())
+    worst = _worst(c, shape, reference, manual)
+    if worst is not None:
+        worst["manual"] = worst.pop("trace")
+    return GradientComparison(shape, c.abs_diff, c.agrees, head(manual if shown is None else shown, k),
+                              head(reference, k), worst)

@@ -339,14 +339,14 @@ def test_on_grade_handler_drives_the_progress_bar(tab: Any) -> None:
     def progress(value: Any, desc: str | None = None, total: Any = None, unit: str = "steps") -> None:
         seen.append((value, desc, unit))
 
-    out = tab.extra["on_grade"]("en", str(SAMPLE), progress)
+    out = tab.extra["on_grade"]("en", str(SAMPLE), None, progress)
     state, summary, _, _, download = out
     assert len(state["df"]) == 10 and "10 answers graded" in _text(summary)
     assert download["value"] == state["path"] and download["interactive"] is True
     assert seen[0] == (0.0, "reading the CSV", "steps")
     assert ((10, 10), "grading", "answers") in seen and ((0, 10), "grading", "answers") in seen
     with pytest.raises(gr.Error, match="Choose an answers CSV first"):
-        tab.extra["on_grade"]("en", None, progress)
+        tab.extra["on_grade"]("en", None, None, progress)
 
 
 def test_malformed_rows_never_stop_the_batch(tmp_path: Path) -> None:

@@ -128,3 +128,35 @@ def test_cli_grade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     df = pd.read_csv(out, keep_default_na=False)
     assert len(df) == len(GOOD) + 1 and df.loc[len(GOOD), "verdict"] == "error"
     assert "error: 1" in capsys.readouterr().out
+
+
+def test_rows_of_one_problem_share_its_computation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A class's answers to the same problems: one computation per problem, the same rows as grading each row on
+    its own (errors included, each reported on every row of its problem)."""
+    import lossapp.engine
+    import lossapp.grade
+    rows = [*GOOD, *BAD, BAD[2], GOOD[0], GOOD[2], ["s9", "bce", "[1.5]", "[1]", "{}", "abc"]] * 3
+    calls: list[str] = []
+    compute = lossapp.engine.compute
+    monkeypatch.setattr(lossapp.engine, "compute", lambda loss, *a, **k: calls.append(loss) or compute(loss, *a, **k))
+    shared = grade_csv(_csv(rows, HEADER))
+    problems = {(r[1], r[2], r[3], r[4]) for r in rows if len(r) == 6 and r[5] and r[1] != "nope" and r[4] in ("", "{}")
+                and r[5] != "abc"}
+    assert len(calls) <= len(problems) + 2
+    monkeypatch.setattr(lossapp.grade, "PROBLEMS_KEPT", 0)
+    alone = grade_csv(_csv(rows, HEADER))
+    pd.testing.assert_frame_equal(shared, alone)
+    by_id = shared.drop_duplicates("id").set_index("id")
+    assert "claimed: expected a number" in by_id.loc["s9", "explanation"]  # the claim is read before the inputs
+
+
+def test_a_bounded_number_of_problems_is_kept() -> None:
+    from lossapp.grade import Problems
+    problems = Problems(kept=2)
+    first = problems.checker("mse", "[1.0]", "[0.5]", "{}", "")
+    assert problems.checker("mse", "[1.0]", "[0.5]", "{}", "") is first
+    problems.checker("mse", "[2.0]", "[0.5]", "{}", "")
+    problems.checker("mse", "[3.0]", "[0.5]", "{}", "")
+    assert problems.checker("mse", "[1.0]", "[0.5]", "{}", "") is not first  # the oldest was dropped
+    with pytest.raises(InputError, match="expected probabilities"):
+        problems.checker("bce", "[1.5]", "[1]", "{}", "")

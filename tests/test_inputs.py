@@ -340,8 +340,8 @@ def test_object_errors(value, message):
 
 
 def test_size_limits(monkeypatch):
-    raises(r"^pred: expected at most 2,000,000 elements, got 2,000,001$", read_tensor, torch.zeros(2_000_001), "pred")
-    raises(r"expected at most 2,000,000 elements, got 2,000,001$", read_tensor, np.zeros(2_000_001), "pred")
+    raises(r"^pred: expected at most 20,000,000 elements, got 20,000,001$", read_tensor, torch.zeros(20_000_001), "pred")
+    raises(r"expected at most 20,000,000 elements, got 20,000,001$", read_tensor, np.zeros(20_000_001), "pred")
     monkeypatch.setattr(inputs.limits, "MAX_ELEMENTS", 5)
     raises(r"^pred: expected at most 5 elements, got 6$", read_tensor, "[1, 2, 3, 4, 5, 6]", "pred")
     raises(r"expected at most 5 elements, got 6$", read_tensor, "1 2 3\n4 5 6", "pred")
@@ -633,7 +633,7 @@ def test_random_inputs_match_the_global_seed_sequence():
     ("randint(0, 3)", r"expected randint\(high, size\) or randint\(low, high, size\) with one size tuple"),
     ("randint((2,), 3)", r"with one size tuple"),
     ("randint(0, 1, 2, (2,))", r"with one size tuple"),
-    ("randn(2000, 2000)", r"expected at most 2,000,000 elements, got 4,000,000$"),
+    ("randn(5000, 5000)", r"expected at most 20,000,000 elements, got 25,000,000$"),
 ])
 def test_random_spec_errors(spec, message):
     raises(message, random_inputs, 0, [spec])
