@@ -2,10 +2,13 @@
 
     python -m lossapp list [--json]
     python -m lossapp LOSS --pred TEXT [--target TEXT] [--reduction R] [--param NAME=VALUE ...]
-                           [--device D] [--dtype T] [--claimed NUMBER] [--json] [--lang en|zh]
+                           [--device D] [--dtype T] [--claimed NUMBER] [--json] [--full] [--lang en|zh]
     python -m lossapp confusion --tp N --fp N --fn N [--tn N] [--metric M] [--claimed NUMBER] [--json]
     python -m lossapp examples [NAME] [--json]
     python -m lossapp grade answers.csv [-o verdicts.csv]
+
+A large tensor is shown by its first elements (its shape, the count shown; the reduction and the comparisons
+always cover every element); --full writes every element.
 
 Exit status: 0 on success (a wrong claimed answer is still success), 2 on bad input, with one line
 `error: ...` on stderr (and {"error": "..."} on stdout with --json; in Chinese with --lang zh where a
@@ -58,6 +61,8 @@ def _loss_parser(loss: str) -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="float32")
     p.add_argument("--claimed", help="a claimed answer to check, e.g. 0.9264")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--full", action="store_true",
+                   help="every element of every step and of the gradients (default: the first few of a large tensor)")
     p.add_argument("--lang", default="en", choices=("en", "zh"))
     return p
 
@@ -103,7 +108,9 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def _print_result(result: Any, lang: str, out: Any = None) -> None:
+def _print_result(result: Any, lang: str, out: Any = None, full: bool = False) -> None:
+    from lossapp.render import shown_text
+
     out = out or sys.stdout
     spec = result.spec
     title = tr(spec.title, lang) if spec else result.loss
@@ -120,7 +127,9 @@ def _print_result(result: Any, lang: str, out: Any = None) -> None:
         if subs:
             shown = subs if len(subs) <= 6 else [*subs[:6], "…"]
             print(f"        = {' ; '.join(latex_to_text(s) for s in shown)}", file=out)
-        print(f"        = {_format_value(step.value_list())}".replace("\n", "\n" + " " * 10), file=out)
+        shown = (_format_value(step.value_list(full)) if full or step.complete
+                 else shown_text(step.shape, step.shown_values(), lang))
+        print(f"        = {shown}".replace("\n", "\n" + " " * 10), file=out)
         if step.note:
             print(f"        ({tr(step.note, lang)})", file=out)
     print(file=out)
@@ -133,7 +142,8 @@ def _print_result(result: Any, lang: str, out: Any = None) -> None:
     if result.gradient is not None:
         g = result.gradient
         status = tr("agrees", lang) if g.agrees else tr("DIFFERS", lang)
-        print(f"{tr('gradient', lang)} d(loss)/d(pred): {_format_value(g.manual)}", file=out)
+        shown = _format_value(g.manual) if full or g.complete else shown_text(g.shape, g.manual_shown, lang)
+        print(f"{tr('gradient', lang)} d(loss)/d(pred): {shown}", file=out)
         print(f"  {tr('vs autograd of the built-in', lang)}: max |Δ| = {g.max_abs_diff:.3g} — {status}", file=out)
     for key, value in result.extra.get("metrics", {}).items():
         print(f"  {key}: {_format_value(value) if value is not None else '—'}", file=out)
@@ -175,13 +185,14 @@ def _verdict(result: Any, claimed: str | None) -> Any:
 
 
 def _emit(result: Any, verdict: Any, args: argparse.Namespace) -> int:
+    full = bool(getattr(args, "full", False))
     if args.json:
-        data = result.to_dict()
+        data = result.to_dict(full=full)
         if verdict is not None:
             data["check"] = verdict.to_dict()
         print(json.dumps(data, ensure_ascii=False, indent=1))
     else:
-        _print_result(result, args.lang)
+        _print_result(result, args.lang, full=full)
         if verdict is not None:
             _print_verdict(verdict, args.lang)
     return 0

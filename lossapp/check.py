@@ -18,7 +18,8 @@ Verdicts (DESIGN.md section 6), in order of precedence:
   of its last decimal) and, where a single change to one step reproduces it, which step.
 
 One parse and one reference call (inside `compute`) per check: the enclosure, the mistakes and the
-conventions all work from the computed Result on the CPU in float64.
+conventions all work from the computed Result on the CPU in float64, vectorised over every element (no Python
+loop over elements); a `Checker` shares what does not depend on the claim between several claims on one Result.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -116,6 +118,23 @@ def rounds_to(value: float, claim: Claim) -> bool:
     return abs(value - claim.value) <= claim.half_unit + EVAL_SLACK * abs(value)
 
 
+def could_round_to(lo: float, hi: float, claim: Claim) -> bool:
+    """Whether some value in [lo, hi] might round to the claim (never False when one does: rounds_to(v) needs
+    |v − claim| ≤ half unit + slack·|v|, and |v| ≤ max(|lo|, |hi|))."""
+    reach = claim.half_unit + EVAL_SLACK * max(abs(lo), abs(hi))
+    return lo - reach <= claim.value <= hi + reach
+
+
+def rounds_to_each(values: torch.Tensor, claim: Claim) -> torch.Tensor:
+    """`rounds_to` for every element of `values` at once (a bool tensor), with the same float64 arithmetic."""
+    v = values.double()
+    if math.isnan(claim.value):
+        return torch.isnan(v)
+    if math.isinf(claim.value):
+        return v == claim.value
+    return torch.isfinite(v) & ((v - claim.value).abs() <= claim.half_unit + EVAL_SLACK * v.abs())
+
+
 def format_rounded(value: float, decimals: int) -> str:
     if not math.isfinite(value):
         return str(value)
@@ -171,10 +190,30 @@ def check(loss: str, pred: Any = None, target: Any = None, *, claimed: Any, redu
 
 def check_result(result: Result, claimed: Any) -> Verdict:
     """The verdict on `claimed` for an already computed Result (what the CLI, the examples and the UI use)."""
-    claim = claimed if isinstance(claimed, Claim) else parse_claim(claimed)
-    case = Case(result)
-    value = _scalar_value(result)
-    enclosure = enclose(result)
+    return Checker(result).verdict(claimed)
+
+
+class Checker:
+    """Verdicts on claims about one computed Result. What does not depend on the claim (the enclosure, the
+    variants' values) is computed once, on first need, and shared by every claim: a class's answers to one
+    problem cost one computation."""
+
+    def __init__(self, result: Result) -> None:
+        self.result = result
+        self.case = Case(result)
+
+    @cached_property
+    def enclosure(self) -> Enclosure:
+        return enclose(self.result)
+
+    def verdict(self, claimed: Any) -> Verdict:
+        """The verdict on `claimed` (see the module docstring)."""
+        claim = claimed if isinstance(claimed, Claim) else parse_claim(claimed)
+        value = _scalar_value(self.result)  # a result of several values is refused before any work
+        return _verdict(self.result, self.case, self.enclosure, claim, value)
+
+
+def _verdict(result: Result, case: Case, enclosure: Enclosure, claim: Claim, value: float) -> Verdict:
     interval = enclosure.interval
     rounded = format_rounded(value, claim.decimals)
     common = {"claimed": claim.value, "claimed_text": claim.text, "value": value, "decimals": claim.decimals,
@@ -195,8 +234,10 @@ def check_result(result: Result, claimed: Any) -> Verdict:
               f"精确值 {_num(value)} 舍入后为 {rounded}（差别来自 {dt} 的舍入误差）。")
         return Verdict("exact", explanation=en, explanation_zh=zh, **common)
 
-    conventions = [v for v in evaluate_conventions(case) if rounds_to(v.value, claim)]
-    mistakes = [v for v in evaluate(case) if rounds_to(v.value, claim)]
+    def reachable(lo: float, hi: float) -> bool:
+        return could_round_to(lo, hi, claim)
+    conventions = [v for v in evaluate_conventions(case, reachable=reachable) if rounds_to(v.value, claim)]
+    mistakes = [v for v in evaluate(case, reachable=reachable) if rounds_to(v.value, claim)]
     common.update(mistakes=mistakes, conventions=conventions)
     correct = (f"The correct value is {_num(value)} ({rounded} to {_dec(claim.decimals)}).",
                f"正确值为 {_num(value)}（保留 {_dec_zh(claim.decimals)}为 {rounded}）。")
@@ -272,7 +313,8 @@ def _incorrect(case: Case, claim: Claim, value: float, common: dict[str, Any]) -
 
 def _single_step(case: Case, claim: Claim) -> dict[str, str] | None:
     """A single change to one step that reproduces the claim: a term left out, counted twice or with its
-    sign flipped; the sum divided by another count; every term rounded before the reduction."""
+    sign flipped; the sum divided by another count; every term rounded before the reduction. Vectorised:
+    the candidates of all terms are tested at once, and the first in the order below is reported."""
     u, den = case.unreduced, case.denominator()
     value = case.value
     if u is None or den is None or den == 0 or u.numel() == 0 or not math.isfinite(value):
@@ -280,36 +322,83 @@ def _single_step(case: Case, claim: Claim) -> dict[str, str] | None:
     if claim.half_unit > SPECIFIC * max(abs(claim.value), abs(value)):
         return None  # a claim with too few digits fits too many single changes to single one out
     terms = u.detach().double().reshape(-1)
-    total = float(terms.sum())
+    total = case.total
     if not math.isclose(total / den, value, rel_tol=1e-9, abs_tol=1e-12):
         return None  # the value is not Σ l / den (e.g. RMSE's root comes after)
     if case.reduction in ("mean", "batchmean"):
-        for k in range(1, max(10, 2 * terms.numel()) + 1):
-            if k != den and rounds_to(total / k, claim):
-                return {"symbol": "den", "explanation": f"the sum Σ l = {_num(total)} divided by {k} instead of {den:g}",
-                        "explanation_zh": f"把和 Σ l = {_num(total)} 除以了 {k} 而不是 {den:g}"}
-    shape = tuple(u.shape)
-    n = min(terms.numel(), MAX_ELEMENTS_SEARCHED)
-    counted = case.reduction in ("mean", "batchmean") and den == terms.numel()
-    for i in range(n):
-        li = float(terms[i])
-        where = _index_text(i, shape)
-        checks = [((total - li) / den, f"the term l{where} = {_num(li)} left out of the sum",
-                   f"求和时漏掉了项 l{where} = {_num(li)}"),
-                  ((total + li) / den, f"the term l{where} = {_num(li)} counted twice",
-                   f"项 l{where} = {_num(li)} 被加了两次"),
-                  ((total - 2 * li) / den, f"the sign of the term l{where} = {_num(li)} flipped",
-                   f"项 l{where} = {_num(li)} 的符号弄反了")]
-        if counted and den > 1:
-            checks.append(((total - li) / (den - 1), f"the element {where.strip('_')} left out entirely "
-                           f"(from the sum and the count)", f"元素 {where.strip('_')} 被完全漏掉（求和与计数都没有算它）"))
-        for candidate, text, text_zh in checks:
-            if li != 0 and rounds_to(candidate, claim):
-                return {"symbol": "l", "explanation": text, "explanation_zh": text_zh}
+        k = _first_divisor(total, claim, den, max(10, 2 * terms.numel()))
+        if k is not None:
+            return {"symbol": "den", "explanation": f"the sum Σ l = {_num(total)} divided by {k} instead of {den:g}",
+                    "explanation_zh": f"把和 Σ l = {_num(total)} 除以了 {k} 而不是 {den:g}"}
+    step = _single_term(terms, tuple(u.shape), total, den, claim,
+                        counted=case.reduction in ("mean", "batchmean") and den == terms.numel())
+    if step is not None:
+        return step
+    return _rounded_terms(terms, total, den, claim, value)
+
+
+def _first_divisor(total: float, claim: Claim, den: float, limit: int) -> int | None:
+    """The smallest k in 1..limit other than den with total / k rounding to the claim. total / k moves toward 0
+    as k grows, so the k that round to the claim are consecutive: bisection finds the first k at or below the
+    claim's far edge, and rounds_to confirms it (or the next one, when the first is den itself)."""
+    # rounds_to(−v, −c) is rounds_to(v, c) and fl(−t / k) = −fl(t / k): work with t = |total| ≥ 0
+    t = abs(total)
+    mirrored = claim if total >= 0 else Claim(claim.text, -claim.value, claim.decimals)
+
+    def above(k: int) -> bool:  # t / k still above the values that round to the claim
+        v = t / k
+        return v - mirrored.value > mirrored.half_unit + EVAL_SLACK * v
+
+    if above(limit):
+        return None
+    lo, hi = 1, limit
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if above(mid):
+            lo = mid + 1
+        else:
+            hi = mid
+    return next((k for k in range(lo, min(lo + 2, limit) + 1) if k != den and rounds_to(t / k, mirrored)), None)
+
+
+def _single_term(terms: torch.Tensor, shape: tuple[int, ...], total: float, den: float, claim: Claim, *,
+                 counted: bool) -> dict[str, str] | None:
+    """The first of the first MAX_ELEMENTS_SEARCHED terms that, left out, counted twice, with its sign flipped or
+    (for a mean over every element) dropped from sum and count, reproduces the claim."""
+    head = terms[:MAX_ELEMENTS_SEARCHED]
+    candidates = [(total - head) / den, (total + head) / den, (total - 2 * head) / den]
+    if counted and den > 1:
+        candidates.append((total - head) / (den - 1))
+    hits = torch.stack([rounds_to_each(c, claim) for c in candidates]) & (head != 0)
+    found = hits.any(0).nonzero()
+    if found.numel() == 0:
+        return None
+    i = int(found[0, 0])
+    kind = int(hits[:, i].nonzero()[0, 0])
+    li, where = float(head[i]), _index_text(i, shape)
+    texts = [(f"the term l{where} = {_num(li)} left out of the sum", f"求和时漏掉了项 l{where} = {_num(li)}"),
+             (f"the term l{where} = {_num(li)} counted twice", f"项 l{where} = {_num(li)} 被加了两次"),
+             (f"the sign of the term l{where} = {_num(li)} flipped", f"项 l{where} = {_num(li)} 的符号弄反了"),
+             (f"the element {where.strip('_')} left out entirely (from the sum and the count)",
+              f"元素 {where.strip('_')} 被完全漏掉（求和与计数都没有算它）")]
+    return {"symbol": "l", "explanation": texts[kind][0], "explanation_zh": texts[kind][1]}
+
+
+def _rounded_terms(terms: torch.Tensor, total: float, den: float, claim: Claim, value: float) -> dict[str, str] | None:
+    """Every term rounded to k = 1..6 decimals before the reduction. Rounding moves Σ l by at most n·½·10^−k
+    (plus float rounding), so a k whose sums cannot reach the claim is skipped without a pass over the terms."""
+    if rounds_to(value, claim):
+        return None
+    n = terms.numel()
+    magnitude = float(terms.abs().sum())
+    centre = total / den
     for k in range(1, 7):
-        rounded_terms = torch.round(terms * 10 ** k) / 10 ** k
-        candidate = float(rounded_terms.sum()) / den
-        if rounds_to(candidate, claim) and not rounds_to(value, claim):
+        moved = 0.5 * n * 10.0 ** -k
+        spread = (moved + 4 * (n + 2) * 2.0 ** -53 * (magnitude + moved)) / abs(den) + 2.0 ** -50 * abs(centre)
+        if abs(centre - claim.value) > claim.half_unit + spread + EVAL_SLACK * (abs(centre) + spread):
+            continue  # no rounding to k decimals reaches the claim
+        candidate = float(torch.round(terms, decimals=k).sum()) / den
+        if rounds_to(candidate, claim):
             return {"symbol": "l", "explanation": f"every term l_n rounded to {k} decimals before the reduction",
                     "explanation_zh": f"在归约之前把每一项 l_n 舍入到了 {k} 位小数"}
     return None

@@ -30,7 +30,18 @@ from typing import Any
 import torch
 
 from lossapp.i18n import add_zh
-from lossapp.mistakes import Case, Variant, VariantValue, _register, _scalar_value, evaluate
+from lossapp.mistakes import (
+    Case,
+    Reachable,
+    Variant,
+    VariantValue,
+    _register,
+    _scalar_value,
+    evaluate,
+    labels_swapped,
+    no_alpha,
+    overlap_value,
+)
 from lossapp.result import Result
 
 CONVENTIONS: dict[str, Variant] = {}
@@ -44,10 +55,11 @@ KERAS_SMOOTHING = 0.1  # the binary label smoothing evaluated for the table (Ker
 
 def convention(id: str, library: str, library_zh: str, title: str, title_zh: str, explanation: str,
                explanation_zh: str, step: str, applies: Callable[[Case], bool],
-               compute: Callable[[Case], float | None]) -> Variant:
-    """Register another library's convention."""
+               compute: Callable[[Case], float | None],
+               bound: Callable[[Case], tuple[float, float] | None] | None = None) -> Variant:
+    """Register another library's convention (`bound`: see `Variant`)."""
     return _register(CONVENTIONS, Variant(id, title, title_zh, explanation, explanation_zh, step, applies, compute,
-                                          library, library_zh))
+                                          library, library_zh, bound))
 
 
 def _probabilities(c: Case) -> torch.Tensor | None:
@@ -109,8 +121,8 @@ def _clipped_run(c: Case, eps: float) -> float | None:
 
 
 def _needs_clip(c: Case, eps: float) -> bool:
-    p = _probabilities(c)
-    return p is not None and bool(((p < eps) | (p > 1 - eps)).any()) and _scalar_value(c)
+    r = c.pred_range() if _probabilities(c) is not None else None
+    return r is not None and (r[0] < eps or r[1] > 1 - eps) and _scalar_value(c)
 
 
 convention("keras_clip", "Keras", "Keras", "Keras: probabilities clipped to [1e-7, 1 − 1e-7]",
@@ -142,13 +154,32 @@ def _tf_keras_bce(c: Case) -> float | None:
     return _bce_eps_inside_logs(c, KERAS_EPS, clip=True)
 
 
+def _eps_inside_logs_bound(c: Case, eps: float, clip: bool) -> tuple[float, float] | None:
+    """Where every p lies in [δ, 1 − δ] (no clipping, no −100 clamp) and no weight is given, each term of the
+    eps-inside-the-logs BCE exceeds torch's by log(1 + eps/p) or log(1 + eps/(1 − p)), so by at most eps/δ; the
+    value moves by at most as much (a mean; n·eps/δ for a sum), plus float rounding of a sum of ≥ 0 terms."""
+    r, den = c.pred_range(), c.denominator()
+    if c.name != "bce" or c.param("weight") is not None or r is None or den is None or den <= 0 or c.unreduced is None:
+        return None
+    delta = min(r[0], 1.0 - r[1])
+    if delta < (eps if clip else 1e-30):
+        return None
+    spread = eps / delta * c.unreduced.numel() / den
+    slack = 1e-7 * (abs(c.value) + spread) + 1e-300
+    return c.value - spread - slack, c.value + spread + slack
+
+
 convention("tf_keras_epsilon", "tf.keras 2", "tf.keras 2", "tf.keras 2: clipping plus 1e-7 inside the logs",
            "tf.keras 2：截断并在对数内加 1e-7",
            "tf.keras.backend.binary_crossentropy (TensorFlow 2 / Keras 2) clips p to [1e-7, 1 − 1e-7] and then "
            "computes log(p + 1e-7) and log(1 − p + 1e-7): every term shifts slightly (about 1e-7 / p).",
            "tf.keras.backend.binary_crossentropy（TensorFlow 2 / Keras 2）先把 p 截断到 [1e-7, 1 − 1e-7]，再计算 "
            "log(p + 1e-7) 和 log(1 − p + 1e-7)：每一项都有微小偏移（约 1e-7 / p）。",
-           "log p", lambda c: c.name == "bce" and _scalar_value(c), _tf_keras_bce)
+           "log p", lambda c: c.name == "bce" and _scalar_value(c), _tf_keras_bce,
+           bound=lambda c: _eps_inside_logs_bound(c, KERAS_EPS, clip=True))
+
+
+AFFINE_IN_TARGET = ("bce", "bce_with_logits")  # every term is an affine function of its target
 
 
 def _binary_smoothed(c: Case) -> float | None:
@@ -156,6 +187,12 @@ def _binary_smoothed(c: Case) -> float | None:
     if t is None or not t.is_floating_point():
         return None
     eps = KERAS_SMOOTHING
+    if c.name in AFFINE_IN_TARGET:
+        # y(1 − ε) + ε/2 = (1 − ε/2)·y + (ε/2)·(1 − y), and the loss is affine in y with the same denominator:
+        # the value is the same mix of the value and the value with the labels swapped (a shared run)
+        swapped = labels_swapped(c)
+        if swapped is not None and math.isfinite(c.value):
+            return (1 - eps / 2) * c.value + eps / 2 * swapped
     return c.run(target=t.double() * (1 - eps) + 0.5 * eps)
 
 
@@ -204,7 +241,8 @@ convention("old_torch_bce", "PyTorch < 0.4.1", "PyTorch < 0.4.1", "Old PyTorch B
            "instead of clamping each log at −100: a wrong label with p = 0 or 1 costs about 27.6, not 100.",
            "0.4.1 之前的 PyTorch（THNN 的 BCECriterion）计算 −[y log(p + 1e-12) + (1 − y) log(1 − p + 1e-12)]，"
            "而不是把每个对数截断在 −100：p 为 0 或 1 且标签错误时代价约为 27.6，而不是 100。",
-           "log p", lambda c: c.name == "bce" and _scalar_value(c), _old_torch_bce)
+           "log p", lambda c: c.name == "bce" and _scalar_value(c), _old_torch_bce,
+           bound=lambda c: _eps_inside_logs_bound(c, OLD_TORCH_EPS, clip=False))
 
 
 # -- focal -----------------------------------------------------------------------------------------------------------
@@ -216,7 +254,7 @@ convention("keras_focal_no_alpha", "Keras", "Keras", "Keras BinaryFocalCrossentr
            "keras.losses.BinaryFocalCrossentropy 只有在 apply_class_balancing=True（默认 False）时才使用 α，"
            "所以它默认的 focal 损失是不带 α_t 的 (1 − p_t)^γ·ce。",
            "alpha_t", lambda c: c.name == "focal" and float(c.param("alpha", 0.25)) >= 0 and _scalar_value(c),
-           lambda c: c.run(alpha=-1.0))
+           no_alpha)
 
 
 # -- label smoothing ----------------------------------------------------------------------------------------------------
@@ -263,7 +301,7 @@ convention("monai_smoothing", "MONAI", "MONAI", "MONAI: smooth_nr = smooth_dr = 
            "(smooth_nr, smooth_dr) instead of this problem's ε.",
            "MONAI 的 DiceLoss（及其 Jaccard / Tversky 变体）在分子和分母上各加 1e-5（smooth_nr、smooth_dr），"
            "而不是本题的 ε。",
-           "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1e-5, lambda c: c.run(eps=1e-5))
+           "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1e-5, lambda c: overlap_value(c, eps=1e-5))
 
 convention("smooth_1", "Keras / Kaggle Dice", "Keras / Kaggle Dice", "Dice with smooth = 1",
            "smooth = 1 的 Dice",
@@ -271,7 +309,7 @@ convention("smooth_1", "Keras / Kaggle Dice", "Keras / Kaggle Dice", "Dice with 
            "(2|X∩Y| + 1) / (|X| + |Y| + 1), which matters for small masks.",
            "广泛使用的 Keras/Kaggle soft Dice 在分子和分母上各加 smooth = 1：(2|X∩Y| + 1) / (|X| + |Y| + 1)，"
            "对小掩码影响明显。",
-           "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1.0, lambda c: c.run(eps=1.0))
+           "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1.0, lambda c: overlap_value(c, eps=1.0))
 
 convention("smp_batch_sets", "segmentation_models_pytorch", "segmentation_models_pytorch",
            "segmentation_models_pytorch: smooth = 0, the batch pooled per class",
@@ -281,7 +319,7 @@ convention("smp_batch_sets", "segmentation_models_pytorch", "segmentation_models
            "segmentation_models_pytorch 的 DiceLoss / JaccardLoss 使用 smooth = 0（eps = 1e-7 只保护分母），"
            "并在求比值前对整个批次求和，每个类别一个集合。",
            "|X∩Y|", lambda c: _overlap(c) and (bool(c.param("per_sample", True)) or float(c.param("eps", 0.0)) != 0),
-           lambda c: c.run(eps=0.0, per_sample=False))
+           lambda c: overlap_value(c, eps=0.0, per_sample=False))
 
 convention("sets_per_image_vs_batch", "MONAI batch=True / per image", "MONAI batch=True / 逐图像",
            "Per-image sets vs one set for the whole batch", "逐图像集合与整批一个集合",
@@ -290,7 +328,7 @@ convention("sets_per_image_vs_batch", "MONAI batch=True / per image", "MONAI bat
            "Dice 可以逐图像计算再取平均（MONAI 默认 batch=False），也可以对整个批次求和后再算（batch=True，"
            "即文章 003 的代码）；与本题相反的选择会得到这个值。",
            "|X∩Y|", lambda c: _overlap(c) and c.pred is not None and c.pred.dim() >= 2,
-           lambda c: c.run(per_sample=not bool(c.param("per_sample", True))))
+           lambda c: overlap_value(c, per_sample=not bool(c.param("per_sample", True))))
 
 
 # -- KL divergence ------------------------------------------------------------------------------------------------------
@@ -320,14 +358,15 @@ convention("scipy_rel_entr_sum", "SciPy", "SciPy", "scipy rel_entr(p, q).sum(): 
            "scipy.special.rel_entr(p, q).sum()（以及单个分布的 scipy.stats.entropy(p, q)）给出的是总和 Σ p·log(p/q)，"
            "不是均值。",
            "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and _scalar_value(c),
-           lambda c: c.run(reduction="sum"))
+           lambda c: c.reduced_as("sum"))
 
 
 # -- public ------------------------------------------------------------------------------------------------------------
 
-def evaluate_conventions(case: Case, *, include_same: bool = False) -> list[VariantValue]:
-    """The value of this case under every convention that applies."""
-    return evaluate(case, CONVENTIONS, include_same=include_same)
+def evaluate_conventions(case: Case, *, include_same: bool = False,
+                         reachable: Reachable | None = None) -> list[VariantValue]:
+    """The value of this case under every convention that applies (`reachable`: see `lossapp.mistakes.evaluate`)."""
+    return evaluate(case, CONVENTIONS, include_same=include_same, reachable=reachable)
 
 
 def table_for_result(result: Result) -> list[dict[str, Any]]:

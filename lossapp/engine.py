@@ -1,14 +1,25 @@
 """compute(): inputs -> the loss's float64 trace -> the torch reference -> Result.
 
+Show few, verify all. The float64 trace runs once over every element, on the chosen device (a CUDA
+device; the CPU for MPS, which has no float64), and its steps
+keep only the elements a person reads once it is done (`lossapp.trace`); the value and the gradient are
+compared with the built-in's over every element (`lossapp.reference.closeness`: one pass for the
+difference and a reduction or two). Each input is checked for NaN / ±inf with one reduction; the rounding
+to the built-in's dtype is checked only where that dtype may not hold the input exactly. What the Result
+does not hold (every element of a step, the complete gradients) comes back from a `Replay` of the
+computation, on request.
+
 Every disagreement with the built-in is written into `Result.warnings`, with where it is and why where that is
 known: values or gradients out of tolerance, a built-in that overflows its dtype where the exact value is
 finite (or the reverse), inputs the dtype cannot hold, and a trace at ±inf that does not give the limit of its
-formula. `Result.agrees` is the one flag for "everything agrees".
+formula. `Result.agrees` is the one flag for "everything agrees". The elementwise masks these need are made only
+when something disagrees or is not finite.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +32,10 @@ from lossapp.lint import lint
 from lossapp.reference import (
     DTYPES,
     TOLERANCES,
+    Comparison,
     GradientComparison,
+    _to_device,
+    all_finite,
     closeness,
     compare_gradients,
     compare_values,
@@ -33,7 +47,7 @@ from lossapp.reference import (
 )
 from lossapp.registry import LossSpec, lookup, shown
 from lossapp.result import Result
-from lossapp.trace import Trace
+from lossapp.trace import Replayer, Step, Trace, as_list
 
 INF_ALLOWED = ("logits", "log_probabilities", "scores")
 # pred's ±inf replaced by ±1e8 and ±1e16 (the limit is where the two agree, or ±inf where the value keeps growing
@@ -43,10 +57,12 @@ LIMIT_PROBES = (1e8, 1e16)
 LIMIT_RTOL, LIMIT_ATOL = 1e-6, 1e-12  # two probes (or a probe and the trace) that agree this well: a limit
 LIMIT_GROWTH = 1e4  # a probe this many times larger in magnitude than the nearer one (same sign): the limit is ±inf
 
-
-def _as_list(value: torch.Tensor) -> float | list:
-    v = value.detach().cpu().double()
-    return v.item() if v.dim() == 0 else v.tolist()
+# The dtypes each built-in dtype holds exactly (a tensor already in one of them is not changed by the rounding).
+HELD_EXACTLY: dict[torch.dtype, tuple[str, ...]] = {
+    torch.float32: ("float32", "float16", "bfloat16", "int8", "uint8", "int16", "bool"),
+    torch.float16: ("float16", "int8", "uint8", "bool"),
+    torch.bfloat16: ("bfloat16", "int8", "uint8", "bool"),
+}
 
 
 def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, TensorInput | None]:
@@ -70,11 +86,18 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
     return pred_in, target_in
 
 
-def input_warnings(spec: LossSpec, pred: TensorInput, target: TensorInput | None) -> list[str]:
+def _finite(t: torch.Tensor, name: str, allow_inf: bool = False) -> list[str]:
+    """require_finite, decided by one reduction where possible: a finite sum means every element is finite."""
+    if not t.is_floating_point() or all_finite(t):
+        return []
+    return require_finite(t, name, allow_inf=allow_inf)
+
+
+def input_warnings(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None) -> list[str]:
     """NaN is refused; ±inf in logits or scores is allowed and warned about."""
-    warnings = require_finite(pred.values, "pred", allow_inf=spec.pred_kind in INF_ALLOWED)
+    warnings = _finite(pred, "pred", allow_inf=spec.pred_kind in INF_ALLOWED)
     if target is not None:
-        warnings += require_finite(target.values, "target")
+        warnings += _finite(target, "target")
     return warnings
 
 
@@ -90,29 +113,92 @@ def resolve_reduction(spec: LossSpec, reduction: Any) -> str:
 
 
 def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
-              reduction: str) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
-    """Run the float64 step function; return the trace, the value and d(value)/d(pred)."""
+              reduction: str, *, release: bool = False,
+              replay: Replayer | None = None) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
+    """Run the float64 step function; return the trace, the value and d(value)/d(pred).
+
+    The gradient is autograd of the trace, or the spec's own `gradient` where it gives one (then the trace runs
+    without recording a graph). With `release`, the steps keep only their shown elements (before the backward
+    pass, so they do not add to its peak memory), their complete values to come from `replay`."""
     trace = Trace()
-    x = pred.detach().double().clone()
-    if spec.differentiable:
-        x.requires_grad_(True)
-    value = spec.steps(trace, x, target, params, reduction)
+    x = pred.detach()
+    x = x.double() if x.is_floating_point() else x
     grad = None
-    if spec.differentiable:
-        if spec.gradient is not None:
-            grad = spec.gradient(pred.double(), target, params, reduction).detach()
-        elif value.requires_grad:
+    if spec.differentiable and spec.gradient is not None:
+        grad = spec.gradient(x, target, params, reduction)
+    autograd = spec.differentiable and grad is None and x.is_floating_point()
+    if autograd:
+        x.requires_grad_(True)
+    with torch.set_grad_enabled(autograd):
+        value = spec.steps(trace, x, target, params, reduction)
+    if release:
+        trace.release(replay)
+    if autograd:
+        if value.requires_grad:
             (grad,) = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)
-            grad = torch.zeros_like(x) if grad is None else grad.detach()
-        else:
-            grad = torch.zeros_like(x)
-    return trace, value.detach(), grad
+        grad = torch.zeros_like(x) if grad is None else grad
+    if trace.unreduced is not None:
+        trace.unreduced = trace.unreduced.detach()
+    return trace, value.detach(), None if grad is None else grad.detach()
 
 
-def _round_to(value: Any, dtype: torch.dtype) -> Any:
-    if isinstance(value, torch.Tensor) and value.is_floating_point():
-        return value.to(dtype).double()
-    return value
+def verification_device(device: torch.device) -> torch.device:
+    """Where the float64 trace and the comparisons run: on a CUDA device with the built-in; on the CPU otherwise
+    (MPS has no float64)."""
+    return device if device.type == "cuda" else torch.device("cpu")
+
+
+def _on(value: Any, device: torch.device) -> Any:
+    """A parameter or input on `device` (float tensors as float64)."""
+    return _to_device(value, device, torch.float64)
+
+
+@dataclass(frozen=True, eq=False)
+class Replay:
+    """Reruns a computation from the inputs its Result keeps, for what the Result does not hold: every element of
+    every step, and the complete gradients. Holds references to those inputs only (no copy, no cycle)."""
+
+    spec: LossSpec
+    pred: torch.Tensor  # as prepared by the loss, on the CPU
+    target: torch.Tensor | None
+    params: dict[str, Any]
+    reduction: str
+    device: torch.device
+    dtype: torch.dtype
+
+    def _inputs(self) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, Any]]:
+        device = verification_device(self.device)
+        return _on(self.pred, device), _on(self.target, device), {k: _on(v, device) for k, v in self.params.items()}
+
+    def steps(self) -> list[Step]:
+        """Every step with its complete value (the trace rerun without a gradient)."""
+        x, t, params = self._inputs()
+        trace = Trace()
+        with torch.no_grad():
+            self.spec.steps(trace, x, t, params, self.reduction)
+        return trace.steps
+
+    def gradients(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The complete gradients: the trace's at the inputs as written and the built-in's (None when there is none)."""
+        x, t, params = self._inputs()
+        _, _, manual = run_trace(self.spec, x, t, params, self.reduction, release=True)
+        _, reference = run_reference(self.spec, x, t, params, self.reduction, self.device, self.dtype)
+        return None if manual is None or reference is None else (manual, reference.to(manual.device))
+
+
+def _held_exactly(source: Any, dtype: torch.dtype) -> bool:
+    """Whether `dtype` holds the user's tensor exactly, known from the tensor's own dtype (False when unknown)."""
+    if dtype == torch.float64:
+        return True
+    return str(getattr(source, "dtype", "")).removeprefix("torch.") in HELD_EXACTLY.get(dtype, ())
+
+
+def _rounded(value: Any, dtype: torch.dtype, exact: bool = False) -> tuple[Any, bool]:
+    """`value` rounded to `dtype` (floating tensors only) and whether that changed it (not checked when `exact`)."""
+    if not (isinstance(value, torch.Tensor) and value.is_floating_point()):
+        return value, False
+    rounded = value.to(dtype)
+    return rounded, not exact and not torch.equal(rounded.double(), value)
 
 
 def _number(x: float) -> str:
@@ -130,12 +216,15 @@ def _first(mask: torch.Tensor, shape: torch.Size) -> tuple[int, str, str]:
 # -- the dtype's range -------------------------------------------------------------------------------------
 
 def overflow_warnings(named: dict[str, Any], rounded: dict[str, Any], dtype: torch.dtype) -> list[str]:
-    """Inputs finite in float64 that the built-in's dtype turns into ±inf."""
+    """Inputs finite in float64 that the built-in's dtype turns into ±inf (`named`: the inputs the rounding to
+    `dtype` changed, by name; `rounded`: them in `dtype`)."""
     warnings = []
     biggest = torch.finfo(dtype).max
     for name, value in named.items():
         low = rounded[name]
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+            continue
+        if all_finite(low):
             continue
         lost = torch.isfinite(value) & ~torch.isfinite(low)
         if bool(lost.any()):
@@ -172,33 +261,33 @@ def finiteness_warnings(ref_name: str, written: torch.Tensor, ref: torch.Tensor,
 
 def value_warning(ref_name: str, exact: torch.Tensor, written: torch.Tensor, ref: torch.Tensor,
                   dtype: torch.dtype) -> list[str]:
-    """The built-in out of tolerance from the exact value of the inputs it saw, at the worst element (elements
-    finite in only one of the built-in and the exact value of the inputs as written: see finiteness_warnings)."""
+    """The built-in out of tolerance from the exact value of the inputs it saw, at the element the most tolerances
+    away (elements finite in only one of the built-in and the exact value of the inputs as written: see
+    finiteness_warnings). Called only when the comparison disagrees."""
     rtol, atol = TOLERANCES[dtype]
-    ref = torch.where(finiteness_mismatch(ref, written).reshape(ref.shape), exact, ref)
-    close = closeness(ref, exact, rtol, atol)
-    if close.agrees:
+    ref = torch.where(finiteness_mismatch(ref, written).reshape(ref.shape), exact, ref.double())
+    if closeness(ref, exact, rtol, atol).agrees:
         return []
-    mine, theirs = float(exact.reshape(-1)[close.worst]), float(ref.reshape(-1)[close.worst])
-    return [f"the trace and {ref_name} differ by {_number(abs(mine - theirs))}{at_index(close.worst, exact.shape)} "
+    e, r = exact.reshape(-1), ref.reshape(-1)
+    matched = (torch.isnan(r) & torch.isnan(e)) | (torch.isinf(r) & (r == e))
+    worst = int(torch.argmax(((r - e).abs() / (atol + rtol * e.abs())).masked_fill_(matched, 0.0)))  # NaN first
+    mine, theirs = float(e[worst]), float(r[worst])
+    return [f"the trace and {ref_name} differ by {_number(abs(mine - theirs))}{at_index(worst, exact.shape)} "
             f"(trace {_number(mine)}, built-in {_number(theirs)}; tolerance for {dtype_name(dtype)}: rtol {rtol:g}, "
             f"atol {atol:g})"]
 
 
-def gradient_warning(gradient: GradientComparison, exact: torch.Tensor, ref_name: str, dtype: torch.dtype) -> list[str]:
+def gradient_warning(gradient: GradientComparison, ref_name: str, dtype: torch.dtype) -> list[str]:
     """Every gradient disagreement, with max |Δ| and the worst element: its index and both values (the trace's
-    at the inputs the built-in saw, `exact`; at the inputs as written where only that one is finite or not)."""
-    if gradient.agrees:
+    at the inputs the built-in saw; at the inputs as written where only that one is finite or not)."""
+    if gradient.agrees or gradient.worst is None:
         return []
-    shape = tuple(gradient.manual_tensor.shape)
-    flat = int(np.ravel_multi_index(gradient.worst_index, shape)) if gradient.worst_index is not None else 0
-    theirs = gradient.reference_tensor.reshape(-1)[flat]
-    written = gradient.manual_tensor.reshape(-1)[flat]
-    mine = written if bool(torch.isfinite(written) != torch.isfinite(theirs)) else exact.reshape(-1)[flat]
+    worst = gradient.worst
+    flat = int(np.ravel_multi_index(worst["index"], gradient.shape)) if worst["index"] else 0
     return [f"the gradients d(loss)/d(pred) of the trace and of {ref_name} differ: max |Δ| = "
-            f"{_number(gradient.max_abs_diff)}; worst element{at_index(flat, shape)}: trace {_number(float(mine))}, "
-            f"built-in {_number(float(theirs))} (tolerance for {dtype_name(dtype)}: rtol {gradient.rtol:g}, "
-            f"atol {_number(gradient.atol)})"]
+            f"{_number(gradient.max_abs_diff)}; worst element{at_index(flat, gradient.shape)}: trace "
+            f"{_number(worst['manual'])}, built-in {_number(worst['reference'])} (tolerance for {dtype_name(dtype)}: "
+            f"rtol {gradient.rtol:g}, atol {_number(gradient.atol)})"]
 
 
 # -- ±inf in pred: the limit of the formula ------------------------------------------------------------------------
@@ -209,7 +298,7 @@ def _probe(x: torch.Tensor, magnitude: float, varied: bool = False) -> torch.Ten
     factor = torch.ones_like(x)
     if varied:
         n = int(inf.sum())
-        factor[inf] = 1 + torch.arange(n, dtype=x.dtype) / n
+        factor[inf] = 1 + torch.arange(n, dtype=x.dtype, device=x.device) / n
     return torch.where(inf, torch.sign(x) * magnitude * factor, x)
 
 
@@ -237,7 +326,7 @@ def limit_warnings(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, para
     honestly."""
     near, far = LIMIT_PROBES
     try:
-        probes = [run_trace(spec, _probe(x, magnitude, varied), t, params, reduction)[1:]
+        probes = [run_trace(spec, _probe(x, magnitude, varied), t, params, reduction, release=True)[1:]
                   for magnitude, varied in ((near, False), (far, False), (far, True))]
     except (InputError, RuntimeError):  # the formula cannot even be evaluated at large finite values
         probes = []
@@ -267,6 +356,51 @@ def limit_warnings(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, para
 
 # -- compute ---------------------------------------------------------------------------------------------------
 
+def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dict[str, Any], reduction: str,
+            device: torch.device, dtype: torch.dtype, held_exactly: tuple[bool, bool], value: torch.Tensor,
+            grad: torch.Tensor | None) -> tuple[Comparison, GradientComparison | None, list[str]]:
+    """Run the built-in on the inputs rounded to its dtype and compare it, value and gradient, every element, with the
+    exact float64 value of those rounded inputs: the trace's own `value` and `grad` when the rounding changes
+    nothing (always where the dtype holds the inputs exactly), else a rerun of the trace on the rounded inputs.
+    The warnings say every disagreement, where and why."""
+    warnings: list[str] = []
+    named = {"pred": (x, held_exactly[0]), "target": (t, held_exactly[1]),
+             **{f"parameter {k}": (v, False) for k, v in params.items()}}
+    rounded = {name: _rounded(v, dtype, exact) for name, (v, exact) in named.items()}
+    changed = [name for name, (_, c) in rounded.items() if c]
+    overflow = overflow_warnings({n: named[n][0] for n in changed}, {n: rounded[n][0] for n in changed}, dtype)
+    warnings += overflow
+    x_ref, t_ref = rounded["pred"][0], rounded["target"][0]
+    exact_value, exact_grad = value, grad
+    if changed:
+        as_float64 = {k: _on(rounded[f"parameter {k}"][0], x.device) for k in params}
+        _, exact_value, exact_grad = run_trace(spec, _on(x_ref, x.device), _on(t_ref, x.device), as_float64,
+                                               reduction, release=True)
+        shift_by = (exact_value - value).abs()
+        shift, scale = float(shift_by.max()), float(value.abs().max())
+        if not (math.isfinite(shift) and math.isfinite(scale)):  # where not both finite, the overflow warnings say why
+            both = torch.isfinite(exact_value) & torch.isfinite(value)
+            shift, scale = ((float(shift_by[both].max()), float(value[both].abs().max())) if bool(both.any())
+                            else (0.0, 0.0))
+        rtol, _ = TOLERANCES[dtype]
+        if shift > 1e-12 + rtol * scale:  # only when it matters at this precision
+            warnings.append(f"rounding the inputs to {dtype_name(dtype)} changes the exact value by {shift:.3g}; "
+                            f"the built-in is compared with the exact value of the rounded inputs")
+    ref_value, ref_grad = run_reference(spec, x_ref, t_ref, params, reduction, device, dtype)
+    del x_ref, t_ref, rounded  # not needed for the comparisons (whose differences are the peak of memory here)
+    ref_value = ref_value.to(x.device)  # (from an MPS built-in to the CPU trace; no copy otherwise)
+    ref_grad = None if ref_grad is None else ref_grad.to(x.device)
+    comparison = compare_values(spec, exact_value, ref_value, device, dtype, written=value)
+    if not comparison.agrees:
+        warnings += value_warning(spec.reference_name, exact_value, value, ref_value, dtype)
+        warnings += finiteness_warnings(spec.reference_name, value, ref_value, dtype, bool(overflow))
+    gradient = None
+    if grad is not None and ref_grad is not None:
+        gradient = compare_gradients(exact_grad, ref_grad, dtype, written=grad)
+        warnings += gradient_warning(gradient, spec.reference_name, dtype)
+    return comparison, gradient, warnings
+
+
 def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None = None, device: str = "cpu",
             dtype: str = "float32", **params: Any) -> Result:
     """Compute `loss` step by step in float64 and compare with torch's built-in on device/dtype.
@@ -279,53 +413,37 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     effective = spec.resolve_params(params)
     pred_in, target_in = read_inputs(spec, pred, target)
+    vdev = verification_device(dev)
+    run_params = {k: _on(v, vdev) for k, v in effective.items()}
+    x0 = _on(pred_in.values, vdev)
+    t0 = None if target_in is None else target_in.values.to(vdev)
     prep = Trace()
-    inf_warnings = input_warnings(spec, pred_in, target_in)
+    inf_warnings = input_warnings(spec, x0, t0)
     prep.warnings.extend(inf_warnings)
-    x, t = pred_in.values, target_in.values if target_in else None
+    x, t = x0, t0
     if spec.prepare is not None:
-        x, t = spec.prepare(x, t, effective, prep)
+        x, t = spec.prepare(x, t, run_params, prep)
+    kept_pred = pred_in if x is x0 else TensorInput(x.cpu(), pred_in.decimals)
+    kept_target = target_in if target_in is None or t is t0 else TensorInput(t.cpu(), target_in.decimals)
+    replay = Replay(spec, kept_pred.values, kept_target.values if kept_target else None, effective, reduction, dev, dt)
 
-    trace, value, manual_grad = run_trace(spec, x, t, effective, reduction)
+    trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay)
     warnings = list(dict.fromkeys(prep.warnings + trace.warnings))
     if inf_warnings and bool(torch.isinf(x).any()):
-        honest = limit_warnings(spec, x, t, effective, reduction, value, manual_grad)
+        honest = limit_warnings(spec, x, t, run_params, reduction, value, manual_grad)
         if honest is not None:  # the trace is not (or not known to be) the limit: say that instead
             warnings = [w for w in warnings if w not in inf_warnings] + honest
-    warnings += [w for w in lint(spec, pred_in.values, target_in.values if target_in else None, effective, reduction)
-                 if w not in warnings]
+    warnings += [w for w in lint(spec, x0, t0, effective, reduction) if w not in warnings]
 
-    # The built-in sees the inputs rounded to its dtype; compare it with the exact value of those.
-    named = {"pred": x, "target": t, **{f"parameter {k}": v for k, v in effective.items()}}
-    rounded = {k: _round_to(v, dt) for k, v in named.items()}
-    changed = dt != torch.float64 and any(
-        isinstance(v, torch.Tensor) and not torch.equal(v, rounded[k]) for k, v in named.items())
-    overflow = overflow_warnings(named, rounded, dt) if changed else []
-    warnings += overflow
-    exact_value, exact_grad = value, manual_grad
-    if changed:
-        rounded_params = {k: rounded[f"parameter {k}"] for k in effective}
-        _, exact_value, exact_grad = run_trace(spec, rounded["pred"], rounded["target"], rounded_params, reduction)
-        both = torch.isfinite(exact_value) & torch.isfinite(value)  # where not, the overflow warnings say why
-        shift, scale = ((float((exact_value - value)[both].abs().max()), float(value[both].abs().max()))
-                        if bool(both.any()) else (0.0, 0.0))
-        rtol, _ = TOLERANCES[dt]
-        if shift > 1e-12 + rtol * scale:  # only when it matters at this precision
-            warnings.append(f"rounding the inputs to {dtype_name(dt)} changes the exact value by {shift:.3g}; "
-                            f"the built-in is compared with the exact value of the rounded inputs")
-    ref_value, ref_grad = run_reference(spec, x, t, effective, reduction, dev, dt)
-    comparison = compare_values(spec, exact_value, ref_value, dev, dt, written=value)
-    warnings += value_warning(spec.reference_name, exact_value, value, ref_value, dt)
-    warnings += finiteness_warnings(spec.reference_name, value, ref_value, dt, bool(overflow))
-    gradient = None
-    if manual_grad is not None and ref_grad is not None:
-        gradient = compare_gradients(exact_grad, ref_grad, dt, written=manual_grad)
-        warnings += gradient_warning(gradient, exact_grad, spec.reference_name, dt)
-    return Result(loss=spec.name, params=effective, reduction=reduction, value=_as_list(value),
+    comparison, gradient, notes = _verify(spec, x, t, run_params, reduction, dev, dt,
+                                          (_held_exactly(pred, dt), _held_exactly(target, dt)), value, manual_grad)
+    warnings += notes
+    if gradient is not None:
+        gradient.replay = replay
+    return Result(loss=spec.name, params=effective, reduction=reduction, value=as_list(value.double()),
                   steps=trace.steps, reference=comparison, gradient=gradient, warnings=warnings, spec=spec,
-                  pred=pred_in if x is pred_in.values else TensorInput(x, pred_in.decimals),
-                  target=target_in if target_in is None or t is target_in.values else TensorInput(t, target_in.decimals),
-                  unreduced=trace.unreduced.detach() if trace.unreduced is not None else None)
+                  pred=kept_pred, target=kept_target,
+                  unreduced=trace.unreduced.cpu() if trace.unreduced is not None else None, replay=replay)
 
 
 _NUM = r"(?:-?(?:\d[\d.e+-]*|inf)|nan)"  # a number as _number writes it
@@ -379,4 +497,4 @@ add_zh_patterns([
 ])
 
 
-__all__ = ["DTYPES", "compute", "read_inputs", "resolve_reduction", "run_trace"]
+__all__ = ["DTYPES", "Replay", "compute", "read_inputs", "resolve_reduction", "run_trace"]

@@ -13,6 +13,11 @@ Output: one row per input row, in order: id, loss, verdict ("error" for a malfor
 as the explanation — it never stops the batch), value, claimed, mistakes (ids joined by ";"),
 conventions (ids), explanation, explanation_zh. `lossapp.spreadsheet.write_csv` writes it safe to open in a
 spreadsheet (a cell like `=cmd|' /C calc'!A0` from the answers stays text).
+
+A class answers the same problems: rows with the same loss, pred, target, params and reduction (as written)
+share one computation, and what the checker works out without the claim (the enclosure, the values of the
+conventions and mistakes) is shared too (`lossapp.check.Checker`); the most recent PROBLEMS_KEPT problems are
+kept while grading.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ INPUT_COLUMNS = ("id", "loss", "pred", "target", "params", "claimed", "reduction
 REQUIRED = ("loss", "claimed")
 OUTPUT_COLUMNS = ["id", "loss", "verdict", "value", "claimed", "mistakes", "conventions", "explanation",
                   "explanation_zh"]
+PROBLEMS_KEPT = 256  # computed problems kept while grading one CSV (rows of one problem need not be adjacent)
 
 Progress = Callable[[int, int], None]
 INTERNAL_ERROR = "internal error while grading this row; it was logged and the other rows were graded"
@@ -95,9 +101,45 @@ def _field(row: list[str], columns: dict[str, int], name: str) -> str:
     return row[i].strip() if i is not None and i < len(row) else ""
 
 
-def grade_row(row: list[str], columns: dict[str, int], number: int) -> dict[str, Any]:
-    """One output row for one input row (an "error" row for a malformed one)."""
-    from lossapp.check import check
+class Problems:
+    """The problems graded so far (a Checker, or the error computing it gave), by how they were written."""
+
+    def __init__(self, kept: int | None = None) -> None:
+        self.kept = PROBLEMS_KEPT if kept is None else kept  # read at call time (0: nothing shared)
+        self._problems: dict[tuple[str, ...], Any] = {}
+
+    def checker(self, loss: str, pred: str, target: str, params_text: str, reduction: str) -> Any:
+        """The Checker of this problem (computing it on first sight); re-raises the error it gave."""
+        from lossapp.check import Checker
+        from lossapp.engine import compute
+        key = (loss, pred, target, params_text, reduction)
+        found = self._problems.get(key)
+        if isinstance(found, Exception):  # the same error for every row of this problem
+            raise found.with_traceback(None)
+        if found is not None:
+            return found
+        try:
+            params = read_params(params_text)
+            check_param_names(lookup(loss), params)
+            found = Checker(compute(loss, pred or None, target or None, reduction=reduction or None, **params))
+        except Exception as exc:
+            self._keep(key, exc)
+            raise  # with its traceback, for the log of an internal error
+        self._keep(key, found)
+        return found
+
+    def _keep(self, key: tuple[str, ...], found: Any) -> None:
+        while self._problems and len(self._problems) >= self.kept:
+            del self._problems[next(iter(self._problems))]  # the oldest first
+        if self.kept > 0:
+            self._problems[key] = found
+
+
+def grade_row(row: list[str], columns: dict[str, int], number: int, problems: Problems | None = None) -> dict[str, Any]:
+    """One output row for one input row (an "error" row for a malformed one); `problems` shares the computation
+    of a problem between rows."""
+    from lossapp.check import parse_claim
+    problems = problems if problems is not None else Problems(kept=1)
     ident = _field(row, columns, "id") or str(number)
     loss = _field(row, columns, "loss")
     claimed = _field(row, columns, "claimed")
@@ -111,12 +153,12 @@ def grade_row(row: list[str], columns: dict[str, int], number: int) -> dict[str,
             raise InputError(f"row {number}: expected a loss name, got nothing")
         if not claimed:
             raise InputError(f"row {number}: expected a claimed answer, got nothing")
-        params = read_params(_field(row, columns, "params"))
-        check_param_names(lookup(loss), params)
-        pred = _field(row, columns, "pred") or None
-        target = _field(row, columns, "target") or None
-        reduction = _field(row, columns, "reduction") or None
-        verdict = check(loss, pred, target, claimed=claimed, reduction=reduction, **params)
+        params_text = _field(row, columns, "params")
+        check_param_names(lookup(loss), read_params(params_text))  # a bad parameter before a bad claim, as before
+        claim = parse_claim(claimed)  # ... and a bad claim before any computation
+        checker = problems.checker(loss, _field(row, columns, "pred"), _field(row, columns, "target"), params_text,
+                                   _field(row, columns, "reduction"))
+        verdict = checker.verdict(claim)
     except InputError as exc:
         out["explanation"] = str(exc)
         out["explanation_zh"] = _zh(str(exc))
@@ -160,8 +202,9 @@ def grade_csv(path_or_text: str | Path, *, progress: Progress | None = None) -> 
     if progress is not None:
         progress(0, total)
     out = []
+    problems = Problems()
     for i, row in enumerate(rows, start=1):
-        out.append(grade_row(row, columns, i))
+        out.append(grade_row(row, columns, i, problems))
         if progress is not None:
             progress(i, total)
     return pd.DataFrame(out, columns=OUTPUT_COLUMNS)

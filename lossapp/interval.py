@@ -34,6 +34,11 @@ How it is computed, and why it is an enclosure
    1e-9 relative). If it does not — a loss whose formula changed, an input converted in a way this
    module does not know — the enclosure is reported as not established, and the checker then says so
    and never answers `rounding`. Losses without a formula here get no enclosure, for the same reason.
+5. **Cost.** Every formula is vectorised torch over all elements (no Python loop over elements; the
+   log-softmax range of all classes costs a few passes whatever C). An exact input (a point: one tensor
+   for both bounds, as for inputs whose decimals are not known) is evaluated once per operation, a product
+   with an exact tensor (labels, weights) takes two products instead of four, 0/1 labels pick their
+   branch with `where` instead of multiplying both, and temporaries are rounded outward in place.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -54,7 +60,7 @@ U = 2.0 ** -53
 _NEG_INF = torch.tensor(-math.inf, dtype=F64)
 _POS_INF = torch.tensor(math.inf, dtype=F64)
 INV_E = 1.0 / math.e
-MAX_EXACT_CLASSES = 64  # above this many classes the log-softmax range uses plain interval arithmetic (looser)
+_SMALL_CLASSES = 64  # a sum over a contiguous last dimension at most this long runs as a matrix-vector product
 
 
 class EnclosureUnavailable(Exception):  # internal: caught by enclose(), never shown raw
@@ -68,35 +74,116 @@ def _t(value: Any) -> torch.Tensor:
 
 
 def down(t: torch.Tensor, n: int = 1) -> torch.Tensor:
-    """n floating-point steps toward −inf."""
-    for _ in range(n):
-        t = torch.nextafter(t, _NEG_INF)
-    return t
+    """n floating-point steps toward −inf (a new tensor)."""
+    return _down_(torch.nextafter(t, _NEG_INF), n - 1)
 
 
 def up(t: torch.Tensor, n: int = 1) -> torch.Tensor:
-    """n floating-point steps toward +inf."""
+    """n floating-point steps toward +inf (a new tensor)."""
+    return _up_(torch.nextafter(t, _POS_INF), n - 1)
+
+
+# The trailing-underscore helpers work in place, on a temporary this module has just made (never on a tensor it
+# was given): a chain of fresh 8-byte-per-element temporaries costs more in page faults than in arithmetic.
+def _down_(t: torch.Tensor, n: int = 1) -> torch.Tensor:
     for _ in range(n):
-        t = torch.nextafter(t, _POS_INF)
+        torch.nextafter(t, _NEG_INF, out=t)
     return t
 
 
+def _up_(t: torch.Tensor, n: int = 1) -> torch.Tensor:
+    for _ in range(n):
+        torch.nextafter(t, _POS_INF, out=t)
+    return t
+
+
+# Results known to be ≥ 0 (exp, sigmoid, softplus, x^g) are moved outward by at least `ulps` units in the last
+# place in cheap passes instead of `ulps` nextafter passes: t·(1 ∓ 2·ulps·2⁻⁵²) moves a normal number by at least
+# 2·ulps ulps (ulp(t) ≤ 2⁻⁵²·t) before the product's own rounding (≤ ½ ulp), and ∓ 2·ulps·2⁻¹⁰⁷⁴ covers the
+# subnormals (whose ulp is 2⁻¹⁰⁷⁴). The lower bound is clipped to 0 from below and, as nextafter would move +inf
+# (an overflow to +inf may stand for a finite number), from above; the upper bound may be +inf.
+def _down_nonneg_(t: torch.Tensor, ulps: int) -> torch.Tensor:
+    return t.mul_(1.0 - ulps * 2.0 ** -51).sub_(ulps * 2.0 ** -1073).clamp_(0.0, _steps_below_inf(ulps))
+
+
+def _up_nonneg_(t: torch.Tensor, ulps: int) -> torch.Tensor:
+    return t.mul_(1.0 + ulps * 2.0 ** -51).add_(ulps * 2.0 ** -1073)
+
+
+def _down_ulps_(t: torch.Tensor, ulps: int) -> torch.Tensor:
+    """t moved at least `ulps` ulps toward −inf, whatever its sign, in a few vectorised passes (cheaper than
+    `ulps` nextafter passes from 2 ulps on): t − 2·ulps·(2⁻⁵²·|t| + 2⁻¹⁰⁷⁴), where 2⁻⁵²·|t| bounds the ulp of every
+    float within those few steps of t (and 2⁻¹⁰⁷⁴ that of a subnormal), twice over for the subtraction's own
+    rounding; +inf becomes what `ulps` nextafter steps make it."""
+    top = t == math.inf
+    step = t.abs().mul_(2 * ulps * 2.0 ** -52).add_(2 * ulps * 2.0 ** -1074)
+    return t.sub_(step).masked_fill_(top, _steps_below_inf(ulps))
+
+
+def _up_ulps_(t: torch.Tensor, ulps: int) -> torch.Tensor:
+    """_down_ulps_ toward +inf (−inf becomes what `ulps` nextafter steps make it)."""
+    bottom = t == -math.inf
+    step = t.abs().mul_(2 * ulps * 2.0 ** -52).add_(2 * ulps * 2.0 ** -1074)
+    return t.add_(step).masked_fill_(bottom, -_steps_below_inf(ulps))
+
+
+def _steps_below_inf(ulps: int) -> float:
+    value = math.inf
+    for _ in range(ulps):
+        value = math.nextafter(value, 0.0)
+    return value
+
+
+def _no_nan_product_(t: torch.Tensor) -> torch.Tensor:
+    """0 times an unbounded bound is 0 (an infinite bound stands for "unbounded", not for ∞)."""
+    return t.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf)
+
+
+def _outward_(lo: torch.Tensor, hi: torch.Tensor) -> Iv:
+    """Iv.outward on fresh bounds, in place."""
+    return Iv(lo.nan_to_num_(nan=-math.inf, posinf=math.inf, neginf=-math.inf),
+              hi.nan_to_num_(nan=math.inf, posinf=math.inf, neginf=-math.inf))
+
+
+def _hull_(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(min, max) of four fresh tensors, element-wise, reusing their memory."""
+    low_ab, low_cd = torch.minimum(a, b), torch.minimum(c, d)
+    high_ab, high_cd = torch.maximum(a, b, out=a), torch.maximum(c, d, out=c)
+    return torch.minimum(low_ab, low_cd, out=low_ab), torch.maximum(high_ab, high_cd, out=high_ab)
+
+
+def _plain_sum(t: torch.Tensor, dim: int | None) -> torch.Tensor:
+    """Σ in floating point in some order (every order is covered by Iv.sum's error bound); a short contiguous
+    last dimension (classes) is summed as a matrix-vector product, many times faster than torch's reduction."""
+    if dim is None:
+        return t.sum()
+    if dim in (-1, t.dim() - 1) and t.dim() >= 2 and t.shape[-1] <= _SMALL_CLASSES and t.stride(-1) == 1:
+        return t @ torch.ones(t.shape[-1], dtype=t.dtype)
+    return t.sum(dim)
+
+
 class Iv:
-    """A tensor of intervals [lo, hi] (float64), with outward-rounded arithmetic."""
+    """A tensor of intervals [lo, hi] (float64), with outward-rounded arithmetic. An exact value (a point) has
+    one tensor for both bounds (`point`); operations on points evaluate once."""
 
     __slots__ = ("hi", "lo")
 
     def __init__(self, lo: Any, hi: Any = None) -> None:
         lo = _t(lo)
         hi = lo if hi is None else _t(hi)
-        if lo.shape != hi.shape:
+        if hi is not lo and lo.shape != hi.shape:
             lo, hi = torch.broadcast_tensors(lo, hi)
         self.lo, self.hi = lo, hi
+
+    @property
+    def point(self) -> bool:
+        return self.lo is self.hi
 
     @staticmethod
     def outward(lo: torch.Tensor, hi: torch.Tensor) -> Iv:
         """An interval from bounds that may be NaN (inf − inf): NaN becomes −inf / +inf (still an enclosure)."""
-        return Iv(torch.where(torch.isnan(lo), _NEG_INF, lo), torch.where(torch.isnan(hi), _POS_INF, hi))
+        return Iv(torch.nan_to_num(lo, nan=-math.inf, posinf=math.inf, neginf=-math.inf),
+                  torch.nan_to_num(hi, nan=math.inf, posinf=math.inf, neginf=-math.inf))
 
     # -- construction and shape -------------------------------------------------------------------
     @staticmethod
@@ -108,22 +195,23 @@ class Iv:
         return self.lo.shape
 
     def _map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Iv:
-        return Iv(fn(self.lo), fn(self.hi))
+        """An exact, non-decreasing map of both bounds (a view, a gather, a clamp)."""
+        return Iv(fn(self.lo)) if self.point else Iv(fn(self.lo), fn(self.hi))
 
     def __getitem__(self, index: Any) -> Iv:
-        return Iv(self.lo[index], self.hi[index])
+        return self._map(lambda t: t[index])
 
     def reshape(self, *shape: Any) -> Iv:
-        return Iv(self.lo.reshape(*shape), self.hi.reshape(*shape))
+        return self._map(lambda t: t.reshape(*shape))
 
     def movedim(self, a: int, b: int) -> Iv:
-        return Iv(self.lo.movedim(a, b), self.hi.movedim(a, b))
+        return self._map(lambda t: t.movedim(a, b))
 
     def unsqueeze(self, dim: int) -> Iv:
         return self._map(lambda t: t.unsqueeze(dim))
 
     def gather(self, dim: int, index: torch.Tensor) -> Iv:
-        return Iv(self.lo.gather(dim, index), self.hi.gather(dim, index))
+        return self._map(lambda t: t.gather(dim, index))
 
     def item(self) -> tuple[float, float]:
         return float(self.lo.reshape(-1)[0]), float(self.hi.reshape(-1)[0])
@@ -133,108 +221,156 @@ class Iv:
 
     # -- arithmetic ---------------------------------------------------------------------------------
     def __neg__(self) -> Iv:
-        return Iv(-self.hi, -self.lo)
+        return Iv(-self.lo) if self.point else Iv(-self.hi, -self.lo)
 
     def __add__(self, other: Any) -> Iv:
         o = Iv.of(other)
-        return Iv.outward(down(self.lo + o.lo), up(self.hi + o.hi))
+        if self.point and o.point:
+            total = self.lo + o.lo
+            return _outward_(down(total), _up_(total))
+        return _outward_(_down_(self.lo + o.lo), _up_(self.hi + o.hi))
 
     __radd__ = __add__
 
     def __sub__(self, other: Any) -> Iv:
-        return self + (-Iv.of(other))
+        o = Iv.of(other)
+        if self.point and o.point:
+            difference = self.lo - o.lo
+            return _outward_(down(difference), _up_(difference))
+        return _outward_(_down_(self.lo - o.hi), _up_(self.hi - o.lo))
 
     def __rsub__(self, other: Any) -> Iv:
-        return Iv.of(other) + (-self)
+        return Iv.of(other) - self
 
     def __mul__(self, other: Any) -> Iv:
+        if isinstance(other, int | float) and not isinstance(other, bool) and math.isfinite(other):
+            return self._scaled(float(other))
         o = Iv.of(other)
-        # An infinite bound stands for "unbounded"; 0 times an unbounded finite number is 0.
-        c = [torch.nan_to_num(a * b, nan=0.0, posinf=math.inf, neginf=-math.inf)
-             for a in (self.lo, self.hi) for b in (o.lo, o.hi)]
-        lo = torch.minimum(torch.minimum(c[0], c[1]), torch.minimum(c[2], c[3]))
-        hi = torch.maximum(torch.maximum(c[0], c[1]), torch.maximum(c[2], c[3]))
-        return Iv(down(lo), up(hi))
+        if o.point:
+            return self._times_exact(o.lo)
+        if self.point:
+            return o._times_exact(self.lo)
+        lo, hi = _hull_(*(_no_nan_product_(a * b) for a in (self.lo, self.hi) for b in (o.lo, o.hi)))
+        return Iv(_down_(lo), _up_(hi))
 
     __rmul__ = __mul__
 
+    def _scaled(self, c: float) -> Iv:
+        """Times an exact finite number."""
+        if c == 0:
+            return Iv(torch.zeros_like(self.lo))
+        if self.point:
+            product = self.lo * c
+            return Iv(down(product), _up_(product))
+        a, b = self.lo * c, self.hi * c
+        return Iv(_down_(a), _up_(b)) if c > 0 else Iv(_down_(b), _up_(a))
+
+    def _times_exact(self, b: torch.Tensor) -> Iv:
+        """Times an exact tensor (labels, weights, masks): two products instead of four."""
+        if self.point:
+            product = _no_nan_product_(self.lo * b)
+            return Iv(down(product), _up_(product))
+        p, q = _no_nan_product_(self.lo * b), _no_nan_product_(self.hi * b)
+        low = torch.minimum(p, q)
+        return Iv(_down_(low), _up_(torch.maximum(p, q, out=p)))
+
     def __truediv__(self, other: Any) -> Iv:
+        if isinstance(other, int | float) and not isinstance(other, bool) and math.isfinite(other) and other != 0:
+            c = float(other)
+            a, b = self.lo / c, self.hi / c
+            return Iv(_down_(a), _up_(b)) if c > 0 else Iv(_down_(b), _up_(a))
         o = Iv.of(other)
         zero = (o.lo <= 0) & (o.hi >= 0)
-        c = [a / b for a in (self.lo, self.hi) for b in (o.lo, o.hi)]
-        lo = torch.minimum(torch.minimum(c[0], c[1]), torch.minimum(c[2], c[3]))
-        hi = torch.maximum(torch.maximum(c[0], c[1]), torch.maximum(c[2], c[3]))
-        lo = torch.where(zero | torch.isnan(lo), _NEG_INF, down(lo))
-        hi = torch.where(zero | torch.isnan(hi), _POS_INF, up(hi))
+        lo, hi = _hull_(*(a / b for a in (self.lo, self.hi) for b in (o.lo, o.hi)))
+        lo = torch.where(zero | torch.isnan(lo), _NEG_INF, _down_(lo))
+        hi = torch.where(zero | torch.isnan(hi), _POS_INF, _up_(hi))
         return Iv(lo, hi)
 
     def __rtruediv__(self, other: Any) -> Iv:
         return Iv.of(other) / self
 
     # -- elementary functions (monotone ones are evaluated at the bounds) ---------------------------
+    def _increasing(self, fn: Callable[[torch.Tensor], torch.Tensor], ulps: int, *, nonneg: bool = False) -> Iv:
+        """A non-decreasing function with at most a few ulps of error (returning a new tensor), evaluated at the
+        bounds (once for a point) and rounded `ulps` ulps outward."""
+        hi_value = fn(self.hi)
+        lo_value = hi_value.clone() if self.point else fn(self.lo)
+        if nonneg:
+            return Iv(_down_nonneg_(lo_value, ulps), _up_nonneg_(hi_value, ulps))
+        return Iv(_down_ulps_(lo_value, ulps), _up_ulps_(hi_value, ulps))
+
     def abs(self) -> Iv:
-        lo = torch.where(self.lo >= 0, self.lo, torch.where(self.hi <= 0, -self.hi, torch.zeros_like(self.lo)))
-        return Iv(lo, torch.maximum(self.lo.abs(), self.hi.abs()))
+        if self.point:
+            return Iv(self.lo.abs())
+        if bool(self.lo.min() >= 0):
+            return self
+        # the smallest |x| is lo (lo ≥ 0), −hi (hi ≤ 0) or 0; the largest is max(−lo, hi)
+        return Iv(torch.maximum(self.lo, -self.hi).clamp_min_(0), torch.maximum(-self.lo, self.hi))
 
     def sqr(self) -> Iv:
-        a = self.abs()
-        return Iv(down(a.lo * a.lo).clamp_min(0), up(a.hi * a.hi))
+        """x² (≥ 0, increasing in |x|; the product is correctly rounded: 1 ulp each way suffices)."""
+        return self.abs()._increasing(lambda t: t * t, 1, nonneg=True)
 
     def sqrt(self) -> Iv:
         if bool((self.lo < 0).any()):
             raise EnclosureUnavailable("square root of a negative interval")
-        return Iv(down(torch.sqrt(self.lo)).clamp_min(0), up(torch.sqrt(self.hi)))
+        return self._increasing(torch.sqrt, 1, nonneg=True)
 
     def exp(self) -> Iv:
-        return Iv(down(torch.exp(self.lo), 4).clamp_min(0), up(torch.exp(self.hi), 4))
+        return self._increasing(torch.exp, 4, nonneg=True)
 
     def log(self) -> Iv:
         if bool((self.lo < 0).any()):
             raise EnclosureUnavailable("logarithm of a negative interval")
-        return Iv(down(torch.log(self.lo), 4), up(torch.log(self.hi), 4))
+        return self._increasing(torch.log, 4)
 
     def log1p(self) -> Iv:
         if bool((self.lo < -1).any()):
             raise EnclosureUnavailable("log1p below -1")
-        return Iv(down(torch.log1p(self.lo), 4), up(torch.log1p(self.hi), 4))
+        return self._increasing(torch.log1p, 4)
 
     def softplus(self) -> Iv:
         """log(1 + e^x), increasing; computed as max(x, 0) + log1p(e^−|x|) (both terms ≥ 0)."""
-        f = (lambda t: t.clamp_min(0) + torch.log1p(torch.exp(-t.abs())))  # noqa: E731
-        return Iv(down(f(self.lo), 8).clamp_min(0), up(f(self.hi), 8))
+        return self._increasing(lambda t: torch.log1p(torch.exp(-t.abs())).add_(t.clamp_min(0)), 8, nonneg=True)
 
     def sigmoid(self) -> Iv:
-        return Iv(down(torch.sigmoid(self.lo), 8).clamp(0, 1), up(torch.sigmoid(self.hi), 8).clamp(0, 1))
+        out = self._increasing(torch.sigmoid, 8, nonneg=True)
+        return Iv(out.lo, out.hi.clamp_max_(1.0))
 
     def pow(self, g: float) -> Iv:
         """x^g for x ≥ 0 and a fixed g ≥ 0 (increasing in x)."""
         if g < 0 or bool((self.lo < 0).any()):
             raise EnclosureUnavailable("pow outside x ≥ 0, g ≥ 0")
         if g == 0:
-            one = torch.ones(self.shape, dtype=F64)
-            return Iv(one, one)
-        return Iv(down(torch.pow(self.lo, g), 4).clamp_min(0), up(torch.pow(self.hi, g), 4))
+            return Iv(torch.ones(self.shape, dtype=F64))
+        return self._increasing(lambda t: torch.pow(t, g), 4, nonneg=True)
 
     def xlogx(self) -> Iv:
         """x·log x with 0·log 0 = 0 (torch.xlogy(x, x)), for x ≥ 0: convex with its minimum −1/e at 1/e."""
         if bool((self.lo < 0).any()):
             raise EnclosureUnavailable("x log x of a negative interval")
+        if self.point:
+            value = torch.xlogy(self.lo, self.lo)
+            return Iv(_down_ulps_(value.clone(), 4), _up_ulps_(value, 4))
         f_lo, f_hi = torch.xlogy(self.lo, self.lo), torch.xlogy(self.hi, self.hi)
-        hi = up(torch.maximum(f_lo, f_hi), 4)
         inside = (self.lo <= INV_E) & (self.hi >= INV_E)
-        lo = torch.where(inside, torch.full_like(f_lo, -INV_E), torch.minimum(f_lo, f_hi))
-        return Iv(down(lo, 4), hi)
+        lo = torch.where(inside, -INV_E, torch.minimum(f_lo, f_hi))
+        return Iv(_down_ulps_(lo, 4), _up_ulps_(torch.maximum(f_lo, f_hi, out=f_lo), 4))
 
     def clamp(self, low: float | None = None, high: float | None = None) -> Iv:
         """min(max(x, low), high): monotone, exact."""
-        return Iv(self.lo.clamp(low, high), self.hi.clamp(low, high))
+        return self._map(lambda t: t.clamp(low, high))
 
     def maximum(self, other: Any) -> Iv:
         o = Iv.of(other)
+        if self.point and o.point:
+            return Iv(torch.maximum(self.lo, o.lo))
         return Iv(torch.maximum(self.lo, o.lo), torch.maximum(self.hi, o.hi))
 
     def minimum(self, other: Any) -> Iv:
         o = Iv.of(other)
+        if self.point and o.point:
+            return Iv(torch.minimum(self.lo, o.lo))
         return Iv(torch.minimum(self.lo, o.lo), torch.minimum(self.hi, o.hi))
 
     def relu(self) -> Iv:
@@ -246,13 +382,14 @@ class Iv:
         n = lo.numel() if dim is None else lo.shape[dim]
         if n == 0:
             z = lo.sum() if dim is None else lo.sum(dim)
-            return Iv(z, z.clone())
-        s_lo = lo.sum() if dim is None else lo.sum(dim)
-        s_hi = hi.sum() if dim is None else hi.sum(dim)
-        a_lo = lo.abs().sum() if dim is None else lo.abs().sum(dim)
-        a_hi = hi.abs().sum() if dim is None else hi.abs().sum(dim)
+            return Iv(z)
         k = 2.0 * (n + 1) * U
-        return Iv.outward(down(s_lo - k * a_lo, 2), up(s_hi + k * a_hi, 2))
+        s_lo = _plain_sum(lo, dim)
+        a_lo = _plain_sum(lo.abs(), dim)
+        if self.point:
+            return _outward_(_down_(s_lo - k * a_lo, 2), _up_(s_lo + k * a_lo, 2))
+        s_hi, a_hi = _plain_sum(hi, dim), _plain_sum(hi.abs(), dim)
+        return _outward_(_down_(s_lo - k * a_lo, 2), _up_(s_hi + k * a_hi, 2))
 
     def mean(self) -> Iv:
         return self.sum() / float(max(1, math.prod(self.shape)))
@@ -261,6 +398,8 @@ class Iv:
 def where(mask: torch.Tensor, a: Any, b: Any) -> Iv:
     """Element-wise choice by an exact mask."""
     a, b = Iv.of(a), Iv.of(b)
+    if a.point and b.point:
+        return Iv(torch.where(mask, a.lo, b.lo))
     return Iv(torch.where(mask, a.lo, b.lo), torch.where(mask, a.hi, b.hi))
 
 
@@ -271,7 +410,10 @@ def hull(a: Iv, b: Iv) -> Iv:
 def monotone(fn: Callable[[Iv], Iv], box: Iv, signs: torch.Tensor | float) -> Iv:
     """Range of fn over the box when fn is non-decreasing in every entry with sign +1 and non-increasing
     in every entry with sign −1 (entries with sign 0 are exact): fn at the low corner to fn at the high
-    corner, each evaluated in interval arithmetic (so rounded outward). The caller proves monotonicity."""
+    corner, each evaluated in interval arithmetic (so rounded outward). The caller proves monotonicity.
+    A point box has one corner: fn is evaluated once."""
+    if box.point:
+        return fn(box)
     s = _t(signs)
     low_corner = torch.where(s >= 0, box.lo, box.hi)
     high_corner = torch.where(s >= 0, box.hi, box.lo)
@@ -280,11 +422,16 @@ def monotone(fn: Callable[[Iv], Iv], box: Iv, signs: torch.Tensor | float) -> Iv
 
 def monotone_scalar(fn: Callable[[Iv], Iv], x: Iv, increasing: bool = True) -> Iv:
     """Element-wise: fn monotone in its single argument (applied element by element)."""
+    if x.point:
+        return fn(x)
     a, b = (x.lo, x.hi) if increasing else (x.hi, x.lo)
     return Iv(fn(Iv(a)).lo, fn(Iv(b)).hi)
 
 
 # -- the input box ----------------------------------------------------------------------------------
+
+_HALF_UNITS = np.concatenate([[0.0], 0.5 * np.power(10.0, -np.arange(331, dtype=np.float64))])  # by decimals + 1
+
 
 def rounding_box(values: torch.Tensor, decimals: np.ndarray | None, *, exact: bool = False,
                  low: float | None = None, high: float | None = None) -> Iv:
@@ -293,12 +440,11 @@ def rounding_box(values: torch.Tensor, decimals: np.ndarray | None, *, exact: bo
     taken as given) and `exact=True` give a point."""
     x = _t(values)
     if exact or decimals is None or not x.is_floating_point():
-        return Iv(x.clone())
+        return Iv(x)
     d = np.asarray(decimals)
     if d.shape != tuple(x.shape):
         raise EnclosureUnavailable(f"decimals of shape {d.shape} for values of shape {tuple(x.shape)}")
-    h = torch.from_numpy(np.where(d >= 0, 0.5 * np.power(10.0, -np.clip(d, 0, 330).astype(np.float64)), 0.0))
-    h = h.to(F64)
+    h = torch.from_numpy(np.asarray(_HALF_UNITS[np.clip(d, -1, 330) + 1]))
     margin = 1e-15 * torch.maximum(x.abs(), h)  # ≥ 4.5 ulp of the larger of |x| and h
     lo = torch.where(h > 0, down(x - h - margin), x)
     hi = torch.where(h > 0, up(x + h + margin), x)
@@ -370,8 +516,18 @@ class Box:
     def target_box(self, low: float | None = None, high: float | None = None) -> Iv:
         if self.target is None:
             raise EnclosureUnavailable("no target")
-        return rounding_box(self.target, self.target_decimals, exact=target_is_exact(self.target_kind, self.target),
-                            low=low, high=high)
+        return rounding_box(self.target, self.target_decimals, exact=self.target_exact, low=low, high=high)
+
+    @property
+    def target_exact(self) -> bool:
+        """target_is_exact(target_kind, target), with the labels test made once per box."""
+        t = self.target
+        return t is None or not t.is_floating_point() or (self.target_kind != "values" and self.labels)
+
+    @cached_property
+    def labels(self) -> bool:
+        """The target is class indices or 0/1 labels (is_label_like), found once per box."""
+        return is_label_like(self.target)
 
 
 Formula = Callable[[Box], Iv]
@@ -404,11 +560,16 @@ def _tensor_param(value: Any) -> torch.Tensor | None:
 
 
 # regression: l = g(|d|) with d = ŷ − y and g non-decreasing on [0, ∞) for L1, MSE, smooth L1 (continuous at
-# |d| = β: 0.5β²/β = β − 0.5β) and Huber (continuous at δ); |d| over the box is exact, so g at the two ends of
-# |d| is the exact range of each term; the sum of independent terms ranges over the sum of their ranges.
+# |d| = β: 0.5β²/β = β − 0.5β) and Huber (continuous at δ); |d| over the box is exact, so g over the interval of
+# |d| is the exact range of each term; the sum of independent terms ranges over the sum of their ranges. Smooth L1
+# and Huber pick their branch by the upper end of |d|: an interval straddling β (δ) takes the linear branch, which
+# lies below the quadratic one at the lower end (0.5a²/β − (a − 0.5β) = 0.5(a − β)²/β ≥ 0): still an enclosure.
 def _regression_terms(box: Box, g: Callable[[Iv], Iv]) -> Iv:
-    d = box.pred_box() - box.target_box()
-    return monotone_scalar(g, d.abs())
+    x, y = box.pred_box(), box.target_box()
+    if x.point and y.point:  # |x − y| is correctly rounded: half an ulp from the exact |d|
+        a = (x.lo - y.lo).abs_()
+        return g(Iv(_down_nonneg_(a.clone(), 1), _up_nonneg_(a, 1)))
+    return g((x - y).abs())
 
 
 @enclosure("l1", method="exact range (|d| per element), interval arithmetic with outward rounding")
@@ -430,7 +591,7 @@ def _rmse(box: Box) -> Iv:
 def _smooth_l1(box: Box) -> Iv:
     beta = _float(box.params.get("beta"), 1.0)
 
-    def g(a: Iv) -> Iv:  # a is a point interval here
+    def g(a: Iv) -> Iv:
         if beta == 0:
             return a
         return where(a.hi < beta, 0.5 * a.sqr() / beta, a - 0.5 * beta)
@@ -447,7 +608,11 @@ def _huber(box: Box) -> Iv:
 # BCE (torch): l = −w·(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)). Each of the two terms is monotone
 # in p (the first non-increasing, the second non-decreasing), so interval arithmetic on each is its exact range;
 # their sum (and a soft y, linear) is enclosed soundly by interval arithmetic.
-def _bce_terms(p: Iv, y: Iv) -> Iv:
+# With 0/1 labels each term is the one log its label picks (y·a + (1 − y)·b is a or b exactly): one log per element.
+def _bce_terms(p: Iv, y: Iv, labels: bool = False) -> Iv:
+    if labels:
+        one = y.lo == 1
+        return -where(one, p, (1.0 - p).clamp(0.0, None)).log().maximum(-100.0)
     log_p = p.log().maximum(-100.0)
     log_q = (1.0 - p).clamp(0.0, None).log().maximum(-100.0)
     return -(y * log_p + (1.0 - y) * log_q)
@@ -457,7 +622,7 @@ def _bce_terms(p: Iv, y: Iv) -> Iv:
 def _bce(box: Box) -> Iv:
     p = box.pred_box(0.0, 1.0)
     y = box.target_box(0.0, 1.0)
-    terms = _bce_terms(p, y)
+    terms = _bce_terms(p, y, labels=y.point and box.labels)
     w = _tensor_param(box.params.get("weight"))
     if w is not None:
         terms = terms * w
@@ -471,51 +636,62 @@ def _bce_with_logits(box: Box) -> Iv:
     x = box.pred_box()
     y = box.target_box()
     pw = _tensor_param(box.params.get("pos_weight"))
-    first = (-x).softplus() * y
-    if pw is not None:
-        first = first * pw
-    terms = first + (1.0 - y) * x.softplus()
+    if y.point and box.labels:  # each term is the branch its label picks: pw·softplus(−x) or softplus(x)
+        one = y.lo == 1
+        terms = where(one, -x, x).softplus()
+        if pw is not None:
+            terms = terms * torch.where(one, pw, torch.ones_like(pw))
+    else:
+        first = (-x).softplus() * y
+        if pw is not None:
+            first = first * pw
+        terms = first + (1.0 - y) * x.softplus()
     w = _tensor_param(box.params.get("weight"))
     if w is not None:
         terms = terms * w
     return reduce_iv(terms, box.reduction)
 
 
-def log_softmax_iv(z: Iv, dim: int = -1) -> Iv:
+def _row_sum_bound(t: torch.Tensor, upper: bool) -> torch.Tensor:
+    """A bound of the sum over the last dim of t ≥ 0 (Iv.sum's error bound, with Σ|x| the sum itself)."""
+    total = _plain_sum(t, -1)
+    k = 2.0 * (t.shape[-1] + 1) * U
+    return _up_(total.mul_(1 + k), 2) if upper else _down_(total.mul_(1 - k), 2).clamp_min_(0)
+
+
+def log_softmax_iv(z: Iv, dim: int = -1, index: torch.Tensor | None = None) -> Iv:
     """log softmax_c(z) = −log(1 + Σ_{j≠c} exp(z_j − z_c)): non-decreasing in z_c and non-increasing in every
     other z_j, so its range over a box is reached at the corner (z_c low, others high) and the opposite one.
-    Evaluated there with the max shift (log-sum-exp) in interval arithmetic: exact range, rounded outward."""
+
+    Every class at once: with the shift m (the row's largest upper end; it cancels exactly, and keeps the
+    dominant class's log p precise), the row sums S⁺ = Σ_j e^(z_j^hi − m) and S⁻ = Σ_j e^(z_j^lo − m) are
+    enclosed once, and the corner sums are S⁺ − e^(z_c^hi − m) + e^(z_c^lo − m) (bounded above) and
+    S⁻ − e^(z_c^lo − m) + e^(z_c^hi − m) (bounded below, and by its own last term); z_c − m − log of them is the
+    exact range, rounded outward. With `index` (a class per row of the last dim) only that class's range is
+    formed."""
     if dim != -1:
         z = z.movedim(dim, -1)
-    c = z.shape[-1]
-    lo_parts, hi_parts = [], []
-    for k in range(c):
-        onehot = torch.zeros(c, dtype=F64)
-        onehot[k] = 1.0
-        # low corner: z_k at its low end, the others at their high end
-        a = torch.where(onehot.bool(), z.lo, z.hi)
-        b = torch.where(onehot.bool(), z.hi, z.lo)
-        lo_parts.append(_log_softmax_point(Iv(a), k).lo)
-        hi_parts.append(_log_softmax_point(Iv(b), k).hi)
-    out = Iv(torch.stack(lo_parts, -1), torch.stack(hi_parts, -1))
-    return out.movedim(-1, dim) if dim != -1 else out
-
-
-def log_softmax_iv_loose(z: Iv) -> Iv:
-    """z − logsumexp(z) over the last dim in plain interval arithmetic (sound, wider): for many classes."""
     m = z.hi.amax(-1, keepdim=True)
     m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
-    lse = (z - m).exp().sum(-1).log() + m.squeeze(-1)
-    return z - lse.unsqueeze(-1)
-
-
-def _log_softmax_point(z: Iv, k: int) -> Iv:
-    """z_k − logsumexp(z) for a point z (last dim), in interval arithmetic with the max shift."""
-    m = z.lo.amax(-1, keepdim=True)  # an exact float; the shift cancels in exact arithmetic
-    m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
-    shifted = z - m
-    lse = shifted.exp().sum(-1).log() + m.squeeze(-1)
-    return z[..., k] - lse
+    e_hi = (Iv(z.hi) - m).exp()
+    e_lo = e_hi if z.point else (Iv(z.lo) - m).exp()
+    s_hi = _row_sum_bound(e_hi.hi, upper=True).unsqueeze(-1)
+    s_lo = _row_sum_bound(e_lo.lo, upper=False).unsqueeze(-1)
+    parts = [z.lo, z.hi, e_hi.lo, e_lo.hi]
+    if index is not None:
+        at = index.unsqueeze(-1)
+        picked = {id(t): t.expand(*index.shape, t.shape[-1]).gather(-1, at) for t in parts}  # a point once
+        parts = [picked[id(t)] for t in parts]
+    z_lo, z_hi, e_hi_lo, e_lo_hi = parts
+    above = _up_(_up_(s_hi - e_hi_lo) + e_lo_hi)  # ≥ Σ_{j≠c} e^(z_j^hi − m) + e^(z_c^lo − m)
+    # ≤ Σ_{j≠c} e^(z_j^lo − m) + e^(z_c^hi − m)
+    below = torch.maximum(_down_(_down_(s_lo - e_lo_hi) + e_hi_lo), e_hi_lo)
+    lower = _down_(_down_(z_lo - m) - _up_ulps_(torch.log(above), 4))
+    upper = _up_(_up_(z_hi - m) - _down_ulps_(torch.log(below), 4))
+    out = _outward_(lower, upper)
+    if index is not None:
+        return out.reshape(*index.shape)
+    return out.movedim(-1, dim) if dim != -1 else out
 
 
 def _class_layout(x: Iv, target: torch.Tensor | None) -> tuple[Iv, torch.Tensor | None, bool]:
@@ -544,12 +720,12 @@ def _cross_entropy(box: Box) -> Iv:
     if target is None:
         raise EnclosureUnavailable("no target")
     z, target_cl, _ = _class_layout(z, target)
-    logp = log_softmax_iv(z) if z.shape[-1] <= MAX_EXACT_CLASSES else log_softmax_iv_loose(z)
-    c = logp.shape[-1]
+    c = z.shape[-1]
     eps = _float(p.get("label_smoothing"), 0.0)
     w = _tensor_param(p.get("weight"))
     wc = w if w is not None else torch.ones(c, dtype=F64)
-    if target.is_floating_point() and tuple(target_cl.shape) == tuple(logp.shape):
+    if target.is_floating_point() and tuple(target_cl.shape) == tuple(z.shape):
+        logp = log_softmax_iv(z)
         # class probabilities: l_n = −Σ_c w_c·t'_c·log p_c with t' = (1 − ε)·t + ε/C; mean divides by N
         t_box = box.target_box(0.0, 1.0)
         if t_box.lo.dim() > 1:
@@ -566,10 +742,11 @@ def _cross_entropy(box: Box) -> Iv:
     ignore = int(_float(p.get("ignore_index"), -100))
     keep = idx != ignore
     safe = torch.where(keep, idx, torch.zeros_like(idx))
-    nll = -logp.gather(-1, safe.unsqueeze(-1)).reshape(*safe.shape)
+    logp = log_softmax_iv(z) if eps else None
+    nll = -(logp.gather(-1, safe.unsqueeze(-1)).reshape(*safe.shape) if logp is not None else log_softmax_iv(z, index=safe))
     wy = wc[safe] * keep.to(F64)
     terms = nll * wy
-    if eps:
+    if logp is not None:
         smooth = -(logp * wc).sum(-1) * keep.to(F64)
         terms = terms * (1.0 - eps) + smooth * (eps / c)
     if box.reduction == "none" and len(box.pred.shape) == 1:
@@ -624,6 +801,8 @@ def _kl_terms(t: Iv, x: Iv) -> Iv:
     inequality g(t) ≥ g(t̃) + g'(t̃)(t − t̃), minimised over t ∈ [a, b] (both ends), all in interval arithmetic:
     a lower bound whatever the error in t̃.
     """
+    if t.point:  # t exact: g is linear in x, and the formula itself gives its range
+        return t.xlogx() - t * x
     a, b = t.lo, t.hi
     hi = hull(Iv(a).xlogx() - Iv(a) * x.lo, Iv(b).xlogx() - Iv(b) * x.lo).hi
     xh = Iv(x.hi)
@@ -672,7 +851,19 @@ def _l2_penalty(box: Box) -> Iv:
 # is increasing in x); y = 0: (1 − α)·p^γ·(−log(1 − p)), both factors non-decreasing. So the corners give the
 # exact range of the unweighted term; the weight (any sign) is applied after by interval arithmetic. Soft labels:
 # plain interval arithmetic over the same formula.
-def _focal_term(x: Iv, y: Iv, alpha: float, gamma: float, probabilities: bool) -> Iv:
+def _focal_term(x: Iv, y: Iv, alpha: float, gamma: float, probabilities: bool, labels: bool = False) -> Iv:
+    if labels:  # each factor is the branch its 0/1 label picks
+        one = y.lo == 1
+        if probabilities:
+            p = x.clamp(0.0, 1.0)
+            q = (1.0 - p).clamp(0.0, None)
+            ce, one_minus_pt = -where(one, p, q).log().maximum(-100.0), where(one, q, p)
+        else:
+            z = where(one, -x, x)
+            ce, one_minus_pt = z.softplus(), z.sigmoid()
+        term = one_minus_pt.clamp(0.0, None).pow(gamma) * ce
+        alpha_t = torch.where(one, torch.tensor(alpha, dtype=F64), torch.tensor(1.0 - alpha, dtype=F64))
+        return term * alpha_t if alpha >= 0 else term
     if probabilities:
         p = x.clamp(0.0, 1.0)
         ce = -(y * p.log().maximum(-100.0) + (1.0 - y) * (1.0 - p).clamp(0.0, None).log().maximum(-100.0))
@@ -694,10 +885,10 @@ def _focal(box: Box) -> Iv:
     x = box.pred_box(0.0, 1.0) if probabilities else box.pred_box()
     if box.target is None:
         raise EnclosureUnavailable("no target")
-    if is_label_like(box.target):
+    if box.labels:
         y = box.target.to(F64)
         signs = torch.where(y == 1, -1.0, 1.0).to(F64)
-        term = monotone(lambda v: _focal_term(v, Iv(y), alpha, gamma, probabilities), x, signs)
+        term = monotone(lambda v: _focal_term(v, Iv(y), alpha, gamma, probabilities, labels=True), x, signs)
     else:
         term = _focal_term(x, box.target_box(0.0, 1.0), alpha, gamma, probabilities)
     w = _tensor_param(params.get("weight"))
@@ -718,12 +909,11 @@ def _softmax_focal(box: Box) -> Iv:
     if box.target is None:
         raise EnclosureUnavailable("no target")
     z, target_cl, single = _class_layout(box.pred_box(), box.target)
-    logp = log_softmax_iv(z) if z.shape[-1] <= MAX_EXACT_CLASSES else log_softmax_iv_loose(z)
     idx = target_cl.long()
     ignore = int(_float(params.get("ignore_index"), -100))
     keep = idx != ignore
     safe = torch.where(keep, idx, torch.zeros_like(idx))
-    lpt = logp.gather(-1, safe.unsqueeze(-1)).reshape(*safe.shape).clamp(None, 0.0)
+    lpt = log_softmax_iv(z, index=safe).clamp(None, 0.0)
 
     def term(v: Iv) -> Iv:
         return (1.0 - v.exp()).clamp(0.0, None).pow(gamma) * (-v)
@@ -817,7 +1007,7 @@ def _truncated_ce(box: Box) -> Iv:
 
     def term(v: Iv) -> Iv:
         keep = ~(((y == 1) & (v.lo > m)) | ((y == 0) & (v.lo < 1 - m)))
-        return _bce_terms(v, Iv(y)) * keep.to(F64)
+        return _bce_terms(v, Iv(y), labels=box.labels) * keep.to(F64)
     return reduce_iv(monotone(term, p, torch.where(y == 1, -1.0, 1.0).to(F64)), box.reduction)
 
 
@@ -832,7 +1022,7 @@ def _soft_truncated_ce(box: Box) -> Iv:
     a = monotone_scalar(lambda v: (v * (-k)).sigmoid() * (-v).softplus(), x, increasing=False)
     b = monotone_scalar(lambda v: (v * k).sigmoid() * v.softplus(), x, increasing=True)
     y = box.target_box(0.0, 1.0)
-    if is_label_like(box.target):
+    if box.labels:
         yt = box.target.to(F64) == 1
         terms = where(yt, a, b)
     else:
@@ -849,7 +1039,8 @@ def _soft_truncated_ce(box: Box) -> Iv:
 # low where t = 0, and the reverse). Sigmoid is increasing, so the boxes of p = σ(x) are exact. Softmax couples the
 # classes; its per-element probability boxes are exact, and treating them as independent only widens the range
 # (still an enclosure). Soft targets: plain interval arithmetic over the formula.
-def _set_dims(ndim: int, activation: str, per_sample: bool) -> tuple[int, ...]:
+def set_dims(ndim: int, activation: str, per_sample: bool) -> tuple[int, ...]:
+    """The dimensions summed within one set of an overlap loss (as lossapp.losses.overlap forms its sets)."""
     if activation == "softmax":
         spatial = tuple(range(2, ndim))
         return spatial if per_sample else (0, *spatial)
@@ -880,6 +1071,21 @@ def _coefficient(kind: str, p: Iv, t: Iv, dims: tuple[int, ...], eps: float, a: 
     return (inter + eps) / (inter + fp * a + fn * b + eps)
 
 
+def _label_coefficient(kind: str, p: Iv, t: torch.Tensor, dims: tuple[int, ...], eps: float, a: float,
+                       b: float) -> Iv:
+    """_coefficient for an exact 0/1 target t, from three sums per set: |X∩Y| = Σ_{t=1} p, |X| = Σ p and |Y| = Σ t
+    (exact: a count), with |X∪Y| = |X| + |Y| − |X∩Y|, fp = |X| − |X∩Y| and fn = |Y| − |X∩Y| (identities of the
+    real sums, since t·p is p or 0 and (1 − t)·p is 0 or p)."""
+    inter = _set_sum(where(t == 1, p, 0.0), dims)
+    size_p = _set_sum(p, dims)
+    size_t = Iv(t.sum(dims) if dims else t)
+    if kind == "dice":
+        return (inter * 2.0 + eps) / (size_p + size_t + eps)
+    if kind == "iou":
+        return (inter + eps) / (size_p + size_t - inter + eps)
+    return (inter + eps) / (inter + (size_p - inter) * a + (size_t - inter) * b + eps)
+
+
 def _overlap_loss(box: Box, kind: str, params: dict[str, Any]) -> Iv:
     activation = str(params.get("activation") or "none")
     eps = _float(params.get("eps"), 1e-8)
@@ -895,7 +1101,7 @@ def _overlap_loss(box: Box, kind: str, params: dict[str, Any]) -> Iv:
         p = x.sigmoid()
     elif activation == "softmax":
         z = x.movedim(1, -1)
-        lp = log_softmax_iv(z) if z.shape[-1] <= MAX_EXACT_CLASSES else log_softmax_iv_loose(z)
+        lp = log_softmax_iv(z)
         p = lp.exp().clamp(0.0, 1.0).movedim(-1, 1)
     else:
         p = box.pred_box(0.0, 1.0)
@@ -903,16 +1109,18 @@ def _overlap_loss(box: Box, kind: str, params: dict[str, Any]) -> Iv:
         classes = p.shape[1]
         grid = torch.arange(classes).view(1, classes, *([1] * (target.dim() - 1)))
         t_exact: torch.Tensor | None = (target.unsqueeze(1) == grid).to(F64)
-    elif is_label_like(target):
+    elif box.labels:
         t_exact = target.to(F64)
     else:
         t_exact = None
-    dims = _set_dims(len(p.shape), activation, per_sample)
-    if t_exact is not None:
-        t = Iv(t_exact)
+    dims = set_dims(len(p.shape), activation, per_sample)
+    if t_exact is not None and p.point:
+        coef = _label_coefficient(kind, p, t_exact, dims, eps, a, b)
+    elif t_exact is not None:
         low = torch.where(t_exact == 1, p.lo, p.hi)
         high = torch.where(t_exact == 1, p.hi, p.lo)
-        coef = Iv(_coefficient(kind, Iv(low), t, dims, eps, a, b).lo, _coefficient(kind, Iv(high), t, dims, eps, a, b).hi)
+        coef = Iv(_label_coefficient(kind, Iv(low), t_exact, dims, eps, a, b).lo,
+                  _label_coefficient(kind, Iv(high), t_exact, dims, eps, a, b).hi)
     else:
         coef = _coefficient(kind, p, box.target_box(0.0, 1.0), dims, eps, a, b)
     if activation == "softmax":
@@ -1059,7 +1267,7 @@ def enclose(result: Any) -> Enclosure:
                          f"{NOT_ESTABLISHED} (the interval formula [{lo:.10g}, {hi:.10g}] does not contain the "
                          f"computed value {value:.10g})")
     point = all(d is None or not (np.asarray(d) > 0).any()
-                for d in (box.pred_decimals, None if target_is_exact(box.target_kind, target) else box.target_decimals))
+                for d in (box.pred_decimals, None if box.target_exact else box.target_decimals))
     return Enclosure(min(lo, value), max(hi, value), True, METHODS[name], point=point)
 
 

@@ -8,6 +8,9 @@ loss's own checks passed) and its warnings are shown with the result. It never r
 - ignore_index inside the class range (a real class is silently dropped);
 - every target ignored (nothing is counted: torch's mean is 0/0 = NaN).
 
+Each check reads every element once at most, with a reduction (`torch.aminmax`, a sum) rather than masks and
+`.all()` chains, and stops at the first reduction that rules it out.
+
 Lint is for what the losses themselves do not flag. Their prepare steps already warn about probability
 rows given to cross_entropy with input=logits (`classification.CE_PROBABILITIES`), positive entries given
 to nll (`classification.NLL_POSITIVE`) and 0/1 targets given to hinge (`margin.HINGE_01`), and the
@@ -42,6 +45,8 @@ def lint(spec: LossSpec, pred: Any, target: Any, params: dict[str, Any], reducti
     warnings: list[str] = []
     x = pred if isinstance(pred, torch.Tensor) else None
     t = target if isinstance(target, torch.Tensor) else None
+    if spec.name not in LINTED:
+        return warnings
     for check in (_probabilities_as_logits, _ignore_index):
         try:
             message = check(spec, x, t, {**params, "__reduction": reduction})
@@ -51,13 +56,19 @@ def lint(spec: LossSpec, pred: Any, target: Any, params: dict[str, Any], reducti
     return warnings
 
 
+def _in_unit(x: torch.Tensor) -> bool:
+    """Every value in [0, 1] (one pass: the smallest and the largest)."""
+    if x.numel() == 0 or not x.is_floating_point():
+        return False
+    low, high = torch.aminmax(x)
+    return bool(low >= 0) and bool(high <= 1)
+
+
 def _rows_are_distributions(x: torch.Tensor) -> bool:
-    if x.dim() == 0 or not x.is_floating_point() or x.shape[class_dim(x)] < 2:
+    if x.dim() == 0 or not x.is_floating_point() or x.shape[class_dim(x)] < 2 or not _in_unit(x):
         return False
-    if not bool(((x >= 0) & (x <= 1)).all()):
-        return False
-    sums = x.double().sum(class_dim(x))
-    return bool(((sums - 1).abs() <= ROW_TOL).all())
+    low, high = torch.aminmax(x.double().sum(class_dim(x)))
+    return bool(low >= 1 - ROW_TOL) and bool(high <= 1 + ROW_TOL)
 
 
 def _probabilities_as_logits(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None,
@@ -66,8 +77,7 @@ def _probabilities_as_logits(spec: LossSpec, x: torch.Tensor | None, t: torch.Te
         return []
     if spec.name == "softmax_focal" and _rows_are_distributions(x):
         return [SOFTMAX_FOCAL_PROBABILITIES]
-    if spec.name == "bce_with_logits" and x.is_floating_point() and bool(((x >= 0) & (x <= 1)).all()) \
-            and bool(((x > 0) & (x < 1)).any()):
+    if spec.name == "bce_with_logits" and _in_unit(x) and bool(((x > 0) & (x < 1)).any()):
         return [BCE_LOGITS_PROBABILITIES]
     return []
 
@@ -86,10 +96,19 @@ def _ignore_index(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None
     if 0 <= index < classes:
         out.append(f"ignore_index = {index} is a real class (C = {classes} classes, 0 to {classes - 1}): targets of "
                    f"class {index} are silently dropped from the loss and from the mean's denominator")
-    if t.numel() and bool((t.long() == index).all()) and params.get("__reduction") is None:
+    if t.numel() and params.get("__reduction") is None and _every(t.long(), index):
         out.append(f"every target equals ignore_index ({index}): no sample is counted, so the sum is 0 and the "
                    f"mean divides 0 by 0 — torch returns NaN for reduction='mean'")
     return out
+
+
+def _every(t: torch.Tensor, value: int) -> bool:
+    """Every entry equals value (one pass: the smallest and the largest)."""
+    low, high = torch.aminmax(t)
+    return int(low) == value == int(high)
+
+
+LINTED = ("softmax_focal", "bce_with_logits", *INDEX_LOSSES)  # the losses some check above is about
 
 
 add_zh({

@@ -7,6 +7,11 @@ run a spec's step function on transformed inputs or parameters (`Case.run`), cha
 the correct per-element losses (`Case.rereduce`), or rescale the correct value where the mistake is a
 pure rescaling (log10 for ln: every term is a multiple of a natural log).
 
+Work several variants need is made once per case and shared (`Case.shared`): a run that only changes
+parameters, Σ l and the value under another reduction, the range of pred, the run with the labels swapped, the
+overlap losses' per-set sums, the focal terms without α. A variant may give a `bound` on its value found without
+a pass over the elements; the checker then skips it for a claim outside that bound.
+
 `lossapp.check` lists every variant whose value reproduces a claim to its written decimals.
 `lossapp.conventions` uses the same `Case` and `Variant` machinery for other libraries' conventions.
 """
@@ -22,6 +27,8 @@ import torch
 
 from lossapp.i18n import add_zh
 from lossapp.inputs import InputError
+from lossapp.interval import set_dims
+from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec
 from lossapp.result import Result
 from lossapp.trace import Trace
@@ -34,10 +41,19 @@ SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64
 
 @dataclass
 class Case:
-    """A computed Result and what variants need from it (no reference or device round-trip)."""
+    """A computed Result and what variants need from it (no reference or device round-trip).
+
+    Work is shared between variants: a run that only changes parameters (not the inputs) is made once per case
+    (`run`, `unreduced_of`), and so are Σ l (`total`) and the inputs' range (`pred_range`)."""
 
     result: Result
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def shared(self, key: Any, make: Callable[[], Any]) -> Any:
+        """A value made once per case and shared by every variant that needs it."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
     @property
     def spec(self) -> LossSpec:
@@ -65,6 +81,9 @@ class Case:
 
     @property
     def value(self) -> float:
+        return self.shared("value", self._value)
+
+    def _value(self) -> float:
         v = self.result.value
         if isinstance(v, list):
             flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
@@ -76,6 +95,8 @@ class Case:
         return self.result.unreduced
 
     def step_value(self, symbol: str) -> torch.Tensor | None:
+        """A step of the correct computation. Only small steps are read this way (a large one is recomputed
+        by the Result from its inputs)."""
         try:
             v = self.result.step(symbol).value
         except KeyError:
@@ -85,11 +106,30 @@ class Case:
     def param(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
 
+    def pred_range(self) -> tuple[float, float] | None:
+        """(min, max) of a floating-point pred, in one pass (shared by the applicability tests)."""
+        def make() -> tuple[float, float] | None:
+            x = self.pred
+            if x is None or not x.is_floating_point() or x.numel() == 0:
+                return None
+            low, high = torch.aminmax(x)
+            return float(low), float(high)
+        return self.shared("pred_range", make)
+
     def run(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
             reduction: str | None = None, prepare: bool = True, **overrides: Any) -> float | None:
         """The value of `loss` (default: this case's) on (transformed) inputs, with parameters overridden
         (already-parsed values), through the spec's float64 step function only. None when the variant does
-        not apply to these inputs (the spec rejects them, or the value is not one finite number)."""
+        not apply to these inputs (the spec rejects them, or the value is not one finite number). A run on
+        this case's own inputs with plain parameter values is made once and shared."""
+        same_inputs = pred is None and isinstance(target, str) and target == "same"
+        if same_inputs and all(_plain(v) for v in overrides.values()):
+            key = ("run", loss, reduction, prepare, tuple(sorted(overrides.items())))
+            return self.shared(key, lambda: self._run(loss, None, "same", reduction, prepare, overrides))
+        return self._run(loss, pred, target, reduction, prepare, overrides)
+
+    def _run(self, loss: str | None, pred: torch.Tensor | None, target: Any, reduction: str | None, prepare: bool,
+             overrides: dict[str, Any]) -> float | None:
         spec = LOSSES[loss] if loss else self.spec
         if spec.name == "confusion":
             return None
@@ -118,13 +158,38 @@ class Case:
         return _scalar(value)
 
     def denominator(self) -> float | None:
-        """What the correct reduction divided Σ l by: 1 for sum, the trace's 'den' step for mean/batchmean."""
+        """What the correct reduction divided Σ l by: 1 for sum, the trace's 'den' step (one number) for
+        mean/batchmean."""
         if self.reduction == "sum":
             return 1.0
         if self.reduction in ("mean", "batchmean"):
-            den = self.step_value("den")
+            den = self.shared("den", lambda: self.step_value("den"))
             return float(den) if den is not None and den.numel() == 1 else None
         return None
+
+    @property
+    def total(self) -> float | None:
+        """Σ l over the correct per-element losses (None without them)."""
+        u = self.unreduced
+        return self.shared("total", lambda: None if u is None else float(u.double().sum()))
+
+    @property
+    def plain(self) -> bool:
+        """Whether the value is exactly Σ l / den (the reduction is the last step, as for most losses; not
+        for RMSE's root or the combined losses)."""
+        den, total = self.denominator(), self.total
+        return den is not None and den != 0 and total is not None and total / den == self.value
+
+    def reduced_as(self, reduction: str) -> float | None:
+        """The value under another reduction: from Σ l where the value is plain (sum: Σ l; batchmean: Σ l / N;
+        mean, for losses whose mean divides by every element: Σ l / n), else a run."""
+        u = self.unreduced
+        # avg_factor (mmdetection's) only goes with a mean: a run says whether the other reduction is refused
+        if self.plain and u is not None and self.param("avg_factor") is None and (reduction != "mean" or not _weighted(self)):
+            n = {"sum": 1, "batchmean": u.shape[0] if u.dim() else 1, "mean": u.numel()}.get(reduction)
+            if n:
+                return _finite(self.total / n)
+        return self.run(reduction=reduction)
 
     def rereduce(self, unreduced: torch.Tensor | None) -> float | None:
         """Σ unreduced divided as the correct computation divides (same denominator)."""
@@ -134,7 +199,13 @@ class Case:
         return _finite(float(unreduced.double().sum()) / den)
 
     def unreduced_of(self, **overrides: Any) -> torch.Tensor | None:
-        """Per-element losses of this spec with parameters overridden (reduction none)."""
+        """Per-element losses of this spec with parameters overridden (reduction none); made once per case."""
+        key = ("unreduced", tuple(sorted(overrides.items()))) if all(_plain(v) for v in overrides.values()) else None
+        if key is None:
+            return self._unreduced_of(overrides)
+        return self.shared(key, lambda: self._unreduced_of(overrides))
+
+    def _unreduced_of(self, overrides: dict[str, Any]) -> torch.Tensor | None:
         spec = self.spec
         if "none" not in spec.reductions or self.pred is None:
             return None
@@ -150,6 +221,23 @@ class Case:
         except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError):
             return None
         return trace.unreduced.detach() if trace.unreduced is not None else None
+
+    def rerun(self, **overrides: Any) -> float | None:
+        """run(**overrides) for parameters that change each term but not the denominator (focal α, γ): from the
+        per-element losses (shared with the variants that reweight them) where the value is plain."""
+        if self.plain:
+            return self.rereduce(self.unreduced_of(**overrides))
+        return self.run(**overrides)
+
+
+def _plain(value: Any) -> bool:
+    """A parameter value a shared run can be keyed by (not a tensor)."""
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _weighted(c: Case) -> bool:
+    """Whether the mean of this case divides by weights or counts rather than by every element."""
+    return any(c.param(k) is not None for k in ("weight", "avg_factor")) or "ignore_index" in c.params
 
 
 def _finite(v: float) -> float | None:
@@ -183,6 +271,9 @@ class Variant:
     compute: Callable[[Case], float | None]
     library: str = ""
     library_zh: str = ""
+    # optional: an interval sure to contain the value, found without a pass over every element (None when
+    # unknown); a claim outside it is not reproduced, so the variant need not be computed for that claim
+    bound: Callable[[Case], tuple[float, float] | None] | None = None
 
 
 @dataclass
@@ -225,16 +316,25 @@ def mistake(id: str, title: str, title_zh: str, explanation: str, explanation_zh
     return _register(MISTAKES, Variant(id, title, title_zh, explanation, explanation_zh, step, applies, compute))
 
 
-def evaluate(case: Case, catalogue: dict[str, Variant] | None = None, *, include_same: bool = False) -> list[VariantValue]:
+Reachable = Callable[[float, float], bool]
+
+
+def evaluate(case: Case, catalogue: dict[str, Variant] | None = None, *, include_same: bool = False,
+             reachable: Reachable | None = None) -> list[VariantValue]:
     """Every applicable variant's value on this case (variants equal to the correct value are left out
-    unless include_same)."""
+    unless include_same). With `reachable(lo, hi)` (whether a value in [lo, hi] could reproduce the claim being
+    checked), a variant whose `bound` rules the claim out is not computed: it could not be listed for it."""
     out = []
     true = case.value
     for variant in (MISTAKES if catalogue is None else catalogue).values():
         try:
             if not variant.applies(case):
                 continue
-            value = variant.compute(case)
+            if reachable is not None and variant.bound is not None:
+                bound = variant.bound(case)
+                if bound is not None and not reachable(*bound):
+                    continue
+            value = case.shared(("variant", variant.id), lambda variant=variant: variant.compute(case))
         except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
             continue
         if value is None or not math.isfinite(value):
@@ -281,20 +381,39 @@ def _is(*names: str) -> Callable[[Case], bool]:
     return lambda case: case.name in names and _scalar_value(case)
 
 
-def _in_unit(t: torch.Tensor | None) -> bool:
-    return t is not None and t.is_floating_point() and bool(((t >= 0) & (t <= 1)).all())
+def _pred_in_unit(c: Case) -> bool:
+    """Every pred value in [0, 1] (from the shared range of pred)."""
+    r = c.pred_range()
+    return r is not None and r[0] >= 0 and r[1] <= 1
 
 
 def _class_dim(x: torch.Tensor) -> int:
     return 0 if x.dim() == 1 else 1
 
 
-def _softmax_of_pred(case: Case) -> torch.Tensor | None:
-    """The probabilities the correct computation formed (the trace's softmax / sigmoid step 'p')."""
-    p = case.step_value("p")
-    if p is None or case.pred is None or tuple(p.shape) != tuple(case.pred.shape):
+def _softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """softmax along dim, as the losses form it (exp of the log-softmax with the max shift)."""
+    return torch.exp(log_softmax_steps(Trace(), x.double(), dim))
+
+
+def _activate(x: torch.Tensor, activation: str) -> torch.Tensor | None:
+    """sigmoid, or softmax over dim 1, of x as the losses form them (None for activation none)."""
+    if activation == "sigmoid":
+        return stable_sigmoid(x.double())
+    if activation == "softmax":
+        return _softmax(x, 1)
+    return None
+
+
+def _activated(c: Case) -> torch.Tensor | None:
+    """The probabilities the correct computation formed from the logits (softmax or sigmoid), recomputed from
+    pred rather than read from the (possibly not held) step 'p'."""
+    x = c.pred
+    if x is None or not x.is_floating_point():
         return None
-    return p.double()
+    if c.name == "cross_entropy":
+        return _softmax(x, _class_dim(x))
+    return _activate(x, "sigmoid" if c.name == "focal" else c.param("activation", "none"))
 
 
 # -- generic: logs and signs -------------------------------------------------------------------------------
@@ -322,14 +441,14 @@ mistake("sum_instead_of_mean", "Sum instead of mean", "用求和代替了求均�
         "The per-element losses were added up but not divided by their count (reduction='sum' instead of 'mean').",
         "把逐元素损失加起来了，却没有除以个数（用了 reduction='sum' 而不是 'mean'）。",
         "den", lambda c: c.reduction in ("mean", "batchmean") and "sum" in c.spec.reductions and _scalar_value(c),
-        lambda c: c.run(reduction="sum"))
+        lambda c: c.reduced_as("sum"))
 
 mistake("mean_instead_of_sum", "Mean instead of sum", "用求均值代替了求和",
         "The per-element losses were averaged although the problem asks for their sum (reduction='mean' instead of "
         "'sum').",
         "题目要求的是逐元素损失之和，却求了平均（用了 reduction='mean' 而不是 'sum'）。",
         "den", lambda c: c.reduction == "sum" and "mean" in c.spec.reductions and _scalar_value(c),
-        lambda c: c.run(reduction="mean"))
+        lambda c: c.reduced_as("mean"))
 
 mistake("mean_instead_of_batchmean", "Mean over every element instead of the batch mean",
         "对所有元素求均值而不是按批求均值",
@@ -337,7 +456,7 @@ mistake("mean_instead_of_batchmean", "Mean over every element instead of the bat
         "divergence per sample is reduction='batchmean'.",
         "KL 散度：reduction='mean' 把 Σ l 除以全部元素个数，而不是批大小；每个样本的平均 KL 散度应使用 reduction='batchmean'。",
         "den", lambda c: c.name == "kl_div" and c.reduction == "batchmean" and _scalar_value(c),
-        lambda c: c.run(reduction="mean"))
+        lambda c: c.reduced_as("mean"))
 
 mistake("batchmean_instead_of_mean", "Batch mean instead of the mean over every element",
         "用按批均值代替了对所有元素的均值",
@@ -345,7 +464,7 @@ mistake("batchmean_instead_of_mean", "Batch mean instead of the mean over every 
         "reduction='mean', which divides by every element.",
         "KL 散度：把 Σ l 除以了批大小（batchmean），而题目用的是 torch 的 reduction='mean'，它除以全部元素个数。",
         "den", lambda c: c.name == "kl_div" and c.reduction == "mean" and _scalar_value(c),
-        lambda c: c.run(reduction="batchmean"))
+        lambda c: c.reduced_as("batchmean"))
 
 
 # -- probabilities vs logits -----------------------------------------------------------------------------------
@@ -360,24 +479,25 @@ def _probabilities_as_logits(c: Case) -> float | None:
         if c.param("input", "logits") == "probabilities":
             return c.run(input="logits")
         if c.param("input", "logits") == "logits":
-            p = _softmax_of_pred(c)
+            p = _activated(c)
             return c.run(pred=p) if p is not None else None
         return None
     if name == "focal":
         if c.param("input") == "probabilities":
             return c.run(input="logits")
-        p = _softmax_of_pred(c)
+        p = _activated(c)
         return c.run(pred=p) if p is not None else None
     if name in ("bce_with_logits", "soft_truncated_ce"):
         return c.run(pred=torch.sigmoid(x.double()))
     if name == "softmax_focal":
-        logp = c.step_value("log p")
-        return c.run(pred=torch.exp(logp)) if logp is not None else None
-    if name in OVERLAP or name in COMBOS:
+        return c.run(pred=_softmax(x, _class_dim(x)))
+    if name in OVERLAP:
+        return overlap_value(c, again=True)
+    if name in COMBOS:
         act = c.param("activation", "none")
         if act == "none":
             return c.run(activation="sigmoid")
-        p = _softmax_of_pred(c)
+        p = _activated(c)
         return c.run(pred=p) if p is not None else None
     return None
 
@@ -393,7 +513,7 @@ mistake("probabilities_as_logits", "Softmax / sigmoid applied twice", "Softmax /
 
 def _logits_as_probabilities(c: Case) -> float | None:
     name, x = c.name, c.pred
-    if x is None or not _in_unit(x):
+    if x is None or not _pred_in_unit(c):
         return None
     if name == "bce_with_logits":
         return c.run("bce", pred=x, weight=c.param("weight"))
@@ -419,17 +539,18 @@ mistake("logits_as_probabilities", "Logits used as probabilities (no softmax / s
         _logits_as_probabilities)
 
 
-def _labels_swapped(c: Case) -> float | None:
+def labels_swapped(c: Case) -> float | None:
+    """The loss with every target y replaced by 1 − y (shared with the label-smoothing convention)."""
     t = c.target
     if t is None or not t.is_floating_point():
         return None
-    return c.run(target=1.0 - t)
+    return c.shared("labels_swapped", lambda: c.run(target=1.0 - t))
 
 
 mistake("labels_swapped", "Positive and negative labels swapped", "正负标签弄反了",
         "y and 1 − y were exchanged: each term used log(1 − p) where it needed log p and vice versa.",
         "y 和 1 − y 被对调：每一项在该用 log p 的地方用了 log(1 − p)，反之亦然。",
-        "l", _is("bce", "bce_with_logits", "focal"), _labels_swapped)
+        "l", _is("bce", "bce_with_logits", "focal"), labels_swapped)
 
 
 # -- weights and ignored samples ---------------------------------------------------------------------------------
@@ -509,8 +630,28 @@ def _focal_alpha(c: Case) -> float:
     return float(c.param("alpha", 0.25))
 
 
+def focal_base(c: Case) -> torch.Tensor | None:
+    """The sigmoid focal terms without α (weight included), shared by the variants that reweight them: the
+    problem's own terms divided by α_t = α·y + (1 − α)·(1 − y) where 0 < α < 1 (α_t is then never 0), else a
+    run with α off."""
+    def make() -> torch.Tensor | None:
+        alpha, u, t = _focal_alpha(c), c.unreduced, c.target
+        if 0 < alpha < 1 and u is not None and t is not None and u.shape == t.shape:
+            y = t.double()
+            return u / (alpha * y + (1 - alpha) * (1 - y))
+        return c.unreduced_of(alpha=-1.0)
+    return c.shared("focal_base", make)
+
+
+def no_alpha(c: Case) -> float | None:
+    """The focal loss with α_t = 1 (shared by the mistake and Keras' default convention)."""
+    if c.name == "focal" and c.plain:
+        return c.rereduce(focal_base(c))
+    return c.rerun(alpha=None if c.name == "softmax_focal" else -1.0)
+
+
 def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch.Tensor]) -> float | None:
-    base = c.unreduced_of(alpha=-1.0)  # the focal terms without α (weight included)
+    base = focal_base(c)
     t = c.target
     if base is None or t is None:
         return None
@@ -545,8 +686,7 @@ def _alpha_on(c: Case) -> bool:
 mistake("no_alpha", "α left out", "漏掉了 α",
         "The class-balancing factor α_t was not applied (α_t = 1).",
         "没有乘类别平衡因子 α_t（相当于 α_t = 1）。",
-        "alpha_t", lambda c: _alpha_on(c) and _scalar_value(c),
-        lambda c: c.run(alpha=None if c.name == "softmax_focal" else -1.0))
+        "alpha_t", lambda c: _alpha_on(c) and _scalar_value(c), no_alpha)
 
 mistake("no_modulating_factor", "Modulating factor (1 − p_t)^γ left out", "漏掉了调制因子 (1 − p_t)^γ",
         "The focusing term (1 − p_t)^γ was not applied (γ = 0): what remains is the α-balanced cross-entropy.",
@@ -587,6 +727,57 @@ def _metric(c: Case, key: str) -> float | None:
     return None if value is None else _finite(float(value))
 
 
+def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """|X∩Y| = Σ p·t, |X| = Σ p and |Y| = Σ t of an overlap loss over its finest sets (each sample, or each
+    sample and class with softmax; the whole tensor for a 1-D pred), from the same p and t as the loss, once per
+    case: every variant that keeps p and t (another ε, the batch pooled or not, IoU for Dice) comes from them.
+    `again`: p with the activation applied once more (a sigmoid for activation none): probabilities as logits."""
+    def make() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        x, t = c.pred, c.target
+        activation = c.param("activation", "none")
+        if x is None or t is None or not x.is_floating_point():
+            return None
+        p = x.double() if activation == "none" else _activated(c)
+        if p is not None and again:
+            p = _activate(p, "sigmoid" if activation == "none" else activation)
+        if p is None:
+            return None
+        if activation == "softmax" and not t.is_floating_point():
+            t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
+        t = t.double()
+        dims = set_dims(p.dim(), activation, per_sample=True)
+        return tuple(v.sum(dims) if dims else v for v in (p * t, p, t))
+    return c.shared(("overlap_sums", again), make)
+
+
+def overlap_value(c: Case, kind: str | None = None, eps: float | None = None, per_sample: bool | None = None,
+                  again: bool = False) -> float | None:
+    """This overlap problem's value (mean or sum over its sets) as the `kind` loss (dice, iou, tversky) with
+    `eps` and `per_sample` (default: the problem's own), from the shared per-set sums (|X∪Y| = |X| + |Y| − |X∩Y|,
+    fp = |X| − |X∩Y|, fn = |Y| − |X∩Y|); `again`: see _overlap_sums."""
+    sums = _overlap_sums(c, again)
+    if sums is None or c.reduction not in ("mean", "sum"):
+        return None
+    kind = kind or c.name
+    eps = float(c.param("eps", 0.0) if eps is None else eps)
+    own = bool(c.param("per_sample", True))
+    softmax = c.param("activation", "none") == "softmax"
+    inter, size_p, size_t = sums
+    if not (own if per_sample is None else per_sample) and (softmax or c.pred.dim() >= 2):
+        inter, size_p, size_t = (v.sum(0) for v in sums)  # one set for the whole batch (per class with softmax)
+    if kind == "dice":
+        coef = (2 * inter + eps) / (size_p + size_t + eps)
+    elif kind == "iou":
+        coef = (inter + eps) / (size_p + size_t - inter + eps)
+    else:
+        a, b = float(c.param("alpha", 0.5)), float(c.param("beta", 0.5))
+        coef = (inter + eps) / (inter + a * (size_p - inter) + b * (size_t - inter) + eps)
+    if softmax:
+        coef = coef.mean(-1)
+    loss = 1 - coef
+    return _finite(float(loss.mean() if c.reduction == "mean" else loss.sum()))
+
+
 def _iou_instead_of_dice(c: Case) -> float | None:
     if c.name == "confusion":
         metric = c.param("metric")
@@ -594,7 +785,7 @@ def _iou_instead_of_dice(c: Case) -> float | None:
         if iou is None:
             return None
         return 1 - iou if metric == "dice_loss" else iou
-    return c.run("iou", eps=c.param("eps"), activation=c.param("activation"), per_sample=c.param("per_sample"))
+    return overlap_value(c, "iou")
 
 
 mistake("iou_instead_of_dice", "IoU instead of Dice", "用 IoU 代替了 Dice",
@@ -607,7 +798,7 @@ mistake("iou_instead_of_dice", "IoU instead of Dice", "用 IoU 代替了 Dice",
 def _dice_instead_of_iou(c: Case) -> float | None:
     if c.name == "confusion":
         return _metric(c, "dice")
-    return c.run("dice", eps=c.param("eps"), activation=c.param("activation"), per_sample=c.param("per_sample"))
+    return overlap_value(c, "dice")
 
 
 mistake("dice_instead_of_iou", "Dice instead of IoU", "用 Dice 代替了 IoU",
@@ -641,21 +832,38 @@ mistake("accuracy_instead_of_metric", "Accuracy instead of the asked metric", "�
 
 # -- regression ------------------------------------------------------------------------------------------------------
 
+def _rmse_mse_swapped(c: Case) -> float | None:
+    """RMSE = √(reduced MSE): the MSE's value gives the RMSE, and the RMSE's own Σ d² / den gives the MSE."""
+    if c.name == "mse" and c.plain and c.value >= 0:
+        return math.sqrt(c.value)
+    if c.name == "rmse" and c.total is not None and c.denominator():
+        return _finite(c.total / c.denominator())
+    return c.run("mse" if c.name == "rmse" else "rmse")
+
+
+def _other_power(c: Case, other: str) -> float | None:
+    """The mean (sum) of |d| from this loss's d² terms or of d² from its |d| terms: the other loss, same divisor."""
+    u = c.unreduced
+    if u is None or c.denominator() is None or (c.name != "rmse" and not c.plain):
+        return c.run(other)
+    return c.rereduce(u.sqrt() if other == "l1" else u.square())
+
+
 mistake("rmse_mse_swapped", "RMSE and MSE swapped", "RMSE 与 MSE 弄混了",
         "RMSE is the square root of the MSE: the answer is the other one of the two.",
         "RMSE 是 MSE 的平方根：答案给出的是两者中的另一个。",
-        "rmse", _is("rmse", "mse"), lambda c: c.run("mse" if c.name == "rmse" else "rmse"))
+        "rmse", _is("rmse", "mse"), _rmse_mse_swapped)
 
 mistake("rmse_as_mean_of_roots", "RMSE as the mean of per-element roots", "把 RMSE 算成了逐元素平方根的均值",
         "√ was taken per element before averaging, which gives the mean absolute error; RMSE is the root of the "
         "mean of the squares.",
         "在求平均之前就对每个元素开了平方根，这得到的是平均绝对误差；RMSE 是平方均值的平方根。",
-        "rmse", _is("rmse"), lambda c: c.run("l1"))
+        "rmse", _is("rmse"), lambda c: _other_power(c, "l1"))
 
 mistake("l1_mse_swapped", "Absolute and squared error swapped", "绝对误差与平方误差弄混了",
         "The L1 loss uses |ŷ − y| and the MSE (ŷ − y)²: the answer uses the other one.",
         "L1 损失用 |ŷ − y|，MSE 用 (ŷ − y)²：答案用了另一个。",
-        "l", _is("l1", "mse"), lambda c: c.run("mse" if c.name == "l1" else "l1"))
+        "l", _is("l1", "mse"), lambda c: _other_power(c, "mse" if c.name == "l1" else "l1"))
 
 mistake("half_mse", "Half the squared error", "平方误差多乘了 1/2",
         "The squared error was written as ½(ŷ − y)² (the form used in derivations, whose derivative is ŷ − y); "

@@ -10,15 +10,15 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from lossapp.i18n import add_zh_patterns
 from lossapp.inputs import InputError, quote
 from lossapp.registry import LossSpec, shown
+from lossapp.trace import as_list, head, shown_count
 
 DTYPES: dict[str, torch.dtype] = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                                   "float32": torch.float32, "float64": torch.float64}
@@ -88,70 +88,25 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-@dataclass
-class Comparison:
-    """The built-in's value next to the trace's. worst_index: where they differ most (None for a scalar)."""
-
-    name: str
-    value: Any  # float, or nested list for reduction="none"
-    device: str
-    dtype: str
-    abs_diff: float
-    rel_diff: float
-    agrees: bool
-    rtol: float
-    atol: float
-    worst_index: tuple[int, ...] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "value": self.value, "device": self.device, "dtype": self.dtype,
-                "abs_diff": self.abs_diff, "rel_diff": self.rel_diff, "agrees": self.agrees,
-                "rtol": self.rtol, "atol": self.atol,
-                "worst_index": list(self.worst_index) if self.worst_index is not None else None}
-
-
-def _as_list(t: torch.Tensor) -> list | float:
-    return t.item() if t.dim() == 0 else t.tolist()
-
-
-@dataclass
-class GradientComparison:
-    """d(loss)/d(pred): autograd of the float64 trace ("manual") vs autograd of the built-in.
-
-    The tensors are kept; `manual` and `reference` are their (nested) lists, made on first use: a
-    100,000-element gradient is compared without being turned into Python floats. worst_index: the element
-    where they differ most (None for a 0-d pred)."""
-
-    manual_tensor: torch.Tensor
-    reference_tensor: torch.Tensor
-    max_abs_diff: float
-    agrees: bool
-    worst_index: tuple[int, ...] | None = None
-    rtol: float = 0.0
-    atol: float = 0.0
-
-    @functools.cached_property
-    def manual(self) -> list | float:
-        return _as_list(self.manual_tensor)
-
-    @functools.cached_property
-    def reference(self) -> list | float:
-        return _as_list(self.reference_tensor)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"manual": self.manual, "reference": self.reference, "max_abs_diff": self.max_abs_diff,
-                "agrees": self.agrees,
-                "worst_index": list(self.worst_index) if self.worst_index is not None else None}
-
-
 @dataclass(frozen=True)
 class Closeness:
-    """How far `actual` (the built-in) sits from `expected` (the trace), element by element."""
+    """How far the built-in's elements are from the exact float64 ones (see `closeness`)."""
 
-    abs_diff: float  # max |actual − expected|; NaN where one of a pair is NaN and the other is not
-    rel_diff: float
-    agrees: bool  # every element within atol + rtol·|expected| (NaN matches NaN, inf matches the same inf)
-    worst: int | None  # flat index of the worst element: the first finiteness mismatch, else the largest |Δ|
+    abs_diff: float  # max |reference − exact| (matching NaN / same-sign inf pairs count 0); inf or NaN at a finiteness mismatch
+    rel_diff: float  # |reference − exact| / |exact| at the worst element
+    agrees: bool  # every element within atol + rtol·|exact|, and none finite in only one of reference and written
+    index: int | None  # flat index of the worst element: the first finiteness mismatch with `written`, else the
+    # largest difference (None when every element matches)
+
+    @property
+    def worst(self) -> int | None:
+        return self.index
+
+
+def all_finite(t: torch.Tensor) -> bool:
+    """Whether every element is finite, decided by one reduction where possible: a finite sum means every element is
+    finite (a sum that overflows falls back to the elementwise check)."""
+    return math.isfinite(float(t.sum())) or bool(torch.isfinite(t).all())
 
 
 def finiteness_mismatch(actual: torch.Tensor, expected: torch.Tensor) -> torch.Tensor:
@@ -159,41 +114,188 @@ def finiteness_mismatch(actual: torch.Tensor, expected: torch.Tensor) -> torch.T
     return torch.isfinite(actual.reshape(-1)) != torch.isfinite(expected.reshape(-1))
 
 
-def closeness(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float,
+def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: float,
               written: torch.Tensor | None = None) -> Closeness:
-    """Compare element by element. `written` (the trace at the inputs as written, when `expected` is the trace
-    at the inputs rounded to the built-in's dtype): an element finite in one of `actual` and `written` and not in
-    the other never agrees — a float16 overflow to inf is no agreement with a finite exact value."""
-    a, b = actual.double().reshape(-1), expected.double().reshape(-1)
-    if not a.numel():
+    """Compare every element of the built-in's `reference` (its own dtype) with the exact float64 `exact`.
+
+    NaN matches NaN and ±inf the same inf; any other element agrees when |reference − exact| ≤ atol + rtol·|exact|.
+    One pass makes the difference (in float64: widening the reference's dtype is exact), two reductions give its
+    extremes with their indices; the relative error is computed at the worst element only. The
+    rtol part is evaluated (two more passes) only when some difference exceeds atol, and elementwise masks only
+    when some element is not finite.
+
+    `written` (the trace at the inputs as written, when `exact` is the trace at the inputs rounded to the built-in's
+    dtype): an element finite in one of `reference` and `written` and not in the other never agrees — a float16
+    overflow to inf is no agreement with a finite exact value."""
+    r, e = reference.detach().reshape(-1), exact.detach().reshape(-1)
+    if r.numel() == 0:
         return Closeness(0.0, 0.0, True, None)
-    both_nan = torch.isnan(a) & torch.isnan(b)
-    same_inf = torch.isinf(a) & torch.isinf(b) & (a == b)
-    skip = both_nan | same_inf
-    diff = torch.where(skip, torch.zeros_like(a), (a - b).abs())
-    abs_diff = float(diff.max())
-    scale = b.abs().where(~skip, torch.zeros_like(b))
-    rel = diff / scale.clamp_min(1e-300)
-    rel_diff = float(torch.where(diff == 0, torch.zeros_like(rel), rel).max())
-    tolerance = atol + rtol * scale
-    bad = ~(diff <= tolerance)  # NaN differences (exactly one of the pair NaN) are bad too
-    excess = diff / tolerance  # how many tolerances off: ranks the elements
-    mismatch = finiteness_mismatch(a, b if written is None else written)
-    if bool(mismatch.any()):
-        worst = int(torch.nonzero(mismatch)[0, 0])
-        # against the value as written the difference there is inf (NaN when one side is NaN)
-        written_diff = (a - (b if written is None else written.double().reshape(-1)))[mismatch].abs()
-        abs_diff = math.nan if bool(written_diff.isnan().any()) else math.inf
+    diff = r.to(torch.float64, copy=True).sub_(e)  # (r − e with mixed dtypes would also copy r to float64)
+    (hi, hi_at), (lo, lo_at) = torch.max(diff, 0), torch.min(diff, 0)  # (max-with-index is fast even on ties)
+    lo, hi = float(lo), float(hi)
+    finite = math.isfinite(lo) and math.isfinite(hi)  # then every element of r and e is finite
+    if not finite:
+        close = _closeness_nonfinite(r, e, rtol, atol)
+    elif max(-lo, hi) == 0:
+        close = Closeness(0.0, 0.0, True, None)
     else:
-        worst = int(torch.argmax(excess.nan_to_num(nan=math.inf)))
-    ok = not bool(bad.any()) and not bool(mismatch.any())
-    return Closeness(abs_diff, 0.0 if math.isnan(rel_diff) else rel_diff, ok, worst)
+        abs_diff = max(-lo, hi)
+        index = int(hi_at if hi >= -lo else lo_at)
+        agrees = abs_diff <= atol or float((diff.abs_() - rtol * e.abs()).max()) <= atol
+        close = Closeness(abs_diff, abs_diff / max(abs(float(e[index])), 1e-300), agrees, index)
+    if written is None or written is exact or (finite and all_finite(written)):
+        return close
+    return _finiteness_checked(close, r, written.detach().reshape(-1))
 
 
-def _unravel(flat: int | None, shape: torch.Size) -> tuple[int, ...] | None:
-    if flat is None or len(shape) == 0:
+def _closeness_nonfinite(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> Closeness:
+    both_nan = torch.isnan(r) & torch.isnan(e)
+    skip = both_nan | (torch.isinf(r) & torch.isinf(e) & (r == e))
+    diff = (r - e).abs().masked_fill_(skip, 0.0)
+    scale = e.abs().masked_fill(skip, 0.0)
+    index = int(torch.argmax(diff))  # a NaN difference counts as the largest
+    abs_diff = float(diff[index])
+    agrees = bool((diff <= atol + rtol * scale).all()) and not math.isnan(abs_diff)
+    rel = abs_diff / max(float(scale[index]), 1e-300) if abs_diff else 0.0
+    return Closeness(abs_diff, 0.0 if math.isnan(rel) else rel, agrees, index if abs_diff else None)
+
+
+def _finiteness_checked(close: Closeness, r: torch.Tensor, w: torch.Tensor) -> Closeness:
+    """`close`, unless an element of `r` is finite where `w` is not or the reverse: then the first such element is the
+    worst, and against the value as written the difference there is inf (NaN when one side is NaN)."""
+    mismatch = finiteness_mismatch(r, w)
+    if not bool(mismatch.any()):
+        return close
+    index = int(torch.argmax(mismatch.byte()))  # the first True
+    abs_diff = math.nan if bool((r[mismatch].double() - w[mismatch]).isnan().any()) else math.inf
+    return Closeness(abs_diff, 0.0 if math.isnan(abs_diff) else abs_diff, False, index)
+
+
+def _worst(c: Closeness, shape: tuple[int, ...], reference: torch.Tensor, exact: torch.Tensor,
+           written: torch.Tensor | None = None) -> dict[str, Any] | None:
+    """The element with the largest difference: its index, both values and both differences (the trace's value at
+    the inputs as written where only one of it and the built-in's is finite)."""
+    if c.index is None:
         return None
-    return tuple(int(i) for i in np.unravel_index(flat, tuple(shape)))
+    where = [int(i) for i in torch.unravel_index(torch.tensor(c.index), shape)] if shape else []
+    ref, trace = float(reference.reshape(-1)[c.index]), float(exact.reshape(-1)[c.index])
+    if written is not None and written is not exact:
+        as_written = float(written.reshape(-1)[c.index])
+        if math.isfinite(as_written) != math.isfinite(ref):
+            trace = as_written
+    return {"index": where, "reference": ref, "trace": trace, "abs_diff": c.abs_diff, "rel_diff": c.rel_diff}
+
+
+def _worst_index(worst: dict[str, Any] | None) -> tuple[int, ...] | None:
+    return tuple(worst["index"]) if worst is not None and worst["index"] else None
+
+
+@dataclass
+class Comparison:
+    """The built-in's value next to the trace's.
+
+    value: the built-in's value as a float, or a nested list for reduction="none" (made on first use from
+    `tensor`). abs_diff: max |Δ| over every element; rel_diff: |Δ| / |trace| at the element with the largest
+    |Δ| (`worst`, None when they all match; `worst_index` its index, None for a scalar too)."""
+
+    name: str
+    tensor: torch.Tensor  # the built-in's value, on the CPU in its own dtype
+    device: str
+    dtype: str
+    abs_diff: float
+    rel_diff: float
+    agrees: bool
+    rtol: float
+    atol: float
+    worst: dict[str, Any] | None = None
+
+    @functools.cached_property
+    def value(self) -> Any:
+        return as_list(self.tensor.double())
+
+    @property
+    def worst_index(self) -> tuple[int, ...] | None:
+        return _worst_index(self.worst)
+
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        """The JSON of section 4: value bounded like a step's (the first elements of a large "none" value, with
+        its shape and the count shown) unless full."""
+        count = self.tensor.numel()
+        shown = count if full else shown_count(count)
+        value = self.value if shown == count else head(self.tensor, shown).tolist()
+        worst_index = self.worst_index
+        return {"name": self.name, "value": value, "shape": list(self.tensor.shape), "shown": shown,
+                "device": self.device, "dtype": self.dtype, "abs_diff": self.abs_diff, "rel_diff": self.rel_diff,
+                "agrees": self.agrees, "rtol": self.rtol, "atol": self.atol, "worst": self.worst,
+                "worst_index": None if worst_index is None else list(worst_index)}
+
+
+@dataclass
+class GradientComparison:
+    """d(loss)/d(pred): autograd of the float64 trace ("manual") vs autograd of the built-in ("reference").
+
+    The comparison covers every element; what is kept are the shown elements of both (every one of a gradient
+    of at most COMPLETE_MAX elements, else the first SHOWN), the full shape and the worst element. `manual` and
+    `reference` are the complete gradients as (nested) lists, recomputed by `replay` when only the shown elements
+    are kept; `to_dict()` writes the shown ones unless given the complete pair."""
+
+    shape: tuple[int, ...]
+    max_abs_diff: float
+    agrees: bool
+    manual_shown: torch.Tensor  # 1-D float64 on the CPU
+    reference_shown: torch.Tensor
+    worst: dict[str, Any] | None = None  # index, manual, reference, abs_diff, rel_diff
+    replay: Any = field(default=None, repr=False, compare=False)  # lossapp.engine.Replay: the complete gradients
+    rtol: float = 0.0  # the tolerances it was compared with (atol scaled by the largest |manual|)
+    atol: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def worst_index(self) -> tuple[int, ...] | None:
+        """The worst element's index (None for a 0-d pred or when every element matches)."""
+        return _worst_index(self.worst)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the shown elements are all of them."""
+        return self.manual_shown.numel() == self.count
+
+    def _complete(self, which: int) -> list | float:
+        if self.complete:
+            return as_list((self.manual_shown, self.reference_shown)[which].reshape(self.shape))
+        pair = self.replay.gradients() if self.replay is not None else None
+        if pair is None:
+            raise LookupError(f"only the first {self.manual_shown.numel()} elements of the gradient were kept and "
+                              f"there is no computation to replay for the rest")
+        return as_list(pair[which].double())
+
+    @property
+    def manual(self) -> list | float:
+        """The trace's gradient, every element (replayed when only the shown ones are kept)."""
+        return self._complete(0)
+
+    @property
+    def reference(self) -> list | float:
+        """The built-in's gradient, every element (replayed when only the shown ones are kept)."""
+        return self._complete(1)
+
+    def to_dict(self, full: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
+        """manual, reference (the shown elements: a nested list when that is all of them, else the flat list of
+        the first ones; or every element of the `full` (manual, reference) pair), shape, shown, max_abs_diff,
+        agrees, worst, worst_index."""
+        if full is not None:
+            manual, reference = as_list(full[0].double()), as_list(full[1].double())
+        elif self.complete:
+            manual, reference = self.manual, self.reference
+        else:
+            manual, reference = self.manual_shown.tolist(), self.reference_shown.tolist()
+        return {"manual": manual, "reference": reference, "shape": list(self.shape),
+                "shown": self.count if full is not None else self.manual_shown.numel(),
+                "max_abs_diff": self.max_abs_diff, "agrees": self.agrees, "worst": self.worst,
+                "worst_index": None if self.worst_index is None else list(self.worst_index)}
 
 
 def _to_device(value: Any, device: torch.device, dtype: torch.dtype) -> Any:
@@ -204,7 +306,8 @@ def _to_device(value: Any, device: torch.device, dtype: torch.dtype) -> Any:
 
 def run_reference(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                   reduction: str, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The built-in's value and d(loss)/d(pred) (None when pred is not continuous), on CPU in float64."""
+    """The built-in's value and d(loss)/d(pred) (None when pred is not continuous), on `device` in `dtype`
+    (no copy of an input already there)."""
     x = pred.to(device=device, dtype=dtype).detach()
     want_grad = spec.differentiable and x.is_floating_point()
     if want_grad:
@@ -217,35 +320,42 @@ def run_reference(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | Non
         grad = None
         if want_grad and value.requires_grad:
             (g,) = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)
-            grad = g.detach().cpu().double() if g is not None else torch.zeros(x.shape, dtype=torch.float64)
+            grad = g if g is not None else torch.zeros_like(x)
     except RuntimeError as exc:
         message = str(exc).splitlines()[0]
         raise InputError(f"{spec.reference_name} failed on {device}/{dtype_name(dtype)}: {message}") from None
-    return value.detach().cpu().double(), grad
+    return value.detach(), grad
 
 
 def compare_values(spec: LossSpec, trace_value: torch.Tensor, ref_value: torch.Tensor, device: torch.device,
                    dtype: torch.dtype, written: torch.Tensor | None = None) -> Comparison:
-    """The built-in's value against the trace's (see `closeness` for `written`)."""
+    """The built-in's value (any dtype, any device) against the trace's exact float64 value, every element (see
+    `closeness` for `written`)."""
     rtol, atol = TOLERANCES[dtype]
-    close = closeness(ref_value, trace_value, rtol, atol, written)
-    value = ref_value.item() if ref_value.dim() == 0 else ref_value.tolist()
-    return Comparison(spec.reference_name, value, str(device), dtype_name(dtype), close.abs_diff, close.rel_diff,
-                      close.agrees, rtol, atol, _unravel(close.worst, ref_value.shape))
+    c = closeness(ref_value, trace_value, rtol, atol, written)
+    return Comparison(spec.reference_name, ref_value.detach().cpu(), str(device), dtype_name(dtype), c.abs_diff,
+                      c.rel_diff, c.agrees, rtol, atol,
+                      _worst(c, tuple(ref_value.shape), ref_value, trace_value, written))
 
 
-def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torch.dtype,
+def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torch.dtype, *,
                       written: torch.Tensor | None = None) -> GradientComparison:
-    """The built-in's d(loss)/d(pred) against the trace's `manual` one, with an absolute tolerance scaled by the
-    gradient's largest magnitude (when finite). `written`: the trace's gradient at the inputs as written (shown, and
-    compared for finiteness as in `closeness`); `manual` when not given."""
+    """Every element of the built-in's gradient against the trace's (`manual`, float64) with dtype tolerances;
+    atol scales with the largest |manual| (when finite). `written`: the trace's gradient at the inputs as written,
+    while `manual` is the exact gradient at the dtype-rounded inputs: the one shown, and compared for finiteness as
+    in `closeness`."""
     rtol, atol = TOLERANCES[dtype]
-    scale = float(manual.abs().max()) if manual.numel() else 0.0
+    lo, hi = (float(v) for v in torch.aminmax(manual.detach().reshape(-1))) if manual.numel() else (0.0, 0.0)
+    scale = max(-lo, hi)
     atol = atol * max(1.0, scale if math.isfinite(scale) else 1.0)
-    close = closeness(reference, manual, rtol, atol, written)
-    shown_manual = manual if written is None else written
-    return GradientComparison(shown_manual, reference, close.abs_diff, close.agrees,
-                              _unravel(close.worst, shown_manual.shape), rtol, atol)
+    c = closeness(reference, manual, rtol, atol, written)
+    shape = tuple(manual.shape)
+    k = shown_count(manual.numel())
+    worst = _worst(c, shape, reference, manual, written)
+    if worst is not None:
+        worst["manual"] = worst.pop("trace")
+    return GradientComparison(shape, c.abs_diff, c.agrees, head(manual if written is None else written, k),
+                              head(reference, k), worst, rtol=rtol, atol=atol)
 
 
 add_zh_patterns([

@@ -248,7 +248,7 @@ class LossSpec:
     target_dtype: str = "float"
     example: dict[str, Any] = field(default_factory=dict)  # {"pred": ..., "target": ..., "params": {...}}
     # torch's backward where it differs from autograd of the trace at the edges (e.g. BCE at p = 0 or 1)
-    gradient: Callable[..., torch.Tensor] | None = None
+    gradient: Callable[..., torch.Tensor | None] | None = None
     # "Reproduce in PyTorch": a Python expression computing the same value with torch built-ins, using the
     # names pred, target, reduction and the parameter names (defined by the snippet writer in render.py),
     # with `torch` and `F` (torch.nn.functional) imported. May span lines; the last line's value is printed.

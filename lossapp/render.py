@@ -5,8 +5,9 @@
     to_json(result), to_csv(result)         # downloads
 
 LaTeX is written between `$...$` (inline) and `$$...$$` (display), the delimiters Gradio's Markdown
-hands to KaTeX. Large inputs are summarized (shape, min, max, mean) instead of printed; the formulas
-with the numbers put in are written only for small inputs (`Step.substituted()`). No gradio here.
+hands to KaTeX. Show few: a large step is written as its shape and first elements (the ones the step
+keeps), a large value as its shape, min, max and mean; the formulas with the numbers put in are written
+only for small inputs (`Step.substituted()`). No gradio here.
 """
 
 from __future__ import annotations
@@ -115,6 +116,21 @@ def value_latex(value: Any) -> str | None:
     return None
 
 
+def shown_text(shape: tuple[int, ...], shown: torch.Tensor, lang: str = "en") -> str:
+    """A large tensor of which only the first elements are held: its shape, how many there are, the first ones."""
+    count = math.prod(shape)
+    numbers = ", ".join(plain_number(v) for v in shown.tolist())
+    return (f"{tr('shape', lang)} {shape_text(shape)}, {tr(f'first {shown.numel()} of {count:,}', lang)}: "
+            f"[{numbers}, …]")
+
+
+def tensor_text(t: torch.Tensor, lang: str = "en") -> str:
+    """A tensor as plain text, like value_text, without turning a large one into Python numbers."""
+    if t.numel() <= 8:
+        return value_text(t.tolist() if t.dim() else t.item(), lang)
+    return summary_text(t, lang)
+
+
 def value_text(value: Any, lang: str = "en") -> str:
     """The loss value as plain text: 0.926341, a short list, or a summary of a large tensor."""
     shape = _shape(value)
@@ -160,6 +176,9 @@ def _step_markdown(k: int, step: Step, lang: str, substitute_limit: int) -> list
     lines = [f"**{k}. {title}**", "", f"$${step.formula}$$"]
     if step.note:
         lines += ["", f"*{_escape_text(tr(step.note, lang))}*"]
+    if not step.complete:  # a large step: its shape and first elements (show few)
+        lines += ["", f"{tr('value', lang)}: {shown_text(step.shape, step.shown_values(), lang)}", ""]
+        return lines
     subs = step.substituted(substitute_limit)
     flat = _flat(step.value)
     shape = step.shape
@@ -212,11 +231,15 @@ def comparison_rows(result: Result, lang: str = "en") -> list[list[str]]:
     if ref is None:
         return rows
     ok, bad = "✓", "✗"
-    rows.append([tr("value", lang), value_text(result.value, lang), value_text(ref.value, lang),
-                 plain_number(ref.abs_diff, 3), ok if ref.agrees else bad])
+    rows.append([tr("value", lang), value_text(result.value, lang), tensor_text(ref.tensor, lang), plain_number(ref.abs_diff, 3), ok if ref.agrees else bad])
     grad = result.gradient
     if grad is not None:
-        rows.append([tr("gradient ∂L/∂pred", lang), value_text(grad.manual, lang), value_text(grad.reference, lang),
+        if grad.complete:
+            manual, reference = value_text(grad.manual, lang), value_text(grad.reference, lang)
+        else:
+            manual, reference = (shown_text(grad.shape, grad.manual_shown, lang),
+                                 shown_text(grad.shape, grad.reference_shown, lang))
+        rows.append([tr("gradient ∂L/∂pred", lang), manual, reference,
                      plain_number(grad.max_abs_diff, 3), ok if grad.agrees else bad])
     return rows
 
@@ -403,17 +426,19 @@ def torch_snippet(result: Result, *, sources: dict[str, str] | None = None) -> s
 # -- downloads ---------------------------------------------------------------------------------------
 
 
-def to_json(result: Result, *, verdict: Any = None, indent: int | None = 2) -> str:
-    """The result as the JSON of DESIGN.md section 4 (with "check" when a verdict is given)."""
-    data = result.to_dict()
+def to_json(result: Result, *, verdict: Any = None, indent: int | None = 2, full: bool = False) -> str:
+    """The result as the JSON of DESIGN.md section 4 (with "check" when a verdict is given): bounded, or every
+    element with full=True."""
+    data = result.to_dict(full=full)
     if verdict is not None:
         data["check"] = json_safe(verdict.to_dict() if hasattr(verdict, "to_dict") else verdict)
     return json.dumps(data, ensure_ascii=False, indent=indent, allow_nan=False)
 
 
-def to_csv(result: Result) -> str:
-    """The per-element table as spreadsheet-safe CSV (list-valued cells written as JSON lists)."""
-    return csv_text(result.table())
+def to_csv(result: Result, rows: int | None = None) -> str:
+    """The per-element table as spreadsheet-safe CSV (list-valued cells written as JSON lists): every row, or
+    the first `rows`."""
+    return csv_text(result.table(rows))
 
 
 add_zh({
@@ -424,6 +449,7 @@ add_zh({
     "gradients differ": "梯度不一致", "Claimed answer": "给出的答案", "claimed": "给出的答案", "verdict": "判定",
 })
 add_zh_patterns([
+    (r"first (\d+) of ([\d,]+)", r"前 \1 个（共 \2 个）"),
     (r"matches (\S+) on (\S+) \(\|Δ\| = (.+)\)", r"与 \1 在 \2 上一致（|Δ| = \3）"),
     (r"gradients differ from (\S+) on (\S+); the value matches \(\|Δ\| = (.+)\)",
      r"梯度与 \1 在 \2 上不一致；值一致（|Δ| = \3）"),

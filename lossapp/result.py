@@ -1,18 +1,32 @@
-"""Result: the value, the worked steps, the reference comparison, the per-element table and the JSON."""
+"""Result: the value, the worked steps, the reference comparison, the per-element table and the JSON.
+
+Output is bounded by default (show few, verify all): `to_dict()` writes each step's shown elements with its
+full shape and the count shown, the reduction over every element, and the comparisons over every element
+with the worst element; `to_dict(full=True)` writes every element, recomputed from the inputs the Result
+keeps (`replay`). `table()` gives every row, built with vectorised numpy columns; `table(rows=k)` the first k
+(`rows` says how many there are). pandas is imported by `table()` only.
+"""
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
 import torch
 
 from lossapp.inputs import TensorInput
 from lossapp.reference import Comparison, GradientComparison
 from lossapp.registry import LossSpec, params_to_json
-from lossapp.trace import Step
+from lossapp.trace import Step, head, shown_count
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ROUND_DIGITS = 6  # decimals of the per-class values listed in one table cell
 
 
 def json_safe(value: Any) -> Any:
@@ -30,7 +44,12 @@ def json_safe(value: Any) -> Any:
 
 @dataclass
 class Result:
-    """What `lossapp.compute` returns."""
+    """What `lossapp.compute` returns.
+
+    Kept for the checker and for replays: `pred` and `target` (as the loss prepared them), `unreduced` (the
+    per-element loss, every element), `params`, `reduction`, `spec`. Each step holds its shown elements (every
+    element of a small step); `step(symbol).value` and `to_dict(full=True)` give the rest by rerunning the
+    computation (`replay`)."""
 
     loss: str
     params: dict[str, Any]
@@ -45,6 +64,7 @@ class Result:
     target: TensorInput | None = None
     unreduced: torch.Tensor | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. "metrics" for confusion counts
+    replay: Any = field(default=None, repr=False, compare=False)  # lossapp.engine.Replay, where there is one
 
     @property
     def agrees(self) -> bool | None:
@@ -62,30 +82,53 @@ class Result:
                 return s
         raise KeyError(symbol)
 
-    def table(self) -> pd.DataFrame:
-        """One row per element of the unreduced loss (per sample for class losses), with the inputs and
-        every intermediate of that shape as columns; per-class intermediates become lists."""
-        base = self.unreduced
-        if base is None or base.dim() == 0:
-            if self.pred is None:
-                return pd.DataFrame({s.symbol: [s.value_list()] for s in self.steps if s.shape == ()})
-            base = self.pred.values
-        shape = tuple(base.shape)
-        rows = max(1, math.prod(shape))
+    def full_steps(self) -> list[Step]:
+        """Every step with its complete value: the steps themselves when they hold it, else one replay."""
+        if all(s.held for s in self.steps) or self.replay is None:
+            return self.steps
+        return self.replay.steps()
+
+    @property
+    def rows(self) -> int:
+        """How many rows the complete table has (one per element of the unreduced loss, or of pred)."""
+        base = self._table_base()
+        return 1 if base is None else max(1, math.prod(base))
+
+    def _table_base(self) -> tuple[int, ...] | None:
+        if self.unreduced is not None and self.unreduced.dim() > 0:
+            return tuple(self.unreduced.shape)
+        return tuple(self.pred.values.shape) if self.pred is not None else None
+
+    def table(self, rows: int | None = None) -> pd.DataFrame:
+        """One row per element of the unreduced loss (per sample for class losses), with the inputs and every
+        intermediate of that shape as columns; per-class intermediates become lists (rounded to 6 decimals).
+
+        Every row by default; the first `rows` with rows=k (`self.rows` says how many there are in all). Steps that
+        keep only their first elements are replayed once when the rows asked for go beyond them."""
+        import pandas as pd
+
+        shape = self._table_base()
+        if shape is None:
+            return pd.DataFrame({s.symbol: [s.value_list()] for s in self.steps if s.shape == ()})
+        total = max(1, math.prod(shape))
+        n = total if rows is None else max(0, min(int(rows), total))
+        replay = any(not s.held and (n > s.shown or s.shape != shape) and _is_column(s.shape, shape)
+                     for s in self.steps)
+        steps = self.full_steps() if replay else self.steps
         columns: dict[str, Any] = {}
         if shape:
-            columns["index"] = [str(tuple(int(i) for i in idx)) if len(shape) > 1 else int(idx[0])
-                                for idx in torch.cartesian_prod(*[torch.arange(s) for s in shape]).reshape(rows, -1)]
+            columns["index"] = _index_column(n, shape)
         for name, tensor in (("pred", self.pred.values if self.pred else None),
                              ("target", self.target.values if self.target else None)):
-            column = _column(tensor, shape)
+            column = _column(tensor, shape, n)
             if column is not None:
                 columns[name] = column
         seen: dict[str, int] = {}
-        for s in self.steps:
-            if not isinstance(s.value, torch.Tensor) or s.symbol in ("L", "num", "den"):
+        for s in steps:
+            if not s.shape or s.symbol in ("L", "num", "den"):
                 continue
-            column = _column(s.value, shape)
+            column = _column(s.value if s.held else s.shown_values().reshape(-1), shape, n,
+                             None if s.held else s.shape)
             if column is None:
                 continue
             seen[s.symbol] = seen.get(s.symbol, 0) + 1
@@ -93,16 +136,23 @@ class Result:
             columns[key] = column
         return pd.DataFrame(columns)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        """The JSON of DESIGN.md section 4, bounded (see the module docstring); full=True writes every element."""
+        steps = self.full_steps() if full else self.steps
+        value, shape, count = _bounded(self.value, full)
+        gradient = None
+        if self.gradient is not None:
+            pair = self.replay.gradients() if full and self.replay is not None else None
+            gradient = self.gradient.to_dict(pair)
         out: dict[str, Any] = {
             "loss": self.loss,
             "params": params_to_json(self.params),
             "reduction": self.reduction,
-            "value": self.value,
-            "steps": [{"symbol": s.symbol, "title": s.title, "formula": s.formula, "value": s.value_list(),
-                       "note": s.note, "substituted": s.substituted()} for s in self.steps],
-            "reference": self.reference.to_dict() if self.reference else None,
-            "gradient": self.gradient.to_dict() if self.gradient else None,
+            "value": value,
+            **({"value_shape": shape, "value_shown": count} if isinstance(self.value, list) else {}),
+            "steps": [s.to_dict(full) for s in steps],
+            "reference": self.reference.to_dict(full) if self.reference else None,
+            "gradient": gradient,
             "warnings": list(self.warnings),
             "agrees": self.agrees,
         }
@@ -110,16 +160,68 @@ class Result:
         return json_safe(out)
 
 
-def _column(tensor: torch.Tensor | None, shape: tuple[int, ...]) -> list | None:
+def _bounded(value: Any, full: bool) -> tuple[Any, list[int], int]:
+    """A value (a float or a nested list) as written by default: whole up to COMPLETE_MAX elements, else the
+    first SHOWN elements as a flat list; with its shape and how many elements it holds."""
+    shape: list[int] = []
+    inner = value
+    while isinstance(inner, list):
+        shape.append(len(inner))
+        inner = inner[0] if inner else None
+    count = math.prod(shape)
+    shown = count if full else shown_count(count)
+    if shown == count:
+        return value, shape, count
+    return list(itertools.islice(_leaves(value), shown)), shape, shown
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    if isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _is_column(step_shape: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether a step of this shape is a column of the table: the table's shape, or one class dimension more."""
+    if step_shape == shape:
+        return True
+    class_dim = 1 if len(shape) >= 1 else 0
+    return len(step_shape) == len(shape) + 1 and step_shape[:class_dim] + step_shape[class_dim + 1:] == shape
+
+
+def _index_column(n: int, shape: tuple[int, ...]) -> Any:
+    """0, 1, 2, ... for a 1-D table, else '(i, j, ...)' texts, built with numpy string operations."""
+    if len(shape) == 1:
+        return np.arange(n)
+    parts = np.unravel_index(np.arange(n), shape)
+    text = np.char.add("(", parts[0].astype(str))
+    for p in parts[1:]:
+        text = np.char.add(np.char.add(text, ", "), p.astype(str))
+    return np.char.add(text, ")").astype(object)
+
+
+def _column(tensor: torch.Tensor | None, shape: tuple[int, ...], n: int,
+            full_shape: tuple[int, ...] | None = None) -> Any:
+    """The first n rows of a column: a tensor of the table's shape gives numbers; one with a class dimension more
+    gives a list per row. `full_shape`: the shape of a tensor of which only the first elements are given."""
     if tensor is None:
         return None
-    t = tensor.detach().cpu()
-    if tuple(t.shape) == shape:
-        return t.reshape(-1).tolist()
-    if t.dim() == len(shape) + 1:
-        class_dim = 1 if len(shape) >= 1 else 0
-        moved = t.movedim(class_dim, -1)
-        if tuple(moved.shape[:-1]) == shape:
-            return [[round(v, 6) for v in row] if moved.is_floating_point() else row
-                    for row in moved.reshape(-1, moved.shape[-1]).tolist()]
-    return None
+    t = tensor.detach()
+    t_shape = full_shape or tuple(t.shape)
+    if t_shape == shape:
+        if t.numel() < n and full_shape is not None:
+            return None
+        values = (t.reshape(-1)[:n] if t.is_contiguous() or full_shape else head(t, n)).cpu()
+        return values.numpy() if values.is_floating_point() else values.tolist()
+    if full_shape is not None or len(t_shape) != len(shape) + 1:
+        return None
+    class_dim = 1 if len(shape) >= 1 else 0
+    moved = t.movedim(class_dim, -1)
+    if tuple(moved.shape[:-1]) != shape:
+        return None
+    rows = moved.reshape(-1, moved.shape[-1])[:n].cpu()
+    if rows.is_floating_point():
+        return np.round(rows.double().numpy(), ROUND_DIGITS).tolist()
+    return rows.tolist()

@@ -8,18 +8,29 @@ each intermediate a student would write down (p, p_t, alpha_t, lse, ...) to a `T
 
 `sub` is the same formula with placeholders (`$x`, `${x}`) that `Step.substituted()` fills with the
 numbers, element by element, for small inputs; it can also be a ready LaTeX string.
+
+Show few, verify all. `add` records the tensor the computation goes on with (a detached view: no
+copy); `show` records a step that is only shown as an elementwise function of other tensors, computed
+when it is read. Once the computation is done, `Trace.release()` lets every large step drop its full value and
+keep only the elements a person reads: a step of at most `COMPLETE_MAX` elements is kept (and
+written) whole; a larger one keeps its first `SHOWN` elements in row-major order, with its full
+shape. Its complete value comes back on request from a replay of the computation (`Step.value`,
+`Step.value_list(full=True)`), so nothing large stays in memory after `lossapp.compute` returns.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from string import Template
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
 SUBSTITUTE_MAX = 12  # formulas with the numbers substituted are written only for inputs this small
+COMPLETE_MAX = 24  # a step (or gradient) with at most this many elements is kept and written whole
+SHOWN = 6  # ... a larger one keeps and writes its first SHOWN elements (row-major), with its full shape
 
 
 def fmt(x: float, digits: int = 4) -> str:
@@ -44,28 +55,143 @@ def _fmt_arg(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-@dataclass
-class Step:
-    """One line of the worked solution: symbol = formula = value."""
+def shown_count(count: int) -> int:
+    """How many elements of a tensor of `count` elements are shown: all of a small one, the first few of a large one."""
+    return count if count <= COMPLETE_MAX else SHOWN
 
-    symbol: str
-    title: str
-    formula: str
-    value: Any  # float64 tensor (detached) or float
-    note: str = ""
-    sub: str | None = None
-    args: dict[str, Any] = field(default_factory=dict)
+
+def head(t: torch.Tensor, k: int) -> torch.Tensor:
+    """The first k elements of t in row-major order as a new 1-D float64 CPU tensor, read without copying t
+    (t may be a broadcast view)."""
+    t = t.detach()
+    if t.dim() == 0:
+        first = t.reshape(1)
+    elif t.is_contiguous():
+        first = t.reshape(-1)[:k]
+    else:
+        first = t[torch.unravel_index(torch.arange(min(k, t.numel()), device=t.device), tuple(t.shape))]
+    return first.double().cpu().clone()  # a copy: a view would keep all of t's memory alive
+
+
+def as_list(t: torch.Tensor) -> float | list:
+    """A tensor as a float (0-d) or a nested list, on the CPU."""
+    t = t.detach().cpu()
+    return t.item() if t.dim() == 0 else t.tolist()
+
+
+class Lazy:
+    """The value of a step that is only shown: fn(*inputs), elementwise over inputs broadcast to one shape (plain
+    numbers pass through). Computed when read: the first k elements from the first k of each input, or all."""
+
+    def __init__(self, fn: Callable[..., torch.Tensor], inputs: tuple[Any, ...]) -> None:
+        self.fn = fn
+        self.inputs = tuple(v.detach() if isinstance(v, torch.Tensor) else v for v in inputs)
+        self.shape = tuple(torch.broadcast_shapes(*(v.shape for v in self.inputs if isinstance(v, torch.Tensor))))
+
+    def full(self) -> torch.Tensor:
+        with torch.no_grad():
+            return self.fn(*self.inputs).broadcast_to(self.shape)
+
+    def head(self, k: int) -> torch.Tensor:
+        with torch.no_grad():
+            parts = [head(v.broadcast_to(self.shape), k) if isinstance(v, torch.Tensor) else v for v in self.inputs]
+            return self.fn(*parts).reshape(-1).double()
+
+
+class Replayer(Protocol):
+    """Reruns a computation to give back the complete values a released step no longer holds."""
+
+    def steps(self) -> list[Step]: ...
+
+
+class Step:
+    """One line of the worked solution: symbol = formula = value.
+
+    `value` is the complete value (a float64 tensor or a float). A released step (see the module
+    docstring) holds only its first `shown` elements; reading `value` then replays the computation.
+    """
+
+    def __init__(self, symbol: str, title: str, formula: str, value: Any, note: str = "",
+                 sub: str | None = None, args: dict[str, Any] | None = None) -> None:
+        self.symbol, self.title, self.formula, self.note, self.sub = symbol, title, formula, note, sub
+        self.args: dict[str, Any] = dict(args or {})
+        self._value = value
+        self.shape: tuple[int, ...] = tuple(value.shape) if isinstance(value, torch.Tensor | Lazy) else ()
+        self.count = math.prod(self.shape)
+        self._head: torch.Tensor | None = None  # the shown elements, once the full value is released
+        self._replay: Replayer | None = None
+        self._index = -1
+
+    def __repr__(self) -> str:
+        return f"Step({self.symbol!r}, {self.title!r}, shape={self.shape}, held={self.held})"
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.value.shape) if isinstance(self.value, torch.Tensor) else ()
+    def held(self) -> bool:
+        """Whether the complete value is in memory (otherwise `value` replays the computation)."""
+        return self._head is None
 
-    def value_list(self) -> Any:
-        """The value as a float or nested list (JSON-able)."""
-        if isinstance(self.value, torch.Tensor):
-            v = self.value.detach().cpu()
-            return v.item() if v.dim() == 0 else v.tolist()
-        return self.value
+    @property
+    def shown(self) -> int:
+        """How many elements are written by default: every one up to COMPLETE_MAX, else the first SHOWN."""
+        return shown_count(self.count)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the default output (value_list, to_dict) holds every element."""
+        return self.shown == self.count
+
+    @property
+    def value(self) -> Any:
+        """The complete value; for a released step, recomputed by replaying the loss's trace."""
+        if self._head is None:
+            return self._value.full() if isinstance(self._value, Lazy) else self._value
+        if self._replay is None:
+            raise LookupError(f"step {self.symbol!r}: only its first {self.shown} elements were kept and there is no "
+                              f"computation to replay for the rest")
+        return self._replay.steps()[self._index].value
+
+    def release(self, replay: Replayer | None, index: int) -> None:
+        """Keep only the shown elements (and small substitution arguments); `replay`, at position `index`
+        of its steps, gives the complete value back on request."""
+        self._replay, self._index = replay, index
+        if self.complete:
+            if isinstance(self._value, Lazy):
+                self._value = self._value.full()
+            if isinstance(self._value, torch.Tensor):  # a small value may be a view of a large tensor
+                self._value = self._value.detach().clone()
+        else:
+            self._head = self.shown_values()
+            self._value = None
+        if any(isinstance(v, torch.Tensor) and v.numel() > COMPLETE_MAX for v in self.args.values()):
+            self.args, self.sub = {}, None  # the per-element substitution is written only for small inputs
+        else:
+            self.args = {k: v.detach().clone() if isinstance(v, torch.Tensor) else v for k, v in self.args.items()}
+
+    def shown_values(self) -> torch.Tensor:
+        """The shown elements as a 1-D float64 CPU tensor (the first `shown`, row-major)."""
+        if self._head is not None:
+            return self._head
+        if isinstance(self._value, Lazy):
+            return self._value.head(self.shown)
+        if isinstance(self._value, torch.Tensor):
+            return head(self._value, self.shown)
+        return torch.tensor([float(self._value)], dtype=torch.float64)
+
+    def value_list(self, full: bool = False) -> Any:
+        """The value as JSON: a float, the nested list of a complete step, or the flat list of the shown
+        elements of a large one (with full=True, every element, replaying when released)."""
+        if not isinstance(self._value, torch.Tensor | Lazy) and self._head is None:
+            return self._value
+        if full or self.complete:
+            return as_list(self.value)
+        return self.shown_values().tolist()
+
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        """symbol, title, formula, value (see value_list), shape, shown (how many elements value holds), note,
+        substituted."""
+        return {"symbol": self.symbol, "title": self.title, "formula": self.formula,
+                "value": self.value_list(full), "shape": list(self.shape),
+                "shown": self.count if full else self.shown, "note": self.note, "substituted": self.substituted()}
 
     def substituted(self, limit: int = SUBSTITUTE_MAX) -> list[str] | None:
         """The formula with the numbers put in: one string per element, or None for large inputs."""
@@ -96,10 +222,18 @@ class Trace:
 
     def add(self, symbol: str, title: str, formula: str, value: Any, note: str = "",
             sub: str | None = None, **args: Any) -> Any:
-        """Record a step and hand its value back so the computation can go on with it."""
-        stored = value.detach().clone() if isinstance(value, torch.Tensor) else value
+        """Record a step (a detached view of the value, no copy) and hand the value back so the computation can
+        go on with it."""
+        stored = value.detach() if isinstance(value, torch.Tensor) else value
         self.steps.append(Step(symbol, title, formula, stored, note, sub, args))
         return value
+
+    def show(self, symbol: str, title: str, formula: str, fn: Callable[..., torch.Tensor], *inputs: Any,
+             note: str = "", sub: str | None = None, **args: Any) -> None:
+        """Record a step that is only shown (the computation does not go on with it): value fn(*inputs), an
+        elementwise function of inputs broadcast to one shape. Its elements are computed when read: once the trace
+        is released only the shown ones, from the first elements of the inputs (show few)."""
+        self.steps.append(Step(symbol, title, formula, Lazy(fn, inputs), note, sub, args))
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -111,3 +245,8 @@ class Trace:
             if s.symbol == symbol:
                 return s
         raise KeyError(symbol)
+
+    def release(self, replay: Replayer | None = None) -> None:
+        """Let every large step drop its full value (see the module docstring)."""
+        for index, s in enumerate(self.steps):
+            s.release(replay, index)

@@ -199,7 +199,8 @@ TEXT = [
     Case("json_nested_target", "bce", P3, [[1, 0, 0]], match="shape"),
     Case("target_missing", "bce", P3, None, match="target"),
     Case("penalty_with_target", "l2_penalty", "[1, -2, 3]", "[1, 2, 3]", match="target"),
-    Case("too_many_elements", "mse", "0 " * 2_000_001, "[0]", match="elements"),
+    Case("too_many_elements", "mse", "0 " * 2_000_001, "[0]", match="elements", limits={"MAX_ELEMENTS": 2_000_000},
+         interfaces=LOCAL),
     Case("too_many_characters", "mse", "0" * 40_000_001, "[0]", match="characters", interfaces=LOCAL),
 ]
 
@@ -633,7 +634,7 @@ OBJECTS = [
     Case("obj_bool_tensor", "mse", torch.tensor([True, False]), "[1, 0]", interfaces=PY),
     Case("obj_meta_tensor", "mse", torch.empty(3, device="meta"), VALUES_T, interfaces=PY, match="meta"),
     Case("obj_empty_tensor", "mse", torch.empty(0), "[1]", interfaces=PY),
-    Case("obj_huge_tensor", "mse", torch.zeros(2_000_001), "[0]", interfaces=PY, match="elements"),
+    Case("obj_huge_tensor", "mse", torch.zeros(20_000_001, dtype=torch.float16), "[0]", interfaces=PY, match="elements"),
     Case("obj_object_array_none", "mse", np.array([1.0, None], dtype=object), "[1, 1]", interfaces=PY),
     Case("obj_string_array", "mse", np.array(["0.5", "abc"]), "[1, 1]", interfaces=PY),
     Case("obj_datetime_array", "mse", np.array(["2020-01-01"], dtype="datetime64[D]"), "[1]", interfaces=PY),

@@ -179,7 +179,7 @@ def test_plot_and_snippet_tabs(page) -> None:
     expect(pg.locator("#la-snippet")).to_contain_text("F.binary_cross_entropy(")
     expect(pg.locator("#la-snippet")).to_contain_text("torch.tensor([0.2947, 0.5898, 0.4863]")
     pg.locator("#la-out-tabs").get_by_role("tab", name="Downloads", exact=True).click()
-    for button in ("#la-dl-json", "#la-dl-md", "#la-dl-csv"):  # written after the result, by a chained event
+    for button in ("#la-dl-json", "#la-dl-md", "#la-dl-csv", "#la-dl-npz"):  # enabled with the details (2nd event)
         expect(pg.locator(f"{button} button, button{button}").first).to_be_enabled()
     with pg.expect_download() as download:
         pg.locator("#la-dl-json").click()
@@ -193,6 +193,31 @@ def test_plot_and_snippet_tabs(page) -> None:
     with open(download.value.path(), encoding="utf-8", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert len(table) == 3 and float(table[0]["pred"]) == 0.2947
+    with pg.expect_download() as download:
+        pg.locator("#la-dl-npz").click()
+    assert download.value.suggested_filename == "bce_elements.npz"
+    arrays = np.load(download.value.path())
+    result = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
+    assert np.array_equal(arrays["loss"], result.unreduced.numpy()) and arrays["gradient"].shape == (3,)
+    pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
+
+
+def test_downloads_are_written_on_demand_and_removed(page, app_server: Server) -> None:  # noqa: F811
+    """Computing writes no file; a click writes one (into the server's temporary folder); the next
+    computation removes the previous result's files."""
+    pg = page
+    folders = lambda: sorted(app_server.temp_dir.glob("lossapp-*"))  # noqa: E731
+    written = folders()
+    assert len(written) == 1 and {p.name for p in written[0].iterdir()} == {
+        "bce_result.json", "bce_solution_en.md", "bce_table.csv", "bce_elements.npz"}
+    compute_and_wait(pg, "0.926341")
+    wait(pg, "() => !document.querySelector('#la-dl-csv')?.disabled")
+    assert folders() == []  # the new result has no files until they are asked for
+    pg.locator("#la-out-tabs").get_by_role("tab", name="Downloads", exact=True).click()
+    with pg.expect_download() as download:
+        pg.locator("#la-dl-csv").click()
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith('"index","pred","target"')
+    assert [p.name for p in folders()[0].iterdir()] == ["bce_table.csv"]
     pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
 
 
@@ -267,6 +292,7 @@ def test_upload_npy_files_100k(page, tmp_path: Path) -> None:
          what="both files read")  # Compute reads both uploads: wait for the second, not only the first
     fill(pg, "#la-claimed", "")
     assert compute_and_wait(pg, expected) == expected
+    # the value comes first; the worked solution, the table and the rest follow in a second event
     expect(pg.locator("#la-solution")).to_contain_text("shape (100000,)")
     table_note = pg.locator("#la-out-tabs").get_by_role("tab", name="Per-element table", exact=True)
     table_note.click()
@@ -282,6 +308,7 @@ def test_article_example_loads_into_the_calculator(page) -> None:
     expect(card).to_contain_text("0.926341")
     expect(card).to_contain_text("BCE on three pixels")  # English again after the language test
     expect(card).to_contain_text("0.9264")
+    expect(card).to_contain_text("rounding")
     shot(pg, "examples")
     value = after_new_result(pg, lambda: pg.locator("#la-load-002_bce_three_pixels").click(),
                              "the example's result")

@@ -98,6 +98,8 @@ def test_check_the_prefilled_article_case(page) -> None:
     pg = page
     pg.locator("#la-tabs").get_by_role("tab", name="Check my answer", exact=True).click()
     pg.locator(CARD).wait_for()
+    # the preset's verdict arrives with the page's load event: wait for it, so it cannot land after a Check
+    wait(pg, "(sel) => document.querySelector(sel)?.dataset.verdict === 'rounding'", CARD, what="the preset card")
     expect(pg.locator("#la-check-pred textarea")).to_have_value("[0.2947, 0.5898, 0.4863]")
     expect(pg.locator("#la-check-target textarea")).to_have_value("[1, 0, 0]")
     expect(pg.locator("#la-check-claimed textarea")).to_have_value("0.9264")

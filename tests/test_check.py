@@ -7,6 +7,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -334,3 +335,168 @@ def test_fuzz_claims_only_input_errors(claimed: object) -> None:
         return
     assert v.verdict in VERDICTS
     json.dumps(v.to_dict(), allow_nan=False)
+
+
+# -- the vectorised checker against the per-element loops it replaced (kept here only, as an oracle) ------------------
+
+def _single_step_oracle(case, claim) -> dict[str, str] | None:
+    """The single-step search as it was written before it was vectorised: one rounds_to call per candidate."""
+    from lossapp.check import MAX_ELEMENTS_SEARCHED, SPECIFIC, _index_text, _num
+    u, den = case.unreduced, case.denominator()
+    value = case.value
+    if u is None or den is None or den == 0 or u.numel() == 0 or not math.isfinite(value):
+        return None
+    if claim.half_unit > SPECIFIC * max(abs(claim.value), abs(value)):
+        return None
+    terms = u.detach().double().reshape(-1)
+    total = float(terms.sum())
+    if not math.isclose(total / den, value, rel_tol=1e-9, abs_tol=1e-12):
+        return None
+    if case.reduction in ("mean", "batchmean"):
+        for k in range(1, max(10, 2 * terms.numel()) + 1):
+            if k != den and rounds_to(total / k, claim):
+                return {"symbol": "den", "explanation": f"the sum Σ l = {_num(total)} divided by {k} instead of {den:g}",
+                        "explanation_zh": f"把和 Σ l = {_num(total)} 除以了 {k} 而不是 {den:g}"}
+    shape = tuple(u.shape)
+    counted = case.reduction in ("mean", "batchmean") and den == terms.numel()
+    for i in range(min(terms.numel(), MAX_ELEMENTS_SEARCHED)):
+        li = float(terms[i])
+        where = _index_text(i, shape)
+        checks = [((total - li) / den, f"the term l{where} = {_num(li)} left out of the sum",
+                   f"求和时漏掉了项 l{where} = {_num(li)}"),
+                  ((total + li) / den, f"the term l{where} = {_num(li)} counted twice",
+                   f"项 l{where} = {_num(li)} 被加了两次"),
+                  ((total - 2 * li) / den, f"the sign of the term l{where} = {_num(li)} flipped",
+                   f"项 l{where} = {_num(li)} 的符号弄反了")]
+        if counted and den > 1:
+            checks.append(((total - li) / (den - 1), f"the element {where.strip('_')} left out entirely "
+                           f"(from the sum and the count)", f"元素 {where.strip('_')} 被完全漏掉（求和与计数都没有算它）"))
+        for candidate, text, text_zh in checks:
+            if li != 0 and rounds_to(candidate, claim):
+                return {"symbol": "l", "explanation": text, "explanation_zh": text_zh}
+    for k in range(1, 7):
+        candidate = float((torch.round(terms * 10 ** k) / 10 ** k).sum()) / den
+        if rounds_to(candidate, claim) and not rounds_to(value, claim):
+            return {"symbol": "l", "explanation": f"every term l_n rounded to {k} decimals before the reduction",
+                    "explanation_zh": f"在归约之前把每一项 l_n 舍入到了 {k} 位小数"}
+    return None
+
+
+def _oracle_claims(result: lossapp.Result, gen: torch.Generator) -> list[str]:
+    """Claims aimed at every branch of the single-step search, written to 3..8 decimals, and random ones."""
+    u = result.unreduced.double().reshape(-1)
+    total, n = float(u.sum()), u.numel()
+    den = n if result.reduction == "mean" else 1
+    i = int(torch.randint(0, n, (1,), generator=gen))
+    li = float(u[i])
+    targets = [total / (n + 1), total / max(1, n - 1), total / (2 * n + 3), (total - li) / den, (total + li) / den,
+               (total - 2 * li) / den, float(torch.round(u, decimals=1).sum()) / den,
+               float(torch.round(u, decimals=2).sum()) / den, total / den * 1.37, -total / den]
+    if den > 1:
+        targets.append((total - li) / (den - 1))
+    return [f"{t:.{int(torch.randint(3, 9, (1,), generator=gen))}f}" for t in targets]
+
+
+@pytest.mark.parametrize("name", ["mse", "l1", "bce", "hinge", "cross_entropy"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_single_step_matches_the_per_element_loops(name: str, reduction: str) -> None:
+    from lossapp.check import _single_step
+    from lossapp.mistakes import Case
+    gen = torch.Generator().manual_seed(hash((name, reduction)) % 2**31)
+    for size in (1, 2, 3, 7, 40):
+        for _ in range(3):
+            if name == "cross_entropy":
+                pred, target = torch.randn(size, 3, generator=gen).tolist(), torch.randint(0, 3, (size,), generator=gen).tolist()
+            elif name == "bce":
+                pred = (torch.rand(size, generator=gen) * 0.98 + 0.01).tolist()
+                target = (torch.rand(size, generator=gen) < 0.5).double().tolist()
+            elif name == "hinge":
+                pred, target = torch.randn(size, generator=gen).tolist(), [1.0 if v > 0 else -1.0 for v in torch.randn(size, generator=gen).tolist()]
+            else:
+                pred, target = torch.randn(size, generator=gen).tolist(), torch.randn(size, generator=gen).tolist()
+            r = lossapp.compute(name, pred, target, reduction=reduction)
+            for claimed in _oracle_claims(r, gen):
+                claim = parse_claim(claimed)
+                assert _single_step(Case(r), claim) == _single_step_oracle(Case(r), claim), (name, size, claimed)
+
+
+def test_single_step_finds_a_term_beyond_the_first_ones_like_the_loops() -> None:
+    """A term deep in a larger input: the vectorised search reports the same first matching term as the loops."""
+    from lossapp.check import _single_step
+    from lossapp.mistakes import Case
+    values = [0.1 * (i % 17) for i in range(1500)]
+    r = lossapp.compute("l1", values, [0.0] * 1500)
+    u = r.unreduced.reshape(-1)
+    claim = parse_claim(f"{(float(u.sum()) - float(u[1234]) * 2) / 1500:.9f}")
+    found = _single_step(Case(r), claim)
+    assert found == _single_step_oracle(Case(r), claim) and found is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True, width=64), st.integers(0, 12), st.booleans())
+def test_rounds_to_each_is_rounds_to_element_by_element(v: float, decimals: int, tie: bool) -> None:
+    from lossapp.check import rounds_to_each
+    claim = parse_claim(f"{v:.{decimals}f}" if math.isfinite(v) and abs(v) < 1e15 else repr(v))
+    near = [v, claim.value, claim.value + claim.half_unit, claim.value - claim.half_unit, math.nextafter(claim.value + claim.half_unit, math.inf),
+            math.inf, -math.inf, math.nan, 0.0] if tie else [v]
+    values = torch.tensor(near, dtype=torch.float64)
+    assert rounds_to_each(values, claim).tolist() == [rounds_to(x, claim) for x in near]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.floats(min_value=-1e6, max_value=1e6), st.integers(1, 3000), st.integers(1, 8), st.integers(1, 60))
+def test_first_divisor_is_the_first_k_of_the_loop(total: float, k: int, decimals: int, den: int) -> None:
+    from lossapp.check import _first_divisor
+    limit = 4000
+    claim = parse_claim(f"{total / k:.{decimals}f}")
+    expected = next((j for j in range(1, limit + 1) if j != den and rounds_to(total / j, claim)), None)
+    assert _first_divisor(total, claim, float(den), limit) == expected
+
+
+# -- large inputs: the same verdicts as the small problem they repeat ---------------------------------------------------
+
+def _tiled(result: lossapp.Result, times: int):
+    """pred and target of a computed problem repeated `times` along dim 0, keeping their written decimals."""
+    from lossapp.inputs import TensorInput
+
+    def tile(ti):
+        if ti is None:
+            return None
+        reps = [times] + [1] * (ti.values.dim() - 1)
+        decimals = None if ti.decimals is None else np.tile(np.asarray(ti.decimals), reps)
+        return TensorInput(ti.values.repeat(*reps), decimals)
+    return tile(result.pred), tile(result.target)
+
+
+LARGE_CASES = [  # (loss, pred, target, params): problems whose mean a repetition along dim 0 leaves unchanged
+    ("bce", BCE["pred"], BCE["target"], {}),
+    ("bce", "[0.0, 0.3, 0.9]", "[1, 0, 1]", {}),
+    ("cross_entropy", "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "[0, 2]", {}),
+    ("cross_entropy", "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "[0, 2]", {"label_smoothing": 0.1}),
+    ("focal", "[[1.2, -0.8, 0.3], [-2.0, 0.5, 3.0]]", "[[1, 0, 0], [0, 1, 1]]", {"alpha": 0.25, "gamma": 2.0}),
+    ("mse", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]", {}),
+    ("dice", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]", {}),
+    ("kl_div", "[[-1.2040, -1.2040, -0.9163], [-0.3567, -1.6094, -2.3026]]", "[[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]", {}),
+]
+
+
+@pytest.mark.parametrize("case", LARGE_CASES, ids=lambda c: f"{c[0]}-{len(c[3])}")
+def test_a_large_repeated_input_gets_the_small_inputs_verdicts(case) -> None:
+    """Claims of every verdict on a small problem, then on the same problem repeated to 24,000 elements (the
+    value, the enclosure and the scale-free variants are unchanged): the same verdict, conventions and mistakes."""
+    from lossapp.mistakes import Case, evaluate
+    name, pred, target, params = case
+    small = lossapp.compute(name, pred, target, **params)
+    times = 24_000 // small.pred.values.numel()
+    large = lossapp.compute(name, *_tiled(small, times), **params)
+    assert large.value == pytest.approx(small.value, rel=1e-12)
+    claims = {f"{small.value:.6f}", f"{small.value * 1.01:.5f}", f"{small.value:.2f}", "0.6"}
+    lo, hi = check_result(small, "0").interval or (small.value, small.value)
+    claims |= {f"{(lo + hi) / 2:.8f}", f"{hi + 1e-3:.6f}"}
+    for v in evaluate(Case(small)):
+        if v.id not in ("sum_instead_of_mean", "mean_instead_of_sum", "ignored_counted", "unweighted_mean"):
+            claims.add(f"{v.value:.6f}")  # a variant that does not depend on the element count
+    for claimed in sorted(claims):
+        a, b = check_result(small, claimed), check_result(large, claimed)
+        assert (a.verdict, [m.id for m in a.mistakes], [c.id for c in a.conventions]) == \
+            (b.verdict, [m.id for m in b.mistakes], [c.id for c in b.conventions]), (claimed, a.explanation, b.explanation)

@@ -300,9 +300,10 @@ def test_the_app_has_the_tab_after_the_confusion_matrix() -> None:
     assert tab.label == "Check my answer" and tab.id == "check"
     labels = [fn(lg) for c, fn in demo.lossapp_translations.items if c is tab for lg in ("en", "zh")]
     assert [x.label for x in labels] == ["Check my answer", "检查答案"]
-    # the tab's handlers are private: the public API stays /compute, /confusion, /check
+    # the tab's handlers are private: the public API stays /compute, /confusion, /check (and the complete JSON's
+    # /compute_full, /check_full)
     api = demo.get_api_info()
-    assert set(api["named_endpoints"]) == {"/compute", "/confusion", "/check"}
+    assert set(api["named_endpoints"]) == {"/compute", "/compute_full", "/confusion", "/check", "/check_full"}
 
 
 # -- batch grading ------------------------------------------------------------------------------------
@@ -359,14 +360,14 @@ def test_on_grade_handler_drives_the_progress_bar(tab: Any) -> None:
     def progress(value: Any, desc: str | None = None, total: Any = None, unit: str = "steps") -> None:
         seen.append((value, desc, unit))
 
-    out = tab.extra["on_grade"]("en", str(SAMPLE), progress)
+    out = tab.extra["on_grade"]("en", str(SAMPLE), None, progress)
     state, summary, _, _, download = out
     assert len(state["df"]) == 10 and "10 answers graded" in _text(summary)
     assert download["value"] == state["path"] and download["interactive"] is True
     assert seen[0] == (0.0, "reading the CSV", "steps")
     assert ((10, 10), "grading", "answers") in seen and ((0, 10), "grading", "answers") in seen
     with pytest.raises(gr.Error, match="Choose an answers CSV first"):
-        tab.extra["on_grade"]("en", None, progress)
+        tab.extra["on_grade"]("en", None, None, progress)
 
 
 def test_malformed_rows_never_stop_the_batch(tmp_path: Path) -> None:

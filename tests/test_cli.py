@@ -273,3 +273,22 @@ def test_head_reads_the_first_line_and_the_command_ends_quietly() -> None:
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
     assert proc.returncode == 0 and proc.stderr == ""
     assert proc.stdout.split()[0] == "000_ce_randn"
+
+
+def test_large_tensors_are_shown_bounded_and_complete_with_full(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "p.txt").write_text(" ".join(str(i / 100) for i in range(40)), encoding="utf-8")
+    (tmp_path / "t.txt").write_text(" ".join("0" for _ in range(40)), encoding="utf-8")
+    argv = ["mse", "--pred", f"@{tmp_path / 'p.txt'}", "--target", f"@{tmp_path / 't.txt'}", "--reduction", "none"]
+    assert main([*argv, "--json"]) == 0
+    bounded = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--json", "--full"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    d_bounded, d_full = bounded["steps"][0], full["steps"][0]
+    assert d_bounded["shape"] == d_full["shape"] == [40]
+    assert d_bounded["shown"] == 6 and d_bounded["value"] == d_full["value"][:6] and d_full["shown"] == 40
+    assert len(bounded["value"]) == 6 and bounded["value_shape"] == [40] and len(full["value"]) == 40
+    assert len(bounded["gradient"]["manual"]) == 6 and len(full["gradient"]["manual"]) == 40
+    assert full["gradient"]["manual"][:6] == bounded["gradient"]["manual"]
+    assert main(argv) == 0
+    assert "shape (40,), first 6 of 40: [0, 0.0001, 0.0004" in capsys.readouterr().out

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import lossapp
 from lossapp.i18n import has_zh, tr
 from lossapp.inputs import InputError
+from lossapp.trace import COMPLETE_MAX, SHOWN, Trace
 
 SPECS = [s for s in lossapp.LOSSES.values() if s.family != "metrics"]
 CASES = [(s.name, r) for s in SPECS for r in s.reductions]
@@ -351,3 +352,92 @@ def test_fuzz_compute_only_input_errors_and_honest_warnings(name, inputs, data, 
     if r.gradient is not None and not r.gradient.agrees:
         assert any(w.startswith("the gradients d(loss)/d(pred)") for w in r.warnings), r.warnings
     assert r.agrees is (r.reference.agrees and (r.gradient is None or r.gradient.agrees))
+
+
+# -- show few, verify all ---------------------------------------------------------------------------------------
+
+
+def _tensors(obj: object, seen: set[int] | None = None, depth: int = 0) -> list[torch.Tensor]:
+    """Every tensor reachable from obj through attributes, dicts and lists."""
+    seen = set() if seen is None else seen
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if id(obj) in seen or depth > 8 or isinstance(obj, str | bytes | int | float | type):
+        return []
+    seen.add(id(obj))
+    items = (obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list | tuple)
+             else vars(obj).values() if hasattr(obj, "__dict__") else [])
+    return [t for item in items for t in _tensors(item, seen, depth + 1)]
+
+
+def test_large_input_is_verified_whole_and_shown_bounded() -> None:
+    n = 1_000_000
+    g = torch.Generator().manual_seed(0)
+    p, y = torch.rand(n, generator=g) * 0.98 + 0.01, (torch.rand(n, generator=g) < 0.3).float()
+    r = lossapp.compute("bce", p, y)
+    p64, y64 = p.double(), y.double()
+    terms = -(y64 * torch.log(p64).clamp_min(-100) + (1 - y64) * torch.log1p(-p64).clamp_min(-100))
+    assert r.step("num").value_list() == pytest.approx(float(terms.sum()), rel=1e-12)  # over every element
+    assert r.step("den").value_list() == n and r.value == pytest.approx(float(terms.mean()), rel=1e-12)
+    for step in r.steps:
+        if step.count > COMPLETE_MAX:
+            assert not step.held and step.shown == SHOWN and step.shape == (n,), step.symbol
+    assert r.step("l").value_list() == pytest.approx(terms[:SHOWN].tolist(), rel=1e-13)
+    data = json.dumps(r.to_dict(), allow_nan=False)
+    assert len(data) < 1_000_000
+    grad = r.gradient
+    assert grad.agrees and grad.shape == (n,) and len(grad.to_dict()["manual"]) == SHOWN
+    manual = (p64 - y64) / (p64 * (1 - p64)) / n  # torch's BCE backward, every p inside (0, 1)
+    assert grad.manual_shown.tolist() == pytest.approx(manual[:SHOWN].tolist(), rel=1e-12)
+    worst = grad.worst
+    assert abs(worst["reference"] - worst["manual"]) == grad.max_abs_diff
+    assert abs(worst["manual"] - float(manual[worst["index"][0]])) <= 1e-12 * abs(worst["manual"])
+    # kept: the inputs and the per-element loss (the checker's); every other tensor is small
+    big = {t.untyped_storage().data_ptr() for t in _tensors(r) if t.numel() > COMPLETE_MAX}
+    assert big == {t.untyped_storage().data_ptr() for t in (r.pred.values, r.target.values, r.unreduced)}
+
+
+def test_released_steps_are_replayed_exactly() -> None:
+    g = torch.Generator().manual_seed(2)
+    pred, target = torch.randn(30, 4, generator=g) * 3, (torch.rand(30, 4, generator=g) > 0.5).float()
+    r = lossapp.compute("focal", pred, target, reduction="none")
+    fresh = Trace()
+    lossapp.LOSSES["focal"].steps(fresh, pred.double(), target.double(), r.params, "none")
+    assert [s.symbol for s in r.full_steps()] == [s.symbol for s in fresh.steps]
+    for kept, step in zip(r.steps, fresh.steps, strict=True):
+        assert torch.equal(torch.as_tensor(kept.value), torch.as_tensor(step.value).detach()), step.symbol
+    x = pred.double().requires_grad_(True)
+    fresh_value = lossapp.LOSSES["focal"].steps(Trace(), x, target.double(), r.params, "none")
+    (autograd,) = torch.autograd.grad(fresh_value.sum(), x)
+    assert torch.equal(torch.tensor(r.gradient.manual, dtype=torch.float64), autograd)
+
+
+def test_rounding_to_the_dtype_is_checked_only_where_it_may_change_the_inputs(monkeypatch) -> None:
+    from lossapp import engine
+
+    calls: list[int] = []
+    real = engine.run_trace
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_trace", spy)
+    cases = [(torch.tensor([0.1, 0.7]), "float32", 1),  # a float32 tensor: float32 holds it exactly
+             (torch.tensor([0.1, 0.7], dtype=torch.float16), "float32", 1),
+             ("[0.5, 0.25]", "float32", 1),  # text that float32 holds exactly: checked, unchanged
+             ("[0.1, 0.7]", "float32", 2),  # text that it rounds: the trace reruns on the rounded inputs
+             (torch.tensor([0.1, 0.7], dtype=torch.float64), "float64", 1)]
+    for pred, dtype, runs in cases:
+        calls.clear()
+        r = lossapp.compute("mse", pred, "[0, 1]", dtype=dtype)
+        assert len(calls) == runs and r.reference.agrees, (pred, dtype)
+
+
+def test_element_limit_is_twenty_million() -> None:
+    limit = 20_000_000
+    r = lossapp.compute("l1_penalty", torch.zeros(limit), reduction="sum")
+    assert r.value == 0.0 and r.pred.values.numel() == limit and r.reference.agrees
+    del r
+    with pytest.raises(InputError, match=r"^pred: expected at most 20,000,000 elements, got 20,000,001$"):
+        lossapp.compute("l1_penalty", torch.zeros(limit + 1))

@@ -4,7 +4,6 @@ never stop the batch, progress is reported, header or positional columns, and th
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import logging
 import math
@@ -15,6 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lossapp.check import Checker
 from lossapp.grade import INTERNAL_ERROR, OUTPUT_COLUMNS, grade_csv, summary
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
@@ -131,12 +131,10 @@ def test_answers_that_are_not_a_file_are_input_errors(given: str, reason: str, t
 
 def test_a_row_failing_inside_is_logged_and_shows_no_internals(monkeypatch: pytest.MonkeyPatch,
                                                                caplog: pytest.LogCaptureFixture) -> None:
-    check_module = importlib.import_module("lossapp.check")  # lossapp.check is also the function
-
     def broken(*args: object, **kwargs: object) -> None:
         raise OverflowError("secret internals at /srv/lossapp")
 
-    monkeypatch.setattr(check_module, "check", broken)
+    monkeypatch.setattr(Checker, "verdict", broken)  # what grading calls for every row
     with caplog.at_level(logging.ERROR, logger="lossapp.grade"):
         df = grade_csv(_csv(GOOD[:2], HEADER))
     assert list(df["verdict"]) == ["error", "error"]
@@ -192,3 +190,35 @@ def test_cli_grade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     df = pd.read_csv(out, keep_default_na=False)
     assert len(df) == len(GOOD) + 1 and df.loc[len(GOOD), "verdict"] == "error"
     assert "error: 1" in capsys.readouterr().out
+
+
+def test_rows_of_one_problem_share_its_computation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A class's answers to the same problems: one computation per problem, the same rows as grading each row on
+    its own (errors included, each reported on every row of its problem)."""
+    import lossapp.engine
+    import lossapp.grade
+    rows = [*GOOD, *BAD, BAD[2], GOOD[0], GOOD[2], ["s9", "bce", "[1.5]", "[1]", "{}", "abc"]] * 3
+    calls: list[str] = []
+    compute = lossapp.engine.compute
+    monkeypatch.setattr(lossapp.engine, "compute", lambda loss, *a, **k: calls.append(loss) or compute(loss, *a, **k))
+    shared = grade_csv(_csv(rows, HEADER))
+    problems = {(r[1], r[2], r[3], r[4]) for r in rows if len(r) == 6 and r[5] and r[1] != "nope" and r[4] in ("", "{}")
+                and r[5] != "abc"}
+    assert len(calls) <= len(problems) + 2
+    monkeypatch.setattr(lossapp.grade, "PROBLEMS_KEPT", 0)
+    alone = grade_csv(_csv(rows, HEADER))
+    pd.testing.assert_frame_equal(shared, alone)
+    by_id = shared.drop_duplicates("id").set_index("id")
+    assert "claimed: expected a number" in by_id.loc["s9", "explanation"]  # the claim is read before the inputs
+
+
+def test_a_bounded_number_of_problems_is_kept() -> None:
+    from lossapp.grade import Problems
+    problems = Problems(kept=2)
+    first = problems.checker("mse", "[1.0]", "[0.5]", "{}", "")
+    assert problems.checker("mse", "[1.0]", "[0.5]", "{}", "") is first
+    problems.checker("mse", "[2.0]", "[0.5]", "{}", "")
+    problems.checker("mse", "[3.0]", "[0.5]", "{}", "")
+    assert problems.checker("mse", "[1.0]", "[0.5]", "{}", "") is not first  # the oldest was dropped
+    with pytest.raises(InputError, match="expected probabilities"):
+        problems.checker("bce", "[1.5]", "[1]", "{}", "")

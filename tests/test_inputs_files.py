@@ -30,6 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 MAX_MESSAGE = 1000  # characters: a message quotes the file's name and content in bounded excerpts
 
 
+
+@pytest.fixture(autouse=True)
+def limits_of_these_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limits these tests were written for: the mechanism (checks before allocation), not the numbers, is
+    under test; README's table gives the numbers in force."""
+    monkeypatch.setattr(limits, "MAX_ELEMENTS", 2_000_000)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 50 * 2**20)
+    monkeypatch.setattr(limits, "MAX_DECOMPRESSED_BYTES", 50 * 2**20)
+
+
 def refused(match: str, path: Path | str, **kwargs) -> str:
     """load_file refuses `path` with an InputError matching `match`, bounded, with its Chinese."""
     message = raises(match, load_file, path, "pred", **kwargs)
@@ -553,6 +563,9 @@ def hostile_files(tmp: Path) -> dict[str, str]:
 MEASURE = """
 import json, re, sys, time
 from lossapp.inputs import InputError, load_file
+# the limits these cases were written for (the mechanism, not the numbers, is under test)
+from lossapp.inputs import limits
+limits.MAX_ELEMENTS, limits.MAX_FILE_BYTES, limits.MAX_DECOMPRESSED_BYTES = 2_000_000, 50 * 2**20, 50 * 2**20
 
 def status_mb(key):
     with open("/proc/self/status") as f:

@@ -289,3 +289,76 @@ def test_decimals_from_python_floats_use_their_repr() -> None:
     # 0.25 ± 0.005 and 1.5 ± 0.05 against the regression targets 0.0 and 1.0 (written with 1 decimal: ± 0.05)
     assert e.hi >= ((0.255 + 0.05) ** 2 + (0.55 + 0.05) ** 2) / 2 - 1e-12
     assert not target_is_exact("values", r.target.values) and target_is_exact("binary", r.target.values)
+
+
+# -- the vectorised building blocks ------------------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(finite, finite)
+def test_point_operations_contain_the_exact_result(a: float, b: float) -> None:
+    """An exact value (one tensor for both bounds) takes the fast paths; they enclose like the general ones."""
+    x, y = Iv(torch.tensor([a], dtype=F64)), Iv(torch.tensor([b], dtype=F64))
+    assert x.point and y.point
+    mx, my = mpmath.mpf(a), mpmath.mpf(b)
+    assert _inside(mx + my, x + y) and _inside(mx - my, x - y) and _inside(mx * my, x * y)
+    assert _inside(mx * my, x * torch.tensor([b], dtype=F64)) and _inside(mx * mpmath.mpf(0.3), x * 0.3)
+    assert _inside(mx * mx, x.sqr()) and _inside(mpmath.exp(mx), x.exp())
+    assert _inside(mpmath.log(1 + mpmath.exp(mx)), x.softplus()) and _inside(1 / (1 + mpmath.exp(-mx)), x.sigmoid())
+    assert _inside(abs(mx), x.abs()) and _inside(mx / 3, x / 3.0)
+    if a > 0:
+        assert _inside(mpmath.log(mx), x.log()) and _inside(mpmath.sqrt(mx), x.sqrt())
+        assert _inside(mx * mpmath.log(mx), x.xlogx()) and _inside(mx ** mpmath.mpf(1.5), x.pow(1.5))
+    assert monotone(lambda v: v.exp(), x, 1.0).point is False  # evaluated once, then rounded outward
+
+
+@pytest.mark.parametrize("ulps", [1, 2, 4, 8])
+def test_outward_steps_move_at_least_as_far_as_nextafter(ulps: int) -> None:
+    from lossapp.interval import _down_nonneg_, _down_ulps_, _up_nonneg_, _up_ulps_, down, up
+    tiny = 5e-324
+    values = torch.tensor([0.0, tiny, 3 * tiny, 2.2250738585072014e-308, 1e-300, 0.1, 1.0, 1.5, 2.0 - 2 ** -52, 2.0,
+                           1e300, 1.7976931348623157e308, math.inf], dtype=F64)
+    signed = torch.cat([values, -values])
+    assert bool((_down_ulps_(signed.clone(), ulps) <= down(signed, ulps)).all())
+    assert bool((_up_ulps_(signed.clone(), ulps) >= up(signed, ulps)).all())
+    assert float(_down_ulps_(torch.tensor([math.inf], dtype=F64), ulps)) < math.inf  # +inf may stand for a finite number
+    assert bool((_down_nonneg_(values.clone(), ulps) <= down(values, ulps).clamp_min(0)).all())
+    assert bool((_up_nonneg_(values.clone(), ulps) >= up(values, ulps)).all())
+
+
+@pytest.mark.parametrize("classes", [2, 10, 100])
+def test_log_softmax_of_many_classes_and_of_one_class_per_row(classes: int) -> None:
+    gen = torch.Generator().manual_seed(classes)
+    centre = torch.randn(5, classes, generator=gen, dtype=F64) * 3
+    z = Iv(centre - 0.05, centre + 0.05)
+    out = log_softmax_iv(z)
+    for _ in range(100):
+        point = centre + (torch.rand(centre.shape, generator=gen, dtype=F64) - 0.5) * 0.1
+        lp = torch.log_softmax(point, -1)
+        assert bool((lp >= out.lo - 1e-13).all()) and bool((lp <= out.hi + 1e-13).all())
+    index = torch.randint(0, classes, (5,), generator=gen)
+    picked = log_softmax_iv(z, index=index)
+    assert torch.equal(picked.lo, out.lo.gather(-1, index[:, None])[:, 0])
+    assert torch.equal(picked.hi, out.hi.gather(-1, index[:, None])[:, 0])
+    exact = log_softmax_iv(Iv(centre))  # a point: the bounds are the float64 log-softmax within rounding
+    assert torch.allclose(exact.lo, torch.log_softmax(centre, -1), rtol=1e-13, atol=1e-14)
+    assert bool((exact.lo <= exact.hi).all())
+
+
+@pytest.mark.parametrize(("name", "reduction"), [c for c in CASES if c[1] == "mean"])
+def test_large_exact_inputs_enclose_the_value_tightly(name: str, reduction: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past limits.DECIMALS_MAX_ELEMENTS the decimals are unknown: the box is a point and the enclosure only
+    covers float rounding (every fast path of a point box), and it still contains the value."""
+    monkeypatch.setattr(lossapp.inputs.limits, "DECIMALS_MAX_ELEMENTS", 200)
+    spec = lossapp.LOSSES[name]
+    ex = spec.example
+    small = lossapp.compute(name, ex["pred"], ex.get("target"), **ex.get("params", {}))
+    if small.pred.values.dim() == 0 or any(isinstance(v, torch.Tensor) for v in small.params.values()):
+        pytest.skip("no batch dimension to repeat, or a per-class parameter sized for the example")
+    times = lossapp.inputs.limits.DECIMALS_MAX_ELEMENTS // small.pred.values.numel() + 1
+    pred = small.pred.values.repeat(times, *([1] * (small.pred.values.dim() - 1)))
+    target = None if small.target is None else \
+        small.target.values.repeat(times, *([1] * (small.target.values.dim() - 1)))
+    r = lossapp.compute(name, pred, target, **ex.get("params", {}))
+    e = enclose(r)
+    assert e.sound, e.note
+    assert e.lo <= r.value <= e.hi and e.hi - e.lo <= 1e-9 * max(1.0, abs(r.value))

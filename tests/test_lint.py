@@ -105,3 +105,21 @@ def test_messages_have_chinese() -> None:
         assert has_zh(message)
     warnings = lint(L["cross_entropy"], T([[1.5, 0.3, -0.8]]), T([1]), {"ignore_index": 1})
     assert warnings and all(has_zh(w) for w in warnings)
+
+
+def test_large_inputs_get_the_same_lint_as_small_ones() -> None:
+    """Each check is a reduction over every element: a repeated input warns exactly as the small one does."""
+    small = [(L["softmax_focal"], T([[0.2, 0.8], [0.5, 0.5]]), T([1, 0]), {}),
+             (L["softmax_focal"], T([[0.2, 0.9], [0.5, 0.5]]), T([1, 0]), {}),
+             (L["bce_with_logits"], T([0.2, 0.9]), T([0.0, 1.0]), {}),
+             (L["bce_with_logits"], T([0.0, 1.0]), T([0.0, 1.0]), {}),  # only 0 and 1: labels, not probabilities
+             (L["bce_with_logits"], T([-1.2, 0.9]), T([0.0, 1.0]), {}),
+             (L["cross_entropy"], T([[1.5, 0.3, -0.8]]), T([1]), {"ignore_index": 1}),
+             (L["nll"], T([[-0.3, -1.5], [-0.2, -1.7]]), T([-100, -100]), {"ignore_index": -100}),
+             (L["nll"], T([[-0.3, -1.5], [-0.2, -1.7]]), T([-100, 0]), {"ignore_index": -100})]
+    for spec, x, t, params in small:
+        reps = 50_000 // x.numel() + 1
+        big_x, big_t = x.repeat(reps, *([1] * (x.dim() - 1))), t.repeat(reps, *([1] * (t.dim() - 1)))
+        assert lint(spec, big_x, big_t, params) == lint(spec, x, t, params), (spec.name, x)
+    assert lint(L["bce_with_logits"], T([0.0, 1.0]), T([0.0, 1.0]), {}) == []
+    assert lint(L["bce_with_logits"], T([math.nan, 0.5]), T([0.0, 1.0]), {}) == []

@@ -46,6 +46,38 @@ def test_every_loss_agrees_on_the_accelerator() -> None:
                 assert r.gradient is None or r.gradient.agrees, (spec.name, reduction)
 
 
+def _tiled(spec, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The spec's example repeated along the first dimension to about `size` elements (a 1-D example of one
+    distribution or one class index stays as it is)."""
+    from lossapp.engine import read_inputs
+
+    pred, target = read_inputs(spec, spec.example["pred"], spec.example.get("target"))
+    x, y = pred.values, target.values if target else None
+    if x.dim() == 0 or (y is not None and y.dim() == 0):
+        return x, y
+    reps = max(1, size // x.numel())
+    return (x.repeat(reps, *[1] * (x.dim() - 1)),
+            None if y is None else y.repeat(reps, *[1] * (y.dim() - 1)))
+
+
+@pytest.mark.skipif(not ACCELERATORS, reason="needs a CUDA or MPS device (none on this machine)")
+def test_every_loss_agrees_on_the_accelerator_at_a_large_size() -> None:
+    """Where a GPU is present: every loss on about 10^6 elements, the float64 verification pass on the device too."""
+    import lossapp
+
+    for device in ACCELERATORS:
+        for spec in lossapp.LOSSES.values():
+            if spec.family == "metrics":
+                continue
+            pred, target = _tiled(spec, 1_000_000)
+            params = {k: v for k, v in spec.example.get("params", {}).items()
+                      if not (isinstance(v, str) and v.strip().startswith("["))}  # per-class lists fit the example
+            r = lossapp.compute(spec.name, pred, target, device=device, reduction=spec.default_reduction, **params)
+            assert r.reference.device.startswith(device) and r.reference.agrees, spec.name
+            assert r.gradient is None or (r.gradient.agrees and r.gradient.shape == tuple(r.pred.values.shape))
+            assert r.unreduced is None or r.unreduced.device.type == "cpu"
+
+
 def test_dtypes() -> None:
     assert resolve_dtype("double") is torch.float64
     assert resolve_dtype("torch.bfloat16") is torch.bfloat16
@@ -59,6 +91,51 @@ def test_gradient_comparison_flags_a_difference() -> None:
     assert compare_gradients(manual, manual.clone(), torch.float32).agrees
     off = compare_gradients(manual, manual + torch.tensor([0.0, 0.1], dtype=torch.float64), torch.float32)
     assert not off.agrees and off.max_abs_diff == pytest.approx(0.1)
+
+
+def _closeness_by_element(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> tuple[float, bool]:
+    """The definition, element by element in Python: (max |Δ|, agrees)."""
+    worst, ok = 0.0, True
+    for a, b in zip(r.double().tolist(), e.tolist(), strict=True):
+        if (math.isnan(a) and math.isnan(b)) or (math.isinf(a) and a == b):
+            continue
+        d = abs(a - b)
+        if math.isnan(d):
+            return math.nan, False
+        worst, ok = max(worst, d), ok and d <= atol + rtol * abs(b)
+    return worst, ok
+
+
+def test_closeness_is_the_elementwise_definition() -> None:
+    g = torch.Generator().manual_seed(0)
+    e = torch.randn(300, generator=g, dtype=torch.float64)
+    cases = {"float32": e.float(), "off": (e + 1e-4 * torch.randn(300, generator=g, dtype=torch.float64)).float()}
+    special = e.clone()
+    special[:4] = torch.tensor([math.nan, math.inf, -math.inf, 0.0])
+    cases["nan and inf pairs"] = special.float()
+    e_special = e.clone()
+    e_special[:4] = torch.tensor([math.nan, math.inf, -math.inf, 0.0])
+    for name, r in cases.items():
+        exact = e_special if name == "nan and inf pairs" else e
+        c = closeness(r, exact, 2e-5, 1e-6)
+        worst, ok = _closeness_by_element(r, exact, 2e-5, 1e-6)
+        assert (c.abs_diff, c.agrees) == (worst, ok), name
+        if c.index is not None:
+            assert abs(float(r[c.index]) - float(exact[c.index])) == c.abs_diff
+            assert c.rel_diff == pytest.approx(c.abs_diff / abs(float(exact[c.index])))
+    assert not closeness(torch.tensor([math.nan, 2.0]), torch.tensor([1.0, 2.0], dtype=torch.float64), 1, 1).agrees
+
+
+def test_gradient_comparison_keeps_the_shown_elements_and_the_worst() -> None:
+    manual = torch.linspace(-1, 1, 1000, dtype=torch.float64)
+    reference = manual.float()
+    reference[700] += 0.01
+    c = compare_gradients(manual, reference, torch.float32)
+    assert not c.agrees and c.shape == (1000,) and c.worst["index"] == [700]
+    assert c.max_abs_diff == pytest.approx(0.01, rel=1e-5) and c.manual_shown.tolist() == manual[:6].tolist()
+    assert c.to_dict()["shown"] == 6 and not c.complete
+    with pytest.raises(LookupError):
+        _ = c.manual  # no computation to replay for the rest
 
 
 def _meta_cases() -> list[tuple[str, str]]:

@@ -263,3 +263,15 @@ def test_csv_is_spreadsheet_safe() -> None:
     assert "'-" not in text  # numbers stay numbers
     frame = pd.read_csv(io.StringIO(text))
     assert list(frame["pred"]) == [-1.5, 2.0]
+
+
+def test_large_step_shows_its_first_elements_and_shape() -> None:
+    g = torch.Generator().manual_seed(1)
+    result = lossapp.compute("l1", torch.rand(5, 40, generator=g), torch.zeros(5, 40))
+    md = render.to_markdown(result)
+    first = ", ".join(render.plain_number(v) for v in result.step("l").value_list())
+    assert f"shape (5, 40), first 6 of 200: [{first}, …]" in md
+    assert "前 6 个（共 200 个）" in render.to_markdown(result, "zh")
+    rows = render.comparison_rows(result)
+    assert rows[1][1].startswith("shape (5, 40), first 6 of 200: [")  # the gradient: its shown elements
+    assert json.loads(render.to_json(result, full=True))["steps"][0]["shown"] == 200

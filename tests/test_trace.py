@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from lossapp.trace import Step, Trace, fmt
+from lossapp.trace import COMPLETE_MAX, SHOWN, Step, Trace, fmt, head
 
 
 def test_fmt_reads_like_a_student() -> None:
@@ -39,3 +40,78 @@ def test_warnings_are_deduplicated() -> None:
     trace.warn("x")
     trace.warn("x")
     assert trace.warnings == ["x"]
+
+
+# -- show few: release, shown elements, lazy steps, replay ----------------------------------------------------
+
+
+class _Replay:
+    """A stand-in for lossapp.engine.Replay: gives back complete steps and counts how often it ran."""
+
+    def __init__(self, steps: list[Step]) -> None:
+        self.full, self.runs = steps, 0
+
+    def steps(self) -> list[Step]:
+        self.runs += 1
+        return self.full
+
+
+def test_add_records_a_view_not_a_copy() -> None:
+    trace = Trace()
+    x = torch.arange(100, dtype=torch.float64)
+    trace.add("x", "t", "f", x)
+    assert trace.step("x").value.data_ptr() == x.data_ptr()
+
+
+def test_release_keeps_the_shown_elements_and_the_shape() -> None:
+    big = torch.arange(2 * COMPLETE_MAX, dtype=torch.float64).reshape(2, COMPLETE_MAX)
+    small = torch.arange(COMPLETE_MAX, dtype=torch.float64)
+    trace = Trace()
+    trace.add("big", "t", "f", big, sub="$a", a=big)
+    trace.add("small", "t", "f", small, sub="$a + 1", a=small)
+    trace.add("n", "t", "f", 3.0)
+    replay = _Replay([Step("big", "t", "f", big), Step("small", "t", "f", small), Step("n", "t", "f", 3.0)])
+    trace.release(replay)
+    b, s, n = trace.steps
+    assert (b.shape, b.count, b.shown, b.held, b.complete) == ((2, COMPLETE_MAX), 2 * COMPLETE_MAX, SHOWN, False, False)
+    assert b.value_list() == list(range(SHOWN)) and b.substituted() is None  # large: no per-element formulas
+    assert b.shown_values().untyped_storage().nbytes() == 8 * SHOWN  # a copy, not a view of the whole tensor
+    assert (s.held, s.complete, s.value_list()) == (True, True, small.tolist())
+    assert len(s.substituted(limit=COMPLETE_MAX)) == COMPLETE_MAX and n.value_list() == 3.0
+    assert b.to_dict()["shape"] == [2, COMPLETE_MAX] and b.to_dict()["shown"] == SHOWN
+    assert replay.runs == 0
+    assert torch.equal(b.value, big) and replay.runs == 1  # the complete value comes from a replay
+    assert b.value_list(full=True) == big.tolist() and b.to_dict(full=True)["shown"] == big.numel()
+
+
+def test_released_step_without_a_replay_says_so() -> None:
+    trace = Trace()
+    trace.add("x", "t", "f", torch.zeros(100, dtype=torch.float64))
+    trace.release()
+    assert trace.step("x").value_list() == [0.0] * SHOWN
+    with pytest.raises(LookupError, match="first 6 elements"):
+        _ = trace.step("x").value
+
+
+def test_head_reads_the_first_elements_of_any_layout() -> None:
+    t = torch.arange(60, dtype=torch.float64).reshape(3, 4, 5)
+    for view in (t, t.transpose(0, 2), t[:, 1:, ::2], torch.tensor(7.0).expand(3, 4), t[0, 0, 0]):
+        assert head(view, 7).tolist() == view.reshape(-1)[:7].tolist()
+
+
+def test_lazy_steps_compute_only_what_is_read() -> None:
+    seen: list[int] = []
+
+    def square(x: torch.Tensor) -> torch.Tensor:
+        seen.append(x.numel())
+        return x * x
+
+    x = torch.arange(1000, dtype=torch.float64)
+    trace = Trace()
+    trace.show("x²", "Squares", "x^2", square, x)
+    trace.show("w", "Broadcast", "x + c", lambda x, c: x + c, x.reshape(10, 100), torch.ones(100, dtype=torch.float64))
+    assert seen == [] and trace.steps[0].shape == (1000,) and trace.steps[1].shape == (10, 100)
+    assert torch.equal(trace.steps[0].value, x * x) and seen == [1000]  # held: computed in full when read
+    trace.release()
+    assert seen == [1000, SHOWN] and trace.steps[0].value_list() == [float(i * i) for i in range(SHOWN)]
+    assert trace.steps[1].value_list() == [float(i + 1) for i in range(SHOWN)]

@@ -9,14 +9,21 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import csv
 import dataclasses
+import inspect
 import io
 import json
 import logging
+import math
 import re
+import secrets
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+import gradio as gr
+import httpx
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -28,8 +35,22 @@ from ui_fixtures import free_port
 import lossapp
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
-from lossapp.ui import build_app, calculator, examples_tab, launch_kwargs, server_settings, service, strings
-from lossapp.ui.common import internal_error, user_error
+from lossapp.ui import (
+    api,
+    build_app,
+    calculator,
+    check_tab,
+    concurrency,
+    examples_tab,
+    launch_kwargs,
+    server_settings,
+    service,
+    sessions,
+    strings,
+)
+from lossapp.ui.app import warm_up
+from lossapp.ui.common import Translations, internal_error, user_error
+from lossapp.ui.downloads import DOWNLOADS, Downloads
 
 ROOT = Path(__file__).resolve().parent.parent
 BCE = ("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
@@ -98,6 +119,157 @@ def test_compute_bad_input_is_the_input_error_message(client: Client) -> None:
         client.predict("bcee", BCE[1], BCE[2], "{}", "mean", "cpu", "float32", api_name="/compute")
 
 
+def _flat(value: object) -> list:
+    return [x for v in value for x in _flat(v)] if isinstance(value, list) else [value]
+
+
+def _large_bce(n: int) -> tuple[str, str]:
+    g = torch.Generator().manual_seed(7)
+    pred = (torch.rand(n, generator=g, dtype=torch.float64) * 0.98 + 0.01).tolist()
+    target = (torch.rand(n, generator=g) > 0.5).int().tolist()
+    return json.dumps([round(p, 4) for p in pred]), json.dumps(target)
+
+
+def test_large_compute_is_bounded_and_full_on_request(client: Client) -> None:
+    pred, target = _large_bce(100_000)
+    bounded = client.predict("bce", pred, target, "{}", "mean", "cpu", "float32", api_name="/compute")
+    assert len(json.dumps(bounded)) < 1_000_000
+    full = client.predict("bce", pred, target, "{}", "mean", "cpu", "float32", api_name="/compute_full")
+    assert full["value"] == bounded["value"]  # the reduction is over every element either way
+    assert full["reference"]["agrees"] is bounded["reference"]["agrees"] is True
+    for short, whole in zip(bounded["steps"], full["steps"], strict=True):
+        assert short["symbol"] == whole["symbol"] and short["shape"] == whole["shape"]
+        values = _flat(whole["value"])
+        assert whole["shown"] == len(values) == max(1, math.prod(whole["shape"]))
+        assert _flat(short["value"]) == values[:short["shown"]]  # the bounded JSON is the complete one's start
+    assert len(_flat(full["gradient"]["manual"])) == len(_flat(full["gradient"]["reference"])) == 100_000
+    assert full["gradient"]["max_abs_diff"] == bounded["gradient"]["max_abs_diff"]
+    assert _flat(bounded["gradient"]["manual"]) == _flat(full["gradient"]["manual"])[:bounded["gradient"]["shown"]]
+
+
+def test_a_million_element_compute_answers_under_a_megabyte(client: Client) -> None:
+    pred, target = _large_bce(1_000_000)
+    data = client.predict("bce", pred, target, "{}", "sum", "cpu", "float32", api_name="/compute")
+    assert len(json.dumps(data)) < 1_000_000
+    exact = lossapp.compute("bce", pred, target, reduction="sum")
+    assert data["value"] == pytest.approx(exact.value, rel=1e-12)
+    assert data["gradient"]["shape"] == [1_000_000] and data["gradient"]["agrees"] is True
+
+
+def test_check_full_is_check_with_every_element(client: Client) -> None:
+    pred, target = _large_bce(1_000)
+    bounded = client.predict("bce", pred, target, "{}", "mean", "cpu", "float32", "0.9", api_name="/check")
+    full = client.predict("bce", pred, target, "{}", "mean", "cpu", "float32", "0.9", api_name="/check_full")
+    assert bounded["check"] == full["check"] and full["check"]["verdict"] == "incorrect"
+    assert bounded["steps"][0]["shown"] < 1_000 == full["steps"][0]["shown"] == len(_flat(full["steps"][0]["value"]))
+
+
+def test_the_full_endpoints_take_the_contract_arguments() -> None:
+    """DESIGN section 7 fixes /compute's 7 arguments and /check's 8: the complete JSON is an endpoint of its own
+    with the same ones, not a trailing argument (a raw /call with the documented values would lack it)."""
+    contract = ["loss", "pred", "target", "params", "reduction", "device", "dtype"]
+    for fn in (api.compute, api.compute_full):
+        assert list(inspect.signature(fn).parameters) == contract
+    for fn in (api.check, api.check_full):
+        assert list(inspect.signature(fn).parameters) == [*contract, "claimed"]
+    assert "/compute_full gives every element" in api.compute.__doc__
+    assert "/check_full gives every element" in api.check.__doc__
+
+
+def _raw_call(client: Client, endpoint: str, data: list) -> tuple[str, object]:
+    """POST /gradio_api/call/<endpoint> with `data` as a list, as README's curl example does; (event, payload)."""
+    base = client.src.rstrip("/")
+    posted = httpx.post(f"{base}/gradio_api/call/{endpoint}", json={"data": data}, timeout=60)
+    posted.raise_for_status()
+    answer = httpx.get(f"{base}/gradio_api/call/{endpoint}/{posted.json()['event_id']}", timeout=60).text
+    event = re.search(r"^event: (\w+)$", answer, re.M).group(1)
+    payload = json.loads(re.search(r"^data: (.*)$", answer, re.M).group(1))
+    return event, payload
+
+
+def test_readme_curl_call_with_the_seven_documented_values(client: Client) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    posted = re.search(r"gradio_api/call/compute -H .*?-d '(\{.*?\})'", readme, re.S)
+    data = json.loads(posted.group(1))["data"]
+    assert len(data) == 7
+    event, payload = _raw_call(client, "compute", data)
+    assert event == "complete", payload
+    assert payload[0]["value"] == pytest.approx(0.9263412213637533, abs=1e-15) and payload[0]["steps"][0]["shown"]
+    event, payload = _raw_call(client, "compute_full", data)
+    assert event == "complete" and payload[0]["value"] == pytest.approx(0.9263412213637533, abs=1e-15)
+    for endpoint in ("check", "check_full"):
+        event, payload = _raw_call(client, endpoint, [*data, "0.9264"])
+        assert event == "complete" and payload[0]["check"]["verdict"] == "rounding", payload
+    event, payload = _raw_call(client, "compute", [data[0], data[1], "[1, 0]", *data[3:]])  # bad input: its message
+    assert event == "error" and payload["error"].startswith("expected pred and target of the same shape"), payload
+
+
+# -- the server: queue settings, sessions, startup ---------------------------------------------------------
+
+
+def test_computations_share_one_group_of_workers(demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = demo._queue
+    assert queue.max_size == concurrency.QUEUE_SIZE
+    assert queue.default_concurrency_limit == concurrency.DEFAULT_LIMIT
+    assert launch_kwargs()["state_session_capacity"] == concurrency.SESSIONS
+    by_name = {fn.api_name: fn for fn in demo.fns.values()}
+    computing = [fn for fn in demo.fns.values() if fn.concurrency_id == concurrency.COMPUTE_ID]
+    assert {"compute", "compute_full", "check", "check_full", "on_compute", "on_details", "on_check", "on_download",
+            "on_file"} <= {fn.api_name for fn in computing}
+    assert {fn.concurrency_limit for fn in computing} == {concurrency.compute_workers()}
+    assert by_name["confusion"].concurrency_id != concurrency.COMPUTE_ID
+    assert by_name["on_grade"].concurrency_id == concurrency.GRADE_ID and by_name["on_grade"].concurrency_limit == 1
+    monkeypatch.setenv("LOSSAPP_COMPUTE_WORKERS", "3")
+    monkeypatch.setenv("LOSSAPP_QUEUE_SIZE", "17")
+    assert concurrency.compute_events()["concurrency_limit"] == 3 and concurrency.queue_kwargs()["max_size"] == 17
+    monkeypatch.setenv("LOSSAPP_COMPUTE_WORKERS", "none")
+    with pytest.raises(SystemExit, match="expected a positive integer in LOSSAPP_COMPUTE_WORKERS"):
+        concurrency.compute_workers()
+
+
+def test_a_new_session_builds_no_block_config(demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-request overhead of the HTTP API: gradio's SessionState built the config of all ~450 blocks for
+    every new session; the lazy one builds each when it is read, and reads the same."""
+    from gradio.blocks import BlocksConfig
+    from gradio.state_holder import SessionState
+
+    calls = []
+    original = BlocksConfig.config_for_block
+    monkeypatch.setattr(BlocksConfig, "config_for_block",
+                        staticmethod(lambda *a, **k: calls.append(a[0]) or original(*a, **k)))
+    lazy = sessions.LazySessionState(demo)
+    assert calls == []
+    some = next(iter(demo.blocks))
+    assert lazy.config_values[some]["id"] == some and calls == [some]
+    compute = next(fn for fn in demo.fns.values() if fn.api_name == "compute")
+    for block in compute.inputs:  # what every call does to its inputs: no config built for it
+        lazy._update_value_in_config(block._id, f"value of {block._id}")
+    assert calls == [some]
+    eager = SessionState(demo)
+    assert len(calls) > 400
+    for block in compute.inputs:
+        eager._update_value_in_config(block._id, f"value of {block._id}")
+    assert dict(lazy.config_values.items()) == eager.config_values  # a deep link reads the same configs
+    assert lazy.config_values[compute.inputs[0]._id]["props"]["value"] == f"value of {compute.inputs[0]._id}"
+    assert list(lazy.components) == list(eager.components)
+    assert isinstance(demo.state_holder, sessions.LazyStateHolder)
+    assert isinstance(demo.state_holder["some-session"], sessions.LazySessionState)
+
+
+def test_building_the_app_computes_nothing() -> None:
+    check_tab.article_state.cache_clear()
+    examples_tab._computed.cache_clear()
+    built = build_app()
+    assert check_tab.article_state.cache_info().currsize == 0
+    assert examples_tab._computed.cache_info().currsize == 0
+    lang = next(b for b in built.blocks.values() if getattr(b, "elem_id", None) == "la-lang")
+    load = next(fn for fn in built.fns.values() if fn.api_name == "on_load")
+    assert lang in load.inputs and len(load.outputs) > 30
+    warm_up()
+    assert check_tab.article_state.cache_info().currsize == 1
+    assert examples_tab._computed.cache_info().currsize == 1
+
+
 # -- /confusion and /check -----------------------------------------------------------------------------
 
 
@@ -131,10 +303,11 @@ def test_check_endpoint(client: Client) -> None:
 def test_the_contract_endpoints_are_public_and_the_ui_handlers_are_not(client: Client) -> None:
     info = client.view_api(return_format="dict", print_info=False)
     names = set(info["named_endpoints"])
-    expected = {"/compute", "/check", "/confusion"}
+    expected = {"/compute", "/compute_full", "/check", "/check_full", "/confusion"}
     assert expected <= names
-    handlers = {"/on_compute", "/on_loss", "/on_family", "/on_generate", "/on_file", "/on_counts", "/on_masks",
-                "/write_downloads", "/lambda", "/load", "/update", "/focal_frame", "/truncation_frame"}
+    handlers = {"/on_compute", "/on_details", "/on_download", "/on_loss", "/on_family", "/on_generate", "/on_file",
+                "/on_counts", "/on_masks", "/on_load", "/lambda", "/load", "/update", "/focal_frame",
+                "/truncation_frame"}
     assert not names & handlers and not info["unnamed_endpoints"]
 
 
@@ -315,20 +488,21 @@ def test_badge_shows_a_disagreement_of_the_value_or_of_the_gradient() -> None:
     assert 'class="la-badge none"' in calculator.big_value(nothing, "en")
 
 
-def test_the_table_download_is_a_spreadsheet_safe_csv() -> None:
+def test_the_table_download_is_a_spreadsheet_safe_csv(downloads: Downloads) -> None:
     from lossapp.spreadsheet import FORMULA_TRIGGERS, csv_text
 
-    result = lossapp.compute("cross_entropy", "[[1.5, -0.3, -0.8], [0.2, -2.1, 0.4]]", "[0, 2]")
-    _md, js, table = calculator.write_downloads({"result": result, "verdict": None}, "en")
-    path = Path(table["value"])
-    assert path.name == "cross_entropy_table.csv" and table["interactive"] is True
+    state = _calculator_state("cross_entropy", "[[1.5, -0.3, -0.8], [0.2, -2.1, 0.4]]", "[0, 2]")
+    result = state["result"]
+    path = Path(calculator.write_download("csv", state, "en"))
+    assert path.name == "cross_entropy_table.csv"
     text = path.read_text(encoding="utf-8")
     assert text == csv_text(result.table())
     rows = list(csv.reader(io.StringIO(text), quoting=csv.QUOTE_NONNUMERIC))  # unquoted cells read as numbers
     assert len(rows) == 3 and any(isinstance(c, float) and c < 0 for c in rows[1])  # negatives are numbers
     text_cells = [c for row in rows for c in row if isinstance(c, str)]
     assert text_cells and not any(c.startswith(FORMULA_TRIGGERS) for c in text_cells)
-    assert json.loads(Path(js["value"]).read_text(encoding="utf-8"))["loss"] == "cross_entropy"
+    assert json.loads(Path(calculator.write_download("json", state, "en")).read_text(encoding="utf-8"))["loss"] == \
+        "cross_entropy"
 
 
 def test_large_input_outputs_are_bounded() -> None:
@@ -337,7 +511,7 @@ def test_large_input_outputs_are_bounded() -> None:
                              (torch.rand(100_000, generator=g) > 0.5).double())
     outputs = calculator.render_outputs({"result": result}, "en")
     assert len(outputs[3]) == service.TABLE_ROWS
-    assert outputs[4] == "Showing the first 500 of 100,000 rows; the CSV download has them all."
+    assert outputs[4] == "Showing the first 500 of 100,000 rows; the Downloads tab has the rest."
     assert len(outputs[2]) < 20_000
     assert len(outputs[6]["value"]) <= 4 * plots_max_rows()
 
@@ -473,3 +647,107 @@ def test_confusion_tab_from_masks_and_counts() -> None:
     article = service.confusion(20, 5, 10, 65)
     head, *_ = confusion_tab.render_outputs({"result": article}, "zh")
     assert "Dice = F1 = 0.7273" in head and "混淆矩阵" in confusion_tab.matrix_html(article.extra["counts"], "zh")
+
+
+# -- downloads: written on demand, once, and removed -------------------------------------------------------
+
+
+@pytest.fixture
+def downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Downloads:
+    """The app's downloads, kept in a folder of this test's own."""
+    monkeypatch.setattr(DOWNLOADS, "_root", tmp_path)
+    monkeypatch.setattr(DOWNLOADS, "_keys", set())
+    return DOWNLOADS
+
+
+def _calculator_state(loss: str, pred: object, target: object, **params: object) -> dict:
+    result = lossapp.compute(loss, pred, target, **params)
+    return {"result": result, "verdict": None, "sources": {}, "stamp": 1, "key": secrets.token_hex(8)}
+
+
+def test_downloads_are_written_when_asked_for_and_once(downloads: Downloads) -> None:
+    state = _calculator_state(*BCE)
+    assert downloads.folders() == []  # computing writes nothing
+    written = {kind: Path(calculator.write_download(kind, state, "en")) for kind in calculator.DOWNLOAD_KINDS}
+    assert {p.parent for p in written.values()} == {downloads.folder(state["key"])}
+    assert written["md"].name == "bce_solution_en.md" and r"\frac{2.779}{3} = 0.926341" in written["md"].read_text()
+    assert json.loads(written["json"].read_text())["value"] == pytest.approx(0.9263412213637533, abs=1e-15)
+    assert written["csv"].read_text().splitlines()[0].startswith('"index","pred","target"')  # spreadsheet-safe CSV
+    arrays = np.load(written["npz"])
+    result = state["result"]
+    assert np.array_equal(arrays["loss"], result.unreduced.numpy())
+    manual, reference = service.complete_gradients(result)
+    assert np.array_equal(arrays["gradient"], manual.numpy()) and np.array_equal(arrays["gradient_reference"],
+                                                                                 reference.numpy())
+    # asked again: the same file, not written again
+    stamp = written["csv"].stat().st_mtime_ns
+    written["csv"].write_text("kept")
+    assert Path(calculator.write_download("csv", state, "en")) == written["csv"]
+    assert written["csv"].read_text() == "kept" and written["csv"].stat().st_mtime_ns >= stamp
+    with pytest.raises(gr.Error, match="Choose a loss"):
+        calculator.write_download("json", None, "en")
+
+
+def test_large_downloads_have_every_element(downloads: Downloads) -> None:
+    g = torch.Generator().manual_seed(1)
+    n = 50_000
+    state = _calculator_state("huber", torch.randn(n, generator=g), torch.randn(n, generator=g), delta=0.5)
+    result = state["result"]
+    assert not result.gradient.complete  # the Result keeps the first few; the file has them all
+    arrays = np.load(calculator.write_download("npz", state, "en"))
+    assert arrays["loss"].shape == arrays["gradient"].shape == arrays["gradient_reference"].shape == (n,)
+    assert np.array_equal(arrays["gradient"][:result.gradient.manual_shown.numel()], result.gradient.manual_shown)
+    assert float(np.abs(arrays["gradient"] - arrays["gradient_reference"]).max()) == pytest.approx(
+        result.gradient.max_abs_diff)
+    rows = Path(calculator.write_download("csv", state, "en")).read_text().count("\n")
+    assert rows == n + 1
+
+
+def test_no_download_folder_outlives_its_download(downloads: Downloads, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _calculator_state(*BCE)
+    calculator.write_download("json", first, "en")
+    # a new result: the session's previous files go (the calculator's Compute does this)
+    second = _calculator_state("mse", "[1.0, 2.0]", "[1.5, 2.5]")
+    calculator.forget_downloads(first)
+    path = Path(calculator.write_download("md", second, "zh"))
+    assert downloads.folders() == [path.parent] and path.name == "mse_solution_zh.md"
+    # the session ends: Gradio deletes its state, and the state's files go with it
+    calculator.forget_downloads(second)
+    assert downloads.folders() == []
+    # files nobody discards are swept once older than their time to live, before any new file is written
+    third = _calculator_state(*BCE)
+    old = Path(calculator.write_download("json", third, "en"))
+    assert downloads.sweep() == [] and old.is_file()
+    long_ago = time.time() - downloads.ttl - 1
+    os.utime(old, (long_ago, long_ago))
+    fourth = _calculator_state(*BCE)
+    new = Path(calculator.write_download("json", fourth, "en"))
+    assert not old.parent.exists() and downloads.folders() == [new.parent]
+    # and at exit, what this process made
+    downloads.clear()
+    assert downloads.folders() == [] and not list(downloads.root.iterdir())
+
+
+def test_the_calculator_discards_the_previous_results_files(downloads: Downloads) -> None:
+    with gr.Blocks():
+        lang = gr.Radio(["en", "zh"], value="en")
+        calc = calculator.build(Translations())
+        calculator.wire(calc, lang)
+    data = {lang: "en", calc.loss: "bce", calc.pred: BCE[1], calc.target: BCE[2], calc.pred_file: None,
+            calc.target_file: None, calc.reduction: "mean", calc.device: "cpu", calc.dtype: "float32",
+            calc.claimed: "0.9264", calc.random_state: None, calc.state: None}
+    data.update({c.component: c.component.value for c in calc.controls})
+    state, value, _ = calc.extra["on_compute"](data, lambda *a, **k: None)
+    assert "0.926341" in value and "rounding" in value
+    details = calc.extra["on_details"](state, "en", lambda *a, **k: None)
+    assert len(details) == len(calc.extra["details_outputs"]) and details[-1]["interactive"] is True
+    first = Path(calculator.write_download("json", state, "en")).parent
+    again, _, _ = calc.extra["on_compute"]({**data, calc.state: state}, lambda *a, **k: None)
+    assert not first.exists() and again["key"] != state["key"]
+
+
+def test_graded_verdicts_are_a_download_too(downloads: Downloads) -> None:
+    graded = check_tab.grade_upload(ROOT / "examples" / "answers_sample.csv")
+    assert Path(graded["path"]).parent == downloads.folder(graded["key"])
+    check_tab.forget_grading(graded)
+    assert downloads.folders() == []

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ class Server:
     port: int
     process: subprocess.Popen
     log: Path
+    temp_dir: Path | None = None  # its GRADIO_TEMP_DIR: uploads and downloads
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -58,33 +60,38 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: floa
 
 
 def start_server(env_extra: dict[str, str] | None = None, port: int | None = None) -> Server:
-    """`python app.py` on 127.0.0.1:<free port>, waiting until it answers."""
+    """`python app.py` on 127.0.0.1:<free port> with a temporary folder of its own, waiting until it answers."""
     port = port or free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"app-{port}.log"
+    temp_dir = Path(tempfile.mkdtemp(prefix="lossapp-test-gradio-"))
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", "GRADIO_TEMP_DIR": str(temp_dir)}
     env.pop("PORT", None)
     env.update(env_extra or {})
     handle = log.open("w")
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=handle,
                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
+    server = Server(url, port, process, log, temp_dir)
     try:
         _wait_until_up(url, process, log, START_TIMEOUT)
     except Exception:
-        stop_server(Server(url, port, process, log))
+        stop_server(server)
         raise
-    return Server(url, port, process, log)
+    return server
 
 
 def stop_server(server: Server) -> None:
+    """SIGTERM (the app shuts down as on Ctrl-C), then its temporary folder goes."""
     server.process.terminate()
     try:
         server.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait(timeout=10)
+    if server.temp_dir is not None:
+        shutil.rmtree(server.temp_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

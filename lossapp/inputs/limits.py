@@ -4,12 +4,15 @@ Each limit is checked before the allocation it guards: from a text's length, a f
 archive's directory entries or an array header, never after materialising the data.
 """
 
-MAX_ELEMENTS = 2_000_000  # elements of one tensor (pred, target or a tensor parameter)
+# Elements of one tensor (pred, target or a tensor parameter). lossapp.compute's peak memory grows by 40-90 bytes
+# per element for most losses, up to 140-220 for the focal and soft-truncated losses (benchmarks/bench_memory.py at
+# 10^7): at 2·10^7 elements 0.8-4.5 GB for one request, a few at once on a 24 GiB machine.
+MAX_ELEMENTS = 20_000_000
 MAX_TEXT_CHARS = 40_000_000  # characters of one tensor written as text
 MAX_DIMS = 32  # dimensions of one tensor
 DECIMALS_MAX_ELEMENTS = 100_000  # above this, TensorInput.decimals is None (not computed)
-MAX_FILE_BYTES = 50 * 2**20  # bytes of one uploaded or named file
-MAX_DECOMPRESSED_BYTES = 50 * 2**20  # bytes of a zip archive's members once decompressed (.npz, .pt): each and all together
+MAX_FILE_BYTES = 200 * 2**20  # bytes of one uploaded or named file (a 2·10^7-element float64 .npy is 160 MB)
+MAX_DECOMPRESSED_BYTES = 200 * 2**20  # bytes of a zip archive's members once decompressed (.npz, .pt): each and all together
 MAX_COMPRESSION_RATIO = 1032  # decompressed / compressed bytes of one zip member: deflate's own maximum, more is a forged directory
 MAX_ZIP_DIRECTORY_BYTES = 2**20  # bytes of a zip archive's central directory (zipfile builds ~10x that in Python objects)
 MAX_NPY_HEADER_BYTES = 10_000  # bytes of an .npy header (numpy's own default max_header_size)

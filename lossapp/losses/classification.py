@@ -28,7 +28,18 @@ from lossapp.inputs import (
     require_target,
     shape_text,
 )
-from lossapp.losses.stable import LOG_CLAMP, bce_probability_grad, class_dim, log_softmax_steps
+from lossapp.losses.stable import (
+    LOG_CLAMP,
+    all_binary,
+    all_finite,
+    bce_probability_grad,
+    class_dim,
+    first_indices,
+    log_softmax_steps,
+    select,
+    sign_parts,
+    within,
+)
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace, fmt
@@ -41,11 +52,28 @@ MAX_PLACES = 5  # positions listed in a note
 
 def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
     """'(0,) p=0, (2,) p=1' for the first few positions where mask is true."""
-    idx = mask.nonzero()[:MAX_PLACES + 1].tolist()  # only what the note lists (and whether there is more)
+    idx = first_indices(mask, MAX_PLACES + 1)  # only what the note lists (and whether there is more)
     items = []
     for i in idx[:MAX_PLACES]:
         items.append(f"{shape_text(tuple(i))} {name}={values[tuple(i)].item():.4g}")
     return ", ".join(items) + (", …" if len(idx) > MAX_PLACES else "")
+
+
+def _xlogx(p: torch.Tensor) -> torch.Tensor:
+    """p log p with 0 · log 0 = 0 (p ≥ 0)."""
+    if p.numel() and float(p.min()) > 0:
+        return p * torch.log(p)
+    positive = p > 0
+    return select(positive, p * torch.log(select(positive, p, 1.0)), 0.0)
+
+
+def _clamp_note(log: torch.Tensor, p: torch.Tensor, quiet: str) -> str:
+    """Where torch's −100 clamp fires on a log (one reduction decides whether it fires at all), or `quiet`."""
+    log = log.detach()
+    if log.numel() == 0 or not float(log.min()) < LOG_CLAMP:
+        return quiet
+    fires = log < LOG_CLAMP
+    return f"the clamp fires at {int(fires.sum())} place(s): {_places(fires, p.detach(), 'p')}"
 
 
 def _row_sum_warning(sums: torch.Tensor, what: str) -> str | None:
@@ -100,7 +128,7 @@ def _binary_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     require_broadcastable(params.get("weight"), "parameter weight", pred.shape, hint=HINT_WEIGHT)
     if logits:
         require_broadcastable(params.get("pos_weight"), "parameter pos_weight", pred.shape, hint=HINT_POS_WEIGHT)
-    elif pred.numel() > 1 and bool(((pred == 0) | (pred == 1)).all()):
+    elif pred.numel() > 1 and all_binary(pred):
         trace.warn("every p is exactly 0 or 1: each log is clamped at -100 by torch, so a wrong label costs 100")
     return pred, target
 
@@ -117,26 +145,26 @@ def bce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     p, y = pred, target
     log_p = trace.add("log p", "Log of p", r"\log p_n", torch.log(p), sub=r"\log $p", p=p)
     log_q = trace.add("log(1−p)", "Log of 1 − p", r"\log(1-p_n)", torch.log1p(-p), sub=r"\log(1-$p)", p=p)
-    fires_p, fires_q = log_p.detach() < LOG_CLAMP, log_q.detach() < LOG_CLAMP
-    note_p = (f"the clamp fires at {int(fires_p.sum())} place(s): {_places(fires_p, p.detach(), 'p')}"
-              if bool(fires_p.any()) else "the clamp does not fire here (every log p is above −100)")
-    note_q = (f"the clamp fires at {int(fires_q.sum())} place(s): {_places(fires_q, p.detach(), 'p')}"
-              if bool(fires_q.any()) else "the clamp does not fire here (every log(1 − p) is above −100)")
+    note_p = _clamp_note(log_p, p, "the clamp does not fire here (every log p is above −100)")
+    note_q = _clamp_note(log_q, p, "the clamp does not fire here (every log(1 − p) is above −100)")
     log_p = trace.add("clamp log p", "torch's clamp of log p at −100", r"\max(\log p_n, -100)",
                       torch.clamp(log_p, min=LOG_CLAMP), note=note_p)
     log_q = trace.add("clamp log(1−p)", "torch's clamp of log(1 − p) at −100", r"\max(\log(1-p_n), -100)",
                       torch.clamp(log_q, min=LOG_CLAMP), note=note_q)
     weight = params.get("weight")
-    w = torch.ones_like(p) if weight is None else weight.double().expand(p.shape)
-    if weight is not None:
-        trace.add("w", "Weight per element", r"w_n", w, note="the weight broadcast to pred's shape")
+    inner = y * log_p + (1 - y) * log_q
+    if weight is None:
+        loss, sub_args = -inner, {}
+    else:
+        w = trace.add("w", "Weight per element", r"w_n", weight.double().expand(p.shape),
+                      note="the weight broadcast to pred's shape")
+        loss, sub_args = -w * inner, {"w": w}
     loss = trace.add("l", "Binary cross-entropy per element",
-                     r"l_n = -w_n\left[y_n \log p_n + (1-y_n)\log(1-p_n)\right]",
-                     -w * (y * log_p + (1 - y) * log_q),
+                     r"l_n = -w_n\left[y_n \log p_n + (1-y_n)\log(1-p_n)\right]", loss,
                      note=("the weight rescales each element; the mean still divides by n, not by Σ w"
                            if weight is not None else ""),
                      sub=(r"-$w\left[$y \cdot $a + (1-$y)\cdot $b\right]" if weight is not None
-                          else r"-\left[$y \cdot $a + (1-$y)\cdot $b\right]"), w=w, y=y, a=log_p, b=log_q)
+                          else r"-\left[$y \cdot $a + (1-$y)\cdot $b\right]"), y=y, a=log_p, b=log_q, **sub_args)
     return reduce(trace, loss, reduction)
 
 
@@ -165,39 +193,45 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
     (broadcast along the last dimension).  Reference: F.binary_cross_entropy_with_logits.
     """
     x, y = pred, target
-    nonneg = x >= 0
-    # |x| and min(x, 0) written with where so that autograd gives the true derivative at x = 0
-    a = trace.add("|x|", "Absolute logit", r"|x_n|", torch.where(nonneg, x, -x))
+    # |x|, min(x, 0) and min(−x, 0) by the sign of x, so that autograd gives the true derivative at x = 0
+    abs_x, min_x, min_neg_x = sign_parts(x)
+    a = trace.add("|x|", "Absolute logit", r"|x_n|", abs_x)
     s = trace.add("s", "Softplus remainder", r"s_n = \log\left(1 + e^{-|x_n|}\right)", torch.log1p(torch.exp(-a)),
                   note="e^{−|x|} ≤ 1 never overflows, and log1p keeps its precision when it is tiny",
                   sub=r"\log(1 + e^{-$a})", a=a)
     log_sig = trace.add("log σ(x)", "Log-sigmoid", r"\log \sigma(x_n) = \min(x_n, 0) - s_n",
-                        torch.where(nonneg, torch.zeros_like(x), x) - s,
+                        min_x - s,
                         note="computed without forming σ(x), which rounds to 0 or 1 for large |x| and "
                              "would make log σ = −∞; this form stays finite at x = ±100 and beyond",
                         sub=r"\min($x, 0) - $s", x=x, s=s)
     log_sig_neg = trace.add("log σ(−x)", "Log-sigmoid of −x (= log(1 − σ(x)))",
-                            r"\log \sigma(-x_n) = \min(-x_n, 0) - s_n", torch.where(nonneg, -x, torch.zeros_like(x)) - s,
+                            r"\log \sigma(-x_n) = \min(-x_n, 0) - s_n", min_neg_x - s,
                             sub=r"\min(-$x, 0) - $s", x=x, s=s)
     weight, pos_weight = params.get("weight"), params.get("pos_weight")
     if pos_weight is None:
-        trace.add("stable", "Stable form", r"\max(x_n, 0) - x_n y_n + \log\left(1 + e^{-|x_n|}\right)",
-                  torch.where(nonneg, x, torch.zeros_like(x)) - x * y + s,
-                  note="the same as −[y log σ(x) + (1 − y) log σ(−x)], rearranged so that nothing overflows",
-                  sub=r"\max($x, 0) - $x \cdot $y + $s", x=x, y=y, s=s)
-        pc = torch.ones_like(x)
+        trace.show("stable", "Stable form", r"\max(x_n, 0) - x_n y_n + \log\left(1 + e^{-|x_n|}\right)",
+                   lambda x, y, s: select(x >= 0, x, 0.0) - x * y + s, x, y, s,
+                   note="the same as −[y log σ(x) + (1 − y) log σ(−x)], rearranged so that nothing overflows",
+                   sub=r"\max($x, 0) - $x \cdot $y + $s", x=x, y=y, s=s)
+        positive = y * log_sig
     else:
         pc = trace.add("p_c", "Positive weight", r"p_c", pos_weight.double().expand(x.shape),
                        note="pos_weight multiplies only the positive term y log σ(x)")
-    w = torch.ones_like(x) if weight is None else weight.double().expand(x.shape)
-    if weight is not None:
-        trace.add("w", "Weight per element", r"w_n", w, note="the weight broadcast to pred's shape")
+        positive = pc * y * log_sig
+    inner = positive + (1 - y) * log_sig_neg
+    if weight is None:
+        loss, sub_args = -inner, {}
+    else:
+        w = trace.add("w", "Weight per element", r"w_n", weight.double().expand(x.shape),
+                      note="the weight broadcast to pred's shape")
+        loss, sub_args = -w * inner, {"w": w}
+    if pos_weight is not None:
+        sub_args["c"] = pc
     loss = trace.add("l", "Binary cross-entropy with logits per element",
-                     r"l_n = -w_n\left[p_c\, y_n \log \sigma(x_n) + (1-y_n)\log \sigma(-x_n)\right]",
-                     -w * (pc * y * log_sig + (1 - y) * log_sig_neg),
+                     r"l_n = -w_n\left[p_c\, y_n \log \sigma(x_n) + (1-y_n)\log \sigma(-x_n)\right]", loss,
                      sub=(r"-" + (r"$w" if weight is not None else "") + r"\left["
                           + (r"$c \cdot " if pos_weight is not None else "") + r"$y \cdot $a + (1-$y)\cdot $b\right]"),
-                     w=w, c=pc, y=y, a=log_sig, b=log_sig_neg)
+                     y=y, a=log_sig, b=log_sig_neg, **sub_args)
     return reduce(trace, loss, reduction)
 
 
@@ -256,7 +290,7 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
         message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)")
         if message:
             trace.warn(message + "; cross_entropy on log p renormalises them (log-softmax)")
-    elif bool(((pred >= 0) & (pred <= 1)).all()) and _row_sum_warning(pred.sum(cd), "pred") is None \
+    elif within(pred, 0, 1) and _row_sum_warning(pred.sum(cd), "pred") is None \
             and pred.shape[cd] > 1:
         trace.warn(CE_PROBABILITIES)
     return pred, target
@@ -265,9 +299,9 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
 def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                  trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
     pred, target = _classes_prepare(pred, target, params, trace, "nll", allow_probabilities=False)
-    if bool((pred > 0).any()):
+    if pred.numel() and float(pred.max()) > 0:
         trace.warn(NLL_POSITIVE)
-    elif bool(torch.isfinite(pred).all()):
+    elif all_finite(pred):
         message = _row_sum_warning(torch.exp(pred).sum(class_dim(pred)), "exp(pred)")
         if message:
             trace.warn(message + ": pred is not normalised log-probabilities; nll_loss uses it as given")
@@ -291,8 +325,7 @@ def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> 
         log_p = log_softmax_steps(trace, pred, cd, lse_note="0 when the rows are log-probabilities already")
     else:
         log_p = log_softmax_steps(trace, pred, cd)
-    trace.add("p", "Softmax probabilities", r"p_{n,c} = e^{\log p_{n,c}}", torch.exp(log_p.detach()),
-              note="each row sums to 1")
+    trace.show("p", "Softmax probabilities", r"p_{n,c} = e^{\log p_{n,c}}", torch.exp, log_p, note="each row sums to 1")
     return log_p
 
 
@@ -325,7 +358,7 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     else:
         trace.add("nll", "Negative log-likelihood", r"\mathrm{nll}_n = -w_{y_n}\log p_{n,y_n}", nll,
                   sub=r"-$w \cdot $a", w=w_y, a=picked)
-        wc = torch.ones(classes, dtype=log_p.dtype) if weight is None else weight.double()
+        wc = torch.ones(classes, dtype=log_p.dtype, device=log_p.device) if weight is None else weight.double()
         shape = [1] * log_p.dim()
         shape[cd] = classes
         smooth = -(log_p * wc.reshape(shape)).sum(cd)
@@ -350,7 +383,7 @@ def _entropy_identity_steps(trace: Trace, y: torch.Tensor, log_p: torch.Tensor, 
                             est: str, weighted: bool) -> None:
     """H(y) = −Σ y log y, H(y, p) = −Σ y log p, KL(y‖p) and the identity H(y, p) = H(y) + KL(y‖p)."""
     y, log_p = y.detach(), log_p.detach()
-    ylogy = torch.where(y > 0, y * torch.log(torch.where(y > 0, y, torch.ones_like(y))), torch.zeros_like(y))
+    ylogy = _xlogx(y)
     entropy = trace.add(f"H({true})", "Entropy of the target", rf"H({true}) = -\sum_c {true}_c \log {true}_c",
                         -ylogy.sum(cd) + 0.0, note="0 · log 0 = 0; 0 for a one-hot target")
     trace.add(f"H({true},{est})", "Cross-entropy", rf"H({true},{est}) = -\sum_c {true}_c \log {est}_c",
@@ -387,7 +420,7 @@ def cross_entropy_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
         if smoothing > 0:
             y = trace.add("y'", "Smoothed target", r"y'_{n,c} = (1-\varepsilon)\,y_{n,c} + \varepsilon / C",
                           (1 - smoothing) * y + smoothing / classes, note=f"ε = {smoothing:g}, C = {classes}")
-        wc = torch.ones(classes, dtype=torch.float64) if weight is None else weight.double()
+        wc = torch.ones(classes, dtype=torch.float64, device=pred.device) if weight is None else weight.double()
         shape = [1] * pred.dim()
         shape[cd] = classes
         loss = trace.add("l", "Cross-entropy per sample", r"l_n = -\sum_c w_c\, y_{n,c} \log p_{n,c}"
@@ -438,13 +471,13 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
     else:
         require_probabilities(target, "target", hint=HINT_SET_LOG_TARGET)
         p = target
-    if bool((torch.isinf(pred) & (p == 0)).any()):
+    if not all_finite(pred) and bool((torch.isinf(pred) & (p == 0)).any()):
         trace.warn("log q = −∞ where p = 0 gives 0 · (−∞) = NaN in torch (the limit is 0)")
     if pred.dim():
         message = _row_sum_warning(p.sum(cd), "target")
         if message:
             trace.warn(message + "; KL(p‖q) is meant for distributions")
-        if bool(torch.isfinite(pred).all()):
+        if all_finite(pred):
             message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)")
             if message:
                 trace.warn(message + ": pred is not normalised log-probabilities")
@@ -467,11 +500,7 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
         plogp = trace.add("p log p", "p log p", r"p_i \log p_i", p * log_p)
     else:
         p = target.double()
-        positive = p > 0
-        plogp = trace.add("p log p", "p log p", r"p_i \log p_i",
-                          torch.where(positive, p * torch.log(torch.where(positive, p, torch.ones_like(p))),
-                                      torch.zeros_like(p)),
-                          note="0 · log 0 = 0 (torch uses xlogy)")
+        plogp = trace.add("p log p", "p log p", r"p_i \log p_i", _xlogx(p), note="0 · log 0 = 0 (torch uses xlogy)")
     plogq = trace.add("p log q", "p log q", r"p_i \log q_i", p * log_q, sub=r"$p \cdot $a", p=p, a=log_q)
     loss = trace.add("l", "Pointwise KL term", r"l_i = p_i(\log p_i - \log q_i)", plogp - plogq,
                      sub=r"$a - ($b)", a=plogp, b=plogq)

@@ -27,11 +27,16 @@ from lossapp.inputs import (
 )
 from lossapp.losses.stable import (
     LOG_CLAMP,
+    all_binary,
+    all_finite,
     bce_probability_grad,
     bce_with_logits_stable,
     class_dim,
+    exp_neg_abs,
     log_softmax_steps,
+    select,
     stable_sigmoid,
+    within,
 )
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -51,17 +56,19 @@ HINT_ALPHA = "or a single number for every class"
 def soft_label_check(target: torch.Tensor, trace: Trace, name: str = "target") -> None:
     """Targets must lie in [0, 1]; values strictly between 0 and 1 (soft labels) are allowed with a warning."""
     require_binary(target, name)
-    if ((target > 0) & (target < 1)).any():
+    if not all_binary(target):
         trace.warn("target has soft labels (values strictly between 0 and 1): the formula is used as written, "
                    "with y and 1 − y interpolating between the two cases")
 
 
 def logits_hint(pred: torch.Tensor, trace: Trace, hint: str) -> None:
     """Warn when logits look like probabilities (all in [0, 1], some strictly inside), and about ±inf logits."""
-    if pred.is_floating_point() and bool(torch.isinf(pred).any()):
+    if not pred.is_floating_point():
+        return
+    if not all_finite(pred):  # NaN was refused before: this is ±inf
         trace.warn("pred has ±inf logits: the trace gives the limit of the formula there (a term whose factor is 0 "
                    "counts 0, not 0·∞); the built-in may give NaN at those elements")
-    if pred.is_floating_point() and bool(((pred >= 0) & (pred <= 1)).all()) and bool(((pred > 0) & (pred < 1)).any()):
+    if within(pred, 0, 1) and not all_binary(pred):
         trace.warn(hint)
 
 
@@ -70,7 +77,8 @@ def bce_probability_steps(trace: Trace, p: torch.Tensor, y: torch.Tensor) -> tor
     raw_p, raw_q = torch.log(p), torch.log(1 - p)
 
     def note(raw: torch.Tensor) -> str:
-        fired = int((raw < LOG_CLAMP).sum())
+        raw = raw.detach()
+        fired = int((raw < LOG_CLAMP).sum()) if raw.numel() and float(raw.min()) < LOG_CLAMP else 0
         return (f"torch clamps each log at −100 (log 0 becomes −100, not −∞); the clamp fires at {fired} element(s)"
                 if fired else "torch clamps each log at −100 (log 0 becomes −100, not −∞); it does not fire here")
 
@@ -149,14 +157,15 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
                       note="input=probabilities: pred is p itself, no sigmoid is applied")
         ce = bce_probability_steps(trace, p, y)
     else:
+        e = exp_neg_abs(pred)  # e^{−|x|}, shared by σ(x) and the stable BCE
         p = trace.add("p", "Sigmoid (stable)",
                       r"p = \sigma(x) = \begin{cases} \frac{1}{1+e^{-x}} & x \ge 0 \\ \frac{e^{x}}{1+e^{x}} & x < 0"
-                      r"\end{cases}", stable_sigmoid(pred),
+                      r"\end{cases}", stable_sigmoid(pred, e),
                       note="each branch only exponentiates −|x|, so nothing overflows for large |x|",
                       sub=r"\sigma($x)", x=pred)
         ce = trace.add("ce", "Binary cross-entropy with logits (stable)",
                        r"\mathrm{ce} = -[y\,\log p + (1-y)\,\log(1-p)] = \max(x,0) - x\,y + \log(1+e^{-|x|})",
-                       bce_with_logits_stable(pred, y),
+                       bce_with_logits_stable(pred, y, e),
                        note="the stable form of torch's binary_cross_entropy_with_logits: no log of a probability "
                             "that rounded to 0, no overflow",
                        sub=r"\max($x,0) - $x \cdot $y + \log(1+e^{-|$x|})", x=pred, y=y)
@@ -227,14 +236,12 @@ def focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], re
     return _focal_reduce(loss, reduction, avg_factor)
 
 
-def focal_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
-    """d(loss)/d(pred). Logits: autograd of the trace. Probabilities: the chain rule by hand with torch's BCE
+def focal_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                   reduction: str) -> torch.Tensor | None:
+    """d(loss)/d(pred). Logits: None, autograd of the trace. Probabilities: the chain rule by hand with torch's BCE
     backward (p − y)/max(p(1−p), 1e−12), which stays finite where the exact derivative does not (p = 0 or 1)."""
     if params["input"] == "logits":
-        x = pred.detach().double().clone().requires_grad_(True)
-        value = focal_steps(Trace(), x, target, params, reduction)
-        (grad,) = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)
-        return torch.zeros_like(x) if grad is None else grad
+        return None
     alpha, gamma = float(params["alpha"]), float(params["gamma"])
     p, y = pred.double(), target.double()
     ce = -(y * torch.clamp_min(torch.log(p), LOG_CLAMP) + (1 - y) * torch.clamp_min(torch.log(1 - p), LOG_CLAMP))
@@ -341,8 +348,7 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     note = ("" if bool(counted.all()) else f"{int((~counted).sum())} sample(s) have target = ignore_index "
                                            f"({ignore_index}) and are left out (log p_t = 0 there, as torch)")
     log_p_t = trace.add("log p_t", "Log-probability of the target class", r"\log p_t = \log p_{y_n}",
-                        torch.where(counted, log_p.gather(cd, safe_target.unsqueeze(cd)).squeeze(cd),
-                                    torch.zeros_like(target, dtype=pred.dtype)), note=note)
+                        select(counted, log_p.gather(cd, safe_target.unsqueeze(cd)).squeeze(cd), 0.0), note=note)
     p_t = trace.add("p_t", "Probability of the target class", r"p_t = e^{\log p_t}", torch.exp(log_p_t),
                     sub=r"e^{$a}", a=log_p_t)
     modulating = trace.add("(1-p_t)^gamma", "Modulating factor", r"(1-p_t)^{\gamma}", (1 - p_t) ** gamma,
@@ -361,9 +367,8 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     else:
         alpha_t = trace.add("alpha_t", "Class-balancing factor (off)", r"\alpha_t = 1", torch.ones_like(p_t),
                             note="alpha is off (None or negative): α_t = 1")
-    zero = torch.zeros_like(p_t)
     loss = trace.add("l", "Focal loss term", r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t",
-                     torch.where(counted, -alpha_t * modulating * log_p_t, zero) + 0.0,
+                     select(counted, -alpha_t * modulating * log_p_t, 0.0),
                      sub=r"-$a \cdot $m \cdot $b", a=alpha_t, m=modulating, b=log_p_t)
     denominator = None if bool(counted.all()) else counted.to(loss.dtype)
     return reduce(trace, loss, reduction, denominator=denominator)

@@ -21,7 +21,7 @@ from lossapp.inputs import (
     require_sign_labels,
     shape_text,
 )
-from lossapp.losses.stable import class_dim, reduce_builtin
+from lossapp.losses.stable import class_dim, reduce_builtin, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace, fmt
@@ -41,7 +41,7 @@ def hinge_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[
     target = target.double()
     if require_sign_labels(target, "target"):
         trace.warn(HINGE_01)
-        target = torch.where(target == 0, torch.full_like(target, -1.0), target)
+        target = 2 * target - 1  # 0/1 labels (require_sign_labels refuses 0 with -1): 0 → -1, 1 → 1
     return pred, target
 
 
@@ -61,7 +61,7 @@ def hinge_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
                    note="positive when the sign of the score is right; the larger the more confident")
     z = trace.add("z", "Margin minus y·f", r"z_n = \text{margin} - y_n f_n", margin - yf, sub=rf"{m} - $a", a=yf)
     loss = trace.add("l", "Hinge: clamp at 0", r"l_n = \max(0, \text{margin} - y_n f_n)",
-                     torch.where(z > 0, z, torch.zeros_like(z)), sub=r"\max(0, $z)", z=z,
+                     torch.relu(z), sub=r"\max(0, $z)", z=z,
                      note="zero once y·f ≥ margin; not torch's F.hinge_embedding_loss, which takes distances "
                           "(x for y = 1, max(0, margin − x) for y = −1)")
     return reduce(trace, loss, reduction)
@@ -117,9 +117,9 @@ def multi_margin_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, p
     xy = trace.add("x_y", "Score of the true class", r"x_{n,y_n}", x.gather(1, y[:, None]).squeeze(1))
     z = trace.add("z", "Margin violations", r"z_{n,i} = \text{margin} - x_{n,y_n} + x_{n,i}",
                   margin - xy[:, None] + x, sub=rf"{m} - $a + $b", a=xy[:, None], b=x)
-    other = torch.arange(classes)[None, :] != y[:, None]
+    other = torch.arange(classes, device=y.device)[None, :] != y[:, None]
     h = trace.add("h", "Clamp at 0, leaving out i = y", r"h_{n,i} = \max(0, z_{n,i}),\quad i \ne y_n",
-                  torch.where(other & (z > 0), z, torch.zeros_like(z)),
+                  torch.relu(z) * other,
                   note="the term i = y_n is left out (it would always be the margin itself)")
     if p == 2:
         hp = trace.add("h^p", "Power p = 2", r"h_{n,i}^2", h * h, sub=r"$h^2", h=h)
@@ -172,9 +172,15 @@ def zero_one_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
     require_sign_labels(target, "target", hint=HINT_ELEMENTWISE)
     target = target.long()
     threshold = float(params["threshold"])
-    if threshold == 0.5 and bool(((pred < 0) | (pred > 1)).any()):
+    if threshold == 0.5 and not within(pred, 0, 1):
         trace.warn("pred has values outside [0, 1] (scores?) but the threshold is 0.5; for scores use threshold=0")
     return pred, target
+
+
+def _threshold_labels(positive: torch.Tensor, negative: float, dtype: torch.dtype) -> torch.Tensor:
+    """1 where positive, else `negative` (0 or −1), exactly."""
+    labels = positive.to(dtype)
+    return labels if negative == 0 else 2 * labels - 1
 
 
 def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
@@ -198,7 +204,7 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
     else:
         threshold = float(params["threshold"])
         t = fmt(threshold)
-        negative = -1.0 if bool((target < 0).any()) else 0.0
+        negative = -1.0 if float(target.min()) < 0 else 0.0
         if negative < 0:
             formula = rf"\hat{{y}}_n = \begin{{cases}} +1 & f_n \ge {t} \\ -1 & \text{{otherwise}}\end{{cases}}"
             note = "targets are -1/+1, so the predicted labels are -1/+1 too"
@@ -206,7 +212,7 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
             formula = rf"\hat{{y}}_n = \begin{{cases}} 1 & f_n \ge {t} \\ 0 & \text{{otherwise}}\end{{cases}}"
             note = ""
         label = trace.add("ŷ", "Predicted labels (threshold)", formula,
-                          torch.where(pred >= threshold, torch.ones_like(pred), torch.full_like(pred, negative)),
+                          _threshold_labels(pred >= threshold, negative, pred.dtype),
                           note=note)
     correct = trace.add("c", "Correct?", r"c_n = \mathbf{1}[\hat{y}_n = y_n]", (label == target).double(),
                         note="1 where the predicted label equals the target")

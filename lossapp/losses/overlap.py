@@ -41,7 +41,7 @@ from lossapp.inputs import (
     require_same_shape,
     shape_text,
 )
-from lossapp.losses.stable import stable_sigmoid
+from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, lookup, register
 from lossapp.trace import SUBSTITUTE_MAX, Step, Trace, fmt
@@ -73,7 +73,7 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
         if classes < 2:
             raise InputError(f"activation=softmax: expected at least 2 classes on dim 1, got pred {shape_text(pred.shape)}")
         index_shape = (pred.shape[0], *pred.shape[2:])
-        if bool(((pred >= 0) & (pred <= 1)).all()):
+        if within(pred, 0, 1):
             trace.warn("every pred value lies in [0, 1]: if these are probabilities, set activation=none; "
                        "they are being treated as logits (activation=softmax)")
         if tuple(target.shape) == index_shape:
@@ -89,7 +89,7 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     require_binary(target, "target")
     if activation == "none":
         require_probabilities(pred, "pred", hint=HINT_ACTIVATION)
-    elif bool(((pred >= 0) & (pred <= 1)).all()):
+    elif within(pred, 0, 1):
         trace.warn("every pred value lies in [0, 1]: if these are probabilities, set activation=none; "
                    f"they are being treated as logits (activation={activation})")
     return pred, target
@@ -136,7 +136,7 @@ def _activate(trace: Trace, x: torch.Tensor, activation: str) -> torch.Tensor:
 
 
 def _one_hot(trace: Trace, target: torch.Tensor, classes: int) -> torch.Tensor:
-    grid = torch.arange(classes).view(1, classes, *([1] * (target.dim() - 1)))
+    grid = torch.arange(classes, device=target.device).view(1, classes, *([1] * (target.dim() - 1)))
     return trace.add("t", "One-hot target", r"t_c = [y = c]", (target.unsqueeze(1) == grid).double(),
                      note=f"class indices turned into one 0/1 mask per class (C = {classes})")
 
@@ -239,7 +239,7 @@ def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
             trace.warn("a set is empty in both pred and target and eps = 0: its coefficient is 0/0 = NaN")
         else:
             trace.steps[-1].note = "empty in both pred and target somewhere: there the coefficient is ε/ε = 1 (loss 0)"
-    binary = activation == "none" and bool(((p == 0) | (p == 1)).all()) and bool(((t == 0) | (t == 1)).all())
+    binary = activation == "none" and all_binary(p) and all_binary(t)
     if binary:
         _count_steps(trace, p, t, dims, kind, params)
     if activation == "softmax":
@@ -474,27 +474,28 @@ def _combo_reference(kind: str) -> Callable[..., torch.Tensor]:
     return reference
 
 
-def _combo_gradient(kind: str) -> Callable[..., torch.Tensor]:
-    """λ_dice·(autograd of the Dice trace) + λ·(the part's own gradient, which may differ from autograd at
-    the edges, e.g. BCE at p = 0 or 1)."""
+def _combo_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
+    """Where the part has a gradient of its own (torch's backward, which differs from autograd at the edges, e.g.
+    BCE at p = 0 or 1): λ_dice·(autograd of the Dice trace) + λ·(the part's gradient). Otherwise None: autograd
+    of the combined trace."""
     lam = f"lambda_{kind}"
 
-    def autograd_of(steps: Callable[..., torch.Tensor], pred: torch.Tensor, target: torch.Tensor,
-                    params: dict[str, Any], reduction: str) -> torch.Tensor:
-        x = pred.detach().double().clone().requires_grad_(True)
-        value = steps(Trace(), x, target, params, reduction)
-        if not value.requires_grad:
-            return torch.zeros_like(x)
-        (g,) = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)
-        return torch.zeros_like(x) if g is None else g.detach()
-
-    def gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
-        g_dice = autograd_of(dice_steps, pred, target, _dice_params(params), reduction)
+    def gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                 reduction: str) -> torch.Tensor | None:
         spec, pp = _part(kind, params)
+        if spec.gradient is None:
+            return None
         x, t = _part_inputs(spec, pred.detach().double(), target, pp, Trace())
-        g_part = (spec.gradient(x, t, pp, reduction).detach().double() if spec.gradient is not None
-                  else autograd_of(spec.steps, x, t, pp, reduction))
-        return params["lambda_dice"] * g_dice + params[lam] * g_part
+        g_part = spec.gradient(x, t, pp, reduction)
+        if g_part is None:
+            return None
+        x = pred.detach().double().requires_grad_(True)
+        with torch.enable_grad():
+            value = dice_steps(Trace(), x, target, _dice_params(params), reduction)
+        g_dice = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)[0] \
+            if value.requires_grad else None
+        g_dice = torch.zeros_like(x) if g_dice is None else g_dice.detach()
+        return params["lambda_dice"] * g_dice + params[lam] * g_part.detach().double()
 
     return gradient
 

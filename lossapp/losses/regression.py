@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import require_same_shape
+from lossapp.losses.stable import select
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace
@@ -77,9 +78,9 @@ def smooth_l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
         trace.warn("beta = 0: smooth L1 is exactly L1 (torch switches to l1_loss)")
         loss = trace.add("l", "Smooth L1 term (β = 0 → |d|)", r"l_n = |d_n|", a.clone())
         return reduce(trace, loss, reduction)
-    trace.add("quad", "Is |d| < β? (quadratic branch)", r"|d_n| < \beta", (a < beta).double(),
-                          note=f"1 where the quadratic branch applies (β = {beta:g})")
-    loss = torch.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+    trace.show("quad", "Is |d| < β? (quadratic branch)", r"|d_n| < \beta", lambda a: (a < beta).double(), a,
+               note=f"1 where the quadratic branch applies (β = {beta:g})")
+    loss = select(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
     trace.add("l", "Smooth L1 term", r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & "
               r"\text{otherwise}\end{cases}", loss)
     return reduce(trace, loss, reduction)
@@ -95,8 +96,8 @@ def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     delta = float(params["delta"])
     d = _difference(trace, pred, target)
     a = trace.add("|d|", "Absolute difference", r"|d_n|", d.abs())
-    trace.add("quad", "Is |d| < δ? (quadratic branch)", r"|d_n| < \delta", (a < delta).double())
-    loss = torch.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    trace.show("quad", "Is |d| < δ? (quadratic branch)", r"|d_n| < \delta", lambda a: (a < delta).double(), a)
+    loss = select(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
     trace.add("l", "Huber term", r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & "
               r"\text{otherwise}\end{cases}", loss)
     return reduce(trace, loss, reduction)

@@ -15,6 +15,7 @@ Reductions (a penalty has no samples, so they are defined over the weights):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -35,13 +36,15 @@ def penalty_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     return pred, None
 
 
-def _gradient_step(trace: Trace, per_weight: torch.Tensor, formula: str, reduction: str, n: int) -> None:
-    """The derivative of the reduced penalty with respect to each weight."""
+def _gradient_step(trace: Trace, per_weight: Callable[[torch.Tensor], torch.Tensor], w: torch.Tensor, formula: str,
+                   reduction: str) -> None:
+    """The derivative of the reduced penalty with respect to each weight, `per_weight(w)` (shown only)."""
+    n = w.numel()
     if reduction == "mean":
-        trace.add("g", "Gradient of the penalty", rf"\frac{{\partial L}}{{\partial w_i}} = \frac{{{formula}}}{{n}}",
-                  per_weight / n, note=f"mean reduction: the gradient is divided by n = {n} too")
+        trace.show("g", "Gradient of the penalty", rf"\frac{{\partial L}}{{\partial w_i}} = \frac{{{formula}}}{{n}}",
+                   lambda w: per_weight(w) / n, w, note=f"mean reduction: the gradient is divided by n = {n} too")
     else:
-        trace.add("g", "Gradient of the penalty", rf"\frac{{\partial L}}{{\partial w_i}} = {formula}", per_weight)
+        trace.show("g", "Gradient of the penalty", rf"\frac{{\partial L}}{{\partial w_i}} = {formula}", per_weight, w)
 
 
 def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -61,7 +64,7 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
               note="the penalty is λ times this norm")
     terms = trace.add("l", "Times λ (per weight)", r"r_i = \lambda |w_i|", lam * a, sub=rf"{lt} \cdot $a", a=a,
                       note=f"λ = {lam:g}")
-    _gradient_step(trace, lam * torch.sign(w.detach()), r"\lambda\,\mathrm{sign}(w_i)", reduction, w.numel())
+    _gradient_step(trace, lambda w: lam * torch.sign(w), w, r"\lambda\,\mathrm{sign}(w_i)", reduction)
     return reduce(trace, terms, reduction)
 
 
@@ -125,15 +128,15 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     terms = trace.add("l", "Times λ/2 (per weight)", r"r_i = \frac{\lambda}{2} w_i^2", 0.5 * lam * sq,
                       sub=rf"\frac{{{lt}}}{{2}} \cdot $s", s=sq, note=f"λ = {lam:g}")
     wd = w.detach()
-    _gradient_step(trace, lam * wd, r"\lambda\, w_i", reduction, w.numel())
-    after = trace.add("w'", "One SGD step with weight_decay = λ (lr = 1, zero data loss)",
-                      r"w_i' = w_i - \text{lr} \cdot (\nabla_{w_i} L_{\text{data}} + \lambda w_i) = w_i - \lambda w_i",
-                      wd - lam * wd, sub=rf"$w - {lt} \cdot $w", w=wd,
-                      note="torch puts L2 regularization in the optimizer (weight_decay), not in the loss "
-                           "(article 002, point 3): SGD adds λ·w to each gradient, the gradient of (λ/2)·Σw²")
-    trace.add("Δw", "Displacement of the SGD step", r"w_i - w_i' = \lambda w_i", wd - after,
-              note="with lr = 1 and a zero data loss, one weight_decay step moves w by exactly λ·w = ∂R/∂w; "
-                   "the reference's gradient is read off this step")
+    _gradient_step(trace, lambda w: lam * w, wd, r"\lambda\, w_i", reduction)
+    trace.show("w'", "One SGD step with weight_decay = λ (lr = 1, zero data loss)",
+               r"w_i' = w_i - \text{lr} \cdot (\nabla_{w_i} L_{\text{data}} + \lambda w_i) = w_i - \lambda w_i",
+               lambda w: w - lam * w, wd, sub=rf"$w - {lt} \cdot $w", w=wd,
+               note="torch puts L2 regularization in the optimizer (weight_decay), not in the loss "
+                    "(article 002, point 3): SGD adds λ·w to each gradient, the gradient of (λ/2)·Σw²")
+    trace.show("Δw", "Displacement of the SGD step", r"w_i - w_i' = \lambda w_i", lambda w: w - (w - lam * w), wd,
+               note="with lr = 1 and a zero data loss, one weight_decay step moves w by exactly λ·w = ∂R/∂w; "
+                    "the reference's gradient is read off this step")
     return reduce(trace, terms, reduction)
 
 

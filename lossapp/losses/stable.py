@@ -1,6 +1,7 @@
 """Numerically stable pieces shared by the loss modules (written once here, imported where needed).
 
-- e^{−|x|}, σ(x) and log σ(x) without overflow and with the right derivative at x = 0;
+- e^{−|x|}, σ(x) and log σ(x) without overflow and with the right derivative at x = 0, branch-free (no
+  torch.where, slow on a CPU) where the input is finite; `select`, torch.where's value and gradient written so;
 - BCE with logits in its stable form, and torch's BCE backward (p − y)/max(p(1 − p), 1e−12);
 - the log-softmax as steps (max shift, exponentials, their sum, log-sum-exp), for cross_entropy and
   the softmax focal loss;
@@ -10,6 +11,8 @@ Nothing here is registered as a loss.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -27,32 +30,130 @@ def class_dim(x: torch.Tensor) -> int:
     return 0 if x.dim() == 1 else 1
 
 
+def all_finite(*tensors: torch.Tensor | None) -> bool:
+    """Whether every element of every tensor is finite, decided by one sum each (a finite sum holds no inf or NaN;
+    a sum that overflows is checked element by element)."""
+    return all(not isinstance(t, torch.Tensor) or not t.is_floating_point()
+               or math.isfinite(float(t.detach().sum())) or bool(torch.isfinite(t.detach()).all()) for t in tensors)
+
+
+def first_indices(mask: torch.Tensor, k: int) -> list[list[int]]:
+    """The indices of the first k true elements of `mask` in row-major order (like mask.nonzero()[:k].tolist()),
+    found by scanning growing chunks: no list of every true element."""
+    flat = mask.reshape(-1)
+    found: list[int] = []
+    start, chunk = 0, 1024
+    while start < flat.numel() and len(found) < k:
+        hits = flat[start:start + chunk].nonzero().reshape(-1)[:k - len(found)]
+        found += (hits + start).tolist()
+        start, chunk = start + chunk, chunk * 4
+    if mask.dim() == 0:
+        return [[] for _ in found]
+    index = torch.unravel_index(torch.tensor(found, dtype=torch.long), tuple(mask.shape))
+    return torch.stack(index, 1).tolist() if found else []
+
+
+def all_binary(t: torch.Tensor) -> bool:
+    """Whether every element is exactly 0 or 1 (the first element decides most inputs without a pass)."""
+    first = float(t.detach()[(0,) * t.dim()]) if t.numel() else 0.0
+    return first in (0.0, 1.0) and bool(((t == 0) | (t == 1)).all())
+
+
+def within(t: torch.Tensor, low: float, high: float) -> bool:
+    """Whether every element lies in [low, high] (one pass for both extremes; NaN is not within)."""
+    if t.numel() == 0:
+        return True
+    lo, hi = torch.aminmax(t.detach())
+    return low <= float(lo) and float(hi) <= high
+
+
+def select(cond: torch.Tensor, a: torch.Tensor | float, b: torch.Tensor | float) -> torch.Tensor:
+    """torch.where(cond, a, b): the same value and gradient (∂/∂a = [cond], ∂/∂b = [not cond]).
+
+    Written branch-free as a·[cond] + b·[not cond] when a and b are finite (exact: the other term is ±0);
+    torch.where's per-element branch is several times slower on a CPU when cond is irregular. With an inf or NaN
+    in a or b (0·inf would be NaN) it is torch.where."""
+    if not all_finite(*(v for v in (a, b) if isinstance(v, torch.Tensor))):
+        return torch.where(cond, a, b)
+    dtype = next(v.dtype for v in (a, b) if isinstance(v, torch.Tensor))
+    yes = cond.to(dtype)
+    if isinstance(b, float | int) and b == 0:
+        return a * yes + 0.0  # + 0.0: the 0 where cond is false is +0, as torch.where's (a·0 may be −0)
+    no = 1 - yes
+    if isinstance(a, float | int) and a == 0:
+        return b * no + 0.0
+    return a * yes + b * no
+
+
+def _nonneg(x: torch.Tensor) -> torch.Tensor | None:
+    """[x ≥ 0] in x's dtype (a constant for autograd) when every x is finite, else None (the torch.where forms)."""
+    return (x.detach() >= 0).to(x.dtype) if all_finite(x) else None
+
+
+# The stable forms pick a branch on the sign of x; at x = 0 each takes the x ≥ 0 branch, so that autograd's
+# derivative there is the true one (|x|' would give 0). For finite x they are written with the constant mask
+# s = [x ≥ 0] instead of torch.where, which is slow on a CPU for signs that vary: max(x, 0) = x·s,
+# |x| = x·(2s − 1), −|x| = x·(1 − 2s), min(x, 0) = x·(1 − s), min(−x, 0) = −x·s, each exact; one product
+# each, so that the derivative is the mask itself (s, 2s − 1, ...), with no cancelling sum in the backward pass.
+
+def sign_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """|x|, min(x, 0) and min(−x, 0), each with the derivative of its x ≥ 0 branch at x = 0."""
+    s = _nonneg(x)
+    if s is None:
+        nonneg, zero = x >= 0, torch.zeros_like(x)
+        return torch.where(nonneg, x, -x), torch.where(nonneg, zero, x), torch.where(nonneg, -x, zero)
+    return x * (2 * s - 1), x * (1 - s), -(x * s)
+
+
+def _exp_neg_abs(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    return torch.exp(x * (1 - 2 * s))
+
+
 def exp_neg_abs(x: torch.Tensor) -> torch.Tensor:
     """e^{−|x|}, written so that autograd's derivative is right at x = 0 (|x|' would give 0 there)."""
-    return torch.exp(torch.where(x >= 0, -x, x))
+    s = _nonneg(x)
+    if s is None:
+        return torch.exp(torch.where(x >= 0, -x, x))
+    return _exp_neg_abs(x, s)
 
 
-def stable_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """σ(x) = 1/(1+e^{−x}) for x ≥ 0 and e^{x}/(1+e^{x}) for x < 0: no exponential ever overflows."""
-    e = exp_neg_abs(x)
-    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+def stable_sigmoid(x: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tensor:
+    """σ(x) = 1/(1+e^{−x}) for x ≥ 0 and e^{x}/(1+e^{x}) for x < 0: no exponential ever overflows.
+    `e`: e^{−|x|} when the caller has it (exp_neg_abs(x))."""
+    s = _nonneg(x)
+    if s is None:
+        e = exp_neg_abs(x) if e is None else e
+        return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    e = _exp_neg_abs(x, s) if e is None else e
+    return torch.addcmul(s, e, 1 - s) / (1 + e)  # the numerator s + e·(1 − s) is 1 for x ≥ 0 and e for x < 0
 
 
 def stable_logsigmoid(x: torch.Tensor) -> torch.Tensor:
     """log σ(x) = min(x, 0) − log(1 + e^{−|x|}): exact for large |x| (no log of a rounded 0)."""
-    return torch.where(x < 0, x, torch.zeros_like(x)) - torch.log1p(exp_neg_abs(x))
+    s = _nonneg(x)
+    if s is None:
+        return torch.where(x < 0, x, torch.zeros_like(x)) - torch.log1p(exp_neg_abs(x))
+    return x * (1 - s) - torch.log1p(_exp_neg_abs(x, s))
 
 
 def hard_label_where(y: torch.Tensor, if_one: torch.Tensor, if_zero: torch.Tensor, mixed: torch.Tensor) -> torch.Tensor:
     """Pick the y = 1 / y = 0 form of a formula for hard labels, so that 0·∞ never appears at infinite logits
-    (the result is then the limit of the formula); soft labels use the mixed form."""
+    (the result is then the limit of the formula); soft labels use the mixed form. Where every term is finite the
+    mixed form is that value already (its other term is ±0), and it is returned as it is."""
+    if all_finite(mixed):
+        return mixed
     return torch.where(y == 1, if_one, torch.where(y == 0, if_zero, mixed))
 
 
-def bce_with_logits_stable(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """ce = max(x, 0) − x y + log(1 + e^{−|x|}) (for y = 1: max(−x, 0) + log(1 + e^{−|x|}); for y = 0: max(x, 0) + ...)."""
+def bce_with_logits_stable(x: torch.Tensor, y: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tensor:
+    """ce = max(x, 0) − x y + log(1 + e^{−|x|}) (for y = 1: max(−x, 0) + log(1 + e^{−|x|}); for y = 0: max(x, 0) + ...).
+    `e`: e^{−|x|} when the caller has it (exp_neg_abs(x))."""
+    s = _nonneg(x)
+    if s is not None:  # finite x: max(x, 0) − x y is x·(s − y) for 0/1 labels (exactly, and one product to differentiate)
+        tail = torch.log1p(_exp_neg_abs(x, s) if e is None else e)
+        return (x * (s - y) if all_binary(y) else x * s - x * y) + tail
+    tail = torch.log1p(exp_neg_abs(x) if e is None else e)
     zero = torch.zeros_like(x)
-    tail = torch.log1p(exp_neg_abs(x))
     relu_x = torch.where(x >= 0, x, zero)
     return hard_label_where(y, torch.where(x < 0, -x, zero) + tail, relu_x + tail, relu_x - x * y + tail)
 

@@ -23,7 +23,9 @@ from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import require_binary, require_probabilities, require_same_shape
 from lossapp.losses.focal import bce_probability_steps, logits_hint, reduction_scale, soft_label_check
 from lossapp.losses.stable import (
+    all_finite,
     bce_probability_grad,
+    first_indices,
     hard_label_where,
     reduce_builtin,
     stable_logsigmoid,
@@ -40,7 +42,7 @@ def _positions(mask: torch.Tensor) -> str:
     """Indices where mask is true, as text: '0, 3' or '(0, 1), (1, 2)'; '—' when none."""
     if mask.dim() == 0:
         return "0" if bool(mask) else "—"
-    idx = mask.nonzero()[:MAX_LISTED + 1].tolist()  # only what the note lists (and whether there is more)
+    idx = first_indices(mask, MAX_LISTED + 1)  # only what the note lists (and whether there is more)
     if not idx:
         return "—"
     items = [str(i[0]) if len(i) == 1 else "(" + ", ".join(str(j) for j in i) + ")" for i in idx[:MAX_LISTED]]
@@ -174,10 +176,20 @@ def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor,
         note = "K → ∞ gives the hard truncation with m = 0.5; K = 1 gives the focal loss with γ = 1 and no α"
     loss = trace.add("l", "Soft-truncated cross-entropy term",
                      r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",
-                     hard_label_where(y, -s_neg * log_p, -s_pos * log_q, -(y * s_neg * log_p) - (1 - y) * s_pos * log_q) + 0.0,
+                     _soft_truncated_terms(y, s_neg, log_p, s_pos, log_q) + 0.0,
                      note=note,
                      sub=r"-$y \cdot $a \cdot $b - (1-$y) \cdot $c \cdot $d", y=y, a=s_neg, b=log_p, c=s_pos, d=log_q)
     return reduce(trace, loss, reduction)
+
+
+def _soft_truncated_terms(y: torch.Tensor, s_neg: torch.Tensor, log_p: torch.Tensor, s_pos: torch.Tensor,
+                          log_q: torch.Tensor) -> torch.Tensor:
+    """−y σ(−Kx) log σ(x) − (1−y) σ(Kx) log σ(−x); for hard labels the y = 1 / y = 0 term alone where a factor is
+    infinite (so that 0·∞ never appears)."""
+    mixed = -(y * s_neg * log_p) - (1 - y) * s_pos * log_q
+    if all_finite(mixed):
+        return mixed
+    return hard_label_where(y, -s_neg * log_p, -s_pos * log_q, mixed)
 
 
 def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:

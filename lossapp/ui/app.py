@@ -3,16 +3,27 @@
     from lossapp.ui import build_app, launch
     demo = build_app()
     launch(demo)                 # 127.0.0.1:7860; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT / PORT override
+
+Building computes nothing: the article examples and the Check tab's preset case are computed once per
+process, by a warm-up thread as soon as the server answers (`warm_up`), or by the first page load before
+that (`on_load`). The queue settings are lossapp.ui.concurrency's.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from typing import Any
 
-from lossapp.ui import api, calculator, check_tab, confusion_tab, curves_tab, examples_tab
+from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
 from lossapp.ui.common import CSS, Translations, gr, theme
+from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.strings import LANG_CHOICES, t
+
+DELETE_CACHE = (600, 3600)  # Gradio's own files (uploads, served copies): every 10 min, those over an hour old
+WARM_UP_DELAY = 1.0  # seconds after the server answers: the page a waking Space was woken for is served first
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -25,7 +36,7 @@ def _header(lang: str) -> str:
 def build_app() -> gr.Blocks:
     """The whole app: language switch, four tabs, the public HTTP API."""
     tr_ui = Translations()
-    with gr.Blocks(title="lossapp", analytics_enabled=False) as demo:
+    with sessions.Blocks(title="lossapp", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         with gr.Row(equal_height=True):
             with gr.Column(scale=5):
                 header = gr.Markdown(_header("en"), elem_classes=["la-header"])
@@ -55,10 +66,38 @@ def build_app() -> gr.Blocks:
         curves_tab.wire(curves, lang)
         examples_tab.wire(examples, calc, conf, tabs, lang)
         _wire_language(lang, tr_ui, calc, conf, curves)
+
+        def on_load(lg: str) -> list[Any]:
+            return [*examples_tab.on_load(examples, lg), *check_tab.on_load(lg)]
+
+        demo.load(on_load, [lang], [*examples.load_outputs, *chk.outputs], api_visibility="private",
+                  show_progress="hidden")
         api.register()
-    demo.queue(default_concurrency_limit=2)
+    demo.queue(**concurrency.queue_kwargs())
     demo.lossapp_translations = tr_ui  # for tests: every language-dependent component
     return demo
+
+
+def warm_up() -> None:
+    """What the first visitor would otherwise wait for: the article examples, the Check tab's preset case and
+    torch's first autograd call (which imports its symbolic-shapes machinery)."""
+    check_tab.article_state()
+    examples_tab.warm_up()
+
+
+def warm_up_when_serving(demo: gr.Blocks, timeout: float = 600.0) -> threading.Thread:
+    """Run warm_up() in a daemon thread once `demo` answers requests (not while it starts: that is the startup
+    time a Space's visitor waits for)."""
+    def run() -> None:
+        deadline = time.monotonic() + timeout
+        while not demo.is_running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(WARM_UP_DELAY)
+        warm_up()
+
+    thread = threading.Thread(target=run, name="lossapp-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _tab_label(key: str) -> Any:
@@ -100,18 +139,38 @@ def server_settings() -> tuple[str, int]:
 
 
 def launch_kwargs() -> dict[str, Any]:
-    """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS. show_error
-    is off: a gr.Error (every InputError, and the internal-error message) still reaches the user, but an
-    exception that escaped a handler shows as a generic error, not its text."""
+    """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS; at most
+    concurrency.SESSIONS sessions kept. show_error is off: a gr.Error (every InputError, and the internal-error
+    message) still reaches the user, but an exception that escaped a handler shows as a generic error, not its
+    text."""
     host, port = server_settings()
     return {"server_name": host, "server_port": port, "share": False, "enable_monitoring": False,
             "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS, "max_file_size": "200mb",
-            "footer_links": ["api", "settings"], "mcp_server": False}
+            "footer_links": ["api", "settings"], "mcp_server": False,
+            "state_session_capacity": concurrency.SESSIONS}
 
 
 def launch(demo: gr.Blocks | None = None, **overrides: Any) -> Any:
+    """Serve `demo` (built here when not given): warm up once it answers, sweep old downloads meanwhile, and on
+    SIGTERM (how hosts stop a container) shut down as on Ctrl-C, so the temporary files are removed."""
     demo = demo or build_app()
+    warm_up_when_serving(demo)
+    DOWNLOADS.start_sweeping()
+    _stop_on_sigterm()
     return demo.launch(**{**launch_kwargs(), **overrides})
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM raises KeyboardInterrupt in the main thread: Gradio then closes the server (deleting its cached
+    files, DELETE_CACHE) and the process exits normally (lossapp.ui.downloads removes its folders at exit)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 __all__ = ["build_app", "launch", "launch_kwargs", "server_settings"]

@@ -8,14 +8,16 @@ Nothing here knows a particular loss: every control and every output comes from 
 
 from __future__ import annotations
 
+import functools
 import math
-import tempfile
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import numpy as np
+import pandas as pd  # both loaded by gradio already
 
 from lossapp import render
 from lossapp.i18n import tr
@@ -26,6 +28,8 @@ from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
 from lossapp.ui import service
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr, value_html
+from lossapp.ui.concurrency import compute_events
+from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.strings import family_label, t
 
 DEFAULT_LOSS = "bce"
@@ -171,9 +175,8 @@ class Calculator:
     plot_dloss: Any
     plot_note: Any
     snippet: Any
-    dl_md: Any
-    dl_json: Any
-    dl_csv: Any
+    downloads: dict[str, Any]  # kind (DOWNLOAD_KINDS) -> its button
+    dl_file: Any  # the file just written, handed to the browser (hidden)
     state: Any
     random_state: Any
     extra: dict[str, Any] = field(default_factory=dict)
@@ -184,15 +187,20 @@ class Calculator:
 
     @property
     def outputs(self) -> list[Any]:
-        """What render_outputs() fills."""
-        return [self.value, self.warnings, self.solution, self.table, self.table_note, self.comparison,
-                self.plot_loss, self.plot_dloss, self.plot_note, self.snippet]
+        """What render_outputs() fills: the headline (value, warnings), then the details."""
+        return [self.value, self.warnings, *self.detail_outputs]
+
+    @property
+    def detail_outputs(self) -> list[Any]:
+        """What render_details() fills."""
+        return [self.solution, self.table, self.table_note, self.comparison, self.plot_loss, self.plot_dloss,
+                self.plot_note, self.snippet]
 
     @property
     def inputs(self) -> list[Any]:
         """What on_compute() reads (after lang)."""
         return [self.loss, self.pred, self.target, self.pred_file, self.target_file, self.reduction, self.device,
-                self.dtype, self.claimed, self.random_state, *self.control_components]
+                self.dtype, self.claimed, self.random_state, self.state, *self.control_components]
 
 
 # -- rendering a Result ------------------------------------------------------------------------------
@@ -304,11 +312,21 @@ def _x_title(plot: AroundPlot, lang: str) -> str:
     return {"p_t": t("x_pt", lang), "d = ŷ − y": t("x_d", lang), "x_y": t("x_logit", lang)}.get(plot.x_label, plot.x_label)
 
 
-def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
-    """Updates for Calculator.outputs from the stored result (also used when the language changes)."""
+def render_headline(state: dict[str, Any] | None, lang: str) -> list[Any]:
+    """[value, warnings]: the value with its PyTorch badge and the verdict on the claim, as soon as they exist."""
     if not state or state.get("result") is None:
-        return [empty_html(t("nothing_yet", lang)), "", "", None, "", None,
-                gr.update(value=None, visible=False), gr.update(value=None, visible=False), "", ""]
+        return [empty_html(t("nothing_yet", lang)), ""]
+    result: Result = state["result"]
+    return [big_value(result, lang, state.get("verdict"), str(state.get("stamp", ""))),
+            warnings_markdown(result, lang)]
+
+
+def render_details(state: dict[str, Any] | None, lang: str) -> list[Any]:
+    """Updates for Calculator.detail_outputs: the worked solution, the first rows of the table, the comparison,
+    the plot and the snippet (each bounded, whatever the input's size)."""
+    if not state or state.get("result") is None:
+        return ["", None, "", None, gr.update(value=None, visible=False), gr.update(value=None, visible=False), "",
+                ""]
     result: Result = state["result"]
     verdict = state.get("verdict")
     table, total = service.table_preview(result)
@@ -333,24 +351,74 @@ def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
                                   y_lim=dloss_frame.attrs.get("y_lim"), visible=has_dloss)]
         plot_note = t("plot_note", lang) + (f" {tr(plot.note, lang)}." if plot.note else "")
     snippet = render.torch_snippet(result, sources=state.get("sources") or None)
-    return [big_value(result, lang, verdict, str(state.get("stamp", ""))), warnings_markdown(result, lang),
-            render.to_markdown(result, lang, verdict=verdict), table, note, comparison_frame(result, lang),
+    return [render.to_markdown(result, lang, verdict=verdict), table, note, comparison_frame(result, lang),
             *plot_updates, plot_note, snippet]
 
 
-def write_downloads(state: dict[str, Any] | None, lang: str) -> list[Any]:
-    """The worked solution (.md), the result (.json) and the table (.csv) as files to download."""
+def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
+    """Updates for Calculator.outputs from the stored result (also used when the language changes)."""
+    return [*render_headline(state, lang), *render_details(state, lang)]
+
+
+# -- downloads: written when asked for, once per result, removed by lossapp.ui.downloads ----------------------
+
+
+def _write_markdown(result: Result, verdict: Any, lang: str, path: Path) -> None:
+    path.write_text(render.to_markdown(result, lang, verdict=verdict), encoding="utf-8")
+
+
+def _write_json(result: Result, verdict: Any, lang: str, path: Path) -> None:
+    path.write_text(render.to_json(result, verdict=verdict), encoding="utf-8")
+
+
+def _write_csv(result: Result, verdict: Any, lang: str, path: Path) -> None:
+    write_csv(result.table(service.CSV_ROWS), path)  # spreadsheet-safe, like every CSV lossapp writes
+
+
+def _write_npz(result: Result, verdict: Any, lang: str, path: Path) -> None:
+    with path.open("wb") as handle:  # a file object: np.savez would add ".npz" to a name
+        np.savez(handle, **service.element_arrays(result))
+
+
+# kind -> (file name after "<loss>_", writer, label key); the Markdown is written in the reader's language
+DOWNLOAD_KINDS: dict[str, tuple[str, Any, str]] = {
+    "md": ("solution_{lang}.md", _write_markdown, "download_md"),
+    "json": ("result.json", _write_json, "download_json"),
+    "csv": ("table.csv", _write_csv, "download_csv"),
+    "npz": ("elements.npz", _write_npz, "download_npz"),
+}
+
+# hands the file just written to the browser as a download (the hidden gr.File holds its URL)
+SAVE_FILE_JS = """(file) => {
+  if (!file || !file.url) return;
+  const link = document.createElement('a');
+  link.href = file.url;
+  link.download = file.orig_name || '';
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}"""
+
+
+def _downloads_note(lang: str) -> str:
+    return t("downloads_note", lang, minutes=round(DOWNLOADS.ttl / 60), rows=service.CSV_ROWS)
+
+
+def write_download(kind: str, state: dict[str, Any] | None, lang: str) -> str:
+    """The file of `kind` for the stored result: written the first time it is asked for, then the same file."""
     if not state or state.get("result") is None:
-        return [gr.update(value=None, interactive=False)] * 3
+        raise gr.Error(t("nothing_yet", lang), title=t("error_title", lang), print_exception=False)
     result: Result = state["result"]
-    folder = Path(tempfile.mkdtemp(prefix="lossapp-"))
-    stem = result.loss
-    md = folder / f"{stem}_solution.md"
-    md.write_text(render.to_markdown(result, lang, verdict=state.get("verdict")), encoding="utf-8")
-    js = folder / f"{stem}_result.json"
-    js.write_text(render.to_json(result, verdict=state.get("verdict")), encoding="utf-8")
-    csv = write_csv(result.table(), folder / f"{stem}_table.csv")
-    return [gr.update(value=str(p), interactive=True) for p in (md, js, csv)]
+    name, writer, _ = DOWNLOAD_KINDS[kind]
+    path = DOWNLOADS.file(state["key"], f"{result.loss}_{name.format(lang=lang)}",
+                          functools.partial(writer, result, state.get("verdict"), lang))
+    return str(path)
+
+
+def forget_downloads(state: Any) -> None:
+    """A calculator state is gone (its session ended): its files go with it."""
+    if isinstance(state, dict):
+        DOWNLOADS.discard(state.get("key"))
 
 
 # -- building the tab --------------------------------------------------------------------------------
@@ -458,28 +526,28 @@ def build(tr_ui: Translations) -> Calculator:
                     snippet_note = gr.Markdown(t("snippet_note", lang), elem_classes=["la-note"])
                     snippet = gr.Code(value="", language="python", interactive=False, elem_id="la-snippet",
                                       max_lines=40)
-                with gr.Tab(t("out_downloads", lang), id="downloads") as tab_downloads, gr.Row():
-                    dl_md = gr.DownloadButton(t("download_md", lang), value=None, interactive=False,
-                                              elem_id="la-dl-md")
-                    dl_json = gr.DownloadButton(t("download_json", lang), value=None, interactive=False,
-                                                elem_id="la-dl-json")
-                    dl_csv = gr.DownloadButton(t("download_csv", lang), value=None, interactive=False,
-                                               elem_id="la-dl-csv")
+                with gr.Tab(t("out_downloads", lang), id="downloads") as tab_downloads:
+                    downloads_note = gr.Markdown(_downloads_note(lang), elem_classes=["la-note"])
+                    with gr.Row():
+                        downloads = {kind: gr.Button(t(key, lang), interactive=False, elem_id=f"la-dl-{kind}")
+                                     for kind, (_, _, key) in DOWNLOAD_KINDS.items()}
+                    dl_file = gr.File(value=None, visible="hidden", interactive=False, elem_id="la-dl-file")
             for tab, key in ((tab_solution, "out_solution"), (tab_table, "out_table"),
                              (tab_comparison, "out_comparison"), (tab_plot, "out_plot"), (tab_snippet, "out_snippet"),
                              (tab_downloads, "out_downloads")):
                 tr_ui.add(tab, _tab_translation(key))
             tr_ui.keys(snippet_note, value="snippet_note")
-            for button, key in ((dl_md, "download_md"), (dl_json, "download_json"), (dl_csv, "download_csv")):
-                tr_ui.keys(button, label=key)
+            tr_ui.add(downloads_note, lambda lg: gr.update(value=_downloads_note(lg)))
+            for kind, button in downloads.items():
+                tr_ui.keys(button, value=DOWNLOAD_KINDS[kind][2])
     tr_ui.keys(file_info, value="file_used")
     tr_ui.add(loss, lambda lg: gr.update(label=t("loss", lg)))
-    state = gr.State(None)
+    state = gr.State(None, delete_callback=forget_downloads)
     random_state = gr.State(None)
     calc = Calculator(family, loss, info, no_params, groups, controls, pred, target, use_example, seed, shape,
                       pred_kind, target_kind, classes, generate, random_code, pred_file, target_file, file_info,
                       reduction, device, dtype, claimed, compute, value, warnings, solution, table, table_note,
-                      comparison, plot_loss, plot_dloss, plot_note, snippet, dl_md, dl_json, dl_csv, state, random_state)
+                      comparison, plot_loss, plot_dloss, plot_note, snippet, downloads, dl_file, state, random_state)
     return calc
 
 
@@ -578,9 +646,11 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
         return "\n".join(lines)
 
     for f in (calc.pred_file, calc.target_file):
-        f.change(on_file, [lang_radio, calc.pred_file, calc.target_file], [calc.file_info], **private)
+        f.change(on_file, [lang_radio, calc.pred_file, calc.target_file], [calc.file_info], **private,
+                 **compute_events())
 
     def on_compute(data: dict[Any, Any], progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
+        """The value, the badge and the verdict; the details follow (render_details) in a second event."""
         lang = data[lang_radio]
         with as_gradio_errors(lang, "the calculator's Compute"):
             progress(0.05, desc=t("progress_parse", lang))
@@ -596,14 +666,45 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
             progress(0.2, desc=t("progress_compute", lang))
             result = service.compute(spec.name, pred, target, params, reduction, data[calc.device], dtype)
             verdict = service.check(result, data[calc.claimed])
+        forget_downloads(data[calc.state])  # the previous result's files: its owner has moved on
         sources = {} if pred_file or target_file else service.snippet_sources(
             data[calc.random_state], data[calc.pred], data[calc.target] or "", dtype)
-        state = {"result": result, "verdict": verdict, "sources": sources, "stamp": time.time_ns()}
-        progress(0.7, desc=t("progress_render", lang))
-        return [state, *render_outputs(state, lang)]
+        state = {"result": result, "verdict": verdict, "sources": sources, "stamp": time.time_ns(),
+                 "key": secrets.token_hex(8)}
+        return [state, *render_headline(state, lang)]
+
+    def on_details(state: dict[str, Any] | None, lang: str, progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
+        progress(0.5, desc=t("progress_render", lang))
+        ready = gr.update(interactive=bool(state and state.get("result") is not None))
+        return [*render_details(state, lang), *[ready for _ in calc.downloads]]
 
     calc.extra["on_compute"] = on_compute
     calc.extra["compute_inputs"] = {lang_radio, *calc.inputs}
-    calc.extra["compute_outputs"] = [calc.state, *calc.outputs]
-    calc.compute.click(on_compute, calc.extra["compute_inputs"], calc.extra["compute_outputs"], **private) \
-        .then(write_downloads, [calc.state, lang_radio], [calc.dl_md, calc.dl_json, calc.dl_csv], **private)
+    calc.extra["compute_outputs"] = [calc.state, calc.value, calc.warnings]
+    calc.extra["on_details"] = on_details
+    calc.extra["details_outputs"] = [*calc.detail_outputs, *calc.downloads.values()]
+    compute_chain(calc.compute.click, calc, lang_radio)
+
+    for kind, button in calc.downloads.items():
+        button.click(_download_handler(kind), [calc.state, lang_radio], [calc.dl_file], show_progress="minimal",
+                     **private, **compute_events()) \
+            .success(None, [calc.dl_file], None, js=SAVE_FILE_JS, **private)
+
+
+def _download_handler(kind: str) -> Any:
+    def on_download(state: dict[str, Any] | None, lang: str, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+        progress(0.3, desc=t("progress_download", lang))
+        with as_gradio_errors(lang, f"the calculator's {kind} download"):
+            return write_download(kind, state, lang)
+
+    return on_download
+
+
+def compute_chain(listener: Any, calc: Calculator, lang_radio: Any) -> Any:
+    """Run the calculator's computation from `listener` (calc.compute.click, or an event's .then): the value and
+    the verdict first, then the details, both in the computations' group of workers."""
+    private = {"api_visibility": "private"}
+    return listener(calc.extra["on_compute"], calc.extra["compute_inputs"], calc.extra["compute_outputs"],
+                    **private, **compute_events()) \
+        .success(calc.extra["on_details"], [calc.state, lang_radio], calc.extra["details_outputs"], **private,
+                 **compute_events())

@@ -15,11 +15,9 @@ module only wires components to it and renders the answers.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import math
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,9 @@ from lossapp.registry import LossSpec, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
 from lossapp.ui import calculator, service
-from lossapp.ui.common import LATEX, Translations, as_gradio_errors, esc, gr
+from lossapp.ui.common import LATEX, Translations, as_gradio_errors, esc, gr, once
+from lossapp.ui.concurrency import compute_events, grade_events
+from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.strings import STRINGS, t
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -491,12 +491,19 @@ def render_grade(state: dict[str, Any] | None, lang: str) -> list[Any]:
 
 def grade_upload(path: str | Path, progress: Any = None) -> dict[str, Any]:
     """Read (size-limited), grade every row (progress(done, total) after each) and write the verdicts CSV
-    (spreadsheet-safe: a hostile cell of the answers stays text)."""
+    (spreadsheet-safe: a hostile cell of the answers stays text; a download of lossapp.ui.downloads: removed with
+    the next batch of the session, or after its time to live)."""
     text = read_answers(path)
     df = grade_csv(text, progress=progress)
-    folder = Path(tempfile.mkdtemp(prefix="lossapp-verdicts-"))
-    out = write_csv(df, folder / "verdicts.csv")
-    return {"df": df, "path": str(out)}
+    key = secrets.token_hex(8)
+    out = DOWNLOADS.file(key, "verdicts.csv", lambda target: write_csv(df, target))
+    return {"df": df, "path": str(out), "key": key}
+
+
+def forget_grading(state: Any) -> None:
+    """A grading state is replaced or gone: its verdicts CSV goes with it."""
+    if isinstance(state, dict):
+        DOWNLOADS.discard(state.get("key"))
 
 
 # -- building the tab --------------------------------------------------------------------------------------
@@ -548,7 +555,7 @@ class CheckTab:
         return [c.component for c in self.controls]
 
 
-@functools.cache
+@once
 def article_state() -> dict[str, Any] | None:
     """Article 002's case, checked once per process so the tab opens with its verdict (the session state
     holds PRESET, which points here: a Result with autograd tensors cannot be deep-copied into gr.State)."""
@@ -557,6 +564,11 @@ def article_state() -> dict[str, Any] | None:
                          ARTICLE_CASE["claimed"])
     except Exception:  # the checker or the loss missing or broken: the tab still opens
         return None
+
+
+def on_load(lang: str) -> list[Any]:
+    """The tab's outputs for a new page: article 002's case, checked (once per process)."""
+    return render_outputs(PRESET, lang)
 
 
 def resolve(state: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -570,7 +582,7 @@ def build(tr_ui: Translations) -> CheckTab:
     specs = service.calculator_specs()
     spec = next((s for s in specs if s.name == ARTICLE_CASE["loss"]), specs[0])
     initial = PRESET if spec.name == ARTICLE_CASE["loss"] else None
-    first = render_outputs(initial, lang)
+    first = render_outputs(None, lang)  # the preset's answer arrives with on_load: nothing is computed here
     groups: dict[str, Any] = {}
     controls: list[calculator.Control] = []
     tr_ui.keys(gr.Markdown(t("chk_intro", lang), elem_classes=["la-note"]), value="chk_intro")
@@ -627,7 +639,6 @@ def build(tr_ui: Translations) -> CheckTab:
                 tr_ui.keys(solution_box, label="chk_solution")
                 solution = gr.Markdown(first[3], latex_delimiters=LATEX, elem_id="la-check-solution")
     state = gr.State(initial)
-
     with gr.Accordion(t("grade_title", lang), open=False, elem_id="la-grade") as grade_box:
         tr_ui.keys(grade_box, label="grade_title")
         empty = render_grade(None, lang)
@@ -660,7 +671,7 @@ def build(tr_ui: Translations) -> CheckTab:
         grade_table = gr.Dataframe(value=None, interactive=False, wrap=True, max_height=520, elem_id="la-grade-table",
                                    column_widths=["5%", "9%", "9%", "9%", "7%", "15%", "16%", "30%"],
                                    buttons=["fullscreen"])
-    grade_state = gr.State(None)
+    grade_state = gr.State(None, delete_callback=forget_grading)
     return CheckTab(family, loss, info, no_params, groups, controls, pred, target, reduction, device, dtype, claimed,
                     check, card, warnings, conventions, solution, state, grade_file, grade_button, grade_sample_button,
                     sample, grade_summary, grade_chart, grade_table, grade_download, grade_state)
@@ -714,10 +725,10 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
     inputs = {lang_radio, tab.loss, tab.pred, tab.target, tab.reduction, tab.device, tab.dtype, tab.claimed,
               *tab.control_components}
     tab.extra["on_check"] = on_check
-    tab.check.click(on_check, inputs, [tab.state, *tab.outputs], **private)
-    tab.claimed.submit(on_check, inputs, [tab.state, *tab.outputs], **private)
+    tab.check.click(on_check, inputs, [tab.state, *tab.outputs], **private, **compute_events())
+    tab.claimed.submit(on_check, inputs, [tab.state, *tab.outputs], **private, **compute_events())
 
-    def grade(lang: str, path: Any, progress: gr.Progress) -> list[Any]:
+    def grade(lang: str, path: Any, previous: Any, progress: gr.Progress) -> list[Any]:
         if not path:
             raise gr.Error(t("grade_no_file", lang), title=t("error_title", lang), print_exception=False)
         progress(0.0, desc=t("grade_reading", lang))
@@ -727,21 +738,23 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
 
         with as_gradio_errors(lang, "grading an answers CSV"):
             state = grade_upload(path, step)
+        forget_grading(previous)  # the last batch's verdicts CSV: replaced by this one
         return [state, *render_grade(state, lang), gr.update(value=state["path"], interactive=True)]
 
-    def on_grade(lang: str, path: Any, progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
-        return grade(lang, path, progress)
+    def on_grade(lang: str, path: Any, previous: Any = None,
+                 progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
+        return grade(lang, path, previous, progress)
 
-    def on_grade_sample(lang: str, progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
-        return grade(lang, str(SAMPLE_CSV), progress)
+    def on_grade_sample(lang: str, previous: Any = None,
+                        progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
+        return grade(lang, str(SAMPLE_CSV), previous, progress)
 
     grade_outputs = [tab.grade_state, *tab.grade_outputs, tab.grade_download]
-    # one batch at a time, so a long grading never takes both of the app's workers
-    batch = {**private, "concurrency_limit": 1, "concurrency_id": "lossapp-grade"}
+    batch = {**private, **grade_events()}  # one batch at a time, never on the computations' workers
     tab.extra["on_grade"] = on_grade
-    tab.grade_button.click(on_grade, [lang_radio, tab.grade_file], grade_outputs, **batch)
-    tab.grade_file.upload(on_grade, [lang_radio, tab.grade_file], grade_outputs, **batch)
-    tab.grade_sample_button.click(on_grade_sample, [lang_radio], grade_outputs, **batch)
+    tab.grade_button.click(on_grade, [lang_radio, tab.grade_file, tab.grade_state], grade_outputs, **batch)
+    tab.grade_file.upload(on_grade, [lang_radio, tab.grade_file, tab.grade_state], grade_outputs, **batch)
+    tab.grade_sample_button.click(on_grade_sample, [lang_radio, tab.grade_state], grade_outputs, **batch)
 
     # the language switch: labels go through the Translations object; the shown answers re-render here
     def family_and_loss(lg: str, family: str, loss: str) -> Any:

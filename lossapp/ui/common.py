@@ -8,13 +8,20 @@ from __future__ import annotations
 import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry, no version check
+# Gradio's queue recomputes a pandas summary of its last 10,000 events after every event, for a monitoring
+# dashboard this app does not enable (launch_kwargs: enable_monitoring=False): a cost that grows with the
+# traffic. Keep 100 events and summarise them never (a deployment may still set its own values).
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "100")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
 
+import functools
 import html
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import gradio as gr
 
@@ -128,6 +135,25 @@ def as_gradio_errors(lang: str, where: str) -> Iterator[None]:
         raise
     except Exception as exc:
         raise internal_error(exc, where, lang) from None
+
+
+T = TypeVar("T")
+
+
+def once(fn: Callable[[], T]) -> Callable[[], T]:
+    """fn() computed the first time it is asked for, then the same value; a caller arriving meanwhile (a page load
+    during the warm-up) waits for the first instead of computing it again. `cache_clear()` forgets the value."""
+    cached = functools.cache(fn)
+    lock = threading.Lock()
+
+    @functools.wraps(fn)
+    def value() -> T:
+        with lock:
+            return cached()
+
+    value.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    value.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    return value
 
 
 def esc(text: Any) -> str:

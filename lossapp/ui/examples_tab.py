@@ -1,9 +1,12 @@
 """The article-examples tab: every examples/*.toml as a card (title, source, the article's stated value,
-lossapp's value and verdict); one click loads it into the calculator (or the confusion tab) and computes."""
+lossapp's value and verdict); one click loads it into the calculator (or the confusion tab) and computes.
+
+The examples are read when the app is built (small TOML files) and computed once per process, on first use:
+the app's warm-up after launch or the first page load (`on_load`), never while the app is being built.
+"""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +15,7 @@ from lossapp.i18n import tr
 from lossapp.registry import lookup
 from lossapp.ui import calculator as calc_mod
 from lossapp.ui import service
-from lossapp.ui.common import LATEX, Translations, gr
+from lossapp.ui.common import LATEX, Translations, gr, once
 from lossapp.ui.strings import t
 
 CARD_COLUMNS = 2
@@ -21,16 +24,67 @@ CARD_COLUMNS = 2
 @dataclass
 class Card:
     example: Any
-    result: Any = None
-    verdict: Any = None
-    error: str = ""
+    index: int = 0  # in the examples' order (_computed)
     markdown: Any = None
     button: Any = None
+
+    def _outcome(self) -> tuple[Any, Any, str]:
+        return _computed()[self.index]
+
+    @property
+    def result(self) -> Any:
+        return self._outcome()[0]
+
+    @property
+    def verdict(self) -> Any:
+        return self._outcome()[1]
+
+    @property
+    def error(self) -> str:
+        return self._outcome()[2]
 
 
 @dataclass
 class ExamplesTab:
     cards: list[Card] = field(default_factory=list)
+
+    @property
+    def load_outputs(self) -> list[Any]:
+        """What on_load() fills: each card's text and button."""
+        return [c for card in self.cards for c in (card.markdown, card.button)]
+
+
+@once
+def _examples() -> tuple[tuple[Any, ...], str]:
+    """(every example, "") or ((), the reason examples/ could not be read): read once per process."""
+    load, _ = service.example_source()
+    try:
+        return tuple(load()), ""
+    except Exception as exc:  # a broken examples/ folder must not take the app down
+        return (), str(exc)
+
+
+@once
+def _computed() -> tuple[tuple[Any, Any, str], ...]:
+    """(result, verdict, error) for every example, in _examples()' order: computed once per process."""
+    _, run = service.example_source()
+    out = []
+    for ex in _examples()[0]:
+        try:
+            result, verdict = run(ex)
+            out.append((result, verdict, ""))
+        except Exception as exc:  # e.g. a loss whose module has not landed yet
+            out.append((None, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+    return tuple(out)
+
+
+def load_cards() -> list[Card]:
+    return [Card(ex, i) for i, ex in enumerate(_examples()[0])]
+
+
+def warm_up() -> None:
+    """Compute every example now (the app calls it after launch, off the request path)."""
+    _computed()
 
 
 def _title(ex: Any, lang: str) -> str:
@@ -38,7 +92,8 @@ def _title(ex: Any, lang: str) -> str:
     return title_zh if lang == "zh" and title_zh else str(service.example_field(ex, "title", ""))
 
 
-def card_markdown(card: Card, lang: str) -> str:
+def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
+    """The card's text; with computed=False, before the example has been computed (its value shown as …)."""
     ex = card.example
     source = service.example_field(ex, "source", "")
     section = service.example_field(ex, "section", "")
@@ -48,12 +103,13 @@ def card_markdown(card: Card, lang: str) -> str:
     lines = [f"#### {_title(ex, lang)}", "",
              f"{t('source', lang)}: `{source}`" + (f" · {section}" if section else "") +
              f" · `{service.example_field(ex, 'loss', '')}`", ""]
-    if card.error:
+    if computed and card.error:
         lines += [f"**{t('example_failed', lang)}**: {tr(card.error, lang)}"]
         return "\n".join(lines)
-    value = render.value_text(card.result.value, lang) if card.result is not None else "—"
-    verdict = ""
-    if card.verdict is not None:
+    value, verdict = "…", ""
+    if computed:
+        value = render.value_text(card.result.value, lang) if card.result is not None else "—"
+    if computed and card.verdict is not None:
         data = card.verdict.to_dict() if hasattr(card.verdict, "to_dict") else dict(card.verdict)
         verdict = f"`{data.get('verdict')}`"
     lines += [f"| {t('stated', lang)} | {t('lossapp_value', lang)} | {t('verdict', lang)} |", "|---|---|---|",
@@ -63,45 +119,31 @@ def card_markdown(card: Card, lang: str) -> str:
     return "\n".join(lines)
 
 
-@functools.cache
-def _computed() -> tuple[tuple[Any, Any, Any, str], ...]:
-    """(example, result, verdict, error) for every example, computed once per process."""
-    load, run = service.example_source()
-    try:
-        examples = load()
-    except Exception as exc:  # a broken examples/ folder must not take the app down
-        return (({"title": "examples/", "source": "", "loss": ""}, None, None, str(exc)),)
-    out = []
-    for ex in examples:
-        try:
-            result, verdict = run(ex)
-            out.append((ex, result, verdict, ""))
-        except Exception as exc:  # e.g. a loss whose module has not landed yet
-            out.append((ex, None, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
-    return tuple(out)
-
-
-def load_cards() -> list[Card]:
-    return [Card(ex, result, verdict, error) for ex, result, verdict, error in _computed()]
-
-
 def build(tr_ui: Translations) -> ExamplesTab:
+    """The cards with their titles and sources; their values arrive with on_load (nothing is computed here)."""
     lang = "en"
     tab = ExamplesTab(load_cards())
     tr_ui.keys(gr.Markdown(t("examples_intro", lang)), value="examples_intro")
+    failure = _examples()[1]
     if not tab.cards:
-        tr_ui.keys(gr.Markdown(t("examples_none", lang)), value="examples_none")
+        text = t("examples_none", lang) + (f" ({failure})" if failure else "")
+        tr_ui.add(gr.Markdown(text), lambda lg: gr.update(value=t("examples_none", lg) + (f" ({failure})" if failure
+                                                                                          else "")))
     for start in range(0, len(tab.cards), CARD_COLUMNS):
         with gr.Row(equal_height=False):
             for i, card in enumerate(tab.cards[start:start + CARD_COLUMNS]):
                 name = service.example_field(card.example, "name", f"example-{start + i}")
                 with gr.Column(variant="panel", elem_classes=["la-card"], min_width=360, elem_id=f"la-card-{name}"):
-                    card.markdown = gr.Markdown(card_markdown(card, lang), latex_delimiters=LATEX)
+                    card.markdown = gr.Markdown(card_markdown(card, lang, computed=False), latex_delimiters=LATEX)
                     tr_ui.add(card.markdown, _card_translation(card))
-                    card.button = gr.Button(t("load", lang), size="sm", variant="primary",
-                                            interactive=not card.error, elem_id=f"la-load-{name}")
+                    card.button = gr.Button(t("load", lang), size="sm", variant="primary", elem_id=f"la-load-{name}")
                     tr_ui.keys(card.button, value="load")
     return tab
+
+
+def on_load(tab: ExamplesTab, lang: str) -> list[Any]:
+    """Each card's text with lossapp's value and verdict, and its button (off when the example failed)."""
+    return [u for card in tab.cards for u in (card_markdown(card, lang), gr.update(interactive=not card.error))]
 
 
 def _card_translation(card: Card) -> Any:
@@ -111,19 +153,15 @@ def _card_translation(card: Card) -> Any:
 def wire(tab: ExamplesTab, calc: calc_mod.Calculator, conf: Any, tabs: Any, lang_radio: Any) -> None:
     private = {"api_visibility": "private"}
     for card in tab.cards:
-        if card.error or card.button is None:
-            continue
         loss = service.example_field(card.example, "loss", "")
         if lookup(loss).name == "confusion":
             _wire_confusion(card, conf, tabs, lang_radio, private)
             continue
         load = _loader(card, calc)
-        card.button.click(load, [lang_radio], [tabs, calc.family, calc.loss, calc.pred, calc.target, calc.reduction,
-                                               calc.pred_file, calc.target_file, calc.claimed, calc.random_state,
-                                               *calc.control_components], **private) \
-            .then(calc.extra["on_compute"], calc.extra["compute_inputs"], calc.extra["compute_outputs"], **private) \
-            .then(calc_mod.write_downloads, [calc.state, lang_radio], [calc.dl_md, calc.dl_json, calc.dl_csv],
-                  **private)
+        loaded = card.button.click(load, [lang_radio], [tabs, calc.family, calc.loss, calc.pred, calc.target,
+                                                        calc.reduction, calc.pred_file, calc.target_file, calc.claimed,
+                                                        calc.random_state, *calc.control_components], **private)
+        calc_mod.compute_chain(loaded.then, calc, lang_radio)
 
 
 def _loader(card: Card, calc: calc_mod.Calculator) -> Any:

@@ -11,9 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import torch
 
 import lossapp
@@ -27,7 +26,12 @@ from lossapp.reference import DTYPES, available_devices
 from lossapp.registry import FAMILIES, LOSSES, LossSpec, check_param_names, lookup
 from lossapp.result import Result, json_safe
 
-TABLE_ROWS = 500          # rows of the per-element table sent to the browser (the CSV has them all)
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+TABLE_ROWS = 500          # rows of the per-element table sent to the browser (the downloads have them all)
+CSV_ROWS = 1_000_000      # rows of the table's CSV download (the .npz download has every element)
 FILE_TYPES = inputs.FILE_TYPES  # .csv .tsv .txt .json .npy .npz .pt .pth
 
 
@@ -111,9 +115,9 @@ def check(result: Result, claimed: Any, *, required: bool = False) -> Any:
     return check_result(result, claimed)
 
 
-def result_json(result: Result, verdict: Any = None) -> dict[str, Any]:
-    """The JSON of DESIGN.md section 4 (plus "check" with a verdict)."""
-    data = result.to_dict()
+def result_json(result: Result, verdict: Any = None, full: bool = False) -> dict[str, Any]:
+    """The JSON of DESIGN.md section 4 (plus "check" with a verdict): bounded, or every element with full=True."""
+    data = result.to_dict(full=bool(full))
     if verdict is not None:
         data["check"] = json_safe(verdict.to_dict() if hasattr(verdict, "to_dict") else verdict)
     return data
@@ -299,14 +303,38 @@ def _cell(v: Any) -> Any:
 
 
 def table_preview(result: Result, rows: int = TABLE_ROWS) -> tuple[pd.DataFrame, int]:
-    """The first `rows` rows of the per-element table (numbers to 6 significant digits) and the total."""
-    frame = result.table()
-    total = len(frame)
-    head = frame.head(rows).copy()
+    """The first `rows` rows of the per-element table (numbers to 6 significant digits) and how many rows the
+    whole table has; only those rows are built, whatever the input's size."""
+    head = result.table(rows)
     for column in head.columns:
         head[column] = head[column].map(_cell)
     head.columns = [str(c) for c in head.columns]
-    return head, total
+    return head, result.rows
+
+
+def complete_gradients(result: Result) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(the trace's, the built-in's) gradient with respect to pred, every element (replayed when the Result keeps
+    only the shown ones); None without a gradient."""
+    grad = result.gradient
+    if grad is None:
+        return None
+    if grad.complete:
+        return grad.manual_shown.reshape(grad.shape), grad.reference_shown.reshape(grad.shape)
+    return grad.replay.gradients() if grad.replay is not None else None
+
+
+def element_arrays(result: Result) -> dict[str, np.ndarray]:
+    """Every element's numbers for the .npz download: loss (the unreduced loss), gradient (the trace's
+    ∂L/∂pred) and gradient_reference (the built-in's, in its dtype)."""
+    arrays = {}
+    if result.unreduced is not None:
+        arrays["loss"] = result.unreduced.detach().cpu().numpy()
+    gradients = complete_gradients(result)
+    if gradients is not None:
+        arrays["gradient"] = gradients[0].detach().cpu().double().numpy()
+        reference = gradients[1].detach().cpu()
+        arrays["gradient_reference"] = (reference if reference.dtype != torch.bfloat16 else reference.float()).numpy()
+    return arrays
 
 
 def file_summary(value: Any, name: str) -> str:

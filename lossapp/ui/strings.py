@@ -72,8 +72,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "download_md": ("Worked solution (Markdown)", "详细解答（Markdown）"),
     "download_json": ("Result (JSON)", "结果（JSON）"),
     "download_csv": ("Table (CSV)", "表格（CSV）"),
-    "table_rows": ("Showing the first {shown:,} of {total:,} rows; the CSV download has them all.",
-                   "显示前 {shown:,} 行（共 {total:,} 行）；下载 CSV 可获得全部。"),
+    "download_npz": ("Every element (NumPy .npz)", "全部元素（NumPy .npz）"),
+    "downloads_note": ("Each file is written when you click its button and kept for {minutes} minutes. The JSON is "
+                       "the one /compute returns (each step's first elements with its shape; the value and the "
+                       "comparisons over every element); the CSV has the table's first {rows:,} rows; the .npz "
+                       "has every element's loss and gradient (arrays loss, gradient, gradient_reference).",
+                       "点击按钮时才生成文件，保留 {minutes} 分钟。JSON 与 /compute 返回的相同（每一步的前几个元素及其"
+                       "形状；数值和对比覆盖全部元素）；CSV 含表格的前 {rows:,} 行；.npz 含每个元素的损失和梯度"
+                       "（数组 loss、gradient、gradient_reference）。"),
+    "progress_download": ("writing the file", "生成文件"),
+    "table_rows": ("Showing the first {shown:,} of {total:,} rows; the Downloads tab has the rest.",
+                   "显示前 {shown:,} 行（共 {total:,} 行）；其余的在“下载”页。"),
     "table_all": ("{total:,} rows.", "共 {total:,} 行。"),
     "plot_loss": ("Loss around your data", "你的数据附近的损失"),
     "plot_dloss": ("Derivative ∂l/∂pred", "导数 ∂l/∂pred"),

@@ -1,0 +1,71 @@
+"""How the app shares a CPU Space between its users: Gradio's queue settings, chosen here and nowhere else.
+
+- Computations (the HTTP /compute and /check, the calculator's Compute and the rendering of its result, the
+  Check tab, loading an uploaded file, writing a download) share ONE group of workers, as many as the machine
+  has cores (`LOSSAPP_COMPUTE_WORKERS`, default os.cpu_count(); a CPU Space has 2). torch releases the GIL, so
+  two computations use two cores; a third would only share them, make every request slower and hold one
+  more large input in memory. Small requests are not held up by it: a 100-element BCE computes in about a
+  millisecond, less than Gradio's own handling of the request (about 4 ms of CPU).
+- Quick interface events (the language switch, the loss picker, the curves) are pure Python under the GIL: up
+  to DEFAULT_LIMIT of each run at once (`default_concurrency_limit`), so one slow event does not hold up the
+  same event of other users, without a thread per waiting user.
+- Batch grading (a class's answers CSV, up to a minute) runs one batch at a time in its own group, so it
+  never takes the computations' workers.
+- At most QUEUE_SIZE events wait (`max_size`, `LOSSAPP_QUEUE_SIZE`); beyond that a request is refused at
+  once with "queue full" instead of waiting without bound (30 students pressing Compute queue 60 events).
+- At most SESSIONS sessions are kept (launch's `state_session_capacity`, least recently used dropped first): every
+  HTTP API call without a session of its own is a new session, and Gradio's default, 10,000, would keep
+  0.6 GB of them (7 GB without lossapp.ui.sessions).
+
+The app keeps no state outside a session, so more users are served by more replicas behind the host's load
+balancer, each with these settings (Gradio's queue needs sticky sessions: a session's requests go to one
+replica).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+DEFAULT_LIMIT = 4    # each quick interface event: how many run at once
+QUEUE_SIZE = 256     # events waiting, all groups together
+SESSIONS = 1_000     # sessions kept: a browser tab is one, and so is each HTTP API call without a session
+COMPUTE_ID = "lossapp-compute"
+GRADE_ID = "lossapp-grade"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"error: expected a positive integer in {name}, got {raw!r}") from None
+    if value < 1:
+        raise SystemExit(f"error: expected a positive integer in {name}, got {raw!r}")
+    return value
+
+
+def compute_workers() -> int:
+    """How many computations run at once: LOSSAPP_COMPUTE_WORKERS, else the number of cores."""
+    return _env_int("LOSSAPP_COMPUTE_WORKERS", os.cpu_count() or 1)
+
+
+def queue_size() -> int:
+    return _env_int("LOSSAPP_QUEUE_SIZE", QUEUE_SIZE)
+
+
+def compute_events() -> dict[str, Any]:
+    """Keyword arguments of every event that computes (its group and the group's limit)."""
+    return {"concurrency_id": COMPUTE_ID, "concurrency_limit": compute_workers()}
+
+
+def grade_events() -> dict[str, Any]:
+    """Keyword arguments of the batch-grading events: one batch at a time."""
+    return {"concurrency_id": GRADE_ID, "concurrency_limit": 1}
+
+
+def queue_kwargs() -> dict[str, Any]:
+    """The arguments of Blocks.queue()."""
+    return {"default_concurrency_limit": DEFAULT_LIMIT, "max_size": queue_size()}

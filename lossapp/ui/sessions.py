@@ -1,0 +1,126 @@
+"""Per-session state without the per-session cost: the fix for the app's ~25 ms of overhead per HTTP API call.
+
+Gradio 6.31 gives every new session (every `/gradio_api/call/...` request and every `gradio_client.Client`
+is one) a `SessionState` whose `__init__` builds the config of *every* block of the app
+(`config_for_block` -> `get_config` -> `inspect.signature` of the block's class): about 25 ms for this app's
+~450 blocks (the parameter controls of every loss, in two tabs), run on the server's event loop, so
+concurrent requests queue behind it; and each session kept that way holds 0.7 MB (60 KB here). Only a few
+of those configs are ever read: the inputs and outputs of the events the session runs, and all of them for a
+deep link.
+
+`Blocks` here is `gr.Blocks` whose state holder builds a `LazySessionState`: the same state, with each
+block's config computed the first time it is read (`LazyConfigs`; the values events give to inputs are kept
+until then). Nothing else changes: values, updates, deep links and the State time-to-live behave as gradio's
+own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import gradio as gr
+from gradio.state_holder import SessionState, StateHolder
+
+
+class LazyConfigs(dict):
+    """`SessionState.config_values`, filled on demand: a block's config is computed from the session's
+    current block the first time it is read; iterating (a deep link) computes the rest."""
+
+    def __init__(self, session: SessionState, block_ids: list[int]) -> None:
+        super().__init__()
+        self._session = session
+        self._pending = set(block_ids)
+        self._values: dict[int, Any] = {}  # values given to blocks whose config is not built yet
+
+    def __missing__(self, key: int) -> dict[str, Any]:
+        if key not in self._pending:
+            raise KeyError(key)
+        self._pending.discard(key)
+        blocks_config = self._session.blocks_config
+        config = blocks_config.config_for_block(key, [], blocks_config.blocks[key])
+        if key in self._values and "props" in config:
+            config["props"]["value"] = self._values.pop(key)
+        super().__setitem__(key, config)
+        return config
+
+    def __setitem__(self, key: int, value: dict[str, Any]) -> None:
+        self._pending.discard(key)
+        self._values.pop(key, None)
+        super().__setitem__(key, value)
+
+    def set_value(self, key: int, value: Any) -> bool:
+        """Remember the value of a block whose config is not built yet (False when it is built: set it there)."""
+        if key not in self._pending:
+            return False
+        self._values[key] = value
+        return True
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or key in self._pending
+
+    def get(self, key: int, default: Any = None) -> Any:  # dict.get would not call __missing__
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def materialize(self) -> None:
+        for key in sorted(self._pending):
+            self[key]
+
+    def __iter__(self) -> Iterator[int]:
+        self.materialize()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        return super().__len__() + len(self._pending)
+
+    def keys(self) -> Any:
+        self.materialize()
+        return super().keys()
+
+    def values(self) -> Any:
+        self.materialize()
+        return super().values()
+
+    def items(self) -> Any:
+        self.materialize()
+        return super().items()
+
+
+class LazySessionState(SessionState):
+    """gradio's SessionState with `config_values` computed lazily (see the module docstring)."""
+
+    def __init__(self, blocks: gr.Blocks) -> None:
+        # gradio's __init__ with no blocks to configure: it sets every other field as it always does
+        super().__init__(SimpleNamespace(default_config=blocks.default_config, blocks={}))  # type: ignore[arg-type]
+        self.config_values = LazyConfigs(self, list(self.blocks_config.blocks))
+
+    def _update_value_in_config(self, key: int, value: Any) -> None:
+        # every event sets its inputs' values here: without building their configs until something reads them
+        if not self.config_values.set_value(key, value):
+            super()._update_value_in_config(key, value)
+
+
+class LazyStateHolder(StateHolder):
+    def __getitem__(self, session_id: str) -> SessionState:
+        if session_id not in self.session_data:
+            self.session_data[session_id] = LazySessionState(self.blocks)
+        return super().__getitem__(session_id)
+
+
+class Blocks(gr.Blocks):
+    """gr.Blocks whose server keeps its sessions in a LazyStateHolder."""
+
+    @property
+    def state_holder(self) -> StateHolder:
+        return self._lossapp_state_holder
+
+    @state_holder.setter
+    def state_holder(self, holder: StateHolder) -> None:
+        # gradio's App creates a plain StateHolder and hands it to the Blocks it serves (set_blocks)
+        if type(holder) is StateHolder:
+            holder.__class__ = LazyStateHolder
+        self._lossapp_state_holder = holder
