@@ -38,6 +38,7 @@ from lossapp.losses.stable import (
     log_softmax_steps,
     select,
     sign_parts,
+    weighted_per_element,
     within,
 )
 from lossapp.reduction import reduce
@@ -153,12 +154,7 @@ def bce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
                       torch.clamp(log_q, min=LOG_CLAMP), note=note_q)
     weight = params.get("weight")
     inner = y * log_p + (1 - y) * log_q
-    if weight is None:
-        loss, sub_args = -inner, {}
-    else:
-        w = trace.add("w", "Weight per element", r"w_n", weight.double().expand(p.shape),
-                      note="the weight broadcast to pred's shape")
-        loss, sub_args = -w * inner, {"w": w}
+    loss, sub_args = weighted_per_element(trace, inner, weight, p.shape)
     loss = trace.add("l", "Binary cross-entropy per element",
                      r"l_n = -w_n\left[y_n \log p_n + (1-y_n)\log(1-p_n)\right]", loss,
                      note=("the weight rescales each element; the mean still divides by n, not by Σ w"
@@ -219,12 +215,7 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
                        note="pos_weight multiplies only the positive term y log σ(x)")
         positive = pc * y * log_sig
     inner = positive + (1 - y) * log_sig_neg
-    if weight is None:
-        loss, sub_args = -inner, {}
-    else:
-        w = trace.add("w", "Weight per element", r"w_n", weight.double().expand(x.shape),
-                      note="the weight broadcast to pred's shape")
-        loss, sub_args = -w * inner, {"w": w}
+    loss, sub_args = weighted_per_element(trace, inner, weight, x.shape)
     if pos_weight is not None:
         sub_args["c"] = pc
     loss = trace.add("l", "Binary cross-entropy with logits per element",

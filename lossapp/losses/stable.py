@@ -183,6 +183,17 @@ def log_softmax_steps(trace: Trace, x: torch.Tensor, cd: int, lse_note: str = LS
     return trace.add("log p", "Log-softmax", r"\log p_{n,c} = x_{n,c} - \mathrm{lse}_n", x - lse)
 
 
+def weighted_per_element(trace: Trace, inner: torch.Tensor, weight: torch.Tensor | None,
+                         shape: torch.Size) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """-w_n · inner_n (BCE's and BCE-with-logits' rescaling weight, broadcast to pred's shape, written as the
+    step "w"), or -inner_n without a weight; with the substitution arguments the per-element step needs."""
+    if weight is None:
+        return -inner, {}
+    w = trace.add("w", "Weight per element", r"w_n", weight.double().expand(shape),
+                  note="the weight broadcast to pred's shape")
+    return -w * inner, {"w": w}
+
+
 def reduce_builtin(loss: torch.Tensor, reduction: str) -> torch.Tensor:
     """none / mean / sum of a per-element loss computed with torch ops (for the references)."""
     if reduction == "none":
