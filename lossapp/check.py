@@ -37,9 +37,10 @@ from lossapp.conventions import evaluate_conventions
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import InputError, limits, quote
 from lossapp.interval import Enclosure, enclose, target_is_exact
-from lossapp.mistakes import Case, VariantValue, evaluate
+from lossapp.mistakes import evaluate_mistakes
 from lossapp.registry import NUMBER, shown
 from lossapp.result import Result, json_safe
+from lossapp.variants import Case, VariantValue
 
 VERDICTS = ("exact", "convention", "mistake", "rounding", "incorrect")
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
@@ -237,7 +238,7 @@ def _verdict(result: Result, case: Case, enclosure: Enclosure, claim: Claim, val
     def reachable(lo: float, hi: float) -> bool:
         return could_round_to(lo, hi, claim)
     conventions = [v for v in evaluate_conventions(case, reachable=reachable) if rounds_to(v.value, claim)]
-    mistakes = [v for v in evaluate(case, reachable=reachable) if rounds_to(v.value, claim)]
+    mistakes = [v for v in evaluate_mistakes(case, reachable=reachable) if rounds_to(v.value, claim)]
     common.update(mistakes=mistakes, conventions=conventions)
     correct = (f"The correct value is {_num(value)} ({rounded} to {_dec(claim.decimals)}).",
                f"正确值为 {_num(value)}（保留 {_dec_zh(claim.decimals)}为 {rounded}）。")

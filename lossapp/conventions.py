@@ -1,6 +1,6 @@
 """The same problem under other libraries' conventions.
 
-Each convention is a registered `Variant` (see `lossapp.mistakes`) with the library it comes from:
+Each convention is a registered `Variant` (see `lossapp.variants`) with the library it comes from:
 
 - Keras 3 (`keras.losses.binary_crossentropy` / `categorical_crossentropy`, `BinaryFocalCrossentropy`):
   probabilities clipped to [1e-7, 1 − 1e-7] (categorical: rows renormalised first); binary label smoothing
@@ -30,19 +30,19 @@ from typing import Any
 import torch
 
 from lossapp.i18n import add_zh
-from lossapp.mistakes import (
+from lossapp.result import Result
+from lossapp.variants import (
     Case,
     Reachable,
     Variant,
     VariantValue,
-    _register,
-    _scalar_value,
     evaluate,
     labels_swapped,
     no_alpha,
     overlap_value,
+    register,
+    scalar_value,
 )
-from lossapp.result import Result
 
 CONVENTIONS: dict[str, Variant] = {}
 
@@ -58,7 +58,7 @@ def convention(id: str, library: str, library_zh: str, title: str, title_zh: str
                compute: Callable[[Case], float | None],
                bound: Callable[[Case], tuple[float, float] | None] | None = None) -> Variant:
     """Register another library's convention (`bound`: see `Variant`)."""
-    return _register(CONVENTIONS, Variant(id, title, title_zh, explanation, explanation_zh, step, applies, compute,
+    return register(CONVENTIONS, Variant(id, title, title_zh, explanation, explanation_zh, step, applies, compute,
                                           library, library_zh, bound))
 
 
@@ -122,7 +122,7 @@ def _clipped_run(c: Case, eps: float) -> float | None:
 
 def _needs_clip(c: Case, eps: float) -> bool:
     r = c.pred_range() if _probabilities(c) is not None else None
-    return r is not None and (r[0] < eps or r[1] > 1 - eps) and _scalar_value(c)
+    return r is not None and (r[0] < eps or r[1] > 1 - eps) and scalar_value(c)
 
 
 convention("keras_clip", "Keras", "Keras", "Keras: probabilities clipped to [1e-7, 1 − 1e-7]",
@@ -175,7 +175,7 @@ convention("tf_keras_epsilon", "tf.keras 2", "tf.keras 2", "tf.keras 2: clipping
            "computes log(p + 1e-7) and log(1 − p + 1e-7): every term shifts slightly (about 1e-7 / p).",
            "tf.keras.backend.binary_crossentropy（TensorFlow 2 / Keras 2）先把 p 截断到 [1e-7, 1 − 1e-7]，再计算 "
            "log(p + 1e-7) 和 log(1 − p + 1e-7)：每一项都有微小偏移（约 1e-7 / p）。",
-           "log p", lambda c: c.name == "bce" and _scalar_value(c), _tf_keras_bce,
+           "log p", lambda c: c.name == "bce" and scalar_value(c), _tf_keras_bce,
            bound=lambda c: _eps_inside_logs_bound(c, KERAS_EPS, clip=True))
 
 
@@ -202,7 +202,7 @@ convention("keras_label_smoothing", "Keras", "Keras",
            "torch's BCE has no label smoothing. Shown for ε = 0.1.",
            "Keras 的 BinaryCrossentropy(label_smoothing=ε) 把每个目标 y 换成 y(1 − ε) + ε/2（趋向 0.5）；torch 的 BCE "
            "没有标签平滑。这里按 ε = 0.1 计算。",
-           "y", lambda c: c.name in ("bce", "bce_with_logits", "focal") and _scalar_value(c), _binary_smoothed)
+           "y", lambda c: c.name in ("bce", "bce_with_logits", "focal") and scalar_value(c), _binary_smoothed)
 
 
 def _sklearn(c: Case, eps: float) -> float | None:
@@ -241,7 +241,7 @@ convention("old_torch_bce", "PyTorch < 0.4.1", "PyTorch < 0.4.1", "Old PyTorch B
            "instead of clamping each log at −100: a wrong label with p = 0 or 1 costs about 27.6, not 100.",
            "0.4.1 之前的 PyTorch（THNN 的 BCECriterion）计算 −[y log(p + 1e-12) + (1 − y) log(1 − p + 1e-12)]，"
            "而不是把每个对数截断在 −100：p 为 0 或 1 且标签错误时代价约为 27.6，而不是 100。",
-           "log p", lambda c: c.name == "bce" and _scalar_value(c), _old_torch_bce,
+           "log p", lambda c: c.name == "bce" and scalar_value(c), _old_torch_bce,
            bound=lambda c: _eps_inside_logs_bound(c, OLD_TORCH_EPS, clip=False))
 
 
@@ -253,7 +253,7 @@ convention("keras_focal_no_alpha", "Keras", "Keras", "Keras BinaryFocalCrossentr
            "its default focal loss is (1 − p_t)^γ·ce without α_t.",
            "keras.losses.BinaryFocalCrossentropy 只有在 apply_class_balancing=True（默认 False）时才使用 α，"
            "所以它默认的 focal 损失是不带 α_t 的 (1 − p_t)^γ·ce。",
-           "alpha_t", lambda c: c.name == "focal" and float(c.param("alpha", 0.25)) >= 0 and _scalar_value(c),
+           "alpha_t", lambda c: c.name == "focal" and float(c.param("alpha", 0.25)) >= 0 and scalar_value(c),
            no_alpha)
 
 
@@ -283,7 +283,7 @@ convention("label_smoothing_other_classes", "ε/(C − 1) label smoothing", "ε/
            "有些实现（和教材）给真实类别 1 − ε，把 ε 平分给其余 C − 1 个类别（各 ε/(C − 1)）；torch（和 Keras）"
            "与均匀分布混合：真实类别 1 − ε + ε/C，其余各 ε/C。",
            "y'", lambda c: c.name == "cross_entropy" and float(c.param("label_smoothing", 0.0) or 0.0) > 0
-           and _scalar_value(c), _smoothing_other_classes)
+           and scalar_value(c), _smoothing_other_classes)
 
 
 # -- overlap ----------------------------------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ OVERLAP = ("dice", "iou", "tversky")
 
 
 def _overlap(c: Case) -> bool:
-    return c.name in OVERLAP and _scalar_value(c)
+    return c.name in OVERLAP and scalar_value(c)
 
 
 convention("monai_smoothing", "MONAI", "MONAI", "MONAI: smooth_nr = smooth_dr = 1e-5",
@@ -349,7 +349,7 @@ convention("keras_kl", "Keras", "Keras", "Keras KLDivergence: clipped, mean over
            "averages over the samples (torch's batchmean, with clipping; torch's 'mean' divides by every element).",
            "keras.losses.KLDivergence 把两个分布都截断到 [1e-7, 1]，沿最后一维对 p·log(p/q) 求和，再对样本求平均"
            "（相当于带截断的 torch batchmean；torch 的 'mean' 除以全部元素个数）。",
-           "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and _scalar_value(c), _keras_kl)
+           "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and scalar_value(c), _keras_kl)
 
 convention("scipy_rel_entr_sum", "SciPy", "SciPy", "scipy rel_entr(p, q).sum(): the total KL divergence",
            "scipy rel_entr(p, q).sum()：KL 散度总和",
@@ -357,7 +357,7 @@ convention("scipy_rel_entr_sum", "SciPy", "SciPy", "scipy rel_entr(p, q).sum(): 
            "Σ p·log(p/q), not a mean.",
            "scipy.special.rel_entr(p, q).sum()（以及单个分布的 scipy.stats.entropy(p, q)）给出的是总和 Σ p·log(p/q)，"
            "不是均值。",
-           "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and _scalar_value(c),
+           "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and scalar_value(c),
            lambda c: c.reduced_as("sum"))
 
 
@@ -365,7 +365,7 @@ convention("scipy_rel_entr_sum", "SciPy", "SciPy", "scipy rel_entr(p, q).sum(): 
 
 def evaluate_conventions(case: Case, *, include_same: bool = False,
                          reachable: Reachable | None = None) -> list[VariantValue]:
-    """The value of this case under every convention that applies (`reachable`: see `lossapp.mistakes.evaluate`)."""
+    """The value of this case under every convention that applies (`reachable`: see `lossapp.variants.evaluate`)."""
     return evaluate(case, CONVENTIONS, include_same=include_same, reachable=reachable)
 
 

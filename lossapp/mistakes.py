@@ -1,348 +1,54 @@
 """The catalogue of known wrong computations, per loss family.
 
-Each `Mistake` is a small registered variant: an id, a title and an explanation (English and 中文), the
-step of the worked solution where it departs from the correct computation, `applies(case)` and
-`compute(case) -> float | None`. Variants re-use the library instead of re-implementing a loss: they
-run a spec's step function on transformed inputs or parameters (`Case.run`), change the reduction of
-the correct per-element losses (`Case.rereduce`), or rescale the correct value where the mistake is a
-pure rescaling (log10 for ln: every term is a multiple of a natural log).
+Each mistake is a registered `Variant` (see `lossapp.variants`): an id, a title and an explanation (English and
+中文), the step of the worked solution where it departs from the correct computation, `applies(case)` and
+`compute(case) -> float | None`. A mistake that is a pure rescaling rescales the correct value (log10 for ln:
+every term is a multiple of a natural log); the others run the library on transformed inputs or parameters.
 
-Work several variants need is made once per case and shared (`Case.shared`): a run that only changes
-parameters, Σ l and the value under another reduction, the range of pred, the run with the labels swapped, the
-overlap losses' per-set sums, the focal terms without α. A variant may give a `bound` on its value found without
-a pass over the elements; the checker then skips it for a claim outside that bound.
-
-`lossapp.check` lists every variant whose value reproduces a claim to its written decimals.
-`lossapp.conventions` uses the same `Case` and `Variant` machinery for other libraries' conventions.
+`lossapp.check` lists every mistake whose value reproduces a claim to its written decimals.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh
-from lossapp.inputs import InputError
-from lossapp.interval import set_dims
-from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
-from lossapp.registry import LOSSES, LossSpec
-from lossapp.result import Result
-from lossapp.trace import Trace
+from lossapp.variants import (
+    Case,
+    Reachable,
+    Variant,
+    VariantValue,
+    activated,
+    class_dim,
+    evaluate,
+    finite,
+    focal_alpha,
+    focal_base,
+    labels_swapped,
+    no_alpha,
+    overlap_value,
+    register,
+    scalar_value,
+    softmax,
+)
 
 LN10, LN2 = math.log(10.0), math.log(2.0)
-SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
-
-
-# -- the case: one computed Result, with helpers to run variants cheaply ----------------------------------
-
-@dataclass
-class Case:
-    """A computed Result and what variants need from it (no reference or device round-trip).
-
-    Work is shared between variants: a run that only changes parameters (not the inputs) is made once per case
-    (`run`, `unreduced_of`), and so are Σ l (`total`) and the inputs' range (`pred_range`)."""
-
-    result: Result
-    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
-
-    def shared(self, key: Any, make: Callable[[], Any]) -> Any:
-        """A value made once per case and shared by every variant that needs it."""
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
-
-    @property
-    def spec(self) -> LossSpec:
-        return self.result.spec if self.result.spec is not None else LOSSES[self.result.loss]
-
-    @property
-    def name(self) -> str:
-        return self.result.loss
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.result.params
-
-    @property
-    def reduction(self) -> str:
-        return self.result.reduction
-
-    @property
-    def pred(self) -> torch.Tensor | None:
-        return self.result.pred.values if self.result.pred is not None else None
-
-    @property
-    def target(self) -> torch.Tensor | None:
-        return self.result.target.values if self.result.target is not None else None
-
-    @property
-    def value(self) -> float:
-        return self.shared("value", self._value)
-
-    def _value(self) -> float:
-        v = self.result.value
-        if isinstance(v, list):
-            flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
-            return float(flat[0]) if flat.numel() == 1 else math.nan
-        return float(v)
-
-    @property
-    def unreduced(self) -> torch.Tensor | None:
-        return self.result.unreduced
-
-    def step_value(self, symbol: str) -> torch.Tensor | None:
-        """A step of the correct computation. Only small steps are read this way (a large one is recomputed
-        by the Result from its inputs)."""
-        try:
-            v = self.result.step(symbol).value
-        except KeyError:
-            return None
-        return v if isinstance(v, torch.Tensor) else torch.as_tensor(float(v), dtype=torch.float64)
-
-    def param(self, name: str, default: Any = None) -> Any:
-        return self.params.get(name, default)
-
-    def pred_range(self) -> tuple[float, float] | None:
-        """(min, max) of a floating-point pred, in one pass (shared by the applicability tests)."""
-        def make() -> tuple[float, float] | None:
-            x = self.pred
-            if x is None or not x.is_floating_point() or x.numel() == 0:
-                return None
-            low, high = torch.aminmax(x)
-            return float(low), float(high)
-        return self.shared("pred_range", make)
-
-    def run(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
-            reduction: str | None = None, prepare: bool = True, **overrides: Any) -> float | None:
-        """The value of `loss` (default: this case's) on (transformed) inputs, with parameters overridden
-        (already-parsed values), through the spec's float64 step function only. None when the variant does
-        not apply to these inputs (the spec rejects them, or the value is not one finite number). A run on
-        this case's own inputs with plain parameter values is made once and shared."""
-        same_inputs = pred is None and isinstance(target, str) and target == "same"
-        if same_inputs and all(_plain(v) for v in overrides.values()):
-            key = ("run", loss, reduction, prepare, tuple(sorted(overrides.items())))
-            return self.shared(key, lambda: self._run(loss, None, "same", reduction, prepare, overrides))
-        return self._run(loss, pred, target, reduction, prepare, overrides)
-
-    def _run(self, loss: str | None, pred: torch.Tensor | None, target: Any, reduction: str | None, prepare: bool,
-             overrides: dict[str, Any]) -> float | None:
-        spec = LOSSES[loss] if loss else self.spec
-        if spec.name == "confusion":
-            return None
-        if loss is None or spec.name == self.name:
-            params = dict(self.params)
-        else:
-            params = spec.resolve_params({})
-            params.update({k: v for k, v in self.params.items() if k in params and k not in ("reduction",)})
-        unknown = [k for k in overrides if k not in params]
-        if unknown:
-            return None
-        params.update(overrides)
-        x = self.pred if pred is None else pred
-        t = self.target if isinstance(target, str) and target == "same" else target
-        red = reduction or self.reduction
-        if red not in spec.reductions or x is None:
-            return None
-        trace = Trace()
-        try:
-            with torch.no_grad():
-                if prepare and spec.prepare is not None:
-                    x, t = spec.prepare(x.double() if x.is_floating_point() else x, t, params, trace)
-                value = spec.steps(trace, x.double() if x.is_floating_point() else x, t, params, red)
-        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
-            return None
-        return _scalar(value)
-
-    def denominator(self) -> float | None:
-        """What the correct reduction divided Σ l by: 1 for sum, the trace's 'den' step (one number) for
-        mean/batchmean."""
-        if self.reduction == "sum":
-            return 1.0
-        if self.reduction in ("mean", "batchmean"):
-            den = self.shared("den", lambda: self.step_value("den"))
-            return float(den) if den is not None and den.numel() == 1 else None
-        return None
-
-    @property
-    def total(self) -> float | None:
-        """Σ l over the correct per-element losses (None without them)."""
-        u = self.unreduced
-        return self.shared("total", lambda: None if u is None else float(u.double().sum()))
-
-    @property
-    def plain(self) -> bool:
-        """Whether the value is exactly Σ l / den (the reduction is the last step, as for most losses; not
-        for RMSE's root or the combined losses)."""
-        den, total = self.denominator(), self.total
-        return den is not None and den != 0 and total is not None and total / den == self.value
-
-    def reduced_as(self, reduction: str) -> float | None:
-        """The value under another reduction: from Σ l where the value is plain (sum: Σ l; batchmean: Σ l / N;
-        mean, for losses whose mean divides by every element: Σ l / n), else a run."""
-        u = self.unreduced
-        # avg_factor (mmdetection's) only goes with a mean: a run says whether the other reduction is refused
-        if self.plain and u is not None and self.param("avg_factor") is None and (reduction != "mean" or not _weighted(self)):
-            n = {"sum": 1, "batchmean": u.shape[0] if u.dim() else 1, "mean": u.numel()}.get(reduction)
-            if n:
-                return _finite(self.total / n)
-        return self.run(reduction=reduction)
-
-    def rereduce(self, unreduced: torch.Tensor | None) -> float | None:
-        """Σ unreduced divided as the correct computation divides (same denominator)."""
-        den = self.denominator()
-        if unreduced is None or den is None or den == 0:
-            return None
-        return _finite(float(unreduced.double().sum()) / den)
-
-    def unreduced_of(self, **overrides: Any) -> torch.Tensor | None:
-        """Per-element losses of this spec with parameters overridden (reduction none); made once per case."""
-        key = ("unreduced", tuple(sorted(overrides.items()))) if all(_plain(v) for v in overrides.values()) else None
-        if key is None:
-            return self._unreduced_of(overrides)
-        return self.shared(key, lambda: self._unreduced_of(overrides))
-
-    def _unreduced_of(self, overrides: dict[str, Any]) -> torch.Tensor | None:
-        spec = self.spec
-        if "none" not in spec.reductions or self.pred is None:
-            return None
-        params = dict(self.params)
-        params.update(overrides)
-        trace = Trace()
-        try:
-            with torch.no_grad():
-                x, t = self.pred.double(), self.target
-                if spec.prepare is not None:
-                    x, t = spec.prepare(x, t, params, trace)
-                spec.steps(trace, x, t, params, "none")
-        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError):
-            return None
-        return trace.unreduced.detach() if trace.unreduced is not None else None
-
-    def rerun(self, **overrides: Any) -> float | None:
-        """run(**overrides) for parameters that change each term but not the denominator (focal α, γ): from the
-        per-element losses (shared with the variants that reweight them) where the value is plain."""
-        if self.plain:
-            return self.rereduce(self.unreduced_of(**overrides))
-        return self.run(**overrides)
-
-
-def _plain(value: Any) -> bool:
-    """A parameter value a shared run can be keyed by (not a tensor)."""
-    return value is None or isinstance(value, bool | int | float | str)
-
-
-def _weighted(c: Case) -> bool:
-    """Whether the mean of this case divides by weights or counts rather than by every element."""
-    return any(c.param(k) is not None for k in ("weight", "avg_factor")) or "ignore_index" in c.params
-
-
-def _finite(v: float) -> float | None:
-    return v if math.isfinite(v) else None
-
-
-def _scalar(value: Any) -> float | None:
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            return None
-        value = float(value.detach().reshape(-1)[0])
-    try:
-        return _finite(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-# -- variants ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Variant:
-    """A registered variant computation (a mistake, or another library's convention)."""
-
-    id: str
-    title: str
-    title_zh: str
-    explanation: str
-    explanation_zh: str
-    step: str  # the step (symbol or part) where it departs from the correct computation
-    applies: Callable[[Case], bool]
-    compute: Callable[[Case], float | None]
-    library: str = ""
-    library_zh: str = ""
-    # optional: an interval sure to contain the value, found without a pass over every element (None when
-    # unknown); a claim outside it is not reproduced, so the variant need not be computed for that claim
-    bound: Callable[[Case], tuple[float, float] | None] | None = None
-
-
-@dataclass
-class VariantValue:
-    """A variant evaluated on one case."""
-
-    variant: Variant
-    value: float
-
-    @property
-    def id(self) -> str:
-        return self.variant.id
-
-    def to_dict(self) -> dict[str, Any]:
-        v = self.variant
-        out = {"id": v.id, "title": v.title, "title_zh": v.title_zh, "value": self.value,
-               "explanation": v.explanation, "explanation_zh": v.explanation_zh, "step": v.step}
-        if v.library:
-            out["library"] = v.library
-            out["library_zh"] = v.library_zh
-        return out
-
 
 MISTAKES: dict[str, Variant] = {}
-
-
-def _register(catalogue: dict[str, Variant], variant: Variant) -> Variant:
-    if variant.id in catalogue:
-        raise ValueError(f"variant {variant.id!r} registered twice")
-    catalogue[variant.id] = variant
-    add_zh({variant.title: variant.title_zh, variant.explanation: variant.explanation_zh})
-    if variant.library:
-        add_zh({variant.library: variant.library_zh})
-    return variant
 
 
 def mistake(id: str, title: str, title_zh: str, explanation: str, explanation_zh: str, step: str,
             applies: Callable[[Case], bool], compute: Callable[[Case], float | None]) -> Variant:
     """Register a known mistake."""
-    return _register(MISTAKES, Variant(id, title, title_zh, explanation, explanation_zh, step, applies, compute))
+    return register(MISTAKES, Variant(id, title, title_zh, explanation, explanation_zh, step, applies, compute))
 
 
-Reachable = Callable[[float, float], bool]
-
-
-def evaluate(case: Case, catalogue: dict[str, Variant] | None = None, *, include_same: bool = False,
-             reachable: Reachable | None = None) -> list[VariantValue]:
-    """Every applicable variant's value on this case (variants equal to the correct value are left out
-    unless include_same). With `reachable(lo, hi)` (whether a value in [lo, hi] could reproduce the claim being
-    checked), a variant whose `bound` rules the claim out is not computed: it could not be listed for it."""
-    out = []
-    true = case.value
-    for variant in (MISTAKES if catalogue is None else catalogue).values():
-        try:
-            if not variant.applies(case):
-                continue
-            if reachable is not None and variant.bound is not None:
-                bound = variant.bound(case)
-                if bound is not None and not reachable(*bound):
-                    continue
-            value = case.shared(("variant", variant.id), lambda variant=variant: variant.compute(case))
-        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
-            continue
-        if value is None or not math.isfinite(value):
-            continue
-        if not include_same and math.isfinite(true) and abs(value - true) <= SAME_VALUE_RTOL * max(1.0, abs(true)):
-            continue
-        out.append(VariantValue(variant, float(value)))
-    return out
+def evaluate_mistakes(case: Case, *, include_same: bool = False,
+                      reachable: Reachable | None = None) -> list[VariantValue]:
+    """Every known mistake's value on this case (`include_same`, `reachable`: see `lossapp.variants.evaluate`)."""
+    return evaluate(case, MISTAKES, include_same=include_same, reachable=reachable)
 
 
 # -- applicability helpers ---------------------------------------------------------------------------------
@@ -353,10 +59,6 @@ COMBOS = {"dice_ce": ("L_dice", "L_ce", "lambda_ce"), "dice_focal": ("L_dice", "
 OVERLAP = {"dice", "iou", "tversky"}
 COUNT_METRICS_DICE = {"dice", "f1"}
 
-
-def _scalar_value(case: Case) -> bool:
-    """One number (±inf allowed: a clipping convention may be what explains a finite claim)."""
-    return case.reduction != "none" and not math.isnan(case.value)
 
 
 def _uses_log(case: Case) -> bool:
@@ -378,7 +80,7 @@ def _log_scaled(case: Case, factor: float) -> float | None:
 
 
 def _is(*names: str) -> Callable[[Case], bool]:
-    return lambda case: case.name in names and _scalar_value(case)
+    return lambda case: case.name in names and scalar_value(case)
 
 
 def _pred_in_unit(c: Case) -> bool:
@@ -387,52 +89,23 @@ def _pred_in_unit(c: Case) -> bool:
     return r is not None and r[0] >= 0 and r[1] <= 1
 
 
-def _class_dim(x: torch.Tensor) -> int:
-    return 0 if x.dim() == 1 else 1
-
-
-def _softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """softmax along dim, as the losses form it (exp of the log-softmax with the max shift)."""
-    return torch.exp(log_softmax_steps(Trace(), x.double(), dim))
-
-
-def _activate(x: torch.Tensor, activation: str) -> torch.Tensor | None:
-    """sigmoid, or softmax over dim 1, of x as the losses form them (None for activation none)."""
-    if activation == "sigmoid":
-        return stable_sigmoid(x.double())
-    if activation == "softmax":
-        return _softmax(x, 1)
-    return None
-
-
-def _activated(c: Case) -> torch.Tensor | None:
-    """The probabilities the correct computation formed from the logits (softmax or sigmoid), recomputed from
-    pred rather than read from the (possibly not held) step 'p'."""
-    x = c.pred
-    if x is None or not x.is_floating_point():
-        return None
-    if c.name == "cross_entropy":
-        return _softmax(x, _class_dim(x))
-    return _activate(x, "sigmoid" if c.name == "focal" else c.param("activation", "none"))
-
-
 # -- generic: logs and signs -------------------------------------------------------------------------------
 
 mistake("log10", "log base 10 instead of the natural log", "用以 10 为底的对数代替自然对数",
         "Every ln was computed as log10 (a calculator's 'log' key): the whole loss shrinks by the factor ln 10 ≈ 2.3026.",
         "把所有 ln 都算成了 log10（计算器上的 log 键）：整个损失缩小为原来的 1/ln 10 ≈ 1/2.3026。",
-        "log", lambda c: _uses_log(c) and _scalar_value(c), lambda c: _log_scaled(c, 1 / LN10))
+        "log", lambda c: _uses_log(c) and scalar_value(c), lambda c: _log_scaled(c, 1 / LN10))
 
 mistake("log2", "log base 2 instead of the natural log", "用以 2 为底的对数代替自然对数",
         "Every ln was computed as log2 (information in bits): the whole loss grows by the factor 1/ln 2 ≈ 1.4427.",
         "把所有 ln 都算成了 log2（以比特为单位的信息量）：整个损失放大为原来的 1/ln 2 ≈ 1.4427 倍。",
-        "log", lambda c: _uses_log(c) and _scalar_value(c), lambda c: _log_scaled(c, 1 / LN2))
+        "log", lambda c: _uses_log(c) and scalar_value(c), lambda c: _log_scaled(c, 1 / LN2))
 
 mistake("missing_minus", "Minus sign dropped", "漏掉了负号",
         "The minus in front of the log terms was dropped: the result is the correct loss with the opposite sign "
         "(a log-likelihood instead of a negative log-likelihood).",
         "对数项前面的负号被漏掉了：结果是正确损失的相反数（对数似然而不是负对数似然）。",
-        "l", lambda c: _uses_log(c) and _scalar_value(c), lambda c: _log_scaled(c, -1.0))
+        "l", lambda c: _uses_log(c) and scalar_value(c), lambda c: _log_scaled(c, -1.0))
 
 
 # -- reductions ----------------------------------------------------------------------------------------------
@@ -440,14 +113,14 @@ mistake("missing_minus", "Minus sign dropped", "漏掉了负号",
 mistake("sum_instead_of_mean", "Sum instead of mean", "用求和代替了求均值",
         "The per-element losses were added up but not divided by their count (reduction='sum' instead of 'mean').",
         "把逐元素损失加起来了，却没有除以个数（用了 reduction='sum' 而不是 'mean'）。",
-        "den", lambda c: c.reduction in ("mean", "batchmean") and "sum" in c.spec.reductions and _scalar_value(c),
+        "den", lambda c: c.reduction in ("mean", "batchmean") and "sum" in c.spec.reductions and scalar_value(c),
         lambda c: c.reduced_as("sum"))
 
 mistake("mean_instead_of_sum", "Mean instead of sum", "用求均值代替了求和",
         "The per-element losses were averaged although the problem asks for their sum (reduction='mean' instead of "
         "'sum').",
         "题目要求的是逐元素损失之和，却求了平均（用了 reduction='mean' 而不是 'sum'）。",
-        "den", lambda c: c.reduction == "sum" and "mean" in c.spec.reductions and _scalar_value(c),
+        "den", lambda c: c.reduction == "sum" and "mean" in c.spec.reductions and scalar_value(c),
         lambda c: c.reduced_as("mean"))
 
 mistake("mean_instead_of_batchmean", "Mean over every element instead of the batch mean",
@@ -455,7 +128,7 @@ mistake("mean_instead_of_batchmean", "Mean over every element instead of the bat
         "KL divergence: reduction='mean' divides Σ l by every element, not by the batch size; the mean KL "
         "divergence per sample is reduction='batchmean'.",
         "KL 散度：reduction='mean' 把 Σ l 除以全部元素个数，而不是批大小；每个样本的平均 KL 散度应使用 reduction='batchmean'。",
-        "den", lambda c: c.name == "kl_div" and c.reduction == "batchmean" and _scalar_value(c),
+        "den", lambda c: c.name == "kl_div" and c.reduction == "batchmean" and scalar_value(c),
         lambda c: c.reduced_as("mean"))
 
 mistake("batchmean_instead_of_mean", "Batch mean instead of the mean over every element",
@@ -463,7 +136,7 @@ mistake("batchmean_instead_of_mean", "Batch mean instead of the mean over every 
         "KL divergence: Σ l was divided by the batch size (batchmean) although the problem uses torch's "
         "reduction='mean', which divides by every element.",
         "KL 散度：把 Σ l 除以了批大小（batchmean），而题目用的是 torch 的 reduction='mean'，它除以全部元素个数。",
-        "den", lambda c: c.name == "kl_div" and c.reduction == "mean" and _scalar_value(c),
+        "den", lambda c: c.name == "kl_div" and c.reduction == "mean" and scalar_value(c),
         lambda c: c.reduced_as("batchmean"))
 
 
@@ -479,25 +152,25 @@ def _probabilities_as_logits(c: Case) -> float | None:
         if c.param("input", "logits") == "probabilities":
             return c.run(input="logits")
         if c.param("input", "logits") == "logits":
-            p = _activated(c)
+            p = activated(c)
             return c.run(pred=p) if p is not None else None
         return None
     if name == "focal":
         if c.param("input") == "probabilities":
             return c.run(input="logits")
-        p = _activated(c)
+        p = activated(c)
         return c.run(pred=p) if p is not None else None
     if name in ("bce_with_logits", "soft_truncated_ce"):
         return c.run(pred=torch.sigmoid(x.double()))
     if name == "softmax_focal":
-        return c.run(pred=_softmax(x, _class_dim(x)))
+        return c.run(pred=softmax(x, class_dim(x)))
     if name in OVERLAP:
         return overlap_value(c, again=True)
     if name in COMBOS:
         act = c.param("activation", "none")
         if act == "none":
             return c.run(activation="sigmoid")
-        p = _activated(c)
+        p = activated(c)
         return c.run(pred=p) if p is not None else None
     return None
 
@@ -507,7 +180,7 @@ mistake("probabilities_as_logits", "Softmax / sigmoid applied twice", "Softmax /
         "numbers that already were probabilities; the result is pulled toward the loss of a uniform guess.",
         "在需要 logits 的地方传入了概率，于是 softmax（sigmoid）被再次作用在已经是概率的数上；结果会被拉向均匀猜测时的损失。",
         "p", lambda c: c.name in ("bce", "cross_entropy", "focal", "bce_with_logits", "soft_truncated_ce",
-                                  "softmax_focal", *OVERLAP, *COMBOS) and _scalar_value(c),
+                                  "softmax_focal", *OVERLAP, *COMBOS) and scalar_value(c),
         _probabilities_as_logits)
 
 
@@ -535,16 +208,9 @@ mistake("logits_as_probabilities", "Logits used as probabilities (no softmax / s
         "The scores were used directly as probabilities: the softmax (sigmoid) that turns logits into probabilities "
         "was skipped, e.g. −log f_y instead of −log softmax(f)_y.",
         "直接把分数当成了概率：跳过了把 logits 变成概率的 softmax（sigmoid），例如算成了 −log f_y 而不是 −log softmax(f)_y。",
-        "p", lambda c: c.name in ("bce_with_logits", "cross_entropy", "focal", *OVERLAP, *COMBOS) and _scalar_value(c),
+        "p", lambda c: c.name in ("bce_with_logits", "cross_entropy", "focal", *OVERLAP, *COMBOS) and scalar_value(c),
         _logits_as_probabilities)
 
-
-def labels_swapped(c: Case) -> float | None:
-    """The loss with every target y replaced by 1 − y (shared with the label-smoothing convention)."""
-    t = c.target
-    if t is None or not t.is_floating_point():
-        return None
-    return c.shared("labels_swapped", lambda: c.run(target=1.0 - t))
 
 
 mistake("labels_swapped", "Positive and negative labels swapped", "正负标签弄反了",
@@ -570,7 +236,7 @@ def _unweighted_mean(c: Case) -> float | None:
     counted = _counted(c)
     if counted is None or c.unreduced is None or int(counted.sum()) == 0:
         return None
-    return _finite(float(c.unreduced.sum()) / int(counted.sum()))
+    return finite(float(c.unreduced.sum()) / int(counted.sum()))
 
 
 mistake("unweighted_mean", "Weighted loss divided by N instead of Σ w", "加权损失除以了 N 而不是 Σ w",
@@ -578,7 +244,7 @@ mistake("unweighted_mean", "Weighted loss divided by N instead of Σ w", "加权
         "by the number of samples N gives a different number.",
         "有类别权重时，torch 的均值是把 Σ w_y·l 除以参与计算样本的权重之和 Σ w_y；除以样本数 N 得到的是另一个数。",
         "den", lambda c: c.name in ("cross_entropy", "nll") and _has_weight(c) and c.reduction == "mean"
-        and _scalar_value(c), _unweighted_mean)
+        and scalar_value(c), _unweighted_mean)
 
 
 def _weighted_mean(c: Case) -> float | None:
@@ -586,7 +252,7 @@ def _weighted_mean(c: Case) -> float | None:
     if c.unreduced is None or x is None:
         return None
     total = float(w.double().expand(x.shape).sum())
-    return _finite(float(c.unreduced.sum()) / total) if total else None
+    return finite(float(c.unreduced.sum()) / total) if total else None
 
 
 mistake("weighted_mean", "Divided by Σ w instead of n", "除以了 Σ w 而不是 n",
@@ -594,12 +260,12 @@ mistake("weighted_mean", "Divided by Σ w instead of n", "除以了 Σ w 而不�
         "the total weight Σ w (that is cross_entropy's class-weight rule).",
         "BCE 的 weight 只是逐元素缩放：torch 的均值仍然除以元素个数 n，而不是权重之和 Σ w（那是 cross_entropy 类别权重的规则）。",
         "den", lambda c: c.name in ("bce", "bce_with_logits", "focal") and _has_weight(c) and c.reduction == "mean"
-        and _scalar_value(c), _weighted_mean)
+        and scalar_value(c), _weighted_mean)
 
 mistake("weight_ignored", "Weights left out", "漏掉了权重",
         "The weight parameter was not applied: every element (class) counted with weight 1.",
         "没有使用 weight 参数：每个元素（类别）都按权重 1 计算。",
-        "w", lambda c: _has_weight(c) and _scalar_value(c) and c.name not in ("confusion",),
+        "w", lambda c: _has_weight(c) and scalar_value(c) and c.name not in ("confusion",),
         lambda c: c.run(weight=None))
 
 
@@ -607,7 +273,7 @@ def _ignored_counted(c: Case) -> float | None:
     counted = _counted(c)
     if counted is None or c.unreduced is None or bool(counted.all()):
         return None
-    return _finite(float(c.unreduced.sum()) / counted.numel())
+    return finite(float(c.unreduced.sum()) / counted.numel())
 
 
 mistake("ignored_counted", "Ignored samples counted in the mean", "被忽略的样本也计入了均值",
@@ -615,66 +281,42 @@ mistake("ignored_counted", "Ignored samples counted in the mean", "被忽略的�
         "denominator; dividing by every sample counts them.",
         "目标等于 ignore_index 的样本对求和贡献为 0，torch 也把它们从分母中去掉；除以全部样本数就把它们算进去了。",
         "den", lambda c: c.name in ("cross_entropy", "nll", "softmax_focal") and not _has_weight(c)
-        and c.reduction == "mean" and _scalar_value(c), _ignored_counted)
+        and c.reduction == "mean" and scalar_value(c), _ignored_counted)
 
 mistake("label_smoothing_ignored", "Label smoothing left out", "漏掉了标签平滑",
         "label_smoothing was not applied: the hard one-hot target was used.",
         "没有应用 label_smoothing：用的是硬的 one-hot 目标。",
         "y'", lambda c: c.name == "cross_entropy" and float(c.param("label_smoothing", 0.0) or 0.0) > 0
-        and _scalar_value(c), lambda c: c.run(label_smoothing=0.0))
+        and scalar_value(c), lambda c: c.run(label_smoothing=0.0))
 
 
 # -- focal ------------------------------------------------------------------------------------------------------
-
-def _focal_alpha(c: Case) -> float:
-    return float(c.param("alpha", 0.25))
-
-
-def focal_base(c: Case) -> torch.Tensor | None:
-    """The sigmoid focal terms without α (weight included), shared by the variants that reweight them: the
-    problem's own terms divided by α_t = α·y + (1 − α)·(1 − y) where 0 < α < 1 (α_t is then never 0), else a
-    run with α off."""
-    def make() -> torch.Tensor | None:
-        alpha, u, t = _focal_alpha(c), c.unreduced, c.target
-        if 0 < alpha < 1 and u is not None and t is not None and u.shape == t.shape:
-            y = t.double()
-            return u / (alpha * y + (1 - alpha) * (1 - y))
-        return c.unreduced_of(alpha=-1.0)
-    return c.shared("focal_base", make)
-
-
-def no_alpha(c: Case) -> float | None:
-    """The focal loss with α_t = 1 (shared by the mistake and Keras' default convention)."""
-    if c.name == "focal" and c.plain:
-        return c.rereduce(focal_base(c))
-    return c.rerun(alpha=None if c.name == "softmax_focal" else -1.0)
-
 
 def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch.Tensor]) -> float | None:
     base = focal_base(c)
     t = c.target
     if base is None or t is None:
         return None
-    return c.rereduce(alpha_t(t.double(), _focal_alpha(c)) * base)
+    return c.rereduce(alpha_t(t.double(), focal_alpha(c)) * base)
 
 
 mistake("alpha_on_both_classes", "α on both classes (article 003's last formula)", "正负两类都乘了 α（文章 003 最后一个公式）",
         "α multiplied the negatives too (−α·q^γ·log(1 − q) for p = 0), as in article 003's last focal formula; "
         "the negatives need 1 − α.",
         "负样本也乘了 α（p = 0 时写成 −α·q^γ·log(1 − q)），就像文章 003 最后一个 focal 公式那样；负样本应乘 1 − α。",
-        "alpha_t", lambda c: c.name == "focal" and _focal_alpha(c) >= 0 and _scalar_value(c),
+        "alpha_t", lambda c: c.name == "focal" and focal_alpha(c) >= 0 and scalar_value(c),
         lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)))
 
 mistake("alpha_swapped", "α and 1 − α swapped", "α 与 1 − α 用反了",
         "The positives got 1 − α and the negatives α (α weighs the positives in RetinaNet / torchvision).",
         "正样本用了 1 − α，负样本用了 α（在 RetinaNet / torchvision 中 α 加在正样本上）。",
-        "alpha_t", lambda c: c.name == "focal" and _focal_alpha(c) >= 0 and _scalar_value(c),
+        "alpha_t", lambda c: c.name == "focal" and focal_alpha(c) >= 0 and scalar_value(c),
         lambda c: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)))
 
 
 def _alpha_on(c: Case) -> bool:
     if c.name == "focal":
-        return _focal_alpha(c) >= 0
+        return focal_alpha(c) >= 0
     if c.name == "softmax_focal":
         a = c.param("alpha")
         return isinstance(a, torch.Tensor) or (a is not None and float(a) >= 0)
@@ -686,13 +328,13 @@ def _alpha_on(c: Case) -> bool:
 mistake("no_alpha", "α left out", "漏掉了 α",
         "The class-balancing factor α_t was not applied (α_t = 1).",
         "没有乘类别平衡因子 α_t（相当于 α_t = 1）。",
-        "alpha_t", lambda c: _alpha_on(c) and _scalar_value(c), no_alpha)
+        "alpha_t", lambda c: _alpha_on(c) and scalar_value(c), no_alpha)
 
 mistake("no_modulating_factor", "Modulating factor (1 − p_t)^γ left out", "漏掉了调制因子 (1 − p_t)^γ",
         "The focusing term (1 − p_t)^γ was not applied (γ = 0): what remains is the α-balanced cross-entropy.",
         "没有乘聚焦项 (1 − p_t)^γ（相当于 γ = 0）：剩下的是带 α 平衡的交叉熵。",
         "(1-p_t)^gamma", lambda c: c.name in ("focal", "softmax_focal", "dice_focal")
-        and float(c.param("gamma", 0.0)) != 0 and _scalar_value(c), lambda c: c.run(gamma=0.0))
+        and float(c.param("gamma", 0.0)) != 0 and scalar_value(c), lambda c: c.run(gamma=0.0))
 
 
 # -- overlap (Dice / IoU / Tversky) ----------------------------------------------------------------------------
@@ -707,7 +349,7 @@ def _coefficient_value(c: Case) -> float | None:
 mistake("dice_coefficient_not_loss", "Dice coefficient instead of the Dice loss", "给出了 Dice 系数而不是 Dice 损失",
         "The answer is the Dice coefficient D; the Dice loss is 1 − D.",
         "答案是 Dice 系数 D；Dice 损失是 1 − D。",
-        "l", lambda c: (c.name == "dice" and _scalar_value(c)) or (c.name == "confusion" and c.param("metric") == "dice_loss"),
+        "l", lambda c: (c.name == "dice" and scalar_value(c)) or (c.name == "confusion" and c.param("metric") == "dice_loss"),
         lambda c: _coefficient_value(c) if c.name == "dice" else _metric(c, "dice"))
 
 mistake("iou_coefficient_not_loss", "IoU instead of the IoU loss", "给出了 IoU 而不是 IoU 损失",
@@ -724,58 +366,7 @@ mistake("tversky_index_not_loss", "Tversky index instead of the Tversky loss", "
 def _metric(c: Case, key: str) -> float | None:
     metrics = c.result.extra.get("metrics", {})
     value = metrics.get(key)
-    return None if value is None else _finite(float(value))
-
-
-def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    """|X∩Y| = Σ p·t, |X| = Σ p and |Y| = Σ t of an overlap loss over its finest sets (each sample, or each
-    sample and class with softmax; the whole tensor for a 1-D pred), from the same p and t as the loss, once per
-    case: every variant that keeps p and t (another ε, the batch pooled or not, IoU for Dice) comes from them.
-    `again`: p with the activation applied once more (a sigmoid for activation none): probabilities as logits."""
-    def make() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-        x, t = c.pred, c.target
-        activation = c.param("activation", "none")
-        if x is None or t is None or not x.is_floating_point():
-            return None
-        p = x.double() if activation == "none" else _activated(c)
-        if p is not None and again:
-            p = _activate(p, "sigmoid" if activation == "none" else activation)
-        if p is None:
-            return None
-        if activation == "softmax" and not t.is_floating_point():
-            t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
-        t = t.double()
-        dims = set_dims(p.dim(), activation, per_sample=True)
-        return tuple(v.sum(dims) if dims else v for v in (p * t, p, t))
-    return c.shared(("overlap_sums", again), make)
-
-
-def overlap_value(c: Case, kind: str | None = None, eps: float | None = None, per_sample: bool | None = None,
-                  again: bool = False) -> float | None:
-    """This overlap problem's value (mean or sum over its sets) as the `kind` loss (dice, iou, tversky) with
-    `eps` and `per_sample` (default: the problem's own), from the shared per-set sums (|X∪Y| = |X| + |Y| − |X∩Y|,
-    fp = |X| − |X∩Y|, fn = |Y| − |X∩Y|); `again`: see _overlap_sums."""
-    sums = _overlap_sums(c, again)
-    if sums is None or c.reduction not in ("mean", "sum"):
-        return None
-    kind = kind or c.name
-    eps = float(c.param("eps", 0.0) if eps is None else eps)
-    own = bool(c.param("per_sample", True))
-    softmax = c.param("activation", "none") == "softmax"
-    inter, size_p, size_t = sums
-    if not (own if per_sample is None else per_sample) and (softmax or c.pred.dim() >= 2):
-        inter, size_p, size_t = (v.sum(0) for v in sums)  # one set for the whole batch (per class with softmax)
-    if kind == "dice":
-        coef = (2 * inter + eps) / (size_p + size_t + eps)
-    elif kind == "iou":
-        coef = (inter + eps) / (size_p + size_t - inter + eps)
-    else:
-        a, b = float(c.param("alpha", 0.5)), float(c.param("beta", 0.5))
-        coef = (inter + eps) / (inter + a * (size_p - inter) + b * (size_t - inter) + eps)
-    if softmax:
-        coef = coef.mean(-1)
-    loss = 1 - coef
-    return _finite(float(loss.mean() if c.reduction == "mean" else loss.sum()))
+    return None if value is None else finite(float(value))
 
 
 def _iou_instead_of_dice(c: Case) -> float | None:
@@ -791,7 +382,7 @@ def _iou_instead_of_dice(c: Case) -> float | None:
 mistake("iou_instead_of_dice", "IoU instead of Dice", "用 IoU 代替了 Dice",
         "IoU = |X∩Y| / |X∪Y| was computed instead of Dice = 2|X∩Y| / (|X| + |Y|); for 0/1 masks IoU = D/(2 − D) < D.",
         "算成了 IoU = |X∩Y| / |X∪Y|，而不是 Dice = 2|X∩Y| / (|X| + |Y|)；对 0/1 掩码有 IoU = D/(2 − D) < D。",
-        "D", lambda c: (c.name == "dice" and _scalar_value(c))
+        "D", lambda c: (c.name == "dice" and scalar_value(c))
         or (c.name == "confusion" and c.param("metric") in ("dice", "f1", "dice_loss")), _iou_instead_of_dice)
 
 
@@ -804,7 +395,7 @@ def _dice_instead_of_iou(c: Case) -> float | None:
 mistake("dice_instead_of_iou", "Dice instead of IoU", "用 Dice 代替了 IoU",
         "Dice = 2|X∩Y| / (|X| + |Y|) was computed instead of IoU = |X∩Y| / |X∪Y|.",
         "算成了 Dice = 2|X∩Y| / (|X| + |Y|)，而不是 IoU = |X∩Y| / |X∪Y|。",
-        "J", lambda c: (c.name == "iou" and _scalar_value(c)) or (c.name == "confusion" and c.param("metric") == "iou"),
+        "J", lambda c: (c.name == "iou" and scalar_value(c)) or (c.name == "confusion" and c.param("metric") == "iou"),
         _dice_instead_of_iou)
 
 
@@ -837,7 +428,7 @@ def _rmse_mse_swapped(c: Case) -> float | None:
     if c.name == "mse" and c.plain and c.value >= 0:
         return math.sqrt(c.value)
     if c.name == "rmse" and c.total is not None and c.denominator():
-        return _finite(c.total / c.denominator())
+        return finite(c.total / c.denominator())
     return c.run("mse" if c.name == "rmse" else "rmse")
 
 
@@ -875,7 +466,7 @@ mistake("smooth_l1_without_beta", "Smooth L1 with β = 1 (β left out)", "Smooth
         "The textbook formula 0.5·d² if |d| < 1 else |d| − 0.5 was used, without β; with β it is 0.5·d²/β if "
         "|d| < β else |d| − 0.5·β.",
         "用了教科书公式 |d| < 1 时 0.5·d²、否则 |d| − 0.5，没有 β；带 β 时应为 |d| < β 时 0.5·d²/β、否则 |d| − 0.5·β。",
-        "l", lambda c: c.name == "smooth_l1" and float(c.param("beta", 1.0)) != 1.0 and _scalar_value(c),
+        "l", lambda c: c.name == "smooth_l1" and float(c.param("beta", 1.0)) != 1.0 and scalar_value(c),
         lambda c: c.run(beta=1.0))
 
 mistake("smooth_l1_huber_swapped", "Smooth L1 and Huber swapped", "Smooth L1 与 Huber 弄混了",
@@ -948,7 +539,7 @@ mistake("multi_margin_target_included", "True class included in the multi-margin
 mistake("accuracy_instead_of_error", "Accuracy instead of the error rate", "给出了准确率而不是错误率",
         "The mean 0-1 loss is the error rate; the answer is the accuracy 1 − error rate.",
         "0-1 损失的均值是错误率；答案给出的是准确率 = 1 − 错误率。",
-        "l", lambda c: c.name == "zero_one" and c.reduction == "mean" and _scalar_value(c),
+        "l", lambda c: c.name == "zero_one" and c.reduction == "mean" and scalar_value(c),
         lambda c: 1.0 - c.value)
 
 
@@ -976,7 +567,7 @@ mistake("penalty_without_lambda", "λ left out of the penalty", "惩罚项漏掉
         "The norm was computed but not multiplied by λ.",
         "只算了范数，没有乘 λ。",
         "l", lambda c: c.name in ("l1_penalty", "l2_penalty") and float(c.param("lam", 0.0)) not in (0.0, 1.0)
-        and _scalar_value(c), lambda c: c.value / float(c.param("lam")))
+        and scalar_value(c), lambda c: c.value / float(c.param("lam")))
 
 
 # -- truncated CE ------------------------------------------------------------------------------------------------------

@@ -401,7 +401,7 @@ def _oracle_claims(result: lossapp.Result, gen: torch.Generator) -> list[str]:
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_single_step_matches_the_per_element_loops(name: str, reduction: str) -> None:
     from lossapp.check import _single_step
-    from lossapp.mistakes import Case
+    from lossapp.variants import Case
     gen = torch.Generator().manual_seed(hash((name, reduction)) % 2**31)
     for size in (1, 2, 3, 7, 40):
         for _ in range(3):
@@ -423,7 +423,7 @@ def test_single_step_matches_the_per_element_loops(name: str, reduction: str) ->
 def test_single_step_finds_a_term_beyond_the_first_ones_like_the_loops() -> None:
     """A term deep in a larger input: the vectorised search reports the same first matching term as the loops."""
     from lossapp.check import _single_step
-    from lossapp.mistakes import Case
+    from lossapp.variants import Case
     values = [0.1 * (i % 17) for i in range(1500)]
     r = lossapp.compute("l1", values, [0.0] * 1500)
     u = r.unreduced.reshape(-1)
@@ -484,7 +484,8 @@ LARGE_CASES = [  # (loss, pred, target, params): problems whose mean a repetitio
 def test_a_large_repeated_input_gets_the_small_inputs_verdicts(case) -> None:
     """Claims of every verdict on a small problem, then on the same problem repeated to 24,000 elements (the
     value, the enclosure and the scale-free variants are unchanged): the same verdict, conventions and mistakes."""
-    from lossapp.mistakes import Case, evaluate
+    from lossapp.mistakes import evaluate_mistakes
+    from lossapp.variants import Case
     name, pred, target, params = case
     small = lossapp.compute(name, pred, target, **params)
     times = 24_000 // small.pred.values.numel()
@@ -493,7 +494,7 @@ def test_a_large_repeated_input_gets_the_small_inputs_verdicts(case) -> None:
     claims = {f"{small.value:.6f}", f"{small.value * 1.01:.5f}", f"{small.value:.2f}", "0.6"}
     lo, hi = check_result(small, "0").interval or (small.value, small.value)
     claims |= {f"{(lo + hi) / 2:.8f}", f"{hi + 1e-3:.6f}"}
-    for v in evaluate(Case(small)):
+    for v in evaluate_mistakes(Case(small)):
         if v.id not in ("sum_instead_of_mean", "mean_instead_of_sum", "ignored_counted", "unweighted_mean"):
             claims.add(f"{v.value:.6f}")  # a variant that does not depend on the element count
     for claimed in sorted(claims):

@@ -18,7 +18,8 @@ import lossapp
 from lossapp.check import check
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
-from lossapp.mistakes import MISTAKES, Case, evaluate
+from lossapp.mistakes import MISTAKES, evaluate_mistakes
+from lossapp.variants import Case
 
 D = torch.float64
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -206,12 +207,12 @@ def test_article_003_last_formula_is_alpha_on_both_classes() -> None:
 def test_variants_equal_to_the_true_value_are_left_out() -> None:
     # a single element: sum and mean coincide, so sum_instead_of_mean explains nothing
     r = lossapp.compute("mse", "[0.5]", "[0.2]")
-    assert "sum_instead_of_mean" not in [v.id for v in evaluate(Case(r))]
+    assert "sum_instead_of_mean" not in [v.id for v in evaluate_mistakes(Case(r))]
 
 
 def test_mistakes_do_not_apply_outside_their_family() -> None:
     r = lossapp.compute("mse", "[0.5, 1.0]", "[0.2, 0.0]")
-    ids = {v.id for v in evaluate(Case(r))}
+    ids = {v.id for v in evaluate_mistakes(Case(r))}
     assert not ids & {"log10", "log2", "missing_minus", "alpha_on_both_classes", "kl_direction_swapped"}
 
 
@@ -287,10 +288,10 @@ def test_regression_swaps_from_the_own_terms_equal_a_run(name: str) -> None:
 
 def test_a_variant_is_computed_once_per_case() -> None:
     case = Case(lossapp.compute("focal", _text(FOCAL_X), _text(FOCAL_Y), alpha=0.25, gamma=2.0))
-    first = {v.id: v.value for v in evaluate(case)}
+    first = {v.id: v.value for v in evaluate_mistakes(case)}
     calls = []
     case.run = lambda *a, **k: calls.append(a) or 0.0  # any further run would be recorded
-    assert {v.id: v.value for v in evaluate(case)} == first and not calls
+    assert {v.id: v.value for v in evaluate_mistakes(case)} == first and not calls
 
 
 @settings(max_examples=30, deadline=None)
@@ -307,16 +308,16 @@ def test_eps_convention_bounds_contain_their_values(ps: list[float], data: st.Da
 
 @pytest.mark.parametrize("problem", _problems(), ids=lambda p: f"{p[0]}-{len(p[3])}")
 def test_skipping_by_bounds_lists_the_same_variants(problem) -> None:
-    """evaluate(..., reachable=...) leaves out only variants that cannot reproduce the claim."""
+    """evaluate_mistakes(..., reachable=...) leaves out only variants that cannot reproduce the claim."""
     name, pred, target, params = problem
     r = lossapp.compute(name, pred, target, **params)
-    full = evaluate(Case(r)) + evaluate_conventions(Case(r))
+    full = evaluate_mistakes(Case(r)) + evaluate_conventions(Case(r))
     claims = [f"{v.value:.{d}f}" for v in full for d in (2, 6)] + [f"{r.value * 1.5:.4f}", f"{r.value:.9f}"]
     for claimed in claims:
         claim = parse_claim(claimed)
         case = Case(r)
         reach = partial(could_round_to, claim=claim)
-        skipped = evaluate(case, reachable=reach) + evaluate_conventions(case, reachable=reach)
+        skipped = evaluate_mistakes(case, reachable=reach) + evaluate_conventions(case, reachable=reach)
         assert [v.id for v in skipped if rounds_to(v.value, claim)] == [v.id for v in full if rounds_to(v.value, claim)]
 
 
@@ -331,7 +332,7 @@ OVERLAP_INPUTS = [  # (pred, target, activation)
 @pytest.mark.parametrize("inputs", OVERLAP_INPUTS, ids=lambda i: f"{i[2]}-{len(str(i[0]))}")
 @pytest.mark.parametrize("name", ["dice", "iou", "tversky"])
 def test_overlap_variants_from_the_shared_sums_equal_a_run(inputs, name: str) -> None:
-    from lossapp.mistakes import overlap_value
+    from lossapp.variants import overlap_value
     pred, target, activation = inputs
     for reduction in ("mean", "sum"):
         for own in (True, False):
@@ -366,7 +367,7 @@ def test_overlap_probabilities_as_logits_from_sums_equals_a_run(inputs) -> None:
                                     {"alpha": 0.25, "gamma": 2.0, "avg_factor": 4.0}, {"alpha": 0.0, "gamma": 2.0}])
 @pytest.mark.parametrize("target", [FOCAL_Y, [[0.9, 0.0, 0.2], [0.0, 1.0, 0.6]]])
 def test_focal_terms_without_alpha_from_the_own_terms_equal_a_run(params: dict, target) -> None:
-    from lossapp.mistakes import focal_base
+    from lossapp.variants import focal_base
     case = Case(lossapp.compute("focal", _text(FOCAL_X), _text(target), **params))
     fresh = Case(case.result)
     assert torch.allclose(focal_base(case), fresh.unreduced_of(alpha=-1.0), rtol=1e-13, atol=0)

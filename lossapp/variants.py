@@ -1,0 +1,458 @@
+"""The variant machinery shared by the mistake and convention catalogues.
+
+A `Variant` is a registered variant computation: an id, a title and an explanation (English and 中文), the step
+of the worked solution where it departs from the correct computation, `applies(case)` and
+`compute(case) -> float | None`. `lossapp.mistakes` registers the known wrong computations, `lossapp.conventions`
+other libraries' conventions; `evaluate(case, catalogue)` gives every applicable variant's value on one `Case`.
+
+Variants re-use the library instead of re-implementing a loss: they run a spec's step function on transformed
+inputs or parameters (`Case.run`), change the reduction of the correct per-element losses (`Case.rereduce`), or
+rescale the correct value where the variant is a pure rescaling.
+
+Work several variants need is made once per case and shared (`Case.shared`): a run that only changes
+parameters, Σ l and the value under another reduction, the range of pred, the run with the labels swapped, the
+overlap losses' per-set sums, the focal terms without α. A variant may give a `bound` on its value found without
+a pass over the elements; the checker then skips it for a claim outside that bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from lossapp.i18n import add_zh
+from lossapp.inputs import InputError
+from lossapp.interval import set_dims
+from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
+from lossapp.registry import LOSSES, LossSpec
+from lossapp.result import Result
+from lossapp.trace import Trace
+
+SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
+
+
+# -- the case: one computed Result, with helpers to run variants cheaply ----------------------------------
+
+@dataclass
+class Case:
+    """A computed Result and what variants need from it (no reference or device round-trip).
+
+    Work is shared between variants: a run that only changes parameters (not the inputs) is made once per case
+    (`run`, `unreduced_of`), and so are Σ l (`total`) and the inputs' range (`pred_range`)."""
+
+    result: Result
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def shared(self, key: Any, make: Callable[[], Any]) -> Any:
+        """A value made once per case and shared by every variant that needs it."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @property
+    def spec(self) -> LossSpec:
+        return self.result.spec if self.result.spec is not None else LOSSES[self.result.loss]
+
+    @property
+    def name(self) -> str:
+        return self.result.loss
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.result.params
+
+    @property
+    def reduction(self) -> str:
+        return self.result.reduction
+
+    @property
+    def pred(self) -> torch.Tensor | None:
+        return self.result.pred.values if self.result.pred is not None else None
+
+    @property
+    def target(self) -> torch.Tensor | None:
+        return self.result.target.values if self.result.target is not None else None
+
+    @property
+    def value(self) -> float:
+        return self.shared("value", self._value)
+
+    def _value(self) -> float:
+        v = self.result.value
+        if isinstance(v, list):
+            flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
+            return float(flat[0]) if flat.numel() == 1 else math.nan
+        return float(v)
+
+    @property
+    def unreduced(self) -> torch.Tensor | None:
+        return self.result.unreduced
+
+    def step_value(self, symbol: str) -> torch.Tensor | None:
+        """A step of the correct computation. Only small steps are read this way (a large one is recomputed
+        by the Result from its inputs)."""
+        try:
+            v = self.result.step(symbol).value
+        except KeyError:
+            return None
+        return v if isinstance(v, torch.Tensor) else torch.as_tensor(float(v), dtype=torch.float64)
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    def pred_range(self) -> tuple[float, float] | None:
+        """(min, max) of a floating-point pred, in one pass (shared by the applicability tests)."""
+        def make() -> tuple[float, float] | None:
+            x = self.pred
+            if x is None or not x.is_floating_point() or x.numel() == 0:
+                return None
+            low, high = torch.aminmax(x)
+            return float(low), float(high)
+        return self.shared("pred_range", make)
+
+    def run(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
+            reduction: str | None = None, prepare: bool = True, **overrides: Any) -> float | None:
+        """The value of `loss` (default: this case's) on (transformed) inputs, with parameters overridden
+        (already-parsed values), through the spec's float64 step function only. None when the variant does
+        not apply to these inputs (the spec rejects them, or the value is not one finite number). A run on
+        this case's own inputs with plain parameter values is made once and shared."""
+        same_inputs = pred is None and isinstance(target, str) and target == "same"
+        if same_inputs and all(_plain(v) for v in overrides.values()):
+            key = ("run", loss, reduction, prepare, tuple(sorted(overrides.items())))
+            return self.shared(key, lambda: self._run(loss, None, "same", reduction, prepare, overrides))
+        return self._run(loss, pred, target, reduction, prepare, overrides)
+
+    def _run(self, loss: str | None, pred: torch.Tensor | None, target: Any, reduction: str | None, prepare: bool,
+             overrides: dict[str, Any]) -> float | None:
+        spec = LOSSES[loss] if loss else self.spec
+        if spec.name == "confusion":
+            return None
+        if loss is None or spec.name == self.name:
+            params = dict(self.params)
+        else:
+            params = spec.resolve_params({})
+            params.update({k: v for k, v in self.params.items() if k in params and k not in ("reduction",)})
+        unknown = [k for k in overrides if k not in params]
+        if unknown:
+            return None
+        params.update(overrides)
+        x = self.pred if pred is None else pred
+        t = self.target if isinstance(target, str) and target == "same" else target
+        red = reduction or self.reduction
+        if red not in spec.reductions or x is None:
+            return None
+        trace = Trace()
+        try:
+            with torch.no_grad():
+                if prepare and spec.prepare is not None:
+                    x, t = spec.prepare(x.double() if x.is_floating_point() else x, t, params, trace)
+                value = spec.steps(trace, x.double() if x.is_floating_point() else x, t, params, red)
+        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
+            return None
+        return _scalar(value)
+
+    def denominator(self) -> float | None:
+        """What the correct reduction divided Σ l by: 1 for sum, the trace's 'den' step (one number) for
+        mean/batchmean."""
+        if self.reduction == "sum":
+            return 1.0
+        if self.reduction in ("mean", "batchmean"):
+            den = self.shared("den", lambda: self.step_value("den"))
+            return float(den) if den is not None and den.numel() == 1 else None
+        return None
+
+    @property
+    def total(self) -> float | None:
+        """Σ l over the correct per-element losses (None without them)."""
+        u = self.unreduced
+        return self.shared("total", lambda: None if u is None else float(u.double().sum()))
+
+    @property
+    def plain(self) -> bool:
+        """Whether the value is exactly Σ l / den (the reduction is the last step, as for most losses; not
+        for RMSE's root or the combined losses)."""
+        den, total = self.denominator(), self.total
+        return den is not None and den != 0 and total is not None and total / den == self.value
+
+    def reduced_as(self, reduction: str) -> float | None:
+        """The value under another reduction: from Σ l where the value is plain (sum: Σ l; batchmean: Σ l / N;
+        mean, for losses whose mean divides by every element: Σ l / n), else a run."""
+        u = self.unreduced
+        # avg_factor (mmdetection's) only goes with a mean: a run says whether the other reduction is refused
+        if self.plain and u is not None and self.param("avg_factor") is None and (reduction != "mean" or not _weighted(self)):
+            n = {"sum": 1, "batchmean": u.shape[0] if u.dim() else 1, "mean": u.numel()}.get(reduction)
+            if n:
+                return finite(self.total / n)
+        return self.run(reduction=reduction)
+
+    def rereduce(self, unreduced: torch.Tensor | None) -> float | None:
+        """Σ unreduced divided as the correct computation divides (same denominator)."""
+        den = self.denominator()
+        if unreduced is None or den is None or den == 0:
+            return None
+        return finite(float(unreduced.double().sum()) / den)
+
+    def unreduced_of(self, **overrides: Any) -> torch.Tensor | None:
+        """Per-element losses of this spec with parameters overridden (reduction none); made once per case."""
+        key = ("unreduced", tuple(sorted(overrides.items()))) if all(_plain(v) for v in overrides.values()) else None
+        if key is None:
+            return self._unreduced_of(overrides)
+        return self.shared(key, lambda: self._unreduced_of(overrides))
+
+    def _unreduced_of(self, overrides: dict[str, Any]) -> torch.Tensor | None:
+        spec = self.spec
+        if "none" not in spec.reductions or self.pred is None:
+            return None
+        params = dict(self.params)
+        params.update(overrides)
+        trace = Trace()
+        try:
+            with torch.no_grad():
+                x, t = self.pred.double(), self.target
+                if spec.prepare is not None:
+                    x, t = spec.prepare(x, t, params, trace)
+                spec.steps(trace, x, t, params, "none")
+        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError):
+            return None
+        return trace.unreduced.detach() if trace.unreduced is not None else None
+
+    def rerun(self, **overrides: Any) -> float | None:
+        """run(**overrides) for parameters that change each term but not the denominator (focal α, γ): from the
+        per-element losses (shared with the variants that reweight them) where the value is plain."""
+        if self.plain:
+            return self.rereduce(self.unreduced_of(**overrides))
+        return self.run(**overrides)
+
+
+def _plain(value: Any) -> bool:
+    """A parameter value a shared run can be keyed by (not a tensor)."""
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _weighted(c: Case) -> bool:
+    """Whether the mean of this case divides by weights or counts rather than by every element."""
+    return any(c.param(k) is not None for k in ("weight", "avg_factor")) or "ignore_index" in c.params
+
+
+def finite(v: float) -> float | None:
+    """v, or None where it is not finite."""
+    return v if math.isfinite(v) else None
+
+
+def _scalar(value: Any) -> float | None:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            return None
+        value = float(value.detach().reshape(-1)[0])
+    try:
+        return finite(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+# -- variants ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Variant:
+    """A registered variant computation (a mistake, or another library's convention)."""
+
+    id: str
+    title: str
+    title_zh: str
+    explanation: str
+    explanation_zh: str
+    step: str  # the step (symbol or part) where it departs from the correct computation
+    applies: Callable[[Case], bool]
+    compute: Callable[[Case], float | None]
+    library: str = ""
+    library_zh: str = ""
+    # optional: an interval sure to contain the value, found without a pass over every element (None when
+    # unknown); a claim outside it is not reproduced, so the variant need not be computed for that claim
+    bound: Callable[[Case], tuple[float, float] | None] | None = None
+
+
+@dataclass
+class VariantValue:
+    """A variant evaluated on one case."""
+
+    variant: Variant
+    value: float
+
+    @property
+    def id(self) -> str:
+        return self.variant.id
+
+    def to_dict(self) -> dict[str, Any]:
+        v = self.variant
+        out = {"id": v.id, "title": v.title, "title_zh": v.title_zh, "value": self.value,
+               "explanation": v.explanation, "explanation_zh": v.explanation_zh, "step": v.step}
+        if v.library:
+            out["library"] = v.library
+            out["library_zh"] = v.library_zh
+        return out
+
+
+def register(catalogue: dict[str, Variant], variant: Variant) -> Variant:
+    """Add a variant to a catalogue (its id must be new there) and register its Chinese."""
+    if variant.id in catalogue:
+        raise ValueError(f"variant {variant.id!r} registered twice")
+    catalogue[variant.id] = variant
+    add_zh({variant.title: variant.title_zh, variant.explanation: variant.explanation_zh})
+    if variant.library:
+        add_zh({variant.library: variant.library_zh})
+    return variant
+
+
+Reachable = Callable[[float, float], bool]  # whether a value in [lo, hi] could reproduce the claim being checked
+
+
+def evaluate(case: Case, catalogue: dict[str, Variant], *, include_same: bool = False,
+             reachable: Reachable | None = None) -> list[VariantValue]:
+    """Every applicable variant of the catalogue, with its value on this case (variants equal to the correct value are left out
+    unless include_same). With `reachable(lo, hi)` (whether a value in [lo, hi] could reproduce the claim being
+    checked), a variant whose `bound` rules the claim out is not computed: it could not be listed for it."""
+    out = []
+    true = case.value
+    for variant in catalogue.values():
+        try:
+            if not variant.applies(case):
+                continue
+            if reachable is not None and variant.bound is not None:
+                bound = variant.bound(case)
+                if bound is not None and not reachable(*bound):
+                    continue
+            value = case.shared(("variant", variant.id), lambda variant=variant: variant.compute(case))
+        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
+            continue
+        if value is None or not math.isfinite(value):
+            continue
+        if not include_same and math.isfinite(true) and abs(value - true) <= SAME_VALUE_RTOL * max(1.0, abs(true)):
+            continue
+        out.append(VariantValue(variant, float(value)))
+    return out
+
+
+# -- shared by both catalogues ---------------------------------------------------------------------------
+
+
+def scalar_value(case: Case) -> bool:
+    """One number (±inf allowed: a clipping convention may be what explains a finite claim)."""
+    return case.reduction != "none" and not math.isnan(case.value)
+
+
+
+def class_dim(x: torch.Tensor) -> int:
+    """The class dimension of a pred: 0 for one sample's scores, else 1."""
+    return 0 if x.dim() == 1 else 1
+
+
+def softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """softmax along dim, as the losses form it (exp of the log-softmax with the max shift)."""
+    return torch.exp(log_softmax_steps(Trace(), x.double(), dim))
+
+
+def _activate(x: torch.Tensor, activation: str) -> torch.Tensor | None:
+    """sigmoid, or softmax over dim 1, of x as the losses form them (None for activation none)."""
+    if activation == "sigmoid":
+        return stable_sigmoid(x.double())
+    if activation == "softmax":
+        return softmax(x, 1)
+    return None
+
+
+def activated(c: Case) -> torch.Tensor | None:
+    """The probabilities the correct computation formed from the logits (softmax or sigmoid), recomputed from
+    pred rather than read from the (possibly not held) step 'p'."""
+    x = c.pred
+    if x is None or not x.is_floating_point():
+        return None
+    if c.name == "cross_entropy":
+        return softmax(x, class_dim(x))
+    return _activate(x, "sigmoid" if c.name == "focal" else c.param("activation", "none"))
+
+
+def labels_swapped(c: Case) -> float | None:
+    """The loss with every target y replaced by 1 − y (shared with the label-smoothing convention)."""
+    t = c.target
+    if t is None or not t.is_floating_point():
+        return None
+    return c.shared("labels_swapped", lambda: c.run(target=1.0 - t))
+
+def focal_alpha(c: Case) -> float:
+    """The sigmoid focal loss's α (torchvision's default 0.25; negative: off)."""
+    return float(c.param("alpha", 0.25))
+
+
+def focal_base(c: Case) -> torch.Tensor | None:
+    """The sigmoid focal terms without α (weight included), shared by the variants that reweight them: the
+    problem's own terms divided by α_t = α·y + (1 − α)·(1 − y) where 0 < α < 1 (α_t is then never 0), else a
+    run with α off."""
+    def make() -> torch.Tensor | None:
+        alpha, u, t = focal_alpha(c), c.unreduced, c.target
+        if 0 < alpha < 1 and u is not None and t is not None and u.shape == t.shape:
+            y = t.double()
+            return u / (alpha * y + (1 - alpha) * (1 - y))
+        return c.unreduced_of(alpha=-1.0)
+    return c.shared("focal_base", make)
+
+
+def no_alpha(c: Case) -> float | None:
+    """The focal loss with α_t = 1 (shared by the mistake and Keras' default convention)."""
+    if c.name == "focal" and c.plain:
+        return c.rereduce(focal_base(c))
+    return c.rerun(alpha=None if c.name == "softmax_focal" else -1.0)
+
+
+def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """|X∩Y| = Σ p·t, |X| = Σ p and |Y| = Σ t of an overlap loss over its finest sets (each sample, or each
+    sample and class with softmax; the whole tensor for a 1-D pred), from the same p and t as the loss, once per
+    case: every variant that keeps p and t (another ε, the batch pooled or not, IoU for Dice) comes from them.
+    `again`: p with the activation applied once more (a sigmoid for activation none): probabilities as logits."""
+    def make() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        x, t = c.pred, c.target
+        activation = c.param("activation", "none")
+        if x is None or t is None or not x.is_floating_point():
+            return None
+        p = x.double() if activation == "none" else activated(c)
+        if p is not None and again:
+            p = _activate(p, "sigmoid" if activation == "none" else activation)
+        if p is None:
+            return None
+        if activation == "softmax" and not t.is_floating_point():
+            t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
+        t = t.double()
+        dims = set_dims(p.dim(), activation, per_sample=True)
+        return tuple(v.sum(dims) if dims else v for v in (p * t, p, t))
+    return c.shared(("overlap_sums", again), make)
+
+
+def overlap_value(c: Case, kind: str | None = None, eps: float | None = None, per_sample: bool | None = None,
+                  again: bool = False) -> float | None:
+    """This overlap problem's value (mean or sum over its sets) as the `kind` loss (dice, iou, tversky) with
+    `eps` and `per_sample` (default: the problem's own), from the shared per-set sums (|X∪Y| = |X| + |Y| − |X∩Y|,
+    fp = |X| − |X∩Y|, fn = |Y| − |X∩Y|); `again`: see _overlap_sums."""
+    sums = _overlap_sums(c, again)
+    if sums is None or c.reduction not in ("mean", "sum"):
+        return None
+    kind = kind or c.name
+    eps = float(c.param("eps", 0.0) if eps is None else eps)
+    own = bool(c.param("per_sample", True))
+    softmax = c.param("activation", "none") == "softmax"
+    inter, size_p, size_t = sums
+    if not (own if per_sample is None else per_sample) and (softmax or c.pred.dim() >= 2):
+        inter, size_p, size_t = (v.sum(0) for v in sums)  # one set for the whole batch (per class with softmax)
+    if kind == "dice":
+        coef = (2 * inter + eps) / (size_p + size_t + eps)
+    elif kind == "iou":
+        coef = (inter + eps) / (size_p + size_t - inter + eps)
+    else:
+        a, b = float(c.param("alpha", 0.5)), float(c.param("beta", 0.5))
+        coef = (inter + eps) / (inter + a * (size_p - inter) + b * (size_t - inter) + eps)
+    if softmax:
+        coef = coef.mean(-1)
+    loss = 1 - coef
+    return finite(float(loss.mean() if c.reduction == "mean" else loss.sum()))
