@@ -20,6 +20,7 @@ import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import httpx
@@ -254,6 +255,44 @@ def test_a_new_session_builds_no_block_config(demo, monkeypatch: pytest.MonkeyPa
     assert list(lazy.components) == list(eager.components)
     assert isinstance(demo.state_holder, sessions.LazyStateHolder)
     assert isinstance(demo.state_holder["some-session"], sessions.LazySessionState)
+
+
+def test_a_session_serves_concurrent_events(demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A language switch runs a dozen events of one session in several threads at once: every reader gets the
+    block's config (once built, never a KeyError), and values set meanwhile land in it."""
+    import threading
+
+    from gradio.blocks import BlocksConfig
+
+    original = BlocksConfig.config_for_block
+
+    def slow(*args: Any, **kwargs: Any) -> Any:  # widen the window between "pending" and "built"
+        time.sleep(0.001)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(BlocksConfig, "config_for_block", staticmethod(slow))
+    lazy = sessions.LazySessionState(demo)
+    keys = sorted(demo.blocks)[:40]
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        try:
+            start.wait()
+            for key in keys[n % 2::2] + keys:
+                assert lazy.config_values[key]["id"] == key
+                lazy._update_value_in_config(key, f"value {key}") if n == 0 else None
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert all(lazy.config_values[key]["id"] == key for key in keys)
+    assert len(lazy.config_values) == len(demo.blocks)
 
 
 def test_building_the_app_computes_nothing() -> None:

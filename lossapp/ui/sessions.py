@@ -16,6 +16,7 @@ own.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -33,29 +34,38 @@ class LazyConfigs(dict):
         self._session = session
         self._pending = set(block_ids)
         self._values: dict[int, Any] = {}  # values given to blocks whose config is not built yet
+        # A session's events run in several worker threads at once (a language switch fires a dozen): building
+        # a config is check-then-act, so it holds the lock, and a key leaves `_pending` only once its config is
+        # stored (a reader in between would otherwise find it in neither and get a KeyError).
+        self._lock = threading.RLock()
 
     def __missing__(self, key: int) -> dict[str, Any]:
-        if key not in self._pending:
-            raise KeyError(key)
-        self._pending.discard(key)
-        blocks_config = self._session.blocks_config
-        config = blocks_config.config_for_block(key, [], blocks_config.blocks[key])
-        if key in self._values and "props" in config:
-            config["props"]["value"] = self._values.pop(key)
-        super().__setitem__(key, config)
-        return config
+        with self._lock:
+            if super().__contains__(key):  # built by another thread while this one waited
+                return super().__getitem__(key)
+            if key not in self._pending:
+                raise KeyError(key)
+            blocks_config = self._session.blocks_config
+            config = blocks_config.config_for_block(key, [], blocks_config.blocks[key])
+            if key in self._values and "props" in config:
+                config["props"]["value"] = self._values.pop(key)
+            super().__setitem__(key, config)
+            self._pending.discard(key)
+            return config
 
     def __setitem__(self, key: int, value: dict[str, Any]) -> None:
-        self._pending.discard(key)
-        self._values.pop(key, None)
-        super().__setitem__(key, value)
+        with self._lock:
+            super().__setitem__(key, value)
+            self._pending.discard(key)
+            self._values.pop(key, None)
 
     def set_value(self, key: int, value: Any) -> bool:
         """Remember the value of a block whose config is not built yet (False when it is built: set it there)."""
-        if key not in self._pending:
-            return False
-        self._values[key] = value
-        return True
+        with self._lock:
+            if key not in self._pending:
+                return False
+            self._values[key] = value
+            return True
 
     def __contains__(self, key: object) -> bool:
         return super().__contains__(key) or key in self._pending
@@ -67,8 +77,9 @@ class LazyConfigs(dict):
             return default
 
     def materialize(self) -> None:
-        for key in sorted(self._pending):
-            self[key]
+        with self._lock:
+            for key in sorted(self._pending):
+                self[key]
 
     def __iter__(self) -> Iterator[int]:
         self.materialize()
