@@ -8,11 +8,32 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from lossapp.i18n import Message, is_message_id, msg, tr
 from lossapp.inputs import limits
 
 
 class InputError(ValueError):
-    """A user mistake: the message says what was expected and what was found."""
+    """A user mistake: the message says what was expected and what was found.
+
+    `InputError("inputs.too_many_elements", limit=..., got=...)` carries the catalog id and its fields
+    (`.message`, a `lossapp.i18n.Message`; `.render(lang)` for any language); `str()` is the English.
+    A ready Message may be passed as the one argument."""
+
+    def __init__(self, message: str, /, **fields: object) -> None:
+        if fields or (not isinstance(message, Message) and is_message_id(message)):
+            message = msg(message, **fields)
+        super().__init__(message)
+
+    @property
+    def message(self) -> str:
+        return self.args[0]
+
+    @property
+    def id(self) -> str | None:
+        return self.message.id if isinstance(self.message, Message) else None
+
+    def render(self, lang: str = "en") -> str:
+        return tr(self.message, lang)
 
 
 
