@@ -1,9 +1,13 @@
 """The interval enclosure: outward-rounded interval arithmetic contains the exact result (checked with
-mpmath at 60 digits), the input box contains every number the written decimals stand for, and for every
-loss random points inside the box evaluate inside the enclosure (the golden BCE case included)."""
+mpmath at 60 digits, and against mpmath.iv's own interval arithmetic as an independent oracle: ours contains
+its interval and is not much wider), the input box contains every number the written decimals stand for, every
+registered loss declares its enclosure on its spec, and for every loss the enclosure contains the computed
+value of random small inputs and random points inside the box evaluate inside it (the golden BCE case
+included)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from decimal import Decimal
 
@@ -13,17 +17,20 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mpmath import iv as mpi
 
 import lossapp
 from lossapp.i18n import has_zh
 from lossapp.interval import (
-    ENCLOSURES,
     NOT_ESTABLISHED,
+    IntervalFormula,
     Iv,
     enclose,
+    interval_formula,
     is_label_like,
     log_softmax_iv,
     monotone,
+    no_enclosure,
     rounding_box,
     target_is_exact,
 )
@@ -160,7 +167,7 @@ def test_golden_bce_interval() -> None:
     assert e.lo <= lo < e.lo + 1e-12 and e.hi - 1e-12 < hi <= e.hi
 
 
-SPECS = [s for s in lossapp.LOSSES.values() if s.name != "confusion"]
+SPECS = list(lossapp.LOSSES.values())
 CASES = [(s.name, r) for s in SPECS for r in s.reductions if r != "none"]
 
 
@@ -257,23 +264,42 @@ def test_confusion_masks_straddling_the_threshold_are_not_established() -> None:
     assert ok.sound
 
 
-def test_guard_rejects_a_formula_that_misses_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
-    r = lossapp.compute("mse", "[0.5, 1.5]", "[0.0, 1.0]")
-    monkeypatch.setitem(ENCLOSURES, "mse", lambda box: Iv(torch.tensor(5.0, dtype=F64), torch.tensor(6.0, dtype=F64)))
-    e = enclose(r)
-    assert not e.sound and e.interval is None and "does not contain" in e.note
+def _with_enclosure(result: lossapp.Result, enclosure: IntervalFormula | None) -> lossapp.Result:
+    return dataclasses.replace(result, spec=dataclasses.replace(result.spec, enclosure=enclosure))
 
 
-def test_losses_without_a_formula_are_not_established(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_guard_rejects_a_formula_that_misses_the_value() -> None:
     r = lossapp.compute("mse", "[0.5, 1.5]", "[0.0, 1.0]")
-    monkeypatch.delitem(ENCLOSURES, "mse")
-    e = enclose(r)
+    wrong = interval_formula("a wrong formula")(lambda box: Iv(torch.tensor(5.0, dtype=F64), torch.tensor(6.0, dtype=F64)))
+    e = enclose(_with_enclosure(r, wrong))
+    assert not e.sound and e.interval is None and "does not contain" in e.note and has_zh(e.note)
+
+
+def test_losses_without_a_formula_are_not_established() -> None:
+    r = lossapp.compute("mse", "[0.5, 1.5]", "[0.0, 1.0]")
+    e = enclose(_with_enclosure(r, None))
     assert not e.sound and e.note == NOT_ESTABLISHED
     assert has_zh(NOT_ESTABLISHED)
 
 
-def test_every_loss_has_an_enclosure() -> None:
-    assert {s.name for s in SPECS} <= set(ENCLOSURES)
+def test_a_loss_may_declare_that_it_has_no_enclosure() -> None:
+    r = lossapp.compute("mse", "[0.5, 1.5]", "[0.0, 1.0]")
+    e = enclose(_with_enclosure(r, no_enclosure(lossapp.i18n.msg("interval.not_one_number"))))
+    assert not e.sound and e.interval is None and e.note.startswith(NOT_ESTABLISHED) and "not a single number" in e.note
+    assert has_zh(e.note)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_every_spec_declares_its_enclosure(spec: lossapp.registry.LossSpec) -> None:
+    """Registry-wide: each spec holds its enclosure (an interval formula written next to its steps, with how it is
+    formed) or declares that it has none, with the reason."""
+    enclosure = spec.enclosure
+    assert isinstance(enclosure, IntervalFormula), (
+        f"{spec.name}: LossSpec.enclosure is missing; write its formula in interval arithmetic next to its steps "
+        f"(@lossapp.interval.interval_formula(method)) or declare lossapp.interval.no_enclosure(reason)")
+    assert enclosure.method, f"{spec.name}: the enclosure says neither how it is formed nor why there is none"
+    if enclosure.evaluate is None:
+        assert has_zh(enclosure.method), f"{spec.name}: the reason it has no enclosure needs its catalog entries"
 
 
 def test_reduction_none_is_not_one_number() -> None:

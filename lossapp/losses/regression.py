@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import require_same_shape
+from lossapp.interval import Box, Iv, abs_difference, interval_formula, reduce_iv, where
 from lossapp.losses.stable import select
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -103,24 +104,65 @@ def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     return reduce(trace, loss, reduction)
 
 
+# -- rounding enclosures (lossapp.interval) -------------------------------------------------------------------------
+# l = g(|d|) with d = ŷ − y and g non-decreasing on [0, ∞) for L1, MSE, smooth L1 (continuous at |d| = β:
+# 0.5β²/β = β − 0.5β) and Huber (continuous at δ); |d| over the box is exact, so g over the interval of |d| is the
+# exact range of each term; the sum of independent terms ranges over the sum of their ranges. Smooth L1 and Huber
+# pick their branch by the upper end of |d|: an interval straddling β (δ) takes the linear branch, which lies below
+# the quadratic one at the lower end (0.5a²/β − (a − 0.5β) = 0.5(a − β)²/β ≥ 0): still an enclosure.
+
+def _abs_d(box: Box) -> Iv:
+    return abs_difference(box.pred_box(), box.target_box())
+
+
+@interval_formula("exact range (|d| per element), interval arithmetic with outward rounding")
+def l1_enclosure(box: Box) -> Iv:
+    return reduce_iv(_abs_d(box), box.reduction)
+
+
+@interval_formula("exact range (d² per element), interval arithmetic with outward rounding")
+def mse_enclosure(box: Box) -> Iv:
+    return reduce_iv(_abs_d(box).sqr(), box.reduction)
+
+
+@interval_formula("exact range (√ of the reduced d², monotone), interval arithmetic with outward rounding")
+def rmse_enclosure(box: Box) -> Iv:
+    return reduce_iv(_abs_d(box).sqr(), box.reduction).sqrt()
+
+
+@interval_formula("exact range (smooth L1 is non-decreasing in |d|), interval arithmetic with outward rounding")
+def smooth_l1_enclosure(box: Box) -> Iv:
+    beta = float(box.params["beta"])
+    a = _abs_d(box)
+    terms = a if beta == 0 else where(a.hi < beta, 0.5 * a.sqr() / beta, a - 0.5 * beta)
+    return reduce_iv(terms, box.reduction)
+
+
+@interval_formula("exact range (Huber is non-decreasing in |d|), interval arithmetic with outward rounding")
+def huber_enclosure(box: Box) -> Iv:
+    delta = float(box.params["delta"])
+    a = _abs_d(box)
+    return reduce_iv(where(a.hi < delta, 0.5 * a.sqr(), delta * (a - 0.5 * delta)), box.reduction)
+
+
 _COMMON = {"family": "regression", "pred_kind": "values", "target_kind": "values", "prepare": _same_shape,
            "example": ARTICLE_PAIR}
 
 register(LossSpec(
     name="l1", torch_code="F.l1_loss(pred, target, reduction=reduction)", title="L1 loss (MAE)", summary="Mean absolute error: robust to outliers, constant gradient.",
-    formula=r"l_n = |\hat{y}_n - y_n|", params=(), steps=l1_steps,
+    formula=r"l_n = |\hat{y}_n - y_n|", params=(), steps=l1_steps, enclosure=l1_enclosure,
     reference=lambda x, y, p, r: F.l1_loss(x, y, reduction=r), reference_name="torch.nn.functional.l1_loss",
     aliases=("mae", "L1Loss", "absolute", "mean_absolute_error"), **_COMMON))
 
 register(LossSpec(
     name="mse", torch_code="F.mse_loss(pred, target, reduction=reduction)", title="MSE loss (L2)", summary="Mean squared error: smooth, gradient grows with the error.",
-    formula=r"l_n = (\hat{y}_n - y_n)^2", params=(), steps=mse_steps,
+    formula=r"l_n = (\hat{y}_n - y_n)^2", params=(), steps=mse_steps, enclosure=mse_enclosure,
     reference=lambda x, y, p, r: F.mse_loss(x, y, reduction=r), reference_name="torch.nn.functional.mse_loss",
     aliases=("l2", "MSELoss", "quadratic", "mean_squared_error"), **_COMMON))
 
 register(LossSpec(
     name="rmse", torch_code="torch.sqrt(F.mse_loss(pred, target, reduction=reduction))", title="RMSE", summary="Root mean squared error: the square root of the reduced MSE.",
-    formula=r"\mathrm{RMSE} = \sqrt{\tfrac{1}{n}\sum_n (\hat{y}_n - y_n)^2}", params=(), steps=rmse_steps,
+    formula=r"\mathrm{RMSE} = \sqrt{\tfrac{1}{n}\sum_n (\hat{y}_n - y_n)^2}", params=(), steps=rmse_steps, enclosure=rmse_enclosure,
     reference=lambda x, y, p, r: torch.sqrt(F.mse_loss(x, y, reduction=r)),
     reference_name="torch.sqrt(torch.nn.functional.mse_loss)", aliases=("root_mean_squared_error",), **_COMMON))
 
@@ -129,7 +171,7 @@ register(LossSpec(
     summary="Quadratic near zero, linear beyond β: the box-regression loss of Fast R-CNN and SSD.",
     formula=r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & \text{otherwise}\end{cases}",
     params=(Param("beta", 1.0, "float", "where the quadratic part turns linear (0 gives L1)", 0.0, 10.0),),
-    steps=smooth_l1_steps,
+    steps=smooth_l1_steps, enclosure=smooth_l1_enclosure,
     reference=lambda x, y, p, r: F.smooth_l1_loss(x, y, reduction=r, beta=p["beta"]),
     reference_name="torch.nn.functional.smooth_l1_loss", aliases=("SmoothL1Loss", "smoothl1"), **_COMMON))
 
@@ -137,7 +179,7 @@ register(LossSpec(
     name="huber", torch_code="F.huber_loss(pred, target, reduction=reduction, delta=delta)", title="Huber loss", summary="Quadratic near zero, linear with slope δ beyond δ.",
     formula=r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & \text{otherwise}\end{cases}",
     params=(Param("delta", 1.0, "float", "where the quadratic part turns linear", 1e-6, 10.0),),
-    steps=huber_steps,
+    steps=huber_steps, enclosure=huber_enclosure,
     reference=lambda x, y, p, r: F.huber_loss(x, y, reduction=r, delta=p["delta"]),
     reference_name="torch.nn.functional.huber_loss", aliases=("HuberLoss",), **_COMMON))
 
