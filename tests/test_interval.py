@@ -96,6 +96,73 @@ def test_functions_on_positive_intervals(a: float, b: float, u: float, g: float)
     assert _inside(mpmath.log(1 + px), x.log1p())
 
 
+# -- mpmath.iv as an independent oracle: on small boxes (rounding boxes), each operation's interval contains the one
+# mpmath's interval arithmetic gives (at 200 bits, rounded outward by mpmath itself) and is at most a little wider:
+# TIGHT relative to mpmath's width plus ULPS_SLACK units in the last place of the result (our outward rounding moves
+# each bound of exp, sigmoid, softplus by up to 4 × its nominal 4 or 8 ulps, in one cheap multiplication).
+
+mpi.prec = 200
+TIGHT = 1e-9
+ULPS_SLACK = 128
+
+
+def _box(centre: float, decimals: int) -> tuple[Iv, mpi.mpf]:
+    """The rounding box of `centre` written to `decimals` decimals, as our Iv and as mpmath's interval (the same
+    two float bounds)."""
+    half = 0.5 * 10.0 ** -decimals
+    lo, hi = centre - half, centre + half
+    return Iv(torch.tensor([lo], dtype=F64), torch.tensor([hi], dtype=F64)), mpi.mpf([lo, hi])
+
+
+def _encloses_tightly(ours: Iv, theirs: mpi.mpf, ulps: float = ULPS_SLACK) -> None:
+    lo, hi = float(ours.lo.reshape(-1)[0]), float(ours.hi.reshape(-1)[0])
+    assert mpmath.mpf(lo) <= theirs.a and theirs.b <= mpmath.mpf(hi), (lo, hi, theirs)
+    width = float(theirs.b) - float(theirs.a)
+    slack = ulps * math.ulp(max(abs(lo), abs(hi), 1e-300))
+    assert hi - lo <= width * (1 + TIGHT) + slack, (hi - lo, width)
+
+
+centres = st.floats(min_value=-30, max_value=30, allow_nan=False, allow_infinity=False)
+small_decimals = st.integers(min_value=0, max_value=8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(centres, small_decimals, centres, small_decimals)
+def test_mpmath_iv_oracle_elementary_functions(c: float, d: int, c2: float, d2: int) -> None:
+    x, mx = _box(c, d)
+    y, my = _box(c2, d2)
+    _encloses_tightly(x.exp(), mpi.exp(mx))
+    _encloses_tightly(x.sigmoid(), 1 / (1 + mpi.exp(-mx)))
+    _encloses_tightly(x.softplus(), mpi.log(1 + mpi.exp(mx)))
+    _encloses_tightly(x + y, mx + my)
+    _encloses_tightly(x - y, mx - my)
+    _encloses_tightly(x * y, mx * my)
+    _encloses_tightly(x.sqr(), mx ** 2)
+    if not (float(y.lo[0]) <= 0 <= float(y.hi[0])):
+        _encloses_tightly(x / y, mx / my)
+    if float(x.lo[0]) > 0:
+        _encloses_tightly(x.log(), mpi.log(mx))
+        _encloses_tightly(x.sqrt(), mpi.sqrt(mx))
+        _encloses_tightly(x.pow(2.5), mx ** mpi.mpf(2.5))
+    if float(x.lo[0]) > -1:
+        _encloses_tightly(x.log1p(), mpi.log1p(mx))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(centres, small_decimals), min_size=1, max_size=40))
+def test_mpmath_iv_oracle_sums(entries: list[tuple[float, int]]) -> None:
+    boxes = [_box(c, d) for c, d in entries]
+    ours = Iv(torch.cat([b.lo for b, _ in boxes]), torch.cat([b.hi for b, _ in boxes]))
+    theirs = mpi.mpf(0)
+    for _, m in boxes:
+        theirs += m
+    magnitude = sum(max(abs(float(b.lo[0])), abs(float(b.hi[0]))) for b, _ in boxes)
+    # Iv.sum's error bound, 2(n + 1)·2⁻⁵³·Σ|x| each way, in units of the last place of the sum's size
+    slack = 4 * (len(boxes) + 2) * 2.0 ** -53 * magnitude / math.ulp(max(magnitude, 1e-300)) + ULPS_SLACK
+    _encloses_tightly(ours.sum(), theirs, ulps=slack)
+    _encloses_tightly(ours.mean(), theirs / len(boxes), ulps=slack)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(finite, finite), min_size=1, max_size=30), st.lists(unit, min_size=30, max_size=30))
 def test_sum_contains_the_exact_sum(pairs: list[tuple[float, float]], us: list[float]) -> None:
@@ -211,6 +278,60 @@ def test_random_points_of_the_box_evaluate_inside_the_enclosure(name: str, reduc
 
 def _decimal_list(values: list[float], digits: int) -> str:
     return "[" + ", ".join(f"{v:.{digits}f}" for v in values) + "]"
+
+
+def _written(values: torch.Tensor, digits: int) -> str:
+    """A tensor as text with `digits` decimals (nested lists)."""
+    if values.dim() == 0:
+        return f"{float(values):.{digits}f}"
+    return "[" + ", ".join(_written(row, digits) for row in values) + "]"
+
+
+def _random_like_example(spec: lossapp.registry.LossSpec, gen: torch.Generator) -> tuple[str | None, str | None]:
+    """Random small inputs shaped like the spec's example and in its domain, written to 1-4 decimals: predictions
+    of the example's kind; targets that are labels (class indices, 0/1, ±1) kept, rounded measurements redrawn."""
+    ex, params = spec.example, spec.example.get("params", {})
+    if ex["pred"] is None:
+        return None, None
+    x = lossapp.inputs.read_tensor(ex["pred"], "pred").values.double()
+    digits = int(torch.randint(1, 5, (), generator=gen))
+    noise = torch.randn(x.shape, generator=gen, dtype=F64)
+    cd = 1 if x.dim() > 1 else 0
+    if spec.pred_kind == "log_probabilities" or params.get("input") == "log_probabilities":
+        x = torch.log_softmax(noise, cd).clamp(max=-10.0 ** -digits)
+    elif (spec.pred_kind == "probabilities" and params.get("activation", "none") == "none") or \
+            params.get("input") == "probabilities":
+        x = torch.rand(x.shape, generator=gen, dtype=F64) * 0.9 + 0.05
+    else:
+        x = 2 * noise
+    target = ex.get("target")
+    if target is not None:
+        t = lossapp.inputs.read_tensor(target, "target").values
+        if t.is_floating_point() and not is_label_like(t) and spec.target_kind != "signs":
+            t = torch.softmax(torch.randn(t.shape, generator=gen, dtype=F64), cd) if spec.target_kind == "probabilities" \
+                else torch.randn(t.shape, generator=gen, dtype=F64)
+            target = _written(t, digits)
+    return _written(x, digits), target
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_every_enclosure_contains_the_value_of_random_small_inputs(spec: lossapp.registry.LossSpec, seed: int) -> None:
+    """Registry-wide: the enclosure the spec declares is established on random small inputs of its kinds, contains
+    the computed value, and contains the loss at random points of the input box."""
+    gen = torch.Generator().manual_seed(seed)
+    pred, target = _random_like_example(spec, gen)
+    r = lossapp.compute(spec.name, pred, target, **spec.example.get("params", {}))
+    e = enclose(r)
+    assert e.sound, e.note
+    assert e.lo <= r.value <= e.hi
+    if r.pred is None:
+        return
+    for _ in range(10):
+        x, t = _sample(r, gen)
+        v = float(spec.steps(Trace(), x, t, r.params, r.reduction))
+        slack = EVAL_RTOL * max(1.0, abs(v))
+        assert e.lo - slack <= v <= e.hi + slack, (v, e.lo, e.hi)
 
 
 @settings(max_examples=25, deadline=None)
