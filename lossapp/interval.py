@@ -163,6 +163,10 @@ def _hull_(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, d: torch.Tensor) -
     return torch.minimum(low_ab, low_cd, out=low_ab), torch.maximum(high_ab, high_cd, out=high_ab)
 
 
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _plain_sum(t: torch.Tensor, dim: int | None) -> torch.Tensor:
     """Σ in floating point in some order (every order is covered by Iv.sum's error bound); a short contiguous
     last dimension (classes) is summed as a matrix-vector product, many times faster than torch's reduction."""
@@ -242,6 +246,8 @@ class Iv:
         return Iv(-self.lo) if self.point else Iv(-self.hi, -self.lo)
 
     def __add__(self, other: Any) -> Iv:
+        if _finite_number(other) and not self.point:  # a finite number cannot make inf − inf: no NaN to clear
+            return Iv(_down_(self.lo + other), _up_(self.hi + other))
         o = Iv.of(other)
         if self.point and o.point:
             total = self.lo + o.lo
@@ -251,6 +257,8 @@ class Iv:
     __radd__ = __add__
 
     def __sub__(self, other: Any) -> Iv:
+        if _finite_number(other) and not self.point:
+            return Iv(_down_(self.lo - other), _up_(self.hi - other))
         o = Iv.of(other)
         if self.point and o.point:
             difference = self.lo - o.lo
@@ -261,7 +269,7 @@ class Iv:
         return Iv.of(other) - self
 
     def __mul__(self, other: Any) -> Iv:
-        if isinstance(other, int | float) and not isinstance(other, bool) and math.isfinite(other):
+        if _finite_number(other):
             return self._scaled(float(other))
         o = Iv.of(other)
         if o.point:
@@ -293,7 +301,7 @@ class Iv:
         return Iv(_down_(low), _up_(torch.maximum(p, q, out=p)))
 
     def __truediv__(self, other: Any) -> Iv:
-        if isinstance(other, int | float) and not isinstance(other, bool) and math.isfinite(other) and other != 0:
+        if _finite_number(other) and other != 0:
             c = float(other)
             a, b = self.lo / c, self.hi / c
             return Iv(_down_(a), _up_(b)) if c > 0 else Iv(_down_(b), _up_(a))
@@ -323,7 +331,8 @@ class Iv:
         if bool(self.lo.min() >= 0):
             return self
         # the smallest |x| is lo (lo ≥ 0), −hi (hi ≤ 0) or 0; the largest is max(−lo, hi)
-        return Iv(torch.maximum(self.lo, -self.hi).clamp_min_(0), torch.maximum(-self.lo, self.hi))
+        low, high = self.hi.neg(), self.lo.neg()
+        return Iv(torch.maximum(self.lo, low, out=low).clamp_min_(0), torch.maximum(high, self.hi, out=high))
 
     def sqr(self) -> Iv:
         """x² (≥ 0, increasing in |x|; the product is correctly rounded: 1 ulp each way suffices)."""
@@ -403,10 +412,12 @@ class Iv:
             return Iv(z)
         k = 2.0 * (n + 1) * U
         s_lo = _plain_sum(lo, dim)
-        a_lo = _plain_sum(lo.abs(), dim)
-        if self.point:
-            return _outward_(_down_(s_lo - k * a_lo, 2), _up_(s_lo + k * a_lo, 2))
-        s_hi, a_hi = _plain_sum(hi, dim), _plain_sum(hi.abs(), dim)
+        s_hi = s_lo if self.point else _plain_sum(hi, dim)
+        if bool(lo.min() >= 0):  # terms ≥ 0 (most losses'): Σ|x| is the sum itself, no pass for |x|
+            a_lo, a_hi = s_lo, s_hi
+        else:
+            a_lo = _plain_sum(lo.abs(), dim)
+            a_hi = a_lo if self.point else _plain_sum(hi.abs(), dim)
         return _outward_(_down_(s_lo - k * a_lo, 2), _up_(s_hi + k * a_hi, 2))
 
     def mean(self) -> Iv:
@@ -432,10 +443,8 @@ def monotone(fn: Callable[[Iv], Iv], box: Iv, signs: torch.Tensor | float) -> Iv
     A point box has one corner: fn is evaluated once."""
     if box.point:
         return fn(box)
-    s = _t(signs)
-    low_corner = torch.where(s >= 0, box.lo, box.hi)
-    high_corner = torch.where(s >= 0, box.hi, box.lo)
-    return Iv(fn(Iv(low_corner)).lo, fn(Iv(high_corner)).hi)
+    increasing = _t(signs) >= 0
+    return Iv(fn(Iv(torch.where(increasing, box.lo, box.hi))).lo, fn(Iv(torch.where(increasing, box.hi, box.lo))).hi)
 
 
 def monotone_scalar(fn: Callable[[Iv], Iv], x: Iv, increasing: bool = True) -> Iv:
@@ -471,14 +480,23 @@ def rounding_box(values: torch.Tensor, decimals: np.ndarray | None, *, exact: bo
     d = np.asarray(decimals)
     if d.shape != tuple(x.shape):
         raise EnclosureUnavailable(msg("interval.reshaped"))
-    h = torch.from_numpy(np.asarray(_HALF_UNITS[np.clip(d, -1, 330) + 1]))
-    margin = 1e-15 * torch.maximum(x.abs(), h)  # ≥ 4.5 ulp of the larger of |x| and h
-    lo = torch.where(h > 0, down(x - h - margin), x)
-    hi = torch.where(h > 0, up(x + h + margin), x)
+    fewest, most = (int(d.min()), int(d.max())) if d.size else (-1, -1)
+    if most < 0:  # every entry an integer: exact
+        return Iv(x if low is None and high is None else x.clamp(low, high))
+    exact_entries = None
+    if fewest == most:  # the usual case, one number of decimals for every entry: h is one number
+        h: torch.Tensor | float = float(_HALF_UNITS[min(most, 330) + 1])
+    else:
+        h = torch.from_numpy(np.asarray(_HALF_UNITS[np.clip(d, -1, 330) + 1]))
+        exact_entries = h == 0 if fewest < 0 else None
+    margin = x.abs().clamp_min_(h).mul_(1e-15)  # ≥ 4.5 ulp of the larger of |x| and h
+    lo, hi = _down_((x - h).sub_(margin)), _up_((x + h).add_(margin))
+    if exact_entries is not None:
+        lo, hi = torch.where(exact_entries, x, lo), torch.where(exact_entries, x, hi)
     if low is not None:
-        lo, hi = lo.clamp_min(low), hi.clamp_min(low)
+        lo.clamp_min_(low), hi.clamp_min_(low)
     if high is not None:
-        lo, hi = lo.clamp_max(high), hi.clamp_max(high)
+        lo.clamp_max_(high), hi.clamp_max_(high)
     return Iv(lo, hi)
 
 

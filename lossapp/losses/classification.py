@@ -656,7 +656,8 @@ def _kl_terms(t: Iv, x: Iv) -> Iv:
     if t.point:  # t exact: g is linear in x, and the formula itself gives its range
         return t.xlogx() - t * x
     a, b = t.lo, t.hi
-    hi = hull(Iv(a).xlogx() - Iv(a) * x.lo, Iv(b).xlogx() - Iv(b) * x.lo).hi
+    a_log_a = Iv(a).xlogx()
+    hi = hull(a_log_a - Iv(a) * x.lo, Iv(b).xlogx() - Iv(b) * x.lo).hi
     xh = Iv(x.hi)
     t_star = torch.exp(x.hi - 1.0).clamp(min=a, max=b)
     ts = Iv(t_star)
@@ -667,10 +668,12 @@ def _kl_terms(t: Iv, x: Iv) -> Iv:
     tangent = g + hull(slope * (Iv(a) - ts), slope * (Iv(b) - ts))
     # t̃ = 0: b = 0 (t is exactly 0, g = 0), or e^(x − 1) underflowed below the smallest double, so the true
     # minimum −t* lies above −5e-324: one step below g(0) = 0 is still a lower bound
-    lo = torch.where(positive, tangent.lo, down(g.lo))
-    point = a == b
-    exact = Iv(a).xlogx() - Iv(a) * x
-    return Iv(torch.where(point, exact.lo, torch.minimum(lo, hi)), torch.where(point, exact.hi, hi))
+    lo = torch.minimum(torch.where(positive, tangent.lo, down(g.lo)), hi)
+    point = a == b  # entries written exactly (integers): g is linear in x there, and the formula gives its range
+    if not bool(point.any()):
+        return Iv(lo, hi)
+    exact = a_log_a - Iv(a) * x
+    return Iv(torch.where(point, exact.lo, lo), torch.where(point, exact.hi, hi))
 
 
 # -- registration ---------------------------------------------------------------------------------------

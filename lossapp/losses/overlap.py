@@ -41,7 +41,7 @@ from lossapp.inputs import (
     require_same_shape,
     shape_text,
 )
-from lossapp.interval import Box, IntervalFormula, Iv, interval_formula, log_softmax_iv, reduce_iv, where
+from lossapp.interval import Box, IntervalFormula, Iv, interval_formula, log_softmax_iv, monotone, reduce_iv, where
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, lookup, register
@@ -425,13 +425,8 @@ def _overlap_enclosure(kind: str) -> IntervalFormula:
         dims = set_dims(p.lo, activation, bool(params["per_sample"]))
         if t_exact is None:
             coef = _coefficient_enclosure(kind, p, box.target_box(0.0, 1.0), dims, params)
-        elif p.point:
-            coef = _label_coefficient_enclosure(kind, p, t_exact, dims, params)
-        else:  # the corners: p low where t = 1 and high where t = 0 gives the lowest coefficient, the reverse the highest
-            low = Iv(torch.where(t_exact == 1, p.lo, p.hi))
-            high = Iv(torch.where(t_exact == 1, p.hi, p.lo))
-            coef = Iv(_label_coefficient_enclosure(kind, low, t_exact, dims, params).lo,
-                      _label_coefficient_enclosure(kind, high, t_exact, dims, params).hi)
+        else:  # increasing in p where t = 1, decreasing where t = 0: the corners give the range
+            coef = monotone(lambda v: _label_coefficient_enclosure(kind, v, t_exact, dims, params), p, t_exact * 2 - 1)
         if activation == "softmax":
             coef = coef.sum(-1) / float(coef.shape[-1])
         return reduce_iv(1.0 - coef, box.reduction)
