@@ -583,7 +583,6 @@ def log_softmax_iv(z: Iv, dim: int = -1, index: torch.Tensor | None = None) -> I
     return out.movedim(-1, dim) if dim != -1 else out
 
 
-
 # -- class-index targets (cross-entropy, NLL, softmax focal) --------------------------------------------------
 
 def class_layout(x: Iv, target: torch.Tensor) -> tuple[Iv, torch.Tensor, bool]:
