@@ -276,6 +276,8 @@ class Iv:
             return self._times_exact(o.lo)
         if self.point:
             return o._times_exact(self.lo)
+        if bool(self.lo.min() >= 0) and bool(o.lo.min() >= 0):  # both ≥ 0 (most factors of a loss): two corners
+            return Iv(_down_(_no_nan_product_(self.lo * o.lo)), _up_(_no_nan_product_(self.hi * o.hi)))
         lo, hi = _hull_(*(_no_nan_product_(a * b) for a in (self.lo, self.hi) for b in (o.lo, o.hi)))
         return Iv(_down_(lo), _up_(hi))
 
@@ -385,7 +387,11 @@ class Iv:
         return Iv(_down_ulps_(lo, 4), _up_ulps_(torch.maximum(f_lo, f_hi, out=f_lo), 4))
 
     def clamp(self, low: float | None = None, high: float | None = None) -> Iv:
-        """min(max(x, low), high): monotone, exact."""
+        """min(max(x, low), high): monotone, exact (and x itself when it lies within already)."""
+        if high is None and low is not None and bool(self.lo.min() >= low):
+            return self
+        if low is None and high is not None and bool(self.hi.max() <= high):
+            return self
         return self._map(lambda t: t.clamp(low, high))
 
     def maximum(self, other: Any) -> Iv:
