@@ -423,6 +423,16 @@ def test_every_spec_declares_its_enclosure(spec: lossapp.registry.LossSpec) -> N
         assert has_zh(enclosure.method), f"{spec.name}: the reason it has no enclosure needs its catalog entries"
 
 
+def test_a_combination_encloses_its_parts_with_their_own_params() -> None:
+    """Dice + focal with α-balancing off (alpha < 0): the Dice part takes only its own params (once it refused
+    the focal part's negative alpha as a Tversky weight)."""
+    ex = lossapp.LOSSES["dice_focal"].example
+    r = lossapp.compute("dice_focal", ex["pred"], ex["target"], alpha=-1)
+    e = enclose(r)
+    assert e.sound, e.note
+    assert e.lo <= r.value <= e.hi
+
+
 def test_reduction_none_is_not_one_number() -> None:
     r = lossapp.compute("mse", "[0.5, 1.5]", "[0.0, 1.0]", reduction="none")
     assert not enclose(r).sound

@@ -627,22 +627,22 @@ def dice_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, par
     return _combo_steps("focal")(trace, pred, target, params, reduction)
 
 
+_PART_NAMES = {"ce": "cross-entropy", "focal": "focal"}
+
+
 # λ_dice·L_dice + λ·L_part, each part enclosed by its own spec's enclosure on the inputs as the part's own prepare
 # converts them (as the steps do): the sum of two enclosures encloses the sum (it ignores that both parts move
 # together, so it may be wider, never narrower).
 def _combo_enclosure(kind: str) -> IntervalFormula:
     lam = f"lambda_{kind}"
 
-    @interval_formula(f"sum of the parts' enclosures (Dice and the {COMBO_PART_NAMES[kind]} part)")
+    @interval_formula(f"sum of the parts' enclosures (Dice and the {_PART_NAMES[kind]} part)")
     def enclosure(box: Box) -> Iv:
         spec, pp = _part(kind, box.params)
         pred, target = _part_inputs(spec, box.pred, box.require_target(), pp, Trace())
         part = spec.enclosure.evaluate(box.part(pred, target, pp, spec.target_kind))
         return dice_enclosure.evaluate(box) * float(box.params["lambda_dice"]) + part * float(box.params[lam])
     return enclosure
-
-
-COMBO_PART_NAMES = {"ce": "cross-entropy", "focal": "focal"}
 
 
 _CE_CODE = """\
