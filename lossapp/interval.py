@@ -318,9 +318,11 @@ class Iv:
         return Iv.of(other) / self
 
     # -- elementary functions (monotone ones are evaluated at the bounds) ---------------------------
-    def _increasing(self, fn: Callable[[torch.Tensor], torch.Tensor], ulps: int, *, nonneg: bool = False) -> Iv:
-        """A non-decreasing function with at most a few ulps of error (returning a new tensor), evaluated at the
-        bounds (once for a point) and rounded `ulps` ulps outward."""
+    def increasing(self, fn: Callable[[torch.Tensor], torch.Tensor], ulps: int, *, nonneg: bool = False) -> Iv:
+        """fn over the interval, for a non-decreasing fn (of a float64 tensor, returning a new tensor) whose float64
+        result lies within `ulps` units in the last place of its exact value (the caller proves both in a comment):
+        fn at the bounds (once for a point), rounded `ulps` ulps outward. nonneg: fn ≥ 0 (a cheaper rounding, which
+        also covers an underflow to a subnormal or to 0). One pass of fn instead of one per elementary operation."""
         hi_value = fn(self.hi)
         lo_value = hi_value.clone() if self.point else fn(self.lo)
         if nonneg:
@@ -338,32 +340,32 @@ class Iv:
 
     def sqr(self) -> Iv:
         """x² (≥ 0, increasing in |x|; the product is correctly rounded: 1 ulp each way suffices)."""
-        return self.abs()._increasing(lambda t: t * t, 1, nonneg=True)
+        return self.abs().increasing(lambda t: t * t, 1, nonneg=True)
 
     def sqrt(self) -> Iv:
         if bool((self.lo < 0).any()):
             raise _outside("√x")
-        return self._increasing(torch.sqrt, 1, nonneg=True)
+        return self.increasing(torch.sqrt, 1, nonneg=True)
 
     def exp(self) -> Iv:
-        return self._increasing(torch.exp, 4, nonneg=True)
+        return self.increasing(torch.exp, 4, nonneg=True)
 
     def log(self) -> Iv:
         if bool((self.lo < 0).any()):
             raise _outside("log x")
-        return self._increasing(torch.log, 4)
+        return self.increasing(torch.log, 4)
 
     def log1p(self) -> Iv:
         if bool((self.lo < -1).any()):
             raise _outside("log(1 + x)")
-        return self._increasing(torch.log1p, 4)
+        return self.increasing(torch.log1p, 4)
 
     def softplus(self) -> Iv:
         """log(1 + e^x), increasing; computed as max(x, 0) + log1p(e^−|x|) (both terms ≥ 0)."""
-        return self._increasing(lambda t: torch.log1p(torch.exp(-t.abs())).add_(t.clamp_min(0)), 8, nonneg=True)
+        return self.increasing(lambda t: torch.log1p(torch.exp(-t.abs())).add_(t.clamp_min(0)), 8, nonneg=True)
 
     def sigmoid(self) -> Iv:
-        out = self._increasing(torch.sigmoid, 8, nonneg=True)
+        out = self.increasing(torch.sigmoid, 8, nonneg=True)
         return Iv(out.lo, out.hi.clamp_max_(1.0))
 
     def pow(self, g: float) -> Iv:
@@ -372,7 +374,7 @@ class Iv:
             raise _outside(f"x^{g:g}")
         if g == 0:
             return Iv(torch.ones(self.shape, dtype=F64))
-        return self._increasing(lambda t: torch.pow(t, g), 4, nonneg=True)
+        return self.increasing(lambda t: torch.pow(t, g), 4, nonneg=True)
 
     def xlogx(self) -> Iv:
         """x·log x with 0·log 0 = 0 (torch.xlogy(x, x)), for x ≥ 0: convex with its minimum −1/e at 1/e."""

@@ -175,6 +175,21 @@ def test_sum_contains_the_exact_sum(pairs: list[tuple[float, float]], us: list[f
     assert _inside(mpmath.fsum(mpmath.mpf(p) for p in points) / len(points), iv.mean())
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(finite, finite), min_size=1, max_size=8), st.floats(min_value=1e-3, max_value=10))
+def test_smooth_l1_and_huber_enclose_their_exact_value(pairs: list[tuple[float, float]], threshold: float) -> None:
+    """Exact inputs (tensors: a point box): the enclosure of each branch-wise formula contains the exact mean."""
+    x = torch.tensor([p[0] for p in pairs], dtype=F64)
+    y = torch.tensor([p[1] for p in pairs], dtype=F64)
+    for name, param, g in (
+            ("smooth_l1", "beta", lambda a: a * a / (2 * threshold) if a < threshold else a - threshold / 2),
+            ("huber", "delta", lambda a: a * a / 2 if a < threshold else threshold * (a - threshold / 2))):
+        r = lossapp.compute(name, x, y, **{param: threshold})
+        e = enclose(r)
+        exact = mpmath.fsum(g(abs(mpmath.mpf(a) - mpmath.mpf(b))) for a, b in pairs) / len(pairs)
+        assert mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (name, e.lo, e.hi)
+
+
 def test_log_softmax_range_is_reached_at_the_corners() -> None:
     z = Iv(torch.tensor([[1.0, 2.0, -0.5]], dtype=F64), torch.tensor([[1.1, 2.05, -0.4]], dtype=F64))
     out = log_softmax_iv(z)

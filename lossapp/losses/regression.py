@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import require_same_shape
-from lossapp.interval import Box, Iv, abs_difference, interval_formula, reduce_iv, where
+from lossapp.interval import Box, Iv, abs_difference, interval_formula, reduce_iv
 from lossapp.losses.stable import select
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -108,8 +108,9 @@ def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
 # l = g(|d|) with d = ŷ − y and g non-decreasing on [0, ∞) for L1, MSE, smooth L1 (continuous at |d| = β:
 # 0.5β²/β = β − 0.5β) and Huber (continuous at δ); |d| over the box is exact, so g over the interval of |d| is the
 # exact range of each term; the sum of independent terms ranges over the sum of their ranges. Smooth L1 and Huber
-# pick their branch by the upper end of |d|: an interval straddling β (δ) takes the linear branch, which lies below
-# the quadratic one at the lower end (0.5a²/β − (a − 0.5β) = 0.5(a − β)²/β ≥ 0): still an enclosure.
+# are g at the two ends of |d|'s interval (Iv.increasing), each branch picked per element as the steps pick it, and
+# each within 2 ulps of its exact value: 0.5t²/β (t·t and /β correctly rounded, ×0.5 exact), t − 0.5β (one
+# rounding), δ(t − 0.5δ) (two); increasing's outward rounding also covers an underflow to a subnormal.
 
 def _abs_d(box: Box) -> Iv:
     return abs_difference(box.pred_box(), box.target_box())
@@ -134,15 +135,18 @@ def rmse_enclosure(box: Box) -> Iv:
 def smooth_l1_enclosure(box: Box) -> Iv:
     beta = float(box.params["beta"])
     a = _abs_d(box)
-    terms = a if beta == 0 else where(a.hi < beta, 0.5 * a.sqr() / beta, a - 0.5 * beta)
-    return reduce_iv(terms, box.reduction)
+    if beta == 0:
+        return reduce_iv(a, box.reduction)
+    return reduce_iv(a.increasing(lambda t: torch.where(t < beta, (t * t).mul_(0.5).div_(beta), t - 0.5 * beta), 2,
+                                  nonneg=True), box.reduction)
 
 
 @interval_formula("exact range (Huber is non-decreasing in |d|), interval arithmetic with outward rounding")
 def huber_enclosure(box: Box) -> Iv:
     delta = float(box.params["delta"])
-    a = _abs_d(box)
-    return reduce_iv(where(a.hi < delta, 0.5 * a.sqr(), delta * (a - 0.5 * delta)), box.reduction)
+    return reduce_iv(_abs_d(box).increasing(
+        lambda t: torch.where(t < delta, (t * t).mul_(0.5), (t - 0.5 * delta).mul_(delta)), 2, nonneg=True),
+        box.reduction)
 
 
 _COMMON = {"family": "regression", "pred_kind": "values", "target_kind": "values", "prepare": _same_shape,
