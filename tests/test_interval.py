@@ -21,6 +21,7 @@ from mpmath import iv as mpi
 
 import lossapp
 from lossapp.i18n import has_zh
+from lossapp.inputs import TensorInput
 from lossapp.interval import (
     NOT_ESTABLISHED,
     IntervalFormula,
@@ -177,17 +178,23 @@ def test_sum_contains_the_exact_sum(pairs: list[tuple[float, float]], us: list[f
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(finite, finite), min_size=1, max_size=8), st.floats(min_value=1e-3, max_value=10))
-def test_smooth_l1_and_huber_enclose_their_exact_value(pairs: list[tuple[float, float]], threshold: float) -> None:
-    """Exact inputs (tensors: a point box): the enclosure of each branch-wise formula contains the exact mean."""
+def test_regression_enclosures_contain_their_exact_value(pairs: list[tuple[float, float]], threshold: float) -> None:
+    """Exact inputs (decimals unknown: a point box, one evaluation of g(|d|)) and the same inputs written with 3 decimals (g at
+    both ends of |d|'s interval): the enclosure contains the exact mean of g(|x − y|)."""
     x = torch.tensor([p[0] for p in pairs], dtype=F64)
     y = torch.tensor([p[1] for p in pairs], dtype=F64)
-    for name, param, g in (
-            ("smooth_l1", "beta", lambda a: a * a / (2 * threshold) if a < threshold else a - threshold / 2),
-            ("huber", "delta", lambda a: a * a / 2 if a < threshold else threshold * (a - threshold / 2))):
-        r = lossapp.compute(name, x, y, **{param: threshold})
-        e = enclose(r)
+    for name, params, g in (
+            ("mse", {}, lambda a: a * a),
+            ("smooth_l1", {"beta": threshold}, lambda a: a * a / (2 * threshold) if a < threshold else a - threshold / 2),
+            ("huber", {"delta": threshold}, lambda a: a * a / 2 if a < threshold else threshold * (a - threshold / 2))):
+        e = enclose(lossapp.compute(name, TensorInput(x, None), TensorInput(y, None), **params))  # decimals unknown
         exact = mpmath.fsum(g(abs(mpmath.mpf(a) - mpmath.mpf(b))) for a, b in pairs) / len(pairs)
-        assert mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (name, e.lo, e.hi)
+        assert e.point and mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (name, e.lo, e.hi)
+        written = [(f"{a:.3f}", f"{b:.3f}") for a, b in pairs]
+        e = enclose(lossapp.compute(name, "[" + ", ".join(a for a, _ in written) + "]",
+                                    "[" + ", ".join(b for _, b in written) + "]", **params))
+        exact = mpmath.fsum(g(abs(mpmath.mpf(a) - mpmath.mpf(b))) for a, b in written) / len(pairs)
+        assert not e.point and mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (name, e.lo, e.hi)
 
 
 def test_log_softmax_range_is_reached_at_the_corners() -> None:

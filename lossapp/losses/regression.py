@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -107,46 +108,55 @@ def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
 # -- rounding enclosures (lossapp.interval) -------------------------------------------------------------------------
 # l = g(|d|) with d = ŷ − y and g non-decreasing on [0, ∞) for L1, MSE, smooth L1 (continuous at |d| = β:
 # 0.5β²/β = β − 0.5β) and Huber (continuous at δ); |d| over the box is exact, so g over the interval of |d| is the
-# exact range of each term; the sum of independent terms ranges over the sum of their ranges. Smooth L1 and Huber
-# are g at the two ends of |d|'s interval (Iv.increasing), each branch picked per element as the steps pick it, and
-# each within 2 ulps of its exact value: 0.5t²/β (t·t and /β correctly rounded, ×0.5 exact), t − 0.5β (one
-# rounding), δ(t − 0.5δ) (two); increasing's outward rounding also covers an underflow to a subnormal.
+# exact range of each term; the sum of independent terms ranges over the sum of their ranges. g is evaluated at the
+# two ends of |d|'s interval (Iv.increasing), each branch picked per element as the steps pick it, and each within
+# 2 ulps of its exact value: t² and 0.5t²/β (t·t and /β correctly rounded, ×0.5 exact), t − 0.5β (one rounding),
+# δ(t − 0.5δ) (two); increasing's outward rounding also covers an underflow to a subnormal.
+# Exact inputs (a point box): the float |d| is within ½ ulp (relative 2⁻⁵³) of the exact one, and every g here has
+# elasticity t·g'(t)/g(t) ≤ 2 (t²: 2; t − 0.5β and δ(t − 0.5δ): t/(t − 0.5β) ≤ 2 for t ≥ β), so g of the float |d|
+# is within 2 more ulps of g of the exact |d|: one evaluation, rounded 2 ulps further out.
 
-def _abs_d(box: Box) -> Iv:
-    return abs_difference(box.pred_box(), box.target_box())
+def _terms(box: Box, g: Callable[[torch.Tensor], torch.Tensor], ulps: int) -> Iv:
+    """g(|d|) per element, for a g as above computed within `ulps` ulps (returning a new tensor)."""
+    x, y = box.pred_box(), box.target_box()
+    if x.point and y.point:
+        return Iv((x.lo - y.lo).abs_()).increasing(g, ulps + 2, nonneg=True)
+    return abs_difference(x, y).increasing(g, ulps, nonneg=True)
+
+
+def _square(t: torch.Tensor) -> torch.Tensor:
+    return t * t
 
 
 @interval_formula("exact range (|d| per element), interval arithmetic with outward rounding")
 def l1_enclosure(box: Box) -> Iv:
-    return reduce_iv(_abs_d(box), box.reduction)
+    return reduce_iv(abs_difference(box.pred_box(), box.target_box()), box.reduction)
 
 
 @interval_formula("exact range (d² per element), interval arithmetic with outward rounding")
 def mse_enclosure(box: Box) -> Iv:
-    return reduce_iv(_abs_d(box).sqr(), box.reduction)
+    return reduce_iv(_terms(box, _square, 1), box.reduction)
 
 
 @interval_formula("exact range (√ of the reduced d², monotone), interval arithmetic with outward rounding")
 def rmse_enclosure(box: Box) -> Iv:
-    return reduce_iv(_abs_d(box).sqr(), box.reduction).sqrt()
+    return reduce_iv(_terms(box, _square, 1), box.reduction).sqrt()
 
 
 @interval_formula("exact range (smooth L1 is non-decreasing in |d|), interval arithmetic with outward rounding")
 def smooth_l1_enclosure(box: Box) -> Iv:
     beta = float(box.params["beta"])
-    a = _abs_d(box)
     if beta == 0:
-        return reduce_iv(a, box.reduction)
-    return reduce_iv(a.increasing(lambda t: torch.where(t < beta, (t * t).mul_(0.5).div_(beta), t - 0.5 * beta), 2,
-                                  nonneg=True), box.reduction)
+        return reduce_iv(abs_difference(box.pred_box(), box.target_box()), box.reduction)
+    return reduce_iv(_terms(box, lambda t: torch.where(t < beta, (t * t).mul_(0.5).div_(beta), t - 0.5 * beta), 2),
+                     box.reduction)
 
 
 @interval_formula("exact range (Huber is non-decreasing in |d|), interval arithmetic with outward rounding")
 def huber_enclosure(box: Box) -> Iv:
     delta = float(box.params["delta"])
-    return reduce_iv(_abs_d(box).increasing(
-        lambda t: torch.where(t < delta, (t * t).mul_(0.5), (t - 0.5 * delta).mul_(delta)), 2, nonneg=True),
-        box.reduction)
+    return reduce_iv(_terms(box, lambda t: torch.where(t < delta, (t * t).mul_(0.5), (t - 0.5 * delta).mul_(delta)), 2),
+                     box.reduction)
 
 
 _COMMON = {"family": "regression", "pred_kind": "values", "target_kind": "values", "prepare": _same_shape,
