@@ -234,12 +234,12 @@ def zero_one_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any
 
 # -- rounding enclosures (lossapp.interval) -------------------------------------------------------------------------
 
-# Hinge: l = max(0, m − y·f) with y = ±1 exact (0/1 labels mapped by hinge_prepare, as the trace maps them):
+# Hinge: l = max(0, m − y·f) with y = ±1 exact (the target as hinge_prepare left it: 0/1 labels mapped to ±1):
 # monotone in f (non-increasing for y = +1, non-decreasing for −1), so interval arithmetic gives the exact range.
 @interval_formula("exact range (monotone in each score), interval arithmetic with outward rounding")
 def hinge_enclosure(box: Box) -> Iv:
-    _, y = hinge_prepare(box.pred, box.require_target(), box.params, Trace())
-    return reduce_iv((float(box.params["margin"]) - box.pred_box() * y.to(torch.float64)).relu(), box.reduction)
+    y = box.require_target().to(torch.float64)
+    return reduce_iv((float(box.params["margin"]) - box.pred_box() * y).relu(), box.reduction)
 
 
 # Multi-class margin (torch): l_n = w_y·Σ_{i≠y} max(0, margin − x_y + x_i)^p / C: non-increasing in x_y and
