@@ -106,7 +106,7 @@ def run_python(case: Case, pred: Any, http_params: bool = False) -> Outcome:
         result = _call_python(case, pred, params)
         json.dumps(result.to_dict(), allow_nan=False)  # a valid result is valid JSON (NaN is null)
     except InputError as exc:
-        return Outcome("error", str(exc))
+        return Outcome("error", exc.message)  # the Message, so that has_zh reads its id
     except Exception as exc:
         return _escaped(exc)
     return Outcome("ok")
