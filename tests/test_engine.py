@@ -343,7 +343,7 @@ def test_fuzz_compute_only_input_errors_and_honest_warnings(name, inputs, data, 
         r = lossapp.compute(name, pred, target if spec.target_kind else None, dtype=dtype, reduction=reduction,
                             **params)
     except InputError as exc:
-        assert "expected" in str(exc) and len(str(exc)) < 1000 and has_zh(str(exc)), str(exc)
+        assert "expected" in str(exc) and len(str(exc)) < 1000 and has_zh(exc), str(exc)
         return
     json.dumps(r.to_dict(), allow_nan=False)
     _speaks_chinese(r)
