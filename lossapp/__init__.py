@@ -8,15 +8,11 @@
 """
 
 from lossapp import losses as _losses  # noqa: F401  (registers every loss)
+from lossapp.confusion_metrics import confusion
 from lossapp.engine import compute
 from lossapp.inputs import InputError
 from lossapp.registry import LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
+from lossapp.verdicts import check
 
 __all__ = ["LOSSES", "InputError", "LossSpec", "Param", "Result", "check", "compute", "confusion", "lookup"]
-
-
-# `check` and `confusion` are both functions of the public API and modules of the package: importing the
-# functions last binds the package attributes to the functions (a submodule import binds them only once).
-from lossapp.check import check
-from lossapp.confusion import confusion

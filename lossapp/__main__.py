@@ -180,7 +180,7 @@ def _run_loss(loss: str, argv: list[str]) -> int:
 def _verdict(result: Any, claimed: str | None) -> Any:
     if claimed is None:
         return None
-    from lossapp.check import check_result
+    from lossapp.verdicts import check_result
     return check_result(result, claimed)
 
 

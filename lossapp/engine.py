@@ -407,7 +407,7 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     reduction None: the loss's own default ("mean" for most, "sum" for the penalties)."""
     spec = lookup(loss)
     if spec.name == "confusion":
-        from lossapp.confusion import confusion_from_params
+        from lossapp.confusion_metrics import confusion_from_params
         return confusion_from_params(pred=pred, target=target, **params)
     reduction = resolve_reduction(spec, reduction)
     dev, dt = resolve_device(device), resolve_dtype(dtype)

@@ -16,7 +16,7 @@ spreadsheet (a cell like `=cmd|' /C calc'!A0` from the answers stays text).
 
 A class answers the same problems: rows with the same loss, pred, target, params and reduction (as written)
 share one computation, and what the checker works out without the claim (the enclosure, the values of the
-conventions and mistakes) is shared too (`lossapp.check.Checker`); the most recent PROBLEMS_KEPT problems are
+conventions and mistakes) is shared too (`lossapp.verdicts.Checker`); the most recent PROBLEMS_KEPT problems are
 kept while grading.
 """
 
@@ -110,8 +110,8 @@ class Problems:
 
     def checker(self, loss: str, pred: str, target: str, params_text: str, reduction: str) -> Any:
         """The Checker of this problem (computing it on first sight); re-raises the error it gave."""
-        from lossapp.check import Checker
         from lossapp.engine import compute
+        from lossapp.verdicts import Checker
         key = (loss, pred, target, params_text, reduction)
         found = self._problems.get(key)
         if isinstance(found, Exception):  # the same error for every row of this problem
@@ -138,7 +138,7 @@ class Problems:
 def grade_row(row: list[str], columns: dict[str, int], number: int, problems: Problems | None = None) -> dict[str, Any]:
     """One output row for one input row (an "error" row for a malformed one); `problems` shares the computation
     of a problem between rows."""
-    from lossapp.check import parse_claim
+    from lossapp.verdicts import parse_claim
     problems = problems if problems is not None else Problems(kept=1)
     ident = _field(row, columns, "id") or str(number)
     loss = _field(row, columns, "loss")
@@ -212,7 +212,7 @@ def grade_csv(path_or_text: str | Path, *, progress: Progress | None = None) -> 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
     """Count of each verdict (exact, convention, mistake, rounding, incorrect, error), for the summary chart."""
-    from lossapp.check import VERDICTS
+    from lossapp.verdicts import VERDICTS
     order = [*VERDICTS, "error"]
     counts = df["verdict"].value_counts() if len(df) else pd.Series(dtype=int)
     return pd.DataFrame({"verdict": order, "count": [int(counts.get(v, 0)) for v in order]})

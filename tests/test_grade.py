@@ -14,11 +14,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lossapp.check import Checker
 from lossapp.grade import INTERNAL_ERROR, OUTPUT_COLUMNS, grade_csv, summary
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
 from lossapp.spreadsheet import write_csv
+from lossapp.verdicts import Checker
 
 BCE_TRUE = float(F.binary_cross_entropy(torch.tensor([0.2947, 0.5898, 0.4863], dtype=torch.float64),
                                         torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)))

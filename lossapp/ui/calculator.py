@@ -19,14 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd  # both loaded by gradio already
 
-from lossapp import render
+from lossapp import render, service
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.plots import AroundPlot, loss_around, pin_markers
 from lossapp.registry import LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
-from lossapp.ui import service
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr, value_html
 from lossapp.ui.concurrency import compute_events
 from lossapp.ui.downloads import DOWNLOADS

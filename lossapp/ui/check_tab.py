@@ -24,8 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from lossapp import render
-from lossapp.check import VERDICTS, Verdict, parse_claim, rounds_to
+from lossapp import render, service
 from lossapp.conventions import table_for_result
 from lossapp.grade import grade_csv, summary
 from lossapp.i18n import add_zh, add_zh_patterns, tr
@@ -33,11 +32,12 @@ from lossapp.inputs import InputError
 from lossapp.registry import LossSpec, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
-from lossapp.ui import calculator, service
+from lossapp.ui import calculator
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, esc, gr, once
 from lossapp.ui.concurrency import compute_events, grade_events
 from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.strings import STRINGS, t
+from lossapp.verdicts import VERDICTS, Verdict, parse_claim, rounds_to
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = ROOT / "examples" / "answers_sample.csv"
