@@ -51,8 +51,8 @@ def _cases() -> list[tuple[str, str | None, str | None, dict, float]]:
         if ex.get("pred") is None:
             continue
         result = lossapp.compute(spec.name, ex["pred"], ex.get("target"), **params)
-        if isinstance(result.value, float) and math.isfinite(result.value):
-            out.append((spec.name, ex["pred"], ex.get("target"), params, float(result.value)))
+        if result.value.dim() == 0 and math.isfinite(result.scalar):
+            out.append((spec.name, ex["pred"], ex.get("target"), params, result.scalar))
     return out
 
 

@@ -2,7 +2,8 @@
 
     import lossapp
     r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
-    r.value            # 0.926341...
+    r.value            # tensor(0.926341..., dtype=torch.float64)
+    r.scalar           # 0.926341...
     r.steps            # the worked solution
     r.reference        # torch.nn.functional.binary_cross_entropy, and whether it agrees
 """

@@ -47,7 +47,7 @@ from lossapp.reference import (
 )
 from lossapp.registry import LossSpec, lookup, shown
 from lossapp.result import Result
-from lossapp.trace import Replayer, Step, Trace, as_list
+from lossapp.trace import Replayer, Step, Trace
 
 INF_ALLOWED = ("logits", "log_probabilities", "scores")
 # pred's ±inf replaced by ±1e8 and ±1e16 (the limit is where the two agree, or ±inf where the value keeps growing
@@ -440,7 +440,7 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     warnings += notes
     if gradient is not None:
         gradient.replay = replay
-    return Result(loss=spec.name, params=effective, reduction=reduction, value=as_list(value.double()),
+    return Result(loss=spec.name, params=effective, reduction=reduction, value=value.double().cpu(),
                   steps=trace.steps, reference=comparison, gradient=gradient, warnings=warnings, spec=spec,
                   pred=kept_pred, target=kept_target,
                   unreduced=trace.unreduced.cpu() if trace.unreduced is not None else None, replay=replay)

@@ -268,7 +268,7 @@ def test_example_tomls() -> None:
     counts = find_example("003_confusion_counts")
     assert counts.stated == "0.7273" and "implied" in counts.notes
     result, verdict = run_example(counts)
-    assert round(result.value, 4) == 0.7273
+    assert round(result.scalar, 4) == 0.7273
     if verdict is not None:
         assert verdict.verdict == "exact"
     dice = find_example("003_dice_loss")

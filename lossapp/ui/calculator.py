@@ -231,7 +231,7 @@ def result_caption(result: Result, lang: str) -> str:
 def big_value(result: Result, lang: str, verdict: Any = None, stamp: str = "") -> str:
     badge, state = _badge(result, lang)
     text = render.value_text(result.value, lang)
-    small = not isinstance(result.value, int | float)
+    small = result.value.dim() > 0
     return value_html(result_caption(result, lang), text, badge, state, verdict_html(verdict, lang), small=small,
                       stamp=stamp)
 
