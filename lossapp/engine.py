@@ -28,7 +28,7 @@ import torch
 from lossapp.i18n import add_zh_patterns
 from lossapp.inputs import InputError, TensorInput, quote, read_tensor, require_class_indices, require_finite
 from lossapp.inputs.errors import at_index
-from lossapp.lint import lint
+from lossapp.lint import mixup_warnings
 from lossapp.reference import (
     DTYPES,
     TOLERANCES,
@@ -433,7 +433,7 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
         honest = limit_warnings(spec, x, t, run_params, reduction, value, manual_grad)
         if honest is not None:  # the trace is not (or not known to be) the limit: say that instead
             warnings = [w for w in warnings if w not in inf_warnings] + honest
-    warnings += [w for w in lint(spec, x0, t0, effective, reduction) if w not in warnings]
+    warnings += [w for w in mixup_warnings(spec, x0, t0, effective, reduction) if w not in warnings]
 
     comparison, gradient, notes = _verify(spec, x, t, run_params, reduction, dev, dt,
                                           (_held_exactly(pred, dt), _held_exactly(target, dt)), value, manual_grad)
