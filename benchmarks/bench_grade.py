@@ -46,7 +46,7 @@ def _cases() -> list[tuple[str, str | None, str | None, dict, float]]:
         params = {k: v for k, v in (ex.get("params") or {}).items()}
         if spec.name == "confusion":
             result = lossapp.compute("confusion", None, None, **params)
-            out.append(("confusion", None, None, params, float(result.value)))
+            out.append(("confusion", None, None, params, result.scalar))
             continue
         if ex.get("pred") is None:
             continue
