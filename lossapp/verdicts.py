@@ -425,11 +425,7 @@ def _reference_value(result: Result) -> float | None:
     ref = result.reference
     if ref is None or ref.dtype == "float64":
         return None
-    v = ref.value
-    if isinstance(v, list):
-        flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
-        return float(flat[0]) if flat.numel() == 1 else None
-    return float(v) if v is not None else None
+    return ref.tensor.double().item() if ref.tensor.numel() == 1 else None
 
 
 def _num(x: float) -> str:
