@@ -1,3 +1,4 @@
+import html
 import json
 import math
 import os
@@ -29,6 +30,7 @@ from lossapp.reduction import reduce
 from lossapp.registry import lookup
 from lossapp.spreadsheet import writable_path
 from lossapp.trace import Trace
+from lossapp.ui.common import user_error
 
 
 def test_no_english_string_has_two_different_translations() -> None:
@@ -212,6 +214,8 @@ def test_the_pseudo_locale_leaves_no_english_in_input_errors(pseudo, tmp_path) -
         assert rendered.startswith("⟦") and _outside_brackets(rendered) == "", rendered
         phrases = [leaf for leaf in _leaves(info.value.message) if _ENGLISH.search(_QUOTED.sub("", leaf))]
         assert not phrases, (str(info.value), phrases)
+        toast = html.unescape(user_error(info.value, lang).message)  # the app's error modal says the same
+        assert toast == rendered
     warning = i18n.tr(require_finite(torch.tensor([math.inf]), "pred", allow_inf=True)[0], lang)
     assert warning.startswith("⟦") and _outside_brackets(warning) == ""
 
