@@ -570,7 +570,6 @@ register(LossSpec(
 # The check of lossapp.inputs writes a caller's hint into its English message: its Chinese, from the catalog.
 add_hint_zh(require_probabilities, {HINT_ACTIVATION: HINT_ACTIVATION.render("zh")})
 
-# The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in lossapp/confusion.py;
-# importing it here registers it with the losses, and loads the module before lossapp/__init__ defines the
-# lossapp.confusion function (a later first import of the submodule would rebind that name to the module).
-from lossapp import confusion as _confusion  # noqa: E402, F401
+# The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in
+# lossapp/confusion_metrics.py; importing it here registers it with the losses.
+from lossapp import confusion_metrics as _confusion_metrics  # noqa: E402, F401
