@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
-    add_hint_zh,
     require_binary,
     require_broadcastable,
     require_class_indices,
@@ -85,7 +84,7 @@ def _row_sum_warning(sums: torch.Tensor, what: str, message_id: str = "classific
     return msg(message_id, what=what, off=f"{float(off.max()):.3g}")
 
 
-# The hints this module passes to the checks in lossapp.inputs (registered with them at the end).
+# The hints this module passes to the checks in lossapp.inputs (messages: the checks render them per language).
 HINT_BCE_LOGITS = msg("classification.hint.bce_logits")
 HINT_SET_LOGITS = msg("classification.hint.set_logits")
 HINT_CLASS_INDICES = msg("classification.hint.class_indices")
@@ -587,15 +586,3 @@ register(LossSpec(
     example={"pred": "[[-1.2040, -1.2040, -0.9163], [-0.3567, -1.6094, -2.3026]]",
              "target": "[[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]", "params": {}},
     torch_code="F.kl_div(pred, target, reduction=reduction, log_target=log_target)"))
-
-
-# -- 中文 -------------------------------------------------------------------------------------------------
-
-
-# The checks of lossapp.inputs write a caller's hint into their English message: its Chinese, from the catalog.
-add_hint_zh(require_probabilities, {h: h.render("zh") for h in (HINT_BCE_LOGITS, HINT_SET_LOGITS,
-                                                                 HINT_CLASS_PROBABILITIES, HINT_SET_LOG_TARGET)})
-add_hint_zh(require_log_probabilities, {h: h.render("zh") for h in (HINT_SET_LOGITS, HINT_LOG_Q, HINT_LOG_TARGET)})
-add_hint_zh(require_binary, {HINT_CLASS_INDICES: HINT_CLASS_INDICES.render("zh")})
-add_hint_zh(require_same_shape, {HINT_CLASS_INDICES_SHAPE: HINT_CLASS_INDICES_SHAPE.render("zh")})
-add_hint_zh(require_broadcastable, {h: h.render("zh") for h in (HINT_WEIGHT, HINT_POS_WEIGHT)})

@@ -16,7 +16,6 @@ import torch.nn.functional as F
 from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
-    add_hint_zh,
     require_binary,
     require_broadcastable,
     require_class_indices,
@@ -401,8 +400,3 @@ register(LossSpec(
         'l if reduction == "none" else l.sum() if reduction == "sum" else l.sum() / counted.sum()'
     ),
 ))
-
-
-# The checks of lossapp.inputs write a caller's hint into their English message: its Chinese, from the catalog.
-add_hint_zh(require_broadcastable, {HINT_COLUMN_WEIGHT: HINT_COLUMN_WEIGHT.render("zh")})
-add_hint_zh(require_per_class, {HINT_ALPHA: HINT_ALPHA.render("zh")})

@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
-    add_hint_zh,
     require_class_indices,
     require_per_class,
     require_same_shape,
@@ -271,6 +270,3 @@ register(LossSpec(
                "              else torch.where(pred >= threshold, 1, -1 if bool((target < 0).any()) else 0))\n"
                "l = (pred_label != target).float()\n" + _REDUCE_CODE,
 ))
-
-# The check of lossapp.inputs writes a caller's hint into its English message: its Chinese, from the catalog.
-add_hint_zh(require_sign_labels, {HINT_ELEMENTWISE: HINT_ELEMENTWISE.render("zh")})

@@ -34,7 +34,6 @@ import torch.nn.functional as F
 from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
-    add_hint_zh,
     require_binary,
     require_class_indices,
     require_probabilities,
@@ -565,10 +564,6 @@ register(LossSpec(
     gradient=_combo_gradient("focal"),
     reference_name="λ_dice·(Dice set formula) + λ_focal·(sigmoid focal loss on F.binary_cross_entropy_with_logits)",
     aliases=("DiceFocalLoss",), torch_code=_DICE_VALUE_CODE + _FOCAL_CODE, **_COMBO))
-
-
-# The check of lossapp.inputs writes a caller's hint into its English message: its Chinese, from the catalog.
-add_hint_zh(require_probabilities, {HINT_ACTIVATION: HINT_ACTIVATION.render("zh")})
 
 # The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in
 # lossapp/confusion_metrics.py; importing it here registers it with the losses.
