@@ -755,13 +755,9 @@ def _decimals(ti: TensorInput | None, values: torch.Tensor | None) -> np.ndarray
 def enclose(result: Any) -> Enclosure:
     """The sound enclosure of `result`'s loss over its inputs' rounding box (see the module docstring), from the
     enclosure its spec declares."""
-    value = result.value
-    if isinstance(value, list):
-        flat = torch.as_tensor(value, dtype=F64).reshape(-1)
-        if flat.numel() != 1:
-            return _not_established(msg("interval.several_values"))
-        value = float(flat[0])
-    value = float(value)
+    if result.value.numel() != 1:
+        return _not_established(msg("interval.several_values"))
+    value = result.scalar
     if not math.isfinite(value):
         return _not_established(msg("interval.not_finite"))
     spec = result.spec
