@@ -229,12 +229,20 @@ def zero_one_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any
 
 # -- rounding enclosures (lossapp.interval) -------------------------------------------------------------------------
 
-# Hinge: l = max(0, m − y·f) with y = ±1 exact (the target as hinge_prepare left it: 0/1 labels mapped to ±1):
-# monotone in f (non-increasing for y = +1, non-decreasing for −1), so interval arithmetic gives the exact range.
+# Hinge: l = max(0, m + s) with s = −y·f and y = ±1 exact (the target as hinge_prepare left it: 0/1 labels mapped
+# to ±1), so s and its range over the box are exact (a product by ±1), and max(0, m + s) is non-decreasing in s with
+# one rounding (Iv.increasing): the exact range of each term.
 @interval_formula("exact range (monotone in each score), interval arithmetic with outward rounding")
 def hinge_enclosure(box: Box) -> Iv:
     y = box.require_target().to(torch.float64)
-    return reduce_iv((float(box.params["margin"]) - box.pred_box() * y).relu(), box.reduction)
+    f = box.pred_box()
+    if f.point:
+        s = Iv(-y * f.lo)
+    else:
+        positive = y > 0
+        s = Iv(torch.where(positive, -f.hi, f.lo), torch.where(positive, -f.lo, f.hi))
+    margin = float(box.params["margin"])
+    return reduce_iv(s.increasing(lambda t: (t + margin).clamp_min_(0.0), 1, nonneg=True), box.reduction)
 
 
 # Multi-class margin (torch): l_n = w_y·Σ_{i≠y} max(0, margin − x_y + x_i)^p / C: non-increasing in x_y and
