@@ -119,10 +119,10 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
     """Compare every element of the built-in's `reference` (its own dtype) with the exact float64 `exact`.
 
     NaN matches NaN and ±inf the same inf; any other element agrees when |reference − exact| ≤ atol + rtol·|exact|.
-    One pass makes the difference (in float64: widening the reference's dtype is exact), two reductions give its
-    extremes with their indices; the relative error is computed at the worst element only. The
-    rtol part is evaluated (two more passes) only when some difference exceeds atol, and elementwise masks only
-    when some element is not finite.
+    One pass makes the difference (in float64: widening the reference's dtype is exact), one more takes its
+    magnitude in place, and one reduction gives the largest with its index; the relative error is computed at the
+    worst element only. The rtol part is evaluated (two more passes) only when some difference exceeds atol, and
+    elementwise masks only when some element is not finite.
 
     `written` (the trace at the inputs as written, when `exact` is the trace at the inputs rounded to the built-in's
     dtype): an element finite in one of `reference` and `written` and not in the other never agrees — a float16
@@ -130,18 +130,17 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
     r, e = reference.detach().reshape(-1), exact.detach().reshape(-1)
     if r.numel() == 0:
         return Closeness(0.0, 0.0, True, None)
-    diff = r.to(torch.float64, copy=True).sub_(e)  # (r − e with mixed dtypes would also copy r to float64)
-    (hi, hi_at), (lo, lo_at) = torch.max(diff, 0), torch.min(diff, 0)  # (max-with-index is fast even on ties)
-    lo, hi = float(lo), float(hi)
-    finite = math.isfinite(lo) and math.isfinite(hi)  # then every element of r and e is finite
+    gap = r.to(torch.float64, copy=True).sub_(e).abs_()  # |r − e|, in one buffer (r − e would copy r to float64 too)
+    largest, at = torch.max(gap, 0)  # NaN wins (max-with-index is fast even on ties)
+    abs_diff = float(largest)
+    finite = math.isfinite(abs_diff)  # then every element of r and e is finite
     if not finite:
         close = _closeness_nonfinite(r, e, rtol, atol)
-    elif max(-lo, hi) == 0:
+    elif abs_diff == 0:
         close = Closeness(0.0, 0.0, True, None)
     else:
-        abs_diff = max(-lo, hi)
-        index = int(hi_at if hi >= -lo else lo_at)
-        agrees = abs_diff <= atol or float((diff.abs_() - rtol * e.abs()).max()) <= atol
+        index = int(at)
+        agrees = abs_diff <= atol or float(gap.sub_(e.abs().mul_(rtol)).max()) <= atol
         close = Closeness(abs_diff, abs_diff / max(abs(float(e[index])), 1e-300), agrees, index)
     if written is None or written is exact or (finite and all_finite(written)):
         return close

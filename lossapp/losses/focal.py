@@ -34,6 +34,7 @@ from lossapp.losses.stable import (
     class_dim,
     exp_neg_abs,
     log_softmax_steps,
+    nonneg_mask,
     select,
     stable_sigmoid,
     within,
@@ -157,24 +158,26 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
                       note="input=probabilities: pred is p itself, no sigmoid is applied")
         ce = bce_probability_steps(trace, p, y)
     else:
-        e = exp_neg_abs(pred)  # e^{−|x|}, shared by σ(x) and the stable BCE
+        s = nonneg_mask(pred)  # [x ≥ 0] and e^{−|x|}, shared by σ(x) and the stable BCE
+        e = exp_neg_abs(pred, s)
         p = trace.add("p", "Sigmoid (stable)",
                       r"p = \sigma(x) = \begin{cases} \frac{1}{1+e^{-x}} & x \ge 0 \\ \frac{e^{x}}{1+e^{x}} & x < 0"
-                      r"\end{cases}", stable_sigmoid(pred, e),
+                      r"\end{cases}", stable_sigmoid(pred, e, s),
                       note="each branch only exponentiates −|x|, so nothing overflows for large |x|",
                       sub=r"\sigma($x)", x=pred)
         ce = trace.add("ce", "Binary cross-entropy with logits (stable)",
                        r"\mathrm{ce} = -[y\,\log p + (1-y)\,\log(1-p)] = \max(x,0) - x\,y + \log(1+e^{-|x|})",
-                       bce_with_logits_stable(pred, y, e),
+                       bce_with_logits_stable(pred, y, e, s),
                        note="the stable form of torch's binary_cross_entropy_with_logits: no log of a probability "
                             "that rounded to 0, no overflow",
                        sub=r"\max($x,0) - $x \cdot $y + \log(1+e^{-|$x|})", x=pred, y=y)
-    p_t = trace.add("p_t", "Probability of the true class", r"p_t = p\,y + (1-p)(1-y)", p * y + (1 - p) * (1 - y),
+    not_y = 1 - y  # (shared by p_t and α_t)
+    p_t = trace.add("p_t", "Probability of the true class", r"p_t = p\,y + (1-p)(1-y)", p * y + (1 - p) * not_y,
                     note="p_t = p for a positive (y = 1), 1 − p for a negative (y = 0)",
                     sub=r"$p \cdot $y + (1-$p)(1-$y)", p=p, y=y)
     if alpha >= 0:
         alpha_t = trace.add("alpha_t", "Class-balancing factor", r"\alpha_t = \alpha\,y + (1-\alpha)(1-y)",
-                            alpha * y + (1 - alpha) * (1 - y),
+                            alpha * y + (1 - alpha) * not_y,
                             note="α weighs the positives, 1 − α the negatives (only the positives get α)",
                             sub=rf"{alpha:g} \cdot $y + {1 - alpha:g} \cdot (1-$y)", y=y)
     else:
