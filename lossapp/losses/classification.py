@@ -43,7 +43,7 @@ from lossapp.losses.stable import (
 )
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
-from lossapp.trace import Trace, fmt
+from lossapp.trace import CHUNK, Trace, fmt
 
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
 MAX_PLACES = 5  # positions listed in a note
@@ -75,6 +75,14 @@ def _clamp_note(log: torch.Tensor, p: torch.Tensor, quiet: str) -> str:
         return quiet
     fires = log < LOG_CLAMP
     return f"the clamp fires at {int(fires.sum())} place(s): {_places(fires, p.detach(), 'p')}"
+
+
+def _exp_sums(log_p: torch.Tensor, cd: int) -> torch.Tensor:
+    """Σ e^{log p} along the class dimension `cd`, a block of samples at a time (no tensor of every e^{log p})."""
+    if cd == 0:
+        return torch.exp(log_p).sum(cd)
+    samples = max(1, CHUNK // max(1, log_p[0].numel()))
+    return torch.cat([torch.exp(block).sum(cd) for block in log_p.split(samples)])
 
 
 def _row_sum_warning(sums: torch.Tensor, what: str) -> str | None:
@@ -278,7 +286,7 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
                        "target, and 0 · (−∞) = NaN where a target probability of 0 meets it (as in torch)")
     elif kind == "log_probabilities":
         require_log_probabilities(pred, "pred", hint=HINT_SET_LOGITS)
-        message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)")
+        message = _row_sum_warning(_exp_sums(pred, cd), "exp(pred)")
         if message:
             trace.warn(message + "; cross_entropy on log p renormalises them (log-softmax)")
     elif within(pred, 0, 1) and _row_sum_warning(pred.sum(cd), "pred") is None \
@@ -293,7 +301,7 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
     if pred.numel() and float(pred.max()) > 0:
         trace.warn(NLL_POSITIVE)
     elif all_finite(pred):
-        message = _row_sum_warning(torch.exp(pred).sum(class_dim(pred)), "exp(pred)")
+        message = _row_sum_warning(_exp_sums(pred, class_dim(pred)), "exp(pred)")
         if message:
             trace.warn(message + ": pred is not normalised log-probabilities; nll_loss uses it as given")
     return pred, target
@@ -469,7 +477,7 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
         if message:
             trace.warn(message + "; KL(p‖q) is meant for distributions")
         if all_finite(pred):
-            message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)")
+            message = _row_sum_warning(_exp_sums(pred, cd), "exp(pred)")
             if message:
                 trace.warn(message + ": pred is not normalised log-probabilities")
     return pred, target
