@@ -43,6 +43,7 @@ import lossapp
 from lossapp.__main__ import main
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError, TensorInput, limits, parse_text, read_params
+from lossapp.service import parse_params_text
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_MESSAGE = 1000  # characters: a message quotes the user's text in bounded excerpts
@@ -59,6 +60,7 @@ class Outcome:
     kind: str  # "ok", "error" (an InputError) or "escaped" (anything else)
     message: str = ""
     detail: str = ""  # for "escaped": the last frames of the traceback
+    error: InputError | None = None  # for "error": the exception (its message id renders in any language)
 
 
 def _escaped(exc: BaseException) -> Outcome:
@@ -95,18 +97,16 @@ def _call_python(case: Case, pred: Any, params: dict[str, Any]) -> Any:
 
 def run_python(case: Case, pred: Any, http_params: bool = False) -> Outcome:
     """The case through the Python API. With http_params, params go the way the HTTP API reads them (its
-    JSON text through lossapp.ui.service.parse_params_text), so the message is the one /compute must give."""
+    JSON text through lossapp.service.parse_params_text), so the message is the one /compute must give."""
     try:
         if http_params and case.loss != "confusion":  # /confusion takes the counts as values, not as JSON text
-            from lossapp.ui.service import parse_params_text  # imports gradio: only for the HTTP comparison
-
             params = parse_params_text(_params_text(case))
         else:
             params = case.params if case.params is not None else read_params(case.params_json)
         result = _call_python(case, pred, params)
         json.dumps(result.to_dict(), allow_nan=False)  # a valid result is valid JSON (NaN is null)
     except InputError as exc:
-        return Outcome("error", str(exc))
+        return Outcome("error", str(exc), error=exc)
     except Exception as exc:
         return _escaped(exc)
     return Outcome("ok")
@@ -178,7 +178,7 @@ def assert_outcome(case: Case, outcome: Outcome, where: str) -> None:
     if outcome.kind == "error":
         _assert_clean_message(case, outcome.message, where)
         if where == "python":  # the house rule: every message a user can see has its Chinese
-            assert has_zh(outcome.message), f"python: no Chinese for {outcome.message[:300]!r}"
+            assert has_zh(outcome.error), f"python: no Chinese for {outcome.message[:300]!r}"
 
 
 def _assert_nothing_ran(tmp_path: Path) -> None:
@@ -438,4 +438,4 @@ def test_fuzz_compute_raises_only_input_error(call: tuple[str, str, str, dict[st
         result = lossapp.compute(loss, pred, target, **options, **params)
     except InputError:
         return
-    assert isinstance(result.value, float | list)
+    assert isinstance(result.value, torch.Tensor) and result.value.dtype == torch.float64
