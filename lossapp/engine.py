@@ -193,10 +193,24 @@ def _held_exactly(source: Any, dtype: torch.dtype) -> bool:
     return str(getattr(source, "dtype", "")).removeprefix("torch.") in HELD_EXACTLY.get(dtype, ())
 
 
-def _rounded(value: Any, dtype: torch.dtype, exact: bool = False) -> tuple[Any, bool]:
-    """`value` rounded to `dtype` (floating tensors only) and whether that changed it (not checked when `exact`)."""
+def _in_dtype(source: Any, value: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
+    """The user's own tensor `source` where it is `value` in `dtype` already (a dense tensor of that dtype, shape and
+    device, from which `value` was read unchanged), so that the built-in reads it without a rounded copy; else None."""
+    if (isinstance(source, torch.Tensor) and source.dtype == dtype and source.layout == torch.strided
+            and not source.is_quantized and source.device == value.device and source.shape == value.shape):
+        return source.detach()
+    return None
+
+
+def _rounded(value: Any, dtype: torch.dtype, exact: bool = False, source: Any = None) -> tuple[Any, bool]:
+    """`value` rounded to `dtype` (floating tensors only) and whether that changed it (not checked when `exact`).
+    `source`: the user's tensor `value` was read from unchanged (None when the loss's prepare changed it); where it
+    is in `dtype` already, it is the rounded value itself (no copy)."""
     if not (isinstance(value, torch.Tensor) and value.is_floating_point()):
         return value, False
+    same = _in_dtype(source, value, dtype)
+    if same is not None:
+        return same, False
     rounded = value.to(dtype)
     return rounded, not exact and not torch.equal(rounded.double(), value)
 
@@ -358,15 +372,18 @@ def limit_warnings(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, para
 
 def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dict[str, Any], reduction: str,
             device: torch.device, dtype: torch.dtype, held_exactly: tuple[bool, bool], value: torch.Tensor,
-            grad: torch.Tensor | None) -> tuple[Comparison, GradientComparison | None, list[str]]:
+            grad: torch.Tensor | None, sources: tuple[Any, Any] = (None, None),
+            ) -> tuple[Comparison, GradientComparison | None, list[str]]:
     """Run the built-in on the inputs rounded to its dtype and compare it, value and gradient, every element, with the
     exact float64 value of those rounded inputs: the trace's own `value` and `grad` when the rounding changes
     nothing (always where the dtype holds the inputs exactly), else a rerun of the trace on the rounded inputs.
-    The warnings say every disagreement, where and why."""
+    The warnings say every disagreement, where and why. `sources`: the user's pred and target where x and t were
+    read from them unchanged (see `_rounded`)."""
     warnings: list[str] = []
     named = {"pred": (x, held_exactly[0]), "target": (t, held_exactly[1]),
              **{f"parameter {k}": (v, False) for k, v in params.items()}}
-    rounded = {name: _rounded(v, dtype, exact) for name, (v, exact) in named.items()}
+    given = {"pred": sources[0], "target": sources[1]}
+    rounded = {name: _rounded(v, dtype, exact, given.get(name)) for name, (v, exact) in named.items()}
     changed = [name for name, (_, c) in rounded.items() if c]
     overflow = overflow_warnings({n: named[n][0] for n in changed}, {n: rounded[n][0] for n in changed}, dtype)
     warnings += overflow
@@ -436,7 +453,8 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     warnings += [w for w in mixup_warnings(spec, x0, t0, effective, reduction) if w not in warnings]
 
     comparison, gradient, notes = _verify(spec, x, t, run_params, reduction, dev, dt,
-                                          (_held_exactly(pred, dt), _held_exactly(target, dt)), value, manual_grad)
+                                          (_held_exactly(pred, dt), _held_exactly(target, dt)), value, manual_grad,
+                                          (pred if x is x0 else None, target if t is t0 else None))
     warnings += notes
     if gradient is not None:
         gradient.replay = replay

@@ -110,11 +110,22 @@ mistake("missing_minus", "Minus sign dropped", "漏掉了负号",
 
 # -- reductions ----------------------------------------------------------------------------------------------
 
+def _summed(c: Case) -> float | None:
+    """The value under reduction sum. A combined loss's parts reduce separately: λ_dice·Σ l_dice + λ·Σ l_part, each Σ l
+    the numerator its mean showed (summed as reduction sum sums it, so this is the value a run with sum gives)."""
+    if c.name in COMBOS and c.reduction == "mean":
+        dice_sym, part_sym, lam = COMBOS[c.name]
+        num_dice, num_part = (c.step_value(sym.replace("L_", "num_")) for sym in (dice_sym, part_sym))
+        if num_dice is not None and num_part is not None:
+            return finite(float(float(c.param("lambda_dice", 1.0)) * num_dice + float(c.param(lam, 1.0)) * num_part))
+    return c.reduced_as("sum")
+
+
 mistake("sum_instead_of_mean", "Sum instead of mean", "用求和代替了求均值",
         "The per-element losses were added up but not divided by their count (reduction='sum' instead of 'mean').",
         "把逐元素损失加起来了，却没有除以个数（用了 reduction='sum' 而不是 'mean'）。",
         "den", lambda c: c.reduction in ("mean", "batchmean") and "sum" in c.spec.reductions and scalar_value(c),
-        lambda c: c.reduced_as("sum"))
+        _summed)
 
 mistake("mean_instead_of_sum", "Mean instead of sum", "用求均值代替了求和",
         "The per-element losses were averaged although the problem asks for their sum (reduction='mean' instead of "
