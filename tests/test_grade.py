@@ -126,7 +126,7 @@ def test_answers_that_are_not_a_file_are_input_errors(given: str, reason: str, t
     for answers in (path, Path(path)):  # a path as text and as a Path
         with pytest.raises(InputError, match=reason) as caught:
             grade_csv(answers)
-        assert len(str(caught.value)) < 1000 and has_zh(str(caught.value))
+        assert len(str(caught.value)) < 1000 and has_zh(caught.value)
 
 
 def test_a_row_failing_inside_is_logged_and_shows_no_internals(monkeypatch: pytest.MonkeyPatch,
