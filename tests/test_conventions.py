@@ -138,3 +138,12 @@ def test_table_keeps_conventions_that_agree_with_torch() -> None:
 def test_table_for_a_loss_without_conventions() -> None:
     rows = table("mse", "[0.5, 1.0]", "[0.0, 1.0]")
     assert [r["id"] for r in rows] == ["pytorch"]
+
+
+def test_a_title_naming_its_library_says_each_part_once() -> None:
+    """The title with its library (as the checker writes it) in every language: no part twice (it once read
+    'ε/(C − 1) 标签平滑：标签平滑：其余类别各分 ε/(C − 1)')."""
+    for c in CONVENTIONS.values():
+        for lang in ("en", "zh"):
+            parts = [p.strip().lower() for p in re.split("[:：]", tr(c.named, lang))]
+            assert len(parts) == len(set(parts)), tr(c.named, lang)
