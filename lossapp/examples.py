@@ -61,6 +61,11 @@ class Example:
                 "notes_zh": self.notes_zh, "random": self.random}
 
 
+def example_title(example: Example, lang: str = "en") -> str:
+    """The example's title in `lang` (its English where the example has no title in that language)."""
+    return example.title_zh or example.title if lang == "zh" else example.title
+
+
 def _parse(path: Path) -> Example:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

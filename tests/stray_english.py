@@ -12,11 +12,12 @@ NAMES = {
     "torch", "pytorch", "corrcoef", "nan", "inf", "json", "null", "cpu", "cuda", "mps", "latex", "keras", "monai",
     "scipy", "sklearn", "scikit", "learn", "tensorflow", "log", "ln", "exp", "min", "max", "sum", "mean", "sqrt",
     "softmax", "sigmoid", "logsumexp", "clamp", "logit", "logits", "relu", "tanh", "abs", "frac", "tp", "fp", "fn",
-    "tn", "mcc", "iou", "dice", "acc", "spec", "eps", "lse", "pred", "target", "reduction", "none", "batchmean",
+    "tn", "mcc", "iou", "dice", "acc", "spec", "eps", "lse", "pred", "target", "reduction", "none", "batchmean", "pr",
 }
 _LOSS_NAMES = {n.lower() for spec in lossapp.LOSSES.values() for n in (spec.name, *spec.aliases)}
-# code, math, options, dotted or snake_case names, calls f(x) and names called f(
-_CODE = re.compile(r"`[^`]*`|\$[^$]*\$|--[\w-]+|\b\w+(?:[._/]\w+)+\b|\b\w+\([^()\s]*\)|\b\w+(?=\()")
+# a step's symbol opening a line ("  [num] ..."), code, math, options, dotted or snake_case names, calls f(x) and
+# names called f(
+_CODE = re.compile(r"(?m)^\s*\[[^\]\n]*\]|`[^`]*`|\$[^$]*\$|--[\w-]+|\b\w+(?:[._/]\w+)+\b|\b\w+\([^()\s]*\)|\b\w+(?=\()")
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 
