@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
+import torch
 
 from lossapp.i18n import LANGUAGES, Message, catalog, msg, render, tr
 from lossapp.inputs import InputError, limits, quote
@@ -117,9 +118,10 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.10g}"
-    if isinstance(value, list):
+    """A float or a 0-d tensor to 10 significant digits; a nested list or a tensor printed by numpy."""
+    if isinstance(value, float) or (isinstance(value, torch.Tensor) and value.dim() == 0):
+        return f"{float(value):.10g}"
+    if isinstance(value, list | torch.Tensor):
         return np.array2string(np.asarray(value, dtype=float), precision=6, threshold=60, separator=", ")
     return str(value)
 
@@ -174,7 +176,7 @@ def _status(agrees: bool) -> Message:
 
 
 def _print_verdict(verdict: Any, lang: str) -> None:
-    from lossapp.check import verdict_word
+    from lossapp.verdicts import verdict_word
 
     print()
     print(msg("cli.verdict", claimed=verdict.claimed_text, verdict=verdict_word(verdict.verdict)).render(lang))
@@ -202,7 +204,7 @@ def _run_loss(loss: str, argv: list[str]) -> int:
 def _verdict(result: Any, claimed: str | None) -> Any:
     if claimed is None:
         return None
-    from lossapp.check import check_result
+    from lossapp.verdicts import check_result
     return check_result(result, claimed)
 
 
@@ -252,8 +254,8 @@ def _run_list(argv: list[str]) -> int:
 
 
 def _run_examples(argv: list[str]) -> int:
-    from lossapp.check import verdict_word
     from lossapp.examples import example_title, find_example, load_examples, run_example
+    from lossapp.verdicts import verdict_word
 
     p = _Parser(prog="python -m lossapp examples")
     p.add_argument("name", nargs="?")
@@ -288,9 +290,9 @@ def _run_examples(argv: list[str]) -> int:
 
 
 def _run_grade(argv: list[str]) -> int:
-    from lossapp.check import verdict_word
     from lossapp.grade import grade_csv
     from lossapp.spreadsheet import csv_text, writable_path, write_csv
+    from lossapp.verdicts import verdict_word
 
     p = _Parser(prog="python -m lossapp grade")
     p.add_argument("answers", help="CSV with columns id, loss, pred, target, params, claimed [, reduction]")

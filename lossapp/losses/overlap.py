@@ -667,7 +667,6 @@ add_zh_patterns([
 
 add_hint_zh(require_probabilities, {HINT_ACTIVATION: "若为 logits 请设 activation=sigmoid 或 softmax"})
 
-# The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in lossapp/confusion.py;
-# importing it here registers it with the losses, and loads the module before lossapp/__init__ defines the
-# lossapp.confusion function (a later first import of the submodule would rebind that name to the module).
-from lossapp import confusion as _confusion  # noqa: E402, F401
+# The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in
+# lossapp/confusion_metrics.py; importing it here registers it with the losses.
+from lossapp import confusion_metrics as _confusion_metrics  # noqa: E402, F401
