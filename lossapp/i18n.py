@@ -105,7 +105,7 @@ class _Rendered(dict):
 
     def __getitem__(self, key: str) -> Any:
         value = super().__getitem__(key)
-        return value.render(self.lang) if isinstance(value, Message) else value
+        return value.render(self.lang) if isinstance(value, str) and hasattr(value, "render") else value
 
 
 def _render(message_id: str, fields: Mapping[str, Any], lang: str) -> str:
@@ -154,9 +154,11 @@ def has_zh(text: object) -> bool:
 
 
 def translate_zh(text: str) -> str | None:
+    if isinstance(text, Message):
+        return text.render("zh") if has_zh(text) else None
     if text in _ZH:
         return _ZH[text]
-    return _translate_from_file(text) or _translate_by_pattern(text)
+    return _translate_by_pattern(text)
 
 
 def _translate_by_pattern(text: str) -> str | None:
@@ -164,26 +166,6 @@ def _translate_by_pattern(text: str) -> str | None:
         match = pattern.fullmatch(text)
         if match:
             return match.expand(replacement)
-    return None
-
-
-_FROM = " (from "
-_NAME_END = "\x00"  # marks where the input's name ends while the rest of a message is translated
-
-
-def _translate_from_file(text: str) -> str | None:
-    """A message about a file's content, 'NAME (from FILE): REST', as 'NAME（来自 FILE）：' and the Chinese
-    of 'NAME: REST' (the patterns render NAME as NAME, or 'parameter X' as '参数 X'). FILE ends at the first
-    '): ' after which the rest translates with NAME in its place: a file name may hold '): ' itself."""
-    start = text.find(_FROM)
-    if start <= 0 or _NAME_END in text:
-        return None
-    name, end = text[:start], text.find("): ", start)
-    while end >= 0:
-        chinese = _translate_by_pattern(f"{name}{_NAME_END}: {text[end + 3:]}")
-        if chinese is not None and chinese.count(_NAME_END) == 1 and f"{_NAME_END}：" in chinese:
-            return chinese.replace(f"{_NAME_END}：", f"（来自 {text[start + len(_FROM):end]}）：")
-        end = text.find("): ", end + 1)
     return None
 
 
