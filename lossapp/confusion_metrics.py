@@ -35,7 +35,6 @@ from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
     TensorInput,
-    add_hint_zh,
     limits,
     quote,
     read_tensor,
@@ -408,6 +407,3 @@ CONFUSION_SPEC = register(LossSpec(
         " 'mcc': torch.corrcoef(torch.stack([yhat.double(), y.double()]))[0, 1]}[metric]"),
 ))
 
-
-add_hint_zh(require_probabilities, {HINT_PRED_MASK: "0/1 掩码也可以"})
-add_hint_zh(require_binary, {HINT_TARGET_MASK: "target 是 0/1 掩码"})
