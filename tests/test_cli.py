@@ -317,13 +317,7 @@ def _outside_brackets(text: str) -> str:
         text = inner
 
 
-# until the loss modules' titles and notes are messages by id (the catalog-losses branch): strict, so that the
-# marker is noticed and removed the moment they are
-_STEP_TITLES_PENDING = pytest.mark.xfail(strict=True, reason="the bce spec's and steps' titles and notes are English")
-
-
-@pytest.mark.parametrize("argv", [pytest.param(a, marks=_STEP_TITLES_PENDING) if a[0] == "bce" else a
-                                  for a in ARTICLE_COMMANDS], ids=lambda a: " ".join(a)[:50])
+@pytest.mark.parametrize("argv", ARTICLE_COMMANDS, ids=lambda a: " ".join(a)[:50])
 def test_a_pseudo_locale_renders_the_command_line_with_no_english_left(argv: list[str], tmp_path: Path) -> None:
     """A language is one catalog file: a pseudo-locale (every template wrapped in ⟦ ⟧), in a folder named by
     LOSSAPP_LOCALE_DIRS, is a --lang choice, and every English word the CLI prints comes from a catalog (numbers,
