@@ -299,12 +299,15 @@ def test_large_tensors_are_shown_bounded_and_complete_with_full(tmp_path: Path,
 
 # -- every language is one catalog file: a pseudo-locale and 中文 through the command line -------------------------
 
+LABEL_SMOOTHING_CONVENTION = ["cross_entropy", "--pred", "[[2.0, 0.5, 0.1], [0.3, 1.2, 0.4]]", "--target", "[0, 1]",
+                              "--param", "label_smoothing=0.1", "--claimed", "0.5951"]  # the verdict: a convention
 ARTICLE_COMMANDS = [  # the articles' examples (article 002, item 9), with claims of several verdicts, and an error
     ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "0.4023"],
     ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "0.9263"],
     ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "0.8"],
     ["confusion", "--tp", "20", "--fp", "5", "--fn", "10", "--claimed", "0.7"],
     ["mse", "--pred", "[1, 2]", "--target", "[1]"],
+    LABEL_SMOOTHING_CONVENTION,
 ]
 
 
@@ -337,3 +340,10 @@ def test_lang_zh_prints_no_english(argv: list[str], capsys: pytest.CaptureFixtur
     assert main([*argv, "--lang", "zh"]) in (0, 2)
     out, err = capsys.readouterr()
     assert stray_english(out + err.removeprefix("error: ")) == [], out + err
+
+
+def test_a_conventions_title_names_its_library_once_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    """The verdict 'convention' in 中文 names ε/(C − 1) label smoothing once (it read '标签平滑：标签平滑：')."""
+    assert main([*LABEL_SMOOTHING_CONVENTION, "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "判定：约定不同" in out and "ε/(C − 1) 标签平滑：其余类别各分 ε/(C − 1)" in out and "标签平滑：标签平滑" not in out
