@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh_patterns
 from lossapp.inputs import InputError, quote
 from lossapp.registry import LossSpec, shown
 from lossapp.trace import CHUNK, as_list, head, shown_count
@@ -56,16 +55,15 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
     if name is None or (isinstance(name, str) and not name.strip()):
         name = "cpu"
     if not isinstance(name, str):
-        raise InputError(f"expected a device such as cpu, cuda, cuda:0 or mps, got {shown(name)}")
+        raise InputError("reference.bad_device", got=shown(name))
     text = name.strip().lower()
     match = re.fullmatch(r"cpu|mps|cuda(?::(-?\d+))?", text, re.ASCII)
     if match is None:
-        raise InputError(f"expected a device such as cpu, cuda, cuda:0 or mps, got {quote(name)}")
+        raise InputError("reference.bad_device", got=quote(name))
     if match[1] is not None and len(match[1]) <= 20:
         text = f"cuda:{int(match[1])}"  # cuda:01 is cuda:1
     if text not in available_devices():
-        raise InputError(f"device {quote(text)} is not available on this machine; available: "
-                         f"{', '.join(available_devices())} (expected one of these)")
+        raise InputError("reference.device_not_available", device=quote(text), available=", ".join(available_devices()))
     return torch.device(text)
 
 
@@ -73,15 +71,15 @@ def resolve_dtype(name: str | torch.dtype | None) -> torch.dtype:
     if isinstance(name, torch.dtype):
         if name in TOLERANCES:
             return name
-        raise InputError(f"expected dtype float16, bfloat16, float32 or float64, got {name}")
+        raise InputError("reference.bad_dtype", got=str(name))
     if name is None or (isinstance(name, str) and not name.strip()):
         name = "float32"
     if not isinstance(name, str):
-        raise InputError(f"expected dtype float16, bfloat16, float32 or float64, got {shown(name)}")
+        raise InputError("reference.bad_dtype", got=shown(name))
     text = name.strip().lower().removeprefix("torch.")
     text = _DTYPE_ALIASES.get(text, text)
     if text not in DTYPES:
-        raise InputError(f"expected dtype float16, bfloat16, float32 or float64, got {quote(name)}")
+        raise InputError("reference.bad_dtype", got=quote(name))
     return DTYPES[text]
 
 
@@ -354,7 +352,8 @@ def run_reference(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | Non
             grad = g if g is not None else torch.zeros_like(x)
     except RuntimeError as exc:
         message = str(exc).splitlines()[0]
-        raise InputError(f"{spec.reference_name} failed on {device}/{dtype_name(dtype)}: {message}") from None
+        raise InputError("reference.failed", reference=spec.reference_name, where=f"{device}/{dtype_name(dtype)}",
+                         error=message) from None
     return value.detach(), grad
 
 
@@ -388,8 +387,3 @@ def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torc
     return GradientComparison(shape, c.abs_diff, c.agrees, head(manual if written is None else written, k),
                               head(reference, k), worst, rtol=rtol, atol=atol)
 
-
-add_zh_patterns([
-    (r"device (?P<d>.+) is not available on this machine; available: (?P<a>.+) \(expected one of these\)",
-     r"本机没有设备 \g<d>；可用设备：\g<a>（应为其中之一）"),
-])

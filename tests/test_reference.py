@@ -201,7 +201,7 @@ def _message(fn, *args) -> str:
     with pytest.raises(InputError) as info:
         fn(*args)
     message = str(info.value)
-    assert "expected" in message and len(message) < 600 and has_zh(message), message
+    assert "expected" in message and len(message) < 600 and has_zh(info.value), message
     return message
 
 
