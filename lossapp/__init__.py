@@ -16,7 +16,7 @@ from lossapp.result import Result
 __all__ = ["LOSSES", "InputError", "LossSpec", "Param", "Result", "check", "compute", "confusion", "lookup"]
 
 
-# `check` and `confusion` are both functions of the public API and modules of the package: importing the
-# functions last binds the package attributes to the functions (a submodule import binds them only once).
+# `check` is both a function of the public API and a module of the package: importing the function last
+# binds the package attribute to the function (a submodule import binds it only once).
 from lossapp.check import check
-from lossapp.confusion import confusion
+from lossapp.counts import confusion

@@ -62,14 +62,19 @@ def convention(id: str, library: str, library_zh: str, title: str, title_zh: str
                                           library, library_zh, bound))
 
 
+def _declared(id: str, also: Callable[[Case], bool] = scalar_value) -> Callable[[Case], bool]:
+    """Applies where the loss's spec lists this convention as one of its own (LossSpec.conventions) and `also`
+    holds."""
+    return lambda case: id in case.spec.conventions and also(case)
+
+
 def _probabilities(c: Case) -> torch.Tensor | None:
-    """The probabilities the convention clips: pred itself where the loss takes probabilities."""
+    """The probabilities the convention clips: pred itself where the loss takes probabilities (its pred kind, or
+    its `input` parameter)."""
     x = c.pred
     if x is None or not x.is_floating_point():
         return None
-    if c.name == "bce":
-        return x.double()
-    if c.name in ("cross_entropy", "focal") and c.param("input") == "probabilities":
+    if c.param("input", c.spec.pred_kind) == "probabilities":
         return x.double()
     return None
 
@@ -115,7 +120,7 @@ def _clipped_run(c: Case, eps: float) -> float | None:
     p = _probabilities(c)
     if p is None:
         return None
-    if c.name == "cross_entropy":
+    if c.spec.class_dim:
         return _categorical(c, eps, renormalise_first=True)
     return c.run(pred=_clip(p, eps))
 
@@ -132,14 +137,14 @@ convention("keras_clip", "Keras", "Keras", "Keras: probabilities clipped to [1e-
            "p is 0 or 1.",
            "Keras 在取对数前把概率截断到 [ε, 1 − ε]，ε = 1e-7（类别交叉熵会先把每行归一化）；torch 直接取对数（BCE 把它截断在 −100），"
            "因此在 p 为 0 或 1 的地方结果不同。",
-           "log p", lambda c: _needs_clip(c, KERAS_EPS), lambda c: _clipped_run(c, KERAS_EPS))
+           "log p", _declared("keras_clip", lambda c: _needs_clip(c, KERAS_EPS)), lambda c: _clipped_run(c, KERAS_EPS))
 
 
 def _bce_eps_inside_logs(c: Case, eps: float, clip: bool) -> float | None:
     """BCE with eps added inside both logs (−[y log(p + eps) + (1 − y) log(1 − p + eps)]), p first clipped to
     [eps, 1 − eps] when `clip`, weighted as torch's BCE."""
     p, t = _probabilities(c), c.target
-    if p is None or t is None or c.name != "bce":
+    if p is None or t is None:
         return None
     q = _clip(p, eps) if clip else p
     t = t.double()
@@ -159,7 +164,7 @@ def _eps_inside_logs_bound(c: Case, eps: float, clip: bool) -> tuple[float, floa
     eps-inside-the-logs BCE exceeds torch's by log(1 + eps/p) or log(1 + eps/(1 − p)), so by at most eps/δ; the
     value moves by at most as much (a mean; n·eps/δ for a sum), plus float rounding of a sum of ≥ 0 terms."""
     r, den = c.pred_range(), c.denominator()
-    if c.name != "bce" or c.param("weight") is not None or r is None or den is None or den <= 0 or c.unreduced is None:
+    if c.param("weight") is not None or r is None or den is None or den <= 0 or c.unreduced is None:
         return None
     delta = min(r[0], 1.0 - r[1])
     if delta < (eps if clip else 1e-30):
@@ -175,11 +180,8 @@ convention("tf_keras_epsilon", "tf.keras 2", "tf.keras 2", "tf.keras 2: clipping
            "computes log(p + 1e-7) and log(1 − p + 1e-7): every term shifts slightly (about 1e-7 / p).",
            "tf.keras.backend.binary_crossentropy（TensorFlow 2 / Keras 2）先把 p 截断到 [1e-7, 1 − 1e-7]，再计算 "
            "log(p + 1e-7) 和 log(1 − p + 1e-7)：每一项都有微小偏移（约 1e-7 / p）。",
-           "log p", lambda c: c.name == "bce" and scalar_value(c), _tf_keras_bce,
+           "log p", _declared("tf_keras_epsilon"), _tf_keras_bce,
            bound=lambda c: _eps_inside_logs_bound(c, KERAS_EPS, clip=True))
-
-
-AFFINE_IN_TARGET = ("bce", "bce_with_logits")  # every term is an affine function of its target
 
 
 def _binary_smoothed(c: Case) -> float | None:
@@ -187,7 +189,7 @@ def _binary_smoothed(c: Case) -> float | None:
     if t is None or not t.is_floating_point():
         return None
     eps = KERAS_SMOOTHING
-    if c.name in AFFINE_IN_TARGET:
+    if c.spec.affine_in_target:
         # y(1 − ε) + ε/2 = (1 − ε/2)·y + (ε/2)·(1 − y), and the loss is affine in y with the same denominator:
         # the value is the same mix of the value and the value with the labels swapped (a shared run)
         swapped = labels_swapped(c)
@@ -202,14 +204,14 @@ convention("keras_label_smoothing", "Keras", "Keras",
            "torch's BCE has no label smoothing. Shown for ε = 0.1.",
            "Keras 的 BinaryCrossentropy(label_smoothing=ε) 把每个目标 y 换成 y(1 − ε) + ε/2（趋向 0.5）；torch 的 BCE "
            "没有标签平滑。这里按 ε = 0.1 计算。",
-           "y", lambda c: c.name in ("bce", "bce_with_logits", "focal") and scalar_value(c), _binary_smoothed)
+           "y", _declared("keras_label_smoothing"), _binary_smoothed)
 
 
 def _sklearn(c: Case, eps: float) -> float | None:
     p = _probabilities(c)
-    if p is None or c.name not in ("bce", "cross_entropy") or c.param("weight") is not None:
+    if p is None or c.param("weight") is not None:
         return None
-    if c.name == "cross_entropy":
+    if c.spec.class_dim:
         return _categorical(c, eps, renormalise_first=False)
     return c.run(pred=_clip(p, eps))
 
@@ -220,14 +222,14 @@ convention("sklearn_log_loss", "scikit-learn", "scikit-learn",
            "(2.2e-16 for float64, scikit-learn ≥ 1.3) and renormalises multi-class rows; torch clamps the log at −100.",
            "sklearn.metrics.log_loss 把概率截断到 [eps, 1 − eps]，eps 为数据类型的机器精度（float64 为 2.2e-16，"
            "scikit-learn ≥ 1.3），并把多类的行重新归一化；torch 则把对数截断在 −100。",
-           "log p", lambda c: c.name in ("bce", "cross_entropy") and _needs_clip(c, SKLEARN_EPS),
+           "log p", _declared("sklearn_log_loss", lambda c: _needs_clip(c, SKLEARN_EPS)),
            lambda c: _sklearn(c, SKLEARN_EPS))
 
 convention("sklearn_log_loss_1e-15", "scikit-learn < 1.3", "scikit-learn < 1.3",
            "scikit-learn < 1.3 log_loss: clipped with eps = 1e-15", "scikit-learn < 1.3 的 log_loss：eps = 1e-15 截断",
            "Before version 1.3 sklearn.metrics.log_loss clipped probabilities to [1e-15, 1 − 1e-15].",
            "1.3 版之前 sklearn.metrics.log_loss 把概率截断到 [1e-15, 1 − 1e-15]。",
-           "log p", lambda c: c.name in ("bce", "cross_entropy") and _needs_clip(c, SKLEARN_OLD_EPS),
+           "log p", _declared("sklearn_log_loss_1e-15", lambda c: _needs_clip(c, SKLEARN_OLD_EPS)),
            lambda c: _sklearn(c, SKLEARN_OLD_EPS))
 
 
@@ -241,7 +243,7 @@ convention("old_torch_bce", "PyTorch < 0.4.1", "PyTorch < 0.4.1", "Old PyTorch B
            "instead of clamping each log at −100: a wrong label with p = 0 or 1 costs about 27.6, not 100.",
            "0.4.1 之前的 PyTorch（THNN 的 BCECriterion）计算 −[y log(p + 1e-12) + (1 − y) log(1 − p + 1e-12)]，"
            "而不是把每个对数截断在 −100：p 为 0 或 1 且标签错误时代价约为 27.6，而不是 100。",
-           "log p", lambda c: c.name == "bce" and scalar_value(c), _old_torch_bce,
+           "log p", _declared("old_torch_bce"), _old_torch_bce,
            bound=lambda c: _eps_inside_logs_bound(c, OLD_TORCH_EPS, clip=False))
 
 
@@ -253,7 +255,7 @@ convention("keras_focal_no_alpha", "Keras", "Keras", "Keras BinaryFocalCrossentr
            "its default focal loss is (1 − p_t)^γ·ce without α_t.",
            "keras.losses.BinaryFocalCrossentropy 只有在 apply_class_balancing=True（默认 False）时才使用 α，"
            "所以它默认的 focal 损失是不带 α_t 的 (1 − p_t)^γ·ce。",
-           "alpha_t", lambda c: c.name == "focal" and float(c.param("alpha", 0.25)) >= 0 and scalar_value(c),
+           "alpha_t", _declared("keras_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
            no_alpha)
 
 
@@ -282,17 +284,15 @@ convention("label_smoothing_other_classes", "ε/(C − 1) label smoothing", "ε/
            "(ε/(C − 1) each); torch (and Keras) mix with the uniform distribution: 1 − ε + ε/C and ε/C.",
            "有些实现（和教材）给真实类别 1 − ε，把 ε 平分给其余 C − 1 个类别（各 ε/(C − 1)）；torch（和 Keras）"
            "与均匀分布混合：真实类别 1 − ε + ε/C，其余各 ε/C。",
-           "y'", lambda c: c.name == "cross_entropy" and float(c.param("label_smoothing", 0.0) or 0.0) > 0
-           and scalar_value(c), _smoothing_other_classes)
+           "y'", _declared("label_smoothing_other_classes", lambda c: float(c.param("label_smoothing", 0.0) or 0.0) > 0
+           and scalar_value(c)), _smoothing_other_classes)
 
 
 # -- overlap ----------------------------------------------------------------------------------------------------------
 
-OVERLAP = ("dice", "iou", "tversky")
-
-
 def _overlap(c: Case) -> bool:
-    return c.name in OVERLAP and scalar_value(c)
+    """An overlap set loss (LossSpec.set_measure)."""
+    return c.spec.set_measure is not None and scalar_value(c)
 
 
 convention("monai_smoothing", "MONAI", "MONAI", "MONAI: smooth_nr = smooth_dr = 1e-5",
@@ -349,7 +349,7 @@ convention("keras_kl", "Keras", "Keras", "Keras KLDivergence: clipped, mean over
            "averages over the samples (torch's batchmean, with clipping; torch's 'mean' divides by every element).",
            "keras.losses.KLDivergence 把两个分布都截断到 [1e-7, 1]，沿最后一维对 p·log(p/q) 求和，再对样本求平均"
            "（相当于带截断的 torch batchmean；torch 的 'mean' 除以全部元素个数）。",
-           "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and scalar_value(c), _keras_kl)
+           "den", _declared("keras_kl", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)), _keras_kl)
 
 convention("scipy_rel_entr_sum", "SciPy", "SciPy", "scipy rel_entr(p, q).sum(): the total KL divergence",
            "scipy rel_entr(p, q).sum()：KL 散度总和",
@@ -357,7 +357,7 @@ convention("scipy_rel_entr_sum", "SciPy", "SciPy", "scipy rel_entr(p, q).sum(): 
            "Σ p·log(p/q), not a mean.",
            "scipy.special.rel_entr(p, q).sum()（以及单个分布的 scipy.stats.entropy(p, q)）给出的是总和 Σ p·log(p/q)，"
            "不是均值。",
-           "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and scalar_value(c),
+           "den", _declared("scipy_rel_entr_sum", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)),
            lambda c: c.reduced_as("sum"))
 
 

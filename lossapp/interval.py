@@ -1227,7 +1227,9 @@ def enclose(result: Any) -> Enclosure:
     name = result.loss
     if not math.isfinite(value):
         return Enclosure(None, None, False, "none", "the value is not finite")
-    if name == "confusion":
+    from lossapp.registry import LOSSES
+
+    if LOSSES[name].kind == "metric":
         # counts are integers: exact inputs, the value is computed from them in float64 (a few operations).
         # From masks, the counts are exact unless a rounded prediction could cross the threshold.
         if result.pred is not None and result.pred.values.is_floating_point():

@@ -530,6 +530,10 @@ _IGNORE = Param("ignore_index", -100, "int",
                 "target value left out of the loss and out of the mean's denominator")
 
 register(LossSpec(
+    natural_log=True, affine_in_target=True, related={"logits": "bce_with_logits"},
+    mistakes=("labels_swapped", "weighted_mean"),
+    conventions=("keras_clip", "tf_keras_epsilon", "keras_label_smoothing", "sklearn_log_loss", "sklearn_log_loss_1e-15",
+                 "old_torch_bce"),
     name="bce", family="classification", title="Binary cross-entropy (BCE)",
     summary="Cross-entropy of 0/1 (or soft) labels against predicted probabilities; torch clamps each log at -100.",
     formula=r"l_n = -w_n\left[y_n \log p_n + (1-y_n)\log(1-p_n)\right]",
@@ -541,6 +545,8 @@ register(LossSpec(
     torch_code="F.binary_cross_entropy(pred, target, weight=weight, reduction=reduction)"))
 
 register(LossSpec(
+    natural_log=True, activation="sigmoid", affine_in_target=True, related={"probabilities": "bce"},
+    mistakes=("labels_swapped", "weighted_mean"), conventions=("keras_label_smoothing",), lints=("probabilities_as_logits",),
     name="bce_with_logits", family="classification", title="BCE with logits",
     summary="Sigmoid and binary cross-entropy in one stable formula on logits; pos_weight rescales positives.",
     formula=r"l_n = -w_n\left[p_c\, y_n \log \sigma(x_n) + (1-y_n)\log \sigma(-x_n)\right]",
@@ -557,6 +563,9 @@ register(LossSpec(
                "reduction=reduction)"))
 
 register(LossSpec(
+    natural_log=True, activation="softmax", class_dim=True, related={"log_probabilities": "nll"},
+    mistakes=("unweighted_mean", "label_smoothing_ignored"),
+    conventions=("keras_clip", "sklearn_log_loss", "sklearn_log_loss_1e-15", "label_smoothing_other_classes"),
     name="cross_entropy", family="classification", title="Cross-entropy",
     summary="Log-softmax of the logits, then the negative log-probability of the true class "
             "(or of a target distribution), with class weights, ignore_index and label smoothing.",
@@ -577,6 +586,7 @@ register(LossSpec(
                "                label_smoothing=label_smoothing)"))
 
 register(LossSpec(
+    class_dim=True, mistakes=("unweighted_mean",),
     name="nll", family="classification", title="Negative log-likelihood (NLL)",
     summary="Picks −log p of the true class from log-probabilities (use after log_softmax).",
     formula=r"l_n = -w_{y_n} x_{n,y_n}", pred_kind="log_probabilities", target_kind="classes",
@@ -589,6 +599,7 @@ register(LossSpec(
     torch_code="F.nll_loss(pred, target, weight=weight, ignore_index=ignore_index, reduction=reduction)"))
 
 register(LossSpec(
+    mistakes=("kl_direction_swapped",), conventions=("keras_kl", "scipy_rel_entr_sum"),
     name="kl_div", family="distribution", title="KL divergence",
     summary="Relative entropy KL(p‖q) of the target p from the prediction q, given as log q; "
             "use reduction='batchmean' for the true mean.",

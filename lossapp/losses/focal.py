@@ -255,6 +255,9 @@ def focal_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, A
 
 
 register(LossSpec(
+    natural_log=True, activation="sigmoid", focal=True,
+    mistakes=("labels_swapped", "weighted_mean", "alpha_on_both_classes", "alpha_swapped"),
+    conventions=("keras_clip", "keras_label_smoothing", "keras_focal_no_alpha"),
     name="focal", family="classification", title="Focal loss (sigmoid)",
     summary="Binary cross-entropy scaled by α_t (1 − p_t)^γ: easy examples count less (RetinaNet).",
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t", pred_kind="logits", target_kind="binary",
@@ -395,6 +398,7 @@ def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, 
 
 
 register(LossSpec(
+    natural_log=True, activation="softmax", class_dim=True, focal=True, lints=("probabilities_as_logits",),
     name="softmax_focal", family="classification", title="Focal loss (softmax, multi-class)",
     summary="Cross-entropy scaled by α_t (1 − p_t)^γ over a softmax: easy examples count less.",
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t,\quad p = \mathrm{softmax}(x)", pred_kind="logits",

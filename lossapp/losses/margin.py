@@ -234,6 +234,7 @@ def zero_one_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any
 _REDUCE_CODE = 'l.mean() if reduction == "mean" else l.sum() if reduction == "sum" else l'
 
 register(LossSpec(
+    mistakes=("labels_01_not_mapped",),
     name="hinge", family="margin", title="Hinge loss",
     summary="The SVM loss: zero once y·f reaches the margin, linear below it.",
     formula=r"l_n = \max(0, \text{margin} - y_n f_n)", pred_kind="scores", target_kind="signs",
@@ -246,6 +247,7 @@ register(LossSpec(
 ))
 
 register(LossSpec(
+    class_dim=True, mistakes=("multi_margin_not_divided_by_C", "multi_margin_target_included"),
     name="multi_margin", family="margin", title="Multi-class margin loss",
     summary="Multi-class hinge: every other class whose score comes within the margin of the true class costs.",
     formula=r"l_n = \frac{1}{C} \sum_{i \ne y_n} w_{y_n} \max(0, \text{margin} - x_{n,y_n} + x_{n,i})^p",
@@ -262,6 +264,7 @@ register(LossSpec(
 ))
 
 register(LossSpec(
+    mistakes=("accuracy_instead_of_error",),
     name="zero_one", family="margin", title="0-1 loss",
     summary="1 for a wrong predicted label, 0 for a right one: the mean is the error rate.",
     formula=r"l_n = \mathbf{1}[\hat{y}_n \ne y_n]", pred_kind="scores", target_kind="binary",

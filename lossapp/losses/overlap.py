@@ -43,7 +43,7 @@ from lossapp.inputs import (
 )
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
-from lossapp.registry import LossSpec, Param, lookup, register
+from lossapp.registry import LossSpec, Param, Part, lookup, register
 from lossapp.trace import SUBSTITUTE_MAX, Step, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
@@ -366,6 +366,7 @@ _COMMON: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "t
                            "prepare": prepare_overlap, "target_dtype": "auto", "example": EXAMPLE}
 
 register(LossSpec(
+    set_measure="dice",
     name="dice", title="Dice loss", summary="One minus the Dice coefficient (= F1 for 0/1 masks): overlap of the "
     "predicted and the true mask, robust to class imbalance.",
     formula=r"l = 1 - \frac{2\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i + \epsilon}",
@@ -374,6 +375,7 @@ register(LossSpec(
     aliases=("dice_loss", "DiceLoss", "soft_dice", "sorensen_dice"), torch_code=DICE_CODE, **_COMMON))
 
 register(LossSpec(
+    set_measure="iou",
     name="iou", title="IoU loss (Jaccard)", summary="One minus the intersection over union of the predicted and "
     "the true mask.",
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i - \sum_i p_i t_i + \epsilon}",
@@ -382,6 +384,7 @@ register(LossSpec(
     aliases=("jaccard", "iou_loss", "jaccard_loss", "JaccardLoss"), torch_code=IOU_CODE, **_COMMON))
 
 register(LossSpec(
+    set_measure="tversky",
     name="tversky", title="Tversky loss", summary="Dice with separate weights on false positives (α) and false "
     "negatives (β); α = β = 0.5 is Dice.",
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i t_i + \alpha \sum_i p_i (1 - t_i) + "
@@ -556,6 +559,7 @@ _COMBO: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "ta
 LAMBDA_DICE = Param("lambda_dice", 1.0, "float", "weight λ_dice of the Dice part", 0.0, 100.0)
 
 register(LossSpec(
+    natural_log=True, parts=(Part("L_dice", "lambda_dice"), Part("L_ce", "lambda_ce", natural_log=True)),
     name="dice_ce", title="Dice + cross-entropy", summary="λ_dice·Dice loss + λ_ce·cross-entropy: the Dice part "
     "targets the overlap, the CE part keeps the gradients stable.",
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{ce} L_{ce}",
@@ -567,6 +571,8 @@ register(LossSpec(
     aliases=("dice_bce", "DiceCELoss", "dice_cross_entropy"), torch_code=_DICE_VALUE_CODE + _CE_CODE, **_COMBO))
 
 register(LossSpec(
+    natural_log=True, focal=True,
+    parts=(Part("L_dice", "lambda_dice"), Part("L_focal", "lambda_focal", natural_log=True)),
     name="dice_focal", title="Dice + focal", summary="λ_dice·Dice loss + λ_focal·focal loss: overlap plus "
     "down-weighted easy pixels.",
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{focal} L_{focal}",
@@ -667,7 +673,6 @@ add_zh_patterns([
 
 add_hint_zh(require_probabilities, {HINT_ACTIVATION: "若为 logits 请设 activation=sigmoid 或 softmax"})
 
-# The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in lossapp/confusion.py;
-# importing it here registers it with the losses, and loads the module before lossapp/__init__ defines the
-# lossapp.confusion function (a later first import of the submodule would rebind that name to the module).
-from lossapp import confusion as _confusion  # noqa: E402, F401
+# The "confusion" metric spec (counts -> precision, recall, F1 = Dice, ...) lives in lossapp/losses/confusion.py;
+# importing it here registers it right after the overlap losses (the registry's order).
+from lossapp.losses import confusion as _confusion  # noqa: E402, F401

@@ -146,6 +146,7 @@ _LAM = Param("lam", 0.01, "float", "regularization strength λ (the optimizer's 
 _REDUCE_CODE = 'r.sum() if reduction == "sum" else r.mean() if reduction == "mean" else r'
 
 register(LossSpec(
+    mistakes=("penalty_without_lambda",),
     name="l1_penalty", title="L1 penalty (lasso)",
     summary="λ·Σ|w|: pulls every weight towards 0 by the same amount, so many end exactly at 0 (sparse).",
     formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps,
@@ -154,6 +155,7 @@ register(LossSpec(
     torch_code="r = lam * pred.abs()\n" + _REDUCE_CODE, **_PENALTY))
 
 register(LossSpec(
+    mistakes=("l2_penalty_without_half", "l2_norm_not_squared", "penalty_without_lambda"),
     name="l2_penalty", title="L2 penalty (weight decay)",
     summary="(λ/2)·Σw²: shrinks weights in proportion to their size; in torch it is the optimizer's weight_decay.",
     formula=r"R(w) = \frac{\lambda}{2} \sum_i w_i^2", params=(_LAM,), steps=l2_penalty_steps,

@@ -115,6 +115,7 @@ def truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[st
 
 
 register(LossSpec(
+    natural_log=True, related={"untruncated": "bce"}, mistakes=("no_truncation",),
     name="truncated_ce", family="classification", title="Hard-truncated cross-entropy",
     summary="BCE that leaves out samples already good enough: positives above m, negatives below 1 − m.",
     formula=r"l_n = \lambda(y_n,\hat{y}_n)\,\mathrm{ce}_n,\quad \lambda = 0 \text{ if } y=1,\hat{y}>m "
@@ -199,6 +200,8 @@ def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str,
 
 
 register(LossSpec(
+    natural_log=True, activation="sigmoid", related={"untruncated": "bce_with_logits"},
+    mistakes=("no_truncation",),
     name="soft_truncated_ce", family="classification", title="Soft-truncated cross-entropy",
     summary="Truncated CE with the step replaced by a sigmoid of steepness K, so that every sample keeps a gradient.",
     formula=r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",

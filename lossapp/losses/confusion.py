@@ -1,9 +1,8 @@
-"""Metrics from confusion counts (article 003): precision, recall, F1 = Dice, Dice loss, IoU, accuracy,
-specificity and MCC, each a step with the counts put in, and the identity F1 = Dice written out.
-
-    lossapp.confusion(20, 5, 10, 65)            # article 003: Dice = F1 = 40/55 = 0.72727...
-    lossapp.confusion_from_masks("[1, 1, 0, 0]", "[1, 0, 1, 0]", threshold=0.5)
-    lossapp.compute("confusion", tp=20, fp=5, fn=10, tn=65, metric="iou")   # delegates here
+"""The "confusion" metric spec (kind "metric"): precision, recall, F1 = Dice, Dice loss, IoU, accuracy,
+specificity and MCC from confusion counts (article 003), each a step with the counts put in, and the identity
+F1 = Dice written out. Its Results are made by `lossapp.counts` (`lossapp.confusion(20, 5, 10, 65)`,
+`confusion_from_masks`, and `lossapp.compute("confusion", tp=20, ...)`, which delegates there); this module
+holds the spec, its steps and its reference, upstream of any Result.
 
 Conventions (decided here):
 
@@ -32,21 +31,8 @@ from typing import Any
 import torch
 
 from lossapp.i18n import add_zh, add_zh_patterns
-from lossapp.inputs import (
-    InputError,
-    TensorInput,
-    add_hint_zh,
-    limits,
-    quote,
-    read_tensor,
-    require_binary,
-    require_finite,
-    require_probabilities,
-    require_same_shape,
-)
-from lossapp.reference import Comparison, compare_values
+from lossapp.inputs import InputError, limits, quote
 from lossapp.registry import LossSpec, Param, register
-from lossapp.result import Result
 from lossapp.trace import Trace, fmt
 
 METRICS = ("precision", "recall", "f1", "dice", "dice_loss", "iou", "accuracy", "specificity", "mcc")
@@ -61,7 +47,7 @@ NAN = float("nan")
 
 # -- input checks ------------------------------------------------------------------------------------
 
-def _count(name: str, raw: Any) -> int:
+def read_count(name: str, raw: Any) -> int:
     """A non-negative integer count, from an int, an integral float or text; InputError otherwise."""
     def bad(shown: Any) -> InputError:
         return InputError(f"expected a non-negative integer count for {name}, got {shown}")
@@ -98,7 +84,7 @@ def _count(name: str, raw: Any) -> int:
     return value
 
 
-def _metric(raw: Any) -> str:
+def read_metric(raw: Any) -> str:
     text = str(raw if raw is not None else "dice").strip().lower().replace("-", "_")
     text = METRIC_ALIASES.get(text, text)
     if text not in METRICS:
@@ -186,7 +172,7 @@ def metric_steps(trace: Trace, tp: int, fp: int, fn: int, tn: int | None) -> dic
     return metrics
 
 
-def _count_steps(trace: Trace, counts: dict[str, int | None]) -> None:
+def count_steps(trace: Trace, counts: dict[str, int | None]) -> None:
     for key, title, meaning in (("tp", "True positives TP", "predicted positive, truly positive"),
                                 ("fp", "False positives FP", "predicted positive, truly negative"),
                                 ("fn", "False negatives FN", "predicted negative, truly positive"),
@@ -274,98 +260,7 @@ def reference_from_counts(counts: dict[str, int | None], metric: str) -> tuple[t
 REFERENCE_NAME = "torch set operations on 0/1 masks (&, |, corrcoef)"
 
 
-# -- public API --------------------------------------------------------------------------------------
-
-def _result(trace: Trace, counts: dict[str, int | None], metrics: dict[str, float | None], metric: str,
-            threshold: float, reference: torch.Tensor, reference_name: str,
-            pred: TensorInput | None = None, target: TensorInput | None = None) -> Result:
-    value = metrics[metric]
-    if value is None:  # cannot happen: metrics needing tn are refused earlier
-        raise InputError(f"expected tn for metric {metric}, got none")
-    if math.isnan(value):
-        trace.warn(f"{metric} is 0/0 for these counts: undefined, reported as NaN (null in JSON)")
-    cpu, f64 = torch.device("cpu"), torch.float64
-    comparison: Comparison = compare_values(CONFUSION_SPEC, torch.tensor(value, dtype=f64), reference.double(), cpu, f64)
-    comparison.name = reference_name
-    params = {**counts, "metric": metric, "threshold": threshold}
-    return Result(loss="confusion", params=params, reduction="none", value=value, steps=trace.steps,
-                  reference=comparison, gradient=None, warnings=list(trace.warnings), spec=CONFUSION_SPEC,
-                  pred=pred, target=target,
-                  extra={"metrics": {k: metrics[k] for k in METRICS}, "counts": dict(counts), "metric": metric})
-
-
-def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, *, metric: str = "dice") -> Result:
-    """Metrics from confusion counts: `value` is the chosen metric (default dice); every metric is in
-    `result.extra["metrics"]` / `to_dict()["metrics"]` (None where TN is needed and not given).
-
-    Formulas: P = TP/(TP+FP), R = TP/(TP+FN), F1 = Dice = 2TP/(2TP+FP+FN), Dice loss = 1 − Dice,
-    IoU = TP/(TP+FP+FN), accuracy = (TP+TN)/total, specificity = TN/(TN+FP),
-    MCC = (TP·TN − FP·FN)/√((TP+FP)(TP+FN)(TN+FP)(TN+FN)); 0/0 is NaN with a note.
-    Reference: the metric from torch set operations on 0/1 masks rebuilt from the counts.
-    """
-    counts: dict[str, int | None] = {"tp": _count("tp", tp), "fp": _count("fp", fp), "fn": _count("fn", fn),
-                                     "tn": None if tn is None or (isinstance(tn, str) and not tn.strip())
-                                     else _count("tn", tn)}
-    metric = _metric(metric)
-    if metric in NEEDS_TN and counts["tn"] is None:
-        raise InputError(f"expected tn for metric {metric}, got none")
-    trace = Trace()
-    _count_steps(trace, counts)
-    metrics = metric_steps(trace, counts["tp"], counts["fp"], counts["fn"], counts["tn"])
-    reference, name = reference_from_counts(counts, metric)
-    return _result(trace, counts, metrics, metric, 0.5, reference, name)
-
-
-HINT_PRED_MASK = "a 0/1 mask works too"
-HINT_TARGET_MASK = "the target is a 0/1 mask"
-
-
-def confusion_from_masks(pred: Any, target: Any, threshold: float = 0.5, metric: str = "dice") -> Result:
-    """Confusion counts and metrics from a prediction (probabilities thresholded at `threshold`, or a 0/1
-    mask) and a 0/1 target mask of the same shape. Reference: torch set operations on the masks."""
-    threshold = float(CONFUSION_SPEC.resolve_params({"threshold": threshold})["threshold"])
-    metric = _metric(metric)
-    pred_in = read_tensor(pred, "pred")
-    target_in = read_tensor(target, "target")
-    x, y = pred_in.values.double(), target_in.values.double()
-    require_finite(x, "pred")
-    require_finite(y, "target")
-    require_same_shape(x, y)
-    require_probabilities(x, "pred", hint=HINT_PRED_MASK)
-    require_binary(y, "target", allow_soft=False, hint=HINT_TARGET_MASK)
-    trace = Trace()
-    counts = mask_steps(trace, x, y, threshold)
-    full: dict[str, int | None] = dict(counts)
-    metrics = metric_steps(trace, counts["tp"], counts["fp"], counts["fn"], counts["tn"])
-    binary = bool(((x == 0) | (x == 1)).all())
-    yhat = x.bool() if binary else x >= threshold
-    reference = reference_from_masks(yhat, y.bool(), metric)
-    return _result(trace, full, metrics, metric, threshold, reference, REFERENCE_NAME,
-                   pred=TensorInput(x, pred_in.decimals), target=TensorInput(y, target_in.decimals))
-
-
-def _given(value: Any) -> bool:
-    return value is not None and not (isinstance(value, str) and not value.strip())
-
-
-def confusion_from_params(pred: Any = None, target: Any = None, **params: Any) -> Result:
-    """What `lossapp.compute("confusion", ...)` delegates to: counts (tp, fp, fn, tn) or pred/target masks."""
-    counts = {k: params.pop(k, None) for k in ("tp", "fp", "fn", "tn")}
-    metric = _metric(params.pop("metric", "dice"))
-    rest = CONFUSION_SPEC.resolve_params(params)  # unknown names are an InputError here
-    has_counts = any(_given(counts[k]) for k in ("tp", "fp", "fn"))
-    if has_counts and _given(pred):
-        raise InputError("confusion: expected either counts (tp, fp, fn, tn) or pred and target masks, got both")
-    if has_counts:
-        return confusion(counts["tp"], counts["fp"], counts["fn"], counts["tn"], metric=metric)
-    if _given(pred):
-        if not _given(target):
-            raise InputError("confusion: expected a target mask with pred, got none")
-        return confusion_from_masks(pred, target, threshold=rest["threshold"], metric=metric)
-    raise InputError("confusion: expected counts tp, fp and fn (tn optional) or pred and target masks, got neither")
-
-
-# -- the registry entry (so it is listed; compute() delegates to confusion_from_params) --------------
+# -- the registry entry (so it is listed; compute() delegates to lossapp.counts.confusion_from_params) --
 
 def _spec_steps(trace: Trace, pred: torch.Tensor | None, target: torch.Tensor | None, params: dict[str, Any],
                 reduction: str) -> torch.Tensor:
@@ -375,13 +270,13 @@ def _spec_steps(trace: Trace, pred: torch.Tensor | None, target: torch.Tensor | 
     Reduction: none (one number). Params: tp, fp, fn, tn, metric, threshold.
     Reference: torch set operations on 0/1 masks rebuilt from the counts.
     """
-    metric = _metric(params.get("metric", "dice"))
+    metric = read_metric(params.get("metric", "dice"))
     if pred is not None and params.get("tp") is None:
         counts = mask_steps(trace, pred, target, float(params.get("threshold", 0.5)))
     else:
-        counts = {k: _count(k, params.get(k)) if k != "tn" or params.get(k) is not None else None
+        counts = {k: read_count(k, params.get(k)) if k != "tn" or params.get(k) is not None else None
                   for k in ("tp", "fp", "fn", "tn")}
-        _count_steps(trace, counts)
+        count_steps(trace, counts)
     metrics = metric_steps(trace, counts["tp"], counts["fp"], counts["fn"], counts["tn"])
     value = metrics[metric]
     return torch.tensor(NAN if value is None else value, dtype=torch.float64)
@@ -389,15 +284,16 @@ def _spec_steps(trace: Trace, pred: torch.Tensor | None, target: torch.Tensor | 
 
 def _spec_reference(pred: torch.Tensor | None, target: torch.Tensor | None, params: dict[str, Any],
                     reduction: str) -> torch.Tensor:
-    metric = _metric(params.get("metric", "dice"))
+    metric = read_metric(params.get("metric", "dice"))
     if pred is not None and params.get("tp") is None:
         binary = bool(((pred == 0) | (pred == 1)).all())
         return reference_from_masks(pred.bool() if binary else pred >= params.get("threshold", 0.5), target.bool(), metric)
-    counts = {k: (None if params.get(k) is None else _count(k, params.get(k))) for k in ("tp", "fp", "fn", "tn")}
+    counts = {k: (None if params.get(k) is None else read_count(k, params.get(k))) for k in ("tp", "fp", "fn", "tn")}
     return reference_from_counts(counts, metric)[0]
 
 
 CONFUSION_SPEC = register(LossSpec(
+    kind="metric",
     name="confusion", family="metrics", title="Confusion-matrix metrics",
     summary="Precision, recall, F1 = Dice, Dice loss, IoU, accuracy, specificity and MCC from TP, FP, FN (and TN).",
     formula=r"\mathrm{Dice} = F_1 = \frac{2TP}{2TP + FP + FN}",
@@ -461,19 +357,9 @@ add_zh({
     ZERO_NOTES["mcc"]: "混淆矩阵有一行或一列全为 0，分母为 0：MCC 无定义；记为 NaN（JSON 中为 null）。"
                        "scikit-learn 的 matthews_corrcoef 记为 0。",
     "tn not given: accuracy, specificity and MCC need TN and are skipped": "未给出 tn：准确率、特异度和 MCC 需要 TN，已跳过",
-    "confusion: expected either counts (tp, fp, fn, tn) or pred and target masks, got both":
-        "confusion：期望给出计数 (tp, fp, fn, tn) 或 pred 与 target 掩码之一，实际两者都给了",
-    "confusion: expected a target mask with pred, got none": "confusion：给出 pred 时期望同时给出 target 掩码，实际没有",
-    "confusion: expected counts tp, fp and fn (tn optional) or pred and target masks, got neither":
-        "confusion：期望给出计数 tp、fp、fn（tn 可选）或 pred 与 target 掩码，实际都没有",
 })
 add_zh_patterns([
     (r"expected a non-negative integer count for (\w+), got (.+)", r"\1 应为非负整数计数，实际为 \2"),
     (r"expected a count of at most 10\^15 for (\w+), got (.+)", r"\1 的计数最多为 10^15，实际为 \2"),
     (r"expected metric one of (.+), got (.+)", r"指标应为 \1 之一，实际为 \2"),
-    (r"expected tn for metric (\w+), got none", r"指标 \1 需要 tn，实际没有给出"),
-    (r"(\w+) is 0/0 for these counts: undefined, reported as NaN \(null in JSON\)",
-     r"对这些计数 \1 为 0/0：无定义，记为 NaN（JSON 中为 null）"),
 ])
-add_hint_zh(require_probabilities, {HINT_PRED_MASK: "0/1 掩码也可以"})
-add_hint_zh(require_binary, {HINT_TARGET_MASK: "target 是 0/1 掩码"})
