@@ -145,7 +145,8 @@ mistake("batchmean_instead_of_mean", "Batch mean instead of the mean over every 
 # -- probabilities vs logits -----------------------------------------------------------------------------------
 
 def _takes_logits(c: Case) -> bool:
-    """The loss applies a softmax / sigmoid to pred, or has a twin that does (LossSpec.related["logits"])."""
+    """pred goes through a softmax / sigmoid (LossSpec.activation), or may (an overlap loss's `activation`
+    parameter), or the loss has a twin that takes logits (LossSpec.related["logits"])."""
     spec = c.spec
     return bool(spec.activation or "logits" in spec.related or spec.set_measure or spec.parts)
 
@@ -186,8 +187,9 @@ mistake("probabilities_as_logits", "Softmax / sigmoid applied twice", "Softmax /
         _probabilities_as_logits)
 
 
-def _probabilities_twin(c: Case) -> bool:
-    """The loss has a twin on probabilities or log-probabilities, an `input` parameter, or an `activation` one."""
+def _activation_skippable(c: Case) -> bool:
+    """The softmax / sigmoid can be left out: the loss has a twin on (log-)probabilities (LossSpec.related), an
+    `input` parameter, or an overlap loss's `activation` parameter."""
     spec = c.spec
     return bool({"probabilities", "log_probabilities"} & set(spec.related) or "input" in c.params or spec.set_measure
                 or spec.parts)
@@ -218,7 +220,7 @@ mistake("logits_as_probabilities", "Logits used as probabilities (no softmax / s
         "The scores were used directly as probabilities: the softmax (sigmoid) that turns logits into probabilities "
         "was skipped, e.g. −log f_y instead of −log softmax(f)_y.",
         "直接把分数当成了概率：跳过了把 logits 变成概率的 softmax（sigmoid），例如算成了 −log f_y 而不是 −log softmax(f)_y。",
-        "p", lambda c: _probabilities_twin(c) and scalar_value(c),
+        "p", lambda c: _activation_skippable(c) and scalar_value(c),
         _logits_as_probabilities)
 
 

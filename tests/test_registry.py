@@ -270,3 +270,13 @@ def test_the_gaps_of_an_incomplete_spec_are_named() -> None:
                      "related: twin -> 'nope'", "mistakes: 'made_up'", "parts: weight 'lambda_x'", "natural_log:",
                      "tests: neither test_losses_classification.py nor test_classification.py names 'new_loss'"):
         assert any(g.startswith(expected) for g in gaps), (expected, gaps)
+
+
+def test_declared_test_exceptions_name_a_registered_loss_and_an_existing_test() -> None:
+    from spec_exceptions import EXCEPTIONS
+
+    defined = "\n".join(p.read_text(encoding="utf-8") for p in TESTS.glob("test_*.py"))
+    for exception in EXCEPTIONS:
+        assert exception.loss in lossapp.LOSSES, exception
+        assert f"def {exception.test}(" in defined, exception
+        assert exception.reason, exception
