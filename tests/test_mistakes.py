@@ -3,6 +3,7 @@ independently here with torch built-ins — and the checker names it."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
@@ -210,3 +211,22 @@ def test_every_mistake_value_lists_its_step_and_zh_in_json() -> None:
     v = check("bce", str(P3), str(Y3), claimed=f"{BCE_VALUE / math.log(2):.4f}")
     d = v.to_dict()["mistakes"][0]
     assert d["id"] == "log2" and d["step"] == "log" and CJK.search(d["title_zh"])
+
+
+def _with_spec(result: lossapp.Result, **changes: object) -> Case:
+    """A case of the same result whose spec differs in the given fields (what a new loss would declare)."""
+    return Case(dataclasses.replace(result, spec=dataclasses.replace(result.spec, **changes)))
+
+
+def test_mistakes_follow_the_spec_not_the_name() -> None:
+    """A loss's own mistakes are the ones its spec declares; the generic ones follow its flags."""
+    r = lossapp.compute("smooth_l1", _text(REG_P), _text(REG_Y), beta=0.5)
+    own = {"smooth_l1_without_beta", "smooth_l1_huber_swapped"}
+    assert own <= {v.id for v in evaluate_mistakes(Case(r))}
+    assert not own & {v.id for v in evaluate_mistakes(_with_spec(r, mistakes=()))}
+    r = lossapp.compute("bce", _text(P3), _text(Y3))
+    logs = {"log10", "log2", "missing_minus"}
+    assert logs <= {v.id for v in evaluate_mistakes(Case(r))}
+    assert not logs & {v.id for v in evaluate_mistakes(_with_spec(r, natural_log=False))}
+    r = lossapp.compute("mse", _text(REG_P), _text(REG_Y))
+    assert logs <= {v.id for v in evaluate_mistakes(_with_spec(r, natural_log=True))}
