@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 
 import lossapp
-from lossapp.check import check
 from lossapp.i18n import tr
 from lossapp.mistakes import MISTAKES, evaluate_mistakes
 from lossapp.variants import Case
+from lossapp.verdicts import check
 
 D = torch.float64
 CJK = re.compile(r"[\u4e00-\u9fff]")

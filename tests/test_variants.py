@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from test_mistakes import FOCAL_X, FOCAL_Y, IDX, LOGITS, MASK_P, MASK_T, P3, REG_P, REG_Y, Y3, _text
 
 import lossapp
-from lossapp.check import could_round_to, parse_claim, rounds_to
 from lossapp.conventions import CONVENTIONS, evaluate_conventions
 from lossapp.inputs import InputError
 from lossapp.mistakes import MISTAKES, evaluate_mistakes
 from lossapp.variants import Case
+from lossapp.verdicts import could_round_to, parse_claim, rounds_to
 
 
 def test_variants_equal_to_the_true_value_are_left_out() -> None:

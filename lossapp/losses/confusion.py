@@ -1,6 +1,6 @@
 """The "confusion" metric spec (kind "metric"): precision, recall, F1 = Dice, Dice loss, IoU, accuracy,
 specificity and MCC from confusion counts (article 003), each a step with the counts put in, and the identity
-F1 = Dice written out. Its Results are made by `lossapp.counts` (`lossapp.confusion(20, 5, 10, 65)`,
+F1 = Dice written out. Its Results are made by `lossapp.confusion_metrics` (`lossapp.confusion(20, 5, 10, 65)`,
 `confusion_from_masks`, and `lossapp.compute("confusion", tp=20, ...)`, which delegates there); this module
 holds the spec, its steps and its reference, upstream of any Result.
 
@@ -260,7 +260,7 @@ def reference_from_counts(counts: dict[str, int | None], metric: str) -> tuple[t
 REFERENCE_NAME = "torch set operations on 0/1 masks (&, |, corrcoef)"
 
 
-# -- the registry entry (so it is listed; compute() delegates to lossapp.counts.confusion_from_params) --
+# -- the registry entry (so it is listed; compute() delegates to lossapp.confusion_metrics) ------------
 
 def _spec_steps(trace: Trace, pred: torch.Tensor | None, target: torch.Tensor | None, params: dict[str, Any],
                 reduction: str) -> torch.Tensor:
