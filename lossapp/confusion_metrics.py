@@ -14,11 +14,10 @@ from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
     TensorInput,
-    add_hint_zh,
     read_tensor,
     require_binary,
     require_finite,
@@ -48,9 +47,9 @@ def _result(trace: Trace, counts: dict[str, int | None], metrics: dict[str, floa
             pred: TensorInput | None = None, target: TensorInput | None = None) -> Result:
     value = metrics[metric]
     if value is None:  # cannot happen: metrics needing tn are refused earlier
-        raise InputError(f"expected tn for metric {metric}, got none")
+        raise InputError("confusion.needs_tn", metric=metric)
     if math.isnan(value):
-        trace.warn(f"{metric} is 0/0 for these counts: undefined, reported as NaN (null in JSON)")
+        trace.warn(msg("confusion.undefined", metric=metric))
     cpu, f64 = torch.device("cpu"), torch.float64
     value_tensor = torch.tensor(value, dtype=f64)
     comparison: Comparison = compare_values(CONFUSION_SPEC, value_tensor, reference.double(), cpu, f64)
@@ -76,7 +75,7 @@ def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, *, metric: str = "dice"
                                      else read_count("tn", tn)}
     metric = read_metric(metric)
     if metric in NEEDS_TN and counts["tn"] is None:
-        raise InputError(f"expected tn for metric {metric}, got none")
+        raise InputError("confusion.needs_tn", metric=metric)
     trace = Trace()
     count_steps(trace, counts)
     metrics = metric_steps(trace, counts["tp"], counts["fp"], counts["fn"], counts["tn"])
@@ -84,8 +83,8 @@ def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, *, metric: str = "dice"
     return _result(trace, counts, metrics, metric, 0.5, reference, name)
 
 
-HINT_PRED_MASK = "a 0/1 mask works too"
-HINT_TARGET_MASK = "the target is a 0/1 mask"
+HINT_PRED_MASK = msg("confusion.hint_pred_mask")
+HINT_TARGET_MASK = msg("confusion.hint_target_mask")
 
 
 def confusion_from_masks(pred: Any, target: Any, threshold: float = 0.5, metric: str = "dice") -> Result:
@@ -123,27 +122,11 @@ def confusion_from_params(pred: Any = None, target: Any = None, **params: Any) -
     rest = CONFUSION_SPEC.resolve_params(params)  # unknown names are an InputError here
     has_counts = any(_given(counts[k]) for k in ("tp", "fp", "fn"))
     if has_counts and _given(pred):
-        raise InputError("confusion: expected either counts (tp, fp, fn, tn) or pred and target masks, got both")
+        raise InputError(msg("confusion.both_given"))
     if has_counts:
         return confusion(counts["tp"], counts["fp"], counts["fn"], counts["tn"], metric=metric)
     if _given(pred):
         if not _given(target):
-            raise InputError("confusion: expected a target mask with pred, got none")
+            raise InputError(msg("confusion.no_target_mask"))
         return confusion_from_masks(pred, target, threshold=rest["threshold"], metric=metric)
-    raise InputError("confusion: expected counts tp, fp and fn (tn optional) or pred and target masks, got neither")
-
-
-add_zh({
-    "confusion: expected either counts (tp, fp, fn, tn) or pred and target masks, got both":
-        "confusion：期望给出计数 (tp, fp, fn, tn) 或 pred 与 target 掩码之一，实际两者都给了",
-    "confusion: expected a target mask with pred, got none": "confusion：给出 pred 时期望同时给出 target 掩码，实际没有",
-    "confusion: expected counts tp, fp and fn (tn optional) or pred and target masks, got neither":
-        "confusion：期望给出计数 tp、fp、fn（tn 可选）或 pred 与 target 掩码，实际都没有",
-})
-add_zh_patterns([
-    (r"expected tn for metric (\w+), got none", r"指标 \1 需要 tn，实际没有给出"),
-    (r"(\w+) is 0/0 for these counts: undefined, reported as NaN \(null in JSON\)",
-     r"对这些计数 \1 为 0/0：无定义，记为 NaN（JSON 中为 null）"),
-])
-add_hint_zh(require_probabilities, {HINT_PRED_MASK: "0/1 掩码也可以"})
-add_hint_zh(require_binary, {HINT_TARGET_MASK: "target 是 0/1 掩码"})
+    raise InputError(msg("confusion.neither_given"))

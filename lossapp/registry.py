@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ import torch
 from lossapp.i18n import msg
 from lossapp.inputs import InputError, limits, param_name, quote, read_tensor, require_finite
 from lossapp.trace import Trace
+
+if TYPE_CHECKING:
+    from lossapp.interval import IntervalFormula
 
 FAMILIES = ("regression", "classification", "overlap", "margin", "distribution", "regularization", "metrics")
 REDUCTIONS = ("none", "mean", "sum", "batchmean")
@@ -290,6 +293,10 @@ class LossSpec:
     mistakes: tuple[str, ...] = ()  # ids in lossapp.mistakes that are about this loss specifically
     conventions: tuple[str, ...] = ()  # ids in lossapp.conventions that are about this loss specifically
     lints: tuple[str, ...] = ()  # checks of lossapp.lint that are about this loss specifically
+    # its rounding enclosure, written next to its steps (lossapp.interval.IntervalFormula): the loss over every input
+    # that rounds to the written ones, in outward-rounded interval arithmetic; no_enclosure(reason) where there is
+    # none. None (not declared) fails the registry-wide test.
+    enclosure: IntervalFormula | None = None
 
     def resolve_params(self, given: dict[str, Any] | None) -> dict[str, Any]:
         """Effective parameters: defaults, overridden by the given ones (validated)."""

@@ -29,14 +29,9 @@ class XFail:
     reason: str
 
 
-_NOT_YET_CONVERTED = "the confusion metric (lossapp/losses/confusion.py) writes plain strings until its catalog conversion lands"
-
 EXCEPTIONS: tuple[Skip | XFail, ...] = (
     Skip("softmax_focal", "test_large_exact_inputs_enclose_the_value_tightly",
          "its example's α is a per-class tensor sized for the example's batch, which the test repeats"),
-    # strict: the entries go when the module is converted
-    XFail("confusion", "test_spec_texts_are_messages_with_chinese", _NOT_YET_CONVERTED),
-    XFail("confusion", "test_step_titles_and_notes_are_messages_with_chinese", _NOT_YET_CONVERTED),
 )
 
 

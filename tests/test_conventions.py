@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 import lossapp
 from lossapp.conventions import CONVENTIONS, table, table_for_result
-from lossapp.i18n import tr
+from lossapp.i18n import has_zh, tr
 from lossapp.verdicts import check
 
 D = torch.float64
@@ -102,8 +102,8 @@ def test_every_convention_has_a_case_and_chinese() -> None:
     assert set(CONVENTIONS) == set(CASES)
     for c in CONVENTIONS.values():
         assert c.library and c.title and c.explanation
-        assert CJK.search(c.title_zh) and CJK.search(c.explanation_zh)
-        assert tr(c.title, "zh") == c.title_zh
+        assert CJK.search(tr(c.title, "zh")) and CJK.search(tr(c.explanation, "zh"))
+        assert has_zh(c.title) and has_zh(c.explanation) and has_zh(c.library) and has_zh(c.named)
 
 
 def test_categorical_keras_clip_on_probabilities_with_a_zero() -> None:
@@ -152,3 +152,12 @@ def test_conventions_follow_the_spec_not_the_name() -> None:
     assert "monai_smoothing" in {row["id"] for row in table_for_result(r)}
     bare = dataclasses.replace(r, spec=dataclasses.replace(r.spec, set_measure=None))
     assert [row["id"] for row in table_for_result(bare)] == ["pytorch"]
+
+
+def test_a_title_naming_its_library_says_each_part_once() -> None:
+    """The title with its library (as the checker writes it) in every language: no part twice (it once read
+    'ε/(C − 1) 标签平滑：标签平滑：其余类别各分 ε/(C − 1)')."""
+    for c in CONVENTIONS.values():
+        for lang in ("en", "zh"):
+            parts = [p.strip().lower() for p in re.split("[:：]", tr(c.named, lang))]
+            assert len(parts) == len(set(parts)), tr(c.named, lang)

@@ -184,3 +184,18 @@ def test_focal_terms_without_alpha_from_the_own_terms_equal_a_run(params: dict, 
     for mistake_id, value in expected.items():
         if MISTAKES[mistake_id].applies(case):
             assert MISTAKES[mistake_id].compute(case) == pytest.approx(value, rel=1e-12), mistake_id
+
+
+@pytest.mark.parametrize(("name", "activation"), [("dice_ce", "none"), ("dice_ce", "sigmoid"), ("dice_ce", "softmax"),
+                                                   ("dice_focal", "none"), ("dice_focal", "sigmoid")])
+def test_combined_sum_instead_of_mean_from_the_parts_numerators_equals_a_run(name: str, activation: str) -> None:
+    """A combined loss's parts reduce separately: its value under sum comes from the numerators of its parts' means."""
+    g = torch.Generator().manual_seed(3)
+    if activation == "softmax":
+        pred, target = torch.randn(3, 4, 5, generator=g), torch.randint(0, 4, (3, 5), generator=g)
+    else:
+        pred = torch.rand(3, 7, 2, generator=g) if activation == "none" else torch.randn(3, 7, 2, generator=g)
+        target = (torch.rand(3, 7, 2, generator=g) > 0.5).float()
+    for per_sample in (True, False):
+        case = Case(lossapp.compute(name, pred, target, activation=activation, per_sample=per_sample, lambda_dice=0.7))
+        assert MISTAKES["sum_instead_of_mean"].compute(case) == Case(case.result).run(reduction="sum")

@@ -3,6 +3,7 @@ the incorrect explanation, JSON and Chinese."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lossapp
-from lossapp.i18n import has_zh
+from lossapp.i18n import has_zh, tr
 from lossapp.inputs import InputError, limits
 from lossapp.verdicts import VERDICTS, Verdict, check, check_result, format_rounded, parse_claim, rounds_to
 
@@ -176,8 +177,7 @@ def test_coarse_wrong_claim_has_no_step() -> None:
 
 
 def test_no_rounding_without_an_enclosure(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lossapp import interval
-    monkeypatch.delitem(interval.ENCLOSURES, "bce")
+    monkeypatch.setitem(lossapp.LOSSES, "bce", dataclasses.replace(lossapp.LOSSES["bce"], enclosure=None))
     v = check("bce", BCE["pred"], BCE["target"], claimed="0.9264")
     assert v.verdict == "incorrect" and v.interval is None
     assert "not assessed" in v.explanation
@@ -236,7 +236,7 @@ def test_explanations_have_chinese(claimed: str) -> None:
     v = check("bce", BCE["pred"], BCE["target"], claimed=claimed)
     assert v.explanation and CJK.search(v.explanation_zh)
     for m in v.mistakes:
-        assert CJK.search(m.variant.title_zh) and CJK.search(m.variant.explanation_zh)
+        assert CJK.search(tr(m.variant.title, "zh")) and CJK.search(tr(m.variant.explanation, "zh"))
 
 
 # -- extreme claims: a clear InputError, or a verdict whose every number is a float64 ----------------------------------
