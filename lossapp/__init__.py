@@ -1,10 +1,14 @@
 """lossapp: deep-learning loss functions step by step, checked against PyTorch.
 
-    import lossapp
-    r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
-    r.value            # 0.926341...
-    r.steps            # the worked solution
-    r.reference        # torch.nn.functional.binary_cross_entropy, and whether it agrees
+`r.value` is the loss, `r.steps` the worked solution, `r.reference` torch's built-in and whether it agrees;
+`help(lossapp.LOSSES[name].steps)` gives a loss's formula, reductions, params, `Shape:` and an example.
+
+    >>> import lossapp
+    >>> r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
+    >>> print(f"{r.value:.6f}")
+    0.926341
+    >>> r.reference.name, r.reference.agrees
+    ('torch.nn.functional.binary_cross_entropy', True)
 """
 
 from lossapp import losses as _losses  # noqa: F401  (registers every loss)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from numbers import Integral, Real
 from typing import Any
 
 import torch
@@ -44,6 +45,7 @@ from lossapp.inputs import (
     require_probabilities,
     require_same_shape,
 )
+from lossapp.inputs.constraints import Interval, Options
 from lossapp.reference import Comparison, compare_values
 from lossapp.registry import LossSpec, Param, register
 from lossapp.result import Result
@@ -374,6 +376,18 @@ def _spec_steps(trace: Trace, pred: torch.Tensor | None, target: torch.Tensor | 
     Unreduced: the chosen metric, e.g. Dice = 2TP/(2TP+FP+FN) = F1; dice_loss = 1 − Dice.
     Reduction: none (one number). Params: tp, fp, fn, tn, metric, threshold.
     Reference: torch set operations on 0/1 masks rebuilt from the counts.
+
+    Shape:
+        - pred: None with the counts given as tp, fp, fn (tn); or a 0/1 mask (*) (thresholded at threshold).
+        - target: None with counts; else (*), the same shape as pred, 0/1.
+        - output: a scalar (reduction none only: one number).
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("confusion", None, tp=20, fp=5, fn=10, tn=65)
+        >>> print(f"{r.value:.4f}")
+        0.7273
     """
     metric = _metric(params.get("metric", "dice"))
     if pred is not None and params.get("tp") is None:
@@ -402,12 +416,12 @@ CONFUSION_SPEC = register(LossSpec(
     summary="Precision, recall, F1 = Dice, Dice loss, IoU, accuracy, specificity and MCC from TP, FP, FN (and TN).",
     formula=r"\mathrm{Dice} = F_1 = \frac{2TP}{2TP + FP + FN}",
     pred_kind="counts", target_kind=None,
-    params=(Param("tp", None, "int", "true positives: predicted positive, truly positive", 0, COUNT_LIMIT),
-            Param("fp", None, "int", "false positives: predicted positive, truly negative", 0, COUNT_LIMIT),
-            Param("fn", None, "int", "false negatives: predicted negative, truly positive", 0, COUNT_LIMIT),
-            Param("tn", None, "int", "true negatives (optional; accuracy, specificity and MCC need it)", 0, COUNT_LIMIT),
-            Param("metric", "dice", "choice", "which metric is the value", choices=METRICS),
-            Param("threshold", 0.5, "float", "with pred/target masks: ŷ = 1 where pred ≥ threshold", 0.0, 1.0)),
+    params=(Param("tp", None, Interval(Integral, 0, COUNT_LIMIT), "true positives: predicted positive, truly positive"),
+            Param("fp", None, Interval(Integral, 0, COUNT_LIMIT), "false positives: predicted positive, truly negative"),
+            Param("fn", None, Interval(Integral, 0, COUNT_LIMIT), "false negatives: predicted negative, truly positive"),
+            Param("tn", None, Interval(Integral, 0, COUNT_LIMIT), "true negatives (optional; accuracy, specificity and MCC need it)"),
+            Param("metric", "dice", Options(METRICS), "which metric is the value"),
+            Param("threshold", 0.5, Interval(Real, 0.0, 1.0), "with pred/target masks: ŷ = 1 where pred ≥ threshold")),
     steps=_spec_steps, reference=_spec_reference, reference_name=REFERENCE_NAME,
     aliases=("confusion_matrix", "metrics", "f1", "f1_score", "precision_recall"),
     reductions=("none",), default_reduction="none", differentiable=False, target_dtype="float",

@@ -8,6 +8,7 @@ reduction scale live here and are reused by `lossapp.losses.truncated`; the stab
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import torch
@@ -25,6 +26,7 @@ from lossapp.inputs import (
     require_same_shape,
     shape_text,
 )
+from lossapp.inputs.constraints import Interval, Options, Tensor
 from lossapp.losses.stable import (
     LOG_CLAMP,
     all_binary,
@@ -145,9 +147,21 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     sum: Σ l_n; none: l.
     Params: alpha=0.25 (negative disables), gamma=2.0, weight (elementwise, broadcast to pred),
     avg_factor (mean only), input="logits"|"probabilities".
-    Shapes: pred and target of the same (any) shape; target 0/1 (soft labels warned).
     Reference: torchvision's formula on F.binary_cross_entropy_with_logits (F.binary_cross_entropy for
     probabilities), torchvision.ops.sigmoid_focal_loss itself when importable.
+
+    Shape:
+        - pred: (*), logits (probabilities with input=probabilities), any number of dimensions.
+        - target: (*), the same shape as pred, 0/1 (soft labels are warned about).
+        - weight: broadcastable to (*).
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("focal", "[[1.2, -0.8, 0.3], [-2.0, 0.5, 3.0]]", "[[1, 0, 0], [0, 1, 1]]")
+        >>> print(f"{r.value:.4f}")
+        0.0433
     """
     alpha, gamma = float(params["alpha"]), float(params["gamma"])
     avg_factor = _avg_factor(params, reduction, trace)
@@ -259,16 +273,15 @@ register(LossSpec(
     summary="Binary cross-entropy scaled by α_t (1 − p_t)^γ: easy examples count less (RetinaNet).",
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t", pred_kind="logits", target_kind="binary",
     params=(
-        Param("alpha", 0.25, "float", "weight of the positives (1 − α for the negatives); a negative value "
-              "disables α-balancing (torchvision)", -1.0, 1.0),
-        Param("gamma", 2.0, "float", "focusing parameter γ ≥ 0: (1 − p_t)^γ down-weights easy examples; "
-              "γ = 0 gives (α-balanced) BCE", 0.0, 100.0),
-        Param("weight", None, "tensor", "elementwise weight multiplied into each term (mmdetection's weight), "
+        Param("alpha", 0.25, Interval(Real, -1.0, 1.0), "weight of the positives (1 − α for the negatives); a negative value "
+              "disables α-balancing (torchvision)"),
+        Param("gamma", 2.0, Interval(Real, 0.0, 100.0), "focusing parameter γ ≥ 0: (1 − p_t)^γ down-weights easy examples; "
+              "γ = 0 gives (α-balanced) BCE"),
+        Param("weight", None, Tensor(), "elementwise weight multiplied into each term (mmdetection's weight), "
               "broadcast to pred's shape"),
-        Param("avg_factor", None, "float", "mmdetection's avg_factor: the mean becomes Σ l / avg_factor "
-              "(e.g. the number of positive anchors)", 0.0, 1e12),
-        Param("input", "logits", "choice", "what pred holds: logits (σ is applied) or probabilities (used as p)",
-              choices=("logits", "probabilities")),
+        Param("avg_factor", None, Interval(Real, 0.0, 1e12), "mmdetection's avg_factor: the mean becomes Σ l / avg_factor "
+              "(e.g. the number of positive anchors)"),
+        Param("input", "logits", Options(("logits", "probabilities")), "what pred holds: logits (σ is applied) or probabilities (used as p)"),
     ),
     steps=focal_steps, reference=focal_reference, prepare=_focal_prepare, gradient=focal_gradient,
     reference_name=("torchvision.ops.sigmoid_focal_loss" if _tv_sigmoid_focal_loss is not None else
@@ -336,8 +349,20 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     kornia.losses.focal_loss), so it only scales the loss; a tensor of length C gives α_t = α[y_n].
     mean: Σ l_n / (number of samples not ignored) — not divided by Σ α_t; sum: Σ l_n; none: l (0 where ignored).
     Params: alpha, gamma=2.0, ignore_index=-100.
-    Shapes: pred (C,), (N, C) or (N, C, d...); target (), (N,) or (N, d...) class indices.
     Reference: F.cross_entropy(reduction="none") = −log p_t, times (1 − p_t)^γ and α_t, reduced.
+
+    Shape:
+        - pred: (C,), (N, C) or (N, C, d1, ...) logits.
+        - target: (), (N,) or (N, d1, ...) class indices in [0, C).
+        - alpha: a scalar or (C,).
+        - output: a scalar for mean and sum; for none, target's shape.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("softmax_focal", "[[2.0, 0.5, -1.0], [0.1, 1.5, 0.3]]", "[0, 1]", gamma=2.0)
+        >>> print(f"{r.value:.4f}")
+        0.0329
     """
     gamma = float(params["gamma"])
     ignore_index = int(params["ignore_index"])
@@ -400,11 +425,11 @@ register(LossSpec(
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t,\quad p = \mathrm{softmax}(x)", pred_kind="logits",
     target_kind="classes",
     params=(
-        Param("alpha", None, "float_or_tensor", "None or negative: off; a scalar weighs every class alike (it only "
-              "scales the loss, as kornia); one value per class gives α_t = α[y]", -1.0, 1.0),
-        Param("gamma", 2.0, "float", "focusing parameter γ ≥ 0: (1 − p_t)^γ down-weights easy examples; "
-              "γ = 0 gives cross-entropy", 0.0, 100.0),
-        Param("ignore_index", -100, "int", "samples whose target equals this index are left out of the loss "
+        Param("alpha", None, Tensor(scalar=Interval(Real, -1.0, 1.0)), "None or negative: off; a scalar weighs every class alike (it only "
+              "scales the loss, as kornia); one value per class gives α_t = α[y]"),
+        Param("gamma", 2.0, Interval(Real, 0.0, 100.0), "focusing parameter γ ≥ 0: (1 − p_t)^γ down-weights easy examples; "
+              "γ = 0 gives cross-entropy"),
+        Param("ignore_index", -100, Interval(Integral), "samples whose target equals this index are left out of the loss "
               "and of the mean"),
     ),
     steps=softmax_focal_steps, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,

@@ -6,6 +6,7 @@ how far off the prediction is") and the hinge loss of the SVM (item 16) among th
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import torch
@@ -21,6 +22,7 @@ from lossapp.inputs import (
     require_sign_labels,
     shape_text,
 )
+from lossapp.inputs.constraints import Interval, Tensor
 from lossapp.losses.stable import class_dim, reduce_builtin, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -51,9 +53,20 @@ def hinge_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
 
     Unreduced: l_n = max(0, margin − y_n·f_n).  mean: Σ l_n / n;  sum: Σ l_n;  none: l.
     Params: margin (default 1.0; y·f must reach it for zero loss).
-    Shapes: pred and target of the same shape; 0/1 targets are mapped to −1/+1 (with a warning).
     Reference: torch.relu(margin − y·f), reduced. Not torch's F.hinge_embedding_loss, which takes a
     distance x and gives x for y = 1 and max(0, margin − x) for y = −1.
+
+    Shape:
+        - pred: (*), scores f, any number of dimensions.
+        - target: (*), the same shape as pred, labels −1/+1 (0/1 labels are mapped to −1/+1, with a warning).
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("hinge", "[0.8, -0.5, 1.5, 0.3, -2.0]", "[1, -1, 1, -1, 1]")
+        >>> print(f"{r.value:.4f}")
+        1.0000
     """
     margin = float(params["margin"])
     m = fmt(margin)
@@ -103,8 +116,20 @@ def multi_margin_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, p
     power (torch's implementation; its docs write w inside the max, which differs for p = 2).
     mean: Σ l_n / N (not divided by Σ w, unlike cross_entropy);  sum: Σ l_n;  none: l.
     Params: p (1 or 2), margin (default 1.0), weight (one per class, optional).
-    Shapes: pred (N, C) with target (N,) class indices, or pred (C,) with a single index.
     Reference: F.multi_margin_loss.
+
+    Shape:
+        - pred: (N, C) scores, or (C,) for a single sample.
+        - target: (N,) class indices in [0, C), or () with pred (C,).
+        - weight: (C,).
+        - output: a scalar for mean and sum; for none, (N,) (or () for a single sample).
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("multi_margin", "[[0.1, 0.2, 0.4, 0.8], [0.5, -0.3, 0.2, 0.1]]", "[3, 0]")
+        >>> print(f"{r.value:.4f}")
+        0.3500
     """
     p = int(params["p"])
     margin = float(params["margin"])
@@ -192,9 +217,20 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
     Unreduced: l_n = 1 − 1[ŷ_n = y_n].  mean: Σ l_n / n = the error rate (1 − accuracy);
     sum: the number of errors;  none: l.
     Params: threshold (default 0.5 for probabilities; use 0 for scores; unused with argmax).
-    Shapes: pred and target of the same shape, or pred (N, C, d...) / (C,) with target (N, d...) / ().
     Not differentiable (the gradient is 0 almost everywhere). Reference: counting with torch ops,
     (pred_label != target) as a float.
+
+    Shape:
+        - pred: (*), scores or probabilities; or (N, C, d1, ...) / (C,) class scores.
+        - target: (*), the same shape as pred, 0/1 or −1/+1; or (N, d1, ...) / () class indices.
+        - output: a scalar for mean and sum; for none, target's shape.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("zero_one", "[0.9, 0.3, 0.6, 0.2, 0.55]", "[1, 0, 0, 0, 1]")
+        >>> print(f"{r.value:.4f}")
+        0.2000
     """
     if _argmax_mode(pred, target):
         dim = class_dim(pred)
@@ -237,7 +273,7 @@ register(LossSpec(
     name="hinge", family="margin", title="Hinge loss",
     summary="The SVM loss: zero once y·f reaches the margin, linear below it.",
     formula=r"l_n = \max(0, \text{margin} - y_n f_n)", pred_kind="scores", target_kind="signs",
-    params=(Param("margin", 1.0, "float", "the margin: y·f must reach it for zero loss", 0.0, 10.0),),
+    params=(Param("margin", 1.0, Interval(Real, 0.0, 10.0), "the margin: y·f must reach it for zero loss"),),
     steps=hinge_steps, reference=hinge_reference, reference_name="torch.relu(margin - y*f)",
     prepare=hinge_prepare, aliases=("svm", "hinge_loss", "svm_loss"),
     example={"pred": "[0.8, -0.5, 1.5, 0.3, -2.0]", "target": "[1, -1, 1, -1, 1]", "params": {"margin": 1.0}},
@@ -250,9 +286,9 @@ register(LossSpec(
     summary="Multi-class hinge: every other class whose score comes within the margin of the true class costs.",
     formula=r"l_n = \frac{1}{C} \sum_{i \ne y_n} w_{y_n} \max(0, \text{margin} - x_{n,y_n} + x_{n,i})^p",
     pred_kind="scores", target_kind="classes",
-    params=(Param("p", 1, "int", "the exponent: 1 (hinge) or 2 (squared hinge)", 1, 2),
-            Param("margin", 1.0, "float", "the margin the true class's score must lead by", 0.0, 10.0),
-            Param("weight", None, "tensor", "one weight per class, applied as w[y] (the true class's weight)")),
+    params=(Param("p", 1, Interval(Integral, 1, 2), "the exponent: 1 (hinge) or 2 (squared hinge)"),
+            Param("margin", 1.0, Interval(Real, 0.0, 10.0), "the margin the true class's score must lead by"),
+            Param("weight", None, Tensor(), "one weight per class, applied as w[y] (the true class's weight)")),
     steps=multi_margin_steps, reference=multi_margin_reference,
     reference_name="torch.nn.functional.multi_margin_loss", prepare=multi_margin_prepare,
     aliases=("MultiMarginLoss", "multi_class_hinge", "multiclass_hinge"), target_dtype="index",
@@ -265,7 +301,7 @@ register(LossSpec(
     name="zero_one", family="margin", title="0-1 loss",
     summary="1 for a wrong predicted label, 0 for a right one: the mean is the error rate.",
     formula=r"l_n = \mathbf{1}[\hat{y}_n \ne y_n]", pred_kind="scores", target_kind="binary",
-    params=(Param("threshold", 0.5, "float",
+    params=(Param("threshold", 0.5, Interval(Real),
                   "predicted label 1 where pred ≥ threshold (0.5 for probabilities, 0 for scores); "
                   "(N, C) scores use argmax instead"),),
     steps=zero_one_steps, reference=zero_one_reference, reference_name="counting: (pred_label != target).float()",
