@@ -45,7 +45,7 @@ DIGITS = 6  # significant digits of the claims
 def claims(name: str, pred: Any, target: Any) -> tuple[str, str]:
     """(a claim that ends `incorrect` after every stage, the value itself), both to DIGITS significant digits."""
     result = lossapp.compute(name, pred, target)
-    value = float(result.value)
+    value = result.scalar
     enclosure = lossapp.check(name, pred, target, claimed=f"{value:.{DIGITS}g}").enclosure
     top = enclosure.hi if enclosure is not None and enclosure.sound else value
     off = top + 0.0123 * abs(value) + 10.0 ** (math.floor(math.log10(abs(value) or 1.0)) - 3)

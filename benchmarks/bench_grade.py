@@ -46,13 +46,13 @@ def _cases() -> list[tuple[str, str | None, str | None, dict, float]]:
         params = {k: v for k, v in (ex.get("params") or {}).items()}
         if spec.name == "confusion":
             result = lossapp.compute("confusion", None, None, **params)
-            out.append(("confusion", None, None, params, float(result.value)))
+            out.append(("confusion", None, None, params, result.scalar))
             continue
         if ex.get("pred") is None:
             continue
         result = lossapp.compute(spec.name, ex["pred"], ex.get("target"), **params)
-        if isinstance(result.value, float) and math.isfinite(result.value):
-            out.append((spec.name, ex["pred"], ex.get("target"), params, float(result.value)))
+        if result.value.dim() == 0 and math.isfinite(result.scalar):
+            out.append((spec.name, ex["pred"], ex.get("target"), params, result.scalar))
     return out
 
 

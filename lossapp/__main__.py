@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
+import torch
 
 from lossapp.i18n import add_zh, add_zh_patterns, tr
 from lossapp.inputs import InputError, limits, quote
@@ -101,9 +102,10 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.10g}"
-    if isinstance(value, list):
+    """A float or a 0-d tensor to 10 significant digits; a nested list or a tensor printed by numpy."""
+    if isinstance(value, float) or (isinstance(value, torch.Tensor) and value.dim() == 0):
+        return f"{float(value):.10g}"
+    if isinstance(value, list | torch.Tensor):
         return np.array2string(np.asarray(value, dtype=float), precision=6, threshold=60, separator=", ")
     return str(value)
 
@@ -180,7 +182,7 @@ def _run_loss(loss: str, argv: list[str]) -> int:
 def _verdict(result: Any, claimed: str | None) -> Any:
     if claimed is None:
         return None
-    from lossapp.check import check_result
+    from lossapp.verdicts import check_result
     return check_result(result, claimed)
 
 

@@ -28,7 +28,7 @@ import torch
 from lossapp.i18n import add_zh_patterns
 from lossapp.inputs import InputError, TensorInput, quote, read_tensor, require_class_indices, require_finite
 from lossapp.inputs.errors import at_index
-from lossapp.lint import lint
+from lossapp.lint import mixup_warnings
 from lossapp.reference import (
     DTYPES,
     TOLERANCES,
@@ -47,7 +47,7 @@ from lossapp.reference import (
 )
 from lossapp.registry import LossSpec, lookup, shown
 from lossapp.result import Result
-from lossapp.trace import Replayer, Step, Trace, as_list
+from lossapp.trace import Replayer, Step, Trace
 
 INF_ALLOWED = ("logits", "log_probabilities", "scores")
 # pred's ±inf replaced by ±1e8 and ±1e16 (the limit is where the two agree, or ±inf where the value keeps growing
@@ -407,7 +407,7 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     reduction None: the loss's own default ("mean" for most, "sum" for the penalties)."""
     spec = lookup(loss)
     if spec.name == "confusion":
-        from lossapp.confusion import confusion_from_params
+        from lossapp.confusion_metrics import confusion_from_params
         return confusion_from_params(pred=pred, target=target, **params)
     reduction = resolve_reduction(spec, reduction)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
@@ -433,14 +433,14 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
         honest = limit_warnings(spec, x, t, run_params, reduction, value, manual_grad)
         if honest is not None:  # the trace is not (or not known to be) the limit: say that instead
             warnings = [w for w in warnings if w not in inf_warnings] + honest
-    warnings += [w for w in lint(spec, x0, t0, effective, reduction) if w not in warnings]
+    warnings += [w for w in mixup_warnings(spec, x0, t0, effective, reduction) if w not in warnings]
 
     comparison, gradient, notes = _verify(spec, x, t, run_params, reduction, dev, dt,
                                           (_held_exactly(pred, dt), _held_exactly(target, dt)), value, manual_grad)
     warnings += notes
     if gradient is not None:
         gradient.replay = replay
-    return Result(loss=spec.name, params=effective, reduction=reduction, value=as_list(value.double()),
+    return Result(loss=spec.name, params=effective, reduction=reduction, value=value.double().cpu(),
                   steps=trace.steps, reference=comparison, gradient=gradient, warnings=warnings, spec=spec,
                   pred=kept_pred, target=kept_target,
                   unreduced=trace.unreduced.cpu() if trace.unreduced is not None else None, replay=replay)

@@ -105,7 +105,7 @@ def run_example(example: Example) -> tuple[Any, Any]:
     verdict = None
     if example.stated is not None:
         try:
-            from lossapp.check import check_result
+            from lossapp.verdicts import check_result
         except ImportError:
             return result, None
         verdict = check_result(result, example.stated)

@@ -16,7 +16,7 @@ spreadsheet (a cell like `=cmd|' /C calc'!A0` from the answers stays text).
 
 A class answers the same problems: rows with the same loss, pred, target, params and reduction (as written)
 share one computation, and what the checker works out without the claim (the enclosure, the values of the
-conventions and mistakes) is shared too (`lossapp.check.Checker`); the most recent PROBLEMS_KEPT problems are
+conventions and mistakes) is shared too (`lossapp.verdicts.Checker`); the most recent PROBLEMS_KEPT problems are
 kept while grading.
 """
 
@@ -110,8 +110,8 @@ class Problems:
 
     def checker(self, loss: str, pred: str, target: str, params_text: str, reduction: str) -> Any:
         """The Checker of this problem (computing it on first sight); re-raises the error it gave."""
-        from lossapp.check import Checker
         from lossapp.engine import compute
+        from lossapp.verdicts import Checker
         key = (loss, pred, target, params_text, reduction)
         found = self._problems.get(key)
         if isinstance(found, Exception):  # the same error for every row of this problem
@@ -138,7 +138,7 @@ class Problems:
 def grade_row(row: list[str], columns: dict[str, int], number: int, problems: Problems | None = None) -> dict[str, Any]:
     """One output row for one input row (an "error" row for a malformed one); `problems` shares the computation
     of a problem between rows."""
-    from lossapp.check import parse_claim
+    from lossapp.verdicts import parse_claim
     problems = problems if problems is not None else Problems(kept=1)
     ident = _field(row, columns, "id") or str(number)
     loss = _field(row, columns, "loss")
@@ -188,7 +188,7 @@ def grade_csv(path_or_text: str | Path, *, progress: Progress | None = None) -> 
     if len(text) > limits.MAX_GRADE_CSV_CHARS:
         raise InputError(f"expected a CSV of at most {limits.MAX_GRADE_CSV_CHARS:,} characters, got {len(text):,}")
     try:
-        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+        rows = _csv_rows(text)
     except csv.Error as exc:
         raise InputError(f"expected CSV text, got text that does not parse as CSV ({exc})") from None
     columns = _columns(rows[0]) if rows else None
@@ -210,9 +210,41 @@ def grade_csv(path_or_text: str | Path, *, progress: Progress | None = None) -> 
     return pd.DataFrame(out, columns=OUTPUT_COLUMNS)
 
 
+def _csv_rows(text: str) -> list[list[str]]:
+    """The rows of CSV text that hold something (csv.Error for text that does not parse as CSV)."""
+    return [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+
+
+def read_upload(path: str | Path, *, max_bytes: int, max_rows: int) -> str:
+    """An answers CSV uploaded in the app, as text, checked before any grading: at most `max_bytes`, UTF-8, text
+    (not binary), CSV with a header and at most `max_rows` answer rows. The text always ends with a newline, so
+    `grade_csv` reads it as CSV text (never as a path to open)."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"answers CSV: expected at most {max_bytes:,} bytes, got {size:,}")
+    with path.open("rb") as handle:
+        raw = handle.read(max_bytes + 1)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"answers CSV: expected UTF-8 text, got bytes that are not UTF-8 in {path.name}") from None
+    if "\x00" in text:
+        raise InputError(f"answers CSV: expected text, got a binary file ({path.name})")
+    try:
+        rows = len(_csv_rows(text))
+    except csv.Error as exc:
+        raise InputError(f"answers CSV: expected CSV text, got text that does not parse as CSV ({exc})") from None
+    if rows == 0:
+        raise InputError("answers CSV: expected a header and answer rows, got an empty file")
+    if rows - 1 > max_rows:
+        raise InputError(f"answers CSV: expected at most {max_rows:,} answer rows, got {rows - 1:,}")
+    return text if text.endswith("\n") else text + "\n"
+
+
 def summary(df: pd.DataFrame) -> pd.DataFrame:
     """Count of each verdict (exact, convention, mistake, rounding, incorrect, error), for the summary chart."""
-    from lossapp.check import VERDICTS
+    from lossapp.verdicts import VERDICTS
     order = [*VERDICTS, "error"]
     counts = df["verdict"].value_counts() if len(df) else pd.Series(dtype=int)
     return pd.DataFrame({"verdict": order, "count": [int(counts.get(v, 0)) for v in order]})
@@ -236,4 +268,12 @@ add_zh_patterns([
     (r"expected a UTF-8 CSV file, got bytes that are not UTF-8 in (.+)", r"期望 UTF-8 编码的 CSV 文件，\1 中有非 UTF-8 字节"),
     (r"expected a CSV of at most (.+) bytes, got more in (.+)", r"期望 CSV 最多 \1 字节，\2 超过了这个大小"),
     (r"expected a CSV of at most (.+) characters, got (.+)", r"期望 CSV 最多 \1 个字符，实际为 \2"),
+    (r"answers CSV: expected at most ([\d,]+) bytes, got ([\d,]+)", r"答案 CSV：最多 \1 字节，实际为 \2 字节"),
+    (r"answers CSV: expected UTF-8 text, got bytes that are not UTF-8 in (.+)",
+     r"答案 CSV：期望 UTF-8 文本，\1 中有非 UTF-8 字节"),
+    (r"answers CSV: expected text, got a binary file \((.+)\)", r"答案 CSV：期望文本，实际为二进制文件（\1）"),
+    (r"answers CSV: expected CSV text, got text that does not parse as CSV \((.+)\)",
+     r"答案 CSV：期望 CSV 文本，实际文本无法按 CSV 解析（\1）"),
+    (r"answers CSV: expected a header and answer rows, got an empty file", r"答案 CSV：期望表头和答案行，实际为空文件"),
+    (r"answers CSV: expected at most ([\d,]+) answer rows, got ([\d,]+)", r"答案 CSV：最多 \1 行答案，实际为 \2 行"),
 ])

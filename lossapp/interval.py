@@ -1217,13 +1217,9 @@ def _decimals(ti: TensorInput | None, values: torch.Tensor | None) -> np.ndarray
 
 def enclose(result: Any) -> Enclosure:
     """The sound enclosure of `result`'s loss over its inputs' rounding box (see the module docstring)."""
-    value = result.value
-    if isinstance(value, list):
-        flat = torch.as_tensor(value, dtype=F64).reshape(-1)
-        if flat.numel() != 1:
-            return Enclosure(None, None, False, "none", "a claim is one number; this result has several")
-        value = float(flat[0])
-    value = float(value)
+    if result.value.numel() != 1:
+        return Enclosure(None, None, False, "none", "a claim is one number; this result has several")
+    value = result.scalar
     name = result.loss
     if not math.isfinite(value):
         return Enclosure(None, None, False, "none", "the value is not finite")

@@ -1,6 +1,6 @@
 """Input lint: warnings about inputs that are valid but probably not what was meant.
 
-`lint(spec, pred, target, params)` is called by `lossapp.engine.compute` on every computation (after the
+`mixup_warnings(spec, pred, target, params)` is called by `lossapp.engine.compute` on every computation (after the
 loss's own checks passed) and its warnings are shown with the result. It never raises:
 
 - probabilities passed as logits: rows in [0, 1] summing to 1 fed to softmax_focal, or values all in
@@ -37,7 +37,7 @@ BCE_LOGITS_PROBABILITIES = ("every pred value lies in [0, 1]: if these are proba
                             "applies a sigmoid to them as logits")
 
 
-def lint(spec: LossSpec, pred: Any, target: Any, params: dict[str, Any], reduction: str | None = None) -> list[str]:
+def mixup_warnings(spec: LossSpec, pred: Any, target: Any, params: dict[str, Any], reduction: str | None = None) -> list[str]:
     """Warnings about likely mix-ups in otherwise valid input (empty when nothing looks wrong).
 
     `reduction` (optional) tailors the every-target-ignored warning: only the mean is NaN, and then the

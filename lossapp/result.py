@@ -9,9 +9,7 @@ keeps (`replay`). `table()` gives every row, built with vectorised numpy columns
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +19,7 @@ import torch
 from lossapp.inputs import TensorInput
 from lossapp.reference import Comparison, GradientComparison
 from lossapp.registry import LossSpec, params_to_json
-from lossapp.trace import Step, head, shown_count
+from lossapp.trace import Step, as_list, head, shown_count
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,12 +47,15 @@ class Result:
     Kept for the checker and for replays: `pred` and `target` (as the loss prepared them), `unreduced` (the
     per-element loss, every element), `params`, `reduction`, `spec`. Each step holds its shown elements (every
     element of a small step); `step(symbol).value` and `to_dict(full=True)` give the rest by rerunning the
-    computation (`replay`)."""
+    computation (`replay`).
+
+    `value` is the reduced value as a float64 tensor on the CPU: shape () for "mean", "sum" and "batchmean", the
+    per-element shape for "none"; `scalar` is that value as a float. Lists appear only in `to_dict()`."""
 
     loss: str
     params: dict[str, Any]
     reduction: str
-    value: float | list
+    value: torch.Tensor
     steps: list[Step]
     reference: Comparison | None
     gradient: GradientComparison | None
@@ -65,6 +66,14 @@ class Result:
     unreduced: torch.Tensor | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. "metrics" for confusion counts
     replay: Any = field(default=None, repr=False, compare=False)  # lossapp.engine.Replay, where there is one
+
+    @property
+    def scalar(self) -> float:
+        """The value as one float (a value of one element too); a ValueError naming the shape when it has several."""
+        if self.value.numel() != 1:
+            raise ValueError(f"Result.scalar: expected a value of one element, got shape {tuple(self.value.shape)} "
+                             f"(reduction={self.reduction!r}); read result.value, the tensor")
+        return self.value.item()
 
     @property
     def agrees(self) -> bool | None:
@@ -149,7 +158,7 @@ class Result:
             "params": params_to_json(self.params),
             "reduction": self.reduction,
             "value": value,
-            **({"value_shape": shape, "value_shown": count} if isinstance(self.value, list) else {}),
+            **({"value_shape": shape, "value_shown": count} if self.value.dim() else {}),
             "steps": [s.to_dict(full) for s in steps],
             "reference": self.reference.to_dict(full) if self.reference else None,
             "gradient": gradient,
@@ -160,27 +169,14 @@ class Result:
         return json_safe(out)
 
 
-def _bounded(value: Any, full: bool) -> tuple[Any, list[int], int]:
-    """A value (a float or a nested list) as written by default: whole up to COMPLETE_MAX elements, else the
+def _bounded(value: torch.Tensor, full: bool) -> tuple[Any, list[int], int]:
+    """A value as written by default: whole (a float or a nested list) up to COMPLETE_MAX elements, else the
     first SHOWN elements as a flat list; with its shape and how many elements it holds."""
-    shape: list[int] = []
-    inner = value
-    while isinstance(inner, list):
-        shape.append(len(inner))
-        inner = inner[0] if inner else None
-    count = math.prod(shape)
+    count = value.numel()
     shown = count if full else shown_count(count)
     if shown == count:
-        return value, shape, count
-    return list(itertools.islice(_leaves(value), shown)), shape, shown
-
-
-def _leaves(value: Any) -> Iterator[Any]:
-    if isinstance(value, list):
-        for v in value:
-            yield from _leaves(v)
-    else:
-        yield value
+        return as_list(value), list(value.shape), count
+    return value.reshape(-1)[:shown].tolist(), list(value.shape), shown
 
 
 def _is_column(step_shape: tuple[int, ...], shape: tuple[int, ...]) -> bool:

@@ -82,11 +82,7 @@ class Case:
         return self.shared("value", self._value)
 
     def _value(self) -> float:
-        v = self.result.value
-        if isinstance(v, list):
-            flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
-            return float(flat[0]) if flat.numel() == 1 else math.nan
-        return float(v)
+        return self.result.scalar if self.result.value.numel() == 1 else math.nan
 
     @property
     def unreduced(self) -> torch.Tensor | None:

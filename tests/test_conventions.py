@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 
 import lossapp
-from lossapp.check import check
 from lossapp.conventions import CONVENTIONS, table, table_for_result
 from lossapp.i18n import tr
+from lossapp.verdicts import check
 
 D = torch.float64
 CJK = re.compile(r"[\u4e00-\u9fff]")

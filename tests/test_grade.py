@@ -14,11 +14,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lossapp.check import Checker
-from lossapp.grade import INTERNAL_ERROR, OUTPUT_COLUMNS, grade_csv, summary
+from lossapp.grade import INTERNAL_ERROR, OUTPUT_COLUMNS, grade_csv, read_upload, summary
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
 from lossapp.spreadsheet import write_csv
+from lossapp.verdicts import Checker
 
 BCE_TRUE = float(F.binary_cross_entropy(torch.tensor([0.2947, 0.5898, 0.4863], dtype=torch.float64),
                                         torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)))
@@ -222,3 +222,17 @@ def test_a_bounded_number_of_problems_is_kept() -> None:
     assert problems.checker("mse", "[1.0]", "[0.5]", "{}", "") is not first  # the oldest was dropped
     with pytest.raises(InputError, match="expected probabilities"):
         problems.checker("bce", "[1.5]", "[1]", "{}", "")
+
+
+def test_read_upload_checks_an_uploaded_csv_before_grading(tmp_path: Path) -> None:
+    ok = tmp_path / "ok.csv"
+    ok.write_bytes(b"\xef\xbb\xbfid,loss,pred,target,params,claimed\r\na,mse,[1],[1],{},0")
+    text = read_upload(ok, max_bytes=1000, max_rows=1)
+    assert text == "id,loss,pred,target,params,claimed\r\na,mse,[1],[1],{},0\n"  # BOM gone, ends with a newline
+    with pytest.raises(InputError, match=r"answers CSV: expected at most 10 bytes, got 5\d"):
+        read_upload(ok, max_bytes=10, max_rows=1)
+    two = tmp_path / "two.csv"
+    two.write_text("id,loss,pred,target,params,claimed\na,mse,[1],[1],{},0\n\nb,mse,[1],[1],{},0\n")
+    with pytest.raises(InputError, match="answers CSV: expected at most 1 answer rows, got 2") as caught:
+        read_upload(two, max_bytes=1000, max_rows=1)
+    assert has_zh(str(caught.value))

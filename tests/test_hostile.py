@@ -43,6 +43,7 @@ import lossapp
 from lossapp.__main__ import main
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError, TensorInput, limits, parse_text, read_params
+from lossapp.service import parse_params_text
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_MESSAGE = 1000  # characters: a message quotes the user's text in bounded excerpts
@@ -95,11 +96,9 @@ def _call_python(case: Case, pred: Any, params: dict[str, Any]) -> Any:
 
 def run_python(case: Case, pred: Any, http_params: bool = False) -> Outcome:
     """The case through the Python API. With http_params, params go the way the HTTP API reads them (its
-    JSON text through lossapp.ui.service.parse_params_text), so the message is the one /compute must give."""
+    JSON text through lossapp.service.parse_params_text), so the message is the one /compute must give."""
     try:
         if http_params and case.loss != "confusion":  # /confusion takes the counts as values, not as JSON text
-            from lossapp.ui.service import parse_params_text  # imports gradio: only for the HTTP comparison
-
             params = parse_params_text(_params_text(case))
         else:
             params = case.params if case.params is not None else read_params(case.params_json)
@@ -438,4 +437,4 @@ def test_fuzz_compute_raises_only_input_error(call: tuple[str, str, str, dict[st
         result = lossapp.compute(loss, pred, target, **options, **params)
     except InputError:
         return
-    assert isinstance(result.value, float | list)
+    assert isinstance(result.value, torch.Tensor) and result.value.dtype == torch.float64

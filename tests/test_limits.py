@@ -1,6 +1,6 @@
 """Each size limit of lossapp/inputs/limits.py that has no test of its own elsewhere: accepted at the
 limit, refused (an InputError naming the limit, with its Chinese) just past it. The others are tested
-next to the code that checks them (tests/test_inputs.py, tests/test_inputs_files.py, tests/test_check.py,
+next to the code that checks them (tests/test_inputs.py, tests/test_inputs_files.py, tests/test_verdicts.py,
 tests/test_registry.py)."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 import lossapp
-from lossapp.check import parse_claim
 from lossapp.grade import grade_csv
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError, limits
+from lossapp.verdicts import parse_claim
 
 
 def refused(match: str, fn, *args, **kwargs) -> str:
@@ -59,7 +59,7 @@ def test_max_grade_csv_chars(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_max_random_elements(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lossapp.ui import service
+    from lossapp import service
 
     monkeypatch.setattr(limits, "MAX_RANDOM_ELEMENTS", 6)
     assert service.parse_shape("2, 3") == (2, 3)

@@ -84,7 +84,7 @@ def test_bce_article_002_item_9():
     expected = -(math.log(0.2947) + math.log(1 - 0.5898) + math.log(1 - 0.4863)) / 3
     assert r.value == pytest.approx(expected, abs=1e-12)
     assert r.value == pytest.approx(0.926341, abs=5e-7)
-    assert round(r.value, 4) == 0.9263  # the article's 0.9264 is a rounding difference (DESIGN section 6)
+    assert round(r.scalar, 4) == 0.9263  # the article's 0.9264 is a rounding difference (DESIGN section 6)
     # inputs written to 4 decimals: each may be off by 0.00005; the loss rises as p0 falls and p1, p2 rise
     low = lossapp.compute("bce", "[0.29475, 0.58975, 0.48625]", "[1, 0, 0]").value
     high = lossapp.compute("bce", "[0.29465, 0.58985, 0.48635]", "[1, 0, 0]").value
@@ -669,8 +669,8 @@ def test_example_ce_randn_by_hand():
 
 def test_example_values_in_notes():
     r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", weight="[1, 2, 3]")
-    assert round(r.value, 4) == 1.6675 and "1.6675" in _load("001_bce_weights")["notes"]
+    assert round(r.scalar, 4) == 1.6675 and "1.6675" in _load("001_bce_weights")["notes"]
     data = _load("001_ce_ignore_index")
     r = lossapp.compute(data["loss"], data["pred"], data["target"], **data["params"])
-    assert round(r.value, 4) == 0.3779 and "0.3779" in data["notes"]
+    assert round(r.scalar, 4) == 0.3779 and "0.3779" in data["notes"]
     assert r.step("den").value.item() == 6.0

@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lossapp
-from lossapp.check import check
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.mistakes import MISTAKES, evaluate_mistakes
 from lossapp.variants import Case
+from lossapp.verdicts import check
 
 D = torch.float64
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -224,8 +224,8 @@ def test_every_mistake_value_lists_its_step_and_zh_in_json() -> None:
 
 # -- shared work: every shortcut gives what the run it replaces gives ----------------------------------------------------
 
-from lossapp.check import could_round_to, parse_claim, rounds_to  # noqa: E402
 from lossapp.conventions import CONVENTIONS, evaluate_conventions  # noqa: E402
+from lossapp.verdicts import could_round_to, parse_claim, rounds_to  # noqa: E402
 
 EXAMPLES = [s for s in lossapp.LOSSES.values() if s.example.get("pred") is not None]
 WEIGHTED = [("bce", P3, Y3, {"weight": "[1, 2, 3]"}), ("cross_entropy", LOGITS, IDX, {"weight": "[1, 2, 3]"}),

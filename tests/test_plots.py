@@ -111,7 +111,7 @@ def test_hard_weights_agree_with_the_truncated_loss() -> None:
     ce = F.binary_cross_entropy(p, y, reduction="none")
     weights = torch.stack([plots.hard_truncation_weight(p[i:i + 1], int(y[i]), 0.6)[0] for i in range(7)])
     assert weights.tolist() == [1, 1, 0, 0, 0, 0, 1]  # negatives below 1 − m = 0.4 are dropped too
-    assert torch.allclose(torch.tensor(result.value, dtype=torch.float64), weights * ce, rtol=1e-12)
+    assert torch.allclose(result.value, weights * ce, rtol=1e-12)
 
 
 def test_soft_truncation_weights() -> None:
@@ -132,7 +132,7 @@ def test_soft_weight_matches_the_soft_truncated_loss() -> None:
     result = lossapp.compute("soft_truncated_ce", x, torch.ones_like(x), reduction="none", K=5.0, dtype="float64")
     p = torch.sigmoid(x)
     expected = plots.soft_truncation_weight(p, 1, 5.0) * -torch.log(p)
-    assert torch.allclose(torch.tensor(result.value, dtype=torch.float64), expected, rtol=1e-9)
+    assert torch.allclose(result.value, expected, rtol=1e-9)
 
 
 # -- the loss around the user's data -----------------------------------------------------------------

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 import lossapp
@@ -63,7 +64,7 @@ def test_table_rows_and_columns() -> None:
     r = lossapp.compute("cross_entropy", pred, target, reduction="none")
     frame = r.table()
     assert len(frame) == r.rows == 40 and list(frame["index"][:3]) == [0, 1, 2]
-    assert frame["l"].tolist() == r.value
+    assert frame["l"].tolist() == r.value.tolist()
     assert frame["pred"][0] == [round(v, 6) for v in pred[0].double().tolist()]  # per-class: a list per row
     first = r.table(rows=7)
     assert len(first) == 7 and first.equals(frame.head(7))
@@ -83,3 +84,21 @@ def test_importing_lossapp_does_not_import_pandas() -> None:
 def test_json_safe() -> None:
     assert json_safe({"a": [float("nan"), 1.0, float("inf")], "b": torch.tensor(2.0)}) == {"a": [None, 1.0, None],
                                                                                               "b": 2.0}
+
+
+def test_value_is_a_float64_tensor_with_a_scalar_accessor() -> None:
+    pred, target = "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]"
+    mean = lossapp.compute("bce", pred, target)
+    assert mean.value.dtype == torch.float64 and mean.value.shape == () and mean.value.device.type == "cpu"
+    assert mean.scalar == float(mean.value) == mean.to_dict()["value"]
+    assert round(mean.scalar, 4) == 0.9263
+    none = lossapp.compute("bce", pred, target, reduction="none")
+    assert none.value.dtype == torch.float64 and none.value.shape == (3,)
+    assert none.to_dict()["value"] == none.value.tolist()  # lists only in the JSON
+    assert none.to_dict()["value_shape"] == [3] and "value_shape" not in mean.to_dict()
+    with pytest.raises(ValueError, match=r"Result\.scalar: expected a value of one element, got shape \(3,\)"):
+        _ = none.scalar
+    one = lossapp.compute("bce", "[0.2947]", "[1]", reduction="none")
+    assert one.value.shape == (1,) and one.scalar == one.value.item()  # one element is one number
+    counts = lossapp.confusion(20, 5, 10, 65)
+    assert counts.value.dtype == torch.float64 and counts.value.shape == () and counts.scalar == 40 / 55

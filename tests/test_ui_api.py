@@ -34,6 +34,7 @@ from gradio_client.exceptions import AppError
 from ui_fixtures import free_port
 
 import lossapp
+from lossapp import service
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.ui import (
@@ -45,7 +46,6 @@ from lossapp.ui import (
     examples_tab,
     launch_kwargs,
     server_settings,
-    service,
     sessions,
     strings,
 )
@@ -558,32 +558,6 @@ def test_large_input_outputs_are_bounded() -> None:
 def plots_max_rows() -> int:
     from lossapp import plots
     return plots.MAX_POINTS + 4 * plots.GRID
-
-
-def test_random_input_is_the_articles_randn() -> None:
-    made = service.random_input(0, "2, 3", "logits", "logits", None, lossapp.LOSSES["mse"])
-    torch.manual_seed(0)
-    pred, target = torch.randn(2, 3), torch.randn(2, 3)
-    assert torch.equal(torch.tensor(json.loads(made.pred_text), dtype=torch.float32), pred)
-    assert torch.equal(torch.tensor(json.loads(made.target_text), dtype=torch.float32), target)
-    assert made.code == "torch.manual_seed(0)\npred = torch.randn(2, 3)\ntarget = torch.randn(2, 3)"
-    classes = service.random_input(3, "4, 5", "logits", "classes", None, lossapp.LOSSES["cross_entropy"])
-    torch.manual_seed(3)
-    torch.randn(4, 5)
-    assert json.loads(classes.target_text) == torch.randint(0, 5, (4,)).tolist()
-    zero = service.random_input(3, "4, 5", "logits", "classes", 0, lossapp.LOSSES["cross_entropy"])
-    assert zero == classes  # 0 (what an empty number box sends) means "C from pred"
-    for bad in ("", "2, -3", "a, b", "1000, 1000"):
-        with pytest.raises(InputError):
-            service.parse_shape(bad)
-
-
-def test_params_text_is_parsed_not_evaluated() -> None:
-    assert service.parse_params_text('{"beta": 0.5, "weight": [1, 2]}') == {"beta": 0.5, "weight": "[1, 2]"}
-    assert service.parse_params_text("") == {}
-    for bad in ("__import__('os')", "[1, 2]", "{'beta': 1}"):
-        with pytest.raises(InputError, match="params: expected a JSON object"):
-            service.parse_params_text(bad)
 
 
 def test_every_article_example_card_computes() -> None:

@@ -154,7 +154,7 @@ def bce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
 
         >>> import lossapp
         >>> r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.9263
     """
     p, y = pred, target
@@ -212,7 +212,7 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
 
         >>> import lossapp
         >>> r = lossapp.compute("bce_with_logits", "[1.2, -0.5, 3.0]", "[1, 0, 1]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.2620
     """
     x, y = pred, target
@@ -437,7 +437,7 @@ def cross_entropy_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
 
         >>> import lossapp
         >>> r = lossapp.compute("cross_entropy", "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "[0, 2]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         1.1622
     """
     cd = class_dim(pred)
@@ -481,7 +481,7 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
 
         >>> import lossapp
         >>> r = lossapp.compute("nll", "[[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]", "[0, 2]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         1.1622
     """
     log_p = trace.add("log p", "Given log-probabilities", r"\log p_{n,c} = x_{n,c}", pred,
@@ -543,7 +543,7 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
 
         >>> import lossapp
         >>> r = lossapp.compute("kl_div", "[[-1.2040, -1.2040, -0.9163]]", "[[0.2, 0.3, 0.5]]", reduction="batchmean")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.0305
     """
     log_q = pred

@@ -160,7 +160,7 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
 
         >>> import lossapp
         >>> r = lossapp.compute("focal", "[[1.2, -0.8, 0.3], [-2.0, 0.5, 3.0]]", "[[1, 0, 0], [0, 1, 1]]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.0433
     """
     alpha, gamma = float(params["alpha"]), float(params["gamma"])
@@ -361,7 +361,7 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
 
         >>> import lossapp
         >>> r = lossapp.compute("softmax_focal", "[[2.0, 0.5, -1.0], [0.1, 1.5, 0.3]]", "[0, 1]", gamma=2.0)
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.0329
     """
     gamma = float(params["gamma"])

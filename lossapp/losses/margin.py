@@ -65,7 +65,7 @@ def hinge_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
 
         >>> import lossapp
         >>> r = lossapp.compute("hinge", "[0.8, -0.5, 1.5, 0.3, -2.0]", "[1, -1, 1, -1, 1]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         1.0000
     """
     margin = float(params["margin"])
@@ -128,7 +128,7 @@ def multi_margin_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, p
 
         >>> import lossapp
         >>> r = lossapp.compute("multi_margin", "[[0.1, 0.2, 0.4, 0.8], [0.5, -0.3, 0.2, 0.1]]", "[3, 0]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.3500
     """
     p = int(params["p"])
@@ -229,7 +229,7 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
 
         >>> import lossapp
         >>> r = lossapp.compute("zero_one", "[0.9, 0.3, 0.6, 0.2, 0.55]", "[1, 0, 0, 0, 1]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.2000
     """
     if _argmax_mode(pred, target):

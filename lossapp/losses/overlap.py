@@ -297,7 +297,7 @@ def dice_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: d
 
         >>> import lossapp
         >>> r = lossapp.compute("dice", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.2483
     """
     return reduce(trace, _overlap(trace, pred, target, params, "dice"), reduction)
@@ -322,7 +322,7 @@ def iou_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
 
         >>> import lossapp
         >>> r = lossapp.compute("iou", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.3929
     """
     return reduce(trace, _overlap(trace, pred, target, params, "iou"), reduction)
@@ -348,7 +348,7 @@ def tversky_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
 
         >>> import lossapp
         >>> r = lossapp.compute("tversky", "[[0.9, 0.2, 0.7, 0.1]]", "[[1, 0, 1, 0]]", alpha=0.3, beta=0.7)
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.1878
     """
     return reduce(trace, _overlap(trace, pred, target, params, "tversky"), reduction)
@@ -597,7 +597,7 @@ def dice_ce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
 
         >>> import lossapp
         >>> r = lossapp.compute("dice_ce", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.5473
     """
     return _combo_steps("ce")(trace, pred, target, params, reduction)
@@ -622,7 +622,7 @@ def dice_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, par
 
         >>> import lossapp
         >>> r = lossapp.compute("dice_focal", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.2638
     """
     return _combo_steps("focal")(trace, pred, target, params, reduction)
@@ -754,7 +754,6 @@ add_zh_patterns([
 
 add_hint_zh(require_probabilities, {HINT_ACTIVATION: "若为 logits 请设 activation=sigmoid 或 softmax"})
 
-# The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in lossapp/confusion.py;
-# importing it here registers it with the losses, and loads the module before lossapp/__init__ defines the
-# lossapp.confusion function (a later first import of the submodule would rebind that name to the module).
-from lossapp import confusion as _confusion  # noqa: E402, F401
+# The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in
+# lossapp/confusion_metrics.py; importing it here registers it with the losses.
+from lossapp import confusion_metrics as _confusion_metrics  # noqa: E402, F401

@@ -44,7 +44,7 @@ def l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
 
         >>> import lossapp
         >>> r = lossapp.compute("l1", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.5167
     """
     d = _difference(trace, pred, target)
@@ -67,7 +67,7 @@ def mse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
 
         >>> import lossapp
         >>> r = lossapp.compute("mse", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.5617
     """
     d = _difference(trace, pred, target)
@@ -91,7 +91,7 @@ def rmse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: d
 
         >>> import lossapp
         >>> r = lossapp.compute("rmse", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.7494
     """
     mse = mse_steps(trace, pred, target, params, reduction)
@@ -116,7 +116,7 @@ def smooth_l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
 
         >>> import lossapp
         >>> r = lossapp.compute("smooth_l1", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]", beta=0.5)
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.3533
     """
     beta = float(params["beta"])
@@ -150,7 +150,7 @@ def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
 
         >>> import lossapp
         >>> r = lossapp.compute("huber", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.2600
     """
     delta = float(params["delta"])

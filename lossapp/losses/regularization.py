@@ -66,7 +66,7 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
 
         >>> import lossapp
         >>> r = lossapp.compute("l1_penalty", "[0.5, -1.2, 2.0, 0.0, -0.3]", lam=0.01)
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.0400
     """
     lam = float(params["lam"])
@@ -141,7 +141,7 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
 
         >>> import lossapp
         >>> r = lossapp.compute("l2_penalty", "[0.5, -1.2, 2.0, 0.0, -0.3]", lam=0.01)
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.0289
     """
     lam = float(params["lam"])

@@ -89,7 +89,7 @@ def truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
 
         >>> import lossapp
         >>> r = lossapp.compute("truncated_ce", "[0.9, 0.55, 0.3, 0.2, 0.45, 0.7]", "[1, 1, 1, 0, 0, 0]", m=0.6)
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.6006
     """
     m = float(params["m"])
@@ -180,7 +180,7 @@ def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor,
 
         >>> import lossapp
         >>> r = lossapp.compute("soft_truncated_ce", "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "[1, 1, 1, 0, 0, 0]")
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.2881
     """
     k = float(params["K"])

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from lossapp import service
 from lossapp.inputs import InputError
-from lossapp.ui import service
 from lossapp.ui.common import bounded, gr, internal_error
 from lossapp.ui.concurrency import compute_events
 

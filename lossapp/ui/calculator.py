@@ -19,14 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd  # both loaded by gradio already
 
-from lossapp import render
+from lossapp import render, service
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.plots import AroundPlot, loss_around, pin_markers
 from lossapp.registry import LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
-from lossapp.ui import service
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr, value_html
 from lossapp.ui.concurrency import compute_events
 from lossapp.ui.downloads import DOWNLOADS
@@ -232,7 +231,7 @@ def result_caption(result: Result, lang: str) -> str:
 def big_value(result: Result, lang: str, verdict: Any = None, stamp: str = "") -> str:
     badge, state = _badge(result, lang)
     text = render.value_text(result.value, lang)
-    small = not isinstance(result.value, int | float)
+    small = result.value.dim() > 0
     return value_html(result_caption(result, lang), text, badge, state, verdict_html(verdict, lang), small=small,
                       stamp=stamp)
 

@@ -8,14 +8,13 @@ Below it, batch grading: upload a class's answers CSV (id, loss, pred, target, p
 [, reduction]) and get every row's verdict with a progress bar, the table, a summary chart and the
 verdicts as a CSV download. A malformed row is an "error" verdict and never stops the batch.
 
-Everything is computed by the library (`lossapp.check`, `lossapp.conventions`, `lossapp.grade`); this
-module only wires components to it and renders the answers.
+Everything is computed by the library (`lossapp.check`, `lossapp.conventions`, `lossapp.grade`, which also
+checks an uploaded CSV); this module wires components to it and fills the HTML templates of
+lossapp/ui/templates/ (check_card.html, grade_summary.html and check_tab.css).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import secrets
 from dataclasses import dataclass, field
@@ -24,20 +23,21 @@ from typing import Any
 
 import pandas as pd
 
-from lossapp import render
-from lossapp.check import VERDICTS, Verdict, parse_claim, rounds_to
+from lossapp import render, service
 from lossapp.conventions import table_for_result
-from lossapp.grade import grade_csv, summary
-from lossapp.i18n import add_zh, add_zh_patterns, tr
+from lossapp.grade import grade_csv, read_upload, summary
+from lossapp.i18n import add_zh, tr
 from lossapp.inputs import InputError
 from lossapp.registry import LossSpec, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
-from lossapp.ui import calculator, service
-from lossapp.ui.common import LATEX, Translations, as_gradio_errors, esc, gr, once
+from lossapp.ui import calculator
+from lossapp.ui.common import LATEX, Translations, as_gradio_errors, gr, once
 from lossapp.ui.concurrency import compute_events, grade_events
 from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.strings import STRINGS, t
+from lossapp.ui.templates import css, render_template
+from lossapp.verdicts import VERDICTS, Verdict, parse_claim, rounds_to
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = ROOT / "examples" / "answers_sample.csv"
@@ -151,45 +151,7 @@ CHECK_STRINGS: dict[str, tuple[str, str]] = {
 STRINGS.update(CHECK_STRINGS)
 add_zh({en: zh for en, zh in CHECK_STRINGS.values() if "{" not in en})
 
-CARD_CSS = """
-.la-chk-card { border: 1px solid var(--border-color-primary); border-left: 7px solid var(--chk-accent);
-               border-radius: 10px; padding: 14px 18px; background: var(--background-fill-secondary); }
-.la-chk-head { display: flex; align-items: center; gap: 14px; flex-wrap: wrap; }
-.la-chk-pill { display: inline-flex; align-items: baseline; gap: 8px; padding: 5px 16px; border-radius: 999px;
-               background: var(--chk-bg); color: var(--chk-fg); border: 1px solid var(--chk-accent);
-               font-size: 1.55em; font-weight: 700; }
-.la-chk-id { font-size: 0.55em; font-weight: 600; opacity: 0.75; font-family: var(--font-mono); }
-.la-chk-gloss { font-size: 1.05em; opacity: 0.85; }
-.la-chk-stats { display: grid; grid-template-columns: minmax(130px, 1fr) minmax(150px, 1.1fr) minmax(220px, 1.6fr);
-                gap: 10px; margin: 14px 0 8px 0; }
-@media (max-width: 720px) { .la-chk-stats { grid-template-columns: 1fr; } }
-.la-chk-stat { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px;
-               background: var(--background-fill-primary); }
-.la-chk-k { font-size: 0.85em; opacity: 0.75; }
-.la-chk-v { font-size: 1.3em; font-weight: 700; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
-.la-chk-s { font-size: 0.82em; opacity: 0.75; }
-.la-chk-line { position: relative; height: 26px; margin: 10px 4px 2px 4px; }
-.la-chk-axis { position: absolute; left: 0; right: 0; top: 12px; height: 2px; background: var(--border-color-primary); }
-.la-chk-range { position: absolute; top: 6px; height: 14px; border-radius: 4px; background: var(--chk-accent);
-                opacity: 0.55; min-width: 3px; }
-.la-chk-band { position: absolute; top: 2px; height: 22px; border-radius: 4px; min-width: 3px;
-               border: 2px dashed var(--body-text-color); opacity: 0.8; }
-.la-chk-true { position: absolute; top: 0; width: 3px; height: 26px; background: var(--body-text-color); }
-.la-chk-legend { display: flex; gap: 16px; flex-wrap: wrap; font-size: 0.8em; opacity: 0.8; margin: 2px 0 8px 0; }
-.la-chk-legend i { display: inline-block; width: 18px; height: 10px; margin-right: 5px; vertical-align: middle;
-                   border-radius: 3px; }
-.la-chk-expl { margin: 8px 0 4px 0; line-height: 1.55; }
-.la-chk-matches { border-collapse: collapse; margin: 8px 0 4px 0; width: 100%; font-size: 0.92em; }
-.la-chk-matches th, .la-chk-matches td { border-bottom: 1px solid var(--border-color-primary); padding: 5px 8px;
-                                         text-align: left; vertical-align: top; }
-.la-chk-matches td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
-.la-chk-matches code { font-weight: 600; }
-.la-chk-foot { font-size: 0.85em; opacity: 0.7; margin-top: 8px; }
-.la-chk-empty { opacity: 0.7; font-style: italic; }
-.la-grade-summary { font-size: 1.05em; }
-.la-grade-chip { display: inline-block; margin: 3px 6px 3px 0; padding: 2px 10px; border-radius: 999px;
-                 font-weight: 600; font-size: 0.92em; border: 1px solid; }
-"""
+CARD_CSS = css("check_tab.css")
 
 
 # -- helpers --------------------------------------------------------------------------------------------
@@ -225,48 +187,41 @@ def _localized(data: dict[str, Any], key: str, lang: str) -> str:
     return tr(str(data.get(key) or ""), lang)
 
 
-def _number_line(data: dict[str, Any], lang: str) -> str:
-    """The interval, the claim's rounding band and the true value on one axis (a picture of the verdict)."""
+def _number_line(data: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    """The interval, the claim's rounding band and the true value on one axis (a picture of the verdict), as
+    positions in % of the axis; None when there is nothing to draw."""
     interval = data.get("interval")
     claimed, value, decimals = data.get("claimed"), data.get("value"), data.get("decimals") or 0
     if not interval or claimed is None or value is None:
-        return ""
+        return None
     lo, hi = float(interval[0]), float(interval[1])
     half = 0.5 * 10.0 ** (-int(decimals))
     c_lo, c_hi = float(claimed) - half, float(claimed) + half
     points = [lo, hi, c_lo, c_hi, float(value)]
     if not all(math.isfinite(p) for p in points):
-        return ""
+        return None
     left, right = min(points), max(points)
     span = right - left
     if span <= 0:
-        return ""
+        return None
     left, right = left - 0.06 * span, right + 0.06 * span
     width = right - left
 
     def pos(x: float) -> float:
         return 100.0 * (x - left) / width
 
-    return (f'<div class="la-chk-line" id="la-check-line" title="[{esc(_num(lo))}, {esc(_num(hi))}]">'
-            '<div class="la-chk-axis"></div>'
-            f'<div class="la-chk-range" style="left:{pos(lo):.3f}%; width:{pos(hi) - pos(lo):.3f}%"></div>'
-            f'<div class="la-chk-band" style="left:{pos(c_lo):.3f}%; width:{pos(c_hi) - pos(c_lo):.3f}%"></div>'
-            f'<div class="la-chk-true" style="left:calc({pos(float(value)):.3f}% - 1px)"></div></div>'
-            '<div class="la-chk-legend">'
-            f'<span><i style="background: var(--chk-accent); opacity: 0.55"></i>{esc(t("chk_legend_interval", lang))}</span>'
-            f'<span><i style="border: 2px dashed var(--body-text-color)"></i>{esc(t("chk_legend_claim", lang))}</span>'
-            f'<span><i style="background: var(--body-text-color); width: 3px"></i>{esc(t("chk_legend_true", lang))}</span>'
-            "</div>")
+    return {"lo": _num(lo), "hi": _num(hi), "range_left": pos(lo), "range_width": pos(hi) - pos(lo),
+            "band_left": pos(c_lo), "band_width": pos(c_hi) - pos(c_lo), "true": pos(float(value)),
+            "legend_interval": t("chk_legend_interval", lang), "legend_claim": t("chk_legend_claim", lang),
+            "legend_true": t("chk_legend_true", lang)}
 
 
-def matches_html(data: dict[str, Any], lang: str) -> str:
-    """The conventions and mistakes that reproduce the claim, with their values."""
+def _matches(data: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    """The conventions and mistakes that reproduce the claim, with their values; None when there are none."""
     rows = [("convention", c) for c in data.get("conventions") or []] + \
         [("mistake", m) for m in data.get("mistakes") or []]
     if not rows:
-        return ""
-    head = (f"<tr><th>{esc(t('chk_kind', lang))}</th><th>id</th><th>{esc(t('chk_computation', lang))}</th>"
-            f"<th>{esc(t('col_value', lang))}</th><th>{esc(t('chk_departs', lang))}</th></tr>")
+        return None
     body = []
     for kind, item in rows:
         title = _localized(item, "title", lang)
@@ -274,11 +229,10 @@ def matches_html(data: dict[str, Any], lang: str) -> str:
             library = _localized(item, "library", lang)
             if not title.startswith(library):
                 title = f"{library}: {title}"
-        body.append(f"<tr><td>{esc(t('chk_kind_' + kind, lang))}</td><td><code>{esc(item.get('id'))}</code></td>"
-                    f"<td>{esc(title)}</td><td class=\"num\">{esc(_num(item.get('value')))}</td>"
-                    f"<td><code>{esc(item.get('step') or '—')}</code></td></tr>")
-    return (f'<div class="la-chk-k">{esc(t("chk_matches", lang))}</div>'
-            f'<table class="la-chk-matches" id="la-check-matches">{head}{"".join(body)}</table>')
+        body.append({"kind": t("chk_kind_" + kind, lang), "id": str(item.get("id")), "title": title,
+                     "value": _num(item.get("value")), "step": item.get("step") or "—"})
+    heads = [t("chk_kind", lang), "id", t("chk_computation", lang), t("col_value", lang), t("chk_departs", lang)]
+    return {"title": t("chk_matches", lang), "heads": heads, "rows": body}
 
 
 def _decimals_text(key: str, lang: str, d: int, **fmt: Any) -> str:
@@ -286,36 +240,30 @@ def _decimals_text(key: str, lang: str, d: int, **fmt: Any) -> str:
     return t(f"{key}_{d}", lang, **fmt) if d in (0, 1) else t(key, lang, d=d, **fmt)
 
 
-def _stat(key: str, value: str, sub: str, elem_id: str) -> str:
-    return (f'<div class="la-chk-stat"><div class="la-chk-k">{esc(key)}</div>'
-            f'<div class="la-chk-v" id="{elem_id}">{esc(value)}</div><div class="la-chk-s">{esc(sub)}</div></div>')
+def _stat(key: str, value: str, sub: str, elem_id: str) -> dict[str, str]:
+    return {"key": key, "value": value, "sub": sub, "elem_id": elem_id}
 
 
-def _foot(result: Result | None, lang: str) -> str:
+def _foot(result: Result | None, lang: str) -> dict[str, str] | None:
     if result is None:
-        return ""
-    return (f'<div class="la-chk-foot">{esc(calculator.result_caption(result, lang))} · '
-            f'{esc(render.badge_text(result, lang))}</div>')
+        return None
+    return {"caption": calculator.result_caption(result, lang), "badge": render.badge_text(result, lang)}
 
 
 def card_html(verdict: Verdict | dict[str, Any] | None, lang: str, result: Result | None = None, run: str = "") -> str:
     """The verdict card: the verdict word coloured by verdict, the claim and its decimals, the true value,
     the interval over the inputs' rounding box, the explanation and the reproducing variants. `run` (one per
     Check) makes each answer a new card in the browser even when it reads the same as the last one."""
-    card_id = f'id="la-check-card" data-run="{esc(run)}"'
     if verdict is None:
         if result is None:
-            return f'<div class="la-chk-card la-chk-empty" {card_id} style="{_style_vars("none")}">' \
-                   f'{esc(t("chk_nothing", lang))}</div>'
-        value = render.value_text(result.value, lang)
-        return (f'<div class="la-chk-card" {card_id} data-verdict="none" style="{_style_vars("none")}">'
-                f'<div class="la-chk-head"><span class="la-chk-pill" id="la-check-verdict">{esc(value)}</span>'
-                f'<span class="la-chk-gloss">{esc(t("chk_no_claim", lang))}</span></div>{_foot(result, lang)}</div>')
+            card = {"kind": "empty", "run": run, "style": _style_vars("none"), "text": t("chk_nothing", lang)}
+        else:
+            card = {"kind": "value", "run": run, "style": _style_vars("none"),
+                    "value": render.value_text(result.value, lang), "gloss": t("chk_no_claim", lang),
+                    "foot": _foot(result, lang)}
+        return render_template("check_card.html", card=card)
     data = _verdict_data(verdict)
     name = str(data.get("verdict"))
-    mark = VERDICT_STYLE.get(name, VERDICT_STYLE["none"])[3]
-    word = verdict_word(name, lang)
-    id_tag = f'<span class="la-chk-id">{esc(name)}</span>' if word != name else ""
     gloss = t(f"g_{name}", lang) if f"g_{name}" in STRINGS else ""
     decimals = int(data.get("decimals") or 0)
     claimed = data.get("claimed_text") or _num(data.get("claimed"))
@@ -330,21 +278,19 @@ def card_html(verdict: Verdict | dict[str, Any] | None, lang: str, result: Resul
         shown = t("chk_interval_none", lang)
         note = str(data.get("interval_note") or "")
         sub = tr(note, lang) if note else t("chk_interval_sub", lang)
-    stats = "".join([
+    stats = [
         _stat(t("chk_claimed_word", lang), str(claimed), _decimals_text("chk_decimals", lang, decimals),
               "la-check-claimed-value"),
         _stat(t("chk_true_value", lang), _num(value), _decimals_text("chk_rounded", lang, decimals, rounded=rounded)
               if rounded else "", "la-check-value"),
         _stat(t("chk_interval", lang), shown, sub, "la-check-interval"),
-    ])
-    explanation = _localized(data, "explanation", lang)
-    return (f'<div class="la-chk-card la-chk-{esc(name)}" {card_id} data-verdict="{esc(name)}" '
-            f'style="{_style_vars(name)}">'
-            f'<div class="la-chk-head"><span class="la-chk-pill" id="la-check-verdict">{esc(mark)} {esc(word)}'
-            f'{id_tag}</span><span class="la-chk-gloss">{esc(gloss)}</span></div>'
-            f'<div class="la-chk-stats">{stats}</div>{_number_line(data, lang)}'
-            f'<div class="la-chk-expl" id="la-check-explanation">{esc(explanation)}</div>'
-            f'{matches_html(data, lang)}{_foot(result, lang)}</div>')
+    ]
+    card = {"kind": "verdict", "run": run, "style": _style_vars(name), "verdict": name,
+            "mark": VERDICT_STYLE.get(name, VERDICT_STYLE["none"])[3], "word": verdict_word(name, lang),
+            "gloss": gloss, "stats": stats, "line": _number_line(data, lang),
+            "explanation": _localized(data, "explanation", lang), "matches": _matches(data, lang),
+            "foot": _foot(result, lang)}
+    return render_template("check_card.html", card=card)
 
 
 def conventions_frame(rows: list[dict[str, Any]] | None, lang: str, verdict: Any = None) -> pd.DataFrame:
@@ -405,29 +351,8 @@ def run_check(loss: str, pred: Any, target: Any, params: dict[str, Any], reducti
 
 
 def read_answers(path: str | Path) -> str:
-    """An uploaded answers CSV as text: at most MAX_UPLOAD_BYTES, UTF-8, at most MAX_UPLOAD_ROWS rows. The
-    text always ends with a newline, so the grader reads it as CSV text (never as a path to open)."""
-    path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_UPLOAD_BYTES:
-        raise InputError(f"answers CSV: expected at most {MAX_UPLOAD_BYTES:,} bytes, got {size:,}")
-    with path.open("rb") as handle:
-        raw = handle.read(MAX_UPLOAD_BYTES + 1)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"answers CSV: expected UTF-8 text, got bytes that are not UTF-8 in {path.name}") from None
-    if "\x00" in text:
-        raise InputError(f"answers CSV: expected text, got a binary file ({path.name})")
-    try:
-        rows = sum(1 for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r))
-    except csv.Error as exc:
-        raise InputError(f"answers CSV: expected CSV text, got text that does not parse as CSV ({exc})") from None
-    if rows == 0:
-        raise InputError("answers CSV: expected a header and answer rows, got an empty file")
-    if rows - 1 > MAX_UPLOAD_ROWS:
-        raise InputError(f"answers CSV: expected at most {MAX_UPLOAD_ROWS:,} answer rows, got {rows - 1:,}")
-    return text if text.endswith("\n") else text + "\n"
+    """An uploaded answers CSV as text, within the app's limits (lossapp.grade.read_upload)."""
+    return read_upload(path, max_bytes=MAX_UPLOAD_BYTES, max_rows=MAX_UPLOAD_ROWS)
 
 
 def grade_frame(df: pd.DataFrame | None, lang: str) -> pd.DataFrame | None:
@@ -455,20 +380,22 @@ def summary_frame(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"verdict": [str(v) for v in counts["verdict"]], "count": counts["count"].astype(int)})
 
 
-def summary_html(df: pd.DataFrame, lang: str) -> str:
+def summary_html(df: pd.DataFrame | None, lang: str) -> str:
+    """How many answers were graded, with a chip per verdict that occurs (a hint to upload when none were)."""
+    if df is None:
+        return render_template("grade_summary.html", summary=None, empty=t("grade_none", lang))
     counts = summary(df)
     chips = []
     for verdict, count in zip(counts["verdict"], counts["count"], strict=True):
         if not count:
             continue
         fg, bg, accent, _ = VERDICT_STYLE[verdict]
-        chips.append(f'<span class="la-grade-chip" data-verdict="{esc(verdict)}" '
-                     f'style="color:{fg}; background:{bg}; border-color:{accent}">'
-                     f'{int(count)} {esc(verdict_word(verdict, lang))}</span>')
+        chips.append({"verdict": verdict, "fg": fg, "bg": bg, "accent": accent, "count": int(count),
+                      "word": verdict_word(verdict, lang)})
     text = t("grade_summary", lang, n=len(df), counts=" · ".join(
         f"{int(c)} {verdict_word(v, lang)}" for v, c in zip(counts["verdict"], counts["count"], strict=True) if c))
-    return (f'<div class="la-grade-summary" id="la-grade-summary-text" title="{esc(text)}">'
-            f'<b>{esc(t("grade_summary", lang, n=len(df), counts=""))}</b> {" ".join(chips)}</div>')
+    head = t("grade_summary", lang, n=len(df), counts="")
+    return render_template("grade_summary.html", summary={"title": text, "head": head, "chips": chips})
 
 
 def chart_update(df: pd.DataFrame | None, lang: str) -> Any:
@@ -484,7 +411,7 @@ def chart_update(df: pd.DataFrame | None, lang: str) -> Any:
 def render_grade(state: dict[str, Any] | None, lang: str) -> list[Any]:
     """[summary, chart, table] from the stored grading (also on language change)."""
     if not state or state.get("df") is None:
-        return [f'<div class="la-chk-empty">{esc(t("grade_none", lang))}</div>', chart_update(None, lang), None]
+        return [summary_html(None, lang), chart_update(None, lang), None]
     df = state["df"]
     return [summary_html(df, lang), chart_update(df, lang), grade_frame(df, lang)]
 
@@ -769,15 +696,3 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
     lang_radio.change(relabel, [lang_radio, tab.state, tab.loss], [*tab.outputs, tab.info], **quiet)
     lang_radio.change(lambda lg, state: render_grade(state, lg), [lang_radio, tab.grade_state], tab.grade_outputs,
                       **quiet)
-
-
-add_zh_patterns([
-    (r"answers CSV: expected at most ([\d,]+) bytes, got ([\d,]+)", r"答案 CSV：最多 \1 字节，实际为 \2 字节"),
-    (r"answers CSV: expected UTF-8 text, got bytes that are not UTF-8 in (.+)",
-     r"答案 CSV：期望 UTF-8 文本，\1 中有非 UTF-8 字节"),
-    (r"answers CSV: expected text, got a binary file \((.+)\)", r"答案 CSV：期望文本，实际为二进制文件（\1）"),
-    (r"answers CSV: expected CSV text, got text that does not parse as CSV \((.+)\)",
-     r"答案 CSV：期望 CSV 文本，实际文本无法按 CSV 解析（\1）"),
-    (r"answers CSV: expected a header and answer rows, got an empty file", r"答案 CSV：期望表头和答案行，实际为空文件"),
-    (r"answers CSV: expected at most ([\d,]+) answer rows, got ([\d,]+)", r"答案 CSV：最多 \1 行答案，实际为 \2 行"),
-])

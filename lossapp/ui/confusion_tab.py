@@ -9,11 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from lossapp import render
+from lossapp import render, service
 from lossapp.i18n import tr
 from lossapp.result import Result
 from lossapp.trace import fmt
-from lossapp.ui import service
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr
 from lossapp.ui.strings import t
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lossapp import render
+from lossapp import render, service
 from lossapp.i18n import tr
 from lossapp.registry import lookup
 from lossapp.ui import calculator as calc_mod
-from lossapp.ui import service
 from lossapp.ui.common import LATEX, Translations, gr, once
 from lossapp.ui.strings import t
 

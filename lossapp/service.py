@@ -17,14 +17,14 @@ import torch
 
 import lossapp
 from lossapp import inputs
-from lossapp.check import check_result
-from lossapp.confusion import confusion_from_masks
+from lossapp.confusion_metrics import confusion_from_masks
 from lossapp.examples import load_examples, run_example
 from lossapp.i18n import add_zh, add_zh_patterns
 from lossapp.inputs import InputError, TensorInput, quote, read_params, read_tensor, shape_text
 from lossapp.reference import DTYPES, available_devices
 from lossapp.registry import FAMILIES, LOSSES, LossSpec, check_param_names, lookup
 from lossapp.result import Result, json_safe
+from lossapp.verdicts import check_result
 
 if TYPE_CHECKING:
     import numpy as np

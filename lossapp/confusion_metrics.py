@@ -287,10 +287,11 @@ def _result(trace: Trace, counts: dict[str, int | None], metrics: dict[str, floa
     if math.isnan(value):
         trace.warn(f"{metric} is 0/0 for these counts: undefined, reported as NaN (null in JSON)")
     cpu, f64 = torch.device("cpu"), torch.float64
-    comparison: Comparison = compare_values(CONFUSION_SPEC, torch.tensor(value, dtype=f64), reference.double(), cpu, f64)
+    value_tensor = torch.tensor(value, dtype=f64)
+    comparison: Comparison = compare_values(CONFUSION_SPEC, value_tensor, reference.double(), cpu, f64)
     comparison.name = reference_name
     params = {**counts, "metric": metric, "threshold": threshold}
-    return Result(loss="confusion", params=params, reduction="none", value=value, steps=trace.steps,
+    return Result(loss="confusion", params=params, reduction="none", value=value_tensor, steps=trace.steps,
                   reference=comparison, gradient=None, warnings=list(trace.warnings), spec=CONFUSION_SPEC,
                   pred=pred, target=target,
                   extra={"metrics": {k: metrics[k] for k in METRICS}, "counts": dict(counts), "metric": metric})
@@ -386,7 +387,7 @@ def _spec_steps(trace: Trace, pred: torch.Tensor | None, target: torch.Tensor | 
 
         >>> import lossapp
         >>> r = lossapp.compute("confusion", None, tp=20, fp=5, fn=10, tn=65)
-        >>> print(f"{r.value:.4f}")
+        >>> print(f"{r.scalar:.4f}")
         0.7273
     """
     metric = _metric(params.get("metric", "dice"))

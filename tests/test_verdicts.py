@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lossapp
-from lossapp.check import VERDICTS, Verdict, check, check_result, format_rounded, parse_claim, rounds_to
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError, limits
+from lossapp.verdicts import VERDICTS, Verdict, check, check_result, format_rounded, parse_claim, rounds_to
 
 BCE = {"pred": "[0.2947, 0.5898, 0.4863]", "target": "[1, 0, 0]"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -341,7 +341,7 @@ def test_fuzz_claims_only_input_errors(claimed: object) -> None:
 
 def _single_step_oracle(case, claim) -> dict[str, str] | None:
     """The single-step search as it was written before it was vectorised: one rounds_to call per candidate."""
-    from lossapp.check import MAX_ELEMENTS_SEARCHED, SPECIFIC, _index_text, _num
+    from lossapp.verdicts import MAX_ELEMENTS_SEARCHED, SPECIFIC, _index_text, _num
     u, den = case.unreduced, case.denominator()
     value = case.value
     if u is None or den is None or den == 0 or u.numel() == 0 or not math.isfinite(value):
@@ -400,8 +400,8 @@ def _oracle_claims(result: lossapp.Result, gen: torch.Generator) -> list[str]:
 @pytest.mark.parametrize("name", ["mse", "l1", "bce", "hinge", "cross_entropy"])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_single_step_matches_the_per_element_loops(name: str, reduction: str) -> None:
-    from lossapp.check import _single_step
     from lossapp.variants import Case
+    from lossapp.verdicts import _single_step
     gen = torch.Generator().manual_seed(hash((name, reduction)) % 2**31)
     for size in (1, 2, 3, 7, 40):
         for _ in range(3):
@@ -422,8 +422,8 @@ def test_single_step_matches_the_per_element_loops(name: str, reduction: str) ->
 
 def test_single_step_finds_a_term_beyond_the_first_ones_like_the_loops() -> None:
     """A term deep in a larger input: the vectorised search reports the same first matching term as the loops."""
-    from lossapp.check import _single_step
     from lossapp.variants import Case
+    from lossapp.verdicts import _single_step
     values = [0.1 * (i % 17) for i in range(1500)]
     r = lossapp.compute("l1", values, [0.0] * 1500)
     u = r.unreduced.reshape(-1)
@@ -435,7 +435,7 @@ def test_single_step_finds_a_term_beyond_the_first_ones_like_the_loops() -> None
 @settings(max_examples=200, deadline=None)
 @given(st.floats(allow_nan=True, allow_infinity=True, width=64), st.integers(0, 12), st.booleans())
 def test_rounds_to_each_is_rounds_to_element_by_element(v: float, decimals: int, tie: bool) -> None:
-    from lossapp.check import rounds_to_each
+    from lossapp.verdicts import rounds_to_each
     claim = parse_claim(f"{v:.{decimals}f}" if math.isfinite(v) and abs(v) < 1e15 else repr(v))
     near = [v, claim.value, claim.value + claim.half_unit, claim.value - claim.half_unit, math.nextafter(claim.value + claim.half_unit, math.inf),
             math.inf, -math.inf, math.nan, 0.0] if tie else [v]
@@ -446,7 +446,7 @@ def test_rounds_to_each_is_rounds_to_element_by_element(v: float, decimals: int,
 @settings(max_examples=150, deadline=None)
 @given(st.floats(min_value=-1e6, max_value=1e6), st.integers(1, 3000), st.integers(1, 8), st.integers(1, 60))
 def test_first_divisor_is_the_first_k_of_the_loop(total: float, k: int, decimals: int, den: int) -> None:
-    from lossapp.check import _first_divisor
+    from lossapp.verdicts import _first_divisor
     limit = 4000
     claim = parse_claim(f"{total / k:.{decimals}f}")
     expected = next((j for j in range(1, limit + 1) if j != den and rounds_to(total / j, claim)), None)

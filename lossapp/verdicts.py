@@ -415,25 +415,17 @@ def _index_text(i: int, shape: tuple[int, ...]) -> str:
 # -- small helpers ----------------------------------------------------------------------------------------------------
 
 def _scalar_value(result: Result) -> float:
-    v = result.value
-    if isinstance(v, list):
-        flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
-        if flat.numel() != 1:
-            raise InputError(f"claimed: expected a loss that is one number (reduction mean or sum), got "
-                             f"{flat.numel()} values (reduction={result.reduction!r})")
-        return float(flat[0])
-    return float(v)
+    if result.value.numel() != 1:
+        raise InputError(f"claimed: expected a loss that is one number (reduction mean or sum), got "
+                         f"{result.value.numel()} values (reduction={result.reduction!r})")
+    return result.scalar
 
 
 def _reference_value(result: Result) -> float | None:
     ref = result.reference
     if ref is None or ref.dtype == "float64":
         return None
-    v = ref.value
-    if isinstance(v, list):
-        flat = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
-        return float(flat[0]) if flat.numel() == 1 else None
-    return float(v) if v is not None else None
+    return ref.tensor.double().item() if ref.tensor.numel() == 1 else None
 
 
 def _num(x: float) -> str:

@@ -1,0 +1,18 @@
+"""lossapp.ui.templates: the UI's Jinja2 templates (autoescaped, lines joined) and their CSS."""
+
+from lossapp.ui import check_tab, templates
+
+
+def test_values_are_escaped_and_lines_joined() -> None:
+    html = templates.render_template("grade_summary.html", summary=None, empty="<script>x</script> & more")
+    assert html == '<div class="la-chk-empty">&lt;script&gt;x&lt;/script&gt; &amp; more</div>'
+
+
+def test_every_template_compiles_and_the_css_is_read_once() -> None:
+    names = sorted(p.name for p in templates.FOLDER.glob("*.html"))
+    assert names == ["check_card.html", "check_foot.html", "check_matches.html", "check_number_line.html",
+                     "grade_summary.html"]
+    for name in names:
+        assert templates.ENV.get_template(name) is not None
+    assert templates.css("check_tab.css") is check_tab.CARD_CSS
+    assert ".la-chk-card {" in check_tab.CARD_CSS and ".la-grade-chip {" in check_tab.CARD_CSS
