@@ -261,8 +261,7 @@ def test_one_overlap_score_behind_dice_iou_and_tversky() -> None:
     sums = ((p * t).sum(1), (p * (1 - t)).sum(1), ((1 - p) * t).sum(1))
     for name, weights in (("dice", (0.5, 0.5, 2.0)), ("iou", (1.0, 1.0, 1.0)), ("tversky", (0.5, 0.5, 1.0))):
         r = lossapp.compute(name, PRED, TARGET, reduction="none", dtype="float64")
-        torch.testing.assert_close(r.value,
-                                   1 - overlap_score(*sums, *weights, eps=1e-8), rtol=1e-14, atol=1e-15)
+        torch.testing.assert_close(r.value, 1 - overlap_score(*sums, *weights, eps=1e-8), rtol=1e-14, atol=1e-15)
 
 
 def test_iou_and_dice_relation_for_masks() -> None:
