@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import InputError, limits, quote
-from lossapp.inputs.constraints import NUMBER as NUMBER  # re-exported: check.py reads claimed numbers with it
+from lossapp.inputs.constraints import NUMBER as NUMBER  # re-exported: verdicts.py reads claimed numbers with it
 from lossapp.inputs.constraints import Constraint, is_word, shown, validate_params, validate_value
 from lossapp.trace import Trace
 
@@ -130,14 +130,14 @@ def check_param_names(spec: LossSpec, names: Any) -> None:
     """Parameter names given as data, checked against the loss's own before anything is called: an unknown
     or reserved name is an InputError naming the parameters the loss has."""
     known = [p.name for p in spec.params]
-    expected = ", ".join(known) or "none"
+    expected = ", ".join(known) or msg("registry.no_params")
     for name in names:
         if name in known:
             continue
         if name in RESERVED_NAMES:
-            raise InputError(f"{spec.name}: {quote(name)} is not a parameter of the loss but an argument of its own "
-                             f"(--{name} on the command line, its own field elsewhere); expected one of: {expected}")
-        raise InputError(f"{spec.name}: unknown parameter {quote(name)}; expected one of: {expected}")
+            raise InputError("registry.reserved_param", loss=spec.name, param=quote(name), argument=name,
+                             names=expected)
+        raise InputError("registry.unknown_param", loss=spec.name, param=quote(name), names=expected)
 
 
 LOSSES: dict[str, LossSpec] = {}
@@ -167,20 +167,21 @@ def lookup(name: str) -> LossSpec:
     """The spec for a canonical name, alias or torch class name; unknown names suggest close ones (names longer
     than limits.MAX_NAME_CHARS are no loss's and get no suggestion search)."""
     if name is None or is_word(name, ""):
-        raise InputError("expected a loss name such as bce or cross_entropy, got nothing")
+        raise InputError("registry.loss_nothing")
     if not isinstance(name, str):
-        raise InputError(f"expected a loss name such as bce or cross_entropy, got {shown(name)}")
+        raise InputError("registry.loss_type", value=shown(name))
     key = _key(name)
     if key in _ALIASES:
         return LOSSES[_ALIASES[key]]
-    hint = ""
+    close: list[str] = []
     if len(name.strip()) <= limits.MAX_NAME_CHARS:
         candidates = sorted(set(LOSSES) | {a for s in LOSSES.values() for a in s.aliases})
         close = difflib.get_close_matches(name.strip().lower(), candidates, n=3, cutoff=0.5)
         close += [c for c in difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.6) if c not in close]
-        hint = f"; did you mean {', '.join(dict.fromkeys(_ALIASES.get(c, c) for c in close))}?" if close else ""
-    raise InputError(f"unknown loss {quote(name)}{hint} (python -m lossapp list shows them all): expected a "
-                     f"registered loss name or alias")
+    if close:
+        raise InputError("registry.unknown_loss_close", name=quote(name),
+                         close=", ".join(dict.fromkeys(_ALIASES.get(c, c) for c in close)))
+    raise InputError("registry.unknown_loss", name=quote(name))
 
 
 def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
@@ -189,24 +190,3 @@ def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
         out[k] = v.tolist() if isinstance(v, torch.Tensor) else v
     json.dumps(out)
     return out
-
-
-add_zh_patterns([
-    (r"unknown loss (?P<n>.+?); did you mean (?P<c>.+)\? \(python -m lossapp list shows them all\): expected a "
-     r"registered loss name or alias",
-     r"未知的损失函数 \g<n>；你是不是指 \g<c>？（python -m lossapp list 可列出全部）：期望已注册的损失函数名或别名"),
-    (r"unknown loss (?P<n>.+) \(python -m lossapp list shows them all\): expected a registered loss name or alias",
-     r"未知的损失函数 \g<n>（python -m lossapp list 可列出全部）：期望已注册的损失函数名或别名"),
-    (r"expected a loss name such as bce or cross_entropy, got (?P<t>.+)",
-     r"期望一个损失函数名（如 bce 或 cross_entropy），实际为 \g<t>"),
-    # The parameter messages are ids of the [params] catalog (lossapp.inputs.constraints); these patterns serve
-    # only callers that still translate str(exc) (the CLI's error line, grade's explanation_zh) and go with them.
-    (r"parameter (?P<p>[^\s:]+): expected an integer in \[-2\^63, 2\^63\), got (?P<v>.+)",
-     r"参数 \g<p>：期望 [-2^63, 2^63) 内的整数，实际为 \g<v>"),
-    (r"parameter (?P<p>[^\s:]+): expected a number within float64's range \(about 1e-308 to 1\.8e308 in size, or 0\), "
-     r"got (?P<v>.+)", r"参数 \g<p>：期望 float64 范围内的数（绝对值约在 1e-308 到 1.8e308 之间，或为 0），实际为 \g<v>"),
-    (r"parameter (?P<p>[^\s:]+): expected a tensor such as \[1\.0, 2\.0\], got (?P<v>.+)",
-     r"参数 \g<p>：期望一个张量（如 [1.0, 2.0]），实际为 \g<v>"),
-    (r"parameter (?P<p>[^\s:]+): expected a number or a tensor such as \[1\.0, 2\.0\], got (?P<v>.+)",
-     r"参数 \g<p>：期望一个数或一个张量（如 [1.0, 2.0]），实际为 \g<v>"),
-])

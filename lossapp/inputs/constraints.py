@@ -36,8 +36,9 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import torch
 
+from lossapp.i18n import msg
 from lossapp.inputs import limits
-from lossapp.inputs.errors import InputError, quote
+from lossapp.inputs.errors import InputError, param_name, quote
 from lossapp.inputs.parse import read_tensor
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)  # Python's syntax, no underscores
@@ -100,7 +101,8 @@ class Interval(Constraint):
         low_ok = self.low is None or number > self.low or (number == self.low and self.closed in ("both", "left"))
         high_ok = self.high is None or number < self.high or (number == self.high and self.closed in ("both", "right"))
         if not (low_ok and high_ok):
-            raise InputError("params.out_of_interval", name=name, interval=self.text(), got=_as_written(raw))
+            raise InputError("params.out_of_interval", name=param_name(name), interval=self.text(),
+                             value=_as_written(raw))
         return number
 
     def text(self) -> str:
@@ -131,7 +133,7 @@ class Options(Constraint):
     def check(self, name: str, raw: Any) -> str:
         text = raw.strip().lower() if isinstance(raw, str) else None
         if text not in self.words:
-            raise InputError("params.one_of", name=name, choices=", ".join(self.words), got=shown(raw))
+            raise InputError("registry.choice", name=param_name(name), choices=", ".join(self.words), value=shown(raw))
         return text
 
 
@@ -151,7 +153,7 @@ class Boolean(Constraint):
             return True
         if text in ("false", "0", "no", "off"):
             return False
-        raise InputError("params.true_or_false", name=name, got=shown(raw))
+        raise InputError("registry.bool", name=param_name(name), value=shown(raw))
 
 
 @dataclass(frozen=True)
@@ -174,12 +176,12 @@ class Tensor(Constraint):
         if self.scalar is not None and _is_scalar(raw):
             return self.scalar.check(name, raw)
         if isinstance(raw, bool):
-            expected_id = "params.tensor_expected" if self.scalar is None else "params.number_or_tensor_expected"
-            raise InputError(expected_id, name=name, got=repr(raw))
+            expected_id = "registry.tensor" if self.scalar is None else "registry.number_or_tensor"
+            raise InputError(expected_id, name=param_name(name), value=repr(raw))
         from lossapp.inputs.checks import require_finite  # checks.read_params validates through this module
 
-        values = read_tensor(raw, f"parameter {name}").values.double()
-        require_finite(values, f"parameter {name}")
+        values = read_tensor(raw, param_name(name)).values.double()
+        require_finite(values, param_name(name))
         if values.dim() == 0 and self.scalar is not None:
             return self.scalar.within(name, values.item(), raw if isinstance(raw, str) else values.item())
         return values
@@ -204,7 +206,7 @@ def validate_value(param: Declared, raw: Any) -> Any:
     if raw is None or is_word(raw, *NOTHING_WORDS):
         if param.default is None or isinstance(constraint, Tensor):
             return None
-        raise InputError("params.nothing", name=param.name)
+        raise InputError("registry.value_nothing", name=param_name(param.name))
     return constraint.check(param.name, raw)
 
 
@@ -215,7 +217,8 @@ def validate_params(given: Mapping[str, Any], declared: Sequence[Declared], name
     known = {p.name: p for p in declared}
     for key in given:
         if key not in known:
-            raise InputError("params.unknown", name=name, param=quote(key), expected=", ".join(known) or "none")
+            raise InputError("registry.unknown_param", loss=name, param=quote(key),
+                             names=", ".join(known) or msg("registry.no_params"))
     return {key: (validate_value(p, given[key]) if key in given else p.default) for key, p in known.items()}
 
 
@@ -232,7 +235,7 @@ def shown(raw: Any) -> str:
     if isinstance(raw, int):
         if raw.bit_length() <= 3 * limits.MAX_QUOTED_CHARS:  # under 10^(0.9 * MAX_QUOTED_CHARS)
             return repr(raw)
-        return f"an integer of {math.floor(math.log10(abs(raw))) + 1:,} digits"
+        return msg("registry.integer_digits", digits=math.floor(math.log10(abs(raw))) + 1)
     return type(raw).__name__
 
 
@@ -268,10 +271,11 @@ def _python_scalar(raw: Any) -> Any:
 
 # -- numbers -------------------------------------------------------------------------------------------------------
 
-def _not_a_number(name: str, raw: Any, expected_id: str = "params.number_expected") -> InputError:
+def _not_a_number(name: str, raw: Any, expected_id: str = "registry.number") -> InputError:
+    """`expected_id`: the message for a value that is no number at all (registry.number or registry.integer)."""
     if isinstance(raw, float) or _is_non_finite_word(raw):
-        return InputError("params.finite_expected", name=name, got=shown(raw))
-    return InputError(expected_id, name=name, got=shown(raw))
+        return InputError("registry.finite", name=param_name(name), value=shown(raw))
+    return InputError(expected_id, name=param_name(name), value=shown(raw))
 
 
 def _parse_float(name: str, raw: Any) -> float:
@@ -285,26 +289,26 @@ def _parse_float(name: str, raw: Any) -> float:
         try:
             return float(raw)
         except OverflowError:
-            raise InputError("params.float64_range", name=name, got=shown(raw)) from None
+            raise InputError("registry.float64_range", name=param_name(name), value=shown(raw)) from None
     text = raw.strip() if isinstance(raw, str) else ""
     if not NUMBER.fullmatch(text):
         raise _not_a_number(name, raw)
     value = float(text)
     mantissa = re.split("[eE]", text)[0]
     if math.isinf(value) or (value == 0 and any(c in "123456789" for c in mantissa)):
-        raise InputError("params.float64_range", name=name, got=_as_written(raw))
+        raise InputError("registry.float64_range", name=param_name(name), value=_as_written(raw))
     return value
 
 
 def _parse_int(name: str, raw: Any) -> int:
     """An integer that fits in int64, exactly as written ('1e3' and 2.0 are integers; '1.5' and 1e30 are not)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise _not_a_number(name, raw, "params.integer_expected")
+        raise _not_a_number(name, raw, "registry.integer")
     if isinstance(raw, float):
         if not math.isfinite(raw):
             raise _not_a_number(name, raw)
         if not raw.is_integer():
-            raise InputError("params.integer_expected", name=name, got=shown(raw))
+            raise InputError("registry.integer", name=param_name(name), value=shown(raw))
         number = int(raw)
     elif isinstance(raw, str):
         text = raw.strip()
@@ -313,12 +317,12 @@ def _parse_int(name: str, raw: Any) -> int:
         try:
             exact = Decimal(text)
         except InvalidOperation:  # an exponent of 10^18 or more: no integer of int64
-            raise InputError("params.int64_range", name=name, got=_as_written(raw)) from None
+            raise InputError("registry.int64_range", name=param_name(name), value=_as_written(raw)) from None
         if exact != exact.to_integral_value():
-            raise InputError("params.integer_expected", name=name, got=shown(raw))
+            raise InputError("registry.integer", name=param_name(name), value=shown(raw))
         number = int(exact) if exact.adjusted() <= 18 else INT64_HIGH + 1  # int() of 1e99999999 would not end
     else:
         number = raw
     if not INT64_LOW <= number <= INT64_HIGH:
-        raise InputError("params.int64_range", name=name, got=_as_written(raw))
+        raise InputError("registry.int64_range", name=param_name(name), value=_as_written(raw))
     return number

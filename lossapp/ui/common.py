@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
-from lossapp.i18n import add_zh, add_zh_patterns, tr
+from lossapp.i18n import add_zh, add_zh_patterns, render, tr
 from lossapp.inputs import InputError, limits
 from lossapp.ui.strings import t
 
@@ -110,8 +110,8 @@ def bounded(message: str) -> str:
 def user_error(exc: Exception, lang: str) -> gr.Error:
     """An InputError as the modal the user sees, in their language (the modal renders HTML: the user's text
     quoted in the message is escaped, so it shows as typed)."""
-    message = bounded(str(exc))
-    return gr.Error(html.escape(tr(message, lang), quote=False), title=t("error_title", lang), print_exception=False)
+    message = bounded(render(exc, lang))
+    return gr.Error(html.escape(message, quote=False), title=t("error_title", lang), print_exception=False)
 
 
 def internal_error(exc: BaseException, where: str, lang: str = "en") -> gr.Error:
