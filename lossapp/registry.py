@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -20,6 +20,9 @@ from lossapp.inputs import InputError, limits, quote
 from lossapp.inputs.constraints import NUMBER as NUMBER  # re-exported: verdicts.py reads claimed numbers with it
 from lossapp.inputs.constraints import Constraint, is_word, shown, validate_params, validate_value
 from lossapp.trace import Trace
+
+if TYPE_CHECKING:
+    from lossapp.interval import IntervalFormula
 
 FAMILIES = ("regression", "classification", "overlap", "margin", "distribution", "regularization", "metrics")
 REDUCTIONS = ("none", "mean", "sum", "batchmean")
@@ -107,6 +110,10 @@ class LossSpec:
     # names pred, target, reduction and the parameter names (defined by the snippet writer in render.py),
     # with `torch` and `F` (torch.nn.functional) imported. May span lines; the last line's value is printed.
     torch_code: str = ""
+    # its rounding enclosure, written next to its steps (lossapp.interval.IntervalFormula): the loss over every input
+    # that rounds to the written ones, in outward-rounded interval arithmetic; no_enclosure(reason) where there is
+    # none. None (not declared) fails the registry-wide test.
+    enclosure: IntervalFormula | None = None
 
     def resolve_params(self, given: dict[str, Any] | None) -> dict[str, Any]:
         """Effective parameters: defaults, overridden by the given ones (validated)."""
