@@ -165,7 +165,7 @@ def test_rounding_verdict_on_a_rounded_worked_example() -> None:
      "target：期望 ≥ 0 的值，实际为 -1"),
     ("[0.5, -1.0]", "[2, 1]", {"log_input": False}, "pred: expected values ≥ 0, got -1 at index 1", "log_input=true"),
     ("[0.5, 1.0]", "[2, 1, 0]", {}, "same shape", "形状"),
-    ("[0.5, 1.0]", "[2, 1]", {"eps": -1}, "eps", "eps"),
+    ("[0.5, 1.0]", "[2, 1]", {"eps": 0}, "parameter eps: expected a value in (0.0, 1.0], got 0", "参数 eps"),
     ("[0.5, 1.0]", "[2, 1]", {"full": "maybe"}, "full", "full"),
 ])
 def test_bad_input_is_an_input_error_with_chinese(pred: str, target: str, params: dict, expected: str, zh: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from numbers import Real
 from typing import Any
 
 import torch
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from lossapp.i18n import msg
 from lossapp.inputs import InputError, require_same_shape
 from lossapp.inputs.checks import _first_bad, within
+from lossapp.inputs.constraints import Boolean, Interval
 from lossapp.interval import Box, Iv, interval_formula, monotone_scalar, reduce_iv, where
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -174,9 +176,9 @@ register(LossSpec(
             r"\neg\,\mathrm{log\_input} \end{cases} \;+\; [\mathrm{full}]\,[y_n > 1]\,"
             r"(y_n \log y_n - y_n + \tfrac12 \log(2\pi y_n))",
     pred_kind="values", target_kind="counts",
-    params=(Param("log_input", True, "bool", msg("poisson.param.log_input")),
-            Param("full", False, "bool", msg("poisson.param.full")),
-            Param("eps", 1e-8, "float", msg("poisson.param.eps"), 0.0, 1.0)),
+    params=(Param("log_input", True, Boolean(), msg("poisson.param.log_input")),
+            Param("full", False, Boolean(), msg("poisson.param.full")),
+            Param("eps", 1e-8, Interval(Real, 0.0, 1.0, closed="right"), msg("poisson.param.eps"))),
     steps=poisson_nll_steps, reference=poisson_nll_reference, reference_name="torch.nn.functional.poisson_nll_loss",
     prepare=poisson_prepare, enclosure=poisson_nll_enclosure, example=EXAMPLE,
     aliases=("PoissonNLLLoss", "poisson", "poisson_loss"),
