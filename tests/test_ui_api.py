@@ -34,7 +34,7 @@ from gradio_client.exceptions import AppError
 from ui_fixtures import free_port
 
 import lossapp
-from lossapp import service
+from lossapp import i18n, service
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.ui import (
@@ -454,9 +454,18 @@ def test_gradio_errors_are_bounded_and_escaped_for_the_modal() -> None:
 
 
 def test_every_ui_string_has_chinese() -> None:
-    for key, (en, zh) in strings.STRINGS.items():
+    english, chinese = i18n.catalog("en"), i18n.catalog("zh")
+    keys = [k for k in english if k.startswith("ui.")]
+    assert len(keys) > 200
+    for key in keys:
+        en, zh = english[key], chinese[key]
         assert zh, key
         assert CJK.search(zh) or zh == en, f"{key}: {zh!r}"
+
+
+def test_the_language_switch_offers_every_catalog() -> None:
+    assert strings.language_choices()[:2] == [("English", "en"), ("中文", "zh")]
+    assert [code for _, code in strings.language_choices()] == list(i18n.LANGUAGES)
 
 
 def _texts(update: dict | object) -> list[str]:
