@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
-from lossapp.i18n import add_zh, add_zh_patterns, tr
+from lossapp.i18n import LANGUAGES, add_zh, add_zh_patterns, render, tr
 from lossapp.inputs import InputError, limits, quote
 from lossapp.plain import latex_to_text
 from lossapp.registry import check_param_names, lookup
@@ -64,7 +64,7 @@ def _loss_parser(loss: str) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--full", action="store_true",
                    help="every element of every step and of the gradients (default: the first few of a large tensor)")
-    p.add_argument("--lang", default="en", choices=("en", "zh"))
+    p.add_argument("--lang", default="en", choices=LANGUAGES)
     return p
 
 
@@ -76,7 +76,7 @@ def _confusion_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="dice")
     p.add_argument("--claimed")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--lang", default="en", choices=("en", "zh"))
+    p.add_argument("--lang", default="en", choices=LANGUAGES)
     return p
 
 
@@ -213,7 +213,7 @@ def _run_list(argv: list[str]) -> int:
 
     p = _Parser(prog="python -m lossapp list")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--lang", default="en", choices=("en", "zh"))
+    p.add_argument("--lang", default="en", choices=LANGUAGES)
     args = p.parse_args(argv)
     specs = list(lossapp.LOSSES.values())
     if args.json:
@@ -235,7 +235,7 @@ def _run_examples(argv: list[str]) -> int:
     p = _Parser(prog="python -m lossapp examples")
     p.add_argument("name", nargs="?")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--lang", default="en", choices=("en", "zh"))
+    p.add_argument("--lang", default="en", choices=LANGUAGES)
     args = p.parse_args(argv)
     examples = [find_example(args.name)] if args.name else load_examples()
     rows = []
@@ -270,7 +270,7 @@ def _run_grade(argv: list[str]) -> int:
     p = _Parser(prog="python -m lossapp grade")
     p.add_argument("answers", help="CSV with columns id, loss, pred, target, params, claimed [, reduction]")
     p.add_argument("-o", "--output", help="where to write the verdicts CSV (default: print it)")
-    p.add_argument("--lang", default="en", choices=("en", "zh"), help="the language of an error message")
+    p.add_argument("--lang", default="en", choices=LANGUAGES, help="the language of an error message")
     args = p.parse_args(argv)
     output = writable_path(args.output) if args.output is not None else None  # before the grading, not after
     tty = sys.stderr.isatty()
@@ -294,12 +294,12 @@ def _run_grade(argv: list[str]) -> int:
 
 
 def _lang(argv: list[str]) -> str:
-    """The --lang of the command line (for its error message), English unless it says zh."""
+    """The --lang of the command line (for its error message), English unless it names a known language."""
     for i, arg in enumerate(argv):
         if arg == "--lang" and i + 1 < len(argv):
-            return "zh" if argv[i + 1] == "zh" else "en"
+            return argv[i + 1] if argv[i + 1] in LANGUAGES else "en"
         if arg.startswith("--lang="):
-            return "zh" if arg.removeprefix("--lang=") == "zh" else "en"
+            return arg.removeprefix("--lang=") if arg.removeprefix("--lang=") in LANGUAGES else "en"
     return "en"
 
 
@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     except InputError as exc:
-        return _fail(tr(str(exc), lang), as_json, 2)
+        return _fail(render(exc, lang), as_json, 2)
     except SystemExit as exc:  # --help inside a sub-parser
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import add_zh, add_zh_patterns, render
 from lossapp.inputs import InputError, limits, quote, read_params
 from lossapp.registry import check_param_names, lookup
 
@@ -161,7 +161,7 @@ def grade_row(row: list[str], columns: dict[str, int], number: int, problems: Pr
         verdict = checker.verdict(claim)
     except InputError as exc:
         out["explanation"] = str(exc)
-        out["explanation_zh"] = _zh(str(exc))
+        out["explanation_zh"] = render(exc, "zh")
         return out
     except Exception as exc:  # an internal error in one row must not stop the batch, nor show its internals
         log.exception("grading row %d failed (%s)", number, type(exc).__name__)

@@ -105,7 +105,7 @@ class _Rendered(dict):
 
     def __getitem__(self, key: str) -> Any:
         value = super().__getitem__(key)
-        return value.render(self.lang) if isinstance(value, Message) else value
+        return value.render(self.lang) if isinstance(value, str) and hasattr(value, "render") else value
 
 
 def _render(message_id: str, fields: Mapping[str, Any], lang: str) -> str:
@@ -154,9 +154,11 @@ def has_zh(text: object) -> bool:
 
 
 def translate_zh(text: str) -> str | None:
+    if isinstance(text, Message):
+        return text.render("zh") if has_zh(text) else None
     if text in _ZH:
         return _ZH[text]
-    return _translate_from_file(text) or _translate_by_pattern(text)
+    return _translate_by_pattern(text)
 
 
 def _translate_by_pattern(text: str) -> str | None:
@@ -164,26 +166,6 @@ def _translate_by_pattern(text: str) -> str | None:
         match = pattern.fullmatch(text)
         if match:
             return match.expand(replacement)
-    return None
-
-
-_FROM = " (from "
-_NAME_END = "\x00"  # marks where the input's name ends while the rest of a message is translated
-
-
-def _translate_from_file(text: str) -> str | None:
-    """A message about a file's content, 'NAME (from FILE): REST', as 'NAME（来自 FILE）：' and the Chinese
-    of 'NAME: REST' (the patterns render NAME as NAME, or 'parameter X' as '参数 X'). FILE ends at the first
-    '): ' after which the rest translates with NAME in its place: a file name may hold '): ' itself."""
-    start = text.find(_FROM)
-    if start <= 0 or _NAME_END in text:
-        return None
-    name, end = text[:start], text.find("): ", start)
-    while end >= 0:
-        chinese = _translate_by_pattern(f"{name}{_NAME_END}: {text[end + 3:]}")
-        if chinese is not None and chinese.count(_NAME_END) == 1 and f"{_NAME_END}：" in chinese:
-            return chinese.replace(f"{_NAME_END}：", f"（来自 {text[start + len(_FROM):end]}）：")
-        end = text.find("): ", end + 1)
     return None
 
 
@@ -195,3 +177,21 @@ def tr(text: str, lang: str = "en") -> str:
     if lang != "zh" or not text:
         return text
     return translate_zh(text) or text
+
+
+# -- transitional ------------------------------------------------------------------------------------
+# The Chinese of engine.py's and reference.py's messages, which lossapp.inputs used to hold: here until those
+# modules raise InputError(id, **fields) from their own catalog tables; then this block goes.
+add_zh_patterns([
+    (r"(?P<loss>\S+): expected no target \(it is a penalty on pred alone\), got one",
+     r"\g<loss>：不需要目标（target）（它只是对 pred 的惩罚项），但给出了目标"),
+    (r"(?P<loss>\S+): expected a target tensor \((?P<k>.+)\), got none", r"\g<loss>：需要目标（target）张量（\g<k>），但没有给出"),
+    (r"(?P<loss>\S+): expected reduction (?P<r>[\w, ]+), got (?P<g>.+)", r"\g<loss>：归约方式应为 \g<r> 之一，实际为 \g<g>"),
+    (r"rounding the inputs to (?P<t>\w+) changes the exact value by (?P<d>\S+); the built-in is compared with the "
+     r"exact value of the rounded inputs",
+     r"把输入舍入到 \g<t> 会使精确值改变 \g<d>；内置函数将与舍入后输入的精确值比较"),
+    (r"expected a device such as cpu, cuda, cuda:0 or mps, got (?P<d>.+)", r"期望设备为 cpu、cuda、cuda:0 或 mps 之类，实际为 \g<d>"),
+    (r"expected dtype float16, bfloat16, float32 or float64, got (?P<t>.+)",
+     r"期望 dtype 为 float16、bfloat16、float32 或 float64，实际为 \g<t>"),
+    (r"(?P<ref>\S+) failed on (?P<dev>[^/\s]+)/(?P<t>\w+): (?P<m>.+)", r"\g<ref> 在 \g<dev>/\g<t> 上运行失败：\g<m>"),
+])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import InputError
 from lossapp.trace import SUBSTITUTE_MAX, Trace, fmt
 
@@ -30,47 +30,33 @@ def reduce(trace: Trace, loss: torch.Tensor, reduction: str, *, denominator: tor
     """
     trace.unreduced = loss
     if reduction == "none":
-        return trace.add("L", "No reduction", rf"L_n = {symbol}_n", loss,
-                         note="reduction='none' returns one loss per element")
+        return trace.add("L", msg("reduction.none_title"), rf"L_n = {symbol}_n", loss, note=msg("reduction.none_note"))
     total = loss.sum()
     sum_sub = _sum_text(loss)
     if reduction == "sum":
-        return trace.add("L", "Sum reduction", rf"L = \sum_n {symbol}_n", total, sub=sum_sub)
+        return trace.add("L", msg("reduction.sum_title"), rf"L = \sum_n {symbol}_n", total, sub=sum_sub)
     if reduction == "mean":
         if avg_factor is not None:
             den = torch.tensor(float(avg_factor), dtype=loss.dtype)
-            den_formula, den_note = r"\text{avg\_factor}", "mean divides by avg_factor instead of the element count"
+            den_formula, den_note = r"\text{avg\_factor}", msg("reduction.avg_factor_note")
         elif denominator is not None:
             den = denominator.sum()
-            den_formula, den_note = r"\sum_n w_n", "weighted mean: divided by the total weight of the counted samples"
+            den_formula, den_note = r"\sum_n w_n", msg("reduction.weighted_note")
         else:
             den = torch.tensor(float(loss.numel()), dtype=loss.dtype)
-            den_formula, den_note = "n", f"n = {loss.numel()} elements"
-        trace.add("num", "Numerator of the mean", rf"\sum_n {symbol}_n", total, sub=sum_sub)
-        trace.add("den", "Denominator of the mean", den_formula, den.detach(), note=den_note,
+            den_formula, den_note = "n", msg("reduction.count_note", count=loss.numel())
+        trace.add("num", msg("reduction.mean_numerator"), rf"\sum_n {symbol}_n", total, sub=sum_sub)
+        trace.add("den", msg("reduction.mean_denominator"), den_formula, den.detach(), note=den_note,
                   sub=_sum_text(denominator) if denominator is not None and avg_factor is None else None)
         if float(den) == 0:
-            trace.warn("the denominator of the mean is 0 (every sample ignored or zero weight): "
-                       "the mean is 0/0 = NaN, as in torch")
-        return trace.add("L", "Mean reduction", rf"L = \frac{{\sum_n {symbol}_n}}{{{den_formula}}}",
+            trace.warn(msg("reduction.zero_denominator"))
+        return trace.add("L", msg("reduction.mean_title"), rf"L = \frac{{\sum_n {symbol}_n}}{{{den_formula}}}",
                          total / den, sub=rf"\frac{{{fmt(float(total.detach()))}}}{{{fmt(float(den))}}}")
     if reduction == "batchmean":
         n = loss.shape[0] if loss.dim() > 0 else 1
-        trace.add("num", "Numerator of the batch mean", rf"\sum {symbol}", total, sub=sum_sub)
-        trace.add("den", "Batch size", "N", torch.tensor(float(n), dtype=loss.dtype), note=f"N = {n} (first dimension)")
-        return trace.add("L", "Batch-mean reduction", rf"L = \frac{{1}}{{N}}\sum {symbol}", total / n,
+        trace.add("num", msg("reduction.batch_numerator"), rf"\sum {symbol}", total, sub=sum_sub)
+        trace.add("den", msg("reduction.batch_size"), "N", torch.tensor(float(n), dtype=loss.dtype),
+                  note=msg("reduction.batch_size_note", count=n))
+        return trace.add("L", msg("reduction.batchmean_title"), rf"L = \frac{{1}}{{N}}\sum {symbol}", total / n,
                          sub=rf"\frac{{{fmt(float(total.detach()))}}}{{{n}}}")
-    raise InputError(f"expected reduction none, mean, sum or batchmean, got {reduction!r}")
-
-
-add_zh({
-    "No reduction": "不归约", "Sum reduction": "求和归约", "Mean reduction": "均值归约",
-    "Numerator of the mean": "均值的分子", "Denominator of the mean": "均值的分母",
-    "Numerator of the batch mean": "批均值的分子", "Batch size": "批大小", "Batch-mean reduction": "批均值归约",
-    "reduction='none' returns one loss per element": "reduction='none' 对每个元素返回一个损失",
-    "mean divides by avg_factor instead of the element count": "均值除以 avg_factor，而不是元素个数",
-    "weighted mean: divided by the total weight of the counted samples": "加权均值：除以参与计算的样本的权重之和",
-    "the denominator of the mean is 0 (every sample ignored or zero weight): the mean is 0/0 = NaN, as in torch":
-        "均值的分母为 0（所有样本都被忽略或权重为零）：均值为 0/0 = NaN，与 torch 相同",
-})
-add_zh_patterns([(r"n = (\d+) elements", r"n = \1 个元素"), (r"N = (\d+) \(first dimension\)", r"N = \1（第一维）")])
+    raise InputError("reduction.unknown", value=repr(reduction))

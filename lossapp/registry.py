@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from lossapp.i18n import add_zh_patterns
-from lossapp.inputs import InputError, limits, quote, read_tensor, require_finite
+from lossapp.i18n import msg
+from lossapp.inputs import InputError, limits, param_name, quote, read_tensor, require_finite
 from lossapp.trace import Trace
 
 FAMILIES = ("regression", "classification", "overlap", "margin", "distribution", "regularization", "metrics")
@@ -52,13 +52,14 @@ class Param:
         if raw is None or _is_word(raw, "", "none", "null"):
             if self.default is None or self.kind in ("tensor", "float_or_tensor"):
                 return None
-            raise InputError(f"parameter {self.name}: expected a value, got nothing")
+            raise InputError("registry.value_nothing", name=param_name(self.name))
         if self.kind == "bool":
             return _parse_bool(self.name, raw)
         if self.kind == "choice":
             text = raw.strip().lower() if isinstance(raw, str) else None
             if text not in self.choices:
-                raise InputError(f"parameter {self.name}: expected one of {', '.join(self.choices)}, got {shown(raw)}")
+                raise InputError("registry.choice", name=param_name(self.name), choices=", ".join(self.choices),
+                                 value=shown(raw))
             return text
         if self.kind == "tensor" or (self.kind == "float_or_tensor" and not _is_scalar(raw)):
             return self._parse_tensor(raw)
@@ -69,18 +70,18 @@ class Param:
     def _parse_tensor(self, raw: Any) -> torch.Tensor | float:
         """A tensor of finite numbers (a 0-d one is a scalar for float_or_tensor)."""
         if isinstance(raw, bool):
-            expected = "a number or a tensor" if self.kind == "float_or_tensor" else "a tensor"
-            raise InputError(f"parameter {self.name}: expected {expected} such as [1.0, 2.0], got {raw!r}")
-        values = read_tensor(raw, f"parameter {self.name}").values.double()
-        require_finite(values, f"parameter {self.name}")
+            raise InputError("registry.number_or_tensor" if self.kind == "float_or_tensor" else "registry.tensor",
+                             name=param_name(self.name), value=repr(raw))
+        values = read_tensor(raw, param_name(self.name)).values.double()
+        require_finite(values, param_name(self.name))
         if values.dim() == 0 and self.kind == "float_or_tensor":
             return self._check_range(values.item(), raw if isinstance(raw, str) else values.item())
         return values
 
     def _check_range(self, number: float, raw: Any) -> float:
         if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
-            raise InputError(f"parameter {self.name}: expected a value in [{self.low}, {self.high}], "
-                             f"got {_as_written(raw)}")
+            raise InputError("registry.range", name=param_name(self.name), low=self.low, high=self.high,
+                             value=_as_written(raw))
         return number
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,7 +94,6 @@ class Param:
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)  # Python's syntax, no underscores
 NON_FINITE_WORDS = ("nan", "inf", "infinity")  # any case, with an optional sign
 INT64_LOW, INT64_HIGH = -2**63, 2**63 - 1
-FLOAT64_RANGE = "within float64's range (about 1e-308 to 1.8e308 in size, or 0)"
 
 
 def shown(raw: Any) -> str:
@@ -107,7 +107,7 @@ def shown(raw: Any) -> str:
     if isinstance(raw, int):
         if raw.bit_length() <= 3 * limits.MAX_QUOTED_CHARS:  # under 10^(0.9 * MAX_QUOTED_CHARS)
             return repr(raw)
-        return f"an integer of {math.floor(math.log10(abs(raw))) + 1:,} digits"
+        return msg("registry.integer_digits", digits=math.floor(math.log10(abs(raw))) + 1)
     return type(raw).__name__
 
 
@@ -141,10 +141,12 @@ def _python_scalar(raw: Any) -> Any:
     return raw
 
 
-def _not_a_number(name: str, raw: Any, expected: str = "a number") -> InputError:
+def _not_a_number(name: str, raw: Any, expected: str = "registry.number") -> InputError:
+    """`expected`: the id of the message for a value that is no number at all (registry.number or
+    registry.integer)."""
     if isinstance(raw, float) or _is_non_finite_word(raw):
-        return InputError(f"parameter {name}: expected a finite number, got {shown(raw)}")
-    return InputError(f"parameter {name}: expected {expected}, got {shown(raw)}")
+        return InputError("registry.finite", name=param_name(name), value=shown(raw))
+    return InputError(expected, name=param_name(name), value=shown(raw))
 
 
 def _parse_float(name: str, raw: Any) -> float:
@@ -158,26 +160,26 @@ def _parse_float(name: str, raw: Any) -> float:
         try:
             return float(raw)
         except OverflowError:
-            raise InputError(f"parameter {name}: expected a number {FLOAT64_RANGE}, got {shown(raw)}") from None
+            raise InputError("registry.float64_range", name=param_name(name), value=shown(raw)) from None
     text = raw.strip() if isinstance(raw, str) else ""
     if not NUMBER.fullmatch(text):
         raise _not_a_number(name, raw)
     value = float(text)
     mantissa = re.split("[eE]", text)[0]
     if math.isinf(value) or (value == 0 and any(c in "123456789" for c in mantissa)):
-        raise InputError(f"parameter {name}: expected a number {FLOAT64_RANGE}, got {_as_written(raw)}")
+        raise InputError("registry.float64_range", name=param_name(name), value=_as_written(raw))
     return value
 
 
 def _parse_int(name: str, raw: Any) -> int:
     """An integer that fits in int64, exactly as written ('1e3' and 2.0 are integers; '1.5' and 1e30 are not)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise _not_a_number(name, raw, "an integer")
+        raise _not_a_number(name, raw, "registry.integer")
     if isinstance(raw, float):
         if not math.isfinite(raw):
             raise _not_a_number(name, raw)
         if not raw.is_integer():
-            raise InputError(f"parameter {name}: expected an integer, got {shown(raw)}")
+            raise InputError("registry.integer", name=param_name(name), value=shown(raw))
         number = int(raw)
     elif isinstance(raw, str):
         text = raw.strip()
@@ -186,14 +188,14 @@ def _parse_int(name: str, raw: Any) -> int:
         try:
             exact = Decimal(text)
         except InvalidOperation:  # an exponent of 10^18 or more: no integer of int64
-            raise InputError(f"parameter {name}: expected an integer in [-2^63, 2^63), got {_as_written(raw)}") from None
+            raise InputError("registry.int64_range", name=param_name(name), value=_as_written(raw)) from None
         if exact != exact.to_integral_value():
-            raise InputError(f"parameter {name}: expected an integer, got {shown(raw)}")
+            raise InputError("registry.integer", name=param_name(name), value=shown(raw))
         number = int(exact) if exact.adjusted() <= 18 else INT64_HIGH + 1  # int() of 1e99999999 would not end
     else:
         number = raw
     if not INT64_LOW <= number <= INT64_HIGH:
-        raise InputError(f"parameter {name}: expected an integer in [-2^63, 2^63), got {_as_written(raw)}")
+        raise InputError("registry.int64_range", name=param_name(name), value=_as_written(raw))
     return number
 
 
@@ -207,7 +209,7 @@ def _parse_bool(name: str, raw: Any) -> bool:
         return True
     if text in ("false", "0", "no", "off"):
         return False
-    raise InputError(f"parameter {name}: expected true or false, got {shown(raw)}")
+    raise InputError("registry.bool", name=param_name(name), value=shown(raw))
 
 
 # step(trace, pred, target, params, reduction) -> the reduced loss (float64, from elementary ops)
@@ -277,14 +279,14 @@ def check_param_names(spec: LossSpec, names: Any) -> None:
     """Parameter names given as data, checked against the loss's own before anything is called: an unknown
     or reserved name is an InputError naming the parameters the loss has."""
     known = [p.name for p in spec.params]
-    expected = ", ".join(known) or "none"
+    expected = ", ".join(known) or msg("registry.no_params")
     for name in names:
         if name in known:
             continue
         if name in RESERVED_NAMES:
-            raise InputError(f"{spec.name}: {quote(name)} is not a parameter of the loss but an argument of its own "
-                             f"(--{name} on the command line, its own field elsewhere); expected one of: {expected}")
-        raise InputError(f"{spec.name}: unknown parameter {quote(name)}; expected one of: {expected}")
+            raise InputError("registry.reserved_param", loss=spec.name, param=quote(name), argument=name,
+                             names=expected)
+        raise InputError("registry.unknown_param", loss=spec.name, param=quote(name), names=expected)
 
 
 LOSSES: dict[str, LossSpec] = {}
@@ -314,20 +316,21 @@ def lookup(name: str) -> LossSpec:
     """The spec for a canonical name, alias or torch class name; unknown names suggest close ones (names longer
     than limits.MAX_NAME_CHARS are no loss's and get no suggestion search)."""
     if name is None or _is_word(name, ""):
-        raise InputError("expected a loss name such as bce or cross_entropy, got nothing")
+        raise InputError("registry.loss_nothing")
     if not isinstance(name, str):
-        raise InputError(f"expected a loss name such as bce or cross_entropy, got {shown(name)}")
+        raise InputError("registry.loss_type", value=shown(name))
     key = _key(name)
     if key in _ALIASES:
         return LOSSES[_ALIASES[key]]
-    hint = ""
+    close: list[str] = []
     if len(name.strip()) <= limits.MAX_NAME_CHARS:
         candidates = sorted(set(LOSSES) | {a for s in LOSSES.values() for a in s.aliases})
         close = difflib.get_close_matches(name.strip().lower(), candidates, n=3, cutoff=0.5)
         close += [c for c in difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.6) if c not in close]
-        hint = f"; did you mean {', '.join(dict.fromkeys(_ALIASES.get(c, c) for c in close))}?" if close else ""
-    raise InputError(f"unknown loss {quote(name)}{hint} (python -m lossapp list shows them all): expected a "
-                     f"registered loss name or alias")
+    if close:
+        raise InputError("registry.unknown_loss_close", name=quote(name),
+                         close=", ".join(dict.fromkeys(_ALIASES.get(c, c) for c in close)))
+    raise InputError("registry.unknown_loss", name=quote(name))
 
 
 def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
@@ -336,22 +339,3 @@ def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
         out[k] = v.tolist() if isinstance(v, torch.Tensor) else v
     json.dumps(out)
     return out
-
-
-add_zh_patterns([
-    (r"unknown loss (?P<n>.+?); did you mean (?P<c>.+)\? \(python -m lossapp list shows them all\): expected a "
-     r"registered loss name or alias",
-     r"未知的损失函数 \g<n>；你是不是指 \g<c>？（python -m lossapp list 可列出全部）：期望已注册的损失函数名或别名"),
-    (r"unknown loss (?P<n>.+) \(python -m lossapp list shows them all\): expected a registered loss name or alias",
-     r"未知的损失函数 \g<n>（python -m lossapp list 可列出全部）：期望已注册的损失函数名或别名"),
-    (r"expected a loss name such as bce or cross_entropy, got (?P<t>.+)",
-     r"期望一个损失函数名（如 bce 或 cross_entropy），实际为 \g<t>"),
-    (r"parameter (?P<p>[^\s:]+): expected an integer in \[-2\^63, 2\^63\), got (?P<v>.+)",
-     r"参数 \g<p>：期望 [-2^63, 2^63) 内的整数，实际为 \g<v>"),
-    (r"parameter (?P<p>[^\s:]+): expected a number within float64's range \(about 1e-308 to 1\.8e308 in size, or 0\), "
-     r"got (?P<v>.+)", r"参数 \g<p>：期望 float64 范围内的数（绝对值约在 1e-308 到 1.8e308 之间，或为 0），实际为 \g<v>"),
-    (r"parameter (?P<p>[^\s:]+): expected a tensor such as \[1\.0, 2\.0\], got (?P<v>.+)",
-     r"参数 \g<p>：期望一个张量（如 [1.0, 2.0]），实际为 \g<v>"),
-    (r"parameter (?P<p>[^\s:]+): expected a number or a tensor such as \[1\.0, 2\.0\], got (?P<v>.+)",
-     r"参数 \g<p>：期望一个数或一个张量（如 [1.0, 2.0]），实际为 \g<v>"),
-])

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lossapp.i18n import add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import InputError, quote
 
 # OWASP's formula triggers, and NUL (ASVS 1.2.10): a text cell starting with one of them gets a leading '
@@ -67,19 +67,19 @@ def writable_path(path: str | Path) -> Path:
     (checked before the work whose result it will hold); an InputError otherwise."""
     text = str(path)
     if not text.strip():
-        raise InputError("expected a path for the CSV file to write, got nothing")
+        raise InputError("spreadsheet.path_nothing")
     if "\x00" in text:
-        raise InputError(f"expected a path for the CSV file to write, got {quote(text)} (a null byte in the path)")
+        raise InputError("spreadsheet.path", path=quote(text), reason=msg("spreadsheet.null_byte"))
     target = Path(text)
     try:
         if target.is_dir():
-            raise InputError(f"expected a path for the CSV file to write, got {quote(text)} (a folder)")
+            raise InputError("spreadsheet.path", path=quote(text), reason=msg("spreadsheet.folder"))
         folder = target.parent
         if not folder.is_dir():
-            raise InputError(f"expected a path for the CSV file to write, got {quote(text)} (no such folder)")
+            raise InputError("spreadsheet.path", path=quote(text), reason=msg("spreadsheet.no_folder"))
     except OSError as exc:  # a name too long, a permission to look denied
-        raise InputError(f"expected a path for the CSV file to write, got {quote(text)} "
-                         f"({exc.strerror or type(exc).__name__})") from None
+        raise InputError("spreadsheet.path", path=quote(text),
+                         reason=exc.strerror or type(exc).__name__) from None
     return target
 
 
@@ -92,18 +92,6 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
         with target.open("w", encoding="utf-8", newline="") as handle:
             handle.write(text)
     except OSError as exc:
-        raise InputError(f"expected a path for the CSV file to write, got {quote(str(path))} "
-                         f"({exc.strerror or type(exc).__name__})") from None
+        raise InputError("spreadsheet.path", path=quote(str(path)),
+                         reason=exc.strerror or type(exc).__name__) from None
     return target
-
-
-add_zh_patterns([
-    (r"expected a path for the CSV file to write, got nothing", r"期望要写入的 CSV 文件路径，实际为空"),
-    (r"expected a path for the CSV file to write, got (.+) \(a null byte in the path\)",
-     r"期望要写入的 CSV 文件路径，实际为 \1（路径中含空字节）"),
-    (r"expected a path for the CSV file to write, got (.+) \(a folder\)",
-     r"期望要写入的 CSV 文件路径，实际为 \1（这是一个文件夹）"),
-    (r"expected a path for the CSV file to write, got (.+) \(no such folder\)",
-     r"期望要写入的 CSV 文件路径，实际为 \1（所在文件夹不存在）"),
-    (r"expected a path for the CSV file to write, got (.+) \((.+)\)", r"期望要写入的 CSV 文件路径，实际为 \1（\2）"),
-])

@@ -60,6 +60,7 @@ class Outcome:
     kind: str  # "ok", "error" (an InputError) or "escaped" (anything else)
     message: str = ""
     detail: str = ""  # for "escaped": the last frames of the traceback
+    error: InputError | None = None  # for "error": the exception (its message id renders in any language)
 
 
 def _escaped(exc: BaseException) -> Outcome:
@@ -105,7 +106,7 @@ def run_python(case: Case, pred: Any, http_params: bool = False) -> Outcome:
         result = _call_python(case, pred, params)
         json.dumps(result.to_dict(), allow_nan=False)  # a valid result is valid JSON (NaN is null)
     except InputError as exc:
-        return Outcome("error", str(exc))
+        return Outcome("error", str(exc), error=exc)
     except Exception as exc:
         return _escaped(exc)
     return Outcome("ok")
@@ -177,7 +178,7 @@ def assert_outcome(case: Case, outcome: Outcome, where: str) -> None:
     if outcome.kind == "error":
         _assert_clean_message(case, outcome.message, where)
         if where == "python":  # the house rule: every message a user can see has its Chinese
-            assert has_zh(outcome.message), f"python: no Chinese for {outcome.message[:300]!r}"
+            assert has_zh(outcome.error), f"python: no Chinese for {outcome.message[:300]!r}"
 
 
 def _assert_nothing_ran(tmp_path: Path) -> None:

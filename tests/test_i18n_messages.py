@@ -14,7 +14,7 @@ import torch
 
 import lossapp
 from lossapp import inputs
-from lossapp.i18n import has_zh, tr
+from lossapp.i18n import has_zh, render, tr
 from lossapp.inputs import InputError, load_file, random_inputs, random_tensor, read_tensor
 from lossapp.reduction import reduce
 from lossapp.reference import available_devices, resolve_dtype
@@ -28,8 +28,8 @@ def zh_of(fn, *args, **kwargs) -> str:
     with pytest.raises(InputError) as info:
         fn(*args, **kwargs)
     message = str(info.value)
-    assert has_zh(message), f"no Chinese for: {message!r}"
-    translated = tr(message, "zh")
+    assert has_zh(info.value), f"no Chinese for: {message!r}"
+    translated = render(info.value, "zh")
     assert translated != message and re.search(r"[\u4e00-\u9fff]", translated), translated
     return message
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lossapp import inputs
-from lossapp.i18n import has_zh, tr
+from lossapp.i18n import has_zh
 from lossapp.inputs import (
     InputError,
     TensorInput,
@@ -47,8 +47,8 @@ def raises(match: str, fn, *args, **kwargs) -> str:
     with pytest.raises(InputError, match=match) as info:
         fn(*args, **kwargs)
     message = str(info.value)
-    assert has_zh(message), f"no Chinese for: {message}"
-    assert tr(message, "zh") != message
+    assert has_zh(info.value), f"no Chinese for: {message}"
+    assert info.value.render("zh") != message
     return message
 
 
@@ -306,8 +306,11 @@ def test_text_errors(text, message):
 
 def test_error_names_the_input():
     raises(r"^target: expected a number, got 'x' at character 2$", read_tensor, "[x]", "target")
-    raises(r"^parameter weight: expected a number, got 'x'", read_tensor, "[x]", "parameter weight")
-    assert tr("parameter weight: expected a number, got 'x' at character 2", "zh").startswith("参数 weight：")
+    raises(r"^parameter weight: expected a number, got 'x' at character 2$", read_tensor, "[x]",
+           inputs.param_name("weight"))
+    with pytest.raises(InputError) as info:
+        read_tensor("[x]", inputs.param_name("weight"))
+    assert info.value.render("zh") == "参数 weight：期望一个数，但第 2 个字符处是 'x'"
 
 
 class _Opaque:
@@ -893,7 +896,7 @@ def test_read_params_parses_json_objects_only() -> None:
     for bad, found in (("{beta: 1}", "does not parse"), ("[1, 2]", "got list"), ("__import__('os')", "does not parse")):
         with pytest.raises(InputError, match=found) as info:
             read_params(bad)
-        assert str(info.value).startswith("params: expected a JSON object") and has_zh(str(info.value))
+        assert str(info.value).startswith("params: expected a JSON object") and has_zh(info.value)
 
 
 # -- hostile input: nesting, number length, decimals, bounded messages and error paths ---------------
@@ -996,7 +999,7 @@ def test_extreme_decimals_compute_and_check():
         try:
             lossapp.check("mse", "[3e-9999999999999999999, 1]", "[0, 1]", claimed=claimed)
         except InputError as exc:
-            assert has_zh(str(exc))
+            assert has_zh(exc)
 
 
 def test_values_reported_as_written():
@@ -1127,7 +1130,7 @@ def test_odd_torch_tensors():
         try:
             read_tensor(torch.zeros(2, dtype=dtype), "pred")
         except InputError as exc:
-            assert has_zh(str(exc))
+            assert has_zh(exc)
 
 
 def test_unicode_spaces_and_line_separators():
@@ -1339,7 +1342,7 @@ def _only_input_error(fn, *args) -> None:
     try:
         fn(*args)
     except InputError as exc:
-        assert len(str(exc)) < 2000 and has_zh(str(exc)), str(exc)[:300]
+        assert len(str(exc)) < 2000 and has_zh(exc), str(exc)[:300]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

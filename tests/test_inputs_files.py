@@ -23,8 +23,7 @@ import torch
 from test_inputs import raises
 
 import lossapp.inputs.files as loaders
-from lossapp.i18n import tr
-from lossapp.inputs import InputError, limits, load_file
+from lossapp.inputs import InputError, limits, load_file, param_name
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_MESSAGE = 1000  # characters: a message quotes the file's name and content in bounded excerpts
@@ -263,16 +262,24 @@ def test_json_objects_go_through_load_json(tmp_path):
     refused(r"^pred \(from 'text\.json'\): expected a number, got '\"a\"' at character 5$", write("text.json", '[1, "a"]'))
 
 
+def _chinese(path: Path, name: object = "pred") -> str:
+    with pytest.raises(InputError) as info:
+        load_file(path, name)
+    return info.value.render("zh")
+
+
 def test_file_names_with_colons_get_chinese(tmp_path):
     (tmp_path / "a:b.csv").write_text("0.5, abc", encoding="utf-8")
-    message = refused(r"^pred \(from 'a:b\.csv'\): expected a number, got 'abc' at character 6$", tmp_path / "a:b.csv")
-    assert tr(message, "zh") == "pred（来自 'a:b.csv'）：期望一个数，但第 6 个字符处是 'abc'"
+    refused(r"^pred \(from 'a:b\.csv'\): expected a number, got 'abc' at character 6$", tmp_path / "a:b.csv")
+    assert _chinese(tmp_path / "a:b.csv") == "pred（来自 'a:b.csv'）：期望一个数，但第 6 个字符处是 'abc'"
+    (tmp_path / "a): b.csv").write_text("0.5, abc", encoding="utf-8")  # the name holds what follows it
+    assert _chinese(tmp_path / "a): b.csv") == "pred（来自 'a): b.csv'）：期望一个数，但第 6 个字符处是 'abc'"
     np.save(tmp_path / "w:1.npy", np.zeros((2, 2, 2)))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(limits, "MAX_DIMS", 2)
-        message = raises(r"^parameter weight \(from 'w:1\.npy'\): expected at most 2 dimensions, got 3$", load_file,
-                         tmp_path / "w:1.npy", "parameter weight")
-    assert tr(message, "zh") == "参数 weight（来自 'w:1.npy'）：最多允许 2 维，实际为 3 维"
+        raises(r"^parameter weight \(from 'w:1\.npy'\): expected at most 2 dimensions, got 3$", load_file,
+               tmp_path / "w:1.npy", param_name("weight"))
+        assert _chinese(tmp_path / "w:1.npy", param_name("weight")) == "参数 weight（来自 'w:1.npy'）：最多允许 2 维，实际为 3 维"
 
 
 def test_text_chars_counted_before_decoding(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ from lossapp.verdicts import parse_claim
 def refused(match: str, fn, *args, **kwargs) -> str:
     with pytest.raises(InputError, match=match) as info:
         fn(*args, **kwargs)
-    assert has_zh(str(info.value)), str(info.value)
+    assert has_zh(info.value), str(info.value)
     return str(info.value)
 
 

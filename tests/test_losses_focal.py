@@ -413,10 +413,10 @@ def test_every_string_has_chinese():
     ]:
         with pytest.raises(InputError) as info:
             lossapp.compute(name, pred, target, **params)
-        texts.append(str(info.value))
+        texts.append(info.value.message)
     with pytest.raises(InputError) as info:
         lossapp.compute("focal", "[1.0, -2.0]", "[1, 0]", avg_factor=2, reduction="sum")
-    texts.append(str(info.value))
+    texts.append(info.value.message)
     missing = [t for t in texts if not has_zh(t)]
     assert not missing, missing
 

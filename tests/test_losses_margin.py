@@ -321,6 +321,6 @@ def test_chinese_for_every_string_including_errors(name: str) -> None:
     for pred, target, params in bad:
         with pytest.raises(InputError) as info:
             lossapp.compute(name, pred, target, **params)
-        texts.append(str(info.value))
+        texts.append(info.value.message)
     missing = sorted({t for t in texts if t and not has_zh(t)})
     assert not missing, missing

@@ -366,7 +366,7 @@ def test_bad_input_is_an_input_error(name: str, pred: list, target: list | None,
         lossapp.compute(name, pred, target, **params)
     text = str(info.value)
     if text.startswith(("pred:", "target: expected", "activation=softmax")):
-        assert has_zh(text), text  # the messages of this module's checks speak Chinese too
+        assert has_zh(info.value), text  # the messages of this module's checks speak Chinese too
 
 
 def test_sigmoid_gradient_at_a_zero_logit() -> None:

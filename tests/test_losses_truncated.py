@@ -253,7 +253,7 @@ def test_every_string_has_chinese():
     for name, pred, target in [("truncated_ce", "[0.2]", "[0.5]"), ("soft_truncated_ce", "[0.2]", "[2]")]:
         with pytest.raises(InputError) as info:
             lossapp.compute(name, pred, target)
-        texts.append(str(info.value))
+        texts.append(info.value.message)
     missing = [t for t in texts if not has_zh(t)]
     assert not missing, missing
 

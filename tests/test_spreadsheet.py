@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lossapp.i18n import has_zh, tr
+from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
 from lossapp.spreadsheet import FORMULA_TRIGGERS, csv_text, safe_cell, safe_frame, writable_path, write_csv
 
@@ -105,7 +105,7 @@ def test_a_path_that_cannot_be_written_is_an_input_error(tmp_path: Path) -> None
             write_csv(frame, path)
         message = str(caught.value)
         assert message.startswith("expected a path for the CSV file to write, got"), message
-        assert len(message) < 1000 and has_zh(message), message
-        assert "期望要写入的 CSV 文件路径" in tr(message, "zh")
+        assert len(message) < 1000 and has_zh(caught.value), message
+        assert "期望要写入的 CSV 文件路径" in caught.value.render("zh")
     assert writable_path(tmp_path / "fine.csv") == tmp_path / "fine.csv"
     assert not (tmp_path / "fine.csv").exists()  # checking writes nothing

@@ -1,8 +1,9 @@
 """Every user input becomes a tensor here, and every check of user input lives here.
 
 One package, one job per module: `errors` (InputError and message helpers), `limits` (every size limit),
-`parse` (text and Python objects), `files` (safe loaders), `random_specs` (seeded random inputs), `checks`
-(what a loss's prepare() calls, the params parser) and `zh` (the Chinese of every message).
+`parse` (text and Python objects), `files` (safe loaders), `random_specs` (seeded random inputs) and `checks`
+(what a loss's prepare() calls, the params parser). Every message is an id of the `[inputs]` table of
+lossapp/locales/*.toml with named fields (an InputError carries its Message; `render(lang)`).
 
 `read_tensor` accepts text in the supported formats, nested lists, numpy arrays and torch tensors and
 returns a `TensorInput`: float64 values (int64 when every entry was written as an integer), plus the
@@ -40,6 +41,7 @@ message is shown as written, before any cast (class index ``1e+30``, not int64's
 
 from lossapp.inputs.checks import (
     LOGITS_HINT,
+    add_hint_zh,
     read_params,
     require_binary,
     require_broadcastable,
@@ -53,17 +55,16 @@ from lossapp.inputs.checks import (
     require_sign_labels,
     require_target,
 )
-from lossapp.inputs.errors import InputError, bytes_text, quote, shape_text
+from lossapp.inputs.errors import InputError, bytes_text, param_name, quote, shape_text
 from lossapp.inputs.files import FILE_TYPES, load_file
 from lossapp.inputs.limits import DECIMALS_MAX_ELEMENTS, MAX_DIMS, MAX_ELEMENTS, MAX_FILE_BYTES, MAX_TEXT_CHARS
 from lossapp.inputs.parse import TensorInput, number_decimals, parse_text, read_tensor
 from lossapp.inputs.random_specs import RANDOM_KINDS, random_inputs, random_tensor
-from lossapp.inputs.zh import add_hint_zh
 
 __all__ = [
     "DECIMALS_MAX_ELEMENTS", "FILE_TYPES", "LOGITS_HINT", "MAX_DIMS", "MAX_ELEMENTS", "MAX_FILE_BYTES",
     "MAX_TEXT_CHARS", "RANDOM_KINDS", "InputError", "TensorInput", "add_hint_zh", "bytes_text", "load_file",
-    "number_decimals", "parse_text", "quote", "random_inputs", "random_tensor", "read_params", "read_tensor",
+    "number_decimals", "param_name", "parse_text", "quote", "random_inputs", "random_tensor", "read_params", "read_tensor",
     "require_binary", "require_broadcastable", "require_class_indices", "require_dims", "require_finite",
     "require_log_probabilities", "require_per_class", "require_probabilities", "require_same_shape",
     "require_sign_labels", "require_target", "shape_text",

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lossapp.i18n import Message, msg
 from lossapp.inputs import limits
 from lossapp.inputs.errors import InputError, shape_text, type_name
 from lossapp.inputs.errors import at_index as _at_index
@@ -22,32 +23,50 @@ def _first_index(mask: torch.Tensor) -> int:
     return int(torch.nonzero(mask.reshape(-1))[0, 0])
 
 
-def _first_at(mask: torch.Tensor) -> str:
+def _first_at(mask: torch.Tensor) -> Message | str:
     where = _index_text(_first_index(mask), tuple(mask.shape))
-    return f" (first at index {where})" if where else ""
+    return msg("inputs.first_at", index=where) if where else ""
 
 
-def require_finite(t: torch.Tensor, name: str, allow_inf: bool = False) -> list[str]:
+def require_finite(t: torch.Tensor, name: str, allow_inf: bool = False) -> list[Message]:
     """NaN is never accepted; ±inf only where it means something (logits), and then warned about."""
     if not t.is_floating_point():
         return []
     nan = torch.isnan(t)
     if bool(nan.any()):
-        raise InputError(f"{name}: expected finite numbers, got NaN at {int(nan.sum())} place(s){_first_at(nan)}")
+        raise InputError("inputs.nan", name=name, count=int(nan.sum()), first=_first_at(nan))
     inf = torch.isinf(t)
     if bool(inf.any()):
         if not allow_inf:
-            raise InputError(f"{name}: expected finite numbers, got ±inf at {int(inf.sum())} place(s){_first_at(inf)}")
-        return [f"{name} contains ±inf; the result follows the limits of the formula"]
+            raise InputError("inputs.inf", name=name, count=int(inf.sum()), first=_first_at(inf))
+        return [msg("inputs.contains_inf", name=name)]
     return []
 
 
-LOGITS_HINT = "pass logits to a *_with_logits loss or set input=logits"
+LOGITS_HINT = msg("inputs.logits_hint")
 
 
-def _hint(hint: str | None) -> str:
-    """A caller's hint, written at the end of the message: ' (hint)'."""
-    return f" ({hint})" if hint else ""
+class _PlainHint(str):
+    """A hint given as English text by a caller not yet converted to message ids; its Chinese comes from
+    add_hint_zh. Transitional: goes away once every caller passes a Message."""
+
+    def render(self, lang: str = "en") -> str:
+        return _HINTS_ZH.get(str(self), str(self)) if lang == "zh" else str(self)
+
+
+_HINTS_ZH: dict[str, str] = {}
+
+
+def add_hint_zh(check: object, hints: dict[str, str]) -> None:
+    """Transitional: the Chinese of hints passed as English text (`check` is kept for the callers' sake)."""
+    _HINTS_ZH.update(hints)
+
+
+def _hint(hint: str | None) -> Message | str:
+    """A caller's hint (a Message), written at the end of the message: ' (hint)'."""
+    if not hint:
+        return ""
+    return msg("inputs.hint", hint=hint if isinstance(hint, Message) else _PlainHint(hint))
 
 
 def _value_text(t: torch.Tensor, flat_index: int) -> str:
@@ -60,46 +79,44 @@ def _value_text(t: torch.Tensor, flat_index: int) -> str:
     return str(own(value)).removesuffix(".0")
 
 
-def _first_bad(t: torch.Tensor, bad: torch.Tensor) -> str:
-    """'2 at index 1': the first offending value and where it is (no index for a 0-d tensor)."""
+def _first_bad(t: torch.Tensor, bad: torch.Tensor) -> dict[str, Any]:
+    """The first offending value ('2') and where it is (' at index 1'; nothing for a 0-d tensor), as the
+    fields `value` and `at` of a message."""
     i = _first_index(bad)
-    return f"{_value_text(t, i)}{_at_index(i, tuple(t.shape))}"
+    return {"value": _value_text(t, i), "at": _at_index(i, tuple(t.shape))}
 
 
 def require_same_shape(pred: torch.Tensor, target: torch.Tensor | None,
                        names: tuple[str, str] = ("pred", "target"), hint: str | None = None) -> None:
     if target is None:
-        raise InputError(f"expected a {names[1]} tensor, got none")
+        raise InputError("inputs.tensor_none", name=names[1])
     if pred.shape != target.shape:
-        raise InputError(f"expected {names[0]} and {names[1]} of the same shape, got {names[0]} "
-                         f"{shape_text(pred.shape)} and {names[1]} {shape_text(target.shape)}{_hint(hint)}")
+        raise InputError("inputs.same_shape", a=names[0], b=names[1], shape_a=shape_text(pred.shape),
+                         shape_b=shape_text(target.shape), hint=_hint(hint))
 
 
 def require_dims(t: torch.Tensor, name: str, min_dim: int = 1, max_dim: int | None = None) -> None:
     """At least `min_dim` (and at most `max_dim`) dimensions; a 0-d scalar where a vector is needed fails."""
     if t.dim() < min_dim:
         if t.dim() == 0:
-            raise InputError(f"{name}: expected a tensor with at least {min_dim} dimension(s), got a 0-d scalar "
-                             f"({_value_text(t, 0)})")
-        raise InputError(f"{name}: expected a tensor with at least {min_dim} dimension(s), got shape "
-                         f"{shape_text(t.shape)}")
+            raise InputError("inputs.too_few_dims_scalar", name=name, min=min_dim, value=_value_text(t, 0))
+        raise InputError("inputs.too_few_dims", name=name, min=min_dim, shape=shape_text(t.shape))
     if max_dim is not None and t.dim() > max_dim:
-        raise InputError(f"{name}: expected a tensor with at most {max_dim} dimension(s), got shape "
-                         f"{shape_text(t.shape)}")
+        raise InputError("inputs.too_many_dims_shape", name=name, max=max_dim, shape=shape_text(t.shape))
 
 
 def require_probabilities(t: torch.Tensor, name: str, hint: str | None = LOGITS_HINT) -> None:
     """Values in [0, 1]; `hint` (what to do instead) ends the message."""
     bad = (t < 0) | (t > 1)
     if bool(bad.any()):
-        raise InputError(f"{name}: expected probabilities in [0, 1], got {_first_bad(t, bad)}{_hint(hint)}")
+        raise InputError("inputs.not_probabilities", name=name, **_first_bad(t, bad), hint=_hint(hint))
 
 
 def require_log_probabilities(t: torch.Tensor, name: str, hint: str | None = None) -> None:
     """Values ≤ 0 (logs of probabilities; −∞ allowed)."""
     bad = t > 0
     if bool(bad.any()):
-        raise InputError(f"{name}: expected log-probabilities ≤ 0, got {_first_bad(t, bad)}{_hint(hint)}")
+        raise InputError("inputs.not_log_probabilities", name=name, **_first_bad(t, bad), hint=_hint(hint))
 
 
 def require_binary(t: torch.Tensor, name: str, allow_soft: bool = True, hint: str | None = None) -> None:
@@ -108,10 +125,8 @@ def require_binary(t: torch.Tensor, name: str, allow_soft: bool = True, hint: st
     if t.is_floating_point():
         bad = bad | torch.isnan(t)
     if bool(bad.any()):
-        if allow_soft:
-            raise InputError(f"{name}: expected labels in [0, 1] (0/1 or soft labels), got {_first_bad(t, bad)}"
-                             f"{_hint(hint)}")
-        raise InputError(f"{name}: expected 0/1 labels, got {_first_bad(t, bad)}{_hint(hint)}")
+        raise InputError("inputs.not_soft_labels" if allow_soft else "inputs.not_binary_labels", name=name,
+                         **_first_bad(t, bad), hint=_hint(hint))
 
 
 def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> bool:
@@ -119,10 +134,10 @@ def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> 
     caller that maps 0 → −1."""
     bad = (t != -1) & (t != 0) & (t != 1)
     if bool(bad.any()):
-        raise InputError(f"{name}: expected labels -1/+1 or 0/1, got {_first_bad(t, bad)}{_hint(hint)}")
+        raise InputError("inputs.not_sign_labels", name=name, **_first_bad(t, bad), hint=_hint(hint))
     zero = bool((t == 0).any())
     if zero and bool((t == -1).any()):
-        raise InputError(f"{name}: expected labels -1/+1 or 0/1, got both 0 and -1{_hint(hint)}")
+        raise InputError("inputs.sign_labels_mixed", name=name, hint=_hint(hint))
     return zero
 
 
@@ -133,37 +148,40 @@ def require_class_indices(target: torch.Tensor, num_classes: int | None, name: s
     are checked before the cast to int64, so a message shows them as written (1e+30, not -9.22337e+18)."""
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
                                     or num_classes < 1):
-        raise InputError(f"{name}: expected at least 1 class, got C = {num_classes}")
+        raise InputError("inputs.no_classes", name=name, classes=num_classes)
     if target.dtype == torch.bool or target.is_complex():
-        raise InputError(f"{name}: expected integer class indices, got a {str(target.dtype).removeprefix('torch.')} tensor")
+        raise InputError("inputs.class_dtype", name=name, dtype=str(target.dtype).removeprefix("torch."))
     if target.is_floating_point():
         bad = ~torch.isfinite(target) | (target != torch.round(target))
         if bool(bad.any()):
-            expected = "such as [0, 2, 1]" if num_classes is None else f"in [0, {num_classes})"
-            raise InputError(f"{name}: expected integer class indices {expected}, got {_first_bad(target, bad)}"
-                             f"{_hint(hint)}")
+            if num_classes is None:
+                raise InputError("inputs.class_indices_any", name=name, **_first_bad(target, bad), hint=_hint(hint))
+            raise InputError("inputs.class_indices_integer", name=name, classes=num_classes,
+                             **_first_bad(target, bad), hint=_hint(hint))
         if num_classes is None:
             beyond = (target < -(2.0**63)) | (target >= 2.0**63)  # as floats: 2**63 - 1 rounds up to 2**63
             if bool(beyond.any()):
-                raise InputError(f"{name}: expected integer class indices such as [0, 2, 1], got "
-                                 f"{_first_bad(target, beyond)}{_hint(hint)}")
+                raise InputError("inputs.class_indices_any", name=name, **_first_bad(target, beyond),
+                                 hint=_hint(hint))
     if num_classes is None:
         return target.to(torch.int64)
     ok = (target >= 0) & (target < num_classes)
     if ignore_index is not None and _INT64_MIN <= int(ignore_index) <= _INT64_MAX:  # no int64 index equals more
         ok = ok | (target == int(ignore_index))
     if not bool(ok.all()):
-        also = f" or ignore_index {int(ignore_index)}" if ignore_index is not None else ""
-        raise InputError(f"{name}: expected class indices in [0, {num_classes}){also} for C = {num_classes} classes, "
-                         f"got {_first_bad(target, ~ok)}{_hint(hint)}")
+        if ignore_index is not None:
+            raise InputError("inputs.class_indices_ignore", name=name, classes=num_classes,
+                             ignore_index=int(ignore_index), **_first_bad(target, ~ok), hint=_hint(hint))
+        raise InputError("inputs.class_indices_range", name=name, classes=num_classes, **_first_bad(target, ~ok),
+                         hint=_hint(hint))
     return target.to(torch.int64)
 
 
 def require_per_class(t: torch.Tensor | None, name: str, num_classes: int, hint: str | None = None) -> None:
     """A parameter with one value per class: shape (C,). None (not given) passes."""
     if t is not None and tuple(t.shape) != (num_classes,):
-        raise InputError(f"{name}: expected one value per class, shape ({num_classes},) for C = {num_classes} "
-                         f"classes, got shape {shape_text(t.shape)}{_hint(hint)}")
+        raise InputError("inputs.per_class", name=name, classes=num_classes, shape=shape_text(t.shape),
+                         hint=_hint(hint))
 
 
 def require_broadcastable(t: torch.Tensor | None, name: str, shape: torch.Size | tuple[int, ...],
@@ -176,8 +194,8 @@ def require_broadcastable(t: torch.Tensor | None, name: str, shape: torch.Size |
     except RuntimeError:
         ok = False
     if not ok:
-        raise InputError(f"{name}: expected a shape that broadcasts to {of}'s {shape_text(shape)}, got "
-                         f"{shape_text(t.shape)}{_hint(hint)}")
+        raise InputError("inputs.broadcast", name=name, of=of, to=shape_text(shape), shape=shape_text(t.shape),
+                         hint=_hint(hint))
 
 
 def read_params(text: Any, name: str = "params") -> dict[str, Any]:
@@ -192,27 +210,27 @@ def read_params(text: Any, name: str = "params") -> dict[str, Any]:
         try:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InputError(f"{name}: expected UTF-8 text, got undecodable bytes at byte {exc.start}") from None
+            raise InputError("inputs.undecodable", name=name, byte=exc.start) from None
     if not isinstance(text, str):
-        raise InputError(f"{name}: expected a JSON object such as {{\"beta\": 0.5}}, got {type_name(text)}")
+        raise InputError("inputs.params_type", name=name, type=type_name(text))
     if len(text) > limits.MAX_TEXT_CHARS:
-        raise InputError(f"{name}: expected at most {limits.MAX_TEXT_CHARS:,} characters, got {len(text):,}")
+        raise InputError("inputs.too_many_characters", name=name, limit=limits.MAX_TEXT_CHARS, count=len(text))
     body = text.strip()
     if not body:
         return {}
     try:
         data = load_json(body, name)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name}: expected a JSON object such as {{\"beta\": 0.5}}, got text that does not parse "
-                         f"({exc.msg.removesuffix(' at')} at character {exc.pos + 1})") from None
+        raise InputError("inputs.params_syntax", name=name, error=exc.msg.removesuffix(" at"),
+                         char=exc.pos + 1) from None
     if not isinstance(data, dict):
-        raise InputError(f"{name}: expected a JSON object such as {{\"beta\": 0.5}}, got {type(data).__name__}")
+        raise InputError("inputs.params_type", name=name, type=type(data).__name__)
     return data
 
 
 def require_target(target: torch.Tensor | None, loss: str) -> torch.Tensor:
     if target is None:
-        raise InputError(f"{loss}: expected a target tensor, got none")
+        raise InputError("inputs.target_none", loss=loss)
     return target
 
 

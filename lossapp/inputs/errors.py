@@ -36,7 +36,6 @@ class InputError(ValueError):
         return tr(self.message, lang)
 
 
-
 def index_text(flat_index: int, shape: Sequence[int]) -> str:
     """'3' for a vector, '(0, 1)' for a matrix position, '' for a scalar."""
     if not shape:
@@ -46,22 +45,28 @@ def index_text(flat_index: int, shape: Sequence[int]) -> str:
 
 
 def at_index(flat_index: int, shape: Sequence[int]) -> str:
+    """' at index 3' (a Message), or '' for a scalar."""
     where = index_text(flat_index, shape)
-    return f" at index {where}" if where else ""
+    return msg("inputs.at_index", index=where) if where else ""
+
+
+def param_name(name: str) -> Message:
+    """How a message names a loss parameter: 'parameter weight'."""
+    return msg("inputs.parameter", name=name)
 
 
 def shape_text(shape: tuple[int, ...] | torch.Size) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-
 def bytes_text(n: float) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" or n == int(n) else f"{n:.1f} {unit}"
+            if unit == "bytes":
+                return msg("inputs.bytes", count=f"{n:.0f}")
+            return f"{n:.0f} {unit}" if n == int(n) else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GiB"
-
 
 
 def quote(text: object, limit: int | None = None) -> str:
@@ -81,7 +86,7 @@ def quote_span(text: str, start: int, end: int, limit: int | None = None) -> str
         return shown
     widths = itertools.accumulate(len(repr(c)) - 2 for c in head)
     keep = sum(1 for width in widths if width <= limit)
-    return f"{head[:keep]!r}… ({end - start:,} characters)"
+    return msg("inputs.quoted_excerpt", excerpt=repr(head[:keep]), count=end - start)
 
 
 def type_name(value: object) -> str:

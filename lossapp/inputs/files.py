@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.serialization import MAGIC_NUMBER as _TORCH_LEGACY_MAGIC
 
-from lossapp.i18n import add_zh_patterns
+from lossapp.i18n import Message, msg
 from lossapp.inputs import limits
 from lossapp.inputs.errors import InputError, quote, shape_text
 from lossapp.inputs.errors import bytes_text as _bytes_text
@@ -40,7 +40,6 @@ from lossapp.inputs.parse import (
     load_json,
     parse_text,
 )
-from lossapp.inputs.zh import _named
 
 FILE_TYPES = (".csv", ".tsv", ".txt", ".json", ".npy", ".npz", ".pt", ".pth")
 _TEXT_TYPES = (".csv", ".tsv", ".txt", ".json")
@@ -52,16 +51,16 @@ class _Source:
 
     file: IO[bytes]
     size: int  # bytes, from fstat of the open file
-    name: str  # the input's name: pred, target, parameter weight
-    where: str  # 'a.csv', or 'a.csv' -> '/real/path' for a symlink
+    name: str  # the input's name: pred, target, parameter weight (a Message)
+    where: str  # 'a.csv', or 'a.csv' -> '/real/path' for a symlink (a Message)
     ext: str
     max_bytes: int  # the file's own limit
     max_decompressed: int  # a zip archive's members, each and all together
 
     @property
-    def label(self) -> str:
+    def label(self) -> Message:
         """The input's name for messages about the file's content: "pred (from 'a.csv')"."""
-        return f"{self.name} (from {self.where})"
+        return msg("inputs.from_file", name=self.name, file=self.where)
 
 
 def load_file(path: str | os.PathLike[str] | Any, name: str, max_bytes: int | None = None) -> TensorInput:
@@ -82,22 +81,22 @@ def load_file(path: str | os.PathLike[str] | Any, name: str, max_bytes: int | No
     try:
         st = os.stat(text_path)
     except FileNotFoundError:
-        raise InputError(f"{name}: expected an existing file, got {quote(filename)}") from None
+        raise InputError("inputs.file_missing", name=name, file=quote(filename)) from None
     except (OSError, ValueError) as exc:  # permissions, a name too long, a symlink loop, a null character
-        raise InputError(f"{name}: expected a readable file, got {quote(filename)} ({_path_reason(exc)})") from None
+        raise InputError("inputs.file_unreadable", name=name, file=quote(filename), reason=_path_reason(exc)) from None
     where = quote(filename)
     if os.path.islink(text_path):
-        where += f" -> {quote(os.path.realpath(text_path))}"
+        where = msg("inputs.symlink", link=where, target=quote(os.path.realpath(text_path)))
     _require_regular(st, name, where)
     ext = Path(filename).suffix.lower()
     if ext not in FILE_TYPES:
-        raise InputError(f"{name}: expected a {', '.join(FILE_TYPES[:-1])} or {FILE_TYPES[-1]} file, got "
-                         f"{quote(filename)}")
+        raise InputError("inputs.file_type", name=name, types=", ".join(FILE_TYPES[:-1]), last=FILE_TYPES[-1],
+                         file=quote(filename))
     _require_size(st.st_size, max_file, name)
     try:  # O_NONBLOCK: if the path became a FIFO since stat, opening it does not wait for a writer
         fd = os.open(text_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (OSError, ValueError) as exc:
-        raise InputError(f"{name}: expected a readable file, got {where} ({_path_reason(exc)})") from None
+        raise InputError("inputs.file_unreadable", name=name, file=where, reason=_path_reason(exc)) from None
     with os.fdopen(fd, "rb") as file:
         st = os.fstat(file.fileno())  # the file actually opened
         _require_regular(st, name, where)
@@ -115,31 +114,33 @@ def load_file(path: str | os.PathLike[str] | Any, name: str, max_bytes: int | No
         except InputError:
             raise
         except Exception as exc:  # whatever a loader raises on a corrupt file (zipfile, numpy, torch, pickle)
-            raise InputError(f"{name}: expected a valid {ext} file, got one that cannot be read ({where}: "
-                             f"{_reason(exc)})") from None
+            raise InputError("inputs.file_corrupt", name=name, ext=ext, file=where, reason=_reason(exc)) from None
 
 
 def _path_text(path: Any, name: str) -> str:
     if path is None:
-        raise InputError(f"{name}: expected a file, got nothing")
+        raise InputError("inputs.file_nothing", name=name)
     given = path
     if not isinstance(path, str | bytes | os.PathLike):
         path = getattr(path, "name", None)  # file objects and upload wrappers
     try:
         return os.fsdecode(os.fspath(path))
     except TypeError:  # no path at all, or a file object opened from a descriptor (its name is a number)
-        raise InputError(f"{name}: expected a file path, got {_short(type(given).__name__)}") from None
+        raise InputError("inputs.file_path", name=name, type=_short(type(given).__name__)) from None
 
 
 def _path_reason(exc: OSError | ValueError) -> str:
     """Why a path cannot be opened: the OSError's text (os.stat's only ValueError is a null character)."""
     if isinstance(exc, OSError):
         return exc.strerror or _reason(exc)
-    return "a null character in the path" if "null" in str(exc) else _reason(exc)
+    return msg("inputs.null_in_path") if "null" in str(exc) else _reason(exc)
 
 
 def _reason(exc: BaseException) -> str:
-    """The first line of an exception's text, bounded, for a message."""
+    """The first line of an exception's text, bounded, for a message (the Message itself when it carries one:
+    the ValueErrors and BadZipFiles raised here)."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], Message):
+        return exc.args[0]
     return _first_line(str(exc)) or type(exc).__name__
 
 
@@ -149,21 +150,21 @@ def _first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[:limit] + "…"
 
 
-_SPECIAL_FILES = {stat.S_ISFIFO: "a named pipe (FIFO)", stat.S_ISCHR: "a character device",
-                  stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
+_SPECIAL_FILES = {stat.S_ISFIFO: "inputs.kind_fifo", stat.S_ISCHR: "inputs.kind_character_device",
+                  stat.S_ISBLK: "inputs.kind_block_device", stat.S_ISSOCK: "inputs.kind_socket"}
 
 
 def _require_regular(st: os.stat_result, name: str, where: str) -> None:
     if stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{name}: expected an existing file, got {where}")
+        raise InputError("inputs.file_missing", name=name, file=where)
     if not stat.S_ISREG(st.st_mode):
-        kind = next((kind for test, kind in _SPECIAL_FILES.items() if test(st.st_mode)), "a special file")
-        raise InputError(f"{name}: expected a regular file, got {where}, which is {kind}")
+        kind = next((kind for test, kind in _SPECIAL_FILES.items() if test(st.st_mode)), "inputs.kind_special")
+        raise InputError("inputs.file_not_regular", name=name, file=where, kind=msg(kind))
 
 
 def _require_size(size: int, max_bytes: int, name: str) -> None:
     if size > max_bytes:
-        raise InputError(f"{name}: expected a file of at most {_bytes_text(max_bytes)}, got {_bytes_text(size)}")
+        raise InputError("inputs.file_too_big", name=name, limit=_bytes_text(max_bytes), size=_bytes_text(size))
 
 
 def _read_all(source: _Source) -> bytes:
@@ -182,12 +183,12 @@ def _load_text(source: _Source) -> TensorInput:
     if len(raw) > limits.MAX_TEXT_CHARS:  # decoding may take 4 bytes per character: count them first
         chars = len(raw.translate(None, _UTF8_CONTINUATION)) - raw.startswith(b"\xef\xbb\xbf")
         if chars > limits.MAX_TEXT_CHARS:
-            raise InputError(f"{source.label}: expected at most {limits.MAX_TEXT_CHARS:,} characters, got {chars:,}")
+            raise InputError("inputs.too_many_characters", name=source.label, limit=limits.MAX_TEXT_CHARS,
+                             count=chars)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{source.name}: expected UTF-8 text in {source.where}, got undecodable bytes at byte "
-                         f"{exc.start}") from None
+        raise InputError("inputs.file_undecodable", name=source.name, file=source.where, byte=exc.start) from None
     del raw
     if source.ext == ".json":
         return _load_json(text, source)
@@ -222,8 +223,8 @@ def _load_json(text: str, source: _Source) -> TensorInput:
 
 
 def _json_error(exc: json.JSONDecodeError, source: _Source) -> InputError:
-    return InputError(f"{source.name}: expected valid JSON in {source.where}, got {exc.msg} at line {exc.lineno}, "
-                      f"column {exc.colno}")
+    return InputError("inputs.file_invalid_json", name=source.name, file=source.where, error=exc.msg,
+                      line=exc.lineno, column=exc.colno)
 
 
 # -- numpy -------------------------------------------------------------------------------------------
@@ -235,22 +236,22 @@ def _load_npy(source: _Source) -> TensorInput:
     head = source.file.read(8)
     source.file.seek(0)
     if head.startswith(b"PK\x03\x04"):
-        raise InputError(f"{source.name}: expected a .npy array in {source.where}, got an .npz archive")
+        raise InputError("inputs.npz_as_npy", name=source.name, file=source.where)
     if not head.startswith(np.lib.format.MAGIC_PREFIX):
-        raise ValueError(f"not an .npy array: it starts with {head!r}")
+        raise ValueError(msg("inputs.not_npy", head=repr(head)))
     return _from_python(_read_npy(source.file, source.size, source), source.label)
 
 
 def _load_npz(source: _Source) -> TensorInput:
-    with _open_zip(source, "arrays") as archive:
+    with _open_zip(source, msg("inputs.members_arrays")) as archive:
         members = archive.infolist()
         if not members:
-            raise InputError(f"{source.name}: expected at least one array in {source.where}, got none")
+            raise InputError("inputs.npz_empty", name=source.name, file=source.where)
         first = members[0]  # np.load(...).files[0]: np.savez writes one member per array, in order
         with archive.open(first) as member:
             if member.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
-                raise InputError(f"{source.name}: expected an .npy array as the first member of {source.where}, got "
-                                 f"{quote(first.filename)}, which is not one")
+                raise InputError("inputs.npz_first", name=source.name, file=source.where,
+                                 member=quote(first.filename))
         with archive.open(first) as member:
             array = _read_npy(member, first.file_size, source)
     return _from_python(array, source.label)
@@ -261,33 +262,31 @@ def _read_npy(stream: IO[bytes], available: int, source: _Source) -> np.ndarray:
     and checked (dtype, dimensions, elements, bytes) before its data is."""
     major, minor = np.lib.format.read_magic(stream)
     if (major, minor) not in ((1, 0), (2, 0)):
-        raise ValueError(f".npy format version {major}.{minor} is not read (1.0 and 2.0 are)")
+        raise ValueError(msg("inputs.npy_version", version=f"{major}.{minor}"))
     length = stream.read(2 if major == 1 else 4)
     header_bytes = int.from_bytes(length, "little")
     if header_bytes > limits.MAX_NPY_HEADER_BYTES:
-        raise InputError(f"{source.name}: expected an .npy header of at most {_bytes_text(limits.MAX_NPY_HEADER_BYTES)}, "
-                         f"got {_bytes_text(header_bytes)} in {source.where}")
+        raise InputError("inputs.npy_header", name=source.name, limit=_bytes_text(limits.MAX_NPY_HEADER_BYTES),
+                         size=_bytes_text(header_bytes), file=source.where)
     header = np.lib.format.magic(major, minor) + length + stream.read(header_bytes)
     read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
     shape, _, dtype = read_header(io.BytesIO(header[8:]), max_header_size=limits.MAX_NPY_HEADER_BYTES)
     if dtype.hasobject:
-        raise InputError(f"{source.name}: expected a numeric array in {source.where}, got a pickled object array "
-                         "(not loaded, for safety)")
+        raise InputError("inputs.npy_pickle", name=source.name, file=source.where)
     if dtype.kind not in _NUMPY_KINDS:
-        raise InputError(f"{source.name}: expected a numeric array in {source.where}, got dtype {quote(dtype.str, 40)}")
+        raise InputError("inputs.npy_dtype", name=source.name, file=source.where, dtype=quote(dtype.str, 40))
     if len(shape) > limits.MAX_DIMS:
-        raise InputError(f"{source.label}: expected at most {limits.MAX_DIMS} dimensions, got {len(shape)}")
+        raise InputError("inputs.too_many_dims", name=source.label, limit=limits.MAX_DIMS, count=len(shape))
     if any(n < 0 for n in shape):
-        raise ValueError(f"the header's shape {shape_text(shape)} has a negative size")
+        raise ValueError(msg("inputs.npy_negative", shape=shape_text(shape)))
     count = math.prod(shape)
     _check_size(count, source.label)
     nbytes = count * dtype.itemsize
     if nbytes > source.max_decompressed:
-        raise InputError(f"{source.name}: expected arrays of at most {_bytes_text(source.max_decompressed)}, got "
-                         f"{_bytes_text(nbytes)} (shape {shape_text(shape)}, dtype {dtype.str}) in {source.where}")
+        raise InputError("inputs.npy_too_big", name=source.name, limit=_bytes_text(source.max_decompressed),
+                         size=_bytes_text(nbytes), shape=shape_text(shape), dtype=dtype.str, file=source.where)
     if nbytes > available - len(header):
-        raise ValueError(f"the header declares {nbytes:,} bytes of data, the file holds "
-                         f"{max(available - len(header), 0):,}")
+        raise ValueError(msg("inputs.npy_truncated", declared=nbytes, held=max(available - len(header), 0)))
     # numpy reads the header just checked (the same bytes, not the stream again) and then the data
     return np.lib.format.read_array(_Chained(header, stream), allow_pickle=False,
                                     max_header_size=limits.MAX_NPY_HEADER_BYTES)
@@ -314,14 +313,13 @@ _END64_LOCATOR = struct.Struct("<4sLQL")
 _END64 = struct.Struct("<4sQ2H2L4Q")  # zip64 end of central directory record (without extensible data)
 
 
-def _open_zip(source: _Source, what: str) -> zipfile.ZipFile:
+def _open_zip(source: _Source, what: Message) -> zipfile.ZipFile:
     """The archive, once its directory and every member's declared size, total and method are within the
     limits (`what` names the members in messages: arrays, records)."""
     entries, directory_bytes = _zip_directory(source.file, source.size)
     if directory_bytes > limits.MAX_ZIP_DIRECTORY_BYTES:
-        raise InputError(f"{source.name}: expected a zip directory (its list of members) of at most "
-                         f"{_bytes_text(limits.MAX_ZIP_DIRECTORY_BYTES)}, got {_bytes_text(directory_bytes)} in "
-                         f"{source.where}")
+        raise InputError("inputs.zip_directory", name=source.name, limit=_bytes_text(limits.MAX_ZIP_DIRECTORY_BYTES),
+                         size=_bytes_text(directory_bytes), file=source.where)
     source.file.seek(0)
     archive = zipfile.ZipFile(source.file)
     try:
@@ -332,26 +330,26 @@ def _open_zip(source: _Source, what: str) -> zipfile.ZipFile:
     return archive
 
 
-def _check_members(archive: zipfile.ZipFile, entries: int, source: _Source, what: str) -> None:
+def _check_members(archive: zipfile.ZipFile, entries: int, source: _Source, what: Message) -> None:
     members = archive.infolist()
     if len(members) != entries:
-        raise zipfile.BadZipFile(f"the end record counts {entries:,} members, the directory lists {len(members):,}")
+        raise zipfile.BadZipFile(msg("inputs.zip_count", entries=entries, listed=len(members)))
     limit, total = source.max_decompressed, 0
     for info in members:
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise InputError(f"{source.name}: expected stored or deflated members, got compression method "
-                             f"{info.compress_type} for member {quote(info.filename, 100)} of {source.where}")
+            raise InputError("inputs.zip_method", name=source.name, method=info.compress_type,
+                             member=quote(info.filename, 100), file=source.where)
         if info.file_size > limit:
-            raise InputError(f"{source.name}: expected {what} of at most {_bytes_text(limit)} uncompressed, got "
-                             f"{_bytes_text(info.file_size)} in {source.where}")
+            raise InputError("inputs.zip_member_too_big", name=source.name, what=what, limit=_bytes_text(limit),
+                             size=_bytes_text(info.file_size), file=source.where)
         ratio = info.file_size / max(info.compress_size, 1)
         if ratio > limits.MAX_COMPRESSION_RATIO:
-            raise InputError(f"{source.name}: expected members compressed at most {limits.MAX_COMPRESSION_RATIO}:1, "
-                             f"got {ratio:,.0f}:1 for member {quote(info.filename, 100)} of {source.where}")
+            raise InputError("inputs.zip_ratio", name=source.name, limit=limits.MAX_COMPRESSION_RATIO, ratio=ratio,
+                             member=quote(info.filename, 100), file=source.where)
         total += info.file_size
     if total > limit:
-        raise InputError(f"{source.name}: expected at most {_bytes_text(limit)} uncompressed in all, got "
-                         f"{_bytes_text(total)} in {source.where}")
+        raise InputError("inputs.zip_total", name=source.name, limit=_bytes_text(limit), size=_bytes_text(total),
+                         file=source.where)
 
 
 def _zip_directory(file: IO[bytes], size: int) -> tuple[int, int]:
@@ -364,7 +362,7 @@ def _zip_directory(file: IO[bytes], size: int) -> tuple[int, int]:
     tail = file.read(window)
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + _END.size > len(tail):
-        raise zipfile.BadZipFile("no end of central directory record")
+        raise zipfile.BadZipFile(msg("inputs.zip_no_end"))
     _, disk, directory_disk, _, entries, directory_bytes, directory_start, _ = _END.unpack_from(tail, at)
     end = size - window + at  # where the directory must end
     locator = at - _END64_LOCATOR.size
@@ -374,17 +372,17 @@ def _zip_directory(file: IO[bytes], size: int) -> tuple[int, int]:
         file.seek(max(end, 0))
         record = file.read(_END64.size)
         if end < 0 or record_start != end or not record.startswith(b"PK\x06\x06"):
-            raise zipfile.BadZipFile("no zip64 end record where its locator points")
+            raise zipfile.BadZipFile(msg("inputs.zip64_locator"))
         _, _, _, _, disk, directory_disk, _, entries64, bytes64, start64 = _END64.unpack(record)
         for short, wide, overflow in ((entries, entries64, 0xFFFF), (directory_bytes, bytes64, 0xFFFFFFFF),
                                       (directory_start, start64, 0xFFFFFFFF)):
             if short not in (wide, overflow):
-                raise zipfile.BadZipFile("the end record and the zip64 end record disagree")
+                raise zipfile.BadZipFile(msg("inputs.zip64_disagree"))
         entries, directory_bytes, directory_start = entries64, bytes64, start64
     if disk or directory_disk:
-        raise zipfile.BadZipFile("archives that span several disks are not read")
+        raise zipfile.BadZipFile(msg("inputs.zip_disks"))
     if directory_start + directory_bytes != end:
-        raise zipfile.BadZipFile("the central directory is not right before the end record")
+        raise zipfile.BadZipFile(msg("inputs.zip_directory_place"))
     return entries, directory_bytes
 
 
@@ -399,25 +397,22 @@ def _load_torch(source: _Source) -> TensorInput:
     head = source.file.read(512)
     if not head.startswith(b"PK\x03\x04"):  # what torch.load itself tests to choose the zip format
         if any(mark in head[:64] for mark in _LEGACY_MARKS) or head[257:262] == b"ustar":
-            raise InputError(f"{source.name}: expected torch.save's zip format (torch 1.6 and later) in {source.where}, "
-                             "got the legacy format, which is not read for safety (load it with torch.load and save "
-                             "it again with a current torch.save)")
-        raise InputError(f"{source.name}: expected tensors saved with torch.save in {source.where}, got a file that "
-                         "torch.load(weights_only=True) refuses (not a zip archive)")
-    with _open_zip(source, "records") as archive:
+            raise InputError("inputs.torch_legacy", name=source.name, file=source.where)
+        raise InputError("inputs.torch_refused", name=source.name, file=source.where, detail=msg("inputs.not_zip"))
+    with _open_zip(source, msg("inputs.members_records")) as archive:
         for info in archive.infolist():
             if info.filename.rpartition("/")[2] == "data.pkl" and info.file_size > limits.MAX_PICKLE_BYTES:
-                raise InputError(f"{source.name}: expected a data.pkl of at most {_bytes_text(limits.MAX_PICKLE_BYTES)}, "
-                                 f"got {_bytes_text(info.file_size)} in {source.where}")
+                raise InputError("inputs.torch_pickle_size", name=source.name,
+                                 limit=_bytes_text(limits.MAX_PICKLE_BYTES), size=_bytes_text(info.file_size),
+                                 file=source.where)
     source.file.seek(0)
     try:
         data = torch.load(source.file, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
         # torch's text suggests weights_only=False; name only what it refused
         found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\.\s|\n|$)", str(exc), re.S)
-        detail = _first_line(found.group(1)) if found else "not a file of tensors"
-        raise InputError(f"{source.name}: expected tensors saved with torch.save in {source.where}, got a file that "
-                         f"torch.load(weights_only=True) refuses ({detail})") from None
+        detail = _first_line(found.group(1)) if found else msg("inputs.not_tensors")
+        raise InputError("inputs.torch_refused", name=source.name, file=source.where, detail=detail) from None
     if isinstance(data, torch.Tensor):
         return _from_torch(data, source.label)
     if isinstance(data, dict | list | tuple):
@@ -426,51 +421,12 @@ def _load_torch(source: _Source) -> TensorInput:
         if len(tensors) == 1:
             return _from_torch(tensors[0][1], source.label)
         keys = ", ".join(_short(str(k)) for k, _ in tensors[:5]) + (", ..." if len(tensors) > 5 else "")
-        desc = f"a {type(data).__name__} with {len(tensors)} tensors" + (f" ({keys})" if tensors else "")
+        found = (msg("inputs.found_tensors", type=type(data).__name__, count=len(tensors), keys=keys) if tensors
+                 else msg("inputs.found_no_tensors", type=type(data).__name__))
     else:
-        desc = f"an object of type {_short(type(data).__name__)}"
-    raise InputError(f"{source.name}: expected a tensor, or a dict or list holding exactly one tensor, in "
-                     f"{source.where}, got {desc}")
+        found = msg("inputs.found_object", type=_short(type(data).__name__))
+    raise InputError("inputs.torch_contents", name=source.name, file=source.where, found=found)
 
 
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit and text.isprintable() else quote(text, limit)
-
-
-# -- 中文 --------------------------------------------------------------------------------------------
-# The messages above that zh.py does not already translate. Messages about a file's content from parse
-# (parse_text, _from_python, _from_torch) name the input "pred (from 'a.csv')" and keep their own Chinese.
-
-add_zh_patterns([
-    *_named(r"expected a file path, got (?P<t>.+)", r"期望一个文件路径，实际为 \g<t>"),
-    *_named(r"expected a readable file, got (?P<f>.+) \(a null character in the path\)",
-            r"期望可读取的文件，但 \g<f> 无法读取（路径中有空字符）"),
-    *_named(r"expected a readable file, got (?P<f>.+?) \((?P<r>.+)\)", r"期望可读取的文件，但 \g<f> 无法读取（\g<r>）"),
-    *[pattern for kind, zh in {"a named pipe (FIFO)": "命名管道（FIFO）", "a character device": "字符设备",
-                               "a block device": "块设备", "a socket": "套接字", "a special file": "特殊文件"}.items()
-      for pattern in _named(rf"expected a regular file, got (?P<f>.+), which is {re.escape(kind)}",
-                            rf"期望普通文件，但 \g<f> 是{zh}")],
-    *_named(r"expected an \.npy array as the first member of (?P<f>.+), got (?P<m>.+), which is not one",
-            r"期望 \g<f> 的第一个成员是 .npy 数组，但 \g<m> 不是"),
-    *_named(r"expected an \.npy header of at most (?P<n>.+), got (?P<m>.+) in (?P<f>.+)",
-            r".npy 文件头最大为 \g<n>，但 \g<f> 中为 \g<m>"),
-    *_named(r"expected a numeric array in (?P<f>.+), got dtype (?P<d>.+)", r"期望 \g<f> 中是数值数组，实际 dtype 为 \g<d>"),
-    *_named(r"expected arrays of at most (?P<n>.+), got (?P<m>.+) \(shape (?P<s>.+), dtype (?P<d>.+)\) in (?P<f>.+)",
-            r"数组最大为 \g<n>，但 \g<f> 中的数组为 \g<m>（形状 \g<s>，dtype \g<d>）"),
-    *_named(r"expected a zip directory \(its list of members\) of at most (?P<n>.+), got (?P<m>.+) in (?P<f>.+)",
-            r"zip 目录（成员列表）最大为 \g<n>，但 \g<f> 中为 \g<m>"),
-    *_named(r"expected stored or deflated members, got compression method (?P<c>\d+) for member (?P<m>.+) of (?P<f>.+)",
-            r"压缩包成员应为不压缩（stored）或 deflate 压缩，但 \g<f> 的成员 \g<m> 使用压缩方法 \g<c>"),
-    *_named(r"expected records of at most (?P<n>.+) uncompressed, got (?P<m>.+) in (?P<f>.+)",
-            r"解压后的记录最大为 \g<n>，但 \g<f> 中的记录有 \g<m>"),
-    *_named(r"expected members compressed at most (?P<r>\d+):1, got (?P<x>[\d,]+):1 for member (?P<m>.+) of (?P<f>.+)",
-            r"压缩包成员的压缩比最大为 \g<r>:1，但 \g<f> 的成员 \g<m> 为 \g<x>:1"),
-    *_named(r"expected at most (?P<n>.+) uncompressed in all, got (?P<m>.+) in (?P<f>.+)",
-            r"解压后总共最多 \g<n>，但 \g<f> 有 \g<m>"),
-    *_named(r"expected torch\.save's zip format \(torch 1\.6 and later\) in (?P<f>.+), got the legacy format, which "
-            r"is not read for safety \(load it with torch\.load and save it again with a current torch\.save\)",
-            r"期望 \g<f> 是 torch.save 的 zip 格式（torch 1.6 及以后），实际是旧格式，出于安全考虑不读取"
-            r"（请用 torch.load 加载后，再用当前的 torch.save 重新保存）"),
-    *_named(r"expected a data\.pkl of at most (?P<n>.+), got (?P<m>.+) in (?P<f>.+)",
-            r"data.pkl 最大为 \g<n>，但 \g<f> 中为 \g<m>"),
-])

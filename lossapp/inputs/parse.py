@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lossapp.i18n import Message, msg
 from lossapp.inputs import limits
 from lossapp.inputs.errors import InputError, quote, quote_span, shape_text, type_name
 from lossapp.inputs.errors import at_index as _at_index
@@ -91,14 +92,14 @@ def number_decimals(token: str) -> int:
 def read_tensor(value: Any, name: str) -> TensorInput:
     """Turn user input (text, nested list, numpy array, torch tensor, number, file path) into a TensorInput."""
     if value is None:
-        raise InputError(f"{name}: expected a tensor, got nothing")
+        raise InputError("inputs.tensor_nothing", name=name)
     if isinstance(value, TensorInput):
         return value
     if isinstance(value, bytes | bytearray):
         try:
             value = bytes(value).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InputError(f"{name}: expected UTF-8 text, got undecodable bytes at byte {exc.start}") from None
+            raise InputError("inputs.undecodable", name=name, byte=exc.start) from None
     if isinstance(value, str):
         return parse_text(value, name)
     if isinstance(value, os.PathLike):
@@ -109,14 +110,14 @@ def read_tensor(value: Any, name: str) -> TensorInput:
         return _from_torch(value, name)
     if isinstance(value, bool | int | float | np.generic | np.ndarray | list | tuple) or hasattr(value, "__array__"):
         return _from_python(value, name)
-    raise InputError(f"{name}: expected text, a list, a numpy array or a torch tensor, got {type_name(value)}")
+    raise InputError("inputs.unsupported_type", name=name, type=type_name(value))
 
 
 # -- Python objects ----------------------------------------------------------------------------------
 
 def _check_size(count: int, name: str) -> None:
     if count > limits.MAX_ELEMENTS:
-        raise InputError(f"{name}: expected at most {limits.MAX_ELEMENTS:,} elements, got {count:,}")
+        raise InputError("inputs.too_many_elements", name=name, limit=limits.MAX_ELEMENTS, count=count)
 
 # What numpy, torch or a user object's own __array__ may raise while converting a user's object.
 _CONVERSION_ERRORS = (ValueError, TypeError, ArithmeticError, MemoryError, RuntimeError)
@@ -124,15 +125,14 @@ _CONVERSION_ERRORS = (ValueError, TypeError, ArithmeticError, MemoryError, Runti
 
 def _from_torch(t: torch.Tensor, name: str) -> TensorInput:
     if t.device.type == "meta":
-        raise InputError(f"{name}: expected a tensor with data, got a tensor on the meta device")
+        raise InputError("inputs.meta_tensor", name=name)
     if t.is_nested:
-        raise InputError(f"{name}: expected a tensor with one shape, got a nested tensor (pad it with "
-                         ".to_padded_tensor(0))")
+        raise InputError("inputs.nested_tensor", name=name)
     dtype = str(t.dtype).removeprefix("torch.")
     if t.is_complex():
-        raise InputError(f"{name}: expected real numbers, got a complex tensor ({dtype})")
+        raise InputError("inputs.complex_tensor", name=name, dtype=dtype)
     if t.dtype == torch.bool:
-        raise InputError(f"{name}: expected a numeric tensor, got a bool tensor (convert it with .float() or .long())")
+        raise InputError("inputs.bool_tensor", name=name)
     _check_size(t.numel(), name)
     try:
         t = t.detach()
@@ -142,15 +142,14 @@ def _from_torch(t: torch.Tensor, name: str) -> TensorInput:
             t = t.dequantize()
         t = t.cpu()
         if t.numel() == 0:
-            raise InputError(f"{name}: expected at least one number, got an empty tensor of shape "
-                             f"{shape_text(t.shape)}")
+            raise InputError("inputs.empty_tensor", name=name, shape=shape_text(t.shape))
         if t.is_floating_point():
             return TensorInput(t.to(torch.float64), _shortest_decimals(t))
         if t.dtype in (torch.uint16, torch.uint32, torch.uint64):
             return _from_python(t.numpy(), name)
         values = t.to(torch.int64)
     except (RuntimeError, TypeError):  # dtypes torch cannot convert (int4, bits8, float4, ...)
-        raise InputError(f"{name}: expected a tensor of a numeric dtype such as float32 or int64, got {dtype}") from None
+        raise InputError("inputs.tensor_dtype", name=name, dtype=dtype) from None
     return TensorInput(values, np.full(tuple(values.shape), -1, dtype=np.int64))
 
 
@@ -178,20 +177,20 @@ def _from_python(value: Any, name: str) -> TensorInput:
         return _from_strings(array, name)
     if kind == "b":
         if not python_bools:
-            raise InputError(f"{name}: expected a numeric tensor, got a bool tensor (convert it with .float() or .long())")
+            raise InputError("inputs.bool_tensor", name=name)
         array = array.astype(np.int64)
         kind = "i"
     if kind == "c":
-        raise InputError(f"{name}: expected real numbers, got a complex tensor ({array.dtype})")
+        raise InputError("inputs.complex_tensor", name=name, dtype=str(array.dtype))
     if kind not in "iuf":
-        raise InputError(f"{name}: expected numbers, got values of type {array.dtype}")
+        raise InputError("inputs.values_of_type", name=name, dtype=str(array.dtype))
     _check_size(array.size, name)
     if array.size == 0:
-        raise InputError(f"{name}: expected at least one number, got an empty tensor of shape {shape_text(array.shape)}")
+        raise InputError("inputs.empty_tensor", name=name, shape=shape_text(array.shape))
     if array.ndim > limits.MAX_DIMS:
-        raise InputError(f"{name}: expected at most {limits.MAX_DIMS} dimensions, got {array.ndim}")
+        raise InputError("inputs.too_many_dims", name=name, limit=limits.MAX_DIMS, count=array.ndim)
     if kind == "u" and array.dtype.itemsize == 8 and bool((array > np.iinfo(np.int64).max).any()):
-        raise InputError(f"{name}: expected integers that fit in int64, got {int(array.max())}")
+        raise InputError("inputs.beyond_int64", name=name, value=int(array.max()))
     if kind in "iu":
         values = torch.from_numpy(np.array(array, dtype=np.int64, order="C"))
         return TensorInput(values, np.full(array.shape, -1, dtype=np.int64))
@@ -201,8 +200,8 @@ def _from_python(value: Any, name: str) -> TensorInput:
     return TensorInput(source.to(torch.float64), _shortest_decimals(source))
 
 
-def _conversion_message(name: str, exc: BaseException) -> str:
-    return f"{name}: expected a rectangular array of numbers, got {quote(str(exc))}"
+def _conversion_message(name: str, exc: BaseException) -> Message:
+    return msg("inputs.not_rectangular_array", name=name, error=quote(str(exc)))
 
 
 _NUMBER_TYPES = (bool, int, float, complex, np.number, np.bool_)
@@ -218,17 +217,16 @@ def _cells_are_text(cells: np.ndarray, name: str, value: Any) -> bool:
     arrays = [t for t in types if issubclass(t, np.ndarray | torch.Tensor)]
     if any(issubclass(t, list | tuple) for t in types) or (
             arrays and any(v.ndim > 0 for v in flat if isinstance(v, np.ndarray | torch.Tensor))):
-        raise InputError(_nested_problem(value, name) or f"{name}: expected a rectangular tensor, got numbers and "
-                                                          "lists mixed at the same level")
+        raise InputError(_nested_problem(value, name) or msg("inputs.mixed_levels", name=name))
     if cells.ndim > limits.MAX_DIMS:
-        raise InputError(f"{name}: expected at most {limits.MAX_DIMS} dimensions, got {cells.ndim}")
+        raise InputError("inputs.too_many_dims", name=name, limit=limits.MAX_DIMS, count=cells.ndim)
     _check_size(cells.size, name)
     if cells.size == 0:
-        raise InputError(f"{name}: expected at least one number, got an empty tensor of shape {shape_text(cells.shape)}")
+        raise InputError("inputs.empty_tensor", name=name, shape=shape_text(cells.shape))
     odd = {t for t in types if not issubclass(t, _NUMBER_TYPES + _TEXT_TYPES + (np.ndarray, torch.Tensor))}
     if odd:
         i = next(i for i, v in enumerate(flat) if type(v) in odd)
-        raise InputError(f"{name}: expected numbers, got {type_name(flat[i])}{_at_index(i, cells.shape)}")
+        raise InputError("inputs.not_numbers", name=name, type=type_name(flat[i]), at=_at_index(i, cells.shape))
     return any(issubclass(t, _TEXT_TYPES) for t in types)
 
 
@@ -241,12 +239,11 @@ def _object_numbers(array: np.ndarray, name: str) -> np.ndarray:
             try:
                 float(item)
             except OverflowError:
-                raise InputError(f"{name}: expected numbers within float64's range (±1.8e308), got an integer with "
-                                 f"more than 308 digits{_at_index(i, array.shape)}") from None
+                raise InputError("inputs.integer_too_large", name=name, at=_at_index(i, array.shape)) from None
             except _CONVERSION_ERRORS:
-                raise InputError(f"{name}: expected real numbers, got {type_name(item)}"
-                                 f"{_at_index(i, array.shape)}") from None
-        raise InputError(f"{name}: expected numbers, got values of type {array.dtype}") from None
+                raise InputError("inputs.not_real", name=name, type=type_name(item),
+                                 at=_at_index(i, array.shape)) from None
+        raise InputError("inputs.values_of_type", name=name, dtype=str(array.dtype)) from None
 
 
 def _has_python_bool(value: Any, limit: int = 64) -> bool:
@@ -260,7 +257,7 @@ def _is_nested(value: Any) -> bool:
     return isinstance(value, list | tuple) or (isinstance(value, np.ndarray | torch.Tensor) and value.ndim > 0)
 
 
-def _nested_problem(value: Any, name: str) -> str | None:
+def _nested_problem(value: Any, name: str) -> Message | None:
     """The first place where a nested list is not rectangular, as a message (None when it is). Level by
     level, holding one reference per element: the levels above are rectangular, so an element's index is
     its position in the level unravelled over the shape so far."""
@@ -271,8 +268,7 @@ def _nested_problem(value: Any, name: str) -> str | None:
         if not any(nested):
             return None
         if not all(nested):
-            return (f"{name}: expected a rectangular tensor, got numbers and lists mixed at the same level "
-                    f"(index {_index_text(nested.index(False), shape)} is a number)")
+            return msg("inputs.mixed_levels_at", name=name, index=_index_text(nested.index(False), shape))
         lengths = list(map(len, level))
         if len(set(lengths)) > 1:
             first = next(i for i, n in enumerate(lengths) if n != lengths[0])
@@ -282,21 +278,26 @@ def _nested_problem(value: Any, name: str) -> str | None:
             return None
         shape = (*shape, lengths[0])
         level = [child for v in level for child in v]
-    return f"{name}: expected at most {limits.MAX_DIMS} dimensions, got more"
+    return msg("inputs.too_many_dims_more", name=name, limit=limits.MAX_DIMS)
 
 
-def _ragged_message(name: str, n: int, where: str, n0: int, where0: str) -> str:
+def _ragged_message(name: str, n: int, where: str, n0: int, where0: str) -> Message:
     """Row `where` (an index such as 1 or (0, 1)) has n entries where row `where0` has n0."""
-    return (f"{name}: expected rows of equal length, got {n} {'entry' if n == 1 else 'entries'} at index {where} "
-            f"but {n0} at index {where0}")
+    return msg("inputs.ragged_one" if n == 1 else "inputs.ragged", name=name, count=n, row=where, count0=n0,
+               row0=where0)
 
 
-def _too_long_message(name: str, length: int, where: str) -> str:
-    """A number of more than limits.MAX_NUMBER_CHARS characters; `where` is ' at character 5', ' at index 2'."""
-    return f"{name}: expected a number of at most {limits.MAX_NUMBER_CHARS:,} characters, got {length:,} characters{where}"
+def _too_long_message(name: str, length: int, at: Message | str) -> Message:
+    """A number of more than limits.MAX_NUMBER_CHARS characters; `at` is ' at index 2' (at_index) or ''."""
+    return msg("inputs.number_too_long", name=name, limit=limits.MAX_NUMBER_CHARS, length=length, at=at)
 
 
-def _cell_text(cell: Any, name: str, where: str) -> str:
+def _too_long_at(name: str, length: int, where: Message) -> Message:
+    """A number of more than limits.MAX_NUMBER_CHARS characters at a position of a text (_Source.where)."""
+    return msg("inputs.number_too_long_at", name=name, limit=limits.MAX_NUMBER_CHARS, length=length, where=where)
+
+
+def _cell_text(cell: Any, name: str, where: Message | str) -> str:
     """One cell of a list of strings (numbers may be mixed in) as the text of one number."""
     if isinstance(cell, np.ndarray | torch.Tensor):  # 0-d
         cell = cell.item()
@@ -306,8 +307,7 @@ def _cell_text(cell: Any, name: str, where: str) -> str:
         try:
             return repr(float(cell))  # str() of a long int is slow or refused; beyond int64 it is a float anyway
         except OverflowError:
-            raise InputError(f"{name}: expected numbers within float64's range (±1.8e308), got an integer with "
-                             f"more than 308 digits{where}") from None
+            raise InputError("inputs.integer_too_large", name=name, at=where) from None
     return str(cell)
 
 
@@ -315,16 +315,16 @@ def _from_strings(array: np.ndarray, name: str) -> TensorInput:
     """Numbers given as strings inside a list (e.g. from a table widget): each must be one number."""
     _check_size(array.size, name)
     if array.size == 0:
-        raise InputError(f"{name}: expected at least one number, got an empty tensor of shape {shape_text(array.shape)}")
+        raise InputError("inputs.empty_tensor", name=name, shape=shape_text(array.shape))
     tokens = []
     for i, cell in enumerate(array.reshape(-1).tolist()):
         token = _cell_text(cell, name, _at_index(i, array.shape)).translate(_NORMALIZE).strip()
         if len(token) > limits.MAX_NUMBER_CHARS and _NUMBER_START.match(token):
             raise InputError(_too_long_message(name, len(token), _at_index(i, array.shape)))
         if len(token) > limits.MAX_NUMBER_CHARS or not _NUM_FULL.fullmatch(token):
-            raise InputError(f"{name}: expected a number, got {quote(token)}{_at_index(i, array.shape)}")
+            raise InputError("inputs.not_a_number", name=name, word=quote(token), at=_at_index(i, array.shape))
         tokens.append(token)
-    values, tokens = _convert(tokens, lambda: InputError(f"{name}: expected numbers, got text that does not parse"))
+    values, tokens = _convert(tokens, lambda: InputError("inputs.does_not_parse", name=name))
     return _tokens_to_input(values, tokens, array.shape)
 
 
@@ -377,12 +377,13 @@ class _Source:
         self.text = text
         self.name = name
 
-    def where(self, pos: int) -> str:
+    def where(self, pos: int) -> Message:
+        """'character 5', or 'line 2, column 3' in a text of several lines."""
         if "\n" not in self.text:
-            return f"character {pos + 1}"
+            return msg("inputs.at_character", char=pos + 1)
         line = self.text.count("\n", 0, pos) + 1
         column = pos - (self.text.rfind("\n", 0, pos) + 1) + 1
-        return f"line {line}, column {column}"
+        return msg("inputs.at_line_column", line=line, column=column)
 
     def line_of(self, pos: int) -> int:
         return self.text.count("\n", 0, pos) + 1
@@ -394,22 +395,21 @@ def parse_text(text: str, name: str) -> TensorInput:
     The text is never copied whole before its words are counted: it is read by position and in chunks
     (see "linear scans"), and more than limits.MAX_ELEMENTS words are refused before any list is built."""
     if len(text) > limits.MAX_TEXT_CHARS:
-        raise InputError(f"{name}: expected at most {limits.MAX_TEXT_CHARS:,} characters, got {len(text):,}")
+        raise InputError("inputs.too_many_characters", name=name, limit=limits.MAX_TEXT_CHARS, count=len(text))
     if not text.isascii():  # every character _NORMALIZE maps is non-ASCII
         text = text.translate(_NORMALIZE)
     src = _Source(text, name)
     start = _PREFIX.match(text).end()
     end = _stripped_end(text, start, len(text))
     if start >= end:
-        raise InputError(f"{name}: expected numbers such as [0.2, 0.8], got empty text")
+        raise InputError("inputs.empty_text", name=name)
     if text.startswith("{", start):
         return _from_json_text(src, start, end)
     wrapper = _WRAPPER.match(text, start)
     if wrapper:
         start, end = _unwrap(src, wrapper, end)
     elif _RANDOM_TEXT.match(text, start):
-        raise InputError(f"{name}: expected numbers, got the random spec {quote_span(text, start, end)} "
-                         "(use random inputs with a seed instead)")
+        raise InputError("inputs.random_spec_text", name=name, spec=quote_span(text, start, end))
     return _parse_values(src, _SPACES.match(text, start, end).end(), end)
 
 
@@ -417,10 +417,9 @@ def _parse_values(src: _Source, start: int, end: int) -> TensorInput:
     """The numbers of text[start:end] (no spaces before them): nested lists, or rows."""
     text, name = src.text, src.name
     if start >= end:
-        raise InputError(f"{name}: expected numbers such as [0.2, 0.8], got empty text")
+        raise InputError("inputs.empty_text", name=name)
     if text.find("...", start, end) >= 0 or text.find("…", start, end) >= 0:
-        raise InputError(f"{name}: expected every value, got a summarized printout with '...' (print it in full "
-                         "with torch.set_printoptions(profile='full') or numpy.set_printoptions(threshold=sys.maxsize))")
+        raise InputError("inputs.summarized", name=name)
     if text.startswith("[", start):
         last = _stripped_end(text, start, end) - 1
         if text[last] == "]" and text.count("[", start, end) == 1 and text.find(";", start, end) >= 0:
@@ -444,13 +443,12 @@ def _from_json_text(src: _Source, start: int, end: int) -> TensorInput:
         if key is not None and text[end - 1] == "}" and text.find('"', key.end(), end - 1) < 0:
             value_end = _stripped_end(text, key.end(), end - 1)
             return _parse_values(src, _SPACES.match(text, key.end(), value_end).end(), value_end)
-        raise InputError(f"{name}: expected a JSON object holding exactly one list, such as {{\"pred\": [0.2, 0.8]}}, "
-                         f"got {quote_span(text, start, end)}")
+        raise InputError("inputs.json_one_list", name=name, text=quote_span(text, start, end))
     try:
         data = load_json(text[start:end], name)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name}: expected valid JSON, got {exc.msg.removesuffix(' at')} at line {exc.lineno}, "
-                         f"column {exc.colno}") from None
+        raise InputError("inputs.invalid_json", name=name, error=exc.msg.removesuffix(" at"), line=exc.lineno,
+                         column=exc.colno) from None
     return _from_json_value(data, name)
 
 
@@ -463,15 +461,13 @@ def _from_json_value(data: Any, name: str) -> TensorInput:
                 shown.append(quote(key))
                 if sum(map(len, shown)) > limits.MAX_QUOTED_CHARS:
                     break
-            keys = ", ".join(shown) or "none"
-            if len(shown) < len(data):
-                keys += f", … ({len(data):,} keys)"
-            raise InputError(f"{name}: expected a JSON list, a number, or an object holding exactly one list, "
-                             f"got an object with keys {keys}")
+            more = msg("inputs.more_keys", count=len(data)) if len(shown) < len(data) else ""
+            raise InputError("inputs.json_object_keys", name=name, keys=", ".join(shown) or msg("inputs.no_keys"),
+                             more=more)
         data = next(iter(arrays.values()))
     if isinstance(data, list | int | float) and not isinstance(data, bool):
         return _from_python(data, name)
-    raise InputError(f"{name}: expected a JSON list or number, got {type(data).__name__}")
+    raise InputError("inputs.json_type", name=name, type=type(data).__name__)
 
 
 def _unwrap(src: _Source, wrapper: re.Match[str], end: int) -> tuple[int, int]:
@@ -489,11 +485,11 @@ def _unwrap(src: _Source, wrapper: re.Match[str], end: int) -> tuple[int, int]:
         data_end = comma if comma >= 0 else end
     if not _TAIL.fullmatch(text, data_end, end):
         tail_start = _SPACES.match(text, data_end, end).end()
-        raise InputError(f"{name}: expected only keyword arguments such as dtype=... after the values in "
-                         f"{fn}(...), got {quote_span(text, tail_start, _stripped_end(text, tail_start, end))}")
+        raise InputError("inputs.wrapper_tail", name=name, fn=fn,
+                         tail=quote_span(text, tail_start, _stripped_end(text, tail_start, end)))
     dtype = _COMPLEX_DTYPE.search(text, data_end, end)
     if dtype:
-        raise InputError(f"{name}: expected real numbers, got a complex tensor ({dtype.group(1)})")
+        raise InputError("inputs.complex_tensor", name=name, dtype=dtype.group(1))
     return start, data_end
 
 
@@ -507,19 +503,19 @@ def _bad_word_error(src: _Source, starts: np.ndarray, ends: np.ndarray) -> Input
                 continue
             where = src.where(start)
             if too_long and _NUMBER_START.match(text, start, end):
-                return InputError(_too_long_message(src.name, end - start, f" at {where}"))
+                return InputError(_too_long_at(src.name, end - start, where))
             word = quote_span(text, start, end)
             if _COMPLEX.fullmatch(text, start, end):
-                return InputError(f"{src.name}: expected real numbers, got the complex value {word} at {where}")
-            return InputError(f"{src.name}: expected a number, got {word} at {where}")
-    return InputError(f"{src.name}: expected numbers, got text that does not parse")
+                return InputError("inputs.complex_value_at", name=src.name, word=word, where=where)
+            return InputError("inputs.not_a_number_at", name=src.name, word=word, where=where)
+    return InputError("inputs.does_not_parse", name=src.name)
 
 
 _ZERO, _OPEN, _CLOSE, _COMMA, _SEMI, _NL, _SPACE, _TAB, _HASH = (ord(c) for c in "0[],;\n \t#")
 
 
 def _empty_cell_error(src: _Source, pos: int) -> InputError:
-    return InputError(f"{src.name}: expected a number between the separators, got an empty cell at {src.where(pos)}")
+    return InputError("inputs.empty_cell_at", name=src.name, where=src.where(pos))
 
 
 def _convert(words: list[str], fail: Callable[[], InputError]) -> tuple[torch.Tensor, list[str]]:
@@ -579,7 +575,7 @@ def _parse_brackets(src: _Source, start: int, end: int) -> TensorInput:
     if nesting.unmatched_close is not None or nesting.unclosed:
         raise _bracket_error(src, nesting)
     if nesting.deepest > limits.MAX_DIMS:  # here nesting is dimensions (MAX_DIMS ≤ MAX_NESTING)
-        raise InputError(f"{name}: expected at most {limits.MAX_DIMS} dimensions, got {nesting.deepest}")
+        raise InputError("inputs.too_many_dims", name=name, limit=limits.MAX_DIMS, count=nesting.deepest)
     _check_size(nesting.words, name)
     # A list that holds anything holds a number at some depth, and lists at one depth do not overlap: at most
     # `words` lists per depth. More lists than that mean an empty one ("[], [], ..."): no skeleton is kept.
@@ -589,10 +585,9 @@ def _parse_brackets(src: _Source, start: int, end: int) -> TensorInput:
     if tokens.empty_cell is not None:
         raise _empty_cell_error(src, tokens.empty_cell)
     if not nesting.words:
-        raise InputError(f"{name}: expected at least one number, got an empty list")
+        raise InputError("inputs.empty_list", name=name)
     if tokens.skeleton is None:
-        raise InputError(f"{name}: expected a number in every list, got an empty list at "
-                         f"{src.where(tokens.empty_list)}")
+        raise InputError("inputs.empty_list_at", name=name, where=src.where(tokens.empty_list))
     shape = _skeleton_shape(name, tokens.skeleton)  # commas are optional; a trailing one is allowed
     return _tokens_to_input(values, words, shape)
 
@@ -609,13 +604,13 @@ def _skeleton_shape(name: str, arr: np.ndarray) -> tuple[int, ...]:
         depth = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32))
     leaves = arr == _ZERO
     if not bool(leaves.any()):
-        raise InputError(f"{name}: expected at least one number, got an empty list")
+        raise InputError("inputs.empty_list", name=name)
     leaf_depth = depth[leaves]
     dims = int(leaf_depth.max())
     if int(leaf_depth.min()) != dims or int(depth.max()) != dims:
-        raise InputError(f"{name}: expected a rectangular tensor, got numbers and lists mixed at the same level")
+        raise InputError("inputs.mixed_levels", name=name)
     if dims > limits.MAX_DIMS:
-        raise InputError(f"{name}: expected at most {limits.MAX_DIMS} dimensions, got {dims}")
+        raise InputError("inputs.too_many_dims", name=name, limit=limits.MAX_DIMS, count=dims)
     shape: list[int] = []
     for k in range(1, dims + 1):
         parents = np.flatnonzero(opens & (depth == k))
@@ -632,10 +627,9 @@ def _skeleton_shape(name: str, arr: np.ndarray) -> tuple[int, ...]:
 
 def _bracket_error(src: _Source, nesting: _Nesting) -> InputError:
     if nesting.unmatched_close is not None:
-        return InputError(f"{src.name}: expected balanced brackets, got a ']' with no matching '[' at "
-                          f"{src.where(nesting.unmatched_close)}")
-    return InputError(f"{src.name}: expected balanced brackets, got {nesting.unclosed} unclosed '[' "
-                      f"(the first at {src.where(nesting.first_unclosed)})")
+        return InputError("inputs.unmatched_close", name=src.name, where=src.where(nesting.unmatched_close))
+    return InputError("inputs.unclosed", name=src.name, count=nesting.unclosed,
+                      where=src.where(nesting.first_unclosed))
 
 
 # -- linear scans ------------------------------------------------------------------------------------
@@ -900,10 +894,10 @@ def _check_json(text: str, start: int, end: int, name: str) -> None:
             long_number = lo + int(edges[np.argmax(lengths > limits.MAX_NUMBER_CHARS)]) + 1
         number_run = int(lengths[-1])
     if deepest > limits.MAX_NESTING:
-        raise InputError(f"{name}: expected brackets nested at most {limits.MAX_NESTING} deep, got {deepest:,}")
+        raise InputError("inputs.nested_too_deep", name=name, limit=limits.MAX_NESTING, depth=deepest)
     if long_number is not None:
         length = _JSON_NUMBER.match(text, long_number, end).end() - long_number
-        raise InputError(_too_long_message(name, length, f" at {_Source(text, name).where(long_number)}"))
+        raise InputError(_too_long_at(name, length, _Source(text, name).where(long_number)))
 
 
 def _parse_rows(src: _Source, start: int, end: int) -> TensorInput:
@@ -917,7 +911,7 @@ def _parse_rows(src: _Source, start: int, end: int) -> TensorInput:
     comments = multiline and text.find("#", start, end) >= 0
     count = _count_words(text, start, end, _ROW_SEPARATORS, comments)  # before anything that grows with it
     if not count:
-        raise InputError(f"{name}: expected numbers such as [0.2, 0.8], got empty text")
+        raise InputError("inputs.empty_text", name=name)
     _check_size(count, name)
     tokens = _row_tokens(text, start, end, multiline, comments)
     values, words = _read_words(src, tokens, _ROW_SPACES)
@@ -931,11 +925,11 @@ def _parse_rows(src: _Source, start: int, end: int) -> TensorInput:
         first = int(np.flatnonzero(lengths != lengths[0])[0])
         if multiline:
             base = src.line_of(start)
-            raise InputError(f"{name}: expected {int(lengths[0])} values on every line (like line "
-                             f"{base + int(row_numbers[0])}), got {int(lengths[first])} on line "
-                             f"{base + int(row_numbers[first])}")
-        raise InputError(f"{name}: expected {int(lengths[0])} values in every row (like row {int(row_numbers[0]) + 1}), "
-                         f"got {int(lengths[first])} in row {int(row_numbers[first]) + 1}")
+            raise InputError("inputs.ragged_lines", name=name, count0=int(lengths[0]),
+                             line0=base + int(row_numbers[0]), count=int(lengths[first]),
+                             line=base + int(row_numbers[first]))
+        raise InputError("inputs.ragged_rows", name=name, count0=int(lengths[0]), row0=int(row_numbers[0]) + 1,
+                         count=int(lengths[first]), row=int(row_numbers[first]) + 1)
     rows_count, cols = int(lengths.size), int(lengths[0])
     if rows_count == 1:
         shape: tuple[int, ...] = () if cols == 1 else (cols,)
@@ -957,7 +951,7 @@ def _skip_header(text: str, start: int, end: int, name: str) -> int:
     (a CSV header: no cell is a number) when more lines follow."""
     pos = _COMMENTS.match(text, start, end).end()
     if pos >= end:
-        raise InputError(f"{name}: expected numbers such as [0.2, 0.8], got empty text")
+        raise InputError("inputs.empty_text", name=name)
     pos = max(text.rfind("\n", start, pos) + 1, start)  # the start of the first data line
     nl = text.find("\n", pos, end)
     if nl < 0 or _SPACES.match(text, nl + 1, end).end() >= end:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lossapp.i18n import Message, msg
 from lossapp.inputs import limits
 from lossapp.inputs.errors import InputError
 
@@ -22,28 +23,27 @@ _RANDOM_DTYPES = {"float16": torch.float16, "half": torch.float16, "bfloat16": t
                   "int": torch.int32, "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8}
 
 
-def _check_shape(shape: Any, what: str) -> tuple[int, ...]:
+def _check_shape(shape: Any, what: Message) -> tuple[int, ...]:
     if isinstance(shape, int | np.integer) and not isinstance(shape, bool):
         shape = (int(shape),)
     if isinstance(shape, torch.Size):
         shape = tuple(shape)
     if (not isinstance(shape, list | tuple) or len(shape) > limits.MAX_DIMS
             or not all(isinstance(s, int | np.integer) and not isinstance(s, bool) and s >= 1 for s in shape)):
-        raise InputError(f"{what}: expected a shape of positive integers such as (2, 3), got {shape!r}")
+        raise InputError("inputs.random_shape", name=what, shape=repr(shape))
     shape = tuple(int(s) for s in shape)
     if math.prod(shape) > limits.MAX_ELEMENTS:
-        raise InputError(f"{what}: expected at most {limits.MAX_ELEMENTS:,} elements, got {math.prod(shape):,}")
+        raise InputError("inputs.too_many_elements", name=what, limit=limits.MAX_ELEMENTS, count=math.prod(shape))
     return shape
 
 
 def _generate(kind: str, shape: tuple[int, ...], generator: torch.Generator, low: int = 0, high: int | None = None,
-              dtype: torch.dtype | None = None, what: str = "random") -> torch.Tensor:
+              dtype: torch.dtype | None = None, what: Message | str = "random") -> torch.Tensor:
     if kind in ("randn", "rand", "softmax"):
         if dtype is not None and not dtype.is_floating_point:
-            raise InputError(f"{what}: expected dtype float16, bfloat16, float32 or float64, got "
-                             f"{str(dtype).removeprefix('torch.')}")
+            raise InputError("inputs.random_dtype", name=what, dtype=str(dtype).removeprefix("torch."))
         if kind == "softmax" and not shape:
-            raise InputError(f"{what}: expected a shape with at least 1 dimension for softmax, got ()")
+            raise InputError("inputs.softmax_shape", name=what)
         fn = torch.rand if kind == "rand" else torch.randn
         t = fn(shape, generator=generator, dtype=dtype)
         if kind == "softmax":
@@ -52,11 +52,11 @@ def _generate(kind: str, shape: tuple[int, ...], generator: torch.Generator, low
     if kind == "mask":
         low, high = 0, 2
     if high is None or high <= low:
-        raise InputError(f"{what}: expected num_classes (the number of classes) of at least 1, got {high!r}")
+        raise InputError("inputs.num_classes", name=what, value=repr(high))
     info = torch.iinfo(dtype or torch.int64)
     if low < info.min or high - 1 > info.max:  # torch.randint would fail unpacking them
-        raise InputError(f"{what}: expected low and high within the range of {str(info.dtype).removeprefix('torch.')} "
-                         f"[{info.min}, {info.max}], got a value beyond it")
+        raise InputError("inputs.randint_range", name=what, dtype=str(info.dtype).removeprefix("torch."),
+                         min=info.min, max=info.max)
     return torch.randint(low, high, shape, generator=generator, dtype=dtype or torch.int64)
 
 
@@ -73,25 +73,24 @@ def random_tensor(kind: str, shape: Any, seed: int = 0, num_classes: int | None 
     """
     kind_text = str(kind).strip().lower()
     if kind_text not in RANDOM_KINDS:
-        raise InputError(f"expected a random kind such as {', '.join(RANDOM_KINDS)}, got {kind!r}")
-    shape = _check_shape(shape, f"random {kind_text}")
+        raise InputError("inputs.random_kind", kinds=", ".join(RANDOM_KINDS), kind=repr(kind))
+    what = msg("inputs.random_name", kind=kind_text)
+    shape = _check_shape(shape, what)
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer)):
-        raise InputError(f"random {kind_text}: expected num_classes (the number of classes) of at least 1, "
-                         f"got {num_classes!r}")
+        raise InputError("inputs.num_classes", name=what, value=repr(num_classes))
     if generator is None:
         generator = torch.Generator().manual_seed(_check_seed(seed))
-    return _generate(kind_text, shape, generator, high=None if num_classes is None else int(num_classes),
-                     what=f"random {kind_text}")
+    return _generate(kind_text, shape, generator, high=None if num_classes is None else int(num_classes), what=what)
 
 
 def _check_seed(seed: Any) -> int:
     if isinstance(seed, str) and re.fullmatch(r"\s*[-+]?\d+\s*", seed):
         seed = int(seed)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise InputError(f"seed: expected an integer, got {seed!r}")
+        raise InputError("inputs.integer", name="seed", value=repr(seed))
     seed = int(seed)
     if not -(2**63) <= seed < 2**64:
-        raise InputError(f"seed: expected an integer in [-2^63, 2^64), got {seed}")
+        raise InputError("inputs.seed_range", name="seed", value=seed)
     return seed
 
 
@@ -118,6 +117,10 @@ def _split_args(args: str) -> list[str]:
     return parts
 
 
+def _spec_name(spec: str) -> Message:
+    return msg("inputs.random_spec_name", spec=repr(spec))
+
+
 def _int_or_shape(arg: str, spec: str) -> int | tuple[int, ...]:
     arg = arg.strip()
     if re.fullmatch(r"[-+]?\d+", arg):
@@ -125,33 +128,31 @@ def _int_or_shape(arg: str, spec: str) -> int | tuple[int, ...]:
     m = re.fullmatch(r"[(\[]\s*((?:[-+]?\d+\s*,\s*)*(?:[-+]?\d+)?)\s*,?\s*[)\]]", arg)
     if m:
         return tuple(int(x) for x in re.findall(r"[-+]?\d+", m.group(1)))
-    raise InputError(f"random spec {spec!r}: expected sizes such as 2, 3 or (2, 3), got {arg!r}")
+    raise InputError("inputs.sizes", name=_spec_name(spec), arg=repr(arg))
 
 
 def _parse_spec(spec: str) -> tuple[str, tuple[int, ...], int, int | None, torch.dtype | None]:
-    if not isinstance(spec, str):
-        raise InputError(f"expected a random spec such as {_SPEC_HELP}, got {spec!r}")
+    if not isinstance(spec, str) or not _SPEC.fullmatch(spec):
+        raise InputError("inputs.random_spec", examples=_SPEC_HELP, spec=repr(spec))
     m = _SPEC.fullmatch(spec)
-    if not m:
-        raise InputError(f"expected a random spec such as {_SPEC_HELP}, got {spec!r}")
     fn = m.group("fn")
     positional: list[int | tuple[int, ...]] = []
     keywords: dict[str, str] = {}
     for arg in _split_args(m.group("args")):
         if not arg:
-            raise InputError(f"random spec {spec!r}: expected sizes such as 2, 3 or (2, 3), got an empty argument")
+            raise InputError("inputs.sizes_empty", name=_spec_name(spec))
         kw = re.fullmatch(r"([A-Za-z_]\w*)\s*=\s*(.+)", arg, re.S)
         if kw:
             keywords[kw.group(1)] = kw.group(2).strip()
         elif keywords:
-            raise InputError(f"random spec {spec!r}: expected keyword arguments last, got {arg!r}")
+            raise InputError("inputs.keywords_last", name=_spec_name(spec), arg=repr(arg))
         else:
             positional.append(_int_or_shape(arg, spec))
     dtype = None
     if "dtype" in keywords:
         key = keywords.pop("dtype").removeprefix("torch.")
         if key not in _RANDOM_DTYPES:
-            raise InputError(f"random spec {spec!r}: expected dtype float16, bfloat16, float32 or float64, got {key!r}")
+            raise InputError("inputs.random_dtype", name=_spec_name(spec), dtype=repr(key))
         dtype = _RANDOM_DTYPES[key]
     for ignored in ("requires_grad", "device"):
         keywords.pop(ignored, None)
@@ -160,8 +161,7 @@ def _parse_spec(spec: str) -> tuple[str, tuple[int, ...], int, int | None, torch
         ints = [p for p in positional if isinstance(p, int)]
         shapes = [p for p in positional if isinstance(p, tuple)]
         if shapes and positional[-1] is not shapes[-1]:
-            raise InputError(f"random spec {spec!r}: expected randint(high, size) or randint(low, high, size) "
-                             "with one size tuple such as (2,)")
+            raise InputError("inputs.randint_args", name=_spec_name(spec))
         low_kw = _int_or_shape(keywords.pop("low"), spec) if "low" in keywords else None
         high_kw = _int_or_shape(keywords.pop("high"), spec) if "high" in keywords else None
         if "size" in keywords:
@@ -178,10 +178,9 @@ def _parse_spec(spec: str) -> tuple[str, tuple[int, ...], int, int | None, torch
         else:
             low = high = None
         if (len(shapes) != 1 or not isinstance(low, int) or not isinstance(high, int)):
-            raise InputError(f"random spec {spec!r}: expected randint(high, size) or randint(low, high, size) "
-                             "with one size tuple such as (2,)")
+            raise InputError("inputs.randint_args", name=_spec_name(spec))
         if high <= low:
-            raise InputError(f"random spec {spec!r}: expected high > low, got low {low} and high {high}")
+            raise InputError("inputs.randint_order", name=_spec_name(spec), low=low, high=high)
         shape: Any = shapes[0]
     else:
         if "size" in keywords:
@@ -191,11 +190,10 @@ def _parse_spec(spec: str) -> tuple[str, tuple[int, ...], int, int | None, torch
         elif positional and all(isinstance(p, int) for p in positional):
             shape = tuple(positional)
         else:
-            raise InputError(f"random spec {spec!r}: expected sizes such as 2, 3 or (2, 3), got none")
+            raise InputError("inputs.sizes_none", name=_spec_name(spec))
     if keywords:
-        raise InputError(f"random spec {spec!r}: expected arguments size, dtype, low, high or requires_grad, "
-                         f"got {next(iter(keywords))!r}")
-    return fn, _check_shape(shape, f"random spec {spec!r}"), low, high, dtype
+        raise InputError("inputs.random_arguments", name=_spec_name(spec), arg=repr(next(iter(keywords))))
+    return fn, _check_shape(shape, _spec_name(spec)), low, high, dtype
 
 
 def random_inputs(seed: int, specs: Sequence[str]) -> list[torch.Tensor]:
@@ -208,7 +206,7 @@ def random_inputs(seed: int, specs: Sequence[str]) -> list[torch.Tensor]:
         specs = [s for s in re.split(r";\s*(?=\S)|\n", specs) if s.strip()]
     parsed = [_parse_spec(s) for s in specs]
     generator = torch.Generator().manual_seed(_check_seed(seed))
-    return [_generate(fn, shape, generator, low, high, dtype, what=f"random spec {fn}")
+    return [_generate(fn, shape, generator, low, high, dtype, what=msg("inputs.random_spec_name", spec=fn))
             for fn, shape, low, high, dtype in parsed]
 
 
