@@ -463,6 +463,16 @@ def test_every_ui_string_has_chinese() -> None:
         assert CJK.search(zh) or zh == en, f"{key}: {zh!r}"
 
 
+def test_every_ui_key_in_the_source_is_in_the_catalogs() -> None:
+    """The literal keys the app renders, t("compute", lang), are ui.<key> ids (the keys of the language switch,
+    tr_ui.keys(box, label="pred"), are rendered when the app is built: test_language_switch_covers_...)."""
+    used = set()
+    for path in [*(ROOT / "lossapp" / "ui").glob("*.py"), ROOT / "app.py"]:
+        used |= set(re.findall(r"\bt\(\s*[\"']([a-z0-9_]+)[\"']\s*[,)]", path.read_text(encoding="utf-8")))
+    assert len(used) > 100
+    assert sorted(k for k in used if not strings.has(k)) == []
+
+
 def test_the_language_switch_offers_every_catalog() -> None:
     assert strings.language_choices()[:2] == [("English", "en"), ("中文", "zh")]
     assert [code for _, code in strings.language_choices()] == list(i18n.LANGUAGES)

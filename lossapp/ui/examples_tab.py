@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lossapp import render, service
-from lossapp.i18n import tr
+from lossapp.i18n import Message, tr
 from lossapp.registry import lookup
 from lossapp.ui import calculator as calc_mod
 from lossapp.ui.common import LATEX, Translations, gr, once
@@ -73,8 +73,15 @@ def _computed() -> tuple[tuple[Any, Any, str], ...]:
             result, verdict = run(ex)
             out.append((result, verdict, ""))
         except Exception as exc:  # e.g. a loss whose module has not landed yet
-            out.append((None, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+            out.append((None, None, _reason(exc)))
     return tuple(out)
+
+
+def _reason(exc: Exception) -> str:
+    """Why an example failed: the exception's Message (rendered in the reader's language), or its first line."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], Message):
+        return exc.args[0]
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def load_cards() -> list[Card]:
