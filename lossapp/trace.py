@@ -28,6 +28,8 @@ from typing import Any, Protocol
 
 import torch
 
+from lossapp.i18n import msg
+
 SUBSTITUTE_MAX = 12  # formulas with the numbers substituted are written only for inputs this small
 COMPLETE_MAX = 24  # a step (or gradient) with at most this many elements is kept and written whole
 SHOWN = 6  # ... a larger one keeps and writes its first SHOWN elements (row-major), with its full shape
@@ -107,6 +109,9 @@ class Replayer(Protocol):
 class Step:
     """One line of the worked solution: symbol = formula = value.
 
+    `title` and `note` are catalog messages (`lossapp.i18n.Message`: a str whose value is the English, so
+    `to_dict` writes English; `tr(step.title, lang)` renders another language); the formula is LaTeX.
+
     `value` is the complete value (a float64 tensor or a float). A released step (see the module
     docstring) holds only its first `shown` elements; reading `value` then replays the computation.
     """
@@ -146,8 +151,7 @@ class Step:
         if self._head is None:
             return self._value.full() if isinstance(self._value, Lazy) else self._value
         if self._replay is None:
-            raise LookupError(f"step {self.symbol!r}: only its first {self.shown} elements were kept and there is no "
-                              f"computation to replay for the rest")
+            raise LookupError(msg("trace.no_replay", symbol=repr(self.symbol), shown=self.shown))
         return self._replay.steps()[self._index].value
 
     def release(self, replay: Replayer | None, index: int) -> None:

@@ -142,7 +142,7 @@ def test_card_in_chinese() -> None:
     assert "输入按所写位数舍入时的取值区间 [0.926212, 0.926471]" in text
     assert _text(html.escape(v.explanation_zh)) in text
     assert v.explanation not in text
-    assert tr("Binary cross-entropy (BCE)", "zh") in text
+    assert tr(lossapp.LOSSES["bce"].title, "zh") in text
     mistake = _text(card_html(_check("mistake")["verdict"], "zh"))
     assert "常见错误" in mistake and "log10" in mistake and "用以 10 为底的对数代替自然对数" in mistake
 

@@ -195,6 +195,6 @@ def test_chinese_for_every_string(name: str) -> None:
         texts += [s.title for s in r.steps] + [s.note for s in r.steps if s.note] + r.warnings
     with pytest.raises(InputError) as info:
         regularization.penalty_prepare(torch.ones(1), torch.ones(1), {}, Trace())
-    texts.append(str(info.value))
+    texts.append(info.value.message)
     missing = sorted({t for t in texts if t and not has_zh(t)})
     assert not missing, missing

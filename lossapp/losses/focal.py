@@ -13,10 +13,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
-    add_hint_zh,
     require_binary,
     require_broadcastable,
     require_class_indices,
@@ -47,8 +46,8 @@ try:  # torchvision is optional: its sigmoid_focal_loss is the reference when it
 except Exception:  # ImportError, or a torchvision built for another torch
     _tv_sigmoid_focal_loss = None
 
-HINT_COLUMN_WEIGHT = "per-sample weights of an (N, C) pred as a column [[w1], [w2], ...]"
-HINT_ALPHA = "or a single number for every class"
+HINT_COLUMN_WEIGHT = msg("focal.hint.column_weight")
+HINT_ALPHA = msg("focal.hint.alpha")
 
 
 # -- pieces shared with truncated.py ------------------------------------------------------------------
@@ -57,8 +56,7 @@ def soft_label_check(target: torch.Tensor, trace: Trace, name: str = "target") -
     """Targets must lie in [0, 1]; values strictly between 0 and 1 (soft labels) are allowed with a warning."""
     require_binary(target, name)
     if not all_binary(target):
-        trace.warn("target has soft labels (values strictly between 0 and 1): the formula is used as written, "
-                   "with y and 1 − y interpolating between the two cases")
+        trace.warn(msg("focal.warn.target_has_soft_labels_values"))
 
 
 def logits_hint(pred: torch.Tensor, trace: Trace, hint: str) -> None:
@@ -66,8 +64,7 @@ def logits_hint(pred: torch.Tensor, trace: Trace, hint: str) -> None:
     if not pred.is_floating_point():
         return
     if not all_finite(pred):  # NaN was refused before: this is ±inf
-        trace.warn("pred has ±inf logits: the trace gives the limit of the formula there (a term whose factor is 0 "
-                   "counts 0, not 0·∞); the built-in may give NaN at those elements")
+        trace.warn(msg("focal.warn.pred_has_inf_logits_the"))
     if within(pred, 0, 1) and not all_binary(pred):
         trace.warn(hint)
 
@@ -79,14 +76,13 @@ def bce_probability_steps(trace: Trace, p: torch.Tensor, y: torch.Tensor) -> tor
     def note(raw: torch.Tensor) -> str:
         raw = raw.detach()
         fired = int((raw < LOG_CLAMP).sum()) if raw.numel() and float(raw.min()) < LOG_CLAMP else 0
-        return (f"torch clamps each log at −100 (log 0 becomes −100, not −∞); the clamp fires at {fired} element(s)"
-                if fired else "torch clamps each log at −100 (log 0 becomes −100, not −∞); it does not fire here")
+        return msg("focal.note.clamp_fires", count=fired) if fired else msg("focal.note.clamp_quiet")
 
-    log_p = trace.add("log p", "Log of p (clamped at −100)", r"\log p = \max(\ln p,\,-100)",
+    log_p = trace.add("log p", msg("focal.step.log_of_p_clamped_at"), r"\log p = \max(\ln p,\,-100)",
                       torch.clamp_min(raw_p, LOG_CLAMP), note=note(raw_p), sub=r"\max(\ln $p, -100)", p=p)
-    log_q = trace.add("log(1-p)", "Log of 1 − p (clamped at −100)", r"\log(1-p) = \max(\ln(1-p),\,-100)",
+    log_q = trace.add("log(1-p)", msg("focal.step.log_of_1_p_clamped"), r"\log(1-p) = \max(\ln(1-p),\,-100)",
                       torch.clamp_min(raw_q, LOG_CLAMP), note=note(raw_q), sub=r"\max(\ln(1-$p), -100)", p=p)
-    return trace.add("ce", "Binary cross-entropy", r"\mathrm{ce} = -[y\,\log p + (1-y)\,\log(1-p)]",
+    return trace.add("ce", msg("focal.step.binary_cross_entropy"), r"\mathrm{ce} = -[y\,\log p + (1-y)\,\log(1-p)]",
                      -(y * log_p + (1 - y) * log_q) + 0.0, sub=r"-[$y \cdot $a + (1-$y) \cdot $b]", y=y, a=log_p, b=log_q)
 
 
@@ -110,12 +106,11 @@ def _focal_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict
     if params["input"] == "probabilities":
         require_probabilities(pred, "pred")
     else:
-        logits_hint(pred, trace, "every pred value lies in [0, 1]: if these are probabilities (as in article 003), "
-                                 "set input=probabilities; they are being treated as logits")
+        logits_hint(pred, trace, msg("focal.warn.probabilities_as_logits"))
     soft_label_check(target, trace)
     require_broadcastable(params.get("weight"), "parameter weight", pred.shape, hint=HINT_COLUMN_WEIGHT)
     if params.get("avg_factor") is not None and float(params["avg_factor"]) <= 0:
-        raise InputError(f"parameter avg_factor: expected a positive number, got {params['avg_factor']:g}")
+        raise InputError("focal.error.avg_factor", got=f"{params['avg_factor']:g}")
     return pred, target
 
 
@@ -125,11 +120,10 @@ def _avg_factor(params: dict[str, Any], reduction: str, trace: Trace | None = No
     if avg_factor is None:
         return None
     if reduction == "sum":
-        raise InputError("parameter avg_factor: expected reduction mean (or none), got reduction sum "
-                         "(mmdetection refuses avg_factor with sum)")
+        raise InputError("focal.error.avg_factor_sum")
     if reduction == "none":
         if trace is not None:
-            trace.warn("avg_factor only changes the mean; with reduction none it is ignored (as in mmdetection)")
+            trace.warn(msg("focal.warn.avg_factor_only_changes_the"))
         return None
     return float(avg_factor)
 
@@ -153,55 +147,48 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     avg_factor = _avg_factor(params, reduction, trace)
     y = target
     if params["input"] == "probabilities":
-        p = trace.add("p", "Probability (given)", r"p = \hat{y}", pred,
-                      note="input=probabilities: pred is p itself, no sigmoid is applied")
+        p = trace.add("p", msg("focal.step.probability_given"), r"p = \hat{y}", pred,
+                      note=msg("focal.note.input_probabilities_pred_is_p"))
         ce = bce_probability_steps(trace, p, y)
     else:
         e = exp_neg_abs(pred)  # e^{−|x|}, shared by σ(x) and the stable BCE
-        p = trace.add("p", "Sigmoid (stable)",
+        p = trace.add("p", msg("focal.step.sigmoid_stable"),
                       r"p = \sigma(x) = \begin{cases} \frac{1}{1+e^{-x}} & x \ge 0 \\ \frac{e^{x}}{1+e^{x}} & x < 0"
                       r"\end{cases}", stable_sigmoid(pred, e),
-                      note="each branch only exponentiates −|x|, so nothing overflows for large |x|",
+                      note=msg("focal.note.each_branch_only_exponentiates_x"),
                       sub=r"\sigma($x)", x=pred)
-        ce = trace.add("ce", "Binary cross-entropy with logits (stable)",
+        ce = trace.add("ce", msg("focal.step.binary_cross_entropy_with_logits"),
                        r"\mathrm{ce} = -[y\,\log p + (1-y)\,\log(1-p)] = \max(x,0) - x\,y + \log(1+e^{-|x|})",
                        bce_with_logits_stable(pred, y, e),
-                       note="the stable form of torch's binary_cross_entropy_with_logits: no log of a probability "
-                            "that rounded to 0, no overflow",
+                       note=msg("focal.note.the_stable_form_of_torch"),
                        sub=r"\max($x,0) - $x \cdot $y + \log(1+e^{-|$x|})", x=pred, y=y)
-    p_t = trace.add("p_t", "Probability of the true class", r"p_t = p\,y + (1-p)(1-y)", p * y + (1 - p) * (1 - y),
-                    note="p_t = p for a positive (y = 1), 1 − p for a negative (y = 0)",
+    p_t = trace.add("p_t", msg("focal.step.probability_of_the_true_class"), r"p_t = p\,y + (1-p)(1-y)", p * y + (1 - p) * (1 - y),
+                    note=msg("focal.note.p_t"),
                     sub=r"$p \cdot $y + (1-$p)(1-$y)", p=p, y=y)
     if alpha >= 0:
-        alpha_t = trace.add("alpha_t", "Class-balancing factor", r"\alpha_t = \alpha\,y + (1-\alpha)(1-y)",
+        alpha_t = trace.add("alpha_t", msg("focal.step.class_balancing_factor"), r"\alpha_t = \alpha\,y + (1-\alpha)(1-y)",
                             alpha * y + (1 - alpha) * (1 - y),
-                            note="α weighs the positives, 1 − α the negatives (only the positives get α)",
+                            note=msg("focal.note.alpha_balancing"),
                             sub=rf"{alpha:g} \cdot $y + {1 - alpha:g} \cdot (1-$y)", y=y)
     else:
-        alpha_t = trace.add("alpha_t", "Class-balancing factor (off)", r"\alpha_t = 1", torch.ones_like(p_t),
-                            note="α < 0 disables the α-balancing (torchvision's convention): α_t = 1")
-    modulating = trace.add("(1-p_t)^gamma", "Modulating factor", r"(1-p_t)^{\gamma}", (1 - p_t) ** gamma,
-                           note="down-weights easy examples (p_t near 1); γ = 0 turns it off",
+        alpha_t = trace.add("alpha_t", msg("focal.step.class_balancing_factor_off"), r"\alpha_t = 1", torch.ones_like(p_t),
+                            note=msg("focal.note.alpha_off"))
+    modulating = trace.add("(1-p_t)^gamma", msg("focal.step.modulating_factor"), r"(1-p_t)^{\gamma}", (1 - p_t) ** gamma,
+                           note=msg("focal.note.down_weights_easy_examples_p"),
                            sub=rf"(1-$q)^{{{gamma:g}}}", q=p_t)
-    if gamma == 0 and alpha < 0:
-        weight_note = ("γ = 0 and α disabled: the focal weight is 1, so this focal loss is exactly "
-                       "BCE (BCEWithLogits for logits)")
-    else:
-        weight_note = ("mmdetection's focal_weight; with γ = 0 and α disabled it is 1 and the focal loss is "
-                       "exactly BCE (BCEWithLogits for logits)")
-    focal_weight = trace.add("focal_weight", "Focal weight", r"\alpha_t\,(1-p_t)^{\gamma}", alpha_t * modulating,
+    weight_note = msg("focal.note.focal_weight_is_1" if gamma == 0 and alpha < 0 else "focal.note.focal_weight")
+    focal_weight = trace.add("focal_weight", msg("focal.step.focal_weight"), r"\alpha_t\,(1-p_t)^{\gamma}", alpha_t * modulating,
                              note=weight_note, sub=r"$a \cdot $m", a=alpha_t, m=modulating)
     weight = params.get("weight")
     term = r"l_n = \alpha_t\,(1-p_t)^{\gamma}\,\mathrm{ce}_n"
     if weight is None:
-        loss = trace.add("l", "Focal loss term", term, focal_weight * ce, sub=r"$f \cdot $c", f=focal_weight, c=ce)
+        loss = trace.add("l", msg("focal.step.focal_loss_term"), term, focal_weight * ce, sub=r"$f \cdot $c", f=focal_weight, c=ce)
     else:
-        raw = trace.add("l_unweighted", "Focal loss term before the weight", term, focal_weight * ce,
+        raw = trace.add("l_unweighted", msg("focal.step.focal_loss_term_before_the"), term, focal_weight * ce,
                         sub=r"$f \cdot $c", f=focal_weight, c=ce)
         w = weight.to(raw.dtype)
-        loss = trace.add("l", "Weighted focal loss term", r"l_n = w_n \cdot \alpha_t\,(1-p_t)^{\gamma}\,\mathrm{ce}_n",
-                         w * raw, note="elementwise weight, as mmdetection's weight_reduce_loss; the mean still "
-                                       "divides by the element count (or avg_factor), not by Σ w",
+        loss = trace.add("l", msg("focal.step.weighted_focal_loss_term"), r"l_n = w_n \cdot \alpha_t\,(1-p_t)^{\gamma}\,\mathrm{ce}_n",
+                         w * raw, note=msg("focal.note.elementwise_weight_as_mmdetection_s"),
                          sub=r"$w \cdot $l", w=w, l=raw)
     return reduce(trace, loss, reduction, avg_factor=avg_factor)
 
@@ -255,19 +242,15 @@ def focal_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, A
 
 
 register(LossSpec(
-    name="focal", family="classification", title="Focal loss (sigmoid)",
-    summary="Binary cross-entropy scaled by α_t (1 − p_t)^γ: easy examples count less (RetinaNet).",
+    name="focal", family="classification", title=msg("focal.focal.title"),
+    summary=msg("focal.focal.summary"),
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t", pred_kind="logits", target_kind="binary",
     params=(
-        Param("alpha", 0.25, "float", "weight of the positives (1 − α for the negatives); a negative value "
-              "disables α-balancing (torchvision)", -1.0, 1.0),
-        Param("gamma", 2.0, "float", "focusing parameter γ ≥ 0: (1 − p_t)^γ down-weights easy examples; "
-              "γ = 0 gives (α-balanced) BCE", 0.0, 100.0),
-        Param("weight", None, "tensor", "elementwise weight multiplied into each term (mmdetection's weight), "
-              "broadcast to pred's shape"),
-        Param("avg_factor", None, "float", "mmdetection's avg_factor: the mean becomes Σ l / avg_factor "
-              "(e.g. the number of positive anchors)", 0.0, 1e12),
-        Param("input", "logits", "choice", "what pred holds: logits (σ is applied) or probabilities (used as p)",
+        Param("alpha", 0.25, "float", msg("focal.focal.param.alpha"), -1.0, 1.0),
+        Param("gamma", 2.0, "float", msg("focal.focal.param.gamma"), 0.0, 100.0),
+        Param("weight", None, "tensor", msg("focal.focal.param.weight")),
+        Param("avg_factor", None, "float", msg("focal.focal.param.avg_factor"), 0.0, 1e12),
+        Param("input", "logits", "choice", msg("focal.focal.param.input"),
               choices=("logits", "probabilities")),
     ),
     steps=focal_steps, reference=focal_reference, prepare=_focal_prepare, gradient=focal_gradient,
@@ -295,27 +278,26 @@ register(LossSpec(
 def _softmax_focal_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                            trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     if pred.dim() == 0:
-        raise InputError(f"pred: expected logits of shape (C,), (N, C) or (N, C, d...), got {shape_text(pred.shape)}")
+        raise InputError("focal.error.pred_shape", got=shape_text(pred.shape))
     c = pred.shape[class_dim(pred)]
     if pred.dim() == 1:
         if target.numel() != 1:
-            raise InputError(f"expected one class index as target for pred of shape {shape_text(pred.shape)}, "
-                             f"got target {shape_text(target.shape)}")
+            raise InputError("focal.error.one_index", pred=shape_text(pred.shape), got=shape_text(target.shape))
         target = target.reshape(())
     else:
         want = (pred.shape[0], *pred.shape[2:])
         if tuple(target.shape) != want:
-            raise InputError(f"expected target of shape {shape_text(want)} (pred {shape_text(pred.shape)} without "
-                             f"its class dimension), got {shape_text(target.shape)}")
+            raise InputError("focal.error.target_shape", want=shape_text(want), pred=shape_text(pred.shape),
+                             got=shape_text(target.shape))
     ignore_index = int(params["ignore_index"])
     target = require_class_indices(target, c, ignore_index=ignore_index)
     if not (target != ignore_index).any():
-        trace.warn("every target equals ignore_index: nothing is counted")
+        trace.warn(msg("focal.warn.every_target_equals_ignore_index"))
     alpha = params.get("alpha")
     if isinstance(alpha, torch.Tensor):
         require_per_class(alpha, "parameter alpha", c, hint=HINT_ALPHA)
         if (alpha < 0).any():
-            raise InputError(f"parameter alpha: expected per-class values ≥ 0, got {alpha[alpha < 0][0].item():g}")
+            raise InputError("focal.error.alpha_negative", got=f"{alpha[alpha < 0][0].item():g}")
     return pred, target
 
 
@@ -345,29 +327,28 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     counted = target != ignore_index
     safe_target = torch.where(counted, target, torch.zeros_like(target))
     log_p = log_softmax_steps(trace, pred, cd)
-    note = ("" if bool(counted.all()) else f"{int((~counted).sum())} sample(s) have target = ignore_index "
-                                           f"({ignore_index}) and are left out (log p_t = 0 there, as torch)")
-    log_p_t = trace.add("log p_t", "Log-probability of the target class", r"\log p_t = \log p_{y_n}",
+    note = ("" if bool(counted.all()) else msg("focal.note.ignored", count=int((~counted).sum()),
+                                               index=ignore_index))
+    log_p_t = trace.add("log p_t", msg("focal.step.log_probability_of_the_target"), r"\log p_t = \log p_{y_n}",
                         select(counted, log_p.gather(cd, safe_target.unsqueeze(cd)).squeeze(cd), 0.0), note=note)
-    p_t = trace.add("p_t", "Probability of the target class", r"p_t = e^{\log p_t}", torch.exp(log_p_t),
+    p_t = trace.add("p_t", msg("focal.step.probability_of_the_target_class"), r"p_t = e^{\log p_t}", torch.exp(log_p_t),
                     sub=r"e^{$a}", a=log_p_t)
-    modulating = trace.add("(1-p_t)^gamma", "Modulating factor", r"(1-p_t)^{\gamma}", (1 - p_t) ** gamma,
-                           note="down-weights easy examples (p_t near 1); γ = 0 turns it off",
+    modulating = trace.add("(1-p_t)^gamma", msg("focal.step.modulating_factor"), r"(1-p_t)^{\gamma}", (1 - p_t) ** gamma,
+                           note=msg("focal.note.down_weights_easy_examples_p"),
                            sub=rf"(1-$q)^{{{gamma:g}}}", q=p_t)
     alpha = params.get("alpha")
     kind = _alpha_kind(alpha)
     if kind == "per_class":
-        alpha_t = trace.add("alpha_t", "Class-balancing factor (per class)", r"\alpha_t = \alpha_{y_n}",
-                            alpha.to(pred.dtype)[safe_target], note="α_t is the α of each sample's target class")
+        alpha_t = trace.add("alpha_t", msg("focal.step.class_balancing_factor_per_class"), r"\alpha_t = \alpha_{y_n}",
+                            alpha.to(pred.dtype)[safe_target], note=msg("focal.note.alpha_per_class"))
     elif kind == "scalar":
-        alpha_t = trace.add("alpha_t", "Class-balancing factor (scalar)", r"\alpha_t = \alpha",
+        alpha_t = trace.add("alpha_t", msg("focal.step.class_balancing_factor_scalar"), r"\alpha_t = \alpha",
                             torch.full_like(p_t, float(alpha)),
-                            note="a scalar α weighs every class alike (kornia's convention), so it only scales the "
-                                 "loss; give one α per class to balance classes")
+                            note=msg("focal.note.alpha_scalar"))
     else:
-        alpha_t = trace.add("alpha_t", "Class-balancing factor (off)", r"\alpha_t = 1", torch.ones_like(p_t),
-                            note="alpha is off (None or negative): α_t = 1")
-    loss = trace.add("l", "Focal loss term", r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t",
+        alpha_t = trace.add("alpha_t", msg("focal.step.class_balancing_factor_off"), r"\alpha_t = 1", torch.ones_like(p_t),
+                            note=msg("focal.note.alpha_none"))
+    loss = trace.add("l", msg("focal.step.focal_loss_term"), r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t",
                      select(counted, -alpha_t * modulating * log_p_t, 0.0),
                      sub=r"-$a \cdot $m \cdot $b", a=alpha_t, m=modulating, b=log_p_t)
     denominator = None if bool(counted.all()) else counted.to(loss.dtype)
@@ -395,17 +376,14 @@ def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, 
 
 
 register(LossSpec(
-    name="softmax_focal", family="classification", title="Focal loss (softmax, multi-class)",
-    summary="Cross-entropy scaled by α_t (1 − p_t)^γ over a softmax: easy examples count less.",
+    name="softmax_focal", family="classification", title=msg("focal.softmax_focal.title"),
+    summary=msg("focal.softmax_focal.summary"),
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t,\quad p = \mathrm{softmax}(x)", pred_kind="logits",
     target_kind="classes",
     params=(
-        Param("alpha", None, "float_or_tensor", "None or negative: off; a scalar weighs every class alike (it only "
-              "scales the loss, as kornia); one value per class gives α_t = α[y]", -1.0, 1.0),
-        Param("gamma", 2.0, "float", "focusing parameter γ ≥ 0: (1 − p_t)^γ down-weights easy examples; "
-              "γ = 0 gives cross-entropy", 0.0, 100.0),
-        Param("ignore_index", -100, "int", "samples whose target equals this index are left out of the loss "
-              "and of the mean"),
+        Param("alpha", None, "float_or_tensor", msg("focal.softmax_focal.param.alpha"), -1.0, 1.0),
+        Param("gamma", 2.0, "float", msg("focal.softmax_focal.param.gamma"), 0.0, 100.0),
+        Param("ignore_index", -100, "int", msg("focal.softmax_focal.param.ignore_index")),
     ),
     steps=softmax_focal_steps, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,
     reference_name="torch.nn.functional.cross_entropy(reduction='none') times (1 - p_t)^gamma",
@@ -422,96 +400,3 @@ register(LossSpec(
         'l if reduction == "none" else l.sum() if reduction == "sum" else l.sum() / counted.sum()'
     ),
 ))
-
-
-add_zh({
-    # titles and summaries
-    "Focal loss (sigmoid)": "Focal 损失（sigmoid）",
-    "Binary cross-entropy scaled by α_t (1 − p_t)^γ: easy examples count less (RetinaNet).":
-        "用 α_t (1 − p_t)^γ 缩放的二元交叉熵：易分样本的权重更小（RetinaNet）。",
-    "Focal loss (softmax, multi-class)": "Focal 损失（softmax，多分类）",
-    "Cross-entropy scaled by α_t (1 − p_t)^γ over a softmax: easy examples count less.":
-        "在 softmax 上用 α_t (1 − p_t)^γ 缩放的交叉熵：易分样本的权重更小。",
-    # parameter descriptions
-    "weight of the positives (1 − α for the negatives); a negative value disables α-balancing (torchvision)":
-        "正样本的权重（负样本为 1 − α）；取负值则关闭 α 平衡（torchvision 的约定）",
-    "focusing parameter γ ≥ 0: (1 − p_t)^γ down-weights easy examples; γ = 0 gives (α-balanced) BCE":
-        "聚焦参数 γ ≥ 0：(1 − p_t)^γ 降低易分样本的权重；γ = 0 即为（带 α 平衡的）BCE",
-    "elementwise weight multiplied into each term (mmdetection's weight), broadcast to pred's shape":
-        "逐元素乘到每一项上的权重（mmdetection 的 weight），广播到 pred 的形状",
-    "mmdetection's avg_factor: the mean becomes Σ l / avg_factor (e.g. the number of positive anchors)":
-        "mmdetection 的 avg_factor：均值变为 Σ l / avg_factor（例如正样本 anchor 的个数）",
-    "what pred holds: logits (σ is applied) or probabilities (used as p)":
-        "pred 的含义：logits（先做 σ）或概率（直接作为 p）",
-    "None or negative: off; a scalar weighs every class alike (it only scales the loss, as kornia); one value per "
-    "class gives α_t = α[y]":
-        "None 或负值：关闭；标量对所有类别一视同仁（只是整体缩放损失，与 kornia 相同）；每类一个值时 α_t = α[y]",
-    "focusing parameter γ ≥ 0: (1 − p_t)^γ down-weights easy examples; γ = 0 gives cross-entropy":
-        "聚焦参数 γ ≥ 0：(1 − p_t)^γ 降低易分样本的权重；γ = 0 即为交叉熵",
-    "samples whose target equals this index are left out of the loss and of the mean":
-        "目标等于该索引的样本不计入损失，也不计入均值",
-    # step titles
-    "Probability (given)": "概率（直接给出）", "Sigmoid (stable)": "Sigmoid（数值稳定形式）",
-    "Binary cross-entropy with logits (stable)": "带 logits 的二元交叉熵（数值稳定形式）",
-    "Binary cross-entropy": "二元交叉熵",
-    "Log of p (clamped at −100)": "p 的对数（截断于 −100）", "Log of 1 − p (clamped at −100)": "1 − p 的对数（截断于 −100）",
-    "Probability of the true class": "真实类别的概率", "Class-balancing factor": "类别平衡因子",
-    "Class-balancing factor (off)": "类别平衡因子（关闭）", "Class-balancing factor (per class)": "类别平衡因子（逐类）",
-    "Class-balancing factor (scalar)": "类别平衡因子（标量）", "Modulating factor": "调制系数",
-    "Focal weight": "Focal 权重", "Focal loss term": "Focal 损失项",
-    "Focal loss term before the weight": "乘权重之前的 Focal 损失项", "Weighted focal loss term": "加权的 Focal 损失项",
-    "Log-probability of the target class": "目标类别的对数概率",
-    "Probability of the target class": "目标类别的概率",
-    # notes
-    "input=probabilities: pred is p itself, no sigmoid is applied": "input=probabilities：pred 本身就是 p，不再做 sigmoid",
-    "each branch only exponentiates −|x|, so nothing overflows for large |x|": "每个分支只计算 e^{−|x|}，|x| 很大时也不会溢出",
-    "the stable form of torch's binary_cross_entropy_with_logits: no log of a probability that rounded to 0, no overflow":
-        "torch 的 binary_cross_entropy_with_logits 的稳定形式：不对舍入为 0 的概率取对数，也不会溢出",
-    "torch clamps each log at −100 (log 0 becomes −100, not −∞); it does not fire here":
-        "torch 把每个对数截断在 −100（log 0 取 −100 而不是 −∞）；这里没有触发",
-    "p_t = p for a positive (y = 1), 1 − p for a negative (y = 0)": "正样本（y = 1）时 p_t = p，负样本（y = 0）时 p_t = 1 − p",
-    "α weighs the positives, 1 − α the negatives (only the positives get α)": "α 加权正样本，1 − α 加权负样本（只有正样本乘 α）",
-    "α < 0 disables the α-balancing (torchvision's convention): α_t = 1": "α < 0 关闭 α 平衡（torchvision 的约定）：α_t = 1",
-    "down-weights easy examples (p_t near 1); γ = 0 turns it off": "降低易分样本（p_t 接近 1）的权重；γ = 0 时不起作用",
-    "γ = 0 and α disabled: the focal weight is 1, so this focal loss is exactly BCE (BCEWithLogits for logits)":
-        "γ = 0 且关闭 α：focal 权重为 1，此时 focal 损失就是 BCE（logits 输入时即 BCEWithLogits）",
-    "mmdetection's focal_weight; with γ = 0 and α disabled it is 1 and the focal loss is exactly BCE (BCEWithLogits for logits)":
-        "即 mmdetection 的 focal_weight；γ = 0 且关闭 α 时它为 1，focal 损失就是 BCE（logits 输入时即 BCEWithLogits）",
-    "elementwise weight, as mmdetection's weight_reduce_loss; the mean still divides by the element count (or avg_factor), not by Σ w":
-        "逐元素权重，与 mmdetection 的 weight_reduce_loss 相同；均值仍除以元素个数（或 avg_factor），而不是 Σ w",
-    "α_t is the α of each sample's target class": "α_t 取每个样本目标类别的 α",
-    "a scalar α weighs every class alike (kornia's convention), so it only scales the loss; give one α per class to balance classes":
-        "标量 α 对所有类别一视同仁（kornia 的约定），只是整体缩放损失；要平衡类别请为每个类别给一个 α",
-    "alpha is off (None or negative): α_t = 1": "alpha 关闭（None 或负值）：α_t = 1",
-    # warnings and errors
-    "target has soft labels (values strictly between 0 and 1): the formula is used as written, with y and 1 − y "
-    "interpolating between the two cases":
-        "target 含软标签（严格介于 0 和 1 之间的值）：按公式原样计算，y 与 1 − y 在两种情形之间插值",
-    "every pred value lies in [0, 1]: if these are probabilities (as in article 003), set input=probabilities; "
-    "they are being treated as logits":
-        "pred 的所有值都在 [0, 1] 内：如果它们是概率（如文章 003），请设置 input=probabilities；现在按 logits 处理",
-    "avg_factor only changes the mean; with reduction none it is ignored (as in mmdetection)":
-        "avg_factor 只影响均值；reduction 为 none 时忽略它（与 mmdetection 相同）",
-    "parameter avg_factor: expected reduction mean (or none), got reduction sum (mmdetection refuses avg_factor with sum)":
-        "参数 avg_factor：期望 reduction 为 mean（或 none），实际为 sum（mmdetection 不允许 avg_factor 与 sum 同用）",
-    "every target equals ignore_index: nothing is counted": "所有目标都等于 ignore_index：没有样本被计入",
-    "pred has ±inf logits: the trace gives the limit of the formula there (a term whose factor is 0 counts 0, not 0·∞); "
-    "the built-in may give NaN at those elements":
-        "pred 含 ±inf 的 logits：逐步计算在这些位置取公式的极限（因子为 0 的项记为 0，而不是 0·∞）；内置函数在这些元素上可能给出 NaN",
-})
-add_zh_patterns([
-    (r"torch clamps each log at −100 \(log 0 becomes −100, not −∞\); the clamp fires at (\d+) element\(s\)",
-     r"torch 把每个对数截断在 −100（log 0 取 −100 而不是 −∞）；有 \1 个元素触发了截断"),
-    (r"parameter avg_factor: expected a positive number, got (.+)", r"参数 avg_factor：期望正数，实际为 \1"),
-    (r"pred: expected logits of shape \(C,\), \(N, C\) or \(N, C, d\.\.\.\), got (.+)",
-     r"pred：期望形状为 (C,)、(N, C) 或 (N, C, d...) 的 logits，实际为 \1"),
-    (r"expected one class index as target for pred of shape (.+), got target (.+)",
-     r"形状为 \1 的 pred 需要一个类别索引作为 target，实际 target 为 \2"),
-    (r"expected target of shape (.+) \(pred (.+) without its class dimension\), got (.+)",
-     r"期望 target 的形状为 \1（即 pred \2 去掉类别维），实际为 \3"),
-    (r"parameter alpha: expected per-class values ≥ 0, got (.+)", r"参数 alpha：期望逐类取值 ≥ 0，实际为 \1"),
-    (r"(\d+) sample\(s\) have target = ignore_index \((-?\d+)\) and are left out \(log p_t = 0 there, as torch\)",
-     r"有 \1 个样本的目标等于 ignore_index（\2），不计入（这些位置 log p_t = 0，与 torch 相同）"),
-])
-add_hint_zh(require_broadcastable, {HINT_COLUMN_WEIGHT: "(N, C) 的 pred 按样本加权时写成一列 [[w1], [w2], ...]"})
-add_hint_zh(require_per_class, {HINT_ALPHA: "或对所有类别用同一个数"})

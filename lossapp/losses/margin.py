@@ -11,10 +11,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
-    add_hint_zh,
     require_class_indices,
     require_per_class,
     require_same_shape,
@@ -26,8 +25,8 @@ from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace, fmt
 
-HINGE_01 = "target has 0/1 labels: mapped 0 → -1 so that y ∈ {-1, +1}"  # (lossapp.lint leaves it to hinge_prepare)
-HINT_ELEMENTWISE = "same shape as pred; class indices need pred with one more dimension"
+HINGE_01 = msg("margin.warn.hinge_01")  # (lossapp.lint leaves it to hinge_prepare)
+HINT_ELEMENTWISE = msg("margin.hint.elementwise")
 
 
 # -- hinge -----------------------------------------------------------------------------------------
@@ -36,7 +35,7 @@ def hinge_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[
                   trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Same shapes; labels −1/+1, or 0/1 mapped to −1/+1 with a warning."""
     if target is None:
-        raise InputError("hinge: expected a target tensor (labels -1/+1), got none")
+        raise InputError("margin.error.hinge_target_missing")
     require_same_shape(pred, target)
     target = target.double()
     if require_sign_labels(target, "target"):
@@ -57,13 +56,12 @@ def hinge_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     """
     margin = float(params["margin"])
     m = fmt(margin)
-    yf = trace.add("yf", "Signed score y·f", r"y_n f_n", target * pred, sub=r"$y \cdot $f", y=target, f=pred,
-                   note="positive when the sign of the score is right; the larger the more confident")
-    z = trace.add("z", "Margin minus y·f", r"z_n = \text{margin} - y_n f_n", margin - yf, sub=rf"{m} - $a", a=yf)
-    loss = trace.add("l", "Hinge: clamp at 0", r"l_n = \max(0, \text{margin} - y_n f_n)",
+    yf = trace.add("yf", msg("margin.step.signed_score_y_f"), r"y_n f_n", target * pred, sub=r"$y \cdot $f", y=target, f=pred,
+                   note=msg("margin.note.positive_when_the_sign_of"))
+    z = trace.add("z", msg("margin.step.margin_minus_y_f"), r"z_n = \text{margin} - y_n f_n", margin - yf, sub=rf"{m} - $a", a=yf)
+    loss = trace.add("l", msg("margin.step.hinge_clamp_at_0"), r"l_n = \max(0, \text{margin} - y_n f_n)",
                      torch.relu(z), sub=r"\max(0, $z)", z=z,
-                     note="zero once y·f ≥ margin; not torch's F.hinge_embedding_loss, which takes distances "
-                          "(x for y = 1, max(0, margin − x) for y = −1)")
+                     note=msg("margin.note.zero_once_y_f_margin"))
     return reduce(trace, loss, reduction)
 
 
@@ -77,17 +75,16 @@ def multi_margin_prepare(pred: torch.Tensor, target: torch.Tensor | None, params
                          trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Scores (N, C) with class indices (N,), or (C,) with one index; weight with C entries."""
     if target is None:
-        raise InputError("multi_margin: expected a target tensor (class indices), got none")
+        raise InputError("margin.error.multi_margin_target_missing")
     if pred.dim() == 2:
         if target.dim() != 1 or target.shape[0] != pred.shape[0]:
-            raise InputError(f"expected target of shape ({pred.shape[0]},) (one class index per row of pred "
-                             f"{shape_text(pred.shape)}), got target {shape_text(target.shape)}")
+            raise InputError("margin.error.target_per_row", want=shape_text((pred.shape[0],)), pred=shape_text(pred.shape),
+                             got=shape_text(target.shape))
     elif pred.dim() == 1:
         if target.numel() != 1 or target.dim() > 1:
-            raise InputError(f"expected a single class index for pred {shape_text(pred.shape)}, got target "
-                             f"{shape_text(target.shape)}")
+            raise InputError("margin.error.single_index", pred=shape_text(pred.shape), got=shape_text(target.shape))
     else:
-        raise InputError(f"expected pred scores of shape (N, C) or (C,), got {shape_text(pred.shape)}")
+        raise InputError("margin.error.pred_shape", got=shape_text(pred.shape))
     classes = pred.shape[-1]
     target = require_class_indices(target, classes)
     require_per_class(params.get("weight"), "parameter weight", classes)
@@ -114,27 +111,26 @@ def multi_margin_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, p
     y = target.reshape(-1).long()
     classes = x.shape[1]
     m = fmt(margin)
-    xy = trace.add("x_y", "Score of the true class", r"x_{n,y_n}", x.gather(1, y[:, None]).squeeze(1))
-    z = trace.add("z", "Margin violations", r"z_{n,i} = \text{margin} - x_{n,y_n} + x_{n,i}",
+    xy = trace.add("x_y", msg("margin.step.score_of_the_true_class"), r"x_{n,y_n}", x.gather(1, y[:, None]).squeeze(1))
+    z = trace.add("z", msg("margin.step.margin_violations"), r"z_{n,i} = \text{margin} - x_{n,y_n} + x_{n,i}",
                   margin - xy[:, None] + x, sub=rf"{m} - $a + $b", a=xy[:, None], b=x)
     other = torch.arange(classes, device=y.device)[None, :] != y[:, None]
-    h = trace.add("h", "Clamp at 0, leaving out i = y", r"h_{n,i} = \max(0, z_{n,i}),\quad i \ne y_n",
+    h = trace.add("h", msg("margin.step.clamp_at_0_leaving_out"), r"h_{n,i} = \max(0, z_{n,i}),\quad i \ne y_n",
                   torch.relu(z) * other,
-                  note="the term i = y_n is left out (it would always be the margin itself)")
+                  note=msg("margin.note.the_term_i_y_n"))
     if p == 2:
-        hp = trace.add("h^p", "Power p = 2", r"h_{n,i}^2", h * h, sub=r"$h^2", h=h)
+        hp = trace.add("h^p", msg("margin.step.power_p_2"), r"h_{n,i}^2", h * h, sub=r"$h^2", h=h)
     else:
-        hp = trace.add("h^p", "Power p = 1", r"h_{n,i}^1 = h_{n,i}", h, note="p = 1 leaves the terms unchanged")
+        hp = trace.add("h^p", msg("margin.step.power_p_1"), r"h_{n,i}^1 = h_{n,i}", h, note=msg("margin.note.p_1_leaves_the_terms"))
     if weight is not None:
-        wy = trace.add("w_y", "Weight of the true class", r"w_{y_n}", weight.double()[y])
-        hp = trace.add("wh^p", "Weighted terms", r"w_{y_n}\, h_{n,i}^p", wy[:, None] * hp,
-                       note="torch multiplies by w[y] after the power (its docs put w inside the max, which "
-                            "would square it for p = 2); the mean still divides by N, not by Σ w")
-    s = trace.add("s", "Sum over the other classes", r"s_n = \sum_{i \ne y_n} w_{y_n} h_{n,i}^p"
+        wy = trace.add("w_y", msg("margin.step.weight_of_the_true_class"), r"w_{y_n}", weight.double()[y])
+        hp = trace.add("wh^p", msg("margin.step.weighted_terms"), r"w_{y_n}\, h_{n,i}^p", wy[:, None] * hp,
+                       note=msg("margin.note.torch_multiplies_by_w_y"))
+    s = trace.add("s", msg("margin.step.sum_over_the_other_classes"), r"s_n = \sum_{i \ne y_n} w_{y_n} h_{n,i}^p"
                   if weight is not None else r"s_n = \sum_{i \ne y_n} h_{n,i}^p", hp.sum(1))
-    loss = trace.add("l", "Divide by the number of classes C", r"l_n = \frac{s_n}{C}", s / classes,
+    loss = trace.add("l", msg("margin.step.divide_by_the_number_of"), r"l_n = \frac{s_n}{C}", s / classes,
                      sub=rf"\frac{{$s}}{{{classes}}}", s=s,
-                     note=f"C = {classes}: torch divides by all C classes, the true class included")
+                     note=msg("margin.note.divide_by_classes", classes=classes))
     return reduce(trace, loss.reshape(out_shape), reduction)
 
 
@@ -155,25 +151,24 @@ def zero_one_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
                      trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Elementwise: same shapes, labels 0/1 or −1/+1. (N, C, ...) scores: class indices, argmax."""
     if target is None:
-        raise InputError("zero_one: expected a target tensor (labels), got none")
+        raise InputError("margin.error.zero_one_target_missing")
     if _argmax_mode(pred, target):
         dim = class_dim(pred)
         expected = (pred.shape[0], *pred.shape[2:]) if pred.dim() > 1 else ()
         if tuple(target.shape) != expected:
-            raise InputError(f"expected target of shape {shape_text(expected)} (class indices for pred "
-                             f"{shape_text(pred.shape)}, classes along dim {dim}), got target "
-                             f"{shape_text(target.shape)}")
+            raise InputError("margin.error.target_shape", want=shape_text(expected), pred=shape_text(pred.shape), dim=dim,
+                             got=shape_text(target.shape))
         target = require_class_indices(target, pred.shape[dim])
         top = pred.amax(dim=dim, keepdim=True)
         if bool(((pred == top).sum(dim=dim) > 1).any()):
-            trace.warn("some rows have tied top scores: argmax takes the first (lowest) class index, as torch.argmax")
+            trace.warn(msg("margin.warn.some_rows_have_tied_top"))
         return pred, target
     require_same_shape(pred, target)
     require_sign_labels(target, "target", hint=HINT_ELEMENTWISE)
     target = target.long()
     threshold = float(params["threshold"])
     if threshold == 0.5 and not within(pred, 0, 1):
-        trace.warn("pred has values outside [0, 1] (scores?) but the threshold is 0.5; for scores use threshold=0")
+        trace.warn(msg("margin.warn.threshold_for_scores"))
     return pred, target
 
 
@@ -198,26 +193,26 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
     """
     if _argmax_mode(pred, target):
         dim = class_dim(pred)
-        label = trace.add("ŷ", "Predicted labels (argmax over classes)", r"\hat{y}_n = \arg\max_c x_{n,c}",
+        label = trace.add("ŷ", msg("margin.step.predicted_labels_argmax_over_classes"), r"\hat{y}_n = \arg\max_c x_{n,c}",
                           pred.argmax(dim=dim).double(),
-                          note="ties go to the first (lowest) class index, as torch.argmax")
+                          note=msg("margin.note.ties_go_to_the_first"))
     else:
         threshold = float(params["threshold"])
         t = fmt(threshold)
         negative = -1.0 if float(target.min()) < 0 else 0.0
         if negative < 0:
             formula = rf"\hat{{y}}_n = \begin{{cases}} +1 & f_n \ge {t} \\ -1 & \text{{otherwise}}\end{{cases}}"
-            note = "targets are -1/+1, so the predicted labels are -1/+1 too"
+            note = msg("margin.note.sign_labels")
         else:
             formula = rf"\hat{{y}}_n = \begin{{cases}} 1 & f_n \ge {t} \\ 0 & \text{{otherwise}}\end{{cases}}"
             note = ""
-        label = trace.add("ŷ", "Predicted labels (threshold)", formula,
+        label = trace.add("ŷ", msg("margin.step.predicted_labels_threshold"), formula,
                           _threshold_labels(pred >= threshold, negative, pred.dtype),
                           note=note)
-    correct = trace.add("c", "Correct?", r"c_n = \mathbf{1}[\hat{y}_n = y_n]", (label == target).double(),
-                        note="1 where the predicted label equals the target")
-    loss = trace.add("l", "0-1 loss", r"l_n = 1 - c_n", 1.0 - correct, sub=r"1 - $c", c=correct,
-                     note="mean = error rate (1 − accuracy); sum = number of errors; how far off is ignored")
+    correct = trace.add("c", msg("margin.step.correct"), r"c_n = \mathbf{1}[\hat{y}_n = y_n]", (label == target).double(),
+                        note=msg("margin.note.1_where_the_predicted_label"))
+    loss = trace.add("l", msg("margin.step.0_1_loss"), r"l_n = 1 - c_n", 1.0 - correct, sub=r"1 - $c", c=correct,
+                     note=msg("margin.note.mean_error_rate_1_accuracy"))
     return reduce(trace, loss, reduction)
 
 
@@ -234,10 +229,10 @@ def zero_one_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any
 _REDUCE_CODE = 'l.mean() if reduction == "mean" else l.sum() if reduction == "sum" else l'
 
 register(LossSpec(
-    name="hinge", family="margin", title="Hinge loss",
-    summary="The SVM loss: zero once y·f reaches the margin, linear below it.",
+    name="hinge", family="margin", title=msg("margin.hinge.title"),
+    summary=msg("margin.hinge.summary"),
     formula=r"l_n = \max(0, \text{margin} - y_n f_n)", pred_kind="scores", target_kind="signs",
-    params=(Param("margin", 1.0, "float", "the margin: y·f must reach it for zero loss", 0.0, 10.0),),
+    params=(Param("margin", 1.0, "float", msg("margin.hinge.param.margin"), 0.0, 10.0),),
     steps=hinge_steps, reference=hinge_reference, reference_name="torch.relu(margin - y*f)",
     prepare=hinge_prepare, aliases=("svm", "hinge_loss", "svm_loss"),
     example={"pred": "[0.8, -0.5, 1.5, 0.3, -2.0]", "target": "[1, -1, 1, -1, 1]", "params": {"margin": 1.0}},
@@ -246,13 +241,13 @@ register(LossSpec(
 ))
 
 register(LossSpec(
-    name="multi_margin", family="margin", title="Multi-class margin loss",
-    summary="Multi-class hinge: every other class whose score comes within the margin of the true class costs.",
+    name="multi_margin", family="margin", title=msg("margin.multi_margin.title"),
+    summary=msg("margin.multi_margin.summary"),
     formula=r"l_n = \frac{1}{C} \sum_{i \ne y_n} w_{y_n} \max(0, \text{margin} - x_{n,y_n} + x_{n,i})^p",
     pred_kind="scores", target_kind="classes",
-    params=(Param("p", 1, "int", "the exponent: 1 (hinge) or 2 (squared hinge)", 1, 2),
-            Param("margin", 1.0, "float", "the margin the true class's score must lead by", 0.0, 10.0),
-            Param("weight", None, "tensor", "one weight per class, applied as w[y] (the true class's weight)")),
+    params=(Param("p", 1, "int", msg("margin.multi_margin.param.p"), 1, 2),
+            Param("margin", 1.0, "float", msg("margin.multi_margin.param.margin"), 0.0, 10.0),
+            Param("weight", None, "tensor", msg("margin.multi_margin.param.weight"))),
     steps=multi_margin_steps, reference=multi_margin_reference,
     reference_name="torch.nn.functional.multi_margin_loss", prepare=multi_margin_prepare,
     aliases=("MultiMarginLoss", "multi_class_hinge", "multiclass_hinge"), target_dtype="index",
@@ -262,12 +257,11 @@ register(LossSpec(
 ))
 
 register(LossSpec(
-    name="zero_one", family="margin", title="0-1 loss",
-    summary="1 for a wrong predicted label, 0 for a right one: the mean is the error rate.",
+    name="zero_one", family="margin", title=msg("margin.zero_one.title"),
+    summary=msg("margin.zero_one.summary"),
     formula=r"l_n = \mathbf{1}[\hat{y}_n \ne y_n]", pred_kind="scores", target_kind="binary",
     params=(Param("threshold", 0.5, "float",
-                  "predicted label 1 where pred ≥ threshold (0.5 for probabilities, 0 for scores); "
-                  "(N, C) scores use argmax instead"),),
+                  msg("margin.zero_one.param.threshold")),),
     steps=zero_one_steps, reference=zero_one_reference, reference_name="counting: (pred_label != target).float()",
     prepare=zero_one_prepare, aliases=("01", "0-1", "zero_one_loss", "error_rate", "misclassification"),
     differentiable=False, target_dtype="auto",
@@ -276,62 +270,3 @@ register(LossSpec(
                "              else torch.where(pred >= threshold, 1, -1 if bool((target < 0).any()) else 0))\n"
                "l = (pred_label != target).float()\n" + _REDUCE_CODE,
 ))
-
-add_zh({
-    # titles and summaries
-    "Hinge loss": "Hinge 损失（合页损失）", "Multi-class margin loss": "多分类间隔损失", "0-1 loss": "0-1 损失",
-    "The SVM loss: zero once y·f reaches the margin, linear below it.": "SVM 的损失：y·f 达到间隔后为零，之前线性增长。",
-    "Multi-class hinge: every other class whose score comes within the margin of the true class costs.":
-        "多分类 hinge：凡是得分与真实类别相差不到间隔的其他类别都会产生损失。",
-    "1 for a wrong predicted label, 0 for a right one: the mean is the error rate.":
-        "预测标签错误为 1，正确为 0：均值即错误率。",
-    # parameter descriptions
-    "the margin: y·f must reach it for zero loss": "间隔：y·f 至少达到它，损失才为零",
-    "the exponent: 1 (hinge) or 2 (squared hinge)": "指数：1（hinge）或 2（平方 hinge）",
-    "the margin the true class's score must lead by": "真实类别的得分需要领先的间隔",
-    "one weight per class, applied as w[y] (the true class's weight)": "每个类别一个权重，按 w[y]（真实类别的权重）使用",
-    "predicted label 1 where pred ≥ threshold (0.5 for probabilities, 0 for scores); (N, C) scores use argmax instead":
-        "pred ≥ threshold 处预测标签为 1（概率用 0.5，得分用 0）；(N, C) 的得分改用 argmax",
-    # step titles
-    "Signed score y·f": "带符号的得分 y·f", "Margin minus y·f": "间隔减去 y·f", "Hinge: clamp at 0": "Hinge：在 0 处截断",
-    "Score of the true class": "真实类别的得分", "Margin violations": "违反间隔的量",
-    "Clamp at 0, leaving out i = y": "在 0 处截断，去掉 i = y 的项", "Power p = 2": "p = 2 次方", "Power p = 1": "p = 1 次方",
-    "Weight of the true class": "真实类别的权重", "Weighted terms": "加权后的各项",
-    "Sum over the other classes": "对其他类别求和", "Divide by the number of classes C": "除以类别数 C",
-    "Predicted labels (argmax over classes)": "预测标签（对类别取 argmax）", "Predicted labels (threshold)": "预测标签（阈值）",
-    "Correct?": "是否正确？",
-    # notes
-    "positive when the sign of the score is right; the larger the more confident":
-        "得分符号正确时为正；越大表示越有把握",
-    "zero once y·f ≥ margin; not torch's F.hinge_embedding_loss, which takes distances (x for y = 1, max(0, margin − x) for y = −1)":
-        "y·f ≥ margin 时为零；这不是 torch 的 F.hinge_embedding_loss，后者的输入是距离（y = 1 时为 x，y = −1 时为 max(0, margin − x)）",
-    "the term i = y_n is left out (it would always be the margin itself)": "去掉 i = y_n 这一项（它总是等于间隔本身）",
-    "p = 1 leaves the terms unchanged": "p = 1 时各项不变",
-    "torch multiplies by w[y] after the power (its docs put w inside the max, which would square it for p = 2); the mean still divides by N, not by Σ w":
-        "torch 在乘方之后才乘以 w[y]（其文档把 w 写在 max 里面，p = 2 时会被平方）；均值仍然除以 N，而不是 Σ w",
-    "ties go to the first (lowest) class index, as torch.argmax": "并列最大时取第一个（最小的）类别下标，与 torch.argmax 相同",
-    "targets are -1/+1, so the predicted labels are -1/+1 too": "目标是 -1/+1，所以预测标签也取 -1/+1",
-    "1 where the predicted label equals the target": "预测标签等于目标处为 1",
-    "mean = error rate (1 − accuracy); sum = number of errors; how far off is ignored":
-        "均值 = 错误率（1 − 准确率）；求和 = 错误个数；不考虑偏差大小",
-    # warnings
-    HINGE_01: "target 为 0/1 标签：已把 0 映射为 -1，使 y ∈ {-1, +1}",
-    "some rows have tied top scores: argmax takes the first (lowest) class index, as torch.argmax":
-        "有些行的最高得分并列：argmax 取第一个（最小的）类别下标，与 torch.argmax 相同",
-    "pred has values outside [0, 1] (scores?) but the threshold is 0.5; for scores use threshold=0":
-        "pred 有 [0, 1] 之外的值（是得分吗？）但阈值为 0.5；得分请用 threshold=0",
-    # errors
-    "hinge: expected a target tensor (labels -1/+1), got none": "hinge：期望目标张量（标签 -1/+1），实际没有",
-    "multi_margin: expected a target tensor (class indices), got none": "multi_margin：期望目标张量（类别下标），实际没有",
-    "zero_one: expected a target tensor (labels), got none": "zero_one：期望目标张量（标签），实际没有",
-})
-add_zh_patterns([
-    (r"C = (\d+): torch divides by all C classes, the true class included", r"C = \1：torch 除以全部 C 个类别，包括真实类别"),
-    (r"expected target of shape (\(.*\)) \(one class index per row of pred (\(.*\))\), got target (\(.*\))",
-     r"期望目标形状为 \1（pred \2 的每一行一个类别下标），实际目标为 \3"),
-    (r"expected a single class index for pred (\(.*\)), got target (\(.*\))", r"pred \1 需要单个类别下标，实际目标为 \2"),
-    (r"expected pred scores of shape \(N, C\) or \(C,\), got (\(.*\))", r"期望 pred 得分形状为 (N, C) 或 (C,)，实际为 \1"),
-    (r"expected target of shape (\(.*\)) \(class indices for pred (\(.*\)), classes along dim (\d+)\), got target (\(.*\))",
-     r"期望目标形状为 \1（pred \2 的类别下标，类别在第 \3 维），实际目标为 \4"),
-])
-add_hint_zh(require_sign_labels, {HINT_ELEMENTWISE: "与 pred 同形状；类别下标需要 pred 多一维"})

@@ -31,10 +31,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import add_zh, add_zh_patterns, translate_zh
+from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
-    add_hint_zh,
     require_binary,
     require_class_indices,
     require_probabilities,
@@ -48,14 +47,14 @@ from lossapp.trace import SUBSTITUTE_MAX, Step, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
 EXAMPLE = {"pred": "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "target": "[[1, 0, 1, 0], [0, 1, 1, 0]]"}
-KINDS = {"dice": ("D", "Dice coefficient", "Dice loss"),
-         "iou": ("J", "IoU (Jaccard index)", "IoU loss"),
-         "tversky": ("T", "Tversky index", "Tversky loss")}
+KINDS = {"dice": ("D", msg("overlap.step.dice_coefficient"), msg("overlap.step.dice_loss")),
+         "iou": ("J", msg("overlap.step.iou_jaccard_index"), msg("overlap.step.iou_loss")),
+         "tversky": ("T", msg("overlap.step.tversky_index"), msg("overlap.step.tversky_loss"))}
 
 
 # -- input checks ----------------------------------------------------------------------------------
 
-HINT_ACTIVATION = "set activation=sigmoid or softmax for logits"
+HINT_ACTIVATION = msg("overlap.hint.activation")
 
 
 def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -64,34 +63,31 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     indices for softmax)."""
     activation = params.get("activation", "none")
     if target is None:
-        raise InputError("expected a target mask (0/1 or soft labels), got none")
+        raise InputError("overlap.error.target_missing")
     if activation == "softmax":
         if pred.dim() < 2:
-            raise InputError("activation=softmax: expected pred logits of shape (N, C, ...) with the classes on "
-                             f"dim 1, got {shape_text(pred.shape)}")
+            raise InputError("overlap.error.softmax_pred_shape", got=shape_text(pred.shape))
         classes = pred.shape[1]
         if classes < 2:
-            raise InputError(f"activation=softmax: expected at least 2 classes on dim 1, got pred {shape_text(pred.shape)}")
+            raise InputError("overlap.error.softmax_classes", got=shape_text(pred.shape))
         index_shape = (pred.shape[0], *pred.shape[2:])
         if within(pred, 0, 1):
-            trace.warn("every pred value lies in [0, 1]: if these are probabilities, set activation=none; "
-                       "they are being treated as logits (activation=softmax)")
+            trace.warn(msg("overlap.warn.probabilities_as_logits", activation=activation))
         if tuple(target.shape) == index_shape:
             return pred, require_class_indices(target, classes)
         if tuple(target.shape) == tuple(pred.shape):
             target = target.double()
             require_binary(target, "target")
             return pred, target
-        raise InputError(f"activation=softmax: expected target class indices of shape {shape_text(index_shape)} or "
-                         f"one-hot / class probabilities of shape {shape_text(pred.shape)}, got {shape_text(target.shape)}")
+        raise InputError("overlap.error.softmax_target_shape", index=shape_text(index_shape), pred=shape_text(pred.shape),
+                         got=shape_text(target.shape))
     require_same_shape(pred, target)
     target = target.double()
     require_binary(target, "target")
     if activation == "none":
         require_probabilities(pred, "pred", hint=HINT_ACTIVATION)
     elif within(pred, 0, 1):
-        trace.warn("every pred value lies in [0, 1]: if these are probabilities, set activation=none; "
-                   f"they are being treated as logits (activation={activation})")
+        trace.warn(msg("overlap.warn.probabilities_as_logits", activation=activation))
     return pred, target
 
 
@@ -123,32 +119,32 @@ def _sum_terms(x: torch.Tensor, dims: tuple[int, ...]) -> str | None:
 
 def _activate(trace: Trace, x: torch.Tensor, activation: str) -> torch.Tensor:
     if activation == "sigmoid":
-        return trace.add("p", "Sigmoid", r"p_i = \sigma(x_i) = \frac{1}{1 + e^{-x_i}}", stable_sigmoid(x),
-                         note="computed as e^{x}/(1+e^{x}) for x < 0 so that e^{-x} never overflows",
+        return trace.add("p", msg("overlap.step.sigmoid"), r"p_i = \sigma(x_i) = \frac{1}{1 + e^{-x_i}}", stable_sigmoid(x),
+                         note=msg("overlap.note.sigmoid"),
                          sub=r"\frac{1}{1 + e^{-$x}}", x=x)
     if activation == "softmax":
-        m = trace.add("m", "Max over classes", r"m = \max_c x_c", x.amax(1, keepdim=True),
-                      note="subtracting the max keeps every exponent ≤ 0 (no overflow)")
-        e = trace.add("e", "Shifted exponentials", r"e_c = e^{x_c - m}", torch.exp(x - m))
-        s = trace.add("Σe", "Sum of exponentials", r"S = \sum_c e_c", e.sum(1, keepdim=True))
-        return trace.add("p", "Softmax over classes (dim 1)", r"p_c = \frac{e_c}{S}", e / s)
+        m = trace.add("m", msg("overlap.step.max_over_classes"), r"m = \max_c x_c", x.amax(1, keepdim=True),
+                      note=msg("overlap.note.subtracting_the_max_keeps_every"))
+        e = trace.add("e", msg("overlap.step.shifted_exponentials"), r"e_c = e^{x_c - m}", torch.exp(x - m))
+        s = trace.add("Σe", msg("overlap.step.sum_of_exponentials"), r"S = \sum_c e_c", e.sum(1, keepdim=True))
+        return trace.add("p", msg("overlap.step.softmax_over_classes_dim_1"), r"p_c = \frac{e_c}{S}", e / s)
     return x
 
 
 def _one_hot(trace: Trace, target: torch.Tensor, classes: int) -> torch.Tensor:
     grid = torch.arange(classes, device=target.device).view(1, classes, *([1] * (target.dim() - 1)))
-    return trace.add("t", "One-hot target", r"t_c = [y = c]", (target.unsqueeze(1) == grid).double(),
-                     note=f"class indices turned into one 0/1 mask per class (C = {classes})")
+    return trace.add("t", msg("overlap.step.one_hot_target"), r"t_c = [y = c]", (target.unsqueeze(1) == grid).double(),
+                     note=msg("overlap.note.one_hot", classes=classes))
 
 
 def _sum_note(p: torch.Tensor, activation: str, per_sample: bool) -> str:
     if activation == "softmax":
         if per_sample:
-            return f"sums over the positions of each sample and class: one set per (sample, class), N = {p.shape[0]}, C = {p.shape[1]}"
-        return f"sums over the batch and the positions: one set per class, C = {p.shape[1]}"
+            return msg("overlap.note.sets_per_sample_and_class", n=p.shape[0], classes=p.shape[1])
+        return msg("overlap.note.sets_per_class", classes=p.shape[1])
     if per_sample and p.dim() >= 2:
-        return f"sums over every dimension but the first: one set per sample, N = {p.shape[0]}"
-    return "sums over the whole tensor: one set (as in article 003's code)"
+        return msg("overlap.note.sets_per_sample", n=p.shape[0])
+    return msg("overlap.note.sums_over_the_whole_tensor")
 
 
 def _count_steps(trace: Trace, p: torch.Tensor, t: torch.Tensor, dims: tuple[int, ...], kind: str,
@@ -156,35 +152,34 @@ def _count_steps(trace: Trace, p: torch.Tensor, t: torch.Tensor, dims: tuple[int
     """For 0/1 masks: the confusion counts and the coefficient written with them."""
     p, t = p.detach(), t.detach()
     masks = {"TP": p * t, "FP": p * (1 - t), "FN": (1 - p) * t, "TN": (1 - p) * (1 - t)}
-    tp = trace.add("TP", "True positives TP", r"TP = \sum_i p_i t_i", _ssum(masks["TP"], dims),
-                   note="pred and target are 0/1 masks: the sums are the confusion counts",
+    tp = trace.add("TP", msg("overlap.step.true_positives_tp"), r"TP = \sum_i p_i t_i", _ssum(masks["TP"], dims),
+                   note=msg("overlap.note.confusion_counts"),
                    sub=_sum_terms(masks["TP"], dims))
-    fp = trace.add("FP", "False positives FP", r"FP = \sum_i p_i (1 - t_i)", _ssum(masks["FP"], dims),
+    fp = trace.add("FP", msg("overlap.step.false_positives_fp"), r"FP = \sum_i p_i (1 - t_i)", _ssum(masks["FP"], dims),
                    sub=_sum_terms(masks["FP"], dims))
-    fn = trace.add("FN", "False negatives FN", r"FN = \sum_i (1 - p_i)\, t_i", _ssum(masks["FN"], dims),
+    fn = trace.add("FN", msg("overlap.step.false_negatives_fn"), r"FN = \sum_i (1 - p_i)\, t_i", _ssum(masks["FN"], dims),
                    sub=_sum_terms(masks["FN"], dims))
-    trace.add("TN", "True negatives TN", r"TN = \sum_i (1 - p_i)(1 - t_i)", _ssum(masks["TN"], dims),
+    trace.add("TN", msg("overlap.step.true_negatives_tn"), r"TN = \sum_i (1 - p_i)(1 - t_i)", _ssum(masks["TN"], dims),
               sub=_sum_terms(masks["TN"], dims))
     if kind == "dice":
-        prec = trace.add("P", "Precision P", r"P = \frac{TP}{TP + FP}", tp / (tp + fp),
+        prec = trace.add("P", msg("overlap.step.precision_p"), r"P = \frac{TP}{TP + FP}", tp / (tp + fp),
                          sub=r"\frac{$tp}{$tp + $fp}", tp=tp, fp=fp)
-        rec = trace.add("R", "Recall R", r"R = \frac{TP}{TP + FN}", tp / (tp + fn),
+        rec = trace.add("R", msg("overlap.step.recall_r"), r"R = \frac{TP}{TP + FN}", tp / (tp + fn),
                         sub=r"\frac{$tp}{$tp + $fn}", tp=tp, fn=fn)
-        trace.add("F1", "Dice = F1 from the counts", r"\frac{2TP}{2TP + FP + FN} = F_1 = \frac{2PR}{P + R}",
+        trace.add("F1", msg("overlap.step.dice_f1_from_the_counts"), r"\frac{2TP}{2TP + FP + FN} = F_1 = \frac{2PR}{P + R}",
                   2 * tp / (2 * tp + fp + fn),
-                  note="for 0/1 masks the Dice coefficient is the F1 score (up to ε): multiplying 2PR/(P+R) "
-                       "by (TP+FP)(TP+FN)/TP gives 2TP/(2TP+FP+FN), so minimising the Dice loss maximises F1",
+                  note=msg("overlap.note.dice_counts"),
                   sub=r"\frac{2 \cdot $tp}{2 \cdot $tp + $fp + $fn} = \frac{2 \cdot $P \cdot $R}{$P + $R}",
                   tp=tp, fp=fp, fn=fn, P=prec, R=rec)
     elif kind == "iou":
-        trace.add("IoU", "IoU from the counts", r"J = \frac{TP}{TP + FP + FN}", tp / (tp + fp + fn),
-                  note="for 0/1 masks IoU = TP/(TP+FP+FN) = D/(2 − D) with D the Dice coefficient (up to ε)",
+        trace.add("IoU", msg("overlap.step.iou_from_the_counts"), r"J = \frac{TP}{TP + FP + FN}", tp / (tp + fp + fn),
+                  note=msg("overlap.note.iou_counts"),
                   sub=r"\frac{$tp}{$tp + $fp + $fn}", tp=tp, fp=fp, fn=fn)
     else:
         a, b = float(params["alpha"]), float(params["beta"])
-        trace.add("T_counts", "Tversky index from the counts", r"T = \frac{TP}{TP + \alpha FP + \beta FN}",
+        trace.add("T_counts", msg("overlap.step.tversky_index_from_the_counts"), r"T = \frac{TP}{TP + \alpha FP + \beta FN}",
                   tp / (tp + a * fp + b * fn),
-                  note="for 0/1 masks; α = β = 0.5 gives the Dice coefficient, α = β = 1 gives IoU",
+                  note=msg("overlap.note.tversky_counts"),
                   sub=rf"\frac{{$tp}}{{$tp + {fmt(a)} \cdot $fp + {fmt(b)} \cdot $fn}}", tp=tp, fp=fp, fn=fn)
 
 
@@ -202,31 +197,30 @@ def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
         t = target.double()
     dims = _set_dims(p, activation, per_sample)
     if activation == "softmax" and per_sample and p.dim() == 2:
-        trace.warn("pred (N, C) has no positions: each (sample, class) set has one element; "
-                   "set per_sample=false to pool the batch into one set per class")
-    pt = trace.add("p·t", "Element-wise product p·t", r"p_i\, t_i", p * t, sub=r"$p \cdot $t", p=p, t=t)
-    inter = trace.add("|X∩Y|", "Intersection |X∩Y|", r"|X \cap Y| = \sum_i p_i t_i", _ssum(pt, dims),
+        trace.warn(msg("overlap.warn.no_positions"))
+    pt = trace.add("p·t", msg("overlap.step.element_wise_product_p_t"), r"p_i\, t_i", p * t, sub=r"$p \cdot $t", p=p, t=t)
+    inter = trace.add("|X∩Y|", msg("overlap.step.intersection_x_y"), r"|X \cap Y| = \sum_i p_i t_i", _ssum(pt, dims),
                       note=_sum_note(p, activation, per_sample), sub=_sum_terms(pt, dims))
     symbol, title, _ = KINDS[kind]
     if kind in ("dice", "iou"):
-        sp = trace.add("|X|", "Prediction size |X|", r"|X| = \sum_i p_i", _ssum(p, dims), sub=_sum_terms(p, dims))
-        st = trace.add("|Y|", "Target size |Y|", r"|Y| = \sum_i t_i", _ssum(t, dims), sub=_sum_terms(t, dims))
+        sp = trace.add("|X|", msg("overlap.step.prediction_size_x"), r"|X| = \sum_i p_i", _ssum(p, dims), sub=_sum_terms(p, dims))
+        st = trace.add("|Y|", msg("overlap.step.target_size_y"), r"|Y| = \sum_i t_i", _ssum(t, dims), sub=_sum_terms(t, dims))
         empty = (sp + st).detach() == 0
     if kind == "dice":
         coef = trace.add(symbol, title, r"D = \frac{2|X \cap Y| + \epsilon}{|X| + |Y| + \epsilon}",
                          (2 * inter + eps) / (sp + st + eps),
                          sub=rf"\frac{{2 \cdot $i + {e}}}{{$x + $y + {e}}}", i=inter, x=sp, y=st)
     elif kind == "iou":
-        union = trace.add("|X∪Y|", "Union |X∪Y|", r"|X \cup Y| = |X| + |Y| - |X \cap Y|", sp + st - inter,
+        union = trace.add("|X∪Y|", msg("overlap.step.union_x_y"), r"|X \cup Y| = |X| + |Y| - |X \cap Y|", sp + st - inter,
                           sub=r"$x + $y - $i", x=sp, y=st, i=inter)
         coef = trace.add(symbol, title, r"J = \frac{|X \cap Y| + \epsilon}{|X \cup Y| + \epsilon}",
                          (inter + eps) / (union + eps), sub=rf"\frac{{$i + {e}}}{{$u + {e}}}", i=inter, u=union)
     else:
         a, b = float(params["alpha"]), float(params["beta"])
-        fp = trace.add("fp", "Soft false positives", r"\mathrm{fp} = \sum_i p_i (1 - t_i)", _ssum(p * (1 - t), dims),
-                       note="weighted by α")
-        fn = trace.add("fn", "Soft false negatives", r"\mathrm{fn} = \sum_i (1 - p_i)\, t_i", _ssum((1 - p) * t, dims),
-                       note="weighted by β")
+        fp = trace.add("fp", msg("overlap.step.soft_false_positives"), r"\mathrm{fp} = \sum_i p_i (1 - t_i)", _ssum(p * (1 - t), dims),
+                       note=msg("overlap.note.weighted_by_alpha"))
+        fn = trace.add("fn", msg("overlap.step.soft_false_negatives"), r"\mathrm{fn} = \sum_i (1 - p_i)\, t_i", _ssum((1 - p) * t, dims),
+                       note=msg("overlap.note.weighted_by_beta"))
         den = inter + a * fp + b * fn
         empty = den.detach() == 0
         coef = trace.add(symbol, title,
@@ -236,15 +230,15 @@ def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
                          i=inter, fp=fp, fn=fn)
     if bool(empty.any()):
         if eps == 0:
-            trace.warn("a set is empty in both pred and target and eps = 0: its coefficient is 0/0 = NaN")
+            trace.warn(msg("overlap.warn.empty_set_nan"))
         else:
-            trace.steps[-1].note = "empty in both pred and target somewhere: there the coefficient is ε/ε = 1 (loss 0)"
+            trace.steps[-1].note = msg("overlap.note.empty_set")
     binary = activation == "none" and all_binary(p) and all_binary(t)
     if binary:
         _count_steps(trace, p, t, dims, kind, params)
     if activation == "softmax":
-        coef = trace.add(f"{symbol}_avg", "Mean over classes", rf"\bar{{{symbol}}} = \frac{{1}}{{C}} \sum_c {symbol}_c",
-                         coef.mean(-1), note=f"C = {p.shape[1]} classes, each counted equally")
+        coef = trace.add(f"{symbol}_avg", msg("overlap.step.mean_over_classes"), rf"\bar{{{symbol}}} = \frac{{1}}{{C}} \sum_c {symbol}_c",
+                         coef.mean(-1), note=msg("overlap.note.mean_over_classes", classes=p.shape[1]))
     return trace.add("l", KINDS[kind][2], rf"l = 1 - {symbol}", 1 - coef, sub=r"1 - $c", c=coef)
 
 
@@ -353,42 +347,37 @@ TVERSKY_CODE = (_SETS_CODE + "l = 1 - (inter + eps) / (inter + alpha * (P * (1 -
 
 # -- registration ------------------------------------------------------------------------------------
 
-EPS_PARAM = Param("eps", 1e-8, "float", "smoothing ε added to the numerator and the denominator (article 003's code uses 1e-8)",
+EPS_PARAM = Param("eps", 1e-8, "float", msg("overlap.param.eps"),
                   0.0, 1.0)
 ACTIVATION_PARAM = Param("activation", "none", "choice",
-                         "none: pred are probabilities; sigmoid: pred are logits, one per element; "
-                         "softmax: pred are logits (N, C, ...) with the classes on dim 1", choices=ACTIVATIONS)
+                         msg("overlap.param.activation"), choices=ACTIVATIONS)
 PER_SAMPLE_PARAM = Param("per_sample", True, "bool",
-                         "true: one set per sample along dim 0 (for ≥2-D pred), then reduced; "
-                         "false: the whole tensor is one set (article 003's code)")
+                         msg("overlap.param.per_sample"))
 _SET_PARAMS = (EPS_PARAM, ACTIVATION_PARAM, PER_SAMPLE_PARAM)
 _COMMON: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "target_kind": "binary",
                            "prepare": prepare_overlap, "target_dtype": "auto", "example": EXAMPLE}
 
 register(LossSpec(
-    name="dice", title="Dice loss", summary="One minus the Dice coefficient (= F1 for 0/1 masks): overlap of the "
-    "predicted and the true mask, robust to class imbalance.",
+    name="dice", title=msg("overlap.dice.title"), summary=msg("overlap.dice.summary"),
     formula=r"l = 1 - \frac{2\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i + \epsilon}",
     params=_SET_PARAMS, steps=dice_steps, reference=dice_reference,
     reference_name="set formula 1 − (2·Σp·t + ε)/(Σp + Σt + ε) in torch ops",
     aliases=("dice_loss", "DiceLoss", "soft_dice", "sorensen_dice"), torch_code=DICE_CODE, **_COMMON))
 
 register(LossSpec(
-    name="iou", title="IoU loss (Jaccard)", summary="One minus the intersection over union of the predicted and "
-    "the true mask.",
+    name="iou", title=msg("overlap.iou.title"), summary=msg("overlap.iou.summary"),
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i - \sum_i p_i t_i + \epsilon}",
     params=_SET_PARAMS, steps=iou_steps, reference=iou_reference,
     reference_name="set formula 1 − (Σp·t + ε)/(Σp + Σt − Σp·t + ε) in torch ops",
     aliases=("jaccard", "iou_loss", "jaccard_loss", "JaccardLoss"), torch_code=IOU_CODE, **_COMMON))
 
 register(LossSpec(
-    name="tversky", title="Tversky loss", summary="Dice with separate weights on false positives (α) and false "
-    "negatives (β); α = β = 0.5 is Dice.",
+    name="tversky", title=msg("overlap.tversky.title"), summary=msg("overlap.tversky.summary"),
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i t_i + \alpha \sum_i p_i (1 - t_i) + "
             r"\beta \sum_i (1 - p_i) t_i + \epsilon}",
     params=(EPS_PARAM,
-            Param("alpha", 0.5, "float", "weight α of the soft false positives Σ p(1−t)", 0.0, 10.0),
-            Param("beta", 0.5, "float", "weight β of the soft false negatives Σ (1−p)t", 0.0, 10.0),
+            Param("alpha", 0.5, "float", msg("overlap.tversky.param.alpha"), 0.0, 10.0),
+            Param("beta", 0.5, "float", msg("overlap.tversky.param.beta"), 0.0, 10.0),
             ACTIVATION_PARAM, PER_SAMPLE_PARAM),
     steps=tversky_steps, reference=tversky_reference,
     reference_name="set formula 1 − (Σp·t + ε)/(Σp·t + α·Σp(1−t) + β·Σ(1−p)t + ε) in torch ops",
@@ -397,7 +386,7 @@ register(LossSpec(
 
 # -- Dice + CE and Dice + focal (article 003's suggested combinations) --------------------------------
 
-PART_PREFIX = {"dice": ("Dice part", "Dice 部分"), "ce": ("CE part", "CE 部分"), "focal": ("Focal part", "Focal 部分")}
+PART_PREFIX = {"dice": msg("overlap.part.dice"), "ce": msg("overlap.part.ce"), "focal": msg("overlap.part.focal")}
 CE_PARTS = {"none": "bce", "sigmoid": "bce_with_logits", "softmax": "cross_entropy"}
 
 
@@ -420,12 +409,8 @@ def _part(kind: str, params: dict[str, Any]) -> tuple[LossSpec, dict[str, Any]]:
 
 def _merge(trace: Trace, part: Trace, tag: str) -> None:
     """Copy a part's steps, titles prefixed ("Dice part: ..."), symbols suffixed (L -> L_dice)."""
-    prefix, prefix_zh = PART_PREFIX[tag]
     for s in part.steps:
-        title = f"{prefix}: {s.title}"
-        zh = translate_zh(s.title)
-        if zh is not None:
-            add_zh({title: f"{prefix_zh}：{zh}"})
+        title = msg("overlap.part.title", part=PART_PREFIX[tag], title=s.title)
         trace.steps.append(Step(f"{s.symbol}_{tag}", title, s.formula, s.value, s.note, s.sub, s.args))
     for warning in part.warnings:
         trace.warn(warning)
@@ -453,7 +438,7 @@ def _combo_steps(kind: str) -> Callable[..., torch.Tensor]:
         _merge(trace, part_trace, kind)
         trace.unreduced = part_trace.unreduced if part_trace.unreduced is not None else dice_trace.unreduced
         wd, wp = float(params["lambda_dice"]), float(params[lam])
-        return trace.add("L", "Weighted sum of the parts",
+        return trace.add("L", msg("overlap.step.weighted_sum_of_the_parts"),
                          rf"L = \lambda_{{dice}} L_{{dice}} + \lambda_{{{kind}}} L_{{{kind}}}",
                          wd * l_dice + wp * l_part,
                          sub=rf"{fmt(wd)} \cdot $d + {fmt(wp)} \cdot $q", d=l_dice, q=l_part)
@@ -553,13 +538,12 @@ _DICE_VALUE_CODE = DICE_CODE.rsplit("\n", 1)[0] + '\ndice = {"none": l, "mean": 
 
 _COMBO: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "target_kind": "binary",
                           "target_dtype": "auto", "example": EXAMPLE, "reductions": ("mean", "sum")}
-LAMBDA_DICE = Param("lambda_dice", 1.0, "float", "weight λ_dice of the Dice part", 0.0, 100.0)
+LAMBDA_DICE = Param("lambda_dice", 1.0, "float", msg("overlap.param.lambda_dice"), 0.0, 100.0)
 
 register(LossSpec(
-    name="dice_ce", title="Dice + cross-entropy", summary="λ_dice·Dice loss + λ_ce·cross-entropy: the Dice part "
-    "targets the overlap, the CE part keeps the gradients stable.",
+    name="dice_ce", title=msg("overlap.dice_ce.title"), summary=msg("overlap.dice_ce.summary"),
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{ce} L_{ce}",
-    params=(LAMBDA_DICE, Param("lambda_ce", 1.0, "float", "weight λ_ce of the cross-entropy part", 0.0, 100.0),
+    params=(LAMBDA_DICE, Param("lambda_ce", 1.0, "float", msg("overlap.dice_ce.param.lambda_ce"), 0.0, 100.0),
             *_SET_PARAMS),
     steps=dice_ce_steps, reference=_combo_reference("ce"), prepare=_combo_prepare("ce"),
     gradient=_combo_gradient("ce"),
@@ -567,105 +551,19 @@ register(LossSpec(
     aliases=("dice_bce", "DiceCELoss", "dice_cross_entropy"), torch_code=_DICE_VALUE_CODE + _CE_CODE, **_COMBO))
 
 register(LossSpec(
-    name="dice_focal", title="Dice + focal", summary="λ_dice·Dice loss + λ_focal·focal loss: overlap plus "
-    "down-weighted easy pixels.",
+    name="dice_focal", title=msg("overlap.dice_focal.title"), summary=msg("overlap.dice_focal.summary"),
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{focal} L_{focal}",
-    params=(LAMBDA_DICE, Param("lambda_focal", 1.0, "float", "weight λ_focal of the focal part", 0.0, 100.0),
+    params=(LAMBDA_DICE, Param("lambda_focal", 1.0, "float", msg("overlap.dice_focal.param.lambda_focal"), 0.0, 100.0),
             EPS_PARAM,
-            Param("activation", "none", "choice", "none: pred are probabilities; sigmoid: pred are logits, one per "
-                  "element", choices=("none", "sigmoid")),
+            Param("activation", "none", "choice", msg("overlap.dice_focal.param.activation"), choices=("none", "sigmoid")),
             PER_SAMPLE_PARAM,
-            Param("alpha", 0.25, "float", "focal α on the positives (1 − α on the negatives); negative disables",
+            Param("alpha", 0.25, "float", msg("overlap.dice_focal.param.alpha"),
                   -1.0, 1.0),
-            Param("gamma", 2.0, "float", "focal exponent γ of the modulating factor (1 − p_t)^γ", 0.0, 10.0)),
+            Param("gamma", 2.0, "float", msg("overlap.dice_focal.param.gamma"), 0.0, 10.0)),
     steps=dice_focal_steps, reference=_combo_reference("focal"), prepare=_combo_prepare("focal"),
     gradient=_combo_gradient("focal"),
     reference_name="λ_dice·(Dice set formula) + λ_focal·(sigmoid focal loss on F.binary_cross_entropy_with_logits)",
     aliases=("DiceFocalLoss",), torch_code=_DICE_VALUE_CODE + _FOCAL_CODE, **_COMBO))
-
-
-add_zh({
-    # titles, summaries, params
-    "Dice loss": "Dice 损失", "IoU loss (Jaccard)": "IoU 损失（Jaccard）", "Tversky loss": "Tversky 损失",
-    "IoU loss": "IoU 损失", "Dice + cross-entropy": "Dice + 交叉熵", "Dice + focal": "Dice + Focal",
-    "One minus the Dice coefficient (= F1 for 0/1 masks): overlap of the predicted and the true mask, robust to class imbalance.":
-        "1 减去 Dice 系数（对 0/1 掩码即 F1）：预测掩码与真实掩码的重叠程度，对类别不平衡稳健。",
-    "One minus the intersection over union of the predicted and the true mask.": "1 减去预测掩码与真实掩码的交并比。",
-    "Dice with separate weights on false positives (α) and false negatives (β); α = β = 0.5 is Dice.":
-        "对假阳性（α）和假阴性（β）分别加权的 Dice；α = β = 0.5 即为 Dice。",
-    "λ_dice·Dice loss + λ_ce·cross-entropy: the Dice part targets the overlap, the CE part keeps the gradients stable.":
-        "λ_dice·Dice 损失 + λ_ce·交叉熵：Dice 部分关注重叠，CE 部分让梯度保持稳定。",
-    "λ_dice·Dice loss + λ_focal·focal loss: overlap plus down-weighted easy pixels.":
-        "λ_dice·Dice 损失 + λ_focal·Focal 损失：关注重叠，同时降低易分像素的权重。",
-    "smoothing ε added to the numerator and the denominator (article 003's code uses 1e-8)":
-        "加在分子和分母上的平滑项 ε（文章 003 的代码用 1e-8）",
-    "none: pred are probabilities; sigmoid: pred are logits, one per element; softmax: pred are logits (N, C, ...) with the classes on dim 1":
-        "none：pred 为概率；sigmoid：pred 为逐元素的 logits；softmax：pred 为 (N, C, ...) 的 logits，类别在第 1 维",
-    "none: pred are probabilities; sigmoid: pred are logits, one per element":
-        "none：pred 为概率；sigmoid：pred 为逐元素的 logits",
-    "true: one set per sample along dim 0 (for ≥2-D pred), then reduced; false: the whole tensor is one set (article 003's code)":
-        "true：沿第 0 维每个样本一个集合（pred 至少二维时），再做归约；false：整个张量作为一个集合（文章 003 的代码）",
-    "weight α of the soft false positives Σ p(1−t)": "软假阳性 Σ p(1−t) 的权重 α",
-    "weight β of the soft false negatives Σ (1−p)t": "软假阴性 Σ (1−p)t 的权重 β",
-    "weight λ_dice of the Dice part": "Dice 部分的权重 λ_dice",
-    "weight λ_ce of the cross-entropy part": "交叉熵部分的权重 λ_ce",
-    "weight λ_focal of the focal part": "Focal 部分的权重 λ_focal",
-    "focal α on the positives (1 − α on the negatives); negative disables": "Focal 正样本的 α（负样本为 1 − α）；取负值则关闭",
-    "focal exponent γ of the modulating factor (1 − p_t)^γ": "Focal 调制因子 (1 − p_t)^γ 的指数 γ",
-    # step titles
-    "Sigmoid": "Sigmoid 函数", "Max over classes": "类别上的最大值", "Shifted exponentials": "平移后的指数",
-    "Sum of exponentials": "指数之和", "Softmax over classes (dim 1)": "类别上的 Softmax（第 1 维）",
-    "One-hot target": "独热（one-hot）目标", "Element-wise product p·t": "逐元素乘积 p·t",
-    "Intersection |X∩Y|": "交集 |X∩Y|", "Prediction size |X|": "预测集合大小 |X|", "Target size |Y|": "目标集合大小 |Y|",
-    "Union |X∪Y|": "并集 |X∪Y|", "Dice coefficient": "Dice 系数", "IoU (Jaccard index)": "IoU（Jaccard 指数）",
-    "Tversky index": "Tversky 指数", "Soft false positives": "软假阳性", "Soft false negatives": "软假阴性",
-    "True positives TP": "真阳性 TP", "False positives FP": "假阳性 FP", "False negatives FN": "假阴性 FN",
-    "True negatives TN": "真阴性 TN", "Precision P": "精确率 P", "Recall R": "召回率 R",
-    "Dice = F1 from the counts": "由计数得到 Dice = F1", "IoU from the counts": "由计数得到 IoU",
-    "Tversky index from the counts": "由计数得到 Tversky 指数", "Mean over classes": "对类别求平均",
-    "Weighted sum of the parts": "各部分的加权和",
-    # notes and warnings
-    "computed as e^{x}/(1+e^{x}) for x < 0 so that e^{-x} never overflows":
-        "x < 0 时按 e^{x}/(1+e^{x}) 计算，使 e^{-x} 不会溢出",
-    "subtracting the max keeps every exponent ≤ 0 (no overflow)": "减去最大值使所有指数 ≤ 0（不会溢出）",
-    "sums over the whole tensor: one set (as in article 003's code)": "对整个张量求和：一个集合（与文章 003 的代码相同）",
-    "pred and target are 0/1 masks: the sums are the confusion counts": "pred 和 target 都是 0/1 掩码：这些和就是混淆矩阵计数",
-    "for 0/1 masks the Dice coefficient is the F1 score (up to ε): multiplying 2PR/(P+R) by (TP+FP)(TP+FN)/TP gives 2TP/(2TP+FP+FN), so minimising the Dice loss maximises F1":
-        "对 0/1 掩码，Dice 系数就是 F1 分数（忽略 ε）：2PR/(P+R) 的分子分母同乘 (TP+FP)(TP+FN)/TP 得到 2TP/(2TP+FP+FN)，所以最小化 Dice 损失就是最大化 F1",
-    "for 0/1 masks IoU = TP/(TP+FP+FN) = D/(2 − D) with D the Dice coefficient (up to ε)":
-        "对 0/1 掩码，IoU = TP/(TP+FP+FN) = D/(2 − D)，D 为 Dice 系数（忽略 ε）",
-    "for 0/1 masks; α = β = 0.5 gives the Dice coefficient, α = β = 1 gives IoU":
-        "对 0/1 掩码；α = β = 0.5 即 Dice 系数，α = β = 1 即 IoU",
-    "weighted by α": "以 α 加权", "weighted by β": "以 β 加权",
-    "a set is empty in both pred and target and eps = 0: its coefficient is 0/0 = NaN":
-        "某个集合在 pred 和 target 中都为空且 eps = 0：其系数为 0/0 = NaN",
-    "empty in both pred and target somewhere: there the coefficient is ε/ε = 1 (loss 0)":
-        "某处 pred 和 target 都为空：那里的系数为 ε/ε = 1（损失为 0）",
-    "pred (N, C) has no positions: each (sample, class) set has one element; set per_sample=false to pool the batch into one set per class":
-        "pred 为 (N, C)，没有空间位置：每个（样本，类别）集合只有一个元素；设 per_sample=false 可把整个批次合成每类一个集合",
-    "every pred value lies in [0, 1]: if these are probabilities, set activation=none; they are being treated as logits (activation=sigmoid)":
-        "pred 的所有值都在 [0, 1] 内：如果它们是概率，请设置 activation=none；现在按 logits 处理（activation=sigmoid）",
-    "every pred value lies in [0, 1]: if these are probabilities, set activation=none; they are being treated as logits (activation=softmax)":
-        "pred 的所有值都在 [0, 1] 内：如果它们是概率，请设置 activation=none；现在按 logits 处理（activation=softmax）",
-    # errors
-    "expected a target mask (0/1 or soft labels), got none": "期望一个目标掩码（0/1 或软标签），实际没有",
-})
-add_zh_patterns([
-    (r"class indices turned into one 0/1 mask per class \(C = (\d+)\)", r"类别索引转为每类一个 0/1 掩码（C = \1）"),
-    (r"sums over the positions of each sample and class: one set per \(sample, class\), N = (\d+), C = (\d+)",
-     r"对每个样本、每个类别的位置求和：每个（样本，类别）一个集合，N = \1，C = \2"),
-    (r"sums over the batch and the positions: one set per class, C = (\d+)", r"对批次和位置求和：每个类别一个集合，C = \1"),
-    (r"sums over every dimension but the first: one set per sample, N = (\d+)", r"对第一维以外的所有维求和：每个样本一个集合，N = \1"),
-    (r"C = (\d+) classes, each counted equally", r"C = \1 个类别，权重相同"),
-    (r"activation=softmax: expected pred logits of shape \(N, C, \.\.\.\) with the classes on dim 1, got (.+)",
-     r"activation=softmax：期望 pred 为形状 (N, C, ...) 的 logits，类别在第 1 维，实际为 \1"),
-    (r"activation=softmax: expected at least 2 classes on dim 1, got pred (.+)",
-     r"activation=softmax：期望第 1 维至少有 2 个类别，实际 pred 为 \1"),
-    (r"activation=softmax: expected target class indices of shape (.+) or one-hot / class probabilities of shape (.+), got (.+)",
-     r"activation=softmax：期望 target 为形状 \1 的类别索引，或形状 \2 的独热 / 类别概率，实际为 \3"),
-])
-
-add_hint_zh(require_probabilities, {HINT_ACTIVATION: "若为 logits 请设 activation=sigmoid 或 softmax"})
 
 # The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in
 # lossapp/confusion_metrics.py; importing it here registers it with the losses.

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import require_same_shape
 from lossapp.losses.stable import select
 from lossapp.reduction import reduce
@@ -24,7 +24,7 @@ def _same_shape(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
 
 
 def _difference(trace: Trace, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return trace.add("d", "Difference", r"d_n = \hat{y}_n - y_n", pred - target, sub=r"$p - $y", p=pred, y=target)
+    return trace.add("d", msg("regression.step.difference"), r"d_n = \hat{y}_n - y_n", pred - target, sub=r"$p - $y", p=pred, y=target)
 
 
 def l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
@@ -35,7 +35,7 @@ def l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
     Shapes: pred and target of the same shape.  Reference: F.l1_loss.
     """
     d = _difference(trace, pred, target)
-    loss = trace.add("l", "Absolute error", r"l_n = |d_n|", d.abs(), sub=r"|$d|", d=d)
+    loss = trace.add("l", msg("regression.step.absolute_error"), r"l_n = |d_n|", d.abs(), sub=r"|$d|", d=d)
     return reduce(trace, loss, reduction)
 
 
@@ -47,7 +47,7 @@ def mse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     Shapes: pred and target of the same shape.  Reference: F.mse_loss.
     """
     d = _difference(trace, pred, target)
-    loss = trace.add("l", "Squared error", r"l_n = d_n^2", d * d, sub=r"$d^2", d=d)
+    loss = trace.add("l", msg("regression.step.squared_error"), r"l_n = d_n^2", d * d, sub=r"$d^2", d=d)
     return reduce(trace, loss, reduction)
 
 
@@ -59,8 +59,8 @@ def rmse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: d
     Shapes: pred and target of the same shape.  Reference: torch.sqrt(F.mse_loss(...)).
     """
     mse = mse_steps(trace, pred, target, params, reduction)
-    return trace.add("rmse", "Square root", r"\mathrm{RMSE} = \sqrt{L_{\mathrm{MSE}}}", torch.sqrt(mse),
-                     note="RMSE is the root of the reduced MSE, not the mean of per-element roots",
+    return trace.add("rmse", msg("regression.step.square_root"), r"\mathrm{RMSE} = \sqrt{L_{\mathrm{MSE}}}", torch.sqrt(mse),
+                     note=msg("regression.note.rmse_is_the_root_of"),
                      sub=r"\sqrt{$m}", m=mse)
 
 
@@ -73,15 +73,15 @@ def smooth_l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
     """
     beta = float(params["beta"])
     d = _difference(trace, pred, target)
-    a = trace.add("|d|", "Absolute difference", r"|d_n|", d.abs())
+    a = trace.add("|d|", msg("regression.step.absolute_difference"), r"|d_n|", d.abs())
     if beta == 0:
-        trace.warn("beta = 0: smooth L1 is exactly L1 (torch switches to l1_loss)")
-        loss = trace.add("l", "Smooth L1 term (β = 0 → |d|)", r"l_n = |d_n|", a.clone())
+        trace.warn(msg("regression.warn.beta_0"))
+        loss = trace.add("l", msg("regression.step.smooth_l1_term_l1"), r"l_n = |d_n|", a.clone())
         return reduce(trace, loss, reduction)
-    trace.show("quad", "Is |d| < β? (quadratic branch)", r"|d_n| < \beta", lambda a: (a < beta).double(), a,
-               note=f"1 where the quadratic branch applies (β = {beta:g})")
+    trace.show("quad", msg("regression.step.quadratic_branch_beta"), r"|d_n| < \beta", lambda a: (a < beta).double(), a,
+               note=msg("regression.note.quadratic_branch", beta=f"{beta:g}"))
     loss = select(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
-    trace.add("l", "Smooth L1 term", r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & "
+    trace.add("l", msg("regression.step.smooth_l1_term"), r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & "
               r"\text{otherwise}\end{cases}", loss)
     return reduce(trace, loss, reduction)
 
@@ -95,10 +95,10 @@ def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     """
     delta = float(params["delta"])
     d = _difference(trace, pred, target)
-    a = trace.add("|d|", "Absolute difference", r"|d_n|", d.abs())
-    trace.show("quad", "Is |d| < δ? (quadratic branch)", r"|d_n| < \delta", lambda a: (a < delta).double(), a)
+    a = trace.add("|d|", msg("regression.step.absolute_difference"), r"|d_n|", d.abs())
+    trace.show("quad", msg("regression.step.quadratic_branch_delta"), r"|d_n| < \delta", lambda a: (a < delta).double(), a)
     loss = select(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
-    trace.add("l", "Huber term", r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & "
+    trace.add("l", msg("regression.step.huber_term"), r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & "
               r"\text{otherwise}\end{cases}", loss)
     return reduce(trace, loss, reduction)
 
@@ -107,56 +107,36 @@ _COMMON = {"family": "regression", "pred_kind": "values", "target_kind": "values
            "example": ARTICLE_PAIR}
 
 register(LossSpec(
-    name="l1", torch_code="F.l1_loss(pred, target, reduction=reduction)", title="L1 loss (MAE)", summary="Mean absolute error: robust to outliers, constant gradient.",
+    name="l1", torch_code="F.l1_loss(pred, target, reduction=reduction)", title=msg("regression.l1.title"), summary=msg("regression.l1.summary"),
     formula=r"l_n = |\hat{y}_n - y_n|", params=(), steps=l1_steps,
     reference=lambda x, y, p, r: F.l1_loss(x, y, reduction=r), reference_name="torch.nn.functional.l1_loss",
     aliases=("mae", "L1Loss", "absolute", "mean_absolute_error"), **_COMMON))
 
 register(LossSpec(
-    name="mse", torch_code="F.mse_loss(pred, target, reduction=reduction)", title="MSE loss (L2)", summary="Mean squared error: smooth, gradient grows with the error.",
+    name="mse", torch_code="F.mse_loss(pred, target, reduction=reduction)", title=msg("regression.mse.title"), summary=msg("regression.mse.summary"),
     formula=r"l_n = (\hat{y}_n - y_n)^2", params=(), steps=mse_steps,
     reference=lambda x, y, p, r: F.mse_loss(x, y, reduction=r), reference_name="torch.nn.functional.mse_loss",
     aliases=("l2", "MSELoss", "quadratic", "mean_squared_error"), **_COMMON))
 
 register(LossSpec(
-    name="rmse", torch_code="torch.sqrt(F.mse_loss(pred, target, reduction=reduction))", title="RMSE", summary="Root mean squared error: the square root of the reduced MSE.",
+    name="rmse", torch_code="torch.sqrt(F.mse_loss(pred, target, reduction=reduction))", title=msg("regression.rmse.title"), summary=msg("regression.rmse.summary"),
     formula=r"\mathrm{RMSE} = \sqrt{\tfrac{1}{n}\sum_n (\hat{y}_n - y_n)^2}", params=(), steps=rmse_steps,
     reference=lambda x, y, p, r: torch.sqrt(F.mse_loss(x, y, reduction=r)),
     reference_name="torch.sqrt(torch.nn.functional.mse_loss)", aliases=("root_mean_squared_error",), **_COMMON))
 
 register(LossSpec(
-    name="smooth_l1", torch_code="F.smooth_l1_loss(pred, target, reduction=reduction, beta=beta)", title="Smooth L1 loss",
-    summary="Quadratic near zero, linear beyond β: the box-regression loss of Fast R-CNN and SSD.",
+    name="smooth_l1", torch_code="F.smooth_l1_loss(pred, target, reduction=reduction, beta=beta)", title=msg("regression.smooth_l1.title"),
+    summary=msg("regression.smooth_l1.summary"),
     formula=r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & \text{otherwise}\end{cases}",
-    params=(Param("beta", 1.0, "float", "where the quadratic part turns linear (0 gives L1)", 0.0, 10.0),),
+    params=(Param("beta", 1.0, "float", msg("regression.smooth_l1.param.beta"), 0.0, 10.0),),
     steps=smooth_l1_steps,
     reference=lambda x, y, p, r: F.smooth_l1_loss(x, y, reduction=r, beta=p["beta"]),
     reference_name="torch.nn.functional.smooth_l1_loss", aliases=("SmoothL1Loss", "smoothl1"), **_COMMON))
 
 register(LossSpec(
-    name="huber", torch_code="F.huber_loss(pred, target, reduction=reduction, delta=delta)", title="Huber loss", summary="Quadratic near zero, linear with slope δ beyond δ.",
+    name="huber", torch_code="F.huber_loss(pred, target, reduction=reduction, delta=delta)", title=msg("regression.huber.title"), summary=msg("regression.huber.summary"),
     formula=r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & \text{otherwise}\end{cases}",
-    params=(Param("delta", 1.0, "float", "where the quadratic part turns linear", 1e-6, 10.0),),
+    params=(Param("delta", 1.0, "float", msg("regression.huber.param.delta"), 1e-6, 10.0),),
     steps=huber_steps,
     reference=lambda x, y, p, r: F.huber_loss(x, y, reduction=r, delta=p["delta"]),
     reference_name="torch.nn.functional.huber_loss", aliases=("HuberLoss",), **_COMMON))
-
-add_zh({
-    "Difference": "差值", "Absolute error": "绝对误差", "Squared error": "平方误差", "Square root": "平方根",
-    "Absolute difference": "差的绝对值", "Is |d| < β? (quadratic branch)": "|d| < β 吗？（二次分支）",
-    "Is |d| < δ? (quadratic branch)": "|d| < δ 吗？（二次分支）", "Smooth L1 term": "Smooth L1 项",
-    "Smooth L1 term (β = 0 → |d|)": "Smooth L1 项（β = 0 → |d|）", "Huber term": "Huber 项",
-    "RMSE is the root of the reduced MSE, not the mean of per-element roots": "RMSE 是归约后 MSE 的平方根，而不是逐元素平方根的均值",
-    "beta = 0: smooth L1 is exactly L1 (torch switches to l1_loss)": "beta = 0：smooth L1 就是 L1（torch 会改用 l1_loss）",
-    "L1 loss (MAE)": "L1 损失（MAE，平均绝对误差）", "MSE loss (L2)": "MSE 损失（L2，均方误差）", "RMSE": "RMSE（均方根误差）",
-    "Smooth L1 loss": "Smooth L1 损失", "Huber loss": "Huber 损失",
-    "Mean absolute error: robust to outliers, constant gradient.": "平均绝对误差：对离群点稳健，梯度大小恒定。",
-    "Mean squared error: smooth, gradient grows with the error.": "均方误差：处处光滑，梯度随误差增大。",
-    "Root mean squared error: the square root of the reduced MSE.": "均方根误差：归约后 MSE 的平方根。",
-    "Quadratic near zero, linear beyond β: the box-regression loss of Fast R-CNN and SSD.":
-        "零附近为二次，超过 β 后为线性：Fast R-CNN 和 SSD 的边框回归损失。",
-    "Quadratic near zero, linear with slope δ beyond δ.": "零附近为二次，超过 δ 后为斜率 δ 的线性。",
-    "where the quadratic part turns linear (0 gives L1)": "二次部分转为线性的位置（0 即为 L1）",
-    "where the quadratic part turns linear": "二次部分转为线性的位置",
-})
-add_zh_patterns([(r"1 where the quadratic branch applies \(β = (.+)\)", r"取二次分支处为 1（β = \1）")])

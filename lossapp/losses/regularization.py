@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import InputError
 from lossapp.losses.stable import reduce_builtin
 from lossapp.reduction import reduce
@@ -32,7 +32,7 @@ def penalty_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dic
                     trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     """A penalty acts on the weights alone: any shape, no target."""
     if target is not None:
-        raise InputError("expected no target for a weight penalty (pred holds the weights w), got one")
+        raise InputError("regularization.error.target_given")
     return pred, None
 
 
@@ -41,10 +41,10 @@ def _gradient_step(trace: Trace, per_weight: Callable[[torch.Tensor], torch.Tens
     """The derivative of the reduced penalty with respect to each weight, `per_weight(w)` (shown only)."""
     n = w.numel()
     if reduction == "mean":
-        trace.show("g", "Gradient of the penalty", rf"\frac{{\partial L}}{{\partial w_i}} = \frac{{{formula}}}{{n}}",
-                   lambda w: per_weight(w) / n, w, note=f"mean reduction: the gradient is divided by n = {n} too")
+        trace.show("g", msg("regularization.step.gradient_of_the_penalty"), rf"\frac{{\partial L}}{{\partial w_i}} = \frac{{{formula}}}{{n}}",
+                   lambda w: per_weight(w) / n, w, note=msg("regularization.note.mean_gradient", n=n))
     else:
-        trace.show("g", "Gradient of the penalty", rf"\frac{{\partial L}}{{\partial w_i}} = {formula}", per_weight, w)
+        trace.show("g", msg("regularization.step.gradient_of_the_penalty"), rf"\frac{{\partial L}}{{\partial w_i}} = {formula}", per_weight, w)
 
 
 def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -59,11 +59,11 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     lam = float(params["lam"])
     lt = fmt(lam)
     w = pred
-    a = trace.add("|w|", "Absolute weights", r"|w_i|", w.abs(), sub=r"|$w|", w=w)
-    trace.add("||w||_1", "Sum of absolute weights (L1 norm)", r"\|w\|_1 = \sum_i |w_i|", a.sum(),
-              note="the penalty is λ times this norm")
-    terms = trace.add("l", "Times λ (per weight)", r"r_i = \lambda |w_i|", lam * a, sub=rf"{lt} \cdot $a", a=a,
-                      note=f"λ = {lam:g}")
+    a = trace.add("|w|", msg("regularization.step.absolute_weights"), r"|w_i|", w.abs(), sub=r"|$w|", w=w)
+    trace.add("||w||_1", msg("regularization.step.sum_of_absolute_weights_l1"), r"\|w\|_1 = \sum_i |w_i|", a.sum(),
+              note=msg("regularization.note.l1_norm"))
+    terms = trace.add("l", msg("regularization.step.times_per_weight"), r"r_i = \lambda |w_i|", lam * a, sub=rf"{lt} \cdot $a", a=a,
+                      note=msg("regularization.note.lam", lam=f"{lam:g}"))
     _gradient_step(trace, lambda w: lam * torch.sign(w), w, r"\lambda\,\mathrm{sign}(w_i)", reduction)
     return reduce(trace, terms, reduction)
 
@@ -122,68 +122,40 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     lam = float(params["lam"])
     lt = fmt(lam)
     w = pred
-    sq = trace.add("w^2", "Squared weights", r"w_i^2", w * w, sub=r"$w^2", w=w)
-    trace.add("||w||_2^2", "Sum of squares (squared L2 norm)", r"\|w\|_2^2 = \sum_i w_i^2", sq.sum(),
-              note="the penalty is λ/2 times this")
-    terms = trace.add("l", "Times λ/2 (per weight)", r"r_i = \frac{\lambda}{2} w_i^2", 0.5 * lam * sq,
-                      sub=rf"\frac{{{lt}}}{{2}} \cdot $s", s=sq, note=f"λ = {lam:g}")
+    sq = trace.add("w^2", msg("regularization.step.squared_weights"), r"w_i^2", w * w, sub=r"$w^2", w=w)
+    trace.add("||w||_2^2", msg("regularization.step.sum_of_squares_squared_l2"), r"\|w\|_2^2 = \sum_i w_i^2", sq.sum(),
+              note=msg("regularization.note.l2_norm"))
+    terms = trace.add("l", msg("regularization.step.times_2_per_weight"), r"r_i = \frac{\lambda}{2} w_i^2", 0.5 * lam * sq,
+                      sub=rf"\frac{{{lt}}}{{2}} \cdot $s", s=sq, note=msg("regularization.note.lam", lam=f"{lam:g}"))
     wd = w.detach()
     _gradient_step(trace, lambda w: lam * w, wd, r"\lambda\, w_i", reduction)
-    trace.show("w'", "One SGD step with weight_decay = λ (lr = 1, zero data loss)",
+    trace.show("w'", msg("regularization.step.one_sgd_step_with_weight"),
                r"w_i' = w_i - \text{lr} \cdot (\nabla_{w_i} L_{\text{data}} + \lambda w_i) = w_i - \lambda w_i",
                lambda w: w - lam * w, wd, sub=rf"$w - {lt} \cdot $w", w=wd,
-               note="torch puts L2 regularization in the optimizer (weight_decay), not in the loss "
-                    "(article 002, point 3): SGD adds λ·w to each gradient, the gradient of (λ/2)·Σw²")
-    trace.show("Δw", "Displacement of the SGD step", r"w_i - w_i' = \lambda w_i", lambda w: w - (w - lam * w), wd,
-               note="with lr = 1 and a zero data loss, one weight_decay step moves w by exactly λ·w = ∂R/∂w; "
-                    "the reference's gradient is read off this step")
+               note=msg("regularization.note.weight_decay"))
+    trace.show("Δw", msg("regularization.step.displacement_of_the_sgd_step"), r"w_i - w_i' = \lambda w_i", lambda w: w - (w - lam * w), wd,
+               note=msg("regularization.note.displacement"))
     return reduce(trace, terms, reduction)
 
 
 _PENALTY = {"family": "regularization", "pred_kind": "weights", "target_kind": None, "prepare": penalty_prepare,
             "default_reduction": "sum", "example": {"pred": "[0.5, -1.2, 2.0, 0.0, -0.3]", "params": {"lam": 0.01}}}
-_LAM = Param("lam", 0.01, "float", "regularization strength λ (the optimizer's weight_decay)", 0.0, 10.0)
+_LAM = Param("lam", 0.01, "float", msg("regularization.param.lam"), 0.0, 10.0)
 _REDUCE_CODE = 'r.sum() if reduction == "sum" else r.mean() if reduction == "mean" else r'
 
 register(LossSpec(
-    name="l1_penalty", title="L1 penalty (lasso)",
-    summary="λ·Σ|w|: pulls every weight towards 0 by the same amount, so many end exactly at 0 (sparse).",
+    name="l1_penalty", title=msg("regularization.l1_penalty.title"),
+    summary=msg("regularization.l1_penalty.summary"),
     formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps,
     reference=l1_penalty_reference, reference_name="lam * w.abs().sum()",
     aliases=("l1_regularization", "l1_reg", "lasso"),
     torch_code="r = lam * pred.abs()\n" + _REDUCE_CODE, **_PENALTY))
 
 register(LossSpec(
-    name="l2_penalty", title="L2 penalty (weight decay)",
-    summary="(λ/2)·Σw²: shrinks weights in proportion to their size; in torch it is the optimizer's weight_decay.",
+    name="l2_penalty", title=msg("regularization.l2_penalty.title"),
+    summary=msg("regularization.l2_penalty.summary"),
     formula=r"R(w) = \frac{\lambda}{2} \sum_i w_i^2", params=(_LAM,), steps=l2_penalty_steps,
     reference=l2_penalty_reference,
     reference_name="lam / 2 * (w**2).sum(); gradient from torch.optim.SGD(lr=1, weight_decay=lam)",
     aliases=("l2_regularization", "l2_reg", "weight_decay", "ridge"),
     torch_code="r = lam / 2 * pred ** 2\n" + _REDUCE_CODE, **_PENALTY))
-
-add_zh({
-    "L1 penalty (lasso)": "L1 正则项（lasso）", "L2 penalty (weight decay)": "L2 正则项（权重衰减）",
-    "λ·Σ|w|: pulls every weight towards 0 by the same amount, so many end exactly at 0 (sparse).":
-        "λ·Σ|w|：把每个权重以相同的力度拉向 0，因此很多权重恰好变为 0（稀疏）。",
-    "(λ/2)·Σw²: shrinks weights in proportion to their size; in torch it is the optimizer's weight_decay.":
-        "(λ/2)·Σw²：按权重大小成比例地缩小权重；在 torch 中它是优化器的 weight_decay。",
-    "regularization strength λ (the optimizer's weight_decay)": "正则化强度 λ（优化器的 weight_decay）",
-    "Absolute weights": "权重的绝对值", "Sum of absolute weights (L1 norm)": "权重绝对值之和（L1 范数）",
-    "Times λ (per weight)": "乘以 λ（逐个权重）", "Gradient of the penalty": "正则项的梯度",
-    "Squared weights": "权重的平方", "Sum of squares (squared L2 norm)": "平方和（L2 范数的平方）",
-    "Times λ/2 (per weight)": "乘以 λ/2（逐个权重）",
-    "One SGD step with weight_decay = λ (lr = 1, zero data loss)": "weight_decay = λ 的一步 SGD（lr = 1，数据损失为零）",
-    "Displacement of the SGD step": "SGD 这一步的位移",
-    "the penalty is λ times this norm": "正则项是这个范数的 λ 倍",
-    "the penalty is λ/2 times this": "正则项是它的 λ/2 倍",
-    "torch puts L2 regularization in the optimizer (weight_decay), not in the loss (article 002, point 3): SGD adds λ·w to each gradient, the gradient of (λ/2)·Σw²":
-        "torch 把 L2 正则放在优化器里（weight_decay），而不是放在损失里（文章 002 第 3 点）：SGD 给每个梯度加上 λ·w，即 (λ/2)·Σw² 的梯度",
-    "with lr = 1 and a zero data loss, one weight_decay step moves w by exactly λ·w = ∂R/∂w; the reference's gradient is read off this step":
-        "在 lr = 1、数据损失为零时，一步 weight_decay 恰好把 w 移动 λ·w = ∂R/∂w；参考实现的梯度就取自这一步",
-    "expected no target for a weight penalty (pred holds the weights w), got one": "权重正则项不需要目标（pred 即权重 w），实际给了目标",
-})
-add_zh_patterns([
-    (r"λ = (\S+)", r"λ = \1"),
-    (r"mean reduction: the gradient is divided by n = (\d+) too", r"均值归约：梯度也要除以 n = \1"),
-])

@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import InputError
 from lossapp.trace import Trace
 
@@ -163,24 +163,23 @@ def bce_probability_grad(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (p - y) / torch.clamp_min(p * (1 - p), BCE_GRAD_EPS)
 
 
-LSE_NOTE = "lse = log Σ_c e^{x_c}, computed without overflow"
+LSE_NOTE = msg("stable.note.lse")
 
 
 def log_softmax_steps(trace: Trace, x: torch.Tensor, cd: int, lse_note: str = LSE_NOTE) -> torch.Tensor:
     """log p = x − lse over the class dimension `cd`, with lse = m + log Σ_c e^{x_c − m} (m the row
     maximum), written as the steps m, x − m, e^{x−m}, S, lse and log p."""
     m = x.detach().amax(dim=cd, keepdim=True)
-    trace.add("m", "Max shift", r"m_n = \max_c x_{n,c}", m.squeeze(cd),
-              note="subtracting the row maximum makes every exponent ≤ 0, so e^{x−m} cannot overflow "
-                   "(the log-sum-exp trick)")
-    z = trace.add("x − m", "Shifted logits", r"x_{n,c} - m_n", x - m)
-    e = trace.add("e^{x−m}", "Exponentials", r"e^{x_{n,c} - m_n}", torch.exp(z), sub=r"e^{$z}", z=z)
+    trace.add("m", msg("stable.step.max_shift"), r"m_n = \max_c x_{n,c}", m.squeeze(cd),
+              note=msg("stable.note.max_shift"))
+    z = trace.add("x − m", msg("stable.step.shifted_logits"), r"x_{n,c} - m_n", x - m)
+    e = trace.add("e^{x−m}", msg("stable.step.exponentials"), r"e^{x_{n,c} - m_n}", torch.exp(z), sub=r"e^{$z}", z=z)
     total = e.sum(dim=cd, keepdim=True)
-    trace.add("S", "Sum of exponentials", r"S_n = \sum_c e^{x_{n,c} - m_n}", total.squeeze(cd))
+    trace.add("S", msg("stable.step.sum_of_exponentials"), r"S_n = \sum_c e^{x_{n,c} - m_n}", total.squeeze(cd))
     lse = m + torch.log(total)
-    trace.add("lse", "Log-sum-exp", r"\mathrm{lse}_n = m_n + \log S_n", lse.squeeze(cd), note=lse_note,
+    trace.add("lse", msg("stable.step.log_sum_exp"), r"\mathrm{lse}_n = m_n + \log S_n", lse.squeeze(cd), note=lse_note,
               sub=r"$m + \log $s", m=m.squeeze(cd), s=total.squeeze(cd).detach())
-    return trace.add("log p", "Log-softmax", r"\log p_{n,c} = x_{n,c} - \mathrm{lse}_n", x - lse)
+    return trace.add("log p", msg("stable.step.log_softmax"), r"\log p_{n,c} = x_{n,c} - \mathrm{lse}_n", x - lse)
 
 
 def weighted_per_element(trace: Trace, inner: torch.Tensor, weight: torch.Tensor | None,
@@ -189,8 +188,8 @@ def weighted_per_element(trace: Trace, inner: torch.Tensor, weight: torch.Tensor
     step "w"), or -inner_n without a weight; with the substitution arguments the per-element step needs."""
     if weight is None:
         return -inner, {}
-    w = trace.add("w", "Weight per element", r"w_n", weight.double().expand(shape),
-                  note="the weight broadcast to pred's shape")
+    w = trace.add("w", msg("stable.step.weight_per_element"), r"w_n", weight.double().expand(shape),
+                  note=msg("stable.note.weight_per_element"))
     return -w * inner, {"w": w}
 
 
@@ -202,14 +201,5 @@ def reduce_builtin(loss: torch.Tensor, reduction: str) -> torch.Tensor:
         return loss.sum()
     if reduction == "mean":
         return loss.mean()
-    raise InputError(f"expected reduction none, mean or sum, got {reduction!r}")
+    raise InputError("stable.error.reduction", got=repr(reduction))
 
-
-add_zh({
-    "Max shift": "最大值平移", "Shifted logits": "平移后的 logits", "Exponentials": "指数",
-    "Sum of exponentials": "指数之和", "Log-sum-exp": "Log-sum-exp（对数求和指数）", "Log-softmax": "Log-softmax（对数 softmax）",
-    "subtracting the row maximum makes every exponent ≤ 0, so e^{x−m} cannot overflow (the log-sum-exp trick)":
-        "减去每行的最大值使所有指数 ≤ 0，因此 e^{x−m} 不会溢出（log-sum-exp 技巧）",
-    LSE_NOTE: "lse = log Σ_c e^{x_c}，计算时不会溢出",
-})
-add_zh_patterns([(r"expected reduction none, mean or sum, got (.+)", r"期望归约方式为 none、mean 或 sum，实际为 \1")])

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import require_binary, require_probabilities, require_same_shape
 from lossapp.losses.focal import bce_probability_steps, logits_hint, reduction_scale, soft_label_check
 from lossapp.losses.stable import (
@@ -63,7 +63,7 @@ def _truncated_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: 
     require_probabilities(pred, "pred")
     require_binary(target, "target", allow_soft=False)
     if float(params["m"]) < 0.5:
-        trace.warn("m < 0.5: misclassified samples are truncated too (the article uses m > 0.5, e.g. 0.6)")
+        trace.warn(msg("truncated.warn.m_below_half"))
     return pred, target
 
 
@@ -84,17 +84,16 @@ def truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
     pos, neg = _truncation_masks(pred, y, m)
     lam = (~(pos | neg)).to(ce.dtype)
     cut = int((pos | neg).sum())
-    rule = (f"Rule: a positive (y = 1) with ŷ > m = {m:g} or a negative (y = 0) with ŷ < 1 − m = {1 - m:g} "
-            f"is already classified well enough and is left out; all others keep λ = 1")
+    rule = msg("truncated.note.rule", m=f"{m:g}", low=f"{1 - m:g}")
     if cut:
-        note = (f"λ = 0 (truncated) at {cut} of {lam.numel()} element(s): positives with ŷ > {m:g} at "
-                f"[{_positions(pos)}], negatives with ŷ < {1 - m:g} at [{_positions(neg)}]. {rule}")
+        note = msg("truncated.note.truncated", cut=cut, count=lam.numel(), m=f"{m:g}", pos=_positions(pos),
+                   low=f"{1 - m:g}", neg=_positions(neg), rule=rule)
     else:
-        note = f"no element is truncated (λ = 1 everywhere). {rule}"
-    lam = trace.add("lambda", "Truncation factor λ", r"\lambda(y,\hat{y}) = \begin{cases} 0 & \text{if } y = 1,\ \hat{y} > m "
+        note = msg("truncated.note.none_truncated", rule=rule)
+    lam = trace.add("lambda", msg("truncated.step.truncation_factor"), r"\lambda(y,\hat{y}) = \begin{cases} 0 & \text{if } y = 1,\ \hat{y} > m "
                     r"\\ 0 & \text{if } y = 0,\ \hat{y} < 1 - m \\ 1 & \text{otherwise} \end{cases}", lam, note=note)
-    loss = trace.add("l", "Truncated cross-entropy term", r"l_n = \lambda(y_n,\hat{y}_n)\,\mathrm{ce}_n", lam * ce,
-                     note="λ is a constant: truncated elements contribute neither loss nor gradient",
+    loss = trace.add("l", msg("truncated.step.truncated_cross_entropy_term"), r"l_n = \lambda(y_n,\hat{y}_n)\,\mathrm{ce}_n", lam * ce,
+                     note=msg("truncated.note.is_a_constant_truncated_elements"),
                      sub=r"$a \cdot $c", a=lam, c=ce)
     return reduce(trace, loss, reduction)
 
@@ -115,13 +114,12 @@ def truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[st
 
 
 register(LossSpec(
-    name="truncated_ce", family="classification", title="Hard-truncated cross-entropy",
-    summary="BCE that leaves out samples already good enough: positives above m, negatives below 1 − m.",
+    name="truncated_ce", family="classification", title=msg("truncated.truncated_ce.title"),
+    summary=msg("truncated.truncated_ce.summary"),
     formula=r"l_n = \lambda(y_n,\hat{y}_n)\,\mathrm{ce}_n,\quad \lambda = 0 \text{ if } y=1,\hat{y}>m "
             r"\text{ or } y=0,\hat{y}<1-m",
     pred_kind="probabilities", target_kind="binary",
-    params=(Param("m", 0.6, "float", "threshold m: a positive with ŷ > m or a negative with ŷ < 1 − m is "
-                  "truncated (λ = 0)", 0.0, 1.0),),
+    params=(Param("m", 0.6, "float", msg("truncated.truncated_ce.param.m"), 0.0, 1.0),),
     steps=truncated_steps, reference=truncated_reference, prepare=_truncated_prepare, gradient=truncated_gradient,
     reference_name="torch.nn.functional.binary_cross_entropy(reduction='none') times the λ mask",
     aliases=("hard_truncated_ce", "truncated_cross_entropy", "hard_truncated_cross_entropy"),
@@ -140,8 +138,7 @@ register(LossSpec(
 def _soft_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                   trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     require_same_shape(pred, target)
-    logits_hint(pred, trace, "every pred value lies in [0, 1]: soft_truncated_ce takes logits; for probabilities "
-                             "use truncated_ce")
+    logits_hint(pred, trace, msg("truncated.warn.probabilities_as_logits"))
     soft_label_check(target, trace)
     return pred, target
 
@@ -159,22 +156,19 @@ def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor,
     """
     k = float(params["K"])
     x, y = pred, target
-    s_neg = trace.add("sigma(-Kx)", "Soft λ of a positive: σ(−Kx)", r"\sigma(-Kx)", stable_sigmoid(-k * x),
-                      note="≈ 1 where x < 0 (ŷ < 0.5, not yet right) and ≈ 0 where x > 0; the steeper, the larger K",
+    s_neg = trace.add("sigma(-Kx)", msg("truncated.step.soft_lambda_positive"), r"\sigma(-Kx)", stable_sigmoid(-k * x),
+                      note=msg("truncated.note.soft_lambda_positive"),
                       sub=rf"\sigma(-{k:g} \cdot $x)", x=x)
-    s_pos = trace.add("sigma(Kx)", "Soft λ of a negative: σ(Kx)", r"\sigma(Kx)", stable_sigmoid(k * x),
-                      note="≈ 1 where x > 0 (ŷ > 0.5, not yet right) and ≈ 0 where x < 0",
+    s_pos = trace.add("sigma(Kx)", msg("truncated.step.soft_lambda_negative"), r"\sigma(Kx)", stable_sigmoid(k * x),
+                      note=msg("truncated.note.soft_lambda_negative"),
                       sub=rf"\sigma({k:g} \cdot $x)", x=x)
-    log_p = trace.add("log sigma(x)", "Log-sigmoid (stable)", r"\log \sigma(x) = \min(x,0) - \log(1+e^{-|x|})",
-                      stable_logsigmoid(x), note="the stable form: exact for large |x|, no log of a rounded 0",
+    log_p = trace.add("log sigma(x)", msg("truncated.step.log_sigmoid_stable"), r"\log \sigma(x) = \min(x,0) - \log(1+e^{-|x|})",
+                      stable_logsigmoid(x), note=msg("truncated.note.the_stable_form_exact_for"),
                       sub=r"\min($x,0) - \log(1+e^{-|$x|})", x=x)
-    log_q = trace.add("log sigma(-x)", "Log-sigmoid of −x (stable)", r"\log \sigma(-x) = \min(-x,0) - \log(1+e^{-|x|})",
+    log_q = trace.add("log sigma(-x)", msg("truncated.step.log_sigmoid_of_x_stable"), r"\log \sigma(-x) = \min(-x,0) - \log(1+e^{-|x|})",
                       stable_logsigmoid(-x), sub=r"\min(-$x,0) - \log(1+e^{-|$x|})", x=x)
-    if k == 1:
-        note = "K = 1: σ(−x) = 1 − p_t for a positive and σ(x) = 1 − p_t for a negative, so this is the focal loss with γ = 1 and no α"
-    else:
-        note = "K → ∞ gives the hard truncation with m = 0.5; K = 1 gives the focal loss with γ = 1 and no α"
-    loss = trace.add("l", "Soft-truncated cross-entropy term",
+    note = msg("truncated.note.k_is_1" if k == 1 else "truncated.note.k_to_infinity")
+    loss = trace.add("l", msg("truncated.step.soft_truncated_cross_entropy_term"),
                      r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",
                      _soft_truncated_terms(y, s_neg, log_p, s_pos, log_q) + 0.0,
                      note=note,
@@ -199,12 +193,11 @@ def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str,
 
 
 register(LossSpec(
-    name="soft_truncated_ce", family="classification", title="Soft-truncated cross-entropy",
-    summary="Truncated CE with the step replaced by a sigmoid of steepness K, so that every sample keeps a gradient.",
+    name="soft_truncated_ce", family="classification", title=msg("truncated.soft_truncated_ce.title"),
+    summary=msg("truncated.soft_truncated_ce.summary"),
     formula=r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",
     pred_kind="logits", target_kind="binary",
-    params=(Param("K", 1.0, "float", "steepness K ≥ 0 of the sigmoid that replaces the step: K → ∞ is the hard "
-                  "truncation at ŷ = 0.5, K = 1 the focal loss with γ = 1", 0.0, 100.0),),
+    params=(Param("K", 1.0, "float", msg("truncated.soft_truncated_ce.param.k"), 0.0, 100.0),),
     steps=soft_truncated_steps, reference=soft_truncated_reference, prepare=_soft_prepare,
     reference_name="-y*sigmoid(-Kx)*F.logsigmoid(x) - (1-y)*sigmoid(Kx)*F.logsigmoid(-x)",
     aliases=("soft_truncated_cross_entropy", "softened_truncated_ce"),
@@ -215,46 +208,3 @@ register(LossSpec(
         'l if reduction == "none" else l.sum() if reduction == "sum" else l.mean()'
     ),
 ))
-
-
-add_zh({
-    "Hard-truncated cross-entropy": "硬截断交叉熵",
-    "BCE that leaves out samples already good enough: positives above m, negatives below 1 − m.":
-        "不再计入已经足够好的样本的 BCE：高于 m 的正样本、低于 1 − m 的负样本。",
-    "threshold m: a positive with ŷ > m or a negative with ŷ < 1 − m is truncated (λ = 0)":
-        "阈值 m：ŷ > m 的正样本或 ŷ < 1 − m 的负样本被截断（λ = 0）",
-    "Soft-truncated cross-entropy": "软截断交叉熵",
-    "Truncated CE with the step replaced by a sigmoid of steepness K, so that every sample keeps a gradient.":
-        "把截断交叉熵中的阶跃函数换成陡度为 K 的 sigmoid，使每个样本都保留梯度。",
-    "steepness K ≥ 0 of the sigmoid that replaces the step: K → ∞ is the hard truncation at ŷ = 0.5, K = 1 the "
-    "focal loss with γ = 1":
-        "替代阶跃函数的 sigmoid 的陡度 K ≥ 0：K → ∞ 即在 ŷ = 0.5 处的硬截断，K = 1 即 γ = 1 的 focal 损失",
-    "Truncation factor λ": "截断因子 λ", "Truncated cross-entropy term": "截断交叉熵项",
-    "λ is a constant: truncated elements contribute neither loss nor gradient": "λ 视为常数：被截断的元素既不贡献损失也不贡献梯度",
-    "Soft λ of a positive: σ(−Kx)": "正样本的软 λ：σ(−Kx)", "Soft λ of a negative: σ(Kx)": "负样本的软 λ：σ(Kx)",
-    "≈ 1 where x < 0 (ŷ < 0.5, not yet right) and ≈ 0 where x > 0; the steeper, the larger K":
-        "x < 0（ŷ < 0.5，尚未分对）处 ≈ 1，x > 0 处 ≈ 0；K 越大越陡",
-    "≈ 1 where x > 0 (ŷ > 0.5, not yet right) and ≈ 0 where x < 0": "x > 0（ŷ > 0.5，尚未分对）处 ≈ 1，x < 0 处 ≈ 0",
-    "Log-sigmoid (stable)": "Log-sigmoid（数值稳定形式）", "Log-sigmoid of −x (stable)": "−x 的 log-sigmoid（数值稳定形式）",
-    "the stable form: exact for large |x|, no log of a rounded 0": "稳定形式：|x| 很大时也精确，不对舍入为 0 的数取对数",
-    "Soft-truncated cross-entropy term": "软截断交叉熵项",
-    "K = 1: σ(−x) = 1 − p_t for a positive and σ(x) = 1 − p_t for a negative, so this is the focal loss with γ = 1 and no α":
-        "K = 1：正样本 σ(−x) = 1 − p_t，负样本 σ(x) = 1 − p_t，因此这就是 γ = 1、不带 α 的 focal 损失",
-    "K → ∞ gives the hard truncation with m = 0.5; K = 1 gives the focal loss with γ = 1 and no α":
-        "K → ∞ 即 m = 0.5 的硬截断；K = 1 即 γ = 1、不带 α 的 focal 损失",
-    "m < 0.5: misclassified samples are truncated too (the article uses m > 0.5, e.g. 0.6)":
-        "m < 0.5：分错的样本也会被截断（文章使用 m > 0.5，例如 0.6）",
-    "every pred value lies in [0, 1]: soft_truncated_ce takes logits; for probabilities use truncated_ce":
-        "pred 的所有值都在 [0, 1] 内：soft_truncated_ce 的输入是 logits；概率输入请用 truncated_ce",
-})
-_RULE_EN = (r"Rule: a positive \(y = 1\) with ŷ > m = (\S+) or a negative \(y = 0\) with ŷ < 1 − m = (\S+) "
-            r"is already classified well enough and is left out; all others keep λ = 1")
-add_zh_patterns([
-    (r"λ = 0 \(truncated\) at (\d+) of (\d+) element\(s\): positives with ŷ > (\S+) at \[(.*?)\], negatives with "
-     r"ŷ < (\S+) at \[(.*?)\]\. " + _RULE_EN.replace("(\\S+)", "\\S+"),
-     r"λ = 0（被截断）的元素有 \1 个（共 \2 个）：ŷ > \3 的正样本位于 [\4]，ŷ < \5 的负样本位于 [\6]。"
-     r"规则：ŷ > m 的正样本（y = 1）或 ŷ < 1 − m 的负样本（y = 0）已经分得足够好，不再计入；其余的 λ = 1"),
-    (r"no element is truncated \(λ = 1 everywhere\)\. " + _RULE_EN,
-     r"没有元素被截断（处处 λ = 1）。规则：ŷ > m = \1 的正样本（y = 1）或 ŷ < 1 − m = \2 的负样本（y = 0）"
-     r"已经分得足够好，不再计入；其余的 λ = 1"),
-])
