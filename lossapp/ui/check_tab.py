@@ -92,9 +92,11 @@ def _verdict_data(verdict: Verdict | dict[str, Any]) -> dict[str, Any]:
 
 
 def _localized(data: dict[str, Any], key: str, lang: str) -> str:
-    if lang == "zh" and data.get(f"{key}_zh"):
-        return str(data[f"{key}_zh"])
-    return tr(str(data.get(key) or ""), lang)
+    """data[key] in `lang`: its `<key>_<lang>` field when there is one, else rendered (a Message from its catalog)."""
+    if data.get(f"{key}_{lang}"):
+        return str(data[f"{key}_{lang}"])
+    value = data.get(key) or ""
+    return tr(value if isinstance(value, str) else str(value), lang)
 
 
 def _number_line(data: dict[str, Any], lang: str) -> dict[str, Any] | None:
@@ -278,7 +280,7 @@ def grade_frame(df: pd.DataFrame | None, lang: str) -> pd.DataFrame | None:
         t("gcol_claimed", lang): df["claimed"].astype(str),
         t("gcol_mistakes", lang): df["mistakes"].fillna("").astype(str),
         t("gcol_conventions", lang): df["conventions"].fillna("").astype(str),
-        t("gcol_explanation", lang): df["explanation_zh" if lang == "zh" else "explanation"].fillna("").astype(str),
+        t("gcol_explanation", lang): df[f"explanation_{lang}" if f"explanation_{lang}" in df else "explanation"].fillna("").astype(str),
     })
     return out
 

@@ -93,9 +93,10 @@ def warm_up() -> None:
     _computed()
 
 
-def _title(ex: Any, lang: str) -> str:
-    title_zh = service.example_field(ex, "title_zh") or ""
-    return title_zh if lang == "zh" and title_zh else str(service.example_field(ex, "title", ""))
+def _in_language(ex: Any, key: str, lang: str) -> str:
+    """The example's `key` in `lang` (its field `<key>_<lang>`, e.g. title_zh), else its English `key`."""
+    translated = service.example_field(ex, f"{key}_{lang}") if lang != "en" else None
+    return str(translated or service.example_field(ex, key, "") or "")
 
 
 def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
@@ -104,9 +105,8 @@ def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
     source = service.example_field(ex, "source", "")
     section = service.example_field(ex, "section", "")
     stated = service.example_field(ex, "stated")
-    notes = service.example_field(ex, "notes_zh" if lang == "zh" else "notes", "") or \
-        service.example_field(ex, "notes", "")
-    lines = [f"#### {_title(ex, lang)}", "",
+    notes = _in_language(ex, "notes", lang)
+    lines = [f"#### {_in_language(ex, 'title', lang)}", "",
              f"{t('source', lang)}: `{source}`" + (f" · {section}" if section else "") +
              f" · `{service.example_field(ex, 'loss', '')}`", ""]
     if computed and card.error:
