@@ -186,7 +186,7 @@ def test_every_tab_in_chinese_has_no_stray_english(zh_page) -> None:
 def test_an_error_toast_in_chinese_has_no_english(zh_page) -> None:
     pg = zh_page
     switch_language(pg, "zh")
-    show_tab(pg, "calculator", "zh")
+    pg.locator("#la-tabs").get_by_role("tab", name=t("tab_calculator", "zh"), exact=True).click()
     pred = pg.locator("#la-pred textarea")
     pred.fill("[0.2947, abc, 0.4863]")
     pred.press("Tab")
@@ -196,6 +196,25 @@ def test_an_error_toast_in_chinese_has_no_english(zh_page) -> None:
     expect(toast).to_contain_text("期望")
     text = toast.inner_text()
     assert stray_english([text.replace("'abc'", "")]) == {} and "Error" not in text, text
+
+
+def test_a_switch_while_the_page_loads_is_kept(browser, app_server: Server) -> None:  # noqa: F811
+    """中文 chosen before the page load has filled the examples and the Check tab: they end up in 中文 too."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(BROWSER_TIMEOUT)
+        pg.goto(app_server.url)
+        pg.locator("#la-lang").get_by_text("中文", exact=True).click()
+        switch_language(pg, "zh")
+        show_tab(pg, "check", "zh")
+        expect(pg.locator("#la-check-card")).to_contain_text(t("g_rounding", "zh"))
+        show_tab(pg, "examples", "zh")
+        card = pg.locator("#la-card-002_bce_three_pixels")
+        expect(card).to_contain_text(t("stated", "zh"))
+        expect(card).not_to_contain_text(t("stated", "en"))
+    finally:
+        context.close()
 
 
 # -- a pseudo-locale: a language the app learns from one catalog file ----------------------------------------

@@ -71,8 +71,14 @@ def build_app() -> gr.Blocks:
         def on_load(lg: str) -> list[Any]:
             return [*examples_tab.on_load(examples, lg), *check_tab.on_load(lg)]
 
-        demo.load(on_load, [lang], [*examples.load_outputs, *chk.outputs], api_visibility="private",
-                  show_progress="hidden")
+        def in_chosen_language(lg: str) -> list[Any]:
+            """The load's texts again when the language was switched while the page loaded (the load wrote
+            them in the language it started with, after the switch had re-rendered them)."""
+            return on_load(lg) if lg != "en" else [gr.update() for _ in load_outputs]
+
+        load_outputs = [*examples.load_outputs, *chk.outputs]
+        demo.load(on_load, [lang], load_outputs, api_visibility="private", show_progress="hidden") \
+            .then(in_chosen_language, [lang], load_outputs, api_visibility="private", show_progress="hidden")
         api.register()
     demo.queue(**concurrency.queue_kwargs())
     demo.lossapp_translations = tr_ui  # for tests: every language-dependent component
