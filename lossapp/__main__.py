@@ -2,7 +2,7 @@
 
     python -m lossapp list [--json]
     python -m lossapp LOSS --pred TEXT [--target TEXT] [--reduction R] [--param NAME=VALUE ...]
-                           [--device D] [--dtype T] [--claimed NUMBER] [--json] [--full] [--lang en|zh]
+                           [--device D] [--dtype T] [--claimed NUMBER] [--json] [--full] [--lang en|zh|...]
     python -m lossapp confusion --tp N --fp N --fn N [--tn N] [--metric M] [--claimed NUMBER] [--json]
     python -m lossapp examples [NAME] [--json]
     python -m lossapp grade answers.csv [-o verdicts.csv]
@@ -11,8 +11,8 @@ A large tensor is shown by its first elements (its shape, the count shown; the r
 always cover every element); --full writes every element.
 
 Exit status: 0 on success (a wrong claimed answer is still success), 2 on bad input, with one line
-`error: ...` on stderr (and {"error": "..."} on stdout with --json; in Chinese with --lang zh where a
-translation exists), 1 on an internal error (one line too), 130 when interrupted, and 141 (what a shell
+`error: ...` on stderr (and {"error": "..."} on stdout with --json; in the language of --lang, any language
+with a catalog, see lossapp.i18n), 1 on an internal error (one line too), 130 when interrupted, and 141 (what a shell
 reports for SIGPIPE) when the reader of stdout went away, e.g. `python -m lossapp examples | head -1`: the
 output then stops quietly.
 """
@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
-from lossapp.i18n import LANGUAGES, add_zh, add_zh_patterns, render, tr
+from lossapp.i18n import LANGUAGES, Message, catalog, msg, render, tr
 from lossapp.inputs import InputError, limits, quote
 from lossapp.plain import latex_to_text
 from lossapp.registry import check_param_names, lookup
@@ -49,7 +49,23 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        raise InputError(message)
+        """argparse's own message (its English template) as a message by id, so that it renders in any language."""
+        for prefix, message_id in _ARGPARSE_ERRORS:
+            if message.startswith(prefix):
+                raise InputError(message_id, arguments=message.removeprefix(prefix))
+        argument, sep, problem = message.partition(": ")
+        argument = argument.removeprefix("argument ")
+        if sep and problem == "expected one argument":
+            raise InputError("cli.expected_one_argument", argument=argument)
+        value, sep, choices = problem.removeprefix("invalid choice: ").partition(" (choose from ")
+        if sep and problem.startswith("invalid choice: "):
+            raise InputError("cli.invalid_choice", argument=argument, value=value, choices=choices.removesuffix(")"))
+        raise InputError("cli.usage", message=message)
+
+
+# argparse's messages (the beginnings of its templates) -> their ids
+_ARGPARSE_ERRORS = (("the following arguments are required: ", "cli.required"),
+                    ("unrecognized arguments: ", "cli.unrecognized"))
 
 
 def _loss_parser(loss: str) -> argparse.ArgumentParser:
@@ -94,9 +110,9 @@ def _params(pairs: list[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise InputError(f"--param: expected NAME=VALUE, got {quote(pair)}")
+            raise InputError("cli.param_not_name_value", got=quote(pair))
         if name in params:
-            raise InputError(f"--param: expected each parameter once, got {quote(name)} twice")
+            raise InputError("cli.param_twice", name=quote(name))
         params[name] = value.strip()
     return params
 
@@ -123,6 +139,9 @@ def _print_result(result: Any, lang: str, out: Any = None, full: bool = False) -
     if spec:
         print(f"  {latex_to_text(spec.formula)}", file=out)
     print(file=out)
+    def say(message_id: str, **fields: Any) -> str:
+        return msg(f"cli.{message_id}", **fields).render(lang)
+
     for step in result.steps:
         print(f"  [{step.symbol}] {tr(step.title, lang)}:  {latex_to_text(step.formula)}", file=out)
         subs = step.substituted()
@@ -135,35 +154,38 @@ def _print_result(result: Any, lang: str, out: Any = None, full: bool = False) -
         if step.note:
             print(f"        ({tr(step.note, lang)})", file=out)
     print(file=out)
-    print(f"{tr('value', lang)}: {_format_value(result.value)}", file=out)
+    print(say("value", value=_format_value(result.value)), file=out)
     ref = result.reference
     if ref is not None:
-        status = tr("agrees", lang) if ref.agrees else tr("DIFFERS", lang)
-        print(f"{tr('reference', lang)}: {ref.name} = {_format_value(ref.value)} on {ref.device}/{ref.dtype}, "
-              f"|Δ| = {ref.abs_diff:.3g} — {status}", file=out)
+        print(say("reference", name=tr(ref.name, lang), value=_format_value(ref.value), where=f"{ref.device}/{ref.dtype}",
+                  diff=f"{ref.abs_diff:.3g}", status=_status(ref.agrees)), file=out)
     if result.gradient is not None:
         g = result.gradient
-        status = tr("agrees", lang) if g.agrees else tr("DIFFERS", lang)
         shown = _format_value(g.manual) if full or g.complete else shown_text(g.shape, g.manual_shown, lang)
-        print(f"{tr('gradient', lang)} d(loss)/d(pred): {shown}", file=out)
-        print(f"  {tr('vs autograd of the built-in', lang)}: max |Δ| = {g.max_abs_diff:.3g} — {status}", file=out)
+        print(say("gradient", values=shown), file=out)
+        print("  " + say("gradient_vs_builtin", diff=f"{g.max_abs_diff:.3g}", status=_status(g.agrees)), file=out)
     for key, value in result.extra.get("metrics", {}).items():
-        print(f"  {key}: {_format_value(value) if value is not None else '—'}", file=out)
+        print(f"  {msg(f'confusion.metric_{key}').render(lang)}: {_format_value(value) if value is not None else '—'}",
+              file=out)
     for warning in result.warnings:
-        print(f"{tr('warning', lang)}: {tr(warning, lang)}", file=out)
+        print(say("warning", warning=warning), file=out)
+
+
+def _status(agrees: bool) -> Message:
+    return msg("cli.agrees" if agrees else "cli.differs")
 
 
 def _print_verdict(verdict: Any, lang: str) -> None:
-    d = verdict.to_dict()
+    from lossapp.verdicts import verdict_word
+
     print()
-    print(f"{tr('claimed', lang)}: {d['claimed']}  →  {tr('verdict', lang)}: {d['verdict']}")
-    if d.get("interval"):
-        lo, hi = d["interval"]
-        print(f"  {tr('attainable with the inputs rounded as written', lang)}: [{lo:.8g}, {hi:.8g}]")
-    explanation = getattr(verdict, "explanation_zh", None) if lang == "zh" else None
-    print(f"  {explanation or d.get('explanation', '')}")
-    for m in d.get("mistakes", []):
-        print(f"  - {m['id']}: {m['title']} = {m['value']:.10g}")
+    print(msg("cli.verdict", claimed=verdict.claimed_text, verdict=verdict_word(verdict.verdict)).render(lang))
+    if verdict.interval:
+        lo, hi = verdict.interval
+        print("  " + msg("cli.attainable", lo=f"{lo:.8g}", hi=f"{hi:.8g}").render(lang))
+    print(f"  {verdict.explanation.render(lang)}")
+    for m in verdict.mistakes:
+        print(f"  - {m.id}: {m.variant.title.render(lang)} = {m.value:.10g}")
 
 
 def _run_loss(loss: str, argv: list[str]) -> int:
@@ -220,17 +242,20 @@ def _run_list(argv: list[str]) -> int:
         print(json.dumps([s.to_dict() for s in specs], ensure_ascii=False, indent=1))
         return 0
     for family in dict.fromkeys(s.family for s in specs):
-        print(f"{tr(family, args.lang)}:")
+        family_id = f"cli.family_{family}"
+        print(f"{msg(family_id).render(args.lang) if family_id in catalog('en') else family}:")
         for s in (s for s in specs if s.family == family):
             params = ", ".join(f"{p.name}={p.default}" for p in s.params) or "—"
-            aliases = f" (aliases: {', '.join(s.aliases)})" if s.aliases else ""
+            aliases = msg("cli.aliases", aliases=", ".join(s.aliases)).render(args.lang) if s.aliases else ""
             print(f"  {s.name:<18} {tr(s.title, args.lang)}{aliases}")
-            print(f"  {'':<18} params: {params}; reference: {s.reference_name}")
+            details = msg("cli.details", params=params, reference=tr(s.reference_name, args.lang))
+            print(f"  {'':<18} {details.render(args.lang)}")
     return 0
 
 
 def _run_examples(argv: list[str]) -> int:
-    from lossapp.examples import find_example, load_examples, run_example
+    from lossapp.examples import example_title, find_example, load_examples, run_example
+    from lossapp.verdicts import verdict_word
 
     p = _Parser(prog="python -m lossapp examples")
     p.add_argument("name", nargs="?")
@@ -245,18 +270,19 @@ def _run_examples(argv: list[str]) -> int:
                      "check": verdict.to_dict() if verdict is not None else None})
         if args.json:
             continue
-        title = ex.title_zh if args.lang == "zh" and ex.title_zh else ex.title
+        title = example_title(ex, args.lang)
         if args.name:
             print(f"{ex.name}: {title}  [{ex.source}, {ex.section}]")
             _print_result(result, args.lang)
             if verdict is not None:
                 _print_verdict(verdict, args.lang)
             continue
-        agree = "—" if result.agrees is None else tr("agrees" if result.agrees else "DIFFERS", args.lang)
+        agree = "—" if result.agrees is None else _status(result.agrees).render(args.lang)
         stated = ex.stated if ex.stated is not None else "—"
-        verdict_text = verdict.verdict if verdict is not None else "—"
-        print(f"{ex.name:<32} {ex.loss:<16} lossapp {_format_value(result.value):<24} "
-              f"article {stated:<10} {verdict_text:<10} torch: {agree}")
+        verdict_text = verdict_word(verdict.verdict).render(args.lang) if verdict is not None else "—"
+        row = msg("cli.example_row", value=f"{_format_value(result.value):<24}", stated=f"{stated:<10}",
+                  verdict=f"{verdict_text:<10}", torch=agree)
+        print(f"{ex.name:<32} {ex.loss:<16} {row.render(args.lang)}")
         print(f"{'':<32} {title}")
     if args.json:
         print(json.dumps(rows if not args.name else rows[0], ensure_ascii=False, indent=1))
@@ -266,11 +292,12 @@ def _run_examples(argv: list[str]) -> int:
 def _run_grade(argv: list[str]) -> int:
     from lossapp.grade import grade_csv
     from lossapp.spreadsheet import csv_text, writable_path, write_csv
+    from lossapp.verdicts import verdict_word
 
     p = _Parser(prog="python -m lossapp grade")
     p.add_argument("answers", help="CSV with columns id, loss, pred, target, params, claimed [, reduction]")
     p.add_argument("-o", "--output", help="where to write the verdicts CSV (default: print it)")
-    p.add_argument("--lang", default="en", choices=LANGUAGES, help="the language of an error message")
+    p.add_argument("--lang", default="en", choices=LANGUAGES, help="the language of the messages")
     args = p.parse_args(argv)
     output = writable_path(args.output) if args.output is not None else None  # before the grading, not after
     tty = sys.stderr.isatty()
@@ -278,7 +305,8 @@ def _run_grade(argv: list[str]) -> int:
     def progress(done: int, total: int) -> None:  # a bar on a terminal only: stderr stays for the error line
         width = 30
         filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\rgrading [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        sys.stderr.write("\r" + msg("cli.grading", bar=bar).render(args.lang))
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -289,12 +317,13 @@ def _run_grade(argv: list[str]) -> int:
         return 0
     write_csv(table, output)
     counts = table["verdict"].value_counts().to_dict()
-    print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f" → {output}")
+    words = {v: (msg("grade.verdict_error") if v == "error" else verdict_word(v)).render(args.lang) for v in counts}
+    print(", ".join(f"{words[k]}: {v}" for k, v in counts.items()) + f" → {output}")
     return 0
 
 
 def _lang(argv: list[str]) -> str:
-    """The --lang of the command line (for its error message), English unless it names a known language."""
+    """The --lang of the command line (for its error message): one of LANGUAGES, else English."""
     for i, arg in enumerate(argv):
         if arg == "--lang" and i + 1 < len(argv):
             return argv[i + 1] if argv[i + 1] in LANGUAGES else "en"
@@ -305,8 +334,7 @@ def _lang(argv: list[str]) -> str:
 
 def _dispatch(argv: list[str]) -> int:
     if not argv:
-        raise InputError(f"expected a loss name or one of {', '.join(SUBCOMMANDS)} first, got nothing "
-                         "(python -m lossapp --help shows the usage)")
+        raise InputError("cli.no_command", commands=", ".join(SUBCOMMANDS))
     if argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
@@ -320,7 +348,7 @@ def _dispatch(argv: list[str]) -> int:
     if command == "grade":
         return _run_grade(rest)
     if command.startswith("-"):
-        raise InputError(f"expected a loss name or one of {', '.join(SUBCOMMANDS)} first, got {quote(command)}")
+        raise InputError("cli.bad_command", commands=", ".join(SUBCOMMANDS), got=quote(command))
     return _run_loss(command, rest)
 
 
@@ -339,10 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help inside a sub-parser
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
-        return _fail(tr("interrupted", lang), as_json, INTERRUPTED)
+        return _fail(msg("cli.interrupted").render(lang), as_json, INTERRUPTED)
     except Exception as exc:  # an internal error: still one line, never a traceback
         detail = " ".join(str(exc).split())[:limits.MAX_QUOTED_CHARS]
-        return _fail(tr(f"internal error: {type(exc).__name__}: {detail}", lang), as_json, 1)
+        return _fail(msg("cli.internal_error", error=type(exc).__name__, detail=detail).render(lang), as_json, 1)
 
 
 def _fail(message: str, as_json: bool, status: int) -> int:
@@ -386,26 +414,6 @@ def _log_to_stderr() -> None:
     if not any(isinstance(h, _WarningLine) for h in logger.handlers):
         logger.addHandler(_WarningLine(logging.WARNING))
 
-
-add_zh({
-    "value": "值", "reference": "参考", "agrees": "一致", "DIFFERS": "不一致", "gradient": "梯度",
-    "vs autograd of the built-in": "与内置函数的自动求导相比", "warning": "警告", "claimed": "给出的答案",
-    "verdict": "判定", "attainable with the inputs rounded as written": "输入按所写位数舍入时可取到的范围",
-    "regression": "回归", "classification": "分类", "overlap": "重叠（分割）", "margin": "间隔",
-    "distribution": "分布", "regularization": "正则化", "metrics": "指标", "interrupted": "已中断",
-})
-add_zh_patterns([
-    (r"--param: expected NAME=VALUE, got (.+)", r"--param：期望 NAME=VALUE，实际为 \1"),
-    (r"--param: expected each parameter once, got (.+) twice", r"--param：每个参数只能给一次，\1 给了两次"),
-    (r"the following arguments are required: (.+)", r"缺少必需的参数：\1"),
-    (r"unrecognized arguments: (.+)", r"无法识别的参数：\1"),
-    (r"expected a loss name or one of (.+) first, got nothing \(python -m lossapp --help shows the usage\)",
-     r"第一个参数应为损失名称或 \1 之一，实际为空（python -m lossapp --help 显示用法）"),
-    (r"expected a loss name or one of (.+) first, got (.+)", r"第一个参数应为损失名称或 \1 之一，实际为 \2"),
-    (r"argument (.+): invalid choice: (.+) \(choose from (.+)\)", r"参数 \1：无效的选项 \2（可选：\3）"),
-    (r"argument (.+): expected one argument", r"参数 \1：需要一个值"),
-    (r"internal error: (.+)", r"内部错误：\1"),
-])
 
 if __name__ == "__main__":
     sys.exit(main())

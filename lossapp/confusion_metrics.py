@@ -31,11 +31,10 @@ from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
     TensorInput,
-    add_hint_zh,
     limits,
     quote,
     read_tensor,
@@ -64,10 +63,10 @@ NAN = float("nan")
 def _count(name: str, raw: Any) -> int:
     """A non-negative integer count, from an int, an integral float or text; InputError otherwise."""
     def bad(shown: Any) -> InputError:
-        return InputError(f"expected a non-negative integer count for {name}, got {shown}")
+        return InputError("confusion.not_a_count", name=name, got=shown)
 
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise bad("nothing")
+        raise bad(msg("confusion.nothing"))
     if isinstance(raw, torch.Tensor) and raw.numel() == 1:
         raw = raw.item()
     if isinstance(raw, bool):
@@ -76,7 +75,7 @@ def _count(name: str, raw: Any) -> int:
         text = raw.strip()
         if len(text) > limits.MAX_COUNT_CHARS or not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text):
             if len(text) > limits.MAX_COUNT_CHARS and re.fullmatch(r"\+?\d+", text):
-                raise InputError(f"expected a count of at most 10^15 for {name}, got {quote(text, limits.MAX_COUNT_CHARS)}")
+                raise InputError("confusion.count_too_large", name=name, got=quote(text, limits.MAX_COUNT_CHARS))
             raise bad(quote(raw))
         value: Any = float(text) if re.search(r"[.eE]", text) else int(text)
     elif isinstance(raw, numbers.Integral):
@@ -84,7 +83,7 @@ def _count(name: str, raw: Any) -> int:
     elif isinstance(raw, numbers.Real):
         value = float(raw)
     else:
-        raise bad(f"a {type(raw).__name__}")
+        raise bad(msg("confusion.a_type", type=type(raw).__name__))
     if isinstance(value, float):
         if not math.isfinite(value) or value != int(value):
             raise bad(raw if not isinstance(raw, str) else raw.strip())
@@ -93,8 +92,8 @@ def _count(name: str, raw: Any) -> int:
         raise bad(raw if not isinstance(raw, str) else raw.strip())
     if value > COUNT_LIMIT:
         written = raw.strip() if isinstance(raw, str) else str(raw)
-        raise InputError(f"expected a count of at most 10^15 for {name}, got "
-                         f"{written if len(written) <= limits.MAX_COUNT_CHARS else quote(written, limits.MAX_COUNT_CHARS)}")
+        raise InputError("confusion.count_too_large", name=name,
+                         got=written if len(written) <= limits.MAX_COUNT_CHARS else quote(written, limits.MAX_COUNT_CHARS))
     return value
 
 
@@ -102,7 +101,7 @@ def _metric(raw: Any) -> str:
     text = str(raw if raw is not None else "dice").strip().lower().replace("-", "_")
     text = METRIC_ALIASES.get(text, text)
     if text not in METRICS:
-        raise InputError(f"expected metric one of {', '.join(METRICS)}, got {quote(raw)}")
+        raise InputError("confusion.unknown_metric", metrics=", ".join(METRICS), got=quote(raw))
     return text
 
 
@@ -113,38 +112,22 @@ def _div(num: float, den: float) -> float:
 
 
 # The notes written where a denominator is 0 (0/0: undefined, reported as NaN, never silently 0 or 1).
-ZERO_NOTES = {
-    "precision": "TP + FP = 0 (nothing predicted positive): precision is 0/0, undefined; reported as NaN "
-                 "(null in JSON). scikit-learn's zero_division= would report 0 or 1.",
-    "recall": "TP + FN = 0 (no positives in the target): recall is 0/0, undefined; reported as NaN "
-              "(null in JSON). scikit-learn's zero_division= would report 0 or 1.",
-    "dice": "TP = FP = FN = 0 (both masks empty): Dice is 0/0, undefined; reported as NaN (null in JSON). "
-            "The Dice loss with ε (article 003's code) gives Dice = 1, loss 0 here.",
-    "iou": "TP = FP = FN = 0 (both masks empty): IoU is 0/0, undefined; reported as NaN (null in JSON). "
-           "With ε (as in the IoU loss) it is 1.",
-    "accuracy": "all four counts are 0: accuracy is 0/0, undefined; reported as NaN (null in JSON).",
-    "specificity": "TN + FP = 0 (no negatives in the target): specificity is 0/0, undefined; reported as NaN "
-                   "(null in JSON). scikit-learn's zero_division= would report 0 or 1.",
-    "mcc": "a row or a column of the confusion matrix is empty, so the denominator is 0: MCC is undefined; "
-           "reported as NaN (null in JSON). scikit-learn's matthews_corrcoef reports 0.",
-}
-F1_NOTE = ("2PR/(P+R) with P = TP/(TP+FP), R = TP/(TP+FN): multiply the numerator and the denominator by "
-           "(TP+FP)(TP+FN)/TP to get 2TP/(2TP+FP+FN), the Dice coefficient; so minimising the Dice loss "
-           "maximises F1")
-F1_EDGE_NOTE = ("P or R is undefined or P + R = 0, so the 2PR/(P+R) form cannot be evaluated; "
-                "F1 is taken as 2TP/(2TP+FP+FN), as scikit-learn does")
+ZERO_NOTES = {name: msg(f"confusion.zero_{name}")
+              for name in ("precision", "recall", "dice", "iou", "accuracy", "specificity", "mcc")}
+F1_NOTE = msg("confusion.f1_note")
+F1_EDGE_NOTE = msg("confusion.f1_edge_note")
 
 
 def metric_steps(trace: Trace, tp: int, fp: int, fn: int, tn: int | None) -> dict[str, float | None]:
     """Write one step per metric (the counts substituted) and return them all (None: needs tn)."""
     prec = _div(tp, tp + fp)
-    trace.add("P", "Precision P", r"P = \frac{TP}{TP + FP}", prec, sub=rf"\frac{{{tp}}}{{{tp} + {fp}}}",
+    trace.add("P", msg("confusion.precision"), r"P = \frac{TP}{TP + FP}", prec, sub=rf"\frac{{{tp}}}{{{tp} + {fp}}}",
               note=ZERO_NOTES["precision"] if tp + fp == 0 else "")
     rec = _div(tp, tp + fn)
-    trace.add("R", "Recall R", r"R = \frac{TP}{TP + FN}", rec, sub=rf"\frac{{{tp}}}{{{tp} + {fn}}}",
+    trace.add("R", msg("confusion.recall"), r"R = \frac{TP}{TP + FN}", rec, sub=rf"\frac{{{tp}}}{{{tp} + {fn}}}",
               note=ZERO_NOTES["recall"] if tp + fn == 0 else "")
     dice = _div(2 * tp, 2 * tp + fp + fn)
-    trace.add("Dice", "Dice coefficient from the counts", r"\mathrm{Dice} = \frac{2TP}{2TP + FP + FN}", dice,
+    trace.add("Dice", msg("confusion.dice"), r"\mathrm{Dice} = \frac{2TP}{2TP + FP + FN}", dice,
               sub=rf"\frac{{2 \cdot {tp}}}{{2 \cdot {tp} + {fp} + {fn}}} = \frac{{{2 * tp}}}{{{2 * tp + fp + fn}}}",
               note=ZERO_NOTES["dice"] if 2 * tp + fp + fn == 0 else "")
     if math.isnan(prec) or math.isnan(rec) or prec + rec == 0:
@@ -153,31 +136,31 @@ def metric_steps(trace: Trace, tp: int, fp: int, fn: int, tn: int | None) -> dic
         pr_text = (rf"\frac{{2 \cdot {fmt(prec)} \cdot {fmt(rec)}}}{{{fmt(prec)} + {fmt(rec)}}} = "
                    rf"\frac{{{fmt(2 * prec * rec)}}}{{{fmt(prec + rec)}}}")
         note = F1_NOTE
-    trace.add("F1", "F1 = Dice (the identity)",
+    trace.add("F1", msg("confusion.f1"),
               r"F_1 = \frac{2PR}{P + R} = \frac{2TP}{2TP + FP + FN} = \mathrm{Dice}", dice,
               sub=rf"{pr_text} = \frac{{2 \cdot {tp}}}{{2 \cdot {tp} + {fp} + {fn}}} = {fmt(dice)}", note=note)
-    trace.add("L_dice", "Dice loss", r"L_{dice} = 1 - \mathrm{Dice}", 1 - dice, sub=rf"1 - {fmt(dice)}")
+    trace.add("L_dice", msg("confusion.dice_loss"), r"L_{dice} = 1 - \mathrm{Dice}", 1 - dice, sub=rf"1 - {fmt(dice)}")
     iou = _div(tp, tp + fp + fn)
-    trace.add("IoU", "IoU (Jaccard index)",
+    trace.add("IoU", msg("confusion.iou"),
               r"\mathrm{IoU} = \frac{TP}{TP + FP + FN} = \frac{\mathrm{Dice}}{2 - \mathrm{Dice}}",
               iou, sub=rf"\frac{{{tp}}}{{{tp} + {fp} + {fn}}}", note=ZERO_NOTES["iou"] if tp + fp + fn == 0 else "")
     metrics: dict[str, float | None] = {"precision": prec, "recall": rec, "f1": dice, "dice": dice,
                                         "dice_loss": 1 - dice, "iou": iou,
                                         "accuracy": None, "specificity": None, "mcc": None}
     if tn is None:
-        trace.warn("tn not given: accuracy, specificity and MCC need TN and are skipped")
+        trace.warn(msg("confusion.tn_not_given"))
         return metrics
     total = tp + fp + fn + tn
     acc = _div(tp + tn, total)
-    trace.add("Acc", "Accuracy", r"\mathrm{Acc} = \frac{TP + TN}{TP + FP + FN + TN}", acc,
+    trace.add("Acc", msg("confusion.accuracy"), r"\mathrm{Acc} = \frac{TP + TN}{TP + FP + FN + TN}", acc,
               sub=rf"\frac{{{tp} + {tn}}}{{{tp} + {fp} + {fn} + {tn}}}", note=ZERO_NOTES["accuracy"] if total == 0 else "")
     spec_ = _div(tn, tn + fp)
-    trace.add("Spec", "Specificity", r"\mathrm{Spec} = \frac{TN}{TN + FP}", spec_, sub=rf"\frac{{{tn}}}{{{tn} + {fp}}}",
+    trace.add("Spec", msg("confusion.specificity"), r"\mathrm{Spec} = \frac{TN}{TN + FP}", spec_, sub=rf"\frac{{{tn}}}{{{tn} + {fp}}}",
               note=ZERO_NOTES["specificity"] if tn + fp == 0 else "")
     factors = (tp + fp, tp + fn, tn + fp, tn + fn)
     den = math.sqrt(math.prod(float(f) for f in factors))
     mcc = _div(tp * tn - fp * fn, den)
-    trace.add("MCC", "Matthews correlation coefficient",
+    trace.add("MCC", msg("confusion.mcc"),
               r"\mathrm{MCC} = \frac{TP \cdot TN - FP \cdot FN}{\sqrt{(TP + FP)(TP + FN)(TN + FP)(TN + FN)}}", mcc,
               sub=(rf"\frac{{{tp} \cdot {tn} - {fp} \cdot {fn}}}{{\sqrt{{{factors[0]} \cdot {factors[1]} \cdot "
                    rf"{factors[2]} \cdot {factors[3]}}}}} = \frac{{{tp * tn - fp * fn}}}{{{fmt(den)}}}"),
@@ -187,10 +170,10 @@ def metric_steps(trace: Trace, tp: int, fp: int, fn: int, tn: int | None) -> dic
 
 
 def _count_steps(trace: Trace, counts: dict[str, int | None]) -> None:
-    for key, title, meaning in (("tp", "True positives TP", "predicted positive, truly positive"),
-                                ("fp", "False positives FP", "predicted positive, truly negative"),
-                                ("fn", "False negatives FN", "predicted negative, truly positive"),
-                                ("tn", "True negatives TN", "predicted negative, truly negative")):
+    for key, title, meaning in (("tp", msg("confusion.tp"), msg("confusion.tp_meaning")),
+                                ("fp", msg("confusion.fp"), msg("confusion.fp_meaning")),
+                                ("fn", msg("confusion.fn"), msg("confusion.fn_meaning")),
+                                ("tn", msg("confusion.tn"), msg("confusion.tn_meaning"))):
         if counts[key] is not None:
             trace.add(key.upper(), title, key.upper(), float(counts[key]), note=meaning)
 
@@ -199,23 +182,23 @@ def mask_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, threshold
     """ŷ from pred (thresholded unless already 0/1), the four masks, and the counts (elementary ops)."""
     pred, target = pred.double(), target.double()
     if bool(((pred == 0) | (pred == 1)).all()):
-        yhat = trace.add("ŷ", "Predicted mask ŷ", r"\hat{y}_i = p_i", pred.clone(),
-                         note="pred is already a 0/1 mask: used as it is (the threshold does not matter)")
+        yhat = trace.add("ŷ", msg("confusion.predicted_mask"), r"\hat{y}_i = p_i", pred.clone(),
+                         note=msg("confusion.already_a_mask"))
     else:
-        yhat = trace.add("ŷ", "Predicted mask ŷ", rf"\hat{{y}}_i = [p_i \ge {fmt(threshold)}]", (pred >= threshold).double(),
+        yhat = trace.add("ŷ", msg("confusion.predicted_mask"), rf"\hat{{y}}_i = [p_i \ge {fmt(threshold)}]", (pred >= threshold).double(),
                          sub=rf"[$p \ge {fmt(threshold)}]", p=pred)
     y = target
     masks = {"tp": yhat * y, "fp": yhat * (1 - y), "fn": (1 - yhat) * y, "tn": (1 - yhat) * (1 - y)}
     formulas = {"tp": r"\hat{y}_i\, y_i", "fp": r"\hat{y}_i (1 - y_i)", "fn": r"(1 - \hat{y}_i)\, y_i",
                 "tn": r"(1 - \hat{y}_i)(1 - y_i)"}
-    titles = {"tp": "True-positive mask", "fp": "False-positive mask", "fn": "False-negative mask",
-              "tn": "True-negative mask"}
+    titles = {"tp": msg("confusion.tp_mask"), "fp": msg("confusion.fp_mask"), "fn": msg("confusion.fn_mask"),
+              "tn": msg("confusion.tn_mask")}
     subs = {"tp": r"$h \cdot $y", "fp": r"$h \cdot (1 - $y)", "fn": r"(1 - $h) \cdot $y", "tn": r"(1 - $h)(1 - $y)"}
     for key, mask in masks.items():
         trace.add(f"{key.upper()}_i", titles[key], formulas[key], mask, sub=subs[key], h=yhat, y=y)
     counts = {key: int(mask.sum().item()) for key, mask in masks.items()}
-    for key, title in (("tp", "True positives TP"), ("fp", "False positives FP"), ("fn", "False negatives FN"),
-                       ("tn", "True negatives TN")):
+    for key, title in (("tp", msg("confusion.tp")), ("fp", msg("confusion.fp")), ("fn", msg("confusion.fn")),
+                       ("tn", msg("confusion.tn"))):
         flat = masks[key].reshape(-1).tolist()
         sub = " + ".join(fmt(v) for v in flat) if len(flat) <= 12 else None
         trace.add(key.upper(), title, rf"{key.upper()} = \sum_i {formulas[key]}", float(counts[key]), sub=sub)
@@ -268,10 +251,10 @@ def reference_from_counts(counts: dict[str, int | None], metric: str) -> tuple[t
                   (c["tp"] + c["fp"]) * (c["tp"] + c["fn"]) * (c["tn"] + c["fp"]) * (c["tn"] + c["fn"]))}
     values["f1"] = values["dice"]
     values["dice_loss"] = 1 - values["dice"]
-    return values[metric], "torch formula on the counts (too many elements to rebuild the masks)"
+    return values[metric], msg("confusion.reference_formula")
 
 
-REFERENCE_NAME = "torch set operations on 0/1 masks (&, |, corrcoef)"
+REFERENCE_NAME = msg("confusion.reference_name")
 
 
 # -- public API --------------------------------------------------------------------------------------
@@ -281,9 +264,9 @@ def _result(trace: Trace, counts: dict[str, int | None], metrics: dict[str, floa
             pred: TensorInput | None = None, target: TensorInput | None = None) -> Result:
     value = metrics[metric]
     if value is None:  # cannot happen: metrics needing tn are refused earlier
-        raise InputError(f"expected tn for metric {metric}, got none")
+        raise InputError("confusion.needs_tn", metric=metric)
     if math.isnan(value):
-        trace.warn(f"{metric} is 0/0 for these counts: undefined, reported as NaN (null in JSON)")
+        trace.warn(msg("confusion.undefined", metric=metric))
     cpu, f64 = torch.device("cpu"), torch.float64
     value_tensor = torch.tensor(value, dtype=f64)
     comparison: Comparison = compare_values(CONFUSION_SPEC, value_tensor, reference.double(), cpu, f64)
@@ -309,7 +292,7 @@ def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, *, metric: str = "dice"
                                      else _count("tn", tn)}
     metric = _metric(metric)
     if metric in NEEDS_TN and counts["tn"] is None:
-        raise InputError(f"expected tn for metric {metric}, got none")
+        raise InputError("confusion.needs_tn", metric=metric)
     trace = Trace()
     _count_steps(trace, counts)
     metrics = metric_steps(trace, counts["tp"], counts["fp"], counts["fn"], counts["tn"])
@@ -317,8 +300,8 @@ def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, *, metric: str = "dice"
     return _result(trace, counts, metrics, metric, 0.5, reference, name)
 
 
-HINT_PRED_MASK = "a 0/1 mask works too"
-HINT_TARGET_MASK = "the target is a 0/1 mask"
+HINT_PRED_MASK = msg("confusion.hint_pred_mask")
+HINT_TARGET_MASK = msg("confusion.hint_target_mask")
 
 
 def confusion_from_masks(pred: Any, target: Any, threshold: float = 0.5, metric: str = "dice") -> Result:
@@ -356,14 +339,14 @@ def confusion_from_params(pred: Any = None, target: Any = None, **params: Any) -
     rest = CONFUSION_SPEC.resolve_params(params)  # unknown names are an InputError here
     has_counts = any(_given(counts[k]) for k in ("tp", "fp", "fn"))
     if has_counts and _given(pred):
-        raise InputError("confusion: expected either counts (tp, fp, fn, tn) or pred and target masks, got both")
+        raise InputError(msg("confusion.both_given"))
     if has_counts:
         return confusion(counts["tp"], counts["fp"], counts["fn"], counts["tn"], metric=metric)
     if _given(pred):
         if not _given(target):
-            raise InputError("confusion: expected a target mask with pred, got none")
+            raise InputError(msg("confusion.no_target_mask"))
         return confusion_from_masks(pred, target, threshold=rest["threshold"], metric=metric)
-    raise InputError("confusion: expected counts tp, fp and fn (tn optional) or pred and target masks, got neither")
+    raise InputError(msg("confusion.neither_given"))
 
 
 # -- the registry entry (so it is listed; compute() delegates to confusion_from_params) --------------
@@ -399,16 +382,16 @@ def _spec_reference(pred: torch.Tensor | None, target: torch.Tensor | None, para
 
 
 CONFUSION_SPEC = register(LossSpec(
-    name="confusion", family="metrics", title="Confusion-matrix metrics",
-    summary="Precision, recall, F1 = Dice, Dice loss, IoU, accuracy, specificity and MCC from TP, FP, FN (and TN).",
+    name="confusion", family="metrics", title=msg("confusion.title"),
+    summary=msg("confusion.summary"),
     formula=r"\mathrm{Dice} = F_1 = \frac{2TP}{2TP + FP + FN}",
     pred_kind="counts", target_kind=None,
-    params=(Param("tp", None, "int", "true positives: predicted positive, truly positive", 0, COUNT_LIMIT),
-            Param("fp", None, "int", "false positives: predicted positive, truly negative", 0, COUNT_LIMIT),
-            Param("fn", None, "int", "false negatives: predicted negative, truly positive", 0, COUNT_LIMIT),
-            Param("tn", None, "int", "true negatives (optional; accuracy, specificity and MCC need it)", 0, COUNT_LIMIT),
-            Param("metric", "dice", "choice", "which metric is the value", choices=METRICS),
-            Param("threshold", 0.5, "float", "with pred/target masks: ŷ = 1 where pred ≥ threshold", 0.0, 1.0)),
+    params=(Param("tp", None, "int", msg("confusion.param_tp"), 0, COUNT_LIMIT),
+            Param("fp", None, "int", msg("confusion.param_fp"), 0, COUNT_LIMIT),
+            Param("fn", None, "int", msg("confusion.param_fn"), 0, COUNT_LIMIT),
+            Param("tn", None, "int", msg("confusion.param_tn"), 0, COUNT_LIMIT),
+            Param("metric", "dice", "choice", msg("confusion.param_metric"), choices=METRICS),
+            Param("threshold", 0.5, "float", msg("confusion.param_threshold"), 0.0, 1.0)),
     steps=_spec_steps, reference=_spec_reference, reference_name=REFERENCE_NAME,
     aliases=("confusion_matrix", "metrics", "f1", "f1_score", "precision_recall"),
     reductions=("none",), default_reduction="none", differentiable=False, target_dtype="float",
@@ -424,57 +407,3 @@ CONFUSION_SPEC = register(LossSpec(
         " 'mcc': torch.corrcoef(torch.stack([yhat.double(), y.double()]))[0, 1]}[metric]"),
 ))
 
-
-add_zh({
-    "Confusion-matrix metrics": "混淆矩阵指标",
-    "Precision, recall, F1 = Dice, Dice loss, IoU, accuracy, specificity and MCC from TP, FP, FN (and TN).":
-        "由 TP、FP、FN（和 TN）计算精确率、召回率、F1 = Dice、Dice 损失、IoU、准确率、特异度和 MCC。",
-    "true positives: predicted positive, truly positive": "真阳性：预测为阳性，实际为阳性",
-    "false positives: predicted positive, truly negative": "假阳性：预测为阳性，实际为阴性",
-    "false negatives: predicted negative, truly positive": "假阴性：预测为阴性，实际为阳性",
-    "true negatives (optional; accuracy, specificity and MCC need it)": "真阴性（可选；准确率、特异度和 MCC 需要它）",
-    "which metric is the value": "作为结果值的指标",
-    "with pred/target masks: ŷ = 1 where pred ≥ threshold": "给出 pred/target 掩码时：pred ≥ threshold 处 ŷ = 1",
-    "True positives TP": "真阳性 TP", "False positives FP": "假阳性 FP", "False negatives FN": "假阴性 FN",
-    "True negatives TN": "真阴性 TN",
-    "predicted positive, truly positive": "预测为阳性，实际为阳性", "predicted positive, truly negative": "预测为阳性，实际为阴性",
-    "predicted negative, truly positive": "预测为阴性，实际为阳性", "predicted negative, truly negative": "预测为阴性，实际为阴性",
-    "Precision P": "精确率 P", "Recall R": "召回率 R", "Dice coefficient from the counts": "由计数得到的 Dice 系数",
-    "F1 = Dice (the identity)": "F1 = Dice（恒等式）", "Dice loss": "Dice 损失", "IoU (Jaccard index)": "IoU（Jaccard 指数）",
-    "Accuracy": "准确率", "Specificity": "特异度", "Matthews correlation coefficient": "马修斯相关系数（MCC）",
-    "Predicted mask ŷ": "预测掩码 ŷ", "True-positive mask": "真阳性掩码", "False-positive mask": "假阳性掩码",
-    "False-negative mask": "假阴性掩码", "True-negative mask": "真阴性掩码",
-    "pred is already a 0/1 mask: used as it is (the threshold does not matter)": "pred 已是 0/1 掩码：直接使用（阈值不起作用）",
-    F1_EDGE_NOTE: "P 或 R 无定义或 P + R = 0，无法按 2PR/(P+R) 计算；F1 按 2TP/(2TP+FP+FN) 计算（与 scikit-learn 相同）",
-    F1_NOTE: "2PR/(P+R) 中 P = TP/(TP+FP)，R = TP/(TP+FN)：分子分母同乘 (TP+FP)(TP+FN)/TP 得到 2TP/(2TP+FP+FN)，"
-             "即 Dice 系数；所以最小化 Dice 损失就是最大化 F1",
-    ZERO_NOTES["precision"]: "TP + FP = 0（没有预测为阳性的样本）：精确率为 0/0，无定义；记为 NaN（JSON 中为 null）。"
-                             "scikit-learn 的 zero_division= 会记为 0 或 1。",
-    ZERO_NOTES["recall"]: "TP + FN = 0（目标中没有阳性）：召回率为 0/0，无定义；记为 NaN（JSON 中为 null）。"
-                          "scikit-learn 的 zero_division= 会记为 0 或 1。",
-    ZERO_NOTES["dice"]: "TP = FP = FN = 0（两个掩码都为空）：Dice 为 0/0，无定义；记为 NaN（JSON 中为 null）。"
-                        "带 ε 的 Dice 损失（文章 003 的代码）在此给出 Dice = 1，损失为 0。",
-    ZERO_NOTES["iou"]: "TP = FP = FN = 0（两个掩码都为空）：IoU 为 0/0，无定义；记为 NaN（JSON 中为 null）。"
-                       "带 ε 时（如 IoU 损失）为 1。",
-    ZERO_NOTES["accuracy"]: "四个计数都为 0：准确率为 0/0，无定义；记为 NaN（JSON 中为 null）。",
-    ZERO_NOTES["specificity"]: "TN + FP = 0（目标中没有阴性）：特异度为 0/0，无定义；记为 NaN（JSON 中为 null）。"
-                               "scikit-learn 的 zero_division= 会记为 0 或 1。",
-    ZERO_NOTES["mcc"]: "混淆矩阵有一行或一列全为 0，分母为 0：MCC 无定义；记为 NaN（JSON 中为 null）。"
-                       "scikit-learn 的 matthews_corrcoef 记为 0。",
-    "tn not given: accuracy, specificity and MCC need TN and are skipped": "未给出 tn：准确率、特异度和 MCC 需要 TN，已跳过",
-    "confusion: expected either counts (tp, fp, fn, tn) or pred and target masks, got both":
-        "confusion：期望给出计数 (tp, fp, fn, tn) 或 pred 与 target 掩码之一，实际两者都给了",
-    "confusion: expected a target mask with pred, got none": "confusion：给出 pred 时期望同时给出 target 掩码，实际没有",
-    "confusion: expected counts tp, fp and fn (tn optional) or pred and target masks, got neither":
-        "confusion：期望给出计数 tp、fp、fn（tn 可选）或 pred 与 target 掩码，实际都没有",
-})
-add_zh_patterns([
-    (r"expected a non-negative integer count for (\w+), got (.+)", r"\1 应为非负整数计数，实际为 \2"),
-    (r"expected a count of at most 10\^15 for (\w+), got (.+)", r"\1 的计数最多为 10^15，实际为 \2"),
-    (r"expected metric one of (.+), got (.+)", r"指标应为 \1 之一，实际为 \2"),
-    (r"expected tn for metric (\w+), got none", r"指标 \1 需要 tn，实际没有给出"),
-    (r"(\w+) is 0/0 for these counts: undefined, reported as NaN \(null in JSON\)",
-     r"对这些计数 \1 为 0/0：无定义，记为 NaN（JSON 中为 null）"),
-])
-add_hint_zh(require_probabilities, {HINT_PRED_MASK: "0/1 掩码也可以"})
-add_hint_zh(require_binary, {HINT_TARGET_MASK: "target 是 0/1 掩码"})

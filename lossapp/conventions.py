@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh
+from lossapp.i18n import msg
 from lossapp.result import Result
 from lossapp.variants import (
     Case,
@@ -42,6 +42,7 @@ from lossapp.variants import (
     overlap_value,
     register,
     scalar_value,
+    variant_texts,
 )
 
 CONVENTIONS: dict[str, Variant] = {}
@@ -53,13 +54,12 @@ OLD_TORCH_EPS = 1e-12
 KERAS_SMOOTHING = 0.1  # the binary label smoothing evaluated for the table (Keras' documented example value)
 
 
-def convention(id: str, library: str, library_zh: str, title: str, title_zh: str, explanation: str,
-               explanation_zh: str, step: str, applies: Callable[[Case], bool],
-               compute: Callable[[Case], float | None],
+def convention(id: str, step: str, applies: Callable[[Case], bool], compute: Callable[[Case], float | None],
                bound: Callable[[Case], tuple[float, float] | None] | None = None) -> Variant:
-    """Register another library's convention (`bound`: see `Variant`)."""
-    return register(CONVENTIONS, Variant(id, title, title_zh, explanation, explanation_zh, step, applies, compute,
-                                          library, library_zh, bound))
+    """Register another library's convention (`bound`: see `Variant`; its library, title, title naming the
+    library and explanation: `conventions.<id>` in the catalogs)."""
+    library, title, named, explanation = variant_texts("conventions", id, "library", "title", "named", "explanation")
+    return register(CONVENTIONS, Variant(id, title, explanation, step, applies, compute, library, named, bound))
 
 
 def _probabilities(c: Case) -> torch.Tensor | None:
@@ -125,13 +125,7 @@ def _needs_clip(c: Case, eps: float) -> bool:
     return r is not None and (r[0] < eps or r[1] > 1 - eps) and scalar_value(c)
 
 
-convention("keras_clip", "Keras", "Keras", "Keras: probabilities clipped to [1e-7, 1 − 1e-7]",
-           "Keras：概率被截断到 [1e-7, 1 − 1e-7]",
-           "Keras clips probabilities to [ε, 1 − ε] with ε = 1e-7 before the log (categorical cross-entropy "
-           "renormalises each row first); torch takes the log as it is (BCE clamps it at −100), so answers differ where "
-           "p is 0 or 1.",
-           "Keras 在取对数前把概率截断到 [ε, 1 − ε]，ε = 1e-7（类别交叉熵会先把每行归一化）；torch 直接取对数（BCE 把它截断在 −100），"
-           "因此在 p 为 0 或 1 的地方结果不同。",
+convention("keras_clip",
            "log p", lambda c: _needs_clip(c, KERAS_EPS), lambda c: _clipped_run(c, KERAS_EPS))
 
 
@@ -169,12 +163,7 @@ def _eps_inside_logs_bound(c: Case, eps: float, clip: bool) -> tuple[float, floa
     return c.value - spread - slack, c.value + spread + slack
 
 
-convention("tf_keras_epsilon", "tf.keras 2", "tf.keras 2", "tf.keras 2: clipping plus 1e-7 inside the logs",
-           "tf.keras 2：截断并在对数内加 1e-7",
-           "tf.keras.backend.binary_crossentropy (TensorFlow 2 / Keras 2) clips p to [1e-7, 1 − 1e-7] and then "
-           "computes log(p + 1e-7) and log(1 − p + 1e-7): every term shifts slightly (about 1e-7 / p).",
-           "tf.keras.backend.binary_crossentropy（TensorFlow 2 / Keras 2）先把 p 截断到 [1e-7, 1 − 1e-7]，再计算 "
-           "log(p + 1e-7) 和 log(1 − p + 1e-7)：每一项都有微小偏移（约 1e-7 / p）。",
+convention("tf_keras_epsilon",
            "log p", lambda c: c.name == "bce" and scalar_value(c), _tf_keras_bce,
            bound=lambda c: _eps_inside_logs_bound(c, KERAS_EPS, clip=True))
 
@@ -196,12 +185,7 @@ def _binary_smoothed(c: Case) -> float | None:
     return c.run(target=t.double() * (1 - eps) + 0.5 * eps)
 
 
-convention("keras_label_smoothing", "Keras", "Keras",
-           "Keras: binary label smoothing toward 0.5 (ε = 0.1)", "Keras：二分类标签平滑趋向 0.5（ε = 0.1）",
-           "Keras' BinaryCrossentropy(label_smoothing=ε) replaces each target y by y(1 − ε) + ε/2 (toward 0.5); "
-           "torch's BCE has no label smoothing. Shown for ε = 0.1.",
-           "Keras 的 BinaryCrossentropy(label_smoothing=ε) 把每个目标 y 换成 y(1 − ε) + ε/2（趋向 0.5）；torch 的 BCE "
-           "没有标签平滑。这里按 ε = 0.1 计算。",
+convention("keras_label_smoothing",
            "y", lambda c: c.name in ("bce", "bce_with_logits", "focal") and scalar_value(c), _binary_smoothed)
 
 
@@ -214,19 +198,11 @@ def _sklearn(c: Case, eps: float) -> float | None:
     return c.run(pred=_clip(p, eps))
 
 
-convention("sklearn_log_loss", "scikit-learn", "scikit-learn",
-           "scikit-learn log_loss: clipped to the machine epsilon", "scikit-learn log_loss：截断到机器精度 eps",
-           "sklearn.metrics.log_loss clips probabilities to [eps, 1 − eps] with eps = the dtype's machine epsilon "
-           "(2.2e-16 for float64, scikit-learn ≥ 1.3) and renormalises multi-class rows; torch clamps the log at −100.",
-           "sklearn.metrics.log_loss 把概率截断到 [eps, 1 − eps]，eps 为数据类型的机器精度（float64 为 2.2e-16，"
-           "scikit-learn ≥ 1.3），并把多类的行重新归一化；torch 则把对数截断在 −100。",
+convention("sklearn_log_loss",
            "log p", lambda c: c.name in ("bce", "cross_entropy") and _needs_clip(c, SKLEARN_EPS),
            lambda c: _sklearn(c, SKLEARN_EPS))
 
-convention("sklearn_log_loss_1e-15", "scikit-learn < 1.3", "scikit-learn < 1.3",
-           "scikit-learn < 1.3 log_loss: clipped with eps = 1e-15", "scikit-learn < 1.3 的 log_loss：eps = 1e-15 截断",
-           "Before version 1.3 sklearn.metrics.log_loss clipped probabilities to [1e-15, 1 − 1e-15].",
-           "1.3 版之前 sklearn.metrics.log_loss 把概率截断到 [1e-15, 1 − 1e-15]。",
+convention("sklearn_log_loss_1e-15",
            "log p", lambda c: c.name in ("bce", "cross_entropy") and _needs_clip(c, SKLEARN_OLD_EPS),
            lambda c: _sklearn(c, SKLEARN_OLD_EPS))
 
@@ -235,24 +211,14 @@ def _old_torch_bce(c: Case) -> float | None:
     return _bce_eps_inside_logs(c, OLD_TORCH_EPS, clip=False)
 
 
-convention("old_torch_bce", "PyTorch < 0.4.1", "PyTorch < 0.4.1", "Old PyTorch BCE: eps = 1e-12 inside the logs",
-           "旧版 PyTorch BCE：对数内加 eps = 1e-12",
-           "PyTorch before 0.4.1 (THNN's BCECriterion) computed −[y log(p + 1e-12) + (1 − y) log(1 − p + 1e-12)] "
-           "instead of clamping each log at −100: a wrong label with p = 0 or 1 costs about 27.6, not 100.",
-           "0.4.1 之前的 PyTorch（THNN 的 BCECriterion）计算 −[y log(p + 1e-12) + (1 − y) log(1 − p + 1e-12)]，"
-           "而不是把每个对数截断在 −100：p 为 0 或 1 且标签错误时代价约为 27.6，而不是 100。",
+convention("old_torch_bce",
            "log p", lambda c: c.name == "bce" and scalar_value(c), _old_torch_bce,
            bound=lambda c: _eps_inside_logs_bound(c, OLD_TORCH_EPS, clip=False))
 
 
 # -- focal -----------------------------------------------------------------------------------------------------------
 
-convention("keras_focal_no_alpha", "Keras", "Keras", "Keras BinaryFocalCrossentropy defaults: no α",
-           "Keras BinaryFocalCrossentropy 默认：不使用 α",
-           "keras.losses.BinaryFocalCrossentropy applies α only with apply_class_balancing=True (default False), so "
-           "its default focal loss is (1 − p_t)^γ·ce without α_t.",
-           "keras.losses.BinaryFocalCrossentropy 只有在 apply_class_balancing=True（默认 False）时才使用 α，"
-           "所以它默认的 focal 损失是不带 α_t 的 (1 − p_t)^γ·ce。",
+convention("keras_focal_no_alpha",
            "alpha_t", lambda c: c.name == "focal" and float(c.param("alpha", 0.25)) >= 0 and scalar_value(c),
            no_alpha)
 
@@ -276,12 +242,7 @@ def _smoothing_other_classes(c: Case) -> float | None:
     return c.run(target=soft, label_smoothing=0.0)
 
 
-convention("label_smoothing_other_classes", "ε/(C − 1) label smoothing", "ε/(C − 1) 标签平滑",
-           "Label smoothing ε/(C − 1) on the other classes", "标签平滑：其余类别各分 ε/(C − 1)",
-           "Some implementations (and textbooks) give the true class 1 − ε and spread ε over the other C − 1 classes "
-           "(ε/(C − 1) each); torch (and Keras) mix with the uniform distribution: 1 − ε + ε/C and ε/C.",
-           "有些实现（和教材）给真实类别 1 − ε，把 ε 平分给其余 C − 1 个类别（各 ε/(C − 1)）；torch（和 Keras）"
-           "与均匀分布混合：真实类别 1 − ε + ε/C，其余各 ε/C。",
+convention("label_smoothing_other_classes",
            "y'", lambda c: c.name == "cross_entropy" and float(c.param("label_smoothing", 0.0) or 0.0) > 0
            and scalar_value(c), _smoothing_other_classes)
 
@@ -295,38 +256,17 @@ def _overlap(c: Case) -> bool:
     return c.name in OVERLAP and scalar_value(c)
 
 
-convention("monai_smoothing", "MONAI", "MONAI", "MONAI: smooth_nr = smooth_dr = 1e-5",
-           "MONAI：分子与分母的平滑项 smooth_nr = smooth_dr = 1e-5",
-           "MONAI's DiceLoss (and its Jaccard / Tversky variants) adds 1e-5 to the numerator and the denominator "
-           "(smooth_nr, smooth_dr) instead of this problem's ε.",
-           "MONAI 的 DiceLoss（及其 Jaccard / Tversky 变体）在分子和分母上各加 1e-5（smooth_nr、smooth_dr），"
-           "而不是本题的 ε。",
+convention("monai_smoothing",
            "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1e-5, lambda c: overlap_value(c, eps=1e-5))
 
-convention("smooth_1", "Keras / Kaggle Dice", "Keras / Kaggle Dice", "Dice with smooth = 1",
-           "smooth = 1 的 Dice",
-           "The widespread Keras/Kaggle soft Dice adds smooth = 1 to the numerator and the denominator: "
-           "(2|X∩Y| + 1) / (|X| + |Y| + 1), which matters for small masks.",
-           "广泛使用的 Keras/Kaggle soft Dice 在分子和分母上各加 smooth = 1：(2|X∩Y| + 1) / (|X| + |Y| + 1)，"
-           "对小掩码影响明显。",
+convention("smooth_1",
            "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1.0, lambda c: overlap_value(c, eps=1.0))
 
-convention("smp_batch_sets", "segmentation_models_pytorch", "segmentation_models_pytorch",
-           "segmentation_models_pytorch: smooth = 0, the batch pooled per class",
-           "segmentation_models_pytorch：smooth = 0，整个批次按类别合并",
-           "segmentation_models_pytorch's DiceLoss / JaccardLoss use smooth = 0 (eps = 1e-7 only guards the "
-           "denominator) and sum over the whole batch, one set per class, before the ratio.",
-           "segmentation_models_pytorch 的 DiceLoss / JaccardLoss 使用 smooth = 0（eps = 1e-7 只保护分母），"
-           "并在求比值前对整个批次求和，每个类别一个集合。",
+convention("smp_batch_sets",
            "|X∩Y|", lambda c: _overlap(c) and (bool(c.param("per_sample", True)) or float(c.param("eps", 0.0)) != 0),
            lambda c: overlap_value(c, eps=0.0, per_sample=False))
 
-convention("sets_per_image_vs_batch", "MONAI batch=True / per image", "MONAI batch=True / 逐图像",
-           "Per-image sets vs one set for the whole batch", "逐图像集合与整批一个集合",
-           "Dice can be computed per image and then averaged (MONAI's default batch=False) or with the sums taken "
-           "over the whole batch (batch=True, article 003's code); the other choice than this problem's gives this value.",
-           "Dice 可以逐图像计算再取平均（MONAI 默认 batch=False），也可以对整个批次求和后再算（batch=True，"
-           "即文章 003 的代码）；与本题相反的选择会得到这个值。",
+convention("sets_per_image_vs_batch",
            "|X∩Y|", lambda c: _overlap(c) and c.pred is not None and c.pred.dim() >= 2,
            lambda c: overlap_value(c, per_sample=not bool(c.param("per_sample", True))))
 
@@ -343,20 +283,10 @@ def _keras_kl(c: Case) -> float | None:
     return float(per_row.mean()) if c.reduction in ("mean", "batchmean") else float(per_row.sum())
 
 
-convention("keras_kl", "Keras", "Keras", "Keras KLDivergence: clipped, mean over samples",
-           "Keras KLDivergence：截断后按样本求均值",
-           "keras.losses.KLDivergence clips both distributions to [1e-7, 1], sums p·log(p/q) over the last axis and "
-           "averages over the samples (torch's batchmean, with clipping; torch's 'mean' divides by every element).",
-           "keras.losses.KLDivergence 把两个分布都截断到 [1e-7, 1]，沿最后一维对 p·log(p/q) 求和，再对样本求平均"
-           "（相当于带截断的 torch batchmean；torch 的 'mean' 除以全部元素个数）。",
+convention("keras_kl",
            "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and scalar_value(c), _keras_kl)
 
-convention("scipy_rel_entr_sum", "SciPy", "SciPy", "scipy rel_entr(p, q).sum(): the total KL divergence",
-           "scipy rel_entr(p, q).sum()：KL 散度总和",
-           "scipy.special.rel_entr(p, q).sum() (and scipy.stats.entropy(p, q) for one distribution) gives the total "
-           "Σ p·log(p/q), not a mean.",
-           "scipy.special.rel_entr(p, q).sum()（以及单个分布的 scipy.stats.entropy(p, q)）给出的是总和 Σ p·log(p/q)，"
-           "不是均值。",
+convention("scipy_rel_entr_sum",
            "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and scalar_value(c),
            lambda c: c.reduced_as("sum"))
 
@@ -373,9 +303,10 @@ def table_for_result(result: Result) -> list[dict[str, Any]]:
     """One row per convention that applies (PyTorch's own value first): id, library, title, value, difference."""
     case = Case(result)
     value = case.value
+    this = msg("conventions.this_result")
     rows: list[dict[str, Any]] = [{
-        "id": "pytorch", "library": "PyTorch", "library_zh": "PyTorch", "title": "PyTorch (this result)",
-        "title_zh": "PyTorch（本结果）", "value": value, "difference": 0.0, "explanation": "", "explanation_zh": "",
+        "id": "pytorch", "library": "PyTorch", "library_zh": "PyTorch", "title": this,
+        "title_zh": this.render("zh"), "value": value, "difference": 0.0, "explanation": "", "explanation_zh": "",
         "step": ""}]
     for vv in evaluate_conventions(case, include_same=True):
         row = vv.to_dict()
@@ -389,5 +320,3 @@ def table(loss: str, pred: Any = None, target: Any = None, reduction: str = "mea
     from lossapp.engine import compute
     return table_for_result(compute(loss, pred, target, reduction=reduction, **params))
 
-
-add_zh({"PyTorch (this result)": "PyTorch（本结果）"})

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lossapp.i18n import add_zh_patterns
+from lossapp.i18n import Message, msg
 from lossapp.inputs import InputError, TensorInput, quote, read_tensor, require_class_indices, require_finite
 from lossapp.inputs.errors import at_index
 from lossapp.lint import mixup_warnings
@@ -72,10 +72,10 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
     target_in = None
     if spec.target_kind is None:
         if target is not None and not (isinstance(target, str) and not target.strip()):
-            raise InputError(f"{spec.name}: expected no target (it is a penalty on pred alone), got one")
+            raise InputError("engine.no_target_expected", loss=spec.name)
     else:
         if target is None or (isinstance(target, str) and not target.strip()):
-            raise InputError(f"{spec.name}: expected a target tensor ({spec.target_kind}), got none")
+            raise InputError("engine.target_needed", loss=spec.name, kind=spec.target_kind)
         target_in = read_tensor(target, "target")
         values = target_in.values
         if spec.target_dtype == "float":
@@ -86,14 +86,14 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
     return pred_in, target_in
 
 
-def _finite(t: torch.Tensor, name: str, allow_inf: bool = False) -> list[str]:
+def _finite(t: torch.Tensor, name: str, allow_inf: bool = False) -> list[Message]:
     """require_finite, decided by one reduction where possible: a finite sum means every element is finite."""
     if not t.is_floating_point() or all_finite(t):
         return []
     return require_finite(t, name, allow_inf=allow_inf)
 
 
-def input_warnings(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None) -> list[str]:
+def input_warnings(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None) -> list[Message]:
     """NaN is refused; ±inf in logits or scores is allowed and warned about."""
     warnings = _finite(pred, "pred", allow_inf=spec.pred_kind in INF_ALLOWED)
     if target is not None:
@@ -108,7 +108,7 @@ def resolve_reduction(spec: LossSpec, reduction: Any) -> str:
     text = reduction.strip().lower() if isinstance(reduction, str) else None
     if text not in spec.reductions:
         written = quote(reduction) if isinstance(reduction, str) else shown(reduction)
-        raise InputError(f"{spec.name}: expected reduction {', '.join(spec.reductions)}, got {written}")
+        raise InputError("engine.bad_reduction", loss=spec.name, reductions=", ".join(spec.reductions), got=written)
     return text
 
 
@@ -193,10 +193,24 @@ def _held_exactly(source: Any, dtype: torch.dtype) -> bool:
     return str(getattr(source, "dtype", "")).removeprefix("torch.") in HELD_EXACTLY.get(dtype, ())
 
 
-def _rounded(value: Any, dtype: torch.dtype, exact: bool = False) -> tuple[Any, bool]:
-    """`value` rounded to `dtype` (floating tensors only) and whether that changed it (not checked when `exact`)."""
+def _in_dtype(source: Any, value: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
+    """The user's own tensor `source` where it is `value` in `dtype` already (a dense tensor of that dtype, shape and
+    device, from which `value` was read unchanged), so that the built-in reads it without a rounded copy; else None."""
+    if (isinstance(source, torch.Tensor) and source.dtype == dtype and source.layout == torch.strided
+            and not source.is_quantized and source.device == value.device and source.shape == value.shape):
+        return source.detach()
+    return None
+
+
+def _rounded(value: Any, dtype: torch.dtype, exact: bool = False, source: Any = None) -> tuple[Any, bool]:
+    """`value` rounded to `dtype` (floating tensors only) and whether that changed it (not checked when `exact`).
+    `source`: the user's tensor `value` was read from unchanged (None when the loss's prepare changed it); where it
+    is in `dtype` already, it is the rounded value itself (no copy)."""
     if not (isinstance(value, torch.Tensor) and value.is_floating_point()):
         return value, False
+    same = _in_dtype(source, value, dtype)
+    if same is not None:
+        return same, False
     rounded = value.to(dtype)
     return rounded, not exact and not torch.equal(rounded.double(), value)
 
@@ -205,17 +219,17 @@ def _number(x: float) -> str:
     return f"{x + 0.0:.6g}"  # + 0.0: -0.0 is written 0
 
 
-def _first(mask: torch.Tensor, shape: torch.Size) -> tuple[int, str, str]:
+def _first(mask: torch.Tensor, shape: torch.Size) -> tuple[int, str, Message | str]:
     """(flat index of the first True, ' at index I' for it, ' (N elements)' when more than one is True)."""
     flat = mask.reshape(-1)
     first = int(torch.nonzero(flat)[0, 0])
     count = int(flat.sum())
-    return first, at_index(first, tuple(shape)), f" ({count:,} elements)" if count > 1 else ""
+    return first, at_index(first, tuple(shape)), msg("engine.count", count=f"{count:,}") if count > 1 else ""
 
 
 # -- the dtype's range -------------------------------------------------------------------------------------
 
-def overflow_warnings(named: dict[str, Any], rounded: dict[str, Any], dtype: torch.dtype) -> list[str]:
+def overflow_warnings(named: dict[str, Any], rounded: dict[str, Any], dtype: torch.dtype) -> list[Message]:
     """Inputs finite in float64 that the built-in's dtype turns into ±inf (`named`: the inputs the rounding to
     `dtype` changed, by name; `rounded`: them in `dtype`)."""
     warnings = []
@@ -229,13 +243,13 @@ def overflow_warnings(named: dict[str, Any], rounded: dict[str, Any], dtype: tor
         lost = torch.isfinite(value) & ~torch.isfinite(low)
         if bool(lost.any()):
             _, at, count = _first(lost, value.shape)
-            warnings.append(f"{name} holds values beyond {dtype_name(dtype)}'s largest finite number "
-                            f"{_number(biggest)}{at}{count}: the built-in sees them as ±inf")
+            warnings.append(msg("engine.overflow", name=name, dtype=dtype_name(dtype), biggest=_number(biggest),
+                                at=at, count=count))
     return warnings
 
 
 def finiteness_warnings(ref_name: str, written: torch.Tensor, ref: torch.Tensor, dtype: torch.dtype,
-                        inputs_overflow: bool) -> list[str]:
+                        inputs_overflow: bool) -> list[Message]:
     """A non-finite built-in value where the exact value (at the inputs as written) is finite, or the reverse;
     the dtype's range says why where it can."""
     mismatch = finiteness_mismatch(ref, written)
@@ -245,22 +259,24 @@ def finiteness_warnings(ref_name: str, written: torch.Tensor, ref: torch.Tensor,
     exact, got = float(written.reshape(-1)[first]), float(ref.reshape(-1)[first])
     dt, biggest = dtype_name(dtype), torch.finfo(dtype).max
     if not math.isfinite(exact):
-        return [f"the trace's value is {_number(exact)}{at} where {ref_name} in {dt} gives {_number(got)}{count}"]
+        return [msg("engine.trace_not_finite", exact=_number(exact), at=at, reference=ref_name, dtype=dt,
+                    got=_number(got), count=count)]
     if inputs_overflow:
-        why = f"the inputs overflow {dt}"
+        why = msg("engine.why_inputs_overflow", dtype=dt)
     elif abs(exact) > biggest:
-        why = f"the exact value exceeds {dt}'s largest finite number {_number(biggest)}"
+        why = msg("engine.why_exceeds", dtype=dt, biggest=_number(biggest))
     elif math.isnan(got):
-        why = f"an intermediate result is undefined in {dt} (0/0, inf − inf, or a number out of its range)"
+        why = msg("engine.why_undefined", dtype=dt)
     else:
-        why = f"an intermediate result overflows {dt} (largest finite number {_number(biggest)})"
-    return [f"{ref_name} in {dt} gives {_number(got)}{at} where the exact value is {_number(exact)}{count}: {why}"]
+        why = msg("engine.why_overflows", dtype=dt, biggest=_number(biggest))
+    return [msg("engine.builtin_not_finite", reference=ref_name, dtype=dt, got=_number(got), at=at,
+                exact=_number(exact), count=count, why=why)]
 
 
 # -- disagreements ---------------------------------------------------------------------------------------------
 
 def value_warning(ref_name: str, exact: torch.Tensor, written: torch.Tensor, ref: torch.Tensor,
-                  dtype: torch.dtype) -> list[str]:
+                  dtype: torch.dtype) -> list[Message]:
     """The built-in out of tolerance from the exact value of the inputs it saw, at the element the most tolerances
     away (elements finite in only one of the built-in and the exact value of the inputs as written: see
     finiteness_warnings). Called only when the comparison disagrees."""
@@ -272,22 +288,21 @@ def value_warning(ref_name: str, exact: torch.Tensor, written: torch.Tensor, ref
     matched = (torch.isnan(r) & torch.isnan(e)) | (torch.isinf(r) & (r == e))
     worst = int(torch.argmax(((r - e).abs() / (atol + rtol * e.abs())).masked_fill_(matched, 0.0)))  # NaN first
     mine, theirs = float(e[worst]), float(r[worst])
-    return [f"the trace and {ref_name} differ by {_number(abs(mine - theirs))}{at_index(worst, exact.shape)} "
-            f"(trace {_number(mine)}, built-in {_number(theirs)}; tolerance for {dtype_name(dtype)}: rtol {rtol:g}, "
-            f"atol {atol:g})"]
+    return [msg("engine.value_differs", reference=ref_name, diff=_number(abs(mine - theirs)),
+                at=at_index(worst, exact.shape), trace=_number(mine), builtin=_number(theirs), dtype=dtype_name(dtype),
+                rtol=f"{rtol:g}", atol=f"{atol:g}")]
 
 
-def gradient_warning(gradient: GradientComparison, ref_name: str, dtype: torch.dtype) -> list[str]:
+def gradient_warning(gradient: GradientComparison, ref_name: str, dtype: torch.dtype) -> list[Message]:
     """Every gradient disagreement, with max |Δ| and the worst element: its index and both values (the trace's
     at the inputs the built-in saw; at the inputs as written where only that one is finite or not)."""
     if gradient.agrees or gradient.worst is None:
         return []
     worst = gradient.worst
     flat = int(np.ravel_multi_index(worst["index"], gradient.shape)) if worst["index"] else 0
-    return [f"the gradients d(loss)/d(pred) of the trace and of {ref_name} differ: max |Δ| = "
-            f"{_number(gradient.max_abs_diff)}; worst element{at_index(flat, gradient.shape)}: trace "
-            f"{_number(worst['manual'])}, built-in {_number(worst['reference'])} (tolerance for {dtype_name(dtype)}: "
-            f"rtol {gradient.rtol:g}, atol {_number(gradient.atol)})"]
+    return [msg("engine.gradient_differs", reference=ref_name, diff=_number(gradient.max_abs_diff),
+                at=at_index(flat, gradient.shape), trace=_number(worst["manual"]), builtin=_number(worst["reference"]),
+                dtype=dtype_name(dtype), rtol=f"{gradient.rtol:g}", atol=_number(gradient.atol))]
 
 
 # -- ±inf in pred: the limit of the formula ------------------------------------------------------------------------
@@ -320,7 +335,7 @@ def estimate_limit(near: torch.Tensor, far: torch.Tensor, varied: torch.Tensor) 
 
 
 def limit_warnings(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dict[str, Any], reduction: str,
-                   value: torch.Tensor, grad: torch.Tensor | None) -> list[str] | None:
+                   value: torch.Tensor, grad: torch.Tensor | None) -> list[Message] | None:
     """With ±inf in pred: None when the trace's value and gradient are the limits of the formula as those
     elements → ±inf (estimated with probes of large finite values, see LIMIT_PROBES), else what is not, said
     honestly."""
@@ -331,7 +346,7 @@ def limit_warnings(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, para
     except (InputError, RuntimeError):  # the formula cannot even be evaluated at large finite values
         probes = []
     warnings = []
-    for what, got, index in (("value", value, 0), ("gradient", grad, 1)):
+    for what, got, index in ((msg("engine.what_value"), value, 0), (msg("engine.what_gradient"), grad, 1)):
         if got is None:
             continue
         limit = estimate_limit(*(p[index] for p in probes)) if probes else torch.full_like(got, torch.nan)
@@ -339,18 +354,15 @@ def limit_warnings(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, para
         differs = known & ~_agree(got, limit)
         if bool(differs.any()):
             first, at, count = _first(differs, got.shape)
-            warnings.append(f"pred contains ±inf, and the trace's {what} is {_number(float(got.reshape(-1)[first]))}"
-                            f"{at} where its limit as pred → ±inf is {_number(float(limit.reshape(-1)[first]))}"
-                            f"{count}")
+            warnings.append(msg("engine.limit_differs", what=what, got=_number(float(got.reshape(-1)[first])), at=at,
+                                limit=_number(float(limit.reshape(-1)[first])), count=count))
         elif not bool(known.all()):
             first, at, count = _first(~known, got.shape)
             number = _number(float(got.reshape(-1)[first]))
             if number == "nan":
-                warnings.append(f"pred contains ±inf, and the trace's {what} is nan{at}, where no limit as "
-                                f"pred → ±inf could be found{count}")
+                warnings.append(msg("engine.limit_not_found", what=what, at=at, count=count))
             else:
-                warnings.append(f"pred contains ±inf, and whether the trace's {what} {number}{at} is its limit as "
-                                f"pred → ±inf could not be determined{count}")
+                warnings.append(msg("engine.limit_unknown", what=what, got=number, at=at, count=count))
     return warnings or None
 
 
@@ -358,22 +370,25 @@ def limit_warnings(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, para
 
 def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dict[str, Any], reduction: str,
             device: torch.device, dtype: torch.dtype, held_exactly: tuple[bool, bool], value: torch.Tensor,
-            grad: torch.Tensor | None) -> tuple[Comparison, GradientComparison | None, list[str]]:
+            grad: torch.Tensor | None, sources: tuple[Any, Any] = (None, None),
+            ) -> tuple[Comparison, GradientComparison | None, list[Message]]:
     """Run the built-in on the inputs rounded to its dtype and compare it, value and gradient, every element, with the
     exact float64 value of those rounded inputs: the trace's own `value` and `grad` when the rounding changes
     nothing (always where the dtype holds the inputs exactly), else a rerun of the trace on the rounded inputs.
-    The warnings say every disagreement, where and why."""
-    warnings: list[str] = []
+    The warnings say every disagreement, where and why. `sources`: the user's pred and target where x and t were
+    read from them unchanged (see `_rounded`)."""
+    warnings: list[Message] = []
     named = {"pred": (x, held_exactly[0]), "target": (t, held_exactly[1]),
-             **{f"parameter {k}": (v, False) for k, v in params.items()}}
-    rounded = {name: _rounded(v, dtype, exact) for name, (v, exact) in named.items()}
+             **{msg("engine.parameter", name=k): (v, False) for k, v in params.items()}}
+    given = {"pred": sources[0], "target": sources[1]}
+    rounded = {name: _rounded(v, dtype, exact, given.get(name)) for name, (v, exact) in named.items()}
     changed = [name for name, (_, c) in rounded.items() if c]
     overflow = overflow_warnings({n: named[n][0] for n in changed}, {n: rounded[n][0] for n in changed}, dtype)
     warnings += overflow
     x_ref, t_ref = rounded["pred"][0], rounded["target"][0]
     exact_value, exact_grad = value, grad
     if changed:
-        as_float64 = {k: _on(rounded[f"parameter {k}"][0], x.device) for k in params}
+        as_float64 = {k: _on(rounded[msg("engine.parameter", name=k)][0], x.device) for k in params}
         _, exact_value, exact_grad = run_trace(spec, _on(x_ref, x.device), _on(t_ref, x.device), as_float64,
                                                reduction, release=True)
         shift_by = (exact_value - value).abs()
@@ -384,8 +399,7 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
                             else (0.0, 0.0))
         rtol, _ = TOLERANCES[dtype]
         if shift > 1e-12 + rtol * scale:  # only when it matters at this precision
-            warnings.append(f"rounding the inputs to {dtype_name(dtype)} changes the exact value by {shift:.3g}; "
-                            f"the built-in is compared with the exact value of the rounded inputs")
+            warnings.append(msg("engine.rounding_changes_value", dtype=dtype_name(dtype), shift=f"{shift:.3g}"))
     ref_value, ref_grad = run_reference(spec, x_ref, t_ref, params, reduction, device, dtype)
     del x_ref, t_ref, rounded  # not needed for the comparisons (whose differences are the peak of memory here)
     ref_value = ref_value.to(x.device)  # (from an MPS built-in to the CPU trace; no copy otherwise)
@@ -436,7 +450,8 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     warnings += [w for w in mixup_warnings(spec, x0, t0, effective, reduction) if w not in warnings]
 
     comparison, gradient, notes = _verify(spec, x, t, run_params, reduction, dev, dt,
-                                          (_held_exactly(pred, dt), _held_exactly(target, dt)), value, manual_grad)
+                                          (_held_exactly(pred, dt), _held_exactly(target, dt)), value, manual_grad,
+                                          (pred if x is x0 else None, target if t is t0 else None))
     warnings += notes
     if gradient is not None:
         gradient.replay = replay
@@ -444,57 +459,6 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
                   steps=trace.steps, reference=comparison, gradient=gradient, warnings=warnings, spec=spec,
                   pred=kept_pred, target=kept_target,
                   unreduced=trace.unreduced.cpu() if trace.unreduced is not None else None, replay=replay)
-
-
-_NUM = r"(?:-?(?:\d[\d.e+-]*|inf)|nan)"  # a number as _number writes it
-
-
-def _zh_variants(english: str, chinese: str) -> list[tuple[str, str]]:
-    """Patterns for a message with the optional pieces <AT> (' at index I') and <COUNT> (' (N elements)'):
-    one pattern for each combination, so that the Chinese says only what the English says."""
-    out = []
-    for at, at_zh in (("", ""), (r" at index (?P<i>\d+|\(\d+(?:, \d+)+\))", r"（位置 \g<i>）")):
-        for count, count_zh in (("", ""), (r" \((?P<n>[\d,]+) elements\)", r"（共 \g<n> 处）")):
-            out.append((english.replace("<AT>", at).replace("<COUNT>", count),
-                        chinese.replace("<AT>", at_zh).replace("<COUNT>", count_zh)))
-    return out
-
-
-_WHAT = {"value": "值", "gradient": "梯度"}
-_WHY = {  # why a built-in value is not finite where the exact value is: English pattern -> Chinese
-    r"the inputs overflow (?P<t2>\w+)": r"输入超出了 \g<t2> 的范围",
-    rf"the exact value exceeds (?P<t2>\w+)'s largest finite number (?P<m>{_NUM})":
-        r"精确值超过了 \g<t2> 的最大有限数 \g<m>",
-    r"an intermediate result is undefined in (?P<t2>\w+) \(0/0, inf − inf, or a number out of its range\)":
-        r"某个中间结果在 \g<t2> 下没有定义（0/0、inf − inf，或超出其范围的数）",
-    rf"an intermediate result overflows (?P<t2>\w+) \(largest finite number (?P<m>{_NUM})\)":
-        r"某个中间结果超出了 \g<t2> 的范围（最大有限数 \g<m>）",
-}
-add_zh_patterns([
-    *_zh_variants(rf"(?P<name>.+?) holds values beyond (?P<t>\w+)'s largest finite number (?P<m>{_NUM})<AT><COUNT>: "
-                  r"the built-in sees them as ±inf", r"\g<name> 含有超出 \g<t> 最大有限数 \g<m> 的值<AT><COUNT>：内置函数把它们当作 ±inf"),
-    *_zh_variants(rf"the trace and (?P<ref>.+) differ by (?P<d>{_NUM})<AT> \(trace (?P<a>{_NUM}), built-in (?P<b>{_NUM}); "
-                  r"tolerance for (?P<t>\w+): rtol (?P<r>\S+), atol (?P<tol>\S+)\)",
-                  r"逐步计算与 \g<ref> 相差 \g<d><AT>（逐步计算 \g<a>，内置函数 \g<b>；\g<t> 的容差：rtol \g<r>，atol \g<tol>）"),
-    *_zh_variants(rf"the gradients d\(loss\)/d\(pred\) of the trace and of (?P<ref>.+) differ: max \|Δ\| = (?P<d>{_NUM}); "
-                  rf"worst element<AT>: trace (?P<a>{_NUM}), built-in (?P<b>{_NUM}) \(tolerance for (?P<t>\w+): "
-                  r"rtol (?P<r>\S+), atol (?P<tol>\S+)\)",
-                  r"逐步计算与 \g<ref> 的梯度 d(loss)/d(pred) 不一致：最大 |Δ| = \g<d>；差得最多的元素<AT>：逐步计算 \g<a>，"
-                  r"内置函数 \g<b>（\g<t> 的容差：rtol \g<r>，atol \g<tol>）"),
-    *_zh_variants(rf"the trace's value is (?P<a>{_NUM})<AT> where (?P<ref>.+) in (?P<t>\w+) gives (?P<b>{_NUM})<COUNT>",
-                  r"逐步计算的值为 \g<a><AT>，而 \g<ref> 在 \g<t> 下为 \g<b><COUNT>"),
-    *[variant for why, why_zh in _WHY.items() for variant in _zh_variants(
-        rf"(?P<ref>.+) in (?P<t>\w+) gives (?P<b>{_NUM})<AT> where the exact value is (?P<a>{_NUM})<COUNT>: {why}",
-        rf"\g<ref> 在 \g<t> 下得到 \g<b><AT>，而精确值为 \g<a><COUNT>：{why_zh}")],
-    *[pattern for what, zh in _WHAT.items() for pattern in (
-        *_zh_variants(rf"pred contains ±inf, and the trace's {what} is (?P<a>{_NUM})<AT> where its limit as pred → ±inf is "
-                      rf"(?P<b>{_NUM})<COUNT>", rf"pred 含有 ±inf，逐步计算的{zh}为 \g<a><AT>，但 pred → ±inf 时公式的极限是 \g<b><COUNT>"),
-        *_zh_variants(rf"pred contains ±inf, and the trace's {what} is nan<AT>, where no limit as pred → ±inf could be "
-                      r"found<COUNT>", rf"pred 含有 ±inf，逐步计算的{zh}为 nan<AT>，且找不到 pred → ±inf 时公式的极限<COUNT>"),
-        *_zh_variants(rf"pred contains ±inf, and whether the trace's {what} (?P<a>{_NUM})<AT> is its limit as pred → ±inf "
-                      r"could not be determined<COUNT>",
-                      rf"pred 含有 ±inf，无法确定逐步计算的{zh} \g<a><AT> 是否为 pred → ±inf 时公式的极限<COUNT>"))],
-])
 
 
 __all__ = ["DTYPES", "Replay", "compute", "read_inputs", "resolve_reduction", "run_trace"]

@@ -1,18 +1,20 @@
 """The articles' worked examples: one TOML file each in examples/, loaded with stdlib tomllib.
 
-Schema (keys other than title/source/loss are optional):
+Schema (keys other than source/loss are optional):
 
-    title = "BCE on three pixels"            title_zh = "..."
     source = "002_472562432bf7f397.txt"      section = "item 9"
     loss = "bce"                             reduction = "mean"
     pred = "[0.2947, 0.5898, 0.4863]"        target = "[1, 0, 0]"
     stated = "0.9264"                        # the article's value, as written
-    notes = "..."                            notes_zh = "..."
     [params]                                 # loss parameters
     [random]                                 # instead of pred/target: seed, then specs generated in order
     seed = 0
     pred = "randn(2, 3)"
     target = "randn(2, 3)"
+
+An example's title and notes are messages of the catalogs, `[examples.<name>]` in `lossapp/locales/<lang>.toml`
+(`title` and `notes`), so that they read in every language; a file in another folder may give its own English
+`title` and `notes` instead.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lossapp.i18n import catalog, msg, tr
 from lossapp.inputs import InputError
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -33,7 +36,6 @@ class Example:
     title: str
     source: str
     loss: str
-    title_zh: str = ""
     section: str = ""
     reduction: str = "mean"
     pred: str | None = None
@@ -41,7 +43,6 @@ class Example:
     params: dict[str, Any] = field(default_factory=dict)
     stated: str | None = None
     notes: str = ""
-    notes_zh: str = ""
     random: dict[str, Any] | None = None
 
     def inputs(self) -> tuple[Any, Any]:
@@ -54,6 +55,14 @@ class Example:
             return generated.get("pred", self.pred), generated.get("target", self.target)
         return self.pred, self.target
 
+    @property
+    def title_zh(self) -> str:
+        return example_title(self, "zh")
+
+    @property
+    def notes_zh(self) -> str:
+        return tr(self.notes, "zh")
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "title_zh": self.title_zh, "source": self.source,
                 "section": self.section, "loss": self.loss, "reduction": self.reduction, "pred": self.pred,
@@ -61,14 +70,22 @@ class Example:
                 "notes_zh": self.notes_zh, "random": self.random}
 
 
+def example_title(example: Example, lang: str = "en") -> str:
+    """The example's title in `lang`."""
+    return tr(example.title, lang)
+
+
 def _parse(path: Path) -> Example:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"example {path.name}: expected valid TOML, got {exc}") from None
+        raise InputError("examples.not_toml", name=path.name, error=str(exc)) from None
+    for key in ("title", "notes"):  # from the catalogs, where they hold it
+        if f"examples.{path.stem}.{key}" in catalog("en"):
+            data[key] = msg(f"examples.{path.stem}.{key}")
     missing = [k for k in ("title", "source", "loss") if k not in data]
     if missing:
-        raise InputError(f"example {path.name}: expected keys title, source and loss, missing {', '.join(missing)}")
+        raise InputError("examples.missing_keys", name=path.name, missing=", ".join(missing))
     stated = data.get("stated")
     known = {f for f in Example.__dataclass_fields__ if f != "name"}
     fields = {k: v for k, v in data.items() if k in known}
@@ -88,7 +105,7 @@ def find_example(name: str, directory: Path | None = None) -> Example:
         if ex.name == name or ex.name.split("_", 1)[-1] == name:
             return ex
     names = ", ".join(e.name for e in examples)
-    raise InputError(f"unknown example {name!r}; expected one of: {names}")
+    raise InputError("examples.unknown", name=repr(name), names=names)
 
 
 def run_example(example: Example) -> tuple[Any, Any]:

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from lossapp.i18n import add_zh, add_zh_patterns, render
+from lossapp.i18n import Message, msg
 from lossapp.inputs import InputError, limits, quote, read_params
 from lossapp.registry import check_param_names, lookup
 
@@ -43,49 +43,50 @@ OUTPUT_COLUMNS = ["id", "loss", "verdict", "value", "claimed", "mistakes", "conv
 PROBLEMS_KEPT = 256  # computed problems kept while grading one CSV (rows of one problem need not be adjacent)
 
 Progress = Callable[[int, int], None]
-INTERNAL_ERROR = "internal error while grading this row; it was logged and the other rows were graded"
+INTERNAL_ERROR = msg("grade.internal_error")
 
 log = logging.getLogger(__name__)
 
 
 def _read_text(path_or_text: str | Path) -> str:
     if isinstance(path_or_text, Path):
-        return _read_file(path_or_text, "expected a CSV file")
+        return _read_file(path_or_text, msg("grade.expected_csv_file"))
     if not isinstance(path_or_text, str):
-        raise InputError(f"expected a CSV file path or CSV text, got {type(path_or_text).__name__}")
+        raise InputError("grade.expected_csv_path_or_text", got=type(path_or_text).__name__)
     text = path_or_text
     if "\n" not in text and "," not in text:
-        return _read_file(Path(text.strip()), "expected a CSV file or CSV text")
+        return _read_file(Path(text.strip()), msg("grade.expected_csv_file_or_text"))
     return text
 
 
-def _not_a_file(path: Path) -> str | None:
+def _not_a_file(path: Path) -> Message | str | None:
     """Why `path` cannot be read as a CSV file (no such file, a folder, ...), or None when it can."""
     try:
         if path.is_file():
             return None
         if path.is_dir():
-            return "a folder"
-        return "not a regular file" if path.exists() else "no such file"
+            return msg("grade.a_folder")
+        return msg("grade.not_a_regular_file") if path.exists() else msg("grade.no_such_file")
     except OSError as exc:  # a name too long, a permission to look denied
         return exc.strerror or type(exc).__name__
 
 
-def _read_file(path: Path, expected: str) -> str:
+def _read_file(path: Path, expected: Message) -> str:
     reason = _not_a_file(path)
     if reason is not None:
-        raise InputError(f"{expected}, got {quote(str(path))} ({reason})")
+        raise InputError("grade.not_readable", expected=expected, got=quote(str(path)), reason=reason)
     try:
         with path.open("rb") as handle:
             raw = handle.read(limits.MAX_GRADE_CSV_CHARS + 1)
     except OSError as exc:
-        raise InputError(f"{expected}, got {quote(str(path))} ({exc.strerror or type(exc).__name__})") from None
+        raise InputError("grade.not_readable", expected=expected, got=quote(str(path)),
+                         reason=exc.strerror or type(exc).__name__) from None
     if len(raw) > limits.MAX_GRADE_CSV_CHARS:
-        raise InputError(f"expected a CSV of at most {limits.MAX_GRADE_CSV_CHARS:,} bytes, got more in {quote(path.name)}")
+        raise InputError("grade.too_many_bytes", limit=f"{limits.MAX_GRADE_CSV_CHARS:,}", name=quote(path.name))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"expected a UTF-8 CSV file, got bytes that are not UTF-8 in {path.name}") from None
+        raise InputError("grade.not_utf8", name=path.name) from None
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:
@@ -148,11 +149,11 @@ def grade_row(row: list[str], columns: dict[str, int], number: int, problems: Pr
     try:
         need = max(columns["loss"], columns["claimed"]) + 1
         if len(row) < need:
-            raise InputError(f"row {number}: expected at least {need} columns, got {len(row)}")
+            raise InputError("grade.too_few_columns", row=number, need=need, got=len(row))
         if not loss:
-            raise InputError(f"row {number}: expected a loss name, got nothing")
+            raise InputError("grade.no_loss", row=number)
         if not claimed:
-            raise InputError(f"row {number}: expected a claimed answer, got nothing")
+            raise InputError("grade.no_claim", row=number)
         params_text = _field(row, columns, "params")
         check_param_names(lookup(loss), read_params(params_text))  # a bad parameter before a bad claim, as before
         claim = parse_claim(claimed)  # ... and a bad claim before any computation
@@ -160,13 +161,13 @@ def grade_row(row: list[str], columns: dict[str, int], number: int, problems: Pr
                                    _field(row, columns, "reduction"))
         verdict = checker.verdict(claim)
     except InputError as exc:
-        out["explanation"] = str(exc)
-        out["explanation_zh"] = render(exc, "zh")
+        out["explanation"] = exc.message
+        out["explanation_zh"] = exc.render("zh")
         return out
     except Exception as exc:  # an internal error in one row must not stop the batch, nor show its internals
         log.exception("grading row %d failed (%s)", number, type(exc).__name__)
         out["explanation"] = INTERNAL_ERROR
-        out["explanation_zh"] = _zh(INTERNAL_ERROR)
+        out["explanation_zh"] = INTERNAL_ERROR.render("zh")
         return out
     value = verdict.value
     out.update(verdict=verdict.verdict, value=value if math.isfinite(value) else None,
@@ -176,28 +177,23 @@ def grade_row(row: list[str], columns: dict[str, int], number: int, problems: Pr
     return out
 
 
-def _zh(text: str) -> str:
-    from lossapp.i18n import tr
-    return tr(text, "zh")
-
-
 def grade_csv(path_or_text: str | Path, *, progress: Progress | None = None) -> pd.DataFrame:
     """Grade every row of an answers CSV (a path, or the CSV text itself); `progress(done, total)` is called
     before the first row and after each row."""
     text = _read_text(path_or_text)
     if len(text) > limits.MAX_GRADE_CSV_CHARS:
-        raise InputError(f"expected a CSV of at most {limits.MAX_GRADE_CSV_CHARS:,} characters, got {len(text):,}")
+        raise InputError("grade.too_many_characters", limit=f"{limits.MAX_GRADE_CSV_CHARS:,}", got=f"{len(text):,}")
     try:
         rows = _csv_rows(text)
     except csv.Error as exc:
-        raise InputError(f"expected CSV text, got text that does not parse as CSV ({exc})") from None
+        raise InputError("grade.not_csv", error=str(exc)) from None
     columns = _columns(rows[0]) if rows else None
     if columns is not None:
         rows = rows[1:]
     else:
         columns = {name: i for i, name in enumerate(INPUT_COLUMNS)}
     if len(rows) > limits.MAX_GRADE_ROWS:
-        raise InputError(f"expected at most {limits.MAX_GRADE_ROWS:,} answer rows, got {len(rows):,}")
+        raise InputError("grade.too_many_rows", limit=f"{limits.MAX_GRADE_ROWS:,}", got=f"{len(rows):,}")
     total = len(rows)
     if progress is not None:
         progress(0, total)
@@ -222,23 +218,23 @@ def read_upload(path: str | Path, *, max_bytes: int, max_rows: int) -> str:
     path = Path(path)
     size = path.stat().st_size
     if size > max_bytes:
-        raise InputError(f"answers CSV: expected at most {max_bytes:,} bytes, got {size:,}")
+        raise InputError("grade.upload_too_large", limit=f"{max_bytes:,}", got=f"{size:,}")
     with path.open("rb") as handle:
         raw = handle.read(max_bytes + 1)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"answers CSV: expected UTF-8 text, got bytes that are not UTF-8 in {path.name}") from None
+        raise InputError("grade.upload_not_utf8", name=path.name) from None
     if "\x00" in text:
-        raise InputError(f"answers CSV: expected text, got a binary file ({path.name})")
+        raise InputError("grade.upload_binary", name=path.name)
     try:
         rows = len(_csv_rows(text))
     except csv.Error as exc:
-        raise InputError(f"answers CSV: expected CSV text, got text that does not parse as CSV ({exc})") from None
+        raise InputError("grade.upload_not_csv", error=str(exc)) from None
     if rows == 0:
-        raise InputError("answers CSV: expected a header and answer rows, got an empty file")
+        raise InputError("grade.upload_empty")
     if rows - 1 > max_rows:
-        raise InputError(f"answers CSV: expected at most {max_rows:,} answer rows, got {rows - 1:,}")
+        raise InputError("grade.upload_too_many_rows", limit=f"{max_rows:,}", got=f"{rows - 1:,}")
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -248,32 +244,3 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     order = [*VERDICTS, "error"]
     counts = df["verdict"].value_counts() if len(df) else pd.Series(dtype=int)
     return pd.DataFrame({"verdict": order, "count": [int(counts.get(v, 0)) for v in order]})
-
-
-# The verdict words. "convention" is not registered here: as a single word it is also a column and a kind of
-# match in the check tab ("约定"), which translates its verdict labels itself (lossapp/ui/check_tab.py).
-add_zh({"exact": "精确", "mistake": "常见错误", "rounding": "舍入", "incorrect": "错误", "error": "无法评分",
-        INTERNAL_ERROR: "评分这一行时发生内部错误；已记录在日志中，其余各行照常评分"})
-add_zh_patterns([
-    (r"row (\d+): expected at least (\d+) columns, got (\d+)", r"第 \1 行：期望至少 \2 列，实际为 \3 列"),
-    (r"row (\d+): expected a loss name, got nothing", r"第 \1 行：期望一个损失函数名，实际为空"),
-    (r"row (\d+): expected a claimed answer, got nothing", r"第 \1 行：期望一个所给答案，实际为空"),
-    (r"expected a CSV file or CSV text, got (.+) \(no such file\)", r"期望一个 CSV 文件或 CSV 文本，实际为 \1（文件不存在）"),
-    (r"expected a CSV file, got (.+) \(no such file\)", r"期望一个 CSV 文件，实际为 \1（文件不存在）"),
-    (r"expected a CSV file( or CSV text)?, got (.+) \(a folder\)", r"期望一个 CSV 文件，实际为 \2（这是一个文件夹）"),
-    (r"expected a CSV file( or CSV text)?, got (.+) \(not a regular file\)", r"期望一个 CSV 文件，实际为 \2（不是普通文件）"),
-    (r"expected a CSV file( or CSV text)?, got (.+) \((.+)\)", r"期望一个 CSV 文件，实际为 \2（\3）"),
-    (r"expected CSV text, got text that does not parse as CSV \((.+)\)", r"期望 CSV 文本，实际文本无法按 CSV 解析（\1）"),
-    (r"expected at most (.+) answer rows, got (.+)", r"期望最多 \1 行答案，实际为 \2 行"),
-    (r"expected a UTF-8 CSV file, got bytes that are not UTF-8 in (.+)", r"期望 UTF-8 编码的 CSV 文件，\1 中有非 UTF-8 字节"),
-    (r"expected a CSV of at most (.+) bytes, got more in (.+)", r"期望 CSV 最多 \1 字节，\2 超过了这个大小"),
-    (r"expected a CSV of at most (.+) characters, got (.+)", r"期望 CSV 最多 \1 个字符，实际为 \2"),
-    (r"answers CSV: expected at most ([\d,]+) bytes, got ([\d,]+)", r"答案 CSV：最多 \1 字节，实际为 \2 字节"),
-    (r"answers CSV: expected UTF-8 text, got bytes that are not UTF-8 in (.+)",
-     r"答案 CSV：期望 UTF-8 文本，\1 中有非 UTF-8 字节"),
-    (r"answers CSV: expected text, got a binary file \((.+)\)", r"答案 CSV：期望文本，实际为二进制文件（\1）"),
-    (r"answers CSV: expected CSV text, got text that does not parse as CSV \((.+)\)",
-     r"答案 CSV：期望 CSV 文本，实际文本无法按 CSV 解析（\1）"),
-    (r"answers CSV: expected a header and answer rows, got an empty file", r"答案 CSV：期望表头和答案行，实际为空文件"),
-    (r"answers CSV: expected at most ([\d,]+) answer rows, got ([\d,]+)", r"答案 CSV：最多 \1 行答案，实际为 \2 行"),
-])

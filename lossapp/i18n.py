@@ -177,21 +177,3 @@ def tr(text: str, lang: str = "en") -> str:
     if lang != "zh" or not text:
         return text
     return translate_zh(text) or text
-
-
-# -- transitional ------------------------------------------------------------------------------------
-# The Chinese of engine.py's and reference.py's messages, which lossapp.inputs used to hold: here until those
-# modules raise InputError(id, **fields) from their own catalog tables; then this block goes.
-add_zh_patterns([
-    (r"(?P<loss>\S+): expected no target \(it is a penalty on pred alone\), got one",
-     r"\g<loss>：不需要目标（target）（它只是对 pred 的惩罚项），但给出了目标"),
-    (r"(?P<loss>\S+): expected a target tensor \((?P<k>.+)\), got none", r"\g<loss>：需要目标（target）张量（\g<k>），但没有给出"),
-    (r"(?P<loss>\S+): expected reduction (?P<r>[\w, ]+), got (?P<g>.+)", r"\g<loss>：归约方式应为 \g<r> 之一，实际为 \g<g>"),
-    (r"rounding the inputs to (?P<t>\w+) changes the exact value by (?P<d>\S+); the built-in is compared with the "
-     r"exact value of the rounded inputs",
-     r"把输入舍入到 \g<t> 会使精确值改变 \g<d>；内置函数将与舍入后输入的精确值比较"),
-    (r"expected a device such as cpu, cuda, cuda:0 or mps, got (?P<d>.+)", r"期望设备为 cpu、cuda、cuda:0 或 mps 之类，实际为 \g<d>"),
-    (r"expected dtype float16, bfloat16, float32 or float64, got (?P<t>.+)",
-     r"期望 dtype 为 float16、bfloat16、float32 或 float64，实际为 \g<t>"),
-    (r"(?P<ref>\S+) failed on (?P<dev>[^/\s]+)/(?P<t>\w+): (?P<m>.+)", r"\g<ref> 在 \g<dev>/\g<t> 上运行失败：\g<m>"),
-])

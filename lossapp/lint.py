@@ -24,25 +24,24 @@ from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import Message, msg
 from lossapp.losses.stable import class_dim
 from lossapp.registry import LossSpec
 
 ROW_TOL = 1e-3  # rows "sum to 1" within this (inputs are often rounded)
 INDEX_LOSSES = ("cross_entropy", "nll", "softmax_focal")
 
-SOFTMAX_FOCAL_PROBABILITIES = ("pred rows look like probabilities (each sums to 1), but softmax_focal applies softmax "
-                               "to them as logits; pass the logits (log p works too)")
-BCE_LOGITS_PROBABILITIES = ("every pred value lies in [0, 1]: if these are probabilities, use bce; bce_with_logits "
-                            "applies a sigmoid to them as logits")
+SOFTMAX_FOCAL_PROBABILITIES = msg("lint.softmax_focal_probabilities")
+BCE_LOGITS_PROBABILITIES = msg("lint.bce_logits_probabilities")
 
 
-def mixup_warnings(spec: LossSpec, pred: Any, target: Any, params: dict[str, Any], reduction: str | None = None) -> list[str]:
+def mixup_warnings(spec: LossSpec, pred: Any, target: Any, params: dict[str, Any],
+                   reduction: str | None = None) -> list[Message]:
     """Warnings about likely mix-ups in otherwise valid input (empty when nothing looks wrong).
 
     `reduction` (optional) tailors the every-target-ignored warning: only the mean is NaN, and then the
     reduction step itself says so (its denominator is 0), so lint adds nothing."""
-    warnings: list[str] = []
+    warnings: list[Message] = []
     x = pred if isinstance(pred, torch.Tensor) else None
     t = target if isinstance(target, torch.Tensor) else None
     if spec.name not in LINTED:
@@ -72,7 +71,7 @@ def _rows_are_distributions(x: torch.Tensor) -> bool:
 
 
 def _probabilities_as_logits(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None,
-                             params: dict[str, Any]) -> list[str]:
+                             params: dict[str, Any]) -> list[Message]:
     if x is None:
         return []
     if spec.name == "softmax_focal" and _rows_are_distributions(x):
@@ -83,7 +82,7 @@ def _probabilities_as_logits(spec: LossSpec, x: torch.Tensor | None, t: torch.Te
 
 
 def _ignore_index(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None,
-                  params: dict[str, Any]) -> list[str]:
+                  params: dict[str, Any]) -> list[Message]:
     if spec.name not in INDEX_LOSSES or x is None or t is None or x.dim() == 0:
         return []
     if t.is_floating_point() and tuple(t.shape) == tuple(x.shape):
@@ -94,11 +93,9 @@ def _ignore_index(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None
     classes = x.shape[class_dim(x)]
     out = []
     if 0 <= index < classes:
-        out.append(f"ignore_index = {index} is a real class (C = {classes} classes, 0 to {classes - 1}): targets of "
-                   f"class {index} are silently dropped from the loss and from the mean's denominator")
+        out.append(msg("lint.ignore_index_is_a_class", index=index, classes=classes, last=classes - 1))
     if t.numel() and params.get("__reduction") is None and _every(t.long(), index):
-        out.append(f"every target equals ignore_index ({index}): no sample is counted, so the sum is 0 and the "
-                   f"mean divides 0 by 0 — torch returns NaN for reduction='mean'")
+        out.append(msg("lint.every_target_ignored", index=index))
     return out
 
 
@@ -110,16 +107,3 @@ def _every(t: torch.Tensor, value: int) -> bool:
 
 LINTED = ("softmax_focal", "bce_with_logits", *INDEX_LOSSES)  # the losses some check above is about
 
-
-add_zh({
-    SOFTMAX_FOCAL_PROBABILITIES: "pred 的每一行看起来是概率（和为 1），但 softmax_focal 会把它们当作 logits 再做 softmax；请传入 logits（log p 也可以）",
-    BCE_LOGITS_PROBABILITIES: "pred 的所有值都在 [0, 1] 内：如果它们是概率，请使用 bce；bce_with_logits 会把它们当作 logits 再做 sigmoid",
-})
-add_zh_patterns([
-    (r"ignore_index = (-?\d+) is a real class \(C = (\d+) classes, 0 to (\d+)\): targets of class (-?\d+) are silently "
-     r"dropped from the loss and from the mean's denominator",
-     r"ignore_index = \1 是一个真实类别（C = \2 个类别，0 到 \3）：类别 \4 的目标会被悄悄地从损失和均值的分母中去掉"),
-    (r"every target equals ignore_index \((-?\d+)\): no sample is counted, so the sum is 0 and the mean divides 0 by 0 "
-     r"— torch returns NaN for reduction='mean'",
-     r"所有目标都等于 ignore_index（\1）：没有样本被计入，所以和为 0，均值是 0 除以 0 —— 在 reduction='mean' 时 torch 返回 NaN"),
-])

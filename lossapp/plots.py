@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.result import Result
 
 FOCAL_GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)
@@ -115,10 +115,10 @@ def truncation_curves(ms: Sequence[float] = (0.6,), ks: Sequence[float] = (1.0, 
     p = torch.linspace(P_EPS, 1 - P_EPS, points, dtype=torch.float64)
     frames = []
     for m in dict.fromkeys(float(v) for v in ms):
-        frames.append(_curve_frame(p.numpy(), hard_truncation_weight(p, y, m).numpy(), f"hard, m = {_g(m)}",
+        frames.append(_curve_frame(p.numpy(), hard_truncation_weight(p, y, m).numpy(), msg("plots.hard", m=_g(m)),
                                    "p", "weight"))
     for k in dict.fromkeys(float(v) for v in ks):
-        frames.append(_curve_frame(p.numpy(), soft_truncation_weight(p, y, k).numpy(), f"soft, K = {_g(k)}",
+        frames.append(_curve_frame(p.numpy(), soft_truncation_weight(p, y, k).numpy(), msg("plots.soft", k=_g(k)),
                                    "p", "weight"))
     return pd.concat(frames, ignore_index=True)
 
@@ -218,7 +218,7 @@ def loss_around(result: Result, *, max_points: int = MAX_POINTS, grid: int = GRI
         return None
     plot.total, plot.shown = total, len(keep)
     if total > len(keep):
-        plot.note = f"{len(keep):,} of {total:,} elements shown"
+        plot.note = msg("plots.shown", shown=f"{len(keep):,}", total=f"{total:,}")
     return plot
 
 
@@ -259,7 +259,7 @@ def _elementwise(result: Result, pred: torch.Tensor, target: torch.Tensor | None
                 g = torch.linspace(lo, hi, grid, dtype=torch.float64)
                 _, l_g, d_g = _run(result, g, None)
                 frames.append(_curve_rows(g, l_g.reshape(-1), _flat(d_g), "l(w)"))
-        frames.append(_points_frame(flat_pred, flat_loss, point_grad, ["your data"] * len(keep)))
+        frames.append(_points_frame(flat_pred, flat_loss, point_grad, [msg("plots.your_data")] * len(keep)))
         return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0)
     if spec.pred_kind == "values" and spec.target_kind == "values":  # regression: loss vs d = ŷ − y
         x_label = "d = ŷ − y"
@@ -271,7 +271,7 @@ def _elementwise(result: Result, pred: torch.Tensor, target: torch.Tensor | None
                 g = torch.linspace(lo, hi, grid, dtype=torch.float64)
                 _, l_g, d_g = _run(result, g, torch.zeros_like(g))
                 frames.append(_curve_rows(g, l_g.reshape(-1), _flat(d_g), spec.title))
-        frames.append(_points_frame(d, flat_loss, point_grad, ["your data"] * len(keep)))
+        frames.append(_points_frame(d, flat_loss, point_grad, [msg("plots.your_data")] * len(keep)))
         return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0)
     # classification-like: one curve per target value, vs p_t when the loss writes it, else vs pred
     pt = _pt_step(result.steps, tuple(loss.shape))
@@ -293,7 +293,7 @@ def _elementwise(result: Result, pred: torch.Tensor, target: torch.Tensor | None
                         raise ValueError("no p_t")
                     x_g = step.value.double().reshape(-1)
                 frames.append(_curve_rows(x_g, l_g.reshape(-1), _flat(d_g), _label(v)))
-    frames.append(_points_frame(x_points, flat_loss, point_grad, [f"your data, {lab}" for lab in labels]))
+    frames.append(_points_frame(x_points, flat_loss, point_grad, [msg("plots.your_data_at", label=lab) for lab in labels]))
     return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0)
 
 
@@ -331,8 +331,8 @@ def _class_wise(result: Result, pred: torch.Tensor, target: torch.Tensor, loss: 
                         raise ValueError("no p_t")
                     x_g = step.value.double().reshape(-1)
                 d_y = d_g[:, y] if d_g is not None and d_g.shape == batch.shape else None
-                frames.append(_curve_rows(x_g, l_g.reshape(-1), d_y, f"sample {n} (y = {y})"))
-    frames.append(_points_frame(x_points, flat_loss[keep], None, ["your data"] * len(keep)))
+                frames.append(_curve_rows(x_g, l_g.reshape(-1), d_y, msg("plots.sample", n=n, y=y)))
+    frames.append(_points_frame(x_points, flat_loss[keep], None, [msg("plots.your_data")] * len(keep)))
     return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0)
 
 
@@ -372,12 +372,3 @@ def pin_markers(points: pd.DataFrame, x_range: tuple[float, float], y_range: tup
     frame = pd.DataFrame(rows, columns=[x, y, series])
     return frame.astype({x: float, y: float})
 
-
-add_zh({"your data": "你的数据", "l(w)": "l(w)"})
-add_zh_patterns([
-    (r"your data, y = (.+)", r"你的数据，y = \1"),
-    (r"sample (\d+) \(y = (\d+)\)", r"样本 \1（y = \2）"),
-    (r"([\d,]+) of ([\d,]+) elements shown", r"显示了 \2 个元素中的 \1 个"),
-    (r"hard, m = (.+)", r"硬截断，m = \1"),
-    (r"soft, K = (.+)", r"软截断，K = \1"),
-])

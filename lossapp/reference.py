@@ -10,15 +10,15 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh_patterns
 from lossapp.inputs import InputError, quote
 from lossapp.registry import LossSpec, shown
-from lossapp.trace import as_list, head, shown_count
+from lossapp.trace import CHUNK, as_list, head, shown_count
 
 DTYPES: dict[str, torch.dtype] = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                                   "float32": torch.float32, "float64": torch.float64}
@@ -55,16 +55,15 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
     if name is None or (isinstance(name, str) and not name.strip()):
         name = "cpu"
     if not isinstance(name, str):
-        raise InputError(f"expected a device such as cpu, cuda, cuda:0 or mps, got {shown(name)}")
+        raise InputError("reference.bad_device", got=shown(name))
     text = name.strip().lower()
     match = re.fullmatch(r"cpu|mps|cuda(?::(-?\d+))?", text, re.ASCII)
     if match is None:
-        raise InputError(f"expected a device such as cpu, cuda, cuda:0 or mps, got {quote(name)}")
+        raise InputError("reference.bad_device", got=quote(name))
     if match[1] is not None and len(match[1]) <= 20:
         text = f"cuda:{int(match[1])}"  # cuda:01 is cuda:1
     if text not in available_devices():
-        raise InputError(f"device {quote(text)} is not available on this machine; available: "
-                         f"{', '.join(available_devices())} (expected one of these)")
+        raise InputError("reference.device_not_available", device=quote(text), available=", ".join(available_devices()))
     return torch.device(text)
 
 
@@ -72,15 +71,15 @@ def resolve_dtype(name: str | torch.dtype | None) -> torch.dtype:
     if isinstance(name, torch.dtype):
         if name in TOLERANCES:
             return name
-        raise InputError(f"expected dtype float16, bfloat16, float32 or float64, got {name}")
+        raise InputError("reference.bad_dtype", got=str(name))
     if name is None or (isinstance(name, str) and not name.strip()):
         name = "float32"
     if not isinstance(name, str):
-        raise InputError(f"expected dtype float16, bfloat16, float32 or float64, got {shown(name)}")
+        raise InputError("reference.bad_dtype", got=shown(name))
     text = name.strip().lower().removeprefix("torch.")
     text = _DTYPE_ALIASES.get(text, text)
     if text not in DTYPES:
-        raise InputError(f"expected dtype float16, bfloat16, float32 or float64, got {quote(name)}")
+        raise InputError("reference.bad_dtype", got=quote(name))
     return DTYPES[text]
 
 
@@ -119,10 +118,11 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
     """Compare every element of the built-in's `reference` (its own dtype) with the exact float64 `exact`.
 
     NaN matches NaN and ±inf the same inf; any other element agrees when |reference − exact| ≤ atol + rtol·|exact|.
-    One pass makes the difference (in float64: widening the reference's dtype is exact), two reductions give its
-    extremes with their indices; the relative error is computed at the worst element only. The
-    rtol part is evaluated (two more passes) only when some difference exceeds atol, and elementwise masks only
-    when some element is not finite.
+    One pass over the elements makes |reference − exact| (in float64: widening the reference's dtype is exact) and
+    its largest value with the first index where it occurs, a block of CHUNK elements at a time (on the CPU: the
+    differences stay in cache and never take a tensor's worth of memory); the relative error is computed at the worst
+    element only. The rtol part is evaluated (a second pass) only when some difference exceeds atol, and elementwise
+    masks only when some element is not finite.
 
     `written` (the trace at the inputs as written, when `exact` is the trace at the inputs rounded to the built-in's
     dtype): an element finite in one of `reference` and `written` and not in the other never agrees — a float16
@@ -130,22 +130,51 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
     r, e = reference.detach().reshape(-1), exact.detach().reshape(-1)
     if r.numel() == 0:
         return Closeness(0.0, 0.0, True, None)
-    diff = r.to(torch.float64, copy=True).sub_(e)  # (r − e with mixed dtypes would also copy r to float64)
-    (hi, hi_at), (lo, lo_at) = torch.max(diff, 0), torch.min(diff, 0)  # (max-with-index is fast even on ties)
-    lo, hi = float(lo), float(hi)
-    finite = math.isfinite(lo) and math.isfinite(hi)  # then every element of r and e is finite
+    abs_diff, index = _largest_gap(r, e)
+    finite = math.isfinite(abs_diff)  # then every element of r and e is finite
     if not finite:
         close = _closeness_nonfinite(r, e, rtol, atol)
-    elif max(-lo, hi) == 0:
+    elif abs_diff == 0:
         close = Closeness(0.0, 0.0, True, None)
     else:
-        abs_diff = max(-lo, hi)
-        index = int(hi_at if hi >= -lo else lo_at)
-        agrees = abs_diff <= atol or float((diff.abs_() - rtol * e.abs()).max()) <= atol
+        agrees = abs_diff <= atol or _within_rtol(r, e, rtol, atol)
         close = Closeness(abs_diff, abs_diff / max(abs(float(e[index])), 1e-300), agrees, index)
     if written is None or written is exact or (finite and all_finite(written)):
         return close
     return _finiteness_checked(close, r, written.detach().reshape(-1))
+
+
+def _blocks(r: torch.Tensor, e: torch.Tensor) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """(start, r block, e block) of flat r and e, CHUNK elements at a time on the CPU (whole on an accelerator,
+    where each block's reduction read back would wait for the device)."""
+    step = CHUNK if r.device.type == "cpu" else r.numel()
+    for start in range(0, r.numel(), step):
+        yield start, r[start:start + step], e[start:start + step]
+
+
+def _gaps(r: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """|r − e| in float64, in a new buffer (r − e with mixed dtypes would copy r to float64 first)."""
+    return r.to(torch.float64, copy=True).sub_(e).abs_()
+
+
+def _largest_gap(r: torch.Tensor, e: torch.Tensor) -> tuple[float, int]:
+    """max |r − e| over flat r and e and the first index where it occurs; a NaN or inf difference is returned at
+    once (the caller then compares element by element)."""
+    largest, index = -1.0, 0
+    for start, r_block, e_block in _blocks(r, e):
+        value, at = torch.max(_gaps(r_block, e_block), 0)  # (max-with-index is fast even on ties)
+        value = float(value)
+        if value > largest or not math.isfinite(value):
+            largest, index = value, start + int(at)
+            if not math.isfinite(value):
+                break
+    return largest, index
+
+
+def _within_rtol(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> bool:
+    """Whether every |r − e| − rtol·|e| ≤ atol (r and e finite)."""
+    return all(float(_gaps(r_block, e_block).sub_(e_block.abs().mul_(rtol)).max()) <= atol
+               for _, r_block, e_block in _blocks(r, e))
 
 
 def _closeness_nonfinite(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> Closeness:
@@ -323,7 +352,8 @@ def run_reference(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | Non
             grad = g if g is not None else torch.zeros_like(x)
     except RuntimeError as exc:
         message = str(exc).splitlines()[0]
-        raise InputError(f"{spec.reference_name} failed on {device}/{dtype_name(dtype)}: {message}") from None
+        raise InputError("reference.failed", reference=spec.reference_name, where=f"{device}/{dtype_name(dtype)}",
+                         error=message) from None
     return value.detach(), grad
 
 
@@ -357,8 +387,3 @@ def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torc
     return GradientComparison(shape, c.abs_diff, c.agrees, head(manual if written is None else written, k),
                               head(reference, k), worst, rtol=rtol, atol=atol)
 
-
-add_zh_patterns([
-    (r"device (?P<d>.+) is not available on this machine; available: (?P<a>.+) \(expected one of these\)",
-     r"本机没有设备 \g<d>；可用设备：\g<a>（应为其中之一）"),
-])

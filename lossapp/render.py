@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh, add_zh_patterns, tr
+from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import shape_text
 from lossapp.result import Result, json_safe
 from lossapp.spreadsheet import csv_text
@@ -32,6 +32,11 @@ SNIPPET_MAX = 2_000      # inputs up to this many elements are written into the 
 VALUE_DIGITS = 6         # significant digits of step values
 
 # -- small helpers ---------------------------------------------------------------------------------
+
+
+def _say(key: str, lang: str, **fields: Any) -> str:
+    """The message `render.<key>` in `lang`."""
+    return msg(f"render.{key}", **fields).render(lang)
 
 
 def _escape_text(text: str) -> str:
@@ -94,10 +99,9 @@ def summary_text(value: Any, lang: str = "en") -> str:
     """shape, min, max, mean of a large array (plain text)."""
     flat = _flat_tensor(value)
     finite = flat[torch.isfinite(flat)]
-    stats = (f"{tr('shape', lang)} {shape_text(_shape(value))}, min {plain_number(finite.min()) if finite.numel() else 'nan'}, "
-             f"max {plain_number(finite.max()) if finite.numel() else 'nan'}, "
-             f"{tr('mean', lang)} {plain_number(finite.mean()) if finite.numel() else 'nan'}")
-    return stats
+    low, high, mean = ((plain_number(finite.min()), plain_number(finite.max()), plain_number(finite.mean()))
+                       if finite.numel() else ("nan", "nan", "nan"))
+    return _say("summary", lang, shape=shape_text(_shape(value)), min=low, max=high, mean=mean)
 
 
 def value_latex(value: Any) -> str | None:
@@ -120,8 +124,7 @@ def shown_text(shape: tuple[int, ...], shown: torch.Tensor, lang: str = "en") ->
     """A large tensor of which only the first elements are held: its shape, how many there are, the first ones."""
     count = math.prod(shape)
     numbers = ", ".join(plain_number(v) for v in shown.tolist())
-    return (f"{tr('shape', lang)} {shape_text(shape)}, {tr(f'first {shown.numel()} of {count:,}', lang)}: "
-            f"[{numbers}, …]")
+    return _say("first_of", lang, shape=shape_text(shape), shown=shown.numel(), count=f"{count:,}", numbers=numbers)
 
 
 def tensor_text(t: torch.Tensor, lang: str = "en") -> str:
@@ -177,7 +180,7 @@ def _step_markdown(k: int, step: Step, lang: str, substitute_limit: int) -> list
     if step.note:
         lines += ["", f"*{_escape_text(tr(step.note, lang))}*"]
     if not step.complete:  # a large step: its shape and first elements (show few)
-        lines += ["", f"{tr('value', lang)}: {shown_text(step.shape, step.shown_values(), lang)}", ""]
+        lines += ["", f"{_say('value', lang)}: {shown_text(step.shape, step.shown_values(), lang)}", ""]
         return lines
     subs = step.substituted(substitute_limit)
     flat = _flat(step.value)
@@ -198,7 +201,7 @@ def _step_markdown(k: int, step: Step, lang: str, substitute_limit: int) -> list
                 lines.append(f"- ${_index_label(i, shape)}$: ${text}{tail}$")
     if not (subs and len(subs) == 1):
         shown = value_latex(step.value)
-        label = tr("value", lang)
+        label = _say("value", lang)
         if shown is not None and not (subs and len(subs) == len(flat) and len(flat) > 1 and len(shape) <= 1):
             lines += ["", f"{label}: ${shown}$"]
         elif shown is None:
@@ -212,10 +215,11 @@ def reference_markdown(result: Result, lang: str = "en") -> list[str]:
     ref = result.reference
     if ref is None:
         return []
-    lines = [f"### {tr('Comparison with PyTorch', lang)}", ""]
+    lines = [f"### {_say('comparison', lang)}", ""]
     frame = comparison_rows(result, lang)
-    header = [tr("quantity", lang), tr("trace (float64)", lang), f"{tr('built-in', lang)} ({ref.device}/{ref.dtype})",
-              tr("max |Δ|", lang), tr("agrees", lang)]
+    header = [_say("quantity", lang), _say("trace_float64", lang),
+              _say("built_in_on", lang, where=f"{ref.device}/{ref.dtype}"), _say("max_abs_diff", lang),
+              _say("agrees", lang)]
     lines.append("| " + " | ".join(_escape_text(h) for h in header) + " |")
     lines.append("|" + "---|" * len(header))
     for row in frame:
@@ -231,7 +235,7 @@ def comparison_rows(result: Result, lang: str = "en") -> list[list[str]]:
     if ref is None:
         return rows
     ok, bad = "✓", "✗"
-    rows.append([tr("value", lang), value_text(result.value, lang), tensor_text(ref.tensor, lang), plain_number(ref.abs_diff, 3), ok if ref.agrees else bad])
+    rows.append([_say("value", lang), value_text(result.value, lang), tensor_text(ref.tensor, lang), plain_number(ref.abs_diff, 3), ok if ref.agrees else bad])
     grad = result.gradient
     if grad is not None:
         if grad.complete:
@@ -239,7 +243,7 @@ def comparison_rows(result: Result, lang: str = "en") -> list[list[str]]:
         else:
             manual, reference = (shown_text(grad.shape, grad.manual_shown, lang),
                                  shown_text(grad.shape, grad.reference_shown, lang))
-        rows.append([tr("gradient ∂L/∂pred", lang), manual, reference,
+        rows.append([_say("gradient", lang), manual, reference,
                      plain_number(grad.max_abs_diff, 3), ok if grad.agrees else bad])
     return rows
 
@@ -248,20 +252,20 @@ def badge_text(result: Result, lang: str = "en") -> str:
     """'matches torch.nn.functional.X on cpu/float32 (|Δ| = 2.4e-08)' or why it does not."""
     ref = result.reference
     if ref is None:
-        return tr("no PyTorch built-in to compare with", lang)
-    where = f"{ref.device}/{ref.dtype}"
-    diff = plain_number(ref.abs_diff, 2)
+        return _say("no_builtin", lang)
+    fields = {"name": ref.name, "where": f"{ref.device}/{ref.dtype}", "diff": plain_number(ref.abs_diff, 2)}
     gradients_differ = result.gradient is not None and not result.gradient.agrees
     if ref.agrees and gradients_differ:  # never a badge that starts with "matches" while something differs
-        return tr(f"gradients differ from {ref.name} on {where}; the value matches (|Δ| = {diff})", lang)
+        return _say("gradients_differ_value_matches", lang, **fields)
     if ref.agrees:
-        return tr(f"matches {ref.name} on {where} (|Δ| = {diff})", lang)
-    text = tr(f"differs from {ref.name} on {where} (|Δ| = {diff})", lang)
-    return text + "; " + tr("gradients differ", lang) if gradients_differ else text
+        return _say("matches", lang, **fields)
+    return _say("differs_gradients_too" if gradients_differ else "differs", lang, **fields)
 
 
 def _localized(data: dict[str, Any], key: str, lang: str) -> str:
-    """data[key + "_zh"] in Chinese when the checker wrote one, else tr(data[key])."""
+    """data[key] in `lang`: a message rendered; from JSON, data[key + "_zh"] in Chinese, else tr(data[key])."""
+    if isinstance(data.get(key), Message):
+        return data[key].render(lang)
     if lang == "zh" and data.get(f"{key}_zh"):
         return str(data[f"{key}_zh"])
     return tr(str(data.get(key) or ""), lang)
@@ -275,8 +279,8 @@ def verdict_explanation(verdict: Any, lang: str = "en") -> str:
 def _verdict_markdown(verdict: Any, lang: str) -> list[str]:
     data = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
     claimed = data.get("claimed_text") or data.get("claimed")
-    lines = [f"### {tr('Claimed answer', lang)}", ""]
-    lines.append(f"**{tr('claimed', lang)}:** {claimed} — **{tr('verdict', lang)}:** `{data.get('verdict')}`")
+    lines = [f"### {_say('claimed_answer', lang)}", ""]
+    lines.append(f"**{_say('claimed', lang)}:** {claimed} — **{_say('verdict', lang)}:** `{data.get('verdict')}`")
     explanation = _localized(data, "explanation", lang)
     if explanation:
         lines += ["", _escape_text(explanation)]
@@ -301,7 +305,7 @@ def to_markdown(result: Result, lang: str = "en", *, verdict: Any = None,
             if spec.summary:
                 lines += [_escape_text(tr(spec.summary, lang)), ""]
             lines += [f"$${spec.formula}$$", ""]
-    meta = [f"{tr('reduction', lang)} = `{result.reduction}`"]
+    meta = [f"{_say('reduction', lang)} = `{result.reduction}`"]
     for name, value in result.params.items():
         if isinstance(value, torch.Tensor):
             shown = value_text(value, lang)
@@ -313,15 +317,15 @@ def to_markdown(result: Result, lang: str = "en", *, verdict: Any = None,
     if result.target is not None:
         meta.append(f"target {shape_text(tuple(result.target.values.shape))}")
     lines += [" · ".join(meta), ""]
-    lines += [f"### {tr('Steps', lang)}", ""]
+    lines += [f"### {_say('steps', lang)}", ""]
     for k, step in enumerate(result.steps, start=1):
         lines += _step_markdown(k, step, lang, substitute_limit)
     value = value_latex(result.value)
-    lines += [f"### {tr('Result', lang)}", ""]
+    lines += [f"### {_say('result', lang)}", ""]
     lines += [f"$$L = {value}$$" if value is not None else f"L: {summary_text(result.value, lang)}", ""]
     lines += reference_markdown(result, lang)
     if result.warnings:
-        lines += [f"### {tr('Warnings', lang)}", ""]
+        lines += [f"### {_say('warnings', lang)}", ""]
         lines += [f"- ⚠ {_escape_text(tr(w, lang))}" for w in result.warnings]
         lines.append("")
     if verdict is not None:
@@ -396,7 +400,7 @@ def torch_snippet(result: Result, *, sources: dict[str, str] | None = None) -> s
     dtype = ref.dtype if ref is not None else "float32"
     device = ref.device if ref is not None else "cpu"
     if spec is None or not spec.torch_code.strip():
-        return f"# {result.loss}: {tr('no PyTorch built-in to compare with')}\n"
+        return f"# {result.loss}: {_say('no_builtin', 'en')}\n"
     lines = ["import torch", "import torch.nn.functional as F", ""]
     for name, tin in (("pred", result.pred), ("target", result.target)):
         if name in sources:
@@ -440,18 +444,3 @@ def to_csv(result: Result, rows: int | None = None) -> str:
     the first `rows`."""
     return csv_text(result.table(rows))
 
-
-add_zh({
-    "shape": "形状", "mean": "均值", "value": "值", "Steps": "步骤", "Result": "结果", "Warnings": "警告",
-    "reduction": "归约方式", "Comparison with PyTorch": "与 PyTorch 的对比", "quantity": "量",
-    "trace (float64)": "逐步计算（float64）", "built-in": "内置函数", "max |Δ|": "最大 |Δ|", "agrees": "一致",
-    "gradient ∂L/∂pred": "梯度 ∂L/∂pred", "no PyTorch built-in to compare with": "没有可对比的 PyTorch 内置函数",
-    "gradients differ": "梯度不一致", "Claimed answer": "给出的答案", "claimed": "给出的答案", "verdict": "判定",
-})
-add_zh_patterns([
-    (r"first (\d+) of ([\d,]+)", r"前 \1 个（共 \2 个）"),
-    (r"matches (\S+) on (\S+) \(\|Δ\| = (.+)\)", r"与 \1 在 \2 上一致（|Δ| = \3）"),
-    (r"gradients differ from (\S+) on (\S+); the value matches \(\|Δ\| = (.+)\)",
-     r"梯度与 \1 在 \2 上不一致；值一致（|Δ| = \3）"),
-    (r"differs from (\S+) on (\S+) \(\|Δ\| = (.+)\)", r"与 \1 在 \2 上不一致（|Δ| = \3）"),
-])

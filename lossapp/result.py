@@ -4,7 +4,8 @@ Output is bounded by default (show few, verify all): `to_dict()` writes each ste
 full shape and the count shown, the reduction over every element, and the comparisons over every element
 with the worst element; `to_dict(full=True)` writes every element, recomputed from the inputs the Result
 keeps (`replay`). `table()` gives every row, built with vectorised numpy columns; `table(rows=k)` the first k
-(`rows` says how many there are). pandas is imported by `table()` only.
+(`rows` says how many there are). pandas is imported by `table()` only. Warnings are messages by id
+(`lossapp.i18n.Message`): `to_dict()` writes their English, as DESIGN.md section 4 fixes, and their ids.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Result:
     steps: list[Step]
     reference: Comparison | None
     gradient: GradientComparison | None
-    warnings: list[str]
+    warnings: list[str]  # each a lossapp.i18n.Message (a catalog id and fields; as a str, its English)
     spec: LossSpec | None = None
     pred: TensorInput | None = None
     target: TensorInput | None = None
@@ -163,6 +164,7 @@ class Result:
             "reference": self.reference.to_dict(full) if self.reference else None,
             "gradient": gradient,
             "warnings": list(self.warnings),
+            "warning_ids": [getattr(w, "id", None) for w in self.warnings],  # the catalog id of each warning
             "agrees": self.agrees,
         }
         out.update(self.extra)

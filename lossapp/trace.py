@@ -33,6 +33,7 @@ from lossapp.i18n import msg
 SUBSTITUTE_MAX = 12  # formulas with the numbers substituted are written only for inputs this small
 COMPLETE_MAX = 24  # a step (or gradient) with at most this many elements is kept and written whole
 SHOWN = 6  # ... a larger one keeps and writes its first SHOWN elements (row-major), with its full shape
+CHUNK = 1 << 16  # elements a pass over a large tensor takes at a time where it needs float64 temporaries
 
 
 def fmt(x: float, digits: int = 4) -> str:

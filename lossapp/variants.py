@@ -1,6 +1,7 @@
 """The variant machinery shared by the mistake and convention catalogues.
 
-A `Variant` is a registered variant computation: an id, a title and an explanation (English and 中文), the step
+A `Variant` is a registered variant computation: an id, a title and an explanation (messages of the
+catalogs, `lossapp/locales`), the step
 of the worked solution where it departs from the correct computation, `applies(case)` and
 `compute(case) -> float | None`. `lossapp.mistakes` registers the known wrong computations, `lossapp.conventions`
 other libraries' conventions; `evaluate(case, catalogue)` gives every applicable variant's value on one `Case`.
@@ -18,13 +19,14 @@ a pass over the elements; the checker then skips it for a claim outside that bou
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from lossapp.i18n import add_zh
+from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import InputError
 from lossapp.interval import set_dims
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
@@ -257,15 +259,13 @@ class Variant:
     """A registered variant computation (a mistake, or another library's convention)."""
 
     id: str
-    title: str
-    title_zh: str
-    explanation: str
-    explanation_zh: str
+    title: Message
+    explanation: Message
     step: str  # the step (symbol or part) where it departs from the correct computation
     applies: Callable[[Case], bool]
     compute: Callable[[Case], float | None]
-    library: str = ""
-    library_zh: str = ""
+    library: Message | str = ""  # a convention's library
+    named: Message | None = None  # a convention's title naming its library (the title itself when it does)
     # optional: an interval sure to contain the value, found without a pass over every element (None when
     # unknown); a claim outside it is not reproduced, so the variant need not be computed for that claim
     bound: Callable[[Case], tuple[float, float] | None] | None = None
@@ -284,23 +284,26 @@ class VariantValue:
 
     def to_dict(self) -> dict[str, Any]:
         v = self.variant
-        out = {"id": v.id, "title": v.title, "title_zh": v.title_zh, "value": self.value,
-               "explanation": v.explanation, "explanation_zh": v.explanation_zh, "step": v.step}
+        out = {"id": v.id, "title": v.title, "title_zh": v.title.render("zh"), "value": self.value,
+               "explanation": v.explanation, "explanation_zh": v.explanation.render("zh"), "step": v.step}
         if v.library:
             out["library"] = v.library
-            out["library_zh"] = v.library_zh
+            out["library_zh"] = tr(v.library, "zh")
         return out
 
 
 def register(catalogue: dict[str, Variant], variant: Variant) -> Variant:
-    """Add a variant to a catalogue (its id must be new there) and register its Chinese."""
+    """Add a variant to a catalogue (its id must be new there)."""
     if variant.id in catalogue:
         raise ValueError(f"variant {variant.id!r} registered twice")
     catalogue[variant.id] = variant
-    add_zh({variant.title: variant.title_zh, variant.explanation: variant.explanation_zh})
-    if variant.library:
-        add_zh({variant.library: variant.library_zh})
     return variant
+
+
+def variant_texts(table: str, variant_id: str, *names: str) -> list[Message]:
+    """The catalog messages `<table>.<key>.<name>` of a variant (its key: the id with '-' and '.' as '_')."""
+    key = re.sub(r"[^a-z0-9_]", "_", variant_id.lower())
+    return [msg(f"{table}.{key}.{name}") for name in names]
 
 
 Reachable = Callable[[float, float], bool]  # whether a value in [lo, hi] could reproduce the claim being checked

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from lossapp.conventions import evaluate_conventions
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import Message, msg
 from lossapp.inputs import InputError, limits, quote
 from lossapp.interval import Enclosure, enclose, target_is_exact
 from lossapp.mistakes import evaluate_mistakes
@@ -71,28 +71,26 @@ def parse_claim(claimed: Any) -> Claim:
     1.8e308 in size), so that its value, half a unit of its last decimal and the value rounded to its decimals
     are all float64 numbers; nan and ±inf are claims too. Anything else is an InputError."""
     if isinstance(claimed, bool) or claimed is None:
-        raise InputError(f"claimed: expected a number such as 0.9264, got {claimed!r}")
+        raise InputError("check.claim_not_a_number", got=repr(claimed))
     if isinstance(claimed, np.integer):
         claimed = int(claimed)
     if isinstance(claimed, int):
         if claimed.bit_length() > 4 * limits.MAX_CLAIM_CHARS:  # more digits than a claim may have: not written out
-            raise InputError(f"claimed: expected a number of at most {limits.MAX_CLAIM_CHARS} characters, got "
-                             f"{shown(claimed)}")
+            raise InputError("check.claim_too_long", limit=limits.MAX_CLAIM_CHARS, got=shown(claimed))
         text = str(claimed)
     elif isinstance(claimed, float | np.floating):
         text = repr(float(claimed))
     elif isinstance(claimed, str):
         text = claimed.strip().replace("\u2212", "-")
     else:
-        raise InputError(f"claimed: expected a number such as 0.9264, got {type(claimed).__name__}")
+        raise InputError("check.claim_not_a_number", got=type(claimed).__name__)
     low = text.lower()
     if low in _SPECIAL:
         return Claim(text, _SPECIAL[low], 0)
     if len(text) > limits.MAX_CLAIM_CHARS:
-        raise InputError(f"claimed: expected a number of at most {limits.MAX_CLAIM_CHARS} characters, got "
-                         f"{quote(text, 20)}")
+        raise InputError("check.claim_too_long", limit=limits.MAX_CLAIM_CHARS, got=quote(text, 20))
     if not NUMBER.fullmatch(text):
-        raise InputError(f"claimed: expected a number such as 0.9264, got {quote(claimed)}")
+        raise InputError("check.claim_not_a_number", got=quote(claimed))
     try:
         exact = Decimal(text)
     except InvalidOperation:  # an exponent of 10^18 or more
@@ -100,13 +98,10 @@ def parse_claim(claimed: Any) -> Claim:
     value = float(text)
     decimals = max(-exact.as_tuple().exponent, 0) if exact is not None else 0
     if exact is None or math.isinf(value) or decimals > limits.MAX_CLAIM_DECIMALS:
-        raise InputError(f"claimed: expected a number within float64's range written to at most "
-                         f"{limits.MAX_CLAIM_DECIMALS} decimals (0, or from 1e-{limits.MAX_CLAIM_DECIMALS} to 1.8e308 "
-                         f"in size), got {quote(text)}")
+        raise InputError("check.claim_out_of_range", decimals=limits.MAX_CLAIM_DECIMALS, got=quote(text))
     digits = len(exact.as_tuple().digits)
     if digits > limits.MAX_CLAIM_DIGITS:
-        raise InputError(f"claimed: expected at most {limits.MAX_CLAIM_DIGITS} significant digits (float64 holds "
-                         f"about 17), got {digits} in {quote(text)}")
+        raise InputError("check.claim_too_many_digits", limit=limits.MAX_CLAIM_DIGITS, digits=digits, got=quote(text))
     return Claim(text, value, decimals)
 
 
@@ -152,8 +147,7 @@ class Verdict:
     value: float
     decimals: int
     interval: list[float] | None
-    explanation: str
-    explanation_zh: str
+    explanation: Message
     mistakes: list[VariantValue] = field(default_factory=list)
     conventions: list[VariantValue] = field(default_factory=list)
     result: Result | None = None
@@ -161,6 +155,10 @@ class Verdict:
     off: dict[str, float] | None = None
     step: dict[str, str] | None = None
     enclosure: Enclosure | None = None
+
+    @property
+    def explanation_zh(self) -> str:
+        return self.explanation.render("zh")
 
     def to_dict(self) -> dict[str, Any]:
         """The "check" object of DESIGN.md section 4 (plus a few more keys)."""
@@ -221,58 +219,44 @@ def _verdict(result: Result, case: Case, enclosure: Enclosure, claim: Claim, val
               "interval": interval, "result": result, "rounded": rounded, "enclosure": enclosure}
 
     if rounds_to(value, claim):
-        en = f"{claim.text} is the true value {_num(value)} rounded to {_dec(claim.decimals)}."
-        zh = f"所给答案 {claim.text} 就是真实值 {_num(value)} 四舍五入到 {_dec_zh(claim.decimals)}的结果。"
+        explanation = msg("check.exact", claim=claim.text, value=_num(value), decimals=_dec(claim.decimals))
         if math.isnan(value):
-            en, zh = "The true value is NaN, as claimed.", "真实值为 NaN，与所给答案一致。"
-        return Verdict("exact", explanation=en, explanation_zh=zh, **common)
+            explanation = msg("check.exact_nan")
+        return Verdict("exact", explanation=explanation, **common)
     ref = _reference_value(result)
     if ref is not None and rounds_to(ref, claim):
         dt = result.reference.dtype if result.reference is not None else ""
-        en = (f"{claim.text} is PyTorch's {dt} result {_num(ref)} rounded to {_dec(claim.decimals)}; the exact "
-              f"value {_num(value)} rounds to {rounded} (the difference is {dt} rounding).")
-        zh = (f"所给答案 {claim.text} 是 PyTorch 在 {dt} 下的结果 {_num(ref)} 四舍五入到 {_dec_zh(claim.decimals)}的值；"
-              f"精确值 {_num(value)} 舍入后为 {rounded}（差别来自 {dt} 的舍入误差）。")
-        return Verdict("exact", explanation=en, explanation_zh=zh, **common)
+        explanation = msg("check.exact_reference", claim=claim.text, dtype=dt, reference=_num(ref),
+                          decimals=_dec(claim.decimals), value=_num(value), rounded=rounded)
+        return Verdict("exact", explanation=explanation, **common)
 
     def reachable(lo: float, hi: float) -> bool:
         return could_round_to(lo, hi, claim)
     conventions = [v for v in evaluate_conventions(case, reachable=reachable) if rounds_to(v.value, claim)]
     mistakes = [v for v in evaluate_mistakes(case, reachable=reachable) if rounds_to(v.value, claim)]
     common.update(mistakes=mistakes, conventions=conventions)
-    correct = (f"The correct value is {_num(value)} ({rounded} to {_dec(claim.decimals)}).",
-               f"正确值为 {_num(value)}（保留 {_dec_zh(claim.decimals)}为 {rounded}）。")
+    correct = msg("check.correct", value=_num(value), rounded=rounded, decimals=_dec(claim.decimals))
 
     if conventions:
         first = conventions[0].variant
         others = _also(conventions[1:], mistakes)
-        en = (f"{claim.text} is this problem under another library's convention — {_named(first)} "
-              f"(gives {_num(conventions[0].value)}). {first.explanation} {correct[0]}{others[0]}")
-        zh = (f"所给答案 {claim.text} 是按另一个库的约定计算的结果 —— {_named(first, zh=True)}"
-              f"（得到 {_num(conventions[0].value)}）。{first.explanation_zh}{correct[1]}{others[1]}")
-        return Verdict("convention", explanation=en, explanation_zh=zh, **common)
+        explanation = msg("check.convention", claim=claim.text, named=first.named or first.title,
+                          value=_num(conventions[0].value), explanation=first.explanation, correct=correct, also=others)
+        return Verdict("convention", explanation=explanation, **common)
 
     if mistakes:
         first = mistakes[0].variant
         others = _also([], mistakes[1:])
-        en = (f"{claim.text} is what a known mistake gives — {first.title} (gives {_num(mistakes[0].value)}, "
-              f"departing at step {first.step}). {first.explanation} {correct[0]}{others[0]}")
-        zh = (f"所给答案 {claim.text} 正是一个常见错误的结果 —— {first.title_zh}（得到 {_num(mistakes[0].value)}，"
-              f"从步骤 {first.step} 开始出错）。{first.explanation_zh}{correct[1]}{others[1]}")
-        return Verdict("mistake", explanation=en, explanation_zh=zh, **common)
+        explanation = msg("check.mistake", claim=claim.text, title=first.title, value=_num(mistakes[0].value),
+                          step=first.step, explanation=first.explanation, correct=correct, also=others)
+        return Verdict("mistake", explanation=explanation, **common)
 
     if interval is not None and claim.value - claim.half_unit <= interval[1] and \
             claim.value + claim.half_unit >= interval[0] and math.isfinite(claim.value):
-        written, written_zh = _inputs_written(result)
         lo, hi = interval
-        en = (f"{claim.text} is not the true value {_num(value)} rounded to {_dec(claim.decimals)} ({rounded}), but "
-              f"the inputs were themselves rounded ({written}): for inputs anywhere within half a unit of their last "
-              f"written decimal the loss ranges over [{_num(lo)}, {_num(hi)}], which contains values that round to "
-              f"{claim.text}. The difference is explained by the rounding of the inputs.")
-        zh = (f"所给答案 {claim.text} 并不是真实值 {_num(value)} 四舍五入到 {_dec_zh(claim.decimals)}的结果（{rounded}），"
-              f"但输入本身就是舍入过的（{written_zh}）：当每个输入在其最后一位小数的半个单位内变化时，损失的取值范围是 "
-              f"[{_num(lo)}, {_num(hi)}]，其中包含舍入后等于 {claim.text} 的值。这个差别可以由输入的舍入来解释。")
-        return Verdict("rounding", explanation=en, explanation_zh=zh, **common)
+        explanation = msg("check.rounding", claim=claim.text, value=_num(value), decimals=_dec(claim.decimals),
+                          rounded=rounded, written=_inputs_written(result), lo=_num(lo), hi=_num(hi))
+        return Verdict("rounding", explanation=explanation, **common)
 
     return _incorrect(case, claim, value, common)
 
@@ -283,33 +267,25 @@ def _incorrect(case: Case, claim: Claim, value: float, common: dict[str, Any]) -
     enclosure: Enclosure = common["enclosure"]
     rounded = common["rounded"]
     if not math.isfinite(value) or not math.isfinite(claim.value):
-        en = f"{claim.text} does not match the true value {_num(value)}."
-        zh = f"所给答案 {claim.text} 与真实值 {_num(value)} 不符。"
-        return Verdict("incorrect", explanation=en, explanation_zh=zh, **common)
+        explanation = msg("check.incorrect_not_finite", claim=claim.text, value=_num(value))
+        return Verdict("incorrect", explanation=explanation, **common)
     diff = claim.value - value
     rel = diff / abs(value) if value != 0 else math.inf
     units = diff / (2 * claim.half_unit)  # inf when it is beyond float64 (a claim 1e300 off at 300 decimals)
     off = {"abs": diff, "rel": rel, "units": units}
     rel_text = (f"{rel:+.3%}" if abs(rel) < 1e4 else f"{rel * 100:+.3g}%") if math.isfinite(rel * 100) else "—"
-    units_text = f"{units:+.4g}" if math.isfinite(units) else "more than 1e308"  # in size; diff gives the sign
-    en = (f"{claim.text} is off by {diff:+.6g} ({rel_text}, {units_text} units of its last decimal) from the true "
-          f"value {_num(value)} ({rounded} to {_dec(claim.decimals)}); no known mistake or library convention "
-          f"reproduces it")
-    zh = (f"所给答案 {claim.text} 与真实值 {_num(value)}（保留 {_dec_zh(claim.decimals)}为 {rounded}）相差 {diff:+.6g}"
-          f"（{rel_text}，即最后一位小数的 {units_text.replace('more than', '超过')} 个单位）；没有已知错误或其他库的约定能得到它")
+    # in size (diff gives the sign)
+    units_text = f"{units:+.4g}" if math.isfinite(units) else msg("check.units_beyond_float64")
     if enclosure.sound and enclosure.lo is not None:
-        en += (f", and rounding of the inputs cannot explain it (the loss stays within "
-               f"[{_num(enclosure.lo)}, {_num(enclosure.hi)}]).")
-        zh += f"，输入的舍入也无法解释（损失始终在 [{_num(enclosure.lo)}, {_num(enclosure.hi)}] 之内）。"
+        inputs = msg("check.rounding_ruled_out", lo=_num(enclosure.lo), hi=_num(enclosure.hi))
     else:
-        en += f"; whether rounding of the inputs explains it was not assessed ({enclosure.note})."
-        zh += "；未评估输入的舍入能否解释它（此输入没有已知的可靠区间包络）。"
+        inputs = msg("check.rounding_not_assessed", note=enclosure.note)
     step = _single_step(case, claim)
-    if step is not None:
-        en += f" A single change in step {step['symbol']} reproduces it: {step['explanation']}."
-        zh += f"只改动步骤 {step['symbol']} 中的一处就能得到它：{step['explanation_zh']}。"
+    single = "" if step is None else msg("check.single_step", symbol=step["symbol"], change=step["explanation"])
+    explanation = msg("check.incorrect", claim=claim.text, diff=f"{diff:+.6g}", rel=rel_text, units=units_text,
+                      value=_num(value), rounded=rounded, decimals=_dec(claim.decimals), inputs=inputs, step=single)
     common = {**common, "off": off, "step": step}
-    return Verdict("incorrect", explanation=en, explanation_zh=zh, **common)
+    return Verdict("incorrect", explanation=explanation, **common)
 
 
 def _single_step(case: Case, claim: Claim) -> dict[str, str] | None:
@@ -329,8 +305,7 @@ def _single_step(case: Case, claim: Claim) -> dict[str, str] | None:
     if case.reduction in ("mean", "batchmean"):
         k = _first_divisor(total, claim, den, max(10, 2 * terms.numel()))
         if k is not None:
-            return {"symbol": "den", "explanation": f"the sum Σ l = {_num(total)} divided by {k} instead of {den:g}",
-                    "explanation_zh": f"把和 Σ l = {_num(total)} 除以了 {k} 而不是 {den:g}"}
+            return _step_change("den", "check.divided_by_other", total=_num(total), k=k, den=f"{den:g}")
     step = _single_term(terms, tuple(u.shape), total, den, claim,
                         counted=case.reduction in ("mean", "batchmean") and den == terms.numel())
     if step is not None:
@@ -377,12 +352,8 @@ def _single_term(terms: torch.Tensor, shape: tuple[int, ...], total: float, den:
     i = int(found[0, 0])
     kind = int(hits[:, i].nonzero()[0, 0])
     li, where = float(head[i]), _index_text(i, shape)
-    texts = [(f"the term l{where} = {_num(li)} left out of the sum", f"求和时漏掉了项 l{where} = {_num(li)}"),
-             (f"the term l{where} = {_num(li)} counted twice", f"项 l{where} = {_num(li)} 被加了两次"),
-             (f"the sign of the term l{where} = {_num(li)} flipped", f"项 l{where} = {_num(li)} 的符号弄反了"),
-             (f"the element {where.strip('_')} left out entirely (from the sum and the count)",
-              f"元素 {where.strip('_')} 被完全漏掉（求和与计数都没有算它）")]
-    return {"symbol": "l", "explanation": texts[kind][0], "explanation_zh": texts[kind][1]}
+    ids = ("check.term_left_out", "check.term_counted_twice", "check.term_sign_flipped", "check.element_left_out")
+    return _step_change("l", ids[kind], where=where, element=where.strip("_"), term=_num(li))
 
 
 def _rounded_terms(terms: torch.Tensor, total: float, den: float, claim: Claim, value: float) -> dict[str, str] | None:
@@ -400,9 +371,14 @@ def _rounded_terms(terms: torch.Tensor, total: float, den: float, claim: Claim, 
             continue  # no rounding to k decimals reaches the claim
         candidate = float(torch.round(terms, decimals=k).sum()) / den
         if rounds_to(candidate, claim):
-            return {"symbol": "l", "explanation": f"every term l_n rounded to {k} decimals before the reduction",
-                    "explanation_zh": f"在归约之前把每一项 l_n 舍入到了 {k} 位小数"}
+            return _step_change("l", "check.terms_rounded", k=k)
     return None
+
+
+def _step_change(symbol: str, message_id: str, **fields: Any) -> dict[str, Any]:
+    """A single change to step `symbol`, explained (the Chinese too, for the JSON)."""
+    explanation = msg(message_id, **fields)
+    return {"symbol": symbol, "explanation": explanation, "explanation_zh": explanation.render("zh")}
 
 
 def _index_text(i: int, shape: tuple[int, ...]) -> str:
@@ -416,8 +392,7 @@ def _index_text(i: int, shape: tuple[int, ...]) -> str:
 
 def _scalar_value(result: Result) -> float:
     if result.value.numel() != 1:
-        raise InputError(f"claimed: expected a loss that is one number (reduction mean or sum), got "
-                         f"{result.value.numel()} values (reduction={result.reduction!r})")
+        raise InputError("check.claim_needs_one_value", count=result.value.numel(), reduction=repr(result.reduction))
     return result.scalar
 
 
@@ -432,32 +407,28 @@ def _num(x: float) -> str:
     return f"{x:.10g}" if math.isfinite(x) else str(x)
 
 
-def _dec(d: int) -> str:
-    return "1 decimal" if d == 1 else f"{d} decimals"
+def _dec(d: int) -> Message:
+    """'4 decimals' (in Chinese '整数' for none)."""
+    return msg("check.decimals_none") if d == 0 else msg("check.decimal_one") if d == 1 else msg("check.decimals", d=d)
 
 
-def _dec_zh(d: int) -> str:
-    return f"{d} 位小数" if d else "整数"
+def _joined(items: list[Any], message_id: str) -> Any:
+    """Items as one message: `message_id` is a template joining a first item and the rest ('{first}; {rest}')."""
+    if len(items) == 1:
+        return items[0]
+    return msg(message_id, first=items[0], rest=_joined(items[1:], message_id))
 
 
-def _named(variant: Any, zh: bool = False) -> str:
-    """A convention's title, prefixed with its library unless the title already starts with it."""
-    library, title = (variant.library_zh, variant.title_zh) if zh else (variant.library, variant.title)
-    return title if title.startswith(library) else f"{library}{'：' if zh else ': '}{title}"
-
-
-def _also(conventions: list[VariantValue], mistakes: list[VariantValue]) -> tuple[str, str]:
-    names = [_named(v.variant) for v in conventions] + [v.variant.title for v in mistakes]
-    names_zh = [_named(v.variant, zh=True) for v in conventions] + \
-        [v.variant.title_zh for v in mistakes]
+def _also(conventions: list[VariantValue], mistakes: list[VariantValue]) -> Message | str:
+    names = [v.variant.named or v.variant.title for v in conventions] + [v.variant.title for v in mistakes]
     if not names:
-        return "", ""
-    return f" Also reproduced by: {'; '.join(names)}.", f"同样能得到它的还有：{'；'.join(names_zh)}。"
+        return ""
+    return msg("check.also", names=_joined(names, "check.semicolon_list"))
 
 
-def _inputs_written(result: Result) -> tuple[str, str]:
+def _inputs_written(result: Result) -> Message:
     """'pred written to 4 decimals' — how the inputs were written (for the rounding explanation)."""
-    parts, parts_zh = [], []
+    parts = []
     for name, ti in (("pred", result.pred), ("target", result.target)):
         if ti is None or ti.decimals is None or not ti.values.is_floating_point():
             continue
@@ -468,22 +439,13 @@ def _inputs_written(result: Result) -> tuple[str, str]:
             continue  # labels are exact
         lo, hi = int(d.min()), int(d.max())
         span = str(lo) if lo == hi else f"{lo}–{hi}"
-        parts.append(f"{name} written to {span} decimals")
-        parts_zh.append(f"{name} 写到了 {span} 位小数")
+        parts.append(msg("check.written_to", name=name, span=span))
     if not parts:
-        return "the inputs as written", "按所写的输入"
-    return ", ".join(parts), "，".join(parts_zh)
+        return msg("check.inputs_as_written")
+    return _joined(parts, "check.comma_list")
 
 
-add_zh({"the inputs as written": "按所写的输入"})
-add_zh_patterns([
-    (r"claimed: expected a number such as 0\.9264, got (.+)", r"claimed：期望一个数，例如 0.9264，实际为 \1"),
-    (r"claimed: expected a number of at most (\d+) characters, got (.+)", r"claimed：期望最多 \1 个字符的数，实际为 \2"),
-    (r"claimed: expected a number within float64's range written to at most (\d+) decimals \(0, or from (\S+) to "
-     r"1\.8e308 in size\), got (.+)",
-     r"claimed：期望 float64 范围内、最多写到 \1 位小数的数（0，或绝对值在 \2 到 1.8e308 之间），实际为 \3"),
-    (r"claimed: expected at most (\d+) significant digits \(float64 holds about 17\), got (\d+) in (.+)",
-     r"claimed：最多允许 \1 位有效数字（float64 约有 17 位），实际 \3 有 \2 位"),
-    (r"claimed: expected a loss that is one number \(reduction mean or sum\), got (\d+) values \(reduction=(.+)\)",
-     r"claimed：期望损失是一个数（reduction 为 mean 或 sum），实际有 \1 个值（reduction=\2）"),
-])
+
+def verdict_word(verdict: str) -> Message:
+    """A verdict ('exact', ...) as a word to show."""
+    return msg(f"check.verdict_{verdict}")

@@ -27,7 +27,7 @@ from gradio_client.exceptions import AppError
 from ui_fixtures import Server, app_server  # noqa: F401  (app_server is a fixture)
 
 import lossapp
-from lossapp.i18n import tr
+from lossapp.i18n import msg, tr
 from lossapp.inputs import InputError
 from lossapp.ui import build_app, check_tab
 from lossapp.ui.check_tab import VERDICT_STYLE, card_html, conventions_frame, run_check
@@ -253,7 +253,7 @@ def test_on_check_errors_in_the_users_language(tab: Any) -> None:
     assert "pred: expected a number, got 'abc'" in str(caught.value.message)
     with pytest.raises(gr.Error) as caught:
         tab.extra["on_check"](_inputs(tab, "zh", *BCE, "zero point nine"))
-    assert caught.value.message == tr("claimed: expected a number such as 0.9264, got 'zero point nine'", "zh")
+    assert caught.value.message == msg("check.claim_not_a_number", got="'zero point nine'").render("zh")
     assert CJK.search(caught.value.message)
     with pytest.raises(gr.Error, match="one number"):  # reduction none has no single value to claim
         tab.extra["on_check"](_inputs(tab, "en", *BCE, "0.9", reduction="none"))
@@ -420,7 +420,9 @@ def test_upload_limits_and_safe_reading(tmp_path: Path) -> None:
     bom.write_bytes(b"\xef\xbb\xbfid,loss,pred,target,params,claimed\r\nz,mse,\"[1, 2]\",\"[2, 4]\",{},2.5\r\n")
     assert check_tab.grade_upload(bom)["df"]["verdict"].tolist() == ["exact"]
     # the limits are in the user's language
-    assert tr("answers CSV: expected at most 2,000 answer rows, got 2,001", "zh") == "答案 CSV：最多 2,000 行答案，实际为 2,001 行"
+    rows = msg("grade.upload_too_many_rows", limit="2,000", got="2,001")
+    assert rows == "answers CSV: expected at most 2,000 answer rows, got 2,001"
+    assert rows.render("zh") == "答案 CSV：最多 2,000 行答案，实际为 2,001 行"
 
 
 HOSTILE = ["=cmd|' /C calc'!A0", "@SUM(1)", "+1", "-1+1", '=HYPERLINK("http://x.invalid")']

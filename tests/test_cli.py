@@ -13,8 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from pseudo_locale import write_pseudo_locale
+from stray_english import stray_english
 
 from lossapp.__main__ import main
+from lossapp.i18n import LOCALE_DIRS_ENV
 from lossapp.inputs import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,3 +295,55 @@ def test_large_tensors_are_shown_bounded_and_complete_with_full(tmp_path: Path,
     assert full["gradient"]["manual"][:6] == bounded["gradient"]["manual"]
     assert main(argv) == 0
     assert "shape (40,), first 6 of 40: [0, 0.0001, 0.0004" in capsys.readouterr().out
+
+
+# -- every language is one catalog file: a pseudo-locale and 中文 through the command line -------------------------
+
+LABEL_SMOOTHING_CONVENTION = ["cross_entropy", "--pred", "[[2.0, 0.5, 0.1], [0.3, 1.2, 0.4]]", "--target", "[0, 1]",
+                              "--param", "label_smoothing=0.1", "--claimed", "0.5951"]  # the verdict: a convention
+ARTICLE_COMMANDS = [  # the articles' examples (article 002, item 9), with claims of several verdicts, and an error
+    ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "0.4023"],
+    ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "0.9263"],
+    ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "0.8"],
+    ["confusion", "--tp", "20", "--fp", "5", "--fn", "10", "--claimed", "0.7"],
+    ["mse", "--pred", "[1, 2]", "--target", "[1]"],
+    LABEL_SMOOTHING_CONVENTION,
+]
+
+
+def _outside_brackets(text: str) -> str:
+    """The text with every ⟦...⟧ (nested too) taken out: what did not come from a catalog."""
+    while True:
+        inner = re.sub(r"⟦[^⟦⟧]*⟧", " ", text)
+        if inner == text:
+            return text
+        text = inner
+
+
+@pytest.mark.parametrize("argv", ARTICLE_COMMANDS, ids=lambda a: " ".join(a)[:50])
+def test_a_pseudo_locale_renders_the_command_line_with_no_english_left(argv: list[str], tmp_path: Path) -> None:
+    """A language is one catalog file: a pseudo-locale (every template wrapped in ⟦ ⟧), in a folder named by
+    LOSSAPP_LOCALE_DIRS, is a --lang choice, and every English word the CLI prints comes from a catalog (numbers,
+    code, formulas, names and the user's input aside)."""
+    lang = write_pseudo_locale(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), LOCALE_DIRS_ENV: str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "lossapp", *argv, "--lang", lang], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=120)
+    out = proc.stdout + proc.stderr.removeprefix("error: ")
+    assert proc.returncode in (0, 2) and "⟦" in out, out
+    assert stray_english(_outside_brackets(out)) == [], out
+
+
+@pytest.mark.parametrize("argv", ARTICLE_COMMANDS, ids=lambda a: " ".join(a)[:50])
+def test_lang_zh_prints_no_english(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """--lang zh: no ASCII English word outside code, formulas and library names."""
+    assert main([*argv, "--lang", "zh"]) in (0, 2)
+    out, err = capsys.readouterr()
+    assert stray_english(out + err.removeprefix("error: ")) == [], out + err
+
+
+def test_a_conventions_title_names_its_library_once_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    """The verdict 'convention' in 中文 names ε/(C − 1) label smoothing once (it read '标签平滑：标签平滑：')."""
+    assert main([*LABEL_SMOOTHING_CONVENTION, "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "判定：约定不同" in out and "ε/(C − 1) 标签平滑：其余类别各分 ε/(C − 1)" in out and "标签平滑：标签平滑" not in out

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 import lossapp
 from lossapp.conventions import CONVENTIONS, table, table_for_result
-from lossapp.i18n import tr
+from lossapp.i18n import has_zh, tr
 from lossapp.verdicts import check
 
 D = torch.float64
@@ -101,8 +101,8 @@ def test_every_convention_has_a_case_and_chinese() -> None:
     assert set(CONVENTIONS) == set(CASES)
     for c in CONVENTIONS.values():
         assert c.library and c.title and c.explanation
-        assert CJK.search(c.title_zh) and CJK.search(c.explanation_zh)
-        assert tr(c.title, "zh") == c.title_zh
+        assert CJK.search(tr(c.title, "zh")) and CJK.search(tr(c.explanation, "zh"))
+        assert has_zh(c.title) and has_zh(c.explanation) and has_zh(c.library) and has_zh(c.named)
 
 
 def test_categorical_keras_clip_on_probabilities_with_a_zero() -> None:
@@ -138,3 +138,12 @@ def test_table_keeps_conventions_that_agree_with_torch() -> None:
 def test_table_for_a_loss_without_conventions() -> None:
     rows = table("mse", "[0.5, 1.0]", "[0.0, 1.0]")
     assert [r["id"] for r in rows] == ["pytorch"]
+
+
+def test_a_title_naming_its_library_says_each_part_once() -> None:
+    """The title with its library (as the checker writes it) in every language: no part twice (it once read
+    'ε/(C − 1) 标签平滑：标签平滑：其余类别各分 ε/(C − 1)')."""
+    for c in CONVENTIONS.values():
+        for lang in ("en", "zh"):
+            parts = [p.strip().lower() for p in re.split("[:：]", tr(c.named, lang))]
+            assert len(parts) == len(set(parts)), tr(c.named, lang)

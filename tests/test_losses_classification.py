@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from spec_code import run_torch_code
 
 import lossapp
-from lossapp import InputError
+from lossapp import InputError, i18n
 from lossapp.i18n import has_zh
 
 NAMES = ("bce", "bce_with_logits", "cross_entropy", "nll", "kl_div")
@@ -624,7 +624,7 @@ def test_step_texts_and_warnings_have_chinese():
 
 MY_EXAMPLES = ["002_bce_three_pixels", "000_ce_three_classes", "000_ce_randn", "001_bce_weights",
                "001_ce_ignore_index", "004_entropy_kl"]
-KEYS = {"title", "title_zh", "source", "section", "loss", "reduction", "notes", "notes_zh"}
+KEYS = {"source", "section", "loss", "reduction"}  # the title and notes: [examples.<name>] in the catalogs
 
 
 def _load(name: str) -> dict:
@@ -636,6 +636,7 @@ def _load(name: str) -> dict:
 def test_example_files(name):
     data = _load(name)
     assert set(data) >= KEYS, KEYS - set(data)
+    assert all({f"examples.{name}.title", f"examples.{name}.notes"} <= set(i18n.catalog(lang)) for lang in ("en", "zh"))
     assert (Path(__file__).resolve().parents[2] / "shared" / "seeds" / data["source"]).name == data["source"]
     assert name.startswith(data["source"][:3])
     spec = lossapp.lookup(data["loss"])
@@ -669,8 +670,8 @@ def test_example_ce_randn_by_hand():
 
 def test_example_values_in_notes():
     r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", weight="[1, 2, 3]")
-    assert round(r.scalar, 4) == 1.6675 and "1.6675" in _load("001_bce_weights")["notes"]
+    assert round(r.scalar, 4) == 1.6675 and "1.6675" in i18n.msg("examples.001_bce_weights.notes")
     data = _load("001_ce_ignore_index")
     r = lossapp.compute(data["loss"], data["pred"], data["target"], **data["params"])
-    assert round(r.scalar, 4) == 0.3779 and "0.3779" in data["notes"]
+    assert round(r.scalar, 4) == 0.3779 and "0.3779" in i18n.msg("examples.001_ce_ignore_index.notes")
     assert r.step("den").value.item() == 6.0

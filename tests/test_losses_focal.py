@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 from spec_code import assert_close, run_torch_code
 
 import lossapp
+from lossapp.examples import find_example
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
 
@@ -434,7 +435,8 @@ def _run_example(data: dict):
 
 def test_example_003_focal_pixels():
     data = _example("003_focal_pixels.toml")
-    assert data["source"] == "003_14a7d40ca3ca06cd.txt" and data["title_zh"] and data["notes_zh"]
+    example = find_example("003_focal_pixels")
+    assert data["source"] == "003_14a7d40ca3ca06cd.txt" and has_zh(example.title) and has_zh(example.notes)
     r = _run_example(data)
     assert r.value == pytest.approx([0.25 * 0.55 ** 2 * -math.log(0.45), 0.75 * 0.7 ** 2 * -math.log(0.3)], rel=1e-12)
     assert r.params["alpha"] == 0.25 and r.params["gamma"] == 2.0 and r.params["input"] == "probabilities"
@@ -442,7 +444,8 @@ def test_example_003_focal_pixels():
 
 def test_example_000_focal_mmdet():
     data = _example("000_focal_mmdet.toml")
-    assert data["source"] == "000_6833348b64a02e28.txt" and data["title_zh"] and data["notes_zh"]
+    example = find_example("000_focal_mmdet")
+    assert data["source"] == "000_6833348b64a02e28.txt" and has_zh(example.title) and has_zh(example.notes)
     r = _run_example(data)
     pred = torch.tensor(json.loads(data["pred"]), dtype=torch.float64)
     target = torch.tensor(json.loads(data["target"]), dtype=torch.float64)
@@ -562,3 +565,4 @@ def test_check_names_article_003_alpha_on_both_classes():
         assert "alpha_on_both_classes" in [m["id"] for m in v.to_dict()["mistakes"]]
     right = lossapp.check("focal", "[0.45, 0.7]", "[1, 0]", claimed="0.5028", reduction="sum", input="probabilities")
     assert right.verdict == "exact"
+

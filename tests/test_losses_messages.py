@@ -11,28 +11,20 @@ import lossapp
 from lossapp.i18n import Message, has_zh
 from lossapp.registry import LOSSES
 
-# Specs whose module still writes plain strings; strict, so the entry goes when its module is converted.
-NOT_YET_CONVERTED = {"confusion": "lossapp/confusion_metrics.py writes plain strings until its catalog conversion lands"}
-
-
-def _registry_params() -> list:
-    return [pytest.param(name, marks=pytest.mark.xfail(reason=NOT_YET_CONVERTED[name], strict=True))
-            if name in NOT_YET_CONVERTED else name for name in LOSSES]
-
 
 def _untranslated(texts: list[str]) -> list[str]:
     """The texts that are not a Message, or whose Message has an id the Chinese catalog lacks."""
     return [t for t in texts if not isinstance(t, Message) or not has_zh(t)]
 
 
-@pytest.mark.parametrize("name", _registry_params())
+@pytest.mark.parametrize("name", list(LOSSES))
 def test_spec_texts_are_messages_with_chinese(name: str) -> None:
     spec = LOSSES[name]
     texts = [spec.title, spec.summary, *(p.description for p in spec.params)]
     assert _untranslated(texts) == []
 
 
-@pytest.mark.parametrize("name", _registry_params())
+@pytest.mark.parametrize("name", list(LOSSES))
 def test_step_titles_and_notes_are_messages_with_chinese(name: str) -> None:
     spec = LOSSES[name]
     example = spec.example

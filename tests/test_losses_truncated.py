@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 from spec_code import assert_close, run_torch_code
 
 import lossapp
+from lossapp.examples import find_example
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
 
@@ -260,7 +261,8 @@ def test_every_string_has_chinese():
 
 def test_example_004_truncated_threshold():
     data = tomllib.loads((EXAMPLES / "004_truncated_threshold.toml").read_text(encoding="utf-8"))
-    assert data["source"] == "004_30232886671f4238.txt" and data["title_zh"] and data["notes_zh"]
+    example = find_example("004_truncated_threshold")
+    assert data["source"] == "004_30232886671f4238.txt" and has_zh(example.title) and has_zh(example.notes)
     assert data["params"]["m"] == 0.6
     r = lossapp.compute(data["loss"], data["pred"], data["target"], reduction=data["reduction"], **data["params"])
     pred, target = json.loads(data["pred"]), json.loads(data["target"])
@@ -319,3 +321,4 @@ def test_soft_truncated_property_against_numpy(data, shape, k, soft, reduction):
     expected = np_reduce(np_soft_truncated(x, y, k), reduction)
     assert_close(r.value, expected)
     assert r.reference.agrees and r.gradient.agrees
+

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lossapp
-from lossapp.i18n import tr
+from lossapp.i18n import has_zh, tr
 from lossapp.inputs import InputError
 from lossapp.mistakes import MISTAKES, evaluate_mistakes
 from lossapp.variants import Case
@@ -191,8 +191,8 @@ def test_design_ids_are_registered() -> None:
 def test_titles_and_explanations_have_chinese(mistake_id: str) -> None:
     m = MISTAKES[mistake_id]
     assert m.title and m.explanation and m.step
-    assert CJK.search(m.title_zh) and CJK.search(m.explanation_zh)
-    assert tr(m.title, "zh") == m.title_zh and tr(m.explanation, "zh") == m.explanation_zh
+    assert CJK.search(tr(m.title, "zh")) and CJK.search(tr(m.explanation, "zh"))
+    assert has_zh(m.title) and has_zh(m.explanation)
 
 
 def test_article_003_last_formula_is_alpha_on_both_classes() -> None:
@@ -272,6 +272,21 @@ def test_label_smoothing_from_the_swapped_labels_equals_a_run(name: str, pred, t
         case = Case(lossapp.compute(name, _text(pred), _text(target), reduction=reduction, **params))
         smoothed = case.target.double() * 0.9 + 0.05
         assert CONVENTIONS["keras_label_smoothing"].compute(case) == pytest.approx(case.run(target=smoothed), rel=1e-12)
+
+
+@pytest.mark.parametrize(("name", "activation"), [("dice_ce", "none"), ("dice_ce", "sigmoid"), ("dice_ce", "softmax"),
+                                                   ("dice_focal", "none"), ("dice_focal", "sigmoid")])
+def test_combined_sum_instead_of_mean_from_the_parts_numerators_equals_a_run(name: str, activation: str) -> None:
+    """A combined loss's parts reduce separately: its value under sum comes from the numerators of its parts' means."""
+    g = torch.Generator().manual_seed(3)
+    if activation == "softmax":
+        pred, target = torch.randn(3, 4, 5, generator=g), torch.randint(0, 4, (3, 5), generator=g)
+    else:
+        pred = torch.rand(3, 7, 2, generator=g) if activation == "none" else torch.randn(3, 7, 2, generator=g)
+        target = (torch.rand(3, 7, 2, generator=g) > 0.5).float()
+    for per_sample in (True, False):
+        case = Case(lossapp.compute(name, pred, target, activation=activation, per_sample=per_sample, lambda_dice=0.7))
+        assert MISTAKES["sum_instead_of_mean"].compute(case) == Case(case.result).run(reduction="sum")
 
 
 @pytest.mark.parametrize("name", ["l1", "mse", "rmse"])

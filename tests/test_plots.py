@@ -210,3 +210,13 @@ def test_pin_markers_put_a_v_on_each_point() -> None:
     assert tips["x"].tolist() == [0.2, 0.6] and tips["loss"].tolist() == [1.0, 0.5]
     assert math.isnan(pins["loss"].iloc[3])
     assert pins["loss"].iloc[0] == pytest.approx(1.1)
+
+
+def test_series_labels_are_messages_in_every_language() -> None:
+    """The labels a chart shows stay messages by id inside the frames, so the app renders them in its language."""
+    from lossapp.i18n import tr
+
+    result = lossapp.compute("bce", "[0.2, 0.7]", "[1, 0]")
+    labels = {tr(s, "zh") for s in plots.loss_around(result).data["series"]}
+    assert {"你的数据，y = 1", "你的数据，y = 0"} <= labels
+    assert {tr(c, "zh") for c in plots.truncation_curves((0.6,), (5.0,))["curve"]} == {"硬截断，m = 0.6", "软截断，K = 5"}

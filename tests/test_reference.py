@@ -126,6 +126,31 @@ def test_closeness_is_the_elementwise_definition() -> None:
     assert not closeness(torch.tensor([math.nan, 2.0]), torch.tensor([1.0, 2.0], dtype=torch.float64), 1, 1).agrees
 
 
+def test_closeness_over_several_blocks_finds_the_first_worst_element() -> None:
+    """Large inputs are compared a block of CHUNK elements at a time: the worst element, ties, the rtol part and a
+    NaN or inf in a later block are decided over every element as for one block."""
+    from lossapp.trace import CHUNK
+
+    n = 3 * CHUNK + 5
+    e = torch.linspace(1.0, 2.0, n, dtype=torch.float64)
+    r = e.float()
+    late, tie = 2 * CHUNK + 7, 3 * CHUNK + 1
+    exact = r.double()
+    exact[CHUNK - 1] -= 0.25
+    exact[late] -= 0.5
+    exact[tie] -= 0.5  # as far off as `late`, in a later block: the first of the two is the worst
+    worst, ok = _closeness_by_element(r, exact, 2e-5, 1e-6)
+    c = closeness(r, exact, 2e-5, 1e-6)
+    assert (c.abs_diff, c.agrees, c.index) == (worst, ok, late) == (0.5, False, late)
+    within = e.float()  # every difference above atol but within rtol: the second pass over the blocks says agree
+    assert closeness(within, e, 2e-5, 1e-9).agrees and not closeness(within, e, 1e-12, 1e-9).agrees
+    for bad in (math.nan, math.inf):
+        r_bad = e.float()
+        r_bad[late] = bad
+        c = closeness(r_bad, e, 2e-5, 1e-6)
+        assert not c.agrees and c.index == late and (math.isnan(c.abs_diff) if math.isnan(bad) else c.abs_diff == math.inf)
+
+
 def test_gradient_comparison_keeps_the_shown_elements_and_the_worst() -> None:
     manual = torch.linspace(-1, 1, 1000, dtype=torch.float64)
     reference = manual.float()
@@ -176,7 +201,7 @@ def _message(fn, *args) -> str:
     with pytest.raises(InputError) as info:
         fn(*args)
     message = str(info.value)
-    assert "expected" in message and len(message) < 600 and has_zh(message), message
+    assert "expected" in message and len(message) < 600 and has_zh(info.value), message
     return message
 
 

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from stray_english import stray_english
 
 import lossapp
 from lossapp import render
-from lossapp.i18n import tr
+from lossapp.i18n import Message, tr
 from lossapp.registry import LOSSES
 
 BCE_PRED, BCE_TARGET = "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]"  # article 002, item 9
@@ -97,6 +98,19 @@ def test_badge_text(bce: lossapp.Result) -> None:
     text = render.badge_text(bce)
     assert text.startswith("matches torch.nn.functional.binary_cross_entropy on cpu/float32 (|Δ| = ")
     assert render.badge_text(bce, "zh").startswith("与 torch.nn.functional.binary_cross_entropy 在 cpu/float32 上一致")
+
+
+@pytest.mark.parametrize("spec", list(LOSSES.values()), ids=lambda s: s.name)
+def test_every_badge_speaks_chinese(spec) -> None:
+    """The badge of every loss (and of the confusion matrix) in 中文: the built-in's name, the device and the
+    numbers, and no English word (it once stayed English where the built-in's name holds a space)."""
+    example = spec.example
+    result = lossapp.compute(spec.name, example.get("pred"), example.get("target"), **example.get("params", {}))
+    zh = render.badge_text(result, "zh")
+    ref = result.reference
+    if ref is not None and not isinstance(ref.name, Message):  # a built-in's name is code
+        zh = zh.replace(ref.name, "")
+    assert stray_english(zh) == [], render.badge_text(result, "zh")
 
 
 def test_markdown_escapes_text_but_not_math() -> None:

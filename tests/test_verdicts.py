@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lossapp
-from lossapp.i18n import has_zh
+from lossapp.i18n import has_zh, tr
 from lossapp.inputs import InputError, limits
 from lossapp.verdicts import VERDICTS, Verdict, check, check_result, format_rounded, parse_claim, rounds_to
 
@@ -236,7 +236,7 @@ def test_explanations_have_chinese(claimed: str) -> None:
     v = check("bce", BCE["pred"], BCE["target"], claimed=claimed)
     assert v.explanation and CJK.search(v.explanation_zh)
     for m in v.mistakes:
-        assert CJK.search(m.variant.title_zh) and CJK.search(m.variant.explanation_zh)
+        assert CJK.search(tr(m.variant.title, "zh")) and CJK.search(tr(m.variant.explanation, "zh"))
 
 
 # -- extreme claims: a clear InputError, or a verdict whose every number is a float64 ----------------------------------

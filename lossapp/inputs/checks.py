@@ -105,8 +105,22 @@ def require_dims(t: torch.Tensor, name: str, min_dim: int = 1, max_dim: int | No
         raise InputError("inputs.too_many_dims_shape", name=name, max=max_dim, shape=shape_text(t.shape))
 
 
+def within(t: torch.Tensor, low: float, high: float) -> bool:
+    """Whether every element lies in [low, high], in one pass for both extremes (NaN is not within). The range
+    checks below decide with it, and make the elementwise mask that finds the first element outside only when
+    there is one."""
+    if t.numel() == 0:
+        return True
+    if t.dtype == torch.bool:
+        t = t.to(torch.uint8)
+    lo, hi = torch.aminmax(t.detach())
+    return low <= float(lo) and float(hi) <= high
+
+
 def require_probabilities(t: torch.Tensor, name: str, hint: str | None = LOGITS_HINT) -> None:
     """Values in [0, 1]; `hint` (what to do instead) ends the message."""
+    if within(t, 0.0, 1.0):
+        return
     bad = (t < 0) | (t > 1)
     if bool(bad.any()):
         raise InputError("inputs.not_probabilities", name=name, **_first_bad(t, bad), hint=_hint(hint))
@@ -114,6 +128,8 @@ def require_probabilities(t: torch.Tensor, name: str, hint: str | None = LOGITS_
 
 def require_log_probabilities(t: torch.Tensor, name: str, hint: str | None = None) -> None:
     """Values ≤ 0 (logs of probabilities; −∞ allowed)."""
+    if t.numel() == 0 or float(t.max()) <= 0:  # one reduction decides (a NaN maximum falls through: not > 0)
+        return
     bad = t > 0
     if bool(bad.any()):
         raise InputError("inputs.not_log_probabilities", name=name, **_first_bad(t, bad), hint=_hint(hint))
@@ -121,6 +137,8 @@ def require_log_probabilities(t: torch.Tensor, name: str, hint: str | None = Non
 
 def require_binary(t: torch.Tensor, name: str, allow_soft: bool = True, hint: str | None = None) -> None:
     """Labels in [0, 1] (soft labels allowed) or, with allow_soft=False, exactly 0 or 1."""
+    if allow_soft and within(t, 0.0, 1.0):
+        return
     bad = ((t < 0) | (t > 1)) if allow_soft else ((t != 0) & (t != 1))
     if t.is_floating_point():
         bad = bad | torch.isnan(t)

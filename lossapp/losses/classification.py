@@ -42,7 +42,7 @@ from lossapp.losses.stable import (
 )
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
-from lossapp.trace import Trace, fmt
+from lossapp.trace import CHUNK, Trace, fmt
 
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
 MAX_PLACES = 5  # positions listed in a note
@@ -76,8 +76,16 @@ def _clamp_note(log: torch.Tensor, p: torch.Tensor, quiet: str) -> str:
     return msg("classification.note.clamp_fires", count=int(fires.sum()), places=_places(fires, p.detach(), "p"))
 
 
+def _exp_sums(log_p: torch.Tensor, cd: int) -> torch.Tensor:
+    """Σ e^{log p} along the class dimension `cd`, a block of samples at a time (no tensor of every e^{log p})."""
+    if cd == 0:
+        return torch.exp(log_p).sum(cd)
+    samples = max(1, CHUNK // max(1, log_p[0].numel()))
+    return torch.cat([torch.exp(block).sum(cd) for block in log_p.split(samples)])
+
+
 def _row_sum_warning(sums: torch.Tensor, what: str, message_id: str = "classification.warn.rows_off") -> str | None:
-    """A warning when rows that should be distributions do not sum to 1 (`message_id` says what follows)."""
+    """A warning when rows that should be distributions do not sum to 1."""
     off = (sums - 1).abs()
     if off.numel() == 0 or not bool(torch.isfinite(off).all()) or float(off.max()) <= SUM_TOL:
         return None
@@ -271,7 +279,7 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
             trace.warn(msg("classification.warn.zero_probabilities"))
     elif kind == "log_probabilities":
         require_log_probabilities(pred, "pred", hint=HINT_SET_LOGITS)
-        message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)", "classification.warn.rows_log_softmax")
+        message = _row_sum_warning(_exp_sums(pred, cd), "exp(pred)")
         if message:
             trace.warn(message)
     elif within(pred, 0, 1) and _row_sum_warning(pred.sum(cd), "pred") is None \
@@ -286,7 +294,7 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
     if pred.numel() and float(pred.max()) > 0:
         trace.warn(NLL_POSITIVE)
     elif all_finite(pred):
-        message = _row_sum_warning(torch.exp(pred).sum(class_dim(pred)), "exp(pred)", "classification.warn.rows_nll")
+        message = _row_sum_warning(_exp_sums(pred, class_dim(pred)), "exp(pred)", "classification.warn.rows_nll")
         if message:
             trace.warn(message)
     return pred, target
@@ -459,7 +467,7 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
         if message:
             trace.warn(message)
         if all_finite(pred):
-            message = _row_sum_warning(torch.exp(pred).sum(cd), "exp(pred)", "classification.warn.rows_not_normalised")
+            message = _row_sum_warning(_exp_sums(pred, cd), "exp(pred)", "classification.warn.rows_not_normalised")
             if message:
                 trace.warn(message)
     return pred, target

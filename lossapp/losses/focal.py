@@ -33,6 +33,7 @@ from lossapp.losses.stable import (
     class_dim,
     exp_neg_abs,
     log_softmax_steps,
+    nonneg_mask,
     select,
     stable_sigmoid,
     within,
@@ -151,23 +152,25 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
                       note=msg("focal.note.input_probabilities_pred_is_p"))
         ce = bce_probability_steps(trace, p, y)
     else:
-        e = exp_neg_abs(pred)  # e^{−|x|}, shared by σ(x) and the stable BCE
+        s = nonneg_mask(pred)  # [x ≥ 0] and e^{−|x|}, shared by σ(x) and the stable BCE
+        e = exp_neg_abs(pred, s)
         p = trace.add("p", msg("focal.step.sigmoid_stable"),
                       r"p = \sigma(x) = \begin{cases} \frac{1}{1+e^{-x}} & x \ge 0 \\ \frac{e^{x}}{1+e^{x}} & x < 0"
-                      r"\end{cases}", stable_sigmoid(pred, e),
+                      r"\end{cases}", stable_sigmoid(pred, e, s),
                       note=msg("focal.note.each_branch_only_exponentiates_x"),
                       sub=r"\sigma($x)", x=pred)
         ce = trace.add("ce", msg("focal.step.binary_cross_entropy_with_logits"),
                        r"\mathrm{ce} = -[y\,\log p + (1-y)\,\log(1-p)] = \max(x,0) - x\,y + \log(1+e^{-|x|})",
-                       bce_with_logits_stable(pred, y, e),
+                       bce_with_logits_stable(pred, y, e, s),
                        note=msg("focal.note.the_stable_form_of_torch"),
                        sub=r"\max($x,0) - $x \cdot $y + \log(1+e^{-|$x|})", x=pred, y=y)
-    p_t = trace.add("p_t", msg("focal.step.probability_of_the_true_class"), r"p_t = p\,y + (1-p)(1-y)", p * y + (1 - p) * (1 - y),
+    not_y = 1 - y  # (shared by p_t and α_t)
+    p_t = trace.add("p_t", msg("focal.step.probability_of_the_true_class"), r"p_t = p\,y + (1-p)(1-y)", p * y + (1 - p) * not_y,
                     note=msg("focal.note.p_t"),
                     sub=r"$p \cdot $y + (1-$p)(1-$y)", p=p, y=y)
     if alpha >= 0:
         alpha_t = trace.add("alpha_t", msg("focal.step.class_balancing_factor"), r"\alpha_t = \alpha\,y + (1-\alpha)(1-y)",
-                            alpha * y + (1 - alpha) * (1 - y),
+                            alpha * y + (1 - alpha) * not_y,
                             note=msg("focal.note.alpha_balancing"),
                             sub=rf"{alpha:g} \cdot $y + {1 - alpha:g} \cdot (1-$y)", y=y)
     else:

@@ -18,6 +18,7 @@ import torch
 
 from lossapp.i18n import msg
 from lossapp.inputs import InputError
+from lossapp.inputs.checks import within as within  # re-exported for the losses
 from lossapp.trace import Trace
 
 LOG_CLAMP = -100.0  # torch.nn.functional.binary_cross_entropy clamps each log at -100
@@ -59,14 +60,6 @@ def all_binary(t: torch.Tensor) -> bool:
     return first in (0.0, 1.0) and bool(((t == 0) | (t == 1)).all())
 
 
-def within(t: torch.Tensor, low: float, high: float) -> bool:
-    """Whether every element lies in [low, high] (one pass for both extremes; NaN is not within)."""
-    if t.numel() == 0:
-        return True
-    lo, hi = torch.aminmax(t.detach())
-    return low <= float(lo) and float(hi) <= high
-
-
 def select(cond: torch.Tensor, a: torch.Tensor | float, b: torch.Tensor | float) -> torch.Tensor:
     """torch.where(cond, a, b): the same value and gradient (∂/∂a = [cond], ∂/∂b = [not cond]).
 
@@ -85,8 +78,9 @@ def select(cond: torch.Tensor, a: torch.Tensor | float, b: torch.Tensor | float)
     return a * yes + b * no
 
 
-def _nonneg(x: torch.Tensor) -> torch.Tensor | None:
-    """[x ≥ 0] in x's dtype (a constant for autograd) when every x is finite, else None (the torch.where forms)."""
+def nonneg_mask(x: torch.Tensor) -> torch.Tensor | None:
+    """[x ≥ 0] in x's dtype (a constant for autograd) when every x is finite, else None (the torch.where forms).
+    Made once, it can be handed to the functions below that take `s` (they make it themselves without)."""
     return (x.detach() >= 0).to(x.dtype) if all_finite(x) else None
 
 
@@ -98,29 +92,30 @@ def _nonneg(x: torch.Tensor) -> torch.Tensor | None:
 
 def sign_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """|x|, min(x, 0) and min(−x, 0), each with the derivative of its x ≥ 0 branch at x = 0."""
-    s = _nonneg(x)
+    s = nonneg_mask(x)
     if s is None:
         nonneg, zero = x >= 0, torch.zeros_like(x)
         return torch.where(nonneg, x, -x), torch.where(nonneg, zero, x), torch.where(nonneg, -x, zero)
-    return x * (2 * s - 1), x * (1 - s), -(x * s)
+    return x * (2 * s).sub_(1), x * (1 - s), (x * s).neg_()  # (fewer temporaries: in place where autograd allows)
 
 
 def _exp_neg_abs(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    return torch.exp(x * (1 - 2 * s))
+    return torch.exp(x * (s * -2).add_(1))  # x·(1 − 2s), with one temporary for the mask
 
 
-def exp_neg_abs(x: torch.Tensor) -> torch.Tensor:
-    """e^{−|x|}, written so that autograd's derivative is right at x = 0 (|x|' would give 0 there)."""
-    s = _nonneg(x)
+def exp_neg_abs(x: torch.Tensor, s: torch.Tensor | None = None) -> torch.Tensor:
+    """e^{−|x|}, written so that autograd's derivative is right at x = 0 (|x|' would give 0 there).
+    `s`: nonneg_mask(x) when the caller has it."""
+    s = nonneg_mask(x) if s is None else s
     if s is None:
         return torch.exp(torch.where(x >= 0, -x, x))
     return _exp_neg_abs(x, s)
 
 
-def stable_sigmoid(x: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tensor:
+def stable_sigmoid(x: torch.Tensor, e: torch.Tensor | None = None, s: torch.Tensor | None = None) -> torch.Tensor:
     """σ(x) = 1/(1+e^{−x}) for x ≥ 0 and e^{x}/(1+e^{x}) for x < 0: no exponential ever overflows.
-    `e`: e^{−|x|} when the caller has it (exp_neg_abs(x))."""
-    s = _nonneg(x)
+    `e`: e^{−|x|} when the caller has it (exp_neg_abs(x)); `s`: likewise nonneg_mask(x)."""
+    s = nonneg_mask(x) if s is None else s
     if s is None:
         e = exp_neg_abs(x) if e is None else e
         return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -130,7 +125,7 @@ def stable_sigmoid(x: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tens
 
 def stable_logsigmoid(x: torch.Tensor) -> torch.Tensor:
     """log σ(x) = min(x, 0) − log(1 + e^{−|x|}): exact for large |x| (no log of a rounded 0)."""
-    s = _nonneg(x)
+    s = nonneg_mask(x)
     if s is None:
         return torch.where(x < 0, x, torch.zeros_like(x)) - torch.log1p(exp_neg_abs(x))
     return x * (1 - s) - torch.log1p(_exp_neg_abs(x, s))
@@ -145,10 +140,11 @@ def hard_label_where(y: torch.Tensor, if_one: torch.Tensor, if_zero: torch.Tenso
     return torch.where(y == 1, if_one, torch.where(y == 0, if_zero, mixed))
 
 
-def bce_with_logits_stable(x: torch.Tensor, y: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tensor:
+def bce_with_logits_stable(x: torch.Tensor, y: torch.Tensor, e: torch.Tensor | None = None,
+                           s: torch.Tensor | None = None) -> torch.Tensor:
     """ce = max(x, 0) − x y + log(1 + e^{−|x|}) (for y = 1: max(−x, 0) + log(1 + e^{−|x|}); for y = 0: max(x, 0) + ...).
-    `e`: e^{−|x|} when the caller has it (exp_neg_abs(x))."""
-    s = _nonneg(x)
+    `e`: e^{−|x|} when the caller has it (exp_neg_abs(x)); `s`: likewise nonneg_mask(x)."""
+    s = nonneg_mask(x) if s is None else s
     if s is not None:  # finite x: max(x, 0) − x y is x·(s − y) for 0/1 labels (exactly, and one product to differentiate)
         tail = torch.log1p(_exp_neg_abs(x, s) if e is None else e)
         return (x * (s - y) if all_binary(y) else x * s - x * y) + tail

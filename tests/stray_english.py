@@ -1,0 +1,28 @@
+"""English words left in a text meant to be in another language, outside what is not to be translated: code
+(identifiers, dotted names, `--options`), library and loss names, numbers and the words formulas use."""
+
+from __future__ import annotations
+
+import re
+
+import lossapp
+
+# names that stay as they are in every language: libraries, functions, formula words, units of notation
+NAMES = {
+    "torch", "pytorch", "corrcoef", "nan", "inf", "json", "null", "cpu", "cuda", "mps", "latex", "keras", "monai",
+    "scipy", "sklearn", "scikit", "learn", "tensorflow", "log", "ln", "exp", "min", "max", "sum", "mean", "sqrt",
+    "softmax", "sigmoid", "logsumexp", "clamp", "logit", "logits", "relu", "tanh", "abs", "frac", "tp", "fp", "fn",
+    "tn", "mcc", "iou", "dice", "acc", "spec", "eps", "lse", "pred", "target", "reduction", "none", "batchmean", "pr",
+}
+_LOSS_NAMES = {n.lower() for spec in lossapp.LOSSES.values() for n in (spec.name, *spec.aliases)}
+# a step's symbol opening a line ("  [num] ..."), code, math, options, dotted or snake_case names, calls f(x) and
+# names called f(
+_CODE = re.compile(r"(?m)^\s*\[[^\]\n]*\]|`[^`]*`|\$[^$]*\$|--[\w-]+|\b\w+(?:[._/]\w+)+\b|\b\w+\([^()\s]*\)|\b\w+(?=\()")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def stray_english(text: str, allowed: set[str] = frozenset()) -> list[str]:
+    """The English words of `text` outside code, formulas, numbers and names (`allowed`: more names)."""
+    names = NAMES | _LOSS_NAMES | {a.lower() for a in allowed}
+    bare = _CODE.sub(" ", text)
+    return [w for w in _WORD.findall(bare) if w.lower() not in names]
