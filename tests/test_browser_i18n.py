@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from pseudo_locale import PSEUDO, write_pseudo_locale
+from stray_english import stray_english
 from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     BROWSER_TIMEOUT,
     Server,
@@ -34,8 +35,9 @@ pytestmark = pytest.mark.browser
 TABS = ("calculator", "confusion", "check", "curves", "examples")
 # the elements whose text is the app's (the header, the language switch, the tabs); Gradio's own footer is not
 ROOTS = [".la-header", "#la-lang", "#la-tabs", ".toast-wrap"]
-# code, formulas (KaTeX) and charts are not words to translate; a textarea holds the user's own text
-NOT_TEXT = ["code", "pre", ".katex", ".cm-editor", "svg", "canvas", "textarea", "style", "script"]
+# code, formulas (KaTeX) and charts are not words to translate; a textarea holds the user's own text; a cited
+# source's own title (an article's section heading) is quoted as written
+NOT_TEXT = ["code", "pre", ".katex", ".cm-editor", "svg", "canvas", "textarea", "style", "script", "cite"]
 # what the library renders (worked solutions, badges, spec summaries, parameter help, verdict explanations,
 # example cards, grading tables): checked in 中文, and reported but not asserted for the pseudo-locale
 LIBRARY_TEXT = ["#la-info", "#la-check-info", "#la-solution", "#la-check-solution", "#la-conf-steps",
@@ -46,18 +48,13 @@ LIBRARY_TEXT = ["#la-info", "#la-check-info", "#la-solution", "#la-check-solutio
 # Gradio's own texts (an upload area's "Drop File Here"): in the browser's locale, English for the pseudo-locale
 GRADIO_TEXT = ["[data-testid='upload-text']"]
 
-# words that are the same in every language: names of losses, libraries, metrics and verdicts (fixed ids,
-# DESIGN.md section 6), parameter and reduction names, file types, functions of the formulas
-ALLOWED = frozenset({"english", "pytorch", "torch", "lossapp", "keras", "tensorflow", "monai", "smp", "sklearn",
-    "numpy", "mmdetection", "torchvision", "retinanet", "kornia", "gradio", "katex", "huber", "dice", "iou",
-    "focal", "hinge", "smooth", "tversky", "softmax", "sigmoid", "logit", "logits", "log", "ln", "exp", "max",
-    "min", "mean", "sum", "none", "batchmean", "cpu", "cuda", "pred", "target", "weight", "eps", "alpha", "beta",
-    "gamma", "delta", "lambda", "margin", "exact", "rounding", "convention", "mistake", "incorrect", "error",
-    "precision", "recall", "accuracy", "specificity", "mcc", "csv", "tsv", "txt", "json", "npy", "npz", "pt", "md",
-    "markdown", "kx", "jaccard"})
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.'\-]*")
+# names beyond tests/stray_english.py's that stay as they are: libraries, the language's own name, verdicts
+# (fixed ids, DESIGN.md section 6), metrics, parameters, dtypes, file types, a formula's product
+ALLOWED = {"english", "lossapp", "numpy", "mmdetection", "torchvision", "retinanet", "gradio", "katex", "huber",
+           "focal", "hinge", "smooth", "jaccard", "weight", "alpha", "beta", "gamma", "delta", "lambda", "margin",
+           "exact", "rounding", "convention", "mistake", "incorrect", "error", "precision", "recall", "accuracy",
+           "specificity", "float", "csv", "tsv", "txt", "npy", "npz", "pt", "md", "markdown", "kx"}
 PSEUDO_TEXT = re.compile(r"⟦[^⟦⟧]*⟧")
-NAMED_VALUE = re.compile(r"\s*=")  # after a word: `name = value`, a parameter or a variable of a formula
 
 COLLECT = r"""([roots, skip]) => {
   const out = [];
@@ -78,23 +75,16 @@ COLLECT = r"""([roots, skip]) => {
   return out; }"""
 
 
-def allowed(word: str) -> bool:
-    """A name, an identifier, a number, a unit or a variable: not a word to translate."""
-    return (len(word) == 1 or bool(re.search(r"[0-9_.]", word)) or word.isupper()
-            or word.lower().strip("'-") in ALLOWED)
-
-
-def stray_english(texts: list[str]) -> dict[str, str]:
-    """English words outside ⟦ ⟧ and the allow-list (and not a name given a value), each with the text it
-    was found in."""
+def stray_words(texts: list[str]) -> dict[str, str]:
+    """English words outside ⟦ ⟧, code, names and acronyms (BCE, CSV), and not a name given a value (`tp = 20`,
+    a parameter or a variable of a formula), each with the text it was found in."""
     joined = "\n".join(texts)
     while PSEUDO_TEXT.search(joined):  # innermost first: a field may be a message of its own
         joined = PSEUDO_TEXT.sub(" ", joined)
     found: dict[str, str] = {}
     for line in joined.split("\n"):
-        for match in WORD.finditer(line):
-            word = match.group()
-            if not allowed(word) and not NAMED_VALUE.match(line, match.end()):
+        for word in stray_english(line, ALLOWED):
+            if not word.isupper() and not re.search(rf"\b{word}\s*=", line):
                 found.setdefault(word, line.strip()[:160])
     return found
 
@@ -178,7 +168,7 @@ def test_every_tab_in_chinese_has_no_stray_english(zh_page) -> None:
     found: dict[str, dict[str, str]] = {}
     for tab in TABS:
         show_tab(pg, tab, "zh")
-        found[tab] = stray_english(visible_text(pg))
+        found[tab] = stray_words(visible_text(pg))
         shot(pg, f"i18n_zh_{tab}")
     assert not any(found.values()), listing(found)
 
@@ -195,7 +185,7 @@ def test_an_error_toast_in_chinese_has_no_english(zh_page) -> None:
     expect(toast.locator(".toast-title")).to_have_text(t("toast_error", "zh"))  # Gradio's English "Error", replaced
     expect(toast).to_contain_text("期望")
     text = toast.inner_text()
-    assert stray_english([text.replace("'abc'", "")]) == {} and "Error" not in text, text
+    assert stray_words([text.replace("'abc'", "")]) == {} and "Error" not in text, text
 
 
 def test_a_switch_while_the_page_loads_is_kept(browser, app_server: Server) -> None:  # noqa: F811
@@ -249,8 +239,8 @@ def test_a_catalog_file_is_a_language_of_the_app(pseudo_page) -> None:
     library: dict[str, dict[str, str]] = {}
     for tab in TABS:
         show_tab(pg, tab, PSEUDO)
-        own[tab] = stray_english(visible_text(pg, skip=[*LIBRARY_TEXT, *GRADIO_TEXT]))
-        library[tab] = stray_english(visible_text(pg, skip=GRADIO_TEXT))
+        own[tab] = stray_words(visible_text(pg, skip=[*LIBRARY_TEXT, *GRADIO_TEXT]))
+        library[tab] = stray_words(visible_text(pg, skip=GRADIO_TEXT))
         shot(pg, f"i18n_pseudo_{tab}")
     report = Path(os.environ.get("LOSSAPP_PSEUDO_REPORT", "artifacts/pseudo_locale_library_english.txt"))
     report.parent.mkdir(parents=True, exist_ok=True)

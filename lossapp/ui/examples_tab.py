@@ -14,7 +14,7 @@ from lossapp import render, service
 from lossapp.i18n import Message, tr
 from lossapp.registry import lookup
 from lossapp.ui import calculator as calc_mod
-from lossapp.ui.common import LATEX, Translations, gr, once
+from lossapp.ui.common import LATEX, Translations, esc, gr, once
 from lossapp.ui.strings import t
 
 CARD_COLUMNS = 2
@@ -94,9 +94,10 @@ def warm_up() -> None:
 
 
 def _in_language(ex: Any, key: str, lang: str) -> str:
-    """The example's `key` in `lang` (its field `<key>_<lang>`, e.g. title_zh), else its English `key`."""
+    """The example's `key` in `lang`: its field `<key>_<lang>` (e.g. title_zh) if it has one, else `key` rendered
+    (a Message from the catalogs)."""
     translated = service.example_field(ex, f"{key}_{lang}") if lang != "en" else None
-    return str(translated or service.example_field(ex, key, "") or "")
+    return str(translated or tr(service.example_field(ex, key, "") or "", lang))
 
 
 def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
@@ -107,7 +108,7 @@ def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
     stated = service.example_field(ex, "stated")
     notes = _in_language(ex, "notes", lang)
     lines = [f"#### {_in_language(ex, 'title', lang)}", "",
-             f"{t('source', lang)}: `{source}`" + (f" · {section}" if section else "") +
+             f"{t('source', lang)}: `{source}`" + (f" · <cite>{esc(section)}</cite>" if section else "") +
              f" · `{service.example_field(ex, 'loss', '')}`", ""]
     if computed and card.error:
         lines += [f"**{t('example_failed', lang)}**: {tr(card.error, lang)}"]
