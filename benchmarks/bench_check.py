@@ -1,13 +1,15 @@
 """Time lossapp.check against lossapp.compute, per loss: the target is check() ≤ 2 × compute() at 10^6 elements.
 
-Three columns, measured in the same run, interleaved (round r times every loss and size before round r + 1
+Four columns, measured in the same run, interleaved (round r times every loss and size before round r + 1
 starts, so that a noisy neighbour slows all of them alike; round 0 is a warm-up):
 
 - compute:   lossapp.compute(loss, pred, target) with the defaults;
 - check:     lossapp.check(...) on the same inputs for a claim that goes through every stage of the checker: not
              the value, reproduced by no convention or mistake, outside the rounding interval, written to 6
              significant digits (so the verdict is `incorrect` and the single-step search runs): the slowest claim;
-- exact:     lossapp.check(...) for the value itself written to 6 significant digits: the quickest claim.
+- exact:     lossapp.check(...) for the value itself written to 6 significant digits: the quickest claim;
+- enclosure: lossapp.interval.enclose(result) on the computed result: what check() pays for the rounding enclosure
+             (once per result), with its share of the slow claim's check time.
 
 Inputs come from bench_compute.make_inputs (float32 tensors as a training loop holds them). Above
 limits.DECIMALS_MAX_ELEMENTS elements their decimals are not known, so the rounding box is a point; with
@@ -36,6 +38,7 @@ from bench_compute import HAND, machine, make_inputs, measure
 
 import lossapp
 from lossapp.inputs import TensorInput
+from lossapp.interval import enclose
 
 TARGET_SIZE = 1_000_000
 TARGET_RATIO = 2.0  # check() ≤ TARGET_RATIO × compute()
@@ -71,8 +74,9 @@ def bench(names: list[str], sizes: list[int], rounds: int, decimals: bool) -> di
                 "verdict": lossapp.check(name, pred, target, claimed=wrong).verdict,
                 "runs": {"compute": partial(lossapp.compute, name, pred, target),
                          "check": partial(lossapp.check, name, pred, target, claimed=wrong),
-                         "check exact": partial(lossapp.check, name, pred, target, claimed=exact)},
-                "times": {"compute": [], "check": [], "check exact": []}}
+                         "check exact": partial(lossapp.check, name, pred, target, claimed=exact),
+                         "enclosure": partial(enclose, lossapp.compute(name, pred, target))},
+                "times": {"compute": [], "check": [], "check exact": [], "enclosure": []}}
     for r in range(rounds + 1):
         for case in cases.values():
             for column, run in case["runs"].items():
@@ -97,17 +101,18 @@ def main() -> None:
           + ("with 4 decimals everywhere" if args.decimals else "as float32 tensors"))
     cases = bench(args.losses, sizes, args.rounds, args.decimals)
     header = (f"{'loss':<18} {'elements':>9} {'compute':>9} {'check':>9} {'ratio':>6} {'exact':>9} {'ratio':>6}"
-              f"  verdict of the slow claim")
+              f" {'enclosure':>9} {'/check':>6}  verdict of the slow claim")
     print(header)
     print("-" * len(header))
     at_target: dict[str, float] = {}
     for (name, n), case in cases.items():
-        compute, check, exact = (statistics.median(case["times"][c]) for c in ("compute", "check", "check exact"))
+        compute, check, exact, enclosure = (statistics.median(case["times"][c])
+                                            for c in ("compute", "check", "check exact", "enclosure"))
         ratio = check / compute
         if n == TARGET_SIZE:
             at_target[name] = ratio
         print(f"{name:<18} {n:>9,} {1e3 * compute:>9.2f} {1e3 * check:>9.2f} {ratio:>6.2f} {1e3 * exact:>9.2f} "
-              f"{exact / compute:>6.2f}  {case['verdict']}")
+              f"{exact / compute:>6.2f} {1e3 * enclosure:>9.2f} {enclosure / check:>6.0%}  {case['verdict']}")
     if at_target:
         missing = sorted(((r, name) for name, r in at_target.items() if r > TARGET_RATIO), reverse=True)
         worst_ratio, worst = max((r, name) for name, r in at_target.items())

@@ -43,6 +43,7 @@ from lossapp.inputs import (
     require_probabilities,
     require_same_shape,
 )
+from lossapp.interval import Box, EnclosureUnavailable, Iv, interval_formula
 from lossapp.reference import Comparison, compare_values
 from lossapp.registry import LossSpec, Param, register
 from lossapp.result import Result
@@ -381,6 +382,21 @@ def _spec_reference(pred: torch.Tensor | None, target: torch.Tensor | None, para
     return reference_from_counts(counts, metric)[0]
 
 
+# -- rounding enclosure (lossapp.interval): the counts are exact integers (from masks too, unless a rounded
+# prediction could fall on the other side of the threshold), and the metric is a few float64 operations on them:
+# the computed value moved 2 ulps each way (8·2⁻⁵³ relative) encloses the exact metric.
+
+@interval_formula("exact counts")
+def _enclosure(box: Box) -> Iv:
+    pred = box.pred
+    if pred is not None and pred.is_floating_point() and not bool(((pred == 0) | (pred == 1)).all()):
+        threshold = float(box.params["threshold"])
+        p = box.pred_box()
+        if bool(((p.lo < threshold) & (p.hi >= threshold)).any()):
+            raise EnclosureUnavailable(msg("interval.threshold_crossed", threshold=threshold))
+    return Iv.around(box.value, ulps=2)
+
+
 CONFUSION_SPEC = register(LossSpec(
     name="confusion", family="metrics", title=msg("confusion.title"),
     summary=msg("confusion.summary"),
@@ -392,7 +408,7 @@ CONFUSION_SPEC = register(LossSpec(
             Param("tn", None, "int", msg("confusion.param_tn"), 0, COUNT_LIMIT),
             Param("metric", "dice", "choice", msg("confusion.param_metric"), choices=METRICS),
             Param("threshold", 0.5, "float", msg("confusion.param_threshold"), 0.0, 1.0)),
-    steps=_spec_steps, reference=_spec_reference, reference_name=REFERENCE_NAME,
+    steps=_spec_steps, enclosure=_enclosure, reference=_spec_reference, reference_name=REFERENCE_NAME,
     aliases=("confusion_matrix", "metrics", "f1", "f1_score", "precision_recall"),
     reductions=("none",), default_reduction="none", differentiable=False, target_dtype="float",
     example={"pred": None, "target": None, "params": {"tp": 20, "fp": 5, "fn": 10, "tn": 65}},

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ import torch
 from lossapp.i18n import msg
 from lossapp.inputs import InputError, limits, param_name, quote, read_tensor, require_finite
 from lossapp.trace import Trace
+
+if TYPE_CHECKING:
+    from lossapp.interval import IntervalFormula
 
 FAMILIES = ("regression", "classification", "overlap", "margin", "distribution", "regularization", "metrics")
 REDUCTIONS = ("none", "mean", "sum", "batchmean")
@@ -255,6 +258,10 @@ class LossSpec:
     # names pred, target, reduction and the parameter names (defined by the snippet writer in render.py),
     # with `torch` and `F` (torch.nn.functional) imported. May span lines; the last line's value is printed.
     torch_code: str = ""
+    # its rounding enclosure, written next to its steps (lossapp.interval.IntervalFormula): the loss over every input
+    # that rounds to the written ones, in outward-rounded interval arithmetic; no_enclosure(reason) where there is
+    # none. None (not declared) fails the registry-wide test.
+    enclosure: IntervalFormula | None = None
 
     def resolve_params(self, given: dict[str, Any] | None) -> dict[str, Any]:
         """Effective parameters: defaults, overridden by the given ones (validated)."""

@@ -19,7 +19,7 @@ import lossapp
 from lossapp import inputs
 from lossapp.confusion_metrics import confusion_from_masks
 from lossapp.examples import load_examples, run_example
-from lossapp.i18n import add_zh, add_zh_patterns
+from lossapp.i18n import msg
 from lossapp.inputs import InputError, TensorInput, quote, read_params, read_tensor, shape_text
 from lossapp.reference import DTYPES, available_devices
 from lossapp.registry import FAMILIES, LOSSES, LossSpec, check_param_names, lookup
@@ -147,10 +147,10 @@ class RandomKind:
 
 
 RANDOM_KINDS = (
-    RandomKind("logits", "logits / values (randn)", "randn({shape})"),
-    RandomKind("probabilities", "probabilities (rand)", "rand({shape})"),
-    RandomKind("classes", "class indices (randint)", "randint(0, {classes}, ({shape},))"),
-    RandomKind("mask", "0-1 mask (randint)", "randint(0, 2, ({shape},))"),
+    RandomKind("logits", msg("service.kind_logits"), "randn({shape})"),
+    RandomKind("probabilities", msg("service.kind_probabilities"), "rand({shape})"),
+    RandomKind("classes", msg("service.kind_classes"), "randint(0, {classes}, ({shape},))"),
+    RandomKind("mask", msg("service.kind_mask"), "randint(0, 2, ({shape},))"),
 )
 _KIND = {k.key: k for k in RANDOM_KINDS}
 
@@ -169,17 +169,16 @@ def parse_shape(text: Any, name: str = "shape") -> tuple[int, ...]:
     """'2, 3' or '(2, 3)' or '[2, 3]' -> (2, 3): positive integers only."""
     body = str(text if text is not None else "").strip().strip("()[]").strip()
     if not body:
-        raise InputError(f"{name}: expected a shape such as 2, 3, got nothing")
+        raise InputError("service.shape_empty", name=name)
     parts = [p for p in re.split(r"[,\s×x]+", body) if p]
     if not parts or not all(re.fullmatch(r"\d+", p) for p in parts):
-        raise InputError(f"{name}: expected positive integers such as 2, 3, got {text!r}")
+        raise InputError("service.shape_not_integers", name=name, got=quote(str(text)))
     shape = tuple(int(p) for p in parts)
     if any(s < 1 for s in shape) or len(shape) > 6:
-        raise InputError(f"{name}: expected 1 to 6 positive sizes, got {text!r}")
+        raise InputError("service.shape_sizes", name=name, got=quote(str(text)))
     count = math.prod(shape)
     if count > inputs.limits.MAX_RANDOM_ELEMENTS:
-        raise InputError(f"{name}: expected at most {inputs.limits.MAX_RANDOM_ELEMENTS:,} random elements, got {count:,} "
-                         "(upload a file for larger inputs)")
+        raise InputError("service.too_many_random", name=name, limit=inputs.limits.MAX_RANDOM_ELEMENTS, count=count)
     return shape
 
 
@@ -202,10 +201,11 @@ def random_specs(pred_shape: tuple[int, ...], pred_kind: str, target_kind: str |
     """The article-style generator specs for pred and target (pred first, then target, one seed)."""
     for kind in (pred_kind, target_kind):
         if kind is not None and kind not in _KIND:
-            raise InputError(f"random kind: expected one of {', '.join(_KIND)}, got {kind!r}")
+            raise InputError("service.random_kind", kinds=", ".join(_KIND), got=quote(str(kind)))
     c = int(classes) if classes is not None else (pred_shape[1] if len(pred_shape) > 1 else pred_shape[0])
     if not 1 <= c <= inputs.limits.MAX_RANDOM_ELEMENTS:
-        raise InputError(f"classes: expected a positive number of classes, at most {inputs.limits.MAX_RANDOM_ELEMENTS:,}, got {classes!r}")
+        raise InputError("service.classes", limit=inputs.limits.MAX_RANDOM_ELEMENTS,
+                         got=quote(classes) if isinstance(classes, str) else repr(classes))
     target_shape = pred_shape
     if class_target and target_kind == "classes":
         target_shape = (pred_shape[0], *pred_shape[2:]) if len(pred_shape) > 1 else ()
@@ -243,7 +243,7 @@ def _whole_number(value: Any, name: str, expected: str) -> int:
         if number != int(number):
             raise ValueError
     except (TypeError, ValueError, OverflowError):
-        raise InputError(f"{name}: expected {expected}, got {quote(str(value))}") from None
+        raise InputError("service.whole_number", name=name, expected=expected, got=quote(str(value))) from None
     return int(number)
 
 
@@ -257,10 +257,10 @@ class RandomInput:
 
 def random_input(seed: Any, shape: Any, pred_kind: str, target_kind: str | None, classes: Any,
                  spec: LossSpec) -> RandomInput:
-    seed_value = _whole_number(seed, "seed", "an integer")
+    seed_value = _whole_number(seed, "seed", msg("service.an_integer"))
     pred_shape = parse_shape(shape)
     class_target = spec.target_kind in ("classes", "classes_or_probabilities")
-    c = None if _empty(classes) else _whole_number(classes, "classes", "a positive number of classes")
+    c = None if _empty(classes) else _whole_number(classes, "classes", msg("service.a_number_of_classes"))
     c = c or None  # 0 (an empty number box): pred's classes
     pred_spec, target_spec = random_specs(pred_shape, pred_kind, target_kind if spec.target_kind else None, c,
                                           class_target)
@@ -339,7 +339,7 @@ def element_arrays(result: Result) -> dict[str, np.ndarray]:
 
 def file_summary(value: Any, name: str) -> str:
     t = read_tensor(value, name).values
-    return f"{name}: {shape_text(tuple(t.shape))}, {t.numel():,} values"
+    return msg("service.file_summary", name=name, shape=shape_text(tuple(t.shape)), count=t.numel())
 
 
 def example_source() -> tuple[Callable[[], list[Any]], Callable[[Any], tuple[Any, Any]]]:
@@ -375,24 +375,3 @@ def example_sources(example: Any) -> dict[str, str]:
     if "target" in random:
         sources["target"] = spec_code("target", str(random["target"]))
     return sources
-
-
-add_zh({
-    "logits / values (randn)": "logits / 数值（randn）",
-    "probabilities (rand)": "概率（rand）",
-    "class indices (randint)": "类别索引（randint）",
-    "0-1 mask (randint)": "0-1 掩码（randint）",
-})
-add_zh_patterns([
-    (r"seed: expected an integer, got (.+)", r"seed：期望整数，实际为 \1"),
-    (r"(\w+): expected a shape such as 2, 3, got nothing", r"\1：期望形状，例如 2, 3，实际为空"),
-    (r"(\w+): expected positive integers such as 2, 3, got (.+)", r"\1：期望正整数，例如 2, 3，实际为 \2"),
-    (r"(\w+): expected 1 to 6 positive sizes, got (.+)", r"\1：期望 1 到 6 个正的维度大小，实际为 \2"),
-    (r"(\w+): expected at most ([\d,]+) random elements, got ([\d,]+) \(upload a file for larger inputs\)",
-     r"\1：随机输入最多 \2 个元素，实际为 \3（更大的输入请上传文件）"),
-    (r"random kind: expected one of (.+), got (.+)", r"随机类型：期望 \1 之一，实际为 \2"),
-    (r"classes: expected a positive number of classes, got (.+)", r"classes：期望正的类别数，实际为 \1"),
-    (r"classes: expected a positive number of classes, at most ([\d,]+), got (.+)",
-     r"classes：期望正的类别数，最多 \1，实际为 \2"),
-    (r"(\w+): \((.*)\), ([\d,]+) values", r"\1：形状 (\2)，\3 个值"),
-])

@@ -28,7 +28,7 @@ import torch
 
 from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import InputError
-from lossapp.interval import set_dims
+from lossapp.losses.overlap import set_dims
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec
 from lossapp.result import Result
@@ -424,7 +424,7 @@ def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Ten
         if activation == "softmax" and not t.is_floating_point():
             t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
         t = t.double()
-        dims = set_dims(p.dim(), activation, per_sample=True)
+        dims = set_dims(p, activation, per_sample=True)
         return tuple(v.sum(dims) if dims else v for v in (p * t, p, t))
     return c.shared(("overlap_sums", again), make)
 

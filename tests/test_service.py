@@ -1,6 +1,7 @@
 """lossapp.service: the gradio-free application service behind the UI and the HTTP API."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import torch
 
 import lossapp
 from lossapp import service
+from lossapp.i18n import has_zh, tr
 from lossapp.inputs import InputError
 
 
@@ -46,3 +48,23 @@ def test_params_text_is_parsed_not_evaluated() -> None:
     for bad in ("__import__('os')", "[1, 2]", "{'beta': 1}"):
         with pytest.raises(InputError, match="params: expected a JSON object"):
             service.parse_params_text(bad)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: service.parse_shape(""), lambda: service.parse_shape("2, -3"), lambda: service.parse_shape("a, b"),
+    lambda: service.parse_shape("1, 2, 3, 4, 5, 6, 7"), lambda: service.parse_shape("1000, 1000"),
+    lambda: service.random_input("x", "2", "logits", None, None, lossapp.LOSSES["mse"]),
+    lambda: service.random_input(0, "2", "normal", None, None, lossapp.LOSSES["mse"]),
+    lambda: service.random_input(0, "2, 3", "logits", "classes", 1.5, lossapp.LOSSES["cross_entropy"]),
+])
+def test_service_errors_have_their_chinese_by_id(call) -> None:
+    with pytest.raises(InputError) as info:
+        call()
+    assert info.value.id and info.value.id.startswith("service.") and has_zh(info.value)
+    assert re.search(r"[\u4e00-\u9fff]", info.value.render("zh")), info.value.render("zh")
+
+
+def test_random_kind_labels_and_file_summary_are_messages() -> None:
+    assert [tr(k.label, "zh") for k in service.RANDOM_KINDS][:2] == ["logits / 数值（randn）", "概率（rand）"]
+    summary = service.file_summary("[1, 2, 3]", "pred")
+    assert summary == "pred: (3,), 3 values" and tr(summary, "zh") == "pred：形状 (3,)，3 个值"

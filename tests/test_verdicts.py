@@ -3,6 +3,7 @@ the incorrect explanation, JSON and Chinese."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -176,8 +177,7 @@ def test_coarse_wrong_claim_has_no_step() -> None:
 
 
 def test_no_rounding_without_an_enclosure(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lossapp import interval
-    monkeypatch.delitem(interval.ENCLOSURES, "bce")
+    monkeypatch.setitem(lossapp.LOSSES, "bce", dataclasses.replace(lossapp.LOSSES["bce"], enclosure=None))
     v = check("bce", BCE["pred"], BCE["target"], claimed="0.9264")
     assert v.verdict == "incorrect" and v.interval is None
     assert "not assessed" in v.explanation

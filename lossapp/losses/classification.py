@@ -27,6 +27,20 @@ from lossapp.inputs import (
     require_target,
     shape_text,
 )
+from lossapp.interval import (
+    Box,
+    ClassTargets,
+    EnclosureUnavailable,
+    Iv,
+    class_layout,
+    down,
+    hull,
+    interval_formula,
+    log_softmax_iv,
+    reduce_iv,
+    tensor_param,
+    where,
+)
 from lossapp.losses.stable import (
     LOG_CLAMP,
     all_binary,
@@ -518,6 +532,146 @@ def _kl_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction
         return F.kl_div(x, y, reduction=reduction, log_target=bool(p["log_target"]))
 
 
+# -- rounding enclosures (lossapp.interval): each loss's formula in outward-rounded interval arithmetic ----------
+
+# BCE (torch): l = −w·(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)). Each of the two terms is monotone
+# in p (the first non-increasing, the second non-decreasing), so interval arithmetic on each is its exact range;
+# their sum (and a soft y, linear) is enclosed soundly by interval arithmetic.
+# With 0/1 labels each term is the one log its label picks (y·a + (1 − y)·b is a or b exactly): one log per element.
+def bce_enclosure_terms(p: Iv, y: Iv, labels: bool = False) -> Iv:
+    """BCE's unweighted terms with torch's −100 clamp over the boxes of p and y (`labels`: y is exact 0/1)."""
+    if labels:
+        one = y.lo == 1
+        return -where(one, p, (1.0 - p).clamp(0.0, None)).log().maximum(LOG_CLAMP)
+    log_p = p.log().maximum(LOG_CLAMP)
+    log_q = (1.0 - p).clamp(0.0, None).log().maximum(LOG_CLAMP)
+    return -(y * log_p + (1.0 - y) * log_q)
+
+
+@interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)")
+def bce_enclosure(box: Box) -> Iv:
+    y = box.target_box(0.0, 1.0)
+    terms = bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=y.point and box.labels)
+    w = tensor_param(box.params["weight"])
+    return reduce_iv(terms * w if w is not None else terms, box.reduction)
+
+
+# BCE with logits (torch): l = w·[(1 − y)·x + (1 + (pw − 1)·y)·softplus(−x)] = w·[pw·y·softplus(−x) + (1 − y)·softplus(x)]
+# (softplus(x) = x + softplus(−x)); the first term is non-increasing in x, the second non-decreasing.
+@interval_formula("interval arithmetic with outward rounding over pw·y·softplus(−x) + (1−y)·softplus(x)")
+def bce_with_logits_enclosure(box: Box) -> Iv:
+    x = box.pred_box()
+    y = box.target_box()
+    pw = tensor_param(box.params["pos_weight"])
+    if y.point and box.labels:  # each term is the branch its label picks: pw·softplus(−x) or softplus(x)
+        one = y.lo == 1
+        terms = where(one, -x, x).softplus()
+        if pw is not None:
+            terms = terms * torch.where(one, pw, torch.ones_like(pw))
+    else:
+        first = (-x).softplus() * y
+        if pw is not None:
+            first = first * pw
+        terms = first + (1.0 - y) * x.softplus()
+    w = tensor_param(box.params["weight"])
+    return reduce_iv(terms * w if w is not None else terms, box.reduction)
+
+
+# Cross-entropy: l_n = −w_{y_n}·log softmax(x_n)_{y_n}, with log_softmax_iv's exact range of every class (monotone
+# in each logit); label smoothing mixes in −(ε/C)·Σ_c w_c·log p_c; class-probability targets are linear in
+# their own box. pred given as probabilities is the log of their box (log is increasing).
+@interval_formula("exact log-softmax range (monotone in each logit), interval arithmetic with outward rounding")
+def cross_entropy_enclosure(box: Box) -> Iv:
+    params = box.params
+    kind = params["input"]
+    if kind == "probabilities":
+        z = box.pred_box(0.0, 1.0).log()
+    elif kind == "log_probabilities":
+        z = box.pred_box(None, 0.0)
+    else:
+        z = box.pred_box()
+    target = box.require_target()
+    eps = float(params["label_smoothing"])
+    w = tensor_param(params["weight"])
+    if target.is_floating_point() and tuple(target.shape) == tuple(z.shape):
+        # class probabilities: l_n = −Σ_c w_c·t'_c·log p_c with t' = (1 − ε)·t + ε/C; mean divides by N
+        z, _, single = class_layout(z, target)
+        c = z.shape[-1]
+        t = class_layout(box.target_box(0.0, 1.0), target)[0]
+        if eps:
+            t = t * (1.0 - eps) + eps / c
+        terms = -(log_softmax_iv(z) * t * (w if w is not None else torch.ones(c, dtype=torch.float64))).sum(-1)
+        return reduce_iv(terms[0] if single and box.reduction == "none" else terms, box.reduction)
+    classes = ClassTargets.of(z, target, int(params["ignore_index"]))
+    wy = classes.weight(w)
+    if eps:
+        c = classes.x.shape[-1]
+        logp = log_softmax_iv(classes.x)
+        smooth = -(logp * (w if w is not None else torch.ones(c, dtype=torch.float64))).sum(-1) * classes.counted
+        terms = -classes.picked(logp) * wy * (1.0 - eps) + smooth * (eps / c)
+    else:
+        terms = -log_softmax_iv(classes.x, index=classes.index) * wy
+    return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
+                     denominator=wy if box.reduction == "mean" else None)
+
+
+# NLL: l_n = −w_{y_n}·x_{n,y_n}, linear in the log-probabilities: the exact range.
+@interval_formula("exact range (linear in the log-probabilities), interval arithmetic with outward rounding")
+def nll_enclosure(box: Box) -> Iv:
+    classes = ClassTargets.of(box.pred_box(None, 0.0), box.require_target(), int(box.params["ignore_index"]))
+    wy = classes.weight(tensor_param(box.params["weight"]))
+    terms = -classes.picked(classes.x) * wy
+    return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
+                     denominator=wy if box.reduction == "mean" else None)
+
+
+# KL divergence (torch): log_target False: l = xlogy(t, t) − t·x;  True: l = e^t·(t − x).
+@interval_formula("interval arithmetic with outward rounding over torch's kl_div formula (t·log t convex, exact range)")
+def kl_div_enclosure(box: Box) -> Iv:
+    target = box.require_target()
+    if box.params["log_target"]:
+        x = box.pred_box()
+        t = box.target_box(None, 0.0) if bool((target <= 0).all()) else box.target_box()
+        terms = t.exp() * (t - x)
+    else:
+        if bool((target < 0).any()):
+            raise EnclosureUnavailable(msg("interval.outside_domain", function="t·log t"))
+        terms = _kl_terms(box.target_box(0.0, None), box.pred_box(None, 0.0))
+    return reduce_iv(terms, box.reduction)
+
+
+def _kl_terms(t: Iv, x: Iv) -> Iv:
+    """Exact range of g(t, x) = t·log t − t·x over the box (t ≥ 0).
+
+    g is non-increasing in x (its coefficient −t ≤ 0), so the maximum is at x_lo and the minimum at x_hi; for
+    fixed x it is convex in t (g'' = 1/t > 0), so the maximum over t is at an end of [a, b] and the minimum
+    lies at t* = e^(x − 1) clipped to [a, b]. For the lower bound a float t̃ ≈ t* is used with the tangent
+    inequality g(t) ≥ g(t̃) + g'(t̃)(t − t̃), minimised over t ∈ [a, b] (both ends), all in interval arithmetic:
+    a lower bound whatever the error in t̃.
+    """
+    if t.point:  # t exact: g is linear in x, and the formula itself gives its range
+        return t.xlogx() - t * x
+    a, b = t.lo, t.hi
+    a_log_a = Iv(a).xlogx()
+    hi = hull(a_log_a - Iv(a) * x.lo, Iv(b).xlogx() - Iv(b) * x.lo).hi
+    xh = Iv(x.hi)
+    t_star = torch.exp(x.hi - 1.0).clamp(min=a, max=b)
+    ts = Iv(t_star)
+    g = ts.xlogx() - ts * xh
+    positive = t_star > 0
+    safe = Iv(torch.where(positive, t_star, torch.ones_like(t_star)))
+    slope = safe.log() + 1.0 - xh  # g'(t̃) = log t̃ + 1 − x
+    tangent = g + hull(slope * (Iv(a) - ts), slope * (Iv(b) - ts))
+    # t̃ = 0: b = 0 (t is exactly 0, g = 0), or e^(x − 1) underflowed below the smallest double, so the true
+    # minimum −t* lies above −5e-324: one step below g(0) = 0 is still a lower bound
+    lo = torch.minimum(torch.where(positive, tangent.lo, down(g.lo)), hi)
+    point = a == b  # entries written exactly (integers): g is linear in x there, and the formula gives its range
+    if not bool(point.any()):
+        return Iv(lo, hi)
+    exact = a_log_a - Iv(a) * x
+    return Iv(torch.where(point, exact.lo, lo), torch.where(point, exact.hi, hi))
+
+
 # -- registration ---------------------------------------------------------------------------------------
 
 _WEIGHT = Param("weight", None, "tensor", msg("classification.param.weight"))
@@ -529,7 +683,7 @@ register(LossSpec(
     name="bce", family="classification", title=msg("classification.bce.title"),
     summary=msg("classification.bce.summary"),
     formula=r"l_n = -w_n\left[y_n \log p_n + (1-y_n)\log(1-p_n)\right]",
-    pred_kind="probabilities", target_kind="binary", params=(_WEIGHT,), steps=bce_steps,
+    pred_kind="probabilities", target_kind="binary", params=(_WEIGHT,), steps=bce_steps, enclosure=bce_enclosure,
     reference=lambda x, y, p, r: F.binary_cross_entropy(x, y, weight=p["weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy", prepare=_bce_prepare,
     aliases=("log_loss", "BCELoss", "binary_cross_entropy", "logloss"), gradient=bce_gradient,
@@ -543,7 +697,7 @@ register(LossSpec(
     pred_kind="logits", target_kind="binary",
     params=(_WEIGHT, Param("pos_weight", None, "tensor",
                            msg("classification.bce_with_logits.param.pos_weight"))),
-    steps=bce_with_logits_steps,
+    steps=bce_with_logits_steps, enclosure=bce_with_logits_enclosure,
     reference=lambda x, y, p, r: F.binary_cross_entropy_with_logits(x, y, weight=p["weight"],
                                                                     pos_weight=p["pos_weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy_with_logits", prepare=_bce_logits_prepare,
@@ -563,7 +717,7 @@ register(LossSpec(
             Param("input", "logits", "choice",
                   msg("classification.cross_entropy.param.input"),
                   choices=("logits", "probabilities", "log_probabilities"))),
-    steps=cross_entropy_steps, reference=_ce_reference, reference_name="torch.nn.functional.cross_entropy",
+    steps=cross_entropy_steps, enclosure=cross_entropy_enclosure, reference=_ce_reference, reference_name="torch.nn.functional.cross_entropy",
     prepare=_ce_prepare, aliases=("ce", "CrossEntropyLoss", "softmax_cross_entropy", "categorical_cross_entropy"),
     target_dtype="auto",
     example={"pred": "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "target": "[0, 2]", "params": {}},
@@ -575,7 +729,7 @@ register(LossSpec(
     name="nll", family="classification", title=msg("classification.nll.title"),
     summary=msg("classification.nll.summary"),
     formula=r"l_n = -w_{y_n} x_{n,y_n}", pred_kind="log_probabilities", target_kind="classes",
-    params=(_CLASS_WEIGHT, _IGNORE), steps=nll_steps,
+    params=(_CLASS_WEIGHT, _IGNORE), steps=nll_steps, enclosure=nll_enclosure,
     reference=lambda x, y, p, r: F.nll_loss(x, y, weight=p["weight"], ignore_index=int(p["ignore_index"]),
                                             reduction=r),
     reference_name="torch.nn.functional.nll_loss", prepare=_nll_prepare,
@@ -587,7 +741,7 @@ register(LossSpec(
     name="kl_div", family="distribution", title=msg("classification.kl_div.title"),
     summary=msg("classification.kl_div.summary"),
     formula=r"l_i = p_i(\log p_i - \log q_i)", pred_kind="log_probabilities", target_kind="probabilities",
-    params=(Param("log_target", False, "bool", msg("classification.kl_div.param.log_target")),), steps=kl_div_steps,
+    params=(Param("log_target", False, "bool", msg("classification.kl_div.param.log_target")),), steps=kl_div_steps, enclosure=kl_div_enclosure,
     reference=_kl_reference, reference_name="torch.nn.functional.kl_div", prepare=_kl_prepare,
     aliases=("KLDivLoss", "kl", "kl_divergence", "relative_entropy", "kldiv"),
     reductions=("none", "mean", "sum", "batchmean"),

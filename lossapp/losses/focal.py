@@ -24,6 +24,19 @@ from lossapp.inputs import (
     require_same_shape,
     shape_text,
 )
+from lossapp.interval import (
+    Box,
+    ClassTargets,
+    Iv,
+    interval_formula,
+    log_softmax_iv,
+    monotone,
+    monotone_scalar,
+    reduce_iv,
+    tensor_param,
+    where,
+)
+from lossapp.losses.classification import bce_enclosure_terms
 from lossapp.losses.stable import (
     LOG_CLAMP,
     all_binary,
@@ -244,6 +257,56 @@ def focal_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, A
     return grad * reduction_scale(grad, reduction, _avg_factor(params, reduction)) + 0.0
 
 
+# -- rounding enclosure (lossapp.interval) ----------------------------------------------------------------------------
+# l = w·α_t·(1 − p_t)^γ·ce. For a hard label each term is monotone in the input: y = 1: α·(1 − p)^γ·(−log p) with
+# both factors ≥ 0 and non-increasing in p (and p = σ(x) is increasing in x); y = 0: (1 − α)·p^γ·(−log(1 − p)), both
+# factors non-decreasing. So the corners give the exact range of the unweighted term; the weight (any sign) is
+# applied after by interval arithmetic. Soft labels: plain interval arithmetic over the same formula.
+
+def _focal_enclosure_terms(x: Iv, y: Iv, alpha: float, gamma: float, probabilities: bool,
+                           labels: bool = False) -> Iv:
+    if labels:  # each factor is the branch its 0/1 label picks
+        one = y.lo == 1
+        if probabilities:
+            p = x.clamp(0.0, 1.0)
+            ce, one_minus_pt = bce_enclosure_terms(p, y, labels=True), where(one, (1.0 - p).clamp(0.0, None), p)
+        else:
+            z = where(one, -x, x)
+            ce, one_minus_pt = z.softplus(), z.sigmoid()
+        term = one_minus_pt.clamp(0.0, None).pow(gamma) * ce
+        alpha_t = torch.where(one, torch.tensor(alpha, dtype=torch.float64), torch.tensor(1.0 - alpha, dtype=torch.float64))
+        return term * alpha_t if alpha >= 0 else term
+    if probabilities:
+        p = x.clamp(0.0, 1.0)
+        ce = bce_enclosure_terms(p, y)
+        one_minus_pt = y * (1.0 - p) + (1.0 - y) * p
+    else:
+        ce = y * (-x).softplus() + (1.0 - y) * x.softplus()
+        one_minus_pt = y * (-x).sigmoid() + (1.0 - y) * x.sigmoid()
+    term = one_minus_pt.clamp(0.0, None).pow(gamma) * ce
+    return term * (y * alpha + (1.0 - y) * (1.0 - alpha)) if alpha >= 0 else term
+
+
+@interval_formula("exact range per element for 0/1 labels (monotone), interval arithmetic with outward rounding")
+def focal_enclosure(box: Box) -> Iv:
+    params = box.params
+    alpha, gamma = float(params["alpha"]), float(params["gamma"])
+    probabilities = params["input"] == "probabilities"
+    x = box.pred_box(0.0, 1.0) if probabilities else box.pred_box()
+    target = box.require_target()
+    if box.labels:
+        y = target.to(torch.float64)
+        signs = torch.where(y == 1, -1.0, 1.0).to(torch.float64)
+        term = monotone(lambda v: _focal_enclosure_terms(v, Iv(y), alpha, gamma, probabilities, labels=True), x, signs)
+    else:
+        term = _focal_enclosure_terms(x, box.target_box(0.0, 1.0), alpha, gamma, probabilities)
+    w = tensor_param(params["weight"])
+    if w is not None:
+        term = term * w
+    avg = params["avg_factor"]
+    return reduce_iv(term, box.reduction, avg_factor=float(avg) if avg is not None and box.reduction == "mean" else None)
+
+
 register(LossSpec(
     name="focal", family="classification", title=msg("focal.focal.title"),
     summary=msg("focal.focal.summary"),
@@ -256,7 +319,7 @@ register(LossSpec(
         Param("input", "logits", "choice", msg("focal.focal.param.input"),
               choices=("logits", "probabilities")),
     ),
-    steps=focal_steps, reference=focal_reference, prepare=_focal_prepare, gradient=focal_gradient,
+    steps=focal_steps, enclosure=focal_enclosure, reference=focal_reference, prepare=_focal_prepare, gradient=focal_gradient,
     reference_name=("torchvision.ops.sigmoid_focal_loss" if _tv_sigmoid_focal_loss is not None else
                     "torchvision's sigmoid_focal_loss formula on torch.nn.functional.binary_cross_entropy_with_logits "
                     "(binary_cross_entropy for input=probabilities)"),
@@ -378,6 +441,29 @@ def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, 
     return loss.sum() / counted.sum()
 
 
+# -- rounding enclosure (lossapp.interval) ----------------------------------------------------------------------------
+# l_n = α_t·(1 − p_t)^γ·(−log p_t) is non-increasing in log p_t (both factors ≥ 0 and non-increasing), and log p_t
+# has an exact range (log_softmax_iv); ignored samples give 0; the mean divides by the number of counted samples.
+
+@interval_formula("exact range (monotone in log p_t), interval arithmetic with outward rounding")
+def softmax_focal_enclosure(box: Box) -> Iv:
+    params = box.params
+    gamma = float(params["gamma"])
+    classes = ClassTargets.of(box.pred_box(), box.require_target(), int(params["ignore_index"]))
+    log_pt = log_softmax_iv(classes.x, index=classes.index).clamp(None, 0.0)
+
+    def term(v: Iv) -> Iv:
+        return (1.0 - v.exp()).clamp(0.0, None).pow(gamma) * (-v)
+    terms = monotone_scalar(term, log_pt, increasing=False)
+    alpha = params["alpha"]
+    if isinstance(alpha, torch.Tensor):
+        terms = terms * classes.weight(alpha.to(torch.float64))
+    else:
+        terms = terms * (classes.counted * float(alpha) if alpha is not None and float(alpha) >= 0 else classes.counted)
+    return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
+                     denominator=classes.counted if box.reduction == "mean" else None)
+
+
 register(LossSpec(
     name="softmax_focal", family="classification", title=msg("focal.softmax_focal.title"),
     summary=msg("focal.softmax_focal.summary"),
@@ -388,7 +474,7 @@ register(LossSpec(
         Param("gamma", 2.0, "float", msg("focal.softmax_focal.param.gamma"), 0.0, 100.0),
         Param("ignore_index", -100, "int", msg("focal.softmax_focal.param.ignore_index")),
     ),
-    steps=softmax_focal_steps, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,
+    steps=softmax_focal_steps, enclosure=softmax_focal_enclosure, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,
     reference_name="torch.nn.functional.cross_entropy(reduction='none') times (1 - p_t)^gamma",
     aliases=("multiclass_focal", "softmax_focal_loss", "multi_class_focal"), target_dtype="index",
     example={"pred": "[[2.0, 0.5, -1.0], [0.1, 1.5, 0.3], [-0.5, 0.2, 2.5]]", "target": "[0, 1, 1]",

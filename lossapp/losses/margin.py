@@ -20,6 +20,7 @@ from lossapp.inputs import (
     require_sign_labels,
     shape_text,
 )
+from lossapp.interval import Box, Iv, interval_formula, monotone, reduce_iv, tensor_param
 from lossapp.losses.stable import class_dim, reduce_builtin, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -226,6 +227,84 @@ def zero_one_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any
     return reduce_builtin((pred_label != y).to(x.dtype), reduction)
 
 
+# -- rounding enclosures (lossapp.interval) -------------------------------------------------------------------------
+
+# Hinge: l = max(0, m + s) with s = −y·f and y = ±1 exact (the target as hinge_prepare left it: 0/1 labels mapped
+# to ±1), so s and its range over the box are exact (a product by ±1), and max(0, m + s) is non-decreasing in s with
+# one rounding (Iv.increasing): the exact range of each term.
+@interval_formula("exact range (monotone in each score), interval arithmetic with outward rounding")
+def hinge_enclosure(box: Box) -> Iv:
+    y = box.require_target().to(torch.float64)
+    f = box.pred_box()
+    if f.point:
+        s = Iv(-y * f.lo)
+    else:
+        positive = y > 0
+        s = Iv(torch.where(positive, -f.hi, f.lo), torch.where(positive, -f.lo, f.hi))
+    margin = float(box.params["margin"])
+    return reduce_iv(s.increasing(lambda t: (t + margin).clamp_min_(0.0), 1, nonneg=True), box.reduction)
+
+
+# Multi-class margin (torch): l_n = w_y·Σ_{i≠y} max(0, margin − x_y + x_i)^p / C: non-increasing in x_y and
+# non-decreasing in every other x_i, so the corners give the exact range of each unweighted l_n.
+@interval_formula("exact range (monotone in every score), interval arithmetic with outward rounding")
+def multi_margin_enclosure(box: Box) -> Iv:
+    p, margin = int(box.params["p"]), float(box.params["margin"])
+    target = box.require_target()
+    x = box.pred_box()
+    single = len(x.shape) == 1
+    if single:
+        x = x.unsqueeze(0)
+    y = target.reshape(-1).long()
+    c = x.shape[-1]
+    other = (torch.arange(c)[None, :] != y[:, None]).to(torch.float64)
+    signs = torch.where(other.bool(), 1.0, -1.0).to(torch.float64)
+
+    def unweighted(v: Iv) -> Iv:
+        h = (margin - v.gather(1, y[:, None]) + v).relu() * other
+        return (h.sqr() if p == 2 else h).sum(-1) / float(c)
+    # the sum over classes is per row, so monotone() over the whole (N, C) box is row-wise exact
+    terms = monotone(unweighted, x, signs)
+    w = tensor_param(box.params["weight"])
+    if w is not None:
+        terms = terms * w[y]
+    if single and box.reduction == "none":
+        terms = terms.reshape(*target.shape)
+    return reduce_iv(terms, box.reduction)
+
+
+# 0-1 loss: for a threshold, the error indicator is monotone in the score (a positive is wrong below the
+# threshold, a negative at or above it), so the corners give its exact range. With argmax over classes an error is
+# certain when another class's lowest score beats the true class's highest, and possible when another class's
+# highest score reaches the true class's lowest; [certain, possible] encloses each term.
+@interval_formula("exact range of each error indicator (monotone / argmax bounds)")
+def zero_one_enclosure(box: Box) -> Iv:
+    target = box.require_target()
+    x = box.pred_box()
+    if len(x.shape) == len(target.shape) + 1:
+        cd = 1 if len(x.shape) > 1 else 0
+        xl, xh = x.lo.movedim(cd, -1), x.hi.movedim(cd, -1)
+        t = target.long().unsqueeze(-1) if target.dim() else target.long().reshape(1)
+        if not target.dim():
+            xl, xh = xl.unsqueeze(0), xh.unsqueeze(0)
+        y_lo, y_hi = xl.gather(-1, t), xh.gather(-1, t)
+        others = torch.arange(xl.shape[-1]) != t
+        sure = ((xl > y_hi) & others).any(-1).to(torch.float64)
+        possible = ((xh >= y_lo) & others).any(-1).to(torch.float64)
+        if not target.dim():
+            sure, possible = sure[0], possible[0]
+        return reduce_iv(Iv(sure, possible), box.reduction)
+    threshold = float(box.params["threshold"])
+    negative = -1.0 if bool((target < 0).any()) else 0.0
+    exact_target = target.to(torch.float64)
+
+    def err(v: Iv) -> Iv:
+        label = torch.where(v.lo >= threshold, 1.0, negative).to(torch.float64)
+        return Iv((label != exact_target).to(torch.float64))
+    signs = torch.where(target > 0, -1.0, 1.0).to(torch.float64)
+    return reduce_iv(monotone(err, x, signs), box.reduction)
+
+
 _REDUCE_CODE = 'l.mean() if reduction == "mean" else l.sum() if reduction == "sum" else l'
 
 register(LossSpec(
@@ -233,7 +312,7 @@ register(LossSpec(
     summary=msg("margin.hinge.summary"),
     formula=r"l_n = \max(0, \text{margin} - y_n f_n)", pred_kind="scores", target_kind="signs",
     params=(Param("margin", 1.0, "float", msg("margin.hinge.param.margin"), 0.0, 10.0),),
-    steps=hinge_steps, reference=hinge_reference, reference_name="torch.relu(margin - y*f)",
+    steps=hinge_steps, enclosure=hinge_enclosure, reference=hinge_reference, reference_name="torch.relu(margin - y*f)",
     prepare=hinge_prepare, aliases=("svm", "hinge_loss", "svm_loss"),
     example={"pred": "[0.8, -0.5, 1.5, 0.3, -2.0]", "target": "[1, -1, 1, -1, 1]", "params": {"margin": 1.0}},
     torch_code="y = torch.where(target == 0, -torch.ones_like(target), target)\n"
@@ -248,7 +327,7 @@ register(LossSpec(
     params=(Param("p", 1, "int", msg("margin.multi_margin.param.p"), 1, 2),
             Param("margin", 1.0, "float", msg("margin.multi_margin.param.margin"), 0.0, 10.0),
             Param("weight", None, "tensor", msg("margin.multi_margin.param.weight"))),
-    steps=multi_margin_steps, reference=multi_margin_reference,
+    steps=multi_margin_steps, enclosure=multi_margin_enclosure, reference=multi_margin_reference,
     reference_name="torch.nn.functional.multi_margin_loss", prepare=multi_margin_prepare,
     aliases=("MultiMarginLoss", "multi_class_hinge", "multiclass_hinge"), target_dtype="index",
     example={"pred": "[[0.1, 0.2, 0.4, 0.8], [0.5, -0.3, 0.2, 0.1]]", "target": "[3, 0]",
@@ -262,7 +341,7 @@ register(LossSpec(
     formula=r"l_n = \mathbf{1}[\hat{y}_n \ne y_n]", pred_kind="scores", target_kind="binary",
     params=(Param("threshold", 0.5, "float",
                   msg("margin.zero_one.param.threshold")),),
-    steps=zero_one_steps, reference=zero_one_reference, reference_name="counting: (pred_label != target).float()",
+    steps=zero_one_steps, enclosure=zero_one_enclosure, reference=zero_one_reference, reference_name="counting: (pred_label != target).float()",
     prepare=zero_one_prepare, aliases=("01", "0-1", "zero_one_loss", "error_rate", "misclassification"),
     differentiable=False, target_dtype="auto",
     example={"pred": "[0.9, 0.3, 0.6, 0.2, 0.55]", "target": "[1, 0, 0, 0, 1]", "params": {"threshold": 0.5}},

@@ -40,6 +40,7 @@ from lossapp.inputs import (
     require_same_shape,
     shape_text,
 )
+from lossapp.interval import Box, IntervalFormula, Iv, interval_formula, log_softmax_iv, monotone, reduce_iv, where
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, lookup, register
@@ -98,7 +99,8 @@ def _ssum(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return x.sum(dims) if dims else x
 
 
-def _set_dims(p: torch.Tensor, activation: str, per_sample: bool) -> tuple[int, ...]:
+def set_dims(p: torch.Tensor, activation: str, per_sample: bool) -> tuple[int, ...]:
+    """The dimensions of p summed within one set (see the module docstring)."""
     if activation == "softmax":
         spatial = tuple(range(2, p.dim()))
         return spatial if per_sample else (0, *spatial)
@@ -195,7 +197,7 @@ def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
         t = _one_hot(trace, target, p.shape[1])
     else:
         t = target.double()
-    dims = _set_dims(p, activation, per_sample)
+    dims = set_dims(p, activation, per_sample)
     if activation == "softmax" and per_sample and p.dim() == 2:
         trace.warn(msg("overlap.warn.no_positions"))
     pt = trace.add("p·t", msg("overlap.step.element_wise_product_p_t"), r"p_i\, t_i", p * t, sub=r"$p \cdot $t", p=p, t=t)
@@ -345,6 +347,91 @@ TVERSKY_CODE = (_SETS_CODE + "l = 1 - (inter + eps) / (inter + alpha * (P * (1 -
                 "+ beta * ((1 - P) * T).sum(-1) + eps)\n" + _REDUCE_CODE)
 
 
+# -- rounding enclosures (lossapp.interval) ---------------------------------------------------------------------------
+# Per set (the sets of set_dims), with exact 0/1 targets the coefficients are monotone in every p_i:
+#   Dice  D = (2I + ε)/(P + T + ε):  ∂D/∂p_i ∝ 2t_i(P + T + ε) − (2I + ε): > 0 for t_i = 1 (P ≥ I), ≤ 0 for t_i = 0;
+#   IoU   J = (I + ε)/(P + T − I + ε): numerator grows with t_i, denominator with 1 − t_i: same signs;
+#   Tversky T = (I + ε)/(I + α·fp + β·fn + ε): t_i = 1: ∝ βI + α·fp + β·fn + βε ≥ 0; t_i = 0: ∝ −α(I + ε) ≤ 0.
+# So each coefficient's range over independent boxes of the p_i is reached at the corners (p high where t = 1,
+# low where t = 0, and the reverse). Sigmoid is increasing, so the boxes of p = σ(x) are exact. Softmax couples the
+# classes; its per-element probability boxes are exact, and treating them as independent only widens the range
+# (still an enclosure). Soft targets: plain interval arithmetic over the formula. α, β, ε ≥ 0 (their ranges).
+
+def _set_sum(v: Iv, dims: tuple[int, ...]) -> Iv:
+    """Σ over the dims of one set (_ssum in interval arithmetic)."""
+    if not dims:
+        return v
+    keep = [d for d in range(len(v.shape)) if d not in dims]
+    lo, hi = v.lo.permute(*keep, *dims), v.hi.permute(*keep, *dims)
+    rows = lo.shape[:len(keep)]
+    return Iv(lo.reshape(*rows, -1), hi.reshape(*rows, -1)).sum(-1)
+
+
+def _coefficient_enclosure(kind: str, p: Iv, t: Iv, dims: tuple[int, ...], params: dict[str, Any]) -> Iv:
+    """The coefficient of each set over soft targets t (plain interval arithmetic)."""
+    eps = float(params["eps"])
+    inter = _set_sum(p * t, dims)
+    if kind == "dice":
+        return (inter * 2.0 + eps) / (_set_sum(p, dims) + _set_sum(t, dims) + eps)
+    if kind == "iou":
+        # union = Σ p + Σ t − Σ p·t = Σ (p + t − p·t): each term p + t(1 − p) written once per element
+        return (inter + eps) / (_set_sum(p + t * (1.0 - p), dims) + eps)
+    fp = _set_sum(p * (1.0 - t), dims)
+    fn = _set_sum((1.0 - p) * t, dims)
+    return (inter + eps) / (inter + fp * float(params["alpha"]) + fn * float(params["beta"]) + eps)
+
+
+def _label_coefficient_enclosure(kind: str, p: Iv, t: torch.Tensor, dims: tuple[int, ...],
+                                 params: dict[str, Any]) -> Iv:
+    """The coefficient for an exact 0/1 target t, from three sums per set: |X∩Y| = Σ_{t=1} p, |X| = Σ p and
+    |Y| = Σ t (exact: a count), with |X∪Y| = |X| + |Y| − |X∩Y|, fp = |X| − |X∩Y| and fn = |Y| − |X∩Y| (identities of
+    the real sums, since t·p is p or 0 and (1 − t)·p is 0 or p)."""
+    eps = float(params["eps"])
+    inter = _set_sum(where(t == 1, p, 0.0), dims)
+    size_p = _set_sum(p, dims)
+    size_t = Iv(_ssum(t, dims))
+    if kind == "dice":
+        return (inter * 2.0 + eps) / (size_p + size_t + eps)
+    if kind == "iou":
+        return (inter + eps) / (size_p + size_t - inter + eps)
+    fp, fn = (size_p - inter) * float(params["alpha"]), (size_t - inter) * float(params["beta"])
+    return (inter + eps) / (inter + fp + fn + eps)
+
+
+def _overlap_enclosure(kind: str) -> IntervalFormula:
+    @interval_formula("exact range per set for 0/1 masks (monotone), interval arithmetic with outward rounding")
+    def enclosure(box: Box) -> Iv:
+        params = box.params
+        activation = params["activation"]
+        target = box.require_target()
+        x = box.pred_box()
+        if activation == "sigmoid":
+            p = x.sigmoid()
+        elif activation == "softmax":
+            p = log_softmax_iv(x, dim=1).exp().clamp(0.0, 1.0)
+        else:
+            p = box.pred_box(0.0, 1.0)
+        if activation == "softmax" and not target.is_floating_point():
+            grid = torch.arange(p.shape[1]).view(1, p.shape[1], *([1] * (target.dim() - 1)))
+            t_exact: torch.Tensor | None = (target.unsqueeze(1) == grid).to(torch.float64)
+        else:
+            t_exact = target.to(torch.float64) if box.labels else None
+        dims = set_dims(p.lo, activation, bool(params["per_sample"]))
+        if t_exact is None:
+            coef = _coefficient_enclosure(kind, p, box.target_box(0.0, 1.0), dims, params)
+        else:  # increasing in p where t = 1, decreasing where t = 0: the corners give the range
+            coef = monotone(lambda v: _label_coefficient_enclosure(kind, v, t_exact, dims, params), p, t_exact * 2 - 1)
+        if activation == "softmax":
+            coef = coef.sum(-1) / float(coef.shape[-1])
+        return reduce_iv(1.0 - coef, box.reduction)
+    return enclosure
+
+
+dice_enclosure = _overlap_enclosure("dice")
+iou_enclosure = _overlap_enclosure("iou")
+tversky_enclosure = _overlap_enclosure("tversky")
+
+
 # -- registration ------------------------------------------------------------------------------------
 
 EPS_PARAM = Param("eps", 1e-8, "float", msg("overlap.param.eps"),
@@ -360,14 +447,14 @@ _COMMON: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "t
 register(LossSpec(
     name="dice", title=msg("overlap.dice.title"), summary=msg("overlap.dice.summary"),
     formula=r"l = 1 - \frac{2\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i + \epsilon}",
-    params=_SET_PARAMS, steps=dice_steps, reference=dice_reference,
+    params=_SET_PARAMS, steps=dice_steps, enclosure=dice_enclosure, reference=dice_reference,
     reference_name="set formula 1 − (2·Σp·t + ε)/(Σp + Σt + ε) in torch ops",
     aliases=("dice_loss", "DiceLoss", "soft_dice", "sorensen_dice"), torch_code=DICE_CODE, **_COMMON))
 
 register(LossSpec(
     name="iou", title=msg("overlap.iou.title"), summary=msg("overlap.iou.summary"),
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i - \sum_i p_i t_i + \epsilon}",
-    params=_SET_PARAMS, steps=iou_steps, reference=iou_reference,
+    params=_SET_PARAMS, steps=iou_steps, enclosure=iou_enclosure, reference=iou_reference,
     reference_name="set formula 1 − (Σp·t + ε)/(Σp + Σt − Σp·t + ε) in torch ops",
     aliases=("jaccard", "iou_loss", "jaccard_loss", "JaccardLoss"), torch_code=IOU_CODE, **_COMMON))
 
@@ -379,7 +466,7 @@ register(LossSpec(
             Param("alpha", 0.5, "float", msg("overlap.tversky.param.alpha"), 0.0, 10.0),
             Param("beta", 0.5, "float", msg("overlap.tversky.param.beta"), 0.0, 10.0),
             ACTIVATION_PARAM, PER_SAMPLE_PARAM),
-    steps=tversky_steps, reference=tversky_reference,
+    steps=tversky_steps, enclosure=tversky_enclosure, reference=tversky_reference,
     reference_name="set formula 1 − (Σp·t + ε)/(Σp·t + α·Σp(1−t) + β·Σ(1−p)t + ε) in torch ops",
     aliases=("tversky_loss", "TverskyLoss"), torch_code=TVERSKY_CODE, **_COMMON))
 
@@ -525,6 +612,24 @@ def dice_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, par
     return _combo_steps("focal")(trace, pred, target, params, reduction)
 
 
+_PART_NAMES = {"ce": "cross-entropy", "focal": "focal"}
+
+
+# λ_dice·L_dice + λ·L_part, each part enclosed by its own spec's enclosure on the inputs as the part's own prepare
+# converts them (as the steps do): the sum of two enclosures encloses the sum (it ignores that both parts move
+# together, so it may be wider, never narrower).
+def _combo_enclosure(kind: str) -> IntervalFormula:
+    lam = f"lambda_{kind}"
+
+    @interval_formula(f"sum of the parts' enclosures (Dice and the {_PART_NAMES[kind]} part)")
+    def enclosure(box: Box) -> Iv:
+        spec, pp = _part(kind, box.params)
+        pred, target = _part_inputs(spec, box.pred, box.require_target(), pp, Trace())
+        part = spec.enclosure.evaluate(box.part(pred, target, pp, spec.target_kind))
+        return dice_enclosure.evaluate(box) * float(box.params["lambda_dice"]) + part * float(box.params[lam])
+    return enclosure
+
+
 _CE_CODE = """\
 ce = F.cross_entropy(pred, target, reduction=reduction) if activation == "softmax" else F.binary_cross_entropy_with_logits(pred, target, reduction=reduction) if activation == "sigmoid" else F.binary_cross_entropy(pred, target, reduction=reduction)
 lambda_dice * dice + lambda_ce * ce"""
@@ -545,7 +650,7 @@ register(LossSpec(
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{ce} L_{ce}",
     params=(LAMBDA_DICE, Param("lambda_ce", 1.0, "float", msg("overlap.dice_ce.param.lambda_ce"), 0.0, 100.0),
             *_SET_PARAMS),
-    steps=dice_ce_steps, reference=_combo_reference("ce"), prepare=_combo_prepare("ce"),
+    steps=dice_ce_steps, enclosure=_combo_enclosure("ce"), reference=_combo_reference("ce"), prepare=_combo_prepare("ce"),
     gradient=_combo_gradient("ce"),
     reference_name="λ_dice·(Dice set formula) + λ_ce·(F.binary_cross_entropy, _with_logits or F.cross_entropy)",
     aliases=("dice_bce", "DiceCELoss", "dice_cross_entropy"), torch_code=_DICE_VALUE_CODE + _CE_CODE, **_COMBO))
@@ -560,7 +665,7 @@ register(LossSpec(
             Param("alpha", 0.25, "float", msg("overlap.dice_focal.param.alpha"),
                   -1.0, 1.0),
             Param("gamma", 2.0, "float", msg("overlap.dice_focal.param.gamma"), 0.0, 10.0)),
-    steps=dice_focal_steps, reference=_combo_reference("focal"), prepare=_combo_prepare("focal"),
+    steps=dice_focal_steps, enclosure=_combo_enclosure("focal"), reference=_combo_reference("focal"), prepare=_combo_prepare("focal"),
     gradient=_combo_gradient("focal"),
     reference_name="λ_dice·(Dice set formula) + λ_focal·(sigmoid focal loss on F.binary_cross_entropy_with_logits)",
     aliases=("DiceFocalLoss",), torch_code=_DICE_VALUE_CODE + _FOCAL_CODE, **_COMBO))

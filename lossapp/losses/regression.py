@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 
 from lossapp.i18n import msg
 from lossapp.inputs import require_same_shape
+from lossapp.interval import Box, Iv, abs_difference, interval_formula, reduce_iv
 from lossapp.losses.stable import select
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -103,24 +105,78 @@ def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     return reduce(trace, loss, reduction)
 
 
+# -- rounding enclosures (lossapp.interval) -------------------------------------------------------------------------
+# l = g(|d|) with d = ŷ − y and g non-decreasing on [0, ∞) for L1, MSE, smooth L1 (continuous at |d| = β:
+# 0.5β²/β = β − 0.5β) and Huber (continuous at δ); |d| over the box is exact, so g over the interval of |d| is the
+# exact range of each term; the sum of independent terms ranges over the sum of their ranges. g is evaluated at the
+# two ends of |d|'s interval (Iv.increasing), each branch picked per element as the steps pick it, and each within
+# 2 ulps of its exact value: t² and 0.5t²/β (t·t and /β correctly rounded, ×0.5 exact), t − 0.5β (one rounding),
+# δ(t − 0.5δ) (two); increasing's outward rounding also covers an underflow to a subnormal.
+# Exact inputs (a point box): the float |d| is within ½ ulp (relative 2⁻⁵³) of the exact one, and every g here has
+# elasticity t·g'(t)/g(t) ≤ 2 (t²: 2; t − 0.5β and δ(t − 0.5δ): t/(t − 0.5β) ≤ 2 for t ≥ β), so g of the float |d|
+# is within 2 more ulps of g of the exact |d|: one evaluation, rounded 2 ulps further out.
+
+def _terms(box: Box, g: Callable[[torch.Tensor], torch.Tensor], ulps: int) -> Iv:
+    """g(|d|) per element, for a g as above computed within `ulps` ulps (returning a new tensor)."""
+    x, y = box.pred_box(), box.target_box()
+    if x.point and y.point:
+        return Iv((x.lo - y.lo).abs_()).increasing(g, ulps + 2, nonneg=True)
+    return abs_difference(x, y).increasing(g, ulps, nonneg=True)
+
+
+def _square(t: torch.Tensor) -> torch.Tensor:
+    return t * t
+
+
+@interval_formula("exact range (|d| per element), interval arithmetic with outward rounding")
+def l1_enclosure(box: Box) -> Iv:
+    return reduce_iv(abs_difference(box.pred_box(), box.target_box()), box.reduction)
+
+
+@interval_formula("exact range (d² per element), interval arithmetic with outward rounding")
+def mse_enclosure(box: Box) -> Iv:
+    return reduce_iv(_terms(box, _square, 1), box.reduction)
+
+
+@interval_formula("exact range (√ of the reduced d², monotone), interval arithmetic with outward rounding")
+def rmse_enclosure(box: Box) -> Iv:
+    return reduce_iv(_terms(box, _square, 1), box.reduction).sqrt()
+
+
+@interval_formula("exact range (smooth L1 is non-decreasing in |d|), interval arithmetic with outward rounding")
+def smooth_l1_enclosure(box: Box) -> Iv:
+    beta = float(box.params["beta"])
+    if beta == 0:
+        return reduce_iv(abs_difference(box.pred_box(), box.target_box()), box.reduction)
+    return reduce_iv(_terms(box, lambda t: torch.where(t < beta, (t * t).mul_(0.5).div_(beta), t - 0.5 * beta), 2),
+                     box.reduction)
+
+
+@interval_formula("exact range (Huber is non-decreasing in |d|), interval arithmetic with outward rounding")
+def huber_enclosure(box: Box) -> Iv:
+    delta = float(box.params["delta"])
+    return reduce_iv(_terms(box, lambda t: torch.where(t < delta, (t * t).mul_(0.5), (t - 0.5 * delta).mul_(delta)), 2),
+                     box.reduction)
+
+
 _COMMON = {"family": "regression", "pred_kind": "values", "target_kind": "values", "prepare": _same_shape,
            "example": ARTICLE_PAIR}
 
 register(LossSpec(
     name="l1", torch_code="F.l1_loss(pred, target, reduction=reduction)", title=msg("regression.l1.title"), summary=msg("regression.l1.summary"),
-    formula=r"l_n = |\hat{y}_n - y_n|", params=(), steps=l1_steps,
+    formula=r"l_n = |\hat{y}_n - y_n|", params=(), steps=l1_steps, enclosure=l1_enclosure,
     reference=lambda x, y, p, r: F.l1_loss(x, y, reduction=r), reference_name="torch.nn.functional.l1_loss",
     aliases=("mae", "L1Loss", "absolute", "mean_absolute_error"), **_COMMON))
 
 register(LossSpec(
     name="mse", torch_code="F.mse_loss(pred, target, reduction=reduction)", title=msg("regression.mse.title"), summary=msg("regression.mse.summary"),
-    formula=r"l_n = (\hat{y}_n - y_n)^2", params=(), steps=mse_steps,
+    formula=r"l_n = (\hat{y}_n - y_n)^2", params=(), steps=mse_steps, enclosure=mse_enclosure,
     reference=lambda x, y, p, r: F.mse_loss(x, y, reduction=r), reference_name="torch.nn.functional.mse_loss",
     aliases=("l2", "MSELoss", "quadratic", "mean_squared_error"), **_COMMON))
 
 register(LossSpec(
     name="rmse", torch_code="torch.sqrt(F.mse_loss(pred, target, reduction=reduction))", title=msg("regression.rmse.title"), summary=msg("regression.rmse.summary"),
-    formula=r"\mathrm{RMSE} = \sqrt{\tfrac{1}{n}\sum_n (\hat{y}_n - y_n)^2}", params=(), steps=rmse_steps,
+    formula=r"\mathrm{RMSE} = \sqrt{\tfrac{1}{n}\sum_n (\hat{y}_n - y_n)^2}", params=(), steps=rmse_steps, enclosure=rmse_enclosure,
     reference=lambda x, y, p, r: torch.sqrt(F.mse_loss(x, y, reduction=r)),
     reference_name="torch.sqrt(torch.nn.functional.mse_loss)", aliases=("root_mean_squared_error",), **_COMMON))
 
@@ -129,7 +185,7 @@ register(LossSpec(
     summary=msg("regression.smooth_l1.summary"),
     formula=r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & \text{otherwise}\end{cases}",
     params=(Param("beta", 1.0, "float", msg("regression.smooth_l1.param.beta"), 0.0, 10.0),),
-    steps=smooth_l1_steps,
+    steps=smooth_l1_steps, enclosure=smooth_l1_enclosure,
     reference=lambda x, y, p, r: F.smooth_l1_loss(x, y, reduction=r, beta=p["beta"]),
     reference_name="torch.nn.functional.smooth_l1_loss", aliases=("SmoothL1Loss", "smoothl1"), **_COMMON))
 
@@ -137,6 +193,6 @@ register(LossSpec(
     name="huber", torch_code="F.huber_loss(pred, target, reduction=reduction, delta=delta)", title=msg("regression.huber.title"), summary=msg("regression.huber.summary"),
     formula=r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & \text{otherwise}\end{cases}",
     params=(Param("delta", 1.0, "float", msg("regression.huber.param.delta"), 1e-6, 10.0),),
-    steps=huber_steps,
+    steps=huber_steps, enclosure=huber_enclosure,
     reference=lambda x, y, p, r: F.huber_loss(x, y, reduction=r, delta=p["delta"]),
     reference_name="torch.nn.functional.huber_loss", aliases=("HuberLoss",), **_COMMON))

@@ -22,6 +22,7 @@ import torch
 
 from lossapp.i18n import msg
 from lossapp.inputs import InputError
+from lossapp.interval import Box, Iv, interval_formula, reduce_iv
 from lossapp.losses.stable import reduce_builtin
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -138,6 +139,18 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     return reduce(trace, terms, reduction)
 
 
+# -- rounding enclosures (lossapp.interval): λ·Σ|w| and (λ/2)·Σw²; |w| and w² per entry are exact ranges, λ ≥ 0 exact.
+
+@interval_formula("exact range (|w| per entry), interval arithmetic with outward rounding")
+def l1_penalty_enclosure(box: Box) -> Iv:
+    return reduce_iv(box.pred_box().abs() * float(box.params["lam"]), box.reduction)
+
+
+@interval_formula("exact range (w² per entry), interval arithmetic with outward rounding")
+def l2_penalty_enclosure(box: Box) -> Iv:
+    return reduce_iv(box.pred_box().sqr() * (float(box.params["lam"]) / 2.0), box.reduction)
+
+
 _PENALTY = {"family": "regularization", "pred_kind": "weights", "target_kind": None, "prepare": penalty_prepare,
             "default_reduction": "sum", "example": {"pred": "[0.5, -1.2, 2.0, 0.0, -0.3]", "params": {"lam": 0.01}}}
 _LAM = Param("lam", 0.01, "float", msg("regularization.param.lam"), 0.0, 10.0)
@@ -146,7 +159,7 @@ _REDUCE_CODE = 'r.sum() if reduction == "sum" else r.mean() if reduction == "mea
 register(LossSpec(
     name="l1_penalty", title=msg("regularization.l1_penalty.title"),
     summary=msg("regularization.l1_penalty.summary"),
-    formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps,
+    formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps, enclosure=l1_penalty_enclosure,
     reference=l1_penalty_reference, reference_name="lam * w.abs().sum()",
     aliases=("l1_regularization", "l1_reg", "lasso"),
     torch_code="r = lam * pred.abs()\n" + _REDUCE_CODE, **_PENALTY))
@@ -154,7 +167,7 @@ register(LossSpec(
 register(LossSpec(
     name="l2_penalty", title=msg("regularization.l2_penalty.title"),
     summary=msg("regularization.l2_penalty.summary"),
-    formula=r"R(w) = \frac{\lambda}{2} \sum_i w_i^2", params=(_LAM,), steps=l2_penalty_steps,
+    formula=r"R(w) = \frac{\lambda}{2} \sum_i w_i^2", params=(_LAM,), steps=l2_penalty_steps, enclosure=l2_penalty_enclosure,
     reference=l2_penalty_reference,
     reference_name="lam / 2 * (w**2).sum(); gradient from torch.optim.SGD(lr=1, weight_decay=lam)",
     aliases=("l2_regularization", "l2_reg", "weight_decay", "ridge"),

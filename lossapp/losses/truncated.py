@@ -21,6 +21,8 @@ import torch.nn.functional as F
 
 from lossapp.i18n import msg
 from lossapp.inputs import require_binary, require_probabilities, require_same_shape
+from lossapp.interval import Box, Iv, interval_formula, monotone, monotone_scalar, reduce_iv, where
+from lossapp.losses.classification import bce_enclosure_terms
 from lossapp.losses.focal import bce_probability_steps, logits_hint, reduction_scale, soft_label_check
 from lossapp.losses.stable import (
     all_finite,
@@ -113,6 +115,22 @@ def truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[st
     return grad * reduction_scale(grad, reduction) + 0.0
 
 
+# -- rounding enclosure (lossapp.interval) ----------------------------------------------------------------------------
+# y = 1: l = [p ≤ m]·min(−log p, 100), non-increasing in p (it only drops to 0 above m); y = 0:
+# l = [p ≥ 1 − m]·min(−log(1 − p), 100), non-decreasing. Monotone: the corners give the exact range, each corner's λ
+# from the same truncation masks as the trace.
+@interval_formula("exact range per element (monotone), interval arithmetic with outward rounding")
+def truncated_enclosure(box: Box) -> Iv:
+    m = float(box.params["m"])
+    y = box.require_target().to(torch.float64)
+
+    def term(v: Iv) -> Iv:  # v is a corner of the box (a point)
+        pos, neg = _truncation_masks(v.lo, y, m)
+        return bce_enclosure_terms(v, Iv(y), labels=box.labels) * (~(pos | neg)).to(torch.float64)
+    return reduce_iv(monotone(term, box.pred_box(0.0, 1.0), torch.where(y == 1, -1.0, 1.0).to(torch.float64)),
+                     box.reduction)
+
+
 register(LossSpec(
     name="truncated_ce", family="classification", title=msg("truncated.truncated_ce.title"),
     summary=msg("truncated.truncated_ce.summary"),
@@ -120,7 +138,7 @@ register(LossSpec(
             r"\text{ or } y=0,\hat{y}<1-m",
     pred_kind="probabilities", target_kind="binary",
     params=(Param("m", 0.6, "float", msg("truncated.truncated_ce.param.m"), 0.0, 1.0),),
-    steps=truncated_steps, reference=truncated_reference, prepare=_truncated_prepare, gradient=truncated_gradient,
+    steps=truncated_steps, enclosure=truncated_enclosure, reference=truncated_reference, prepare=_truncated_prepare, gradient=truncated_gradient,
     reference_name="torch.nn.functional.binary_cross_entropy(reduction='none') times the λ mask",
     aliases=("hard_truncated_ce", "truncated_cross_entropy", "hard_truncated_cross_entropy"),
     example={"pred": "[0.9, 0.55, 0.3, 0.2, 0.45, 0.7]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"m": 0.6}},
@@ -192,13 +210,27 @@ def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str,
     return reduce_builtin(loss, reduction)
 
 
+# -- rounding enclosure (lossapp.interval) ----------------------------------------------------------------------------
+# l = y·A(x) + (1 − y)·B(x) with A = σ(−Kx)·softplus(−x) (both factors ≥ 0, non-increasing) and B = σ(Kx)·softplus(x)
+# (non-decreasing), for K ≥ 0 (K's range): each has an exact range; a soft y by interval arithmetic.
+@interval_formula("exact range of each branch (monotone), interval arithmetic with outward rounding")
+def soft_truncated_enclosure(box: Box) -> Iv:
+    k = float(box.params["K"])
+    x = box.pred_box()
+    a = monotone_scalar(lambda v: (v * (-k)).sigmoid() * (-v).softplus(), x, increasing=False)
+    b = monotone_scalar(lambda v: (v * k).sigmoid() * v.softplus(), x, increasing=True)
+    y = box.target_box(0.0, 1.0)
+    terms = where(box.require_target() == 1, a, b) if box.labels else y * a + (1.0 - y) * b
+    return reduce_iv(terms, box.reduction)
+
+
 register(LossSpec(
     name="soft_truncated_ce", family="classification", title=msg("truncated.soft_truncated_ce.title"),
     summary=msg("truncated.soft_truncated_ce.summary"),
     formula=r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",
     pred_kind="logits", target_kind="binary",
     params=(Param("K", 1.0, "float", msg("truncated.soft_truncated_ce.param.k"), 0.0, 100.0),),
-    steps=soft_truncated_steps, reference=soft_truncated_reference, prepare=_soft_prepare,
+    steps=soft_truncated_steps, enclosure=soft_truncated_enclosure, reference=soft_truncated_reference, prepare=_soft_prepare,
     reference_name="-y*sigmoid(-Kx)*F.logsigmoid(x) - (1-y)*sigmoid(Kx)*F.logsigmoid(-x)",
     aliases=("soft_truncated_cross_entropy", "softened_truncated_ce"),
     example={"pred": "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"K": 1.0}},
