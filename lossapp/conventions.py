@@ -62,14 +62,19 @@ def convention(id: str, step: str, applies: Callable[[Case], bool], compute: Cal
     return register(CONVENTIONS, Variant(id, title, explanation, step, applies, compute, library, named, bound))
 
 
+def _declared(id: str, also: Callable[[Case], bool] = scalar_value) -> Callable[[Case], bool]:
+    """Applies where the loss's spec lists this convention as one of its own (LossSpec.conventions) and `also`
+    holds."""
+    return lambda case: id in case.spec.conventions and also(case)
+
+
 def _probabilities(c: Case) -> torch.Tensor | None:
-    """The probabilities the convention clips: pred itself where the loss takes probabilities."""
+    """The probabilities the convention clips: pred itself where the loss takes probabilities (its pred kind, or
+    its `input` parameter)."""
     x = c.pred
     if x is None or not x.is_floating_point():
         return None
-    if c.name == "bce":
-        return x.double()
-    if c.name in ("cross_entropy", "focal") and c.param("input") == "probabilities":
+    if c.param("input", c.spec.pred_kind) == "probabilities":
         return x.double()
     return None
 
@@ -115,7 +120,7 @@ def _clipped_run(c: Case, eps: float) -> float | None:
     p = _probabilities(c)
     if p is None:
         return None
-    if c.name == "cross_entropy":
+    if c.spec.class_dim:
         return _categorical(c, eps, renormalise_first=True)
     return c.run(pred=_clip(p, eps))
 
@@ -126,14 +131,14 @@ def _needs_clip(c: Case, eps: float) -> bool:
 
 
 convention("keras_clip",
-           "log p", lambda c: _needs_clip(c, KERAS_EPS), lambda c: _clipped_run(c, KERAS_EPS))
+           "log p", _declared("keras_clip", lambda c: _needs_clip(c, KERAS_EPS)), lambda c: _clipped_run(c, KERAS_EPS))
 
 
 def _bce_eps_inside_logs(c: Case, eps: float, clip: bool) -> float | None:
     """BCE with eps added inside both logs (−[y log(p + eps) + (1 − y) log(1 − p + eps)]), p first clipped to
     [eps, 1 − eps] when `clip`, weighted as torch's BCE."""
     p, t = _probabilities(c), c.target
-    if p is None or t is None or c.name != "bce":
+    if p is None or t is None:
         return None
     q = _clip(p, eps) if clip else p
     t = t.double()
@@ -153,7 +158,7 @@ def _eps_inside_logs_bound(c: Case, eps: float, clip: bool) -> tuple[float, floa
     eps-inside-the-logs BCE exceeds torch's by log(1 + eps/p) or log(1 + eps/(1 − p)), so by at most eps/δ; the
     value moves by at most as much (a mean; n·eps/δ for a sum), plus float rounding of a sum of ≥ 0 terms."""
     r, den = c.pred_range(), c.denominator()
-    if c.name != "bce" or c.param("weight") is not None or r is None or den is None or den <= 0 or c.unreduced is None:
+    if c.param("weight") is not None or r is None or den is None or den <= 0 or c.unreduced is None:
         return None
     delta = min(r[0], 1.0 - r[1])
     if delta < (eps if clip else 1e-30):
@@ -164,11 +169,8 @@ def _eps_inside_logs_bound(c: Case, eps: float, clip: bool) -> tuple[float, floa
 
 
 convention("tf_keras_epsilon",
-           "log p", lambda c: c.name == "bce" and scalar_value(c), _tf_keras_bce,
+           "log p", _declared("tf_keras_epsilon"), _tf_keras_bce,
            bound=lambda c: _eps_inside_logs_bound(c, KERAS_EPS, clip=True))
-
-
-AFFINE_IN_TARGET = ("bce", "bce_with_logits")  # every term is an affine function of its target
 
 
 def _binary_smoothed(c: Case) -> float | None:
@@ -176,7 +178,7 @@ def _binary_smoothed(c: Case) -> float | None:
     if t is None or not t.is_floating_point():
         return None
     eps = KERAS_SMOOTHING
-    if c.name in AFFINE_IN_TARGET:
+    if c.spec.affine_in_target:
         # y(1 − ε) + ε/2 = (1 − ε/2)·y + (ε/2)·(1 − y), and the loss is affine in y with the same denominator:
         # the value is the same mix of the value and the value with the labels swapped (a shared run)
         swapped = labels_swapped(c)
@@ -186,24 +188,24 @@ def _binary_smoothed(c: Case) -> float | None:
 
 
 convention("keras_label_smoothing",
-           "y", lambda c: c.name in ("bce", "bce_with_logits", "focal") and scalar_value(c), _binary_smoothed)
+           "y", _declared("keras_label_smoothing"), _binary_smoothed)
 
 
 def _sklearn(c: Case, eps: float) -> float | None:
     p = _probabilities(c)
-    if p is None or c.name not in ("bce", "cross_entropy") or c.param("weight") is not None:
+    if p is None or c.param("weight") is not None:
         return None
-    if c.name == "cross_entropy":
+    if c.spec.class_dim:
         return _categorical(c, eps, renormalise_first=False)
     return c.run(pred=_clip(p, eps))
 
 
 convention("sklearn_log_loss",
-           "log p", lambda c: c.name in ("bce", "cross_entropy") and _needs_clip(c, SKLEARN_EPS),
+           "log p", _declared("sklearn_log_loss", lambda c: _needs_clip(c, SKLEARN_EPS)),
            lambda c: _sklearn(c, SKLEARN_EPS))
 
 convention("sklearn_log_loss_1e-15",
-           "log p", lambda c: c.name in ("bce", "cross_entropy") and _needs_clip(c, SKLEARN_OLD_EPS),
+           "log p", _declared("sklearn_log_loss_1e-15", lambda c: _needs_clip(c, SKLEARN_OLD_EPS)),
            lambda c: _sklearn(c, SKLEARN_OLD_EPS))
 
 
@@ -212,14 +214,14 @@ def _old_torch_bce(c: Case) -> float | None:
 
 
 convention("old_torch_bce",
-           "log p", lambda c: c.name == "bce" and scalar_value(c), _old_torch_bce,
+           "log p", _declared("old_torch_bce"), _old_torch_bce,
            bound=lambda c: _eps_inside_logs_bound(c, OLD_TORCH_EPS, clip=False))
 
 
 # -- focal -----------------------------------------------------------------------------------------------------------
 
 convention("keras_focal_no_alpha",
-           "alpha_t", lambda c: c.name == "focal" and float(c.param("alpha", 0.25)) >= 0 and scalar_value(c),
+           "alpha_t", _declared("keras_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
            no_alpha)
 
 
@@ -243,17 +245,15 @@ def _smoothing_other_classes(c: Case) -> float | None:
 
 
 convention("label_smoothing_other_classes",
-           "y'", lambda c: c.name == "cross_entropy" and float(c.param("label_smoothing", 0.0) or 0.0) > 0
-           and scalar_value(c), _smoothing_other_classes)
+           "y'", _declared("label_smoothing_other_classes", lambda c: float(c.param("label_smoothing", 0.0) or 0.0) > 0
+           and scalar_value(c)), _smoothing_other_classes)
 
 
 # -- overlap ----------------------------------------------------------------------------------------------------------
 
-OVERLAP = ("dice", "iou", "tversky")
-
-
 def _overlap(c: Case) -> bool:
-    return c.name in OVERLAP and scalar_value(c)
+    """An overlap set loss (LossSpec.set_measure)."""
+    return c.spec.set_measure is not None and scalar_value(c)
 
 
 convention("monai_smoothing",
@@ -284,10 +284,10 @@ def _keras_kl(c: Case) -> float | None:
 
 
 convention("keras_kl",
-           "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and scalar_value(c), _keras_kl)
+           "den", _declared("keras_kl", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)), _keras_kl)
 
 convention("scipy_rel_entr_sum",
-           "den", lambda c: c.name == "kl_div" and c.reduction in ("mean", "batchmean") and scalar_value(c),
+           "den", _declared("scipy_rel_entr_sum", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)),
            lambda c: c.reduced_as("sum"))
 
 

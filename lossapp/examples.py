@@ -112,7 +112,7 @@ def run_example(example: Example) -> tuple[Any, Any]:
     """(Result, Verdict on the article's stated value or None)."""
     import lossapp
 
-    if example.loss == "confusion" and example.pred is None and not example.random:
+    if lossapp.lookup(example.loss).kind == "metric" and example.pred is None and not example.random:
         params = dict(example.params)
         result = lossapp.confusion(params.pop("tp"), params.pop("fp"), params.pop("fn"), params.pop("tn", None),
                                    **params)

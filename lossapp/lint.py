@@ -29,7 +29,7 @@ from lossapp.losses.stable import class_dim
 from lossapp.registry import LossSpec
 
 ROW_TOL = 1e-3  # rows "sum to 1" within this (inputs are often rounded)
-INDEX_LOSSES = ("cross_entropy", "nll", "softmax_focal")
+LINTS = ("probabilities_as_logits",)  # the checks a spec may name as its own (LossSpec.lints)
 
 SOFTMAX_FOCAL_PROBABILITIES = msg("lint.softmax_focal_probabilities")
 BCE_LOGITS_PROBABILITIES = msg("lint.bce_logits_probabilities")
@@ -44,7 +44,7 @@ def mixup_warnings(spec: LossSpec, pred: Any, target: Any, params: dict[str, Any
     warnings: list[Message] = []
     x = pred if isinstance(pred, torch.Tensor) else None
     t = target if isinstance(target, torch.Tensor) else None
-    if spec.name not in LINTED:
+    if not spec.lints and not _has_ignore_index(spec):
         return warnings
     for check in (_probabilities_as_logits, _ignore_index):
         try:
@@ -74,16 +74,18 @@ def _probabilities_as_logits(spec: LossSpec, x: torch.Tensor | None, t: torch.Te
                              params: dict[str, Any]) -> list[Message]:
     if x is None:
         return []
-    if spec.name == "softmax_focal" and _rows_are_distributions(x):
+    if "probabilities_as_logits" not in spec.lints:
+        return []
+    if spec.activation == "softmax" and _rows_are_distributions(x):
         return [SOFTMAX_FOCAL_PROBABILITIES]
-    if spec.name == "bce_with_logits" and _in_unit(x) and bool(((x > 0) & (x < 1)).any()):
+    if spec.activation == "sigmoid" and _in_unit(x) and bool(((x > 0) & (x < 1)).any()):
         return [BCE_LOGITS_PROBABILITIES]
     return []
 
 
 def _ignore_index(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None,
                   params: dict[str, Any]) -> list[Message]:
-    if spec.name not in INDEX_LOSSES or x is None or t is None or x.dim() == 0:
+    if not _has_ignore_index(spec) or x is None or t is None or x.dim() == 0:
         return []
     if t.is_floating_point() and tuple(t.shape) == tuple(x.shape):
         return []  # class probabilities: ignore_index does not apply
@@ -99,11 +101,14 @@ def _ignore_index(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None
     return out
 
 
+def _has_ignore_index(spec: LossSpec) -> bool:
+    """Class-index targets with an ignore_index parameter (torch's cross_entropy and nll rule)."""
+    return any(p.name == "ignore_index" for p in spec.params)
+
+
 def _every(t: torch.Tensor, value: int) -> bool:
     """Every entry equals value (one pass: the smallest and the largest)."""
     low, high = torch.aminmax(t)
     return int(low) == value == int(high)
 
-
-LINTED = ("softmax_focal", "bce_with_logits", *INDEX_LOSSES)  # the losses some check above is about
 

@@ -54,34 +54,36 @@ def evaluate_mistakes(case: Case, *, include_same: bool = False,
 
 # -- applicability helpers ---------------------------------------------------------------------------------
 
-LOG_LOSSES = {"bce", "bce_with_logits", "cross_entropy", "focal", "softmax_focal", "truncated_ce",
-              "soft_truncated_ce"}
-COMBOS = {"dice_ce": ("L_dice", "L_ce", "lambda_ce"), "dice_focal": ("L_dice", "L_focal", "lambda_focal")}
-OVERLAP = {"dice", "iou", "tversky"}
 COUNT_METRICS_DICE = {"dice", "f1"}
 
 
-
 def _uses_log(case: Case) -> bool:
-    if case.name == "cross_entropy":
-        return case.param("input", "logits") != "log_probabilities"
-    return case.name in LOG_LOSSES or case.name in COMBOS
+    """Natural-log based (LossSpec.natural_log), and pred is not already log-probabilities."""
+    return case.spec.natural_log and case.param("input", "logits") != "log_probabilities"
 
 
 def _log_scaled(case: Case, factor: float) -> float | None:
     """The value with every natural log replaced by log_b = ln / ln b (factor = 1 / ln b): every term of these
     losses is a natural log times factors that do not involve a log, so the whole value scales."""
-    if case.name in COMBOS:
-        dice_sym, part_sym, lam = COMBOS[case.name]
-        d, p = case.step_value(dice_sym), case.step_value(part_sym)
-        if d is None or p is None:
-            return None
-        return float(case.param("lambda_dice", 1.0)) * float(d) + float(case.param(lam, 1.0)) * float(p) * factor
+    if case.spec.parts:  # a weighted sum: only its natural-log parts scale
+        total = 0.0
+        for part in case.spec.parts:
+            v = case.step_value(part.symbol)
+            if v is None:
+                return None
+            term = float(case.param(part.weight, 1.0)) * float(v)
+            total += term * factor if part.natural_log else term
+        return total
     return case.value * factor
 
 
-def _is(*names: str) -> Callable[[Case], bool]:
-    return lambda case: case.name in names and scalar_value(case)
+def _declared(id: str, also: Callable[[Case], bool] = scalar_value) -> Callable[[Case], bool]:
+    """Applies where the loss's spec lists this mistake as one of its own (LossSpec.mistakes) and `also` holds."""
+    return lambda case: id in case.spec.mistakes and also(case)
+
+
+def _has_batchmean(c: Case) -> bool:
+    return "batchmean" in c.spec.reductions
 
 
 def _pred_in_unit(c: Case) -> bool:
@@ -107,11 +109,11 @@ mistake("missing_minus",
 def _summed(c: Case) -> float | None:
     """The value under reduction sum. A combined loss's parts reduce separately: λ_dice·Σ l_dice + λ·Σ l_part, each Σ l
     the numerator its mean showed (summed as reduction sum sums it, so this is the value a run with sum gives)."""
-    if c.name in COMBOS and c.reduction == "mean":
-        dice_sym, part_sym, lam = COMBOS[c.name]
-        num_dice, num_part = (c.step_value(sym.replace("L_", "num_")) for sym in (dice_sym, part_sym))
-        if num_dice is not None and num_part is not None:
-            return finite(float(float(c.param("lambda_dice", 1.0)) * num_dice + float(c.param(lam, 1.0)) * num_part))
+    parts = c.spec.parts
+    if parts and c.reduction == "mean":
+        nums = [c.step_value(part.symbol.replace("L_", "num_")) for part in parts]
+        if all(n is not None for n in nums):
+            return finite(float(sum(float(c.param(part.weight, 1.0)) * n for part, n in zip(parts, nums, strict=True))))
     return c.reduced_as("sum")
 
 
@@ -124,41 +126,43 @@ mistake("mean_instead_of_sum",
         lambda c: c.reduced_as("mean"))
 
 mistake("mean_instead_of_batchmean",
-        "den", lambda c: c.name == "kl_div" and c.reduction == "batchmean" and scalar_value(c),
+        "den", lambda c: _has_batchmean(c) and c.reduction == "batchmean" and scalar_value(c),
         lambda c: c.reduced_as("mean"))
 
 mistake("batchmean_instead_of_mean",
-        "den", lambda c: c.name == "kl_div" and c.reduction == "mean" and scalar_value(c),
+        "den", lambda c: _has_batchmean(c) and c.reduction == "mean" and scalar_value(c),
         lambda c: c.reduced_as("batchmean"))
 
 
 # -- probabilities vs logits -----------------------------------------------------------------------------------
 
+def _takes_logits(c: Case) -> bool:
+    """pred goes through a softmax / sigmoid (LossSpec.activation), or may (an overlap loss's `activation`
+    parameter), or the loss has a twin that takes logits (LossSpec.related["logits"])."""
+    spec = c.spec
+    return bool(spec.activation or "logits" in spec.related or spec.set_measure or spec.parts)
+
+
 def _probabilities_as_logits(c: Case) -> float | None:
-    name, x = c.name, c.pred
+    spec, x = c.spec, c.pred
     if x is None:
         return None
-    if name == "bce":
-        return c.run("bce_with_logits", pred=x, weight=c.param("weight"))
-    if name == "cross_entropy":
-        if c.param("input", "logits") == "probabilities":
+    if "logits" in spec.related:  # the same loss on logits, run on these probabilities
+        return c.run(spec.related["logits"], pred=x, weight=c.param("weight"))
+    if "input" in c.params:  # its `input` parameter says what pred holds
+        if c.param("input") == "probabilities":
             return c.run(input="logits")
-        if c.param("input", "logits") == "logits":
+        if c.param("input") == "logits":
             p = activated(c)
             return c.run(pred=p) if p is not None else None
         return None
-    if name == "focal":
-        if c.param("input") == "probabilities":
-            return c.run(input="logits")
-        p = activated(c)
-        return c.run(pred=p) if p is not None else None
-    if name in ("bce_with_logits", "soft_truncated_ce"):
+    if spec.activation == "sigmoid":
         return c.run(pred=torch.sigmoid(x.double()))
-    if name == "softmax_focal":
+    if spec.activation == "softmax":
         return c.run(pred=softmax(x, class_dim(x)))
-    if name in OVERLAP:
+    if spec.set_measure:
         return overlap_value(c, again=True)
-    if name in COMBOS:
+    if spec.parts:
         act = c.param("activation", "none")
         if act == "none":
             return c.run(activation="sigmoid")
@@ -168,24 +172,32 @@ def _probabilities_as_logits(c: Case) -> float | None:
 
 
 mistake("probabilities_as_logits",
-        "p", lambda c: c.name in ("bce", "cross_entropy", "focal", "bce_with_logits", "soft_truncated_ce",
-                                  "softmax_focal", *OVERLAP, *COMBOS) and scalar_value(c),
+        "p", lambda c: _takes_logits(c) and scalar_value(c),
         _probabilities_as_logits)
 
 
+def _activation_skippable(c: Case) -> bool:
+    """The softmax / sigmoid can be left out: the loss has a twin on (log-)probabilities (LossSpec.related), an
+    `input` parameter, or an overlap loss's `activation` parameter."""
+    spec = c.spec
+    return bool({"probabilities", "log_probabilities"} & set(spec.related) or "input" in c.params or spec.set_measure
+                or spec.parts)
+
+
 def _logits_as_probabilities(c: Case) -> float | None:
-    name, x = c.name, c.pred
+    spec, x = c.spec, c.pred
     if x is None or not _pred_in_unit(c):
         return None
-    if name == "bce_with_logits":
-        return c.run("bce", pred=x, weight=c.param("weight"))
-    if name == "cross_entropy" and c.param("input", "logits") == "logits" and c.target is not None \
-            and not c.target.is_floating_point():
-        return c.run("nll", pred=torch.log(x.double()), weight=c.param("weight"),
-                     ignore_index=c.param("ignore_index", -100))
-    if name == "focal" and c.param("input") == "logits":
-        return c.run(input="probabilities")
-    if (name in OVERLAP or name in COMBOS) and c.param("activation", "none") != "none":
+    if "probabilities" in spec.related:  # the same loss on probabilities, run on these logits
+        return c.run(spec.related["probabilities"], pred=x, weight=c.param("weight"))
+    if "log_probabilities" in spec.related:  # the same loss on log-probabilities, run on the logits' logs
+        if c.param("input", "logits") == "logits" and c.target is not None and not c.target.is_floating_point():
+            return c.run(spec.related["log_probabilities"], pred=torch.log(x.double()), weight=c.param("weight"),
+                         ignore_index=c.param("ignore_index", -100))
+        return None
+    if "input" in c.params:
+        return c.run(input="probabilities") if c.param("input") == "logits" else None
+    if (spec.set_measure or spec.parts) and c.param("activation", "none") != "none":
         if c.param("activation") == "softmax" and c.target is not None and not c.target.is_floating_point():
             return None
         return c.run(activation="none")
@@ -193,13 +205,13 @@ def _logits_as_probabilities(c: Case) -> float | None:
 
 
 mistake("logits_as_probabilities",
-        "p", lambda c: c.name in ("bce_with_logits", "cross_entropy", "focal", *OVERLAP, *COMBOS) and scalar_value(c),
+        "p", lambda c: _activation_skippable(c) and scalar_value(c),
         _logits_as_probabilities)
 
 
 
 mistake("labels_swapped",
-        "l", _is("bce", "bce_with_logits", "focal"), labels_swapped)
+        "l", _declared("labels_swapped"), labels_swapped)
 
 
 # -- weights and ignored samples ---------------------------------------------------------------------------------
@@ -223,8 +235,8 @@ def _unweighted_mean(c: Case) -> float | None:
 
 
 mistake("unweighted_mean",
-        "den", lambda c: c.name in ("cross_entropy", "nll") and _has_weight(c) and c.reduction == "mean"
-        and scalar_value(c), _unweighted_mean)
+        "den", _declared("unweighted_mean", lambda c: _has_weight(c) and c.reduction == "mean"
+        and scalar_value(c)), _unweighted_mean)
 
 
 def _weighted_mean(c: Case) -> float | None:
@@ -236,11 +248,11 @@ def _weighted_mean(c: Case) -> float | None:
 
 
 mistake("weighted_mean",
-        "den", lambda c: c.name in ("bce", "bce_with_logits", "focal") and _has_weight(c) and c.reduction == "mean"
-        and scalar_value(c), _weighted_mean)
+        "den", _declared("weighted_mean", lambda c: _has_weight(c) and c.reduction == "mean"
+        and scalar_value(c)), _weighted_mean)
 
 mistake("weight_ignored",
-        "w", lambda c: _has_weight(c) and scalar_value(c) and c.name not in ("confusion",),
+        "w", lambda c: _has_weight(c) and scalar_value(c) and c.spec.kind == "loss",
         lambda c: c.run(weight=None))
 
 
@@ -252,12 +264,12 @@ def _ignored_counted(c: Case) -> float | None:
 
 
 mistake("ignored_counted",
-        "den", lambda c: c.name in ("cross_entropy", "nll", "softmax_focal") and not _has_weight(c)
+        "den", lambda c: "ignore_index" in c.params and not _has_weight(c)
         and c.reduction == "mean" and scalar_value(c), _ignored_counted)
 
 mistake("label_smoothing_ignored",
-        "y'", lambda c: c.name == "cross_entropy" and float(c.param("label_smoothing", 0.0) or 0.0) > 0
-        and scalar_value(c), lambda c: c.run(label_smoothing=0.0))
+        "y'", _declared("label_smoothing_ignored", lambda c: float(c.param("label_smoothing", 0.0) or 0.0) > 0
+        and scalar_value(c)), lambda c: c.run(label_smoothing=0.0))
 
 
 # -- focal ------------------------------------------------------------------------------------------------------
@@ -271,34 +283,39 @@ def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch
 
 
 mistake("alpha_on_both_classes",
-        "alpha_t", lambda c: c.name == "focal" and focal_alpha(c) >= 0 and scalar_value(c),
+        "alpha_t", _declared("alpha_on_both_classes", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
         lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)))
 
 mistake("alpha_swapped",
-        "alpha_t", lambda c: c.name == "focal" and focal_alpha(c) >= 0 and scalar_value(c),
+        "alpha_t", _declared("alpha_swapped", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
         lambda c: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)))
 
 
 def _alpha_on(c: Case) -> bool:
-    if c.name == "focal":
-        return focal_alpha(c) >= 0
-    if c.name == "softmax_focal":
-        a = c.param("alpha")
-        return isinstance(a, torch.Tensor) or (a is not None and float(a) >= 0)
-    if c.name == "dice_focal":
-        return float(c.param("alpha", 0.25)) >= 0
-    return False
+    """A focal loss (LossSpec.focal) with α on: per class, or a scalar that is not negative."""
+    a = c.param("alpha")
+    return c.spec.focal and (isinstance(a, torch.Tensor) or (a is not None and float(a) >= 0))
 
 
 mistake("no_alpha",
         "alpha_t", lambda c: _alpha_on(c) and scalar_value(c), no_alpha)
 
 mistake("no_modulating_factor",
-        "(1-p_t)^gamma", lambda c: c.name in ("focal", "softmax_focal", "dice_focal")
+        "(1-p_t)^gamma", lambda c: c.spec.focal
         and float(c.param("gamma", 0.0)) != 0 and scalar_value(c), lambda c: c.run(gamma=0.0))
 
 
 # -- overlap (Dice / IoU / Tversky) ----------------------------------------------------------------------------
+
+def _measures(c: Case, measure: str) -> bool:
+    """An overlap set loss of this coefficient (LossSpec.set_measure)."""
+    return c.spec.set_measure == measure
+
+
+def _counts(c: Case) -> bool:
+    """Metrics from confusion counts (a spec of kind "metric")."""
+    return c.spec.kind == "metric"
+
 
 def _coefficient_value(c: Case) -> float | None:
     u = c.unreduced
@@ -308,14 +325,14 @@ def _coefficient_value(c: Case) -> float | None:
 
 
 mistake("dice_coefficient_not_loss",
-        "l", lambda c: (c.name == "dice" and scalar_value(c)) or (c.name == "confusion" and c.param("metric") == "dice_loss"),
-        lambda c: _coefficient_value(c) if c.name == "dice" else _metric(c, "dice"))
+        "l", lambda c: (_measures(c, "dice") and scalar_value(c)) or (_counts(c) and c.param("metric") == "dice_loss"),
+        lambda c: _metric(c, "dice") if _counts(c) else _coefficient_value(c))
 
 mistake("iou_coefficient_not_loss",
-        "l", _is("iou"), _coefficient_value)
+        "l", lambda c: _measures(c, "iou") and scalar_value(c), _coefficient_value)
 
 mistake("tversky_index_not_loss",
-        "l", _is("tversky"), _coefficient_value)
+        "l", lambda c: _measures(c, "tversky") and scalar_value(c), _coefficient_value)
 
 
 def _metric(c: Case, key: str) -> float | None:
@@ -325,7 +342,7 @@ def _metric(c: Case, key: str) -> float | None:
 
 
 def _iou_instead_of_dice(c: Case) -> float | None:
-    if c.name == "confusion":
+    if _counts(c):
         metric = c.param("metric")
         iou = _metric(c, "iou")
         if iou is None:
@@ -335,75 +352,85 @@ def _iou_instead_of_dice(c: Case) -> float | None:
 
 
 mistake("iou_instead_of_dice",
-        "D", lambda c: (c.name == "dice" and scalar_value(c))
-        or (c.name == "confusion" and c.param("metric") in ("dice", "f1", "dice_loss")), _iou_instead_of_dice)
+        "D", lambda c: (_measures(c, "dice") and scalar_value(c))
+        or (_counts(c) and c.param("metric") in ("dice", "f1", "dice_loss")), _iou_instead_of_dice)
 
 
 def _dice_instead_of_iou(c: Case) -> float | None:
-    if c.name == "confusion":
+    if _counts(c):
         return _metric(c, "dice")
     return overlap_value(c, "dice")
 
 
 mistake("dice_instead_of_iou",
-        "J", lambda c: (c.name == "iou" and scalar_value(c)) or (c.name == "confusion" and c.param("metric") == "iou"),
+        "J", lambda c: (_measures(c, "iou") and scalar_value(c)) or (_counts(c) and c.param("metric") == "iou"),
         _dice_instead_of_iou)
 
 
 # -- confusion metrics --------------------------------------------------------------------------------------------
 
 mistake("dice_loss_not_coefficient",
-        "F1", lambda c: c.name == "confusion" and c.param("metric") in COUNT_METRICS_DICE,
+        "F1", lambda c: _counts(c) and c.param("metric") in COUNT_METRICS_DICE,
         lambda c: _metric(c, "dice_loss"))
 
 mistake("precision_recall_swapped",
-        "P", lambda c: c.name == "confusion" and c.param("metric") in ("precision", "recall"),
+        "P", lambda c: _counts(c) and c.param("metric") in ("precision", "recall"),
         lambda c: _metric(c, "recall" if c.param("metric") == "precision" else "precision"))
 
 mistake("accuracy_instead_of_metric",
-        "Acc", lambda c: c.name == "confusion" and c.param("metric") != "accuracy",
+        "Acc", lambda c: _counts(c) and c.param("metric") != "accuracy",
         lambda c: _metric(c, "accuracy"))
 
 
 # -- regression ------------------------------------------------------------------------------------------------------
 
 def _rmse_mse_swapped(c: Case) -> float | None:
-    """RMSE = √(reduced MSE): the MSE's value gives the RMSE, and the RMSE's own Σ d² / den gives the MSE."""
-    if c.name == "mse" and c.plain and c.value >= 0:
+    """RMSE = √(reduced MSE): the MSE's value gives the RMSE, and the RMSE's own Σ d² / den gives the MSE
+    (LossSpec.related: "root" of the MSE, "root_of" of the RMSE)."""
+    root_of = c.spec.related.get("root_of")
+    if root_of is None and c.plain and c.value >= 0:
         return math.sqrt(c.value)
-    if c.name == "rmse" and c.total is not None and c.denominator():
+    if root_of is not None and c.total is not None and c.denominator():
         return finite(c.total / c.denominator())
-    return c.run("mse" if c.name == "rmse" else "rmse")
+    return c.run(root_of or c.spec.related["root"])
 
 
-def _other_power(c: Case, other: str) -> float | None:
-    """The mean (sum) of |d| from this loss's d² terms or of d² from its |d| terms: the other loss, same divisor."""
+def _other_power(c: Case, power: str) -> float | None:
+    """The mean (sum) of |d| from this loss's d² terms or of d² from its |d| terms: the other loss (its
+    LossSpec.related "absolute" or "squared"), same divisor."""
     u = c.unreduced
-    if u is None or c.denominator() is None or (c.name != "rmse" and not c.plain):
-        return c.run(other)
-    return c.rereduce(u.sqrt() if other == "l1" else u.square())
+    if u is None or c.denominator() is None or ("root_of" not in c.spec.related and not c.plain):
+        return c.run(c.spec.related[power])
+    return c.rereduce(u.sqrt() if power == "absolute" else u.square())
 
 
 mistake("rmse_mse_swapped",
-        "rmse", _is("rmse", "mse"), _rmse_mse_swapped)
+        "rmse", _declared("rmse_mse_swapped"), _rmse_mse_swapped)
 
 mistake("rmse_as_mean_of_roots",
-        "rmse", _is("rmse"), lambda c: _other_power(c, "l1"))
+        "rmse", _declared("rmse_as_mean_of_roots"), lambda c: _other_power(c, "absolute"))
 
 mistake("l1_mse_swapped",
-        "l", _is("l1", "mse"), lambda c: _other_power(c, "mse" if c.name == "l1" else "l1"))
+        "l", _declared("l1_mse_swapped"),
+        lambda c: _other_power(c, "squared" if "squared" in c.spec.related else "absolute"))
 
 mistake("half_mse",
-        "l", _is("mse"), lambda c: c.value / 2)
+        "l", _declared("half_mse"), lambda c: c.value / 2)
 
 mistake("smooth_l1_without_beta",
-        "l", lambda c: c.name == "smooth_l1" and float(c.param("beta", 1.0)) != 1.0 and scalar_value(c),
+        "l", _declared("smooth_l1_without_beta", lambda c: float(c.param("beta", 1.0)) != 1.0 and scalar_value(c)),
         lambda c: c.run(beta=1.0))
 
+def _rescaled(c: Case) -> float | None:
+    """Smooth L1 (β) as Huber with δ = β, or Huber (δ) as smooth L1 with β = δ (LossSpec.related["rescaled"])."""
+    other = c.spec.related["rescaled"]
+    if "beta" in c.params:
+        return c.run(other, delta=max(float(c.param("beta", 1.0)), 1e-6))
+    return c.run(other, beta=float(c.param("delta", 1.0)))
+
+
 mistake("smooth_l1_huber_swapped",
-        "l", _is("smooth_l1", "huber"),
-        lambda c: c.run("huber", delta=max(float(c.param("beta", 1.0)), 1e-6)) if c.name == "smooth_l1"
-        else c.run("smooth_l1", beta=float(c.param("delta", 1.0))))
+        "l", _declared("smooth_l1_huber_swapped"), _rescaled)
 
 
 # -- KL divergence --------------------------------------------------------------------------------------------------
@@ -420,7 +447,7 @@ def _kl_swapped(c: Case) -> float | None:
 
 
 mistake("kl_direction_swapped",
-        "l", _is("kl_div"), _kl_swapped)
+        "l", _declared("kl_direction_swapped"), _kl_swapped)
 
 
 # -- margin ----------------------------------------------------------------------------------------------------------
@@ -433,7 +460,7 @@ def _hinge_01(c: Case) -> float | None:
 
 
 mistake("labels_01_not_mapped",
-        "yf", _is("hinge"), _hinge_01)
+        "yf", _declared("labels_01_not_mapped"), _hinge_01)
 
 
 def _multi_margin_scaled(c: Case, extra: bool) -> float | None:
@@ -450,20 +477,20 @@ def _multi_margin_scaled(c: Case, extra: bool) -> float | None:
 
 
 mistake("multi_margin_not_divided_by_C",
-        "l", _is("multi_margin"), lambda c: _multi_margin_scaled(c, extra=False))
+        "l", _declared("multi_margin_not_divided_by_C"), lambda c: _multi_margin_scaled(c, extra=False))
 
 mistake("multi_margin_target_included",
-        "h", _is("multi_margin"), lambda c: _multi_margin_scaled(c, extra=True))
+        "h", _declared("multi_margin_target_included"), lambda c: _multi_margin_scaled(c, extra=True))
 
 mistake("accuracy_instead_of_error",
-        "l", lambda c: c.name == "zero_one" and c.reduction == "mean" and scalar_value(c),
+        "l", _declared("accuracy_instead_of_error", lambda c: c.reduction == "mean" and scalar_value(c)),
         lambda c: 1.0 - c.value)
 
 
 # -- penalties ---------------------------------------------------------------------------------------------------------
 
 mistake("l2_penalty_without_half",
-        "l", _is("l2_penalty"), lambda c: 2 * c.value)
+        "l", _declared("l2_penalty_without_half"), lambda c: 2 * c.value)
 
 
 def _l2_norm(c: Case) -> float | None:
@@ -474,16 +501,15 @@ def _l2_norm(c: Case) -> float | None:
 
 
 mistake("l2_norm_not_squared",
-        "||w||_2^2", _is("l2_penalty"), _l2_norm)
+        "||w||_2^2", _declared("l2_norm_not_squared"), _l2_norm)
 
 mistake("penalty_without_lambda",
-        "l", lambda c: c.name in ("l1_penalty", "l2_penalty") and float(c.param("lam", 0.0)) not in (0.0, 1.0)
-        and scalar_value(c), lambda c: c.value / float(c.param("lam")))
+        "l", _declared("penalty_without_lambda", lambda c: float(c.param("lam", 0.0)) not in (0.0, 1.0)
+        and scalar_value(c)), lambda c: c.value / float(c.param("lam")))
 
 
 # -- truncated CE ------------------------------------------------------------------------------------------------------
 
 mistake("no_truncation",
-        "lambda", _is("truncated_ce", "soft_truncated_ce"),
-        lambda c: c.run("bce" if c.name == "truncated_ce" else "bce_with_logits"))
+        "lambda", _declared("no_truncation"), lambda c: c.run(c.spec.related["untruncated"]))
 

@@ -10,7 +10,7 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 FAMILIES = ("regression", "classification", "overlap", "margin", "distribution", "regularization", "metrics")
 REDUCTIONS = ("none", "mean", "sum", "batchmean")
+SPEC_KINDS = ("loss", "metric")  # a metric is computed from counts by its own function (no pred to trace)
+ACTIVATIONS = ("sigmoid", "softmax")
+SET_MEASURES = ("dice", "iou", "tversky")
+RELATED_ROLES = ("logits", "probabilities", "log_probabilities", "root_of", "root", "absolute", "squared", "rescaled",
+                 "untruncated")
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,16 @@ def _parse_bool(name: str, raw: Any) -> bool:
     raise InputError("registry.bool", name=param_name(name), value=shown(raw))
 
 
+@dataclass(frozen=True)
+class Part:
+    """One weighted part of a combined loss (L = Σ weight·part): the step holding the part's value, the
+    parameter weighting it, and whether the part is natural-log based (see LossSpec.natural_log)."""
+
+    symbol: str
+    weight: str
+    natural_log: bool = False
+
+
 # step(trace, pred, target, params, reduction) -> the reduced loss (float64, from elementary ops)
 StepFunction = Callable[[Trace, torch.Tensor, "torch.Tensor | None", dict[str, Any], str], torch.Tensor]
 # reference(pred, target, params, reduction) -> the loss from torch built-ins, in pred's dtype/device
@@ -258,6 +273,26 @@ class LossSpec:
     # names pred, target, reduction and the parameter names (defined by the snippet writer in render.py),
     # with `torch` and `F` (torch.nn.functional) imported. May span lines; the last line's value is printed.
     torch_code: str = ""
+    # -- what the rest of the library needs to know about the loss, as data (no module outside the loss's own
+    #    compares its name; tests/test_registry.py checks every field) ----------------------------------------
+    kind: str = "loss"  # one of SPEC_KINDS
+    natural_log: bool = False  # every term is a natural log times log-free factors (pred not log-probabilities)
+    activation: str | None = None  # how the loss turns logits into probabilities (ACTIVATIONS; softmax over the
+    #                                class dimension); None: it takes no logits, or its `activation` param says
+    class_dim: bool = False  # pred has a class dimension (C,) / (N, C, ...)
+    set_measure: str | None = None  # an overlap set loss: 1 − this coefficient (SET_MEASURES)
+    parts: tuple[Part, ...] = ()  # a weighted sum of parts (dice_ce, dice_focal)
+    focal: bool = False  # focal's α_t balance (param alpha) and (1 − p_t)^γ modulation (param gamma)
+    affine_in_target: bool = False  # every term is an affine function of its target (soft labels mix linearly)
+    # other registered losses by their role for this one (RELATED_ROLES): "logits" / "probabilities" /
+    # "log_probabilities" (the same loss on that input kind), "root_of" (this value is the square root of that
+    # loss's), "root" (the loss whose value is this one's square root), "absolute" / "squared" (the same
+    # reduction of |d| / d²), "rescaled" (the same loss in the other scaling: smooth L1 and Huber),
+    # "untruncated" (the loss without its truncation)
+    related: Mapping[str, str] = field(default_factory=dict)
+    mistakes: tuple[str, ...] = ()  # ids in lossapp.mistakes that are about this loss specifically
+    conventions: tuple[str, ...] = ()  # ids in lossapp.conventions that are about this loss specifically
+    lints: tuple[str, ...] = ()  # checks of lossapp.lint that are about this loss specifically
     # its rounding enclosure, written next to its steps (lossapp.interval.IntervalFormula): the loss over every input
     # that rounds to the written ones, in outward-rounded interval arithmetic; no_enclosure(reason) where there is
     # none. None (not declared) fails the registry-wide test.

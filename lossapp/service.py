@@ -40,7 +40,7 @@ FILE_TYPES = inputs.FILE_TYPES  # .csv .tsv .txt .json .npy .npz .pt .pth
 
 def calculator_specs() -> list[LossSpec]:
     """Losses the calculator offers: every registered spec except the count-based metrics."""
-    return [s for s in LOSSES.values() if s.family != "metrics"]
+    return [s for s in LOSSES.values() if s.kind == "loss"]
 
 
 def families() -> list[str]:
@@ -100,8 +100,8 @@ def compute(loss: str, pred: Any, target: Any, params: dict[str, Any], reduction
             dtype: str | None) -> Result:
     spec = lookup(loss)
     check_param_names(spec, params)
-    if spec.name == "confusion":
-        return lossapp.compute("confusion", pred, target, **params)
+    if spec.kind == "metric":  # from counts: no reduction, device or dtype
+        return lossapp.compute(spec.name, pred, target, **params)
     return lossapp.compute(spec.name, pred, None if _empty(target) else target,
                            reduction=_or_default(reduction, spec.default_reduction),
                            device=_or_default(device, "cpu"), dtype=_or_default(dtype, "float32"), **params)

@@ -127,7 +127,7 @@ class Case:
     def _run(self, loss: str | None, pred: torch.Tensor | None, target: Any, reduction: str | None, prepare: bool,
              overrides: dict[str, Any]) -> float | None:
         spec = LOSSES[loss] if loss else self.spec
-        if spec.name == "confusion":
+        if spec.kind != "loss":  # a metric from counts: nothing to rerun
             return None
         if loss is None or spec.name == self.name:
             params = dict(self.params)
@@ -369,9 +369,9 @@ def activated(c: Case) -> torch.Tensor | None:
     x = c.pred
     if x is None or not x.is_floating_point():
         return None
-    if c.name == "cross_entropy":
+    if c.spec.activation == "softmax":
         return softmax(x, class_dim(x))
-    return _activate(x, "sigmoid" if c.name == "focal" else c.param("activation", "none"))
+    return _activate(x, c.spec.activation or c.param("activation", "none"))
 
 
 def labels_swapped(c: Case) -> float | None:
@@ -401,9 +401,9 @@ def focal_base(c: Case) -> torch.Tensor | None:
 
 def no_alpha(c: Case) -> float | None:
     """The focal loss with α_t = 1 (shared by the mistake and Keras' default convention)."""
-    if c.name == "focal" and c.plain:
+    if c.spec.activation == "sigmoid" and c.plain:  # the sigmoid focal loss
         return c.rereduce(focal_base(c))
-    return c.rerun(alpha=None if c.name == "softmax_focal" else -1.0)
+    return c.rerun(alpha=None if c.spec.activation == "softmax" else -1.0)
 
 
 def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
@@ -437,7 +437,7 @@ def overlap_value(c: Case, kind: str | None = None, eps: float | None = None, pe
     sums = _overlap_sums(c, again)
     if sums is None or c.reduction not in ("mean", "sum"):
         return None
-    kind = kind or c.name
+    kind = kind or c.spec.set_measure
     eps = float(c.param("eps", 0.0) if eps is None else eps)
     own = bool(c.param("per_sample", True))
     softmax = c.param("activation", "none") == "softmax"

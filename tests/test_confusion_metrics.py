@@ -12,15 +12,10 @@ from hypothesis import strategies as st
 from spec_code import run_torch_code
 
 import lossapp
-from lossapp.confusion_metrics import (
-    METRICS,
-    confusion,
-    confusion_from_masks,
-    confusion_from_params,
-    reference_from_counts,
-)
+from lossapp.confusion_metrics import confusion, confusion_from_masks, confusion_from_params
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
+from lossapp.losses.confusion import METRICS, reference_from_counts
 
 GOLDEN = {"precision": 0.8, "recall": 20 / 30, "f1": 40 / 55, "dice": 40 / 55, "dice_loss": 15 / 55,
           "iou": 20 / 35, "accuracy": 0.85, "specificity": 65 / 70,

@@ -3,6 +3,7 @@ names its library; the table of values under every convention needs no claim."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -138,6 +139,19 @@ def test_table_keeps_conventions_that_agree_with_torch() -> None:
 def test_table_for_a_loss_without_conventions() -> None:
     rows = table("mse", "[0.5, 1.0]", "[0.0, 1.0]")
     assert [r["id"] for r in rows] == ["pytorch"]
+
+
+def test_conventions_follow_the_spec_not_the_name() -> None:
+    """A loss's own conventions are the ones its spec declares; the overlap ones follow LossSpec.set_measure."""
+    r = lossapp.compute("bce", str(EDGE_P), str(EDGE_Y))
+    declared = {row["id"] for row in table_for_result(r)} - {"pytorch"}
+    assert declared and declared <= set(r.spec.conventions)
+    bare = dataclasses.replace(r, spec=dataclasses.replace(r.spec, conventions=()))
+    assert [row["id"] for row in table_for_result(bare)] == ["pytorch"]
+    r = lossapp.compute("dice", str(MASK_P), str(MASK_T))
+    assert "monai_smoothing" in {row["id"] for row in table_for_result(r)}
+    bare = dataclasses.replace(r, spec=dataclasses.replace(r.spec, set_measure=None))
+    assert [row["id"] for row in table_for_result(bare)] == ["pytorch"]
 
 
 def test_a_title_naming_its_library_says_each_part_once() -> None:

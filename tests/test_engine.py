@@ -18,7 +18,7 @@ from lossapp.i18n import has_zh, tr
 from lossapp.inputs import InputError
 from lossapp.trace import COMPLETE_MAX, SHOWN, Trace
 
-SPECS = [s for s in lossapp.LOSSES.values() if s.family != "metrics"]
+SPECS = [s for s in lossapp.LOSSES.values() if s.kind == "loss"]
 CASES = [(s.name, r) for s in SPECS for r in s.reductions]
 
 

@@ -4,6 +4,7 @@ result, has its Chinese, and never raises. Mix-ups a loss's own prepare step alr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -123,3 +124,13 @@ def test_large_inputs_get_the_same_lint_as_small_ones() -> None:
         assert mixup_warnings(spec, big_x, big_t, params) == mixup_warnings(spec, x, t, params), (spec.name, x)
     assert mixup_warnings(L["bce_with_logits"], T([0.0, 1.0]), T([0.0, 1.0]), {}) == []
     assert mixup_warnings(L["bce_with_logits"], T([math.nan, 0.5]), T([0.0, 1.0]), {}) == []
+
+
+def test_lint_follows_the_spec_not_the_name() -> None:
+    """The probabilities-as-logits check runs where the spec names it (LossSpec.lints), on the spec's activation."""
+    rows = T([[0.2, 0.8], [0.5, 0.5]])
+    assert mixup_warnings(dataclasses.replace(L["softmax_focal"], lints=()), rows, T([1, 0]), {}) == []
+    margin = dataclasses.replace(L["multi_margin"], activation="softmax", lints=("probabilities_as_logits",))
+    assert mixup_warnings(margin, rows, T([1, 0]), {}) == [SOFTMAX_FOCAL_PROBABILITIES]
+    truncated = dataclasses.replace(L["soft_truncated_ce"], lints=("probabilities_as_logits",))
+    assert mixup_warnings(truncated, T([0.2, 0.9]), T([0.0, 1.0]), {}) == [BCE_LOGITS_PROBABILITIES]

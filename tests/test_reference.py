@@ -36,7 +36,7 @@ def test_every_loss_agrees_on_the_accelerator() -> None:
 
     for device in ACCELERATORS:
         for spec in lossapp.LOSSES.values():
-            if spec.family == "metrics":
+            if spec.kind == "metric":
                 continue
             ex = spec.example
             for reduction in spec.reductions:
@@ -67,7 +67,7 @@ def test_every_loss_agrees_on_the_accelerator_at_a_large_size() -> None:
 
     for device in ACCELERATORS:
         for spec in lossapp.LOSSES.values():
-            if spec.family == "metrics":
+            if spec.kind == "metric":
                 continue
             pred, target = _tiled(spec, 1_000_000)
             params = {k: v for k, v in spec.example.get("params", {}).items()
@@ -166,7 +166,7 @@ def test_gradient_comparison_keeps_the_shown_elements_and_the_worst() -> None:
 def _meta_cases() -> list[tuple[str, str]]:
     import lossapp
 
-    return [(s.name, r) for s in lossapp.LOSSES.values() if s.family != "metrics" for r in s.reductions]
+    return [(s.name, r) for s in lossapp.LOSSES.values() if s.kind == "loss" for r in s.reductions]
 
 
 @pytest.mark.parametrize(("name", "reduction"), _meta_cases())

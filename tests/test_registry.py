@@ -1,5 +1,7 @@
+import dataclasses
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +10,21 @@ import torch
 import lossapp
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError, limits
-from lossapp.registry import FAMILIES, Param, lookup, shown
+from lossapp.registry import (
+    ACTIVATIONS,
+    FAMILIES,
+    REDUCTIONS,
+    RELATED_ROLES,
+    SET_MEASURES,
+    SPEC_KINDS,
+    LossSpec,
+    Param,
+    Part,
+    lookup,
+    shown,
+)
+
+TESTS = Path(__file__).parent
 
 
 @pytest.mark.parametrize(("alias", "name"), [
@@ -31,7 +47,7 @@ def test_every_spec_is_complete() -> None:
         assert spec.family in FAMILIES
         assert spec.title and spec.summary and spec.formula and spec.reference_name
         assert spec.default_reduction in spec.reductions
-        assert spec.example.get("pred") is not None or spec.family == "metrics"
+        assert spec.example.get("pred") is not None or spec.kind == "metric"
         for alias in (spec.name, *spec.aliases):
             assert lookup(alias) is spec
 
@@ -200,3 +216,70 @@ def test_max_name_chars_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch) ->
 ], ids=_id)
 def test_shown(raw: object, text: str) -> None:
     assert shown(raw) == text
+
+
+# -- what a new spec is missing: one registry-wide check per spec, naming each gap -----------------------------------
+
+def _spec_gaps(spec: LossSpec) -> list[str]:
+    """Every required field, flag and test hook the spec lacks, by name (empty when the spec is complete)."""
+    from lossapp.conventions import CONVENTIONS
+    from lossapp.lint import LINTS
+    from lossapp.mistakes import MISTAKES
+
+    params = {p.name for p in spec.params}
+    gaps = [f"{name}: empty" for name in ("title", "summary", "formula", "reference_name") if not getattr(spec, name)]
+    checks = [
+        (spec.family in FAMILIES, f"family: {spec.family!r} is not one of {FAMILIES}"),
+        (spec.kind in SPEC_KINDS, f"kind: {spec.kind!r} is not one of {SPEC_KINDS}"),
+        (set(spec.reductions) <= set(REDUCTIONS), f"reductions: {spec.reductions} not all in {REDUCTIONS}"),
+        (spec.default_reduction in spec.reductions, f"default_reduction: {spec.default_reduction!r} not in reductions"),
+        (spec.kind == "metric" or spec.example.get("pred") is not None, "example: no pred to run the registry-wide tests"),
+        (spec.activation in (None, *ACTIVATIONS), f"activation: {spec.activation!r} is not one of {ACTIVATIONS}"),
+        (spec.set_measure in (None, *SET_MEASURES), f"set_measure: {spec.set_measure!r} is not one of {SET_MEASURES}"),
+        (not spec.parts or spec.natural_log == any(p.natural_log for p in spec.parts),
+         "natural_log: a combined loss is natural-log based exactly when one of its parts is"),
+        (spec.steps.__doc__, "steps: no docstring (summary, formula, reductions, params, shapes, reference)"),
+    ]
+    gaps += [gap for ok, gap in checks if not ok]
+    gaps += [f"parts: weight {p.weight!r} is not a parameter" for p in spec.parts if p.weight not in params]
+    gaps += [f"related: unknown role {role!r} (expected one of {RELATED_ROLES})" for role in spec.related
+             if role not in RELATED_ROLES]
+    gaps += [f"related: {role} -> {other!r} is not a registered loss" for role, other in spec.related.items()
+             if other not in lossapp.LOSSES]
+    gaps += [f"mistakes: {m!r} is not in lossapp.mistakes" for m in spec.mistakes if m not in MISTAKES]
+    gaps += [f"conventions: {c!r} is not in lossapp.conventions" for c in spec.conventions if c not in CONVENTIONS]
+    gaps += [f"lints: {name!r} is not a check of lossapp.lint" for name in spec.lints if name not in LINTS]
+    module = spec.steps.__module__
+    own = TESTS / f"test_losses_{module.rsplit('.', 1)[-1]}.py"
+    tests = [own] + [t for t in sorted(TESTS.glob("test_*.py")) if t != own
+                     and f"from {module} import" in t.read_text(encoding="utf-8")]
+    if not any(t.exists() and spec.name in t.read_text(encoding="utf-8") for t in tests):
+        gaps.append(f"tests: neither {own.name} nor a test importing {module} names {spec.name!r}")
+    return gaps
+
+
+@pytest.mark.parametrize("name", list(lossapp.LOSSES))
+def test_every_spec_has_what_the_library_needs(name: str) -> None:
+    gaps = _spec_gaps(lossapp.LOSSES[name])
+    assert not gaps, f"{name} is missing: " + "; ".join(gaps)
+
+
+def test_the_gaps_of_an_incomplete_spec_are_named() -> None:
+    bare = dataclasses.replace(lookup("bce"), name="new_loss", summary="", kind="cost", activation="tanh",
+                               related={"twin": "nope"}, mistakes=("made_up",), parts=(Part("L_x", "lambda_x"),))
+    gaps = _spec_gaps(bare)
+    for expected in ("summary: empty", "kind: 'cost'", "activation: 'tanh'", "related: unknown role 'twin'",
+                     "related: twin -> 'nope'", "mistakes: 'made_up'", "parts: weight 'lambda_x'", "natural_log:",
+                     "tests: neither test_losses_classification.py nor a test importing lossapp.losses.classification names "
+                     "'new_loss'"):
+        assert any(g.startswith(expected) for g in gaps), (expected, gaps)
+
+
+def test_declared_test_exceptions_name_a_registered_loss_and_an_existing_test() -> None:
+    from spec_exceptions import EXCEPTIONS
+
+    defined = "\n".join(p.read_text(encoding="utf-8") for p in TESTS.glob("test_*.py"))
+    for exception in EXCEPTIONS:
+        assert exception.loss in lossapp.LOSSES, exception
+        assert f"def {exception.test}(" in defined, exception
+        assert exception.reason, exception

@@ -397,7 +397,23 @@ def _oracle_claims(result: lossapp.Result, gen: torch.Generator) -> list[str]:
     return [f"{t:.{int(torch.randint(3, 9, (1,), generator=gen))}f}" for t in targets]
 
 
-@pytest.mark.parametrize("name", ["mse", "l1", "bce", "hinge", "cross_entropy"])
+def _values(gen: torch.Generator, size: int) -> tuple[list, list]:
+    return torch.randn(size, generator=gen).tolist(), torch.randn(size, generator=gen).tolist()
+
+
+SINGLE_STEP_INPUTS = {  # per loss: (pred, target) of `size` elements in its domain, drawn from the generator
+    "mse": _values,
+    "l1": _values,
+    "bce": lambda gen, size: ((torch.rand(size, generator=gen) * 0.98 + 0.01).tolist(),
+                              (torch.rand(size, generator=gen) < 0.5).double().tolist()),
+    "hinge": lambda gen, size: (torch.randn(size, generator=gen).tolist(),
+                                [1.0 if v > 0 else -1.0 for v in torch.randn(size, generator=gen).tolist()]),
+    "cross_entropy": lambda gen, size: (torch.randn(size, 3, generator=gen).tolist(),
+                                        torch.randint(0, 3, (size,), generator=gen).tolist()),
+}
+
+
+@pytest.mark.parametrize("name", SINGLE_STEP_INPUTS)
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_single_step_matches_the_per_element_loops(name: str, reduction: str) -> None:
     from lossapp.variants import Case
@@ -405,15 +421,7 @@ def test_single_step_matches_the_per_element_loops(name: str, reduction: str) ->
     gen = torch.Generator().manual_seed(hash((name, reduction)) % 2**31)
     for size in (1, 2, 3, 7, 40):
         for _ in range(3):
-            if name == "cross_entropy":
-                pred, target = torch.randn(size, 3, generator=gen).tolist(), torch.randint(0, 3, (size,), generator=gen).tolist()
-            elif name == "bce":
-                pred = (torch.rand(size, generator=gen) * 0.98 + 0.01).tolist()
-                target = (torch.rand(size, generator=gen) < 0.5).double().tolist()
-            elif name == "hinge":
-                pred, target = torch.randn(size, generator=gen).tolist(), [1.0 if v > 0 else -1.0 for v in torch.randn(size, generator=gen).tolist()]
-            else:
-                pred, target = torch.randn(size, generator=gen).tolist(), torch.randn(size, generator=gen).tolist()
+            pred, target = SINGLE_STEP_INPUTS[name](gen, size)
             r = lossapp.compute(name, pred, target, reduction=reduction)
             for claimed in _oracle_claims(r, gen):
                 claim = parse_claim(claimed)

@@ -680,6 +680,10 @@ _IGNORE = Param("ignore_index", -100, "int",
                 msg("classification.param.ignore_index"))
 
 register(LossSpec(
+    natural_log=True, affine_in_target=True, related={"logits": "bce_with_logits"},
+    mistakes=("labels_swapped", "weighted_mean"),
+    conventions=("keras_clip", "tf_keras_epsilon", "keras_label_smoothing", "sklearn_log_loss", "sklearn_log_loss_1e-15",
+                 "old_torch_bce"),
     name="bce", family="classification", title=msg("classification.bce.title"),
     summary=msg("classification.bce.summary"),
     formula=r"l_n = -w_n\left[y_n \log p_n + (1-y_n)\log(1-p_n)\right]",
@@ -691,6 +695,8 @@ register(LossSpec(
     torch_code="F.binary_cross_entropy(pred, target, weight=weight, reduction=reduction)"))
 
 register(LossSpec(
+    natural_log=True, activation="sigmoid", affine_in_target=True, related={"probabilities": "bce"},
+    mistakes=("labels_swapped", "weighted_mean"), conventions=("keras_label_smoothing",), lints=("probabilities_as_logits",),
     name="bce_with_logits", family="classification", title=msg("classification.bce_with_logits.title"),
     summary=msg("classification.bce_with_logits.summary"),
     formula=r"l_n = -w_n\left[p_c\, y_n \log \sigma(x_n) + (1-y_n)\log \sigma(-x_n)\right]",
@@ -707,6 +713,9 @@ register(LossSpec(
                "reduction=reduction)"))
 
 register(LossSpec(
+    natural_log=True, activation="softmax", class_dim=True, related={"log_probabilities": "nll"},
+    mistakes=("unweighted_mean", "label_smoothing_ignored"),
+    conventions=("keras_clip", "sklearn_log_loss", "sklearn_log_loss_1e-15", "label_smoothing_other_classes"),
     name="cross_entropy", family="classification", title=msg("classification.cross_entropy.title"),
     summary=msg("classification.cross_entropy.summary"),
     formula=r"l_n = -w_{y_n}\log\left(\frac{e^{x_{n,y_n}}}{\sum_c e^{x_{n,c}}}\right)",
@@ -726,6 +735,7 @@ register(LossSpec(
                "                label_smoothing=label_smoothing)"))
 
 register(LossSpec(
+    class_dim=True, mistakes=("unweighted_mean",),
     name="nll", family="classification", title=msg("classification.nll.title"),
     summary=msg("classification.nll.summary"),
     formula=r"l_n = -w_{y_n} x_{n,y_n}", pred_kind="log_probabilities", target_kind="classes",
@@ -738,6 +748,7 @@ register(LossSpec(
     torch_code="F.nll_loss(pred, target, weight=weight, ignore_index=ignore_index, reduction=reduction)"))
 
 register(LossSpec(
+    mistakes=("kl_direction_swapped",), conventions=("keras_kl", "scipy_rel_entr_sum"),
     name="kl_div", family="distribution", title=msg("classification.kl_div.title"),
     summary=msg("classification.kl_div.summary"),
     formula=r"l_i = p_i(\log p_i - \log q_i)", pred_kind="log_probabilities", target_kind="probabilities",

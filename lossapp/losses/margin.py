@@ -308,6 +308,7 @@ def zero_one_enclosure(box: Box) -> Iv:
 _REDUCE_CODE = 'l.mean() if reduction == "mean" else l.sum() if reduction == "sum" else l'
 
 register(LossSpec(
+    mistakes=("labels_01_not_mapped",),
     name="hinge", family="margin", title=msg("margin.hinge.title"),
     summary=msg("margin.hinge.summary"),
     formula=r"l_n = \max(0, \text{margin} - y_n f_n)", pred_kind="scores", target_kind="signs",
@@ -320,6 +321,7 @@ register(LossSpec(
 ))
 
 register(LossSpec(
+    class_dim=True, mistakes=("multi_margin_not_divided_by_C", "multi_margin_target_included"),
     name="multi_margin", family="margin", title=msg("margin.multi_margin.title"),
     summary=msg("margin.multi_margin.summary"),
     formula=r"l_n = \frac{1}{C} \sum_{i \ne y_n} w_{y_n} \max(0, \text{margin} - x_{n,y_n} + x_{n,i})^p",
@@ -336,6 +338,7 @@ register(LossSpec(
 ))
 
 register(LossSpec(
+    mistakes=("accuracy_instead_of_error",),
     name="zero_one", family="margin", title=msg("margin.zero_one.title"),
     summary=msg("margin.zero_one.summary"),
     formula=r"l_n = \mathbf{1}[\hat{y}_n \ne y_n]", pred_kind="scores", target_kind="binary",

@@ -43,7 +43,7 @@ from lossapp.inputs import (
 from lossapp.interval import Box, IntervalFormula, Iv, interval_formula, log_softmax_iv, monotone, reduce_iv, where
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
-from lossapp.registry import LossSpec, Param, lookup, register
+from lossapp.registry import LossSpec, Param, Part, lookup, register
 from lossapp.trace import SUBSTITUTE_MAX, Step, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
@@ -445,6 +445,7 @@ _COMMON: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "t
                            "prepare": prepare_overlap, "target_dtype": "auto", "example": EXAMPLE}
 
 register(LossSpec(
+    set_measure="dice",
     name="dice", title=msg("overlap.dice.title"), summary=msg("overlap.dice.summary"),
     formula=r"l = 1 - \frac{2\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i + \epsilon}",
     params=_SET_PARAMS, steps=dice_steps, enclosure=dice_enclosure, reference=dice_reference,
@@ -452,6 +453,7 @@ register(LossSpec(
     aliases=("dice_loss", "DiceLoss", "soft_dice", "sorensen_dice"), torch_code=DICE_CODE, **_COMMON))
 
 register(LossSpec(
+    set_measure="iou",
     name="iou", title=msg("overlap.iou.title"), summary=msg("overlap.iou.summary"),
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i - \sum_i p_i t_i + \epsilon}",
     params=_SET_PARAMS, steps=iou_steps, enclosure=iou_enclosure, reference=iou_reference,
@@ -459,6 +461,7 @@ register(LossSpec(
     aliases=("jaccard", "iou_loss", "jaccard_loss", "JaccardLoss"), torch_code=IOU_CODE, **_COMMON))
 
 register(LossSpec(
+    set_measure="tversky",
     name="tversky", title=msg("overlap.tversky.title"), summary=msg("overlap.tversky.summary"),
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i t_i + \alpha \sum_i p_i (1 - t_i) + "
             r"\beta \sum_i (1 - p_i) t_i + \epsilon}",
@@ -646,6 +649,7 @@ _COMBO: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "ta
 LAMBDA_DICE = Param("lambda_dice", 1.0, "float", msg("overlap.param.lambda_dice"), 0.0, 100.0)
 
 register(LossSpec(
+    natural_log=True, parts=(Part("L_dice", "lambda_dice"), Part("L_ce", "lambda_ce", natural_log=True)),
     name="dice_ce", title=msg("overlap.dice_ce.title"), summary=msg("overlap.dice_ce.summary"),
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{ce} L_{ce}",
     params=(LAMBDA_DICE, Param("lambda_ce", 1.0, "float", msg("overlap.dice_ce.param.lambda_ce"), 0.0, 100.0),
@@ -656,6 +660,8 @@ register(LossSpec(
     aliases=("dice_bce", "DiceCELoss", "dice_cross_entropy"), torch_code=_DICE_VALUE_CODE + _CE_CODE, **_COMBO))
 
 register(LossSpec(
+    natural_log=True, focal=True,
+    parts=(Part("L_dice", "lambda_dice"), Part("L_focal", "lambda_focal", natural_log=True)),
     name="dice_focal", title=msg("overlap.dice_focal.title"), summary=msg("overlap.dice_focal.summary"),
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{focal} L_{focal}",
     params=(LAMBDA_DICE, Param("lambda_focal", 1.0, "float", msg("overlap.dice_focal.param.lambda_focal"), 0.0, 100.0),
@@ -670,6 +676,6 @@ register(LossSpec(
     reference_name="λ_dice·(Dice set formula) + λ_focal·(sigmoid focal loss on F.binary_cross_entropy_with_logits)",
     aliases=("DiceFocalLoss",), torch_code=_DICE_VALUE_CODE + _FOCAL_CODE, **_COMBO))
 
-# The "confusion" metrics spec (counts -> precision, recall, F1 = Dice, ...) lives in
-# lossapp/confusion_metrics.py; importing it here registers it with the losses.
-from lossapp import confusion_metrics as _confusion_metrics  # noqa: E402, F401
+# The "confusion" metric spec (counts -> precision, recall, F1 = Dice, ...) lives in lossapp/losses/confusion.py;
+# importing it here registers it right after the overlap losses (the registry's order).
+from lossapp.losses import confusion as _confusion  # noqa: E402, F401

@@ -163,24 +163,28 @@ _COMMON = {"family": "regression", "pred_kind": "values", "target_kind": "values
            "example": ARTICLE_PAIR}
 
 register(LossSpec(
+    related={"squared": "mse"}, mistakes=("l1_mse_swapped",),
     name="l1", torch_code="F.l1_loss(pred, target, reduction=reduction)", title=msg("regression.l1.title"), summary=msg("regression.l1.summary"),
     formula=r"l_n = |\hat{y}_n - y_n|", params=(), steps=l1_steps, enclosure=l1_enclosure,
     reference=lambda x, y, p, r: F.l1_loss(x, y, reduction=r), reference_name="torch.nn.functional.l1_loss",
     aliases=("mae", "L1Loss", "absolute", "mean_absolute_error"), **_COMMON))
 
 register(LossSpec(
+    related={"root": "rmse", "absolute": "l1"}, mistakes=("rmse_mse_swapped", "l1_mse_swapped", "half_mse"),
     name="mse", torch_code="F.mse_loss(pred, target, reduction=reduction)", title=msg("regression.mse.title"), summary=msg("regression.mse.summary"),
     formula=r"l_n = (\hat{y}_n - y_n)^2", params=(), steps=mse_steps, enclosure=mse_enclosure,
     reference=lambda x, y, p, r: F.mse_loss(x, y, reduction=r), reference_name="torch.nn.functional.mse_loss",
     aliases=("l2", "MSELoss", "quadratic", "mean_squared_error"), **_COMMON))
 
 register(LossSpec(
+    related={"root_of": "mse", "absolute": "l1"}, mistakes=("rmse_mse_swapped", "rmse_as_mean_of_roots"),
     name="rmse", torch_code="torch.sqrt(F.mse_loss(pred, target, reduction=reduction))", title=msg("regression.rmse.title"), summary=msg("regression.rmse.summary"),
     formula=r"\mathrm{RMSE} = \sqrt{\tfrac{1}{n}\sum_n (\hat{y}_n - y_n)^2}", params=(), steps=rmse_steps, enclosure=rmse_enclosure,
     reference=lambda x, y, p, r: torch.sqrt(F.mse_loss(x, y, reduction=r)),
     reference_name="torch.sqrt(torch.nn.functional.mse_loss)", aliases=("root_mean_squared_error",), **_COMMON))
 
 register(LossSpec(
+    related={"rescaled": "huber"}, mistakes=("smooth_l1_without_beta", "smooth_l1_huber_swapped"),
     name="smooth_l1", torch_code="F.smooth_l1_loss(pred, target, reduction=reduction, beta=beta)", title=msg("regression.smooth_l1.title"),
     summary=msg("regression.smooth_l1.summary"),
     formula=r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & \text{otherwise}\end{cases}",
@@ -190,6 +194,7 @@ register(LossSpec(
     reference_name="torch.nn.functional.smooth_l1_loss", aliases=("SmoothL1Loss", "smoothl1"), **_COMMON))
 
 register(LossSpec(
+    related={"rescaled": "smooth_l1"}, mistakes=("smooth_l1_huber_swapped",),
     name="huber", torch_code="F.huber_loss(pred, target, reduction=reduction, delta=delta)", title=msg("regression.huber.title"), summary=msg("regression.huber.summary"),
     formula=r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & \text{otherwise}\end{cases}",
     params=(Param("delta", 1.0, "float", msg("regression.huber.param.delta"), 1e-6, 10.0),),

@@ -157,6 +157,7 @@ _LAM = Param("lam", 0.01, "float", msg("regularization.param.lam"), 0.0, 10.0)
 _REDUCE_CODE = 'r.sum() if reduction == "sum" else r.mean() if reduction == "mean" else r'
 
 register(LossSpec(
+    mistakes=("penalty_without_lambda",),
     name="l1_penalty", title=msg("regularization.l1_penalty.title"),
     summary=msg("regularization.l1_penalty.summary"),
     formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps, enclosure=l1_penalty_enclosure,
@@ -165,6 +166,7 @@ register(LossSpec(
     torch_code="r = lam * pred.abs()\n" + _REDUCE_CODE, **_PENALTY))
 
 register(LossSpec(
+    mistakes=("l2_penalty_without_half", "l2_norm_not_squared", "penalty_without_lambda"),
     name="l2_penalty", title=msg("regularization.l2_penalty.title"),
     summary=msg("regularization.l2_penalty.summary"),
     formula=r"R(w) = \frac{\lambda}{2} \sum_i w_i^2", params=(_LAM,), steps=l2_penalty_steps, enclosure=l2_penalty_enclosure,

@@ -132,6 +132,7 @@ def truncated_enclosure(box: Box) -> Iv:
 
 
 register(LossSpec(
+    natural_log=True, related={"untruncated": "bce"}, mistakes=("no_truncation",),
     name="truncated_ce", family="classification", title=msg("truncated.truncated_ce.title"),
     summary=msg("truncated.truncated_ce.summary"),
     formula=r"l_n = \lambda(y_n,\hat{y}_n)\,\mathrm{ce}_n,\quad \lambda = 0 \text{ if } y=1,\hat{y}>m "
@@ -225,6 +226,8 @@ def soft_truncated_enclosure(box: Box) -> Iv:
 
 
 register(LossSpec(
+    natural_log=True, activation="sigmoid", related={"untruncated": "bce_with_logits"},
+    mistakes=("no_truncation",),
     name="soft_truncated_ce", family="classification", title=msg("truncated.soft_truncated_ce.title"),
     summary=msg("truncated.soft_truncated_ce.summary"),
     formula=r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",

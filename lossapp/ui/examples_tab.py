@@ -161,7 +161,7 @@ def wire(tab: ExamplesTab, calc: calc_mod.Calculator, conf: Any, tabs: Any, lang
     private = {"api_visibility": "private"}
     for card in tab.cards:
         loss = service.example_field(card.example, "loss", "")
-        if lookup(loss).name == "confusion":
+        if lookup(loss).kind == "metric":
             _wire_confusion(card, conf, tabs, lang_radio, private)
             continue
         load = _loader(card, calc)
