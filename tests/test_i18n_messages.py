@@ -15,7 +15,7 @@ import torch
 
 import lossapp
 from lossapp import inputs
-from lossapp.i18n import has_zh, render, tr
+from lossapp.i18n import has_zh, localize, tr
 from lossapp.inputs import InputError, load_file, random_inputs, random_tensor, read_tensor
 from lossapp.inputs.constraints import Boolean, Interval, Options
 from lossapp.reduction import reduce
@@ -31,7 +31,7 @@ def zh_of(fn, *args, **kwargs) -> str:
         fn(*args, **kwargs)
     message = str(info.value)
     assert has_zh(info.value), f"no Chinese for: {message!r}"
-    translated = render(info.value, "zh")
+    translated = localize(info.value, "zh")
     assert translated != message and re.search(r"[\u4e00-\u9fff]", translated), translated
     return message
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
-from lossapp.i18n import LANGUAGES, render
+from lossapp.i18n import LANGUAGES, localize
 from lossapp.inputs import InputError, limits
 from lossapp.ui.strings import t
 
@@ -130,7 +130,7 @@ def bounded(message: str, lang: str = "en") -> str:
 def user_error(exc: Exception, lang: str) -> gr.Error:
     """An InputError as the modal the user sees, in their language (the modal renders HTML: the user's text
     quoted in the message is escaped, so it shows as typed). Its title is never gr.Error's English "Error"."""
-    message = bounded(render(exc, lang), lang)
+    message = bounded(localize(exc, lang), lang)
     return gr.Error(html.escape(message, quote=False), title=t("error_title", lang), print_exception=False)
 
 
