@@ -156,7 +156,8 @@ _KIND = {k.key: k for k in RANDOM_KINDS}
 
 PRED_KIND_DEFAULT = {"probabilities": "probabilities", "weights": "logits"}
 TARGET_KIND_DEFAULT = {"values": "logits", "binary": "mask", "classes": "classes",
-                       "classes_or_probabilities": "classes", "probabilities": "probabilities", "signs": "mask"}
+                       "classes_or_probabilities": "classes", "probabilities": "probabilities", "signs": "mask",
+                       "counts": "mask"}
 
 
 def default_random_kinds(spec: LossSpec) -> tuple[str, str | None]:

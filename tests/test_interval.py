@@ -116,11 +116,13 @@ def _box(centre: float, decimals: int) -> tuple[Iv, mpi.mpf]:
     return Iv(torch.tensor([lo], dtype=F64), torch.tensor([hi], dtype=F64)), mpi.mpf([lo, hi])
 
 
-def _encloses_tightly(ours: Iv, theirs: mpi.mpf, ulps: float = ULPS_SLACK) -> None:
+def _encloses_tightly(ours: Iv, theirs: mpi.mpf, ulps: float = ULPS_SLACK, error_bound: float = 0.0) -> None:
+    """`error_bound`: an operation's own proven absolute rounding error each way (a sum's depends on the size of
+    its terms, not of its result), on top of `ulps` units in the last place of the result."""
     lo, hi = float(ours.lo.reshape(-1)[0]), float(ours.hi.reshape(-1)[0])
     assert mpmath.mpf(lo) <= theirs.a and theirs.b <= mpmath.mpf(hi), (lo, hi, theirs)
     width = float(theirs.b) - float(theirs.a)
-    slack = ulps * math.ulp(max(abs(lo), abs(hi), 1e-300))
+    slack = ulps * math.ulp(max(abs(lo), abs(hi), 1e-300)) + 2 * error_bound
     assert hi - lo <= width * (1 + TIGHT) + slack, (hi - lo, width)
 
 
@@ -159,10 +161,10 @@ def test_mpmath_iv_oracle_sums(entries: list[tuple[float, int]]) -> None:
     for _, m in boxes:
         theirs += m
     magnitude = sum(max(abs(float(b.lo[0])), abs(float(b.hi[0]))) for b, _ in boxes)
-    # Iv.sum's error bound, 2(n + 1)·2⁻⁵³·Σ|x| each way, in units of the last place of the sum's size
-    slack = 4 * (len(boxes) + 2) * 2.0 ** -53 * magnitude / math.ulp(max(magnitude, 1e-300)) + ULPS_SLACK
-    _encloses_tightly(ours.sum(), theirs, ulps=slack)
-    _encloses_tightly(ours.mean(), theirs / len(boxes), ulps=slack)
+    # Iv.sum's error bound, 2(n + 1)·2⁻⁵³·Σ|x| each way: in the size of the terms, not of the (maybe cancelling) sum
+    bound = 2 * (len(boxes) + 2) * 2.0 ** -53 * magnitude
+    _encloses_tightly(ours.sum(), theirs, error_bound=bound)
+    _encloses_tightly(ours.mean(), theirs / len(boxes), error_bound=bound / len(boxes))
 
 
 @settings(max_examples=40, deadline=None)

@@ -42,7 +42,6 @@ message is shown as written, before any cast (class index ``1e+30``, not int64's
 
 from lossapp.inputs.checks import (
     LOGITS_HINT,
-    add_hint_zh,
     read_params,
     require_binary,
     require_broadcastable,
@@ -50,6 +49,7 @@ from lossapp.inputs.checks import (
     require_dims,
     require_finite,
     require_log_probabilities,
+    require_nonnegative,
     require_per_class,
     require_probabilities,
     require_same_shape,
@@ -64,9 +64,9 @@ from lossapp.inputs.random_specs import RANDOM_KINDS, random_inputs, random_tens
 
 __all__ = [
     "DECIMALS_MAX_ELEMENTS", "FILE_TYPES", "LOGITS_HINT", "MAX_DIMS", "MAX_ELEMENTS", "MAX_FILE_BYTES",
-    "MAX_TEXT_CHARS", "RANDOM_KINDS", "InputError", "TensorInput", "add_hint_zh", "bytes_text", "load_file",
+    "MAX_TEXT_CHARS", "RANDOM_KINDS", "InputError", "TensorInput", "bytes_text", "load_file",
     "number_decimals", "param_name", "parse_text", "quote", "random_inputs", "random_tensor", "read_params", "read_tensor",
     "require_binary", "require_broadcastable", "require_class_indices", "require_dims", "require_finite",
-    "require_log_probabilities", "require_per_class", "require_probabilities", "require_same_shape",
+    "require_log_probabilities", "require_nonnegative", "require_per_class", "require_probabilities", "require_same_shape",
     "require_sign_labels", "require_target", "shape_text",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,27 +48,11 @@ def require_finite(t: torch.Tensor, name: str, allow_inf: bool = False) -> list[
 LOGITS_HINT = msg("inputs.logits_hint")
 
 
-class _PlainHint(str):
-    """A hint given as English text by a caller not yet converted to message ids; its Chinese comes from
-    add_hint_zh. Transitional: goes away once every caller passes a Message."""
-
-    def render(self, lang: str = "en") -> str:
-        return _HINTS_ZH.get(str(self), str(self)) if lang == "zh" else str(self)
-
-
-_HINTS_ZH: dict[str, str] = {}
-
-
-def add_hint_zh(check: object, hints: dict[str, str]) -> None:
-    """Transitional: the Chinese of hints passed as English text (`check` is kept for the callers' sake)."""
-    _HINTS_ZH.update(hints)
-
-
-def _hint(hint: str | None) -> Message | str:
-    """A caller's hint (a Message), written at the end of the message: ' (hint)'."""
+def _hint(hint: Message | None) -> Message | str:
+    """A caller's hint (a Message: what to do instead), written at the end of the message: ' (hint)'."""
     if not hint:
         return ""
-    return msg("inputs.hint", hint=hint if isinstance(hint, Message) else _PlainHint(hint))
+    return msg("inputs.hint", hint=hint)
 
 
 def _value_text(t: torch.Tensor, flat_index: int) -> str:
@@ -125,6 +110,15 @@ def require_probabilities(t: torch.Tensor, name: str, hint: str | None = LOGITS_
     bad = (t < 0) | (t > 1)
     if bool(bad.any()):
         raise InputError("inputs.not_probabilities", name=name, **_first_bad(t, bad), hint=_hint(hint))
+
+
+def require_nonnegative(t: torch.Tensor, name: str, hint: Message | None = None) -> None:
+    """Values ≥ 0 (counts, rates; +∞ allowed); `hint` (what to do instead) ends the message."""
+    if within(t, 0.0, math.inf):
+        return
+    bad = t < 0
+    if bool(bad.any()):
+        raise InputError("inputs.negative", name=name, **_first_bad(t, bad), hint=_hint(hint))
 
 
 def require_log_probabilities(t: torch.Tensor, name: str, hint: str | None = None) -> None:

@@ -17,8 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from lossapp.i18n import msg
-from lossapp.inputs import InputError, require_same_shape
-from lossapp.inputs.checks import _first_bad, within
+from lossapp.inputs import require_nonnegative, require_same_shape
 from lossapp.inputs.constraints import Boolean, Interval
 from lossapp.interval import Box, Iv, interval_formula, monotone_scalar, reduce_iv, where
 from lossapp.reduction import reduce
@@ -29,24 +28,15 @@ LOG_TWO_PI = math.log(2 * math.pi)
 EXAMPLE = {"pred": "[0.5, -1.2, 2.0, 0.0, 1.1]", "target": "[2, 0, 6, 1, 3]", "params": {"full": True}}
 
 
-def _require_nonnegative(t: torch.Tensor, name: str, hint: str) -> None:
-    """Values ≥ 0 (counts, rates). Local until lossapp.inputs has a require_nonnegative check."""
-    if within(t, 0.0, math.inf):
-        return
-    bad = t < 0
-    if bool(bad.any()):
-        raise InputError("poisson.error.negative", name=name, **_first_bad(t, bad), hint=msg("inputs.hint", hint=msg(hint)))
-
-
 def poisson_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                     trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     """pred and target of one shape; the target counts y ≥ 0; with log_input=False the rates λ = pred ≥ 0 (torch
     itself checks neither: a negative count goes through its formula, a rate below −eps gives log of a negative
     number, NaN)."""
     require_same_shape(pred, target)
-    _require_nonnegative(target, "target", "poisson.hint.counts")
+    require_nonnegative(target, "target", msg("poisson.hint.counts"))
     if not params["log_input"]:
-        _require_nonnegative(pred, "pred", "poisson.hint.rates")
+        require_nonnegative(pred, "pred", msg("poisson.hint.rates"))
     return pred, target
 
 
