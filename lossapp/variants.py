@@ -410,6 +410,19 @@ def no_alpha(c: Case) -> float | None:
     return c.rerun(alpha=None if c.spec.activation == "softmax" else -1.0)
 
 
+def focal_rerun(c: Case, **overrides: Any) -> float | None:
+    """The focal loss with focal parameters (α, γ) overridden. For a combined loss (λ_dice·L_dice + λ_focal·L_focal)
+    only the focal part is run, on the same prepared inputs, and L_dice is read from the trace."""
+    if not (c.spec.parts and c.spec.focal):
+        return c.run(**overrides)
+    dice, focal = c.spec.parts
+    l_dice = c.step_value(dice.symbol)
+    part = c.run("focal", input="probabilities" if c.param("activation", "none") == "none" else "logits", **overrides)
+    if l_dice is None or l_dice.numel() != 1 or part is None:
+        return c.run(**overrides)
+    return finite(float(c.param(dice.weight, 1.0)) * float(l_dice) + float(c.param(focal.weight, 1.0)) * part)
+
+
 def _parts_with_focal_base(c: Case) -> float | None:
     """A combined focal loss with α_t = 1 in its focal part: λ_dice·L_dice (as computed) + λ_focal·Σ(focal terms
     without α) / the focal part's denominator, from the trace's scalars and the held per-element focal terms (no

@@ -234,3 +234,18 @@ def test_overlap_sums_from_the_trace_and_one_pass_sigmoid_equal_the_full_forms(n
     slow = [variants._overlap_sums(case, again) for again in (False, True)]
     for f, s in zip(fast, slow, strict=True):
         assert all(torch.equal(a, b) for a, b in zip(f, s, strict=True))
+
+
+@pytest.mark.parametrize("activation", ["none", "sigmoid"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_combined_focal_part_rerun_equals_a_run_of_the_whole(activation: str, reduction: str) -> None:
+    """dice_focal with γ = 0: λ_dice·L_dice from the trace + λ_focal·(a run of the focal part alone) is a whole run."""
+    from lossapp.variants import focal_rerun
+    g = torch.Generator().manual_seed(11)
+    pred = torch.rand(3, 7, 2, generator=g) if activation == "none" else 3 * torch.randn(3, 7, 2, generator=g)
+    target = (torch.rand(3, 7, 2, generator=g) > 0.5).float()
+    result = lossapp.compute("dice_focal", pred, target, activation=activation, reduction=reduction, alpha=0.6,
+                             gamma=1.5, lambda_dice=0.4, lambda_focal=2.5)
+    expected = Case(result).run(gamma=0.0)
+    assert focal_rerun(Case(result), gamma=0.0) == expected
+    assert MISTAKES["no_modulating_factor"].compute(Case(result)) == expected
