@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
-from lossapp.i18n import LANGUAGES, Message, catalog, msg, render, tr
+from lossapp.i18n import LANGUAGES, Message, catalog, localize, msg, tr
 from lossapp.inputs import InputError, limits, quote
 from lossapp.plain import latex_to_text
 from lossapp.registry import check_param_names, lookup
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     except InputError as exc:
-        return _fail(render(exc, lang), as_json, 2)
+        return _fail(localize(exc, lang), as_json, 2)
     except SystemExit as exc:  # --help inside a sub-parser
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:

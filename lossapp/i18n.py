@@ -2,7 +2,8 @@
 
 A user-facing text is a `Message`: a catalog id and named fields. `msg(id, **fields)` makes one; it *is* its
 English rendering (a `str` subclass), so it can be printed, compared and written to JSON unchanged, and
-`tr(message, lang)` (or `message.render(lang)`) renders it in another language from that language's catalog:
+`tr(message, lang)` (or `message.render(lang)`, or `localize(error, lang)` for an exception carrying one)
+renders it in another language from that language's catalog:
 
     message = msg("common.expected_got", expected="a number", got="x")
     str(message)         # 'expected a number, got x'
@@ -14,8 +15,7 @@ are `str.format` strings over the named fields. Adding a language is adding one 
 folder named by the environment variable `LOSSAPP_LOCALE_DIRS` (os.pathsep-separated); `LANGUAGES` lists
 every language found. An id a catalog lacks falls back to English; tests keep every catalog complete.
 
-Texts not yet converted to ids are plain English strings: `tr` translates them with the older exact-string
-and pattern tables below (`add_zh`, `add_zh_patterns`).
+Only Messages are translated: there is no matching of English text back to another language.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def _render(message_id: str, fields: Mapping[str, Any], lang: str) -> str:
     return template.format_map(_Rendered(fields, lang))
 
 
-def render(item: object, lang: str = "en") -> str:
+def localize(item: object, lang: str = "en") -> str:
     """A Message, an exception carrying one (InputError), or a plain string, in `lang`."""
     if isinstance(item, BaseException):
         item = item.args[0] if len(item.args) == 1 and isinstance(item.args[0], str) else str(item)
@@ -126,54 +126,13 @@ def message_ids(item: object) -> set[str]:
         return set()
     return {item.id}.union(*(message_ids(v) for v in item.fields.values()))
 
-_ZH: dict[str, str] = {}
-_ZH_PATTERNS: list[tuple[re.Pattern[str], str]] = []
-
-
-CONFLICTS: list[tuple[str, str, str]] = []  # (english, first chinese, second chinese): a test keeps this empty
-
-
-def add_zh(mapping: dict[str, str]) -> None:
-    for english, chinese in mapping.items():
-        if english in _ZH and _ZH[english] != chinese:
-            CONFLICTS.append((english, _ZH[english], chinese))
-    _ZH.update(mapping)
-
-
-def add_zh_patterns(patterns: list[tuple[str, str]]) -> None:
-    _ZH_PATTERNS.extend((re.compile(p, re.DOTALL), r) for p, r in patterns)
-
-
 def has_zh(text: object) -> bool:
     """Whether `text` (a Message, an exception carrying one, or English) has its Chinese."""
     if isinstance(text, BaseException):
         text = text.args[0] if len(text.args) == 1 and isinstance(text.args[0], str) else str(text)
-    if isinstance(text, Message):
-        return all(i in catalog("zh") for i in message_ids(text))
-    return translate_zh(str(text)) is not None
-
-
-def translate_zh(text: str) -> str | None:
-    if isinstance(text, Message):
-        return text.render("zh") if has_zh(text) else None
-    if text in _ZH:
-        return _ZH[text]
-    return _translate_by_pattern(text)
-
-
-def _translate_by_pattern(text: str) -> str | None:
-    for pattern, replacement in _ZH_PATTERNS:
-        match = pattern.fullmatch(text)
-        if match:
-            return match.expand(replacement)
-    return None
+    return isinstance(text, Message) and all(i in catalog("zh") for i in message_ids(text))
 
 
 def tr(text: str, lang: str = "en") -> str:
-    """The text in `lang`: a Message from its catalog; a plain string by the older tables (zh only); English
-    when no translation is known."""
-    if isinstance(text, Message):
-        return text.render(lang)
-    if lang != "zh" or not text:
-        return text
-    return translate_zh(text) or text
+    """The text in `lang`: a Message from its catalog; any other text (a name, a number, code) as it is."""
+    return text.render(lang) if isinstance(text, Message) else text

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
 from lossapp.i18n import msg
-from lossapp.inputs import InputError, limits, param_name, quote, read_tensor, require_finite
+from lossapp.inputs import InputError, limits, quote
+from lossapp.inputs.constraints import NUMBER as NUMBER  # re-exported: verdicts.py reads claimed numbers with it
+from lossapp.inputs.constraints import Constraint, is_word, shown, validate_params, validate_value
 from lossapp.trace import Trace
 
 if TYPE_CHECKING:
@@ -36,188 +35,41 @@ RELATED_ROLES = ("logits", "probabilities", "log_probabilities", "root_of", "roo
 
 @dataclass(frozen=True)
 class Param:
-    """A loss parameter, with torch's name and default.
-
-    kind: "float", "int", "bool", "choice", "tensor" (weight vectors; default None = off) or
-          "float_or_tensor" (a scalar or one value per class).
-    """
+    """A loss parameter, with torch's name and default, and what it accepts: a constraint of
+    `lossapp.inputs.constraints` (`Interval(Real, 0.0, 10.0)`, `Interval(Integral)`, `Boolean()`,
+    `Options((...))`, `Tensor()` for weight vectors with default None = off, `Tensor(scalar=Interval(...))` for a
+    scalar or one value per class)."""
 
     name: str
     default: Any
-    kind: str
+    constraint: Constraint
     description: str
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
 
     def parse(self, raw: Any) -> Any:
         """Validate a user value; text is parsed, never evaluated. Only InputError escapes, and its message
         writes the value as the user wrote it (bounded: see `shown`)."""
-        if self.kind not in ("tensor", "float_or_tensor"):
-            raw = _python_scalar(raw)
-        if self.kind == "choice" and "none" in self.choices and (raw is None or _is_word(raw, "none")):
-            return "none"  # a choice literally named "none" (e.g. activation=none) is a value, not "nothing"
-        if raw is None or _is_word(raw, "", "none", "null"):
-            if self.default is None or self.kind in ("tensor", "float_or_tensor"):
-                return None
-            raise InputError("registry.value_nothing", name=param_name(self.name))
-        if self.kind == "bool":
-            return _parse_bool(self.name, raw)
-        if self.kind == "choice":
-            text = raw.strip().lower() if isinstance(raw, str) else None
-            if text not in self.choices:
-                raise InputError("registry.choice", name=param_name(self.name), choices=", ".join(self.choices),
-                                 value=shown(raw))
-            return text
-        if self.kind == "tensor" or (self.kind == "float_or_tensor" and not _is_scalar(raw)):
-            return self._parse_tensor(raw)
-        if self.kind == "int":
-            return self._check_range(_parse_int(self.name, raw), raw)
-        return self._check_range(_parse_float(self.name, raw), raw)
+        return validate_value(self, raw)
 
-    def _parse_tensor(self, raw: Any) -> torch.Tensor | float:
-        """A tensor of finite numbers (a 0-d one is a scalar for float_or_tensor)."""
-        if isinstance(raw, bool):
-            raise InputError("registry.number_or_tensor" if self.kind == "float_or_tensor" else "registry.tensor",
-                             name=param_name(self.name), value=repr(raw))
-        values = read_tensor(raw, param_name(self.name)).values.double()
-        require_finite(values, param_name(self.name))
-        if values.dim() == 0 and self.kind == "float_or_tensor":
-            return self._check_range(values.item(), raw if isinstance(raw, str) else values.item())
-        return values
+    @property
+    def kind(self) -> str:
+        """The input the interfaces draw: "float", "int", "bool", "choice", "tensor" or "float_or_tensor"."""
+        return self.constraint.kind
 
-    def _check_range(self, number: float, raw: Any) -> float:
-        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
-            raise InputError("registry.range", name=param_name(self.name), low=self.low, high=self.high,
-                             value=_as_written(raw))
-        return number
+    @property
+    def low(self) -> float | None:
+        return self.constraint.bounds[0]
+
+    @property
+    def high(self) -> float | None:
+        return self.constraint.bounds[1]
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return self.constraint.choices
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "default": self.default, "kind": self.kind, "description": self.description,
                 "low": self.low, "high": self.high, "choices": list(self.choices)}
-
-
-# -- parameter values --------------------------------------------------------------------------------------
-
-NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)  # Python's syntax, no underscores
-NON_FINITE_WORDS = ("nan", "inf", "infinity")  # any case, with an optional sign
-INT64_LOW, INT64_HIGH = -2**63, 2**63 - 1
-
-
-def shown(raw: Any) -> str:
-    """A user's value as a message writes it, bounded: text quoted (`lossapp.inputs.quote`); None, a bool or a
-    number as Python writes it (an integer too long for that by its number of digits); anything else by its
-    type name."""
-    if isinstance(raw, str):
-        return quote(raw)
-    if raw is None or isinstance(raw, bool | float):
-        return repr(raw)
-    if isinstance(raw, int):
-        if raw.bit_length() <= 3 * limits.MAX_QUOTED_CHARS:  # under 10^(0.9 * MAX_QUOTED_CHARS)
-            return repr(raw)
-        return msg("registry.integer_digits", digits=math.floor(math.log10(abs(raw))) + 1)
-    return type(raw).__name__
-
-
-def _as_written(raw: Any) -> str:
-    """A number as the user wrote it: its text unquoted (quoted when too long), a Python number by `shown`."""
-    if isinstance(raw, str) and len(raw.strip()) <= limits.MAX_QUOTED_CHARS:
-        return raw.strip()
-    return shown(raw)
-
-
-def _is_word(raw: Any, *words: str) -> bool:
-    return isinstance(raw, str) and raw.strip().lower() in words
-
-
-def _is_non_finite_word(raw: Any) -> bool:
-    return isinstance(raw, str) and raw.strip().lower().lstrip("+-") in NON_FINITE_WORDS
-
-
-def _is_scalar(raw: Any) -> bool:
-    """A Python number, or text that is one number (float_or_tensor: a scalar rather than a tensor)."""
-    if isinstance(raw, str):
-        return bool(NUMBER.fullmatch(raw.strip())) or _is_non_finite_word(raw)
-    return isinstance(raw, int | float) and not isinstance(raw, bool)
-
-
-def _python_scalar(raw: Any) -> Any:
-    """numpy scalars and 0-d arrays or tensors as the Python number they hold; anything else unchanged."""
-    if isinstance(raw, np.generic) or (isinstance(raw, np.ndarray | torch.Tensor) and raw.ndim == 0):
-        value = raw.item()
-        return value if isinstance(value, bool | int | float | str) else raw
-    return raw
-
-
-def _not_a_number(name: str, raw: Any, expected: str = "registry.number") -> InputError:
-    """`expected`: the id of the message for a value that is no number at all (registry.number or
-    registry.integer)."""
-    if isinstance(raw, float) or _is_non_finite_word(raw):
-        return InputError("registry.finite", name=param_name(name), value=shown(raw))
-    return InputError(expected, name=param_name(name), value=shown(raw))
-
-
-def _parse_float(name: str, raw: Any) -> float:
-    """A finite float64: Python numbers, or text in Python's number syntax whose value float64 holds (neither
-    overflowing to ±inf nor a non-zero number underflowing to 0)."""
-    if isinstance(raw, float):
-        if not math.isfinite(raw):
-            raise _not_a_number(name, raw)
-        return raw
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        try:
-            return float(raw)
-        except OverflowError:
-            raise InputError("registry.float64_range", name=param_name(name), value=shown(raw)) from None
-    text = raw.strip() if isinstance(raw, str) else ""
-    if not NUMBER.fullmatch(text):
-        raise _not_a_number(name, raw)
-    value = float(text)
-    mantissa = re.split("[eE]", text)[0]
-    if math.isinf(value) or (value == 0 and any(c in "123456789" for c in mantissa)):
-        raise InputError("registry.float64_range", name=param_name(name), value=_as_written(raw))
-    return value
-
-
-def _parse_int(name: str, raw: Any) -> int:
-    """An integer that fits in int64, exactly as written ('1e3' and 2.0 are integers; '1.5' and 1e30 are not)."""
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise _not_a_number(name, raw, "registry.integer")
-    if isinstance(raw, float):
-        if not math.isfinite(raw):
-            raise _not_a_number(name, raw)
-        if not raw.is_integer():
-            raise InputError("registry.integer", name=param_name(name), value=shown(raw))
-        number = int(raw)
-    elif isinstance(raw, str):
-        text = raw.strip()
-        if not NUMBER.fullmatch(text):
-            raise _not_a_number(name, raw)
-        try:
-            exact = Decimal(text)
-        except InvalidOperation:  # an exponent of 10^18 or more: no integer of int64
-            raise InputError("registry.int64_range", name=param_name(name), value=_as_written(raw)) from None
-        if exact != exact.to_integral_value():
-            raise InputError("registry.integer", name=param_name(name), value=shown(raw))
-        number = int(exact) if exact.adjusted() <= 18 else INT64_HIGH + 1  # int() of 1e99999999 would not end
-    else:
-        number = raw
-    if not INT64_LOW <= number <= INT64_HIGH:
-        raise InputError("registry.int64_range", name=param_name(name), value=_as_written(raw))
-    return number
-
-
-def _parse_bool(name: str, raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, int) and raw in (0, 1):
-        return bool(raw)
-    text = raw.strip().lower() if isinstance(raw, str) else None
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise InputError("registry.bool", name=param_name(name), value=shown(raw))
 
 
 @dataclass(frozen=True)
@@ -302,8 +154,7 @@ class LossSpec:
         """Effective parameters: defaults, overridden by the given ones (validated)."""
         given = dict(given or {})
         check_param_names(self, given)
-        known = {p.name: p for p in self.params}
-        return {name: (p.parse(given[name]) if name in given else p.default) for name, p in known.items()}
+        return validate_params(given, self.params)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "family": self.family, "title": self.title, "summary": self.summary,
@@ -357,7 +208,7 @@ def register(spec: LossSpec) -> LossSpec:
 def lookup(name: str) -> LossSpec:
     """The spec for a canonical name, alias or torch class name; unknown names suggest close ones (names longer
     than limits.MAX_NAME_CHARS are no loss's and get no suggestion search)."""
-    if name is None or _is_word(name, ""):
+    if name is None or is_word(name, ""):
         raise InputError("registry.loss_nothing")
     if not isinstance(name, str):
         raise InputError("registry.loss_type", value=shown(name))

@@ -33,10 +33,6 @@ from lossapp.trace import Trace
 from lossapp.ui.common import user_error
 
 
-def test_no_english_string_has_two_different_translations() -> None:
-    assert not i18n.CONFLICTS, i18n.CONFLICTS
-
-
 def test_tr_renders_messages_and_falls_back_to_english() -> None:
     assert i18n.tr(i18n.msg("reduction.mean_title"), "zh") == "均值归约"
     assert i18n.tr(i18n.msg("reduction.mean_title"), "en") == "Mean reduction"
@@ -109,7 +105,7 @@ def test_a_message_is_its_english_and_renders_in_any_language() -> None:
 def test_input_error_carries_its_id_and_fields() -> None:
     error = InputError("common.expected_got", expected="a number", got="'x'")
     assert str(error) == "expected a number, got 'x'" and error.id == "common.expected_got"
-    assert error.render("zh") == i18n.render(error, "zh") == "期望 a number，实际为 'x'" and i18n.has_zh(error)
+    assert error.render("zh") == i18n.localize(error, "zh") == "期望 a number，实际为 'x'" and i18n.has_zh(error)
 
 
 def test_a_language_is_one_catalog_file(tmp_path, monkeypatch) -> None:
@@ -210,7 +206,7 @@ def test_the_pseudo_locale_leaves_no_english_in_input_errors(pseudo, tmp_path) -
     for bad in _bad_inputs(tmp_path):
         with pytest.raises(InputError) as info:
             bad()
-        rendered = i18n.render(info.value, lang)
+        rendered = i18n.localize(info.value, lang)
         assert rendered.startswith("⟦") and _outside_brackets(rendered) == "", rendered
         phrases = [leaf for leaf in _leaves(info.value.message) if _ENGLISH.search(_QUOTED.sub("", leaf))]
         assert not phrases, (str(info.value), phrases)

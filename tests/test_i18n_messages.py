@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from numbers import Integral, Real
 
 import numpy as np
 import pytest
@@ -14,8 +15,9 @@ import torch
 
 import lossapp
 from lossapp import inputs
-from lossapp.i18n import has_zh, render, tr
+from lossapp.i18n import has_zh, localize, tr
 from lossapp.inputs import InputError, load_file, random_inputs, random_tensor, read_tensor
+from lossapp.inputs.constraints import Boolean, Interval, Options
 from lossapp.reduction import reduce
 from lossapp.reference import available_devices, resolve_dtype
 from lossapp.registry import LOSSES, Param
@@ -29,7 +31,7 @@ def zh_of(fn, *args, **kwargs) -> str:
         fn(*args, **kwargs)
     message = str(info.value)
     assert has_zh(info.value), f"no Chinese for: {message!r}"
-    translated = render(info.value, "zh")
+    translated = localize(info.value, "zh")
     assert translated != message and re.search(r"[\u4e00-\u9fff]", translated), translated
     return message
 
@@ -86,10 +88,11 @@ def _spec_with(predicate):
 
 def test_parameter_kinds_have_chinese():
     """choice, bool and int parameters of whatever losses declare them, plus Param.parse directly."""
-    for kind, bad, pattern in (("choice", "bogus", r"expected one of .+, got 'bogus'$"),
-                               ("bool", "maybe", r"expected true or false, got 'maybe'$"),
-                               ("int", "1.5", r"expected an integer, got '1\.5'$")):
-        param = Param("x", 1 if kind != "choice" else "a", kind, "test", choices=("a", "b"))
+    for constraint, bad, pattern in ((Options(("a", "b")), "bogus", r"expected one of .+, got 'bogus'$"),
+                                     (Boolean(), "maybe", r"expected true or false, got 'maybe'$"),
+                                     (Interval(Integral), "1.5", r"expected an integer, got '1\.5'$")):
+        kind = constraint.kind
+        param = Param("x", 1 if kind != "choice" else "a", constraint, "test")
         assert re.search(pattern, zh_of(param.parse, bad))
         spec = next((s for s in LOSSES.values() if s.example and any(p.kind == kind for p in s.params)), None)
         if spec is None:
@@ -99,8 +102,8 @@ def test_parameter_kinds_have_chinese():
         params = {**ex.get("params", {}), name: bad}
         got = zh_of(lossapp.compute, spec.name, ex["pred"], ex.get("target"), **params)
         assert got.startswith(f"parameter {name}: ")
-    zh_of(Param("x", 1.0, "float", "test").parse, None)
-    zh_of(Param("x", 1.0, "float", "test").parse, True)
+    zh_of(Param("x", 1.0, Interval(Real), "test").parse, None)
+    zh_of(Param("x", 1.0, Interval(Real), "test").parse, True)
 
 
 def test_target_given_to_a_penalty_has_chinese():

@@ -17,6 +17,7 @@ from spec_code import run_torch_code
 import lossapp
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
+from lossapp.losses.overlap import overlap_score
 
 SET_LOSSES = ("dice", "iou", "tversky")
 COMBOS = ("dice_ce", "dice_focal")
@@ -248,6 +249,19 @@ def test_tversky_one_one_is_iou() -> None:
     a = lossapp.compute("tversky", PRED, TARGET, alpha=1, beta=1, dtype="float64")
     b = lossapp.compute("iou", PRED, TARGET, dtype="float64")
     assert a.value == pytest.approx(b.value, rel=1e-14)
+
+
+def test_one_overlap_score_behind_dice_iou_and_tversky() -> None:
+    """smp's one score: the Tversky index, Dice at α = β = ½ written over 2 (ε smooths 2|X∩Y|), IoU at α = β = 1."""
+    tp, fp, fn, eps = torch.tensor(3.2), torch.tensor(0.9), torch.tensor(1.4), 1e-3
+    assert float(overlap_score(tp, fp, fn, 0.5, 0.5, 2.0, eps)) == pytest.approx((2 * 3.2 + eps) / (2 * 3.2 + 0.9 + 1.4 + eps))
+    assert float(overlap_score(tp, fp, fn, 1.0, 1.0, eps=eps)) == pytest.approx((3.2 + eps) / (3.2 + 0.9 + 1.4 + eps))
+    assert float(overlap_score(tp, fp, fn, 0.3, 0.7)) == pytest.approx(3.2 / (3.2 + 0.3 * 0.9 + 0.7 * 1.4))
+    p, t = torch.tensor(PRED, dtype=torch.float64), torch.tensor(TARGET, dtype=torch.float64)
+    sums = ((p * t).sum(1), (p * (1 - t)).sum(1), ((1 - p) * t).sum(1))
+    for name, weights in (("dice", (0.5, 0.5, 2.0)), ("iou", (1.0, 1.0, 1.0)), ("tversky", (0.5, 0.5, 1.0))):
+        r = lossapp.compute(name, PRED, TARGET, reduction="none", dtype="float64")
+        torch.testing.assert_close(r.value, 1 - overlap_score(*sums, *weights, eps=1e-8), rtol=1e-14, atol=1e-15)
 
 
 def test_iou_and_dice_relation_for_masks() -> None:

@@ -1,6 +1,7 @@
 import dataclasses
 import math
 import time
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 import lossapp
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError, limits
+from lossapp.inputs.constraints import Boolean, Interval, Options, Tensor
 from lossapp.registry import (
     ACTIVATIONS,
     FAMILIES,
@@ -53,22 +55,22 @@ def test_every_spec_is_complete() -> None:
 
 
 def test_param_parsing_and_ranges() -> None:
-    beta = Param("beta", 1.0, "float", "b", 0.0, 10.0)
+    beta = Param("beta", 1.0, Interval(Real, 0.0, 10.0), "b")
     assert beta.parse("2.5") == 2.5
     with pytest.raises(InputError, match=r"expected a value in \[0.0, 10.0\], got -1"):
         beta.parse("-1")
     with pytest.raises(InputError, match="expected a number"):
         beta.parse("2+2")
-    flag = Param("log_target", False, "bool", "d")
+    flag = Param("log_target", False, Boolean(), "d")
     assert flag.parse("true") is True and flag.parse(False) is False
-    choice = Param("input", "logits", "choice", "d", choices=("logits", "probabilities"))
+    choice = Param("input", "logits", Options(("logits", "probabilities")), "d")
     assert choice.parse("Probabilities") == "probabilities"
     with pytest.raises(InputError, match="expected one of logits, probabilities"):
         choice.parse("odds")
-    weight = Param("weight", None, "tensor", "d")
+    weight = Param("weight", None, Tensor(), "d")
     assert weight.parse("") is None
     assert weight.parse("[1, 2]").tolist() == [1.0, 2.0]
-    alpha = Param("alpha", 0.25, "float_or_tensor", "d")
+    alpha = Param("alpha", 0.25, Tensor(scalar=Interval(Real)), "d")
     assert alpha.parse("0.5") == 0.5
     assert alpha.parse("[0.1, 0.9]").tolist() == [0.1, 0.9]
 
@@ -83,9 +85,9 @@ def test_resolve_params_fills_defaults() -> None:
 
 # -- bad parameter values: one InputError, the value as written, bounded ---------------------------------------------
 
-IGNORE = Param("ignore_index", -100, "int", "d")
-BETA = Param("beta", 1.0, "float", "b", 0.0, 10.0)
-EPS = Param("eps", 1e-8, "float", "e")
+IGNORE = Param("ignore_index", -100, Interval(Integral), "d")
+BETA = Param("beta", 1.0, Interval(Real, 0.0, 10.0), "b")
+EPS = Param("eps", 1e-8, Interval(Real), "e")
 
 
 def _id(value: object) -> str:
@@ -154,23 +156,23 @@ def test_float_parameter_texts_are_bounded_and_as_written() -> None:
 
 
 def test_choice_bool_and_tensor_parameter_errors() -> None:
-    choice = Param("input", "logits", "choice", "d", choices=("logits", "probabilities"))
+    choice = Param("input", "logits", Options(("logits", "probabilities")), "d")
     assert _error(choice, ["logits"]) == "parameter input: expected one of logits, probabilities, got list"
     assert _error(choice, 5) == "parameter input: expected one of logits, probabilities, got 5"
     message = _error(choice, "x" * 1_000_000)
     assert message.endswith("… (1,000,000 characters)")
-    flag = Param("per_sample", True, "bool", "d")
+    flag = Param("per_sample", True, Boolean(), "d")
     assert flag.parse(1) is True and flag.parse(0) is False and flag.parse(" Off ") is False
     assert _error(flag, 2) == "parameter per_sample: expected true or false, got 2"
     assert _error(flag, 10**5000) == "parameter per_sample: expected true or false, got an integer of 5,001 digits"
     assert _error(flag, [True]) == "parameter per_sample: expected true or false, got list"
-    weight = Param("weight", None, "tensor", "d")
+    weight = Param("weight", None, Tensor(), "d")
     assert _error(weight, True) == "parameter weight: expected a tensor such as [1.0, 2.0], got True"
     assert _error(weight, "[1, nan]") == "parameter weight: expected finite numbers, got NaN at 1 place(s) (first at index 1)"
     assert _error(weight, "[1e400, 1]").startswith("parameter weight: expected finite numbers, got ±inf")
     assert _error(weight, {"a": 1}) == ("parameter weight: expected text, a list, a numpy array or a torch tensor, "
                                         "got dict")
-    alpha = Param("alpha", None, "float_or_tensor", "d", 0.0, 1.0)
+    alpha = Param("alpha", None, Tensor(scalar=Interval(Real, 0.0, 1.0)), "d")
     assert _error(alpha, "nan") == "parameter alpha: expected a finite number, got 'nan'"
     assert _error(alpha, False) == "parameter alpha: expected a number or a tensor such as [1.0, 2.0], got False"
     assert _error(alpha, "[0.5, inf]").startswith("parameter alpha: expected finite numbers, got ±inf")

@@ -34,7 +34,7 @@ from gradio_client.exceptions import AppError
 from ui_fixtures import free_port
 
 import lossapp
-from lossapp import service
+from lossapp import i18n, service
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.ui import (
@@ -454,9 +454,28 @@ def test_gradio_errors_are_bounded_and_escaped_for_the_modal() -> None:
 
 
 def test_every_ui_string_has_chinese() -> None:
-    for key, (en, zh) in strings.STRINGS.items():
+    english, chinese = i18n.catalog("en"), i18n.catalog("zh")
+    keys = [k for k in english if k.startswith("ui.")]
+    assert len(keys) > 200
+    for key in keys:
+        en, zh = english[key], chinese[key]
         assert zh, key
         assert CJK.search(zh) or zh == en, f"{key}: {zh!r}"
+
+
+def test_every_ui_key_in_the_source_is_in_the_catalogs() -> None:
+    """The literal keys the app renders, t("compute", lang), are ui.<key> ids (the keys of the language switch,
+    tr_ui.keys(box, label="pred"), are rendered when the app is built: test_language_switch_covers_...)."""
+    used = set()
+    for path in [*(ROOT / "lossapp" / "ui").glob("*.py"), ROOT / "app.py"]:
+        used |= set(re.findall(r"\bt\(\s*[\"']([a-z0-9_]+)[\"']\s*[,)]", path.read_text(encoding="utf-8")))
+    assert len(used) > 100
+    assert sorted(k for k in used if not strings.has(k)) == []
+
+
+def test_the_language_switch_offers_every_catalog() -> None:
+    assert strings.language_choices()[:2] == [("English", "en"), ("中文", "zh")]
+    assert [code for _, code in strings.language_choices()] == list(i18n.LANGUAGES)
 
 
 def _texts(update: dict | object) -> list[str]:

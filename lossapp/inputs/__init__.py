@@ -1,8 +1,9 @@
 """Every user input becomes a tensor here, and every check of user input lives here.
 
 One package, one job per module: `errors` (InputError and message helpers), `limits` (every size limit),
-`parse` (text and Python objects), `files` (safe loaders), `random_specs` (seeded random inputs) and `checks`
-(what a loss's prepare() calls, the params parser). Every message is an id of the `[inputs]` table of
+`parse` (text and Python objects), `files` (safe loaders), `random_specs` (seeded random inputs), `checks`
+(what a loss's prepare() calls, the params parser) and `constraints` (the declarative parameter constraints
+a loss's `Param`s carry, validated in one place). Every message is an id of the `[inputs]` table of
 lossapp/locales/*.toml with named fields (an InputError carries its Message; `render(lang)`).
 
 `read_tensor` accepts text in the supported formats, nested lists, numpy arrays and torch tensors and

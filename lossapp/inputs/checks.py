@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import torch
 
 from lossapp.i18n import Message, msg
 from lossapp.inputs import limits
+from lossapp.inputs.constraints import Declared, validate_params
 from lossapp.inputs.errors import InputError, shape_text, type_name
 from lossapp.inputs.errors import at_index as _at_index
 from lossapp.inputs.errors import index_text as _index_text
@@ -216,10 +217,17 @@ def require_broadcastable(t: torch.Tensor | None, name: str, shape: torch.Size |
                          hint=_hint(hint))
 
 
-def read_params(text: Any, name: str = "params") -> dict[str, Any]:
+def read_params(text: Any, name: str = "params", declared: Sequence[Declared] | None = None) -> dict[str, Any]:
     """Loss parameters written as a JSON object ('{"beta": 0.5, "weight": [1, 2]}'), parsed, never evaluated;
     empty text or None is no parameters, a mapping is taken as it is. The text is bounded like a tensor's
-    (limits.MAX_TEXT_CHARS) and scanned before json.loads (limits.MAX_NESTING, limits.MAX_NUMBER_CHARS)."""
+    (limits.MAX_TEXT_CHARS) and scanned before json.loads (limits.MAX_NESTING, limits.MAX_NUMBER_CHARS).
+    With `declared` (a loss's Params), the values are validated against their constraints and the result is
+    the effective parameters, defaults included (`constraints.validate_params`)."""
+    data = _read_params_object(text, name)
+    return data if declared is None else validate_params(data, declared, name)
+
+
+def _read_params_object(text: Any, name: str) -> dict[str, Any]:
     if text is None:
         return {}
     if isinstance(text, Mapping):

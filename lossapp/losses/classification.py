@@ -9,6 +9,7 @@ distribution (article 004).
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import torch
@@ -27,6 +28,7 @@ from lossapp.inputs import (
     require_target,
     shape_text,
 )
+from lossapp.inputs.constraints import Boolean, Interval, Options, Tensor
 from lossapp.interval import (
     Box,
     ClassTargets,
@@ -159,8 +161,20 @@ def bce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
 
     Unreduced: l_n = −w_n [y_n · max(log p_n, −100) + (1 − y_n) · max(log(1 − p_n), −100)].
     mean: Σ l_n / n (the weight rescales, it does not change the denominator);  sum: Σ l_n;  none: l.
-    Params: weight (broadcast to pred's shape).  Shapes: pred and target the same; targets 0/1 or soft
-    labels in [0, 1].  Reference: F.binary_cross_entropy.
+    Params: weight (broadcast to pred's shape).  Reference: F.binary_cross_entropy.
+
+    Shape:
+        - pred: (*), probabilities in [0, 1], any number of dimensions.
+        - target: (*), the same shape as pred: 0/1 labels or soft labels in [0, 1].
+        - weight: broadcastable to (*).
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
+        >>> print(f"{r.scalar:.4f}")
+        0.9263
     """
     p, y = pred, target
     log_p = trace.add("log p", msg("classification.step.log_of_p"), r"\log p_n", torch.log(p), sub=r"\log $p", p=p)
@@ -206,6 +220,19 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
     log σ(x) = min(x, 0) − log(1 + e^{−|x|});  without weights = max(x, 0) − x y + log(1 + e^{−|x|}).
     mean: Σ l_n / n;  sum: Σ l_n;  none: l.  Params: weight (broadcast to pred), pos_weight p_c
     (broadcast along the last dimension).  Reference: F.binary_cross_entropy_with_logits.
+
+    Shape:
+        - pred: (*), logits, any number of dimensions.
+        - target: (*), the same shape as pred: 0/1 labels or soft labels in [0, 1].
+        - weight: broadcastable to (*); pos_weight: (C,) for the last dimension C (or broadcastable to it).
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("bce_with_logits", "[1.2, -0.5, 3.0]", "[1, 0, 1]")
+        >>> print(f"{r.scalar:.4f}")
+        0.2620
     """
     x, y = pred, target
     # |x|, min(x, 0) and min(−x, 0) by the sign of x, so that autograd gives the true derivative at x = 0
@@ -410,9 +437,21 @@ def cross_entropy_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     Unreduced (class probabilities y_{n,c}): l_n = −Σ_c w_c y'_{n,c} log p_{n,c}, y' = (1 − ε) y + ε/C.
     mean: Σ l_n / Σ w_{y_n} over non-ignored samples for indices; Σ l_n / N (samples) for probabilities;
     sum: Σ l_n;  none: l.  Params: weight (C,), ignore_index, label_smoothing ε, input (logits,
-    probabilities: log taken and renormalised, log_probabilities).  Shapes: pred (C), (N, C) or
-    (N, C, d1, ...); target (), (N) or (N, d1, ...) indices, or pred's shape.  Reference:
-    F.cross_entropy (on log p when pred is not logits).
+    probabilities: log taken and renormalised, log_probabilities).  Reference: F.cross_entropy (on log p
+    when pred is not logits).
+
+    Shape:
+        - pred: (C,), (N, C) or (N, C, d1, ...): logits (or probabilities / log-probabilities with input=).
+        - target: (), (N,) or (N, d1, ...) class indices in [0, C); or pred's shape, class probabilities.
+        - weight: (C,).
+        - output: a scalar for mean and sum; for none, (), (N,) or (N, d1, ...).
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("cross_entropy", "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "[0, 2]")
+        >>> print(f"{r.scalar:.4f}")
+        1.1622
     """
     cd = class_dim(pred)
     classes = pred.shape[cd]
@@ -441,9 +480,21 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     """Negative log-likelihood: picks −log p_y from given log-probabilities.
 
     Unreduced: l_n = −w_{y_n} x_{n,y_n} (0 for ignored samples).  mean: Σ l_n / Σ w_{y_n} over
-    non-ignored samples;  sum: Σ l_n;  none: l.  Params: weight (C,), ignore_index.  Shapes: pred
-    (C), (N, C) or (N, C, d1, ...) log-probabilities; target (), (N) or (N, d1, ...).
+    non-ignored samples;  sum: Σ l_n;  none: l.  Params: weight (C,), ignore_index.
     Reference: F.nll_loss.
+
+    Shape:
+        - pred: (C,), (N, C) or (N, C, d1, ...) log-probabilities.
+        - target: (), (N,) or (N, d1, ...) class indices in [0, C).
+        - weight: (C,).
+        - output: a scalar for mean and sum; for none, target's shape.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("nll", "[[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]", "[0, 2]")
+        >>> print(f"{r.scalar:.4f}")
+        1.1622
     """
     log_p = trace.add("log p", msg("classification.step.given_log_probabilities"), r"\log p_{n,c} = x_{n,c}", pred,
                       note=msg("classification.note.nll_loss_takes_them_as"))
@@ -493,8 +544,19 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
 
     Unreduced: l_i = p_i (log p_i − log q_i), with 0 · log 0 = 0 (torch's xlogy).
     batchmean: Σ l / N (N = first dimension: the KL divergence per sample);  mean: Σ l / (every
-    element);  sum: Σ l;  none: l.  Params: log_target.  Shapes: pred and target the same; each row
-    (dimension 1, or the whole 1-D tensor) is one distribution.  Reference: F.kl_div.
+    element);  sum: Σ l;  none: l.  Params: log_target.  Reference: F.kl_div.
+
+    Shape:
+        - pred: (*), log-probabilities log q; each row (dimension 1, or the whole 1-D tensor) one distribution.
+        - target: (*), the same shape as pred: probabilities p (log p with log_target=true).
+        - output: a scalar for batchmean, mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("kl_div", "[[-1.2040, -1.2040, -0.9163]]", "[[0.2, 0.3, 0.5]]", reduction="batchmean")
+        >>> print(f"{r.scalar:.4f}")
+        0.0305
     """
     log_q = pred
     if params.get("log_target"):
@@ -674,9 +736,9 @@ def _kl_terms(t: Iv, x: Iv) -> Iv:
 
 # -- registration ---------------------------------------------------------------------------------------
 
-_WEIGHT = Param("weight", None, "tensor", msg("classification.param.weight"))
-_CLASS_WEIGHT = Param("weight", None, "tensor", msg("classification.param.class_weight"))
-_IGNORE = Param("ignore_index", -100, "int",
+_WEIGHT = Param("weight", None, Tensor(), msg("classification.param.weight"))
+_CLASS_WEIGHT = Param("weight", None, Tensor(), msg("classification.param.class_weight"))
+_IGNORE = Param("ignore_index", -100, Interval(Integral),
                 msg("classification.param.ignore_index"))
 
 register(LossSpec(
@@ -701,7 +763,7 @@ register(LossSpec(
     summary=msg("classification.bce_with_logits.summary"),
     formula=r"l_n = -w_n\left[p_c\, y_n \log \sigma(x_n) + (1-y_n)\log \sigma(-x_n)\right]",
     pred_kind="logits", target_kind="binary",
-    params=(_WEIGHT, Param("pos_weight", None, "tensor",
+    params=(_WEIGHT, Param("pos_weight", None, Tensor(),
                            msg("classification.bce_with_logits.param.pos_weight"))),
     steps=bce_with_logits_steps, enclosure=bce_with_logits_enclosure,
     reference=lambda x, y, p, r: F.binary_cross_entropy_with_logits(x, y, weight=p["weight"],
@@ -721,11 +783,9 @@ register(LossSpec(
     formula=r"l_n = -w_{y_n}\log\left(\frac{e^{x_{n,y_n}}}{\sum_c e^{x_{n,c}}}\right)",
     pred_kind="logits", target_kind="classes_or_probabilities",
     params=(_CLASS_WEIGHT, _IGNORE,
-            Param("label_smoothing", 0.0, "float", msg("classification.cross_entropy.param.label_smoothing"),
-                  0.0, 1.0),
-            Param("input", "logits", "choice",
-                  msg("classification.cross_entropy.param.input"),
-                  choices=("logits", "probabilities", "log_probabilities"))),
+            Param("label_smoothing", 0.0, Interval(Real, 0.0, 1.0), msg("classification.cross_entropy.param.label_smoothing")),
+            Param("input", "logits", Options(("logits", "probabilities", "log_probabilities")),
+                  msg("classification.cross_entropy.param.input"))),
     steps=cross_entropy_steps, enclosure=cross_entropy_enclosure, reference=_ce_reference, reference_name="torch.nn.functional.cross_entropy",
     prepare=_ce_prepare, aliases=("ce", "CrossEntropyLoss", "softmax_cross_entropy", "categorical_cross_entropy"),
     target_dtype="auto",
@@ -752,7 +812,7 @@ register(LossSpec(
     name="kl_div", family="distribution", title=msg("classification.kl_div.title"),
     summary=msg("classification.kl_div.summary"),
     formula=r"l_i = p_i(\log p_i - \log q_i)", pred_kind="log_probabilities", target_kind="probabilities",
-    params=(Param("log_target", False, "bool", msg("classification.kl_div.param.log_target")),), steps=kl_div_steps, enclosure=kl_div_enclosure,
+    params=(Param("log_target", False, Boolean(), msg("classification.kl_div.param.log_target")),), steps=kl_div_steps, enclosure=kl_div_enclosure,
     reference=_kl_reference, reference_name="torch.nn.functional.kl_div", prepare=_kl_prepare,
     aliases=("KLDivLoss", "kl", "kl_divergence", "relative_entropy", "kldiv"),
     reductions=("none", "mean", "sum", "batchmean"),

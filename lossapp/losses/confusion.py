@@ -26,12 +26,14 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from numbers import Integral, Real
 from typing import Any
 
 import torch
 
 from lossapp.i18n import msg
 from lossapp.inputs import InputError, limits, quote
+from lossapp.inputs.constraints import Interval, Options
 from lossapp.interval import Box, EnclosureUnavailable, Iv, interval_formula
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace, fmt
@@ -254,6 +256,18 @@ def _spec_steps(trace: Trace, pred: torch.Tensor | None, target: torch.Tensor | 
     Unreduced: the chosen metric, e.g. Dice = 2TP/(2TP+FP+FN) = F1; dice_loss = 1 − Dice.
     Reduction: none (one number). Params: tp, fp, fn, tn, metric, threshold.
     Reference: torch set operations on 0/1 masks rebuilt from the counts.
+
+    Shape:
+        - pred: None with the counts given as tp, fp, fn (tn); or a 0/1 mask (*) (thresholded at threshold).
+        - target: None with counts; else (*), the same shape as pred, 0/1.
+        - output: a scalar (reduction none only: one number).
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("confusion", None, tp=20, fp=5, fn=10, tn=65)
+        >>> print(f"{r.scalar:.4f}")
+        0.7273
     """
     metric = read_metric(params.get("metric", "dice"))
     if pred is not None and params.get("tp") is None:
@@ -298,12 +312,12 @@ CONFUSION_SPEC = register(LossSpec(
     summary=msg("confusion.summary"),
     formula=r"\mathrm{Dice} = F_1 = \frac{2TP}{2TP + FP + FN}",
     pred_kind="counts", target_kind=None,
-    params=(Param("tp", None, "int", msg("confusion.param_tp"), 0, COUNT_LIMIT),
-            Param("fp", None, "int", msg("confusion.param_fp"), 0, COUNT_LIMIT),
-            Param("fn", None, "int", msg("confusion.param_fn"), 0, COUNT_LIMIT),
-            Param("tn", None, "int", msg("confusion.param_tn"), 0, COUNT_LIMIT),
-            Param("metric", "dice", "choice", msg("confusion.param_metric"), choices=METRICS),
-            Param("threshold", 0.5, "float", msg("confusion.param_threshold"), 0.0, 1.0)),
+    params=(Param("tp", None, Interval(Integral, 0, COUNT_LIMIT), msg("confusion.param_tp")),
+            Param("fp", None, Interval(Integral, 0, COUNT_LIMIT), msg("confusion.param_fp")),
+            Param("fn", None, Interval(Integral, 0, COUNT_LIMIT), msg("confusion.param_fn")),
+            Param("tn", None, Interval(Integral, 0, COUNT_LIMIT), msg("confusion.param_tn")),
+            Param("metric", "dice", Options(METRICS), msg("confusion.param_metric")),
+            Param("threshold", 0.5, Interval(Real, 0.0, 1.0), msg("confusion.param_threshold"))),
     steps=_spec_steps, enclosure=_enclosure, reference=_spec_reference, reference_name=REFERENCE_NAME,
     aliases=("confusion_matrix", "metrics", "f1", "f1_score", "precision_recall"),
     reductions=("none",), default_reduction="none", differentiable=False, target_dtype="float",

@@ -8,6 +8,7 @@ reduction scale live here and are reused by `lossapp.losses.truncated`; the stab
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import torch
@@ -24,6 +25,7 @@ from lossapp.inputs import (
     require_same_shape,
     shape_text,
 )
+from lossapp.inputs.constraints import Interval, Options, Tensor
 from lossapp.interval import (
     Box,
     ClassTargets,
@@ -153,9 +155,21 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     sum: Σ l_n; none: l.
     Params: alpha=0.25 (negative disables), gamma=2.0, weight (elementwise, broadcast to pred),
     avg_factor (mean only), input="logits"|"probabilities".
-    Shapes: pred and target of the same (any) shape; target 0/1 (soft labels warned).
     Reference: torchvision's formula on F.binary_cross_entropy_with_logits (F.binary_cross_entropy for
     probabilities), torchvision.ops.sigmoid_focal_loss itself when importable.
+
+    Shape:
+        - pred: (*), logits (probabilities with input=probabilities), any number of dimensions.
+        - target: (*), the same shape as pred, 0/1 (soft labels are warned about).
+        - weight: broadcastable to (*).
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("focal", "[[1.2, -0.8, 0.3], [-2.0, 0.5, 3.0]]", "[[1, 0, 0], [0, 1, 1]]")
+        >>> print(f"{r.scalar:.4f}")
+        0.0433
     """
     alpha, gamma = float(params["alpha"]), float(params["gamma"])
     avg_factor = _avg_factor(params, reduction, trace)
@@ -315,12 +329,11 @@ register(LossSpec(
     summary=msg("focal.focal.summary"),
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t", pred_kind="logits", target_kind="binary",
     params=(
-        Param("alpha", 0.25, "float", msg("focal.focal.param.alpha"), -1.0, 1.0),
-        Param("gamma", 2.0, "float", msg("focal.focal.param.gamma"), 0.0, 100.0),
-        Param("weight", None, "tensor", msg("focal.focal.param.weight")),
-        Param("avg_factor", None, "float", msg("focal.focal.param.avg_factor"), 0.0, 1e12),
-        Param("input", "logits", "choice", msg("focal.focal.param.input"),
-              choices=("logits", "probabilities")),
+        Param("alpha", 0.25, Interval(Real, -1.0, 1.0), msg("focal.focal.param.alpha")),
+        Param("gamma", 2.0, Interval(Real, 0.0, 100.0), msg("focal.focal.param.gamma")),
+        Param("weight", None, Tensor(), msg("focal.focal.param.weight")),
+        Param("avg_factor", None, Interval(Real, 0.0, 1e12), msg("focal.focal.param.avg_factor")),
+        Param("input", "logits", Options(("logits", "probabilities")), msg("focal.focal.param.input")),
     ),
     steps=focal_steps, enclosure=focal_enclosure, reference=focal_reference, prepare=_focal_prepare, gradient=focal_gradient,
     reference_name=("torchvision.ops.sigmoid_focal_loss" if _tv_sigmoid_focal_loss is not None else
@@ -387,8 +400,20 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     kornia.losses.focal_loss), so it only scales the loss; a tensor of length C gives α_t = α[y_n].
     mean: Σ l_n / (number of samples not ignored) — not divided by Σ α_t; sum: Σ l_n; none: l (0 where ignored).
     Params: alpha, gamma=2.0, ignore_index=-100.
-    Shapes: pred (C,), (N, C) or (N, C, d...); target (), (N,) or (N, d...) class indices.
     Reference: F.cross_entropy(reduction="none") = −log p_t, times (1 − p_t)^γ and α_t, reduced.
+
+    Shape:
+        - pred: (C,), (N, C) or (N, C, d1, ...) logits.
+        - target: (), (N,) or (N, d1, ...) class indices in [0, C).
+        - alpha: a scalar or (C,).
+        - output: a scalar for mean and sum; for none, target's shape.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("softmax_focal", "[[2.0, 0.5, -1.0], [0.1, 1.5, 0.3]]", "[0, 1]", gamma=2.0)
+        >>> print(f"{r.scalar:.4f}")
+        0.0329
     """
     gamma = float(params["gamma"])
     ignore_index = int(params["ignore_index"])
@@ -474,9 +499,9 @@ register(LossSpec(
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t,\quad p = \mathrm{softmax}(x)", pred_kind="logits",
     target_kind="classes",
     params=(
-        Param("alpha", None, "float_or_tensor", msg("focal.softmax_focal.param.alpha"), -1.0, 1.0),
-        Param("gamma", 2.0, "float", msg("focal.softmax_focal.param.gamma"), 0.0, 100.0),
-        Param("ignore_index", -100, "int", msg("focal.softmax_focal.param.ignore_index")),
+        Param("alpha", None, Tensor(scalar=Interval(Real, -1.0, 1.0)), msg("focal.softmax_focal.param.alpha")),
+        Param("gamma", 2.0, Interval(Real, 0.0, 100.0), msg("focal.softmax_focal.param.gamma")),
+        Param("ignore_index", -100, Interval(Integral), msg("focal.softmax_focal.param.ignore_index")),
     ),
     steps=softmax_focal_steps, enclosure=softmax_focal_enclosure, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,
     reference_name="torch.nn.functional.cross_entropy(reduction='none') times (1 - p_t)^gamma",

@@ -6,6 +6,7 @@ how far off the prediction is") and the hinge loss of the SVM (item 16) among th
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import torch
@@ -20,6 +21,7 @@ from lossapp.inputs import (
     require_sign_labels,
     shape_text,
 )
+from lossapp.inputs.constraints import Interval, Tensor
 from lossapp.interval import Box, Iv, interval_formula, monotone, reduce_iv, tensor_param
 from lossapp.losses.stable import class_dim, reduce_builtin, within
 from lossapp.reduction import reduce
@@ -51,9 +53,20 @@ def hinge_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
 
     Unreduced: l_n = max(0, margin − y_n·f_n).  mean: Σ l_n / n;  sum: Σ l_n;  none: l.
     Params: margin (default 1.0; y·f must reach it for zero loss).
-    Shapes: pred and target of the same shape; 0/1 targets are mapped to −1/+1 (with a warning).
     Reference: torch.relu(margin − y·f), reduced. Not torch's F.hinge_embedding_loss, which takes a
     distance x and gives x for y = 1 and max(0, margin − x) for y = −1.
+
+    Shape:
+        - pred: (*), scores f, any number of dimensions.
+        - target: (*), the same shape as pred, labels −1/+1 (0/1 labels are mapped to −1/+1, with a warning).
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("hinge", "[0.8, -0.5, 1.5, 0.3, -2.0]", "[1, -1, 1, -1, 1]")
+        >>> print(f"{r.scalar:.4f}")
+        1.0000
     """
     margin = float(params["margin"])
     m = fmt(margin)
@@ -101,8 +114,20 @@ def multi_margin_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, p
     power (torch's implementation; its docs write w inside the max, which differs for p = 2).
     mean: Σ l_n / N (not divided by Σ w, unlike cross_entropy);  sum: Σ l_n;  none: l.
     Params: p (1 or 2), margin (default 1.0), weight (one per class, optional).
-    Shapes: pred (N, C) with target (N,) class indices, or pred (C,) with a single index.
     Reference: F.multi_margin_loss.
+
+    Shape:
+        - pred: (N, C) scores, or (C,) for a single sample.
+        - target: (N,) class indices in [0, C), or () with pred (C,).
+        - weight: (C,).
+        - output: a scalar for mean and sum; for none, (N,) (or () for a single sample).
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("multi_margin", "[[0.1, 0.2, 0.4, 0.8], [0.5, -0.3, 0.2, 0.1]]", "[3, 0]")
+        >>> print(f"{r.scalar:.4f}")
+        0.3500
     """
     p = int(params["p"])
     margin = float(params["margin"])
@@ -188,9 +213,20 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
     Unreduced: l_n = 1 − 1[ŷ_n = y_n].  mean: Σ l_n / n = the error rate (1 − accuracy);
     sum: the number of errors;  none: l.
     Params: threshold (default 0.5 for probabilities; use 0 for scores; unused with argmax).
-    Shapes: pred and target of the same shape, or pred (N, C, d...) / (C,) with target (N, d...) / ().
     Not differentiable (the gradient is 0 almost everywhere). Reference: counting with torch ops,
     (pred_label != target) as a float.
+
+    Shape:
+        - pred: (*), scores or probabilities; or (N, C, d1, ...) / (C,) class scores.
+        - target: (*), the same shape as pred, 0/1 or −1/+1; or (N, d1, ...) / () class indices.
+        - output: a scalar for mean and sum; for none, target's shape.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("zero_one", "[0.9, 0.3, 0.6, 0.2, 0.55]", "[1, 0, 0, 0, 1]")
+        >>> print(f"{r.scalar:.4f}")
+        0.2000
     """
     if _argmax_mode(pred, target):
         dim = class_dim(pred)
@@ -312,7 +348,7 @@ register(LossSpec(
     name="hinge", family="margin", title=msg("margin.hinge.title"),
     summary=msg("margin.hinge.summary"),
     formula=r"l_n = \max(0, \text{margin} - y_n f_n)", pred_kind="scores", target_kind="signs",
-    params=(Param("margin", 1.0, "float", msg("margin.hinge.param.margin"), 0.0, 10.0),),
+    params=(Param("margin", 1.0, Interval(Real, 0.0, 10.0), msg("margin.hinge.param.margin")),),
     steps=hinge_steps, enclosure=hinge_enclosure, reference=hinge_reference, reference_name="torch.relu(margin - y*f)",
     prepare=hinge_prepare, aliases=("svm", "hinge_loss", "svm_loss"),
     example={"pred": "[0.8, -0.5, 1.5, 0.3, -2.0]", "target": "[1, -1, 1, -1, 1]", "params": {"margin": 1.0}},
@@ -326,9 +362,9 @@ register(LossSpec(
     summary=msg("margin.multi_margin.summary"),
     formula=r"l_n = \frac{1}{C} \sum_{i \ne y_n} w_{y_n} \max(0, \text{margin} - x_{n,y_n} + x_{n,i})^p",
     pred_kind="scores", target_kind="classes",
-    params=(Param("p", 1, "int", msg("margin.multi_margin.param.p"), 1, 2),
-            Param("margin", 1.0, "float", msg("margin.multi_margin.param.margin"), 0.0, 10.0),
-            Param("weight", None, "tensor", msg("margin.multi_margin.param.weight"))),
+    params=(Param("p", 1, Interval(Integral, 1, 2), msg("margin.multi_margin.param.p")),
+            Param("margin", 1.0, Interval(Real, 0.0, 10.0), msg("margin.multi_margin.param.margin")),
+            Param("weight", None, Tensor(), msg("margin.multi_margin.param.weight"))),
     steps=multi_margin_steps, enclosure=multi_margin_enclosure, reference=multi_margin_reference,
     reference_name="torch.nn.functional.multi_margin_loss", prepare=multi_margin_prepare,
     aliases=("MultiMarginLoss", "multi_class_hinge", "multiclass_hinge"), target_dtype="index",
@@ -342,7 +378,7 @@ register(LossSpec(
     name="zero_one", family="margin", title=msg("margin.zero_one.title"),
     summary=msg("margin.zero_one.summary"),
     formula=r"l_n = \mathbf{1}[\hat{y}_n \ne y_n]", pred_kind="scores", target_kind="binary",
-    params=(Param("threshold", 0.5, "float",
+    params=(Param("threshold", 0.5, Interval(Real),
                   msg("margin.zero_one.param.threshold")),),
     steps=zero_one_steps, enclosure=zero_one_enclosure, reference=zero_one_reference, reference_name="counting: (pred_label != target).float()",
     prepare=zero_one_prepare, aliases=("01", "0-1", "zero_one_loss", "error_rate", "misclassification"),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from numbers import Real
 from typing import Any
 
 import torch
@@ -40,6 +41,7 @@ from lossapp.inputs import (
     require_same_shape,
     shape_text,
 )
+from lossapp.inputs.constraints import Boolean, Interval, Options
 from lossapp.interval import Box, IntervalFormula, Iv, interval_formula, log_softmax_iv, monotone, reduce_iv, where
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
@@ -51,6 +53,29 @@ EXAMPLE = {"pred": "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "target": "[[
 KINDS = {"dice": ("D", msg("overlap.step.dice_coefficient"), msg("overlap.step.dice_loss")),
          "iou": ("J", msg("overlap.step.iou_jaccard_index"), msg("overlap.step.iou_loss")),
          "tversky": ("T", msg("overlap.step.tversky_index"), msg("overlap.step.tversky_loss"))}
+
+
+# -- the one score (segmentation_models_pytorch's soft scores) -------------------------------------
+
+def overlap_score(tp: torch.Tensor, fp: torch.Tensor, fn: torch.Tensor, alpha: float, beta: float,
+                  scale: float = 1.0, eps: float = 0.0) -> torch.Tensor:
+    """The Tversky index of (soft) true positives, false positives and false negatives, smoothed by ε:
+
+        T = (s·tp + ε) / (s·(tp + α·fp + β·fn) + ε).
+
+    Every overlap coefficient is this one score: α = β = 1 is IoU (Jaccard), tp/(tp + fp + fn); α = β = ½ is
+    Dice (F1), and with s = 2 it is written 2tp/(2tp + fp + fn), ε smoothing the doubled intersection as article
+    003's code does, (2|X∩Y| + ε)/(|X| + |Y| + ε); s = 1 otherwise (Tversky's own form)."""
+    return (scale * tp + eps) / (scale * (tp + alpha * fp + beta * fn) + eps)
+
+
+def score_weights(kind: str, params: dict[str, Any]) -> tuple[float, float, float]:
+    """(α, β, s) of `overlap_score` for a kind of coefficient."""
+    if kind == "dice":
+        return 0.5, 0.5, 2.0
+    if kind == "iou":
+        return 1.0, 1.0, 1.0
+    return float(params["alpha"]), float(params["beta"]), 1.0
 
 
 # -- input checks ----------------------------------------------------------------------------------
@@ -163,24 +188,25 @@ def _count_steps(trace: Trace, p: torch.Tensor, t: torch.Tensor, dims: tuple[int
                    sub=_sum_terms(masks["FN"], dims))
     trace.add("TN", msg("overlap.step.true_negatives_tn"), r"TN = \sum_i (1 - p_i)(1 - t_i)", _ssum(masks["TN"], dims),
               sub=_sum_terms(masks["TN"], dims))
+    counted = overlap_score(tp, fp, fn, *score_weights(kind, params))
     if kind == "dice":
         prec = trace.add("P", msg("overlap.step.precision_p"), r"P = \frac{TP}{TP + FP}", tp / (tp + fp),
                          sub=r"\frac{$tp}{$tp + $fp}", tp=tp, fp=fp)
         rec = trace.add("R", msg("overlap.step.recall_r"), r"R = \frac{TP}{TP + FN}", tp / (tp + fn),
                         sub=r"\frac{$tp}{$tp + $fn}", tp=tp, fn=fn)
         trace.add("F1", msg("overlap.step.dice_f1_from_the_counts"), r"\frac{2TP}{2TP + FP + FN} = F_1 = \frac{2PR}{P + R}",
-                  2 * tp / (2 * tp + fp + fn),
+                  counted,
                   note=msg("overlap.note.dice_counts"),
                   sub=r"\frac{2 \cdot $tp}{2 \cdot $tp + $fp + $fn} = \frac{2 \cdot $P \cdot $R}{$P + $R}",
                   tp=tp, fp=fp, fn=fn, P=prec, R=rec)
     elif kind == "iou":
-        trace.add("IoU", msg("overlap.step.iou_from_the_counts"), r"J = \frac{TP}{TP + FP + FN}", tp / (tp + fp + fn),
+        trace.add("IoU", msg("overlap.step.iou_from_the_counts"), r"J = \frac{TP}{TP + FP + FN}", counted,
                   note=msg("overlap.note.iou_counts"),
                   sub=r"\frac{$tp}{$tp + $fp + $fn}", tp=tp, fp=fp, fn=fn)
     else:
         a, b = float(params["alpha"]), float(params["beta"])
         trace.add("T_counts", msg("overlap.step.tversky_index_from_the_counts"), r"T = \frac{TP}{TP + \alpha FP + \beta FN}",
-                  tp / (tp + a * fp + b * fn),
+                  counted,
                   note=msg("overlap.note.tversky_counts"),
                   sub=rf"\frac{{$tp}}{{$tp + {fmt(a)} \cdot $fp + {fmt(b)} \cdot $fn}}", tp=tp, fp=fp, fn=fn)
 
@@ -204,30 +230,32 @@ def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
     inter = trace.add("|X∩Y|", msg("overlap.step.intersection_x_y"), r"|X \cap Y| = \sum_i p_i t_i", _ssum(pt, dims),
                       note=_sum_note(p, activation, per_sample), sub=_sum_terms(pt, dims))
     symbol, title, _ = KINDS[kind]
+    weights = score_weights(kind, params)
     if kind in ("dice", "iou"):
         sp = trace.add("|X|", msg("overlap.step.prediction_size_x"), r"|X| = \sum_i p_i", _ssum(p, dims), sub=_sum_terms(p, dims))
         st = trace.add("|Y|", msg("overlap.step.target_size_y"), r"|Y| = \sum_i t_i", _ssum(t, dims), sub=_sum_terms(t, dims))
         empty = (sp + st).detach() == 0
+        fp, fn = sp - inter, st - inter  # |X∖Y| and |Y∖X|, the soft false positives and negatives
     if kind == "dice":
         coef = trace.add(symbol, title, r"D = \frac{2|X \cap Y| + \epsilon}{|X| + |Y| + \epsilon}",
-                         (2 * inter + eps) / (sp + st + eps),
+                         overlap_score(inter, fp, fn, *weights, eps=eps),
                          sub=rf"\frac{{2 \cdot $i + {e}}}{{$x + $y + {e}}}", i=inter, x=sp, y=st)
     elif kind == "iou":
         union = trace.add("|X∪Y|", msg("overlap.step.union_x_y"), r"|X \cup Y| = |X| + |Y| - |X \cap Y|", sp + st - inter,
                           sub=r"$x + $y - $i", x=sp, y=st, i=inter)
         coef = trace.add(symbol, title, r"J = \frac{|X \cap Y| + \epsilon}{|X \cup Y| + \epsilon}",
-                         (inter + eps) / (union + eps), sub=rf"\frac{{$i + {e}}}{{$u + {e}}}", i=inter, u=union)
+                         overlap_score(inter, fp, fn, *weights, eps=eps), sub=rf"\frac{{$i + {e}}}{{$u + {e}}}",
+                         i=inter, u=union)
     else:
-        a, b = float(params["alpha"]), float(params["beta"])
+        a, b, _ = weights
         fp = trace.add("fp", msg("overlap.step.soft_false_positives"), r"\mathrm{fp} = \sum_i p_i (1 - t_i)", _ssum(p * (1 - t), dims),
                        note=msg("overlap.note.weighted_by_alpha"))
         fn = trace.add("fn", msg("overlap.step.soft_false_negatives"), r"\mathrm{fn} = \sum_i (1 - p_i)\, t_i", _ssum((1 - p) * t, dims),
                        note=msg("overlap.note.weighted_by_beta"))
-        den = inter + a * fp + b * fn
-        empty = den.detach() == 0
+        empty = (inter + a * fp + b * fn).detach() == 0
         coef = trace.add(symbol, title,
                          r"T = \frac{|X \cap Y| + \epsilon}{|X \cap Y| + \alpha\,\mathrm{fp} + \beta\,\mathrm{fn} + \epsilon}",
-                         (inter + eps) / (den + eps),
+                         overlap_score(inter, fp, fn, *weights, eps=eps),
                          sub=rf"\frac{{$i + {e}}}{{$i + {fmt(a)} \cdot $fp + {fmt(b)} \cdot $fn + {e}}}",
                          i=inter, fp=fp, fn=fn)
     if bool(empty.any()):
@@ -252,8 +280,21 @@ def dice_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: d
     the whole 1-D tensor, each sample of a ≥2-D batch, or with softmax each (sample, class) averaged
     over classes).  mean: Σ_n l_n / N;  sum: Σ_n l_n;  none: the per-sample losses.
     Params: eps, activation (none / sigmoid / softmax), per_sample.
-    Shapes: pred and target alike; softmax: pred (N, C, ...), target (N, ...) indices or (N, C, ...).
     Reference: the set formula written directly in torch ops (sum, sigmoid / softmax, one_hot).
+
+    Shape:
+        - pred: (*): one set when 1-D or per_sample=false, else (N, ...) with one set per sample;
+          activation=softmax: (N, C, d1, ...) logits with the classes on dim 1.
+        - target: pred's shape, a 0/1 mask or soft labels in [0, 1]; softmax: (N, d1, ...) class indices
+          or (N, C, d1, ...) one-hot / class probabilities.
+        - output: a scalar for mean and sum; for none, one loss per set: (N,), or () for one set.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("dice", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
+        >>> print(f"{r.scalar:.4f}")
+        0.2483
     """
     return reduce(trace, _overlap(trace, pred, target, params, "dice"), reduction)
 
@@ -264,8 +305,21 @@ def iou_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
 
     Unreduced: l = 1 − (Σ p·t + ε) / (Σ p + Σ t − Σ p·t + ε), one l per set as for Dice.
     mean: Σ_n l_n / N;  sum: Σ_n l_n;  none: the per-sample losses.
-    Params: eps, activation, per_sample.  Shapes: as dice.
-    Reference: the set formula in torch ops.
+    Params: eps, activation, per_sample.  Reference: the set formula in torch ops.
+
+    Shape:
+        - pred: (*): one set when 1-D or per_sample=false, else (N, ...) with one set per sample;
+          activation=softmax: (N, C, d1, ...) logits with the classes on dim 1.
+        - target: pred's shape, a 0/1 mask or soft labels in [0, 1]; softmax: (N, d1, ...) class indices
+          or (N, C, d1, ...) one-hot / class probabilities.
+        - output: a scalar for mean and sum; for none, one loss per set: (N,), or () for one set.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("iou", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
+        >>> print(f"{r.scalar:.4f}")
+        0.3929
     """
     return reduce(trace, _overlap(trace, pred, target, params, "iou"), reduction)
 
@@ -277,8 +331,21 @@ def tversky_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
     Unreduced: l = 1 − (Σ p·t + ε) / (Σ p·t + α·Σ p(1−t) + β·Σ (1−p)t + ε), one l per set.
     α = β = 0.5 is the Dice loss (exactly when ε = 0), α = β = 1 the IoU loss.
     mean: Σ_n l_n / N;  sum: Σ_n l_n;  none: the per-sample losses.
-    Params: eps, alpha, beta, activation, per_sample.  Shapes: as dice.
-    Reference: the set formula in torch ops.
+    Params: eps, alpha, beta, activation, per_sample.  Reference: the set formula in torch ops.
+
+    Shape:
+        - pred: (*): one set when 1-D or per_sample=false, else (N, ...) with one set per sample;
+          activation=softmax: (N, C, d1, ...) logits with the classes on dim 1.
+        - target: pred's shape, a 0/1 mask or soft labels in [0, 1]; softmax: (N, d1, ...) class indices
+          or (N, C, d1, ...) one-hot / class probabilities.
+        - output: a scalar for mean and sum; for none, one loss per set: (N,), or () for one set.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("tversky", "[[0.9, 0.2, 0.7, 0.1]]", "[[1, 0, 1, 0]]", alpha=0.3, beta=0.7)
+        >>> print(f"{r.scalar:.4f}")
+        0.1878
     """
     return reduce(trace, _overlap(trace, pred, target, params, "tversky"), reduction)
 
@@ -434,11 +501,10 @@ tversky_enclosure = _overlap_enclosure("tversky")
 
 # -- registration ------------------------------------------------------------------------------------
 
-EPS_PARAM = Param("eps", 1e-8, "float", msg("overlap.param.eps"),
-                  0.0, 1.0)
-ACTIVATION_PARAM = Param("activation", "none", "choice",
-                         msg("overlap.param.activation"), choices=ACTIVATIONS)
-PER_SAMPLE_PARAM = Param("per_sample", True, "bool",
+EPS_PARAM = Param("eps", 1e-8, Interval(Real, 0.0, 1.0), msg("overlap.param.eps"))
+ACTIVATION_PARAM = Param("activation", "none", Options(ACTIVATIONS),
+                         msg("overlap.param.activation"))
+PER_SAMPLE_PARAM = Param("per_sample", True, Boolean(),
                          msg("overlap.param.per_sample"))
 _SET_PARAMS = (EPS_PARAM, ACTIVATION_PARAM, PER_SAMPLE_PARAM)
 _COMMON: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "target_kind": "binary",
@@ -466,8 +532,8 @@ register(LossSpec(
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i t_i + \alpha \sum_i p_i (1 - t_i) + "
             r"\beta \sum_i (1 - p_i) t_i + \epsilon}",
     params=(EPS_PARAM,
-            Param("alpha", 0.5, "float", msg("overlap.tversky.param.alpha"), 0.0, 10.0),
-            Param("beta", 0.5, "float", msg("overlap.tversky.param.beta"), 0.0, 10.0),
+            Param("alpha", 0.5, Interval(Real, 0.0, 10.0), msg("overlap.tversky.param.alpha")),
+            Param("beta", 0.5, Interval(Real, 0.0, 10.0), msg("overlap.tversky.param.beta")),
             ACTIVATION_PARAM, PER_SAMPLE_PARAM),
     steps=tversky_steps, enclosure=tversky_enclosure, reference=tversky_reference,
     reference_name="set formula 1 − (Σp·t + ε)/(Σp·t + α·Σp(1−t) + β·Σ(1−p)t + ε) in torch ops",
@@ -595,8 +661,19 @@ def dice_ce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
     probabilities (activation none), BCE with logits (sigmoid), or cross-entropy over dim 1 for
     class-index / one-hot targets (softmax).  mean: both parts means;  sum: both parts sums.
     Params: lambda_dice, lambda_ce, eps, activation, per_sample (the CE part uses its defaults).
-    Shapes: as dice.  Reference: λ_dice·(the Dice set formula) + λ_ce·(the CE part's reference:
+    Reference: λ_dice·(the Dice set formula) + λ_ce·(the CE part's reference:
     F.binary_cross_entropy / F.binary_cross_entropy_with_logits / F.cross_entropy).
+
+    Shape:
+        - pred, target: as dice.
+        - output: a scalar (mean and sum; there is no none).
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("dice_ce", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
+        >>> print(f"{r.scalar:.4f}")
+        0.5473
     """
     return _combo_steps("ce")(trace, pred, target, params, reduction)
 
@@ -609,8 +686,19 @@ def dice_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, par
     binary focal loss (alpha, gamma) on the probabilities (activation none) or on the logits (sigmoid).
     mean: both parts means;  sum: both parts sums.
     Params: lambda_dice, lambda_focal, eps, activation (none / sigmoid), per_sample, alpha, gamma.
-    Shapes: pred and target of the same shape, 0/1 target.
     Reference: λ_dice·(the Dice set formula) + λ_focal·(the focal loss's reference).
+
+    Shape:
+        - pred: (*), probabilities (activation none) or logits (sigmoid); sets as for dice.
+        - target: (*), the same shape as pred, 0/1.
+        - output: a scalar (mean and sum; there is no none).
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("dice_focal", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
+        >>> print(f"{r.scalar:.4f}")
+        0.2638
     """
     return _combo_steps("focal")(trace, pred, target, params, reduction)
 
@@ -646,13 +734,13 @@ _DICE_VALUE_CODE = DICE_CODE.rsplit("\n", 1)[0] + '\ndice = {"none": l, "mean": 
 
 _COMBO: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "target_kind": "binary",
                           "target_dtype": "auto", "example": EXAMPLE, "reductions": ("mean", "sum")}
-LAMBDA_DICE = Param("lambda_dice", 1.0, "float", msg("overlap.param.lambda_dice"), 0.0, 100.0)
+LAMBDA_DICE = Param("lambda_dice", 1.0, Interval(Real, 0.0, 100.0), msg("overlap.param.lambda_dice"))
 
 register(LossSpec(
     natural_log=True, parts=(Part("L_dice", "lambda_dice"), Part("L_ce", "lambda_ce", natural_log=True)),
     name="dice_ce", title=msg("overlap.dice_ce.title"), summary=msg("overlap.dice_ce.summary"),
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{ce} L_{ce}",
-    params=(LAMBDA_DICE, Param("lambda_ce", 1.0, "float", msg("overlap.dice_ce.param.lambda_ce"), 0.0, 100.0),
+    params=(LAMBDA_DICE, Param("lambda_ce", 1.0, Interval(Real, 0.0, 100.0), msg("overlap.dice_ce.param.lambda_ce")),
             *_SET_PARAMS),
     steps=dice_ce_steps, enclosure=_combo_enclosure("ce"), reference=_combo_reference("ce"), prepare=_combo_prepare("ce"),
     gradient=_combo_gradient("ce"),
@@ -664,13 +752,12 @@ register(LossSpec(
     parts=(Part("L_dice", "lambda_dice"), Part("L_focal", "lambda_focal", natural_log=True)),
     name="dice_focal", title=msg("overlap.dice_focal.title"), summary=msg("overlap.dice_focal.summary"),
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{focal} L_{focal}",
-    params=(LAMBDA_DICE, Param("lambda_focal", 1.0, "float", msg("overlap.dice_focal.param.lambda_focal"), 0.0, 100.0),
+    params=(LAMBDA_DICE, Param("lambda_focal", 1.0, Interval(Real, 0.0, 100.0), msg("overlap.dice_focal.param.lambda_focal")),
             EPS_PARAM,
-            Param("activation", "none", "choice", msg("overlap.dice_focal.param.activation"), choices=("none", "sigmoid")),
+            Param("activation", "none", Options(("none", "sigmoid")), msg("overlap.dice_focal.param.activation")),
             PER_SAMPLE_PARAM,
-            Param("alpha", 0.25, "float", msg("overlap.dice_focal.param.alpha"),
-                  -1.0, 1.0),
-            Param("gamma", 2.0, "float", msg("overlap.dice_focal.param.gamma"), 0.0, 10.0)),
+            Param("alpha", 0.25, Interval(Real, -1.0, 1.0), msg("overlap.dice_focal.param.alpha")),
+            Param("gamma", 2.0, Interval(Real, 0.0, 10.0), msg("overlap.dice_focal.param.gamma"))),
     steps=dice_focal_steps, enclosure=_combo_enclosure("focal"), reference=_combo_reference("focal"), prepare=_combo_prepare("focal"),
     gradient=_combo_gradient("focal"),
     reference_name="λ_dice·(Dice set formula) + λ_focal·(sigmoid focal loss on F.binary_cross_entropy_with_logits)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Real
 from typing import Any
 
 import torch
@@ -10,6 +11,7 @@ import torch.nn.functional as F
 
 from lossapp.i18n import msg
 from lossapp.inputs import require_same_shape
+from lossapp.inputs.constraints import Interval
 from lossapp.interval import Box, Iv, abs_difference, interval_formula, reduce_iv
 from lossapp.losses.stable import select
 from lossapp.reduction import reduce
@@ -33,8 +35,19 @@ def l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
              reduction: str) -> torch.Tensor:
     """L1 loss (mean absolute error).
 
-    Unreduced: l_n = |ŷ_n − y_n|.  mean: Σ l_n / n;  sum: Σ l_n;  none: l.
-    Shapes: pred and target of the same shape.  Reference: F.l1_loss.
+    Unreduced: l_n = |ŷ_n − y_n|.  mean: Σ l_n / n;  sum: Σ l_n;  none: l.  Reference: F.l1_loss.
+
+    Shape:
+        - pred: (*), any number of dimensions.
+        - target: (*), the same shape as pred.
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("l1", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]")
+        >>> print(f"{r.scalar:.4f}")
+        0.5167
     """
     d = _difference(trace, pred, target)
     loss = trace.add("l", msg("regression.step.absolute_error"), r"l_n = |d_n|", d.abs(), sub=r"|$d|", d=d)
@@ -45,8 +58,19 @@ def mse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
               reduction: str) -> torch.Tensor:
     """MSE loss (L2, mean squared error).
 
-    Unreduced: l_n = (ŷ_n − y_n)².  mean: Σ l_n / n;  sum: Σ l_n;  none: l.
-    Shapes: pred and target of the same shape.  Reference: F.mse_loss.
+    Unreduced: l_n = (ŷ_n − y_n)².  mean: Σ l_n / n;  sum: Σ l_n;  none: l.  Reference: F.mse_loss.
+
+    Shape:
+        - pred: (*), any number of dimensions.
+        - target: (*), the same shape as pred.
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("mse", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]")
+        >>> print(f"{r.scalar:.4f}")
+        0.5617
     """
     d = _difference(trace, pred, target)
     loss = trace.add("l", msg("regression.step.squared_error"), r"l_n = d_n^2", d * d, sub=r"$d^2", d=d)
@@ -58,7 +82,19 @@ def rmse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: d
     """RMSE: the square root of the reduced MSE (an evaluation metric, article 002).
 
     Unreduced: l_n = (ŷ_n − y_n)².  mean: √(Σ l_n / n);  sum: √(Σ l_n);  none: √(l_n) = |d_n|.
-    Shapes: pred and target of the same shape.  Reference: torch.sqrt(F.mse_loss(...)).
+    Reference: torch.sqrt(F.mse_loss(...)).
+
+    Shape:
+        - pred: (*), any number of dimensions.
+        - target: (*), the same shape as pred.
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("rmse", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]")
+        >>> print(f"{r.scalar:.4f}")
+        0.7494
     """
     mse = mse_steps(trace, pred, target, params, reduction)
     return trace.add("rmse", msg("regression.step.square_root"), r"\mathrm{RMSE} = \sqrt{L_{\mathrm{MSE}}}", torch.sqrt(mse),
@@ -72,6 +108,18 @@ def smooth_l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
 
     Unreduced: l_n = 0.5·d_n²/β if |d_n| < β, else |d_n| − 0.5·β   (β = 0 gives L1).
     mean: Σ l_n / n;  sum: Σ l_n;  none: l.  Reference: F.smooth_l1_loss(beta=β).
+
+    Shape:
+        - pred: (*), any number of dimensions.
+        - target: (*), the same shape as pred.
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("smooth_l1", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]", beta=0.5)
+        >>> print(f"{r.scalar:.4f}")
+        0.3533
     """
     beta = float(params["beta"])
     d = _difference(trace, pred, target)
@@ -94,6 +142,18 @@ def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
 
     Unreduced: l_n = 0.5·d_n² if |d_n| < δ, else δ·(|d_n| − 0.5·δ).
     mean: Σ l_n / n;  sum: Σ l_n;  none: l.  Reference: F.huber_loss(delta=δ).
+
+    Shape:
+        - pred: (*), any number of dimensions.
+        - target: (*), the same shape as pred.
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("huber", "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]")
+        >>> print(f"{r.scalar:.4f}")
+        0.2600
     """
     delta = float(params["delta"])
     d = _difference(trace, pred, target)
@@ -188,7 +248,7 @@ register(LossSpec(
     name="smooth_l1", torch_code="F.smooth_l1_loss(pred, target, reduction=reduction, beta=beta)", title=msg("regression.smooth_l1.title"),
     summary=msg("regression.smooth_l1.summary"),
     formula=r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & \text{otherwise}\end{cases}",
-    params=(Param("beta", 1.0, "float", msg("regression.smooth_l1.param.beta"), 0.0, 10.0),),
+    params=(Param("beta", 1.0, Interval(Real, 0.0, 10.0), msg("regression.smooth_l1.param.beta")),),
     steps=smooth_l1_steps, enclosure=smooth_l1_enclosure,
     reference=lambda x, y, p, r: F.smooth_l1_loss(x, y, reduction=r, beta=p["beta"]),
     reference_name="torch.nn.functional.smooth_l1_loss", aliases=("SmoothL1Loss", "smoothl1"), **_COMMON))
@@ -197,7 +257,7 @@ register(LossSpec(
     related={"rescaled": "smooth_l1"}, mistakes=("smooth_l1_huber_swapped",),
     name="huber", torch_code="F.huber_loss(pred, target, reduction=reduction, delta=delta)", title=msg("regression.huber.title"), summary=msg("regression.huber.summary"),
     formula=r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & \text{otherwise}\end{cases}",
-    params=(Param("delta", 1.0, "float", msg("regression.huber.param.delta"), 1e-6, 10.0),),
+    params=(Param("delta", 1.0, Interval(Real, 1e-6, 10.0), msg("regression.huber.param.delta")),),
     steps=huber_steps, enclosure=huber_enclosure,
     reference=lambda x, y, p, r: F.huber_loss(x, y, reduction=r, delta=p["delta"]),
     reference_name="torch.nn.functional.huber_loss", aliases=("HuberLoss",), **_COMMON))

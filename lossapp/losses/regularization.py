@@ -16,12 +16,14 @@ Reductions (a penalty has no samples, so they are defined over the weights):
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Real
 from typing import Any
 
 import torch
 
 from lossapp.i18n import msg
 from lossapp.inputs import InputError
+from lossapp.inputs.constraints import Interval
 from lossapp.interval import Box, Iv, interval_formula, reduce_iv
 from lossapp.losses.stable import reduce_builtin
 from lossapp.reduction import reduce
@@ -54,8 +56,19 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
 
     Unreduced: r_i = λ·|w_i|.  sum (default): λ·Σ|w_i|;  mean: λ·Σ|w_i| / n;  none: r.
     Gradient: λ·sign(w_i) (0 at w_i = 0, as torch's abs backward).
-    Params: lam (λ, default 0.01).  Shapes: weights of any shape, no target.
-    Reference: lam * w.abs(), reduced (plain torch).
+    Params: lam (λ, default 0.01).  Reference: lam * w.abs(), reduced (plain torch).
+
+    Shape:
+        - pred: (*), the weights w, any number of dimensions.
+        - target: none.
+        - output: a scalar for sum and mean; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("l1_penalty", "[0.5, -1.2, 2.0, 0.0, -0.3]", lam=0.01)
+        >>> print(f"{r.scalar:.4f}")
+        0.0400
     """
     lam = float(params["lam"])
     lt = fmt(lam)
@@ -116,9 +129,21 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     Unreduced: r_i = (λ/2)·w_i².  sum (default): (λ/2)·Σw_i²;  mean: (λ/2)·Σw_i² / n;  none: r.
     Gradient: λ·w_i, which is what SGD(weight_decay=λ) adds to each gradient: torch puts L2 in the
     optimizer, not in the loss.
-    Params: lam (λ, default 0.01, the article's weight_decay).  Shapes: weights of any shape, no target.
+    Params: lam (λ, default 0.01, the article's weight_decay).
     Reference: (λ/2)·w² with torch ops for the value; its gradient is the displacement w − w' of one
     torch.optim.SGD([w], lr=1, weight_decay=λ) step on a zero data loss (a custom autograd.Function).
+
+    Shape:
+        - pred: (*), the weights w, any number of dimensions.
+        - target: none.
+        - output: a scalar for sum and mean; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("l2_penalty", "[0.5, -1.2, 2.0, 0.0, -0.3]", lam=0.01)
+        >>> print(f"{r.scalar:.4f}")
+        0.0289
     """
     lam = float(params["lam"])
     lt = fmt(lam)
@@ -153,7 +178,7 @@ def l2_penalty_enclosure(box: Box) -> Iv:
 
 _PENALTY = {"family": "regularization", "pred_kind": "weights", "target_kind": None, "prepare": penalty_prepare,
             "default_reduction": "sum", "example": {"pred": "[0.5, -1.2, 2.0, 0.0, -0.3]", "params": {"lam": 0.01}}}
-_LAM = Param("lam", 0.01, "float", msg("regularization.param.lam"), 0.0, 10.0)
+_LAM = Param("lam", 0.01, Interval(Real, 0.0, 10.0), msg("regularization.param.lam"))
 _REDUCE_CODE = 'r.sum() if reduction == "sum" else r.mean() if reduction == "mean" else r'
 
 register(LossSpec(

@@ -14,6 +14,7 @@ hard truncation at m = 0.5 (K → ∞); K = 0 gives half the BCE.
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import torch
@@ -21,6 +22,7 @@ import torch.nn.functional as F
 
 from lossapp.i18n import msg
 from lossapp.inputs import require_binary, require_probabilities, require_same_shape
+from lossapp.inputs.constraints import Interval
 from lossapp.interval import Box, Iv, interval_formula, monotone, monotone_scalar, reduce_iv, where
 from lossapp.losses.classification import bce_enclosure_terms
 from lossapp.losses.focal import bce_probability_steps, logits_hint, reduction_scale, soft_label_check
@@ -77,8 +79,20 @@ def truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
     λ = 0 if (y = 1 and ŷ > m) or (y = 0 and ŷ < 1 − m), else 1. λ is a constant for the gradient
     (the article: its derivative is 0), so truncated elements get no gradient.
     mean: Σ l_n / n (truncated elements still count in n); sum: Σ l_n; none: l.
-    Params: m = 0.6 (the article's 0.6 / 0.4 example).  Shapes: pred and target of the same shape;
-    pred in [0, 1], target 0/1.  Reference: F.binary_cross_entropy(reduction="none") times the λ mask.
+    Params: m = 0.6 (the article's 0.6 / 0.4 example).
+    Reference: F.binary_cross_entropy(reduction="none") times the λ mask.
+
+    Shape:
+        - pred: (*), probabilities ŷ in [0, 1], any number of dimensions.
+        - target: (*), the same shape as pred, 0/1.
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("truncated_ce", "[0.9, 0.55, 0.3, 0.2, 0.45, 0.7]", "[1, 1, 1, 0, 0, 0]", m=0.6)
+        >>> print(f"{r.scalar:.4f}")
+        0.6006
     """
     m = float(params["m"])
     y = target
@@ -138,7 +152,7 @@ register(LossSpec(
     formula=r"l_n = \lambda(y_n,\hat{y}_n)\,\mathrm{ce}_n,\quad \lambda = 0 \text{ if } y=1,\hat{y}>m "
             r"\text{ or } y=0,\hat{y}<1-m",
     pred_kind="probabilities", target_kind="binary",
-    params=(Param("m", 0.6, "float", msg("truncated.truncated_ce.param.m"), 0.0, 1.0),),
+    params=(Param("m", 0.6, Interval(Real, 0.0, 1.0), msg("truncated.truncated_ce.param.m")),),
     steps=truncated_steps, enclosure=truncated_enclosure, reference=truncated_reference, prepare=_truncated_prepare, gradient=truncated_gradient,
     reference_name="torch.nn.functional.binary_cross_entropy(reduction='none') times the λ mask",
     aliases=("hard_truncated_ce", "truncated_cross_entropy", "hard_truncated_cross_entropy"),
@@ -170,8 +184,20 @@ def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor,
     with the threshold at x = 0 (ŷ = σ(x) = 0.5). K → ∞ gives the hard truncation at m = 0.5;
     K = 1 gives the focal loss with γ = 1 and no α; K = 0 gives BCE / 2.
     mean: Σ l_n / n;  sum: Σ l_n;  none: l.
-    Params: K = 1.0 (steepness, ≥ 0).  Shapes: pred and target of the same shape; target 0/1 (soft warned).
+    Params: K = 1.0 (steepness, ≥ 0).
     Reference: −y·torch.sigmoid(−Kx)·F.logsigmoid(x) − (1−y)·torch.sigmoid(Kx)·F.logsigmoid(−x).
+
+    Shape:
+        - pred: (*), logits x, any number of dimensions.
+        - target: (*), the same shape as pred, 0/1 (soft labels are warned about).
+        - output: a scalar for mean and sum; (*) for none.
+
+    Example::
+
+        >>> import lossapp
+        >>> r = lossapp.compute("soft_truncated_ce", "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "[1, 1, 1, 0, 0, 0]")
+        >>> print(f"{r.scalar:.4f}")
+        0.2881
     """
     k = float(params["K"])
     x, y = pred, target
@@ -232,7 +258,7 @@ register(LossSpec(
     summary=msg("truncated.soft_truncated_ce.summary"),
     formula=r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",
     pred_kind="logits", target_kind="binary",
-    params=(Param("K", 1.0, "float", msg("truncated.soft_truncated_ce.param.k"), 0.0, 100.0),),
+    params=(Param("K", 1.0, Interval(Real, 0.0, 100.0), msg("truncated.soft_truncated_ce.param.k")),),
     steps=soft_truncated_steps, enclosure=soft_truncated_enclosure, reference=soft_truncated_reference, prepare=_soft_prepare,
     reference_name="-y*sigmoid(-Kx)*F.logsigmoid(x) - (1-y)*sigmoid(Kx)*F.logsigmoid(-x)",
     aliases=("soft_truncated_cross_entropy", "softened_truncated_ce"),

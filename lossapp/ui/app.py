@@ -18,9 +18,9 @@ import time
 from typing import Any
 
 from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
-from lossapp.ui.common import CSS, Translations, gr, theme
+from lossapp.ui.common import CSS, Translations, gr, theme, toast_js
 from lossapp.ui.downloads import DOWNLOADS
-from lossapp.ui.strings import LANG_CHOICES, t
+from lossapp.ui.strings import language_choices, t
 
 DELETE_CACHE = (600, 3600)  # Gradio's own files (uploads, served copies): every 10 min, those over an hour old
 WARM_UP_DELAY = 1.0  # seconds after the server answers: the page a waking Space was woken for is served first
@@ -41,9 +41,10 @@ def build_app() -> gr.Blocks:
             with gr.Column(scale=5):
                 header = gr.Markdown(_header("en"), elem_classes=["la-header"])
             with gr.Column(scale=1, min_width=230):
-                lang = gr.Radio(LANG_CHOICES, value="en", label="Language / 语言", elem_id="la-lang",
+                lang = gr.Radio(language_choices(), value="en", label=t("language", "en"), elem_id="la-lang",
                                 elem_classes=["la-lang"])
         tr_ui.add(header, lambda lg: gr.update(value=_header(lg)))
+        tr_ui.keys(lang, label="language")
         with gr.Tabs(selected="calculator", elem_id="la-tabs") as tabs:
             with gr.Tab(t("tab_calculator", "en"), id="calculator", elem_id="la-tab-calculator") as tab_calc:
                 calc = calculator.build(tr_ui)
@@ -70,8 +71,14 @@ def build_app() -> gr.Blocks:
         def on_load(lg: str) -> list[Any]:
             return [*examples_tab.on_load(examples, lg), *check_tab.on_load(lg)]
 
-        demo.load(on_load, [lang], [*examples.load_outputs, *chk.outputs], api_visibility="private",
-                  show_progress="hidden")
+        def in_chosen_language(lg: str) -> list[Any]:
+            """The load's texts again when the language was switched while the page loaded (the load wrote
+            them in the language it started with, after the switch had re-rendered them)."""
+            return on_load(lg) if lg != "en" else [gr.update() for _ in load_outputs]
+
+        load_outputs = [*examples.load_outputs, *chk.outputs]
+        demo.load(on_load, [lang], load_outputs, api_visibility="private", show_progress="hidden") \
+            .then(in_chosen_language, [lang], load_outputs, api_visibility="private", show_progress="hidden")
         api.register()
     demo.queue(**concurrency.queue_kwargs())
     demo.lossapp_translations = tr_ui  # for tests: every language-dependent component
@@ -106,7 +113,7 @@ def _tab_label(key: str) -> Any:
 
 def _wire_language(lang: Any, tr_ui: Translations, calc: calculator.Calculator, conf: confusion_tab.ConfusionTab,
                    curves: curves_tab.CurvesTab) -> None:
-    """The English / 中文 switch: every label, then the shown results re-rendered in that language."""
+    """The language switch: every label, then the shown results re-rendered in that language."""
     private = {"api_visibility": "private", "show_progress": "hidden"}
     lang.change(tr_ui.updates, [lang], tr_ui.components, **private)
 
@@ -117,10 +124,15 @@ def _wire_language(lang: Any, tr_ui: Translations, calc: calculator.Calculator, 
 
     def calc_outputs(lg: str, state: Any, loss: str) -> list[Any]:
         from lossapp.registry import lookup
-        info = calculator.spec_info(lookup(loss), lg) if loss else ""
-        return [*calculator.render_outputs(state, lg), info]
+        if not loss:
+            return [*calculator.render_outputs(state, lg), "", gr.update(), gr.update()]
+        spec = lookup(loss)
+        return [*calculator.render_outputs(state, lg), calculator.spec_info(spec, lg),
+                gr.update(placeholder=calculator.placeholder(spec, "pred", lg)),
+                gr.update(placeholder=calculator.placeholder(spec, "target", lg))]
 
-    lang.change(calc_outputs, [lang, calc.state, calc.loss], [*calc.outputs, calc.info], **private)
+    lang.change(calc_outputs, [lang, calc.state, calc.loss], [*calc.outputs, calc.info, calc.pred, calc.target],
+                **private)
     lang.change(lambda lg, state: confusion_tab.render_outputs(state, lg), [lang, conf.state], conf.outputs, **private)
     inputs, outputs, fn = curves_tab.relabel(curves, lang)
     lang.change(fn, inputs, outputs, **private)
@@ -139,14 +151,14 @@ def server_settings() -> tuple[str, int]:
 
 
 def launch_kwargs() -> dict[str, Any]:
-    """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS; at most
-    concurrency.SESSIONS sessions kept. show_error is off: a gr.Error (every InputError, and the internal-error
-    message) still reaches the user, but an exception that escaped a handler shows as a generic error, not its
-    text."""
+    """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS, the error
+    toasts' heading in the chosen language (toast_js); at most concurrency.SESSIONS sessions kept. show_error is
+    off: a gr.Error (every InputError, and the internal-error message) still reaches the user, but an exception
+    that escaped a handler shows as a generic error, not its text."""
     host, port = server_settings()
     return {"server_name": host, "server_port": port, "share": False, "enable_monitoring": False,
-            "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS, "max_file_size": "200mb",
-            "footer_links": ["api", "settings"], "mcp_server": False,
+            "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS, "js": toast_js(),
+            "max_file_size": "200mb", "footer_links": ["api", "settings"], "mcp_server": False,
             "state_session_capacity": concurrency.SESSIONS}
 
 

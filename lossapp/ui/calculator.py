@@ -29,24 +29,19 @@ from lossapp.spreadsheet import write_csv
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr, value_html
 from lossapp.ui.concurrency import compute_events
 from lossapp.ui.downloads import DOWNLOADS
-from lossapp.ui.strings import family_label, t
+from lossapp.ui.strings import family_label, has, t
 
 DEFAULT_LOSS = "bce"
 CURVE_COLORS = ["#2563eb", "#16a34a", "#9333ea", "#0891b2", "#ca8a04"]
 PIN_COLORS = ["#1e3a8a", "#14532d", "#581c87", "#164e63", "#713f12"]  # the curve colours, darker
 POINT_COLOR = "#dc2626"
-KIND_WORDS = {"values": ("values", "数值"), "probabilities": ("probabilities", "概率"), "logits": ("logits", "logits"),
-              "log_probabilities": ("log-probabilities", "对数概率"), "scores": ("scores", "得分"),
-              "weights": ("weights", "权重"), "binary": ("0/1 labels", "0/1 标签"), "classes": ("class indices", "类别索引"),
-              "classes_or_probabilities": ("class indices or probabilities", "类别索引或类别概率"),
-              "signs": ("±1 labels", "±1 标签"), "counts": ("counts", "计数")}
 
 
 def _kind(kind: str | None, lang: str) -> str:
+    """The words for an input kind (ui.kind_<kind>; the kind's own name when the catalogs have none)."""
     if kind is None:
         return "—"
-    en, zh = KIND_WORDS.get(kind, (kind, kind))
-    return zh if lang == "zh" else en
+    return t(f"kind_{kind}", lang) if has(f"kind_{kind}") else kind
 
 
 def default_spec() -> LossSpec:
@@ -64,12 +59,9 @@ def family_choices(lang: str) -> list[tuple[str, str]]:
 
 
 def spec_info(spec: LossSpec, lang: str) -> str:
-    ref = "参考实现" if lang == "zh" else "reference"
-    inp = "输入" if lang == "zh" else "input"
-    tgt = "目标" if lang == "zh" else "target"
-    return (f"**{tr(spec.title, lang)}** — {tr(spec.summary, lang)}\n\n$${spec.formula}$$\n\n"
-            f"{inp}: {_kind(spec.pred_kind, lang)} · {tgt}: {_kind(spec.target_kind, lang)} · "
-            f"{ref}: `{spec.reference_name}`")
+    kinds = t("spec_kinds", lang, pred=_kind(spec.pred_kind, lang), target=_kind(spec.target_kind, lang),
+              reference=f"`{spec.reference_name}`")
+    return f"**{tr(spec.title, lang)}** — {tr(spec.summary, lang)}\n\n$${spec.formula}$$\n\n{kinds}"
 
 
 def placeholder(spec: LossSpec, which: str, lang: str) -> str:
@@ -214,8 +206,7 @@ def verdict_html(verdict: Any, lang: str) -> str:
     if verdict is None:
         return ""
     data = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
-    claimed = "给出的答案" if lang == "zh" else "claimed"
-    text = (f"{claimed} <b>{esc(data.get('claimed_text') or data.get('claimed'))}</b> → "
+    text = (f"{esc(t('chk_claimed_word', lang))} <b>{esc(data.get('claimed_text') or data.get('claimed'))}</b> → "
             f"<code>{esc(data.get('verdict'))}</code>")
     explanation = render.verdict_explanation(verdict, lang)
     if explanation:
@@ -436,7 +427,7 @@ def build(tr_ui: Translations) -> Calculator:
             loss = gr.Dropdown(loss_choices(spec.family, lang), value=spec.name, label=t("loss", lang),
                                elem_id="la-loss", filterable=True)
             info = gr.Markdown(spec_info(spec, lang), latex_delimiters=LATEX, elem_id="la-info")
-            with gr.Accordion(t("parameters", lang), open=True) as params_box:
+            with gr.Accordion(t("parameters", lang), open=True, elem_classes=["la-params"]) as params_box:
                 tr_ui.keys(params_box, label="parameters")
                 no_params = tr_ui.add(gr.Markdown(t("no_parameters", lang), visible=not spec.params),
                                       lambda lg: gr.update(value=t("no_parameters", lg)))

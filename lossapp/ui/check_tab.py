@@ -26,7 +26,7 @@ import pandas as pd
 from lossapp import render, service
 from lossapp.conventions import table_for_result
 from lossapp.grade import grade_csv, read_upload, summary
-from lossapp.i18n import add_zh, tr
+from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.registry import LossSpec, lookup
 from lossapp.result import Result
@@ -35,7 +35,7 @@ from lossapp.ui import calculator
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, gr, once
 from lossapp.ui.concurrency import compute_events, grade_events
 from lossapp.ui.downloads import DOWNLOADS
-from lossapp.ui.strings import STRINGS, t
+from lossapp.ui.strings import has, t
 from lossapp.ui.templates import css, render_template
 from lossapp.verdicts import VERDICTS, Verdict, parse_claim, rounds_to
 
@@ -59,97 +59,7 @@ VERDICT_STYLE: dict[str, tuple[str, str, str, str]] = {
 }
 VERDICT_ORDER = (*VERDICTS, "error")
 
-CHECK_STRINGS: dict[str, tuple[str, str]] = {
-    "tab_check": ("Check my answer", "检查答案"),
-    "chk_intro": ("Is a claimed answer right, right up to the rounding of the inputs, another library's convention, "
-                  "or a known mistake? Article 002's BCE example (stated there as 0.9264) is filled in.",
-                  "给出的答案是正确的、在输入的舍入误差内正确、按另一个库的约定算出的，还是一个常见错误？"
-                  "已填入文章 002 的 BCE 例子（文中给出 0.9264）。"),
-    "chk_claimed": ("Claimed answer", "给出的答案"),
-    "chk_claimed_info": ("As written: its decimals count (0.9264 has 4, 0.92640 has 5)",
-                         "按原样填写：小数位数有意义（0.9264 有 4 位，0.92640 有 5 位）"),
-    "chk_claimed_placeholder": ("e.g. 0.9264", "例如 0.9264"),
-    "chk_button": ("Check", "检查"),
-    "chk_nothing": ("Enter the problem and the claimed answer, then Check.", "输入题目和给出的答案，然后点击“检查”。"),
-    "chk_no_claim": ("No claimed answer given — here is the value; the table of conventions below needs no claim.",
-                     "没有给出答案 —— 这里是计算值；下面各库约定的对比表不需要答案。"),
-    "chk_value": ("value", "计算值"),
-    "chk_claimed_word": ("claimed", "给出的答案"),
-    "chk_true_value": ("true value", "真实值"),
-    "chk_decimals": ("written to {d} decimals", "写到 {d} 位小数"),
-    "chk_decimals_1": ("written to 1 decimal", "写到 1 位小数"),
-    "chk_decimals_0": ("written as a whole number", "写成整数"),
-    "chk_rounded": ("{rounded} to {d} decimals", "保留 {d} 位小数为 {rounded}"),
-    "chk_rounded_1": ("{rounded} to 1 decimal", "保留 1 位小数为 {rounded}"),
-    "chk_rounded_0": ("{rounded} as a whole number", "取整为 {rounded}"),
-    "chk_interval": ("interval with the inputs rounded as written", "输入按所写位数舍入时的取值区间"),
-    "chk_interval_sub": ("every input ± half a unit of its last decimal", "每个输入 ± 其最后一位小数的半个单位"),
-    "chk_interval_none": ("not established", "无法确定"),
-    "chk_legend_interval": ("attainable loss", "损失可能的取值"),
-    "chk_legend_claim": ("values that round to the claim", "舍入后等于所给答案的值"),
-    "chk_legend_true": ("true value", "真实值"),
-    "chk_matches": ("Reproduced by", "能得到该答案的"),
-    "chk_kind": ("kind", "类型"),
-    "chk_kind_mistake": ("mistake", "错误"),
-    "chk_kind_convention": ("convention", "约定"),
-    "chk_departs": ("departs at step", "出错的步骤"),
-    "chk_computation": ("computation", "计算方式"),
-    "v_exact": ("exact", "精确"),
-    "v_rounding": ("rounding", "舍入"),
-    "v_convention": ("convention", "约定不同"),
-    "v_mistake": ("mistake", "常见错误"),
-    "v_incorrect": ("incorrect", "错误"),
-    "v_error": ("error", "无法评分"),
-    "g_exact": ("the true value, rounded to the claim's decimals", "就是真实值按所给小数位数舍入的结果"),
-    "g_rounding": ("right up to the rounding of the inputs", "在输入的舍入误差范围内正确"),
-    "g_convention": ("another library's convention reproduces it", "按另一个库的约定可以得到它"),
-    "g_mistake": ("a known mistake reproduces it", "一个常见错误会得到它"),
-    "g_incorrect": ("not explained by rounding, a convention or a known mistake",
-                    "舍入、库的约定和常见错误都不能解释它"),
-    "chk_warnings": ("Input checks", "输入检查"),
-    "chk_conventions": ("The value under each library's convention (no claim needed)",
-                        "各个库的约定下的值（不需要答案）"),
-    "chk_solution": ("Worked solution", "详细解答"),
-    "col_library": ("library", "库"),
-    "col_convention": ("convention", "约定"),
-    "col_value": ("value", "值"),
-    "col_difference": ("difference", "差值"),
-    "col_reproduces": ("gives the claim", "得到所给答案"),
-    # batch grading
-    "grade_title": ("Grade a class's answers (CSV)", "批量评分（CSV）"),
-    "grade_intro": ("One answer per row: **id, loss, pred, target, params, claimed** [, **reduction**] — params is a "
-                    "JSON object such as `{\"alpha\": 0.25}` (empty: none); quote fields that contain commas. "
-                    "At most 2,000 rows and 2 MB; a malformed row gets the verdict `error` and the rest are still "
-                    "graded. The sample below has one row of each verdict.",
-                    "每行一个答案：**id, loss, pred, target, params, claimed** [, **reduction**] —— params 是 JSON "
-                    "对象，例如 `{\"alpha\": 0.25}`（留空 = 无）；含逗号的字段请加引号。最多 2,000 行、2 MB；"
-                    "格式有误的行判定为 `error`，其余行照常评分。下面的示例每种判定各有一行。"),
-    "grade_file": ("Answers CSV", "答案 CSV 文件"),
-    "grade_button": ("Grade", "评分"),
-    "grade_sample": ("Sample answers CSV", "示例答案 CSV"),
-    "grade_try_sample": ("Grade the sample", "评分示例文件"),
-    "grade_download": ("Verdicts CSV", "评分结果 CSV"),
-    "grade_none": ("Upload an answers CSV (or grade the sample) to see every row's verdict.",
-                   "上传答案 CSV（或评分示例文件），即可看到每一行的判定。"),
-    "grade_reading": ("reading the CSV", "读取 CSV"),
-    "grade_progress": ("grading", "评分中"),
-    "grade_unit": ("answers", "个答案"),
-    "grade_summary": ("{n} answers graded: {counts}", "已评分 {n} 个答案：{counts}"),
-    "grade_chart": ("Verdicts", "判定统计"),
-    "grade_count": ("answers", "答案数"),
-    "grade_verdict": ("verdict", "判定"),
-    "grade_no_file": ("Choose an answers CSV first.", "请先选择答案 CSV 文件。"),
-    "gcol_id": ("id", "编号"),
-    "gcol_loss": ("loss", "损失"),
-    "gcol_verdict": ("verdict", "判定"),
-    "gcol_value": ("true value", "真实值"),
-    "gcol_claimed": ("claimed", "给出的答案"),
-    "gcol_mistakes": ("mistakes", "错误"),
-    "gcol_conventions": ("conventions", "约定"),
-    "gcol_explanation": ("explanation", "解释"),
-}
-STRINGS.update(CHECK_STRINGS)
-add_zh({en: zh for en, zh in CHECK_STRINGS.values() if "{" not in en})
+# the tab's texts are the ui.chk_*, ui.v_*, ui.g_*, ui.col_*, ui.grade_* and ui.gcol_* messages of the catalogs
 
 CARD_CSS = css("check_tab.css")
 
@@ -159,7 +69,7 @@ CARD_CSS = css("check_tab.css")
 
 def verdict_word(verdict: str, lang: str) -> str:
     key = f"v_{verdict}"
-    return t(key, lang) if key in STRINGS else verdict
+    return t(key, lang) if has(key) else verdict
 
 
 def _style_vars(verdict: str) -> str:
@@ -182,9 +92,11 @@ def _verdict_data(verdict: Verdict | dict[str, Any]) -> dict[str, Any]:
 
 
 def _localized(data: dict[str, Any], key: str, lang: str) -> str:
-    if lang == "zh" and data.get(f"{key}_zh"):
-        return str(data[f"{key}_zh"])
-    return tr(str(data.get(key) or ""), lang)
+    """data[key] in `lang`: its `<key>_<lang>` field when there is one, else rendered (a Message from its catalog)."""
+    if data.get(f"{key}_{lang}"):
+        return str(data[f"{key}_{lang}"])
+    value = data.get(key) or ""
+    return tr(value if isinstance(value, str) else str(value), lang)
 
 
 def _number_line(data: dict[str, Any], lang: str) -> dict[str, Any] | None:
@@ -264,7 +176,7 @@ def card_html(verdict: Verdict | dict[str, Any] | None, lang: str, result: Resul
         return render_template("check_card.html", card=card)
     data = _verdict_data(verdict)
     name = str(data.get("verdict"))
-    gloss = t(f"g_{name}", lang) if f"g_{name}" in STRINGS else ""
+    gloss = t(f"g_{name}", lang) if has(f"g_{name}") else ""
     decimals = int(data.get("decimals") or 0)
     claimed = data.get("claimed_text") or _num(data.get("claimed"))
     value = data.get("value")
@@ -368,7 +280,7 @@ def grade_frame(df: pd.DataFrame | None, lang: str) -> pd.DataFrame | None:
         t("gcol_claimed", lang): df["claimed"].astype(str),
         t("gcol_mistakes", lang): df["mistakes"].fillna("").astype(str),
         t("gcol_conventions", lang): df["conventions"].fillna("").astype(str),
-        t("gcol_explanation", lang): df["explanation_zh" if lang == "zh" else "explanation"].fillna("").astype(str),
+        t("gcol_explanation", lang): df[f"explanation_{lang}" if f"explanation_{lang}" in df else "explanation"].fillna("").astype(str),
     })
     return out
 
@@ -522,7 +434,7 @@ def build(tr_ui: Translations) -> CheckTab:
                                          label=t("loss", lang), elem_id="la-check-loss", filterable=True),
                              lambda lg: gr.update(label=t("loss", lg)))
             info = gr.Markdown(calculator.spec_info(spec, lang), latex_delimiters=LATEX, elem_id="la-check-info")
-            with gr.Accordion(t("parameters", lang), open=False) as params_box:
+            with gr.Accordion(t("parameters", lang), open=False, elem_classes=["la-params"]) as params_box:
                 tr_ui.keys(params_box, label="parameters")
                 no_params = tr_ui.add(gr.Markdown(t("no_parameters", lang), visible=not spec.params),
                                       lambda lg: gr.update(value=t("no_parameters", lg)))
@@ -690,9 +602,14 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
     lang_radio.change(family_and_loss, [lang_radio, tab.family, tab.loss], [tab.loss], **quiet)
 
     def relabel(lg: str, state: Any, loss: str) -> list[Any]:
-        info = calculator.spec_info(lookup(loss), lg) if loss else ""
-        return [*render_outputs(state, lg), info]
+        if not loss:
+            return [*render_outputs(state, lg), "", gr.update(), gr.update()]
+        spec = lookup(loss)
+        return [*render_outputs(state, lg), calculator.spec_info(spec, lg),
+                gr.update(placeholder=calculator.placeholder(spec, "pred", lg)),
+                gr.update(placeholder=calculator.placeholder(spec, "target", lg))]
 
-    lang_radio.change(relabel, [lang_radio, tab.state, tab.loss], [*tab.outputs, tab.info], **quiet)
+    lang_radio.change(relabel, [lang_radio, tab.state, tab.loss], [*tab.outputs, tab.info, tab.pred, tab.target],
+                      **quiet)
     lang_radio.change(lambda lg, state: render_grade(state, lg), [lang_radio, tab.grade_state], tab.grade_outputs,
                       **quiet)

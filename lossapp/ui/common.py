@@ -16,6 +16,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
 
 import functools
 import html
+import json
 import logging
 import secrets
 import threading
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
-from lossapp.i18n import add_zh, add_zh_patterns, render, tr
+from lossapp.i18n import LANGUAGES, localize
 from lossapp.inputs import InputError, limits
 from lossapp.ui.strings import t
 
@@ -73,6 +74,27 @@ CSS = """
 """
 
 
+# Gradio heads every error toast with its type, the English word "Error" (a gr.Error's title is not shown):
+# on page load, watch for toasts and write the chosen language's word there instead (ui.toast_error)
+TOAST_JS = """() => {
+  const words = %s;
+  const relabel = () => {
+    const lang = document.querySelector('#la-lang input[aria-checked="true"]')?.value;
+    const word = (words[lang] || words.en) + ' ';
+    for (const title of document.querySelectorAll('.toast-title.error')) {
+      const text = title.firstChild;
+      if (text && text.nodeType === Node.TEXT_NODE && text.textContent !== word) text.textContent = word;
+    }
+  };
+  new MutationObserver(relabel).observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def toast_js() -> str:
+    """The page-load script of TOAST_JS with the word of every language."""
+    return TOAST_JS % json.dumps({lang: t("toast_error", lang) for lang in LANGUAGES}, ensure_ascii=False)
+
+
 class Translations:
     """Components whose text depends on the language, each with fn(lang) -> gr.update(...)."""
 
@@ -95,32 +117,31 @@ class Translations:
         return [fn(lang) for _, fn in self.items]
 
 
-INTERNAL_TITLE = "Internal error"  # not gr.Error's "Error": a client can tell a bug from a bad input
-
 log = logging.getLogger("lossapp.ui")
 
 
-def bounded(message: str) -> str:
+def bounded(message: str, lang: str = "en") -> str:
     """The message, cut to limits.MAX_MESSAGE_CHARS (a safety net: InputError messages quote user text in excerpts)."""
     if len(message) <= limits.MAX_MESSAGE_CHARS:
         return message
-    return f"{message[:limits.MAX_MESSAGE_CHARS]}… ({len(message):,} characters)"
+    return t("bounded", lang, text=message[:limits.MAX_MESSAGE_CHARS], count=len(message))
 
 
 def user_error(exc: Exception, lang: str) -> gr.Error:
     """An InputError as the modal the user sees, in their language (the modal renders HTML: the user's text
-    quoted in the message is escaped, so it shows as typed)."""
-    message = bounded(render(exc, lang))
+    quoted in the message is escaped, so it shows as typed). Its title is never gr.Error's English "Error"."""
+    message = bounded(localize(exc, lang), lang)
     return gr.Error(html.escape(message, quote=False), title=t("error_title", lang), print_exception=False)
 
 
 def internal_error(exc: BaseException, where: str, lang: str = "en") -> gr.Error:
     """A bug, not a bad input: logged with its traceback under a short reference; the user gets the reference
-    and a fixed message, none of the exception's text."""
+    and a fixed message, none of the exception's text. Its title ("Internal error", not gr.Error's "Error") lets
+    a client tell a bug from a bad input."""
     reference = secrets.token_hex(4)
     log.error("internal error %s in %s", reference, where, exc_info=exc)
-    message = f"internal error (reference {reference}): the server could not finish this request; its log has the details"
-    return gr.Error(tr(message, lang), title=tr(INTERNAL_TITLE, lang), print_exception=False)
+    return gr.Error(t("internal_error", lang, reference=reference), title=t("internal_title", lang),
+                    print_exception=False)
 
 
 @contextmanager
@@ -178,9 +199,3 @@ def value_html(caption: str, value: str, badge: str, state: str, verdict: str = 
 def empty_html(text: str) -> str:
     return f'<div class="la-result la-empty">{esc(text)}</div>'
 
-
-add_zh({INTERNAL_TITLE: "内部错误"})
-add_zh_patterns([
-    (r"internal error \(reference (\w+)\): the server could not finish this request; its log has the details",
-     r"内部错误（编号 \1）：服务器未能完成这次请求；详细信息已记录在服务器日志中"),
-])

@@ -63,7 +63,7 @@ def metrics_frame(result: Result, lang: str) -> pd.DataFrame:
     rows = []
     for name, value in metrics.items():
         rows.append([name, "—" if value is None else render.plain_number(value), "—" if value is None else fmt(value)])
-    columns = ["metric", "value", "≈"] if lang != "zh" else ["指标", "值", "≈"]
+    columns = [t("col_metric", lang), t("col_value", lang), "≈"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lossapp import render, service
-from lossapp.i18n import tr
+from lossapp.i18n import Message, tr
 from lossapp.registry import lookup
 from lossapp.ui import calculator as calc_mod
-from lossapp.ui.common import LATEX, Translations, gr, once
+from lossapp.ui.common import LATEX, Translations, esc, gr, once
 from lossapp.ui.strings import t
 
 CARD_COLUMNS = 2
@@ -73,8 +73,15 @@ def _computed() -> tuple[tuple[Any, Any, str], ...]:
             result, verdict = run(ex)
             out.append((result, verdict, ""))
         except Exception as exc:  # e.g. a loss whose module has not landed yet
-            out.append((None, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+            out.append((None, None, _reason(exc)))
     return tuple(out)
+
+
+def _reason(exc: Exception) -> str:
+    """Why an example failed: the exception's Message (rendered in the reader's language), or its first line."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], Message):
+        return exc.args[0]
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def load_cards() -> list[Card]:
@@ -86,9 +93,11 @@ def warm_up() -> None:
     _computed()
 
 
-def _title(ex: Any, lang: str) -> str:
-    title_zh = service.example_field(ex, "title_zh") or ""
-    return title_zh if lang == "zh" and title_zh else str(service.example_field(ex, "title", ""))
+def _in_language(ex: Any, key: str, lang: str) -> str:
+    """The example's `key` in `lang`: its field `<key>_<lang>` (e.g. title_zh) if it has one, else `key` rendered
+    (a Message from the catalogs)."""
+    translated = service.example_field(ex, f"{key}_{lang}") if lang != "en" else None
+    return str(translated or tr(service.example_field(ex, key, "") or "", lang))
 
 
 def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
@@ -97,10 +106,9 @@ def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
     source = service.example_field(ex, "source", "")
     section = service.example_field(ex, "section", "")
     stated = service.example_field(ex, "stated")
-    notes = service.example_field(ex, "notes_zh" if lang == "zh" else "notes", "") or \
-        service.example_field(ex, "notes", "")
-    lines = [f"#### {_title(ex, lang)}", "",
-             f"{t('source', lang)}: `{source}`" + (f" · {section}" if section else "") +
+    notes = _in_language(ex, "notes", lang)
+    lines = [f"#### {_in_language(ex, 'title', lang)}", "",
+             f"{t('source', lang)}: `{source}`" + (f" · <cite>{esc(section)}</cite>" if section else "") +
              f" · `{service.example_field(ex, 'loss', '')}`", ""]
     if computed and card.error:
         lines += [f"**{t('example_failed', lang)}**: {tr(card.error, lang)}"]

@@ -1,0 +1,235 @@
+"""Every language in a real browser: Playwright driving Debian's Chromium against `python app.py`.
+
+In 中文 no tab shows an English word outside an allow-list (numbers, formulas, code, loss and library names,
+identifiers, units), its error toast included; with a pseudo-locale catalog (tests/pseudo_locale.py: every
+template wrapped in ⟦ ⟧) in a folder named by LOSSAPP_LOCALE_DIRS, the language switch offers that language
+and every text the app shows (its labels and the results the library renders) comes from it, Gradio's own upload
+areas aside: adding a language is adding one catalog file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from pseudo_locale import PSEUDO, write_pseudo_locale
+from stray_english import stray_english
+from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
+    BROWSER_TIMEOUT,
+    Server,
+    app_server,
+    browser,
+    expect,
+    shot,
+    start_server,
+    stop_server,
+)
+
+from lossapp import i18n
+from lossapp.ui.strings import t
+
+pytestmark = pytest.mark.browser
+
+TABS = ("calculator", "confusion", "check", "curves", "examples")
+# the elements whose text is the app's (the header, the language switch, the tabs); Gradio's own footer is not
+ROOTS = [".la-header", "#la-lang", "#la-tabs", ".toast-wrap"]
+# code, formulas (KaTeX) and charts are not words to translate; a textarea holds the user's own text; a cited
+# source's own title (an article's section heading) is quoted as written
+NOT_TEXT = ["code", "pre", ".katex", ".cm-editor", "svg", "canvas", "textarea", "style", "script", "cite"]
+# Gradio's own texts (an upload area's "Drop File Here"): in the browser's locale, English for the pseudo-locale
+GRADIO_TEXT = ["[data-testid='upload-text']"]
+
+# names beyond tests/stray_english.py's that stay as they are: libraries, the language's own name, verdicts
+# (fixed ids, DESIGN.md section 6), metrics, parameters, dtypes, file types, a formula's product
+ALLOWED = {"english", "lossapp", "numpy", "mmdetection", "torchvision", "retinanet", "gradio", "katex", "huber",
+           "focal", "hinge", "smooth", "jaccard", "weight", "alpha", "beta", "gamma", "delta", "lambda", "margin",
+           "exact", "rounding", "convention", "mistake", "incorrect", "error", "precision", "recall", "accuracy",
+           "specificity", "float", "csv", "tsv", "txt", "npy", "npz", "pt", "md", "markdown", "kx"}
+PSEUDO_TEXT = re.compile(r"⟦[^⟦⟧]*⟧")
+
+COLLECT = r"""([roots, skip]) => {
+  const out = [];
+  const skipping = skip.join(',');
+  const shown = el => el.checkVisibility({checkVisibilityCSS: true}) && !el.closest(skipping);
+  for (const root of roots.flatMap(r => [...document.querySelectorAll(r)])) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.textContent.trim();
+      if (text && node.parentElement && shown(node.parentElement)) out.push(text);
+    }
+    for (const box of root.querySelectorAll('textarea, input')) {
+      if (!shown(box.parentElement)) continue;
+      if (box.placeholder) out.push(box.placeholder);
+      if (box.getAttribute('role') === 'listbox') out.push(box.value);
+    }
+  }
+  return out; }"""
+
+
+def stray_words(texts: list[str]) -> dict[str, str]:
+    """English words outside ⟦ ⟧, code, names and acronyms (BCE, CSV), and not a name given a value (`tp = 20`,
+    a parameter or a variable of a formula), each with the text it was found in."""
+    joined = "\n".join(texts)
+    while PSEUDO_TEXT.search(joined):  # innermost first: a field may be a message of its own
+        joined = PSEUDO_TEXT.sub(" ", joined)
+    found: dict[str, str] = {}
+    for line in joined.split("\n"):
+        for word in stray_english(line, ALLOWED):
+            if not word.isupper() and not re.search(rf"\b{word}\s*=", line):
+                found.setdefault(word, line.strip()[:160])
+    return found
+
+
+def listing(found: dict[str, dict[str, str]]) -> str:
+    """'tab: word: the text it is in', one a line."""
+    return "\n".join(f"{tab}: {word}: {line}" for tab, words in found.items() for word, line in sorted(words.items()))
+
+
+def visible_text(pg, skip: list[str] = ()) -> list[str]:
+    return pg.evaluate(COLLECT, [ROOTS, [*NOT_TEXT, *skip]])
+
+
+def wait(pg, script: str, arg: object = None) -> None:
+    pg.wait_for_function(script, arg=arg)
+
+
+def switch_language(pg, lang: str) -> None:
+    """Choose `lang` and wait until the labels (the Compute button, the tabs) and the shown result are in it."""
+    pg.locator("#la-lang").get_by_text(t("language_name", lang), exact=True).click()
+    tabs = [t(f"tab_{tab}", lang) for tab in TABS]
+    wait(pg, """([button, tabs]) => {
+        const labels = [...document.querySelectorAll('#la-tabs [role=tab]')].map(t => t.innerText.trim());
+        return document.querySelector('#la-compute')?.textContent.trim() === button
+            && tabs.every(t => labels.includes(t)); }""", [t("compute", lang), tabs])
+
+
+def open_every_accordion(pg, panel: str) -> None:
+    """Open the tab's closed accordions, so their contents are read too."""
+    closed = pg.locator(f"{panel} button.label-wrap:not(.open)")
+    for left in reversed(range(closed.count())):
+        closed.first.click()
+        expect(closed).to_have_count(left)
+
+
+def show_tab(pg, tab: str, lang: str) -> None:
+    """Open `tab` (by its label in `lang`) with its accordions, and wait for its content to be there."""
+    pg.locator("#la-tabs").get_by_role("tab", name=t(f"tab_{tab}", lang), exact=True).click()
+    panel = f"#la-tab-{tab}"
+    expect(pg.locator(panel)).to_be_visible()
+    open_every_accordion(pg, panel)
+    ready = {"calculator": "#la-badge", "confusion": "#la-dice-f1", "check": "#la-check-card[data-verdict]",
+             "curves": "#la-curve-trunc canvas, #la-curve-trunc svg", "examples": "#la-card-002_bce_three_pixels"}
+    expect(pg.locator(ready[tab]).first).to_be_visible()
+    if tab == "examples":  # the cards' values arrive with the page load
+        expect(pg.locator("#la-card-002_bce_three_pixels")).to_contain_text("0.926341")
+    if tab == "calculator":  # the worked solution follows the value in a second event
+        wait(pg, "() => { const s = document.querySelector('#la-solution');"
+                 " return !!s && s.innerText.length > 100 && !s.innerText.includes('$$'); }")
+
+
+def language_page(browser, url: str, locale: str) -> Iterator[object]:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale=locale)
+    pg = context.new_page()
+    pg.set_default_timeout(BROWSER_TIMEOUT)
+    pg.goto(url)
+    pg.wait_for_selector("#la-compute")
+    # the page load fills the Check tab and the examples (in English): wait for it, or it could land after the
+    # language switch and write over its texts
+    for tab, ready in (("check", "#la-check-card[data-verdict]"), ("examples", "#la-card-002_bce_three_pixels")):
+        pg.locator("#la-tabs").get_by_role("tab", name=t(f"tab_{tab}", "en"), exact=True).click()
+        expect(pg.locator(ready)).to_contain_text(re.compile(r"\d"))
+    expect(pg.locator("#la-card-002_bce_three_pixels")).to_contain_text("0.926341")
+    pg.locator("#la-tabs").get_by_role("tab", name=t("tab_calculator", "en"), exact=True).click()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def zh_page(browser, app_server: Server) -> Iterator[object]:  # noqa: F811
+    # a Chinese browser: Gradio's own texts (the upload areas) are in its locale, the app's in the switch's
+    yield from language_page(browser, app_server.url, "zh-CN")
+
+
+def test_every_tab_in_chinese_has_no_stray_english(zh_page) -> None:
+    pg = zh_page
+    switch_language(pg, "zh")
+    pg.locator("#la-compute").click()  # a result in the calculator: the badge, the solution, the table
+    found: dict[str, dict[str, str]] = {}
+    for tab in TABS:
+        show_tab(pg, tab, "zh")
+        found[tab] = stray_words(visible_text(pg))
+        shot(pg, f"i18n_zh_{tab}")
+    assert not any(found.values()), listing(found)
+
+
+def test_an_error_toast_in_chinese_has_no_english(zh_page) -> None:
+    pg = zh_page
+    switch_language(pg, "zh")
+    pg.locator("#la-tabs").get_by_role("tab", name=t("tab_calculator", "zh"), exact=True).click()
+    pred = pg.locator("#la-pred textarea")
+    pred.fill("[0.2947, abc, 0.4863]")
+    pred.press("Tab")
+    pg.locator("#la-compute").click()
+    toast = pg.locator(".toast-body").filter(has_text="abc").first
+    expect(toast.locator(".toast-title")).to_have_text(t("toast_error", "zh"))  # Gradio's English "Error", replaced
+    expect(toast).to_contain_text("期望")
+    text = toast.inner_text()
+    assert stray_words([text.replace("'abc'", "")]) == {} and "Error" not in text, text
+
+
+def test_a_switch_while_the_page_loads_is_kept(browser, app_server: Server) -> None:  # noqa: F811
+    """中文 chosen before the page load has filled the examples and the Check tab: they end up in 中文 too."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(BROWSER_TIMEOUT)
+        pg.goto(app_server.url)
+        pg.locator("#la-lang").get_by_text("中文", exact=True).click()
+        switch_language(pg, "zh")
+        show_tab(pg, "check", "zh")
+        expect(pg.locator("#la-check-card")).to_contain_text(t("g_rounding", "zh"))
+        show_tab(pg, "examples", "zh")
+        card = pg.locator("#la-card-002_bce_three_pixels")
+        expect(card).to_contain_text(t("stated", "zh"))
+        expect(card).not_to_contain_text(t("stated", "en"))
+    finally:
+        context.close()
+
+
+# -- a pseudo-locale: a language the app learns from one catalog file ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pseudo_server(tmp_path_factory) -> Iterator[Server]:
+    """The app started with a pseudo-locale catalog in LOSSAPP_LOCALE_DIRS (and this process reading it too)."""
+    folder = tmp_path_factory.mktemp("locales")
+    write_pseudo_locale(folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(i18n.LOCALE_DIRS_ENV, str(folder))
+        server = start_server({i18n.LOCALE_DIRS_ENV: str(folder)})
+        try:
+            yield server
+        finally:
+            stop_server(server)
+            i18n.catalog.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def pseudo_page(browser, pseudo_server: Server) -> Iterator[object]:  # noqa: F811
+    yield from language_page(browser, pseudo_server.url, "en-US")
+
+
+def test_a_catalog_file_is_a_language_of_the_app(pseudo_page) -> None:
+    pg = pseudo_page
+    expect(pg.locator("#la-lang")).to_contain_text(t("language_name", PSEUDO))  # offered by the switch
+    switch_language(pg, PSEUDO)
+    pg.locator("#la-compute").click()
+    found: dict[str, dict[str, str]] = {}
+    for tab in TABS:
+        show_tab(pg, tab, PSEUDO)
+        found[tab] = stray_words(visible_text(pg, skip=GRADIO_TEXT))
+        shot(pg, f"i18n_pseudo_{tab}")
+    assert not any(found.values()), listing(found)
