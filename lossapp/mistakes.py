@@ -26,6 +26,7 @@ from lossapp.variants import (
     finite,
     focal_alpha,
     focal_base,
+    focal_rerun,
     labels_swapped,
     no_alpha,
     overlap_value,
@@ -302,7 +303,7 @@ mistake("no_alpha",
 
 mistake("no_modulating_factor",
         "(1-p_t)^gamma", lambda c: c.spec.focal
-        and float(c.param("gamma", 0.0)) != 0 and scalar_value(c), lambda c: c.run(gamma=0.0))
+        and float(c.param("gamma", 0.0)) != 0 and scalar_value(c), lambda c: focal_rerun(c, gamma=0.0))
 
 
 # -- overlap (Dice / IoU / Tversky) ----------------------------------------------------------------------------

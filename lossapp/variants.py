@@ -403,7 +403,38 @@ def no_alpha(c: Case) -> float | None:
     """The focal loss with α_t = 1 (shared by the mistake and Keras' default convention)."""
     if c.spec.activation == "sigmoid" and c.plain:  # the sigmoid focal loss
         return c.rereduce(focal_base(c))
+    if c.spec.parts and c.spec.focal:  # λ_dice·L_dice + λ_focal·L_focal: only the focal part changes
+        value = _parts_with_focal_base(c)
+        if value is not None:
+            return value
     return c.rerun(alpha=None if c.spec.activation == "softmax" else -1.0)
+
+
+def focal_rerun(c: Case, **overrides: Any) -> float | None:
+    """The focal loss with focal parameters (α, γ) overridden. For a combined loss (λ_dice·L_dice + λ_focal·L_focal)
+    only the focal part is run, on the same prepared inputs, and L_dice is read from the trace."""
+    if not (c.spec.parts and c.spec.focal):
+        return c.run(**overrides)
+    dice, focal = c.spec.parts
+    l_dice = c.step_value(dice.symbol)
+    part = c.run("focal", input="probabilities" if c.param("activation", "none") == "none" else "logits", **overrides)
+    if l_dice is None or l_dice.numel() != 1 or part is None:
+        return c.run(**overrides)
+    return finite(float(c.param(dice.weight, 1.0)) * float(l_dice) + float(c.param(focal.weight, 1.0)) * part)
+
+
+def _parts_with_focal_base(c: Case) -> float | None:
+    """A combined focal loss with α_t = 1 in its focal part: λ_dice·L_dice (as computed) + λ_focal·Σ(focal terms
+    without α) / the focal part's denominator, from the trace's scalars and the held per-element focal terms (no
+    rerun). None where those are not at hand."""
+    dice, focal = c.spec.parts
+    l_dice = c.step_value(dice.symbol)
+    den = torch.tensor(1.0) if c.reduction == "sum" else c.step_value(focal.symbol.replace("L_", "den_"))
+    base = focal_base(c)
+    if base is None or l_dice is None or den is None or l_dice.numel() != 1 or den.numel() != 1 or float(den) == 0:
+        return None
+    focal_value = float(base.double().sum()) / float(den)
+    return finite(float(c.param(dice.weight, 1.0)) * float(l_dice) + float(c.param(focal.weight, 1.0)) * focal_value)
 
 
 def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
@@ -416,9 +447,16 @@ def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Ten
         activation = c.param("activation", "none")
         if x is None or t is None or not x.is_floating_point():
             return None
+        if not again and activation == "none" and c.param("per_sample", True):
+            held = _held_set_sums(c)  # the problem's own sets are the finest: its trace has the sums
+            if held is not None:
+                return held
         p = x.double() if activation == "none" else activated(c)
         if p is not None and again:
-            p = _activate(p, "sigmoid" if activation == "none" else activation)
+            if activation in ("none", "sigmoid") and _p_nonnegative(c):
+                p = 1 / (1 + torch.exp(-p))  # σ(p) for p ≥ 0: the branch stable_sigmoid takes there, in one pass
+            else:
+                p = _activate(p, "sigmoid" if activation == "none" else activation)
         if p is None:
             return None
         if activation == "softmax" and not t.is_floating_point():
@@ -427,6 +465,31 @@ def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Ten
         dims = set_dims(p, activation, per_sample=True)
         return tuple(v.sum(dims) if dims else v for v in (p * t, p, t))
     return c.shared(("overlap_sums", again), make)
+
+
+def _held_set_sums(c: Case) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """The steps |X∩Y|, |X| and |Y| of a Dice or IoU trace where the Result holds them whole (None otherwise: a
+    released step would be replayed, a full computation)."""
+    if c.spec.set_measure not in ("dice", "iou"):
+        return None
+    sums = []
+    for symbol in ("|X∩Y|", "|X|", "|Y|"):
+        try:
+            step = c.result.step(symbol)
+        except KeyError:
+            return None
+        if not step.held or not isinstance(step.value, torch.Tensor):
+            return None
+        sums.append(step.value)
+    return sums[0], sums[1], sums[2]
+
+
+def _p_nonnegative(c: Case) -> bool:
+    """Whether the overlap loss's p is ≥ 0 everywhere: always after a sigmoid, from pred's range for activation none."""
+    if c.param("activation", "none") == "sigmoid":
+        return True
+    r = c.pred_range()
+    return r is not None and r[0] >= 0
 
 
 def overlap_value(c: Case, kind: str | None = None, eps: float | None = None, per_sample: bool | None = None,

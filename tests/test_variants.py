@@ -199,3 +199,53 @@ def test_combined_sum_instead_of_mean_from_the_parts_numerators_equals_a_run(nam
     for per_sample in (True, False):
         case = Case(lossapp.compute(name, pred, target, activation=activation, per_sample=per_sample, lambda_dice=0.7))
         assert MISTAKES["sum_instead_of_mean"].compute(case) == Case(case.result).run(reduction="sum")
+
+
+@pytest.mark.parametrize("activation", ["none", "sigmoid"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("alpha", [0.25, 0.8, -1.0])
+def test_combined_focal_without_alpha_from_the_parts_equals_a_run(activation: str, reduction: str, alpha: float) -> None:
+    """dice_focal with α_t = 1: λ_dice·L_dice + λ_focal·Σ(focal terms / α_t) / den, as a run with α off gives."""
+    g = torch.Generator().manual_seed(5)
+    pred = torch.rand(3, 7, 2, generator=g) if activation == "none" else torch.randn(3, 7, 2, generator=g)
+    target = (torch.rand(3, 7, 2, generator=g) > 0.5).float()
+    case = Case(lossapp.compute("dice_focal", pred, target, activation=activation, reduction=reduction, alpha=alpha,
+                                lambda_dice=0.7, lambda_focal=1.3))
+    expected = Case(case.result).run(alpha=-1.0)
+    assert MISTAKES["no_alpha"].applies(case) == (alpha >= 0)
+    assert MISTAKES["no_alpha"].compute(case) == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize("name", ["dice", "iou"])
+@pytest.mark.parametrize("activation", ["none", "sigmoid"])
+def test_overlap_sums_from_the_trace_and_one_pass_sigmoid_equal_the_full_forms(name: str, activation: str,
+                                                                                monkeypatch) -> None:
+    """The per-set sums read from the trace, and σ(p) in one pass for p ≥ 0, are bitwise what the general forms give."""
+    from lossapp import variants
+    g = torch.Generator().manual_seed(7)
+    pred = torch.rand(4, 3, 5, generator=g) if activation == "none" else torch.randn(4, 3, 5, generator=g)
+    target = (torch.rand(4, 3, 5, generator=g) > 0.5).float()
+    result = lossapp.compute(name, pred, target, activation=activation)
+    fast = [variants._overlap_sums(Case(result), again) for again in (False, True)]
+    assert variants._held_set_sums(Case(result)) is not None  # a few sets: the trace holds their sums
+    monkeypatch.setattr(variants, "_held_set_sums", lambda c: None)
+    monkeypatch.setattr(variants, "_p_nonnegative", lambda c: False)
+    case = Case(result)
+    slow = [variants._overlap_sums(case, again) for again in (False, True)]
+    for f, s in zip(fast, slow, strict=True):
+        assert all(torch.equal(a, b) for a, b in zip(f, s, strict=True))
+
+
+@pytest.mark.parametrize("activation", ["none", "sigmoid"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_combined_focal_part_rerun_equals_a_run_of_the_whole(activation: str, reduction: str) -> None:
+    """dice_focal with γ = 0: λ_dice·L_dice from the trace + λ_focal·(a run of the focal part alone) is a whole run."""
+    from lossapp.variants import focal_rerun
+    g = torch.Generator().manual_seed(11)
+    pred = torch.rand(3, 7, 2, generator=g) if activation == "none" else 3 * torch.randn(3, 7, 2, generator=g)
+    target = (torch.rand(3, 7, 2, generator=g) > 0.5).float()
+    result = lossapp.compute("dice_focal", pred, target, activation=activation, reduction=reduction, alpha=0.6,
+                             gamma=1.5, lambda_dice=0.4, lambda_focal=2.5)
+    expected = Case(result).run(gamma=0.0)
+    assert focal_rerun(Case(result), gamma=0.0) == expected
+    assert MISTAKES["no_modulating_factor"].compute(Case(result)) == expected
