@@ -288,6 +288,47 @@ def test_the_confusion_badge_in_chinese_for_every_metric(zh_calculator) -> None:
         assert stray_words(texts) == {}, (metric, texts)
 
 
+SVG_TEXTS = "(sel) => [...document.querySelectorAll(sel + ' svg text')].map(t => t.textContent.trim()).filter(t => t)"
+
+
+def chart_texts(pg, selector: str, expected: list[str]) -> list[str]:
+    """The texts of the chart's SVG (Gradio's plots render Vega-Lite as SVG), once all of `expected` are there."""
+    wait(pg, f"([sel, want]) => {{ const have = ({SVG_TEXTS})(sel); return want.every(w => have.includes(w)); }}",
+         [selector, expected])
+    return pg.evaluate(SVG_TEXTS, selector)
+
+
+def test_the_charts_axes_and_legends_in_chinese(zh_calculator) -> None:
+    """The calculator's loss and gradient plots and the curves tab's: their axis titles, legend titles and legend
+    entries, drawn as SVG text, are the catalogs' Chinese with no stray English."""
+    pg, spec = zh_calculator, lookup("bce")
+    pg.locator("#la-tabs").get_by_role("tab", name=t("tab_calculator", "zh"), exact=True).click()
+    choose_loss(pg, spec, "zh")
+    pred = pg.locator("#la-pred textarea")
+    pred.fill("")
+    pg.locator("#la-use-example").click()
+    expect(pred).to_have_value(spec.example["pred"])
+    before = pg.evaluate(STAMP)
+    pg.locator("#la-compute").click()
+    wait(pg, NEW_RESULT, [before, f"{tr(spec.title, 'zh')} · "])
+    reduction = pg.locator("#la-result .la-caption").inner_text().rsplit(":", 1)[1].strip()
+    updates = calculator.render_details({"result": example_result(spec, reduction)}, "zh")[4:6]
+    pg.locator("#la-out-tabs").get_by_role("tab", name=t("out_plot", "zh"), exact=True).click()
+    found: dict[str, dict[str, str]] = {}
+    for selector, update in zip(("#la-plot-loss", "#la-plot-dloss"), updates, strict=True):
+        legend = list(dict.fromkeys(update["value"]["series"]))
+        texts = chart_texts(pg, selector, [update["x_title"], update["y_title"], update["color_title"], *legend])
+        found[selector] = stray_words(texts)
+    show_tab(pg, "curves", "zh")
+    for selector, x_key, y_key in (("#la-curve-focal", "x_pt", "y_loss"), ("#la-curve-bce", "x_p", "y_loss"),
+                                   ("#la-curve-reg", "x_d", "y_value"), ("#la-curve-trunc", "x_p", "y_weight")):
+        texts = chart_texts(pg, selector, [t(x_key, "zh"), t(y_key, "zh"), t("legend_curve", "zh")])
+        found[selector] = stray_words(texts)
+    expect(pg.locator("#la-curve-trunc")).to_contain_text("软截断")  # the curves redrawn with names in 中文
+    shot(pg, "i18n_zh_charts")
+    assert not any(found.values()), listing(found)
+
+
 # -- a pseudo-locale: a language the app learns from one catalog file ----------------------------------------
 
 
