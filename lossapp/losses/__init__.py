@@ -5,6 +5,7 @@ from lossapp.losses import (  # noqa: F401  (imported for their register() calls
     focal,
     margin,
     overlap,
+    poisson,
     regression,
     regularization,
     truncated,
