@@ -26,8 +26,11 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     stop_server,
 )
 
-from lossapp import i18n
-from lossapp.ui.strings import t
+from lossapp import i18n, render, service
+from lossapp.i18n import tr
+from lossapp.registry import LossSpec, lookup
+from lossapp.ui import calculator, confusion_tab
+from lossapp.ui.strings import family_label, t
 
 pytestmark = pytest.mark.browser
 
@@ -197,6 +200,135 @@ def test_a_switch_while_the_page_loads_is_kept(browser, app_server: Server) -> N
         expect(card).not_to_contain_text(t("stated", "en"))
     finally:
         context.close()
+
+
+# -- every loss's badge in 中文 ------------------------------------------------------------------------------
+
+# losses whose reference (the badge's "matches X") is still a plain English string in lossapp/losses, not a
+# catalog message as confusion.reference_name is: their badge test fails until it is, then tells to drop the name
+ENGLISH_REFERENCE = {"focal", "softmax_focal", "zero_one", "dice", "iou", "tversky", "dice_ce", "dice_focal",
+                     "l1_penalty", "l2_penalty", "truncated_ce"}
+STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
+NEW_RESULT = """([before, caption]) => {
+    const result = document.querySelector('#la-result .la-result');
+    return !!result && result.dataset.stamp !== before
+        && result.querySelector('.la-caption')?.textContent.startsWith(caption); }"""
+
+
+def example_result(spec: LossSpec, reduction: str) -> object:
+    """The result the calculator computes for the loss's example with the controls the example sets."""
+    example = spec.example or {}
+    given = {p.name: calculator.control_value(p, (example.get("params") or {}).get(p.name, p.default))
+             for p in spec.params}
+    target = example.get("target") if spec.target_kind is not None else None
+    return service.compute(spec.name, example.get("pred"), target, service.control_values(spec, given), reduction,
+                           "cpu", "float32")
+
+
+def choose_loss(pg, spec: LossSpec, lang: str) -> None:
+    """Pick the loss through its family and the loss picker, and wait until the picker shows it."""
+    pg.locator("#la-family").get_by_text(family_label(spec.family, lang), exact=True).click()
+    in_family = [label for label, _ in calculator.loss_choices(spec.family, lang)]
+    wait(pg, "(labels) => labels.includes(document.querySelector('#la-loss input').value)", in_family)
+    label = f"{tr(spec.title, lang)} · {spec.name}"
+    box = pg.locator("#la-loss input")
+    box.click()
+    box.fill(tr(spec.title, lang))
+    pg.get_by_role("option", name=label, exact=True).click()
+    wait(pg, "(label) => document.querySelector('#la-loss input').value === label", label)
+
+
+@pytest.fixture(scope="module")
+def zh_calculator(browser, app_server: Server) -> Iterator[object]:  # noqa: F811
+    """A page of its own in 中文 on the calculator (the tab tests leave accordions open and toasts up)."""
+    for pg in language_page(browser, app_server.url, "zh-CN"):
+        switch_language(pg, "zh")
+        pg.locator("#la-tabs").get_by_role("tab", name=t("tab_calculator", "zh"), exact=True).click()
+        yield pg
+
+
+@pytest.mark.parametrize("loss", [s.name for s in service.calculator_specs()])
+def test_every_losss_badge_in_chinese(zh_calculator, loss: str) -> None:
+    """Each loss with its example input, computed in 中文: the result's header (caption, value, badge) has no
+    English, and the badge is lossapp.render.badge_text's Chinese for that result."""
+    pg, spec = zh_calculator, lookup(loss)
+    choose_loss(pg, spec, "zh")
+    pred = pg.locator("#la-pred textarea")
+    pred.fill("")  # the example's arrival is then seen, even where it equals the previous loss's
+    pg.locator("#la-use-example").click()
+    expect(pred).to_have_value((spec.example or {}).get("pred") or "")
+    before = pg.evaluate(STAMP)
+    pg.locator("#la-compute").click()
+    wait(pg, NEW_RESULT, [before, f"{tr(spec.title, 'zh')} · "])
+    caption = pg.locator("#la-result .la-caption").inner_text()
+    reduction = caption.rsplit(":", 1)[1].strip()  # the one the page sent ("…· 归约方式: mean")
+    result = example_result(spec, reduction)
+    assert caption == calculator.result_caption(result, "zh")
+    badge = render.badge_text(result, "zh")
+    expect(pg.locator("#la-badge")).to_have_text(re.compile(r"^. " + re.escape(badge) + "$"))
+    found = stray_words([pg.locator("#la-result").inner_text()])
+    if loss in ENGLISH_REFERENCE:
+        assert found, f"{loss}'s badge is all Chinese now: drop it from ENGLISH_REFERENCE"
+        pytest.xfail(f"{loss}: its reference name in lossapp/losses is English: {sorted(found)}")
+    assert found == {}, found
+
+
+def test_the_confusion_badge_in_chinese_for_every_metric(zh_calculator) -> None:
+    pg = zh_calculator
+    pg.locator("#la-tabs").get_by_role("tab", name=t("tab_confusion", "zh"), exact=True).click()
+    headline = pg.locator("#la-conf-headline .la-caption")
+    for metric in confusion_tab.METRICS:
+        box = pg.locator("#la-tab-confusion").get_by_label(t("metric", "zh"), exact=True)
+        box.click()
+        pg.get_by_role("option", name=metric, exact=True).click()
+        expect(box).to_have_value(metric)
+        pg.locator("#la-conf-compute").click()
+        result = service.confusion(**confusion_tab.ARTICLE_COUNTS, metric=metric)
+        expect(headline).to_contain_text(f"{metric} = ")
+        expect(headline).to_contain_text(render.badge_text(result, "zh"))
+        texts = [pg.locator("#la-conf-headline").inner_text()]
+        assert stray_words(texts) == {}, (metric, texts)
+
+
+SVG_TEXTS = "(sel) => [...document.querySelectorAll(sel + ' svg text')].map(t => t.textContent.trim()).filter(t => t)"
+
+
+def chart_texts(pg, selector: str, expected: list[str]) -> list[str]:
+    """The texts of the chart's SVG (Gradio's plots render Vega-Lite as SVG), once all of `expected` are there."""
+    wait(pg, f"([sel, want]) => {{ const have = ({SVG_TEXTS})(sel); return want.every(w => have.includes(w)); }}",
+         [selector, expected])
+    return pg.evaluate(SVG_TEXTS, selector)
+
+
+def test_the_charts_axes_and_legends_in_chinese(zh_calculator) -> None:
+    """The calculator's loss and gradient plots and the curves tab's: their axis titles, legend titles and legend
+    entries, drawn as SVG text, are the catalogs' Chinese with no stray English."""
+    pg, spec = zh_calculator, lookup("bce")
+    pg.locator("#la-tabs").get_by_role("tab", name=t("tab_calculator", "zh"), exact=True).click()
+    choose_loss(pg, spec, "zh")
+    pred = pg.locator("#la-pred textarea")
+    pred.fill("")
+    pg.locator("#la-use-example").click()
+    expect(pred).to_have_value(spec.example["pred"])
+    before = pg.evaluate(STAMP)
+    pg.locator("#la-compute").click()
+    wait(pg, NEW_RESULT, [before, f"{tr(spec.title, 'zh')} · "])
+    reduction = pg.locator("#la-result .la-caption").inner_text().rsplit(":", 1)[1].strip()
+    updates = calculator.render_details({"result": example_result(spec, reduction)}, "zh")[4:6]
+    pg.locator("#la-out-tabs").get_by_role("tab", name=t("out_plot", "zh"), exact=True).click()
+    found: dict[str, dict[str, str]] = {}
+    for selector, update in zip(("#la-plot-loss", "#la-plot-dloss"), updates, strict=True):
+        legend = list(dict.fromkeys(update["value"]["series"]))
+        texts = chart_texts(pg, selector, [update["x_title"], update["y_title"], update["color_title"], *legend])
+        found[selector] = stray_words(texts)
+    show_tab(pg, "curves", "zh")
+    for selector, x_key, y_key in (("#la-curve-focal", "x_pt", "y_loss"), ("#la-curve-bce", "x_p", "y_loss"),
+                                   ("#la-curve-reg", "x_d", "y_value"), ("#la-curve-trunc", "x_p", "y_weight")):
+        texts = chart_texts(pg, selector, [t(x_key, "zh"), t(y_key, "zh"), t("legend_curve", "zh")])
+        found[selector] = stray_words(texts)
+    expect(pg.locator("#la-curve-trunc")).to_contain_text("软截断")  # the curves redrawn with names in 中文
+    shot(pg, "i18n_zh_charts")
+    assert not any(found.values()), listing(found)
 
 
 # -- a pseudo-locale: a language the app learns from one catalog file ----------------------------------------

@@ -31,9 +31,11 @@ import torch.nn.functional as F
 import yaml
 from gradio_client import Client
 from gradio_client.exceptions import AppError
+from stray_english import stray_english
 from ui_fixtures import free_port
 
 import lossapp
+import lossapp.verdicts
 from lossapp import i18n, service
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
@@ -43,6 +45,7 @@ from lossapp.ui import (
     calculator,
     check_tab,
     concurrency,
+    curves_tab,
     examples_tab,
     launch_kwargs,
     server_settings,
@@ -481,7 +484,8 @@ def test_the_language_switch_offers_every_catalog() -> None:
 def _texts(update: dict | object) -> list[str]:
     if not isinstance(update, dict):  # a component returned as its own update, e.g. gr.Tab(label=...)
         update = {"label": getattr(update, "label", None)}
-    return [str(update[k]) for k in ("label", "info", "placeholder", "value", "title", "x_title", "y_title")
+    return [str(update[k]) for k in ("label", "info", "placeholder", "value", "title", "x_title", "y_title",
+                                     "color_title")
             if isinstance(update.get(k), str) and update.get(k)]
 
 
@@ -497,6 +501,64 @@ def test_language_switch_covers_every_registered_component(demo) -> None:
             if a == b and re.search(r"[a-z]{4,}", a) and not re.fullmatch(r"[\w .,()\-/:]*[A-Za-z_]+\w*", a):
                 untranslated.append((type(component).__name__, a, b))
     assert not untranslated, untranslated[:10]
+
+
+# -- charts in 中文: titles, axes, legend titles and legend entries ----------------------------------------
+
+# names in the charts that stay as they are: loss names' words ("Smooth L1"), a model (RetinaNet), the verdict ids
+# the grade chart's bars are named by (DESIGN.md section 6; the chips above it give the words)
+CHART_NAMES = {"smooth", "huber", "retinanet", *lossapp.verdicts.VERDICTS, "error"}
+
+
+def _chart_words(update: dict, legend: str) -> list[str]:
+    """The stray English of a plot update's chart title, axis titles, legend title and legend entries (the
+    values of its `legend` column)."""
+    texts = [str(update[k]) for k in ("title", "x_title", "y_title", "color_title")]
+    frame = update["value"]
+    texts += [str(v) for v in dict.fromkeys(frame[legend])]
+    return [w for text in texts for w in stray_english(text, CHART_NAMES) if not w.isupper()]
+
+
+def test_the_calculators_plots_are_in_chinese_for_every_loss() -> None:
+    plotted = set()
+    for spec in service.calculator_specs():
+        example = spec.example or {}
+        target = example.get("target") if spec.target_kind is not None else None
+        result = lossapp.compute(spec.name, example.get("pred"), target, **(example.get("params") or {}))
+        for update in calculator.render_details({"result": result}, "zh")[4:6]:
+            if update["visible"]:
+                plotted.add(spec.name)
+                assert all(update[k] for k in ("title", "x_title", "y_title", "color_title")), (spec.name, update)
+                assert _chart_words(update, "series") == [], (spec.name, update)
+    assert {"bce", "cross_entropy", "mse", "focal"} <= plotted, plotted
+
+
+def test_the_curves_tab_switches_its_charts_to_chinese(demo) -> None:
+    """The curves' titles, axes and legend title follow the language switch; the curves are redrawn with their
+    names in the new language (curves_tab.relabel)."""
+    plots = [(c, fn) for c, fn in demo.lossapp_translations.items
+             if isinstance(c, gr.LinePlot) and c.elem_id.startswith("la-curve-")]
+    assert len(plots) == 5
+    regression, regression_d = curves_tab.regression_frames(1.0, 1.0, "zh")
+    frames = {"la-curve-focal": curves_tab.focal_frame(2.0, 1.0, "zh"), "la-curve-bce": curves_tab.bce_frame("zh"),
+              "la-curve-reg": regression, "la-curve-reg-d": regression_d,
+              "la-curve-trunc": curves_tab.truncation_frame(0.6, 10.0, 1, "zh")}
+    for component, update in plots:
+        zh, en = update("zh"), update("en")
+        assert zh["color_title"] != en["color_title"] == component.color_title, component.elem_id
+        assert zh["title"] != en["title"] == component.title, component.elem_id
+        assert _chart_words({**zh, "value": frames[component.elem_id]}, "curve") == [], component.elem_id
+    assert any(CJK.search(name) for name in frames["la-curve-trunc"]["curve"])
+
+
+def test_the_grade_chart_is_in_chinese() -> None:
+    graded = check_tab.grade_upload(ROOT / "examples" / "answers_sample.csv")
+    try:
+        update = check_tab.chart_update(graded["df"], "zh")
+    finally:
+        check_tab.forget_grading(graded)
+    assert all(CJK.search(update[k]) for k in ("title", "x_title", "y_title", "color_title")), update
+    assert _chart_words(update, "verdict") == [], update
 
 
 def test_every_param_description_and_spec_text_has_chinese() -> None:

@@ -335,9 +335,10 @@ def render_details(state: dict[str, Any] | None, lang: str) -> list[Any]:
         x_title = _x_title(plot, lang)
         has_dloss = bool(len(dloss_frame)) and bool(dloss_frame["y"].notna().any())
         plot_updates = [gr.update(value=loss_frame, x_title=x_title, y_title=t("y_loss", lang), color_map=colors,
-                                  title=t("plot_loss", lang), y_lim=loss_frame.attrs.get("y_lim"), visible=True),
+                                  color_title=t("legend_series", lang), title=t("plot_loss", lang),
+                                  y_lim=loss_frame.attrs.get("y_lim"), visible=True),
                         gr.update(value=dloss_frame if has_dloss else None, x_title=x_title, y_title=t("y_dloss", lang),
-                                  color_map=colors, title=t("plot_dloss", lang),
+                                  color_map=colors, color_title=t("legend_series", lang), title=t("plot_dloss", lang),
                                   y_lim=dloss_frame.attrs.get("y_lim"), visible=has_dloss)]
         plot_note = t("plot_note", lang) + (f" {tr(plot.note, lang)}." if plot.note else "")
     snippet = render.torch_snippet(result, sources=state.get("sources") or None)

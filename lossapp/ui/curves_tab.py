@@ -55,11 +55,17 @@ def truncation_frame(m: float, k: float, y: int, lang: str = "en") -> pd.DataFra
     return _named(plots.truncation_curves([m], ks, y=int(y)), "p", "weight", lang)
 
 
+def plot_titles(title_key: str, x_key: str, y_key: str, lang: str) -> dict[str, str]:
+    """A curve plot's title, axis titles and legend title in `lang`."""
+    return {"title": t(title_key, lang), "x_title": t(x_key, lang), "y_title": t(y_key, lang),
+            "color_title": t("legend_curve", lang)}
+
+
 def _plot(value: pd.DataFrame, title_key: str, x_key: str, y_key: str, tr_ui: Translations, elem_id: str,
           height: int = 300, y_lim: list[float] | None = None) -> Any:
-    plot = gr.LinePlot(value, x="x", y="y", color="curve", title=t(title_key, "en"), x_title=t(x_key, "en"),
-                       y_title=t(y_key, "en"), height=height, elem_id=elem_id, y_lim=y_lim, tooltip="all")
-    tr_ui.add(plot, lambda lang: gr.update(title=t(title_key, lang), x_title=t(x_key, lang), y_title=t(y_key, lang)))
+    plot = gr.LinePlot(value, x="x", y="y", color="curve", height=height, elem_id=elem_id, y_lim=y_lim,
+                       tooltip="all", **plot_titles(title_key, x_key, y_key, "en"))
+    tr_ui.add(plot, lambda lang: gr.update(**plot_titles(title_key, x_key, y_key, lang)))
     return plot
 
 
