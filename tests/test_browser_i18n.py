@@ -204,10 +204,6 @@ def test_a_switch_while_the_page_loads_is_kept(browser, app_server: Server) -> N
 
 # -- every loss's badge in 中文 ------------------------------------------------------------------------------
 
-# losses whose reference (the badge's "matches X") is still a plain English string in lossapp/losses, not a
-# catalog message as confusion.reference_name is: their badge test fails until it is, then tells to drop the name
-ENGLISH_REFERENCE = {"focal", "softmax_focal", "zero_one", "dice", "iou", "tversky", "dice_ce", "dice_focal",
-                     "l1_penalty", "l2_penalty", "truncated_ce"}
 STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
 NEW_RESULT = """([before, caption]) => {
     const result = document.querySelector('#la-result .la-result');
@@ -267,9 +263,6 @@ def test_every_losss_badge_in_chinese(zh_calculator, loss: str) -> None:
     badge = render.badge_text(result, "zh")
     expect(pg.locator("#la-badge")).to_have_text(re.compile(r"^. " + re.escape(badge) + "$"))
     found = stray_words([pg.locator("#la-result").inner_text()])
-    if loss in ENGLISH_REFERENCE:
-        assert found, f"{loss}'s badge is all Chinese now: drop it from ENGLISH_REFERENCE"
-        pytest.xfail(f"{loss}: its reference name in lossapp/losses is English: {sorted(found)}")
     assert found == {}, found
 
 

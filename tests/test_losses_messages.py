@@ -6,6 +6,7 @@ back-translation table would know."""
 from __future__ import annotations
 
 import pytest
+from stray_english import stray_english
 
 import lossapp
 from lossapp.i18n import Message, has_zh
@@ -22,6 +23,9 @@ def test_spec_texts_are_messages_with_chinese(name: str) -> None:
     spec = LOSSES[name]
     texts = [spec.title, spec.summary, *(p.description for p in spec.params)]
     assert _untranslated(texts) == []
+    # the reference's name (the badge's "matches X"): code (a library function, a torch expression) or a Message
+    reference = spec.reference_name
+    assert stray_english(reference, {p.name for p in spec.params}) == [] or _untranslated([reference]) == [], reference
 
 
 @pytest.mark.parametrize("name", list(LOSSES))

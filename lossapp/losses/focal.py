@@ -337,8 +337,7 @@ register(LossSpec(
     ),
     steps=focal_steps, enclosure=focal_enclosure, reference=focal_reference, prepare=_focal_prepare, gradient=focal_gradient,
     reference_name=("torchvision.ops.sigmoid_focal_loss" if _tv_sigmoid_focal_loss is not None else
-                    "torchvision's sigmoid_focal_loss formula on torch.nn.functional.binary_cross_entropy_with_logits "
-                    "(binary_cross_entropy for input=probabilities)"),
+                    msg("focal.reference_name.focal")),
     aliases=("sigmoid_focal", "sigmoid_focal_loss", "py_sigmoid_focal_loss", "FocalLoss", "binary_focal"),
     example={"pred": "[[1.2, -0.8, 0.3], [-2.0, 0.5, 3.0]]", "target": "[[1, 0, 0], [0, 1, 1]]",
              "params": {"alpha": 0.25, "gamma": 2.0}},
@@ -504,7 +503,7 @@ register(LossSpec(
         Param("ignore_index", -100, Interval(Integral), msg("focal.softmax_focal.param.ignore_index")),
     ),
     steps=softmax_focal_steps, enclosure=softmax_focal_enclosure, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,
-    reference_name="torch.nn.functional.cross_entropy(reduction='none') times (1 - p_t)^gamma",
+    reference_name=msg("focal.reference_name.softmax_focal"),
     aliases=("multiclass_focal", "softmax_focal_loss", "multi_class_focal"), target_dtype="index",
     example={"pred": "[[2.0, 0.5, -1.0], [0.1, 1.5, 0.3], [-0.5, 0.2, 2.5]]", "target": "[0, 1, 1]",
              "params": {"gamma": 2.0, "alpha": "[0.25, 0.5, 0.25]"}},

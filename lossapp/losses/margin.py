@@ -380,7 +380,7 @@ register(LossSpec(
     formula=r"l_n = \mathbf{1}[\hat{y}_n \ne y_n]", pred_kind="scores", target_kind="binary",
     params=(Param("threshold", 0.5, Interval(Real),
                   msg("margin.zero_one.param.threshold")),),
-    steps=zero_one_steps, enclosure=zero_one_enclosure, reference=zero_one_reference, reference_name="counting: (pred_label != target).float()",
+    steps=zero_one_steps, enclosure=zero_one_enclosure, reference=zero_one_reference, reference_name=msg("margin.reference_name.zero_one"),
     prepare=zero_one_prepare, aliases=("01", "0-1", "zero_one_loss", "error_rate", "misclassification"),
     differentiable=False, target_dtype="auto",
     example={"pred": "[0.9, 0.3, 0.6, 0.2, 0.55]", "target": "[1, 0, 0, 0, 1]", "params": {"threshold": 0.5}},

@@ -515,7 +515,7 @@ register(LossSpec(
     name="dice", title=msg("overlap.dice.title"), summary=msg("overlap.dice.summary"),
     formula=r"l = 1 - \frac{2\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i + \epsilon}",
     params=_SET_PARAMS, steps=dice_steps, enclosure=dice_enclosure, reference=dice_reference,
-    reference_name="set formula 1 − (2·Σp·t + ε)/(Σp + Σt + ε) in torch ops",
+    reference_name=msg("overlap.reference_name.dice"),
     aliases=("dice_loss", "DiceLoss", "soft_dice", "sorensen_dice"), torch_code=DICE_CODE, **_COMMON))
 
 register(LossSpec(
@@ -523,7 +523,7 @@ register(LossSpec(
     name="iou", title=msg("overlap.iou.title"), summary=msg("overlap.iou.summary"),
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i - \sum_i p_i t_i + \epsilon}",
     params=_SET_PARAMS, steps=iou_steps, enclosure=iou_enclosure, reference=iou_reference,
-    reference_name="set formula 1 − (Σp·t + ε)/(Σp + Σt − Σp·t + ε) in torch ops",
+    reference_name=msg("overlap.reference_name.iou"),
     aliases=("jaccard", "iou_loss", "jaccard_loss", "JaccardLoss"), torch_code=IOU_CODE, **_COMMON))
 
 register(LossSpec(
@@ -536,7 +536,7 @@ register(LossSpec(
             Param("beta", 0.5, Interval(Real, 0.0, 10.0), msg("overlap.tversky.param.beta")),
             ACTIVATION_PARAM, PER_SAMPLE_PARAM),
     steps=tversky_steps, enclosure=tversky_enclosure, reference=tversky_reference,
-    reference_name="set formula 1 − (Σp·t + ε)/(Σp·t + α·Σp(1−t) + β·Σ(1−p)t + ε) in torch ops",
+    reference_name=msg("overlap.reference_name.tversky"),
     aliases=("tversky_loss", "TverskyLoss"), torch_code=TVERSKY_CODE, **_COMMON))
 
 
@@ -744,7 +744,7 @@ register(LossSpec(
             *_SET_PARAMS),
     steps=dice_ce_steps, enclosure=_combo_enclosure("ce"), reference=_combo_reference("ce"), prepare=_combo_prepare("ce"),
     gradient=_combo_gradient("ce"),
-    reference_name="λ_dice·(Dice set formula) + λ_ce·(F.binary_cross_entropy, _with_logits or F.cross_entropy)",
+    reference_name=msg("overlap.reference_name.dice_ce"),
     aliases=("dice_bce", "DiceCELoss", "dice_cross_entropy"), torch_code=_DICE_VALUE_CODE + _CE_CODE, **_COMBO))
 
 register(LossSpec(
@@ -760,7 +760,7 @@ register(LossSpec(
             Param("gamma", 2.0, Interval(Real, 0.0, 10.0), msg("overlap.dice_focal.param.gamma"))),
     steps=dice_focal_steps, enclosure=_combo_enclosure("focal"), reference=_combo_reference("focal"), prepare=_combo_prepare("focal"),
     gradient=_combo_gradient("focal"),
-    reference_name="λ_dice·(Dice set formula) + λ_focal·(sigmoid focal loss on F.binary_cross_entropy_with_logits)",
+    reference_name=msg("overlap.reference_name.dice_focal"),
     aliases=("DiceFocalLoss",), torch_code=_DICE_VALUE_CODE + _FOCAL_CODE, **_COMBO))
 
 # The "confusion" metric spec (counts -> precision, recall, F1 = Dice, ...) lives in lossapp/losses/confusion.py;

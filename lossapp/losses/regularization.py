@@ -186,7 +186,7 @@ register(LossSpec(
     name="l1_penalty", title=msg("regularization.l1_penalty.title"),
     summary=msg("regularization.l1_penalty.summary"),
     formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps, enclosure=l1_penalty_enclosure,
-    reference=l1_penalty_reference, reference_name="lam * w.abs().sum()",
+    reference=l1_penalty_reference, reference_name=msg("regularization.reference_name.l1_penalty"),
     aliases=("l1_regularization", "l1_reg", "lasso"),
     torch_code="r = lam * pred.abs()\n" + _REDUCE_CODE, **_PENALTY))
 
@@ -196,6 +196,6 @@ register(LossSpec(
     summary=msg("regularization.l2_penalty.summary"),
     formula=r"R(w) = \frac{\lambda}{2} \sum_i w_i^2", params=(_LAM,), steps=l2_penalty_steps, enclosure=l2_penalty_enclosure,
     reference=l2_penalty_reference,
-    reference_name="lam / 2 * (w**2).sum(); gradient from torch.optim.SGD(lr=1, weight_decay=lam)",
+    reference_name=msg("regularization.reference_name.l2_penalty"),
     aliases=("l2_regularization", "l2_reg", "weight_decay", "ridge"),
     torch_code="r = lam / 2 * pred ** 2\n" + _REDUCE_CODE, **_PENALTY))

@@ -154,7 +154,7 @@ register(LossSpec(
     pred_kind="probabilities", target_kind="binary",
     params=(Param("m", 0.6, Interval(Real, 0.0, 1.0), msg("truncated.truncated_ce.param.m")),),
     steps=truncated_steps, enclosure=truncated_enclosure, reference=truncated_reference, prepare=_truncated_prepare, gradient=truncated_gradient,
-    reference_name="torch.nn.functional.binary_cross_entropy(reduction='none') times the λ mask",
+    reference_name=msg("truncated.reference_name.truncated_ce"),
     aliases=("hard_truncated_ce", "truncated_cross_entropy", "hard_truncated_cross_entropy"),
     example={"pred": "[0.9, 0.55, 0.3, 0.2, 0.45, 0.7]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"m": 0.6}},
     torch_code=(
