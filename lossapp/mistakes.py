@@ -41,9 +41,12 @@ LN10, LN2 = math.log(10.0), math.log(2.0)
 MISTAKES: dict[str, Variant] = {}
 
 
-def mistake(id: str, step: str, applies: Callable[[Case], bool], compute: Callable[[Case], float | None]) -> Variant:
-    """Register a known mistake (its title and explanation: `mistakes.<id>` in the catalogs)."""
-    title, explanation = variant_texts("mistakes", id, "title", "explanation")
+def mistake(id: str, step: str, applies: Callable[[Case], bool], compute: Callable[[Case], float | None],
+            *, table: str = "mistakes") -> Variant:
+    """Register a known mistake (its title and explanation: `<table>.<id>` in the catalogs). A mistake about one
+    loss alone is registered by that loss's module, with its texts in the module's own table, and listed in its
+    spec's `mistakes`: `mistake("x", "l", declared("x"), compute, table="<module>")` (texts `<module>.x.title`, `.explanation`)."""
+    title, explanation = variant_texts(table, id, "title", "explanation")
     return register(MISTAKES, Variant(id, title, explanation, step, applies, compute))
 
 
@@ -78,7 +81,7 @@ def _log_scaled(case: Case, factor: float) -> float | None:
     return case.value * factor
 
 
-def _declared(id: str, also: Callable[[Case], bool] = scalar_value) -> Callable[[Case], bool]:
+def declared(id: str, also: Callable[[Case], bool] = scalar_value) -> Callable[[Case], bool]:
     """Applies where the loss's spec lists this mistake as one of its own (LossSpec.mistakes) and `also` holds."""
     return lambda case: id in case.spec.mistakes and also(case)
 
@@ -212,7 +215,7 @@ mistake("logits_as_probabilities",
 
 
 mistake("labels_swapped",
-        "l", _declared("labels_swapped"), labels_swapped)
+        "l", declared("labels_swapped"), labels_swapped)
 
 
 # -- weights and ignored samples ---------------------------------------------------------------------------------
@@ -236,7 +239,7 @@ def _unweighted_mean(c: Case) -> float | None:
 
 
 mistake("unweighted_mean",
-        "den", _declared("unweighted_mean", lambda c: _has_weight(c) and c.reduction == "mean"
+        "den", declared("unweighted_mean", lambda c: _has_weight(c) and c.reduction == "mean"
         and scalar_value(c)), _unweighted_mean)
 
 
@@ -249,7 +252,7 @@ def _weighted_mean(c: Case) -> float | None:
 
 
 mistake("weighted_mean",
-        "den", _declared("weighted_mean", lambda c: _has_weight(c) and c.reduction == "mean"
+        "den", declared("weighted_mean", lambda c: _has_weight(c) and c.reduction == "mean"
         and scalar_value(c)), _weighted_mean)
 
 mistake("weight_ignored",
@@ -269,7 +272,7 @@ mistake("ignored_counted",
         and c.reduction == "mean" and scalar_value(c), _ignored_counted)
 
 mistake("label_smoothing_ignored",
-        "y'", _declared("label_smoothing_ignored", lambda c: float(c.param("label_smoothing", 0.0) or 0.0) > 0
+        "y'", declared("label_smoothing_ignored", lambda c: float(c.param("label_smoothing", 0.0) or 0.0) > 0
         and scalar_value(c)), lambda c: c.run(label_smoothing=0.0))
 
 
@@ -284,11 +287,11 @@ def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch
 
 
 mistake("alpha_on_both_classes",
-        "alpha_t", _declared("alpha_on_both_classes", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
+        "alpha_t", declared("alpha_on_both_classes", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
         lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)))
 
 mistake("alpha_swapped",
-        "alpha_t", _declared("alpha_swapped", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
+        "alpha_t", declared("alpha_swapped", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
         lambda c: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)))
 
 
@@ -406,20 +409,20 @@ def _other_power(c: Case, power: str) -> float | None:
 
 
 mistake("rmse_mse_swapped",
-        "rmse", _declared("rmse_mse_swapped"), _rmse_mse_swapped)
+        "rmse", declared("rmse_mse_swapped"), _rmse_mse_swapped)
 
 mistake("rmse_as_mean_of_roots",
-        "rmse", _declared("rmse_as_mean_of_roots"), lambda c: _other_power(c, "absolute"))
+        "rmse", declared("rmse_as_mean_of_roots"), lambda c: _other_power(c, "absolute"))
 
 mistake("l1_mse_swapped",
-        "l", _declared("l1_mse_swapped"),
+        "l", declared("l1_mse_swapped"),
         lambda c: _other_power(c, "squared" if "squared" in c.spec.related else "absolute"))
 
 mistake("half_mse",
-        "l", _declared("half_mse"), lambda c: c.value / 2)
+        "l", declared("half_mse"), lambda c: c.value / 2)
 
 mistake("smooth_l1_without_beta",
-        "l", _declared("smooth_l1_without_beta", lambda c: float(c.param("beta", 1.0)) != 1.0 and scalar_value(c)),
+        "l", declared("smooth_l1_without_beta", lambda c: float(c.param("beta", 1.0)) != 1.0 and scalar_value(c)),
         lambda c: c.run(beta=1.0))
 
 def _rescaled(c: Case) -> float | None:
@@ -431,7 +434,7 @@ def _rescaled(c: Case) -> float | None:
 
 
 mistake("smooth_l1_huber_swapped",
-        "l", _declared("smooth_l1_huber_swapped"), _rescaled)
+        "l", declared("smooth_l1_huber_swapped"), _rescaled)
 
 
 # -- KL divergence --------------------------------------------------------------------------------------------------
@@ -448,7 +451,7 @@ def _kl_swapped(c: Case) -> float | None:
 
 
 mistake("kl_direction_swapped",
-        "l", _declared("kl_direction_swapped"), _kl_swapped)
+        "l", declared("kl_direction_swapped"), _kl_swapped)
 
 
 # -- margin ----------------------------------------------------------------------------------------------------------
@@ -461,7 +464,7 @@ def _hinge_01(c: Case) -> float | None:
 
 
 mistake("labels_01_not_mapped",
-        "yf", _declared("labels_01_not_mapped"), _hinge_01)
+        "yf", declared("labels_01_not_mapped"), _hinge_01)
 
 
 def _multi_margin_scaled(c: Case, extra: bool) -> float | None:
@@ -478,20 +481,20 @@ def _multi_margin_scaled(c: Case, extra: bool) -> float | None:
 
 
 mistake("multi_margin_not_divided_by_C",
-        "l", _declared("multi_margin_not_divided_by_C"), lambda c: _multi_margin_scaled(c, extra=False))
+        "l", declared("multi_margin_not_divided_by_C"), lambda c: _multi_margin_scaled(c, extra=False))
 
 mistake("multi_margin_target_included",
-        "h", _declared("multi_margin_target_included"), lambda c: _multi_margin_scaled(c, extra=True))
+        "h", declared("multi_margin_target_included"), lambda c: _multi_margin_scaled(c, extra=True))
 
 mistake("accuracy_instead_of_error",
-        "l", _declared("accuracy_instead_of_error", lambda c: c.reduction == "mean" and scalar_value(c)),
+        "l", declared("accuracy_instead_of_error", lambda c: c.reduction == "mean" and scalar_value(c)),
         lambda c: 1.0 - c.value)
 
 
 # -- penalties ---------------------------------------------------------------------------------------------------------
 
 mistake("l2_penalty_without_half",
-        "l", _declared("l2_penalty_without_half"), lambda c: 2 * c.value)
+        "l", declared("l2_penalty_without_half"), lambda c: 2 * c.value)
 
 
 def _l2_norm(c: Case) -> float | None:
@@ -502,15 +505,15 @@ def _l2_norm(c: Case) -> float | None:
 
 
 mistake("l2_norm_not_squared",
-        "||w||_2^2", _declared("l2_norm_not_squared"), _l2_norm)
+        "||w||_2^2", declared("l2_norm_not_squared"), _l2_norm)
 
 mistake("penalty_without_lambda",
-        "l", _declared("penalty_without_lambda", lambda c: float(c.param("lam", 0.0)) not in (0.0, 1.0)
+        "l", declared("penalty_without_lambda", lambda c: float(c.param("lam", 0.0)) not in (0.0, 1.0)
         and scalar_value(c)), lambda c: c.value / float(c.param("lam")))
 
 
 # -- truncated CE ------------------------------------------------------------------------------------------------------
 
 mistake("no_truncation",
-        "lambda", _declared("no_truncation"), lambda c: c.run(c.spec.related["untruncated"]))
+        "lambda", declared("no_truncation"), lambda c: c.run(c.spec.related["untruncated"]))
 

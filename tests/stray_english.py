@@ -13,11 +13,13 @@ NAMES = {
     "scipy", "sklearn", "scikit", "learn", "tensorflow", "log", "ln", "exp", "min", "max", "sum", "mean", "sqrt",
     "softmax", "sigmoid", "logsumexp", "clamp", "logit", "logits", "relu", "tanh", "abs", "frac", "tp", "fp", "fn",
     "tn", "mcc", "iou", "dice", "acc", "spec", "eps", "lse", "pred", "target", "reduction", "none", "batchmean", "pr",
+    "torchvision", "mmdetection", "mmdet", "kornia", "smp",
 }
 _LOSS_NAMES = {n.lower() for spec in lossapp.LOSSES.values() for n in (spec.name, *spec.aliases)}
-# a step's symbol opening a line ("  [num] ..."), code, math, options, dotted or snake_case names, calls f(x) and
-# names called f(
-_CODE = re.compile(r"(?m)^\s*\[[^\]\n]*\]|`[^`]*`|\$[^$]*\$|--[\w-]+|\b\w+(?:[._/]\w+)+\b|\b\w+\([^()\s]*\)|\b\w+(?=\()")
+# a step's symbol opening a line ("  [num] ..."), code, math, options, dotted or snake_case names, calls f(x),
+# names called f( and keyword arguments name=value
+_CODE = re.compile(r"(?m)^\s*\[[^\]\n]*\]|`[^`]*`|\$[^$]*\$|--[\w-]+|\b\w+(?:[._/]\w+)+\b|\b\w+\([^()\s]*\)|\b\w+(?=\()"
+                   r"|\b\w+=[^\s,)）]+")
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 

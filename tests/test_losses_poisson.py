@@ -15,6 +15,7 @@ import lossapp
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
 from lossapp.interval import enclose, rounding_box, target_is_exact
+from lossapp.mistakes import MISTAKES
 from lossapp.registry import LOSSES
 from lossapp.trace import Trace
 
@@ -180,3 +181,18 @@ def test_negative_log_rates_are_valid() -> None:
     """log_input=True reads pred as log λ: any sign (torch's default)."""
     r = lossapp.compute("poisson_nll", "[-3.0, -0.5]", "[0, 1]")
     assert r.reference.agrees and r.scalar == pytest.approx((math.exp(-3) + math.exp(-0.5) + 0.5) / 2)
+
+
+def test_its_own_mistakes_are_declared_in_its_module_and_found_by_check() -> None:
+    """poisson_nll registers its own mistakes (log_input flipped, the Stirling term toggled) next to its steps,
+    with their texts in its catalog table, and check() names them."""
+    y = torch.tensor([2.0, 0, 6, 1, 3])
+    x = torch.tensor([0.5, 1.2, 2.0, 0.1, 1.1])
+    flipped = F.poisson_nll_loss(x, y, log_input=False).item()
+    verdict = lossapp.check("poisson_nll", "[0.5, 1.2, 2.0, 0.1, 1.1]", "[2, 0, 6, 1, 3]", claimed=round(flipped, 4))
+    assert verdict.verdict == "mistake" and verdict.to_dict()["mistakes"][0]["id"] == "poisson_log_input_swapped"
+    without = F.poisson_nll_loss(x, y, log_input=True, full=False).item()
+    verdict = lossapp.check("poisson_nll", "[0.5, 1.2, 2.0, 0.1, 1.1]", "[2, 0, 6, 1, 3]", full=True,
+                            claimed=round(without, 4))
+    assert verdict.verdict == "mistake" and verdict.to_dict()["mistakes"][0]["id"] == "poisson_full_toggled"
+    assert has_zh(MISTAKES["poisson_full_toggled"].title) and has_zh(MISTAKES["poisson_log_input_swapped"].explanation)

@@ -161,6 +161,7 @@ def poisson_nll_enclosure(box: Box) -> Iv:
 
 
 register(LossSpec(
+    mistakes=("poisson_log_input_swapped", "poisson_full_toggled"),
     name="poisson_nll", family="regression", title=msg("poisson.title"), summary=msg("poisson.summary"),
     formula=r"l_n = \begin{cases} e^{x_n} - y_n x_n & \mathrm{log\_input} \\ x_n - y_n \log(x_n + \varepsilon) & "
             r"\neg\,\mathrm{log\_input} \end{cases} \;+\; [\mathrm{full}]\,[y_n > 1]\,"
@@ -173,3 +174,12 @@ register(LossSpec(
     prepare=poisson_prepare, enclosure=poisson_nll_enclosure, example=EXAMPLE,
     aliases=("PoissonNLLLoss", "poisson", "poisson_loss"),
     torch_code="F.poisson_nll_loss(pred, target, log_input=log_input, full=full, eps=eps, reduction=reduction)"))
+
+
+# -- mistakes of this loss alone (lossapp.mistakes is imported last: it needs the registry filled) ---------------
+from lossapp.mistakes import declared, mistake  # noqa: E402
+
+mistake("poisson_log_input_swapped", "l", declared("poisson_log_input_swapped"),
+        lambda c: c.run(log_input=not c.param("log_input", True)), table="poisson")
+mistake("poisson_full_toggled", "l", declared("poisson_full_toggled"),
+        lambda c: c.run(full=not c.param("full", False)), table="poisson")
