@@ -6,6 +6,7 @@
     python -m lossapp confusion --tp N --fp N --fn N [--tn N] [--metric M] [--claimed NUMBER] [--json]
     python -m lossapp examples [NAME] [--json]
     python -m lossapp grade answers.csv [-o verdicts.csv]
+    python -m lossapp lab [NAME] [--param NAME=VALUE ...] [--seed N] [--json] [--lang en|zh|...]
 
 A large tensor is shown by its first elements (its shape, the count shown; the reduction and the comparisons
 always cover every element); --full writes every element.
@@ -36,7 +37,7 @@ from lossapp.inputs import InputError, limits, quote
 from lossapp.plain import latex_to_text
 from lossapp.registry import check_param_names, lookup
 
-SUBCOMMANDS = ("list", "examples", "confusion", "grade")
+SUBCOMMANDS = ("list", "examples", "confusion", "grade", "lab")
 READER_GONE = 141  # 128 + SIGPIPE: the exit status of a command whose reader closed the pipe
 INTERRUPTED = 130  # 128 + SIGINT
 
@@ -322,6 +323,45 @@ def _run_grade(argv: list[str]) -> int:
     return 0
 
 
+def _run_lab(argv: list[str]) -> int:
+    """`lab`: the experiments (name, title, article); `lab NAME`: run one and print its claim, finding and verdict."""
+    from lossapp.lab import EXPERIMENTS, find_experiment, run_experiment
+
+    p = _Parser(prog="python -m lossapp lab")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="experiment parameter; repeats")
+    p.add_argument("--seed", default="0")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", default="en", choices=LANGUAGES)
+    args = p.parse_args(argv)
+    if args.name is None:
+        if args.param:
+            raise InputError("lab.params_without_experiment")
+        if args.json:
+            print(json.dumps([e.to_dict(args.lang) for e in EXPERIMENTS.values()], ensure_ascii=False, indent=1))
+            return 0
+        for experiment in EXPERIMENTS.values():
+            print(f"{experiment.name:<26} {tr(experiment.title, args.lang)}")
+            print(f"{'':<26} {experiment.article}")
+        return 0
+    record = run_experiment(find_experiment(args.name).name, _params(args.param), seed=args.seed, lang=args.lang)
+    if args.json:
+        print(json.dumps(record, ensure_ascii=False, indent=1))
+        return 0
+    say = lambda message_id, **fields: msg(f"lab.{message_id}", **fields).render(args.lang)  # noqa: E731
+    params = ", ".join(f"{k}={v}" for k, v in record["params"].items())
+    print(f"{record['name']} — {record['title']}  [{record['article']}]")
+    print(say("cli_claim", claim=record["claim"]))
+    print(say("cli_params", params=params, seed=record["seed"]))
+    print(say("cli_finding"))
+    for key, value in record["finding"].items():
+        print(f"  {key:<36} {'—' if value is None else _format_value(value)}")
+    print(say("verdict_holds" if record["holds"] else "verdict_fails"))
+    print(f"  {record['summary']}")
+    print(say("cli_series", count=len(record["series"])))
+    return 0
+
+
 def _lang(argv: list[str]) -> str:
     """The --lang of the command line (for its error message): one of LANGUAGES, else English."""
     for i, arg in enumerate(argv):
@@ -347,6 +387,8 @@ def _dispatch(argv: list[str]) -> int:
         return _run_confusion(rest)
     if command == "grade":
         return _run_grade(rest)
+    if command == "lab":
+        return _run_lab(rest)
     if command.startswith("-"):
         raise InputError("cli.bad_command", commands=", ".join(SUBCOMMANDS), got=quote(command))
     return _run_loss(command, rest)
