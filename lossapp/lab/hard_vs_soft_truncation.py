@@ -89,7 +89,10 @@ def run(params: dict[str, Any], generator: torch.Generator) -> Outcome:
                "hard_final_accuracy": runs["hard"]["accuracy"][-1], "soft_final_accuracy": runs["soft"]["accuracy"][-1],
                "hard_final_active_share": runs["hard"]["weight"][-1]}
     holds = steps_to["hard"] > steps_to["cross_entropy"]
-    fields = summary_fields(finding)
+    fields: dict[str, Any] = summary_fields(finding)
+    for key in ("cross_entropy_steps", "hard_steps", "soft_steps"):
+        fields[key] = (msg("lab_hard_vs_soft_truncation.never", steps=params["steps"]) if math.isinf(finding[key])
+                       else msg("lab_hard_vs_soft_truncation.at_step", step=int(finding[key])))
     summary = msg("lab_hard_vs_soft_truncation.summary_holds" if holds
                   else "lab_hard_vs_soft_truncation.summary_fails", **fields)
     names = {"cross_entropy": msg("lab_hard_vs_soft_truncation.series_cross_entropy"),

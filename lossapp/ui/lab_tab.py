@@ -3,8 +3,8 @@ panel, the finding and whether the claim held on these settings. Thin wiring ove
 
 Parameters are text boxes (checked by the experiment's constraints, like the calculator's): one slot per
 parameter, as many slots as the experiment with the most parameters, the unused ones hidden. The last run's
-(name, params, seed) is kept, so that switching the language re-runs it (deterministic, under a second) and shows
-every text in the new language.
+(name, params, seed) is kept with its plots' labels, so that switching the language re-runs it (deterministic,
+under a second) and shows every text in the new language.
 """
 
 from __future__ import annotations
@@ -56,9 +56,10 @@ def _accepts(param: Param, lang: str) -> str:
     """What a parameter accepts, in words: its choices or its range."""
     if param.choices:
         return say("accepts_choices", lang, choices=", ".join(param.choices))
-    low = "−∞" if param.low is None else f"{param.low:g}"
-    high = "∞" if param.high is None else f"{param.high:g}"
-    return say("accepts_range", lang, low=low, high=high)
+    closed = getattr(param.constraint, "closed", "both")
+    low = "(−∞" if param.low is None else ("[" if closed in ("both", "left") else "(") + f"{param.low:g}"
+    high = "∞)" if param.high is None else f"{param.high:g}" + ("]" if closed in ("both", "right") else ")")
+    return say("accepts_whole" if param.kind == "int" else "accepts_number", lang, interval=f"{low}, {high}")
 
 
 def slot_props(name: str, lang: str, with_values: bool = True) -> list[dict[str, Any]]:
