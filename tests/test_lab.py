@@ -48,6 +48,7 @@ def test_l1_l2_smooth_l1_finding(defaults) -> None:
     assert f["mse_outlier_gradient"] == pytest.approx(2 * (20 + 2 * 1.0), abs=0.5)
     assert f["l1_outlier_gradient"] == 1.0 and f["smooth_l1_outlier_gradient"] == 1.0  # bounded by 1
     assert f["l1_final_movement"] > 1e-2  # L1 still oscillates: ±lr·2x/n around its optimum
+    assert f["l1_final_turns"] > f["final_steps"] / 2
     assert f["smooth_l1_final_movement"] < 1e-6 < f["tolerance"]
     assert f["smooth_l1_slope_error"] < 0.2 < 2.5 < f["mse_slope_error"]  # MSE is dragged by the outliers
 
