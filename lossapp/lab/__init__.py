@@ -77,7 +77,8 @@ class Experiment:
         return {"name": self.name, "article": self.article, "title": tr(self.title, lang),
                 "claim": tr(self.claim, lang),
                 "params": [{"name": p.name, "default": p.default, "kind": p.kind, "low": p.low, "high": p.high,
-                            "description": tr(p.description, lang)} for p in self.params]}
+                            "choices": list(p.choices), "description": tr(p.description, lang)}
+                           for p in self.params]}
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
