@@ -325,7 +325,7 @@ def _run_grade(argv: list[str]) -> int:
 
 def _run_lab(argv: list[str]) -> int:
     """`lab`: the experiments (name, title, article); `lab NAME`: run one and print its claim, finding and verdict."""
-    from lossapp.lab import EXPERIMENTS, find_experiment, run_experiment
+    from lossapp.lab import EXPERIMENTS, run_experiment
 
     p = _Parser(prog="python -m lossapp lab")
     p.add_argument("name", nargs="?")
@@ -344,11 +344,14 @@ def _run_lab(argv: list[str]) -> int:
             print(f"{experiment.name:<26} {tr(experiment.title, args.lang)}")
             print(f"{'':<26} {experiment.article}")
         return 0
-    record = run_experiment(find_experiment(args.name).name, _params(args.param), seed=args.seed, lang=args.lang)
+    record = run_experiment(args.name, _params(args.param), seed=args.seed, lang=args.lang)
     if args.json:
         print(json.dumps(record, ensure_ascii=False, indent=1))
         return 0
-    say = lambda message_id, **fields: msg(f"lab.{message_id}", **fields).render(args.lang)  # noqa: E731
+
+    def say(message_id: str, **fields: Any) -> str:
+        return msg(f"lab.{message_id}", **fields).render(args.lang)
+
     params = ", ".join(f"{k}={v}" for k, v in record["params"].items())
     print(f"{record['name']} — {record['title']}  [{record['article']}]")
     print(say("cli_claim", claim=record["claim"]))
