@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from lossapp.i18n import tr
 from lossapp.lab import EXPERIMENTS, run_experiment
 from lossapp.ui.common import gr
 from lossapp.ui.lab_tab import (
@@ -66,3 +67,16 @@ def test_bad_input_is_the_user_s_error_in_their_language() -> None:
     assert "ratio" in str(caught.value) and "期望" in str(caught.value)
     with pytest.raises(gr.Error):
         run_lab("focal_imbalance", "-1", "en")
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_experiment_runs_from_the_tab_with_its_plots(name: str, lang: str) -> None:
+    defaults = [str(p["value"]) for p in slot_props(name, lang) if p["visible"]]
+    state, claim, verdict, *rest = run_lab(name, "0", lang, *defaults)
+    panels = EXPERIMENTS[name].panels
+    assert EXPERIMENTS[name].article in claim
+    assert 'data-holds="true"' in verdict and say("holds", lang) in verdict
+    assert sum(1 for p in rest[:PLOTS] if p["visible"]) == len(panels)
+    assert all(len(p["value"]) > 1 for p in rest[:len(panels)])
+    assert [label["title"] for label in state["labels"]] == [tr(title, lang) for title in panels.values()]
