@@ -42,10 +42,13 @@ def test_parse_claim(claimed, value: float, decimals: int) -> None:
     assert (math.isnan(c.value) and math.isnan(value)) or c.value == value
 
 
-@pytest.mark.parametrize("bad", ["abc", "0.9.2", "1,5", "", "2**3", True, None, [0.9]])
+@pytest.mark.parametrize("bad", ["abc", "0.9.2", "1,5,0", "", "2**3", True, None, [0.9], "≈", "%", "0.93 (x d.p.)"])
 def test_bad_claims_are_input_errors(bad) -> None:
-    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got"):
+    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got") as info:
         parse_claim(bad)
+    for form in ("≈0.9264", "0,9264", "92.6%", "0.93 (2 d.p.)", "[0.7985, 1.2040]"):  # the accepted forms
+        assert form in str(info.value)
+    assert "0.93（2 位小数）" in info.value.message.render("zh")
 
 
 def test_rounds_to_accepts_both_neighbours_of_a_tie() -> None:
@@ -260,8 +263,8 @@ def _claim_id(claimed: object) -> str:
     ("0." + "1" * 31, r"claimed: expected at most 30 significant digits \(float64 holds about 17\), got 31 in '0\.1+'$"),
     (10**40, r"claimed: expected at most 30 significant digits \(float64 holds about 17\), got 41 in '10+'$"),
     ("x" * 1_000_000, r"claimed: expected a number of at most 100 characters, got 'x{20}'… \(1,000,000 characters\)$"),
-    ("[0.25, 0.5]", r"claimed: expected a number such as 0\.9264, got '\[0\.25, 0\.5\]'$"),
-    ({"a": 1}, r"claimed: expected a number such as 0\.9264, got dict$"),
+    ("[0.25, 0.5]", r"claimed: expected a number such as 0\.9264, got '\[0\.25, 0\.5\]' \(accepted: "),
+    ({"a": 1}, r"claimed: expected a number such as 0\.9264, got dict \(accepted: "),
 ], ids=_claim_id)
 def test_extreme_claims_are_clear_input_errors(claimed: object, message: str) -> None:
     with pytest.raises(InputError) as info:
@@ -310,11 +313,16 @@ def test_a_claim_on_a_tiny_value_is_judged_on_its_own_scale() -> None:
     assert rounds_to(0.125, parse_claim("0.13")) and rounds_to(0.125, parse_claim("0.12"))  # ties still both ways
 
 
-def test_claimed_tensor_for_reduction_none_is_an_input_error() -> None:
-    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got '\[0\.25, 0\.25\]'"):
-        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="[0.25, 0.25]", reduction="none")
-    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got list$"):
-        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=[0.25, 0.25], reduction="none")
+def test_claimed_tensor_of_the_wrong_size_is_an_input_error() -> None:
+    with pytest.raises(InputError, match=r"claimed: expected 2 numbers, one per element of the loss \(reduction='none'\), got 3"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="[0.25, 0.25, 0.25]", reduction="none")
+    with pytest.raises(InputError, match=r"claimed: expected a number \(the loss is one number, reduction='mean'; a claim per element needs "
+                       r"reduction none\), got a list of 2"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=[0.25, 0.25])
+    with pytest.raises(InputError, match=r"claimed: expected a loss that is one number"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="0.25", reduction="none")
+    with pytest.raises(InputError, match=r"claimed: expected at most 64 numbers, one per element, got 65"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=[0.25] * 65, reduction="none")
 
 
 def test_check_reduction_none_is_the_loss_default() -> None:
@@ -502,10 +510,13 @@ def test_a_large_repeated_input_gets_the_small_inputs_verdicts(case) -> None:
     claims = {f"{small.value:.6f}", f"{small.value * 1.01:.5f}", f"{small.value:.2f}", "0.6"}
     lo, hi = check_result(small, "0").interval or (small.value, small.value)
     claims |= {f"{(lo + hi) / 2:.8f}", f"{hi + 1e-3:.6f}"}
+    counted = ("sum_instead_of_mean", "mean_instead_of_sum", "ignored_counted", "unweighted_mean")
     for v in evaluate_mistakes(Case(small)):
-        if v.id not in ("sum_instead_of_mean", "mean_instead_of_sum", "ignored_counted", "unweighted_mean"):
+        if v.id not in counted:
             claims.add(f"{v.value:.6f}")  # a variant that does not depend on the element count
     for claimed in sorted(claims):
         a, b = check_result(small, claimed), check_result(large, claimed)
-        assert (a.verdict, [m.id for m in a.mistakes], [c.id for c in a.conventions]) == \
-            (b.verdict, [m.id for m in b.mistakes], [c.id for c in b.conventions]), (claimed, a.explanation, b.explanation)
+        # over the rounding box a sum of 3 terms and one of 24,000 reach different values: those variants aside
+        assert (a.verdict, [m.id for m in a.mistakes if m.id not in counted], [c.id for c in a.conventions]) == \
+            (b.verdict, [m.id for m in b.mistakes if m.id not in counted], [c.id for c in b.conventions]), \
+            (claimed, a.explanation, b.explanation)
