@@ -311,7 +311,7 @@ class Checker:
         element and an overall one; see `per_element`)."""
         claim = claimed if isinstance(claimed, Claim | ClaimedTensor) else parse_claims(claimed)
         if isinstance(claim, ClaimedTensor):
-            if self.result.reduction != "none":
+            if self.result.reduction != "none" or self.result.value.dim() == 0:  # one number: one claim
                 raise InputError("check.claim_one_value", reduction=repr(self.result.reduction), count=len(claim.items))
             return self.per_element(claim)
         value = _scalar_value(self.result)  # a result of several values is refused before any work
@@ -335,7 +335,7 @@ class Checker:
             raise InputError("check.claim_count", expected=values.numel(), count=len(claimed.items),
                              reduction=repr(self.result.reduction))
         if values.numel() == 1:
-            elements = [self.verdict(claimed.items[0])]
+            elements = [_verdict(self.result, self.case, self.enclosure, claimed.items[0], float(values[0]))]
         else:
             checkers = self._element_checkers
             elements = [checkers[i].verdict(claim) if checkers is not None else _element_unchecked(float(v), claim)

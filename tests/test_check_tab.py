@@ -150,8 +150,12 @@ def test_card_in_chinese() -> None:
 def test_decimals_in_words() -> None:
     one = _text(card_html(_check("incorrect")["verdict"], "en"))
     assert "written to 1 decimal " in one and "0.9 to 1 decimal " in one
-    whole = run_check("mse", "[1.0, 2.0]", "[2.0, 4.0]", {}, "mean", "5")["verdict"]
-    assert whole.verdict == "mistake" and whole.decimals == 0  # Σ = 5: the sum instead of the mean
+    whole = run_check("mse", "[10.0, 20.0]", "[0.0, 0.0]", {}, "mean", "500")["verdict"]
+    assert whole.verdict == "mistake" and whole.decimals == 0  # Σ = 500: the sum instead of the mean
+    # "5" (one significant digit) for Σ = 5 is matched by chance too easily: the mistake is only a possibility
+    few = run_check("mse", "[1.0, 2.0]", "[2.0, 4.0]", {}, "mean", "5")["verdict"]
+    assert few.verdict == "incorrect" and [p.id for p in few.possible] == ["sum_instead_of_mean"]
+    assert t("chk_kind_possible", "en") in _text(card_html(few, "en"))
     text = _text(card_html(whole, "en"))
     assert "written as a whole number" in text and "取整为" in _text(card_html(whole, "zh"))
 

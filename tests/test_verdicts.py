@@ -316,8 +316,8 @@ def test_a_claim_on_a_tiny_value_is_judged_on_its_own_scale() -> None:
 def test_claimed_tensor_of_the_wrong_size_is_an_input_error() -> None:
     with pytest.raises(InputError, match=r"claimed: expected 2 numbers, one per element of the loss \(reduction='none'\), got 3"):
         check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="[0.25, 0.25, 0.25]", reduction="none")
-    with pytest.raises(InputError, match=r"claimed: expected a number \(the loss is one number, reduction='mean'; a claim per element needs "
-                       r"reduction none\), got a list of 2"):
+    with pytest.raises(InputError, match=r"claimed: expected a number, since the loss is one number here \(reduction='mean'; a claim per "
+                       r"element needs a loss of several elements, reduction none\), got a list of 2"):
         check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=[0.25, 0.25])
     with pytest.raises(InputError, match=r"claimed: expected a loss that is one number"):
         check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="0.25", reduction="none")
