@@ -491,16 +491,16 @@ mistake("smooth_l1_without_beta",
         "l", declared("smooth_l1_without_beta", lambda c: float(c.param("beta", 1.0)) != 1.0 and scalar_value(c)),
         lambda c: c.run(beta=1.0), interval=lambda c: c.run_interval(beta=1.0))
 
-def _rescaled(c: Case) -> float | None:
+def _rescaled(c: Case) -> dict[str, float]:
     """Smooth L1 (β) as Huber with δ = β, or Huber (δ) as smooth L1 with β = δ (LossSpec.related["rescaled"])."""
-    other = c.spec.related["rescaled"]
     if "beta" in c.params:
-        return c.run(other, delta=max(float(c.param("beta", 1.0)), 1e-6))
-    return c.run(other, beta=float(c.param("delta", 1.0)))
+        return {"delta": max(float(c.param("beta", 1.0)), 1e-6)}
+    return {"beta": float(c.param("delta", 1.0))}
 
 
 mistake("smooth_l1_huber_swapped",
-        "l", declared("smooth_l1_huber_swapped"), _rescaled)
+        "l", declared("smooth_l1_huber_swapped"), lambda c: c.run(c.spec.related["rescaled"], **_rescaled(c)),
+        interval=lambda c: c.run_interval(c.spec.related["rescaled"], **_rescaled(c)))
 
 
 # -- KL divergence --------------------------------------------------------------------------------------------------
