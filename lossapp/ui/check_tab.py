@@ -143,12 +143,12 @@ def _matches(data: dict[str, Any], lang: str) -> dict[str, Any] | None:
             library = _localized(item, "library", lang)
             if not title.startswith(library):
                 title = f"{library}: {title}"
-        value = _num(item.get("value"))
+        over_box = ""
         if item.get("interval"):
             lo, hi = item["interval"]
-            value = t("chk_value_over_box", lang, value=value, lo=_num(lo, 6), hi=_num(hi, 6))
+            over_box = t("chk_value_over_box", lang, lo=_num(lo, 6), hi=_num(hi, 6))
         body.append({"kind": t("chk_kind_" + kind, lang), "id": str(item.get("id")), "title": title,
-                     "value": value, "step": item.get("step") or "—"})
+                     "value": _num(item.get("value")), "over_box": over_box, "step": item.get("step") or "—"})
     heads = [t("chk_kind", lang), "id", t("chk_computation", lang), t("col_value", lang), t("chk_departs", lang)]
     return {"title": t("chk_matches", lang), "heads": heads, "rows": body}
 
