@@ -186,6 +186,8 @@ def _print_verdict(verdict: Any, lang: str) -> None:
     print(f"  {verdict.explanation.render(lang)}")
     for m in verdict.mistakes:
         print(f"  - {m.id}: {m.variant.title.render(lang)} = {m.value:.10g}")
+    for m in verdict.possible:  # too few digits to decide: listed, not named
+        print(f"  ? {m.id}: {tr(m.variant.named or m.variant.title, lang)} = {m.value:.10g}")
     for element, index in zip(verdict.elements, _element_indices(verdict), strict=True):
         print("  " + msg("check.element_line", index=index, claimed=element.claimed_text,
                          verdict=verdict_word(element.verdict), explanation=element.explanation).render(lang))

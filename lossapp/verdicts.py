@@ -17,6 +17,17 @@ Verdicts (DESIGN.md section 6), in order of precedence:
 - incorrect: none of these; the explanation says how far off the claim is (absolute, relative, in units
   of its last decimal) and, where a single change to one step reproduces it, which step.
 
+Evidence (DESIGN.md section 6). A variant reproduces a claim when its value rounds to it, or else when its own
+enclosure over the inputs' rounding box (`Variant.interval`) holds values that round to it: "-0.9264" for article 002
+is `missing_minus` although −0.926341 rounds to −0.9263. A variant reached only over the box comes after `rounding` of
+the correct value (the rounded inputs then explain the claim without any mistake). A claim of fewer than
+MIN_SIGNIFICANT significant digits ("0.5") never earns `convention` or `mistake`: the verdict is decided without the
+variants, and those that match are listed as `possible` explanations.
+
+Claims are read as people write them (`parse_claim`: "≈0.9264", "0,9264", "92.6%", "0.93 (2 d.p.)", "-0.9264",
+full-width digits), at their written precision. A claimed tensor ("[0.7985, 1.2040]", with reduction "none") gets a
+verdict per element and an overall one (`Checker.per_element`).
+
 One parse and one reference call (inside `compute`) per check: the enclosure, the mistakes and the
 conventions all work from the computed Result on the CPU in float64, vectorised over every element (no Python
 loop over elements); a `Checker` shares what does not depend on the claim between several claims on one Result.

@@ -385,5 +385,8 @@ def test_missing_minus_with_rounded_inputs_and_written_forms(capsys: pytest.Capt
                              ("92.6%", "exact"), ("0.93 (2 d.p.)", "exact"), ("0.5", "incorrect")):
         assert main([*base, written]) == 0
         assert f"claimed: {written}  →  verdict: {verdict}" in capsys.readouterr().out
+    assert main([*base, "0.5"]) == 0  # one significant digit: labels swapped is only a possibility
+    out = capsys.readouterr().out
+    assert "verdict: incorrect" in out and "? labels_swapped:" in out and "- labels_swapped" not in out
     assert main([*base, "0.9,26"]) == 2
     assert "accepted: 0.9264, -0.9264, ≈0.9264, 0,9264, 92.6%" in capsys.readouterr().err
