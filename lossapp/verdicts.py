@@ -49,7 +49,7 @@ import torch
 from lossapp.conventions import evaluate_conventions
 from lossapp.i18n import Message, msg
 from lossapp.inputs import InputError, TensorInput, limits, quote
-from lossapp.interval import Enclosure, target_is_exact
+from lossapp.interval import Box, Enclosure, EnclosureUnavailable, target_is_exact
 from lossapp.mistakes import evaluate_mistakes
 from lossapp.registry import NUMBER, shown
 from lossapp.result import Result, json_safe
@@ -349,7 +349,9 @@ class Checker:
             elements = [_verdict(self.result, self.case, self.enclosure, claimed.items[0], float(values[0]))]
         else:
             checkers = self._element_checkers
-            elements = [checkers[i].verdict(claim) if checkers is not None else _element_unchecked(float(v), claim)
+            bounds = _element_intervals(self.result) if checkers is None else None
+            elements = [checkers[i].verdict(claim) if checkers is not None else
+                        _element_unchecked(float(v), claim, None if bounds is None else bounds[i])
                         for i, (v, claim) in enumerate(zip(values.tolist(), claimed.items, strict=True))]
         overall = next(v for v in ("incorrect", "mistake", "convention", "rounding", "exact")
                        if any(e.verdict == v for e in elements))
@@ -373,16 +375,51 @@ def _distinct(groups: Any) -> list[VariantValue]:
     return list(seen.values())
 
 
-def _element_unchecked(value: float, claim: Claim) -> Verdict:
-    """An element of a loss whose elements are not separate problems: exact or incorrect, nothing assessed."""
+def _element_unchecked(value: float, claim: Claim, interval: tuple[float, float] | None) -> Verdict:
+    """An element of a loss whose elements are not separate problems: exact, rounding (from the element's own
+    enclosure, where the loss's formula gives one per element) or incorrect; mistakes and conventions not assessed."""
     rounded = format_rounded(value, claim.decimals)
     common = {"claimed": claim.value, "claimed_text": claim.text, "value": value, "decimals": claim.decimals,
-              "interval": None, "rounded": rounded}
+              "interval": None if interval is None else list(interval), "rounded": rounded}
     if rounds_to(value, claim):
         return Verdict("exact", explanation=msg("check.exact", claim=claim.text, value=_num(value),
                                                 decimals=_dec(claim.decimals)), **common)
+    if interval is not None and math.isfinite(claim.value) and _overlaps(interval, claim):
+        return Verdict("rounding", explanation=msg("check.element_rounding", claim=claim.text, value=_num(value),
+                                                   decimals=_dec(claim.decimals), rounded=rounded, lo=_num(interval[0]),
+                                                   hi=_num(interval[1])), **common)
     return Verdict("incorrect", explanation=msg("check.element_unchecked", claim=claim.text, value=_num(value),
                                                  decimals=_dec(claim.decimals), rounded=rounded), **common)
+
+
+def _element_intervals(result: Result) -> list[tuple[float, float]] | None:
+    """Each element's enclosure over the inputs' rounding box: the loss's interval formula (lossapp.interval) with
+    reduction "none", guarded as lossapp.interval.enclose guards the reduced value (every element's value inside);
+    None where the loss has no formula or the formula does not cover these inputs."""
+    spec = result.spec
+    formula = spec.enclosure if spec is not None else None
+    if formula is None or formula.evaluate is None or result.pred is None:
+        return None
+
+    def decimals(ti: TensorInput | None) -> np.ndarray | None:
+        d = None if ti is None or ti.decimals is None else np.asarray(ti.decimals)
+        return d if d is not None and d.shape == tuple(ti.values.shape) else None
+
+    values = result.value.detach().double().reshape(-1)
+    box = Box(result.pred.values.double(), None if result.target is None else result.target.values,
+              decimals(result.pred), decimals(result.target), dict(result.params), "none", spec.target_kind)
+    try:
+        with torch.no_grad():
+            iv = formula.evaluate(box)
+    except (EnclosureUnavailable, RuntimeError, IndexError, ValueError, TypeError, KeyError):
+        return None
+    lo, hi = iv.lo.reshape(-1), iv.hi.reshape(-1)
+    if lo.numel() != values.numel():
+        return None
+    slack = 1e-9 * values.abs().clamp_min(1.0)
+    if not bool(((lo - slack <= values) & (values <= hi + slack)).all()):
+        return None
+    return list(zip(lo.tolist(), hi.tolist(), strict=True))
 
 
 def _element_problems(result: Result) -> list[Result] | None:

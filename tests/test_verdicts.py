@@ -694,6 +694,11 @@ def test_per_element_where_the_elements_are_not_separate_problems() -> None:
     v = check_result(result, [round(values[0], 4), 9.0])
     assert [e.verdict for e in v.elements] == ["exact", "incorrect"]
     assert "not assessed" in v.elements[1].explanation
+    # each element's own enclosure (the formula with reduction none): 1.1 for 1.1711 is rounding of the inputs
+    v = check_result(result, "[0.57, 1.1]")
+    assert [e.verdict for e in v.elements] == ["incorrect", "rounding"] and v.verdict == "incorrect"
+    lo, hi = v.elements[1].interval
+    assert lo < 1.15 < values[1] < hi and "ranges over" in v.elements[1].explanation
 
 
 def test_a_claimed_tensor_from_python() -> None:
