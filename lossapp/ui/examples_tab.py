@@ -112,7 +112,7 @@ def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
     claimed = service.example_field(ex, "claimed")
     notes = _in_language(ex, "notes", lang)
     lines = [f"#### {_in_language(ex, 'title', lang)}", "",
-             f"{t('source', lang)}: {esc(source)}" + (f" · <cite>{esc(section)}</cite>" if section else "") +
+             f"{t('source', lang)}: <cite>{esc(source)}</cite>" + (f" · <cite>{esc(section)}</cite>" if section else "") +
              f" · `{service.example_field(ex, 'loss', '')}`", ""]
     if computed and card.error:
         lines += [f"**{t('example_failed', lang)}**: {tr(card.error, lang)}"]
