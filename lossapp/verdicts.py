@@ -193,8 +193,13 @@ def parse_claims(claimed: Any) -> Claim | ClaimedTensor:
             raise InputError("check.claim_not_a_number", got=quote(claimed))
         return _claimed_tensor(claimed.strip(), parts)
     if isinstance(claimed, torch.Tensor | np.ndarray) and claimed.ndim > 0:
+        count = claimed.numel() if isinstance(claimed, torch.Tensor) else claimed.size
+        if count > MAX_CLAIMED_ELEMENTS:  # before converting: bounded work on any tensor
+            raise InputError("check.claim_too_many_elements", limit=MAX_CLAIMED_ELEMENTS, count=count)
         return _claimed_tensor(repr(claimed.tolist()), [float(v) for v in claimed.reshape(-1).tolist()])
     if isinstance(claimed, list | tuple):
+        if len(claimed) > MAX_CLAIMED_ELEMENTS:
+            raise InputError("check.claim_too_many_elements", limit=MAX_CLAIMED_ELEMENTS, count=len(claimed))
         values = np.asarray(claimed, dtype=object).reshape(-1).tolist() if claimed else []
         return _claimed_tensor(repr(list(claimed)), values)
     return parse_claim(claimed)

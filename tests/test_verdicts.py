@@ -323,6 +323,10 @@ def test_claimed_tensor_of_the_wrong_size_is_an_input_error() -> None:
         check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="0.25", reduction="none")
     with pytest.raises(InputError, match=r"claimed: expected at most 64 numbers, one per element, got 65"):
         check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=[0.25] * 65, reduction="none")
+    with pytest.raises(InputError, match=r"claimed: expected at most 64 numbers, one per element, got 10000000"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=torch.zeros(10_000_000), reduction="none")
+    with pytest.raises(InputError, match=r"claimed: expected at most 64 numbers, one per element, got 100"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="[" + ", ".join(["0.25"] * 100) + "]", reduction="none")
 
 
 def test_check_reduction_none_is_the_loss_default() -> None:
