@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lossapp import render, service
@@ -221,7 +222,7 @@ def _elements_card(data: dict[str, Any], lang: str, result: Result | None, run: 
     rows = []
     for i, element in enumerate(data["elements"]):
         verdict = str(element.get("verdict"))
-        index = str(tuple(int(j) for j in _unravel(i, shape))) if len(shape) > 1 else str(i)
+        index = str(tuple(int(j) for j in np.unravel_index(i, shape))) if len(shape) > 1 else str(i)
         rows.append({"index": index, "claimed": element.get("claimed_text") or _num(element.get("claimed")),
                      "value": _num(element.get("value")), "verdict": verdict, "style": _style_vars(verdict),
                      "mark": VERDICT_STYLE.get(verdict, VERDICT_STYLE["none"])[3], "word": verdict_word(verdict, lang),
@@ -238,14 +239,6 @@ def _elements_card(data: dict[str, Any], lang: str, result: Result | None, run: 
                          "heads": [t("chk_element", lang), t("chk_claimed_word", lang), t("chk_true_value", lang),
                                    t("verdict", lang), t("chk_why", lang)]},
             "foot": _foot(result, lang)}
-
-
-def _unravel(i: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    out = []
-    for size in reversed(shape):
-        i, j = divmod(i, size)
-        out.append(j)
-    return tuple(reversed(out))
 
 
 def conventions_frame(rows: list[dict[str, Any]] | None, lang: str, verdict: Any = None) -> pd.DataFrame:
