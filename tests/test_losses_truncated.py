@@ -371,3 +371,28 @@ def test_soft_threshold_m_outside_the_open_interval_is_an_input_error(m):
     with pytest.raises(InputError, match="expected a value in") as info:
         lossapp.compute("soft_truncated_ce", "[2.0, 0.3]", "[1, 0]", m=m)
     assert has_zh(info.value)
+
+
+# -- the derivative at each point ------------------------------------------------------------------------
+
+def test_truncated_derivative_is_zero_where_truncated():
+    r = lossapp.compute("truncated_ce", ARTICLE_PRED, ARTICLE_TARGET, m=0.6)
+    step = r.step("dl/dp")
+    p = json.loads(ARTICLE_PRED)
+    assert step.value_list() == pytest.approx([0.0, -1 / p[1], -1 / p[2], 0.0, 1 / (1 - p[4]), 1 / (1 - p[5])], rel=1e-12)
+    assert "ŷ = 0.9, y = 1: truncated (λ = 0, a constant), so ∂l/∂ŷ = 0" in step.note
+    assert "λ = 1, so ∂l/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ) = -1.818" in step.note
+
+
+@pytest.mark.parametrize("params", [{}, {"K": 3.0, "m": 0.6}, {"K": 0.0}, {"K": 20.0, "m": 0.9}])
+def test_soft_truncated_derivative_is_autograd_of_the_torch_formula(params):
+    pred, target = "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "[1, 1, 1, 0, 0, 0.4]"
+    r = lossapp.compute("soft_truncated_ce", pred, target, reduction="mean", **params)
+    full = lossapp.LOSSES["soft_truncated_ce"].resolve_params(params)
+    k, xm = full["K"], math.log(full["m"] / (1 - full["m"]))
+    x = torch.tensor(json.loads(pred), dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(json.loads(target), dtype=torch.float64)
+    loss = -y * torch.sigmoid(-k * (x - xm)) * F.logsigmoid(x) - (1 - y) * torch.sigmoid(k * (x + xm)) * F.logsigmoid(-x)
+    (grad,) = torch.autograd.grad(loss.sum(), x)
+    assert r.step("dl/dx").value_list() == pytest.approx(grad.tolist(), rel=1e-12, abs=1e-15)
+    assert has_zh(r.step("dl/dx").note)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from spec_exceptions import spec_cases
 
 import lossapp
 from lossapp.i18n import has_zh
@@ -285,3 +286,34 @@ def test_declared_test_exceptions_name_a_registered_loss_and_an_existing_test() 
         assert exception.loss in lossapp.LOSSES, exception
         assert f"def {exception.test}(" in defined, exception
         assert exception.reason, exception
+
+
+# -- the derivative step of every elementwise loss --------------------------------------------------------
+
+def _differentiable_losses() -> list[str]:
+    return [n for n, s in lossapp.LOSSES.items() if s.kind == "loss" and s.differentiable and "none" in s.reductions]
+
+
+@pytest.mark.parametrize("name", spec_cases("test_elementwise_losses_show_the_derivative_autograd_gives",
+                                            _differentiable_losses()))
+def test_elementwise_losses_show_the_derivative_autograd_gives(name: str) -> None:
+    """A loss whose l_n depends on pred_n alone declares its ∂l_n/∂pred_n step (LossSpec.derivative); every element of
+    that step equals autograd of the float64 trace (without the spec's own `gradient`), and its note gives the
+    reasons; a loss that is not elementwise declares none."""
+    from lossapp.engine import run_trace
+
+    spec = lossapp.LOSSES[name]
+    example = spec.example
+    r = lossapp.compute(name, example["pred"], example.get("target"), reduction="none", dtype="float64",
+                        **example.get("params", {}))
+    replay = r.replay
+    if tuple(r.unreduced.shape) != tuple(replay.pred.shape):
+        assert spec.derivative is None, f"{name} declares a derivative step but its l_n is not elementwise"
+        return
+    assert spec.derivative, f"{name} is elementwise: declare LossSpec.derivative, the symbol of its ∂l_n/∂pred_n step"
+    _, _, autograd = run_trace(dataclasses.replace(spec, gradient=None), replay.pred, replay.target, replay.params,
+                               "none")
+    step = r.step(spec.derivative)
+    shown = torch.as_tensor(step.value, dtype=torch.float64).expand(autograd.shape)
+    torch.testing.assert_close(shown, autograd, rtol=1e-12, atol=1e-14)
+    assert step.note and has_zh(step.note) and has_zh(step.title)

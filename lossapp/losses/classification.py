@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import msg
+from lossapp.i18n import Message, msg
 from lossapp.inputs import (
     InputError,
     require_binary,
@@ -55,6 +55,7 @@ from lossapp.losses.stable import (
     log_softmax_steps,
     select,
     sign_parts,
+    stable_sigmoid,
     weighted_per_element,
     within,
 )
@@ -156,6 +157,38 @@ NLL_POSITIVE = msg("classification.warn.nll_positive")
 
 # -- BCE ----------------------------------------------------------------------------------------------
 
+BCE_DERIVATIVE = "dl/dp"
+LOGITS_DERIVATIVE = "dl/dx"
+
+
+def bce_probability_derivative(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """∂ce/∂p of ce = −[y max(ln p, −100) + (1 − y) max(ln(1 − p), −100)]: −y/p + (1 − y)/(1 − p), each term 0 where
+    its log is clamped (or its label weight is 0)."""
+    first = select((y != 0) & (torch.log(p) >= LOG_CLAMP), -y / p, 0.0)
+    second = select((y != 1) & (torch.log1p(-p) >= LOG_CLAMP), (1 - y) / (1 - p), 0.0)
+    return first + second
+
+
+def bce_point(p: float, y: float, g: float) -> Message:
+    """Where a BCE term's derivative comes from at (p, y): the formula, or 0 from torch's −100 clamp."""
+    clamped = (y != 0 and (p <= 0 or math.log(p) < LOG_CLAMP)) or (y != 1 and (p >= 1 or math.log1p(-p) < LOG_CLAMP))
+    if clamped:
+        return msg("classification.derivative.bce_clamped", p=number(p), y=number(y), g=number(g))
+    return msg("classification.derivative.bce", p=number(p), y=number(y), g=number(g))
+
+
+def bce_derivative_step(trace: Trace, p: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None) -> None:
+    """∂l_n/∂p_n = w_n[−y_n/p_n + (1 − y_n)/(1 − p_n)] (0 where torch's clamp fires) as the derivative step."""
+    if weight is None:
+        derivative_step(trace, BCE_DERIVATIVE, r"\frac{\partial l_n}{\partial p_n} = -\frac{y_n}{p_n} + \frac{1-y_n}{1-p_n}",
+                        bce_probability_derivative, p, y, point=bce_point)
+        return
+    derivative_step(trace, BCE_DERIVATIVE,
+                    r"\frac{\partial l_n}{\partial p_n} = w_n\left[-\frac{y_n}{p_n} + \frac{1-y_n}{1-p_n}\right]",
+                    lambda p, y, w: w * bce_probability_derivative(p, y), p, y, weight.double().expand(p.shape),
+                    point=lambda p, y, w, g: msg("classification.derivative.bce_weighted", p=number(p), y=number(y),
+                                                 w=number(w), g=number(g)))
+
 def _bce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                  trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
     return _binary_prepare(pred, target, params, trace, logits=False)
@@ -223,6 +256,7 @@ def bce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
                            if weight is not None else ""),
                      sub=(r"-$w\left[$y \cdot $a + (1-$y)\cdot $b\right]" if weight is not None
                           else r"-\left[$y \cdot $a + (1-$y)\cdot $b\right]"), y=y, a=log_p, b=log_q, **sub_args)
+    bce_derivative_step(trace, p.detach(), y, weight)
     return reduce(trace, loss, reduction)
 
 
@@ -297,7 +331,27 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
                      sub=(r"-" + (r"$w" if weight is not None else "") + r"\left["
                           + (r"$c \cdot " if pos_weight is not None else "") + r"$y \cdot $a + (1-$y)\cdot $b\right]"),
                      y=y, a=log_sig, b=log_sig_neg, **sub_args)
+    _logits_derivative_step(trace, x.detach(), y, weight, pos_weight)
     return reduce(trace, loss, reduction)
+
+
+def _logits_derivative_step(trace: Trace, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None,
+                            pos_weight: torch.Tensor | None) -> None:
+    """∂l_n/∂x_n = w_n[(1 − y_n + p_c y_n) σ(x_n) − p_c y_n] (σ(x) − y without weights) as the derivative step."""
+    w = torch.ones((), dtype=torch.float64, device=x.device) if weight is None else weight.double()
+    pc = torch.ones((), dtype=torch.float64, device=x.device) if pos_weight is None else pos_weight.double()
+
+    def fn(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, pc: torch.Tensor) -> torch.Tensor:
+        return w * ((1 - y + pc * y) * stable_sigmoid(x) - pc * y)
+
+    if weight is None and pos_weight is None:
+        formula, form = r"\frac{\partial l_n}{\partial x_n} = \sigma(x_n) - y_n", "σ(x) − y"
+    else:
+        formula = r"\frac{\partial l_n}{\partial x_n} = w_n\left[(1 - y_n + p_c y_n)\,\sigma(x_n) - p_c y_n\right]"
+        form = "w·((1 − y + p_c·y)·σ(x) − p_c·y)"
+    derivative_step(trace, LOGITS_DERIVATIVE, formula, fn, x, y, w.expand(x.shape), pc.expand(x.shape),
+                    point=lambda x, y, w, pc, g: msg("classification.derivative.logits", x=number(x), y=number(y),
+                                                     form=form, g=number(g)))
 
 
 # -- cross-entropy and NLL -----------------------------------------------------------------------------
@@ -860,7 +914,7 @@ register(LossSpec(
     pred_kind="probabilities", target_kind="binary", params=(_WEIGHT,), steps=bce_steps, enclosure=bce_enclosure,
     reference=lambda x, y, p, r: F.binary_cross_entropy(x, y, weight=p["weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy", prepare=_bce_prepare,
-    aliases=("log_loss", "BCELoss", "binary_cross_entropy", "logloss"), gradient=bce_gradient,
+    aliases=("log_loss", "BCELoss", "binary_cross_entropy", "logloss"), gradient=bce_gradient, derivative=BCE_DERIVATIVE,
     example={"pred": "[0.2947, 0.5898, 0.4863]", "target": "[1, 0, 0]", "params": {}},
     torch_code="F.binary_cross_entropy(pred, target, weight=weight, reduction=reduction)"))
 
@@ -877,6 +931,7 @@ register(LossSpec(
     reference=lambda x, y, p, r: F.binary_cross_entropy_with_logits(x, y, weight=p["weight"],
                                                                     pos_weight=p["pos_weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy_with_logits", prepare=_bce_logits_prepare,
+    derivative=LOGITS_DERIVATIVE,
     aliases=("BCEWithLogitsLoss", "binary_cross_entropy_with_logits", "sigmoid_cross_entropy"),
     example={"pred": "[[1.2, -0.5, 3.0], [-2.0, 0.0, 0.7]]", "target": "[[1, 0, 1], [0, 1, 0]]", "params": {}},
     torch_code="F.binary_cross_entropy_with_logits(pred, target, weight=weight, pos_weight=pos_weight, "

@@ -28,10 +28,11 @@ def number(x: float) -> str:
 
 def derivative_step(trace: Trace, symbol: str, formula: str, fn: Callable[..., torch.Tensor],
                     *inputs: torch.Tensor, point: Callable[..., Message], sub: str | None = None,
-                    **args: torch.Tensor) -> None:
+                    title: Message | None = None, lead: Message | None = None, **args: torch.Tensor) -> None:
     """Show ∂l_n/∂pred_n = fn(*inputs) (elementwise over the inputs broadcast to one shape), with a note saying for
     each of the first NOTE_POINTS elements which branch it is on: `point(*values, derivative)` gets that element's
-    input values and derivative (floats) and returns its Message."""
+    input values and derivative (floats) and returns its Message. `title` replaces the default title; `lead` is a
+    note put before the points."""
     shape = torch.broadcast_shapes(*(t.shape for t in inputs))
     firsts = [head(t.detach().broadcast_to(shape), NOTE_POINTS).tolist() for t in inputs]
     with torch.no_grad():
@@ -44,4 +45,6 @@ def derivative_step(trace: Trace, symbol: str, formula: str, fn: Callable[..., t
             note = msg("derivative.points", first=item, rest=note)
         if torch.Size(shape).numel() > len(notes):
             note = msg("derivative.points_more", points=note)
-    trace.show(symbol, msg("derivative.title"), formula, fn, *inputs, note=note, sub=sub, **args)
+    if lead is not None:
+        note = msg("derivative.lead", lead=lead, points=note) if note else lead
+    trace.show(symbol, title or msg("derivative.title"), formula, fn, *inputs, note=note, sub=sub, **args)

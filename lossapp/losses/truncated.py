@@ -21,11 +21,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import msg
+from lossapp.i18n import Message, msg
 from lossapp.inputs import require_binary, require_probabilities, require_same_shape
 from lossapp.inputs.constraints import Interval
 from lossapp.interval import Box, Iv, interval_formula, monotone, monotone_scalar, reduce_iv, where
-from lossapp.losses.classification import bce_enclosure_terms
+from lossapp.losses.classification import (
+    BCE_DERIVATIVE,
+    LOGITS_DERIVATIVE,
+    bce_enclosure_terms,
+    bce_probability_derivative,
+)
+from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.focal import bce_probability_steps, logits_hint, reduction_scale, soft_label_check
 from lossapp.losses.stable import (
     all_finite,
@@ -112,6 +118,14 @@ def truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
     loss = trace.add("l", msg("truncated.step.truncated_cross_entropy_term"), r"l_n = \lambda(y_n,\hat{y}_n)\,\mathrm{ce}_n", lam * ce,
                      note=msg("truncated.note.is_a_constant_truncated_elements"),
                      sub=r"$a \cdot $c", a=lam, c=ce)
+
+    def point(p: float, y: float, lam: float, g: float) -> Message:
+        if lam == 0:
+            return msg("truncated.derivative.truncated", p=number(p), y=number(y))
+        return msg("truncated.derivative.kept", p=number(p), y=number(y), g=number(g))
+    derivative_step(trace, BCE_DERIVATIVE, r"\frac{\partial l_n}{\partial \hat{y}_n} = \lambda_n\left[-\frac{y_n}{\hat{y}_n} + "
+                    r"\frac{1-y_n}{1-\hat{y}_n}\right]",
+                    lambda p, y, lam: lam * bce_probability_derivative(p, y) + 0.0, pred.detach(), y, lam.detach(), point=point)
     return reduce(trace, loss, reduction)
 
 
@@ -155,7 +169,7 @@ register(LossSpec(
     pred_kind="probabilities", target_kind="binary",
     params=(Param("m", 0.6, Interval(Real, 0.0, 1.0), msg("truncated.truncated_ce.param.m")),),
     steps=truncated_steps, enclosure=truncated_enclosure, reference=truncated_reference, prepare=_truncated_prepare, gradient=truncated_gradient,
-    reference_name=msg("truncated.reference_name.truncated_ce"),
+    reference_name=msg("truncated.reference_name.truncated_ce"), derivative=BCE_DERIVATIVE,
     aliases=("hard_truncated_ce", "truncated_cross_entropy", "hard_truncated_cross_entropy"),
     example={"pred": "[0.9, 0.55, 0.3, 0.2, 0.45, 0.7]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"m": 0.6}},
     torch_code=(
@@ -232,7 +246,24 @@ def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor,
                      _soft_truncated_terms(y, s_neg, log_p, s_pos, log_q) + 0.0,
                      note=note,
                      sub=r"-$y \cdot $a \cdot $b - (1-$y) \cdot $c \cdot $d", y=y, a=s_neg, b=log_p, c=s_pos, d=log_q)
+    derivative_step(trace, LOGITS_DERIVATIVE,
+                    r"\frac{\partial l_n}{\partial x_n} = y\,A'(x) + (1-y)\,B'(x),\ "
+                    r"A' = -K a(1-a)\log(1+e^{-x}) - a\,\sigma(-x),\ B' = K b(1-b)\log(1+e^{x}) + b\,\sigma(x),\ "
+                    r"a = \sigma(-K(x - x_m)),\ b = \sigma(K(x + x_m))",
+                    lambda x, y: soft_truncated_derivative(x, y, k, xm), x.detach(), y,
+                    point=lambda x, y, g: msg("truncated.derivative.soft", x=number(x), y=number(y), g=number(g)))
     return reduce(trace, loss, reduction)
+
+
+def soft_truncated_derivative(x: torch.Tensor, y: torch.Tensor, k: float, xm: float) -> torch.Tensor:
+    """∂l/∂x of l = y·A + (1 − y)·B, A = σ(−K(x − x_m))·softplus(−x), B = σ(K(x + x_m))·softplus(x):
+    A' = −K a(1 − a)·softplus(−x) − a·σ(−x) with a = σ(−K(x − x_m));  B' = K b(1 − b)·softplus(x) + b·σ(x) with
+    b = σ(K(x + x_m)) (softplus(±x) = −log σ(∓x))."""
+    a, b = stable_sigmoid(-k * (x - xm)), stable_sigmoid(k * (x + xm))
+    softplus_neg, softplus_pos = -stable_logsigmoid(x), -stable_logsigmoid(-x)
+    d_a = -k * a * (1 - a) * softplus_neg - a * stable_sigmoid(-x)
+    d_b = k * b * (1 - b) * softplus_pos + b * stable_sigmoid(x)
+    return y * d_a + (1 - y) * d_b
 
 
 def _arg(v: float) -> str:
@@ -284,6 +315,7 @@ register(LossSpec(
             Param("m", 0.5, Interval(Real, 0.0, 1.0, closed="neither"), msg("truncated.soft_truncated_ce.param.m"))),
     steps=soft_truncated_steps, enclosure=soft_truncated_enclosure, reference=soft_truncated_reference, prepare=_soft_prepare,
     reference_name="-y*sigmoid(-K(x-x_m))*F.logsigmoid(x) - (1-y)*sigmoid(K(x+x_m))*F.logsigmoid(-x)",
+    derivative=LOGITS_DERIVATIVE,
     aliases=("soft_truncated_cross_entropy", "softened_truncated_ce"),
     example={"pred": "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"K": 1.0, "m": 0.5}},
     torch_code=(
