@@ -149,6 +149,7 @@ class LossSpec:
     # an elementwise loss (l_n depends on pred_n alone): the symbol of its step showing ∂l_n/∂pred_n at every point
     # (lossapp.losses.derivative), checked against autograd of the trace for every element; None for the others
     derivative: str | None = None
+    curves: str | None = None  # the article picture that draws this loss (a name of lossapp.plots.CURVE_SETS)
     # its rounding enclosure, written next to its steps (lossapp.interval.IntervalFormula): the loss over every input
     # that rounds to the written ones, in outward-rounded interval arithmetic; no_enclosure(reason) where there is
     # none. None (not declared) fails the registry-wide test.

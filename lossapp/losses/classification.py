@@ -915,6 +915,7 @@ register(LossSpec(
     reference=lambda x, y, p, r: F.binary_cross_entropy(x, y, weight=p["weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy", prepare=_bce_prepare,
     aliases=("log_loss", "BCELoss", "binary_cross_entropy", "logloss"), gradient=bce_gradient, derivative=BCE_DERIVATIVE,
+    curves="bce",
     example={"pred": "[0.2947, 0.5898, 0.4863]", "target": "[1, 0, 0]", "params": {}},
     torch_code="F.binary_cross_entropy(pred, target, weight=weight, reduction=reduction)"))
 
@@ -931,7 +932,7 @@ register(LossSpec(
     reference=lambda x, y, p, r: F.binary_cross_entropy_with_logits(x, y, weight=p["weight"],
                                                                     pos_weight=p["pos_weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy_with_logits", prepare=_bce_logits_prepare,
-    derivative=LOGITS_DERIVATIVE,
+    derivative=LOGITS_DERIVATIVE, curves="bce",
     aliases=("BCEWithLogitsLoss", "binary_cross_entropy_with_logits", "sigmoid_cross_entropy"),
     example={"pred": "[[1.2, -0.5, 3.0], [-2.0, 0.0, 0.7]]", "target": "[[1, 0, 1], [0, 1, 0]]", "params": {}},
     torch_code="F.binary_cross_entropy_with_logits(pred, target, weight=weight, pos_weight=pos_weight, "

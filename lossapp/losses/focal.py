@@ -358,7 +358,7 @@ register(LossSpec(
     natural_log=True, activation="sigmoid", focal=True,
     mistakes=("labels_swapped", "weighted_mean", "alpha_on_both_classes", "alpha_swapped"),
     conventions=("keras_clip", "keras_label_smoothing", "keras_focal_no_alpha"),
-    name="focal", family="classification", title=msg("focal.focal.title"), derivative=FOCAL_DERIVATIVE,
+    name="focal", family="classification", title=msg("focal.focal.title"), derivative=FOCAL_DERIVATIVE, curves="focal",
     summary=msg("focal.focal.summary"),
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t", pred_kind="logits", target_kind="binary",
     params=(

@@ -262,7 +262,7 @@ def huber_enclosure(box: Box) -> Iv:
 
 
 _COMMON = {"family": "regression", "pred_kind": "values", "target_kind": "values", "prepare": _same_shape,
-           "example": ARTICLE_PAIR}
+           "example": ARTICLE_PAIR, "curves": "regression"}
 _ELEMENTWISE = {**_COMMON, "derivative": DERIVATIVE}
 
 register(LossSpec(

@@ -169,7 +169,7 @@ register(LossSpec(
     pred_kind="probabilities", target_kind="binary",
     params=(Param("m", 0.6, Interval(Real, 0.0, 1.0), msg("truncated.truncated_ce.param.m")),),
     steps=truncated_steps, enclosure=truncated_enclosure, reference=truncated_reference, prepare=_truncated_prepare, gradient=truncated_gradient,
-    reference_name=msg("truncated.reference_name.truncated_ce"), derivative=BCE_DERIVATIVE,
+    reference_name=msg("truncated.reference_name.truncated_ce"), derivative=BCE_DERIVATIVE, curves="truncation",
     aliases=("hard_truncated_ce", "truncated_cross_entropy", "hard_truncated_cross_entropy"),
     example={"pred": "[0.9, 0.55, 0.3, 0.2, 0.45, 0.7]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"m": 0.6}},
     torch_code=(
@@ -315,7 +315,7 @@ register(LossSpec(
             Param("m", 0.5, Interval(Real, 0.0, 1.0, closed="neither"), msg("truncated.soft_truncated_ce.param.m"))),
     steps=soft_truncated_steps, enclosure=soft_truncated_enclosure, reference=soft_truncated_reference, prepare=_soft_prepare,
     reference_name="-y*sigmoid(-K(x-x_m))*F.logsigmoid(x) - (1-y)*sigmoid(K(x+x_m))*F.logsigmoid(-x)",
-    derivative=LOGITS_DERIVATIVE,
+    derivative=LOGITS_DERIVATIVE, curves="truncation",
     aliases=("soft_truncated_cross_entropy", "softened_truncated_ce"),
     example={"pred": "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"K": 1.0, "m": 0.5}},
     torch_code=(
