@@ -64,8 +64,8 @@ from lossapp.inputs.random_specs import RANDOM_KINDS, is_random_spec, random_inp
 
 __all__ = [
     "DECIMALS_MAX_ELEMENTS", "FILE_TYPES", "LOGITS_HINT", "MAX_DIMS", "MAX_ELEMENTS", "MAX_FILE_BYTES",
-    "MAX_TEXT_CHARS", "RANDOM_KINDS", "InputError", "TensorInput", "bytes_text", "load_file",
-    "is_random_spec", "number_decimals", "param_name", "parse_text", "quote", "random_inputs", "random_tensor", "read_params", "read_tensor",
+    "MAX_TEXT_CHARS", "RANDOM_KINDS", "InputError", "TensorInput", "bytes_text", "is_random_spec", "load_file",
+    "number_decimals", "param_name", "parse_text", "quote", "random_inputs", "random_tensor", "read_params", "read_tensor",
     "require_binary", "require_broadcastable", "require_class_indices", "require_dims", "require_finite",
     "require_log_probabilities", "require_nonnegative", "require_per_class", "require_probabilities", "require_same_shape",
     "require_sign_labels", "require_target", "shape_text",
