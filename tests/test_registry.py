@@ -1,5 +1,6 @@
 import dataclasses
 import math
+import re
 import time
 from numbers import Integral, Real
 from pathlib import Path
@@ -317,3 +318,22 @@ def test_elementwise_losses_show_the_derivative_autograd_gives(name: str) -> Non
     shown = torch.as_tensor(step.value, dtype=torch.float64).expand(autograd.shape)
     torch.testing.assert_close(shown, autograd, rtol=1e-12, atol=1e-14)
     assert step.note and has_zh(step.note) and has_zh(step.title)
+
+
+@pytest.mark.parametrize("name", [n for n, s in lossapp.LOSSES.items()
+                                  if re.fullmatch(r"torch\.nn\.functional\.\w+", str(s.reference_name))])
+def test_defaults_are_torchs(name: str) -> None:
+    """Every parameter named as an optional argument of its torch built-in has that built-in's default, and so has
+    the reduction (torch's required `input` tensor is another thing than lossapp's `input` kind)."""
+    import inspect
+
+    import torch.nn.functional as F
+
+    spec = lossapp.LOSSES[name]
+    builtin = getattr(F, str(spec.reference_name).removeprefix("torch.nn.functional."))
+    signature = inspect.signature(builtin).parameters
+    assert spec.default_reduction == signature["reduction"].default
+    shared = [p for p in spec.params if p.name in signature and signature[p.name].default is not inspect.Parameter.empty]
+    assert shared or not spec.params
+    for param in shared:
+        assert param.default == signature[param.name].default, (name, param.name)
