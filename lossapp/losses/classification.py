@@ -78,7 +78,7 @@ def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
     return ", ".join(items) + (", …" if len(idx) > MAX_PLACES else "")
 
 
-def _xlogx(p: torch.Tensor) -> torch.Tensor:
+def xlogx(p: torch.Tensor) -> torch.Tensor:
     """p log p with 0 · log 0 = 0 (p ≥ 0)."""
     if p.numel() and float(p.detach().min()) > 0:
         return p * torch.log(p)
@@ -103,7 +103,7 @@ def _exp_sums(log_p: torch.Tensor, cd: int) -> torch.Tensor:
     return torch.cat([torch.exp(block).sum(cd) for block in log_p.split(samples)])
 
 
-def _row_sum_warning(sums: torch.Tensor, what: str, message_id: str = "classification.warn.rows_off") -> str | None:
+def row_sum_warning(sums: torch.Tensor, what: str, message_id: str = "classification.warn.rows_off") -> str | None:
     """A warning when rows that should be distributions do not sum to 1."""
     off = (sums - 1).abs()
     if off.numel() == 0 or not bool(torch.isfinite(off).all()) or float(off.max()) <= SUM_TOL:
@@ -373,7 +373,7 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
     if allow_probabilities and target.shape == pred.shape:
         target = target.double()
         require_probabilities(target, "target", hint=HINT_CLASS_PROBABILITIES)
-        message = _row_sum_warning(target.sum(class_dim(pred)), "target", "classification.warn.rows_used_as_given")
+        message = row_sum_warning(target.sum(class_dim(pred)), "target", "classification.warn.rows_used_as_given")
         if message:
             trace.warn(message)
         if int(params.get("ignore_index", -100)) != -100:
@@ -396,17 +396,17 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
     kind = params.get("input", "logits")
     if kind == "probabilities":
         require_probabilities(pred, "pred", hint=HINT_SET_LOGITS)
-        message = _row_sum_warning(pred.sum(cd), "pred", "classification.warn.rows_renormalised")
+        message = row_sum_warning(pred.sum(cd), "pred", "classification.warn.rows_renormalised")
         if message:
             trace.warn(message)
         if bool((pred == 0).any()):
             trace.warn(msg("classification.warn.zero_probabilities"))
     elif kind == "log_probabilities":
         require_log_probabilities(pred, "pred", hint=HINT_SET_LOGITS)
-        message = _row_sum_warning(_exp_sums(pred, cd), "exp(pred)")
+        message = row_sum_warning(_exp_sums(pred, cd), "exp(pred)")
         if message:
             trace.warn(message)
-    elif within(pred, 0, 1) and _row_sum_warning(pred.sum(cd), "pred") is None \
+    elif within(pred, 0, 1) and row_sum_warning(pred.sum(cd), "pred") is None \
             and pred.shape[cd] > 1:
         trace.warn(CE_PROBABILITIES)
     return pred, target
@@ -421,7 +421,7 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
     if pred.numel() and float(pred.max()) > 0:
         trace.warn(NLL_POSITIVE)
     elif all_finite(pred):
-        message = _row_sum_warning(_exp_sums(pred, class_dim(pred)), "exp(pred)", "classification.warn.rows_nll")
+        message = row_sum_warning(_exp_sums(pred, class_dim(pred)), "exp(pred)", "classification.warn.rows_nll")
         if message:
             trace.warn(message)
     return pred, target
@@ -510,7 +510,7 @@ def entropy_identity_steps(trace: Trace, y: torch.Tensor, log_p: torch.Tensor, c
     params = params or {}
     log, divisor = log_symbol(params), log_base_divisor(params)
     y, log_p = y.detach(), log_p.detach()
-    ylogy = _xlogx(y)
+    ylogy = xlogx(y)
     entropy = trace.add(f"H({true})", msg("classification.step.entropy_of_the_target"), rf"H({true}) = -\sum_c {true}_c {log} {true}_c",
                         -ylogy.sum(cd) / divisor + 0.0, note=msg("classification.note.entropy_one_hot"))
     trace.add(f"H({true},{est})", msg("classification.step.cross_entropy"), rf"H({true},{est}) = -\sum_c {true}_c {log} {est}_c",
@@ -639,15 +639,15 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
     if not all_finite(pred) and bool((torch.isinf(pred) & (p == 0)).any()):
         trace.warn(msg("classification.warn.nan_where_p_0"))
     if pred.dim():
-        message = _row_sum_warning(p.sum(cd), "target", "classification.warn.rows_kl")
+        message = row_sum_warning(p.sum(cd), "target", "classification.warn.rows_kl")
         if message:
             trace.warn(message)
         if probabilities:
-            message = _row_sum_warning(pred.sum(cd), "pred", "classification.warn.rows_not_distributions")
+            message = row_sum_warning(pred.sum(cd), "pred", "classification.warn.rows_not_distributions")
             if message:
                 trace.warn(message)
         elif all_finite(pred):
-            message = _row_sum_warning(_exp_sums(pred, cd), "exp(pred)", "classification.warn.rows_not_normalised")
+            message = row_sum_warning(_exp_sums(pred, cd), "exp(pred)", "classification.warn.rows_not_normalised")
             if message:
                 trace.warn(message)
     return pred, target
@@ -694,7 +694,7 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
         plogp = trace.add("p log p", msg("classification.step.p_log_p"), r"p_i \log p_i", p * log_p)
     else:
         p = target.double()
-        plogp = trace.add("p log p", msg("classification.step.p_log_p"), r"p_i \log p_i", _xlogx(p), note=msg("classification.note.xlogy"))
+        plogp = trace.add("p log p", msg("classification.step.p_log_p"), r"p_i \log p_i", xlogx(p), note=msg("classification.note.xlogy"))
     plogq = trace.add("p log q", msg("classification.step.p_log_q"), r"p_i \log q_i", p * log_q, sub=r"$p \cdot $a", p=p, a=log_q)
     loss = trace.add("l", msg("classification.step.pointwise_kl_term"), r"l_i = p_i(\log p_i - \log q_i)", plogp - plogq,
                      sub=r"$a - ($b)", a=plogp, b=plogq)

@@ -19,11 +19,11 @@ from lossapp.inputs.constraints import Options
 from lossapp.interval import Box, Iv, interval_formula, reduce_iv
 from lossapp.losses.classification import (
     LOG_BASES,
-    _row_sum_warning,
-    _xlogx,
     entropy_identity_steps,
     in_log_base,
     log_base_divisor,
+    row_sum_warning,
+    xlogx,
 )
 from lossapp.losses.stable import class_dim, reduce_builtin
 from lossapp.reduction import reduce
@@ -40,14 +40,14 @@ def _entropy_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
         raise InputError("entropy.error.pred_shape", got=shape_text(pred.shape))
     require_probabilities(pred, "pred", hint=HINT_PROBABILITIES)
     cd = class_dim(pred)
-    message = _row_sum_warning(pred.sum(cd), "pred", "entropy.warn.rows_off")
+    message = row_sum_warning(pred.sum(cd), "pred", "entropy.warn.rows_off")
     if message:
         trace.warn(message)
     if target is not None:
         require_same_shape(pred, target)
         target = target.double()
         require_probabilities(target, "target", hint=HINT_PROBABILITIES)
-        message = _row_sum_warning(target.sum(cd), "target", "entropy.warn.rows_off")
+        message = row_sum_warning(target.sum(cd), "target", "entropy.warn.rows_off")
         if message:
             trace.warn(message)
     return pred, target
@@ -81,7 +81,7 @@ def entropy_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | None,
     """
     p = pred
     cd = class_dim(p)
-    plogp = trace.add("p log p", msg("entropy.step.p_log_p"), r"p_c \log p_c", _xlogx(p),
+    plogp = trace.add("p log p", msg("entropy.step.p_log_p"), r"p_c \log p_c", xlogx(p),
                       note=msg("entropy.note.xlogx"))
     loss = trace.add("l", msg("entropy.step.entropy"), r"l_n = H(p_n) = -\sum_c p_{n,c} \log p_{n,c}",
                      -plogp.sum(cd) + 0.0, note=msg("entropy.note.code_length"))
