@@ -504,14 +504,16 @@ def log_symbol(params: dict[str, Any]) -> str:
 
 
 def entropy_identity_steps(trace: Trace, y: torch.Tensor, log_p: torch.Tensor, cd: int, true: str,
-                           est: str, weighted: bool = False, params: dict[str, Any] | None = None) -> None:
+                           est: str, weighted: bool = False, params: dict[str, Any] | None = None,
+                           entropy_title: Message | None = None) -> None:
     """H(y) = −Σ y log y, H(y, p) = −Σ y log p, KL(y‖p) and the identity H(y, p) = H(y) + KL(y‖p), shown
-    (computed in nats from natural logs, and divided by ln b for params' log_base b)."""
+    (computed in nats from natural logs, and divided by ln b for params' log_base b). `entropy_title`: the title of
+    the H(y) step where y is not the target."""
     params = params or {}
     log, divisor = log_symbol(params), log_base_divisor(params)
     y, log_p = y.detach(), log_p.detach()
     ylogy = xlogx(y)
-    entropy = trace.add(f"H({true})", msg("classification.step.entropy_of_the_target"), rf"H({true}) = -\sum_c {true}_c {log} {true}_c",
+    entropy = trace.add(f"H({true})", entropy_title or msg("classification.step.entropy_of_the_target"), rf"H({true}) = -\sum_c {true}_c {log} {true}_c",
                         -ylogy.sum(cd) / divisor + 0.0, note=msg("classification.note.entropy_one_hot"))
     trace.add(f"H({true},{est})", msg("classification.step.cross_entropy"), rf"H({true},{est}) = -\sum_c {true}_c {log} {est}_c",
                       -(y * log_p).sum(cd) / divisor,

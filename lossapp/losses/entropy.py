@@ -89,7 +89,8 @@ def entropy_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | None,
     if target is not None:
         q = target
         log_q = trace.add("log q", msg("entropy.step.log_q"), r"\log q_c", torch.log(q), sub=r"\log $q", q=q)
-        entropy_identity_steps(trace, p, log_q, cd, "p", "q", params=params)
+        entropy_identity_steps(trace, p, log_q, cd, "p", "q", params=params,
+                               entropy_title=msg("entropy.step.entropy_of_p"))
     return reduce(trace, loss, reduction)
 
 
