@@ -403,6 +403,9 @@ def _run_lab(argv: list[str]) -> int:
     print(say("verdict_holds" if record["holds"] else "verdict_fails"))
     print(f"  {record['summary']}")
     print(say("cli_series", count=len(record["series"])))
+    return 0
+
+
 def _run_curves(argv: list[str]) -> int:
     from lossapp.plots import curve_set, write_png
     from lossapp.spreadsheet import writable_path
