@@ -285,3 +285,11 @@ def test_declared_test_exceptions_name_a_registered_loss_and_an_existing_test() 
         assert exception.loss in lossapp.LOSSES, exception
         assert f"def {exception.test}(" in defined, exception
         assert exception.reason, exception
+
+
+def test_input_kind_follows_the_input_parameter() -> None:
+    ce, focal, bce = lookup("cross_entropy"), lookup("focal"), lookup("bce")
+    assert ce.input_kind(None) == "logits" and ce.input_kind({"input": "log_probabilities"}) == "log_probabilities"
+    assert focal.input_kind({"input": "probabilities"}) == "probabilities"
+    assert focal.input_kind({"input": "bogus"}) == "logits"  # not one of its choices: the default
+    assert bce.input_kind({"input": "logits"}) == "probabilities"  # no `input` parameter: its pred_kind
