@@ -8,6 +8,7 @@ from typing import Any
 
 import gradio as gr
 import pytest
+from stray_english import stray_english
 
 import lossapp
 from lossapp import render, service
@@ -98,12 +99,13 @@ def test_a_failed_compute_clears_the_result_and_says_so(wired) -> None:
 
 
 def switch(calc: calculator.Calculator, lang: Any, old: str, new: str, pred: str | None = None,
-           **params: Any) -> dict[Any, Any]:
+           reduction: str | None = None, **params: Any) -> dict[Any, Any]:
     """switch_inputs after the person picked `new` while the inputs were entered for `old`; its updates by
     component."""
     spec = LOSSES[old]
     data = compute_data(calc, lang, new, spec.example["pred"] if pred is None else pred, "", **params)
     data[calc.inputs_for] = old
+    data[calc.reduction] = reduction or spec.default_reduction
     updates = calculator.switch_inputs(calc, data)
     outputs = calculator.switch_outputs(calc)
     assert len(updates) == len(outputs)
@@ -149,3 +151,21 @@ def test_the_input_line_follows_the_input_parameter() -> None:
     assert "input: logits ·" in calculator.spec_info(ce, "en")
     assert "input: probabilities ·" in calculator.spec_info(ce, "en", {"input": "probabilities"})
     assert "输入: 对数概率 ·" in calculator.spec_info(ce, "zh", {"input": "log_probabilities"})
+
+
+def test_switching_resets_the_reduction_to_the_new_losss_default_unless_one_was_chosen(wired) -> None:
+    calc, lang, _ = wired
+    assert switch(calc, lang, "l1", "l1_penalty")[calc.reduction] == gr.update(
+        choices=list(LOSSES["l1_penalty"].reductions), value="sum")  # a penalty sums by default
+    assert switch(calc, lang, "l1_penalty", "l1")[calc.reduction]["value"] == "mean"
+    assert switch(calc, lang, "bce", "dice", reduction="sum")[calc.reduction]["value"] == "sum"  # chosen: kept
+    assert switch(calc, lang, "l1", "kl_div", reduction="none")[calc.reduction]["value"] == "none"
+
+
+def test_the_switch_note_is_rendered_again_in_the_chosen_language(wired) -> None:
+    calc, lang, _ = wired
+    for old, new in (("bce", "cross_entropy"), ("bce_with_logits", "focal")):
+        note = switch(calc, lang, old, new)[calc.extra["note"]]
+        en, zh = calculator.input_note_text(note, "en"), calculator.input_note_text(note, "zh")
+        assert en.startswith("Inputs") and zh.startswith("输入") and stray_english(zh) == [], zh
+    assert calculator.input_note_text(None, "zh") == ""

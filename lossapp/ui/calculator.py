@@ -556,6 +556,7 @@ def build(tr_ui: Translations) -> Calculator:
                       reduction, device, dtype, claimed, compute, value, warnings, solution, table, table_note,
                       comparison, plot_loss, plot_dloss, plot_note, snippet, downloads, dl_file, state, random_state,
                       input_note=input_note, inputs_for=gr.State(spec.name))
+    calc.extra["note"] = gr.State(None)  # switch_inputs' record of the note, rendered again in another language
     return calc
 
 
@@ -583,18 +584,17 @@ def _tab_translation(key: str) -> Any:
 # -- events ------------------------------------------------------------------------------------------
 
 
-def loss_updates(calc: Calculator, spec: LossSpec, lang: str, reduction: str | None,
-                 params: dict[str, Any] | None = None) -> list[Any]:
-    """Updates for [info, no_params, *groups, pred, target, target_file, reduction, pred_kind, target_kind]."""
+def loss_updates(calc: Calculator, spec: LossSpec, lang: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Updates for [info, no_params, *groups, pred, target, target_file, reduction, pred_kind, target_kind] (the
+    reduction's choices: its value is set by whoever changed the loss, switch_inputs or an example)."""
     pred_kind, target_kind = service.default_random_kinds(spec, params)
-    keep = reduction if reduction in spec.reductions else spec.default_reduction
     has_target = spec.target_kind is not None
     return [spec_info(spec, lang, params), gr.update(visible=not spec.params),
             *[gr.update(visible=name == spec.name) for name in calc.groups],
             gr.update(placeholder=placeholder(spec, "pred", lang)),
             gr.update(placeholder=placeholder(spec, "target", lang), visible=has_target),
             gr.update(visible=has_target),
-            gr.update(choices=list(spec.reductions), value=keep),
+            gr.update(choices=list(spec.reductions)),
             gr.update(value=pred_kind), gr.update(value=target_kind or "logits", visible=has_target)]
 
 
@@ -628,7 +628,8 @@ def switch_inputs(calc: Calculator, data: dict[Any, Any]) -> list[Any]:
     Inputs of another kind are never reused silently. The inputs were entered for the loss `inputs_for`; when the
     new loss reads pred and target as the same kinds (its `input` parameter included), they are kept and the note
     says so; otherwise (or when there are none) they become the new loss's example, and the note says why. Either
-    way the result on screen, which belonged to the other loss, is cleared."""
+    way the result on screen, which belonged to the other loss, is cleared, and the reduction becomes the new loss's
+    default unless the person had chosen another one that the new loss has too (the penalties sum by default)."""
     lang = data[calc.extra["lang_radio"]]
     new = lookup(data[calc.loss])
     old = LOSSES.get(data[calc.inputs_for] or "")
@@ -639,28 +640,40 @@ def switch_inputs(calc: Calculator, data: dict[Any, Any]) -> list[Any]:
     new_kinds = (new.input_kind(control_params(calc, new, data)), new.target_kind)
     given = bool((data[calc.pred] or "").strip() or data[calc.pred_file])
     cleared = [None, *render_outputs(None, lang), *[gr.update(interactive=False) for _ in calc.downloads]]
-    names = {"old": tr(old.title, lang), "new": tr(new.title, lang),
-             "pred": _kind(new_kinds[0], lang), "target": _kind(new_kinds[1], lang)}
+    chosen = data[calc.reduction]
+    keep = chosen != old.default_reduction and chosen in new.reductions
+    reduction = gr.update(choices=list(new.reductions), value=chosen if keep else new.default_reduction)
+    kinds = {"pred": new_kinds[0], "target": new_kinds[1]}
     if given and old_kinds == new_kinds:
-        note = t("inputs_kept", lang, **names)
-        return [*unchanged[:-len(cleared) - 2], note, new.name, *cleared]
-    note = t("inputs_replaced", lang, old_pred=_kind(old_kinds[0], lang), old_target=_kind(old_kinds[1], lang),
-             **names) if given else ""
-    return [*example_updates(calc, new), None, None, None, gr.update(value="", visible=False), "", note, new.name,
-            *cleared]
+        note = {"key": "inputs_kept", "old": old.name, "new": new.name, "kinds": kinds}
+        return [*unchanged[:-len(cleared) - 4], reduction, input_note_text(note, lang), note, new.name, *cleared]
+    note = {"key": "inputs_replaced", "old": old.name, "new": new.name,
+            "kinds": {**kinds, "old_pred": old_kinds[0], "old_target": old_kinds[1]}} if given else None
+    return [*example_updates(calc, new), None, None, None, gr.update(value="", visible=False), "", reduction,
+            input_note_text(note, lang), note, new.name, *cleared]
+
+
+def input_note_text(note: dict[str, Any] | None, lang: str) -> str:
+    """The note on what switching the loss did to the inputs (switch_inputs' record of it), in `lang`."""
+    if not note:
+        return ""
+    old, new = LOSSES[note["old"]], LOSSES[note["new"]]
+    kinds = {name: _kind(kind, lang) for name, kind in note["kinds"].items()}
+    return t(note["key"], lang, old=tr(old.title, lang), new=tr(new.title, lang), **kinds)
 
 
 def switch_outputs(calc: Calculator) -> list[Any]:
     return [calc.pred, calc.target, *calc.control_components, calc.pred_file, calc.target_file, calc.random_state,
-            calc.random_code, calc.claimed, calc.input_note, calc.inputs_for, calc.state, *calc.outputs,
-            *calc.downloads.values()]
+            calc.random_code, calc.claimed, calc.reduction, calc.input_note, calc.extra["note"], calc.inputs_for,
+            calc.state, *calc.outputs, *calc.downloads.values()]
 
 
 def wire(calc: Calculator, lang_radio: Any) -> None:
     """Connect the calculator's events (all private: the public HTTP API is lossapp.ui.api)."""
     private = {"api_visibility": "private"}
     calc.extra["lang_radio"] = lang_radio
-    switch_from = {lang_radio, calc.loss, calc.inputs_for, calc.pred, calc.pred_file, *calc.control_components}
+    switch_from = {lang_radio, calc.loss, calc.inputs_for, calc.pred, calc.pred_file, calc.reduction,
+                   *calc.control_components}
 
     def on_family(lang: str, family: str) -> Any:
         choices = loss_choices(family, lang)
@@ -674,9 +687,9 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
         if not data[calc.loss]:
             return [gr.update() for _ in loss_outputs(calc)]
         spec = lookup(data[calc.loss])
-        return loss_updates(calc, spec, data[lang_radio], data[calc.reduction], control_params(calc, spec, data))
+        return loss_updates(calc, spec, data[lang_radio], control_params(calc, spec, data))
 
-    calc.loss.change(on_loss, {lang_radio, calc.loss, calc.reduction, *calc.control_components}, loss_outputs(calc),
+    calc.loss.change(on_loss, {lang_radio, calc.loss, *calc.control_components}, loss_outputs(calc),
                      **private)
 
     def on_input_kind(data: dict[Any, Any]) -> list[Any]:
@@ -691,6 +704,9 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
         if c.param.name == INPUT_PARAM:
             c.component.change(on_input_kind, {lang_radio, calc.loss, *calc.control_components},
                                [calc.info, calc.pred_kind], **private)
+
+    lang_radio.change(input_note_text, [calc.extra["note"], lang_radio], [calc.input_note], **private, queue=False,
+                      show_progress="hidden")
 
     # the inputs on screen were entered (typed, generated, loaded) for the loss shown
     for box in (calc.pred, calc.target, calc.pred_file, calc.target_file):
