@@ -169,3 +169,15 @@ def test_the_switch_note_is_rendered_again_in_the_chosen_language(wired) -> None
         en, zh = calculator.input_note_text(note, "en"), calculator.input_note_text(note, "zh")
         assert en.startswith("Inputs") and zh.startswith("输入") and stray_english(zh) == [], zh
     assert calculator.input_note_text(None, "zh") == ""
+
+
+def test_after_a_compute_the_inputs_are_the_computed_losss(wired) -> None:
+    """An article example or a shared link sets the loss and the inputs, then computes: the next switch compares
+    with that loss."""
+    calc, _, blocks = wired
+    assert calculator.computed_loss({"result": lossapp.compute("nll", "[[-0.5, -1.2]]", "[0]")}) == "nll"
+    assert calculator.computed_loss(None) is None
+    config = blocks.get_config_file()
+    ids = {id(block): key for key, block in blocks.blocks.items()}
+    assert any(d["trigger_only_on_success"] and d["outputs"] == [ids[id(calc.inputs_for)]]
+               and d["inputs"] == [ids[id(calc.state)]] for d in config["dependencies"])

@@ -181,7 +181,7 @@ class Calculator:
     random_state: Any
     extra: dict[str, Any] = field(default_factory=dict)
     input_note: Any = None  # what switching the loss did to the inputs
-    inputs_for: Any = None  # State: the loss the inputs on screen were entered for
+    inputs_for: Any = None  # State: the loss the inputs on screen are for (switched to, or last computed)
 
     @property
     def control_components(self) -> list[Any]:
@@ -708,11 +708,6 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
     lang_radio.change(input_note_text, [calc.extra["note"], lang_radio], [calc.input_note], **private, queue=False,
                       show_progress="hidden")
 
-    # the inputs on screen were entered (typed, generated, loaded) for the loss shown
-    for box in (calc.pred, calc.target, calc.pred_file, calc.target_file):
-        box.change(lambda loss: loss, [calc.loss], [calc.inputs_for], **private, queue=False,
-                   show_progress="hidden", trigger_mode="always_last")
-
     def on_use_example(loss: str) -> list[Any]:
         return [*example_updates(calc, lookup(loss)), None, None]
 
@@ -812,6 +807,12 @@ def on_failure(lang: str) -> list[Any]:
     return [FAILED, *render_outputs(FAILED, lang), *[gr.update(interactive=False) for _ in DOWNLOAD_KINDS]]
 
 
+def computed_loss(state: dict[str, Any] | None) -> str | None:
+    """The loss of the result just computed (the loss the inputs on screen are for)."""
+    result = (state or {}).get("result")
+    return result.spec.name if result is not None and result.spec is not None else None
+
+
 def compute_chain(listener: Any, calc: Calculator, lang_radio: Any) -> Any:
     """Run the calculator's computation from `listener` (calc.compute.click, or an event's .then): the value and
     the verdict first, then the details, both in the computations' group of workers. When either fails, the
@@ -822,6 +823,8 @@ def compute_chain(listener: Any, calc: Calculator, lang_radio: Any) -> Any:
                         **private, **compute_events())
     headline.failure(on_failure, [lang_radio], cleared, **private, queue=False)
     headline.success(None, None, None, js=SHOW_RESULT_JS, **private, queue=False)
+    # the inputs were computed as the loss's: theirs from now on (an example or a shared link sets loss and inputs)
+    headline.success(computed_loss, [calc.state], [calc.inputs_for], **private, show_progress="hidden")
     details = headline.success(calc.extra["on_details"], [calc.state, lang_radio], calc.extra["details_outputs"],
                                **private, **compute_events())
     details.failure(on_failure, [lang_radio], cleared, **private, queue=False)
