@@ -176,8 +176,9 @@ def _random_kind(kind: str | None, class_dim: bool) -> str:
 def default_random_kinds(spec: LossSpec, params: dict[str, Any] | None = None) -> tuple[str, str | None]:
     """The random kinds that make a valid pred and target for `spec` under `params` (its `input` parameter says
     what pred holds): read from the spec's kinds and flags. A target of probabilities is a distribution along the
-    same dimension as pred's (KL divergence's log q against p)."""
-    pred = _random_kind(spec.input_kind(params), spec.class_dim)
+    same dimension as pred's (KL divergence's log q against p), and so is pred then."""
+    # probabilities compared with a target distribution (KL divergence, entropy) are one too
+    pred = _random_kind(spec.input_kind(params), spec.class_dim or spec.target_kind == "probabilities")
     if spec.target_kind is None:
         return pred, None
     return pred, _random_kind(spec.target_kind, class_dim=True)
