@@ -224,7 +224,7 @@ def test_snippet_from_the_apps_random_input_runs_alone_and_prints_the_value(loss
     made = service.random_input(0, "2, 3", pred_kind, target_kind, 0, spec)
     result = lossapp.compute(loss, made.pred_text, made.target_text)
     code = render.torch_snippet(result, sources=made.sources)
-    assert "torch.manual_seed(0)" in code and "torch.tensor(" not in code
+    assert "torch.manual_seed(0)" in code and "pred = torch.tensor(" not in code and "target = torch.tensor(" not in code
     assert run_snippet_alone(code) == printed_value(result.reference.value, "float32")
     assert result.reference.agrees
 
