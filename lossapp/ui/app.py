@@ -124,17 +124,18 @@ def _wire_language(lang: Any, tr_ui: Translations, calc: calculator.Calculator, 
 
     lang.change(family_and_loss, [lang, calc.family, calc.loss], [calc.loss], **private)
 
-    def calc_outputs(lg: str, state: Any, loss: str) -> list[Any]:
+    def calc_outputs(lg: str, state: Any, loss: str, *controls: Any) -> list[Any]:
         from lossapp.registry import lookup
         if not loss:
             return [*calculator.render_outputs(state, lg), "", gr.update(), gr.update()]
         spec = lookup(loss)
-        return [*calculator.render_outputs(state, lg), calculator.spec_info(spec, lg),
+        params = calculator.control_params(calc, spec, dict(zip(calc.control_components, controls, strict=True)))
+        return [*calculator.render_outputs(state, lg), calculator.spec_info(spec, lg, params),
                 gr.update(placeholder=calculator.placeholder(spec, "pred", lg)),
                 gr.update(placeholder=calculator.placeholder(spec, "target", lg))]
 
-    lang.change(calc_outputs, [lang, calc.state, calc.loss], [*calc.outputs, calc.info, calc.pred, calc.target],
-                **private)
+    lang.change(calc_outputs, [lang, calc.state, calc.loss, *calc.control_components],
+                [*calc.outputs, calc.info, calc.pred, calc.target], **private)
     lang.change(lambda lg, state: confusion_tab.render_outputs(state, lg), [lang, conf.state], conf.outputs, **private)
     inputs, outputs, fn = curves_tab.relabel(curves, lang)
     lang.change(fn, inputs, outputs, **private)
