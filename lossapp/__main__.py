@@ -366,7 +366,7 @@ def _run_grade(argv: list[str]) -> int:
 
 def _run_lab(argv: list[str]) -> int:
     """`lab`: the experiments (name, title, article); `lab NAME`: run one and print its claim, finding and verdict."""
-    from lossapp.lab import EXPERIMENTS, run_experiment
+    from lossapp.lab import EXPERIMENTS, cited, run_experiment
 
     p = _Parser(prog="python -m lossapp lab")
     p.add_argument("name", nargs="?")
@@ -383,7 +383,7 @@ def _run_lab(argv: list[str]) -> int:
             return 0
         for experiment in EXPERIMENTS.values():
             print(f"{experiment.name:<26} {tr(experiment.title, args.lang)}")
-            print(f"{'':<26} {experiment.article}")
+            print(f"{'':<26} {cited(experiment.article, args.lang)}")
         return 0
     record = run_experiment(args.name, _params(args.param), seed=args.seed, lang=args.lang)
     if args.json:
@@ -394,7 +394,7 @@ def _run_lab(argv: list[str]) -> int:
         return msg(f"lab.{message_id}", **fields).render(args.lang)
 
     params = ", ".join(f"{k}={v}" for k, v in record["params"].items())
-    print(f"{record['name']} — {record['title']}  [{record['article']}]")
+    print(f"{record['name']} — {record['title']}  [{record['article_title']}]")
     print(say("cli_claim", claim=record["claim"]))
     print(say("cli_params", params=params, seed=record["seed"]))
     print(say("cli_finding"))

@@ -19,6 +19,7 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     shot,
 )
 
+from lossapp.examples import source_title
 from lossapp.i18n import tr
 from lossapp.lab import EXPERIMENTS, run_experiment
 from lossapp.ui.lab_tab import say
@@ -75,7 +76,7 @@ def test_an_experiment_runs_in_english_with_its_plots_and_verdict(page) -> None:
     expect(pg.locator(VERDICT)).to_have_text(say("not_run", "en"))
     choose_experiment(pg, EXPERIMENT, "en")
     expect(pg.locator("#la-lab-param-5")).to_be_visible()  # focal_imbalance has six parameters
-    expect(pg.locator("#la-lab-claim")).to_contain_text("000_6833348b64a02e28.txt")
+    expect(pg.locator("#la-lab-claim")).to_contain_text(source_title("000_6833348b64a02e28.txt", "en"))
     pg.locator("#la-lab-run").click()
     expect(pg.locator(f'{VERDICT}[data-experiment="{EXPERIMENT}"][data-holds="true"]')).to_be_visible()
     expect(pg.locator("#la-lab-badge")).to_contain_text(say("holds", "en"))

@@ -192,7 +192,9 @@ def test_builtin_loss_is_the_registered_reference() -> None:
 def test_cli_lists_the_experiments(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lab"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in NAMES) and "004_30232886671f4238.txt §1.3" in out
+    from lossapp.examples import source_title
+
+    assert all(name in out for name in NAMES) and f"{source_title('004_30232886671f4238.txt')} §1.3" in out
     assert main(["lab", "--json"]) == 0
     assert [e["name"] for e in json.loads(capsys.readouterr().out)] == list(NAMES)
 
@@ -219,3 +221,16 @@ def test_cli_bad_input_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> 
     assert "未知实验" in capsys.readouterr().err
     assert main(["lab", "--param", "gamma=1"]) == 2
     assert main(["lab", "focal_imbalance", "--seed", "x"]) == 2
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_article_is_named_by_its_title_for_readers(lang) -> None:
+    from lossapp.examples import source_title
+    from lossapp.lab import EXPERIMENTS, cited
+
+    for experiment in EXPERIMENTS.values():
+        title = cited(experiment.article, lang)
+        assert ".txt" not in title and "§" in title
+        first_seed = experiment.article.split()[0].rstrip(",")
+        assert title.startswith(source_title(first_seed, lang))
+        assert experiment.to_dict(lang)["article_title"] == title

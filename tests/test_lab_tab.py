@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from lossapp.examples import source_title
 from lossapp.i18n import tr
-from lossapp.lab import EXPERIMENTS, run_experiment
+from lossapp.lab import EXPERIMENTS, cited, run_experiment
 from lossapp.ui.common import gr
 from lossapp.ui.lab_tab import (
     PLOTS,
@@ -38,7 +39,7 @@ def test_a_run_fills_every_output_and_keeps_what_it_ran() -> None:
     state, claim, verdict, *rest = run_lab("focal_imbalance", "0", "zh", *values)
     plots, finding = rest[:PLOTS], rest[PLOTS]
     assert state["name"] == "focal_imbalance" and state["params"]["negative_logit"] == "1" and state["seed"] == "0"
-    assert "论断" in claim and "000_6833348b64a02e28.txt" in claim
+    assert "论断" in claim and source_title("000_6833348b64a02e28.txt", "zh") in claim and ".txt" not in claim
     assert 'data-holds="false"' in verdict and say("fails", "zh") in verdict
     record = run_experiment("focal_imbalance", state["params"], lang="zh")
     assert [p["visible"] for p in plots] == [True] * len(record["panels"]) + [False] * (PLOTS - len(record["panels"]))
@@ -75,7 +76,7 @@ def test_every_experiment_runs_from_the_tab_with_its_plots(name: str, lang: str)
     defaults = [str(p["value"]) for p in slot_props(name, lang) if p["visible"]]
     state, claim, verdict, *rest = run_lab(name, "0", lang, *defaults)
     panels = EXPERIMENTS[name].panels
-    assert EXPERIMENTS[name].article in claim
+    assert cited(EXPERIMENTS[name].article, lang) in claim
     assert 'data-holds="true"' in verdict and say("holds", lang) in verdict
     assert sum(1 for p in rest[:PLOTS] if p["visible"]) == len(panels)
     assert all(len(p["value"]) > 1 for p in rest[:len(panels)])

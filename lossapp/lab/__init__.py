@@ -18,6 +18,7 @@ summary. Nothing here imports gradio.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from lossapp.inputs.constraints import validate_params
 from lossapp.registry import Param, lookup
 
 SEED_LIMIT = 2**63 - 1
+SEED_FILE = re.compile(r"\d{3}_[0-9a-f]+\.txt")  # a source article's file in ../shared/seeds
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,20 @@ class Experiment:
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """What `lab` lists: the name, article, title, claim and parameters with their defaults."""
-        return {"name": self.name, "article": self.article, "title": tr(self.title, lang),
+        return {"name": self.name, "article": self.article, "article_title": cited(self.article, lang),
+                "title": tr(self.title, lang),
                 "claim": tr(self.claim, lang),
                 "params": [{"name": p.name, "default": p.default, "kind": p.kind, "low": p.low, "high": p.high,
                             "choices": list(p.choices), "description": tr(p.description, lang)}
                            for p in self.params]}
+
+
+def cited(article: str, lang: str = "en") -> str:
+    """An experiment's `article` as a reader sees it: each seed file named by its article's title, the sections
+    kept ("000_6833348b64a02e28.txt §3" -> "The most common loss functions ... §3")."""
+    from lossapp.examples import source_title
+
+    return SEED_FILE.sub(lambda found: source_title(found[0], lang), article)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}

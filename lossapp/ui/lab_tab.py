@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from lossapp.i18n import msg, tr
-from lossapp.lab import EXPERIMENTS, find_experiment, run_experiment
+from lossapp.lab import EXPERIMENTS, cited, find_experiment, run_experiment
 from lossapp.registry import Param
 from lossapp.ui.common import Translations, as_gradio_errors, gr
 from lossapp.ui.templates import render_template
@@ -79,7 +79,7 @@ def slot_props(name: str, lang: str, with_values: bool = True) -> list[dict[str,
 
 def claim_markdown(name: str, lang: str) -> str:
     experiment = find_experiment(name)
-    return say("claim", lang, article=experiment.article, claim=tr(experiment.claim, lang))
+    return say("claim", lang, article=cited(experiment.article, lang), claim=tr(experiment.claim, lang))
 
 
 def verdict_html(record: dict[str, Any] | None, lang: str) -> str:
