@@ -216,7 +216,7 @@ def test_downloads_are_written_on_demand_and_removed(page, app_server: Server) -
     pg.locator("#la-out-tabs").get_by_role("tab", name="Downloads", exact=True).click()
     with pg.expect_download() as download:
         pg.locator("#la-dl-csv").click()
-    assert Path(download.value.path()).read_text(encoding="utf-8").startswith('"index","pred","target"')
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith('\ufeff"index","pred","target"')
     assert [p.name for p in folders()[0].iterdir()] == ["bce_table.csv"]
     pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
 

@@ -615,7 +615,8 @@ def test_the_table_download_is_a_spreadsheet_safe_csv(downloads: Downloads) -> N
     result = state["result"]
     path = Path(calculator.write_download("csv", state, "en"))
     assert path.name == "cross_entropy_table.csv"
-    text = path.read_text(encoding="utf-8")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel's UTF-8 mark
+    text = path.read_text(encoding="utf-8-sig")
     assert text == csv_text(result.table())
     rows = list(csv.reader(io.StringIO(text), quoting=csv.QUOTE_NONNUMERIC))  # unquoted cells read as numbers
     assert len(rows) == 3 and any(isinstance(c, float) and c < 0 for c in rows[1])  # negatives are numbers
