@@ -28,7 +28,6 @@ from lossapp.verdicts import check_result
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
 
 TABLE_ROWS = 500          # rows of the per-element table sent to the browser (the downloads have them all)
 CSV_ROWS = 1_000_000      # rows of the table's CSV download (the .npz download has every element)
@@ -291,26 +290,6 @@ def snippet_sources(random: dict[str, Any] | None, pred_text: str, target_text: 
 
 
 # -- tables ------------------------------------------------------------------------------------------
-
-
-def _cell(v: Any) -> Any:
-    if isinstance(v, list):
-        return json.dumps(v)
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return str(v)
-        return float(f"{v:.6g}")
-    return v
-
-
-def table_preview(result: Result, rows: int = TABLE_ROWS) -> tuple[pd.DataFrame, int]:
-    """The first `rows` rows of the per-element table (numbers to 6 significant digits) and how many rows the
-    whole table has; only those rows are built, whatever the input's size."""
-    head = result.table(rows)
-    for column in head.columns:
-        head[column] = head[column].map(_cell)
-    head.columns = [str(c) for c in head.columns]
-    return head, result.rows
 
 
 def complete_gradients(result: Result) -> tuple[torch.Tensor, torch.Tensor] | None:

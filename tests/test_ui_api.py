@@ -583,8 +583,10 @@ def test_render_outputs_of_the_article_example() -> None:
     value, _warnings, solution, table, note, comparison, plot_loss, plot_dloss, _plot_note, snippet = outputs
     assert '<div class="la-value" id="la-value">0.926341</div>' in value
     assert "matches torch.nn.functional.binary_cross_entropy on cpu/float32" in value
-    assert r"\log 0.2947" in solution and len(table) == 3 and note == "3 rows."
-    assert list(comparison.iloc[0])[-1] == "✓"
+    assert r"\log 0.2947" in solution and table.count("<tr>") == 1 + 3 and note == "3 rows."
+    assert 'data-rows="3"' in table and "<th>log(1−p)</th>" in table and "<div>0.2947</div>" in table
+    assert comparison.count("<tr>") == 1 + 2 and "<td><div>value</div></td>" in comparison
+    assert comparison.split("<tr>")[2].endswith("<td><div>✓</div></td></tr>")  # the value agrees
     assert plot_loss["value"] is not None and plot_dloss["value"] is not None
     assert "F.binary_cross_entropy" in snippet
     zh = calculator.render_outputs({"result": result, "verdict": None, "sources": {}}, "zh")
@@ -631,7 +633,7 @@ def test_large_input_outputs_are_bounded() -> None:
     result = lossapp.compute("bce", torch.rand(100_000, generator=g),
                              (torch.rand(100_000, generator=g) > 0.5).double())
     outputs = calculator.render_outputs({"result": result}, "en")
-    assert len(outputs[3]) == service.TABLE_ROWS
+    assert f'data-rows="{service.TABLE_ROWS}"' in outputs[3] and outputs[3].count("<tr>") == 1 + service.TABLE_ROWS
     assert outputs[4] == "Showing the first 500 of 100,000 rows; the Downloads tab has the rest."
     assert len(outputs[2]) < 20_000
     assert len(outputs[6]["value"]) <= 4 * plots_max_rows()

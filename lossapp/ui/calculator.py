@@ -26,7 +26,16 @@ from lossapp.plots import AroundPlot, loss_around, pin_markers
 from lossapp.registry import LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
-from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr, value_html
+from lossapp.ui.common import (
+    LATEX,
+    Translations,
+    as_gradio_errors,
+    data_table_html,
+    empty_html,
+    esc,
+    gr,
+    value_html,
+)
 from lossapp.ui.concurrency import compute_events
 from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.strings import family_label, has, t
@@ -235,6 +244,20 @@ def comparison_frame(result: Result, lang: str) -> pd.DataFrame:
     return pd.DataFrame(render.comparison_rows(result, lang), columns=columns)
 
 
+def comparison_html(result: Result, lang: str) -> str:
+    """The comparison with PyTorch as a table for reading (a matrix-shaped gradient one row per line)."""
+    frame = comparison_frame(result, lang)
+    return data_table_html(list(frame.columns), frame.values.tolist(), "la-comparison")
+
+
+def table_html(result: Result) -> tuple[str, int, int]:
+    """(the first service.TABLE_ROWS rows of the per-element table as HTML, rows shown, rows in all): column names
+    with their sub- and superscripts, lists one number per line."""
+    head = result.table(service.TABLE_ROWS)
+    heads = [render.symbol_parts(str(c)) for c in head.columns]
+    return data_table_html(heads, head.values.tolist(), "la-table"), len(head), result.rows
+
+
 def warnings_markdown(result: Result, lang: str) -> str:
     if not result.warnings:
         return ""
@@ -315,12 +338,11 @@ def render_details(state: dict[str, Any] | None, lang: str) -> list[Any]:
     """Updates for Calculator.detail_outputs: the worked solution, the first rows of the table, the comparison,
     the plot and the snippet (each bounded, whatever the input's size)."""
     if not state or state.get("result") is None:
-        return ["", None, "", None, gr.update(value=None, visible=False), gr.update(value=None, visible=False), "",
-                ""]
+        return ["", "", "", "", gr.update(value=None, visible=False), gr.update(value=None, visible=False), "", ""]
     result: Result = state["result"]
     verdict = state.get("verdict")
-    table, total = service.table_preview(result)
-    note = (t("table_rows", lang, shown=len(table), total=total) if total > len(table)
+    table, shown, total = table_html(result)
+    note = (t("table_rows", lang, shown=shown, total=total) if total > shown
             else t("table_all", lang, total=total))
     plot = None
     try:
@@ -342,7 +364,7 @@ def render_details(state: dict[str, Any] | None, lang: str) -> list[Any]:
                                   y_lim=dloss_frame.attrs.get("y_lim"), visible=has_dloss)]
         plot_note = t("plot_note", lang) + (f" {tr(plot.note, lang)}." if plot.note else "")
     snippet = render.torch_snippet(result, sources=state.get("sources") or None)
-    return [render.to_markdown(result, lang, verdict=verdict), table, note, comparison_frame(result, lang),
+    return [render.to_markdown(result, lang, verdict=verdict), table, note, comparison_html(result, lang),
             *plot_updates, plot_note, snippet]
 
 
@@ -421,7 +443,7 @@ def build(tr_ui: Translations) -> Calculator:
     groups: dict[str, Any] = {}
     controls: list[Control] = []
     with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=360):
+        with gr.Column(scale=4, min_width=340):
             family = tr_ui.add(gr.Radio(family_choices(lang), value=spec.family, label=t("family", lang),
                                         elem_id="la-family"),
                                lambda lg: gr.update(choices=family_choices(lg), label=t("family", lg)))
@@ -484,9 +506,11 @@ def build(tr_ui: Translations) -> Calculator:
                 file_info = gr.Markdown(t("file_used", lang), elem_classes=["la-note"])
             with gr.Row():
                 reduction = gr.Dropdown(list(spec.reductions), value=spec.default_reduction, label=t("reduction", lang),
-                                        min_width=110, elem_id="la-reduction")
-                device = gr.Dropdown(service.devices(), value="cpu", label=t("device", lang), min_width=100)
-                dtype = gr.Dropdown(service.dtypes(), value="float32", label=t("dtype", lang), min_width=110)
+                                        min_width=120, elem_id="la-reduction", elem_classes=["la-dd"])
+                device = gr.Dropdown(service.devices(), value="cpu", label=t("device", lang), min_width=120,
+                                     elem_classes=["la-dd"])
+                dtype = gr.Dropdown(service.dtypes(), value="float32", label=t("dtype", lang), min_width=120,
+                                    elem_classes=["la-dd"])
             tr_ui.keys(reduction, label="reduction")
             tr_ui.keys(device, label="device")
             tr_ui.keys(dtype, label="dtype")
@@ -495,7 +519,7 @@ def build(tr_ui: Translations) -> Calculator:
             tr_ui.add(claimed, lambda lg: gr.update(label=t("claimed", lg), info=t("claimed_info", lg)))
             compute = tr_ui.keys(gr.Button(t("compute", lang), variant="primary", size="lg", elem_id="la-compute"),
                                  value="compute")
-        with gr.Column(scale=3, min_width=420):
+        with gr.Column(scale=7, min_width=340):
             value = gr.HTML(empty_html(t("nothing_yet", lang)), elem_id="la-result")
             warnings = gr.Markdown("", elem_id="la-warnings")
             with gr.Tabs(elem_id="la-out-tabs", overflow_behavior="wrap"):
@@ -503,10 +527,9 @@ def build(tr_ui: Translations) -> Calculator:
                     solution = gr.Markdown("", latex_delimiters=LATEX, elem_id="la-solution")
                 with gr.Tab(t("out_table", lang), id="table") as tab_table:
                     table_note = gr.Markdown("", elem_classes=["la-note"])
-                    table = gr.Dataframe(value=None, interactive=False, max_height=460, elem_id="la-table",
-                                         show_row_numbers=False, wrap=False)
+                    table = gr.HTML("", elem_id="la-table")
                 with gr.Tab(t("out_comparison", lang), id="comparison") as tab_comparison:
-                    comparison = gr.Dataframe(value=None, interactive=False, wrap=True, elem_id="la-comparison")
+                    comparison = gr.HTML("", elem_id="la-comparison")
                 with gr.Tab(t("out_plot", lang), id="plot") as tab_plot:
                     plot_note = gr.Markdown("", elem_classes=["la-note"])
                     plot_loss = gr.LinePlot(value=None, x="x", y="y", color="series", height=300,

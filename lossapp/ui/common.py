@@ -29,6 +29,7 @@ import gradio as gr
 from lossapp.i18n import LANGUAGES, localize
 from lossapp.inputs import InputError, limits
 from lossapp.ui.strings import t
+from lossapp.ui.templates import css, render_template
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
@@ -71,7 +72,7 @@ CSS = """
 .la-card h4 { margin: 0 0 4px 0; }
 .la-note { font-size: 0.9em; opacity: 0.8; }
 .la-lang .wrap { flex-wrap: nowrap !important; }
-"""
+""" + css("layout.css")
 
 
 # Gradio heads every error toast with its type, the English word "Error" (a gr.Error's title is not shown):
@@ -194,6 +195,16 @@ def value_html(caption: str, value: str, badge: str, state: str, verdict: str = 
         parts.append(f'<div class="la-verdict" id="la-verdict">{verdict}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def data_table_html(heads: list[Any], rows: list[list[Any]], elem_id: str) -> str:
+    """A table for reading (templates/data_table.html): `heads` are column names, each a text or the pieces of
+    render.symbol_parts; a cell is any value, written as the lines of render.cell_lines."""
+    from lossapp.render import cell_lines  # the library's text formatting; no gradio there
+
+    pieces = [[(h, "")] if isinstance(h, str) else list(h) for h in heads]
+    return render_template("data_table.html", elem_id=elem_id, heads=pieces,
+                           rows=[[cell_lines(value) for value in row] for row in rows])
 
 
 def empty_html(text: str) -> str:
