@@ -22,7 +22,7 @@ import pandas as pd  # both loaded by gradio already
 from lossapp import render, service
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
-from lossapp.plots import AroundPlot, loss_around, pin_markers
+from lossapp.plots import AroundPlot, axis_range, loss_around, pin_markers
 from lossapp.registry import LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
@@ -42,7 +42,7 @@ from lossapp.ui.strings import family_label, has, t
 
 DEFAULT_LOSS = "bce"
 CURVE_COLORS = ["#2563eb", "#16a34a", "#9333ea", "#0891b2", "#ca8a04"]
-PIN_COLORS = ["#1e3a8a", "#14532d", "#581c87", "#164e63", "#713f12"]  # the curve colours, darker
+PIN_COLORS = ["#1d4ed8", "#15803d", "#7e22ce", "#0e7490", "#a16207"]  # the curve colours, darker (seen on dark too)
 POINT_COLOR = "#dc2626"
 
 
@@ -264,26 +264,6 @@ def warnings_markdown(result: Result, lang: str) -> str:
     return f"**⚠ {t('warnings', lang)}**\n\n" + "\n".join(f"- {tr(w, lang)}" for w in result.warnings)
 
 
-def robust_range(curve: Any, points: Any) -> tuple[float, float]:
-    """A y range showing the user's points and the bulk of the curves (2nd to 98th percentile), so a
-    curve that runs off to infinity at an edge (BCE's derivative at p → 0) does not flatten the rest."""
-    import numpy as np
-
-    c = np.asarray(curve, dtype=float)
-    p = np.asarray(points, dtype=float)
-    c, p = c[np.isfinite(c)], p[np.isfinite(p)]
-    values = []
-    if c.size:
-        values += [float(np.percentile(c, 2)), float(np.percentile(c, 98))]
-    if p.size:
-        values += [float(p.min()), float(p.max())]
-    if not values:
-        return 0.0, 1.0
-    lo, hi = min(values), max(values)
-    pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.1
-    return lo - pad, hi + pad
-
-
 def _plot_frames(plot: AroundPlot, lang: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Curves as lines and the user's elements as ▼ pins, for the loss and its derivative."""
     data = plot.data.copy()
@@ -307,16 +287,17 @@ def _plot_frames(plot: AroundPlot, lang: str) -> tuple[pd.DataFrame, pd.DataFram
         if not len(finite):
             frames.append(pd.DataFrame({"x": [], "y": [], "series": []}))
             continue
-        x_range = (float(finite[:, 0].min()), float(finite[:, 0].max()))
+        x_range = plot.x_limits or (float(finite[:, 0].min()), float(finite[:, 0].max()))
         lines = curves[["x", column, "series"]].rename(columns={column: "y"})
         pts = points[["x", column, "series"]].rename(columns={column: "y"}).dropna()
-        y_range = robust_range(lines["y"], pts["y"])
+        y_range = axis_range(lines["y"], pts["y"])
         pins = pin_markers(pts, x_range, y_range, y="y") if len(pts) else pd.DataFrame(columns=["x", "y", "series"])
         frame = pd.concat([lines, pins], ignore_index=True)
         frame["x"] = frame["x"].astype(float)  # numeric axes even when there are no pins
         frame["y"] = frame["y"].astype(float)
         frame["series"] = frame["series"].astype(str)
         frame.attrs["y_lim"] = [y_range[0], y_range[1] + 0.06 * (y_range[1] - y_range[0])]
+        frame.attrs["x_lim"] = list(plot.x_limits) if plot.x_limits else None
         frames.append(frame)
     return frames[0], frames[1], colors
 
@@ -356,12 +337,14 @@ def render_details(state: dict[str, Any] | None, lang: str) -> list[Any]:
         loss_frame, dloss_frame, colors = _plot_frames(plot, lang)
         x_title = _x_title(plot, lang)
         has_dloss = bool(len(dloss_frame)) and bool(dloss_frame["y"].notna().any())
+        legend = tr(plot.legend, lang)
         plot_updates = [gr.update(value=loss_frame, x_title=x_title, y_title=t("y_loss", lang), color_map=colors,
-                                  color_title=t("legend_series", lang), title=t("plot_loss", lang),
+                                  color_title=legend, title=t("plot_loss", lang), x_lim=loss_frame.attrs.get("x_lim"),
                                   y_lim=loss_frame.attrs.get("y_lim"), visible=True),
                         gr.update(value=dloss_frame if has_dloss else None, x_title=x_title, y_title=t("y_dloss", lang),
-                                  color_map=colors, color_title=t("legend_series", lang), title=t("plot_dloss", lang),
-                                  y_lim=dloss_frame.attrs.get("y_lim"), visible=has_dloss)]
+                                  color_map=colors, color_title=legend, title=t("plot_dloss", lang),
+                                  x_lim=dloss_frame.attrs.get("x_lim"), y_lim=dloss_frame.attrs.get("y_lim"),
+                                  visible=has_dloss)]
         plot_note = t("plot_note", lang) + (f" {tr(plot.note, lang)}." if plot.note else "")
     snippet = render.torch_snippet(result, sources=state.get("sources") or None)
     return [render.to_markdown(result, lang, verdict=verdict), table, note, comparison_html(result, lang),
@@ -534,7 +517,7 @@ def build(tr_ui: Translations) -> Calculator:
                     plot_note = gr.Markdown("", elem_classes=["la-note"])
                     plot_loss = gr.LinePlot(value=None, x="x", y="y", color="series", height=300,
                                             elem_id="la-plot-loss", tooltip="all", visible=False)
-                    plot_dloss = gr.LinePlot(value=None, x="x", y="y", color="series", height=260,
+                    plot_dloss = gr.LinePlot(value=None, x="x", y="y", color="series", height=300,
                                              elem_id="la-plot-dloss", tooltip="all", visible=False)
                 with gr.Tab(t("out_snippet", lang), id="snippet") as tab_snippet:
                     snippet_note = gr.Markdown(t("snippet_note", lang), elem_classes=["la-note"])
