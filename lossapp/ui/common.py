@@ -18,6 +18,7 @@ import functools
 import html
 import json
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -182,6 +183,15 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+_DOTTED_NAME = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+def breakable_names(escaped: str) -> str:
+    """Escaped HTML text whose dotted names (torch.nn.functional.binary_cross_entropy) may break after a dot or an
+    underscore on a narrow screen (<wbr>), never inside a number."""
+    return _DOTTED_NAME.sub(lambda m: re.sub(r"([._])", r"\1<wbr>", m.group(0)), escaped)
+
+
 def value_html(caption: str, value: str, badge: str, state: str, verdict: str = "", small: bool = False,
                stamp: str = "") -> str:
     """The big value with its PyTorch badge; `stamp` identifies the computation (a new one re-renders)."""
@@ -190,11 +200,14 @@ def value_html(caption: str, value: str, badge: str, state: str, verdict: str = 
              f'<div class="{cls}" id="la-value">{esc(value)}</div>']
     if badge:
         mark = {"ok": "✓", "bad": "✗", "none": "•"}[state]
-        parts.append(f'<div class="la-badge {state}" id="la-badge">{mark} {esc(badge)}</div>')
+        parts.append(f'<div class="la-badge {state}" id="la-badge">{mark} {breakable_names(esc(badge))}</div>')
     if verdict:
         parts.append(f'<div class="la-verdict" id="la-verdict">{verdict}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+LONG_LINE = 40  # characters: a table cell with a longer line wraps between words (templates/data_table.html)
 
 
 def data_table_html(heads: list[Any], rows: list[list[Any]], elem_id: str) -> str:
@@ -203,7 +216,7 @@ def data_table_html(heads: list[Any], rows: list[list[Any]], elem_id: str) -> st
     from lossapp.render import cell_lines  # the library's text formatting; no gradio there
 
     pieces = [[(h, "")] if isinstance(h, str) else list(h) for h in heads]
-    return render_template("data_table.html", elem_id=elem_id, heads=pieces,
+    return render_template("data_table.html", elem_id=elem_id, heads=pieces, long_line=LONG_LINE,
                            rows=[[cell_lines(value) for value in row] for row in rows])
 
 
