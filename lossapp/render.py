@@ -84,13 +84,14 @@ def number(x: float, digits: int = VALUE_DIGITS) -> str:
 
 
 def plain_number(x: float, digits: int = VALUE_DIGITS) -> str:
-    """A value as plain text (no LaTeX): 0.926341, 2.4e-08, nan, inf."""
+    """A value as plain text (no LaTeX): 0.926341, 2.4e-08, nan, inf; a whole number as one while it has at most
+    `digits` digits (12, 999999), beyond as every other number of its size (1e+06, not 1000000 next to 1e+06)."""
     x = float(x)
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    if x == int(x) and abs(x) < 1e15:
+    if x == int(x) and abs(x) < 10 ** digits:
         return str(int(x))
     return f"{x:.{digits}g}"
 

@@ -247,6 +247,19 @@ def _whole_number(value: Any, name: str, expected: str) -> int:
     return int(number)
 
 
+def generated_text(t: torch.Tensor) -> str:
+    """A generated tensor as text a person reads: a float32 one (torch.randn, torch.rand) with the shortest decimals
+    that give back the same float32 (1.540996, not its float64 expansion 1.5409960746765137), so the boxes show
+    7-digit numbers and the float32 tensors built from them are exactly the generator's; others as tensor_text."""
+    data = t.detach().cpu()
+    if data.dtype != torch.float32:
+        return tensor_text(data)
+    shortest = [float(str(v)) for v in data.numpy().reshape(-1)]  # numpy's str: the shortest float32 repr
+    if data.dim() == 0:
+        return repr(shortest[0])
+    return json.dumps(torch.tensor(shortest, dtype=torch.float64).reshape(data.shape).tolist())
+
+
 @dataclass(frozen=True)
 class RandomInput:
     pred_text: str
@@ -271,7 +284,7 @@ def random_input(seed: Any, shape: Any, pred_kind: str, target_kind: str | None,
     if target_spec:
         lines.append(spec_code("target", target_spec))
         sources["target"] = spec_code("target", target_spec)
-    return RandomInput(tensor_text(tensors[0]), tensor_text(tensors[1]) if target_spec else None,
+    return RandomInput(generated_text(tensors[0]), generated_text(tensors[1]) if target_spec else None,
                        "\n".join(lines), sources)
 
 

@@ -190,7 +190,7 @@ def test_plot_and_snippet_tabs(page) -> None:
     assert r"\frac{2.779}{3} = 0.926341" in Path(download.value.path()).read_text(encoding="utf-8")
     with pg.expect_download() as download:
         pg.locator("#la-dl-csv").click()
-    with open(download.value.path(), encoding="utf-8", newline="") as handle:
+    with open(download.value.path(), encoding="utf-8-sig", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert len(table) == 3 and float(table[0]["pred"]) == 0.2947
     with pg.expect_download() as download:

@@ -346,8 +346,8 @@ def test_grade_the_sample_end_to_end(tmp_path: Path) -> None:
     assert chart_zh["x_title"] == "判定" and chart_zh["title"] == "判定统计"
     assert table_zh.columns[2] == "判定" and table_zh.iloc[0, 2] == "舍入"
     assert all(CJK.search(x) for x in table_zh["解释"])
-    # the verdicts CSV to download: every row, both languages
-    with open(state["path"], encoding="utf-8", newline="") as handle:
+    # the verdicts CSV to download: every row, both languages (UTF-8 with Excel's BOM)
+    with open(state["path"], encoding="utf-8-sig", newline="") as handle:
         written = list(csv.DictReader(handle))
     assert [r["id"] for r in written] == list(SAMPLE_VERDICTS) and written[9]["verdict"] == "error"
     assert set(written[0]) >= {"id", "verdict", "value", "claimed", "mistakes", "explanation", "explanation_zh"}
@@ -441,7 +441,7 @@ def test_the_verdicts_download_is_safe_to_open_in_a_spreadsheet(tab: Any, tmp_pa
         writer.writerow(["s-loss", "=1+1", "[0.5]", "[1]", "{}", "0.5"])
     state, *_, download = tab.extra["on_grade"]("en", str(path), lambda *a, **k: None)
     assert download["value"] == state["path"] and Path(state["path"]).name == "verdicts.csv"
-    with open(state["path"], encoding="utf-8", newline="") as handle:
+    with open(state["path"], encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert [r[0] for r in rows[1:len(HOSTILE) + 1]] == ["'" + h for h in HOSTILE]
     assert rows[-2][4] == "'-1+1" and rows[-1][1] == "'=1+1"

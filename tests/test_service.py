@@ -68,3 +68,15 @@ def test_random_kind_labels_and_file_summary_are_messages() -> None:
     assert [tr(k.label, "zh") for k in service.RANDOM_KINDS][:2] == ["logits / 数值（randn）", "概率（rand）"]
     summary = service.file_summary("[1, 2, 3]", "pred")
     assert summary == "pred: (3,), 3 values" and tr(summary, "zh") == "pred：形状 (3,)，3 个值"
+
+
+def test_random_input_text_has_no_17_digit_floats() -> None:
+    """The boxes show float32's shortest decimals (1.5409961, not 1.5409960746765137), which give back exactly the
+    generator's float32 tensor."""
+    made = service.random_input(0, "3, 4", "logits", "classes", None, lossapp.LOSSES["cross_entropy"])
+    numbers = re.findall(r"-?\d+\.\d+(?:e-?\d+)?", made.pred_text)
+    assert len(numbers) == 12 and max(len(n.lstrip("-").replace(".", "").lstrip("0")) for n in numbers) <= 9
+    torch.manual_seed(0)
+    assert torch.equal(torch.tensor(json.loads(made.pred_text), dtype=torch.float32), torch.randn(3, 4))
+    assert service.generated_text(torch.tensor(0.1, dtype=torch.float32)) == "0.1"
+    assert service.generated_text(torch.tensor([0.1], dtype=torch.float64)) == "[0.1]"
