@@ -454,12 +454,13 @@ def build(tr_ui: Translations) -> CheckTab:
                                 label="target")
             with gr.Row():
                 reduction = tr_ui.keys(gr.Dropdown(list(spec.reductions), value=spec.default_reduction,
-                                                   label=t("reduction", lang), min_width=110,
-                                                   elem_id="la-check-reduction"), label="reduction")
+                                                   label=t("reduction", lang), min_width=120,
+                                                   elem_id="la-check-reduction", elem_classes=["la-dd"]),
+                                       label="reduction")
                 device = tr_ui.keys(gr.Dropdown(service.devices(), value="cpu", label=t("device", lang),
-                                                min_width=100), label="device")
+                                                min_width=120, elem_classes=["la-dd"]), label="device")
                 dtype = tr_ui.keys(gr.Dropdown(service.dtypes(), value="float32", label=t("dtype", lang),
-                                               min_width=110), label="dtype")
+                                               min_width=120, elem_classes=["la-dd"]), label="dtype")
             claimed = tr_ui.keys(gr.Textbox(value=ARTICLE_CASE["claimed"], label=t("chk_claimed", lang),
                                             info=t("chk_claimed_info", lang),
                                             placeholder=t("chk_claimed_placeholder", lang), lines=1,
