@@ -481,10 +481,10 @@ def build(tr_ui: Translations) -> Calculator:
                 tr_ui.keys(upload_box, label="upload")
                 with gr.Row():
                     pred_file = tr_ui.keys(gr.File(label=t("pred_file", lang), file_types=list(service.FILE_TYPES),
-                                                   type="filepath", elem_id="la-pred-file", height=110),
+                                                   type="filepath", elem_id="la-pred-file", height=150),
                                            label="pred_file")
                     target_file = tr_ui.keys(gr.File(label=t("target_file", lang), file_types=list(service.FILE_TYPES),
-                                                     type="filepath", elem_id="la-target-file", height=110,
+                                                     type="filepath", elem_id="la-target-file", height=150,
                                                      visible=spec.target_kind is not None), label="target_file")
                 file_info = gr.Markdown(t("file_used", lang), elem_classes=["la-note"])
             with gr.Row():
