@@ -509,3 +509,11 @@ def test_a_large_repeated_input_gets_the_small_inputs_verdicts(case) -> None:
         a, b = check_result(small, claimed), check_result(large, claimed)
         assert (a.verdict, [m.id for m in a.mistakes], [c.id for c in a.conventions]) == \
             (b.verdict, [m.id for m in b.mistakes], [c.id for c in b.conventions]), (claimed, a.explanation, b.explanation)
+
+
+def test_the_step_a_mistake_departs_at_is_quoted() -> None:
+    """A step's symbol ("l", "den") reads as a name, never as a number ("departs at step l" read as "step 1")."""
+    verdict = lossapp.check("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", claimed="2.7790")
+    assert verdict.verdict == "mistake"
+    assert "departing at the step “den”" in verdict.to_dict()["explanation"]
+    assert "从步骤“den”开始出错" in verdict.explanation.render("zh")
