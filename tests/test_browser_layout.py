@@ -29,7 +29,7 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     shot,
 )
 
-from lossapp.i18n import tr
+from lossapp.i18n import msg, tr
 from lossapp.registry import lookup
 from lossapp.ui.strings import t
 
@@ -51,23 +51,28 @@ STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp ||
 NEW_RESULT = """([before, caption]) => { const r = document.querySelector('#la-result .la-result');
     return !!r && r.dataset.stamp !== before && !!document.querySelector('#la-badge')
         && r.querySelector('.la-caption').textContent.startsWith(caption); }"""
-DETAILS = """(rows) => { const w = document.querySelector('#la-table-wrap');
-    const s = document.querySelector('#la-solution');
-    return !!w && w.dataset.rows === String(rows) && !!s && s.innerText.length > 100 && !s.innerText.includes('$$'); }"""
+# the details of a new computation: its table (of `rows` rows: every computation here has another count)
+DETAILS = """(rows) => document.querySelector('#la-table-wrap')?.dataset.rows === String(rows)"""
 
-# a box's content wider than the box: [id, scrollWidth, clientWidth] for each box that clips
+# a box (or a box inside it) whose content is wider than itself: [id, scrollWidth, clientWidth] for each
 CLIPPED = """(selectors) => selectors.flatMap(sel => [...document.querySelectorAll(sel)])
-    .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
-    .map(e => [e.id || e.className, e.scrollWidth, e.clientWidth])"""
-# table cells whose text runs over more lines than it has (a word or a number broken inside): [text, lines]
+    .flatMap(e => [e, ...e.querySelectorAll('*')])
+    .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).display === 'block')
+    .map(e => [e.id || e.className || e.tagName, e.scrollWidth, e.clientWidth])"""
+# table cells with a word or a number broken over two lines ("agree/s", "1.58e-/08"): [word, line boxes]
 BROKEN_CELLS = """(selector) => {
     const out = [];
     for (const cell of document.querySelectorAll(selector)) {
-        if (cell.offsetParent === null || cell.classList.contains('la-wrap')) continue;
-        const lines = cell.querySelectorAll(':scope > div').length || 1;
-        const range = document.createRange(); range.selectNodeContents(cell);
-        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
-        if (tops.size > lines) out.push([cell.innerText, tops.size]);
+        if (cell.offsetParent === null) continue;
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of node.textContent.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(node, word.index); range.setEnd(node, word.index + word[0].length);
+                const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (lines.size > 1) out.push([word[0], lines.size]);
+            }
+        }
     }
     return out; }"""
 
@@ -121,6 +126,7 @@ def compute(pg, lang: str, loss: str = "", pred: str = "", target: str = "", row
     before = pg.evaluate(STAMP)
     pg.locator("#la-compute").click()
     wait(pg, NEW_RESULT, [before, f"{tr(spec.title, lang)} · "])
+    out_tab(pg, "out_table", lang).click()  # a tab's content is in the page while the tab is open
     wait(pg, DETAILS, rows)
 
 
@@ -183,7 +189,7 @@ def test_no_table_column_is_clipped_at_1400px(desktop) -> None:
     out_tab(pg, "out_plot", "en").click()
     texts = "(sel) => [...document.querySelectorAll(sel + ' svg text')].map(e => e.textContent)"
     wait(pg, f"(want) => want.every(w => ({texts})('#la-plot-loss').includes(w))",
-         [t("x_logit", "en"), tr("plots.legend_sample", "en"), "sample 0 (y = 2)"])
+         [t("x_logit", "en"), msg("plots.legend_sample").render("en"), "sample 0 (y = 2)"])
     assert not {"series", "curve"} & set(pg.evaluate(texts, "#la-plot-loss"))
     shot(pg, "layout_cross_entropy_4d_plot")
 
@@ -300,7 +306,7 @@ def test_screenshots_of_every_tab(browser, app_server: Server, lang: str, theme:
             out_tab(pg, key, lang).click()
             if key == "out_plot":
                 wait(pg, "(t) => [...document.querySelectorAll('#la-plot-loss svg text')].some(e => e.textContent === t)",
-                     tr("plots.legend_target", lang))
+                     msg("plots.legend_target").render(lang))
             shot(pg, f"calculator_{key.removeprefix('out_')}_{lang}_{theme}{suffix}")
         if device == "desktop":
             assert pg.evaluate(CLIPPED, ["#la-table-wrap"]) == []
