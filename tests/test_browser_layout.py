@@ -172,6 +172,11 @@ def test_no_table_column_is_clipped_at_1400px(desktop) -> None:
     assert headers[-1] == "l" and "clamp log(1−p)" in headers  # the loss column, in view
     comparison = pg.locator("#la-comparison-table th").all_inner_texts()
     assert comparison[-2:] == [t("col_diff", "en"), t("col_agrees", "en")]
+    show(pg, "check", "en")  # the Check tab's conventions table
+    expect(pg.locator("#la-check-conventions-wrap")).to_contain_text("PyTorch")
+    assert pg.evaluate(CLIPPED, ["#la-check-conventions-wrap"]) == []
+    assert pg.evaluate(BROKEN_CELLS, "#la-check-conventions-wrap th, #la-check-conventions-wrap td") == []
+    main_tab(pg, "calculator", "en").click()
     # the worked solution's own comparison table: whole numbers and words on one line ("1.58e-08", "agrees")
     out_tab(pg, "out_solution", "en").click()
     assert pg.evaluate(CLIPPED, ["#la-solution table"]) == []
@@ -254,6 +259,11 @@ def test_the_phone_layout_has_labelled_tabs_and_tidy_controls(phone) -> None:
     page_width = pg.evaluate("() => document.documentElement.scrollWidth")
     assert page_width <= PHONE["width"], page_width  # the page itself does not scroll sideways
     shot(pg, "layout_phone_table")
+    # the Check tab's conventions table: whole words and numbers, sideways scroll in its box
+    show(pg, "check", "en")
+    expect(pg.locator("#la-check-conventions-wrap")).to_contain_text("PyTorch")
+    assert pg.evaluate(BROKEN_CELLS, "#la-check-conventions-wrap th, #la-check-conventions-wrap td") == []
+    assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 # -- dark theme -------------------------------------------------------------------------------------------------
