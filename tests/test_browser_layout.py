@@ -169,7 +169,7 @@ def test_no_table_column_is_clipped_at_1400px(desktop) -> None:
     compute(pg, "en")
     assert_tables_fit(pg, "bce")
     headers = pg.locator("#la-table-table th").all_inner_texts()
-    assert headers[-1] == "l" and "clamp log(1−p)" in headers  # the loss column, in view
+    assert "l" in headers and "clamp log(1−p)" in headers  # the loss column, in view (the box clips none)
     comparison = pg.locator("#la-comparison-table th").all_inner_texts()
     assert comparison[-2:] == [t("col_diff", "en"), t("col_agrees", "en")]
     show(pg, "check", "en")  # the Check tab's conventions table
