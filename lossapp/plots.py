@@ -221,6 +221,7 @@ class AroundPlot:
     data: columns x, loss, dloss (d l / d pred; NaN where unknown), series, kind ("curve" or "point").
     x_label: what x is ("p_t", "d = ŷ − y", "pred", "x_y (logit of the true class)").
     total / shown: how many elements the input has and how many points are drawn.
+    legend: what the series are (the legend's title): the target value, the sample, the loss.
     """
 
     data: pd.DataFrame
@@ -228,6 +229,15 @@ class AroundPlot:
     total: int
     shown: int
     note: str = ""
+    legend: str = ""
+    probabilities: bool = False  # x is pred, and pred is probabilities
+
+    @property
+    def x_limits(self) -> tuple[float, float] | None:
+        """(0, 1) when x is a probability (p_t, or the pred of a loss on probabilities); None: the data's range."""
+        if self.x_label == "p_t" or self.probabilities:
+            return 0.0, 1.0
+        return None
 
     @property
     def curves(self) -> pd.DataFrame:
@@ -348,7 +358,7 @@ def _elementwise(result: Result, pred: torch.Tensor, target: torch.Tensor | None
                 _, l_g, d_g = _run(result, g, None)
                 frames.append(_curve_rows(g, l_g.reshape(-1), _flat(d_g), "l(w)"))
         frames.append(_points_frame(flat_pred, flat_loss, point_grad, [msg("plots.your_data")] * len(keep)))
-        return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0)
+        return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0, legend=msg("plots.legend_loss"))
     if spec.pred_kind == "values" and spec.target_kind == "values":  # regression: loss vs d = ŷ − y
         x_label = "d = ŷ − y"
         d = flat_pred - flat_target.double()
@@ -360,7 +370,7 @@ def _elementwise(result: Result, pred: torch.Tensor, target: torch.Tensor | None
                 _, l_g, d_g = _run(result, g, torch.zeros_like(g))
                 frames.append(_curve_rows(g, l_g.reshape(-1), _flat(d_g), spec.title))
         frames.append(_points_frame(d, flat_loss, point_grad, [msg("plots.your_data")] * len(keep)))
-        return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0)
+        return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0, legend=msg("plots.legend_loss"))
     # classification-like: one curve per target value, vs p_t when the loss writes it, else vs pred
     pt = _pt_step(result.steps, tuple(loss.shape))
     x_label = "p_t" if pt is not None else "pred"
@@ -382,7 +392,8 @@ def _elementwise(result: Result, pred: torch.Tensor, target: torch.Tensor | None
                     x_g = step.value.double().reshape(-1)
                 frames.append(_curve_rows(x_g, l_g.reshape(-1), _flat(d_g), _label(v)))
     frames.append(_points_frame(x_points, flat_loss, point_grad, [msg("plots.your_data_at", label=lab) for lab in labels]))
-    return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0)
+    return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0, legend=msg("plots.legend_target"),
+                      probabilities=spec.pred_kind == "probabilities")
 
 
 def _class_wise(result: Result, pred: torch.Tensor, target: torch.Tensor, loss: torch.Tensor, keep: torch.Tensor,
@@ -403,25 +414,26 @@ def _class_wise(result: Result, pred: torch.Tensor, target: torch.Tensor, loss: 
     x_label = "p_t" if pt is not None else "x_y"
     x_points = pt.value.double().reshape(-1)[keep] if pt is not None else true_logit
     frames: list[pd.DataFrame] = []
-    if pred.dim() in (1, 2):  # (C,) or (N, C): rerun sample n with its true-class logit on a grid
-        for n in keep[:CLASS_CURVES].tolist():
-            with _quiet():
-                y = int(flat_t[n])
-                centre = float(rows[n, y])
-                g = torch.linspace(centre - 6, centre + 6, grid, dtype=torch.float64)
-                batch = rows[n].repeat(grid, 1)
-                batch[:, y] = g
-                trace, l_g, d_g = _run(result, batch, torch.full((grid,), y, dtype=target.dtype))
-                x_g = g
-                if pt is not None:
-                    step = _pt_step(trace.steps, (grid,))
-                    if step is None:
-                        raise ValueError("no p_t")
-                    x_g = step.value.double().reshape(-1)
-                d_y = d_g[:, y] if d_g is not None and d_g.shape == batch.shape else None
-                frames.append(_curve_rows(x_g, l_g.reshape(-1), d_y, msg("plots.sample", n=n, y=y)))
+    # (C,), (N, C) or (N, C, d...): rerun position n's class scores as one (C,) row with its true-class logit on
+    # a grid (each position of a class loss is a sample of its own)
+    for n in keep[:CLASS_CURVES].tolist():
+        with _quiet():
+            y = int(flat_t[n])
+            centre = float(rows[n, y])
+            g = torch.linspace(centre - 6, centre + 6, grid, dtype=torch.float64)
+            batch = rows[n].repeat(grid, 1)
+            batch[:, y] = g
+            trace, l_g, d_g = _run(result, batch, torch.full((grid,), y, dtype=target.dtype))
+            x_g = g
+            if pt is not None:
+                step = _pt_step(trace.steps, (grid,))
+                if step is None:
+                    raise ValueError("no p_t")
+                x_g = step.value.double().reshape(-1)
+            d_y = d_g[:, y] if d_g is not None and d_g.shape == batch.shape else None
+            frames.append(_curve_rows(x_g, l_g.reshape(-1), d_y, msg("plots.sample", n=n, y=y)))
     frames.append(_points_frame(x_points, flat_loss[keep], None, [msg("plots.your_data")] * len(keep)))
-    return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0)
+    return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0, legend=msg("plots.legend_sample"))
 
 
 def _flat(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -439,24 +451,63 @@ class _quiet:
                                                    TypeError)
 
 
+PERCENTILES = (2.0, 98.0)  # the bulk of a curve (or of many points) that an axis shows
+MANY_POINTS = 20           # from this many points on, an axis shows their bulk, not their extremes
+REACH = 1.0                # an axis reaches at most this many curve spans beyond the curves
+
+
+def axis_range(curve: Any, points: Any) -> tuple[float, float]:
+    """A y range for curves and the user's points: the bulk of the curves (2nd to 98th percentile) and the points
+    (all of a few, the bulk of many), at most REACH curve spans beyond the curves, padded by 8 %. So a curve that
+    runs off to infinity at an edge (BCE's derivative at p → 0) or one extreme element does not flatten the rest
+    (the chart clips what lies outside).
+
+    >>> axis_range([0.0, 1.0, 2.0], [-30_000.0])
+    (-2.1872, 2.2672)
+    """
+    c = np.asarray(curve, dtype=float)
+    p = np.asarray(points, dtype=float)
+    c, p = c[np.isfinite(c)], p[np.isfinite(p)]
+    lo, hi = math.inf, -math.inf
+    if c.size:
+        lo, hi = (float(v) for v in np.percentile(c, PERCENTILES))
+    if p.size:
+        p_lo, p_hi = ((float(v) for v in np.percentile(p, PERCENTILES)) if p.size >= MANY_POINTS
+                      else (float(p.min()), float(p.max())))
+        if c.size:
+            span = max(hi - lo, 1e-12)
+            p_lo, p_hi = max(p_lo, lo - REACH * span), min(p_hi, hi + REACH * span)
+        lo, hi = min(lo, p_lo), max(hi, p_hi)
+    if not math.isfinite(lo) or not math.isfinite(hi):
+        return 0.0, 1.0
+    pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.1
+    return round(lo - pad, 12), round(hi + pad, 12)
+
+
 def pin_markers(points: pd.DataFrame, x_range: tuple[float, float], y_range: tuple[float, float], *,
                 width: float = 0.012, height: float = 0.05, x: str = "x", y: str = "loss",
                 series: str = "series") -> pd.DataFrame:
-    """Each point as a small 'V' pin whose tip sits on the point, separated by empty rows, so a
-    line chart (one line per series) shows the user's elements as marks on top of the curves."""
+    """Each point as a small 'V' pin whose tip sits on the point, separated by empty rows, so a line chart
+    (one line per series, drawn in the order of x) shows the user's elements as marks on top of the curves.
+
+    A line chart joins a series' rows in the order of x, so two pins whose arms overlap in x would be joined
+    into a zig-zag: of points closer than a pin's width in x (many elements) one pin is drawn for the first,
+    and a point outside `y_range` (clipped by the chart) gets none."""
     w = width * max(x_range[1] - x_range[0], 1e-12)
     h = height * max(y_range[1] - y_range[0], 1e-12)
     rows: list[dict[str, Any]] = []
     for name, group in points.groupby(series, sort=False):
         ordered = group.sort_values(x)
-        xs, ys = ordered[x].to_numpy(), ordered[y].to_numpy()
-        for i, (px, py) in enumerate(zip(xs, ys, strict=True)):
-            if not (math.isfinite(px) and math.isfinite(py)):
+        xs, ys = ordered[x].to_numpy(dtype=float), ordered[y].to_numpy(dtype=float)
+        inside = np.isfinite(xs) & np.isfinite(ys) & (ys >= y_range[0]) & (ys <= y_range[1])
+        last = -math.inf
+        for px, py in zip(xs[inside], ys[inside], strict=True):
+            if px - last < 2.5 * w:  # its arms would cross the last pin's
                 continue
+            if rows and rows[-1][series] == name:
+                rows.append({x: (last + px) / 2, y: None, series: name})
             rows += [{x: px - w, y: py + h, series: name}, {x: px, y: py, series: name},
                      {x: px + w, y: py + h, series: name}]
-            if i + 1 < len(xs):
-                rows.append({x: (px + xs[i + 1]) / 2, y: None, series: name})
+            last = px
     frame = pd.DataFrame(rows, columns=[x, y, series])
     return frame.astype({x: float, y: float})
-

@@ -84,13 +84,14 @@ def number(x: float, digits: int = VALUE_DIGITS) -> str:
 
 
 def plain_number(x: float, digits: int = VALUE_DIGITS) -> str:
-    """A value as plain text (no LaTeX): 0.926341, 2.4e-08, nan, inf."""
+    """A value as plain text (no LaTeX): 0.926341, 2.4e-08, nan, inf; a whole number as one while it has at most
+    `digits` digits (12, 999999), beyond as every other number of its size (1e+06, not 1000000 next to 1e+06)."""
     x = float(x)
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    if x == int(x) and abs(x) < 1e15:
+    if x == int(x) and abs(x) < 10 ** digits:
         return str(int(x))
     return f"{x:.{digits}g}"
 
@@ -104,20 +105,30 @@ def summary_text(value: Any, lang: str = "en") -> str:
     return _say("summary", lang, shape=shape_text(_shape(value)), min=low, max=high, mean=mean)
 
 
+def _nested_latex(flat: list[float], shape: tuple[int, ...]) -> str:
+    """A row vector, a matrix, or (3-D and up) a bracketed list of the slices along the first axis."""
+    if len(shape) == 1:
+        return r"\left[" + ",\\ ".join(number(v) for v in flat) + r"\right]"
+    if len(shape) == 2:
+        rows = [" & ".join(number(flat[r * shape[1] + c]) for c in range(shape[1])) for r in range(shape[0])]
+        return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+    size = math.prod(shape[1:])
+    return r"\left[" + ",\\ ".join(_nested_latex(flat[i * size:(i + 1) * size], shape[1:])
+                                    for i in range(shape[0])) + r"\right]"
+
+
 def value_latex(value: Any) -> str | None:
-    """A small value as LaTeX (number, row vector or matrix); None when it is too large to print."""
+    """A small value as LaTeX (number, row vector, matrix, or a list of matrices for a tiny 3-D or 4-D value);
+    None when it is too large to print."""
     shape = _shape(value)
-    if math.prod(shape) > SHOW_MAX:
+    if math.prod(shape) > SHOW_MAX or (any(size > MATRIX_MAX for size in shape[-2:]) and len(shape) >= 2):
         return None
     flat = _flat(value)
     if not shape:
         return number(flat[0]) if flat else r"\varnothing"
-    if len(shape) == 2 and shape[0] <= MATRIX_MAX and shape[1] <= MATRIX_MAX:
-        rows = [" & ".join(number(flat[r * shape[1] + c]) for c in range(shape[1])) for r in range(shape[0])]
-        return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
-    if len(shape) == 1:
-        return r"\left[" + ",\\ ".join(number(v) for v in flat) + r"\right]"
-    return None
+    if not flat and len(shape) > 1:
+        return None
+    return _nested_latex(flat, shape)
 
 
 def shown_text(shape: tuple[int, ...], shown: torch.Tensor, lang: str = "en") -> str:
@@ -134,17 +145,25 @@ def tensor_text(t: torch.Tensor, lang: str = "en") -> str:
     return summary_text(t, lang)
 
 
+def _nested_text(flat: list[float], shape: tuple[int, ...]) -> str:
+    if len(shape) == 1:
+        return "[" + ", ".join(plain_number(v) for v in flat) + "]"
+    size = math.prod(shape[1:])
+    return "[" + ", ".join(_nested_text(flat[i * size:(i + 1) * size], shape[1:]) for i in range(shape[0])) + "]"
+
+
 def value_text(value: Any, lang: str = "en") -> str:
-    """The loss value as plain text: 0.926341, a short list, or a summary of a large tensor."""
+    """The loss value as plain text: 0.926341, a short list (nested as the value is: a (2, 3) value is
+    [[a, b, c], [d, e, f]]), or a summary of a large tensor."""
     shape = _shape(value)
     if math.prod(shape) > 8:
         return summary_text(value, lang)
     flat = _flat(value)
     if not shape:
         return plain_number(flat[0]) if flat else "–"
-    if len(flat) <= 8:
+    if len(flat) != math.prod(shape):  # ragged: flat
         return "[" + ", ".join(plain_number(v) for v in flat) + "]"
-    return summary_text(value, lang)
+    return _nested_text(flat, shape)
 
 
 def _index_label(i: int, shape: tuple[int, ...]) -> str:
@@ -171,14 +190,130 @@ def _lhs(formula: str) -> str | None:
     return None
 
 
+# -- pseudo-LaTeX in plain text: notes, titles and column names ----------------------------------------
+
+GREEK_NAMES = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "lambda": "λ",
+               "sigma": "σ", "theta": "θ", "mu": "μ"}
+_GREEK_NAME = re.compile(r"(?<![A-Za-z])(" + "|".join(GREEK_NAMES) + r")(?![A-Za-z])")
+# a script: ^ or _ followed by a {group}, a (group) or a run of letters and digits
+_SCRIPT = r"[\^_](?:\{[^{}$]*\}|\([^()$]*\)|[A-Za-z0-9\u0370-\u03ff]+)"
+# a base (one letter, not part of a word, or a closing bracket) with its scripts: "e^{x−m}", "p_t", ")^γ"
+_SCRIPTED = re.compile(r"((?<![A-Za-z0-9_\\$])[A-Za-z\u0370-\u03ff]|[)\]|])((?:" + _SCRIPT + r")+)")
+_CODE_OR_MATH = re.compile(r"(`[^`]*`|\$\$.+?\$\$|\$[^$]+\$)")
+
+
+def _latex_script(script: str) -> str:
+    """"^{x−m}" -> "^{x−m}", "_(y_n)" -> "_{y_n}", "^γ" -> "^{γ}"."""
+    mark, body = script[0], script[1:]
+    if body[:1] in "{(":
+        body = body[1:-1]
+    return mark + "{" + body + "}"
+
+
+def math_in_text(text: str) -> str:
+    """Plain text (a note, a title, a warning) with its pseudo-LaTeX made math for KaTeX: "e^{x−m}" becomes
+    "$e^{x−m}$", "p_t" "$p_{t}$", "(1 − p_t)^γ" "(1 − $p_{t})^{γ}$"; code in backticks and existing $...$ math
+    are left as they are.
+
+    >>> math_in_text("so e^{x−m} cannot overflow, and α_t = 1 for `ignore_index`")
+    'so $e^{x−m}$ cannot overflow, and $α_{t}$ = 1 for `ignore_index`'
+    """
+    parts = _CODE_OR_MATH.split(text)
+    for i in range(0, len(parts), 2):
+        parts[i] = _math_spans(parts[i])
+    return "".join(parts)
+
+
+def _math_spans(text: str) -> str:
+    """Each scripted piece of `text` between $...$; pieces that touch ("p_t" and ")^γ" in "(1 − p_t)^γ") share one."""
+    out: list[str] = []
+    end = 0
+    for m in _SCRIPTED.finditer(text):
+        latex = m.group(1) + "".join(_latex_script(x) for x in re.findall(_SCRIPT, m.group(2)))
+        if out and m.start() == end:
+            out[-1] = out[-1][:-1] + latex + "$"
+        else:
+            out += [text[end:m.start()], "$" + latex + "$"]
+        end = m.end()
+    return "".join(out) + text[end:]
+
+
+def symbol_parts(symbol: str) -> list[tuple[str, str]]:
+    """A step symbol as it is written in a column name ("e^{x−m}", "(1-p_t)^gamma", "alpha_t", "log p_y") as
+    pieces (text, kind) for a table head: kind "" on the line, "sup" a superscript, "sub" a subscript; Greek
+    names become letters and "-" the minus sign. A "_" inside a word ("focal_weight") stays a "_".
+
+    >>> symbol_parts("e^{x−m}")
+    [('e', ''), ('x−m', 'sup')]
+    >>> symbol_parts("(1-p_t)^gamma")
+    [('(1−p', ''), ('t', 'sub'), (')', ''), ('γ', 'sup')]
+    """
+    text = _GREEK_NAME.sub(lambda m: GREEK_NAMES[m.group(1)], symbol).replace("-", "−")
+    parts: list[tuple[str, str]] = []
+    plain = ""
+    i = 0
+    while i < len(text):
+        mark = text[i]
+        base_ok = bool(plain) and (plain[-1] in ")]|" or (plain[-1].isalpha() and not plain[-2:-1].isalpha()))
+        script = re.match(_SCRIPT, text[i:]) if mark in "^_" and (base_ok or mark == "^") else None
+        if script is None:
+            plain += mark
+            i += 1
+            continue
+        body = script.group(0)[1:]
+        body = body[1:-1] if body[:1] == "{" else body
+        if plain:
+            parts.append((plain, ""))
+            plain = ""
+        parts.append((body, "sup" if mark == "^" else "sub"))
+        i += script.end()
+    if plain:
+        parts.append((plain, ""))
+    return parts
+
+
+# -- tables for reading: cells as lines of text ----------------------------------------------------------
+
+STACK_MAX = 8  # a list cell with up to this many numbers is written one number per line
+
+
+def cell_lines(value: Any) -> list[str]:
+    """A table cell as lines of text: a number with VALUE_DIGITS significant digits, a short list one element
+    per line (a matrix one row per line), a longer list as one line of numbers, text as it is."""
+    if value is None:
+        return [""]
+    if isinstance(value, str):
+        return _split_rows(value)
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(v, list | tuple) for v in value):
+            return [value_text(list(v)) for v in value]
+        if len(value) <= STACK_MAX:
+            return [plain_number(v) if isinstance(v, int | float) else str(v) for v in value]
+        return ["[" + ", ".join(plain_number(v) if isinstance(v, int | float) else str(v) for v in value) + "]"]
+    if isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, int | float) or hasattr(value, "item"):
+        try:
+            return [plain_number(float(value))]
+        except (TypeError, ValueError):
+            return [str(value)]
+    return [str(value)]
+
+
+def _split_rows(text: str) -> list[str]:
+    """ "[[1, 2], [3, 4]]" -> ["[[1, 2],", "[3, 4]]"]: a nested list's rows on lines of their own."""
+    pieces = re.split(r"(?<=\]),\s*(?=\[)", text)
+    return [p + ("," if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
+
+
 # -- the worked solution -----------------------------------------------------------------------------
 
 
 def _step_markdown(k: int, step: Step, lang: str, substitute_limit: int) -> list[str]:
-    title = _escape_text(tr(step.title, lang))
+    title = _escape_text(math_in_text(tr(step.title, lang)))
     lines = [f"**{k}. {title}**", "", f"$${step.formula}$$"]
     if step.note:
-        lines += ["", f"*{_escape_text(tr(step.note, lang))}*"]
+        lines += ["", f"*{_escape_text(math_in_text(tr(step.note, lang)))}*"]
     if not step.complete:  # a large step: its shape and first elements (show few)
         lines += ["", f"{_say('value', lang)}: {shown_text(step.shape, step.shown_values(), lang)}", ""]
         return lines

@@ -29,7 +29,6 @@ from lossapp.verdicts import check_result
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
 
 TABLE_ROWS = 500          # rows of the per-element table sent to the browser (the downloads have them all)
 CSV_ROWS = 1_000_000      # rows of the table's CSV download (the .npz download has every element)
@@ -252,6 +251,19 @@ def _whole_number(value: Any, name: str, expected: str) -> int:
     return int(number)
 
 
+def generated_text(t: torch.Tensor) -> str:
+    """A generated tensor as text a person reads: a float32 one (torch.randn, torch.rand) with the shortest decimals
+    that give back the same float32 (1.540996, not its float64 expansion 1.5409960746765137), so the boxes show
+    7-digit numbers and the float32 tensors built from them are exactly the generator's; others as tensor_text."""
+    data = t.detach().cpu()
+    if data.dtype != torch.float32:
+        return tensor_text(data)
+    shortest = [float(str(v)) for v in data.numpy().reshape(-1)]  # numpy's str: the shortest float32 repr
+    if data.dim() == 0:
+        return repr(shortest[0])
+    return json.dumps(torch.tensor(shortest, dtype=torch.float64).reshape(data.shape).tolist())
+
+
 @dataclass(frozen=True)
 class RandomInput:
     pred_text: str
@@ -276,7 +288,7 @@ def random_input(seed: Any, shape: Any, pred_kind: str, target_kind: str | None,
     if target_spec:
         lines.append(spec_code("target", target_spec))
         sources["target"] = spec_code("target", target_spec)
-    return RandomInput(tensor_text(tensors[0]), tensor_text(tensors[1]) if target_spec else None,
+    return RandomInput(generated_text(tensors[0]), generated_text(tensors[1]) if target_spec else None,
                        "\n".join(lines), sources)
 
 
@@ -291,26 +303,6 @@ def snippet_sources(random: dict[str, Any] | None, pred_text: str, target_text: 
 
 
 # -- tables ------------------------------------------------------------------------------------------
-
-
-def _cell(v: Any) -> Any:
-    if isinstance(v, list):
-        return json.dumps(v)
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return str(v)
-        return float(f"{v:.6g}")
-    return v
-
-
-def table_preview(result: Result, rows: int = TABLE_ROWS) -> tuple[pd.DataFrame, int]:
-    """The first `rows` rows of the per-element table (numbers to 6 significant digits) and how many rows the
-    whole table has; only those rows are built, whatever the input's size."""
-    head = result.table(rows)
-    for column in head.columns:
-        head[column] = head[column].map(_cell)
-    head.columns = [str(c) for c in head.columns]
-    return head, result.rows
 
 
 def complete_gradients(result: Result) -> tuple[torch.Tensor, torch.Tensor] | None:

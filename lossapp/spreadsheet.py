@@ -7,6 +7,10 @@ cell gets a leading single quote (the spreadsheet's mark for "this is text"), an
 in double quotes, so a delimiter inside it cannot start a new cell. Numbers stay numbers: ``-0.5`` in a
 numeric cell is written as the number it is.
 
+Excel guesses a CSV's encoding: without a byte-order mark it reads UTF-8 as the system's code page (中文 and
+"−" come out garbled), so a file is written with the UTF-8 BOM; and a column name's Unicode minus (U+2212,
+as in "log(1−p)") is written as the ASCII "-" that every spreadsheet and script reads.
+
     from lossapp.spreadsheet import csv_text, write_csv
     write_csv(frame, "verdicts.csv")        # the path; an InputError when it cannot be written
 """
@@ -27,6 +31,7 @@ from lossapp.inputs import InputError, quote
 
 # OWASP's formula triggers, and NUL (ASVS 1.2.10): a text cell starting with one of them gets a leading '
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\x00")
+ENCODING = "utf-8-sig"  # UTF-8 with the byte-order mark Excel needs to read it as UTF-8
 
 
 def safe_cell(value: Any) -> Any:
@@ -50,10 +55,16 @@ def _safe_column(column: pd.Series) -> pd.Series:
     return column.map(safe_cell).astype(object)
 
 
+def header_cell(name: Any) -> str:
+    """A column name as a CSV header: ASCII minus for the Unicode one (U+2212), then `safe_cell`."""
+    return safe_cell(str(name).replace("\u2212", "-"))
+
+
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of `frame` with every cell and column name passed through `safe_cell` (numeric columns kept)."""
+    """A copy of `frame` with every cell passed through `safe_cell` (numeric columns kept) and every column name
+    through `header_cell`."""
     out = pd.DataFrame({i: _safe_column(frame.iloc[:, i]) for i in range(frame.shape[1])}, index=frame.index)
-    out.columns = [safe_cell(str(name)) for name in frame.columns]
+    out.columns = [header_cell(name) for name in frame.columns]
     return out
 
 
@@ -84,12 +95,12 @@ def writable_path(path: str | Path) -> Path:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write `frame` as spreadsheet-safe CSV (UTF-8) and return the path; an InputError when the file cannot
-    be written (a folder, no such folder, no permission, a full disk)."""
+    """Write `frame` as spreadsheet-safe CSV (UTF-8 with a BOM, ENCODING) and return the path; an InputError when
+    the file cannot be written (a folder, no such folder, no permission, a full disk)."""
     target = writable_path(path)
     text = csv_text(frame)
     try:
-        with target.open("w", encoding="utf-8", newline="") as handle:
+        with target.open("w", encoding=ENCODING, newline="") as handle:
             handle.write(text)
     except OSError as exc:
         raise InputError("spreadsheet.path", path=quote(str(path)),

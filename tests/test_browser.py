@@ -190,7 +190,7 @@ def test_plot_and_snippet_tabs(page) -> None:
     assert r"\frac{2.779}{3} = 0.926341" in Path(download.value.path()).read_text(encoding="utf-8")
     with pg.expect_download() as download:
         pg.locator("#la-dl-csv").click()
-    with open(download.value.path(), encoding="utf-8", newline="") as handle:
+    with open(download.value.path(), encoding="utf-8-sig", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert len(table) == 3 and float(table[0]["pred"]) == 0.2947
     with pg.expect_download() as download:
@@ -216,7 +216,7 @@ def test_downloads_are_written_on_demand_and_removed(page, app_server: Server) -
     pg.locator("#la-out-tabs").get_by_role("tab", name="Downloads", exact=True).click()
     with pg.expect_download() as download:
         pg.locator("#la-dl-csv").click()
-    assert Path(download.value.path()).read_text(encoding="utf-8").startswith('"index","pred","target"')
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith('\ufeff"index","pred","target"')
     assert [p.name for p in folders()[0].iterdir()] == ["bce_table.csv"]
     pg.locator("#la-out-tabs").get_by_role("tab", name="Worked solution", exact=True).click()
 
@@ -269,7 +269,9 @@ def test_seeded_random_input(page) -> None:
     wait(pg, four)
     pred, target = pg.locator("#la-pred textarea").input_value(), pg.locator("#la-target textarea").input_value()
     generated = lossapp.inputs.random_inputs(0, ["rand(4)", "randint(0, 2, (4,))"])
-    assert json.loads(pred) == generated[0].double().tolist() and json.loads(target) == generated[1].tolist()
+    # float32's shortest decimals (no 17-digit floats), which give back exactly the generator's float32 tensor
+    assert np.array_equal(np.array(json.loads(pred), dtype=np.float32), generated[0].numpy())
+    assert json.loads(pred) == [float(str(v)) for v in generated[0].numpy()] and json.loads(target) == generated[1].tolist()
     expected = render.value_text(lossapp.compute("bce", pred, target).value)
     assert compute_and_wait(pg, expected) == expected
     pg.locator("#la-out-tabs").get_by_role("tab", name="Reproduce in PyTorch", exact=True).click()

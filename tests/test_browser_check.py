@@ -213,7 +213,7 @@ def test_grade_the_sample_csv(page) -> None:
     expect(download_button).to_be_enabled()
     with pg.expect_download() as download:
         pg.locator("#la-grade-download").click()
-    with open(download.value.path(), encoding="utf-8", newline="") as handle:
+    with open(download.value.path(), encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["verdict"] for r in rows] == ["rounding", "exact", "mistake", "exact", "mistake", "convention",
                                            "convention", "incorrect", "mistake", "error"]

@@ -315,9 +315,11 @@ def test_the_charts_axes_and_legends_in_chinese(zh_calculator) -> None:
         texts = chart_texts(pg, selector, [update["x_title"], update["y_title"], update["color_title"], *legend])
         found[selector] = stray_words(texts)
     show_tab(pg, "curves", "zh")
-    for selector, x_key, y_key in (("#la-curve-focal", "x_pt", "y_loss"), ("#la-curve-bce", "x_p", "y_loss"),
-                                   ("#la-curve-reg", "x_d", "y_value"), ("#la-curve-trunc", "x_p", "y_weight")):
-        texts = chart_texts(pg, selector, [t(x_key, "zh"), t(y_key, "zh"), t("legend_curve", "zh")])
+    for selector, x_key, y_key, legend in (("#la-curve-focal", "x_pt", "y_loss", "legend_gamma"),
+                                           ("#la-curve-bce", "x_p", "y_loss", "legend_target"),
+                                           ("#la-curve-reg", "x_d", "y_value", "legend_losses"),
+                                           ("#la-curve-trunc", "x_p", "y_weight", "legend_weighting")):
+        texts = chart_texts(pg, selector, [t(x_key, "zh"), t(y_key, "zh"), t(legend, "zh")])
         found[selector] = stray_words(texts)
     expect(pg.locator("#la-curve-trunc")).to_contain_text("软截断")  # the curves redrawn with names in 中文
     shot(pg, "i18n_zh_charts")

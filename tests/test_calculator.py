@@ -85,7 +85,7 @@ def test_a_failed_compute_clears_the_result_and_says_so(wired) -> None:
     assert failed[0] == calculator.FAILED
     value, warnings, solution, table, note, comparison, plot_loss, plot_dloss, _plot_note, snippet = failed[1:11]
     assert t("compute_failed", "en") in value and "la-value" not in value and "la-badge" not in value
-    assert (warnings, solution, table, note, comparison, snippet) == ("", "", None, "", None, "")
+    assert (warnings, solution, table, note, comparison, snippet) == ("", "", "", "", "", "")  # tables are HTML
     assert plot_loss["visible"] is False and plot_dloss["visible"] is False
     assert all(update["interactive"] is False for update in failed[11:]) and len(failed[11:]) == len(calc.downloads)
     assert t("compute_failed", "zh") in calculator.render_outputs(calculator.FAILED, "zh")[0]

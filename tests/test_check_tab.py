@@ -18,7 +18,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -200,13 +199,13 @@ def test_card_escapes_html() -> None:
 def test_render_outputs_opens_with_article_002_and_switches_language() -> None:
     en = check_tab.render_outputs(check_tab.PRESET, "en")
     assert _attr(en[0], "data-verdict") == "rounding"
-    assert isinstance(en[2], pd.DataFrame) and en[2].iloc[0, 0] == "PyTorch"
+    assert en[2].split("<tbody><tr>")[1].startswith("<td><div>PyTorch</div></td>")  # the table, its first row
     result = lossapp.compute(*BCE)
     assert tr(result.steps[0].title, "en") in en[3] and r"\frac{2.779}{3} = 0.926341" in en[3]
     zh = check_tab.render_outputs(check_tab.PRESET, "zh")
     assert "舍入" in _text(zh[0]) and tr(result.steps[0].title, "zh") in zh[3]
     empty = check_tab.render_outputs(None, "en")
-    assert t("chk_nothing", "en") in empty[0] and empty[2] is None
+    assert t("chk_nothing", "en") in empty[0] and empty[2] == ""
 
 
 # -- the tab's handlers, in a Blocks of its own ----------------------------------------------------------
@@ -237,7 +236,7 @@ def _inputs(tab: Any, lang: str, loss: str, pred: str, target: str, claimed: str
 def test_on_check_handler(tab: Any) -> None:
     state, card, warnings, conventions, solution = tab.extra["on_check"](_inputs(tab, "en", *BCE, "0.4023"))
     assert state["verdict"].verdict == "mistake" and _attr(card, "data-verdict") == "mistake"
-    assert "Steps" in solution and conventions.iloc[0, 0] == "PyTorch"
+    assert "Steps" in solution and conventions.split("<tbody><tr>")[1].startswith("<td><div>PyTorch</div></td>")
     # the generated parameter controls reach the loss: weighted BCE
     data = _inputs(tab, "en", *BCE, "", weight="[1, 2, 3]")
     state, *_ = tab.extra["on_check"](data)
@@ -350,8 +349,8 @@ def test_grade_the_sample_end_to_end(tmp_path: Path) -> None:
     assert chart_zh["x_title"] == "判定" and chart_zh["title"] == "判定统计"
     assert table_zh.columns[2] == "判定" and table_zh.iloc[0, 2] == "舍入"
     assert all(CJK.search(x) for x in table_zh["解释"])
-    # the verdicts CSV to download: every row, both languages
-    with open(state["path"], encoding="utf-8", newline="") as handle:
+    # the verdicts CSV to download: every row, both languages (UTF-8 with Excel's BOM)
+    with open(state["path"], encoding="utf-8-sig", newline="") as handle:
         written = list(csv.DictReader(handle))
     assert [r["id"] for r in written] == list(SAMPLE_VERDICTS) and written[9]["verdict"] == "error"
     assert set(written[0]) >= {"id", "verdict", "value", "claimed", "mistakes", "explanation", "explanation_zh"}
@@ -445,7 +444,7 @@ def test_the_verdicts_download_is_safe_to_open_in_a_spreadsheet(tab: Any, tmp_pa
         writer.writerow(["s-loss", "=1+1", "[0.5]", "[1]", "{}", "0.5"])
     state, *_, download = tab.extra["on_grade"]("en", str(path), lambda *a, **k: None)
     assert download["value"] == state["path"] and Path(state["path"]).name == "verdicts.csv"
-    with open(state["path"], encoding="utf-8", newline="") as handle:
+    with open(state["path"], encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert [r[0] for r in rows[1:len(HOSTILE) + 1]] == ["'" + h for h in HOSTILE]
     assert rows[-2][4] == "'-1+1" and rows[-1][1] == "'=1+1"

@@ -248,7 +248,7 @@ def test_grade_prints_a_spreadsheet_safe_csv(tmp_path: Path, capsys: pytest.Capt
     assert rows[1][0] == "'=cmd|' /C calc'!A0" and rows[2][0] == "'@SUM(1)" and rows[2][4] == "'-1+1"
     out_path = tmp_path / "verdicts.csv"
     assert main(["grade", str(answers), "-o", str(out_path)]) == 0
-    assert out_path.read_text(encoding="utf-8") == out
+    assert out_path.read_text(encoding="utf-8-sig") == out  # the file has the BOM Excel needs
 
 
 # -- a reader that goes away: `| head -1` --------------------------------------------------------------

@@ -158,7 +158,7 @@ def test_verdicts_csv_is_safe_to_open_in_a_spreadsheet(tmp_path: Path) -> None:
     given = [h.strip() for h in HOSTILE]  # fields are read stripped: "\t=1+1" is the id "=1+1"
     assert list(df["id"][:len(HOSTILE)]) == given  # the table itself keeps the text as given
     out = write_csv(df, tmp_path / "verdicts.csv")
-    with open(out, encoding="utf-8", newline="") as handle:
+    with open(out, encoding="utf-8-sig", newline="") as handle:
         cells = list(csv.reader(handle))
     assert cells[0] == OUTPUT_COLUMNS
     body = cells[1:]
@@ -168,7 +168,8 @@ def test_verdicts_csv_is_safe_to_open_in_a_spreadsheet(tmp_path: Path) -> None:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (row, cell)
     assert float(body[0][3]) == pytest.approx(BCE_TRUE, rel=1e-12)  # a number, written as one
-    text = out.read_text(encoding="utf-8")
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads the file as UTF-8
+    text = out.read_text(encoding="utf-8-sig")
     assert f",{body[0][3]}," in text  # unquoted: the spreadsheet reads it as a number
     assert text.startswith('"id","loss","verdict"')  # text cells are quoted, so a delimiter cannot split one
 

@@ -222,6 +222,77 @@ def test_series_labels_are_messages_in_every_language() -> None:
     assert {tr(c, "zh") for c in plots.truncation_curves((0.6,), (5.0,))["curve"]} == {"硬截断，m = 0.6", "软截断，K = 5"}
 
 
+# -- readable charts: no zig-zag, sensible axes, real legend names ------------------------------------------
+
+
+def _paths(pins: pd.DataFrame) -> list[pd.DataFrame]:
+    """The line pieces a chart draws for one series: rows in the order of x, broken at the empty rows."""
+    ordered = pins.sort_values("x", kind="stable")
+    breaks = ordered["loss"].isna().cumsum()
+    return [part.dropna() for _, part in ordered.groupby(breaks) if len(part.dropna())]
+
+
+def test_many_close_points_give_separate_pins_not_a_zig_zag() -> None:
+    """A line chart joins a series' rows in the order of x: each piece must be one V (3 rows), however many and
+    however close the points are."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2_000, generator=g).numpy()
+    points = pd.DataFrame({"x": x, "loss": -np.log(x), "series": "your data"})
+    pins = plots.pin_markers(points, (0.0, 1.0), (0.0, 5.0))
+    pieces = _paths(pins)
+    assert 20 < len(pieces) < 100  # thinned: one pin per pin width
+    for piece in pieces:
+        assert len(piece) == 3 and piece["loss"].iloc[1] < piece["loss"].iloc[0] == piece["loss"].iloc[2]
+    assert pins["loss"].max() <= 5.0 + 0.05 * 5.0  # points off the axis (clipped) get no pin
+
+
+def test_the_derivative_axis_keeps_a_sensible_range() -> None:
+    """BCE's derivative runs to -1/p: an element at p = 1e-4 does not stretch the axis to -10,000."""
+    result = lossapp.compute("bce", [1e-4, *np.linspace(0.05, 0.95, 40).tolist()], [1.0] * 41)
+    plot = plots.loss_around(result)
+    low, high = plots.axis_range(plot.curves["dloss"], plot.points["dloss"])
+    assert -250 < low < high < 10  # the bulk of the curve (its 2nd percentile: p ≈ 0.02) and one span more
+    assert plots.axis_range([], []) == (0.0, 1.0)
+    assert plots.axis_range([1.0, 2.0], [1.5]) == pytest.approx((0.9432, 2.0568))  # 1.02..1.98, padded by 8 %
+
+
+def test_a_probability_axis_runs_over_0_to_1() -> None:
+    focal = plots.loss_around(lossapp.compute("focal", "[0.45, 0.7]", "[1, 0]"))
+    assert focal.x_label == "p_t" and focal.x_limits == (0.0, 1.0)
+    bce = plots.loss_around(lossapp.compute("bce", "[0.2, 0.7]", "[1, 0]"))
+    assert bce.x_label == "pred" and bce.x_limits == (0.0, 1.0)
+    huber = plots.loss_around(lossapp.compute("huber", "[0.5, 3.0]", "[0.0, 1.0]"))
+    assert huber.x_limits is None
+
+
+def test_cross_entropy_on_n_c_d1_d2_draws_curves() -> None:
+    g = torch.Generator().manual_seed(1)
+    pred, target = torch.randn(2, 3, 2, 2, generator=g), torch.randint(0, 3, (2, 2, 2), generator=g)
+    result = lossapp.compute("cross_entropy", pred, target)
+    plot = plots.loss_around(result)
+    assert plot is not None and len(plot.points) == 8
+    curves = plot.curves
+    assert curves["series"].nunique() == plots.CLASS_CURVES and len(curves) == plots.CLASS_CURVES * plots.GRID
+    # each curve passes through its position's own loss at the position's own true-class logit
+    rows = pred.movedim(1, -1).reshape(-1, 3).double()
+    for n in range(plots.CLASS_CURVES):
+        y = int(target.reshape(-1)[n])
+        line = curves[curves["series"] == f"sample {n} (y = {y})"]
+        at = np.interp(float(rows[n, y]), line["x"].to_numpy(), line["loss"].to_numpy())
+        assert at == pytest.approx(float(result.unreduced.reshape(-1)[n]), abs=2e-3)
+
+
+def test_legends_name_what_the_series_are_in_both_languages() -> None:
+    from lossapp.i18n import tr
+
+    cases = {"bce": ("[0.2, 0.7]", "[1, 0]", "target", "目标值"),
+             "cross_entropy": ("[[1.0, 0.5, -1.0]]", "[0]", "sample", "样本"),
+             "huber": ("[0.5, 3.0]", "[0.0, 1.0]", "loss", "损失")}
+    for loss, (pred, target, en, zh) in cases.items():
+        plot = plots.loss_around(lossapp.compute(loss, pred, target))
+        assert (tr(plot.legend, "en"), tr(plot.legend, "zh")) == (en, zh)
+
+
 # -- the pictures by name (CURVE_SETS; python -m lossapp curves) --------------------------------------------
 
 def test_curve_sets_draw_what_the_curve_functions_draw() -> None:

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -330,3 +331,70 @@ def test_large_step_shows_its_first_elements_and_shape() -> None:
     rows = render.comparison_rows(result)
     assert rows[1][1].startswith("shape (5, 40), first 6 of 200: [")  # the gradient: its shown elements
     assert json.loads(render.to_json(result, full=True))["steps"][0]["shown"] == 200
+
+
+# -- details a reader meets: shapes kept, tiny values printed, pseudo-LaTeX rendered, numbers alike ------------
+
+
+def test_a_matrix_value_keeps_its_rows() -> None:
+    """A (2, 3) gradient reads as 2 × 3, not as six numbers in a row."""
+    grad = torch.tensor([[1.0, 0.5, -0.25], [2.0, -1.0, 0.125]])
+    assert render.value_text(grad) == "[[1, 0.5, -0.25], [2, -1, 0.125]]"
+    result = lossapp.compute("cross_entropy", "[[1.5, -0.3, -0.8], [0.2, -2.1, 0.4]]", "[0, 2]")
+    gradient_row = render.comparison_rows(result)[1]
+    assert gradient_row[1].startswith("[[") and gradient_row[1].count("], [") == 1
+    assert "| \\[\\[" in render.to_markdown(result)  # the worked solution's comparison too
+
+
+def test_tiny_multi_dimensional_steps_show_their_values() -> None:
+    value = torch.arange(8.0).reshape(1, 2, 2, 2) / 8
+    latex = render.value_latex(value)
+    assert latex is not None and latex.count(r"\begin{bmatrix}") == 2 and "0.875" in latex
+    result = lossapp.compute("cross_entropy", torch.arange(12.0).reshape(1, 3, 2, 2) / 10,
+                             torch.tensor([[[0, 1], [2, 0]]]))
+    md = render.to_markdown(result)
+    assert "mean " not in md.split("### Result")[0]  # no step written as its shape, min, max and mean
+    assert render.value_latex(torch.zeros(30)) is None  # a large one still is a summary
+
+
+def test_notes_and_titles_render_their_pseudo_latex() -> None:
+    assert render.math_in_text("so e^{x−m} cannot overflow") == "so $e^{x−m}$ cannot overflow"
+    assert render.math_in_text("(1 − p_t)^γ down-weights") == "(1 − $p_{t})^{γ}$ down-weights"
+    assert render.math_in_text("Σ w_(y_n), not Σ_c w_c") == "Σ $w_{y_n}$, not $Σ_{c}$ $w_{c}$"
+    for text in ("weight_reduce_loss", "`log_input=False`", "2^63", "$p_t$ already", "1e-7 inside the logs"):
+        assert render.math_in_text(text) == text
+    result = lossapp.compute("cross_entropy", "[[1.5, -0.3, -0.8]]", "[0]")
+    for lang in ("en", "zh"):
+        md = render.to_markdown(result, lang)
+        notes = [line for line in md.splitlines() if line.startswith("*") and not line.startswith("**")]
+        assert any("$e^{x−m}$" in note for note in notes), notes
+        outside_math = [re.sub(r"\$[^$]+\$|`[^`]*`", "", note) for note in notes]
+        assert not [text for text in outside_math if re.search(r"[\^]|\b[a-zα-ωΣ]_", text)], notes
+
+
+def test_column_names_get_their_scripts() -> None:
+    assert render.symbol_parts("e^{x−m}") == [("e", ""), ("x−m", "sup")]
+    assert render.symbol_parts("log p_y") == [("log p", ""), ("y", "sub")]
+    assert render.symbol_parts("alpha_t") == [("α", ""), ("t", "sub")]
+    assert render.symbol_parts("sigma(-Kx)") == [("σ(−Kx)", "")]
+    assert render.symbol_parts("focal_weight") == [("focal_weight", "")]
+    assert render.symbol_parts("log(1−p)") == [("log(1−p)", "")]
+
+
+def test_cells_as_lines() -> None:
+    assert render.cell_lines([1.5, -0.3333333333]) == ["1.5", "-0.333333"]
+    assert render.cell_lines([[1, 2], [3, 4]]) == ["[1, 2]", "[3, 4]"]
+    assert render.cell_lines(list(range(12))) == ["[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"]
+    assert render.cell_lines("[[1, 2], [3, 4]]") == ["[[1, 2],", "[3, 4]]"]
+    assert render.cell_lines(np.float64(0.1234567)) == ["0.123457"]
+    assert render.cell_lines(None) == [""] and render.cell_lines(float("nan")) == ["nan"]
+
+
+def test_numbers_of_one_size_are_written_alike() -> None:
+    """No "1000000" next to "1e+06": a whole number is written whole while it has at most 6 digits."""
+    assert render.plain_number(999_999.0) == "999999"
+    assert render.plain_number(1_000_000.0) == render.plain_number(1_000_000.4) == "1e+06"
+    result = lossapp.compute("mse", "[1000000, 2]", "[0.5, 1]")
+    row = result.table().iloc[0]
+    texts = {render.cell_lines(row["pred"])[0], render.cell_lines(row["d"])[0]}
+    assert texts == {"1e+06"}

@@ -109,3 +109,15 @@ def test_random_input_code_draws_log_probabilities_as_torch_writes_them() -> Non
     pred, target = torch.randn(2, 3).log_softmax(dim=1), torch.randn(2, 3).softmax(dim=1)
     assert torch.equal(torch.tensor(json.loads(made.pred_text), dtype=torch.float32), pred)
     assert torch.equal(torch.tensor(json.loads(made.target_text), dtype=torch.float32), target)
+
+
+def test_random_input_text_has_no_17_digit_floats() -> None:
+    """The boxes show float32's shortest decimals (1.5409961, not 1.5409960746765137), which give back exactly the
+    generator's float32 tensor."""
+    made = service.random_input(0, "3, 4", "logits", "classes", None, lossapp.LOSSES["cross_entropy"])
+    numbers = re.findall(r"-?\d+\.\d+(?:e-?\d+)?", made.pred_text)
+    assert len(numbers) == 12 and max(len(n.lstrip("-").replace(".", "").lstrip("0")) for n in numbers) <= 9
+    torch.manual_seed(0)
+    assert torch.equal(torch.tensor(json.loads(made.pred_text), dtype=torch.float32), torch.randn(3, 4))
+    assert service.generated_text(torch.tensor(0.1, dtype=torch.float32)) == "0.1"
+    assert service.generated_text(torch.tensor([0.1], dtype=torch.float64)) == "[0.1]"

@@ -81,8 +81,21 @@ def test_write_csv_writes_the_safe_text(tmp_path: Path) -> None:
     frame = pd.DataFrame({"id": ["=1+1", "ok"], "value": [-1.5, 2.0]})
     path = write_csv(frame, tmp_path / "out.csv")
     assert path == tmp_path / "out.csv"
-    assert path.read_text(encoding="utf-8") == csv_text(frame)
-    assert _cells(path.read_text(encoding="utf-8"))[1] == ["'=1+1", "-1.5"]
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8's BOM, which Excel needs to read UTF-8
+    assert path.read_text(encoding="utf-8-sig") == csv_text(frame)
+    assert _cells(path.read_text(encoding="utf-8-sig"))[1] == ["'=1+1", "-1.5"]
+
+
+def test_headers_have_the_ascii_minus_excel_reads() -> None:
+    frame = pd.DataFrame({"log(1\u2212p)": [0.5], "\u2212l": [1.0], "中文 p": [2.0]})
+    assert _cells(csv_text(frame))[0] == ["log(1-p)", "'-l", "中文 p"]  # "-l" would be a formula: quoted
+
+
+def test_a_written_table_opens_in_excel_with_its_chinese_and_minus(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"log(1\u2212p)": [-0.5], "说明": ["对数"]})
+    raw = write_csv(frame, tmp_path / "t.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "\u2212".encode() not in raw
+    assert raw[3:].decode("utf-8").splitlines() == ['"log(1-p)","说明"', '-0.5,"对数"']
 
 
 def _unwritable(tmp_path: Path) -> list[tuple[str, str]]:

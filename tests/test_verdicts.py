@@ -710,3 +710,11 @@ def test_a_claimed_tensor_from_python() -> None:
     assert v.verdict == "exact"
     v = check("mse", "[[0.5], [1.5]]", "[[0.0], [1.0]]", reduction="none", claimed="[[0.25], [2.00]]")
     assert [e.verdict for e in v.elements] == ["exact", "incorrect"] and v.shape == (2, 1)
+
+
+def test_the_step_a_mistake_departs_at_is_quoted() -> None:
+    """A step's symbol ("l", "den") reads as a name, never as a number ("departs at step l" read as "step 1")."""
+    verdict = lossapp.check("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", claimed="2.7790")
+    assert verdict.verdict == "mistake"
+    assert "departing at the step “den”" in verdict.to_dict()["explanation"]
+    assert "从步骤“den”开始出错" in verdict.explanation.render("zh")

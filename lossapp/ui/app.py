@@ -46,7 +46,7 @@ def build_app() -> gr.Blocks:
                                 elem_classes=["la-lang"])
         tr_ui.add(header, lambda lg: gr.update(value=_header(lg)))
         tr_ui.keys(lang, label="language")
-        with gr.Tabs(selected="calculator", elem_id="la-tabs") as tabs:
+        with gr.Tabs(selected="calculator", elem_id="la-tabs", overflow_behavior="wrap") as tabs:
             with gr.Tab(t("tab_calculator", "en"), id="calculator", elem_id="la-tab-calculator") as tab_calc:
                 calc = calculator.build(tr_ui)
             with gr.Tab(t("tab_confusion", "en"), id="confusion", elem_id="la-tab-confusion") as tab_conf:

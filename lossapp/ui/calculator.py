@@ -22,18 +22,27 @@ import pandas as pd  # both loaded by gradio already
 from lossapp import render, service
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
-from lossapp.plots import AroundPlot, loss_around, pin_markers
+from lossapp.plots import AroundPlot, axis_range, loss_around, pin_markers
 from lossapp.registry import INPUT_PARAM, LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
-from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr, value_html
+from lossapp.ui.common import (
+    LATEX,
+    Translations,
+    as_gradio_errors,
+    data_table_html,
+    empty_html,
+    esc,
+    gr,
+    value_html,
+)
 from lossapp.ui.concurrency import compute_events
 from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.strings import family_label, has, t
 
 DEFAULT_LOSS = "bce"
 CURVE_COLORS = ["#2563eb", "#16a34a", "#9333ea", "#0891b2", "#ca8a04"]
-PIN_COLORS = ["#1e3a8a", "#14532d", "#581c87", "#164e63", "#713f12"]  # the curve colours, darker
+PIN_COLORS = ["#1d4ed8", "#15803d", "#7e22ce", "#0e7490", "#a16207"]  # the curve colours, darker (seen on dark too)
 POINT_COLOR = "#dc2626"
 
 
@@ -246,30 +255,24 @@ def comparison_frame(result: Result, lang: str) -> pd.DataFrame:
     return pd.DataFrame(render.comparison_rows(result, lang), columns=columns)
 
 
+def comparison_html(result: Result, lang: str) -> str:
+    """The comparison with PyTorch as a table for reading (a matrix-shaped gradient one row per line)."""
+    frame = comparison_frame(result, lang)
+    return data_table_html(list(frame.columns), frame.values.tolist(), "la-comparison")
+
+
+def table_html(result: Result) -> tuple[str, int, int]:
+    """(the first service.TABLE_ROWS rows of the per-element table as HTML, rows shown, rows in all): column names
+    with their sub- and superscripts, lists one number per line."""
+    head = result.table(service.TABLE_ROWS)
+    heads = [render.symbol_parts(str(c)) for c in head.columns]
+    return data_table_html(heads, head.values.tolist(), "la-table"), len(head), result.rows
+
+
 def warnings_markdown(result: Result, lang: str) -> str:
     if not result.warnings:
         return ""
     return f"**⚠ {t('warnings', lang)}**\n\n" + "\n".join(f"- {tr(w, lang)}" for w in result.warnings)
-
-
-def robust_range(curve: Any, points: Any) -> tuple[float, float]:
-    """A y range showing the user's points and the bulk of the curves (2nd to 98th percentile), so a
-    curve that runs off to infinity at an edge (BCE's derivative at p → 0) does not flatten the rest."""
-    import numpy as np
-
-    c = np.asarray(curve, dtype=float)
-    p = np.asarray(points, dtype=float)
-    c, p = c[np.isfinite(c)], p[np.isfinite(p)]
-    values = []
-    if c.size:
-        values += [float(np.percentile(c, 2)), float(np.percentile(c, 98))]
-    if p.size:
-        values += [float(p.min()), float(p.max())]
-    if not values:
-        return 0.0, 1.0
-    lo, hi = min(values), max(values)
-    pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.1
-    return lo - pad, hi + pad
 
 
 def _plot_frames(plot: AroundPlot, lang: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
@@ -295,16 +298,17 @@ def _plot_frames(plot: AroundPlot, lang: str) -> tuple[pd.DataFrame, pd.DataFram
         if not len(finite):
             frames.append(pd.DataFrame({"x": [], "y": [], "series": []}))
             continue
-        x_range = (float(finite[:, 0].min()), float(finite[:, 0].max()))
+        x_range = plot.x_limits or (float(finite[:, 0].min()), float(finite[:, 0].max()))
         lines = curves[["x", column, "series"]].rename(columns={column: "y"})
         pts = points[["x", column, "series"]].rename(columns={column: "y"}).dropna()
-        y_range = robust_range(lines["y"], pts["y"])
+        y_range = axis_range(lines["y"], pts["y"])
         pins = pin_markers(pts, x_range, y_range, y="y") if len(pts) else pd.DataFrame(columns=["x", "y", "series"])
         frame = pd.concat([lines, pins], ignore_index=True)
         frame["x"] = frame["x"].astype(float)  # numeric axes even when there are no pins
         frame["y"] = frame["y"].astype(float)
         frame["series"] = frame["series"].astype(str)
         frame.attrs["y_lim"] = [y_range[0], y_range[1] + 0.06 * (y_range[1] - y_range[0])]
+        frame.attrs["x_lim"] = list(plot.x_limits) if plot.x_limits else None
         frames.append(frame)
     return frames[0], frames[1], colors
 
@@ -330,12 +334,11 @@ def render_details(state: dict[str, Any] | None, lang: str) -> list[Any]:
     """Updates for Calculator.detail_outputs: the worked solution, the first rows of the table, the comparison,
     the plot and the snippet (each bounded, whatever the input's size)."""
     if not state or state.get("result") is None:
-        return ["", None, "", None, gr.update(value=None, visible=False), gr.update(value=None, visible=False), "",
-                ""]
+        return ["", "", "", "", gr.update(value=None, visible=False), gr.update(value=None, visible=False), "", ""]
     result: Result = state["result"]
     verdict = state.get("verdict")
-    table, total = service.table_preview(result)
-    note = (t("table_rows", lang, shown=len(table), total=total) if total > len(table)
+    table, shown, total = table_html(result)
+    note = (t("table_rows", lang, shown=shown, total=total) if total > shown
             else t("table_all", lang, total=total))
     plot = None
     try:
@@ -349,15 +352,17 @@ def render_details(state: dict[str, Any] | None, lang: str) -> list[Any]:
         loss_frame, dloss_frame, colors = _plot_frames(plot, lang)
         x_title = _x_title(plot, lang)
         has_dloss = bool(len(dloss_frame)) and bool(dloss_frame["y"].notna().any())
+        legend = tr(plot.legend, lang)
         plot_updates = [gr.update(value=loss_frame, x_title=x_title, y_title=t("y_loss", lang), color_map=colors,
-                                  color_title=t("legend_series", lang), title=t("plot_loss", lang),
+                                  color_title=legend, title=t("plot_loss", lang), x_lim=loss_frame.attrs.get("x_lim"),
                                   y_lim=loss_frame.attrs.get("y_lim"), visible=True),
                         gr.update(value=dloss_frame if has_dloss else None, x_title=x_title, y_title=t("y_dloss", lang),
-                                  color_map=colors, color_title=t("legend_series", lang), title=t("plot_dloss", lang),
-                                  y_lim=dloss_frame.attrs.get("y_lim"), visible=has_dloss)]
+                                  color_map=colors, color_title=legend, title=t("plot_dloss", lang),
+                                  x_lim=dloss_frame.attrs.get("x_lim"), y_lim=dloss_frame.attrs.get("y_lim"),
+                                  visible=has_dloss)]
         plot_note = t("plot_note", lang) + (f" {tr(plot.note, lang)}." if plot.note else "")
     snippet = render.torch_snippet(result, sources=state.get("sources") or None)
-    return [render.to_markdown(result, lang, verdict=verdict), table, note, comparison_frame(result, lang),
+    return [render.to_markdown(result, lang, verdict=verdict), table, note, comparison_html(result, lang),
             *plot_updates, plot_note, snippet]
 
 
@@ -436,7 +441,7 @@ def build(tr_ui: Translations) -> Calculator:
     groups: dict[str, Any] = {}
     controls: list[Control] = []
     with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=360):
+        with gr.Column(scale=4, min_width=340):
             family = tr_ui.add(gr.Radio(family_choices(lang), value=spec.family, label=t("family", lang),
                                         elem_id="la-family"),
                                lambda lg: gr.update(choices=family_choices(lg), label=t("family", lg)))
@@ -492,17 +497,19 @@ def build(tr_ui: Translations) -> Calculator:
                 tr_ui.keys(upload_box, label="upload")
                 with gr.Row():
                     pred_file = tr_ui.keys(gr.File(label=t("pred_file", lang), file_types=list(service.FILE_TYPES),
-                                                   type="filepath", elem_id="la-pred-file", height=110),
+                                                   type="filepath", elem_id="la-pred-file", height=150),
                                            label="pred_file")
                     target_file = tr_ui.keys(gr.File(label=t("target_file", lang), file_types=list(service.FILE_TYPES),
-                                                     type="filepath", elem_id="la-target-file", height=110,
+                                                     type="filepath", elem_id="la-target-file", height=150,
                                                      visible=spec.target_kind is not None), label="target_file")
                 file_info = gr.Markdown(t("file_used", lang), elem_classes=["la-note"])
             with gr.Row():
                 reduction = gr.Dropdown(list(spec.reductions), value=spec.default_reduction, label=t("reduction", lang),
-                                        min_width=110, elem_id="la-reduction")
-                device = gr.Dropdown(service.devices(), value="cpu", label=t("device", lang), min_width=100)
-                dtype = gr.Dropdown(service.dtypes(), value="float32", label=t("dtype", lang), min_width=110)
+                                        min_width=120, elem_id="la-reduction", elem_classes=["la-dd"])
+                device = gr.Dropdown(service.devices(), value="cpu", label=t("device", lang), min_width=120,
+                                     elem_classes=["la-dd"])
+                dtype = gr.Dropdown(service.dtypes(), value="float32", label=t("dtype", lang), min_width=120,
+                                    elem_classes=["la-dd"])
             tr_ui.keys(reduction, label="reduction")
             tr_ui.keys(device, label="device")
             tr_ui.keys(dtype, label="dtype")
@@ -511,7 +518,7 @@ def build(tr_ui: Translations) -> Calculator:
             tr_ui.add(claimed, lambda lg: gr.update(label=t("claimed", lg), info=t("claimed_info", lg)))
             compute = tr_ui.keys(gr.Button(t("compute", lang), variant="primary", size="lg", elem_id="la-compute"),
                                  value="compute")
-        with gr.Column(scale=3, min_width=420):
+        with gr.Column(scale=7, min_width=340):
             value = gr.HTML(empty_html(t("nothing_yet", lang)), elem_id="la-result")
             warnings = gr.Markdown("", elem_id="la-warnings")
             with gr.Tabs(elem_id="la-out-tabs", overflow_behavior="wrap"):
@@ -519,15 +526,14 @@ def build(tr_ui: Translations) -> Calculator:
                     solution = gr.Markdown("", latex_delimiters=LATEX, elem_id="la-solution")
                 with gr.Tab(t("out_table", lang), id="table") as tab_table:
                     table_note = gr.Markdown("", elem_classes=["la-note"])
-                    table = gr.Dataframe(value=None, interactive=False, max_height=460, elem_id="la-table",
-                                         show_row_numbers=False, wrap=False)
+                    table = gr.HTML("", elem_id="la-table")
                 with gr.Tab(t("out_comparison", lang), id="comparison") as tab_comparison:
-                    comparison = gr.Dataframe(value=None, interactive=False, wrap=True, elem_id="la-comparison")
+                    comparison = gr.HTML("", elem_id="la-comparison")
                 with gr.Tab(t("out_plot", lang), id="plot") as tab_plot:
                     plot_note = gr.Markdown("", elem_classes=["la-note"])
                     plot_loss = gr.LinePlot(value=None, x="x", y="y", color="series", height=300,
                                             elem_id="la-plot-loss", tooltip="all", visible=False)
-                    plot_dloss = gr.LinePlot(value=None, x="x", y="y", color="series", height=260,
+                    plot_dloss = gr.LinePlot(value=None, x="x", y="y", color="series", height=300,
                                              elem_id="la-plot-dloss", tooltip="all", visible=False)
                 with gr.Tab(t("out_snippet", lang), id="snippet") as tab_snippet:
                     snippet_note = gr.Markdown(t("snippet_note", lang), elem_classes=["la-note"])

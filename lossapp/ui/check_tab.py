@@ -33,7 +33,7 @@ from lossapp.registry import LossSpec, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
 from lossapp.ui import calculator
-from lossapp.ui.common import LATEX, Translations, as_gradio_errors, gr, once
+from lossapp.ui.common import LATEX, Translations, as_gradio_errors, data_table_html, gr, once
 from lossapp.ui.concurrency import compute_events, grade_events
 from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.strings import has, t
@@ -263,6 +263,11 @@ def conventions_frame(rows: list[dict[str, Any]] | None, lang: str, verdict: Any
     return pd.DataFrame(out, columns=columns)
 
 
+def conventions_html(frame: pd.DataFrame) -> str:
+    """The conventions table for reading: every column in view on a desktop, sideways scroll on a phone."""
+    return data_table_html(list(frame.columns), frame.values.tolist(), "la-check-conventions")
+
+
 def warnings_markdown(result: Result, lang: str) -> str:
     if not result.warnings:
         return ""
@@ -273,11 +278,12 @@ def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
     """[card, warnings, conventions table, worked solution] from the stored check (also on language change)."""
     state = resolve(state)
     if not state or state.get("result") is None:
-        return [card_html(None, lang), "", None, ""]
+        return [card_html(None, lang), "", "", ""]
     result: Result = state["result"]
     verdict = state.get("verdict")
     return [card_html(verdict, lang, result, state.get("run", "")), warnings_markdown(result, lang),
-            conventions_frame(state.get("conventions"), lang, verdict), render.to_markdown(result, lang)]
+            conventions_html(conventions_frame(state.get("conventions"), lang, verdict)),
+            render.to_markdown(result, lang)]
 
 
 def run_check(loss: str, pred: Any, target: Any, params: dict[str, Any], reduction: str | None, claimed: Any,
@@ -490,12 +496,13 @@ def build(tr_ui: Translations) -> CheckTab:
                                 label="target")
             with gr.Row():
                 reduction = tr_ui.keys(gr.Dropdown(list(spec.reductions), value=spec.default_reduction,
-                                                   label=t("reduction", lang), min_width=110,
-                                                   elem_id="la-check-reduction"), label="reduction")
+                                                   label=t("reduction", lang), min_width=120,
+                                                   elem_id="la-check-reduction", elem_classes=["la-dd"]),
+                                       label="reduction")
                 device = tr_ui.keys(gr.Dropdown(service.devices(), value="cpu", label=t("device", lang),
-                                                min_width=100), label="device")
+                                                min_width=120, elem_classes=["la-dd"]), label="device")
                 dtype = tr_ui.keys(gr.Dropdown(service.dtypes(), value="float32", label=t("dtype", lang),
-                                               min_width=110), label="dtype")
+                                               min_width=120, elem_classes=["la-dd"]), label="dtype")
             claimed = tr_ui.keys(gr.Textbox(value=ARTICLE_CASE["claimed"], label=t("chk_claimed", lang),
                                             info=t("chk_claimed_info", lang),
                                             placeholder=t("chk_claimed_placeholder", lang), lines=1,
@@ -508,8 +515,7 @@ def build(tr_ui: Translations) -> CheckTab:
             warnings = gr.Markdown(first[1], elem_id="la-check-warnings")
             with gr.Accordion(t("chk_conventions", lang), open=True) as conv_box:
                 tr_ui.keys(conv_box, label="chk_conventions")
-                conventions = gr.Dataframe(value=first[2], interactive=False, wrap=True, elem_id="la-check-conventions",
-                                           max_height=340, column_widths=["15%", "36%", "18%", "17%", "14%"])
+                conventions = gr.HTML(first[2], elem_id="la-check-conventions")
             with gr.Accordion(t("chk_solution", lang), open=True) as solution_box:
                 tr_ui.keys(solution_box, label="chk_solution")
                 solution = gr.Markdown(first[3], latex_delimiters=LATEX, elem_id="la-check-solution")

@@ -18,6 +18,7 @@ import functools
 import html
 import json
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ import gradio as gr
 from lossapp.i18n import LANGUAGES, localize
 from lossapp.inputs import InputError, limits
 from lossapp.ui.strings import t
+from lossapp.ui.templates import css, render_template
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
@@ -71,7 +73,7 @@ CSS = """
 .la-card h4 { margin: 0 0 4px 0; }
 .la-note { font-size: 0.9em; opacity: 0.8; }
 .la-lang .wrap { flex-wrap: nowrap !important; }
-"""
+""" + css("layout.css")
 
 
 # Gradio heads every error toast with its type, the English word "Error" (a gr.Error's title is not shown):
@@ -181,6 +183,15 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+_DOTTED_NAME = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+def breakable_names(escaped: str) -> str:
+    """Escaped HTML text whose dotted names (torch.nn.functional.binary_cross_entropy) may break after a dot or an
+    underscore on a narrow screen (<wbr>), never inside a number."""
+    return _DOTTED_NAME.sub(lambda m: re.sub(r"([._])", r"\1<wbr>", m.group(0)), escaped)
+
+
 def value_html(caption: str, value: str, badge: str, state: str, verdict: str = "", small: bool = False,
                stamp: str = "") -> str:
     """The big value with its PyTorch badge; `stamp` identifies the computation (a new one re-renders)."""
@@ -189,11 +200,24 @@ def value_html(caption: str, value: str, badge: str, state: str, verdict: str = 
              f'<div class="{cls}" id="la-value">{esc(value)}</div>']
     if badge:
         mark = {"ok": "✓", "bad": "✗", "none": "•"}[state]
-        parts.append(f'<div class="la-badge {state}" id="la-badge">{mark} {esc(badge)}</div>')
+        parts.append(f'<div class="la-badge {state}" id="la-badge">{mark} {breakable_names(esc(badge))}</div>')
     if verdict:
         parts.append(f'<div class="la-verdict" id="la-verdict">{verdict}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+LONG_LINE = 40  # characters: a table cell with a longer line wraps between words (templates/data_table.html)
+
+
+def data_table_html(heads: list[Any], rows: list[list[Any]], elem_id: str) -> str:
+    """A table for reading (templates/data_table.html): `heads` are column names, each a text or the pieces of
+    render.symbol_parts; a cell is any value, written as the lines of render.cell_lines."""
+    from lossapp.render import cell_lines  # the library's text formatting; no gradio there
+
+    pieces = [[(h, "")] if isinstance(h, str) else list(h) for h in heads]
+    return render_template("data_table.html", elem_id=elem_id, heads=pieces, long_line=LONG_LINE,
+                           rows=[[cell_lines(value) for value in row] for row in rows])
 
 
 def empty_html(text: str) -> str:

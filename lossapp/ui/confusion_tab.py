@@ -142,7 +142,7 @@ def build(tr_ui: Translations) -> ConfusionTab:
         with gr.Column(scale=3, min_width=420):
             head = gr.HTML(first[0], elem_id="la-conf-headline")
             matrix = gr.HTML(first[1], elem_id="la-conf-matrix")
-            metrics_table = gr.Dataframe(value=first[2], interactive=False, elem_id="la-conf-metrics", max_height=360)
+            metrics_table = gr.Dataframe(value=first[2], interactive=False, elem_id="la-conf-metrics", max_height=480)
             identity = gr.Markdown(first[3], latex_delimiters=LATEX, elem_id="la-conf-identity")
             with gr.Accordion(t("metrics", lang), open=False) as steps_box:
                 tr_ui.keys(steps_box, label="metrics")

@@ -55,17 +55,18 @@ def truncation_frame(m: float, k: float, y: int, lang: str = "en") -> pd.DataFra
     return _named(plots.truncation_curves([m], ks, y=int(y)), "p", "weight", lang)
 
 
-def plot_titles(title_key: str, x_key: str, y_key: str, lang: str) -> dict[str, str]:
-    """A curve plot's title, axis titles and legend title in `lang`."""
+def plot_titles(title_key: str, x_key: str, y_key: str, legend_key: str, lang: str) -> dict[str, str]:
+    """A curve plot's title, axis titles and legend title (what its curves differ by) in `lang`."""
     return {"title": t(title_key, lang), "x_title": t(x_key, lang), "y_title": t(y_key, lang),
-            "color_title": t("legend_curve", lang)}
+            "color_title": t(legend_key, lang)}
 
 
-def _plot(value: pd.DataFrame, title_key: str, x_key: str, y_key: str, tr_ui: Translations, elem_id: str,
+def _plot(value: pd.DataFrame, keys: tuple[str, str, str, str], tr_ui: Translations, elem_id: str,
           height: int = 300, y_lim: list[float] | None = None) -> Any:
+    """A curve plot; keys: its title, x axis, y axis and legend titles (UI string keys)."""
     plot = gr.LinePlot(value, x="x", y="y", color="curve", height=height, elem_id=elem_id, y_lim=y_lim,
-                       tooltip="all", **plot_titles(title_key, x_key, y_key, "en"))
-    tr_ui.add(plot, lambda lang: gr.update(**plot_titles(title_key, x_key, y_key, lang)))
+                       tooltip="all", **plot_titles(*keys, "en"))
+    tr_ui.add(plot, lambda lang: gr.update(**plot_titles(*keys, lang)))
     return plot
 
 
@@ -74,28 +75,31 @@ def build(tr_ui: Translations) -> CurvesTab:
     tr_ui.keys(gr.Markdown(t("curves_intro", lang)), value="curves_intro")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=380):
-            focal = _plot(focal_frame(2.0, 1.0), "focal_title", "x_pt", "y_loss", tr_ui, "la-curve-focal",
-                          y_lim=[0, 5])
+            focal = _plot(focal_frame(2.0, 1.0), ("focal_title", "x_pt", "y_loss", "legend_gamma"), tr_ui,
+                          "la-curve-focal", y_lim=[0, 5])
             with gr.Row():
                 gamma = tr_ui.keys(gr.Slider(0.0, 10.0, value=2.0, step=0.1, label=t("focal_gamma", lang)),
                                    label="focal_gamma")
                 alpha = tr_ui.keys(gr.Slider(0.01, 1.0, value=1.0, step=0.01, label=t("focal_alpha", lang)),
                                    label="focal_alpha")
         with gr.Column(min_width=380):
-            bce = _plot(bce_frame(), "bce_title", "x_p", "y_loss", tr_ui, "la-curve-bce", y_lim=[0, 5])
+            bce = _plot(bce_frame(), ("bce_title", "x_p", "y_loss", "legend_target"), tr_ui, "la-curve-bce",
+                        y_lim=[0, 5])
     with gr.Row(equal_height=False):
         reg0, reg1 = regression_frames(1.0, 1.0)
         with gr.Column(min_width=380):
-            regression = _plot(reg0, "reg_title", "x_d", "y_value", tr_ui, "la-curve-reg", y_lim=[0, 4])
+            regression = _plot(reg0, ("reg_title", "x_d", "y_value", "legend_losses"), tr_ui, "la-curve-reg",
+                               y_lim=[0, 4])
         with gr.Column(min_width=380):
-            regression_d = _plot(reg1, "reg_deriv_title", "x_d", "y_value", tr_ui, "la-curve-reg-d", y_lim=[-3, 3])
+            regression_d = _plot(reg1, ("reg_deriv_title", "x_d", "y_value", "legend_losses"), tr_ui,
+                                 "la-curve-reg-d", y_lim=[-3, 3])
     with gr.Row():
         beta = tr_ui.keys(gr.Slider(0.0, 3.0, value=1.0, step=0.05, label=t("beta", lang)), label="beta")
         delta = tr_ui.keys(gr.Slider(0.05, 3.0, value=1.0, step=0.05, label=t("delta", lang)), label="delta")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=380):
-            truncation = _plot(truncation_frame(0.6, 10.0, 1), "trunc_title", "x_p", "y_weight", tr_ui,
-                               "la-curve-trunc", y_lim=[-0.05, 1.05])
+            truncation = _plot(truncation_frame(0.6, 10.0, 1), ("trunc_title", "x_p", "y_weight", "legend_weighting"),
+                               tr_ui, "la-curve-trunc", y_lim=[-0.05, 1.05])
         with gr.Column(scale=1, min_width=260):
             m = tr_ui.keys(gr.Slider(0.5, 1.0, value=0.6, step=0.01, label=t("trunc_m", lang)), label="trunc_m")
             k = tr_ui.keys(gr.Slider(0.5, 50.0, value=10.0, step=0.5, label=t("trunc_k", lang)), label="trunc_k")

@@ -1,0 +1,324 @@
+"""The app's layout in a real browser (Playwright driving Debian's Chromium): readable on a 1400×1000 desktop and on a
+390×844 phone, in light and dark theme, in English and 中文.
+
+- no table column is clipped at 1400 px (the per-element table of BCE and of a 12-column cross-entropy, the
+  comparison with PyTorch, the worked solution's comparison), and no cell is broken inside a word or a number;
+- on a phone the five tabs are labelled and in view, the dropdowns' values are not under their arrows, the badge
+  stays inside its card, a wide table scrolls sideways in its box instead of squeezing its columns;
+- in the dark theme the confusion matrix's TP/FN/FP/TN captions have contrast against their cells;
+- the plots name their legends and keep a probability axis within [0, 1];
+- a screenshot of every tab in both languages and both themes, on the desktop and on the phone, lands in
+  artifacts/screenshots/ as <tab>_<lang>_<theme>.png and <tab>_<lang>_<theme>_phone.png.
+
+Every check waits for the condition it asserts (a wait_for_function predicate or Playwright's expect), never sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
+    BROWSER_TIMEOUT,
+    SCREENSHOTS,
+    Server,
+    app_server,
+    browser,
+    expect,
+    shot,
+)
+
+from lossapp.i18n import msg, tr
+from lossapp.registry import lookup
+from lossapp.ui.strings import t
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1400, "height": 1000}
+PHONE = {"width": 390, "height": 844}
+TABS = ["calculator", "confusion", "check", "curves", "examples"]
+READY = {"calculator": "#la-badge", "confusion": "#la-cm-tp", "check": "#la-check-card[data-verdict]",
+         "curves": "#la-curve-trunc svg", "examples": "#la-card-002_bce_three_pixels"}
+CE_2D = ("[[1.5, -0.3, -0.8], [0.2, -2.1, 0.4]]", "[0, 2]")
+# (N, C, d1, d2) = (2, 3, 2, 2): the per-element table has 12 columns, four of them lists of 3
+CE_4D = ("[[[[-1.126, 0.849], [0.468, -1.152]], [[0.692, -0.158], [-0.251, -0.316]], "
+         "[[1.444, -0.434], [-2.115, 0.266]]], [[[0.166, 0.932], [0.618, 0.874]], "
+         "[[1.259, -0.413], [-0.143, 2.005]], [[-0.841, -0.112], [0.054, -2.316]]]]",
+         "[[[2, 0], [1, 1]], [[1, 2], [1, 1]]]")
+
+STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
+NEW_RESULT = """([before, caption]) => { const r = document.querySelector('#la-result .la-result');
+    return !!r && r.dataset.stamp !== before && !!document.querySelector('#la-badge')
+        && r.querySelector('.la-caption').textContent.startsWith(caption); }"""
+# the details of a new computation: its table (of `rows` rows: every computation here has another count)
+DETAILS = """(rows) => document.querySelector('#la-table-wrap')?.dataset.rows === String(rows)"""
+
+# a box (or a box inside it) whose content is wider than itself: [id, scrollWidth, clientWidth] for each
+CLIPPED = """(selectors) => selectors.flatMap(sel => [...document.querySelectorAll(sel)])
+    .flatMap(e => [e, ...e.querySelectorAll('*')])
+    .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).display === 'block')
+    .map(e => [e.id || e.className || e.tagName, e.scrollWidth, e.clientWidth])"""
+# table cells with a word or a number broken over two lines ("agree/s", "1.58e-/08"): [word, line boxes]
+BROKEN_CELLS = """(selector) => {
+    const out = [];
+    for (const cell of document.querySelectorAll(selector)) {
+        if (cell.offsetParent === null) continue;
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of node.textContent.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(node, word.index); range.setEnd(node, word.index + word[0].length);
+                const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (lines.size > 1) out.push([word[0], lines.size]);
+            }
+        }
+    }
+    return out; }"""
+
+
+def wait(pg, script: str, arg: object = None) -> None:
+    pg.wait_for_function(script, arg=arg)
+
+
+def open_page(browser, url: str, viewport: dict[str, int], theme: str) -> object:  # noqa: F811
+    context = browser.new_context(viewport=viewport, locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(BROWSER_TIMEOUT)
+    pg.goto(f"{url}?__theme={theme}")
+    pg.wait_for_selector("#la-compute")
+    wait(pg, "(dark) => document.body.classList.contains('dark') === dark", theme == "dark")
+    # the page load fills the Check tab and the article examples: wait for it before anything else
+    for tab, ready in (("check", READY["check"]), ("examples", READY["examples"])):
+        main_tab(pg, tab, "en").click()
+        expect(pg.locator(ready)).to_contain_text("0.9")
+    main_tab(pg, "calculator", "en").click()
+    return pg
+
+
+def main_tab(pg, tab: str, lang: str) -> object:
+    return pg.locator("#la-tabs").get_by_role("tab", name=t(f"tab_{tab}", lang), exact=True)
+
+
+def out_tab(pg, key: str, lang: str) -> object:
+    return pg.locator("#la-out-tabs").get_by_role("tab", name=t(key, lang), exact=True)
+
+
+def switch_language(pg, lang: str) -> None:
+    pg.locator("#la-lang").get_by_text(t("language_name", lang), exact=True).click()
+    expect(pg.locator("#la-compute")).to_have_text(t("compute", lang))
+    expect(main_tab(pg, "examples", lang)).to_be_visible()
+
+
+def compute(pg, lang: str, loss: str = "", pred: str = "", target: str = "", rows: int = 3) -> None:
+    """Compute (another loss and input when given) and wait for the value and the details of this computation."""
+    spec = lookup(loss or "bce")
+    if loss:
+        box = pg.locator("#la-loss input")
+        box.click()
+        box.fill(spec.name)
+        pg.locator("ul[role=listbox] li").filter(has_text=f" · {spec.name}").first.click()
+        expect(box).to_have_value(f"{tr(spec.title, lang)} · {spec.name}")
+        expect(pg.locator("#la-info")).to_contain_text(tr(spec.title, lang))  # the loss's change has landed
+        for box_id, text in (("#la-pred", pred), ("#la-target", target)):
+            pg.locator(f"{box_id} textarea").fill(text)
+            expect(pg.locator(f"{box_id} textarea")).to_have_value(text)
+    before = pg.evaluate(STAMP)
+    pg.locator("#la-compute").click()
+    wait(pg, NEW_RESULT, [before, f"{tr(spec.title, lang)} · "])
+    out_tab(pg, "out_table", lang).click()  # a tab's content is in the page while the tab is open
+    wait(pg, DETAILS, rows)
+
+
+def show(pg, tab: str, lang: str) -> None:
+    """Open a main tab and wait for its content (the calculator: a computed result)."""
+    main_tab(pg, tab, lang).click()
+    expect(pg.locator(f"#la-tab-{tab}")).to_be_visible()
+    expect(pg.locator(READY[tab]).first).to_be_visible()
+    if tab == "examples":
+        expect(pg.locator(READY[tab])).to_contain_text("0.926341")
+    if tab == "curves":
+        wait(pg, "(t) => [...document.querySelectorAll('#la-curve-focal svg text')].some(e => e.textContent === t)",
+             t("legend_gamma", lang))
+
+
+# -- desktop: tables ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def desktop(browser, app_server: Server) -> Iterator[object]:  # noqa: F811
+    pg = open_page(browser, app_server.url, DESKTOP, "light")
+    try:
+        yield pg
+    finally:
+        pg.context.close()
+
+
+def assert_tables_fit(pg, what: str) -> None:
+    """The per-element table and the comparison, each in its own tab: no box clips its columns, no cell breaks."""
+    for key, wrap in (("out_table", "#la-table-wrap"), ("out_comparison", "#la-comparison-wrap")):
+        out_tab(pg, key, "en").click()
+        expect(pg.locator(wrap)).to_be_visible()
+        assert pg.evaluate(CLIPPED, [wrap]) == [], (what, key)
+        assert pg.evaluate(BROKEN_CELLS, f"{wrap} th, {wrap} td") == [], (what, key)
+        shot(pg, f"layout_{what}_{key.removeprefix('out_')}")
+
+
+def test_no_table_column_is_clipped_at_1400px(desktop) -> None:
+    pg = desktop
+    compute(pg, "en")
+    assert_tables_fit(pg, "bce")
+    headers = pg.locator("#la-table-table th").all_inner_texts()
+    assert "l" in headers and "clamp log(1−p)" in headers  # the loss column, in view (the box clips none)
+    comparison = pg.locator("#la-comparison-table th").all_inner_texts()
+    assert comparison[-2:] == [t("col_diff", "en"), t("col_agrees", "en")]
+    show(pg, "check", "en")  # the Check tab's conventions table
+    expect(pg.locator("#la-check-conventions-wrap")).to_contain_text("PyTorch")
+    assert pg.evaluate(CLIPPED, ["#la-check-conventions-wrap"]) == []
+    assert pg.evaluate(BROKEN_CELLS, "#la-check-conventions-wrap th, #la-check-conventions-wrap td") == []
+    main_tab(pg, "calculator", "en").click()
+    # the worked solution's own comparison table: whole numbers and words on one line ("1.58e-08", "agrees")
+    out_tab(pg, "out_solution", "en").click()
+    assert pg.evaluate(CLIPPED, ["#la-solution table"]) == []
+    assert pg.evaluate(BROKEN_CELLS, "#la-solution table th, #la-solution table td") == []
+    compute(pg, "en", "cross_entropy", *CE_2D, rows=2)
+    assert_tables_fit(pg, "cross_entropy")
+    gradient = pg.locator("#la-comparison-table tr").nth(2).locator("td").nth(1)
+    expect(gradient.locator("div")).to_have_count(2)  # the (2, 3) gradient as 2 rows of 3
+    compute(pg, "en", "cross_entropy", *CE_4D, rows=8)
+    assert_tables_fit(pg, "cross_entropy_4d")
+    heads = pg.locator("#la-table-table th")
+    expect(heads).to_have_count(12)
+    expect(heads.nth(5).locator("sup")).to_have_text("x−m")  # e^{x−m} written with its superscript
+    # the plot of an (N, C, d1, d2) input draws curves, with a legend named after what its series are
+    out_tab(pg, "out_plot", "en").click()
+    texts = "(sel) => [...document.querySelectorAll(sel + ' svg text')].map(e => e.textContent)"
+    wait(pg, f"(want) => want.every(w => ({texts})('#la-plot-loss').includes(w))",
+         [t("x_logit", "en"), msg("plots.legend_sample").render("en"), "sample 0 (y = 2)"])
+    assert not {"series", "curve"} & set(pg.evaluate(texts, "#la-plot-loss"))
+    shot(pg, "layout_cross_entropy_4d_plot")
+
+
+def test_a_probability_axis_stays_within_0_and_1(desktop) -> None:
+    """A p_t axis runs over [0, 1] with its whole title in view, for 200 elements too (their pins not joined)."""
+    pg = desktop
+    pred = json.dumps([[round(-4 + 8 * i / 199, 3), 0.0] for i in range(200)])
+    target = json.dumps([i % 2 for i in range(200)])
+    compute(pg, "en", "softmax_focal", pred, target, rows=200)
+    out_tab(pg, "out_plot", "en").click()
+    axis = f"X-axis titled '{t('x_pt', 'en')}' for a linear scale with values from 0.0 to 1.0"
+    wait(pg, """(label) => [...document.querySelectorAll('#la-plot-loss svg [aria-roledescription=axis]')]
+        .some(a => a.getAttribute('aria-label') === label)""", axis)
+    inside = pg.evaluate("""(title) => { const text = [...document.querySelectorAll('#la-plot-loss svg text')]
+            .find(e => e.textContent === title);
+        const box = text.getBoundingClientRect(), svg = text.closest('svg').getBoundingClientRect();
+        return box.left >= svg.left && box.right <= svg.right && box.bottom <= svg.bottom; }""", t("x_pt", "en"))
+    assert inside
+    shot(pg, "layout_p_t_plot")
+
+
+# -- phone ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def phone(browser, app_server: Server) -> Iterator[object]:  # noqa: F811
+    pg = open_page(browser, app_server.url, PHONE, "light")
+    try:
+        yield pg
+    finally:
+        pg.context.close()
+
+
+def test_the_phone_layout_has_labelled_tabs_and_tidy_controls(phone) -> None:
+    pg = phone
+    for lang in ("en", "zh"):
+        switch_language(pg, lang)
+        for tab in TABS:  # every tab has its label, fully on screen (none behind an unlabelled "⋯")
+            button = main_tab(pg, tab, lang)
+            expect(button).to_be_visible()
+            box = button.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (tab, box)
+    switch_language(pg, "en")
+    main_tab(pg, "calculator", "en").click()
+    compute(pg, "en")
+    # the dropdowns' values are not under their arrows: the text fits its box, which keeps room for the arrow
+    for dropdown in ("#la-reduction", "#la-tab-calculator .la-dd >> nth=1", "#la-tab-calculator .la-dd >> nth=2"):
+        field = pg.locator(dropdown).locator("input")
+        assert field.evaluate("e => e.scrollWidth <= e.clientWidth"), dropdown
+    # the badge stays inside its card
+    card, badge = pg.locator("#la-result .la-result").bounding_box(), pg.locator("#la-badge").bounding_box()
+    assert card is not None and badge is not None
+    assert badge["x"] >= card["x"] and badge["x"] + badge["width"] <= card["x"] + card["width"] + 0.5, (card, badge)
+    # a wide table scrolls sideways in its own box; its columns keep their width (no letters per line)
+    compute(pg, "en", "cross_entropy", *CE_2D, rows=2)
+    out_tab(pg, "out_table", "en").click()
+    wrap = pg.locator("#la-table-wrap")
+    expect(wrap).to_be_visible()
+    assert wrap.evaluate("e => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === 'auto'")
+    assert pg.evaluate(BROKEN_CELLS, "#la-table-wrap th, #la-table-wrap td") == []
+    page_width = pg.evaluate("() => document.documentElement.scrollWidth")
+    assert page_width <= PHONE["width"], page_width  # the page itself does not scroll sideways
+    shot(pg, "layout_phone_table")
+    # the Check tab's conventions table: whole words and numbers, sideways scroll in its box
+    show(pg, "check", "en")
+    expect(pg.locator("#la-check-conventions-wrap")).to_contain_text("PyTorch")
+    assert pg.evaluate(BROKEN_CELLS, "#la-check-conventions-wrap th, #la-check-conventions-wrap td") == []
+    assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+# -- dark theme -------------------------------------------------------------------------------------------------
+
+CONTRAST = """() => {
+    const rgba = c => { const m = c.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
+    const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+                                 return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+    return [...document.querySelectorAll('.la-matrix td.cell small')].map(small => {
+        const [r, g, b, a] = rgba(getComputedStyle(small).color);
+        const alpha = a * Number(getComputedStyle(small).opacity);
+        const bg = rgba(getComputedStyle(small.parentElement).backgroundColor);
+        const seen = [r, g, b].map((v, i) => alpha * v + (1 - alpha) * bg[i]);
+        const [hi, lo] = [lum(seen), lum(bg)].sort((x, y) => y - x);
+        return [small.textContent, (hi + 0.05) / (lo + 0.05)];
+    }); }"""
+
+
+def test_dark_theme_confusion_captions_are_visible(browser, app_server: Server) -> None:  # noqa: F811
+    pg = open_page(browser, app_server.url, DESKTOP, "dark")
+    try:
+        show(pg, "confusion", "en")
+        expect(pg.locator(".la-matrix td.cell small")).to_have_count(4)
+        contrast = dict(pg.evaluate(CONTRAST))
+        assert set(contrast) == {"TP", "FN", "FP", "TN"}
+        assert all(ratio >= 3.0 for ratio in contrast.values()), contrast
+        shot(pg, "layout_dark_confusion")
+    finally:
+        pg.context.close()
+
+
+# -- screenshots of every tab: both languages, both themes, desktop and phone ------------------------------------
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_screenshots_of_every_tab(browser, app_server: Server, lang: str, theme: str, device: str) -> None:  # noqa: F811
+    pg = open_page(browser, app_server.url, DESKTOP if device == "desktop" else PHONE, theme)
+    suffix = "" if device == "desktop" else "_phone"
+    try:
+        switch_language(pg, lang)
+        compute(pg, lang)
+        for tab in TABS:
+            show(pg, tab, lang)
+            path = shot(pg, f"{tab}_{lang}_{theme}{suffix}")
+            assert path.parent == SCREENSHOTS
+        main_tab(pg, "calculator", lang).click()
+        for key in ("out_table", "out_plot"):
+            out_tab(pg, key, lang).click()
+            if key == "out_plot":
+                wait(pg, "(t) => [...document.querySelectorAll('#la-plot-loss svg text')].some(e => e.textContent === t)",
+                     msg("plots.legend_target").render(lang))
+            shot(pg, f"calculator_{key.removeprefix('out_')}_{lang}_{theme}{suffix}")
+        if device == "desktop":
+            assert pg.evaluate(CLIPPED, ["#la-table-wrap"]) == []
+    finally:
+        pg.context.close()
