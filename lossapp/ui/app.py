@@ -20,6 +20,7 @@ from typing import Any
 from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
 from lossapp.ui.common import CSS, Translations, gr, theme, toast_js
 from lossapp.ui.downloads import DOWNLOADS
+from lossapp.ui.mcp_server import launch_option, requested
 from lossapp.ui.strings import language_choices, t
 
 DELETE_CACHE = (600, 3600)  # Gradio's own files (uploads, served copies): every 10 min, those over an hour old
@@ -152,13 +153,15 @@ def server_settings() -> tuple[str, int]:
 
 def launch_kwargs() -> dict[str, Any]:
     """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS, the error
-    toasts' heading in the chosen language (toast_js); at most concurrency.SESSIONS sessions kept. show_error is
+    toasts' heading in the chosen language (toast_js); at most concurrency.SESSIONS sessions kept; the MCP server
+    when LOSSAPP_MCP=1 (lossapp.ui.mcp_server; `python app.py --mcp` passes mcp_server=True). show_error is
     off: a gr.Error (every InputError, and the internal-error message) still reaches the user, but an exception
     that escaped a handler shows as a generic error, not its text."""
     host, port = server_settings()
     return {"server_name": host, "server_port": port, "share": False, "enable_monitoring": False,
             "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS, "js": toast_js(),
-            "max_file_size": "200mb", "footer_links": ["api", "settings"], "mcp_server": False,
+            "max_file_size": "200mb", "footer_links": ["api", "settings"],
+            "mcp_server": launch_option(requested()),
             "state_session_capacity": concurrency.SESSIONS}
 
 
