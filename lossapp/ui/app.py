@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
+from lossapp.ui import share as share_links
 from lossapp.ui.common import CSS, Translations, gr, theme, toast_js
 from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.mcp_server import launch_option, requested
@@ -44,6 +45,8 @@ def build_app() -> gr.Blocks:
             with gr.Column(scale=1, min_width=230):
                 lang = gr.Radio(language_choices(), value="en", label=t("language", "en"), elem_id="la-lang",
                                 elem_classes=["la-lang"])
+            with gr.Column(scale=2, min_width=260):
+                share_bar = share_links.build(tr_ui)
         tr_ui.add(header, lambda lg: gr.update(value=_header(lg)))
         tr_ui.keys(lang, label="language")
         with gr.Tabs(selected="calculator", elem_id="la-tabs") as tabs:
@@ -78,8 +81,9 @@ def build_app() -> gr.Blocks:
             return on_load(lg) if lg != "en" else [gr.update() for _ in load_outputs]
 
         load_outputs = [*examples.load_outputs, *chk.outputs]
-        demo.load(on_load, [lang], load_outputs, api_visibility="private", show_progress="hidden") \
+        loaded = demo.load(on_load, [lang], load_outputs, api_visibility="private", show_progress="hidden") \
             .then(in_chosen_language, [lang], load_outputs, api_visibility="private", show_progress="hidden")
+        share_links.wire(share_bar, calc, chk, conf, tabs, lang, loaded.then)  # a shared link's state, after the load
         api.register()
     demo.queue(**concurrency.queue_kwargs())
     demo.lossapp_translations = tr_ui  # for tests: every language-dependent component

@@ -1,0 +1,107 @@
+"""Sharing, the keyboard, errors at their field and copying, in a real browser (Playwright driving Debian's
+Chromium against `python app.py`).
+
+A computation's link (lossapp.ui.share) opened in a new page shows the same result, for the calculator, the
+Check tab and the confusion matrix; Ctrl+Enter computes from any input, Enter in the claimed answer checks
+(lossapp.ui.keyboard); a bad input's message appears next to its field (lossapp.ui.field_errors). Every test
+waits for what it asserts (no sleeps)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
+    BROWSER_TIMEOUT,
+    Server,
+    app_server,
+    browser,
+    expect,
+)
+
+pytestmark = pytest.mark.browser
+
+PRED, TARGET, VALUE = "[0.3, 0.8]", "[1, 0]", "1.40671"  # BCE: (−ln 0.3 − ln 0.2) / 2
+
+
+@pytest.fixture()
+def context(browser) -> Iterator[object]:  # noqa: F811
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    ctx.set_default_timeout(BROWSER_TIMEOUT)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def _open(context, url: str):
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#la-compute")
+    return page
+
+
+def _fill(page, selector: str, value: str) -> None:
+    box = page.locator(f"{selector} textarea, {selector} input").first
+    box.fill(value)
+
+
+def _link(page) -> str:
+    """The link of the last computation, once the share bar shows it."""
+    link = page.locator("#la-share-link textarea, #la-share-link input").first
+    expect(link).to_have_value(re.compile(r"^http://.*\?tab="))
+    return link.input_value()
+
+
+def test_a_calculator_link_reproduces_the_result(context, app_server: Server) -> None:  # noqa: F811
+    page = _open(context, app_server.url)
+    _fill(page, "#la-pred", PRED)
+    _fill(page, "#la-target", TARGET)
+    page.click("#la-compute")
+    expect(page.locator("#la-value")).to_have_text(VALUE)
+    link = _link(page)
+    query = parse_qs(urlparse(link).query)
+    assert query["tab"] == ["calculator"] and query["loss"] == ["bce"]
+    assert query["pred"] == [PRED] and query["target"] == [TARGET]
+    page.wait_for_function("(want) => location.href === want", arg=link)  # the address bar holds it too
+
+    other = _open(context, link)
+    expect(other.locator("#la-value")).to_have_text(VALUE)
+    expect(other.locator("#la-pred textarea")).to_have_value(PRED)
+
+
+def test_a_link_with_parameters_and_language(context, app_server: Server) -> None:  # noqa: F811
+    url = (app_server.url + "?tab=calculator&loss=smooth_l1&pred=%5B0.5%2C+2.0%5D&target=%5B0.0%2C+0.0%5D"
+           "&reduction=sum&p.beta=0.5&lang=zh")
+    page = _open(context, url)
+    # smooth L1, beta 0.5: |0.5| ≤ 0.5 → 0.5·0.25/0.5 = 0.25; |2| > 0.5 → 2 − 0.25 = 1.75; sum 2.0
+    expect(page.locator("#la-value")).to_have_text("2")
+    expect(page.locator("#la-lang input[value=zh]")).to_be_checked()
+
+
+def test_check_and_confusion_links(context, app_server: Server) -> None:  # noqa: F811
+    page = _open(context, app_server.url)
+    page.click("#la-tabs [role=tab] >> nth=2")  # Check my answer
+    _fill(page, "#la-check-claimed", "0.4023")
+    page.click("#la-check-button")
+    expect(page.locator("#la-check-result")).to_contain_text("mistake")
+    link = _link(page)
+    assert parse_qs(urlparse(link).query)["claimed"] == ["0.4023"]
+    other = _open(context, link)
+    expect(other.locator("#la-check-result")).to_contain_text("mistake")
+    expect(other.locator("#la-check-claimed textarea, #la-check-claimed input").first).to_have_value("0.4023")
+
+    conf = _open(context, app_server.url + "?tab=confusion&tp=30&fp=10&fn=10&tn=50&metric=iou")
+    # IoU = 30 / (30 + 10 + 10) = 0.6
+    expect(conf.locator("#la-conf-headline")).to_contain_text("iou = 0.6")
+
+
+def test_copy_link_puts_it_on_the_clipboard(context, app_server: Server) -> None:  # noqa: F811
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_server.url.rstrip("/"))
+    page = _open(context, app_server.url)
+    page.click("#la-compute")
+    link = _link(page)
+    page.click("#la-share-copy")
+    page.wait_for_function("async (want) => (await navigator.clipboard.readText()) === want", arg=link)
