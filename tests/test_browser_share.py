@@ -105,3 +105,63 @@ def test_copy_link_puts_it_on_the_clipboard(context, app_server: Server) -> None
     link = _link(page)
     page.click("#la-share-copy")
     page.wait_for_function("async (want) => (await navigator.clipboard.readText()) === want", arg=link)
+
+
+def test_ctrl_enter_computes_and_enter_checks(context, app_server: Server) -> None:  # noqa: F811
+    page = _open(context, app_server.url)
+    _fill(page, "#la-pred", PRED)
+    _fill(page, "#la-target", TARGET)
+    page.locator("#la-target textarea").press("Control+Enter")
+    expect(page.locator("#la-value")).to_have_text(VALUE)
+    expect(page.locator("#la-target textarea")).to_have_value(TARGET)  # no new line typed
+
+    _fill(page, "#la-claimed", "1.4067")
+    page.locator("#la-claimed textarea, #la-claimed input").first.press("Enter")
+    expect(page.locator("#la-verdict")).to_contain_text("exact")
+
+    page.click("#la-tabs [role=tab] >> nth=2")  # Check my answer: Enter in the claim checks
+    claimed = page.locator("#la-check-claimed textarea, #la-check-claimed input").first
+    claimed.fill("0.4023")
+    claimed.press("Enter")
+    expect(page.locator("#la-check-result")).to_contain_text("mistake")
+    _fill(page, "#la-check-pred", "[0.2947, 0.5898, 0.4863]")
+    claimed.fill("0.9263")
+    page.locator("#la-check-pred textarea").press("Meta+Enter")
+    expect(page.locator("#la-check-result")).to_contain_text("exact")
+
+    page.click("#la-tabs [role=tab] >> nth=1")  # the confusion matrix
+    tp = page.locator("#la-tp input").first
+    tp.fill("30")
+    tp.press("Control+Enter")
+    expect(page.locator("#la-dice-f1")).to_contain_text("0.8")  # Dice = 60 / (60 + 5 + 10)
+
+
+def test_an_error_shows_next_to_its_field(context, app_server: Server) -> None:  # noqa: F811
+    page = _open(context, app_server.url)
+    _fill(page, "#la-pred", "[0.3, x]")
+    _fill(page, "#la-target", TARGET)
+    page.click("#la-compute")
+    note = page.locator("#la-pred .la-field-error")
+    expect(note).to_contain_text("expected a number, got 'x'")
+    expect(page.locator("#la-target .la-field-error")).to_have_count(0)
+
+    _fill(page, "#la-pred", "[0.3, 0.8, 0.5]")  # editing the field clears its note
+    expect(note).to_have_count(0)
+    page.click("#la-compute")
+    expect(page.locator("#la-pred .la-field-error")).to_contain_text("same shape")
+    expect(page.locator("#la-target .la-field-error")).to_contain_text("same shape")
+
+    page.click("#la-tabs [role=tab] >> nth=2")
+    claimed = page.locator("#la-check-claimed textarea, #la-check-claimed input").first
+    claimed.fill("about 0.9")
+    page.click("#la-check-button")
+    expect(page.locator("#la-check-claimed .la-field-error")).to_contain_text("expected a number")
+
+
+def test_a_parameter_error_shows_at_its_control(context, app_server: Server) -> None:  # noqa: F811
+    url = app_server.url + "?tab=calculator&loss=cross_entropy&pred=%5B%5B1%2C+2%5D%2C+%5B3%2C+4%5D%5D&target=%5B0%2C+1%5D&p.weight=%5B1%2C+x%5D"
+    page = _open(context, url)
+    note = page.locator(".la-params .la-field-error")
+    expect(note).to_contain_text("parameter weight: expected a number")
+    expect(note).to_have_count(1)
+    expect(page.locator("#la-pred .la-field-error")).to_have_count(0)

@@ -67,7 +67,7 @@ def compute(loss: str, pred: str, target: str = "", params: str = "{}", reductio
         dtype: the dtype of PyTorch's reference run: float16, bfloat16, float32 or float64.
 
     Returns:
-        The result as JSON: loss, params, reduction, value, steps (symbol, title, formula in LaTeX, value), reference (torch's value and whether it agrees), gradient, warnings. Bounded (under 1 MB): each step keeps its first elements with its shape; compute_full gives every element.
+        The result as JSON: loss, params, reduction, value, steps (symbol, title, formula in LaTeX, value), reference (torch's value and whether it agrees), gradient, warnings. Bounded (under 1 MB): each step keeps its first elements with its shape; /compute_full gives every element.
     """
     return _answer("/compute", (loss, pred, target, params, reduction, device, dtype), full=False)
 
@@ -96,7 +96,7 @@ def check(loss: str, pred: str, target: str = "", params: str = "{}", reduction:
         claimed: the answer to judge as written, e.g. "0.9264" (its decimals matter: 0.93 is judged to 2 decimals).
 
     Returns:
-        The result JSON of compute plus "check": claimed, value, verdict (exact / convention / mistake / rounding / incorrect), decimals, interval (the values attainable with the inputs rounded as written), explanation and the mistakes that reproduce the claim. Bounded as compute; check_full gives every element.
+        The result JSON of compute plus "check": claimed, value, verdict (exact / convention / mistake / rounding / incorrect), decimals, interval (the values attainable with the inputs rounded as written), explanation and the mistakes that reproduce the claim. Bounded as compute; /check_full gives every element.
     """
     return _answer("/check", (loss, pred, target, params, reduction, device, dtype), full=False, checking=True,
                    claimed=claimed)

@@ -19,8 +19,10 @@ from typing import Any
 
 from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
 from lossapp.ui import share as share_links
-from lossapp.ui.common import CSS, Translations, gr, theme, toast_js
+from lossapp.ui.common import CSS, Translations, gr, page_js, theme, toast_js
 from lossapp.ui.downloads import DOWNLOADS
+from lossapp.ui.field_errors import FIELD_ERROR_CSS, FIELD_ERRORS_JS
+from lossapp.ui.keyboard import KEYBOARD_JS
 from lossapp.ui.mcp_server import launch_option, requested
 from lossapp.ui.strings import language_choices, t
 
@@ -157,13 +159,15 @@ def server_settings() -> tuple[str, int]:
 
 def launch_kwargs() -> dict[str, Any]:
     """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS, the error
-    toasts' heading in the chosen language (toast_js); at most concurrency.SESSIONS sessions kept; the MCP server
+    toasts' heading in the chosen language (toast_js), the keyboard (lossapp.ui.keyboard) and the errors at their
+    field (lossapp.ui.field_errors); at most concurrency.SESSIONS sessions kept; the MCP server
     when LOSSAPP_MCP=1 (lossapp.ui.mcp_server; `python app.py --mcp` passes mcp_server=True). show_error is
     off: a gr.Error (every InputError, and the internal-error message) still reaches the user, but an exception
     that escaped a handler shows as a generic error, not its text."""
     host, port = server_settings()
     return {"server_name": host, "server_port": port, "share": False, "enable_monitoring": False,
-            "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS, "js": toast_js(),
+            "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS + FIELD_ERROR_CSS,
+            "js": page_js(toast_js(), KEYBOARD_JS, FIELD_ERRORS_JS),
             "max_file_size": "200mb", "footer_links": ["api", "settings"],
             "mcp_server": launch_option(requested()),
             "state_session_capacity": concurrency.SESSIONS}

@@ -28,6 +28,7 @@ import gradio as gr
 
 from lossapp.i18n import LANGUAGES, localize
 from lossapp.inputs import InputError, limits
+from lossapp.ui import field_errors
 from lossapp.ui.strings import t
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
@@ -90,6 +91,11 @@ TOAST_JS = """() => {
 }"""
 
 
+def page_js(*scripts: str) -> str:
+    """One page-load function that runs each of `scripts` (page-load functions: Gradio's `js` takes one)."""
+    return "() => {\n" + "\n".join(f"  ({script})();" for script in scripts) + "\n}"
+
+
 def toast_js() -> str:
     """The page-load script of TOAST_JS with the word of every language."""
     return TOAST_JS % json.dumps({lang: t("toast_error", lang) for lang in LANGUAGES}, ensure_ascii=False)
@@ -146,12 +152,14 @@ def internal_error(exc: BaseException, where: str, lang: str = "en") -> gr.Error
 
 @contextmanager
 def as_gradio_errors(lang: str, where: str) -> Iterator[None]:
-    """InputError -> the user's error modal; any other exception -> internal_error, logged as happening in
-    `where` (a gr.Error passes)."""
+    """InputError -> the user's error modal, marking the inputs at fault for the page; any other exception ->
+    internal_error, logged as happening in `where` (a gr.Error passes)."""
     try:
         yield
     except InputError as exc:
-        raise user_error(exc, lang) from None
+        error = user_error(exc, lang)
+        error.message += field_errors.marker(exc)  # which inputs are at fault, for the page (lossapp.ui.field_errors)
+        raise error from None
     except gr.Error:
         raise
     except Exception as exc:
