@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -165,3 +166,33 @@ def test_a_parameter_error_shows_at_its_control(context, app_server: Server) -> 
     expect(note).to_contain_text("parameter weight: expected a number")
     expect(note).to_have_count(1)
     expect(page.locator("#la-pred .la-field-error")).to_have_count(0)
+
+
+def test_copy_the_value_a_formula_and_the_solution_and_download_the_latex(context, app_server: Server) -> None:  # noqa: F811
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_server.url.rstrip("/"))
+    page = _open(context, app_server.url)
+    _fill(page, "#la-pred", PRED)
+    _fill(page, "#la-target", TARGET)
+    page.click("#la-compute")
+    expect(page.locator("#la-value")).to_have_text(VALUE)
+    clipboard = "async (want) => (await navigator.clipboard.readText()) === want"
+
+    page.locator("#la-result .la-copy").click()
+    page.wait_for_function(clipboard, arg=VALUE)
+
+    formulas = page.locator("#la-solution .katex-display .la-copy")
+    expect(formulas.first).to_be_attached()
+    formulas.first.click(force=True)  # shown on hover
+    page.wait_for_function(clipboard, arg=r"\log p_n")  # step 1's formula, as LaTeX
+
+    page.locator("#la-solution").hover()
+    page.locator("#la-solution button[aria-label*='opy'], #la-solution button[title*='opy']").first.click()
+    page.wait_for_function("async () => (await navigator.clipboard.readText()).includes('$$L = \\\\frac{2.813}{2}')")
+
+    page.click("#la-out-tabs [role=tab] >> nth=5")  # Downloads
+    with page.expect_download() as download:
+        page.click("#la-dl-tex")
+    path = download.value.path()
+    text = Path(path).read_text(encoding="utf-8")
+    assert download.value.suggested_filename == "bce_solution_en.tex"
+    assert "\\documentclass[11pt]{article}" in text and text.rstrip().endswith("\\end{document}")

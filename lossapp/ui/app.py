@@ -20,6 +20,8 @@ from typing import Any
 from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
 from lossapp.ui import share as share_links
 from lossapp.ui.common import CSS, Translations, gr, page_js, theme, toast_js
+from lossapp.ui.copy_export import COPY_CSS, copy_js
+from lossapp.ui.copy_export import wire as wire_copy_buttons
 from lossapp.ui.downloads import DOWNLOADS
 from lossapp.ui.field_errors import FIELD_ERROR_CSS, FIELD_ERRORS_JS
 from lossapp.ui.keyboard import KEYBOARD_JS
@@ -85,6 +87,7 @@ def build_app() -> gr.Blocks:
         load_outputs = [*examples.load_outputs, *chk.outputs]
         loaded = demo.load(on_load, [lang], load_outputs, api_visibility="private", show_progress="hidden") \
             .then(in_chosen_language, [lang], load_outputs, api_visibility="private", show_progress="hidden")
+        wire_copy_buttons(calc.solution, chk.solution)
         share_links.wire(share_bar, calc, chk, conf, tabs, lang, loaded.then)  # a shared link's state, after the load
         api.register()
     demo.queue(**concurrency.queue_kwargs())
@@ -159,15 +162,15 @@ def server_settings() -> tuple[str, int]:
 
 def launch_kwargs() -> dict[str, Any]:
     """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS, the error
-    toasts' heading in the chosen language (toast_js), the keyboard (lossapp.ui.keyboard) and the errors at their
-    field (lossapp.ui.field_errors); at most concurrency.SESSIONS sessions kept; the MCP server
-    when LOSSAPP_MCP=1 (lossapp.ui.mcp_server; `python app.py --mcp` passes mcp_server=True). show_error is
+    toasts' heading in the chosen language (toast_js), the keyboard (lossapp.ui.keyboard), the errors at their
+    field (lossapp.ui.field_errors), the copy buttons (lossapp.ui.copy_export); at most concurrency.SESSIONS
+    sessions kept; the MCP server when LOSSAPP_MCP=1 (lossapp.ui.mcp_server; `python app.py --mcp` passes mcp_server=True). show_error is
     off: a gr.Error (every InputError, and the internal-error message) still reaches the user, but an exception
     that escaped a handler shows as a generic error, not its text."""
     host, port = server_settings()
     return {"server_name": host, "server_port": port, "share": False, "enable_monitoring": False,
-            "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS + FIELD_ERROR_CSS,
-            "js": page_js(toast_js(), KEYBOARD_JS, FIELD_ERRORS_JS),
+            "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS + FIELD_ERROR_CSS + COPY_CSS,
+            "js": page_js(toast_js(), KEYBOARD_JS, FIELD_ERRORS_JS, copy_js()),
             "max_file_size": "200mb", "footer_links": ["api", "settings"],
             "mcp_server": launch_option(requested()),
             "state_session_capacity": concurrency.SESSIONS}
