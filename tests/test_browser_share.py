@@ -196,3 +196,27 @@ def test_copy_the_value_a_formula_and_the_solution_and_download_the_latex(contex
     text = Path(path).read_text(encoding="utf-8")
     assert download.value.suggested_filename == "bce_solution_en.tex"
     assert "\\documentclass[11pt]{article}" in text and text.rstrip().endswith("\\end{document}")
+
+
+def test_sharing_on_a_phone_in_dark_theme_and_chinese(browser, app_server: Server) -> None:  # noqa: F811
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
+                                  has_touch=True)
+    context.set_default_timeout(BROWSER_TIMEOUT)
+    try:
+        page = _open(context, app_server.url + "?__theme=dark")
+        page.click("#la-lang input[value=zh]")
+        expect(page.locator("#la-share-copy")).to_have_text("🔗 复制链接")
+        _fill(page, "#la-pred", PRED)
+        _fill(page, "#la-target", TARGET)
+        page.click("#la-compute")
+        expect(page.locator("#la-value")).to_have_text(VALUE)
+        link = _link(page)
+        query = parse_qs(urlparse(link).query)
+        assert query["lang"] == ["zh"] and query["__theme"] == ["dark"] and query["pred"] == [PRED]
+
+        other = _open(context, link)
+        expect(other.locator("#la-value")).to_have_text(VALUE)
+        expect(other.locator("#la-lang input[value=zh]")).to_be_checked()
+        assert other.evaluate("() => document.body.classList.contains('dark')")
+    finally:
+        context.close()

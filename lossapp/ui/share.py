@@ -173,7 +173,11 @@ def count_value(written: str | None) -> int | float | None:
 # (whose query string Spaces hands to the app on load); written into the address bar and handed to the Space page.
 WRITE_URL_JS = """(query) => {
   if (query === null || query === undefined) return [];
-  const search = query ? '?' + query : '';
+  const params = new URLSearchParams(query);
+  for (const [key, value] of new URLSearchParams(location.search)) {
+    if (key.startsWith('__')) params.set(key, value);  // Gradio's own (__theme=dark) stay
+  }
+  const search = params.toString() ? '?' + params.toString() : '';
   try { history.replaceState(history.state, '', location.pathname + search + location.hash); } catch (e) {}
   const framed = window.parent !== window;
   if (framed) {
