@@ -23,7 +23,7 @@ from lossapp.ui.common import CSS, Translations, gr, page_js, theme, toast_js
 from lossapp.ui.copy_export import COPY_CSS, copy_js
 from lossapp.ui.copy_export import wire as wire_copy_buttons
 from lossapp.ui.downloads import DOWNLOADS
-from lossapp.ui.field_errors import FIELD_ERROR_CSS, FIELD_ERRORS_JS
+from lossapp.ui.field_errors import FIELD_ERROR_CSS, FIELD_ERRORS_JS, mark_errors
 from lossapp.ui.keyboard import KEYBOARD_JS
 from lossapp.ui.mcp_server import launch_option, requested
 from lossapp.ui.strings import language_choices, t
@@ -90,6 +90,7 @@ def build_app() -> gr.Blocks:
         wire_copy_buttons(calc.solution, chk.solution)
         share_links.wire(share_bar, calc, chk, conf, tabs, lang, loaded.then)  # a shared link's state, after the load
         api.register()
+    mark_errors(demo, [calc.extra["on_compute"], chk.extra["on_check"], conf.extra["on_counts"]])
     demo.queue(**concurrency.queue_kwargs())
     demo.lossapp_translations = tr_ui  # for tests: every language-dependent component
     return demo

@@ -28,7 +28,6 @@ import gradio as gr
 
 from lossapp.i18n import LANGUAGES, localize
 from lossapp.inputs import InputError, limits
-from lossapp.ui import field_errors
 from lossapp.ui.strings import t
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
@@ -152,14 +151,12 @@ def internal_error(exc: BaseException, where: str, lang: str = "en") -> gr.Error
 
 @contextmanager
 def as_gradio_errors(lang: str, where: str) -> Iterator[None]:
-    """InputError -> the user's error modal, marking the inputs at fault for the page; any other exception ->
-    internal_error, logged as happening in `where` (a gr.Error passes)."""
+    """InputError -> the user's error modal; any other exception -> internal_error, logged as happening in
+    `where` (a gr.Error passes)."""
     try:
         yield
     except InputError as exc:
-        error = user_error(exc, lang)
-        error.message += field_errors.marker(exc)  # which inputs are at fault, for the page (lossapp.ui.field_errors)
-        raise error from None
+        raise user_error(exc, lang) from None
     except gr.Error:
         raise
     except Exception as exc:

@@ -19,6 +19,21 @@ SOLUTIONS = ("#la-solution", "#la-check-solution", "#la-conf-steps", "#la-conf-i
 VALUES = ("#la-value",)
 WORDS = ("copy_latex", "copy_value", "copied")
 
+# text -> the clipboard; where the Clipboard API is refused (a page served over plain http to another machine),
+# through a selected textarea
+WRITE_CLIPBOARD_JS = """async (text) => {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (e) {
+    const area = document.createElement('textarea');
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand('copy'); } catch (ignored) {}
+    area.remove();
+  }
+}"""
+
 COPY_JS = """() => {
   const words = %s;
   const solutions = %s;
@@ -27,18 +42,7 @@ COPY_JS = """() => {
     const lang = document.querySelector('#la-lang input[aria-checked="true"]')?.value;
     return (words[lang] || words.en)[key];
   };
-  const write = async (text) => {
-    try {
-      await navigator.clipboard.writeText(text);
-    } catch (e) {
-      const area = document.createElement('textarea');
-      area.value = text;
-      document.body.appendChild(area);
-      area.select();
-      try { document.execCommand('copy'); } catch (ignored) {}
-      area.remove();
-    }
-  };
+  const write = %s;
   const button = (key, text) => {
     const b = document.createElement('button');
     b.type = 'button';
@@ -93,7 +97,8 @@ COPY_CSS = """
 def copy_js() -> str:
     """COPY_JS with the buttons' words in every language (the [ui_copy] table)."""
     words = {lang: {key: msg(f"ui_copy.{key}").render(lang) for key in WORDS} for lang in LANGUAGES}
-    return COPY_JS % (json.dumps(words, ensure_ascii=False), json.dumps(list(SOLUTIONS)), json.dumps(list(VALUES)))
+    return COPY_JS % (json.dumps(words, ensure_ascii=False), json.dumps(list(SOLUTIONS)), json.dumps(list(VALUES)),
+                      WRITE_CLIPBOARD_JS)
 
 
 def wire(*solutions: Any) -> None:

@@ -1,6 +1,7 @@
 """Errors at their field: a bad input's message also appears next to the input that caused it.
 
-The error modal carries, after the message, an empty hidden marker naming the inputs at fault
+The error modal of a tab's computation (its handler wrapped by `mark_errors`) carries, after the message, an
+empty hidden marker naming the inputs at fault
 (`lossapp.inputs.errors.fields_at_fault`: from the InputError's id and fields, never its text) in its classes
 (`la-at-pred`, `la-at-param-beta`: the modal's sanitizer keeps classes, not data attributes); FIELD_ERRORS_JS,
 run when the page loads, sees the toast arrive and writes its message under those inputs of the tab in view
@@ -10,10 +11,14 @@ edited or the tab computes again.
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from lossapp.inputs import InputError
 from lossapp.inputs.errors import fields_at_fault
+from lossapp.ui.common import gr
 
 
 def marker(error: InputError) -> str:
@@ -23,6 +28,33 @@ def marker(error: InputError) -> str:
         return ""
     classes = " ".join(f"la-at-{field.replace(':', '-')}" for field in fields)
     return f'<span hidden class="la-fields {html.escape(classes, quote=True)}"></span>'
+
+
+def marking(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """`handler` whose error modal for a bad input also carries the marker of the inputs at fault
+    (lossapp.ui.common.as_gradio_errors raises the modal `from None`: the InputError is its __context__)."""
+    @functools.wraps(handler)
+    def marked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error as error:
+            if isinstance(error.__context__, InputError):
+                error.message += marker(error.__context__)
+            raise
+
+    marked.marks_fields = True  # type: ignore[attr-defined]
+    return marked
+
+
+def mark_errors(demo: gr.Blocks, handlers: Iterable[Callable[..., Any]]) -> int:
+    """Every event of `demo` that runs one of `handlers` (the tabs' Compute / Check) runs it through marking();
+    how many events. Done once the tabs have registered their events: their handlers stay as they are when
+    called directly."""
+    wanted = {id(handler) for handler in handlers}
+    events = [block_fn for block_fn in demo.fns.values() if id(block_fn.fn) in wanted]
+    for block_fn in events:
+        block_fn.fn = marking(block_fn.fn)
+    return len(events)
 
 
 # Each tab panel's inputs by field name (a parameter is found by its control's label in the panel's parameters),

@@ -32,6 +32,7 @@ from lossapp.registry import LossSpec, Param, lookup
 from lossapp.ui import calculator
 from lossapp.ui.common import Translations, gr
 from lossapp.ui.concurrency import compute_events
+from lossapp.ui.copy_export import WRITE_CLIPBOARD_JS
 
 TABS = ("calculator", "check", "confusion")
 PARAM_PREFIX = "p."
@@ -188,20 +189,7 @@ WRITE_URL_JS = """(query) => {
   return base + search;
 }"""
 
-COPY_JS = """async (link) => {
-  if (!link) return link;
-  try {
-    await navigator.clipboard.writeText(link);
-  } catch (e) {
-    const area = document.createElement('textarea');
-    area.value = link;
-    document.body.appendChild(area);
-    area.select();
-    try { document.execCommand('copy'); } catch (ignored) {}
-    area.remove();
-  }
-  return link;
-}"""
+COPY_JS = f"async (link) => {{ if (link) await ({WRITE_CLIPBOARD_JS})(link); return link; }}"
 
 
 def write_url_js() -> str:
