@@ -43,12 +43,16 @@ COPY_JS = """() => {
     return (words[lang] || words.en)[key];
   };
   const write = %s;
+  // a copy icon drawn, not a glyph: fonts without one would show a box
+  const icon = '<svg viewBox="0 0 16 16" width="13" height="13" aria-hidden="true" fill="none" stroke="currentColor"'
+    + ' stroke-width="1.5"><rect x="5" y="5" width="9" height="9" rx="1.5"/><path d="M11 5V3.5A1.5 1.5 0 0 0 9.5 2h-6'
+    + 'A1.5 1.5 0 0 0 2 3.5v6A1.5 1.5 0 0 0 3.5 11H5"/></svg>';
   const button = (key, text) => {
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'la-copy';
     b.dataset.key = key;
-    b.textContent = '⧉';
+    b.innerHTML = icon;
     b.title = say(key);
     b.setAttribute('aria-label', say(key));
     b.addEventListener('click', async (event) => {
@@ -57,7 +61,7 @@ COPY_JS = """() => {
       await write(text());
       b.textContent = '✓';
       b.title = say('copied');
-      setTimeout(() => { b.textContent = '⧉'; b.title = say(key); }, 1500);
+      setTimeout(() => { b.innerHTML = icon; b.title = say(key); }, 1500);
     });
     return b;
   };
@@ -75,7 +79,7 @@ COPY_JS = """() => {
     }
     for (const b of document.querySelectorAll('.la-copy')) {
       const label = say(b.dataset.key);
-      if (b.textContent === '⧉' && b.title !== label) { b.title = label; b.setAttribute('aria-label', label); }
+      if (b.querySelector('svg') && b.title !== label) { b.title = label; b.setAttribute('aria-label', label); }
     }
   };
   new MutationObserver(decorate).observe(document.body, {childList: true, subtree: true, attributes: true,
