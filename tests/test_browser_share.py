@@ -71,6 +71,7 @@ def test_a_calculator_link_reproduces_the_result(context, app_server: Server) ->
     other = _open(context, link)
     expect(other.locator("#la-value")).to_have_text(VALUE)
     expect(other.locator("#la-pred textarea")).to_have_value(PRED)
+    expect(other.locator("#la-share-link textarea, #la-share-link input").first).to_have_value(link)  # to pass on
 
 
 def test_a_link_with_parameters_and_language(context, app_server: Server) -> None:  # noqa: F811

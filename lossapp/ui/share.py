@@ -197,6 +197,12 @@ def write_url_js() -> str:
     return WRITE_URL_JS % json.dumps(os.environ.get("SPACE_ID") or "")
 
 
+def opened_link_js() -> str:
+    """The link of the page just opened when it is a shared one (its query names a tab), else none."""
+    return (f"() => new URLSearchParams(location.search).has('tab') ? ({write_url_js()})(location.search.slice(1))"
+            " : ''")
+
+
 @dataclass
 class ShareBar:
     link: Any  # the link of the last computation (read-only, with a copy icon)
@@ -338,7 +344,8 @@ def wire(bar: ShareBar, calc: Any, chk: Any, conf: Any, tabs: Any, lang_radio: A
                 *_loss_tab_updates(shared, "check", chk.controls, lang, False),
                 *_confusion_updates(shared)]
 
-    after_load(open_link, [lang_radio], [lang_radio, tabs, *calc_outputs, *check_outputs, *conf_outputs], **private)
+    after_load(open_link, [lang_radio], [lang_radio, tabs, *calc_outputs, *check_outputs, *conf_outputs], **private) \
+        .then(None, None, [bar.link], js=opened_link_js(), **private)
 
     calculator.compute_chain(bar.runs["calculator"].change, calc, lang_radio)
     bar.runs["check"].change(chk.extra["on_check"], check_inputs, [chk.state, *chk.outputs], api_visibility="private",
