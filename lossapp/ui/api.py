@@ -53,9 +53,10 @@ def _answer(endpoint: str, inputs: tuple[Any, ...], *, full: bool, checking: boo
 
 def compute(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "",
             device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
-    """Compute a loss step by step in float64 and compare it (value and gradient) with PyTorch's built-in.
+    """Compute a loss step by step and compare it with PyTorch's built-in.
 
-    Example: loss "bce", pred "[0.2947, 0.5898, 0.4863]", target "[1, 0, 0]" gives value 0.926341 (article 002).
+    The steps run in float64; the value and the gradient are compared with the built-in's on the chosen device
+    and dtype. Example: loss "bce", pred "[0.2947, 0.5898, 0.4863]", target "[1, 0, 0]" gives value 0.926341 (article 002).
 
     Args:
         loss: the loss's name or an alias: bce, bce_with_logits, cross_entropy, nll, kl_div, focal, dice, iou, mse, l1, smooth_l1, huber, hinge, ... or a torch class name such as nn.SmoothL1Loss.
