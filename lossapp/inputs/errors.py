@@ -96,3 +96,37 @@ def type_name(value: object) -> str:
         return "None"
     name = type(value).__name__
     return name if name.isidentifier() and len(name) <= limits.MAX_QUOTED_CHARS else "object"
+
+
+FIELD_NAMES = ("pred", "target", "tp", "fp", "fn", "tn")  # inputs a message's `name`, `a` or `b` field may name
+
+
+def fields_at_fault(error: InputError) -> tuple[str, ...]:
+    """The inputs an error is about, read from its message's id and fields (never its text), for showing the
+    message next to them: "pred", "target", a confusion count ("tp", ...), "param:<name>" for a loss
+    parameter, "claimed" for a claimed answer; () when it names none.
+
+    A field `name`, `a` or `b` names an input (`inputs.parameter` for a parameter); an id of the `check.claim_*`
+    family is about the claim; a loss module's `<module>.error.pred_*` / `target_*` id about pred / target.
+
+        >>> fields_at_fault(InputError("inputs.same_shape", a="pred", b="target", shape_a="(2,)", shape_b="(3,)",
+        ...                            hint=""))
+        ('pred', 'target')
+    """
+    message = error.message
+    if not isinstance(message, Message):
+        return ()
+    found: list[str] = []
+    for key in ("name", "a", "b"):
+        value = message.fields.get(key)
+        if isinstance(value, Message) and value.id == "inputs.parameter":
+            found.append(f"param:{value.fields.get('name')}")
+        elif isinstance(value, str) and value in FIELD_NAMES:
+            found.append(str(value))
+    table, _, name = message.id.partition(".")
+    if table == "check" and name.startswith("claim_"):
+        found.append("claimed")
+    module_part = message.id.split(".error.", 1)
+    if len(module_part) == 2:
+        found += [name for name in ("pred", "target") if module_part[1].startswith(f"{name}_")]
+    return tuple(dict.fromkeys(found))

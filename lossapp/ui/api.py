@@ -55,13 +55,20 @@ def compute(loss: str, pred: str, target: str = "", params: str = "{}", reductio
             device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
     """Compute a loss step by step and compare it with PyTorch's built-in.
 
-    loss: a name or alias (bce, cross_entropy, nn.SmoothL1Loss, ...). pred / target: tensors as text
-    ("[0.2947, 0.5898, 0.4863]", "[1, 0, 0]"); target empty for penalties. params: a JSON object with the
-    loss's parameters ({"beta": 0.5}, {"weight": [1, 2, 3]}). reduction: none / mean / sum / batchmean
-    (empty: the loss's default). device: cpu (cuda / mps where present). dtype: float16 / bfloat16 /
-    float32 / float64. Returns {"loss", "params", "reduction", "value", "steps", "reference", "gradient",
-    "warnings", ...}, bounded (under 1 MB: each step's first elements with its shape and the count shown; the
-    value, the reduction and the comparisons over every element); /compute_full gives every element.
+    The steps run in float64; the value and the gradient are compared with the built-in's on the chosen device
+    and dtype. Example: loss "bce", pred "[0.2947, 0.5898, 0.4863]", target "[1, 0, 0]" gives value 0.926341 (article 002).
+
+    Args:
+        loss: the loss's name or an alias: bce, bce_with_logits, cross_entropy, nll, kl_div, focal, dice, iou, mse, l1, smooth_l1, huber, hinge, ... or a torch class name such as nn.SmoothL1Loss.
+        pred: the prediction tensor as text, e.g. "[0.2947, 0.5898, 0.4863]" or "[[2.0, 0.5], [0.1, 3.0]]".
+        target: the target tensor as text, e.g. "[1, 0, 0]" (class indices, 0/1 labels or values); empty for the penalties.
+        params: the loss's parameters as a JSON object, e.g. {"beta": 0.5} or {"weight": [1, 2, 3]}; "{}" for the defaults.
+        reduction: none, mean, sum or batchmean; empty for the loss's own default.
+        device: cpu (cuda or mps where the server has one).
+        dtype: the dtype of PyTorch's reference run: float16, bfloat16, float32 or float64.
+
+    Returns:
+        The result as JSON: loss, params, reduction, value, steps (symbol, title, formula in LaTeX, value), reference (torch's value and whether it agrees), gradient, warnings. Bounded (under 1 MB): each step keeps its first elements with its shape; /compute_full gives every element.
     """
     return _answer("/compute", (loss, pred, target, params, reduction, device, dtype), full=False)
 
@@ -75,10 +82,23 @@ def compute_full(loss: str, pred: str, target: str = "", params: str = "{}", red
 
 def check(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "",
           device: str = "cpu", dtype: str = "float32", claimed: str = "") -> dict[str, Any]:
-    """Compute a loss (as /compute) and judge a claimed answer: the result JSON plus "check" with the
-    verdict (exact / convention / mistake / rounding / incorrect), the claim's decimals, the attainable
-    interval, an explanation and the known mistakes that reproduce the claim. Bounded as /compute;
-    /check_full gives every element."""
+    """Judge a claimed answer to a loss computation: exact, convention (another library's convention gives it), mistake (a known wrong computation gives it), rounding (inputs rounded as written could give it) or incorrect.
+
+    Example: loss "bce", pred "[0.2947, 0.5898, 0.4863]", target "[1, 0, 0]", claimed "0.9264" gives verdict rounding (true value 0.926341).
+
+    Args:
+        loss: the loss's name or an alias (bce, cross_entropy, focal, dice, mse, ...), as for compute.
+        pred: the prediction tensor as text, e.g. "[0.2947, 0.5898, 0.4863]".
+        target: the target tensor as text, e.g. "[1, 0, 0]"; empty for the penalties.
+        params: the loss's parameters as a JSON object, e.g. {"gamma": 2.0}; "{}" for the defaults.
+        reduction: none, mean, sum or batchmean; empty for the loss's own default.
+        device: cpu (cuda or mps where the server has one).
+        dtype: the dtype of PyTorch's reference run: float16, bfloat16, float32 or float64.
+        claimed: the answer to judge as written, e.g. "0.9264" (its decimals matter: 0.93 is judged to 2 decimals).
+
+    Returns:
+        The result JSON of compute plus "check": claimed, value, verdict (exact / convention / mistake / rounding / incorrect), decimals, interval (the values attainable with the inputs rounded as written), explanation and the mistakes that reproduce the claim. Bounded as compute; /check_full gives every element.
+    """
     return _answer("/check", (loss, pred, target, params, reduction, device, dtype), full=False, checking=True,
                    claimed=claimed)
 
@@ -92,9 +112,21 @@ def check_full(loss: str, pred: str, target: str = "", params: str = "{}", reduc
 
 def confusion(tp: int, fp: int, fn: int, tn: int | None = None, claimed: str | float | None = None,
               metric: str = "dice") -> dict[str, Any]:
-    """Metrics from confusion counts (article 003: 20, 5, 10, 65): precision, recall, F1 = Dice, Dice
-    loss, IoU, accuracy, specificity, MCC; "value" is the chosen metric (default dice). With a claimed
-    answer the JSON gains "check"."""
+    """Metrics from the counts of a confusion matrix: precision, recall, F1 = Dice, Dice loss, IoU, accuracy, specificity and MCC, optionally judging a claimed value of the chosen metric.
+
+    Example: tp 20, fp 5, fn 10, tn 65 (article 003) gives dice 0.727273.
+
+    Args:
+        tp: true positives (a count >= 0).
+        fp: false positives.
+        fn: false negatives.
+        tn: true negatives; may be omitted for the metrics that do not use it (accuracy, specificity and MCC need it).
+        claimed: a claimed value of the chosen metric to judge, e.g. "0.7273"; empty for none.
+        metric: the metric the value is: dice (default), dice_loss, f1, precision, recall, iou, accuracy, specificity or mcc.
+
+    Returns:
+        JSON with value (the chosen metric), metrics (every metric), the worked steps and, with a claim, "check" with its verdict.
+    """
     with _answering("/confusion"):
         result = service.confusion(tp, fp, fn, tn, metric)
         return service.result_json(result, service.check(result, claimed))

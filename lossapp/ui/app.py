@@ -18,9 +18,15 @@ import time
 from typing import Any
 
 from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
-from lossapp.ui.common import CSS, Translations, gr, theme, toast_js
+from lossapp.ui import share as share_links
+from lossapp.ui.common import CSS, Translations, gr, page_js, theme, toast_js
+from lossapp.ui.copy_export import COPY_CSS, copy_js
+from lossapp.ui.copy_export import wire as wire_copy_buttons
 from lossapp.ui.downloads import DOWNLOADS
+from lossapp.ui.field_errors import FIELD_ERROR_CSS, FIELD_ERRORS_JS, mark_errors
+from lossapp.ui.keyboard import KEYBOARD_JS
 from lossapp.ui.lab_tab import add_lab_tab
+from lossapp.ui.mcp_server import launch_option, requested
 from lossapp.ui.strings import language_choices, t
 
 DELETE_CACHE = (600, 3600)  # Gradio's own files (uploads, served copies): every 10 min, those over an hour old
@@ -44,6 +50,8 @@ def build_app() -> gr.Blocks:
             with gr.Column(scale=1, min_width=230):
                 lang = gr.Radio(language_choices(), value="en", label=t("language", "en"), elem_id="la-lang",
                                 elem_classes=["la-lang"])
+            with gr.Column(scale=2, min_width=260):
+                share_bar = share_links.build(tr_ui)
         tr_ui.add(header, lambda lg: gr.update(value=_header(lg)))
         tr_ui.keys(lang, label="language")
         with gr.Tabs(selected="calculator", elem_id="la-tabs", overflow_behavior="wrap") as tabs:
@@ -79,9 +87,12 @@ def build_app() -> gr.Blocks:
             return on_load(lg) if lg != "en" else [gr.update() for _ in load_outputs]
 
         load_outputs = [*examples.load_outputs, *chk.outputs]
-        demo.load(on_load, [lang], load_outputs, api_visibility="private", show_progress="hidden") \
+        loaded = demo.load(on_load, [lang], load_outputs, api_visibility="private", show_progress="hidden") \
             .then(in_chosen_language, [lang], load_outputs, api_visibility="private", show_progress="hidden")
+        wire_copy_buttons(calc.solution, chk.solution)
+        share_links.wire(share_bar, calc, chk, conf, tabs, lang, loaded.then)  # a shared link's state, after the load
         api.register()
+    mark_errors(demo, [calc.extra["on_compute"], chk.extra["on_check"], conf.extra["on_counts"]])
     demo.queue(**concurrency.queue_kwargs())
     demo.lossapp_translations = tr_ui  # for tests: every language-dependent component
     return demo
@@ -155,13 +166,17 @@ def server_settings() -> tuple[str, int]:
 
 def launch_kwargs() -> dict[str, Any]:
     """Offline launch: no share link, no monitoring, no SSR (no node), system-font theme, our CSS, the error
-    toasts' heading in the chosen language (toast_js); at most concurrency.SESSIONS sessions kept. show_error is
+    toasts' heading in the chosen language (toast_js), the keyboard (lossapp.ui.keyboard), the errors at their
+    field (lossapp.ui.field_errors), the copy buttons (lossapp.ui.copy_export); at most concurrency.SESSIONS
+    sessions kept; the MCP server when LOSSAPP_MCP=1 (lossapp.ui.mcp_server; `python app.py --mcp` passes mcp_server=True). show_error is
     off: a gr.Error (every InputError, and the internal-error message) still reaches the user, but an exception
     that escaped a handler shows as a generic error, not its text."""
     host, port = server_settings()
     return {"server_name": host, "server_port": port, "share": False, "enable_monitoring": False,
-            "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS, "js": toast_js(),
-            "max_file_size": "200mb", "footer_links": ["api", "settings"], "mcp_server": False,
+            "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS + FIELD_ERROR_CSS + COPY_CSS,
+            "js": page_js(toast_js(), KEYBOARD_JS, FIELD_ERRORS_JS, copy_js()),
+            "max_file_size": "200mb", "footer_links": ["api", "settings"],
+            "mcp_server": launch_option(requested()),
             "state_session_capacity": concurrency.SESSIONS}
 
 

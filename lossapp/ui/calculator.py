@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd  # both loaded by gradio already
 
 from lossapp import render, service
+from lossapp.export import to_latex
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.plots import AroundPlot, axis_range, loss_around, pin_markers
@@ -378,6 +379,10 @@ def _write_markdown(result: Result, verdict: Any, lang: str, path: Path) -> None
     path.write_text(render.to_markdown(result, lang, verdict=verdict), encoding="utf-8")
 
 
+def _write_latex(result: Result, verdict: Any, lang: str, path: Path) -> None:
+    path.write_text(to_latex(result, lang, verdict=verdict), encoding="utf-8")
+
+
 def _write_json(result: Result, verdict: Any, lang: str, path: Path) -> None:
     path.write_text(render.to_json(result, verdict=verdict), encoding="utf-8")
 
@@ -391,9 +396,10 @@ def _write_npz(result: Result, verdict: Any, lang: str, path: Path) -> None:
         np.savez(handle, **service.element_arrays(result))
 
 
-# kind -> (file name after "<loss>_", writer, label key); the Markdown is written in the reader's language
+# kind -> (file name after "<loss>_", writer, label key); the Markdown and the LaTeX in the reader's language
 DOWNLOAD_KINDS: dict[str, tuple[str, Any, str]] = {
     "md": ("solution_{lang}.md", _write_markdown, "download_md"),
+    "tex": ("solution_{lang}.tex", _write_latex, "download_tex"),
     "json": ("result.json", _write_json, "download_json"),
     "csv": ("table.csv", _write_csv, "download_csv"),
     "npz": ("elements.npz", _write_npz, "download_npz"),

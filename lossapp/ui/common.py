@@ -92,6 +92,11 @@ TOAST_JS = """() => {
 }"""
 
 
+def page_js(*scripts: str) -> str:
+    """One page-load function that runs each of `scripts` (page-load functions: Gradio's `js` takes one)."""
+    return "() => {\n" + "\n".join(f"  ({script})();" for script in scripts) + "\n}"
+
+
 def toast_js() -> str:
     """The page-load script of TOAST_JS with the word of every language."""
     return TOAST_JS % json.dumps({lang: t("toast_error", lang) for lang in LANGUAGES}, ensure_ascii=False)

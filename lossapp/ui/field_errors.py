@@ -1,0 +1,122 @@
+"""Errors at their field: a bad input's message also appears next to the input that caused it.
+
+The error modal of a tab's computation (its handler wrapped by `mark_errors`) carries, after the message, an
+empty hidden marker naming the inputs at fault
+(`lossapp.inputs.errors.fields_at_fault`: from the InputError's id and fields, never its text) in its classes
+(`la-at-pred`, `la-at-param-beta`: the modal's sanitizer keeps classes, not data attributes); FIELD_ERRORS_JS,
+run when the page loads, sees the toast arrive and writes its message under those inputs of the tab in view
+(pred, target, a parameter's control, the claimed answer, a confusion count). The note goes when that input is
+edited or the tab computes again.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lossapp.inputs import InputError
+from lossapp.inputs.errors import fields_at_fault
+from lossapp.ui.common import gr
+
+
+def marker(error: InputError) -> str:
+    """The hidden marker of the inputs `error` is about ('' when it names none)."""
+    fields = fields_at_fault(error)
+    if not fields:
+        return ""
+    classes = " ".join(f"la-at-{field.replace(':', '-')}" for field in fields)
+    return f'<span hidden class="la-fields {html.escape(classes, quote=True)}"></span>'
+
+
+def marking(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """`handler` whose error modal for a bad input also carries the marker of the inputs at fault
+    (lossapp.ui.common.as_gradio_errors raises the modal `from None`: the InputError is its __context__)."""
+    @functools.wraps(handler)
+    def marked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error as error:
+            if isinstance(error.__context__, InputError):
+                error.message += marker(error.__context__)
+            raise
+
+    marked.marks_fields = True  # type: ignore[attr-defined]
+    return marked
+
+
+def mark_errors(demo: gr.Blocks, handlers: Iterable[Callable[..., Any]]) -> int:
+    """Every event of `demo` that runs one of `handlers` (the tabs' Compute / Check) runs it through marking();
+    how many events. Done once the tabs have registered their events: their handlers stay as they are when
+    called directly."""
+    wanted = {id(handler) for handler in handlers}
+    events = [block_fn for block_fn in demo.fns.values() if id(block_fn.fn) in wanted]
+    for block_fn in events:
+        block_fn.fn = marking(block_fn.fn)
+    return len(events)
+
+
+# Each tab panel's inputs by field name (a parameter is found by its control's label in the panel's parameters),
+# and the button that computes the tab: pressing it clears the tab's notes.
+FIELD_ERRORS_JS = """() => {
+  const tabs = {
+    'la-tab-calculator': {button: '#la-compute', pred: '#la-pred', target: '#la-target', claimed: '#la-claimed'},
+    'la-tab-check': {button: '#la-check-button', pred: '#la-check-pred', target: '#la-check-target',
+                     claimed: '#la-check-claimed'},
+    'la-tab-confusion': {button: '#la-conf-compute', tp: '#la-tp', fp: '#la-fp', fn: '#la-fn', tn: '#la-tn'},
+  };
+  const shown = (el) => el && el.offsetParent !== null;
+  const panelInView = () => Object.keys(tabs).map((id) => document.getElementById(id)).find(shown);
+  const clear = (root) => root.querySelectorAll('.la-field-error').forEach((note) => note.remove());
+  const paramBlock = (panel, name) => {
+    const labels = panel.querySelectorAll('.la-params [data-testid="block-info"], .la-params label span');
+    const label = [...labels].find((span) => span.textContent.trim() === name && shown(span));
+    return label ? label.closest('.block') : null;
+  };
+  const place = (fields, text) => {
+    const panel = panelInView();
+    if (!panel) return;
+    const where = tabs[panel.id];
+    clear(panel);
+    for (const field of fields) {
+      const block = field.startsWith('param:') ? paramBlock(panel, field.slice(6))
+        : (where[field] ? panel.querySelector(where[field]) : null);
+      if (!shown(block)) continue;
+      const note = document.createElement('div');
+      note.className = 'la-field-error';
+      note.setAttribute('role', 'alert');
+      note.dataset.field = field;
+      note.textContent = text;
+      block.appendChild(note);
+    }
+  };
+  const seen = new WeakSet();
+  new MutationObserver(() => {
+    for (const mark of document.querySelectorAll('span.la-fields')) {
+      if (seen.has(mark)) continue;
+      seen.add(mark);
+      const body = mark.closest('[data-testid="toast-text"]') || mark.parentElement;
+      const fields = [...mark.classList].filter((c) => c.startsWith('la-at-'))
+        .map((c) => c.slice(6).replace(/^param-/, 'param:'));
+      place(fields, (body ? body.textContent : '').trim());
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+  document.addEventListener('input', (event) => {
+    const block = event.target instanceof Element ? event.target.closest('.block') : null;
+    if (block) clear(block);
+  }, true);
+  document.addEventListener('click', (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    for (const [id, where] of Object.entries(tabs)) {
+      const panel = document.getElementById(id);
+      if (panel && target && target.closest(where.button)) clear(panel);
+    }
+  }, true);
+}"""
+
+FIELD_ERROR_CSS = """
+.la-field-error { margin-top: 6px; padding: 4px 8px; border-radius: 6px; font-size: 0.9em;
+                  color: #991b1b; background: #fee2e2; border: 1px solid #fca5a5; }
+.dark .la-field-error { color: #fecaca; background: #450a0a; border-color: #7f1d1d; }
+"""
