@@ -10,10 +10,9 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
-
-import lossapp
 from peer_libraries import peer, smp_losses
 
+import lossapp
 from lossapp.conventions import CONVENTIONS, table, table_for_result
 from lossapp.i18n import has_zh, tr
 from lossapp.verdicts import check
