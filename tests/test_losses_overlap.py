@@ -19,6 +19,7 @@ import lossapp
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
 from lossapp.losses.overlap import overlap_score
+from lossapp.trace import Trace
 
 SET_LOSSES = ("dice", "iou", "tversky")
 COMBOS = ("dice_ce", "dice_focal")
@@ -624,3 +625,35 @@ def test_smp_multiclass_and_multilabel_modes(smooth: float) -> None:
         without_zeroing = lossapp.compute("dice", logits.tolist(), target.tolist(), dtype="float64",
                                           **{**ours, "zero_empty": False})
         assert without_zeroing.scalar > float(losses.DiceLoss(mode)(logits, smp_target)) + 0.1
+
+
+# -- the enclosure covers the new set options ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", SET_LOSSES)
+@pytest.mark.parametrize(("target", "params"), [
+    (BATCH_TARGET, {"per_channel": True}),
+    (BATCH_TARGET, {"per_channel": True, "per_sample": False, "include_background": False}),
+    (EMPTY_CHANNEL_TARGET, {"per_channel": True, "zero_empty": True}),
+    (SOFT_TARGET, {"intersection": "l1"}),
+    ([[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.5, 0.0], [0.0, 0.0, 0.25]]],
+     {"per_channel": True, "zero_empty": True, "intersection": "l1", "eps": 0.0}),
+])
+def test_enclosure_contains_every_input_that_rounds_to_the_written_one(name: str, target: list, params: dict) -> None:
+    """pred written with 2 decimals (soft targets too): the loss at random points of the rounding box lies inside the
+    enclosure, for per-channel sets, without background, with empty targets zeroed and with smp's intersection."""
+    from lossapp.interval import enclose
+
+    pred = [[[round(v, 2) for v in row] for row in sample] for sample in BATCH]
+    r = lossapp.compute(name, str(pred), str(target), dtype="float64", **params)
+    e = enclose(r)
+    assert e.sound and e.lo <= r.scalar <= e.hi, (e.lo, r.scalar, e.hi, e.note)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.tensor(pred, dtype=torch.float64), torch.tensor(target, dtype=torch.float64)
+    soft = bool(((y > 0) & (y < 1)).any())
+    spec = lossapp.LOSSES[name]
+    for _ in range(50):
+        xs = (x + (torch.rand(x.shape, generator=g, dtype=torch.float64) - 0.5) * 0.01).clamp(0, 1)
+        # targets written with up to 3 decimals: ±0.0005 stays within every target's rounding box
+        ys = (y + (torch.rand(y.shape, generator=g, dtype=torch.float64) - 0.5) * 0.001).clamp(0, 1) if soft else y
+        value = float(spec.steps(Trace(), xs, ys, r.params, "mean"))
+        assert e.lo <= value <= e.hi, (value, e.lo, e.hi)
