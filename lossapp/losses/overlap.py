@@ -64,7 +64,8 @@ from lossapp.trace import SUBSTITUTE_MAX, Step, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
 INTERSECTIONS = ("product", "l1")  # Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 = Σ min(p, t)
-EXAMPLE = {"pred": "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "target": "[[1, 0, 1, 0], [0, 1, 1, 0]]"}
+# a batch of two 1×4 masks (N, 1, 4): one set per sample (a single 2-D mask would be one set)
+EXAMPLE = {"pred": "[[[0.9, 0.2, 0.7, 0.1]], [[0.3, 0.8, 0.6, 0.4]]]", "target": "[[[1, 0, 1, 0]], [[0, 1, 1, 0]]]"}
 KINDS = {"dice": ("D", msg("overlap.step.dice_coefficient"), msg("overlap.step.dice_loss")),
          "iou": ("J", msg("overlap.step.iou_jaccard_index"), msg("overlap.step.iou_loss")),
          "tversky": ("T", msg("overlap.step.tversky_index"), msg("overlap.step.tversky_loss"))}
