@@ -186,6 +186,21 @@ def _print_verdict(verdict: Any, lang: str) -> None:
     print(f"  {verdict.explanation.render(lang)}")
     for m in verdict.mistakes:
         print(f"  - {m.id}: {m.variant.title.render(lang)} = {m.value:.10g}")
+    for m in verdict.possible:  # too few digits to decide: listed, not named
+        print(f"  ? {m.id}: {tr(m.variant.named or m.variant.title, lang)} = {m.value:.10g}")
+    for element, index in zip(verdict.elements, _element_indices(verdict), strict=True):
+        print("  " + msg("check.element_line", index=index, claimed=element.claimed_text,
+                         verdict=verdict_word(element.verdict), explanation=element.explanation).render(lang))
+        for m in element.mistakes + element.conventions:
+            print(f"    - {m.id}: {tr(m.variant.named or m.variant.title, lang)} = {m.value:.10g}")
+
+
+def _element_indices(verdict: Any) -> list[str]:
+    """Each element's index as written in the loss's shape: 0, 1, ... or (0, 1), ..."""
+    shape = verdict.shape or (len(verdict.elements),)
+    if len(shape) <= 1:
+        return [str(i) for i in range(len(verdict.elements))]
+    return [str(tuple(int(j) for j in np.unravel_index(i, shape))) for i in range(len(verdict.elements))]
 
 
 def _run_loss(loss: str, argv: list[str]) -> int:
@@ -254,7 +269,7 @@ def _run_list(argv: list[str]) -> int:
 
 
 def _run_examples(argv: list[str]) -> int:
-    from lossapp.examples import example_title, find_example, load_examples, run_example
+    from lossapp.examples import example_title, find_example, load_examples, run_example, source_title
     from lossapp.verdicts import verdict_word
 
     p = _Parser(prog="python -m lossapp examples")
@@ -272,7 +287,9 @@ def _run_examples(argv: list[str]) -> int:
             continue
         title = example_title(ex, args.lang)
         if args.name:
-            print(f"{ex.name}: {title}  [{ex.source}, {ex.section}]")
+            print(f"{ex.name}: {title}  [{source_title(ex.source, args.lang)}, {ex.section}]")
+            if ex.claimed is not None:
+                print(msg("examples.claimed_line", claimed=ex.claimed).render(args.lang))
             _print_result(result, args.lang)
             if verdict is not None:
                 _print_verdict(verdict, args.lang)
@@ -284,6 +301,9 @@ def _run_examples(argv: list[str]) -> int:
                   verdict=f"{verdict_text:<10}", torch=agree)
         print(f"{ex.name:<32} {ex.loss:<16} {row.render(args.lang)}")
         print(f"{'':<32} {title}")
+        print(f"{'':<32} {msg('examples.from_article', source=source_title(ex.source, args.lang)).render(args.lang)}")
+        if ex.claimed is not None:
+            print(f"{'':<32} {msg('examples.claimed_line', claimed=ex.claimed).render(args.lang)}")
     if args.json:
         print(json.dumps(rows if not args.name else rows[0], ensure_ascii=False, indent=1))
     return 0

@@ -308,6 +308,9 @@ ARTICLE_COMMANDS = [  # the articles' examples (article 002, item 9), with claim
     ["confusion", "--tp", "20", "--fp", "5", "--fn", "10", "--claimed", "0.7"],
     ["mse", "--pred", "[1, 2]", "--target", "[1]"],
     LABEL_SMOOTHING_CONVENTION,
+    ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "-0.9264"],  # over the box
+    ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "0.5"],  # too few digits
+    ["bce", "--pred", "[0.45, 0.7]", "--target", "[1, 0]", "--reduction", "none", "--claimed", "[0.7985, 0.5229]"],
 ]
 
 
@@ -347,3 +350,43 @@ def test_a_conventions_title_names_its_library_once_in_chinese(capsys: pytest.Ca
     assert main([*LABEL_SMOOTHING_CONVENTION, "--lang", "zh"]) == 0
     out = capsys.readouterr().out
     assert "判定：约定不同" in out and "ε/(C − 1) 标签平滑：其余类别各分 ε/(C − 1)" in out and "标签平滑：标签平滑" not in out
+
+
+# -- the checker's evidence through the command line (issue 12) ------------------------------------------------------
+
+def test_a_claim_per_element(capsys: pytest.CaptureFixture[str]) -> None:
+    """Article 003's two pixel losses, l1 = −log(0.45) and l2 = −log(1 − 0.7), claimed with reduction none."""
+    argv = ["bce", "--pred", "[0.45, 0.7]", "--target", "[1, 0]", "--reduction", "none", "--claimed", "[0.7985, 1.2040]"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "claimed: [0.7985, 1.2040]  →  verdict: exact" in out
+    assert "element 0: 0.7985: exact." in out and "element 1: 1.2040: exact." in out
+    assert main([*argv, "--json"]) == 0
+    check = json.loads(capsys.readouterr().out)["check"]
+    assert check["verdict"] == "exact" and [e["verdict"] for e in check["elements"]] == ["exact", "exact"]
+    assert check["claimed"] == [0.7985, 1.204] and check["shape"] == [2]
+    assert main([*argv[:-1], "[0.7985, 0.5229]", "--lang", "zh"]) == 0  # log10 on the second pixel
+    out = capsys.readouterr().out
+    assert "元素 1：0.5229：常见错误" in out and "- log10:" in out
+
+
+def test_a_claim_per_element_of_the_wrong_count_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bce", "--pred", "[0.45, 0.7]", "--target", "[1, 0]", "--reduction", "none", "--claimed", "[0.7985]"]
+    assert main(argv) == 2
+    assert "claimed: expected 2 numbers, one per element of the loss (reduction='none'), got 1" in capsys.readouterr().err
+
+
+def test_missing_minus_with_rounded_inputs_and_written_forms(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed"]
+    assert main([*base, "-0.9264"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: mistake" in out and "- missing_minus:" in out and "with the inputs rounded as written" in out
+    for written, verdict in (("≈0.9264", "rounding"), ("０．９２６４", "rounding"), ("0,9264", "rounding"),
+                             ("92.6%", "exact"), ("0.93 (2 d.p.)", "exact"), ("0.5", "incorrect")):
+        assert main([*base, written]) == 0
+        assert f"claimed: {written}  →  verdict: {verdict}" in capsys.readouterr().out
+    assert main([*base, "0.5"]) == 0  # one significant digit: labels swapped is only a possibility
+    out = capsys.readouterr().out
+    assert "verdict: incorrect" in out and "? labels_swapped:" in out and "- labels_swapped" not in out
+    assert main([*base, "0.9,26"]) == 2
+    assert "accepted: 0.9264, -0.9264, ≈0.9264, 0,9264, 92.6%" in capsys.readouterr().err
