@@ -74,6 +74,8 @@ def _uses_log(case: Case) -> bool:
 def _log_scaled(case: Case, factor: float) -> float | None:
     """The value with every natural log replaced by log_b = ln / ln b (factor = 1 / ln b): every term of these
     losses is a natural log times factors that do not involve a log, so the whole value scales."""
+    base = case.param("log_base", "e")  # a value already in base b (the loss's log_base) is ln-value / ln b
+    factor *= 1.0 if base == "e" else math.log(float(base))
     if case.spec.parts:  # a weighted sum: only its natural-log parts scale
         total = 0.0
         for part in case.spec.parts:
