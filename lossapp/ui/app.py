@@ -20,6 +20,7 @@ from typing import Any
 from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
 from lossapp.ui.common import CSS, Translations, gr, theme, toast_js
 from lossapp.ui.downloads import DOWNLOADS
+from lossapp.ui.lab_tab import add_lab_tab
 from lossapp.ui.strings import language_choices, t
 
 DELETE_CACHE = (600, 3600)  # Gradio's own files (uploads, served copies): every 10 min, those over an hour old
@@ -57,6 +58,7 @@ def build_app() -> gr.Blocks:
                 curves = curves_tab.build(tr_ui)
             with gr.Tab(t("tab_examples", "en"), id="examples", elem_id="la-tab-examples") as tab_examples:
                 examples = examples_tab.build(tr_ui)
+            add_lab_tab(tr_ui, lang)
         for tab, key in ((tab_calc, "tab_calculator"), (tab_conf, "tab_confusion"), (tab_curves, "tab_curves"),
                          (tab_examples, "tab_examples")):
             tr_ui.add(tab, _tab_label(key))
