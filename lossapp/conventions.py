@@ -1,19 +1,28 @@
 """The same problem under other libraries' conventions.
 
-Each convention is a registered `Variant` (see `lossapp.variants`) with the library it comes from:
+Each convention is a registered `Variant` (see `lossapp.variants`) with the library it comes from; its text says
+whether lossapp's tests check it against the real library (scikit-learn, MONAI, segmentation_models_pytorch, SciPy,
+installed with --no-deps) or against the documented formula (Keras, TensorFlow, mmdetection, torchmetrics, old
+releases: not installed there):
 
 - Keras 3 (`keras.losses.binary_crossentropy` / `categorical_crossentropy`, `BinaryFocalCrossentropy`):
   probabilities clipped to [1e-7, 1 − 1e-7] (categorical: rows renormalised first); binary label smoothing
-  pulls the targets toward 0.5: y(1 − ε) + ε/2; BinaryFocalCrossentropy has no α unless
-  apply_class_balancing=True; KLDivergence clips both distributions to [1e-7, 1] and averages per sample.
-- tf.keras 2 (`tf.keras.backend.binary_crossentropy`): clipping plus ε = 1e-7 inside the logs.
+  pulls the targets toward 0.5: y(1 − ε) + ε/2; CategoricalCrossentropy(label_smoothing) spreads ε/K (torch's ε/C);
+  BinaryFocalCrossentropy has no α unless apply_class_balancing=True; KLDivergence clips both distributions to
+  [1e-7, 1] and averages per sample.
+- tf.keras 2 (`tf.keras.backend.binary_crossentropy`): clipping plus ε = 1e-7 inside the logs; TensorFlow's
+  `tf.nn.log_poisson_loss` (always on log λ).
 - scikit-learn `log_loss`: probabilities clipped to [eps, 1 − eps] with eps the dtype's machine epsilon
-  (scikit-learn ≥ 1.3, float64: 2.2e-16); before 1.3 the default eps was 1e-15; multi-class rows are
-  renormalised.
+  (scikit-learn ≥ 1.3, float64: 2.2e-16; before 1.3 the default eps was 1e-15); rows that do not sum to 1 only
+  warn (no renormalising). `f1_score` averaging of counts (binary: this value; micro: the accuracy; macro: the
+  mean of both classes' F1) and its zero_division (also torchmetrics').
 - PyTorch before 0.4.1 (THNN's BCECriterion): −[y log(p + 1e-12) + (1 − y) log(1 − p + 1e-12)].
-- MONAI `DiceLoss` (smooth_nr = smooth_dr = 1e-5), the common Kaggle/Keras Dice with smooth = 1,
-  segmentation_models_pytorch (smooth = 0, the batch pooled into one set per class), and per-image vs
-  batch sets (MONAI's batch=False/True).
+- MONAI `DiceLoss` (smooth_nr = smooth_dr = 1e-5: ε = 1e-5, Jaccard ε = 5e-6; one set per (sample, channel)),
+  `FocalLoss` (its sum: Σ over (N, C) of the spatial means; softmax: scalar α is [1 − α, α, …]); the common
+  Kaggle/Keras Dice with smooth = 1; segmentation_models_pytorch (smooth = 0, the batch pooled into one set per
+  class, empty classes zeroed, soft intersection (Σp + Σt − ‖p − t‖₁)/2; FocalLoss without α, multiclass one-vs-rest);
+  per-image vs batch sets (MONAI's batch=False/True).
+- mmdetection: Σ l / (avg_factor + float32 eps).
 - Label smoothing ε/(C − 1) on the other classes (1 − ε on the true one) instead of torch's ε/C everywhere.
 - scipy `rel_entr(p, q).sum()`: the total KL divergence (no mean over the batch).
 
@@ -30,6 +39,7 @@ from typing import Any
 import torch
 
 from lossapp.i18n import msg
+from lossapp.losses.overlap import per_sample_sets
 from lossapp.result import Result
 from lossapp.variants import (
     Case,
@@ -37,6 +47,7 @@ from lossapp.variants import (
     Variant,
     VariantValue,
     evaluate,
+    finite,
     labels_swapped,
     no_alpha,
     overlap_value,
@@ -92,18 +103,15 @@ def _mean_over_samples(c: Case, per_sample: torch.Tensor) -> float | None:
 
 
 def _categorical(c: Case, eps: float, renormalise_first: bool) -> float | None:
-    """−Σ t log q per sample with q the clipped (and renormalised) probabilities, class-index or probability
-    targets, no weights; mean over the samples."""
+    """−Σ t log q per sample with q the clipped probabilities, each row renormalised before the clipping (Keras) or
+    not at all (scikit-learn ≥ 1.5 only warns); class-index or probability targets, no weights; mean over the
+    samples."""
     p, t = c.pred, c.target
     if p is None or t is None or c.param("weight") is not None or float(c.param("label_smoothing", 0) or 0):
         return None
     cd = 0 if p.dim() == 1 else 1
     q = p.double()
-    if renormalise_first:
-        q = _clip(q / q.sum(cd, keepdim=True), eps)
-    else:
-        q = _clip(q, eps)
-        q = q / q.sum(cd, keepdim=True)
+    q = _clip(q / q.sum(cd, keepdim=True) if renormalise_first else q, eps)
     logq = torch.log(q)
     if t.is_floating_point():
         per_sample = -(t.double() * logq).sum(cd)
@@ -192,6 +200,7 @@ convention("keras_label_smoothing",
 
 
 def _sklearn(c: Case, eps: float) -> float | None:
+    """log_loss clips to [eps, 1 − eps] and only warns when a row does not sum to 1 (no renormalising)."""
     p = _probabilities(c)
     if p is None or c.param("weight") is not None:
         return None
@@ -224,6 +233,118 @@ convention("keras_focal_no_alpha",
            "alpha_t", _declared("keras_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
            no_alpha)
 
+convention("smp_focal_no_alpha",
+           "alpha_t", _declared("smp_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
+           no_alpha)
+
+FLOAT32_EPS = float(torch.finfo(torch.float32).eps)  # mmdetection's weight_reduce_loss: Σ l / (avg_factor + eps)
+
+
+def _mmdet_avg_factor(c: Case) -> float | None:
+    """Σ l / (avg_factor + eps) = (Σ l / avg_factor)·avg_factor / (avg_factor + eps): a rescaling of the value."""
+    avg_factor = float(c.param("avg_factor"))
+    return finite(c.value * avg_factor / (avg_factor + FLOAT32_EPS))
+
+
+convention("mmdet_avg_factor_eps",
+           "den", _declared("mmdet_avg_factor_eps", lambda c: c.param("avg_factor") is not None and c.reduction == "mean"
+                            and scalar_value(c)), _mmdet_avg_factor)
+
+
+def _monai_focal(c: Case) -> float | None:
+    """MONAI FocalLoss on (N, C, d1, ...) logits: its terms (softmax: a scalar α is [1 − α, α, …] per class, the
+    background class 0 taking 1 − α), one per (sample, class, position) — softmax terms are 0 off the true class —
+    then mean: Σ / (N·C·S); sum: Σ over (N, C) of the spatial means, Σ / S (an (N, C) pred: the mean of all)."""
+    x, t = c.pred, c.target
+    if x is None or t is None or x.dim() < 2 or c.param("weight") is not None or c.param("avg_factor") is not None \
+            or c.param("input", "logits") != "logits":
+        return None
+    if c.spec.activation == "softmax":
+        alpha = c.param("alpha")
+        if bool((t == int(c.param("ignore_index", -100))).any()):
+            return None
+        if alpha is not None and not isinstance(alpha, torch.Tensor) and float(alpha) >= 0:
+            alpha = float(alpha)
+            terms = c.unreduced_of(alpha=torch.tensor([1 - alpha] + [alpha] * (x.shape[1] - 1), dtype=torch.float64))
+        else:
+            terms = c.unreduced
+    else:
+        terms = c.unreduced
+    if terms is None:
+        return None
+    total = float(terms.double().sum())
+    spatial = math.prod(x.shape[2:]) if x.dim() >= 3 else x.shape[0] * x.shape[1]
+    if c.reduction == "sum":
+        return finite(total / spatial)
+    return finite(total / x.numel())
+
+
+convention("monai_focal",
+           "den", _declared("monai_focal", scalar_value), _monai_focal)
+
+
+def _smp_multiclass_focal(c: Case) -> float | None:
+    """smp FocalLoss("multiclass") (α None, γ): for each class c the sigmoid focal loss of the logits x_c against
+    [y = c], averaged over the positions, then over the classes (smp 0.6; reduction mean)."""
+    x, t = c.pred, c.target
+    if x is None or t is None or x.dim() < 2 or c.reduction != "mean":
+        return None
+    if bool((t == int(c.param("ignore_index", -100))).any()):
+        return None
+    gamma = float(c.param("gamma", 2.0))
+    z = x.double()
+    y = torch.nn.functional.one_hot(t.long(), x.shape[1]).movedim(-1, 1).double()
+    ce = z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))  # BCE with logits, stable
+    terms = (1 - torch.exp(-ce)) ** gamma * ce  # p_t = e^{−ce}, as smp's focal_loss_with_logits
+    per_class = terms.movedim(1, 0).reshape(x.shape[1], -1).mean(1)
+    return finite(float(per_class.mean()))
+
+
+convention("smp_focal_multiclass",
+           "p", _declared("smp_focal_multiclass", scalar_value), _smp_multiclass_focal)
+
+
+# -- F1 from counts (scikit-learn f1_score / torchmetrics F1Score averaging) -------------------------------------------
+
+def _counts(c: Case) -> tuple[float, float, float, float] | None:
+    """(TP, FP, FN, TN) of a metric from counts, from its steps (None without TN)."""
+    values = [c.step_value(k) for k in ("TP", "FP", "FN", "TN")]
+    if any(v is None or v.numel() != 1 for v in values):
+        return None
+    tp, fp, fn, tn = (float(v) for v in values)
+    return tp, fp, fn, tn
+
+
+def _f1_metric(c: Case) -> bool:
+    """The F1 (= Dice) of a metric from counts."""
+    return c.spec.kind == "metric" and c.param("metric", "dice") in ("f1", "dice")
+
+
+def _f1_macro(c: Case) -> float | None:
+    """The mean of the positive class's F1, 2TP/(2TP + FP + FN), and the negative class's, 2TN/(2TN + FN + FP)."""
+    counts = _counts(c)
+    if counts is None:
+        return None
+    tp, fp, fn, tn = counts
+    positive, negative = 2 * tp + fp + fn, 2 * tn + fn + fp
+    if not positive or not negative:
+        return None
+    return finite((2 * tp / positive + 2 * tn / negative) / 2)
+
+
+# average="micro" over both classes pools Σ TP_c = TP + TN and Σ FP_c = Σ FN_c = FP + FN: it is the accuracy, which the
+# mistake accuracy_instead_of_metric already names (a claim of the accuracy for F1 stays a mistake)
+convention("f1_macro", "F1", lambda c: _f1_metric(c) and not math.isnan(c.value), _f1_macro)
+
+
+def _undefined_f1(c: Case) -> bool:
+    """F1 with no positive predicted and none true (2TP + FP + FN = 0): undefined here, zero_division elsewhere."""
+    return _f1_metric(c) and math.isnan(c.value)
+
+
+convention("f1_zero_division_0", "F1", _undefined_f1, lambda c: 0.0)
+convention("f1_zero_division_1", "F1", _undefined_f1, lambda c: 1.0)
+
 
 # -- label smoothing ----------------------------------------------------------------------------------------------------
 
@@ -249,26 +370,87 @@ convention("label_smoothing_other_classes",
            and scalar_value(c)), _smoothing_other_classes)
 
 
+def _keras_categorical_smoothing(c: Case) -> float | None:
+    """Keras CategoricalCrossentropy(label_smoothing=ε): y·(1 − ε) + ε/K on every class, K classes (torch's ε/C)."""
+    x, t = c.pred, c.target
+    eps = float(c.param("label_smoothing", 0.0) or 0.0)
+    if x is None or t is None or t.is_floating_point() or c.param("weight") is not None:
+        return None
+    if bool((t == int(c.param("ignore_index", -100))).any()):
+        return None
+    cd = 0 if x.dim() == 1 else 1
+    onehot = torch.nn.functional.one_hot(t.long(), x.shape[cd]).double()
+    onehot = onehot.movedim(-1, cd) if x.dim() > 1 else onehot
+    return c.run(target=onehot * (1 - eps) + eps / x.shape[cd], label_smoothing=0.0)
+
+
+convention("keras_categorical_label_smoothing",
+           "y'", _declared("keras_categorical_label_smoothing",
+                           lambda c: float(c.param("label_smoothing", 0.0) or 0.0) > 0 and scalar_value(c)),
+           _keras_categorical_smoothing)
+
+
+# -- Poisson ------------------------------------------------------------------------------------------------------------
+
+def _tf_log_poisson(c: Case) -> float | None:
+    """tf.nn.log_poisson_loss(targets, log_input, compute_full_loss=full): exp(log_input) − targets·log_input (plus
+    Stirling's term where targets > 1), reduced as this problem; it always takes log λ, so a rate is passed as
+    log(rate) without torch's eps."""
+    x = c.pred
+    if x is None or not x.is_floating_point():
+        return None
+    if c.param("log_input", True):
+        return c.run()
+    return c.run(pred=torch.log(x.double()), log_input=True)
+
+
+convention("tf_log_poisson_loss",
+           "l", _declared("tf_log_poisson_loss", scalar_value), _tf_log_poisson)
+
+
 # -- overlap ----------------------------------------------------------------------------------------------------------
+
+MONAI_SMOOTH = 1e-5  # MONAI's smooth_nr = smooth_dr
+# the ε of each coefficient that MONAI's smoothing is: Jaccard (2I + 1e-5)/(2U + 1e-5) = (I + 5e-6)/(U + 5e-6)
+MONAI_EPS = {"dice": MONAI_SMOOTH, "iou": MONAI_SMOOTH / 2, "tversky": MONAI_SMOOTH}
+
 
 def _overlap(c: Case) -> bool:
     """An overlap set loss (LossSpec.set_measure)."""
     return c.spec.set_measure is not None and scalar_value(c)
 
 
+def _monai_eps(c: Case) -> float:
+    return MONAI_EPS[c.spec.set_measure]
+
+
+def _channels(c: Case) -> bool:
+    """An (N, C, d1, ...) pred with activation none / sigmoid not already split per channel: MONAI's sets differ."""
+    return (c.pred is not None and c.pred.dim() >= 3 and c.param("activation", "none") != "softmax"
+            and not c.param("per_channel"))
+
+
 convention("monai_smoothing",
-           "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1e-5, lambda c: overlap_value(c, eps=1e-5))
+           "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != _monai_eps(c),
+           lambda c: overlap_value(c, eps=_monai_eps(c)))
+
+convention("monai_per_channel",
+           "|X∩Y|", lambda c: _overlap(c) and _channels(c),
+           lambda c: c.run(per_channel=True, per_sample=True, eps=_monai_eps(c)))
 
 convention("smooth_1",
            "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1.0, lambda c: overlap_value(c, eps=1.0))
 
+SMP = {"per_sample": False, "zero_empty": True, "intersection": "l1", "eps": 0.0}  # smp's defaults (smooth = 0)
+
+
 convention("smp_batch_sets",
-           "|X∩Y|", lambda c: _overlap(c) and (bool(c.param("per_sample", True)) or float(c.param("eps", 0.0)) != 0),
-           lambda c: overlap_value(c, eps=0.0, per_sample=False))
+           "|X∩Y|", lambda c: _overlap(c) and any(c.param(k) != v for k, v in SMP.items()),
+           lambda c: c.run(**SMP))
 
 convention("sets_per_image_vs_batch",
            "|X∩Y|", lambda c: _overlap(c) and c.pred is not None and c.pred.dim() >= 2,
-           lambda c: overlap_value(c, per_sample=not bool(c.param("per_sample", True))))
+           lambda c: overlap_value(c, per_sample=not per_sample_sets(c.pred.dim(), c.params)))
 
 
 # -- KL divergence ------------------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import torch
 from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import InputError
 from lossapp.interval import Enclosure, enclose
-from lossapp.losses.overlap import set_dims
+from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec
 from lossapp.result import Result
@@ -565,7 +565,7 @@ def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Ten
         activation = c.param("activation", "none")
         if x is None or t is None or not x.is_floating_point():
             return None
-        if not again and activation == "none" and c.param("per_sample", True):
+        if not again and activation == "none" and per_sample_sets(x.dim(), c.params):
             held = _held_set_sums(c)  # the problem's own sets are the finest: its trace has the sums
             if held is not None:
                 return held
@@ -580,8 +580,12 @@ def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Ten
         if activation == "softmax" and not t.is_floating_point():
             t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
         t = t.double()
-        dims = set_dims(p, activation, per_sample=True)
-        return tuple(v.sum(dims) if dims else v for v in (p * t, p, t))
+        dims = set_dims(p, {**c.params, "per_sample": True})
+        size_p, size_t = (v.sum(dims) if dims else v for v in (p, t))
+        if c.param("intersection", "product") == "l1":  # smp's (Σp + Σt − ‖p − t‖₁)/2
+            gap = (p - t).abs()
+            return (size_p + size_t - (gap.sum(dims) if dims else gap)) / 2, size_p, size_t
+        return (p * t).sum(dims) if dims else p * t, size_p, size_t
     return c.shared(("overlap_sums", again), make)
 
 
@@ -619,20 +623,11 @@ def overlap_value(c: Case, kind: str | None = None, eps: float | None = None, pe
     if sums is None or c.reduction not in ("mean", "sum"):
         return None
     kind = kind or c.spec.set_measure
-    eps = float(c.param("eps", 0.0) if eps is None else eps)
-    own = bool(c.param("per_sample", True))
+    params = {"alpha": 0.5, "beta": 0.5, **c.params, "eps": float(c.param("eps", 0.0) if eps is None else eps)}
+    own = per_sample_sets(c.pred.dim(), c.params)
     softmax = c.param("activation", "none") == "softmax"
     inter, size_p, size_t = sums
     if not (own if per_sample is None else per_sample) and (softmax or c.pred.dim() >= 2):
-        inter, size_p, size_t = (v.sum(0) for v in sums)  # one set for the whole batch (per class with softmax)
-    if kind == "dice":
-        coef = (2 * inter + eps) / (size_p + size_t + eps)
-    elif kind == "iou":
-        coef = (inter + eps) / (size_p + size_t - inter + eps)
-    else:
-        a, b = float(c.param("alpha", 0.5)), float(c.param("beta", 0.5))
-        coef = (inter + eps) / (inter + a * (size_p - inter) + b * (size_t - inter) + eps)
-    if softmax:
-        coef = coef.mean(-1)
-    loss = 1 - coef
+        inter, size_p, size_t = (v.sum(0) for v in sums)  # one set for the whole batch (per class / channel)
+    loss = set_losses(kind, inter, size_p, size_t, params)
     return finite(float(loss.mean() if c.reduction == "mean" else loss.sum()))

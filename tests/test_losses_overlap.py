@@ -12,12 +12,14 @@ import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from peer_libraries import peer, smp_losses
 from spec_code import run_torch_code
 
 import lossapp
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
 from lossapp.losses.overlap import overlap_score
+from lossapp.trace import Trace
 
 SET_LOSSES = ("dice", "iou", "tversky")
 COMBOS = ("dice_ce", "dice_focal")
@@ -27,11 +29,25 @@ LOGITS = [[2.0, -1.5, 0.3, -0.2], [-0.7, 1.1, 2.5, -3.0]]
 SOFTMAX_PRED = [[[2.0, -1.0, 0.5], [0.5, 0.3, -0.2], [-1.0, 0.4, 1.5]],
                 [[0.1, 0.2, -0.3], [1.0, -2.0, 0.7], [0.0, 0.5, -0.5]]]  # (N=2, C=3, d=3)
 SOFTMAX_TARGET = [[0, 1, 2], [1, 0, 0]]  # class indices (N=2, d=3)
+BATCH = [[[0.9, 0.2, 0.7], [0.1, 0.6, 0.3]], [[0.3, 0.8, 0.6], [0.4, 0.5, 0.95]]]  # (N=2, C=2, d=3)
+BATCH_TARGET = [[[1, 0, 1], [0, 1, 0]], [[0, 1, 1], [0, 0, 1]]]
+EMPTY_CHANNEL_TARGET = [[[1, 0, 1], [0, 0, 0]], [[0, 1, 1], [0, 0, 1]]]  # sample 0, channel 1: nothing to find
+SOFT_TARGET = [[[0.75, 0.125, 0.5], [0.0, 0.625, 0.25]], [[0.25, 0.875, 0.5], [0.375, 0.0, 1.0]]]  # exact in float32
 
 # (loss, pred, target, params) cases covering every activation and set layout
 CASES = [
     *[(n, PRED, TARGET, {}) for n in (*SET_LOSSES, *COMBOS)],
     *[(n, PRED, TARGET, {"per_sample": False}) for n in (*SET_LOSSES, *COMBOS)],
+    *[(n, PRED, TARGET, {"per_sample": True}) for n in (*SET_LOSSES, *COMBOS)],
+    *[(n, BATCH, BATCH_TARGET, {}) for n in (*SET_LOSSES, *COMBOS)],
+    *[(n, BATCH, BATCH_TARGET, {"per_channel": True}) for n in (*SET_LOSSES, *COMBOS)],
+    *[(n, BATCH, BATCH_TARGET, {"per_channel": True, "per_sample": False, "include_background": False})
+      for n in (*SET_LOSSES, "dice_ce")],
+    *[(n, BATCH, EMPTY_CHANNEL_TARGET, {"per_channel": True, "zero_empty": True, "intersection": "l1"})
+      for n in SET_LOSSES],
+    *[(n, BATCH, SOFT_TARGET, {"intersection": "l1", "eps": 2.0}) for n in SET_LOSSES],
+    *[(n, SOFTMAX_PRED, SOFTMAX_TARGET, {"activation": "softmax", "include_background": False, "zero_empty": True})
+      for n in SET_LOSSES],
     *[(n, PRED[0], TARGET[0], {}) for n in (*SET_LOSSES, *COMBOS)],
     *[(n, LOGITS, TARGET, {"activation": "sigmoid"}) for n in (*SET_LOSSES, *COMBOS)],
     *[(n, SOFTMAX_PRED, SOFTMAX_TARGET, {"activation": "softmax"}) for n in (*SET_LOSSES, "dice_ce")],
@@ -113,11 +129,11 @@ def test_torch_code_matches_reference(name: str) -> None:
 def test_one_set_for_1d_and_per_sample_for_batches() -> None:
     one = lossapp.compute("dice", PRED[0], TARGET[0], reduction="none")
     assert one.value.shape == ()  # the whole 1-D tensor is one set
-    batch = lossapp.compute("dice", PRED, TARGET, reduction="none")
+    batch = lossapp.compute("dice", PRED, TARGET, reduction="none", per_sample=True)
     assert batch.value.shape == (2,)
     assert batch.value[0] == pytest.approx(one.value, abs=1e-15)
-    mean = lossapp.compute("dice", PRED, TARGET, reduction="mean")
-    total = lossapp.compute("dice", PRED, TARGET, reduction="sum")
+    mean = lossapp.compute("dice", PRED, TARGET, reduction="mean", per_sample=True)
+    total = lossapp.compute("dice", PRED, TARGET, reduction="sum", per_sample=True)
     assert mean.value == pytest.approx(sum(batch.value) / 2, abs=1e-15)
     assert total.value == pytest.approx(sum(batch.value), abs=1e-15)
     whole = lossapp.compute("dice", PRED, TARGET, per_sample=False, reduction="none")
@@ -204,7 +220,7 @@ def _arrays(draw, binary: bool = False) -> tuple[np.ndarray, np.ndarray]:
 def test_property_against_numpy(data, kind: str, eps: float, alpha: float, beta: float) -> None:
     p, t = _arrays(data.draw)
     params = {"eps": eps, **({"alpha": alpha, "beta": beta} if kind == "tversky" else {})}
-    r = lossapp.compute(kind, p.tolist(), t.tolist(), reduction="none", dtype="float64", **params)
+    r = lossapp.compute(kind, p.tolist(), t.tolist(), reduction="none", dtype="float64", per_sample=True, **params)
     expected = [1 - _np_coefficient(p[i], t[i], kind, eps, alpha, beta) for i in range(p.shape[0])]
     assert r.value == pytest.approx(expected, rel=1e-12, abs=1e-12)
     whole = lossapp.compute(kind, p.tolist(), t.tolist(), dtype="float64", per_sample=False, **params)
@@ -260,7 +276,7 @@ def test_one_overlap_score_behind_dice_iou_and_tversky() -> None:
     p, t = torch.tensor(PRED, dtype=torch.float64), torch.tensor(TARGET, dtype=torch.float64)
     sums = ((p * t).sum(1), (p * (1 - t)).sum(1), ((1 - p) * t).sum(1))
     for name, weights in (("dice", (0.5, 0.5, 2.0)), ("iou", (1.0, 1.0, 1.0)), ("tversky", (0.5, 0.5, 1.0))):
-        r = lossapp.compute(name, PRED, TARGET, reduction="none", dtype="float64")
+        r = lossapp.compute(name, PRED, TARGET, reduction="none", dtype="float64", per_sample=True)
         torch.testing.assert_close(r.value, 1 - overlap_score(*sums, *weights, eps=1e-8), rtol=1e-14, atol=1e-15)
 
 
@@ -274,11 +290,12 @@ def test_iou_and_dice_relation_for_masks() -> None:
 # -- zero denominators, steps, notes ----------------------------------------------------------------------
 
 def test_empty_masks() -> None:
-    r = lossapp.compute("dice", [[0, 0, 0], [1, 0, 1]], [[0, 0, 0], [1, 0, 0]], reduction="none")
+    r = lossapp.compute("dice", [[0, 0, 0], [1, 0, 1]], [[0, 0, 0], [1, 0, 0]], reduction="none", per_sample=True)
     assert r.value[0] == 0.0  # ε/ε = 1: an empty prediction of an empty target is perfect
     assert "ε/ε = 1" in r.step("D").note
     assert r.reference.agrees
-    nan = lossapp.compute("dice", [[0, 0, 0], [1, 0, 1]], [[0, 0, 0], [1, 0, 0]], reduction="none", eps=0)
+    nan = lossapp.compute("dice", [[0, 0, 0], [1, 0, 1]], [[0, 0, 0], [1, 0, 0]], reduction="none", eps=0,
+                          per_sample=True)
     assert math.isnan(nan.value[0]) and nan.value[1] == pytest.approx(1 / 3)
     assert any("0/0 = NaN" in w for w in nan.warnings)
     assert nan.reference.agrees
@@ -292,7 +309,7 @@ def test_empty_masks() -> None:
 def test_steps_read_like_the_article() -> None:
     r = lossapp.compute("dice", PRED[0], TARGET[0])
     symbols = [s.symbol for s in r.steps]
-    assert symbols[:5] == ["p·t", "|X∩Y|", "|X|", "|Y|", "D"] and "l" in symbols and symbols[-1] == "L"
+    assert symbols[:6] == ["sets", "p·t", "|X∩Y|", "|X|", "|Y|", "D"] and "l" in symbols and symbols[-1] == "L"
     assert r.step("|X∩Y|").substituted() == ["0.9 + 0 + 0.7 + 0"]
     assert r.step("D").substituted() == [r"\frac{2 \cdot 1.6 + 10^{-8}}{1.9 + 2 + 10^{-8}}"]
     assert "TP" not in symbols  # soft predictions: no confusion counts
@@ -300,9 +317,9 @@ def test_steps_read_like_the_article() -> None:
     assert {"TP", "FP", "FN", "TN", "P", "R", "F1"} <= {s.symbol for s in masks.steps}
     assert masks.step("P").value_list() == pytest.approx(2 / 3) and masks.step("R").value_list() == 1.0
     sig = lossapp.compute("iou", LOGITS, TARGET, activation="sigmoid")
-    assert [s.symbol for s in sig.steps][:2] == ["p", "p·t"]
+    assert [s.symbol for s in sig.steps][:3] == ["sets", "p", "p·t"]
     soft = lossapp.compute("tversky", SOFTMAX_PRED, SOFTMAX_TARGET, activation="softmax")
-    assert [s.symbol for s in soft.steps][:5] == ["m", "e", "Σe", "p", "t"] and "T_avg" in {s.symbol for s in soft.steps}
+    assert [s.symbol for s in soft.steps][:6] == ["sets", "m", "e", "Σe", "p", "t"] and "T_avg" in {s.symbol for s in soft.steps}
     for s in soft.steps:
         if isinstance(s.value, torch.Tensor) and s.value.is_floating_point():
             assert s.value.dtype == torch.float64
@@ -404,3 +421,239 @@ def test_activation_none_can_be_written_out() -> None:
     for raw in ("none", "None", None):
         r = lossapp.compute("dice", PRED, TARGET, activation=raw)
         assert r.params["activation"] == "none"
+
+
+# -- the sets (DESIGN §5): article 003's masks, batches, per channel -----------------------------------------
+
+ARTICLE_PRED, ARTICLE_TARGET = "[[0, 1, 1], [1, 1, 0], [0, 0, 0]]", "[[0, 1, 1], [0, 1, 1], [0, 0, 0]]"
+
+
+def test_article_003_masks_are_one_set_by_default() -> None:
+    """Article 003's dice_loss sums over the whole 3×3 mask: 1 − 2·3/(4 + 4) = 0.25 (rows as samples gave 0.1667)."""
+    r = lossapp.compute("dice", ARTICLE_PRED, ARTICLE_TARGET)
+    assert r.value == pytest.approx(1 - (6 + 1e-8) / (8 + 1e-8), abs=1e-15)
+    assert f"{r.scalar:.4f}" == "0.2500"
+    first = r.steps[0]
+    assert first.symbol == "sets" and first.value_list() == 1.0
+    assert "2-D input is one set" in first.note and "article 003" in first.note and has_zh(first.note)
+    rows = lossapp.compute("dice", ARTICLE_PRED, ARTICLE_TARGET, per_sample=True)
+    # rows: identical (loss 0), (2 + ε)/(4 + ε) (loss ≈ ½), both empty (ε/ε = 1, loss 0)
+    assert rows.value == pytest.approx((1 - (2 + 1e-8) / (4 + 1e-8)) / 3, abs=1e-15)
+    assert rows.steps[0].value_list() == 3.0 and "rows" in rows.steps[0].note
+    assert f"{rows.scalar:.4f}" == "0.1667"
+
+
+@pytest.mark.parametrize("name", SET_LOSSES)
+def test_a_batch_is_one_set_per_sample_and_per_channel_one_per_sample_and_channel(name: str) -> None:
+    x, t = torch.tensor(BATCH, dtype=torch.float64), torch.tensor(BATCH_TARGET, dtype=torch.float64)
+    per_sample = lossapp.compute(name, BATCH, BATCH_TARGET, reduction="none", dtype="float64")
+    assert per_sample.value.shape == (2,) and per_sample.steps[0].value_list() == 2.0
+    assert "batch" in per_sample.steps[0].note
+    for n in range(2):
+        flat = lossapp.compute(name, x[n].reshape(-1).tolist(), t[n].reshape(-1).tolist(), dtype="float64")
+        assert per_sample.value[n] == pytest.approx(flat.value, rel=1e-14)
+    channels = lossapp.compute(name, BATCH, BATCH_TARGET, reduction="none", per_channel=True, dtype="float64")
+    assert channels.value.shape == (2, 2) and channels.steps[0].value_list() == 4.0
+    assert "per (sample, channel)" in channels.steps[0].note and "MONAI" in channels.steps[0].note
+    for n in range(2):
+        for c in range(2):
+            one = lossapp.compute(name, x[n, c].tolist(), t[n, c].tolist(), dtype="float64")
+            assert channels.value[n, c] == pytest.approx(one.value, rel=1e-14)
+    mean = lossapp.compute(name, BATCH, BATCH_TARGET, per_channel=True, dtype="float64")
+    assert mean.value == pytest.approx(channels.value.mean().item(), rel=1e-14)
+    pooled = lossapp.compute(name, BATCH, BATCH_TARGET, reduction="none", per_channel=True, per_sample=False, dtype="float64")
+    assert pooled.value.shape == (2,)
+    for c in range(2):
+        one = lossapp.compute(name, x[:, c].reshape(-1).tolist(), t[:, c].reshape(-1).tolist(), dtype="float64")
+        assert pooled.value[c] == pytest.approx(one.value, rel=1e-14)
+    background = lossapp.compute(name, BATCH, BATCH_TARGET, reduction="none", per_channel=True, include_background=False,
+                                 dtype="float64")
+    assert background.value.shape == (2, 1)
+    torch.testing.assert_close(background.value, channels.value[:, 1:], rtol=1e-14, atol=0)
+
+
+def test_zero_empty_and_the_l1_intersection() -> None:
+    x = torch.tensor(BATCH, dtype=torch.float64)
+    r = lossapp.compute("dice", BATCH, EMPTY_CHANNEL_TARGET, reduction="none", per_channel=True, dtype="float64")
+    zeroed = lossapp.compute("dice", BATCH, EMPTY_CHANNEL_TARGET, reduction="none", per_channel=True, zero_empty=True,
+                             dtype="float64")
+    assert r.value[0, 1] > 0.99 and zeroed.value[0, 1] == 0.0
+    keep = torch.ones(2, 2, dtype=torch.bool)
+    keep[0, 1] = False
+    torch.testing.assert_close(zeroed.value[keep], r.value[keep], rtol=0, atol=0)
+    assert "zero_empty" in zeroed.step("l").note and zeroed.reference.agrees and zeroed.gradient.agrees
+    # l1 = Σ min(p, t): the same for 0/1 targets, different for soft ones
+    same = lossapp.compute("dice", BATCH, EMPTY_CHANNEL_TARGET, intersection="l1", dtype="float64")
+    assert same.value == pytest.approx(lossapp.compute("dice", BATCH, EMPTY_CHANNEL_TARGET, dtype="float64").value, rel=1e-14)
+    soft = torch.tensor(SOFT_TARGET, dtype=torch.float64)
+    l1 = lossapp.compute("iou", BATCH, SOFT_TARGET, intersection="l1", reduction="none", dtype="float64")
+    inter = torch.minimum(x, soft).sum((1, 2))
+    union = torch.maximum(x, soft).sum((1, 2))
+    torch.testing.assert_close(l1.value, 1 - (inter + 1e-8) / (union + 1e-8), rtol=1e-14, atol=0)
+    assert l1.step("|X∩Y|").note and has_zh(l1.step("|X∩Y|").note)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"per_channel": True}, r"per_channel=true: expected pred of shape \(N, C, d1, \.\.\.\).*got \(2, 4\)"),
+    ({"per_channel": True, "activation": "softmax"}, r"expected activation none or sigmoid"),
+    ({"include_background": False}, r"include_background=false: expected per_channel=true or activation=softmax"),
+    ({"intersection": "min"}, r"parameter intersection: expected one of product, l1"),
+    ({"eps": 1001}, r"parameter eps"),
+])
+def test_set_options_refuse_what_they_cannot_mean(params: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        lossapp.compute("dice", PRED, TARGET, **params)
+    assert has_zh(info.value) or info.value.message.startswith("parameter")
+
+
+def test_eps_reaches_smp_smoothing() -> None:
+    """smp's smooth = 1 is eps = 2 for Dice (its Dice is Tversky(½, ½)): no longer refused."""
+    r = lossapp.compute("dice", PRED, TARGET, eps=2.0, dtype="float64")
+    assert r.value == pytest.approx(1 - (2 * 3.0 + 2) / (4.0 + 4 + 2), rel=1e-14)
+
+
+# -- against the real MONAI and segmentation_models_pytorch (tests/peer_libraries.py) -------------------------
+
+def _image_batch(seed: int, n: int = 2, c: int = 3, hw: tuple[int, int] = (4, 5)) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, c, *hw, generator=g, dtype=torch.float64) * 2
+    labels = torch.randint(0, c, (n, *hw), generator=g)
+    labels[0][labels[0] == c - 1] = 0  # the last class absent from sample 0: smp zeroes such sets
+    return logits, labels
+
+
+def _monai_reduced(loss: torch.Tensor, reduction: str) -> torch.Tensor:
+    """MONAI's "none" keeps broadcastable trailing 1s: (N, C, 1, 1), or (C,) with batch=True."""
+    return loss.reshape(loss.shape[:2]) if reduction == "none" and loss.dim() > 2 else loss
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("activation", ["none", "sigmoid"])
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("include_background", [True, False])
+def test_monai_dice_jaccard_tversky_per_channel(reduction: str, activation: str, batch: bool,
+                                                include_background: bool) -> None:
+    """MONAI DiceLoss() (smooth_nr = smooth_dr = 1e-5, one set per (sample, channel)) is dice(per_channel=true,
+    eps=1e-5); jaccard=True is (2I + 1e-5)/(2U + 1e-5): iou with eps = 5e-6; TverskyLoss is tversky(eps=1e-5)."""
+    losses = peer("monai.losses")
+    logits, labels = _image_batch(1)
+    target = F.one_hot(labels, 3).movedim(-1, 1).double()
+    pred = logits if activation == "sigmoid" else torch.sigmoid(logits)
+    sigmoid = activation == "sigmoid"
+    ours = {"per_channel": True, "activation": activation, "include_background": include_background,
+            **({"per_sample": False} if batch else {})}
+    cases = [
+        ("dice", {"eps": 1e-5}, losses.DiceLoss(sigmoid=sigmoid, batch=batch, include_background=include_background,
+                                                reduction=reduction)),
+        ("iou", {"eps": 5e-6}, losses.DiceLoss(sigmoid=sigmoid, batch=batch, jaccard=True,
+                                               include_background=include_background, reduction=reduction)),
+        ("tversky", {"eps": 1e-5, "alpha": 0.3, "beta": 0.7},
+         losses.TverskyLoss(sigmoid=sigmoid, batch=batch, alpha=0.3, beta=0.7, include_background=include_background,
+                            reduction=reduction)),
+    ]
+    for name, params, monai_loss in cases:
+        expected = _monai_reduced(monai_loss(pred, target), reduction)
+        r = lossapp.compute(name, pred.tolist(), target.tolist(), reduction=reduction, dtype="float64", **ours, **params)
+        torch.testing.assert_close(torch.as_tensor(r.value, dtype=torch.float64).reshape(expected.shape), expected,
+                                   rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("include_background", [True, False])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_monai_dice_with_softmax(include_background: bool, reduction: str) -> None:
+    """MONAI DiceLoss(softmax=True, to_onehot_y=True): one set per (sample, class), the mean over both — lossapp's
+    softmax sets with eps = 1e-5 (its sum is over samples and classes: C times lossapp's sum of class means)."""
+    losses = peer("monai.losses")
+    logits, labels = _image_batch(2)
+    monai_loss = losses.DiceLoss(softmax=True, to_onehot_y=True, include_background=include_background,
+                                 reduction=reduction)
+    expected = float(monai_loss(logits, labels.unsqueeze(1)))
+    r = lossapp.compute("dice", logits.tolist(), labels.tolist(), activation="softmax", eps=1e-5,
+                        include_background=include_background, reduction=reduction, dtype="float64")
+    classes = 3 if include_background else 2
+    assert r.scalar * (classes if reduction == "sum" else 1) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("smooth", [0.0, 1.0])
+def test_smp_binary_mode(smooth: float) -> None:
+    """smp DiceLoss / JaccardLoss / TverskyLoss("binary", smooth=s) on logits: one set over the batch
+    (per_sample=false), Dice smoothed by eps = 2s (Jaccard and Tversky by s), an empty target's loss zeroed and the
+    soft intersection (Σp + Σt − ‖p − t‖₁)/2 — checked on soft targets, where the intersections differ."""
+    losses = smp_losses()
+    logits, _ = _image_batch(3, c=1)
+    g = torch.Generator().manual_seed(4)
+    soft = torch.rand(logits.shape, generator=g, dtype=torch.float64)
+    ours = {"activation": "sigmoid", "per_sample": False, "zero_empty": True, "intersection": "l1"}
+    for target in ((torch.rand(logits.shape, generator=g, dtype=torch.float64) > 0.5).double(), soft):
+        cases = [("dice", {"eps": 2 * smooth}, losses.DiceLoss("binary", smooth=smooth)),
+                 ("iou", {"eps": smooth}, losses.JaccardLoss("binary", smooth=smooth)),
+                 ("tversky", {"eps": smooth, "alpha": 0.3, "beta": 0.7},
+                  losses.TverskyLoss("binary", smooth=smooth, alpha=0.3, beta=0.7))]
+        for name, params, smp_loss in cases:
+            expected = float(smp_loss(logits, target))
+            r = lossapp.compute(name, logits.tolist(), target.tolist(), dtype="float64", **ours, **params)
+            assert r.scalar == pytest.approx(expected, rel=1e-12), name
+    product = lossapp.compute("dice", logits.tolist(), soft.tolist(), dtype="float64",
+                              **{**ours, "intersection": "product"})
+    assert abs(product.scalar - float(losses.DiceLoss("binary")(logits, soft))) > 1e-3  # Σ p·t is not smp's
+    empty = torch.zeros_like(logits)
+    assert float(losses.DiceLoss("binary")(logits, empty)) == 0.0
+    assert lossapp.compute("dice", logits.tolist(), empty.tolist(), dtype="float64", **ours).scalar == 0.0
+
+
+@pytest.mark.parametrize("smooth", [0.0, 0.5])
+def test_smp_multiclass_and_multilabel_modes(smooth: float) -> None:
+    """smp multiclass: softmax sets per class over the batch, classes absent from the target zeroed, the mean over
+    the classes; multilabel: sigmoid, one set per channel over the batch (per_channel, per_sample=false)."""
+    losses = smp_losses()
+    logits, labels = _image_batch(5)
+    labels[labels == 2] = 0  # class 2 absent from the whole batch: its loss is zeroed by smp
+    multiclass = {"activation": "softmax", "per_sample": False, "zero_empty": True, "intersection": "l1"}
+    multilabel = {"activation": "sigmoid", "per_channel": True, "per_sample": False, "zero_empty": True,
+                  "intersection": "l1"}
+    one_hot = F.one_hot(labels, 3).movedim(-1, 1).double()
+    for mode, target, ours, smp_target in (("multiclass", labels, multiclass, labels),
+                                           ("multilabel", one_hot, multilabel, one_hot)):
+        cases = [("dice", {"eps": 2 * smooth}, losses.DiceLoss(mode, smooth=smooth)),
+                 ("iou", {"eps": smooth}, losses.JaccardLoss(mode, smooth=smooth)),
+                 ("tversky", {"eps": smooth, "alpha": 0.7, "beta": 0.3},
+                  losses.TverskyLoss(mode, smooth=smooth, alpha=0.7, beta=0.3))]
+        for name, params, smp_loss in cases:
+            expected = float(smp_loss(logits, smp_target))
+            r = lossapp.compute(name, logits.tolist(), target.tolist(), dtype="float64", **ours, **params)
+            assert r.scalar == pytest.approx(expected, rel=1e-12), (mode, name)
+        without_zeroing = lossapp.compute("dice", logits.tolist(), target.tolist(), dtype="float64",
+                                          **{**ours, "zero_empty": False})
+        assert without_zeroing.scalar > float(losses.DiceLoss(mode)(logits, smp_target)) + 0.1
+
+
+# -- the enclosure covers the new set options ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", SET_LOSSES)
+@pytest.mark.parametrize(("target", "params"), [
+    (BATCH_TARGET, {"per_channel": True}),
+    (BATCH_TARGET, {"per_channel": True, "per_sample": False, "include_background": False}),
+    (EMPTY_CHANNEL_TARGET, {"per_channel": True, "zero_empty": True}),
+    (SOFT_TARGET, {"intersection": "l1"}),
+    ([[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.5, 0.0], [0.0, 0.0, 0.25]]],
+     {"per_channel": True, "zero_empty": True, "intersection": "l1", "eps": 0.0}),
+])
+def test_enclosure_contains_every_input_that_rounds_to_the_written_one(name: str, target: list, params: dict) -> None:
+    """pred written with 2 decimals (soft targets too): the loss at random points of the rounding box lies inside the
+    enclosure, for per-channel sets, without background, with empty targets zeroed and with smp's intersection."""
+    from lossapp.interval import enclose
+
+    pred = [[[round(v, 2) for v in row] for row in sample] for sample in BATCH]
+    r = lossapp.compute(name, str(pred), str(target), dtype="float64", **params)
+    e = enclose(r)
+    assert e.sound and e.lo <= r.scalar <= e.hi, (e.lo, r.scalar, e.hi, e.note)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.tensor(pred, dtype=torch.float64), torch.tensor(target, dtype=torch.float64)
+    soft = bool(((y > 0) & (y < 1)).any())
+    spec = lossapp.LOSSES[name]
+    for _ in range(50):
+        xs = (x + (torch.rand(x.shape, generator=g, dtype=torch.float64) - 0.5) * 0.01).clamp(0, 1)
+        # targets written with up to 3 decimals: ±0.0005 stays within every target's rounding box
+        ys = (y + (torch.rand(y.shape, generator=g, dtype=torch.float64) - 0.5) * 0.001).clamp(0, 1) if soft else y
+        value = float(spec.steps(Trace(), xs, ys, r.params, "mean"))
+        assert e.lo <= value <= e.hi, (value, e.lo, e.hi)

@@ -39,6 +39,7 @@ KL_LOGQ = [[-1.2040, -1.2040, -0.9163], [-0.3567, -1.6094, -2.3026]]
 KL_P = [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]
 MASK_P = [[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]
 MASK_T = [[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0]]
+ROWS = {"per_sample": True}  # the two rows of MASK_P as two samples (a 2-D mask is one set by default)
 
 
 def _focal(alpha_t: Callable[[torch.Tensor], torch.Tensor], gamma: float = 2.0) -> float:
@@ -110,12 +111,12 @@ CASES: dict[str, tuple] = {
     "no_alpha": ("focal", FOCAL_X, FOCAL_Y, {"alpha": 0.25, "gamma": 2.0}, _focal(torch.ones_like), "convention"),
     "no_modulating_factor": ("focal", FOCAL_X, FOCAL_Y, {"alpha": 0.25, "gamma": 2.0},
                              _focal(lambda y: 0.25 * y + 0.75 * (1 - y), gamma=0.0), "mistake"),
-    "dice_coefficient_not_loss": ("dice", MASK_P, MASK_T, {}, float(_dice_coef(t(MASK_P), t(MASK_T)).mean()), "mistake"),
-    "iou_coefficient_not_loss": ("iou", MASK_P, MASK_T, {}, float(_iou_coef(t(MASK_P), t(MASK_T)).mean()), "mistake"),
-    "tversky_index_not_loss": ("tversky", MASK_P, MASK_T, {"alpha": 0.5, "beta": 0.5},
+    "dice_coefficient_not_loss": ("dice", MASK_P, MASK_T, ROWS, float(_dice_coef(t(MASK_P), t(MASK_T)).mean()), "mistake"),
+    "iou_coefficient_not_loss": ("iou", MASK_P, MASK_T, ROWS, float(_iou_coef(t(MASK_P), t(MASK_T)).mean()), "mistake"),
+    "tversky_index_not_loss": ("tversky", MASK_P, MASK_T, {"alpha": 0.5, "beta": 0.5, **ROWS},
                                float(_tversky_coef(t(MASK_P), t(MASK_T)).mean()), "mistake"),
-    "iou_instead_of_dice": ("dice", MASK_P, MASK_T, {}, float((1 - _iou_coef(t(MASK_P), t(MASK_T))).mean()), "mistake"),
-    "dice_instead_of_iou": ("iou", MASK_P, MASK_T, {}, float((1 - _dice_coef(t(MASK_P), t(MASK_T))).mean()), "mistake"),
+    "iou_instead_of_dice": ("dice", MASK_P, MASK_T, ROWS, float((1 - _iou_coef(t(MASK_P), t(MASK_T))).mean()), "mistake"),
+    "dice_instead_of_iou": ("iou", MASK_P, MASK_T, ROWS, float((1 - _dice_coef(t(MASK_P), t(MASK_T))).mean()), "mistake"),
     "dice_loss_not_coefficient": ("confusion", None, None, {"tp": 20, "fp": 5, "fn": 10, "tn": 65, "metric": "dice"},
                                   1 - 40 / 55, "mistake"),
     "precision_recall_swapped": ("confusion", None, None, {"tp": 20, "fp": 5, "fn": 10, "tn": 65, "metric": "precision"},

@@ -943,7 +943,8 @@ register(LossSpec(
 register(LossSpec(
     natural_log=True, activation="softmax", class_dim=True, related={"log_probabilities": "nll"},
     mistakes=("unweighted_mean", "label_smoothing_ignored"),
-    conventions=("keras_clip", "sklearn_log_loss", "sklearn_log_loss_1e-15", "label_smoothing_other_classes"),
+    conventions=("keras_clip", "sklearn_log_loss", "sklearn_log_loss_1e-15", "label_smoothing_other_classes",
+                 "keras_categorical_label_smoothing"),
     name="cross_entropy", family="classification", title=msg("classification.cross_entropy.title"),
     summary=msg("classification.cross_entropy.summary"),
     formula=r"l_n = -w_{y_n}\log\left(\frac{e^{x_{n,y_n}}}{\sum_c e^{x_{n,c}}}\right)",

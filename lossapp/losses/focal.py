@@ -357,7 +357,8 @@ def focal_enclosure(box: Box) -> Iv:
 register(LossSpec(
     natural_log=True, activation="sigmoid", focal=True,
     mistakes=("labels_swapped", "weighted_mean", "alpha_on_both_classes", "alpha_swapped"),
-    conventions=("keras_clip", "keras_label_smoothing", "keras_focal_no_alpha"),
+    conventions=("keras_clip", "keras_label_smoothing", "keras_focal_no_alpha", "smp_focal_no_alpha",
+                 "mmdet_avg_factor_eps", "monai_focal"),
     name="focal", family="classification", title=msg("focal.focal.title"), derivative=FOCAL_DERIVATIVE, curves="focal",
     summary=msg("focal.focal.summary"),
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t", pred_kind="logits", target_kind="binary",
@@ -526,6 +527,7 @@ def softmax_focal_enclosure(box: Box) -> Iv:
 
 register(LossSpec(
     natural_log=True, activation="softmax", class_dim=True, focal=True, lints=("probabilities_as_logits",),
+    conventions=("monai_focal", "smp_focal_multiclass"),
     name="softmax_focal", family="classification", title=msg("focal.softmax_focal.title"),
     summary=msg("focal.softmax_focal.summary"),
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t,\quad p = \mathrm{softmax}(x)", pred_kind="logits",

@@ -4,19 +4,23 @@ The sets.  X is the prediction p (probabilities; sigmoid / softmax of the logits
 target t (a 0/1 mask, soft labels in [0, 1], or class indices turned one-hot for softmax):
 |X∩Y| = Σ p·t, |X| = Σ p, |Y| = Σ t.
 
-Which elements form one set (decided here, the same for every overlap loss):
+Which elements form one set (decided here by `set_layout`, the same for every overlap loss; DESIGN §5):
 
-- activation none / sigmoid, 1-D pred: the whole tensor is one set, one coefficient (a 0-dim loss).
-- activation none / sigmoid, ≥2-D pred with per_sample=true (default): dim 0 is the batch; each sample
-  pred[n] is one set, so the loss has shape (N,) and "mean"/"sum" reduce over the N samples
-  ("none" returns the N per-sample losses). A single 2-D mask (H, W) is therefore read as H rows;
-  write it as (1, H, W) or set per_sample=false to use it as one set.
-- per_sample=false: the whole tensor is one set, exactly article 003's `dice_loss` code
-  (MONAI's batch=True).
+- activation none / sigmoid, a 1-D or 2-D pred: one set, the whole vector or the whole mask (article 003's
+  `dice_loss` code sums over every pixel of its 3×3 masks); per_sample=true reads a 2-D pred's rows as samples.
+- a ≥3-D pred is a batch (N, ...): one set per sample pred[n] (per_sample defaults to true there), so the loss
+  has shape (N,) and "mean"/"sum" reduce over the N samples; per_sample=false pools the whole tensor into one
+  set (MONAI's batch=True, smp's binary mode).
+- per_channel=true, for an (N, C, d1, ...) pred with activation none / sigmoid: one set per (sample, channel),
+  the loss (N, C) and its mean over both (MONAI DiceLoss's default); with per_sample=false one set per channel
+  over the batch (MONAI batch=True, smp's multilabel mode).
 - activation softmax: pred is (N, C, d1, ...) logits with the classes on dim 1; target is class
   indices (N, d1, ...) or one-hot / class probabilities (N, C, d1, ...). One coefficient per
   (sample, class) — per class over the whole batch with per_sample=false — and the loss is
   1 − the mean over the C classes.
+- include_background=false (per_channel or softmax) leaves channel 0 out (MONAI); zero_empty=true makes the
+  loss of a set whose target is empty 0 (smp); intersection="l1" forms |X∩Y| as (Σp + Σt − ‖p − t‖₁)/2 (smp's
+  soft scores: Σ min(p, t), equal to Σ p·t for 0/1 targets).
 
 For 0/1 inputs (activation none) the sums are the confusion counts, and the steps show
 Dice = 2TP/(2TP+FP+FN) = F1 = 2PR/(P+R) (IoU = TP/(TP+FP+FN), Tversky = TP/(TP+αFP+βFN)).
@@ -32,7 +36,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import msg
+from lossapp.i18n import Message, msg
 from lossapp.inputs import (
     InputError,
     require_binary,
@@ -42,14 +46,26 @@ from lossapp.inputs import (
     shape_text,
 )
 from lossapp.inputs.constraints import Boolean, Interval, Options
-from lossapp.interval import Box, IntervalFormula, Iv, interval_formula, log_softmax_iv, monotone, reduce_iv, where
+from lossapp.interval import (
+    Box,
+    IntervalFormula,
+    Iv,
+    hull,
+    interval_formula,
+    log_softmax_iv,
+    monotone,
+    reduce_iv,
+    where,
+)
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, Part, lookup, register
 from lossapp.trace import SUBSTITUTE_MAX, Step, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
-EXAMPLE = {"pred": "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "target": "[[1, 0, 1, 0], [0, 1, 1, 0]]"}
+INTERSECTIONS = ("product", "l1")  # Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 = Σ min(p, t)
+# a batch of two 1×4 masks (N, 1, 4): one set per sample (a single 2-D mask would be one set)
+EXAMPLE = {"pred": "[[[0.9, 0.2, 0.7, 0.1]], [[0.3, 0.8, 0.6, 0.4]]]", "target": "[[[1, 0, 1, 0]], [[0, 1, 1, 0]]]"}
 KINDS = {"dice": ("D", msg("overlap.step.dice_coefficient"), msg("overlap.step.dice_loss")),
          "iou": ("J", msg("overlap.step.iou_jaccard_index"), msg("overlap.step.iou_loss")),
          "tversky": ("T", msg("overlap.step.tversky_index"), msg("overlap.step.tversky_loss"))}
@@ -90,6 +106,7 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     activation = params.get("activation", "none")
     if target is None:
         raise InputError("overlap.error.target_missing")
+    _check_set_options(pred, params)
     if activation == "softmax":
         if pred.dim() < 2:
             raise InputError("overlap.error.softmax_pred_shape", got=shape_text(pred.shape))
@@ -117,6 +134,21 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     return pred, target
 
 
+def _check_set_options(pred: torch.Tensor, params: dict[str, Any]) -> None:
+    """per_channel needs an (N, C, d1, ...) pred and activation none / sigmoid; include_background=false needs
+    channels or classes kept apart (per_channel or softmax), at least two of them."""
+    if params.get("per_channel"):
+        if params.get("activation", "none") == "softmax":
+            raise InputError("overlap.error.per_channel_softmax")
+        if pred.dim() < 3:
+            raise InputError("overlap.error.per_channel_shape", got=shape_text(pred.shape))
+    if not params.get("include_background", True):
+        if not channel_sets(params):
+            raise InputError("overlap.error.background_without_channels")
+        if pred.dim() >= 2 and pred.shape[1] < 2:
+            raise InputError("overlap.error.background_only", got=shape_text(pred.shape))
+
+
 # -- the float64 trace -------------------------------------------------------------------------------
 
 def _ssum(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
@@ -124,14 +156,57 @@ def _ssum(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return x.sum(dims) if dims else x
 
 
-def set_dims(p: torch.Tensor, activation: str, per_sample: bool) -> tuple[int, ...]:
-    """The dimensions of p summed within one set (see the module docstring)."""
-    if activation == "softmax":
+def per_sample_sets(ndim: int, params: dict[str, Any]) -> bool:
+    """Whether dim 0 is a batch of sets: per_sample as given, else (None, the default) for softmax, per_channel or
+    a ≥3-D pred (a 1-D or 2-D pred is one vector or one mask)."""
+    given = params.get("per_sample")
+    if given is not None:
+        return bool(given)
+    return params.get("activation", "none") == "softmax" or bool(params.get("per_channel")) or ndim >= 3
+
+
+def channel_sets(params: dict[str, Any]) -> bool:
+    """Whether dim 1 (classes or channels) is kept apart: softmax, or per_channel."""
+    return params.get("activation", "none") == "softmax" or bool(params.get("per_channel"))
+
+
+def set_dims(p: torch.Tensor, params: dict[str, Any]) -> tuple[int, ...]:
+    """The dimensions of p summed within one set (see the module docstring): the dims left are the sets, the
+    classes / channels last where they are kept apart."""
+    per_sample = per_sample_sets(p.dim(), params)
+    if channel_sets(params):
         spatial = tuple(range(2, p.dim()))
         return spatial if per_sample else (0, *spatial)
     if per_sample and p.dim() >= 2:
         return tuple(range(1, p.dim()))
     return tuple(range(p.dim()))
+
+
+def set_layout(shape: tuple[int, ...] | torch.Size, params: dict[str, Any]) -> tuple[str, Message]:
+    """The sets of a pred of this shape, as the first step writes them: (LaTeX of one set, why these sets)."""
+    ndim = len(shape)
+    per_sample = per_sample_sets(ndim, params)
+    if channel_sets(params):
+        softmax = params.get("activation", "none") == "softmax"
+        n, c = shape[0], shape[1]
+        if per_sample:
+            reason = (msg("overlap.note.sets_per_sample_and_class", n=n, classes=c) if softmax
+                      else msg("overlap.note.sets_per_sample_and_channel", n=n, classes=c))
+            return r"X_{n,c} = \{p_{n,c,i}\}_i,\; Y_{n,c} = \{t_{n,c,i}\}_i", reason
+        reason = (msg("overlap.note.sets_per_class", classes=c) if softmax
+                  else msg("overlap.note.sets_per_channel", classes=c))
+        return r"X_c = \{p_{n,c,i}\}_{n,i},\; Y_c = \{t_{n,c,i}\}_{n,i}", reason
+    if per_sample and ndim >= 2:
+        reason = (msg("overlap.note.sets_per_sample", n=shape[0]) if ndim >= 3
+                  else msg("overlap.note.sets_per_row", n=shape[0]))
+        return r"X_n = \{p_{n,i}\}_i,\; Y_n = \{t_{n,i}\}_i", reason
+    if params.get("per_sample") is False and ndim >= 3:
+        reason = msg("overlap.note.sets_whole_batch")
+    elif ndim == 2:
+        reason = msg("overlap.note.sets_one_mask")
+    else:
+        reason = msg("overlap.note.sums_over_the_whole_tensor")
+    return r"X = \{p_i\}_i,\; Y = \{t_i\}_i", reason
 
 
 def _sum_terms(x: torch.Tensor, dims: tuple[int, ...]) -> str | None:
@@ -162,16 +237,6 @@ def _one_hot(trace: Trace, target: torch.Tensor, classes: int) -> torch.Tensor:
     grid = torch.arange(classes, device=target.device).view(1, classes, *([1] * (target.dim() - 1)))
     return trace.add("t", msg("overlap.step.one_hot_target"), r"t_c = [y = c]", (target.unsqueeze(1) == grid).double(),
                      note=msg("overlap.note.one_hot", classes=classes))
-
-
-def _sum_note(p: torch.Tensor, activation: str, per_sample: bool) -> str:
-    if activation == "softmax":
-        if per_sample:
-            return msg("overlap.note.sets_per_sample_and_class", n=p.shape[0], classes=p.shape[1])
-        return msg("overlap.note.sets_per_class", classes=p.shape[1])
-    if per_sample and p.dim() >= 2:
-        return msg("overlap.note.sets_per_sample", n=p.shape[0])
-    return msg("overlap.note.sums_over_the_whole_tensor")
 
 
 def _count_steps(trace: Trace, p: torch.Tensor, t: torch.Tensor, dims: tuple[int, ...], kind: str,
@@ -213,29 +278,43 @@ def _count_steps(trace: Trace, p: torch.Tensor, t: torch.Tensor, dims: tuple[int
 
 def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
              kind: str) -> torch.Tensor:
-    """The per-set loss l = 1 − coefficient (before the reduction)."""
+    """The per-set loss l = 1 − coefficient (before the reduction); the first step says which sets were formed."""
     activation = params["activation"]
     eps = float(params["eps"])
-    per_sample = bool(params["per_sample"])
     e = fmt(eps)
+    dims = set_dims(pred, params)
+    layout, reason = set_layout(pred.shape, params)
+    sets = math.prod(d for i, d in enumerate(pred.shape) if i not in dims)
+    trace.add("sets", msg("overlap.step.sets"), layout, torch.tensor(float(sets), dtype=torch.float64), note=reason)
     p = _activate(trace, pred, activation)
     if activation == "softmax" and not target.is_floating_point():
         t = _one_hot(trace, target, p.shape[1])
     else:
         t = target.double()
-    dims = set_dims(p, activation, per_sample)
-    if activation == "softmax" and per_sample and p.dim() == 2:
+    if activation == "softmax" and per_sample_sets(p.dim(), params) and p.dim() == 2:
         trace.warn(msg("overlap.warn.no_positions"))
-    pt = trace.add("p·t", msg("overlap.step.element_wise_product_p_t"), r"p_i\, t_i", p * t, sub=r"$p \cdot $t", p=p, t=t)
-    inter = trace.add("|X∩Y|", msg("overlap.step.intersection_x_y"), r"|X \cap Y| = \sum_i p_i t_i", _ssum(pt, dims),
-                      note=_sum_note(p, activation, per_sample), sub=_sum_terms(pt, dims))
     symbol, title, _ = KINDS[kind]
     weights = score_weights(kind, params)
-    if kind in ("dice", "iou"):
+    if params.get("intersection", "product") == "l1":
+        # smp's soft scores: (Σp + Σt − Σ|p − t|)/2 = Σ min(p, t), since (a + b − |a − b|)/2 = min(a, b)
         sp = trace.add("|X|", msg("overlap.step.prediction_size_x"), r"|X| = \sum_i p_i", _ssum(p, dims), sub=_sum_terms(p, dims))
         st = trace.add("|Y|", msg("overlap.step.target_size_y"), r"|Y| = \sum_i t_i", _ssum(t, dims), sub=_sum_terms(t, dims))
-        empty = (sp + st).detach() == 0
-        fp, fn = sp - inter, st - inter  # |X∖Y| and |Y∖X|, the soft false positives and negatives
+        gap = trace.add("|p−t|", msg("overlap.step.absolute_difference"), r"|p_i - t_i|", (p - t).abs(),
+                        sub=r"|$p - $t|", p=p, t=t)
+        l1 = trace.add("‖p−t‖₁", msg("overlap.step.l1_distance"), r"\lVert p - t \rVert_1 = \sum_i |p_i - t_i|",
+                       _ssum(gap, dims), sub=_sum_terms(gap, dims))
+        inter = trace.add("|X∩Y|", msg("overlap.step.intersection_x_y"),
+                          r"|X \cap Y| = \frac{|X| + |Y| - \lVert p - t \rVert_1}{2} = \sum_i \min(p_i, t_i)",
+                          (sp + st - l1) / 2, note=msg("overlap.note.l1_intersection"),
+                          sub=r"\frac{$x + $y - $d}{2}", x=sp, y=st, d=l1)
+    else:
+        pt = trace.add("p·t", msg("overlap.step.element_wise_product_p_t"), r"p_i\, t_i", p * t, sub=r"$p \cdot $t", p=p, t=t)
+        inter = trace.add("|X∩Y|", msg("overlap.step.intersection_x_y"), r"|X \cap Y| = \sum_i p_i t_i", _ssum(pt, dims),
+                          sub=_sum_terms(pt, dims))
+        sp = trace.add("|X|", msg("overlap.step.prediction_size_x"), r"|X| = \sum_i p_i", _ssum(p, dims), sub=_sum_terms(p, dims))
+        st = trace.add("|Y|", msg("overlap.step.target_size_y"), r"|Y| = \sum_i t_i", _ssum(t, dims), sub=_sum_terms(t, dims))
+    fp, fn = sp - inter, st - inter  # |X∖Y| and |Y∖X|, the soft false positives and negatives
+    empty = (sp + st).detach() == 0
     if kind == "dice":
         coef = trace.add(symbol, title, r"D = \frac{2|X \cap Y| + \epsilon}{|X| + |Y| + \epsilon}",
                          overlap_score(inter, fp, fn, *weights, eps=eps),
@@ -248,28 +327,47 @@ def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
                          i=inter, u=union)
     else:
         a, b, _ = weights
-        fp = trace.add("fp", msg("overlap.step.soft_false_positives"), r"\mathrm{fp} = \sum_i p_i (1 - t_i)", _ssum(p * (1 - t), dims),
-                       note=msg("overlap.note.weighted_by_alpha"))
-        fn = trace.add("fn", msg("overlap.step.soft_false_negatives"), r"\mathrm{fn} = \sum_i (1 - p_i)\, t_i", _ssum((1 - p) * t, dims),
-                       note=msg("overlap.note.weighted_by_beta"))
+        if params.get("intersection", "product") == "l1":
+            fp = trace.add("fp", msg("overlap.step.soft_false_positives"), r"\mathrm{fp} = |X| - |X \cap Y|", fp,
+                           note=msg("overlap.note.weighted_by_alpha"))
+            fn = trace.add("fn", msg("overlap.step.soft_false_negatives"), r"\mathrm{fn} = |Y| - |X \cap Y|", fn,
+                           note=msg("overlap.note.weighted_by_beta"))
+        else:
+            fp = trace.add("fp", msg("overlap.step.soft_false_positives"), r"\mathrm{fp} = \sum_i p_i (1 - t_i)",
+                           _ssum(p * (1 - t), dims), note=msg("overlap.note.weighted_by_alpha"))
+            fn = trace.add("fn", msg("overlap.step.soft_false_negatives"), r"\mathrm{fn} = \sum_i (1 - p_i)\, t_i",
+                           _ssum((1 - p) * t, dims), note=msg("overlap.note.weighted_by_beta"))
         empty = (inter + a * fp + b * fn).detach() == 0
         coef = trace.add(symbol, title,
                          r"T = \frac{|X \cap Y| + \epsilon}{|X \cap Y| + \alpha\,\mathrm{fp} + \beta\,\mathrm{fn} + \epsilon}",
                          overlap_score(inter, fp, fn, *weights, eps=eps),
                          sub=rf"\frac{{$i + {e}}}{{$i + {fmt(a)} \cdot $fp + {fmt(b)} \cdot $fn + {e}}}",
                          i=inter, fp=fp, fn=fn)
+    zero_empty = bool(params.get("zero_empty"))
     if bool(empty.any()):
-        if eps == 0:
+        if eps == 0 and not zero_empty:
             trace.warn(msg("overlap.warn.empty_set_nan"))
-        else:
+        elif eps != 0:
             trace.steps[-1].note = msg("overlap.note.empty_set")
-    binary = activation == "none" and all_binary(p) and all_binary(t)
-    if binary:
+    if activation == "none" and all_binary(p) and all_binary(t):
         _count_steps(trace, p, t, dims, kind, params)
-    if activation == "softmax":
+    if not params.get("include_background", True):
+        coef = trace.add(f"{symbol}_fg", msg("overlap.step.without_background"), rf"{symbol}_c,\ c = 1, \dots, C - 1",
+                         coef[..., 1:], note=msg("overlap.note.without_background", classes=coef.shape[-1] - 1))
+        st = st[..., 1:]
+    softmax = activation == "softmax"
+    if softmax and not zero_empty:
         coef = trace.add(f"{symbol}_avg", msg("overlap.step.mean_over_classes"), rf"\bar{{{symbol}}} = \frac{{1}}{{C}} \sum_c {symbol}_c",
-                         coef.mean(-1), note=msg("overlap.note.mean_over_classes", classes=p.shape[1]))
-    return trace.add("l", KINDS[kind][2], rf"l = 1 - {symbol}", 1 - coef, sub=r"1 - $c", c=coef)
+                         coef.mean(-1), note=msg("overlap.note.mean_over_classes", classes=coef.shape[-1]))
+        return trace.add("l", KINDS[kind][2], rf"l = 1 - \bar{{{symbol}}}", 1 - coef, sub=r"1 - $c", c=coef)
+    loss = trace.add("l_c" if softmax else "l", KINDS[kind][2], rf"l = 1 - {symbol}", 1 - coef, sub=r"1 - $c", c=coef)
+    if zero_empty:
+        loss = trace.add("l_c" if softmax else "l", msg("overlap.step.zero_empty"), r"l = [\,|Y| > 0\,] \cdot l",
+                         torch.where(st.detach() > 0, loss, torch.zeros_like(loss)), note=msg("overlap.note.zero_empty"))
+    if softmax:
+        loss = trace.add("l", msg("overlap.step.mean_over_classes"), r"l = \frac{1}{C} \sum_c l_c", loss.mean(-1),
+                         note=msg("overlap.note.mean_over_classes", classes=loss.shape[-1]))
+    return loss
 
 
 def dice_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
@@ -277,23 +375,32 @@ def dice_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: d
     """Soft Dice loss (article 003's `dice_loss`, eps = 1e-8).
 
     Unreduced: l = 1 − (2·Σ p·t + ε) / (Σ p + Σ t + ε), one l per set (see the module docstring:
-    the whole 1-D tensor, each sample of a ≥2-D batch, or with softmax each (sample, class) averaged
-    over classes).  mean: Σ_n l_n / N;  sum: Σ_n l_n;  none: the per-sample losses.
-    Params: eps, activation (none / sigmoid / softmax), per_sample.
+    the whole 1-D or 2-D tensor, each sample of a ≥3-D batch, each (sample, channel) with per_channel, or with
+    softmax each (sample, class) averaged over classes).  mean: Σ_n l_n / N over the sets;  sum: Σ_n l_n;
+    none: the per-set losses.
+    Params: eps, activation (none / sigmoid / softmax), per_sample, per_channel, include_background, zero_empty,
+    intersection.  MONAI DiceLoss() is per_channel=true, eps=1e-5; smp DiceLoss(smooth=s) is eps=2s,
+    zero_empty=true, intersection="l1", per_sample=false.
     Reference: the set formula written directly in torch ops (sum, sigmoid / softmax, one_hot).
 
     Shape:
-        - pred: (*): one set when 1-D or per_sample=false, else (N, ...) with one set per sample;
+        - pred: (*): one set when 1-D or 2-D (one mask) or per_sample=false; (N, ...) with one set per sample
+          when ≥3-D or per_sample=true; per_channel=true: (N, C, d1, ...) with one set per (sample, channel);
           activation=softmax: (N, C, d1, ...) logits with the classes on dim 1.
         - target: pred's shape, a 0/1 mask or soft labels in [0, 1]; softmax: (N, d1, ...) class indices
           or (N, C, d1, ...) one-hot / class probabilities.
-        - output: a scalar for mean and sum; for none, one loss per set: (N,), or () for one set.
+        - output: a scalar for mean and sum; for none, one loss per set: () for one set, (N,) per sample,
+          (N, C) per (sample, channel), (C,) per channel over the batch; softmax: (N,) (or ()) class means.
 
     Example::
 
         >>> import lossapp
         >>> r = lossapp.compute("dice", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
-        >>> print(f"{r.scalar:.4f}")
+        >>> print(f"{r.scalar:.4f}")  # one 2×4 mask: 1 − 2·3.0/(4.0 + 4)
+        0.2500
+        >>> r = lossapp.compute("dice", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]",
+        ...                     per_sample=True)
+        >>> print(f"{r.scalar:.4f}")  # the rows as two samples
         0.2483
     """
     return reduce(trace, _overlap(trace, pred, target, params, "dice"), reduction)
@@ -304,22 +411,26 @@ def iou_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     """Soft IoU (Jaccard) loss.
 
     Unreduced: l = 1 − (Σ p·t + ε) / (Σ p + Σ t − Σ p·t + ε), one l per set as for Dice.
-    mean: Σ_n l_n / N;  sum: Σ_n l_n;  none: the per-sample losses.
-    Params: eps, activation, per_sample.  Reference: the set formula in torch ops.
+    mean: Σ_n l_n / N over the sets;  sum: Σ_n l_n;  none: the per-set losses.
+    Params: eps, activation, per_sample, per_channel, include_background, zero_empty, intersection (as for dice;
+    MONAI's DiceLoss(jaccard=True) is eps = 5e-6, smp's JaccardLoss(smooth=s) eps = s).
+    Reference: the set formula in torch ops.
 
     Shape:
-        - pred: (*): one set when 1-D or per_sample=false, else (N, ...) with one set per sample;
+        - pred: (*): one set when 1-D or 2-D (one mask) or per_sample=false; (N, ...) with one set per sample
+          when ≥3-D or per_sample=true; per_channel=true: (N, C, d1, ...) with one set per (sample, channel);
           activation=softmax: (N, C, d1, ...) logits with the classes on dim 1.
         - target: pred's shape, a 0/1 mask or soft labels in [0, 1]; softmax: (N, d1, ...) class indices
           or (N, C, d1, ...) one-hot / class probabilities.
-        - output: a scalar for mean and sum; for none, one loss per set: (N,), or () for one set.
+        - output: a scalar for mean and sum; for none, one loss per set: () for one set, (N,) per sample,
+          (N, C) per (sample, channel), (C,) per channel over the batch; softmax: (N,) (or ()) class means.
 
     Example::
 
         >>> import lossapp
         >>> r = lossapp.compute("iou", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
         >>> print(f"{r.scalar:.4f}")
-        0.3929
+        0.4000
     """
     return reduce(trace, _overlap(trace, pred, target, params, "iou"), reduction)
 
@@ -330,15 +441,19 @@ def tversky_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
 
     Unreduced: l = 1 − (Σ p·t + ε) / (Σ p·t + α·Σ p(1−t) + β·Σ (1−p)t + ε), one l per set.
     α = β = 0.5 is the Dice loss (exactly when ε = 0), α = β = 1 the IoU loss.
-    mean: Σ_n l_n / N;  sum: Σ_n l_n;  none: the per-sample losses.
-    Params: eps, alpha, beta, activation, per_sample.  Reference: the set formula in torch ops.
+    mean: Σ_n l_n / N over the sets;  sum: Σ_n l_n;  none: the per-set losses.
+    Params: eps, alpha, beta, activation, per_sample, per_channel, include_background, zero_empty, intersection
+    (MONAI's TverskyLoss is eps = 1e-5, smp's TverskyLoss(smooth=s, gamma=1) eps = s).
+    Reference: the set formula in torch ops.
 
     Shape:
-        - pred: (*): one set when 1-D or per_sample=false, else (N, ...) with one set per sample;
+        - pred: (*): one set when 1-D or 2-D (one mask) or per_sample=false; (N, ...) with one set per sample
+          when ≥3-D or per_sample=true; per_channel=true: (N, C, d1, ...) with one set per (sample, channel);
           activation=softmax: (N, C, d1, ...) logits with the classes on dim 1.
         - target: pred's shape, a 0/1 mask or soft labels in [0, 1]; softmax: (N, d1, ...) class indices
           or (N, C, d1, ...) one-hot / class probabilities.
-        - output: a scalar for mean and sum; for none, one loss per set: (N,), or () for one set.
+        - output: a scalar for mean and sum; for none, one loss per set: () for one set, (N,) per sample,
+          (N, C) per (sample, channel), (C,) per channel over the batch; softmax: (N,) (or ()) class means.
 
     Example::
 
@@ -352,66 +467,70 @@ def tversky_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
 
 # -- the references: the set formulas written directly with torch ops, in the chosen dtype -----------
 
-def _reference_sets(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-    """p and t flattened so that each row (last dim) is one set."""
-    activation = params["activation"]
-    p = torch.sigmoid(x) if activation == "sigmoid" else torch.softmax(x, 1) if activation == "softmax" else x
-    if activation == "softmax" and not y.is_floating_point():
-        t = F.one_hot(y.long(), p.shape[1]).movedim(-1, 1).to(p.dtype)
+def set_losses(kind: str, inter: torch.Tensor, size_p: torch.Tensor, size_t: torch.Tensor,
+               params: dict[str, Any]) -> torch.Tensor:
+    """The loss of each set from its sums |X∩Y|, |X| and |Y| as the steps form it: 1 − the coefficient, channel 0
+    left out (include_background=false), 0 for an empty target (zero_empty), the mean over the classes (softmax)."""
+    eps = float(params["eps"])
+    if kind == "dice":
+        coef = (2 * inter + eps) / (size_p + size_t + eps)
+    elif kind == "iou":
+        coef = (inter + eps) / (size_p + size_t - inter + eps)
     else:
-        t = y.to(p.dtype)
-
-    def rows(a: torch.Tensor) -> torch.Tensor:
-        if activation == "softmax":
-            return a.reshape(a.shape[0], a.shape[1], -1) if params["per_sample"] else a.movedim(1, 0).reshape(a.shape[1], -1)
-        return a.reshape(a.shape[0], -1) if params["per_sample"] and a.dim() > 1 else a.reshape(-1)
-
-    return rows(p), rows(t)
-
-
-def _reduce_reference(loss: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
-    if params["activation"] == "softmax":
-        loss = loss.mean(-1)
-    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+        alpha, beta = float(params["alpha"]), float(params["beta"])
+        coef = (inter + eps) / (inter + alpha * (size_p - inter) + beta * (size_t - inter) + eps)
+    if not params.get("include_background", True):
+        coef, size_t = coef[..., 1:], size_t[..., 1:]
+    loss = 1 - coef
+    if params.get("zero_empty"):
+        loss = torch.where(size_t > 0, loss, torch.zeros_like(loss))
+    return loss.mean(-1) if params.get("activation", "none") == "softmax" else loss
 
 
-def dice_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
-    p, t = _reference_sets(x, y, params)
-    eps = params["eps"]
-    loss = 1 - (2 * (p * t).sum(-1) + eps) / (p.sum(-1) + t.sum(-1) + eps)
-    return _reduce_reference(loss, params, reduction)
+def _reference(kind: str) -> Callable[..., torch.Tensor]:
+    """The set formula of `kind` written directly with torch ops (torch.sigmoid / softmax, F.one_hot, sums over
+    set_dims), in the chosen dtype."""
+    def reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
+        activation = params["activation"]
+        p = torch.sigmoid(x) if activation == "sigmoid" else torch.softmax(x, 1) if activation == "softmax" else x
+        if activation == "softmax" and not y.is_floating_point():
+            t = F.one_hot(y.long(), p.shape[1]).movedim(-1, 1).to(p.dtype)
+        else:
+            t = y.to(p.dtype)
+        dims = set_dims(p, params)
+        size_p, size_t = _ssum(p, dims), _ssum(t, dims)
+        if params.get("intersection", "product") == "l1":
+            inter = (size_p + size_t - _ssum((p - t).abs(), dims)) / 2
+        else:
+            inter = _ssum(p * t, dims)
+        loss = set_losses(kind, inter, size_p, size_t, params)
+        return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+    return reference
 
 
-def iou_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
-    p, t = _reference_sets(x, y, params)
-    eps = params["eps"]
-    inter = (p * t).sum(-1)
-    loss = 1 - (inter + eps) / (p.sum(-1) + t.sum(-1) - inter + eps)
-    return _reduce_reference(loss, params, reduction)
-
-
-def tversky_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
-    p, t = _reference_sets(x, y, params)
-    eps = params["eps"]
-    inter = (p * t).sum(-1)
-    den = inter + params["alpha"] * (p * (1 - t)).sum(-1) + params["beta"] * ((1 - p) * t).sum(-1)
-    loss = 1 - (inter + eps) / (den + eps)
-    return _reduce_reference(loss, params, reduction)
-
+dice_reference = _reference("dice")
+iou_reference = _reference("iou")
+tversky_reference = _reference("tversky")
 
 _SETS_CODE = """\
 p = torch.sigmoid(pred) if activation == "sigmoid" else torch.softmax(pred, 1) if activation == "softmax" else pred
 t = F.one_hot(target.long(), p.shape[1]).movedim(-1, 1).to(p.dtype) if activation == "softmax" and target.dim() < p.dim() else target.to(p.dtype)
-P, T = [((a.reshape(a.shape[0], a.shape[1], -1) if per_sample else a.movedim(1, 0).reshape(a.shape[1], -1)) if activation == "softmax" else a.reshape(a.shape[0], -1) if per_sample and a.dim() > 1 else a.reshape(-1)) for a in (p, t)]
-inter = (P * T).sum(-1)
+apart = activation == "softmax" or per_channel  # classes / channels on dim 1 kept apart
+batch = per_sample if per_sample is not None else apart or p.dim() >= 3  # dim 0 a batch of sets
+dims = [d for d in range(p.dim()) if not (d == 0 and batch and p.dim() > 1) and not (d == 1 and apart)]
+S = lambda a: a.sum(dims) if dims else a  # one sum per set (no dims left: each element is a set)
+P, T = S(p), S(t)
+inter = (P + T - S((p - t).abs())) / 2 if intersection == "l1" else S(p * t)
 """
 _REDUCE_CODE = """\
+l, T = (l, T) if include_background else (l[..., 1:], T[..., 1:])
+l = torch.where(T > 0, l, torch.zeros_like(l)) if zero_empty else l
 l = l.mean(-1) if activation == "softmax" else l
 {"none": l, "mean": l.mean(), "sum": l.sum()}[reduction]"""
-DICE_CODE = _SETS_CODE + "l = 1 - (2 * inter + eps) / (P.sum(-1) + T.sum(-1) + eps)\n" + _REDUCE_CODE
-IOU_CODE = _SETS_CODE + "l = 1 - (inter + eps) / (P.sum(-1) + T.sum(-1) - inter + eps)\n" + _REDUCE_CODE
-TVERSKY_CODE = (_SETS_CODE + "l = 1 - (inter + eps) / (inter + alpha * (P * (1 - T)).sum(-1) "
-                "+ beta * ((1 - P) * T).sum(-1) + eps)\n" + _REDUCE_CODE)
+DICE_CODE = _SETS_CODE + "l = 1 - (2 * inter + eps) / (P + T + eps)\n" + _REDUCE_CODE
+IOU_CODE = _SETS_CODE + "l = 1 - (inter + eps) / (P + T - inter + eps)\n" + _REDUCE_CODE
+TVERSKY_CODE = (_SETS_CODE + "l = 1 - (inter + eps) / (inter + alpha * (P - inter) + beta * (T - inter) + eps)\n"
+                + _REDUCE_CODE)
 
 
 # -- rounding enclosures (lossapp.interval) ---------------------------------------------------------------------------
@@ -435,16 +554,18 @@ def _set_sum(v: Iv, dims: tuple[int, ...]) -> Iv:
 
 
 def _coefficient_enclosure(kind: str, p: Iv, t: Iv, dims: tuple[int, ...], params: dict[str, Any]) -> Iv:
-    """The coefficient of each set over soft targets t (plain interval arithmetic)."""
+    """The coefficient of each set over soft targets t (plain interval arithmetic). intersection="l1" is
+    Σ min(p, t) (as (a + b − |a − b|)/2 = min(a, b)), its union Σ max(p, t), fp Σ relu(p − t), fn Σ relu(t − p)."""
     eps = float(params["eps"])
-    inter = _set_sum(p * t, dims)
+    l1 = params.get("intersection", "product") == "l1"
+    inter = _set_sum(p.minimum(t) if l1 else p * t, dims)
     if kind == "dice":
         return (inter * 2.0 + eps) / (_set_sum(p, dims) + _set_sum(t, dims) + eps)
     if kind == "iou":
         # union = Σ p + Σ t − Σ p·t = Σ (p + t − p·t): each term p + t(1 − p) written once per element
-        return (inter + eps) / (_set_sum(p + t * (1.0 - p), dims) + eps)
-    fp = _set_sum(p * (1.0 - t), dims)
-    fn = _set_sum((1.0 - p) * t, dims)
+        return (inter + eps) / (_set_sum(p.maximum(t) if l1 else p + t * (1.0 - p), dims) + eps)
+    fp = _set_sum((p - t).relu() if l1 else p * (1.0 - t), dims)
+    fn = _set_sum((t - p).relu() if l1 else (1.0 - p) * t, dims)
     return (inter + eps) / (inter + fp * float(params["alpha"]) + fn * float(params["beta"]) + eps)
 
 
@@ -452,7 +573,8 @@ def _label_coefficient_enclosure(kind: str, p: Iv, t: torch.Tensor, dims: tuple[
                                  params: dict[str, Any]) -> Iv:
     """The coefficient for an exact 0/1 target t, from three sums per set: |X∩Y| = Σ_{t=1} p, |X| = Σ p and
     |Y| = Σ t (exact: a count), with |X∪Y| = |X| + |Y| − |X∩Y|, fp = |X| − |X∩Y| and fn = |Y| − |X∩Y| (identities of
-    the real sums, since t·p is p or 0 and (1 − t)·p is 0 or p)."""
+    the real sums, since t·p is p or 0 and (1 − t)·p is 0 or p; for p in [0, 1] min(p, t) is p·t, so
+    intersection="l1" is the same)."""
     eps = float(params["eps"])
     inter = _set_sum(where(t == 1, p, 0.0), dims)
     size_p = _set_sum(p, dims)
@@ -483,14 +605,22 @@ def _overlap_enclosure(kind: str) -> IntervalFormula:
             t_exact: torch.Tensor | None = (target.unsqueeze(1) == grid).to(torch.float64)
         else:
             t_exact = target.to(torch.float64) if box.labels else None
-        dims = set_dims(p.lo, activation, bool(params["per_sample"]))
+        dims = set_dims(p.lo, params)
         if t_exact is None:
-            coef = _coefficient_enclosure(kind, p, box.target_box(0.0, 1.0), dims, params)
+            t = box.target_box(0.0, 1.0)
+            coef = _coefficient_enclosure(kind, p, t, dims, params)
+            size_t = _set_sum(t, dims)
         else:  # increasing in p where t = 1, decreasing where t = 0: the corners give the range
             coef = monotone(lambda v: _label_coefficient_enclosure(kind, v, t_exact, dims, params), p, t_exact * 2 - 1)
+            size_t = Iv(_ssum(t_exact, dims))
+        if not params.get("include_background", True):
+            coef, size_t = coef[..., 1:], size_t[..., 1:]
+        loss = 1.0 - coef
+        if params.get("zero_empty"):  # 0 where |Y| is surely 0, the loss where surely not, else both possible
+            loss = where(size_t.hi == 0, 0.0, where(size_t.lo > 0, loss, hull(loss, Iv(torch.zeros_like(loss.lo)))))
         if activation == "softmax":
-            coef = coef.sum(-1) / float(coef.shape[-1])
-        return reduce_iv(1.0 - coef, box.reduction)
+            loss = loss.sum(-1) / float(loss.shape[-1])
+        return reduce_iv(loss, box.reduction)
     return enclosure
 
 
@@ -501,12 +631,21 @@ tversky_enclosure = _overlap_enclosure("tversky")
 
 # -- registration ------------------------------------------------------------------------------------
 
-EPS_PARAM = Param("eps", 1e-8, Interval(Real, 0.0, 1.0), msg("overlap.param.eps"))
+EPS_MAX = 1000.0  # smp's smooth = s is eps = 2s for Dice (its Dice is Tversky(½, ½)): room for any smooth in use
+EPS_PARAM = Param("eps", 1e-8, Interval(Real, 0.0, EPS_MAX), msg("overlap.param.eps"))
 ACTIVATION_PARAM = Param("activation", "none", Options(ACTIVATIONS),
                          msg("overlap.param.activation"))
-PER_SAMPLE_PARAM = Param("per_sample", True, Boolean(),
+PER_SAMPLE_PARAM = Param("per_sample", None, Boolean(),
                          msg("overlap.param.per_sample"))
-_SET_PARAMS = (EPS_PARAM, ACTIVATION_PARAM, PER_SAMPLE_PARAM)
+# the set layout and smp's / MONAI's options, shared by every overlap loss (after activation and per_sample)
+SET_OPTION_PARAMS = (
+    Param("per_channel", False, Boolean(), msg("overlap.param.per_channel")),
+    Param("include_background", True, Boolean(), msg("overlap.param.include_background")),
+    Param("zero_empty", False, Boolean(), msg("overlap.param.zero_empty")),
+    Param("intersection", "product", Options(INTERSECTIONS), msg("overlap.param.intersection")),
+)
+SET_PARAM_NAMES = ("eps", "activation", "per_sample", *(p.name for p in SET_OPTION_PARAMS))
+_SET_PARAMS = (EPS_PARAM, ACTIVATION_PARAM, PER_SAMPLE_PARAM, *SET_OPTION_PARAMS)
 _COMMON: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "target_kind": "binary",
                            "prepare": prepare_overlap, "target_dtype": "auto", "example": EXAMPLE}
 
@@ -534,7 +673,7 @@ register(LossSpec(
     params=(EPS_PARAM,
             Param("alpha", 0.5, Interval(Real, 0.0, 10.0), msg("overlap.tversky.param.alpha")),
             Param("beta", 0.5, Interval(Real, 0.0, 10.0), msg("overlap.tversky.param.beta")),
-            ACTIVATION_PARAM, PER_SAMPLE_PARAM),
+            ACTIVATION_PARAM, PER_SAMPLE_PARAM, *SET_OPTION_PARAMS),
     steps=tversky_steps, enclosure=tversky_enclosure, reference=tversky_reference,
     reference_name=msg("overlap.reference_name.tversky"),
     aliases=("tversky_loss", "TverskyLoss"), torch_code=TVERSKY_CODE, **_COMMON))
@@ -547,7 +686,7 @@ CE_PARTS = {"none": "bce", "sigmoid": "bce_with_logits", "softmax": "cross_entro
 
 
 def _dice_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: params[k] for k in ("eps", "activation", "per_sample")}
+    return {k: params[k] for k in SET_PARAM_NAMES}
 
 
 def _part(kind: str, params: dict[str, Any]) -> tuple[LossSpec, dict[str, Any]]:
@@ -660,7 +799,7 @@ def dice_ce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
     Dice loss reduced over its sets and L_ce the cross-entropy reduced over its elements: BCE on the
     probabilities (activation none), BCE with logits (sigmoid), or cross-entropy over dim 1 for
     class-index / one-hot targets (softmax).  mean: both parts means;  sum: both parts sums.
-    Params: lambda_dice, lambda_ce, eps, activation, per_sample (the CE part uses its defaults).
+    Params: lambda_dice, lambda_ce, and the Dice part's set params (the CE part uses its defaults).
     Reference: λ_dice·(the Dice set formula) + λ_ce·(the CE part's reference:
     F.binary_cross_entropy / F.binary_cross_entropy_with_logits / F.cross_entropy).
 
@@ -673,7 +812,7 @@ def dice_ce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
         >>> import lossapp
         >>> r = lossapp.compute("dice_ce", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
         >>> print(f"{r.scalar:.4f}")
-        0.5473
+        0.5490
     """
     return _combo_steps("ce")(trace, pred, target, params, reduction)
 
@@ -685,7 +824,7 @@ def dice_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, par
     Unreduced: none — the parts reduce separately: L = λ_dice·L_dice + λ_focal·L_focal, with L_focal the
     binary focal loss (alpha, gamma) on the probabilities (activation none) or on the logits (sigmoid).
     mean: both parts means;  sum: both parts sums.
-    Params: lambda_dice, lambda_focal, eps, activation (none / sigmoid), per_sample, alpha, gamma.
+    Params: lambda_dice, lambda_focal, the Dice part's set params (activation none / sigmoid), alpha, gamma.
     Reference: λ_dice·(the Dice set formula) + λ_focal·(the focal loss's reference).
 
     Shape:
@@ -698,7 +837,7 @@ def dice_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, par
         >>> import lossapp
         >>> r = lossapp.compute("dice_focal", "[[0.9, 0.2, 0.7, 0.1], [0.3, 0.8, 0.6, 0.4]]", "[[1, 0, 1, 0], [0, 1, 1, 0]]")
         >>> print(f"{r.scalar:.4f}")
-        0.2638
+        0.2655
     """
     return _combo_steps("focal")(trace, pred, target, params, reduction)
 
@@ -755,7 +894,7 @@ register(LossSpec(
     params=(LAMBDA_DICE, Param("lambda_focal", 1.0, Interval(Real, 0.0, 100.0), msg("overlap.dice_focal.param.lambda_focal")),
             EPS_PARAM,
             Param("activation", "none", Options(("none", "sigmoid")), msg("overlap.dice_focal.param.activation")),
-            PER_SAMPLE_PARAM,
+            PER_SAMPLE_PARAM, *SET_OPTION_PARAMS,
             Param("alpha", 0.25, Interval(Real, -1.0, 1.0), msg("overlap.dice_focal.param.alpha")),
             Param("gamma", 2.0, Interval(Real, 0.0, 10.0), msg("overlap.dice_focal.param.gamma"))),
     steps=dice_focal_steps, enclosure=_combo_enclosure("focal"), reference=_combo_reference("focal"), prepare=_combo_prepare("focal"),

@@ -180,7 +180,7 @@ def poisson_nll_enclosure(box: Box) -> Iv:
 
 
 register(LossSpec(
-    mistakes=("poisson_log_input_swapped", "poisson_full_toggled"),
+    mistakes=("poisson_log_input_swapped", "poisson_full_toggled"), conventions=("tf_log_poisson_loss",),
     name="poisson_nll", family="regression", title=msg("poisson.title"), summary=msg("poisson.summary"),
     derivative=DERIVATIVE,
     formula=r"l_n = \begin{cases} e^{x_n} - y_n x_n & \mathrm{log\_input} \\ x_n - y_n \log(x_n + \varepsilon) & "

@@ -115,6 +115,8 @@ def make_control(p: Param, lang: str = "en") -> Any:
     info = tr(p.description, lang)
     label = p.name
     if p.kind == "bool":
+        if p.default is None:  # unset by default: the loss decides from the input (e.g. an overlap loss's per_sample)
+            return gr.Dropdown(choices=list(UNSET_BOOL_CHOICES), value="", label=label, info=info)
         return gr.Checkbox(value=bool(p.default), label=label, info=info)
     if p.kind == "choice":
         return gr.Dropdown(choices=list(p.choices), value=p.default, label=label, info=info)
@@ -135,10 +137,16 @@ def _text_control(p: Param) -> bool:
     return p.kind in ("tensor", "float_or_tensor") or (p.default is None and p.kind in ("float", "int"))
 
 
+# the choices of a true/false parameter that is unset by default: ("—", "") leaves it to the loss
+UNSET_BOOL_CHOICES = (("—", ""), ("true", "true"), ("false", "false"))
+
+
 def control_value(p: Param, value: Any) -> Any:
     """A value for the control of `p` (example params come as numbers, lists or text)."""
     if _text_control(p):
         return _tensor_text(value)
+    if p.kind == "bool" and p.default is None:
+        return "" if value is None or value == "" else str(p.parse(value)).lower()
     return value
 
 
