@@ -271,6 +271,29 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
     return reduce(trace, loss, reduction)
 
 
+def bce_with_logits_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                             reduction: str) -> torch.Tensor:
+    """d(loss)/dx in closed form, in a few passes instead of autograd's chain through every step:
+    dl_n/dx_n = w_n [(1 − y_n) σ(x_n) − p_c y_n σ(−x_n)] (= w_n (σ(x_n) − y_n) without pos_weight). For 0/1 labels
+    it is w_n · c_n · σ(x_n (1 − 2y_n)) · (1 − 2y_n) with c_n = p_c for y_n = 1, else 1: σ(x) − 1 is −σ(−x) without
+    the cancellation; finite at x = ±inf."""
+    x, y = pred.detach(), target.double()
+    pos_weight, weight = params.get("pos_weight"), params.get("weight")
+    if all_binary(y):
+        sign = (y * -2).add_(1)
+        grad = torch.sigmoid(x * sign).mul_(sign)
+        if pos_weight is not None:
+            grad = grad * torch.addcmul(1 - y, pos_weight.double(), y)
+    else:
+        positive = y if pos_weight is None else pos_weight.double() * y
+        grad = (1 - y) * torch.sigmoid(x) - positive * torch.sigmoid(-x)
+    if weight is not None:
+        grad = grad * weight.double()
+    if reduction == "mean":
+        grad = grad / max(x.numel(), 1)
+    return grad.expand(x.shape).contiguous()
+
+
 # -- cross-entropy and NLL -----------------------------------------------------------------------------
 
 def _index_shape(pred: torch.Tensor) -> tuple[int, ...]:
@@ -765,7 +788,7 @@ register(LossSpec(
     pred_kind="logits", target_kind="binary",
     params=(_WEIGHT, Param("pos_weight", None, Tensor(),
                            msg("classification.bce_with_logits.param.pos_weight"))),
-    steps=bce_with_logits_steps, enclosure=bce_with_logits_enclosure,
+    steps=bce_with_logits_steps, enclosure=bce_with_logits_enclosure, gradient=bce_with_logits_gradient,
     reference=lambda x, y, p, r: F.binary_cross_entropy_with_logits(x, y, weight=p["weight"],
                                                                     pos_weight=p["pos_weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy_with_logits", prepare=_bce_logits_prepare,
