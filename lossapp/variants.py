@@ -143,7 +143,7 @@ class Case:
         red = reduction or self.reduction
         if red not in spec.reductions or x is None:
             return None
-        trace = Trace()
+        trace = Trace(transient=True)  # only the value is read: no step holds its tensor
         try:
             with torch.no_grad():
                 if prepare and spec.prepare is not None:
@@ -207,7 +207,7 @@ class Case:
             return None
         params = dict(self.params)
         params.update(overrides)
-        trace = Trace()
+        trace = Trace(transient=True)  # only the value is read: no step holds its tensor
         try:
             with torch.no_grad():
                 x, t = self.pred.double(), self.target
