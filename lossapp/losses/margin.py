@@ -233,6 +233,7 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
         label = trace.add("ŷ", msg("margin.step.predicted_labels_argmax_over_classes"), r"\hat{y}_n = \arg\max_c x_{n,c}",
                           pred.argmax(dim=dim).double(),
                           note=msg("margin.note.ties_go_to_the_first"))
+        correct = label == target
     else:
         threshold = float(params["threshold"])
         t = fmt(threshold)
@@ -243,12 +244,13 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
         else:
             formula = rf"\hat{{y}}_n = \begin{{cases}} 1 & f_n \ge {t} \\ 0 & \text{{otherwise}}\end{{cases}}"
             note = ""
-        label = trace.add("ŷ", msg("margin.step.predicted_labels_threshold"), formula,
-                          _threshold_labels(pred >= threshold, negative, pred.dtype),
-                          note=note)
-    correct = trace.add("c", msg("margin.step.correct"), r"c_n = \mathbf{1}[\hat{y}_n = y_n]", (label == target).double(),
-                        note=msg("margin.note.1_where_the_predicted_label"))
-    loss = trace.add("l", msg("margin.step.0_1_loss"), r"l_n = 1 - c_n", 1.0 - correct, sub=r"1 - $c", c=correct,
+        trace.show("ŷ", msg("margin.step.predicted_labels_threshold"), formula,
+                   lambda f: _threshold_labels(f >= threshold, negative, f.dtype), pred, note=note)
+        # ŷ_n = y_n exactly where [f_n ≥ threshold] = [y_n = 1], for 0/1 and −1/+1 labels alike: one-byte masks
+        correct = (pred >= threshold) == (target == 1)
+    trace.show("c", msg("margin.step.correct"), r"c_n = \mathbf{1}[\hat{y}_n = y_n]", lambda c: c.double(), correct,
+               note=msg("margin.note.1_where_the_predicted_label"))
+    loss = trace.add("l", msg("margin.step.0_1_loss"), r"l_n = 1 - c_n", (~correct).double(), sub=r"1 - $c", c=correct,
                      note=msg("margin.note.mean_error_rate_1_accuracy"))
     return reduce(trace, loss, reduction)
 
