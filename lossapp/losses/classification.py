@@ -392,12 +392,14 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     classes = log_p.shape[cd]
     ignore_index = int(params.get("ignore_index", -100))
     ignored = target == ignore_index
-    safe = torch.where(ignored, torch.zeros_like(target), target)
+    any_ignored = bool(ignored.any())  # (without ignored samples the selections below change nothing: skipped)
+    safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
     picked = log_p.gather(cd, safe.unsqueeze(cd)).squeeze(cd)
-    picked = torch.where(ignored, torch.zeros_like(picked), picked)
+    if any_ignored:
+        picked = torch.where(ignored, torch.zeros_like(picked), picked)
     trace.add("log p_y", msg("classification.step.log_probability_of_the_true"), r"\log p_{n,y_n}", picked,
-              note=msg("classification.note.0_is_shown_for_ignored") if bool(ignored.any()) else "")
-    if bool(ignored.any()):
+              note=msg("classification.note.0_is_shown_for_ignored") if any_ignored else "")
+    if any_ignored:
         trace.add("ignored", msg("classification.step.ignored_samples"), r"\mathbb{1}[y_n = \text{ignore\_index}]", ignored.double(),
                   note=msg("classification.note.ignored", count=int(ignored.sum()), index=ignore_index))
     weight = params.get("weight")
@@ -405,8 +407,8 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     w_y = counted
     if weight is not None:
         w_y = trace.add("w_y", msg("classification.step.weight_of_the_true_class"), r"w_{y_n}", torch.where(ignored, 0.0, weight.double()[safe]),
-                        note=msg("classification.note.0_for_ignored_samples") if bool(ignored.any()) else "")
-    nll = torch.where(ignored, torch.zeros_like(picked), -w_y * picked)
+                        note=msg("classification.note.0_for_ignored_samples") if any_ignored else "")
+    nll = torch.where(ignored, torch.zeros_like(picked), -w_y * picked) if any_ignored else -w_y * picked
     if smoothing == 0:
         loss = trace.add("l", msg("classification.step.negative_log_likelihood"), r"l_n = -w_{y_n}\log p_{n,y_n}" if weight is not None
                          else r"l_n = -\log p_{n,y_n}", nll, sub=r"-$w \cdot $a", w=w_y, a=picked)
@@ -428,7 +430,7 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
                          sub=rf"(1-{fmt(smoothing)})\cdot $a + \frac{{{fmt(smoothing)}}}{{{classes}}}\cdot $b",
                          a=nll, b=smooth)
     denominator = None
-    if weight is not None or bool(ignored.any()):
+    if weight is not None or any_ignored:
         denominator = w_y.detach()
     return reduce(trace, loss, reduction, denominator=denominator)
 
