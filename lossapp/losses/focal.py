@@ -334,8 +334,8 @@ def focal_enclosure(box: Box) -> Iv:
     target = box.require_target()
     if box.labels:
         y = target.to(torch.float64)
-        signs = torch.where(y == 1, -1.0, 1.0).to(torch.float64)
-        term = monotone(lambda v: _focal_enclosure_terms(v, Iv(y), alpha, gamma, probabilities, labels=True), x, signs)
+        term = monotone(lambda v: _focal_enclosure_terms(v, Iv(y), alpha, gamma, probabilities, labels=True), x,
+                        lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64))
     else:
         term = _focal_enclosure_terms(x, box.target_box(0.0, 1.0), alpha, gamma, probabilities)
     w = tensor_param(params["weight"])

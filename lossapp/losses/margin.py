@@ -339,8 +339,7 @@ def zero_one_enclosure(box: Box) -> Iv:
     def err(v: Iv) -> Iv:
         label = torch.where(v.lo >= threshold, 1.0, negative).to(torch.float64)
         return Iv((label != exact_target).to(torch.float64))
-    signs = torch.where(target > 0, -1.0, 1.0).to(torch.float64)
-    return reduce_iv(monotone(err, x, signs), box.reduction)
+    return reduce_iv(monotone(err, x, lambda: torch.where(target > 0, -1.0, 1.0).to(torch.float64)), box.reduction)
 
 
 _REDUCE_CODE = 'l.mean() if reduction == "mean" else l.sum() if reduction == "sum" else l'

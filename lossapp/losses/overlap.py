@@ -487,7 +487,8 @@ def _overlap_enclosure(kind: str) -> IntervalFormula:
         if t_exact is None:
             coef = _coefficient_enclosure(kind, p, box.target_box(0.0, 1.0), dims, params)
         else:  # increasing in p where t = 1, decreasing where t = 0: the corners give the range
-            coef = monotone(lambda v: _label_coefficient_enclosure(kind, v, t_exact, dims, params), p, t_exact * 2 - 1)
+            coef = monotone(lambda v: _label_coefficient_enclosure(kind, v, t_exact, dims, params), p,
+                            lambda: t_exact * 2 - 1)
         if activation == "softmax":
             coef = coef.sum(-1) / float(coef.shape[-1])
         return reduce_iv(1.0 - coef, box.reduction)
