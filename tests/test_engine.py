@@ -463,6 +463,8 @@ def _closed_form_cases() -> list[tuple[str, dict, torch.Tensor, torch.Tensor | N
         ("l1_penalty", {"lam": 0.3}, x, None), ("l2_penalty", {"lam": 0.7}, x, None),
         ("focal", {}, x, hard), ("focal", {"alpha": -1.0, "gamma": 0.0}, x, hard),
         ("focal", {"alpha": 0.6, "gamma": 3.0, "weight": weight}, x, hard),
+        ("soft_truncated_ce", {}, x, hard), ("soft_truncated_ce", {"K": 2.5}, x, hard),
+        ("soft_truncated_ce", {"K": 0.0}, x, hard),
     ]
 
 
