@@ -17,9 +17,18 @@ it agrees; `help(lossapp.LOSSES[name].steps)` gives a loss's formula, reductions
 from lossapp import losses as _losses  # noqa: F401  (registers every loss)
 from lossapp.confusion_metrics import confusion
 from lossapp.engine import compute
+from lossapp.exceptions import (
+    InputWarning,
+    LossappWarning,
+    PrecisionWarning,
+    ReferenceWarning,
+    StepWarning,
+    UndefinedMetricWarning,
+)
 from lossapp.inputs import InputError
 from lossapp.registry import LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
 from lossapp.verdicts import check
 
-__all__ = ["LOSSES", "InputError", "LossSpec", "Param", "Result", "check", "compute", "confusion", "lookup"]
+__all__ = ["LOSSES", "InputError", "InputWarning", "LossSpec", "LossappWarning", "Param", "PrecisionWarning",
+           "ReferenceWarning", "Result", "StepWarning", "UndefinedMetricWarning", "check", "compute", "confusion", "lookup"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from lossapp.exceptions import StepWarning, UndefinedMetricWarning, categorized
 from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
@@ -49,14 +50,14 @@ def _result(trace: Trace, counts: dict[str, int | None], metrics: dict[str, floa
     if value is None:  # cannot happen: metrics needing tn are refused earlier
         raise InputError("confusion.needs_tn", metric=metric)
     if math.isnan(value):
-        trace.warn(msg("confusion.undefined", metric=metric))
+        trace.warn(categorized([msg("confusion.undefined", metric=metric)], UndefinedMetricWarning)[0])
     cpu, f64 = torch.device("cpu"), torch.float64
     value_tensor = torch.tensor(value, dtype=f64)
     comparison: Comparison = compare_values(CONFUSION_SPEC, value_tensor, reference.double(), cpu, f64)
     comparison.name = reference_name
     params = {**counts, "metric": metric, "threshold": threshold}
     return Result(loss=CONFUSION_SPEC.name, params=params, reduction="none", value=value_tensor, steps=trace.steps,
-                  reference=comparison, gradient=None, warnings=list(trace.warnings), spec=CONFUSION_SPEC,
+                  reference=comparison, gradient=None, warnings=categorized(trace.warnings, StepWarning), spec=CONFUSION_SPEC,
                   pred=pred, target=target,
                   extra={"metrics": {k: metrics[k] for k in METRICS}, "counts": dict(counts), "metric": metric})
 

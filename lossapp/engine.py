@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lossapp.exceptions import InputWarning, PrecisionWarning, ReferenceWarning, StepWarning, categorized
 from lossapp.i18n import Message, msg
 from lossapp.inputs import InputError, TensorInput, quote, read_tensor, require_class_indices, require_finite
 from lossapp.inputs.errors import at_index
@@ -385,7 +386,7 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
     rounded = {name: _rounded(v, dtype, exact, given.get(name)) for name, (v, exact) in named.items()}
     changed = [name for name, (_, c) in rounded.items() if c]
     overflow = overflow_warnings({n: named[n][0] for n in changed}, {n: rounded[n][0] for n in changed}, dtype)
-    warnings += overflow
+    warnings += categorized(overflow, PrecisionWarning)
     x_ref, t_ref = rounded["pred"][0], rounded["target"][0]
     exact_value, exact_grad = value, grad
     if changed:
@@ -400,19 +401,21 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
                             else (0.0, 0.0))
         rtol, _ = TOLERANCES[dtype]
         if shift > 1e-12 + rtol * scale:  # only when it matters at this precision
-            warnings.append(msg("engine.rounding_changes_value", dtype=dtype_name(dtype), shift=f"{shift:.3g}"))
+            warnings += categorized([msg("engine.rounding_changes_value", dtype=dtype_name(dtype),
+                                         shift=f"{shift:.3g}")], PrecisionWarning)
     ref_value, ref_grad = run_reference(spec, x_ref, t_ref, params, reduction, device, dtype)
     del x_ref, t_ref, rounded  # not needed for the comparisons (whose differences are the peak of memory here)
     ref_value = ref_value.to(x.device)  # (from an MPS built-in to the CPU trace; no copy otherwise)
     ref_grad = None if ref_grad is None else ref_grad.to(x.device)
     comparison = compare_values(spec, exact_value, ref_value, device, dtype, written=value)
     if not comparison.agrees:
-        warnings += value_warning(spec.reference_name, exact_value, value, ref_value, dtype)
-        warnings += finiteness_warnings(spec.reference_name, value, ref_value, dtype, bool(overflow))
+        warnings += categorized(value_warning(spec.reference_name, exact_value, value, ref_value, dtype)
+                                + finiteness_warnings(spec.reference_name, value, ref_value, dtype, bool(overflow)),
+                                ReferenceWarning)
     gradient = None
     if grad is not None and ref_grad is not None:
         gradient = compare_gradients(exact_grad, ref_grad, dtype, written=grad)
-        warnings += gradient_warning(gradient, spec.reference_name, dtype)
+        warnings += categorized(gradient_warning(gradient, spec.reference_name, dtype), ReferenceWarning)
     return comparison, gradient, warnings
 
 
@@ -433,7 +436,7 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     x0 = _on(pred_in.values, vdev)
     t0 = None if target_in is None else target_in.values.to(vdev)
     prep = Trace()
-    inf_warnings = input_warnings(spec, x0, t0)
+    inf_warnings = categorized(input_warnings(spec, x0, t0), InputWarning)
     prep.warnings.extend(inf_warnings)
     x, t = x0, t0
     if spec.prepare is not None:
@@ -443,12 +446,13 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     replay = Replay(spec, kept_pred.values, kept_target.values if kept_target else None, effective, reduction, dev, dt)
 
     trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay)
-    warnings = list(dict.fromkeys(prep.warnings + trace.warnings))
+    warnings = categorized(dict.fromkeys(prep.warnings + trace.warnings), StepWarning)  # the loss's own notes
     if inf_warnings and bool(torch.isinf(x).any()):
         honest = limit_warnings(spec, x, t, run_params, reduction, value, manual_grad)
         if honest is not None:  # the trace is not (or not known to be) the limit: say that instead
-            warnings = [w for w in warnings if w not in inf_warnings] + honest
-    warnings += [w for w in mixup_warnings(spec, x0, t0, effective, reduction) if w not in warnings]
+            warnings = [w for w in warnings if w not in inf_warnings] + categorized(honest, InputWarning)
+    warnings += categorized([w for w in mixup_warnings(spec, x0, t0, effective, reduction) if w not in warnings],
+                            InputWarning)
 
     comparison, gradient, notes = _verify(spec, x, t, run_params, reduction, dev, dt,
                                           (_held_exactly(pred, dt), _held_exactly(target, dt)), value, manual_grad,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from lossapp.exceptions import LossappWarning, emit
 from lossapp.inputs import TensorInput
 from lossapp.reference import Comparison, GradientComparison
 from lossapp.registry import LossSpec, params_to_json
@@ -60,7 +61,7 @@ class Result:
     steps: list[Step]
     reference: Comparison | None
     gradient: GradientComparison | None
-    warnings: list[str]  # each a lossapp.i18n.Message (a catalog id and fields; as a str, its English)
+    warnings: list[str]  # each a Message (id, fields; as a str, its English) with its `.category` (lossapp.exceptions)
     spec: LossSpec | None = None
     pred: TensorInput | None = None
     target: TensorInput | None = None
@@ -84,6 +85,12 @@ class Result:
         if self.reference is None:
             return None
         return self.reference.agrees and (self.gradient is None or self.gradient.agrees)
+
+    def emit_warnings(self, stacklevel: int = 2) -> None:
+        """Send `warnings` through Python's `warnings.warn`, each with its category (`lossapp.exceptions`), so the
+        usual filters apply: `warnings.simplefilter("error", lossapp.ReferenceWarning)` makes a disagreement with
+        the built-in an exception."""
+        emit(self.warnings, stacklevel=stacklevel + 1)
 
     def step(self, symbol: str) -> Step:
         """The last step with this symbol (KeyError when there is none)."""
@@ -165,6 +172,7 @@ class Result:
             "gradient": gradient,
             "warnings": list(self.warnings),
             "warning_ids": [getattr(w, "id", None) for w in self.warnings],  # the catalog id of each warning
+            "warning_categories": [getattr(w, "category", LossappWarning).__name__ for w in self.warnings],
             "agrees": self.agrees,
         }
         out.update(self.extra)

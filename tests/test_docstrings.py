@@ -16,7 +16,7 @@ import lossapp.losses
 # whose docstrings show how they are used
 MODULES = sorted({f"lossapp.losses.{m.name}" for m in pkgutil.iter_modules(lossapp.losses.__path__)}
                  | {spec.steps.__module__ for spec in lossapp.LOSSES.values()}
-                 | {"lossapp", "lossapp.i18n", "lossapp.inputs.constraints"})
+                 | {"lossapp", "lossapp.i18n", "lossapp.inputs.constraints", "lossapp.exceptions", "lossapp.lab"})
 
 
 @pytest.mark.parametrize("module_name", MODULES)
