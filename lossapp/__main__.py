@@ -6,6 +6,11 @@
     python -m lossapp confusion --tp N --fp N --fn N [--tn N] [--metric M] [--claimed NUMBER] [--json]
     python -m lossapp examples [NAME] [--json]
     python -m lossapp grade answers.csv [-o verdicts.csv]
+    python -m lossapp curves NAME [--param NAME=VALUE ...] [--csv | --png] [-o FILE]
+
+A random spec as --pred or --target (`randn(2, 3)`, `rand(4)`, `randint(0, 3, (2,))`, `softmax(2, 3)`, `mask(4)`) is
+drawn with --seed N (default 0): pred first, then target, from one generator seeded once, exactly the tensors of
+`torch.manual_seed(N)` followed by those torch calls (article 000's inputs).
 
 A large tensor is shown by its first elements (its shape, the count shown; the reduction and the comparisons
 always cover every element); --full writes every element.
@@ -36,7 +41,7 @@ from lossapp.inputs import InputError, limits, quote
 from lossapp.plain import latex_to_text
 from lossapp.registry import check_param_names, lookup
 
-SUBCOMMANDS = ("list", "examples", "confusion", "grade")
+SUBCOMMANDS = ("list", "examples", "confusion", "grade", "curves")
 READER_GONE = 141  # 128 + SIGPIPE: the exit status of a command whose reader closed the pipe
 INTERRUPTED = 130  # 128 + SIGINT
 
@@ -80,6 +85,7 @@ def _loss_parser(loss: str) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--full", action="store_true",
                    help="every element of every step and of the gradients (default: the first few of a large tensor)")
+    p.add_argument("--seed", help="seed of random specs in --pred/--target (default 0), as torch.manual_seed")
     p.add_argument("--lang", default="en", choices=LANGUAGES)
     return p
 
@@ -186,19 +192,49 @@ def _print_verdict(verdict: Any, lang: str) -> None:
     print(f"  {verdict.explanation.render(lang)}")
     for m in verdict.mistakes:
         print(f"  - {m.id}: {m.variant.title.render(lang)} = {m.value:.10g}")
+    for m in verdict.possible:  # too few digits to decide: listed, not named
+        print(f"  ? {m.id}: {tr(m.variant.named or m.variant.title, lang)} = {m.value:.10g}")
+    for element, index in zip(verdict.elements, _element_indices(verdict), strict=True):
+        print("  " + msg("check.element_line", index=index, claimed=element.claimed_text,
+                         verdict=verdict_word(element.verdict), explanation=element.explanation).render(lang))
+        for m in element.mistakes + element.conventions:
+            print(f"    - {m.id}: {tr(m.variant.named or m.variant.title, lang)} = {m.value:.10g}")
+
+
+def _element_indices(verdict: Any) -> list[str]:
+    """Each element's index as written in the loss's shape: 0, 1, ... or (0, 1), ..."""
+    shape = verdict.shape or (len(verdict.elements),)
+    if len(shape) <= 1:
+        return [str(i) for i in range(len(verdict.elements))]
+    return [str(tuple(int(j) for j in np.unravel_index(i, shape))) for i in range(len(verdict.elements))]
 
 
 def _run_loss(loss: str, argv: list[str]) -> int:
     import lossapp
 
     args = _loss_parser(loss).parse_args(argv)
-    pred, target = _read_arg(args.pred, "pred"), _read_arg(args.target, "target")
+    pred, target = _seeded(_read_arg(args.pred, "pred"), _read_arg(args.target, "target"), args.seed)
     params = _params(args.param)
     check_param_names(lookup(loss), params)
     result = lossapp.compute(loss, pred, target, reduction=args.reduction, device=args.device, dtype=args.dtype,
                              **params)
     verdict = _verdict(result, args.claimed)
     return _emit(result, verdict, args)
+
+
+def _seeded(pred: Any, target: Any, seed: str | None) -> tuple[Any, Any]:
+    """pred and target with their random specs drawn: in that order from one generator seeded once with `seed`
+    (default 0), as `torch.manual_seed(seed)` then the torch calls (lossapp.inputs.random_inputs)."""
+    from lossapp.inputs import is_random_spec, random_inputs
+
+    drawn = [name for name, text in (("pred", pred), ("target", target)) if is_random_spec(text)]
+    if not drawn:
+        if seed is not None:
+            raise InputError("curves.seed_without_random")
+        return pred, target
+    values = dict(zip(drawn, random_inputs(0 if seed is None else seed, [pred if n == "pred" else target for n in drawn]),
+                      strict=True))
+    return values.get("pred", pred), values.get("target", target)
 
 
 def _verdict(result: Any, claimed: str | None) -> Any:
@@ -254,7 +290,7 @@ def _run_list(argv: list[str]) -> int:
 
 
 def _run_examples(argv: list[str]) -> int:
-    from lossapp.examples import example_title, find_example, load_examples, run_example
+    from lossapp.examples import example_title, find_example, load_examples, run_example, source_title
     from lossapp.verdicts import verdict_word
 
     p = _Parser(prog="python -m lossapp examples")
@@ -272,7 +308,9 @@ def _run_examples(argv: list[str]) -> int:
             continue
         title = example_title(ex, args.lang)
         if args.name:
-            print(f"{ex.name}: {title}  [{ex.source}, {ex.section}]")
+            print(f"{ex.name}: {title}  [{source_title(ex.source, args.lang)}, {ex.section}]")
+            if ex.claimed is not None:
+                print(msg("examples.claimed_line", claimed=ex.claimed).render(args.lang))
             _print_result(result, args.lang)
             if verdict is not None:
                 _print_verdict(verdict, args.lang)
@@ -284,6 +322,9 @@ def _run_examples(argv: list[str]) -> int:
                   verdict=f"{verdict_text:<10}", torch=agree)
         print(f"{ex.name:<32} {ex.loss:<16} {row.render(args.lang)}")
         print(f"{'':<32} {title}")
+        print(f"{'':<32} {msg('examples.from_article', source=source_title(ex.source, args.lang)).render(args.lang)}")
+        if ex.claimed is not None:
+            print(f"{'':<32} {msg('examples.claimed_line', claimed=ex.claimed).render(args.lang)}")
     if args.json:
         print(json.dumps(rows if not args.name else rows[0], ensure_ascii=False, indent=1))
     return 0
@@ -322,6 +363,34 @@ def _run_grade(argv: list[str]) -> int:
     return 0
 
 
+def _run_curves(argv: list[str]) -> int:
+    from lossapp.plots import curve_set, write_png
+    from lossapp.spreadsheet import writable_path
+
+    p = _Parser(prog="python -m lossapp curves", description="The curves the app draws, as CSV or PNG.")
+    p.add_argument("name", help="focal, regression, bce, truncation, or a loss drawn by one of them")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="curve parameter; repeats")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--csv", action="store_true", help="columns x, y, curve (the default)")
+    kind.add_argument("--png", action="store_true", help="a picture, with matplotlib")
+    p.add_argument("-o", "--output", help="the file to write (default: CSV on stdout, NAME_curves.png)")
+    p.add_argument("--lang", default="en", choices=LANGUAGES)
+    args = p.parse_args(argv)
+    chosen = curve_set(args.name)
+    frame = chosen.frame(_params(args.param))
+    frame["curve"] = [tr(label, args.lang) for label in frame["curve"]]
+    if not args.png and args.output is None:
+        sys.stdout.write(frame.to_csv(index=False))
+        return 0
+    path = writable_path(args.output if args.output is not None else f"{chosen.name}_curves.png")
+    if args.png:
+        write_png(chosen, frame, path, tr(chosen.title, args.lang))
+    else:
+        frame.to_csv(path, index=False)
+    print(msg("curves.written", path=str(path), rows=len(frame), curves=frame["curve"].nunique()).render(args.lang))
+    return 0
+
+
 def _lang(argv: list[str]) -> str:
     """The --lang of the command line (for its error message): one of LANGUAGES, else English."""
     for i, arg in enumerate(argv):
@@ -347,6 +416,8 @@ def _dispatch(argv: list[str]) -> int:
         return _run_confusion(rest)
     if command == "grade":
         return _run_grade(rest)
+    if command == "curves":
+        return _run_curves(rest)
     if command.startswith("-"):
         raise InputError("cli.bad_command", commands=", ".join(SUBCOMMANDS), got=quote(command))
     return _run_loss(command, rest)

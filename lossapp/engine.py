@@ -74,9 +74,10 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
     if spec.target_kind is None:
         if target is not None and not (isinstance(target, str) and not target.strip()):
             raise InputError("engine.no_target_expected", loss=spec.name)
-    else:
-        if target is None or (isinstance(target, str) and not target.strip()):
+    elif target is None or (isinstance(target, str) and not target.strip()):
+        if not spec.target_optional:
             raise InputError("engine.target_needed", loss=spec.name, kind=spec.target_kind)
+    else:
         target_in = read_tensor(target, "target")
         values = target_in.values
         if spec.target_dtype == "float":

@@ -5,7 +5,9 @@ Schema (keys other than source/loss are optional):
     source = "002_472562432bf7f397.txt"      section = "item 9"
     loss = "bce"                             reduction = "mean"
     pred = "[0.2947, 0.5898, 0.4863]"        target = "[1, 0, 0]"
-    stated = "0.9264"                        # the article's value, as written
+    stated = "0.9264"                        # the article's value, only where the article prints it
+    claimed = "0.1039"                       # or: a claim to check that the article implies (its formula's
+                                             # value, not printed), shown as such
     [params]                                 # loss parameters
     [random]                                 # instead of pred/target: seed, then specs generated in order
     seed = 0
@@ -14,11 +16,14 @@ Schema (keys other than source/loss are optional):
 
 An example's title and notes are messages of the catalogs, `[examples.<name>]` in `lossapp/locales/<lang>.toml`
 (`title` and `notes`), so that they read in every language; a file in another folder may give its own English
-`title` and `notes` instead.
+`title` and `notes` instead. The source is the seed file's name (`00N_<hash>.txt`); what is shown is the article's
+title, `source_title(source, lang)`: the catalog's `examples.source_00N` (the English, and the original Chinese title).
+Where an example has no `stated` number, lossapp's value is shown as lossapp's, never as the article's.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +47,7 @@ class Example:
     target: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     stated: str | None = None
+    claimed: str | None = None
     notes: str = ""
     random: dict[str, Any] | None = None
 
@@ -63,11 +69,30 @@ class Example:
     def notes_zh(self) -> str:
         return tr(self.notes, "zh")
 
+    @property
+    def checked(self) -> str | None:
+        """What the verdict is given on: the article's stated number, else the example's claim (or None)."""
+        return self.stated if self.stated is not None else self.claimed
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "title_zh": self.title_zh, "source": self.source,
+                "source_title": source_title(self.source, "en"), "source_title_zh": source_title(self.source, "zh"),
                 "section": self.section, "loss": self.loss, "reduction": self.reduction, "pred": self.pred,
-                "target": self.target, "params": self.params, "stated": self.stated, "notes": self.notes,
-                "notes_zh": self.notes_zh, "random": self.random}
+                "target": self.target, "params": self.params, "stated": self.stated, "claimed": self.claimed,
+                "notes": self.notes, "notes_zh": self.notes_zh, "random": self.random}
+
+
+_SEED_NAME = re.compile(r"(?P<article>\d{3})_[0-9a-f]+\.txt")
+
+
+def source_title(source: str, lang: str = "en") -> str:
+    """The title of the article a source names (a seed file `00N_<hash>.txt`: the catalog's `examples.source_00N`,
+    in English with the original Chinese title, in Chinese the original); any other source as it is written."""
+    found = _SEED_NAME.fullmatch(source or "")
+    key = f"examples.source_{found['article']}" if found else None
+    if key is None or key not in catalog("en"):
+        return source
+    return msg(key).render(lang)
 
 
 def example_title(example: Example, lang: str = "en") -> str:
@@ -86,10 +111,10 @@ def _parse(path: Path) -> Example:
     missing = [k for k in ("title", "source", "loss") if k not in data]
     if missing:
         raise InputError("examples.missing_keys", name=path.name, missing=", ".join(missing))
-    stated = data.get("stated")
     known = {f for f in Example.__dataclass_fields__ if f != "name"}
     fields = {k: v for k, v in data.items() if k in known}
-    fields["stated"] = None if stated is None else str(stated)
+    for key in ("stated", "claimed"):
+        fields[key] = None if data.get(key) is None else str(data[key])
     return Example(name=path.stem, **fields)
 
 
@@ -109,7 +134,7 @@ def find_example(name: str, directory: Path | None = None) -> Example:
 
 
 def run_example(example: Example) -> tuple[Any, Any]:
-    """(Result, Verdict on the article's stated value or None)."""
+    """(Result, Verdict on the article's stated value, or on the example's claim, or None)."""
     import lossapp
 
     if lossapp.lookup(example.loss).kind == "metric" and example.pred is None and not example.random:
@@ -120,10 +145,10 @@ def run_example(example: Example) -> tuple[Any, Any]:
         pred, target = example.inputs()
         result = lossapp.compute(example.loss, pred, target, reduction=example.reduction, **example.params)
     verdict = None
-    if example.stated is not None:
+    if example.checked is not None:
         try:
             from lossapp.verdicts import check_result
         except ImportError:
             return result, None
-        verdict = check_result(result, example.stated)
+        verdict = check_result(result, example.checked)
     return result, verdict

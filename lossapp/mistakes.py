@@ -5,7 +5,8 @@ messages, `mistakes.<id>`), the step of the worked solution where it departs fro
 `compute(case) -> float | None`. A mistake that is a pure rescaling rescales the correct value (log10 for ln:
 every term is a multiple of a natural log); the others run the library on transformed inputs or parameters.
 
-`lossapp.check` lists every mistake whose value reproduces a claim to its written decimals.
+`lossapp.check` lists every mistake whose value reproduces a claim to its written decimals, or whose enclosure over
+the inputs' rounding box (`interval`, where the mistake gives one: see `lossapp.variants`) holds a value that does.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from lossapp.variants import (
     Case,
+    Interval,
     Reachable,
     Variant,
     VariantValue,
@@ -28,10 +30,12 @@ from lossapp.variants import (
     focal_base,
     focal_rerun,
     labels_swapped,
+    mapped,
     no_alpha,
     overlap_value,
     register,
     scalar_value,
+    scaled,
     softmax,
     variant_texts,
 )
@@ -42,12 +46,13 @@ MISTAKES: dict[str, Variant] = {}
 
 
 def mistake(id: str, step: str, applies: Callable[[Case], bool], compute: Callable[[Case], float | None],
-            *, table: str = "mistakes") -> Variant:
+            *, table: str = "mistakes", interval: Callable[[Case], Interval | None] | None = None) -> Variant:
     """Register a known mistake (its title and explanation: `<table>.<id>` in the catalogs). A mistake about one
     loss alone is registered by that loss's module, with its texts in the module's own table, and listed in its
-    spec's `mistakes`: `mistake("x", "l", declared("x"), compute, table="<module>")` (texts `<module>.x.title`, `.explanation`)."""
+    spec's `mistakes`: `mistake("x", "l", declared("x"), compute, table="<module>")` (texts `<module>.x.title`, `.explanation`).
+    `interval`: the mistake's enclosure over the inputs' rounding box, where it can be formed (`Variant.interval`)."""
     title, explanation = variant_texts(table, id, "title", "explanation")
-    return register(MISTAKES, Variant(id, title, explanation, step, applies, compute))
+    return register(MISTAKES, Variant(id, title, explanation, step, applies, compute, interval=interval))
 
 
 def evaluate_mistakes(case: Case, *, include_same: bool = False,
@@ -69,6 +74,8 @@ def _uses_log(case: Case) -> bool:
 def _log_scaled(case: Case, factor: float) -> float | None:
     """The value with every natural log replaced by log_b = ln / ln b (factor = 1 / ln b): every term of these
     losses is a natural log times factors that do not involve a log, so the whole value scales."""
+    base = case.param("log_base", "e")  # a value already in base b (the loss's log_base) is ln-value / ln b
+    factor *= 1.0 if base == "e" else math.log(float(base))
     if case.spec.parts:  # a weighted sum: only its natural-log parts scale
         total = 0.0
         for part in case.spec.parts:
@@ -79,6 +86,11 @@ def _log_scaled(case: Case, factor: float) -> float | None:
             total += term * factor if part.natural_log else term
         return total
     return case.value * factor
+
+
+def _log_scaled_interval(case: Case, factor: float) -> Interval | None:
+    """The enclosure of _log_scaled: the correct enclosure scaled (a combined loss's parts scale apart: none)."""
+    return None if case.spec.parts else scaled(case.interval, factor)
 
 
 def declared(id: str, also: Callable[[Case], bool] = scalar_value) -> Callable[[Case], bool]:
@@ -99,13 +111,16 @@ def _pred_in_unit(c: Case) -> bool:
 # -- generic: logs and signs -------------------------------------------------------------------------------
 
 mistake("log10",
-        "log", lambda c: _uses_log(c) and scalar_value(c), lambda c: _log_scaled(c, 1 / LN10))
+        "log", lambda c: _uses_log(c) and scalar_value(c), lambda c: _log_scaled(c, 1 / LN10),
+        interval=lambda c: _log_scaled_interval(c, 1 / LN10))
 
 mistake("log2",
-        "log", lambda c: _uses_log(c) and scalar_value(c), lambda c: _log_scaled(c, 1 / LN2))
+        "log", lambda c: _uses_log(c) and scalar_value(c), lambda c: _log_scaled(c, 1 / LN2),
+        interval=lambda c: _log_scaled_interval(c, 1 / LN2))
 
 mistake("missing_minus",
-        "l", lambda c: _uses_log(c) and scalar_value(c), lambda c: _log_scaled(c, -1.0))
+        "l", lambda c: _uses_log(c) and scalar_value(c), lambda c: _log_scaled(c, -1.0),
+        interval=lambda c: _log_scaled_interval(c, -1.0))
 
 
 # -- reductions ----------------------------------------------------------------------------------------------
@@ -123,19 +138,19 @@ def _summed(c: Case) -> float | None:
 
 mistake("sum_instead_of_mean",
         "den", lambda c: c.reduction in ("mean", "batchmean") and "sum" in c.spec.reductions and scalar_value(c),
-        _summed)
+        _summed, interval=lambda c: c.run_interval(reduction="sum"))
 
 mistake("mean_instead_of_sum",
         "den", lambda c: c.reduction == "sum" and "mean" in c.spec.reductions and scalar_value(c),
-        lambda c: c.reduced_as("mean"))
+        lambda c: c.reduced_as("mean"), interval=lambda c: c.run_interval(reduction="mean"))
 
 mistake("mean_instead_of_batchmean",
         "den", lambda c: _has_batchmean(c) and c.reduction == "batchmean" and scalar_value(c),
-        lambda c: c.reduced_as("mean"))
+        lambda c: c.reduced_as("mean"), interval=lambda c: c.run_interval(reduction="mean"))
 
 mistake("batchmean_instead_of_mean",
         "den", lambda c: _has_batchmean(c) and c.reduction == "mean" and scalar_value(c),
-        lambda c: c.reduced_as("batchmean"))
+        lambda c: c.reduced_as("batchmean"), interval=lambda c: c.run_interval(reduction="batchmean"))
 
 
 # -- probabilities vs logits -----------------------------------------------------------------------------------
@@ -175,9 +190,18 @@ def _probabilities_as_logits(c: Case) -> float | None:
     return None
 
 
+def _probabilities_as_logits_interval(c: Case) -> Interval | None:
+    """Where the mistake is a run on the same inputs: the twin on logits, or `input` flipped to logits."""
+    if "logits" in c.spec.related:
+        return c.run_interval(c.spec.related["logits"], weight=c.param("weight"))
+    if c.param("input") == "probabilities":
+        return c.run_interval(input="logits")
+    return None
+
+
 mistake("probabilities_as_logits",
         "p", lambda c: _takes_logits(c) and scalar_value(c),
-        _probabilities_as_logits)
+        _probabilities_as_logits, interval=_probabilities_as_logits_interval)
 
 
 def _activation_skippable(c: Case) -> bool:
@@ -208,14 +232,32 @@ def _logits_as_probabilities(c: Case) -> float | None:
     return None
 
 
+def _logits_as_probabilities_interval(c: Case) -> Interval | None:
+    """Where the mistake is a run on the same inputs: the twin on probabilities, or `input` flipped."""
+    if not _pred_in_unit(c):
+        return None
+    if "probabilities" in c.spec.related:
+        return c.run_interval(c.spec.related["probabilities"], weight=c.param("weight"))
+    if c.param("input") == "logits":
+        return c.run_interval(input="probabilities")
+    return None
+
+
 mistake("logits_as_probabilities",
         "p", lambda c: _activation_skippable(c) and scalar_value(c),
-        _logits_as_probabilities)
+        _logits_as_probabilities, interval=_logits_as_probabilities_interval)
 
+
+
+def _labels_swapped_interval(c: Case) -> Interval | None:
+    t = c.target
+    if t is None or not t.is_floating_point():
+        return None
+    return c.run_interval(target=1.0 - t)  # 1 − y is written to the decimals of y
 
 
 mistake("labels_swapped",
-        "l", declared("labels_swapped"), labels_swapped)
+        "l", declared("labels_swapped"), labels_swapped, interval=_labels_swapped_interval)
 
 
 # -- weights and ignored samples ---------------------------------------------------------------------------------
@@ -257,7 +299,7 @@ mistake("weighted_mean",
 
 mistake("weight_ignored",
         "w", lambda c: _has_weight(c) and scalar_value(c) and c.spec.kind == "loss",
-        lambda c: c.run(weight=None))
+        lambda c: c.run(weight=None), interval=lambda c: c.run_interval(weight=None))
 
 
 def _ignored_counted(c: Case) -> float | None:
@@ -273,7 +315,8 @@ mistake("ignored_counted",
 
 mistake("label_smoothing_ignored",
         "y'", declared("label_smoothing_ignored", lambda c: float(c.param("label_smoothing", 0.0) or 0.0) > 0
-        and scalar_value(c)), lambda c: c.run(label_smoothing=0.0))
+        and scalar_value(c)), lambda c: c.run(label_smoothing=0.0),
+        interval=lambda c: c.run_interval(label_smoothing=0.0))
 
 
 # -- focal ------------------------------------------------------------------------------------------------------
@@ -286,13 +329,22 @@ def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch
     return c.rereduce(alpha_t(t.double(), focal_alpha(c)) * base)
 
 
+def _sigmoid_focal(c: Case) -> bool:
+    """The sigmoid focal loss itself (not a combined loss): α_t = α·y + (1 − α)·(1 − y), α < 0 turning it off."""
+    return c.spec.activation == "sigmoid" and not c.spec.parts
+
+
 mistake("alpha_on_both_classes",
         "alpha_t", declared("alpha_on_both_classes", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
-        lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)))
+        lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)),
+        # α on every term is α times the loss without α (the same denominator)
+        interval=lambda c: scaled(c.run_interval(alpha=-1.0), focal_alpha(c)) if _sigmoid_focal(c) else None)
 
 mistake("alpha_swapped",
         "alpha_t", declared("alpha_swapped", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
-        lambda c: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)))
+        lambda c: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)),
+        # (1 − α)·y + α·(1 − y) is α_t with 1 − α for α
+        interval=lambda c: c.run_interval(alpha=1.0 - focal_alpha(c)) if _sigmoid_focal(c) else None)
 
 
 def _alpha_on(c: Case) -> bool:
@@ -302,11 +354,13 @@ def _alpha_on(c: Case) -> bool:
 
 
 mistake("no_alpha",
-        "alpha_t", lambda c: _alpha_on(c) and scalar_value(c), no_alpha)
+        "alpha_t", lambda c: _alpha_on(c) and scalar_value(c), no_alpha,
+        interval=lambda c: None if c.spec.parts else c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0))
 
 mistake("no_modulating_factor",
         "(1-p_t)^gamma", lambda c: c.spec.focal
-        and float(c.param("gamma", 0.0)) != 0 and scalar_value(c), lambda c: focal_rerun(c, gamma=0.0))
+        and float(c.param("gamma", 0.0)) != 0 and scalar_value(c), lambda c: focal_rerun(c, gamma=0.0),
+        interval=lambda c: None if c.spec.parts else c.run_interval(gamma=0.0))
 
 
 # -- overlap (Dice / IoU / Tversky) ----------------------------------------------------------------------------
@@ -408,33 +462,47 @@ def _other_power(c: Case, power: str) -> float | None:
     return c.rereduce(u.sqrt() if power == "absolute" else u.square())
 
 
+def _rmse_mse_swapped_interval(c: Case) -> Interval | None:
+    """√ of the MSE's enclosure, or the enclosure of the MSE the RMSE is the root of."""
+    root_of = c.spec.related.get("root_of")
+    if root_of is None:
+        interval = c.interval
+        return mapped(interval, math.sqrt) if interval is not None and interval[0] >= 0 else None
+    return c.run_interval(root_of)
+
+
+def _power_of(c: Case) -> str:
+    return "squared" if "squared" in c.spec.related else "absolute"
+
+
 mistake("rmse_mse_swapped",
-        "rmse", declared("rmse_mse_swapped"), _rmse_mse_swapped)
+        "rmse", declared("rmse_mse_swapped"), _rmse_mse_swapped, interval=_rmse_mse_swapped_interval)
 
 mistake("rmse_as_mean_of_roots",
-        "rmse", declared("rmse_as_mean_of_roots"), lambda c: _other_power(c, "absolute"))
+        "rmse", declared("rmse_as_mean_of_roots"), lambda c: _other_power(c, "absolute"),
+        interval=lambda c: c.run_interval(c.spec.related["absolute"]))
 
 mistake("l1_mse_swapped",
-        "l", declared("l1_mse_swapped"),
-        lambda c: _other_power(c, "squared" if "squared" in c.spec.related else "absolute"))
+        "l", declared("l1_mse_swapped"), lambda c: _other_power(c, _power_of(c)),
+        interval=lambda c: c.run_interval(c.spec.related[_power_of(c)]))
 
 mistake("half_mse",
-        "l", declared("half_mse"), lambda c: c.value / 2)
+        "l", declared("half_mse"), lambda c: c.value / 2, interval=lambda c: scaled(c.interval, 0.5))
 
 mistake("smooth_l1_without_beta",
         "l", declared("smooth_l1_without_beta", lambda c: float(c.param("beta", 1.0)) != 1.0 and scalar_value(c)),
-        lambda c: c.run(beta=1.0))
+        lambda c: c.run(beta=1.0), interval=lambda c: c.run_interval(beta=1.0))
 
-def _rescaled(c: Case) -> float | None:
+def _rescaled(c: Case) -> dict[str, float]:
     """Smooth L1 (β) as Huber with δ = β, or Huber (δ) as smooth L1 with β = δ (LossSpec.related["rescaled"])."""
-    other = c.spec.related["rescaled"]
     if "beta" in c.params:
-        return c.run(other, delta=max(float(c.param("beta", 1.0)), 1e-6))
-    return c.run(other, beta=float(c.param("delta", 1.0)))
+        return {"delta": max(float(c.param("beta", 1.0)), 1e-6)}
+    return {"beta": float(c.param("delta", 1.0))}
 
 
 mistake("smooth_l1_huber_swapped",
-        "l", declared("smooth_l1_huber_swapped"), _rescaled)
+        "l", declared("smooth_l1_huber_swapped"), lambda c: c.run(c.spec.related["rescaled"], **_rescaled(c)),
+        interval=lambda c: c.run_interval(c.spec.related["rescaled"], **_rescaled(c)))
 
 
 # -- KL divergence --------------------------------------------------------------------------------------------------
@@ -488,13 +556,13 @@ mistake("multi_margin_target_included",
 
 mistake("accuracy_instead_of_error",
         "l", declared("accuracy_instead_of_error", lambda c: c.reduction == "mean" and scalar_value(c)),
-        lambda c: 1.0 - c.value)
+        lambda c: 1.0 - c.value, interval=lambda c: mapped(c.interval, lambda v: 1.0 - v, increasing=False))
 
 
 # -- penalties ---------------------------------------------------------------------------------------------------------
 
 mistake("l2_penalty_without_half",
-        "l", declared("l2_penalty_without_half"), lambda c: 2 * c.value)
+        "l", declared("l2_penalty_without_half"), lambda c: 2 * c.value, interval=lambda c: scaled(c.interval, 2.0))
 
 
 def _l2_norm(c: Case) -> float | None:
@@ -509,11 +577,13 @@ mistake("l2_norm_not_squared",
 
 mistake("penalty_without_lambda",
         "l", declared("penalty_without_lambda", lambda c: float(c.param("lam", 0.0)) not in (0.0, 1.0)
-        and scalar_value(c)), lambda c: c.value / float(c.param("lam")))
+        and scalar_value(c)), lambda c: c.value / float(c.param("lam")),
+        interval=lambda c: scaled(c.interval, 1.0 / float(c.param("lam"))))
 
 
 # -- truncated CE ------------------------------------------------------------------------------------------------------
 
 mistake("no_truncation",
-        "lambda", declared("no_truncation"), lambda c: c.run(c.spec.related["untruncated"]))
+        "lambda", declared("no_truncation"), lambda c: c.run(c.spec.related["untruncated"]),
+        interval=lambda c: c.run_interval(c.spec.related["untruncated"]))
 

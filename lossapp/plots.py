@@ -8,6 +8,9 @@ Columns are plain ASCII names so any plotting front end can use them:
     truncation_curves()   p, weight, curve        article 004: hard λ(y, ŷ) for m, soft σ(−Kx) for K
     loss_around(result)   AroundPlot              the per-element loss around the user's data, points marked
 
+`CURVE_SETS` names these pictures with their parameters (what the curves tab draws, and what
+`python -m lossapp curves NAME` exports); a loss names its picture in `LossSpec.curves`.
+
 Every curve is computed with torch built-ins (F.l1_loss, F.binary_cross_entropy, ...) or the
 articles' closed forms in float64; `loss_around` reruns the loss's own step function on a grid.
 """
@@ -15,8 +18,9 @@ articles' closed forms in float64; `loss_around` reruns the loss's own step func
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -24,7 +28,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import msg
+from lossapp.i18n import Message, msg
+from lossapp.inputs import InputError, quote
+from lossapp.inputs.constraints import Boolean, Interval, Options, validate_params
+from lossapp.registry import LOSSES, Param, lookup
 from lossapp.result import Result
 
 FOCAL_GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)
@@ -121,6 +128,87 @@ def truncation_curves(ms: Sequence[float] = (0.6,), ks: Sequence[float] = (1.0, 
         frames.append(_curve_frame(p.numpy(), soft_truncation_weight(p, y, k).numpy(), msg("plots.soft", k=_g(k)),
                                    "p", "weight"))
     return pd.concat(frames, ignore_index=True)
+
+
+# -- the pictures by name (the curves tab's, and the CLI's `curves`) -----------------------------------
+
+
+@dataclass(frozen=True)
+class CurveSet:
+    """One of the articles' pictures: its parameters (validated as a loss's are) and how to draw it from them as a
+    frame with the columns x, y and curve (`x` and `y` name what the axes are)."""
+
+    name: str
+    title: Message
+    params: tuple[Param, ...]
+    draw: Callable[[dict[str, Any]], pd.DataFrame]
+    x: str
+    y: str
+
+    def frame(self, given: dict[str, Any] | None = None) -> pd.DataFrame:
+        """The curves for the given parameters (defaults for the others): columns x, y, curve."""
+        frame = self.draw(validate_params(dict(given or {}), self.params, name=self.name))
+        return frame.rename(columns={self.x: "x", self.y: "y"})[["x", "y", "curve"]]
+
+
+def _focal_set(p: dict[str, Any]) -> pd.DataFrame:
+    return focal_curves([*FOCAL_GAMMAS, float(p["gamma"])], None if float(p["alpha"]) < 0 else float(p["alpha"]))
+
+
+CURVE_SETS: dict[str, CurveSet] = {s.name: s for s in (
+    CurveSet("focal", msg("curves.focal"),
+             (Param("gamma", 2.0, Interval(Real, 0.0, 10.0), msg("curves.param.gamma")),
+              Param("alpha", -1.0, Interval(Real, -1.0, 1.0), msg("curves.param.alpha"))),
+             _focal_set, "p_t", "loss"),
+    CurveSet("regression", msg("curves.regression"),
+             (Param("beta", 1.0, Interval(Real, 0.0, 10.0), msg("curves.param.beta")),
+              Param("delta", 1.0, Interval(Real, 1e-6, 10.0), msg("curves.param.delta")),
+              Param("derivative", False, Boolean(), msg("curves.param.derivative"))),
+             lambda p: regression_curves(float(p["beta"]), float(p["delta"]), derivative=bool(p["derivative"])),
+             "d", "value"),
+    CurveSet("bce", msg("curves.bce"), (), lambda p: bce_curves(), "p", "loss"),
+    CurveSet("truncation", msg("curves.truncation"),
+             (Param("m", 0.6, Interval(Real, 0.0, 1.0), msg("curves.param.m")),
+              Param("K", 5.0, Interval(Real, 0.0, 100.0), msg("curves.param.k")),
+              Param("y", "1", Options(("1", "0")), msg("curves.param.y"))),
+             lambda p: truncation_curves([float(p["m"])], sorted({1.0, 5.0, float(p["K"])}), y=int(p["y"])),
+             "p", "weight"),
+)}
+
+
+def curve_set(name: str) -> CurveSet:
+    """The picture called `name`, or the one the loss `name` (any of its aliases) names in LossSpec.curves."""
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key in CURVE_SETS:
+        return CURVE_SETS[key]
+    drawn = ", ".join(n for n, s in LOSSES.items() if s.curves is not None)
+    try:
+        spec = lookup(name)
+    except InputError:
+        raise InputError("curves.unknown", name=quote(str(name)), sets=", ".join(CURVE_SETS), losses=drawn) from None
+    if spec.curves is None:
+        raise InputError("curves.none_for_loss", loss=spec.name, sets=", ".join(CURVE_SETS), losses=drawn)
+    return CURVE_SETS[spec.curves]
+
+
+def write_png(chosen: CurveSet, frame: pd.DataFrame, path: Any, title: str) -> None:
+    """The curves of `frame` (columns x, y, curve) as a PNG at `path`, with matplotlib (an InputError without it)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise InputError("curves.png_needs_matplotlib") from None
+    figure, axes = plt.subplots(figsize=(7.0, 4.5))
+    try:
+        for label, group in frame.groupby("curve", sort=False):
+            axes.plot(group["x"].to_numpy(), group["y"].to_numpy(), label=str(label))
+        axes.set(xlabel=chosen.x, ylabel=chosen.y)
+        axes.set_title(title, fontsize=9, wrap=True)
+        axes.legend()
+        figure.savefig(path, dpi=120)
+    finally:
+        plt.close(figure)
 
 
 # -- the loss around the user's data -----------------------------------------------------------------

@@ -118,6 +118,7 @@ class LossSpec:
     default_reduction: str = "mean"
     differentiable: bool = True
     target_dtype: str = "float"
+    target_optional: bool = False  # the target may be left out (entropy: H(p) alone, or with q its H(p, q) steps)
     example: dict[str, Any] = field(default_factory=dict)  # {"pred": ..., "target": ..., "params": {...}}
     # d(value)/d(pred) in closed form, used instead of autograd of the trace: torch's backward where it differs from
     # autograd at the edges (e.g. BCE at p = 0 or 1), or the derivative in a few passes where autograd's chain through
@@ -147,6 +148,10 @@ class LossSpec:
     mistakes: tuple[str, ...] = ()  # ids in lossapp.mistakes that are about this loss specifically
     conventions: tuple[str, ...] = ()  # ids in lossapp.conventions that are about this loss specifically
     lints: tuple[str, ...] = ()  # checks of lossapp.lint that are about this loss specifically
+    # an elementwise loss (l_n depends on pred_n alone): the symbol of its step showing ∂l_n/∂pred_n at every point
+    # (lossapp.losses.derivative), checked against autograd of the trace for every element; None for the others
+    derivative: str | None = None
+    curves: str | None = None  # the article picture that draws this loss (a name of lossapp.plots.CURVE_SETS)
     # its rounding enclosure, written next to its steps (lossapp.interval.IntervalFormula): the loss over every input
     # that rounds to the written ones, in outward-rounded interval arithmetic; no_enclosure(reason) where there is
     # none. None (not declared) fails the registry-wide test.

@@ -14,6 +14,12 @@ Work several variants need is made once per case and shared (`Case.shared`): a r
 parameters, Σ l and the value under another reduction, the range of pred, the run with the labels swapped, the
 overlap losses' per-set sums, the focal terms without α. A variant may give a `bound` on its value found without
 a pass over the elements; the checker then skips it for a claim outside that bound.
+
+A variant may also give its `interval`: a sound enclosure of its value over the rounding box of the inputs (DESIGN.md
+section 6: `-0.9264` for article 002's BCE is `missing_minus`, whose value at the written inputs is −0.926341). It is
+made with the loss's own interval formula (`lossapp.interval`): a run with other parameters, another reduction or
+another loss of the same inputs is enclosed by that spec's formula over the same box (`Case.run_interval`), and a
+variant that is a monotone function of the correct value maps the correct enclosure (`mapped`, `scaled`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import torch
 
 from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import InputError
+from lossapp.interval import Enclosure, enclose
 from lossapp.losses.overlap import set_dims
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec
@@ -35,6 +42,7 @@ from lossapp.result import Result
 from lossapp.trace import Trace
 
 SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
+Interval = tuple[float, float]  # [lo, hi]: every value a variant takes over the inputs' rounding box lies inside
 
 
 # -- the case: one computed Result, with helpers to run variants cheaply ----------------------------------
@@ -127,17 +135,9 @@ class Case:
     def _run(self, loss: str | None, pred: torch.Tensor | None, target: Any, reduction: str | None, prepare: bool,
              overrides: dict[str, Any]) -> float | None:
         spec = LOSSES[loss] if loss else self.spec
-        if spec.kind != "loss":  # a metric from counts: nothing to rerun
+        params = self._params_for(spec, overrides)
+        if params is None:
             return None
-        if loss is None or spec.name == self.name:
-            params = dict(self.params)
-        else:
-            params = spec.resolve_params({})
-            params.update({k: v for k, v in self.params.items() if k in params and k not in ("reduction",)})
-        unknown = [k for k in overrides if k not in params]
-        if unknown:
-            return None
-        params.update(overrides)
         x = self.pred if pred is None else pred
         t = self.target if isinstance(target, str) and target == "same" else target
         red = reduction or self.reduction
@@ -152,6 +152,59 @@ class Case:
         except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
             return None
         return _scalar(value)
+
+    def _params_for(self, spec: LossSpec, overrides: dict[str, Any]) -> dict[str, Any] | None:
+        """This case's parameters as `spec` takes them (its own, or the shared ones of another loss), with the
+        overrides; None for a metric from counts (nothing to rerun) or an override the spec does not know."""
+        if spec.kind != "loss":
+            return None
+        if spec.name == self.name:
+            params = dict(self.params)
+        else:
+            params = spec.resolve_params({})
+            params.update({k: v for k, v in self.params.items() if k in params and k not in ("reduction",)})
+        if any(k not in params for k in overrides):
+            return None
+        params.update(overrides)
+        return params
+
+    # -- enclosures over the inputs' rounding box -------------------------------------------------------------
+
+    @property
+    def enclosure(self) -> Enclosure:
+        """The correct value's enclosure over the inputs' rounding box (lossapp.interval.enclose), made once."""
+        return self.shared("enclosure", lambda: enclose(self.result))
+
+    @property
+    def interval(self) -> Interval | None:
+        """The correct value's enclosure as (lo, hi); None where it is not established."""
+        iv = self.enclosure.interval
+        return None if iv is None else (iv[0], iv[1])
+
+    def run_interval(self, loss: str | None = None, *, target: Any = "same", reduction: str | None = None,
+                     **overrides: Any) -> Interval | None:
+        """The enclosure, over this case's rounding box, of `run(loss, target=target, reduction=reduction,
+        **overrides)`: the loss's own interval formula with those parameters, on the same inputs and decimals
+        (a `target` given instead must be an exact function of the target keeping its decimals, as 1 − y does).
+        None where it is not established: no formula, an input the formula does not cover, or an enclosure that
+        misses the run's own value (the guard of lossapp.interval.enclose)."""
+        def make() -> Interval | None:
+            spec = LOSSES[loss] if loss else self.spec
+            params = self._params_for(spec, overrides)
+            value = self.run(loss, target=target, reduction=reduction, **overrides)
+            if params is None or value is None or self.result.pred is None:
+                return None
+            same = isinstance(target, str) and target == "same"
+            given = self.result.target
+            if not same and given is not None:
+                given = type(given)(target, given.decimals)
+            view = _RunView(spec, self.result.pred, given, params, reduction or self.reduction,
+                            torch.tensor(value, dtype=torch.float64))
+            iv = enclose(view).interval
+            return None if iv is None else (iv[0], iv[1])
+        if not (isinstance(target, str) and all(_plain(v) for v in overrides.values())):
+            return make()
+        return self.shared(("run_interval", loss, reduction, tuple(sorted(overrides.items()))), make)
 
     def denominator(self) -> float | None:
         """What the correct reduction divided Σ l by: 1 for sum, the trace's 'den' step (one number) for
@@ -226,6 +279,45 @@ class Case:
         return self.run(**overrides)
 
 
+@dataclass
+class _RunView:
+    """What lossapp.interval.enclose reads of a Result, for a variant's run on the same inputs."""
+
+    spec: LossSpec
+    pred: Any
+    target: Any
+    params: dict[str, Any]
+    reduction: str
+    value: torch.Tensor
+
+    @property
+    def scalar(self) -> float:
+        return self.value.item()
+
+
+def widened(lo: float, hi: float) -> Interval | None:
+    """[lo, hi] moved one float step outward each way (a float64 operation on both bounds rounds by at most
+    half a step): None where a bound is NaN."""
+    if math.isnan(lo) or math.isnan(hi):
+        return None
+    return math.nextafter(min(lo, hi), -math.inf), math.nextafter(max(lo, hi), math.inf)
+
+
+def scaled(interval: Interval | None, factor: float) -> Interval | None:
+    """factor · [lo, hi] (either sign), rounded outward."""
+    if interval is None or not math.isfinite(factor):
+        return None
+    return widened(interval[0] * factor, interval[1] * factor)
+
+
+def mapped(interval: Interval | None, function: Callable[[float], float], increasing: bool = True) -> Interval | None:
+    """A monotone, correctly rounded function (1 − v, √v) of every value in [lo, hi], rounded outward."""
+    if interval is None:
+        return None
+    lo, hi = function(interval[0]), function(interval[1])
+    return widened(lo, hi) if increasing else widened(hi, lo)
+
+
 def _plain(value: Any) -> bool:
     """A parameter value a shared run can be keyed by (not a tensor)."""
     return value is None or isinstance(value, bool | int | float | str)
@@ -269,14 +361,19 @@ class Variant:
     # optional: an interval sure to contain the value, found without a pass over every element (None when
     # unknown); a claim outside it is not reproduced, so the variant need not be computed for that claim
     bound: Callable[[Case], tuple[float, float] | None] | None = None
+    # optional: a sound enclosure of the variant's value over the inputs' rounding box (None where not
+    # established); a claim that rounds from a value inside it is reproduced by the variant with the inputs rounded
+    interval: Callable[[Case], Interval | None] | None = None
 
 
 @dataclass
 class VariantValue:
-    """A variant evaluated on one case."""
+    """A variant evaluated on one case; `interval` is set where it reproduces a claim only through the rounding
+    of the inputs (the value at the written inputs does not round to it, a value in its enclosure does)."""
 
     variant: Variant
     value: float
+    interval: Interval | None = None
 
     @property
     def id(self) -> str:
@@ -285,7 +382,8 @@ class VariantValue:
     def to_dict(self) -> dict[str, Any]:
         v = self.variant
         out = {"id": v.id, "title": v.title, "title_zh": v.title.render("zh"), "value": self.value,
-               "explanation": v.explanation, "explanation_zh": v.explanation.render("zh"), "step": v.step}
+               "explanation": v.explanation, "explanation_zh": v.explanation.render("zh"), "step": v.step,
+               "interval": None if self.interval is None else list(self.interval)}
         if v.library:
             out["library"] = v.library
             out["library_zh"] = tr(v.library, "zh")
@@ -320,7 +418,7 @@ def evaluate(case: Case, catalogue: dict[str, Variant], *, include_same: bool = 
         try:
             if not variant.applies(case):
                 continue
-            if reachable is not None and variant.bound is not None:
+            if reachable is not None and variant.bound is not None and variant.interval is None:
                 bound = variant.bound(case)
                 if bound is not None and not reachable(*bound):
                     continue
@@ -333,6 +431,26 @@ def evaluate(case: Case, catalogue: dict[str, Variant], *, include_same: bool = 
             continue
         out.append(VariantValue(variant, float(value)))
     return out
+
+
+def interval_of(case: Case, found: VariantValue) -> Interval | None:
+    """The variant's enclosure over the inputs' rounding box (`Variant.interval`), made once per case; None where
+    the variant has none, it is not established, or it misses the variant's own value at the written inputs (then it
+    is no enclosure of this variant: a guard like lossapp.interval.enclose's)."""
+    variant = found.variant
+    if variant.interval is None:
+        return None
+
+    def make() -> Interval | None:
+        try:
+            iv = variant.interval(case)
+        except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
+            return None
+        if iv is None or math.isnan(iv[0]) or math.isnan(iv[1]):
+            return None
+        slack = 1e-9 * max(1.0, abs(found.value))
+        return iv if iv[0] - slack <= found.value <= iv[1] + slack else None
+    return case.shared(("variant_interval", variant.id), make)
 
 
 # -- shared by both catalogues ---------------------------------------------------------------------------

@@ -17,6 +17,17 @@ Verdicts (DESIGN.md section 6), in order of precedence:
 - incorrect: none of these; the explanation says how far off the claim is (absolute, relative, in units
   of its last decimal) and, where a single change to one step reproduces it, which step.
 
+Evidence (DESIGN.md section 6). A variant reproduces a claim when its value rounds to it, or else when its own
+enclosure over the inputs' rounding box (`Variant.interval`) holds values that round to it: "-0.9264" for article 002
+is `missing_minus` although −0.926341 rounds to −0.9263. A variant reached only over the box comes after `rounding` of
+the correct value (the rounded inputs then explain the claim without any mistake). A claim of fewer than
+MIN_SIGNIFICANT significant digits ("0.5") never earns `convention` or `mistake`: the verdict is decided without the
+variants, and those that match are listed as `possible` explanations.
+
+Claims are read as people write them (`parse_claim`: "≈0.9264", "0,9264", "92.6%", "0.93 (2 d.p.)", "-0.9264",
+full-width digits), at their written precision. A claimed tensor ("[0.7985, 1.2040]", with reduction "none") gets a
+verdict per element and an overall one (`Checker.per_element`).
+
 One parse and one reference call (inside `compute`) per check: the enclosure, the mistakes and the
 conventions all work from the computed Result on the CPU in float64, vectorised over every element (no Python
 loop over elements); a `Checker` shares what does not depend on the claim between several claims on one Result.
@@ -25,6 +36,8 @@ loop over elements); a `Checker` shares what does not depend on the claim betwee
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -35,12 +48,12 @@ import torch
 
 from lossapp.conventions import evaluate_conventions
 from lossapp.i18n import Message, msg
-from lossapp.inputs import InputError, limits, quote
-from lossapp.interval import Enclosure, enclose, target_is_exact
+from lossapp.inputs import InputError, TensorInput, limits, quote
+from lossapp.interval import Box, Enclosure, EnclosureUnavailable, target_is_exact
 from lossapp.mistakes import evaluate_mistakes
 from lossapp.registry import NUMBER, shown
 from lossapp.result import Result, json_safe
-from lossapp.variants import Case, VariantValue
+from lossapp.variants import Case, VariantValue, interval_of
 
 VERDICTS = ("exact", "convention", "mistake", "rounding", "incorrect")
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
@@ -48,28 +61,56 @@ _SPECIAL = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.in
 EVAL_SLACK = 1e-12  # slack, relative to the true value, for its float64 evaluation at an exact .5 tie
 SPECIFIC = 5e-3  # the single-step search needs a claim written to about 3 significant digits or more
 MAX_ELEMENTS_SEARCHED = 2000  # the single-step search of `incorrect` looks at this many terms at most
+MIN_SIGNIFICANT = 2  # a claim with fewer significant digits is matched by too many variants by chance (DESIGN §6)
+MAX_SIGNIFICANT = 10**6  # the significant digits of nan and ±inf: not a rounded number
+MAX_CLAIMED_ELEMENTS = 64  # a claim per element (reduction "none") names at most this many numbers
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A claimed answer: its value, its text, and the decimals it was written with."""
+    """A claimed answer: its value, its text, the decimals it was written with and its significant digits (the
+    digits from the first non-zero one to the last written decimal: "0.5" has 1, "0.50" 2, "92.6%" 3; 0 for zero)."""
 
     text: str
     value: float
     decimals: int
+    significant: int = MAX_SIGNIFICANT
 
     @property
     def half_unit(self) -> float:
         return 0.5 * 10.0 ** (-self.decimals)
 
+    @property
+    def specific(self) -> bool:
+        """Written to enough significant digits (MIN_SIGNIFICANT) that a variant matching it is evidence."""
+        return self.significant >= MIN_SIGNIFICANT
+
+
+@dataclass(frozen=True)
+class ClaimedTensor:
+    """A claim per element of a loss with reduction "none" ("[0.7985, 1.2040]"), in row-major order."""
+
+    text: str
+    items: tuple[Claim, ...]
+
+
+# How people write a number they computed, besides plain decimals: full-width digits and signs (normalised by
+# NFKC), a leading "≈", a decimal comma, a percentage, and the decimals they rounded to.
+_APPROXIMATELY = ("≈", "~", "≃", "≒", "约", "約")
+_STATED_DECIMALS = re.compile(r"(?P<number>.+?)\s*\(\s*(?P<d>\d{1,3})\s*(?:d\.\s*p\.?|dp|decimals?|decimal places?"
+                              r"|位小数)\s*\)", re.IGNORECASE)
+
 
 def parse_claim(claimed: Any) -> Claim:
-    """Text ("0.92640": 5 decimals; "9.264e-1": 4) or a number (its shortest repr) -> Claim. Never evaluated.
+    """One claimed number -> Claim. Never evaluated.
 
-    A claim is at most limits.MAX_CLAIM_CHARS characters and limits.MAX_CLAIM_DIGITS significant digits, and
-    lies within float64's range written to at most limits.MAX_CLAIM_DECIMALS decimals (0, or from 1e-300 to
-    1.8e308 in size), so that its value, half a unit of its last decimal and the value rounded to its decimals
-    are all float64 numbers; nan and ±inf are claims too. Anything else is an InputError."""
+    Text is read as people write it: "0.92640" (5 decimals), "9.264e-1" (4), "-0.9264", "≈0.9264", "0,9264" (a
+    decimal comma), "92.6%" (0.926 to 3 decimals), "0.93 (2 d.p.)" (the decimals stated), full-width digits
+    ("０．９２６４"); a number from Python uses its shortest repr. A claim is at most limits.MAX_CLAIM_CHARS
+    characters and limits.MAX_CLAIM_DIGITS significant digits, and lies within float64's range written to at
+    most limits.MAX_CLAIM_DECIMALS decimals (0, or from 1e-300 to 1.8e308 in size), so that its value, half a unit
+    of its last decimal and the value rounded to its decimals are all float64 numbers; nan and ±inf are claims
+    too. Anything else is an InputError that shows the accepted forms."""
     if isinstance(claimed, bool) or claimed is None:
         raise InputError("check.claim_not_a_number", got=repr(claimed))
     if isinstance(claimed, np.integer):
@@ -77,32 +118,99 @@ def parse_claim(claimed: Any) -> Claim:
     if isinstance(claimed, int):
         if claimed.bit_length() > 4 * limits.MAX_CLAIM_CHARS:  # more digits than a claim may have: not written out
             raise InputError("check.claim_too_long", limit=limits.MAX_CLAIM_CHARS, got=shown(claimed))
-        text = str(claimed)
-    elif isinstance(claimed, float | np.floating):
-        text = repr(float(claimed))
-    elif isinstance(claimed, str):
-        text = claimed.strip().replace("\u2212", "-")
-    else:
-        raise InputError("check.claim_not_a_number", got=type(claimed).__name__)
+        return _written(str(claimed))
+    if isinstance(claimed, float | np.floating):
+        return _written(repr(float(claimed)))
+    if isinstance(claimed, str):
+        if len(claimed) > 4 * limits.MAX_CLAIM_CHARS:  # before normalising: bounded work on any text
+            raise InputError("check.claim_too_long", limit=limits.MAX_CLAIM_CHARS, got=quote(claimed, 20))
+        return _written(claimed.strip())
+    raise InputError("check.claim_not_a_number", got=type(claimed).__name__)
+
+
+def _normalised(text: str) -> str:
+    """Full-width and other compatibility forms as ASCII (NFKC), the minus sign U+2212 as '-'."""
+    return unicodedata.normalize("NFKC", text).replace("\u2212", "-").strip()
+
+
+def _written(original: str) -> Claim:
+    text = _normalised(original)
     low = text.lower()
     if low in _SPECIAL:
-        return Claim(text, _SPECIAL[low], 0)
+        return Claim(original, _SPECIAL[low], 0)
     if len(text) > limits.MAX_CLAIM_CHARS:
         raise InputError("check.claim_too_long", limit=limits.MAX_CLAIM_CHARS, got=quote(text, 20))
-    if not NUMBER.fullmatch(text):
-        raise InputError("check.claim_not_a_number", got=quote(claimed))
+    number = text
+    for sign in _APPROXIMATELY:
+        if number.startswith(sign):
+            number = number[len(sign):].strip()
+            break
+    stated = None
+    found = _STATED_DECIMALS.fullmatch(number)
+    if found:
+        number, stated = found["number"].strip(), int(found["d"])
+    percent = number.endswith("%")
+    if percent:
+        number = number[:-1].strip()
+    if "," in number and "." not in number and number.count(",") == 1:
+        number = number.replace(",", ".")  # a decimal comma
+    if not NUMBER.fullmatch(number):
+        raise InputError("check.claim_not_a_number", got=quote(original))
     try:
-        exact = Decimal(text)
+        exact = Decimal(number)
+        if percent:
+            exact = exact.scaleb(-2)
     except InvalidOperation:  # an exponent of 10^18 or more
         exact = None
-    value = float(text)
+    value = float(exact) if exact is not None else float(number)
     decimals = max(-exact.as_tuple().exponent, 0) if exact is not None else 0
     if exact is None or math.isinf(value) or decimals > limits.MAX_CLAIM_DECIMALS:
-        raise InputError("check.claim_out_of_range", decimals=limits.MAX_CLAIM_DECIMALS, got=quote(text))
+        raise InputError("check.claim_out_of_range", decimals=limits.MAX_CLAIM_DECIMALS, got=quote(original))
     digits = len(exact.as_tuple().digits)
     if digits > limits.MAX_CLAIM_DIGITS:
-        raise InputError("check.claim_too_many_digits", limit=limits.MAX_CLAIM_DIGITS, digits=digits, got=quote(text))
-    return Claim(text, value, decimals)
+        raise InputError("check.claim_too_many_digits", limit=limits.MAX_CLAIM_DIGITS, digits=digits,
+                         got=quote(original))
+    significant = 0 if exact == 0 else digits
+    if stated is not None:
+        if decimals > stated or stated > limits.MAX_CLAIM_DECIMALS:
+            raise InputError("check.claim_decimals_stated", stated=stated, decimals=decimals, got=quote(original))
+        significant += stated - decimals if exact != 0 else 0
+        decimals = stated
+    return Claim(original, value, decimals, significant)
+
+
+def parse_claims(claimed: Any) -> Claim | ClaimedTensor:
+    """A claim (parse_claim), or a claim per element: text in brackets ("[0.7985, 1.2040]", rows nested, the numbers
+    separated by commas, or by semicolons when they use decimal commas), or a list, tuple, array or tensor of
+    numbers. At most MAX_CLAIMED_ELEMENTS numbers."""
+    if isinstance(claimed, str):
+        text = _normalised(claimed) if len(claimed) <= 4 * limits.MAX_CLAIM_CHARS * MAX_CLAIMED_ELEMENTS else ""
+        if not text.startswith("["):
+            return parse_claim(claimed)
+        inner = text.replace("[", " ").replace("]", " ")
+        parts = [part.strip() for part in inner.split(";" if ";" in inner else ",")]
+        if parts == [""]:
+            raise InputError("check.claim_not_a_number", got=quote(claimed))
+        return _claimed_tensor(claimed.strip(), parts)
+    if isinstance(claimed, torch.Tensor | np.ndarray) and claimed.ndim > 0:
+        count = claimed.numel() if isinstance(claimed, torch.Tensor) else claimed.size
+        if count > MAX_CLAIMED_ELEMENTS:  # before converting: bounded work on any tensor
+            raise InputError("check.claim_too_many_elements", limit=MAX_CLAIMED_ELEMENTS, count=count)
+        return _claimed_tensor(repr(claimed.tolist()), [float(v) for v in claimed.reshape(-1).tolist()])
+    if isinstance(claimed, list | tuple):
+        if len(claimed) > MAX_CLAIMED_ELEMENTS:
+            raise InputError("check.claim_too_many_elements", limit=MAX_CLAIMED_ELEMENTS, count=len(claimed))
+        values = np.asarray(claimed, dtype=object).reshape(-1).tolist() if claimed else []
+        return _claimed_tensor(repr(list(claimed)), values)
+    return parse_claim(claimed)
+
+
+def _claimed_tensor(text: str, parts: list[Any]) -> ClaimedTensor:
+    if not parts:
+        raise InputError("check.claim_not_a_number", got=quote(text))
+    if len(parts) > MAX_CLAIMED_ELEMENTS:
+        raise InputError("check.claim_too_many_elements", limit=MAX_CLAIMED_ELEMENTS, count=len(parts))
+    return ClaimedTensor(text, tuple(parse_claim(part) for part in parts))
 
 
 def rounds_to(value: float, claim: Claim) -> bool:
@@ -155,24 +263,33 @@ class Verdict:
     off: dict[str, float] | None = None
     step: dict[str, str] | None = None
     enclosure: Enclosure | None = None
+    possible: list[VariantValue] = field(default_factory=list)  # variants matching a claim of too few digits
+    elements: list[Verdict] = field(default_factory=list)  # a claim per element: each element's verdict
+    shape: tuple[int, ...] | None = None  # a claim per element: the loss's shape
 
     @property
     def explanation_zh(self) -> str:
         return self.explanation.render("zh")
 
     def to_dict(self) -> dict[str, Any]:
-        """The "check" object of DESIGN.md section 4 (plus a few more keys)."""
+        """The "check" object of DESIGN.md section 4 (plus a few more keys). A claim per element gives the overall
+        verdict with "claimed" and "value" as lists, "shape", and "elements": each element's own check object."""
         enc = self.enclosure
-        return json_safe({
+        out = {
             "claimed": self.claimed, "value": self.value, "verdict": self.verdict, "decimals": self.decimals,
             "interval": self.interval, "explanation": self.explanation,
             "mistakes": [m.to_dict() for m in self.mistakes],
             "conventions": [c.to_dict() for c in self.conventions],
+            "possible": [p.to_dict() for p in self.possible],
             "explanation_zh": self.explanation_zh, "claimed_text": self.claimed_text, "rounded": self.rounded,
             "off": self.off, "step": self.step,
             "interval_method": enc.method if enc is not None and enc.sound else None,
             "interval_note": enc.note if enc is not None else "",
-        })
+        }
+        if self.elements:
+            out.update(claimed=[e.claimed for e in self.elements], value=[e.value for e in self.elements],
+                       shape=list(self.shape or ()), elements=[e.to_dict() for e in self.elements])
+        return json_safe(out)
 
 
 # -- the checker -------------------------------------------------------------------------------------------
@@ -182,7 +299,7 @@ def check(loss: str, pred: Any = None, target: Any = None, *, claimed: Any, redu
     """Compute `loss` (as lossapp.compute; reduction None is the loss's own default) and give the verdict on
     `claimed`. loss="confusion" takes the counts tp, fp, fn, tn and metric as params (pred=None)."""
     from lossapp.engine import compute
-    claim = parse_claim(claimed)  # a bad claim is reported before any work
+    claim = parse_claims(claimed)  # a bad claim is reported before any work
     result = compute(loss, pred, target, reduction=reduction, device=device, dtype=dtype, **params)
     return check_result(result, claim)
 
@@ -201,15 +318,173 @@ class Checker:
         self.result = result
         self.case = Case(result)
 
-    @cached_property
+    @property
     def enclosure(self) -> Enclosure:
-        return enclose(self.result)
+        return self.case.enclosure
 
     def verdict(self, claimed: Any) -> Verdict:
-        """The verdict on `claimed` (see the module docstring)."""
-        claim = claimed if isinstance(claimed, Claim) else parse_claim(claimed)
+        """The verdict on `claimed`: one number, or one per element of a loss with several values (a verdict per
+        element and an overall one; see `per_element`)."""
+        claim = claimed if isinstance(claimed, Claim | ClaimedTensor) else parse_claims(claimed)
+        if isinstance(claim, ClaimedTensor):
+            if self.result.reduction != "none" or self.result.value.dim() == 0:  # one number: one claim
+                raise InputError("check.claim_one_value", reduction=repr(self.result.reduction), count=len(claim.items))
+            return self.per_element(claim)
         value = _scalar_value(self.result)  # a result of several values is refused before any work
         return _verdict(self.result, self.case, self.enclosure, claim, value)
+
+    @cached_property
+    def _element_checkers(self) -> list[Checker] | None:
+        """A Checker per element, each on the element as a problem of its own (see _element_problems)."""
+        problems = _element_problems(self.result)
+        return None if problems is None else [Checker(problem) for problem in problems]
+
+    def per_element(self, claimed: ClaimedTensor) -> Verdict:
+        """A verdict per element of the loss (reduction "none"), and an overall one: incorrect if any element is,
+        else mistake, convention, rounding, exact, the first any element has; the overall mistakes and conventions
+        are every element's, once. Each element is checked as a problem of its own (its inputs, with their
+        decimals, and the loss summed over that one element) where the loss's elements are separate problems
+        (elementwise losses, or one term per sample); otherwise an element is exact or not (rounding, mistakes and
+        conventions are then not assessed, and its explanation says so)."""
+        values = self.result.value.detach().double().reshape(-1)
+        if len(claimed.items) != values.numel():
+            raise InputError("check.claim_count", expected=values.numel(), count=len(claimed.items),
+                             reduction=repr(self.result.reduction))
+        if values.numel() == 1:
+            elements = [_verdict(self.result, self.case, self.enclosure, claimed.items[0], float(values[0]))]
+        else:
+            checkers = self._element_checkers
+            bounds = _element_intervals(self.result) if checkers is None else None
+            elements = [checkers[i].verdict(claim) if checkers is not None else
+                        _element_unchecked(float(v), claim, None if bounds is None else bounds[i])
+                        for i, (v, claim) in enumerate(zip(values.tolist(), claimed.items, strict=True))]
+        overall = next(v for v in ("incorrect", "mistake", "convention", "rounding", "exact")
+                       if any(e.verdict == v for e in elements))
+        counts = [msg("check.element_count", count=sum(e.verdict == v for e in elements), verdict=verdict_word(v))
+                  for v in VERDICTS if any(e.verdict == v for e in elements)]
+        explanation = msg("check.elements", claim=claimed.text, count=len(elements),
+                          summary=_joined(counts, "check.comma_list"))
+        return Verdict(overall, claimed=math.nan, claimed_text=claimed.text, value=math.nan,
+                       decimals=max(e.decimals for e in elements), interval=None, explanation=explanation,
+                       mistakes=_distinct(e.mistakes for e in elements),
+                       conventions=_distinct(e.conventions for e in elements), result=self.result,
+                       elements=elements, shape=tuple(self.result.value.shape))
+
+
+def _distinct(groups: Any) -> list[VariantValue]:
+    """The variants of several verdicts, each id once (the first)."""
+    seen: dict[str, VariantValue] = {}
+    for group in groups:
+        for found in group:
+            seen.setdefault(found.id, found)
+    return list(seen.values())
+
+
+def _element_unchecked(value: float, claim: Claim, interval: tuple[float, float] | None) -> Verdict:
+    """An element of a loss whose elements are not separate problems: exact, rounding (from the element's own
+    enclosure, where the loss's formula gives one per element) or incorrect; mistakes and conventions not assessed."""
+    rounded = format_rounded(value, claim.decimals)
+    common = {"claimed": claim.value, "claimed_text": claim.text, "value": value, "decimals": claim.decimals,
+              "interval": None if interval is None else list(interval), "rounded": rounded}
+    if rounds_to(value, claim):
+        return Verdict("exact", explanation=msg("check.exact", claim=claim.text, value=_num(value),
+                                                decimals=_dec(claim.decimals)), **common)
+    if interval is not None and math.isfinite(claim.value) and _overlaps(interval, claim):
+        return Verdict("rounding", explanation=msg("check.element_rounding", claim=claim.text, value=_num(value),
+                                                   decimals=_dec(claim.decimals), rounded=rounded, lo=_num(interval[0]),
+                                                   hi=_num(interval[1])), **common)
+    return Verdict("incorrect", explanation=msg("check.element_unchecked", claim=claim.text, value=_num(value),
+                                                 decimals=_dec(claim.decimals), rounded=rounded), **common)
+
+
+def _element_intervals(result: Result) -> list[tuple[float, float]] | None:
+    """Each element's enclosure over the inputs' rounding box: the loss's interval formula (lossapp.interval) with
+    reduction "none", guarded as lossapp.interval.enclose guards the reduced value (every element's value inside);
+    None where the loss has no formula or the formula does not cover these inputs."""
+    spec = result.spec
+    formula = spec.enclosure if spec is not None else None
+    if formula is None or formula.evaluate is None or result.pred is None:
+        return None
+
+    def decimals(ti: TensorInput | None) -> np.ndarray | None:
+        d = None if ti is None or ti.decimals is None else np.asarray(ti.decimals)
+        return d if d is not None and d.shape == tuple(ti.values.shape) else None
+
+    values = result.value.detach().double().reshape(-1)
+    box = Box(result.pred.values.double(), None if result.target is None else result.target.values,
+              decimals(result.pred), decimals(result.target), dict(result.params), "none", spec.target_kind)
+    try:
+        with torch.no_grad():
+            iv = formula.evaluate(box)
+    except (EnclosureUnavailable, RuntimeError, IndexError, ValueError, TypeError, KeyError):
+        return None
+    lo, hi = iv.lo.reshape(-1), iv.hi.reshape(-1)
+    if lo.numel() != values.numel():
+        return None
+    slack = 1e-9 * values.abs().clamp_min(1.0)
+    if not bool(((lo - slack <= values) & (values <= hi + slack)).all()):
+        return None
+    return list(zip(lo.tolist(), hi.tolist(), strict=True))
+
+
+def _element_problems(result: Result) -> list[Result] | None:
+    """Each element of a loss with reduction "none" as a problem of its own: the loss of that element's inputs
+    (with their written decimals, so that its rounding is assessed) summed over its one element. An element is
+    pred's element for an elementwise loss (the loss has pred's shape; a tensor parameter broadcast to it is
+    sliced with it), or pred's row for one term per sample ((N,) from an (N, C) pred; per-class parameters kept).
+    None where neither holds, where the loss has no "sum", or where an element's problem does not give that
+    element's value (the loss's elements are then not separate problems)."""
+    from lossapp.engine import compute
+
+    spec, pred, target = result.spec, result.pred, result.target
+    values = result.value.detach().double()
+    if spec is None or pred is None or "sum" not in spec.reductions or values.numel() > MAX_CLAIMED_ELEMENTS:
+        return None
+    shape = tuple(pred.values.shape)
+    if tuple(values.shape) == shape:
+        def part(t: torch.Tensor, i: int) -> torch.Tensor:
+            return t.expand(shape).reshape(-1)[i:i + 1]
+        per_element = True
+    elif values.dim() == 1 and len(shape) == 2 and values.shape[0] == shape[0]:
+        def part(t: torch.Tensor, i: int) -> torch.Tensor:
+            return t[i:i + 1]
+        per_element = False
+    else:
+        return None
+
+    def sliced(ti: TensorInput | None, i: int) -> TensorInput | None:
+        if ti is None:
+            return None
+        if tuple(ti.values.shape) != shape and per_element:
+            return None
+        decimals = None if ti.decimals is None else torch.from_numpy(np.asarray(ti.decimals))
+        return TensorInput(part(ti.values, i), None if decimals is None else part(decimals, i).numpy())
+
+    problems = []
+    for i, expected in enumerate(values.reshape(-1).tolist()):
+        params = {}
+        for name, value in result.params.items():
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and per_element:
+                try:
+                    value = part(value, i)
+                except RuntimeError:  # not broadcastable to pred: not an elementwise parameter
+                    return None
+            params[name] = value
+        x, t = sliced(pred, i), sliced(target, i)
+        if x is None or (target is not None and t is None):
+            return None
+        try:
+            problem = compute(result.loss, x, t, reduction="sum", dtype=_dtype(result), **params)
+        except (InputError, RuntimeError, ValueError, TypeError, KeyError, IndexError):
+            return None
+        if problem.value.numel() != 1 or not math.isclose(problem.scalar, expected, rel_tol=1e-9, abs_tol=1e-12):
+            return None
+        problems.append(problem)
+    return problems
+
+
+def _dtype(result: Result) -> str:
+    return result.reference.dtype if result.reference is not None else "float64"
 
 
 def _verdict(result: Result, case: Case, enclosure: Enclosure, claim: Claim, value: float) -> Verdict:
@@ -232,38 +507,88 @@ def _verdict(result: Result, case: Case, enclosure: Enclosure, claim: Claim, val
 
     def reachable(lo: float, hi: float) -> bool:
         return could_round_to(lo, hi, claim)
-    conventions = [v for v in evaluate_conventions(case, reachable=reachable) if rounds_to(v.value, claim)]
-    mistakes = [v for v in evaluate_mistakes(case, reachable=reachable) if rounds_to(v.value, claim)]
-    common.update(mistakes=mistakes, conventions=conventions)
+    found = {"convention": evaluate_conventions(case, reachable=reachable),
+             "mistake": evaluate_mistakes(case, reachable=reachable)}
+    by_value = {kind: [v for v in values if rounds_to(v.value, claim)] for kind, values in found.items()}
     correct = msg("check.correct", value=_num(value), rounded=rounded, decimals=_dec(claim.decimals))
+    rounding = interval is not None and math.isfinite(claim.value) and _overlaps(interval, claim)
 
-    if conventions:
-        first = conventions[0].variant
-        others = _also(conventions[1:], mistakes)
-        explanation = msg("check.convention", claim=claim.text, named=first.named or first.title,
-                          value=_num(conventions[0].value), explanation=first.explanation, correct=correct, also=others)
-        return Verdict("convention", explanation=explanation, **common)
+    if not claim.specific:  # too few digits: decided without the variants, which are listed as possible
+        possible = by_value["convention"] + by_value["mistake"] + \
+            [v for kind in found for v in _by_interval(case, found[kind], by_value[kind], claim)]
+        verdict = _rounding(result, claim, value, common) if rounding else \
+            _incorrect(case, claim, value, common, unnamed=bool(possible))
+        if possible:
+            names = _joined([_name(v) for v in possible], "check.semicolon_list")
+            verdict.explanation = msg("check.with_possible", explanation=verdict.explanation,
+                                      possible=msg("check.possible", digits=claim.significant, names=names))
+            verdict.possible = possible
+        return verdict
 
-    if mistakes:
-        first = mistakes[0].variant
-        others = _also([], mistakes[1:])
-        explanation = msg("check.mistake", claim=claim.text, title=first.title, value=_num(mistakes[0].value),
-                          step=first.step, explanation=first.explanation, correct=correct, also=others)
-        return Verdict("mistake", explanation=explanation, **common)
-
-    if interval is not None and claim.value - claim.half_unit <= interval[1] and \
-            claim.value + claim.half_unit >= interval[0] and math.isfinite(claim.value):
-        lo, hi = interval
-        explanation = msg("check.rounding", claim=claim.text, value=_num(value), decimals=_dec(claim.decimals),
-                          rounded=rounded, written=_inputs_written(result), lo=_num(lo), hi=_num(hi))
-        return Verdict("rounding", explanation=explanation, **common)
-
+    if by_value["convention"] or by_value["mistake"]:
+        return _variant_verdict(claim, by_value["convention"], by_value["mistake"], correct, common)
+    if rounding:
+        return _rounding(result, claim, value, common)
+    # a variant whose value over the inputs' rounding box reaches the claim (the correct value's does not)
+    by_interval = {kind: _by_interval(case, found[kind], [], claim) for kind in found}
+    if by_interval["convention"] or by_interval["mistake"]:
+        return _variant_verdict(claim, by_interval["convention"], by_interval["mistake"], correct, common)
     return _incorrect(case, claim, value, common)
+
+
+def _overlaps(interval: list[float] | tuple[float, float], claim: Claim) -> bool:
+    """Whether the values that round to the claim overlap [lo, hi]."""
+    return claim.value - claim.half_unit <= interval[1] and claim.value + claim.half_unit >= interval[0]
+
+
+def _by_interval(case: Case, values: list[VariantValue], already: list[VariantValue], claim: Claim) -> list[VariantValue]:
+    """The variants (other than `already`) whose enclosure over the inputs' rounding box holds values that round to
+    the claim, each with that enclosure."""
+    out = []
+    taken = {v.id for v in already}
+    for found in values:
+        if found.id in taken or found.variant.interval is None or not math.isfinite(claim.value):
+            continue
+        iv = interval_of(case, found)
+        if iv is not None and _overlaps(iv, claim):
+            out.append(VariantValue(found.variant, found.value, iv))
+    return out
+
+
+def _name(found: VariantValue) -> Any:
+    return found.variant.named or found.variant.title
+
+
+def _variant_verdict(claim: Claim, conventions: list[VariantValue], mistakes: list[VariantValue], correct: Message,
+                     common: dict[str, Any]) -> Verdict:
+    """convention (the first convention named), else mistake (the first mistake), every other one listed."""
+    common = {**common, "mistakes": mistakes, "conventions": conventions}
+    first = (conventions or mistakes)[0]
+    kind = "convention" if conventions else "mistake"
+    others = _also(conventions[1:], mistakes) if conventions else _also([], mistakes[1:])
+    fields: dict[str, Any] = {"claim": claim.text, "value": _num(first.value), "explanation": first.variant.explanation,
+                              "correct": correct, "also": others}
+    if kind == "convention":
+        fields["named"] = _name(first)
+    else:
+        fields.update(title=first.variant.title, step=first.variant.step)
+    if first.interval is not None:
+        fields.update(lo=_num(first.interval[0]), hi=_num(first.interval[1]))
+        return Verdict(kind, explanation=msg(f"check.{kind}_rounded", **fields), **common)
+    return Verdict(kind, explanation=msg(f"check.{kind}", **fields), **common)
+
+
+def _rounding(result: Result, claim: Claim, value: float, common: dict[str, Any]) -> Verdict:
+    lo, hi = common["interval"]
+    explanation = msg("check.rounding", claim=claim.text, value=_num(value), decimals=_dec(claim.decimals),
+                      rounded=common["rounded"], written=_inputs_written(result), lo=_num(lo), hi=_num(hi))
+    return Verdict("rounding", explanation=explanation, **common)
 
 
 # -- incorrect: how far off, and which single step would explain it ------------------------------------------------
 
-def _incorrect(case: Case, claim: Claim, value: float, common: dict[str, Any]) -> Verdict:
+def _incorrect(case: Case, claim: Claim, value: float, common: dict[str, Any], *, unnamed: bool = False) -> Verdict:
+    """`unnamed`: variants match the claim but its digits are too few to name one (the explanation lists them)."""
     enclosure: Enclosure = common["enclosure"]
     rounded = common["rounded"]
     if not math.isfinite(value) or not math.isfinite(claim.value):
@@ -282,7 +607,7 @@ def _incorrect(case: Case, claim: Claim, value: float, common: dict[str, Any]) -
         inputs = msg("check.rounding_not_assessed", note=enclosure.note)
     step = _single_step(case, claim)
     single = "" if step is None else msg("check.single_step", symbol=step["symbol"], change=step["explanation"])
-    explanation = msg("check.incorrect", claim=claim.text, diff=f"{diff:+.6g}", rel=rel_text, units=units_text,
+    explanation = msg("check.incorrect_unnamed" if unnamed else "check.incorrect", claim=claim.text, diff=f"{diff:+.6g}", rel=rel_text, units=units_text,
                       value=_num(value), rounded=rounded, decimals=_dec(claim.decimals), inputs=inputs, step=single)
     common = {**common, "off": off, "step": step}
     return Verdict("incorrect", explanation=explanation, **common)

@@ -1,7 +1,8 @@
 """The "Check my answer" tab in a real browser: Playwright driving Debian's Chromium against `python app.py`.
 
 Check article 002's pre-filled case (claimed 0.9264) and see the verdict card say "rounding" with the
-interval; a known mistake (0.4023, log10); upload the sample answers CSV and see the summary, the chart,
+interval; a known mistake (0.4023, log10); the claim written as people write it (≈, full-width digits, %, "(2 d.p.)",
+−0.9264 as missing_minus over the rounding box); article 003's two pixels claimed per element (reduction none); upload the sample answers CSV and see the summary, the chart,
 the table and the verdicts download; switch to 中文 and see the labels and the card change. No request may
 leave 127.0.0.1. Screenshots go to artifacts/screenshots/check*.png.
 """
@@ -131,6 +132,68 @@ def test_a_known_mistake(page) -> None:
     pg.locator(CARD).screenshot(path=str(SCREENSHOTS / "check_mistake.png"))
     pg.locator("#la-check-claimed textarea").fill("0.9264")
     pg.locator("#la-check-claimed textarea").press("Tab")
+    check_and_wait(pg, "rounding")
+
+
+def fill_check(pg, field: str, text: str) -> None:
+    box = pg.locator(f"#la-check-{field} textarea")
+    box.fill(text)
+    box.press("Tab")
+    expect(box).to_have_value(text)
+
+
+def choose_reduction(pg, reduction: str) -> None:
+    box = pg.locator("#la-check-reduction input")
+    box.click()
+    pg.get_by_role("option", name=reduction, exact=True).click()
+    expect(box).to_have_value(reduction)
+
+
+def test_claims_as_people_write_them(page) -> None:
+    """Article 002's answer written as a student might: the verdict of what it says, at its written precision."""
+    pg = page
+    for written, verdict, shown in (("≈0.9264", "rounding", "written to 4 decimals"),
+                                    ("０．９２６４", "rounding", "written to 4 decimals"),
+                                    ("92.6%", "exact", "written to 3 decimals"),
+                                    ("0.93 (2 d.p.)", "exact", "written to 2 decimals"),
+                                    ("-0.9264", "mistake", "missing_minus")):
+        fill_check(pg, "claimed", written)
+        text = check_and_wait(pg, verdict)
+        assert shown in text, (written, text)
+        expect(pg.locator("#la-check-claimed-value")).to_have_text(written)
+    expect(pg.locator("#la-check-matches")).to_contain_text("with the inputs rounded")  # −0.9264: over the box
+    pg.locator(CARD).screenshot(path=str(SCREENSHOTS / "check_missing_minus.png"))
+    fill_check(pg, "claimed", "0.9,26")  # refused, with the accepted forms
+    pg.locator("#la-check-button").click()
+    toast = pg.locator(".toast-body").filter(has_text="accepted:").first
+    expect(toast).to_contain_text("claimed: expected a number such as 0.9264, got '0.9,26' (accepted: 0.9264, -0.9264, "
+                                  "≈0.9264, 0,9264, 92.6%, 0.93 (2 d.p.)")
+    toast.locator(".toast-close").first.click()
+    expect(pg.locator(".toast-body").filter(has_text="accepted:")).to_have_count(0)
+
+
+def test_a_claim_per_element(page) -> None:
+    """Article 003's two pixels with reduction none: l1 = −log(0.45) right, l2 given in log10: a row per element."""
+    pg = page
+    fill_check(pg, "pred", "[0.45, 0.7]")
+    fill_check(pg, "target", "[1, 0]")
+    choose_reduction(pg, "none")
+    fill_check(pg, "claimed", "[0.7985, 0.5229]")
+    text = check_and_wait(pg, "mistake")
+    rows = pg.locator("#la-check-elements tr.la-chk-element")
+    expect(rows).to_have_count(2)
+    assert [rows.nth(i).get_attribute("data-verdict") for i in range(2)] == ["exact", "mistake"]
+    expect(rows.nth(1)).to_contain_text("log base 10")
+    assert "one verdict per element (2 elements): 1 exact, 1 mistake" in text
+    fill_check(pg, "claimed", "[0.7985, 1.2040]")
+    check_and_wait(pg, "exact")
+    expect(rows).to_have_count(2)
+    pg.locator(CARD).screenshot(path=str(SCREENSHOTS / "check_per_element.png"))
+    # back to the article's case for the tests that follow
+    fill_check(pg, "pred", "[0.2947, 0.5898, 0.4863]")
+    fill_check(pg, "target", "[1, 0, 0]")
+    choose_reduction(pg, "mean")
+    fill_check(pg, "claimed", "0.9264")
     check_and_wait(pg, "rounding")
 
 

@@ -150,8 +150,12 @@ def test_card_in_chinese() -> None:
 def test_decimals_in_words() -> None:
     one = _text(card_html(_check("incorrect")["verdict"], "en"))
     assert "written to 1 decimal " in one and "0.9 to 1 decimal " in one
-    whole = run_check("mse", "[1.0, 2.0]", "[2.0, 4.0]", {}, "mean", "5")["verdict"]
-    assert whole.verdict == "mistake" and whole.decimals == 0  # Σ = 5: the sum instead of the mean
+    whole = run_check("mse", "[10.0, 20.0]", "[0.0, 0.0]", {}, "mean", "500")["verdict"]
+    assert whole.verdict == "mistake" and whole.decimals == 0  # Σ = 500: the sum instead of the mean
+    # "5" (one significant digit) for Σ = 5 is matched by chance too easily: the mistake is only a possibility
+    few = run_check("mse", "[1.0, 2.0]", "[2.0, 4.0]", {}, "mean", "5")["verdict"]
+    assert few.verdict == "incorrect" and [p.id for p in few.possible] == ["sum_instead_of_mean"]
+    assert t("chk_kind_possible", "en") in _text(card_html(few, "en"))
     text = _text(card_html(whole, "en"))
     assert "written as a whole number" in text and "取整为" in _text(card_html(whole, "zh"))
 
@@ -459,6 +463,53 @@ def test_sample_csv_is_small_and_covers_every_verdict() -> None:
     assert [r["id"] for r in rows] == list(SAMPLE_VERDICTS)
 
 
+# -- the checker's evidence on the card (issue 12) -------------------------------------------------------
+
+
+def test_card_of_a_claim_per_element() -> None:
+    """Article 003's focal pixels with the article's last formula (α on both classes): pixel 0 right, pixel 1 the
+    mistake; a row per element, coloured by its verdict, in English and 中文."""
+    state = run_check("focal", "[0.45, 0.7]", "[1, 0]", {"input": "probabilities", "alpha": 0.25, "gamma": 2.0},
+                      "none", "[0.0604, 0.1475]")
+    card = card_html(state["verdict"], "en", state["result"])
+    assert _attr(card, "data-verdict") == "mistake"
+    rows = re.findall(r'<tr class="la-chk-element" data-verdict="(\w+)"', card)
+    assert rows == ["exact", "mistake"]
+    text = _text(card)
+    assert "one verdict per element (2 elements): 1 exact, 1 mistake" in text
+    assert "0.0604" in text and "0.4424600056" in text and "alpha_on_both_classes" in text
+    assert t("chk_elements", "en") in text and "one per element (2)" in text
+    zh = _text(card_html(state["verdict"], "zh", state["result"]))
+    assert "逐个元素" in zh and "1 个精确，1 个常见错误" in zh
+    assert 'id="la-check-elements"' not in card_html(_check("rounding")["verdict"], "en")  # one number: no rows
+
+
+def test_card_of_a_mistake_reached_over_the_rounding_box() -> None:
+    state = run_check(*BCE, {}, "mean", "-0.9264")
+    card = _text(card_html(state["verdict"], "en", state["result"]))
+    assert _attr(card_html(state["verdict"], "en"), "data-verdict") == "mistake"
+    assert "missing_minus" in card and "ranges over [-0.926471, -0.926212] with the inputs rounded" in card
+    assert "输入舍入时取值范围为 [-0.926471, -0.926212]" in _text(card_html(state["verdict"], "zh"))
+
+
+def test_card_of_a_claim_of_too_few_digits() -> None:
+    state = run_check(*BCE, {}, "mean", "0.5")
+    card = card_html(state["verdict"], "en", state["result"])
+    assert _attr(card, "data-verdict") == "incorrect"
+    text = _text(card)
+    assert "possible (too few digits to decide)" in text and "labels_swapped" in text
+    assert "可能（有效数字太少，无法判定）" in _text(card_html(state["verdict"], "zh"))
+
+
+@pytest.mark.parametrize(("claimed", "verdict"), [("≈0.9264", "rounding"), ("0,9264", "rounding"), ("92.6%", "exact"),
+                                                  ("0.93 (2 d.p.)", "exact"), ("-0.9264", "mistake"),
+                                                  ("０．９２６４", "rounding")])
+def test_the_tab_reads_claims_as_people_write_them(claimed: str, verdict: str) -> None:
+    state = run_check(*BCE, {}, "mean", claimed)
+    assert state["verdict"].verdict == verdict
+    assert claimed in _text(card_html(state["verdict"], "en", state["result"]))
+
+
 # -- /check through gradio_client against `python app.py` ----------------------------------------------
 
 
@@ -487,3 +538,13 @@ def test_check_endpoint_through_gradio_client(client: Client) -> None:
         client.predict(*BCE, "{}", "mean", "cpu", "float32", "abc", api_name="/check")
     with pytest.raises(AppError, match="params: expected a JSON object"):
         client.predict(*BCE, "{weight: 1}", "mean", "cpu", "float32", "0.9", api_name="/check")
+
+
+def test_check_endpoint_per_element_and_written_forms(client: Client) -> None:
+    data = client.predict("bce", "[0.45, 0.7]", "[1, 0]", "{}", "none", "cpu", "float32", "[0.7985, 1.2040]",
+                          api_name="/check")["check"]
+    assert data["verdict"] == "exact" and [e["verdict"] for e in data["elements"]] == ["exact", "exact"]
+    assert data["claimed"] == [0.7985, 1.204]
+    minus = client.predict(*BCE, "{}", "mean", "cpu", "float32", "-0.9264", api_name="/check")["check"]
+    assert minus["verdict"] == "mistake" and minus["mistakes"][0]["id"] == "missing_minus"
+    assert client.predict(*BCE, "{}", "mean", "cpu", "float32", "92.6%", api_name="/check")["check"]["verdict"] == "exact"

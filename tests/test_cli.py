@@ -308,6 +308,9 @@ ARTICLE_COMMANDS = [  # the articles' examples (article 002, item 9), with claim
     ["confusion", "--tp", "20", "--fp", "5", "--fn", "10", "--claimed", "0.7"],
     ["mse", "--pred", "[1, 2]", "--target", "[1]"],
     LABEL_SMOOTHING_CONVENTION,
+    ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "-0.9264"],  # over the box
+    ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed", "0.5"],  # too few digits
+    ["bce", "--pred", "[0.45, 0.7]", "--target", "[1, 0]", "--reduction", "none", "--claimed", "[0.7985, 0.5229]"],
 ]
 
 
@@ -347,3 +350,132 @@ def test_a_conventions_title_names_its_library_once_in_chinese(capsys: pytest.Ca
     assert main([*LABEL_SMOOTHING_CONVENTION, "--lang", "zh"]) == 0
     out = capsys.readouterr().out
     assert "判定：约定不同" in out and "ε/(C − 1) 标签平滑：其余类别各分 ε/(C − 1)" in out and "标签平滑：标签平滑" not in out
+
+
+# -- curves: the app's pictures as CSV or PNG ------------------------------------------------------------------
+
+def test_curves_csv_is_the_apps_curves(capsys: pytest.CaptureFixture[str]) -> None:
+    from lossapp import plots
+
+    assert main(["curves", "smooth_l1", "--param", "beta=0.5", "--csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    expected = plots.regression_curves(0.5, 1.0)
+    assert [r["curve"] for r in rows] == expected["curve"].tolist()
+    assert [float(r["y"]) for r in rows] == pytest.approx(expected["value"].tolist(), rel=1e-15)
+    assert "Smooth L1 (β = 0.5)" in {r["curve"] for r in rows}
+
+
+def test_curves_to_a_file_in_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "t.csv"
+    assert main(["curves", "truncation", "--param", "m=0.7", "-o", str(target), "--lang", "zh"]) == 0
+    assert "条曲线" in capsys.readouterr().out
+    labels = {row["curve"] for row in csv.DictReader(target.open(encoding="utf-8"))}
+    assert labels == {"硬截断，m = 0.7", "软截断，K = 1", "软截断，K = 5"}
+
+
+def test_curves_png_without_matplotlib_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    assert main(["curves", "bce", "--png", "-o", str(tmp_path / "b.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --png: expected matplotlib") and "--csv" in err
+    assert not (tmp_path / "b.png").exists()
+
+
+def test_curves_png_with_matplotlib(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (not a lossapp dependency)")
+    target = tmp_path / "focal.png"
+    assert main(["curves", "focal", "--png", "-o", str(target), "--param", "gamma=3"]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "6 curves" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["curves", "dice"], "which has none"),
+    (["curves", "focal", "--param", "bogus=1"], "unknown parameter 'bogus'"),
+    (["curves", "focal", "--csv", "--png"], "not allowed with"),
+])
+def test_curves_bad_input_exits_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+# -- --seed: the articles' torch.manual_seed + randn inputs ------------------------------------------------------
+
+def test_seeded_randn_inputs_are_torchs_exactly(capsys: pytest.CaptureFixture[str]) -> None:
+    """Article 000: torch.manual_seed(0); predict = torch.randn(2, 3); target = torch.randn(2, 3)."""
+    import torch
+
+    torch.manual_seed(0)
+    predict, target = torch.randn(2, 3), torch.randn(2, 3)
+    assert main(["l1", "--pred", "randn(2, 3)", "--target", "randn(2, 3)", "--seed", "0", "--json", "--full"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["steps"][0]["value"] == (predict.double() - target.double()).tolist()  # d = pred − target, exactly
+    assert data["reference"]["value"] == torch.nn.functional.l1_loss(predict, target).item()
+    assert main(["mse", "--pred", "torch.randn(2, 3)", "--target", "torch.randn(2,3)", "--json"]) == 0  # seed 0 default
+    assert json.loads(capsys.readouterr().out)["reference"]["value"] == torch.nn.functional.mse_loss(predict, target).item()
+
+
+def test_seed_draws_pred_then_target_from_one_generator(capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    torch.manual_seed(7)
+    logits, classes = torch.randn(4, 3), torch.randint(0, 3, (4,))
+    assert main(["cross_entropy", "--pred", "randn(4, 3)", "--target", "randint(0, 3, (4,))", "--seed", "7",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["reference"]["value"] == torch.nn.functional.cross_entropy(logits, classes).item()
+    torch.manual_seed(7)
+    alone = torch.randn(2, 3)
+    assert main(["l1", "--pred", "[[0, 0, 0], [0, 0, 0]]", "--target", "randn(2, 3)", "--seed", "7", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["value"] == pytest.approx(alone.double().abs().mean().item(), rel=1e-15)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["l1", "--pred", "[1, 2]", "--target", "[1, 1]", "--seed", "3"], "--seed: expected a random spec"),
+    (["l1", "--pred", "randn(2)", "--target", "randn(2)", "--seed", "x"], "seed"),
+    (["l1", "--pred", "randn(2)", "--target", "randn(3)"], "same shape"),
+])
+def test_seed_bad_input_exits_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+# -- the checker's evidence through the command line (issue 12) ------------------------------------------------------
+
+def test_a_claim_per_element(capsys: pytest.CaptureFixture[str]) -> None:
+    """Article 003's two pixel losses, l1 = −log(0.45) and l2 = −log(1 − 0.7), claimed with reduction none."""
+    argv = ["bce", "--pred", "[0.45, 0.7]", "--target", "[1, 0]", "--reduction", "none", "--claimed", "[0.7985, 1.2040]"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "claimed: [0.7985, 1.2040]  →  verdict: exact" in out
+    assert "element 0: 0.7985: exact." in out and "element 1: 1.2040: exact." in out
+    assert main([*argv, "--json"]) == 0
+    check = json.loads(capsys.readouterr().out)["check"]
+    assert check["verdict"] == "exact" and [e["verdict"] for e in check["elements"]] == ["exact", "exact"]
+    assert check["claimed"] == [0.7985, 1.204] and check["shape"] == [2]
+    assert main([*argv[:-1], "[0.7985, 0.5229]", "--lang", "zh"]) == 0  # log10 on the second pixel
+    out = capsys.readouterr().out
+    assert "元素 1：0.5229：常见错误" in out and "- log10:" in out
+
+
+def test_a_claim_per_element_of_the_wrong_count_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bce", "--pred", "[0.45, 0.7]", "--target", "[1, 0]", "--reduction", "none", "--claimed", "[0.7985]"]
+    assert main(argv) == 2
+    assert "claimed: expected 2 numbers, one per element of the loss (reduction='none'), got 1" in capsys.readouterr().err
+
+
+def test_missing_minus_with_rounded_inputs_and_written_forms(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["bce", "--pred", "[0.2947, 0.5898, 0.4863]", "--target", "[1, 0, 0]", "--claimed"]
+    assert main([*base, "-0.9264"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: mistake" in out and "- missing_minus:" in out and "with the inputs rounded as written" in out
+    for written, verdict in (("≈0.9264", "rounding"), ("０．９２６４", "rounding"), ("0,9264", "rounding"),
+                             ("92.6%", "exact"), ("0.93 (2 d.p.)", "exact"), ("0.5", "incorrect")):
+        assert main([*base, written]) == 0
+        assert f"claimed: {written}  →  verdict: {verdict}" in capsys.readouterr().out
+    assert main([*base, "0.5"]) == 0  # one significant digit: labels swapped is only a possibility
+    out = capsys.readouterr().out
+    assert "verdict: incorrect" in out and "? labels_swapped:" in out and "- labels_swapped" not in out
+    assert main([*base, "0.9,26"]) == 2
+    assert "accepted: 0.9264, -0.9264, ≈0.9264, 0,9264, 92.6%" in capsys.readouterr().err

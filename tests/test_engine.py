@@ -466,7 +466,8 @@ def _closed_form_cases() -> list[tuple[str, dict, torch.Tensor, torch.Tensor | N
         ("focal", {}, x, hard), ("focal", {"alpha": -1.0, "gamma": 0.0}, x, hard),
         ("focal", {"alpha": 0.6, "gamma": 3.0, "weight": weight}, x, hard),
         ("soft_truncated_ce", {}, x, hard), ("soft_truncated_ce", {"K": 2.5}, x, hard),
-        ("soft_truncated_ce", {"K": 0.0}, x, hard),
+        ("soft_truncated_ce", {"K": 0.0}, x, hard), ("soft_truncated_ce", {"K": 3.0, "m": 0.6}, x, hard),
+        ("kl_div", {"log_base": "2"}, log_q, p),
     ]
 
 
@@ -497,6 +498,8 @@ def test_focal_closed_form_leaves_soft_labels_infinite_logits_and_small_gamma_to
     assert spec.gradient(x, hard, spec.resolve_params({"gamma": 0.5}), "mean") is None
     assert spec.gradient(x.clone().fill_(math.inf), hard, spec.resolve_params({}), "mean") is None
     assert lossapp.compute("focal", x.tolist(), hard.tolist(), gamma=0.5).gradient.agrees
+    kl = lossapp.LOSSES["kl_div"]  # q given as probabilities: autograd of the trace
+    assert kl.gradient(x.sigmoid(), hard.softmax(1), kl.resolve_params({"input": "probabilities"}), "mean") is None
 
 
 def test_penalty_gradient_is_the_shown_g_step() -> None:

@@ -59,6 +59,16 @@ def test_options_list_their_words_in_order() -> None:
     assert activation.parse(None) == "none" and activation.parse("None") == "none"  # a value, not "nothing"
 
 
+def test_options_whose_words_are_numbers_take_the_numbers() -> None:
+    base = Param("log_base", "e", Options(("e", "2", "10")), "d")
+    assert base.parse(2) == "2" and base.parse(10.0) == "10" and base.parse(" 2 ") == "2" and base.parse("E") == "e"
+    assert _message(base, 3) == "parameter log_base: expected one of e, 2, 10, got 3"
+    assert _message(base, 2.5) == "parameter log_base: expected one of e, 2, 10, got 2.5"
+    assert _message(base, True) == "parameter log_base: expected one of e, 2, 10, got True"
+    assert _message(Param("reduction", "mean", Options({"mean", "sum"}), "d"), 1) == \
+        "parameter reduction: expected one of mean, sum, got 1"
+
+
 def test_nothing_given_is_the_default_only_when_it_is_off() -> None:
     assert Param("w", None, Tensor(), "d").parse("null") is None
     assert Param("a", 0.25, Tensor(scalar=Interval(Real)), "d").parse("") is None

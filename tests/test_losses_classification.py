@@ -655,7 +655,10 @@ def test_example_files(name):
 
 def test_example_stated_values():
     assert _load("002_bce_three_pixels")["stated"] == "0.9264"
-    assert float(_load("000_ce_three_classes")["stated"]) == pytest.approx(-math.log(0.4), abs=5e-5)
+    three = _load("000_ce_three_classes")  # the article writes −log 0.4 but no number: nothing stated (issue 12)
+    assert "stated" not in three
+    r = lossapp.compute(three["loss"], three["pred"], three["target"], **three["params"])
+    assert r.scalar == pytest.approx(-math.log(0.4), abs=1e-12)
 
 
 def test_example_ce_randn_by_hand():
@@ -675,3 +678,74 @@ def test_example_values_in_notes():
     r = lossapp.compute(data["loss"], data["pred"], data["target"], **data["params"])
     assert round(r.scalar, 4) == 0.3779 and "0.3779" in i18n.msg("examples.001_ce_ignore_index.notes")
     assert r.step("den").value.item() == 6.0
+
+
+# -- derivative steps, input="probabilities" for nll and kl_div ----------------------------------------
+
+def test_bce_derivative_step_at_the_article_case():
+    r = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
+    step = r.step("dl/dp")
+    assert step.value_list() == pytest.approx([-1 / 0.2947, 1 / (1 - 0.5898), 1 / (1 - 0.4863)], rel=1e-12)
+    assert "p = 0.2947, y = 1, so ∂l/∂p = −y/p + (1 − y)/(1 − p) = -3.393" in step.note
+    weighted = lossapp.compute("bce", "[0.2947, 0.5898]", "[1, 0]", weight="[2, 3]").step("dl/dp")
+    assert weighted.value_list() == pytest.approx([-2 / 0.2947, 3 / (1 - 0.5898)], rel=1e-12)
+
+
+def test_bce_derivative_is_zero_where_the_clamp_fires():
+    r = lossapp.compute("bce", "[1e-50, 0.5]", "[1, 1]", reduction="none")
+    step = r.step("dl/dp")
+    assert step.value_list() == [0.0, -2.0]
+    assert "clamped at −100" in step.note
+
+
+@pytest.mark.parametrize("params", [{}, {"pos_weight": "[1, 2, 3]"}, {"weight": "[[1, 2, 3], [0.5, 1, 1]]"}])
+def test_bce_with_logits_derivative_step_is_torch_autograd(params):
+    pred, target = "[[1.2, -0.5, 0.0], [-2.0, 0.0, 0.7]]", "[[1, 0, 1], [0, 1, 0.3]]"
+    r = lossapp.compute("bce_with_logits", pred, target, reduction="sum", **params)
+    tensors = {k: torch.tensor(json.loads(v), dtype=torch.float64) for k, v in params.items()}
+    x = torch.tensor(json.loads(pred), dtype=torch.float64, requires_grad=True)
+    out = F.binary_cross_entropy_with_logits(x, torch.tensor(json.loads(target), dtype=torch.float64), reduction="sum",
+                                             **tensors)
+    (grad,) = torch.autograd.grad(out, x)
+    assert_close(r.step("dl/dx").value, grad)
+    assert "∂l/∂x" in r.step("dl/dx").note
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("params", [{}, {"weight": "[1, 2, 3]"}, {"ignore_index": 1}, {"log_base": "2"}])
+def test_nll_takes_probabilities_with_the_log_as_a_step(reduction, params):
+    probabilities = [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]
+    r = lossapp.compute("nll", str(probabilities), "[2, 1]", input="probabilities", reduction=reduction, **params)
+    logs = lossapp.compute("nll", str(torch.log(torch.tensor(probabilities, dtype=torch.float64)).tolist()), "[2, 1]",
+                           reduction=reduction, **params)
+    assert_close(r.value, logs.value)
+    assert r.agrees, r.warnings
+    assert r.step("log p").note.startswith("input=probabilities")
+    assert has_zh(r.step("log p").note)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum", "batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_takes_probabilities_with_the_log_as_a_step(reduction, log_target):
+    q = [[0.25, 0.5, 0.25], [0.1, 0.6, 0.3]]
+    p = torch.tensor([[0.5, 0.25, 0.25], [0.2, 0.5, 0.3]], dtype=torch.float64)
+    target = torch.log(p) if log_target else p
+    r = lossapp.compute("kl_div", str(q), target, reduction=reduction, input="probabilities", log_target=log_target,
+                        dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's own warning about 'mean'
+        expected = F.kl_div(torch.log(torch.tensor(q, dtype=torch.float64)), target, reduction=reduction,
+                            log_target=log_target)
+    assert_close(r.value, expected)
+    assert r.agrees, r.warnings
+    assert r.step("log q").value_list()[0] == pytest.approx(torch.log(torch.tensor(q[0], dtype=torch.float64)).tolist())
+    derivative = r.step("dl/dq").value_list()
+    assert derivative[0] == pytest.approx((-p[0] / torch.tensor(q[0], dtype=torch.float64)).tolist(), rel=1e-12)
+
+
+def test_kl_div_probabilities_are_checked_as_probabilities():
+    with pytest.raises(InputError, match="expected probabilities") as info:
+        lossapp.compute("kl_div", "[[-1.2, -0.4]]", "[[0.5, 0.5]]", input="probabilities")
+    assert has_zh(info.value)
+    r = lossapp.compute("kl_div", "[[0.2, 0.3]]", "[[0.5, 0.5]]", input="probabilities")
+    assert any("do not sum to 1" in w for w in r.warnings)

@@ -57,7 +57,9 @@ def test_hinge_matches_relu_reference(reduction: str, dtype: str, margin: float)
 
 def test_hinge_steps_read_like_the_formula() -> None:
     result = lossapp.compute("hinge", "[0.8, -0.5, 1.5]", "[1, -1, 1]", reduction="sum")
-    assert [s.symbol for s in result.steps] == ["yf", "z", "l", "L"]
+    assert [s.symbol for s in result.steps] == ["yf", "z", "l", "dl/df", "L"]
+    assert result.step("dl/df").value_list() == pytest.approx([-1.0, 1.0, 0.0])
+    assert "y·f = 0.8 < margin = 1, so ∂l/∂f = −y = -1" in result.step("dl/df").note
     assert result.step("yf").value_list() == pytest.approx([0.8, 0.5, 1.5])
     assert result.step("z").value_list() == pytest.approx([0.2, 0.5, -0.5])
     assert result.step("l").value_list() == pytest.approx([0.2, 0.5, 0.0])
@@ -65,6 +67,13 @@ def test_hinge_steps_read_like_the_formula() -> None:
     assert result.step("z").substituted() == ["1 - 0.8", "1 - 0.5", "1 - 1.5"]
     assert "hinge_embedding_loss" in result.step("l").note
     assert "hinge_embedding_loss" in (lossapp.LOSSES["hinge"].steps.__doc__ or "")
+
+
+def test_hinge_derivative_notes_the_kink_at_the_margin() -> None:
+    result = lossapp.compute("hinge", "[1.0, -0.5]", "[1, 1]", reduction="none")
+    assert result.step("dl/df").value_list() == [0.0, -1.0]  # torch's relu backward: 0 at the kink
+    assert "kink" in result.step("dl/df").note
+    assert result.gradient.manual == [0.0, -1.0] and result.gradient.agrees
 
 
 def test_hinge_zero_one_targets_are_mapped_with_a_warning() -> None:

@@ -104,11 +104,12 @@ def test_mpmath_oracle_on_a_worked_example() -> None:
 
 def test_steps_show_each_intermediate_with_its_numbers() -> None:
     r = lossapp.compute("poisson_nll", "[0.5, -1.2]", "[2, 0]", reduction="mean", full=True)
-    assert [s.symbol for s in r.steps] == ["λ", "y·x", "l_0", "s", "l", "num", "den", "L"]
+    assert [s.symbol for s in r.steps] == ["λ", "y·x", "l_0", "s", "l", "dl/dx", "num", "den", "L"]
+    assert r.step("dl/dx").value_list() == pytest.approx([math.exp(0.5) - 2, math.exp(-1.2)], rel=1e-12)
     assert r.step("λ").substituted() == ["e^{0.5}", "e^{(-1.2)}"]
     assert r.step("y·x").substituted() == [r"2 \cdot 0.5", r"0 \cdot (-1.2)"]
     r = lossapp.compute("poisson_nll", "[0.5]", "[2]", log_input=False)
-    assert [s.symbol for s in r.steps] == ["log λ", "y·log λ", "l", "num", "den", "L"]
+    assert [s.symbol for s in r.steps] == ["log λ", "y·log λ", "l", "dl/dx", "num", "den", "L"]
 
 
 def test_aliases_and_spec() -> None:

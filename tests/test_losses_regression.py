@@ -81,3 +81,57 @@ def test_l1_substitutes_numbers_for_small_inputs() -> None:
     result = lossapp.compute("l1", "[0.5, -1.2]", "[0.3, -1.0]", reduction="none")
     assert result.step("d").substituted() == ["0.5 - 0.3", "(-1.2) - (-1)"]
     assert result.step("l").substituted() == ["|0.2|", "|(-0.2)|"]
+
+
+# -- the derivative at each point, with its branch -------------------------------------------------------
+
+def _autograd_terms(name: str, pred: str, target: str, **params: float) -> list[float]:
+    """d(Σ l_n)/d(pred) of the torch built-in with reduction none, computed here."""
+    x = torch.tensor(eval_list(pred), dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(eval_list(target), dtype=torch.float64)
+    fn = {"l1": F.l1_loss, "mse": F.mse_loss, "smooth_l1": F.smooth_l1_loss, "huber": F.huber_loss}[name]
+    (grad,) = torch.autograd.grad(fn(x, y, reduction="none", **params).sum(), x)
+    return grad.tolist()
+
+
+def eval_list(text: str) -> list[float]:
+    return [float(v) for v in text.strip("[]").split(",")]
+
+
+@pytest.mark.parametrize("name,params", [("l1", {}), ("mse", {}), ("smooth_l1", {"beta": 1.0}),
+                                         ("smooth_l1", {"beta": 0.0}), ("huber", {"delta": 0.7})])
+def test_derivative_step_equals_torch_at_every_point_kinks_included(name: str, params: dict) -> None:
+    pred, target = "[0.5, 0.0, -2.0, 1.0, 0.3, -0.6]", "[0.0, 0.0, 0.0, 0.0, 1.0, 0.1]"
+    result = lossapp.compute(name, pred, target, reduction="mean", **params)
+    assert result.step("dl/dd").value_list() == pytest.approx(_autograd_terms(name, pred, target, **params), abs=1e-15)
+
+
+def test_smooth_l1_derivative_says_which_branch_and_why() -> None:
+    result = lossapp.compute("smooth_l1", "[0.5, 2.0, -0.3]", "[0, 0, 0]", beta=1.0)
+    note = result.step("dl/dd").note
+    assert "d = 0.5: |d| < β = 1, so ∂l/∂d = d/β = 0.5" in note
+    assert "d = 2: |d| ≥ β = 1, so ∂l/∂d = sign(d) = 1" in note
+    assert "d = -0.3: |d| < β = 1, so ∂l/∂d = d/β = -0.3" in note
+    assert "|d| < β = 1，所以 ∂l/∂d = d/β = 0.5" in note.render("zh")
+
+
+def test_l1_derivative_notes_the_kink_at_zero() -> None:
+    result = lossapp.compute("l1", "[0.5, 0.3, -1.0]", "[0.3, 0.3, 0.0]", reduction="none")
+    step = result.step("dl/dd")
+    assert step.value_list() == [1.0, 0.0, -1.0]
+    assert "d = 0 is the kink of |d|" in step.note and "sign(0) = 0" in step.note
+    assert "折点" in step.note.render("zh")
+    assert result.gradient.agrees
+
+
+def test_huber_derivative_branches() -> None:
+    note = lossapp.compute("huber", "[0.2, -3.0]", "[0, 0]", delta=1.0).step("dl/dd").note
+    assert "d = 0.2: |d| < δ = 1, so ∂l/∂d = d = 0.2" in note
+    assert "d = -3: |d| ≥ δ = 1, so ∂l/∂d = δ·sign(d) = -1" in note
+
+
+def test_large_inputs_note_the_first_points_only() -> None:
+    result = lossapp.compute("mse", torch.linspace(-1, 1, 50), torch.zeros(50))
+    note = result.step("dl/dd").note
+    assert note.count("∂l/∂d") == 3 and note.endswith("…")
+    assert len(result.step("dl/dd").value) == 50

@@ -198,3 +198,24 @@ def test_chinese_for_every_string(name: str) -> None:
     texts.append(info.value.message)
     missing = sorted({t for t in texts if t and not has_zh(t)})
     assert not missing, missing
+
+
+def test_l1_penalty_gradient_notes_the_kink_at_zero() -> None:
+    r = lossapp.compute("l1_penalty", "[0.5, 0.0, -1.2]", lam=0.1)
+    step = r.step("g")
+    assert step.value_list() == pytest.approx([0.1, 0.0, -0.1])
+    assert "w = 0 is the kink of |w|" in step.note and "sign(0) = 0" in step.note
+    assert has_zh(step.note)
+    mean = lossapp.compute("l1_penalty", "[0.5, 0.0, -1.2]", lam=0.1, reduction="mean").step("g")
+    assert mean.value_list() == pytest.approx([0.1 / 3, 0.0, -0.1 / 3])
+    assert "divided by n = 3" in mean.note
+
+
+def test_default_reduction_is_the_penalty_itself_a_sum() -> None:
+    """reduction=None is the loss's own default (DESIGN §2): the penalty λ/2·Σw², not its mean over the weights."""
+    w = "[0.5, -1.2, 2.0, 0.0, -0.3]"
+    r = lossapp.compute("l2_penalty", w, lam=0.01)
+    assert r.reduction == "sum"
+    assert r.scalar == pytest.approx(0.01 / 2 * (0.25 + 1.44 + 4.0 + 0.09), rel=1e-14)
+    assert lossapp.compute("l1_penalty", w, lam=0.01).scalar == pytest.approx(0.01 * 4.0, rel=1e-14)
+    assert lossapp.check("l2_penalty", w, claimed="0.0289", lam=0.01).verdict == "exact"

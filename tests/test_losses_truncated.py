@@ -169,6 +169,8 @@ CASES = [
     ("soft_truncated_ce", "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "[1, 1, 1, 0, 0, 0]", {}),
     ("soft_truncated_ce", "[[2.0, -0.5], [0.3, -3.0]]", "[[1, 0], [0, 1]]", {"K": 5}),
     ("soft_truncated_ce", "[20.0, -20.0, 0.0]", "[0, 1, 0.5]", {"K": 0.5}),
+    ("soft_truncated_ce", "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "[1, 1, 1, 0, 0, 0]", {"m": 0.6}),
+    ("soft_truncated_ce", "[[20.0, -0.4], [0.4, -20.0]]", "[[1, 0], [1, 0]]", {"K": 3, "m": 0.9}),
 ]
 
 
@@ -322,3 +324,75 @@ def test_soft_truncated_property_against_numpy(data, shape, k, soft, reduction):
     assert_close(r.value, expected)
     assert r.reference.agrees and r.gradient.agrees
 
+
+
+# -- soft truncation with the threshold m (article 004's 0.6 example) ---------------------------------
+
+def _logits(probabilities: list[float]) -> str:
+    return str([math.log(p / (1 - p)) for p in probabilities])
+
+
+def test_soft_threshold_m_golden_fractions():
+    """m = 0.6, K = 1: λ(1, ŷ = 0.7) = σ(−(logit 0.7 − logit 0.6)) = 1 / (1 + (7/3)/(3/2)) = 9/23 and
+    λ(0, ŷ = 0.45) = σ(logit 0.45 + logit 0.6) = (27/22) / (1 + 27/22) = 27/49, by hand."""
+    r = lossapp.compute("soft_truncated_ce", _logits([0.7, 0.45]), "[1, 0]", reduction="none", m=0.6)
+    assert r.step("sigma(-Kx)").value_list()[0] == pytest.approx(9 / 23, rel=1e-12)
+    assert r.step("sigma(Kx)").value_list()[1] == pytest.approx(27 / 49, rel=1e-12)
+    assert r.value.tolist() == pytest.approx([9 / 23 * -math.log(0.7), 27 / 49 * -math.log(0.55)], rel=1e-12)
+    assert r.step("x_m").value_list() == pytest.approx(math.log(1.5), rel=1e-15)
+    assert r.reference.agrees and r.gradient.agrees
+
+
+def test_soft_threshold_m_large_k_is_the_hard_truncation_with_the_same_m():
+    """K → ∞ with m = 0.6 on the article's probabilities gives truncated_ce(m = 0.6) = 0.6006 (its example)."""
+    hard = lossapp.compute("truncated_ce", ARTICLE_PRED, ARTICLE_TARGET, m=0.6)
+    probabilities = json.loads(ARTICLE_PRED)
+    soft = lossapp.compute("soft_truncated_ce", _logits(probabilities), ARTICLE_TARGET, K=100.0, m=0.6)
+    assert f"{hard.scalar:.4f}" == "0.6006"
+    assert soft.scalar == pytest.approx(hard.scalar, abs=1e-6)
+    default = lossapp.compute("soft_truncated_ce", _logits(probabilities), ARTICLE_TARGET, K=100.0)
+    assert default.scalar != pytest.approx(hard.scalar, abs=1e-3)  # m = 0.5 cuts at 0.5, not at the article's 0.6
+
+
+def test_soft_threshold_m_half_is_the_original_form():
+    x = "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]"
+    a = lossapp.compute("soft_truncated_ce", x, "[1, 1, 1, 0, 0, 0]", reduction="none", K=2.0)
+    b = lossapp.compute("soft_truncated_ce", x, "[1, 1, 1, 0, 0, 0]", reduction="none", K=2.0, m=0.5)
+    assert torch.equal(a.value, b.value)
+    assert lossapp.LOSSES["soft_truncated_ce"].resolve_params({})["m"] == 0.5
+    xs = torch.tensor(json.loads(x), dtype=torch.float64)
+    y = torch.tensor([1, 1, 1, 0, 0, 0], dtype=torch.float64)
+    expected = -y * torch.sigmoid(-2 * xs) * F.logsigmoid(xs) - (1 - y) * torch.sigmoid(2 * xs) * F.logsigmoid(-xs)
+    assert a.value.tolist() == pytest.approx(expected.tolist(), rel=1e-12)
+
+
+@pytest.mark.parametrize("m", [0.0, 1.0, -0.2, 1.5])
+def test_soft_threshold_m_outside_the_open_interval_is_an_input_error(m):
+    with pytest.raises(InputError, match="expected a value in") as info:
+        lossapp.compute("soft_truncated_ce", "[2.0, 0.3]", "[1, 0]", m=m)
+    assert has_zh(info.value)
+
+
+# -- the derivative at each point ------------------------------------------------------------------------
+
+def test_truncated_derivative_is_zero_where_truncated():
+    r = lossapp.compute("truncated_ce", ARTICLE_PRED, ARTICLE_TARGET, m=0.6)
+    step = r.step("dl/dp")
+    p = json.loads(ARTICLE_PRED)
+    assert step.value_list() == pytest.approx([0.0, -1 / p[1], -1 / p[2], 0.0, 1 / (1 - p[4]), 1 / (1 - p[5])], rel=1e-12)
+    assert "ŷ = 0.9, y = 1: truncated (λ = 0, a constant), so ∂l/∂ŷ = 0" in step.note
+    assert "λ = 1, so ∂l/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ) = -1.818" in step.note
+
+
+@pytest.mark.parametrize("params", [{}, {"K": 3.0, "m": 0.6}, {"K": 0.0}, {"K": 20.0, "m": 0.9}])
+def test_soft_truncated_derivative_is_autograd_of_the_torch_formula(params):
+    pred, target = "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "[1, 1, 1, 0, 0, 0.4]"
+    r = lossapp.compute("soft_truncated_ce", pred, target, reduction="mean", **params)
+    full = lossapp.LOSSES["soft_truncated_ce"].resolve_params(params)
+    k, xm = full["K"], math.log(full["m"] / (1 - full["m"]))
+    x = torch.tensor(json.loads(pred), dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(json.loads(target), dtype=torch.float64)
+    loss = -y * torch.sigmoid(-k * (x - xm)) * F.logsigmoid(x) - (1 - y) * torch.sigmoid(k * (x + xm)) * F.logsigmoid(-x)
+    (grad,) = torch.autograd.grad(loss.sum(), x)
+    assert r.step("dl/dx").value_list() == pytest.approx(grad.tolist(), rel=1e-12, abs=1e-15)
+    assert has_zh(r.step("dl/dx").note)

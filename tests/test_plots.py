@@ -220,3 +220,41 @@ def test_series_labels_are_messages_in_every_language() -> None:
     labels = {tr(s, "zh") for s in plots.loss_around(result).data["series"]}
     assert {"你的数据，y = 1", "你的数据，y = 0"} <= labels
     assert {tr(c, "zh") for c in plots.truncation_curves((0.6,), (5.0,))["curve"]} == {"硬截断，m = 0.6", "软截断，K = 5"}
+
+
+# -- the pictures by name (CURVE_SETS; python -m lossapp curves) --------------------------------------------
+
+def test_curve_sets_draw_what_the_curve_functions_draw() -> None:
+    focal = plots.curve_set("focal").frame({"gamma": 3})
+    expected = plots.focal_curves([*plots.FOCAL_GAMMAS, 3.0], None)
+    assert list(focal.columns) == ["x", "y", "curve"]
+    assert focal["y"].tolist() == expected["loss"].tolist() and focal["curve"].tolist() == expected["curve"].tolist()
+    regression = plots.curve_set("regression").frame({"beta": 0.5, "derivative": "true"})
+    assert regression["y"].tolist() == plots.regression_curves(0.5, 1.0, derivative=True)["value"].tolist()
+    truncation = plots.curve_set("truncation").frame({"m": 0.7, "K": 20, "y": 0})
+    assert truncation["y"].tolist() == plots.truncation_curves([0.7], [1.0, 5.0, 20.0], y=0)["weight"].tolist()
+    assert plots.curve_set("bce").frame()["y"].tolist() == plots.bce_curves()["loss"].tolist()
+
+
+def test_a_loss_names_its_picture_on_its_spec() -> None:
+    assert plots.curve_set("nn.SmoothL1Loss") is plots.CURVE_SETS["regression"]
+    assert plots.curve_set("soft_truncated_ce") is plots.CURVE_SETS["truncation"]
+    assert plots.curve_set("FOCAL") is plots.CURVE_SETS["focal"]
+    drawn = {name for name, spec in lossapp.LOSSES.items() if spec.curves is not None}
+    assert {"l1", "mse", "smooth_l1", "huber", "bce", "focal", "truncated_ce"} <= drawn
+    assert all(lossapp.LOSSES[name].curves in plots.CURVE_SETS for name in drawn)
+
+
+@pytest.mark.parametrize("name,params,match", [
+    ("dice", {}, "a loss that has one .* got dice, which has none"),
+    ("nonsense", {}, "expected a picture .* got 'nonsense'"),
+    ("focal", {"beta": 1}, "unknown parameter 'beta'"),
+    ("truncation", {"y": 2}, "expected one of 1, 0"),
+])
+def test_bad_curve_requests_are_input_errors(name: str, params: dict, match: str) -> None:
+    from lossapp.i18n import has_zh
+    from lossapp.inputs import InputError
+
+    with pytest.raises(InputError, match=match) as info:
+        plots.curve_set(name).frame(params)
+    assert has_zh(info.value)

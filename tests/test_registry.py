@@ -1,5 +1,6 @@
 import dataclasses
 import math
+import re
 import time
 from numbers import Integral, Real
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from spec_exceptions import spec_cases
 
 import lossapp
 from lossapp.i18n import has_zh
@@ -285,3 +287,53 @@ def test_declared_test_exceptions_name_a_registered_loss_and_an_existing_test() 
         assert exception.loss in lossapp.LOSSES, exception
         assert f"def {exception.test}(" in defined, exception
         assert exception.reason, exception
+
+
+# -- the derivative step of every elementwise loss --------------------------------------------------------
+
+def _differentiable_losses() -> list[str]:
+    return [n for n, s in lossapp.LOSSES.items() if s.kind == "loss" and s.differentiable and "none" in s.reductions]
+
+
+@pytest.mark.parametrize("name", spec_cases("test_elementwise_losses_show_the_derivative_autograd_gives",
+                                            _differentiable_losses()))
+def test_elementwise_losses_show_the_derivative_autograd_gives(name: str) -> None:
+    """A loss whose l_n depends on pred_n alone declares its ∂l_n/∂pred_n step (LossSpec.derivative); every element of
+    that step equals autograd of the float64 trace (without the spec's own `gradient`), and its note gives the
+    reasons; a loss that is not elementwise declares none."""
+    from lossapp.engine import run_trace
+
+    spec = lossapp.LOSSES[name]
+    example = spec.example
+    r = lossapp.compute(name, example["pred"], example.get("target"), reduction="none", dtype="float64",
+                        **example.get("params", {}))
+    replay = r.replay
+    if tuple(r.unreduced.shape) != tuple(replay.pred.shape):
+        assert spec.derivative is None, f"{name} declares a derivative step but its l_n is not elementwise"
+        return
+    assert spec.derivative, f"{name} is elementwise: declare LossSpec.derivative, the symbol of its ∂l_n/∂pred_n step"
+    _, _, autograd = run_trace(dataclasses.replace(spec, gradient=None), replay.pred, replay.target, replay.params,
+                               "none")
+    step = r.step(spec.derivative)
+    shown = torch.as_tensor(step.value, dtype=torch.float64).expand(autograd.shape)
+    torch.testing.assert_close(shown, autograd, rtol=1e-12, atol=1e-14)
+    assert step.note and has_zh(step.note) and has_zh(step.title)
+
+
+@pytest.mark.parametrize("name", [n for n, s in lossapp.LOSSES.items()
+                                  if re.fullmatch(r"torch\.nn\.functional\.\w+", str(s.reference_name))])
+def test_defaults_are_torchs(name: str) -> None:
+    """Every parameter named as an optional argument of its torch built-in has that built-in's default, and so has
+    the reduction (torch's required `input` tensor is another thing than lossapp's `input` kind)."""
+    import inspect
+
+    import torch.nn.functional as F
+
+    spec = lossapp.LOSSES[name]
+    builtin = getattr(F, str(spec.reference_name).removeprefix("torch.nn.functional."))
+    signature = inspect.signature(builtin).parameters
+    assert spec.default_reduction == signature["reduction"].default
+    shared = [p for p in spec.params if p.name in signature and signature[p.name].default is not inspect.Parameter.empty]
+    assert shared or not spec.params
+    for param in shared:
+        assert param.default == signature[param.name].default, (name, param.name)

@@ -10,9 +10,17 @@ def test_values_are_escaped_and_lines_joined() -> None:
 
 def test_every_template_compiles_and_the_css_is_read_once() -> None:
     names = sorted(p.name for p in templates.FOLDER.glob("*.html"))
-    assert names == ["check_card.html", "check_foot.html", "check_matches.html", "check_number_line.html",
-                     "grade_summary.html"]
+    assert names == ["check_card.html", "check_elements.html", "check_foot.html", "check_matches.html",
+                     "check_number_line.html", "grade_summary.html"]
     for name in names:
         assert templates.ENV.get_template(name) is not None
     assert templates.css("check_tab.css") is check_tab.CARD_CSS
     assert ".la-chk-card {" in check_tab.CARD_CSS and ".la-grade-chip {" in check_tab.CARD_CSS
+
+
+def test_an_element_row_escapes_the_claim() -> None:
+    card = {"elements": {"title": "Each element", "heads": ["element"], "rows": [
+        {"index": "0", "claimed": "<b>0.5</b>", "value": "0.5", "verdict": "exact", "style": "", "mark": "✓",
+         "word": "exact", "explanation": "x & y"}]}}
+    html = templates.render_template("check_elements.html", card=card)
+    assert "&lt;b&gt;0.5&lt;/b&gt;" in html and "x &amp; y" in html and 'data-verdict="exact"' in html

@@ -845,3 +845,14 @@ def test_graded_verdicts_are_a_download_too(downloads: Downloads) -> None:
     assert Path(graded["path"]).parent == downloads.folder(graded["key"])
     check_tab.forget_grading(graded)
     assert downloads.folders() == []
+
+
+def test_endpoints_default_to_the_losss_own_reduction() -> None:
+    """reduction left out is the loss's own default (DESIGN §2): the penalties' sum, not a mean over the weights."""
+    from lossapp.ui import api
+
+    for endpoint in (api.compute, api.compute_full, api.check, api.check_full):
+        assert inspect.signature(endpoint).parameters["reduction"].default == ""
+    penalty = api.compute("l2_penalty", "[0.5, -1.2, 2.0, 0.0, -0.3]", "", '{"lam": 0.01}')
+    assert penalty["reduction"] == "sum" and penalty["value"] == pytest.approx(0.0289, rel=1e-12)
+    assert api.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")["reduction"] == "mean"

@@ -4,6 +4,7 @@ to the true value and skips by bounds only what cannot reproduce a claim."""
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import pytest
@@ -249,3 +250,50 @@ def test_combined_focal_part_rerun_equals_a_run_of_the_whole(activation: str, re
     expected = Case(result).run(gamma=0.0)
     assert focal_rerun(Case(result), gamma=0.0) == expected
     assert MISTAKES["no_modulating_factor"].compute(Case(result)) == expected
+
+
+# -- enclosures of variants over the inputs' rounding box (issue 12) --------------------------------------------------
+
+def test_run_interval_is_the_formula_with_other_parameters() -> None:
+    """A run with α off, or under another reduction, is enclosed by the loss's own formula over the same box."""
+    from lossapp.interval import enclose
+    written = lossapp.compute("focal", "[0.45, 0.7]", "[1, 0]", input="probabilities", alpha=0.25, gamma=2.0)
+    case = Case(written)
+    lo, hi = case.run_interval(alpha=-1.0)
+    off = lossapp.compute("focal", "[0.45, 0.7]", "[1, 0]", input="probabilities", alpha=-1.0, gamma=2.0)
+    assert (lo, hi) == tuple(enclose(off).interval) and lo < off.scalar < hi
+    lo, hi = case.run_interval(reduction="sum")
+    assert lo == pytest.approx(2 * case.interval[0], rel=1e-12) and hi == pytest.approx(2 * case.interval[1], rel=1e-12)
+    assert case.run_interval(alpha=-1.0) is case.run_interval(alpha=-1.0)  # made once per case
+    assert case.run_interval(no_such_parameter=1.0) is None
+
+
+def test_run_interval_with_the_labels_swapped_keeps_the_targets_decimals() -> None:
+    written = lossapp.compute("bce", "[0.3, 0.6]", "[0.9, 0.2]")
+    case = Case(written)
+    lo, hi = case.run_interval(target=1.0 - case.target)
+    swapped = lossapp.compute("bce", "[0.3, 0.6]", "[0.1, 0.8]")
+    from lossapp.interval import enclose
+    assert [lo, hi] == pytest.approx(enclose(swapped).interval, rel=1e-12)
+
+
+def test_scaled_and_mapped_intervals_are_rounded_outward() -> None:
+    from lossapp.variants import mapped, scaled
+    lo, hi = scaled((1.0, 2.0), -1.0)
+    assert lo < -2.0 and hi > -1.0 and lo == pytest.approx(-2.0) and hi == pytest.approx(-1.0)
+    lo, hi = mapped((0.25, 0.5), lambda v: 1.0 - v, increasing=False)
+    assert lo < 0.5 < 0.75 < hi and hi == pytest.approx(0.75)
+    assert scaled(None, 2.0) is None and scaled((1.0, 2.0), math.inf) is None
+
+
+def test_an_interval_that_misses_the_variants_own_value_is_not_used() -> None:
+    """interval_of's guard: an enclosure must hold the variant's value at the written inputs."""
+    from lossapp.variants import Variant, VariantValue, interval_of
+    written = lossapp.compute("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
+    case = Case(written)
+    good = MISTAKES["missing_minus"]
+    found = VariantValue(good, -written.scalar)
+    assert interval_of(case, found) is not None
+    wrong = Variant("wrong_interval", good.title, good.explanation, "l", good.applies, good.compute,
+                    interval=lambda c: (5.0, 6.0))
+    assert interval_of(case, VariantValue(wrong, -written.scalar)) is None

@@ -42,10 +42,13 @@ def test_parse_claim(claimed, value: float, decimals: int) -> None:
     assert (math.isnan(c.value) and math.isnan(value)) or c.value == value
 
 
-@pytest.mark.parametrize("bad", ["abc", "0.9.2", "1,5", "", "2**3", True, None, [0.9]])
+@pytest.mark.parametrize("bad", ["abc", "0.9.2", "1,5,0", "", "2**3", True, None, [0.9], "≈", "%", "0.93 (x d.p.)"])
 def test_bad_claims_are_input_errors(bad) -> None:
-    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got"):
+    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got") as info:
         parse_claim(bad)
+    for form in ("≈0.9264", "0,9264", "92.6%", "0.93 (2 d.p.)", "[0.7985, 1.2040]"):  # the accepted forms
+        assert form in str(info.value)
+    assert "0.93（2 位小数）" in info.value.message.render("zh")
 
 
 def test_rounds_to_accepts_both_neighbours_of_a_tie() -> None:
@@ -260,8 +263,8 @@ def _claim_id(claimed: object) -> str:
     ("0." + "1" * 31, r"claimed: expected at most 30 significant digits \(float64 holds about 17\), got 31 in '0\.1+'$"),
     (10**40, r"claimed: expected at most 30 significant digits \(float64 holds about 17\), got 41 in '10+'$"),
     ("x" * 1_000_000, r"claimed: expected a number of at most 100 characters, got 'x{20}'… \(1,000,000 characters\)$"),
-    ("[0.25, 0.5]", r"claimed: expected a number such as 0\.9264, got '\[0\.25, 0\.5\]'$"),
-    ({"a": 1}, r"claimed: expected a number such as 0\.9264, got dict$"),
+    ("[0.25, 0.5]", r"claimed: expected a number such as 0\.9264, got '\[0\.25, 0\.5\]' \(accepted: "),
+    ({"a": 1}, r"claimed: expected a number such as 0\.9264, got dict \(accepted: "),
 ], ids=_claim_id)
 def test_extreme_claims_are_clear_input_errors(claimed: object, message: str) -> None:
     with pytest.raises(InputError) as info:
@@ -310,11 +313,20 @@ def test_a_claim_on_a_tiny_value_is_judged_on_its_own_scale() -> None:
     assert rounds_to(0.125, parse_claim("0.13")) and rounds_to(0.125, parse_claim("0.12"))  # ties still both ways
 
 
-def test_claimed_tensor_for_reduction_none_is_an_input_error() -> None:
-    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got '\[0\.25, 0\.25\]'"):
-        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="[0.25, 0.25]", reduction="none")
-    with pytest.raises(InputError, match=r"claimed: expected a number such as 0\.9264, got list$"):
-        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=[0.25, 0.25], reduction="none")
+def test_claimed_tensor_of_the_wrong_size_is_an_input_error() -> None:
+    with pytest.raises(InputError, match=r"claimed: expected 2 numbers, one per element of the loss \(reduction='none'\), got 3"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="[0.25, 0.25, 0.25]", reduction="none")
+    with pytest.raises(InputError, match=r"claimed: expected a number, since the loss is one number here \(reduction='mean'; a claim per "
+                       r"element needs a loss of several elements, reduction none\), got a list of 2"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=[0.25, 0.25])
+    with pytest.raises(InputError, match=r"claimed: expected a loss that is one number"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="0.25", reduction="none")
+    with pytest.raises(InputError, match=r"claimed: expected at most 64 numbers, one per element, got 65"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=[0.25] * 65, reduction="none")
+    with pytest.raises(InputError, match=r"claimed: expected at most 64 numbers, one per element, got 10000000"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed=torch.zeros(10_000_000), reduction="none")
+    with pytest.raises(InputError, match=r"claimed: expected at most 64 numbers, one per element, got 100"):
+        check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="[" + ", ".join(["0.25"] * 100) + "]", reduction="none")
 
 
 def test_check_reduction_none_is_the_loss_default() -> None:
@@ -502,10 +514,199 @@ def test_a_large_repeated_input_gets_the_small_inputs_verdicts(case) -> None:
     claims = {f"{small.value:.6f}", f"{small.value * 1.01:.5f}", f"{small.value:.2f}", "0.6"}
     lo, hi = check_result(small, "0").interval or (small.value, small.value)
     claims |= {f"{(lo + hi) / 2:.8f}", f"{hi + 1e-3:.6f}"}
+    counted = ("sum_instead_of_mean", "mean_instead_of_sum", "ignored_counted", "unweighted_mean")
     for v in evaluate_mistakes(Case(small)):
-        if v.id not in ("sum_instead_of_mean", "mean_instead_of_sum", "ignored_counted", "unweighted_mean"):
+        if v.id not in counted:
             claims.add(f"{v.value:.6f}")  # a variant that does not depend on the element count
     for claimed in sorted(claims):
         a, b = check_result(small, claimed), check_result(large, claimed)
-        assert (a.verdict, [m.id for m in a.mistakes], [c.id for c in a.conventions]) == \
-            (b.verdict, [m.id for m in b.mistakes], [c.id for c in b.conventions]), (claimed, a.explanation, b.explanation)
+        # over the rounding box a sum of 3 terms and one of 24,000 reach different values: those variants aside
+        assert (a.verdict, [m.id for m in a.mistakes if m.id not in counted], [c.id for c in a.conventions]) == \
+            (b.verdict, [m.id for m in b.mistakes if m.id not in counted], [c.id for c in b.conventions]), \
+            (claimed, a.explanation, b.explanation)
+
+
+# -- claims as people write them (issue 11) -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("claimed", "value", "decimals", "significant"), [
+    ("≈0.9264", 0.9264, 4, 4), ("~ 0.9264", 0.9264, 4, 4), ("0,9264", 0.9264, 4, 4), ("92.6%", 0.926, 3, 3),
+    ("92.63 %", 0.9263, 4, 4), ("0.93 (2 d.p.)", 0.93, 2, 2), ("0.9 (2 dp)", 0.9, 2, 2), ("0.93 (2 decimals)", 0.93, 2, 2),
+    ("0.93（2 位小数）", 0.93, 2, 2), ("-0.9264", -0.9264, 4, 4), ("０．９２６４", 0.9264, 4, 4), ("－０．９２６４", -0.9264, 4, 4),
+    ("９２．６％", 0.926, 3, 3), ("≈92,6%", 0.926, 3, 3), ("0.5", 0.5, 1, 1), ("0.50", 0.5, 2, 2), ("0.05", 0.05, 2, 1),
+    ("0.00", 0.0, 2, 0), ("1e-3", 0.001, 3, 1), ("12", 12.0, 0, 2),
+])
+def test_claims_as_people_write_them(claimed: str, value: float, decimals: int, significant: int) -> None:
+    c = parse_claim(claimed)
+    assert (c.value, c.decimals, c.significant, c.text) == (pytest.approx(value, rel=1e-15), decimals, significant,
+                                                            claimed)
+
+
+@pytest.mark.parametrize("claimed", ["≈0.9264", "0,9264", "0.9264", "０．９２６４", "92.64%"])
+def test_written_forms_of_the_article_answer_get_its_verdict(claimed: str) -> None:
+    assert check("bce", BCE["pred"], BCE["target"], claimed=claimed).verdict == "rounding"
+    assert check("bce", BCE["pred"], BCE["target"], claimed="92.6%").verdict == "exact"  # 0.926 to 3 decimals
+    assert check("bce", BCE["pred"], BCE["target"], claimed="0.93 (2 d.p.)").verdict == "exact"
+
+
+def test_a_claim_with_more_decimals_than_it_states_is_refused() -> None:
+    with pytest.raises(InputError, match=r"at most the 2 decimals it states, got 4 decimals in '0\.9264 \(2 d\.p\.\)'"):
+        parse_claim("0.9264 (2 d.p.)")
+
+
+# -- evidence: fewer than 2 significant digits (DESIGN §6) ---------------------------------------------------------
+
+def test_a_claim_of_one_significant_digit_never_earns_a_mistake() -> None:
+    """Article 002's BCE (0.926): "0.5" is what labels swapped gives (0.5327) rounded to 1 digit: only a possibility."""
+    v = check("bce", BCE["pred"], BCE["target"], claimed="0.5")
+    assert v.verdict == "incorrect" and not v.mistakes and not v.conventions
+    assert [p.id for p in v.possible] == ["labels_swapped"]
+    assert "possible explanations: Positive and negative labels swapped" in v.explanation
+    assert "no known mistake" not in v.explanation and "可能的解释" in v.explanation_zh
+    data = v.to_dict()
+    assert data["mistakes"] == [] and data["possible"][0]["id"] == "labels_swapped"
+    two = check("bce", BCE["pred"], BCE["target"], claimed="0.53")  # two digits: evidence
+    assert two.verdict == "mistake" and [m.id for m in two.mistakes] == ["labels_swapped"] and not two.possible
+    assert check("bce", BCE["pred"], BCE["target"], claimed="0.9").verdict == "exact"  # exact needs no variant
+
+
+def test_a_few_digit_claim_in_the_rounding_interval_is_rounding_with_possibles() -> None:
+    v = check("mse", "[0.5, 1.5]", "[0.0, 1.0]", claimed="0.3")  # 0.25 (rounds to 0.2 or 0.3), interval spans 0.3
+    assert v.verdict in ("exact", "rounding") and not v.mistakes
+
+
+# -- evidence: a variant over the inputs' rounding box (DESIGN §6) ----------------------------------------------------
+
+def test_missing_minus_combines_with_the_rounding_of_the_inputs() -> None:
+    """Article 002 prints its BCE expression without the minus sign: −0.9264 is that mistake with the inputs
+    rounded (−0.926341 at the written inputs; the box reaches −0.92647)."""
+    v = check("bce", BCE["pred"], BCE["target"], claimed="-0.9264")
+    assert v.verdict == "mistake" and [m.id for m in v.mistakes] == ["missing_minus"]
+    lo, hi = v.mistakes[0].interval
+    assert lo == pytest.approx(-0.926471, abs=1e-6) and hi == pytest.approx(-0.926212, abs=1e-6)
+    assert "with the inputs rounded as written" in v.explanation and "[-0.9264708599, -0.9262116006]" in v.explanation
+    assert "输入舍入" in v.explanation_zh
+    assert v.to_dict()["mistakes"][0]["interval"] == [lo, hi]
+    found = check("bce", BCE["pred"], BCE["target"], claimed="-0.9263")  # at the written inputs: no interval needed
+    assert found.verdict == "mistake" and found.mistakes[0].id == "missing_minus" and found.mistakes[0].interval is None
+    far = check("bce", BCE["pred"], BCE["target"], claimed="-0.9266")  # beyond the box: not that mistake
+    assert far.verdict == "incorrect" and not far.mistakes
+
+
+def test_rounding_of_the_correct_value_comes_before_a_variant_reached_only_over_the_box() -> None:
+    assert check("bce", BCE["pred"], BCE["target"], claimed="0.9264").verdict == "rounding"
+
+
+def test_log10_over_the_box() -> None:
+    """0.4023 is log10 at the written inputs; 0.4024 only with the inputs rounded (0.926471 / ln 10 = 0.40236)."""
+    v = check("bce", BCE["pred"], BCE["target"], claimed="0.4024")
+    assert v.verdict == "mistake" and v.mistakes[0].id == "log10" and v.mistakes[0].interval is not None
+
+
+def _sampled_problems(result: lossapp.Result, count: int, seed: int) -> list[lossapp.Result]:
+    """The problem with every floating input moved to random points of its rounding box (and two corners)."""
+    from lossapp.inputs import TensorInput
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for k in range(count):
+        moved = []
+        for ti in (result.pred, result.target):
+            if ti is None or not ti.values.is_floating_point() or ti.decimals is None or bool(
+                    ((ti.values == 0) | (ti.values == 1)).all()):
+                moved.append(ti)
+                continue
+            half = torch.from_numpy(0.5 * 10.0 ** -np.asarray(ti.decimals, dtype=np.float64))
+            u = torch.rand(ti.values.shape, generator=gen, dtype=torch.float64) * 2 - 1 if k > 1 else \
+                torch.full(ti.values.shape, -1.0 if k == 0 else 1.0, dtype=torch.float64)
+            moved.append(TensorInput(ti.values + 0.999 * u * half, None))
+        out.append(lossapp.compute(result.loss, moved[0], moved[1], reduction=result.reduction, **result.params))
+    return out
+
+
+BOX_CASES = [  # (loss, pred, target, params, reduction): problems with inputs written to few decimals
+    ("bce", "[0.29, 0.59, 0.49]", "[1, 0, 0]", {}, "mean"),
+    ("bce", "[0.29, 0.59, 0.49]", "[0.9, 0.2, 0.1]", {"weight": "[1, 2, 3]"}, "mean"),
+    ("focal", "[0.45, 0.7, 0.2]", "[1, 0, 1]", {"input": "probabilities", "alpha": 0.25, "gamma": 2.0}, "mean"),
+    ("cross_entropy", "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "[0, 2]", {"label_smoothing": 0.1}, "mean"),
+    ("mse", "[0.5, -1.2, 2.0]", "[0.3, -1.0, 1.0]", {}, "mean"),
+    ("smooth_l1", "[0.5, -1.2, 2.0]", "[0.3, -1.0, 1.0]", {"beta": 0.5}, "sum"),
+]
+
+
+@pytest.mark.parametrize("case", BOX_CASES, ids=lambda c: f"{c[0]}-{c[4]}-{len(c[3])}")
+def test_every_variant_interval_holds_the_variant_over_the_box(case) -> None:
+    """Each variant's enclosure (Variant.interval) holds its value at the written inputs, at both corners and at
+    random points of the box: it is an enclosure of that variant, not of the correct loss."""
+    from lossapp.mistakes import evaluate_mistakes
+    from lossapp.variants import Case, interval_of
+    name, pred, target, params, reduction = case
+    written = lossapp.compute(name, pred, target, reduction=reduction, **params)
+    case_ = Case(written)
+    intervals = {}
+    for found in evaluate_mistakes(case_):
+        iv = interval_of(case_, found)
+        if iv is not None:
+            intervals[found.id] = iv
+    assert intervals, "no variant of this problem has an enclosure"
+    for problem in _sampled_problems(written, 12, seed=len(pred)):
+        values = {v.id: v.value for v in evaluate_mistakes(Case(problem), include_same=True)}
+        for vid, (lo, hi) in intervals.items():
+            if vid in values:
+                assert lo <= values[vid] <= hi, (vid, lo, values[vid], hi)
+
+
+# -- a claim per element (reduction none) ---------------------------------------------------------------------------
+
+def test_article_003_pixel_losses_per_element() -> None:
+    """Article 003: l1 = −log(0.45) = 0.7985, l2 = −log(1 − 0.7) = 1.2040 (BCE of its two pixels)."""
+    v = check("bce", "[0.45, 0.7]", "[1, 0]", reduction="none", claimed="[0.7985, 1.2040]")
+    assert v.verdict == "exact" and [e.verdict for e in v.elements] == ["exact", "exact"]
+    assert v.shape == (2,) and "one verdict per element (2 elements): 2 exact" in v.explanation
+    data = json.loads(json.dumps(v.to_dict(), allow_nan=False))
+    assert data["claimed"] == [0.7985, 1.204] and data["value"] == pytest.approx([0.798508, 1.203973], abs=1e-6)
+    assert data["shape"] == [2] and [e["verdict"] for e in data["elements"]] == ["exact", "exact"]
+    wrong = check("bce", "[0.45, 0.7]", "[1, 0]", reduction="none", claimed="[0.7985, 0.5229]")  # log10 on pixel 2
+    assert wrong.verdict == "mistake" and [e.verdict for e in wrong.elements] == ["exact", "mistake"]
+    assert wrong.elements[1].mistakes[0].id == "log10" and [m.id for m in wrong.mistakes] == ["log10"]
+
+
+def test_article_003_alpha_on_both_classes_per_element() -> None:
+    """The article's last focal formula puts α on the negative pixel too: right for pixel 1, a mistake for pixel 2."""
+    v = check("focal", "[0.45, 0.7]", "[1, 0]", reduction="none", claimed="[0.0604, 0.1475]", input="probabilities",
+              alpha=0.25, gamma=2.0)
+    assert v.verdict == "mistake" and [e.verdict for e in v.elements] == ["exact", "mistake"]
+    assert v.mistakes[0].id == "alpha_on_both_classes"
+    assert "1 exact, 1 mistake" in v.explanation and "1 个精确，1 个常见错误" in v.explanation_zh
+
+
+def test_per_element_rows_and_rounding() -> None:
+    """Cross-entropy with reduction none: one term per sample, each checked with its row's rounding box."""
+    v = check("cross_entropy", "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "[0, 2]", reduction="none", claimed="[0.34, 1.9]")
+    assert [e.verdict for e in v.elements] == ["exact", "rounding"] and v.verdict == "rounding"
+    assert v.elements[1].interval is not None
+
+
+def test_per_element_overall_is_incorrect_when_any_element_is() -> None:
+    v = check("mse", "[0.5, 1.5, 2.0]", "[0.0, 1.0, 1.0]", reduction="none", claimed="[0.25, 0.25, 7]")
+    assert v.verdict == "incorrect" and [e.verdict for e in v.elements] == ["exact", "exact", "incorrect"]
+
+
+def test_per_element_where_the_elements_are_not_separate_problems() -> None:
+    """(N, C, d) cross-entropy: its (N, d) terms are not rows of pred; each is exact or not, nothing else assessed."""
+    pred = "[[[1.0, 0.5], [0.2, -0.3]]]"
+    result = lossapp.compute("cross_entropy", pred, "[[0, 1]]", reduction="none")
+    values = result.value.reshape(-1).tolist()
+    v = check_result(result, [round(values[0], 4), 9.0])
+    assert [e.verdict for e in v.elements] == ["exact", "incorrect"]
+    assert "not assessed" in v.elements[1].explanation
+    # each element's own enclosure (the formula with reduction none): 1.1 for 1.1711 is rounding of the inputs
+    v = check_result(result, "[0.57, 1.1]")
+    assert [e.verdict for e in v.elements] == ["incorrect", "rounding"] and v.verdict == "incorrect"
+    lo, hi = v.elements[1].interval
+    assert lo < 1.15 < values[1] < hi and "ranges over" in v.elements[1].explanation
+
+
+def test_a_claimed_tensor_from_python() -> None:
+    v = check("mse", "[0.5, 1.5]", "[0.0, 1.0]", reduction="none", claimed=torch.tensor([0.25, 0.25]))
+    assert v.verdict == "exact"
+    v = check("mse", "[[0.5], [1.5]]", "[[0.0], [1.0]]", reduction="none", claimed="[[0.25], [2.00]]")
+    assert [e.verdict for e in v.elements] == ["exact", "incorrect"] and v.shape == (2, 1)

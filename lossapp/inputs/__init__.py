@@ -60,11 +60,11 @@ from lossapp.inputs.errors import InputError, bytes_text, param_name, quote, sha
 from lossapp.inputs.files import FILE_TYPES, load_file
 from lossapp.inputs.limits import DECIMALS_MAX_ELEMENTS, MAX_DIMS, MAX_ELEMENTS, MAX_FILE_BYTES, MAX_TEXT_CHARS
 from lossapp.inputs.parse import TensorInput, number_decimals, parse_text, read_tensor
-from lossapp.inputs.random_specs import RANDOM_KINDS, random_inputs, random_tensor
+from lossapp.inputs.random_specs import RANDOM_KINDS, is_random_spec, random_inputs, random_tensor
 
 __all__ = [
     "DECIMALS_MAX_ELEMENTS", "FILE_TYPES", "LOGITS_HINT", "MAX_DIMS", "MAX_ELEMENTS", "MAX_FILE_BYTES",
-    "MAX_TEXT_CHARS", "RANDOM_KINDS", "InputError", "TensorInput", "bytes_text", "load_file",
+    "MAX_TEXT_CHARS", "RANDOM_KINDS", "InputError", "TensorInput", "bytes_text", "is_random_spec", "load_file",
     "number_decimals", "param_name", "parse_text", "quote", "random_inputs", "random_tensor", "read_params", "read_tensor",
     "require_binary", "require_broadcastable", "require_class_indices", "require_dims", "require_finite",
     "require_log_probabilities", "require_nonnegative", "require_per_class", "require_probabilities", "require_same_shape",

@@ -131,6 +131,9 @@ class Options(Constraint):
         return self.words
 
     def check(self, name: str, raw: Any) -> str:
+        if isinstance(raw, int | float) and not isinstance(raw, bool) and float(raw).is_integer() \
+                and str(int(raw)) in self.words:  # a word that is a number (log_base=2) given as one
+            raw = str(int(raw))
         text = raw.strip().lower() if isinstance(raw, str) else None
         if text not in self.words:
             raise InputError("registry.choice", name=param_name(name), choices=", ".join(self.words), value=shown(raw))

@@ -99,6 +99,12 @@ _SPEC = re.compile(r"\s*(?:[A-Za-z_]\w*\s*=\s*)?(?:torch\.)?(?P<fn>randn|rand|ra
 _SPEC_HELP = "randn(2, 3), rand(4), randint(0, 3, (2,)), softmax(2, 3) or mask(4)"
 
 
+def is_random_spec(text: Any) -> bool:
+    """Whether `text` is one spec of the random-spec language (randn(2, 3), torch.rand(4), ...): the command line
+    draws such a pred or target with its --seed."""
+    return isinstance(text, str) and _SPEC.fullmatch(text) is not None
+
+
 def _split_args(args: str) -> list[str]:
     parts, depth, current = [], 0, []
     for ch in args:

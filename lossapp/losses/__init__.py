@@ -14,4 +14,4 @@ from lossapp.losses import (  # noqa: F401  (imported for their register() calls
 )
 
 # isort: split
-from lossapp.losses import poisson  # noqa: F401
+from lossapp.losses import entropy, poisson  # noqa: F401

@@ -9,13 +9,14 @@ distribution (article 004).
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import msg
+from lossapp.i18n import Message, msg
 from lossapp.inputs import (
     InputError,
     require_binary,
@@ -43,6 +44,7 @@ from lossapp.interval import (
     tensor_param,
     where,
 )
+from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import (
     LOG_CLAMP,
     all_binary,
@@ -52,6 +54,7 @@ from lossapp.losses.stable import (
     first_indices,
     log_softmax_steps,
     select,
+    stable_sigmoid,
     weighted_per_element,
     within,
 )
@@ -74,9 +77,9 @@ def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
     return ", ".join(items) + (", …" if len(idx) > MAX_PLACES else "")
 
 
-def _xlogx(p: torch.Tensor) -> torch.Tensor:
+def xlogx(p: torch.Tensor) -> torch.Tensor:
     """p log p with 0 · log 0 = 0 (p ≥ 0)."""
-    if p.numel() and float(p.min()) > 0:
+    if p.numel() and float(p.detach().min()) > 0:
         return p * torch.log(p)
     positive = p > 0
     return select(positive, p * torch.log(select(positive, p, 1.0)), 0.0)
@@ -99,12 +102,37 @@ def _exp_sums(log_p: torch.Tensor, cd: int) -> torch.Tensor:
     return torch.cat([torch.exp(block).sum(cd) for block in log_p.split(samples)])
 
 
-def _row_sum_warning(sums: torch.Tensor, what: str, message_id: str = "classification.warn.rows_off") -> str | None:
+def row_sum_warning(sums: torch.Tensor, what: str, message_id: str = "classification.warn.rows_off") -> str | None:
     """A warning when rows that should be distributions do not sum to 1."""
     off = (sums - 1).abs()
     if off.numel() == 0 or not bool(torch.isfinite(off).all()) or float(off.max()) <= SUM_TOL:
         return None
     return msg(message_id, what=what, off=f"{float(off.max()):.3g}")
+
+
+# -- logarithm base (the entropy family: cross_entropy, nll, kl_div, entropy) -----------------------------------
+LOG_BASES = ("e", "2", "10")
+BASE_UNITS = {"e": "classification.unit.nats", "2": "classification.unit.bits", "10": "classification.unit.hartleys"}
+
+
+def log_base_divisor(params: dict[str, Any]) -> float:
+    """ln b for the loss's log_base b (1 for e): a value in nats divided by it is the value with log_b."""
+    base = params.get("log_base", "e")
+    return 1.0 if base == "e" else math.log(float(base))
+
+
+def in_log_base(trace: Trace, loss: torch.Tensor, params: dict[str, Any], symbol: str = "l") -> torch.Tensor:
+    """The per-element loss with every log in base b: l / ln b (log_b x = ln x / ln b), written as its own step
+    before the reduction; `loss` unchanged for base e."""
+    base = params.get("log_base", "e")
+    if base == "e":
+        return loss
+    divisor = log_base_divisor(params)
+    return trace.add(symbol, msg("classification.step.in_log_base", base=base),
+                     rf"{symbol}_n^{{(\log_{{{base}}})}} = \frac{{{symbol}_n}}{{\ln {base}}}", loss / divisor,
+                     note=msg("classification.note.in_log_base", base=base, unit=msg(BASE_UNITS[base]),
+                              divisor=f"{divisor:.10g}"),
+                     sub=rf"\frac{{$l}}{{{fmt(divisor, 6)}}}", l=loss)
 
 
 # The hints this module passes to the checks in lossapp.inputs (messages: the checks render them per language).
@@ -114,6 +142,8 @@ HINT_CLASS_INDICES = msg("classification.hint.class_indices")
 HINT_CLASS_INDICES_SHAPE = msg("classification.hint.class_indices_shape")
 HINT_CLASS_PROBABILITIES = msg("classification.hint.class_probabilities")
 HINT_LOG_Q = msg("classification.hint.log_q")
+HINT_SET_LOG_PROBABILITIES = msg("classification.hint.set_log_probabilities")
+HINT_Q_PROBABILITIES = msg("classification.hint.q_probabilities")
 HINT_LOG_TARGET = msg("classification.hint.log_target")
 HINT_SET_LOG_TARGET = msg("classification.hint.set_log_target")
 HINT_WEIGHT = msg("classification.hint.weight")
@@ -125,6 +155,38 @@ NLL_POSITIVE = msg("classification.warn.nll_positive")
 
 
 # -- BCE ----------------------------------------------------------------------------------------------
+
+BCE_DERIVATIVE = "dl/dp"
+LOGITS_DERIVATIVE = "dl/dx"
+
+
+def bce_probability_derivative(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """∂ce/∂p of ce = −[y max(ln p, −100) + (1 − y) max(ln(1 − p), −100)]: −y/p + (1 − y)/(1 − p), each term 0 where
+    its log is clamped (or its label weight is 0)."""
+    first = select((y != 0) & (torch.log(p) >= LOG_CLAMP), -y / p, 0.0)
+    second = select((y != 1) & (torch.log1p(-p) >= LOG_CLAMP), (1 - y) / (1 - p), 0.0)
+    return first + second
+
+
+def bce_point(p: float, y: float, g: float) -> Message:
+    """Where a BCE term's derivative comes from at (p, y): the formula, or 0 from torch's −100 clamp."""
+    clamped = (y != 0 and (p <= 0 or math.log(p) < LOG_CLAMP)) or (y != 1 and (p >= 1 or math.log1p(-p) < LOG_CLAMP))
+    if clamped:
+        return msg("classification.derivative.bce_clamped", p=number(p), y=number(y), g=number(g))
+    return msg("classification.derivative.bce", p=number(p), y=number(y), g=number(g))
+
+
+def bce_derivative_step(trace: Trace, p: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None) -> None:
+    """∂l_n/∂p_n = w_n[−y_n/p_n + (1 − y_n)/(1 − p_n)] (0 where torch's clamp fires) as the derivative step."""
+    if weight is None:
+        derivative_step(trace, BCE_DERIVATIVE, r"\frac{\partial l_n}{\partial p_n} = -\frac{y_n}{p_n} + \frac{1-y_n}{1-p_n}",
+                        bce_probability_derivative, p, y, point=bce_point)
+        return
+    derivative_step(trace, BCE_DERIVATIVE,
+                    r"\frac{\partial l_n}{\partial p_n} = w_n\left[-\frac{y_n}{p_n} + \frac{1-y_n}{1-p_n}\right]",
+                    lambda p, y, w: w * bce_probability_derivative(p, y), p, y, weight.double().expand(p.shape),
+                    point=lambda p, y, w, g: msg("classification.derivative.bce_weighted", p=number(p), y=number(y),
+                                                 w=number(w), g=number(g)))
 
 def _bce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                  trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
@@ -193,6 +255,7 @@ def bce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
                            if weight is not None else ""),
                      sub=(r"-$w\left[$y \cdot $a + (1-$y)\cdot $b\right]" if weight is not None
                           else r"-\left[$y \cdot $a + (1-$y)\cdot $b\right]"), y=y, a=log_p, b=log_q, **sub_args)
+    bce_derivative_step(trace, p.detach(), y, weight)
     return reduce(trace, loss, reduction)
 
 
@@ -268,6 +331,7 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
                      sub=(r"-" + (r"$w" if weight is not None else "") + r"\left["
                           + (r"$c \cdot " if pos_weight is not None else "") + r"$y \cdot $a + (1-$y)\cdot $b\right]"),
                      y=y, a=log_sig, b=log_sig_neg, **sub_args)
+    _logits_derivative_step(trace, x.detach(), y, weight, pos_weight)
     return reduce(trace, loss, reduction)
 
 
@@ -294,6 +358,25 @@ def bce_with_logits_gradient(pred: torch.Tensor, target: torch.Tensor, params: d
     return grad.expand(x.shape).contiguous()
 
 
+def _logits_derivative_step(trace: Trace, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None,
+                            pos_weight: torch.Tensor | None) -> None:
+    """∂l_n/∂x_n = w_n[(1 − y_n + p_c y_n) σ(x_n) − p_c y_n] (σ(x) − y without weights) as the derivative step."""
+    w = torch.ones((), dtype=torch.float64, device=x.device) if weight is None else weight.double()
+    pc = torch.ones((), dtype=torch.float64, device=x.device) if pos_weight is None else pos_weight.double()
+
+    def fn(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, pc: torch.Tensor) -> torch.Tensor:
+        return w * ((1 - y + pc * y) * stable_sigmoid(x) - pc * y)
+
+    if weight is None and pos_weight is None:
+        formula, form = r"\frac{\partial l_n}{\partial x_n} = \sigma(x_n) - y_n", "σ(x) − y"
+    else:
+        formula = r"\frac{\partial l_n}{\partial x_n} = w_n\left[(1 - y_n + p_c y_n)\,\sigma(x_n) - p_c y_n\right]"
+        form = "w·((1 − y + p_c·y)·σ(x) − p_c·y)"
+    derivative_step(trace, LOGITS_DERIVATIVE, formula, fn, x, y, w.expand(x.shape), pc.expand(x.shape),
+                    point=lambda x, y, w, pc, g: msg("classification.derivative.logits", x=number(x), y=number(y),
+                                                     form=form, g=number(g)))
+
+
 # -- cross-entropy and NLL -----------------------------------------------------------------------------
 
 def _index_shape(pred: torch.Tensor) -> tuple[int, ...]:
@@ -313,7 +396,7 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
     if allow_probabilities and target.shape == pred.shape:
         target = target.double()
         require_probabilities(target, "target", hint=HINT_CLASS_PROBABILITIES)
-        message = _row_sum_warning(target.sum(class_dim(pred)), "target", "classification.warn.rows_used_as_given")
+        message = row_sum_warning(target.sum(class_dim(pred)), "target", "classification.warn.rows_used_as_given")
         if message:
             trace.warn(message)
         if int(params.get("ignore_index", -100)) != -100:
@@ -336,17 +419,17 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
     kind = params.get("input", "logits")
     if kind == "probabilities":
         require_probabilities(pred, "pred", hint=HINT_SET_LOGITS)
-        message = _row_sum_warning(pred.sum(cd), "pred", "classification.warn.rows_renormalised")
+        message = row_sum_warning(pred.sum(cd), "pred", "classification.warn.rows_renormalised")
         if message:
             trace.warn(message)
         if bool((pred == 0).any()):
             trace.warn(msg("classification.warn.zero_probabilities"))
     elif kind == "log_probabilities":
         require_log_probabilities(pred, "pred", hint=HINT_SET_LOGITS)
-        message = _row_sum_warning(_exp_sums(pred, cd), "exp(pred)")
+        message = row_sum_warning(_exp_sums(pred, cd), "exp(pred)")
         if message:
             trace.warn(message)
-    elif within(pred, 0, 1) and _row_sum_warning(pred.sum(cd), "pred") is None \
+    elif within(pred, 0, 1) and row_sum_warning(pred.sum(cd), "pred") is None \
             and pred.shape[cd] > 1:
         trace.warn(CE_PROBABILITIES)
     return pred, target
@@ -355,10 +438,13 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
 def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                  trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
     pred, target = _classes_prepare(pred, target, params, trace, "nll", allow_probabilities=False)
+    if params.get("input") == "probabilities":
+        require_probabilities(pred, "pred", hint=HINT_SET_LOG_PROBABILITIES)
+        return pred, target
     if pred.numel() and float(pred.max()) > 0:
         trace.warn(NLL_POSITIVE)
     elif all_finite(pred):
-        message = _row_sum_warning(_exp_sums(pred, class_dim(pred)), "exp(pred)", "classification.warn.rows_nll")
+        message = row_sum_warning(_exp_sums(pred, class_dim(pred)), "exp(pred)", "classification.warn.rows_nll")
         if message:
             trace.warn(message)
     return pred, target
@@ -429,25 +515,37 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
                          (1 - smoothing) * nll + (smoothing / classes) * smooth, note=note,
                          sub=rf"(1-{fmt(smoothing)})\cdot $a + \frac{{{fmt(smoothing)}}}{{{classes}}}\cdot $b",
                          a=nll, b=smooth)
+    loss = in_log_base(trace, loss, params)
     denominator = None
     if weight is not None or any_ignored:
         denominator = w_y.detach()
     return reduce(trace, loss, reduction, denominator=denominator)
 
 
-def _entropy_identity_steps(trace: Trace, y: torch.Tensor, log_p: torch.Tensor, cd: int, true: str,
-                            est: str, weighted: bool) -> None:
-    """H(y) = −Σ y log y, H(y, p) = −Σ y log p, KL(y‖p) and the identity H(y, p) = H(y) + KL(y‖p)."""
+def log_symbol(params: dict[str, Any]) -> str:
+    """\\log, or \\log_b for the loss's log_base b (LaTeX)."""
+    base = params.get("log_base", "e")
+    return r"\log" if base == "e" else rf"\log_{{{base}}}"
+
+
+def entropy_identity_steps(trace: Trace, y: torch.Tensor, log_p: torch.Tensor, cd: int, true: str,
+                           est: str, weighted: bool = False, params: dict[str, Any] | None = None,
+                           entropy_title: Message | None = None) -> None:
+    """H(y) = −Σ y log y, H(y, p) = −Σ y log p, KL(y‖p) and the identity H(y, p) = H(y) + KL(y‖p), shown
+    (computed in nats from natural logs, and divided by ln b for params' log_base b). `entropy_title`: the title of
+    the H(y) step where y is not the target."""
+    params = params or {}
+    log, divisor = log_symbol(params), log_base_divisor(params)
     y, log_p = y.detach(), log_p.detach()
-    ylogy = _xlogx(y)
-    entropy = trace.add(f"H({true})", msg("classification.step.entropy_of_the_target"), rf"H({true}) = -\sum_c {true}_c \log {true}_c",
-                        -ylogy.sum(cd) + 0.0, note=msg("classification.note.entropy_one_hot"))
-    trace.add(f"H({true},{est})", msg("classification.step.cross_entropy"), rf"H({true},{est}) = -\sum_c {true}_c \log {est}_c",
-                      -(y * log_p).sum(cd),
+    ylogy = xlogx(y)
+    entropy = trace.add(f"H({true})", entropy_title or msg("classification.step.entropy_of_the_target"), rf"H({true}) = -\sum_c {true}_c {log} {true}_c",
+                        -ylogy.sum(cd) / divisor + 0.0, note=msg("classification.note.entropy_one_hot"))
+    trace.add(f"H({true},{est})", msg("classification.step.cross_entropy"), rf"H({true},{est}) = -\sum_c {true}_c {log} {est}_c",
+                      -(y * log_p).sum(cd) / divisor,
                       note=msg("classification.note.the_unweighted_cross_entropy_class") if weighted else "")
     kl = trace.add(f"KL({true}‖{est})", msg("classification.step.relative_entropy_kl_divergence"),
-                   rf"\mathrm{{KL}}({true}\,\|\,{est}) = \sum_c {true}_c(\log {true}_c - \log {est}_c)",
-                   (ylogy - y * log_p).sum(cd), note=msg("classification.note.the_extra_cost_of_coding"))
+                   rf"\mathrm{{KL}}({true}\,\|\,{est}) = \sum_c {true}_c({log} {true}_c - {log} {est}_c)",
+                   (ylogy - y * log_p).sum(cd) / divisor, note=msg("classification.note.the_extra_cost_of_coding"))
     trace.add(f"H({true})+KL", msg("classification.step.identity_entropy_kl_cross_entropy"),
               rf"H({true}) + \mathrm{{KL}}({true}\,\|\,{est}) = H({true},{est})", entropy + kl,
               note=msg("classification.note.equals_the_cross_entropy_above"), sub=r"$h + $k", h=entropy, k=kl)
@@ -495,8 +593,8 @@ def cross_entropy_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
                          if weight is not None else r"l_n = -\sum_c y_{n,c} \log p_{n,c}",
                          -(wc.reshape(shape) * y * log_p).sum(cd),
                          note=msg("classification.note.with_class_probability_targets_torch") if weight is not None else "")
-        _entropy_identity_steps(trace, y, log_p, cd, "y", "p", weight is not None)
-        return reduce(trace, loss, reduction)
+        entropy_identity_steps(trace, y, log_p, cd, "y", "p", weight is not None, params)
+        return reduce(trace, in_log_base(trace, loss, params), reduction)
     return _index_loss_steps(trace, log_p, target, params, reduction, smoothing)
 
 
@@ -504,12 +602,13 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
               reduction: str) -> torch.Tensor:
     """Negative log-likelihood: picks −log p_y from given log-probabilities.
 
-    Unreduced: l_n = −w_{y_n} x_{n,y_n} (0 for ignored samples).  mean: Σ l_n / Σ w_{y_n} over
-    non-ignored samples;  sum: Σ l_n;  none: l.  Params: weight (C,), ignore_index.
-    Reference: F.nll_loss.
+    Unreduced: l_n = −w_{y_n} x_{n,y_n} (0 for ignored samples), x = log p (log taken as a step for
+    input="probabilities"; divided by ln b for log_base b).  mean: Σ l_n / Σ w_{y_n} over non-ignored samples;
+    sum: Σ l_n;  none: l.  Params: weight (C,), ignore_index, input (log_probabilities, probabilities),
+    log_base (e, 2, 10).  Reference: F.nll_loss (on torch.log(p) for probabilities, divided by ln b).
 
     Shape:
-        - pred: (C,), (N, C) or (N, C, d1, ...) log-probabilities.
+        - pred: (C,), (N, C) or (N, C, d1, ...) log-probabilities (probabilities with input="probabilities").
         - target: (), (N,) or (N, d1, ...) class indices in [0, C).
         - weight: (C,).
         - output: a scalar for mean and sum; for none, target's shape.
@@ -521,8 +620,12 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
         >>> print(f"{r.scalar:.4f}")
         1.1622
     """
-    log_p = trace.add("log p", msg("classification.step.given_log_probabilities"), r"\log p_{n,c} = x_{n,c}", pred,
-                      note=msg("classification.note.nll_loss_takes_them_as"))
+    if params.get("input") == "probabilities":
+        log_p = trace.add("log p", msg("classification.step.log_of_the_given_probabilities"), r"\log p_{n,c}",
+                          torch.log(pred), sub=r"\log $p", p=pred, note=msg("classification.note.nll_log_taken"))
+    else:
+        log_p = trace.add("log p", msg("classification.step.given_log_probabilities"), r"\log p_{n,c} = x_{n,c}", pred,
+                          note=msg("classification.note.nll_loss_takes_them_as"))
     return _index_loss_steps(trace, log_p, target, params, reduction, 0.0)
 
 
@@ -532,7 +635,13 @@ def _ce_logits(x: torch.Tensor, kind: str) -> torch.Tensor:
 
 def _ce_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction: str) -> torch.Tensor:
     return F.cross_entropy(_ce_logits(x, p["input"]), y, weight=p["weight"], ignore_index=int(p["ignore_index"]),
-                           reduction=reduction, label_smoothing=float(p["label_smoothing"]))
+                           reduction=reduction, label_smoothing=float(p["label_smoothing"])) / log_base_divisor(p)
+
+
+def _nll_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction: str) -> torch.Tensor:
+    log_p = torch.log(x) if p["input"] == "probabilities" else x
+    return F.nll_loss(log_p, y, weight=p["weight"], ignore_index=int(p["ignore_index"]),
+                      reduction=reduction) / log_base_divisor(p)
 
 
 # -- KL divergence -------------------------------------------------------------------------------------
@@ -541,7 +650,11 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
                 trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
     target = require_target(target, "kl_div")
     require_same_shape(pred, target)
-    require_log_probabilities(pred, "pred", hint=HINT_LOG_Q)
+    probabilities = params.get("input") == "probabilities"
+    if probabilities:
+        require_probabilities(pred, "pred", hint=HINT_Q_PROBABILITIES)
+    else:
+        require_log_probabilities(pred, "pred", hint=HINT_LOG_Q)
     target = target.double()
     cd = class_dim(pred) if pred.dim() else 0
     if params.get("log_target"):
@@ -553,11 +666,15 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
     if not all_finite(pred) and bool((torch.isinf(pred) & (p == 0)).any()):
         trace.warn(msg("classification.warn.nan_where_p_0"))
     if pred.dim():
-        message = _row_sum_warning(p.sum(cd), "target", "classification.warn.rows_kl")
+        message = row_sum_warning(p.sum(cd), "target", "classification.warn.rows_kl")
         if message:
             trace.warn(message)
-        if all_finite(pred):
-            message = _row_sum_warning(_exp_sums(pred, cd), "exp(pred)", "classification.warn.rows_not_normalised")
+        if probabilities:
+            message = row_sum_warning(pred.sum(cd), "pred", "classification.warn.rows_not_distributions")
+            if message:
+                trace.warn(message)
+        elif all_finite(pred):
+            message = row_sum_warning(_exp_sums(pred, cd), "exp(pred)", "classification.warn.rows_not_normalised")
             if message:
                 trace.warn(message)
     return pred, target
@@ -565,14 +682,19 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
 
 def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
                  reduction: str) -> torch.Tensor:
-    """KL divergence KL(p‖q) with pred = log q and target p (or log p with log_target).
+    """KL divergence KL(p‖q) with pred = log q (or q with input="probabilities") and target p (or log p with
+    log_target).
 
-    Unreduced: l_i = p_i (log p_i − log q_i), with 0 · log 0 = 0 (torch's xlogy).
+    Unreduced: l_i = p_i (log p_i − log q_i), with 0 · log 0 = 0 (torch's xlogy); every log in base b with
+    log_base = b (l_i / ln b: bits for 2).
     batchmean: Σ l / N (N = first dimension: the KL divergence per sample);  mean: Σ l / (every
-    element);  sum: Σ l;  none: l.  Params: log_target.  Reference: F.kl_div.
+    element);  sum: Σ l;  none: l.  Params: log_target, input (log_probabilities, or probabilities: the log
+    is taken as a step), log_base (e, 2, 10).  Reference: F.kl_div (on torch.log(q) for probabilities, divided
+    by ln b).
 
     Shape:
-        - pred: (*), log-probabilities log q; each row (dimension 1, or the whole 1-D tensor) one distribution.
+        - pred: (*), log-probabilities log q (probabilities q with input="probabilities"); each row (dimension 1,
+          or the whole 1-D tensor) one distribution.
         - target: (*), the same shape as pred: probabilities p (log p with log_target=true).
         - output: a scalar for batchmean, mean and sum; (*) for none.
 
@@ -582,26 +704,37 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
         >>> r = lossapp.compute("kl_div", "[[-1.2040, -1.2040, -0.9163]]", "[[0.2, 0.3, 0.5]]", reduction="batchmean")
         >>> print(f"{r.scalar:.4f}")
         0.0305
+        >>> r = lossapp.compute("kl_div", "[[0.25, 0.5, 0.25]]", "[[0.5, 0.25, 0.25]]", reduction="batchmean",
+        ...                     input="probabilities", log_base=2)
+        >>> print(f"{r.scalar:.4f} bits")
+        0.2500 bits
     """
-    log_q = pred
+    if params.get("input") == "probabilities":
+        q = pred
+        log_q = trace.add("log q", msg("classification.step.log_of_q"), r"\log q_i", torch.log(q), sub=r"\log $q", q=q,
+                          note=msg("classification.note.log_of_q"))
+    else:
+        log_q = pred
     if params.get("log_target"):
         log_p = target.double()
         p = trace.add("p", msg("classification.step.target_probabilities"), r"p_i = e^{\log p_i}", torch.exp(log_p), sub=r"e^{$a}", a=log_p)
         plogp = trace.add("p log p", msg("classification.step.p_log_p"), r"p_i \log p_i", p * log_p)
     else:
         p = target.double()
-        plogp = trace.add("p log p", msg("classification.step.p_log_p"), r"p_i \log p_i", _xlogx(p), note=msg("classification.note.xlogy"))
+        plogp = trace.add("p log p", msg("classification.step.p_log_p"), r"p_i \log p_i", xlogx(p), note=msg("classification.note.xlogy"))
     plogq = trace.add("p log q", msg("classification.step.p_log_q"), r"p_i \log q_i", p * log_q, sub=r"$p \cdot $a", p=p, a=log_q)
     loss = trace.add("l", msg("classification.step.pointwise_kl_term"), r"l_i = p_i(\log p_i - \log q_i)", plogp - plogq,
                      sub=r"$a - ($b)", a=plogp, b=plogq)
     cd = class_dim(pred) if pred.dim() else 0
     if pred.dim():
-        entropy = trace.add("H(p)", msg("classification.step.entropy_of_p"), r"H(p) = -\sum_i p_i \log p_i", -plogp.detach().sum(cd) + 0.0,
+        log, divisor = log_symbol(params), log_base_divisor(params)
+        entropy = trace.add("H(p)", msg("classification.step.entropy_of_p"), rf"H(p) = -\sum_i p_i {log} p_i",
+                            -plogp.detach().sum(cd) / divisor + 0.0,
                             note=msg("classification.note.per_distribution_summed_over_dimension"))
-        trace.add("H(p,q)", msg("classification.step.cross_entropy_of_q_relative"), r"H(p,q) = -\sum_i p_i \log q_i",
-                          -plogq.detach().sum(cd))
+        trace.add("H(p,q)", msg("classification.step.cross_entropy_of_q_relative"), rf"H(p,q) = -\sum_i p_i {log} q_i",
+                          -plogq.detach().sum(cd) / divisor)
         kl = trace.add("KL(p‖q)", msg("classification.step.kl_divergence_per_distribution"), r"\mathrm{KL}(p\,\|\,q) = \sum_i l_i",
-                       loss.detach().sum(cd))
+                       loss.detach().sum(cd) / divisor)
         trace.add("H(p)+KL", msg("classification.step.identity_entropy_kl_cross_entropy"),
                   r"H(p) + \mathrm{KL}(p\,\|\,q) = H(p,q)", entropy + kl,
                   note=msg("classification.note.equals_h_p_q_above"), sub=r"$h + $k", h=entropy, k=kl)
@@ -609,22 +742,50 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
         trace.warn(msg("classification.warn.kl_mean", count=loss.numel()))
     if reduction == "batchmean" and pred.dim() == 1:
         trace.warn(msg("classification.warn.batchmean_1d"))
+    loss = in_log_base(trace, loss, params)
+    _kl_derivative(trace, params, p.detach().expand(pred.shape), pred.detach())
     return reduce(trace, loss, reduction)
 
 
-def kl_div_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
-    """d(loss)/d(log q_i) = −p_i times the reduction's scale (1/n for mean, 1/N for batchmean): l_i is affine in
-    log q_i, so this is its exact derivative, in one pass instead of autograd's chain through the steps."""
+def kl_div_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                    reduction: str) -> torch.Tensor | None:
+    """d(loss)/d(log q_i) = −p_i / ln b times the reduction's scale (1/n for mean, 1/N for batchmean): l_i is affine in
+    log q_i, so this is its exact derivative, in one pass instead of autograd's chain through the steps. None (autograd
+    of the trace) for q given as probabilities."""
+    if params.get("input", "log_probabilities") != "log_probabilities":
+        return None
     p = torch.exp(target.double()) if params.get("log_target") else target.double()
     count = {"mean": pred.numel(), "batchmean": pred.shape[0] if pred.dim() else 1}.get(reduction, 1)
-    return (p / -float(max(count, 1))).expand(pred.shape).contiguous()
+    return (p / -(float(max(count, 1)) * log_base_divisor(params))).expand(pred.shape).contiguous()
+
+
+KL_DERIVATIVE = "dl/dq"
+
+
+def _kl_derivative(trace: Trace, params: dict[str, Any], p: torch.Tensor, pred: torch.Tensor) -> None:
+    """∂l_i/∂pred_i: −p_i/ln b with respect to log q_i; −p_i/(q_i ln b) with respect to q_i given as probabilities
+    (0 where p_i = 0: the term is 0 whatever q_i)."""
+    divisor = log_base_divisor(params)
+    ln_b = "" if divisor == 1.0 else rf"\ln {params['log_base']}"
+    over = "" if divisor == 1.0 else f" / ln {params['log_base']}"
+    if params.get("input") == "probabilities":
+        derivative_step(trace, KL_DERIVATIVE, rf"\frac{{\partial l_i}}{{\partial q_i}} = -\frac{{p_i}}{{q_i\,{ln_b}}}",
+                        lambda p, q: select(p > 0, -p / (q * divisor), 0.0), p, pred,
+                        point=lambda p, q, g: msg("classification.derivative.kl_q", p=number(p), q=number(q), over=over,
+                                                      g=number(g)))
+        return
+    formula = rf"\frac{{\partial l_i}}{{\partial \log q_i}} = -\frac{{p_i}}{{{ln_b}}}" if ln_b else \
+        r"\frac{\partial l_i}{\partial \log q_i} = -p_i"
+    derivative_step(trace, KL_DERIVATIVE, formula, lambda p: -p / divisor, p,
+                    point=lambda p, g: msg("classification.derivative.kl_log_q", p=number(p), over=over, g=number(g)))
 
 
 def _kl_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction: str) -> torch.Tensor:
     import warnings
+    log_q = torch.log(x) if p["input"] == "probabilities" else x
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # torch's own 'mean' warning; the trace gives ours
-        return F.kl_div(x, y, reduction=reduction, log_target=bool(p["log_target"]))
+        return F.kl_div(log_q, y, reduction=reduction, log_target=bool(p["log_target"])) / log_base_divisor(p)
 
 
 # -- rounding enclosures (lossapp.interval): each loss's formula in outward-rounded interval arithmetic ----------
@@ -696,6 +857,7 @@ def cross_entropy_enclosure(box: Box) -> Iv:
         if eps:
             t = t * (1.0 - eps) + eps / c
         terms = -(log_softmax_iv(z) * t * (w if w is not None else torch.ones(c, dtype=torch.float64))).sum(-1)
+        terms = terms / log_base_divisor(params)
         return reduce_iv(terms[0] if single and box.reduction == "none" else terms, box.reduction)
     classes = ClassTargets.of(z, target, int(params["ignore_index"]))
     wy = classes.weight(w)
@@ -706,6 +868,7 @@ def cross_entropy_enclosure(box: Box) -> Iv:
         terms = -classes.picked(logp) * wy * (1.0 - eps) + smooth * (eps / c)
     else:
         terms = -log_softmax_iv(classes.x, index=classes.index) * wy
+    terms = terms / log_base_divisor(params)
     return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
                      denominator=wy if box.reduction == "mean" else None)
 
@@ -713,9 +876,10 @@ def cross_entropy_enclosure(box: Box) -> Iv:
 # NLL: l_n = −w_{y_n}·x_{n,y_n}, linear in the log-probabilities: the exact range.
 @interval_formula("exact range (linear in the log-probabilities), interval arithmetic with outward rounding")
 def nll_enclosure(box: Box) -> Iv:
-    classes = ClassTargets.of(box.pred_box(None, 0.0), box.require_target(), int(box.params["ignore_index"]))
+    log_p = box.pred_box(0.0, 1.0).log() if box.params["input"] == "probabilities" else box.pred_box(None, 0.0)
+    classes = ClassTargets.of(log_p, box.require_target(), int(box.params["ignore_index"]))
     wy = classes.weight(tensor_param(box.params["weight"]))
-    terms = -classes.picked(classes.x) * wy
+    terms = -classes.picked(classes.x) * wy / log_base_divisor(box.params)
     return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
                      denominator=wy if box.reduction == "mean" else None)
 
@@ -725,14 +889,15 @@ def nll_enclosure(box: Box) -> Iv:
 def kl_div_enclosure(box: Box) -> Iv:
     target = box.require_target()
     if box.params["log_target"]:
-        x = box.pred_box()
+        x = box.pred_box(0.0, 1.0).log() if box.params["input"] == "probabilities" else box.pred_box()
         t = box.target_box(None, 0.0) if bool((target <= 0).all()) else box.target_box()
         terms = t.exp() * (t - x)
     else:
         if bool((target < 0).any()):
             raise EnclosureUnavailable(msg("interval.outside_domain", function="t·log t"))
-        terms = _kl_terms(box.target_box(0.0, None), box.pred_box(None, 0.0))
-    return reduce_iv(terms, box.reduction)
+        log_q = box.pred_box(0.0, 1.0).log() if box.params["input"] == "probabilities" else box.pred_box(None, 0.0)
+        terms = _kl_terms(box.target_box(0.0, None), log_q)
+    return reduce_iv(terms / log_base_divisor(box.params), box.reduction)
 
 
 def _kl_terms(t: Iv, x: Iv) -> Iv:
@@ -773,6 +938,9 @@ _WEIGHT = Param("weight", None, Tensor(), msg("classification.param.weight"))
 _CLASS_WEIGHT = Param("weight", None, Tensor(), msg("classification.param.class_weight"))
 _IGNORE = Param("ignore_index", -100, Interval(Integral),
                 msg("classification.param.ignore_index"))
+_LOG_BASE = Param("log_base", "e", Options(LOG_BASES), msg("classification.param.log_base"))
+_LN_B_CODE = ("ln_b = 1.0 if log_base == 'e' else float(torch.log(torch.tensor(float(log_base), "
+              "dtype=torch.float64)))\n")
 
 register(LossSpec(
     natural_log=True, affine_in_target=True, related={"logits": "bce_with_logits"},
@@ -785,7 +953,8 @@ register(LossSpec(
     pred_kind="probabilities", target_kind="binary", params=(_WEIGHT,), steps=bce_steps, enclosure=bce_enclosure,
     reference=lambda x, y, p, r: F.binary_cross_entropy(x, y, weight=p["weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy", prepare=_bce_prepare,
-    aliases=("log_loss", "BCELoss", "binary_cross_entropy", "logloss"), gradient=bce_gradient,
+    aliases=("log_loss", "BCELoss", "binary_cross_entropy", "logloss"), gradient=bce_gradient, derivative=BCE_DERIVATIVE,
+    curves="bce",
     example={"pred": "[0.2947, 0.5898, 0.4863]", "target": "[1, 0, 0]", "params": {}},
     torch_code="F.binary_cross_entropy(pred, target, weight=weight, reduction=reduction)"))
 
@@ -802,6 +971,7 @@ register(LossSpec(
     reference=lambda x, y, p, r: F.binary_cross_entropy_with_logits(x, y, weight=p["weight"],
                                                                     pos_weight=p["pos_weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy_with_logits", prepare=_bce_logits_prepare,
+    derivative=LOGITS_DERIVATIVE, curves="bce",
     aliases=("BCEWithLogitsLoss", "binary_cross_entropy_with_logits", "sigmoid_cross_entropy"),
     example={"pred": "[[1.2, -0.5, 3.0], [-2.0, 0.0, 0.7]]", "target": "[[1, 0, 1], [0, 1, 0]]", "params": {}},
     torch_code="F.binary_cross_entropy_with_logits(pred, target, weight=weight, pos_weight=pos_weight, "
@@ -818,38 +988,43 @@ register(LossSpec(
     params=(_CLASS_WEIGHT, _IGNORE,
             Param("label_smoothing", 0.0, Interval(Real, 0.0, 1.0), msg("classification.cross_entropy.param.label_smoothing")),
             Param("input", "logits", Options(("logits", "probabilities", "log_probabilities")),
-                  msg("classification.cross_entropy.param.input"))),
+                  msg("classification.cross_entropy.param.input")), _LOG_BASE),
     steps=cross_entropy_steps, enclosure=cross_entropy_enclosure, reference=_ce_reference, reference_name="torch.nn.functional.cross_entropy",
     prepare=_ce_prepare, aliases=("ce", "CrossEntropyLoss", "softmax_cross_entropy", "categorical_cross_entropy"),
     target_dtype="auto",
     example={"pred": "[[1.5, 0.3, -0.8], [0.2, 2.1, 0.4]]", "target": "[0, 2]", "params": {}},
-    torch_code="x = torch.log(pred) if input == 'probabilities' else pred\n"
+    torch_code="x = torch.log(pred) if input == 'probabilities' else pred\n" + _LN_B_CODE +
                "F.cross_entropy(x, target, weight=weight, ignore_index=ignore_index, reduction=reduction,\n"
-               "                label_smoothing=label_smoothing)"))
+               "                label_smoothing=label_smoothing) / ln_b"))
 
 register(LossSpec(
     class_dim=True, mistakes=("unweighted_mean",),
     name="nll", family="classification", title=msg("classification.nll.title"),
     summary=msg("classification.nll.summary"),
     formula=r"l_n = -w_{y_n} x_{n,y_n}", pred_kind="log_probabilities", target_kind="classes",
-    params=(_CLASS_WEIGHT, _IGNORE), steps=nll_steps, enclosure=nll_enclosure,
-    reference=lambda x, y, p, r: F.nll_loss(x, y, weight=p["weight"], ignore_index=int(p["ignore_index"]),
-                                            reduction=r),
+    params=(_CLASS_WEIGHT, _IGNORE,
+            Param("input", "log_probabilities", Options(("log_probabilities", "probabilities")),
+                  msg("classification.nll.param.input")), _LOG_BASE),
+    steps=nll_steps, enclosure=nll_enclosure, reference=_nll_reference,
     reference_name="torch.nn.functional.nll_loss", prepare=_nll_prepare,
     aliases=("NLLLoss", "negative_log_likelihood", "nll_loss"), target_dtype="index",
     example={"pred": "[[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]", "target": "[0, 2]", "params": {}},
-    torch_code="F.nll_loss(pred, target, weight=weight, ignore_index=ignore_index, reduction=reduction)"))
+    torch_code="x = torch.log(pred) if input == 'probabilities' else pred\n" + _LN_B_CODE +
+               "F.nll_loss(x, target, weight=weight, ignore_index=ignore_index, reduction=reduction) / ln_b"))
 
 register(LossSpec(
     mistakes=("kl_direction_swapped",), conventions=("keras_kl", "scipy_rel_entr_sum"),
     name="kl_div", family="distribution", title=msg("classification.kl_div.title"),
     summary=msg("classification.kl_div.summary"),
     formula=r"l_i = p_i(\log p_i - \log q_i)", pred_kind="log_probabilities", target_kind="probabilities",
-    params=(Param("log_target", False, Boolean(), msg("classification.kl_div.param.log_target")),), steps=kl_div_steps, enclosure=kl_div_enclosure,
-    gradient=kl_div_gradient,
+    params=(Param("log_target", False, Boolean(), msg("classification.kl_div.param.log_target")),
+            Param("input", "log_probabilities", Options(("log_probabilities", "probabilities")),
+                  msg("classification.kl_div.param.input")), _LOG_BASE),
+    steps=kl_div_steps, enclosure=kl_div_enclosure, derivative=KL_DERIVATIVE, gradient=kl_div_gradient,
     reference=_kl_reference, reference_name="torch.nn.functional.kl_div", prepare=_kl_prepare,
     aliases=("KLDivLoss", "kl", "kl_divergence", "relative_entropy", "kldiv"),
     reductions=("none", "mean", "sum", "batchmean"),
     example={"pred": "[[-1.2040, -1.2040, -0.9163], [-0.3567, -1.6094, -2.3026]]",
              "target": "[[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]", "params": {}},
-    torch_code="F.kl_div(pred, target, reduction=reduction, log_target=log_target)"))
+    torch_code="x = torch.log(pred) if input == 'probabilities' else pred\n" + _LN_B_CODE +
+               "F.kl_div(x, target, reduction=reduction, log_target=log_target) / ln_b"))

@@ -38,7 +38,8 @@ from lossapp.interval import (
     tensor_param,
     where,
 )
-from lossapp.losses.classification import bce_enclosure_terms
+from lossapp.losses.classification import bce_enclosure_terms, bce_probability_derivative
+from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import (
     LOG_CLAMP,
     all_binary,
@@ -220,7 +221,39 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
         loss = trace.add("l", msg("focal.step.weighted_focal_loss_term"), r"l_n = w_n \cdot \alpha_t\,(1-p_t)^{\gamma}\,\mathrm{ce}_n",
                          w * raw, note=msg("focal.note.elementwise_weight_as_mmdetection_s"),
                          sub=r"$w \cdot $l", w=w, l=raw)
+    _focal_derivative_step(trace, pred.detach(), y, alpha_t.detach(), weight, gamma, params["input"])
     return reduce(trace, loss, reduction, avg_factor=avg_factor)
+
+
+FOCAL_DERIVATIVE = "dl/dx"
+
+
+def _focal_derivative_step(trace: Trace, v: torch.Tensor, y: torch.Tensor, alpha_t: torch.Tensor,
+                           weight: torch.Tensor | None, gamma: float, kind: str) -> None:
+    """∂l_n/∂v_n (v = x, or p for input=probabilities) of l = w·α_t·(1 − p_t)^γ·ce: the product rule with
+    ∂p_t/∂p = 2y − 1 and ∂ce/∂p = −y/p + (1 − y)/(1 − p) (torch's −100 clamp: 0 where it fires); for logits both times
+    ∂p/∂x = p(1 − p), so that ∂ce/∂x = p − y."""
+    logits = kind == "logits"
+
+    def fn(v: torch.Tensor, y: torch.Tensor, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        p = stable_sigmoid(v) if logits else v
+        if logits:
+            ce, d_ce, dp = bce_with_logits_stable(v, y), p - y, p * (1 - p)
+        else:
+            ce = -(y * torch.clamp_min(torch.log(p), LOG_CLAMP) + (1 - y) * torch.clamp_min(torch.log1p(-p), LOG_CLAMP))
+            d_ce, dp = bce_probability_derivative(p, y), torch.ones_like(p)
+        q = 1 - (p * y + (1 - p) * (1 - y))  # 1 − p_t
+        d_mod = select(q > 0, gamma * q ** (gamma - 1), 0.0) if gamma != 0 else torch.zeros_like(q)
+        return w * a * (q ** gamma * d_ce - d_mod * (2 * y - 1) * dp * ce)
+
+    w = torch.ones((), dtype=torch.float64, device=v.device) if weight is None else weight.double()
+    wrt = "x" if logits else "p"
+    formula = (rf"\frac{{\partial l_n}}{{\partial {wrt}_n}} = w_n\,\alpha_t\left[(1-p_t)^{{\gamma}}\,"
+               rf"\frac{{\partial \mathrm{{ce}}}}{{\partial {wrt}}} - \gamma (1-p_t)^{{\gamma-1}}\,"
+               rf"\frac{{\partial p_t}}{{\partial {wrt}}}\,\mathrm{{ce}}\right]")
+    derivative_step(trace, FOCAL_DERIVATIVE, formula, fn, v, y, alpha_t.expand(v.shape), w.expand(v.shape),
+                    point=lambda v, y, a, w, g: msg("focal.derivative.point", v=number(v), wrt=wrt, y=number(y),
+                                                    g=number(g)))
 
 
 def _focal_reduce(loss: torch.Tensor, reduction: str, avg_factor: float | None) -> torch.Tensor:
@@ -349,7 +382,7 @@ register(LossSpec(
     natural_log=True, activation="sigmoid", focal=True,
     mistakes=("labels_swapped", "weighted_mean", "alpha_on_both_classes", "alpha_swapped"),
     conventions=("keras_clip", "keras_label_smoothing", "keras_focal_no_alpha"),
-    name="focal", family="classification", title=msg("focal.focal.title"),
+    name="focal", family="classification", title=msg("focal.focal.title"), derivative=FOCAL_DERIVATIVE, curves="focal",
     summary=msg("focal.focal.summary"),
     formula=r"l_n = -\alpha_t\,(1-p_t)^{\gamma}\,\log p_t", pred_kind="logits", target_kind="binary",
     params=(

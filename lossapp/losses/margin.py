@@ -12,7 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import msg
+from lossapp.i18n import Message, msg
 from lossapp.inputs import (
     InputError,
     require_class_indices,
@@ -23,7 +23,8 @@ from lossapp.inputs import (
 )
 from lossapp.inputs.constraints import Interval, Tensor
 from lossapp.interval import Box, Iv, interval_formula, monotone, reduce_iv, tensor_param
-from lossapp.losses.stable import class_dim, reduce_builtin, within
+from lossapp.losses.derivative import derivative_step, number
+from lossapp.losses.stable import class_dim, reduce_builtin, select, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace, fmt
@@ -76,7 +77,20 @@ def hinge_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     loss = trace.add("l", msg("margin.step.hinge_clamp_at_0"), r"l_n = \max(0, \text{margin} - y_n f_n)",
                      torch.relu(z), sub=r"\max(0, $z)", z=z,
                      note=msg("margin.note.zero_once_y_f_margin"))
+
+    def point(yf: float, y: float, g: float) -> Message:
+        if yf < margin:
+            return msg("margin.derivative.hinge_inside", yf=number(yf), margin=m, g=number(g))
+        if yf > margin:
+            return msg("margin.derivative.hinge_outside", yf=number(yf), margin=m)
+        return msg("margin.derivative.hinge_kink", margin=m)
+    derivative_step(trace, HINGE_DERIVATIVE, r"\frac{\partial l_n}{\partial f_n} = \begin{cases} -y_n & y_n f_n < \text{margin} "
+                    r"\\ 0 & \text{otherwise} \end{cases}",
+                    lambda yf, y: select(yf < margin, -y, 0.0), yf.detach(), target, point=point)
     return reduce(trace, loss, reduction)
+
+
+HINGE_DERIVATIVE = "dl/df"
 
 
 def hinge_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any], reduction: str) -> torch.Tensor:
@@ -346,7 +360,7 @@ _REDUCE_CODE = 'l.mean() if reduction == "mean" else l.sum() if reduction == "su
 
 register(LossSpec(
     mistakes=("labels_01_not_mapped",),
-    name="hinge", family="margin", title=msg("margin.hinge.title"),
+    name="hinge", family="margin", title=msg("margin.hinge.title"), derivative=HINGE_DERIVATIVE,
     summary=msg("margin.hinge.summary"),
     formula=r"l_n = \max(0, \text{margin} - y_n f_n)", pred_kind="scores", target_kind="signs",
     params=(Param("margin", 1.0, Interval(Real, 0.0, 10.0), msg("margin.hinge.param.margin")),),

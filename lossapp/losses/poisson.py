@@ -20,6 +20,7 @@ from lossapp.i18n import msg
 from lossapp.inputs import require_nonnegative, require_same_shape
 from lossapp.inputs.constraints import Boolean, Interval
 from lossapp.interval import Box, Iv, interval_formula, monotone_scalar, reduce_iv, where
+from lossapp.losses.derivative import derivative_step, number
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import Trace, fmt
@@ -79,6 +80,7 @@ def poisson_nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, pa
     if not params["full"]:
         loss = trace.add("l", msg("poisson.step.nll_term"), rf"l_n = {formula}", rate - count_term,
                          sub=r"$a - $b", a=rate, b=count_term, note=msg("poisson.note.constant_dropped"))
+        _derivative_step(trace, x.detach(), y, params)
         return reduce(trace, loss, reduction)
     partial = trace.add("l_0", msg("poisson.step.nll_without_constant"), rf"l^0_n = {formula}", rate - count_term,
                         sub=r"$a - $b", a=rate, b=count_term)
@@ -87,7 +89,24 @@ def poisson_nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, pa
                          r"\text{otherwise}\end{cases}", _stirling(y), note=msg("poisson.note.stirling"))
     loss = trace.add("l", msg("poisson.step.full_term"), r"l_n = l^0_n + s_n", partial + stirling,
                      sub=r"$a + $s", a=partial, s=stirling)
+    _derivative_step(trace, x.detach(), y, params)
     return reduce(trace, loss, reduction)
+
+
+DERIVATIVE = "dl/dx"
+
+
+def _derivative_step(trace: Trace, x: torch.Tensor, y: torch.Tensor, params: dict[str, Any]) -> None:
+    """∂l_n/∂x_n: e^x − y with log_input, else 1 − y/(x + ε) (the Stirling term does not depend on x)."""
+    if params["log_input"]:
+        derivative_step(trace, DERIVATIVE, r"\frac{\partial l_n}{\partial x_n} = e^{x_n} - y_n", lambda x, y: torch.exp(x) - y,
+                        x, y, point=lambda x, y, g: msg("poisson.derivative.log_input", x=number(x), y=number(y),
+                                                        g=number(g)))
+        return
+    eps = float(params["eps"])
+    derivative_step(trace, DERIVATIVE, r"\frac{\partial l_n}{\partial x_n} = 1 - \frac{y_n}{x_n + \varepsilon}",
+                    lambda x, y: 1 - y / (x + eps), x, y,
+                    point=lambda x, y, g: msg("poisson.derivative.rate", x=number(x), y=number(y), g=number(g)))
 
 
 def _stirling(y: torch.Tensor) -> torch.Tensor:
@@ -163,6 +182,7 @@ def poisson_nll_enclosure(box: Box) -> Iv:
 register(LossSpec(
     mistakes=("poisson_log_input_swapped", "poisson_full_toggled"),
     name="poisson_nll", family="regression", title=msg("poisson.title"), summary=msg("poisson.summary"),
+    derivative=DERIVATIVE,
     formula=r"l_n = \begin{cases} e^{x_n} - y_n x_n & \mathrm{log\_input} \\ x_n - y_n \log(x_n + \varepsilon) & "
             r"\neg\,\mathrm{log\_input} \end{cases} \;+\; [\mathrm{full}]\,[y_n > 1]\,"
             r"(y_n \log y_n - y_n + \tfrac12 \log(2\pi y_n))",

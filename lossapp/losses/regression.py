@@ -9,10 +9,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import msg
+from lossapp.i18n import Message, msg
 from lossapp.inputs import require_same_shape
 from lossapp.inputs.constraints import Interval
 from lossapp.interval import Box, Iv, abs_difference, interval_formula, reduce_iv
+from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import select
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -25,6 +26,25 @@ def _same_shape(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
                 trace: Trace) -> tuple[torch.Tensor, torch.Tensor | None]:
     require_same_shape(pred, target)
     return pred, target
+
+
+DERIVATIVE = "dl/dd"  # the symbol of every regression loss's derivative step (LossSpec.derivative)
+D_FORMULA = r"\frac{\partial l_n}{\partial \hat{y}_n} = \frac{\partial l_n}{\partial d_n} = "
+
+
+def _l1_point(d: float, g: float) -> Message:
+    """Which side of the kink of |d| the point d is on."""
+    if d > 0:
+        return msg("regression.derivative.l1_positive", d=number(d))
+    if d < 0:
+        return msg("regression.derivative.l1_negative", d=number(d))
+    return msg("regression.derivative.l1_kink")
+
+
+def _l1_derivative(trace: Trace, d: torch.Tensor) -> None:
+    """∂|d|/∂d = sign(d), with the kink at d = 0 (torch's abs backward takes sign(0) = 0 there)."""
+    derivative_step(trace, DERIVATIVE, D_FORMULA + r"\mathrm{sign}(d_n)", torch.sign, d, point=_l1_point,
+                    sub=r"\mathrm{sign}($d)", d=d)
 
 
 def _difference(trace: Trace, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -51,6 +71,7 @@ def l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
     """
     d = _difference(trace, pred, target)
     loss = trace.add("l", msg("regression.step.absolute_error"), r"l_n = |d_n|", d.abs(), sub=r"|$d|", d=d)
+    _l1_derivative(trace, d)
     return reduce(trace, loss, reduction)
 
 
@@ -74,6 +95,8 @@ def mse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     """
     d = _difference(trace, pred, target)
     loss = trace.add("l", msg("regression.step.squared_error"), r"l_n = d_n^2", d * d, sub=r"$d^2", d=d)
+    derivative_step(trace, DERIVATIVE, D_FORMULA + "2 d_n", lambda d: 2 * d, d,
+                    point=lambda d, g: msg("regression.derivative.mse", d=number(d), g=number(g)), sub=r"2 \cdot $d", d=d)
     return reduce(trace, loss, reduction)
 
 
@@ -96,7 +119,9 @@ def rmse_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: d
         >>> print(f"{r.scalar:.4f}")
         0.7494
     """
-    mse = mse_steps(trace, pred, target, params, reduction)
+    d = _difference(trace, pred, target)
+    squared = trace.add("l", msg("regression.step.squared_error"), r"l_n = d_n^2", d * d, sub=r"$d^2", d=d)
+    mse = reduce(trace, squared, reduction)
     return trace.add("rmse", msg("regression.step.square_root"), r"\mathrm{RMSE} = \sqrt{L_{\mathrm{MSE}}}", torch.sqrt(mse),
                      note=msg("regression.note.rmse_is_the_root_of"),
                      sub=r"\sqrt{$m}", m=mse)
@@ -127,12 +152,21 @@ def smooth_l1_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
     if beta == 0:
         trace.warn(msg("regression.warn.beta_0"))
         loss = trace.add("l", msg("regression.step.smooth_l1_term_l1"), r"l_n = |d_n|", a.clone())
+        _l1_derivative(trace, d)
         return reduce(trace, loss, reduction)
     trace.show("quad", msg("regression.step.quadratic_branch_beta"), r"|d_n| < \beta", lambda a: (a < beta).double(), a,
                note=msg("regression.note.quadratic_branch", beta=f"{beta:g}"))
     loss = select(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
     trace.add("l", msg("regression.step.smooth_l1_term"), r"l_n = \begin{cases} 0.5\,d_n^2/\beta & |d_n|<\beta \\ |d_n| - 0.5\beta & "
               r"\text{otherwise}\end{cases}", loss)
+
+    def point(d: float, g: float) -> Message:
+        quadratic = abs(d) < beta
+        return msg("regression.derivative.smooth_l1_quadratic" if quadratic else "regression.derivative.smooth_l1_linear",
+                   d=number(d), beta=f"{beta:g}", g=number(g))
+    derivative_step(trace, DERIVATIVE, D_FORMULA + r"\begin{cases} d_n/\beta & |d_n|<\beta \\ \mathrm{sign}(d_n) & "
+                    r"\text{otherwise}\end{cases}",
+                    lambda d: torch.where(d.abs() < beta, d / beta, torch.sign(d)), d, point=point)
     return reduce(trace, loss, reduction)
 
 
@@ -162,6 +196,14 @@ def huber_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     loss = select(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
     trace.add("l", msg("regression.step.huber_term"), r"l_n = \begin{cases} 0.5\,d_n^2 & |d_n|<\delta \\ \delta(|d_n| - 0.5\delta) & "
               r"\text{otherwise}\end{cases}", loss)
+
+    def point(d: float, g: float) -> Message:
+        quadratic = abs(d) < delta
+        return msg("regression.derivative.huber_quadratic" if quadratic else "regression.derivative.huber_linear",
+                   d=number(d), delta=f"{delta:g}", g=number(g))
+    derivative_step(trace, DERIVATIVE, D_FORMULA + r"\begin{cases} d_n & |d_n|<\delta \\ \delta\,\mathrm{sign}(d_n) & "
+                    r"\text{otherwise}\end{cases}",
+                    lambda d: torch.where(d.abs() < delta, d, delta * torch.sign(d)), d, point=point)
     return reduce(trace, loss, reduction)
 
 
@@ -220,21 +262,22 @@ def huber_enclosure(box: Box) -> Iv:
 
 
 _COMMON = {"family": "regression", "pred_kind": "values", "target_kind": "values", "prepare": _same_shape,
-           "example": ARTICLE_PAIR}
+           "example": ARTICLE_PAIR, "curves": "regression"}
+_ELEMENTWISE = {**_COMMON, "derivative": DERIVATIVE}
 
 register(LossSpec(
     related={"squared": "mse"}, mistakes=("l1_mse_swapped",),
     name="l1", torch_code="F.l1_loss(pred, target, reduction=reduction)", title=msg("regression.l1.title"), summary=msg("regression.l1.summary"),
     formula=r"l_n = |\hat{y}_n - y_n|", params=(), steps=l1_steps, enclosure=l1_enclosure,
     reference=lambda x, y, p, r: F.l1_loss(x, y, reduction=r), reference_name="torch.nn.functional.l1_loss",
-    aliases=("mae", "L1Loss", "absolute", "mean_absolute_error"), **_COMMON))
+    aliases=("mae", "L1Loss", "absolute", "mean_absolute_error"), **_ELEMENTWISE))
 
 register(LossSpec(
     related={"root": "rmse", "absolute": "l1"}, mistakes=("rmse_mse_swapped", "l1_mse_swapped", "half_mse"),
     name="mse", torch_code="F.mse_loss(pred, target, reduction=reduction)", title=msg("regression.mse.title"), summary=msg("regression.mse.summary"),
     formula=r"l_n = (\hat{y}_n - y_n)^2", params=(), steps=mse_steps, enclosure=mse_enclosure,
     reference=lambda x, y, p, r: F.mse_loss(x, y, reduction=r), reference_name="torch.nn.functional.mse_loss",
-    aliases=("l2", "MSELoss", "quadratic", "mean_squared_error"), **_COMMON))
+    aliases=("l2", "MSELoss", "quadratic", "mean_squared_error"), **_ELEMENTWISE))
 
 register(LossSpec(
     related={"root_of": "mse", "absolute": "l1"}, mistakes=("rmse_mse_swapped", "rmse_as_mean_of_roots"),
@@ -251,7 +294,7 @@ register(LossSpec(
     params=(Param("beta", 1.0, Interval(Real, 0.0, 10.0), msg("regression.smooth_l1.param.beta")),),
     steps=smooth_l1_steps, enclosure=smooth_l1_enclosure,
     reference=lambda x, y, p, r: F.smooth_l1_loss(x, y, reduction=r, beta=p["beta"]),
-    reference_name="torch.nn.functional.smooth_l1_loss", aliases=("SmoothL1Loss", "smoothl1"), **_COMMON))
+    reference_name="torch.nn.functional.smooth_l1_loss", aliases=("SmoothL1Loss", "smoothl1"), **_ELEMENTWISE))
 
 register(LossSpec(
     related={"rescaled": "smooth_l1"}, mistakes=("smooth_l1_huber_swapped",),
@@ -260,4 +303,4 @@ register(LossSpec(
     params=(Param("delta", 1.0, Interval(Real, 1e-6, 10.0), msg("regression.huber.param.delta")),),
     steps=huber_steps, enclosure=huber_enclosure,
     reference=lambda x, y, p, r: F.huber_loss(x, y, reduction=r, delta=p["delta"]),
-    reference_name="torch.nn.functional.huber_loss", aliases=("HuberLoss",), **_COMMON))
+    reference_name="torch.nn.functional.huber_loss", aliases=("HuberLoss",), **_ELEMENTWISE))

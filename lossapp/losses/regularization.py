@@ -21,10 +21,11 @@ from typing import Any
 
 import torch
 
-from lossapp.i18n import msg
+from lossapp.i18n import Message, msg
 from lossapp.inputs import InputError
 from lossapp.inputs.constraints import Interval
 from lossapp.interval import Box, Iv, interval_formula, reduce_iv
+from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import reduce_builtin
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
@@ -39,15 +40,31 @@ def penalty_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     return pred, None
 
 
+DERIVATIVE = "g"  # the symbol of the penalties' derivative step (LossSpec.derivative)
+
+
 def _gradient_step(trace: Trace, per_weight: Callable[[torch.Tensor], torch.Tensor], w: torch.Tensor, formula: str,
-                   reduction: str) -> None:
-    """The derivative of the reduced penalty with respect to each weight, `per_weight(w)` (shown only)."""
+                   reduction: str, point: Callable[[float, float], Message]) -> None:
+    """The derivative of the reduced penalty with respect to each weight, `per_weight(w)` (shown only), with the
+    first weights' reasons (`point(w, g)`)."""
+    title = msg("regularization.step.gradient_of_the_penalty")
     n = w.numel()
     if reduction == "mean":
-        trace.show("g", msg("regularization.step.gradient_of_the_penalty"), rf"\frac{{\partial L}}{{\partial w_i}} = \frac{{{formula}}}{{n}}",
-                   lambda w: per_weight(w) / n, w, note=msg("regularization.note.mean_gradient", n=n))
+        derivative_step(trace, DERIVATIVE, rf"\frac{{\partial L}}{{\partial w_i}} = \frac{{{formula}}}{{n}}",
+                        lambda w: per_weight(w) / n, w, point=point, title=title,
+                        lead=msg("regularization.note.mean_gradient", n=n))
     else:
-        trace.show("g", msg("regularization.step.gradient_of_the_penalty"), rf"\frac{{\partial L}}{{\partial w_i}} = {formula}", per_weight, w)
+        derivative_step(trace, DERIVATIVE, rf"\frac{{\partial L}}{{\partial w_i}} = {formula}", per_weight, w,
+                        point=point, title=title)
+
+
+def _l1_point(w: float, g: float) -> Message:
+    """Which side of the kink of |w| the weight is on."""
+    if w > 0:
+        return msg("regularization.derivative.l1_positive", w=number(w), g=number(g))
+    if w < 0:
+        return msg("regularization.derivative.l1_negative", w=number(w), g=number(g))
+    return msg("regularization.derivative.l1_kink")
 
 
 def _l1_per_weight(w: torch.Tensor, lam: float) -> torch.Tensor:
@@ -98,7 +115,8 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
               note=msg("regularization.note.l1_norm"))
     terms = trace.add("l", msg("regularization.step.times_per_weight"), r"r_i = \lambda |w_i|", lam * a, sub=rf"{lt} \cdot $a", a=a,
                       note=msg("regularization.note.lam", lam=f"{lam:g}"))
-    _gradient_step(trace, lambda w: _l1_per_weight(w, lam), w.detach(), r"\lambda\,\mathrm{sign}(w_i)", reduction)
+    _gradient_step(trace, lambda w: _l1_per_weight(w, lam), w.detach(), r"\lambda\,\mathrm{sign}(w_i)", reduction,
+                   _l1_point)
     return reduce(trace, terms, reduction)
 
 
@@ -174,7 +192,8 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     terms = trace.add("l", msg("regularization.step.times_2_per_weight"), r"r_i = \frac{\lambda}{2} w_i^2", 0.5 * lam * sq,
                       sub=rf"\frac{{{lt}}}{{2}} \cdot $s", s=sq, note=msg("regularization.note.lam", lam=f"{lam:g}"))
     wd = w.detach()
-    _gradient_step(trace, lambda w: _l2_per_weight(w, lam), wd, r"\lambda\, w_i", reduction)
+    _gradient_step(trace, lambda w: _l2_per_weight(w, lam), wd, r"\lambda\, w_i", reduction,
+                   lambda w, g: msg("regularization.derivative.l2", w=number(w), g=number(g)))
     trace.show("w'", msg("regularization.step.one_sgd_step_with_weight"),
                r"w_i' = w_i - \text{lr} \cdot (\nabla_{w_i} L_{\text{data}} + \lambda w_i) = w_i - \lambda w_i",
                lambda w: w - lam * w, wd, sub=rf"$w - {lt} \cdot $w", w=wd,
@@ -197,7 +216,7 @@ def l2_penalty_enclosure(box: Box) -> Iv:
 
 
 _PENALTY = {"family": "regularization", "pred_kind": "weights", "target_kind": None, "prepare": penalty_prepare,
-            "default_reduction": "sum", "example": {"pred": "[0.5, -1.2, 2.0, 0.0, -0.3]", "params": {"lam": 0.01}}}
+            "default_reduction": "sum", "derivative": DERIVATIVE, "example": {"pred": "[0.5, -1.2, 2.0, 0.0, -0.3]", "params": {"lam": 0.01}}}
 _LAM = Param("lam", 0.01, Interval(Real, 0.0, 10.0), msg("regularization.param.lam"))
 _REDUCE_CODE = 'r.sum() if reduction == "sum" else r.mean() if reduction == "mean" else r'
 

@@ -14,17 +14,24 @@ hard truncation at m = 0.5 (K → ∞); K = 0 gives half the BCE.
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from lossapp.i18n import msg
+from lossapp.i18n import Message, msg
 from lossapp.inputs import require_binary, require_probabilities, require_same_shape
 from lossapp.inputs.constraints import Interval
 from lossapp.interval import Box, Iv, interval_formula, monotone, monotone_scalar, reduce_iv, where
-from lossapp.losses.classification import bce_enclosure_terms
+from lossapp.losses.classification import (
+    BCE_DERIVATIVE,
+    LOGITS_DERIVATIVE,
+    bce_enclosure_terms,
+    bce_probability_derivative,
+)
+from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.focal import bce_probability_steps, logits_hint, reduction_scale, soft_label_check
 from lossapp.losses.stable import (
     all_binary,
@@ -38,7 +45,7 @@ from lossapp.losses.stable import (
 )
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
-from lossapp.trace import Trace
+from lossapp.trace import Trace, fmt
 
 MAX_LISTED = 10  # positions listed in the truncation note
 
@@ -112,6 +119,14 @@ def truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, para
     loss = trace.add("l", msg("truncated.step.truncated_cross_entropy_term"), r"l_n = \lambda(y_n,\hat{y}_n)\,\mathrm{ce}_n", lam * ce,
                      note=msg("truncated.note.is_a_constant_truncated_elements"),
                      sub=r"$a \cdot $c", a=lam, c=ce)
+
+    def point(p: float, y: float, lam: float, g: float) -> Message:
+        if lam == 0:
+            return msg("truncated.derivative.truncated", p=number(p), y=number(y))
+        return msg("truncated.derivative.kept", p=number(p), y=number(y), g=number(g))
+    derivative_step(trace, BCE_DERIVATIVE, r"\frac{\partial l_n}{\partial \hat{y}_n} = \lambda_n\left[-\frac{y_n}{\hat{y}_n} + "
+                    r"\frac{1-y_n}{1-\hat{y}_n}\right]",
+                    lambda p, y, lam: lam * bce_probability_derivative(p, y) + 0.0, pred.detach(), y, lam.detach(), point=point)
     return reduce(trace, loss, reduction)
 
 
@@ -155,7 +170,7 @@ register(LossSpec(
     pred_kind="probabilities", target_kind="binary",
     params=(Param("m", 0.6, Interval(Real, 0.0, 1.0), msg("truncated.truncated_ce.param.m")),),
     steps=truncated_steps, enclosure=truncated_enclosure, reference=truncated_reference, prepare=_truncated_prepare, gradient=truncated_gradient,
-    reference_name=msg("truncated.reference_name.truncated_ce"),
+    reference_name=msg("truncated.reference_name.truncated_ce"), derivative=BCE_DERIVATIVE, curves="truncation",
     aliases=("hard_truncated_ce", "truncated_cross_entropy", "hard_truncated_cross_entropy"),
     example={"pred": "[0.9, 0.55, 0.3, 0.2, 0.45, 0.7]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"m": 0.6}},
     torch_code=(
@@ -177,16 +192,23 @@ def _soft_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[
     return pred, target
 
 
+def soft_threshold_logit(m: float) -> float:
+    """x_m = log(m / (1 − m)), the logit of the threshold m: ŷ = σ(x) > m exactly where x > x_m (0 for m = 0.5)."""
+    return math.log(m) - math.log1p(-m)
+
+
 def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
                          reduction: str) -> torch.Tensor:
-    """Soft-truncated cross-entropy on logits (article 004, 2.2).
+    """Soft-truncated cross-entropy on logits (article 004, 2.2), with the threshold m of the hard truncation.
 
-    Unreduced: l_n = −y σ(−Kx) log σ(x) − (1−y) σ(Kx) log σ(−x): λ's step θ(·) smoothed into σ(K·),
-    with the threshold at x = 0 (ŷ = σ(x) = 0.5). K → ∞ gives the hard truncation at m = 0.5;
-    K = 1 gives the focal loss with γ = 1 and no α; K = 0 gives BCE / 2.
+    Unreduced: l_n = −y σ(−K(x − x_m)) log σ(x) − (1−y) σ(K(x + x_m)) log σ(−x), x_m = log(m / (1 − m)):
+    λ's steps θ(m − ŷ) (a positive) and θ(ŷ − (1 − m)) (a negative) smoothed into sigmoids of the logit, so that
+    K → ∞ gives truncated_ce with the same m. m = 0.5 (x_m = 0) is Su Jianlin's form
+    −y σ(−Kx) log σ(x) − (1−y) σ(Kx) log σ(−x); with it K = 1 gives the focal loss with γ = 1 and no α and K = 0
+    gives BCE / 2.
     mean: Σ l_n / n;  sum: Σ l_n;  none: l.
-    Params: K = 1.0 (steepness, ≥ 0).
-    Reference: −y·torch.sigmoid(−Kx)·F.logsigmoid(x) − (1−y)·torch.sigmoid(Kx)·F.logsigmoid(−x).
+    Params: K = 1.0 (steepness, ≥ 0), m = 0.5 (threshold in (0, 1); the article's example uses 0.6).
+    Reference: −y·torch.sigmoid(−K(x − x_m))·F.logsigmoid(x) − (1−y)·torch.sigmoid(K(x + x_m))·F.logsigmoid(−x).
 
     Shape:
         - pred: (*), logits x, any number of dimensions.
@@ -199,32 +221,61 @@ def soft_truncated_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor,
         >>> r = lossapp.compute("soft_truncated_ce", "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "[1, 1, 1, 0, 0, 0]")
         >>> print(f"{r.scalar:.4f}")
         0.2881
+        >>> r = lossapp.compute("soft_truncated_ce", "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "[1, 1, 1, 0, 0, 0]", m=0.6)
+        >>> print(f"{r.scalar:.4f}")
+        0.3322
     """
-    k = float(params["K"])
+    k, m = float(params["K"]), float(params["m"])
+    xm = soft_threshold_logit(m)
     x, y = pred, target
-    s_neg = trace.add("sigma(-Kx)", msg("truncated.step.soft_lambda_positive"), r"\sigma(-Kx)", stable_sigmoid(-k * x),
-                      note=msg("truncated.note.soft_lambda_positive"),
-                      sub=rf"\sigma(-{k:g} \cdot $x)", x=x)
-    s_pos = trace.add("sigma(Kx)", msg("truncated.step.soft_lambda_negative"), r"\sigma(Kx)", stable_sigmoid(k * x),
-                      note=msg("truncated.note.soft_lambda_negative"),
-                      sub=rf"\sigma({k:g} \cdot $x)", x=x)
+    trace.add("x_m", msg("truncated.step.threshold_logit"), r"x_m = \log\frac{m}{1-m}", torch.tensor(xm, dtype=x.dtype, device=x.device),
+              note=msg("truncated.note.threshold_logit", m=f"{m:g}"), sub=rf"\log\frac{{{fmt(m)}}}{{1-{fmt(m)}}}")
+    s_neg = trace.add("sigma(-Kx)", msg("truncated.step.soft_lambda_positive"), r"\sigma(-K(x - x_m))",
+                      stable_sigmoid(-k * (x - xm)), note=msg("truncated.note.soft_lambda_positive", m=f"{m:g}"),
+                      sub=rf"\sigma(-{k:g} \cdot ($x - {_arg(xm)}))", x=x)
+    s_pos = trace.add("sigma(Kx)", msg("truncated.step.soft_lambda_negative"), r"\sigma(K(x + x_m))",
+                      stable_sigmoid(k * (x + xm)), note=msg("truncated.note.soft_lambda_negative", low=f"{1 - m:g}"),
+                      sub=rf"\sigma({k:g} \cdot ($x + {_arg(xm)}))", x=x)
     log_p = trace.add("log sigma(x)", msg("truncated.step.log_sigmoid_stable"), r"\log \sigma(x) = \min(x,0) - \log(1+e^{-|x|})",
                       stable_logsigmoid(x), note=msg("truncated.note.the_stable_form_exact_for"),
                       sub=r"\min($x,0) - \log(1+e^{-|$x|})", x=x)
     log_q = trace.add("log sigma(-x)", msg("truncated.step.log_sigmoid_of_x_stable"), r"\log \sigma(-x) = \min(-x,0) - \log(1+e^{-|x|})",
                       stable_logsigmoid(-x), sub=r"\min(-$x,0) - \log(1+e^{-|$x|})", x=x)
-    note = msg("truncated.note.k_is_1" if k == 1 else "truncated.note.k_to_infinity")
+    note = msg("truncated.note.k_is_1" if k == 1 and m == 0.5 else "truncated.note.k_to_infinity", m=f"{m:g}")
     loss = trace.add("l", msg("truncated.step.soft_truncated_cross_entropy_term"),
-                     r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",
+                     r"l_n = -y\,\sigma(-K(x - x_m))\,\log \sigma(x) - (1-y)\,\sigma(K(x + x_m))\,\log \sigma(-x)",
                      _soft_truncated_terms(y, s_neg, log_p, s_pos, log_q) + 0.0,
                      note=note,
                      sub=r"-$y \cdot $a \cdot $b - (1-$y) \cdot $c \cdot $d", y=y, a=s_neg, b=log_p, c=s_pos, d=log_q)
+    derivative_step(trace, LOGITS_DERIVATIVE,
+                    r"\frac{\partial l_n}{\partial x_n} = y\,A'(x) + (1-y)\,B'(x),\ "
+                    r"A' = -K a(1-a)\log(1+e^{-x}) - a\,\sigma(-x),\ B' = K b(1-b)\log(1+e^{x}) + b\,\sigma(x),\ "
+                    r"a = \sigma(-K(x - x_m)),\ b = \sigma(K(x + x_m))",
+                    lambda x, y: soft_truncated_derivative(x, y, k, xm), x.detach(), y,
+                    point=lambda x, y, g: msg("truncated.derivative.soft", x=number(x), y=number(y), g=number(g)))
     return reduce(trace, loss, reduction)
+
+
+def soft_truncated_derivative(x: torch.Tensor, y: torch.Tensor, k: float, xm: float) -> torch.Tensor:
+    """∂l/∂x of l = y·A + (1 − y)·B, A = σ(−K(x − x_m))·softplus(−x), B = σ(K(x + x_m))·softplus(x):
+    A' = −K a(1 − a)·softplus(−x) − a·σ(−x) with a = σ(−K(x − x_m));  B' = K b(1 − b)·softplus(x) + b·σ(x) with
+    b = σ(K(x + x_m)) (softplus(±x) = −log σ(∓x))."""
+    a, b = stable_sigmoid(-k * (x - xm)), stable_sigmoid(k * (x + xm))
+    softplus_neg, softplus_pos = -stable_logsigmoid(x), -stable_logsigmoid(-x)
+    d_a = -k * a * (1 - a) * softplus_neg - a * stable_sigmoid(-x)
+    d_b = k * b * (1 - b) * softplus_pos + b * stable_sigmoid(x)
+    return y * d_a + (1 - y) * d_b
+
+
+def _arg(v: float) -> str:
+    """A number inside a formula, parenthesised when negative."""
+    text = fmt(v)
+    return f"({text})" if text.startswith("-") else text
 
 
 def _soft_truncated_terms(y: torch.Tensor, s_neg: torch.Tensor, log_p: torch.Tensor, s_pos: torch.Tensor,
                           log_q: torch.Tensor) -> torch.Tensor:
-    """−y σ(−Kx) log σ(x) − (1−y) σ(Kx) log σ(−x); for hard labels the y = 1 / y = 0 term alone where a factor is
+    """−y σ(−K(x − x_m)) log σ(x) − (1−y) σ(K(x + x_m)) log σ(−x); for hard labels the y = 1 / y = 0 term alone where a factor is
     infinite (so that 0·∞ never appears)."""
     mixed = -(y * s_neg * log_p) - (1 - y) * s_pos * log_q
     if all_finite(mixed):
@@ -234,35 +285,37 @@ def _soft_truncated_terms(y: torch.Tensor, s_neg: torch.Tensor, log_p: torch.Ten
 
 def soft_truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
                             reduction: str) -> torch.Tensor | None:
-    """d(loss)/dx for 0/1 labels and finite logits, in closed form (else None: autograd of the trace). With s = 1 − 2y
-    and z = s·x the term is σ(Kz)·softplus(z) (log σ(x) = −softplus(−x)), so
-    dl/dx = s·σ(Kz)·[σ(z) + K·σ(−Kz)·softplus(z)]: a few passes instead of autograd's chain through every step."""
+    """d(loss)/dx for 0/1 labels and finite logits, in closed form (else None: autograd of the trace). With s = 1 − 2y,
+    z = s·x and u = K(z + x_m), the term is σ(u)·softplus(z) (log σ(x) = −softplus(−x)), so
+    dl/dx = s·σ(u)·[σ(z) + K·σ(−u)·softplus(z)]: a few passes instead of autograd's chain through every step."""
     x, y = pred.detach(), target.double()
     if not all_finite(x) or not all_binary(y):
         return None
-    k = float(params["K"])
+    k, xm = float(params["K"]), soft_threshold_logit(float(params["m"]))
     sign = (y * -2).add_(1)
     z = x * sign
     softplus = torch.exp(-z.abs()).log1p_().add_(z.clamp_min(0))
-    grad = torch.sigmoid(z * -k).mul_(softplus).mul_(k).add_(torch.sigmoid(z)).mul_(torch.sigmoid(z.mul_(k)))
+    u = z.add(xm).mul_(k)
+    grad = torch.sigmoid(torch.neg(u)).mul_(softplus).mul_(k).add_(torch.sigmoid(z)).mul_(torch.sigmoid(u))
     return grad.mul_(sign) * reduction_scale(grad, reduction)
 
 
 def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
-    k = float(params["K"])
-    loss = -y * torch.sigmoid(-k * x) * F.logsigmoid(x) - (1 - y) * torch.sigmoid(k * x) * F.logsigmoid(-x)
+    k, xm = float(params["K"]), soft_threshold_logit(float(params["m"]))
+    loss = -y * torch.sigmoid(-k * (x - xm)) * F.logsigmoid(x) - (1 - y) * torch.sigmoid(k * (x + xm)) * F.logsigmoid(-x)
     return reduce_builtin(loss, reduction)
 
 
 # -- rounding enclosure (lossapp.interval) ----------------------------------------------------------------------------
-# l = y·A(x) + (1 − y)·B(x) with A = σ(−Kx)·softplus(−x) (both factors ≥ 0, non-increasing) and B = σ(Kx)·softplus(x)
-# (non-decreasing), for K ≥ 0 (K's range): each has an exact range; a soft y by interval arithmetic.
+# l = y·A(x) + (1 − y)·B(x) with A = σ(−K(x − x_m))·softplus(−x) (both factors ≥ 0, non-increasing) and
+# B = σ(K(x + x_m))·softplus(x) (non-decreasing), for K ≥ 0 (K's range) and the same float x_m as the steps: each has an
+# exact range; a soft y by interval arithmetic.
 @interval_formula("exact range of each branch (monotone), interval arithmetic with outward rounding")
 def soft_truncated_enclosure(box: Box) -> Iv:
-    k = float(box.params["K"])
+    k, xm = float(box.params["K"]), soft_threshold_logit(float(box.params["m"]))
     x = box.pred_box()
-    a = monotone_scalar(lambda v: (v * (-k)).sigmoid() * (-v).softplus(), x, increasing=False)
-    b = monotone_scalar(lambda v: (v * k).sigmoid() * v.softplus(), x, increasing=True)
+    a = monotone_scalar(lambda v: ((v - xm) * (-k)).sigmoid() * (-v).softplus(), x, increasing=False)
+    b = monotone_scalar(lambda v: ((v + xm) * k).sigmoid() * v.softplus(), x, increasing=True)
     y = box.target_box(0.0, 1.0)
     terms = where(box.require_target() == 1, a, b) if box.labels else y * a + (1.0 - y) * b
     return reduce_iv(terms, box.reduction)
@@ -273,16 +326,20 @@ register(LossSpec(
     mistakes=("no_truncation",),
     name="soft_truncated_ce", family="classification", title=msg("truncated.soft_truncated_ce.title"),
     summary=msg("truncated.soft_truncated_ce.summary"),
-    formula=r"l_n = -y\,\sigma(-Kx)\,\log \sigma(x) - (1-y)\,\sigma(Kx)\,\log \sigma(-x)",
+    formula=r"l_n = -y\,\sigma(-K(x - x_m))\,\log \sigma(x) - (1-y)\,\sigma(K(x + x_m))\,\log \sigma(-x),\quad "
+            r"x_m = \log\frac{m}{1-m}",
     pred_kind="logits", target_kind="binary",
-    params=(Param("K", 1.0, Interval(Real, 0.0, 100.0), msg("truncated.soft_truncated_ce.param.k")),),
+    params=(Param("K", 1.0, Interval(Real, 0.0, 100.0), msg("truncated.soft_truncated_ce.param.k")),
+            Param("m", 0.5, Interval(Real, 0.0, 1.0, closed="neither"), msg("truncated.soft_truncated_ce.param.m"))),
     steps=soft_truncated_steps, enclosure=soft_truncated_enclosure, reference=soft_truncated_reference, prepare=_soft_prepare,
     gradient=soft_truncated_gradient,
-    reference_name="-y*sigmoid(-Kx)*F.logsigmoid(x) - (1-y)*sigmoid(Kx)*F.logsigmoid(-x)",
+    reference_name="-y*sigmoid(-K(x-x_m))*F.logsigmoid(x) - (1-y)*sigmoid(K(x+x_m))*F.logsigmoid(-x)",
+    derivative=LOGITS_DERIVATIVE, curves="truncation",
     aliases=("soft_truncated_cross_entropy", "softened_truncated_ce"),
-    example={"pred": "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"K": 1.0}},
+    example={"pred": "[2.0, -0.5, 0.3, -3.0, 0.8, -1.2]", "target": "[1, 1, 1, 0, 0, 0]", "params": {"K": 1.0, "m": 0.5}},
     torch_code=(
-        "l = -target * torch.sigmoid(-K * pred) * F.logsigmoid(pred) - (1 - target) * torch.sigmoid(K * pred) * "
+        "xm = float(torch.logit(torch.tensor(m, dtype=torch.float64)))\n"
+        "l = -target * torch.sigmoid(-K * (pred - xm)) * F.logsigmoid(pred) - (1 - target) * torch.sigmoid(K * (pred + xm)) * "
         "F.logsigmoid(-pred)\n"
         'l if reduction == "none" else l.sum() if reduction == "sum" else l.mean()'
     ),

@@ -51,7 +51,7 @@ def _answer(endpoint: str, inputs: tuple[Any, ...], *, full: bool, checking: boo
         return service.result_json(result, verdict, full=full)
 
 
-def compute(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "mean",
+def compute(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "",
             device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
     """Compute a loss step by step and compare it with PyTorch's built-in.
 
@@ -66,14 +66,14 @@ def compute(loss: str, pred: str, target: str = "", params: str = "{}", reductio
     return _answer("/compute", (loss, pred, target, params, reduction, device, dtype), full=False)
 
 
-def compute_full(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "mean",
+def compute_full(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "",
                  device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
     """As /compute (the same arguments), with every element of every step and of the gradients in the JSON,
     as large as the input makes it."""
     return _answer("/compute_full", (loss, pred, target, params, reduction, device, dtype), full=True)
 
 
-def check(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "mean",
+def check(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "",
           device: str = "cpu", dtype: str = "float32", claimed: str = "") -> dict[str, Any]:
     """Compute a loss (as /compute) and judge a claimed answer: the result JSON plus "check" with the
     verdict (exact / convention / mistake / rounding / incorrect), the claim's decimals, the attainable
@@ -83,7 +83,7 @@ def check(loss: str, pred: str, target: str = "", params: str = "{}", reduction:
                    claimed=claimed)
 
 
-def check_full(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "mean",
+def check_full(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "",
                device: str = "cpu", dtype: str = "float32", claimed: str = "") -> dict[str, Any]:
     """As /check (the same arguments), with every element of every step and of the gradients in the JSON."""
     return _answer("/check_full", (loss, pred, target, params, reduction, device, dtype), full=True, checking=True,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lossapp import render, service
@@ -129,9 +130,11 @@ def _number_line(data: dict[str, Any], lang: str) -> dict[str, Any] | None:
 
 
 def _matches(data: dict[str, Any], lang: str) -> dict[str, Any] | None:
-    """The conventions and mistakes that reproduce the claim, with their values; None when there are none."""
+    """The conventions and mistakes that reproduce the claim, with their values (and their range over the inputs'
+    rounding box where that is what reproduces it), then those listed only as possible explanations of a claim of
+    too few digits; None when there are none."""
     rows = [("convention", c) for c in data.get("conventions") or []] + \
-        [("mistake", m) for m in data.get("mistakes") or []]
+        [("mistake", m) for m in data.get("mistakes") or []] + [("possible", p) for p in data.get("possible") or []]
     if not rows:
         return None
     body = []
@@ -141,8 +144,12 @@ def _matches(data: dict[str, Any], lang: str) -> dict[str, Any] | None:
             library = _localized(item, "library", lang)
             if not title.startswith(library):
                 title = f"{library}: {title}"
+        over_box = ""
+        if item.get("interval"):
+            lo, hi = item["interval"]
+            over_box = t("chk_value_over_box", lang, lo=_num(lo, 6), hi=_num(hi, 6))
         body.append({"kind": t("chk_kind_" + kind, lang), "id": str(item.get("id")), "title": title,
-                     "value": _num(item.get("value")), "step": item.get("step") or "—"})
+                     "value": _num(item.get("value")), "over_box": over_box, "step": item.get("step") or "—"})
     heads = [t("chk_kind", lang), "id", t("chk_computation", lang), t("col_value", lang), t("chk_departs", lang)]
     return {"title": t("chk_matches", lang), "heads": heads, "rows": body}
 
@@ -175,6 +182,8 @@ def card_html(verdict: Verdict | dict[str, Any] | None, lang: str, result: Resul
                     "foot": _foot(result, lang)}
         return render_template("check_card.html", card=card)
     data = _verdict_data(verdict)
+    if data.get("elements"):
+        return render_template("check_card.html", card=_elements_card(data, lang, result, run))
     name = str(data.get("verdict"))
     gloss = t(f"g_{name}", lang) if has(f"g_{name}") else ""
     decimals = int(data.get("decimals") or 0)
@@ -200,9 +209,36 @@ def card_html(verdict: Verdict | dict[str, Any] | None, lang: str, result: Resul
     card = {"kind": "verdict", "run": run, "style": _style_vars(name), "verdict": name,
             "mark": VERDICT_STYLE.get(name, VERDICT_STYLE["none"])[3], "word": verdict_word(name, lang),
             "gloss": gloss, "stats": stats, "line": _number_line(data, lang),
-            "explanation": _localized(data, "explanation", lang), "matches": _matches(data, lang),
+            "explanation": _localized(data, "explanation", lang), "matches": _matches(data, lang), "elements": None,
             "foot": _foot(result, lang)}
     return render_template("check_card.html", card=card)
+
+
+def _elements_card(data: dict[str, Any], lang: str, result: Result | None, run: str) -> dict[str, Any]:
+    """The card of a claim per element (reduction none): the overall verdict, then a row per element with its
+    claim, true value, verdict (coloured) and explanation."""
+    name = str(data.get("verdict"))
+    shape = tuple(data.get("shape") or ())
+    rows = []
+    for i, element in enumerate(data["elements"]):
+        verdict = str(element.get("verdict"))
+        index = str(tuple(int(j) for j in np.unravel_index(i, shape))) if len(shape) > 1 else str(i)
+        rows.append({"index": index, "claimed": element.get("claimed_text") or _num(element.get("claimed")),
+                     "value": _num(element.get("value")), "verdict": verdict, "style": _style_vars(verdict),
+                     "mark": VERDICT_STYLE.get(verdict, VERDICT_STYLE["none"])[3], "word": verdict_word(verdict, lang),
+                     "explanation": _localized(element, "explanation", lang)})
+    values = ", ".join(_num(v, 6) for v in data.get("value") or [])
+    stats = [_stat(t("chk_claimed_word", lang), str(data.get("claimed_text") or ""),
+                   t("chk_per_element", lang, n=len(rows)), "la-check-claimed-value"),
+             _stat(t("chk_true_value", lang), f"[{values}]", t("chk_per_element", lang, n=len(rows)), "la-check-value")]
+    return {"kind": "verdict", "run": run, "style": _style_vars(name), "verdict": name,
+            "mark": VERDICT_STYLE.get(name, VERDICT_STYLE["none"])[3], "word": verdict_word(name, lang),
+            "gloss": t(f"g_{name}", lang) if has(f"g_{name}") else "", "stats": stats, "line": None,
+            "explanation": _localized(data, "explanation", lang), "matches": _matches(data, lang),
+            "elements": {"title": t("chk_elements", lang), "rows": rows,
+                         "heads": [t("chk_element", lang), t("chk_claimed_word", lang), t("chk_true_value", lang),
+                                   t("verdict", lang), t("chk_why", lang)]},
+            "foot": _foot(result, lang)}
 
 
 def conventions_frame(rows: list[dict[str, Any]] | None, lang: str, verdict: Any = None) -> pd.DataFrame:

@@ -1,5 +1,7 @@
-"""The article-examples tab: every examples/*.toml as a card (title, source, the article's stated value,
-lossapp's value and verdict); one click loads it into the calculator (or the confusion tab) and computes.
+"""The article-examples tab: every examples/*.toml as a card (title, the article it comes from by its title, the
+article's stated value where it prints one, lossapp's value and the verdict; an example's checked claim that the
+article implies but does not print is shown as such); one click loads it into the calculator (or the confusion tab)
+and computes.
 
 The examples are read when the app is built (small TOML files) and computed once per process, on first use:
 the app's warm-up after launch or the first page load (`on_load`), never while the app is being built.
@@ -11,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lossapp import render, service
-from lossapp.i18n import Message, tr
+from lossapp.examples import source_title
+from lossapp.i18n import Message, msg, tr
 from lossapp.registry import lookup
 from lossapp.ui import calculator as calc_mod
 from lossapp.ui.common import LATEX, Translations, esc, gr, once
@@ -103,12 +106,13 @@ def _in_language(ex: Any, key: str, lang: str) -> str:
 def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
     """The card's text; with computed=False, before the example has been computed (its value shown as …)."""
     ex = card.example
-    source = service.example_field(ex, "source", "")
+    source = source_title(service.example_field(ex, "source", ""), lang)
     section = service.example_field(ex, "section", "")
     stated = service.example_field(ex, "stated")
+    claimed = service.example_field(ex, "claimed")
     notes = _in_language(ex, "notes", lang)
     lines = [f"#### {_in_language(ex, 'title', lang)}", "",
-             f"{t('source', lang)}: `{source}`" + (f" · <cite>{esc(section)}</cite>" if section else "") +
+             f"{t('source', lang)}: <cite>{esc(source)}</cite>" + (f" · <cite>{esc(section)}</cite>" if section else "") +
              f" · `{service.example_field(ex, 'loss', '')}`", ""]
     if computed and card.error:
         lines += [f"**{t('example_failed', lang)}**: {tr(card.error, lang)}"]
@@ -118,9 +122,12 @@ def card_markdown(card: Card, lang: str, computed: bool = True) -> str:
         value = render.value_text(card.result.value, lang) if card.result is not None else "—"
     if computed and card.verdict is not None:
         data = card.verdict.to_dict() if hasattr(card.verdict, "to_dict") else dict(card.verdict)
-        verdict = f"`{data.get('verdict')}`"
+        found = [item["id"] for item in (data.get("conventions") or []) + (data.get("mistakes") or [])]
+        verdict = f"`{data.get('verdict')}`" + (f" (`{found[0]}`)" if found else "")  # what it detected
     lines += [f"| {t('stated', lang)} | {t('lossapp_value', lang)} | {t('verdict', lang)} |", "|---|---|---|",
               f"| {stated if stated is not None else '—'} | **{value}** | {verdict or '—'} |", ""]
+    if claimed is not None:
+        lines += [esc(msg("examples.claimed_line", claimed=claimed).render(lang)), ""]
     if notes:
         lines += [f"<small>{notes}</small>"]
     return "\n".join(lines)
@@ -180,6 +187,8 @@ def _loader(card: Card, calc: calc_mod.Calculator) -> Any:
         params = service.example_field(ex, "params", {}) or {}
         reduction = service.example_field(ex, "reduction", spec.default_reduction) or spec.default_reduction
         stated = service.example_field(ex, "stated")
+        if stated is None:  # the example's claim (the article's formula's value) is what its verdict is on
+            stated = service.example_field(ex, "claimed")
         random = None
         sources = service.example_sources(ex)
         if sources:
