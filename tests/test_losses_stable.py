@@ -86,6 +86,18 @@ def test_infinite_logits_take_the_where_forms() -> None:
     assert stable.bce_with_logits_stable(x, y)[:2].tolist() == [0.0, 0.0]
 
 
+def test_sign_parts() -> None:
+    x = torch.tensor([-2.0, -0.0, 0.0, 3.0], dtype=F64)
+    for values in (x, torch.tensor([-INF, 0.0, INF], dtype=F64)):
+        abs_x, min_x, min_neg_x = (v.detach() for v in stable.sign_parts(values))
+        assert abs_x.tolist() == values.abs().tolist()
+        assert min_x.tolist() == values.clamp(max=0).tolist()
+        assert min_neg_x.tolist() == (-values).clamp(max=0).tolist()
+    grads = [torch.autograd.grad(part.sum(), xx)[0].tolist()
+             for xx in [x.clone().requires_grad_(True)] for part in stable.sign_parts(xx)]
+    assert grads == [[-1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 0.0, 0.0], [0.0, -1.0, -1.0, -1.0]]  # x ≥ 0 branch at 0
+
+
 @pytest.mark.parametrize("b", [0.0, 2.5, "tensor"])
 def test_select_is_where(b) -> None:
     g = torch.Generator().manual_seed(2)

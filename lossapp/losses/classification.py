@@ -54,6 +54,7 @@ from lossapp.losses.stable import (
     first_indices,
     log_softmax_steps,
     select,
+    sign_parts,
     stable_sigmoid,
     weighted_per_element,
     within,
@@ -297,9 +298,8 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
         0.2620
     """
     x, y = pred, target
-    # |x|, min(x, 0) and min(−x, 0) in one pass each (the gradient is bce_with_logits_gradient's closed form, not
-    # autograd of these steps, so they need no form whose derivative is right at x = 0)
-    abs_x, min_x, min_neg_x = x.abs(), x.clamp(max=0), (-x).clamp_(max=0)
+    # |x|, min(x, 0) and min(−x, 0) by the sign of x, so that autograd gives the true derivative at x = 0
+    abs_x, min_x, min_neg_x = sign_parts(x)
     a = trace.add("|x|", msg("classification.step.absolute_logit"), r"|x_n|", abs_x)
     s = trace.add("s", msg("classification.step.softplus_remainder"), r"s_n = \log\left(1 + e^{-|x_n|}\right)", torch.log1p(torch.exp(-a)),
                   note=msg("classification.note.e_x_1_never_overflows"),

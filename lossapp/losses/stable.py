@@ -90,6 +90,15 @@ def nonneg_mask(x: torch.Tensor) -> torch.Tensor | None:
 # |x| = x·(2s − 1), −|x| = x·(1 − 2s), min(x, 0) = x·(1 − s), min(−x, 0) = −x·s, each exact; one product
 # each, so that the derivative is the mask itself (s, 2s − 1, ...), with no cancelling sum in the backward pass.
 
+def sign_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """|x|, min(x, 0) and min(−x, 0), each with the derivative of its x ≥ 0 branch at x = 0."""
+    s = nonneg_mask(x)
+    if s is None:
+        nonneg, zero = x >= 0, torch.zeros_like(x)
+        return torch.where(nonneg, x, -x), torch.where(nonneg, zero, x), torch.where(nonneg, -x, zero)
+    return x * (2 * s).sub_(1), x * (1 - s), (x * s).neg_()  # (fewer temporaries: in place where autograd allows)
+
+
 def _exp_neg_abs(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return torch.exp(x * (s * -2).add_(1))  # x·(1 − 2s), with one temporary for the mask
 
