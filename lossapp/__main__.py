@@ -7,6 +7,7 @@
     python -m lossapp examples [NAME] [--json]
     python -m lossapp grade answers.csv [-o verdicts.csv]
     python -m lossapp curves NAME [--param NAME=VALUE ...] [--csv | --png] [-o FILE]
+    python -m lossapp lab [NAME] [--param NAME=VALUE ...] [--seed N] [--json] [--lang en|zh|...]
 
 A random spec as --pred or --target (`randn(2, 3)`, `rand(4)`, `randint(0, 3, (2,))`, `softmax(2, 3)`, `mask(4)`) is
 drawn with --seed N (default 0): pred first, then target, from one generator seeded once, exactly the tensors of
@@ -41,7 +42,7 @@ from lossapp.inputs import InputError, limits, quote
 from lossapp.plain import latex_to_text
 from lossapp.registry import check_param_names, lookup
 
-SUBCOMMANDS = ("list", "examples", "confusion", "grade", "curves")
+SUBCOMMANDS = ("list", "examples", "confusion", "grade", "curves", "lab")
 READER_GONE = 141  # 128 + SIGPIPE: the exit status of a command whose reader closed the pipe
 INTERRUPTED = 130  # 128 + SIGINT
 
@@ -363,6 +364,48 @@ def _run_grade(argv: list[str]) -> int:
     return 0
 
 
+def _run_lab(argv: list[str]) -> int:
+    """`lab`: the experiments (name, title, article); `lab NAME`: run one and print its claim, finding and verdict."""
+    from lossapp.lab import EXPERIMENTS, cited, run_experiment
+
+    p = _Parser(prog="python -m lossapp lab")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="experiment parameter; repeats")
+    p.add_argument("--seed", default="0")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--lang", default="en", choices=LANGUAGES)
+    args = p.parse_args(argv)
+    if args.name is None:
+        if args.param:
+            raise InputError("lab.params_without_experiment")
+        if args.json:
+            print(json.dumps([e.to_dict(args.lang) for e in EXPERIMENTS.values()], ensure_ascii=False, indent=1))
+            return 0
+        for experiment in EXPERIMENTS.values():
+            print(f"{experiment.name:<26} {tr(experiment.title, args.lang)}")
+            print(f"{'':<26} {cited(experiment.article, args.lang)}")
+        return 0
+    record = run_experiment(args.name, _params(args.param), seed=args.seed, lang=args.lang)
+    if args.json:
+        print(json.dumps(record, ensure_ascii=False, indent=1))
+        return 0
+
+    def say(message_id: str, **fields: Any) -> str:
+        return msg(f"lab.{message_id}", **fields).render(args.lang)
+
+    params = ", ".join(f"{k}={v}" for k, v in record["params"].items())
+    print(f"{record['name']} — {record['title']}  [{record['article_title']}]")
+    print(say("cli_claim", claim=record["claim"]))
+    print(say("cli_params", params=params, seed=record["seed"]))
+    print(say("cli_finding"))
+    for key, value in record["finding"].items():
+        print(f"  {key:<36} {'—' if value is None else _format_value(value)}")
+    print(say("verdict_holds" if record["holds"] else "verdict_fails"))
+    print(f"  {record['summary']}")
+    print(say("cli_series", count=len(record["series"])))
+    return 0
+
+
 def _run_curves(argv: list[str]) -> int:
     from lossapp.plots import curve_set, write_png
     from lossapp.spreadsheet import writable_path
@@ -418,6 +461,8 @@ def _dispatch(argv: list[str]) -> int:
         return _run_grade(rest)
     if command == "curves":
         return _run_curves(rest)
+    if command == "lab":
+        return _run_lab(rest)
     if command.startswith("-"):
         raise InputError("cli.bad_command", commands=", ".join(SUBCOMMANDS), got=quote(command))
     return _run_loss(command, rest)

@@ -29,6 +29,8 @@ REDUCTIONS = ("none", "mean", "sum", "batchmean")
 SPEC_KINDS = ("loss", "metric")  # a metric is computed from counts by its own function (no pred to trace)
 ACTIVATIONS = ("sigmoid", "softmax")
 SET_MEASURES = ("dice", "iou", "tversky")
+# the parameter saying what pred holds, where a loss takes more than one kind (its choices are pred kinds)
+INPUT_PARAM = "input"
 RELATED_ROLES = ("logits", "probabilities", "log_probabilities", "root_of", "root", "absolute", "squared", "rescaled",
                  "untruncated")
 
@@ -162,6 +164,19 @@ class LossSpec:
         given = dict(given or {})
         check_param_names(self, given)
         return validate_params(given, self.params)
+
+    def input_kind(self, params: Mapping[str, Any] | None = None) -> str:
+        """What pred holds under `params`: the value of the loss's `input` parameter where it has one (its
+        choices are pred kinds: "logits", "probabilities", "log_probabilities"), else `pred_kind`.
+
+        >>> lookup("cross_entropy").input_kind({"input": "probabilities"})
+        'probabilities'
+        """
+        param = next((p for p in self.params if p.name == INPUT_PARAM), None)
+        if param is None:
+            return self.pred_kind
+        chosen = (params or {}).get(INPUT_PARAM)
+        return chosen if chosen in param.choices else param.default
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "family": self.family, "title": self.title, "summary": self.summary,

@@ -371,6 +371,15 @@ def _tensor_code(t: torch.Tensor, dtype: str, device: str, name: str) -> str:
     return f"{name} = torch.tensor({body}{extra})"
 
 
+def _conversion_code(t: torch.Tensor, dtype: str, device: str, name: str) -> str:
+    """`name = name.to(...)` (or nothing to do: ""): what a source (a seeded generator) drew, as the built-in received it: floating inputs
+    (0/1 labels of a loss with float targets included) in the chosen dtype, on the chosen device."""
+    args = [f"device={device!r}"] if device != "cpu" else []
+    if t.is_floating_point():
+        args.append(f"dtype=torch.{dtype}")
+    return f"{name} = {name}.to({', '.join(args)})" if args else ""
+
+
 def split_torch_code(code: str) -> tuple[str, str]:
     """(statements, final expression) of the spec's torch_code."""
     code = code.strip()
@@ -393,7 +402,8 @@ def torch_snippet(result: Result, *, sources: dict[str, str] | None = None) -> s
     """A short runnable script computing the same value with torch built-ins (spec.torch_code).
 
     `sources` may give the code that produced pred / target (e.g. a seeded torch.randn) to write
-    instead of the numbers."""
+    instead of the numbers; what it draws is then converted to the dtype the built-in received (a seeded
+    torch.randint of 0/1 labels becomes float for a loss with float targets)."""
     spec = result.spec
     sources = sources or {}
     ref = result.reference
@@ -405,6 +415,9 @@ def torch_snippet(result: Result, *, sources: dict[str, str] | None = None) -> s
     for name, tin in (("pred", result.pred), ("target", result.target)):
         if name in sources:
             lines.append(sources[name].rstrip())
+            conversion = _conversion_code(tin.values, dtype, device, name) if tin is not None else ""
+            if conversion:
+                lines.append(conversion)
         elif tin is not None:
             lines.append(_tensor_code(tin.values, dtype, device, name))
     lines.append(f"reduction = {result.reduction!r}")

@@ -21,6 +21,7 @@ from lossapp.confusion_metrics import confusion_from_masks
 from lossapp.examples import load_examples, run_example
 from lossapp.i18n import msg
 from lossapp.inputs import InputError, TensorInput, quote, read_params, read_tensor, shape_text
+from lossapp.inputs.random_specs import generator_spec, spec_torch_code
 from lossapp.reference import DTYPES, available_devices
 from lossapp.registry import FAMILIES, LOSSES, LossSpec, check_param_names, lookup
 from lossapp.result import Result, json_safe
@@ -141,29 +142,46 @@ def load_file(path: str | Path, name: str) -> TensorInput:
 
 @dataclass(frozen=True)
 class RandomKind:
-    key: str
+    key: str     # an input kind of lossapp.inputs.random_specs.KIND_GENERATORS
     label: str
-    spec: str  # how the article writes it: randn(2, 3), randint(0, 3, (2,)); {shape} and {classes} filled in
 
 
 RANDOM_KINDS = (
-    RandomKind("logits", msg("service.kind_logits"), "randn({shape})"),
-    RandomKind("probabilities", msg("service.kind_probabilities"), "rand({shape})"),
-    RandomKind("classes", msg("service.kind_classes"), "randint(0, {classes}, ({shape},))"),
-    RandomKind("mask", msg("service.kind_mask"), "randint(0, 2, ({shape},))"),
+    RandomKind("logits", msg("service.kind_logits")),
+    RandomKind("probabilities", msg("service.kind_probabilities")),
+    RandomKind("distribution", msg("service.kind_distribution")),
+    RandomKind("log_probabilities", msg("service.kind_log_probabilities")),
+    RandomKind("classes", msg("service.kind_classes")),
+    RandomKind("mask", msg("service.kind_mask")),
 )
 _KIND = {k.key: k for k in RANDOM_KINDS}
 
-PRED_KIND_DEFAULT = {"probabilities": "probabilities", "weights": "logits"}
-TARGET_KIND_DEFAULT = {"values": "logits", "binary": "mask", "classes": "classes",
-                       "classes_or_probabilities": "classes", "probabilities": "probabilities", "signs": "mask",
-                       "counts": "mask"}
+
+def _random_kind(kind: str | None, class_dim: bool) -> str:
+    """The generator kind (RANDOM_KINDS) of a valid input of a loss's input kind (LossSpec.pred_kind /
+    target_kind, or what its `input` parameter says): probabilities over a class dimension are distributions
+    (softmax rows), log-probabilities their logs; class-index targets are classes, 0/1 or ±1 labels and counts a
+    mask, the rest (values, logits, scores, weights) standard normal."""
+    if kind in ("classes", "classes_or_probabilities"):
+        return "classes"
+    if kind in ("binary", "signs", "counts"):
+        return "mask"
+    if kind == "probabilities":
+        return "distribution" if class_dim else "probabilities"
+    if kind == "log_probabilities":
+        return "log_probabilities"
+    return "logits"
 
 
-def default_random_kinds(spec: LossSpec) -> tuple[str, str | None]:
-    pred = PRED_KIND_DEFAULT.get(spec.pred_kind, "logits")
-    target = None if spec.target_kind is None else TARGET_KIND_DEFAULT.get(spec.target_kind, "logits")
-    return pred, target
+def default_random_kinds(spec: LossSpec, params: dict[str, Any] | None = None) -> tuple[str, str | None]:
+    """The random kinds that make a valid pred and target for `spec` under `params` (its `input` parameter says
+    what pred holds): read from the spec's kinds and flags. A target of probabilities is a distribution along the
+    same dimension as pred's (KL divergence's log q against p), and so is pred then."""
+    # probabilities compared with a target distribution (KL divergence, entropy) are one too
+    pred = _random_kind(spec.input_kind(params), spec.class_dim or spec.target_kind == "probabilities")
+    if spec.target_kind is None:
+        return pred, None
+    return pred, _random_kind(spec.target_kind, class_dim=True)
 
 
 def parse_shape(text: Any, name: str = "shape") -> tuple[int, ...]:
@@ -183,20 +201,6 @@ def parse_shape(text: Any, name: str = "shape") -> tuple[int, ...]:
     return shape
 
 
-def _shape_code(shape: tuple[int, ...]) -> str:
-    return ", ".join(str(s) for s in shape)
-
-
-def _spec_for(kind: str, shape: tuple[int, ...], classes: int) -> str:
-    dims = _shape_code(shape)
-    if kind == "logits":
-        return f"randn({dims})"
-    if kind == "probabilities":
-        return f"rand({dims})"
-    size = "(" + dims + ("," if len(shape) == 1 else "") + ")"
-    return f"randint(0, {classes if kind == 'classes' else 2}, {size})"
-
-
 def random_specs(pred_shape: tuple[int, ...], pred_kind: str, target_kind: str | None, classes: int | None,
                  class_target: bool) -> tuple[str, str | None]:
     """The article-style generator specs for pred and target (pred first, then target, one seed)."""
@@ -210,8 +214,8 @@ def random_specs(pred_shape: tuple[int, ...], pred_kind: str, target_kind: str |
     target_shape = pred_shape
     if class_target and target_kind == "classes":
         target_shape = (pred_shape[0], *pred_shape[2:]) if len(pred_shape) > 1 else ()
-    pred = _spec_for(pred_kind, pred_shape, c)
-    target = None if target_kind is None else _spec_for(target_kind, target_shape, c)
+    pred = generator_spec(pred_kind, pred_shape, c)
+    target = None if target_kind is None else generator_spec(target_kind, target_shape, c)
     return pred, target
 
 
@@ -222,8 +226,8 @@ def random_tensors(seed: int, specs: list[str]) -> list[torch.Tensor]:
 
 
 def spec_code(name: str, spec: str) -> str:
-    """`randn(2, 3)` -> `pred = torch.randn(2, 3)`."""
-    return f"{name} = torch.{spec}"
+    """`randn(2, 3)` -> `pred = torch.randn(2, 3)`; `log_softmax(2, 3)` -> `pred = torch.randn(2, 3).log_softmax(dim=1)`."""
+    return f"{name} = {spec_torch_code(spec)}"
 
 
 def tensor_text(t: torch.Tensor) -> str:
@@ -276,18 +280,14 @@ def random_input(seed: Any, shape: Any, pred_kind: str, target_kind: str | None,
                        "\n".join(lines), sources)
 
 
-def snippet_sources(random: dict[str, Any] | None, pred_text: str, target_text: str, dtype: str) -> dict[str, str]:
-    """The seeded generator code for the snippet, while the text boxes still hold what it generated."""
+def snippet_sources(random: dict[str, Any] | None, pred_text: str, target_text: str) -> dict[str, str]:
+    """The seeded generator code for the snippet, while the text boxes still hold what it generated (the snippet
+    converts what it draws to the dtype and device the built-in ran on)."""
     if not random or random.get("pred_text") != pred_text:
         return {}
     if random.get("target_text") is not None and random.get("target_text") != target_text:
         return {}
-    out = dict(random.get("sources") or {})
-    if dtype and dtype != "float32":
-        for key in ("pred", "target"):
-            if key in out and ("randn" in out[key] or "torch.rand(" in out[key]):
-                out[key] += f"\n{key} = {key}.to(torch.{dtype})"
-    return out
+    return dict(random.get("sources") or {})
 
 
 # -- tables ------------------------------------------------------------------------------------------

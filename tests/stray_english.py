@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import lossapp
+from lossapp.i18n import catalog
 
 # names that stay as they are in every language: libraries, functions, formula words, units of notation
 NAMES = {
@@ -16,6 +17,8 @@ NAMES = {
     "torchvision", "mmdetection", "mmdet", "kornia", "smp",
 }
 _LOSS_NAMES = {n.lower() for spec in lossapp.LOSSES.values() for n in (spec.name, *spec.aliases)}
+# the source articles' own titles, as published (article 004's Chinese title has "Facal Loss" in it): names, whole
+_TITLES = [title for key, title in catalog("zh").items() if key.startswith("examples.source_")]
 # a step's symbol opening a line ("  [num] ..."), code, math, options, dotted or snake_case names, calls f(x),
 # names called f( and keyword arguments name=value
 _CODE = re.compile(r"(?m)^\s*\[[^\]\n]*\]|`[^`]*`|\$[^$]*\$|--[\w-]+|\b\w+(?:[._/]\w+)+\b|\b\w+\([^()\s]*\)|\b\w+(?=\()"
@@ -26,5 +29,7 @@ _WORD = re.compile(r"[A-Za-z]{2,}")
 def stray_english(text: str, allowed: set[str] = frozenset()) -> list[str]:
     """The English words of `text` outside code, formulas, numbers and names (`allowed`: more names)."""
     names = NAMES | _LOSS_NAMES | {a.lower() for a in allowed}
+    for title in _TITLES:
+        text = text.replace(title, " ")
     bare = _CODE.sub(" ", text)
     return [w for w in _WORD.findall(bare) if w.lower() not in names]

@@ -38,6 +38,7 @@ from lossapp.inputs import (
     require_target,
     shape_text,
 )
+from lossapp.inputs.random_specs import generator_spec, spec_torch_code
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -789,7 +790,7 @@ def test_random_tensor_kinds():
 
 
 def test_random_tensor_errors():
-    raises(r"^expected a random kind such as randn, rand, softmax, randint, mask, got 'normal'$", random_tensor,
+    raises(r"^expected a random kind such as randn, rand, softmax, log_softmax, randint, mask, got 'normal'$", random_tensor,
            "normal", (2,))
     raises(r"^random randn: expected a shape of positive integers such as \(2, 3\), got \(2, -1\)$", random_tensor,
            "randn", (2, -1))
@@ -1390,3 +1391,37 @@ def test_every_limit_is_documented_in_the_readme() -> None:
     assert not missing, f"limits missing from README's table: {missing}"
     assert "| `MAX_ELEMENTS` | 20,000,000 |" in table and inputs.limits.MAX_ELEMENTS == 20_000_000
     assert "| `MAX_FILE_BYTES` | 200 MiB |" in table and inputs.limits.MAX_FILE_BYTES == 200 * 2**20
+
+
+def test_log_softmax_spec_draws_log_probabilities():
+    (logp,) = random_inputs(2, ["log_softmax(4, 3)"])
+    torch.manual_seed(2)
+    assert torch.equal(logp, torch.randn(4, 3).log_softmax(dim=1))
+    assert (logp <= 0).all() and torch.allclose(logp.exp().sum(dim=1), torch.ones(4))
+    assert torch.allclose(random_tensor("log_softmax", 5, seed=1).exp().sum(), torch.tensor(1.0))
+
+
+@pytest.mark.parametrize("spec", ["randn(2, 3)", "rand(4)", "softmax(2, 3)", "log_softmax(2, 3, 4)", "mask(4)",
+                                  "randint(0, 3, (2,))", "log_softmax(5)", "randn(3, dtype=torch.float64)"])
+def test_spec_torch_code_draws_what_the_spec_draws(spec):
+    code = spec_torch_code(spec)
+    assert code.startswith("torch.")
+    namespace = {"torch": torch}
+    torch.manual_seed(11)
+    exec(f"x = {code}", namespace)  # our own generated code, checked against the generator
+    assert torch.equal(namespace["x"], random_inputs(11, [spec])[0])
+
+
+@pytest.mark.parametrize(("kind", "check"), [
+    ("values", lambda x: x.is_floating_point()),
+    ("probabilities", lambda x: ((x >= 0) & (x < 1)).all()),
+    ("distribution", lambda x: torch.allclose(x.sum(dim=1), torch.ones(2))),
+    ("log_probabilities", lambda x: (x <= 0).all() and torch.allclose(x.exp().sum(dim=1), torch.ones(2))),
+    ("binary", lambda x: set(x.flatten().tolist()) <= {0, 1}),
+    ("classes", lambda x: x.dtype == torch.int64 and ((x >= 0) & (x < 3)).all()),
+])
+def test_generator_spec_makes_a_valid_input_of_each_kind(kind, check):
+    (x,) = random_inputs(0, [generator_spec(kind, (2, 3), 3)])
+    assert x.shape == (2, 3) and check(x)
+    with pytest.raises(InputError):
+        generator_spec("nonsense", (2,))

@@ -337,3 +337,11 @@ def test_defaults_are_torchs(name: str) -> None:
     assert shared or not spec.params
     for param in shared:
         assert param.default == signature[param.name].default, (name, param.name)
+
+
+def test_input_kind_follows_the_input_parameter() -> None:
+    ce, focal, bce = lookup("cross_entropy"), lookup("focal"), lookup("bce")
+    assert ce.input_kind(None) == "logits" and ce.input_kind({"input": "log_probabilities"}) == "log_probabilities"
+    assert focal.input_kind({"input": "probabilities"}) == "probabilities"
+    assert focal.input_kind({"input": "bogus"}) == "logits"  # not one of its choices: the default
+    assert bce.input_kind({"input": "logits"}) == "probabilities"  # no `input` parameter: its pred_kind

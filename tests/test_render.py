@@ -6,6 +6,8 @@ import contextlib
 import dataclasses
 import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,7 @@ import torch
 from stray_english import stray_english
 
 import lossapp
-from lossapp import render
+from lossapp import render, service
 from lossapp.i18n import Message, tr
 from lossapp.registry import LOSSES
 
@@ -196,6 +198,45 @@ def test_snippet_with_seeded_sources_reproduces_randn() -> None:
     assert "torch.tensor(" not in code
     namespace, _ = run_snippet(code)
     assert namespace["loss"].item() == torch.nn.functional.l1_loss(pred, target).item()
+
+
+def run_snippet_alone(code: str) -> str:
+    """Run a generated snippet as a person would, in a fresh interpreter (`python -c`); what it printed."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, f"the snippet failed:\n{code}\n{out.stderr}"
+    return out.stdout.strip()
+
+
+def printed_value(value: float, dtype: str) -> str:
+    """How the snippet prints the built-in's value: print(loss) after torch.set_printoptions(precision=6)."""
+    with torch_printoptions(6):
+        return str(torch.as_tensor(value, dtype=getattr(torch, dtype)))
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")
+@pytest.mark.parametrize("loss", [spec.name for spec in service.calculator_specs()])
+def test_snippet_from_the_apps_random_input_runs_alone_and_prints_the_value(loss: str) -> None:
+    """The app's random input for every loss (its default kinds, seed 0): the snippet writes the seeded generator,
+    converts what it draws as the built-in received it (0/1 labels drawn as integers become float targets), runs in
+    a fresh interpreter and prints the value the built-in gave, which agrees with lossapp's."""
+    spec = LOSSES[loss]
+    pred_kind, target_kind = service.default_random_kinds(spec)
+    made = service.random_input(0, "2, 3", pred_kind, target_kind, 0, spec)
+    result = lossapp.compute(loss, made.pred_text, made.target_text)
+    code = render.torch_snippet(result, sources=made.sources)
+    assert "torch.manual_seed(0)" in code and "pred = torch.tensor(" not in code and "target = torch.tensor(" not in code
+    assert run_snippet_alone(code) == printed_value(result.reference.value, "float32")
+    assert result.reference.agrees
+
+
+@pytest.mark.parametrize(("loss", "dtype"), [("bce", "float64"), ("dice_ce", "float16"), ("cross_entropy", "float64")])
+def test_snippet_from_random_input_in_another_dtype(loss: str, dtype: str) -> None:
+    spec = LOSSES[loss]
+    made = service.random_input(4, "3, 2", *service.default_random_kinds(spec), 0, spec)
+    result = lossapp.compute(loss, made.pred_text, made.target_text, dtype=dtype)
+    code = render.torch_snippet(result, sources=made.sources)
+    assert f"pred = pred.to(dtype=torch.{dtype})" in code
+    assert run_snippet_alone(code) == printed_value(result.reference.value, dtype)
 
 
 def test_snippet_for_large_inputs_loads_a_file() -> None:

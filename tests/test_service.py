@@ -68,3 +68,44 @@ def test_random_kind_labels_and_file_summary_are_messages() -> None:
     assert [tr(k.label, "zh") for k in service.RANDOM_KINDS][:2] == ["logits / 数值（randn）", "概率（rand）"]
     summary = service.file_summary("[1, 2, 3]", "pred")
     assert summary == "pred: (3,), 3 values" and tr(summary, "zh") == "pred：形状 (3,)，3 个值"
+
+
+@pytest.mark.parametrize("loss", [spec.name for spec in service.calculator_specs()])
+def test_every_loss_computes_from_its_example_with_default_controls_and_from_random_input(loss: str) -> None:
+    """What the calculator sends untouched: the example with every parameter at its control's default (an optional
+    parameter's empty box is ""), and the seeded random input of the loss's default kinds."""
+    spec = lossapp.LOSSES[loss]
+    defaults = service.control_values(spec, {p.name: "" if p.default is None else p.default for p in spec.params})
+    example = service.compute(loss, spec.example["pred"], spec.example.get("target"), defaults, None, "cpu",
+                              "float32")
+    assert example.reference.agrees
+    made = service.random_input(0, "2, 3", *service.default_random_kinds(spec), 0, spec)
+    random = service.compute(loss, made.pred_text, made.target_text, defaults, None, "cpu", "float32")
+    assert random.reference.agrees and torch.isfinite(torch.as_tensor(random.value)).all()
+
+
+@pytest.mark.parametrize(("loss", "params", "kinds"), [
+    ("bce", None, ("probabilities", "mask")),
+    ("cross_entropy", None, ("logits", "classes")),
+    ("cross_entropy", {"input": "probabilities"}, ("distribution", "classes")),
+    ("cross_entropy", {"input": "log_probabilities"}, ("log_probabilities", "classes")),
+    ("focal", {"input": "probabilities"}, ("probabilities", "mask")),
+    ("nll", None, ("log_probabilities", "classes")),
+    ("kl_div", None, ("log_probabilities", "distribution")),
+    ("l1_penalty", None, ("logits", None)),
+])
+def test_default_random_kinds_follow_the_spec_and_its_input_parameter(loss, params, kinds) -> None:
+    spec = lossapp.LOSSES[loss]
+    assert service.default_random_kinds(spec, params) == kinds
+    made = service.random_input(1, "3, 4", *kinds, 0, spec)
+    lossapp.compute(loss, made.pred_text, made.target_text, **(params or {}))  # valid input of that kind
+
+
+def test_random_input_code_draws_log_probabilities_as_torch_writes_them() -> None:
+    made = service.random_input(0, "2, 3", "log_probabilities", "distribution", 0, lossapp.LOSSES["kl_div"])
+    assert made.code == ("torch.manual_seed(0)\npred = torch.randn(2, 3).log_softmax(dim=1)\n"
+                         "target = torch.randn(2, 3).softmax(dim=1)")
+    torch.manual_seed(0)
+    pred, target = torch.randn(2, 3).log_softmax(dim=1), torch.randn(2, 3).softmax(dim=1)
+    assert torch.equal(torch.tensor(json.loads(made.pred_text), dtype=torch.float32), pred)
+    assert torch.equal(torch.tensor(json.loads(made.target_text), dtype=torch.float32), target)

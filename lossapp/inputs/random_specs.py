@@ -16,7 +16,7 @@ from lossapp.inputs.errors import InputError
 
 # -- random inputs -----------------------------------------------------------------------------------
 
-RANDOM_KINDS = ("randn", "rand", "softmax", "randint", "mask")
+RANDOM_KINDS = ("randn", "rand", "softmax", "log_softmax", "randint", "mask")
 _RANDOM_DTYPES = {"float16": torch.float16, "half": torch.float16, "bfloat16": torch.bfloat16,
                   "float32": torch.float32, "float": torch.float32, "float64": torch.float64,
                   "double": torch.float64, "int64": torch.int64, "long": torch.int64, "int32": torch.int32,
@@ -37,17 +37,24 @@ def _check_shape(shape: Any, what: Message) -> tuple[int, ...]:
     return shape
 
 
+def _class_dim(shape: tuple[int, ...]) -> int:
+    """The dimension (log-)softmax normalises: the classes, dim 1 of (N, C, ...), dim 0 of a vector."""
+    return 1 if len(shape) > 1 else 0
+
+
 def _generate(kind: str, shape: tuple[int, ...], generator: torch.Generator, low: int = 0, high: int | None = None,
               dtype: torch.dtype | None = None, what: Message | str = "random") -> torch.Tensor:
-    if kind in ("randn", "rand", "softmax"):
+    if kind in ("randn", "rand", "softmax", "log_softmax"):
         if dtype is not None and not dtype.is_floating_point:
             raise InputError("inputs.random_dtype", name=what, dtype=str(dtype).removeprefix("torch."))
-        if kind == "softmax" and not shape:
+        if kind in ("softmax", "log_softmax") and not shape:
             raise InputError("inputs.softmax_shape", name=what)
         fn = torch.rand if kind == "rand" else torch.randn
         t = fn(shape, generator=generator, dtype=dtype)
         if kind == "softmax":
-            t = torch.softmax(t, dim=1 if t.dim() > 1 else 0)
+            t = torch.softmax(t, dim=_class_dim(shape))
+        elif kind == "log_softmax":
+            t = torch.log_softmax(t, dim=_class_dim(shape))
         return t
     if kind == "mask":
         low, high = 0, 2
@@ -67,6 +74,7 @@ def random_tensor(kind: str, shape: Any, seed: int = 0, num_classes: int | None 
     randn:   values / logits, exactly `torch.manual_seed(seed); torch.randn(*shape)`
     rand:    probabilities in [0, 1) (torch.rand)
     softmax: rows of probabilities: softmax of randn along dim 1 (dim 0 for a vector)
+    log_softmax: rows of log-probabilities: log_softmax of randn along dim 1 (dim 0 for a vector)
     randint: class indices in [0, num_classes)
     mask:    0/1 labels (torch.randint(0, 2))
     The global RNG is left untouched.
@@ -94,7 +102,7 @@ def _check_seed(seed: Any) -> int:
     return seed
 
 
-_SPEC = re.compile(r"\s*(?:[A-Za-z_]\w*\s*=\s*)?(?:torch\.)?(?P<fn>randn|rand|randint|softmax|mask)\s*"
+_SPEC = re.compile(r"\s*(?:[A-Za-z_]\w*\s*=\s*)?(?:torch\.)?(?P<fn>randn|rand|randint|log_softmax|softmax|mask)\s*"
                    r"\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)\s*;?\s*", re.ASCII)
 _SPEC_HELP = "randn(2, 3), rand(4), randint(0, 3, (2,)), softmax(2, 3) or mask(4)"
 
@@ -216,3 +224,45 @@ def random_inputs(seed: int, specs: Sequence[str]) -> list[torch.Tensor]:
             for fn, shape, low, high, dtype in parsed]
 
 
+
+
+# -- what a loss's input of each kind is generated with (the names of LossSpec.pred_kind / target_kind) --------
+
+# input kind -> the generator that makes a valid input of that kind: a distribution's rows sum to 1 along the class
+# dimension (softmax), log-probabilities are their logs (log_softmax), probabilities are independent in [0, 1)
+KIND_GENERATORS = {"values": "randn", "logits": "randn", "scores": "randn", "weights": "randn",
+                   "probabilities": "rand", "distribution": "softmax", "log_probabilities": "log_softmax",
+                   "binary": "mask", "signs": "mask", "counts": "mask", "mask": "mask", "classes": "randint"}
+
+
+def generator_spec(kind: str, shape: Sequence[int], classes: int = 2) -> str:
+    """The generator spec (the language of `random_inputs`) of a valid input of `kind` (KIND_GENERATORS) and
+    `shape`; class indices are drawn from [0, classes).
+
+    >>> generator_spec("log_probabilities", (2, 3)), generator_spec("classes", (2,), 3)
+    ('log_softmax(2, 3)', 'randint(0, 3, (2,))')
+    """
+    if kind not in KIND_GENERATORS:
+        raise InputError("inputs.random_kind", kinds=", ".join(KIND_GENERATORS), kind=repr(kind))
+    fn = KIND_GENERATORS[kind]
+    dims = ", ".join(str(int(s)) for s in shape)
+    if fn == "mask":
+        fn, classes = "randint", 2
+    if fn == "randint":
+        return f"randint(0, {int(classes)}, ({dims}{',' if len(shape) == 1 else ''}))"
+    return f"{fn}({dims})"
+
+
+def spec_torch_code(spec: str) -> str:
+    """The PyTorch code that draws what the generator spec `spec` draws after the same torch.manual_seed:
+    "randn(2, 3)" -> "torch.randn(2, 3)", "log_softmax(2, 3)" -> "torch.randn(2, 3).log_softmax(dim=1)",
+    "mask(4)" -> "torch.randint(0, 2, (4,))"."""
+    fn, shape, low, high, dtype = _parse_spec(spec)
+    dims = ", ".join(str(s) for s in shape)
+    keyword = f", dtype=torch.{str(dtype).removeprefix('torch.')}" if dtype is not None else ""
+    if fn in ("randint", "mask"):
+        low, high = (0, 2) if fn == "mask" else (low, high)
+        return f"torch.randint({low}, {high}, ({dims}{',' if len(shape) == 1 else ''}){keyword})"
+    if fn in ("softmax", "log_softmax"):
+        return f"torch.randn({dims}{keyword}).{fn}(dim={_class_dim(shape)})"
+    return f"torch.{fn}({dims}{keyword})"

@@ -18,6 +18,7 @@ summary. Nothing here imports gradio.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +28,10 @@ import torch
 from lossapp.i18n import Message, tr
 from lossapp.inputs import InputError, quote
 from lossapp.inputs.constraints import validate_params
-from lossapp.registry import Param
+from lossapp.registry import Param, lookup
 
 SEED_LIMIT = 2**63 - 1
+SEED_FILE = re.compile(r"\d{3}_[0-9a-f]+\.txt")  # a source article's file in ../shared/seeds
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,20 @@ class Experiment:
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """What `lab` lists: the name, article, title, claim and parameters with their defaults."""
-        return {"name": self.name, "article": self.article, "title": tr(self.title, lang),
+        return {"name": self.name, "article": self.article, "article_title": cited(self.article, lang),
+                "title": tr(self.title, lang),
                 "claim": tr(self.claim, lang),
                 "params": [{"name": p.name, "default": p.default, "kind": p.kind, "low": p.low, "high": p.high,
-                            "description": tr(p.description, lang)} for p in self.params]}
+                            "choices": list(p.choices), "description": tr(p.description, lang)}
+                           for p in self.params]}
+
+
+def cited(article: str, lang: str = "en") -> str:
+    """An experiment's `article` as a reader sees it: each seed file named by its article's title, the sections
+    kept ("000_6833348b64a02e28.txt §3" -> "The most common loss functions ... §3")."""
+    from lossapp.examples import source_title
+
+    return SEED_FILE.sub(lambda found: source_title(found[0], lang), article)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -117,6 +129,34 @@ def run_experiment(name: str, params: Mapping[str, Any] | None = None, *, seed: 
             "series": [s.to_dict(lang) for s in outcome.series],
             "finding": {k: _json_number(v) for k, v in outcome.finding.items()},
             "holds": bool(outcome.holds), "summary": tr(outcome.summary, lang)}
+
+
+def builtin_loss(name: str, **params: Any) -> Callable[..., torch.Tensor]:
+    """A registered loss's torch built-in (its spec's `reference`, what lossapp checks its steps against), for the
+    experiments' training loops: `loss(pred, target, reduction="mean")`, with autograd. `params` override the
+    loss's defaults and are validated like a user's.
+
+        >>> mse = builtin_loss("mse")
+        >>> float(mse(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])))
+        5.0
+    """
+    spec = lookup(name)
+    effective = validate_params(params, spec.params, name=spec.name)
+
+    def loss(pred: torch.Tensor, target: torch.Tensor | None = None, reduction: str = "mean") -> torch.Tensor:
+        return spec.reference(pred, target, effective, reduction)
+
+    return loss
+
+
+def summary_fields(finding: Mapping[str, float | int | bool]) -> dict[str, str]:
+    """The finding's numbers as a summary writes them: a whole number as is, any other to 3 significant digits."""
+    return {key: str(value) if isinstance(value, int) else f"{float(value):.3g}" for key, value in finding.items()}
+
+
+def tail(values: Sequence[float], share: float = 0.2) -> Sequence[float]:
+    """The last `share` of a run's values (at least one): where "has it settled?" is read."""
+    return values[-max(1, round(len(values) * share)):]
 
 
 def _json_number(value: Any) -> Any:

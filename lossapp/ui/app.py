@@ -20,6 +20,7 @@ from typing import Any
 from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
 from lossapp.ui.common import CSS, Translations, gr, theme, toast_js
 from lossapp.ui.downloads import DOWNLOADS
+from lossapp.ui.lab_tab import add_lab_tab
 from lossapp.ui.strings import language_choices, t
 
 DELETE_CACHE = (600, 3600)  # Gradio's own files (uploads, served copies): every 10 min, those over an hour old
@@ -57,6 +58,7 @@ def build_app() -> gr.Blocks:
                 curves = curves_tab.build(tr_ui)
             with gr.Tab(t("tab_examples", "en"), id="examples", elem_id="la-tab-examples") as tab_examples:
                 examples = examples_tab.build(tr_ui)
+            add_lab_tab(tr_ui, lang)
         for tab, key in ((tab_calc, "tab_calculator"), (tab_conf, "tab_confusion"), (tab_curves, "tab_curves"),
                          (tab_examples, "tab_examples")):
             tr_ui.add(tab, _tab_label(key))
@@ -122,17 +124,18 @@ def _wire_language(lang: Any, tr_ui: Translations, calc: calculator.Calculator, 
 
     lang.change(family_and_loss, [lang, calc.family, calc.loss], [calc.loss], **private)
 
-    def calc_outputs(lg: str, state: Any, loss: str) -> list[Any]:
+    def calc_outputs(lg: str, state: Any, loss: str, *controls: Any) -> list[Any]:
         from lossapp.registry import lookup
         if not loss:
             return [*calculator.render_outputs(state, lg), "", gr.update(), gr.update()]
         spec = lookup(loss)
-        return [*calculator.render_outputs(state, lg), calculator.spec_info(spec, lg),
+        params = calculator.control_params(calc, spec, dict(zip(calc.control_components, controls, strict=True)))
+        return [*calculator.render_outputs(state, lg), calculator.spec_info(spec, lg, params),
                 gr.update(placeholder=calculator.placeholder(spec, "pred", lg)),
                 gr.update(placeholder=calculator.placeholder(spec, "target", lg))]
 
-    lang.change(calc_outputs, [lang, calc.state, calc.loss], [*calc.outputs, calc.info, calc.pred, calc.target],
-                **private)
+    lang.change(calc_outputs, [lang, calc.state, calc.loss, *calc.control_components],
+                [*calc.outputs, calc.info, calc.pred, calc.target], **private)
     lang.change(lambda lg, state: confusion_tab.render_outputs(state, lg), [lang, conf.state], conf.outputs, **private)
     inputs, outputs, fn = curves_tab.relabel(curves, lang)
     lang.change(fn, inputs, outputs, **private)

@@ -23,7 +23,7 @@ from lossapp import render, service
 from lossapp.i18n import tr
 from lossapp.inputs import InputError
 from lossapp.plots import AroundPlot, loss_around, pin_markers
-from lossapp.registry import LOSSES, LossSpec, Param, lookup
+from lossapp.registry import INPUT_PARAM, LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr, value_html
@@ -58,8 +58,10 @@ def family_choices(lang: str) -> list[tuple[str, str]]:
     return [(family_label(f, lang), f) for f in service.families()]
 
 
-def spec_info(spec: LossSpec, lang: str) -> str:
-    kinds = t("spec_kinds", lang, pred=_kind(spec.pred_kind, lang), target=_kind(spec.target_kind, lang),
+def spec_info(spec: LossSpec, lang: str, params: dict[str, Any] | None = None) -> str:
+    """The loss's title, summary, formula and what it reads pred and target as (pred as its `input` parameter in
+    `params` says, where it has one)."""
+    kinds = t("spec_kinds", lang, pred=_kind(spec.input_kind(params), lang), target=_kind(spec.target_kind, lang),
               reference=f"`{spec.reference_name}`")
     return f"**{tr(spec.title, lang)}** — {tr(spec.summary, lang)}\n\n$${spec.formula}$$\n\n{kinds}"
 
@@ -109,6 +111,8 @@ def make_control(p: Param, lang: str = "en") -> Any:
     if p.kind in ("tensor", "float_or_tensor"):
         return gr.Textbox(value=_tensor_text(p.default), label=label, info=info, lines=1,
                           placeholder=t("tensor_param_placeholder", lang))
+    if p.default is None:  # an optional number (off by default): a number box cannot be empty, it would send 0
+        return gr.Textbox(value="", label=label, info=info, lines=1, placeholder=t("number_param_placeholder", lang))
     step = _slider_step(p)
     if step is not None:
         return gr.Slider(minimum=p.low, maximum=p.high, value=p.default, step=step, label=label, info=info)
@@ -116,9 +120,14 @@ def make_control(p: Param, lang: str = "en") -> Any:
                      precision=0 if p.kind == "int" else None)
 
 
+def _text_control(p: Param) -> bool:
+    """Whether make_control draws `p` as a text box (tensors, and optional numbers: empty = off)."""
+    return p.kind in ("tensor", "float_or_tensor") or (p.default is None and p.kind in ("float", "int"))
+
+
 def control_value(p: Param, value: Any) -> Any:
     """A value for the control of `p` (example params come as numbers, lists or text)."""
-    if p.kind in ("tensor", "float_or_tensor"):
+    if _text_control(p):
         return _tensor_text(value)
     return value
 
@@ -171,6 +180,8 @@ class Calculator:
     state: Any
     random_state: Any
     extra: dict[str, Any] = field(default_factory=dict)
+    input_note: Any = None  # what switching the loss did to the inputs
+    inputs_for: Any = None  # State: the loss the inputs on screen are for (switched to, or last computed)
 
     @property
     def control_components(self) -> list[Any]:
@@ -302,10 +313,14 @@ def _x_title(plot: AroundPlot, lang: str) -> str:
     return {"p_t": t("x_pt", lang), "d = ŷ − y": t("x_d", lang), "x_y": t("x_logit", lang)}.get(plot.x_label, plot.x_label)
 
 
+# the state after a failed Compute: no result (the previous one belonged to other inputs), and the panel says so
+FAILED: dict[str, Any] = {"result": None, "failed": True}
+
+
 def render_headline(state: dict[str, Any] | None, lang: str) -> list[Any]:
     """[value, warnings]: the value with its PyTorch badge and the verdict on the claim, as soon as they exist."""
     if not state or state.get("result") is None:
-        return [empty_html(t("nothing_yet", lang)), ""]
+        return [empty_html(t("compute_failed" if state and state.get("failed") else "nothing_yet", lang)), ""]
     result: Result = state["result"]
     return [big_value(result, lang, state.get("verdict"), str(state.get("stamp", ""))),
             warnings_markdown(result, lang)]
@@ -439,6 +454,7 @@ def build(tr_ui: Translations) -> Calculator:
                             controls.append(Control(s.name, p, component))
                             tr_ui.add(component, control_translation(p))
                     groups[s.name] = group
+            input_note = gr.Markdown("", elem_id="la-input-note", elem_classes=["la-note"])
             pred = gr.Textbox(label=t("pred", lang), lines=3, max_lines=12, placeholder=placeholder(spec, "pred", lang),
                               value=(spec.example or {}).get("pred") or "", elem_id="la-pred")
             target = gr.Textbox(label=t("target", lang), lines=2, max_lines=12,
@@ -538,13 +554,19 @@ def build(tr_ui: Translations) -> Calculator:
     calc = Calculator(family, loss, info, no_params, groups, controls, pred, target, use_example, seed, shape,
                       pred_kind, target_kind, classes, generate, random_code, pred_file, target_file, file_info,
                       reduction, device, dtype, claimed, compute, value, warnings, solution, table, table_note,
-                      comparison, plot_loss, plot_dloss, plot_note, snippet, downloads, dl_file, state, random_state)
+                      comparison, plot_loss, plot_dloss, plot_note, snippet, downloads, dl_file, state, random_state,
+                      input_note=input_note, inputs_for=gr.State(spec.name))
+    calc.extra["note"] = gr.State(None)  # switch_inputs' record of the note, rendered again in another language
     return calc
 
 
 def control_translation(p: Param) -> Any:
     def update(lang: str) -> Any:
-        extra = {"placeholder": t("tensor_param_placeholder", lang)} if p.kind in ("tensor", "float_or_tensor") else {}
+        extra = {}
+        if p.kind in ("tensor", "float_or_tensor"):
+            extra = {"placeholder": t("tensor_param_placeholder", lang)}
+        elif _text_control(p):
+            extra = {"placeholder": t("number_param_placeholder", lang)}
         return gr.update(info=tr(p.description, lang), **extra)
     return update
 
@@ -562,17 +584,17 @@ def _tab_translation(key: str) -> Any:
 # -- events ------------------------------------------------------------------------------------------
 
 
-def loss_updates(calc: Calculator, spec: LossSpec, lang: str, reduction: str | None) -> list[Any]:
-    """Updates for [info, no_params, *groups, pred, target, target_file, reduction, pred_kind, target_kind]."""
-    pred_kind, target_kind = service.default_random_kinds(spec)
-    keep = reduction if reduction in spec.reductions else spec.default_reduction
+def loss_updates(calc: Calculator, spec: LossSpec, lang: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Updates for [info, no_params, *groups, pred, target, target_file, reduction, pred_kind, target_kind] (the
+    reduction's choices: its value is set by whoever changed the loss, switch_inputs or an example)."""
+    pred_kind, target_kind = service.default_random_kinds(spec, params)
     has_target = spec.target_kind is not None
-    return [spec_info(spec, lang), gr.update(visible=not spec.params),
+    return [spec_info(spec, lang, params), gr.update(visible=not spec.params),
             *[gr.update(visible=name == spec.name) for name in calc.groups],
             gr.update(placeholder=placeholder(spec, "pred", lang)),
             gr.update(placeholder=placeholder(spec, "target", lang), visible=has_target),
             gr.update(visible=has_target),
-            gr.update(choices=list(spec.reductions), value=keep),
+            gr.update(choices=list(spec.reductions)),
             gr.update(value=pred_kind), gr.update(value=target_kind or "logits", visible=has_target)]
 
 
@@ -581,34 +603,113 @@ def loss_outputs(calc: Calculator) -> list[Any]:
             calc.reduction, calc.pred_kind, calc.target_kind]
 
 
+def control_params(calc: Calculator, spec: LossSpec, data: dict[Any, Any]) -> dict[str, Any]:
+    """The values of `spec`'s parameter controls in an event's `data` (keyword arguments for compute)."""
+    return service.control_values(spec, {c.param.name: data[c.component] for c in calc.controls if c.spec == spec.name})
+
+
+def example_updates(calc: Calculator, spec: LossSpec) -> list[Any]:
+    """Updates for [pred, target, *controls]: the loss's example and the example's parameters (the others'
+    controls unchanged)."""
+    example = spec.example or {}
+    params = example.get("params") or {}
+    updates = [gr.update(value=example.get("pred") or ""), gr.update(value=example.get("target") or "")]
+    for c in calc.controls:
+        if c.spec == spec.name:
+            updates.append(gr.update(value=control_value(c.param, params.get(c.param.name, c.param.default))))
+        else:
+            updates.append(gr.update())
+    return updates
+
+
+def switch_inputs(calc: Calculator, data: dict[Any, Any]) -> list[Any]:
+    """After the person picked another loss: updates for switch_outputs(calc).
+
+    Inputs of another kind are never reused silently. The inputs were entered for the loss `inputs_for`; when the
+    new loss reads pred and target as the same kinds (its `input` parameter included), they are kept and the note
+    says so; otherwise (or when there are none) they become the new loss's example, and the note says why. Either
+    way the result on screen, which belonged to the other loss, is cleared, and the reduction becomes the new loss's
+    default unless the person had chosen another one that the new loss has too (the penalties sum by default)."""
+    lang = data[calc.extra["lang_radio"]]
+    new = lookup(data[calc.loss])
+    old = LOSSES.get(data[calc.inputs_for] or "")
+    unchanged = [gr.update() for _ in switch_outputs(calc)]
+    if old is None or old.name == new.name:
+        return unchanged
+    old_kinds = (old.input_kind(control_params(calc, old, data)), old.target_kind)
+    new_kinds = (new.input_kind(control_params(calc, new, data)), new.target_kind)
+    given = bool((data[calc.pred] or "").strip() or data[calc.pred_file])
+    cleared = [None, *render_outputs(None, lang), *[gr.update(interactive=False) for _ in calc.downloads]]
+    chosen = data[calc.reduction]
+    keep = chosen != old.default_reduction and chosen in new.reductions
+    reduction = gr.update(choices=list(new.reductions), value=chosen if keep else new.default_reduction)
+    kinds = {"pred": new_kinds[0], "target": new_kinds[1]}
+    if given and old_kinds == new_kinds:
+        note = {"key": "inputs_kept", "old": old.name, "new": new.name, "kinds": kinds}
+        return [*unchanged[:-len(cleared) - 4], reduction, input_note_text(note, lang), note, new.name, *cleared]
+    note = {"key": "inputs_replaced", "old": old.name, "new": new.name,
+            "kinds": {**kinds, "old_pred": old_kinds[0], "old_target": old_kinds[1]}} if given else None
+    return [*example_updates(calc, new), None, None, None, gr.update(value="", visible=False), "", reduction,
+            input_note_text(note, lang), note, new.name, *cleared]
+
+
+def input_note_text(note: dict[str, Any] | None, lang: str) -> str:
+    """The note on what switching the loss did to the inputs (switch_inputs' record of it), in `lang`."""
+    if not note:
+        return ""
+    old, new = LOSSES[note["old"]], LOSSES[note["new"]]
+    kinds = {name: _kind(kind, lang) for name, kind in note["kinds"].items()}
+    return t(note["key"], lang, old=tr(old.title, lang), new=tr(new.title, lang), **kinds)
+
+
+def switch_outputs(calc: Calculator) -> list[Any]:
+    return [calc.pred, calc.target, *calc.control_components, calc.pred_file, calc.target_file, calc.random_state,
+            calc.random_code, calc.claimed, calc.reduction, calc.input_note, calc.extra["note"], calc.inputs_for,
+            calc.state, *calc.outputs, *calc.downloads.values()]
+
+
 def wire(calc: Calculator, lang_radio: Any) -> None:
     """Connect the calculator's events (all private: the public HTTP API is lossapp.ui.api)."""
     private = {"api_visibility": "private"}
+    calc.extra["lang_radio"] = lang_radio
+    switch_from = {lang_radio, calc.loss, calc.inputs_for, calc.pred, calc.pred_file, calc.reduction,
+                   *calc.control_components}
 
     def on_family(lang: str, family: str) -> Any:
         choices = loss_choices(family, lang)
         return gr.update(choices=choices, value=choices[0][1] if choices else None)
 
-    calc.family.input(on_family, [lang_radio, calc.family], [calc.loss], **private)
+    calc.family.input(on_family, [lang_radio, calc.family], [calc.loss], **private) \
+        .then(functools.partial(switch_inputs, calc), switch_from, switch_outputs(calc), **private)
+    calc.loss.input(functools.partial(switch_inputs, calc), switch_from, switch_outputs(calc), **private)
 
-    def on_loss(lang: str, loss: str, reduction: str) -> list[Any]:
-        if not loss:
+    def on_loss(data: dict[Any, Any]) -> list[Any]:
+        if not data[calc.loss]:
             return [gr.update() for _ in loss_outputs(calc)]
-        return loss_updates(calc, lookup(loss), lang, reduction)
+        spec = lookup(data[calc.loss])
+        return loss_updates(calc, spec, data[lang_radio], control_params(calc, spec, data))
 
-    calc.loss.change(on_loss, [lang_radio, calc.loss, calc.reduction], loss_outputs(calc), **private)
+    calc.loss.change(on_loss, {lang_radio, calc.loss, *calc.control_components}, loss_outputs(calc),
+                     **private)
+
+    def on_input_kind(data: dict[Any, Any]) -> list[Any]:
+        """The `input` parameter changed: the info line and the random pred's kind follow what pred holds."""
+        spec = lookup(data[calc.loss])
+        if not any(c.spec == spec.name and c.param.name == INPUT_PARAM for c in calc.controls):
+            return [gr.update(), gr.update()]
+        params = control_params(calc, spec, data)
+        return [spec_info(spec, data[lang_radio], params), service.default_random_kinds(spec, params)[0]]
+
+    for c in calc.controls:
+        if c.param.name == INPUT_PARAM:
+            c.component.change(on_input_kind, {lang_radio, calc.loss, *calc.control_components},
+                               [calc.info, calc.pred_kind], **private)
+
+    lang_radio.change(input_note_text, [calc.extra["note"], lang_radio], [calc.input_note], **private, queue=False,
+                      show_progress="hidden")
 
     def on_use_example(loss: str) -> list[Any]:
-        spec = lookup(loss)
-        example = spec.example or {}
-        params = example.get("params") or {}
-        updates = [gr.update(value=example.get("pred") or ""), gr.update(value=example.get("target") or "")]
-        for c in calc.controls:
-            if c.spec == spec.name:
-                updates.append(gr.update(value=control_value(c.param, params.get(c.param.name, c.param.default))))
-            else:
-                updates.append(gr.update())
-        return [*updates, None, None]
+        return [*example_updates(calc, lookup(loss)), None, None]
 
     calc.use_example.click(on_use_example, [calc.loss],
                            [calc.pred, calc.target, *calc.control_components, calc.pred_file, calc.target_file],
@@ -659,7 +760,7 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
             verdict = service.check(result, data[calc.claimed])
         forget_downloads(data[calc.state])  # the previous result's files: its owner has moved on
         sources = {} if pred_file or target_file else service.snippet_sources(
-            data[calc.random_state], data[calc.pred], data[calc.target] or "", dtype)
+            data[calc.random_state], data[calc.pred], data[calc.target] or "")
         state = {"result": result, "verdict": verdict, "sources": sources, "stamp": time.time_ns(),
                  "key": secrets.token_hex(8)}
         return [state, *render_headline(state, lang)]
@@ -691,11 +792,40 @@ def _download_handler(kind: str) -> Any:
     return on_download
 
 
+# after Compute, the result comes into view where it is not (the button sits below the fold at 1400×1000)
+SHOW_RESULT_JS = """() => {
+  const box = document.querySelector('#la-result');
+  if (!box) return;
+  const r = box.getBoundingClientRect();
+  if (r.top < 0 || r.top > window.innerHeight - 120) box.scrollIntoView({block: 'start', behavior: 'smooth'});
+}"""
+
+
+def on_failure(lang: str) -> list[Any]:
+    """After a failed Compute: no result on screen (the previous one belonged to other inputs), the panel saying
+    that the computation failed, the downloads off. Updates for [state, *outputs, *downloads]."""
+    return [FAILED, *render_outputs(FAILED, lang), *[gr.update(interactive=False) for _ in DOWNLOAD_KINDS]]
+
+
+def computed_loss(state: dict[str, Any] | None) -> str | None:
+    """The loss of the result just computed (the loss the inputs on screen are for)."""
+    result = (state or {}).get("result")
+    return result.spec.name if result is not None and result.spec is not None else None
+
+
 def compute_chain(listener: Any, calc: Calculator, lang_radio: Any) -> Any:
     """Run the calculator's computation from `listener` (calc.compute.click, or an event's .then): the value and
-    the verdict first, then the details, both in the computations' group of workers."""
+    the verdict first, then the details, both in the computations' group of workers. When either fails, the
+    previous result is cleared (on_failure); when the value is in, it is scrolled into view."""
     private = {"api_visibility": "private"}
-    return listener(calc.extra["on_compute"], calc.extra["compute_inputs"], calc.extra["compute_outputs"],
-                    **private, **compute_events()) \
-        .success(calc.extra["on_details"], [calc.state, lang_radio], calc.extra["details_outputs"], **private,
-                 **compute_events())
+    cleared = [calc.state, *calc.outputs, *calc.downloads.values()]
+    headline = listener(calc.extra["on_compute"], calc.extra["compute_inputs"], calc.extra["compute_outputs"],
+                        **private, **compute_events())
+    headline.failure(on_failure, [lang_radio], cleared, **private, queue=False)
+    headline.success(None, None, None, js=SHOW_RESULT_JS, **private, queue=False)
+    # the inputs were computed as the loss's: theirs from now on (an example or a shared link sets loss and inputs)
+    headline.success(computed_loss, [calc.state], [calc.inputs_for], **private, show_progress="hidden")
+    details = headline.success(calc.extra["on_details"], [calc.state, lang_radio], calc.extra["details_outputs"],
+                               **private, **compute_events())
+    details.failure(on_failure, [lang_radio], cleared, **private, queue=False)
+    return details
