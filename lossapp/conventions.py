@@ -459,9 +459,9 @@ def _keras_kl(c: Case) -> float | None:
     x, t = c.pred, c.target
     if x is None or t is None or c.param("log_target") or x.dim() == 0:
         return None
-    q = torch.exp(x.double()).clamp(KERAS_EPS, 1.0)
+    q = torch.exp(x.double()).clamp_(KERAS_EPS, 1.0)
     p = t.double().clamp(KERAS_EPS, 1.0)
-    per_row = (p * torch.log(p / q)).sum(-1)
+    per_row = torch.div(p, q, out=q).log_().mul_(p).sum(-1)  # p·log(p / q), in q's buffer
     return float(per_row.mean()) if c.reduction in ("mean", "batchmean") else float(per_row.sum())
 
 

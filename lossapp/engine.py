@@ -120,9 +120,10 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
     """Run the float64 step function; return the trace, the value and d(value)/d(pred).
 
     The gradient is autograd of the trace, or the spec's own `gradient` where it gives one (then the trace runs
-    without recording a graph). With `release`, the steps keep only their shown elements (before the backward
-    pass, so they do not add to its peak memory), their complete values to come from `replay`."""
-    trace = Trace()
+    without recording a graph). With `release`, the steps keep only their shown elements from the moment they are
+    written (a transient trace: they add nothing to the peak memory of the computation or of the backward pass), their
+    complete values to come from `replay`."""
+    trace = Trace(transient=release, replay=replay)
     x = pred.detach()
     x = x.double() if x.is_floating_point() else x
     grad = None
@@ -134,7 +135,7 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
     with torch.set_grad_enabled(autograd):
         value = spec.steps(trace, x, target, params, reduction)
     if release:
-        trace.release(replay)
+        trace.release(replay)  # (the steps a loss appends itself, e.g. a combined loss's parts)
     if autograd:
         if value.requires_grad:
             (grad,) = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)

@@ -444,14 +444,15 @@ def hull(a: Iv, b: Iv) -> Iv:
     return Iv(torch.minimum(a.lo, b.lo), torch.maximum(a.hi, b.hi))
 
 
-def monotone(fn: Callable[[Iv], Iv], box: Iv, signs: torch.Tensor | float) -> Iv:
+def monotone(fn: Callable[[Iv], Iv], box: Iv, signs: torch.Tensor | float | Callable[[], torch.Tensor]) -> Iv:
     """Range of fn over the box when fn is non-decreasing in every entry with sign +1 and non-increasing
     in every entry with sign −1 (entries with sign 0 are exact): fn at the low corner to fn at the high
     corner, each evaluated in interval arithmetic (so rounded outward). The caller proves monotonicity.
-    A point box has one corner: fn is evaluated once."""
+    A point box has one corner: fn is evaluated once. `signs` may be a function making them, called only for a
+    box that is not a point (an input whose decimals are not known needs no signs, nor their passes)."""
     if box.point:
         return fn(box)
-    increasing = _t(signs) >= 0
+    increasing = _t(signs() if callable(signs) else signs) >= 0
     return Iv(fn(Iv(torch.where(increasing, box.lo, box.hi))).lo, fn(Iv(torch.where(increasing, box.hi, box.lo))).hi)
 
 

@@ -96,6 +96,7 @@ class Closeness:
     agrees: bool  # every element within atol + rtol·|exact|, and none finite in only one of reference and written
     index: int | None  # flat index of the worst element: the first finiteness mismatch with `written`, else the
     # largest difference (None when every element matches)
+    atol: float = 0.0  # the atol compared with (scaled: see `closeness`)
 
     @property
     def worst(self) -> int | None:
@@ -114,7 +115,7 @@ def finiteness_mismatch(actual: torch.Tensor, expected: torch.Tensor) -> torch.T
 
 
 def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: float,
-              written: torch.Tensor | None = None) -> Closeness:
+              written: torch.Tensor | None = None, *, scaled_atol: bool = False) -> Closeness:
     """Compare every element of the built-in's `reference` (its own dtype) with the exact float64 `exact`.
 
     NaN matches NaN and ±inf the same inf; any other element agrees when |reference − exact| ≤ atol + rtol·|exact|.
@@ -126,19 +127,24 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
 
     `written` (the trace at the inputs as written, when `exact` is the trace at the inputs rounded to the built-in's
     dtype): an element finite in one of `reference` and `written` and not in the other never agrees — a float16
-    overflow to inf is no agreement with a finite exact value."""
+    overflow to inf is no agreement with a finite exact value.
+
+    `scaled_atol`: atol is multiplied by max(1, max |exact|) (when that is finite), found in the same pass over the
+    blocks (the gradients' comparison; `Closeness.atol` says the atol used)."""
     r, e = reference.detach().reshape(-1), exact.detach().reshape(-1)
     if r.numel() == 0:
-        return Closeness(0.0, 0.0, True, None)
-    abs_diff, index = _largest_gap(r, e)
+        return Closeness(0.0, 0.0, True, None, atol)
+    abs_diff, index, scale = _largest_gap(r, e, scaled_atol)
+    if scaled_atol:
+        atol = atol * max(1.0, scale if math.isfinite(scale) else 1.0)
     finite = math.isfinite(abs_diff)  # then every element of r and e is finite
     if not finite:
         close = _closeness_nonfinite(r, e, rtol, atol)
     elif abs_diff == 0:
-        close = Closeness(0.0, 0.0, True, None)
+        close = Closeness(0.0, 0.0, True, None, atol)
     else:
         agrees = abs_diff <= atol or _within_rtol(r, e, rtol, atol)
-        close = Closeness(abs_diff, abs_diff / max(abs(float(e[index])), 1e-300), agrees, index)
+        close = Closeness(abs_diff, abs_diff / max(abs(float(e[index])), 1e-300), agrees, index, atol)
     if written is None or written is exact or (finite and all_finite(written)):
         return close
     return _finiteness_checked(close, r, written.detach().reshape(-1))
@@ -157,18 +163,25 @@ def _gaps(r: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
     return r.to(torch.float64, copy=True).sub_(e).abs_()
 
 
-def _largest_gap(r: torch.Tensor, e: torch.Tensor) -> tuple[float, int]:
+def _largest_gap(r: torch.Tensor, e: torch.Tensor, scale: bool = False) -> tuple[float, int, float]:
     """max |r − e| over flat r and e and the first index where it occurs; a NaN or inf difference is returned at
-    once (the caller then compares element by element)."""
-    largest, index = -1.0, 0
+    once (the caller then compares element by element). With `scale`, also max |e| (NaN when some e is NaN), read
+    from each block while it is in cache (else 0)."""
+    largest, index, top = -1.0, 0, 0.0
     for start, r_block, e_block in _blocks(r, e):
         value, at = torch.max(_gaps(r_block, e_block), 0)  # (max-with-index is fast even on ties)
         value = float(value)
+        if scale:
+            low, high = (float(v) for v in torch.aminmax(e_block))
+            top = max(top, -low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
         if value > largest or not math.isfinite(value):
             largest, index = value, start + int(at)
             if not math.isfinite(value):
                 break
-    return largest, index
+    if scale and not math.isfinite(largest):  # stopped early: max |e| over every element
+        low, high = (float(v) for v in torch.aminmax(e))
+        top = max(-low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
+    return largest, index, top
 
 
 def _within_rtol(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> bool:
@@ -186,7 +199,7 @@ def _closeness_nonfinite(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: fl
     abs_diff = float(diff[index])
     agrees = bool((diff <= atol + rtol * scale).all()) and not math.isnan(abs_diff)
     rel = abs_diff / max(float(scale[index]), 1e-300) if abs_diff else 0.0
-    return Closeness(abs_diff, 0.0 if math.isnan(rel) else rel, agrees, index if abs_diff else None)
+    return Closeness(abs_diff, 0.0 if math.isnan(rel) else rel, agrees, index if abs_diff else None, atol)
 
 
 def _finiteness_checked(close: Closeness, r: torch.Tensor, w: torch.Tensor) -> Closeness:
@@ -197,7 +210,7 @@ def _finiteness_checked(close: Closeness, r: torch.Tensor, w: torch.Tensor) -> C
         return close
     index = int(torch.argmax(mismatch.byte()))  # the first True
     abs_diff = math.nan if bool((r[mismatch].double() - w[mismatch]).isnan().any()) else math.inf
-    return Closeness(abs_diff, 0.0 if math.isnan(abs_diff) else abs_diff, False, index)
+    return Closeness(abs_diff, 0.0 if math.isnan(abs_diff) else abs_diff, False, index, close.atol)
 
 
 def _worst(c: Closeness, shape: tuple[int, ...], reference: torch.Tensor, exact: torch.Tensor,
@@ -375,15 +388,12 @@ def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torc
     while `manual` is the exact gradient at the dtype-rounded inputs: the one shown, and compared for finiteness as
     in `closeness`."""
     rtol, atol = TOLERANCES[dtype]
-    lo, hi = (float(v) for v in torch.aminmax(manual.detach().reshape(-1))) if manual.numel() else (0.0, 0.0)
-    scale = max(-lo, hi)
-    atol = atol * max(1.0, scale if math.isfinite(scale) else 1.0)
-    c = closeness(reference, manual, rtol, atol, written)
+    c = closeness(reference, manual, rtol, atol, written, scaled_atol=True)
     shape = tuple(manual.shape)
     k = shown_count(manual.numel())
     worst = _worst(c, shape, reference, manual, written)
     if worst is not None:
         worst["manual"] = worst.pop("trace")
     return GradientComparison(shape, c.abs_diff, c.agrees, head(manual if written is None else written, k),
-                              head(reference, k), worst, rtol=rtol, atol=atol)
+                              head(reference, k), worst, rtol=rtol, atol=c.atol)
 

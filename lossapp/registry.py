@@ -122,7 +122,9 @@ class LossSpec:
     target_dtype: str = "float"
     target_optional: bool = False  # the target may be left out (entropy: H(p) alone, or with q its H(p, q) steps)
     example: dict[str, Any] = field(default_factory=dict)  # {"pred": ..., "target": ..., "params": {...}}
-    # torch's backward where it differs from autograd of the trace at the edges (e.g. BCE at p = 0 or 1)
+    # d(value)/d(pred) in closed form, used instead of autograd of the trace: torch's backward where it differs from
+    # autograd at the edges (e.g. BCE at p = 0 or 1), or the derivative in a few passes where autograd's chain through
+    # every step costs several times the forward (bce_with_logits, the penalties)
     gradient: Callable[..., torch.Tensor | None] | None = None
     # "Reproduce in PyTorch": a Python expression computing the same value with torch built-ins, using the
     # names pred, target, reduction and the parameter names (defined by the snippet writer in render.py),

@@ -219,18 +219,31 @@ class Step:
 
 @dataclass
 class Trace:
-    """The steps and warnings a loss computation writes, in order."""
+    """The steps and warnings a loss computation writes, in order.
+
+    `transient`: each step keeps only its shown elements from the moment it is written (as `release` would leave it,
+    with `replay` for the rest), so that the trace holds no tensor the computation itself has let go: a run whose
+    steps are read only as far as they are shown (`lossapp.compute`), or not at all (a variant's rerun), then needs
+    no more memory than its own arithmetic — on a CPU the first touch of each fresh large buffer costs more than the
+    arithmetic on it."""
 
     steps: list[Step] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unreduced: torch.Tensor | None = None  # the per-element (per-sample) loss before reduction
+    transient: bool = False
+    replay: Replayer | None = field(default=None, repr=False)
+
+    def _append(self, step: Step) -> None:
+        self.steps.append(step)
+        if self.transient:
+            step.release(self.replay, len(self.steps) - 1)
 
     def add(self, symbol: str, title: str, formula: str, value: Any, note: str = "",
             sub: str | None = None, **args: Any) -> Any:
         """Record a step (a detached view of the value, no copy) and hand the value back so the computation can
         go on with it."""
         stored = value.detach() if isinstance(value, torch.Tensor) else value
-        self.steps.append(Step(symbol, title, formula, stored, note, sub, args))
+        self._append(Step(symbol, title, formula, stored, note, sub, args))
         return value
 
     def show(self, symbol: str, title: str, formula: str, fn: Callable[..., torch.Tensor], *inputs: Any,
@@ -238,7 +251,7 @@ class Trace:
         """Record a step that is only shown (the computation does not go on with it): value fn(*inputs), an
         elementwise function of inputs broadcast to one shape. Its elements are computed when read: once the trace
         is released only the shown ones, from the first elements of the inputs (show few)."""
-        self.steps.append(Step(symbol, title, formula, Lazy(fn, inputs), note, sub, args))
+        self._append(Step(symbol, title, formula, Lazy(fn, inputs), note, sub, args))
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -252,6 +265,6 @@ class Trace:
         raise KeyError(symbol)
 
     def release(self, replay: Replayer | None = None) -> None:
-        """Let every large step drop its full value (see the module docstring)."""
+        """Let every large step drop its full value (see the module docstring); a step released already stays so."""
         for index, s in enumerate(self.steps):
             s.release(replay, index)

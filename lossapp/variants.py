@@ -143,7 +143,7 @@ class Case:
         red = reduction or self.reduction
         if red not in spec.reductions or x is None:
             return None
-        trace = Trace()
+        trace = Trace(transient=True)  # only the value is read: no step holds its tensor
         try:
             with torch.no_grad():
                 if prepare and spec.prepare is not None:
@@ -260,7 +260,7 @@ class Case:
             return None
         params = dict(self.params)
         params.update(overrides)
-        trace = Trace()
+        trace = Trace(transient=True)  # only the value is read: no step holds its tensor
         try:
             with torch.no_grad():
                 x, t = self.pred.double(), self.target
@@ -572,7 +572,8 @@ def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Ten
         p = x.double() if activation == "none" else activated(c)
         if p is not None and again:
             if activation in ("none", "sigmoid") and _p_nonnegative(c):
-                p = 1 / (1 + torch.exp(-p))  # σ(p) for p ≥ 0: the branch stable_sigmoid takes there, in one pass
+                # σ(p) = 1/(1 + e^{−p}) for p ≥ 0: the branch stable_sigmoid takes there, in one buffer
+                p = torch.neg(p).exp_().add_(1).reciprocal_()
             else:
                 p = _activate(p, "sigmoid" if activation == "none" else activation)
         if p is None:

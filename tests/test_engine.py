@@ -409,7 +409,9 @@ def test_released_steps_are_replayed_exactly() -> None:
     x = pred.double().requires_grad_(True)
     fresh_value = lossapp.LOSSES["focal"].steps(Trace(), x, target.double(), r.params, "none")
     (autograd,) = torch.autograd.grad(fresh_value.sum(), x)
-    assert torch.equal(torch.tensor(r.gradient.manual, dtype=torch.float64), autograd)
+    closed = lossapp.LOSSES["focal"].gradient(pred.double(), target.double(), r.params, "none")  # focal's own gradient
+    assert torch.equal(torch.tensor(r.gradient.manual, dtype=torch.float64), closed)  # replayed exactly
+    torch.testing.assert_close(closed, autograd, rtol=1e-12, atol=1e-15)  # the derivative of the trace
 
 
 def test_rounding_to_the_dtype_is_checked_only_where_it_may_change_the_inputs(monkeypatch) -> None:
@@ -441,3 +443,68 @@ def test_element_limit_is_twenty_million() -> None:
     del r
     with pytest.raises(InputError, match=r"^pred: expected at most 20,000,000 elements, got 20,000,001$"):
         lossapp.compute("l1_penalty", torch.zeros(limit + 1))
+
+
+# -- closed-form gradients (LossSpec.gradient): the derivative the built-in's autograd gives in float64 ------------------
+
+def _closed_form_cases() -> list[tuple[str, dict, torch.Tensor, torch.Tensor | None]]:
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(4, 6, generator=g, dtype=torch.float64) * 6
+    x[0, :3] = torch.tensor([0.0, 40.0, -40.0], dtype=torch.float64)  # x = 0 and saturated logits
+    hard = (torch.rand(4, 6, generator=g) < 0.5).double()
+    soft = torch.rand(4, 6, generator=g, dtype=torch.float64)
+    log_q = torch.log_softmax(torch.randn(4, 6, generator=g, dtype=torch.float64), 1)
+    p = torch.softmax(torch.randn(4, 6, generator=g, dtype=torch.float64), 1)
+    p[0, 0] = 0.0
+    weight = torch.rand(6, generator=g, dtype=torch.float64) + 0.5
+    return [
+        ("bce_with_logits", {}, x, hard), ("bce_with_logits", {}, x, soft),
+        ("bce_with_logits", {"weight": weight, "pos_weight": weight * 2}, x, hard),
+        ("bce_with_logits", {"pos_weight": weight}, x, soft),
+        ("kl_div", {}, log_q, p), ("kl_div", {"log_target": True}, log_q, torch.log(p + 1e-3)),
+        ("l1_penalty", {"lam": 0.3}, x, None), ("l2_penalty", {"lam": 0.7}, x, None),
+        ("focal", {}, x, hard), ("focal", {"alpha": -1.0, "gamma": 0.0}, x, hard),
+        ("focal", {"alpha": 0.6, "gamma": 3.0, "weight": weight}, x, hard),
+        ("soft_truncated_ce", {}, x, hard), ("soft_truncated_ce", {"K": 2.5}, x, hard),
+        ("soft_truncated_ce", {"K": 0.0}, x, hard), ("soft_truncated_ce", {"K": 3.0, "m": 0.6}, x, hard),
+        ("kl_div", {"log_base": "2"}, log_q, p),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_closed_form_cases())))
+def test_closed_form_gradient_is_the_derivative(case: int) -> None:
+    from lossapp.engine import run_trace
+    from lossapp.reference import run_reference
+    name, params, x, t = _closed_form_cases()[case]
+    spec = lossapp.LOSSES[name]
+    assert spec.gradient is not None
+    resolved = spec.resolve_params(params)
+    for reduction in spec.reductions:
+        closed = spec.gradient(x, t, resolved, reduction)
+        _, builtin = run_reference(spec, x, t, resolved, reduction, torch.device("cpu"), torch.float64)
+        assert closed is not None and closed.shape == x.shape and closed.dtype == torch.float64
+        # (as accurate or more where an autograd chain underflows: e.g. focal at x = -40)
+        torch.testing.assert_close(closed, builtin, rtol=1e-12, atol=1e-15)
+        _, _, autograd = run_trace(dataclasses.replace(spec, gradient=None), x, t, resolved, reduction)
+        torch.testing.assert_close(closed, autograd, rtol=1e-12, atol=1e-15)  # and the derivative of the trace
+
+
+def test_focal_closed_form_leaves_soft_labels_infinite_logits_and_small_gamma_to_autograd() -> None:
+    spec = lossapp.LOSSES["focal"]
+    x = torch.tensor([[0.5, -2.0], [3.0, -0.1]], dtype=torch.float64)
+    hard = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    assert spec.gradient(x, hard * 0.8, spec.resolve_params({}), "mean") is None
+    assert spec.gradient(x, hard, spec.resolve_params({"gamma": 0.5}), "mean") is None
+    assert spec.gradient(x.clone().fill_(math.inf), hard, spec.resolve_params({}), "mean") is None
+    assert lossapp.compute("focal", x.tolist(), hard.tolist(), gamma=0.5).gradient.agrees
+    kl = lossapp.LOSSES["kl_div"]  # q given as probabilities: autograd of the trace
+    assert kl.gradient(x.sigmoid(), hard.softmax(1), kl.resolve_params({"input": "probabilities"}), "mean") is None
+
+
+def test_penalty_gradient_is_the_shown_g_step() -> None:
+    w = [[0.5, -1.2, 0.0], [2.0, -0.3, 0.75]]
+    for name in ("l1_penalty", "l2_penalty"):
+        for reduction in ("sum", "mean", "none"):
+            r = lossapp.compute(name, w, reduction=reduction, lam=0.2)
+            assert r.gradient.agrees
+            assert r.step("g").value_list() == r.gradient.manual

@@ -266,3 +266,15 @@ def test_comparisons_carry_the_worst_index() -> None:
     assert (grad.rtol, grad.atol) == (1e-2, 1e-3 * 2.0)  # atol scales with the gradient's largest magnitude
     scalar = compare_values(spec, torch.tensor(0.5), torch.tensor(0.5), torch.device("cpu"), torch.float32)
     assert scalar.agrees and scalar.worst_index is None
+
+
+def test_gradient_atol_scales_with_the_largest_manual_element_in_any_block() -> None:
+    from lossapp.trace import CHUNK
+    manual = torch.full((3 * CHUNK + 5,), 0.5, dtype=torch.float64)
+    manual[2 * CHUNK + 3] = -40.0  # the largest |manual| in a late block
+    c = compare_gradients(manual, manual.float(), torch.float32)
+    assert c.agrees and c.atol == pytest.approx(1e-6 * 40.0)
+    assert compare_gradients(manual * 0.01, (manual * 0.01).float(), torch.float32).atol == 1e-6  # max(1, 0.4)
+    with_nan = manual.clone()
+    with_nan[CHUNK + 1] = math.nan  # no finite scale: atol as given
+    assert compare_gradients(with_nan, with_nan.float(), torch.float32).atol == 1e-6

@@ -115,3 +115,17 @@ def test_lazy_steps_compute_only_what_is_read() -> None:
     trace.release()
     assert seen == [1000, SHOWN] and trace.steps[0].value_list() == [float(i * i) for i in range(SHOWN)]
     assert trace.steps[1].value_list() == [float(i + 1) for i in range(SHOWN)]
+
+
+def test_transient_trace_keeps_only_the_shown_elements_from_the_start() -> None:
+    big = torch.arange(2 * COMPLETE_MAX, dtype=torch.float64)
+    replay = _Replay([Step("big", "t", "f", big), Step("twice", "t", "f", 2 * big)])
+    trace = Trace(transient=True, replay=replay)
+    assert trace.add("big", "t", "f", big) is big  # the computation goes on with the value itself
+    trace.show("twice", "t", "f", lambda v: 2 * v, big)
+    b, twice = trace.steps
+    assert not b.held and b.value_list() == list(range(SHOWN)) and b.shape == (2 * COMPLETE_MAX,)
+    assert twice.value_list() == [2.0 * i for i in range(SHOWN)]
+    big.add_(1)  # what the computation does with its tensors afterwards does not reach the trace
+    assert b.value_list() == list(range(SHOWN)) and replay.runs == 0
+    assert torch.equal(twice.value, 2 * (big - 1)) and replay.runs == 1  # the rest comes from the replay

@@ -286,13 +286,37 @@ def focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], re
     return _focal_reduce(loss, reduction, avg_factor)
 
 
+def _focal_logits_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str,
+                           alpha: float, gamma: float) -> torch.Tensor | None:
+    """The sigmoid focal loss's d(loss)/dx for 0/1 labels. With s = 1 − 2y and z = s·x, 1 − p_t = σ(z) and ce = softplus(z)
+    (= log(1 + e^{−|z|}) + max(z, 0)), so l = w·α_t·σ(z)^γ·softplus(z) and
+    dl/dx = s·w·α_t·σ(z)^γ·[γ·σ(−z)·softplus(z) + σ(z)]: no (1 − p_t)^{γ−1} (infinite at 1 − p_t = 0 for γ < 1) and
+    no 1 − σ cancelling. A few passes instead of autograd's chain through every step. None (autograd of the trace)
+    for soft labels, ±inf logits or 0 < γ < 1, where the trace's own autograd stays the reference."""
+    x, y = pred.detach(), target.double()
+    if not (gamma == 0 or gamma >= 1) or not all_finite(x) or not all_binary(y):
+        return None
+    sign = (y * -2).add_(1)
+    z = x * sign
+    q = torch.sigmoid(z)
+    ce = torch.exp(-z.abs()).log1p_().add_(z.clamp_min(0))
+    inner = torch.sigmoid(z.neg_()).mul_(ce).mul_(gamma).add_(q) if gamma else q
+    grad = (q.pow_(gamma) if gamma else torch.ones_like(q)).mul_(inner).mul_(sign)
+    if alpha >= 0:
+        grad.mul_((1 - y).mul_(1 - alpha).add_(y, alpha=alpha))  # α_t = α·y + (1 − α)(1 − y), as the trace forms it
+    if params.get("weight") is not None:
+        grad = grad * params["weight"].double()
+    return grad * reduction_scale(grad, reduction, _avg_factor(params, reduction)) + 0.0
+
+
 def focal_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
                    reduction: str) -> torch.Tensor | None:
-    """d(loss)/d(pred). Logits: None, autograd of the trace. Probabilities: the chain rule by hand with torch's BCE
-    backward (p − y)/max(p(1−p), 1e−12), which stays finite where the exact derivative does not (p = 0 or 1)."""
-    if params["input"] == "logits":
-        return None
+    """d(loss)/d(pred). Logits: the closed form below for finite logits, 0/1 labels and γ = 0 or γ ≥ 1 (else None:
+    autograd of the trace). Probabilities: the chain rule by hand with torch's BCE backward (p − y)/max(p(1−p), 1e−12),
+    which stays finite where the exact derivative does not (p = 0 or 1)."""
     alpha, gamma = float(params["alpha"]), float(params["gamma"])
+    if params["input"] == "logits":
+        return _focal_logits_gradient(pred, target, params, reduction, alpha, gamma)
     p, y = pred.double(), target.double()
     ce = -(y * torch.clamp_min(torch.log(p), LOG_CLAMP) + (1 - y) * torch.clamp_min(torch.log(1 - p), LOG_CLAMP))
     q = 1 - (p * y + (1 - p) * (1 - y))  # 1 - p_t, with d q / d p = 1 - 2y
@@ -343,8 +367,8 @@ def focal_enclosure(box: Box) -> Iv:
     target = box.require_target()
     if box.labels:
         y = target.to(torch.float64)
-        signs = torch.where(y == 1, -1.0, 1.0).to(torch.float64)
-        term = monotone(lambda v: _focal_enclosure_terms(v, Iv(y), alpha, gamma, probabilities, labels=True), x, signs)
+        term = monotone(lambda v: _focal_enclosure_terms(v, Iv(y), alpha, gamma, probabilities, labels=True), x,
+                        lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64))
     else:
         term = _focal_enclosure_terms(x, box.target_box(0.0, 1.0), alpha, gamma, probabilities)
     w = tensor_param(params["weight"])

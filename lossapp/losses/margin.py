@@ -247,6 +247,7 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
         label = trace.add("ŷ", msg("margin.step.predicted_labels_argmax_over_classes"), r"\hat{y}_n = \arg\max_c x_{n,c}",
                           pred.argmax(dim=dim).double(),
                           note=msg("margin.note.ties_go_to_the_first"))
+        correct = label == target
     else:
         threshold = float(params["threshold"])
         t = fmt(threshold)
@@ -257,12 +258,13 @@ def zero_one_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, param
         else:
             formula = rf"\hat{{y}}_n = \begin{{cases}} 1 & f_n \ge {t} \\ 0 & \text{{otherwise}}\end{{cases}}"
             note = ""
-        label = trace.add("ŷ", msg("margin.step.predicted_labels_threshold"), formula,
-                          _threshold_labels(pred >= threshold, negative, pred.dtype),
-                          note=note)
-    correct = trace.add("c", msg("margin.step.correct"), r"c_n = \mathbf{1}[\hat{y}_n = y_n]", (label == target).double(),
-                        note=msg("margin.note.1_where_the_predicted_label"))
-    loss = trace.add("l", msg("margin.step.0_1_loss"), r"l_n = 1 - c_n", 1.0 - correct, sub=r"1 - $c", c=correct,
+        trace.show("ŷ", msg("margin.step.predicted_labels_threshold"), formula,
+                   lambda f: _threshold_labels(f >= threshold, negative, f.dtype), pred, note=note)
+        # ŷ_n = y_n exactly where [f_n ≥ threshold] = [y_n = 1], for 0/1 and −1/+1 labels alike: one-byte masks
+        correct = (pred >= threshold) == (target == 1)
+    trace.show("c", msg("margin.step.correct"), r"c_n = \mathbf{1}[\hat{y}_n = y_n]", lambda c: c.double(), correct,
+               note=msg("margin.note.1_where_the_predicted_label"))
+    loss = trace.add("l", msg("margin.step.0_1_loss"), r"l_n = 1 - c_n", (~correct).double(), sub=r"1 - $c", c=correct,
                      note=msg("margin.note.mean_error_rate_1_accuracy"))
     return reduce(trace, loss, reduction)
 
@@ -351,8 +353,7 @@ def zero_one_enclosure(box: Box) -> Iv:
     def err(v: Iv) -> Iv:
         label = torch.where(v.lo >= threshold, 1.0, negative).to(torch.float64)
         return Iv((label != exact_target).to(torch.float64))
-    signs = torch.where(target > 0, -1.0, 1.0).to(torch.float64)
-    return reduce_iv(monotone(err, x, signs), box.reduction)
+    return reduce_iv(monotone(err, x, lambda: torch.where(target > 0, -1.0, 1.0).to(torch.float64)), box.reduction)
 
 
 _REDUCE_CODE = 'l.mean() if reduction == "mean" else l.sum() if reduction == "sum" else l'

@@ -611,7 +611,8 @@ def _overlap_enclosure(kind: str) -> IntervalFormula:
             coef = _coefficient_enclosure(kind, p, t, dims, params)
             size_t = _set_sum(t, dims)
         else:  # increasing in p where t = 1, decreasing where t = 0: the corners give the range
-            coef = monotone(lambda v: _label_coefficient_enclosure(kind, v, t_exact, dims, params), p, t_exact * 2 - 1)
+            coef = monotone(lambda v: _label_coefficient_enclosure(kind, v, t_exact, dims, params), p,
+                            lambda: t_exact * 2 - 1)
             size_t = Iv(_ssum(t_exact, dims))
         if not params.get("include_background", True):
             coef, size_t = coef[..., 1:], size_t[..., 1:]

@@ -67,6 +67,26 @@ def _l1_point(w: float, g: float) -> Message:
     return msg("regularization.derivative.l1_kink")
 
 
+def _l1_per_weight(w: torch.Tensor, lam: float) -> torch.Tensor:
+    """d(λ·|w_i|)/dw_i = λ·sign(w_i) (0 at w_i = 0, as torch's abs backward)."""
+    return torch.sign(w).mul_(lam)
+
+
+def _l2_per_weight(w: torch.Tensor, lam: float) -> torch.Tensor:
+    """d((λ/2)·w_i²)/dw_i = λ·w_i."""
+    return lam * w
+
+
+def _penalty_gradient(per_weight: Callable[[torch.Tensor, float], torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """The spec's gradient: the "g" step's per-weight derivative (the reduced penalty's, divided by n for mean), in
+    one or two passes instead of autograd's chain through every step."""
+    def gradient(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
+                 reduction: str) -> torch.Tensor:
+        grad = per_weight(pred.detach(), float(params["lam"]))
+        return grad.div_(max(pred.numel(), 1)) if reduction == "mean" else grad
+    return gradient
+
+
 def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                      reduction: str) -> torch.Tensor:
     """L1 penalty (lasso) on weights w: λ·Σ|w_i| (article 002, item 2; it also makes weights sparse).
@@ -95,7 +115,7 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
               note=msg("regularization.note.l1_norm"))
     terms = trace.add("l", msg("regularization.step.times_per_weight"), r"r_i = \lambda |w_i|", lam * a, sub=rf"{lt} \cdot $a", a=a,
                       note=msg("regularization.note.lam", lam=f"{lam:g}"))
-    _gradient_step(trace, lambda w: lam * torch.sign(w), w.detach(), r"\lambda\,\mathrm{sign}(w_i)", reduction,
+    _gradient_step(trace, lambda w: _l1_per_weight(w, lam), w.detach(), r"\lambda\,\mathrm{sign}(w_i)", reduction,
                    _l1_point)
     return reduce(trace, terms, reduction)
 
@@ -172,7 +192,7 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     terms = trace.add("l", msg("regularization.step.times_2_per_weight"), r"r_i = \frac{\lambda}{2} w_i^2", 0.5 * lam * sq,
                       sub=rf"\frac{{{lt}}}{{2}} \cdot $s", s=sq, note=msg("regularization.note.lam", lam=f"{lam:g}"))
     wd = w.detach()
-    _gradient_step(trace, lambda w: lam * w, wd, r"\lambda\, w_i", reduction,
+    _gradient_step(trace, lambda w: _l2_per_weight(w, lam), wd, r"\lambda\, w_i", reduction,
                    lambda w, g: msg("regularization.derivative.l2", w=number(w), g=number(g)))
     trace.show("w'", msg("regularization.step.one_sgd_step_with_weight"),
                r"w_i' = w_i - \text{lr} \cdot (\nabla_{w_i} L_{\text{data}} + \lambda w_i) = w_i - \lambda w_i",
@@ -205,7 +225,7 @@ register(LossSpec(
     name="l1_penalty", title=msg("regularization.l1_penalty.title"),
     summary=msg("regularization.l1_penalty.summary"),
     formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps, enclosure=l1_penalty_enclosure,
-    reference=l1_penalty_reference, reference_name=msg("regularization.reference_name.l1_penalty"),
+    gradient=_penalty_gradient(_l1_per_weight), reference=l1_penalty_reference, reference_name=msg("regularization.reference_name.l1_penalty"),
     aliases=("l1_regularization", "l1_reg", "lasso"),
     torch_code="r = lam * pred.abs()\n" + _REDUCE_CODE, **_PENALTY))
 
@@ -214,7 +234,7 @@ register(LossSpec(
     name="l2_penalty", title=msg("regularization.l2_penalty.title"),
     summary=msg("regularization.l2_penalty.summary"),
     formula=r"R(w) = \frac{\lambda}{2} \sum_i w_i^2", params=(_LAM,), steps=l2_penalty_steps, enclosure=l2_penalty_enclosure,
-    reference=l2_penalty_reference,
+    gradient=_penalty_gradient(_l2_per_weight), reference=l2_penalty_reference,
     reference_name=msg("regularization.reference_name.l2_penalty"),
     aliases=("l2_regularization", "l2_reg", "weight_decay", "ridge"),
     torch_code="r = lam / 2 * pred ** 2\n" + _REDUCE_CODE, **_PENALTY))
