@@ -120,6 +120,9 @@ def compute(pg, lang: str, loss: str = "", pred: str = "", target: str = "", row
         pg.locator("ul[role=listbox] li").filter(has_text=f" · {spec.name}").first.click()
         expect(box).to_have_value(f"{tr(spec.title, lang)} · {spec.name}")
         expect(pg.locator("#la-info")).to_contain_text(tr(spec.title, lang))  # the loss's change has landed
+        # and so has the switch of the inputs (kept or replaced by the example, said in the note), so that what is
+        # typed next is not replaced after it
+        expect(pg.locator("#la-input-note")).to_contain_text(tr(spec.title, lang))
         for box_id, text in (("#la-pred", pred), ("#la-target", target)):
             pg.locator(f"{box_id} textarea").fill(text)
             expect(pg.locator(f"{box_id} textarea")).to_have_value(text)
