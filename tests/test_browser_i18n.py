@@ -59,7 +59,9 @@ COLLECT = r"""([roots, skip]) => {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const text = node.textContent.trim();
-      if (text && node.parentElement && shown(node.parentElement)) out.push(text);
+      if (!text || !node.parentElement || !shown(node.parentElement)) continue;
+      // a name broken for narrow screens (torch.nn.<wbr>functional) is one word
+      if (node.previousSibling?.nodeName === 'WBR' && out.length) out[out.length - 1] += text; else out.push(text);
     }
     for (const box of root.querySelectorAll('textarea, input')) {
       if (!shown(box.parentElement)) continue;
