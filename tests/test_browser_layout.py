@@ -205,7 +205,8 @@ def test_no_table_column_is_clipped_at_1400px(desktop) -> None:
 def test_a_probability_axis_stays_within_0_and_1(desktop) -> None:
     """A p_t axis runs over [0, 1] with its whole title in view, for 200 elements too (their pins not joined)."""
     pg = desktop
-    pred = json.dumps([[round(-4 + 8 * i / 199, 3), 0.0] for i in range(200)])
+    # three classes, as the example of softmax_focal whose parameters (α per class) the switch loads
+    pred = json.dumps([[round(-4 + 8 * i / 199, 3), 0.0, 0.0] for i in range(200)])
     target = json.dumps([i % 2 for i in range(200)])
     compute(pg, "en", "softmax_focal", pred, target, rows=200)
     out_tab(pg, "out_plot", "en").click()
