@@ -44,6 +44,20 @@ def _open(context, url: str):
     return page
 
 
+def switch_to_chinese(page) -> None:
+    """Choose 中文 and wait for the page's labels in it. A click that lands while the page is still wiring its
+    events (a phone-sized page under load) can be lost, so it is repeated until the radio holds it."""
+    radio = page.locator("#la-lang input[value=zh]")
+    for _ in range(10):
+        radio.click()
+        try:
+            expect(radio).to_be_checked(timeout=3000)
+            break
+        except AssertionError:
+            continue
+    expect(page.locator("#la-share-copy")).to_have_text("复制链接")
+
+
 def _fill(page, selector: str, value: str) -> None:
     box = page.locator(f"{selector} textarea, {selector} input").first
     box.fill(value)
@@ -205,8 +219,7 @@ def test_sharing_on_a_phone_in_dark_theme_and_chinese(browser, app_server: Serve
     context.set_default_timeout(BROWSER_TIMEOUT)
     try:
         page = _open(context, app_server.url + "?__theme=dark")
-        page.click("#la-lang input[value=zh]")
-        expect(page.locator("#la-share-copy")).to_have_text("复制链接")
+        switch_to_chinese(page)
         _fill(page, "#la-pred", PRED)
         _fill(page, "#la-target", TARGET)
         page.click("#la-compute")

@@ -79,17 +79,22 @@ FIELD_ERRORS_JS = """() => {
     if (!panel) return;
     const where = tabs[panel.id];
     clear(panel);
-    for (const field of fields) {
+    const attach = (field, tries) => {
       const block = field.startsWith('param:') ? paramBlock(panel, field.slice(6))
         : (where[field] ? panel.querySelector(where[field]) : null);
-      if (!shown(block)) continue;
+      if (!shown(block)) {  // its control may be on its way (a shared link sets the loss and computes at once)
+        if (tries < 50) setTimeout(() => attach(field, tries + 1), 200);
+        return;
+      }
+      if (block.querySelector(`.la-field-error[data-field="${field}"]`)) return;
       const note = document.createElement('div');
       note.className = 'la-field-error';
       note.setAttribute('role', 'alert');
       note.dataset.field = field;
       note.textContent = text;
       block.appendChild(note);
-    }
+    };
+    fields.forEach((field) => attach(field, 0));
   };
   const seen = new WeakSet();
   new MutationObserver(() => {
