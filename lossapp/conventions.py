@@ -348,19 +348,29 @@ convention("f1_zero_division_1", "F1", _undefined_f1, lambda c: 1.0)
 
 # -- label smoothing ----------------------------------------------------------------------------------------------------
 
-def _smoothing_other_classes(c: Case) -> float | None:
+def _one_hot_target(c: Case, min_classes: int = 1) -> tuple[torch.Tensor, int] | None:
+    """The one-hot float64 form of a class-index target (classes on the prediction's class axis: 0 for one sample,
+    1 for a batch) and the number of classes C; None where the case has no such target to smooth (float targets,
+    class weights, an ignore_index in use, or fewer than `min_classes` classes)."""
     x, t = c.pred, c.target
-    eps = float(c.param("label_smoothing", 0.0) or 0.0)
     if x is None or t is None or t.is_floating_point() or c.param("weight") is not None:
         return None
     if bool((t == int(c.param("ignore_index", -100))).any()):
         return None
-    cd = 0 if x.dim() == 1 else 1
-    classes = x.shape[cd]
-    if classes < 2:
+    class_dim = 0 if x.dim() == 1 else 1
+    classes = x.shape[class_dim]
+    if classes < min_classes:
         return None
-    onehot = torch.nn.functional.one_hot(t.long(), classes).double().movedim(-1, cd) if x.dim() > 1 \
-        else torch.nn.functional.one_hot(t.long(), classes).double()
+    onehot = torch.nn.functional.one_hot(t.long(), classes).double()
+    return (onehot.movedim(-1, class_dim) if x.dim() > 1 else onehot), classes
+
+
+def _smoothing_other_classes(c: Case) -> float | None:
+    eps = float(c.param("label_smoothing", 0.0) or 0.0)
+    target = _one_hot_target(c, min_classes=2)
+    if target is None:
+        return None
+    onehot, classes = target
     soft = onehot * (1 - eps) + (1 - onehot) * (eps / (classes - 1))
     return c.run(target=soft, label_smoothing=0.0)
 
@@ -372,16 +382,12 @@ convention("label_smoothing_other_classes",
 
 def _keras_categorical_smoothing(c: Case) -> float | None:
     """Keras CategoricalCrossentropy(label_smoothing=ε): y·(1 − ε) + ε/K on every class, K classes (torch's ε/C)."""
-    x, t = c.pred, c.target
     eps = float(c.param("label_smoothing", 0.0) or 0.0)
-    if x is None or t is None or t.is_floating_point() or c.param("weight") is not None:
+    target = _one_hot_target(c)
+    if target is None:
         return None
-    if bool((t == int(c.param("ignore_index", -100))).any()):
-        return None
-    cd = 0 if x.dim() == 1 else 1
-    onehot = torch.nn.functional.one_hot(t.long(), x.shape[cd]).double()
-    onehot = onehot.movedim(-1, cd) if x.dim() > 1 else onehot
-    return c.run(target=onehot * (1 - eps) + eps / x.shape[cd], label_smoothing=0.0)
+    onehot, classes = target
+    return c.run(target=onehot * (1 - eps) + eps / classes, label_smoothing=0.0)
 
 
 convention("keras_categorical_label_smoothing",
