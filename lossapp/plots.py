@@ -384,12 +384,7 @@ def _elementwise(result: Result, pred: torch.Tensor, target: torch.Tensor | None
             with _quiet():
                 t = torch.full_like(g, v, dtype=target.dtype if not target.is_floating_point() else torch.float64)
                 trace, l_g, d_g = _run(result, g, t)
-                x_g = g
-                if pt is not None:
-                    step = _pt_step(trace.steps, (grid,))
-                    if step is None:
-                        raise ValueError("no p_t")
-                    x_g = step.value.double().reshape(-1)
+                x_g = _curve_x(trace, g) if pt is not None else g
                 frames.append(_curve_rows(x_g, l_g.reshape(-1), _flat(d_g), _label(v)))
     frames.append(_points_frame(x_points, flat_loss, point_grad, [msg("plots.your_data_at", label=lab) for lab in labels]))
     return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0, legend=msg("plots.legend_target"),
@@ -424,16 +419,20 @@ def _class_wise(result: Result, pred: torch.Tensor, target: torch.Tensor, loss: 
             batch = rows[n].repeat(grid, 1)
             batch[:, y] = g
             trace, l_g, d_g = _run(result, batch, torch.full((grid,), y, dtype=target.dtype))
-            x_g = g
-            if pt is not None:
-                step = _pt_step(trace.steps, (grid,))
-                if step is None:
-                    raise ValueError("no p_t")
-                x_g = step.value.double().reshape(-1)
+            x_g = _curve_x(trace, g) if pt is not None else g
             d_y = d_g[:, y] if d_g is not None and d_g.shape == batch.shape else None
             frames.append(_curve_rows(x_g, l_g.reshape(-1), d_y, msg("plots.sample", n=n, y=y)))
     frames.append(_points_frame(x_points, flat_loss[keep], None, [msg("plots.your_data")] * len(keep)))
     return AroundPlot(pd.concat(frames, ignore_index=True), x_label, 0, 0, legend=msg("plots.legend_sample"))
+
+
+def _curve_x(trace: Any, grid_values: torch.Tensor) -> torch.Tensor:
+    """The p_t axis of a grid run: its p_t step's values, one per grid point (a run without one raises, so that
+    `_quiet` skips the curve)."""
+    step = _pt_step(trace.steps, tuple(grid_values.shape))
+    if step is None:
+        raise ValueError("no p_t")
+    return step.value.double().reshape(-1)
 
 
 def _flat(t: torch.Tensor | None) -> torch.Tensor | None:
