@@ -14,22 +14,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import torch
-
 from lossapp.i18n import msg, tr
-from lossapp.inputs import shape_text
 from lossapp.render import (
-    _flat,
-    _index_label,
-    _lhs,
+    comparison_header,
     comparison_rows,
-    number,
-    plain_number,
+    each_value_on_its_line,
+    input_shapes,
+    param_text,
     shown_text,
+    substitution_items,
     summary_text,
     value_latex,
-    value_text,
     verdict_explanation,
+    worked_equation,
 )
 from lossapp.result import Result
 from lossapp.trace import SUBSTITUTE_MAX, Step
@@ -68,23 +65,15 @@ def _step_latex(k: int, step: Step, lang: str, substitute_limit: int) -> list[st
         lines.append(f"{label}: {escape(shown_text(step.shape, step.shown_values(), lang))}")
         return [*lines, ""]
     subs = step.substituted(substitute_limit)
-    value = value_latex(step.value)
-    flat = _flat(step.value)
     if subs and len(subs) == 1:
-        scalar = number(flat[0]) if len(flat) == 1 else value
-        parts = [p for p in (_lhs(step.formula), subs[0], scalar) if p]
-        if scalar is not None and subs[0].strip() == scalar:
-            parts = [p for p in (_lhs(step.formula), scalar) if p]
-        lines.append(_display(" = ".join(parts)))
+        lines.append(_display(" = ".join(worked_equation(step, subs[0]))))
         return [*lines, ""]
-    same = bool(subs) and len(subs) == len(flat)
     if subs:
         lines.append("\\begin{itemize}")
-        lines += [f"  \\item ${_index_label(i, step.shape)}$: ${text}{f' = {number(flat[i])}' if same else ''}$"
-                  for i, text in enumerate(subs)]
+        lines += [f"  \\item ${index}$: ${text}$" for index, text in substitution_items(step, subs)]
         lines.append("\\end{itemize}")
-    each_on_its_line = same and len(flat) > 1 and len(step.shape) <= 1
-    if value is not None and not each_on_its_line:
+    value = value_latex(step.value)
+    if value is not None and not each_value_on_its_line(step, subs):
         lines.append(f"{label}: ${value}$")
     elif value is None:
         lines.append(f"{label}: {escape(summary_text(step.value, lang))}")
@@ -95,9 +84,7 @@ def _comparison_latex(result: Result, lang: str) -> list[str]:
     ref = result.reference
     if ref is None:
         return []
-    header = [_say("quantity", lang), _say("trace_float64", lang),
-              _say("built_in_on", lang, where=f"{ref.device}/{ref.dtype}"), _say("max_abs_diff", lang),
-              _say("agrees", lang)]
+    header = comparison_header(result, lang)
     lines = [f"\\subsection*{{{escape(_say('comparison', lang))}}}", "\\begin{tabular}{lllll}", "\\toprule",
              " & ".join(escape(h) for h in header) + r" \\", "\\midrule"]
     for row in comparison_rows(result, lang):
@@ -138,15 +125,8 @@ def to_latex(result: Result, lang: str = "en", *, verdict: Any = None,
             lines += [escape(tr(spec.summary, lang)), ""]
         lines += [_display(spec.formula), ""]
     meta = [f"{escape(_say('reduction', lang))} = \\texttt{{{escape(result.reduction)}}}"]
-    for name, value in result.params.items():
-        if isinstance(value, torch.Tensor):
-            shown = value_text(value, lang)
-        else:
-            shown = "None" if value is None else (plain_number(value) if isinstance(value, float) else str(value))
-        meta.append(f"{escape(name)} = \\texttt{{{escape(shown)}}}")
-    for name, given in (("pred", result.pred), ("target", result.target)):
-        if given is not None:
-            meta.append(f"{name} {escape(shape_text(tuple(given.values.shape)))}")
+    meta += [f"{escape(name)} = \\texttt{{{escape(param_text(value, lang))}}}" for name, value in result.params.items()]
+    meta += [escape(shapes) for shapes in input_shapes(result)]
     lines += [" $\\cdot$ ".join(meta), "", f"\\subsection*{{{escape(_say('steps', lang))}}}", ""]
     for k, step in enumerate(result.steps, start=1):
         lines += _step_latex(k, step, lang, substitute_limit)

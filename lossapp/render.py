@@ -66,7 +66,8 @@ def _flat_tensor(value: Any) -> torch.Tensor:
         return torch.tensor(out, dtype=torch.float64)
 
 
-def _flat(value: Any) -> list[float]:
+def flat_values(value: Any) -> list[float]:
+    """A value (tensor, number, nested or ragged list, None inside as nan) as a flat list of floats, row-major."""
     return _flat_tensor(value).tolist()
 
 
@@ -123,7 +124,7 @@ def value_latex(value: Any) -> str | None:
     shape = _shape(value)
     if math.prod(shape) > SHOW_MAX or (any(size > MATRIX_MAX for size in shape[-2:]) and len(shape) >= 2):
         return None
-    flat = _flat(value)
+    flat = flat_values(value)
     if not shape:
         return number(flat[0]) if flat else r"\varnothing"
     if not flat and len(shape) > 1:
@@ -158,7 +159,7 @@ def value_text(value: Any, lang: str = "en") -> str:
     shape = _shape(value)
     if math.prod(shape) > 8:
         return summary_text(value, lang)
-    flat = _flat(value)
+    flat = flat_values(value)
     if not shape:
         return plain_number(flat[0]) if flat else "–"
     if len(flat) != math.prod(shape):  # ragged: flat
@@ -166,7 +167,8 @@ def value_text(value: Any, lang: str = "en") -> str:
     return _nested_text(flat, shape)
 
 
-def _index_label(i: int, shape: tuple[int, ...]) -> str:
+def index_label(i: int, shape: tuple[int, ...]) -> str:
+    """The index of the `i`-th element (row-major) of a tensor of `shape`: "4" for a vector, "(1,0,2)" beyond."""
     if len(shape) <= 1:
         return str(i)
     idx = []
@@ -176,8 +178,8 @@ def _index_label(i: int, shape: tuple[int, ...]) -> str:
     return "(" + ",".join(str(k) for k in reversed(idx)) + ")"
 
 
-def _lhs(formula: str) -> str | None:
-    """The left-hand side of `lhs = rhs` at brace depth 0 (None when the formula has no '=')."""
+def formula_lhs(formula: str) -> str | None:
+    """The left-hand side of `lhs = rhs` at brace depth 0 (None when the formula has no '='): "L" for "L = x^2"."""
     depth = 0
     for i, ch in enumerate(formula):
         if ch == "{":
@@ -309,6 +311,47 @@ def _split_rows(text: str) -> list[str]:
 # -- the worked solution -----------------------------------------------------------------------------
 
 
+def worked_equation(step: Step, substituted: str) -> list[str]:
+    """The sides of a step's one-line worked equation, to join with " = ": its formula's left-hand side (if it has
+    one), the formula with the numbers put in, and the value (a number, or a small value as LaTeX); the middle side
+    is left out where it is the value already ("L = 0.5", not "L = 0.5 = 0.5")."""
+    flat = flat_values(step.value)
+    value = number(flat[0]) if len(flat) == 1 else value_latex(step.value)
+    lhs = formula_lhs(step.formula)
+    if value is not None and substituted.strip() == value:
+        return [p for p in (lhs, value) if p]
+    return [p for p in (lhs, substituted, value) if p]
+
+
+def substitution_items(step: Step, substituted: list[str]) -> list[tuple[str, str]]:
+    """(index, LaTeX) per element of a step written with its numbers put in, each "… = value" when there is one
+    substitution per element: [("0", "-\\log(0.9) = 0.105361"), ...] (indices as `index_label`)."""
+    flat = flat_values(step.value)
+    same = len(substituted) == len(flat)
+    return [(index_label(i, step.shape), f"{text} = {number(flat[i])}" if same else text)
+            for i, text in enumerate(substituted)]
+
+
+def each_value_on_its_line(step: Step, substituted: list[str] | None) -> bool:
+    """Whether the items of `substitution_items` already show every value of a vector step (so its value line is
+    left out)."""
+    count = len(flat_values(step.value))
+    return bool(substituted) and len(substituted) == count and count > 1 and len(step.shape) <= 1
+
+
+def param_text(value: Any, lang: str = "en") -> str:
+    """A loss parameter as plain text: None, a number (`plain_number`), a tensor (`value_text`) or as written."""
+    if isinstance(value, torch.Tensor):
+        return value_text(value, lang)
+    return "None" if value is None else (plain_number(value) if isinstance(value, float) else str(value))
+
+
+def input_shapes(result: Result) -> list[str]:
+    """The inputs' shapes as plain text: ["pred (2, 3)", "target (2,)"] (an input not given is left out)."""
+    return [f"{name} {shape_text(tuple(given.values.shape))}"
+            for name, given in (("pred", result.pred), ("target", result.target)) if given is not None]
+
+
 def _step_markdown(k: int, step: Step, lang: str, substitute_limit: int) -> list[str]:
     title = _escape_text(math_in_text(tr(step.title, lang)))
     lines = [f"**{k}. {title}**", "", f"$${step.formula}$$"]
@@ -318,26 +361,16 @@ def _step_markdown(k: int, step: Step, lang: str, substitute_limit: int) -> list
         lines += ["", f"{_say('value', lang)}: {shown_text(step.shape, step.shown_values(), lang)}", ""]
         return lines
     subs = step.substituted(substitute_limit)
-    flat = _flat(step.value)
-    shape = step.shape
     if subs:
         if len(subs) == 1:
-            lhs = _lhs(step.formula)
-            value = value_latex(step.value) if len(flat) != 1 else number(flat[0])
-            parts = [p for p in (lhs, subs[0], value) if p]
-            if value is not None and subs[0].strip() == value:
-                parts = [p for p in (lhs, value) if p]
-            lines += ["", "$$" + " = ".join(parts) + "$$"]
+            lines += ["", "$$" + " = ".join(worked_equation(step, subs[0])) + "$$"]
         else:
             lines.append("")
-            same = len(subs) == len(flat)
-            for i, text in enumerate(subs):
-                tail = f" = {number(flat[i])}" if same else ""
-                lines.append(f"- ${_index_label(i, shape)}$: ${text}{tail}$")
+            lines += [f"- ${index}$: ${text}$" for index, text in substitution_items(step, subs)]
     if not (subs and len(subs) == 1):
         shown = value_latex(step.value)
         label = _say("value", lang)
-        if shown is not None and not (subs and len(subs) == len(flat) and len(flat) > 1 and len(shape) <= 1):
+        if shown is not None and not each_value_on_its_line(step, subs):
             lines += ["", f"{label}: ${shown}$"]
         elif shown is None:
             lines += ["", f"{label}: {summary_text(step.value, lang)}"]
@@ -352,15 +385,24 @@ def reference_markdown(result: Result, lang: str = "en") -> list[str]:
         return []
     lines = [f"### {_say('comparison', lang)}", ""]
     frame = comparison_rows(result, lang)
-    header = [_say("quantity", lang), _say("trace_float64", lang),
-              _say("built_in_on", lang, where=f"{ref.device}/{ref.dtype}"), _say("max_abs_diff", lang),
-              _say("agrees", lang)]
+    header = comparison_header(result, lang)
     lines.append("| " + " | ".join(_escape_text(h) for h in header) + " |")
     lines.append("|" + "---|" * len(header))
     for row in frame:
         lines.append("| " + " | ".join(_escape_text(str(c)) for c in row) + " |")
     lines += ["", f"`{ref.name}`", ""]
     return lines
+
+
+def comparison_header(result: Result, lang: str = "en") -> list[str]:
+    """The column names of `comparison_rows`: quantity, trace (float64), built-in on device/dtype, max |Δ|, agrees
+    (empty without a built-in)."""
+    ref = result.reference
+    if ref is None:
+        return []
+    return [_say("quantity", lang), _say("trace_float64", lang),
+            _say("built_in_on", lang, where=f"{ref.device}/{ref.dtype}"), _say("max_abs_diff", lang),
+            _say("agrees", lang)]
 
 
 def comparison_rows(result: Result, lang: str = "en") -> list[list[str]]:
@@ -441,16 +483,8 @@ def to_markdown(result: Result, lang: str = "en", *, verdict: Any = None,
                 lines += [_escape_text(tr(spec.summary, lang)), ""]
             lines += [f"$${spec.formula}$$", ""]
     meta = [f"{_say('reduction', lang)} = `{result.reduction}`"]
-    for name, value in result.params.items():
-        if isinstance(value, torch.Tensor):
-            shown = value_text(value, lang)
-        else:
-            shown = "None" if value is None else (plain_number(value) if isinstance(value, float) else str(value))
-        meta.append(f"{name} = `{shown}`")
-    if result.pred is not None:
-        meta.append(f"pred {shape_text(tuple(result.pred.values.shape))}")
-    if result.target is not None:
-        meta.append(f"target {shape_text(tuple(result.target.values.shape))}")
+    meta += [f"{name} = `{param_text(value, lang)}`" for name, value in result.params.items()]
+    meta += input_shapes(result)
     lines += [" · ".join(meta), ""]
     lines += [f"### {_say('steps', lang)}", ""]
     for k, step in enumerate(result.steps, start=1):
