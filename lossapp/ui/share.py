@@ -28,7 +28,7 @@ from lossapp import service
 from lossapp.confusion_metrics import METRICS
 from lossapp.i18n import LANGUAGES, msg
 from lossapp.inputs import InputError
-from lossapp.registry import LossSpec, Param, lookup
+from lossapp.registry import Param, lookup
 from lossapp.ui import calculator
 from lossapp.ui.common import Translations, gr
 from lossapp.ui.concurrency import compute_events
@@ -226,7 +226,12 @@ def build(tr_ui: Translations) -> ShareBar:
     return ShareBar(link, copy, query, runs)
 
 
-def _controls_of(controls: list[calculator.Control], spec: LossSpec, data: Mapping[Any, Any]) -> dict[str, Any]:
+def _controls_of(controls: list[calculator.Control], loss: str, data: Mapping[Any, Any]) -> dict[str, Any]:
+    """The values in `data` of the parameter controls of `loss` (none where `loss` names no loss)."""
+    try:
+        spec = lookup(loss)
+    except InputError:
+        return {}
     return {c.param.name: data[c.component] for c in controls if c.spec == spec.name}
 
 
@@ -289,10 +294,7 @@ def wire(bar: ShareBar, calc: Any, chk: Any, conf: Any, tabs: Any, lang_radio: A
 
     def calc_link(data: dict[Any, Any]) -> list[Any]:
         lang, loss = data[lang_radio], data[calc.loss] or ""
-        try:
-            controls = _controls_of(calc.controls, lookup(loss), data)
-        except InputError:
-            controls = {}
+        controls = _controls_of(calc.controls, loss, data)
         query, complete = loss_query("calculator", lang, loss, data[calc.pred], data[calc.target],
                                      data[calc.reduction], data[calc.device], data[calc.dtype], data[calc.claimed],
                                      controls, from_file=bool(data[calc.pred_file] or data[calc.target_file]))
@@ -306,10 +308,7 @@ def wire(bar: ShareBar, calc: Any, chk: Any, conf: Any, tabs: Any, lang_radio: A
 
     def check_link(data: dict[Any, Any]) -> list[Any]:
         lang, loss = data[lang_radio], data[chk.loss] or ""
-        try:
-            controls = _controls_of(chk.controls, lookup(loss), data)
-        except InputError:
-            controls = {}
+        controls = _controls_of(chk.controls, loss, data)
         query, complete = loss_query("check", lang, loss, data[chk.pred], data[chk.target], data[chk.reduction],
                                      data[chk.device], data[chk.dtype], data[chk.claimed], controls)
         return [query, gr.update(info=None if complete else text("incomplete", lang, limit=MAX_QUERY_CHARS))]
