@@ -18,13 +18,18 @@ import numpy as np
 import pytest
 from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     BROWSER_TIMEOUT,
+    NEW_STAMP,
     SCREENSHOTS,
+    STAMP,
     Server,
+    app_page,
     app_server,
     browser,
     expect,
+    fill,
     leaves_machine,
     shot,
+    wait,
 )
 
 import lossapp
@@ -58,41 +63,13 @@ def traffic() -> Traffic:
 
 @pytest.fixture(scope="module")
 def page(browser, app_server: Server, traffic: Traffic) -> Iterator[object]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT)
-    pg.on("request", lambda request: traffic.record(request.url))
-    SERVER_LOG[:] = [app_server.log]
-    pg.goto(app_server.url)
-    pg.wait_for_selector("#la-compute")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with app_page(browser, app_server.url, on_request=traffic.record) as pg:
         yield pg
-    finally:
-        context.close()
 
 
 def open_tab(pg, label: str) -> None:
     pg.locator("#la-tabs").get_by_role("tab", name=label, exact=True).click()
-
-
-SERVER_LOG: list[Path] = []
-
-
-def wait(pg, script: str, arg: object = None, what: str = "") -> None:
-    """page.wait_for_function, failing with what the page and the server showed at the time."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        pg.wait_for_function(script, arg=arg)
-    except PlaywrightTimeout:
-        state = pg.evaluate("""() => ({
-            value: document.querySelector('#la-value')?.textContent,
-            pred: (document.querySelector('#la-pred textarea')?.value || '').slice(0, 200),
-            toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText),
-            pending: document.querySelectorAll('.pending, .generating').length})""")
-        log = SERVER_LOG[0].read_text(errors="replace")[-3000:] if SERVER_LOG else ""
-        raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{log}") from None
 
 
 def wait_for_language(pg, lang: str) -> None:
@@ -107,16 +84,6 @@ def wait_for_language(pg, lang: str) -> None:
         return document.querySelector('#la-compute')?.textContent.trim() === button
             && tabs.every(t => labels.includes(t)) && outTabs.includes(solutionTab); }""", list(want),
          what=f"the page in {lang}")
-
-
-def fill(pg, selector: str, text: str) -> None:
-    box = pg.locator(f"{selector} textarea")
-    box.fill(text)
-    box.press("Tab")  # leave the box, so the app has the new value before the next click
-
-
-STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
-NEW_STAMP = "(before) => { const s = document.querySelector('#la-result .la-result')?.dataset.stamp; return !!s && s !== before; }"
 
 
 def after_new_result(pg, action, what: str) -> str:

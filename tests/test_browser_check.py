@@ -20,11 +20,13 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     ROOT,
     SCREENSHOTS,
     Server,
+    app_page,
     app_server,
     browser,
     expect,
     leaves_machine,
     shot,
+    wait,
 )
 
 pytestmark = pytest.mark.browser
@@ -35,7 +37,6 @@ CARD = "#la-check-card"
 
 
 OUTSIDE: list[str] = []
-SERVER_LOG: list[Path] = []
 
 
 def _record(url: str) -> None:
@@ -45,33 +46,9 @@ def _record(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def page(browser, app_server: Server) -> Iterator[object]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT)
-    pg.on("request", lambda request: _record(request.url))
-    SERVER_LOG[:] = [app_server.log]
-    pg.goto(app_server.url)
-    pg.wait_for_selector("#la-compute")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with app_page(browser, app_server.url, on_request=_record) as pg:
         yield pg
-    finally:
-        context.close()
-
-
-def wait(pg, script: str, arg: object = None, what: str = "") -> None:
-    """page.wait_for_function, failing with what the page and the server showed at the time."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        pg.wait_for_function(script, arg=arg)
-    except PlaywrightTimeout:
-        state = pg.evaluate("""() => ({
-            card: (document.querySelector('#la-check-card')?.innerText || '').slice(0, 300),
-            summary: document.querySelector('#la-grade-summary')?.innerText,
-            toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText)})""")
-        log = SERVER_LOG[0].read_text(errors="replace")[-3000:] if SERVER_LOG else ""
-        raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{log}") from None
 
 
 TABS_START_WITH = """(want) => {

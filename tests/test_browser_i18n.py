@@ -17,13 +17,16 @@ from pseudo_locale import PSEUDO, write_pseudo_locale
 from stray_english import stray_english
 from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     BROWSER_TIMEOUT,
+    STAMP,
     Server,
+    app_page,
     app_server,
     browser,
     expect,
     shot,
     start_server,
     stop_server,
+    wait,
 )
 
 from lossapp import i18n, render, service
@@ -95,10 +98,6 @@ def visible_text(pg, skip: list[str] = ()) -> list[str]:
     return pg.evaluate(COLLECT, [ROOTS, [*NOT_TEXT, *skip]])
 
 
-def wait(pg, script: str, arg: object = None) -> None:
-    pg.wait_for_function(script, arg=arg)
-
-
 def switch_language(pg, lang: str) -> None:
     """Choose `lang` and wait until the labels (the Compute button, the tabs) and the shown result are in it."""
     pg.locator("#la-lang").get_by_text(t("language_name", lang), exact=True).click()
@@ -134,22 +133,15 @@ def show_tab(pg, tab: str, lang: str) -> None:
 
 
 def language_page(browser, url: str, locale: str) -> Iterator[object]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale=locale)
-    pg = context.new_page()
-    pg.set_default_timeout(BROWSER_TIMEOUT)
-    pg.goto(url)
-    pg.wait_for_selector("#la-compute")
-    # the page load fills the Check tab and the examples (in English): wait for it, or it could land after the
-    # language switch and write over its texts
-    for tab, ready in (("check", "#la-check-card[data-verdict]"), ("examples", "#la-card-002_bce_three_pixels")):
-        pg.locator("#la-tabs").get_by_role("tab", name=t(f"tab_{tab}", "en"), exact=True).click()
-        expect(pg.locator(ready)).to_contain_text(re.compile(r"\d"))
-    expect(pg.locator("#la-card-002_bce_three_pixels")).to_contain_text("0.926341")
-    pg.locator("#la-tabs").get_by_role("tab", name=t("tab_calculator", "en"), exact=True).click()
-    try:
+    with app_page(browser, url, locale=locale) as pg:
+        # the page load fills the Check tab and the examples (in English): wait for it, or it could land after the
+        # language switch and write over its texts
+        for tab, ready in (("check", "#la-check-card[data-verdict]"), ("examples", "#la-card-002_bce_three_pixels")):
+            pg.locator("#la-tabs").get_by_role("tab", name=t(f"tab_{tab}", "en"), exact=True).click()
+            expect(pg.locator(ready)).to_contain_text(re.compile(r"\d"))
+        expect(pg.locator("#la-card-002_bce_three_pixels")).to_contain_text("0.926341")
+        pg.locator("#la-tabs").get_by_role("tab", name=t("tab_calculator", "en"), exact=True).click()
         yield pg
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +198,6 @@ def test_a_switch_while_the_page_loads_is_kept(browser, app_server: Server) -> N
 
 # -- every loss's badge in 中文 ------------------------------------------------------------------------------
 
-STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
 NEW_RESULT = """([before, caption]) => {
     const result = document.querySelector('#la-result .la-result');
     return !!result && result.dataset.stamp !== before

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from stray_english import stray_english
 from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
-    BROWSER_TIMEOUT,
     Server,
+    app_page,
     app_server,
     browser,
     expect,
@@ -32,17 +32,10 @@ VERDICT = "#la-lab-verdict"
 
 @pytest.fixture(scope="module")
 def page(browser, app_server: Server) -> Iterator[object]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="en-US")
-    pg = context.new_page()
-    pg.set_default_timeout(BROWSER_TIMEOUT)
     outside: list[str] = []
-    pg.on("request", lambda request: outside.append(request.url) if leaves_machine(request.url) else None)
-    pg.goto(app_server.url)
-    pg.wait_for_selector("#la-compute")
-    try:
+    with app_page(browser, app_server.url, {"width": 1400, "height": 1100},
+                  on_request=lambda url: outside.append(url) if leaves_machine(url) else None) as pg:
         yield pg
-    finally:
-        context.close()
     assert outside == [], outside
 
 

@@ -20,13 +20,15 @@ from collections.abc import Iterator
 
 import pytest
 from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
-    BROWSER_TIMEOUT,
     SCREENSHOTS,
+    STAMP,
     Server,
     app_server,
     browser,
     expect,
+    open_app,
     shot,
+    wait,
 )
 
 from lossapp.i18n import msg, tr
@@ -47,7 +49,6 @@ CE_4D = ("[[[[-1.126, 0.849], [0.468, -1.152]], [[0.692, -0.158], [-0.251, -0.31
          "[[1.259, -0.413], [-0.143, 2.005]], [[-0.841, -0.112], [0.054, -2.316]]]]",
          "[[[2, 0], [1, 1]], [[1, 2], [1, 1]]]")
 
-STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
 NEW_RESULT = """([before, caption]) => { const r = document.querySelector('#la-result .la-result');
     return !!r && r.dataset.stamp !== before && !!document.querySelector('#la-badge')
         && r.querySelector('.la-caption').textContent.startsWith(caption); }"""
@@ -77,16 +78,8 @@ BROKEN_CELLS = """(selector) => {
     return out; }"""
 
 
-def wait(pg, script: str, arg: object = None) -> None:
-    pg.wait_for_function(script, arg=arg)
-
-
 def open_page(browser, url: str, viewport: dict[str, int], theme: str) -> object:  # noqa: F811
-    context = browser.new_context(viewport=viewport, locale="en-US")
-    pg = context.new_page()
-    pg.set_default_timeout(BROWSER_TIMEOUT)
-    pg.goto(f"{url}?__theme={theme}")
-    pg.wait_for_selector("#la-compute")
+    pg = open_app(browser.new_context(viewport=viewport, locale="en-US"), f"{url}?__theme={theme}")
     wait(pg, "(dark) => document.body.classList.contains('dark') === dark", theme == "dark")
     # the page load fills the Check tab and the article examples: wait for it before anything else
     for tab, ready in (("check", READY["check"]), ("examples", READY["examples"])):

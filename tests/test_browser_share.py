@@ -16,10 +16,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     BROWSER_TIMEOUT,
+    DESKTOP,
     Server,
     app_server,
     browser,
     expect,
+    open_app,
 )
 
 pytestmark = pytest.mark.browser
@@ -29,19 +31,12 @@ PRED, TARGET, VALUE = "[0.3, 0.8]", "[1, 0]", "1.40671"  # BCE: (−ln 0.3 − l
 
 @pytest.fixture()
 def context(browser) -> Iterator[object]:  # noqa: F811
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    ctx = browser.new_context(viewport=DESKTOP, locale="en-US")
     ctx.set_default_timeout(BROWSER_TIMEOUT)
     try:
         yield ctx
     finally:
         ctx.close()
-
-
-def _open(context, url: str):
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_selector("#la-compute")
-    return page
 
 
 def switch_to_chinese(page) -> None:
@@ -71,7 +66,7 @@ def _link(page) -> str:
 
 
 def test_a_calculator_link_reproduces_the_result(context, app_server: Server) -> None:  # noqa: F811
-    page = _open(context, app_server.url)
+    page = open_app(context, app_server.url)
     _fill(page, "#la-pred", PRED)
     _fill(page, "#la-target", TARGET)
     page.click("#la-compute")
@@ -82,7 +77,7 @@ def test_a_calculator_link_reproduces_the_result(context, app_server: Server) ->
     assert query["pred"] == [PRED] and query["target"] == [TARGET]
     page.wait_for_function("(want) => location.href === want", arg=link)  # the address bar holds it too
 
-    other = _open(context, link)
+    other = open_app(context, link)
     expect(other.locator("#la-value")).to_have_text(VALUE)
     expect(other.locator("#la-pred textarea")).to_have_value(PRED)
     expect(other.locator("#la-share-link textarea, #la-share-link input").first).to_have_value(link)  # to pass on
@@ -91,32 +86,32 @@ def test_a_calculator_link_reproduces_the_result(context, app_server: Server) ->
 def test_a_link_with_parameters_and_language(context, app_server: Server) -> None:  # noqa: F811
     url = (app_server.url + "?tab=calculator&loss=smooth_l1&pred=%5B0.5%2C+2.0%5D&target=%5B0.0%2C+0.0%5D"
            "&reduction=sum&p.beta=0.5&lang=zh")
-    page = _open(context, url)
+    page = open_app(context, url)
     # smooth L1, beta 0.5: |0.5| ≤ 0.5 → 0.5·0.25/0.5 = 0.25; |2| > 0.5 → 2 − 0.25 = 1.75; sum 2.0
     expect(page.locator("#la-value")).to_have_text("2")
     expect(page.locator("#la-lang input[value=zh]")).to_be_checked()
 
 
 def test_check_and_confusion_links(context, app_server: Server) -> None:  # noqa: F811
-    page = _open(context, app_server.url)
+    page = open_app(context, app_server.url)
     page.click("#la-tabs [role=tab] >> nth=2")  # Check my answer
     _fill(page, "#la-check-claimed", "0.4023")
     page.click("#la-check-button")
     expect(page.locator("#la-check-result")).to_contain_text("mistake")
     link = _link(page)
     assert parse_qs(urlparse(link).query)["claimed"] == ["0.4023"]
-    other = _open(context, link)
+    other = open_app(context, link)
     expect(other.locator("#la-check-result")).to_contain_text("mistake")
     expect(other.locator("#la-check-claimed textarea, #la-check-claimed input").first).to_have_value("0.4023")
 
-    conf = _open(context, app_server.url + "?tab=confusion&tp=30&fp=10&fn=10&tn=50&metric=iou")
+    conf = open_app(context, app_server.url + "?tab=confusion&tp=30&fp=10&fn=10&tn=50&metric=iou")
     # IoU = 30 / (30 + 10 + 10) = 0.6
     expect(conf.locator("#la-conf-headline")).to_contain_text("iou = 0.6")
 
 
 def test_copy_link_puts_it_on_the_clipboard(context, app_server: Server) -> None:  # noqa: F811
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_server.url.rstrip("/"))
-    page = _open(context, app_server.url)
+    page = open_app(context, app_server.url)
     page.click("#la-compute")
     link = _link(page)
     page.click("#la-share-copy")
@@ -124,7 +119,7 @@ def test_copy_link_puts_it_on_the_clipboard(context, app_server: Server) -> None
 
 
 def test_ctrl_enter_computes_and_enter_checks(context, app_server: Server) -> None:  # noqa: F811
-    page = _open(context, app_server.url)
+    page = open_app(context, app_server.url)
     _fill(page, "#la-pred", PRED)
     _fill(page, "#la-target", TARGET)
     page.locator("#la-target textarea").press("Control+Enter")
@@ -153,7 +148,7 @@ def test_ctrl_enter_computes_and_enter_checks(context, app_server: Server) -> No
 
 
 def test_an_error_shows_next_to_its_field(context, app_server: Server) -> None:  # noqa: F811
-    page = _open(context, app_server.url)
+    page = open_app(context, app_server.url)
     _fill(page, "#la-pred", "[0.3, x]")
     _fill(page, "#la-target", TARGET)
     page.click("#la-compute")
@@ -176,7 +171,7 @@ def test_an_error_shows_next_to_its_field(context, app_server: Server) -> None: 
 
 def test_a_parameter_error_shows_at_its_control(context, app_server: Server) -> None:  # noqa: F811
     url = app_server.url + "?tab=calculator&loss=cross_entropy&pred=%5B%5B1%2C+2%5D%2C+%5B3%2C+4%5D%5D&target=%5B0%2C+1%5D&p.weight=%5B1%2C+x%5D"
-    page = _open(context, url)
+    page = open_app(context, url)
     note = page.locator(".la-params .la-field-error")
     expect(note).to_contain_text("parameter weight: expected a number")
     expect(note).to_have_count(1)
@@ -185,7 +180,7 @@ def test_a_parameter_error_shows_at_its_control(context, app_server: Server) -> 
 
 def test_copy_the_value_a_formula_and_the_solution_and_download_the_latex(context, app_server: Server) -> None:  # noqa: F811
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_server.url.rstrip("/"))
-    page = _open(context, app_server.url)
+    page = open_app(context, app_server.url)
     _fill(page, "#la-pred", PRED)
     _fill(page, "#la-target", TARGET)
     page.click("#la-compute")
@@ -218,7 +213,7 @@ def test_sharing_on_a_phone_in_dark_theme_and_chinese(browser, app_server: Serve
                                   has_touch=True)
     context.set_default_timeout(BROWSER_TIMEOUT)
     try:
-        page = _open(context, app_server.url + "?__theme=dark")
+        page = open_app(context, app_server.url + "?__theme=dark")
         switch_to_chinese(page)
         _fill(page, "#la-pred", PRED)
         _fill(page, "#la-target", TARGET)
@@ -228,7 +223,7 @@ def test_sharing_on_a_phone_in_dark_theme_and_chinese(browser, app_server: Serve
         query = parse_qs(urlparse(link).query)
         assert query["lang"] == ["zh"] and query["__theme"] == ["dark"] and query["pred"] == [PRED]
 
-        other = _open(context, link)
+        other = open_app(context, link)
         expect(other.locator("#la-value")).to_have_text(VALUE)
         expect(other.locator("#la-lang input[value=zh]")).to_be_checked()
         assert other.evaluate("() => document.body.classList.contains('dark')")

@@ -14,16 +14,19 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
-    BROWSER_TIMEOUT,
+    NEW_STAMP,
+    STAMP,
     Server,
+    app_page,
     app_server,
     browser,
     expect,
+    fill,
+    wait,
 )
 
 import lossapp
@@ -34,48 +37,13 @@ from lossapp.ui.strings import family_label, t
 
 pytestmark = pytest.mark.browser
 
-SERVER_LOG: list[Path] = []
-STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
-NEW_STAMP = ("(before) => { const s = document.querySelector('#la-result .la-result')?.dataset.stamp; "
-             "return !!s && s !== before; }")
 SNIPPET = "() => [...document.querySelectorAll('#la-snippet .cm-line')].map(l => l.textContent).join('\\n')"
 
 
 @pytest.fixture(scope="module")
 def page(browser, app_server: Server) -> Iterator[Any]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    pg = context.new_page()
-    pg.set_default_timeout(BROWSER_TIMEOUT)
-    SERVER_LOG[:] = [app_server.log]
-    pg.goto(app_server.url)
-    pg.wait_for_selector("#la-compute")
-    try:
+    with app_page(browser, app_server.url) as pg:
         yield pg
-    finally:
-        context.close()
-
-
-def wait(pg: Any, script: str, arg: object = None, what: str = "") -> None:
-    """page.wait_for_function, failing with what the page and the server showed at the time."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        pg.wait_for_function(script, arg=arg)
-    except PlaywrightTimeout:
-        state = pg.evaluate("""() => ({
-            loss: document.querySelector('#la-loss input')?.value,
-            result: document.querySelector('#la-result')?.innerText,
-            note: document.querySelector('#la-input-note')?.innerText,
-            pred: (document.querySelector('#la-pred textarea')?.value || '').slice(0, 200),
-            toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText)})""")
-        log = SERVER_LOG[0].read_text(errors="replace")[-3000:] if SERVER_LOG else ""
-        raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{log}") from None
-
-
-def fill(pg: Any, selector: str, text: str) -> None:
-    box = pg.locator(f"{selector} textarea")
-    box.fill(text)
-    box.press("Tab")  # leave the box, so the app has the new value before the next click
 
 
 def compute_and_wait(pg: Any) -> str:

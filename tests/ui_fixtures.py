@@ -15,7 +15,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,68 @@ def browser() -> Iterator[object]:
             yield b
         finally:
             b.close()
+
+
+DESKTOP = {"width": 1400, "height": 1000}
+APP_READY = "#la-compute"  # the Compute button: the app's page is there
+# the shown result's stamp (a new one per computation), and "a result with another stamp than `before` is shown"
+STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp || ''"
+NEW_STAMP = ("(before) => { const s = document.querySelector('#la-result .la-result')?.dataset.stamp; "
+             "return !!s && s !== before; }")
+# what a timed-out wait reports of the page
+PAGE_STATE = """() => ({
+    loss: document.querySelector('#la-loss input')?.value,
+    value: document.querySelector('#la-value')?.textContent,
+    result: document.querySelector('#la-result')?.innerText,
+    note: document.querySelector('#la-input-note')?.innerText,
+    pred: (document.querySelector('#la-pred textarea')?.value || '').slice(0, 200),
+    card: (document.querySelector('#la-check-card')?.innerText || '').slice(0, 300),
+    summary: document.querySelector('#la-grade-summary')?.innerText,
+    toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText),
+    pending: document.querySelectorAll('.pending, .generating').length})"""
+
+
+def open_app(context: Any, url: str, on_request: Callable[[str], None] | None = None) -> Any:
+    """A new page of the browser `context` on the app at `url`, once the app is there (its Compute button), with
+    the default timeout BROWSER_TIMEOUT; every URL the page requests goes to `on_request`, from the first."""
+    pg = context.new_page()
+    pg.set_default_timeout(BROWSER_TIMEOUT)
+    if on_request is not None:
+        pg.on("request", lambda request: on_request(request.url))
+    pg.goto(url)
+    pg.wait_for_selector(APP_READY)
+    return pg
+
+
+@contextmanager
+def app_page(browser: Any, url: str, viewport: dict[str, int] | None = None, locale: str = "en-US",
+             on_request: Callable[[str], None] | None = None) -> Iterator[Any]:
+    """`open_app` in a browser context of its own (DESKTOP-sized unless `viewport` says otherwise), closed after."""
+    context = browser.new_context(viewport=viewport or DESKTOP, locale=locale)
+    try:
+        yield open_app(context, url, on_request)
+    finally:
+        context.close()
+
+
+def fill(pg: Any, selector: str, text: str) -> None:
+    """Type `text` into the textarea of `selector` and leave it, so the app has the new value before the next click."""
+    box = pg.locator(f"{selector} textarea")
+    box.fill(text)
+    box.press("Tab")
+
+
+def wait(pg: Any, script: str, arg: object = None, what: str = "") -> None:
+    """page.wait_for_function, failing with what the page (PAGE_STATE) and the app's server log showed then."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        pg.wait_for_function(script, arg=arg)
+    except PlaywrightTimeout:
+        state = pg.evaluate(PAGE_STATE)
+        log = ARTIFACTS / f"app-{urlparse(pg.url).port}.log"  # start_server's log of the app on that port
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{tail}") from None
 
 
 def expect(locator: Any) -> Any:
