@@ -468,6 +468,8 @@ def _closed_form_cases() -> list[tuple[str, dict, torch.Tensor, torch.Tensor | N
         ("soft_truncated_ce", {}, x, hard), ("soft_truncated_ce", {"K": 2.5}, x, hard),
         ("soft_truncated_ce", {"K": 0.0}, x, hard), ("soft_truncated_ce", {"K": 3.0, "m": 0.6}, x, hard),
         ("kl_div", {"log_base": "2"}, log_q, p),
+        ("hinge", {}, x, hard * 2 - 1), ("hinge", {"margin": 0.0}, x, hard * 2 - 1),
+        ("hinge", {"margin": 2.5}, torch.where(hard > 0, 2.5, -2.5), hard * 2 - 1),  # y·f at the kink
     ]
 
 
