@@ -166,22 +166,27 @@ def _gaps(r: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
 def _largest_gap(r: torch.Tensor, e: torch.Tensor, scale: bool = False) -> tuple[float, int, float]:
     """max |r − e| over flat r and e and the first index where it occurs; a NaN or inf difference is returned at
     once (the caller then compares element by element). With `scale`, also max |e| (NaN when some e is NaN), read
-    from each block while it is in cache (else 0)."""
-    largest, index, top = -1.0, 0, 0.0
+    from each block while it is in cache (else 0). Each block's largest |r − e| is read from the extremes of r − e
+    (no |·| pass, no index); the index is found in the one block that holds the largest (or the first non-finite)."""
+    largest, worst, top = -1.0, None, 0.0
     for start, r_block, e_block in _blocks(r, e):
-        value, at = torch.max(_gaps(r_block, e_block), 0)  # (max-with-index is fast even on ties)
-        value = float(value)
+        low, high = (float(v) for v in torch.aminmax(r_block.to(torch.float64, copy=True).sub_(e_block)))
+        value = math.nan if math.isnan(low) or math.isnan(high) else max(-low, high)
         if scale:
             low, high = (float(v) for v in torch.aminmax(e_block))
             top = max(top, -low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
         if value > largest or not math.isfinite(value):
-            largest, index = value, start + int(at)
+            largest, worst = value, (start, r_block, e_block)
             if not math.isfinite(value):
                 break
     if scale and not math.isfinite(largest):  # stopped early: max |e| over every element
         low, high = (float(v) for v in torch.aminmax(e))
         top = max(-low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
-    return largest, index, top
+    if worst is None:
+        return largest, 0, top
+    start, r_block, e_block = worst
+    value, at = torch.max(_gaps(r_block, e_block), 0)  # (max-with-index is fast even on ties; NaN first)
+    return (largest if math.isfinite(largest) else float(value)), start + int(at), top
 
 
 def _within_rtol(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> bool:

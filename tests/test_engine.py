@@ -468,6 +468,12 @@ def _closed_form_cases() -> list[tuple[str, dict, torch.Tensor, torch.Tensor | N
         ("soft_truncated_ce", {}, x, hard), ("soft_truncated_ce", {"K": 2.5}, x, hard),
         ("soft_truncated_ce", {"K": 0.0}, x, hard), ("soft_truncated_ce", {"K": 3.0, "m": 0.6}, x, hard),
         ("kl_div", {"log_base": "2"}, log_q, p),
+        ("hinge", {}, x, hard * 2 - 1), ("hinge", {"margin": 0.0}, x, hard * 2 - 1),
+        ("hinge", {"margin": 2.5}, torch.where(hard > 0, 2.5, -2.5), hard * 2 - 1),  # y·f at the kink
+        ("dice", {}, soft, hard), ("iou", {"per_sample": True}, soft, p), ("tversky", {"alpha": 0.3, "beta": 0.9}, soft, hard),
+        *((name, {"per_channel": True, "include_background": False, "zero_empty": True, "eps": 0.0},
+           soft.reshape(2, 2, 6), hard.reshape(2, 2, 6) * torch.tensor([1.0, 0.0]).reshape(2, 1, 1))  # empty sets
+          for name in ("dice", "iou", "tversky")),
     ]
 
 
@@ -487,6 +493,17 @@ def test_closed_form_gradient_is_the_derivative(case: int) -> None:
         torch.testing.assert_close(closed, builtin, rtol=1e-12, atol=1e-15)
         _, _, autograd = run_trace(dataclasses.replace(spec, gradient=None), x, t, resolved, reduction)
         torch.testing.assert_close(closed, autograd, rtol=1e-12, atol=1e-15)  # and the derivative of the trace
+
+
+def test_overlap_closed_form_leaves_activations_l1_and_empty_sets_to_autograd() -> None:
+    p = torch.tensor([[0.2, 0.7], [0.0, 0.0]], dtype=torch.float64)
+    t = torch.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
+    for name in ("dice", "iou", "tversky"):
+        spec = lossapp.LOSSES[name]
+        assert spec.gradient(p, t, spec.resolve_params({}), "mean") is not None
+        for params in ({"activation": "sigmoid"}, {"intersection": "l1"}, {"per_sample": True, "eps": 0.0}):
+            assert spec.gradient(p, t, spec.resolve_params(params), "mean") is None  # (the last: 0/0 in row 1)
+            assert lossapp.compute(name, p.tolist(), t.tolist(), **params).gradient is not None
 
 
 def test_focal_closed_form_leaves_soft_labels_infinite_logits_and_small_gamma_to_autograd() -> None:

@@ -35,6 +35,7 @@ from lossapp.inputs import (
     require_finite,
     require_probabilities,
     require_same_shape,
+    require_sign_labels,
     require_target,
     shape_text,
 )
@@ -856,6 +857,24 @@ def test_require_probabilities_and_binary():
     raises(r"^target: expected 0/1 labels, got -1 at index 0$", require_binary, torch.tensor([-1, 1]), "target",
            allow_soft=False)
     raises(r"got nan at index 0$", require_binary, torch.tensor([math.nan]), "target")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.int64])
+def test_require_sign_labels_says_whether_they_are_01(dtype: torch.dtype) -> None:
+    for labels, zero_one in (([1, -1, 1], False), ([1, 1], False), ([-1, -1], False), ([0, 1, 1], True), ([0, 0], True),
+                             ([1, 0], True), ([], False)):
+        assert require_sign_labels(torch.tensor(labels, dtype=dtype), "target") is zero_one
+    for mixed in ([-1, 0], [-1, 0, 1], [1, 0, -1]):  # 0 with −1, whichever is first
+        raises(r"^target: expected labels -1/\+1 or 0/1, got both", require_sign_labels, torch.tensor(mixed, dtype=dtype),
+               "target")
+    raises(r"^target: expected labels -1/\+1 or 0/1, got 2 at index 1", require_sign_labels,
+           torch.tensor([1, 2, 3], dtype=dtype), "target")
+    if dtype.is_floating_point:
+        for bad, shown in (([1.0, 0.5], "0.5"), ([-1.0, -0.5, 1.0], "-0.5"), ([1.0, math.nan], "nan"),
+                           ([math.inf], "inf")):
+            raises(rf"^target: expected labels -1/\+1 or 0/1, got {shown} at index", require_sign_labels,
+                   torch.tensor(bad, dtype=dtype), "target")
+        assert require_sign_labels(torch.tensor([-0.0, 1.0], dtype=dtype), "target") is True
 
 
 def test_require_class_indices():

@@ -144,7 +144,15 @@ def require_binary(t: torch.Tensor, name: str, allow_soft: bool = True, hint: st
 
 def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> bool:
     """Labels −1/+1, or 0/1 (not both 0 and −1). Returns whether they are 0/1 labels (some label is 0), for a
-    caller that maps 0 → −1."""
+    caller that maps 0 → −1. Valid labels are decided in two or three passes that make no mask (the range, whether
+    any label has a fraction, and whether a 0 sits between −1 and 1); the masks that find the first offender are
+    made only when there is one."""
+    if t.numel() and t.dtype != torch.bool:
+        lo, hi = (float(v) for v in torch.aminmax(t.detach()))
+        if lo >= -1 and hi <= 1 and (not t.is_floating_point() or int(torch.count_nonzero(t.detach().frac())) == 0):
+            zero = lo == 0 or hi == 0 or (lo < 0 < hi and int(torch.count_nonzero(t)) < t.numel())
+            if not (zero and lo < 0):
+                return zero
     bad = (t != -1) & (t != 0) & (t != 1)
     if bool(bad.any()):
         raise InputError("inputs.not_sign_labels", name=name, **_first_bad(t, bad), hint=_hint(hint))

@@ -170,6 +170,15 @@ def channel_sets(params: dict[str, Any]) -> bool:
     return params.get("activation", "none") == "softmax" or bool(params.get("per_channel"))
 
 
+def product_sum(p: torch.Tensor, t: torch.Tensor, dims: tuple[int, ...], keepdim: bool = False) -> torch.Tensor:
+    """Σ p·t over dims (p and t of one shape): a dot product, with no tensor of the products, where the sum is over
+    every element (one set); else the products summed."""
+    if dims and len(dims) == p.dim() and p.shape == t.shape:
+        total = torch.dot(p.reshape(-1), t.reshape(-1))
+        return total.reshape([1] * p.dim()) if keepdim else total
+    return (p * t).sum(dims, keepdim=keepdim) if dims else p * t
+
+
 def set_dims(p: torch.Tensor, params: dict[str, Any]) -> tuple[int, ...]:
     """The dimensions of p summed within one set (see the module docstring): the dims left are the sets, the
     classes / channels last where they are kept apart."""
@@ -308,9 +317,10 @@ def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
                           (sp + st - l1) / 2, note=msg("overlap.note.l1_intersection"),
                           sub=r"\frac{$x + $y - $d}{2}", x=sp, y=st, d=l1)
     else:
-        pt = trace.add("p·t", msg("overlap.step.element_wise_product_p_t"), r"p_i\, t_i", p * t, sub=r"$p \cdot $t", p=p, t=t)
-        inter = trace.add("|X∩Y|", msg("overlap.step.intersection_x_y"), r"|X \cap Y| = \sum_i p_i t_i", _ssum(pt, dims),
-                          sub=_sum_terms(pt, dims))
+        trace.show("p·t", msg("overlap.step.element_wise_product_p_t"), r"p_i\, t_i", torch.mul, p, t, sub=r"$p \cdot $t",
+                   p=p, t=t)
+        inter = trace.add("|X∩Y|", msg("overlap.step.intersection_x_y"), r"|X \cap Y| = \sum_i p_i t_i",
+                          product_sum(p, t, dims), sub=_sum_terms(p * t, dims) if p.numel() <= SUBSTITUTE_MAX else None)
         sp = trace.add("|X|", msg("overlap.step.prediction_size_x"), r"|X| = \sum_i p_i", _ssum(p, dims), sub=_sum_terms(p, dims))
         st = trace.add("|Y|", msg("overlap.step.target_size_y"), r"|Y| = \sum_i t_i", _ssum(t, dims), sub=_sum_terms(t, dims))
     fp, fn = sp - inter, st - inter  # |X∖Y| and |Y∖X|, the soft false positives and negatives
@@ -463,6 +473,47 @@ def tversky_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
         0.1878
     """
     return reduce(trace, _overlap(trace, pred, target, params, "tversky"), reduction)
+
+
+def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
+    """d(loss)/dp in closed form for activation none and the product intersection (None, autograd of the trace,
+    otherwise, or where a set's denominator is 0). Per set, with N = s·I + ε, D = s·(I + α·fp + β·fn) + ε,
+    I = Σ p·t, fp = Σ p − I, fn = Σ t − I (`overlap_score`): ∂coef/∂p_i = t_i·a + b with
+    a = s/D − s·N·(1 − α − β)/D² and b = −s·N·α/D², since ∂I/∂p_i = t_i, ∂fp/∂p_i = 1 − t_i, ∂fn/∂p_i = −t_i.
+    The loss 1 − coef gives −(t_i·a + b), 0 for sets left out (include_background=false) or zeroed (zero_empty), over
+    the number of set losses for mean: three sums and one pass over the elements instead of autograd's chain."""
+    def gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                 reduction: str) -> torch.Tensor | None:
+        if params["activation"] != "none" or params.get("intersection", "product") != "product":
+            return None
+        p, t = pred.detach(), target.double()
+        dims = set_dims(p, params)
+        if not dims:
+            return None
+        alpha, beta, scale = score_weights(kind, params)
+        eps = float(params["eps"])
+        inter = product_sum(p, t, dims, keepdim=True)
+        size_t = t.sum(dims, keepdim=True)
+        num = scale * inter + eps
+        den = scale * (inter + alpha * (p.sum(dims, keepdim=True) - inter) + beta * (size_t - inter)) + eps
+        if bool((den == 0).any()):
+            return None
+        kept = torch.ones_like(den)
+        if not params.get("include_background", True):
+            kept[:, 0] = 0.0  # (channels or classes are on dim 1)
+        count = float(kept.sum()) if reduction == "mean" else 1.0
+        if params.get("zero_empty"):
+            kept = kept * (size_t > 0)
+        weight = kept / -max(count, 1.0)
+        a = (scale / den - scale * num * (1 - alpha - beta) / den**2) * weight
+        b = (-scale * alpha) * num / den**2 * weight
+        return torch.addcmul(b, t, a)
+    return gradient
+
+
+dice_gradient = _overlap_gradient("dice")
+iou_gradient = _overlap_gradient("iou")
+tversky_gradient = _overlap_gradient("tversky")
 
 
 # -- the references: the set formulas written directly with torch ops, in the chosen dtype -----------
@@ -654,7 +705,7 @@ register(LossSpec(
     set_measure="dice",
     name="dice", title=msg("overlap.dice.title"), summary=msg("overlap.dice.summary"),
     formula=r"l = 1 - \frac{2\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i + \epsilon}",
-    params=_SET_PARAMS, steps=dice_steps, enclosure=dice_enclosure, reference=dice_reference,
+    params=_SET_PARAMS, steps=dice_steps, enclosure=dice_enclosure, reference=dice_reference, gradient=dice_gradient,
     reference_name=msg("overlap.reference_name.dice"),
     aliases=("dice_loss", "DiceLoss", "soft_dice", "sorensen_dice"), torch_code=DICE_CODE, **_COMMON))
 
@@ -662,7 +713,7 @@ register(LossSpec(
     set_measure="iou",
     name="iou", title=msg("overlap.iou.title"), summary=msg("overlap.iou.summary"),
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i - \sum_i p_i t_i + \epsilon}",
-    params=_SET_PARAMS, steps=iou_steps, enclosure=iou_enclosure, reference=iou_reference,
+    params=_SET_PARAMS, steps=iou_steps, enclosure=iou_enclosure, reference=iou_reference, gradient=iou_gradient,
     reference_name=msg("overlap.reference_name.iou"),
     aliases=("jaccard", "iou_loss", "jaccard_loss", "JaccardLoss"), torch_code=IOU_CODE, **_COMMON))
 
@@ -675,7 +726,7 @@ register(LossSpec(
             Param("alpha", 0.5, Interval(Real, 0.0, 10.0), msg("overlap.tversky.param.alpha")),
             Param("beta", 0.5, Interval(Real, 0.0, 10.0), msg("overlap.tversky.param.beta")),
             ACTIVATION_PARAM, PER_SAMPLE_PARAM, *SET_OPTION_PARAMS),
-    steps=tversky_steps, enclosure=tversky_enclosure, reference=tversky_reference,
+    steps=tversky_steps, enclosure=tversky_enclosure, reference=tversky_reference, gradient=tversky_gradient,
     reference_name=msg("overlap.reference_name.tversky"),
     aliases=("tversky_loss", "TverskyLoss"), torch_code=TVERSKY_CODE, **_COMMON))
 
@@ -757,8 +808,8 @@ def _combo_reference(kind: str) -> Callable[..., torch.Tensor]:
 
 def _combo_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
     """Where the part has a gradient of its own (torch's backward, which differs from autograd at the edges, e.g.
-    BCE at p = 0 or 1): λ_dice·(autograd of the Dice trace) + λ·(the part's gradient). Otherwise None: autograd
-    of the combined trace."""
+    BCE at p = 0 or 1): λ_dice·(the Dice gradient: its closed form, or autograd of the Dice trace where that has none)
+    + λ·(the part's gradient). Otherwise None: autograd of the combined trace."""
     lam = f"lambda_{kind}"
 
     def gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
@@ -770,13 +821,16 @@ def _combo_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
         g_part = spec.gradient(x, t, pp, reduction)
         if g_part is None:
             return None
-        x = pred.detach().double().requires_grad_(True)
-        with torch.enable_grad():
-            value = dice_steps(Trace(), x, target, _dice_params(params), reduction)
-        g_dice = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)[0] \
-            if value.requires_grad else None
-        g_dice = torch.zeros_like(x) if g_dice is None else g_dice.detach()
-        return params["lambda_dice"] * g_dice + params[lam] * g_part.detach().double()
+        g_dice = dice_gradient(pred.detach().double(), target, _dice_params(params), reduction)
+        if g_dice is None:
+            x = pred.detach().double().requires_grad_(True)
+            with torch.enable_grad():
+                value = dice_steps(Trace(), x, target, _dice_params(params), reduction)
+            g_dice = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)[0] \
+                if value.requires_grad else None
+            g_dice = torch.zeros_like(x) if g_dice is None else g_dice.detach()
+            return params["lambda_dice"] * g_dice + params[lam] * g_part.detach().double()
+        return g_dice.mul_(params["lambda_dice"]).add_(params[lam] * g_part.detach().double())  # (g_dice is new)
 
     return gradient
 
