@@ -32,6 +32,7 @@ from lossapp.variants import (
     labels_swapped,
     mapped,
     no_alpha,
+    no_alpha_interval,
     overlap_value,
     register,
     scalar_value,
@@ -355,7 +356,7 @@ def _alpha_on(c: Case) -> bool:
 
 mistake("no_alpha",
         "alpha_t", lambda c: _alpha_on(c) and scalar_value(c), no_alpha,
-        interval=lambda c: None if c.spec.parts else c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0))
+        interval=no_alpha_interval)
 
 mistake("no_modulating_factor",
         "(1-p_t)^gamma", lambda c: c.spec.focal
