@@ -28,6 +28,13 @@ releases: not installed there):
 
 `table(loss, pred, target, reduction, **params)` gives the value under each convention that applies,
 without any claim; `lossapp.check` gives the verdict `convention` when one reproduces a claim.
+
+Every convention except the F1 ones (counts are exact) has an `interval`, its enclosure over the inputs' rounding box
+(see `lossapp.variants`), as the mistakes do: a claim computed under a convention from inputs that were rounded
+afterwards is that convention (ranked after `rounding` of the correct value). Most are the loss's own interval formula
+run with other parameters, another reduction or clipped inputs (`Case.run_interval`); the eps-inside-the-logs BCE is
+its own formula in interval arithmetic (`box_interval`). Keras' categorical clipping after renormalising the rows has
+none.
 """
 
 from __future__ import annotations
@@ -53,12 +60,14 @@ from lossapp.variants import (
     evaluate,
     finite,
     labels_swapped,
+    labels_swapped_interval,
     no_alpha,
     no_alpha_interval,
     overlap_value,
     register,
     scalar_value,
     variant_texts,
+    variant_value,
 )
 
 CONVENTIONS: dict[str, Variant] = {}
@@ -247,11 +256,21 @@ def _binary_smoothed(c: Case) -> float | None:
 
 
 def _binary_smoothed_interval(c: Case) -> Interval | None:
-    """The loss on the smoothed targets y(1 − ε) + ε/2 over the box: a contraction of y (see Case.run_interval)."""
+    """A loss affine in y: at every point of the box the value is (1 − ε/2)·l + (ε/2)·l_swapped, so it lies in that
+    mix of the correct enclosure and the labels-swapped one (shared with that mistake). Otherwise the loss on the
+    smoothed targets y(1 − ε) + ε/2, a contraction of y, over the box (see Case.run_interval)."""
     t = c.target
     if t is None or not t.is_floating_point():
         return None
-    return c.run_interval(target=t.double() * (1 - KERAS_SMOOTHING) + 0.5 * KERAS_SMOOTHING)
+    eps = KERAS_SMOOTHING
+    if c.spec.affine_in_target:
+        correct, swapped = c.interval, labels_swapped_interval(c)
+        if correct is None or swapped is None:
+            return None
+        half = Iv(eps) * 0.5  # ε/2 and 1 − ε/2 as intervals: the real coefficients, not their float64 roundings
+        return (Iv(*correct) * (1 - half) + Iv(*swapped) * half).item()
+    return c.run_interval(target=t.double() * (1 - eps) + 0.5 * eps,
+                          value=variant_value(c, CONVENTIONS["keras_label_smoothing"]))
 
 
 convention("keras_label_smoothing",
@@ -557,9 +576,11 @@ def _channels(c: Case) -> bool:
 
 
 # the overlap conventions are the loss with other options: their enclosures are the loss's own formula with them
+# (held to the value from the shared per-set sums, `overlap_value`, so that no run is made for them)
 convention("monai_smoothing",
            "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != _monai_eps(c),
-           lambda c: overlap_value(c, eps=_monai_eps(c)), interval=lambda c: c.run_interval(eps=_monai_eps(c)))
+           lambda c: overlap_value(c, eps=_monai_eps(c)),
+           interval=lambda c: c.run_interval(eps=_monai_eps(c), value=overlap_value(c, eps=_monai_eps(c))))
 
 convention("monai_per_channel",
            "|X∩Y|", lambda c: _overlap(c) and _channels(c),
@@ -568,9 +589,14 @@ convention("monai_per_channel",
 
 convention("smooth_1",
            "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1.0, lambda c: overlap_value(c, eps=1.0),
-           interval=lambda c: c.run_interval(eps=1.0))
+           interval=lambda c: c.run_interval(eps=1.0, value=overlap_value(c, eps=1.0)))
 
 SMP = {"per_sample": False, "zero_empty": True, "intersection": "l1", "eps": 0.0}  # smp's defaults (smooth = 0)
+
+
+def _other_sets(c: Case) -> bool:
+    """per_sample for the other reading of the batch: one set per sample if this problem pools it, else pooled."""
+    return not per_sample_sets(c.pred.dim(), c.params)
 
 
 convention("smp_batch_sets",
@@ -579,8 +605,8 @@ convention("smp_batch_sets",
 
 convention("sets_per_image_vs_batch",
            "|X∩Y|", lambda c: _overlap(c) and c.pred is not None and c.pred.dim() >= 2,
-           lambda c: overlap_value(c, per_sample=not per_sample_sets(c.pred.dim(), c.params)),
-           interval=lambda c: c.run_interval(per_sample=not per_sample_sets(c.pred.dim(), c.params)))
+           lambda c: overlap_value(c, per_sample=_other_sets(c)),
+           interval=lambda c: c.run_interval(per_sample=_other_sets(c), value=overlap_value(c, per_sample=_other_sets(c))))
 
 
 # -- KL divergence ------------------------------------------------------------------------------------------------------

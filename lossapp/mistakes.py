@@ -30,6 +30,7 @@ from lossapp.variants import (
     focal_base,
     focal_rerun,
     labels_swapped,
+    labels_swapped_interval,
     mapped,
     no_alpha,
     no_alpha_interval,
@@ -250,15 +251,8 @@ mistake("logits_as_probabilities",
 
 
 
-def _labels_swapped_interval(c: Case) -> Interval | None:
-    t = c.target
-    if t is None or not t.is_floating_point():
-        return None
-    return c.run_interval(target=1.0 - t)  # 1 − y is written to the decimals of y
-
-
 mistake("labels_swapped",
-        "l", declared("labels_swapped"), labels_swapped, interval=_labels_swapped_interval)
+        "l", declared("labels_swapped"), labels_swapped, interval=labels_swapped_interval)
 
 
 # -- weights and ignored samples ---------------------------------------------------------------------------------

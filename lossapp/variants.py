@@ -18,8 +18,10 @@ a pass over the elements; the checker then skips it for a claim outside that bou
 A variant may also give its `interval`: a sound enclosure of its value over the rounding box of the inputs (DESIGN.md
 section 6: `-0.9264` for article 002's BCE is `missing_minus`, whose value at the written inputs is −0.926341). It is
 made with the loss's own interval formula (`lossapp.interval`): a run with other parameters, another reduction or
-another loss of the same inputs is enclosed by that spec's formula over the same box (`Case.run_interval`), and a
-variant that is a monotone function of the correct value maps the correct enclosure (`mapped`, `scaled`).
+another loss of the same inputs (or of inputs moved by a function that moves no two values apart: a clip, 1 − y) is
+enclosed by that spec's formula over the same box (`Case.run_interval`), a variant that is a monotone function of the
+correct value maps the correct enclosure (`mapped`, `scaled`), and a variant with a formula of its own evaluates it in
+interval arithmetic over the box (`box_interval`). Mistakes and conventions use the same machinery.
 """
 
 from __future__ import annotations
@@ -183,19 +185,21 @@ class Case:
         return None if iv is None else (iv[0], iv[1])
 
     def run_interval(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
-                     reduction: str | None = None, **overrides: Any) -> Interval | None:
+                     reduction: str | None = None, value: float | None = None, **overrides: Any) -> Interval | None:
         """The enclosure, over this case's rounding box, of `run(loss, pred=pred, target=target, reduction=reduction,
         **overrides)`: the loss's own interval formula with those parameters, on the same inputs and decimals.
         A `pred` or `target` given instead must be a function of it, entry by entry, that moves no two values further
         apart (1 − y, Keras' smoothing y·(1 − ε) + ε/2, a clip to [ε, 1 − ε]): it maps the input's rounding box into
         the box of the new values with the same decimals. A target of labels (exact) stays exact, so any function of
         it, of any shape (a one-hot of class indices), is exact too. None where it is not established: no formula, an input the formula does not cover, or an
-        enclosure that misses the run's own value (the guard of lossapp.interval.enclose)."""
+        enclosure that misses the run's own value (the guard of lossapp.interval.enclose). `value`: the run's value
+        where the caller has it from a cheaper computation (the guard then holds the enclosure to it, and the run is not
+        made)."""
         def make() -> Interval | None:
             spec = LOSSES[loss] if loss else self.spec
             params = self._params_for(spec, overrides)
-            value = self.run(loss, pred=pred, target=target, reduction=reduction, **overrides)
-            if params is None or value is None or self.result.pred is None:
+            run = self.run(loss, pred=pred, target=target, reduction=reduction, **overrides) if value is None else value
+            if params is None or run is None or self.result.pred is None:
                 return None
             given_pred = self.result.pred
             if pred is not None:
@@ -206,7 +210,7 @@ class Case:
                 exact = target_is_exact(self.spec.target_kind, given.values)
                 given = type(given)(target, None if exact else given.decimals)
             view = _RunView(spec, given_pred, given, params, reduction or self.reduction,
-                            torch.tensor(value, dtype=torch.float64))
+                            torch.tensor(run, dtype=torch.float64))
             iv = enclose(view).interval
             return None if iv is None else (iv[0], iv[1])
         if not (pred is None and isinstance(target, str) and all(_plain(v) for v in overrides.values())):
@@ -463,7 +467,7 @@ def evaluate(case: Case, catalogue: dict[str, Variant], *, include_same: bool = 
                 bound = variant.bound(case)
                 if bound is not None and not reachable(*bound):
                     continue
-            value = case.shared(("variant", variant.id), lambda variant=variant: variant.compute(case))
+            value = variant_value(case, variant)
         except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
             continue
         if value is None or not math.isfinite(value):
@@ -539,6 +543,20 @@ def labels_swapped(c: Case) -> float | None:
     if t is None or not t.is_floating_point():
         return None
     return c.shared("labels_swapped", lambda: c.run(target=1.0 - t))
+
+def labels_swapped_interval(c: Case) -> Interval | None:
+    """The enclosure of `labels_swapped` over the box (1 − y is written to the decimals of y), made once per case
+    (shared with the label-smoothing convention)."""
+    t = c.target
+    if t is None or not t.is_floating_point():
+        return None
+    return c.shared("labels_swapped_interval", lambda: c.run_interval(target=1.0 - t))
+
+
+def variant_value(c: Case, variant: Variant) -> float | None:
+    """The variant's value on this case, made once per case (what `evaluate` lists)."""
+    return c.shared(("variant", variant.id), lambda: variant.compute(c))
+
 
 def focal_alpha(c: Case) -> float:
     """The sigmoid focal loss's α (torchvision's default 0.25; negative: off)."""
