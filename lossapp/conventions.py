@@ -57,6 +57,7 @@ from lossapp.variants import (
     Variant,
     VariantValue,
     box_interval,
+    decimals_of,
     evaluate,
     finite,
     labels_swapped,
@@ -200,7 +201,7 @@ def _eps_inside_logs_bound(c: Case, eps: float, clip: bool) -> tuple[float, floa
     if c.param("weight") is not None or r is None or den is None or den <= 0 or c.unreduced is None:
         return None
     lo, hi = c.interval or (c.value, c.value)
-    delta = min(r[0], 1.0 - r[1]) - (_largest_half_unit(c.box.pred_decimals) if c.interval is not None else 0.0)
+    delta = min(r[0], 1.0 - r[1]) - (_largest_half_unit(decimals_of(c.result.pred)) if c.interval is not None else 0.0)
     if delta < (eps if clip else 1e-30):
         return None
     spread = eps / delta * c.unreduced.numel() / den
@@ -370,6 +371,19 @@ def _monai_focal(c: Case) -> float | None:
     return finite(total / x.numel())
 
 
+def _summed_interval(c: Case) -> Interval | None:
+    """The enclosure of the loss with reduction sum: at every point of the box Σ l = (Σ l / n)·n for a mean over a
+    count n of elements (the trace's den, a whole number, without weights), so the correct enclosure times n; else
+    the loss's formula with reduction sum."""
+    den, iv = c.denominator(), c.interval
+    if c.reduction == "sum":
+        return iv
+    if iv is not None and den is not None and den >= 1 and den == int(den) and c.param("weight") is None \
+            and c.param("avg_factor") is None and "ignore_index" not in c.params:
+        return (Iv(*iv) * float(den)).item()
+    return c.run_interval(reduction="sum")
+
+
 def _monai_focal_interval(c: Case) -> Interval | None:
     """Σ of the terms (the loss with reduction sum, softmax α per class as `_monai_focal` sets it) over the box,
     divided as `_monai_focal` divides."""
@@ -379,7 +393,7 @@ def _monai_focal_interval(c: Case) -> Interval | None:
         per_class = torch.tensor([1 - float(alpha)] + [float(alpha)] * (x.shape[1] - 1), dtype=torch.float64)
         total = c.run_interval(reduction="sum", alpha=per_class)
     else:
-        total = c.run_interval(reduction="sum")
+        total = _summed_interval(c)
     if total is None:
         return None
     spatial = math.prod(x.shape[2:]) if x.dim() >= 3 else x.shape[0] * x.shape[1]
@@ -647,7 +661,7 @@ convention("keras_kl",
 
 convention("scipy_rel_entr_sum",
            "den", _declared("scipy_rel_entr_sum", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)),
-           lambda c: c.reduced_as("sum"), interval=lambda c: c.run_interval(reduction="sum"))
+           lambda c: c.reduced_as("sum"), interval=_summed_interval)
 
 
 # -- public ------------------------------------------------------------------------------------------------------------

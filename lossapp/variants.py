@@ -224,7 +224,7 @@ class Case:
         def make() -> Box:
             pred, target = self.result.pred, self.result.target
             return Box(None if pred is None else pred.values.double(), None if target is None else target.values,
-                       _decimals_of(pred), _decimals_of(target), dict(self.params), self.reduction,
+                       decimals_of(pred), decimals_of(target), dict(self.params), self.reduction,
                        self.spec.target_kind, self.value)
         return self.shared("box", make)
 
@@ -354,7 +354,7 @@ def mapped(interval: Interval | None, function: Callable[[float], float], increa
     return widened(lo, hi) if increasing else widened(hi, lo)
 
 
-def _decimals_of(given: Any) -> Any:
+def decimals_of(given: Any) -> Any:
     """An input's decimals where they match its shape (else None: its values are taken as given)."""
     if given is None or given.decimals is None:
         return None
