@@ -28,6 +28,13 @@ releases: not installed there):
 
 `table(loss, pred, target, reduction, **params)` gives the value under each convention that applies,
 without any claim; `lossapp.check` gives the verdict `convention` when one reproduces a claim.
+
+Every convention except the F1 ones (counts are exact) has an `interval`, its enclosure over the inputs' rounding box
+(see `lossapp.variants`), as the mistakes do: a claim computed under a convention from inputs that were rounded
+afterwards is that convention (ranked after `rounding` of the correct value). Most are the loss's own interval formula
+run with other parameters, another reduction or clipped inputs (`Case.run_interval`); the eps-inside-the-logs BCE is
+its own formula in interval arithmetic (`box_interval`). Keras' categorical clipping after renormalising the rows has
+none.
 """
 
 from __future__ import annotations
@@ -36,24 +43,32 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from lossapp.i18n import msg
+from lossapp.interval import Box, Iv, reduce_iv
 from lossapp.losses.overlap import per_sample_sets
 from lossapp.result import Result
 from lossapp.variants import (
     Case,
+    Interval,
     Reachable,
     Variant,
     VariantValue,
+    box_interval,
+    decimals_of,
     evaluate,
     finite,
     labels_swapped,
+    labels_swapped_interval,
     no_alpha,
+    no_alpha_interval,
     overlap_value,
     register,
     scalar_value,
     variant_texts,
+    variant_value,
 )
 
 CONVENTIONS: dict[str, Variant] = {}
@@ -66,11 +81,15 @@ KERAS_SMOOTHING = 0.1  # the binary label smoothing evaluated for the table (Ker
 
 
 def convention(id: str, step: str, applies: Callable[[Case], bool], compute: Callable[[Case], float | None],
-               bound: Callable[[Case], tuple[float, float] | None] | None = None) -> Variant:
-    """Register another library's convention (`bound`: see `Variant`; its library, title, title naming the
-    library and explanation: `conventions.<id>` in the catalogs)."""
+               bound: Callable[[Case], tuple[float, float] | None] | None = None,
+               interval: Callable[[Case], Interval | None] | None = None) -> Variant:
+    """Register another library's convention (`bound`, `interval`: see `Variant`; its library, title, title naming the
+    library and explanation: `conventions.<id>` in the catalogs). `interval`, the convention's enclosure over the
+    inputs' rounding box, lets a claim computed under the convention from the inputs before they were rounded be
+    recognised (as for the mistakes: after `rounding` of the correct value)."""
     library, title, named, explanation = variant_texts("conventions", id, "library", "title", "named", "explanation")
-    return register(CONVENTIONS, Variant(id, title, explanation, step, applies, compute, library, named, bound))
+    return register(CONVENTIONS, Variant(id, title, explanation, step, applies, compute, library, named, bound,
+                                         interval))
 
 
 def _declared(id: str, also: Callable[[Case], bool] = scalar_value) -> Callable[[Case], bool]:
@@ -138,8 +157,19 @@ def _needs_clip(c: Case, eps: float) -> bool:
     return r is not None and (r[0] < eps or r[1] > 1 - eps) and scalar_value(c)
 
 
+def _clipped_interval(c: Case, eps: float, renormalise_first: bool) -> Interval | None:
+    """The loss on the clipped probabilities over the box: the clip is non-decreasing and moves no two values apart,
+    so the box of the clipped values (same decimals) holds every clipped point of pred's box. Rows renormalised
+    first (Keras' categorical) are not covered."""
+    p = _probabilities(c)
+    if p is None or (c.spec.class_dim and renormalise_first):
+        return None
+    return c.run_interval(pred=_clip(p, eps))
+
+
 convention("keras_clip",
-           "log p", _declared("keras_clip", lambda c: _needs_clip(c, KERAS_EPS)), lambda c: _clipped_run(c, KERAS_EPS))
+           "log p", _declared("keras_clip", lambda c: _needs_clip(c, KERAS_EPS)), lambda c: _clipped_run(c, KERAS_EPS),
+           interval=lambda c: _clipped_interval(c, KERAS_EPS, renormalise_first=True))
 
 
 def _bce_eps_inside_logs(c: Case, eps: float, clip: bool) -> float | None:
@@ -162,23 +192,54 @@ def _tf_keras_bce(c: Case) -> float | None:
 
 
 def _eps_inside_logs_bound(c: Case, eps: float, clip: bool) -> tuple[float, float] | None:
-    """Where every p lies in [δ, 1 − δ] (no clipping, no −100 clamp) and no weight is given, each term of the
-    eps-inside-the-logs BCE exceeds torch's by log(1 + eps/p) or log(1 + eps/(1 − p)), so by at most eps/δ; the
-    value moves by at most as much (a mean; n·eps/δ for a sum), plus float rounding of a sum of ≥ 0 terms."""
+    """Where every p of the rounding box lies in [δ, 1 − δ] (no clipping, no −100 clamp) and no weight is given,
+    each term of the eps-inside-the-logs BCE differs from torch's by log(1 + eps/p) or log(1 + eps/(1 − p)), so by at
+    most eps/δ; the value moves by at most as much (a mean; n·eps/δ for a sum), plus float rounding of a sum of ≥ 0
+    terms, from torch's value over the box (the correct enclosure; its value where that is not established, and the
+    convention then has no interval either)."""
     r, den = c.pred_range(), c.denominator()
     if c.param("weight") is not None or r is None or den is None or den <= 0 or c.unreduced is None:
         return None
-    delta = min(r[0], 1.0 - r[1])
+    lo, hi = c.interval or (c.value, c.value)
+    delta = min(r[0], 1.0 - r[1]) - (_largest_half_unit(decimals_of(c.result.pred)) if c.interval is not None else 0.0)
     if delta < (eps if clip else 1e-30):
         return None
     spread = eps / delta * c.unreduced.numel() / den
-    slack = 1e-7 * (abs(c.value) + spread) + 1e-300
-    return c.value - spread - slack, c.value + spread + slack
+    slack = 1e-7 * (max(abs(lo), abs(hi)) + spread) + 1e-300
+    return lo - spread - slack, hi + spread + slack
+
+
+def _largest_half_unit(decimals: np.ndarray | None) -> float:
+    """The largest half unit of a written entry's last decimal (0 for integers and unknown decimals), with room for
+    the box's own outward rounding."""
+    if decimals is None or decimals.size == 0 or int(decimals.max()) < 0:
+        return 0.0
+    return 0.5 * 10.0 ** -int(decimals[decimals >= 0].min()) * (1 + 1e-9)
+
+
+def _eps_inside_logs_interval(c: Case, eps: float, clip: bool) -> Interval | None:
+    """−[y log(q + eps) + (1 − y) log(1 − q + eps)] over the box in interval arithmetic, q = p clipped to
+    [eps, 1 − eps] when `clip` (monotone, so the clipped box is the box clipped), weighted and reduced as
+    `_bce_eps_inside_logs` (established only where the correct enclosure is: see `_eps_inside_logs_bound`)."""
+    if _probabilities(c) is None or c.target is None or c.interval is None:
+        return None
+
+    def formula(box: Box) -> Iv:
+        q = box.pred_box(low=0.0, high=1.0)
+        q = q.clamp(eps, 1.0 - eps) if clip else q
+        y = box.target_box(low=0.0, high=1.0)
+        terms = -(y * (q + eps).log() + (1 - y) * (1 - q + eps).log())
+        w = c.param("weight")
+        if isinstance(w, torch.Tensor):
+            terms = terms * Iv(w.double().expand(terms.shape))
+        return reduce_iv(terms.reshape(-1), "sum" if c.reduction == "sum" else "mean")
+    return box_interval(c, formula)
 
 
 convention("tf_keras_epsilon",
            "log p", _declared("tf_keras_epsilon"), _tf_keras_bce,
-           bound=lambda c: _eps_inside_logs_bound(c, KERAS_EPS, clip=True))
+           bound=lambda c: _eps_inside_logs_bound(c, KERAS_EPS, clip=True),
+           interval=lambda c: _eps_inside_logs_interval(c, KERAS_EPS, clip=True))
 
 
 def _binary_smoothed(c: Case) -> float | None:
@@ -195,8 +256,26 @@ def _binary_smoothed(c: Case) -> float | None:
     return c.run(target=t.double() * (1 - eps) + 0.5 * eps)
 
 
+def _binary_smoothed_interval(c: Case) -> Interval | None:
+    """A loss affine in y: at every point of the box the value is (1 − ε/2)·l + (ε/2)·l_swapped, so it lies in that
+    mix of the correct enclosure and the labels-swapped one (shared with that mistake). Otherwise the loss on the
+    smoothed targets y(1 − ε) + ε/2, a contraction of y, over the box (see Case.run_interval)."""
+    t = c.target
+    if t is None or not t.is_floating_point():
+        return None
+    eps = KERAS_SMOOTHING
+    if c.spec.affine_in_target:
+        correct, swapped = c.interval, labels_swapped_interval(c)
+        if correct is None or swapped is None:
+            return None
+        half = Iv(eps) * 0.5  # ε/2 and 1 − ε/2 as intervals: the real coefficients, not their float64 roundings
+        return (Iv(*correct) * (1 - half) + Iv(*swapped) * half).item()
+    return c.run_interval(target=t.double() * (1 - eps) + 0.5 * eps,
+                          value=variant_value(c, CONVENTIONS["keras_label_smoothing"]))
+
+
 convention("keras_label_smoothing",
-           "y", _declared("keras_label_smoothing"), _binary_smoothed)
+           "y", _declared("keras_label_smoothing"), _binary_smoothed, interval=_binary_smoothed_interval)
 
 
 def _sklearn(c: Case, eps: float) -> float | None:
@@ -209,13 +288,17 @@ def _sklearn(c: Case, eps: float) -> float | None:
     return c.run(pred=_clip(p, eps))
 
 
+def _sklearn_interval(c: Case, eps: float) -> Interval | None:
+    return None if c.param("weight") is not None else _clipped_interval(c, eps, renormalise_first=False)
+
+
 convention("sklearn_log_loss",
            "log p", _declared("sklearn_log_loss", lambda c: _needs_clip(c, SKLEARN_EPS)),
-           lambda c: _sklearn(c, SKLEARN_EPS))
+           lambda c: _sklearn(c, SKLEARN_EPS), interval=lambda c: _sklearn_interval(c, SKLEARN_EPS))
 
 convention("sklearn_log_loss_1e-15",
            "log p", _declared("sklearn_log_loss_1e-15", lambda c: _needs_clip(c, SKLEARN_OLD_EPS)),
-           lambda c: _sklearn(c, SKLEARN_OLD_EPS))
+           lambda c: _sklearn(c, SKLEARN_OLD_EPS), interval=lambda c: _sklearn_interval(c, SKLEARN_OLD_EPS))
 
 
 def _old_torch_bce(c: Case) -> float | None:
@@ -224,18 +307,19 @@ def _old_torch_bce(c: Case) -> float | None:
 
 convention("old_torch_bce",
            "log p", _declared("old_torch_bce"), _old_torch_bce,
-           bound=lambda c: _eps_inside_logs_bound(c, OLD_TORCH_EPS, clip=False))
+           bound=lambda c: _eps_inside_logs_bound(c, OLD_TORCH_EPS, clip=False),
+           interval=lambda c: _eps_inside_logs_interval(c, OLD_TORCH_EPS, clip=False))
 
 
 # -- focal -----------------------------------------------------------------------------------------------------------
 
 convention("keras_focal_no_alpha",
            "alpha_t", _declared("keras_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
-           no_alpha)
+           no_alpha, interval=no_alpha_interval)
 
 convention("smp_focal_no_alpha",
            "alpha_t", _declared("smp_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
-           no_alpha)
+           no_alpha, interval=no_alpha_interval)
 
 FLOAT32_EPS = float(torch.finfo(torch.float32).eps)  # mmdetection's weight_reduce_loss: Σ l / (avg_factor + eps)
 
@@ -246,9 +330,17 @@ def _mmdet_avg_factor(c: Case) -> float | None:
     return finite(c.value * avg_factor / (avg_factor + FLOAT32_EPS))
 
 
+def _mmdet_avg_factor_interval(c: Case) -> Interval | None:
+    """(Σ l / avg_factor)·avg_factor / (avg_factor + eps) over the box, in interval arithmetic."""
+    avg_factor, iv = float(c.param("avg_factor")), c.interval
+    if iv is None:
+        return None
+    return (Iv(iv[0], iv[1]) * avg_factor / (Iv(avg_factor) + FLOAT32_EPS)).item()
+
+
 convention("mmdet_avg_factor_eps",
            "den", _declared("mmdet_avg_factor_eps", lambda c: c.param("avg_factor") is not None and c.reduction == "mean"
-                            and scalar_value(c)), _mmdet_avg_factor)
+                            and scalar_value(c)), _mmdet_avg_factor, interval=_mmdet_avg_factor_interval)
 
 
 def _monai_focal(c: Case) -> float | None:
@@ -279,8 +371,37 @@ def _monai_focal(c: Case) -> float | None:
     return finite(total / x.numel())
 
 
+def _summed_interval(c: Case) -> Interval | None:
+    """The enclosure of the loss with reduction sum: at every point of the box Σ l = (Σ l / n)·n for a mean over a
+    count n of elements (the trace's den, a whole number, without weights), so the correct enclosure times n; else
+    the loss's formula with reduction sum."""
+    den, iv = c.denominator(), c.interval
+    if c.reduction == "sum":
+        return iv
+    if iv is not None and den is not None and den >= 1 and den == int(den) and c.param("weight") is None \
+            and c.param("avg_factor") is None and "ignore_index" not in c.params:
+        return (Iv(*iv) * float(den)).item()
+    return c.run_interval(reduction="sum")
+
+
+def _monai_focal_interval(c: Case) -> Interval | None:
+    """Σ of the terms (the loss with reduction sum, softmax α per class as `_monai_focal` sets it) over the box,
+    divided as `_monai_focal` divides."""
+    x = c.pred
+    alpha = c.param("alpha")
+    if c.spec.activation == "softmax" and alpha is not None and not isinstance(alpha, torch.Tensor) and float(alpha) >= 0:
+        per_class = torch.tensor([1 - float(alpha)] + [float(alpha)] * (x.shape[1] - 1), dtype=torch.float64)
+        total = c.run_interval(reduction="sum", alpha=per_class)
+    else:
+        total = _summed_interval(c)
+    if total is None:
+        return None
+    spatial = math.prod(x.shape[2:]) if x.dim() >= 3 else x.shape[0] * x.shape[1]
+    return (Iv(total[0], total[1]) / float(spatial if c.reduction == "sum" else x.numel())).item()
+
+
 convention("monai_focal",
-           "den", _declared("monai_focal", scalar_value), _monai_focal)
+           "den", _declared("monai_focal", scalar_value), _monai_focal, interval=_monai_focal_interval)
 
 
 def _smp_multiclass_focal(c: Case) -> float | None:
@@ -293,15 +414,30 @@ def _smp_multiclass_focal(c: Case) -> float | None:
         return None
     gamma = float(c.param("gamma", 2.0))
     z = x.double()
-    y = torch.nn.functional.one_hot(t.long(), x.shape[1]).movedim(-1, 1).double()
+    y = _one_vs_rest(c)
     ce = z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))  # BCE with logits, stable
     terms = (1 - torch.exp(-ce)) ** gamma * ce  # p_t = e^{−ce}, as smp's focal_loss_with_logits
     per_class = terms.movedim(1, 0).reshape(x.shape[1], -1).mean(1)
     return finite(float(per_class.mean()))
 
 
+def _one_vs_rest(c: Case) -> torch.Tensor:
+    """[y = c] for every class c of an (N, C, …) pred, in pred's layout (made once per case)."""
+    return c.shared("one_vs_rest", lambda: torch.nn.functional.one_hot(c.target.long(), c.pred.shape[1])
+                    .movedim(-1, 1).double())
+
+
+def _smp_multiclass_focal_interval(c: Case) -> Interval | None:
+    """Every class has as many positions, so the mean over positions then classes is the mean of all the one-vs-rest
+    terms: the sigmoid focal loss (α off) of the logits against [y = c], whose enclosure is its own formula (the
+    one-vs-rest labels of exact class indices are exact)."""
+    return c.run_interval("focal", target=_one_vs_rest(c), alpha=-1.0, gamma=float(c.param("gamma", 2.0)),
+                          input="logits", reduction="mean")
+
+
 convention("smp_focal_multiclass",
-           "p", _declared("smp_focal_multiclass", scalar_value), _smp_multiclass_focal)
+           "p", _declared("smp_focal_multiclass", scalar_value), _smp_multiclass_focal,
+           interval=_smp_multiclass_focal_interval)
 
 
 # -- F1 from counts (scikit-learn f1_score / torchmetrics F1Score averaging) -------------------------------------------
@@ -375,9 +511,27 @@ def _smoothing_other_classes(c: Case) -> float | None:
     return c.run(target=soft, label_smoothing=0.0)
 
 
+def _smoothing_other_classes_interval(c: Case) -> Interval | None:
+    """1 − ε on the true class and ε/(C − 1) on the others is torch's smoothing with ε' = ε·C/(C − 1) (1 − ε' + ε'/C
+    = 1 − ε): the loss with label_smoothing ε' over the box. ε' is a float64 quotient within 2 ulps of the real one,
+    and for fixed inputs the loss is affine in ε', so the hull of the enclosures at ε' moved 2 ulps down and up holds
+    it."""
+    x = c.pred
+    eps = float(c.param("label_smoothing", 0.0) or 0.0)
+    classes = x.shape[0 if x.dim() == 1 else 1]
+    share = eps * classes / (classes - 1)
+    below, above = math.nextafter(math.nextafter(share, 0.0), 0.0), math.nextafter(math.nextafter(share, 2.0), 2.0)
+    if above > 1.0:
+        return None
+    low, high = c.run_interval(label_smoothing=below), c.run_interval(label_smoothing=above)
+    if low is None or high is None:
+        return None
+    return min(low[0], high[0]), max(low[1], high[1])
+
+
 convention("label_smoothing_other_classes",
            "y'", _declared("label_smoothing_other_classes", lambda c: float(c.param("label_smoothing", 0.0) or 0.0) > 0
-           and scalar_value(c)), _smoothing_other_classes)
+           and scalar_value(c)), _smoothing_other_classes, interval=_smoothing_other_classes_interval)
 
 
 def _keras_categorical_smoothing(c: Case) -> float | None:
@@ -393,7 +547,7 @@ def _keras_categorical_smoothing(c: Case) -> float | None:
 convention("keras_categorical_label_smoothing",
            "y'", _declared("keras_categorical_label_smoothing",
                            lambda c: float(c.param("label_smoothing", 0.0) or 0.0) > 0 and scalar_value(c)),
-           _keras_categorical_smoothing)
+           _keras_categorical_smoothing, interval=lambda c: c.interval)  # torch's ε/C: the correct enclosure
 
 
 # -- Poisson ------------------------------------------------------------------------------------------------------------
@@ -410,8 +564,13 @@ def _tf_log_poisson(c: Case) -> float | None:
     return c.run(pred=torch.log(x.double()), log_input=True)
 
 
+def _tf_log_poisson_interval(c: Case) -> Interval | None:
+    """exp(log λ) − y·log λ = λ − y·log λ is torch's loss on rates with ε = 0: its own formula over the box."""
+    return c.interval if c.param("log_input", True) else c.run_interval(eps=0.0)
+
+
 convention("tf_log_poisson_loss",
-           "l", _declared("tf_log_poisson_loss", scalar_value), _tf_log_poisson)
+           "l", _declared("tf_log_poisson_loss", scalar_value), _tf_log_poisson, interval=_tf_log_poisson_interval)
 
 
 # -- overlap ----------------------------------------------------------------------------------------------------------
@@ -436,27 +595,38 @@ def _channels(c: Case) -> bool:
             and not c.param("per_channel"))
 
 
+# the overlap conventions are the loss with other options: their enclosures are the loss's own formula with them
+# (held to the value from the shared per-set sums, `overlap_value`, so that no run is made for them)
 convention("monai_smoothing",
            "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != _monai_eps(c),
-           lambda c: overlap_value(c, eps=_monai_eps(c)))
+           lambda c: overlap_value(c, eps=_monai_eps(c)),
+           interval=lambda c: c.run_interval(eps=_monai_eps(c), value=overlap_value(c, eps=_monai_eps(c))))
 
 convention("monai_per_channel",
            "|X∩Y|", lambda c: _overlap(c) and _channels(c),
-           lambda c: c.run(per_channel=True, per_sample=True, eps=_monai_eps(c)))
+           lambda c: c.run(per_channel=True, per_sample=True, eps=_monai_eps(c)),
+           interval=lambda c: c.run_interval(per_channel=True, per_sample=True, eps=_monai_eps(c)))
 
 convention("smooth_1",
-           "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1.0, lambda c: overlap_value(c, eps=1.0))
+           "D", lambda c: _overlap(c) and float(c.param("eps", 0.0)) != 1.0, lambda c: overlap_value(c, eps=1.0),
+           interval=lambda c: c.run_interval(eps=1.0, value=overlap_value(c, eps=1.0)))
 
 SMP = {"per_sample": False, "zero_empty": True, "intersection": "l1", "eps": 0.0}  # smp's defaults (smooth = 0)
 
 
+def _other_sets(c: Case) -> bool:
+    """per_sample for the other reading of the batch: one set per sample if this problem pools it, else pooled."""
+    return not per_sample_sets(c.pred.dim(), c.params)
+
+
 convention("smp_batch_sets",
            "|X∩Y|", lambda c: _overlap(c) and any(c.param(k) != v for k, v in SMP.items()),
-           lambda c: c.run(**SMP))
+           lambda c: c.run(**SMP), interval=lambda c: c.run_interval(**SMP))
 
 convention("sets_per_image_vs_batch",
            "|X∩Y|", lambda c: _overlap(c) and c.pred is not None and c.pred.dim() >= 2,
-           lambda c: overlap_value(c, per_sample=not per_sample_sets(c.pred.dim(), c.params)))
+           lambda c: overlap_value(c, per_sample=_other_sets(c)),
+           interval=lambda c: c.run_interval(per_sample=_other_sets(c), value=overlap_value(c, per_sample=_other_sets(c))))
 
 
 # -- KL divergence ------------------------------------------------------------------------------------------------------
@@ -471,12 +641,33 @@ def _keras_kl(c: Case) -> float | None:
     return float(per_row.mean()) if c.reduction in ("mean", "batchmean") else float(per_row.sum())
 
 
+KERAS_LOG_EPS = math.log(KERAS_EPS)
+
+
+def _keras_kl_interval(c: Case) -> Interval | None:
+    """log q = log max(e^x, 1e-7) = max(x, log 1e-7) and p clipped to [1e-7, 1]: torch's kl_div on the clipped
+    inputs (clips move no two values apart: see Case.run_interval), summed per row, then averaged over the rows
+    (batchmean; one row: its sum) or summed. log 1e-7 is a float64 logarithm within an ulp (≤ 4e-15) of the real
+    one, and each term moves by p times that at most (p ≤ 1): the enclosure is widened by the row length times 4e-15."""
+    x, t = c.pred, c.target
+    if x is None or t is None or not t.is_floating_point():
+        return None
+    by_rows = c.reduction in ("mean", "batchmean") and x.dim() > 1
+    iv = c.run_interval(pred=x.double().clamp(KERAS_LOG_EPS, 0.0), target=t.double().clamp(KERAS_EPS, 1.0),
+                        reduction="batchmean" if by_rows else "sum")
+    if iv is None:
+        return None
+    room = x.shape[-1] * 4e-15 * (1 if by_rows else x.numel() // max(x.shape[-1], 1))
+    return math.nextafter(iv[0] - room, -math.inf), math.nextafter(iv[1] + room, math.inf)
+
+
 convention("keras_kl",
-           "den", _declared("keras_kl", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)), _keras_kl)
+           "den", _declared("keras_kl", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)), _keras_kl,
+           interval=_keras_kl_interval)
 
 convention("scipy_rel_entr_sum",
            "den", _declared("scipy_rel_entr_sum", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)),
-           lambda c: c.reduced_as("sum"))
+           lambda c: c.reduced_as("sum"), interval=_summed_interval)
 
 
 # -- public ------------------------------------------------------------------------------------------------------------

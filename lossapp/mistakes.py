@@ -30,8 +30,10 @@ from lossapp.variants import (
     focal_base,
     focal_rerun,
     labels_swapped,
+    labels_swapped_interval,
     mapped,
     no_alpha,
+    no_alpha_interval,
     overlap_value,
     register,
     scalar_value,
@@ -249,15 +251,8 @@ mistake("logits_as_probabilities",
 
 
 
-def _labels_swapped_interval(c: Case) -> Interval | None:
-    t = c.target
-    if t is None or not t.is_floating_point():
-        return None
-    return c.run_interval(target=1.0 - t)  # 1 − y is written to the decimals of y
-
-
 mistake("labels_swapped",
-        "l", declared("labels_swapped"), labels_swapped, interval=_labels_swapped_interval)
+        "l", declared("labels_swapped"), labels_swapped, interval=labels_swapped_interval)
 
 
 # -- weights and ignored samples ---------------------------------------------------------------------------------
@@ -355,7 +350,7 @@ def _alpha_on(c: Case) -> bool:
 
 mistake("no_alpha",
         "alpha_t", lambda c: _alpha_on(c) and scalar_value(c), no_alpha,
-        interval=lambda c: None if c.spec.parts else c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0))
+        interval=no_alpha_interval)
 
 mistake("no_modulating_factor",
         "(1-p_t)^gamma", lambda c: c.spec.focal

@@ -18,8 +18,10 @@ a pass over the elements; the checker then skips it for a claim outside that bou
 A variant may also give its `interval`: a sound enclosure of its value over the rounding box of the inputs (DESIGN.md
 section 6: `-0.9264` for article 002's BCE is `missing_minus`, whose value at the written inputs is −0.926341). It is
 made with the loss's own interval formula (`lossapp.interval`): a run with other parameters, another reduction or
-another loss of the same inputs is enclosed by that spec's formula over the same box (`Case.run_interval`), and a
-variant that is a monotone function of the correct value maps the correct enclosure (`mapped`, `scaled`).
+another loss of the same inputs (or of inputs moved by a function that moves no two values apart: a clip, 1 − y) is
+enclosed by that spec's formula over the same box (`Case.run_interval`), a variant that is a monotone function of the
+correct value maps the correct enclosure (`mapped`, `scaled`), and a variant with a formula of its own evaluates it in
+interval arithmetic over the box (`box_interval`). Mistakes and conventions use the same machinery.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import InputError
-from lossapp.interval import Enclosure, enclose
+from lossapp.interval import Box, Enclosure, EnclosureUnavailable, Iv, enclose, target_is_exact
 from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec
@@ -181,30 +184,49 @@ class Case:
         iv = self.enclosure.interval
         return None if iv is None else (iv[0], iv[1])
 
-    def run_interval(self, loss: str | None = None, *, target: Any = "same", reduction: str | None = None,
-                     **overrides: Any) -> Interval | None:
-        """The enclosure, over this case's rounding box, of `run(loss, target=target, reduction=reduction,
-        **overrides)`: the loss's own interval formula with those parameters, on the same inputs and decimals
-        (a `target` given instead must be an exact function of the target keeping its decimals, as 1 − y does).
-        None where it is not established: no formula, an input the formula does not cover, or an enclosure that
-        misses the run's own value (the guard of lossapp.interval.enclose)."""
+    def run_interval(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
+                     reduction: str | None = None, value: float | None = None, **overrides: Any) -> Interval | None:
+        """The enclosure, over this case's rounding box, of `run(loss, pred=pred, target=target, reduction=reduction,
+        **overrides)`: the loss's own interval formula with those parameters, on the same inputs and decimals.
+        A `pred` or `target` given instead must be a function of it, entry by entry, that moves no two values further
+        apart (1 − y, Keras' smoothing y·(1 − ε) + ε/2, a clip to [ε, 1 − ε]): it maps the input's rounding box into
+        the box of the new values with the same decimals. A target of labels (exact) stays exact, so any function of
+        it, of any shape (a one-hot of class indices), is exact too. None where it is not established: no formula, an input the formula does not cover, or an
+        enclosure that misses the run's own value (the guard of lossapp.interval.enclose). `value`: the run's value
+        where the caller has it from a cheaper computation (the guard then holds the enclosure to it, and the run is not
+        made)."""
         def make() -> Interval | None:
             spec = LOSSES[loss] if loss else self.spec
             params = self._params_for(spec, overrides)
-            value = self.run(loss, target=target, reduction=reduction, **overrides)
-            if params is None or value is None or self.result.pred is None:
+            run = self.run(loss, pred=pred, target=target, reduction=reduction, **overrides) if value is None else value
+            if params is None or run is None or self.result.pred is None:
                 return None
+            given_pred = self.result.pred
+            if pred is not None:
+                given_pred = type(given_pred)(pred, given_pred.decimals)
             same = isinstance(target, str) and target == "same"
             given = self.result.target
             if not same and given is not None:
-                given = type(given)(target, given.decimals)
-            view = _RunView(spec, self.result.pred, given, params, reduction or self.reduction,
-                            torch.tensor(value, dtype=torch.float64))
+                exact = target_is_exact(self.spec.target_kind, given.values)
+                given = type(given)(target, None if exact else given.decimals)
+            view = _RunView(spec, given_pred, given, params, reduction or self.reduction,
+                            torch.tensor(run, dtype=torch.float64))
             iv = enclose(view).interval
             return None if iv is None else (iv[0], iv[1])
-        if not (isinstance(target, str) and all(_plain(v) for v in overrides.values())):
+        if not (pred is None and isinstance(target, str) and all(_plain(v) for v in overrides.values())):
             return make()
         return self.shared(("run_interval", loss, reduction, tuple(sorted(overrides.items()))), make)
+
+    @property
+    def box(self) -> Box:
+        """The inputs' rounding box as a loss's interval formula sees it (lossapp.interval.Box), for a variant whose
+        enclosure is its own formula in interval arithmetic; made once."""
+        def make() -> Box:
+            pred, target = self.result.pred, self.result.target
+            return Box(None if pred is None else pred.values.double(), None if target is None else target.values,
+                       decimals_of(pred), decimals_of(target), dict(self.params), self.reduction,
+                       self.spec.target_kind, self.value)
+        return self.shared("box", make)
 
     def denominator(self) -> float | None:
         """What the correct reduction divided Σ l by: 1 for sum, the trace's 'den' step (one number) for
@@ -295,6 +317,20 @@ class _RunView:
         return self.value.item()
 
 
+def box_interval(c: Case, formula: Callable[[Box], Iv]) -> Interval | None:
+    """A variant's enclosure from its own formula in interval arithmetic (lossapp.interval.Iv) over this case's
+    rounding box (`Case.box`), one number; None where the formula does not cover these inputs."""
+    try:
+        with torch.no_grad():
+            iv = formula(c.box)
+    except EnclosureUnavailable:
+        return None
+    if iv.lo.numel() != 1:
+        return None
+    lo, hi = iv.item()
+    return None if math.isnan(lo) or math.isnan(hi) else (lo, hi)
+
+
 def widened(lo: float, hi: float) -> Interval | None:
     """[lo, hi] moved one float step outward each way (a float64 operation on both bounds rounds by at most
     half a step): None where a bound is NaN."""
@@ -316,6 +352,14 @@ def mapped(interval: Interval | None, function: Callable[[float], float], increa
         return None
     lo, hi = function(interval[0]), function(interval[1])
     return widened(lo, hi) if increasing else widened(hi, lo)
+
+
+def decimals_of(given: Any) -> Any:
+    """An input's decimals where they match its shape (else None: its values are taken as given)."""
+    if given is None or given.decimals is None:
+        return None
+    decimals = np.asarray(given.decimals)
+    return decimals if decimals.shape == tuple(given.values.shape) else None
 
 
 def _plain(value: Any) -> bool:
@@ -359,7 +403,8 @@ class Variant:
     library: Message | str = ""  # a convention's library
     named: Message | None = None  # a convention's title naming its library (the title itself when it does)
     # optional: an interval sure to contain the value, found without a pass over every element (None when
-    # unknown); a claim outside it is not reproduced, so the variant need not be computed for that claim
+    # unknown); a claim outside it is not reproduced, so the variant need not be computed for that claim. A variant
+    # that also has an `interval` gives a bound on its value over the whole rounding box (so on its interval too)
     bound: Callable[[Case], tuple[float, float] | None] | None = None
     # optional: a sound enclosure of the variant's value over the inputs' rounding box (None where not
     # established); a claim that rounds from a value inside it is reproduced by the variant with the inputs rounded
@@ -418,11 +463,11 @@ def evaluate(case: Case, catalogue: dict[str, Variant], *, include_same: bool = 
         try:
             if not variant.applies(case):
                 continue
-            if reachable is not None and variant.bound is not None and variant.interval is None:
+            if reachable is not None and variant.bound is not None:
                 bound = variant.bound(case)
                 if bound is not None and not reachable(*bound):
                     continue
-            value = case.shared(("variant", variant.id), lambda variant=variant: variant.compute(case))
+            value = variant_value(case, variant)
         except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
             continue
         if value is None or not math.isfinite(value):
@@ -499,6 +544,20 @@ def labels_swapped(c: Case) -> float | None:
         return None
     return c.shared("labels_swapped", lambda: c.run(target=1.0 - t))
 
+def labels_swapped_interval(c: Case) -> Interval | None:
+    """The enclosure of `labels_swapped` over the box (1 − y is written to the decimals of y), made once per case
+    (shared with the label-smoothing convention)."""
+    t = c.target
+    if t is None or not t.is_floating_point():
+        return None
+    return c.shared("labels_swapped_interval", lambda: c.run_interval(target=1.0 - t))
+
+
+def variant_value(c: Case, variant: Variant) -> float | None:
+    """The variant's value on this case, made once per case (what `evaluate` lists)."""
+    return c.shared(("variant", variant.id), lambda: variant.compute(c))
+
+
 def focal_alpha(c: Case) -> float:
     """The sigmoid focal loss's α (torchvision's default 0.25; negative: off)."""
     return float(c.param("alpha", 0.25))
@@ -526,6 +585,11 @@ def no_alpha(c: Case) -> float | None:
         if value is not None:
             return value
     return c.rerun(alpha=None if c.spec.activation == "softmax" else -1.0)
+
+
+def no_alpha_interval(c: Case) -> Interval | None:
+    """The enclosure of `no_alpha`: the loss with α off over the same box (a combined loss's parts: none)."""
+    return None if c.spec.parts else c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0)
 
 
 def focal_rerun(c: Case, **overrides: Any) -> float | None:

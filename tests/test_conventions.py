@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -370,3 +372,184 @@ def test_f1_zero_division_is_sklearn() -> None:
     assert rows["f1_zero_division_1"] == metrics.f1_score(y, y, zero_division=1.0) == 1.0
     with pytest.warns(UserWarning):  # "warn" (the default): 0 with an UndefinedMetricWarning
         assert rows["f1_zero_division_0"] == metrics.f1_score(y, y) == 0.0
+
+
+# -- a convention over the inputs' rounding box (DESIGN §6) ----------------------------------------------------------
+# Each case: exact inputs, the convention's value on them (from the real library where it is installed here, else its
+# documented formula), and the inputs as a person writes them, rounded. A claim of that value is the convention only
+# through the rounding of the inputs (at the written inputs the convention gives another number), and a claim of the
+# correct value on the exact inputs stays `rounding`, which ranks before a variant reached only over the box.
+
+def _bce_convention(p: list, y: list, *, inside: float = 0.0, clip: float | None = None) -> float:
+    """BCE with `inside` added in both logs and p first clipped to [clip, 1 − clip] (Keras, TF, old torch)."""
+    q, target = t(p), t(y)
+    q = q.clamp(clip, 1 - clip) if clip is not None else q
+    return float((-(target * torch.log(q + inside) + (1 - target) * torch.log(1 - q + inside))).mean())
+
+
+def _focal_exact(x: list, y: list, alpha: float | None) -> torch.Tensor:
+    """The sigmoid focal terms (γ = 2) with α_t (None: α off)."""
+    z, target = t(x), t(y)
+    p = torch.sigmoid(z)
+    p_t = p * target + (1 - p) * (1 - target)
+    alpha_t = 1.0 if alpha is None else alpha * target + (1 - alpha) * (1 - target)
+    return alpha_t * (1 - p_t) ** 2 * F.binary_cross_entropy_with_logits(z, target, reduction="none")
+
+
+def _monai_dice(p: list, y: list, view: tuple[int, ...], **kwargs: Any) -> float:
+    return float(peer("monai.losses").DiceLoss(**kwargs)(t(p).view(*view), t(y).view(*view)))
+
+
+def _smp_multiclass_exact(x: list, y: list) -> float:
+    onehot = F.one_hot(torch.tensor(y), 3).movedim(-1, 1).to(D)
+    ce = F.binary_cross_entropy_with_logits(t(x), onehot, reduction="none")
+    return float(((1 - torch.exp(-ce)) ** 2 * ce).mean((0, 2)).mean())
+
+
+def _other_classes_exact(x: list, y: list, eps: float) -> float:
+    onehot = F.one_hot(torch.tensor(y), 3).to(D)
+    soft = onehot * (1 - eps) + (1 - onehot) * eps / 2
+    return float(-(soft * torch.log_softmax(t(x), 1)).sum(1).mean())
+
+
+def _keras_kl_exact(log_q: list, p: list) -> float:
+    q, target = torch.exp(t(log_q)).clamp(1e-7, 1), t(p).clamp(1e-7, 1)
+    return float((target * torch.log(target / q)).sum(-1).mean())
+
+
+def _tf_log_poisson_exact(rate: list, y: list) -> float:
+    log_rate = torch.log(t(rate))
+    return float((torch.exp(log_rate) - t(y) * log_rate).mean())
+
+
+BCE_EXACT, BCE_WRITTEN = [0, 0.29467, 0.58983], "[0, 0.295, 0.590]"  # p = 0 exactly: the clipping conventions differ
+P3_EXACT, P3_WRITTEN = [0.29467, 0.58983, 0.48634], "[0.295, 0.590, 0.486]"
+FOCAL_EXACT = [[1.2134, -0.7968, 0.3047], [-1.9962, 0.5031, 2.9958]]
+FOCAL_WRITTEN = "[[1.21, -0.80, 0.30], [-2.00, 0.50, 3.00]]"
+SOFTMAX_EXACT = [[[2.0312, 0.4966], [0.5047, -1.0039], [-0.9971, 0.3042]],
+                 [[0.1034, 1.4962], [1.5041, 0.1968], [0.2957, 0.1033]]]
+SOFTMAX_WRITTEN = "[[[2.03, 0.50], [0.50, -1.00], [-1.00, 0.30]], [[0.10, 1.50], [1.50, 0.20], [0.30, 0.10]]]"
+LOGITS_EXACT, LOGITS_WRITTEN = [[1.5037, 0.2968, -0.7954], [0.2046, 2.0961, 0.4032]], "[[1.50, 0.30, -0.80], [0.20, 2.10, 0.40]]"
+RATE_EXACT, RATE_WRITTEN, COUNTS = [1.2345e-6, 1.23456, 3.04567], "[0.00000123, 1.235, 3.046]", [10, 1, 4]
+TINY_EXACT, TINY_WRITTEN = [[0.0000124, 0.0000087]], "[[0.000012, 0.000009]]"  # a set of tiny p: ε matters
+MASK3_EXACT = [[[0.9034, 0.1968], [0.7047, 0.0961]], [[0.3042, 0.7959], [0.6036, 0.4047]]]
+MASK3_WRITTEN = "[[[0.90, 0.20], [0.70, 0.10]], [[0.30, 0.80], [0.60, 0.40]]]"
+MASK_EXACT = [[0.90337, 0.19684, 0.70472, 0.09613], [0.30418, 0.79586, 0.60364, 0.40473]]
+MASK_WRITTEN2 = "[[0.90, 0.20, 0.70, 0.10], [0.30, 0.80, 0.60, 0.40]]"
+MASK_WRITTEN3 = "[[0.903, 0.197, 0.705, 0.096], [0.304, 0.796, 0.604, 0.405]]"
+KL_CLIPPED_EXACT = [[-20, -0.69312, -0.69328], [-0.35671, -1.60938, -2.30261]]  # e^−20 < 1e-7: Keras clips it
+KL_CLIPPED_WRITTEN = "[[-20, -0.693, -0.693], [-0.357, -1.609, -2.303]]"
+KL_Q_EXACT, KL_Q_WRITTEN = [[-1.20417, -1.20398, -0.91634], [-0.35671, -1.60938, -2.30261]], \
+    "[[-1.204, -1.204, -0.916], [-0.357, -1.609, -2.303]]"
+KL_P_EXACT, KL_P_WRITTEN = [[0.10034, 0.44961, 0.45005], [0.60043, 0.29962, 0.09995]], \
+    "[[0.100, 0.450, 0.450], [0.600, 0.300, 0.100]]"
+
+# id -> (loss, (exact pred, written pred), (exact target, written target), params, reduction,
+#        the convention's value on the exact inputs, decimals of its claim, decimals of the correct value's claim)
+GOLDEN: dict[str, tuple] = {
+    "keras_clip": ("bce", (BCE_EXACT, BCE_WRITTEN), (Y3, "[1, 0, 0]"), {}, "mean",
+                   lambda: _bce_convention(BCE_EXACT, Y3, clip=1e-7), 5, 5),
+    "tf_keras_epsilon": ("bce", (BCE_EXACT, BCE_WRITTEN), (Y3, "[1, 0, 0]"), {}, "mean",
+                         lambda: _bce_convention(BCE_EXACT, Y3, inside=1e-7, clip=1e-7), 5, 5),
+    "sklearn_log_loss": ("bce", (BCE_EXACT, BCE_WRITTEN), (Y3, "[1, 0, 0]"), {}, "mean",
+                         lambda: peer("sklearn.metrics").log_loss(Y3, BCE_EXACT, labels=[0, 1]), 5, 5),
+    "sklearn_log_loss_1e-15": ("bce", (BCE_EXACT, BCE_WRITTEN), (Y3, "[1, 0, 0]"), {}, "mean",
+                               lambda: _bce_convention(BCE_EXACT, Y3, clip=1e-15), 5, 5),
+    "old_torch_bce": ("bce", (BCE_EXACT, BCE_WRITTEN), (Y3, "[1, 0, 0]"), {}, "mean",
+                      lambda: _bce_convention(BCE_EXACT, Y3, inside=1e-12), 5, 5),
+    "keras_label_smoothing": ("bce", (P3_EXACT, P3_WRITTEN), (Y3, "[1, 0, 0]"), {}, "mean",
+                              lambda: float(F.binary_cross_entropy(t(P3_EXACT), t(Y3) * 0.9 + 0.05)), 5, 5),
+    "keras_focal_no_alpha": ("focal", (FOCAL_EXACT, FOCAL_WRITTEN), (FOCAL_Y, str(FOCAL_Y)), {}, "mean",
+                             lambda: float(_focal_exact(FOCAL_EXACT, FOCAL_Y, None).mean()), 5, 5),
+    "smp_focal_no_alpha": ("focal", (FOCAL_EXACT, FOCAL_WRITTEN), (FOCAL_Y, str(FOCAL_Y)), {}, "mean",
+                           lambda: float(_focal_exact(FOCAL_EXACT, FOCAL_Y, None).mean()), 5, 5),
+    "mmdet_avg_factor_eps": ("focal", (FOCAL_EXACT, FOCAL_WRITTEN), (FOCAL_Y, str(FOCAL_Y)), {"avg_factor": 1e-6},
+                             "mean", lambda: float(_focal_exact(FOCAL_EXACT, FOCAL_Y, 0.25).sum()
+                                                   / (1e-6 + torch.finfo(torch.float32).eps)), 1, 1),
+    "monai_focal": ("focal", ([FOCAL_EXACT], f"[{FOCAL_WRITTEN}]"), ([FOCAL_Y], str([FOCAL_Y])), {}, "sum",
+                    lambda: float(_focal_exact(FOCAL_EXACT, FOCAL_Y, 0.25).sum() / 3), 5, 5),
+    "smp_focal_multiclass": ("softmax_focal", (SOFTMAX_EXACT, SOFTMAX_WRITTEN), (SOFTMAX_Y, str(SOFTMAX_Y)), {}, "mean",
+                             lambda: _smp_multiclass_exact(SOFTMAX_EXACT, SOFTMAX_Y), 5, 5),
+    "label_smoothing_other_classes": ("cross_entropy", (LOGITS_EXACT, LOGITS_WRITTEN), (IDX, str(IDX)),
+                                      {"label_smoothing": 0.1}, "mean",
+                                      lambda: _other_classes_exact(LOGITS_EXACT, IDX, 0.1), 5, 5),
+    "tf_log_poisson_loss": ("poisson_nll", (RATE_EXACT, RATE_WRITTEN), (COUNTS, str(COUNTS)), {"log_input": False},
+                            "mean", lambda: _tf_log_poisson_exact(RATE_EXACT, COUNTS), 3, 4),
+    "monai_smoothing": ("dice", (TINY_EXACT, TINY_WRITTEN), ([[0, 0]], "[[0, 0]]"), {}, "mean",
+                        lambda: _monai_dice(TINY_EXACT, [[0, 0]], (1, 1, 1, 2)), 4, 7),
+    "monai_per_channel": ("dice", (MASK3_EXACT, MASK3_WRITTEN), (MASK_3D_T, str(MASK_3D_T)), {}, "mean",
+                          lambda: _monai_dice(MASK3_EXACT, MASK_3D_T, (2, 2, 2)), 5, 5),
+    "smooth_1": ("dice", (MASK_EXACT, MASK_WRITTEN2), (MASK_T, str(MASK_T)), {}, "mean",
+                 lambda: _monai_dice(MASK_EXACT, MASK_T, (1, 1, 2, 4), smooth_nr=1.0, smooth_dr=1.0), 4, 4),
+    # smp's binary Dice (smooth 0, the batch one set) on a 0/1 mask is MONAI's with batch=True and no smoothing
+    "smp_batch_sets": ("dice", (MASK_EXACT, MASK_WRITTEN3), (MASK_T, str(MASK_T)), {"per_sample": True}, "mean",
+                       lambda: _monai_dice(MASK_EXACT, MASK_T, (2, 1, 4), batch=True, smooth_nr=0.0, smooth_dr=0.0),
+                       4, 5),
+    "sets_per_image_vs_batch": ("dice", (MASK_EXACT, MASK_WRITTEN3), (MASK_T, str(MASK_T)), {}, "mean",
+                                lambda: _monai_dice(MASK_EXACT, MASK_T, (2, 1, 4), smooth_nr=1e-8, smooth_dr=1e-8),
+                                5, 5),
+    "keras_kl": ("kl_div", (KL_CLIPPED_EXACT, KL_CLIPPED_WRITTEN), (KL_P_EXACT, KL_P_WRITTEN), {}, "mean",
+                 lambda: _keras_kl_exact(KL_CLIPPED_EXACT, KL_P_EXACT), 4, 4),
+    "scipy_rel_entr_sum": ("kl_div", (KL_Q_EXACT, KL_Q_WRITTEN), (KL_P_EXACT, KL_P_WRITTEN), {}, "batchmean",
+                           lambda: float(peer("scipy.special").rel_entr(t(KL_P_EXACT).numpy(),
+                                                                        torch.exp(t(KL_Q_EXACT)).numpy()).sum()), 4, 4),
+}
+# no enclosure needed: counts are exact integers (F1), or the value is torch's own (Keras' ε/K smoothing)
+WITHOUT_BOX = {"f1_macro", "f1_zero_division_0", "f1_zero_division_1", "keras_categorical_label_smoothing"}
+
+
+def test_every_convention_with_an_interval_has_a_golden_case() -> None:
+    assert {cid for cid, c in CONVENTIONS.items() if c.interval is not None} == set(GOLDEN) | {
+        "keras_categorical_label_smoothing"}
+    assert set(CONVENTIONS) == set(GOLDEN) | WITHOUT_BOX
+
+
+@pytest.mark.parametrize("convention_id", sorted(GOLDEN))
+def test_a_convention_on_inputs_rounded_afterwards_is_named(convention_id: str) -> None:
+    loss, (pred, pred_text), (target, target_text), params, reduction, exact_value, decimals, true_decimals = \
+        GOLDEN[convention_id]
+    value = exact_value()
+    v = check(loss, pred_text, target_text, claimed=f"{value:.{decimals}f}", reduction=reduction, **params)
+    ids = [c.id for c in v.conventions]
+    assert v.verdict == "convention" and convention_id in ids, (v.verdict, ids, v.explanation)
+    match = next(c for c in v.conventions if c.id == convention_id)
+    assert match.interval is not None, "reproduced at the written inputs: not a case of the rounding box"
+    assert match.interval[0] <= value <= match.interval[1]  # the exact inputs lie in the box
+    assert "with the inputs rounded as written" in v.explanation
+    # the correct value on the exact inputs is `rounding`, before any variant reached only over the box
+    true = lossapp.compute(loss, str(pred), str(target), reduction=reduction, dtype="float64", **params).scalar
+    correct = check(loss, pred_text, target_text, claimed=f"{true:.{true_decimals}f}", reduction=reduction, **params)
+    assert correct.verdict == "rounding", correct.explanation
+
+
+@pytest.mark.parametrize("convention_id", sorted(GOLDEN))
+def test_a_convention_interval_holds_the_convention_over_the_box(convention_id: str) -> None:
+    """The convention's value at random points of the written inputs' box (and at the exact inputs) lies in its
+    enclosure: an enclosure of that convention, not of the correct loss."""
+    from lossapp.conventions import evaluate_conventions
+    from lossapp.inputs import TensorInput
+    from lossapp.variants import Case, interval_of
+    loss, (_, pred_text), (_, target_text), params, reduction, *_ = GOLDEN[convention_id]
+    written = lossapp.compute(loss, pred_text, target_text, reduction=reduction, dtype="float64", **params)
+    case = Case(written)
+    found = next(v for v in evaluate_conventions(case, include_same=True) if v.id == convention_id)
+    lo, hi = interval_of(case, found)
+    gen = torch.Generator().manual_seed(len(convention_id))
+    checked = 0
+    for _ in range(8):
+        moved = []
+        for ti in (written.pred, written.target):
+            if ti is None or not ti.values.is_floating_point() or ti.decimals is None or bool(
+                    ((ti.values == 0) | (ti.values == 1)).all()):  # labels are exact
+                moved.append(ti)
+                continue
+            decimals = np.asarray(ti.decimals)
+            half = torch.from_numpy(np.where(decimals < 0, 0.0, 0.5 * 10.0 ** -np.abs(decimals).astype(np.float64)))
+            u = torch.rand(ti.values.shape, generator=gen, dtype=D) * 2 - 1
+            moved.append(TensorInput(ti.values + 0.999 * u * half, None))
+        problem = lossapp.compute(loss, moved[0], moved[1], reduction=reduction, dtype="float64", **params)
+        values = {v.id: v.value for v in evaluate_conventions(Case(problem), include_same=True)}
+        if convention_id in values:
+            checked += 1
+            assert lo <= values[convention_id] <= hi, (lo, values[convention_id], hi)
+    assert checked

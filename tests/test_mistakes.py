@@ -237,3 +237,35 @@ def test_mistakes_follow_the_spec_not_the_name() -> None:
     assert not logs & {v.id for v in evaluate_mistakes(_with_spec(r, natural_log=False))}
     r = lossapp.compute("mse", _text(REG_P), _text(REG_Y))
     assert logs <= {v.id for v in evaluate_mistakes(_with_spec(r, natural_log=True))}
+
+
+# -- the poisson mistakes over the inputs' rounding box ------------------------------------------------------------
+
+POISSON_EXACT = [0.50342, 1.19681, 2.00473, 0.20314, 1.09627]  # ≥ 0: a log-rate or a rate
+POISSON_WRITTEN = "[0.50, 1.20, 2.00, 0.20, 1.10]"
+POISSON_COUNTS = [2, 0, 6, 1, 3]
+
+
+@pytest.mark.parametrize(("mistake_id", "params", "wrong"), [
+    ("poisson_log_input_swapped", {"log_input": True, "full": True}, {"log_input": False, "full": True}),
+    ("poisson_log_input_swapped", {"log_input": False, "full": False}, {"log_input": True, "full": False}),
+    ("poisson_full_toggled", {"log_input": True, "full": True}, {"log_input": True, "full": False}),
+    ("poisson_full_toggled", {"log_input": False, "full": False}, {"log_input": False, "full": True}),
+])
+def test_poisson_mistake_on_inputs_rounded_afterwards(mistake_id: str, params: dict, wrong: dict) -> None:
+    """The mistake computed (by torch) on the exact inputs, which were then written to 2 decimals: named through its
+    enclosure over the box; the correct value on the exact inputs stays `rounding`."""
+    x, y = t(POISSON_EXACT), t(POISSON_COUNTS)
+    value = float(F.poisson_nll_loss(x, y, **wrong))
+    v = check("poisson_nll", POISSON_WRITTEN, str(POISSON_COUNTS), claimed=f"{value:.4f}", **params)
+    assert v.verdict == "mistake" and v.mistakes[0].id == mistake_id, (v.verdict, v.explanation)
+    lo, hi = v.mistakes[0].interval
+    assert lo <= value <= hi
+    true = float(F.poisson_nll_loss(x, y, **params))
+    assert check("poisson_nll", POISSON_WRITTEN, str(POISSON_COUNTS), claimed=f"{true:.4f}",
+                 **params).verdict == "rounding"
+    # over the box: the mistake's value at random points of it lies in its enclosure
+    gen = torch.Generator().manual_seed(3)
+    for _ in range(6):
+        moved = (t([0.50, 1.20, 2.00, 0.20, 1.10]) + (torch.rand(5, generator=gen, dtype=D) * 2 - 1) * 0.00499)
+        assert lo <= float(F.poisson_nll_loss(moved, y, **wrong)) <= hi

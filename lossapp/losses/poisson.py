@@ -199,7 +199,10 @@ register(LossSpec(
 # -- mistakes of this loss alone (lossapp.mistakes is imported last: it needs the registry filled) ---------------
 from lossapp.mistakes import declared, mistake  # noqa: E402
 
+# each is this loss with one parameter flipped: its enclosure is this loss's own formula with that parameter
 mistake("poisson_log_input_swapped", "l", declared("poisson_log_input_swapped"),
-        lambda c: c.run(log_input=not c.param("log_input", True)), table="poisson")
+        lambda c: c.run(log_input=not c.param("log_input", True)), table="poisson",
+        interval=lambda c: c.run_interval(log_input=not c.param("log_input", True)))
 mistake("poisson_full_toggled", "l", declared("poisson_full_toggled"),
-        lambda c: c.run(full=not c.param("full", False)), table="poisson")
+        lambda c: c.run(full=not c.param("full", False)), table="poisson",
+        interval=lambda c: c.run_interval(full=not c.param("full", False)))
