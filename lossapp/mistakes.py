@@ -138,19 +138,19 @@ def _summed(c: Case) -> float | None:
 
 mistake("sum_instead_of_mean",
         "den", lambda c: c.reduction in ("mean", "batchmean") and "sum" in c.spec.reductions and scalar_value(c),
-        _summed, interval=lambda c: c.run_interval(reduction="sum"))
+        _summed, interval=lambda c: c.reduced_interval("sum"))
 
 mistake("mean_instead_of_sum",
         "den", lambda c: c.reduction == "sum" and "mean" in c.spec.reductions and scalar_value(c),
-        lambda c: c.reduced_as("mean"), interval=lambda c: c.run_interval(reduction="mean"))
+        lambda c: c.reduced_as("mean"), interval=lambda c: c.reduced_interval("mean"))
 
 mistake("mean_instead_of_batchmean",
         "den", lambda c: _has_batchmean(c) and c.reduction == "batchmean" and scalar_value(c),
-        lambda c: c.reduced_as("mean"), interval=lambda c: c.run_interval(reduction="mean"))
+        lambda c: c.reduced_as("mean"), interval=lambda c: c.reduced_interval("mean"))
 
 mistake("batchmean_instead_of_mean",
         "den", lambda c: _has_batchmean(c) and c.reduction == "mean" and scalar_value(c),
-        lambda c: c.reduced_as("batchmean"), interval=lambda c: c.run_interval(reduction="batchmean"))
+        lambda c: c.reduced_as("batchmean"), interval=lambda c: c.reduced_interval("batchmean"))
 
 
 # -- probabilities vs logits -----------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def _probabilities_as_logits(c: Case) -> float | None:
     if x is None:
         return None
     if "logits" in spec.related:  # the same loss on logits, run on these probabilities
-        return c.run(spec.related["logits"], pred=x, weight=c.param("weight"))
+        return c.run(spec.related["logits"], weight=c.param("weight"))  # shared with its enclosure's guard
     if "input" in c.params:  # its `input` parameter says what pred holds
         if c.param("input") == "probabilities":
             return c.run(input="logits")
@@ -217,7 +217,7 @@ def _logits_as_probabilities(c: Case) -> float | None:
     if x is None or not _pred_in_unit(c):
         return None
     if "probabilities" in spec.related:  # the same loss on probabilities, run on these logits
-        return c.run(spec.related["probabilities"], pred=x, weight=c.param("weight"))
+        return c.run(spec.related["probabilities"], weight=c.param("weight"))  # shared with its enclosure's guard
     if "log_probabilities" in spec.related:  # the same loss on log-probabilities, run on the logits' logs
         if c.param("input", "logits") == "logits" and c.target is not None and not c.target.is_floating_point():
             return c.run(spec.related["log_probabilities"], pred=torch.log(x.double()), weight=c.param("weight"),
@@ -253,7 +253,7 @@ def _labels_swapped_interval(c: Case) -> Interval | None:
     t = c.target
     if t is None or not t.is_floating_point():
         return None
-    return c.run_interval(target=1.0 - t)  # 1 − y is written to the decimals of y
+    return c.run_interval(target=1.0 - t, value=labels_swapped(c))  # 1 − y is written to the decimals of y
 
 
 mistake("labels_swapped",
@@ -334,17 +334,23 @@ def _sigmoid_focal(c: Case) -> bool:
     return c.spec.activation == "sigmoid" and not c.spec.parts
 
 
+def _alpha_swapped(c: Case) -> float | None:
+    """The focal loss with (1 − α)·y + α·(1 − y) for α_t (made once per case: its enclosure's guard reads it too)."""
+    return c.shared("alpha_swapped", lambda: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)))
+
+
 mistake("alpha_on_both_classes",
         "alpha_t", declared("alpha_on_both_classes", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
         lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)),
         # α on every term is α times the loss without α (the same denominator)
-        interval=lambda c: scaled(c.run_interval(alpha=-1.0), focal_alpha(c)) if _sigmoid_focal(c) else None)
+        interval=lambda c: scaled(c.run_interval(alpha=-1.0, value=no_alpha(c)), focal_alpha(c))
+        if _sigmoid_focal(c) else None)
 
 mistake("alpha_swapped",
-        "alpha_t", declared("alpha_swapped", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
-        lambda c: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)),
+        "alpha_t", declared("alpha_swapped", lambda c: focal_alpha(c) >= 0 and scalar_value(c)), _alpha_swapped,
         # (1 − α)·y + α·(1 − y) is α_t with 1 − α for α
-        interval=lambda c: c.run_interval(alpha=1.0 - focal_alpha(c)) if _sigmoid_focal(c) else None)
+        interval=lambda c: c.run_interval(alpha=1.0 - focal_alpha(c), value=_alpha_swapped(c))
+        if _sigmoid_focal(c) else None)
 
 
 def _alpha_on(c: Case) -> bool:
@@ -355,7 +361,8 @@ def _alpha_on(c: Case) -> bool:
 
 mistake("no_alpha",
         "alpha_t", lambda c: _alpha_on(c) and scalar_value(c), no_alpha,
-        interval=lambda c: None if c.spec.parts else c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0))
+        interval=lambda c: None if c.spec.parts
+        else c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0, value=no_alpha(c)))
 
 mistake("no_modulating_factor",
         "(1-p_t)^gamma", lambda c: c.spec.focal

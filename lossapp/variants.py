@@ -182,16 +182,20 @@ class Case:
         return None if iv is None else (iv[0], iv[1])
 
     def run_interval(self, loss: str | None = None, *, target: Any = "same", reduction: str | None = None,
-                     **overrides: Any) -> Interval | None:
+                     value: float | None = None, **overrides: Any) -> Interval | None:
         """The enclosure, over this case's rounding box, of `run(loss, target=target, reduction=reduction,
         **overrides)`: the loss's own interval formula with those parameters, on the same inputs and decimals
         (a `target` given instead must be an exact function of the target keeping its decimals, as 1 − y does).
-        None where it is not established: no formula, an input the formula does not cover, or an enclosure that
-        misses the run's own value (the guard of lossapp.interval.enclose)."""
+        `value`: that run's value where the caller already has it (the variant's own value, found another way:
+        from the held per-element losses, or a shared run), which the guard then checks instead of running the
+        loss again. None where it is not established: no formula, an input the formula does not cover, or an
+        enclosure that misses the run's own value (the guard of lossapp.interval.enclose)."""
+        known = value
+
         def make() -> Interval | None:
             spec = LOSSES[loss] if loss else self.spec
             params = self._params_for(spec, overrides)
-            value = self.run(loss, target=target, reduction=reduction, **overrides)
+            value = known if known is not None else self.run(loss, target=target, reduction=reduction, **overrides)
             if params is None or value is None or self.result.pred is None:
                 return None
             same = isinstance(target, str) and target == "same"
@@ -205,6 +209,29 @@ class Case:
         if not (isinstance(target, str) and all(_plain(v) for v in overrides.values())):
             return make()
         return self.shared(("run_interval", loss, reduction, tuple(sorted(overrides.items()))), make)
+
+    def reduced_interval(self, reduction: str) -> Interval | None:
+        """run_interval(reduction=reduction) (the enclosure of `reduced_as(reduction)`). Where the value is Σ l
+        divided by a count (1, N or every element: exact, the same at every point of the box) and so is the other
+        reduction, it is the correct enclosure rescaled: Σ l / n' = value · den / n' at every point of the box, so
+        [lo, hi] · den / n' (each operation rounded outward) encloses it, with no pass over the elements. Else
+        the other reduction's own enclosure."""
+        counts = self._counts()
+        den = self.denominator()
+        if counts is not None and den == counts.get(self.reduction) and counts.get(reduction) \
+                and self.interval is not None:
+            iv = self.interval if den == 1 else scaled(self.interval, den)
+            n = counts[reduction]
+            return iv if n == 1 else mapped(iv, lambda v: v / n)
+        return self.run_interval(reduction=reduction)
+
+    def _counts(self) -> dict[str, float] | None:
+        """What each reduction divides Σ l by, where that is a count of elements (a plain value with no weights,
+        avg_factor or ignore_index); None otherwise."""
+        u = self.unreduced
+        if u is None or not self.plain or _weighted(self):
+            return None
+        return {"sum": 1.0, "batchmean": float(u.shape[0] if u.dim() else 1), "mean": float(u.numel())}
 
     def denominator(self) -> float | None:
         """What the correct reduction divided Σ l by: 1 for sum, the trace's 'den' step (one number) for
