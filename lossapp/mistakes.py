@@ -463,10 +463,12 @@ def _rmse_mse_swapped(c: Case) -> float | None:
 def _other_power(c: Case, power: str) -> float | None:
     """The mean (sum) of |d| from this loss's d² terms or of d² from its |d| terms: the other loss (its
     LossSpec.related "absolute" or "squared"), same divisor."""
-    u = c.unreduced
-    if u is None or c.denominator() is None or ("root_of" not in c.spec.related and not c.plain):
-        return c.run(c.spec.related[power])
-    return c.rereduce(u.sqrt() if power == "absolute" else u.square())
+    def make() -> float | None:
+        u = c.unreduced
+        if u is None or c.denominator() is None or ("root_of" not in c.spec.related and not c.plain):
+            return c.run(c.spec.related[power])
+        return c.rereduce(u.sqrt() if power == "absolute" else u.square())
+    return c.shared(("other_power", power), make)  # made once: its enclosure's guard reads it too
 
 
 def _rmse_mse_swapped_interval(c: Case) -> Interval | None:
@@ -475,7 +477,7 @@ def _rmse_mse_swapped_interval(c: Case) -> Interval | None:
     if root_of is None:
         interval = c.interval
         return mapped(interval, math.sqrt) if interval is not None and interval[0] >= 0 else None
-    return c.run_interval(root_of)
+    return c.run_interval(root_of, value=_rmse_mse_swapped(c))
 
 
 def _power_of(c: Case) -> str:
@@ -487,11 +489,11 @@ mistake("rmse_mse_swapped",
 
 mistake("rmse_as_mean_of_roots",
         "rmse", declared("rmse_as_mean_of_roots"), lambda c: _other_power(c, "absolute"),
-        interval=lambda c: c.run_interval(c.spec.related["absolute"]))
+        interval=lambda c: c.run_interval(c.spec.related["absolute"], value=_other_power(c, "absolute")))
 
 mistake("l1_mse_swapped",
         "l", declared("l1_mse_swapped"), lambda c: _other_power(c, _power_of(c)),
-        interval=lambda c: c.run_interval(c.spec.related[_power_of(c)]))
+        interval=lambda c: c.run_interval(c.spec.related[_power_of(c)], value=_other_power(c, _power_of(c))))
 
 mistake("half_mse",
         "l", declared("half_mse"), lambda c: c.value / 2, interval=lambda c: scaled(c.interval, 0.5))
