@@ -212,10 +212,10 @@ class Case:
 
     def reduced_interval(self, reduction: str) -> Interval | None:
         """run_interval(reduction=reduction) (the enclosure of `reduced_as(reduction)`). Where the value is Σ l
-        divided by a count (1, N or every element: exact, the same at every point of the box) and so is the other
-        reduction, it is the correct enclosure rescaled: Σ l / n' = value · den / n' at every point of the box, so
-        [lo, hi] · den / n' (each operation rounded outward) encloses it, with no pass over the elements. Else
-        the other reduction's own enclosure."""
+        divided by a count (1, N, every element or the targets kept: exact, the same at every point of the box) and
+        so is the other reduction, it is the correct enclosure rescaled: Σ l / n' = value · den / n' at every point of
+        the box, so [lo, hi] · den / n' (each operation rounded outward) encloses it, with no pass over the elements.
+        Else the other reduction's own enclosure."""
         counts = self._counts()
         den = self.denominator()
         if counts is not None and den == counts.get(self.reduction) and counts.get(reduction) \
@@ -226,11 +226,17 @@ class Case:
         return self.run_interval(reduction=reduction)
 
     def _counts(self) -> dict[str, float] | None:
-        """What each reduction divides Σ l by, where that is a count of elements (a plain value with no weights,
-        avg_factor or ignore_index); None otherwise."""
+        """What each reduction divides Σ l by, where that is a count of elements (a plain value with no weights or
+        avg_factor); None otherwise. With ignore_index (class-index targets, exact) the mean divides by the targets
+        kept, and only sum is also a count (a mean over every element is not what that loss's mean means)."""
         u = self.unreduced
-        if u is None or not self.plain or _weighted(self):
+        if u is None or not self.plain or any(self.param(k) is not None for k in ("weight", "avg_factor")):
             return None
+        if "ignore_index" in self.params:
+            t = self.target
+            if t is None or t.is_floating_point() or t.shape != u.shape:
+                return None
+            return {"sum": 1.0, "mean": float((t != int(self.param("ignore_index"))).sum())}
         return {"sum": 1.0, "batchmean": float(u.shape[0] if u.dim() else 1), "mean": float(u.numel())}
 
     def denominator(self) -> float | None:
