@@ -140,19 +140,19 @@ def _summed(c: Case) -> float | None:
 
 mistake("sum_instead_of_mean",
         "den", lambda c: c.reduction in ("mean", "batchmean") and "sum" in c.spec.reductions and scalar_value(c),
-        _summed, interval=lambda c: c.run_interval(reduction="sum"))
+        _summed, interval=lambda c: c.reduced_interval("sum"))
 
 mistake("mean_instead_of_sum",
         "den", lambda c: c.reduction == "sum" and "mean" in c.spec.reductions and scalar_value(c),
-        lambda c: c.reduced_as("mean"), interval=lambda c: c.run_interval(reduction="mean"))
+        lambda c: c.reduced_as("mean"), interval=lambda c: c.reduced_interval("mean"))
 
 mistake("mean_instead_of_batchmean",
         "den", lambda c: _has_batchmean(c) and c.reduction == "batchmean" and scalar_value(c),
-        lambda c: c.reduced_as("mean"), interval=lambda c: c.run_interval(reduction="mean"))
+        lambda c: c.reduced_as("mean"), interval=lambda c: c.reduced_interval("mean"))
 
 mistake("batchmean_instead_of_mean",
         "den", lambda c: _has_batchmean(c) and c.reduction == "mean" and scalar_value(c),
-        lambda c: c.reduced_as("batchmean"), interval=lambda c: c.run_interval(reduction="batchmean"))
+        lambda c: c.reduced_as("batchmean"), interval=lambda c: c.reduced_interval("batchmean"))
 
 
 # -- probabilities vs logits -----------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def _probabilities_as_logits(c: Case) -> float | None:
     if x is None:
         return None
     if "logits" in spec.related:  # the same loss on logits, run on these probabilities
-        return c.run(spec.related["logits"], pred=x, weight=c.param("weight"))
+        return c.run(spec.related["logits"], weight=c.param("weight"))  # shared with its enclosure's guard
     if "input" in c.params:  # its `input` parameter says what pred holds
         if c.param("input") == "probabilities":
             return c.run(input="logits")
@@ -219,7 +219,7 @@ def _logits_as_probabilities(c: Case) -> float | None:
     if x is None or not _pred_in_unit(c):
         return None
     if "probabilities" in spec.related:  # the same loss on probabilities, run on these logits
-        return c.run(spec.related["probabilities"], pred=x, weight=c.param("weight"))
+        return c.run(spec.related["probabilities"], weight=c.param("weight"))  # shared with its enclosure's guard
     if "log_probabilities" in spec.related:  # the same loss on log-probabilities, run on the logits' logs
         if c.param("input", "logits") == "logits" and c.target is not None and not c.target.is_floating_point():
             return c.run(spec.related["log_probabilities"], pred=torch.log(x.double()), weight=c.param("weight"),
@@ -252,7 +252,8 @@ mistake("logits_as_probabilities",
 
 
 mistake("labels_swapped",
-        "l", declared("labels_swapped"), labels_swapped, interval=labels_swapped_interval)
+        "l", declared("labels_swapped"), labels_swapped,
+        interval=lambda c: labels_swapped_interval(c, labels_swapped(c)))
 
 
 # -- weights and ignored samples ---------------------------------------------------------------------------------
@@ -329,17 +330,23 @@ def _sigmoid_focal(c: Case) -> bool:
     return c.spec.activation == "sigmoid" and not c.spec.parts
 
 
+def _alpha_swapped(c: Case) -> float | None:
+    """The focal loss with (1 − α)·y + α·(1 − y) for α_t (made once per case: its enclosure's guard reads it too)."""
+    return c.shared("alpha_swapped", lambda: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)))
+
+
 mistake("alpha_on_both_classes",
         "alpha_t", declared("alpha_on_both_classes", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
         lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)),
         # α on every term is α times the loss without α (the same denominator)
-        interval=lambda c: scaled(c.run_interval(alpha=-1.0), focal_alpha(c)) if _sigmoid_focal(c) else None)
+        interval=lambda c: scaled(c.run_interval(alpha=-1.0, value=no_alpha(c)), focal_alpha(c))
+        if _sigmoid_focal(c) else None)
 
 mistake("alpha_swapped",
-        "alpha_t", declared("alpha_swapped", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
-        lambda c: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)),
+        "alpha_t", declared("alpha_swapped", lambda c: focal_alpha(c) >= 0 and scalar_value(c)), _alpha_swapped,
         # (1 − α)·y + α·(1 − y) is α_t with 1 − α for α
-        interval=lambda c: c.run_interval(alpha=1.0 - focal_alpha(c)) if _sigmoid_focal(c) else None)
+        interval=lambda c: c.run_interval(alpha=1.0 - focal_alpha(c), value=_alpha_swapped(c))
+        if _sigmoid_focal(c) else None)
 
 
 def _alpha_on(c: Case) -> bool:
@@ -350,7 +357,7 @@ def _alpha_on(c: Case) -> bool:
 
 mistake("no_alpha",
         "alpha_t", lambda c: _alpha_on(c) and scalar_value(c), no_alpha,
-        interval=no_alpha_interval)
+        interval=lambda c: no_alpha_interval(c, no_alpha(c)))
 
 mistake("no_modulating_factor",
         "(1-p_t)^gamma", lambda c: c.spec.focal
@@ -451,10 +458,12 @@ def _rmse_mse_swapped(c: Case) -> float | None:
 def _other_power(c: Case, power: str) -> float | None:
     """The mean (sum) of |d| from this loss's d² terms or of d² from its |d| terms: the other loss (its
     LossSpec.related "absolute" or "squared"), same divisor."""
-    u = c.unreduced
-    if u is None or c.denominator() is None or ("root_of" not in c.spec.related and not c.plain):
-        return c.run(c.spec.related[power])
-    return c.rereduce(u.sqrt() if power == "absolute" else u.square())
+    def make() -> float | None:
+        u = c.unreduced
+        if u is None or c.denominator() is None or ("root_of" not in c.spec.related and not c.plain):
+            return c.run(c.spec.related[power])
+        return c.rereduce(u.sqrt() if power == "absolute" else u.square())
+    return c.shared(("other_power", power), make)  # made once: its enclosure's guard reads it too
 
 
 def _rmse_mse_swapped_interval(c: Case) -> Interval | None:
@@ -463,7 +472,7 @@ def _rmse_mse_swapped_interval(c: Case) -> Interval | None:
     if root_of is None:
         interval = c.interval
         return mapped(interval, math.sqrt) if interval is not None and interval[0] >= 0 else None
-    return c.run_interval(root_of)
+    return c.run_interval(root_of, value=_rmse_mse_swapped(c))
 
 
 def _power_of(c: Case) -> str:
@@ -475,11 +484,11 @@ mistake("rmse_mse_swapped",
 
 mistake("rmse_as_mean_of_roots",
         "rmse", declared("rmse_as_mean_of_roots"), lambda c: _other_power(c, "absolute"),
-        interval=lambda c: c.run_interval(c.spec.related["absolute"]))
+        interval=lambda c: c.run_interval(c.spec.related["absolute"], value=_other_power(c, "absolute")))
 
 mistake("l1_mse_swapped",
         "l", declared("l1_mse_swapped"), lambda c: _other_power(c, _power_of(c)),
-        interval=lambda c: c.run_interval(c.spec.related[_power_of(c)]))
+        interval=lambda c: c.run_interval(c.spec.related[_power_of(c)], value=_other_power(c, _power_of(c))))
 
 mistake("half_mse",
         "l", declared("half_mse"), lambda c: c.value / 2, interval=lambda c: scaled(c.interval, 0.5))

@@ -228,6 +228,35 @@ class Case:
                        self.spec.target_kind, self.value)
         return self.shared("box", make)
 
+    def reduced_interval(self, reduction: str) -> Interval | None:
+        """run_interval(reduction=reduction) (the enclosure of `reduced_as(reduction)`). Where the value is Σ l
+        divided by a count (1, N, every element or the targets kept: exact, the same at every point of the box) and
+        so is the other reduction, it is the correct enclosure rescaled: Σ l / n' = value · den / n' at every point of
+        the box, so [lo, hi] · den / n' (each operation rounded outward) encloses it, with no pass over the elements.
+        Else the other reduction's own enclosure."""
+        counts = self._counts()
+        den = self.denominator()
+        if counts is not None and den == counts.get(self.reduction) and counts.get(reduction) \
+                and self.interval is not None:
+            iv = self.interval if den == 1 else scaled(self.interval, den)
+            n = counts[reduction]
+            return iv if n == 1 else mapped(iv, lambda v: v / n)
+        return self.run_interval(reduction=reduction)
+
+    def _counts(self) -> dict[str, float] | None:
+        """What each reduction divides Σ l by, where that is a count of elements (a plain value with no weights or
+        avg_factor); None otherwise. With ignore_index (class-index targets, exact) the mean divides by the targets
+        kept, and only sum is also a count (a mean over every element is not what that loss's mean means)."""
+        u = self.unreduced
+        if u is None or not self.plain or any(self.param(k) is not None for k in ("weight", "avg_factor")):
+            return None
+        if "ignore_index" in self.params:
+            t = self.target
+            if t is None or t.is_floating_point() or t.shape != u.shape:
+                return None
+            return {"sum": 1.0, "mean": float((t != int(self.param("ignore_index"))).sum())}
+        return {"sum": 1.0, "batchmean": float(u.shape[0] if u.dim() else 1), "mean": float(u.numel())}
+
     def denominator(self) -> float | None:
         """What the correct reduction divided Σ l by: 1 for sum, the trace's 'den' step (one number) for
         mean/batchmean."""
@@ -544,13 +573,13 @@ def labels_swapped(c: Case) -> float | None:
         return None
     return c.shared("labels_swapped", lambda: c.run(target=1.0 - t))
 
-def labels_swapped_interval(c: Case) -> Interval | None:
+def labels_swapped_interval(c: Case, value: float | None = None) -> Interval | None:
     """The enclosure of `labels_swapped` over the box (1 − y is written to the decimals of y), made once per case
-    (shared with the label-smoothing convention)."""
+    (shared with the label-smoothing convention). `value`: the variant's value where the caller has it (no rerun)."""
     t = c.target
     if t is None or not t.is_floating_point():
         return None
-    return c.shared("labels_swapped_interval", lambda: c.run_interval(target=1.0 - t))
+    return c.shared("labels_swapped_interval", lambda: c.run_interval(target=1.0 - t, value=value))
 
 
 def variant_value(c: Case, variant: Variant) -> float | None:
@@ -587,9 +616,11 @@ def no_alpha(c: Case) -> float | None:
     return c.rerun(alpha=None if c.spec.activation == "softmax" else -1.0)
 
 
-def no_alpha_interval(c: Case) -> Interval | None:
-    """The enclosure of `no_alpha`: the loss with α off over the same box (a combined loss's parts: none)."""
-    return None if c.spec.parts else c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0)
+def no_alpha_interval(c: Case, value: float | None = None) -> Interval | None:
+    """The enclosure of `no_alpha`: the loss with α off over the same box (a combined loss's parts: none). `value`:
+    the variant's value where the caller has it (no rerun)."""
+    return None if c.spec.parts else c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0,
+                                                    value=value)
 
 
 def focal_rerun(c: Case, **overrides: Any) -> float | None:
