@@ -5,7 +5,7 @@ Columns are plain ASCII names so any plotting front end can use them:
     focal_curves()        p_t, loss, curve        focal loss vs p_t, γ ∈ {0, 0.5, 1, 2, 5} (RetinaNet fig. 1)
     regression_curves()   d, value, curve         L1, L2, Smooth L1 (β), Huber (δ); derivative=True for d/dd
     bce_curves()          p, loss, curve          BCE vs p for y = 1 and y = 0
-    truncation_curves()   p, weight, curve        article 004: hard λ(y, ŷ) for m, soft σ(−Kx) for K
+    truncation_curves()   p, weight, curve        article 004: hard λ(y, ŷ) for m, soft σ(∓K(x ∓ x_m)) for K
     loss_around(result)   AroundPlot              the per-element loss around the user's data, points marked
 
 `CURVE_SETS` names these pictures with their parameters (what the curves tab draws, and what
@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from lossapp.i18n import Message, msg
 from lossapp.inputs import InputError, quote
 from lossapp.inputs.constraints import Boolean, Interval, Options, validate_params
+from lossapp.losses.truncated import soft_threshold_logit
 from lossapp.registry import LOSSES, Param, lookup
 from lossapp.result import Result
 
@@ -109,24 +110,36 @@ def hard_truncation_weight(p: torch.Tensor, y: int, m: float) -> torch.Tensor:
     return (p >= 1 - m).double()
 
 
-def soft_truncation_weight(p: torch.Tensor, y: int, k: float) -> torch.Tensor:
-    """The smoothed λ: θ(x) ≈ σ(Kx) with x = logit(ŷ), so λ(1, ŷ) = σ(−Kx) and λ(0, ŷ) = σ(Kx)."""
+def soft_truncation_weight(p: torch.Tensor, y: int, k: float, m: float = 0.5) -> torch.Tensor:
+    """The smoothed λ of soft_truncated_ce: the steps θ(m − ŷ) and θ(ŷ − (1 − m)) as sigmoids of the logit
+    x = logit(ŷ), λ(1, ŷ) = σ(−K(x − x_m)) and λ(0, ŷ) = σ(K(x + x_m)) with x_m = logit(m), so that a positive's
+    weight falls from 1 to 0 around ŷ = m and a negative's around ŷ = 1 − m (m = 0.5: σ(∓Kx), Su Jianlin's form).
+
+    >>> soft_truncation_weight(torch.tensor([0.6]), 1, 5.0, 0.6).item()
+    0.5
+    """
+    if not 0 < m < 1:  # x_m = ±∞: every sample kept (m = 1) or dropped (m = 0), as the hard weights
+        return hard_truncation_weight(p, y, m)
     x = torch.log(p) - torch.log1p(-p)
-    return torch.sigmoid(-k * x) if y == 1 else torch.sigmoid(k * x)
+    xm = soft_threshold_logit(m)
+    return torch.sigmoid(-k * (x - xm)) if y == 1 else torch.sigmoid(k * (x + xm))
 
 
 def truncation_curves(ms: Sequence[float] = (0.6,), ks: Sequence[float] = (1.0, 5.0, 20.0), *, y: int = 1,
                       points: int = 801) -> pd.DataFrame:
-    """Hard-truncation weights λ(y, ŷ) for each threshold m next to the soft weights σ(∓Kx) for each
-    steepness K, as functions of ŷ (article 004, 2.1 and 2.2). Columns: p, weight, curve."""
+    """Hard-truncation weights λ(y, ŷ) for each threshold m next to the soft weights for each steepness K around
+    the same threshold, as functions of ŷ (article 004, 2.1 and 2.2): the soft curves of each m (of m = 0.5 when
+    `ms` is empty), named with their m when there are several. Columns: p, weight, curve."""
     p = torch.linspace(P_EPS, 1 - P_EPS, points, dtype=torch.float64)
+    thresholds = list(dict.fromkeys(float(v) for v in ms))
     frames = []
-    for m in dict.fromkeys(float(v) for v in ms):
+    for m in thresholds:
         frames.append(_curve_frame(p.numpy(), hard_truncation_weight(p, y, m).numpy(), msg("plots.hard", m=_g(m)),
                                    "p", "weight"))
-    for k in dict.fromkeys(float(v) for v in ks):
-        frames.append(_curve_frame(p.numpy(), soft_truncation_weight(p, y, k).numpy(), msg("plots.soft", k=_g(k)),
-                                   "p", "weight"))
+    for m in thresholds or [0.5]:
+        for k in dict.fromkeys(float(v) for v in ks):
+            label = msg("plots.soft", k=_g(k)) if len(thresholds) < 2 else msg("plots.soft_at", m=_g(m), k=_g(k))
+            frames.append(_curve_frame(p.numpy(), soft_truncation_weight(p, y, k, m).numpy(), label, "p", "weight"))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -288,7 +288,8 @@ def chart_texts(pg, selector: str, expected: list[str]) -> list[str]:
 
 def test_the_charts_axes_and_legends_in_chinese(zh_calculator) -> None:
     """The calculator's loss and gradient plots and the curves tab's: their axis titles, legend titles and legend
-    entries, drawn as SVG text, are the catalogs' Chinese with no stray English."""
+    entries (SVG text; the curves' titles and legends: HTML around the plot) are the catalogs' Chinese with no stray
+    English."""
     pg, spec = zh_calculator, lookup("bce")
     pg.locator("#la-tabs").get_by_role("tab", name=t("tab_calculator", "zh"), exact=True).click()
     choose_loss(pg, spec, "zh")
@@ -312,9 +313,11 @@ def test_the_charts_axes_and_legends_in_chinese(zh_calculator) -> None:
                                            ("#la-curve-bce", "x_p", "y_loss", "legend_target"),
                                            ("#la-curve-reg", "x_d", "y_value", "legend_losses"),
                                            ("#la-curve-trunc", "x_p", "y_weight", "legend_weighting")):
-        texts = chart_texts(pg, selector, [t(x_key, "zh"), t(y_key, "zh"), t(legend, "zh")])
+        texts = chart_texts(pg, selector, [t(x_key, "zh"), t(y_key, "zh")])  # the axes: SVG
+        expect(pg.locator(f"{selector}-legend")).to_contain_text(t(legend, "zh"))  # title and legend: HTML
+        texts += [pg.locator(f"{selector}-{part}").inner_text() for part in ("title", "legend")]
         found[selector] = stray_words(texts)
-    expect(pg.locator("#la-curve-trunc")).to_contain_text("软截断")  # the curves redrawn with names in 中文
+    expect(pg.locator("#la-curve-trunc-legend")).to_contain_text("软截断")  # the curves redrawn with names in 中文
     shot(pg, "i18n_zh_charts")
     assert not any(found.values()), listing(found)
 

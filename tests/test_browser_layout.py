@@ -32,16 +32,20 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
 )
 
 from lossapp.i18n import msg, tr
+from lossapp.lab import run_experiment
 from lossapp.registry import lookup
+from lossapp.ui.lab_tab import FIRST as LAB_FIRST
+from lossapp.ui.lab_tab import say as lab_say
 from lossapp.ui.strings import t
 
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
-TABS = ["calculator", "confusion", "check", "curves", "examples"]
+TABS = ["calculator", "confusion", "check", "curves", "examples", "lab"]
 READY = {"calculator": "#la-badge", "confusion": "#la-cm-tp", "check": "#la-check-card[data-verdict]",
-         "curves": "#la-curve-trunc svg", "examples": "#la-card-002_bce_three_pixels"}
+         "curves": "#la-curve-trunc svg", "examples": "#la-card-002_bce_three_pixels",
+         "lab": "#la-lab-verdict[data-holds]"}
 CE_2D = ("[[1.5, -0.3, -0.8], [0.2, -2.1, 0.4]]", "[0, 2]")
 # (N, C, d1, d2) = (2, 3, 2, 2): the per-element table has 12 columns, four of them lists of 3
 CE_4D = ("[[[[-1.126, 0.849], [0.468, -1.152]], [[0.692, -0.158], [-0.251, -0.316]], "
@@ -60,6 +64,19 @@ CLIPPED = """(selectors) => selectors.flatMap(sel => [...document.querySelectorA
     .flatMap(e => [e, ...e.querySelectorAll('*')])
     .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).display === 'block')
     .map(e => [e.id || e.className || e.tagName, e.scrollWidth, e.clientWidth])"""
+# the charts of a tab whose title, plot or legend is wider than the chart's box or runs off the page: [id, part]
+CHARTS_FIT = """(tab) => { const out = [];
+    for (const chart of document.querySelectorAll(`#la-tab-${tab} .la-chart`)) {
+        if (chart.offsetParent === null) continue;
+        const box = chart.getBoundingClientRect();
+        if (box.left < 0 || box.right > document.documentElement.clientWidth + 1) out.push([chart.id, 'page']);
+        for (const part of chart.querySelectorAll('.la-chart-title, .la-chart-legend, svg')) {
+            const r = part.getBoundingClientRect();
+            if (r.width === 0 || r.left < box.left - 1 || r.right > box.right + 1
+                || part.scrollWidth > Math.ceil(r.width) + 1) out.push([chart.id, part.className.baseVal ?? part.className]);
+        }
+    }
+    return out; }"""
 # table cells with a word or a number broken over two lines ("agree/s", "1.58e-/08"): [word, line boxes]
 BROKEN_CELLS = """(selector) => {
     const out = [];
@@ -90,7 +107,8 @@ def open_page(browser, url: str, viewport: dict[str, int], theme: str) -> object
 
 
 def main_tab(pg, tab: str, lang: str) -> object:
-    return pg.locator("#la-tabs").get_by_role("tab", name=t(f"tab_{tab}", lang), exact=True)
+    label = lab_say("tab", lang) if tab == "lab" else t(f"tab_{tab}", lang)
+    return pg.locator("#la-tabs").get_by_role("tab", name=label, exact=True)
 
 
 def out_tab(pg, key: str, lang: str) -> object:
@@ -127,15 +145,30 @@ def compute(pg, lang: str, loss: str = "", pred: str = "", target: str = "", row
 
 
 def show(pg, tab: str, lang: str) -> None:
-    """Open a main tab and wait for its content (the calculator: a computed result)."""
+    """Open a main tab and wait for its content (the calculator: a computed result; the Lab: a run's verdict and
+    plots)."""
     main_tab(pg, tab, lang).click()
     expect(pg.locator(f"#la-tab-{tab}")).to_be_visible()
+    if tab == "lab" and not pg.locator(READY[tab]).count():
+        pg.locator("#la-lab-run").click()
     expect(pg.locator(READY[tab]).first).to_be_visible()
     if tab == "examples":
         expect(pg.locator(READY[tab])).to_contain_text("0.926341")
     if tab == "curves":
-        wait(pg, "(t) => [...document.querySelectorAll('#la-curve-focal svg text')].some(e => e.textContent === t)",
-             t("legend_gamma", lang))
+        expect(pg.locator("#la-curve-focal-legend")).to_contain_text(t("legend_gamma", lang))
+        expect(pg.locator("#la-curve-focal-title")).to_have_text(t("focal_title", lang))
+    if tab == "lab":  # the first run's first plot, drawn with its title in the page's language
+        expect(pg.locator("#la-lab-verdict")).to_have_attribute("data-experiment", LAB_FIRST)
+        record = run_experiment(LAB_FIRST, {}, lang=lang)
+        expect(pg.locator("#la-lab-plot-0-title")).to_have_text(next(iter(record["panels"].values())))
+        expect(pg.locator("#la-lab-plot-0-legend")).to_contain_text(record["series"][-1]["name"])
+    if tab in ("curves", "lab"):  # every chart: title, plot and legend inside its box, inside the page
+        wait(pg, "(tab) => [...document.querySelectorAll(`#la-tab-${tab} .la-chart`)].filter(c => c.offsetParent)"
+                 ".every(c => c.querySelector('svg [aria-roledescription=axis]'))", tab)
+        try:  # a chart drawn at first at another width is redrawn to fit its box: wait for it
+            wait(pg, f"(tab) => ({CHARTS_FIT})(tab).length === 0", tab)
+        except Exception:
+            pytest.fail(f"{tab}: charts that do not fit: {pg.evaluate(CHARTS_FIT, tab)}")
 
 
 # -- desktop: tables ----------------------------------------------------------------------------------------
@@ -308,6 +341,8 @@ def test_screenshots_of_every_tab(browser, app_server: Server, lang: str, theme:
             show(pg, tab, lang)
             path = shot(pg, f"{tab}_{lang}_{theme}{suffix}")
             assert path.parent == SCREENSHOTS
+            if device == "phone":  # the page itself does not scroll sideways
+                assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], tab
         main_tab(pg, "calculator", lang).click()
         for key in ("out_table", "out_plot"):
             out_tab(pg, key, lang).click()

@@ -37,16 +37,20 @@ def test_slots_show_each_parameter_with_what_it_accepts() -> None:
 def test_a_run_fills_every_output_and_keeps_what_it_ran() -> None:
     values = ["1000", "10", "0.25", "2", "-1", "1"]  # negative_logit = 1: the claim fails
     state, claim, verdict, *rest = run_lab("focal_imbalance", "0", "zh", *values)
-    plots, finding = rest[:PLOTS], rest[PLOTS]
+    boxes, plots, finding = rest[:PLOTS], rest[PLOTS:2 * PLOTS], rest[2 * PLOTS]
     assert state["name"] == "focal_imbalance" and state["params"]["negative_logit"] == "1" and state["seed"] == "0"
     assert "论断" in claim and source_title("000_6833348b64a02e28.txt", "zh") in claim and ".txt" not in claim
     assert 'data-holds="false"' in verdict and say("fails", "zh") in verdict
     record = run_experiment("focal_imbalance", state["params"], lang="zh")
-    assert [p["visible"] for p in plots] == [True] * len(record["panels"]) + [False] * (PLOTS - len(record["panels"]))
+    shown = [True] * len(record["panels"]) + [False] * (PLOTS - len(record["panels"]))
+    assert [p["visible"] for p in plots] == shown and [b["visible"] for b in boxes] == shown
     assert list(finding.iloc[:, 0]) == list(record["finding"])
-    labels = label_updates(state)
-    assert labels[0]["title"] == record["panels"]["share"] and set(labels[0]["color_map"]) == {
-        s["name"] for s in record["series"] if s["panel"] == "share"}
+    labels = label_updates(state)  # each plot's axes and colours, then each chart's title, then its legend
+    names = [s["name"] for s in record["series"] if s["panel"] == "share"]
+    assert set(labels[0]["color_map"]) == set(names) and labels[0]["y_title"] == record["series"][0]["y_label"]
+    assert record["panels"]["share"] in labels[PLOTS]
+    legend = labels[2 * PLOTS]
+    assert all(name in legend for name in names) and "数据系列" not in legend and "series" not in legend
 
 
 def test_panels_split_the_series_and_drop_missing_points() -> None:
@@ -55,7 +59,7 @@ def test_panels_split_the_series_and_drop_missing_points() -> None:
     assert [title for title, *_ in frames] == list(record["panels"].values())
     accuracy = frames[0][3]
     assert set(accuracy["series"]) == {s["name"] for s in record["series"] if s["panel"] == "accuracy"}
-    assert len(plot_labels(record, "en")) == len(frames)
+    assert len(plot_labels(record)) == len(frames)
 
 
 def test_verdict_before_any_run() -> None:
@@ -78,6 +82,6 @@ def test_every_experiment_runs_from_the_tab_with_its_plots(name: str, lang: str)
     panels = EXPERIMENTS[name].panels
     assert cited(EXPERIMENTS[name].article, lang) in claim
     assert 'data-holds="true"' in verdict and say("holds", lang) in verdict
-    assert sum(1 for p in rest[:PLOTS] if p["visible"]) == len(panels)
-    assert all(len(p["value"]) > 1 for p in rest[:len(panels)])
+    assert sum(1 for p in rest[PLOTS:2 * PLOTS] if p["visible"]) == len(panels)
+    assert all(len(p["value"]) > 1 for p in rest[PLOTS:PLOTS + len(panels)])
     assert [label["title"] for label in state["labels"]] == [tr(title, lang) for title in panels.values()]

@@ -127,12 +127,35 @@ def test_soft_truncation_weights() -> None:
     assert np.allclose(k1["weight"].to_numpy(), 1 - k1["p"].to_numpy(), rtol=1e-9)
 
 
+def test_soft_truncation_weights_follow_the_threshold() -> None:
+    """The soft weights fall from 1 to 0 around the chosen m (around 1 − m for a negative), not around 0.5."""
+    for m in (0.6, 0.8):
+        for y, centre in ((1, m), (0, 1 - m)):
+            frame = plots.truncation_curves([m], [20.0], y=y)
+            soft = _curve(frame, "soft, K = 20")
+            crossing = soft["p"].to_numpy()[np.argmin(np.abs(soft["weight"].to_numpy() - 0.5))]
+            assert crossing == pytest.approx(centre, abs=2e-3), (m, y, crossing)
+    assert plots.curve_set("truncation").frame({"m": 0.8, "K": 20})["y"].tolist() == \
+        plots.truncation_curves([0.8], [1.0, 5.0, 20.0])["weight"].tolist()
+    two = plots.truncation_curves([0.6, 0.8], [5.0])
+    assert {str(c) for c in two["curve"]} == {"hard, m = 0.6", "hard, m = 0.8", "soft, m = 0.6, K = 5",
+                                              "soft, m = 0.8, K = 5"}
+    p = torch.tensor([0.3, 0.9], dtype=torch.float64)  # m at an end: the hard weights (every sample kept or dropped)
+    assert plots.soft_truncation_weight(p, 1, 5.0, 1.0).tolist() == [1.0, 1.0]
+    assert plots.soft_truncation_weight(p, 1, 0.0, 0.0).tolist() == [0.0, 0.0]
+
+
 def test_soft_weight_matches_the_soft_truncated_loss() -> None:
     x = torch.tensor([-2.0, -0.3, 0.0, 0.4, 3.0], dtype=torch.float64)
     result = lossapp.compute("soft_truncated_ce", x, torch.ones_like(x), reduction="none", K=5.0, dtype="float64")
     p = torch.sigmoid(x)
     expected = plots.soft_truncation_weight(p, 1, 5.0) * -torch.log(p)
     assert torch.allclose(result.value, expected, rtol=1e-9)
+    for y in (1, 0):  # at another threshold: the curve drawn is the loss's weight
+        target = torch.full_like(x, float(y))
+        result = lossapp.compute("soft_truncated_ce", x, target, reduction="none", K=5.0, m=0.7, dtype="float64")
+        ce = F.binary_cross_entropy(p, target, reduction="none")
+        assert torch.allclose(result.value, plots.soft_truncation_weight(p, y, 5.0, 0.7) * ce, rtol=1e-9)
 
 
 # -- the loss around the user's data -----------------------------------------------------------------

@@ -10,8 +10,9 @@ def test_values_are_escaped_and_lines_joined() -> None:
 
 def test_every_template_compiles_and_the_css_is_read_once() -> None:
     names = sorted(p.name for p in templates.FOLDER.glob("*.html"))
-    assert names == ["check_card.html", "check_elements.html", "check_foot.html", "check_matches.html",
-                     "check_number_line.html", "data_table.html", "grade_summary.html", "lab_verdict.html"]
+    assert names == ["chart_legend.html", "chart_title.html", "check_card.html", "check_elements.html",
+                     "check_foot.html", "check_matches.html", "check_number_line.html", "data_table.html",
+                     "grade_summary.html", "lab_verdict.html"]
     for name in names:
         assert templates.ENV.get_template(name) is not None
     assert templates.css("check_tab.css") is check_tab.CARD_CSS

@@ -55,6 +55,7 @@ from lossapp.ui import (
 from lossapp.ui.app import warm_up
 from lossapp.ui.common import Translations, internal_error, user_error
 from lossapp.ui.downloads import DOWNLOADS, Downloads
+from lossapp.ui.strings import t
 
 ROOT = Path(__file__).resolve().parent.parent
 BCE = ("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
@@ -534,20 +535,31 @@ def test_the_calculators_plots_are_in_chinese_for_every_loss() -> None:
 
 
 def test_the_curves_tab_switches_its_charts_to_chinese(demo) -> None:
-    """The curves' titles, axes and legend title follow the language switch; the curves are redrawn with their
-    names in the new language (curves_tab.relabel)."""
-    plots = [(c, fn) for c, fn in demo.lossapp_translations.items
-             if isinstance(c, gr.LinePlot) and c.elem_id.startswith("la-curve-")]
-    assert len(plots) == 5
+    """The curves' titles (HTML above each plot), axes and legends (HTML below, its title included) follow the
+    language switch; the curves are redrawn with their names in the new language (curves_tab.relabel)."""
+    items = demo.lossapp_translations.items
+    plots = [(c, fn) for c, fn in items if isinstance(c, gr.LinePlot) and c.elem_id.startswith("la-curve-")]
+    titles = [(c, fn) for c, fn in items if isinstance(c, gr.HTML) and c.elem_id.startswith("la-curve-")]
+    assert len(plots) == len(titles) == 5
     regression, regression_d = curves_tab.regression_frames(1.0, 1.0, "zh")
     frames = {"la-curve-focal": curves_tab.focal_frame(2.0, 1.0, "zh"), "la-curve-bce": curves_tab.bce_frame("zh"),
               "la-curve-reg": regression, "la-curve-reg-d": regression_d,
               "la-curve-trunc": curves_tab.truncation_frame(0.6, 10.0, 1, "zh")}
     for component, update in plots:
         zh, en = update("zh"), update("en")
-        assert zh["color_title"] != en["color_title"] == component.color_title, component.elem_id
-        assert zh["title"] != en["title"] == component.title, component.elem_id
-        assert _chart_words({**zh, "value": frames[component.elem_id]}, "curve") == [], component.elem_id
+        assert zh["y_title"] != en["y_title"] == component.y_title, component.elem_id
+        assert component.title is None and component.colors_in_legend == []  # both drawn as HTML, which wraps
+    for component, update in titles:
+        zh, en = update("zh")["value"], update("en")["value"]
+        assert CJK.search(zh) and zh != en == component.value, component.elem_id
+        assert not stray_english(re.sub(r"<[^>]+>", " ", zh), CHART_NAMES), zh
+    charts = {"la-curve-focal": "focal", "la-curve-bce": "bce", "la-curve-reg": "regression",
+              "la-curve-reg-d": "regression_d", "la-curve-trunc": "truncation"}
+    for elem_id, frame in frames.items():  # each legend: its curves' names and the legend's title, in 中文
+        key = curves_tab.LEGENDS[charts[elem_id]]
+        legend = curves_tab.curve_legend(frame, key, "zh")
+        assert all(str(name) in legend for name in dict.fromkeys(frame["curve"])) and t(key, "zh") in legend
+        assert not [w for w in stray_english(re.sub(r"<[^>]+>", " ", legend), CHART_NAMES) if not w.isupper()], legend
     assert any(CJK.search(name) for name in frames["la-curve-trunc"]["curve"])
 
 

@@ -10,24 +10,28 @@ import pandas as pd
 
 from lossapp import plots
 from lossapp.i18n import tr
+from lossapp.ui import charts
 from lossapp.ui.common import Translations, gr
 from lossapp.ui.strings import t
+
+LEGENDS = {"focal": "legend_gamma", "bce": "legend_target", "regression": "legend_losses",
+           "regression_d": "legend_losses", "truncation": "legend_weighting"}  # what each chart's curves differ by
 
 
 @dataclass
 class CurvesTab:
     gamma: Any
     alpha: Any
-    focal: Any
+    focal: charts.Chart
     beta: Any
     delta: Any
-    regression: Any
-    regression_d: Any
-    bce: Any
+    regression: charts.Chart
+    regression_d: charts.Chart
+    bce: charts.Chart
     m: Any
     k: Any
     y: Any
-    truncation: Any
+    truncation: charts.Chart
 
 
 def _named(frame: pd.DataFrame, x: str, y: str, lang: str) -> pd.DataFrame:
@@ -55,19 +59,22 @@ def truncation_frame(m: float, k: float, y: int, lang: str = "en") -> pd.DataFra
     return _named(plots.truncation_curves([m], ks, y=int(y)), "p", "weight", lang)
 
 
-def plot_titles(title_key: str, x_key: str, y_key: str, legend_key: str, lang: str) -> dict[str, str]:
-    """A curve plot's title, axis titles and legend title (what its curves differ by) in `lang`."""
-    return {"title": t(title_key, lang), "x_title": t(x_key, lang), "y_title": t(y_key, lang),
-            "color_title": t(legend_key, lang)}
+def curve_legend(frame: pd.DataFrame, legend_key: str, lang: str) -> str:
+    """The legend of a curve plot drawn from `frame`: its title (what the curves differ by) and each curve's colour."""
+    return charts.legend_html(charts.series_colors(frame["curve"]), t(legend_key, lang))
 
 
-def _plot(value: pd.DataFrame, keys: tuple[str, str, str, str], tr_ui: Translations, elem_id: str,
-          height: int = 300, y_lim: list[float] | None = None) -> Any:
-    """A curve plot; keys: its title, x axis, y axis and legend titles (UI string keys)."""
-    plot = gr.LinePlot(value, x="x", y="y", color="curve", height=height, elem_id=elem_id, y_lim=y_lim,
-                       tooltip="all", **plot_titles(*keys, "en"))
-    tr_ui.add(plot, lambda lang: gr.update(**plot_titles(*keys, lang)))
-    return plot
+def _plot(value: pd.DataFrame, name: str, keys: tuple[str, str, str], tr_ui: Translations, elem_id: str,
+          height: int = 300, y_lim: list[float] | None = None) -> charts.Chart:
+    """The curve chart `name` (a key of LEGENDS); keys: its title, x axis and y axis titles (UI string keys). Its
+    legend follows the curves: whoever redraws them redraws it (`_drawn`)."""
+    title_key, x_key, y_key = keys
+    chart = charts.chart(elem_id, value, series="curve", title=t(title_key, "en"),
+                         legend=curve_legend(value, LEGENDS[name], "en"), height=height, y_lim=y_lim,
+                         x_title=t(x_key, "en"), y_title=t(y_key, "en"))
+    tr_ui.add(chart.title, lambda lang: gr.update(value=charts.title_html(t(title_key, lang))))
+    tr_ui.add(chart.plot, lambda lang: gr.update(x_title=t(x_key, lang), y_title=t(y_key, lang)))
+    return chart
 
 
 def build(tr_ui: Translations) -> CurvesTab:
@@ -75,7 +82,7 @@ def build(tr_ui: Translations) -> CurvesTab:
     tr_ui.keys(gr.Markdown(t("curves_intro", lang)), value="curves_intro")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=380):
-            focal = _plot(focal_frame(2.0, 1.0), ("focal_title", "x_pt", "y_loss", "legend_gamma"), tr_ui,
+            focal = _plot(focal_frame(2.0, 1.0), "focal", ("focal_title", "x_pt", "y_loss"), tr_ui,
                           "la-curve-focal", y_lim=[0, 5])
             with gr.Row():
                 gamma = tr_ui.keys(gr.Slider(0.0, 10.0, value=2.0, step=0.1, label=t("focal_gamma", lang)),
@@ -83,22 +90,22 @@ def build(tr_ui: Translations) -> CurvesTab:
                 alpha = tr_ui.keys(gr.Slider(0.01, 1.0, value=1.0, step=0.01, label=t("focal_alpha", lang)),
                                    label="focal_alpha")
         with gr.Column(min_width=380):
-            bce = _plot(bce_frame(), ("bce_title", "x_p", "y_loss", "legend_target"), tr_ui, "la-curve-bce",
+            bce = _plot(bce_frame(), "bce", ("bce_title", "x_p", "y_loss"), tr_ui, "la-curve-bce",
                         y_lim=[0, 5])
     with gr.Row(equal_height=False):
         reg0, reg1 = regression_frames(1.0, 1.0)
         with gr.Column(min_width=380):
-            regression = _plot(reg0, ("reg_title", "x_d", "y_value", "legend_losses"), tr_ui, "la-curve-reg",
+            regression = _plot(reg0, "regression", ("reg_title", "x_d", "y_value"), tr_ui, "la-curve-reg",
                                y_lim=[0, 4])
         with gr.Column(min_width=380):
-            regression_d = _plot(reg1, ("reg_deriv_title", "x_d", "y_value", "legend_losses"), tr_ui,
+            regression_d = _plot(reg1, "regression_d", ("reg_deriv_title", "x_d", "y_value"), tr_ui,
                                  "la-curve-reg-d", y_lim=[-3, 3])
     with gr.Row():
         beta = tr_ui.keys(gr.Slider(0.0, 3.0, value=1.0, step=0.05, label=t("beta", lang)), label="beta")
         delta = tr_ui.keys(gr.Slider(0.05, 3.0, value=1.0, step=0.05, label=t("delta", lang)), label="delta")
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=380):
-            truncation = _plot(truncation_frame(0.6, 10.0, 1), ("trunc_title", "x_p", "y_weight", "legend_weighting"),
+            truncation = _plot(truncation_frame(0.6, 10.0, 1), "truncation", ("trunc_title", "x_p", "y_weight"),
                                tr_ui, "la-curve-trunc", y_lim=[-0.05, 1.05])
         with gr.Column(scale=1, min_width=260):
             m = tr_ui.keys(gr.Slider(0.5, 1.0, value=0.6, step=0.01, label=t("trunc_m", lang)), label="trunc_m")
@@ -108,26 +115,46 @@ def build(tr_ui: Translations) -> CurvesTab:
     return CurvesTab(gamma, alpha, focal, beta, delta, regression, regression_d, bce, m, k, y, truncation)
 
 
+def _drawn(frame: pd.DataFrame, chart: str, lang: str) -> list[Any]:
+    """A chart's plot and legend for the curves `frame`."""
+    return [frame, curve_legend(frame, LEGENDS[chart], lang)]
+
+
+def _outputs(tab: CurvesTab, *names: str) -> list[Any]:
+    return [part for name in names for part in (getattr(tab, name).plot, getattr(tab, name).legend)]
+
+
 def wire(tab: CurvesTab, lang_radio: Any) -> None:
     private = {"api_visibility": "private", "show_progress": "hidden"}
-    tab.gamma.change(focal_frame, [tab.gamma, tab.alpha, lang_radio], [tab.focal], **private)
-    tab.alpha.change(focal_frame, [tab.gamma, tab.alpha, lang_radio], [tab.focal], **private)
 
-    def on_regression(beta: float, delta: float, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return regression_frames(beta, delta, lang)
+    def on_focal(gamma: float, alpha: float, lang: str) -> list[Any]:
+        return _drawn(focal_frame(gamma, alpha, lang), "focal", lang)
+
+    for control in (tab.gamma, tab.alpha):
+        control.change(on_focal, [tab.gamma, tab.alpha, lang_radio], _outputs(tab, "focal"), **private)
+
+    def on_regression(beta: float, delta: float, lang: str) -> list[Any]:
+        reg0, reg1 = regression_frames(beta, delta, lang)
+        return [*_drawn(reg0, "regression", lang), *_drawn(reg1, "regression_d", lang)]
 
     for slider in (tab.beta, tab.delta):
-        slider.change(on_regression, [tab.beta, tab.delta, lang_radio], [tab.regression, tab.regression_d], **private)
+        slider.change(on_regression, [tab.beta, tab.delta, lang_radio], _outputs(tab, "regression", "regression_d"),
+                      **private)
+
+    def on_truncation(m: float, k: float, y: int, lang: str) -> list[Any]:
+        return _drawn(truncation_frame(m, k, y, lang), "truncation", lang)
+
     for control in (tab.m, tab.k, tab.y):
-        control.change(truncation_frame, [tab.m, tab.k, tab.y, lang_radio], [tab.truncation], **private)
+        control.change(on_truncation, [tab.m, tab.k, tab.y, lang_radio], _outputs(tab, "truncation"), **private)
 
 
 def relabel(tab: CurvesTab, lang_radio: Any) -> tuple[list[Any], list[Any], Any]:
-    """(inputs, outputs, fn) redrawing every curve with the series names in the new language."""
+    """(inputs, outputs, fn) redrawing every curve, and its legend, with the series names in the new language."""
     def fn(lang: str, gamma: float, alpha: float, beta: float, delta: float, m: float, k: float, y: int) -> list[Any]:
         reg0, reg1 = regression_frames(beta, delta, lang)
-        return [focal_frame(gamma, alpha, lang), reg0, reg1, bce_frame(lang), truncation_frame(m, k, y, lang)]
+        return [*_drawn(focal_frame(gamma, alpha, lang), "focal", lang), *_drawn(reg0, "regression", lang),
+                *_drawn(reg1, "regression_d", lang), *_drawn(bce_frame(lang), "bce", lang),
+                *_drawn(truncation_frame(m, k, y, lang), "truncation", lang)]
 
     inputs = [lang_radio, tab.gamma, tab.alpha, tab.beta, tab.delta, tab.m, tab.k, tab.y]
-    outputs = [tab.focal, tab.regression, tab.regression_d, tab.bce, tab.truncation]
-    return inputs, outputs, fn
+    return inputs, _outputs(tab, "focal", "regression", "regression_d", "bce", "truncation"), fn

@@ -17,13 +17,13 @@ import pandas as pd
 from lossapp.i18n import msg, tr
 from lossapp.lab import EXPERIMENTS, cited, find_experiment, run_experiment
 from lossapp.registry import Param
+from lossapp.ui import charts
 from lossapp.ui.common import Translations, as_gradio_errors, gr
 from lossapp.ui.templates import render_template
 
 SLOTS = max(len(e.params) for e in EXPERIMENTS.values())
 PLOTS = max(len(e.panels) for e in EXPERIMENTS.values())
 FIRST = next(iter(EXPERIMENTS))
-PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6")  # Tableau
 
 
 @dataclass
@@ -34,14 +34,21 @@ class LabTab:
     run: Any
     claim: Any
     verdict: Any
-    plots: list[Any]
+    charts: list[charts.Chart]
     finding: Any
     state: Any
 
     @property
     def outputs(self) -> list[Any]:
-        """What a run (or a language switch) fills: the claim, the verdict, every plot and the finding."""
-        return [self.claim, self.verdict, *self.plots, self.finding]
+        """What a run (or a language switch) fills: the claim, the verdict, every chart (shown with its data, or
+        hidden) and the finding."""
+        return [self.claim, self.verdict, *(c.box for c in self.charts), *(c.plot for c in self.charts),
+                self.finding]
+
+    @property
+    def labelled(self) -> list[Any]:
+        """What `label_updates` fills: every chart's plot (axis titles, colours), title and legend."""
+        return [*(c.plot for c in self.charts), *(c.title for c in self.charts), *(c.legend for c in self.charts)]
 
 
 def say(key: str, lang: str, **fields: Any) -> str:
@@ -102,28 +109,37 @@ def panel_frames(record: dict[str, Any]) -> list[tuple[str, str, str, pd.DataFra
 
 
 def plot_updates(record: dict[str, Any] | None) -> list[Any]:
-    """Each plot's data (shown) or nothing (hidden). Its titles and colours follow in a second update,
-    `plot_labels`: the chart is redrawn when they change, with the data already there (a redraw reads the series
-    names for the legend from the data it has at that moment)."""
+    """Each chart shown or hidden, then each plot's data (or nothing). Its titles and colours follow in a second
+    update, `label_updates`: the chart is redrawn when they change, with the data already there (a redraw reads the
+    series names for the colours from the data it has at that moment)."""
     panels = panel_frames(record) if record else []
-    return [gr.update(visible=True, value=panels[i][3]) if i < len(panels) else gr.update(visible=False, value=None)
-            for i in range(PLOTS)]
+    shown = [gr.update(visible=i < len(panels)) for i in range(PLOTS)]
+    return [*shown, *(gr.update(visible=True, value=panels[i][3]) if i < len(panels)
+                      else gr.update(visible=False, value=None) for i in range(PLOTS))]
 
 
-def plot_labels(record: dict[str, Any] | None, lang: str) -> list[dict[str, Any]]:
-    """Each shown plot's title, axis titles, legend title and a colour per series (a new series name, e.g. in
-    another language, is a new colour map: the chart is redrawn)."""
-    labels = []
-    for title, x_label, y_label, frame in panel_frames(record) if record else []:
-        names = list(dict.fromkeys(frame["series"]))
-        labels.append({"title": title, "x_title": x_label, "y_title": y_label, "color_title": say("legend", lang),
-                       "color_map": {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}})
-    return labels
+def plot_labels(record: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each shown plot's title, axis titles and a colour per series (a new series name, e.g. in another language, is
+    a new colour map: the chart is redrawn). The series names say what they are: the legend has no title."""
+    return [{"title": title, "x_title": x_label, "y_title": y_label, "color_map": charts.series_colors(frame["series"])}
+            for title, x_label, y_label, frame in (panel_frames(record) if record else [])]
 
 
 def label_updates(state: dict[str, Any] | None) -> list[Any]:
+    """Each plot's axis titles and colours, then each chart's title, then each chart's legend (for `labelled`)."""
     labels = state["labels"] if state else []
-    return [gr.update(**labels[i]) if i < len(labels) else gr.update() for i in range(PLOTS)]
+    plots, titles, legends = [], [], []
+    for i in range(PLOTS):
+        if i >= len(labels):
+            plots.append(gr.update())
+            titles.append(gr.update())
+            legends.append(gr.update())
+            continue
+        label = labels[i]
+        plots.append(gr.update(x_title=label["x_title"], y_title=label["y_title"], color_map=label["color_map"]))
+        titles.append(charts.title_html(label["title"]))
+        legends.append(charts.legend_html(label["color_map"]))
+    return [*plots, *titles, *legends]
 
 
 def finding_frame(record: dict[str, Any] | None, lang: str) -> pd.DataFrame:
@@ -145,7 +161,7 @@ def run_lab(name: str, seed: str, lang: str, *values: str) -> list[Any]:
     with as_gradio_errors(lang, "lab"):
         params = {p.name: v for p, v in zip(find_experiment(name).params, values, strict=False)}
         record = run_experiment(name, params, seed=seed, lang=lang)
-    state = {"name": name, "params": params, "seed": seed, "labels": plot_labels(record, lang)}
+    state = {"name": name, "params": params, "seed": seed, "labels": plot_labels(record)}
     return [state, *outputs_for(record, name, lang)]
 
 
@@ -166,10 +182,10 @@ def add_lab_tab(tr_ui: Translations, lang_radio: Any) -> LabTab:
             with gr.Column(scale=2, min_width=380):
                 claim = gr.Markdown(claim_markdown(FIRST, lang), elem_id="la-lab-claim")
                 verdict = gr.HTML(verdict_html(None, lang), elem_id="la-lab-verdict-box")
-                plots = [gr.LinePlot(None, x="x", y="y", color="series", height=300, visible=False,
-                                     elem_id=f"la-lab-plot-{i}", tooltip="all") for i in range(PLOTS)]
+                plots = [charts.chart(f"la-lab-plot-{i}", series="series", height=300, visible=False)
+                         for i in range(PLOTS)]
                 finding = gr.Dataframe(finding_frame(None, lang), label=say("finding", lang), interactive=False,
-                                       elem_id="la-lab-finding")
+                                       wrap=True, column_widths=["62%", "38%"], elem_id="la-lab-finding")
         state = gr.State(None)
     tr_ui.add(lab, lambda lg: gr.Tab(label=say("tab", lg)))
     tr_ui.add(intro, lambda lg: gr.update(value=say("intro", lg)))
@@ -189,7 +205,7 @@ def _wire(ui: LabTab, lang_radio: Any) -> None:
 
     ui.experiment.input(on_experiment, [ui.experiment, lang_radio], [ui.state, *ui.slots, *ui.outputs], **private)
     ui.run.click(run_lab, [ui.experiment, ui.seed, lang_radio, *ui.slots], [ui.state, *ui.outputs],
-                 api_visibility="private").then(label_updates, [ui.state], ui.plots, **private)
+                 api_visibility="private").then(label_updates, [ui.state], ui.labelled, **private)
 
     def on_language(lang: str, name: str, state: dict[str, Any] | None) -> list[Any]:
         """Every text of the tab in `lang`: the choices, the slots' labels (their values kept), the last run again."""
@@ -197,11 +213,11 @@ def _wire(ui: LabTab, lang_radio: Any) -> None:
         if state is not None:
             with as_gradio_errors(lang, "lab"):
                 record = run_experiment(state["name"], state["params"], seed=state["seed"], lang=lang)
-            state = {**state, "labels": plot_labels(record, lang)}
+            state = {**state, "labels": plot_labels(record)}
         return [state, gr.update(choices=experiment_choices(lang), value=name, label=say("experiment", lang)),
                 *(gr.update(**props) for props in slot_props(name, lang, with_values=False)),
                 *outputs_for(record, state["name"] if state else name, lang)]
 
     lang_radio.change(on_language, [lang_radio, ui.experiment, ui.state],
                       [ui.state, ui.experiment, *ui.slots, *ui.outputs], **private) \
-        .then(label_updates, [ui.state], ui.plots, **private)
+        .then(label_updates, [ui.state], ui.labelled, **private)
