@@ -50,13 +50,17 @@ def _confusion(pg) -> None:
     expect(pg.locator("#la-dice-f1")).to_contain_text("0.7273")  # article 003's counts, computed on opening
 
 
-def test_enter_in_the_claim_checks_and_ctrl_enter_in_the_masks_uses_them(page) -> None:
+def test_enter_in_the_claim_checks(page) -> None:
     _confusion(page)
     claimed = _box(page, "#la-conf-claimed")
     claimed.fill("0.7273")
     claimed.press("Enter")
     expect(page.locator("#la-conf-headline .la-verdict")).to_contain_text("exact")
 
+
+def test_ctrl_enter_in_the_masks_uses_them(page) -> None:
+    """(On a fresh page: a Compute writes the page's link, which a page load still under way would run again.)"""
+    _confusion(page)
     page.locator("#la-conf-masks").get_by_text("From a prediction and a target mask").click()
     _box(page, "#la-conf-pred").fill("[0.9, 0.2, 0.7, 0.4]")
     target = _box(page, "#la-conf-target")
