@@ -98,7 +98,7 @@ def test_a_bad_count_metric_or_claim_is_shown_at_its_field_and_clears_the_result
         shot(page, "confusion_error")
 
 
-def test_on_a_phone_the_worked_identity_scrolls_instead_of_being_cut_off(browser, app_server: Server) -> None:  # noqa: F811
+def test_on_a_phone_the_matrix_fits_and_the_worked_identity_scrolls(browser, app_server: Server) -> None:  # noqa: F811
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", is_mobile=True)
     ctx.set_default_timeout(BROWSER_TIMEOUT)
     try:
@@ -110,6 +110,10 @@ def test_on_a_phone_the_worked_identity_scrolls_instead_of_being_cut_off(browser
         pg.wait_for_function("""() => [...document.querySelectorAll('#la-conf-identity .katex-display')].every((d) => {
             const r = d.getBoundingClientRect();
             return r.right <= window.innerWidth + 1 && getComputedStyle(d).overflowX === 'auto'; })""")
+        # the whole matrix in view: its last column (FN, TN) inside the screen
+        pg.wait_for_function("""() => ['#la-cm-fn', '#la-cm-tn'].every((id) => {
+            const cell = document.querySelector(id);
+            return cell && cell.getBoundingClientRect().right <= window.innerWidth; })""")
         shot(pg, "confusion_phone_identity")
     finally:
         ctx.close()

@@ -60,8 +60,9 @@ def matrix_html(counts: dict[str, Any], lang: str) -> str:
             f'<tr><th>{esc(t("actual_neg", lang))}</th>{cell("fp")}{cell("tn")}</tr></table>')
 
 
-def metrics_frame(result: Result, lang: str) -> pd.DataFrame:
-    metrics = result.extra.get("metrics", {})
+def metrics_frame(result: Result | None, lang: str) -> pd.DataFrame:
+    """The metrics table (its column headings alone when there is no result)."""
+    metrics = result.extra.get("metrics", {}) if result is not None else {}
     rows = []
     for name, value in metrics.items():
         rows.append([name, "—" if value is None else render.plain_number(value), "—" if value is None else fmt(value)])
@@ -108,7 +109,7 @@ def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
     """[headline, matrix, metrics table, identity, steps] of the stored computation (also on language change)."""
     if not state or state.get("result") is None:
         head = failed_headline(state, lang) if state and state.get("failed") else empty_html(t("conf_intro", lang))
-        return [head, matrix_html({}, lang), None, "", ""]
+        return [head, matrix_html({}, lang), metrics_frame(None, lang), "", ""]
     result: Result = state["result"]
     verdict = state.get("verdict")
     counts = result.extra.get("counts", {})
