@@ -12,6 +12,8 @@ from stray_english import stray_english
 
 import lossapp
 from lossapp import render, service
+from lossapp.inputs import InputError
+from lossapp.inputs.errors import fields_at_fault
 from lossapp.registry import LOSSES
 from lossapp.ui import calculator
 from lossapp.ui.common import Translations
@@ -181,3 +183,63 @@ def test_after_a_compute_the_inputs_are_the_computed_losss(wired) -> None:
     ids = {id(block): key for key, block in blocks.blocks.items()}
     assert any(d["trigger_only_on_success"] and d["outputs"] == [ids[id(calc.inputs_for)]]
                and d["inputs"] == [ids[id(calc.state)]] for d in config["dependencies"])
+
+
+def _kind_representatives() -> list[str]:
+    """One loss of each kind of inputs (pred's kind as its parameters start, target's kind) in the registry."""
+    seen: dict[tuple[str, str | None], str] = {}
+    for spec in service.calculator_specs():
+        seen.setdefault((spec.input_kind({}), spec.target_kind), spec.name)
+    return list(seen.values())
+
+
+def _computes_or_blames_a_field(calc: calculator.Calculator, data: dict[Any, Any]) -> None:
+    """Compute: a value, or an input's message that names the field at fault (shown next to it in the page)."""
+    try:
+        state, value, _ = calc.extra["on_compute"](data, no_progress)
+    except gr.Error as failed:
+        error = failed.__context__
+        assert isinstance(error, InputError), (data[calc.loss], failed.message)
+        assert fields_at_fault(error), (data[calc.loss], str(error))
+        assert "expected" in str(error) and "got" in str(error)
+        return
+    assert state["result"] is not None and 'id="la-value"' in value
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("new", [spec.name for spec in service.calculator_specs()])
+def test_switching_to_any_loss_from_every_kind_of_loss_computes_or_blames_a_field(wired, new: str) -> None:
+    """As a person would: inputs entered for a loss of each other kind (its example, or its random input of two
+    classes), the new loss picked in the dropdown (switch_inputs), Compute; then the new loss's random input of two
+    classes generated, Compute. Each computes, or its message names the input at fault (softmax_focal's example α
+    has three entries: with two classes the message is at α and says both)."""
+    calc, lang, _ = wired
+    for old in _kind_representatives():
+        if old == new:
+            continue
+        spec = LOSSES[old]
+        made = service.random_input(0, "4, 2", *service.default_random_kinds(spec), 0, spec)
+        for pred, target in ((spec.example["pred"], spec.example.get("target")), (made.pred_text, made.target_text)):
+            data = compute_data(calc, lang, old, str(pred), target and str(target))
+            data[calc.loss] = new
+            for component, update in zip(calculator.switch_outputs(calc), calculator.switch_inputs(calc, data),
+                                         strict=True):
+                if isinstance(update, dict) and "value" in update:
+                    data[component] = update["value"]
+                elif not isinstance(update, dict):
+                    data[component] = update
+            _computes_or_blames_a_field(calc, data)
+    spec = LOSSES[new]
+    made = service.random_input(0, "4, 2", *service.default_random_kinds(spec), 0, spec)
+    data = compute_data(calc, lang, new, made.pred_text, made.target_text, **(spec.example.get("params") or {}))
+    _computes_or_blames_a_field(calc, data)
+
+
+def test_a_per_class_parameter_of_other_length_than_the_classes_is_blamed_at_it(wired) -> None:
+    calc, lang, _ = wired
+    data = compute_data(calc, lang, "softmax_focal", "[[2.0, 0.5], [0.1, 1.5]]", "[0, 1]", alpha="[0.25, 0.5, 0.25]")
+    with pytest.raises(gr.Error) as failed:
+        calc.extra["on_compute"](data, no_progress)
+    assert fields_at_fault(failed.value.__context__) == ("param:alpha",)
+    assert "parameter alpha: expected one value per class, shape (2,)" in failed.value.message
+    assert "got shape (3,)" in failed.value.message

@@ -47,5 +47,5 @@ def test_a_marked_handler_adds_the_marker_after_the_message() -> None:
 def test_the_app_marks_its_computations() -> None:
     demo = build_app()
     marked = [fn.fn for fn in demo.fns.values() if getattr(fn.fn, "marks_fields", False)]
-    assert {fn.__wrapped__.__name__ for fn in marked} == {"on_compute", "on_check", "on_counts"}
-    assert len(marked) >= 6  # Compute, Check (button and Enter), the confusion counts, and each run from a link
+    assert {fn.__wrapped__.__name__ for fn in marked} == {"on_compute", "on_check", "on_counts", "on_masks"}
+    assert len(marked) >= 7  # Compute, Check (button and Enter), the confusion counts and masks, each run from a link

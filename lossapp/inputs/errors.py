@@ -99,6 +99,8 @@ def type_name(value: object) -> str:
 
 
 FIELD_NAMES = ("pred", "target", "tp", "fp", "fn", "tn")  # inputs a message's `name`, `a` or `b` field may name
+# messages about an input that none of their fields names: the confusion matrix's metric (and the TN it needs)
+FIELDS_OF_MESSAGE = {"confusion.needs_tn": ("tn", "metric"), "confusion.unknown_metric": ("metric",)}
 
 
 def fields_at_fault(error: InputError) -> tuple[str, ...]:
@@ -106,7 +108,8 @@ def fields_at_fault(error: InputError) -> tuple[str, ...]:
     message next to them: "pred", "target", a confusion count ("tp", ...), "param:<name>" for a loss
     parameter, "claimed" for a claimed answer; () when it names none.
 
-    A field `name`, `a` or `b` names an input (`inputs.parameter` for a parameter); an id of the `check.claim_*`
+    Some ids name their inputs in FIELDS_OF_MESSAGE (the confusion matrix's "metric"). A field `name`, `a` or `b`
+    names an input (`inputs.parameter` for a parameter); an id of the `check.claim_*`
     family is about the claim; a loss module's `<module>.error.pred_*` / `target_*` id about pred / target.
 
         >>> fields_at_fault(InputError("inputs.same_shape", a="pred", b="target", shape_a="(2,)", shape_b="(3,)",
@@ -116,7 +119,7 @@ def fields_at_fault(error: InputError) -> tuple[str, ...]:
     message = error.message
     if not isinstance(message, Message):
         return ()
-    found: list[str] = []
+    found: list[str] = list(FIELDS_OF_MESSAGE.get(message.id or "", ()))
     for key in ("name", "a", "b"):
         value = message.fields.get(key)
         if isinstance(value, Message) and value.id == "inputs.parameter":

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from lossapp.i18n import Message, msg
 from lossapp.inputs import (
     InputError,
+    param_name,
     require_binary,
     require_broadcastable,
     require_class_indices,
@@ -209,9 +210,9 @@ def _binary_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dic
         require_probabilities(pred, "pred", hint=HINT_BCE_LOGITS)
     target = target.double()
     require_binary(target, "target", hint=HINT_CLASS_INDICES)
-    require_broadcastable(params.get("weight"), "parameter weight", pred.shape, hint=HINT_WEIGHT)
+    require_broadcastable(params.get("weight"), param_name("weight"), pred.shape, hint=HINT_WEIGHT)
     if logits:
-        require_broadcastable(params.get("pos_weight"), "parameter pos_weight", pred.shape, hint=HINT_POS_WEIGHT)
+        require_broadcastable(params.get("pos_weight"), param_name("pos_weight"), pred.shape, hint=HINT_POS_WEIGHT)
     elif pred.numel() > 1 and all_binary(pred):
         trace.warn(msg("classification.warn.all_binary"))
     return pred, target
@@ -389,7 +390,7 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
     if pred.dim() == 0:
         raise InputError("classification.error.pred_shape", got=shape_text(pred.shape))
     classes = pred.shape[class_dim(pred)]
-    require_per_class(params.get("weight"), "parameter weight", classes)
+    require_per_class(params.get("weight"), param_name("weight"), classes)
     index_shape = _index_shape(pred)
     if pred.dim() == 1 and tuple(target.shape) == (1,) and classes != 1:
         target = target.reshape(())  # "2" is read as [2]: one class index for one sample

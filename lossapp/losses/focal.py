@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from lossapp.i18n import msg
 from lossapp.inputs import (
     InputError,
+    param_name,
     require_binary,
     require_broadcastable,
     require_class_indices,
@@ -125,7 +126,7 @@ def _focal_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict
     else:
         logits_hint(pred, trace, msg("focal.warn.probabilities_as_logits"))
     soft_label_check(target, trace)
-    require_broadcastable(params.get("weight"), "parameter weight", pred.shape, hint=HINT_COLUMN_WEIGHT)
+    require_broadcastable(params.get("weight"), param_name("weight"), pred.shape, hint=HINT_COLUMN_WEIGHT)
     if params.get("avg_factor") is not None and float(params["avg_factor"]) <= 0:
         raise InputError("focal.error.avg_factor", got=f"{params['avg_factor']:g}")
     return pred, target
@@ -434,7 +435,7 @@ def _softmax_focal_prepare(pred: torch.Tensor, target: torch.Tensor | None, para
         trace.warn(msg("focal.warn.every_target_equals_ignore_index"))
     alpha = params.get("alpha")
     if isinstance(alpha, torch.Tensor):
-        require_per_class(alpha, "parameter alpha", c, hint=HINT_ALPHA)
+        require_per_class(alpha, param_name("alpha"), c, hint=HINT_ALPHA)
         if (alpha < 0).any():
             raise InputError("focal.error.alpha_negative", got=f"{alpha[alpha < 0][0].item():g}")
     return pred, target

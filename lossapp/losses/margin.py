@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from lossapp.i18n import Message, msg
 from lossapp.inputs import (
     InputError,
+    param_name,
     require_class_indices,
     require_per_class,
     require_same_shape,
@@ -124,7 +125,7 @@ def multi_margin_prepare(pred: torch.Tensor, target: torch.Tensor | None, params
         raise InputError("margin.error.pred_shape", got=shape_text(pred.shape))
     classes = pred.shape[-1]
     target = require_class_indices(target, classes)
-    require_per_class(params.get("weight"), "parameter weight", classes)
+    require_per_class(params.get("weight"), param_name("weight"), classes)
     return pred, target
 
 

@@ -92,7 +92,7 @@ def build_app() -> gr.Blocks:
         wire_copy_buttons(calc.solution, chk.solution)
         share_links.wire(share_bar, calc, chk, conf, tabs, lang, loaded.then)  # a shared link's state, after the load
         api.register()
-    mark_errors(demo, [calc.extra["on_compute"], chk.extra["on_check"], conf.extra["on_counts"]])
+    mark_errors(demo, [calc.extra["on_compute"], chk.extra["on_check"], conf.extra["on_counts"], conf.extra["on_masks"]])
     demo.queue(**concurrency.queue_kwargs())
     demo.lossapp_translations = tr_ui  # for tests: every language-dependent component
     return demo

@@ -68,6 +68,11 @@ CSS = """
 .la-matrix td.tp { background: #dcfce7; color: #14532d; } .la-matrix td.tn { background: #dbeafe; color: #1e3a8a; }
 .la-matrix td.fp { background: #fef3c7; color: #78350f; } .la-matrix td.fn { background: #fee2e2; color: #7f1d1d; }
 .la-matrix small { display: block; font-size: 0.55em; font-weight: 500; opacity: 0.8; }
+#la-conf-identity .katex-display, #la-conf-steps .katex-display { overflow-x: auto; overflow-y: hidden; }
+@media (max-width: 480px) {  /* the whole matrix on a phone: its headings wrap between words */
+  .la-matrix th, .la-matrix td { padding: 6px 6px; white-space: normal !important; }
+  .la-matrix td.cell { min-width: 56px; }
+}
 .la-headline { font-size: 1.6em; font-weight: 700; margin: 4px 0 8px 0; }
 .la-card { padding: 10px 14px !important; }
 .la-card h4 { margin: 0 0 4px 0; }

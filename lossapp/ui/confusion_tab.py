@@ -4,6 +4,7 @@ Dice = F1 identity with the numbers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ import pandas as pd
 
 from lossapp import render, service
 from lossapp.i18n import tr
+from lossapp.inputs import InputError
 from lossapp.result import Result
 from lossapp.trace import fmt
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html, esc, gr
@@ -58,8 +60,9 @@ def matrix_html(counts: dict[str, Any], lang: str) -> str:
             f'<tr><th>{esc(t("actual_neg", lang))}</th>{cell("fp")}{cell("tn")}</tr></table>')
 
 
-def metrics_frame(result: Result, lang: str) -> pd.DataFrame:
-    metrics = result.extra.get("metrics", {})
+def metrics_frame(result: Result | None, lang: str) -> pd.DataFrame:
+    """The metrics table (its column headings alone when there is no result)."""
+    metrics = result.extra.get("metrics", {}) if result is not None else {}
     rows = []
     for name, value in metrics.items():
         rows.append([name, "—" if value is None else render.plain_number(value), "—" if value is None else fmt(value)])
@@ -95,9 +98,18 @@ def headline(result: Result, lang: str, verdict: Any = None) -> str:
     return '<div class="la-result">' + "".join(parts) + "</div>"
 
 
+def failed_headline(state: dict[str, Any], lang: str) -> str:
+    """The result area after a failed computation: no result, and why (the input's message) when it is known."""
+    error = state.get("error")
+    why = f'<div class="la-result-error" role="alert">{esc(tr(error, lang))}</div>' if error else ""
+    return empty_html(t("compute_failed", lang)) + why
+
+
 def render_outputs(state: dict[str, Any] | None, lang: str) -> list[Any]:
+    """[headline, matrix, metrics table, identity, steps] of the stored computation (also on language change)."""
     if not state or state.get("result") is None:
-        return [empty_html(t("conf_intro", lang)), matrix_html({}, lang), None, "", ""]
+        head = failed_headline(state, lang) if state and state.get("failed") else empty_html(t("conf_intro", lang))
+        return [head, matrix_html({}, lang), metrics_frame(None, lang), "", ""]
     result: Result = state["result"]
     verdict = state.get("verdict")
     counts = result.extra.get("counts", {})
@@ -116,29 +128,32 @@ def build(tr_ui: Translations) -> ConfusionTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=340):
             with gr.Row():
-                tp = tr_ui.keys(gr.Number(ARTICLE_COUNTS["tp"], precision=0, minimum=0, label=t("tp", lang),
+                tp = tr_ui.keys(gr.Number(ARTICLE_COUNTS["tp"], label=t("tp", lang),
                                           elem_id="la-tp"), label="tp")
-                fp = tr_ui.keys(gr.Number(ARTICLE_COUNTS["fp"], precision=0, minimum=0, label=t("fp", lang),
+                fp = tr_ui.keys(gr.Number(ARTICLE_COUNTS["fp"], label=t("fp", lang),
                                           elem_id="la-fp"), label="fp")
             with gr.Row():
-                fn = tr_ui.keys(gr.Number(ARTICLE_COUNTS["fn"], precision=0, minimum=0, label=t("fn", lang),
+                fn = tr_ui.keys(gr.Number(ARTICLE_COUNTS["fn"], label=t("fn", lang),
                                           elem_id="la-fn"), label="fn")
-                tn = tr_ui.keys(gr.Number(ARTICLE_COUNTS["tn"], precision=0, minimum=0, label=t("tn", lang),
+                tn = tr_ui.keys(gr.Number(ARTICLE_COUNTS["tn"], label=t("tn", lang),
                                           elem_id="la-tn"), label="tn")
-            metric = tr_ui.keys(gr.Dropdown(list(METRICS), value="dice", label=t("metric", lang)), label="metric")
-            claimed = gr.Textbox(label=t("claimed", lang), lines=1, info=t("claimed_info", lang))
+            metric = tr_ui.keys(gr.Dropdown(list(METRICS), value="dice", label=t("metric", lang), elem_id="la-conf-metric"),
+                                label="metric")
+            claimed = gr.Textbox(label=t("claimed", lang), lines=1, info=t("claimed_info", lang), elem_id="la-conf-claimed")
             tr_ui.add(claimed, lambda lg: gr.update(label=t("claimed", lg), info=t("claimed_info", lg)))
             compute = tr_ui.keys(gr.Button(t("conf_compute", lang), variant="primary", elem_id="la-conf-compute"),
                                  value="conf_compute")
-            with gr.Accordion(t("from_masks", lang), open=False) as masks_box:
+            with gr.Accordion(t("from_masks", lang), open=False, elem_id="la-conf-masks") as masks_box:
                 tr_ui.keys(masks_box, label="from_masks")
                 pred = tr_ui.keys(gr.Textbox(label=t("pred_mask", lang), lines=2,
-                                             placeholder="[0.9, 0.2, 0.7, 0.4, 0.6]"), label="pred_mask")
-                target = tr_ui.keys(gr.Textbox(label=t("target_mask", lang), lines=2, placeholder="[1, 0, 1, 1, 0]"),
+                                             placeholder="[0.9, 0.2, 0.7, 0.4, 0.6]", elem_id="la-conf-pred"),
+                                    label="pred_mask")
+                target = tr_ui.keys(gr.Textbox(label=t("target_mask", lang), lines=2, placeholder="[1, 0, 1, 1, 0]",
+                                               elem_id="la-conf-target"),
                                     label="target_mask")
                 threshold = tr_ui.keys(gr.Slider(0.0, 1.0, value=0.5, step=0.01, label=t("threshold", lang)),
                                        label="threshold")
-                from_masks = tr_ui.keys(gr.Button(t("use_masks", lang)), value="use_masks")
+                from_masks = tr_ui.keys(gr.Button(t("use_masks", lang), elem_id="la-conf-from-masks"), value="use_masks")
         with gr.Column(scale=3, min_width=420):
             head = gr.HTML(first[0], elem_id="la-conf-headline")
             matrix = gr.HTML(first[1], elem_id="la-conf-matrix")
@@ -152,28 +167,68 @@ def build(tr_ui: Translations) -> ConfusionTab:
                         metrics_table, identity, steps, state)
 
 
+def counts_state(tp: Any, fp: Any, fn: Any, tn: Any, metric: str, claimed: str) -> dict[str, Any]:
+    """The metrics of the counts and the verdict on the claim: the tab's state."""
+    result = service.confusion(tp, fp, fn, tn, metric)
+    return {"result": result, "verdict": service.check(result, claimed)}
+
+
+def masks_state(pred: str, target: str, threshold: float, metric: str) -> dict[str, Any]:
+    """The counts and metrics of a prediction and a target mask: the tab's state."""
+    return {"result": service.confusion_masks(pred, target, threshold, metric), "verdict": None}
+
+
+def failed_state(compute: Callable[..., dict[str, Any]], *inputs: Any) -> dict[str, Any]:
+    """The state after `compute(*inputs)` failed: no result (the previous one belonged to other inputs) and the
+    input's message, found by running it again (the counts and masks compute in a moment)."""
+    try:
+        compute(*inputs)
+    except InputError as error:
+        return {"result": None, "failed": True, "error": error.message}
+    except Exception:  # an internal error: its toast says so
+        return {"result": None, "failed": True, "error": None}
+    return {"result": None, "failed": True, "error": None}
+
+
+def compute_chain(listener: Any, tab: ConfusionTab) -> Any:
+    """Compute the counts from `listener` (the Compute button, a shared link, an article example); when that fails,
+    the previous result is cleared and the result area says why."""
+    private = {"api_visibility": "private"}
+    event = listener(tab.extra["on_counts"], tab.extra["inputs"], tab.extra["outputs"], **private)
+    event.failure(tab.extra["on_counts_failed"], tab.extra["inputs"], tab.extra["outputs"], **private, queue=False)
+    return event
+
+
 def wire(tab: ConfusionTab, lang_radio: Any) -> None:
     private = {"api_visibility": "private"}
 
     def on_counts(lang: str, tp: Any, fp: Any, fn: Any, tn: Any, metric: str, claimed: str) -> list[Any]:
         with as_gradio_errors(lang, "the confusion counts"):
-            result = service.confusion(tp, fp, fn, tn, metric)
-            verdict = service.check(result, claimed)
-        state = {"result": result, "verdict": verdict}
+            state = counts_state(tp, fp, fn, tn, metric, claimed)
+        return [state, *render_outputs(state, lang)]
+
+    def on_counts_failed(lang: str, *inputs: Any) -> list[Any]:
+        state = failed_state(counts_state, *inputs)
         return [state, *render_outputs(state, lang)]
 
     tab.extra["on_counts"] = on_counts
+    tab.extra["on_counts_failed"] = on_counts_failed
     tab.extra["inputs"] = [lang_radio, tab.tp, tab.fp, tab.fn, tab.tn, tab.metric, tab.claimed]
     tab.extra["outputs"] = [tab.state, *tab.outputs]
-    tab.compute.click(on_counts, tab.extra["inputs"], tab.extra["outputs"], **private)
+    compute_chain(tab.compute.click, tab)
 
     def on_masks(lang: str, pred: str, target: str, threshold: float, metric: str) -> list[Any]:
         with as_gradio_errors(lang, "the confusion masks"):
-            result = service.confusion_masks(pred, target, threshold, metric)
-        counts = result.extra.get("counts", {})
-        state = {"result": result, "verdict": None}
+            state = masks_state(pred, target, threshold, metric)
+        counts = state["result"].extra.get("counts", {})
         return [state, *render_outputs(state, lang), counts.get("tp"), counts.get("fp"), counts.get("fn"),
                 counts.get("tn")]
 
-    tab.from_masks.click(on_masks, [lang_radio, tab.pred, tab.target, tab.threshold, tab.metric],
-                         [tab.state, *tab.outputs, tab.tp, tab.fp, tab.fn, tab.tn], **private)
+    def on_masks_failed(lang: str, *inputs: Any) -> list[Any]:
+        state = failed_state(masks_state, *inputs)
+        return [state, *render_outputs(state, lang)]
+
+    tab.extra["on_masks"] = on_masks
+    masks_inputs = [lang_radio, tab.pred, tab.target, tab.threshold, tab.metric]
+    tab.from_masks.click(on_masks, masks_inputs, [tab.state, *tab.outputs, tab.tp, tab.fp, tab.fn, tab.tn], **private) \
+        .failure(on_masks_failed, masks_inputs, [tab.state, *tab.outputs], **private, queue=False)

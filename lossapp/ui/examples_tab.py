@@ -17,6 +17,7 @@ from lossapp.examples import source_title
 from lossapp.i18n import Message, msg, tr
 from lossapp.registry import lookup
 from lossapp.ui import calculator as calc_mod
+from lossapp.ui import confusion_tab
 from lossapp.ui.common import LATEX, Translations, esc, gr, once
 from lossapp.ui.strings import t
 
@@ -215,5 +216,5 @@ def _wire_confusion(card: Card, conf: Any, tabs: Any, lang_radio: Any, private: 
         return [gr.Tabs(selected="confusion"), params.get("tp"), params.get("fp"), params.get("fn"), params.get("tn"),
                 params.get("metric", "dice")]
 
-    card.button.click(load, [lang_radio], [tabs, conf.tp, conf.fp, conf.fn, conf.tn, conf.metric], **private) \
-        .then(conf.extra["on_counts"], conf.extra["inputs"], conf.extra["outputs"], **private)
+    loaded = card.button.click(load, [lang_radio], [tabs, conf.tp, conf.fp, conf.fn, conf.tn, conf.metric], **private)
+    confusion_tab.compute_chain(loaded.then, conf)

@@ -5,8 +5,8 @@ empty hidden marker naming the inputs at fault
 (`lossapp.inputs.errors.fields_at_fault`: from the InputError's id and fields, never its text) in its classes
 (`la-at-pred`, `la-at-param-beta`: the modal's sanitizer keeps classes, not data attributes); FIELD_ERRORS_JS,
 run when the page loads, sees the toast arrive and writes its message under those inputs of the tab in view
-(pred, target, a parameter's control, the claimed answer, a confusion count). The note goes when that input is
-edited or the tab computes again.
+(pred, target, a parameter's control, opening the parameters when they are folded away, the claimed answer, a
+confusion count or metric). The note goes when that input is edited or the tab computes again.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ FIELD_ERRORS_JS = """() => {
     'la-tab-calculator': {button: '#la-compute', pred: '#la-pred', target: '#la-target', claimed: '#la-claimed'},
     'la-tab-check': {button: '#la-check-button', pred: '#la-check-pred', target: '#la-check-target',
                      claimed: '#la-check-claimed'},
-    'la-tab-confusion': {button: '#la-conf-compute', tp: '#la-tp', fp: '#la-fp', fn: '#la-fn', tn: '#la-tn'},
+    'la-tab-confusion': {button: '#la-conf-compute, #la-conf-from-masks', tp: '#la-tp', fp: '#la-fp', fn: '#la-fn',
+                         tn: '#la-tn', metric: '#la-conf-metric', claimed: '#la-conf-claimed', pred: '#la-conf-pred',
+                         target: '#la-conf-target'},
   };
   const shown = (el) => el && el.offsetParent !== null;
   const panelInView = () => Object.keys(tabs).map((id) => document.getElementById(id)).find(shown);
@@ -73,6 +75,10 @@ FIELD_ERRORS_JS = """() => {
     const labels = panel.querySelectorAll('.la-params [data-testid="block-info"], .la-params label span');
     const label = [...labels].find((span) => span.textContent.trim() === name && shown(span));
     return label ? label.closest('.block') : null;
+  };
+  const openParameters = (panel) => {  // a parameter at fault is in view even when its accordion was closed
+    const toggle = panel.querySelector('.la-params button.label-wrap');
+    if (toggle && !toggle.classList.contains('open') && shown(toggle)) toggle.click();
   };
   const place = (fields, text) => {
     const panel = panelInView();
@@ -83,6 +89,7 @@ FIELD_ERRORS_JS = """() => {
       const block = field.startsWith('param:') ? paramBlock(panel, field.slice(6))
         : (where[field] ? panel.querySelector(where[field]) : null);
       if (!shown(block)) {  // its control may be on its way (a shared link sets the loss and computes at once)
+        if (field.startsWith('param:') && tries === 0) openParameters(panel);
         if (tries < 50) setTimeout(() => attach(field, tries + 1), 200);
         return;
       }
@@ -124,4 +131,7 @@ FIELD_ERROR_CSS = """
 .la-field-error { margin-top: 6px; padding: 4px 8px; border-radius: 6px; font-size: 0.9em;
                   color: #991b1b; background: #fee2e2; border: 1px solid #fca5a5; }
 .dark .la-field-error { color: #fecaca; background: #450a0a; border-color: #7f1d1d; }
+.la-result-error { margin: 8px 0; padding: 6px 10px; border-radius: 6px; color: #991b1b; background: #fee2e2;
+                   border: 1px solid #fca5a5; }
+.dark .la-result-error { color: #fecaca; background: #450a0a; border-color: #7f1d1d; }
 """

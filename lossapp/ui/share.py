@@ -29,7 +29,7 @@ from lossapp.confusion_metrics import METRICS
 from lossapp.i18n import LANGUAGES, msg
 from lossapp.inputs import InputError
 from lossapp.registry import Param, lookup
-from lossapp.ui import calculator
+from lossapp.ui import calculator, confusion_tab
 from lossapp.ui.common import Translations, gr
 from lossapp.ui.concurrency import compute_events
 from lossapp.ui.copy_export import WRITE_CLIPBOARD_JS
@@ -349,6 +349,5 @@ def wire(bar: ShareBar, calc: Any, chk: Any, conf: Any, tabs: Any, lang_radio: A
     calculator.compute_chain(bar.runs["calculator"].change, calc, lang_radio)
     bar.runs["check"].change(chk.extra["on_check"], check_inputs, [chk.state, *chk.outputs], api_visibility="private",
                              **compute_events())
-    bar.runs["confusion"].change(conf.extra["on_counts"], conf.extra["inputs"], conf.extra["outputs"],
-                                 api_visibility="private")
+    confusion_tab.compute_chain(bar.runs["confusion"].change, conf)
 
