@@ -199,6 +199,33 @@ def wait(pg: Any, script: str, arg: object = None, what: str = "") -> None:
         raise AssertionError(f"timed out waiting for {what or script}: page {state}\nserver log:\n{tail}") from None
 
 
+TOAST_RECORDER = """() => {
+    if (window.__laToasts) return;
+    window.__laToasts = [];
+    const entries = new WeakMap();  // a toast's entry follows its text while it is shown (the app relabels titles)
+    const note = () => document.querySelectorAll('.toast-body').forEach(body => {
+        const title = body.querySelector('.toast-title')?.innerText || '';
+        if (!body.innerText.trim() || !title) return;
+        if (!entries.has(body)) { entries.set(body, {}); window.__laToasts.push(entries.get(body)); }
+        Object.assign(entries.get(body), {title, text: body.innerText});
+    });
+    new MutationObserver(note).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def record_toasts(pg: Any) -> None:
+    """Keep every toast the page shows from now on (its title and text) in window.__laToasts: a toast leaves after
+    its few seconds, and on a busy machine that can be before an assertion on the live page first looks."""
+    pg.evaluate(TOAST_RECORDER)
+
+
+def toast_with(pg: Any, text: str) -> dict[str, str]:
+    """The first recorded toast (record_toasts) whose text contains `text`, waiting for it."""
+    find = "(text) => (window.__laToasts || []).find(t => t.text.includes(text)) || null"
+    wait(pg, find, text, what=f"a toast with {text!r}")
+    return pg.evaluate(find, text)
+
+
 def expect(locator: Any) -> Any:
     """Playwright's auto-waiting assertion on `locator` (timeout BROWSER_TIMEOUT, set by the browser fixture).
     A browser test checks the page with this or with a wait_for_function predicate, never with a snapshot read
