@@ -310,8 +310,8 @@ def test_curves_tab_draws(page) -> None:
     open_tab(pg, "Curves")
     for plot in ("la-curve-focal", "la-curve-bce", "la-curve-reg", "la-curve-reg-d", "la-curve-trunc"):
         pg.wait_for_selector(f"#{plot} canvas, #{plot} svg")
-    wait(pg, "() => !!document.querySelector('#la-curve-focal canvas') || "
-             "(document.querySelector('#la-curve-focal')?.innerText || '').includes('γ = 5')", what="the focal curves")
+    wait(pg, "() => (document.querySelector('#la-curve-focal-legend')?.innerText || '').includes('γ = 5')",
+         what="the focal curves' legend")
     shot(pg, "curves")
 
 
