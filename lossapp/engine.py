@@ -415,7 +415,8 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
                                 ReferenceWarning)
     gradient = None
     if grad is not None and ref_grad is not None:
-        gradient = compare_gradients(exact_grad, ref_grad, dtype, written=grad)
+        support = None if spec.gradient_support is None else spec.gradient_support(x, t, params)
+        gradient = compare_gradients(exact_grad, ref_grad, dtype, written=grad, support=support)
         warnings += categorized(gradient_warning(gradient, spec.reference_name, dtype), ReferenceWarning)
     return comparison, gradient, warnings
 

@@ -126,6 +126,10 @@ class LossSpec:
     # autograd at the edges (e.g. BCE at p = 0 or 1), or the derivative in a few passes where autograd's chain through
     # every step costs several times the forward (bce_with_logits, the penalties)
     gradient: Callable[..., torch.Tensor | None] | None = None
+    # (pred, target, params) -> the flat indices of the only elements of pred where d(value)/d(pred) may be nonzero,
+    # for the inputs as prepared (nll: each counted sample's target class), or None: the gradients are then compared
+    # at those elements and checked to be exactly 0 at every other (lossapp.reference.closeness's `support`)
+    gradient_support: Callable[..., torch.Tensor | None] | None = None
     # "Reproduce in PyTorch": a Python expression computing the same value with torch built-ins, using the
     # names pred, target, reduction and the parameter names (defined by the snippet writer in render.py),
     # with `torch` and `F` (torch.nn.functional) imported. May span lines; the last line's value is printed.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -396,6 +397,56 @@ def test_nll_equals_cross_entropy_on_log_softmax():
 def test_nll_positive_pred_warns_but_matches_torch():
     r = check_against_torch("nll", torch.tensor([[0.5, 2.0, -1.0]], dtype=torch.float64), torch.tensor([1]))
     assert any("not log-probabilities" in w for w in r.warnings)
+
+
+def test_nll_gradient_support_is_each_counted_sample_target_class():
+    from lossapp.losses.classification import target_positions
+    spec = lossapp.LOSSES["nll"]
+    assert spec.gradient_support is target_positions
+    x = torch.zeros(2, 3, 4, dtype=torch.float64)
+    y = torch.tensor([[2, -100, 1, 0], [0, 0, -100, 1]])  # (N, d1) targets, two ignored
+    flat = target_positions(x, y, {"ignore_index": -100})
+    expected = [n * 12 + c * 4 + d for n in range(2) for d in range(4) if (c := int(y[n, d])) != -100]
+    assert flat.tolist() == expected
+    assert target_positions(torch.zeros(5), torch.tensor(3), {}).tolist() == [3]  # (C,) with one index
+    assert target_positions(torch.zeros(5), torch.tensor(3), {"ignore_index": 3}).tolist() == []
+
+
+def _nll_inputs(n: int = 40, c: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(11)
+    return torch.log_softmax(torch.randn(n, c, generator=g), 1), torch.randint(0, c, (n,), generator=g)
+
+
+def _off_gradient(spec, at: tuple[int, ...], bump: float):
+    """spec's reference with the same value and `bump` added to its gradient at `at`."""
+    def reference(x, y, p, reduction):
+        return spec.reference(x, y, p, reduction) + bump * (x[at] - x[at].detach())
+    return dataclasses.replace(spec, reference=reference)
+
+
+def test_nll_gradient_is_compared_at_the_targets_and_checked_zero_elsewhere(monkeypatch):
+    import lossapp.reference as reference
+    compared = []
+    largest_gap = reference._largest_gap
+    monkeypatch.setattr(reference, "_largest_gap", lambda r, e, *a: compared.append(r.numel()) or largest_gap(r, e, *a))
+    x, y = _nll_inputs()
+    y[[3, 17]] = -100  # ignored rows: zero gradient, left out of the support
+    r = lossapp.compute("nll", x, y)
+    assert r.agrees and r.gradient.agrees and r.gradient.shape == (40, 20)
+    assert compared[-1] == 38  # the gradients compared at the 38 counted targets only
+    assert torch.equal(torch.tensor(r.gradient.reference)[[3, 17]], torch.zeros(2, 20))
+    dense_x, dense_y = _nll_inputs(c=5)  # a support of 1 in 5: every element compared (cheaper there on a CPU)
+    assert lossapp.compute("nll", dense_x, dense_y).gradient.agrees and compared[-1] == 200
+
+    spec = lossapp.LOSSES["nll"]
+    for at, bump in (((6, (int(y[6]) + 1) % 20), 1e-3), ((3, 2), -0.5), ((8, int(y[8])), 0.25)):
+        monkeypatch.setitem(lossapp.LOSSES, "nll", _off_gradient(spec, at, bump))  # off a target, in an ignored
+        r = lossapp.compute("nll", x, y)                                              # row, at a target
+        assert r.reference.agrees and not r.gradient.agrees and r.agrees is False
+        assert r.gradient.worst_index == at and r.gradient.max_abs_diff == pytest.approx(abs(bump), rel=1e-4)
+        manual = torch.tensor(r.gradient.manual, dtype=torch.float64)
+        assert r.gradient.worst["manual"] == float(manual[at])
+        assert len(r.warnings) == 1 and f"worst element at index {at}: trace " in r.warnings[0]
 
 
 # -- KL divergence -------------------------------------------------------------------------------------

@@ -278,3 +278,86 @@ def test_gradient_atol_scales_with_the_largest_manual_element_in_any_block() -> 
     with_nan = manual.clone()
     with_nan[CHUNK + 1] = math.nan  # no finite scale: atol as given
     assert compare_gradients(with_nan, with_nan.float(), torch.float32).atol == 1e-6
+
+
+# -- a gradient that lives on a few elements (LossSpec.gradient_support): compared there, checked 0 elsewhere ---------
+
+def _sparse_gradients(shape: tuple[int, ...], support: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(manual float64, reference float32): nonzero only at the flat indices `support`."""
+    g = torch.Generator().manual_seed(3)
+    manual = torch.zeros(shape, dtype=torch.float64)
+    manual.view(-1)[support] = torch.randn(support.numel(), generator=g, dtype=torch.float64)
+    return manual, manual.float()
+
+
+def _same_comparison(reference: torch.Tensor, manual: torch.Tensor, support: torch.Tensor,
+                     written: torch.Tensor | None = None) -> None:
+    """closeness with the support is closeness of every element (value, verdict, worst index, atol), and leaves both
+    tensors as they were."""
+    before = (reference.clone(), manual.clone())
+    dense = closeness(reference, manual, 2e-5, 1e-6, written, scaled_atol=True)
+    sparse = closeness(reference, manual, 2e-5, 1e-6, written, scaled_atol=True, support=support)
+    assert (sparse.agrees, sparse.index, sparse.atol) == (dense.agrees, dense.index, dense.atol)
+    for a, b in ((sparse.abs_diff, dense.abs_diff), (sparse.rel_diff, dense.rel_diff)):
+        assert a == b or (math.isnan(a) and math.isnan(b))
+    torch.testing.assert_close(reference, before[0], rtol=0, atol=0, equal_nan=True)
+    torch.testing.assert_close(manual, before[1], rtol=0, atol=0, equal_nan=True)
+
+
+@pytest.fixture
+def any_support(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A support is compared on its own however dense it is (small tensors whose support is 1 in 4)."""
+    import lossapp.reference
+
+    monkeypatch.setattr(lossapp.reference, "SPARSE_SUPPORT", 1)
+
+
+def test_gradient_comparison_on_the_support_is_the_comparison_of_every_element(any_support: None) -> None:
+    target = torch.tensor([2, 0, 1, 1, 3, 0])
+    support = torch.arange(6) * 4 + target  # (6, 4): each row's target class
+    manual, reference = _sparse_gradients((6, 4), support)
+    _same_comparison(reference, manual, support)
+    assert compare_gradients(manual, reference, torch.float32, support=support).agrees
+
+    wrong_at_target = reference.clone()
+    wrong_at_target[3, 1] += 0.5  # a target position: found among the supported elements
+    wrong_at_target[4, 3] += 0.25
+    _same_comparison(wrong_at_target, manual, support)
+    c = compare_gradients(manual, wrong_at_target, torch.float32, support=support)
+    assert not c.agrees and c.worst_index == (3, 1) and c.max_abs_diff == pytest.approx(0.5)
+    assert c.worst["manual"] == float(manual[3, 1]) and c.worst["reference"] == float(wrong_at_target[3, 1])
+
+    for bad in (1e-3, -2.0, math.nan, math.inf):  # off the support: every element compared, the worst one named
+        off_target = reference.clone()
+        off_target[2, 3] = bad
+        _same_comparison(off_target, manual, support)
+        c = compare_gradients(manual, off_target, torch.float32, support=support)
+        assert not c.agrees and c.worst_index == (2, 3) and c.worst["manual"] == 0.0
+        manual_off = manual.clone()
+        manual_off[5, 2] = bad  # the trace's own gradient off the support
+        _same_comparison(reference, manual_off, support)
+        assert compare_gradients(manual_off, reference, torch.float32, support=support).worst_index == (5, 2)
+
+
+def test_gradient_comparison_on_the_support_ties_nan_and_unsorted_indices(any_support: None) -> None:
+    # (2, 3, 4): sample n, class y, position d at n·12 + y·4 + d, listed by sample then position: not ascending
+    target = torch.tensor([[2, 0, 1, 2], [0, 0, 2, 1]])
+    n, d = torch.meshgrid(torch.arange(2), torch.arange(4), indexing="ij")
+    support = (n * 12 + target * 4 + d).reshape(-1)
+    assert not bool((support[1:] > support[:-1]).all())
+    manual, reference = _sparse_gradients((2, 3, 4), support)
+    tie = reference.clone()
+    tie[1, 2, 2] = manual[1, 2, 2] + 0.5  # listed before the next one, later in the tensor
+    tie[0, 1, 2] = manual[0, 1, 2] + 0.5  # (the first in the tensor: the worst)
+    _same_comparison(tie, manual, support)
+    assert compare_gradients(manual, tie, torch.float32, support=support).worst_index == (0, 1, 2)
+    nan = reference.clone()
+    nan[1, 0, 1] = math.nan
+    _same_comparison(nan, manual, support)
+    written = manual.clone()
+    written[0, 2, 0] = math.inf  # the trace at the inputs as written: finite in one of them only
+    _same_comparison(reference, manual, support, written)
+    assert compare_gradients(manual, reference, torch.float32, written=written, support=support).worst_index == (0, 2, 0)
+    empty = torch.zeros(0, dtype=torch.int64)  # every sample ignored: every element must be 0
+    _same_comparison(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4, dtype=torch.float64), empty)
+    _same_comparison(reference, manual, empty)

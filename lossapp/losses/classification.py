@@ -630,6 +630,18 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     return _index_loss_steps(trace, log_p, target, params, reduction, 0.0)
 
 
+def target_positions(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
+    """The flat indices of pred (C,) / (N, C, d1, ...) at each counted sample's target class (ignored samples left
+    out): the only elements where NLL's gradient can be nonzero, −w_{y_n}/(den·ln b) there with respect to log p, or
+    that divided by p_{n,y_n} for probabilities (the spec's gradient_support)."""
+    cd = class_dim(pred)
+    inner = math.prod(pred.shape[cd + 1:])  # d1·d2·…: the sample's elements after the class dimension
+    y = target.reshape(-1).to(device=pred.device, dtype=torch.int64)
+    sample = torch.arange(y.numel(), device=pred.device)
+    flat = (sample // inner) * (pred.shape[cd] * inner) + y * inner + sample % inner
+    return flat[y != int(params.get("ignore_index", -100))]
+
+
 def _ce_logits(x: torch.Tensor, kind: str) -> torch.Tensor:
     return torch.log(x) if kind == "probabilities" else x
 
@@ -1007,7 +1019,7 @@ register(LossSpec(
     params=(_CLASS_WEIGHT, _IGNORE,
             Param("input", "log_probabilities", Options(("log_probabilities", "probabilities")),
                   msg("classification.nll.param.input")), _LOG_BASE),
-    steps=nll_steps, enclosure=nll_enclosure, reference=_nll_reference,
+    steps=nll_steps, enclosure=nll_enclosure, reference=_nll_reference, gradient_support=target_positions,
     reference_name="torch.nn.functional.nll_loss", prepare=_nll_prepare,
     aliases=("NLLLoss", "negative_log_likelihood", "nll_loss"), target_dtype="index",
     example={"pred": "[[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]", "target": "[0, 2]", "params": {}},
