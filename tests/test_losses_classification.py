@@ -399,6 +399,34 @@ def test_nll_positive_pred_warns_but_matches_torch():
     assert any("not log-probabilities" in w for w in r.warnings)
 
 
+def test_exp_row_sums_screened_in_float32_decide_as_the_float64_sums():
+    from lossapp.losses.classification import SUM_TOL, _exp_sums, exp_row_sum_warning, row_sum_warning
+
+    def float64_decision(log_p, cd=1):
+        return row_sum_warning(_exp_sums(log_p, cd), "exp(pred)", "classification.warn.rows_nll")
+
+    g = torch.Generator().manual_seed(5)
+    for classes in (1, 2, 10, 1000, 1025):
+        log_p = torch.log_softmax(torch.randn(300, classes, generator=g, dtype=torch.float64) * 4, 1)
+        log_p[0, 0] = -math.inf if classes > 1 else 0.0
+        # rows whose sums lie around the tolerance: e^{log p + s} sums to e^s
+        shifts = torch.tensor([0.0, 1e-4, -1e-4, SUM_TOL * 0.999, -SUM_TOL * 0.999, SUM_TOL * (1 - 1e-6),
+                               SUM_TOL * (1 + 1e-6), 2e-3, math.log(1 + SUM_TOL), math.log(1 - SUM_TOL)],
+                              dtype=torch.float64)
+        for shift in shifts.tolist():
+            shifted = log_p.clone()
+            shifted[7] += shift  # one row off by about `shift`
+            shifted = shifted.clamp_max(0.0)
+            got = exp_row_sum_warning(shifted, 1, "classification.warn.rows_nll")
+            assert got == float64_decision(shifted), (classes, shift)
+    one_row = torch.log(torch.tensor([0.5, 0.25, 0.2], dtype=torch.float64))  # (C,): the float64 sums decide
+    assert exp_row_sum_warning(one_row, 0) == row_sum_warning(_exp_sums(one_row, 0), "exp(pred)") is not None
+    spatial = torch.log_softmax(torch.randn(2, 3, 4, generator=g, dtype=torch.float64), 1)  # (N, C, d1)
+    assert exp_row_sum_warning(spatial, 1) is None and exp_row_sum_warning(spatial - 0.01, 1) is not None
+    r = lossapp.compute("nll", torch.log_softmax(torch.randn(50, 10, generator=g), 1) - 0.01, torch.zeros(50).long())
+    assert any("exp(pred)" in w for w in r.warnings)
+
+
 def test_nll_gradient_support_is_each_counted_sample_target_class():
     from lossapp.losses.classification import target_positions
     spec = lossapp.LOSSES["nll"]

@@ -104,6 +104,37 @@ def _exp_sums(log_p: torch.Tensor, cd: int) -> torch.Tensor:
     return torch.cat([torch.exp(block).sum(cd) for block in log_p.split(samples)])
 
 
+# Rows of at most this many classes have their Σ e^{log p} screened in float32 first (see exp_row_sum_warning).
+FLOAT32_SCREEN_CLASSES = 1024
+
+
+def _exp_sums_float32(log_p: torch.Tensor) -> torch.Tensor:
+    """Σ_c e^{log p_{n,c}} per row of an (N, C) float64 tensor, in float32 (log p rounded to float32, float32
+    exponentials summed as a matrix-vector product), a block of rows at a time."""
+    ones = torch.ones(log_p.shape[1], dtype=torch.float32, device=log_p.device)
+    rows = max(1, CHUNK // max(1, log_p.shape[1]))
+    return torch.cat([block.float().exp_() @ ones for block in log_p.split(rows)])
+
+
+def exp_row_sum_warning(log_p: torch.Tensor, cd: int, message_id: str = "classification.warn.rows_off") -> str | None:
+    """row_sum_warning of Σ_c e^{log p} along the class dimension `cd`, for log p ≤ 0 (−∞ allowed, no NaN).
+
+    Decided in float32 where that decides it: each row's float32 sum S' is within B = (C + 4)·2⁻²² of the exact sum
+    S, so every |S' − 1| ≤ SUM_TOL − B means every |S − 1| ≤ SUM_TOL (no warning); otherwise (and for rows of more
+    than FLOAT32_SCREEN_CLASSES classes, or pred other than (N, C)) the float64 sums decide and give the message. The bound, for C classes and
+    rows with S' ≤ 1 + SUM_TOL (so S ≤ 1.01): rounding x = log p to float32 moves it by at most 2⁻²⁴|x| (or 2⁻¹⁵⁰
+    below float32's normal range), which moves e^x by at most 2·2⁻²⁴·|x|e^x ≤ 2⁻²³/e (|x|e^x ≤ 1/e for x ≤ 0):
+    ≤ C·2⁻²³/e in all; torch's float32 exp is within 2⁻²² relative (1 ulp measured, SLEEF's expf) or 2⁻¹⁴⁹ absolute
+    where it underflows: ≤ 1.02·2⁻²² + C·2⁻¹⁴⁹; a float32 sum of C terms in any order is within (C − 1)·2⁻²⁴ of
+    their total relative: ≤ 1.02·C·2⁻²⁴. Together ≤ C·(0.19 + 0.26)·2⁻²² + 1.03·2⁻²² < (C + 4)·2⁻²²."""
+    if log_p.dim() == 2 and cd == 1 and 0 < log_p.shape[1] <= FLOAT32_SCREEN_CLASSES and log_p.shape[0]:
+        classes = log_p.shape[1]
+        off = float((_exp_sums_float32(log_p) - 1).abs().max())
+        if off <= SUM_TOL - (classes + 4) * 2.0**-22:
+            return None
+    return row_sum_warning(_exp_sums(log_p, cd), "exp(pred)", message_id)
+
+
 def row_sum_warning(sums: torch.Tensor, what: str, message_id: str = "classification.warn.rows_off") -> str | None:
     """A warning when rows that should be distributions do not sum to 1."""
     off = (sums - 1).abs()
@@ -427,7 +458,7 @@ def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
             trace.warn(msg("classification.warn.zero_probabilities"))
     elif kind == "log_probabilities":
         require_log_probabilities(pred, "pred", hint=HINT_SET_LOGITS)
-        message = row_sum_warning(_exp_sums(pred, cd), "exp(pred)")
+        message = exp_row_sum_warning(pred, cd)
         if message:
             trace.warn(message)
     elif within(pred, 0, 1) and row_sum_warning(pred.sum(cd), "pred") is None \
@@ -445,7 +476,7 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
     if pred.numel() and float(pred.max()) > 0:
         trace.warn(NLL_POSITIVE)
     elif all_finite(pred):
-        message = row_sum_warning(_exp_sums(pred, class_dim(pred)), "exp(pred)", "classification.warn.rows_nll")
+        message = exp_row_sum_warning(pred, class_dim(pred), "classification.warn.rows_nll")
         if message:
             trace.warn(message)
     return pred, target
@@ -687,7 +718,7 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
             if message:
                 trace.warn(message)
         elif all_finite(pred):
-            message = row_sum_warning(_exp_sums(pred, cd), "exp(pred)", "classification.warn.rows_not_normalised")
+            message = exp_row_sum_warning(pred, cd, "classification.warn.rows_not_normalised")
             if message:
                 trace.warn(message)
     return pred, target
