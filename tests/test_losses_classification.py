@@ -431,13 +431,14 @@ def test_nll_gradient_support_is_each_counted_sample_target_class():
     from lossapp.losses.classification import target_positions
     spec = lossapp.LOSSES["nll"]
     assert spec.gradient_support is target_positions
-    x = torch.zeros(2, 3, 4, dtype=torch.float64)
-    y = torch.tensor([[2, -100, 1, 0], [0, 0, -100, 1]])  # (N, d1) targets, two ignored
+    x = torch.zeros(2, 20, 4, dtype=torch.float64)
+    y = torch.tensor([[12, -100, 1, 0], [0, 19, -100, 1]])  # (N, d1) targets, two ignored
     flat = target_positions(x, y, {"ignore_index": -100})
-    expected = [n * 12 + c * 4 + d for n in range(2) for d in range(4) if (c := int(y[n, d])) != -100]
+    expected = [n * 80 + c * 4 + d for n in range(2) for d in range(4) if (c := int(y[n, d])) != -100]
     assert flat.tolist() == expected
-    assert target_positions(torch.zeros(5), torch.tensor(3), {}).tolist() == [3]  # (C,) with one index
-    assert target_positions(torch.zeros(5), torch.tensor(3), {"ignore_index": 3}).tolist() == []
+    assert target_positions(torch.zeros(50), torch.tensor(3), {}).tolist() == [3]  # (C,) with one index
+    assert target_positions(torch.zeros(50), torch.tensor(3), {"ignore_index": 3}).tolist() == []
+    assert target_positions(torch.zeros(8, 15), torch.zeros(8).long(), {}) is None  # 1 in 15: compared densely
 
 
 def _nll_inputs(n: int = 40, c: int = 20) -> tuple[torch.Tensor, torch.Tensor]:

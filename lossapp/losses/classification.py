@@ -61,6 +61,7 @@ from lossapp.losses.stable import (
     within,
 )
 from lossapp.reduction import reduce
+from lossapp.reference import SPARSE_SUPPORT
 from lossapp.registry import LossSpec, Param, register
 from lossapp.trace import CHUNK, Trace, fmt
 
@@ -661,11 +662,14 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     return _index_loss_steps(trace, log_p, target, params, reduction, 0.0)
 
 
-def target_positions(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
+def target_positions(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]) -> torch.Tensor | None:
     """The flat indices of pred (C,) / (N, C, d1, ...) at each counted sample's target class (ignored samples left
     out): the only elements where NLL's gradient can be nonzero, −w_{y_n}/(den·ln b) there with respect to log p, or
-    that divided by p_{n,y_n} for probabilities (the spec's gradient_support)."""
+    that divided by p_{n,y_n} for probabilities (the spec's gradient_support). None for fewer than SPARSE_SUPPORT
+    classes, where every element is compared anyway (see lossapp.reference.closeness)."""
     cd = class_dim(pred)
+    if pred.shape[cd] < SPARSE_SUPPORT:
+        return None
     inner = math.prod(pred.shape[cd + 1:])  # d1·d2·…: the sample's elements after the class dimension
     y = target.reshape(-1).to(device=pred.device, dtype=torch.int64)
     sample = torch.arange(y.numel(), device=pred.device)
