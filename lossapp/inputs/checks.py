@@ -17,6 +17,7 @@ from lossapp.inputs.errors import InputError, shape_text, type_name
 from lossapp.inputs.errors import at_index as _at_index
 from lossapp.inputs.errors import index_text as _index_text
 from lossapp.inputs.parse import load_json
+from lossapp.trace import CHUNK
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -142,6 +143,12 @@ def require_binary(t: torch.Tensor, name: str, allow_soft: bool = True, hint: st
                          **_first_bad(t, bad), hint=_hint(hint))
 
 
+def _integral(t: torch.Tensor) -> bool:
+    """Whether every element of a floating tensor is an integer, a block at a time (no temporary of t's size)."""
+    flat = t.detach().reshape(-1)
+    return all(int(torch.count_nonzero(block.frac())) == 0 for block in flat.split(CHUNK))
+
+
 def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> bool:
     """Labels −1/+1, or 0/1 (not both 0 and −1). Returns whether they are 0/1 labels (some label is 0), for a
     caller that maps 0 → −1. Valid labels are decided in two or three passes that make no mask (the range, whether
@@ -149,7 +156,7 @@ def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> 
     made only when there is one."""
     if t.numel() and t.dtype != torch.bool:
         lo, hi = (float(v) for v in torch.aminmax(t.detach()))
-        if lo >= -1 and hi <= 1 and (not t.is_floating_point() or int(torch.count_nonzero(t.detach().frac())) == 0):
+        if lo >= -1 and hi <= 1 and (not t.is_floating_point() or _integral(t)):
             zero = lo == 0 or hi == 0 or (lo < 0 < hi and int(torch.count_nonzero(t)) < t.numel())
             if not (zero and lo < 0):
                 return zero

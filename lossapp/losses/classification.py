@@ -83,7 +83,9 @@ def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
 def xlogx(p: torch.Tensor) -> torch.Tensor:
     """p log p with 0 · log 0 = 0 (p ≥ 0)."""
     if p.numel() and float(p.detach().min()) > 0:
-        return p * torch.log(p)
+        log = torch.log(p)
+        # the same products; in place into the tensor of logs (no second tensor) where no gradient is recorded
+        return log.mul_(p) if not (p.requires_grad and torch.is_grad_enabled()) else p * log
     positive = p > 0
     return select(positive, p * torch.log(select(positive, p, 1.0)), 0.0)
 
@@ -711,7 +713,8 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
     else:
         require_probabilities(target, "target", hint=HINT_SET_LOG_TARGET)
         p = target
-    if not all_finite(pred) and bool((torch.isinf(pred) & (p == 0)).any()):
+    finite = all_finite(pred)
+    if not finite and bool((torch.isinf(pred) & (p == 0)).any()):
         trace.warn(msg("classification.warn.nan_where_p_0"))
     if pred.dim():
         message = row_sum_warning(p.sum(cd), "target", "classification.warn.rows_kl")
@@ -721,7 +724,7 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
             message = row_sum_warning(pred.sum(cd), "pred", "classification.warn.rows_not_distributions")
             if message:
                 trace.warn(message)
-        elif all_finite(pred):
+        elif finite:
             message = exp_row_sum_warning(pred, cd, "classification.warn.rows_not_normalised")
             if message:
                 trace.warn(message)

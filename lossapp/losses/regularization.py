@@ -110,11 +110,14 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     lam = float(params["lam"])
     lt = fmt(lam)
     w = pred
-    a = trace.add("|w|", msg("regularization.step.absolute_weights"), r"|w_i|", w.abs(), sub=r"|$w|", w=w)
-    trace.add("||w||_1", msg("regularization.step.sum_of_absolute_weights_l1"), r"\|w\|_1 = \sum_i |w_i|", a.sum(),
-              note=msg("regularization.note.l1_norm"))
-    terms = trace.add("l", msg("regularization.step.times_per_weight"), r"r_i = \lambda |w_i|", lam * a, sub=rf"{lt} \cdot $a", a=a,
-                      note=msg("regularization.note.lam", lam=f"{lam:g}"))
+    # |w| is only shown: the tensor of every |w_i| is summed and then scaled in place into the terms λ·|w_i| (one
+    # tensor of w's size)
+    trace.show("|w|", msg("regularization.step.absolute_weights"), r"|w_i|", torch.abs, w, sub=r"|$w|", w=w)
+    absolute = torch.abs(w)
+    trace.add("||w||_1", msg("regularization.step.sum_of_absolute_weights_l1"), r"\|w\|_1 = \sum_i |w_i|",
+              absolute.sum(), note=msg("regularization.note.l1_norm"))
+    terms = trace.add("l", msg("regularization.step.times_per_weight"), r"r_i = \lambda |w_i|", absolute.mul_(lam),
+                      sub=rf"{lt} \cdot |$w|", w=w, note=msg("regularization.note.lam", lam=f"{lam:g}"))
     _gradient_step(trace, lambda w: _l1_per_weight(w, lam), w.detach(), r"\lambda\,\mathrm{sign}(w_i)", reduction,
                    _l1_point)
     return reduce(trace, terms, reduction)
@@ -186,11 +189,15 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     lam = float(params["lam"])
     lt = fmt(lam)
     w = pred
-    sq = trace.add("w^2", msg("regularization.step.squared_weights"), r"w_i^2", w * w, sub=r"$w^2", w=w)
-    trace.add("||w||_2^2", msg("regularization.step.sum_of_squares_squared_l2"), r"\|w\|_2^2 = \sum_i w_i^2", sq.sum(),
-              note=msg("regularization.note.l2_norm"))
-    terms = trace.add("l", msg("regularization.step.times_2_per_weight"), r"r_i = \frac{\lambda}{2} w_i^2", 0.5 * lam * sq,
-                      sub=rf"\frac{{{lt}}}{{2}} \cdot $s", s=sq, note=msg("regularization.note.lam", lam=f"{lam:g}"))
+    # w² is only shown: the tensor of every w_i² is summed and then scaled in place into the terms (λ/2)·w_i² (one
+    # tensor of w's size)
+    trace.show("w^2", msg("regularization.step.squared_weights"), r"w_i^2", torch.square, w, sub=r"$w^2", w=w)
+    squares = w * w
+    trace.add("||w||_2^2", msg("regularization.step.sum_of_squares_squared_l2"), r"\|w\|_2^2 = \sum_i w_i^2",
+              squares.sum(), note=msg("regularization.note.l2_norm"))
+    terms = trace.add("l", msg("regularization.step.times_2_per_weight"), r"r_i = \frac{\lambda}{2} w_i^2",
+                      squares.mul_(0.5 * lam), sub=rf"\frac{{{lt}}}{{2}} \cdot $w^2", w=w,
+                      note=msg("regularization.note.lam", lam=f"{lam:g}"))
     wd = w.detach()
     _gradient_step(trace, lambda w: _l2_per_weight(w, lam), wd, r"\lambda\, w_i", reduction,
                    lambda w, g: msg("regularization.derivative.l2", w=number(w), g=number(g)))
