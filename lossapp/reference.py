@@ -224,10 +224,15 @@ def _largest_gap(r: torch.Tensor, e: torch.Tensor, scale: bool = False) -> tuple
     """max |r − e| over flat r and e and the first index where it occurs; a NaN or inf difference is returned at
     once (the caller then compares element by element). With `scale`, also max |e| (NaN when some e is NaN), read
     from each block while it is in cache (else 0). Each block's largest |r − e| is read from the extremes of r − e
-    (no |·| pass, no index); the index is found in the one block that holds the largest (or the first non-finite)."""
+    (no |·| pass, no index); the index is found in the one block that holds the largest (or the first non-finite).
+    Every block's r − e is formed in one float64 buffer of a block's size."""
     largest, worst, top = -1.0, None, 0.0
+    buffer = None
     for start, r_block, e_block in _blocks(r, e):
-        low, high = (float(v) for v in torch.aminmax(r_block.to(torch.float64, copy=True).sub_(e_block)))
+        if buffer is None:
+            buffer = torch.empty(r_block.numel(), dtype=torch.float64, device=r.device)
+        difference = buffer[:r_block.numel()].copy_(r_block).sub_(e_block)
+        low, high = (float(v) for v in torch.aminmax(difference))
         value = math.nan if math.isnan(low) or math.isnan(high) else max(-low, high)
         if scale:
             low, high = (float(v) for v in torch.aminmax(e_block))
