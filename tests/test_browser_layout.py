@@ -334,7 +334,7 @@ def test_the_calculators_plot_legends_are_whole_on_a_phone(browser, app_server: 
             except AssertionError:
                 pytest.fail(f"{chart}: clipped legend entries {pg.evaluate(LEGEND_CLIPPED, f'{chart}-legend')}")
         assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
-        pg.locator("#la-plot-loss-box").scroll_into_view_if_needed()
+        pg.locator("#la-plot-loss-title").scroll_into_view_if_needed()
         shot(pg, f"layout_phone_plot_legend_{lang}")
     finally:
         pg.context.close()
