@@ -442,7 +442,7 @@ SAVE_FILE_JS = """(file) => {
 
 def _file_types(lang: str) -> str:
     """The kinds of file the calculator reads (under the upload section's short title, which stays on one line)."""
-    return t("file_types", lang, types=", ".join(service.FILE_TYPES))
+    return t("file_types", lang, types=", ".join(f"`{kind}`" for kind in service.FILE_TYPES))
 
 
 def _downloads_note(lang: str) -> str:
