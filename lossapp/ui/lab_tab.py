@@ -179,7 +179,8 @@ def add_lab_tab(tr_ui: Translations, lang_radio: Any) -> LabTab:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=300):
                 experiment = gr.Dropdown(experiment_choices(lang), value=FIRST, label=say("experiment", lang),
-                                         info=experiment_info(FIRST, lang), elem_id="la-lab-experiment")
+                                         info=experiment_info(FIRST, lang), elem_id="la-lab-experiment",
+                                         elem_classes=["la-dd"])  # its text ends before the arrow (layout.css)
                 slots = [gr.Textbox(elem_id=f"la-lab-param-{i}", max_lines=1, **props)
                          for i, props in enumerate(slot_props(FIRST, lang))]
                 seed = gr.Textbox("0", label=say("seed", lang), info=say("seed_info", lang), max_lines=1,
