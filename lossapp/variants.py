@@ -176,7 +176,14 @@ class Case:
     @property
     def enclosure(self) -> Enclosure:
         """The correct value's enclosure over the inputs' rounding box (lossapp.interval.enclose), made once."""
-        return self.shared("enclosure", lambda: enclose(self.result))
+        return self.shared("enclosure", lambda: enclose(self.result, self.interval_memo))
+
+    @property
+    def interval_memo(self) -> dict[Any, Any]:
+        """What this case's enclosures share (lossapp.interval.Box.shared): per-element terms that the correct
+        value's enclosure and its variants' form alike from the same inputs (the focal terms without α, the
+        overlap losses' per-set sums), made once."""
+        return self.shared("interval_memo", dict)
 
     @property
     def interval(self) -> Interval | None:
@@ -211,7 +218,7 @@ class Case:
                 given = type(given)(target, None if exact else given.decimals)
             view = _RunView(spec, given_pred, given, params, reduction or self.reduction,
                             torch.tensor(run, dtype=torch.float64))
-            iv = enclose(view).interval
+            iv = enclose(view, self.interval_memo).interval
             return None if iv is None else (iv[0], iv[1])
         if not (pred is None and isinstance(target, str) and all(_plain(v) for v in overrides.values())):
             return make()
@@ -225,7 +232,7 @@ class Case:
             pred, target = self.result.pred, self.result.target
             return Box(None if pred is None else pred.values.double(), None if target is None else target.values,
                        decimals_of(pred), decimals_of(target), dict(self.params), self.reduction,
-                       self.spec.target_kind, self.value)
+                       self.spec.target_kind, self.value, self.interval_memo)
         return self.shared("box", make)
 
     def reduced_interval(self, reduction: str) -> Interval | None:
