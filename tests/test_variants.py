@@ -306,6 +306,9 @@ SHARED_TERM_PARAMS = {  # options whose enclosures take other paths through the 
     "dice": [{"activation": "sigmoid"}, {"per_sample": True, "eps": 1.0}],
     "iou": [{"activation": "sigmoid", "per_sample": True}],
     "tversky": [{"activation": "sigmoid", "alpha": 0.3, "beta": 0.7}],
+    "dice_ce": [{"activation": "sigmoid"}],
+    "dice_focal": [{"activation": "sigmoid", "gamma": 0.0}],
+    "cross_entropy": [{"label_smoothing": 0.1}, {"ignore_index": 1}],
 }
 
 

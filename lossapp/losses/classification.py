@@ -807,8 +807,10 @@ def bce_enclosure_terms(p: Iv, y: Iv, labels: bool = False) -> Iv:
 
 @interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)")
 def bce_enclosure(box: Box) -> Iv:
-    y = box.target_box(0.0, 1.0)
-    terms = bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=y.point and box.labels)
+    def make() -> Iv:  # the unweighted terms, shared by the enclosures of one problem (another reduction, weight)
+        y = box.target_box(0.0, 1.0)
+        return bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=y.point and box.labels)
+    terms = box.shared("bce_terms", make)
     w = tensor_param(box.params["weight"])
     return reduce_iv(terms * w if w is not None else terms, box.reduction)
 
@@ -817,15 +819,19 @@ def bce_enclosure(box: Box) -> Iv:
 # (softplus(x) = x + softplus(−x)); the first term is non-increasing in x, the second non-decreasing.
 @interval_formula("interval arithmetic with outward rounding over pw·y·softplus(−x) + (1−y)·softplus(x)")
 def bce_with_logits_enclosure(box: Box) -> Iv:
-    x = box.pred_box()
     y = box.target_box()
     pw = tensor_param(box.params["pos_weight"])
     if y.point and box.labels:  # each term is the branch its label picks: pw·softplus(−x) or softplus(x)
         one = y.lo == 1
-        terms = where(one, -x, x).softplus()
+        # softplus(±x), shared by the enclosures of one problem (another reduction, weight or pos_weight)
+        def make() -> Iv:
+            x = box.pred_box()
+            return where(one, -x, x).softplus()
+        terms = box.shared("bce_with_logits_label_terms", make)
         if pw is not None:
             terms = terms * torch.where(one, pw, torch.ones_like(pw))
     else:
+        x = box.pred_box()
         first = (-x).softplus() * y
         if pw is not None:
             first = first * pw
@@ -837,16 +843,20 @@ def bce_with_logits_enclosure(box: Box) -> Iv:
 # Cross-entropy: l_n = −w_{y_n}·log softmax(x_n)_{y_n}, with log_softmax_iv's exact range of every class (monotone
 # in each logit); label smoothing mixes in −(ε/C)·Σ_c w_c·log p_c; class-probability targets are linear in
 # their own box. pred given as probabilities is the log of their box (log is increasing).
+def _scores_box(box: Box, kind: str) -> Iv:
+    """The box of the scores whose log-softmax is taken: logits, the log of probabilities, or log-probabilities."""
+    if kind == "probabilities":
+        return box.pred_box(0.0, 1.0).log()
+    if kind == "log_probabilities":
+        return box.pred_box(None, 0.0)
+    return box.pred_box()
+
+
 @interval_formula("exact log-softmax range (monotone in each logit), interval arithmetic with outward rounding")
 def cross_entropy_enclosure(box: Box) -> Iv:
     params = box.params
     kind = params["input"]
-    if kind == "probabilities":
-        z = box.pred_box(0.0, 1.0).log()
-    elif kind == "log_probabilities":
-        z = box.pred_box(None, 0.0)
-    else:
-        z = box.pred_box()
+    z = box.shared(("cross_entropy_scores", kind), lambda: _scores_box(box, kind))
     target = box.require_target()
     eps = float(params["label_smoothing"])
     w = tensor_param(params["weight"])
@@ -867,8 +877,10 @@ def cross_entropy_enclosure(box: Box) -> Iv:
         logp = log_softmax_iv(classes.x)
         smooth = -(logp * (w if w is not None else torch.ones(c, dtype=torch.float64))).sum(-1) * classes.counted
         terms = -classes.picked(logp) * wy * (1.0 - eps) + smooth * (eps / c)
-    else:
-        terms = -log_softmax_iv(classes.x, index=classes.index) * wy
+    else:  # the log-probability of each sample's class, shared by the enclosures of one problem
+        log_p = box.shared(("cross_entropy_log_p", kind, int(params["ignore_index"])),
+                           lambda: log_softmax_iv(classes.x, index=classes.index))
+        terms = -log_p * wy
     terms = terms / log_base_divisor(params)
     return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
                      denominator=wy if box.reduction == "mean" else None)

@@ -61,7 +61,7 @@ from lossapp.interval import (
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, Part, lookup, register
-from lossapp.trace import SUBSTITUTE_MAX, Step, Trace, fmt
+from lossapp.trace import SUBSTITUTE_MAX, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
 INTERSECTIONS = ("product", "l1")  # Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 = Σ min(p, t)
@@ -767,7 +767,7 @@ def _merge(trace: Trace, part: Trace, tag: str) -> None:
     """Copy a part's steps, titles prefixed ("Dice part: ..."), symbols suffixed (L -> L_dice)."""
     for s in part.steps:
         title = msg("overlap.part.title", part=PART_PREFIX[tag], title=s.title)
-        trace.steps.append(Step(f"{s.symbol}_{tag}", title, s.formula, s.value, s.note, s.sub, s.args))
+        trace.steps.append(s.renamed(f"{s.symbol}_{tag}", title))
     for warning in part.warnings:
         trace.warn(warning)
 
@@ -918,7 +918,12 @@ def _combo_enclosure(kind: str) -> IntervalFormula:
     @interval_formula(f"sum of the parts' enclosures (Dice and the {_PART_NAMES[kind]} part)")
     def enclosure(box: Box) -> Iv:
         spec, pp = _part(kind, box.params)
-        pred, target = _part_inputs(spec, box.pred, box.require_target(), pp, Trace())
+        target = box.require_target()
+        # the part's inputs once per problem (prepare may convert them), so that its enclosures share their terms
+        key = ("combination_part_inputs", kind, tuple(sorted(pp.items()))) \
+            if all(v is None or isinstance(v, bool | int | float | str) for v in pp.values()) else None
+        pred, target = box.shared(key, lambda: _part_inputs(spec, box.pred, target, pp, Trace())) if key else \
+            _part_inputs(spec, box.pred, target, pp, Trace())
         part = spec.enclosure.evaluate(box.part(pred, target, pp, spec.target_kind))
         return dice_enclosure.evaluate(box) * float(box.params["lambda_dice"]) + part * float(box.params[lam])
     return enclosure
