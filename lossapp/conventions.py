@@ -644,6 +644,13 @@ def _keras_kl(c: Case) -> float | None:
 KERAS_LOG_EPS = math.log(KERAS_EPS)
 
 
+def _clipped(v: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """v clipped to [low, high]: v itself where the clip changes nothing (the same values; an enclosure over the
+    same tensor shares the terms the correct value's enclosure formed, `Box.shared`)."""
+    clipped = v.clamp(low, high)
+    return v if torch.equal(clipped, v) else clipped
+
+
 def _keras_kl_interval(c: Case) -> Interval | None:
     """log q = log max(e^x, 1e-7) = max(x, log 1e-7) and p clipped to [1e-7, 1]: torch's kl_div on the clipped
     inputs (clips move no two values apart: see Case.run_interval), summed per row, then averaged over the rows
@@ -653,7 +660,7 @@ def _keras_kl_interval(c: Case) -> Interval | None:
     if x is None or t is None or not t.is_floating_point():
         return None
     by_rows = c.reduction in ("mean", "batchmean") and x.dim() > 1
-    iv = c.run_interval(pred=x.double().clamp(KERAS_LOG_EPS, 0.0), target=t.double().clamp(KERAS_EPS, 1.0),
+    iv = c.run_interval(pred=_clipped(x.double(), KERAS_LOG_EPS, 0.0), target=_clipped(t.double(), KERAS_EPS, 1.0),
                         reduction="batchmean" if by_rows else "sum")
     if iv is None:
         return None

@@ -235,12 +235,13 @@ class Case:
                        self.spec.target_kind, self.value, self.interval_memo)
         return self.shared("box", make)
 
-    def reduced_interval(self, reduction: str) -> Interval | None:
+    def reduced_interval(self, reduction: str, value: float | None = None) -> Interval | None:
         """run_interval(reduction=reduction) (the enclosure of `reduced_as(reduction)`). Where the value is Σ l
         divided by a count (1, N, every element or the targets kept: exact, the same at every point of the box) and
         so is the other reduction, it is the correct enclosure rescaled: Σ l / n' = value · den / n' at every point of
         the box, so [lo, hi] · den / n' (each operation rounded outward) encloses it, with no pass over the elements.
-        Else the other reduction's own enclosure."""
+        Else the other reduction's own enclosure (`value`: the value under that reduction where the caller has it
+        from a cheaper computation, as for run_interval)."""
         counts = self._counts()
         den = self.denominator()
         if counts is not None and den == counts.get(self.reduction) and counts.get(reduction) \
@@ -248,7 +249,7 @@ class Case:
             iv = self.interval if den == 1 else scaled(self.interval, den)
             n = counts[reduction]
             return iv if n == 1 else mapped(iv, lambda v: v / n)
-        return self.run_interval(reduction=reduction)
+        return self.run_interval(reduction=reduction, value=value)
 
     def _counts(self) -> dict[str, float] | None:
         """What each reduction divides Σ l by, where that is a count of elements (a plain value with no weights or

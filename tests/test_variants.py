@@ -309,6 +309,8 @@ SHARED_TERM_PARAMS = {  # options whose enclosures take other paths through the 
     "dice_ce": [{"activation": "sigmoid"}],
     "dice_focal": [{"activation": "sigmoid", "gamma": 0.0}],
     "cross_entropy": [{"label_smoothing": 0.1}, {"ignore_index": 1}],
+    "softmax_focal": [{"alpha": 0.25, "gamma": 0.0}, {"ignore_index": 1}],
+    "kl_div": [{"reduction": "mean", "log_base": 2}],
 }
 
 

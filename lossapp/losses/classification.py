@@ -900,17 +900,22 @@ def nll_enclosure(box: Box) -> Iv:
 # KL divergence (torch): log_target False: l = xlogy(t, t) − t·x;  True: l = e^t·(t − x).
 @interval_formula("interval arithmetic with outward rounding over torch's kl_div formula (t·log t convex, exact range)")
 def kl_div_enclosure(box: Box) -> Iv:
-    target = box.require_target()
-    if box.params["log_target"]:
-        x = box.pred_box(0.0, 1.0).log() if box.params["input"] == "probabilities" else box.pred_box()
-        t = box.target_box(None, 0.0) if bool((target <= 0).all()) else box.target_box()
-        terms = t.exp() * (t - x)
-    else:
-        if bool((target < 0).any()):
-            raise EnclosureUnavailable(msg("interval.outside_domain", function="t·log t"))
-        log_q = box.pred_box(0.0, 1.0).log() if box.params["input"] == "probabilities" else box.pred_box(None, 0.0)
-        terms = _kl_terms(box.target_box(0.0, None), log_q)
+    log_target, kind = bool(box.params["log_target"]), box.params["input"]
+    # the terms, shared by the enclosures of one problem (another reduction, log base: `Box.shared`)
+    terms = box.shared(("kl_div_terms", log_target, kind), lambda: _kl_div_enclosure_terms(box, log_target, kind))
     return reduce_iv(terms / log_base_divisor(box.params), box.reduction)
+
+
+def _kl_div_enclosure_terms(box: Box, log_target: bool, kind: str) -> Iv:
+    target = box.require_target()
+    if log_target:
+        x = box.pred_box(0.0, 1.0).log() if kind == "probabilities" else box.pred_box()
+        t = box.target_box(None, 0.0) if bool((target <= 0).all()) else box.target_box()
+        return t.exp() * (t - x)
+    if bool((target < 0).any()):
+        raise EnclosureUnavailable(msg("interval.outside_domain", function="t·log t"))
+    log_q = box.pred_box(0.0, 1.0).log() if kind == "probabilities" else box.pred_box(None, 0.0)
+    return _kl_terms(box.target_box(0.0, None), log_q)
 
 
 def _kl_terms(t: Iv, x: Iv) -> Iv:

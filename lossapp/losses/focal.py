@@ -553,13 +553,17 @@ def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, 
 @interval_formula("exact range (monotone in log p_t), interval arithmetic with outward rounding")
 def softmax_focal_enclosure(box: Box) -> Iv:
     params = box.params
-    gamma = float(params["gamma"])
-    classes = ClassTargets.of(box.pred_box(), box.require_target(), int(params["ignore_index"]))
-    log_pt = log_softmax_iv(classes.x, index=classes.index).clamp(None, 0.0)
+    gamma, ignore_index = float(params["gamma"]), int(params["ignore_index"])
+    # shared by the enclosures of one problem (`Box.shared`): log p_t by every γ, the terms without α by every α
+    classes = box.shared(("softmax_focal_classes", ignore_index),
+                         lambda: ClassTargets.of(box.pred_box(), box.require_target(), ignore_index))
+    log_pt = box.shared(("softmax_focal_log_pt", ignore_index),
+                        lambda: log_softmax_iv(classes.x, index=classes.index).clamp(None, 0.0))
 
     def term(v: Iv) -> Iv:
         return (1.0 - v.exp()).clamp(0.0, None).pow(gamma) * (-v)
-    terms = monotone_scalar(term, log_pt, increasing=False)
+    terms = box.shared(("softmax_focal_terms", ignore_index, gamma),
+                       lambda: monotone_scalar(term, log_pt, increasing=False))
     alpha = params["alpha"]
     if isinstance(alpha, torch.Tensor):
         terms = terms * classes.weight(alpha.to(torch.float64))
