@@ -218,7 +218,10 @@ class Case:
                 given = type(given)(target, None if exact else given.decimals)
             view = _RunView(spec, given_pred, given, params, reduction or self.reduction,
                             torch.tensor(run, dtype=torch.float64))
-            iv = enclose(view, self.interval_memo).interval
+            # terms are shared only between enclosures of this case's own inputs: those of other inputs are made once
+            # (held terms of their own would cost more in the first touch of fresh memory than they save)
+            own = (pred is None or pred is self.pred) and (same or target is self.target)
+            iv = enclose(view, self.interval_memo if own else None).interval
             return None if iv is None else (iv[0], iv[1])
         if not (pred is None and isinstance(target, str) and all(_plain(v) for v in overrides.values())):
             return make()
