@@ -432,7 +432,7 @@ def _smp_multiclass_focal_interval(c: Case) -> Interval | None:
     terms: the sigmoid focal loss (α off) of the logits against [y = c], whose enclosure is its own formula (the
     one-vs-rest labels of exact class indices are exact)."""
     return c.run_interval("focal", target=_one_vs_rest(c), alpha=-1.0, gamma=float(c.param("gamma", 2.0)),
-                          input="logits", reduction="mean")
+                          input="logits", reduction="mean", value=variant_value(c, CONVENTIONS["smp_focal_multiclass"]))
 
 
 convention("smp_focal_multiclass",
@@ -660,8 +660,10 @@ def _keras_kl_interval(c: Case) -> Interval | None:
     if x is None or t is None or not t.is_floating_point():
         return None
     by_rows = c.reduction in ("mean", "batchmean") and x.dim() > 1
-    iv = c.run_interval(pred=_clipped(x.double(), KERAS_LOG_EPS, 0.0), target=_clipped(t.double(), KERAS_EPS, 1.0),
-                        reduction="batchmean" if by_rows else "sum")
+    reduction = "batchmean" if by_rows else "sum"
+    log_q, p = _clipped(x.double(), KERAS_LOG_EPS, 0.0), _clipped(t.double(), KERAS_EPS, 1.0)
+    unclipped = log_q is x and p is t  # the clips change nothing: the run is the problem under the other reduction
+    iv = c.run_interval(pred=log_q, target=p, reduction=reduction, value=c.reduced_as(reduction) if unclipped else None)
     if iv is None:
         return None
     room = x.shape[-1] * 4e-15 * (1 if by_rows else x.numel() // max(x.shape[-1], 1))

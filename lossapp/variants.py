@@ -214,7 +214,7 @@ class Case:
             same = isinstance(target, str) and target == "same"
             given = self.result.target
             if not same and given is not None:
-                exact = target_is_exact(self.spec.target_kind, given.values)
+                exact = self.shared("target_exact", lambda: target_is_exact(self.spec.target_kind, given.values))
                 given = type(given)(target, None if exact else given.decimals)
             view = _RunView(spec, given_pred, given, params, reduction or self.reduction,
                             torch.tensor(run, dtype=torch.float64))
