@@ -31,10 +31,9 @@ from lossapp.interval import (
     Box,
     ClassTargets,
     Iv,
-    corners,
-    from_corners,
     interval_formula,
     log_softmax_iv,
+    monotone,
     monotone_scalar,
     reduce_iv,
     tensor_param,
@@ -348,18 +347,15 @@ def _focal_label_factors(x: Iv, y: torch.Tensor, probabilities: bool) -> tuple[I
 
 def _focal_label_terms(box: Box, y: torch.Tensor, gamma: float, probabilities: bool) -> Iv:
     """The range over the box of each term without α, (1 − p_t)^γ·ce, for exact 0/1 labels y (monotone: see above),
-    shared by the enclosures of one problem and its variants (`Box.shared`): (ce, 1 − p_t) at each corner by every γ,
-    the terms by every α (the variants without α, with α swapped or on both classes); fn at the corners as
-    `monotone` forms it."""
+    shared by the enclosures of one problem and its variants (`Box.shared`): by every α (the variants without α,
+    with α swapped or on both classes)."""
+    def at(corner: Iv) -> Iv:
+        ce, one_minus_pt = _focal_label_factors(corner, y, probabilities)
+        return one_minus_pt.clamp(0.0, None).pow(gamma) * ce
+
     def make() -> Iv:
         x = box.pred_box(0.0, 1.0) if probabilities else box.pred_box()
-        ends = corners(x, lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64))
-        values = []
-        for index, corner in enumerate(ends):
-            ce, one_minus_pt = box.shared(("focal_label_factors", probabilities, len(ends), index),
-                                          lambda corner=corner: _focal_label_factors(corner, y, probabilities))
-            values.append(one_minus_pt.clamp(0.0, None).pow(gamma) * ce)
-        return from_corners(values)
+        return monotone(at, x, lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64))
     return box.shared(("focal_label_terms", probabilities, gamma), make)
 
 
