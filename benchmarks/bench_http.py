@@ -59,7 +59,7 @@ def compute(loss: str, pred: str, target: str = "", params: str = "{}", reductio
 
 with gr.Blocks() as demo:
     gr.api(compute, api_name="compute")
-demo.launch(server_name="127.0.0.1", server_port=int(sys.argv[1]), ssr_mode=False)
+demo.launch(server_name="127.0.0.1", server_port=int(os.environ["GRADIO_SERVER_PORT"]), ssr_mode=False)
 """
 
 MINIMAL_APP = """
@@ -69,7 +69,7 @@ import gradio as gr
 
 with gr.Blocks() as demo:
     gr.Markdown("minimal")
-demo.launch(server_name="127.0.0.1", server_port=int(sys.argv[1]), ssr_mode=False)
+demo.launch(server_name="127.0.0.1", server_port=int(os.environ["GRADIO_SERVER_PORT"]), ssr_mode=False)
 """
 
 
@@ -122,7 +122,7 @@ def start(name: str, command: list[str], env: dict[str, str] | None = None) -> S
     environment.pop("PORT", None)
     log = tempfile.TemporaryFile()  # noqa: SIM115  (closed by Server.stop)
     began = time.perf_counter()
-    process = subprocess.Popen([*command, str(port)], cwd=ROOT, env=environment, stdout=log, stderr=log)
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=log)
     server = Server(name, port, process, log)
     deadline = began + START_TIMEOUT
     while time.perf_counter() < deadline:
@@ -143,7 +143,7 @@ def start(name: str, command: list[str], env: dict[str, str] | None = None) -> S
 
 
 def lossapp_command() -> list[str]:
-    return [sys.executable, str(ROOT / "app.py")]  # the port comes from GRADIO_SERVER_PORT (argv is ignored)
+    return [sys.executable, str(ROOT / "app.py")]  # the port comes from GRADIO_SERVER_PORT
 
 
 def script_command(source: str) -> list[str]:

@@ -229,3 +229,31 @@ def test_sharing_on_a_phone_in_dark_theme_and_chinese(browser, app_server: Serve
         assert other.evaluate("() => document.body.classList.contains('dark')")
     finally:
         context.close()
+
+
+SPACE_PAGE = """<!doctype html><html><body><script>
+window.received = [];
+window.addEventListener('message', (event) => window.received.push({origin: event.origin, data: event.data}));
+</script><iframe id="app" src="%s" allow="local-network-access" style="width: 1400px; height: 1000px"></iframe></body></html>"""
+
+
+def test_inside_a_space_the_link_is_handed_to_the_space_page(context, app_server: Server) -> None:  # noqa: F811
+    """Inside a Hugging Face Space the app runs in an iframe of huggingface.co, which only sees the app's links
+    through postMessage: the Space page is served here by Playwright (nothing leaves the machine)."""
+    space = "https://huggingface.co/spaces/someone/lossapp"
+    # a public page may frame the app on 127.0.0.1 only with Chromium's local-network-access permission
+    context.grant_permissions(["local-network-access"], origin="https://huggingface.co")
+    context.route(space, lambda route: route.fulfill(content_type="text/html", body=SPACE_PAGE % app_server.url))
+    page = context.new_page()
+    page.goto(space)
+    app = page.frame_locator("#app")
+    app.locator("#la-compute").wait_for()
+    app.locator("#la-pred textarea").fill(PRED)
+    app.locator("#la-target textarea").fill(TARGET)
+    app.locator("#la-compute").click()
+    expect(app.locator("#la-value")).to_have_text(VALUE)
+    page.wait_for_function("() => window.received.some((m) => m.data && m.data.queryString)")
+    message = page.evaluate("() => window.received.find((m) => m.data && m.data.queryString)")
+    query = parse_qs(message["data"]["queryString"].lstrip("?"))
+    assert query["tab"] == ["calculator"] and query["pred"] == [PRED] and query["target"] == [TARGET]
+    assert message["data"]["hash"] == ""

@@ -13,6 +13,7 @@ import lossapp
 from lossapp import render
 from lossapp.export import escape, to_latex
 from lossapp.i18n import msg, tr
+from lossapp.registry import LOSSES
 
 BCE = ("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]")
 CASES = [
@@ -78,6 +79,19 @@ ENGINE = shutil.which("xelatex") or shutil.which("lualatex")
 def test_the_document_compiles(tmp_path, lang) -> None:
     verdict = lossapp.check(*BCE, claimed="0.4023")
     (tmp_path / "solution.tex").write_text(to_latex(lossapp.compute(*BCE), lang, verdict=verdict), encoding="utf-8")
+    done = subprocess.run([ENGINE, "-interaction=nonstopmode", "-halt-on-error", "solution.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert (tmp_path / "solution.pdf").stat().st_size > 1000
+
+
+@pytest.mark.skipif(ENGINE is None, reason="no TeX engine (xelatex / lualatex) installed: the structure is tested")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_loss_example_compiles(tmp_path, name, lang) -> None:
+    example = LOSSES[name].example or {}
+    result = lossapp.compute(name, example.get("pred"), example.get("target"), **(example.get("params") or {}))
+    (tmp_path / "solution.tex").write_text(to_latex(result, lang), encoding="utf-8")
     done = subprocess.run([ENGINE, "-interaction=nonstopmode", "-halt-on-error", "solution.tex"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:]

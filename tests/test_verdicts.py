@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stray_english import stray_english
 
 import lossapp
-from lossapp.i18n import has_zh, tr
+from lossapp.i18n import has_zh, localize, tr
 from lossapp.inputs import InputError, limits
 from lossapp.verdicts import VERDICTS, Verdict, check, check_result, format_rounded, parse_claim, rounds_to
 
@@ -718,3 +719,22 @@ def test_the_step_a_mistake_departs_at_is_quoted() -> None:
     assert verdict.verdict == "mistake"
     assert "departing at the step “den”" in verdict.to_dict()["explanation"]
     assert "从步骤“den”开始出错" in verdict.explanation.render("zh")
+
+
+@pytest.mark.parametrize("claimed", ["about 0.9", "9" * 500, "1e-400", "0." + "1" * 60, "0.93 (1 d.p.)",
+                                     None])
+def test_a_bad_claim_is_told_in_chinese_without_english_words(claimed) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_claim(claimed)
+    text = localize(caught.value, "zh")
+    assert text.startswith("给出的答案："), text
+    yours = re.sub(r"'[^']*'", " ", text)  # what was written is quoted as it was
+    assert stray_english(yours, {"reduction", "none", "mean", "sum", "float"}) == [], text  # float64: a dtype
+
+
+def test_a_claim_per_element_of_a_mean_is_told_in_chinese_without_english_words() -> None:
+    with pytest.raises(InputError) as caught:
+        check("bce", [0.3, 0.8], [1, 0], claimed="[0.1, 0.2, 0.3]", reduction="none")
+    text = localize(caught.value, "zh")
+    assert text.startswith("给出的答案："), text
+    assert stray_english(text, {"reduction", "none"}) == [], text

@@ -76,32 +76,48 @@ FIELD_ERRORS_JS = """() => {
     const label = [...labels].find((span) => span.textContent.trim() === name && shown(span));
     return label ? label.closest('.block') : null;
   };
-  const openParameters = (panel) => {  // a parameter at fault is in view even when its accordion was closed
+  const openParameters = (panel) => {  // true once the parameters' accordion is open
     const toggle = panel.querySelector('.la-params button.label-wrap');
-    if (toggle && !toggle.classList.contains('open') && shown(toggle)) toggle.click();
+    if (!shown(toggle)) return false;
+    if (!toggle.classList.contains('open')) toggle.click();
+    return true;
+  };
+  // The notes shown per tab panel, {panel id: {field: text}}: a note whose block is re-drawn (its loss's
+  // parameters shown after the result arrived, on a busy machine) is written again until its input is edited or
+  // the tab computes again.
+  const notes = {};
+  const attach = (panel, field, text) => {
+    const where = tabs[panel.id];
+    const block = field.startsWith('param:') ? paramBlock(panel, field.slice(6))
+      : (where[field] ? panel.querySelector(where[field]) : null);
+    if (!shown(block)) return false;
+    if (block.querySelector(`.la-field-error[data-field="${field}"]`)) return true;
+    const note = document.createElement('div');
+    note.className = 'la-field-error';
+    note.setAttribute('role', 'alert');
+    note.dataset.field = field;
+    note.textContent = text;
+    block.appendChild(note);
+    return true;
+  };
+  const attachAll = () => {
+    for (const [id, placed] of Object.entries(notes)) {
+      const panel = document.getElementById(id);
+      if (!panel) continue;
+      for (const [field, text] of Object.entries(placed.fields)) {
+        // a parameter at fault comes into view even when its accordion was closed (opened once per error)
+        if (!attach(panel, field, text) && field.startsWith('param:') && !placed.opened) {
+          placed.opened = openParameters(panel);
+        }
+      }
+    }
   };
   const place = (fields, text) => {
     const panel = panelInView();
     if (!panel) return;
-    const where = tabs[panel.id];
     clear(panel);
-    const attach = (field, tries) => {
-      const block = field.startsWith('param:') ? paramBlock(panel, field.slice(6))
-        : (where[field] ? panel.querySelector(where[field]) : null);
-      if (!shown(block)) {  // its control may be on its way (a shared link sets the loss and computes at once)
-        if (field.startsWith('param:') && tries === 0) openParameters(panel);
-        if (tries < 50) setTimeout(() => attach(field, tries + 1), 200);
-        return;
-      }
-      if (block.querySelector(`.la-field-error[data-field="${field}"]`)) return;
-      const note = document.createElement('div');
-      note.className = 'la-field-error';
-      note.setAttribute('role', 'alert');
-      note.dataset.field = field;
-      note.textContent = text;
-      block.appendChild(note);
-    };
-    fields.forEach((field) => attach(field, 0));
+    notes[panel.id] = {fields: Object.fromEntries(fields.map((field) => [field, text])), opened: false};
+    attachAll();
   };
   const seen = new WeakSet();
   new MutationObserver(() => {
@@ -113,16 +129,27 @@ FIELD_ERRORS_JS = """() => {
         .map((c) => c.slice(6).replace(/^param-/, 'param:'));
       place(fields, (body ? body.textContent : '').trim());
     }
+    attachAll();
   }).observe(document.body, {childList: true, subtree: true});
+  // a control shown by a class or style change (its loss's parameters coming into view) is not a childList change
+  setInterval(attachAll, 250);
   document.addEventListener('input', (event) => {
     const block = event.target instanceof Element ? event.target.closest('.block') : null;
-    if (block) clear(block);
+    if (!block) return;
+    const panel = block.closest('[id^="la-tab-"]');
+    block.querySelectorAll('.la-field-error').forEach((note) => {
+      if (panel && notes[panel.id]) delete notes[panel.id].fields[note.dataset.field];
+    });
+    clear(block);
   }, true);
   document.addEventListener('click', (event) => {
     const target = event.target instanceof Element ? event.target : null;
     for (const [id, where] of Object.entries(tabs)) {
       const panel = document.getElementById(id);
-      if (panel && target && target.closest(where.button)) clear(panel);
+      if (panel && target && target.closest(where.button)) {
+        delete notes[id];
+        clear(panel);
+      }
     }
   }, true);
 }"""

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from lossapp import service
 from lossapp.confusion_metrics import METRICS
@@ -170,10 +170,15 @@ def count_value(written: str | None) -> int | float | None:
 # -- the share bar -------------------------------------------------------------------------------------------
 
 
+# The query string the page was opened with, read once (before the first link is written into the address bar):
+# a link opened while the person already computes reproduces the link's state, not theirs.
+OPENED_QUERY_JS = "(window.__laOpenedQuery ??= location.search)"
+
 # The link of a query string: the page's own address, or inside a Hugging Face Space's iframe the Space page
 # (whose query string Spaces hands to the app on load); written into the address bar and handed to the Space page.
 WRITE_URL_JS = """(query) => {
   if (query === null || query === undefined) return [];
+  %(opened)s;
   const params = new URLSearchParams(query);
   for (const [key, value] of new URLSearchParams(location.search)) {
     if (key.startsWith('__')) params.set(key, value);  // Gradio's own (__theme=dark) stay
@@ -184,7 +189,7 @@ WRITE_URL_JS = """(query) => {
   if (framed) {
     try { window.parent.postMessage({queryString: search, hash: ''}, 'https://huggingface.co'); } catch (e) {}
   }
-  const space = %s;
+  const space = %(space)s;
   const base = framed && space ? 'https://huggingface.co/spaces/' + space : location.origin + location.pathname;
   return base + search;
 }"""
@@ -194,13 +199,13 @@ COPY_JS = f"async (link) => {{ if (link) await ({WRITE_CLIPBOARD_JS})(link); ret
 
 def write_url_js() -> str:
     """WRITE_URL_JS with the Space this app runs in (SPACE_ID, set by Hugging Face Spaces), or none."""
-    return WRITE_URL_JS % json.dumps(os.environ.get("SPACE_ID") or "")
+    return WRITE_URL_JS % {"space": json.dumps(os.environ.get("SPACE_ID") or ""), "opened": OPENED_QUERY_JS}
 
 
 def opened_link_js() -> str:
     """The link of the page just opened when it is a shared one (its query names a tab), else none."""
-    return (f"() => new URLSearchParams(location.search).has('tab') ? ({write_url_js()})(location.search.slice(1))"
-            " : ''")
+    return (f"() => new URLSearchParams({OPENED_QUERY_JS}).has('tab') ? "
+            f"({write_url_js()})({OPENED_QUERY_JS}.slice(1)) : ''")
 
 
 @dataclass
@@ -334,8 +339,8 @@ def wire(bar: ShareBar, calc: Any, chk: Any, conf: Any, tabs: Any, lang_radio: A
                      *chk.control_components, bar.runs["check"]]
     conf_outputs = [conf.tp, conf.fp, conf.fn, conf.tn, conf.metric, conf.claimed, bar.runs["confusion"]]
 
-    def open_link(page_lang: str, request: gr.Request) -> list[Any]:
-        shared = read_query(dict(request.query_params)) if request is not None else None
+    def open_link(page_lang: str, opened_query: str | None) -> list[Any]:
+        shared = read_query(dict(parse_qsl(opened_query or "")))
         lang = (shared.lang if shared else None) or page_lang
         return [gr.update(value=lang) if shared and shared.lang else gr.update(),
                 gr.Tabs(selected=shared.tab) if shared else gr.update(),
@@ -343,7 +348,8 @@ def wire(bar: ShareBar, calc: Any, chk: Any, conf: Any, tabs: Any, lang_radio: A
                 *_loss_tab_updates(shared, "check", chk.controls, lang, False),
                 *_confusion_updates(shared)]
 
-    after_load(open_link, [lang_radio], [lang_radio, tabs, *calc_outputs, *check_outputs, *conf_outputs], **private) \
+    after_load(open_link, [lang_radio, bar.query], [lang_radio, tabs, *calc_outputs, *check_outputs, *conf_outputs],
+               js=f"(lang) => [lang, {OPENED_QUERY_JS}.slice(1)]", **private) \
         .then(None, None, [bar.link], js=opened_link_js(), **private)
 
     calculator.compute_chain(bar.runs["calculator"].change, calc, lang_radio)
