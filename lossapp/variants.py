@@ -182,7 +182,8 @@ class Case:
     def interval_memo(self) -> dict[Any, Any]:
         """What this case's enclosures share (lossapp.interval.Box.shared): per-element terms that the correct
         value's enclosure and its variants' form alike from the same inputs (the focal terms without α, the
-        overlap losses' per-set sums), made once."""
+        overlap losses' per-set sums), made once. A formula shares only terms that several enclosures of one problem
+        reuse: a large term held for one use makes the steps after it slower (their fresh memory is touched anew)."""
         return self.shared("interval_memo", dict)
 
     @property

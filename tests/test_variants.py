@@ -311,7 +311,7 @@ SHARED_TERM_PARAMS = {  # options whose enclosures take other paths through the 
     "cross_entropy": [{"label_smoothing": 0.1}, {"ignore_index": 1}],
     "softmax_focal": [{"alpha": 0.25, "gamma": 0.0}, {"ignore_index": 1}],
     "kl_div": [{"reduction": "mean", "log_base": 2}],
-    "smooth_l1": [{"beta": 0.0}],
+    "rmse": [{"reduction": "sum"}],
 }
 
 

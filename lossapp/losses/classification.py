@@ -807,10 +807,8 @@ def bce_enclosure_terms(p: Iv, y: Iv, labels: bool = False) -> Iv:
 
 @interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)")
 def bce_enclosure(box: Box) -> Iv:
-    def make() -> Iv:  # the unweighted terms, shared by the enclosures of one problem (another reduction, weight)
-        y = box.target_box(0.0, 1.0)
-        return bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=y.point and box.labels)
-    terms = box.shared("bce_terms", make)
+    y = box.target_box(0.0, 1.0)
+    terms = bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=y.point and box.labels)
     w = tensor_param(box.params["weight"])
     return reduce_iv(terms * w if w is not None else terms, box.reduction)
 
@@ -819,19 +817,15 @@ def bce_enclosure(box: Box) -> Iv:
 # (softplus(x) = x + softplus(−x)); the first term is non-increasing in x, the second non-decreasing.
 @interval_formula("interval arithmetic with outward rounding over pw·y·softplus(−x) + (1−y)·softplus(x)")
 def bce_with_logits_enclosure(box: Box) -> Iv:
+    x = box.pred_box()
     y = box.target_box()
     pw = tensor_param(box.params["pos_weight"])
     if y.point and box.labels:  # each term is the branch its label picks: pw·softplus(−x) or softplus(x)
         one = y.lo == 1
-        # softplus(±x), shared by the enclosures of one problem (another reduction, weight or pos_weight)
-        def make() -> Iv:
-            x = box.pred_box()
-            return where(one, -x, x).softplus()
-        terms = box.shared("bce_with_logits_label_terms", make)
+        terms = where(one, -x, x).softplus()
         if pw is not None:
             terms = terms * torch.where(one, pw, torch.ones_like(pw))
     else:
-        x = box.pred_box()
         first = (-x).softplus() * y
         if pw is not None:
             first = first * pw

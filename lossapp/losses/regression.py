@@ -232,34 +232,25 @@ def _square(t: torch.Tensor) -> torch.Tensor:
 
 @interval_formula("exact range (|d| per element), interval arithmetic with outward rounding")
 def l1_enclosure(box: Box) -> Iv:
-    return reduce_iv(_abs_difference_terms(box), box.reduction)
+    return reduce_iv(abs_difference(box.pred_box(), box.target_box()), box.reduction)
 
 
 @interval_formula("exact range (d² per element), interval arithmetic with outward rounding")
 def mse_enclosure(box: Box) -> Iv:
-    return reduce_iv(_squared_terms(box), box.reduction)
+    return reduce_iv(_terms(box, _square, 1), box.reduction)
 
 
 @interval_formula("exact range (√ of the reduced d², monotone), interval arithmetic with outward rounding")
 def rmse_enclosure(box: Box) -> Iv:
-    return reduce_iv(_squared_terms(box), box.reduction).sqrt()
-
-
-# the terms |d| and d², shared by the enclosures of one problem (`Box.shared`: MSE, RMSE, L1 and smooth L1 with β = 0
-# over the same inputs, under any reduction)
-def _abs_difference_terms(box: Box) -> Iv:
-    return box.shared("abs_difference_terms", lambda: abs_difference(box.pred_box(), box.target_box()))
-
-
-def _squared_terms(box: Box) -> Iv:
-    return box.shared("squared_difference_terms", lambda: _terms(box, _square, 1))
+    # d², shared by RMSE's enclosures of one problem (`Box.shared`: its value under another reduction)
+    return reduce_iv(box.shared("rmse_squared_terms", lambda: _terms(box, _square, 1)), box.reduction).sqrt()
 
 
 @interval_formula("exact range (smooth L1 is non-decreasing in |d|), interval arithmetic with outward rounding")
 def smooth_l1_enclosure(box: Box) -> Iv:
     beta = float(box.params["beta"])
     if beta == 0:
-        return reduce_iv(_abs_difference_terms(box), box.reduction)
+        return reduce_iv(abs_difference(box.pred_box(), box.target_box()), box.reduction)
     return reduce_iv(_terms(box, lambda t: torch.where(t < beta, (t * t).mul_(0.5).div_(beta), t - 0.5 * beta), 2),
                      box.reduction)
 
