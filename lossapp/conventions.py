@@ -432,7 +432,7 @@ def _smp_multiclass_focal_interval(c: Case) -> Interval | None:
     terms: the sigmoid focal loss (α off) of the logits against [y = c], whose enclosure is its own formula (the
     one-vs-rest labels of exact class indices are exact)."""
     return c.run_interval("focal", target=_one_vs_rest(c), alpha=-1.0, gamma=float(c.param("gamma", 2.0)),
-                          input="logits", reduction="mean")
+                          input="logits", reduction="mean", value=variant_value(c, CONVENTIONS["smp_focal_multiclass"]))
 
 
 convention("smp_focal_multiclass",
@@ -644,6 +644,13 @@ def _keras_kl(c: Case) -> float | None:
 KERAS_LOG_EPS = math.log(KERAS_EPS)
 
 
+def _clipped(v: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """v clipped to [low, high]: v itself where the clip changes nothing (the same values; an enclosure over the
+    same tensor shares the terms the correct value's enclosure formed, `Box.shared`)."""
+    clipped = v.clamp(low, high)
+    return v if torch.equal(clipped, v) else clipped
+
+
 def _keras_kl_interval(c: Case) -> Interval | None:
     """log q = log max(e^x, 1e-7) = max(x, log 1e-7) and p clipped to [1e-7, 1]: torch's kl_div on the clipped
     inputs (clips move no two values apart: see Case.run_interval), summed per row, then averaged over the rows
@@ -653,8 +660,10 @@ def _keras_kl_interval(c: Case) -> Interval | None:
     if x is None or t is None or not t.is_floating_point():
         return None
     by_rows = c.reduction in ("mean", "batchmean") and x.dim() > 1
-    iv = c.run_interval(pred=x.double().clamp(KERAS_LOG_EPS, 0.0), target=t.double().clamp(KERAS_EPS, 1.0),
-                        reduction="batchmean" if by_rows else "sum")
+    reduction = "batchmean" if by_rows else "sum"
+    log_q, p = _clipped(x.double(), KERAS_LOG_EPS, 0.0), _clipped(t.double(), KERAS_EPS, 1.0)
+    unclipped = log_q is x and p is t  # the clips change nothing: the run is the problem under the other reduction
+    iv = c.run_interval(pred=log_q, target=p, reduction=reduction, value=c.reduced_as(reduction) if unclipped else None)
     if iv is None:
         return None
     room = x.shape[-1] * 4e-15 * (1 if by_rows else x.numel() // max(x.shape[-1], 1))

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -444,16 +444,30 @@ def hull(a: Iv, b: Iv) -> Iv:
     return Iv(torch.minimum(a.lo, b.lo), torch.maximum(a.hi, b.hi))
 
 
-def monotone(fn: Callable[[Iv], Iv], box: Iv, signs: torch.Tensor | float | Callable[[], torch.Tensor]) -> Iv:
+Signs = torch.Tensor | float | Callable[[], torch.Tensor]
+
+
+def monotone(fn: Callable[[Iv], Iv], box: Iv, signs: Signs) -> Iv:
     """Range of fn over the box when fn is non-decreasing in every entry with sign +1 and non-increasing
     in every entry with sign −1 (entries with sign 0 are exact): fn at the low corner to fn at the high
     corner, each evaluated in interval arithmetic (so rounded outward). The caller proves monotonicity.
     A point box has one corner: fn is evaluated once. `signs` may be a function making them, called only for a
     box that is not a point (an input whose decimals are not known needs no signs, nor their passes)."""
+    return from_corners([fn(corner) for corner in corners(box, signs)])
+
+
+def corners(box: Iv, signs: Signs) -> list[Iv]:
+    """The corners `monotone` evaluates fn at: [the low corner, the high corner], or [box] for a point box."""
     if box.point:
-        return fn(box)
+        return [box]
     increasing = _t(signs() if callable(signs) else signs) >= 0
-    return Iv(fn(Iv(torch.where(increasing, box.lo, box.hi))).lo, fn(Iv(torch.where(increasing, box.hi, box.lo))).hi)
+    return [Iv(torch.where(increasing, box.lo, box.hi)), Iv(torch.where(increasing, box.hi, box.lo))]
+
+
+def from_corners(values: list[Iv]) -> Iv:
+    """The range `monotone` forms from fn at `corners`: the low corner's lower bound to the high corner's upper
+    bound (fn itself at a point box's one corner)."""
+    return values[0] if len(values) == 1 else Iv(values[0].lo, values[1].hi)
 
 
 def monotone_scalar(fn: Callable[[Iv], Iv], x: Iv, increasing: bool = True) -> Iv:
@@ -651,6 +665,20 @@ class Box:
     reduction: str
     target_kind: str | None = None
     value: float = math.nan
+    memo: dict[Any, Any] | None = field(default=None, repr=False, compare=False)
+
+    def shared(self, key: Any, make: Callable[[], Any]) -> Any:
+        """make(), once for every box with this box's `memo` (one Case's enclosures: the correct value's and its
+        variants') and the same inputs: the entry is keyed by `key` (which must name everything else the made value
+        depends on: the parameters it reads) and by the identity of the box's inputs and decimals, which the memo
+        holds (so that no other tensor can take their ids). Without a memo, make() every time."""
+        if self.memo is None:
+            return make()
+        inputs = (self.pred, self.target, self.pred_decimals, self.target_decimals)
+        full = (key, self.target_kind, *(id(v) for v in inputs))
+        if full not in self.memo:
+            self.memo[full] = (inputs, make())
+        return self.memo[full][1]
 
     def pred_box(self, low: float | None = None, high: float | None = None) -> Iv:
         return rounding_box(self.pred, self.pred_decimals, low=low, high=high)
@@ -671,8 +699,8 @@ class Box:
 
     @cached_property
     def labels(self) -> bool:
-        """The target is class indices or 0/1 labels (is_label_like), found once per box."""
-        return is_label_like(self.target)
+        """The target is class indices or 0/1 labels (is_label_like), found once per box (once per memo)."""
+        return self.shared("labels", lambda: is_label_like(self.target))
 
     def part(self, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
              target_kind: str | None) -> Box:
@@ -683,7 +711,7 @@ class Box:
             return d if same else None
         return Box(pred, target, decimals(pred, self.pred, self.pred_decimals),
                    decimals(target, self.target, self.target_decimals), params, self.reduction, target_kind,
-                   self.value)
+                   self.value, self.memo)
 
 
 EnclosureFunction = Callable[[Box], Iv]
@@ -753,9 +781,10 @@ def _decimals(ti: TensorInput | None, values: torch.Tensor | None) -> np.ndarray
     return d
 
 
-def enclose(result: Any) -> Enclosure:
+def enclose(result: Any, memo: dict[Any, Any] | None = None) -> Enclosure:
     """The sound enclosure of `result`'s loss over its inputs' rounding box (see the module docstring), from the
-    enclosure its spec declares."""
+    enclosure its spec declares. `memo`: shared by the enclosures of one problem and its variants (`Box.shared`),
+    for per-element terms several of them form from the same inputs."""
     if result.value.numel() != 1:
         return _not_established(msg("interval.several_values"))
     value = result.scalar
@@ -771,7 +800,7 @@ def enclose(result: Any) -> Enclosure:
         pred = result.pred.values.double() if result.pred is not None else None
         target = result.target.values if result.target is not None else None
         box = Box(pred, target, _decimals(result.pred, pred), _decimals(result.target, target), dict(result.params),
-                  result.reduction, spec.target_kind, value)
+                  result.reduction, spec.target_kind, value, memo)
         with torch.no_grad():
             iv = formula.evaluate(box)
         if iv.lo.numel() != 1:

@@ -140,7 +140,7 @@ def _summed(c: Case) -> float | None:
 
 mistake("sum_instead_of_mean",
         "den", lambda c: c.reduction in ("mean", "batchmean") and "sum" in c.spec.reductions and scalar_value(c),
-        _summed, interval=lambda c: c.reduced_interval("sum"))
+        _summed, interval=lambda c: c.reduced_interval("sum", value=_summed(c)))
 
 mistake("mean_instead_of_sum",
         "den", lambda c: c.reduction == "sum" and "mean" in c.spec.reductions and scalar_value(c),

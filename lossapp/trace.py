@@ -155,6 +155,12 @@ class Step:
             raise LookupError(msg("trace.no_replay", symbol=repr(self.symbol), shown=self.shown))
         return self._replay.steps()[self._index].value
 
+    def renamed(self, symbol: str, title: str) -> Step:
+        """This step under another symbol and title, its value as it is held: a step that is only shown (`Trace.show`)
+        stays uncomputed until read."""
+        value = self._value if self._head is None else self.value
+        return Step(symbol, title, self.formula, value, self.note, self.sub, self.args)
+
     def release(self, replay: Replayer | None, index: int) -> None:
         """Keep only the shown elements (and small substitution arguments); `replay`, at position `index`
         of its steps, gives the complete value back on request."""

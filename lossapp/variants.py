@@ -176,7 +176,15 @@ class Case:
     @property
     def enclosure(self) -> Enclosure:
         """The correct value's enclosure over the inputs' rounding box (lossapp.interval.enclose), made once."""
-        return self.shared("enclosure", lambda: enclose(self.result))
+        return self.shared("enclosure", lambda: enclose(self.result, self.interval_memo))
+
+    @property
+    def interval_memo(self) -> dict[Any, Any]:
+        """What this case's enclosures share (lossapp.interval.Box.shared): per-element terms that the correct
+        value's enclosure and its variants' form alike from the same inputs (the focal terms without α, the
+        overlap losses' per-set sums), made once. A formula shares only terms that several enclosures of one problem
+        reuse: a large term held for one use makes the steps after it slower (their fresh memory is touched anew)."""
+        return self.shared("interval_memo", dict)
 
     @property
     def interval(self) -> Interval | None:
@@ -207,11 +215,14 @@ class Case:
             same = isinstance(target, str) and target == "same"
             given = self.result.target
             if not same and given is not None:
-                exact = target_is_exact(self.spec.target_kind, given.values)
+                exact = self.shared("target_exact", lambda: target_is_exact(self.spec.target_kind, given.values))
                 given = type(given)(target, None if exact else given.decimals)
             view = _RunView(spec, given_pred, given, params, reduction or self.reduction,
                             torch.tensor(run, dtype=torch.float64))
-            iv = enclose(view).interval
+            # terms are shared only between enclosures of this case's own inputs: those of other inputs are made once
+            # (held terms of their own would cost more in the first touch of fresh memory than they save)
+            own = (pred is None or pred is self.pred) and (same or target is self.target)
+            iv = enclose(view, self.interval_memo if own else None).interval
             return None if iv is None else (iv[0], iv[1])
         if not (pred is None and isinstance(target, str) and all(_plain(v) for v in overrides.values())):
             return make()
@@ -225,15 +236,16 @@ class Case:
             pred, target = self.result.pred, self.result.target
             return Box(None if pred is None else pred.values.double(), None if target is None else target.values,
                        decimals_of(pred), decimals_of(target), dict(self.params), self.reduction,
-                       self.spec.target_kind, self.value)
+                       self.spec.target_kind, self.value, self.interval_memo)
         return self.shared("box", make)
 
-    def reduced_interval(self, reduction: str) -> Interval | None:
+    def reduced_interval(self, reduction: str, value: float | None = None) -> Interval | None:
         """run_interval(reduction=reduction) (the enclosure of `reduced_as(reduction)`). Where the value is Σ l
         divided by a count (1, N, every element or the targets kept: exact, the same at every point of the box) and
         so is the other reduction, it is the correct enclosure rescaled: Σ l / n' = value · den / n' at every point of
         the box, so [lo, hi] · den / n' (each operation rounded outward) encloses it, with no pass over the elements.
-        Else the other reduction's own enclosure."""
+        Else the other reduction's own enclosure (`value`: the value under that reduction where the caller has it
+        from a cheaper computation, as for run_interval)."""
         counts = self._counts()
         den = self.denominator()
         if counts is not None and den == counts.get(self.reduction) and counts.get(reduction) \
@@ -241,7 +253,7 @@ class Case:
             iv = self.interval if den == 1 else scaled(self.interval, den)
             n = counts[reduction]
             return iv if n == 1 else mapped(iv, lambda v: v / n)
-        return self.run_interval(reduction=reduction)
+        return self.run_interval(reduction=reduction, value=value)
 
     def _counts(self) -> dict[str, float] | None:
         """What each reduction divides Σ l by, where that is a count of elements (a plain value with no weights or

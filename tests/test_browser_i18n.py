@@ -304,12 +304,16 @@ def test_the_charts_axes_and_legends_in_chinese(zh_calculator) -> None:
     pg.locator("#la-compute").click()
     wait(pg, NEW_RESULT, [before, f"{tr(spec.title, 'zh')} · "])
     reduction = pg.locator("#la-result .la-caption").inner_text().rsplit(":", 1)[1].strip()
-    updates = calculator.render_details({"result": example_result(spec, reduction)}, "zh")[4:6]
+    details = calculator.render_details({"result": example_result(spec, reduction)}, "zh")
     pg.locator("#la-out-tabs").get_by_role("tab", name=t("out_plot", "zh"), exact=True).click()
     found: dict[str, dict[str, str]] = {}
-    for selector, update in zip(("#la-plot-loss", "#la-plot-dloss"), updates, strict=True):
-        legend = list(dict.fromkeys(update["value"]["series"]))
-        texts = chart_texts(pg, selector, [update["x_title"], update["y_title"], update["color_title"], *legend])
+    for selector, (_, _, update, _) in zip(("#la-plot-loss", "#la-plot-dloss"), (details[4:8], details[8:12]),
+                                           strict=True):  # each chart's [box, title, plot, legend]
+        texts = chart_texts(pg, selector, [update["x_title"], update["y_title"]])  # the axes: SVG
+        legend = pg.locator(f"{selector}-legend")  # title and legend: HTML
+        for name in dict.fromkeys(update["value"]["series"]):
+            expect(legend).to_contain_text(name)
+        texts += [pg.locator(f"{selector}-{part}").inner_text() for part in ("title", "legend")]
         found[selector] = stray_words(texts)
     show_tab(pg, "curves", "zh")
     for selector, x_key, y_key, legend in (("#la-curve-focal", "x_pt", "y_loss", "legend_gamma"),

@@ -16,6 +16,7 @@ Every check waits for the condition it asserts (a wait_for_function predicate or
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -31,9 +32,11 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     wait,
 )
 
+import lossapp
 from lossapp.i18n import msg, tr
 from lossapp.lab import run_experiment
 from lossapp.registry import lookup
+from lossapp.ui import calculator
 from lossapp.ui.lab_tab import FIRST as LAB_FIRST
 from lossapp.ui.lab_tab import say as lab_say
 from lossapp.ui.strings import t
@@ -222,9 +225,11 @@ def test_no_table_column_is_clipped_at_1400px(desktop) -> None:
     # the plot of an (N, C, d1, d2) input draws curves, with a legend named after what its series are
     out_tab(pg, "out_plot", "en").click()
     texts = "(sel) => [...document.querySelectorAll(sel + ' svg text')].map(e => e.textContent)"
-    wait(pg, f"(want) => want.every(w => ({texts})('#la-plot-loss').includes(w))",
-         [t("x_logit", "en"), msg("plots.legend_sample").render("en"), "sample 0 (y = 2)"])
-    assert not {"series", "curve"} & set(pg.evaluate(texts, "#la-plot-loss"))
+    wait(pg, f"(want) => want.every(w => ({texts})('#la-plot-loss').includes(w))", [t("x_logit", "en")])
+    legend = pg.locator("#la-plot-loss-legend")  # the legend: HTML below the plot, its title first
+    expect(legend.locator(".la-chart-legend-title")).to_have_text(msg("plots.legend_sample").render("en"))
+    expect(legend).to_contain_text("sample 0 (y = 2)")
+    assert not {"series", "curve"} & {*pg.evaluate(texts, "#la-plot-loss"), *legend.locator(".la-chart-key").all_inner_texts()}
     shot(pg, "layout_cross_entropy_4d_plot")
 
 
@@ -296,6 +301,45 @@ def test_the_phone_layout_has_labelled_tabs_and_tidy_controls(phone) -> None:
     assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+# the legend entries (and title) of a chart's HTML legend that are clipped or run off the page: [text, scrollWidth,
+# clientWidth, left, right]; none when every one is whole and inside the viewport
+LEGEND_CLIPPED = """(sel) => [...document.querySelectorAll(`${sel} .la-chart-legend-title, ${sel} .la-chart-key`)]
+    .map(e => [e.textContent, e.scrollWidth, e.clientWidth, e.getBoundingClientRect()])
+    .filter(([, scroll, client, r]) => scroll > client || r.width === 0 || r.left < 0
+                                      || r.right > document.documentElement.clientWidth)
+    .map(([text, scroll, client, r]) => [text, scroll, client, r.left, r.right])"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_calculators_plot_legends_are_whole_on_a_phone(browser, app_server: Server, lang: str) -> None:  # noqa: F811
+    """At 390×844 the loss and derivative plots' legends (HTML below each plot, in the plot's colours) show every
+    entry whole and on screen: the title, the curves and the pins of "your data, y = 1" ..., in the page's language."""
+    spec = lookup("bce")
+    details = calculator.render_details({"result": lossapp.compute(spec.name, spec.example["pred"],
+                                                                   spec.example["target"])}, lang)
+    pg = open_page(browser, app_server.url, PHONE, "light")
+    try:
+        switch_language(pg, lang)
+        compute(pg, lang)  # BCE's example, the calculator's default
+        out_tab(pg, "out_plot", lang).click()
+        for chart, (_, title, plot, _) in (("#la-plot-loss", details[4:8]), ("#la-plot-dloss", details[8:12])):
+            legend = pg.locator(f"{chart}-legend")
+            expect(pg.locator(f"{chart}-title")).to_have_text(re.sub(r"<[^>]+>", "", title))
+            expect(legend.locator(".la-chart-legend-title")).to_have_text(msg("plots.legend_target").render(lang))
+            names = list(dict.fromkeys(plot["value"]["series"]))
+            assert len(names) == 4, names  # y = 0, y = 1 and their pins
+            expect(legend.locator(".la-chart-key")).to_have_text(names)
+            try:  # the plot is drawn to the width of its box: wait until nothing of the legend is clipped
+                wait(pg, f"(sel) => ({LEGEND_CLIPPED})(sel).length === 0", f"{chart}-legend")
+            except AssertionError:
+                pytest.fail(f"{chart}: clipped legend entries {pg.evaluate(LEGEND_CLIPPED, f'{chart}-legend')}")
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+        pg.locator("#la-plot-loss-title").scroll_into_view_if_needed()
+        shot(pg, f"layout_phone_plot_legend_{lang}")
+    finally:
+        pg.context.close()
+
+
 # -- dark theme -------------------------------------------------------------------------------------------------
 
 CONTRAST = """() => {
@@ -347,8 +391,9 @@ def test_screenshots_of_every_tab(browser, app_server: Server, lang: str, theme:
         for key in ("out_table", "out_plot"):
             out_tab(pg, key, lang).click()
             if key == "out_plot":
-                wait(pg, "(t) => [...document.querySelectorAll('#la-plot-loss svg text')].some(e => e.textContent === t)",
-                     msg("plots.legend_target").render(lang))
+                expect(pg.locator("#la-plot-loss-legend .la-chart-legend-title")).to_have_text(
+                    msg("plots.legend_target").render(lang))
+                wait(pg, "() => !!document.querySelector('#la-plot-loss svg [aria-roledescription=axis]')")
             shot(pg, f"calculator_{key.removeprefix('out_')}_{lang}_{theme}{suffix}")
         if device == "desktop":
             assert pg.evaluate(CLIPPED, ["#la-table-wrap"]) == []

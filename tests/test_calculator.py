@@ -85,11 +85,14 @@ def test_a_failed_compute_clears_the_result_and_says_so(wired) -> None:
     calc, _, blocks = wired
     failed = calculator.on_failure("en")
     assert failed[0] == calculator.FAILED
-    value, warnings, solution, table, note, comparison, plot_loss, plot_dloss, _plot_note, snippet = failed[1:11]
+    value, warnings, solution, table, note, comparison, *charts, _plot_note, snippet = failed[1:1 + len(calc.outputs)]
     assert t("compute_failed", "en") in value and "la-value" not in value and "la-badge" not in value
     assert (warnings, solution, table, note, comparison, snippet) == ("", "", "", "", "", "")  # tables are HTML
-    assert plot_loss["visible"] is False and plot_dloss["visible"] is False
-    assert all(update["interactive"] is False for update in failed[11:]) and len(failed[11:]) == len(calc.downloads)
+    loss_box, loss_title, _, loss_legend, dloss_box, dloss_title, _, dloss_legend = charts  # each: charts.Chart.parts
+    assert loss_box["visible"] is False and dloss_box["visible"] is False
+    assert loss_title == loss_legend == dloss_title == dloss_legend == ""
+    downloads = failed[1 + len(calc.outputs):]
+    assert all(update["interactive"] is False for update in downloads) and len(downloads) == len(calc.downloads)
     assert t("compute_failed", "zh") in calculator.render_outputs(calculator.FAILED, "zh")[0]
     # wired after both events of the computation: the value's and the details'
     config = blocks.get_config_file()

@@ -20,3 +20,11 @@ def test_the_legend_lists_each_series_with_its_colour_and_escapes_names() -> Non
 def test_the_title_is_escaped_and_the_css_read_once() -> None:
     assert charts.title_html("a < b") == '<div class="la-chart-title">a &lt; b</div>'
     assert templates.css("charts.css") is charts.CHART_CSS and ".la-chart-legend {" in charts.CHART_CSS
+
+
+def test_series_drawn_as_pins_have_a_pin_in_the_legend() -> None:
+    html = charts.legend_html({"y = 1": "#2563eb", "your data, y = 1": "#1d4ed8"}, "target y", pins={"your data, y = 1"})
+    line, pin = html.split('<span class="la-chart-key">')[1:]
+    assert 'class="la-chart-line"' in line and "y = 1" in line
+    assert 'class="la-chart-pin" style="background: #1d4ed8"' in pin and "your data, y = 1" in pin
+    assert ".la-chart-key i.la-chart-pin {" in charts.CHART_CSS

@@ -42,7 +42,8 @@ def test_a_bad_count_metric_or_claim_names_its_field_and_clears_the_result(wired
     assert state["result"] is None and state["failed"] is True
     assert t("compute_failed", "en") in headline and 'class="la-result-error"' in headline and words in headline
     assert "la-dice-f1" not in headline and identity == "" and steps == ""
-    assert table.empty and list(table.columns) == [t("col_metric", "en"), t("col_value", "en"), "≈"]  # no 1, 2, 3
+    rounded = "≈ (4 sig. digits)"  # what the last column is, not a cryptic "≈"
+    assert table.empty and list(table.columns) == [t("col_metric", "en"), t("col_value", "en"), rounded]  # no 1, 2, 3
     assert 'id="la-cm-tp">—' in matrix  # the previous counts' matrix is gone
     zh_headline = confusion_tab.render_outputs(state, "zh")[0]  # the language switch renders the message again
     assert t("compute_failed", "zh") in zh_headline and esc(failed.value.__context__.render("zh")) in zh_headline
@@ -76,3 +77,15 @@ def test_every_computation_of_the_tab_clears_the_result_when_it_fails(wired) -> 
     cleared = {ids[id(c)] for c in (tab.state, *tab.outputs)}
     on_failure = [d for d in config["dependencies"] if d["trigger_only_on_failure"] and set(d["outputs"]) == cleared]
     assert len(on_failure) == 2  # the counts' Compute and the masks' button
+
+
+def test_the_metrics_tables_rounded_column_says_what_it_is_and_holds_plain_numbers() -> None:
+    state = confusion_tab.counts_state(20, 5, 10, 65, "dice", "")
+    for lang, heading in (("en", "≈ (4 sig. digits)"), ("zh", "≈（4 位有效数字）")):
+        table = confusion_tab.render_outputs(state, lang)[2]
+        assert list(table.columns)[-1] == heading
+    rounded = dict(zip(table.iloc[:, 0], table.iloc[:, 2], strict=True))
+    assert rounded["recall"] == "0.6667" and rounded["accuracy"] == "0.85"
+    tiny = confusion_tab.counts_state(1, 0, 99_999, 0, "dice", "")  # recall 1e-05: plain text, not LaTeX
+    assert dict(zip(*(confusion_tab.render_outputs(tiny, "en")[2].iloc[:, i] for i in (0, 2)), strict=True))[
+        "recall"] == "1e-05"

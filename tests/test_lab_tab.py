@@ -13,6 +13,8 @@ from lossapp.ui.common import gr
 from lossapp.ui.lab_tab import (
     PLOTS,
     SLOTS,
+    experiment_choices,
+    experiment_info,
     label_updates,
     panel_frames,
     plot_labels,
@@ -32,6 +34,14 @@ def test_slots_show_each_parameter_with_what_it_accepts() -> None:
     assert props[4]["info"].endswith("one of constant, decaying")
     assert all(not p["visible"] for p in props[5:])
     assert "value" not in slot_props("l1_l2_smooth_l1", "zh", with_values=False)[0]  # a language switch keeps them
+
+
+def test_the_chosen_experiments_whole_title_is_under_the_dropdowns_label() -> None:
+    """The dropdown shows one line, cut short on a phone: its info line holds the whole title, which wraps."""
+    for lang in ("en", "zh"):
+        for label, name in experiment_choices(lang):
+            assert experiment_info(name, lang) == tr(EXPERIMENTS[name].title, lang) and label.startswith(
+                experiment_info(name, lang))
 
 
 def test_a_run_fills_every_output_and_keeps_what_it_ran() -> None:

@@ -9,6 +9,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import csv
 import dataclasses
+import html
 import inspect
 import io
 import json
@@ -511,6 +512,11 @@ def test_language_switch_covers_every_registered_component(demo) -> None:
 CHART_NAMES = {"smooth", "huber", "retinanet", *lossapp.verdicts.VERDICTS, "error"}
 
 
+def _html_text(fragment: str) -> str:
+    """The text of an HTML fragment (a chart's title or legend)."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", fragment))
+
+
 def _chart_words(update: dict, legend: str) -> list[str]:
     """The stray English of a plot update's chart title, axis titles, legend title and legend entries (the
     values of its `legend` column)."""
@@ -526,11 +532,17 @@ def test_the_calculators_plots_are_in_chinese_for_every_loss() -> None:
         example = spec.example or {}
         target = example.get("target") if spec.target_kind is not None else None
         result = lossapp.compute(spec.name, example.get("pred"), target, **(example.get("params") or {}))
-        for update in calculator.render_details({"result": result}, "zh")[4:6]:
-            if update["visible"]:
+        details = calculator.render_details({"result": result}, "zh")
+        for box, title, plot, legend in (details[4:8], details[8:12]):  # each chart's charts.Chart.parts
+            if box["visible"]:
                 plotted.add(spec.name)
-                assert all(update[k] for k in ("title", "x_title", "y_title", "color_title")), (spec.name, update)
-                assert _chart_words(update, "series") == [], (spec.name, update)
+                assert all(plot[k] for k in ("x_title", "y_title")) and title and legend, (spec.name, plot)
+                assert plot.get("title") is None and plot.get("color_title") is None  # both drawn as HTML
+                words = _html_text(legend)
+                assert all(str(name) in words for name in dict.fromkeys(plot["value"]["series"])), (spec.name, words)
+                texts = [_html_text(title), words, plot["x_title"], plot["y_title"]]
+                assert [w for text in texts for w in stray_english(text, CHART_NAMES) if not w.isupper()] == [], \
+                    (spec.name, texts)
     assert {"bce", "cross_entropy", "mse", "focal"} <= plotted, plotted
 
 
@@ -592,7 +604,8 @@ def test_input_errors_become_gradio_errors_in_the_users_language() -> None:
 def test_render_outputs_of_the_article_example() -> None:
     result = lossapp.compute(*BCE)
     outputs = calculator.render_outputs({"result": result, "verdict": None, "sources": {}}, "en")
-    value, _warnings, solution, table, note, comparison, plot_loss, plot_dloss, _plot_note, snippet = outputs
+    value, _warnings, solution, table, note, comparison, *charts, _plot_note, snippet = outputs
+    plot_loss, plot_dloss = charts[2], charts[6]  # the plots of the two charts' [box, title, plot, legend]
     assert '<div class="la-value" id="la-value">0.926341</div>' in value
     assert "matches torch.nn.functional.binary_cross_entropy on cpu/float32" in value.replace("<wbr>", "")
     assert "torch.<wbr>nn.<wbr>functional.<wbr>binary_<wbr>cross_<wbr>entropy" in value  # breaks there on a phone
@@ -649,7 +662,7 @@ def test_large_input_outputs_are_bounded() -> None:
     assert f'data-rows="{service.TABLE_ROWS}"' in outputs[3] and outputs[3].count("<tr>") == 1 + service.TABLE_ROWS
     assert outputs[4] == "Showing the first 500 of 100,000 rows; the Downloads tab has the rest."
     assert len(outputs[2]) < 20_000
-    assert len(outputs[6]["value"]) <= 4 * plots_max_rows()
+    assert len(outputs[8]["value"]) <= 4 * plots_max_rows()  # the loss chart's plot (after its box and title)
 
 
 def plots_max_rows() -> int:

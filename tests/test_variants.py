@@ -297,3 +297,73 @@ def test_an_interval_that_misses_the_variants_own_value_is_not_used() -> None:
     wrong = Variant("wrong_interval", good.title, good.explanation, "l", good.applies, good.compute,
                     interval=lambda c: (5.0, 6.0))
     assert interval_of(case, VariantValue(wrong, -written.scalar)) is None
+
+
+# -- shared interval terms: a case's enclosures share per-element terms (Box.shared) and give what they give alone ----
+
+SHARED_TERM_PARAMS = {  # options whose enclosures take other paths through the shared terms
+    "focal": [{"alpha": 0.0}, {"gamma": 0.5}, {"alpha": -1.0, "gamma": 0.0}],
+    "dice": [{"activation": "sigmoid"}, {"per_sample": True, "eps": 1.0}],
+    "iou": [{"activation": "sigmoid", "per_sample": True}],
+    "tversky": [{"activation": "sigmoid", "alpha": 0.3, "beta": 0.7}],
+    "dice_ce": [{"activation": "sigmoid"}],
+    "dice_focal": [{"activation": "sigmoid", "gamma": 0.0}],
+    "cross_entropy": [{"label_smoothing": 0.1}, {"ignore_index": 1}],
+    "softmax_focal": [{"alpha": 0.25, "gamma": 0.0}, {"ignore_index": 1}],
+    "kl_div": [{"reduction": "mean", "log_base": 2}],
+    "rmse": [{"reduction": "sum"}],
+}
+
+
+def _shared_term_problems() -> list[tuple[str, int, dict]]:
+    out = []
+    for spec in EXAMPLES:
+        if spec.kind != "loss":
+            continue
+        for params in [dict(spec.example.get("params") or {}), *SHARED_TERM_PARAMS.get(spec.name, [])]:
+            out += [(spec.name, seed, params) for seed in range(2)]
+    return out
+
+
+def _intervals(result: lossapp.Result) -> dict[str, object]:
+    """The correct enclosure, then every applicable variant's value and enclosure, in the checker's order."""
+    from lossapp.variants import VariantValue, interval_of, variant_value
+    case = Case(result)
+    out: dict[str, object] = {"enclosure": (case.enclosure.lo, case.enclosure.hi, case.enclosure.sound)}
+    for catalogue in (CONVENTIONS, MISTAKES):
+        for vid, variant in catalogue.items():
+            try:
+                if not variant.applies(case):
+                    continue
+                value = variant_value(case, variant)
+            except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
+                continue
+            if isinstance(value, float) and variant.interval is not None:
+                out[vid] = (value, interval_of(case, VariantValue(variant, value)))
+    return out
+
+
+@pytest.mark.parametrize(("name", "seed", "params"), _shared_term_problems(),
+                         ids=lambda v: v if isinstance(v, str) else str(v))
+def test_enclosures_with_shared_terms_equal_those_made_alone(name: str, seed: int, params: dict,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registry-wide, on random small inputs written to 1-4 decimals (and on the same values with no decimals): the
+    enclosures a case makes while sharing per-element terms between the correct value's and its variants' are
+    those each one makes with nothing shared (a Case without a memo)."""
+    from test_interval import _random_like_example
+    spec = lossapp.LOSSES[name]
+    gen = torch.Generator().manual_seed(seed)
+    written = _random_like_example(spec, gen)
+    # the same values as tensors too: their decimals are not known (as for a large tensor), the box is a point
+    given = tuple(None if s is None else lossapp.inputs.read_tensor(s, "x").values for s in written)
+    for pred, target in (written, given):
+        try:
+            result = lossapp.compute(name, pred, target, **params)
+        except InputError:
+            continue  # options these inputs do not take
+        shared = _intervals(result)
+        with monkeypatch.context() as m:
+            m.setattr(Case, "interval_memo", property(lambda self: None))
+            alone = _intervals(result)
+        assert shared == alone
+        assert any(v[1] is not None for k, v in shared.items() if k != "enclosure") or name not in SHARED_TERM_PARAMS

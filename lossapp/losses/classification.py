@@ -904,16 +904,20 @@ def bce_with_logits_enclosure(box: Box) -> Iv:
 # Cross-entropy: l_n = −w_{y_n}·log softmax(x_n)_{y_n}, with log_softmax_iv's exact range of every class (monotone
 # in each logit); label smoothing mixes in −(ε/C)·Σ_c w_c·log p_c; class-probability targets are linear in
 # their own box. pred given as probabilities is the log of their box (log is increasing).
+def _scores_box(box: Box, kind: str) -> Iv:
+    """The box of the scores whose log-softmax is taken: logits, the log of probabilities, or log-probabilities."""
+    if kind == "probabilities":
+        return box.pred_box(0.0, 1.0).log()
+    if kind == "log_probabilities":
+        return box.pred_box(None, 0.0)
+    return box.pred_box()
+
+
 @interval_formula("exact log-softmax range (monotone in each logit), interval arithmetic with outward rounding")
 def cross_entropy_enclosure(box: Box) -> Iv:
     params = box.params
     kind = params["input"]
-    if kind == "probabilities":
-        z = box.pred_box(0.0, 1.0).log()
-    elif kind == "log_probabilities":
-        z = box.pred_box(None, 0.0)
-    else:
-        z = box.pred_box()
+    z = box.shared(("cross_entropy_scores", kind), lambda: _scores_box(box, kind))
     target = box.require_target()
     eps = float(params["label_smoothing"])
     w = tensor_param(params["weight"])
@@ -934,8 +938,10 @@ def cross_entropy_enclosure(box: Box) -> Iv:
         logp = log_softmax_iv(classes.x)
         smooth = -(logp * (w if w is not None else torch.ones(c, dtype=torch.float64))).sum(-1) * classes.counted
         terms = -classes.picked(logp) * wy * (1.0 - eps) + smooth * (eps / c)
-    else:
-        terms = -log_softmax_iv(classes.x, index=classes.index) * wy
+    else:  # the log-probability of each sample's class, shared by the enclosures of one problem
+        log_p = box.shared(("cross_entropy_log_p", kind, int(params["ignore_index"])),
+                           lambda: log_softmax_iv(classes.x, index=classes.index))
+        terms = -log_p * wy
     terms = terms / log_base_divisor(params)
     return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
                      denominator=wy if box.reduction == "mean" else None)
@@ -955,17 +961,22 @@ def nll_enclosure(box: Box) -> Iv:
 # KL divergence (torch): log_target False: l = xlogy(t, t) − t·x;  True: l = e^t·(t − x).
 @interval_formula("interval arithmetic with outward rounding over torch's kl_div formula (t·log t convex, exact range)")
 def kl_div_enclosure(box: Box) -> Iv:
-    target = box.require_target()
-    if box.params["log_target"]:
-        x = box.pred_box(0.0, 1.0).log() if box.params["input"] == "probabilities" else box.pred_box()
-        t = box.target_box(None, 0.0) if bool((target <= 0).all()) else box.target_box()
-        terms = t.exp() * (t - x)
-    else:
-        if bool((target < 0).any()):
-            raise EnclosureUnavailable(msg("interval.outside_domain", function="t·log t"))
-        log_q = box.pred_box(0.0, 1.0).log() if box.params["input"] == "probabilities" else box.pred_box(None, 0.0)
-        terms = _kl_terms(box.target_box(0.0, None), log_q)
+    log_target, kind = bool(box.params["log_target"]), box.params["input"]
+    # the terms, shared by the enclosures of one problem (another reduction, log base: `Box.shared`)
+    terms = box.shared(("kl_div_terms", log_target, kind), lambda: _kl_div_enclosure_terms(box, log_target, kind))
     return reduce_iv(terms / log_base_divisor(box.params), box.reduction)
+
+
+def _kl_div_enclosure_terms(box: Box, log_target: bool, kind: str) -> Iv:
+    target = box.require_target()
+    if log_target:
+        x = box.pred_box(0.0, 1.0).log() if kind == "probabilities" else box.pred_box()
+        t = box.target_box(None, 0.0) if bool((target <= 0).all()) else box.target_box()
+        return t.exp() * (t - x)
+    if bool((target < 0).any()):
+        raise EnclosureUnavailable(msg("interval.outside_domain", function="t·log t"))
+    log_q = box.pred_box(0.0, 1.0).log() if kind == "probabilities" else box.pred_box(None, 0.0)
+    return _kl_terms(box.target_box(0.0, None), log_q)
 
 
 def _kl_terms(t: Iv, x: Iv) -> Iv:

@@ -335,19 +335,31 @@ def focal_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, A
 # factors non-decreasing. So the corners give the exact range of the unweighted term; the weight (any sign) is
 # applied after by interval arithmetic. Soft labels: plain interval arithmetic over the same formula.
 
-def _focal_enclosure_terms(x: Iv, y: Iv, alpha: float, gamma: float, probabilities: bool,
-                           labels: bool = False) -> Iv:
-    if labels:  # each factor is the branch its 0/1 label picks
-        one = y.lo == 1
-        if probabilities:
-            p = x.clamp(0.0, 1.0)
-            ce, one_minus_pt = bce_enclosure_terms(p, y, labels=True), where(one, (1.0 - p).clamp(0.0, None), p)
-        else:
-            z = where(one, -x, x)
-            ce, one_minus_pt = z.softplus(), z.sigmoid()
-        term = one_minus_pt.clamp(0.0, None).pow(gamma) * ce
-        alpha_t = torch.where(one, torch.tensor(alpha, dtype=torch.float64), torch.tensor(1.0 - alpha, dtype=torch.float64))
-        return term * alpha_t if alpha >= 0 else term
+def _focal_label_factors(x: Iv, y: torch.Tensor, probabilities: bool) -> tuple[Iv, Iv]:
+    """(ce, 1 − p_t) for exact 0/1 labels y at a corner x of the box: each factor is the branch its label picks."""
+    one = y == 1
+    if probabilities:
+        p = x.clamp(0.0, 1.0)
+        return bce_enclosure_terms(p, Iv(y), labels=True), where(one, (1.0 - p).clamp(0.0, None), p)
+    z = where(one, -x, x)
+    return z.softplus(), z.sigmoid()
+
+
+def _focal_label_terms(box: Box, y: torch.Tensor, gamma: float, probabilities: bool) -> Iv:
+    """The range over the box of each term without α, (1 − p_t)^γ·ce, for exact 0/1 labels y (monotone: see above),
+    shared by the enclosures of one problem and its variants (`Box.shared`): by every α (the variants without α,
+    with α swapped or on both classes)."""
+    def at(corner: Iv) -> Iv:
+        ce, one_minus_pt = _focal_label_factors(corner, y, probabilities)
+        return one_minus_pt.clamp(0.0, None).pow(gamma) * ce
+
+    def make() -> Iv:
+        x = box.pred_box(0.0, 1.0) if probabilities else box.pred_box()
+        return monotone(at, x, lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64))
+    return box.shared(("focal_label_terms", probabilities, gamma), make)
+
+
+def _focal_enclosure_terms(x: Iv, y: Iv, alpha: float, gamma: float, probabilities: bool) -> Iv:
     if probabilities:
         p = x.clamp(0.0, 1.0)
         ce = bce_enclosure_terms(p, y)
@@ -364,13 +376,16 @@ def focal_enclosure(box: Box) -> Iv:
     params = box.params
     alpha, gamma = float(params["alpha"]), float(params["gamma"])
     probabilities = params["input"] == "probabilities"
-    x = box.pred_box(0.0, 1.0) if probabilities else box.pred_box()
     target = box.require_target()
     if box.labels:
+        # α_t ≥ 0 is exact: times the range of the terms without α (non-negative) it is the range of the terms
         y = target.to(torch.float64)
-        term = monotone(lambda v: _focal_enclosure_terms(v, Iv(y), alpha, gamma, probabilities, labels=True), x,
-                        lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64))
+        term = _focal_label_terms(box, y, gamma, probabilities)
+        if alpha >= 0:
+            term = term * torch.where(y == 1, torch.tensor(alpha, dtype=torch.float64),
+                                      torch.tensor(1.0 - alpha, dtype=torch.float64))
     else:
+        x = box.pred_box(0.0, 1.0) if probabilities else box.pred_box()
         term = _focal_enclosure_terms(x, box.target_box(0.0, 1.0), alpha, gamma, probabilities)
     w = tensor_param(params["weight"])
     if w is not None:
@@ -534,13 +549,17 @@ def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, 
 @interval_formula("exact range (monotone in log p_t), interval arithmetic with outward rounding")
 def softmax_focal_enclosure(box: Box) -> Iv:
     params = box.params
-    gamma = float(params["gamma"])
-    classes = ClassTargets.of(box.pred_box(), box.require_target(), int(params["ignore_index"]))
-    log_pt = log_softmax_iv(classes.x, index=classes.index).clamp(None, 0.0)
+    gamma, ignore_index = float(params["gamma"]), int(params["ignore_index"])
+    # shared by the enclosures of one problem (`Box.shared`): log p_t by every γ, the terms without α by every α
+    classes = box.shared(("softmax_focal_classes", ignore_index),
+                         lambda: ClassTargets.of(box.pred_box(), box.require_target(), ignore_index))
+    log_pt = box.shared(("softmax_focal_log_pt", ignore_index),
+                        lambda: log_softmax_iv(classes.x, index=classes.index).clamp(None, 0.0))
 
     def term(v: Iv) -> Iv:
         return (1.0 - v.exp()).clamp(0.0, None).pow(gamma) * (-v)
-    terms = monotone_scalar(term, log_pt, increasing=False)
+    terms = box.shared(("softmax_focal_terms", ignore_index, gamma),
+                       lambda: monotone_scalar(term, log_pt, increasing=False))
     alpha = params["alpha"]
     if isinstance(alpha, torch.Tensor):
         terms = terms * classes.weight(alpha.to(torch.float64))

@@ -50,17 +50,18 @@ from lossapp.interval import (
     Box,
     IntervalFormula,
     Iv,
+    corners,
+    from_corners,
     hull,
     interval_formula,
     log_softmax_iv,
-    monotone,
     reduce_iv,
     where,
 )
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, Part, lookup, register
-from lossapp.trace import SUBSTITUTE_MAX, Step, Trace, fmt
+from lossapp.trace import SUBSTITUTE_MAX, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
 INTERSECTIONS = ("product", "l1")  # Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 = Σ min(p, t)
@@ -620,16 +621,17 @@ def _coefficient_enclosure(kind: str, p: Iv, t: Iv, dims: tuple[int, ...], param
     return (inter + eps) / (inter + fp * float(params["alpha"]) + fn * float(params["beta"]) + eps)
 
 
-def _label_coefficient_enclosure(kind: str, p: Iv, t: torch.Tensor, dims: tuple[int, ...],
-                                 params: dict[str, Any]) -> Iv:
-    """The coefficient for an exact 0/1 target t, from three sums per set: |X∩Y| = Σ_{t=1} p, |X| = Σ p and
-    |Y| = Σ t (exact: a count), with |X∪Y| = |X| + |Y| − |X∩Y|, fp = |X| − |X∩Y| and fn = |Y| − |X∩Y| (identities of
-    the real sums, since t·p is p or 0 and (1 − t)·p is 0 or p; for p in [0, 1] min(p, t) is p·t, so
-    intersection="l1" is the same)."""
+def _label_set_sums(p: Iv, t: torch.Tensor, dims: tuple[int, ...]) -> tuple[Iv, Iv, Iv]:
+    """For an exact 0/1 target t, the three sums per set: |X∩Y| = Σ_{t=1} p, |X| = Σ p and |Y| = Σ t (exact: a
+    count); for p in [0, 1] min(p, t) is p·t, so intersection="l1" has the same sums."""
+    return _set_sum(where(t == 1, p, 0.0), dims), _set_sum(p, dims), Iv(_ssum(t, dims))
+
+
+def _label_coefficient_enclosure(kind: str, inter: Iv, size_p: Iv, size_t: Iv, params: dict[str, Any]) -> Iv:
+    """The coefficient for an exact 0/1 target from its per-set sums (_label_set_sums), with
+    |X∪Y| = |X| + |Y| − |X∩Y|, fp = |X| − |X∩Y| and fn = |Y| − |X∩Y| (identities of the real sums, since t·p is p or
+    0 and (1 − t)·p is 0 or p)."""
     eps = float(params["eps"])
-    inter = _set_sum(where(t == 1, p, 0.0), dims)
-    size_p = _set_sum(p, dims)
-    size_t = Iv(_ssum(t, dims))
     if kind == "dice":
         return (inter * 2.0 + eps) / (size_p + size_t + eps)
     if kind == "iou":
@@ -638,19 +640,22 @@ def _label_coefficient_enclosure(kind: str, p: Iv, t: torch.Tensor, dims: tuple[
     return (inter + eps) / (inter + fp + fn + eps)
 
 
+def _probability_box(box: Box, activation: str) -> Iv:
+    """The box of p: σ(x), softmax over dim 1 (exact per element), or pred clipped to [0, 1]."""
+    if activation == "sigmoid":
+        return box.pred_box().sigmoid()
+    if activation == "softmax":
+        return log_softmax_iv(box.pred_box(), dim=1).exp().clamp(0.0, 1.0)
+    return box.pred_box(0.0, 1.0)
+
+
 def _overlap_enclosure(kind: str) -> IntervalFormula:
     @interval_formula("exact range per set for 0/1 masks (monotone), interval arithmetic with outward rounding")
     def enclosure(box: Box) -> Iv:
         params = box.params
         activation = params["activation"]
         target = box.require_target()
-        x = box.pred_box()
-        if activation == "sigmoid":
-            p = x.sigmoid()
-        elif activation == "softmax":
-            p = log_softmax_iv(x, dim=1).exp().clamp(0.0, 1.0)
-        else:
-            p = box.pred_box(0.0, 1.0)
+        p = box.shared(("overlap_p", activation), lambda: _probability_box(box, activation))
         if activation == "softmax" and not target.is_floating_point():
             grid = torch.arange(p.shape[1]).view(1, p.shape[1], *([1] * (target.dim() - 1)))
             t_exact: torch.Tensor | None = (target.unsqueeze(1) == grid).to(torch.float64)
@@ -661,10 +666,14 @@ def _overlap_enclosure(kind: str) -> IntervalFormula:
             t = box.target_box(0.0, 1.0)
             coef = _coefficient_enclosure(kind, p, t, dims, params)
             size_t = _set_sum(t, dims)
-        else:  # increasing in p where t = 1, decreasing where t = 0: the corners give the range
-            coef = monotone(lambda v: _label_coefficient_enclosure(kind, v, t_exact, dims, params), p,
-                            lambda: t_exact * 2 - 1)
-            size_t = Iv(_ssum(t_exact, dims))
+        else:  # increasing in p where t = 1, decreasing where t = 0: the corners give the range (as `monotone`)
+            # each corner's per-set sums are shared by the enclosures with other ε, α, β or options (`Box.shared`)
+            ends = corners(p, lambda: t_exact * 2 - 1)
+            sums = [box.shared(("overlap_label_sums", activation, dims, len(ends), index),
+                               lambda corner=corner: _label_set_sums(corner, t_exact, dims))
+                    for index, corner in enumerate(ends)]
+            coef = from_corners([_label_coefficient_enclosure(kind, *corner_sums, params) for corner_sums in sums])
+            size_t = sums[0][2]
         if not params.get("include_background", True):
             coef, size_t = coef[..., 1:], size_t[..., 1:]
         loss = 1.0 - coef
@@ -758,7 +767,7 @@ def _merge(trace: Trace, part: Trace, tag: str) -> None:
     """Copy a part's steps, titles prefixed ("Dice part: ..."), symbols suffixed (L -> L_dice)."""
     for s in part.steps:
         title = msg("overlap.part.title", part=PART_PREFIX[tag], title=s.title)
-        trace.steps.append(Step(f"{s.symbol}_{tag}", title, s.formula, s.value, s.note, s.sub, s.args))
+        trace.steps.append(s.renamed(f"{s.symbol}_{tag}", title))
     for warning in part.warnings:
         trace.warn(warning)
 
@@ -909,7 +918,12 @@ def _combo_enclosure(kind: str) -> IntervalFormula:
     @interval_formula(f"sum of the parts' enclosures (Dice and the {_PART_NAMES[kind]} part)")
     def enclosure(box: Box) -> Iv:
         spec, pp = _part(kind, box.params)
-        pred, target = _part_inputs(spec, box.pred, box.require_target(), pp, Trace())
+        target = box.require_target()
+        # the part's inputs once per problem (prepare may convert them), so that its enclosures share their terms
+        key = ("combination_part_inputs", kind, tuple(sorted(pp.items()))) \
+            if all(v is None or isinstance(v, bool | int | float | str) for v in pp.values()) else None
+        pred, target = box.shared(key, lambda: _part_inputs(spec, box.pred, target, pp, Trace())) if key else \
+            _part_inputs(spec, box.pred, target, pp, Trace())
         part = spec.enclosure.evaluate(box.part(pred, target, pp, spec.target_kind))
         return dice_enclosure.evaluate(box) * float(box.params["lambda_dice"]) + part * float(box.params[lam])
     return enclosure

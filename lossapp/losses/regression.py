@@ -242,7 +242,8 @@ def mse_enclosure(box: Box) -> Iv:
 
 @interval_formula("exact range (√ of the reduced d², monotone), interval arithmetic with outward rounding")
 def rmse_enclosure(box: Box) -> Iv:
-    return reduce_iv(_terms(box, _square, 1), box.reduction).sqrt()
+    # d², shared by RMSE's enclosures of one problem (`Box.shared`: its value under another reduction)
+    return reduce_iv(box.shared("rmse_squared_terms", lambda: _terms(box, _square, 1)), box.reduction).sqrt()
 
 
 @interval_formula("exact range (smooth L1 is non-decreasing in |d|), interval arithmetic with outward rounding")

@@ -27,6 +27,7 @@ from lossapp.plots import AroundPlot, axis_range, loss_around, pin_markers
 from lossapp.registry import INPUT_PARAM, LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
+from lossapp.ui import charts
 from lossapp.ui.common import (
     LATEX,
     Translations,
@@ -189,8 +190,8 @@ class Calculator:
     table: Any
     table_note: Any
     comparison: Any
-    plot_loss: Any
-    plot_dloss: Any
+    plot_loss: charts.Chart
+    plot_dloss: charts.Chart
     plot_note: Any
     snippet: Any
     downloads: dict[str, Any]  # kind (DOWNLOAD_KINDS) -> its button
@@ -212,9 +213,9 @@ class Calculator:
 
     @property
     def detail_outputs(self) -> list[Any]:
-        """What render_details() fills."""
-        return [self.solution, self.table, self.table_note, self.comparison, self.plot_loss, self.plot_dloss,
-                self.plot_note, self.snippet]
+        """What render_details() fills (each chart: its box, title, plot and legend)."""
+        return [self.solution, self.table, self.table_note, self.comparison, *self.plot_loss.parts,
+                *self.plot_dloss.parts, self.plot_note, self.snippet]
 
     @property
     def inputs(self) -> list[Any]:
@@ -326,6 +327,22 @@ def _x_title(plot: AroundPlot, lang: str) -> str:
     return {"p_t": t("x_pt", lang), "d = ŷ − y": t("x_d", lang), "x_y": t("x_logit", lang)}.get(plot.x_label, plot.x_label)
 
 
+def no_chart() -> list[Any]:
+    """[box, title, plot, legend] (charts.Chart.parts) of a calculator chart that is not shown."""
+    return [gr.update(visible=False), "", gr.update(value=None), ""]
+
+
+def chart_updates(frame: pd.DataFrame, colors: dict[str, str], pins: set[str], title: str, legend: str,
+                  x_title: str, y_title: str) -> list[Any]:
+    """[box, title, plot, legend] of a calculator chart drawing `frame` (columns x, y, series): the title and the
+    legend as HTML in the plot's colours (`pins`: the series drawn as pins, the user's elements)."""
+    drawn = {name: colors[name] for name in dict.fromkeys(frame["series"])}
+    return [gr.update(visible=True), charts.title_html(title),
+            gr.update(value=frame, x_title=x_title, y_title=y_title, color_map=colors, x_lim=frame.attrs.get("x_lim"),
+                      y_lim=frame.attrs.get("y_lim")),
+            charts.legend_html(drawn, legend, pins)]
+
+
 # the state after a failed Compute: no result (the previous one belonged to other inputs), and the panel says so
 FAILED: dict[str, Any] = {"result": None, "failed": True}
 
@@ -343,7 +360,7 @@ def render_details(state: dict[str, Any] | None, lang: str) -> list[Any]:
     """Updates for Calculator.detail_outputs: the worked solution, the first rows of the table, the comparison,
     the plot and the snippet (each bounded, whatever the input's size)."""
     if not state or state.get("result") is None:
-        return ["", "", "", "", gr.update(value=None, visible=False), gr.update(value=None, visible=False), "", ""]
+        return ["", "", "", "", *no_chart(), *no_chart(), "", ""]
     result: Result = state["result"]
     verdict = state.get("verdict")
     table, shown, total = table_html(result)
@@ -355,20 +372,18 @@ def render_details(state: dict[str, Any] | None, lang: str) -> list[Any]:
     except (InputError, ValueError, RuntimeError, KeyError, IndexError, TypeError):
         plot = None
     if plot is None or plot.data.empty:
-        plot_updates = [gr.update(value=None, visible=False), gr.update(value=None, visible=False)]
+        plot_updates = [*no_chart(), *no_chart()]
         plot_note = t("plot_none", lang)
     else:
         loss_frame, dloss_frame, colors = _plot_frames(plot, lang)
         x_title = _x_title(plot, lang)
         has_dloss = bool(len(dloss_frame)) and bool(dloss_frame["y"].notna().any())
         legend = tr(plot.legend, lang)
-        plot_updates = [gr.update(value=loss_frame, x_title=x_title, y_title=t("y_loss", lang), color_map=colors,
-                                  color_title=legend, title=t("plot_loss", lang), x_lim=loss_frame.attrs.get("x_lim"),
-                                  y_lim=loss_frame.attrs.get("y_lim"), visible=True),
-                        gr.update(value=dloss_frame if has_dloss else None, x_title=x_title, y_title=t("y_dloss", lang),
-                                  color_map=colors, color_title=legend, title=t("plot_dloss", lang),
-                                  x_lim=dloss_frame.attrs.get("x_lim"), y_lim=dloss_frame.attrs.get("y_lim"),
-                                  visible=has_dloss)]
+        pins = {tr(name, lang) for name in plot.points["series"]}
+        plot_updates = [*chart_updates(loss_frame, colors, pins, t("plot_loss", lang), legend, x_title,
+                                       t("y_loss", lang)),
+                        *(chart_updates(dloss_frame, colors, pins, t("plot_dloss", lang), legend, x_title,
+                                        t("y_dloss", lang)) if has_dloss else no_chart())]
         plot_note = t("plot_note", lang) + (f" {tr(plot.note, lang)}." if plot.note else "")
     snippet = render.torch_snippet(result, sources=state.get("sources") or None)
     return [render.to_markdown(result, lang, verdict=verdict), table, note, comparison_html(result, lang),
@@ -423,6 +438,11 @@ SAVE_FILE_JS = """(file) => {
   link.click();
   link.remove();
 }"""
+
+
+def _file_types(lang: str) -> str:
+    """The kinds of file the calculator reads (under the upload section's short title, which stays on one line)."""
+    return t("file_types", lang, types=", ".join(f"`{kind}`" for kind in service.FILE_TYPES))
 
 
 def _downloads_note(lang: str) -> str:
@@ -509,6 +529,8 @@ def build(tr_ui: Translations) -> Calculator:
                 tr_ui.keys(random_code, label="random_code")
             with gr.Accordion(t("upload", lang), open=False, elem_id="la-upload") as upload_box:
                 tr_ui.keys(upload_box, label="upload")
+                tr_ui.add(gr.Markdown(_file_types(lang), elem_classes=["la-note"]),
+                          lambda lg: gr.update(value=_file_types(lg)))
                 with gr.Row():
                     pred_file = tr_ui.keys(gr.File(label=t("pred_file", lang), file_types=list(service.FILE_TYPES),
                                                    type="filepath", elem_id="la-pred-file", height=150),
@@ -545,10 +567,8 @@ def build(tr_ui: Translations) -> Calculator:
                     comparison = gr.HTML("", elem_id="la-comparison")
                 with gr.Tab(t("out_plot", lang), id="plot") as tab_plot:
                     plot_note = gr.Markdown("", elem_classes=["la-note"])
-                    plot_loss = gr.LinePlot(value=None, x="x", y="y", color="series", height=300,
-                                            elem_id="la-plot-loss", tooltip="all", visible=False)
-                    plot_dloss = gr.LinePlot(value=None, x="x", y="y", color="series", height=300,
-                                             elem_id="la-plot-dloss", tooltip="all", visible=False)
+                    plot_loss = charts.chart("la-plot-loss", series="series", height=300, visible=False)
+                    plot_dloss = charts.chart("la-plot-dloss", series="series", height=300, visible=False)
                 with gr.Tab(t("out_snippet", lang), id="snippet") as tab_snippet:
                     snippet_note = gr.Markdown(t("snippet_note", lang), elem_classes=["la-note"])
                     snippet = gr.Code(value="", language="python", interactive=False, elem_id="la-snippet",

@@ -9,7 +9,7 @@ which the series first appear in the data, or the plot's color_map when one is s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +33,12 @@ def title_html(title: str) -> str:
     return render_template("chart_title.html", title=title)
 
 
-def legend_html(colors: dict[str, str], title: str = "") -> str:
+def legend_html(colors: dict[str, str], title: str = "", pins: Collection[str] = ()) -> str:
     """A chart's legend below its plot: an optional title (what the series differ by), then a swatch and the name
-    of each series, the entries wrapping onto further lines on a narrow screen."""
-    return render_template("chart_legend.html", title=title, entries=list(colors.items()))
+    of each series, the entries wrapping onto further lines on a narrow screen. A series named in `pins` is drawn
+    as marks (pins: a small "V" in its colour), the others as lines."""
+    entries = [(name, color, name in pins) for name, color in colors.items()]
+    return render_template("chart_legend.html", title=title, entries=entries)
 
 
 @dataclass
@@ -47,6 +49,11 @@ class Chart:
     title: Any
     plot: Any
     legend: Any
+
+    @property
+    def parts(self) -> list[Any]:
+        """[box, title, plot, legend]: what an update of the whole chart fills."""
+        return [self.box, self.title, self.plot, self.legend]
 
 
 def chart(elem_id: str, value: Any = None, *, series: str, title: str = "", legend: str = "",

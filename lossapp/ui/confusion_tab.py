@@ -19,6 +19,7 @@ from lossapp.ui.common import LATEX, Translations, as_gradio_errors, empty_html,
 from lossapp.ui.strings import t
 
 ARTICLE_COUNTS = {"tp": 20, "fp": 5, "fn": 10, "tn": 65}
+ROUNDED_DIGITS = 4  # the metrics table's last column: each value to this many significant digits, as a student writes it
 METRICS = ("dice", "f1", "dice_loss", "precision", "recall", "iou", "accuracy", "specificity", "mcc")
 
 
@@ -65,8 +66,9 @@ def metrics_frame(result: Result | None, lang: str) -> pd.DataFrame:
     metrics = result.extra.get("metrics", {}) if result is not None else {}
     rows = []
     for name, value in metrics.items():
-        rows.append([name, "—" if value is None else render.plain_number(value), "—" if value is None else fmt(value)])
-    columns = [t("col_metric", lang), t("col_value", lang), "≈"]
+        rows.append([name, "—" if value is None else render.plain_number(value),
+                     "—" if value is None else render.plain_number(value, ROUNDED_DIGITS)])
+    columns = [t("col_metric", lang), t("col_value", lang), t("col_rounded", lang, digits=ROUNDED_DIGITS)]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -157,7 +159,8 @@ def build(tr_ui: Translations) -> ConfusionTab:
         with gr.Column(scale=3, min_width=420):
             head = gr.HTML(first[0], elem_id="la-conf-headline")
             matrix = gr.HTML(first[1], elem_id="la-conf-matrix")
-            metrics_table = gr.Dataframe(value=first[2], interactive=False, elem_id="la-conf-metrics", max_height=480)
+            metrics_table = gr.Dataframe(value=first[2], interactive=False, elem_id="la-conf-metrics", max_height=480,
+                                         wrap=True)
             identity = gr.Markdown(first[3], latex_delimiters=LATEX, elem_id="la-conf-identity")
             with gr.Accordion(t("metrics", lang), open=False) as steps_box:
                 tr_ui.keys(steps_box, label="metrics")

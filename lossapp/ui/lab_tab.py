@@ -59,6 +59,12 @@ def experiment_choices(lang: str) -> list[tuple[str, str]]:
     return [(f"{tr(e.title, lang)} ({e.name})", e.name) for e in EXPERIMENTS.values()]
 
 
+def experiment_info(name: str, lang: str) -> str:
+    """The chosen experiment's whole title, under the dropdown's label: the dropdown shows one line, which a long
+    title overruns on a phone (and in the narrow column of a desktop)."""
+    return tr(find_experiment(name).title, lang)
+
+
 def _accepts(param: Param, lang: str) -> str:
     """What a parameter accepts, in words: its choices or its range."""
     if param.choices:
@@ -173,7 +179,8 @@ def add_lab_tab(tr_ui: Translations, lang_radio: Any) -> LabTab:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=300):
                 experiment = gr.Dropdown(experiment_choices(lang), value=FIRST, label=say("experiment", lang),
-                                         elem_id="la-lab-experiment")
+                                         info=experiment_info(FIRST, lang), elem_id="la-lab-experiment",
+                                         elem_classes=["la-dd"])  # its text ends before the arrow (layout.css)
                 slots = [gr.Textbox(elem_id=f"la-lab-param-{i}", max_lines=1, **props)
                          for i, props in enumerate(slot_props(FIRST, lang))]
                 seed = gr.Textbox("0", label=say("seed", lang), info=say("seed_info", lang), max_lines=1,
@@ -184,8 +191,9 @@ def add_lab_tab(tr_ui: Translations, lang_radio: Any) -> LabTab:
                 verdict = gr.HTML(verdict_html(None, lang), elem_id="la-lab-verdict-box")
                 plots = [charts.chart(f"la-lab-plot-{i}", series="series", height=300, visible=False)
                          for i in range(PLOTS)]
+                # a name is code (snake_case): whole on its line, the table scrolling sideways on a narrow screen
                 finding = gr.Dataframe(finding_frame(None, lang), label=say("finding", lang), interactive=False,
-                                       wrap=True, column_widths=["62%", "38%"], elem_id="la-lab-finding")
+                                       wrap=False, elem_id="la-lab-finding")
         state = gr.State(None)
     tr_ui.add(lab, lambda lg: gr.Tab(label=say("tab", lg)))
     tr_ui.add(intro, lambda lg: gr.update(value=say("intro", lg)))
@@ -201,9 +209,11 @@ def _wire(ui: LabTab, lang_radio: Any) -> None:
     private = {"api_visibility": "private", "show_progress": "hidden"}
 
     def on_experiment(name: str, lang: str) -> list[Any]:
-        return [None, *(gr.update(**props) for props in slot_props(name, lang)), *outputs_for(None, name, lang)]
+        return [None, gr.update(info=experiment_info(name, lang)),
+                *(gr.update(**props) for props in slot_props(name, lang)), *outputs_for(None, name, lang)]
 
-    ui.experiment.input(on_experiment, [ui.experiment, lang_radio], [ui.state, *ui.slots, *ui.outputs], **private)
+    ui.experiment.input(on_experiment, [ui.experiment, lang_radio], [ui.state, ui.experiment, *ui.slots, *ui.outputs],
+                        **private)
     ui.run.click(run_lab, [ui.experiment, ui.seed, lang_radio, *ui.slots], [ui.state, *ui.outputs],
                  api_visibility="private").then(label_updates, [ui.state], ui.labelled, **private)
 
@@ -214,7 +224,8 @@ def _wire(ui: LabTab, lang_radio: Any) -> None:
             with as_gradio_errors(lang, "lab"):
                 record = run_experiment(state["name"], state["params"], seed=state["seed"], lang=lang)
             state = {**state, "labels": plot_labels(record)}
-        return [state, gr.update(choices=experiment_choices(lang), value=name, label=say("experiment", lang)),
+        return [state, gr.update(choices=experiment_choices(lang), value=name, label=say("experiment", lang),
+                                 info=experiment_info(name, lang)),
                 *(gr.update(**props) for props in slot_props(name, lang, with_values=False)),
                 *outputs_for(record, state["name"] if state else name, lang)]
 
