@@ -97,6 +97,17 @@ def test_compute_returns_the_contract_json(client: Client) -> None:
     assert [s["symbol"] for s in data["steps"]][-1] == "L"
 
 
+def test_the_endpoints_answer_the_pinned_json_byte_for_byte() -> None:
+    """Each endpoint's JSON, serialised, is exactly the recorded one (tests/data/api_responses.json: the
+    benchmark's 100-element BCE, a seeded 4x3 input of every calculator loss with its defaults, a /check, a
+    float64 focal with params and a bfloat16 /compute_full), so speeding up the request path changes no byte."""
+    cases = json.loads((ROOT / "tests" / "data" / "api_responses.json").read_text(encoding="utf-8"))
+    assert len(cases) >= len(service.calculator_specs()) + 4
+    for case in cases:
+        answer = json.dumps(getattr(api, case["endpoint"])(*case["args"]))
+        assert answer == case["response"], (case["endpoint"], case["args"][0])
+
+
 def test_compute_with_params_and_defaults(client: Client) -> None:
     pred, target = "[[0.5, -1.2, 2.0], [0.0, 1.5, -0.3]]", "[[0.3, -1.0, 1.0], [0.2, 3.0, -0.3]]"
     data = client.predict("nn.HuberLoss", pred, target, '{"delta": 0.5}', "sum", "cpu", "float64",
