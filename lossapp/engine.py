@@ -116,14 +116,15 @@ def resolve_reduction(spec: LossSpec, reduction: Any) -> str:
 
 def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
               reduction: str, *, release: bool = False,
-              replay: Replayer | None = None) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
+              replay: Replayer | None = None, quiet: bool = False) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
     """Run the float64 step function; return the trace, the value and d(value)/d(pred).
 
     The gradient is autograd of the trace, or the spec's own `gradient` where it gives one (then the trace runs
     without recording a graph). With `release`, the steps keep only their shown elements from the moment they are
     written (a transient trace: they add nothing to the peak memory of the computation or of the backward pass), their
-    complete values to come from `replay`."""
-    trace = Trace(transient=release, replay=replay)
+    complete values to come from `replay`. With `quiet`, the steps that are only shown are not written (a rerun whose
+    steps nobody reads)."""
+    trace = Trace(transient=release, replay=replay, quiet=quiet)
     x = pred.detach()
     x = x.double() if x.is_floating_point() else x
     grad = None
@@ -393,7 +394,7 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
     if changed:
         as_float64 = {k: _on(rounded[msg("engine.parameter", name=k)][0], x.device) for k in params}
         _, exact_value, exact_grad = run_trace(spec, _on(x_ref, x.device), _on(t_ref, x.device), as_float64,
-                                               reduction, release=True)
+                                               reduction, release=True, quiet=True)
         shift_by = (exact_value - value).abs()
         shift, scale = float(shift_by.max()), float(value.abs().max())
         if not (math.isfinite(shift) and math.isfinite(scale)):  # where not both finite, the overflow warnings say why

@@ -31,6 +31,8 @@ ROUND_DIGITS = 6  # decimals of the per-class values listed in one table cell
 
 def json_safe(value: Any) -> Any:
     """Replace NaN and ±inf (not valid JSON) by None, recursively."""
+    if value is None or isinstance(value, str | int):  # (bool is an int) the most common leaves, unchanged
+        return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):

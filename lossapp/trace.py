@@ -21,7 +21,7 @@ shape. Its complete value comes back on request from a replay of the computation
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from string import Template
 from typing import Any, Protocol
@@ -76,6 +76,14 @@ def head(t: torch.Tensor, k: int) -> torch.Tensor:
     return first.double().cpu().clone()  # a copy: a view would keep all of t's memory alive
 
 
+def broadcast_shape(*shapes: Sequence[int]) -> torch.Size:
+    """torch.broadcast_shapes, answered at once where the shapes are all the same (the common case; torch's own is
+    Python that costs tens of microseconds a call)."""
+    if shapes and all(s == shapes[0] for s in shapes[1:]):
+        return torch.Size(shapes[0])
+    return torch.broadcast_shapes(*shapes)
+
+
 def as_list(t: torch.Tensor) -> float | list:
     """A tensor as a float (0-d) or a nested list, on the CPU."""
     t = t.detach().cpu()
@@ -89,7 +97,7 @@ class Lazy:
     def __init__(self, fn: Callable[..., torch.Tensor], inputs: tuple[Any, ...]) -> None:
         self.fn = fn
         self.inputs = tuple(v.detach() if isinstance(v, torch.Tensor) else v for v in inputs)
-        self.shape = tuple(torch.broadcast_shapes(*(v.shape for v in self.inputs if isinstance(v, torch.Tensor))))
+        self.shape = tuple(broadcast_shape(*(v.shape for v in self.inputs if isinstance(v, torch.Tensor))))
 
     def full(self) -> torch.Tensor:
         with torch.no_grad():
@@ -163,7 +171,9 @@ class Step:
 
     def release(self, replay: Replayer | None, index: int) -> None:
         """Keep only the shown elements (and small substitution arguments); `replay`, at position `index`
-        of its steps, gives the complete value back on request."""
+        of its steps, gives the complete value back on request. Released already, with the same: nothing to do."""
+        if self._index == index and self._replay is replay:
+            return
         self._replay, self._index = replay, index
         if self.complete:
             if isinstance(self._value, Lazy):
@@ -212,7 +222,7 @@ class Step:
             return [self.sub]
         tensors = {k: torch.as_tensor(v).detach().double().cpu() for k, v in self.args.items()}
         try:
-            shape = torch.broadcast_shapes(*(t.shape for t in tensors.values()))
+            shape = broadcast_shape(*(t.shape for t in tensors.values()))
         except RuntimeError:
             return None
         count = math.prod(shape)
@@ -231,13 +241,17 @@ class Trace:
     with `replay` for the rest), so that the trace holds no tensor the computation itself has let go: a run whose
     steps are read only as far as they are shown (`lossapp.compute`), or not at all (a variant's rerun), then needs
     no more memory than its own arithmetic — on a CPU the first touch of each fresh large buffer costs more than the
-    arithmetic on it."""
+    arithmetic on it.
+
+    `quiet`: nobody reads the steps (a rerun for its value and gradient): the steps that are only shown (`show`, the
+    derivative step) are not written."""
 
     steps: list[Step] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unreduced: torch.Tensor | None = None  # the per-element (per-sample) loss before reduction
     transient: bool = False
     replay: Replayer | None = field(default=None, repr=False)
+    quiet: bool = False
 
     def _append(self, step: Step) -> None:
         self.steps.append(step)
@@ -256,7 +270,9 @@ class Trace:
              note: str = "", sub: str | None = None, **args: Any) -> None:
         """Record a step that is only shown (the computation does not go on with it): value fn(*inputs), an
         elementwise function of inputs broadcast to one shape. Its elements are computed when read: once the trace
-        is released only the shown ones, from the first elements of the inputs (show few)."""
+        is released only the shown ones, from the first elements of the inputs (show few). Nothing in a quiet trace."""
+        if self.quiet:
+            return
         self._append(Step(symbol, title, formula, Lazy(fn, inputs), note, sub, args))
 
     def warn(self, message: str) -> None:

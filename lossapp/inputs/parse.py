@@ -53,6 +53,7 @@ _NUMERAL = r"[-+]?+(?:\d++\.?+\d*+|\.\d++)(?:[eE][-+]?+\d++)?+"
 _NUMERAL_FULL = re.compile(rf"{_NUMERAL}|[-+]?+(?i:nan|inf(?:inity)?+)", re.ASCII)
 _NUM_FULL = re.compile(rf"{_NUMERAL}|[-+]?+(?i:nan|inf(?:inity)?+)|(?i:true|false)", re.ASCII)
 _COMPLEX = re.compile(rf"{_NUMERAL}(?:[-+]{_NUMERAL.removeprefix('[-+]?+')})?+[jJ]", re.ASCII)
+_PLAIN_NUMBER = re.compile(r"[-+]?\d*\.(\d*)|[-+]?\d+", re.ASCII)  # no exponent: (the decimals) or an integer
 _NUMBER_START = re.compile(r"[-+]?\.?\d", re.ASCII)  # a word that begins like a number
 
 # Full-width punctuation and look-alike characters from Chinese input methods, LaTeX and word
@@ -70,6 +71,10 @@ def number_decimals(token: str) -> int:
     """Digits after the decimal point as written, in absolute terms: '0.2947' -> 4, '1.5e-3' -> 4,
     '1.' -> 0, '3' -> -1 (an integer, taken as exact); nan, inf, True and False -> -1. At most
     limits.MAX_DECIMALS ('3e-9999999999999999999' -> 300): more say nothing a float64 can hold."""
+    plain = _PLAIN_NUMBER.fullmatch(token)  # the common case, read at once: '0.2947', '-3', '1.'
+    if plain is not None:
+        fraction = plain.group(1)
+        return -1 if fraction is None else min(len(fraction), limits.MAX_DECIMALS)
     token = token.strip().lower().lstrip("+-")
     if token in ("nan", "inf", "infinity", "true", "false"):
         return -1

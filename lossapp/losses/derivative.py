@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 
 from lossapp.i18n import Message, msg
-from lossapp.trace import Trace, fmt, head
+from lossapp.trace import Trace, broadcast_shape, fmt, head
 
 NOTE_POINTS = 3  # elements whose branch the derivative step's note spells out
 
@@ -32,8 +32,10 @@ def derivative_step(trace: Trace, symbol: str, formula: str, fn: Callable[..., t
     """Show ∂l_n/∂pred_n = fn(*inputs) (elementwise over the inputs broadcast to one shape), with a note saying for
     each of the first NOTE_POINTS elements which branch it is on: `point(*values, derivative)` gets that element's
     input values and derivative (floats) and returns its Message. `title` replaces the default title; `lead` is a
-    note put before the points."""
-    shape = torch.broadcast_shapes(*(t.shape for t in inputs))
+    note put before the points. Nothing in a quiet trace."""
+    if trace.quiet:
+        return
+    shape = broadcast_shape(*(t.shape for t in inputs))
     firsts = [head(t.detach().broadcast_to(shape), NOTE_POINTS).tolist() for t in inputs]
     with torch.no_grad():
         values = fn(*(torch.tensor(v, dtype=torch.float64) for v in firsts)).reshape(-1).tolist()
