@@ -574,7 +574,34 @@ def _read_words(src: _Source, tokens: _Tokens, spaces: dict[int, int]) -> tuple[
     return _convert(words, fail)
 
 
+# A short one-line list of plain numbers, "[0.2947, 0.5898, 0.4863]": read at once (see _flat_list)
+_FLAT_LIST = re.compile(rf"\[ *+({_NUMERAL}(?: *+, *+{_NUMERAL})*+) *+\]", re.ASCII)
+_FLAT_LIST_CHARS = 1 << 14
+
+
+def _flat_list(src: _Source, start: int, end: int) -> TensorInput | None:
+    """text[start:end] as _parse_brackets reads it where it is a short list of numbers separated by commas and
+    spaces (what a person or a JSON encoder writes), without its scans; None for anything else."""
+    if end - start > _FLAT_LIST_CHARS or limits.MAX_DIMS < 1:
+        return None
+    flat = _FLAT_LIST.fullmatch(src.text, start, end)
+    if flat is None:
+        return None
+    words = flat.group(1).replace(" ", "").split(",")
+    _check_size(len(words), src.name)
+
+    def fail() -> InputError:  # the error _parse_brackets gives for these words
+        tokens = _bracket_tokens(src.text, start, end, keep_skeleton=False)
+        return _bad_word_error(src, tokens.starts, tokens.ends)
+
+    values, words = _convert(words, fail)
+    return _tokens_to_input(values, words, (len(words),))
+
+
 def _parse_brackets(src: _Source, start: int, end: int) -> TensorInput:
+    flat = _flat_list(src, start, end)
+    if flat is not None:
+        return flat
     name = src.name
     nesting = _scan_brackets(src.text, start, end)  # before anything that grows with the text
     if nesting.unmatched_close is not None or nesting.unclosed:
