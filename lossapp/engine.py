@@ -185,7 +185,7 @@ class Replay:
     def gradients(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The complete gradients: the trace's at the inputs as written and the built-in's (None when there is none)."""
         x, t, params = self._inputs()
-        _, _, manual = run_trace(self.spec, x, t, params, self.reduction, release=True)
+        _, _, manual = run_trace(self.spec, x, t, params, self.reduction, release=True, quiet=True)
         _, reference = run_reference(self.spec, x, t, params, self.reduction, self.device, self.dtype)
         return None if manual is None or reference is None else (manual, reference.to(manual.device))
 
