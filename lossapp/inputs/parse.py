@@ -595,7 +595,15 @@ def _flat_list(src: _Source, start: int, end: int) -> TensorInput | None:
         return _bad_word_error(src, tokens.starts, tokens.ends)
 
     values, words = _convert(words, fail)
-    return _tokens_to_input(values, words, (len(words),))
+    return _tokens_to_input(values, words, (len(words),), _numeral_decimals)
+
+
+def _numeral_decimals(word: str) -> int:
+    """number_decimals of a word that is a _NUMERAL (ASCII digits, at most one '.', maybe an exponent)."""
+    if "e" in word or "E" in word:
+        return number_decimals(word)
+    dot = word.find(".")
+    return -1 if dot < 0 else min(len(word) - dot - 1, limits.MAX_DECIMALS)
 
 
 def _parse_brackets(src: _Source, start: int, end: int) -> TensorInput:
@@ -996,10 +1004,12 @@ def _skip_header(text: str, start: int, end: int, name: str) -> int:
     return nl + 1
 
 
-def _tokens_to_input(values: torch.Tensor, words: list[str], shape: Sequence[int]) -> TensorInput:
-    """Flat converted values and their words (row-major) -> TensorInput of the given shape."""
+def _tokens_to_input(values: torch.Tensor, words: list[str], shape: Sequence[int],
+                     decimals_of: Callable[[str], int] = number_decimals) -> TensorInput:
+    """Flat converted values and their words (row-major) -> TensorInput of the given shape (`decimals_of`: each
+    word's number_decimals)."""
     decimals = None
     if len(words) <= limits.DECIMALS_MAX_ELEMENTS:
-        decimals = np.fromiter(map(number_decimals, words), dtype=np.int64, count=len(words)).reshape(tuple(shape))
+        decimals = np.fromiter(map(decimals_of, words), dtype=np.int64, count=len(words)).reshape(tuple(shape))
     return TensorInput(values.reshape(tuple(shape)), decimals)
 
