@@ -38,6 +38,8 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
+        if all(type(v) is float for v in value) and all(map(math.isfinite, value)):  # a step's numbers, at once
+            return list(value)
         return [json_safe(v) for v in value]
     if isinstance(value, torch.Tensor):
         return json_safe(value.item() if value.dim() == 0 else value.tolist())

@@ -909,6 +909,8 @@ def _check_json(text: str, start: int, end: int, name: str) -> None:
     """Refuses in JSON text[start:end] what json.loads cannot take: brackets nested deeper than
     limits.MAX_NESTING (json.loads recurses once per level) and numbers longer than limits.MAX_NUMBER_CHARS;
     string literals are skipped."""
+    if end - start <= min(limits.MAX_NESTING, limits.MAX_NUMBER_CHARS):  # too short to hold either ("{}")
+        return
     in_string, backslashes, number_run = False, 0, 0
     depth = deepest = 0
     long_number: int | None = None
