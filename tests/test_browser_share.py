@@ -231,6 +231,33 @@ def test_sharing_on_a_phone_in_dark_theme_and_chinese(browser, app_server: Serve
         context.close()
 
 
+# every formula with a copy button: [whether the button is clear of the formula's box, whether the formula's box
+# scrolls when its content is wider, whether the button is inside the viewport]
+COPY_BUTTONS_CLEAR = """() => [...document.querySelectorAll('#la-check-solution .la-copyable')].map((display) => {
+  const formula = display.querySelector(':scope > .katex'), button = display.querySelector(':scope > .la-copy');
+  const f = formula.getBoundingClientRect(), b = button.getBoundingClientRect();
+  const scrolls = formula.scrollWidth <= formula.clientWidth || getComputedStyle(formula).overflowX === 'auto';
+  return [b.left >= f.right - 0.5, scrolls, b.right <= innerWidth];
+})"""
+
+
+def test_a_formulas_copy_button_never_covers_it_on_a_phone(browser, app_server: Server) -> None:  # noqa: F811
+    """On a phone a formula can be wider than the column: it scrolls on its own, its copy button beside it."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.set_default_timeout(BROWSER_TIMEOUT)
+    try:
+        page = open_app(context, app_server.url + "?tab=check&loss=bce&pred=%5B0.2947%2C+0.5898%2C+0.4863%5D"
+                                                  "&target=%5B1%2C+0%2C+0%5D&claimed=0.9264")
+        page.wait_for_function("() => document.querySelectorAll('#la-check-solution .la-copyable').length >= 10")
+        placed = page.evaluate(COPY_BUTTONS_CLEAR)
+        assert placed and all(all(checks) for checks in placed), placed
+        wide = page.evaluate("() => [...document.querySelectorAll('#la-check-solution .la-copyable > .katex')]"
+                             ".some((f) => f.scrollWidth > f.clientWidth)")
+        assert wide  # the loss's own formula is wider than a phone's column: the case the layout is for
+    finally:
+        context.close()
+
+
 SPACE_PAGE = """<!doctype html><html><body><script>
 window.received = [];
 window.addEventListener('message', (event) => window.received.push({origin: event.origin, data: event.data}));
