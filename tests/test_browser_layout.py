@@ -299,6 +299,16 @@ def test_the_phone_layout_has_labelled_tabs_and_tidy_controls(phone) -> None:
     expect(pg.locator("#la-check-conventions-wrap")).to_contain_text("PyTorch")
     assert pg.evaluate(BROKEN_CELLS, "#la-check-conventions-wrap th, #la-check-conventions-wrap td") == []
     assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    # the article examples' cards: the stated value, lossapp's and the verdict all inside the card
+    show(pg, "examples", "en")
+    wait(pg, CARD_TABLES_CLIPPED + ".length === 0", what="every card's table inside its card")
+
+
+# the article examples' cards whose table (stated / lossapp / verdict) runs past the card's edge
+CARD_TABLES_CLIPPED = """[...document.querySelectorAll('.la-card')].filter((card) => card.offsetParent).filter((card) =>
+    [...card.querySelectorAll('table')].some((t) => t.scrollWidth > t.clientWidth + 1
+                                              || t.getBoundingClientRect().right > card.getBoundingClientRect().right
+                                              || [...t.querySelectorAll('td, th')].some((c) => c.scrollWidth > c.clientWidth + 1)))"""
 
 
 # the legend entries (and title) of a chart's HTML legend that are clipped or run off the page: [text, scrollWidth,

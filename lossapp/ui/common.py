@@ -76,6 +76,10 @@ CSS = """
 .la-headline { font-size: 1.6em; font-weight: 700; margin: 4px 0 8px 0; }
 .la-card { padding: 10px 14px !important; }
 .la-card h4 { margin: 0 0 4px 0; }
+/* a card's table (stated / lossapp / verdict) fits its card on a phone: cells wrap, a long name breaks last */
+.la-card table { table-layout: fixed; width: 100%; }
+.la-card th, .la-card td, .la-card th *, .la-card td * { white-space: normal !important; overflow-wrap: anywhere;
+                                                     word-break: normal !important; }
 .la-note { font-size: 0.9em; opacity: 0.8; }
 .la-lang .wrap { flex-wrap: nowrap !important; }
 """ + css("layout.css")
