@@ -101,8 +101,17 @@ def visible_text(pg, skip: list[str] = ()) -> list[str]:
 
 
 def switch_language(pg, lang: str) -> None:
-    """Choose `lang` and wait until the labels (the Compute button, the tabs) and the shown result are in it."""
-    pg.locator("#la-lang").get_by_text(t("language_name", lang), exact=True).click()
+    """Choose `lang` and wait until the labels (the Compute button, the tabs) and the shown result are in it. A click
+    that lands while the page is still wiring its events (a busy machine) can be lost, so it is repeated until the
+    radio holds it (as test_browser_share.switch_to_chinese does)."""
+    radio = pg.locator(f"#la-lang input[value=\"{lang}\"]")
+    for _ in range(10):
+        pg.locator("#la-lang").get_by_text(t("language_name", lang), exact=True).click()
+        try:
+            expect(radio).to_be_checked(timeout=3000)
+            break
+        except AssertionError:
+            continue
     tabs = [t(f"tab_{tab}", lang) for tab in TABS]
     wait(pg, """([button, tabs]) => {
         const labels = [...document.querySelectorAll('#la-tabs [role=tab]')].map(t => t.innerText.trim());
