@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from lossapp.inputs import InputError, quote
@@ -68,7 +69,7 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
         raise InputError("reference.bad_device", got=quote(name))
     if match[1] is not None and len(match[1]) <= 20:
         text = f"cuda:{int(match[1])}"  # cuda:01 is cuda:1
-    if text not in available_devices():
+    if text != "cpu" and text not in available_devices():  # (the CPU always is: no probe of the accelerators)
         raise InputError("reference.device_not_available", device=quote(text), available=", ".join(available_devices()))
     return torch.device(text)
 
@@ -286,7 +287,7 @@ def _worst(c: Closeness, shape: tuple[int, ...], reference: torch.Tensor, exact:
     the inputs as written where only one of it and the built-in's is finite)."""
     if c.index is None:
         return None
-    where = [int(i) for i in torch.unravel_index(torch.tensor(c.index), shape)] if shape else []
+    where = [int(i) for i in np.unravel_index(c.index, shape)] if shape else []  # (numpy's: torch's costs ~70 µs)
     ref, trace = float(reference.reshape(-1)[c.index]), float(exact.reshape(-1)[c.index])
     if written is not None and written is not exact:
         as_written = float(written.reshape(-1)[c.index])

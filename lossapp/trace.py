@@ -73,7 +73,7 @@ def head(t: torch.Tensor, k: int) -> torch.Tensor:
         first = t.reshape(-1)[:k]
     else:
         first = t[torch.unravel_index(torch.arange(min(k, t.numel()), device=t.device), tuple(t.shape))]
-    return first.double().cpu().clone()  # a copy: a view would keep all of t's memory alive
+    return first.to("cpu", torch.float64, copy=True)  # a copy: a view would keep all of t's memory alive
 
 
 def broadcast_shape(*shapes: Sequence[int]) -> torch.Size:
@@ -244,7 +244,7 @@ class Trace:
     arithmetic on it.
 
     `quiet`: nobody reads the steps (a rerun for its value and gradient): the steps that are only shown (`show`, the
-    derivative step) are not written."""
+    derivative step) are not written, and the others hold no value (no shown elements are read off them)."""
 
     steps: list[Step] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -262,6 +262,9 @@ class Trace:
             sub: str | None = None, **args: Any) -> Any:
         """Record a step (a detached view of the value, no copy) and hand the value back so the computation can
         go on with it."""
+        if self.quiet:  # nobody reads it: a step that holds no value (a loss may still annotate its last step)
+            self.steps.append(Step(symbol, title, formula, None, note))
+            return value
         stored = value.detach() if isinstance(value, torch.Tensor) else value
         self._append(Step(symbol, title, formula, stored, note, sub, args))
         return value

@@ -525,3 +525,20 @@ def test_penalty_gradient_is_the_shown_g_step() -> None:
             r = lossapp.compute(name, w, reduction=reduction, lam=0.2)
             assert r.gradient.agrees
             assert r.step("g").value_list() == r.gradient.manual
+
+
+@pytest.mark.parametrize("name", ["bce", "focal", "dice_ce", "cross_entropy", "smooth_l1"])
+def test_a_quiet_rerun_gives_the_value_and_gradient_of_a_recorded_one(name: str) -> None:
+    """_verify's float32 rerun is a quiet trace (its steps hold nothing): its value and gradient are bit-identical to
+    those of a trace that records every step."""
+    from lossapp.engine import read_inputs, run_trace
+    spec = lossapp.LOSSES[name]
+    example = spec.example
+    pred_in, target_in = read_inputs(spec, example["pred"], example["target"])
+    params = {k: (v.double() if isinstance(v, torch.Tensor) else v) for k, v in spec.resolve_params({}).items()}
+    x, t = pred_in.values, None if target_in is None else target_in.values
+    if spec.prepare is not None:
+        x, t = spec.prepare(x, t, params, Trace())
+    _, value, grad = run_trace(spec, x, t, params, spec.default_reduction)
+    _, quiet_value, quiet_grad = run_trace(spec, x, t, params, spec.default_reduction, release=True, quiet=True)
+    assert torch.equal(value, quiet_value) and torch.equal(grad, quiet_grad)

@@ -181,6 +181,30 @@ def test_number_decimals(token, decimals):
     assert number_decimals(token) == decimals
 
 
+# What number_decimals' fast path reads: a sign or not, then ASCII digits with at most one '.' (no exponent)
+PLAIN_NUMBER = re.compile(r"[-+]?\d*\.(\d*)|[-+]?\d+", re.ASCII)
+
+
+@pytest.mark.parametrize(("token", "decimals"), [
+    (".", 0), ("-.", 0), ("+.5", 1), ("-.25", 2), ("0.", 0), ("00.0100", 4), ("+-1", -1), ("--1", -1), ("1.2.3", 3),
+    (".-5", 2), ("-", -1), ("+", -1), ("", -1), (" 1", -1), ("1_0", -1), ("\u0663", -1), ("-\u0663", -1), ("1.\u0663", 1),
+])
+def test_number_decimals_of_words_that_only_look_plain(token, decimals):
+    """The fast path takes exactly the plain numbers (ASCII digits: '٣' is not one); the rest is read as before."""
+    assert number_decimals(token) == decimals
+
+
+@given(st.text(alphabet="0123456789.-+eE \u0663\u00b2_xn", max_size=9))
+@settings(max_examples=500, deadline=None)
+def test_number_decimals_of_a_plain_number_counts_its_fraction_digits(token):
+    plain = PLAIN_NUMBER.fullmatch(token)
+    if plain is not None:
+        fraction = plain.group(1)
+        assert number_decimals(token) == (-1 if fraction is None else min(len(fraction), inputs.limits.MAX_DECIMALS))
+    else:
+        assert number_decimals(token) == number_decimals(" " + token)  # not plain: the general reading
+
+
 def test_decimals_none_above_limit():
     text = "[" + ", ".join(["0.5"] * (inputs.DECIMALS_MAX_ELEMENTS + 1)) + "]"
     parsed = parse_text(text, "pred")

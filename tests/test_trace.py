@@ -129,3 +129,25 @@ def test_transient_trace_keeps_only_the_shown_elements_from_the_start() -> None:
     big.add_(1)  # what the computation does with its tensors afterwards does not reach the trace
     assert b.value_list() == list(range(SHOWN)) and replay.runs == 0
     assert torch.equal(twice.value, 2 * (big - 1)) and replay.runs == 1  # the rest comes from the replay
+
+
+def test_head_is_a_compact_float64_copy() -> None:
+    t = torch.arange(1000, dtype=torch.float32)
+    first = head(t, 6)
+    assert first.dtype == torch.float64 and first.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert first.untyped_storage().nbytes() == 6 * 8  # holds none of t's memory
+    big = torch.arange(1000, dtype=torch.float64)
+    assert head(big, 6).untyped_storage().nbytes() == 6 * 8 and head(big, 6).data_ptr() != big.data_ptr()
+
+
+def test_a_quiet_trace_keeps_its_steps_without_values() -> None:
+    """Nobody reads a quiet trace's steps (a rerun for its value): they hold no tensor and read no elements, yet
+    the computation goes on with every value and a loss may still annotate its last step."""
+    x = torch.arange(100, dtype=torch.float64)
+    trace = Trace(transient=True, quiet=True)
+    y = trace.add("y", "double", "y = 2x", 2 * x, sub="2 $x", x=x)
+    trace.steps[-1].note = "annotated"
+    trace.show("z", "square", "z = x^2", torch.square, x)
+    assert torch.equal(y, 2 * x)
+    assert [s.symbol for s in trace.steps] == ["y"] and trace.steps[0].note == "annotated"
+    assert trace.steps[0].value is None and trace.steps[0].args == {} and trace.steps[0].sub is None

@@ -53,7 +53,6 @@ _NUMERAL = r"[-+]?+(?:\d++\.?+\d*+|\.\d++)(?:[eE][-+]?+\d++)?+"
 _NUMERAL_FULL = re.compile(rf"{_NUMERAL}|[-+]?+(?i:nan|inf(?:inity)?+)", re.ASCII)
 _NUM_FULL = re.compile(rf"{_NUMERAL}|[-+]?+(?i:nan|inf(?:inity)?+)|(?i:true|false)", re.ASCII)
 _COMPLEX = re.compile(rf"{_NUMERAL}(?:[-+]{_NUMERAL.removeprefix('[-+]?+')})?+[jJ]", re.ASCII)
-_PLAIN_NUMBER = re.compile(r"[-+]?\d*\.(\d*)|[-+]?\d+", re.ASCII)  # no exponent: (the decimals) or an integer
 _NUMBER_START = re.compile(r"[-+]?\.?\d", re.ASCII)  # a word that begins like a number
 
 # Full-width punctuation and look-alike characters from Chinese input methods, LaTeX and word
@@ -71,10 +70,11 @@ def number_decimals(token: str) -> int:
     """Digits after the decimal point as written, in absolute terms: '0.2947' -> 4, '1.5e-3' -> 4,
     '1.' -> 0, '3' -> -1 (an integer, taken as exact); nan, inf, True and False -> -1. At most
     limits.MAX_DECIMALS ('3e-9999999999999999999' -> 300): more say nothing a float64 can hold."""
-    plain = _PLAIN_NUMBER.fullmatch(token)  # the common case, read at once: '0.2947', '-3', '1.'
-    if plain is not None:
-        fraction = plain.group(1)
-        return -1 if fraction is None else min(len(fraction), limits.MAX_DECIMALS)
+    # the common case, read at once: a sign or not, then ASCII digits with at most one '.' ('0.2947', '-3', '1.')
+    dot = token.find(".")
+    digits = token if dot < 0 else token.replace(".", "", 1)
+    if (digits.isdigit() or (token[:1] in ("-", "+") and digits[1:].isdigit())) and digits.isascii():
+        return -1 if dot < 0 else min(len(token) - dot - 1, limits.MAX_DECIMALS)
     token = token.strip().lower().lstrip("+-")
     if token in ("nan", "inf", "infinity", "true", "false"):
         return -1
@@ -595,15 +595,7 @@ def _flat_list(src: _Source, start: int, end: int) -> TensorInput | None:
         return _bad_word_error(src, tokens.starts, tokens.ends)
 
     values, words = _convert(words, fail)
-    return _tokens_to_input(values, words, (len(words),), _numeral_decimals)
-
-
-def _numeral_decimals(word: str) -> int:
-    """number_decimals of a word that is a _NUMERAL (ASCII digits, at most one '.', maybe an exponent)."""
-    if "e" in word or "E" in word:
-        return number_decimals(word)
-    dot = word.find(".")
-    return -1 if dot < 0 else min(len(word) - dot - 1, limits.MAX_DECIMALS)
+    return _tokens_to_input(values, words, (len(words),))
 
 
 def _parse_brackets(src: _Source, start: int, end: int) -> TensorInput:
@@ -1006,12 +998,10 @@ def _skip_header(text: str, start: int, end: int, name: str) -> int:
     return nl + 1
 
 
-def _tokens_to_input(values: torch.Tensor, words: list[str], shape: Sequence[int],
-                     decimals_of: Callable[[str], int] = number_decimals) -> TensorInput:
-    """Flat converted values and their words (row-major) -> TensorInput of the given shape (`decimals_of`: each
-    word's number_decimals)."""
+def _tokens_to_input(values: torch.Tensor, words: list[str], shape: Sequence[int]) -> TensorInput:
+    """Flat converted values and their words (row-major) -> TensorInput of the given shape."""
     decimals = None
     if len(words) <= limits.DECIMALS_MAX_ELEMENTS:
-        decimals = np.fromiter(map(decimals_of, words), dtype=np.int64, count=len(words)).reshape(tuple(shape))
+        decimals = np.fromiter(map(number_decimals, words), dtype=np.int64, count=len(words)).reshape(tuple(shape))
     return TensorInput(values.reshape(tuple(shape)), decimals)
 
