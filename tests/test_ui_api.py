@@ -331,6 +331,25 @@ def test_building_the_app_computes_nothing() -> None:
     assert examples_tab._computed.cache_info().currsize == 1
 
 
+def test_the_warm_up_thread_freezes_what_it_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the warm-up imports and computes lives as long as the process: once it is done, the garbage collector's
+    full collections no longer walk it (a pause for every request in flight)."""
+    import gc
+    import types
+
+    from lossapp.ui import app as ui_app
+    made: list[Any] = []
+    monkeypatch.setattr(ui_app, "WARM_UP_DELAY", 0.0)
+    monkeypatch.setattr(ui_app, "warm_up", lambda: made.append([{"kept": [i]} for i in range(1000)]))
+    frozen = gc.get_freeze_count()
+    try:
+        ui_app.warm_up_when_serving(types.SimpleNamespace(is_running=True)).join(timeout=60)
+        assert len(made) == 1 and gc.get_freeze_count() >= frozen + 3000  # the lists and dicts it made among them
+        assert not any(o is made[0] for o in gc.get_objects())  # no longer tracked by the collections
+    finally:
+        gc.unfreeze()
+
+
 # -- /confusion and /check -----------------------------------------------------------------------------
 
 
