@@ -411,3 +411,26 @@ def test_closeness_of_one_element_is_the_closeness_of_the_tensor_passes(scaled_a
             assert (one.agrees, one.index, one.atol) == (pair.agrees, pair.index, pair.atol), (r, e, w, dtype)
             for a, b in ((one.abs_diff, pair.abs_diff), (one.rel_diff, pair.rel_diff)):
                 assert a == b or (math.isnan(a) and math.isnan(b)), (r, e, w, dtype)
+
+
+@pytest.mark.parametrize("scaled_atol", [False, True])
+def test_closeness_block_by_block_is_the_closeness_of_one_pass(scaled_atol: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of 7 elements (the worst in the first, a middle or the last block, ties across blocks, NaN and ±inf)
+    give the Closeness of one block holding every element."""
+    import lossapp.reference
+
+    g = torch.Generator().manual_seed(5)
+    exact = torch.randn(50, generator=g, dtype=torch.float64)
+    for where in (2, 24, 49, (10, 30), (31, 45)):
+        for bad in (0.5, -3.0, math.nan, math.inf):
+            reference = exact.float().clone()
+            for i in (where if isinstance(where, tuple) else (where,)):
+                reference[i] = exact[i] + bad
+            results = []
+            for chunk in (7, 1 << 18):
+                monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", chunk)
+                results.append(closeness(reference, exact, 2e-5, 1e-6, scaled_atol=scaled_atol))
+            blocked, whole = results
+            assert (blocked.agrees, blocked.index, blocked.atol) == (whole.agrees, whole.index, whole.atol)
+            for a, b in ((blocked.abs_diff, whole.abs_diff), (blocked.rel_diff, whole.rel_diff)):
+                assert a == b or (math.isnan(a) and math.isnan(b))
