@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from string import Template
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from lossapp.i18n import msg
@@ -72,7 +73,8 @@ def head(t: torch.Tensor, k: int) -> torch.Tensor:
     elif t.is_contiguous():
         first = t.reshape(-1)[:k]
     else:
-        first = t[torch.unravel_index(torch.arange(min(k, t.numel()), device=t.device), tuple(t.shape))]
+        where = np.unravel_index(np.arange(min(k, t.numel())), tuple(t.shape))  # (torch's unravel_index costs ms)
+        first = t[tuple(torch.from_numpy(i).to(t.device) for i in where)]
     return first.double().cpu().clone()  # a copy: a view would keep all of t's memory alive
 
 
