@@ -88,18 +88,30 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
     return pred_in, target_in
 
 
-def _finite(t: torch.Tensor, name: str, allow_inf: bool = False) -> list[Message]:
-    """require_finite, decided by one reduction where possible: a finite sum means every element is finite."""
-    if not t.is_floating_point() or all_finite(t):
+def _finite(t: torch.Tensor, name: str, allow_inf: bool = False, source: Any = None) -> list[Message]:
+    """require_finite, decided by one reduction where possible: a finite sum means every element is finite. The sum
+    reads `source` where t is its values widened to float64 unchanged (the user's float32 tensor: half the bytes)."""
+    if not t.is_floating_point() or all_finite(_same_values(source, t)):
         return []
     return require_finite(t, name, allow_inf=allow_inf)
 
 
-def input_warnings(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None) -> list[Message]:
-    """NaN is refused; ±inf in logits or scores is allowed and warned about."""
-    warnings = _finite(pred, "pred", allow_inf=spec.pred_kind in INF_ALLOWED)
+def _same_values(source: Any, value: torch.Tensor) -> torch.Tensor:
+    """The user's floating tensor `source` where `value` was read from it unchanged (a dense tensor of the same shape
+    and device, so that every element of value is its element widened exactly), else value."""
+    if (isinstance(source, torch.Tensor) and source.is_floating_point() and source.layout == torch.strided
+            and not source.is_quantized and source.device == value.device and source.shape == value.shape):
+        return source.detach()
+    return value
+
+
+def input_warnings(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None,
+                   sources: tuple[Any, Any] = (None, None)) -> list[Message]:
+    """NaN is refused; ±inf in logits or scores is allowed and warned about. `sources`: the user's pred and target
+    that pred and target were read from (see `_same_values`)."""
+    warnings = _finite(pred, "pred", allow_inf=spec.pred_kind in INF_ALLOWED, source=sources[0])
     if target is not None:
-        warnings += _finite(target, "target")
+        warnings += _finite(target, "target", source=sources[1])
     return warnings
 
 
@@ -198,12 +210,10 @@ def _held_exactly(source: Any, dtype: torch.dtype) -> bool:
 
 
 def _in_dtype(source: Any, value: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
-    """The user's own tensor `source` where it is `value` in `dtype` already (a dense tensor of that dtype, shape and
-    device, from which `value` was read unchanged), so that the built-in reads it without a rounded copy; else None."""
-    if (isinstance(source, torch.Tensor) and source.dtype == dtype and source.layout == torch.strided
-            and not source.is_quantized and source.device == value.device and source.shape == value.shape):
-        return source.detach()
-    return None
+    """The user's own tensor `source` where it is `value` in `dtype` already (see `_same_values`), so that the built-in
+    reads it without a rounded copy; else None."""
+    same = _same_values(source, value)
+    return same if same is not value and same.dtype == dtype else None
 
 
 def _rounded(value: Any, dtype: torch.dtype, exact: bool = False, source: Any = None) -> tuple[Any, bool]:
@@ -439,7 +449,7 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     x0 = _on(pred_in.values, vdev)
     t0 = None if target_in is None else target_in.values.to(vdev)
     prep = Trace()
-    inf_warnings = categorized(input_warnings(spec, x0, t0), InputWarning)
+    inf_warnings = categorized(input_warnings(spec, x0, t0, (pred, target)), InputWarning)
     prep.warnings.extend(inf_warnings)
     x, t = x0, t0
     if spec.prepare is not None:

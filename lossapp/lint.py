@@ -8,7 +8,7 @@ loss's own checks passed) and its warnings are shown with the result. It never r
 - ignore_index inside the class range (a real class is silently dropped);
 - every target ignored (nothing is counted: torch's mean is 0/0 = NaN).
 
-Each check reads every element once at most, with a reduction (`torch.aminmax`, a sum) rather than masks and
+Each check reads every element once at most, with a reduction (the extremes, a sum) rather than masks and
 `.all()` chains, and stops at the first reduction that rules it out.
 
 Lint is for what the losses themselves do not flag. Their prepare steps already warn about probability
@@ -27,6 +27,7 @@ import torch
 from lossapp.i18n import Message, msg
 from lossapp.losses.stable import class_dim
 from lossapp.registry import LossSpec
+from lossapp.trace import extremes
 
 ROW_TOL = 1e-3  # rows "sum to 1" within this (inputs are often rounded)
 LINTS = ("probabilities_as_logits",)  # the checks a spec may name as its own (LossSpec.lints)
@@ -59,15 +60,15 @@ def _in_unit(x: torch.Tensor) -> bool:
     """Every value in [0, 1] (one pass: the smallest and the largest)."""
     if x.numel() == 0 or not x.is_floating_point():
         return False
-    low, high = torch.aminmax(x)
-    return bool(low >= 0) and bool(high <= 1)
+    low, high = extremes(x)
+    return low >= 0 and high <= 1
 
 
 def _rows_are_distributions(x: torch.Tensor) -> bool:
     if x.dim() == 0 or not x.is_floating_point() or x.shape[class_dim(x)] < 2 or not _in_unit(x):
         return False
-    low, high = torch.aminmax(x.double().sum(class_dim(x)))
-    return bool(low >= 1 - ROW_TOL) and bool(high <= 1 + ROW_TOL)
+    low, high = extremes(x.double().sum(class_dim(x)))
+    return low >= 1 - ROW_TOL and high <= 1 + ROW_TOL
 
 
 def _probabilities_as_logits(spec: LossSpec, x: torch.Tensor | None, t: torch.Tensor | None,

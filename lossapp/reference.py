@@ -19,7 +19,7 @@ import torch
 
 from lossapp.inputs import InputError, quote
 from lossapp.registry import LossSpec, shown
-from lossapp.trace import CHUNK, as_list, head, shown_count
+from lossapp.trace import as_list, extremes, head, shown_count
 
 DTYPES: dict[str, torch.dtype] = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                                   "float32": torch.float32, "float64": torch.float64}
@@ -37,9 +37,16 @@ TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
 
 
 # the support of a gradient (see `closeness`) is compared on its own when it holds at most 1 / SPARSE_SUPPORT of the
-# elements (measured on a CPU at 10⁶ elements: a support of 1 in 21 costs 0.9× the comparison of every element, 1 in
-# 100 0.55×, 1 in 10 1.35×)
+# elements (measured on a CPU at 10⁶ elements with the in-place zero check: a support of 1 in 21 cost 0.9× the
+# comparison of every element, 1 in 100 0.55×, 1 in 10 1.35×; since the zero check copies each block instead of
+# writing into the gradients, and the comparison of every element reads larger blocks with cheaper extremes, 1 in 21
+# costs about 1.2–1.5× and 1 in 100 to 1 in 1,000 about 1×, measured on a loaded 2-core machine)
 SPARSE_SUPPORT = 16
+
+# elements of each block the comparison reads at a time on a CPU: a float64 block of differences (2 MB) that stays in
+# the cache next to the blocks it is made from; at 10⁶ elements four blocks cost about 0.5 ms less than sixteen of
+# 2¹⁶ (each block's six torch calls cost more than the cache misses of a larger one)
+COMPARE_CHUNK = 1 << 18
 
 
 def available_devices() -> list[str]:
@@ -128,7 +135,7 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
 
     NaN matches NaN and ±inf the same inf; any other element agrees when |reference − exact| ≤ atol + rtol·|exact|.
     One pass over the elements makes |reference − exact| (in float64: widening the reference's dtype is exact) and
-    its largest value with the first index where it occurs, a block of CHUNK elements at a time (on the CPU: the
+    its largest value with the first index where it occurs, a block of COMPARE_CHUNK elements at a time (on the CPU: the
     differences stay in cache and never take a tensor's worth of memory); the relative error is computed at the worst
     element only. The rtol part is evaluated (a second pass) only when some difference exceeds atol, and elementwise
     masks only when some element is not finite.
@@ -150,8 +157,11 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
     r, e = reference.detach().reshape(-1), exact.detach().reshape(-1)
     if r.numel() == 0:
         return Closeness(0.0, 0.0, True, None, atol)
+    if r.numel() == 1 and support is None:  # a reduced value: the same arithmetic on Python floats
+        w = None if written is None or written is exact else float(written.reshape(-1)[0])
+        return _closeness_of_one(float(r[0]), float(e[0]), rtol, atol, w, scaled_atol)
     if support is not None and support.numel() * SPARSE_SUPPORT <= r.numel():
-        close = _closeness_on_support(r, e, rtol, atol, written, scaled_atol, support)
+        close = _closeness_on_support(r, e, rtol, atol, None if written is exact else written, scaled_atol, support)
         if close is not None:
             return close
     abs_diff, index, scale = _largest_gap(r, e, scaled_atol)
@@ -170,6 +180,29 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
     return _finiteness_checked(close, r, written.detach().reshape(-1))
 
 
+def _closeness_of_one(r: float, e: float, rtol: float, atol: float, w: float | None, scaled_atol: bool) -> Closeness:
+    """`closeness` of one element (`w`: the written value, None when there is none), on Python floats: IEEE float64
+    arithmetic, the same operations as the tensor passes (`_largest_gap`, `_within_rtol`, `_closeness_nonfinite`,
+    `_finiteness_checked`) and so the same Closeness, without their torch calls."""
+    if scaled_atol:
+        atol = atol * max(1.0, abs(e) if math.isfinite(e) else 1.0)
+    gap = abs(r - e)
+    if not math.isfinite(gap):  # as _closeness_nonfinite: matching NaN / same-sign inf pairs count 0
+        matched = (math.isnan(r) and math.isnan(e)) or (math.isinf(r) and r == e)
+        gap, scale = (0.0, 0.0) if matched else (gap, abs(e))
+        rel = gap / max(scale, 1e-300) if gap else 0.0
+        close = Closeness(gap, 0.0 if math.isnan(rel) else rel, gap <= atol + rtol * scale, 0 if gap else None, atol)
+    elif gap == 0:
+        close = Closeness(0.0, 0.0, True, None, atol)
+    else:
+        agrees = gap <= atol or gap - abs(e) * rtol <= atol
+        close = Closeness(gap, gap / max(abs(e), 1e-300), agrees, 0, atol)
+    if w is None or math.isfinite(r) == math.isfinite(w):
+        return close
+    mismatch = math.nan if math.isnan(r - w) else math.inf  # as _finiteness_checked
+    return Closeness(mismatch, 0.0 if math.isnan(mismatch) else mismatch, False, 0, close.atol)
+
+
 def _closeness_on_support(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float, written: torch.Tensor | None,
                           scaled_atol: bool, support: torch.Tensor) -> Closeness | None:
     """`closeness` of flat r and e (and `written`) where every element outside `support` is exactly 0 in each: the
@@ -180,7 +213,7 @@ def _closeness_on_support(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: f
         return None
     if support.numel() > 1 and not bool((support[1:] > support[:-1]).all()):
         support = torch.unique(support)  # sorted: the first worst element in the support is the first in the tensor
-    w = None if written is None or written is e or written is r else written.detach().reshape(-1)
+    w = None if written is None else written.detach().reshape(-1)
     if w is not None and w.shape != r.shape:
         return None
     picked = [_zero_off_support(t, support) for t in (r, e) + ((w,) if w is not None else ())]
@@ -193,25 +226,37 @@ def _closeness_on_support(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: f
 
 def _zero_off_support(flat: torch.Tensor, support: torch.Tensor) -> torch.Tensor | None:
     """flat[support] (a new tensor) when every other element of the 1-D `flat` is exactly 0 (±0), else None.
+    `support`: sorted distinct indices.
 
-    Decided by one reduction over `flat` with the supported elements set to 0 in place and put back right after: no
-    tensor of flat's size is made (a NaN or ±inf anywhere else makes the extremes non-zero too)."""
+    Decided a block at a time (see `_blocks`): each block of flat copied into one buffer of a block's size, its
+    supported elements set to 0 there, and its extremes read (a NaN or ±inf off the support makes them non-zero too).
+    flat is only read, and no tensor of its size is made."""
     values = flat.index_select(0, support)
-    if flat.is_inference() or not flat.is_contiguous():
-        low, high = torch.aminmax(flat.index_fill(0, support, 0))
-        return values if float(low) == 0 and float(high) == 0 else None
-    try:
-        flat.index_fill_(0, support, 0)
-        low, high = (float(v) for v in torch.aminmax(flat))
-    finally:
-        flat.index_copy_(0, support, values)
-    return values if low == 0 and high == 0 else None
+    step = _block_size(flat)
+    starts = list(range(0, flat.numel(), step))
+    ends = torch.searchsorted(support, torch.tensor([*starts[1:], flat.numel()], device=support.device)).tolist()
+    buffer = torch.empty(min(step, flat.numel()), dtype=flat.dtype, device=flat.device)
+    first = 0
+    for start, end in zip(starts, ends, strict=True):
+        block = buffer[:min(step, flat.numel() - start)].copy_(flat[start:start + step])
+        block.index_fill_(0, support[first:end] - start, 0)
+        first = end
+        low, high = extremes(block)
+        if low != 0 or high != 0:
+            return None
+    return values
+
+
+def _block_size(flat: torch.Tensor) -> int:
+    """Elements a blocked pass over flat takes at a time: COMPARE_CHUNK on the CPU, all of them on an accelerator
+    (where each block's reduction read back would wait for the device)."""
+    return COMPARE_CHUNK if flat.device.type == "cpu" else max(flat.numel(), 1)
 
 
 def _blocks(r: torch.Tensor, e: torch.Tensor) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
-    """(start, r block, e block) of flat r and e, CHUNK elements at a time on the CPU (whole on an accelerator,
+    """(start, r block, e block) of flat r and e, COMPARE_CHUNK elements at a time on the CPU (whole on an accelerator,
     where each block's reduction read back would wait for the device)."""
-    step = CHUNK if r.device.type == "cpu" else r.numel()
+    step = _block_size(r)
     for start in range(0, r.numel(), step):
         yield start, r[start:start + step], e[start:start + step]
 
@@ -226,29 +271,34 @@ def _largest_gap(r: torch.Tensor, e: torch.Tensor, scale: bool = False) -> tuple
     once (the caller then compares element by element). With `scale`, also max |e| (NaN when some e is NaN), read
     from each block while it is in cache (else 0). Each block's largest |r − e| is read from the extremes of r − e
     (no |·| pass, no index); the index is found in the one block that holds the largest (or the first non-finite).
-    Every block's r − e is formed in one float64 buffer of a block's size."""
+    Every block's r − e is formed in one float64 buffer of a block's size, the worst block's |r − e| too."""
     largest, worst, top = -1.0, None, 0.0
     buffer = None
+    last = 0
     for start, r_block, e_block in _blocks(r, e):
         if buffer is None:
             buffer = torch.empty(r_block.numel(), dtype=torch.float64, device=r.device)
+        last = start
         difference = buffer[:r_block.numel()].copy_(r_block).sub_(e_block)
-        low, high = (float(v) for v in torch.aminmax(difference))
+        low, high = extremes(difference)
         value = math.nan if math.isnan(low) or math.isnan(high) else max(-low, high)
         if scale:
-            low, high = (float(v) for v in torch.aminmax(e_block))
+            low, high = extremes(e_block)
             top = max(top, -low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
         if value > largest or not math.isfinite(value):
             largest, worst = value, (start, r_block, e_block)
             if not math.isfinite(value):
                 break
     if scale and not math.isfinite(largest):  # stopped early: max |e| over every element
-        low, high = (float(v) for v in torch.aminmax(e))
+        low, high = extremes(e)
         top = max(-low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
     if worst is None:
         return largest, 0, top
     start, r_block, e_block = worst
-    value, at = torch.max(_gaps(r_block, e_block), 0)  # (max-with-index is fast even on ties; NaN first)
+    gaps = buffer[:r_block.numel()]
+    if start != last:  # (the last block's r − e is in the buffer already)
+        gaps.copy_(r_block).sub_(e_block)
+    value, at = torch.max(gaps.abs_(), 0)  # (max-with-index is fast even on ties; NaN first)
     return (largest if math.isfinite(largest) else float(value)), start + int(at), top
 
 
@@ -287,7 +337,7 @@ def _worst(c: Closeness, shape: tuple[int, ...], reference: torch.Tensor, exact:
     the inputs as written where only one of it and the built-in's is finite)."""
     if c.index is None:
         return None
-    where = [int(i) for i in np.unravel_index(c.index, shape)] if shape else []  # (numpy's: torch's costs ~70 µs)
+    where = [int(i) for i in np.unravel_index(c.index, shape)] if shape else []  # (torch's is ~100× slower)
     ref, trace = float(reference.reshape(-1)[c.index]), float(exact.reshape(-1)[c.index])
     if written is not None and written is not exact:
         as_written = float(written.reshape(-1)[c.index])

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from string import Template
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from lossapp.i18n import msg
@@ -72,8 +73,19 @@ def head(t: torch.Tensor, k: int) -> torch.Tensor:
     elif t.is_contiguous():
         first = t.reshape(-1)[:k]
     else:
-        first = t[torch.unravel_index(torch.arange(min(k, t.numel()), device=t.device), tuple(t.shape))]
+        where = np.unravel_index(np.arange(min(k, t.numel())), tuple(t.shape))  # (torch's unravel_index costs ms)
+        first = t[tuple(torch.from_numpy(i).to(t.device) for i in where)]
     return first.to("cpu", torch.float64, copy=True)  # a copy: a view would keep all of t's memory alive
+
+
+def extremes(t: torch.Tensor) -> tuple[float, float]:
+    """(min, max) of a non-empty tensor, NaN where it holds a NaN. Floating tensors: torch.amin and torch.amax (two
+    vectorised passes; torch.aminmax's single pass takes about 1.6× as long on a CPU), others torch.aminmax."""
+    t = t.detach()
+    if t.is_floating_point():
+        return float(t.amin()), float(t.amax())
+    low, high = torch.aminmax(t)
+    return float(low), float(high)
 
 
 def broadcast_shape(*shapes: Sequence[int]) -> torch.Size:

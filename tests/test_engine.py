@@ -542,3 +542,20 @@ def test_a_quiet_rerun_gives_the_value_and_gradient_of_a_recorded_one(name: str)
     _, value, grad = run_trace(spec, x, t, params, spec.default_reduction)
     _, quiet_value, quiet_grad = run_trace(spec, x, t, params, spec.default_reduction, release=True, quiet=True)
     assert torch.equal(value, quiet_value) and torch.equal(grad, quiet_grad)
+
+
+def test_finiteness_of_a_float32_tensor_is_read_from_it_as_given() -> None:
+    """The NaN / ±inf check reads the user's float32 (or float16) tensor itself: NaN refused, ±inf in logits warned
+    about, and finite values whose float32 sum overflows (±3e38) found finite element by element."""
+    with pytest.raises(InputError) as nan:
+        lossapp.compute("mse", torch.tensor([0.5, math.nan], dtype=torch.float32), torch.zeros(2))
+    assert nan.value.id == "inputs.nan"
+    with pytest.raises(InputError) as inf_target:
+        lossapp.compute("mse", torch.zeros(2), torch.tensor([math.inf, 0.0], dtype=torch.float16))
+    assert inf_target.value.id == "inputs.inf"
+    logits = lossapp.compute("bce_with_logits", torch.tensor([math.inf, 0.5], dtype=torch.float32),
+                             torch.tensor([1.0, 0.0]))
+    assert "InputWarning" in logits.to_dict()["warning_categories"]  # (the ±inf warning, or its limit's)
+    huge = torch.tensor([3e38, 3e38, -1.0], dtype=torch.float32)  # a float32 sum of inf, every element finite
+    result = lossapp.compute("l1", huge, huge.clone())
+    assert result.scalar == 0.0 and "inputs.contains_inf" not in result.to_dict()["warning_ids"]

@@ -339,6 +339,34 @@ def test_gradient_comparison_on_the_support_is_the_comparison_of_every_element(a
         assert compare_gradients(manual_off, reference, torch.float32, support=support).worst_index == (5, 2)
 
 
+def test_gradient_comparison_on_the_support_reads_in_blocks_and_never_writes(any_support: None,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check that every element off the support is 0 goes block by block (here 5 elements a block, so that the
+    support and the offending elements fall in different blocks) and never writes into the tensors it is given (their
+    version counters stay as they were)."""
+    import lossapp.reference
+
+    monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", 5)
+    target = torch.tensor([2, 0, 1, 1, 3, 0])
+    support = torch.arange(6) * 4 + target
+    manual, reference = _sparse_gradients((6, 4), support)
+    for where in ((0, 0), (1, 1), (4, 1), (5, 3)):  # first block, a block's edge, later blocks, the last element
+        for bad in (1e-3, -0.5, math.nan, -math.inf):
+            off_target = reference.clone()
+            off_target[where] = bad
+            versions = (off_target._version, manual._version)
+            _same_comparison(off_target, manual, support)
+            c = compare_gradients(manual, off_target, torch.float32, support=support)
+            assert not c.agrees and c.worst_index == where
+            assert (off_target._version, manual._version) == versions
+    _same_comparison(reference, manual, support)
+    assert compare_gradients(manual, reference, torch.float32, support=support).agrees
+    negative_zeros = reference.clone()
+    negative_zeros[reference == 0] = -0.0  # -0 off the support is 0
+    _same_comparison(negative_zeros, manual, support)
+    assert compare_gradients(manual, negative_zeros, torch.float32, support=support).agrees
+
+
 def test_gradient_comparison_on_the_support_ties_nan_and_unsorted_indices(any_support: None) -> None:
     # (2, 3, 4): sample n, class y, position d at n·12 + y·4 + d, listed by sample then position: not ascending
     target = torch.tensor([[2, 0, 1, 2], [0, 0, 2, 1]])
@@ -361,3 +389,48 @@ def test_gradient_comparison_on_the_support_ties_nan_and_unsorted_indices(any_su
     empty = torch.zeros(0, dtype=torch.int64)  # every sample ignored: every element must be 0
     _same_comparison(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4, dtype=torch.float64), empty)
     _same_comparison(reference, manual, empty)
+
+
+# -- one element (a reduced value): compared on Python floats ---------------------------------------------------------
+
+@pytest.mark.parametrize("scaled_atol", [False, True])
+def test_closeness_of_one_element_is_the_closeness_of_the_tensor_passes(scaled_atol: bool) -> None:
+    """A 0-d (or one-element) comparison gives exactly the Closeness of the blocked tensor passes, which a tensor of
+    two copies of the same element goes through (its worst element is the first: index 0 as for one)."""
+    inf, nan = math.inf, math.nan
+    values = [0.0, -0.0, 1.0, -2.5, 1.0 + 1e-6, 3e-7, 1e30, -1e-300, inf, -inf, nan]
+    cases = [(r, e, w) for r in values for e in values for w in (None, e, 0.5, inf, nan)]
+    for r, e, w in cases:
+        for dtype in (torch.float32, torch.float64):
+            reference = torch.tensor(r, dtype=dtype)
+            exact = torch.tensor(e, dtype=torch.float64)
+            written = None if w is None else torch.tensor(w, dtype=torch.float64)
+            one = closeness(reference, exact, 2e-5, 1e-6, written, scaled_atol=scaled_atol)
+            pair = closeness(reference.expand(2), exact.expand(2), 2e-5, 1e-6,
+                             None if written is None else written.expand(2), scaled_atol=scaled_atol)
+            assert (one.agrees, one.index, one.atol) == (pair.agrees, pair.index, pair.atol), (r, e, w, dtype)
+            for a, b in ((one.abs_diff, pair.abs_diff), (one.rel_diff, pair.rel_diff)):
+                assert a == b or (math.isnan(a) and math.isnan(b)), (r, e, w, dtype)
+
+
+@pytest.mark.parametrize("scaled_atol", [False, True])
+def test_closeness_block_by_block_is_the_closeness_of_one_pass(scaled_atol: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of 7 elements (the worst in the first, a middle or the last block, ties across blocks, NaN and ±inf)
+    give the Closeness of one block holding every element."""
+    import lossapp.reference
+
+    g = torch.Generator().manual_seed(5)
+    exact = torch.randn(50, generator=g, dtype=torch.float64)
+    for where in (2, 24, 49, (10, 30), (31, 45)):
+        for bad in (0.5, -3.0, math.nan, math.inf):
+            reference = exact.float().clone()
+            for i in (where if isinstance(where, tuple) else (where,)):
+                reference[i] = exact[i] + bad
+            results = []
+            for chunk in (7, 1 << 18):
+                monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", chunk)
+                results.append(closeness(reference, exact, 2e-5, 1e-6, scaled_atol=scaled_atol))
+            blocked, whole = results
+            assert (blocked.agrees, blocked.index, blocked.atol) == (whole.agrees, whole.index, whole.atol)
+            for a, b in ((blocked.abs_diff, whole.abs_diff), (blocked.rel_diff, whole.rel_diff)):
+                assert a == b or (math.isnan(a) and math.isnan(b))

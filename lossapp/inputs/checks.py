@@ -17,7 +17,7 @@ from lossapp.inputs.errors import InputError, shape_text, type_name
 from lossapp.inputs.errors import at_index as _at_index
 from lossapp.inputs.errors import index_text as _index_text
 from lossapp.inputs.parse import load_json
-from lossapp.trace import CHUNK
+from lossapp.trace import CHUNK, extremes
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -100,8 +100,8 @@ def within(t: torch.Tensor, low: float, high: float) -> bool:
         return True
     if t.dtype == torch.bool:
         t = t.to(torch.uint8)
-    lo, hi = torch.aminmax(t.detach())
-    return low <= float(lo) and float(hi) <= high
+    lo, hi = extremes(t)
+    return low <= lo and hi <= high
 
 
 def require_probabilities(t: torch.Tensor, name: str, hint: str | None = LOGITS_HINT) -> None:
@@ -124,7 +124,7 @@ def require_nonnegative(t: torch.Tensor, name: str, hint: Message | None = None)
 
 def require_log_probabilities(t: torch.Tensor, name: str, hint: str | None = None) -> None:
     """Values ≤ 0 (logs of probabilities; −∞ allowed)."""
-    if t.numel() == 0 or float(t.max()) <= 0:  # one reduction decides (a NaN maximum falls through: not > 0)
+    if t.numel() == 0 or extremes(t)[1] <= 0:  # the extremes decide (a NaN maximum falls through: not ≤ 0)
         return
     bad = t > 0
     if bool(bad.any()):
@@ -155,7 +155,7 @@ def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> 
     any label has a fraction, and whether a 0 sits between −1 and 1); the masks that find the first offender are
     made only when there is one."""
     if t.numel() and t.dtype != torch.bool:
-        lo, hi = (float(v) for v in torch.aminmax(t.detach()))
+        lo, hi = extremes(t)
         if lo >= -1 and hi <= 1 and (not t.is_floating_point() or _integral(t)):
             zero = lo == 0 or hi == 0 or (lo < 0 < hi and int(torch.count_nonzero(t)) < t.numel())
             if not (zero and lo < 0):

@@ -63,7 +63,7 @@ from lossapp.losses.stable import (
 from lossapp.reduction import reduce
 from lossapp.reference import SPARSE_SUPPORT
 from lossapp.registry import LossSpec, Param, register
-from lossapp.trace import CHUNK, Trace, fmt
+from lossapp.trace import CHUNK, Trace, extremes, fmt
 
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
 MAX_PLACES = 5  # positions listed in a note
@@ -491,9 +491,10 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
     if params.get("input") == "probabilities":
         require_probabilities(pred, "pred", hint=HINT_SET_LOG_PROBABILITIES)
         return pred, target
-    if pred.numel() and float(pred.max()) > 0:
+    low, high = extremes(pred) if pred.numel() else (0.0, 0.0)  # (NaN was refused before)
+    if high > 0:
         trace.warn(NLL_POSITIVE)
-    elif all_finite(pred):
+    elif math.isfinite(low) and math.isfinite(high):  # every element finite: the rows are distributions or not
         message = exp_row_sum_warning(pred, class_dim(pred), "classification.warn.rows_nll")
         if message:
             trace.warn(message)
