@@ -374,14 +374,14 @@ def _monai_focal(c: Case) -> float | None:
 def _summed_interval(c: Case) -> Interval | None:
     """The enclosure of the loss with reduction sum: at every point of the box Σ l = (Σ l / n)·n for a mean over a
     count n of elements (the trace's den, a whole number, without weights), so the correct enclosure times n; else
-    the loss's formula with reduction sum."""
+    the loss's formula with reduction sum (its guard held to Σ l, the value under sum: no rerun)."""
     den, iv = c.denominator(), c.interval
     if c.reduction == "sum":
         return iv
     if iv is not None and den is not None and den >= 1 and den == int(den) and c.param("weight") is None \
             and c.param("avg_factor") is None and "ignore_index" not in c.params:
         return (Iv(*iv) * float(den)).item()
-    return c.run_interval(reduction="sum")
+    return c.run_interval(reduction="sum", value=c.reduced_as("sum"))
 
 
 def _monai_focal_interval(c: Case) -> Interval | None:

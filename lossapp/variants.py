@@ -146,7 +146,7 @@ class Case:
         red = reduction or self.reduction
         if red not in spec.reductions or x is None:
             return None
-        trace = Trace(transient=True)  # only the value is read: no step holds its tensor
+        trace = Trace(transient=True, quiet=True)  # only the value is read: no step holds its tensor, none is shown
         try:
             with torch.no_grad():
                 if prepare and spec.prepare is not None:
@@ -323,7 +323,7 @@ class Case:
             return None
         params = dict(self.params)
         params.update(overrides)
-        trace = Trace(transient=True)  # only the value is read: no step holds its tensor
+        trace = Trace(transient=True, quiet=True)  # only the terms are read: no step holds its tensor, none is shown
         try:
             with torch.no_grad():
                 x, t = self.pred.double(), self.target
@@ -587,11 +587,13 @@ def labels_swapped(c: Case) -> float | None:
 
 def labels_swapped_interval(c: Case, value: float | None = None) -> Interval | None:
     """The enclosure of `labels_swapped` over the box (1 − y is written to the decimals of y), made once per case
-    (shared with the label-smoothing convention). `value`: the variant's value where the caller has it (no rerun)."""
+    (shared with the label-smoothing convention), its guard held to `value` (default: `labels_swapped`, the shared
+    run)."""
     t = c.target
     if t is None or not t.is_floating_point():
         return None
-    return c.shared("labels_swapped_interval", lambda: c.run_interval(target=1.0 - t, value=value))
+    return c.shared("labels_swapped_interval", lambda: c.run_interval(
+        target=1.0 - t, value=labels_swapped(c) if value is None else value))
 
 
 def variant_value(c: Case, variant: Variant) -> float | None:
@@ -618,7 +620,12 @@ def focal_base(c: Case) -> torch.Tensor | None:
 
 
 def no_alpha(c: Case) -> float | None:
-    """The focal loss with α_t = 1 (shared by the mistake and Keras' default convention)."""
+    """The focal loss with α_t = 1, made once per case (shared by the mistake, Keras' and smp's conventions and their
+    enclosures' guard)."""
+    return c.shared("no_alpha", lambda: _no_alpha(c))
+
+
+def _no_alpha(c: Case) -> float | None:
     if c.spec.activation == "sigmoid" and c.plain:  # the sigmoid focal loss
         return c.rereduce(focal_base(c))
     if c.spec.parts and c.spec.focal:  # λ_dice·L_dice + λ_focal·L_focal: only the focal part changes
@@ -629,10 +636,12 @@ def no_alpha(c: Case) -> float | None:
 
 
 def no_alpha_interval(c: Case, value: float | None = None) -> Interval | None:
-    """The enclosure of `no_alpha`: the loss with α off over the same box (a combined loss's parts: none). `value`:
-    the variant's value where the caller has it (no rerun)."""
-    return None if c.spec.parts else c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0,
-                                                    value=value)
+    """The enclosure of `no_alpha`: the loss with α off over the same box (a combined loss's parts: none), its guard
+    held to `value` (default: `no_alpha`, made from the terms already at hand: no rerun)."""
+    if c.spec.parts:
+        return None
+    return c.run_interval(alpha=None if c.spec.activation == "softmax" else -1.0,
+                          value=no_alpha(c) if value is None else value)
 
 
 def focal_rerun(c: Case, **overrides: Any) -> float | None:

@@ -4,8 +4,11 @@ to the true value and skips by bounds only what cannot reproduce a claim."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
@@ -367,3 +370,90 @@ def test_enclosures_with_shared_terms_equal_those_made_alone(name: str, seed: in
             alone = _intervals(result)
         assert shared == alone
         assert any(v[1] is not None for k, v in shared.items() if k != "enclosure") or name not in SHARED_TERM_PARAMS
+
+
+# -- pinned: every variant's applicability, value and enclosure, and the verdicts, as recorded ------------------------
+
+PINNED = Path(__file__).parent / "data" / "variants_pinned.json"
+
+
+def _pinned_problems() -> list[tuple[str, str, object, object, dict]]:
+    """(label, loss, pred, target, params): every registry example with its own options and those of
+    SHARED_TERM_PARAMS, on the example's inputs, on random ones written to 1-4 decimals, and on the same random values
+    as tensors (a point box, as for a large tensor)."""
+    from test_interval import _random_like_example
+    out = []
+    for spec in EXAMPLES:
+        if spec.kind != "loss":
+            continue
+        for k, params in enumerate([dict(spec.example.get("params") or {}), *SHARED_TERM_PARAMS.get(spec.name, [])]):
+            out.append((f"{spec.name}-{k}-example", spec.name, spec.example["pred"], spec.example.get("target"), params))
+            written = _random_like_example(spec, torch.Generator().manual_seed(k))
+            given = tuple(None if s is None else lossapp.inputs.read_tensor(s, "x").values for s in written)
+            out += [(f"{spec.name}-{k}-written", spec.name, *written, params),
+                    (f"{spec.name}-{k}-given", spec.name, *given, params)]
+    return out
+
+
+def _record(result: lossapp.Result) -> dict[str, object]:
+    """What the checker makes of one result: every applicable variant (value and enclosure, in the checker's order)
+    and the verdict (with the variants named and the single step) on claims at the value, off it, at each variant's
+    value and at the ends of each variant's enclosure."""
+    from lossapp.variants import VariantValue, interval_of
+    from lossapp.verdicts import Checker
+    case = Case(result)
+    variants = {}
+    for kind, found in (("convention", evaluate_conventions(case)), ("mistake", evaluate_mistakes(case))):
+        for v in found:
+            variants[v.id] = [kind, v.value, interval_of(case, VariantValue(v.variant, v.value))]
+    value = result.scalar
+    claims = [f"{value:.6g}", f"{value * 1.0123 + 1e-3:.6g}"]
+    for _, v, iv in variants.values():
+        claims += [f"{v:.6g}", f"{v:.3g}"] + ([f"{iv[0]:.6g}", f"{iv[1]:.6g}"] if iv is not None else [])
+    checker = Checker(result)
+    verdicts = {}
+    for claimed in dict.fromkeys(claims):
+        try:
+            v = checker.verdict(claimed)
+        except InputError:
+            continue  # a claim no one can write (below 1e-300 in size)
+        verdicts[claimed] = [v.verdict, [m.id for m in v.mistakes], [c.id for c in v.conventions],
+                             [p.id for p in v.possible], None if v.step is None else str(v.step["explanation"])]
+    enclosure = checker.enclosure
+    return {"value": value, "enclosure": [enclosure.lo, enclosure.hi, enclosure.sound], "variants": variants,
+            "verdicts": verdicts}
+
+
+def _pinned_records() -> dict[str, object]:
+    out = {}
+    for label, name, pred, target, params in _pinned_problems():
+        try:
+            result = lossapp.compute(name, pred, target, **params)
+        except InputError:
+            continue  # options these inputs do not take
+        if result.value.numel() == 1 and math.isfinite(result.scalar):
+            out[label] = _record(result)
+    return out
+
+
+def test_variants_and_verdicts_are_the_pinned_ones() -> None:
+    """Registry-wide (tests/data/variants_pinned.json): the variants that apply, their values and enclosures, and the
+    verdicts on claims at and around each of them are those recorded, so that making the checker faster changes none of
+    them. Values and enclosures agree to float64 rounding of a shared term (rel 1e-12); ids and verdicts exactly. A
+    change meant to change them rewrites the file with LOSSAPP_REPIN=1."""
+    records = json.loads(json.dumps(_pinned_records()))  # as JSON holds them (tuples as lists)
+    if os.environ.get("LOSSAPP_REPIN") == "1":
+        PINNED.write_text(json.dumps(records, indent=0), encoding="utf-8")
+        pytest.skip(f"{PINNED} rewritten (LOSSAPP_REPIN=1)")
+    pinned = json.loads(PINNED.read_text(encoding="utf-8"))
+    assert records.keys() == pinned.keys()
+    for label, record in records.items():
+        want = pinned[label]
+        assert record["value"] == want["value"], label
+        assert record["enclosure"] == pytest.approx(want["enclosure"], rel=1e-12), label
+        assert record["variants"].keys() == want["variants"].keys(), label
+        for vid, (kind, value, iv) in record["variants"].items():
+            w_kind, w_value, w_iv = want["variants"][vid]
+            assert kind == w_kind and value == pytest.approx(w_value, rel=1e-12, abs=1e-300), (label, vid)
+            assert (iv is None) == (w_iv is None) and (iv is None or iv == pytest.approx(w_iv, rel=1e-12)), (label, vid)
+        assert record["verdicts"] == want["verdicts"], label

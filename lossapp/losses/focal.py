@@ -360,15 +360,16 @@ def _focal_label_terms(box: Box, y: torch.Tensor, gamma: float, probabilities: b
 
 
 def _focal_enclosure_terms(x: Iv, y: Iv, alpha: float, gamma: float, probabilities: bool) -> Iv:
+    not_y = 1.0 - y  # (shared by ce, 1 − p_t and α_t)
     if probabilities:
         p = x.clamp(0.0, 1.0)
         ce = bce_enclosure_terms(p, y)
-        one_minus_pt = y * (1.0 - p) + (1.0 - y) * p
+        one_minus_pt = y * (1.0 - p) + not_y * p
     else:
-        ce = y * (-x).softplus() + (1.0 - y) * x.softplus()
-        one_minus_pt = y * (-x).sigmoid() + (1.0 - y) * x.sigmoid()
+        ce = y * (-x).softplus() + not_y * x.softplus()
+        one_minus_pt = y * (-x).sigmoid() + not_y * x.sigmoid()
     term = one_minus_pt.clamp(0.0, None).pow(gamma) * ce
-    return term * (y * alpha + (1.0 - y) * (1.0 - alpha)) if alpha >= 0 else term
+    return term * (y * alpha + not_y * (1.0 - alpha)) if alpha >= 0 else term
 
 
 @interval_formula("exact range per element for 0/1 labels (monotone), interval arithmetic with outward rounding")
