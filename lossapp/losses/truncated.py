@@ -157,7 +157,7 @@ def truncated_enclosure(box: Box) -> Iv:
     def term(v: Iv) -> Iv:  # v is a corner of the box (a point)
         pos, neg = _truncation_masks(v.lo, y, m)
         return bce_enclosure_terms(v, Iv(y), labels=box.labels) * (~(pos | neg)).to(torch.float64)
-    return reduce_iv(monotone(term, box.pred_box(0.0, 1.0), torch.where(y == 1, -1.0, 1.0).to(torch.float64)),
+    return reduce_iv(monotone(term, box.pred_box(0.0, 1.0), lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64)),
                      box.reduction)
 
 
