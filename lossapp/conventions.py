@@ -619,9 +619,16 @@ def _other_sets(c: Case) -> bool:
     return not per_sample_sets(c.pred.dim(), c.params)
 
 
+def _smp_sets(c: Case) -> float | None:
+    """The problem with smp's defaults, from the shared per-set sums (only |X∩Y| formed anew where its intersection is
+    the product): the options change no input check, so a run would refuse none of them."""
+    return overlap_value(c, eps=SMP["eps"], per_sample=SMP["per_sample"], intersection=SMP["intersection"],
+                         zero_empty=SMP["zero_empty"])
+
+
 convention("smp_batch_sets",
            "|X∩Y|", lambda c: _overlap(c) and any(c.param(k) != v for k, v in SMP.items()),
-           lambda c: c.run(**SMP), interval=lambda c: c.run_interval(**SMP))
+           _smp_sets, interval=lambda c: c.run_interval(**SMP, value=_smp_sets(c)))
 
 convention("sets_per_image_vs_batch",
            "|X∩Y|", lambda c: _overlap(c) and c.pred is not None and c.pred.dim() >= 2,
