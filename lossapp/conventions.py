@@ -643,7 +643,7 @@ def _keras_kl(c: Case) -> float | None:
     if x is None or t is None or c.param("log_target") or x.dim() == 0:
         return None
     q = torch.exp(x.double()).clamp_(KERAS_EPS, 1.0)
-    p = t.double().clamp(KERAS_EPS, 1.0)
+    p = _clipped(t.double(), KERAS_EPS, 1.0)
     per_row = torch.div(p, q, out=q).log_().mul_(p).sum(-1)  # p·log(p / q), in q's buffer
     return float(per_row.mean()) if c.reduction in ("mean", "batchmean") else float(per_row.sum())
 
@@ -653,9 +653,12 @@ KERAS_LOG_EPS = math.log(KERAS_EPS)
 
 def _clipped(v: torch.Tensor, low: float, high: float) -> torch.Tensor:
     """v clipped to [low, high]: v itself where the clip changes nothing (the same values; an enclosure over the
-    same tensor shares the terms the correct value's enclosure formed, `Box.shared`)."""
-    clipped = v.clamp(low, high)
-    return v if torch.equal(clipped, v) else clipped
+    same tensor shares the terms the correct value's enclosure formed, `Box.shared`), as one reduction (its range)
+    decides; a NaN range falls through to the clip."""
+    if not v.numel():
+        return v
+    smallest, largest = torch.aminmax(v)
+    return v if low <= float(smallest) and float(largest) <= high else v.clamp(low, high)
 
 
 def _keras_kl_interval(c: Case) -> Interval | None:

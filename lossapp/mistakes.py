@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import torch
 
+from lossapp.losses.classification import xlogx
 from lossapp.variants import (
     Case,
     Interval,
@@ -519,7 +520,24 @@ def _kl_swapped(c: Case) -> float | None:
         return c.run(pred=t.double(), target=x.double())
     if bool((t <= 0).any()):
         return None  # log 0: KL(q‖p) is infinite where p = 0 < q
+    if c.param("input", "log_probabilities") == "log_probabilities" and c.param("log_base", "e") == "e" \
+            and c.reduction in ("sum", "mean", "batchmean"):
+        return _kl_swapped_value(x.double(), t.double(), c.reduction)
     return c.run(pred=torch.log(t.double()), target=torch.exp(x.double()))
+
+
+def _kl_swapped_value(log_q: torch.Tensor, p: torch.Tensor, reduction: str) -> float | None:
+    """KL(q‖p) for pred log q and target p > 0, with the arithmetic of kl_div's steps on the swapped inputs (pred
+    log p, target q = e^{log q}): l = q log q − q·log p, reduced; what the run gives, without the run's input checks
+    (the swapped inputs pass them: log p ≤ 0 for p ≤ 1, and e^{log q} ≤ 1 for log q ≤ 0) or its shown steps."""
+    q = torch.exp(log_q)
+    loss = torch.addcmul(xlogx(q), q, torch.log(p), value=-1.0)
+    total = loss.sum()
+    if reduction == "mean":
+        total = total / torch.tensor(float(loss.numel()), dtype=loss.dtype)
+    elif reduction == "batchmean":
+        total = total / (loss.shape[0] if loss.dim() > 0 else 1)
+    return finite(float(total))
 
 
 mistake("kl_direction_swapped",

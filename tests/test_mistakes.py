@@ -269,3 +269,20 @@ def test_poisson_mistake_on_inputs_rounded_afterwards(mistake_id: str, params: d
     for _ in range(6):
         moved = (t([0.50, 1.20, 2.00, 0.20, 1.10]) + (torch.rand(5, generator=gen, dtype=D) * 2 - 1) * 0.00499)
         assert lo <= float(F.poisson_nll_loss(moved, y, **wrong)) <= hi
+
+
+@pytest.mark.parametrize("reduction", ["batchmean", "mean", "sum"])
+def test_kl_direction_swapped_without_a_run_equals_the_run(reduction: str) -> None:
+    """KL(q‖p) formed directly (mistake kl_direction_swapped, no rerun of kl_div's steps) equals kl_div's run on the
+    swapped inputs, for rows, one distribution, zero and infinite log q."""
+    g = torch.Generator().manual_seed(3)
+    rows = torch.log_softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), 1)
+    cases = [(rows, torch.softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), 1)),
+             (torch.log(torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64)), torch.tensor([0.5, 0.25, 0.25])),
+             (torch.tensor([[0.0, -math.inf], [-0.5, -0.9]], dtype=torch.float64), torch.tensor([[0.7, 0.3], [0.6, 0.4]]))]
+    for log_q, p in cases:
+        case = Case(lossapp.compute("kl_div", log_q, p, reduction=reduction))
+        run = case.run(pred=torch.log(case.target.double()), target=torch.exp(case.pred.double()))
+        value = MISTAKES["kl_direction_swapped"].compute(case)
+        assert (run is None) == (value is None)
+        assert run is None or value == pytest.approx(run, rel=1e-15, abs=0.0)

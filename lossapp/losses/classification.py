@@ -961,10 +961,14 @@ def nll_enclosure(box: Box) -> Iv:
 # KL divergence (torch): log_target False: l = xlogy(t, t) − t·x;  True: l = e^t·(t − x).
 @interval_formula("interval arithmetic with outward rounding over torch's kl_div formula (t·log t convex, exact range)")
 def kl_div_enclosure(box: Box) -> Iv:
-    log_target, kind = bool(box.params["log_target"]), box.params["input"]
-    # the terms, shared by the enclosures of one problem (another reduction, log base: `Box.shared`)
-    terms = box.shared(("kl_div_terms", log_target, kind), lambda: _kl_div_enclosure_terms(box, log_target, kind))
-    return reduce_iv(terms / log_base_divisor(box.params), box.reduction)
+    log_target, kind, divisor = bool(box.params["log_target"]), box.params["input"], log_base_divisor(box.params)
+    # the terms, shared by the enclosures of one problem (another reduction, log base: `Box.shared`), and the reduced
+    # value (one number: Keras' convention on unclipped inputs is the same enclosure)
+
+    def reduced() -> Iv:
+        terms = box.shared(("kl_div_terms", log_target, kind), lambda: _kl_div_enclosure_terms(box, log_target, kind))
+        return reduce_iv(terms if divisor == 1.0 else terms / divisor, box.reduction)  # (÷ 1 is exact)
+    return box.shared(("kl_div_reduced", log_target, kind, divisor, box.reduction), reduced)
 
 
 def _kl_div_enclosure_terms(box: Box, log_target: bool, kind: str) -> Iv:
