@@ -596,7 +596,13 @@ def reduce_iv(terms: Iv, reduction: str, *, denominator: torch.Tensor | None = N
               avg_factor: float | None = None) -> Iv:
     if reduction == "none":
         return terms
-    total = terms.sum()
+    return reduce_total_iv(terms.sum(), terms.shape, reduction, denominator=denominator, avg_factor=avg_factor)
+
+
+def reduce_total_iv(total: Iv, shape: tuple[int, ...] | torch.Size, reduction: str, *,
+                    denominator: torch.Tensor | None = None, avg_factor: float | None = None) -> Iv:
+    """reduce_iv of terms of this shape whose sum's enclosure is `total` (a sum made once for several reductions
+    or losses); not for reduction none."""
     if reduction == "sum":
         return total
     if reduction == "mean":
@@ -604,9 +610,9 @@ def reduce_iv(terms: Iv, reduction: str, *, denominator: torch.Tensor | None = N
             return total / float(avg_factor)
         if denominator is not None:
             return total / Iv(_t(denominator)).sum()
-        return total / float(max(1, math.prod(terms.shape))) if math.prod(terms.shape) else total / 0.0
+        return total / float(max(1, math.prod(shape))) if math.prod(shape) else total / 0.0
     if reduction == "batchmean":
-        n = terms.shape[0] if len(terms.shape) > 0 else 1
+        n = shape[0] if len(shape) > 0 else 1
         return total / float(n)
     raise EnclosureUnavailable(msg("interval.reduction", reduction=reduction))
 
@@ -724,11 +730,21 @@ class Box:
         holds (so that no other tensor can take their ids). Without a memo, make() every time."""
         if self.memo is None:
             return make()
-        inputs = (self.pred, self.target, self.pred_decimals, self.target_decimals)
-        full = (key, self.target_kind, *(id(v) for v in inputs))
+        full = self._memo_key(key)
         if full not in self.memo:
-            self.memo[full] = (inputs, make())
+            self.memo[full] = ((self.pred, self.target, self.pred_decimals, self.target_decimals), make())
         return self.memo[full][1]
+
+    def _memo_key(self, key: Any) -> tuple[Any, ...]:
+        return (key, self.target_kind, *(id(v) for v in (self.pred, self.target, self.pred_decimals,
+                                                         self.target_decimals)))
+
+    def held(self, key: Any) -> Any:
+        """What `shared(key, ...)` made for an enclosure of this problem (the same memo and inputs), else None; nothing
+        is made or held: for a sum another loss's enclosure of the same inputs forms anyway (truncated_ce's of the BCE
+        terms, which the BCE of its no_truncation mistake is)."""
+        entry = None if self.memo is None else self.memo.get(self._memo_key(key))
+        return None if entry is None else entry[1]
 
     def pred_box(self, low: float | None = None, high: float | None = None) -> Iv:
         return rounding_box(self.pred, self.pred_decimals, low=low, high=high)

@@ -42,6 +42,7 @@ from lossapp.interval import (
     interval_formula,
     log_softmax_iv,
     reduce_iv,
+    reduce_total_iv,
     tensor_param,
     where,
 )
@@ -858,6 +859,9 @@ def _kl_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction
 
 # -- rounding enclosures (lossapp.interval): each loss's formula in outward-rounded interval arithmetic ----------
 
+BCE_LABEL_TOTAL = ("bce_label_total",)  # Box.shared key: (Σ of bce_enclosure_terms over an exact box with 0/1 labels, shape)
+
+
 # BCE (torch): l = −w·(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)). Each of the two terms is monotone
 # in p (the first non-increasing, the second non-decreasing), so interval arithmetic on each is its exact range;
 # their sum (and a soft y, linear) is enclosed soundly by interval arithmetic.
@@ -875,8 +879,12 @@ def bce_enclosure_terms(p: Iv, y: Iv, labels: bool = False) -> Iv:
 @interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)")
 def bce_enclosure(box: Box) -> Iv:
     y = box.target_box(0.0, 1.0)
-    terms = bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=y.point and box.labels)
     w = tensor_param(box.params["weight"])
+    labels = y.point and box.labels
+    held = box.held(BCE_LABEL_TOTAL) if labels and w is None and box.reduction != "none" else None
+    if held is not None:  # Σ of these very terms, made by truncated_ce's enclosure of the same inputs
+        return reduce_total_iv(*held, box.reduction)
+    terms = bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=labels)
     return reduce_iv(terms * w if w is not None else terms, box.reduction)
 
 

@@ -27,6 +27,7 @@ from lossapp.inputs.constraints import Interval
 from lossapp.interval import Box, Iv, interval_formula, monotone, monotone_scalar, reduce_iv, where
 from lossapp.losses.classification import (
     BCE_DERIVATIVE,
+    BCE_LABEL_TOTAL,
     LOGITS_DERIVATIVE,
     bce_enclosure_terms,
     bce_probability_derivative,
@@ -153,12 +154,15 @@ def truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[st
 def truncated_enclosure(box: Box) -> Iv:
     m = float(box.params["m"])
     y = box.require_target().to(torch.float64)
+    p = box.pred_box(0.0, 1.0)
 
-    def term(v: Iv) -> Iv:  # v is a corner of the box (a point)
+    def term(v: Iv) -> Iv:  # v is a corner of the box (a point); λ is 0 or 1 exactly: a choice, not a product
         pos, neg = _truncation_masks(v.lo, y, m)
-        return bce_enclosure_terms(v, Iv(y), labels=box.labels) * (~(pos | neg)).to(torch.float64)
-    return reduce_iv(monotone(term, box.pred_box(0.0, 1.0), lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64)),
-                     box.reduction)
+        ce = bce_enclosure_terms(v, Iv(y), labels=box.labels)
+        if v is p and box.labels:  # exact inputs: the sum of the BCE terms of this box, which no_truncation's BCE is
+            box.shared(BCE_LABEL_TOTAL, lambda: (ce.sum(), tuple(ce.shape)))
+        return where(~(pos | neg), ce, 0.0)
+    return reduce_iv(monotone(term, p, lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64)), box.reduction)
 
 
 register(LossSpec(
