@@ -272,6 +272,8 @@ class Iv:
         return Iv(-self.lo) if self.point else Iv(-self.hi, -self.lo)
 
     def __add__(self, other: Any) -> Iv:
+        if _finite_number(other) and other == 0:  # x + 0 is x exactly (−0 + 0 is 0, the same number)
+            return self
         if _finite_number(other) and not self.point:  # a finite number cannot make inf − inf: no NaN to clear
             return Iv(_down_(self.lo + other), _up_(self.hi + other))
         o = Iv.of(other)
@@ -283,6 +285,8 @@ class Iv:
     __radd__ = __add__
 
     def __sub__(self, other: Any) -> Iv:
+        if _finite_number(other) and other == 0:  # x − 0 is x exactly
+            return self
         if _finite_number(other) and not self.point:
             return Iv(_down_(self.lo - other), _up_(self.hi - other))
         o = Iv.of(other)
@@ -310,9 +314,11 @@ class Iv:
     __rmul__ = __mul__
 
     def _scaled(self, c: float) -> Iv:
-        """Times an exact finite number."""
+        """Times an exact finite number (±1: x itself or its exact negation, no rounding)."""
         if c == 0:
             return Iv(torch.zeros_like(self.lo))
+        if c in (1.0, -1.0):
+            return self if c > 0 else -self
         if self.point:
             product = self.lo * c
             return Iv(down(product), _up_(product))
@@ -331,6 +337,8 @@ class Iv:
     def __truediv__(self, other: Any) -> Iv:
         if _finite_number(other) and other != 0:
             c = float(other)
+            if c in (1.0, -1.0):  # x itself or its exact negation
+                return self if c > 0 else -self
             a, b = self.lo / c, self.hi / c
             return Iv(_down_(a), _up_(b)) if c > 0 else Iv(_down_(b), _up_(a))
         o = Iv.of(other)

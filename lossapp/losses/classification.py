@@ -975,7 +975,7 @@ def kl_div_enclosure(box: Box) -> Iv:
 
     def reduced() -> Iv:
         terms = box.shared(("kl_div_terms", log_target, kind), lambda: _kl_div_enclosure_terms(box, log_target, kind))
-        return reduce_iv(terms if divisor == 1.0 else terms / divisor, box.reduction)  # (÷ 1 is exact)
+        return reduce_iv(terms / divisor, box.reduction)
     return box.shared(("kl_div_reduced", log_target, kind, divisor, box.reduction), reduced)
 
 
