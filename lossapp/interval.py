@@ -377,8 +377,9 @@ class Iv:
         return Iv(torch.maximum(self.lo, low, out=low).clamp_min_(0), torch.maximum(high, self.hi, out=high))
 
     def sqr(self) -> Iv:
-        """x² (≥ 0, increasing in |x|; the product is correctly rounded: 1 ulp each way suffices)."""
-        return self.abs().increasing(lambda t: t * t, 1, nonneg=True)
+        """x² (≥ 0, increasing in |x|; the product is correctly rounded: 1 ulp each way suffices). A point needs no |x|
+        (x·x is |x|·|x| bit for bit)."""
+        return (self if self.point else self.abs()).increasing(lambda t: t * t, 1, nonneg=True)
 
     def sqrt(self) -> Iv:
         if bool((self.lo < 0).any()):
@@ -738,21 +739,11 @@ class Box:
         holds (so that no other tensor can take their ids). Without a memo, make() every time."""
         if self.memo is None:
             return make()
-        full = self._memo_key(key)
+        inputs = (self.pred, self.target, self.pred_decimals, self.target_decimals)
+        full = (key, self.target_kind, *(id(v) for v in inputs))
         if full not in self.memo:
-            self.memo[full] = ((self.pred, self.target, self.pred_decimals, self.target_decimals), make())
+            self.memo[full] = (inputs, make())
         return self.memo[full][1]
-
-    def _memo_key(self, key: Any) -> tuple[Any, ...]:
-        return (key, self.target_kind, *(id(v) for v in (self.pred, self.target, self.pred_decimals,
-                                                         self.target_decimals)))
-
-    def held(self, key: Any) -> Any:
-        """What `shared(key, ...)` made for an enclosure of this problem (the same memo and inputs), else None; nothing
-        is made or held: for a sum another loss's enclosure of the same inputs forms anyway (truncated_ce's of the BCE
-        terms, which the BCE of its no_truncation mistake is)."""
-        entry = None if self.memo is None else self.memo.get(self._memo_key(key))
-        return None if entry is None else entry[1]
 
     def pred_box(self, low: float | None = None, high: float | None = None) -> Iv:
         return rounding_box(self.pred, self.pred_decimals, low=low, high=high)

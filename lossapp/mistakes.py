@@ -129,9 +129,12 @@ mistake("missing_minus",
 # -- reductions ----------------------------------------------------------------------------------------------
 
 def _summed(c: Case) -> float | None:
-    """The value under reduction sum. A combined loss's parts reduce separately: λ_dice·Σ l_dice + λ·Σ l_part, each Σ l
+    """The value under reduction sum. A root of the reduced terms (LossSpec.related "root_of") is the root of Σ l. A
+    combined loss's parts reduce separately: λ_dice·Σ l_dice + λ·Σ l_part, each Σ l
     the numerator its mean showed (summed as reduction sum sums it, so this is the value a run with sum gives)."""
     parts = c.spec.parts
+    if c.spec.related.get("root_of") and c.reduction == "mean" and c.total is not None and c.total >= 0:
+        return finite(math.sqrt(c.total))  # the root of the summed terms (RMSE: √Σ d², Σ as reduction sum sums it)
     if parts and c.reduction == "mean":
         nums = [c.step_value(part.symbol.replace("L_", "num_")) for part in parts]
         if all(n is not None for n in nums):

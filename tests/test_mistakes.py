@@ -286,3 +286,12 @@ def test_kl_direction_swapped_without_a_run_equals_the_run(reduction: str) -> No
         value = MISTAKES["kl_direction_swapped"].compute(case)
         assert (run is None) == (value is None)
         assert run is None or value == pytest.approx(run, rel=1e-15, abs=0.0)
+
+
+def test_rmse_sum_instead_of_mean_from_the_terms_equals_the_run() -> None:
+    """RMSE's sum_instead_of_mean is √Σ d² from the trace's terms (no rerun): the value of a run with reduction sum."""
+    g = torch.Generator().manual_seed(5)
+    for shape in [(7,), (3, 4)]:
+        case = Case(lossapp.compute("rmse", torch.randn(shape, generator=g), torch.randn(shape, generator=g)))
+        run = case.run(reduction="sum")
+        assert run is not None and MISTAKES["sum_instead_of_mean"].compute(case) == run

@@ -859,7 +859,13 @@ def _kl_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction
 
 # -- rounding enclosures (lossapp.interval): each loss's formula in outward-rounded interval arithmetic ----------
 
-BCE_LABEL_TOTAL = ("bce_label_total",)  # Box.shared key: (Σ of bce_enclosure_terms over an exact box with 0/1 labels, shape)
+BCE_LABEL_TOTAL = ("bce_label_total",)  # Box.shared key of bce_label_total over the box's pred_box(0, 1) and 0/1 labels
+
+
+def bce_label_total(p: Iv, y: Iv) -> tuple[Iv, tuple[int, ...]]:
+    """(Σ of BCE's terms over the box of p with exact 0/1 labels y, their shape)."""
+    terms = bce_enclosure_terms(p, y, labels=True)
+    return terms.sum(), tuple(terms.shape)
 
 
 # BCE (torch): l = −w·(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)). Each of the two terms is monotone
@@ -881,9 +887,10 @@ def bce_enclosure(box: Box) -> Iv:
     y = box.target_box(0.0, 1.0)
     w = tensor_param(box.params["weight"])
     labels = y.point and box.labels
-    held = box.held(BCE_LABEL_TOTAL) if labels and w is None and box.reduction != "none" else None
-    if held is not None:  # Σ of these very terms, made by truncated_ce's enclosure of the same inputs
-        return reduce_total_iv(*held, box.reduction)
+    if labels and w is None and box.reduction != "none":  # Σ of the terms (one number), shared by the enclosures of
+        # these inputs under every reduction and by truncated_ce's, which forms the same terms (`Box.shared`)
+        total, shape = box.shared(BCE_LABEL_TOTAL, lambda: bce_label_total(box.pred_box(0.0, 1.0), y))
+        return reduce_total_iv(total, shape, box.reduction)
     terms = bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=labels)
     return reduce_iv(terms * w if w is not None else terms, box.reduction)
 

@@ -159,7 +159,7 @@ def truncated_enclosure(box: Box) -> Iv:
     def term(v: Iv) -> Iv:  # v is a corner of the box (a point); λ is 0 or 1 exactly: a choice, not a product
         pos, neg = _truncation_masks(v.lo, y, m)
         ce = bce_enclosure_terms(v, Iv(y), labels=box.labels)
-        if v is p and box.labels:  # exact inputs: the sum of the BCE terms of this box, which no_truncation's BCE is
+        if v is p and box.labels:  # exact inputs: Σ of these BCE terms is the BCE enclosure's (no_truncation's)
             box.shared(BCE_LABEL_TOTAL, lambda: (ce.sum(), tuple(ce.shape)))
         return where(~(pos | neg), ce, 0.0)
     return reduce_iv(monotone(term, p, lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64)), box.reduction)
