@@ -17,7 +17,17 @@ import threading
 import time
 from typing import Any
 
-from lossapp.ui import api, calculator, check_tab, concurrency, confusion_tab, curves_tab, examples_tab, sessions
+from lossapp.ui import (
+    api,
+    calculator,
+    check_tab,
+    concurrency,
+    confusion_tab,
+    curves_tab,
+    examples_tab,
+    sessions,
+    started,
+)
 from lossapp.ui import share as share_links
 from lossapp.ui.common import CSS, Translations, gr, page_js, theme, toast_js
 from lossapp.ui.copy_export import COPY_CSS, copy_js
@@ -135,17 +145,24 @@ def _wire_language(lang: Any, tr_ui: Translations, calc: calculator.Calculator, 
 
     lang.change(family_and_loss, [lang, calc.family, calc.loss], [calc.loss], **private)
 
-    def calc_outputs(lg: str, state: Any, loss: str, *controls: Any) -> list[Any]:
+    def calc_outputs(data: dict[Any, Any], request: gr.Request | None = None) -> list[Any]:
         from lossapp.registry import lookup
+        lg, state, loss = data[lang], data[calc.state], data[calc.loss]
+        session = calculator.session_of(request)
+        before = started.CALCULATOR.counts(session)
+        shown = calculator.render_outputs(state, lg)
+        if not started.CALCULATOR.idle(session) or started.CALCULATOR.counts(session) != before:
+            # a Compute is under way or began meanwhile: `state` is stale, and the computation renders in `lg`
+            shown = [gr.update() for _ in shown]
         if not loss:
-            return [*calculator.render_outputs(state, lg), "", gr.update(), gr.update()]
+            return [*shown, "", gr.update(), gr.update()]
         spec = lookup(loss)
-        params = calculator.control_params(calc, spec, dict(zip(calc.control_components, controls, strict=True)))
-        return [*calculator.render_outputs(state, lg), calculator.spec_info(spec, lg, params),
+        params = calculator.control_params(calc, spec, data)
+        return [*shown, calculator.spec_info(spec, lg, params),
                 gr.update(placeholder=calculator.placeholder(spec, "pred", lg)),
                 gr.update(placeholder=calculator.placeholder(spec, "target", lg))]
 
-    lang.change(calc_outputs, [lang, calc.state, calc.loss, *calc.control_components],
+    lang.change(calc_outputs, {lang, calc.state, calc.loss, *calc.control_components},
                 [*calc.outputs, calc.info, calc.pred, calc.target], **private)
     lang.change(lambda lg, state: confusion_tab.render_outputs(state, lg), [lang, conf.state], conf.outputs, **private)
     inputs, outputs, fn = curves_tab.relabel(curves, lang)

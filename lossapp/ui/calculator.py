@@ -27,7 +27,7 @@ from lossapp.plots import AroundPlot, axis_range, loss_around, pin_markers
 from lossapp.registry import INPUT_PARAM, LOSSES, LossSpec, Param, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
-from lossapp.ui import charts
+from lossapp.ui import charts, started
 from lossapp.ui.common import (
     LATEX,
     Translations,
@@ -781,8 +781,10 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
         f.change(on_file, [lang_radio, calc.pred_file, calc.target_file], [calc.file_info], **private,
                  **compute_events())
 
-    def on_compute(data: dict[Any, Any], progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
+    def on_compute(data: dict[Any, Any], progress: gr.Progress = gr.Progress(),  # noqa: B008
+                   request: gr.Request | None = None) -> list[Any]:
         """The value, the badge and the verdict; the details follow (render_details) in a second event."""
+        started.CALCULATOR.start(session_of(request))
         lang = data[lang_radio]
         with as_gradio_errors(lang, "the calculator's Compute"):
             progress(0.05, desc=t("progress_parse", lang))
@@ -805,16 +807,20 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
                  "key": secrets.token_hex(8)}
         return [state, *render_headline(state, lang)]
 
-    def on_details(state: dict[str, Any] | None, lang: str, progress: gr.Progress = gr.Progress()) -> list[Any]:  # noqa: B008
+    def on_details(state: dict[str, Any] | None, lang: str, progress: gr.Progress = gr.Progress(),  # noqa: B008
+                   request: gr.Request | None = None) -> list[Any]:
+        """The details, and the headline again: in the language chosen now, should it have changed since."""
         progress(0.5, desc=t("progress_render", lang))
         ready = gr.update(interactive=bool(state and state.get("result") is not None))
-        return [*render_details(state, lang), *[ready for _ in calc.downloads]]
+        shown = [*render_headline(state, lang), *render_details(state, lang), *[ready for _ in calc.downloads]]
+        started.CALCULATOR.finish(session_of(request))
+        return shown
 
     calc.extra["on_compute"] = on_compute
     calc.extra["compute_inputs"] = {lang_radio, *calc.inputs}
     calc.extra["compute_outputs"] = [calc.state, calc.value, calc.warnings]
     calc.extra["on_details"] = on_details
-    calc.extra["details_outputs"] = [*calc.detail_outputs, *calc.downloads.values()]
+    calc.extra["details_outputs"] = [calc.value, calc.warnings, *calc.detail_outputs, *calc.downloads.values()]
     compute_chain(calc.compute.click, calc, lang_radio)
 
     for kind, button in calc.downloads.items():
@@ -841,9 +847,15 @@ SHOW_RESULT_JS = """() => {
 }"""
 
 
-def on_failure(lang: str) -> list[Any]:
+def session_of(request: gr.Request | None) -> str | None:
+    """The browser session an event comes from (None when called outside Gradio)."""
+    return getattr(request, "session_hash", None)
+
+
+def on_failure(lang: str, request: gr.Request | None = None) -> list[Any]:
     """After a failed Compute: no result on screen (the previous one belonged to other inputs), the panel saying
     that the computation failed, the downloads off. Updates for [state, *outputs, *downloads]."""
+    started.CALCULATOR.finish(session_of(request))
     return [FAILED, *render_outputs(FAILED, lang), *[gr.update(interactive=False) for _ in DOWNLOAD_KINDS]]
 
 
