@@ -295,3 +295,28 @@ def test_rmse_sum_instead_of_mean_from_the_terms_equals_the_run() -> None:
         case = Case(lossapp.compute("rmse", torch.randn(shape, generator=g), torch.randn(shape, generator=g)))
         run = case.run(reduction="sum")
         assert run is not None and MISTAKES["sum_instead_of_mean"].compute(case) == run
+
+
+def test_probabilities_as_logits_bound_holds_its_value() -> None:
+    """probabilities_as_logits' bound (no pass over the terms) holds the value the run gives, for every elementwise loss on
+    logits it applies to, with their options, both reductions, one label only, wide and narrow logits."""
+    from lossapp.registry import LOSSES
+    variant = MISTAKES["probabilities_as_logits"]
+    options = {"soft_truncated_ce": [{}, {"K": 3.0, "m": 0.7}, {"K": 0.0}, {"K": 50.0, "m": 0.2}]}
+    g = torch.Generator().manual_seed(11)
+    bounded = set()
+    for name, spec in LOSSES.items():
+        if spec.activation != "sigmoid" or spec.derivative is None:
+            continue
+        for params in options.get(name, [{}]):
+            for reduction, scale, n, labels in [("mean", 3.0, 40, "both"), ("sum", 30.0, 40, "both"), ("mean", 0.01, 1, "ones"),
+                                                ("sum", 1.0, 7, "zeros")]:
+                x = torch.randn(n, generator=g, dtype=torch.float64) * scale
+                y = {"both": (torch.rand(n, generator=g) > 0.5).double(), "ones": torch.ones(n, dtype=torch.float64),
+                     "zeros": torch.zeros(n, dtype=torch.float64)}[labels]
+                case = Case(lossapp.compute(name, x, y, reduction=reduction, **params))
+                bound, value = variant.bound(case), variant.compute(case)
+                if bound is not None and value is not None:
+                    bounded.add(name)
+                    assert bound[0] <= value <= bound[1], (name, params, reduction, labels)
+    assert "soft_truncated_ce" in bounded
