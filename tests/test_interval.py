@@ -599,3 +599,27 @@ def test_l2_penalty_exact_weights_enclosure_holds_at_the_ends_of_the_range() -> 
             exact_arithmetic.prec = 1000
             exact = 2 * (Decimal(lam) / 2) * Decimal(w) ** 2  # λ/2 of a float is exact at these λ
             assert Decimal(iv.lo.item()) <= exact <= Decimal(iv.hi.item()), (w, lam)
+
+
+@pytest.mark.parametrize("params", [{}, {"K": 3.0, "m": 0.7}, {"K": 0.0}, {"K": 40.0, "m": 0.2}])
+def test_soft_truncated_exact_labels_enclosure_contains_the_exact_value(params: dict) -> None:
+    """soft_truncated_ce on exact logits with 0/1 labels (each term its label's branch σ(K(s + x_m))·softplus(s)):
+    the enclosure holds the loss evaluated in 60-digit arithmetic."""
+    from lossapp.interval import Box
+    from lossapp.losses.truncated import soft_threshold_logit, soft_truncated_enclosure
+    x = torch.tensor([-40.0, -3.5, -0.2, 0.0, 1e-9, 0.7, 5.0, 35.0, 0.4, -1.3], dtype=F64)
+    y = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0], dtype=F64)
+    k, m = params.get("K", 1.0), params.get("m", 0.5)
+    xm = soft_threshold_logit(m)
+    with mpmath.workdps(60):
+        def sig(v: mpmath.mpf) -> mpmath.mpf:
+            return 1 / (1 + mpmath.exp(-v))
+
+        def softplus(v: mpmath.mpf) -> mpmath.mpf:
+            return mpmath.log(1 + mpmath.exp(v))
+        terms = [sig(mpmath.mpf(k) * (s + mpmath.mpf(xm))) * softplus(s)
+                 for s in (mpmath.mpf(-xi) if yi == 1 else mpmath.mpf(xi) for xi, yi in zip(x.tolist(), y.tolist(), strict=True))]
+        for reduction in ("mean", "sum"):
+            iv = soft_truncated_enclosure.evaluate(Box(x, y, None, None, {"K": k, "m": m}, reduction, "binary"))
+            exact = mpmath.fsum(terms) / (len(terms) if reduction == "mean" else 1)
+            assert mpmath.mpf(iv.lo.item()) <= exact <= mpmath.mpf(iv.hi.item()), reduction

@@ -860,12 +860,18 @@ def _kl_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction
 # -- rounding enclosures (lossapp.interval): each loss's formula in outward-rounded interval arithmetic ----------
 
 BCE_LABEL_TOTAL = ("bce_label_total",)  # Box.shared key of bce_label_total over the box's pred_box(0, 1) and 0/1 labels
+# Box.shared key of summed_terms(softplus(s)) over the box's pred_box() and 0/1 labels, s = −x where y = 1 and x where y = 0
+BCE_LOGITS_LABEL_TOTAL = ("bce_with_logits_label_total",)
+
+
+def summed_terms(terms: Iv) -> tuple[Iv, tuple[int, ...]]:
+    """(the enclosure of Σ terms, their shape): what reduce_total_iv reduces under any reduction but none."""
+    return terms.sum(), tuple(terms.shape)
 
 
 def bce_label_total(p: Iv, y: Iv) -> tuple[Iv, tuple[int, ...]]:
-    """(Σ of BCE's terms over the box of p with exact 0/1 labels y, their shape)."""
-    terms = bce_enclosure_terms(p, y, labels=True)
-    return terms.sum(), tuple(terms.shape)
+    """summed_terms of BCE's terms over the box of p with exact 0/1 labels y."""
+    return summed_terms(bce_enclosure_terms(p, y, labels=True))
 
 
 # BCE (torch): l = −w·(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)). Each of the two terms is monotone
@@ -902,8 +908,13 @@ def bce_with_logits_enclosure(box: Box) -> Iv:
     x = box.pred_box()
     y = box.target_box()
     pw = tensor_param(box.params["pos_weight"])
+    w = tensor_param(box.params["weight"])
     if y.point and box.labels:  # each term is the branch its label picks: pw·softplus(−x) or softplus(x)
         one = y.lo == 1
+        if pw is None and w is None and box.reduction != "none":  # Σ of the terms (one number), shared by the
+            # enclosures of these inputs under every reduction and by soft_truncated_ce's, which forms the same terms
+            total, shape = box.shared(BCE_LOGITS_LABEL_TOTAL, lambda: summed_terms(where(one, -x, x).softplus()))
+            return reduce_total_iv(total, shape, box.reduction)
         terms = where(one, -x, x).softplus()
         if pw is not None:
             terms = terms * torch.where(one, pw, torch.ones_like(pw))
@@ -912,7 +923,6 @@ def bce_with_logits_enclosure(box: Box) -> Iv:
         if pw is not None:
             first = first * pw
         terms = first + (1.0 - y) * x.softplus()
-    w = tensor_param(box.params["weight"])
     return reduce_iv(terms * w if w is not None else terms, box.reduction)
 
 

@@ -28,9 +28,11 @@ from lossapp.interval import Box, Iv, interval_formula, monotone, monotone_scala
 from lossapp.losses.classification import (
     BCE_DERIVATIVE,
     BCE_LABEL_TOTAL,
+    BCE_LOGITS_LABEL_TOTAL,
     LOGITS_DERIVATIVE,
     bce_enclosure_terms,
     bce_probability_derivative,
+    summed_terms,
 )
 from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.focal import bce_probability_steps, logits_hint, reduction_scale, soft_label_check
@@ -160,7 +162,7 @@ def truncated_enclosure(box: Box) -> Iv:
         pos, neg = _truncation_masks(v.lo, y, m)
         ce = bce_enclosure_terms(v, Iv(y), labels=box.labels)
         if v is p and box.labels:  # exact inputs: Σ of these BCE terms is the BCE enclosure's (no_truncation's)
-            box.shared(BCE_LABEL_TOTAL, lambda: (ce.sum(), tuple(ce.shape)))
+            box.shared(BCE_LABEL_TOTAL, lambda: summed_terms(ce))
         return where(~(pos | neg), ce, 0.0)
     return reduce_iv(monotone(term, p, lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64)), box.reduction)
 
@@ -318,6 +320,13 @@ def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str,
 def soft_truncated_enclosure(box: Box) -> Iv:
     k, xm = float(box.params["K"]), soft_threshold_logit(float(box.params["m"]))
     x = box.pred_box()
+    if x.point and box.labels:
+        # exact inputs and 0/1 labels: each term is its label's branch, σ(K(s + x_m))·softplus(s) with s = −x where y = 1
+        # and x where y = 0 (exact); Σ softplus(s) is BCE with logits' (no_truncation), shared with its enclosure
+        s = where(box.require_target() == 1, -x, x)
+        softplus = s.softplus()
+        box.shared(BCE_LOGITS_LABEL_TOTAL, lambda: summed_terms(softplus))
+        return reduce_iv(((s + xm) * k).sigmoid() * softplus, box.reduction)
     a = monotone_scalar(lambda v: ((v - xm) * (-k)).sigmoid() * (-v).softplus(), x, increasing=False)
     b = monotone_scalar(lambda v: ((v + xm) * k).sigmoid() * v.softplus(), x, increasing=True)
     y = box.target_box(0.0, 1.0)
