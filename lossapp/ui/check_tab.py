@@ -32,7 +32,7 @@ from lossapp.inputs import InputError
 from lossapp.registry import LossSpec, lookup
 from lossapp.result import Result
 from lossapp.spreadsheet import write_csv
-from lossapp.ui import calculator
+from lossapp.ui import calculator, started
 from lossapp.ui.common import LATEX, Translations, as_gradio_errors, data_table_html, gr, once
 from lossapp.ui.concurrency import compute_events, grade_events
 from lossapp.ui.downloads import DOWNLOADS
@@ -592,16 +592,21 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
 
     tab.loss.change(on_loss, [lang_radio, tab.loss, tab.reduction], loss_outputs, **private)
 
-    def on_check(data: dict[Any, Any]) -> list[Any]:
+    def on_check(data: dict[Any, Any], request: gr.Request | None = None) -> list[Any]:
         lang = data[lang_radio]
-        with as_gradio_errors(lang, "the Check button"):
-            spec = lookup(data[tab.loss])
-            given = {c.param.name: data[c.component] for c in tab.controls if c.spec == spec.name}
-            params = service.control_values(spec, given)
-            state = run_check(spec.name, data[tab.pred], data[tab.target], params, data[tab.reduction],
-                              data[tab.claimed], data[tab.device], data[tab.dtype])
-        state["run"] = secrets.token_hex(4)
-        return [state, *render_outputs(state, lang)]
+        session = calculator.session_of(request)
+        started.CHECK.start(session)
+        try:
+            with as_gradio_errors(lang, "the Check button"):
+                spec = lookup(data[tab.loss])
+                given = {c.param.name: data[c.component] for c in tab.controls if c.spec == spec.name}
+                params = service.control_values(spec, given)
+                state = run_check(spec.name, data[tab.pred], data[tab.target], params, data[tab.reduction],
+                                  data[tab.claimed], data[tab.device], data[tab.dtype])
+            state["run"] = secrets.token_hex(4)
+            return [state, *render_outputs(state, lang)]
+        finally:
+            started.CHECK.finish(session)
 
     inputs = {lang_radio, tab.loss, tab.pred, tab.target, tab.reduction, tab.device, tab.dtype, tab.claimed,
               *tab.control_components}
@@ -643,11 +648,16 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
 
     lang_radio.change(family_and_loss, [lang_radio, tab.family, tab.loss], [tab.loss], **quiet)
 
-    def relabel(lg: str, state: Any, loss: str) -> list[Any]:
+    def relabel(lg: str, state: Any, loss: str, request: gr.Request | None = None) -> list[Any]:
+        session = calculator.session_of(request)
+        before = started.CHECK.counts(session)
+        shown = render_outputs(state, lg)
+        if not started.CHECK.idle(session) or started.CHECK.counts(session) != before:
+            shown = [gr.update() for _ in shown]  # a Check under way renders its answer in `lg` itself
         if not loss:
-            return [*render_outputs(state, lg), "", gr.update(), gr.update()]
+            return [*shown, "", gr.update(), gr.update()]
         spec = lookup(loss)
-        return [*render_outputs(state, lg), calculator.spec_info(spec, lg),
+        return [*shown, calculator.spec_info(spec, lg),
                 gr.update(placeholder=calculator.placeholder(spec, "pred", lg)),
                 gr.update(placeholder=calculator.placeholder(spec, "target", lg))]
 

@@ -1,5 +1,5 @@
-"""Per browser session, how many computations the calculator has started and finished: the language switch's
-re-render of the result reads the stored result when it starts, so when a computation is under way or starts while
+"""Per browser session, how many computations the calculator (and the Check tab) has started and finished: the
+language switch's re-render of the result reads the stored result when it starts, so when a computation is under way or starts while
 it renders (中文 chosen, then Compute pressed at once on a busy server) that render is stale and is dropped; the
 computation renders its result in the language chosen.
 
@@ -52,3 +52,4 @@ class Started:
 
 
 CALCULATOR = Started()
+CHECK = Started()
