@@ -619,9 +619,16 @@ def _other_sets(c: Case) -> bool:
     return not per_sample_sets(c.pred.dim(), c.params)
 
 
+def _smp_sets(c: Case) -> float | None:
+    """The problem with smp's defaults, from the shared per-set sums (only |X∩Y| formed anew where its intersection is
+    the product): the options change no input check, so a run would refuse none of them."""
+    return overlap_value(c, eps=SMP["eps"], per_sample=SMP["per_sample"], intersection=SMP["intersection"],
+                         zero_empty=SMP["zero_empty"])
+
+
 convention("smp_batch_sets",
            "|X∩Y|", lambda c: _overlap(c) and any(c.param(k) != v for k, v in SMP.items()),
-           lambda c: c.run(**SMP), interval=lambda c: c.run_interval(**SMP))
+           _smp_sets, interval=lambda c: c.run_interval(**SMP, value=_smp_sets(c)))
 
 convention("sets_per_image_vs_batch",
            "|X∩Y|", lambda c: _overlap(c) and c.pred is not None and c.pred.dim() >= 2,
@@ -636,7 +643,7 @@ def _keras_kl(c: Case) -> float | None:
     if x is None or t is None or c.param("log_target") or x.dim() == 0:
         return None
     q = torch.exp(x.double()).clamp_(KERAS_EPS, 1.0)
-    p = t.double().clamp(KERAS_EPS, 1.0)
+    p = _clipped(t.double(), KERAS_EPS, 1.0)
     per_row = torch.div(p, q, out=q).log_().mul_(p).sum(-1)  # p·log(p / q), in q's buffer
     return float(per_row.mean()) if c.reduction in ("mean", "batchmean") else float(per_row.sum())
 
@@ -646,9 +653,12 @@ KERAS_LOG_EPS = math.log(KERAS_EPS)
 
 def _clipped(v: torch.Tensor, low: float, high: float) -> torch.Tensor:
     """v clipped to [low, high]: v itself where the clip changes nothing (the same values; an enclosure over the
-    same tensor shares the terms the correct value's enclosure formed, `Box.shared`)."""
-    clipped = v.clamp(low, high)
-    return v if torch.equal(clipped, v) else clipped
+    same tensor shares the terms the correct value's enclosure formed, `Box.shared`), as one reduction (its range)
+    decides; a NaN range falls through to the clip."""
+    if not v.numel():
+        return v
+    smallest, largest = torch.aminmax(v)
+    return v if low <= float(smallest) and float(largest) <= high else v.clamp(low, high)
 
 
 def _keras_kl_interval(c: Case) -> Interval | None:

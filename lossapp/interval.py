@@ -117,25 +117,52 @@ def _down_nonneg_(t: torch.Tensor, ulps: int) -> torch.Tensor:
     return t.mul_(1.0 - ulps * 2.0 ** -51).sub_(ulps * 2.0 ** -1073).clamp_(0.0, _steps_below_inf(ulps))
 
 
+def _down_nonneg(t: torch.Tensor, ulps: int) -> torch.Tensor:
+    """_down_nonneg_ into a new tensor (t unchanged): the same arithmetic, with no copy of t first."""
+    return torch.mul(t, 1.0 - ulps * 2.0 ** -51).sub_(ulps * 2.0 ** -1073).clamp_(0.0, _steps_below_inf(ulps))
+
+
 def _up_nonneg_(t: torch.Tensor, ulps: int) -> torch.Tensor:
     return t.mul_(1.0 + ulps * 2.0 ** -51).add_(ulps * 2.0 ** -1073)
 
 
-def _down_ulps_(t: torch.Tensor, ulps: int) -> torch.Tensor:
+def _ulps_step(t: torch.Tensor, ulps: int) -> tuple[torch.Tensor, bool]:
+    """(2·ulps·(2⁻⁵²·|t| + 2⁻¹⁰⁷⁴) per entry, whether every step is finite): a finite sum of the steps (one cheap
+    reduction) says that no entry of t is ±inf or NaN, so that no entry needs the infinite case (an overflowing sum
+    only sends the caller to that case's slower path, which gives the same result)."""
+    step = t.abs().mul_(2 * ulps * 2.0 ** -52).add_(2 * ulps * 2.0 ** -1074)
+    return step, math.isfinite(float(step.sum()))
+
+
+def _down_ulps_(t: torch.Tensor, ulps: int, step: tuple[torch.Tensor, bool] | None = None) -> torch.Tensor:
     """t moved at least `ulps` ulps toward −inf, whatever its sign, in a few vectorised passes (cheaper than
     `ulps` nextafter passes from 2 ulps on): t − 2·ulps·(2⁻⁵²·|t| + 2⁻¹⁰⁷⁴), where 2⁻⁵²·|t| bounds the ulp of every
     float within those few steps of t (and 2⁻¹⁰⁷⁴ that of a subnormal), twice over for the subtraction's own
-    rounding; +inf becomes what `ulps` nextafter steps make it."""
+    rounding; +inf becomes what `ulps` nextafter steps make it. `step`: _ulps_step(t, ulps) where the caller has it."""
+    steps, finite = _ulps_step(t, ulps) if step is None else step
+    if finite:
+        return t.sub_(steps)
     top = t == math.inf
-    step = t.abs().mul_(2 * ulps * 2.0 ** -52).add_(2 * ulps * 2.0 ** -1074)
-    return t.sub_(step).masked_fill_(top, _steps_below_inf(ulps))
+    return t.sub_(steps).masked_fill_(top, _steps_below_inf(ulps))
 
 
-def _up_ulps_(t: torch.Tensor, ulps: int) -> torch.Tensor:
+def _up_ulps_(t: torch.Tensor, ulps: int, step: tuple[torch.Tensor, bool] | None = None) -> torch.Tensor:
     """_down_ulps_ toward +inf (−inf becomes what `ulps` nextafter steps make it)."""
+    steps, finite = _ulps_step(t, ulps) if step is None else step
+    if finite:
+        return t.add_(steps)
     bottom = t == -math.inf
-    step = t.abs().mul_(2 * ulps * 2.0 ** -52).add_(2 * ulps * 2.0 ** -1074)
-    return t.add_(step).masked_fill_(bottom, -_steps_below_inf(ulps))
+    return t.add_(steps).masked_fill_(bottom, -_steps_below_inf(ulps))
+
+
+def _around_ulps_(t: torch.Tensor, ulps: int) -> Iv:
+    """Iv(_down_ulps_(t.clone(), ulps), _up_ulps_(t, ulps)) for a fresh t (a point's value), with the step formed
+    once for both bounds: the same bounds, in fewer passes."""
+    step = _ulps_step(t, ulps)
+    steps, finite = step
+    if finite:
+        return Iv(t - steps, t.add_(steps))
+    return Iv(_down_ulps_(t.clone(), ulps, step), _up_ulps_(t, ulps, step))
 
 
 def _steps_below_inf(ulps: int) -> float:
@@ -198,8 +225,7 @@ class Iv:
     def around(value: float, ulps: int) -> Iv:
         """value moved at least `ulps` ulps each way: the exact number a float64 computation with that much
         rounding error stands for."""
-        t = torch.tensor(value, dtype=F64)
-        return Iv(_down_ulps_(t.clone(), ulps), _up_ulps_(t, ulps))
+        return _around_ulps_(torch.tensor(value, dtype=F64), ulps)
 
     @staticmethod
     def outward(lo: torch.Tensor, hi: torch.Tensor) -> Iv:
@@ -246,6 +272,8 @@ class Iv:
         return Iv(-self.lo) if self.point else Iv(-self.hi, -self.lo)
 
     def __add__(self, other: Any) -> Iv:
+        if _finite_number(other) and other == 0:  # x + 0 is x exactly (−0 + 0 is 0, the same number)
+            return self
         if _finite_number(other) and not self.point:  # a finite number cannot make inf − inf: no NaN to clear
             return Iv(_down_(self.lo + other), _up_(self.hi + other))
         o = Iv.of(other)
@@ -257,6 +285,8 @@ class Iv:
     __radd__ = __add__
 
     def __sub__(self, other: Any) -> Iv:
+        if _finite_number(other) and other == 0:  # x − 0 is x exactly
+            return self
         if _finite_number(other) and not self.point:
             return Iv(_down_(self.lo - other), _up_(self.hi - other))
         o = Iv.of(other)
@@ -284,9 +314,11 @@ class Iv:
     __rmul__ = __mul__
 
     def _scaled(self, c: float) -> Iv:
-        """Times an exact finite number."""
+        """Times an exact finite number (±1: x itself or its exact negation, no rounding)."""
         if c == 0:
             return Iv(torch.zeros_like(self.lo))
+        if c in (1.0, -1.0):
+            return self if c > 0 else -self
         if self.point:
             product = self.lo * c
             return Iv(down(product), _up_(product))
@@ -305,6 +337,8 @@ class Iv:
     def __truediv__(self, other: Any) -> Iv:
         if _finite_number(other) and other != 0:
             c = float(other)
+            if c in (1.0, -1.0):  # x itself or its exact negation
+                return self if c > 0 else -self
             a, b = self.lo / c, self.hi / c
             return Iv(_down_(a), _up_(b)) if c > 0 else Iv(_down_(b), _up_(a))
         o = Iv.of(other)
@@ -324,7 +358,11 @@ class Iv:
         fn at the bounds (once for a point), rounded `ulps` ulps outward. nonneg: fn ≥ 0 (a cheaper rounding, which
         also covers an underflow to a subnormal or to 0). One pass of fn instead of one per elementary operation."""
         hi_value = fn(self.hi)
-        lo_value = hi_value.clone() if self.point else fn(self.lo)
+        if self.point:  # one value for both bounds
+            if nonneg:
+                return Iv(_down_nonneg(hi_value, ulps), _up_nonneg_(hi_value, ulps))
+            return _around_ulps_(hi_value, ulps)
+        lo_value = fn(self.lo)
         if nonneg:
             return Iv(_down_nonneg_(lo_value, ulps), _up_nonneg_(hi_value, ulps))
         return Iv(_down_ulps_(lo_value, ulps), _up_ulps_(hi_value, ulps))
@@ -339,8 +377,9 @@ class Iv:
         return Iv(torch.maximum(self.lo, low, out=low).clamp_min_(0), torch.maximum(high, self.hi, out=high))
 
     def sqr(self) -> Iv:
-        """x² (≥ 0, increasing in |x|; the product is correctly rounded: 1 ulp each way suffices)."""
-        return self.abs().increasing(lambda t: t * t, 1, nonneg=True)
+        """x² (≥ 0, increasing in |x|; the product is correctly rounded: 1 ulp each way suffices). A point needs no |x|
+        (x·x is |x|·|x| bit for bit)."""
+        return (self if self.point else self.abs()).increasing(lambda t: t * t, 1, nonneg=True)
 
     def sqrt(self) -> Iv:
         if bool((self.lo < 0).any()):
@@ -381,8 +420,7 @@ class Iv:
         if bool((self.lo < 0).any()):
             raise _outside("x·log x")
         if self.point:
-            value = torch.xlogy(self.lo, self.lo)
-            return Iv(_down_ulps_(value.clone(), 4), _up_ulps_(value, 4))
+            return _around_ulps_(torch.xlogy(self.lo, self.lo), 4)
         f_lo, f_hi = torch.xlogy(self.lo, self.lo), torch.xlogy(self.hi, self.hi)
         inside = (self.lo <= INV_E) & (self.hi >= INV_E)
         lo = torch.where(inside, -INV_E, torch.minimum(f_lo, f_hi))
@@ -432,12 +470,32 @@ class Iv:
         return self.sum() / float(max(1, math.prod(self.shape)))
 
 
+def select_bits(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor, ones: torch.Tensor | None = None) -> torch.Tensor:
+    """torch.where(mask, a, b) for float64 tensors (broadcast as torch.where broadcasts them), bit for bit (NaN, ±inf
+    and −0.0 included): b ^ ((a ^ b) & m) on their int64 bits, with m all ones where mask holds and 0 elsewhere. The
+    bitwise passes are vectorised; torch.where's CPU kernel is not, and costs several times more on a large tensor.
+    `ones`: mask_bits(mask) where the caller has it (several selections by one mask)."""
+    if a.dtype != F64 or b.dtype != F64 or mask.dtype != torch.bool:
+        return torch.where(mask, a, b)
+    bits_b = b.view(torch.int64)
+    ones = mask_bits(mask) if ones is None else ones
+    differ = torch.bitwise_xor(a.view(torch.int64), bits_b)
+    chosen = differ.bitwise_and_(ones) if differ.shape == ones.shape else torch.bitwise_and(differ, ones)
+    return chosen.bitwise_xor_(bits_b).view(F64)
+
+
+def mask_bits(mask: torch.Tensor) -> torch.Tensor:
+    """A bool mask as int64 words of all ones (True) or zeros (False), for select_bits."""
+    return mask.to(torch.int64).neg_()
+
+
 def where(mask: torch.Tensor, a: Any, b: Any) -> Iv:
     """Element-wise choice by an exact mask."""
     a, b = Iv.of(a), Iv.of(b)
+    ones = mask_bits(mask)
     if a.point and b.point:
-        return Iv(torch.where(mask, a.lo, b.lo))
-    return Iv(torch.where(mask, a.lo, b.lo), torch.where(mask, a.hi, b.hi))
+        return Iv(select_bits(mask, a.lo, b.lo, ones))
+    return Iv(select_bits(mask, a.lo, b.lo, ones), select_bits(mask, a.hi, b.hi, ones))
 
 
 def hull(a: Iv, b: Iv) -> Iv:
@@ -461,7 +519,8 @@ def corners(box: Iv, signs: Signs) -> list[Iv]:
     if box.point:
         return [box]
     increasing = _t(signs() if callable(signs) else signs) >= 0
-    return [Iv(torch.where(increasing, box.lo, box.hi)), Iv(torch.where(increasing, box.hi, box.lo))]
+    ones = mask_bits(increasing)
+    return [Iv(select_bits(increasing, box.lo, box.hi, ones)), Iv(select_bits(increasing, box.hi, box.lo, ones))]
 
 
 def from_corners(values: list[Iv]) -> Iv:
@@ -483,7 +542,7 @@ def abs_difference(x: Iv, y: Iv) -> Iv:
     from the exact |x − y|, and one step each way covers it)."""
     if x.point and y.point:
         a = (x.lo - y.lo).abs_()
-        return Iv(_down_nonneg_(a.clone(), 1), _up_nonneg_(a, 1))
+        return Iv(_down_nonneg(a, 1), _up_nonneg_(a, 1))
     return (x - y).abs()
 
 
@@ -546,7 +605,13 @@ def reduce_iv(terms: Iv, reduction: str, *, denominator: torch.Tensor | None = N
               avg_factor: float | None = None) -> Iv:
     if reduction == "none":
         return terms
-    total = terms.sum()
+    return reduce_total_iv(terms.sum(), terms.shape, reduction, denominator=denominator, avg_factor=avg_factor)
+
+
+def reduce_total_iv(total: Iv, shape: tuple[int, ...] | torch.Size, reduction: str, *,
+                    denominator: torch.Tensor | None = None, avg_factor: float | None = None) -> Iv:
+    """reduce_iv of terms of this shape whose sum's enclosure is `total` (a sum made once for several reductions
+    or losses); not for reduction none."""
     if reduction == "sum":
         return total
     if reduction == "mean":
@@ -554,9 +619,9 @@ def reduce_iv(terms: Iv, reduction: str, *, denominator: torch.Tensor | None = N
             return total / float(avg_factor)
         if denominator is not None:
             return total / Iv(_t(denominator)).sum()
-        return total / float(max(1, math.prod(terms.shape))) if math.prod(terms.shape) else total / 0.0
+        return total / float(max(1, math.prod(shape))) if math.prod(shape) else total / 0.0
     if reduction == "batchmean":
-        n = terms.shape[0] if len(terms.shape) > 0 else 1
+        n = shape[0] if len(shape) > 0 else 1
         return total / float(n)
     raise EnclosureUnavailable(msg("interval.reduction", reduction=reduction))
 

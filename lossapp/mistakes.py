@@ -14,8 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
+from lossapp.interval import Box, EnclosureUnavailable
+from lossapp.losses.classification import xlogx
 from lossapp.variants import (
     Case,
     Interval,
@@ -48,13 +51,15 @@ MISTAKES: dict[str, Variant] = {}
 
 
 def mistake(id: str, step: str, applies: Callable[[Case], bool], compute: Callable[[Case], float | None],
-            *, table: str = "mistakes", interval: Callable[[Case], Interval | None] | None = None) -> Variant:
+            *, table: str = "mistakes", interval: Callable[[Case], Interval | None] | None = None,
+            bound: Callable[[Case], tuple[float, float] | None] | None = None) -> Variant:
     """Register a known mistake (its title and explanation: `<table>.<id>` in the catalogs). A mistake about one
     loss alone is registered by that loss's module, with its texts in the module's own table, and listed in its
     spec's `mistakes`: `mistake("x", "l", declared("x"), compute, table="<module>")` (texts `<module>.x.title`, `.explanation`).
-    `interval`: the mistake's enclosure over the inputs' rounding box, where it can be formed (`Variant.interval`)."""
+    `interval`: the mistake's enclosure over the inputs' rounding box, where it can be formed (`Variant.interval`);
+    `bound`: an interval sure to hold its value, found without computing it (`Variant.bound`)."""
     title, explanation = variant_texts(table, id, "title", "explanation")
-    return register(MISTAKES, Variant(id, title, explanation, step, applies, compute, interval=interval))
+    return register(MISTAKES, Variant(id, title, explanation, step, applies, compute, interval=interval, bound=bound))
 
 
 def evaluate_mistakes(case: Case, *, include_same: bool = False,
@@ -128,9 +133,12 @@ mistake("missing_minus",
 # -- reductions ----------------------------------------------------------------------------------------------
 
 def _summed(c: Case) -> float | None:
-    """The value under reduction sum. A combined loss's parts reduce separately: λ_dice·Σ l_dice + λ·Σ l_part, each Σ l
+    """The value under reduction sum. A root of the reduced terms (LossSpec.related "root_of") is the root of Σ l. A
+    combined loss's parts reduce separately: λ_dice·Σ l_dice + λ·Σ l_part, each Σ l
     the numerator its mean showed (summed as reduction sum sums it, so this is the value a run with sum gives)."""
     parts = c.spec.parts
+    if c.spec.related.get("root_of") and c.reduction == "mean" and c.total is not None and c.total >= 0:
+        return finite(math.sqrt(c.total))  # the root of the summed terms (RMSE: √Σ d², Σ as reduction sum sums it)
     if parts and c.reduction == "mean":
         nums = [c.step_value(part.symbol.replace("L_", "num_")) for part in parts]
         if all(n is not None for n in nums):
@@ -201,9 +209,47 @@ def _probabilities_as_logits_interval(c: Case) -> Interval | None:
     return None
 
 
+def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
+    """Where the mistake is an elementwise loss on logits (LossSpec.derivative) run on z = σ(x) (its sigmoid branch),
+    with 0/1 labels and no tensor parameter: every z lies in [σ(min x), σ(max x)], so each term lies in the loss's own
+    enclosure over a box holding that range, at label 0 or 1 (the labels present), and a mean lies in the hull of those
+    (a sum in n times it); widened by a relative 1e-7 for the float computation of σ, the terms and their sum. Found
+    from the range of x and of the labels, and the formula on two elements (no pass over the terms)."""
+    spec, x, t = c.spec, c.pred, c.target
+    formula = spec.enclosure
+    if ("logits" in spec.related or "input" in c.params or spec.activation != "sigmoid" or spec.derivative is None
+            or formula is None or formula.evaluate is None or c.reduction not in ("mean", "sum") or x is None
+            or t is None or not t.is_floating_point() or x.numel() != t.numel() or x.numel() == 0
+            or any(isinstance(v, torch.Tensor) for v in c.params.values())):
+        return None
+    r = c.pred_range()
+    t_lo, t_hi = (float(v) for v in torch.aminmax(t))
+    if r is None or not all(math.isfinite(v) for v in r) or not ({t_lo, t_hi} <= {0.0, 1.0}):
+        return None
+    z_lo, z_hi = (1.0 / (1.0 + math.exp(-v)) for v in r)  # σ, monotone; within a few ulps of torch's float σ
+    z_lo, z_hi = max(0.0, z_lo * (1 - 1e-9) - 1e-300), min(1.0, z_hi * (1 + 1e-9) + 1e-300)
+    mid, radius = (z_lo + z_hi) / 2, (z_hi - z_lo) / 2 + 1e-12
+    decimals = max(0, math.floor(math.log10(0.5 / radius)))  # ½·10^−d ≥ radius: the box holds [z_lo, z_hi]
+    labels = torch.tensor(sorted({t_lo, t_hi}), dtype=torch.float64)
+    box = Box(torch.full(labels.shape, mid, dtype=torch.float64), labels, np.full(labels.shape, decimals), None,
+              dict(c.params), "none", spec.target_kind)
+    try:
+        with torch.no_grad():
+            terms = formula.evaluate(box)
+    except (EnclosureUnavailable, RuntimeError, ValueError, TypeError, KeyError, IndexError):
+        return None
+    lo, hi = float(terms.lo.min()), float(terms.hi.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    n = float(x.numel()) if c.reduction == "sum" else 1.0
+    lo, hi = lo * n, hi * n
+    slack = 1e-7 * max(abs(lo), abs(hi)) + 1e-300
+    return lo - slack, hi + slack
+
+
 mistake("probabilities_as_logits",
         "p", lambda c: _takes_logits(c) and scalar_value(c),
-        _probabilities_as_logits, interval=_probabilities_as_logits_interval)
+        _probabilities_as_logits, interval=_probabilities_as_logits_interval, bound=_probabilities_as_logits_bound)
 
 
 def _activation_skippable(c: Case) -> bool:
@@ -519,7 +565,24 @@ def _kl_swapped(c: Case) -> float | None:
         return c.run(pred=t.double(), target=x.double())
     if bool((t <= 0).any()):
         return None  # log 0: KL(q‖p) is infinite where p = 0 < q
+    if c.param("input", "log_probabilities") == "log_probabilities" and c.param("log_base", "e") == "e" \
+            and c.reduction in ("sum", "mean", "batchmean"):
+        return _kl_swapped_value(x.double(), t.double(), c.reduction)
     return c.run(pred=torch.log(t.double()), target=torch.exp(x.double()))
+
+
+def _kl_swapped_value(log_q: torch.Tensor, p: torch.Tensor, reduction: str) -> float | None:
+    """KL(q‖p) for pred log q and target p > 0, with the arithmetic of kl_div's steps on the swapped inputs (pred
+    log p, target q = e^{log q}): l = q log q − q·log p, reduced; what the run gives, without the run's input checks
+    (the swapped inputs pass them: log p ≤ 0 for p ≤ 1, and e^{log q} ≤ 1 for log q ≤ 0) or its shown steps."""
+    q = torch.exp(log_q)
+    loss = torch.addcmul(xlogx(q), q, torch.log(p), value=-1.0)
+    total = loss.sum()
+    if reduction == "mean":
+        total = total / torch.tensor(float(loss.numel()), dtype=loss.dtype)
+    elif reduction == "batchmean":
+        total = total / (loss.shape[0] if loss.dim() > 0 else 1)
+    return finite(float(total))
 
 
 mistake("kl_direction_swapped",

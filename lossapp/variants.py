@@ -671,39 +671,64 @@ def _parts_with_focal_base(c: Case) -> float | None:
     return finite(float(c.param(dice.weight, 1.0)) * float(l_dice) + float(c.param(focal.weight, 1.0)) * focal_value)
 
 
-def _overlap_sums(c: Case, again: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+def _overlap_sums(c: Case, again: bool = False,
+                  intersection: str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """|X∩Y| = Σ p·t, |X| = Σ p and |Y| = Σ t of an overlap loss over its finest sets (each sample, or each
     sample and class with softmax; the whole tensor for a 1-D pred), from the same p and t as the loss, once per
     case: every variant that keeps p and t (another ε, the batch pooled or not, IoU for Dice) comes from them.
-    `again`: p with the activation applied once more (a sigmoid for activation none): probabilities as logits."""
+    `again`: p with the activation applied once more (a sigmoid for activation none): probabilities as logits.
+    `intersection`: "product" (Σ p·t) or smp's "l1" ((Σp + Σt − ‖p − t‖₁)/2), default the problem's own; another than
+    its own forms only |X∩Y| anew (|X| and |Y| are the shared ones)."""
+    own = c.param("intersection", "product")
+    intersection = intersection or own
+
     def make() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
         x, t = c.pred, c.target
-        activation = c.param("activation", "none")
         if x is None or t is None or not x.is_floating_point():
             return None
-        if not again and activation == "none" and per_sample_sets(x.dim(), c.params):
+        if intersection != own:
+            sums, formed = _overlap_sums(c, again), _set_inputs(c, again)
+            if sums is None or formed is None:
+                return None
+            return _set_intersections(*formed, sums[1], sums[2], intersection), sums[1], sums[2]
+        if not again and c.param("activation", "none") == "none" and per_sample_sets(x.dim(), c.params):
             held = _held_set_sums(c)  # the problem's own sets are the finest: its trace has the sums
             if held is not None:
                 return held
-        p = x.double() if activation == "none" else activated(c)
-        if p is not None and again:
-            if activation in ("none", "sigmoid") and _p_nonnegative(c):
-                # σ(p) = 1/(1 + e^{−p}) for p ≥ 0: the branch stable_sigmoid takes there, in one buffer
-                p = torch.neg(p).exp_().add_(1).reciprocal_()
-            else:
-                p = _activate(p, "sigmoid" if activation == "none" else activation)
-        if p is None:
+        formed = _set_inputs(c, again)
+        if formed is None:
             return None
-        if activation == "softmax" and not t.is_floating_point():
-            t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
-        t = t.double()
-        dims = set_dims(p, {**c.params, "per_sample": True})
+        p, t, dims = formed
         size_p, size_t = (v.sum(dims) if dims else v for v in (p, t))
-        if c.param("intersection", "product") == "l1":  # smp's (Σp + Σt − ‖p − t‖₁)/2
-            gap = (p - t).abs()
-            return (size_p + size_t - (gap.sum(dims) if dims else gap)) / 2, size_p, size_t
-        return (p * t).sum(dims) if dims else p * t, size_p, size_t
-    return c.shared(("overlap_sums", again), make)
+        return _set_intersections(p, t, dims, size_p, size_t, intersection), size_p, size_t
+    return c.shared(("overlap_sums", again, intersection), make)
+
+
+def _set_inputs(c: Case, again: bool) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]] | None:
+    """(p, t, the dims summed within one of the finest sets) as the overlap loss forms p and t (see _overlap_sums)."""
+    x, t = c.pred, c.target
+    activation = c.param("activation", "none")
+    p = x.double() if activation == "none" else activated(c)
+    if p is not None and again:
+        if activation in ("none", "sigmoid") and _p_nonnegative(c):
+            # σ(p) = 1/(1 + e^{−p}) for p ≥ 0: the branch stable_sigmoid takes there, in one buffer
+            p = torch.neg(p).exp_().add_(1).reciprocal_()
+        else:
+            p = _activate(p, "sigmoid" if activation == "none" else activation)
+    if p is None or t is None:
+        return None
+    if activation == "softmax" and not t.is_floating_point():
+        t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
+    return p, t.double(), set_dims(p, {**c.params, "per_sample": True})
+
+
+def _set_intersections(p: torch.Tensor, t: torch.Tensor, dims: tuple[int, ...], size_p: torch.Tensor,
+                       size_t: torch.Tensor, intersection: str) -> torch.Tensor:
+    """|X∩Y| of each set: Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 for intersection "l1" (as the steps form them)."""
+    if intersection == "l1":
+        gap = (p - t).abs_()
+        return (size_p + size_t - (gap.sum(dims) if dims else gap)) / 2
+    return (p * t).sum(dims) if dims else p * t
 
 
 def _held_set_sums(c: Case) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
@@ -732,15 +757,17 @@ def _p_nonnegative(c: Case) -> bool:
 
 
 def overlap_value(c: Case, kind: str | None = None, eps: float | None = None, per_sample: bool | None = None,
-                  again: bool = False) -> float | None:
+                  again: bool = False, intersection: str | None = None, zero_empty: bool | None = None) -> float | None:
     """This overlap problem's value (mean or sum over its sets) as the `kind` loss (dice, iou, tversky) with
-    `eps` and `per_sample` (default: the problem's own), from the shared per-set sums (|X∪Y| = |X| + |Y| − |X∩Y|,
-    fp = |X| − |X∩Y|, fn = |Y| − |X∩Y|); `again`: see _overlap_sums."""
-    sums = _overlap_sums(c, again)
+    `eps`, `per_sample`, `intersection` and `zero_empty` (default: the problem's own), from the shared per-set sums
+    (|X∪Y| = |X| + |Y| − |X∩Y|, fp = |X| − |X∩Y|, fn = |Y| − |X∩Y|); `again`: see _overlap_sums."""
+    sums = _overlap_sums(c, again, intersection)
     if sums is None or c.reduction not in ("mean", "sum"):
         return None
     kind = kind or c.spec.set_measure
     params = {"alpha": 0.5, "beta": 0.5, **c.params, "eps": float(c.param("eps", 0.0) if eps is None else eps)}
+    if zero_empty is not None:
+        params["zero_empty"] = zero_empty
     own = per_sample_sets(c.pred.dim(), c.params)
     softmax = c.param("activation", "none") == "softmax"
     inter, size_p, size_t = sums

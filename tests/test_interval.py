@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import mpmath
 import numpy as np
@@ -543,3 +543,83 @@ def test_large_exact_inputs_enclose_the_value_tightly(name: str, reduction: str,
     e = enclose(r)
     assert e.sound, e.note
     assert e.lo <= r.value <= e.hi and e.hi - e.lo <= 1e-9 * max(1.0, abs(r.value))
+
+
+# -- the point fast paths: the same bounds as the general forms ----------------------------------------------------------
+
+SPECIAL = [0.0, -0.0, 1.0, -2.5, 1e-310, -5e-324, 1.7e308, math.inf, -math.inf, math.nan, 0.3]
+
+
+def test_select_bits_is_torch_where_bit_for_bit() -> None:
+    """interval.select_bits (Iv's where, monotone's corners) is torch.where, bit for bit (NaN, ±inf, −0.0 and
+    subnormals), broadcast as torch.where broadcasts."""
+    from lossapp.interval import select_bits
+    g = torch.Generator().manual_seed(0)
+    values = torch.tensor(SPECIAL, dtype=torch.float64)
+    for shapes in [((6, 1), (1, 5), (6, 5)), ((6, 5), (), (6, 5)), ((5,), (6, 5), (1, 5)), ((6, 5), (6, 5), (6, 1))]:
+        a, b = (values[torch.randint(0, len(SPECIAL), s, generator=g)] for s in shapes[:2])
+        mask = torch.randint(0, 2, shapes[2], generator=g).bool()
+        chosen, expected = select_bits(mask, a, b), torch.where(mask, a, b)
+        assert chosen.shape == expected.shape and torch.equal(chosen.view(torch.int64), expected.view(torch.int64))
+
+
+def test_point_outward_rounding_is_the_general_one() -> None:
+    """A point's outward rounding with one step for both bounds (and the infinite case only where an entry is
+    infinite) gives the bounds of _down_ulps_ / _up_ulps_ with the masks of the infinite ends."""
+    from lossapp.interval import _around_ulps_, _steps_below_inf
+    for values in [[0.5, -3.0, 1e-310, 0.0], SPECIAL]:
+        t = torch.tensor(values, dtype=torch.float64)
+        for ulps in (1, 4, 8):
+            step = t.abs().mul_(2 * ulps * 2.0 ** -52).add_(2 * ulps * 2.0 ** -1074)
+            lo = (t - step).masked_fill_(t == math.inf, _steps_below_inf(ulps))
+            hi = (t + step).masked_fill_(t == -math.inf, -_steps_below_inf(ulps))
+            got = _around_ulps_(t.clone(), ulps)
+            for a, b in ((got.lo, lo), (got.hi, hi)):
+                assert torch.equal(a.view(torch.int64), b.view(torch.int64))
+
+
+def test_exact_operations_return_the_interval_itself() -> None:
+    """x ± 0, x·1, x/1 are x and x·(−1), x/(−1) its negation: no outward step (they are exact)."""
+    x = Iv(torch.tensor([-1.5, 0.25]), torch.tensor([-1.0, 0.5]))
+    for same in (x + 0.0, x - 0, x * 1.0, x / 1.0):
+        assert same is x
+    for negated in (x * -1.0, x / -1):
+        assert torch.equal(negated.lo, -x.hi) and torch.equal(negated.hi, -x.lo)
+
+
+def test_l2_penalty_exact_weights_enclosure_holds_at_the_ends_of_the_range() -> None:
+    """(λ/2)·w² of exact weights in one evaluation ((w·λ/2)·w): its enclosure holds the exact value where w² alone
+    would overflow, where w·λ/2 underflows, and for λ at the smallest value that path takes."""
+    from lossapp.interval import Box
+    from lossapp.losses.regularization import l2_penalty_enclosure
+    for w, lam in [(1.5e154, 0.01), (-1e-200, 0.01), (3.0, 2.0 ** -99), (-2.5, 10.0), (1e-160, 1e-20), (7.0, 0.3)]:
+        box = Box(torch.tensor([w, -w], dtype=torch.float64), None, None, None, {"lam": lam}, "sum")
+        iv = l2_penalty_enclosure.evaluate(box)
+        with localcontext() as exact_arithmetic:
+            exact_arithmetic.prec = 1000
+            exact = 2 * (Decimal(lam) / 2) * Decimal(w) ** 2  # λ/2 of a float is exact at these λ
+            assert Decimal(iv.lo.item()) <= exact <= Decimal(iv.hi.item()), (w, lam)
+
+
+@pytest.mark.parametrize("params", [{}, {"K": 3.0, "m": 0.7}, {"K": 0.0}, {"K": 40.0, "m": 0.2}])
+def test_soft_truncated_exact_labels_enclosure_contains_the_exact_value(params: dict) -> None:
+    """soft_truncated_ce on exact logits with 0/1 labels (each term its label's branch σ(K(s + x_m))·softplus(s)):
+    the enclosure holds the loss evaluated in 60-digit arithmetic."""
+    from lossapp.interval import Box
+    from lossapp.losses.truncated import soft_threshold_logit, soft_truncated_enclosure
+    x = torch.tensor([-40.0, -3.5, -0.2, 0.0, 1e-9, 0.7, 5.0, 35.0, 0.4, -1.3], dtype=F64)
+    y = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0], dtype=F64)
+    k, m = params.get("K", 1.0), params.get("m", 0.5)
+    xm = soft_threshold_logit(m)
+    with mpmath.workdps(60):
+        def sig(v: mpmath.mpf) -> mpmath.mpf:
+            return 1 / (1 + mpmath.exp(-v))
+
+        def softplus(v: mpmath.mpf) -> mpmath.mpf:
+            return mpmath.log(1 + mpmath.exp(v))
+        terms = [sig(mpmath.mpf(k) * (s + mpmath.mpf(xm))) * softplus(s)
+                 for s in (mpmath.mpf(-xi) if yi == 1 else mpmath.mpf(xi) for xi, yi in zip(x.tolist(), y.tolist(), strict=True))]
+        for reduction in ("mean", "sum"):
+            iv = soft_truncated_enclosure.evaluate(Box(x, y, None, None, {"K": k, "m": m}, reduction, "binary"))
+            exact = mpmath.fsum(terms) / (len(terms) if reduction == "mean" else 1)
+            assert mpmath.mpf(iv.lo.item()) <= exact <= mpmath.mpf(iv.hi.item()), reduction

@@ -269,3 +269,54 @@ def test_poisson_mistake_on_inputs_rounded_afterwards(mistake_id: str, params: d
     for _ in range(6):
         moved = (t([0.50, 1.20, 2.00, 0.20, 1.10]) + (torch.rand(5, generator=gen, dtype=D) * 2 - 1) * 0.00499)
         assert lo <= float(F.poisson_nll_loss(moved, y, **wrong)) <= hi
+
+
+@pytest.mark.parametrize("reduction", ["batchmean", "mean", "sum"])
+def test_kl_direction_swapped_without_a_run_equals_the_run(reduction: str) -> None:
+    """KL(q‖p) formed directly (mistake kl_direction_swapped, no rerun of kl_div's steps) equals kl_div's run on the
+    swapped inputs, for rows, one distribution, zero and infinite log q."""
+    g = torch.Generator().manual_seed(3)
+    rows = torch.log_softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), 1)
+    cases = [(rows, torch.softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), 1)),
+             (torch.log(torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64)), torch.tensor([0.5, 0.25, 0.25])),
+             (torch.tensor([[0.0, -math.inf], [-0.5, -0.9]], dtype=torch.float64), torch.tensor([[0.7, 0.3], [0.6, 0.4]]))]
+    for log_q, p in cases:
+        case = Case(lossapp.compute("kl_div", log_q, p, reduction=reduction))
+        run = case.run(pred=torch.log(case.target.double()), target=torch.exp(case.pred.double()))
+        value = MISTAKES["kl_direction_swapped"].compute(case)
+        assert (run is None) == (value is None)
+        assert run is None or value == pytest.approx(run, rel=1e-15, abs=0.0)
+
+
+def test_rmse_sum_instead_of_mean_from_the_terms_equals_the_run() -> None:
+    """RMSE's sum_instead_of_mean is √Σ d² from the trace's terms (no rerun): the value of a run with reduction sum."""
+    g = torch.Generator().manual_seed(5)
+    for shape in [(7,), (3, 4)]:
+        case = Case(lossapp.compute("rmse", torch.randn(shape, generator=g), torch.randn(shape, generator=g)))
+        run = case.run(reduction="sum")
+        assert run is not None and MISTAKES["sum_instead_of_mean"].compute(case) == run
+
+
+def test_probabilities_as_logits_bound_holds_its_value() -> None:
+    """probabilities_as_logits' bound (no pass over the terms) holds the value the run gives, for every elementwise loss on
+    logits it applies to, with their options, both reductions, one label only, wide and narrow logits."""
+    from lossapp.registry import LOSSES
+    variant = MISTAKES["probabilities_as_logits"]
+    options = {"soft_truncated_ce": [{}, {"K": 3.0, "m": 0.7}, {"K": 0.0}, {"K": 50.0, "m": 0.2}]}
+    g = torch.Generator().manual_seed(11)
+    bounded = set()
+    for name, spec in LOSSES.items():
+        if spec.activation != "sigmoid" or spec.derivative is None:
+            continue
+        for params in options.get(name, [{}]):
+            for reduction, scale, n, labels in [("mean", 3.0, 40, "both"), ("sum", 30.0, 40, "both"), ("mean", 0.01, 1, "ones"),
+                                                ("sum", 1.0, 7, "zeros")]:
+                x = torch.randn(n, generator=g, dtype=torch.float64) * scale
+                y = {"both": (torch.rand(n, generator=g) > 0.5).double(), "ones": torch.ones(n, dtype=torch.float64),
+                     "zeros": torch.zeros(n, dtype=torch.float64)}[labels]
+                case = Case(lossapp.compute(name, x, y, reduction=reduction, **params))
+                bound, value = variant.bound(case), variant.compute(case)
+                if bound is not None and value is not None:
+                    bounded.add(name)
+                    assert bound[0] <= value <= bound[1], (name, params, reduction, labels)
+    assert "soft_truncated_ce" in bounded

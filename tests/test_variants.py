@@ -160,6 +160,34 @@ def test_overlap_variants_from_the_shared_sums_equal_a_run(inputs, name: str, pa
 
 
 @pytest.mark.parametrize("inputs", OVERLAP_INPUTS, ids=lambda i: f"{i[2]}-{len(str(i[0]))}")
+@pytest.mark.parametrize(("name", "params"), [("dice", {}), ("iou", {}), ("tversky", {"alpha": 0.3, "beta": 0.7})])
+def test_overlap_intersection_and_empty_sets_from_the_shared_sums_equal_a_run(inputs, name: str, params: dict) -> None:
+    """smp's options (the l1 intersection, 0 for an empty target: convention smp_batch_sets) from the shared per-set
+    sums, whatever the problem's own intersection: the value of a run with those options."""
+    from lossapp.conventions import CONVENTIONS
+    from lossapp.variants import overlap_value
+    pred, target, activation = inputs
+    for reduction in ("mean", "sum"):
+        for own in ("product", "l1"):
+            case = Case(lossapp.compute(name, _text(pred), _text(target), reduction=reduction, activation=activation,
+                                        intersection=own, **params))
+            for intersection in ("product", "l1"):
+                for zero_empty in (False, True):
+                    for per_sample in (True, False):
+                        run = Case(case.result).run(intersection=intersection, zero_empty=zero_empty,
+                                                    per_sample=per_sample, eps=0.0)
+                        shared = overlap_value(case, eps=0.0, per_sample=per_sample, intersection=intersection,
+                                               zero_empty=zero_empty)
+                        assert (run is None) == (shared is None), (own, intersection, zero_empty, per_sample)
+                        assert run is None or shared == pytest.approx(run, rel=1e-12)
+            smp = CONVENTIONS["smp_batch_sets"]
+            if smp.applies(case):
+                run = Case(case.result).run(per_sample=False, zero_empty=True, intersection="l1", eps=0.0)
+                value = smp.compute(case)
+                assert (run is None) == (value is None) and (run is None or value == pytest.approx(run, rel=1e-12))
+
+
+@pytest.mark.parametrize("inputs", OVERLAP_INPUTS, ids=lambda i: f"{i[2]}-{len(str(i[0]))}")
 def test_overlap_probabilities_as_logits_from_sums_equals_a_run(inputs) -> None:
     pred, target, activation = inputs
     for name in ("dice", "iou", "tversky"):

@@ -42,6 +42,7 @@ from lossapp.interval import (
     interval_formula,
     log_softmax_iv,
     reduce_iv,
+    reduce_total_iv,
     tensor_param,
     where,
 )
@@ -859,6 +860,21 @@ def _kl_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction
 
 # -- rounding enclosures (lossapp.interval): each loss's formula in outward-rounded interval arithmetic ----------
 
+BCE_LABEL_TOTAL = ("bce_label_total",)  # Box.shared key of bce_label_total over the box's pred_box(0, 1) and 0/1 labels
+# Box.shared key of summed_terms(softplus(s)) over the box's pred_box() and 0/1 labels, s = −x where y = 1 and x where y = 0
+BCE_LOGITS_LABEL_TOTAL = ("bce_with_logits_label_total",)
+
+
+def summed_terms(terms: Iv) -> tuple[Iv, tuple[int, ...]]:
+    """(the enclosure of Σ terms, their shape): what reduce_total_iv reduces under any reduction but none."""
+    return terms.sum(), tuple(terms.shape)
+
+
+def bce_label_total(p: Iv, y: Iv) -> tuple[Iv, tuple[int, ...]]:
+    """summed_terms of BCE's terms over the box of p with exact 0/1 labels y."""
+    return summed_terms(bce_enclosure_terms(p, y, labels=True))
+
+
 # BCE (torch): l = −w·(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)). Each of the two terms is monotone
 # in p (the first non-increasing, the second non-decreasing), so interval arithmetic on each is its exact range;
 # their sum (and a soft y, linear) is enclosed soundly by interval arithmetic.
@@ -876,8 +892,13 @@ def bce_enclosure_terms(p: Iv, y: Iv, labels: bool = False) -> Iv:
 @interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)")
 def bce_enclosure(box: Box) -> Iv:
     y = box.target_box(0.0, 1.0)
-    terms = bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=y.point and box.labels)
     w = tensor_param(box.params["weight"])
+    labels = y.point and box.labels
+    if labels and w is None and box.reduction != "none":  # Σ of the terms (one number), shared by the enclosures of
+        # these inputs under every reduction and by truncated_ce's, which forms the same terms (`Box.shared`)
+        total, shape = box.shared(BCE_LABEL_TOTAL, lambda: bce_label_total(box.pred_box(0.0, 1.0), y))
+        return reduce_total_iv(total, shape, box.reduction)
+    terms = bce_enclosure_terms(box.pred_box(0.0, 1.0), y, labels=labels)
     return reduce_iv(terms * w if w is not None else terms, box.reduction)
 
 
@@ -888,8 +909,13 @@ def bce_with_logits_enclosure(box: Box) -> Iv:
     x = box.pred_box()
     y = box.target_box()
     pw = tensor_param(box.params["pos_weight"])
+    w = tensor_param(box.params["weight"])
     if y.point and box.labels:  # each term is the branch its label picks: pw·softplus(−x) or softplus(x)
         one = y.lo == 1
+        if pw is None and w is None and box.reduction != "none":  # Σ of the terms (one number), shared by the
+            # enclosures of these inputs under every reduction and by soft_truncated_ce's, which forms the same terms
+            total, shape = box.shared(BCE_LOGITS_LABEL_TOTAL, lambda: summed_terms(where(one, -x, x).softplus()))
+            return reduce_total_iv(total, shape, box.reduction)
         terms = where(one, -x, x).softplus()
         if pw is not None:
             terms = terms * torch.where(one, pw, torch.ones_like(pw))
@@ -898,7 +924,6 @@ def bce_with_logits_enclosure(box: Box) -> Iv:
         if pw is not None:
             first = first * pw
         terms = first + (1.0 - y) * x.softplus()
-    w = tensor_param(box.params["weight"])
     return reduce_iv(terms * w if w is not None else terms, box.reduction)
 
 
@@ -962,10 +987,14 @@ def nll_enclosure(box: Box) -> Iv:
 # KL divergence (torch): log_target False: l = xlogy(t, t) − t·x;  True: l = e^t·(t − x).
 @interval_formula("interval arithmetic with outward rounding over torch's kl_div formula (t·log t convex, exact range)")
 def kl_div_enclosure(box: Box) -> Iv:
-    log_target, kind = bool(box.params["log_target"]), box.params["input"]
-    # the terms, shared by the enclosures of one problem (another reduction, log base: `Box.shared`)
-    terms = box.shared(("kl_div_terms", log_target, kind), lambda: _kl_div_enclosure_terms(box, log_target, kind))
-    return reduce_iv(terms / log_base_divisor(box.params), box.reduction)
+    log_target, kind, divisor = bool(box.params["log_target"]), box.params["input"], log_base_divisor(box.params)
+    # the terms, shared by the enclosures of one problem (another reduction, log base: `Box.shared`), and the reduced
+    # value (one number: Keras' convention on unclipped inputs is the same enclosure)
+
+    def reduced() -> Iv:
+        terms = box.shared(("kl_div_terms", log_target, kind), lambda: _kl_div_enclosure_terms(box, log_target, kind))
+        return reduce_iv(terms / divisor, box.reduction)
+    return box.shared(("kl_div_reduced", log_target, kind, divisor, box.reduction), reduced)
 
 
 def _kl_div_enclosure_terms(box: Box, log_target: bool, kind: str) -> Iv:

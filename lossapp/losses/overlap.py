@@ -667,11 +667,17 @@ def _overlap_enclosure(kind: str) -> IntervalFormula:
             coef = _coefficient_enclosure(kind, p, t, dims, params)
             size_t = _set_sum(t, dims)
         else:  # increasing in p where t = 1, decreasing where t = 0: the corners give the range (as `monotone`)
-            # each corner's per-set sums are shared by the enclosures with other ε, α, β or options (`Box.shared`)
+            # each corner's sums over the finest sets (each sample) are shared by the enclosures with other ε, α, β,
+            # options or sets (`Box.shared`); sets pooled over the batch add up the samples' intervals (an enclosure
+            # of their sum), |Y| stays the exact count
+            finest = set_dims(p.lo, {**params, "per_sample": True})
             ends = corners(p, lambda: t_exact * 2 - 1)
-            sums = [box.shared(("overlap_label_sums", activation, dims, len(ends), index),
-                               lambda corner=corner: _label_set_sums(corner, t_exact, dims))
+            sums = [box.shared(("overlap_label_sums", activation, finest, len(ends), index),
+                               lambda corner=corner: _label_set_sums(corner, t_exact, finest))
                     for index, corner in enumerate(ends)]
+            if dims != finest:
+                size_t = Iv(_ssum(t_exact, dims))
+                sums = [(inter.sum(0), size_p.sum(0), size_t) for inter, size_p, _ in sums]
             coef = from_corners([_label_coefficient_enclosure(kind, *corner_sums, params) for corner_sums in sums])
             size_t = sums[0][2]
         if not params.get("include_background", True):

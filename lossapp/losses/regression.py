@@ -237,13 +237,16 @@ def l1_enclosure(box: Box) -> Iv:
 
 @interval_formula("exact range (d² per element), interval arithmetic with outward rounding")
 def mse_enclosure(box: Box) -> Iv:
-    return reduce_iv(_terms(box, _square, 1), box.reduction)
+    # the reduced d² (one number), shared with RMSE's enclosure of the same inputs (its root: mistake rmse_mse_swapped)
+    return box.shared(("mse_reduced", box.reduction), lambda: reduce_iv(_terms(box, _square, 1), box.reduction))
 
 
 @interval_formula("exact range (√ of the reduced d², monotone), interval arithmetic with outward rounding")
 def rmse_enclosure(box: Box) -> Iv:
-    # d², shared by RMSE's enclosures of one problem (`Box.shared`: its value under another reduction)
-    return reduce_iv(box.shared("rmse_squared_terms", lambda: _terms(box, _square, 1)), box.reduction).sqrt()
+    # d², shared by RMSE's enclosures of one problem (`Box.shared`: its value under another reduction), and the reduced
+    # d², shared with the MSE's enclosure of the same inputs
+    return box.shared(("mse_reduced", box.reduction), lambda: reduce_iv(
+        box.shared("rmse_squared_terms", lambda: _terms(box, _square, 1)), box.reduction)).sqrt()
 
 
 @interval_formula("exact range (smooth L1 is non-decreasing in |d|), interval arithmetic with outward rounding")

@@ -219,7 +219,14 @@ def l1_penalty_enclosure(box: Box) -> Iv:
 
 @interval_formula("exact range (w² per entry), interval arithmetic with outward rounding")
 def l2_penalty_enclosure(box: Box) -> Iv:
-    return reduce_iv(box.pred_box().sqr() * (float(box.params["lam"]) / 2.0), box.reduction)
+    w, c = box.pred_box(), float(box.params["lam"]) / 2.0
+    if w.point and c >= 2.0 ** -100:
+        # exact weights: (λ/2)·w² in one evaluation, as (w·λ/2)·w; each product is correctly rounded (relative error
+        # ≤ 2⁻⁵³ each, ≤ 2.01 ulps together). w·λ/2 overflows only where (λ/2)·w² does (|w| > max/(λ/2) ≥ 1); it
+        # underflows only for |w| < 2⁻⁹²², whose error 2⁻¹⁰⁷⁵·|w| the rounding of a result ≥ 0 covers with an underflow
+        # of the result itself (3·2⁻¹⁰⁷³ absolute).
+        return reduce_iv(w.increasing(lambda t: (t * c).mul_(t), 3, nonneg=True), box.reduction)
+    return reduce_iv(w.sqr() * c, box.reduction)
 
 
 _PENALTY = {"family": "regularization", "pred_kind": "weights", "target_kind": None, "prepare": penalty_prepare,

@@ -27,9 +27,12 @@ from lossapp.inputs.constraints import Interval
 from lossapp.interval import Box, Iv, interval_formula, monotone, monotone_scalar, reduce_iv, where
 from lossapp.losses.classification import (
     BCE_DERIVATIVE,
+    BCE_LABEL_TOTAL,
+    BCE_LOGITS_LABEL_TOTAL,
     LOGITS_DERIVATIVE,
     bce_enclosure_terms,
     bce_probability_derivative,
+    summed_terms,
 )
 from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.focal import bce_probability_steps, logits_hint, reduction_scale, soft_label_check
@@ -153,12 +156,15 @@ def truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[st
 def truncated_enclosure(box: Box) -> Iv:
     m = float(box.params["m"])
     y = box.require_target().to(torch.float64)
+    p = box.pred_box(0.0, 1.0)
 
-    def term(v: Iv) -> Iv:  # v is a corner of the box (a point)
+    def term(v: Iv) -> Iv:  # v is a corner of the box (a point); λ is 0 or 1 exactly: a choice, not a product
         pos, neg = _truncation_masks(v.lo, y, m)
-        return bce_enclosure_terms(v, Iv(y), labels=box.labels) * (~(pos | neg)).to(torch.float64)
-    return reduce_iv(monotone(term, box.pred_box(0.0, 1.0), torch.where(y == 1, -1.0, 1.0).to(torch.float64)),
-                     box.reduction)
+        ce = bce_enclosure_terms(v, Iv(y), labels=box.labels)
+        if v is p and box.labels:  # exact inputs: Σ of these BCE terms is the BCE enclosure's (no_truncation's)
+            box.shared(BCE_LABEL_TOTAL, lambda: summed_terms(ce))
+        return where(~(pos | neg), ce, 0.0)
+    return reduce_iv(monotone(term, p, lambda: torch.where(y == 1, -1.0, 1.0).to(torch.float64)), box.reduction)
 
 
 register(LossSpec(
@@ -314,6 +320,13 @@ def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str,
 def soft_truncated_enclosure(box: Box) -> Iv:
     k, xm = float(box.params["K"]), soft_threshold_logit(float(box.params["m"]))
     x = box.pred_box()
+    if x.point and box.labels:
+        # exact inputs and 0/1 labels: each term is its label's branch, σ(K(s + x_m))·softplus(s) with s = −x where y = 1
+        # and x where y = 0 (exact); Σ softplus(s) is BCE with logits' (no_truncation), shared with its enclosure
+        s = where(box.require_target() == 1, -x, x)
+        softplus = s.softplus()
+        box.shared(BCE_LOGITS_LABEL_TOTAL, lambda: summed_terms(softplus))
+        return reduce_iv(((s + xm) * k).sigmoid() * softplus, box.reduction)
     a = monotone_scalar(lambda v: ((v - xm) * (-k)).sigmoid() * (-v).softplus(), x, increasing=False)
     b = monotone_scalar(lambda v: ((v + xm) * k).sigmoid() * v.softplus(), x, increasing=True)
     y = box.target_box(0.0, 1.0)
