@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from pseudo_locale import PSEUDO, write_pseudo_locale
 from stray_english import stray_english
@@ -206,6 +207,32 @@ def test_a_switch_while_the_page_loads_is_kept(browser, app_server: Server) -> N
         expect(card).not_to_contain_text(t("stated", "en"))
     finally:
         context.close()
+
+
+def test_a_switch_right_after_compute_ends_in_the_language_chosen(browser, app_server: Server) -> None:  # noqa: F811
+    """中文 chosen just after Compute on an input that takes a moment: whichever event lands first (the switch's
+    re-render, the value, the worked solution), the result ends in 中文, its headline and its worked solution."""
+    rng = np.random.default_rng(7)
+    pred = "[" + ", ".join(f"{x:.4f}" for x in rng.uniform(0.01, 0.99, 20_000)) + "]"
+    target = "[" + ", ".join(str(int(x)) for x in rng.random(20_000) > 0.5) + "]"
+    result = service.compute("bce", pred, target, {}, "mean", "cpu", "float32")
+    with app_page(browser, app_server.url) as pg:
+        for box, text in (("#la-pred", pred), ("#la-target", target)):
+            pg.locator(f"{box} textarea").fill(text)
+            pg.locator(f"{box} textarea").press("Tab")
+        before = pg.evaluate(STAMP)
+        pg.locator("#la-compute").click()
+        pg.locator("#la-lang").get_by_text(t("language_name", "zh"), exact=True).click()
+        switch_language(pg, "zh")
+        wait(pg, """([before, caption, step, english]) => {
+            const r = document.querySelector('#la-result .la-result');
+            const solution = document.querySelector('#la-solution')?.innerText || '';
+            return !!r && r.dataset.stamp !== before
+                && r.querySelector('.la-caption')?.textContent.startsWith(caption)
+                && solution.includes(step) && !solution.includes(english); }""",
+             [before, f"{tr(result.spec.title, 'zh')} · ", tr(result.steps[0].title, "zh"),
+              tr(result.steps[0].title, "en")], what="the result and its worked solution in 中文")
+        assert stray_words([pg.locator("#la-result").inner_text()]) == {}
 
 
 # -- every loss's badge in 中文 ------------------------------------------------------------------------------

@@ -160,19 +160,11 @@ def _wire_language(lang: Any, tr_ui: Translations, calc: calculator.Calculator, 
     def calc_outputs(data: dict[Any, Any], request: gr.Request | None = None) -> list[Any]:
         from lossapp.registry import lookup
         lg, state, loss = data[lang], data[calc.state], data[calc.loss]
-        session = calculator.session_of(request)
-        before = started.CALCULATOR.counts(session)
-        shown = calculator.render_outputs(state, lg)
-        if not started.CALCULATOR.idle(session) or started.CALCULATOR.counts(session) != before:
-            # a Compute is under way or began meanwhile: `state` is stale, and the computation renders in `lg`
-            shown = [gr.update() for _ in shown]
-        if not loss:
-            return [*shown, "", gr.update(), gr.update()]
-        spec = lookup(loss)
-        params = calculator.control_params(calc, spec, data)
-        return [*shown, calculator.spec_info(spec, lg, params),
-                gr.update(placeholder=calculator.placeholder(spec, "pred", lg)),
-                gr.update(placeholder=calculator.placeholder(spec, "target", lg))]
+        shown = started.CALCULATOR.unless_stale(calculator.session_of(request),
+                                                lambda: calculator.render_outputs(state, lg), lg)
+        spec = lookup(loss) if loss else None
+        params = calculator.control_params(calc, spec, data) if spec is not None else None
+        return [*shown, *calculator.loss_labels(spec, lg, params)]
 
     lang.change(calc_outputs, {lang, calc.state, calc.loss, *calc.control_components},
                 [*calc.outputs, calc.info, calc.pred, calc.target], **private)

@@ -84,6 +84,15 @@ def placeholder(spec: LossSpec, which: str, lang: str) -> str:
     return t("placeholder", lang, example=example if example else "[0.2, 0.8]")
 
 
+def loss_labels(spec: LossSpec | None, lang: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """[the loss's info, pred's placeholder, target's placeholder] in `lang` for the language switch (no loss
+    chosen: an empty info, placeholders unchanged)."""
+    if spec is None:
+        return ["", gr.update(), gr.update()]
+    return [spec_info(spec, lang, params), gr.update(placeholder=placeholder(spec, "pred", lang)),
+            gr.update(placeholder=placeholder(spec, "target", lang))]
+
+
 # -- parameter controls generated from Param ---------------------------------------------------------
 
 
@@ -813,14 +822,20 @@ def wire(calc: Calculator, lang_radio: Any) -> None:
         progress(0.5, desc=t("progress_render", lang))
         ready = gr.update(interactive=bool(state and state.get("result") is not None))
         shown = [*render_headline(state, lang), *render_details(state, lang), *[ready for _ in calc.downloads]]
-        started.CALCULATOR.finish(session_of(request))
+        started.CALCULATOR.finish(session_of(request), lang)
         return shown
+
+    def catch_up(state: dict[str, Any] | None, lang: str, request: gr.Request | None = None) -> list[Any]:
+        """After the details: the result again in the language chosen while they rendered, if it changed."""
+        return started.CALCULATOR.catch_up(session_of(request), lang, lambda: render_outputs(state, lang),
+                                           len(calc.outputs))
 
     calc.extra["on_compute"] = on_compute
     calc.extra["compute_inputs"] = {lang_radio, *calc.inputs}
     calc.extra["compute_outputs"] = [calc.state, calc.value, calc.warnings]
     calc.extra["on_details"] = on_details
     calc.extra["details_outputs"] = [calc.value, calc.warnings, *calc.detail_outputs, *calc.downloads.values()]
+    calc.extra["catch_up"] = catch_up
     compute_chain(calc.compute.click, calc, lang_radio)
 
     for kind, button in calc.downloads.items():
@@ -880,4 +895,5 @@ def compute_chain(listener: Any, calc: Calculator, lang_radio: Any) -> Any:
     details = headline.success(calc.extra["on_details"], [calc.state, lang_radio], calc.extra["details_outputs"],
                                **private, **compute_events())
     details.failure(on_failure, [lang_radio], cleared, **private, queue=False)
+    details.success(calc.extra["catch_up"], [calc.state, lang_radio], calc.outputs, **private, show_progress="hidden")
     return details

@@ -596,6 +596,7 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
         lang = data[lang_radio]
         session = calculator.session_of(request)
         started.CHECK.start(session)
+        rendered_in = None  # a failure leaves the shown answer as it was
         try:
             with as_gradio_errors(lang, "the Check button"):
                 spec = lookup(data[tab.loss])
@@ -604,15 +605,22 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
                 state = run_check(spec.name, data[tab.pred], data[tab.target], params, data[tab.reduction],
                                   data[tab.claimed], data[tab.device], data[tab.dtype])
             state["run"] = secrets.token_hex(4)
-            return [state, *render_outputs(state, lang)]
+            shown = [state, *render_outputs(state, lang)]
+            rendered_in = lang
+            return shown
         finally:
-            started.CHECK.finish(session)
+            started.CHECK.finish(session, rendered_in)
 
     inputs = {lang_radio, tab.loss, tab.pred, tab.target, tab.reduction, tab.device, tab.dtype, tab.claimed,
               *tab.control_components}
     tab.extra["on_check"] = on_check
-    tab.check.click(on_check, inputs, [tab.state, *tab.outputs], **private, **compute_events())
-    tab.claimed.submit(on_check, inputs, [tab.state, *tab.outputs], **private, **compute_events())
+    def catch_up(state: Any, lg: str, request: gr.Request | None = None) -> list[Any]:
+        return started.CHECK.catch_up(calculator.session_of(request), lg, lambda: render_outputs(state, lg),
+                                      len(tab.outputs))
+
+    for listener in (tab.check.click, tab.claimed.submit):
+        listener(on_check, inputs, [tab.state, *tab.outputs], **private, **compute_events()) \
+            .success(catch_up, [tab.state, lang_radio], tab.outputs, **private, show_progress="hidden")
 
     def grade(lang: str, path: Any, previous: Any, progress: gr.Progress) -> list[Any]:
         if not path:
@@ -649,17 +657,8 @@ def wire(tab: CheckTab, lang_radio: Any) -> None:
     lang_radio.change(family_and_loss, [lang_radio, tab.family, tab.loss], [tab.loss], **quiet)
 
     def relabel(lg: str, state: Any, loss: str, request: gr.Request | None = None) -> list[Any]:
-        session = calculator.session_of(request)
-        before = started.CHECK.counts(session)
-        shown = render_outputs(state, lg)
-        if not started.CHECK.idle(session) or started.CHECK.counts(session) != before:
-            shown = [gr.update() for _ in shown]  # a Check under way renders its answer in `lg` itself
-        if not loss:
-            return [*shown, "", gr.update(), gr.update()]
-        spec = lookup(loss)
-        return [*shown, calculator.spec_info(spec, lg),
-                gr.update(placeholder=calculator.placeholder(spec, "pred", lg)),
-                gr.update(placeholder=calculator.placeholder(spec, "target", lg))]
+        shown = started.CHECK.unless_stale(calculator.session_of(request), lambda: render_outputs(state, lg), lg)
+        return [*shown, *calculator.loss_labels(lookup(loss) if loss else None, lg)]
 
     lang_radio.change(relabel, [lang_radio, tab.state, tab.loss], [*tab.outputs, tab.info, tab.pred, tab.target],
                       **quiet)
