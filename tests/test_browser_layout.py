@@ -264,6 +264,30 @@ def phone(browser, app_server: Server) -> Iterator[object]:  # noqa: F811
         pg.context.close()
 
 
+FORMULA_FADES = """() => [...document.querySelectorAll('#la-solution .la-copyable > .katex')]
+    .filter(k => k.checkVisibility())
+    .map(k => [k.scrollWidth > k.clientWidth + 1, getComputedStyle(k).maskImage !== 'none'])"""
+
+
+def test_a_formula_wider_than_a_phone_fades_at_its_edge(phone) -> None:
+    """On a narrow phone a formula that does not fit scrolls sideways in its own box and fades at the edge where
+    more of it lies; one that fits is not faded."""
+    pg = phone
+    pg.set_viewport_size({"width": 300, "height": PHONE["height"]})
+    try:
+        switch_language(pg, "en")
+        main_tab(pg, "calculator", "en").click()
+        compute(pg, "en")
+        out_tab(pg, "out_solution", "en").click()
+        wait(pg, f"() => ({FORMULA_FADES})().some(([wide]) => wide)", what="a formula wider than the screen")
+        formulas = pg.evaluate(FORMULA_FADES)
+        assert any(not wide for wide, _ in formulas)
+        assert all(wide == faded for wide, faded in formulas), formulas
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= 300  # only the formula scrolls
+    finally:
+        pg.set_viewport_size(PHONE)
+
+
 def test_the_phone_layout_has_labelled_tabs_and_tidy_controls(phone) -> None:
     pg = phone
     for lang in ("en", "zh"):
