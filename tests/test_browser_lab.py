@@ -102,3 +102,30 @@ def test_the_language_switch_reruns_it_in_chinese(page) -> None:
     assert stray_english(text, names) == [], [line for line in text.splitlines() if stray_english(line, names)]
     pg.locator("#la-lang").get_by_text("English", exact=True).click()
     expect(pg.locator("#la-lab-badge")).to_contain_text(say("holds", "en"))
+
+
+# the finding's shown cells (Gradio's virtual table: role=gridcell) that do not fit: their text overflows the cell,
+# or the cell reaches past the finding's box (cut off behind a sideways scroll)
+CLIPPED_FINDING = """() => {
+    const box = document.querySelector('#la-lab-finding').getBoundingClientRect();
+    const cells = [...document.querySelectorAll('#la-lab-finding [role=gridcell]')].filter(c => c.checkVisibility());
+    const clipped = cells.filter(c => c.scrollWidth > c.clientWidth + 1 || c.getBoundingClientRect().right > box.right + 0.5);
+    return [cells.length, clipped.map(c => c.innerText)]; }"""
+
+
+def test_the_finding_fits_a_phone_with_whole_numbers(browser, app_server: Server) -> None:  # noqa: F811
+    """On a phone the finding's table fits the screen: long names break, every value is whole (none cut off behind
+    a sideways scroll)."""
+    name = "l1_l2_smooth_l1"
+    record = run_experiment(name)
+    with app_page(browser, app_server.url, {"width": 390, "height": 844}) as pg:
+        pg.locator("#la-tabs").get_by_role("tab", name=say("tab", "en"), exact=True).click()
+        choose_experiment(pg, name, "en")
+        pg.locator("#la-lab-run").click()
+        expect(pg.locator(f'{VERDICT}[data-experiment="{name}"]')).to_be_visible()
+        finding = pg.locator("#la-lab-finding")
+        for key in record["finding"]:
+            expect(finding).to_contain_text(key)
+        shown, clipped = pg.evaluate(CLIPPED_FINDING)
+        assert shown >= 2 * len(record["finding"]) and clipped == [], (shown, clipped)
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390

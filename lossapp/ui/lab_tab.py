@@ -193,7 +193,7 @@ def add_lab_tab(tr_ui: Translations, lang_radio: Any) -> LabTab:
                          for i in range(PLOTS)]
                 # a name is code (snake_case): whole on its line, the table scrolling sideways on a narrow screen
                 finding = gr.Dataframe(finding_frame(None, lang), label=say("finding", lang), interactive=False,
-                                       wrap=False, elem_id="la-lab-finding")
+                                       wrap=True, column_widths=["62%", "38%"], elem_id="la-lab-finding")
         state = gr.State(None)
     tr_ui.add(lab, lambda lg: gr.Tab(label=say("tab", lg)))
     tr_ui.add(intro, lambda lg: gr.update(value=say("intro", lg)))
