@@ -219,6 +219,9 @@ def _stop_on_sigterm() -> None:
         return
 
     def interrupt(signum: int, frame: Any) -> None:
+        # once: a second SIGTERM (a supervisor repeating itself) or Ctrl-C while the server closes is not an error
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
