@@ -18,6 +18,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpmath import iv as mpi
+from point_cases import MODES, POINT_CASES, case_id, point_inputs
 from spec_exceptions import spec_cases
 
 import lossapp
@@ -25,6 +26,7 @@ from lossapp.i18n import has_zh
 from lossapp.inputs import TensorInput
 from lossapp.interval import (
     NOT_ESTABLISHED,
+    POINT_METHOD,
     IntervalFormula,
     Iv,
     enclose,
@@ -33,7 +35,10 @@ from lossapp.interval import (
     log_softmax_iv,
     monotone,
     no_enclosure,
+    point_bound,
+    point_error_value,
     rounding_box,
+    sum_parts_bound,
     target_is_exact,
 )
 from lossapp.trace import Trace
@@ -623,3 +628,73 @@ def test_soft_truncated_exact_labels_enclosure_contains_the_exact_value(params: 
             iv = soft_truncated_enclosure.evaluate(Box(x, y, None, None, {"K": k, "m": m}, reduction, "binary"))
             exact = mpmath.fsum(terms) / (len(terms) if reduction == "mean" else 1)
             assert mpmath.mpf(iv.lo.item()) <= exact <= mpmath.mpf(iv.hi.item()), reduction
+
+
+# -- a point box: the a-priori float64 error bound instead of interval arithmetic --------------------------------------
+
+def _interval_arithmetic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every enclosure by the loss's interval formula, as below limits.DECIMALS_MAX_ELEMENTS (no point bound)."""
+    monkeypatch.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", POINT_CASES, ids=[case_id(c) for c in POINT_CASES])
+def test_point_bound_contains_the_interval_enclosure(case: tuple[str, dict], mode: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a point box the bound [v̂ − E, v̂ + E] (no interval arithmetic) contains the interval formula's own enclosure
+    of the same point, for every loss that declares a bound, on random and adversarial inputs, under mean and sum;
+    and it is tight enough to be of use (within 10⁻⁹ relative at these sizes)."""
+    name, params = case
+    monkeypatch.setattr(lossapp.inputs.limits, "DECIMALS_MAX_ELEMENTS", 0)
+    for seed, reduction in enumerate(("mean",) if "avg_factor" in params else ("mean", "sum")):  # (mean only)
+        pred, target = point_inputs(name, params, mode, seed)
+        r = lossapp.compute(name, pred, target, reduction=reduction, **params)
+        fast = enclose(r)
+        with monkeypatch.context() as m:
+            _interval_arithmetic(m)
+            slow = enclose(r)
+        assert slow.sound, slow.note
+        assert fast.sound and fast.point and fast.method == POINT_METHOD, (fast.method, fast.note)
+        assert fast.lo <= slow.lo and slow.hi <= fast.hi, (reduction, fast, slow)
+        assert fast.hi - fast.lo <= 1e-9 * max(1.0, abs(r.scalar))
+
+
+def test_point_bound_is_not_used_below_the_decimals_limit_nor_with_decimals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to limits.DECIMALS_MAX_ELEMENTS elements, and for inputs with decimals, the interval formula is used."""
+    pred, target = point_inputs("bce", {}, "random", 0)
+    assert enclose(lossapp.compute("bce", pred, target)).method != POINT_METHOD
+    monkeypatch.setattr(lossapp.inputs.limits, "DECIMALS_MAX_ELEMENTS", 10)
+    assert enclose(lossapp.compute("bce", pred, target)).method == POINT_METHOD
+    written = TensorInput(pred.double(), np.full(tuple(pred.shape), 4))
+    assert enclose(lossapp.compute("bce", written, target)).method != POINT_METHOD
+
+
+def test_point_bound_declines_outside_its_premises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weight (whose sign the proof needs), γ in (0, 1) or mixed-sign pos_weight: interval arithmetic as before."""
+    monkeypatch.setattr(lossapp.inputs.limits, "DECIMALS_MAX_ELEMENTS", 0)
+    pred, target = point_inputs("focal", {}, "random", 0)
+    assert enclose(lossapp.compute("focal", pred, target, gamma=0.5)).method != POINT_METHOD
+    assert enclose(lossapp.compute("focal", pred, target, weight=torch.ones(2))).method != POINT_METHOD
+    assert enclose(lossapp.compute("bce_with_logits", pred, target,
+                                   pos_weight=torch.tensor([-1.0, 2.0]))).method != POINT_METHOD
+    assert enclose(lossapp.compute("focal", pred, target)).method == POINT_METHOD
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=300),
+       st.sampled_from(["sum", "mean"]), st.integers(0, 3))
+def test_point_bound_of_a_sum_contains_the_exact_value(terms: list[float], reduction: str, k: int) -> None:
+    """point_bound with exact terms (K = 0): the float sum in the worst order (one term at a time) divided by n is
+    within the bound of the exact rational Σ/n."""
+    from fractions import Fraction
+    t = torch.tensor(terms, dtype=F64) * (1 + k * 2.0 ** -52)  # terms of every magnitude and last bit
+    n = t.numel()
+    total = 0.0
+    for v in t.tolist():
+        total += v
+    value = total / n if reduction == "mean" else total
+    exact = sum(Fraction(v) for v in t.tolist()) / (n if reduction == "mean" else 1)
+    bound = point_bound(0, 0.0, n, 1.0 if reduction == "mean" else float(n))
+    error = point_error_value(value, bound)
+    assert abs(Fraction(value) - exact) <= Fraction(error)
+    assert sum_parts_bound([(1.0, bound), (0.0, bound)]) is not None

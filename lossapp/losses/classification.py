@@ -36,14 +36,18 @@ from lossapp.interval import (
     ClassTargets,
     EnclosureUnavailable,
     Iv,
+    PointBound,
     class_layout,
     down,
     hull,
     interval_formula,
     log_softmax_iv,
+    point_bound,
     reduce_iv,
     reduce_total_iv,
+    reduction_per_den,
     tensor_param,
+    value_range,
     where,
 )
 from lossapp.losses.derivative import derivative_step, number
@@ -889,7 +893,50 @@ def bce_enclosure_terms(p: Iv, y: Iv, labels: bool = False) -> Iv:
     return -(y * log_p + (1.0 - y) * log_q)
 
 
-@interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)")
+# A point box (lossapp.interval.point_bound): the terms are ≥ 0 and each is computed within K·u·t of its exact value
+# (relative error; no absolute floor, A = 0), u = 2⁻⁵³, with the documented ≤ 1 ulp (≤ 2u relative) of ATen's float64
+# log, log1p and exp and one rounding (≤ u relative) per + − × ÷.
+# BCE, K = 8: log p and log1p(−p) (−p exact) within 2u of their values; the clamp at −100 is 1-Lipschitz, so each
+# clamped log a is within 3u·|a|; y·a and (1 − y)·b (1 − y within u) add two roundings; the two products are both
+# ≤ 0 for p, y in [0, 1], so their sum adds one rounding and no cancellation: within 6u·(|y·a| + |(1 − y)·b|) = 6u·t.
+# BCE with logits, K = 12: e^{−|x|} (−|x| exact) within 2u; log1p of it within 2u + 2u relative (log1p(z(1 + δ)) −
+# log1p(z) ≤ zδ/(1 + z) ≤ δ·log1p(z) for z ≥ 0); min(x, 0) − s and min(−x, 0) − s subtract a value ≥ 0 from one
+# ≤ 0 (no cancellation): within 5u; the factors y, 1 − y, pos_weight ≥ 0 and the sum of two terms of one sign add
+# four roundings. Weights are left to interval arithmetic (the bound needs the terms' sign).
+def _binary_point_ranges(box: Box) -> tuple[tuple[float, float], int] | None:
+    """(pred's range, n) where the target lies in [0, 1] and has pred's shape, pred is finite and there is no
+    weight (the premises of BCE's point bounds); None otherwise."""
+    if box.params.get("weight") is not None or box.pred is None or box.target is None \
+            or tuple(box.target.shape) != tuple(box.pred.shape):
+        return None
+    x, y = value_range(box), value_range(box, "target")
+    if x is None or y is None or not (math.isfinite(x[0]) and math.isfinite(x[1])) or y[0] < 0 or y[1] > 1:
+        return None
+    return x, box.pred.numel()
+
+
+def bce_point_error(box: Box) -> PointBound | None:
+    """BCE's float64 error bound for a point box (K = 8, A = 0; p and y in [0, 1], no weight)."""
+    found = _binary_point_ranges(box)
+    if found is None or found[0][0] < 0 or found[0][1] > 1:
+        return None
+    per_den = reduction_per_den(box.reduction, box.pred.shape)
+    return None if per_den is None else point_bound(8, 0.0, found[1], per_den)
+
+
+def bce_with_logits_point_error(box: Box) -> PointBound | None:
+    """BCE with logits' float64 error bound for a point box (K = 12, A = 0; y in [0, 1], finite logits, no weight,
+    pos_weight ≥ 0)."""
+    found = _binary_point_ranges(box)
+    pw = tensor_param(box.params.get("pos_weight"))
+    if found is None or (pw is not None and not bool((pw >= 0).all() & torch.isfinite(pw).all())):
+        return None
+    per_den = reduction_per_den(box.reduction, box.pred.shape)
+    return None if per_den is None else point_bound(12, 0.0, found[1], per_den)
+
+
+@interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)",
+                  point_error=bce_point_error)
 def bce_enclosure(box: Box) -> Iv:
     y = box.target_box(0.0, 1.0)
     w = tensor_param(box.params["weight"])
@@ -904,7 +951,8 @@ def bce_enclosure(box: Box) -> Iv:
 
 # BCE with logits (torch): l = w·[(1 − y)·x + (1 + (pw − 1)·y)·softplus(−x)] = w·[pw·y·softplus(−x) + (1 − y)·softplus(x)]
 # (softplus(x) = x + softplus(−x)); the first term is non-increasing in x, the second non-decreasing.
-@interval_formula("interval arithmetic with outward rounding over pw·y·softplus(−x) + (1−y)·softplus(x)")
+@interval_formula("interval arithmetic with outward rounding over pw·y·softplus(−x) + (1−y)·softplus(x)",
+                  point_error=bce_with_logits_point_error)
 def bce_with_logits_enclosure(box: Box) -> Iv:
     x = box.pred_box()
     y = box.target_box()
