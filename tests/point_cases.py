@@ -39,6 +39,13 @@ POINT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("dice_ce", {"activation": "sigmoid"}),
     ("dice_focal", {}),
     ("dice_focal", {"activation": "sigmoid", "gamma": 3.0}),
+    ("cross_entropy", {}),
+    ("cross_entropy", {"label_smoothing": 0.1}),
+    ("softmax_focal", {}),
+    ("softmax_focal", {"alpha": torch.tensor([0.1, 0.2, 0.3, 0.4]), "gamma": 1.0}),
+    ("softmax_focal", {"alpha": 0.25, "gamma": 0.0}),
+    ("kl_div", {}),
+    ("kl_div", {"log_base": 2}),
 ]
 MODES = ("random", "adversarial")
 
@@ -57,13 +64,16 @@ def point_inputs(name: str, params: dict[str, Any], mode: str, seed: int,
     adversarial = mode == "adversarial"
     activation = params.get("activation", "none")
     overlap = spec.family == "overlap"
-    if overlap and activation == "softmax":
+    classes = spec.target_kind in ("classes", "classes_or_probabilities")
+    if classes:
+        shape = (n // 4, 4)
+    elif overlap and activation == "softmax":
         shape: tuple[int, ...] = (4, 3, n // 12)
     elif overlap:
         shape = (4, 1, n // 4)
     else:
         shape = (n // 2, 2)
-    takes_logits = activation in ("sigmoid", "softmax") or (
+    takes_logits = classes or activation in ("sigmoid", "softmax") or (
         spec.pred_kind == "logits" and params.get("input", "logits") == "logits")
 
     def pick(values: list[float]) -> torch.Tensor:
@@ -73,7 +83,14 @@ def point_inputs(name: str, params: dict[str, Any], mode: str, seed: int,
     def mixed(special: torch.Tensor, usual: torch.Tensor) -> torch.Tensor:
         return torch.where(torch.rand(shape, generator=gen) < 0.5, special, usual)
 
-    if spec.pred_kind == "values":
+    if spec.pred_kind == "log_probabilities":  # KL: log q and p, rows of 4
+        shape = (n // 4, 4)
+        z = torch.randn(shape, generator=gen, dtype=F64) * (3 if not adversarial else 40)
+        x = torch.log_softmax(z, 1)
+        t = torch.softmax(torch.randn(shape, generator=gen, dtype=F64), 1)
+        if adversarial:
+            t = torch.where(torch.rand(shape, generator=gen) < 0.2, 0.0, t)  # zeros (0·log 0 = 0)
+    elif spec.pred_kind == "values":
         x = torch.randn(shape, generator=gen, dtype=F64)
         t = torch.randn(shape, generator=gen, dtype=F64)
         if adversarial:
@@ -87,7 +104,13 @@ def point_inputs(name: str, params: dict[str, Any], mode: str, seed: int,
         x = torch.rand(shape, generator=gen, dtype=F64) * 0.9 + 0.05
         if adversarial:
             x = mixed(pick([0.0, 1.0, 1e-300, 1 - 2.0 ** -53, 2.0 ** -30, 0.5]), x)
-    if spec.pred_kind != "values":
+    if spec.pred_kind == "log_probabilities":
+        pass
+    elif classes:
+        t = torch.randint(0, shape[1], shape[:1], generator=gen)
+        if adversarial:
+            t = torch.where(torch.rand(shape[:1], generator=gen) < 0.1, -100, t)  # ignored samples
+    elif spec.pred_kind != "values":
         if overlap and activation == "softmax":
             t = torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=gen)
         else:

@@ -643,7 +643,7 @@ def test_point_bound_contains_the_interval_enclosure(case: tuple[str, dict], mod
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """For a point box the bound [v̂ − E, v̂ + E] (no interval arithmetic) contains the interval formula's own enclosure
     of the same point, for every loss that declares a bound, on random and adversarial inputs, under mean and sum;
-    and it is tight enough to be of use (within 10⁻⁹ relative at these sizes)."""
+    and it is tight enough to be of use (within 10⁻⁹ relative at these sizes; 10⁻⁸ with logits of ±300)."""
     name, params = case
     monkeypatch.setattr(lossapp.inputs.limits, "DECIMALS_MAX_ELEMENTS", 0)
     for seed, reduction in enumerate(("mean",) if "avg_factor" in params else ("mean", "sum")):  # (mean only)
@@ -656,7 +656,7 @@ def test_point_bound_contains_the_interval_enclosure(case: tuple[str, dict], mod
         assert slow.sound, slow.note
         assert fast.sound and fast.point and fast.method == POINT_METHOD, (fast.method, fast.note)
         assert fast.lo <= slow.lo and slow.hi <= fast.hi, (reduction, fast, slow)
-        assert fast.hi - fast.lo <= 1e-9 * max(1.0, abs(r.scalar))
+        assert fast.hi - fast.lo <= (1e-9 if mode == "random" else 1e-8) * max(1.0, abs(r.scalar))
 
 
 def test_point_bound_is_not_used_below_the_decimals_limit_nor_with_decimals(monkeypatch: pytest.MonkeyPatch) -> None:

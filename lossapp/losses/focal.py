@@ -43,7 +43,12 @@ from lossapp.interval import (
     value_range,
     where,
 )
-from lossapp.losses.classification import bce_enclosure_terms, bce_probability_derivative
+from lossapp.losses.classification import (
+    bce_enclosure_terms,
+    bce_probability_derivative,
+    counted_per_den,
+    log_softmax_point_error,
+)
 from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import (
     LOG_CLAMP,
@@ -596,7 +601,35 @@ def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, 
 # l_n = α_t·(1 − p_t)^γ·(−log p_t) is non-increasing in log p_t (both factors ≥ 0 and non-increasing), and log p_t
 # has an exact range (log_softmax_iv); ignored samples give 0; the mean divides by the number of counted samples.
 
-@interval_formula("exact range (monotone in log p_t), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound): the terms are ≥ 0 (α ≥ 0) and, with log p_t within e_log = k·u and
+# |log p_t| ≤ L (lossapp.losses.classification.log_softmax_point_error), p_t = e^{log p_t} ≤ 1 is within (k + 3)u,
+# 1 − p_t within (k + 5)u, (1 − p_t)^γ exact for γ = 0 and within γ(k + 5)·1.01u + 2u for 1 ≤ γ ≤ 100 (as for the
+# sigmoid focal loss), and l = α_t·(1 − p_t)^γ·(−log p_t) within
+# α_max·[((γ(k + 5) + 4)·L + k)·1.1]·u: K = that, A = 1 (absolute). Ignored samples are 0; the mean divides by the
+# exact count of the others.
+def softmax_focal_point_error(box: Box) -> PointBound | None:
+    """The softmax focal loss's float64 error bound for a point box (see above)."""
+    params, pred, target = box.params, box.pred, box.target
+    gamma, alpha = float(params["gamma"]), params.get("alpha")
+    if pred is None or target is None or not (gamma == 0 or 1 <= gamma <= 100):
+        return None
+    if isinstance(alpha, torch.Tensor):
+        a = alpha.double()
+        if a.numel() == 0 or not bool(((a >= 0) & torch.isfinite(a)).all()):
+            return None
+        alpha_max = float(a.max())
+    else:
+        alpha_max = float(alpha) if alpha is not None and float(alpha) >= 0 else 1.0
+    found = log_softmax_point_error(pred, box, class_dim(pred))
+    per_den = counted_per_den(box, target, int(params["ignore_index"]))
+    if found is None or per_den is None or not math.isfinite(alpha_max):
+        return None
+    k, big_l = found
+    return point_bound(1.1 * alpha_max * ((gamma * (k + 5) + 4) * big_l + k), 1.0, target.numel(), per_den)
+
+
+@interval_formula("exact range (monotone in log p_t), interval arithmetic with outward rounding",
+                  point_error=softmax_focal_point_error)
 def softmax_focal_enclosure(box: Box) -> Iv:
     params = box.params
     gamma, ignore_index = float(params["gamma"]), int(params["ignore_index"])
