@@ -798,7 +798,8 @@ class IntervalFormula:
 
     evaluate: EnclosureFunction | None
     method: str
-    point_error: PointError | None = None  # a proven float64 error bound for a point box (see point_bound)
+    # a proven float64 error bound for a point box (see point_bound); its box holds the inputs as given (not float64)
+    point_error: PointError | None = None
 
 
 def interval_formula(method: str, point_error: PointError | None = None) -> Callable[[EnclosureFunction],
@@ -956,6 +957,25 @@ def _decimals(ti: TensorInput | None, values: torch.Tensor | None) -> np.ndarray
     return d
 
 
+def _point_enclosure(result: Any, formula: IntervalFormula, target: torch.Tensor | None, value: float,
+                     memo: dict[Any, Any] | None) -> Enclosure | None:
+    """[v̂ − E, v̂ + E] from the loss's point bound (module docstring, 6) where the box is a point of more than
+    limits.DECIMALS_MAX_ELEMENTS elements and the bound's premises hold; None otherwise. The bound's box holds the
+    inputs as given (a bound reads their shapes and ranges only: no float64 copy, and the ranges are shared by every
+    enclosure of the same tensors through the memo)."""
+    pred = result.pred.values if result.pred is not None else None
+    box = Box(pred, target, _decimals(result.pred, pred), _decimals(result.target, target), dict(result.params),
+              result.reduction, result.spec.target_kind, value, memo)
+    if formula.point_error is None or not _uses_point_bound(box):
+        return None
+    bound = formula.point_error(box)
+    error = math.nan if bound is None else point_error_value(value, bound)
+    if not math.isfinite(error):
+        return None
+    return Enclosure(math.nextafter(value - error, -math.inf), math.nextafter(value + error, math.inf), True,
+                     POINT_METHOD, point=True)
+
+
 def enclose(result: Any, memo: dict[Any, Any] | None = None) -> Enclosure:
     """The sound enclosure of `result`'s loss over its inputs' rounding box (see the module docstring), from the
     enclosure its spec declares. `memo`: shared by the enclosures of one problem and its variants (`Box.shared`),
@@ -972,16 +992,13 @@ def enclose(result: Any, memo: dict[Any, Any] | None = None) -> Enclosure:
     if formula.evaluate is None:
         return _not_established(formula.method)
     try:
-        pred = result.pred.values.double() if result.pred is not None else None
         target = result.target.values if result.target is not None else None
+        quick = _point_enclosure(result, formula, target, value, memo) if formula.point_error is not None else None
+        if quick is not None:
+            return quick
+        pred = result.pred.values.double() if result.pred is not None else None
         box = Box(pred, target, _decimals(result.pred, pred), _decimals(result.target, target), dict(result.params),
                   result.reduction, spec.target_kind, value, memo)
-        bound = formula.point_error(box) if formula.point_error is not None and _uses_point_bound(box) else None
-        if bound is not None:
-            error = point_error_value(value, bound)
-            if math.isfinite(error):
-                return Enclosure(math.nextafter(value - error, -math.inf), math.nextafter(value + error, math.inf),
-                                 True, POINT_METHOD, point=True)
         with torch.no_grad():
             iv = formula.evaluate(box)
         if iv.lo.numel() != 1:

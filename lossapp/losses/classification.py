@@ -1102,7 +1102,7 @@ def kl_div_point_error(box: Box) -> PointBound | None:
     n = pred.numel()
     if (6 + 2 * n + POINT_MARGIN) * U > 0.125:
         return None
-    cross = box.shared(("kl_point_cross",), lambda: -float(torch.dot(target.reshape(-1).double(), pred.reshape(-1))))
+    cross = box.shared(("kl_point_cross",), lambda: -float(torch.dot(target.reshape(-1).double(), pred.reshape(-1).double())))
     total = (n / math.e + max(cross, 0.0) * (1 + 4 * n * U)) * (1 + 2.0 ** -40)
     return 2 * (6 + 2 * n + POINT_MARGIN) * U * total * per_den / n / log_base_divisor(params), 4 * U
 
