@@ -45,10 +45,11 @@ How it is computed, and why it is an enclosure
 6. **A point box without interval arithmetic.** Above limits.DECIMALS_MAX_ELEMENTS elements the inputs' decimals are
    not read: the box is a point, and its enclosure only has to cover the float64 evaluation error of the trace's
    value v̂. A loss whose spec declares a proven a-priori bound E on that error (`IntervalFormula.point_error`, via
-   `point_bound`: a reduction of terms ≥ 0, each computed within K·u·(A + t_i)) gets [v̂ − E, v̂ + E] with no
-   pass of interval arithmetic (method POINT_METHOD); a loss without one (mixed-sign terms such as KL's, or
-   parameters outside the proof's premises) keeps its interval formula. The variants' enclosures
-   (lossapp.variants.Case.run_interval) come through `enclose` too, and so take the same path.
+   `point_bound`: a reduction of terms ≥ 0, each computed within K·u·(A + t_i); KL's mixed-sign terms have a bound
+   of their own) gets [v̂ − E, v̂ + E] with no pass of interval arithmetic (method POINT_METHOD); a loss without one,
+   or inputs and parameters outside its proof's premises (weights, γ in (0, 1), ...), keeps its interval formula.
+   The variants' enclosures (lossapp.variants.Case.run_interval) come through `enclose` too, and so take the same
+   path.
 """
 
 from __future__ import annotations
@@ -846,9 +847,9 @@ def point_bound(k: float, a: float, n: int, per_den: float) -> PointBound | None
 
     Proof. S = Σ t_i, Ŝ its float sum, ρ = K'u ≤ 1/8. A float sum of n terms in any order errs by at most
     γ·Σ|t̂_i|, γ = γ_{n−1} = (n − 1)u/(1 − (n − 1)u) ≤ (4/3)·nu ≤ 1/6 (Higham, Accuracy and Stability, §4.2), and
-    Σ|t̂_i| ≤ S + ρ(An + S), so |Ŝ − S| ≤ ρ(1 + γ)·An + σ·S with σ = ρ(1 + γ) + γ ≤ (3/2)(K' + n)u ≤ 1/4 and
-    ρ(1 + γ) ≤ (9/8)ρ. Then S ≤ |Ŝ| + (9/8)ρAn + σS gives S ≤ (4/3)(|Ŝ| + (9/8)ρAn), and
-    |Ŝ − S| ≤ (9/8)ρAn·(1 + (4/3)σ) + (4/3)σ|Ŝ| ≤ (3/2)ρ·An + 2(K' + n)u·|Ŝ|. The division by the exact D rounds
+    Σ|t̂_i| ≤ S + ρ(An + S), so |Ŝ − S| ≤ ρ(1 + γ)·An + σ·S with ρ(1 + γ) ≤ (7/6)ρ and
+    σ = ρ(1 + γ) + γ ≤ (3/2)(K' + n)u ≤ 1/4. Then S ≤ |Ŝ| + (7/6)ρAn + σS gives S ≤ (4/3)(|Ŝ| + (7/6)ρAn), and
+    |Ŝ − S| ≤ (7/6)ρAn·(1 + (4/3)σ) + (4/3)σ|Ŝ| ≤ (14/9)ρ·An + 2(K' + n)u·|Ŝ|. The division by the exact D rounds
     once: v̂ = (Ŝ/D)(1 + δ), |δ| ≤ u, so |Ŝ|/D ≤ |v̂|/(1 − u) and
     |v̂ − S/D| ≤ |Ŝ − S|/D + u|Ŝ|/D ≤ 2ρ·An/D + 2(K' + n + 1)u·|v̂|: half of what is returned (the other half covers
     the float evaluation of the bound itself). The margin POINT_MARGIN lets the premise hold for the variants' values
@@ -872,7 +873,7 @@ def sum_parts_bound(parts: list[tuple[float, PointBound]]) -> PointBound | None:
     (c0_k, c1_k), the products and the sum in float64): (2·Σ λ_k·c0_k, 2·max c1_k + 8u), provided
     max c1_k + 3u ≤ 1/8 (else None).
 
-    Proof. With W = Σ λ_k|v̂_k|, the products and sums err by ≤ 3u·W, so |v̂ − v| ≤ Σλ_k c0_k + (c1 + 3u)·W,
+    Proof (two or three parts). With W = Σ λ_k|v̂_k|, the products and sums err by ≤ 3u·W, so |v̂ − v| ≤ Σλ_k c0_k + (c1 + 3u)·W,
     c1 = max c1_k. A part computed below 0 has −v̂_k ≤ c0_k + c1_k|v̂_k| (as v_k ≥ 0), so −v̂_k ≤ 2c0_k and
     W ≤ Σλ_k v̂_k + 4Σλ_k c0_k ≤ |v̂| + 3uW + 4Σλ_k c0_k, W ≤ 2(|v̂| + 4Σλ_k c0_k); then
     |v̂ − v| ≤ (1 + 8(c1 + 3u))·Σλ_k c0_k + 2(c1 + 3u)|v̂| ≤ 2Σλ_k c0_k + (2c1 + 6u)|v̂|."""
