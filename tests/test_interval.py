@@ -698,3 +698,52 @@ def test_point_bound_of_a_sum_contains_the_exact_value(terms: list[float], reduc
     error = point_error_value(value, bound)
     assert abs(Fraction(value) - exact) <= Fraction(error)
     assert sum_parts_bound([(1.0, bound), (0.0, bound)]) is not None
+
+
+def _exact_point_value(name: str, params: dict, x: list[float], t: list[float], reduction: str) -> mpmath.mpf:
+    """The loss of float inputs in 60-digit arithmetic (mpmath): an oracle independent of interval arithmetic."""
+    one = mpmath.mpf(1)
+    terms = []
+    for xi, ti in zip(x, t, strict=True):
+        a, y = mpmath.mpf(xi), mpmath.mpf(ti)
+        if name == "mse":
+            terms.append((a - y) ** 2)
+        elif name == "kl_div":
+            terms.append(y * (mpmath.log(y) - a) if y > 0 else mpmath.mpf(0))
+        else:
+            if name == "bce" or params.get("input") == "probabilities":
+                log_p = max(mpmath.log(a), -100) if a > 0 else mpmath.mpf(-100)
+                log_q = max(mpmath.log(one - a), -100) if a < 1 else mpmath.mpf(-100)
+                p = a
+            else:
+                log_p, log_q = -mpmath.log(one + mpmath.exp(-a)), -mpmath.log(one + mpmath.exp(a))
+                p = one / (one + mpmath.exp(-a))
+            ce = -(y * log_p + (one - y) * log_q)
+            if name == "bce":
+                terms.append(ce)
+                continue
+            alpha, gamma = params.get("alpha", 0.25), params.get("gamma", 2.0)
+            p_t = p * y + (one - p) * (one - y)
+            alpha_t = alpha * y + (1 - alpha) * (one - y) if alpha >= 0 else one
+            terms.append(alpha_t * (one - p_t) ** gamma * ce)
+    total = mpmath.fsum(terms)
+    return total / len(terms) if reduction == "mean" else total / (len(terms) // 4) if reduction == "batchmean" \
+        else total
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("name", "params", "reduction"), [
+    ("bce", {}, "mean"), ("mse", {}, "sum"), ("focal", {}, "mean"), ("focal", {"input": "probabilities"}, "sum"),
+    ("focal", {"alpha": 0.6, "gamma": 1.5}, "mean"), ("kl_div", {}, "batchmean")])
+def test_point_bound_contains_the_exact_value(name: str, params: dict, reduction: str, mode: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The point bound contains the loss of the float inputs computed in 60-digit arithmetic (mpmath), on random and
+    adversarial inputs: an oracle independent of the interval formulas."""
+    monkeypatch.setattr(lossapp.inputs.limits, "DECIMALS_MAX_ELEMENTS", 0)
+    pred, target = point_inputs(name, params, mode, seed=5, n=240)
+    r = lossapp.compute(name, pred, target, reduction=reduction, **params)
+    e = enclose(r)
+    assert e.method == POINT_METHOD
+    exact = _exact_point_value(name, params, pred.double().reshape(-1).tolist(), target.double().reshape(-1).tolist(),
+                               reduction)
+    assert mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (float(exact), e.lo, e.hi)
