@@ -42,6 +42,14 @@ How it is computed, and why it is an enclosure
    for both bounds, as for inputs whose decimals are not known) is evaluated once per operation, a product
    with an exact tensor (labels, weights) takes two products instead of four, 0/1 labels pick their
    branch with `where` instead of multiplying both, and temporaries are rounded outward in place.
+6. **A point box without interval arithmetic.** Above limits.DECIMALS_MAX_ELEMENTS elements the inputs' decimals are
+   not read: the box is a point, and its enclosure only has to cover the float64 evaluation error of the trace's
+   value v̂. A loss whose spec declares a proven a-priori bound E on that error (`IntervalFormula.point_error`, via
+   `point_bound`: a reduction of terms ≥ 0, each computed within K·u·(A + t_i); KL's mixed-sign terms have a bound
+   of their own) gets [v̂ − E, v̂ + E] with no pass of interval arithmetic (method POINT_METHOD); a loss without one,
+   or inputs and parameters outside its proof's premises (weights, γ in (0, 1), ...), keeps its interval formula.
+   The variants' enclosures (lossapp.variants.Case.run_interval) come through `enclose` too, and so take the same
+   path.
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ import numpy as np
 import torch
 
 from lossapp.i18n import Message, msg
-from lossapp.inputs import TensorInput
+from lossapp.inputs import TensorInput, limits
 
 F64 = torch.float64
 U = 2.0 ** -53
@@ -791,13 +799,117 @@ class IntervalFormula:
 
     evaluate: EnclosureFunction | None
     method: str
+    # a proven float64 error bound for a point box (see point_bound); its box holds the inputs as given (not float64)
+    point_error: PointError | None = None
 
 
-def interval_formula(method: str) -> Callable[[EnclosureFunction], IntervalFormula]:
-    """Decorate a loss's enclosure function (Box -> Iv, written next to its steps) into its spec's enclosure."""
+def interval_formula(method: str, point_error: PointError | None = None) -> Callable[[EnclosureFunction],
+                                                                                     IntervalFormula]:
+    """Decorate a loss's enclosure function (Box -> Iv, written next to its steps) into its spec's enclosure;
+    `point_error`: the loss's a-priori float64 error bound for a point box (`point_bound`), where it has one."""
     def wrap(evaluate: EnclosureFunction) -> IntervalFormula:
-        return IntervalFormula(evaluate, method)
+        return IntervalFormula(evaluate, method, point_error)
     return wrap
+
+
+# -- a point box: the float64 evaluation's error, bounded a priori ------------------------------------------
+#
+# Where no input varies (decimals unknown, as above limits.DECIMALS_MAX_ELEMENTS elements, or integers and labels
+# only), the box is one point and its enclosure only has to cover the float64 evaluation error of the trace's own
+# value. A loss may declare an a-priori bound on that error (`IntervalFormula.point_error`), proven next to its
+# steps; `enclose` then gives [v − E, v + E] without interval arithmetic, and uses the interval formula otherwise.
+
+PointBound = tuple[float, float]  # (c0, c1): |v̂ − v| ≤ c0 + c1·|v̂| for the computed value v̂ and the exact v
+PointError = Callable[["Box"], PointBound | None]
+POINT_METHOD = "a-priori bound on the float64 evaluation error (every input exact: the rounding box is one point)"
+POINT_MARGIN = 8  # roundings per term allowed beyond a loss's own K: the variants' values of the same terms
+
+
+def is_point(box: Box) -> bool:
+    """Whether the box is one point: pred's decimals unknown or every entry an integer (rounding_box gives a point),
+    and the target likewise or exact (labels)."""
+    def exact(d: np.ndarray | None) -> bool:
+        return d is None or d.size == 0 or int(d.max()) < 0
+    return exact(box.pred_decimals) and (box.target is None or exact(box.target_decimals) or box.target_exact)
+
+
+def _uses_point_bound(box: Box) -> bool:
+    """A point box of more than limits.DECIMALS_MAX_ELEMENTS elements (where the inputs' decimals are not read): its
+    enclosure is the loss's point bound. Below it interval arithmetic is cheap and its interval tighter, and is kept."""
+    return box.pred is not None and box.pred.numel() > limits.DECIMALS_MAX_ELEMENTS and is_point(box)
+
+
+def point_bound(k: float, a: float, n: int, per_den: float) -> PointBound | None:
+    """The error bound of a reduction of n terms: v = (Σ_{i=1}^{n} t_i)/D (D = 1 for sum, an exact count or avg_factor
+    for mean; `per_den` = n/D), computed as fl(fl(Σ t̂_i)/D), where every exact term t_i ≥ 0 and every computed one has
+    |t̂_i − t_i| ≤ K·u·(A + t_i) (u = 2⁻⁵³; A ≥ 0 an absolute floor). With K' = K + POINT_MARGIN it returns
+    (4K'u·A·n/D, 4(K' + n + 1)u): |v̂ − v| ≤ 4K'u·A·n/D + 4(K' + n + 1)u·|v̂|, provided (K' + n + 1)·u ≤ 1/8 (else None).
+
+    Proof. S = Σ t_i, Ŝ its float sum, ρ = K'u ≤ 1/8. A float sum of n terms in any order errs by at most
+    γ·Σ|t̂_i|, γ = γ_{n−1} = (n − 1)u/(1 − (n − 1)u) ≤ (4/3)·nu ≤ 1/6 (Higham, Accuracy and Stability, §4.2), and
+    Σ|t̂_i| ≤ S + ρ(An + S), so |Ŝ − S| ≤ ρ(1 + γ)·An + σ·S with ρ(1 + γ) ≤ (7/6)ρ and
+    σ = ρ(1 + γ) + γ ≤ (3/2)(K' + n)u ≤ 1/4. Then S ≤ |Ŝ| + (7/6)ρAn + σS gives S ≤ (4/3)(|Ŝ| + (7/6)ρAn), and
+    |Ŝ − S| ≤ (7/6)ρAn·(1 + (4/3)σ) + (4/3)σ|Ŝ| ≤ (14/9)ρ·An + 2(K' + n)u·|Ŝ|. The division by the exact D rounds
+    once: v̂ = (Ŝ/D)(1 + δ), |δ| ≤ u, so |Ŝ|/D ≤ |v̂|/(1 − u) and
+    |v̂ − S/D| ≤ |Ŝ − S|/D + u|Ŝ|/D ≤ 2ρ·An/D + 2(K' + n + 1)u·|v̂|: half of what is returned (the other half covers
+    the float evaluation of the bound itself). The margin POINT_MARGIN lets the premise hold for the variants' values
+    of the same terms too (lossapp.variants: the problem's own terms rescaled by once-rounded factors, summed in
+    another order, or divided by another exact count), each of which adds at most that many roundings to a term."""
+    k = k + POINT_MARGIN
+    if not (math.isfinite(k) and math.isfinite(a) and math.isfinite(per_den)) or k < 0 or a < 0 or per_den < 0 \
+            or (k + n + 1) * U > 0.125:
+        return None
+    return 4 * k * U * a * per_den, 4 * (k + n + 1) * U
+
+
+def point_error_value(value: float, bound: PointBound) -> float:
+    """c0 + c1·|value|, rounded up (three float operations on non-negative numbers: relative error ≤ 4u, covered
+    by the factor 1 + 2⁻⁴⁰)."""
+    return (bound[0] + bound[1] * abs(value)) * (1 + 2.0 ** -40)
+
+
+def sum_parts_bound(parts: list[tuple[float, PointBound]]) -> PointBound | None:
+    """The bound of v = Σ_k λ_k·v_k (λ_k ≥ 0 exact, every exact part v_k ≥ 0, the parts computed with the bounds
+    (c0_k, c1_k), the products and the sum in float64): (2·Σ λ_k·c0_k, 2·max c1_k + 8u), provided
+    max c1_k + 3u ≤ 1/8 (else None).
+
+    Proof (two or three parts). With W = Σ λ_k|v̂_k|, the products and sums err by ≤ 3u·W, so |v̂ − v| ≤ Σλ_k c0_k + (c1 + 3u)·W,
+    c1 = max c1_k. A part computed below 0 has −v̂_k ≤ c0_k + c1_k|v̂_k| (as v_k ≥ 0), so −v̂_k ≤ 2c0_k and
+    W ≤ Σλ_k v̂_k + 4Σλ_k c0_k ≤ |v̂| + 3uW + 4Σλ_k c0_k, W ≤ 2(|v̂| + 4Σλ_k c0_k); then
+    |v̂ − v| ≤ (1 + 8(c1 + 3u))·Σλ_k c0_k + 2(c1 + 3u)|v̂| ≤ 2Σλ_k c0_k + (2c1 + 6u)|v̂|."""
+    if any(lam < 0 or not math.isfinite(lam) for lam, _ in parts):
+        return None
+    c1 = max(b[1] for _, b in parts)
+    if c1 + 3 * U > 0.125:
+        return None
+    return 2 * sum(lam * b[0] for lam, b in parts), 2 * c1 + 8 * U
+
+
+def reduction_per_den(reduction: str, shape: tuple[int, ...] | torch.Size) -> float | None:
+    """n/D for a reduction of the terms of this shape as lossapp.reduction.reduce divides them without weights or
+    avg_factor (sum: D = 1; mean: D = n; batchmean: D = the first dimension); None for another reduction."""
+    n = math.prod(shape)
+    if reduction == "sum":
+        return float(n)
+    if reduction == "mean":
+        return 1.0 if n else None
+    if reduction == "batchmean":
+        return float(n) / float(shape[0] if len(shape) else 1) if n else None
+    return None
+
+
+def value_range(box: Box, which: str = "pred") -> tuple[float, float] | None:
+    """(min, max) of the box's pred (or target), one pass, shared by the point bounds of one problem (Box.shared);
+    None for an empty tensor or one with a NaN."""
+    t = box.pred if which == "pred" else box.target
+    if t is None or t.numel() == 0:
+        return None
+
+    def make() -> tuple[float, float] | None:
+        low, high = torch.aminmax(t.detach())
+        lo, hi = float(low), float(high)
+        return None if math.isnan(lo) or math.isnan(hi) else (lo, hi)
+    return box.shared(("point_range", which), make)
 
 
 def no_enclosure(reason: str) -> IntervalFormula:
@@ -846,6 +958,25 @@ def _decimals(ti: TensorInput | None, values: torch.Tensor | None) -> np.ndarray
     return d
 
 
+def _point_enclosure(result: Any, formula: IntervalFormula, target: torch.Tensor | None, value: float,
+                     memo: dict[Any, Any] | None) -> Enclosure | None:
+    """[v̂ − E, v̂ + E] from the loss's point bound (module docstring, 6) where the box is a point of more than
+    limits.DECIMALS_MAX_ELEMENTS elements and the bound's premises hold; None otherwise. The bound's box holds the
+    inputs as given (a bound reads their shapes and ranges only: no float64 copy, and the ranges are shared by every
+    enclosure of the same tensors through the memo)."""
+    pred = result.pred.values if result.pred is not None else None
+    box = Box(pred, target, _decimals(result.pred, pred), _decimals(result.target, target), dict(result.params),
+              result.reduction, result.spec.target_kind, value, memo)
+    if formula.point_error is None or not _uses_point_bound(box):
+        return None
+    bound = formula.point_error(box)
+    error = math.nan if bound is None else point_error_value(value, bound)
+    if not math.isfinite(error):
+        return None
+    return Enclosure(math.nextafter(value - error, -math.inf), math.nextafter(value + error, math.inf), True,
+                     POINT_METHOD, point=True)
+
+
 def enclose(result: Any, memo: dict[Any, Any] | None = None) -> Enclosure:
     """The sound enclosure of `result`'s loss over its inputs' rounding box (see the module docstring), from the
     enclosure its spec declares. `memo`: shared by the enclosures of one problem and its variants (`Box.shared`),
@@ -862,8 +993,11 @@ def enclose(result: Any, memo: dict[Any, Any] | None = None) -> Enclosure:
     if formula.evaluate is None:
         return _not_established(formula.method)
     try:
-        pred = result.pred.values.double() if result.pred is not None else None
         target = result.target.values if result.target is not None else None
+        quick = _point_enclosure(result, formula, target, value, memo) if formula.point_error is not None else None
+        if quick is not None:
+            return quick
+        pred = result.pred.values.double() if result.pred is not None else None
         box = Box(pred, target, _decimals(result.pred, pred), _decimals(result.target, target), dict(result.params),
                   result.reduction, spec.target_kind, value, memo)
         with torch.no_grad():

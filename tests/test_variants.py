@@ -14,6 +14,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from point_cases import MODES, POINT_CASES, case_id, point_inputs
 from test_mistakes import FOCAL_X, FOCAL_Y, IDX, LOGITS, MASK_P, MASK_T, P3, REG_P, REG_Y, Y3, _text
 
 import lossapp
@@ -28,6 +29,59 @@ def test_variants_equal_to_the_true_value_are_left_out() -> None:
     # a single element: sum and mean coincide, so sum_instead_of_mean explains nothing
     r = lossapp.compute("mse", "[0.5]", "[0.2]")
     assert "sum_instead_of_mean" not in [v.id for v in evaluate_mistakes(Case(r))]
+
+
+# -- a point box: the variants' enclosures from the a-priori error bound ------------------------------------------------
+
+def _variants_and_verdicts(result: lossapp.Result, claims: list[str] | None = None) -> tuple[dict, dict, list[str]]:
+    """({id: (kind, value, enclosure)}, {claim: verdict, variants named, single step}, the claims) on a fresh Case."""
+    from lossapp.variants import VariantValue, interval_of
+    from lossapp.verdicts import Checker
+    checker = Checker(result)
+    variants = {}
+    for kind, found in (("convention", evaluate_conventions(checker.case)), ("mistake", evaluate_mistakes(checker.case))):
+        for v in found:
+            variants[v.id] = (kind, v.value, interval_of(checker.case, VariantValue(v.variant, v.value)))
+    if claims is None:
+        value = result.scalar
+        claims = [f"{value:.6g}", f"{value:.3g}", f"{value * 1.0123 + 1e-3:.6g}", f"{-value:.6g}"]
+        for _, v, iv in variants.values():
+            claims += [f"{v:.6g}", f"{v:.3g}", f"{v * 1.00002:.6g}"] + \
+                ([f"{iv[0]:.6g}", f"{iv[1]:.6g}"] if iv is not None else [])
+        claims = list(dict.fromkeys(claims))
+    verdicts = {}
+    for claimed in claims:
+        try:
+            v = checker.verdict(claimed)
+        except InputError:
+            continue
+        verdicts[claimed] = (v.verdict, [m.id for m in v.mistakes], [c.id for c in v.conventions],
+                             [p.id for p in v.possible], None if v.step is None else str(v.step["explanation"]))
+    return variants, verdicts, claims
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", POINT_CASES, ids=[case_id(c) for c in POINT_CASES])
+def test_point_bound_variants_contain_their_interval_enclosures_and_keep_the_verdicts(
+        case: tuple[str, dict], mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a point box every variant's enclosure made by the point bounds (Case.run_interval through
+    lossapp.interval.enclose) contains the one interval arithmetic makes, and the verdicts on claims at and around the
+    value and every variant (with the variants named and the single step) are those of interval arithmetic."""
+    name, params = case
+    monkeypatch.setattr(lossapp.inputs.limits, "DECIMALS_MAX_ELEMENTS", 0)
+    pred, target = point_inputs(name, params, mode, seed=7)
+    result = lossapp.compute(name, pred, target, **params)
+    with monkeypatch.context() as m:
+        m.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+        slow, slow_verdicts, claims = _variants_and_verdicts(result)
+    fast, fast_verdicts, _ = _variants_and_verdicts(result, claims)
+    assert fast.keys() == slow.keys()
+    for vid, (kind, value, iv) in slow.items():
+        fast_kind, fast_value, fast_iv = fast[vid]
+        assert (fast_kind, fast_value) == (kind, value), vid
+        if iv is not None:
+            assert fast_iv is not None and fast_iv[0] <= iv[0] and iv[1] <= fast_iv[1], (vid, fast_iv, iv)
+    assert fast_verdicts == slow_verdicts
 
 
 # -- shared work: every shortcut gives what the run it replaces gives ----------------------------------------------------

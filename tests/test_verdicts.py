@@ -738,3 +738,49 @@ def test_a_claim_per_element_of_a_mean_is_told_in_chinese_without_english_words(
     text = localize(caught.value, "zh")
     assert text.startswith("给出的答案："), text
     assert stray_english(text, {"reduction", "none"}) == [], text
+
+
+# -- large inputs: a point box's bound keeps the verdicts ------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "params"), [("bce", {}), ("focal", {}), ("dice", {"activation": "sigmoid"}),
+                                              ("mse", {})])
+def test_large_inputs_keep_their_verdicts_with_the_point_bound(name: str, params: dict,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above limits.DECIMALS_MAX_ELEMENTS the box is a point and its enclosures come from the losses' error bounds
+    (no interval arithmetic): claims that are exact, a convention, a mistake, rounding (a claim written to 15
+    decimals within the float64 error of the value, not rounding from it) and incorrect get the verdicts interval
+    arithmetic gives them."""
+    from point_cases import point_inputs
+
+    import lossapp.interval
+    from lossapp.conventions import evaluate_conventions
+    from lossapp.interval import POINT_METHOD
+    from lossapp.mistakes import evaluate_mistakes
+    from lossapp.verdicts import Checker
+
+    pred, target = point_inputs(name, params, "random", 3, n=limits.DECIMALS_MAX_ELEMENTS + 400)
+    result = lossapp.compute(name, pred, target, **params)
+    value = result.scalar
+    fast = Checker(result)
+    with monkeypatch.context() as m:
+        m.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+        slow = Checker(result)
+        slow_enclosure = slow.enclosure
+        conventions = [v for v in evaluate_conventions(slow.case) if f"{v.value:.6g}" != f"{value:.6g}"]
+        mistakes = [v for v in evaluate_mistakes(slow.case) if f"{v.value:.6g}" != f"{value:.6g}"
+                    and all(f"{v.value:.6g}" != f"{c.value:.6g}" for c in conventions[:1])]
+    assert fast.enclosure.method == POINT_METHOD and slow_enclosure.method != POINT_METHOD
+    reach = 0.5 * min(fast.enclosure.hi, slow_enclosure.hi) - 0.5 * value
+    assert reach > 1.5e-12 * abs(value) + 1e-14  # room for a claim off the value (EVAL_SLACK) within its error
+    claims = {f"{value:.6g}": "exact", f"{value + reach:.15f}": "rounding", f"{value * 1.0123 + 1e-3:.6g}": "incorrect",
+              f"{mistakes[0].value:.6g}": "mistake"}
+    if conventions:
+        claims[f"{conventions[0].value:.6g}"] = "convention"
+    with monkeypatch.context() as m:
+        m.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+        want = {claim: slow.verdict(claim) for claim in claims}
+    for claim, kind in claims.items():
+        got = fast.verdict(claim)
+        assert got.verdict == want[claim].verdict == kind, (claim, got.verdict, want[claim].verdict)
+        assert [v.id for v in got.mistakes] == [v.id for v in want[claim].mistakes]
+        assert [v.id for v in got.conventions] == [v.id for v in want[claim].conventions]

@@ -32,18 +32,24 @@ from lossapp.inputs import (
 )
 from lossapp.inputs.constraints import Boolean, Interval, Options, Tensor
 from lossapp.interval import (
+    POINT_MARGIN,
     Box,
     ClassTargets,
     EnclosureUnavailable,
     Iv,
+    PointBound,
+    U,
     class_layout,
     down,
     hull,
     interval_formula,
     log_softmax_iv,
+    point_bound,
     reduce_iv,
     reduce_total_iv,
+    reduction_per_den,
     tensor_param,
+    value_range,
     where,
 )
 from lossapp.losses.derivative import derivative_step, number
@@ -889,7 +895,50 @@ def bce_enclosure_terms(p: Iv, y: Iv, labels: bool = False) -> Iv:
     return -(y * log_p + (1.0 - y) * log_q)
 
 
-@interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)")
+# A point box (lossapp.interval.point_bound): the terms are ≥ 0 and each is computed within K·u·t of its exact value
+# (relative error; no absolute floor, A = 0), u = 2⁻⁵³, with the documented ≤ 1 ulp (≤ 2u relative) of ATen's float64
+# log, log1p and exp and one rounding (≤ u relative) per + − × ÷.
+# BCE, K = 8: log p and log1p(−p) (−p exact) within 2u of their values; the clamp at −100 is 1-Lipschitz, so each
+# clamped log a is within 3u·|a|; y·a and (1 − y)·b (1 − y within u) add two roundings; the two products are both
+# ≤ 0 for p, y in [0, 1], so their sum adds one rounding and no cancellation: within 6u·(|y·a| + |(1 − y)·b|) = 6u·t.
+# BCE with logits, K = 12: e^{−|x|} (−|x| exact) within 2u; log1p of it within 2u + 2u relative (log1p(z(1 + δ)) −
+# log1p(z) ≤ zδ/(1 + z) ≤ δ·log1p(z) for z ≥ 0); min(x, 0) − s and min(−x, 0) − s subtract a value ≥ 0 from one
+# ≤ 0 (no cancellation): within 5u; the factors y, 1 − y, pos_weight ≥ 0 and the sum of two terms of one sign add
+# four roundings. Weights are left to interval arithmetic (the bound needs the terms' sign).
+def _binary_point_ranges(box: Box) -> tuple[tuple[float, float], int] | None:
+    """(pred's range, n) where the target lies in [0, 1] and has pred's shape, pred is finite and there is no
+    weight (the premises of BCE's point bounds); None otherwise."""
+    if box.params.get("weight") is not None or box.pred is None or box.target is None \
+            or tuple(box.target.shape) != tuple(box.pred.shape):
+        return None
+    x, y = value_range(box), value_range(box, "target")
+    if x is None or y is None or not (math.isfinite(x[0]) and math.isfinite(x[1])) or y[0] < 0 or y[1] > 1:
+        return None
+    return x, box.pred.numel()
+
+
+def bce_point_error(box: Box) -> PointBound | None:
+    """BCE's float64 error bound for a point box (K = 8, A = 0; p and y in [0, 1], no weight)."""
+    found = _binary_point_ranges(box)
+    if found is None or found[0][0] < 0 or found[0][1] > 1:
+        return None
+    per_den = reduction_per_den(box.reduction, box.pred.shape)
+    return None if per_den is None else point_bound(8, 0.0, found[1], per_den)
+
+
+def bce_with_logits_point_error(box: Box) -> PointBound | None:
+    """BCE with logits' float64 error bound for a point box (K = 12, A = 0; y in [0, 1], finite logits, no weight,
+    pos_weight ≥ 0)."""
+    found = _binary_point_ranges(box)
+    pw = tensor_param(box.params.get("pos_weight"))
+    if found is None or (pw is not None and not bool((pw >= 0).all() & torch.isfinite(pw).all())):
+        return None
+    per_den = reduction_per_den(box.reduction, box.pred.shape)
+    return None if per_den is None else point_bound(12, 0.0, found[1], per_den)
+
+
+@interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)",
+                  point_error=bce_point_error)
 def bce_enclosure(box: Box) -> Iv:
     y = box.target_box(0.0, 1.0)
     w = tensor_param(box.params["weight"])
@@ -904,7 +953,8 @@ def bce_enclosure(box: Box) -> Iv:
 
 # BCE with logits (torch): l = w·[(1 − y)·x + (1 + (pw − 1)·y)·softplus(−x)] = w·[pw·y·softplus(−x) + (1 − y)·softplus(x)]
 # (softplus(x) = x + softplus(−x)); the first term is non-increasing in x, the second non-decreasing.
-@interval_formula("interval arithmetic with outward rounding over pw·y·softplus(−x) + (1−y)·softplus(x)")
+@interval_formula("interval arithmetic with outward rounding over pw·y·softplus(−x) + (1−y)·softplus(x)",
+                  point_error=bce_with_logits_point_error)
 def bce_with_logits_enclosure(box: Box) -> Iv:
     x = box.pred_box()
     y = box.target_box()
@@ -939,7 +989,53 @@ def _scores_box(box: Box, kind: str) -> Iv:
     return box.pred_box()
 
 
-@interval_formula("exact log-softmax range (monotone in each logit), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound). log p = x − lse, lse = m + log Σ_c e^{x_c − m} (log_softmax_steps) over
+# C classes of logits with M = max|x| is within e_log = k·u of its exact value, k = 2C + 6M + 4·log C + 4 (absolute),
+# and |log p| ≤ L = 2M + log C: x − m (|x − m| ≤ 2M) rounds by 2M·u, so each e^{x − m} is within (2M + 2)u relative
+# and S = Σe ∈ [1, C] within (C + 2M + 1)u; log S then within that plus 2u·log C (absolute), m + log S rounds by
+# u(M + log C) and x − lse by u·L. Cross-entropy with class indices, no weight and log_base e, K = k + 4L + 4, A = 1:
+# −log p_y within e_log; with label smoothing ε the term (1 − ε)·nll + (ε/C)·Σ_c(−log p_c) (every part ≥ 0) adds
+# ε·e_log and (C + 3) roundings of values ≤ L. Ignored samples are 0 exactly; the mean divides by the exact count.
+def log_softmax_point_error(pred: torch.Tensor, box: Box, cd: int) -> tuple[float, float] | None:
+    """(k, L) for log_softmax_steps over `pred`'s class dimension `cd` (see above); None for non-finite logits."""
+    x = value_range(box)
+    if x is None or not (math.isfinite(x[0]) and math.isfinite(x[1])) or pred.dim() == 0:
+        return None
+    m, c = max(abs(x[0]), abs(x[1])), pred.shape[cd]
+    log_c = math.log(c) * (1 + 2.0 ** -40) if c > 1 else 0.0
+    return 2 * c + 6 * m + 4 * log_c + 4, 2 * m + log_c
+
+
+def counted_per_den(box: Box, target: torch.Tensor, ignore_index: int) -> float | None:
+    """n/D for terms per sample reduced over the samples whose target is not ignore_index (sum: D = 1; mean: D = the
+    samples counted); None for another reduction or no sample counted."""
+    n = target.numel()
+    if box.reduction == "sum":
+        return float(n)
+    if box.reduction != "mean":
+        return None
+    counted = box.shared(("point_counted", ignore_index), lambda: int((target != ignore_index).sum()))
+    return n / counted if counted else None
+
+
+def cross_entropy_point_error(box: Box) -> PointBound | None:
+    """Cross-entropy's float64 error bound for a point box (class indices, logits or log-probabilities, no weight,
+    log_base e; see above)."""
+    params, pred, target = box.params, box.pred, box.target
+    if pred is None or target is None or target.is_floating_point() or params.get("weight") is not None \
+            or params.get("input", "logits") not in ("logits", "log_probabilities") \
+            or params.get("log_base", "e") != "e":
+        return None
+    found = log_softmax_point_error(pred, box, class_dim(pred))
+    per_den = counted_per_den(box, target, int(params.get("ignore_index", -100)))
+    if found is None or per_den is None:
+        return None
+    k, big_l = found
+    return point_bound(k + 4 * big_l + 4, 1.0, target.numel(), per_den)
+
+
+@interval_formula("exact log-softmax range (monotone in each logit), interval arithmetic with outward rounding",
+                  point_error=cross_entropy_point_error)
 def cross_entropy_enclosure(box: Box) -> Iv:
     params = box.params
     kind = params["input"]
@@ -985,7 +1081,34 @@ def nll_enclosure(box: Box) -> Iv:
 
 
 # KL divergence (torch): log_target False: l = xlogy(t, t) − t·x;  True: l = e^t·(t − x).
-@interval_formula("interval arithmetic with outward rounding over torch's kl_div formula (t·log t convex, exact range)")
+# A point box: KL's terms l_i = p_i·log p_i − p_i·log q_i have either sign, so lossapp.interval.point_bound (terms ≥ 0)
+# does not apply; the bound is proven here from B_i = −p_i·log p_i − p_i·log q_i ≥ |l_i| (p in [0, 1], log q ≤ 0), for
+# log q given (input log_probabilities) and p given (log_target false). Each term is within 5u·B_i (p·log p within
+# 3u: log within 2u and a product; p·log q and the subtraction, fused or not, one rounding each), and l/ln b adds u.
+# With B' = B/ln b, Σ|Δl'_i| ≤ 6u·ΣB' and a float sum of n terms in any order errs by ≤ γ_{n−1}(1 + 6u)ΣB' ≤ 2n·u·ΣB'
+# (Higham §4.2); the division by the exact D adds u·|v̂|(1 + u). ΣB ≤ n/e + P with P = −Σ p·log q ≥ 0, whose float
+# value P̂ = −p·log q summed (terms ≥ 0) is within 2n·u relative, so P ≤ P̂(1 + 4nu). Returned with a factor 2:
+# (2(6 + 2n + POINT_MARGIN)u·(n/e + P̂(1 + 4nu))/(ln b·D), 4u).
+def kl_div_point_error(box: Box) -> PointBound | None:
+    """KL divergence's float64 error bound for a point box (log q and p given; see above)."""
+    params, pred, target = box.params, box.pred, box.target
+    if pred is None or target is None or params.get("log_target") or params.get("input") != "log_probabilities" \
+            or tuple(target.shape) != tuple(pred.shape) or not pred.numel():
+        return None
+    x, y = value_range(box), value_range(box, "target")
+    per_den = reduction_per_den(box.reduction, pred.shape)
+    if x is None or y is None or per_den is None or not math.isfinite(x[0]) or x[1] > 0 or y[0] < 0 or y[1] > 1:
+        return None
+    n = pred.numel()
+    if (6 + 2 * n + POINT_MARGIN) * U > 0.125:
+        return None
+    cross = box.shared(("kl_point_cross",), lambda: -float(torch.dot(target.reshape(-1).double(), pred.reshape(-1).double())))
+    total = (n / math.e + max(cross, 0.0) * (1 + 4 * n * U)) * (1 + 2.0 ** -40)
+    return 2 * (6 + 2 * n + POINT_MARGIN) * U * total * per_den / n / log_base_divisor(params), 4 * U
+
+
+@interval_formula("interval arithmetic with outward rounding over torch's kl_div formula (t·log t convex, exact range)",
+                  point_error=kl_div_point_error)
 def kl_div_enclosure(box: Box) -> Iv:
     log_target, kind, divisor = bool(box.params["log_target"]), box.params["input"], log_base_divisor(box.params)
     # the terms, shared by the enclosures of one problem (another reduction, log base: `Box.shared`), and the reduced

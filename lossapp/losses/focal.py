@@ -8,6 +8,7 @@ reduction scale live here and are reused by `lossapp.losses.truncated`; the stab
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 from typing import Any
 
@@ -31,15 +32,23 @@ from lossapp.interval import (
     Box,
     ClassTargets,
     Iv,
+    PointBound,
     interval_formula,
     log_softmax_iv,
     monotone,
     monotone_scalar,
+    point_bound,
     reduce_iv,
     tensor_param,
+    value_range,
     where,
 )
-from lossapp.losses.classification import bce_enclosure_terms, bce_probability_derivative
+from lossapp.losses.classification import (
+    bce_enclosure_terms,
+    bce_probability_derivative,
+    counted_per_den,
+    log_softmax_point_error,
+)
 from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import (
     LOG_CLAMP,
@@ -372,7 +381,52 @@ def _focal_enclosure_terms(x: Iv, y: Iv, alpha: float, gamma: float, probabiliti
     return term * (y * alpha + not_y * (1.0 - alpha)) if alpha >= 0 else term
 
 
-@interval_formula("exact range per element for 0/1 labels (monotone), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound): the terms are ≥ 0 (α_t, (1 − p_t)^γ and ce are, for α in [0, 1] or off
+# and y in [0, 1]), and each computed term is within K·u·A of its exact value with K = 18γ + 17 and A = M + C, where
+# C ≥ every ce (logits: ce = max(x, 0) − x·y + log1p(e^{−|x|}) ≤ |x| + log 2 ≤ M + 1; probabilities: both logs are
+# clamped at −100, so ce ≤ max(−log p_min, −log(1 − p_max), capped at 100)) and M = max|x| (logits) or 1
+# (probabilities). Each step, with ATen's ≤ 1 ulp (2u) log, log1p, exp and pow and one rounding per + − × ÷:
+# - ce within 8u·(M + ce): logits, x·(s − y) exact for 0/1 labels, x·s − x·y within 2u·|x| for soft ones, plus the
+#   tail log1p(e^{−|x|}) within 4u relative, a sum of two terms ≥ 0; probabilities, as BCE (6u·ce) but log(1 − p)
+#   of the rounded 1 − p adds an absolute u (a relative error u of its argument).
+# - p = σ(x) within 6u (relative; p given: exact), so p_t = p·y + (1 − p)(1 − y) and b = 1 − p_t are within 17u
+#   (absolute; every part ≤ 1); b^γ is 1 exactly for γ = 0 and, for 1 ≤ γ ≤ 100, within γ·(1 + 17u)^{γ−1}·17u + 2u
+#   ≤ (18γ + 3)·u (b ≤ 1: the derivative γb^{γ−1} ≤ γ), an absolute error.
+# - α_t = α·y + (1 − α)(1 − y) ≤ 1 within 3u·α_t (a sum of terms ≥ 0), so α_t·b^γ is within α_t·(18γ + 8)u, and
+#   l = α_t·b^γ·ce within α_t·[(18γ + 8)u·ce + 8u(M + ce) + u·ce] ≤ α_t·(18γ + 17)·u·(M + C).
+# The error is proportional to α_t: the terms divided by α_t (the variants without α, lossapp.variants.focal_base)
+# keep the bound of α off, within POINT_MARGIN. Weights are left to interval arithmetic; the mean divides by n or by
+# avg_factor (exact).
+def focal_point_error(box: Box) -> PointBound | None:
+    """The sigmoid focal loss's float64 error bound for a point box (see above)."""
+    params = box.params
+    alpha, gamma = float(params["alpha"]), float(params["gamma"])
+    if params.get("weight") is not None or box.pred is None or box.target is None \
+            or tuple(box.target.shape) != tuple(box.pred.shape) or not (alpha < 0 or 0 <= alpha <= 1) \
+            or not (gamma == 0 or 1 <= gamma <= 100):
+        return None
+    x, y = value_range(box), value_range(box, "target")
+    if x is None or y is None or not (math.isfinite(x[0]) and math.isfinite(x[1])) or y[0] < 0 or y[1] > 1:
+        return None
+    if params["input"] == "probabilities":
+        if x[0] < 0 or x[1] > 1:
+            return None
+        worst = max(-math.log(x[0]) if x[0] > 0 else math.inf, -math.log1p(-x[1]) if x[1] < 1 else math.inf)
+        floor = 1.0 + min(worst, 100.0) * (1 + 2.0 ** -40) + 2.0 ** -40
+    else:
+        m = max(abs(x[0]), abs(x[1]))
+        floor = 2 * m + 1.0
+    n = box.pred.numel()
+    avg = params.get("avg_factor")
+    if box.reduction == "mean" and avg is not None:
+        per_den = n / float(avg) if float(avg) > 0 else None
+    else:
+        per_den = {"sum": float(n), "mean": 1.0}.get(box.reduction)
+    return None if per_den is None or not n else point_bound(18 * gamma + 17, floor, n, per_den)
+
+
+@interval_formula("exact range per element for 0/1 labels (monotone), interval arithmetic with outward rounding",
+                  point_error=focal_point_error)
 def focal_enclosure(box: Box) -> Iv:
     params = box.params
     alpha, gamma = float(params["alpha"]), float(params["gamma"])
@@ -547,7 +601,35 @@ def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, 
 # l_n = α_t·(1 − p_t)^γ·(−log p_t) is non-increasing in log p_t (both factors ≥ 0 and non-increasing), and log p_t
 # has an exact range (log_softmax_iv); ignored samples give 0; the mean divides by the number of counted samples.
 
-@interval_formula("exact range (monotone in log p_t), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound): the terms are ≥ 0 (α ≥ 0) and, with log p_t within e_log = k·u and
+# |log p_t| ≤ L (lossapp.losses.classification.log_softmax_point_error), p_t = e^{log p_t} ≤ 1 is within (k + 3)u,
+# 1 − p_t within (k + 5)u, (1 − p_t)^γ exact for γ = 0 and within γ(k + 5)·1.01u + 2u for 1 ≤ γ ≤ 100 (as for the
+# sigmoid focal loss), and l = α_t·(1 − p_t)^γ·(−log p_t) within
+# α_max·[((γ(k + 5) + 4)·L + k)·1.1]·u: K = that, A = 1 (absolute). Ignored samples are 0; the mean divides by the
+# exact count of the others.
+def softmax_focal_point_error(box: Box) -> PointBound | None:
+    """The softmax focal loss's float64 error bound for a point box (see above)."""
+    params, pred, target = box.params, box.pred, box.target
+    gamma, alpha = float(params["gamma"]), params.get("alpha")
+    if pred is None or target is None or not (gamma == 0 or 1 <= gamma <= 100):
+        return None
+    if isinstance(alpha, torch.Tensor):
+        a = alpha.double()
+        if a.numel() == 0 or not bool(((a >= 0) & torch.isfinite(a)).all()):
+            return None
+        alpha_max = float(a.max())
+    else:
+        alpha_max = float(alpha) if alpha is not None and float(alpha) >= 0 else 1.0
+    found = log_softmax_point_error(pred, box, class_dim(pred))
+    per_den = counted_per_den(box, target, int(params["ignore_index"]))
+    if found is None or per_den is None or not math.isfinite(alpha_max):
+        return None
+    k, big_l = found
+    return point_bound(1.1 * alpha_max * ((gamma * (k + 5) + 4) * big_l + k), 1.0, target.numel(), per_den)
+
+
+@interval_formula("exact range (monotone in log p_t), interval arithmetic with outward rounding",
+                  point_error=softmax_focal_point_error)
 def softmax_focal_enclosure(box: Box) -> Iv:
     params = box.params
     gamma, ignore_index = float(params["gamma"]), int(params["ignore_index"])

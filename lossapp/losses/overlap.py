@@ -48,14 +48,20 @@ from lossapp.inputs import (
 from lossapp.inputs.constraints import Boolean, Interval, Options
 from lossapp.interval import (
     Box,
+    EnclosureUnavailable,
     IntervalFormula,
     Iv,
+    PointBound,
     corners,
     from_corners,
     hull,
     interval_formula,
+    is_point,
     log_softmax_iv,
+    point_bound,
     reduce_iv,
+    sum_parts_bound,
+    value_range,
     where,
 )
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
@@ -649,8 +655,56 @@ def _probability_box(box: Box, activation: str) -> Iv:
     return box.pred_box(0.0, 1.0)
 
 
+# A point box (lossapp.interval.point_bound): each set's loss 1 − coef lies in [0, 1] (p, t in [0, 1], so
+# I ≤ min(|X|, |Y|) and the coefficient ≤ 1) and is computed within K·u of its exact value (A = 1), where, for a set of
+# n elements, C classes (1 without softmax), α, β > 0 (Dice ½, ½; IoU 1, 1) and ε ≥ 0,
+#     K = 32·(n + c + 4)·(1 + α + β)/min(1, α, β) + C + 4,
+# c bounding the relative error of p in units of u: 0 for p given, 8 for σ(x) (as for the focal loss), C + 4M + 8 for
+# the softmax e^{x − m}/Σe (M = max|x|: x − m within 2M·u, so each exponential within (2M + 3)u). Proof: every
+# sum of n terms ≥ 0 (|X|, |Y|, Σp·t, Σp(1 − t), Σ(1 − p)t, ‖p − t‖₁) is within r = (n + c + 2)·u, relative; the
+# differences formed from them (fp = |X| − I, fn = |Y| − I, smp's I = (|X| + |Y| − ‖p − t‖₁)/2) are within
+# 3r·(|X| + |Y|), absolute. Numerator N = s·I + ε and denominator D = s·(I + α·fp + β·fn) + ε (overlap_score;
+# set_losses forms the same D) are then within 4r·(1 + α + β)·s·(|X| + |Y|), and D ≥ min(1, α, β)·s·(|X| + |Y|)/2
+# (I + α(|X| − I) ≥ min(1, α)·|X|, likewise for |Y|): both are within ρ·D, ρ = 8r(1 + α + β)/min(1, α, β) ≤ 1/4,
+# so N/D ≤ 1 is within 3ρ; 1 − coef adds u, the mean over C classes (C + 1)u, and zero_empty and
+# include_background only select. A computed set loss with a wrong sign of |Y| > 0 cannot occur (|Y| is a sum of
+# exact labels or of values ≥ 0, zero only when all are).
+def _overlap_point_error(kind: str) -> Callable[[Box], PointBound | None]:
+    def point_error(box: Box) -> PointBound | None:
+        params = box.params
+        activation, eps = params["activation"], float(params["eps"])
+        alpha, beta, _ = score_weights(kind, params)
+        x, pred, target = value_range(box), box.pred, box.target
+        if x is None or pred is None or target is None or not (math.isfinite(eps) and eps >= 0) \
+                or not (math.isfinite(alpha) and math.isfinite(beta) and alpha > 0 and beta > 0) \
+                or not (math.isfinite(x[0]) and math.isfinite(x[1])):
+            return None
+        if target.is_floating_point() or activation != "softmax":
+            y = value_range(box, "target")
+            if y is None or y[0] < 0 or y[1] > 1:
+                return None
+        classes = pred.shape[1] if activation == "softmax" and pred.dim() >= 2 else 1
+        if activation == "none":
+            if x[0] < 0 or x[1] > 1:
+                return None
+            c = 0.0
+        elif activation == "sigmoid":
+            c = 8.0
+        else:
+            c = classes + 4 * max(abs(x[0]), abs(x[1])) + 8
+        dims = set_dims(pred, params)
+        n = math.prod(pred.shape[d] for d in dims) if dims else 1
+        sets = pred.numel() // max(n * classes, 1)
+        if not sets or box.reduction not in ("mean", "sum"):
+            return None
+        k = 32 * (n + c + 4) * (1 + alpha + beta) / min(1.0, alpha, beta) + classes + 4
+        return point_bound(k, 1.0, sets, 1.0 if box.reduction == "mean" else float(sets))
+    return point_error
+
+
 def _overlap_enclosure(kind: str) -> IntervalFormula:
-    @interval_formula("exact range per set for 0/1 masks (monotone), interval arithmetic with outward rounding")
+    @interval_formula("exact range per set for 0/1 masks (monotone), interval arithmetic with outward rounding",
+                      point_error=_overlap_point_error(kind))
     def enclosure(box: Box) -> Iv:
         params = box.params
         activation = params["activation"]
@@ -918,20 +972,47 @@ _PART_NAMES = {"ce": "cross-entropy", "focal": "focal"}
 # λ_dice·L_dice + λ·L_part, each part enclosed by its own spec's enclosure on the inputs as the part's own prepare
 # converts them (as the steps do): the sum of two enclosures encloses the sum (it ignores that both parts move
 # together, so it may be wider, never narrower).
+def _combo_part_box(kind: str, box: Box) -> tuple[LossSpec, Box]:
+    """The other part's spec and its box: the inputs as the part's own prepare converts them (as the steps do), once
+    per problem, so that its enclosures share their terms."""
+    spec, pp = _part(kind, box.params)
+    target = box.require_target()
+    key = ("combination_part_inputs", kind, tuple(sorted(pp.items()))) \
+        if all(v is None or isinstance(v, bool | int | float | str) for v in pp.values()) else None
+    pred, target = box.shared(key, lambda: _part_inputs(spec, box.pred, target, pp, Trace())) if key else \
+        _part_inputs(spec, box.pred, target, pp, Trace())
+    return spec, box.part(pred, target, pp, spec.target_kind)
+
+
+def _combo_point_error(kind: str) -> Callable[[Box], PointBound | None]:
+    """λ_dice·L_dice + λ·L_part for a point box: the parts' own bounds combined (lossapp.interval.sum_parts_bound;
+    both parts are ≥ 0)."""
+    lam = f"lambda_{kind}"
+
+    def point_error(box: Box) -> PointBound | None:
+        try:
+            spec, part = _combo_part_box(kind, box)
+        except (InputError, EnclosureUnavailable, RuntimeError, ValueError, TypeError):
+            return None
+        other = spec.enclosure.point_error if spec.enclosure is not None else None
+        if other is None or dice_enclosure.point_error is None or not is_point(part):
+            return None
+        dice, rest = dice_enclosure.point_error(box), other(part)
+        if dice is None or rest is None:
+            return None
+        return sum_parts_bound([(float(box.params["lambda_dice"]), dice), (float(box.params[lam]), rest)])
+    return point_error
+
+
 def _combo_enclosure(kind: str) -> IntervalFormula:
     lam = f"lambda_{kind}"
 
-    @interval_formula(f"sum of the parts' enclosures (Dice and the {_PART_NAMES[kind]} part)")
+    @interval_formula(f"sum of the parts' enclosures (Dice and the {_PART_NAMES[kind]} part)",
+                      point_error=_combo_point_error(kind))
     def enclosure(box: Box) -> Iv:
-        spec, pp = _part(kind, box.params)
-        target = box.require_target()
-        # the part's inputs once per problem (prepare may convert them), so that its enclosures share their terms
-        key = ("combination_part_inputs", kind, tuple(sorted(pp.items()))) \
-            if all(v is None or isinstance(v, bool | int | float | str) for v in pp.values()) else None
-        pred, target = box.shared(key, lambda: _part_inputs(spec, box.pred, target, pp, Trace())) if key else \
-            _part_inputs(spec, box.pred, target, pp, Trace())
-        part = spec.enclosure.evaluate(box.part(pred, target, pp, spec.target_kind))
-        return dice_enclosure.evaluate(box) * float(box.params["lambda_dice"]) + part * float(box.params[lam])
+        spec, part = _combo_part_box(kind, box)
+        return dice_enclosure.evaluate(box) * float(box.params["lambda_dice"]) + \
+            spec.enclosure.evaluate(part) * float(box.params[lam])
     return enclosure
 
 

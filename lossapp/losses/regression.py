@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from numbers import Real
 from typing import Any
@@ -12,7 +13,18 @@ import torch.nn.functional as F
 from lossapp.i18n import Message, msg
 from lossapp.inputs import require_same_shape
 from lossapp.inputs.constraints import Interval
-from lossapp.interval import Box, Iv, abs_difference, interval_formula, reduce_iv
+from lossapp.interval import (
+    Box,
+    Iv,
+    PointBound,
+    U,
+    abs_difference,
+    interval_formula,
+    point_bound,
+    reduce_iv,
+    reduction_per_den,
+    value_range,
+)
 from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import select
 from lossapp.reduction import reduce
@@ -230,18 +242,50 @@ def _square(t: torch.Tensor) -> torch.Tensor:
     return t * t
 
 
-@interval_formula("exact range (|d| per element), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound): every term g(|d|) ≥ 0 is computed within K·u·g, K = 8 (A = 0): d = ŷ − y
+# is one correctly rounded subtraction (within u of |d|, relative), g has elasticity ≤ 2 (above), so g of the float
+# |d| is within 2u·(1 + 2u) of g of the exact one, and g's own evaluation adds ≤ 2 roundings (t·t; 0.5t²/β; t − 0.5β;
+# δ(t − 0.5δ)). RMSE's root: with the MSE's bound E_m at its computed value v̂_m ≤ v̂²·(1 + 3u) (v̂ = fl(√v̂_m)),
+# |√v̂_m − √v_m| ≤ min(√E_m, E_m/√v̂_m) (|√a − √b| = |a − b|/(√a + √b)) and √v̂_m ≥ v̂/(1 + u), plus the root's rounding u·v̂.
+def _elementwise_point_error(box: Box) -> PointBound | None:
+    """The float64 error bound of an elementwise regression loss (L1, MSE, smooth L1, Huber) for a point box."""
+    if box.pred is None or box.target is None or tuple(box.target.shape) != tuple(box.pred.shape):
+        return None
+    x, y = value_range(box), value_range(box, "target")
+    if x is None or y is None or not all(math.isfinite(v) for v in (*x, *y)):
+        return None
+    per_den = reduction_per_den(box.reduction, box.pred.shape)
+    return None if per_den is None else point_bound(8, 0.0, box.pred.numel(), per_den)
+
+
+def _rmse_point_error(box: Box) -> PointBound | None:
+    """RMSE's float64 error bound for a point box at its value (c1 = 0: not for a part of a sum)."""
+    mse = _elementwise_point_error(box)
+    v = abs(box.value)
+    if mse is None or not math.isfinite(v):
+        return None
+    e_m = (mse[0] + mse[1] * v * v * (1 + 3 * U)) * (1 + 2.0 ** -40)
+    root = math.sqrt(e_m) * (1 + 2.0 ** -40)
+    if v > 0:
+        root = min(root, e_m * (1 + U) / v * (1 + 2.0 ** -40))
+    return root + U * v, 0.0
+
+
+@interval_formula("exact range (|d| per element), interval arithmetic with outward rounding",
+                  point_error=_elementwise_point_error)
 def l1_enclosure(box: Box) -> Iv:
     return reduce_iv(abs_difference(box.pred_box(), box.target_box()), box.reduction)
 
 
-@interval_formula("exact range (d² per element), interval arithmetic with outward rounding")
+@interval_formula("exact range (d² per element), interval arithmetic with outward rounding",
+                  point_error=_elementwise_point_error)
 def mse_enclosure(box: Box) -> Iv:
     # the reduced d² (one number), shared with RMSE's enclosure of the same inputs (its root: mistake rmse_mse_swapped)
     return box.shared(("mse_reduced", box.reduction), lambda: reduce_iv(_terms(box, _square, 1), box.reduction))
 
 
-@interval_formula("exact range (√ of the reduced d², monotone), interval arithmetic with outward rounding")
+@interval_formula("exact range (√ of the reduced d², monotone), interval arithmetic with outward rounding",
+                  point_error=_rmse_point_error)
 def rmse_enclosure(box: Box) -> Iv:
     # d², shared by RMSE's enclosures of one problem (`Box.shared`: its value under another reduction), and the reduced
     # d², shared with the MSE's enclosure of the same inputs
@@ -249,7 +293,8 @@ def rmse_enclosure(box: Box) -> Iv:
         box.shared("rmse_squared_terms", lambda: _terms(box, _square, 1)), box.reduction)).sqrt()
 
 
-@interval_formula("exact range (smooth L1 is non-decreasing in |d|), interval arithmetic with outward rounding")
+@interval_formula("exact range (smooth L1 is non-decreasing in |d|), interval arithmetic with outward rounding",
+                  point_error=_elementwise_point_error)
 def smooth_l1_enclosure(box: Box) -> Iv:
     beta = float(box.params["beta"])
     if beta == 0:
@@ -258,7 +303,8 @@ def smooth_l1_enclosure(box: Box) -> Iv:
                      box.reduction)
 
 
-@interval_formula("exact range (Huber is non-decreasing in |d|), interval arithmetic with outward rounding")
+@interval_formula("exact range (Huber is non-decreasing in |d|), interval arithmetic with outward rounding",
+                  point_error=_elementwise_point_error)
 def huber_enclosure(box: Box) -> Iv:
     delta = float(box.params["delta"])
     return reduce_iv(_terms(box, lambda t: torch.where(t < delta, (t * t).mul_(0.5), (t - 0.5 * delta).mul_(delta)), 2),

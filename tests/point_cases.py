@@ -1,0 +1,123 @@
+"""Inputs for the tests of the point-box error bounds (lossapp.interval.point_bound, `IntervalFormula.point_error`):
+every loss whose enclosure declares a bound, with parameter sets that take its variants' paths, on random inputs
+(float32, as a training loop holds them) and adversarial ones (float64: logits of ±300, probabilities of exactly 0
+and 1 and within an ulp of them, soft labels, values spread over 16 orders of magnitude, differences of 0)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+import lossapp
+
+F64 = torch.float64
+
+# (loss, params) whose point bounds the tests compare with interval arithmetic
+POINT_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("bce", {}),
+    ("bce_with_logits", {}),
+    ("bce_with_logits", {"pos_weight": torch.tensor([0.5, 3.0])}),
+    ("focal", {}),
+    ("focal", {"alpha": -1.0, "gamma": 0.0}),
+    ("focal", {"alpha": 0.6, "gamma": 1.5}),
+    ("focal", {"input": "probabilities"}),
+    ("focal", {"avg_factor": 37.5}),
+    ("l1", {}),
+    ("mse", {}),
+    ("rmse", {}),
+    ("smooth_l1", {"beta": 0.5}),
+    ("huber", {"delta": 2.0}),
+    ("dice", {}),
+    ("dice", {"activation": "sigmoid", "eps": 1.0}),
+    ("dice", {"activation": "softmax"}),
+    ("dice", {"intersection": "l1", "per_sample": False}),
+    ("iou", {"zero_empty": True}),
+    ("tversky", {"alpha": 0.3, "beta": 0.7}),
+    ("tversky", {"alpha": 0.05, "beta": 2.0, "intersection": "l1"}),
+    ("dice_ce", {}),
+    ("dice_ce", {"activation": "sigmoid"}),
+    ("dice_focal", {}),
+    ("dice_focal", {"activation": "sigmoid", "gamma": 3.0}),
+    ("cross_entropy", {}),
+    ("cross_entropy", {"label_smoothing": 0.1}),
+    ("softmax_focal", {}),
+    ("softmax_focal", {"alpha": torch.tensor([0.1, 0.2, 0.3, 0.4]), "gamma": 1.0}),
+    ("softmax_focal", {"alpha": 0.25, "gamma": 0.0}),
+    ("kl_div", {}),
+    ("kl_div", {"log_base": 2}),
+]
+MODES = ("random", "adversarial")
+
+
+def case_id(case: tuple[str, dict[str, Any]]) -> str:
+    name, params = case
+    return name + "".join(f"-{k}={v.tolist() if isinstance(v, torch.Tensor) else v}" for k, v in params.items())
+
+
+def point_inputs(name: str, params: dict[str, Any], mode: str, seed: int,
+                 n: int = 480) -> tuple[torch.Tensor, torch.Tensor]:
+    """(pred, target) of about n elements for `name` with `params`, given as tensors (their decimals unknown: the
+    rounding box is a point)."""
+    spec = lossapp.LOSSES[name]
+    gen = torch.Generator().manual_seed(seed)
+    adversarial = mode == "adversarial"
+    activation = params.get("activation", "none")
+    overlap = spec.family == "overlap"
+    classes = spec.target_kind in ("classes", "classes_or_probabilities")
+    if classes:
+        shape = (n // 4, 4)
+    elif overlap and activation == "softmax":
+        shape: tuple[int, ...] = (4, 3, n // 12)
+    elif overlap:
+        shape = (4, 1, n // 4)
+    else:
+        shape = (n // 2, 2)
+    takes_logits = classes or activation in ("sigmoid", "softmax") or (
+        spec.pred_kind == "logits" and params.get("input", "logits") == "logits")
+
+    def pick(values: list[float]) -> torch.Tensor:
+        choice = torch.randint(0, len(values), shape, generator=gen)
+        return torch.tensor(values, dtype=F64)[choice]
+
+    def mixed(special: torch.Tensor, usual: torch.Tensor) -> torch.Tensor:
+        return torch.where(torch.rand(shape, generator=gen) < 0.5, special, usual)
+
+    if spec.pred_kind == "log_probabilities":  # KL: log q and p, rows of 4
+        shape = (n // 4, 4)
+        z = torch.randn(shape, generator=gen, dtype=F64) * (3 if not adversarial else 40)
+        x = torch.log_softmax(z, 1)
+        t = torch.softmax(torch.randn(shape, generator=gen, dtype=F64), 1)
+        if adversarial:
+            t = torch.where(torch.rand(shape, generator=gen) < 0.2, 0.0, t)  # zeros (0·log 0 = 0)
+    elif spec.pred_kind == "values":
+        x = torch.randn(shape, generator=gen, dtype=F64)
+        t = torch.randn(shape, generator=gen, dtype=F64)
+        if adversarial:
+            x = x * 10.0 ** torch.randint(-8, 9, shape, generator=gen).to(F64)
+            t = torch.where(torch.rand(shape, generator=gen) < 0.2, x, t * 1e3)  # some differences exactly 0
+    elif takes_logits:
+        x = torch.randn(shape, generator=gen, dtype=F64) * 3
+        if adversarial:
+            x = mixed(pick([300.0, -300.0, 0.0, 40.0, -40.0, 1e-300]), x * 15)
+    else:
+        x = torch.rand(shape, generator=gen, dtype=F64) * 0.9 + 0.05
+        if adversarial:
+            x = mixed(pick([0.0, 1.0, 1e-300, 1 - 2.0 ** -53, 2.0 ** -30, 0.5]), x)
+    if spec.pred_kind == "log_probabilities":
+        pass
+    elif classes:
+        t = torch.randint(0, shape[1], shape[:1], generator=gen)
+        if adversarial:
+            t = torch.where(torch.rand(shape[:1], generator=gen) < 0.1, -100, t)  # ignored samples
+    elif spec.pred_kind != "values":
+        if overlap and activation == "softmax":
+            t = torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=gen)
+        else:
+            t = (torch.rand(shape, generator=gen) < 0.4).to(F64)
+            if adversarial:
+                t = mixed(torch.rand(shape, generator=gen, dtype=F64), t)  # soft labels
+    if not adversarial:
+        x = x.float()
+        t = t.float() if t.is_floating_point() else t
+    return x, t
