@@ -462,10 +462,12 @@ def test_nll_gradient_is_compared_at_the_targets_and_checked_zero_elsewhere(monk
     y[[3, 17]] = -100  # ignored rows: zero gradient, left out of the support
     r = lossapp.compute("nll", x, y)
     assert r.agrees and r.gradient.agrees and r.gradient.shape == (40, 20)
-    assert compared[-1] == 38  # the gradients compared at the 38 counted targets only
+    assert compared[-1] == 40  # the gradients compared at the 40 picks only (the 2 ignored ones 0 in both)
     assert torch.equal(torch.tensor(r.gradient.reference)[[3, 17]], torch.zeros(2, 20))
-    dense_x, dense_y = _nll_inputs(c=5)  # a support of 1 in 5: every element compared (cheaper there on a CPU)
-    assert lossapp.compute("nll", dense_x, dense_y).gradient.agrees and compared[-1] == 200
+    few_x, few_y = _nll_inputs(c=5)  # the trace's gradient is sparse (autograd of the pick): so too with 5 classes
+    assert lossapp.compute("nll", few_x, few_y).gradient.agrees and compared[-1] == 40
+    probabilities = lossapp.compute("nll", few_x.exp(), few_y, input="probabilities")  # through the log: dense
+    assert probabilities.gradient.agrees and compared[-1] == 200
 
     spec = lossapp.LOSSES["nll"]
     for at, bump in (((6, (int(y[6]) + 1) % 20), 1e-3), ((3, 2), -0.5), ((8, int(y[8])), 0.25)):

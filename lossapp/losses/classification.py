@@ -524,15 +524,18 @@ def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> 
 
 
 def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
-                      reduction: str, smoothing: float) -> torch.Tensor:
-    """Pick −log p_y, weight it, leave out ignored samples, add torch's label smoothing, reduce."""
+                      reduction: str, smoothing: float, sparse_grad: bool = False) -> torch.Tensor:
+    """Pick −log p_y, weight it, leave out ignored samples, add torch's label smoothing, reduce. `sparse_grad`: log_p
+    is pred itself and the pick is all that reads it (NLL of log-probabilities), so that autograd gives d/d(log p)
+    as a sparse COO tensor of one element per sample instead of a dense tensor of zeros (torch.gather's
+    sparse_grad; `lossapp.engine.run_trace` makes it dense for every caller that does not ask for it sparse)."""
     cd = class_dim(log_p)
     classes = log_p.shape[cd]
     ignore_index = int(params.get("ignore_index", -100))
     ignored = target == ignore_index
     any_ignored = bool(ignored.any())  # (without ignored samples the selections below change nothing: skipped)
     safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
-    picked = log_p.gather(cd, safe.unsqueeze(cd)).squeeze(cd)
+    picked = log_p.gather(cd, safe.unsqueeze(cd), sparse_grad=sparse_grad and smoothing == 0).squeeze(cd)
     if any_ignored:
         picked = torch.where(ignored, torch.zeros_like(picked), picked)
     trace.add("log p_y", msg("classification.step.log_probability_of_the_true"), r"\log p_{n,y_n}", picked,
@@ -672,13 +675,15 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
         >>> print(f"{r.scalar:.4f}")
         1.1622
     """
-    if params.get("input") == "probabilities":
+    probabilities = params.get("input") == "probabilities"
+    if probabilities:
         log_p = trace.add("log p", msg("classification.step.log_of_the_given_probabilities"), r"\log p_{n,c}",
                           torch.log(pred), sub=r"\log $p", p=pred, note=msg("classification.note.nll_log_taken"))
     else:
         log_p = trace.add("log p", msg("classification.step.given_log_probabilities"), r"\log p_{n,c} = x_{n,c}", pred,
                           note=msg("classification.note.nll_loss_takes_them_as"))
-    return _index_loss_steps(trace, log_p, target, params, reduction, 0.0)
+    # (given log-probabilities: the gradient lives at each sample's target class, and autograd gives it sparse)
+    return _index_loss_steps(trace, log_p, target, params, reduction, 0.0, sparse_grad=not probabilities)
 
 
 def target_positions(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]) -> torch.Tensor | None:
