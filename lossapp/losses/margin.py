@@ -105,11 +105,10 @@ def hinge_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, A
     y = target.double()
     f = pred.detach()
     count = float(max(pred.numel(), 1) if reduction == "mean" else 1)
-    margin = torch.tensor(float(params["margin"]), dtype=f.dtype, device=f.device)
-    grad = torch.empty(f.shape, dtype=f.dtype, device=f.device)
-    if f.shape != y.shape:  # (prepare gives them one shape; a broadcast is taken whole)
+    margin = torch.tensor(float(params["margin"]), dtype=y.dtype, device=y.device)
+    if f.shape != y.shape:  # (prepare gives them one shape)
         f, y = torch.broadcast_tensors(f, y)
-        grad = torch.empty(f.shape, dtype=f.dtype, device=f.device)
+    grad = torch.empty(f.shape, dtype=y.dtype, device=y.device)  # float64, as y is
     flat_f, flat_y, flat_g = f.reshape(-1), y.reshape(-1), grad.view(-1)
     step = CHUNK if f.device.type == "cpu" else max(flat_g.numel(), 1)
     for start in range(0, flat_g.numel(), step):
