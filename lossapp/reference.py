@@ -475,9 +475,14 @@ def sparse_elements(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None
 
 
 def _ravel(indices: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """Row-major flat indices of the (dims, n) multi-indices `indices` into a tensor of `shape`."""
-    strides = [math.prod(shape[d + 1:]) for d in range(len(shape))]
-    return (indices * torch.tensor(strides, device=indices.device).unsqueeze(1)).sum(0)
+    """Row-major flat indices of the (dims, n) multi-indices `indices` into a tensor of `shape` (Horner's scheme: one
+    multiply-add per dimension, no tensor of every product)."""
+    if not shape:
+        return torch.zeros(indices.shape[-1], dtype=torch.int64, device=indices.device)
+    flat = indices[0].clone()
+    for d in range(1, len(shape)):
+        flat.mul_(shape[d]).add_(indices[d])
+    return flat
 
 
 def _sparse_head(flat: torch.Tensor, values: torch.Tensor, k: int) -> torch.Tensor:
