@@ -203,6 +203,10 @@ def require_class_indices(target: torch.Tensor, num_classes: int | None, name: s
                                  hint=_hint(hint))
     if num_classes is None:
         return target.to(torch.int64)
+    if target.numel():
+        low, high = extremes(target)  # every index in [0, C): decided by the extremes, no mask (NaN was refused above)
+        if low >= 0 and high < num_classes:
+            return target.to(torch.int64)
     ok = (target >= 0) & (target < num_classes)
     if ignore_index is not None and _INT64_MIN <= int(ignore_index) <= _INT64_MAX:  # no int64 index equals more
         ok = ok | (target == int(ignore_index))
