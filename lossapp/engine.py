@@ -128,14 +128,18 @@ def resolve_reduction(spec: LossSpec, reduction: Any) -> str:
 
 def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
               reduction: str, *, release: bool = False,
-              replay: Replayer | None = None, quiet: bool = False) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
+              replay: Replayer | None = None, quiet: bool = False,
+              sparse: bool = False) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
     """Run the float64 step function; return the trace, the value and d(value)/d(pred).
 
     The gradient is autograd of the trace, or the spec's own `gradient` where it gives one (then the trace runs
     without recording a graph). With `release`, the steps keep only their shown elements from the moment they are
     written (a transient trace: they add nothing to the peak memory of the computation or of the backward pass), their
     complete values to come from `replay`. With `quiet`, the steps that are only shown are not written (a rerun whose
-    steps nobody reads)."""
+    steps nobody reads). A gradient that autograd gives as a sparse COO tensor (NLL's of log-probabilities: one element
+    per sample, from torch.gather's sparse_grad) is returned so with `sparse` (for `compare_gradients`, which compares
+    it where it lives), else dense: element for element the tensor a dense backward writes (zeros, each element added).
+    """
     trace = Trace(transient=release, replay=replay, quiet=quiet)
     x = pred.detach()
     x = x.double() if x.is_floating_point() else x
@@ -153,6 +157,8 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
         if value.requires_grad:
             (grad,) = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)
         grad = torch.zeros_like(x) if grad is None else grad
+    if grad is not None and grad.layout != torch.strided and not sparse:
+        grad = grad.to_dense()
     if trace.unreduced is not None:
         trace.unreduced = trace.unreduced.detach()
     return trace, value.detach(), None if grad is None else grad.detach()
@@ -404,7 +410,7 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
     if changed:
         as_float64 = {k: _on(rounded[msg("engine.parameter", name=k)][0], x.device) for k in params}
         _, exact_value, exact_grad = run_trace(spec, _on(x_ref, x.device), _on(t_ref, x.device), as_float64,
-                                               reduction, release=True, quiet=True)
+                                               reduction, release=True, quiet=True, sparse=True)
         shift_by = (exact_value - value).abs()
         shift, scale = float(shift_by.max()), float(value.abs().max())
         if not (math.isfinite(shift) and math.isfinite(scale)):  # where not both finite, the overflow warnings say why
@@ -426,7 +432,8 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
                                 ReferenceWarning)
     gradient = None
     if grad is not None and ref_grad is not None:
-        support = None if spec.gradient_support is None else spec.gradient_support(x, t, params)
+        support = None if spec.gradient_support is None or exact_grad.layout != torch.strided \
+            else spec.gradient_support(x, t, params)  # (a sparse gradient holds its own)
         gradient = compare_gradients(exact_grad, ref_grad, dtype, written=grad, support=support)
         warnings += categorized(gradient_warning(gradient, spec.reference_name, dtype), ReferenceWarning)
     return comparison, gradient, warnings
@@ -458,10 +465,11 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     kept_target = target_in if target_in is None or t is t0 else TensorInput(t.cpu(), target_in.decimals)
     replay = Replay(spec, kept_pred.values, kept_target.values if kept_target else None, effective, reduction, dev, dt)
 
-    trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay)
+    trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay, sparse=True)
     warnings = categorized(dict.fromkeys(prep.warnings + trace.warnings), StepWarning)  # the loss's own notes
     if inf_warnings and bool(torch.isinf(x).any()):
-        honest = limit_warnings(spec, x, t, run_params, reduction, value, manual_grad)
+        dense = None if manual_grad is None else manual_grad.to_dense()  # (a dense one: itself)
+        honest = limit_warnings(spec, x, t, run_params, reduction, value, dense)
         if honest is not None:  # the trace is not (or not known to be) the limit: say that instead
             warnings = [w for w in warnings if w not in inf_warnings] + categorized(honest, InputWarning)
     warnings += categorized([w for w in mixup_warnings(spec, x0, t0, effective, reduction) if w not in warnings],

@@ -458,6 +458,80 @@ class GradientComparison:
                 "worst_index": None if self.worst_index is None else list(self.worst_index)}
 
 
+def sparse_elements(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(flat indices, values) of a sparse COO tensor with every dimension sparse: the indices ascending and distinct
+    (row-major flat indices of the dense tensor), the values its dense tensor's elements there (each element 0 + v, as
+    a backward that adds into zeros writes it: −0 is 0). None for a tensor of another layout. An uncoalesced tensor
+    whose indices are ascending already (torch.gather's sparse gradient) is read as it is (coalescing sorts: ms)."""
+    if g.layout != torch.sparse_coo or g.dense_dim() != 0:
+        return None
+    indices, values = g._indices(), g._values()
+    flat = _ravel(indices, tuple(g.shape))
+    if flat.numel() > 1 and not bool((flat[1:] > flat[:-1]).all()):
+        g = g.coalesce()  # sorted, each index once (its values summed, as the dense tensor holds them)
+        indices, values = g.indices(), g.values()
+        flat = _ravel(indices, tuple(g.shape))
+    return flat, values + 0.0
+
+
+def _ravel(indices: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Row-major flat indices of the (dims, n) multi-indices `indices` into a tensor of `shape` (Horner's scheme: one
+    multiply-add per dimension, no tensor of every product)."""
+    if not shape:
+        return torch.zeros(indices.shape[-1], dtype=torch.int64, device=indices.device)
+    flat = indices[0].clone()
+    for d in range(1, len(shape)):
+        flat.mul_(shape[d]).add_(indices[d])
+    return flat
+
+
+def _sparse_head(flat: torch.Tensor, values: torch.Tensor, k: int) -> torch.Tensor:
+    """The first k elements (row-major) of the dense tensor whose only nonzero elements are `values` at the ascending
+    flat indices `flat`, as `head` gives them: a 1-D float64 CPU tensor."""
+    out = torch.zeros(k, dtype=torch.float64)
+    first = flat[:k].cpu()
+    inside = int((first < k).sum())  # (ascending: the ones below k come first)
+    out[first[:inside]] = values[:inside].to("cpu", torch.float64)
+    return out
+
+
+def _compare_sparse(manual: torch.Tensor, reference: torch.Tensor, rtol: float, atol: float,
+                    written: torch.Tensor | None, k: int) -> GradientComparison | None:
+    """compare_gradients of a sparse `manual` (and `written`, the same or with the same indices): the built-in's
+    gradient checked to be exactly 0 off their indices (`_zero_off_support`, which reads it in blocks and never writes)
+    and compared with them there (`closeness` of the supported elements: as closeness of every element, the elements
+    off the support being 0 in all three); the worst index a multi-index of the whole tensor, the shown elements those
+    of the dense tensors. None where that does not hold (a built-in nonzero off the support, another layout, indices
+    that differ): the caller compares the dense tensors."""
+    parts = sparse_elements(manual)
+    if parts is None:
+        return None
+    support, exact = parts
+    as_written = None
+    if written is not None and written is not manual:
+        written_parts = sparse_elements(written)
+        if written_parts is None or not torch.equal(written_parts[0], support):
+            return None
+        as_written = written_parts[1]
+    r = reference.detach().reshape(-1)
+    if r.numel() != manual.numel():
+        return None
+    picked = _zero_off_support(r, support.to(r.device))
+    if picked is None:
+        return None
+    local = closeness(picked, exact.to(r.device), rtol, atol, None if as_written is None else as_written.to(r.device),
+                      scaled_atol=True)
+    shape = tuple(manual.shape)
+    worst = _worst(local, (support.numel(),), picked, exact, as_written)
+    if worst is not None:
+        at = int(support[local.index])
+        worst["index"] = [int(i) for i in np.unravel_index(at, shape)] if shape else []
+        worst["manual"] = worst.pop("trace")
+    return GradientComparison(shape, local.abs_diff, local.agrees, _sparse_head(support, exact if as_written is None
+                                                                              else as_written, k),
+                              head(reference, k), worst, rtol=rtol, atol=local.atol)
+
+
 def _to_device(value: Any, device: torch.device, dtype: torch.dtype) -> Any:
     if isinstance(value, torch.Tensor):
         return value.to(device=device, dtype=dtype if value.is_floating_point() else value.dtype)
@@ -504,11 +578,23 @@ def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torc
     """Every element of the built-in's gradient against the trace's (`manual`, float64) with dtype tolerances;
     atol scales with the largest |manual| (when finite). `written`: the trace's gradient at the inputs as written,
     while `manual` is the exact gradient at the dtype-rounded inputs: the one shown, and compared for finiteness as
-    in `closeness`. `support`: the flat indices where the gradient may be nonzero (see `closeness`)."""
+    in `closeness`. `support`: the flat indices where the gradient may be nonzero (see `closeness`).
+
+    `manual` and `written` may be sparse COO tensors (autograd's gradient of a pick, NLL's: see
+    `lossapp.engine.run_trace`): then they are exactly 0 off their elements, which are the support; the built-in's
+    gradient is checked to be exactly 0 there in one blocked pass and compared at the support only (see
+    `_compare_sparse`): the same GradientComparison as the dense gradients give, without making them."""
     rtol, atol = TOLERANCES[dtype]
-    c = closeness(reference, manual, rtol, atol, written, scaled_atol=True, support=support)
     shape = tuple(manual.shape)
     k = shown_count(manual.numel())
+    if manual.layout != torch.strided or (written is not None and written.layout != torch.strided):
+        sparse = _compare_sparse(manual, reference, rtol, atol, written, k)
+        if sparse is not None:
+            return sparse
+        same = written is manual
+        manual = manual.to_dense()  # (as a dense backward writes it: each element added to a 0)
+        written = manual if same else None if written is None else written.to_dense()
+    c = closeness(reference, manual, rtol, atol, written, scaled_atol=True, support=support)
     worst = _worst(c, shape, reference, manual, written)
     if worst is not None:
         worst["manual"] = worst.pop("trace")

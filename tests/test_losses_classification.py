@@ -399,6 +399,40 @@ def test_nll_positive_pred_warns_but_matches_torch():
     assert any("not log-probabilities" in w for w in r.warnings)
 
 
+def test_float32_exp2_is_within_the_screens_assumed_error():
+    """exp_row_sum_warning's bound assumes torch's float32 exp2 within 2⁻²² of 2^y relative, or 2⁻¹⁴⁹ absolute where it
+    underflows: checked on float32 arguments across [−160, 0] (random, near integers and halves, the subnormal range)."""
+    g = torch.Generator().manual_seed(12)
+    y = torch.cat([-160 * torch.rand(1 << 21, generator=g), -torch.rand(1 << 18, generator=g) * 2.0**-20,
+                   torch.arange(-160, 1).float().repeat_interleave(64)
+                   + (torch.rand(161 * 64, generator=g) - 0.5) * 2.0**-10,
+                   -125 - 25 * torch.rand(1 << 16, generator=g), torch.tensor([0.0, -0.0, -math.inf, -149.0, -150.0])])
+    got, exact = torch.exp2(y).double(), torch.exp2(y.double())
+    assert bool(((got - exact).abs() <= 2.0**-22 * exact + 2.0**-149).all())
+
+
+def test_exp_row_sum_screen_is_within_its_bound():
+    """For rows whose exact sum is at most 1.01 (the bound's premise), the float32 row sums of the screen are within
+    (C + 4)·2⁻²² of the exact sums of e^{log p} (float64, whose own error is ~C·2⁻⁵³): rows of log-probabilities (flat
+    to peaked), off by ±SUM_TOL, near −103 (e^x near float32's smallest), with −inf, one term of a float32-subnormal
+    log p, for C from 1 to 1024."""
+    from lossapp.losses.classification import SUM_TOL, _exp_sums_float32
+    g = torch.Generator().manual_seed(13)
+    for classes in (1, 2, 3, 10, 100, 1024):
+        rows = [torch.log_softmax(torch.randn(200, classes, generator=g, dtype=torch.float64) * scale, 1) + shift
+                for scale in (0.01, 1.0, 8.0, 50.0) for shift in (0.0, math.log1p(SUM_TOL), math.log1p(-SUM_TOL))]
+        rows.append(-103 - torch.rand(200, classes, generator=g, dtype=torch.float64) * 4)  # near underflow
+        edge = torch.full((200, classes), -math.inf, dtype=torch.float64)
+        edge[:, 0] = -torch.rand(200, generator=g, dtype=torch.float64) * 1e-40  # a float32 subnormal (or 0)
+        rows.append(edge)
+        for log_p in rows:
+            log_p = log_p.clamp_max(0.0)
+            exact = torch.exp(log_p).sum(1)
+            premise = exact <= 1.01
+            screened = _exp_sums_float32(log_p).double()
+            assert bool(premise.any()) and bool(((screened - exact).abs()[premise] <= (classes + 4) * 2.0**-22).all())
+
+
 def test_exp_row_sums_screened_in_float32_decide_as_the_float64_sums():
     from lossapp.losses.classification import SUM_TOL, _exp_sums, exp_row_sum_warning, row_sum_warning
 
@@ -462,10 +496,12 @@ def test_nll_gradient_is_compared_at_the_targets_and_checked_zero_elsewhere(monk
     y[[3, 17]] = -100  # ignored rows: zero gradient, left out of the support
     r = lossapp.compute("nll", x, y)
     assert r.agrees and r.gradient.agrees and r.gradient.shape == (40, 20)
-    assert compared[-1] == 38  # the gradients compared at the 38 counted targets only
+    assert compared[-1] == 40  # the gradients compared at the 40 picks only (the 2 ignored ones 0 in both)
     assert torch.equal(torch.tensor(r.gradient.reference)[[3, 17]], torch.zeros(2, 20))
-    dense_x, dense_y = _nll_inputs(c=5)  # a support of 1 in 5: every element compared (cheaper there on a CPU)
-    assert lossapp.compute("nll", dense_x, dense_y).gradient.agrees and compared[-1] == 200
+    few_x, few_y = _nll_inputs(c=5)  # the trace's gradient is sparse (autograd of the pick): so too with 5 classes
+    assert lossapp.compute("nll", few_x, few_y).gradient.agrees and compared[-1] == 40
+    probabilities = lossapp.compute("nll", few_x.exp(), few_y, input="probabilities")  # through the log: dense
+    assert probabilities.gradient.agrees and compared[-1] == 200
 
     spec = lossapp.LOSSES["nll"]
     for at, bump in (((6, (int(y[6]) + 1) % 20), 1e-3), ((3, 2), -0.5), ((8, int(y[8])), 0.25)):

@@ -55,6 +55,29 @@ def test_hinge_matches_relu_reference(reduction: str, dtype: str, margin: float)
     assert result.reference.name == "torch.relu(margin - y*f)"
 
 
+def test_hinge_gradient_is_minus_y_over_n_inside_the_margin_and_plus_zero_outside(monkeypatch) -> None:
+    """The closed-form gradient, branch-free and a block at a time, is element for element (signs of zeros too) −y/n
+    where y·f < margin and +0 elsewhere: at the kink, at ±inf and subnormal scores, for float32 scores, across blocks."""
+    import math
+
+    import lossapp.losses.margin as margin_module
+    from lossapp.losses.margin import hinge_gradient
+
+    monkeypatch.setattr(margin_module, "CHUNK", 7)  # several blocks, the last one short
+    g = torch.Generator().manual_seed(8)
+    y = (torch.rand(40, generator=g) < 0.5).double() * 2 - 1
+    for m in (0.0, 1.0, 2.5):
+        f = torch.randn(40, generator=g, dtype=torch.float64) * 2
+        f[:12] = y[:12] * torch.tensor([m, -m, 0.0, m + 1e-12])[torch.arange(12) % 4]  # y·f at (and around) the kink
+        f[12:17] = torch.tensor([math.inf, -math.inf, -0.0, 5e-324, -5e-324], dtype=torch.float64)
+        for scores in (f, f.float()):
+            for reduction, n in (("mean", 40.0), ("sum", 1.0), ("none", 1.0)):
+                got = hinge_gradient(scores, y, {"margin": m}, reduction)
+                inside = (y * scores.double()) < m
+                want = torch.where(inside, y / -n, torch.zeros_like(y))
+                assert got.dtype == torch.float64 and torch.equal(got, want) and torch.equal(got.signbit(), want.signbit())
+
+
 def test_hinge_steps_read_like_the_formula() -> None:
     result = lossapp.compute("hinge", "[0.8, -0.5, 1.5]", "[1, -1, 1]", reduction="sum")
     assert [s.symbol for s in result.steps] == ["yf", "z", "l", "dl/df", "L"]

@@ -1,11 +1,13 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from lossapp.i18n import has_zh
 from lossapp.inputs import InputError
 from lossapp.reference import (
+    GradientComparison,
     available_devices,
     closeness,
     compare_gradients,
@@ -389,6 +391,110 @@ def test_gradient_comparison_on_the_support_ties_nan_and_unsorted_indices(any_su
     empty = torch.zeros(0, dtype=torch.int64)  # every sample ignored: every element must be 0
     _same_comparison(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4, dtype=torch.float64), empty)
     _same_comparison(reference, manual, empty)
+
+
+# -- a sparse gradient (autograd of a pick, NLL's): compared where it lives, the built-in's checked 0 elsewhere ---------
+
+def _as_sparse(dense: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
+    """dense's elements at the flat indices `flat` (in that order, repeats allowed) as an uncoalesced COO tensor, as
+    torch.gather's sparse gradient is."""
+    index = torch.stack([torch.as_tensor(i) for i in np.unravel_index(flat.numpy(), tuple(dense.shape))]) \
+        if dense.dim() else torch.zeros(0, flat.numel(), dtype=torch.int64)
+    return torch.sparse_coo_tensor(index, dense.reshape(-1)[flat], tuple(dense.shape), check_invariants=True)
+
+
+def _same_gradient_comparison(sparse: GradientComparison, dense: GradientComparison) -> None:
+    assert (sparse.shape, sparse.agrees, sparse.rtol, sparse.atol) == (dense.shape, dense.agrees, dense.rtol, dense.atol)
+    assert sparse.max_abs_diff == dense.max_abs_diff or (math.isnan(sparse.max_abs_diff)
+                                                         and math.isnan(dense.max_abs_diff))
+    for a, b in ((sparse.manual_shown, dense.manual_shown), (sparse.reference_shown, dense.reference_shown)):
+        assert a.dtype == b.dtype == torch.float64 and torch.equal(a.isnan(), b.isnan())
+        assert torch.equal(a.nan_to_num(), b.nan_to_num()) and torch.equal(a.signbit(), b.signbit())
+    assert (sparse.worst is None) == (dense.worst is None)
+    if dense.worst is not None:
+        assert sparse.worst.keys() == dense.worst.keys() and sparse.worst["index"] == dense.worst["index"]
+        for key in ("manual", "reference", "abs_diff", "rel_diff"):
+            a, b = sparse.worst[key], dense.worst[key]
+            assert a == b or (math.isnan(a) and math.isnan(b)), key
+
+
+def test_a_sparse_gradient_is_compared_as_its_dense_tensor() -> None:
+    """compare_gradients of a sparse trace gradient (its support: its own indices) is compare_gradients of the dense
+    tensor a backward writes (zeros, each element added: −0 is 0), whether the built-in agrees, differs at the support,
+    or is not 0 off it (then every element is compared, the worst named)."""
+    g = torch.Generator().manual_seed(4)
+    target = torch.tensor([2, 0, 1, 1, 3, 0, 2])
+    flat = torch.arange(7) * 4 + target  # (7, 4): each row's target class
+    manual = torch.zeros(7, 4, dtype=torch.float64)
+    manual.view(-1)[flat] = torch.randn(7, generator=g, dtype=torch.float64)
+    manual[0, 2] = -0.0  # a pick whose gradient is −0 (weight 0): 0 in the dense tensor
+    sparse = _as_sparse(manual, flat)
+    dense = sparse.to_dense()
+    assert not dense[0, 2].signbit()
+    reference = dense.float()
+    cases = [reference]
+    for where, bad in (((3, 1), 0.5), ((0, 0), 1e-3), ((2, 3), -2.0), ((5, 1), math.nan), ((6, 0), math.inf),
+                       ((1, 0), math.nan)):
+        off = reference.clone()
+        off[where] = bad if not (where == (0, 0) or where == (1, 0)) else off[where] + bad
+        cases.append(off)
+    negative_zeros = reference.clone()
+    negative_zeros[reference == 0] = -0.0
+    cases.append(negative_zeros)
+    for ref in cases:
+        for dtype in (torch.float32, torch.float16):
+            before = ref.clone()
+            _same_gradient_comparison(compare_gradients(sparse, ref, dtype), compare_gradients(dense, ref, dtype))
+            assert torch.equal(ref.nan_to_num(), before.nan_to_num())  # (read, never written)
+    written = manual.clone()
+    written[4, 3] = math.inf  # the trace at the inputs as written: finite in one of it and the built-in only
+    _same_gradient_comparison(compare_gradients(sparse, reference, torch.float32, written=_as_sparse(written, flat)),
+                              compare_gradients(dense, reference, torch.float32, written=_as_sparse(written, flat).to_dense()))
+    assert compare_gradients(sparse, reference, torch.float32, written=_as_sparse(written, flat)).worst_index == (4, 3)
+    elsewhere = _as_sparse(written, flat.flip(0) + 0 * flat)  # listed in another order: coalesced, the same tensor
+    _same_gradient_comparison(compare_gradients(elsewhere, reference, torch.float32),
+                              compare_gradients(elsewhere.to_dense(), reference, torch.float32))
+    other = _as_sparse(manual, torch.cat([flat[:-1], flat[-1:] - 1]))  # written at other indices: compared densely
+    _same_gradient_comparison(compare_gradients(sparse, reference, torch.float32, written=other),
+                              compare_gradients(dense, reference, torch.float32, written=other.to_dense()))
+    cube = torch.zeros(2, 3, 4, dtype=torch.float64)  # (N, C, d): picks at n·12 + y·4 + d
+    picks = torch.tensor([1, 6, 11, 3, 12, 21, 18, 15])
+    cube.view(-1)[picks] = torch.randn(8, generator=g, dtype=torch.float64)
+    cube_ref = cube.float()
+    cube_ref[1, 0, 1] = 0.25
+    for ref in (cube.float(), cube_ref):
+        _same_gradient_comparison(compare_gradients(_as_sparse(cube, picks), ref, torch.float32),
+                                  compare_gradients(cube, ref, torch.float32))
+    long = torch.zeros(300, dtype=torch.float64)  # more than the shown elements; none of the picks among them
+    long[[40, 299]] = torch.tensor([0.5, -1.5], dtype=torch.float64)
+    _same_gradient_comparison(compare_gradients(_as_sparse(long, torch.tensor([40, 299])), long.float(), torch.float32),
+                              compare_gradients(long, long.float(), torch.float32))
+
+
+def test_nll_gives_a_sparse_gradient_where_asked_and_the_dense_one_otherwise() -> None:
+    """run_trace(sparse=True) hands autograd's sparse gradient of NLL's pick over; without it, the dense tensor, bit for
+    bit the gradient of the same steps with a dense gather."""
+    import lossapp
+    from lossapp.engine import run_trace
+    from lossapp.losses.classification import _index_loss_steps
+    from lossapp.trace import Trace
+
+    g = torch.Generator().manual_seed(6)
+    x = torch.log_softmax(torch.randn(9, 5, generator=g, dtype=torch.float64), 1)
+    y = torch.randint(0, 5, (9,), generator=g)
+    spec = lossapp.LOSSES["nll"]
+    for params in ({}, {"weight": torch.rand(5, generator=g, dtype=torch.float64)}, {"ignore_index": 2},
+                   {"log_base": "2"}, {"weight": torch.tensor([0.0, 1.0, 2.0, 0.5, 0.0], dtype=torch.float64)}):
+        resolved = spec.resolve_params(params)
+        for reduction in spec.reductions:
+            _, value, sparse = run_trace(spec, x, y, resolved, reduction, sparse=True)
+            _, dense_value, dense = run_trace(spec, x, y, resolved, reduction)
+            assert sparse.layout == torch.sparse_coo and dense.layout == torch.strided
+            assert torch.equal(value, dense_value) and torch.equal(sparse.to_dense(), dense)
+            leaf = x.clone().requires_grad_(True)
+            total = _index_loss_steps(Trace(), leaf, y, resolved, reduction, 0.0)  # (sparse_grad off: a dense gather)
+            (expected,) = torch.autograd.grad(total, leaf, torch.ones_like(total))
+            assert torch.equal(dense, expected) and torch.equal(dense.signbit(), expected.signbit())
 
 
 # -- one element (a reduced value): compared on Python floats ---------------------------------------------------------

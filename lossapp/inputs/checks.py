@@ -149,13 +149,23 @@ def _integral(t: torch.Tensor) -> bool:
     return all(int(torch.count_nonzero(block.frac())) == 0 for block in flat.split(CHUNK))
 
 
+def _smallest_magnitude(t: torch.Tensor) -> float:
+    """min |t| of a non-empty tensor, a block at a time into one buffer of a block's size (no temporary of t's size)."""
+    flat = t.detach().reshape(-1)
+    buffer = torch.empty(min(CHUNK, flat.numel()), dtype=flat.dtype, device=flat.device)
+    return min(float(torch.abs(block, out=buffer[:block.numel()]).amin()) for block in flat.split(CHUNK))
+
+
 def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> bool:
     """Labels −1/+1, or 0/1 (not both 0 and −1). Returns whether they are 0/1 labels (some label is 0), for a
-    caller that maps 0 → −1. Valid labels are decided in two or three passes that make no mask (the range, whether
-    any label has a fraction, and whether a 0 sits between −1 and 1); the masks that find the first offender are
-    made only when there is one."""
+    caller that maps 0 → −1. Valid labels are decided in passes that make no mask: the range, then for −1/+1 labels
+    (the range is [−1, 1]) the smallest |label|, 1 exactly when every label is −1 or 1; otherwise whether any label
+    has a fraction and whether a 0 sits between −1 and 1. The masks that find the first offender are made only when
+    there is one."""
     if t.numel() and t.dtype != torch.bool:
         lo, hi = extremes(t)
+        if lo == -1 and hi == 1 and _smallest_magnitude(t) == 1:  # every label in [−1, 1] with |label| ≥ 1: ±1
+            return False
         if lo >= -1 and hi <= 1 and (not t.is_floating_point() or _integral(t)):
             zero = lo == 0 or hi == 0 or (lo < 0 < hi and int(torch.count_nonzero(t)) < t.numel())
             if not (zero and lo < 0):
@@ -193,6 +203,10 @@ def require_class_indices(target: torch.Tensor, num_classes: int | None, name: s
                                  hint=_hint(hint))
     if num_classes is None:
         return target.to(torch.int64)
+    if target.numel():
+        low, high = extremes(target)  # every index in [0, C): decided by the extremes, no mask (NaN was refused above)
+        if low >= 0 and high < num_classes:
+            return target.to(torch.int64)
     ok = (target >= 0) & (target < num_classes)
     if ignore_index is not None and _INT64_MIN <= int(ignore_index) <= _INT64_MAX:  # no int64 index equals more
         ok = ok | (target == int(ignore_index))

@@ -116,14 +116,16 @@ def _exp_sums(log_p: torch.Tensor, cd: int) -> torch.Tensor:
 
 # Rows of at most this many classes have their Σ e^{log p} screened in float32 first (see exp_row_sum_warning).
 FLOAT32_SCREEN_CLASSES = 1024
+LOG2_E = math.log2(math.e)  # (rounded to float32 where it multiplies a float32 tensor)
 
 
 def _exp_sums_float32(log_p: torch.Tensor) -> torch.Tensor:
-    """Σ_c e^{log p_{n,c}} per row of an (N, C) float64 tensor, in float32 (log p rounded to float32, float32
-    exponentials summed as a matrix-vector product), a block of rows at a time."""
+    """Σ_c e^{log p_{n,c}} per row of an (N, C) float64 tensor, in float32, a block of rows at a time: log p rounded
+    to float32, times log₂e (float32), 2^· (torch.exp2: several times faster than torch.exp on a CPU), the
+    exponentials summed as a matrix-vector product. Its error bound: see exp_row_sum_warning."""
     ones = torch.ones(log_p.shape[1], dtype=torch.float32, device=log_p.device)
     rows = max(1, CHUNK // max(1, log_p.shape[1]))
-    return torch.cat([block.float().exp_() @ ones for block in log_p.split(rows)])
+    return torch.cat([block.float().mul_(LOG2_E).exp2_() @ ones for block in log_p.split(rows)])
 
 
 def exp_row_sum_warning(log_p: torch.Tensor, cd: int, message_id: str = "classification.warn.rows_off") -> str | None:
@@ -131,12 +133,15 @@ def exp_row_sum_warning(log_p: torch.Tensor, cd: int, message_id: str = "classif
 
     Decided in float32 where that decides it: each row's float32 sum S' is within B = (C + 4)·2⁻²² of the exact sum
     S, so every |S' − 1| ≤ SUM_TOL − B means every |S − 1| ≤ SUM_TOL (no warning); otherwise (and for rows of more
-    than FLOAT32_SCREEN_CLASSES classes, or pred other than (N, C)) the float64 sums decide and give the message. The bound, for C classes and
-    rows with S' ≤ 1 + SUM_TOL (so S ≤ 1.01): rounding x = log p to float32 moves it by at most 2⁻²⁴|x| (or 2⁻¹⁵⁰
-    below float32's normal range), which moves e^x by at most 2·2⁻²⁴·|x|e^x ≤ 2⁻²³/e (|x|e^x ≤ 1/e for x ≤ 0):
-    ≤ C·2⁻²³/e in all; torch's float32 exp is within 2⁻²² relative (1 ulp measured, SLEEF's expf) or 2⁻¹⁴⁹ absolute
-    where it underflows: ≤ 1.02·2⁻²² + C·2⁻¹⁴⁹; a float32 sum of C terms in any order is within (C − 1)·2⁻²⁴ of
-    their total relative: ≤ 1.02·C·2⁻²⁴. Together ≤ C·(0.19 + 0.26)·2⁻²² + 1.03·2⁻²² < (C + 4)·2⁻²²."""
+    than FLOAT32_SCREEN_CLASSES classes, or pred other than (N, C)) the float64 sums decide and give the message. The
+    bound, for C classes and rows with S' ≤ 1 + SUM_TOL (so S ≤ 1.01): each term is 2^y with y = x·log₂e·(1 + δ) for
+    x = log p, from three roundings to float32 (x, log₂e, their product): |δ| < 3.0001·2⁻²⁴ (or an absolute 2⁻¹⁴⁹
+    where they leave float32's normal range; for x < −103, where e^x < 2⁻¹⁴⁸, both terms are below 2⁻¹⁴⁸). So 2^y =
+    e^{x(1+δ)} differs from e^x by e^x·|e^{xδ} − 1| ≤ 1.0001·|x|e^x·|δ| < 0.28·2⁻²² (|x|e^x ≤ 1/e for x ≤ 0;
+    |xδ| < 2⁻¹⁵): ≤ 0.28·C·2⁻²² in all; torch's float32 exp2 is within 2⁻²² relative (SLEEF's exp2f: 1 ulp; CUDA's
+    exp2f: 2 ulp) or 2⁻¹⁴⁹ absolute where it underflows (tested): ≤ 1.02·2⁻²² + C·2⁻¹⁴⁹; a float32 sum of C terms in
+    any order is within (C − 1)·2⁻²⁴ of their total relative: ≤ 1.02·C·2⁻²⁴. Together ≤ C·(0.28 + 0.26)·2⁻²²
+    + 1.03·2⁻²² < (C + 4)·2⁻²²."""
     if log_p.dim() == 2 and cd == 1 and 0 < log_p.shape[1] <= FLOAT32_SCREEN_CLASSES and log_p.shape[0]:
         classes = log_p.shape[1]
         off = float((_exp_sums_float32(log_p) - 1).abs().max())
@@ -530,15 +535,18 @@ def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> 
 
 
 def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
-                      reduction: str, smoothing: float) -> torch.Tensor:
-    """Pick −log p_y, weight it, leave out ignored samples, add torch's label smoothing, reduce."""
+                      reduction: str, smoothing: float, sparse_grad: bool = False) -> torch.Tensor:
+    """Pick −log p_y, weight it, leave out ignored samples, add torch's label smoothing, reduce. `sparse_grad`: log_p
+    is pred itself and the pick is all that reads it (NLL of log-probabilities), so that autograd gives d/d(log p)
+    as a sparse COO tensor of one element per sample instead of a dense tensor of zeros (torch.gather's
+    sparse_grad; `lossapp.engine.run_trace` makes it dense for every caller that does not ask for it sparse)."""
     cd = class_dim(log_p)
     classes = log_p.shape[cd]
     ignore_index = int(params.get("ignore_index", -100))
     ignored = target == ignore_index
     any_ignored = bool(ignored.any())  # (without ignored samples the selections below change nothing: skipped)
     safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
-    picked = log_p.gather(cd, safe.unsqueeze(cd)).squeeze(cd)
+    picked = log_p.gather(cd, safe.unsqueeze(cd), sparse_grad=sparse_grad and smoothing == 0).squeeze(cd)
     if any_ignored:
         picked = torch.where(ignored, torch.zeros_like(picked), picked)
     trace.add("log p_y", msg("classification.step.log_probability_of_the_true"), r"\log p_{n,y_n}", picked,
@@ -678,13 +686,15 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
         >>> print(f"{r.scalar:.4f}")
         1.1622
     """
-    if params.get("input") == "probabilities":
+    probabilities = params.get("input") == "probabilities"
+    if probabilities:
         log_p = trace.add("log p", msg("classification.step.log_of_the_given_probabilities"), r"\log p_{n,c}",
                           torch.log(pred), sub=r"\log $p", p=pred, note=msg("classification.note.nll_log_taken"))
     else:
         log_p = trace.add("log p", msg("classification.step.given_log_probabilities"), r"\log p_{n,c} = x_{n,c}", pred,
                           note=msg("classification.note.nll_loss_takes_them_as"))
-    return _index_loss_steps(trace, log_p, target, params, reduction, 0.0)
+    # (given log-probabilities: the gradient lives at each sample's target class, and autograd gives it sparse)
+    return _index_loss_steps(trace, log_p, target, params, reduction, 0.0, sparse_grad=not probabilities)
 
 
 def target_positions(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]) -> torch.Tensor | None:
