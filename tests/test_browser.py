@@ -28,6 +28,7 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     expect,
     fill,
     leaves_machine,
+    open_accordion,
     shot,
     wait,
 )
@@ -219,7 +220,7 @@ def test_malformed_input_shows_a_readable_error(page) -> None:
 
 def test_seeded_random_input(page) -> None:
     pg = page
-    pg.locator("#la-random").get_by_text("Random input", exact=False).first.click()
+    open_accordion(pg, "#la-random", "#la-generate")
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     shape = pg.locator("#la-random").get_by_label("Shape of pred")
@@ -254,7 +255,7 @@ def test_upload_npy_files_100k(page, tmp_path: Path) -> None:
     np.save(tmp_path / "pred.npy", pred)
     np.save(tmp_path / "target.npy", target)
     expected = render.value_text(lossapp.compute("bce", pred, target).value)
-    pg.locator("#la-upload").get_by_text("Upload files", exact=False).first.click()  # open the accordion
+    open_accordion(pg, "#la-upload", "#la-pred-file")
     pg.locator("#la-pred-file input[type=file]").set_input_files(str(tmp_path / "pred.npy"))
     pg.locator("#la-target-file input[type=file]").set_input_files(str(tmp_path / "target.npy"))
     wait(pg, "() => ['pred', 'target'].every(n => document.body.innerText.includes(n + ': (100000,), 100,000 values'))",

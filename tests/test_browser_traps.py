@@ -27,6 +27,7 @@ from ui_fixtures import (  # noqa: F401  (app_server and browser are fixtures)
     browser,
     expect,
     fill,
+    open_accordion,
     record_toasts,
     toast_with,
     wait,
@@ -94,9 +95,7 @@ def in_view(selector: str) -> str:
 
 def open_random_input(pg: Any) -> None:
     """Open the random-input accordion (where it is closed)."""
-    if not pg.locator("#la-generate").is_visible():
-        pg.locator("#la-random").get_by_text("Random input", exact=False).first.click()
-    expect(pg.locator("#la-generate")).to_be_visible()
+    open_accordion(pg, "#la-random", "#la-generate")
 
 
 def no_error_toast(pg: Any) -> None:

@@ -144,13 +144,14 @@ STAMP = "() => document.querySelector('#la-result .la-result')?.dataset.stamp ||
 NEW_STAMP = ("(before) => { const s = document.querySelector('#la-result .la-result')?.dataset.stamp; "
              "return !!s && s !== before; }")
 # what a timed-out wait reports of the page
-PAGE_STATE = """() => ({
+PAGE_STATE = r"""() => ({
     loss: document.querySelector('#la-loss input')?.value,
     value: document.querySelector('#la-value')?.textContent,
     result: document.querySelector('#la-result')?.innerText,
     note: document.querySelector('#la-input-note')?.innerText,
     pred: (document.querySelector('#la-pred textarea')?.value || '').slice(0, 200),
     card: (document.querySelector('#la-check-card')?.innerText || '').slice(0, 300),
+    upload: (document.querySelector('#la-upload')?.textContent || '').replace(/\s+/g, ' ').slice(0, 300),
     summary: document.querySelector('#la-grade-summary')?.innerText,
     toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText),
     pending: document.querySelectorAll('.pending, .generating').length})"""
@@ -177,6 +178,23 @@ def app_page(browser: Any, url: str, viewport: dict[str, int] | None = None, loc
         yield open_app(context, url, on_request)
     finally:
         context.close()
+
+
+def open_accordion(pg: Any, accordion: str, inside: str) -> None:
+    """Open the accordion `accordion` (where it is closed) until `inside`, an element in it, is visible: a click that
+    lands while a busy page is still re-rendering can be lost, so it is repeated (never a second click on an open one,
+    which would close it)."""
+    content = pg.locator(inside)
+    for _ in range(5):
+        if content.is_visible():
+            return
+        pg.locator(f"{accordion} button.label-wrap").first.click()
+        try:
+            expect(content).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            continue
+    expect(content).to_be_visible()
 
 
 def fill(pg: Any, selector: str, text: str) -> None:
