@@ -40,7 +40,7 @@ from lossapp.inputs import InputError
 from lossapp.interval import Box, Enclosure, EnclosureUnavailable, Iv, enclose, target_is_exact
 from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
-from lossapp.registry import LOSSES, LossSpec
+from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
 from lossapp.trace import Trace
 
@@ -141,17 +141,27 @@ class Case:
         params = self._params_for(spec, overrides)
         if params is None:
             return None
-        x = self.pred if pred is None else pred
+        own_pred = pred is None
+        x = self.pred if own_pred else pred
         t = self.target if isinstance(target, str) and target == "same" else target
         red = reduction or self.reduction
         if red not in spec.reductions or x is None:
             return None
+        if x.is_floating_point():
+            x = self.shared("pred64", lambda: self.pred.double()) if own_pred else x.double()
         trace = Trace(transient=True, quiet=True)  # only the value is read: no step holds its tensor, none is shown
         try:
             with torch.no_grad():
+                given = x
                 if prepare and spec.prepare is not None:
-                    x, t = spec.prepare(x.double() if x.is_floating_point() else x, t, params, trace)
-                value = spec.steps(trace, x.double() if x.is_floating_point() else x, t, params, red)
+                    x, t = spec.prepare(x, t, params, trace)
+                    x = x.double() if x.is_floating_point() else x
+                if spec.rerun is None:
+                    value = spec.steps(trace, x, t, params, red)
+                else:  # the value alone, from the terms shared with this problem's other reruns (LossSpec.rerun)
+                    own = own_pred and x is given  # (as prepared: the memo's terms are of this very pred)
+                    value = spec.rerun(x, t, params, red,
+                                       self.shared(("rerun_memo", spec.name), RerunMemo) if own else RerunMemo())
         except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
             return None
         return _scalar(value)
