@@ -594,6 +594,31 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     return reduce(trace, loss, reduction, denominator=denominator)
 
 
+def softmax_focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str,
+                        memo: RerunMemo | None = None) -> torch.Tensor:
+    """softmax_focal_steps's value alone (LossSpec.rerun: the checker's reruns with other α or γ), with no trace: the
+    same operations on the same operands, the log-softmax of pred made once per problem (`memo`)."""
+    memo = RerunMemo() if memo is None else memo
+    gamma, ignore_index = float(params["gamma"]), int(params["ignore_index"])
+    cd = class_dim(pred)
+    counted = target != ignore_index
+    safe_target = torch.where(counted, target, torch.zeros_like(target))
+    log_p = RerunMemo.once(memo.pred, ("log p", cd), lambda: log_softmax_steps(Trace(quiet=True), pred, cd))
+    log_p_t = select(counted, log_p.gather(cd, safe_target.unsqueeze(cd)).squeeze(cd), 0.0)
+    modulating = (1 - torch.exp(log_p_t)) ** gamma
+    alpha = params.get("alpha")
+    kind = _alpha_kind(alpha)
+    if kind == "per_class":
+        alpha_t = alpha.to(pred.dtype)[safe_target]
+    elif kind == "scalar":
+        alpha_t = torch.full_like(log_p_t, float(alpha))
+    else:
+        alpha_t = torch.ones_like(log_p_t)
+    loss = select(counted, -alpha_t * modulating * log_p_t, 0.0)
+    denominator = None if bool(counted.all()) else counted.to(loss.dtype)
+    return reduce(Trace(quiet=True), loss, reduction, denominator=denominator)
+
+
 def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
     """F.cross_entropy(reduction="none") (= −log p_t) times (1 − p_t)^γ and α_t, reduced over counted samples."""
     gamma, ignore_index = float(params["gamma"]), int(params["ignore_index"])
@@ -653,7 +678,7 @@ register(LossSpec(
         Param("gamma", 2.0, Interval(Real, 0.0, 100.0), msg("focal.softmax_focal.param.gamma")),
         Param("ignore_index", -100, Interval(Integral), msg("focal.softmax_focal.param.ignore_index")),
     ),
-    steps=softmax_focal_steps, enclosure=softmax_focal_enclosure, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,
+    steps=softmax_focal_steps, rerun=softmax_focal_value, enclosure=softmax_focal_enclosure, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,
     reference_name=msg("focal.reference_name.softmax_focal"),
     aliases=("multiclass_focal", "softmax_focal_loss", "multi_class_focal"), target_dtype="index",
     example={"pred": "[[2.0, 0.5, -1.0], [0.1, 1.5, 0.3], [-0.5, 0.2, 2.5]]", "target": "[0, 1, 1]",
