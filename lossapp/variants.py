@@ -66,6 +66,12 @@ class Case:
             self._cache[key] = make()
         return self._cache[key]
 
+    def release_reruns(self) -> None:
+        """Drop the full-size terms the reruns shared (LossSpec.rerun's memos and pred in float64): the variants' values
+        are made, and what comes after (the enclosures) should not carry them. A later rerun makes them anew."""
+        for key in [k for k in self._cache if k == "pred64" or (isinstance(k, tuple) and k[:1] == ("rerun_memo",))]:
+            del self._cache[key]
+
     @property
     def spec(self) -> LossSpec:
         return self.result.spec if self.result.spec is not None else LOSSES[self.result.loss]
