@@ -97,8 +97,8 @@ PrepareFunction = Callable[[torch.Tensor, "torch.Tensor | None", dict[str, Any],
 class RerunMemo:
     """What a loss's value-only rerun (LossSpec.rerun) shares with the other reruns of one problem: `pred`, the
     per-element terms of its pred alone (the same for every target and parameter). A rerun on a pred no other rerun
-    sees gets an empty one. It lives as long as the problem's checker (a few full-size tensors: what one rerun would
-    make anyway, made once)."""
+    sees gets an empty one. It lives until the checker has the variants' values (lossapp.variants.Case.release_reruns):
+    a few full-size tensors, what one rerun would make anyway, made once."""
 
     pred: dict[Any, Any] = field(default_factory=dict)
 

@@ -8,7 +8,9 @@ other libraries' conventions; `evaluate(case, catalogue)` gives every applicable
 
 Variants re-use the library instead of re-implementing a loss: they run a spec's step function on transformed
 inputs or parameters (`Case.run`), change the reduction of the correct per-element losses (`Case.rereduce`), or
-rescale the correct value where the variant is a pure rescaling.
+rescale the correct value where the variant is a pure rescaling. A run of a loss that has a value-only rerun
+(`LossSpec.rerun`: the steps' arithmetic, bit for bit, with no trace) goes through it, the per-element terms of this
+case's own pred shared by all its runs (`RerunMemo`, dropped by `Case.release_reruns` once the variants are made).
 
 Work several variants need is made once per case and shared (`Case.shared`): a run that only changes
 parameters, Σ l and the value under another reduction, the range of pred, the run with the labels swapped, the
