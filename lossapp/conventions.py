@@ -415,8 +415,14 @@ def _smp_multiclass_focal(c: Case) -> float | None:
     gamma = float(c.param("gamma", 2.0))
     z = x.double()
     y = _one_vs_rest(c)
-    ce = z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))  # BCE with logits, stable
-    terms = (1 - torch.exp(-ce)) ** gamma * ce  # p_t = e^{−ce}, as smp's focal_loss_with_logits
+    if z.is_contiguous() and y.is_contiguous():  # the same operations in place in two buffers (then all contiguous)
+        ce = z.clamp(min=0)
+        other = torch.mul(z, y)
+        ce.sub_(other).add_(torch.abs(z, out=other).neg_().exp_().log1p_())
+        terms = torch.neg(ce, out=other).exp_().neg_().add_(1).pow_(gamma).mul_(ce)
+    else:
+        ce = z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))  # BCE with logits, stable
+        terms = (1 - torch.exp(-ce)) ** gamma * ce  # p_t = e^{−ce}, as smp's focal_loss_with_logits
     per_class = terms.movedim(1, 0).reshape(x.shape[1], -1).mean(1)
     return finite(float(per_class.mean()))
 

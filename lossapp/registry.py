@@ -93,6 +93,23 @@ PrepareFunction = Callable[[torch.Tensor, "torch.Tensor | None", dict[str, Any],
                            "tuple[torch.Tensor, torch.Tensor | None]"]
 
 
+@dataclass
+class RerunMemo:
+    """What a loss's value-only rerun (LossSpec.rerun) shares with the other reruns of one problem: `pred`, the
+    per-element terms of its pred alone (the same for every target and parameter). A rerun on a pred no other rerun
+    sees gets an empty one. It lives until the checker has the variants' values (lossapp.variants.Case.release_reruns):
+    a few full-size tensors, what one rerun would make anyway, made once."""
+
+    pred: dict[Any, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def once(memo: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
+        """memo[key], made by `make` the first time."""
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
+
 @dataclass(frozen=True)
 class LossSpec:
     """A registered loss.
@@ -162,6 +179,12 @@ class LossSpec:
     # that rounds to the written ones, in outward-rounded interval arithmetic; no_enclosure(reason) where there is
     # none. None (not declared) fails the registry-wide test.
     enclosure: IntervalFormula | None = None
+    # its value alone, for the checker's reruns of the loss with other parameters or inputs (lossapp.variants.Case.run):
+    # rerun(pred, target, params, reduction, memo) -> the value `steps` gives, from the same float64 operations in the
+    # same order with no trace (bit for bit: each loss's tests hold it to `steps`), the inputs as `prepare` left them;
+    # `memo` (RerunMemo) holds the per-element terms of this pred that several reruns of one problem share. None: the
+    # reruns run `steps` on a quiet trace.
+    rerun: Callable[..., Any] | None = None
 
     def resolve_params(self, given: dict[str, Any] | None) -> dict[str, Any]:
         """Effective parameters: defaults, overridden by the given ones (validated)."""

@@ -8,7 +8,9 @@ other libraries' conventions; `evaluate(case, catalogue)` gives every applicable
 
 Variants re-use the library instead of re-implementing a loss: they run a spec's step function on transformed
 inputs or parameters (`Case.run`), change the reduction of the correct per-element losses (`Case.rereduce`), or
-rescale the correct value where the variant is a pure rescaling.
+rescale the correct value where the variant is a pure rescaling. A run of a loss that has a value-only rerun
+(`LossSpec.rerun`: the steps' arithmetic, bit for bit, with no trace) goes through it, the per-element terms of this
+case's own pred shared by all its runs (`RerunMemo`, dropped by `Case.release_reruns` once the variants are made).
 
 Work several variants need is made once per case and shared (`Case.shared`): a run that only changes
 parameters, Σ l and the value under another reduction, the range of pred, the run with the labels swapped, the
@@ -40,7 +42,7 @@ from lossapp.inputs import InputError
 from lossapp.interval import Box, Enclosure, EnclosureUnavailable, Iv, enclose, target_is_exact
 from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
-from lossapp.registry import LOSSES, LossSpec
+from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
 from lossapp.trace import Trace
 
@@ -65,6 +67,12 @@ class Case:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
+
+    def release_reruns(self) -> None:
+        """Drop the full-size terms the reruns shared (LossSpec.rerun's memos and pred in float64): the variants' values
+        are made, and what comes after (the enclosures) should not carry them. A later rerun makes them anew."""
+        for key in [k for k in self._cache if k == "pred64" or (isinstance(k, tuple) and k[:1] == ("rerun_memo",))]:
+            del self._cache[key]
 
     @property
     def spec(self) -> LossSpec:
@@ -141,17 +149,27 @@ class Case:
         params = self._params_for(spec, overrides)
         if params is None:
             return None
-        x = self.pred if pred is None else pred
+        own_pred = pred is None
+        x = self.pred if own_pred else pred
         t = self.target if isinstance(target, str) and target == "same" else target
         red = reduction or self.reduction
         if red not in spec.reductions or x is None:
             return None
+        if x.is_floating_point():
+            x = self.shared("pred64", lambda: self.pred.double()) if own_pred else x.double()
         trace = Trace(transient=True, quiet=True)  # only the value is read: no step holds its tensor, none is shown
         try:
             with torch.no_grad():
+                given = x
                 if prepare and spec.prepare is not None:
-                    x, t = spec.prepare(x.double() if x.is_floating_point() else x, t, params, trace)
-                value = spec.steps(trace, x.double() if x.is_floating_point() else x, t, params, red)
+                    x, t = spec.prepare(x, t, params, trace)
+                    x = x.double() if x.is_floating_point() else x
+                if spec.rerun is None:
+                    value = spec.steps(trace, x, t, params, red)
+                else:  # the value alone, from the terms shared with this problem's other reruns (LossSpec.rerun)
+                    own = own_pred and x is given  # (as prepared: the memo's terms are of this very pred)
+                    value = spec.rerun(x, t, params, red,
+                                       self.shared(("rerun_memo", spec.name), RerunMemo) if own else RerunMemo())
         except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
             return None
         return _scalar(value)

@@ -509,6 +509,7 @@ def _verdict(result: Result, case: Case, enclosure: Enclosure, claim: Claim, val
         return could_round_to(lo, hi, claim)
     found = {"convention": evaluate_conventions(case, reachable=reachable),
              "mistake": evaluate_mistakes(case, reachable=reachable)}
+    case.release_reruns()  # (the terms the variants' reruns shared: the enclosures below do not need them)
     by_value = {kind: [v for v in values if rounds_to(v.value, claim)] for kind, values in found.items()}
     correct = msg("check.correct", value=_num(value), rounded=rounded, decimals=_dec(claim.decimals))
     rounding = interval is not None and math.isfinite(claim.value) and _overlaps(interval, claim)

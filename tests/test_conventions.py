@@ -17,6 +17,7 @@ from peer_libraries import peer, smp_losses
 import lossapp
 from lossapp.conventions import CONVENTIONS, table, table_for_result
 from lossapp.i18n import has_zh, tr
+from lossapp.variants import Case
 from lossapp.verdicts import check
 
 D = torch.float64
@@ -559,3 +560,19 @@ def test_a_convention_interval_holds_the_convention_over_the_box(convention_id: 
             checked += 1
             assert lo <= values[convention_id] <= hi, (lo, values[convention_id], hi)
     assert checked
+
+
+@pytest.mark.parametrize("shape", [(12, 4), (50_001, 4), (8, 4, 5), (100, 4, 600)])
+@pytest.mark.parametrize("gamma", [2.0, 0.0, 1.5])
+def test_smp_multiclass_focal_in_place_is_the_formula_bit_for_bit(shape: tuple, gamma: float) -> None:
+    """smp's one-vs-rest focal loss written in place is what its formula gives out of place, to the last bit (small and
+    > 10^5 elements; the (N, C, d) one-hot labels are not contiguous and keep the out-of-place form)."""
+    g = torch.Generator().manual_seed(len(shape) + int(gamma * 10))
+    x = 3 * torch.randn(shape, generator=g)
+    t = torch.randint(0, 4, (shape[0], *shape[2:]), generator=g)
+    case = Case(lossapp.compute("softmax_focal", x, t, gamma=gamma))
+    z, y = x.double(), torch.nn.functional.one_hot(t, 4).movedim(-1, 1).double()
+    ce = z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))
+    terms = (1 - torch.exp(-ce)) ** gamma * ce
+    expected = float(terms.movedim(1, 0).reshape(4, -1).mean(1).mean())
+    assert CONVENTIONS["smp_focal_multiclass"].compute(case) == expected

@@ -865,3 +865,35 @@ def test_kl_div_probabilities_are_checked_as_probabilities():
     assert has_zh(info.value)
     r = lossapp.compute("kl_div", "[[0.2, 0.3]]", "[[0.5, 0.5]]", input="probabilities")
     assert any("do not sum to 1" in w for w in r.warnings)
+
+
+# -- value-only reruns (LossSpec.rerun): the steps' value, bit for bit ------------------------------------------------
+
+@pytest.mark.parametrize("n", [9, 200_003])
+@pytest.mark.parametrize("name", ["bce", "bce_with_logits", "bce_with_logits_inf"])
+def test_bce_reruns_are_the_steps_value_bit_for_bit(name: str, n: int) -> None:
+    """bce_value and bce_with_logits_value (in place, the pred's logs shared through one memo across labels) give what
+    the steps give, for 0/1, swapped, smoothed and soft labels, with and without weight and pos_weight."""
+    from lossapp.losses.classification import bce_steps, bce_value, bce_with_logits_steps, bce_with_logits_value
+    from lossapp.registry import RerunMemo
+    from lossapp.trace import Trace
+    g = torch.Generator().manual_seed(n)
+    logits = name != "bce"
+    steps, value = (bce_with_logits_steps, bce_with_logits_value) if logits else (bce_steps, bce_value)
+    if logits:
+        x = 5 * torch.randn(n, generator=g, dtype=torch.float64)
+        x[:3] = torch.tensor([0.0, -0.0, 700.0])
+        if name.endswith("_inf"):
+            x[3:5] = torch.tensor([math.inf, -math.inf])
+    else:
+        x = torch.rand(n, generator=g, dtype=torch.float64)
+        x[:3] = torch.tensor([0.0, 1.0, 1e-300])
+    labels = (torch.rand(n, generator=g) > 0.5).double()
+    memo = RerunMemo()
+    for y in (labels, 1 - labels, labels * 0.9 + 0.05, torch.rand(n, generator=g, dtype=torch.float64)):
+        for weight, pos_weight in itertools.product((None, torch.rand(n, generator=g)),
+                                                    (None, 3 * torch.rand(n, generator=g)) if logits else (None,)):
+            params = {"weight": weight, **({"pos_weight": pos_weight} if logits else {})}
+            for reduction in ("mean", "sum", "none"):
+                a, b = value(x, y, params, reduction, memo), steps(Trace(quiet=True), x, y, params, reduction)
+                assert torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num()), reduction

@@ -566,3 +566,62 @@ def test_check_names_article_003_alpha_on_both_classes():
     right = lossapp.check("focal", "[0.45, 0.7]", "[1, 0]", claimed="0.5028", reduction="sum", input="probabilities")
     assert right.verdict == "exact"
 
+
+
+# -- value-only reruns (LossSpec.rerun): the steps' value, bit for bit ------------------------------------------------
+
+def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal element by element, NaN where the other is NaN (reduction none with ±inf logits)."""
+    return torch.equal(a.isnan(), b.isnan()) and torch.equal(torch.nan_to_num(a), torch.nan_to_num(b))
+
+
+@pytest.mark.parametrize("n", [9, 200_003])
+@pytest.mark.parametrize("kind", ["logits", "logits_inf", "probabilities"])
+def test_focal_rerun_is_the_steps_value_bit_for_bit(kind: str, n: int) -> None:
+    """focal_value (in place, the pred's terms shared through one memo across labels and parameters) gives what
+    focal_steps gives, for 0/1, swapped, smoothed and soft labels, every α sign, γ = 0 and others, weights, avg_factor."""
+    from lossapp.losses.focal import focal_steps, focal_value
+    from lossapp.registry import RerunMemo
+    from lossapp.trace import Trace
+    g = torch.Generator().manual_seed(n)
+    if kind == "probabilities":
+        x = torch.rand(n, generator=g, dtype=torch.float64)
+        x[:3] = torch.tensor([0.0, 1.0, 1e-300])
+    else:
+        x = 4 * torch.randn(n, generator=g, dtype=torch.float64)
+        x[:4] = torch.tensor([0.0, -0.0, 40.0, -800.0])
+        if kind == "logits_inf":
+            x[4:6] = torch.tensor([math.inf, -math.inf])
+    labels = (torch.rand(n, generator=g) > 0.5).double()
+    weight = torch.rand(n, generator=g)
+    memo = RerunMemo()
+    for y in (labels, 1 - labels, labels * 0.9 + 0.05, torch.rand(n, generator=g, dtype=torch.float64)):
+        for alpha, gamma in ((0.25, 2.0), (-1.0, 2.0), (0.0, 0.0), (0.8, 1.5), (-1.0, 0.0), (0.3, 0.5), (0.6, 3.0)):
+            for reduction in ("mean", "sum", "none"):
+                for extra in ({}, {"weight": weight}, {"avg_factor": 7.0}):
+                    if "avg_factor" in extra and reduction == "sum":
+                        continue
+                    params = {"alpha": alpha, "gamma": gamma, "input": kind.split("_")[0], "weight": None,
+                              "avg_factor": None, **extra}
+                    expected = focal_steps(Trace(quiet=True), x, y, params, reduction)
+                    assert _same_values(focal_value(x, y, params, reduction, memo), expected), (alpha, gamma, reduction)
+
+
+@pytest.mark.parametrize("n", [12, 200_004])
+def test_softmax_focal_rerun_is_the_steps_value_bit_for_bit(n: int) -> None:
+    from lossapp.losses.focal import softmax_focal_steps, softmax_focal_value
+    from lossapp.registry import RerunMemo
+    from lossapp.trace import Trace
+    g = torch.Generator().manual_seed(n)
+    x = 3 * torch.randn(n // 4, 4, generator=g, dtype=torch.float64)
+    target = torch.randint(0, 4, (n // 4,), generator=g)
+    ignored = target.clone()
+    ignored[::5] = -100
+    memo = RerunMemo()
+    for t in (target, ignored):
+        for alpha in (None, 0.25, -1.0, torch.tensor([0.1, 0.2, 0.3, 0.4])):
+            for gamma in (2.0, 0.0, 1.5):
+                for reduction in ("mean", "sum", "none"):
+                    params = {"alpha": alpha, "gamma": gamma, "ignore_index": -100}
+                    expected = softmax_focal_steps(Trace(quiet=True), x, t, params, reduction)
+                    assert _same_values(softmax_focal_value(x, t, params, reduction, memo), expected)

@@ -657,3 +657,30 @@ def test_enclosure_contains_every_input_that_rounds_to_the_written_one(name: str
         ys = (y + (torch.rand(y.shape, generator=g, dtype=torch.float64) - 0.5) * 0.001).clamp(0, 1) if soft else y
         value = float(spec.steps(Trace(), xs, ys, r.params, "mean"))
         assert e.lo <= value <= e.hi, (value, e.lo, e.hi)
+
+
+# -- value-only reruns (LossSpec.rerun): the combined steps' value, bit for bit ----------------------------------------
+
+@pytest.mark.parametrize("n", [24, 200_004])
+@pytest.mark.parametrize(("name", "activation"), [("dice_ce", "none"), ("dice_ce", "sigmoid"), ("dice_ce", "softmax"),
+                                                   ("dice_focal", "none"), ("dice_focal", "sigmoid")])
+def test_combined_rerun_is_the_steps_value_bit_for_bit(name: str, activation: str, n: int) -> None:
+    """λ_dice·L_dice + λ·L_part from the part's own rerun (its terms shared through one memo) is the combined steps'
+    value, for every reduction and with other α, γ."""
+    from lossapp.registry import RerunMemo
+    spec = lossapp.LOSSES[name]
+    g = torch.Generator().manual_seed(n)
+    if activation == "softmax":
+        pred, target = torch.randn(4, 3, n // 12, generator=g, dtype=torch.float64), torch.randint(0, 3, (4, n // 12), generator=g)
+    else:
+        pred = torch.rand(4, 3, n // 12, generator=g, dtype=torch.float64) if activation == "none" else \
+            3 * torch.randn(4, 3, n // 12, generator=g, dtype=torch.float64)
+        target = (torch.rand(4, 3, n // 12, generator=g) > 0.5).double()
+    memo = RerunMemo()
+    overrides = [{}] if name == "dice_ce" else [{}, {"gamma": 0.0}, {"alpha": -1.0}, {"alpha": 0.7, "gamma": 1.5}]
+    for reduction in ("mean", "sum"):
+        for extra in overrides:
+            params = spec.resolve_params({"activation": activation, "lambda_dice": 0.7, **extra})
+            x, t = spec.prepare(pred, target, params, Trace())
+            expected = spec.steps(Trace(quiet=True), x, t, params, reduction)
+            assert torch.equal(spec.rerun(x, t, params, reduction, memo), expected), (reduction, extra)

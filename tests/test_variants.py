@@ -4,6 +4,7 @@ to the true value and skips by bounds only what cannot reproduce a claim."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -21,6 +22,7 @@ import lossapp
 from lossapp.conventions import CONVENTIONS, evaluate_conventions
 from lossapp.inputs import InputError
 from lossapp.mistakes import MISTAKES, evaluate_mistakes
+from lossapp.result import Result
 from lossapp.variants import Case
 from lossapp.verdicts import could_round_to, parse_claim, rounds_to
 
@@ -539,3 +541,57 @@ def test_variants_and_verdicts_are_the_pinned_ones() -> None:
             assert kind == w_kind and value == pytest.approx(w_value, rel=1e-12, abs=1e-300), (label, vid)
             assert (iv is None) == (w_iv is None) and (iv is None or iv == pytest.approx(w_iv, rel=1e-12)), (label, vid)
         assert record["verdicts"] == want["verdicts"], label
+
+
+# -- value-only reruns (LossSpec.rerun): every variant's value is what the steps' rerun gives ---------------------------
+
+def _rerun_problem(name: str, n: int) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """float32 inputs of about n elements as a training loop holds them, with parameters that make every rerun of the
+    loss's variants run (weights, α on, γ ≠ 0, soft labels where allowed)."""
+    g = torch.Generator().manual_seed(n)
+    labels = (torch.rand(n, generator=g) > 0.7).float()
+    if name == "softmax_focal":
+        return 3 * torch.randn(n // 5, 5, generator=g), torch.randint(0, 5, (n // 5,), generator=g), {"alpha": 0.25}
+    if name in ("dice_ce", "dice_focal"):
+        shape = (2, 3, n // 6)
+        return torch.rand(shape, generator=g), (torch.rand(shape, generator=g) > 0.6).float(), {"lambda_dice": 0.7}
+    if name == "bce":
+        return torch.rand(n, generator=g).clamp_(1e-6, 1 - 1e-6), labels, {}
+    return 3 * torch.randn(n, generator=g), labels, {}
+
+
+def _variant_values(result: Result) -> dict[str, float]:
+    case = Case(result)
+    return {v.id: v.value for values in (evaluate_conventions(case, include_same=True),
+                                         evaluate_mistakes(case, include_same=True)) for v in values}
+
+
+@pytest.mark.parametrize("n", [60, 200_010])
+@pytest.mark.parametrize(("name", "params"), [
+    ("focal", {}), ("focal", {"alpha": 0.6, "gamma": 1.5, "weight": "column"}), ("focal", {"input": "probabilities"}),
+    ("focal", {"avg_factor": 1234.0}), ("focal", {"target": "soft"}), ("bce", {}), ("bce", {"weight": "column"}),
+    ("bce_with_logits", {}), ("bce_with_logits", {"pos_weight": "column", "reduction": "sum"}),
+    ("softmax_focal", {}), ("softmax_focal", {"alpha": None, "reduction": "sum"}),
+    ("dice_ce", {}), ("dice_ce", {"activation": "sigmoid"}), ("dice_focal", {}), ("dice_focal", {"activation": "sigmoid"}),
+])
+def test_variants_from_value_only_reruns_equal_the_steps_reruns(name: str, params: dict, n: int, monkeypatch) -> None:
+    """Every convention's and mistake's value, found through the losses' value-only reruns (LossSpec.rerun: in place,
+    the pred's terms shared between the reruns of one problem), is exactly what the same variants give when every rerun
+    runs the loss's steps on a quiet trace (the path before LossSpec.rerun)."""
+    pred, target, problem = _rerun_problem(name, n)
+    params = {**problem, **params}
+    if params.get("input") == "probabilities":
+        pred = torch.sigmoid(pred)
+    if params.pop("target", None) == "soft":
+        target = torch.rand(target.shape, generator=torch.Generator().manual_seed(1))
+    for key in ("weight", "pos_weight"):
+        if params.get(key) == "column":
+            params[key] = torch.linspace(0.5, 2.0, pred.shape[-1])
+    result = lossapp.compute(name, pred, target, **params)
+    fast = _variant_values(result)
+    for loss, spec in list(lossapp.LOSSES.items()):
+        if spec.rerun is not None:
+            monkeypatch.setitem(lossapp.LOSSES, loss, dataclasses.replace(spec, rerun=None))
+    slow = _variant_values(dataclasses.replace(result, spec=lossapp.LOSSES[name]))
+    assert fast == slow
+    assert fast  # (the problem has variants to compare)

@@ -61,6 +61,7 @@ from lossapp.losses.stable import (
     class_dim,
     first_indices,
     log_softmax_steps,
+    nonneg_mask,
     select,
     sign_parts,
     stable_sigmoid,
@@ -69,7 +70,7 @@ from lossapp.losses.stable import (
 )
 from lossapp.reduction import reduce
 from lossapp.reference import SPARSE_SUPPORT
-from lossapp.registry import LossSpec, Param, register
+from lossapp.registry import LossSpec, Param, RerunMemo, register
 from lossapp.trace import CHUNK, Trace, extremes, fmt
 
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
@@ -322,6 +323,24 @@ def bce_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     return reduce(trace, loss, reduction)
 
 
+def bce_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str,
+              memo: RerunMemo | None = None) -> torch.Tensor:
+    """bce_steps's value alone (LossSpec.rerun: the checker's reruns with other labels), with no trace: the clamped
+    logs of p, made once per problem (`memo`), and −w·[y·log p + (1 − y)·log(1 − p)] from the same correctly rounded
+    float64 operations as bce_steps on the same operands (written in place: a·b = b·a exactly), so bit for bit."""
+    p, y = pred, target
+    if p.dtype != torch.float64 or y.dtype != torch.float64:  # (in place, a narrower y would round the products)
+        return bce_steps(Trace(quiet=True), p, y, params, reduction)
+    memo = RerunMemo() if memo is None else memo
+    log_p, log_q = RerunMemo.once(memo.pred, "bce logs", lambda: (torch.clamp(torch.log(p), min=LOG_CLAMP),
+                                                                    torch.clamp(torch.log1p(-p), min=LOG_CLAMP)))
+    inner = torch.mul(y, log_p)
+    inner.add_(torch.rsub(y, 1).mul_(log_q))
+    weight = params.get("weight")
+    loss = inner.neg_() if weight is None else -weight.double().expand(p.shape) * inner
+    return reduce(Trace(quiet=True), loss, reduction)
+
+
 def bce_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
     """torch's BCE backward: dL/dp = w (p − y) / max(p(1 − p), 1e-12), finite at p = 0 and p = 1
     (it ignores the clamp, as torch does)."""
@@ -395,6 +414,38 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
                      y=y, a=log_sig, b=log_sig_neg, **sub_args)
     _logits_derivative_step(trace, x.detach(), y, weight, pos_weight)
     return reduce(trace, loss, reduction)
+
+
+def bce_with_logits_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str,
+                          memo: RerunMemo | None = None) -> torch.Tensor:
+    """bce_with_logits_steps's value alone (LossSpec.rerun: the checker's reruns with other labels, or on
+    probabilities read as logits), with no trace: log σ(x) and log σ(−x), made once per problem (`memo`), then
+    −w·[p_c·y·log σ(x) + (1 − y)·log σ(−x)] from the same correctly rounded float64 operations as the steps on the same
+    operands (written in place: a·b = b·a exactly), so bit for bit."""
+    x, y = pred, target
+    if x.dtype != torch.float64 or y.dtype != torch.float64:  # (in place, a narrower y would round the products)
+        return bce_with_logits_steps(Trace(quiet=True), x, y, params, reduction)
+    memo = RerunMemo() if memo is None else memo
+    log_sig, log_sig_neg = RerunMemo.once(memo.pred, "log σ(±x)", lambda: _log_sigmoids(x))
+    weight, pos_weight = params.get("weight"), params.get("pos_weight")
+    pc = None if pos_weight is None else pos_weight.double().expand(x.shape)
+    inner = torch.mul(y, log_sig) if pc is None else (pc * y).mul_(log_sig)
+    inner.add_(torch.rsub(y, 1).mul_(log_sig_neg))
+    loss = inner.neg_() if weight is None else -weight.double().expand(x.shape) * inner
+    return reduce(Trace(quiet=True), loss, reduction)
+
+
+def _log_sigmoids(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log σ(x), log σ(−x)) as bce_with_logits_steps forms them: min(±x, 0) − log(1 + e^{−|x|}), with |x|, min(x, 0)
+    and min(−x, 0) from sign_parts. For finite x, sign_parts's products written in place into three buffers (the same
+    operations on the same operands: x·(2s − 1), x·(1 − s), −(x·s), then e^{−|x|} and its log1p)."""
+    s = nonneg_mask(x)
+    if s is None:
+        abs_x, min_x, min_neg_x = sign_parts(x)
+        tail = torch.log1p(torch.exp(-abs_x))
+        return min_x - tail, min_neg_x - tail
+    tail = torch.mul(s, 2).sub_(1).mul_(x).neg_().exp_().log1p_()
+    return torch.rsub(s, 1).mul_(x).sub_(tail), torch.mul(x, s).neg_().sub_(tail)
 
 
 def bce_with_logits_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
@@ -1192,7 +1243,7 @@ register(LossSpec(
     name="bce", family="classification", title=msg("classification.bce.title"),
     summary=msg("classification.bce.summary"),
     formula=r"l_n = -w_n\left[y_n \log p_n + (1-y_n)\log(1-p_n)\right]",
-    pred_kind="probabilities", target_kind="binary", params=(_WEIGHT,), steps=bce_steps, enclosure=bce_enclosure,
+    pred_kind="probabilities", target_kind="binary", params=(_WEIGHT,), steps=bce_steps, rerun=bce_value, enclosure=bce_enclosure,
     reference=lambda x, y, p, r: F.binary_cross_entropy(x, y, weight=p["weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy", prepare=_bce_prepare,
     aliases=("log_loss", "BCELoss", "binary_cross_entropy", "logloss"), gradient=bce_gradient, derivative=BCE_DERIVATIVE,
@@ -1209,7 +1260,7 @@ register(LossSpec(
     pred_kind="logits", target_kind="binary",
     params=(_WEIGHT, Param("pos_weight", None, Tensor(),
                            msg("classification.bce_with_logits.param.pos_weight"))),
-    steps=bce_with_logits_steps, enclosure=bce_with_logits_enclosure, gradient=bce_with_logits_gradient,
+    steps=bce_with_logits_steps, rerun=bce_with_logits_value, enclosure=bce_with_logits_enclosure, gradient=bce_with_logits_gradient,
     reference=lambda x, y, p, r: F.binary_cross_entropy_with_logits(x, y, weight=p["weight"],
                                                                     pos_weight=p["pos_weight"], reduction=r),
     reference_name="torch.nn.functional.binary_cross_entropy_with_logits", prepare=_bce_logits_prepare,

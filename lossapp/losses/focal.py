@@ -65,7 +65,7 @@ from lossapp.losses.stable import (
     within,
 )
 from lossapp.reduction import reduce
-from lossapp.registry import LossSpec, Param, register
+from lossapp.registry import LossSpec, Param, RerunMemo, register
 from lossapp.trace import Trace
 
 try:  # torchvision is optional: its sigmoid_focal_loss is the reference when it can be imported
@@ -233,6 +233,77 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
                          sub=r"$w \cdot $l", w=w, l=raw)
     _focal_derivative_step(trace, pred.detach(), y, alpha_t.detach(), weight, gamma, params["input"])
     return reduce(trace, loss, reduction, avg_factor=avg_factor)
+
+
+def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str,
+                memo: RerunMemo | None = None) -> torch.Tensor:
+    """focal_steps's value alone (LossSpec.rerun: the checker's reruns with other labels, inputs, α or γ), with no
+    trace and no derivative step. The terms of pred alone (s = [x ≥ 0], e^{−|x|}, p = σ(x), log(1 + e^{−|x|}), 1 − p;
+    or log p and log(1 − p), each clamped at −100) come from `memo`, made once for every rerun of one problem.
+
+    Every element is what focal_steps computes, bit for bit: the same correctly rounded float64 operations on the same
+    operands, written in place into four buffers (a fresh large buffer costs more to touch than the arithmetic on it).
+    Only the operand order of a product or a sum changes (a·b = b·a, a + b = b + a exactly), and 1 − v is formed as
+    −v + 1 (the same exact difference, rounded once). With γ = 0 the modulating factor (1 − p_t)^0 is exactly 1 (also at
+    1 − p_t = 0) and α_t·1 = α_t, so it is left out. The reduction is lossapp.reduction.reduce's."""
+    y = target
+    if pred.dtype != torch.float64 or y.dtype != torch.float64:  # (in place, a narrower y would round the products)
+        return focal_steps(Trace(quiet=True), pred, y, params, reduction)
+    memo = RerunMemo() if memo is None else memo
+    once = RerunMemo.once
+    alpha, gamma = float(params["alpha"]), float(params["gamma"])
+    avg_factor = _avg_factor(params, reduction)
+    if params["input"] == "probabilities":
+        p = pred
+        log_p = once(memo.pred, "log p", lambda: torch.clamp_min(torch.log(p), LOG_CLAMP))
+        log_q = once(memo.pred, "log(1-p)", lambda: torch.clamp_min(torch.log(1 - p), LOG_CLAMP))
+        ce = torch.mul(y, log_p)  # −(y log p + (1 − y) log(1 − p)) + 0.0
+        ce.add_(torch.rsub(y, 1).mul_(log_q)).neg_().add_(0.0)
+    else:
+        s, e, p, tail = once(memo.pred, "s, e, p, tail", lambda: _sigmoid_terms(pred))
+        if s is None:
+            ce = bce_with_logits_stable(pred, y, e, s)
+        else:  # bce_with_logits_stable: x·(s − y) + tail for 0/1 labels, else x·s − x·y + tail
+            if all_binary(y):
+                ce = torch.sub(s, y).mul_(pred).add_(tail)
+            else:
+                xs = once(memo.pred, "x·s", lambda: pred * s)
+                ce = torch.mul(pred, y)
+                torch.sub(xs, ce, out=ce).add_(tail)
+    one_minus_p = once(memo.pred, ("1-p", params["input"]), lambda: 1 - p)
+    not_y = torch.rsub(y, 1)
+    focal_weight = torch.mul(y, alpha) if alpha >= 0 else None  # α_t = α·y + (1 − α)·(1 − y)
+    if focal_weight is not None:
+        focal_weight.add_(torch.mul(not_y, 1 - alpha))
+    if gamma != 0:
+        p_t = torch.mul(p, y)  # p_t = p·y + (1 − p)·(1 − y), then (1 − p_t)^γ
+        p_t.add_(not_y.mul_(one_minus_p))
+        modulating = p_t.neg_().add_(1).pow_(gamma)
+        focal_weight = modulating if focal_weight is None else focal_weight.mul_(modulating)
+    elif focal_weight is None:  # α_t = 1 and (1 − p_t)^0 = 1
+        focal_weight = torch.ones_like(ce)
+    loss = focal_weight.mul_(ce)
+    weight = params.get("weight")
+    if weight is not None:
+        w = weight.to(loss.dtype)
+        loss = loss.mul_(w) if torch.broadcast_shapes(w.shape, loss.shape) == loss.shape else w * loss
+    return reduce(Trace(quiet=True), loss, reduction, avg_factor=avg_factor)
+
+
+def _sigmoid_terms(x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor,
+                                               torch.Tensor | None]:
+    """(s, e, p, tail) of focal_steps for logits x: s = [x ≥ 0] (None for a non-finite x), e = e^{−|x|} (kept only
+    where s is None: the where-forms need it), p = σ(x), tail = log(1 + e^{−|x|}) (None where s is None). For finite x,
+    exp_neg_abs's and stable_sigmoid's operations in place in three buffers: e = exp(x·(1 − 2s)),
+    p = (s + e·(1 − s))/(1 + e), then tail = log1p(e) in e's buffer."""
+    s = nonneg_mask(x)
+    if s is None:
+        e = exp_neg_abs(x, s)
+        return None, e, stable_sigmoid(x, e, s), None
+    e = torch.mul(s, -2).add_(1).mul_(x).exp_()
+    buffer = torch.rsub(s, 1)
+    p = torch.addcmul(s, e, buffer).div_(torch.add(e, 1, out=buffer))
+    return s, None, p, e.log1p_()
 
 
 FOCAL_DERIVATIVE = "dl/dx"
@@ -464,7 +535,7 @@ register(LossSpec(
         Param("avg_factor", None, Interval(Real, 0.0, 1e12), msg("focal.focal.param.avg_factor")),
         Param("input", "logits", Options(("logits", "probabilities")), msg("focal.focal.param.input")),
     ),
-    steps=focal_steps, enclosure=focal_enclosure, reference=focal_reference, prepare=_focal_prepare, gradient=focal_gradient,
+    steps=focal_steps, rerun=focal_value, enclosure=focal_enclosure, reference=focal_reference, prepare=_focal_prepare, gradient=focal_gradient,
     reference_name=("torchvision.ops.sigmoid_focal_loss" if _tv_sigmoid_focal_loss is not None else
                     msg("focal.reference_name.focal")),
     aliases=("sigmoid_focal", "sigmoid_focal_loss", "py_sigmoid_focal_loss", "FocalLoss", "binary_focal"),
@@ -577,6 +648,31 @@ def softmax_focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, 
     return reduce(trace, loss, reduction, denominator=denominator)
 
 
+def softmax_focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str,
+                        memo: RerunMemo | None = None) -> torch.Tensor:
+    """softmax_focal_steps's value alone (LossSpec.rerun: the checker's reruns with other α or γ), with no trace: the
+    same operations on the same operands, the log-softmax of pred made once per problem (`memo`)."""
+    memo = RerunMemo() if memo is None else memo
+    gamma, ignore_index = float(params["gamma"]), int(params["ignore_index"])
+    cd = class_dim(pred)
+    counted = target != ignore_index
+    safe_target = torch.where(counted, target, torch.zeros_like(target))
+    log_p = RerunMemo.once(memo.pred, ("log p", cd), lambda: log_softmax_steps(Trace(quiet=True), pred, cd))
+    log_p_t = select(counted, log_p.gather(cd, safe_target.unsqueeze(cd)).squeeze(cd), 0.0)
+    modulating = (1 - torch.exp(log_p_t)) ** gamma
+    alpha = params.get("alpha")
+    kind = _alpha_kind(alpha)
+    if kind == "per_class":
+        alpha_t = alpha.to(pred.dtype)[safe_target]
+    elif kind == "scalar":
+        alpha_t = torch.full_like(log_p_t, float(alpha))
+    else:
+        alpha_t = torch.ones_like(log_p_t)
+    loss = select(counted, -alpha_t * modulating * log_p_t, 0.0)
+    denominator = None if bool(counted.all()) else counted.to(loss.dtype)
+    return reduce(Trace(quiet=True), loss, reduction, denominator=denominator)
+
+
 def softmax_focal_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
     """F.cross_entropy(reduction="none") (= −log p_t) times (1 − p_t)^γ and α_t, reduced over counted samples."""
     gamma, ignore_index = float(params["gamma"]), int(params["ignore_index"])
@@ -664,7 +760,7 @@ register(LossSpec(
         Param("gamma", 2.0, Interval(Real, 0.0, 100.0), msg("focal.softmax_focal.param.gamma")),
         Param("ignore_index", -100, Interval(Integral), msg("focal.softmax_focal.param.ignore_index")),
     ),
-    steps=softmax_focal_steps, enclosure=softmax_focal_enclosure, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,
+    steps=softmax_focal_steps, rerun=softmax_focal_value, enclosure=softmax_focal_enclosure, reference=softmax_focal_reference, prepare=_softmax_focal_prepare,
     reference_name=msg("focal.reference_name.softmax_focal"),
     aliases=("multiclass_focal", "softmax_focal_loss", "multi_class_focal"), target_dtype="index",
     example={"pred": "[[2.0, 0.5, -1.0], [0.1, 1.5, 0.3], [-0.5, 0.2, 2.5]]", "target": "[0, 1, 1]",

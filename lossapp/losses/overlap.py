@@ -66,7 +66,7 @@ from lossapp.interval import (
 )
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
-from lossapp.registry import LossSpec, Param, Part, lookup, register
+from lossapp.registry import LossSpec, Param, Part, RerunMemo, lookup, register
 from lossapp.trace import SUBSTITUTE_MAX, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
@@ -862,6 +862,28 @@ def _combo_steps(kind: str) -> Callable[..., torch.Tensor]:
     return steps
 
 
+def _combo_value(kind: str) -> Callable[..., torch.Tensor]:
+    """The combined steps' value alone (LossSpec.rerun): λ_dice·L_dice + λ·L_part with L_dice from dice_steps on a quiet
+    trace and L_part from the part's own rerun (its steps where it has none), on the inputs as the part's prepare leaves
+    them, as the steps form them; the part's terms of this pred are shared through `memo`."""
+    lam = f"lambda_{kind}"
+
+    def value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str,
+              memo: RerunMemo | None = None) -> torch.Tensor:
+        l_dice = dice_steps(Trace(quiet=True), pred, target, _dice_params(params), reduction)
+        spec, pp = _part(kind, params)
+        x, t = _part_inputs(spec, pred, target, pp, Trace())
+        if spec.rerun is None:
+            l_part = spec.steps(Trace(quiet=True), x, t, pp, reduction)
+        else:
+            own = memo is not None and x is pred  # (the part's terms are of this very pred)
+            part_memo = RerunMemo(memo.pred.setdefault(("part", spec.name), {})) if own else RerunMemo()
+            l_part = spec.rerun(x, t, pp, reduction, part_memo)
+        return float(params["lambda_dice"]) * l_dice + float(params[lam]) * l_part
+
+    return value
+
+
 def _combo_reference(kind: str) -> Callable[..., torch.Tensor]:
     lam = f"lambda_{kind}"
 
@@ -1037,7 +1059,7 @@ register(LossSpec(
     formula=r"L = \lambda_{dice} L_{dice} + \lambda_{ce} L_{ce}",
     params=(LAMBDA_DICE, Param("lambda_ce", 1.0, Interval(Real, 0.0, 100.0), msg("overlap.dice_ce.param.lambda_ce")),
             *_SET_PARAMS),
-    steps=dice_ce_steps, enclosure=_combo_enclosure("ce"), reference=_combo_reference("ce"), prepare=_combo_prepare("ce"),
+    steps=dice_ce_steps, rerun=_combo_value("ce"), enclosure=_combo_enclosure("ce"), reference=_combo_reference("ce"), prepare=_combo_prepare("ce"),
     gradient=_combo_gradient("ce"),
     reference_name=msg("overlap.reference_name.dice_ce"),
     aliases=("dice_bce", "DiceCELoss", "dice_cross_entropy"), torch_code=_DICE_VALUE_CODE + _CE_CODE, **_COMBO))
@@ -1053,7 +1075,7 @@ register(LossSpec(
             PER_SAMPLE_PARAM, *SET_OPTION_PARAMS,
             Param("alpha", 0.25, Interval(Real, -1.0, 1.0), msg("overlap.dice_focal.param.alpha")),
             Param("gamma", 2.0, Interval(Real, 0.0, 10.0), msg("overlap.dice_focal.param.gamma"))),
-    steps=dice_focal_steps, enclosure=_combo_enclosure("focal"), reference=_combo_reference("focal"), prepare=_combo_prepare("focal"),
+    steps=dice_focal_steps, rerun=_combo_value("focal"), enclosure=_combo_enclosure("focal"), reference=_combo_reference("focal"), prepare=_combo_prepare("focal"),
     gradient=_combo_gradient("focal"),
     reference_name=msg("overlap.reference_name.dice_focal"),
     aliases=("DiceFocalLoss",), torch_code=_DICE_VALUE_CODE + _FOCAL_CODE, **_COMBO))

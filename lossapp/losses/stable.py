@@ -141,12 +141,14 @@ def hard_label_where(y: torch.Tensor, if_one: torch.Tensor, if_zero: torch.Tenso
 
 
 def bce_with_logits_stable(x: torch.Tensor, y: torch.Tensor, e: torch.Tensor | None = None,
-                           s: torch.Tensor | None = None) -> torch.Tensor:
+                           s: torch.Tensor | None = None, tail: torch.Tensor | None = None) -> torch.Tensor:
     """ce = max(x, 0) − x y + log(1 + e^{−|x|}) (for y = 1: max(−x, 0) + log(1 + e^{−|x|}); for y = 0: max(x, 0) + ...).
-    `e`: e^{−|x|} when the caller has it (exp_neg_abs(x)); `s`: likewise nonneg_mask(x)."""
+    `e`: e^{−|x|} when the caller has it (exp_neg_abs(x)); `s`: likewise nonneg_mask(x); `tail`: likewise
+    log(1 + e^{−|x|}) = torch.log1p(e), for finite x (with s given)."""
     s = nonneg_mask(x) if s is None else s
     if s is not None:  # finite x: max(x, 0) − x y is x·(s − y) for 0/1 labels (exactly, and one product to differentiate)
-        tail = torch.log1p(_exp_neg_abs(x, s) if e is None else e)
+        if tail is None:
+            tail = torch.log1p(_exp_neg_abs(x, s) if e is None else e)
         return (x * (s - y) if all_binary(y) else x * s - x * y) + tail
     tail = torch.log1p(exp_neg_abs(x) if e is None else e)
     zero = torch.zeros_like(x)
