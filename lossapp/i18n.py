@@ -110,6 +110,8 @@ class _Rendered(dict):
 
 def _render(message_id: str, fields: Mapping[str, Any], lang: str) -> str:
     template = catalog(lang).get(message_id) or catalog("en")[message_id]
+    if lang == "en":  # a Message field formats as its English already (a str): no _Rendered needed
+        return template.format_map(fields)
     return template.format_map(_Rendered(fields, lang))
 
 

@@ -39,6 +39,7 @@ from lossapp.inputs import (
     require_target,
     shape_text,
 )
+from lossapp.inputs.parse import _decimals
 from lossapp.inputs.random_specs import generator_spec, spec_torch_code
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -203,6 +204,21 @@ def test_number_decimals_of_a_plain_number_counts_its_fraction_digits(token):
         assert number_decimals(token) == (-1 if fraction is None else min(len(fraction), inputs.limits.MAX_DECIMALS))
     else:
         assert number_decimals(token) == number_decimals(" " + token)  # not plain: the general reading
+
+
+@given(st.lists(st.text(alphabet="0123456789.-+eE, \u0663\u00b2_n", max_size=7), min_size=1, max_size=6))
+@settings(max_examples=500, deadline=None)
+def test_the_decimals_of_a_list_of_words_are_each_words_number_decimals(words):
+    """_decimals reads a list of plain decimals at once (commas inside a word, signs, '.', exponents and non-ASCII
+    digits fall back word by word): the same numbers as number_decimals."""
+    assert _decimals(words).dtype == np.int64
+    assert _decimals(words).tolist() == [number_decimals(w) for w in words]
+
+
+def test_the_decimals_of_plain_words_are_capped_as_number_decimals_caps_them():
+    words = ["1." + "0" * 400, "-.5", "+3", "7", "12.", "1" * 500, "0.2947"]
+    assert _decimals(words).tolist() == [number_decimals(w) for w in words] == [300, 1, -1, -1, 0, -1, 4]
+    assert _decimals([]).tolist() == []
 
 
 def test_decimals_none_above_limit():

@@ -807,6 +807,17 @@ def test_bce_derivative_step_at_the_article_case():
     assert weighted.value_list() == pytest.approx([-2 / 0.2947, 3 / (1 - 0.5898)], rel=1e-12)
 
 
+def test_a_large_derivative_steps_points_are_its_shown_elements():
+    """A step of more than COMPLETE_MAX elements spells out its first points from its shown elements (one evaluation
+    of the derivative): the note of a short input's first three points, and "…" for the rest."""
+    pred = [0.2947, 0.5898, 0.4863, 1e-50, 0.25] * 10
+    target = [1, 0, 0, 1, 1] * 10
+    step = lossapp.compute("bce", str(pred), str(target), reduction="none").step("dl/dp")
+    short = lossapp.compute("bce", str(pred[:3]), str(target[:3]), reduction="none").step("dl/dp")
+    assert step.count == 50 and not step.complete and step.value_list()[:3] == short.value_list()
+    assert step.note == i18n.msg("derivative.points_more", points=short.note)
+
+
 def test_bce_derivative_is_zero_where_the_clamp_fires():
     r = lossapp.compute("bce", "[1e-50, 0.5]", "[1, 1]", reduction="none")
     step = r.step("dl/dp")

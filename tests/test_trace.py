@@ -138,6 +138,11 @@ def test_head_is_a_compact_float64_copy() -> None:
     assert first.untyped_storage().nbytes() == 6 * 8  # holds none of t's memory
     big = torch.arange(1000, dtype=torch.float64)
     assert head(big, 6).untyped_storage().nbytes() == 6 * 8 and head(big, 6).data_ptr() != big.data_ptr()
+    grad = big.clone().requires_grad_(True)
+    first = head(grad[10:], 3)  # a float64 view (read through numpy): a detached copy
+    assert first.tolist() == [10.0, 11.0, 12.0] and not first.requires_grad
+    first.add_(1)
+    assert grad[10].item() == 10.0
 
 
 def test_a_quiet_trace_keeps_its_steps_without_values() -> None:

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -998,10 +999,27 @@ def _skip_header(text: str, start: int, end: int, name: str) -> int:
     return nl + 1
 
 
+# Words that are all plain decimals ("0.2947", "-3", "1.", ".5"): number_decimals' common case, read at once
+_PLAIN_WORDS = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:,[-+]?(?:\d+\.?\d*|\.\d+))*", re.ASCII)
+
+
+def _decimals(words: list[str]) -> np.ndarray:
+    """number_decimals of each word (int64): where every word is a plain decimal (one match over the words joined by
+    commas, no word holding a comma), its digits after the point (at most limits.MAX_DECIMALS), or -1 without a
+    point, as number_decimals' common case says; else number_decimals word by word."""
+    joined = ",".join(words)
+    count = len(words)
+    if joined.count(",") == count - 1 and _PLAIN_WORDS.fullmatch(joined):
+        dots = np.fromiter(map(str.find, words, repeat(".")), dtype=np.int64, count=count)
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=count)
+        return np.where(dots < 0, -1, np.minimum(lengths - dots - 1, limits.MAX_DECIMALS))
+    return np.fromiter(map(number_decimals, words), dtype=np.int64, count=count)
+
+
 def _tokens_to_input(values: torch.Tensor, words: list[str], shape: Sequence[int]) -> TensorInput:
     """Flat converted values and their words (row-major) -> TensorInput of the given shape."""
     decimals = None
     if len(words) <= limits.DECIMALS_MAX_ELEMENTS:
-        decimals = np.fromiter(map(number_decimals, words), dtype=np.int64, count=len(words)).reshape(tuple(shape))
+        decimals = _decimals(words).reshape(tuple(shape))
     return TensorInput(values.reshape(tuple(shape)), decimals)
 

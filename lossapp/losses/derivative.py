@@ -37,8 +37,14 @@ def derivative_step(trace: Trace, symbol: str, formula: str, fn: Callable[..., t
         return
     shape = broadcast_shape(*(t.shape for t in inputs))
     firsts = [head(t.detach().broadcast_to(shape), NOTE_POINTS).tolist() for t in inputs]
-    with torch.no_grad():
-        values = fn(*(torch.tensor(v, dtype=torch.float64) for v in firsts)).reshape(-1).tolist()
+    trace.show(symbol, title or msg("derivative.title"), formula, fn, *inputs, sub=sub, **args)
+    step = trace.steps[-1]
+    if step.complete:
+        with torch.no_grad():
+            values = fn(*(torch.tensor(v, dtype=torch.float64) for v in firsts)).reshape(-1).tolist()
+    else:  # the step shows fn at its first SHOWN elements, the points' first among them (one evaluation, on the CPU
+        # as these: elementwise, and below the width of torch's vectorised loops either way)
+        values = step.shown_values()[:NOTE_POINTS].tolist()
     notes = [point(*(v[i] for v in firsts), values[i]) for i in range(len(values))]
     note: Message | str = ""
     if notes:
@@ -49,4 +55,4 @@ def derivative_step(trace: Trace, symbol: str, formula: str, fn: Callable[..., t
             note = msg("derivative.points_more", points=note)
     if lead is not None:
         note = msg("derivative.lead", lead=lead, points=note) if note else lead
-    trace.show(symbol, title or msg("derivative.title"), formula, fn, *inputs, note=note, sub=sub, **args)
+    step.note = note
