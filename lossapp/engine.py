@@ -133,7 +133,8 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
     """Run the float64 step function; return the trace, the value and d(value)/d(pred).
 
     The gradient is autograd of the trace, or the spec's own `gradient` where it gives one (then the trace runs
-    without recording a graph). With `release`, the steps keep only their shown elements from the moment they are
+    without recording a graph; with `LossSpec.gradient_shared` the sums it computed on the way are the trace's
+    `shared`, which the steps read instead of summing again). With `release`, the steps keep only their shown elements from the moment they are
     written (a transient trace: they add nothing to the peak memory of the computation or of the backward pass), their
     complete values to come from `replay`. With `quiet`, the steps that are only shown are not written (a rerun whose
     steps nobody reads). A gradient that autograd gives as a sparse COO tensor (NLL's of log-probabilities: one element
@@ -145,7 +146,8 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
     x = x.double() if x.is_floating_point() else x
     grad = None
     if spec.differentiable and spec.gradient is not None:
-        grad = spec.gradient(x, target, params, reduction)
+        shared = {"shared": trace.shared} if spec.gradient_shared else {}
+        grad = spec.gradient(x, target, params, reduction, **shared)
     autograd = spec.differentiable and grad is None and x.is_floating_point()
     if autograd:
         x.requires_grad_(True)

@@ -143,6 +143,9 @@ class LossSpec:
     # autograd at the edges (e.g. BCE at p = 0 or 1), or the derivative in a few passes where autograd's chain through
     # every step costs several times the forward (bce_with_logits, the penalties)
     gradient: Callable[..., torch.Tensor | None] | None = None
+    # the gradient takes a keyword `shared`, a dict it writes the values it computes on the way (the overlap losses'
+    # set sums) into, for the steps to read instead of computing them again (the Trace's `shared`, see run_trace)
+    gradient_shared: bool = False
     # (pred, target, params) -> the flat indices of the only elements of pred where d(value)/d(pred) may be nonzero,
     # for the inputs as prepared (nll: each counted sample's target class), or None: the gradients are then compared
     # at those elements and checked to be exactly 0 at every other (lossapp.reference.closeness's `support`)

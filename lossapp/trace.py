@@ -266,6 +266,9 @@ class Trace:
     transient: bool = False
     replay: Replayer | None = field(default=None, repr=False)
     quiet: bool = False
+    # values the spec's gradient computed (it ran first, on the same inputs) that the steps read instead of computing
+    # them again: the overlap losses' set sums (LossSpec.gradient_shared; empty where the gradient wrote none)
+    shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def _append(self, step: Step) -> None:
         self.steps.append(step)

@@ -908,3 +908,42 @@ def test_bce_reruns_are_the_steps_value_bit_for_bit(name: str, n: int) -> None:
             for reduction in ("mean", "sum", "none"):
                 a, b = value(x, y, params, reduction, memo), steps(Trace(quiet=True), x, y, params, reduction)
                 assert torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num()), reduction
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits_in_place_form_is_the_general_one(weighted, reduction):
+    """A trace that keeps only shown elements takes the in-place form of a large bce_with_logits (fewer passes): its
+    value, unreduced loss, steps (symbols, shown elements, substitutions) bit for bit those of the general form, with
+    ±inf logits and soft labels too; a quiet trace writes the same steps."""
+    from lossapp.losses.classification import bce_with_logits_steps
+    from lossapp.trace import Trace
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(500, generator=g, dtype=torch.float64) * 20
+    x[[3, 7]] = torch.tensor([math.inf, -math.inf], dtype=torch.float64)
+    x[11] = 0.0
+    y = torch.rand(500, generator=g, dtype=torch.float64)
+    y[:250] = y[:250].round()
+    params = {"weight": torch.rand(500, generator=g, dtype=torch.float64) if weighted else None, "pos_weight": None}
+    general = Trace()  # (keeps every element: the general form)
+    with torch.no_grad():
+        expected = bce_with_logits_steps(general, x, y, params, reduction)
+        general.release()
+        for trace in (Trace(transient=True), Trace(quiet=True)):
+            value = bce_with_logits_steps(trace, x, y, params, reduction)
+            assert torch.equal(value.isnan(), expected.isnan())
+            assert torch.equal(value.nan_to_num(), expected.nan_to_num())
+            assert torch.equal(trace.unreduced.nan_to_num(), general.unreduced.nan_to_num())
+            if trace.quiet:  # against the general form's quiet trace (autograd following x: not in place)
+                quiet = Trace(quiet=True)
+                with torch.enable_grad():
+                    bce_with_logits_steps(quiet, x.clone().requires_grad_(True), y, params, reduction)
+                assert [(s.symbol, s.note, s.sub, s.shape) for s in trace.steps] == \
+                       [(s.symbol, s.note, s.sub, s.shape) for s in quiet.steps]
+                continue
+            assert [s.symbol for s in trace.steps] == [s.symbol for s in general.steps]
+            for mine, theirs in zip(trace.steps, general.steps, strict=True):
+                assert (mine.shape, mine.note, mine.sub, mine.substituted()) == \
+                       (theirs.shape, theirs.note, theirs.sub, theirs.substituted())
+                assert torch.equal(mine.shown_values().nan_to_num(), theirs.shown_values().nan_to_num()), mine.symbol

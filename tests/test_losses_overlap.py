@@ -684,3 +684,25 @@ def test_combined_rerun_is_the_steps_value_bit_for_bit(name: str, activation: st
             x, t = spec.prepare(pred, target, params, Trace())
             expected = spec.steps(Trace(quiet=True), x, t, params, reduction)
             assert torch.equal(spec.rerun(x, t, params, reduction, memo), expected), (reduction, extra)
+
+
+@pytest.mark.parametrize("name", ["dice", "iou", "tversky"])
+@pytest.mark.parametrize("options", [{}, {"per_sample": True}, {"per_channel": True, "include_background": False}])
+def test_set_sums_shared_by_the_gradient_are_the_steps_own(name, options):
+    """The steps read the set sums the closed-form gradient computed (Trace.shared): the same steps, bit for bit, as
+    the steps summing p·t, p and t themselves (a replay, which runs no gradient)."""
+    g = torch.Generator().manual_seed(4)
+    p = torch.rand(3, 4, 50, generator=g)
+    t = (torch.rand(3, 4, 50, generator=g) < 0.4).float()
+    r = lossapp.compute(name, p, t, reduction="none", **options)
+    replayed = r.replay.steps()
+    assert [s.symbol for s in r.steps] == [s.symbol for s in replayed]
+    for mine, theirs in zip(r.steps, replayed, strict=True):
+        assert torch.equal(mine.shown_values(), theirs.shown_values()[:mine.shown]
+                           if theirs.shown_values().numel() > mine.shown else theirs.shown_values()), mine.symbol
+    assert any(s.symbol == "|X∩Y|" for s in r.steps)
+    from lossapp.engine import run_trace
+    from lossapp.losses.overlap import SET_SUMS
+    from lossapp.registry import lookup
+    trace, _, _ = run_trace(lookup(name), p.double(), t.double(), lookup(name).resolve_params(options), "none")
+    assert SET_SUMS in trace.shared  # (the path tested: the steps read the gradient's sums)

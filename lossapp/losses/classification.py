@@ -71,7 +71,7 @@ from lossapp.losses.stable import (
 from lossapp.reduction import reduce
 from lossapp.reference import SPARSE_SUPPORT
 from lossapp.registry import LossSpec, Param, RerunMemo, register
-from lossapp.trace import CHUNK, Trace, extremes, fmt
+from lossapp.trace import CHUNK, COMPLETE_MAX, Trace, extremes, fmt
 
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
 MAX_PLACES = 5  # positions listed in a note
@@ -379,6 +379,9 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
         0.2620
     """
     x, y = pred, target
+    weight, pos_weight = params.get("weight"), params.get("pos_weight")
+    if pos_weight is None and _logits_in_place(trace, x, y):
+        return _bce_with_logits_large(trace, x, y, weight, pos_weight, reduction)
     # |x|, min(x, 0) and min(−x, 0) by the sign of x, so that autograd gives the true derivative at x = 0
     abs_x, min_x, min_neg_x = sign_parts(x)
     a = trace.add("|x|", msg("classification.step.absolute_logit"), r"|x_n|", abs_x)
@@ -392,7 +395,6 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
     log_sig_neg = trace.add("log σ(−x)", msg("classification.step.log_sigmoid_neg"),
                             r"\log \sigma(-x_n) = \min(-x_n, 0) - s_n", min_neg_x - s,
                             sub=r"\min(-$x, 0) - $s", x=x, s=s)
-    weight, pos_weight = params.get("weight"), params.get("pos_weight")
     if pos_weight is None:
         trace.show("stable", msg("classification.step.stable_form"), r"\max(x_n, 0) - x_n y_n + \log\left(1 + e^{-|x_n|}\right)",
                    lambda x, y, s: select(x >= 0, x, 0.0) - x * y + s, x, y, s,
@@ -407,6 +409,55 @@ def bce_with_logits_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor
     loss, sub_args = weighted_per_element(trace, inner, weight, x.shape)
     if pos_weight is not None:
         sub_args["c"] = pc
+    return _bce_with_logits_end(trace, x, y, loss, sub_args, log_sig, log_sig_neg, weight, pos_weight, reduction)
+
+
+def _logits_in_place(trace: Trace, x: torch.Tensor, y: torch.Tensor) -> bool:
+    """Whether bce_with_logits_steps may take its in-place form (`_bce_with_logits_large`): float64 x and y that
+    autograd does not follow, no pos_weight, and a trace that keeps only the shown elements of a step larger than
+    COMPLETE_MAX (transient or quiet), so that the steps it writes as shown ones (|x|, s) end exactly as written
+    ones would."""
+    return ((trace.transient or trace.quiet) and x.numel() > COMPLETE_MAX and x.dtype == torch.float64
+            and y.dtype == torch.float64 and not (torch.is_grad_enabled() and x.requires_grad))
+
+
+def _softplus_tail(x: torch.Tensor) -> torch.Tensor:
+    """s = log(1 + e^{−|x|}) as bce_with_logits_steps forms it (|x| from sign_parts)."""
+    return torch.log1p(torch.exp(-sign_parts(x)[0]))
+
+
+def _bce_with_logits_large(trace: Trace, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None,
+                           pos_weight: torch.Tensor | None, reduction: str) -> torch.Tensor:
+    """bce_with_logits_steps without pos_weight for a trace that keeps only shown elements (`_logits_in_place`): log σ(±x)
+    from `_log_sigmoids` (the same operations on the same operands, written in place into fewer buffers: bit for bit,
+    see bce_with_logits_value), |x| and s shown only (elementwise: their shown elements are those of the tensors), the
+    per-element loss written in place. The same steps, values and released state (a step larger than COMPLETE_MAX
+    keeps no substitution) as the general form, in fewer passes over the elements."""
+    if trace.quiet:  # (a quiet trace's steps hold no value)
+        trace.add("|x|", msg("classification.step.absolute_logit"), r"|x_n|", None)
+        trace.add("s", msg("classification.step.softplus_remainder"), r"s_n = \log\left(1 + e^{-|x_n|}\right)", None,
+                  note=msg("classification.note.e_x_1_never_overflows"))
+    else:
+        trace.show("|x|", msg("classification.step.absolute_logit"), r"|x_n|", lambda x: sign_parts(x)[0], x)
+        trace.show("s", msg("classification.step.softplus_remainder"), r"s_n = \log\left(1 + e^{-|x_n|}\right)",
+                   _softplus_tail, x, note=msg("classification.note.e_x_1_never_overflows"))
+    log_sig, log_sig_neg = _log_sigmoids(x)
+    trace.add("log σ(x)", msg("classification.step.log_sigmoid"), r"\log \sigma(x_n) = \min(x_n, 0) - s_n", log_sig,
+              note=msg("classification.note.computed_without_forming_x_which"))
+    trace.add("log σ(−x)", msg("classification.step.log_sigmoid_neg"), r"\log \sigma(-x_n) = \min(-x_n, 0) - s_n",
+              log_sig_neg)
+    trace.show("stable", msg("classification.step.stable_form"), r"\max(x_n, 0) - x_n y_n + \log\left(1 + e^{-|x_n|}\right)",
+               lambda x, y: select(x >= 0, x, 0.0) - x * y + _softplus_tail(x), x, y,
+               note=msg("classification.note.the_same_as_y_log"))
+    inner = torch.mul(y, log_sig).add_(torch.rsub(y, 1).mul_(log_sig_neg))
+    loss, sub_args = (inner.neg_(), {}) if weight is None else weighted_per_element(trace, inner, weight, x.shape)
+    return _bce_with_logits_end(trace, x, y, loss, sub_args, log_sig, log_sig_neg, weight, pos_weight, reduction)
+
+
+def _bce_with_logits_end(trace: Trace, x: torch.Tensor, y: torch.Tensor, loss: torch.Tensor, sub_args: dict[str, Any],
+                         log_sig: torch.Tensor, log_sig_neg: torch.Tensor, weight: torch.Tensor | None,
+                         pos_weight: torch.Tensor | None, reduction: str) -> torch.Tensor:
+    """bce_with_logits_steps's last steps: the per-element loss, the derivative, the reduction."""
     loss = trace.add("l", msg("classification.step.bce_with_logits_per_element"),
                      r"l_n = -w_n\left[p_c\, y_n \log \sigma(x_n) + (1-y_n)\log \sigma(-x_n)\right]", loss,
                      sub=(r"-" + (r"$w" if weight is not None else "") + r"\left["
@@ -467,7 +518,7 @@ def bce_with_logits_gradient(pred: torch.Tensor, target: torch.Tensor, params: d
     if weight is not None:
         grad = grad * weight.double()
     if reduction == "mean":
-        grad = grad / max(x.numel(), 1)
+        grad = grad.div_(max(x.numel(), 1))  # (grad is a new tensor here: written in place)
     return grad.expand(x.shape).contiguous()
 
 

@@ -158,6 +158,11 @@ def _check_set_options(pred: torch.Tensor, params: dict[str, Any]) -> None:
 
 # -- the float64 trace -------------------------------------------------------------------------------
 
+# The key of the set sums the closed-form gradient leaves in the trace's `shared` (it runs first, on the same p and t):
+# (dims, |X∩Y|, |X|, |Y|), which the steps read instead of summing p·t, p and t again (three passes over the elements)
+SET_SUMS = "overlap.set_sums"
+
+
 def _ssum(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     """Sum over dims; no dims means no sum (torch's x.sum(()) would sum everything)."""
     return x.sum(dims) if dims else x
@@ -326,10 +331,13 @@ def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
     else:
         trace.show("p·t", msg("overlap.step.element_wise_product_p_t"), r"p_i\, t_i", torch.mul, p, t, sub=r"$p \cdot $t",
                    p=p, t=t)
+        known = trace.shared.get(SET_SUMS)  # (the gradient's: the same sums of the same p and t)
+        sums = known[1:] if known is not None and known[0] == dims else (product_sum(p, t, dims), _ssum(p, dims),
+                                                                         _ssum(t, dims))
         inter = trace.add("|X∩Y|", msg("overlap.step.intersection_x_y"), r"|X \cap Y| = \sum_i p_i t_i",
-                          product_sum(p, t, dims), sub=_sum_terms(p * t, dims) if p.numel() <= SUBSTITUTE_MAX else None)
-        sp = trace.add("|X|", msg("overlap.step.prediction_size_x"), r"|X| = \sum_i p_i", _ssum(p, dims), sub=_sum_terms(p, dims))
-        st = trace.add("|Y|", msg("overlap.step.target_size_y"), r"|Y| = \sum_i t_i", _ssum(t, dims), sub=_sum_terms(t, dims))
+                          sums[0], sub=_sum_terms(p * t, dims) if p.numel() <= SUBSTITUTE_MAX else None)
+        sp = trace.add("|X|", msg("overlap.step.prediction_size_x"), r"|X| = \sum_i p_i", sums[1], sub=_sum_terms(p, dims))
+        st = trace.add("|Y|", msg("overlap.step.target_size_y"), r"|Y| = \sum_i t_i", sums[2], sub=_sum_terms(t, dims))
     fp, fn = sp - inter, st - inter  # |X∖Y| and |Y∖X|, the soft false positives and negatives
     empty = (sp + st).detach() == 0
     if kind == "dice":
@@ -490,7 +498,7 @@ def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
     The loss 1 − coef gives −(t_i·a + b), 0 for sets left out (include_background=false) or zeroed (zero_empty), over
     the number of set losses for mean: three sums and one pass over the elements instead of autograd's chain."""
     def gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
-                 reduction: str) -> torch.Tensor | None:
+                 reduction: str, shared: dict[str, Any] | None = None) -> torch.Tensor | None:
         if params["activation"] != "none" or params.get("intersection", "product") != "product":
             return None
         p, t = pred.detach(), target.double()
@@ -501,10 +509,13 @@ def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
         eps = float(params["eps"])
         inter = product_sum(p, t, dims, keepdim=True)
         size_t = t.sum(dims, keepdim=True)
+        size_p = p.sum(dims, keepdim=True)
         num = scale * inter + eps
-        den = scale * (inter + alpha * (p.sum(dims, keepdim=True) - inter) + beta * (size_t - inter)) + eps
+        den = scale * (inter + alpha * (size_p - inter) + beta * (size_t - inter)) + eps
         if bool((den == 0).any()):
             return None
+        if shared is not None:  # (the steps' |X∩Y|, |X|, |Y|: the same sums, without the kept dimensions)
+            shared[SET_SUMS] = (dims, inter.squeeze(dims), size_p.squeeze(dims), size_t.squeeze(dims))
         kept = torch.ones_like(den)
         if not params.get("include_background", True):
             kept[:, 0] = 0.0  # (channels or classes are on dim 1)
@@ -774,7 +785,7 @@ register(LossSpec(
     set_measure="dice",
     name="dice", title=msg("overlap.dice.title"), summary=msg("overlap.dice.summary"),
     formula=r"l = 1 - \frac{2\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i + \epsilon}",
-    params=_SET_PARAMS, steps=dice_steps, enclosure=dice_enclosure, reference=dice_reference, gradient=dice_gradient,
+    params=_SET_PARAMS, steps=dice_steps, enclosure=dice_enclosure, reference=dice_reference, gradient=dice_gradient, gradient_shared=True,
     reference_name=msg("overlap.reference_name.dice"),
     aliases=("dice_loss", "DiceLoss", "soft_dice", "sorensen_dice"), torch_code=DICE_CODE, **_COMMON))
 
@@ -782,7 +793,7 @@ register(LossSpec(
     set_measure="iou",
     name="iou", title=msg("overlap.iou.title"), summary=msg("overlap.iou.summary"),
     formula=r"l = 1 - \frac{\sum_i p_i t_i + \epsilon}{\sum_i p_i + \sum_i t_i - \sum_i p_i t_i + \epsilon}",
-    params=_SET_PARAMS, steps=iou_steps, enclosure=iou_enclosure, reference=iou_reference, gradient=iou_gradient,
+    params=_SET_PARAMS, steps=iou_steps, enclosure=iou_enclosure, reference=iou_reference, gradient=iou_gradient, gradient_shared=True,
     reference_name=msg("overlap.reference_name.iou"),
     aliases=("jaccard", "iou_loss", "jaccard_loss", "JaccardLoss"), torch_code=IOU_CODE, **_COMMON))
 
@@ -795,7 +806,7 @@ register(LossSpec(
             Param("alpha", 0.5, Interval(Real, 0.0, 10.0), msg("overlap.tversky.param.alpha")),
             Param("beta", 0.5, Interval(Real, 0.0, 10.0), msg("overlap.tversky.param.beta")),
             ACTIVATION_PARAM, PER_SAMPLE_PARAM, *SET_OPTION_PARAMS),
-    steps=tversky_steps, enclosure=tversky_enclosure, reference=tversky_reference, gradient=tversky_gradient,
+    steps=tversky_steps, enclosure=tversky_enclosure, reference=tversky_reference, gradient=tversky_gradient, gradient_shared=True,
     reference_name=msg("overlap.reference_name.tversky"),
     aliases=("tversky_loss", "TverskyLoss"), torch_code=TVERSKY_CODE, **_COMMON))
 
