@@ -160,7 +160,7 @@ def _check_set_options(pred: torch.Tensor, params: dict[str, Any]) -> None:
 
 # The key of the set sums the closed-form gradient leaves in the trace's `shared` (it runs first, on the same p and t):
 # (dims, |X∩Y|, |X|, |Y|), which the steps read instead of summing p·t, p and t again (three passes over the elements)
-SET_SUMS = "overlap.set_sums"
+SET_SUMS = "set_sums"  # (a key of Trace.shared; not a message id)
 
 
 def _ssum(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
