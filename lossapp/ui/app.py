@@ -208,7 +208,11 @@ def launch(demo: gr.Blocks | None = None, **overrides: Any) -> Any:
     warm_up_when_serving(demo)
     DOWNLOADS.start_sweeping()
     _stop_on_sigterm()
-    return demo.launch(**{**launch_kwargs(), **overrides})
+    try:
+        return demo.launch(**{**launch_kwargs(), **overrides})
+    except KeyboardInterrupt:  # stopped while still starting (Gradio's own loop handles it once it serves)
+        demo.close()
+        return None
 
 
 def _stop_on_sigterm() -> None:
