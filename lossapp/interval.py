@@ -68,6 +68,7 @@ from lossapp.inputs import TensorInput, limits
 
 F64 = torch.float64
 U = 2.0 ** -53
+TINY = 2.0 ** -1022  # the least normal float64: a rounding errs by ≤ u·(|x| + TINY), underflow included
 _NEG_INF = torch.tensor(-math.inf, dtype=F64)
 _POS_INF = torch.tensor(math.inf, dtype=F64)
 INV_E = 1.0 / math.e

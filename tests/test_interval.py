@@ -747,3 +747,67 @@ def test_point_bound_contains_the_exact_value(name: str, params: dict, reduction
     exact = _exact_point_value(name, params, pred.double().reshape(-1).tolist(), target.double().reshape(-1).tolist(),
                                reduction)
     assert mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (float(exact), e.lo, e.hi)
+
+
+def _exact_margin_value(name: str, params: dict, pred: torch.Tensor, target: torch.Tensor | None,
+                        reduction: str) -> mpmath.mpf:
+    """The margin, 0-1 and penalty losses of float inputs in 60-digit arithmetic (mpmath)."""
+    x = [[mpmath.mpf(v) for v in row] for row in pred.double().reshape(pred.shape[0], -1).tolist()]
+    if name == "multi_margin":
+        p, m = params.get("p", 1), mpmath.mpf(params.get("margin", 1.0))
+        w = params.get("weight")
+        terms = []
+        for row, y in zip(x, target.tolist(), strict=True):
+            s = mpmath.fsum(max(m - row[y] + v, 0) ** p for i, v in enumerate(row) if i != y)
+            terms.append((mpmath.mpf(float(w[y])) if w is not None else 1) * s / len(row))
+    else:
+        flat = [v for row in x for v in row]
+        ys = [mpmath.mpf(v) for v in target.double().reshape(-1).tolist()] if target is not None else flat
+        lam = mpmath.mpf(params.get("lam", 0.01))
+        if name == "hinge":
+            terms = [max(mpmath.mpf(params.get("margin", 1.0)) - y * v, 0) for v, y in zip(flat, ys, strict=True)]
+        elif name == "zero_one":
+            terms = [mpmath.mpf(int((v >= params.get("threshold", 0.5)) != (y == 1))) for v, y in zip(flat, ys, strict=True)]
+        elif name == "l1_penalty":
+            terms = [lam * abs(v) for v in flat]
+        else:
+            terms = [lam / 2 * v * v for v in flat]
+    total = mpmath.fsum(terms)
+    return total / len(terms) if reduction == "mean" else total
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("name", "params", "reduction"), [
+    ("hinge", {}, "mean"), ("hinge", {"margin": 0.5}, "sum"), ("multi_margin", {}, "mean"),
+    ("multi_margin", {"margin": 0.0}, "sum"), ("multi_margin", {"p": 2, "weight": torch.tensor([0.5, 1.0, 2.0, 3.0])}, "sum"),
+    ("zero_one", {}, "mean"), ("zero_one", {"threshold": 0.0}, "sum"), ("l1_penalty", {}, "sum"),
+    ("l1_penalty", {"lam": 7.5}, "mean"), ("l2_penalty", {}, "sum"), ("l2_penalty", {"lam": 2.0 ** -1000}, "mean")])
+def test_margin_and_penalty_point_bounds_contain_the_exact_value(name: str, params: dict, reduction: str, mode: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The point bounds of hinge, multi-margin, 0-1 and the penalties contain the loss of the float inputs computed
+    in 60-digit arithmetic (mpmath), on random and adversarial inputs (scores of ±300 and ±10⁻³⁰⁰, magnitudes over 16
+    orders, λ down to 2⁻¹⁰⁰⁰ where w² underflows)."""
+    monkeypatch.setattr(lossapp.inputs.limits, "DECIMALS_MAX_ELEMENTS", 0)
+    pred, target = point_inputs(name, params, mode, seed=7, n=240)
+    r = lossapp.compute(name, pred, target, reduction=reduction, **params)
+    e = enclose(r)
+    assert e.method == POINT_METHOD, e.note
+    exact = _exact_margin_value(name, params, pred, target, reduction)
+    assert mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (float(exact), e.lo, e.hi)
+
+
+def test_margin_point_bounds_decline_outside_their_premises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scores that are not finite, a negative weight, a subnormal λ: interval arithmetic as before."""
+    monkeypatch.setattr(lossapp.inputs.limits, "DECIMALS_MAX_ELEMENTS", 0)
+    pred, target = point_inputs("multi_margin", {}, "random", 0)
+    assert enclose(lossapp.compute("multi_margin", pred, target)).method == POINT_METHOD
+    assert enclose(lossapp.compute("multi_margin", pred, target, weight=torch.tensor([1.0, -1.0, 1.0, 1.0]))
+                   ).method != POINT_METHOD
+    big = pred.double().clone()
+    big[0, 0] = math.inf  # a score of +∞ in a class that is not the true one gives l = ∞; one in the true class 0
+    big[0, target[0]] = -math.inf if int(target[0]) != 0 else math.inf
+    e = enclose(lossapp.compute("multi_margin", big, target))
+    assert e.method != POINT_METHOD
+    w, _ = point_inputs("l2_penalty", {}, "random", 0)
+    assert enclose(lossapp.compute("l2_penalty", w, lam=2.0 ** -1000)).method == POINT_METHOD
+    assert enclose(lossapp.compute("l2_penalty", w, lam=2.0 ** -1030)).method != POINT_METHOD
