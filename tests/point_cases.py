@@ -58,6 +58,8 @@ POINT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("l1_penalty", {"lam": 7.5}),
     ("l2_penalty", {}),
     ("l2_penalty", {"lam": 2.0 ** -1000}),
+    ("truncated_ce", {}),
+    ("truncated_ce", {"m": 0.9}),
 ]
 MODES = ("random", "adversarial")
 
@@ -139,7 +141,7 @@ def point_inputs(name: str, params: dict[str, Any], mode: str, seed: int,
             t = torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=gen)
         else:
             t = (torch.rand(shape, generator=gen) < 0.4).to(F64)
-            if adversarial:
+            if adversarial and name != "truncated_ce":  # (it takes hard labels only)
                 t = mixed(torch.rand(shape, generator=gen, dtype=F64), t)  # soft labels
     if not adversarial:
         x = x.float()

@@ -708,6 +708,12 @@ def _exact_point_value(name: str, params: dict, x: list[float], t: list[float], 
         a, y = mpmath.mpf(xi), mpmath.mpf(ti)
         if name == "mse":
             terms.append((a - y) ** 2)
+        elif name == "truncated_ce":
+            log_p = max(mpmath.log(a), -100) if a > 0 else mpmath.mpf(-100)
+            log_q = max(mpmath.log(one - a), -100) if a < 1 else mpmath.mpf(-100)
+            m = params.get("m", 0.6)
+            kept = not ((ti == 1 and xi > m) or (ti == 0 and xi < 1 - m))
+            terms.append(-(y * log_p + (one - y) * log_q) if kept else mpmath.mpf(0))
         elif name == "kl_div":
             terms.append(y * (mpmath.log(y) - a) if y > 0 else mpmath.mpf(0))
         else:
@@ -734,7 +740,8 @@ def _exact_point_value(name: str, params: dict, x: list[float], t: list[float], 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("name", "params", "reduction"), [
     ("bce", {}, "mean"), ("mse", {}, "sum"), ("focal", {}, "mean"), ("focal", {"input": "probabilities"}, "sum"),
-    ("focal", {"alpha": 0.6, "gamma": 1.5}, "mean"), ("kl_div", {}, "batchmean")])
+    ("focal", {"alpha": 0.6, "gamma": 1.5}, "mean"), ("kl_div", {}, "batchmean"), ("truncated_ce", {}, "mean"),
+    ("truncated_ce", {"m": 0.9}, "sum")])
 def test_point_bound_contains_the_exact_value(name: str, params: dict, reduction: str, mode: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The point bound contains the loss of the float inputs computed in 60-digit arithmetic (mpmath), on random and

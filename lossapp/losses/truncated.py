@@ -24,7 +24,19 @@ import torch.nn.functional as F
 from lossapp.i18n import Message, msg
 from lossapp.inputs import require_binary, require_probabilities, require_same_shape
 from lossapp.inputs.constraints import Interval
-from lossapp.interval import Box, Iv, interval_formula, monotone, monotone_scalar, reduce_iv, where
+from lossapp.interval import (
+    Box,
+    Iv,
+    PointBound,
+    interval_formula,
+    monotone,
+    monotone_scalar,
+    point_bound,
+    reduce_iv,
+    reduction_per_den,
+    value_range,
+    where,
+)
 from lossapp.losses.classification import (
     BCE_DERIVATIVE,
     BCE_LABEL_TOTAL,
@@ -152,7 +164,23 @@ def truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[st
 # y = 1: l = [p ≤ m]·min(−log p, 100), non-increasing in p (it only drops to 0 above m); y = 0:
 # l = [p ≥ 1 − m]·min(−log(1 − p), 100), non-decreasing. Monotone: the corners give the exact range, each corner's λ
 # from the same truncation masks as the trace.
-@interval_formula("exact range per element (monotone), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound), K = 8, A = 1: ce (bce_probability_steps, as the sigmoid focal loss's
+# probabilities, lossapp.losses.focal.focal_point_error) is within 6u·ce as BCE's, plus an absolute u for log of the
+# rounded 1 − p: within 8u·(1 + ce); λ is 0 or 1 from comparisons of the exact inputs (the steps' own masks), so
+# λ·ce is exact and the term within 8u·(1 + l). Premises: p and y in [0, 1] (and finite).
+def truncated_point_error(box: Box) -> PointBound | None:
+    """Hard-truncated cross-entropy's float64 error bound for a point box (K = 8, A = 1)."""
+    if box.pred is None or box.target is None or tuple(box.target.shape) != tuple(box.pred.shape):
+        return None
+    x, y = value_range(box), value_range(box, "target")
+    per_den = reduction_per_den(box.reduction, box.pred.shape)
+    if x is None or y is None or per_den is None or x[0] < 0 or x[1] > 1 or y[0] < 0 or y[1] > 1:
+        return None
+    return point_bound(8, 1.0, box.pred.numel(), per_den)
+
+
+@interval_formula("exact range per element (monotone), interval arithmetic with outward rounding",
+                  point_error=truncated_point_error)
 def truncated_enclosure(box: Box) -> Iv:
     m = float(box.params["m"])
     y = box.require_target().to(torch.float64)
