@@ -65,6 +65,7 @@ import torch
 
 from lossapp.i18n import Message, msg
 from lossapp.inputs import TensorInput, limits
+from lossapp.inputs.checks import all_binary
 
 F64 = torch.float64
 U = 2.0 ** -53
@@ -597,7 +598,7 @@ def is_label_like(t: torch.Tensor | None) -> bool:
         return True
     if not t.is_floating_point():
         return True
-    return bool(((t == 0) | (t == 1)).all())
+    return all_binary(t)
 
 
 def target_is_exact(target_kind: str | None, t: torch.Tensor | None) -> bool:

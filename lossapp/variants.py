@@ -587,10 +587,15 @@ def _activate(x: torch.Tensor, activation: str) -> torch.Tensor | None:
 
 def activated(c: Case) -> torch.Tensor | None:
     """The probabilities the correct computation formed from the logits (softmax or sigmoid), recomputed from
-    pred rather than read from the (possibly not held) step 'p'."""
+    pred rather than read from the (possibly not held) step 'p', or σ(pred) as a rerun of it kept it
+    (RerunMemo.SIGMOID; the same bits). Read-only: it may be shared."""
     x = c.pred
     if x is None or not x.is_floating_point():
         return None
+    memo = c._cache.get(("rerun_memo", c.spec.name))  # σ(x) that a rerun of this pred formed (RerunMemo.SIGMOID)
+    if memo is not None and RerunMemo.SIGMOID in memo.pred and \
+            (c.spec.activation or c.param("activation", "none")) == "sigmoid":
+        return memo.pred[RerunMemo.SIGMOID]
     if c.spec.activation == "softmax":
         return softmax(x, class_dim(x))
     return _activate(x, c.spec.activation or c.param("activation", "none"))
