@@ -60,6 +60,9 @@ POINT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("l2_penalty", {"lam": 2.0 ** -1000}),
     ("truncated_ce", {}),
     ("truncated_ce", {"m": 0.9}),
+    ("soft_truncated_ce", {}),
+    ("soft_truncated_ce", {"K": 7.5, "m": 0.6}),
+    ("soft_truncated_ce", {"K": 0.0, "m": 0.2}),
 ]
 MODES = ("random", "adversarial")
 

@@ -41,6 +41,7 @@ from lossapp.interval import (
     sum_parts_bound,
     target_is_exact,
 )
+from lossapp.losses.truncated import soft_threshold_logit
 from lossapp.trace import Trace
 
 mpmath.mp.dps = 60
@@ -714,6 +715,14 @@ def _exact_point_value(name: str, params: dict, x: list[float], t: list[float], 
             m = params.get("m", 0.6)
             kept = not ((ti == 1 and xi > m) or (ti == 0 and xi < 1 - m))
             terms.append(-(y * log_p + (one - y) * log_q) if kept else mpmath.mpf(0))
+        elif name == "soft_truncated_ce":
+            k, m = mpmath.mpf(params.get("K", 1.0)), params.get("m", 0.5)
+            xm = mpmath.mpf(soft_threshold_logit(m))  # the float x_m, as the steps use it
+
+            def sig(v: mpmath.mpf) -> mpmath.mpf:
+                return one / (one + mpmath.exp(-v))
+            terms.append(-y * sig(-k * (a - xm)) * mpmath.log(sig(a))
+                         - (one - y) * sig(k * (a + xm)) * mpmath.log(sig(-a)))
         elif name == "kl_div":
             terms.append(y * (mpmath.log(y) - a) if y > 0 else mpmath.mpf(0))
         else:
@@ -741,7 +750,8 @@ def _exact_point_value(name: str, params: dict, x: list[float], t: list[float], 
 @pytest.mark.parametrize(("name", "params", "reduction"), [
     ("bce", {}, "mean"), ("mse", {}, "sum"), ("focal", {}, "mean"), ("focal", {"input": "probabilities"}, "sum"),
     ("focal", {"alpha": 0.6, "gamma": 1.5}, "mean"), ("kl_div", {}, "batchmean"), ("truncated_ce", {}, "mean"),
-    ("truncated_ce", {"m": 0.9}, "sum")])
+    ("truncated_ce", {"m": 0.9}, "sum"), ("soft_truncated_ce", {}, "mean"),
+    ("soft_truncated_ce", {"K": 7.5, "m": 0.6}, "sum")])
 def test_point_bound_contains_the_exact_value(name: str, params: dict, reduction: str, mode: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The point bound contains the loss of the float inputs computed in 60-digit arithmetic (mpmath), on random and
