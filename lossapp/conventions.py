@@ -648,8 +648,8 @@ def _keras_kl(c: Case) -> float | None:
     x, t = c.pred, c.target
     if x is None or t is None or c.param("log_target") or x.dim() == 0:
         return None
-    q = torch.exp(x.double()).clamp_(KERAS_EPS, 1.0)
-    p = _clipped(t.double(), KERAS_EPS, 1.0)
+    q = torch.exp(c.pred64()).clamp_(KERAS_EPS, 1.0)
+    p = _clipped(c.target64(), KERAS_EPS, 1.0)  # (shared: read only)
     per_row = torch.div(p, q, out=q).log_().mul_(p).sum(-1)  # p·log(p / q), in q's buffer
     return float(per_row.mean()) if c.reduction in ("mean", "batchmean") else float(per_row.sum())
 
@@ -677,7 +677,7 @@ def _keras_kl_interval(c: Case) -> Interval | None:
         return None
     by_rows = c.reduction in ("mean", "batchmean") and x.dim() > 1
     reduction = "batchmean" if by_rows else "sum"
-    log_q, p = _clipped(x.double(), KERAS_LOG_EPS, 0.0), _clipped(t.double(), KERAS_EPS, 1.0)
+    log_q, p = _clipped(c.pred64(), KERAS_LOG_EPS, 0.0), _clipped(c.target64(), KERAS_EPS, 1.0)
     unclipped = log_q is x and p is t  # the clips change nothing: the run is the problem under the other reduction
     iv = c.run_interval(pred=log_q, target=p, reduction=reduction, value=c.reduced_as(reduction) if unclipped else None)
     if iv is None:

@@ -65,9 +65,11 @@ import torch
 
 from lossapp.i18n import Message, msg
 from lossapp.inputs import TensorInput, limits
+from lossapp.inputs.checks import all_binary
 
 F64 = torch.float64
 U = 2.0 ** -53
+TINY = 2.0 ** -1022  # the least normal float64: a rounding errs by ≤ u·(|x| + TINY), underflow included
 _NEG_INF = torch.tensor(-math.inf, dtype=F64)
 _POS_INF = torch.tensor(math.inf, dtype=F64)
 INV_E = 1.0 / math.e
@@ -596,7 +598,7 @@ def is_label_like(t: torch.Tensor | None) -> bool:
         return True
     if not t.is_floating_point():
         return True
-    return bool(((t == 0) | (t == 1)).all())
+    return all_binary(t)
 
 
 def target_is_exact(target_kind: str | None, t: torch.Tensor | None) -> bool:

@@ -561,14 +561,15 @@ def _kl_swapped(c: Case) -> float | None:
     x, t = c.pred, c.target
     if x is None or t is None:
         return None
+    x, t = c.pred64(), c.target64()  # (shared, read-only)
     if c.param("log_target"):
-        return c.run(pred=t.double(), target=x.double())
+        return c.run(pred=t, target=x)
     if bool((t <= 0).any()):
         return None  # log 0: KL(q‖p) is infinite where p = 0 < q
     if c.param("input", "log_probabilities") == "log_probabilities" and c.param("log_base", "e") == "e" \
             and c.reduction in ("sum", "mean", "batchmean"):
-        return _kl_swapped_value(x.double(), t.double(), c.reduction)
-    return c.run(pred=torch.log(t.double()), target=torch.exp(x.double()))
+        return _kl_swapped_value(x, t, c.reduction)
+    return c.run(pred=torch.log(t), target=torch.exp(x))
 
 
 def _kl_swapped_value(log_q: torch.Tensor, p: torch.Tensor, reduction: str) -> float | None:

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
@@ -101,6 +101,9 @@ class RerunMemo:
     a few full-size tensors, what one rerun would make anyway, made once."""
 
     pred: dict[Any, Any] = field(default_factory=dict)
+    # the key under which a rerun keeps σ(pred) when it forms it as lossapp.losses.stable.stable_sigmoid does (bit for
+    # bit): the checker's mistakes that need σ of this pred (lossapp.variants.activated) read it there. Read-only.
+    SIGMOID: ClassVar[str] = "sigmoid(pred)"
 
     @staticmethod
     def once(memo: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:

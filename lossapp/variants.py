@@ -71,7 +71,8 @@ class Case:
     def release_reruns(self) -> None:
         """Drop the full-size terms the reruns shared (LossSpec.rerun's memos and pred in float64): the variants' values
         are made, and what comes after (the enclosures) should not carry them. A later rerun makes them anew."""
-        for key in [k for k in self._cache if k == "pred64" or (isinstance(k, tuple) and k[:1] == ("rerun_memo",))]:
+        for key in [k for k in self._cache if k in ("pred64", "target64")
+                    or (isinstance(k, tuple) and k[:1] == ("rerun_memo",))]:
             del self._cache[key]
 
     @property
@@ -118,6 +119,14 @@ class Case:
             return None
         return v if isinstance(v, torch.Tensor) else torch.as_tensor(float(v), dtype=torch.float64)
 
+    def pred64(self) -> torch.Tensor | None:
+        """pred in float64 (itself when it is), made once per case and shared by the runs and variants: read-only."""
+        return None if self.pred is None else self.shared("pred64", lambda: self.pred.double())
+
+    def target64(self) -> torch.Tensor | None:
+        """The target in float64 (itself when it is), made once per case and shared: read-only."""
+        return None if self.target is None else self.shared("target64", lambda: self.target.double())
+
     def param(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
 
@@ -156,7 +165,7 @@ class Case:
         if red not in spec.reductions or x is None:
             return None
         if x.is_floating_point():
-            x = self.shared("pred64", lambda: self.pred.double()) if own_pred else x.double()
+            x = self.pred64() if own_pred else x.double()
         trace = Trace(transient=True, quiet=True)  # only the value is read: no step holds its tensor, none is shown
         try:
             with torch.no_grad():
@@ -587,10 +596,15 @@ def _activate(x: torch.Tensor, activation: str) -> torch.Tensor | None:
 
 def activated(c: Case) -> torch.Tensor | None:
     """The probabilities the correct computation formed from the logits (softmax or sigmoid), recomputed from
-    pred rather than read from the (possibly not held) step 'p'."""
+    pred rather than read from the (possibly not held) step 'p', or σ(pred) as a rerun of it kept it
+    (RerunMemo.SIGMOID; the same bits). Read-only: it may be shared."""
     x = c.pred
     if x is None or not x.is_floating_point():
         return None
+    memo = c._cache.get(("rerun_memo", c.spec.name))  # σ(x) that a rerun of this pred formed (RerunMemo.SIGMOID)
+    if memo is not None and RerunMemo.SIGMOID in memo.pred and \
+            (c.spec.activation or c.param("activation", "none")) == "sigmoid":
+        return memo.pred[RerunMemo.SIGMOID]
     if c.spec.activation == "softmax":
         return softmax(x, class_dim(x))
     return _activate(x, c.spec.activation or c.param("activation", "none"))

@@ -1,7 +1,8 @@
 """Inputs for the tests of the point-box error bounds (lossapp.interval.point_bound, `IntervalFormula.point_error`):
 every loss whose enclosure declares a bound, with parameter sets that take its variants' paths, on random inputs
-(float32, as a training loop holds them) and adversarial ones (float64: logits of ±300, probabilities of exactly 0
-and 1 and within an ulp of them, soft labels, values spread over 16 orders of magnitude, differences of 0)."""
+(float32, as a training loop holds them) and adversarial ones (float64: logits and scores of ±300 and ±10⁻³⁰⁰,
+probabilities of exactly 0 and 1 and within an ulp of them, soft labels, values spread over 16 orders of magnitude,
+differences of 0)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,22 @@ POINT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("softmax_focal", {"alpha": 0.25, "gamma": 0.0}),
     ("kl_div", {}),
     ("kl_div", {"log_base": 2}),
+    ("hinge", {}),
+    ("hinge", {"margin": 0.5}),
+    ("multi_margin", {}),
+    ("multi_margin", {"margin": 0.0}),
+    ("multi_margin", {"p": 2, "weight": torch.tensor([0.5, 1.0, 2.0, 3.0])}),
+    ("zero_one", {}),
+    ("zero_one", {"threshold": 0.0}),
+    ("l1_penalty", {}),
+    ("l1_penalty", {"lam": 7.5}),
+    ("l2_penalty", {}),
+    ("l2_penalty", {"lam": 2.0 ** -1000}),
+    ("truncated_ce", {}),
+    ("truncated_ce", {"m": 0.9}),
+    ("soft_truncated_ce", {}),
+    ("soft_truncated_ce", {"K": 7.5, "m": 0.6}),
+    ("soft_truncated_ce", {"K": 0.0, "m": 0.2}),
 ]
 MODES = ("random", "adversarial")
 
@@ -56,7 +73,7 @@ def case_id(case: tuple[str, dict[str, Any]]) -> str:
 
 
 def point_inputs(name: str, params: dict[str, Any], mode: str, seed: int,
-                 n: int = 480) -> tuple[torch.Tensor, torch.Tensor]:
+                 n: int = 480) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(pred, target) of about n elements for `name` with `params`, given as tensors (their decimals unknown: the
     rounding box is a point)."""
     spec = lossapp.LOSSES[name]
@@ -83,6 +100,18 @@ def point_inputs(name: str, params: dict[str, Any], mode: str, seed: int,
     def mixed(special: torch.Tensor, usual: torch.Tensor) -> torch.Tensor:
         return torch.where(torch.rand(shape, generator=gen) < 0.5, special, usual)
 
+    if spec.pred_kind in ("scores", "weights") and not classes:  # margins, 0-1 and the penalties
+        x = torch.randn(shape, generator=gen, dtype=F64) * 3
+        if adversarial:
+            x = mixed(pick([300.0, -300.0, 0.0, 0.5, 1.0, -1.0, 1e-300, -1e-300]),
+                      x * 10.0 ** torch.randint(-8, 9, shape, generator=gen).to(F64))
+        if spec.target_kind is None:
+            t = None
+        else:
+            t = (torch.rand(shape, generator=gen) < 0.4).to(F64)
+            if spec.target_kind == "signs":
+                t = 2 * t - 1
+        return (x, t) if adversarial else (x.float(), None if t is None else t.float())
     if spec.pred_kind == "log_probabilities":  # KL: log q and p, rows of 4
         shape = (n // 4, 4)
         z = torch.randn(shape, generator=gen, dtype=F64) * (3 if not adversarial else 40)
@@ -108,14 +137,14 @@ def point_inputs(name: str, params: dict[str, Any], mode: str, seed: int,
         pass
     elif classes:
         t = torch.randint(0, shape[1], shape[:1], generator=gen)
-        if adversarial:
+        if adversarial and "ignore_index" in {p.name for p in spec.params}:
             t = torch.where(torch.rand(shape[:1], generator=gen) < 0.1, -100, t)  # ignored samples
     elif spec.pred_kind != "values":
         if overlap and activation == "softmax":
             t = torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=gen)
         else:
             t = (torch.rand(shape, generator=gen) < 0.4).to(F64)
-            if adversarial:
+            if adversarial and name != "truncated_ce":  # (it takes hard labels only)
                 t = mixed(torch.rand(shape, generator=gen, dtype=F64), t)  # soft labels
     if not adversarial:
         x = x.float()

@@ -283,3 +283,20 @@ def require_target(target: torch.Tensor | None, loss: str) -> torch.Tensor:
     return target
 
 
+def all_binary(t: torch.Tensor) -> bool:
+    """Whether every element is exactly 0 or 1 (the first element decides most inputs without a pass). The answer of
+    a pass is kept on the tensor with its version counter (bumped by every in-place change of it or of a view of the
+    same storage), so the checker's many looks at one target pay one pass."""
+    first = float(t.detach()[(0,) * t.dim()]) if t.numel() else 0.0
+    if first not in (0.0, 1.0):
+        return False
+    try:
+        version = t._version
+    except RuntimeError:  # an inference tensor has no version counter: no memory
+        return bool(((t == 0) | (t == 1)).all())
+    kept = getattr(t, "_lossapp_all_binary", None)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    answer = bool(((t == 0) | (t == 1)).all())
+    t._lossapp_all_binary = (version, answer)
+    return answer

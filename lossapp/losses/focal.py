@@ -261,6 +261,7 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
         ce.add_(torch.rsub(y, 1).mul_(log_q)).neg_().add_(0.0)
     else:
         s, e, p, tail = once(memo.pred, "s, e, p, tail", lambda: _sigmoid_terms(pred))
+        memo.pred.setdefault(RerunMemo.SIGMOID, p)  # stable_sigmoid(pred), bit for bit (_sigmoid_terms)
         if s is None:
             ce = bce_with_logits_stable(pred, y, e, s)
         else:  # bce_with_logits_stable: x·(s − y) + tail for 0/1 labels, else x·s − x·y + tail

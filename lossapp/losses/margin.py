@@ -6,6 +6,7 @@ how far off the prediction is") and the hinge loss of the SVM (item 16) among th
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 from typing import Any
 
@@ -23,7 +24,20 @@ from lossapp.inputs import (
     shape_text,
 )
 from lossapp.inputs.constraints import Interval, Tensor
-from lossapp.interval import Box, Iv, interval_formula, monotone, reduce_iv, tensor_param
+from lossapp.interval import (
+    TINY,
+    Box,
+    Iv,
+    PointBound,
+    U,
+    interval_formula,
+    monotone,
+    point_bound,
+    reduce_iv,
+    reduction_per_den,
+    tensor_param,
+    value_range,
+)
 from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import class_dim, reduce_builtin, select, within
 from lossapp.reduction import reduce
@@ -309,7 +323,21 @@ def zero_one_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any
 # Hinge: l = max(0, m + s) with s = −y·f and y = ±1 exact (the target as hinge_prepare left it: 0/1 labels mapped
 # to ±1), so s and its range over the box are exact (a product by ±1), and max(0, m + s) is non-decreasing in s with
 # one rounding (Iv.increasing): the exact range of each term.
-@interval_formula("exact range (monotone in each score), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound), K = 1, A = TINY (2⁻¹⁰²²): y·f is exact (y = ±1) and z = margin − y·f
+# rounds once, |ẑ − z| ≤ u·(|z| + TINY) (TINY covers an underflow's absolute error, 2⁻¹⁰⁷⁵ ≤ u·TINY). For z ≤ 0 the
+# rounded ẑ ≤ 0 too (rounding is monotone and fl(0) = 0), so both terms are exactly 0; for z > 0 the term is t = z and
+# |t̂ − t| ≤ |ẑ − z| ≤ u·(TINY + t). An infinite or NaN score gives a term 0 (exactly, as the steps define it) or a
+# value that is not finite (no enclosure). The premise y = ±1 is hinge_prepare's (0/1 labels mapped, others refused).
+def hinge_point_error(box: Box) -> PointBound | None:
+    """Hinge's float64 error bound for a point box (K = 1, A = TINY; y = ±1 as prepared, a finite margin)."""
+    per_den = None if box.pred is None else reduction_per_den(box.reduction, box.pred.shape)
+    if per_den is None or not math.isfinite(float(box.params["margin"])):
+        return None
+    return point_bound(1, TINY, box.pred.numel(), per_den)
+
+
+@interval_formula("exact range (monotone in each score), interval arithmetic with outward rounding",
+                  point_error=hinge_point_error)
 def hinge_enclosure(box: Box) -> Iv:
     y = box.require_target().to(torch.float64)
     f = box.pred_box()
@@ -324,7 +352,43 @@ def hinge_enclosure(box: Box) -> Iv:
 
 # Multi-class margin (torch): l_n = w_y·Σ_{i≠y} max(0, margin − x_y + x_i)^p / C: non-increasing in x_y and
 # non-decreasing in every other x_i, so the corners give the exact range of each unweighted l_n.
-@interval_formula("exact range (monotone in every score), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound) over the N rows l_n, with X = max|x|, A = |margin| + X, u = 2⁻⁵³ and
+# TINY = 2⁻¹⁰²² (an underflow's absolute error 2⁻¹⁰⁷⁵ ≤ u·TINY).
+# h = max(0, z), z = (m − x_y) + x_i in two roundings: a = fl(m − x_y) errs by e ≤ u·|m − x_y| ≤ uA (a sum of floats
+# is exact where it underflows), ẑ = fl(a + x_i) by ≤ u·|a + x_i| ≤ u(|z| + e), so |ẑ − z| ≤ (1 + u)uA + u|z|. For
+# z ≥ 0, |ĥ − h| ≤ |ẑ − z| ≤ 2u(A + h). For z < 0, ĥ = 0 = h unless ẑ > 0, and then |z| < |ẑ − z|, so
+# |ẑ − z|(1 − u) ≤ (1 + u)uA and |ĥ − h| ≤ ẑ ≤ |ẑ − z| ≤ 2uA. So e_h = |ĥ − h| ≤ 2u(A + h) (the mask ×0/1: exact).
+# p = 1: t = h, K = 2, F = A. p = 2: |ĥ² − h²| = e_h(2h + e_h) ≤ 4u(Ah + h²) + 4u²(A + h)² ≤ (2 + 8u)uA² + (6 + 8u)u·h²
+# (2Ah ≤ A² + h²), and fl(ĥ·ĥ) adds u·ĥ² + u·TINY: K = 9, F = A² + TINY.
+# A weight (every w ≥ 0 finite, W = max w): fl(w·t̂) adds u·w·t̂ + u·TINY: K + 2, F = W·F + TINY.
+# The row sum of the C terms (the masked ones exactly 0) errs by ≤ Σ|t̂ − t| + γ_{C−1}·Σ|t̂| with γ_{C−1} ≤ (4/3)(C − 1)u
+# (Higham §4.2), ≤ (K + 1.5(C − 1))·u·(C·F + s) as Ku ≤ 1/8 (point_bound's premise); the division by the exact C
+# adds one rounding (u·l + u·TINY): l̂_n is within (K + 2C + 1)·u·(F + TINY + l_n), point_bound's premise for its N
+# terms l_n ≥ 0. A score that is not finite (X = ∞) or a NaN: no bound (interval arithmetic).
+def multi_margin_point_error(box: Box) -> PointBound | None:
+    """The multi-class margin loss's float64 error bound for a point box (above; p in {1, 2}, weights ≥ 0)."""
+    p, margin = int(box.params["p"]), float(box.params["margin"])
+    if box.pred is None or box.target is None or p not in (1, 2) or not math.isfinite(margin):
+        return None
+    x = value_range(box)
+    per_den = reduction_per_den(box.reduction, box.target.shape)
+    if x is None or per_den is None or not box.pred.numel():
+        return None
+    a = abs(margin) + max(abs(x[0]), abs(x[1]))
+    if not math.isfinite(a):
+        return None
+    k, floor = (2.0, a) if p == 1 else (9.0, a * a + TINY)
+    w = tensor_param(box.params.get("weight"))
+    if w is not None:
+        if not bool((w >= 0).all() & torch.isfinite(w).all()):
+            return None
+        k, floor = k + 2, (float(w.max()) if w.numel() else 0.0) * floor + TINY
+    classes = box.pred.shape[-1]
+    return point_bound(k + 2 * classes + 1, (floor + TINY) * (1 + 4 * U), box.target.numel(), per_den)
+
+
+@interval_formula("exact range (monotone in every score), interval arithmetic with outward rounding",
+                  point_error=multi_margin_point_error)
 def multi_margin_enclosure(box: Box) -> Iv:
     p, margin = int(box.params["p"]), float(box.params["margin"])
     target = box.require_target()
@@ -354,7 +418,15 @@ def multi_margin_enclosure(box: Box) -> Iv:
 # threshold, a negative at or above it), so the corners give its exact range. With argmax over classes an error is
 # certain when another class's lowest score beats the true class's highest, and possible when another class's
 # highest score reaches the true class's lowest; [certain, possible] encloses each term.
-@interval_formula("exact range of each error indicator (monotone / argmax bounds)")
+# A point box (lossapp.interval.point_bound), K = 0, A = 0: every term is exactly 0 or 1 as the steps compute it (a
+# comparison or an argmax, then 1 − c), so only the reduction rounds.
+def zero_one_point_error(box: Box) -> PointBound | None:
+    """The 0-1 loss's float64 error bound for a point box (exact terms: K = 0, A = 0)."""
+    per_den = None if box.target is None else reduction_per_den(box.reduction, box.target.shape)
+    return None if per_den is None else point_bound(0, 0.0, box.target.numel(), per_den)
+
+
+@interval_formula("exact range of each error indicator (monotone / argmax bounds)", point_error=zero_one_point_error)
 def zero_one_enclosure(box: Box) -> Iv:
     target = box.require_target()
     x = box.pred_box()

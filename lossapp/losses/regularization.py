@@ -24,7 +24,7 @@ import torch
 from lossapp.i18n import Message, msg
 from lossapp.inputs import InputError
 from lossapp.inputs.constraints import Interval
-from lossapp.interval import Box, Iv, interval_formula, reduce_iv
+from lossapp.interval import TINY, Box, Iv, PointBound, interval_formula, point_bound, reduce_iv, reduction_per_den
 from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import reduce_builtin
 from lossapp.reduction import reduce
@@ -212,12 +212,30 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
 
 # -- rounding enclosures (lossapp.interval): λ·Σ|w| and (λ/2)·Σw²; |w| and w² per entry are exact ranges, λ ≥ 0 exact.
 
-@interval_formula("exact range (|w| per entry), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound), with u = 2⁻⁵³ and TINY = 2⁻¹⁰²² (a rounding errs by ≤ u·(|x| + TINY),
+# underflow included): L1, K = 1, A = TINY: |w| is exact and λ·|w| one rounding. L2, K = 8, A = TINY: c = 0.5·λ is exact
+# for λ = 0 or λ ≥ 2⁻¹⁰²¹ (else no bound), w·w and its product by c ≤ 5 round once each:
+# |t̂ − t| ≤ (2u + u²)·t + (1 + u)·c·u·TINY + u·TINY ≤ 8u·(t + TINY). λ is in [0, 10] (its constraint; checked). An infinite
+# or NaN weight gives a value that is not finite (no enclosure).
+def _penalty_point_error(k: float) -> Callable[[Box], PointBound | None]:
+    def point_error(box: Box) -> PointBound | None:
+        lam = float(box.params["lam"])
+        per_den = None if box.pred is None else reduction_per_den(box.reduction, box.pred.shape)
+        if per_den is None or not (lam == 0 or 2.0 ** -1021 <= lam <= 10.0):
+            return None
+        return point_bound(k, TINY, box.pred.numel(), per_den)
+    point_error.__doc__ = f"The penalty's float64 error bound for a point box (K = {k:g}, A = TINY; λ = 0 or normal)."
+    return point_error
+
+
+@interval_formula("exact range (|w| per entry), interval arithmetic with outward rounding",
+                  point_error=_penalty_point_error(1))
 def l1_penalty_enclosure(box: Box) -> Iv:
     return reduce_iv(box.pred_box().abs() * float(box.params["lam"]), box.reduction)
 
 
-@interval_formula("exact range (w² per entry), interval arithmetic with outward rounding")
+@interval_formula("exact range (w² per entry), interval arithmetic with outward rounding",
+                  point_error=_penalty_point_error(8))
 def l2_penalty_enclosure(box: Box) -> Iv:
     w, c = box.pred_box(), float(box.params["lam"]) / 2.0
     if w.point and c >= 2.0 ** -100:

@@ -18,6 +18,7 @@ import torch
 
 from lossapp.i18n import msg
 from lossapp.inputs import InputError
+from lossapp.inputs.checks import all_binary as all_binary  # re-exported for the losses
 from lossapp.inputs.checks import within as within  # re-exported for the losses
 from lossapp.trace import Trace
 
@@ -52,12 +53,6 @@ def first_indices(mask: torch.Tensor, k: int) -> list[list[int]]:
         return [[] for _ in found]
     index = torch.unravel_index(torch.tensor(found, dtype=torch.long), tuple(mask.shape))
     return torch.stack(index, 1).tolist() if found else []
-
-
-def all_binary(t: torch.Tensor) -> bool:
-    """Whether every element is exactly 0 or 1 (the first element decides most inputs without a pass)."""
-    first = float(t.detach()[(0,) * t.dim()]) if t.numel() else 0.0
-    return first in (0.0, 1.0) and bool(((t == 0) | (t == 1)).all())
 
 
 def select(cond: torch.Tensor, a: torch.Tensor | float, b: torch.Tensor | float) -> torch.Tensor:

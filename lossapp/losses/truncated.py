@@ -24,7 +24,21 @@ import torch.nn.functional as F
 from lossapp.i18n import Message, msg
 from lossapp.inputs import require_binary, require_probabilities, require_same_shape
 from lossapp.inputs.constraints import Interval
-from lossapp.interval import Box, Iv, interval_formula, monotone, monotone_scalar, reduce_iv, where
+from lossapp.interval import (
+    TINY,
+    Box,
+    Iv,
+    PointBound,
+    U,
+    interval_formula,
+    monotone,
+    monotone_scalar,
+    point_bound,
+    reduce_iv,
+    reduction_per_den,
+    value_range,
+    where,
+)
 from lossapp.losses.classification import (
     BCE_DERIVATIVE,
     BCE_LABEL_TOTAL,
@@ -152,7 +166,23 @@ def truncated_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[st
 # y = 1: l = [p ≤ m]·min(−log p, 100), non-increasing in p (it only drops to 0 above m); y = 0:
 # l = [p ≥ 1 − m]·min(−log(1 − p), 100), non-decreasing. Monotone: the corners give the exact range, each corner's λ
 # from the same truncation masks as the trace.
-@interval_formula("exact range per element (monotone), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound), K = 8, A = 1: ce (bce_probability_steps, as the sigmoid focal loss's
+# probabilities, lossapp.losses.focal.focal_point_error) is within 6u·ce as BCE's, plus an absolute u for log of the
+# rounded 1 − p: within 8u·(1 + ce); λ is 0 or 1 from comparisons of the exact inputs (the steps' own masks), so
+# λ·ce is exact and the term within 8u·(1 + l). Premises: p and y in [0, 1] (and finite).
+def truncated_point_error(box: Box) -> PointBound | None:
+    """Hard-truncated cross-entropy's float64 error bound for a point box (K = 8, A = 1)."""
+    if box.pred is None or box.target is None or tuple(box.target.shape) != tuple(box.pred.shape):
+        return None
+    x, y = value_range(box), value_range(box, "target")
+    per_den = reduction_per_den(box.reduction, box.pred.shape)
+    if x is None or y is None or per_den is None or x[0] < 0 or x[1] > 1 or y[0] < 0 or y[1] > 1:
+        return None
+    return point_bound(8, 1.0, box.pred.numel(), per_den)
+
+
+@interval_formula("exact range per element (monotone), interval arithmetic with outward rounding",
+                  point_error=truncated_point_error)
 def truncated_enclosure(box: Box) -> Iv:
     m = float(box.params["m"])
     y = box.require_target().to(torch.float64)
@@ -316,7 +346,36 @@ def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str,
 # l = y·A(x) + (1 − y)·B(x) with A = σ(−K(x − x_m))·softplus(−x) (both factors ≥ 0, non-increasing) and
 # B = σ(K(x + x_m))·softplus(x) (non-decreasing), for K ≥ 0 (K's range) and the same float x_m as the steps: each has an
 # exact range; a soft y by interval arithmetic.
-@interval_formula("exact range of each branch (monotone), interval arithmetic with outward rounding")
+# A point box (lossapp.interval.point_bound), with X = max|x| (finite), B = K·(X + |x_m|), u = 2⁻⁵³, TINY = 2⁻¹⁰²² (a
+# rounding errs by ≤ u·(|v| + TINY), underflow included), y in [0, 1]; both parts of l ≥ 0 are bounded relatively:
+# - the argument ∓K(x ∓ x_m) rounds twice: off by δ ≤ 2.01u·B + u·TINY; d(log σ)/da = 1 − σ ∈ (0, 1), so σ at the
+#   computed argument is within e^{|δ|} − 1 ≤ 1.01|δ| (relative; |δ| ≤ 0.01 is checked); stable_sigmoid's own
+#   evaluation (exp of ±a exact in sign, ≤ 2u; 1 + e and the division, or e/(1 + e): ≤ 2 more roundings) adds ≤ 5u
+#   relative and an underflow's 3u·TINY absolute.
+# - log σ(±x) = min(±x, 0) − log1p(e^{−|x|}): min exact, e within 2u, log1p within 2u plus e's relative error (for
+#   e ≥ 0, log1p(e(1 + η)) − log1p(e) ≤ η·e/(1 + e) ≤ η·log1p(e)), then a difference of two terms of one sign: ≤ 5u
+#   relative plus 2u·TINY absolute; |log σ(±x)| ≤ X + 1.
+# - the products y·σ·log σ and (1 − y)·σ·log σ and the final −a − b (two parts ≥ 0: no cancellation) add ≤ 5
+#   roundings. Each part is within (2.2(B + 1) + 16)·u relative (compounded, with K·u ≤ 1/8 from point_bound's
+#   premise) ≤ (3B + 20)·u, and the underflows add ≤ u·TINY·(3X + 9) absolute: K = 3B + 20, A = TINY·(X + 3).
+def soft_truncated_point_error(box: Box) -> PointBound | None:
+    """Soft-truncated cross-entropy's float64 error bound for a point box (above; finite logits, y in [0, 1])."""
+    if box.pred is None or box.target is None or tuple(box.target.shape) != tuple(box.pred.shape):
+        return None
+    k, m = float(box.params["K"]), float(box.params["m"])
+    x, y = value_range(box), value_range(box, "target")
+    per_den = reduction_per_den(box.reduction, box.pred.shape)
+    if x is None or y is None or per_den is None or y[0] < 0 or y[1] > 1 or not 0 < m < 1 or not 0 <= k < math.inf:
+        return None
+    big_x = max(abs(x[0]), abs(x[1]))
+    b = k * (big_x + abs(soft_threshold_logit(m))) * (1 + 2.0 ** -40)
+    if not math.isfinite(b) or 2.1 * U * (b + 1) > 0.01:
+        return None
+    return point_bound((3 * b + 20) * (1 + 2.0 ** -40), TINY * (big_x + 3) * (1 + 2.0 ** -40), box.pred.numel(), per_den)
+
+
+@interval_formula("exact range of each branch (monotone), interval arithmetic with outward rounding",
+                  point_error=soft_truncated_point_error)
 def soft_truncated_enclosure(box: Box) -> Iv:
     k, xm = float(box.params["K"]), soft_threshold_logit(float(box.params["m"]))
     x = box.pred_box()
