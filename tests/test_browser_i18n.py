@@ -298,6 +298,15 @@ def test_every_losss_badge_in_chinese(zh_calculator, loss: str) -> None:
     assert found == {}, found
 
 
+# the text of an output block once no event is pending on it and it holds `want` (falsy until then)
+SETTLED_TEXT = """([selector, want]) => {
+    const block = document.querySelector(selector);
+    if (!block || block.querySelector('.pending, .generating, .progress-text, .meta-text, .eta-bar')
+        || block.classList.contains('pending')) return false;
+    const text = block.innerText;
+    return text.includes(want) ? text : false; }"""
+
+
 def test_the_confusion_badge_in_chinese_for_every_metric(zh_calculator) -> None:
     pg = zh_calculator
     pg.locator("#la-tabs").get_by_role("tab", name=t("tab_confusion", "zh"), exact=True).click()
@@ -311,7 +320,9 @@ def test_the_confusion_badge_in_chinese_for_every_metric(zh_calculator) -> None:
         result = service.confusion(**confusion_tab.ARTICLE_COUNTS, metric=metric)
         expect(headline).to_contain_text(f"{metric} = ")
         expect(headline).to_contain_text(render.badge_text(result, "zh"))
-        texts = [pg.locator("#la-conf-headline").inner_text()]
+        # the headline's text once no computation is under way on it (Gradio's "queue: 1/1 | 0.2s" status is not
+        # the app's; the default metric's result from the page load is already there while the click's is queued)
+        texts = [pg.wait_for_function(SETTLED_TEXT, arg=["#la-conf-headline", f"{metric} = "]).json_value()]
         assert stray_words(texts) == {}, (metric, texts)
 
 
