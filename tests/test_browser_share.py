@@ -8,7 +8,6 @@ waits for what it asserts (no sleeps)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -58,11 +57,19 @@ def _fill(page, selector: str, value: str) -> None:
     box.fill(value)
 
 
-def _link(page) -> str:
-    """The link of the last computation, once the share bar shows it."""
-    link = page.locator("#la-share-link textarea, #la-share-link input").first
-    expect(link).to_have_value(re.compile(r"^http://.*\?tab="))
-    return link.input_value()
+# the share bar's link once it is one (an address with a query) holding every parameter of `want`: read in the
+# same instant it is tested (the bar is rewritten as the results arrive), falsy until then
+SHARED_LINK = """(want) => {
+    const box = document.querySelector('#la-share-link textarea, #la-share-link input');
+    const value = box ? box.value : '';
+    if (!/^http:\\/\\/.*\\?tab=/.test(value)) return false;
+    const query = new URL(value).searchParams;
+    return Object.entries(want).every(([key, v]) => query.get(key) === v) ? value : false; }"""
+
+
+def _link(page, **want: str) -> str:
+    """The link of the last computation, once the share bar shows it with the parameters `want`."""
+    return page.wait_for_function(SHARED_LINK, arg=want).json_value()
 
 
 def test_a_calculator_link_reproduces_the_result(context, app_server: Server) -> None:  # noqa: F811
@@ -71,7 +78,7 @@ def test_a_calculator_link_reproduces_the_result(context, app_server: Server) ->
     _fill(page, "#la-target", TARGET)
     page.click("#la-compute")
     expect(page.locator("#la-value")).to_have_text(VALUE)
-    link = _link(page)
+    link = _link(page, pred=PRED, target=TARGET)
     query = parse_qs(urlparse(link).query)
     assert query["tab"] == ["calculator"] and query["loss"] == ["bce"]
     assert query["pred"] == [PRED] and query["target"] == [TARGET]
@@ -98,7 +105,7 @@ def test_check_and_confusion_links(context, app_server: Server) -> None:  # noqa
     _fill(page, "#la-check-claimed", "0.4023")
     page.click("#la-check-button")
     expect(page.locator("#la-check-result")).to_contain_text("mistake")
-    link = _link(page)
+    link = _link(page, tab="check", claimed="0.4023")
     assert parse_qs(urlparse(link).query)["claimed"] == ["0.4023"]
     other = open_app(context, link)
     expect(other.locator("#la-check-result")).to_contain_text("mistake")
@@ -219,7 +226,7 @@ def test_sharing_on_a_phone_in_dark_theme_and_chinese(browser, app_server: Serve
         _fill(page, "#la-target", TARGET)
         page.click("#la-compute")
         expect(page.locator("#la-value")).to_have_text(VALUE)
-        link = _link(page)
+        link = _link(page, pred=PRED, lang="zh")
         query = parse_qs(urlparse(link).query)
         assert query["lang"] == ["zh"] and query["__theme"] == ["dark"] and query["pred"] == [PRED]
 
