@@ -264,19 +264,49 @@ def test_a_new_session_builds_no_block_config(demo, monkeypatch: pytest.MonkeyPa
     assert calls == []
     some = next(iter(demo.blocks))
     assert lazy.config_values[some]["id"] == some and calls == [some]
-    compute = next(fn for fn in demo.fns.values() if fn.api_name == "compute")
-    for block in compute.inputs:  # what every call does to its inputs: no config built for it
+    on_compute = next(fn for fn in demo.fns.values() if fn.api_name == "on_compute")
+    for block in on_compute.inputs:  # what every call does to its inputs: no config built for it
         lazy._update_value_in_config(block._id, f"value of {block._id}")
     assert calls == [some]
     eager = SessionState(demo)
     assert len(calls) > 400
-    for block in compute.inputs:
+    for block in on_compute.inputs:
         eager._update_value_in_config(block._id, f"value of {block._id}")
     assert dict(lazy.config_values.items()) == eager.config_values  # a deep link reads the same configs
-    assert lazy.config_values[compute.inputs[0]._id]["props"]["value"] == f"value of {compute.inputs[0]._id}"
+    first = on_compute.inputs[0]._id
+    assert lazy.config_values[first]["props"]["value"] == f"value of {first}"
     assert list(lazy.components) == list(eager.components)
     assert isinstance(demo.state_holder, sessions.LazyStateHolder)
     assert isinstance(demo.state_holder["some-session"], sessions.LazySessionState)
+
+
+def test_a_session_keeps_no_http_endpoint_values(demo, client: Client) -> None:
+    """An HTTP call's arguments and answer (gr.api's Api blocks, never on a page) are not kept in its session
+    (lossapp.ui.sessions): gradio kept them until the session was dropped, up to concurrency.SESSIONS calls later.
+    Every other block's value still is."""
+    from gradio.components.api_component import Api
+
+    compute = next(fn for fn in demo.fns.values() if fn.api_name == "compute")
+    assert compute.inputs and all(isinstance(block, Api) for block in [*compute.inputs, *compute.outputs])
+    lazy = sessions.LazySessionState(demo)
+    for block in [*compute.inputs, *compute.outputs]:
+        lazy._update_value_in_config(block._id, f"value of {block._id}")
+    assert [lazy.config_values[block._id]["props"].get("value") for block in compute.inputs] == \
+        [block.value for block in compute.inputs]  # each one's default, as in a new session
+    lazy.config_values[compute.inputs[0]._id] = {"id": compute.inputs[0]._id, "props": {}}  # a config already built
+    lazy._update_value_in_config(compute.inputs[0]._id, "a value")
+    assert lazy.config_values[compute.inputs[0]._id] == {"id": compute.inputs[0]._id, "props": {}}
+    lang = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "la-lang")
+    lazy._update_value_in_config(lang._id, "zh")
+    assert lazy.config_values[lang._id]["props"]["value"] == "zh"
+
+    pred = f"[{', '.join(['0.4242'] * 50)}]"  # a text no other call sends
+    client.predict("bce", pred, f"[{', '.join(['1'] * 50)}]", "{}", "mean", "cpu", "float32", api_name="/compute")
+    for session in list(demo.state_holder.session_data.values()):
+        assert isinstance(session, sessions.LazySessionState)
+        assert pred not in session.config_values._values.values()
+        assert not any(pred == config.get("props", {}).get("value")
+                       for config in dict.values(session.config_values))
 
 
 def test_a_session_serves_concurrent_events(demo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,14 @@ deep link.
 `Blocks` here is `gr.Blocks` whose state holder builds a `LazySessionState`: the same state, with each
 block's config computed the first time it is read (`LazyConfigs`; the values events give to inputs are kept
 until then). Nothing else changes: values, updates, deep links and the State time-to-live behave as gradio's
-own.
+own, with one exception: the arguments and the answer of an HTTP endpoint (`gr.api`, whose inputs and outputs
+are `Api` blocks that no page renders) are not kept in the session. Gradio keeps each call's values in its
+session for a deep link to show them; an API call's session is never a page, so they were only held until
+the session was dropped, up to concurrency.SESSIONS calls later: every /compute's input text and result
+JSON (a 10^6-element /compute_full kept its ~8 MB input text and every element of its answer), and for a
+100-element /compute ~180 Python objects that the garbage collector walked again and again (under
+bench_http.py's load, 0.3-1.8 ms of collection per request, each collection a pause for every request in
+flight; 0.1-0.5 ms without them).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
+from gradio.components.api_component import Api
 from gradio.state_holder import SessionState, StateHolder
 
 
@@ -110,7 +118,10 @@ class LazySessionState(SessionState):
         self.config_values = LazyConfigs(self, list(self.blocks_config.blocks))
 
     def _update_value_in_config(self, key: int, value: Any) -> None:
-        # every event sets its inputs' values here: without building their configs until something reads them
+        # every event sets its inputs' and outputs' values here: without building their configs until something
+        # reads them, and not at all for an HTTP endpoint's (module docstring)
+        if isinstance(self.blocks_config.blocks.get(key), Api):
+            return
         if not self.config_values.set_value(key, value):
             super()._update_value_in_config(key, value)
 
