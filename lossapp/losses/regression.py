@@ -307,8 +307,10 @@ def smooth_l1_enclosure(box: Box) -> Iv:
     beta = float(box.params["beta"])
     if beta == 0:
         return reduce_iv(abs_difference(box.pred_box(), box.target_box()), box.reduction)
-    return reduce_iv(_terms(box, lambda t: torch.where(t < beta, (t * t).mul_(0.5).div_(beta), t - 0.5 * beta), 2),
-                     box.reduction)
+    # the quadratic branch as (t/β)·t·0.5: t/β < 1 there, so a product underflows only where the term itself is that
+    # small (t·t/β would underflow before the division by a small β: t = 5·10⁻³⁰², β = 10⁻³⁰⁰ gave [0, 5·10⁻³²³])
+    return reduce_iv(_terms(box, lambda t: torch.where(t < beta, torch.div(t, beta).mul_(t).mul_(0.5), t - 0.5 * beta),
+                            2), box.reduction)
 
 
 @interval_formula("exact range (Huber is non-decreasing in |d|), interval arithmetic with outward rounding",
