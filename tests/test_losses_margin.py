@@ -505,3 +505,18 @@ def test_margin_point_enclosures_of_a_million_adversarial_terms_contain_the_exac
                           counts)
     exact = exact / (n // 4) if reduction == "mean" else exact
     assert Fraction(e.lo) <= exact <= Fraction(e.hi), (float(exact), e.lo, e.hi)
+
+
+@pytest.mark.parametrize(("target", "exact_products"), [
+    (torch.full((6,), -1.0), True), (torch.ones(6), True), (torch.tensor([0.0, 1.0] * 3), True),
+    (torch.tensor([-1, 1, 0] * 2), True), (torch.tensor([-1.0, 1.0, 0.5] * 2), False), (torch.full((6,), 3.0), False)])
+def test_hinge_point_premise_reads_the_target(target: torch.Tensor, exact_products: bool) -> None:
+    """K = 1, A = TINY exactly where every target is −1, 0 or 1 (all −1 and all +1 included); any other target gets the
+    bound of a rounded product y·f (K = 2, A = max(1, max|y|)·max|f| + TINY)."""
+    x = torch.tensor([0.5, -300.0, 2.0, 1e-300, 7.0, -1.0], dtype=torch.float64)
+    premise = point_premise(hinge_point_error, Box(x, target, None, None, {"margin": 1.0}, "mean"))
+    if exact_products:
+        assert premise == (1, TINY)
+    else:
+        assert premise is not None and premise[0] == 2
+        assert premise[1] >= max(1.0, float(target.abs().max())) * 300.0 + TINY
