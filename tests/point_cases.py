@@ -6,8 +6,10 @@ differences of 0)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+import pytest
 import torch
 
 import lossapp
@@ -150,3 +152,26 @@ def point_inputs(name: str, params: dict[str, Any], mode: str, seed: int,
         x = x.float()
         t = t.float() if t.is_floating_point() else t
     return x, t
+
+
+def point_premise(point_error: Any, box: Any) -> tuple[float, float] | None:
+    """(K, A) that a loss's `point_error` hands to lossapp.interval.point_bound for `box`: its per-term premise (every
+    computed term t̂ within K·u·(A + t) of the exact t), caught by standing in for point_bound in the loss's module;
+    None where the loss declines a bound."""
+    caught: list[tuple[float, float]] = []
+
+    def catch(k: float, a: float, n: int, per_den: float) -> tuple[float, float]:
+        caught.append((k, a))
+        return (0.0, 0.0)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(sys.modules[point_error.__module__], "point_bound", catch)
+        result = point_error(box)
+    return caught[-1] if result is not None and caught else None
+
+
+def repeated(distinct: int, n: int, seed: int) -> torch.Tensor:
+    """n indices into `distinct` values, every one used, in a shuffled order: a problem of n elements built from a few
+    adversarial ones, whose exact value is Σ count·term over the distinct ones (a 60-digit oracle at any n)."""
+    gen = torch.Generator().manual_seed(seed)
+    index = torch.cat([torch.arange(distinct), torch.randint(0, distinct, (n - distinct,), generator=gen)])
+    return index[torch.randperm(n, generator=gen)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from decimal import Decimal, localcontext
 
 import mpmath
@@ -828,3 +829,47 @@ def test_margin_point_bounds_decline_outside_their_premises(monkeypatch: pytest.
     w, _ = point_inputs("l2_penalty", {}, "random", 0)
     assert enclose(lossapp.compute("l2_penalty", w, lam=2.0 ** -1000)).method == POINT_METHOD
     assert enclose(lossapp.compute("l2_penalty", w, lam=2.0 ** -1030)).method != POINT_METHOD
+
+
+def _softplus(v: mpmath.mpf) -> mpmath.mpf:
+    return mpmath.log1p(mpmath.exp(v)) if v < 0 else v + mpmath.log1p(mpmath.exp(-v))
+
+
+# (loss, params, the one pred value, the one target value, the exact term of them): every element the same, so the
+# exact value of n elements is n·term; values where a result underflows (subnormal or 0) and its error is absolute
+UNDERFLOW_CASES = [
+    ("bce", {}, 5e-324, 0.0, lambda x, y: -mpmath.log1p(-x)),  # log1p(−2⁻¹⁰⁷⁴) computed −0: every term 0
+    ("bce", {}, 1.43e-322, 0.0, lambda x, y: -mpmath.log1p(-x)),  # log1p a step off
+    ("bce", {}, 0.3, 5e-324, lambda x, y: -(y * mpmath.log(x) + (1 - y) * mpmath.log1p(-x))),
+    ("bce_with_logits", {}, 744.4, 1.0, lambda x, y: _softplus(-x)),  # e^{−744.4} subnormal
+    ("bce_with_logits", {}, -744.4, 0.0, lambda x, y: _softplus(x)),
+    ("bce_with_logits", {"pos_weight": torch.tensor([1e10])}, 744.4, 1.0, lambda x, y: 1e10 * _softplus(-x)),
+    ("mse", {}, 0.7 * 2.0 ** -537, 0.0, lambda x, y: x * x),  # d² below 2⁻¹⁰⁷⁴: computed 0
+    ("rmse", {}, 0.7 * 2.0 ** -537, 0.0, lambda x, y: x * x),  # (its root: 10⁻¹⁶⁰, far from 0)
+    ("huber", {"delta": 10.0}, 0.7 * 2.0 ** -537, 0.0, lambda x, y: x * x / 2),
+    ("smooth_l1", {"beta": 1e-300}, 0.5e-300, 0.0, lambda x, y: x * x / 2 / mpmath.mpf(1e-300)),  # 1.25·10⁻³⁰¹ → 0
+    ("l2_penalty", {"lam": 1.0}, 0.7 * 2.0 ** -537, None, lambda x, y: x * x / 2),
+    ("soft_truncated_ce", {"K": 1.0}, 744.4, 1.0, lambda x, y: _softplus(-x) / (1 + mpmath.exp(x))),
+    ("focal", {"gamma": 0.0, "alpha": -1.0}, 744.4, 1.0, lambda x, y: _softplus(-x)),
+]
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize(("name", "params", "x", "y", "term"), UNDERFLOW_CASES,
+                         ids=[f"{c[0]}-{c[2]:g}-{c[3]}" for c in UNDERFLOW_CASES])
+def test_point_bound_covers_underflow(name: str, params: dict, x: float, y: float | None, term: Callable,
+                                     reduction: str) -> None:
+    """Past limits.DECIMALS_MAX_ELEMENTS (the a-priori bound, no interval arithmetic), inputs whose float64 terms underflow:
+    a subnormal result of ATen's log1p or exp is off by up to a whole step (log1p(2⁻¹⁰⁷⁴) is 0), a product or quotient
+    that underflows by half a step, so a bound relative to the terms alone (A = 0) missed Σ of 200 001 such terms (BCE,
+    BCE with logits, MSE, RMSE, Huber, smooth L1 with β = 10⁻³⁰⁰). The enclosure contains n·term in 60 digits."""
+    n = 200_001
+    assert n > lossapp.inputs.limits.DECIMALS_MAX_ELEMENTS
+    pred = torch.full((n,), x, dtype=F64)
+    target = None if y is None else torch.full((n,), y, dtype=F64)
+    e = enclose(lossapp.compute(name, pred, target, reduction=reduction, **params))
+    assert e.sound and e.method == POINT_METHOD, e.note
+    with mpmath.workdps(60):
+        exact = term(mpmath.mpf(x), None if y is None else mpmath.mpf(y)) * (n if reduction == "sum" else 1)
+        exact = mpmath.sqrt(exact) if name == "rmse" else exact
+        assert mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (float(exact), e.lo, e.hi)

@@ -3,6 +3,9 @@ formulas; labels, shapes and warnings; Chinese for every visible string."""
 
 from __future__ import annotations
 
+import math
+import random
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -11,11 +14,15 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from point_cases import point_premise, repeated
 from spec_code import run_torch_code
 
 import lossapp
 from lossapp.i18n import has_zh
-from lossapp.inputs import InputError
+from lossapp.inputs import InputError, limits
+from lossapp.interval import POINT_METHOD, TINY, Box, U, enclose
+from lossapp.losses.margin import hinge_point_error, hinge_steps, multi_margin_point_error
+from lossapp.trace import Trace
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 TOL = {"float32": {"rtol": 2e-5, "atol": 1e-6}, "float64": {"rtol": 1e-9, "atol": 1e-12}}
@@ -356,3 +363,160 @@ def test_chinese_for_every_string_including_errors(name: str) -> None:
         texts.append(info.value.message)
     missing = sorted({t for t in texts if t and not has_zh(t)})
     assert not missing, missing
+
+
+# -- the point bounds (lossapp.interval.point_bound) on adversarial inputs ----------------------------------------------
+
+MARGIN_SPECIAL = [0.0, -0.0, 5e-324, -5e-324, 1e-300, 1.0, -1.0, 0.5, 1e16, -1e16, 1e16 - 2, 2.0 ** 53 + 2, 1e300, -1e300,
+                  1e150, 3.0, 1 + 2.0 ** -52]
+
+
+def _multi_margin_rows(c: int, p: int, margin: float, rows: int, seed: int) -> tuple[list[list[float]], list[int]]:
+    """Rows whose scores tie the true class's score at the margin (z = 0 exactly) or within an ulp of it, cancel in
+    margin − x_y (x_y of 10¹⁶ beside 10¹⁶ − 2), span 10⁻³⁰⁰ to 10³⁰⁰, and hold subnormals and −0."""
+    rng = random.Random(seed)
+    out, ys = [], []
+    for _ in range(rows):
+        y = rng.randrange(c)
+        scale = rng.choice([1.0, 1e-300, 1e16, 1e150, 2.0 ** -1060])
+        base = rng.choice([*MARGIN_SPECIAL, rng.gauss(0, 1) * scale])
+        row = []
+        for _ in range(c):
+            r = rng.random()
+            if r < 0.3:
+                row.append(base - margin if rng.random() < 0.5 else base + rng.choice([0.0, 2.0 ** -52 * abs(base)]))
+            elif r < 0.5:
+                row.append(rng.choice(MARGIN_SPECIAL))
+            else:
+                row.append(rng.gauss(0, 1) * scale * 10 ** rng.uniform(-5, 5))
+        row[y] = base
+        out.append(row)
+        ys.append(y)
+    return out, ys
+
+
+def _multi_margin_exact(row: list[float], y: int, p: int, margin: float, w: float | None) -> Fraction:
+    s = sum((max(Fraction(margin) - Fraction(row[y]) + Fraction(v), Fraction(0)) ** p
+             for i, v in enumerate(row) if i != y), Fraction(0))
+    return (Fraction(w) if w is not None else 1) * s / len(row)
+
+
+MULTI_MARGIN_ADVERSARIAL = [(1, 1.0, None), (2, 1.0, None), (1, 0.0, [0.0, 1.0, 1e-300, 1e100]),
+                            (2, 10.0, [0.5, 5e-324, 3.0, 7.25]), (1, 5e-324, None), (2, 1 + 2.0 ** -52, [1.0, 2.0, 0.0, 1e-10])]
+
+
+@pytest.mark.parametrize(("p", "margin", "weight"), MULTI_MARGIN_ADVERSARIAL)
+def test_multi_margin_point_premise_holds_for_every_adversarial_row(p: int, margin: float, weight: list | None) -> None:
+    """The premise multi_margin_point_error proves (each row's l̂_n within K·u·(A + l_n), K = k + 2C + 1) holds row by
+    row against exact rational arithmetic, with no margin: ties at the margin, cancellation in margin − x_y, scores from
+    10⁻³⁰⁰ to 10³⁰⁰ (squares that overflow are left out: no bound), subnormal weights."""
+    rows, ys = _multi_margin_rows(4, p, margin, 80, seed=p * 100 + int(margin))
+    keep = [i for i, r in enumerate(rows) if max(abs(v) for v in r) < (1e200 if p == 1 else 1e149)]
+    rows, ys = [rows[i] for i in keep], [ys[i] for i in keep]
+    params: dict[str, Any] = {"p": p, "margin": margin}
+    if weight is not None:
+        params["weight"] = torch.tensor(weight, dtype=torch.float64)
+    x, t = torch.tensor(rows, dtype=torch.float64), torch.tensor(ys)
+    r = lossapp.compute("multi_margin", x, t, reduction="none", **params)
+    premise = point_premise(multi_margin_point_error, Box(x, t, None, None, dict(r.params), "sum"))
+    assert premise is not None
+    k, floor = (Fraction(v) for v in premise)
+    for row, y, term in zip(rows, ys, r.value.reshape(-1).tolist(), strict=True):
+        exact = _multi_margin_exact(row, y, p, margin, None if weight is None else weight[y])
+        assert abs(Fraction(term) - exact) <= k * Fraction(U) * (floor + exact), (row, y, term)
+
+
+def _hinge_adversarial(margin: float, n: int, seed: int) -> tuple[list[float], list[float]]:
+    """Scores at ±margin exactly and within an ulp (z = 0 and its neighbours), subnormal, ±0, and from 10⁻³⁰⁰ to 10³⁰⁰,
+    with ±1 labels."""
+    rng = random.Random(seed)
+    special = [*MARGIN_SPECIAL, *(-v for v in MARGIN_SPECIAL), margin, -margin, margin * (1 + 2.0 ** -52),
+               math.nextafter(margin, 0.0)]
+    fs = [rng.choice(special) if rng.random() < 0.5 else rng.gauss(0, 1) * 10 ** rng.uniform(-300, 300)
+          for _ in range(n)]
+    return fs, [rng.choice([-1.0, 1.0]) for _ in fs]
+
+
+def _hinge_exact(f: float, y: float, margin: float) -> Fraction:
+    return max(Fraction(margin) - Fraction(y) * Fraction(f), Fraction(0))
+
+
+@pytest.mark.parametrize("margin", [1.0, 0.0, 5e-324, 1 + 2.0 ** -52, 10.0])
+@pytest.mark.parametrize("labels", ["signs", "01", "unprepared"])
+def test_hinge_point_premise_holds_for_every_adversarial_term(margin: float, labels: str) -> None:
+    """hinge_point_error's premise (K = 1, A = TINY for labels in {−1, 0, 1}; else K = 2, A = YX + TINY) holds term by
+    term against exact rationals, with no margin: ±1 labels, 0/1 labels (prepare maps them to ±1), and targets that
+    reach the steps without prepare (0/1 as the mistake labels_01_not_mapped runs them, and 0.3 / 3: the bound reads the
+    target it is given instead of assuming prepare's ±1)."""
+    fs, ys = _hinge_adversarial(margin, 300, seed=int(margin * 10) + len(labels))
+    if labels == "01":
+        ys = [(v + 1) / 2 for v in ys]
+    elif labels == "unprepared":
+        ys = [v * 0.3 if i % 3 else (v + 1) / 2 if i % 2 else 3 * v for i, v in enumerate(ys)]
+    x, t = torch.tensor(fs, dtype=torch.float64), torch.tensor(ys, dtype=torch.float64)
+    params = {"margin": margin}
+    if labels == "unprepared":  # the steps on the given target, as a run with prepare=False makes them
+        terms = hinge_steps(Trace(transient=True, quiet=True), x, t, params, "none").tolist()
+        steps_y = ys
+    else:
+        r = lossapp.compute("hinge", x, t, reduction="none", **params)
+        terms, steps_y = r.value.reshape(-1).tolist(), [2 * v - 1 if labels == "01" else v for v in ys]
+    premise = point_premise(hinge_point_error, Box(x, t, None, None, params, "sum"))
+    assert premise is not None
+    assert premise == ((1, TINY) if labels != "unprepared" else premise)
+    k, floor = (Fraction(v) for v in premise)
+    for f, y, term in zip(fs, steps_y, terms, strict=True):
+        exact = _hinge_exact(f, y, margin)
+        assert abs(Fraction(term) - exact) <= k * Fraction(U) * (floor + exact), (f, y, term)
+
+
+def _fraction_sum(values: list[Fraction], counts: list[int]) -> Fraction:
+    return sum((c * v for c, v in zip(counts, values, strict=True)), Fraction(0))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_margin_point_enclosures_of_a_million_adversarial_terms_contain_the_exact_value(reduction: str) -> None:
+    """10⁶ elements (past limits.DECIMALS_MAX_ELEMENTS: the a-priori bounds, no interval arithmetic) of mixed-sign scores
+    made of a few hundred adversarial ones in a shuffled order: hinge (ties at the margin, ±10³⁰⁰ beside 10⁻³⁰⁰) and
+    multi-margin (250 000 rows of 4, p = 2, weighted); each enclosure contains the exact rational value."""
+    n = 10 ** 6
+    assert n > limits.DECIMALS_MAX_ELEMENTS
+    fs, ys = _hinge_adversarial(1.0, 300, seed=5)
+    index = repeated(len(fs), n, seed=1)
+    e = enclose(lossapp.compute("hinge", torch.tensor(fs, dtype=torch.float64)[index],
+                                torch.tensor(ys, dtype=torch.float64)[index], reduction=reduction))
+    assert e.sound and e.method == POINT_METHOD
+    counts = torch.bincount(index, minlength=len(fs)).tolist()
+    exact = _fraction_sum([_hinge_exact(f, y, 1.0) for f, y in zip(fs, ys, strict=True)], counts)
+    exact = exact / n if reduction == "mean" else exact
+    assert Fraction(e.lo) <= exact <= Fraction(e.hi), (float(exact), e.lo, e.hi)
+
+    rows, targets = _multi_margin_rows(4, 2, 1.0, 200, seed=9)
+    keep = [i for i, r in enumerate(rows) if max(abs(v) for v in r) < 1e150]
+    rows, targets = [rows[i] for i in keep], [targets[i] for i in keep]
+    weight = [0.5, 5e-324, 3.0, 7.25]
+    index = repeated(len(rows), n // 4, seed=2)
+    e = enclose(lossapp.compute("multi_margin", torch.tensor(rows, dtype=torch.float64)[index],
+                                torch.tensor(targets)[index], reduction=reduction, p=2,
+                                weight=torch.tensor(weight, dtype=torch.float64)))
+    assert e.sound and e.method == POINT_METHOD
+    counts = torch.bincount(index, minlength=len(rows)).tolist()
+    exact = _fraction_sum([_multi_margin_exact(r, y, 2, 1.0, weight[y]) for r, y in zip(rows, targets, strict=True)],
+                          counts)
+    exact = exact / (n // 4) if reduction == "mean" else exact
+    assert Fraction(e.lo) <= exact <= Fraction(e.hi), (float(exact), e.lo, e.hi)
+
+
+@pytest.mark.parametrize(("target", "exact_products"), [
+    (torch.full((6,), -1.0), True), (torch.ones(6), True), (torch.tensor([0.0, 1.0] * 3), True),
+    (torch.tensor([-1, 1, 0] * 2), True), (torch.tensor([-1.0, 1.0, 0.5] * 2), False), (torch.full((6,), 3.0), False)])
+def test_hinge_point_premise_reads_the_target(target: torch.Tensor, exact_products: bool) -> None:
+    """K = 1, A = TINY exactly where every target is −1, 0 or 1 (all −1 and all +1 included); any other target gets the
+    bound of a rounded product y·f (K = 2, A = max(1, max|y|)·max|f| + TINY)."""
+    x = torch.tensor([0.5, -300.0, 2.0, 1e-300, 7.0, -1.0], dtype=torch.float64)
+    premise = point_premise(hinge_point_error, Box(x, target, None, None, {"margin": 1.0}, "mean"))
+    if exact_products:
+        assert premise == (1, TINY)
+    else:
+        assert premise is not None and premise[0] == 2
+        assert premise[1] >= max(1.0, float(target.abs().max())) * 300.0 + TINY

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 import lossapp
+from lossapp.interval import enclose
 
 FINITE = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
 
@@ -135,3 +136,12 @@ def test_large_inputs_note_the_first_points_only() -> None:
     note = result.step("dl/dd").note
     assert note.count("∂l/∂d") == 3 and note.endswith("…")
     assert len(result.step("dl/dd").value) == 50
+
+
+def test_smooth_l1_enclosure_with_a_tiny_beta_does_not_underflow() -> None:
+    """β = 10⁻³⁰⁰ and |d| written as 5·10⁻³⁰² (box up to 5.5·10⁻³⁰¹ < β): the quadratic branch over the box reaches
+    1.5·10⁻³⁰¹, which 0.5·t·t/β loses to underflow before the division (the enclosure was [0, 5·10⁻³²³], missing even
+    the value at the written inputs, 2.5·10⁻³⁰³); (t/β)·t·0.5 keeps it."""
+    e = enclose(lossapp.compute("smooth_l1", "[5e-302, 5e-302]", "[0, 0]", beta=1e-300, reduction="sum"))
+    assert e.sound and not e.point
+    assert e.lo <= 2.5e-303 <= e.hi and e.hi >= 2 * 0.5 * 5.5e-301 * (5.5e-301 / 1e-300) * (1 - 1e-12)

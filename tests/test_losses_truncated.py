@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import mpmath
 import numpy as np
 import pytest
 import torch
@@ -16,12 +19,15 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from point_cases import point_premise, repeated
 from spec_code import assert_close, run_torch_code
 
 import lossapp
 from lossapp.examples import find_example
 from lossapp.i18n import has_zh
-from lossapp.inputs import InputError
+from lossapp.inputs import InputError, limits
+from lossapp.interval import POINT_METHOD, Box, U, enclose
+from lossapp.losses.truncated import soft_threshold_logit, soft_truncated_point_error
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -396,3 +402,82 @@ def test_soft_truncated_derivative_is_autograd_of_the_torch_formula(params):
     (grad,) = torch.autograd.grad(loss.sum(), x)
     assert r.step("dl/dx").value_list() == pytest.approx(grad.tolist(), rel=1e-12, abs=1e-15)
     assert has_zh(r.step("dl/dx").note)
+
+
+# -- the point bound (lossapp.interval.point_bound) on adversarial inputs -----------------------------------------------
+
+def _soft_exact(x: float, y: float, k: float, xm: float) -> Any:
+    """One soft-truncated term of float inputs in 60-digit arithmetic (mpmath; log σ in a form that never cancels)."""
+    with mpmath.workdps(60):
+        one, a, t, kk, m = mpmath.mpf(1), mpmath.mpf(x), mpmath.mpf(y), mpmath.mpf(k), mpmath.mpf(xm)
+
+        def sig(v: Any) -> Any:
+            return one / (one + mpmath.exp(-v))
+
+        def log_sig(v: Any) -> Any:
+            return -mpmath.log1p(mpmath.exp(-v)) if v > 0 else v - mpmath.log1p(mpmath.exp(v))
+        return -t * sig(-kk * (a - m)) * log_sig(a) - (one - t) * sig(kk * (a + m)) * log_sig(-a)
+
+
+def _soft_adversarial(k: float, m: float, n: int, seed: int) -> tuple[list[float], list[float]]:
+    """Logits at the exp/log1p underflow edges (±708, ±709.78, ±745), subnormal and zero (both signs), at and within an ulp
+    of ±x_m (where the steepness K meets the threshold), spread over 6 orders of magnitude; targets hard, soft, and
+    within an ulp of 0 and 1."""
+    rng = random.Random(seed)
+    xm = soft_threshold_logit(m)
+    special = [0.0, -0.0, 5e-324, -5e-324, 1e-300, -1e-300, 2.0 ** -1022, 36.0, -36.0, 37.5, 708.0, -708.0, 709.78,
+               -709.78, 710.0, -710.0, 744.4, -744.4, 745.2, -745.2, 1.0, -1.0, 1e5, -1e5]
+    xs: list[float] = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.3:
+            xs.append(rng.choice(special))
+        elif r < 0.5:
+            xs.append(rng.choice([xm, -xm]) * (1 + rng.choice([0.0, 2.0 ** -52, -2.0 ** -52, 1e-10])))
+        elif r < 0.7:
+            xs.append(rng.choice([xm, -xm]) + rng.uniform(-1, 1) / max(k, 1e-3))
+        else:
+            xs.append(rng.gauss(0, 1) * 10 ** rng.uniform(-3, 2.8))
+    ys = [rng.choice([0.0, 1.0, 0.0, 1.0, 0.5, 1e-300, 1 - 2.0 ** -53, 2.0 ** -1074, rng.random()]) for _ in range(n)]
+    return xs, ys
+
+
+SOFT_ADVERSARIAL_PARAMS = [{"K": 100.0, "m": 0.6}, {"K": 1.0, "m": 0.5}, {"K": 7.5, "m": 1e-300}, {"K": 0.0, "m": 0.2},
+                           {"K": 2.0 ** -30, "m": 0.9999}, {"K": 100.0, "m": 1 - 2.0 ** -53}, {"K": 5e-324, "m": 5e-324}]
+
+
+@pytest.mark.parametrize("params", SOFT_ADVERSARIAL_PARAMS, ids=lambda p: f"K={p['K']}-m={p['m']}")
+def test_soft_truncated_point_premise_holds_for_every_adversarial_term(params: dict) -> None:
+    """The premise soft_truncated_point_error proves (each float64 term within K·u·(A + t) of the exact term, K = 3B + 20
+    and A = TINY·(X + 3)) holds term by term against 60-digit mpmath, with no margin: logits at the underflow edges of
+    exp and log1p, subnormals, exactly at ±x_m, soft targets down to 2⁻¹⁰⁷⁴."""
+    xs, ys = _soft_adversarial(params["K"], params["m"], 160, seed=int(params["K"] * 7 + params["m"] * 1000))
+    x, y = torch.tensor(xs, dtype=torch.float64), torch.tensor(ys, dtype=torch.float64)
+    r = lossapp.compute("soft_truncated_ce", x, y, reduction="none", **params)
+    premise = point_premise(soft_truncated_point_error, Box(x, y, None, None, dict(r.params), "sum"))
+    assert premise is not None
+    k_terms, floor = premise
+    xm = soft_threshold_logit(params["m"])
+    for xi, yi, ti in zip(xs, ys, r.value.reshape(-1).tolist(), strict=True):
+        exact = _soft_exact(xi, yi, params["K"], xm)
+        assert abs(mpmath.mpf(ti) - exact) <= mpmath.mpf(k_terms) * U * (mpmath.mpf(floor) + exact), (xi, yi, ti)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_soft_truncated_point_enclosure_of_a_million_adversarial_terms_contains_the_exact_value(reduction: str) -> None:
+    """10⁶ elements (past limits.DECIMALS_MAX_ELEMENTS: the a-priori bound, no interval arithmetic) made of 400 adversarial
+    (x, y) pairs in a shuffled order, K = 100: the enclosure contains Σ count·term in 60-digit arithmetic."""
+    params = {"K": 100.0, "m": 0.6}
+    xs, ys = _soft_adversarial(params["K"], params["m"], 400, seed=11)
+    n = 10 ** 6
+    assert n > limits.DECIMALS_MAX_ELEMENTS
+    index = repeated(len(xs), n, seed=3)
+    x, y = torch.tensor(xs, dtype=torch.float64)[index], torch.tensor(ys, dtype=torch.float64)[index]
+    e = enclose(lossapp.compute("soft_truncated_ce", x, y, reduction=reduction, **params))
+    assert e.sound and e.method == POINT_METHOD
+    counts = torch.bincount(index, minlength=len(xs)).tolist()
+    xm = soft_threshold_logit(params["m"])
+    with mpmath.workdps(60):
+        exact = mpmath.fsum(c * _soft_exact(xi, yi, params["K"], xm) for c, xi, yi in zip(counts, xs, ys, strict=True))
+        exact = exact / n if reduction == "mean" else exact
+        assert mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (float(exact), e.lo, e.hi)

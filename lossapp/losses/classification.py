@@ -33,6 +33,7 @@ from lossapp.inputs import (
 from lossapp.inputs.constraints import Boolean, Interval, Options, Tensor
 from lossapp.interval import (
     POINT_MARGIN,
+    TINY,
     Box,
     ClassTargets,
     EnclosureUnavailable,
@@ -1007,16 +1008,23 @@ def bce_enclosure_terms(p: Iv, y: Iv, labels: bool = False) -> Iv:
     return -(y * log_p + (1.0 - y) * log_q)
 
 
-# A point box (lossapp.interval.point_bound): the terms are ≥ 0 and each is computed within K·u·t of its exact value
-# (relative error; no absolute floor, A = 0), u = 2⁻⁵³, with the documented ≤ 1 ulp (≤ 2u relative) of ATen's float64
-# log, log1p and exp and one rounding (≤ u relative) per + − × ÷.
+# A point box (lossapp.interval.point_bound): the terms are ≥ 0 and each is computed within K·u·(A + t) of its exact
+# value, u = 2⁻⁵³, with the documented ≤ 1 ulp of ATen's float64 log, log1p and exp (≤ 2u relative for a normal result)
+# and one rounding (≤ u relative) per + − × ÷. Where a result is subnormal these are absolute instead: 1 ulp is then
+# 2⁻¹⁰⁷⁴ = 2u·TINY (ATen's vectorised log1p is 1 ulp off at many subnormal arguments, log1p(2⁻¹⁰⁷⁴) = 0) and a
+# rounding ≤ u·TINY (a sum that underflows is exact), which a relative bound alone misses (Σ of 10⁵ terms
+# −log1p(−2⁻¹⁰⁷⁴) computed 0): the floor A covers them.
 # BCE, K = 8: log p and log1p(−p) (−p exact) within 2u of their values; the clamp at −100 is 1-Lipschitz, so each
 # clamped log a is within 3u·|a|; y·a and (1 − y)·b (1 − y within u) add two roundings; the two products are both
 # ≤ 0 for p, y in [0, 1], so their sum adds one rounding and no cancellation: within 6u·(|y·a| + |(1 − y)·b|) = 6u·t.
+# Underflow: log p is never subnormal (0 or |log p| ≥ 2⁻⁵⁴); log1p(−p) may be, off by ≤ 2u·TINY, and the two products
+# by ≤ u·TINY each: ≤ 4.01u·TINY absolute, A = TINY (8u·TINY).
 # BCE with logits, K = 12: e^{−|x|} (−|x| exact) within 2u; log1p of it within 2u + 2u relative (log1p(z(1 + δ)) −
 # log1p(z) ≤ zδ/(1 + z) ≤ δ·log1p(z) for z ≥ 0); min(x, 0) − s and min(−x, 0) − s subtract a value ≥ 0 from one
 # ≤ 0 (no cancellation): within 5u; the factors y, 1 − y, pos_weight ≥ 0 and the sum of two terms of one sign add
-# four roundings. Weights are left to interval arithmetic (the bound needs the terms' sign).
+# four roundings. Underflow: a subnormal e^{−|x|} is off by ≤ 2u·TINY, log1p of it by that plus its own 2u·TINY, which
+# p_c·y (P = max(1, max p_c)) scales to 4u·TINY·P, and the products and the sum by ≤ 4u·TINY more: ≤ 4u·TINY·(P + 1)
+# absolute, A = TINY·(P + 1) (12u·A). Weights are left to interval arithmetic (the bound needs the terms' sign).
 def _binary_point_ranges(box: Box) -> tuple[tuple[float, float], int] | None:
     """(pred's range, n) where the target lies in [0, 1] and has pred's shape, pred is finite and there is no
     weight (the premises of BCE's point bounds); None otherwise."""
@@ -1030,23 +1038,24 @@ def _binary_point_ranges(box: Box) -> tuple[tuple[float, float], int] | None:
 
 
 def bce_point_error(box: Box) -> PointBound | None:
-    """BCE's float64 error bound for a point box (K = 8, A = 0; p and y in [0, 1], no weight)."""
+    """BCE's float64 error bound for a point box (K = 8, A = TINY; p and y in [0, 1], no weight)."""
     found = _binary_point_ranges(box)
     if found is None or found[0][0] < 0 or found[0][1] > 1:
         return None
     per_den = reduction_per_den(box.reduction, box.pred.shape)
-    return None if per_den is None else point_bound(8, 0.0, found[1], per_den)
+    return None if per_den is None else point_bound(8, TINY, found[1], per_den)
 
 
 def bce_with_logits_point_error(box: Box) -> PointBound | None:
-    """BCE with logits' float64 error bound for a point box (K = 12, A = 0; y in [0, 1], finite logits, no weight,
-    pos_weight ≥ 0)."""
+    """BCE with logits' float64 error bound for a point box (K = 12, A = TINY·(P + 1); y in [0, 1], finite logits, no
+    weight, pos_weight ≥ 0)."""
     found = _binary_point_ranges(box)
     pw = tensor_param(box.params.get("pos_weight"))
     if found is None or (pw is not None and not bool((pw >= 0).all() & torch.isfinite(pw).all())):
         return None
+    big_p = max(1.0, float(pw.max())) if pw is not None and pw.numel() else 1.0
     per_den = reduction_per_den(box.reduction, box.pred.shape)
-    return None if per_den is None else point_bound(12, 0.0, found[1], per_den)
+    return None if per_den is None else point_bound(12, TINY * (big_p + 1) * (1 + 2.0 ** -40), found[1], per_den)
 
 
 @interval_formula("interval arithmetic with outward rounding over torch's BCE formula (each log term monotone in p)",

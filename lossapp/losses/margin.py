@@ -323,17 +323,48 @@ def zero_one_reference(x: torch.Tensor, y: torch.Tensor | None, p: dict[str, Any
 # Hinge: l = max(0, m + s) with s = −y·f and y = ±1 exact (the target as hinge_prepare left it: 0/1 labels mapped
 # to ±1), so s and its range over the box are exact (a product by ±1), and max(0, m + s) is non-decreasing in s with
 # one rounding (Iv.increasing): the exact range of each term.
-# A point box (lossapp.interval.point_bound), K = 1, A = TINY (2⁻¹⁰²²): y·f is exact (y = ±1) and z = margin − y·f
-# rounds once, |ẑ − z| ≤ u·(|z| + TINY) (TINY covers an underflow's absolute error, 2⁻¹⁰⁷⁵ ≤ u·TINY). For z ≤ 0 the
-# rounded ẑ ≤ 0 too (rounding is monotone and fl(0) = 0), so both terms are exactly 0; for z > 0 the term is t = z and
+# A point box (lossapp.interval.point_bound), K = 1, A = TINY (2⁻¹⁰²²), where every target is −1, 0 or 1: the labels the
+# steps multiply by are then ±1 (hinge_prepare maps 0/1 to ±1 and refuses anything else) or, in a run that skips
+# prepare (the mistake labels_01_not_mapped), the given 0/1 or ±1 themselves, so y·f is exact and z = margin − y·f rounds
+# once, |ẑ − z| ≤ u·(|z| + TINY) (TINY covers an underflow's absolute error, 2⁻¹⁰⁷⁵ ≤ u·TINY). For z ≤ 0 the rounded
+# ẑ ≤ 0 too (rounding is monotone and fl(0) = 0), so both terms are exactly 0; for z > 0 the term is t = z and
 # |t̂ − t| ≤ |ẑ − z| ≤ u·(TINY + t). An infinite or NaN score gives a term 0 (exactly, as the steps define it) or a
-# value that is not finite (no enclosure). The premise y = ±1 is hinge_prepare's (0/1 labels mapped, others refused).
+# value that is not finite (no enclosure).
+# Any other finite target (one that reaches the steps without prepare), with Y = max(1, max|y|) and X = max|f|: the
+# product rounds, |fl(y·f) − y·f| ≤ u·(YX + TINY), and |ẑ − z| ≤ (1 + u)·u·(YX + TINY) + u|z|; for z ≥ 0,
+# |t̂ − t| ≤ 2u·(A + t), and for z < 0 < ẑ, |z| < |ẑ − z| gives t̂ = ẑ ≤ |ẑ − z| ≤ (1 + u)/(1 − u)·u·(YX + TINY) ≤ 2uA:
+# K = 2, A = YX + TINY (rounded up). The bound so reads the target it is given and holds whether or not it was
+# prepared.
 def hinge_point_error(box: Box) -> PointBound | None:
-    """Hinge's float64 error bound for a point box (K = 1, A = TINY; y = ±1 as prepared, a finite margin)."""
+    """Hinge's float64 error bound for a point box (K = 1, A = TINY for targets in {−1, 0, 1}; else K = 2,
+    A = max(1, max|y|)·max|f| + TINY; a finite margin and target)."""
     per_den = None if box.pred is None else reduction_per_den(box.reduction, box.pred.shape)
-    if per_den is None or not math.isfinite(float(box.params["margin"])):
+    if per_den is None or box.target is None or not math.isfinite(float(box.params["margin"])):
         return None
-    return point_bound(1, TINY, box.pred.numel(), per_den)
+    y = value_range(box, "target")
+    if y is None:
+        return None
+    if _unit_labels(box, y):
+        return point_bound(1, TINY, box.pred.numel(), per_den)
+    f = value_range(box)
+    if f is None:
+        return None
+    big_y, big_x = max(1.0, abs(y[0]), abs(y[1])), max(abs(f[0]), abs(f[1]))
+    a = (big_y * big_x + TINY) * (1 + 4 * U)
+    return point_bound(2, a, box.pred.numel(), per_den) if math.isfinite(a) else None
+
+
+def _unit_labels(box: Box, y: tuple[float, float]) -> bool:
+    """Whether every target is −1, 0 or 1 (`y`: its range): integers in [−1, 1], 0/1 labels, or ±1 labels (the
+    smallest |y| is 1); one pass at most beyond the range."""
+    t = box.target
+    if t is None or y[0] < -1 or y[1] > 1:
+        return False
+    if not t.is_floating_point():
+        return True
+    if y[0] >= 0:
+        return box.labels  # every entry 0 or 1 (is_label_like, found once per memo)
+    return float(t.detach().abs().amin()) == 1  # in [−1, 1] with every |y| = 1: ±1
 
 
 @interval_formula("exact range (monotone in each score), interval arithmetic with outward rounding",

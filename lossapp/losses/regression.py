@@ -14,6 +14,7 @@ from lossapp.i18n import Message, msg
 from lossapp.inputs import require_same_shape
 from lossapp.inputs.constraints import Interval
 from lossapp.interval import (
+    TINY,
     Box,
     Iv,
     PointBound,
@@ -242,10 +243,15 @@ def _square(t: torch.Tensor) -> torch.Tensor:
     return t * t
 
 
-# A point box (lossapp.interval.point_bound): every term g(|d|) ≥ 0 is computed within K·u·g, K = 8 (A = 0): d = ŷ − y
+# A point box (lossapp.interval.point_bound): every term g(|d|) ≥ 0 is computed within K·u·(A + g), K = 8: d = ŷ − y
 # is one correctly rounded subtraction (within u of |d|, relative), g has elasticity ≤ 2 (above), so g of the float
 # |d| is within 2u·(1 + 2u) of g of the exact one, and g's own evaluation adds ≤ 2 roundings (t·t; 0.5t²/β; t − 0.5β;
-# δ(t − 0.5δ)). RMSE's root: with the MSE's bound E_m at its computed value v̂_m ≤ v̂²·(1 + 3u) (v̂ = fl(√v̂_m)),
+# δ(t − 0.5δ)). Underflow (absolute, A): d is exact where it is subnormal, but a product or quotient that underflows
+# errs by ≤ u·TINY (TINY = 2⁻¹⁰²²), which a relative bound alone misses (Σ of 10⁵ terms d² = 2⁻¹⁰⁷⁵ computed 0): d·d
+# by u·TINY; Huber's (0.5·d)·d by u·TINY·(|d| + 1) ≤ u·TINY·(δ + 1) (|d| < δ) and δ·(|d| − 0.5δ) ≥ δ²/2 ≥ 5·10⁻¹³ not at
+# all; smooth L1's ((0.5·d)·d)/β by u·TINY·((|d| + 1)/β + 1) ≤ u·TINY·(1/β + 2) (|d| < β), whose underflow the division
+# by a small β magnifies (β = 10⁻³⁰⁰, d = 5·10⁻³⁰¹: the term 1.25·10⁻³⁰¹ is computed 0). A = TINY·(3 + 1/β + δ) (each
+# only for its loss; 8u·A covers every case). RMSE's root: with the MSE's bound E_m at its computed value v̂_m ≤ v̂²·(1 + 3u) (v̂ = fl(√v̂_m)),
 # |√v̂_m − √v_m| ≤ min(√E_m, E_m/√v̂_m) (|√a − √b| = |a − b|/(√a + √b)) and √v̂_m ≥ v̂/(1 + u), plus the root's rounding u·v̂.
 def _elementwise_point_error(box: Box) -> PointBound | None:
     """The float64 error bound of an elementwise regression loss (L1, MSE, smooth L1, Huber) for a point box."""
@@ -255,7 +261,9 @@ def _elementwise_point_error(box: Box) -> PointBound | None:
     if x is None or y is None or not all(math.isfinite(v) for v in (*x, *y)):
         return None
     per_den = reduction_per_den(box.reduction, box.pred.shape)
-    return None if per_den is None else point_bound(8, 0.0, box.pred.numel(), per_den)
+    beta, delta = box.params.get("beta"), box.params.get("delta")
+    floor = 3.0 + (1.0 / float(beta) if beta else 0.0) + (float(delta) if delta is not None else 0.0)
+    return None if per_den is None else point_bound(8, TINY * floor * (1 + 2.0 ** -40), box.pred.numel(), per_den)
 
 
 def _rmse_point_error(box: Box) -> PointBound | None:
@@ -299,8 +307,10 @@ def smooth_l1_enclosure(box: Box) -> Iv:
     beta = float(box.params["beta"])
     if beta == 0:
         return reduce_iv(abs_difference(box.pred_box(), box.target_box()), box.reduction)
-    return reduce_iv(_terms(box, lambda t: torch.where(t < beta, (t * t).mul_(0.5).div_(beta), t - 0.5 * beta), 2),
-                     box.reduction)
+    # the quadratic branch as (t/β)·t·0.5: t/β < 1 there, so a product underflows only where the term itself is that
+    # small (t·t/β would underflow before the division by a small β: t = 5·10⁻³⁰², β = 10⁻³⁰⁰ gave [0, 5·10⁻³²³])
+    return reduce_iv(_terms(box, lambda t: torch.where(t < beta, torch.div(t, beta).mul_(t).mul_(0.5), t - 0.5 * beta),
+                            2), box.reduction)
 
 
 @interval_formula("exact range (Huber is non-decreasing in |d|), interval arithmetic with outward rounding",

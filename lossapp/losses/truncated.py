@@ -354,10 +354,13 @@ def soft_truncated_reference(x: torch.Tensor, y: torch.Tensor, params: dict[str,
 #   relative and an underflow's 3u·TINY absolute.
 # - log σ(±x) = min(±x, 0) − log1p(e^{−|x|}): min exact, e within 2u, log1p within 2u plus e's relative error (for
 #   e ≥ 0, log1p(e(1 + η)) − log1p(e) ≤ η·e/(1 + e) ≤ η·log1p(e)), then a difference of two terms of one sign: ≤ 5u
-#   relative plus 2u·TINY absolute; |log σ(±x)| ≤ X + 1.
+#   relative plus 4u·TINY absolute (a subnormal e is a step, 2u·TINY, off, and so is log1p of a subnormal: ATen's
+#   log1p(2⁻¹⁰⁷⁴) is 0); |log σ(±x)| ≤ X + 1.
 # - the products y·σ·log σ and (1 − y)·σ·log σ and the final −a − b (two parts ≥ 0: no cancellation) add ≤ 5
 #   roundings. Each part is within (2.2(B + 1) + 16)·u relative (compounded, with K·u ≤ 1/8 from point_bound's
-#   premise) ≤ (3B + 20)·u, and the underflows add ≤ u·TINY·(3X + 9) absolute: K = 3B + 20, A = TINY·(X + 3).
+#   premise) ≤ (3B + 20)·u, and the underflows add ≤ u·TINY·(4X + 9) absolute per part (σ's 3u·TINY and a product's
+#   u·TINY times |log σ| ≤ X + 1, log σ's 4u·TINY, the last product's u·TINY), ≤ u·TINY·(8X + 18) ≤ 20u·TINY·(X + 3)
+#   for the two: K = 3B + 20, A = TINY·(X + 3).
 def soft_truncated_point_error(box: Box) -> PointBound | None:
     """Soft-truncated cross-entropy's float64 error bound for a point box (above; finite logits, y in [0, 1])."""
     if box.pred is None or box.target is None or tuple(box.target.shape) != tuple(box.pred.shape):
