@@ -648,23 +648,31 @@ def _keras_kl(c: Case) -> float | None:
     x, t = c.pred, c.target
     if x is None or t is None or c.param("log_target") or x.dim() == 0:
         return None
-    q = torch.exp(c.pred64()).clamp_(KERAS_EPS, 1.0)
-    p = _clipped(c.target64(), KERAS_EPS, 1.0)  # (shared: read only)
-    per_row = torch.div(p, q, out=q).log_().mul_(p).sum(-1)  # p·log(p / q), in q's buffer
+    p = _clipped(c.target64(), KERAS_EPS, 1.0, c.target_range())  # (shared: read only)
+    q = c.exp_pred64()  # e^x, shared with the swapped direction's mistake: read only
+    r = c.pred_range()
+    if r is not None and r[0] >= KERAS_LOG_EPS + 2.0 ** -20 and r[1] <= -(2.0 ** -20):
+        # the clip changes nothing: e^x lies in [1e-7·e^(2^-20), e^(-2^-20)], at a relative distance of ~2^-20 from
+        # both ends, and torch's exp is within a few ulps (2^-50 relative) of it, so every float e^x is in [1e-7, 1]
+        ratio = torch.div(p, q)
+    else:
+        ratio = torch.clamp(q, KERAS_EPS, 1.0)
+        torch.div(p, ratio, out=ratio)
+    per_row = ratio.log_().mul_(p).sum(-1)  # p·log(p / q), in the ratio's buffer
     return float(per_row.mean()) if c.reduction in ("mean", "batchmean") else float(per_row.sum())
 
 
 KERAS_LOG_EPS = math.log(KERAS_EPS)
 
 
-def _clipped(v: torch.Tensor, low: float, high: float) -> torch.Tensor:
+def _clipped(v: torch.Tensor, low: float, high: float, extent: tuple[float, float] | None = None) -> torch.Tensor:
     """v clipped to [low, high]: v itself where the clip changes nothing (the same values; an enclosure over the
-    same tensor shares the terms the correct value's enclosure formed, `Box.shared`), as one reduction (its range)
-    decides; a NaN range falls through to the clip."""
+    same tensor shares the terms the correct value's enclosure formed, `Box.shared`), as one reduction (its range,
+    or `extent`: v's (min, max) where the caller has it) decides; a NaN range falls through to the clip."""
     if not v.numel():
         return v
-    smallest, largest = torch.aminmax(v)
-    return v if low <= float(smallest) and float(largest) <= high else v.clamp(low, high)
+    smallest, largest = extent if extent is not None else (float(x) for x in torch.aminmax(v))
+    return v if low <= smallest and largest <= high else v.clamp(low, high)
 
 
 def _keras_kl_interval(c: Case) -> Interval | None:
@@ -677,7 +685,8 @@ def _keras_kl_interval(c: Case) -> Interval | None:
         return None
     by_rows = c.reduction in ("mean", "batchmean") and x.dim() > 1
     reduction = "batchmean" if by_rows else "sum"
-    log_q, p = _clipped(c.pred64(), KERAS_LOG_EPS, 0.0), _clipped(c.target64(), KERAS_EPS, 1.0)
+    log_q = _clipped(c.pred64(), KERAS_LOG_EPS, 0.0, c.pred_range())
+    p = _clipped(c.target64(), KERAS_EPS, 1.0, c.target_range())
     unclipped = log_q is x and p is t  # the clips change nothing: the run is the problem under the other reduction
     iv = c.run_interval(pred=log_q, target=p, reduction=reduction, value=c.reduced_as(reduction) if unclipped else None)
     if iv is None:

@@ -564,20 +564,24 @@ def _kl_swapped(c: Case) -> float | None:
     x, t = c.pred64(), c.target64()  # (shared, read-only)
     if c.param("log_target"):
         return c.run(pred=t, target=x)
-    if bool((t <= 0).any()):
+    extent = c.target_range()  # (shared)
+    if (extent is None or not extent[0] > 0) and bool((t <= 0).any()):
         return None  # log 0: KL(q‖p) is infinite where p = 0 < q
     if c.param("input", "log_probabilities") == "log_probabilities" and c.param("log_base", "e") == "e" \
             and c.reduction in ("sum", "mean", "batchmean"):
-        return _kl_swapped_value(x, t, c.reduction)
+        r = c.pred_range()
+        return _kl_swapped_value(c.exp_pred64(), t, c.reduction, positive=r is not None and r[0] > -700.0)
     return c.run(pred=torch.log(t), target=torch.exp(x))
 
 
-def _kl_swapped_value(log_q: torch.Tensor, p: torch.Tensor, reduction: str) -> float | None:
-    """KL(q‖p) for pred log q and target p > 0, with the arithmetic of kl_div's steps on the swapped inputs (pred
-    log p, target q = e^{log q}): l = q log q − q·log p, reduced; what the run gives, without the run's input checks
-    (the swapped inputs pass them: log p ≤ 0 for p ≤ 1, and e^{log q} ≤ 1 for log q ≤ 0) or its shown steps."""
-    q = torch.exp(log_q)
-    loss = torch.addcmul(xlogx(q), q, torch.log(p), value=-1.0)
+def _kl_swapped_value(q: torch.Tensor, p: torch.Tensor, reduction: str, *, positive: bool = False) -> float | None:
+    """KL(q‖p) for pred log q (q = e^{log q} given, read only: shared with Keras' convention) and target p > 0, with
+    the arithmetic of kl_div's steps on the swapped inputs (pred log p, target q): l = q log q − q·log p, reduced; what
+    the run gives, without the run's input checks (the swapped inputs pass them: log p ≤ 0 for p ≤ 1, and e^{log q} ≤ 1
+    for log q ≤ 0) or its shown steps. `positive`: every q is known to be > 0 (every log q > −700: e^{−700} ≈ 1e-304
+    is a normal float), so q log q is xlogx's product without its test; l is formed in the buffer of q log q."""
+    q_log_q = torch.log(q).mul_(q) if positive else xlogx(q)
+    loss = torch.addcmul(q_log_q, q, torch.log(p), value=-1.0, out=q_log_q)
     total = loss.sum()
     if reduction == "mean":
         total = total / torch.tensor(float(loss.numel()), dtype=loss.dtype)

@@ -44,7 +44,7 @@ from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
-from lossapp.trace import Trace
+from lossapp.trace import Trace, extremes
 
 SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
 Interval = tuple[float, float]  # [lo, hi]: every value a variant takes over the inputs' rounding box lies inside
@@ -71,7 +71,7 @@ class Case:
     def release_reruns(self) -> None:
         """Drop the full-size terms the reruns shared (LossSpec.rerun's memos and pred in float64): the variants' values
         are made, and what comes after (the enclosures) should not carry them. A later rerun makes them anew."""
-        for key in [k for k in self._cache if k in ("pred64", "target64")
+        for key in [k for k in self._cache if k in ("pred64", "target64", "exp_pred64")
                     or (isinstance(k, tuple) and k[:1] == ("rerun_memo",))]:
             del self._cache[key]
 
@@ -127,17 +127,30 @@ class Case:
         """The target in float64 (itself when it is), made once per case and shared: read-only."""
         return None if self.target is None else self.shared("target64", lambda: self.target.double())
 
+    def exp_pred64(self) -> torch.Tensor | None:
+        """e^pred in float64 (q, for a pred of log-probabilities log q), made once per case and shared by the variants
+        that need it (KL's swapped direction and Keras' clipped KL): read-only, dropped with the reruns' terms."""
+        return None if self.pred is None else self.shared("exp_pred64", lambda: torch.exp(self.pred64()))
+
+    def target_range(self) -> tuple[float, float] | None:
+        """(min, max) of a floating-point target (`lossapp.trace.extremes`), shared as `pred_range`."""
+        def make() -> tuple[float, float] | None:
+            t = self.target
+            if t is None or not t.is_floating_point() or t.numel() == 0:
+                return None
+            return extremes(t)
+        return self.shared("target_range", make)
+
     def param(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
 
     def pred_range(self) -> tuple[float, float] | None:
-        """(min, max) of a floating-point pred, in one pass (shared by the applicability tests)."""
+        """(min, max) of a floating-point pred (`lossapp.trace.extremes`), shared by the applicability tests."""
         def make() -> tuple[float, float] | None:
             x = self.pred
             if x is None or not x.is_floating_point() or x.numel() == 0:
                 return None
-            low, high = torch.aminmax(x)
-            return float(low), float(high)
+            return extremes(x)
         return self.shared("pred_range", make)
 
     def run(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
