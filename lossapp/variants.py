@@ -71,7 +71,7 @@ class Case:
     def release_reruns(self) -> None:
         """Drop the full-size terms the reruns shared (LossSpec.rerun's memos and pred in float64): the variants' values
         are made, and what comes after (the enclosures) should not carry them. A later rerun makes them anew."""
-        for key in [k for k in self._cache if k in ("pred64", "target64", "exp_pred64")
+        for key in [k for k in self._cache if k in ("pred64", "target64")
                     or (isinstance(k, tuple) and k[:1] == ("rerun_memo",))]:
             del self._cache[key]
 
@@ -126,11 +126,6 @@ class Case:
     def target64(self) -> torch.Tensor | None:
         """The target in float64 (itself when it is), made once per case and shared: read-only."""
         return None if self.target is None else self.shared("target64", lambda: self.target.double())
-
-    def exp_pred64(self) -> torch.Tensor | None:
-        """e^pred in float64 (q, for a pred of log-probabilities log q), made once per case and shared by the variants
-        that need it (KL's swapped direction and Keras' clipped KL): read-only, dropped with the reruns' terms."""
-        return None if self.pred is None else self.shared("exp_pred64", lambda: torch.exp(self.pred64()))
 
     def target_range(self) -> tuple[float, float] | None:
         """(min, max) of a floating-point target (`lossapp.trace.extremes`), shared as `pred_range`."""
