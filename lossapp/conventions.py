@@ -61,6 +61,7 @@ from lossapp.variants import (
     decimals_of,
     evaluate,
     finite,
+    kl_exp_terms,
     labels_swapped,
     labels_swapped_interval,
     no_alpha,
@@ -649,8 +650,9 @@ def _keras_kl(c: Case) -> float | None:
     x, t = c.pred, c.target
     if x is None or t is None or c.param("log_target") or x.dim() == 0:
         return None
-    p = _clipped(c.target64(), KERAS_EPS, 1.0, c.target_range())  # (shared: read only)
-    per_row = _keras_kl_rows(c.pred64(), p)
+    per_row = kl_exp_terms(c, KERAS_EPS)[0]  # (from the pass that also makes the swapped direction's terms)
+    if per_row is None:
+        per_row = _keras_kl_rows(c.pred64(), _clipped(c.target64(), KERAS_EPS, 1.0, c.target_range()))
     return float(per_row.mean()) if c.reduction in ("mean", "batchmean") else float(per_row.sum())
 
 

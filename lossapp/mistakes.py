@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from lossapp.conventions import KERAS_EPS
 from lossapp.interval import Box, EnclosureUnavailable
 from lossapp.losses.classification import xlogx
 from lossapp.trace import CHUNK
@@ -33,6 +34,7 @@ from lossapp.variants import (
     focal_alpha,
     focal_base,
     focal_rerun,
+    kl_exp_terms,
     labels_swapped,
     labels_swapped_interval,
     mapped,
@@ -570,6 +572,9 @@ def _kl_swapped(c: Case) -> float | None:
         return None  # log 0: KL(q‖p) is infinite where p = 0 < q
     if c.param("input", "log_probabilities") == "log_probabilities" and c.param("log_base", "e") == "e" \
             and c.reduction in ("sum", "mean", "batchmean"):
+        terms = kl_exp_terms(c, KERAS_EPS)[1]  # (from the pass that also makes Keras' convention's row sums)
+        if terms is not None:
+            return _kl_swapped_reduced(terms, c.reduction)
         r = c.pred_range()
         return _kl_swapped_value(x, t, c.reduction, positive=r is not None and r[0] > -700.0)
     return c.run(pred=torch.log(t), target=torch.exp(x))
@@ -599,6 +604,11 @@ def _kl_swapped_value(log_q: torch.Tensor, p: torch.Tensor, reduction: str, *, p
             torch.log(q, out=q_log_q).mul_(q)
             torch.log(t[start:end], out=log_p)
             torch.addcmul(q_log_q, q, log_p, value=-1.0, out=flat[start:end])
+    return _kl_swapped_reduced(loss, reduction)
+
+
+def _kl_swapped_reduced(loss: torch.Tensor, reduction: str) -> float | None:
+    """The swapped direction's terms reduced as kl_div's steps reduce: Σ l, / n (mean), / N (batchmean)."""
     total = loss.sum()
     if reduction == "mean":
         total = total / torch.tensor(float(loss.numel()), dtype=loss.dtype)
