@@ -50,7 +50,6 @@ from lossapp.i18n import msg
 from lossapp.interval import Box, Iv, reduce_iv
 from lossapp.losses.overlap import per_sample_sets
 from lossapp.result import Result
-from lossapp.trace import CHUNK
 from lossapp.variants import (
     Case,
     Interval,
@@ -657,24 +656,9 @@ def _keras_kl(c: Case) -> float | None:
 
 
 def _keras_kl_rows(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """Σ over the last dimension of p·log(p / q), q = e^x clipped to [1e-7, 1] (Keras' KLDivergence of each row).
-    For contiguous inputs of one shape, a block of rows (about CHUNK elements) at a time in one buffer of a block's
-    size (in cache, and no fresh tensor of the inputs' size): the same elementwise operations on the same operands, and
-    each row's sum a reduction over that row alone, so the same sums, bit for bit, as on the whole tensors."""
-    if not (x.is_contiguous() and p.is_contiguous() and x.shape == p.shape and x.numel()):
-        q = torch.exp(x).clamp_(KERAS_EPS, 1.0)
-        return torch.div(p, q, out=q).log_().mul_(p).sum(-1)  # p·log(p / q), in q's buffer
-    width = x.shape[-1]
-    per_row = torch.empty(x.shape[:-1], dtype=x.dtype, device=x.device)
-    xs, ps, out = x.reshape(-1, width), p.reshape(-1, width), per_row.view(-1)
-    rows = min(max(1, CHUNK // width), xs.shape[0])
-    buffer = torch.empty(rows, width, dtype=x.dtype, device=x.device)
-    for start in range(0, xs.shape[0], rows):
-        end = min(start + rows, xs.shape[0])
-        q = torch.exp(xs[start:end], out=buffer[:end - start]).clamp_(KERAS_EPS, 1.0)
-        torch.div(ps[start:end], q, out=q).log_().mul_(ps[start:end])
-        torch.sum(q, -1, out=out[start:end])
-    return per_row
+    """Σ over the last dimension of p·log(p / q), q = e^x clipped to [1e-7, 1] (Keras' KLDivergence of each row)."""
+    q = torch.exp(x).clamp_(KERAS_EPS, 1.0)
+    return torch.div(p, q, out=q).log_().mul_(p).sum(-1)  # p·log(p / q), in q's buffer
 
 
 KERAS_LOG_EPS = math.log(KERAS_EPS)

@@ -586,10 +586,11 @@ def kl_exp_terms(c: Case, keras_eps: float) -> tuple[torch.Tensor | None, torch.
     e^x > 1e-304 > 0 and q log q is xlogx's product without its test)); None for a part that does not apply or when the
     inputs are not contiguous float64 tensors of one shape (the variant then computes its own).
 
-    A block of rows (about CHUNK elements) at a time: q, then the swapped terms from q, then Keras' clip of q, p' / q,
-    its log and product in q's buffer, each row's sum; every buffer a block's size (in cache) but the swapped terms,
-    the same elementwise operations on the same operands (and each row's sum a reduction over that row alone) as on
-    the whole tensors, so the same values, bit for bit, with e^x formed once for both variants."""
+    CHUNK elements at a time (a multiple of any SIMD width: each block's elements take the same vectorised path as in
+    one pass over the whole tensor): q = e^x in a buffer of a block's size (in cache), then the swapped terms from q,
+    then Keras' clip of q, p' / q, its log and product; every temporary a block's size but the two results (one tensor
+    of the inputs' shape each), the same elementwise operations on the same operands as on the whole tensors, and the
+    row sums the same reduction of the same tensor, so the same values, bit for bit, with e^x formed once for both."""
     def make() -> tuple[torch.Tensor | None, torch.Tensor | None]:
         x, t = c.pred64(), c.target64()
         if x is None or t is None or c.param("log_target") or x.dim() == 0 or not x.numel() \
@@ -606,24 +607,22 @@ def kl_exp_terms(c: Case, keras_eps: float) -> tuple[torch.Tensor | None, torch.
         p = t
         if keras and not (keras_eps <= extent[0] and extent[1] <= 1.0):  # (a NaN range clips too)
             p = t.clamp(keras_eps, 1.0)
-        width = x.shape[-1]
-        per_row = torch.empty(x.shape[:-1], dtype=x.dtype, device=x.device) if keras else None
+        ratio = torch.empty_like(x) if keras else None  # p'·log(p' / clip(q)), summed per row at the end
         terms = torch.empty_like(x) if swapped else None
-        xs, ts, ps = x.reshape(-1, width), t.reshape(-1, width), p.reshape(-1, width)
-        rows = min(max(1, CHUNK // width), xs.shape[0])
-        q_buffer, a_buffer, b_buffer = torch.empty(3, rows, width, dtype=x.dtype, device=x.device)
-        for start in range(0, xs.shape[0], rows):
-            end = min(start + rows, xs.shape[0])
+        xs, ts, ps = x.view(-1), t.view(-1), p.reshape(-1)
+        size = min(CHUNK, xs.numel())
+        q_buffer, a_buffer, b_buffer = torch.empty(3, size, dtype=x.dtype, device=x.device)
+        for start in range(0, xs.numel(), size):
+            end = min(start + size, xs.numel())
             q = torch.exp(xs[start:end], out=q_buffer[:end - start])
             if terms is not None:
                 q_log_q = torch.log(q, out=a_buffer[:end - start]).mul_(q)
                 log_p = torch.log(ts[start:end], out=b_buffer[:end - start])
-                torch.addcmul(q_log_q, q, log_p, value=-1.0, out=terms.view(-1, width)[start:end])
-            if per_row is not None:
+                torch.addcmul(q_log_q, q, log_p, value=-1.0, out=terms.view(-1)[start:end])
+            if ratio is not None:
                 q.clamp_(keras_eps, 1.0)
-                torch.div(ps[start:end], q, out=q).log_().mul_(ps[start:end])
-                torch.sum(q, -1, out=per_row.view(-1)[start:end])
-        return per_row, terms
+                torch.div(ps[start:end], q, out=ratio.view(-1)[start:end]).log_().mul_(ps[start:end])
+        return None if ratio is None else ratio.sum(-1), terms
     return c.shared(("kl_exp_terms", keras_eps), make)
 
 
