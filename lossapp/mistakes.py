@@ -20,7 +20,6 @@ import torch
 from lossapp.conventions import KERAS_EPS
 from lossapp.interval import Box, EnclosureUnavailable
 from lossapp.losses.classification import xlogx
-from lossapp.trace import CHUNK
 from lossapp.variants import (
     Case,
     Interval,
@@ -575,36 +574,17 @@ def _kl_swapped(c: Case) -> float | None:
         terms = kl_exp_terms(c, KERAS_EPS)[1]  # (from the pass that also makes Keras' convention's row sums)
         if terms is not None:
             return _kl_swapped_reduced(terms, c.reduction)
-        r = c.pred_range()
-        return _kl_swapped_value(x, t, c.reduction, positive=r is not None and r[0] > -700.0)
+        return _kl_swapped_value(x, t, c.reduction)
     return c.run(pred=torch.log(t), target=torch.exp(x))
 
 
-def _kl_swapped_value(log_q: torch.Tensor, p: torch.Tensor, reduction: str, *, positive: bool = False) -> float | None:
+def _kl_swapped_value(log_q: torch.Tensor, p: torch.Tensor, reduction: str) -> float | None:
     """KL(q‖p) for pred log q and target p > 0, with the arithmetic of kl_div's steps on the swapped inputs (pred
     log p, target q = e^{log q}): l = q log q − q·log p, reduced; what the run gives, without the run's input checks
     (the swapped inputs pass them: log p ≤ 0 for p ≤ 1, and e^{log q} ≤ 1 for log q ≤ 0) or its shown steps.
-
-    `positive`: every q is known to be > 0 (every log q > −700: e^{−700} ≈ 1e-304 is a normal float), so q log q is
-    xlogx's product without its test; then q, q log q and log p are formed a block of CHUNK elements at a time in
-    buffers of a block's size (in cache; the same elementwise operations on the same operands, so the same l, bit for
-    bit), l written into one tensor that is summed as before: a single fresh tensor of the inputs' size."""
-    if not (positive and log_q.is_contiguous() and p.is_contiguous() and log_q.shape == p.shape and log_q.numel()):
-        q = torch.exp(log_q)
-        loss = torch.addcmul(xlogx(q), q, torch.log(p), value=-1.0)
-    else:
-        loss = torch.empty_like(log_q)
-        flat, x, t = loss.view(-1), log_q.reshape(-1), p.reshape(-1)
-        size = min(CHUNK, flat.numel())
-        buffers = torch.empty(3, size, dtype=loss.dtype, device=loss.device)
-        for start in range(0, flat.numel(), size):
-            end = min(start + size, flat.numel())
-            q, q_log_q, log_p = (b[:end - start] for b in buffers)
-            torch.exp(x[start:end], out=q)
-            torch.log(q, out=q_log_q).mul_(q)
-            torch.log(t[start:end], out=log_p)
-            torch.addcmul(q_log_q, q, log_p, value=-1.0, out=flat[start:end])
-    return _kl_swapped_reduced(loss, reduction)
+    (`lossapp.variants.kl_exp_terms` makes the same terms in one pass with Keras' convention where it applies.)"""
+    q = torch.exp(log_q)
+    return _kl_swapped_reduced(torch.addcmul(xlogx(q), q, torch.log(p), value=-1.0), reduction)
 
 
 def _kl_swapped_reduced(loss: torch.Tensor, reduction: str) -> float | None:
