@@ -586,8 +586,8 @@ def kl_exp_terms(c: Case, keras_eps: float) -> tuple[torch.Tensor | None, torch.
     e^x > 1e-304 > 0 and q log q is xlogx's product without its test)); None for a part that does not apply or when the
     inputs are not contiguous float64 tensors of one shape (the variant then computes its own).
 
-    CHUNK elements at a time (a multiple of any SIMD width: each block's elements take the same vectorised path as in
-    one pass over the whole tensor): q = e^x in a buffer of a block's size (in cache), then the swapped terms from q,
+    CHUNK elements at a time on the CPU (a multiple of any SIMD width: each block's elements take the same vectorised
+    path as in one pass over the whole tensor; on an accelerator, one block): q = e^x in a buffer of a block's size (in cache), then the swapped terms from q,
     then Keras' clip of q, p' / q, its log and product; every temporary a block's size but the two results (one tensor
     of the inputs' shape each), the same elementwise operations on the same operands as on the whole tensors, and the
     row sums the same reduction of the same tensor, so the same values, bit for bit, with e^x formed once for both."""
@@ -610,7 +610,7 @@ def kl_exp_terms(c: Case, keras_eps: float) -> tuple[torch.Tensor | None, torch.
         ratio = torch.empty_like(x) if keras else None  # p'·log(p' / clip(q)), summed per row at the end
         terms = torch.empty_like(x) if swapped else None
         xs, ts, ps = x.view(-1), t.view(-1), p.reshape(-1)
-        size = min(CHUNK, xs.numel())
+        size = min(CHUNK, xs.numel()) if x.device.type == "cpu" else xs.numel()  # (an accelerator: one block)
         q_buffer, a_buffer, b_buffer = torch.empty(3, size, dtype=x.dtype, device=x.device)
         for start in range(0, xs.numel(), size):
             end = min(start + size, xs.numel())
