@@ -60,6 +60,7 @@ from lossapp.variants import (
     decimals_of,
     evaluate,
     finite,
+    kl_exp_terms,
     labels_swapped,
     labels_swapped_interval,
     no_alpha,
@@ -648,23 +649,29 @@ def _keras_kl(c: Case) -> float | None:
     x, t = c.pred, c.target
     if x is None or t is None or c.param("log_target") or x.dim() == 0:
         return None
-    q = torch.exp(c.pred64()).clamp_(KERAS_EPS, 1.0)
-    p = _clipped(c.target64(), KERAS_EPS, 1.0)  # (shared: read only)
-    per_row = torch.div(p, q, out=q).log_().mul_(p).sum(-1)  # p·log(p / q), in q's buffer
+    per_row = kl_exp_terms(c, KERAS_EPS)[0]  # (from the pass that also makes the swapped direction's terms)
+    if per_row is None:
+        per_row = _keras_kl_rows(c.pred64(), _clipped(c.target64(), KERAS_EPS, 1.0, c.target_range()))
     return float(per_row.mean()) if c.reduction in ("mean", "batchmean") else float(per_row.sum())
+
+
+def _keras_kl_rows(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """Σ over the last dimension of p·log(p / q), q = e^x clipped to [1e-7, 1] (Keras' KLDivergence of each row)."""
+    q = torch.exp(x).clamp_(KERAS_EPS, 1.0)
+    return torch.div(p, q, out=q).log_().mul_(p).sum(-1)  # p·log(p / q), in q's buffer
 
 
 KERAS_LOG_EPS = math.log(KERAS_EPS)
 
 
-def _clipped(v: torch.Tensor, low: float, high: float) -> torch.Tensor:
+def _clipped(v: torch.Tensor, low: float, high: float, extent: tuple[float, float] | None = None) -> torch.Tensor:
     """v clipped to [low, high]: v itself where the clip changes nothing (the same values; an enclosure over the
-    same tensor shares the terms the correct value's enclosure formed, `Box.shared`), as one reduction (its range)
-    decides; a NaN range falls through to the clip."""
+    same tensor shares the terms the correct value's enclosure formed, `Box.shared`), as one reduction (its range,
+    or `extent`: v's (min, max) where the caller has it) decides; a NaN range falls through to the clip."""
     if not v.numel():
         return v
-    smallest, largest = torch.aminmax(v)
-    return v if low <= float(smallest) and float(largest) <= high else v.clamp(low, high)
+    smallest, largest = extent if extent is not None else (float(x) for x in torch.aminmax(v))
+    return v if low <= smallest and largest <= high else v.clamp(low, high)
 
 
 def _keras_kl_interval(c: Case) -> Interval | None:
@@ -677,7 +684,8 @@ def _keras_kl_interval(c: Case) -> Interval | None:
         return None
     by_rows = c.reduction in ("mean", "batchmean") and x.dim() > 1
     reduction = "batchmean" if by_rows else "sum"
-    log_q, p = _clipped(c.pred64(), KERAS_LOG_EPS, 0.0), _clipped(c.target64(), KERAS_EPS, 1.0)
+    log_q = _clipped(c.pred64(), KERAS_LOG_EPS, 0.0, c.pred_range())
+    p = _clipped(c.target64(), KERAS_EPS, 1.0, c.target_range())
     unclipped = log_q is x and p is t  # the clips change nothing: the run is the problem under the other reduction
     iv = c.run_interval(pred=log_q, target=p, reduction=reduction, value=c.reduced_as(reduction) if unclipped else None)
     if iv is None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from lossapp.conventions import KERAS_EPS
 from lossapp.interval import Box, EnclosureUnavailable
 from lossapp.losses.classification import xlogx
 from lossapp.variants import (
@@ -32,6 +33,7 @@ from lossapp.variants import (
     focal_alpha,
     focal_base,
     focal_rerun,
+    kl_exp_terms,
     labels_swapped,
     labels_swapped_interval,
     mapped,
@@ -564,10 +566,14 @@ def _kl_swapped(c: Case) -> float | None:
     x, t = c.pred64(), c.target64()  # (shared, read-only)
     if c.param("log_target"):
         return c.run(pred=t, target=x)
-    if bool((t <= 0).any()):
+    extent = c.target_range()  # (shared)
+    if (extent is None or not extent[0] > 0) and bool((t <= 0).any()):
         return None  # log 0: KL(q‖p) is infinite where p = 0 < q
     if c.param("input", "log_probabilities") == "log_probabilities" and c.param("log_base", "e") == "e" \
             and c.reduction in ("sum", "mean", "batchmean"):
+        terms = kl_exp_terms(c, KERAS_EPS)[1]  # (from the pass that also makes Keras' convention's row sums)
+        if terms is not None:
+            return _kl_swapped_reduced(terms, c.reduction)
         return _kl_swapped_value(x, t, c.reduction)
     return c.run(pred=torch.log(t), target=torch.exp(x))
 
@@ -575,9 +581,14 @@ def _kl_swapped(c: Case) -> float | None:
 def _kl_swapped_value(log_q: torch.Tensor, p: torch.Tensor, reduction: str) -> float | None:
     """KL(q‖p) for pred log q and target p > 0, with the arithmetic of kl_div's steps on the swapped inputs (pred
     log p, target q = e^{log q}): l = q log q − q·log p, reduced; what the run gives, without the run's input checks
-    (the swapped inputs pass them: log p ≤ 0 for p ≤ 1, and e^{log q} ≤ 1 for log q ≤ 0) or its shown steps."""
+    (the swapped inputs pass them: log p ≤ 0 for p ≤ 1, and e^{log q} ≤ 1 for log q ≤ 0) or its shown steps.
+    (`lossapp.variants.kl_exp_terms` makes the same terms in one pass with Keras' convention where it applies.)"""
     q = torch.exp(log_q)
-    loss = torch.addcmul(xlogx(q), q, torch.log(p), value=-1.0)
+    return _kl_swapped_reduced(torch.addcmul(xlogx(q), q, torch.log(p), value=-1.0), reduction)
+
+
+def _kl_swapped_reduced(loss: torch.Tensor, reduction: str) -> float | None:
+    """The swapped direction's terms reduced as kl_div's steps reduce: Σ l, / n (mean), / N (batchmean)."""
     total = loss.sum()
     if reduction == "mean":
         total = total / torch.tensor(float(loss.numel()), dtype=loss.dtype)

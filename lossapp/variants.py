@@ -44,7 +44,7 @@ from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
-from lossapp.trace import Trace
+from lossapp.trace import CHUNK, Trace, extremes
 
 SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
 Interval = tuple[float, float]  # [lo, hi]: every value a variant takes over the inputs' rounding box lies inside
@@ -72,7 +72,7 @@ class Case:
         """Drop the full-size terms the reruns shared (LossSpec.rerun's memos and pred in float64): the variants' values
         are made, and what comes after (the enclosures) should not carry them. A later rerun makes them anew."""
         for key in [k for k in self._cache if k in ("pred64", "target64")
-                    or (isinstance(k, tuple) and k[:1] == ("rerun_memo",))]:
+                    or (isinstance(k, tuple) and k[:1] in (("rerun_memo",), ("kl_exp_terms",)))]:
             del self._cache[key]
 
     @property
@@ -127,17 +127,25 @@ class Case:
         """The target in float64 (itself when it is), made once per case and shared: read-only."""
         return None if self.target is None else self.shared("target64", lambda: self.target.double())
 
+    def target_range(self) -> tuple[float, float] | None:
+        """(min, max) of a floating-point target (`lossapp.trace.extremes`), shared as `pred_range`."""
+        def make() -> tuple[float, float] | None:
+            t = self.target
+            if t is None or not t.is_floating_point() or t.numel() == 0:
+                return None
+            return extremes(t)
+        return self.shared("target_range", make)
+
     def param(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
 
     def pred_range(self) -> tuple[float, float] | None:
-        """(min, max) of a floating-point pred, in one pass (shared by the applicability tests)."""
+        """(min, max) of a floating-point pred (`lossapp.trace.extremes`), shared by the applicability tests."""
         def make() -> tuple[float, float] | None:
             x = self.pred
             if x is None or not x.is_floating_point() or x.numel() == 0:
                 return None
-            low, high = torch.aminmax(x)
-            return float(low), float(high)
+            return extremes(x)
         return self.shared("pred_range", make)
 
     def run(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
@@ -567,6 +575,55 @@ def interval_of(case: Case, found: VariantValue) -> Interval | None:
 
 
 # -- shared by both catalogues ---------------------------------------------------------------------------
+
+
+def kl_exp_terms(c: Case, keras_eps: float) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The KL divergence variants that need q = e^x of its pred x = log q, from one pass over the elements (made once
+    per case; read only): (Keras' KLDivergence per row: Σ over the last dimension of p'·log(p' / clip(q, keras_eps, 1)),
+    p' the target clipped to [keras_eps, 1], where the spec lists the convention "keras_kl" and the reduction is mean
+    or batchmean; the swapped direction's terms q log q − q·log p, where the spec lists the mistake
+    "kl_direction_swapped", pred is log q (base e), the reduction one number, every p > 0 and every x > −700 (so
+    e^x > 1e-304 > 0 and q log q is xlogx's product without its test)); None for a part that does not apply or when the
+    inputs are not contiguous float64 tensors of one shape (the variant then computes its own).
+
+    CHUNK elements at a time on the CPU (a multiple of any SIMD width: each block's elements take the same vectorised
+    path as in one pass over the whole tensor; on an accelerator, one block): q = e^x in a buffer of a block's size (in cache), then the swapped terms from q,
+    then Keras' clip of q, p' / q, its log and product; every temporary a block's size but the two results (one tensor
+    of the inputs' shape each), the same elementwise operations on the same operands as on the whole tensors, and the
+    row sums the same reduction of the same tensor, so the same values, bit for bit, with e^x formed once for both."""
+    def make() -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        x, t = c.pred64(), c.target64()
+        if x is None or t is None or c.param("log_target") or x.dim() == 0 or not x.numel() \
+                or x.dtype != torch.float64 or t.dtype != torch.float64 or x.shape != t.shape \
+                or not (x.is_contiguous() and t.is_contiguous()) or not scalar_value(c):
+            return None, None
+        keras = "keras_kl" in c.spec.conventions and c.reduction in ("mean", "batchmean")
+        r, extent = c.pred_range(), c.target_range()
+        swapped = ("kl_direction_swapped" in c.spec.mistakes and c.param("input", "log_probabilities") == "log_probabilities"
+                   and c.param("log_base", "e") == "e" and c.reduction in ("sum", "mean", "batchmean")
+                   and r is not None and r[0] > -700.0 and extent is not None and extent[0] > 0)
+        if not (keras or swapped):
+            return None, None
+        p = t
+        if keras and not (keras_eps <= extent[0] and extent[1] <= 1.0):  # (a NaN range clips too)
+            p = t.clamp(keras_eps, 1.0)
+        ratio = torch.empty_like(x) if keras else None  # p'·log(p' / clip(q)), summed per row at the end
+        terms = torch.empty_like(x) if swapped else None
+        xs, ts, ps = x.view(-1), t.view(-1), p.reshape(-1)
+        size = min(CHUNK, xs.numel()) if x.device.type == "cpu" else xs.numel()  # (an accelerator: one block)
+        q_buffer, a_buffer, b_buffer = torch.empty(3, size, dtype=x.dtype, device=x.device)
+        for start in range(0, xs.numel(), size):
+            end = min(start + size, xs.numel())
+            q = torch.exp(xs[start:end], out=q_buffer[:end - start])
+            if terms is not None:
+                q_log_q = torch.log(q, out=a_buffer[:end - start]).mul_(q)
+                log_p = torch.log(ts[start:end], out=b_buffer[:end - start])
+                torch.addcmul(q_log_q, q, log_p, value=-1.0, out=terms.view(-1)[start:end])
+            if ratio is not None:
+                q.clamp_(keras_eps, 1.0)
+                torch.div(ps[start:end], q, out=ratio.view(-1)[start:end]).log_().mul_(ps[start:end])
+        return None if ratio is None else ratio.sum(-1), terms
+    return c.shared(("kl_exp_terms", keras_eps), make)
 
 
 def scalar_value(case: Case) -> bool:

@@ -595,3 +595,35 @@ def test_variants_from_value_only_reruns_equal_the_steps_reruns(name: str, param
     slow = _variant_values(dataclasses.replace(result, spec=lossapp.LOSSES[name]))
     assert fast == slow
     assert fast  # (the problem has variants to compare)
+
+
+# -- KL divergence: Keras' row sums and the swapped direction's terms from one blocked pass -----------------------------
+
+@pytest.mark.parametrize("shape", [(7, 3), (30011, 10), (3, 40000), (70001,), (900, 4, 37), (13107, 5)])
+@pytest.mark.parametrize("reduction", ["batchmean", "mean", "sum"])
+def test_kl_exp_terms_are_the_whole_tensor_formulas(shape: tuple[int, ...], reduction: str) -> None:
+    """variants.kl_exp_terms (CHUNK elements at a time, e^pred formed once for both variants) gives, bit for bit, what
+    the formulas give on the whole tensors: Keras' Σ over the last dimension of p'·log(p' / clip(e^x, 1e-7, 1)) (p' the
+    target clipped) and the swapped direction's q log q − q·log p (q = e^x); and the variants' values are those."""
+    from lossapp.conventions import KERAS_EPS
+    from lossapp.variants import kl_exp_terms
+    g = torch.Generator().manual_seed(sum(shape))
+    x = torch.log_softmax(3 * torch.randn(shape, generator=g, dtype=torch.float64), 1 if len(shape) > 1 else 0)
+    t = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64), 1 if len(shape) > 1 else 0)
+    result = lossapp.compute("kl_div", x, t, reduction=reduction)
+    per_row, terms = kl_exp_terms(Case(result), KERAS_EPS)
+    q = torch.exp(x)
+    p = t.clamp(KERAS_EPS, 1.0)
+    keras = torch.div(p, q.clamp(KERAS_EPS, 1.0)).log().mul(p).sum(-1)
+    swapped = torch.addcmul(torch.log(q) * q, q, torch.log(t), value=-1.0)
+    assert torch.equal(terms, swapped)
+    if reduction == "sum":
+        assert per_row is None
+    else:
+        assert torch.equal(per_row, keras)
+    values = _variant_values(result)
+    if per_row is not None:
+        assert values["keras_kl"] == float(keras.mean())
+    total = swapped.sum()
+    total = total / {"sum": 1, "mean": torch.tensor(float(x.numel()), dtype=torch.float64), "batchmean": shape[0]}[reduction]
+    assert values["kl_direction_swapped"] == float(total)

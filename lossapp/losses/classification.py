@@ -91,7 +91,7 @@ def _places(mask: torch.Tensor, values: torch.Tensor, name: str) -> str:
 
 def xlogx(p: torch.Tensor) -> torch.Tensor:
     """p log p with 0 · log 0 = 0 (p ≥ 0)."""
-    if p.numel() and float(p.detach().min()) > 0:
+    if p.numel() and float(p.detach().amin()) > 0:  # (amin: the same minimum as min(), in half its time on a CPU)
         log = torch.log(p)
         # the same products; in place into the tensor of logs (no second tensor) where no gradient is recorded
         return log.mul_(p) if not (p.requires_grad and torch.is_grad_enabled()) else p * log
@@ -162,8 +162,8 @@ def class_sums(t: torch.Tensor, cd: int) -> torch.Tensor:
 
 def class_dots(a: torch.Tensor, b: torch.Tensor, cd: int) -> torch.Tensor:
     """Σ_c a·b along the class dimension `cd`; for (N, C) as a batched dot product (no tensor of every product)."""
-    if a.dim() == 2 and cd == 1 and a.shape == b.shape:
-        return torch.einsum("nc,nc->n", a, b)
+    if a.dim() == 2 and cd == 1 and a.shape == b.shape:  # (what einsum("nc,nc->n") does, without its overhead)
+        return torch.bmm(a.unsqueeze(1), b.unsqueeze(2)).reshape(-1)
     return (a * b).sum(cd)
 
 
@@ -917,13 +917,14 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
     cd = class_dim(pred) if pred.dim() else 0
     if pred.dim():
         log, divisor = log_symbol(params), log_base_divisor(params)
+        # (x / −d is −x / d, bit for bit: the per-distribution sums divided in place)
         entropy = trace.add("H(p)", msg("classification.step.entropy_of_p"), rf"H(p) = -\sum_i p_i {log} p_i",
-                            -class_sums(plogp.detach(), cd) / divisor + 0.0,
+                            class_sums(plogp.detach(), cd).div_(-divisor).add_(0.0),
                             note=msg("classification.note.per_distribution_summed_over_dimension"))
         trace.add("H(p,q)", msg("classification.step.cross_entropy_of_q_relative"), rf"H(p,q) = -\sum_i p_i {log} q_i",
-                          -class_dots(p.detach(), log_q.detach(), cd) / divisor)
+                          class_dots(p.detach(), log_q.detach(), cd).div_(-divisor))
         kl = trace.add("KL(p‖q)", msg("classification.step.kl_divergence_per_distribution"), r"\mathrm{KL}(p\,\|\,q) = \sum_i l_i",
-                       class_sums(loss.detach(), cd) / divisor)
+                       class_sums(loss.detach(), cd).div_(divisor))
         trace.add("H(p)+KL", msg("classification.step.identity_entropy_kl_cross_entropy"),
                   r"H(p) + \mathrm{KL}(p\,\|\,q) = H(p,q)", entropy + kl,
                   note=msg("classification.note.equals_h_p_q_above"), sub=r"$h + $k", h=entropy, k=kl)
