@@ -482,7 +482,7 @@ def test_exp_row_sum_screen_reads_a_narrow_source_as_its_float32_rounding():
 
 
 @pytest.mark.parametrize("case", ["distributions", "rows_off", "positive", "subnormal_positive", "minus_inf",
-                                  "beyond_float16", "ignored", "weighted"])
+                                  "beyond_float16", "bfloat16", "ignored", "weighted"])
 def test_nll_of_a_float32_tensor_reads_it_as_its_float64_widening(case):
     """compute() hands nll's prepare the user's own narrower tensor (Trace.source) for its extremes and its screen:
     every warning, value, gradient and comparison is the one of the same values given in float64."""
@@ -501,6 +501,9 @@ def test_nll_of_a_float32_tensor_reads_it_as_its_float64_widening(case):
     elif case == "beyond_float16":
         pred = pred.half()
         pred[3, 1] = -65504.0
+    elif case == "bfloat16":
+        pred = pred.bfloat16()
+        pred[6] -= 0.05
     elif case == "ignored":
         target[::7] = -100
     elif case == "weighted":
