@@ -126,9 +126,7 @@ def _exp_sums_float32(log_p: torch.Tensor) -> torch.Tensor:
     exponentials summed as a matrix-vector product. Its error bound: see exp_row_sum_warning. A float32 log_p is read
     as it is (the same float32 values as a float64 tensor widened from it gives, without a rounded copy)."""
     ones = torch.ones(log_p.shape[1], dtype=torch.float32, device=log_p.device)
-    # (a float32 log_p is read as it is, in blocks of 4·CHUNK elements: a 1 MB float32 temporary, a quarter of the
-    # torch calls)
-    rows = max(1, CHUNK * (4 if log_p.dtype == torch.float32 else 1) // max(1, log_p.shape[1]))
+    rows = max(1, CHUNK // max(1, log_p.shape[1]))  # (the same blocks for any dtype: the same sums, bit for bit)
     return torch.cat([(block.mul(LOG2_E) if block.dtype == torch.float32 else block.float().mul_(LOG2_E)).exp2_()
                       @ ones for block in log_p.split(rows)])
 
