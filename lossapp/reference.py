@@ -229,8 +229,7 @@ def _zero_off_support(flat: torch.Tensor, support: torch.Tensor) -> torch.Tensor
     `support`: sorted distinct indices.
 
     Decided a block at a time (see `_blocks`): each block of flat copied into one buffer of a block's size, its
-    supported elements set to 0 there, and its extremes read in one pass (a NaN or ±inf off the support makes them
-    non-zero too).
+    supported elements set to 0 there, and its extremes read (a NaN or ±inf off the support makes them non-zero too).
     flat is only read, and no tensor of its size is made."""
     values = flat.index_select(0, support)
     step = _block_size(flat)
@@ -242,8 +241,8 @@ def _zero_off_support(flat: torch.Tensor, support: torch.Tensor) -> torch.Tensor
         block = buffer[:min(step, flat.numel() - start)].copy_(flat[start:start + step])
         block.index_fill_(0, support[first:end] - start, 0)
         first = end
-        low, high = torch.aminmax(block)  # (one pass, where amin and amax take two; NaN stays NaN)
-        if float(low) != 0 or float(high) != 0:
+        low, high = extremes(block)
+        if low != 0 or high != 0:
             return None
     return values
 
