@@ -269,6 +269,10 @@ class Trace:
     # values the spec's gradient computed (it ran first, on the same inputs) that the steps read instead of computing
     # them again: the overlap losses' set sums (LossSpec.gradient_shared; empty where the gradient wrote none)
     shared: dict[str, Any] = field(default_factory=dict, repr=False)
+    # the user's own pred where the pred a loss's prepare is given was widened from it unchanged (float32, float16 or
+    # bfloat16: every element the same value in fewer bytes), for a prepare's checks that read every element; None
+    # where there is none (set by lossapp.compute on the trace it hands to `prepare` only)
+    source: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
     def _append(self, step: Step) -> None:
         self.steps.append(step)

@@ -461,6 +461,59 @@ def test_exp_row_sums_screened_in_float32_decide_as_the_float64_sums():
     assert any("exp(pred)" in w for w in r.warnings)
 
 
+def test_exp_row_sum_screen_reads_a_narrow_source_as_its_float32_rounding():
+    """The screen of the user's own float32 / float16 / bfloat16 tensor (`narrow`, Trace.source) is bit for bit the
+    screen of the float64 tensor widened from it, and decides alike (its max |S' − 1| taken from the extremes of S')."""
+    from lossapp.losses.classification import SUM_TOL, _exp_sums_float32, exp_row_sum_warning
+    g = torch.Generator().manual_seed(21)
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        for classes in (1, 3, 10, 300):
+            log_p = torch.log_softmax(torch.randn(5000, classes, generator=g) * 6, 1).to(dtype)
+            log_p[1, 0] = -math.inf if classes > 1 else 0.0
+            wide = log_p.double()
+            assert torch.equal(_exp_sums_float32(log_p), _exp_sums_float32(wide))
+            for shift in (0.0, SUM_TOL * 0.9, -SUM_TOL * 1.5, 0.5):
+                narrow = (log_p.double() + shift).clamp_max(0.0).to(dtype)
+                wide = narrow.double()
+                assert exp_row_sum_warning(wide, 1, narrow=narrow) == exp_row_sum_warning(wide, 1), (dtype, shift)
+                sums = _exp_sums_float32(narrow)
+                low, high = torch.aminmax(sums)
+                assert float(torch.maximum(high - 1, 1 - low)) == float((sums - 1).abs().max())
+
+
+@pytest.mark.parametrize("case", ["distributions", "rows_off", "positive", "subnormal_positive", "minus_inf",
+                                  "beyond_float16", "bfloat16", "ignored", "weighted"])
+def test_nll_of_a_float32_tensor_reads_it_as_its_float64_widening(case):
+    """compute() hands nll's prepare the user's own narrower tensor (Trace.source) for its extremes and its screen:
+    every warning, value, gradient and comparison is the one of the same values given in float64."""
+    g = torch.Generator().manual_seed(22)
+    pred = torch.log_softmax(torch.randn(4000, 10, generator=g) * 3, 1)
+    target = torch.randint(0, 10, (4000,), generator=g)
+    params = {}
+    if case == "rows_off":
+        pred[5] -= 0.01
+    elif case == "positive":
+        pred[9, 3] = 0.25
+    elif case == "subnormal_positive":
+        pred[9, 3] = 1e-45  # a float32 subnormal above 0
+    elif case == "minus_inf":
+        pred[2, 4] = -math.inf
+    elif case == "beyond_float16":
+        pred = pred.half()
+        pred[3, 1] = -65504.0
+    elif case == "bfloat16":
+        pred = pred.bfloat16()
+        pred[6] -= 0.05
+    elif case == "ignored":
+        target[::7] = -100
+    elif case == "weighted":
+        params["weight"] = torch.rand(10, generator=g) + 0.5
+    narrow = lossapp.compute("nll", pred, target, **params)
+    wide = lossapp.compute("nll", pred.double(), target, **params)
+    assert narrow.warnings == wide.warnings
+    assert narrow.to_dict() == wide.to_dict()
+
+
 def test_nll_gradient_support_is_each_counted_sample_target_class():
     from lossapp.losses.classification import target_positions
     spec = lossapp.LOSSES["nll"]
