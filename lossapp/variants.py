@@ -69,10 +69,11 @@ class Case:
         return self._cache[key]
 
     def release_reruns(self) -> None:
-        """Drop the full-size terms the reruns shared (LossSpec.rerun's memos and pred in float64): the variants' values
+        """Drop the full-size terms the reruns shared (LossSpec.rerun's memos, pred in float64, the overlap losses' p, t
+        and work buffer: `_overlap_sums`): the variants' values
         are made, and what comes after (the enclosures) should not carry them. A later rerun makes them anew."""
         for key in [k for k in self._cache if k in ("pred64", "target64")
-                    or (isinstance(k, tuple) and k[:1] == ("rerun_memo",))]:
+                    or (isinstance(k, tuple) and k[:1] in (("rerun_memo",), ("overlap_work",), ("overlap_inputs",)))]:
             del self._cache[key]
 
     @property
@@ -710,7 +711,12 @@ def _overlap_sums(c: Case, again: bool = False,
     case: every variant that keeps p and t (another ε, the batch pooled or not, IoU for Dice) comes from them.
     `again`: p with the activation applied once more (a sigmoid for activation none): probabilities as logits.
     `intersection`: "product" (Σ p·t) or smp's "l1" ((Σp + Σt − ‖p − t‖₁)/2), default the problem's own; another than
-    its own forms only |X∩Y| anew (|X| and |Y| are the shared ones)."""
+    its own forms only |X∩Y| anew (|X| and |Y| are the shared ones).
+
+    The elementwise terms (p·t, |p − t|, the sigmoid of p) are written into one buffer of pred's size per case
+    (`_work`, overwritten by each use: every use reads it whole into its sums before the next begins) rather than a
+    fresh tensor each: the same elementwise operations and the same sums over a tensor of the same shape and layout,
+    so the same bits, without the first touch of three more fresh buffers. |Y| is formed once for both p."""
     own = c.param("intersection", "product")
     intersection = intersection or own
 
@@ -719,10 +725,11 @@ def _overlap_sums(c: Case, again: bool = False,
         if x is None or t is None or not x.is_floating_point():
             return None
         if intersection != own:
-            sums, formed = _overlap_sums(c, again), _set_inputs(c, again)
+            sums = _overlap_sums(c, again)
+            formed = None if sums is None else _set_inputs(c, again)
             if sums is None or formed is None:
                 return None
-            return _set_intersections(*formed, sums[1], sums[2], intersection), sums[1], sums[2]
+            return _set_intersections(*formed, sums[1], sums[2], intersection, _work(c, formed)), sums[1], sums[2]
         if not again and c.param("activation", "none") == "none" and per_sample_sets(x.dim(), c.params):
             held = _held_set_sums(c)  # the problem's own sets are the finest: its trace has the sums
             if held is not None:
@@ -731,36 +738,62 @@ def _overlap_sums(c: Case, again: bool = False,
         if formed is None:
             return None
         p, t, dims = formed
-        size_p, size_t = (v.sum(dims) if dims else v for v in (p, t))
-        return _set_intersections(p, t, dims, size_p, size_t, intersection), size_p, size_t
+        size_p = p.sum(dims) if dims else p
+        size_t = c.shared(("overlap_size_t", dims), lambda: t.sum(dims) if dims else t)  # (the same t for both p)
+        return _set_intersections(p, t, dims, size_p, size_t, intersection, _work(c, formed)), size_p, size_t
     return c.shared(("overlap_sums", again, intersection), make)
 
 
+def _work(c: Case, formed: tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]) -> torch.Tensor | None:
+    """Where the elementwise terms of the sums of `formed` = (p, t, dims) may be written: the case's buffer of p's shape
+    (p itself when it is that buffer: `_set_inputs` wrote σ(p) there); None where no sum follows (no dims: the terms
+    are the sums and must be tensors of their own) or p or t is not contiguous (p·t would then take their strides,
+    and its sums might add in another order)."""
+    p, t, dims = formed
+    if not dims or not (p.is_contiguous() and t.is_contiguous()):
+        return None
+    return c.shared(("overlap_work", tuple(p.shape), p.device), lambda: torch.empty_like(p, dtype=torch.float64,
+                                                                                       memory_format=torch.contiguous_format))
+
+
 def _set_inputs(c: Case, again: bool) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]] | None:
-    """(p, t, the dims summed within one of the finest sets) as the overlap loss forms p and t (see _overlap_sums)."""
-    x, t = c.pred, c.target
+    """(p, t, the dims summed within one of the finest sets) as the overlap loss forms p and t (see _overlap_sums).
+    p and t are made once per case (read-only); with `again`, σ(p) for p ≥ 0 is written into the case's buffer
+    (`_work`) where sums follow, else a tensor of its own."""
+    x = c.pred
+    if x is None or c.target is None:
+        return None
     activation = c.param("activation", "none")
-    p = x.double() if activation == "none" else activated(c)
-    if p is not None and again:
+
+    def inputs() -> tuple[torch.Tensor | None, torch.Tensor]:
+        p = x.double() if activation == "none" else activated(c)
+        t = c.target
+        if activation == "softmax" and not t.is_floating_point() and p is not None:
+            t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
+        return p, t.double()
+    p, t = c.shared(("overlap_inputs",), inputs)
+    if p is None:
+        return None
+    dims = set_dims(p, {**c.params, "per_sample": True})
+    if again:
         if activation in ("none", "sigmoid") and _p_nonnegative(c):
             # σ(p) = 1/(1 + e^{−p}) for p ≥ 0: the branch stable_sigmoid takes there, in one buffer
-            p = torch.neg(p).exp_().add_(1).reciprocal_()
+            work = _work(c, (p, t, dims))
+            p = (torch.neg(p) if work is None else torch.neg(p, out=work)).exp_().add_(1).reciprocal_()
         else:
             p = _activate(p, "sigmoid" if activation == "none" else activation)
-    if p is None or t is None:
-        return None
-    if activation == "softmax" and not t.is_floating_point():
-        t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
-    return p, t.double(), set_dims(p, {**c.params, "per_sample": True})
+    return p, t, dims
 
 
 def _set_intersections(p: torch.Tensor, t: torch.Tensor, dims: tuple[int, ...], size_p: torch.Tensor,
-                       size_t: torch.Tensor, intersection: str) -> torch.Tensor:
-    """|X∩Y| of each set: Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 for intersection "l1" (as the steps form them)."""
+                       size_t: torch.Tensor, intersection: str, work: torch.Tensor | None = None) -> torch.Tensor:
+    """|X∩Y| of each set: Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 for intersection "l1" (as the steps form them). The
+    terms p·t or |p − t| go into `work` where it is given (a buffer of p's shape, or p itself; never t)."""
     if intersection == "l1":
-        gap = (p - t).abs_()
+        gap = (p - t if work is None else torch.sub(p, t, out=work)).abs_()
         return (size_p + size_t - (gap.sum(dims) if dims else gap)) / 2
-    return (p * t).sum(dims) if dims else p * t
+    product = p * t if work is None else torch.mul(p, t, out=work)
+    return product.sum(dims) if dims else product
 
 
 def _held_set_sums(c: Case) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
