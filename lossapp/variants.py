@@ -44,7 +44,7 @@ from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
-from lossapp.trace import Trace
+from lossapp.trace import Trace, extremes
 
 SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
 Interval = tuple[float, float]  # [lo, hi]: every value a variant takes over the inputs' rounding box lies inside
@@ -132,13 +132,12 @@ class Case:
         return self.params.get(name, default)
 
     def pred_range(self) -> tuple[float, float] | None:
-        """(min, max) of a floating-point pred, in one pass (shared by the applicability tests)."""
+        """(min, max) of a floating-point pred (lossapp.trace.extremes; shared by the applicability tests)."""
         def make() -> tuple[float, float] | None:
             x = self.pred
             if x is None or not x.is_floating_point() or x.numel() == 0:
                 return None
-            low, high = torch.aminmax(x)
-            return float(low), float(high)
+            return extremes(x)
         return self.shared("pred_range", make)
 
     def run(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
