@@ -902,8 +902,8 @@ def reduction_per_den(reduction: str, shape: tuple[int, ...] | torch.Size) -> fl
 
 
 def value_range(box: Box, which: str = "pred") -> tuple[float, float] | None:
-    """(min, max) of the box's pred (or target) (lossapp.trace.extremes), shared by the point bounds of one problem (Box.shared);
-    None for an empty tensor or one with a NaN."""
+    """(min, max) of the box's pred (or target) (lossapp.trace.extremes), shared by the point bounds of one problem
+    (Box.shared); None for an empty tensor or one with a NaN."""
     t = box.pred if which == "pred" else box.target
     if t is None or t.numel() == 0:
         return None

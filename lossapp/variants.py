@@ -751,8 +751,8 @@ def _work(c: Case, formed: tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]) -
     p, t, dims = formed
     if not dims or not (p.is_contiguous() and t.is_contiguous()):
         return None
-    return c.shared(("overlap_work", tuple(p.shape), p.device), lambda: torch.empty_like(p, dtype=torch.float64,
-                                                                                       memory_format=torch.contiguous_format))
+    return c.shared(("overlap_work", tuple(p.shape), p.device),
+                    lambda: torch.empty(p.shape, dtype=torch.float64, device=p.device))
 
 
 def _set_inputs(c: Case, again: bool) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]] | None:

@@ -198,7 +198,8 @@ def soft_error_sums(p: torch.Tensor, t: torch.Tensor, dims: tuple[int, ...]) -> 
     negation), times t. The same elementwise values in a contiguous tensor of the same shape as p * (1 - t) and
     (1 - p) * t give, so the same sums, with one fresh buffer instead of four."""
     recorded = torch.is_grad_enabled() and (p.requires_grad or t.requires_grad)
-    if not dims or recorded or p.shape != t.shape or p.dtype != t.dtype or not (p.is_contiguous() and t.is_contiguous()):
+    if not dims or recorded or p.shape != t.shape or p.dtype != t.dtype or not p.is_contiguous() \
+            or not t.is_contiguous():
         return _ssum(p * (1 - t), dims), _ssum((1 - p) * t, dims)
     work = torch.rsub(t, 1)
     fp = work.mul_(p).sum(dims)
