@@ -820,6 +820,77 @@ def _p_nonnegative(c: Case) -> bool:
     return r is not None and r[0] >= 0
 
 
+U = 2.0 ** -53  # the unit roundoff of float64
+SIGMOID_CHORD = 1.0 / (1.0 + math.exp(-1.0)) - 0.5  # σ(1) − σ(0): the slope of σ's chord over [0, 1]
+
+
+def overlap_again_bound(c: Case) -> tuple[float, float] | None:
+    """A bound on `overlap_value(c, again=True)` — the loss with σ(p) for p, probabilities taken for logits — from the
+    per-set sums every overlap variant shares (`_overlap_sums`), with no pass over the elements. For activation none,
+    the product intersection, p in [0, 1] (pred's range; the prepare refused targets outside [0, 1]), mean or sum, and
+    a point box (neither input's decimals known: the bound holds on the variant's interval, which is its value).
+
+    Proof. In one set of n elements let T = Σ t, I = Σ p·t, P = Σ p, A = Σ σ(p)·t and C = Σ σ(p)·(1 − t) (so that the
+    variant's |X∩Y| = A, |X| = A + C, |Y| = T). σ is concave on [0, ∞), so on [0, 1] it lies above its chord,
+    σ(p) ≥ ½ + k·p with k = σ(1) − ½, and below its mean (Jensen with the weights t_i ≥ 0, resp. 1 − t_i ≥ 0):
+    A ∈ [½T + k·I, T·σ(I/T)] and C ∈ [½(n − T) + k·(P − I), (n − T)·σ((P − I)/(n − T))] (0 for a zero weight), each end
+    increasing in I, resp. P − I, and in T, resp. n − T (T·σ(I/T) grows with T: ∂ = σ(s) − s·σ'(s) ≥ σ(0) > 0 for
+    s = I/T, σ lying below its tangents). The computed sums are of n terms ≥ 0 with at most one rounding each (p·t), so
+    each lies within γ = 1.01·(n + 1)·u relative of the exact one: I ∈ Î·[1 − 2γ, 1 + 2γ], likewise P and T, with
+    I ≤ T and P − I ≤ n − T (p ≤ 1). Each set's coefficient (set_losses) grows with A and falls with C and with T: Dice
+    (2A + ε)/(A + C + T + ε) (∂_A ∝ 2C + 2T + ε), IoU (A + ε)/(C + T + ε), Tversky (A + ε)/(A + αC + β(T − A) + ε)
+    (∂_A ∝ αC + βT + βε), α, β ≥ 0. So each set's loss 1 − coef lies between its values at (A_hi, C_lo, T_lo) and
+    (A_lo, C_hi, T_hi); pooled sets add their ends, zero_empty (|Y| > 0: a sum of terms ≥ 0 is 0 exactly when they are)
+    and include_background select, and the mean or sum over the sets is monotone. The variant's computed value is within
+    K·u of its exact value (the overlap losses' point bound, lossapp.losses.overlap._overlap_point_error, c = 8 for σ:
+    K = 32·(n + 12)·(1 + α + β)/min(1, α, β) + 5 per set, times the sets for a sum); the ends here take a few roundings
+    more. Widening by 2K·u (per set) and 1e−9 covers both."""
+    if c.param("activation", "none") != "none" or c.param("intersection", "product") != "product" \
+            or c.reduction not in ("mean", "sum") or c.pred is None or c.target is None:
+        return None
+    given_pred, given_target = c.result.pred, c.result.target
+    if given_pred is None or given_target is None or given_pred.decimals is not None \
+            or given_target.decimals is not None:
+        return None
+    kind = c.spec.set_measure
+    alpha, beta = (0.5, 0.5) if kind == "dice" else (1.0, 1.0) if kind == "iou" else \
+        (float(c.param("alpha", 0.5)), float(c.param("beta", 0.5)))
+    r = c.pred_range()
+    sums = _overlap_sums(c)
+    if kind is None or r is None or not (r[0] >= 0.0 and r[1] <= 1.0) or sums is None or not (alpha > 0 and beta > 0):
+        return None
+    x = c.pred
+    dims = set_dims(x, {**c.params, "per_sample": True})
+    n = float(math.prod(x.shape[d] for d in dims)) if dims else 1.0
+    gamma = 1.01 * (x.numel() + 1) * U
+    inter, size_p, size_t = (v.double() for v in sums)
+    t_lo, t_hi = size_t * (1 - 2 * gamma), size_t * (1 + 2 * gamma)
+    i_lo, i_hi = inter * (1 - 2 * gamma), torch.minimum(inter * (1 + 2 * gamma), t_hi)
+    q_lo = (size_p * (1 - 2 * gamma) - i_hi).clamp(min=0.0)  # P − I
+    q_hi = torch.minimum(size_p * (1 + 2 * gamma) - i_lo, n - t_lo)
+
+    def jensen(weight: torch.Tensor, mean_of: torch.Tensor) -> torch.Tensor:  # weight·σ(mean_of / weight), 0 at 0
+        return torch.where(weight > 0, weight * torch.sigmoid(mean_of / weight.clamp(min=1e-300)), 0.0)
+    a_lo, a_hi = 0.5 * t_lo + SIGMOID_CHORD * i_lo, jensen(t_hi, i_hi)
+    c_lo, c_hi = 0.5 * (n - t_hi) + SIGMOID_CHORD * q_lo, jensen(n - t_lo, q_hi)
+    ends = [(a_hi, c_lo, t_lo), (a_lo, c_hi, t_hi)]
+    if not per_sample_sets(x.dim(), c.params) and x.dim() >= 2:
+        ends = [tuple(v.sum(0) for v in end) for end in ends]  # one set for the whole batch (as overlap_value)
+        n *= x.shape[0]
+    params = {"alpha": 0.5, "beta": 0.5, **c.params, "eps": float(c.param("eps", 0.0))}
+    low, high = (set_losses(kind, a, a + cc, t, params) for a, cc, t in ends)
+    sets = low.numel()
+    k = 32 * (n + 12) * (1 + alpha + beta) / min(1.0, alpha, beta) + 5
+    if c.reduction == "mean":
+        lo, hi, scale = float(low.mean()), float(high.mean()), 1.0
+    else:
+        lo, hi, scale = float(low.sum()), float(high.sum()), float(sets)
+    slack = (2 * k * U + 1e-9) * scale
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    return min(lo, hi) - slack, max(lo, hi) + slack
+
+
 def overlap_value(c: Case, kind: str | None = None, eps: float | None = None, per_sample: bool | None = None,
                   again: bool = False, intersection: str | None = None, zero_empty: bool | None = None) -> float | None:
     """This overlap problem's value (mean or sum over its sets) as the `kind` loss (dice, iou, tversky) with

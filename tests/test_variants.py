@@ -661,3 +661,47 @@ def test_variants_from_value_only_reruns_equal_the_steps_reruns(name: str, param
     slow = _variant_values(dataclasses.replace(result, spec=lossapp.LOSSES[name]))
     assert fast == slow
     assert fast  # (the problem has variants to compare)
+
+
+@pytest.mark.parametrize("name", ["dice", "iou", "tversky"])
+@pytest.mark.parametrize("seed", range(6))
+def test_overlap_probabilities_as_logits_bound_holds_the_variant(name: str, seed: int) -> None:
+    """The bound of probabilities_as_logits for an overlap loss (from the per-set sums, no pass: overlap_again_bound)
+    holds the variant's computed value, on random and adversarial point-box inputs (p at 0 and 1, all or no positives,
+    soft labels, an empty target with zero_empty, pooled and per-sample sets, both reductions); it is narrow enough to
+    rule out a claim 2 % away on a large mask."""
+    from lossapp.inputs import TensorInput
+    from lossapp.variants import overlap_again_bound, overlap_value
+    g = torch.Generator().manual_seed(seed)
+    shape = [(6, 50), (3, 2, 40), (200,), (4, 3, 5, 6), (2, 1000), (5, 7)][seed]
+    p = torch.rand(shape, generator=g, dtype=torch.float64)
+    t = (torch.rand(shape, generator=g) > 0.5).double()
+    if seed == 1:
+        p = (p > 0.5).double()  # p at 0 and 1 only
+    if seed == 2:
+        t = torch.rand(shape, generator=g, dtype=torch.float64)  # soft labels
+    if seed == 3:
+        t[0] = 0.0  # an empty target in the first sample
+        t[1] = 1.0  # all positives in the second
+    if seed == 4:
+        p = p ** 8  # most p near 0
+    params_list = [{}, {"per_sample": True}, {"per_sample": False}, {"zero_empty": True, "eps": 0.0},
+                   {"eps": 1.0, "per_channel": len(shape) >= 3, "include_background": len(shape) < 3}]
+    if name == "tversky":
+        params_list.append({"alpha": 0.3, "beta": 1.7})
+    for params in params_list:
+        for reduction in ("mean", "sum"):
+            try:
+                result = lossapp.compute(name, TensorInput(p, None), TensorInput(t, None), reduction=reduction,
+                                         **params)
+            except InputError:
+                continue
+            case = Case(result)
+            bound = overlap_again_bound(case)
+            value = overlap_value(case, again=True)
+            assert bound is not None and value is not None, params
+            assert bound[0] <= value <= bound[1], (params, reduction, bound, value)
+    big = Case(lossapp.compute(name, TensorInput(torch.rand(8, 20000, generator=g, dtype=torch.float64), None),
+                               TensorInput((torch.rand(8, 20000, generator=g) > 0.5).double(), None)))
+    lo, hi = overlap_again_bound(big)
+    assert lo <= overlap_value(big, again=True) <= hi and hi - lo < 0.02 * abs(hi)
