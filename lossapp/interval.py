@@ -66,6 +66,7 @@ import torch
 from lossapp.i18n import Message, msg
 from lossapp.inputs import TensorInput, limits
 from lossapp.inputs.checks import all_binary
+from lossapp.trace import extremes
 
 F64 = torch.float64
 U = 2.0 ** -53
@@ -901,15 +902,14 @@ def reduction_per_den(reduction: str, shape: tuple[int, ...] | torch.Size) -> fl
 
 
 def value_range(box: Box, which: str = "pred") -> tuple[float, float] | None:
-    """(min, max) of the box's pred (or target), one pass, shared by the point bounds of one problem (Box.shared);
-    None for an empty tensor or one with a NaN."""
+    """(min, max) of the box's pred (or target) (lossapp.trace.extremes), shared by the point bounds of one problem
+    (Box.shared); None for an empty tensor or one with a NaN."""
     t = box.pred if which == "pred" else box.target
     if t is None or t.numel() == 0:
         return None
 
     def make() -> tuple[float, float] | None:
-        low, high = torch.aminmax(t.detach())
-        lo, hi = float(low), float(high)
+        lo, hi = extremes(t)  # (torch.amin and amax: two passes take less time than aminmax's one)
         return None if math.isnan(lo) or math.isnan(hi) else (lo, hi)
     return box.shared(("point_range", which), make)
 

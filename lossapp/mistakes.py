@@ -39,6 +39,7 @@ from lossapp.variants import (
     mapped,
     no_alpha,
     no_alpha_interval,
+    overlap_again_bound,
     overlap_value,
     register,
     scalar_value,
@@ -218,6 +219,8 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
     (a sum in n times it); widened by a relative 1e-7 for the float computation of σ, the terms and their sum. Found
     from the range of x and of the labels, and the formula on two elements (no pass over the terms)."""
     spec, x, t = c.spec, c.pred, c.target
+    if spec.set_measure:  # an overlap loss: from its per-set sums
+        return overlap_again_bound(c)
     formula = spec.enclosure
     if ("logits" in spec.related or "input" in c.params or spec.activation != "sigmoid" or spec.derivative is None
             or formula is None or formula.evaluate is None or c.reduction not in ("mean", "sum") or x is None

@@ -69,10 +69,12 @@ class Case:
         return self._cache[key]
 
     def release_reruns(self) -> None:
-        """Drop the full-size terms the reruns shared (LossSpec.rerun's memos and pred in float64): the variants' values
+        """Drop the full-size terms the reruns shared (LossSpec.rerun's memos, pred in float64, the overlap losses' p, t
+        and work buffer: `_overlap_sums`): the variants' values
         are made, and what comes after (the enclosures) should not carry them. A later rerun makes them anew."""
         for key in [k for k in self._cache if k in ("pred64", "target64")
-                    or (isinstance(k, tuple) and k[:1] in (("rerun_memo",), ("kl_exp_terms",)))]:
+                    or (isinstance(k, tuple)
+                        and k[:1] in (("rerun_memo",), ("kl_exp_terms",), ("overlap_work",), ("overlap_inputs",)))]:
             del self._cache[key]
 
     @property
@@ -767,7 +769,12 @@ def _overlap_sums(c: Case, again: bool = False,
     case: every variant that keeps p and t (another ε, the batch pooled or not, IoU for Dice) comes from them.
     `again`: p with the activation applied once more (a sigmoid for activation none): probabilities as logits.
     `intersection`: "product" (Σ p·t) or smp's "l1" ((Σp + Σt − ‖p − t‖₁)/2), default the problem's own; another than
-    its own forms only |X∩Y| anew (|X| and |Y| are the shared ones)."""
+    its own forms only |X∩Y| anew (|X| and |Y| are the shared ones).
+
+    The elementwise terms (p·t, |p − t|, the sigmoid of p) are written into one buffer of pred's size per case
+    (`_work`, overwritten by each use: every use reads it whole into its sums before the next begins) rather than a
+    fresh tensor each: the same elementwise operations and the same sums over a tensor of the same shape and layout,
+    so the same bits, without the first touch of three more fresh buffers. |Y| is formed once for both p."""
     own = c.param("intersection", "product")
     intersection = intersection or own
 
@@ -776,10 +783,11 @@ def _overlap_sums(c: Case, again: bool = False,
         if x is None or t is None or not x.is_floating_point():
             return None
         if intersection != own:
-            sums, formed = _overlap_sums(c, again), _set_inputs(c, again)
+            sums = _overlap_sums(c, again)
+            formed = None if sums is None else _set_inputs(c, again)
             if sums is None or formed is None:
                 return None
-            return _set_intersections(*formed, sums[1], sums[2], intersection), sums[1], sums[2]
+            return _set_intersections(*formed, sums[1], sums[2], intersection, _work(c, formed)), sums[1], sums[2]
         if not again and c.param("activation", "none") == "none" and per_sample_sets(x.dim(), c.params):
             held = _held_set_sums(c)  # the problem's own sets are the finest: its trace has the sums
             if held is not None:
@@ -788,36 +796,62 @@ def _overlap_sums(c: Case, again: bool = False,
         if formed is None:
             return None
         p, t, dims = formed
-        size_p, size_t = (v.sum(dims) if dims else v for v in (p, t))
-        return _set_intersections(p, t, dims, size_p, size_t, intersection), size_p, size_t
+        size_p = p.sum(dims) if dims else p
+        size_t = c.shared(("overlap_size_t", dims), lambda: t.sum(dims) if dims else t)  # (the same t for both p)
+        return _set_intersections(p, t, dims, size_p, size_t, intersection, _work(c, formed)), size_p, size_t
     return c.shared(("overlap_sums", again, intersection), make)
 
 
+def _work(c: Case, formed: tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]) -> torch.Tensor | None:
+    """Where the elementwise terms of the sums of `formed` = (p, t, dims) may be written: the case's buffer of p's shape
+    (p itself when it is that buffer: `_set_inputs` wrote σ(p) there); None where no sum follows (no dims: the terms
+    are the sums and must be tensors of their own) or p or t is not contiguous (p·t would then take their strides,
+    and its sums might add in another order)."""
+    p, t, dims = formed
+    if not dims or not (p.is_contiguous() and t.is_contiguous()):
+        return None
+    return c.shared(("overlap_work", tuple(p.shape), p.device),
+                    lambda: torch.empty(p.shape, dtype=torch.float64, device=p.device))
+
+
 def _set_inputs(c: Case, again: bool) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]] | None:
-    """(p, t, the dims summed within one of the finest sets) as the overlap loss forms p and t (see _overlap_sums)."""
-    x, t = c.pred, c.target
+    """(p, t, the dims summed within one of the finest sets) as the overlap loss forms p and t (see _overlap_sums).
+    p and t are made once per case (read-only); with `again`, σ(p) for p ≥ 0 is written into the case's buffer
+    (`_work`) where sums follow, else a tensor of its own."""
+    x = c.pred
+    if x is None or c.target is None:
+        return None
     activation = c.param("activation", "none")
-    p = x.double() if activation == "none" else activated(c)
-    if p is not None and again:
+
+    def inputs() -> tuple[torch.Tensor | None, torch.Tensor]:
+        p = x.double() if activation == "none" else activated(c)
+        t = c.target
+        if activation == "softmax" and not t.is_floating_point() and p is not None:
+            t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
+        return p, t.double()
+    p, t = c.shared(("overlap_inputs",), inputs)
+    if p is None:
+        return None
+    dims = set_dims(p, {**c.params, "per_sample": True})
+    if again:
         if activation in ("none", "sigmoid") and _p_nonnegative(c):
             # σ(p) = 1/(1 + e^{−p}) for p ≥ 0: the branch stable_sigmoid takes there, in one buffer
-            p = torch.neg(p).exp_().add_(1).reciprocal_()
+            work = _work(c, (p, t, dims))
+            p = (torch.neg(p) if work is None else torch.neg(p, out=work)).exp_().add_(1).reciprocal_()
         else:
             p = _activate(p, "sigmoid" if activation == "none" else activation)
-    if p is None or t is None:
-        return None
-    if activation == "softmax" and not t.is_floating_point():
-        t = torch.nn.functional.one_hot(t.long(), p.shape[1]).movedim(-1, 1)
-    return p, t.double(), set_dims(p, {**c.params, "per_sample": True})
+    return p, t, dims
 
 
 def _set_intersections(p: torch.Tensor, t: torch.Tensor, dims: tuple[int, ...], size_p: torch.Tensor,
-                       size_t: torch.Tensor, intersection: str) -> torch.Tensor:
-    """|X∩Y| of each set: Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 for intersection "l1" (as the steps form them)."""
+                       size_t: torch.Tensor, intersection: str, work: torch.Tensor | None = None) -> torch.Tensor:
+    """|X∩Y| of each set: Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 for intersection "l1" (as the steps form them). The
+    terms p·t or |p − t| go into `work` where it is given (a buffer of p's shape, or p itself; never t)."""
     if intersection == "l1":
-        gap = (p - t).abs_()
+        gap = (p - t if work is None else torch.sub(p, t, out=work)).abs_()
         return (size_p + size_t - (gap.sum(dims) if dims else gap)) / 2
-    return (p * t).sum(dims) if dims else p * t
+    product = p * t if work is None else torch.mul(p, t, out=work)
+    return product.sum(dims) if dims else product
 
 
 def _held_set_sums(c: Case) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
@@ -843,6 +877,77 @@ def _p_nonnegative(c: Case) -> bool:
         return True
     r = c.pred_range()
     return r is not None and r[0] >= 0
+
+
+U = 2.0 ** -53  # the unit roundoff of float64
+SIGMOID_CHORD = 1.0 / (1.0 + math.exp(-1.0)) - 0.5  # σ(1) − σ(0): the slope of σ's chord over [0, 1]
+
+
+def overlap_again_bound(c: Case) -> tuple[float, float] | None:
+    """A bound on `overlap_value(c, again=True)` — the loss with σ(p) for p, probabilities taken for logits — from the
+    per-set sums every overlap variant shares (`_overlap_sums`), with no pass over the elements. For activation none,
+    the product intersection, p in [0, 1] (pred's range; the prepare refused targets outside [0, 1]), mean or sum, and
+    a point box (neither input's decimals known: the bound holds on the variant's interval, which is its value).
+
+    Proof. In one set of n elements let T = Σ t, I = Σ p·t, P = Σ p, A = Σ σ(p)·t and C = Σ σ(p)·(1 − t) (so that the
+    variant's |X∩Y| = A, |X| = A + C, |Y| = T). σ is concave on [0, ∞), so on [0, 1] it lies above its chord,
+    σ(p) ≥ ½ + k·p with k = σ(1) − ½, and below its mean (Jensen with the weights t_i ≥ 0, resp. 1 − t_i ≥ 0):
+    A ∈ [½T + k·I, T·σ(I/T)] and C ∈ [½(n − T) + k·(P − I), (n − T)·σ((P − I)/(n − T))] (0 for a zero weight), each end
+    increasing in I, resp. P − I, and in T, resp. n − T (T·σ(I/T) grows with T: ∂ = σ(s) − s·σ'(s) ≥ σ(0) > 0 for
+    s = I/T, σ lying below its tangents). The computed sums are of n terms ≥ 0 with at most one rounding each (p·t), so
+    each lies within γ = 1.01·(n + 1)·u relative of the exact one: I ∈ Î·[1 − 2γ, 1 + 2γ], likewise P and T, with
+    I ≤ T and P − I ≤ n − T (p ≤ 1). Each set's coefficient (set_losses) grows with A and falls with C and with T: Dice
+    (2A + ε)/(A + C + T + ε) (∂_A ∝ 2C + 2T + ε), IoU (A + ε)/(C + T + ε), Tversky (A + ε)/(A + αC + β(T − A) + ε)
+    (∂_A ∝ αC + βT + βε), α, β ≥ 0. So each set's loss 1 − coef lies between its values at (A_hi, C_lo, T_lo) and
+    (A_lo, C_hi, T_hi); pooled sets add their ends, zero_empty (|Y| > 0: a sum of terms ≥ 0 is 0 exactly when they are)
+    and include_background select, and the mean or sum over the sets is monotone. The variant's computed value is within
+    K·u of its exact value (the overlap losses' point bound, lossapp.losses.overlap._overlap_point_error, c = 8 for σ:
+    K = 32·(n + 12)·(1 + α + β)/min(1, α, β) + 5 per set, times the sets for a sum); the ends here take a few roundings
+    more. Widening by 2K·u (per set) and 1e−9 covers both."""
+    if c.param("activation", "none") != "none" or c.param("intersection", "product") != "product" \
+            or c.reduction not in ("mean", "sum") or c.pred is None or c.target is None:
+        return None
+    given_pred, given_target = c.result.pred, c.result.target
+    if given_pred is None or given_target is None or given_pred.decimals is not None \
+            or given_target.decimals is not None:
+        return None
+    kind = c.spec.set_measure
+    alpha, beta = (0.5, 0.5) if kind == "dice" else (1.0, 1.0) if kind == "iou" else \
+        (float(c.param("alpha", 0.5)), float(c.param("beta", 0.5)))
+    r = c.pred_range()
+    sums = _overlap_sums(c)
+    if kind is None or r is None or not (r[0] >= 0.0 and r[1] <= 1.0) or sums is None or not (alpha > 0 and beta > 0):
+        return None
+    x = c.pred
+    dims = set_dims(x, {**c.params, "per_sample": True})
+    n = float(math.prod(x.shape[d] for d in dims)) if dims else 1.0
+    gamma = 1.01 * (x.numel() + 1) * U
+    inter, size_p, size_t = (v.double() for v in sums)
+    t_lo, t_hi = size_t * (1 - 2 * gamma), size_t * (1 + 2 * gamma)
+    i_lo, i_hi = inter * (1 - 2 * gamma), torch.minimum(inter * (1 + 2 * gamma), t_hi)
+    q_lo = (size_p * (1 - 2 * gamma) - i_hi).clamp(min=0.0)  # P − I
+    q_hi = torch.minimum(size_p * (1 + 2 * gamma) - i_lo, n - t_lo)
+
+    def jensen(weight: torch.Tensor, mean_of: torch.Tensor) -> torch.Tensor:  # weight·σ(mean_of / weight), 0 at 0
+        return torch.where(weight > 0, weight * torch.sigmoid(mean_of / weight.clamp(min=1e-300)), 0.0)
+    a_lo, a_hi = 0.5 * t_lo + SIGMOID_CHORD * i_lo, jensen(t_hi, i_hi)
+    c_lo, c_hi = 0.5 * (n - t_hi) + SIGMOID_CHORD * q_lo, jensen(n - t_lo, q_hi)
+    ends = [(a_hi, c_lo, t_lo), (a_lo, c_hi, t_hi)]
+    if not per_sample_sets(x.dim(), c.params) and x.dim() >= 2:
+        ends = [tuple(v.sum(0) for v in end) for end in ends]  # one set for the whole batch (as overlap_value)
+        n *= x.shape[0]
+    params = {"alpha": 0.5, "beta": 0.5, **c.params, "eps": float(c.param("eps", 0.0))}
+    low, high = (set_losses(kind, a, a + cc, t, params) for a, cc, t in ends)
+    sets = low.numel()
+    k = 32 * (n + 12) * (1 + alpha + beta) / min(1.0, alpha, beta) + 5
+    if c.reduction == "mean":
+        lo, hi, scale = float(low.mean()), float(high.mean()), 1.0
+    else:
+        lo, hi, scale = float(low.sum()), float(high.sum()), float(sets)
+    slack = (2 * k * U + 1e-9) * scale
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    return min(lo, hi) - slack, max(lo, hi) + slack
 
 
 def overlap_value(c: Case, kind: str | None = None, eps: float | None = None, per_sample: bool | None = None,

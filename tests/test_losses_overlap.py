@@ -706,3 +706,23 @@ def test_set_sums_shared_by_the_gradient_are_the_steps_own(name, options):
     from lossapp.registry import lookup
     trace, _, _ = run_trace(lookup(name), p.double(), t.double(), lookup(name).resolve_params(options), "none")
     assert SET_SUMS in trace.shared  # (the path tested: the steps read the gradient's sums)
+
+
+@pytest.mark.parametrize("shape, dims", [((40,), (0,)), ((6, 50), (1,)), ((6, 50), (0, 1)), ((3, 4, 5, 6), (2, 3)),
+                                         ((3, 4, 5, 6), (0, 2, 3)), ((4, 3), ())])
+@pytest.mark.parametrize("soft", [False, True])
+def test_soft_error_sums_in_one_buffer_equal_the_products_bitwise(shape: tuple[int, ...], dims: tuple[int, ...],
+                                                                  soft: bool) -> None:
+    """Tversky's Σ p(1 − t) and Σ (1 − p)t formed in one buffer (no graph recorded) are bitwise the sums of the fresh
+    products p * (1 - t) and (1 - p) * t, on random and edge values (0, 1, tiny, next to 1); with a graph, the same."""
+    from lossapp.losses.overlap import _ssum, soft_error_sums
+    g = torch.Generator().manual_seed(len(shape) + len(dims) + soft)
+    p = torch.rand(shape, generator=g, dtype=torch.float64)
+    edges = torch.tensor([0.0, 1.0, 1e-300, 5e-324, 1 - 2**-53, 0.5, 1 - 1e-9, 1e-17], dtype=torch.float64)
+    flat = p.view(-1)
+    flat[:min(len(edges), flat.numel())] = edges[:flat.numel()]
+    t = torch.rand(shape, generator=g, dtype=torch.float64) if soft else \
+        (torch.rand(shape, generator=g) > 0.5).double()
+    expected = (_ssum(p * (1 - t), dims), _ssum((1 - p) * t, dims))
+    for got in (soft_error_sums(p, t, dims), soft_error_sums(p.clone().requires_grad_(True), t, dims)):
+        assert all(torch.equal(a.detach(), b) for a, b in zip(got, expected, strict=True))

@@ -324,6 +324,72 @@ def test_overlap_sums_from_the_trace_and_one_pass_sigmoid_equal_the_full_forms(n
         assert all(torch.equal(a, b) for a, b in zip(f, s, strict=True))
 
 
+def _overlap_sums_fresh(c: Case, again: bool, intersection: str) -> tuple[torch.Tensor, ...]:
+    """The overlap variants' per-set sums as written before they shared a work buffer: every elementwise term a tensor
+    of its own (the reference for `_overlap_sums`)."""
+    from lossapp.losses.overlap import set_dims
+    from lossapp.losses.stable import stable_sigmoid
+    from lossapp.variants import _activate, softmax
+    x, y = c.pred, c.target
+    activation = c.param("activation", "none")
+    p = x.double() if activation == "none" else stable_sigmoid(x.double()) if activation == "sigmoid" else softmax(x, 1)
+    if again:
+        p = _activate(p, "sigmoid" if activation == "none" else activation)
+    t = torch.nn.functional.one_hot(y.long(), p.shape[1]).movedim(-1, 1) \
+        if activation == "softmax" and not y.is_floating_point() else y
+    t = t.double()
+    dims = set_dims(p, {**c.params, "per_sample": True})
+    size_p, size_t = (v.sum(dims) if dims else v for v in (p, t))
+    if intersection == "l1":
+        gap = (p - t).abs()
+        return (size_p + size_t - (gap.sum(dims) if dims else gap)) / 2, size_p, size_t
+    return ((p * t).sum(dims) if dims else p * t), size_p, size_t
+
+
+OVERLAP_LAYOUTS = [  # (pred shape, params, soft target): one set, sets per sample, per channel, softmax classes
+    ((40,), {}, False), ((6, 50), {}, True), ((6, 50), {"per_sample": True}, False), ((3, 4, 5, 6), {}, False),
+    ((3, 4, 5, 6), {"per_channel": True}, True), ((3, 4, 5, 6), {"per_sample": False}, False),
+    ((5, 3), {"per_sample": True}, False), ((3, 4, 5, 6), {"activation": "softmax"}, False),
+    ((3, 4, 7), {"activation": "softmax", "per_sample": False}, True), ((6, 4), {"activation": "softmax"}, False)]
+
+
+@pytest.mark.parametrize("name", ["dice", "iou", "tversky"])
+@pytest.mark.parametrize("layout", range(len(OVERLAP_LAYOUTS)))
+@pytest.mark.parametrize("logits", [False, True])
+def test_overlap_sums_in_the_work_buffer_equal_fresh_tensors_bitwise(name: str, layout: int, logits: bool) -> None:
+    """The per-set sums of every variant (p and σ(p); the product and the l1 intersection, in every order the variants
+    may ask for them) written through the case's one work buffer are bitwise the sums of fresh tensors."""
+    from lossapp import variants
+    shape, params, soft = OVERLAP_LAYOUTS[layout]
+    params = dict(params)
+    if logits:
+        params.setdefault("activation", "sigmoid")
+    softmax = params.get("activation") == "softmax"
+    g = torch.Generator().manual_seed(layout)
+    pred = 3 * torch.randn(shape, generator=g) if params.get("activation") in ("sigmoid", "softmax") \
+        else torch.rand(shape, generator=g)
+    if softmax and not soft:
+        target = torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=g)
+    elif softmax:
+        target = torch.softmax(torch.randn(shape, generator=g), 1)
+    else:
+        target = torch.rand(shape, generator=g) if soft else (torch.rand(shape, generator=g) > 0.5).float()
+    if softmax and soft:
+        target = (target == target.amax(1, keepdim=True)).float()  # one-hot (softmax takes 0/1 one-hot targets)
+    result = lossapp.compute(name, pred, target, **params)
+    orders = [[(False, "product"), (False, "l1"), (True, "product"), (True, "l1")],
+              [(True, "l1"), (True, "product"), (False, "l1"), (False, "product")],
+              [(False, "l1"), (True, "product")]]
+    for order in orders:
+        case = Case(result)
+        got = {key: variants._overlap_sums(case, *key) for key in order}
+        for (again, intersection), sums in got.items():
+            expected = _overlap_sums_fresh(case, again, intersection)
+            assert all(torch.equal(a, b) for a, b in zip(sums, expected, strict=True)), (order, again, intersection)
+        case.release_reruns()
+        assert not any(isinstance(k, tuple) and k[0] in ("overlap_work", "overlap_inputs") for k in case._cache)
+
+
 @pytest.mark.parametrize("activation", ["none", "sigmoid"])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_combined_focal_part_rerun_equals_a_run_of_the_whole(activation: str, reduction: str) -> None:
@@ -627,3 +693,47 @@ def test_kl_exp_terms_are_the_whole_tensor_formulas(shape: tuple[int, ...], redu
     total = swapped.sum()
     total = total / {"sum": 1, "mean": torch.tensor(float(x.numel()), dtype=torch.float64), "batchmean": shape[0]}[reduction]
     assert values["kl_direction_swapped"] == float(total)
+
+
+@pytest.mark.parametrize("name", ["dice", "iou", "tversky"])
+@pytest.mark.parametrize("seed", range(6))
+def test_overlap_probabilities_as_logits_bound_holds_the_variant(name: str, seed: int) -> None:
+    """The bound of probabilities_as_logits for an overlap loss (from the per-set sums, no pass: overlap_again_bound)
+    holds the variant's computed value, on random and adversarial point-box inputs (p at 0 and 1, all or no positives,
+    soft labels, an empty target with zero_empty, pooled and per-sample sets, both reductions); it is narrow enough to
+    rule out a claim 2 % away on a large mask."""
+    from lossapp.inputs import TensorInput
+    from lossapp.variants import overlap_again_bound, overlap_value
+    g = torch.Generator().manual_seed(seed)
+    shape = [(6, 50), (3, 2, 40), (200,), (4, 3, 5, 6), (2, 1000), (5, 7)][seed]
+    p = torch.rand(shape, generator=g, dtype=torch.float64)
+    t = (torch.rand(shape, generator=g) > 0.5).double()
+    if seed == 1:
+        p = (p > 0.5).double()  # p at 0 and 1 only
+    if seed == 2:
+        t = torch.rand(shape, generator=g, dtype=torch.float64)  # soft labels
+    if seed == 3:
+        t[0] = 0.0  # an empty target in the first sample
+        t[1] = 1.0  # all positives in the second
+    if seed == 4:
+        p = p ** 8  # most p near 0
+    params_list = [{}, {"per_sample": True}, {"per_sample": False}, {"zero_empty": True, "eps": 0.0},
+                   {"eps": 1.0, "per_channel": len(shape) >= 3, "include_background": len(shape) < 3}]
+    if name == "tversky":
+        params_list.append({"alpha": 0.3, "beta": 1.7})
+    for params in params_list:
+        for reduction in ("mean", "sum"):
+            try:
+                result = lossapp.compute(name, TensorInput(p, None), TensorInput(t, None), reduction=reduction,
+                                         **params)
+            except InputError:
+                continue
+            case = Case(result)
+            bound = overlap_again_bound(case)
+            value = overlap_value(case, again=True)
+            assert bound is not None and value is not None, params
+            assert bound[0] <= value <= bound[1], (params, reduction, bound, value)
+    big = Case(lossapp.compute(name, TensorInput(torch.rand(8, 20000, generator=g, dtype=torch.float64), None),
+                               TensorInput((torch.rand(8, 20000, generator=g) > 0.5).double(), None)))
+    lo, hi = overlap_again_bound(big)
+    assert lo <= overlap_value(big, again=True) <= hi and hi - lo < 0.02 * abs(hi)

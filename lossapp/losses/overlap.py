@@ -191,6 +191,21 @@ def product_sum(p: torch.Tensor, t: torch.Tensor, dims: tuple[int, ...], keepdim
     return (p * t).sum(dims, keepdim=keepdim) if dims else p * t
 
 
+def soft_error_sums(p: torch.Tensor, t: torch.Tensor, dims: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ p·(1 − t), Σ (1 − p)·t) over dims: Tversky's soft false positives and negatives. Where no graph is recorded
+    and a sum follows, both terms are formed in one buffer: 1 − t, times p in place ((1 − t)·p is p·(1 − t): IEEE
+    products commute), then −p written over it, plus 1 (−p + 1 is 1 − p: IEEE subtraction is the addition of the
+    negation), times t. The same elementwise values in a contiguous tensor of the same shape as p * (1 - t) and
+    (1 - p) * t give, so the same sums, with one fresh buffer instead of four."""
+    recorded = torch.is_grad_enabled() and (p.requires_grad or t.requires_grad)
+    if not dims or recorded or p.shape != t.shape or p.dtype != t.dtype or not p.is_contiguous() \
+            or not t.is_contiguous():
+        return _ssum(p * (1 - t), dims), _ssum((1 - p) * t, dims)
+    work = torch.rsub(t, 1)
+    fp = work.mul_(p).sum(dims)
+    return fp, torch.neg(p, out=work).add_(1).mul_(t).sum(dims)
+
+
 def set_dims(p: torch.Tensor, params: dict[str, Any]) -> tuple[int, ...]:
     """The dimensions of p summed within one set (see the module docstring): the dims left are the sets, the
     classes / channels last where they are kept apart."""
@@ -358,10 +373,11 @@ def _overlap(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: dic
             fn = trace.add("fn", msg("overlap.step.soft_false_negatives"), r"\mathrm{fn} = |Y| - |X \cap Y|", fn,
                            note=msg("overlap.note.weighted_by_beta"))
         else:
+            fp_sum, fn_sum = soft_error_sums(p, t, dims)
             fp = trace.add("fp", msg("overlap.step.soft_false_positives"), r"\mathrm{fp} = \sum_i p_i (1 - t_i)",
-                           _ssum(p * (1 - t), dims), note=msg("overlap.note.weighted_by_alpha"))
+                           fp_sum, note=msg("overlap.note.weighted_by_alpha"))
             fn = trace.add("fn", msg("overlap.step.soft_false_negatives"), r"\mathrm{fn} = \sum_i (1 - p_i)\, t_i",
-                           _ssum((1 - p) * t, dims), note=msg("overlap.note.weighted_by_beta"))
+                           fn_sum, note=msg("overlap.note.weighted_by_beta"))
         empty = (inter + a * fp + b * fn).detach() == 0
         coef = trace.add(symbol, title,
                          r"T = \frac{|X \cap Y| + \epsilon}{|X \cap Y| + \alpha\,\mathrm{fp} + \beta\,\mathrm{fn} + \epsilon}",
