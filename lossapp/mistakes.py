@@ -222,7 +222,9 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
     if spec.set_measure:  # an overlap loss: from its per-set sums
         return overlap_again_bound(c)
     formula = spec.enclosure
-    if ("logits" in spec.related or "input" in c.params or spec.activation != "sigmoid" or spec.derivative is None
+    given = c.param("input", "logits")  # an `input` parameter: the run on σ(x) (logits), or on x itself (probabilities)
+    if ("logits" in spec.related or given not in ("logits", "probabilities") or c.param("avg_factor") is not None
+            or spec.activation != "sigmoid" or spec.derivative is None
             or formula is None or formula.evaluate is None or c.reduction not in ("mean", "sum") or x is None
             or t is None or not t.is_floating_point() or x.numel() != t.numel() or x.numel() == 0
             or any(isinstance(v, torch.Tensor) for v in c.params.values())):
@@ -231,13 +233,17 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
     t_lo, t_hi = (float(v) for v in torch.aminmax(t))
     if r is None or not all(math.isfinite(v) for v in r) or not ({t_lo, t_hi} <= {0.0, 1.0}):
         return None
-    z_lo, z_hi = (1.0 / (1.0 + math.exp(-v)) for v in r)  # σ, monotone; within a few ulps of torch's float σ
+    if given == "probabilities":  # input="probabilities" read as logits: the run is on z = x itself
+        z_lo, z_hi = r
+    else:
+        z_lo, z_hi = (1.0 / (1.0 + math.exp(-v)) for v in r)  # σ, monotone; within a few ulps of torch's float σ
     z_lo, z_hi = max(0.0, z_lo * (1 - 1e-9) - 1e-300), min(1.0, z_hi * (1 + 1e-9) + 1e-300)
     mid, radius = (z_lo + z_hi) / 2, (z_hi - z_lo) / 2 + 1e-12
     decimals = max(0, math.floor(math.log10(0.5 / radius)))  # ½·10^−d ≥ radius: the box holds [z_lo, z_hi]
     labels = torch.tensor(sorted({t_lo, t_hi}), dtype=torch.float64)
+    params = dict(c.params) if "input" not in c.params else {**c.params, "input": "logits"}
     box = Box(torch.full(labels.shape, mid, dtype=torch.float64), labels, np.full(labels.shape, decimals), None,
-              dict(c.params), "none", spec.target_kind)
+              params, "none", spec.target_kind)
     try:
         with torch.no_grad():
             terms = formula.evaluate(box)

@@ -302,7 +302,10 @@ def test_probabilities_as_logits_bound_holds_its_value() -> None:
     logits it applies to, with their options, both reductions, one label only, wide and narrow logits."""
     from lossapp.registry import LOSSES
     variant = MISTAKES["probabilities_as_logits"]
-    options = {"soft_truncated_ce": [{}, {"K": 3.0, "m": 0.7}, {"K": 0.0}, {"K": 50.0, "m": 0.2}]}
+    options = {"soft_truncated_ce": [{}, {"K": 3.0, "m": 0.7}, {"K": 0.0}, {"K": 50.0, "m": 0.2}],
+               "focal": [{}, {"alpha": -1.0, "gamma": 0.0}, {"alpha": 0.9, "gamma": 5.0}, {"gamma": 1.5},
+                         {"input": "probabilities"}, {"input": "probabilities", "alpha": 0.5, "gamma": 3.0},
+                         {"avg_factor": 3.0}]}
     g = torch.Generator().manual_seed(11)
     bounded = set()
     for name, spec in LOSSES.items():
@@ -312,11 +315,17 @@ def test_probabilities_as_logits_bound_holds_its_value() -> None:
             for reduction, scale, n, labels in [("mean", 3.0, 40, "both"), ("sum", 30.0, 40, "both"), ("mean", 0.01, 1, "ones"),
                                                 ("sum", 1.0, 7, "zeros")]:
                 x = torch.randn(n, generator=g, dtype=torch.float64) * scale
+                if params.get("input") == "probabilities":
+                    x = torch.sigmoid(x)
                 y = {"both": (torch.rand(n, generator=g) > 0.5).double(), "ones": torch.ones(n, dtype=torch.float64),
                      "zeros": torch.zeros(n, dtype=torch.float64)}[labels]
+                if "avg_factor" in params and reduction == "sum":
+                    continue
                 case = Case(lossapp.compute(name, x, y, reduction=reduction, **params))
                 bound, value = variant.bound(case), variant.compute(case)
                 if bound is not None and value is not None:
                     bounded.add(name)
                     assert bound[0] <= value <= bound[1], (name, params, reduction, labels)
-    assert "soft_truncated_ce" in bounded
+                    interval = variant.interval(case)  # where there is one (the run on the same inputs): inside too
+                    assert interval is None or bound[0] <= interval[0] <= interval[1] <= bound[1], (name, params)
+    assert {"soft_truncated_ce", "focal"} <= bounded
