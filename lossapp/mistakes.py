@@ -221,6 +221,8 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
     spec, x, t = c.spec, c.pred, c.target
     if spec.set_measure:  # an overlap loss: from its per-set sums
         return overlap_again_bound(c)
+    if spec.focal and spec.activation == "softmax" and spec.class_dim:
+        return _softmax_focal_on_probabilities_bound(c)
     formula = spec.enclosure
     given = c.param("input", "logits")  # an `input` parameter: the run on σ(x) (logits), or on x itself (probabilities)
     if ("logits" in spec.related or given not in ("logits", "probabilities") or c.param("avg_factor") is not None
@@ -256,6 +258,51 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
     lo, hi = lo * n, hi * n
     slack = 1e-7 * max(abs(lo), abs(hi)) + 1e-300
     return lo - slack, hi + slack
+
+
+def _softmax_focal_on_probabilities_bound(c: Case) -> tuple[float, float] | None:
+    """The softmax focal loss l = −α_t (1 − p_t)^γ log p_t run on z = softmax(x) as logits, bounded from C (the number of
+    classes), α and the count of samples, with no pass over the terms.
+
+    Proof. Each row of z has z_j ≥ 0, every z_j ≤ 1 + δ and Σ_j z_j ≤ 1 + δ, δ = 1e-6 (z_j = e^{log-softmax}, the
+    float log-softmax and exp within a few ulps per class, C ≤ 10^6). log p_t = z_t − log Σ_j e^{z_j}, and
+    p_t = a / (a + b) with a = e^{z_t}, b = Σ_{j≠t} e^{z_j}, increasing in a and decreasing in b. Upper: every
+    e^{z_j} ≥ 1, so b ≥ C − 1 and a ≤ e^{1+δ}: log p_t ≤ ℓ_hi = (1 + δ) − log(e^{1+δ} + C − 1). Lower: a ≥ 1 and, e^z
+    being convex, e^z ≤ 1 + (e^{1+δ} − 1)·z/(1 + δ) on [0, 1 + δ], so b ≤ C − 1 + (e^{1+δ} − 1): log p_t ≥ ℓ_lo =
+    −log(C + e^{1+δ} − 1). g(ℓ) = (1 − e^ℓ)^γ·(−ℓ) is ≥ 0 and non-increasing on ℓ ≤ 0 (γ ≥ 0), so each counted term
+    lies in [α_min·g(ℓ_hi), α_max·g(ℓ_lo)] (α_t = α[y], a scalar α, or 1), the mean over the counted samples in it too
+    and the sum in k times it (k counted samples). ℓ_hi ≤ 1 − log(e + 1) + 2δ < −0.3 for C ≥ 2, so 1 − p_t > 0.25: the
+    float terms are within a relative 10^−9 of the real ones (γ ≤ 100), and the float sum of k ≥ 0 terms within
+    (k − 1)·u/(1 − (k − 1)·u) relative; the bound is widened by 10^−7 + 4u·k relative (and by 1e-300), enough for both."""
+    x, t, params = c.pred, c.target, c.params
+    if x is None or t is None or t.is_floating_point() or x.dim() == 0 or c.reduction not in ("mean", "sum") \
+            or "gamma" not in params or "ignore_index" not in params:
+        return None
+    classes = x.shape[class_dim(x)]
+    gamma, alpha = float(params["gamma"]), params.get("alpha")
+    r = c.pred_range()
+    if not (2 <= classes <= 10**6) or not (0 <= gamma <= 100) or r is None or not all(math.isfinite(v) for v in r):
+        return None
+    if isinstance(alpha, torch.Tensor):
+        a = alpha.double()
+        if a.numel() == 0 or not bool(((a >= 0) & torch.isfinite(a)).all()):
+            return None
+        alpha_lo, alpha_hi = float(a.min()), float(a.max())
+    else:
+        alpha_lo = alpha_hi = float(alpha) if alpha is not None and float(alpha) >= 0 else 1.0
+    top = 1.0 + 1e-6
+    ell_hi = top - math.log(math.exp(top) + classes - 1)
+    ell_lo = -math.log(classes + math.exp(top) - 1)
+
+    def g(ell: float) -> float:
+        return (1.0 - math.exp(ell)) ** gamma * -ell
+    lo, hi = alpha_lo * g(ell_hi), alpha_hi * g(ell_lo)
+    k = float(t.numel())
+    if c.reduction == "sum":
+        k = float((t != int(params["ignore_index"])).sum())
+        lo, hi = lo * k, hi * k
+    slack = 1e-7 + 4 * 2.0 ** -53 * k
+    return lo * (1 - slack) - 1e-300, hi * (1 + slack) + 1e-300
 
 
 mistake("probabilities_as_logits",

@@ -329,3 +329,32 @@ def test_probabilities_as_logits_bound_holds_its_value() -> None:
                     interval = variant.interval(case)  # where there is one (the run on the same inputs): inside too
                     assert interval is None or bound[0] <= interval[0] <= interval[1] <= bound[1], (name, params)
     assert {"soft_truncated_ce", "focal"} <= bounded
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_softmax_focal_probabilities_as_logits_bound_holds_its_value(seed: int) -> None:
+    """The softmax focal loss's probabilities_as_logits bound (from C, α and the count alone) holds the run's value: random
+    and adversarial logits (one-hot-like rows at both ends of log p_t, equal rows), every α kind, γ, ignored samples,
+    both reductions, 2 to 50 classes."""
+    variant = MISTAKES["probabilities_as_logits"]
+    g = torch.Generator().manual_seed(seed)
+    for trial in range(40):
+        c, n = int(torch.randint(2, 51, (1,), generator=g)), int(torch.randint(1, 30, (1,), generator=g))
+        kind = trial % 4
+        x = torch.randn(n, c, generator=g, dtype=torch.float64) * [0.1, 3.0, 1e3, 0.0][kind]
+        y = torch.randint(0, c, (n,), generator=g)
+        if kind == 2:  # the target's class far below one other (log p_t near ℓ_lo) or far above all (near ℓ_hi)
+            x = torch.zeros(n, c, dtype=torch.float64)
+            x[torch.arange(n), y] = torch.where(torch.rand(n, generator=g) > 0.5, 1e3, -1e3).double()
+            x[torch.arange(n), (y + 1) % c] += 1e3
+        if trial % 3 == 0:
+            y[0] = -100
+            y[-1] = y[-1] if n > 1 else 0
+        alpha = [None, float(torch.rand(1, generator=g)), torch.rand(c, generator=g, dtype=torch.float64), -1.0][trial % 4]
+        gamma = [0.0, 1.0, 2.0, 4.5, 100.0][trial % 5]
+        for reduction in ("mean", "sum"):
+            case = Case(lossapp.compute("softmax_focal", x, y, reduction=reduction, gamma=gamma, alpha=alpha))
+            bound, value = variant.bound(case), variant.compute(case)
+            assert bound is not None
+            if value is not None and math.isfinite(value):
+                assert bound[0] <= value <= bound[1], (trial, c, alpha, gamma, reduction)
