@@ -15,8 +15,10 @@ Inputs come from bench_compute.make_inputs (float32 tensors as a training loop h
 limits.DECIMALS_MAX_ELEMENTS elements their decimals are not known, so the rounding box is a point; with
 --decimals every input carries decimals (the rounding box has width everywhere: the enclosure's worst case).
 Times are medians of thread CPU time (time.thread_time, torch at 1 thread). The last line states the target.
+With --processes P the rounds run in P fresh processes and the medians are taken over all of them (the heap's
+state, and with it the page faults of fresh buffers, differs from one process to the next: bench_compute.py).
 
-Run: python benchmarks/bench_check.py [--sizes 1000 10000 100000 1000000] [--rounds 5] [--losses bce mse ...]
+Run: python benchmarks/bench_check.py [--sizes 1000 10000 100000 1000000] [--rounds 5] [--processes 3] [--losses bce ...]
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from bench_compute import HAND, machine, make_inputs, measure
+from bench_compute import HAND, in_processes, machine, make_inputs, measure
 
 import lossapp
 from lossapp.inputs import TensorInput
@@ -93,13 +95,32 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--losses", nargs="+", default=list(HAND), choices=list(HAND))
     parser.add_argument("--decimals", action="store_true", help="give every input 4 decimals (a box of width everywhere)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="fresh processes to pool the rounds of (default 1: this one)")
+    parser.add_argument("--samples-to", help=argparse.SUPPRESS)  # a --processes worker's output file
     args = parser.parse_args()
     torch.set_num_threads(1)
     sizes = [int(s) for s in args.sizes]
+    if args.samples_to:
+        import json
+        cases = bench(args.losses, sizes, args.rounds, args.decimals)
+        Path(args.samples_to).write_text(json.dumps(
+            [[name, n, case["verdict"], case["times"]] for (name, n), case in cases.items()]))
+        return
     print(f"machine: {machine()}")
-    print(f"median of {args.rounds} interleaved rounds of thread CPU time, in ms; inputs "
+    print(f"median of {args.rounds} interleaved rounds"
+          + (f" in each of {args.processes} fresh processes, pooled" if args.processes > 1 else "")
+          + "; thread CPU time, in ms; inputs "
           + ("with 4 decimals everywhere" if args.decimals else "as float32 tensors"))
-    cases = bench(args.losses, sizes, args.rounds, args.decimals)
+    if args.processes > 1:
+        cases = {}
+        for found in in_processes(__file__, args.processes):
+            for name, n, verdict, times in found:
+                case = cases.setdefault((name, n), {"verdict": verdict, "times": {c: [] for c in times}})
+                for column, values in times.items():
+                    case["times"][column].extend(values)
+    else:
+        cases = bench(args.losses, sizes, args.rounds, args.decimals)
     header = (f"{'loss':<18} {'elements':>9} {'compute':>9} {'check':>9} {'ratio':>6} {'exact':>9} {'ratio':>6}"
               f" {'enclosure':>9} {'/check':>6}  verdict of the slow claim")
     print(header)

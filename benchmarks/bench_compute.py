@@ -13,7 +13,12 @@ Inputs are float32 tensors (what a training loop holds); class losses use C = 10
 median over the rounds of thread CPU time (time.thread_time, torch at 1 thread) and of wall time. The
 last line states the target: compute() at 10^6 elements ≤ 1.5 × (builtin + hand) for every loss.
 
-Run: python benchmarks/bench_compute.py [--sizes 100 10000 1000000] [--rounds 5] [--losses bce mse ...]
+With --processes P the rounds run in P fresh processes one after another and the medians are taken over all
+P × rounds samples. At 10^6 elements a column's time depends on the heap's state, which differs from one
+process to the next: glibc hands freed 8 MB buffers back to the system, and each fresh one then costs 1-3 ms
+of page faults, so a loss's ratio moves by up to ±0.3 between processes; pooling processes averages that out.
+
+Run: python benchmarks/bench_compute.py [--sizes 100 10000 1000000] [--rounds 5] [--processes 3] [--losses bce ...]
 """
 
 from __future__ import annotations
@@ -235,6 +240,31 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def in_processes(script: str, processes: int) -> list[Any]:
+    """Run `script` with this process's arguments in `processes` fresh processes, one after another, each with
+    `--processes 1 --samples-to FILE`; the JSON each wrote to its FILE, in order."""
+    import json
+    import subprocess
+    import tempfile
+    argv, skip = [], False
+    for arg in sys.argv[1:]:  # drop this run's --processes N
+        if skip:
+            skip = False
+        elif arg == "--processes":
+            skip = True
+        elif not arg.startswith("--processes="):
+            argv.append(arg)
+    found = []
+    with tempfile.TemporaryDirectory() as folder:
+        for k in range(processes):
+            out = Path(folder) / f"{k}.json"
+            subprocess.run([sys.executable, script, *argv, "--processes", "1", "--samples-to", str(out)], check=True,
+                           stdout=subprocess.DEVNULL)
+            found.append(json.loads(out.read_text()))
+            print(f"  process {k + 1} of {processes} done", file=sys.stderr, flush=True)
+    return found
+
+
 def bench(names: list[str], sizes: list[int], rounds: int) -> dict[tuple[str, int], dict[str, list[tuple[float, float]]]]:
     """(loss, size) -> column -> [(cpu, wall)] over the rounds; each size's inputs are made (and dropped) together."""
     samples: dict[tuple[str, int], dict[str, list[tuple[float, float]]]] = {}
@@ -255,12 +285,30 @@ def main() -> None:
                         help="elements of pred (10^2 ... 10^7; default 100 10000 1000000)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--losses", nargs="+", default=[n for n in HAND], choices=list(HAND))
+    parser.add_argument("--processes", type=int, default=1,
+                        help="fresh processes to pool the rounds of (default 1: this one)")
+    parser.add_argument("--samples-to", help=argparse.SUPPRESS)  # a --processes worker's output file
     args = parser.parse_args()
     torch.set_num_threads(1)
     sizes = [int(s) for s in args.sizes]
+    if args.samples_to:
+        import json
+        samples = bench(args.losses, sizes, args.rounds)
+        Path(args.samples_to).write_text(json.dumps([[name, n, per_column] for (name, n), per_column in samples.items()]))
+        return
     print(f"machine: {machine()}")
-    print(f"median of {args.rounds} interleaved rounds; cpu = thread CPU time, wall = wall-clock time, in ms")
-    samples = bench(args.losses, sizes, args.rounds)
+    print(f"median of {args.rounds} interleaved rounds"
+          + (f" in each of {args.processes} fresh processes, pooled" if args.processes > 1 else "")
+          + "; cpu = thread CPU time, wall = wall-clock time, in ms")
+    if args.processes > 1:
+        samples = {}
+        for found in in_processes(__file__, args.processes):
+            for name, n, per_column in found:
+                pooled = samples.setdefault((name, n), {c: [] for c in COLUMNS})
+                for column, values in per_column.items():
+                    pooled[column].extend(tuple(v) for v in values)
+    else:
+        samples = bench(args.losses, sizes, args.rounds)
     header = (f"{'loss':<18} {'elements':>9} {'builtin cpu':>11} {'hand cpu':>9} {'compute cpu':>11} "
               f"{'compute wall':>12} {'/(b+h)':>7} {'/builtin':>8}")
     print(header)
