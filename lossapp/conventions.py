@@ -62,6 +62,7 @@ from lossapp.variants import (
     finite,
     kl_exp_terms,
     labels_swapped,
+    labels_swapped_bound,
     labels_swapped_interval,
     no_alpha,
     no_alpha_interval,
@@ -275,8 +276,26 @@ def _binary_smoothed_interval(c: Case) -> Interval | None:
                           value=variant_value(c, CONVENTIONS["keras_label_smoothing"]))
 
 
+def _binary_smoothed_bound(c: Case) -> tuple[float, float] | None:
+    """For a loss affine in y whose labels-swapped value has a bound (`labels_swapped_bound`): the value is
+    (1 − ε/2)·l + (ε/2)·l_swapped (see _binary_smoothed), monotone in l_swapped, so it lies between that mix at the
+    bound's ends; the three float operations of the mix round by a few u of max(|l|, |l_swapped|), covered by
+    widening by 1e−12 of it (and 1e−300)."""
+    t = c.target
+    if t is None or not t.is_floating_point() or not c.spec.affine_in_target or not math.isfinite(c.value):
+        return None
+    swapped = labels_swapped_bound(c)
+    if swapped is None:
+        return None
+    eps = KERAS_SMOOTHING
+    lo, hi = ((1 - eps / 2) * c.value + eps / 2 * s for s in swapped)
+    slack = 1e-12 * max(abs(c.value), abs(swapped[0]), abs(swapped[1])) + 1e-300
+    return lo - slack, hi + slack
+
+
 convention("keras_label_smoothing",
-           "y", _declared("keras_label_smoothing"), _binary_smoothed, interval=_binary_smoothed_interval)
+           "y", _declared("keras_label_smoothing"), _binary_smoothed, interval=_binary_smoothed_interval,
+           bound=_binary_smoothed_bound)
 
 
 def _sklearn(c: Case, eps: float) -> float | None:

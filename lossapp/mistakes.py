@@ -35,12 +35,15 @@ from lossapp.variants import (
     focal_rerun,
     kl_exp_terms,
     labels_swapped,
+    labels_swapped_bound,
     labels_swapped_interval,
+    logit_label_sums,
     mapped,
     no_alpha,
     no_alpha_interval,
     overlap_again_bound,
     overlap_value,
+    point_box,
     register,
     scalar_value,
     scaled,
@@ -221,6 +224,8 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
     spec, x, t = c.spec, c.pred, c.target
     if spec.set_measure:  # an overlap loss: from its per-set sums
         return overlap_again_bound(c)
+    if spec.related.get("logits") == "bce_with_logits":  # bce: bce_with_logits run on p
+        return _bce_on_probabilities_bound(c)
     if spec.focal and spec.activation == "softmax" and spec.class_dim:
         return _softmax_focal_on_probabilities_bound(c)
     formula = spec.enclosure
@@ -258,6 +263,39 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
     lo, hi = lo * n, hi * n
     slack = 1e-7 * max(abs(lo), abs(hi)) + 1e-300
     return lo - slack, hi + slack
+
+
+def _softplus(z: float) -> float:
+    """log(1 + e^z), without overflow."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+def _bce_on_probabilities_bound(c: Case) -> tuple[float, float] | None:
+    """A bound on bce's probabilities_as_logits (bce_with_logits run on p as logits, with the labels y), without a
+    weight, mean or sum, on a point box (`point_box`), from Σ p and Σ y·p (`logit_label_sums`) and p's range [a, b].
+
+    Proof. Per element the run's exact term is −[y·log σ(p) + (1 − y)·log σ(−p)] = sp(p) − y·p, sp(z) = log(1 + e^z)
+    (log σ(z) = −sp(−z), sp(z) − sp(−z) = z). sp is convex: by Jensen Σ sp(p_n) ≥ n·sp(P/n) (P = Σ p), and on [a, b]
+    it lies below its chord, sp(p) ≤ sp(a) + k·(p − a), k = (sp(b) − sp(a))/(b − a) (0 for a = b), so
+    Σ sp(p_n) ≤ n·sp(a) + k·(P − n·a). The exact sum is then in [n·sp(P/n) − I, n·sp(a) + k·(P − n·a) − I],
+    I = Σ y·p. Float errors: p ∈ [0, 1] and y ∈ [0, 1] (the prepare's ranges, checked), so P and I are sums of n terms
+    ≥ 0, each within 1.01·n·u relative of the exact one (≤ n·u·n absolute, sp and the chord being 1-Lipschitz in P);
+    the run's terms have no cancellation (both products ≤ 0), each within 16u relative, their sum within
+    (n − 1)·u/(1 − (n − 1)·u) relative, and Σ sp(p) ≤ n·(log 2 + 1); the few float operations here add a few u of
+    n·(log 2 + 1). Widening by 2·K·n·(log 2 + 2) with K = 1e−9 + 4·(n + 16)·u covers them all."""
+    if c.param("weight") is not None or c.reduction not in ("mean", "sum") or not point_box(c):
+        return None
+    r, sums = c.pred_range(), logit_label_sums(c)
+    if r is None or sums is None or not (r[0] >= 0.0 and r[1] <= 1.0):
+        return None
+    n, big_p, big_i, _ = sums
+    a, b = r
+    k = (_softplus(b) - _softplus(a)) / (b - a) if b > a else 0.0
+    lo = n * _softplus(big_p / n) - big_i
+    hi = n * _softplus(a) + k * (big_p - n * a) - big_i
+    slack = 2 * (1e-9 + 4 * (n + 16) * 2.0 ** -53) * n * (math.log(2) + 2) + 1e-300
+    scale = n if c.reduction == "mean" else 1.0
+    return (lo - slack) / scale, (hi + slack) / scale
 
 
 def _softmax_focal_on_probabilities_bound(c: Case) -> tuple[float, float] | None:
@@ -357,7 +395,8 @@ mistake("logits_as_probabilities",
 
 mistake("labels_swapped",
         "l", declared("labels_swapped"), labels_swapped,
-        interval=lambda c: labels_swapped_interval(c, labels_swapped(c)))
+        interval=lambda c: labels_swapped_interval(c, labels_swapped(c)),
+        bound=labels_swapped_bound)
 
 
 # -- weights and ignored samples ---------------------------------------------------------------------------------

@@ -687,6 +687,58 @@ def labels_swapped_interval(c: Case, value: float | None = None) -> Interval | N
         target=1.0 - t, value=labels_swapped(c) if value is None else value))
 
 
+def point_box(c: Case) -> bool:
+    """Neither input's decimals are known: the rounding box is a point, so a variant's interval encloses its value
+    at the written inputs alone (a bound on that value holds on the interval too)."""
+    given_pred, given_target = c.result.pred, c.result.target
+    return (given_pred is not None and given_pred.decimals is None
+            and (given_target is None or given_target.decimals is None))
+
+
+def logit_label_sums(c: Case) -> tuple[float, float, float, float] | None:
+    """(n, Σ x, Σ y·x, max |x|) of a float64 pred x and a floating-point target y in [0, 1] of the same shape (x finite),
+    made once per case, in three passes with no full-size buffer but a float64 copy of a narrower y; None otherwise."""
+    def make() -> tuple[float, float, float, float] | None:
+        x, t, r = c.pred, c.target, c.pred_range()
+        if x is None or t is None or r is None or not t.is_floating_point() or x.shape != t.shape \
+                or not all(math.isfinite(v) for v in r):
+            return None
+        t_lo, t_hi = (float(v) for v in torch.aminmax(t))
+        if not (t_lo >= 0.0 and t_hi <= 1.0):
+            return None
+        x64 = c.pred64().reshape(-1)
+        return (float(x.numel()), float(x64.sum()), float(torch.dot(t.reshape(-1).double(), x64)),
+                max(abs(r[0]), abs(r[1])))
+    return c.shared("logit_label_sums", make)
+
+
+def labels_swapped_bound(c: Case) -> tuple[float, float] | None:
+    """A bound on `labels_swapped` for bce_with_logits (no weight, no pos_weight, mean or sum, a point box: see
+    `point_box`), from the correct value and Σ x, Σ y·x (`logit_label_sums`), with no pass over the terms.
+
+    Proof. l(x, y) = −[y·log σ(x) + (1 − y)·log σ(−x)] and log σ(x) − log σ(−x) = x, so l(x, 1 − y) − l(x, y) =
+    (2y − 1)·x exactly, for every element: the exact swapped sum is Σ l + 2·Σ y·x − Σ x (a mean: that over n). Float
+    errors: with y ∈ [0, 1] both products in a term are ≤ 0 (log σ ≤ 0), so each computed term (correct or swapped)
+    is within 16u relative of the exact one, and a computed sum of n terms ≥ 0 within (n − 1)·u/(1 − (n − 1)·u)
+    relative; the correct sum is ≤ S = Σ l, the swapped one ≤ S + Σ|x| ≤ S + n·M (M = max |x|); Σ x and Σ y·x are within
+    1.01·n·u·n·M of the exact ones. So every error is within K·(S + 3·n·M) with K = 1e−9 + 4·(n + 16)·u; the bound is
+    the exact identity evaluated on the computed sums, widened by 2·K·(S + 3·n·M) (and 1e−300)."""
+    spec = c.spec
+    if spec.name != "bce_with_logits" or c.param("weight") is not None or c.param("pos_weight") is not None \
+            or c.reduction not in ("mean", "sum") or not point_box(c) or not math.isfinite(c.value):
+        return None
+    sums = logit_label_sums(c)
+    if sums is None:
+        return None
+    n, sx, syx, m = sums
+    scale = n if c.reduction == "mean" else 1.0
+    total = c.value * scale  # Σ l (the mean times n: within a rounding of it)
+    swapped = total + 2.0 * syx - sx
+    k = 1e-9 + 4 * (n + 16) * U
+    slack = 2 * k * (abs(total) + 3 * n * m) + 1e-300
+    return (swapped - slack) / scale, (swapped + slack) / scale
+
+
 def variant_value(c: Case, variant: Variant) -> float | None:
     """The variant's value on this case, made once per case (what `evaluate` lists)."""
     return c.shared(("variant", variant.id), lambda: variant.compute(c))

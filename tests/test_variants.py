@@ -737,3 +737,54 @@ def test_overlap_probabilities_as_logits_bound_holds_the_variant(name: str, seed
                                TensorInput((torch.rand(8, 20000, generator=g) > 0.5).double(), None)))
     lo, hi = overlap_again_bound(big)
     assert lo <= overlap_value(big, again=True) <= hi and hi - lo < 0.02 * abs(hi)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bce_swapped_and_logit_bounds_hold_the_variants(seed: int) -> None:
+    """The bounds found without a pass over the terms — bce's probabilities_as_logits (bce_with_logits run on p) and
+    bce_with_logits' labels_swapped and keras_label_smoothing (from the correct value and Σ x, Σ y·x) — hold the
+    variants' computed values and their enclosures, on random and adversarial point-box inputs (p at 0 and 1, soft
+    labels, all or no positives, huge logits, both reductions); they are narrow (bce's within 5 %, the others'
+    within 1e−6 relative)."""
+    from lossapp.conventions import _binary_smoothed_bound
+    from lossapp.inputs import TensorInput
+    from lossapp.mistakes import _probabilities_as_logits_bound
+    from lossapp.variants import VariantValue, interval_of, labels_swapped_bound
+    g = torch.Generator().manual_seed(seed)
+    n = [50, 3000, 7, 400, 1000, 20000][seed]
+    p = torch.rand(n, generator=g, dtype=torch.float64)
+    x = torch.randn(n, generator=g, dtype=torch.float64) * 3
+    t = (torch.rand(n, generator=g) > 0.5).double()
+    if seed == 1:
+        p = (p > 0.5).double()  # p at 0 and 1 only
+        x = x * 1e30  # huge logits
+    if seed == 2:
+        t = torch.rand(n, generator=g, dtype=torch.float64)  # soft labels
+    if seed == 3:
+        t = torch.ones(n, dtype=torch.float64)  # all positives
+        p = p ** 12
+        x = x + 40
+    if seed == 4:
+        t = torch.zeros(n, dtype=torch.float64)  # no positives
+        p = 1 - p ** 12
+        x = x * 1e-12
+    for reduction in ("mean", "sum"):
+        for name, pred, mistake, bound in (
+                ("bce", p, MISTAKES["probabilities_as_logits"], _probabilities_as_logits_bound),
+                ("bce_with_logits", x, MISTAKES["labels_swapped"], labels_swapped_bound),
+                ("bce_with_logits", x, CONVENTIONS["keras_label_smoothing"], _binary_smoothed_bound)):
+            case = Case(lossapp.compute(name, TensorInput(pred, None), TensorInput(t, None), reduction=reduction))
+            b, value = bound(case), mistake.compute(case)
+            assert b is not None and value is not None, (name, mistake.id)
+            assert b[0] <= value <= b[1], (name, mistake.id, reduction, b, value)
+            enclosure = interval_of(case, VariantValue(mistake, value))
+            if enclosure is not None:  # the bound holds what the variant's interval holds
+                assert b[0] <= enclosure[0] and enclosure[1] <= b[1], (name, mistake.id, b, enclosure)
+            if seed in (0, 2, 5) and math.isfinite(value) and value != 0:
+                width = 0.05 if name == "bce" else 1e-6  # Jensen to chord of log(1 + e^p) on [0, 1]; an identity
+                assert b[1] - b[0] < width * abs(value), (name, mistake.id, b, value)
+    # with decimals (a box with width) or a weight the bounds decline
+    case = Case(lossapp.compute("bce", p, t))
+    assert _probabilities_as_logits_bound(case) is None
+    case = Case(lossapp.compute("bce_with_logits", TensorInput(x, None), TensorInput(t, None), weight=t + 1))
+    assert labels_swapped_bound(case) is None and _binary_smoothed_bound(case) is None
