@@ -209,6 +209,15 @@ def test_a_switch_while_the_page_loads_is_kept(browser, app_server: Server) -> N
         context.close()
 
 
+# the text of an output block once no event is pending on it and it holds `want` (falsy until then)
+SETTLED_TEXT = """([selector, want]) => {
+    const block = document.querySelector(selector);
+    if (!block || block.querySelector('.pending, .generating, .progress-text, .meta-text, .eta-bar')
+        || block.classList.contains('pending')) return false;
+    const text = block.innerText;
+    return text.includes(want) ? text : false; }"""
+
+
 def test_a_switch_right_after_compute_ends_in_the_language_chosen(browser, app_server: Server) -> None:  # noqa: F811
     """中文 chosen just after Compute on an input that takes a moment: whichever event lands first (the switch's
     re-render, the value, the worked solution), the result ends in 中文, its headline and its worked solution."""
@@ -232,7 +241,13 @@ def test_a_switch_right_after_compute_ends_in_the_language_chosen(browser, app_s
                 && solution.includes(step) && !solution.includes(english); }""",
              [before, f"{tr(result.spec.title, 'zh')} · ", tr(result.steps[0].title, "zh"),
               tr(result.steps[0].title, "en")], what="the result and its worked solution in 中文")
-        assert stray_words([pg.locator("#la-result").inner_text()]) == {}
+        # read once no event is pending on the result (Gradio's "processing | 0.3/0.3s" status is not the app's):
+        # the language the result settles in, with nothing left to overwrite it
+        caption = f"{tr(result.spec.title, 'zh')} · "
+        text = pg.wait_for_function(SETTLED_TEXT, arg=["#la-result", caption]).json_value()
+        assert stray_words([text]) == {}, text
+        expect(pg.locator("#la-result .la-caption")).to_contain_text(caption)
+        expect(pg.locator("#la-solution")).to_contain_text(tr(result.steps[0].title, "zh"))
 
 
 # -- every loss's badge in 中文 ------------------------------------------------------------------------------
@@ -296,15 +311,6 @@ def test_every_losss_badge_in_chinese(zh_calculator, loss: str) -> None:
     expect(pg.locator("#la-badge")).to_have_text(re.compile(r"^. " + re.escape(badge) + "$"))
     found = stray_words([pg.locator("#la-result").inner_text()])
     assert found == {}, found
-
-
-# the text of an output block once no event is pending on it and it holds `want` (falsy until then)
-SETTLED_TEXT = """([selector, want]) => {
-    const block = document.querySelector(selector);
-    if (!block || block.querySelector('.pending, .generating, .progress-text, .meta-text, .eta-bar')
-        || block.classList.contains('pending')) return false;
-    const text = block.innerText;
-    return text.includes(want) ? text : false; }"""
 
 
 def test_the_confusion_badge_in_chinese_for_every_metric(zh_calculator) -> None:
