@@ -129,26 +129,24 @@ class Case:
         """The target in float64 (itself when it is), made once per case and shared: read-only."""
         return None if self.target is None else self.shared("target64", lambda: self.target.double())
 
-    def target_range(self) -> tuple[float, float] | None:
-        """(min, max) of a floating-point target (`lossapp.trace.extremes`), shared as `pred_range`."""
+    def _range(self, key: str, t: torch.Tensor | None) -> tuple[float, float] | None:
+        """(min, max) of a non-empty floating-point tensor (`lossapp.trace.extremes`), shared under `key`; else None."""
         def make() -> tuple[float, float] | None:
-            t = self.target
             if t is None or not t.is_floating_point() or t.numel() == 0:
                 return None
             return extremes(t)
-        return self.shared("target_range", make)
+        return self.shared(key, make)
+
+    def target_range(self) -> tuple[float, float] | None:
+        """(min, max) of a floating-point target, shared as `pred_range`."""
+        return self._range("target_range", self.target)
 
     def param(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
 
     def pred_range(self) -> tuple[float, float] | None:
-        """(min, max) of a floating-point pred (`lossapp.trace.extremes`), shared by the applicability tests."""
-        def make() -> tuple[float, float] | None:
-            x = self.pred
-            if x is None or not x.is_floating_point() or x.numel() == 0:
-                return None
-            return extremes(x)
-        return self.shared("pred_range", make)
+        """(min, max) of a floating-point pred, shared by the applicability tests."""
+        return self._range("pred_range", self.pred)
 
     def run(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
             reduction: str | None = None, prepare: bool = True, **overrides: Any) -> float | None:
