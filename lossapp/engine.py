@@ -129,7 +129,8 @@ def resolve_reduction(spec: LossSpec, reduction: Any) -> str:
 def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
               reduction: str, *, release: bool = False,
               replay: Replayer | None = None, quiet: bool = False,
-              sparse: bool = False) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
+              sparse: bool = False, source: torch.Tensor | None = None,
+              ) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
     """Run the float64 step function; return the trace, the value and d(value)/d(pred).
 
     The gradient is autograd of the trace, or the spec's own `gradient` where it gives one (then the trace runs
@@ -140,8 +141,9 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
     steps nobody reads). A gradient that autograd gives as a sparse COO tensor (NLL's of log-probabilities: one element
     per sample, from torch.gather's sparse_grad) is returned so with `sparse` (for `compare_gradients`, which compares
     it where it lives), else dense: element for element the tensor a dense backward writes (zeros, each element added).
+    `source`: the user's narrower tensor that pred was widened from unchanged, for the steps to read (`Trace.source`).
     """
-    trace = Trace(transient=release, replay=replay, quiet=quiet)
+    trace = Trace(transient=release, replay=replay, quiet=quiet, source=source)
     x = pred.detach()
     x = x.double() if x.is_floating_point() else x
     grad = None
@@ -436,7 +438,8 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
     if grad is not None and ref_grad is not None:
         support = None if spec.gradient_support is None or exact_grad.layout != torch.strided \
             else spec.gradient_support(x, t, params)  # (a sparse gradient holds its own)
-        gradient = compare_gradients(exact_grad, ref_grad, dtype, written=grad, support=support)
+        # (the built-in's gradient is this call's own tensor: the check that it is 0 off the support may use it as scratch)
+        gradient = compare_gradients(exact_grad, ref_grad, dtype, written=grad, support=support, scratch=True)
         warnings += categorized(gradient_warning(gradient, spec.reference_name, dtype), ReferenceWarning)
     return comparison, gradient, warnings
 
@@ -468,7 +471,8 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     kept_target = target_in if target_in is None or t is t0 else TensorInput(t.cpu(), target_in.decimals)
     replay = Replay(spec, kept_pred.values, kept_target.values if kept_target else None, effective, reduction, dev, dt)
 
-    trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay, sparse=True)
+    trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay, sparse=True,
+                                          source=prep.source if x is x0 else None)
     warnings = categorized(dict.fromkeys(prep.warnings + trace.warnings), StepWarning)  # the loss's own notes
     if inf_warnings and bool(torch.isinf(x).any()):
         dense = None if manual_grad is None else manual_grad.to_dense()  # (a dense one: itself)

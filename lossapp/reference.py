@@ -224,14 +224,24 @@ def _closeness_on_support(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: f
     return Closeness(close.abs_diff, close.rel_diff, close.agrees, index, close.atol)
 
 
-def _zero_off_support(flat: torch.Tensor, support: torch.Tensor) -> torch.Tensor | None:
+def _zero_off_support(flat: torch.Tensor, support: torch.Tensor, scratch: bool = False) -> torch.Tensor | None:
     """flat[support] (a new tensor) when every other element of the 1-D `flat` is exactly 0 (±0), else None.
     `support`: sorted distinct indices.
 
     Decided a block at a time (see `_blocks`): each block of flat copied into one buffer of a block's size, its
     supported elements set to 0 there, and its extremes read (a NaN or ±inf off the support makes them non-zero too).
-    flat is only read, and no tensor of its size is made."""
+    flat is only read, and no tensor of its size is made. With `scratch` (flat is the caller's own contiguous tensor,
+    which nothing reads afterwards but the caller's fallback to the dense comparison), its supported elements are set
+    to 0 in flat itself and its extremes read (no copy of it): where they are not both 0, flat[support] is put back
+    (flat holds its own values again, bit for bit, for that fallback); otherwise flat is left 0 at the support."""
     values = flat.index_select(0, support)
+    if scratch and flat.is_contiguous() and flat.numel():
+        flat.index_fill_(0, support, 0)
+        low, high = extremes(flat)
+        if low == 0 and high == 0:
+            return values
+        flat.index_copy_(0, support, values)
+        return None
     step = _block_size(flat)
     starts = list(range(0, flat.numel(), step))
     ends = torch.searchsorted(support, torch.tensor([*starts[1:], flat.numel()], device=support.device)).tolist()
@@ -462,12 +472,13 @@ def sparse_elements(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None
     """(flat indices, values) of a sparse COO tensor with every dimension sparse: the indices ascending and distinct
     (row-major flat indices of the dense tensor), the values its dense tensor's elements there (each element 0 + v, as
     a backward that adds into zeros writes it: −0 is 0). None for a tensor of another layout. An uncoalesced tensor
-    whose indices are ascending already (torch.gather's sparse gradient) is read as it is (coalescing sorts: ms)."""
+    whose indices are ascending already (torch.gather's sparse gradient) is read as it is (coalescing sorts: ms); one
+    marked coalesced holds them so already (NLL's `gradient`), and is not checked again."""
     if g.layout != torch.sparse_coo or g.dense_dim() != 0:
         return None
     indices, values = g._indices(), g._values()
     flat = _ravel(indices, tuple(g.shape))
-    if flat.numel() > 1 and not bool((flat[1:] > flat[:-1]).all()):
+    if not g.is_coalesced() and flat.numel() > 1 and not bool((flat[1:] > flat[:-1]).all()):
         g = g.coalesce()  # sorted, each index once (its values summed, as the dense tensor holds them)
         indices, values = g.indices(), g.values()
         flat = _ravel(indices, tuple(g.shape))
@@ -476,12 +487,14 @@ def sparse_elements(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None
 
 def _ravel(indices: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """Row-major flat indices of the (dims, n) multi-indices `indices` into a tensor of `shape` (Horner's scheme: one
-    multiply-add per dimension, no tensor of every product)."""
+    fused multiply-add per dimension, torch.add's alpha, into a new tensor; no tensor of every product)."""
     if not shape:
         return torch.zeros(indices.shape[-1], dtype=torch.int64, device=indices.device)
-    flat = indices[0].clone()
-    for d in range(1, len(shape)):
-        flat.mul_(shape[d]).add_(indices[d])
+    if len(shape) == 1:
+        return indices[0].clone()
+    flat = torch.add(indices[1], indices[0], alpha=shape[1])
+    for d in range(2, len(shape)):
+        flat = torch.add(indices[d], flat, alpha=shape[d])
     return flat
 
 
@@ -496,13 +509,13 @@ def _sparse_head(flat: torch.Tensor, values: torch.Tensor, k: int) -> torch.Tens
 
 
 def _compare_sparse(manual: torch.Tensor, reference: torch.Tensor, rtol: float, atol: float,
-                    written: torch.Tensor | None, k: int) -> GradientComparison | None:
+                    written: torch.Tensor | None, k: int, scratch: bool = False) -> GradientComparison | None:
     """compare_gradients of a sparse `manual` (and `written`, the same or with the same indices): the built-in's
     gradient checked to be exactly 0 off their indices (`_zero_off_support`, which reads it in blocks and never writes)
     and compared with them there (`closeness` of the supported elements: as closeness of every element, the elements
     off the support being 0 in all three); the worst index a multi-index of the whole tensor, the shown elements those
     of the dense tensors. None where that does not hold (a built-in nonzero off the support, another layout, indices
-    that differ): the caller compares the dense tensors."""
+    that differ): the caller compares the dense tensors. `scratch`: see `compare_gradients`."""
     parts = sparse_elements(manual)
     if parts is None:
         return None
@@ -516,7 +529,8 @@ def _compare_sparse(manual: torch.Tensor, reference: torch.Tensor, rtol: float, 
     r = reference.detach().reshape(-1)
     if r.numel() != manual.numel():
         return None
-    picked = _zero_off_support(r, support.to(r.device))
+    shown = head(reference, k)  # (read before a `scratch` check writes into it)
+    picked = _zero_off_support(r, support.to(r.device), scratch)
     if picked is None:
         return None
     local = closeness(picked, exact.to(r.device), rtol, atol, None if as_written is None else as_written.to(r.device),
@@ -529,7 +543,7 @@ def _compare_sparse(manual: torch.Tensor, reference: torch.Tensor, rtol: float, 
         worst["manual"] = worst.pop("trace")
     return GradientComparison(shape, local.abs_diff, local.agrees, _sparse_head(support, exact if as_written is None
                                                                               else as_written, k),
-                              head(reference, k), worst, rtol=rtol, atol=local.atol)
+                              shown, worst, rtol=rtol, atol=local.atol)
 
 
 def _to_device(value: Any, device: torch.device, dtype: torch.dtype) -> Any:
@@ -574,7 +588,8 @@ def compare_values(spec: LossSpec, trace_value: torch.Tensor, ref_value: torch.T
 
 
 def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torch.dtype, *,
-                      written: torch.Tensor | None = None, support: torch.Tensor | None = None) -> GradientComparison:
+                      written: torch.Tensor | None = None, support: torch.Tensor | None = None,
+                      scratch: bool = False) -> GradientComparison:
     """Every element of the built-in's gradient against the trace's (`manual`, float64) with dtype tolerances;
     atol scales with the largest |manual| (when finite). `written`: the trace's gradient at the inputs as written,
     while `manual` is the exact gradient at the dtype-rounded inputs: the one shown, and compared for finiteness as
@@ -583,12 +598,14 @@ def compare_gradients(manual: torch.Tensor, reference: torch.Tensor, dtype: torc
     `manual` and `written` may be sparse COO tensors (autograd's gradient of a pick, NLL's: see
     `lossapp.engine.run_trace`): then they are exactly 0 off their elements, which are the support; the built-in's
     gradient is checked to be exactly 0 there in one blocked pass and compared at the support only (see
-    `_compare_sparse`): the same GradientComparison as the dense gradients give, without making them."""
+    `_compare_sparse`): the same GradientComparison as the dense gradients give, without making them. `scratch`:
+    `reference` is the caller's own tensor, which nothing reads after this call (the built-in's gradient in
+    `lossapp.engine._verify`): that check may leave it 0 at the support (see `_zero_off_support`)."""
     rtol, atol = TOLERANCES[dtype]
     shape = tuple(manual.shape)
     k = shown_count(manual.numel())
     if manual.layout != torch.strided or (written is not None and written.layout != torch.strided):
-        sparse = _compare_sparse(manual, reference, rtol, atol, written, k)
+        sparse = _compare_sparse(manual, reference, rtol, atol, written, k, scratch)
         if sparse is not None:
             return sparse
         same = written is manual

@@ -271,7 +271,8 @@ class Trace:
     shared: dict[str, Any] = field(default_factory=dict, repr=False)
     # the user's own pred where the pred a loss's prepare is given was widened from it unchanged (float32, float16 or
     # bfloat16: every element the same value in fewer bytes), for a prepare's checks that read every element; None
-    # where there is none (set by lossapp.compute on the trace it hands to `prepare` only)
+    # where there is none (set by lossapp.compute on the trace it hands to `prepare`, and on the computation's own trace
+    # where `prepare` left pred as it was)
     source: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
     def _append(self, step: Step) -> None:

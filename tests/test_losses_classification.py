@@ -528,6 +528,54 @@ def test_nll_gradient_support_is_each_counted_sample_target_class():
     assert target_positions(torch.zeros(8, 15), torch.zeros(8).long(), {}) is None  # 1 in 15: compared densely
 
 
+def _autograd_of_the_trace(spec, x, y, params, reduction):
+    from lossapp.engine import run_trace
+    return run_trace(dataclasses.replace(spec, gradient=None), x, y, params, reduction, sparse=True)
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 4), (2, 4, 2, 3), (50, 20)])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_nll_gradient_is_autograd_of_the_trace_bit_for_bit(shape, reduction):
+    from lossapp.engine import run_trace
+    from lossapp.reference import sparse_elements
+    spec = lossapp.LOSSES["nll"]
+    g = torch.Generator().manual_seed(5)
+    cd = 0 if len(shape) == 1 else 1
+    index_shape = () if len(shape) == 1 else (shape[0], *shape[2:])
+    classes = shape[cd]
+    for case in ("plain", "weighted", "ignored", "weighted_ignored", "all_ignored", "zero_weights", "log2", "inf"):
+        x = torch.log_softmax(torch.randn(shape, generator=g, dtype=torch.float64) * 3, cd)
+        y = torch.randint(0, classes, index_shape, generator=g)
+        params = spec.resolve_params({})
+        if "weighted" in case or case == "zero_weights":
+            weight = torch.rand(classes, generator=g, dtype=torch.float64) * 3
+            params["weight"] = weight * 0 if case == "zero_weights" else weight
+        if "ignored" in case:
+            params["ignore_index"] = 7 if case != "all_ignored" else int(y.reshape(-1)[0])
+            y.reshape(-1)[::3] = 7
+            if case == "all_ignored":
+                y.fill_(params["ignore_index"])
+        if case == "log2":
+            params["log_base"] = "2"
+        if case == "inf":
+            x.reshape(-1)[1] = -math.inf
+        _, value, grad = run_trace(spec, x, y, params, reduction, sparse=True)
+        _, auto_value, auto_grad = _autograd_of_the_trace(spec, x, y, params, reduction)
+        assert grad.is_sparse and grad.is_coalesced() == (len(shape) <= 2)  # (C,), (N, C): indices ascending
+        assert torch.equal(value, auto_value) or (value.isnan().all() and auto_value.isnan().all())
+        flat, values = sparse_elements(grad)
+        auto_flat, auto_values = sparse_elements(auto_grad)
+        assert torch.equal(flat, auto_flat), case
+        assert torch.equal(values.view(torch.int64), auto_values.view(torch.int64)), case  # bits: signs, NaN
+        dense, auto_dense = grad.to_dense(), auto_grad.to_dense()
+        assert torch.equal(dense.view(torch.int64), auto_dense.view(torch.int64)), case
+        dense_run = run_trace(spec, x, y, params, reduction)[2]  # dense for the callers that do not ask for sparse
+        assert dense_run.layout == torch.strided and torch.equal(dense_run.view(torch.int64), auto_dense.view(torch.int64))
+    probabilities = spec.resolve_params({"input": "probabilities"})
+    assert spec.gradient(torch.rand(shape, dtype=torch.float64), torch.zeros(index_shape).long(), probabilities,
+                         reduction) is None  # through the log: autograd of the trace
+
+
 def _nll_inputs(n: int = 40, c: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(11)
     return torch.log_softmax(torch.randn(n, c, generator=g), 1), torch.randint(0, c, (n,), generator=g)

@@ -446,6 +446,13 @@ def test_a_sparse_gradient_is_compared_as_its_dense_tensor() -> None:
             before = ref.clone()
             _same_gradient_comparison(compare_gradients(sparse, ref, dtype), compare_gradients(dense, ref, dtype))
             assert torch.equal(ref.nan_to_num(), before.nan_to_num())  # (read, never written)
+            # scratch: the caller's own tensor, written into by the check that it is 0 off the support; the same
+            # comparison, and where that check fails (compared densely) its values back, bit for bit
+            scratch = ref.clone()
+            _same_gradient_comparison(compare_gradients(sparse, scratch, dtype, scratch=True),
+                                      compare_gradients(dense, ref, dtype))
+            if bool((ref.view(-1).index_fill(0, flat, 0) != 0).any()):  # (NaN != 0 too)
+                assert torch.equal(scratch.view(torch.int32), ref.view(torch.int32))
     written = manual.clone()
     written[4, 3] = math.inf  # the trace at the inputs as written: finite in one of it and the built-in only
     _same_gradient_comparison(compare_gradients(sparse, reference, torch.float32, written=_as_sparse(written, flat)),

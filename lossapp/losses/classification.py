@@ -125,11 +125,22 @@ def _exp_sums_float32(log_p: torch.Tensor) -> torch.Tensor:
     """Σ_c e^{log p_{n,c}} per row of an (N, C) floating tensor, in float32, a block of rows at a time: log p rounded
     to float32, times log₂e (float32), 2^· (torch.exp2: several times faster than torch.exp on a CPU), the
     exponentials summed as a matrix-vector product. Its error bound: see exp_row_sum_warning. A float32 log_p is read
-    as it is (the same float32 values as a float64 tensor widened from it gives, without a rounded copy)."""
-    ones = torch.ones(log_p.shape[1], dtype=torch.float32, device=log_p.device)
-    rows = max(1, CHUNK // max(1, log_p.shape[1]))  # (the same blocks for any dtype: the same sums, bit for bit)
-    return torch.cat([(block.mul(LOG2_E) if block.dtype == torch.float32 else block.float().mul_(LOG2_E)).exp2_()
-                      @ ones for block in log_p.split(rows)])
+    as it is (the same float32 values as a float64 tensor widened from it gives, without a rounded copy). Each block's
+    exponentials are formed in one buffer of a block's size, and its sums written into the result in place."""
+    count, classes = log_p.shape
+    ones = torch.ones(classes, dtype=torch.float32, device=log_p.device)
+    rows = max(1, CHUNK // max(1, classes))  # (the same blocks for any dtype: the same sums, bit for bit)
+    sums = torch.empty(count, dtype=torch.float32, device=log_p.device)
+    buffer = torch.empty(min(rows, count), classes, dtype=torch.float32, device=log_p.device)
+    for start in range(0, count, rows):
+        block = log_p[start:start + rows]
+        scaled = buffer[:block.shape[0]]
+        if block.dtype == torch.float32:
+            torch.mul(block, LOG2_E, out=scaled)
+        else:
+            scaled.copy_(block).mul_(LOG2_E)  # (rounded to float32 first, as block.float() rounds it)
+        torch.mv(scaled.exp2_(), ones, out=sums[start:start + rows])
+    return sums
 
 
 def exp_row_sum_warning(log_p: torch.Tensor, cd: int, message_id: str = "classification.warn.rows_off",
@@ -648,18 +659,24 @@ def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> 
 
 
 def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
-                      reduction: str, smoothing: float, sparse_grad: bool = False) -> torch.Tensor:
+                      reduction: str, smoothing: float, sparse_grad: bool = False,
+                      source: torch.Tensor | None = None) -> torch.Tensor:
     """Pick −log p_y, weight it, leave out ignored samples, add torch's label smoothing, reduce. `sparse_grad`: log_p
     is pred itself and the pick is all that reads it (NLL of log-probabilities), so that autograd gives d/d(log p)
     as a sparse COO tensor of one element per sample instead of a dense tensor of zeros (torch.gather's
-    sparse_grad; `lossapp.engine.run_trace` makes it dense for every caller that does not ask for it sparse)."""
+    sparse_grad; `lossapp.engine.run_trace` makes it dense for every caller that does not ask for it sparse).
+    `source`: log_p's own values in a narrower dtype (`Trace.source`, for NLL of log-probabilities), which the pick
+    reads where no gradient is recorded through it (the same values, widened exactly, from half the bytes or less)."""
     cd = class_dim(log_p)
     classes = log_p.shape[cd]
     ignore_index = int(params.get("ignore_index", -100))
     ignored = target == ignore_index
     any_ignored = bool(ignored.any())  # (without ignored samples the selections below change nothing: skipped)
     safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
-    picked = log_p.gather(cd, safe.unsqueeze(cd), sparse_grad=sparse_grad and smoothing == 0).squeeze(cd)
+    if source is not None and source.shape == log_p.shape and not (log_p.requires_grad and torch.is_grad_enabled()):
+        picked = source.gather(cd, safe.unsqueeze(cd)).squeeze(cd).to(log_p.dtype)
+    else:
+        picked = log_p.gather(cd, safe.unsqueeze(cd), sparse_grad=sparse_grad and smoothing == 0).squeeze(cd)
     if any_ignored:
         picked = torch.where(ignored, torch.zeros_like(picked), picked)
     trace.add("log p_y", msg("classification.step.log_probability_of_the_true"), r"\log p_{n,y_n}", picked,
@@ -812,8 +829,59 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     else:
         log_p = trace.add("log p", msg("classification.step.given_log_probabilities"), r"\log p_{n,c} = x_{n,c}", pred,
                           note=msg("classification.note.nll_loss_takes_them_as"))
-    # (given log-probabilities: the gradient lives at each sample's target class, and autograd gives it sparse)
-    return _index_loss_steps(trace, log_p, target, params, reduction, 0.0, sparse_grad=not probabilities)
+    # (given log-probabilities: the gradient lives at each sample's target class, and autograd gives it sparse; the
+    # pick may read the user's narrower tensor that pred was widened from)
+    return _index_loss_steps(trace, log_p, target, params, reduction, 0.0, sparse_grad=not probabilities,
+                             source=None if probabilities else trace.source)
+
+
+def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
+                 reduction: str) -> torch.Tensor | None:
+    """d(loss)/d(log p) of NLL of log-probabilities, the sparse COO tensor autograd of the trace gives (torch.gather's
+    sparse gradient, see `_index_loss_steps`): one element per sample, at (n, y_n) (class 0 for an ignored sample),
+    in the same order, with the same values bit for bit, as the backward computes them: g = 1, or 1 / den for mean
+    (den: the count, or Σ w_{y_n}, summed as the trace sums it), divided by ln b; then −g, or g·(−w_{y_n}) with 0 at
+    ignored samples. For (C,) and (N, C) its indices ascend (row-major flat index n·C + y_n), so it is marked
+    coalesced (sorted, no duplicates); not with dimensions after the class dimension, where they need not ascend. None
+    (autograd of the trace) for probabilities."""
+    if params.get("input", "log_probabilities") != "log_probabilities":
+        return None
+    cd = class_dim(pred)
+    ignore_index = int(params.get("ignore_index", -100))
+    ignored = target == ignore_index
+    any_ignored = bool(ignored.any())
+    safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
+    weight = params.get("weight")
+    unweighted = weight is None and not any_ignored
+    w_y = None
+    if not unweighted:
+        w_y = (~ignored).double() if weight is None else torch.where(ignored, 0.0, weight.double()[safe])
+    g = torch.ones((), dtype=torch.float64, device=pred.device)
+    if reduction == "mean":
+        g = g / (torch.tensor(float(target.numel()), dtype=torch.float64) if w_y is None else w_y.sum())
+    divisor = log_base_divisor(params)
+    if divisor != 1.0:
+        g = g / divisor
+    if w_y is None:
+        values = (-g).expand(target.shape).reshape(-1)
+    else:
+        values = g * (-w_y)
+        if any_ignored:
+            values = torch.where(ignored, 0.0, values)
+        values = values.reshape(-1)
+    # the multi-indices of the picks: the sample's own coordinates, with the class index y_n along the class dimension
+    index_shape = list(target.shape)
+    index_shape.insert(cd, 1)
+    coords = []
+    for d, size in enumerate(index_shape):
+        if d == cd:
+            coords.append(safe.reshape(-1).to(torch.int64))
+        else:
+            shape = [1] * len(index_shape)
+            shape[d] = size
+            coords.append(torch.arange(size, device=pred.device).reshape(shape).expand(index_shape).reshape(-1))
+    return torch.sparse_coo_tensor(torch.stack(coords), values.contiguous(), tuple(pred.shape),
+                                   is_coalesced=pred.dim() <= 2, check_invariants=False)
 
 
 def target_positions(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]) -> torch.Tensor | None:
@@ -1376,7 +1444,8 @@ register(LossSpec(
     params=(_CLASS_WEIGHT, _IGNORE,
             Param("input", "log_probabilities", Options(("log_probabilities", "probabilities")),
                   msg("classification.nll.param.input")), _LOG_BASE),
-    steps=nll_steps, enclosure=nll_enclosure, reference=_nll_reference, gradient_support=target_positions,
+    steps=nll_steps, enclosure=nll_enclosure, reference=_nll_reference, gradient=nll_gradient,
+    gradient_support=target_positions,
     reference_name="torch.nn.functional.nll_loss", prepare=_nll_prepare,
     aliases=("NLLLoss", "negative_log_likelihood", "nll_loss"), target_dtype="index",
     example={"pred": "[[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]", "target": "[0, 2]", "params": {}},
