@@ -1048,3 +1048,12 @@ def test_bce_with_logits_in_place_form_is_the_general_one(weighted, reduction):
                 assert (mine.shape, mine.note, mine.sub, mine.substituted()) == \
                        (theirs.shape, theirs.note, theirs.sub, theirs.substituted())
                 assert torch.equal(mine.shown_values().nan_to_num(), theirs.shown_values().nan_to_num()), mine.symbol
+
+
+def test_any_ignored_sample_is_any_of_the_mask():
+    from lossapp.losses.classification import any_ignored_sample
+    g = torch.Generator().manual_seed(2)
+    for target in (torch.randint(0, 5, (40,), generator=g), torch.tensor(3), torch.zeros(0, dtype=torch.int64),
+                   torch.tensor([[0, -100], [4, 2]]), torch.tensor([7, 7, 7])):
+        for ignore_index in (-100, 0, 3, 4, 7, 5, -1):
+            assert any_ignored_sample(target, ignore_index) == bool((target == ignore_index).any())

@@ -658,6 +658,16 @@ def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> 
     return log_p
 
 
+def any_ignored_sample(target: torch.Tensor, ignore_index: int) -> bool:
+    """Whether some class index in `target` is ignore_index; decided by the extremes of target where ignore_index lies
+    outside them (torch's default −100 with indices in [0, C)), without a mask (aminmax of the indices takes a fraction
+    of the time of any() of a mask)."""
+    if target.numel() == 0:
+        return False
+    low, high = torch.aminmax(target)
+    return int(low) <= ignore_index <= int(high) and bool((target == ignore_index).any())
+
+
 def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
                       reduction: str, smoothing: float, sparse_grad: bool = False,
                       source: torch.Tensor | None = None) -> torch.Tensor:
@@ -670,8 +680,9 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     cd = class_dim(log_p)
     classes = log_p.shape[cd]
     ignore_index = int(params.get("ignore_index", -100))
-    ignored = target == ignore_index
-    any_ignored = bool(ignored.any())  # (without ignored samples the selections below change nothing: skipped)
+    weight = params.get("weight")
+    any_ignored = any_ignored_sample(target, ignore_index)  # (without, the selections below change nothing: skipped)
+    ignored = target == ignore_index if any_ignored or weight is not None or smoothing != 0 else None
     safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
     if source is not None and source.shape == log_p.shape and not (log_p.requires_grad and torch.is_grad_enabled()):
         picked = source.gather(cd, safe.unsqueeze(cd)).squeeze(cd).to(log_p.dtype)
@@ -684,7 +695,6 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     if any_ignored:
         trace.add("ignored", msg("classification.step.ignored_samples"), r"\mathbb{1}[y_n = \text{ignore\_index}]", ignored.double(),
                   note=msg("classification.note.ignored", count=int(ignored.sum()), index=ignore_index))
-    weight = params.get("weight")
     if weight is None and not any_ignored:
         # every w_{y_n} is 1: a broadcast view of one 1 (no tensor of N ones), and −1·x is −x exactly (its gradient
         # too: −1·g is −g), so that −x is computed without the multiplication
@@ -848,11 +858,11 @@ def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
         return None
     cd = class_dim(pred)
     ignore_index = int(params.get("ignore_index", -100))
-    ignored = target == ignore_index
-    any_ignored = bool(ignored.any())
-    safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
     weight = params.get("weight")
+    any_ignored = any_ignored_sample(target, ignore_index)
     unweighted = weight is None and not any_ignored
+    ignored = None if unweighted else target == ignore_index
+    safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
     w_y = None
     if not unweighted:
         w_y = (~ignored).double() if weight is None else torch.where(ignored, 0.0, weight.double()[safe])
