@@ -872,26 +872,30 @@ def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
     divisor = log_base_divisor(params)
     if divisor != 1.0:
         g = g / divisor
+    count = target.numel()
     if w_y is None:
-        values = (-g).expand(target.shape).reshape(-1)
+        values = torch.full((count,), float(-g), dtype=torch.float64, device=pred.device)  # (−g: one value, exactly)
     else:
         values = g * (-w_y)
         if any_ignored:
             values = torch.where(ignored, 0.0, values)
-        values = values.reshape(-1)
-    # the multi-indices of the picks: the sample's own coordinates, with the class index y_n along the class dimension
+        values = values.reshape(-1).contiguous()
+    # the multi-indices of the picks, a row per dimension of pred: the sample's own coordinates, with the class index
+    # y_n along the class dimension (written into one tensor: no tensor per row to stack)
     index_shape = list(target.shape)
     index_shape.insert(cd, 1)
-    coords = []
+    coords = torch.empty((len(index_shape), count), dtype=torch.int64, device=pred.device)
     for d, size in enumerate(index_shape):
         if d == cd:
-            coords.append(safe.reshape(-1).to(torch.int64))
+            coords[d].copy_(safe.reshape(-1))
+        elif size == count:  # (the samples' own dimension, every other of size 1: (N, C)'s rows)
+            torch.arange(size, out=coords[d])
         else:
             shape = [1] * len(index_shape)
             shape[d] = size
-            coords.append(torch.arange(size, device=pred.device).reshape(shape).expand(index_shape).reshape(-1))
-    return torch.sparse_coo_tensor(torch.stack(coords), values.contiguous(), tuple(pred.shape),
-                                   is_coalesced=pred.dim() <= 2, check_invariants=False)
+            coords[d].view(index_shape).copy_(torch.arange(size, device=pred.device).reshape(shape).expand(index_shape))
+    return torch.sparse_coo_tensor(coords, values, tuple(pred.shape), is_coalesced=pred.dim() <= 2,
+                                   check_invariants=False)
 
 
 def target_positions(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]) -> torch.Tensor | None:
