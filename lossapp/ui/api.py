@@ -25,7 +25,7 @@ from typing import Any
 from lossapp import service
 from lossapp.inputs import InputError
 from lossapp.ui.common import bounded, gr, internal_error
-from lossapp.ui.concurrency import compute_events, small_in_turn
+from lossapp.ui.concurrency import compute_events
 
 
 @contextmanager
@@ -45,7 +45,7 @@ def _answer(endpoint: str, inputs: tuple[Any, ...], *, full: bool, checking: boo
     """The JSON of one /compute or /check call; `inputs`: loss, pred, target, params, reduction, device, dtype
     as received. `checking`: a claim is required (an empty one is the checker's own InputError)."""
     loss, pred, target, params, reduction, device, dtype = inputs
-    with _answering(endpoint), small_in_turn(pred, target, params, claimed if checking else ""):
+    with _answering(endpoint):
         result = service.compute(loss, pred, target, service.parse_params_text(params), reduction, device, dtype)
         verdict = service.check(result, claimed, required=True) if checking else None
         return service.result_json(result, verdict, full=full)

@@ -6,12 +6,6 @@
   two computations use two cores; a third would only share them, make every request slower and hold one
   more large input in memory. Small requests are not held up by it: a 100-element BCE computes in about a
   millisecond, less than Gradio's own handling of the request (about 4 ms of CPU).
-- Small HTTP computations (/compute, /check and their _full forms whose tensor and parameter texts are under
-  SMALL_INPUT characters, about 10^4 elements) run one at a time within those workers (`small_in_turn`). Such a
-  computation holds the GIL nearly throughout, so two at once finish no sooner than one after the other; but each
-  of its few hundred torch calls releases the GIL and the other thread takes it, and those handoffs between two
-  cores cost CPU: two 100-element /compute in two threads took 0.9-2.0 ms of CPU each, against 0.9 ms one after
-  another (and 2-3x the wall time each). A large computation does not wait for them.
 - Quick interface events (the language switch, the loss picker, the curves) are pure Python under the GIL: up
   to DEFAULT_LIMIT of each run at once (`default_concurrency_limit`), so one slow event does not hold up the
   same event of other users, without a thread per waiting user.
@@ -34,16 +28,12 @@ replica).
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 DEFAULT_LIMIT = 4    # each quick interface event: how many run at once
 QUEUE_SIZE = 256     # events waiting, all groups together
 SESSIONS = 1_000     # sessions kept: a browser tab is one, and so is each HTTP API call without a session
 COMPUTE_ID = "lossapp-compute"
-SMALL_INPUT = 100_000  # characters of an HTTP computation's texts below which it runs in turn (small_in_turn)
 GRADE_ID = "lossapp-grade"
 
 
@@ -77,22 +67,6 @@ def compute_events() -> dict[str, Any]:
 def grade_events() -> dict[str, Any]:
     """Keyword arguments of the batch-grading events: one batch at a time."""
     return {"concurrency_id": GRADE_ID, "concurrency_limit": 1}
-
-
-_small_turn = threading.Lock()
-
-
-@contextmanager
-def small_in_turn(*texts: Any) -> Iterator[None]:
-    """Run the enclosed computation alone among the small ones (module docstring) when `texts`, its inputs as
-    received, are strings of under SMALL_INPUT characters together; anything else (a large input, a value that is
-    not text) runs at once."""
-    size = sum(len(text) if isinstance(text, str) else 0 if text is None else SMALL_INPUT for text in texts)
-    if size >= SMALL_INPUT:
-        yield
-        return
-    with _small_turn:
-        yield
 
 
 def queue_kwargs() -> dict[str, Any]:
