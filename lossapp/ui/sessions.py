@@ -4,7 +4,7 @@ Gradio 6.31 gives every new session (every `/gradio_api/call/...` request and ev
 is one) a `SessionState` whose `__init__` builds the config of *every* block of the app
 (`config_for_block` -> `get_config` -> `inspect.signature` of the block's class): about 25 ms for this app's
 ~450 blocks (the parameter controls of every loss, in two tabs), run on the server's event loop, so
-concurrent requests queue behind it; and each session kept that way holds 0.7 MB (60 KB here). Only a few
+concurrent requests queue behind it; and each session kept that way holds 0.7 MB (0.9 KB here). Only a few
 of those configs are ever read: the inputs and outputs of the events the session runs, and all of them for a
 deep link.
 
@@ -13,10 +13,11 @@ block's config computed the first time it is read (`LazyConfigs`; the values eve
 until then), and the session's copy of the app's blocks and events (`blocks_config`: two dicts of ~600 and ~230
 entries) made only when the session first replaces a block in it (an event that returns a component update), not
 for every session: an HTTP call's session never does. A new session cost ~87 µs of the event loop (~35 µs of it
-gradio's loop over every block to configure none, ~40 µs the copy) and kept the copy until it was dropped, where
-every full garbage collection walked it; now ~10 µs and three small objects. Nothing else changes: values, updates, deep links and the State time-to-live behave as gradio's
-own, with one exception: the arguments and the answer of an HTTP endpoint (`gr.api`, whose inputs and outputs
-are `Api` blocks that no page renders) are not kept in the session. Gradio keeps each call's values in its
+gradio's loop over every block to configure none, ~40 µs the copy) and kept the copy (60 KB) until it was
+dropped, where every full garbage collection walked it; now ~10 µs and 0.9 KB. Nothing else changes: values,
+updates, deep links and the State time-to-live behave as gradio's own, with one exception: the arguments and
+the answer of an HTTP endpoint (`gr.api`, whose inputs and outputs are `Api` blocks that no page renders) are
+not kept in the session. Gradio keeps each call's values in its
 session for a deep link to show them; an API call's session is never a page, so they were only held until
 the session was dropped, up to concurrency.SESSIONS calls later: every /compute's input text and result
 JSON (a 10^6-element /compute_full kept its ~8 MB input text and every element of its answer), and for a
