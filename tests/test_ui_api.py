@@ -309,6 +309,32 @@ def test_a_session_keeps_no_http_endpoint_values(demo, client: Client) -> None:
                        for config in dict.values(session.config_values))
 
 
+def test_a_session_copies_the_app_config_when_it_replaces_a_block(demo) -> None:
+    """A new session reads the app's blocks and events without a copy of its own (an HTTP call's never needs one);
+    the first block it replaces (an event's component update) gives it its own copy, as gradio's made at once, and
+    the app's config and other sessions keep the block they had."""
+    from gradio.components import State
+
+    app_config = demo.default_config
+    lazy, other = sessions.LazySessionState(demo), sessions.LazySessionState(demo)
+    assert lazy.blocks_config is app_config and lazy._own_config is None
+    lang = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "la-lang")
+    assert lazy[lang._id] is lang and lang._id in lazy
+    state = next((b for b in demo.blocks.values() if isinstance(b, State)), None)
+    if state is not None:  # a State's value is the session's own data, not its config: still no copy
+        lazy[state._id] = "a value"
+        assert lazy[state._id] == "a value" and lazy.blocks_config is app_config
+    replacement = gr.Radio(["en", "zh"], value="zh", render=False)
+    lazy[lang._id] = replacement
+    own = lazy.blocks_config
+    assert own is not app_config and own.blocks[lang._id] is replacement and lazy[lang._id] is replacement
+    assert own.blocks.keys() == app_config.blocks.keys() and own.fns == app_config.fns
+    assert app_config.blocks[lang._id] is lang and other[lang._id] is lang and other.blocks_config is app_config
+    assert lazy.config_values[lang._id]["id"] == lang._id  # its config is rebuilt from the session's block
+    lazy[lang._id] = lang  # a second replacement writes into the same copy
+    assert lazy.blocks_config is own and own.blocks[lang._id] is lang
+
+
 def test_a_session_serves_concurrent_events(demo, monkeypatch: pytest.MonkeyPatch) -> None:
     """A language switch runs a dozen events of one session in several threads at once: every reader gets the
     block's config (once built, never a KeyError), and values set meanwhile land in it."""

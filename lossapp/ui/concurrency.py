@@ -15,10 +15,11 @@
   once with "queue full" instead of waiting without bound (30 students pressing Compute queue 60 events).
 - At most SESSIONS sessions are kept (launch's `state_session_capacity`, least recently used dropped first): every
   HTTP API call without a session of its own is a new session, and Gradio's default, 10,000, would keep
-  0.6 GB of them (7 GB without lossapp.ui.sessions). A session keeps no HTTP call's arguments or answer
-  (lossapp.ui.sessions): gradio kept each /compute's input text and result JSON in its session until the session
-  was dropped, and the garbage collector walked those results again and again (bench_http.py at 8 and 32 clients:
-  0.3-1.8 ms of collection per request before, 0.1-0.5 ms after; the echo app 0.05-0.15 ms).
+  9 MB of those (an HTTP call's holds 0.9 KB, lossapp.ui.sessions; 7 GB with gradio's own sessions). A session
+  keeps no HTTP call's arguments or answer (lossapp.ui.sessions): gradio kept each /compute's input text and
+  result JSON in its session until the session was dropped, and the garbage collector walked those results again
+  and again (bench_http.py at 8 and 32 clients: 0.3-1.8 ms of collection per request before, 0.1-0.5 ms after;
+  the echo app 0.05-0.15 ms).
 
 The app keeps no state outside a session, so more users are served by more replicas behind the host's load
 balancer, each with these settings (Gradio's queue needs sticky sessions: a session's requests go to one
