@@ -309,7 +309,9 @@ def test_every_losss_badge_in_chinese(zh_calculator, loss: str) -> None:
     assert caption == calculator.result_caption(result, "zh")
     badge = render.badge_text(result, "zh")
     expect(pg.locator("#la-badge")).to_have_text(re.compile(r"^. " + re.escape(badge) + "$"))
-    found = stray_words([pg.locator("#la-result").inner_text()])
+    # read once no event is pending on the result (Gradio's "queue: 1/1 | 0.7/0.6s" is not the page's English)
+    text = pg.wait_for_function(SETTLED_TEXT, arg=["#la-result", caption]).json_value()
+    found = stray_words([text])
     assert found == {}, found
 
 
