@@ -48,7 +48,7 @@ from lossapp.reference import (
 )
 from lossapp.registry import LossSpec, lookup, shown
 from lossapp.result import Result
-from lossapp.trace import Replayer, Step, Trace
+from lossapp.trace import Lazy, Replayer, Step, Trace
 
 INF_ALLOWED = ("logits", "log_probabilities", "scores")
 # pred's ±inf replaced by ±1e8 and ±1e16 (the limit is where the two agree, or ±inf where the value keeps growing
@@ -161,11 +161,13 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
         if value.requires_grad:
             (grad,) = torch.autograd.grad(value, x, torch.ones_like(value), allow_unused=True)
         grad = torch.zeros_like(x) if grad is None else grad
+    if isinstance(grad, Lazy) and not sparse:  # (an elementwise gradient: with `sparse`, compared as it is)
+        grad = grad.full()
     if grad is not None and grad.layout != torch.strided and not sparse:
         grad = grad.to_dense()
     if trace.unreduced is not None:
         trace.unreduced = trace.unreduced.detach()
-    return trace, value.detach(), None if grad is None else grad.detach()
+    return trace, value.detach(), grad if grad is None or isinstance(grad, Lazy) else grad.detach()
 
 
 def verification_device(device: torch.device) -> torch.device:
@@ -475,7 +477,8 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
                                           source=prep.source if x is x0 else None)
     warnings = categorized(dict.fromkeys(prep.warnings + trace.warnings), StepWarning)  # the loss's own notes
     if inf_warnings and bool(torch.isinf(x).any()):
-        dense = None if manual_grad is None else manual_grad.to_dense()  # (a dense one: itself)
+        dense = None if manual_grad is None else \
+            manual_grad.full() if isinstance(manual_grad, Lazy) else manual_grad.to_dense()  # (a dense one: itself)
         honest = limit_warnings(spec, x, t, run_params, reduction, value, dense)
         if honest is not None:  # the trace is not (or not known to be) the limit: say that instead
             warnings = [w for w in warnings if w not in inf_warnings] + categorized(honest, InputWarning)

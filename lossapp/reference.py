@@ -19,7 +19,7 @@ import torch
 
 from lossapp.inputs import InputError, quote
 from lossapp.registry import LossSpec, shown
-from lossapp.trace import as_list, extremes, head, shown_count
+from lossapp.trace import Lazy, as_list, extremes, head, shown_count
 
 DTYPES: dict[str, torch.dtype] = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                                   "float32": torch.float32, "float64": torch.float64}
@@ -147,6 +147,9 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
     `scaled_atol`: atol is multiplied by max(1, max |exact|) (when that is finite), found in the same pass over the
     blocks (the gradients' comparison; `Closeness.atol` says the atol used).
 
+    `exact` may be a `Lazy` elementwise value (a spec's gradient, see `lossapp.trace.Lazy`): where it is large and
+    `sliceable`, each block of it is computed where the pass reads it (no tensor of its size is made); else in full.
+
     `support`: flat indices of the only elements that may be nonzero (a gradient that lives at each sample's target
     class: `LossSpec.gradient_support`). Every other element of `reference`, `exact` and `written` is checked to be
     exactly 0 (one reduction each, see `_zero_off_support`), and only the supported elements are compared: the same
@@ -154,14 +157,15 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
     of the whole tensor. Where some element off the support is not 0, every element is compared as without it; so
     too where the support holds more than 1 / SPARSE_SUPPORT of the elements (then its scattered reads and writes
     touch every cache line and cost more than the blocked comparison of every element)."""
-    r, e = reference.detach().reshape(-1), exact.detach().reshape(-1)
+    r, e = reference.detach().reshape(-1), _flat(exact)
     if r.numel() == 0:
         return Closeness(0.0, 0.0, True, None, atol)
     if r.numel() == 1 and support is None:  # a reduced value: the same arithmetic on Python floats
-        w = None if written is None or written is exact else float(written.reshape(-1)[0])
+        w = None if written is None or written is exact else float(_flat(written, whole=True)[0])
         return _closeness_of_one(float(r[0]), float(e[0]), rtol, atol, w, scaled_atol)
     if support is not None and support.numel() * SPARSE_SUPPORT <= r.numel():
-        close = _closeness_on_support(r, e, rtol, atol, None if written is exact else written, scaled_atol, support)
+        close = _closeness_on_support(r, _flat(e, whole=True), rtol, atol, None if written is None or written is exact
+                                      else _flat(written, whole=True), scaled_atol, support)
         if close is not None:
             return close
     abs_diff, index, scale = _largest_gap(r, e, scaled_atol)
@@ -169,15 +173,30 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
         atol = atol * max(1.0, scale if math.isfinite(scale) else 1.0)
     finite = math.isfinite(abs_diff)  # then every element of r and e is finite
     if not finite:
-        close = _closeness_nonfinite(r, e, rtol, atol)
+        close = _closeness_nonfinite(r, _flat(e, whole=True), rtol, atol)
     elif abs_diff == 0:
         close = Closeness(0.0, 0.0, True, None, atol)
     else:
         agrees = abs_diff <= atol or _within_rtol(r, e, rtol, atol)
-        close = Closeness(abs_diff, abs_diff / max(abs(float(e[index])), 1e-300), agrees, index, atol)
-    if written is None or written is exact or (finite and all_finite(written)):
+        close = Closeness(abs_diff, abs_diff / max(abs(_element(e, index)), 1e-300), agrees, index, atol)
+    if written is None or written is exact or (finite and all_finite(_flat(written, whole=True))):
         return close
-    return _finiteness_checked(close, r, written.detach().reshape(-1))
+    return _finiteness_checked(close, r, _flat(written, whole=True))
+
+
+def _flat(t: torch.Tensor | Lazy, whole: bool = False) -> torch.Tensor | Lazy:
+    """A tensor, or a `Lazy` value, as the flat 1-D value the comparison reads: a Lazy stays one (its blocks computed
+    as they are read: see `_blocks`) where it is larger than a block and `sliceable`, unless `whole`; else in full."""
+    if isinstance(t, Lazy):
+        if not whole and t.sliceable and t.numel() > COMPARE_CHUNK:
+            return t
+        t = t.full()
+    return t.detach().reshape(-1)
+
+
+def _element(t: torch.Tensor | Lazy, index: int) -> float:
+    """The element at a flat index of a tensor or a sliceable `Lazy` value."""
+    return float(t.flat(index, index + 1)[0]) if isinstance(t, Lazy) else float(t.reshape(-1)[index])
 
 
 def _closeness_of_one(r: float, e: float, rtol: float, atol: float, w: float | None, scaled_atol: bool) -> Closeness:
@@ -263,12 +282,14 @@ def _block_size(flat: torch.Tensor) -> int:
     return COMPARE_CHUNK if flat.device.type == "cpu" else max(flat.numel(), 1)
 
 
-def _blocks(r: torch.Tensor, e: torch.Tensor) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+def _blocks(r: torch.Tensor, e: torch.Tensor | Lazy) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
     """(start, r block, e block) of flat r and e, COMPARE_CHUNK elements at a time on the CPU (whole on an accelerator,
-    where each block's reduction read back would wait for the device)."""
+    where each block's reduction read back would wait for the device). A `Lazy` e (see `_flat`): each block computed
+    here, a new tensor of a block's size."""
     step = _block_size(r)
     for start in range(0, r.numel(), step):
-        yield start, r[start:start + step], e[start:start + step]
+        stop = min(start + step, r.numel())
+        yield start, r[start:stop], e.flat(start, stop) if isinstance(e, Lazy) else e[start:stop]
 
 
 def _gaps(r: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
@@ -300,7 +321,7 @@ def _largest_gap(r: torch.Tensor, e: torch.Tensor, scale: bool = False) -> tuple
             if not math.isfinite(value):
                 break
     if scale and not math.isfinite(largest):  # stopped early: max |e| over every element
-        low, high = extremes(e)
+        low, high = extremes(_flat(e, whole=True))
         top = max(-low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
     if worst is None:
         return largest, 0, top
@@ -348,9 +369,9 @@ def _worst(c: Closeness, shape: tuple[int, ...], reference: torch.Tensor, exact:
     if c.index is None:
         return None
     where = [int(i) for i in np.unravel_index(c.index, shape)] if shape else []  # (torch's is ~100× slower)
-    ref, trace = float(reference.reshape(-1)[c.index]), float(exact.reshape(-1)[c.index])
+    ref, trace = float(reference.reshape(-1)[c.index]), _element(_flat(exact), c.index)
     if written is not None and written is not exact:
-        as_written = float(written.reshape(-1)[c.index])
+        as_written = _element(_flat(written), c.index)
         if math.isfinite(as_written) != math.isfinite(ref):
             trace = as_written
     return {"index": where, "reference": ref, "trace": trace, "abs_diff": c.abs_diff, "rel_diff": c.rel_diff}

@@ -19,7 +19,7 @@ from lossapp.i18n import msg
 from lossapp.inputs import InputError, limits, quote
 from lossapp.inputs.constraints import NUMBER as NUMBER  # re-exported: verdicts.py reads claimed numbers with it
 from lossapp.inputs.constraints import Constraint, is_word, shown, validate_params, validate_value
-from lossapp.trace import Trace
+from lossapp.trace import Lazy, Trace
 
 if TYPE_CHECKING:
     from lossapp.interval import IntervalFormula
@@ -144,8 +144,9 @@ class LossSpec:
     example: dict[str, Any] = field(default_factory=dict)  # {"pred": ..., "target": ..., "params": {...}}
     # d(value)/d(pred) in closed form, used instead of autograd of the trace: torch's backward where it differs from
     # autograd at the edges (e.g. BCE at p = 0 or 1), or the derivative in a few passes where autograd's chain through
-    # every step costs several times the forward (bce_with_logits, the penalties)
-    gradient: Callable[..., torch.Tensor | None] | None = None
+    # every step costs several times the forward (bce_with_logits, the penalties). An elementwise one may be a
+    # lossapp.trace.Lazy (the penalties'): compute() compares it a block at a time, every other caller gets it in full
+    gradient: Callable[..., torch.Tensor | Lazy | None] | None = None
     # the gradient takes a keyword `shared`, a dict it writes the values it computes on the way (the overlap losses'
     # set sums) into, for the steps to read instead of computing them again (the Trace's `shared`, see run_trace)
     gradient_shared: bool = False

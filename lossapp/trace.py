@@ -66,7 +66,9 @@ def shown_count(count: int) -> int:
 
 def head(t: torch.Tensor, k: int) -> torch.Tensor:
     """The first k elements of t in row-major order as a new 1-D float64 CPU tensor, read without copying t
-    (t may be a broadcast view)."""
+    (t may be a broadcast view, or a `Lazy` value: only those elements are computed)."""
+    if isinstance(t, Lazy):
+        return t.head(k)
     t = t.detach()
     if t.dim() == 0:
         first = t.reshape(1)
@@ -106,16 +108,37 @@ def as_list(t: torch.Tensor) -> float | list:
 
 class Lazy:
     """The value of a step that is only shown: fn(*inputs), elementwise over inputs broadcast to one shape (plain
-    numbers pass through). Computed when read: the first k elements from the first k of each input, or all."""
+    numbers pass through). Computed when read: the first k elements from the first k of each input, or all.
+
+    Also a spec's gradient that is elementwise in pred (the penalties': `LossSpec.gradient`): the comparison with the
+    built-in's computes it a block at a time (`flat`), in cache, and never as a tensor of pred's size
+    (`lossapp.reference.closeness`); every other reader gets `full()`."""
+
+    layout = torch.strided  # (a dense value, as a tensor's layout says)
 
     def __init__(self, fn: Callable[..., torch.Tensor], inputs: tuple[Any, ...]) -> None:
         self.fn = fn
         self.inputs = tuple(v.detach() if isinstance(v, torch.Tensor) else v for v in inputs)
         self.shape = tuple(broadcast_shape(*(v.shape for v in self.inputs if isinstance(v, torch.Tensor))))
 
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
     def full(self) -> torch.Tensor:
         with torch.no_grad():
             return self.fn(*self.inputs).broadcast_to(self.shape)
+
+    @property
+    def sliceable(self) -> bool:
+        """Whether `flat` can compute any range of elements: every tensor input has the value's shape and is
+        contiguous (row-major ranges of the inputs are then those of the value)."""
+        return all(v.shape == self.shape and v.is_contiguous() for v in self.inputs if isinstance(v, torch.Tensor))
+
+    def flat(self, start: int, stop: int) -> torch.Tensor:
+        """Elements start ≤ i < stop of the value in row-major order, as a new 1-D tensor computed from those of the
+        inputs (each element as `full()` computes it: fn is elementwise). Only where `sliceable`."""
+        with torch.no_grad():
+            return self.fn(*(v.reshape(-1)[start:stop] if isinstance(v, torch.Tensor) else v for v in self.inputs))
 
     def head(self, k: int) -> torch.Tensor:
         with torch.no_grad():

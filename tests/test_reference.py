@@ -547,3 +547,74 @@ def test_closeness_block_by_block_is_the_closeness_of_one_pass(scaled_atol: bool
             assert (blocked.agrees, blocked.index, blocked.atol) == (whole.agrees, whole.index, whole.atol)
             for a, b in ((blocked.abs_diff, whole.abs_diff), (blocked.rel_diff, whole.rel_diff)):
                 assert a == b or (math.isnan(a) and math.isnan(b))
+
+
+@pytest.mark.parametrize("scaled_atol", [False, True])
+def test_a_lazy_exact_value_is_compared_as_its_tensor(scaled_atol: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `Lazy` elementwise exact value (the penalties' gradient), computed a block at a time where the comparison
+    reads it, gives the Closeness and the GradientComparison of its tensor: blocks of 7 elements, the worst in the
+    first, a middle or the last block, ties across blocks, NaN and ±inf; a `written` that is another Lazy, or a
+    support, compares the tensors."""
+    import lossapp.reference
+    from lossapp.trace import Lazy
+
+    g = torch.Generator().manual_seed(6)
+    w = torch.randn(50, generator=g, dtype=torch.float64)
+    w[[3, 17]] = 0.0
+
+    def per_weight(v: torch.Tensor) -> torch.Tensor:
+        return torch.sign(v).mul_(0.3)
+
+    lazy, dense = Lazy(per_weight, (w,)), per_weight(w)
+    for where in (2, 24, 49, (10, 30), (31, 45), ()):
+        for bad in (0.5, -3.0, 1e-9, math.nan, math.inf):
+            reference = dense.float().clone()
+            for i in (where if isinstance(where, tuple) else (where,)):
+                reference[i] = dense[i] + bad
+            monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", 7)
+            blocked = closeness(reference, lazy, 2e-5, 1e-6, scaled_atol=scaled_atol)
+            blocked_gradient = compare_gradients(lazy, reference, torch.float32)
+            monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", 1 << 18)
+            whole = closeness(reference, dense, 2e-5, 1e-6, scaled_atol=scaled_atol)
+            assert (blocked.agrees, blocked.index, blocked.atol) == (whole.agrees, whole.index, whole.atol)
+            for a, b in ((blocked.abs_diff, whole.abs_diff), (blocked.rel_diff, whole.rel_diff)):
+                assert a == b or (math.isnan(a) and math.isnan(b))
+            _same_gradient_comparison(blocked_gradient, compare_gradients(dense, reference, torch.float32))
+    monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", 7)
+    reference = dense.float()
+    shifted = w.clone()
+    shifted[5] = math.inf  # the trace at the inputs as written: not finite where the built-in is
+    _same_gradient_comparison(compare_gradients(lazy, reference, torch.float32, written=Lazy(per_weight, (shifted,))),
+                              compare_gradients(dense, reference, torch.float32, written=per_weight(shifted)))
+    support = torch.tensor([0, 1, 2])
+    _same_gradient_comparison(compare_gradients(lazy, reference, torch.float32, support=support),
+                              compare_gradients(dense, reference, torch.float32, support=support))
+
+
+@pytest.mark.parametrize("name", ["l1_penalty", "l2_penalty"])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_the_penalties_lazy_gradient_compares_as_the_dense_one(name: str, reduction: str) -> None:
+    """compute() with the penalties' gradient as a Lazy value (compared a block at a time) gives the comparison, every
+    field, that the same gradient as a tensor gives; the complete gradient (replayed) is that tensor."""
+    import dataclasses
+
+    import lossapp
+    from lossapp.trace import Lazy
+
+    spec = lossapp.LOSSES[name]
+    w = torch.randn(3 * (1 << 18) + 5, generator=torch.Generator().manual_seed(7))
+    w[:10] = 0.0
+    lazy_result = lossapp.compute(name, w, reduction=reduction, lam=0.3)
+
+    def dense(*args: object) -> torch.Tensor:
+        grad = spec.gradient(*args)
+        assert isinstance(grad, Lazy)
+        return grad.full()
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(lossapp.LOSSES, name, dataclasses.replace(spec, gradient=dense))
+        dense_result = lossapp.compute(name, w, reduction=reduction, lam=0.3)
+    _same_gradient_comparison(lazy_result.gradient, dense_result.gradient)
+    assert lazy_result.gradient.agrees and torch.equal(lazy_result.value, dense_result.value)
+    manual, _ = lazy_result.replay.gradients()
+    assert torch.equal(manual, dense(w.double(), None, lazy_result.params, reduction))

@@ -29,7 +29,7 @@ from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import reduce_builtin
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
-from lossapp.trace import Trace, fmt
+from lossapp.trace import Lazy, Trace, fmt
 
 
 def penalty_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -77,13 +77,16 @@ def _l2_per_weight(w: torch.Tensor, lam: float) -> torch.Tensor:
     return lam * w
 
 
-def _penalty_gradient(per_weight: Callable[[torch.Tensor, float], torch.Tensor]) -> Callable[..., torch.Tensor]:
+def _penalty_gradient(per_weight: Callable[[torch.Tensor, float], torch.Tensor]) -> Callable[..., Lazy]:
     """The spec's gradient: the "g" step's per-weight derivative (the reduced penalty's, divided by n for mean), in
-    one or two passes instead of autograd's chain through every step."""
-    def gradient(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
-                 reduction: str) -> torch.Tensor:
-        grad = per_weight(pred.detach(), float(params["lam"]))
-        return grad.div_(max(pred.numel(), 1)) if reduction == "mean" else grad
+    one or two passes instead of autograd's chain through every step. Elementwise in w, it is given as a `Lazy`
+    value: compute() compares it with the built-in's a block at a time, each block computed where it is read (no
+    float64 tensor of w's size); every other caller gets the tensor (`Lazy.full`), element for element the same."""
+    def gradient(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any], reduction: str) -> Lazy:
+        lam, n = float(params["lam"]), max(pred.numel(), 1)
+        if reduction == "mean":
+            return Lazy(lambda w: per_weight(w, lam).div_(n), (pred.detach(),))
+        return Lazy(lambda w: per_weight(w, lam), (pred.detach(),))
     return gradient
 
 
