@@ -334,22 +334,40 @@ def _from_strings(array: np.ndarray, name: str) -> TensorInput:
     return _tokens_to_input(values, tokens, array.shape)
 
 
+# Up to this many elements, every candidate count of decimals is tried at once (one (18, n) float64 product: 1.2 MB
+# at the limit), in a handful of torch calls instead of about eight per count; above it, count by count.
+_BATCHED_DECIMALS = 8192
+_POWERS_OF_TEN = torch.tensor([10.0 ** d for d in range(18)], dtype=torch.float64).reshape(18, 1)
+
+
 def _shortest_decimals(t: torch.Tensor) -> np.ndarray | None:
     """Per element, the decimals of its shortest repr in t's dtype: the fewest decimals d such that rounding
     to d decimals gives back the same number (0.2947 in float32 -> 4, 1e-05 -> 5), and 1 for whole numbers
-    (repr writes 1.0); -1 for NaN and ±inf. None above limits.DECIMALS_MAX_ELEMENTS."""
+    (repr writes 1.0); -1 for NaN and ±inf. None above limits.DECIMALS_MAX_ELEMENTS.
+
+    Rounding to d decimals is torch.round(x, decimals=d), which is round-half-even of x · 10^d divided by 10^d
+    (10^d exact in float64 for d ≤ 17); small tensors take that form for every d at once (the first d that gives x
+    back: argmax of the first True), element for element the same numbers as the loop over d."""
     if t.numel() > limits.DECIMALS_MAX_ELEMENTS:
         return None
     x = t.detach().cpu()
     x64 = x.to(torch.float64)
-    decimals = torch.full(x.shape, -2, dtype=torch.int64)
-    decimals[~torch.isfinite(x64)] = -1
-    for d in range(18):
-        todo = decimals == -2
-        if not bool(todo.any()):
-            break
-        back = torch.round(x64, decimals=d).to(x.dtype)
-        decimals[todo & (back == x)] = d
+    if x.numel() <= _BATCHED_DECIMALS:
+        flat = x.reshape(1, -1)
+        back = (torch.round(x64.reshape(1, -1) * _POWERS_OF_TEN) / _POWERS_OF_TEN).to(x.dtype) == flat
+        first = back.to(torch.uint8).argmax(0)  # the first d that gives x back (0 where none does)
+        found = back[first, torch.arange(first.numel())]
+        decimals = torch.where(found, first, -2)
+        decimals = torch.where(torch.isfinite(x64.reshape(-1)), decimals, -1).reshape(x.shape)
+    else:
+        decimals = torch.full(x.shape, -2, dtype=torch.int64)
+        decimals[~torch.isfinite(x64)] = -1
+        for d in range(18):
+            todo = decimals == -2
+            if not bool(todo.any()):
+                break
+            back = torch.round(x64, decimals=d).to(x.dtype)
+            decimals[todo & (back == x)] = d
     out = decimals.numpy().copy()
     flat, source = out.reshape(-1), x64.reshape(-1)
     for i in np.flatnonzero(flat == -2):  # tiny or huge numbers: their shortest repr says it
