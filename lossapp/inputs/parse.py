@@ -21,6 +21,40 @@ from lossapp.inputs.errors import at_index as _at_index
 from lossapp.inputs.errors import index_text as _index_text
 
 
+class ShortestDecimals:
+    """The decimals of a floating tensor's shortest repr in its own dtype (`_shortest_decimals`), computed when first
+    read: from `values`, the tensor widened to float64 exactly, rounded back to `dtype` (exact: the same elements).
+    Most computations never read them (only a check of a claim does), and on a small tensor they cost more than the
+    rest of reading it."""
+
+    __slots__ = ("dtype", "values")
+
+    def __init__(self, values: torch.Tensor, dtype: torch.dtype) -> None:
+        self.values, self.dtype = values, dtype
+
+    def resolve(self) -> np.ndarray | None:
+        return _shortest_decimals(self.values.to(self.dtype))
+
+
+class _Decimals:
+    """TensorInput.decimals: a ShortestDecimals given for it is resolved (once) when the field is first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # (the dataclass field's default)
+        value = getattr(obj, self._name)
+        if isinstance(value, ShortestDecimals):
+            value = value.resolve()
+            object.__setattr__(obj, self._name, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        object.__setattr__(obj, self._name, value)  # (frozen: only the dataclass's __init__ sets it)
+
+
 @dataclass(frozen=True)
 class TensorInput:
     """A parsed tensor and how it was written.
@@ -29,12 +63,12 @@ class TensorInput:
     decimals: per element, the digits written after the decimal point, in absolute terms ('1.5e-3' -> 4);
               -1 where the entry was an integer (taken as exact). For floats that came from Python
               (lists, arrays, tensors) it is the decimals of their shortest repr in their own dtype
-              (0.2947 -> 4, 1.0 -> 1); integer dtypes give -1. None when unknown (inputs of more than
-              limits.DECIMALS_MAX_ELEMENTS elements).
+              (0.2947 -> 4, 1.0 -> 1), given as a `ShortestDecimals` and computed when first read; integer
+              dtypes give -1. None when unknown (inputs of more than limits.DECIMALS_MAX_ELEMENTS elements).
     """
 
     values: torch.Tensor
-    decimals: np.ndarray | None = None
+    decimals: np.ndarray | None = _Decimals()  # type: ignore[assignment]
 
     @property
     def integral(self) -> bool:
@@ -43,6 +77,10 @@ class TensorInput:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.values.shape)
+
+    def same_decimals(self, values: torch.Tensor) -> TensorInput:
+        """Other values of the same elements with these decimals (not computed here where they are not yet)."""
+        return TensorInput(values, object.__getattribute__(self, "_decimals"))
 
 
 # -- numbers -----------------------------------------------------------------------------------------
@@ -150,7 +188,9 @@ def _from_torch(t: torch.Tensor, name: str) -> TensorInput:
         if t.numel() == 0:
             raise InputError("inputs.empty_tensor", name=name, shape=shape_text(t.shape))
         if t.is_floating_point():
-            return TensorInput(t.to(torch.float64), _shortest_decimals(t))
+            values = t.to(torch.float64)
+            return TensorInput(values, ShortestDecimals(values, t.dtype) if t.numel() <= limits.DECIMALS_MAX_ELEMENTS
+                               else None)
         if t.dtype in (torch.uint16, torch.uint32, torch.uint64):
             return _from_python(t.numpy(), name)
         values = t.to(torch.int64)
@@ -203,7 +243,9 @@ def _from_python(value: Any, name: str) -> TensorInput:
     if array.dtype not in (np.float16, np.float32, np.float64):
         array = array.astype(np.float64)  # long double; non-native byte order
     source = torch.from_numpy(np.array(array, order="C"))
-    return TensorInput(source.to(torch.float64), _shortest_decimals(source))
+    values = source.to(torch.float64)
+    return TensorInput(values, ShortestDecimals(values, source.dtype) if source.numel() <= limits.DECIMALS_MAX_ELEMENTS
+                       else None)
 
 
 def _conversion_message(name: str, exc: BaseException) -> Message:
