@@ -547,3 +547,24 @@ def test_closeness_block_by_block_is_the_closeness_of_one_pass(scaled_atol: bool
             assert (blocked.agrees, blocked.index, blocked.atol) == (whole.agrees, whole.index, whole.atol)
             for a, b in ((blocked.abs_diff, whole.abs_diff), (blocked.rel_diff, whole.rel_diff)):
                 assert a == b or (math.isnan(a) and math.isnan(b))
+
+
+@pytest.mark.parametrize("scale", [False, True])
+def test_largest_gap_of_one_block_is_the_blocks_loops(monkeypatch, scale):
+    """_largest_gap of a tensor in one block (one max with its index) gives the numbers the loop over blocks gives:
+    the largest |r − e|, its first index and max(0, max |e|), with NaN, ±inf, equal tensors and ties."""
+    import lossapp.reference
+    from lossapp.reference import _largest_gap
+    g = torch.Generator().manual_seed(8)
+    e = torch.randn(40, generator=g, dtype=torch.float64)
+    cases = [(e.float(), e), (e.double(), e), (e.float(), -e.abs()), (torch.zeros(40), torch.zeros(40, dtype=torch.float64))]
+    for bad_r, bad_e in ((math.nan, 0.0), (math.inf, 0.0), (0.0, math.nan), (-math.inf, -math.inf), (1.0, -1.0)):
+        r, e2 = e.float().clone(), e.clone()
+        r[[5, 17]], e2[[5, 17]] = bad_r, bad_e
+        cases.append((r, e2))
+    for r, e2 in cases:
+        got = []
+        for chunk in (1 << 18, 6):
+            monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", chunk)
+            got.append(_largest_gap(r, e2, scale))
+        assert str(got[0]) == str(got[1]) or got[0] == got[1], (got, r[:3], e2[:3])
