@@ -23,9 +23,9 @@ from lossapp.inputs.errors import index_text as _index_text
 
 class ShortestDecimals:
     """The decimals of a floating tensor's shortest repr in its own dtype (`_shortest_decimals`), computed when first
-    read: from `values`, the tensor widened to float64 exactly, rounded back to `dtype` (exact: the same elements).
-    Most computations never read them (only a check of a claim does), and on a small tensor they cost more than the
-    rest of reading it."""
+    read: from `values`, the tensor widened to float64 exactly, rounded back to `dtype` (exact: the same elements);
+    for an integer tensor (`values` int64), -1 everywhere. Most computations never read them (only a check of a claim
+    does), and on a small tensor they cost more than the rest of reading it."""
 
     __slots__ = ("dtype", "values")
 
@@ -33,6 +33,8 @@ class ShortestDecimals:
         self.values, self.dtype = values, dtype
 
     def resolve(self) -> np.ndarray | None:
+        if not self.values.is_floating_point():
+            return np.full(tuple(self.values.shape), -1, dtype=np.int64)
         return _shortest_decimals(self.values.to(self.dtype))
 
 
@@ -196,7 +198,7 @@ def _from_torch(t: torch.Tensor, name: str) -> TensorInput:
         values = t.to(torch.int64)
     except (RuntimeError, TypeError):  # dtypes torch cannot convert (int4, bits8, float4, ...)
         raise InputError("inputs.tensor_dtype", name=name, dtype=dtype) from None
-    return TensorInput(values, np.full(tuple(values.shape), -1, dtype=np.int64))
+    return TensorInput(values, ShortestDecimals(values, values.dtype))
 
 
 def _from_python(value: Any, name: str) -> TensorInput:
