@@ -69,7 +69,7 @@ HELD_EXACTLY: dict[torch.dtype, tuple[str, ...]] = {
 def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, TensorInput | None]:
     """Parse pred and target as the spec needs them (pred float64; target per spec.target_dtype)."""
     pred_in = read_tensor(pred, "pred")
-    pred_in = TensorInput(pred_in.values.double(), pred_in.decimals)
+    pred_in = pred_in.same_decimals(pred_in.values.double())
     target_in = None
     if spec.target_kind is None:
         if target is not None and not (isinstance(target, str) and not target.strip()):
@@ -84,7 +84,7 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
             values = values.double()
         elif spec.target_dtype == "index" and values.is_floating_point():
             values = require_class_indices(values, None)  # integers; the loss's prepare checks the range
-        target_in = TensorInput(values, target_in.decimals)
+        target_in = target_in.same_decimals(values)
     return pred_in, target_in
 
 
@@ -469,8 +469,8 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     x, t = x0, t0
     if spec.prepare is not None:
         x, t = spec.prepare(x, t, run_params, prep)
-    kept_pred = pred_in if x is x0 else TensorInput(x.cpu(), pred_in.decimals)
-    kept_target = target_in if target_in is None or t is t0 else TensorInput(t.cpu(), target_in.decimals)
+    kept_pred = pred_in if x is x0 else pred_in.same_decimals(x.cpu())
+    kept_target = target_in if target_in is None or t is t0 else target_in.same_decimals(t.cpu())
     replay = Replay(spec, kept_pred.values, kept_target.values if kept_target else None, effective, reduction, dev, dt)
 
     trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay, sparse=True,

@@ -303,6 +303,16 @@ def _largest_gap(r: torch.Tensor, e: torch.Tensor, scale: bool = False) -> tuple
     from each block while it is in cache (else 0). Each block's largest |r − e| is read from the extremes of r − e
     (no |·| pass, no index); the index is found in the one block that holds the largest (or the first non-finite).
     Every block's r − e is formed in one float64 buffer of a block's size, the worst block's |r − e| too."""
+    if 0 < r.numel() <= _block_size(r):  # one block: its largest |r − e| and where, in one reduction (the same numbers)
+        e = _flat(e, whole=True)  # (a Lazy e is one block on an accelerator)
+        gaps = torch.empty(r.numel(), dtype=torch.float64, device=r.device).copy_(r).sub_(e).abs_()
+        value, at = torch.max(gaps, 0)
+        top = 0.0
+        if scale:  # (as the blocks' loop gives it: max(0, max |e|), where no difference is ±inf or NaN)
+            low, high = extremes(e)
+            finite = math.isfinite(float(value))
+            top = math.nan if math.isnan(low) or math.isnan(high) else max(0.0, -low, high) if finite else max(-low, high)
+        return float(value), int(at), top
     largest, worst, top = -1.0, None, 0.0
     buffer = None
     last = 0

@@ -25,6 +25,7 @@ from lossapp.inputs import (
     TensorInput,
     load_file,
     number_decimals,
+    parse,
     parse_text,
     random_inputs,
     random_tensor,
@@ -228,6 +229,22 @@ def test_decimals_none_above_limit():
     assert parsed.values.shape == (inputs.DECIMALS_MAX_ELEMENTS + 1,)
     small = parse_text("[" + ", ".join(["0.5"] * inputs.DECIMALS_MAX_ELEMENTS) + "]", "pred")
     assert small.decimals is not None and (small.decimals == 1).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_small_tensors_decimals_all_at_once_are_the_count_by_count_ones(dtype, monkeypatch):
+    """_shortest_decimals tries every count of decimals at once up to _BATCHED_DECIMALS elements: the same decimals as
+    the loop over the counts, on every magnitude, halves, whole numbers, subnormals, ±inf and NaN."""
+    g = torch.Generator().manual_seed(3)
+    parts = [torch.randn(400, generator=g, dtype=torch.float64) * s for s in (1e-40, 1e-8, 1e-3, 1, 1e4, 1e9, 1e17, 1e30)]
+    parts[:0] = [torch.tensor([0.5, 1.5, 2.5, -0.5, 0.0, -0.0, 1e16, 3e16, 0.1, 0.2947, 1e-5, math.inf, -math.inf,
+                               math.nan, 5e-324, 1e-45, 65504.0], dtype=torch.float64),
+                 torch.randint(-10**5, 10**5, (400,), generator=g) / 1000]
+    x = torch.cat(parts).to(dtype)[:3600]  # (with the special values at the start)
+    batched = [parse._shortest_decimals(v) for v in (x, x.reshape(-1, 3)[:, :2], x[0])]
+    monkeypatch.setattr(parse, "_BATCHED_DECIMALS", -1)
+    for got, v in zip(batched, (x, x.reshape(-1, 3)[:, :2], x[0]), strict=True):
+        np.testing.assert_array_equal(got, parse._shortest_decimals(v))
 
 
 # -- Python objects ----------------------------------------------------------------------------------

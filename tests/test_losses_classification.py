@@ -537,6 +537,7 @@ def _autograd_of_the_trace(spec, x, y, params, reduction):
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 def test_nll_gradient_is_autograd_of_the_trace_bit_for_bit(shape, reduction):
     from lossapp.engine import run_trace
+    from lossapp.losses.classification import ANY_IGNORED
     from lossapp.reference import sparse_elements
     spec = lossapp.LOSSES["nll"]
     g = torch.Generator().manual_seed(5)
@@ -559,8 +560,11 @@ def test_nll_gradient_is_autograd_of_the_trace_bit_for_bit(shape, reduction):
             params["log_base"] = "2"
         if case == "inf":
             x.reshape(-1)[1] = -math.inf
-        _, value, grad = run_trace(spec, x, y, params, reduction, sparse=True)
-        _, auto_value, auto_grad = _autograd_of_the_trace(spec, x, y, params, reduction)
+        trace, value, grad = run_trace(spec, x, y, params, reduction, sparse=True)
+        auto_trace, auto_value, auto_grad = _autograd_of_the_trace(spec, x, y, params, reduction)
+        assert trace.shared[ANY_IGNORED] == ("ignored" in case)  # the steps read it from the gradient, the same steps:
+        assert [(s.symbol, s.note, str(s.shown_values().tolist())) for s in trace.steps] == \
+            [(s.symbol, s.note, str(s.shown_values().tolist())) for s in auto_trace.steps], case
         assert grad.is_sparse and grad.is_coalesced() == (len(shape) <= 2)  # (C,), (N, C): indices ascending
         assert torch.equal(value, auto_value) or (value.isnan().all() and auto_value.isnan().all())
         flat, values = sparse_elements(grad)

@@ -591,6 +591,27 @@ def test_a_lazy_exact_value_is_compared_as_its_tensor(scaled_atol: bool, monkeyp
                               compare_gradients(dense, reference, torch.float32, support=support))
 
 
+def test_a_lazy_exact_value_in_one_block_as_on_an_accelerator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On an accelerator a comparison takes every element as one block: a large `Lazy` exact value (kept lazy by
+    `_flat`) is then compared as its tensor, in the one-block path too."""
+    import lossapp.reference
+    from lossapp.trace import Lazy
+
+    w = torch.randn(50, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    lazy, dense = Lazy(lambda v: torch.sign(v).mul_(0.3), (w,)), torch.sign(w).mul_(0.3)
+    reference = dense.float().clone()
+    reference[[7, 30]] += 0.25
+    monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", 7)  # larger than a block: _flat keeps it lazy
+    monkeypatch.setattr(lossapp.reference, "_block_size", lambda flat: max(flat.numel(), 1))
+    for scaled_atol in (False, True):
+        one = closeness(reference, lazy, 2e-5, 1e-6, scaled_atol=scaled_atol)
+        whole = closeness(reference, dense, 2e-5, 1e-6, scaled_atol=scaled_atol)
+        assert (one.agrees, one.index, one.atol, one.abs_diff, one.rel_diff) == (
+            whole.agrees, whole.index, whole.atol, whole.abs_diff, whole.rel_diff)
+    _same_gradient_comparison(compare_gradients(lazy, reference, torch.float32),
+                              compare_gradients(dense, reference, torch.float32))
+
+
 @pytest.mark.parametrize("name", ["l1_penalty", "l2_penalty"])
 @pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
 def test_the_penalties_lazy_gradient_compares_as_the_dense_one(name: str, reduction: str) -> None:
@@ -618,3 +639,24 @@ def test_the_penalties_lazy_gradient_compares_as_the_dense_one(name: str, reduct
     assert lazy_result.gradient.agrees and torch.equal(lazy_result.value, dense_result.value)
     manual, _ = lazy_result.replay.gradients()
     assert torch.equal(manual, dense(w.double(), None, lazy_result.params, reduction))
+
+
+@pytest.mark.parametrize("scale", [False, True])
+def test_largest_gap_of_one_block_is_the_blocks_loops(monkeypatch, scale):
+    """_largest_gap of a tensor in one block (one max with its index) gives the numbers the loop over blocks gives:
+    the largest |r − e|, its first index and max(0, max |e|), with NaN, ±inf, equal tensors and ties."""
+    import lossapp.reference
+    from lossapp.reference import _largest_gap
+    g = torch.Generator().manual_seed(8)
+    e = torch.randn(40, generator=g, dtype=torch.float64)
+    cases = [(e.float(), e), (e.double(), e), (e.float(), -e.abs()), (torch.zeros(40), torch.zeros(40, dtype=torch.float64))]
+    for bad_r, bad_e in ((math.nan, 0.0), (math.inf, 0.0), (0.0, math.nan), (-math.inf, -math.inf), (1.0, -1.0)):
+        r, e2 = e.float().clone(), e.clone()
+        r[[5, 17]], e2[[5, 17]] = bad_r, bad_e
+        cases.append((r, e2))
+    for r, e2 in cases:
+        got = []
+        for chunk in (1 << 18, 6):
+            monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", chunk)
+            got.append(_largest_gap(r, e2, scale))
+        assert str(got[0]) == str(got[1]) or got[0] == got[1], (got, r[:3], e2[:3])

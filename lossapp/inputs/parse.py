@@ -21,6 +21,42 @@ from lossapp.inputs.errors import at_index as _at_index
 from lossapp.inputs.errors import index_text as _index_text
 
 
+class ShortestDecimals:
+    """The decimals of a floating tensor's shortest repr in its own dtype (`_shortest_decimals`), computed when first
+    read: from `values`, the tensor widened to float64 exactly, rounded back to `dtype` (exact: the same elements);
+    for an integer tensor (`values` int64), -1 everywhere. Most computations never read them (only a check of a claim
+    does), and on a small tensor they cost more than the rest of reading it."""
+
+    __slots__ = ("dtype", "values")
+
+    def __init__(self, values: torch.Tensor, dtype: torch.dtype) -> None:
+        self.values, self.dtype = values, dtype
+
+    def resolve(self) -> np.ndarray | None:
+        if not self.values.is_floating_point():
+            return np.full(tuple(self.values.shape), -1, dtype=np.int64)
+        return _shortest_decimals(self.values.to(self.dtype))
+
+
+class _Decimals:
+    """TensorInput.decimals: a ShortestDecimals given for it is resolved (once) when the field is first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # (the dataclass field's default)
+        value = getattr(obj, self._name)
+        if isinstance(value, ShortestDecimals):
+            value = value.resolve()
+            object.__setattr__(obj, self._name, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        object.__setattr__(obj, self._name, value)  # (frozen: only the dataclass's __init__ sets it)
+
+
 @dataclass(frozen=True)
 class TensorInput:
     """A parsed tensor and how it was written.
@@ -29,12 +65,12 @@ class TensorInput:
     decimals: per element, the digits written after the decimal point, in absolute terms ('1.5e-3' -> 4);
               -1 where the entry was an integer (taken as exact). For floats that came from Python
               (lists, arrays, tensors) it is the decimals of their shortest repr in their own dtype
-              (0.2947 -> 4, 1.0 -> 1); integer dtypes give -1. None when unknown (inputs of more than
-              limits.DECIMALS_MAX_ELEMENTS elements).
+              (0.2947 -> 4, 1.0 -> 1), given as a `ShortestDecimals` and computed when first read; integer
+              dtypes give -1. None when unknown (inputs of more than limits.DECIMALS_MAX_ELEMENTS elements).
     """
 
     values: torch.Tensor
-    decimals: np.ndarray | None = None
+    decimals: np.ndarray | None = _Decimals()  # type: ignore[assignment]
 
     @property
     def integral(self) -> bool:
@@ -43,6 +79,10 @@ class TensorInput:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.values.shape)
+
+    def same_decimals(self, values: torch.Tensor) -> TensorInput:
+        """Other values of the same elements with these decimals (not computed here where they are not yet)."""
+        return TensorInput(values, object.__getattribute__(self, "_decimals"))
 
 
 # -- numbers -----------------------------------------------------------------------------------------
@@ -150,13 +190,15 @@ def _from_torch(t: torch.Tensor, name: str) -> TensorInput:
         if t.numel() == 0:
             raise InputError("inputs.empty_tensor", name=name, shape=shape_text(t.shape))
         if t.is_floating_point():
-            return TensorInput(t.to(torch.float64), _shortest_decimals(t))
+            values = t.to(torch.float64)
+            return TensorInput(values, ShortestDecimals(values, t.dtype) if t.numel() <= limits.DECIMALS_MAX_ELEMENTS
+                               else None)
         if t.dtype in (torch.uint16, torch.uint32, torch.uint64):
             return _from_python(t.numpy(), name)
         values = t.to(torch.int64)
     except (RuntimeError, TypeError):  # dtypes torch cannot convert (int4, bits8, float4, ...)
         raise InputError("inputs.tensor_dtype", name=name, dtype=dtype) from None
-    return TensorInput(values, np.full(tuple(values.shape), -1, dtype=np.int64))
+    return TensorInput(values, ShortestDecimals(values, values.dtype))
 
 
 def _from_python(value: Any, name: str) -> TensorInput:
@@ -203,7 +245,9 @@ def _from_python(value: Any, name: str) -> TensorInput:
     if array.dtype not in (np.float16, np.float32, np.float64):
         array = array.astype(np.float64)  # long double; non-native byte order
     source = torch.from_numpy(np.array(array, order="C"))
-    return TensorInput(source.to(torch.float64), _shortest_decimals(source))
+    values = source.to(torch.float64)
+    return TensorInput(values, ShortestDecimals(values, source.dtype) if source.numel() <= limits.DECIMALS_MAX_ELEMENTS
+                       else None)
 
 
 def _conversion_message(name: str, exc: BaseException) -> Message:
@@ -334,22 +378,40 @@ def _from_strings(array: np.ndarray, name: str) -> TensorInput:
     return _tokens_to_input(values, tokens, array.shape)
 
 
+# Up to this many elements, every candidate count of decimals is tried at once (one (18, n) float64 product: 1.2 MB
+# at the limit), in a handful of torch calls instead of about eight per count; above it, count by count.
+_BATCHED_DECIMALS = 8192
+_POWERS_OF_TEN = torch.tensor([10.0 ** d for d in range(18)], dtype=torch.float64).reshape(18, 1)
+
+
 def _shortest_decimals(t: torch.Tensor) -> np.ndarray | None:
     """Per element, the decimals of its shortest repr in t's dtype: the fewest decimals d such that rounding
     to d decimals gives back the same number (0.2947 in float32 -> 4, 1e-05 -> 5), and 1 for whole numbers
-    (repr writes 1.0); -1 for NaN and ±inf. None above limits.DECIMALS_MAX_ELEMENTS."""
+    (repr writes 1.0); -1 for NaN and ±inf. None above limits.DECIMALS_MAX_ELEMENTS.
+
+    Rounding to d decimals is torch.round(x, decimals=d), which is round-half-even of x · 10^d divided by 10^d
+    (10^d exact in float64 for d ≤ 17); small tensors take that form for every d at once (the first d that gives x
+    back: argmax of the first True), element for element the same numbers as the loop over d."""
     if t.numel() > limits.DECIMALS_MAX_ELEMENTS:
         return None
     x = t.detach().cpu()
     x64 = x.to(torch.float64)
-    decimals = torch.full(x.shape, -2, dtype=torch.int64)
-    decimals[~torch.isfinite(x64)] = -1
-    for d in range(18):
-        todo = decimals == -2
-        if not bool(todo.any()):
-            break
-        back = torch.round(x64, decimals=d).to(x.dtype)
-        decimals[todo & (back == x)] = d
+    if x.numel() <= _BATCHED_DECIMALS:
+        flat = x.reshape(1, -1)
+        back = (torch.round(x64.reshape(1, -1) * _POWERS_OF_TEN) / _POWERS_OF_TEN).to(x.dtype) == flat
+        first = back.to(torch.uint8).argmax(0)  # the first d that gives x back (0 where none does)
+        found = back[first, torch.arange(first.numel())]
+        decimals = torch.where(found, first, -2)
+        decimals = torch.where(torch.isfinite(x64.reshape(-1)), decimals, -1).reshape(x.shape)
+    else:
+        decimals = torch.full(x.shape, -2, dtype=torch.int64)
+        decimals[~torch.isfinite(x64)] = -1
+        for d in range(18):
+            todo = decimals == -2
+            if not bool(todo.any()):
+                break
+            back = torch.round(x64, decimals=d).to(x.dtype)
+            decimals[todo & (back == x)] = d
     out = decimals.numpy().copy()
     flat, source = out.reshape(-1), x64.reshape(-1)
     for i in np.flatnonzero(flat == -2):  # tiny or huge numbers: their shortest repr says it

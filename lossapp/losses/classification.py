@@ -670,18 +670,21 @@ def any_ignored_sample(target: torch.Tensor, ignore_index: int) -> bool:
 
 def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
                       reduction: str, smoothing: float, sparse_grad: bool = False,
-                      source: torch.Tensor | None = None) -> torch.Tensor:
+                      source: torch.Tensor | None = None, any_ignored: bool | None = None) -> torch.Tensor:
     """Pick −log p_y, weight it, leave out ignored samples, add torch's label smoothing, reduce. `sparse_grad`: log_p
     is pred itself and the pick is all that reads it (NLL of log-probabilities), so that autograd gives d/d(log p)
     as a sparse COO tensor of one element per sample instead of a dense tensor of zeros (torch.gather's
     sparse_grad; `lossapp.engine.run_trace` makes it dense for every caller that does not ask for it sparse).
     `source`: log_p's own values in a narrower dtype (`Trace.source`, for NLL of log-probabilities), which the pick
-    reads where no gradient is recorded through it (the same values, widened exactly, from half the bytes or less)."""
+    reads where no gradient is recorded through it (the same values, widened exactly, from half the bytes or less).
+    `any_ignored`: whether some sample is ignored, where the caller knows it already (`nll_gradient` leaves it in the
+    trace's `shared`: the same target and ignore_index), else None (decided here)."""
     cd = class_dim(log_p)
     classes = log_p.shape[cd]
     ignore_index = int(params.get("ignore_index", -100))
     weight = params.get("weight")
-    any_ignored = any_ignored_sample(target, ignore_index)  # (without, the selections below change nothing: skipped)
+    if any_ignored is None:  # (without, the selections below change nothing: skipped)
+        any_ignored = any_ignored_sample(target, ignore_index)
     ignored = target == ignore_index if any_ignored or weight is not None or smoothing != 0 else None
     safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
     if source is not None and source.shape == log_p.shape and not (log_p.requires_grad and torch.is_grad_enabled()):
@@ -842,24 +845,33 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
     # (given log-probabilities: the gradient lives at each sample's target class, and autograd gives it sparse; the
     # pick may read the user's narrower tensor that pred was widened from)
     return _index_loss_steps(trace, log_p, target, params, reduction, 0.0, sparse_grad=not probabilities,
-                             source=None if probabilities else trace.source)
+                             source=None if probabilities else trace.source,
+                             any_ignored=trace.shared.get(ANY_IGNORED))
+
+
+# The key under which nll_gradient (run first, on the same target) leaves whether some sample is ignored in the trace's
+# `shared`, for the steps (LossSpec.gradient_shared)
+ANY_IGNORED = "any_ignored"  # (a key of Trace.shared; not a message id)
 
 
 def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
-                 reduction: str) -> torch.Tensor | None:
+                 reduction: str, shared: dict[str, Any] | None = None) -> torch.Tensor | None:
     """d(loss)/d(log p) of NLL of log-probabilities, the sparse COO tensor autograd of the trace gives (torch.gather's
     sparse gradient, see `_index_loss_steps`): one element per sample, at (n, y_n) (class 0 for an ignored sample),
     in the same order, with the same values bit for bit, as the backward computes them: g = 1, or 1 / den for mean
     (den: the count, or Σ w_{y_n}, summed as the trace sums it), divided by ln b; then −g, or g·(−w_{y_n}) with 0 at
     ignored samples. For (C,) and (N, C) its indices ascend (row-major flat index n·C + y_n), so it is marked
     coalesced (sorted, no duplicates); not with dimensions after the class dimension, where they need not ascend. None
-    (autograd of the trace) for probabilities."""
+    (autograd of the trace) for probabilities. `shared` (the trace's): whether some sample is ignored is left in it
+    under ANY_IGNORED, for the steps."""
     if params.get("input", "log_probabilities") != "log_probabilities":
         return None
     cd = class_dim(pred)
     ignore_index = int(params.get("ignore_index", -100))
     weight = params.get("weight")
     any_ignored = any_ignored_sample(target, ignore_index)
+    if shared is not None:
+        shared[ANY_IGNORED] = any_ignored
     unweighted = weight is None and not any_ignored
     ignored = None if unweighted else target == ignore_index
     safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
@@ -1459,7 +1471,7 @@ register(LossSpec(
             Param("input", "log_probabilities", Options(("log_probabilities", "probabilities")),
                   msg("classification.nll.param.input")), _LOG_BASE),
     steps=nll_steps, enclosure=nll_enclosure, reference=_nll_reference, gradient=nll_gradient,
-    gradient_support=target_positions,
+    gradient_shared=True, gradient_support=target_positions,
     reference_name="torch.nn.functional.nll_loss", prepare=_nll_prepare,
     aliases=("NLLLoss", "negative_log_likelihood", "nll_loss"), target_dtype="index",
     example={"pred": "[[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]", "target": "[0, 2]", "params": {}},
