@@ -295,37 +295,55 @@ def test_the_phone_layout_has_labelled_tabs_and_tidy_controls(phone) -> None:
         for tab in TABS:  # every tab has its label, fully on screen (none behind an unlabelled "⋯")
             button = main_tab(pg, tab, lang)
             expect(button).to_be_visible()
-            box = button.bounding_box()
+            for _ in range(300):  # (the tab bar may still be re-laying out the labels of the language just chosen)
+                box = button.bounding_box()
+                if box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]:
+                    break
+                pg.wait_for_timeout(100)
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (tab, box)
     switch_language(pg, "en")
     main_tab(pg, "calculator", "en").click()
     compute(pg, "en")
+    # (each condition below is waited for: on a busy machine the page may still be laying out the last update)
     # the dropdowns' values are not under their arrows: the text fits its box, which keeps room for the arrow
-    for dropdown in ("#la-reduction", "#la-tab-calculator .la-dd >> nth=1", "#la-tab-calculator .la-dd >> nth=2"):
-        field = pg.locator(dropdown).locator("input")
-        assert field.evaluate("e => e.scrollWidth <= e.clientWidth"), dropdown
+    for dropdown, n in (("#la-reduction input", 0), ("#la-tab-calculator .la-dd", 1), ("#la-tab-calculator .la-dd", 2)):
+        wait(pg, FITS, [dropdown, n], what=f"{dropdown} (the {n}th) fits its box")
     # the badge stays inside its card
-    card, badge = pg.locator("#la-result .la-result").bounding_box(), pg.locator("#la-badge").bounding_box()
-    assert card is not None and badge is not None
-    assert badge["x"] >= card["x"] and badge["x"] + badge["width"] <= card["x"] + card["width"] + 0.5, (card, badge)
+    wait(pg, BADGE_IN_CARD, what="the badge inside its card")
     # a wide table scrolls sideways in its own box; its columns keep their width (no letters per line)
     compute(pg, "en", "cross_entropy", *CE_2D, rows=2)
     out_tab(pg, "out_table", "en").click()
     wrap = pg.locator("#la-table-wrap")
     expect(wrap).to_be_visible()
-    assert wrap.evaluate("e => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === 'auto'")
-    assert pg.evaluate(BROKEN_CELLS, "#la-table-wrap th, #la-table-wrap td") == []
-    page_width = pg.evaluate("() => document.documentElement.scrollWidth")
-    assert page_width <= PHONE["width"], page_width  # the page itself does not scroll sideways
+    wait(pg, "() => { const e = document.querySelector('#la-table-wrap');"
+             " return e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === 'auto'; }",
+         what="the table scrolling sideways in its box")
+    wait(pg, f"() => ({BROKEN_CELLS})('#la-table-wrap th, #la-table-wrap td').length === 0", what="whole words")
+    # the page itself does not scroll sideways
+    wait(pg, f"() => document.documentElement.scrollWidth <= {PHONE['width']}", what="no sideways page scroll")
     shot(pg, "layout_phone_table")
     # the Check tab's conventions table: whole words and numbers, sideways scroll in its box
     show(pg, "check", "en")
     expect(pg.locator("#la-check-conventions-wrap")).to_contain_text("PyTorch")
-    assert pg.evaluate(BROKEN_CELLS, "#la-check-conventions-wrap th, #la-check-conventions-wrap td") == []
-    assert pg.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    wait(pg, f"() => ({BROKEN_CELLS})('#la-check-conventions-wrap th, #la-check-conventions-wrap td').length === 0",
+         what="whole words in the conventions table")
+    wait(pg, f"() => document.documentElement.scrollWidth <= {PHONE['width']}", what="no sideways page scroll")
     # the article examples' cards: the stated value, lossapp's and the verdict all inside the card
     show(pg, "examples", "en")
     wait(pg, CARD_TABLES_CLIPPED + ".length === 0", what="every card's table inside its card")
+
+
+# the n-th of the matching inputs (a dropdown's value) fits its box, which keeps room for the arrow
+FITS = """([sel, n]) => { const match = document.querySelectorAll(sel)[n],
+    e = match && (match.tagName === 'INPUT' ? match : match.querySelector('input'));
+    return !!e && e.clientWidth > 0 && e.scrollWidth <= e.clientWidth; }"""
+
+# the badge lies inside the result's card (half a pixel of rounding allowed on the right)
+BADGE_IN_CARD = """() => { const card = document.querySelector('#la-result .la-result'),
+    badge = document.querySelector('#la-badge');
+    if (!card || !badge) return false;
+    const c = card.getBoundingClientRect(), b = badge.getBoundingClientRect();
+    return b.width > 0 && b.left >= c.left && b.right <= c.right + 0.5; }"""
 
 
 # the article examples' cards whose table (stated / lossapp / verdict) runs past the card's edge
