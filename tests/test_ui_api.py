@@ -280,6 +280,27 @@ def test_a_new_session_builds_no_block_config(demo, monkeypatch: pytest.MonkeyPa
     assert isinstance(demo.state_holder["some-session"], sessions.LazySessionState)
 
 
+def test_a_sessions_configs_count_every_block_built_or_not(demo) -> None:
+    """len() of a session's lazy configs is what iterating them finds (every block, built or pending, and any block
+    stored besides, as gr.render adds), without walking them."""
+    lazy = sessions.LazySessionState(demo)
+    configs = lazy.config_values
+    assert len(configs) == len(demo.blocks) and dict.__len__(configs) == 0
+    some = sorted(demo.blocks)[:3]
+    for key in some:
+        configs[key]  # built: still counted once
+    assert len(configs) == len(demo.blocks) and dict.__len__(configs) == 3
+    extra = max(demo.blocks) + 1000
+    configs[extra] = {"id": extra, "props": {}}
+    configs[extra] = {"id": extra, "props": {"value": 1}}
+    assert len(configs) == len(demo.blocks) + 1 and extra in configs
+    del configs[some[0]]  # pending again: still counted, rebuilt when read
+    assert len(configs) == len(demo.blocks) + 1 and configs[some[0]]["id"] == some[0]
+    assert len(configs) == len(list(configs)) == len(dict(configs.items()))
+    del configs[extra]
+    assert len(configs) == len(demo.blocks) and extra not in configs
+
+
 def test_a_session_keeps_no_http_endpoint_values(demo, client: Client) -> None:
     """An HTTP call's arguments and answer (gr.api's Api blocks, never on a page) are not kept in its session
     (lossapp.ui.sessions): gradio kept them until the session was dropped, up to concurrency.SESSIONS calls later.
