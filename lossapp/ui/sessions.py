@@ -53,6 +53,9 @@ class LazyConfigs(dict):
         # run in several worker threads at once (a language switch fires a dozen), never find a key in neither.
         self._ids = block_ids
         self._values: dict[int, Any] = {}  # values given to blocks whose config is not built yet
+        # Keys stored that are not in `_ids` (a block gr.render added to the session): with them len() is O(1), as
+        # every key of `_ids` counts whether built or pending. gradio only ever adds keys (item assignment).
+        self._extra: set[int] = set()
         self._lock = threading.RLock()  # building a config is check-then-act
 
     def _pending(self, key: object) -> bool:
@@ -75,6 +78,13 @@ class LazyConfigs(dict):
         with self._lock:
             super().__setitem__(key, value)
             self._values.pop(key, None)
+            if key not in self._ids:
+                self._extra.add(key)
+
+    def __delitem__(self, key: int) -> None:
+        with self._lock:
+            super().__delitem__(key)  # a key of `_ids` is pending again (its config rebuilt when read)
+            self._extra.discard(key)
 
     def set_value(self, key: int, value: Any) -> bool:
         """Remember the value of a block whose config is not built yet (False when it is built: set it there)."""
@@ -104,7 +114,7 @@ class LazyConfigs(dict):
         return super().__iter__()
 
     def __len__(self) -> int:
-        return super().__len__() + sum(1 for key in self._ids if not dict.__contains__(self, key))
+        return len(self._ids) + len(self._extra)  # the keys `in` finds: every one of `_ids`, built or pending
 
     def keys(self) -> Any:
         self.materialize()
@@ -147,10 +157,11 @@ class LazySessionState(SessionState):
     docstring)."""
 
     def __init__(self, blocks: gr.Blocks) -> None:
-        self._own_config: BlocksConfig | None = None
-        # gradio's __init__ with no blocks to configure: it sets every other field as it always does
+        # gradio's __init__ with no blocks to configure: it sets every other field as it always does, and its
+        # `self.blocks_config = copy(...)` goes through the setter below, storing the empty _NoBlocks as our own
+        # config (so its config_values loop finds no block) ...
         super().__init__(_NO_BLOCKS)  # type: ignore[arg-type]
-        self._own_config = None
+        self._own_config: BlocksConfig | None = None  # ... which is dropped here: the app's config is shared
         self._app_config = blocks.default_config
         if self._app_config.renderables:  # gr.render writes the config of the session it renders in: a copy now
             self._own_config = copy(self._app_config)
