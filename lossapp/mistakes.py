@@ -20,6 +20,7 @@ import torch
 from lossapp.conventions import KERAS_EPS
 from lossapp.interval import Box, EnclosureUnavailable
 from lossapp.losses.classification import xlogx
+from lossapp.registry import LOSSES
 from lossapp.variants import (
     Case,
     Interval,
@@ -224,7 +225,8 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
     spec, x, t = c.spec, c.pred, c.target
     if spec.set_measure:  # an overlap loss: from its per-set sums
         return overlap_again_bound(c)
-    if spec.related.get("logits") == "bce_with_logits":  # bce: bce_with_logits run on p
+    logits = spec.related.get("logits")
+    if logits is not None and LOSSES[logits].logistic:  # bce: bce_with_logits (the logistic loss) run on p
         return _bce_on_probabilities_bound(c)
     if spec.focal and spec.activation == "softmax" and spec.class_dim:
         return _softmax_focal_on_probabilities_bound(c)
@@ -271,8 +273,9 @@ def _softplus(z: float) -> float:
 
 
 def _bce_on_probabilities_bound(c: Case) -> tuple[float, float] | None:
-    """A bound on bce's probabilities_as_logits (bce_with_logits run on p as logits, with the labels y), without a
-    weight, mean or sum, on a point box (`point_box`), from Σ p and Σ y·p (`logit_label_sums`) and p's range [a, b].
+    """A bound on bce's probabilities_as_logits (its logistic twin, LossSpec.logistic: bce_with_logits, run on p as
+    logits, with the labels y), without a weight, mean or sum, on a point box (`point_box`), from Σ p and Σ y·p
+    (`logit_label_sums`) and p's range [a, b].
 
     Proof. Per element the run's exact term is −[y·log σ(p) + (1 − y)·log σ(−p)] = sp(p) − y·p, sp(z) = log(1 + e^z)
     (log σ(z) = −sp(−z), sp(z) − sp(−z) = z). sp is convex: by Jensen Σ sp(p_n) ≥ n·sp(P/n) (P = Σ p), and on [a, b]

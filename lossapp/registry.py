@@ -169,6 +169,10 @@ class LossSpec:
     parts: tuple[Part, ...] = ()  # a weighted sum of parts (dice_ce, dice_focal)
     focal: bool = False  # focal's α_t balance (param alpha) and (1 − p_t)^γ modulation (param gamma)
     affine_in_target: bool = False  # every term is an affine function of its target (soft labels mix linearly)
+    # its unweighted terms are the logistic loss on logits, l(x, y) = −[y·log σ(x) + (1 − y)·log σ(−x)] = sp(x) − y·x
+    # (sp(z) = log(1 + e^z)), so l(x, 1 − y) − l(x, y) = (2y − 1)·x: the checker's closed-form bounds on swapped labels
+    # and on a probabilities loss run on p as logits (its related["logits"]) read it
+    logistic: bool = False
     # other registered losses by their role for this one (RELATED_ROLES): "logits" / "probabilities" /
     # "log_probabilities" (the same loss on that input kind), "root_of" (this value is the square root of that
     # loss's), "root" (the loss whose value is this one's square root), "absolute" / "squared" (the same

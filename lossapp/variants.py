@@ -711,7 +711,7 @@ def logit_label_sums(c: Case) -> tuple[float, float, float, float] | None:
 
 
 def labels_swapped_bound(c: Case) -> tuple[float, float] | None:
-    """A bound on `labels_swapped` for bce_with_logits (no weight, no pos_weight, mean or sum, a point box: see
+    """A bound on `labels_swapped` for a logistic loss (LossSpec.logistic: bce_with_logits; no weight, no pos_weight, mean or sum, a point box: see
     `point_box`), from the correct value and Σ x, Σ y·x (`logit_label_sums`), with no pass over the terms.
 
     Proof. l(x, y) = −[y·log σ(x) + (1 − y)·log σ(−x)] and log σ(x) − log σ(−x) = x, so l(x, 1 − y) − l(x, y) =
@@ -722,7 +722,7 @@ def labels_swapped_bound(c: Case) -> tuple[float, float] | None:
     1.01·n·u·n·M of the exact ones. So every error is within K·(S + 3·n·M) with K = 1e−9 + 4·(n + 16)·u; the bound is
     the exact identity evaluated on the computed sums, widened by 2·K·(S + 3·n·M) (and 1e−300)."""
     spec = c.spec
-    if spec.name != "bce_with_logits" or c.param("weight") is not None or c.param("pos_weight") is not None \
+    if not spec.logistic or c.param("weight") is not None or c.param("pos_weight") is not None \
             or c.reduction not in ("mean", "sum") or not point_box(c) or not math.isfinite(c.value):
         return None
     sums = logit_label_sums(c)
