@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from lossapp.conventions import KERAS_EPS
-from lossapp.interval import Box, EnclosureUnavailable
+from lossapp.interval import POINT_MARGIN, TINY, Box, EnclosureUnavailable, U
 from lossapp.losses.classification import xlogx
 from lossapp.registry import LOSSES
 from lossapp.variants import (
@@ -650,9 +650,54 @@ def _rescaled(c: Case) -> dict[str, float]:
     return {"beta": float(c.param("delta", 1.0))}
 
 
+def _rescaled_bound(c: Case) -> tuple[float, float] | None:
+    """A bound on smooth_l1_huber_swapped on a point box (`point_box`), from the correct value's enclosure alone (no
+    pass over the terms): the rescaled loss is r times the correct one, r = β (smooth L1 as Huber with δ = β; not where
+    β < 10⁻⁶ makes δ = 10⁻⁶ ≠ β) or 1/δ (Huber as smooth L1 with β = δ).
+
+    Proof. With δ = β, for every real d both losses take the quadratic branch exactly where |d| < β, and there
+    0.5·d² = β·(0.5·d²/β), elsewhere δ·(|d| − 0.5·δ) = β·(|d| − 0.5·β): each term, and so the mean or the sum, of the
+    rescaled loss at the inputs is h* = r·s*, s* the correct loss there, which the correct enclosure [a, b] holds
+    (sound), so h* ∈ r·[a, b] and |h*| ≤ M = r·max(|a|, |b|). The variant's computed value ĥ and its enclosure J (which
+    holds h*) lie within W of h*: each term is computed within K·u·(A + t) (K = 8, A = TINY·(3 + 1/β + δ): the regression
+    module's point bound), so by interval.point_bound |ĥ − h*| ≤ E/2 with E = c0 + c1·|ĥ|, c1 = 4(K' + n + 1)u ≤ 1/8,
+    c0 = 4K'u·A·n (K' = K + POINT_MARGIN; n/D ≤ n), hence |ĥ| ≤ M + E/2 and E ≤ 1.1·(c0 + c1·M); J is either the point
+    enclosure [ĥ − E, ĥ + E] (within 1.5·E of h*) or the interval formula on the point (each term 4 ulps outward,
+    Iv.sum's 2(n + 1)u of the sum and 2 ulps, the division's ulp: within (4n + 24)·u·M·1.01 + n·2⁻¹⁰⁷⁰ of h*).
+    W = 2(c0 + c1·M) + (4n + 32)·u·M + n·2⁻¹⁰⁷⁰ covers both and the few roundings of r·a, r·b, M and W here (each
+    within u relative, taken up by the doubled c1 term)."""
+    if not point_box(c) or c.reduction not in ("mean", "sum") or not math.isfinite(c.value):
+        return None
+    interval = c.interval
+    if interval is None or not all(math.isfinite(v) for v in interval):
+        return None
+    if "beta" in c.params:  # smooth L1 (β) as Huber with δ = β
+        beta = float(c.param("beta", 1.0))
+        if _rescaled(c)["delta"] != beta:
+            return None
+        r, delta = beta, beta
+    else:  # Huber (δ) as smooth L1 with β = δ
+        delta = float(c.param("delta", 1.0))
+        if not delta > 0:
+            return None
+        r, beta = 1.0 / delta, delta
+    n = float(c.pred.numel()) if c.pred is not None else math.nan
+    k = 8 + POINT_MARGIN
+    c1 = 4 * (k + n + 1) * U
+    if not (math.isfinite(n) and c1 <= 0.125):
+        return None
+    lo, hi = r * interval[0], r * interval[1]
+    m = max(abs(lo), abs(hi))
+    c0 = 4 * k * U * TINY * (3 + 1 / beta + delta) * n
+    slack = 2 * (c0 + c1 * m) + (4 * n + 32) * U * m + n * 2.0 ** -1070
+    if not math.isfinite(slack):
+        return None
+    return lo - slack, hi + slack
+
+
 mistake("smooth_l1_huber_swapped",
         "l", declared("smooth_l1_huber_swapped"), lambda c: c.run(c.spec.related["rescaled"], **_rescaled(c)),
-        interval=lambda c: c.run_interval(c.spec.related["rescaled"], **_rescaled(c)))
+        interval=lambda c: c.run_interval(c.spec.related["rescaled"], **_rescaled(c)), bound=_rescaled_bound)
 
 
 # -- KL divergence --------------------------------------------------------------------------------------------------
