@@ -34,6 +34,7 @@ from lossapp.variants import (
     focal_alpha,
     focal_base,
     focal_rerun,
+    in_blocks,
     kl_exp_terms,
     labels_swapped,
     labels_swapped_bound,
@@ -463,12 +464,24 @@ mistake("label_smoothing_ignored",
 
 # -- focal ------------------------------------------------------------------------------------------------------
 
-def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch.Tensor]) -> float | None:
+def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch.Tensor],
+                         block: Callable[..., None]) -> float | None:
+    """The focal terms without α (`focal_base`) times another α_t = alpha_t(y, α), reduced as the correct ones; formed a
+    block at a time by `block(out, base, y, scratch, α)`, the same operations (variants.in_blocks), where it can be."""
     base = focal_base(c)
     t = c.target
     if base is None or t is None:
         return None
-    return c.rereduce(alpha_t(t.double(), focal_alpha(c)) * base)
+    y, alpha = t.double(), focal_alpha(c)
+    terms = c.work(base)  # (reduced at once: the buffer is free again for the next variant)
+    if base.dtype != torch.float64 or not in_blocks(terms, lambda *v: block(*v, alpha), base, y, scratch=1):
+        terms = alpha_t(y, alpha) * base
+    return c.rereduce(terms)
+
+
+def _swapped_block(out: torch.Tensor, base: torch.Tensor, y: torch.Tensor, spare: torch.Tensor, a: float) -> None:
+    """((1 − α)·y + α·(1 − y))·base."""
+    torch.mul(y, 1 - a, out=out).add_(torch.neg(y, out=spare).add_(1).mul_(a)).mul_(base)
 
 
 def _sigmoid_focal(c: Case) -> bool:
@@ -478,12 +491,14 @@ def _sigmoid_focal(c: Case) -> bool:
 
 def _alpha_swapped(c: Case) -> float | None:
     """The focal loss with (1 − α)·y + α·(1 − y) for α_t (made once per case: its enclosure's guard reads it too)."""
-    return c.shared("alpha_swapped", lambda: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)))
+    return c.shared("alpha_swapped", lambda: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t),
+                                                                  _swapped_block))
 
 
 mistake("alpha_on_both_classes",
         "alpha_t", declared("alpha_on_both_classes", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
-        lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)),
+        lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a),
+                                       lambda out, base, y, spare, a: torch.mul(base, a, out=out)),
         # α on every term is α times the loss without α (the same denominator)
         interval=lambda c: scaled(c.run_interval(alpha=-1.0, value=no_alpha(c)), focal_alpha(c))
         if _sigmoid_focal(c) else None)
