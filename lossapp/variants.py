@@ -39,6 +39,7 @@ import torch
 
 from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import InputError
+from lossapp.inputs.checks import all_binary, known_binary
 from lossapp.interval import Box, Enclosure, EnclosureUnavailable, Iv, enclose, target_is_exact
 from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
@@ -678,9 +679,12 @@ def labels_swapped(c: Case) -> float | None:
     t = c.target
     if t is None or not t.is_floating_point():
         return None
-    # 1 − y (formed as −y + 1: the same difference, rounded once) in the case's target buffer, free again once the run
-    # has its value
-    return c.shared("labels_swapped", lambda: c.run(target=torch.neg(t, out=c.work(t, "target", t.dtype)).add_(1)))
+    def run() -> float | None:
+        # 1 − y (formed as −y + 1: the same difference, rounded once) in the case's target buffer, free again once the
+        # run has its value; of 0/1 labels, 0/1 labels again (known without a pass)
+        swapped = torch.neg(t, out=c.work(t, "target", t.dtype)).add_(1)
+        return c.run(target=known_binary(swapped) if all_binary(t) else swapped)
+    return c.shared("labels_swapped", run)
 
 def labels_swapped_interval(c: Case, value: float | None = None) -> Interval | None:
     """The enclosure of `labels_swapped` over the box (1 − y is written to the decimals of y), made once per case

@@ -237,6 +237,11 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     return reduce(trace, loss, reduction, avg_factor=avg_factor)
 
 
+# exponents torch's pow computes as products in both its vectorised and scalar loops (aten's
+# pow_tensor_scalar_optimized_kernel: base·base, base·base·base), correctly rounded wherever an element is
+PRODUCT_POWERS = (2.0, 3.0)
+
+
 def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str,
                 memo: RerunMemo | None = None) -> torch.Tensor:
     """focal_steps's value alone (LossSpec.rerun: the checker's reruns with other labels, inputs, α or γ), with no
@@ -249,10 +254,11 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
     1 (also at 1 − p_t = 0) and α_t·1 = α_t, so it is left out. On the CPU the terms are formed CHUNK elements at a time
     into one tensor of pred's shape (`_focal_block`; the intermediates in three buffers of a block's size, in cache: a
     fresh large buffer costs more to touch than the arithmetic on it). Each of those operations (−, +, ·) is correctly
-    rounded, so an element's result does not depend on the block it is in; the one that is not, (1 − p_t)^γ (torch's
-    vectorised and scalar pow may differ in the last bit, and which elements take which path depends on the tensor's
-    length and the threads' split of it), is formed on the whole tensor of 1 − p_t, as focal_steps forms it. The
-    reduction is lossapp.reduction.reduce's of the terms: the same sum of the same tensor."""
+    rounded, so an element's result does not depend on the block it is in; so is (1 − p_t)^γ for γ = 2 and 3
+    (PRODUCT_POWERS). For another γ, torch's vectorised and scalar pow may differ in the last bit, and which elements
+    take which path depends on the tensor's length and the threads' split of it: (1 − p_t)^γ is then formed on the whole
+    tensor of 1 − p_t, as focal_steps forms it. The reduction is lossapp.reduction.reduce's of the terms: the same sum
+    of the same tensor."""
     y = target
     if pred.dtype != torch.float64 or y.dtype != torch.float64:  # (in place, a narrower y would round the products)
         return focal_steps(Trace(quiet=True), pred, y, params, reduction)
@@ -274,7 +280,7 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
                                       bce_with_logits_stable(pred, y, e, s), params, reduction)
         # bce_with_logits_stable: x·(s − y) + tail for 0/1 labels, else x·s − x·y + tail
         binary = all_binary(y)
-        pieces = (s, pred, tail) if binary else (once(memo.pred, "x·s", lambda: pred * s), pred, tail)
+        pieces = (s, pred, tail)
     weight = params.get("weight")
     w = None if weight is None else weight.to(torch.float64)
     operands = (y, p, *pieces, *(() if w is None else (w,)))
@@ -290,14 +296,21 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
     flat = [v.reshape(-1) for v in (loss, *operands)]
     blocks = [slice(start, min(start + size, n)) for start in range(0, n, size)]
     out, y_flat, p_flat, *rest = flat
-    if gamma != 0:  # 1 − p_t into `loss` a block at a time, then (1 − p_t)^γ on the whole tensor as focal_steps forms it
+
+    def modulating_base(b: slice) -> None:  # 1 − p_t into `loss`
+        not_y, one_minus_p = (buffer[:b.stop - b.start] for buffer in scratch[:2])
+        torch.neg(p_flat[b], out=one_minus_p).add_(1)  # 1 − p
+        torch.neg(y_flat[b], out=not_y).add_(1).mul_(one_minus_p)  # (1 − y)·(1 − p)
+        torch.mul(p_flat[b], y_flat[b], out=out[b]).add_(not_y).neg_().add_(1)  # −p_t + 1
+    in_block = gamma in PRODUCT_POWERS
+    if gamma != 0 and not in_block:  # (1 − p_t)^γ on the whole tensor, as focal_steps forms it
         for b in blocks:
-            not_y, one_minus_p = (buffer[:b.stop - b.start] for buffer in scratch[:2])
-            torch.neg(p_flat[b], out=one_minus_p).add_(1)  # 1 − p
-            torch.neg(y_flat[b], out=not_y).add_(1).mul_(one_minus_p)  # (1 − y)·(1 − p)
-            torch.mul(p_flat[b], y_flat[b], out=out[b]).add_(not_y).neg_().add_(1)  # −p_t + 1
+            modulating_base(b)
         loss.pow_(gamma)
     for b in blocks:
+        if gamma != 0 and in_block:
+            modulating_base(b)
+            out[b].pow_(gamma)
         ce, not_y, other = (buffer[:b.stop - b.start] for buffer in scratch)
         _focal_ce(tuple(v[b] for v in rest[:len(pieces)]), y_flat[b], ce, other, binary)
         _focal_block(out[b], y_flat[b], ce, not_y, other, alpha, gamma != 0, rest[-1][b] if w is not None else None)
@@ -307,17 +320,18 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
 def _focal_ce(pieces: tuple[torch.Tensor, ...], y: torch.Tensor, out: torch.Tensor, spare: torch.Tensor | None,
               binary: bool) -> torch.Tensor:
     """The binary cross-entropy term of focal_value into `out`: from (log p, log(1 − p)) −(y·log p + (1 − y)·log(1 − p))
-    + 0.0 (y·log p in `spare`, scratch of out's size, or a new tensor); from (s, x, tail) with 0/1 labels
-    (s − y)·x + tail; from (x·s, x, tail) x·s − x·y + tail."""
+    + 0.0; from (s, x, tail) with 0/1 labels (s − y)·x + tail, else x·s − x·y + tail (y·log p or x·s in `spare`,
+    scratch of out's size, or a new tensor)."""
     if len(pieces) == 2:
         log_p, log_q = pieces
         torch.neg(y, out=out).add_(1).mul_(log_q)  # (1 − y)·log(1 − p)
         return out.add_(torch.mul(y, log_p) if spare is None else torch.mul(y, log_p, out=spare)).neg_().add_(0.0)
-    first, x, tail = pieces
+    s, x, tail = pieces
     if binary:
-        return torch.sub(first, y, out=out).mul_(x).add_(tail)
+        return torch.sub(s, y, out=out).mul_(x).add_(tail)
+    xs = x * s if spare is None else torch.mul(x, s, out=spare)
     torch.mul(x, y, out=out)
-    return torch.sub(first, out, out=out).add_(tail)
+    return torch.sub(xs, out, out=out).add_(tail)
 
 
 def _focal_block(out: torch.Tensor, y: torch.Tensor, ce: torch.Tensor, not_y: torch.Tensor, other: torch.Tensor,
