@@ -255,7 +255,8 @@ def _binary_smoothed(c: Case) -> float | None:
         swapped = labels_swapped(c)
         if swapped is not None and math.isfinite(c.value):
             return (1 - eps / 2) * c.value + eps / 2 * swapped
-    return c.run(target=t.double() * (1 - eps) + 0.5 * eps)
+    # y(1 − ε) + ε/2, in the case's target buffer (free again once the run has its value)
+    return c.run(target=torch.mul(t.double(), 1 - eps, out=c.work(t, "target")).add_(0.5 * eps))
 
 
 def _binary_smoothed_interval(c: Case) -> Interval | None:
@@ -272,7 +273,7 @@ def _binary_smoothed_interval(c: Case) -> Interval | None:
             return None
         half = Iv(eps) * 0.5  # ε/2 and 1 − ε/2 as intervals: the real coefficients, not their float64 roundings
         return (Iv(*correct) * (1 - half) + Iv(*swapped) * half).item()
-    return c.run_interval(target=t.double() * (1 - eps) + 0.5 * eps,
+    return c.run_interval(target=torch.mul(t.double(), 1 - eps).add_(0.5 * eps),  # (the run's y(1 − ε) + ε/2)
                           value=variant_value(c, CONVENTIONS["keras_label_smoothing"]))
 
 

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from lossapp.conventions import KERAS_EPS
-from lossapp.interval import Box, EnclosureUnavailable
+from lossapp.interval import POINT_MARGIN, TINY, Box, EnclosureUnavailable, U
 from lossapp.losses.classification import xlogx
+from lossapp.registry import LOSSES
 from lossapp.variants import (
     Case,
     Interval,
@@ -33,6 +34,7 @@ from lossapp.variants import (
     focal_alpha,
     focal_base,
     focal_rerun,
+    in_blocks,
     kl_exp_terms,
     labels_swapped,
     labels_swapped_bound,
@@ -224,7 +226,8 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
     spec, x, t = c.spec, c.pred, c.target
     if spec.set_measure:  # an overlap loss: from its per-set sums
         return overlap_again_bound(c)
-    if spec.related.get("logits") == "bce_with_logits":  # bce: bce_with_logits run on p
+    logits = spec.related.get("logits")
+    if logits is not None and LOSSES[logits].logistic:  # bce: bce_with_logits (the logistic loss) run on p
         return _bce_on_probabilities_bound(c)
     if spec.focal and spec.activation == "softmax" and spec.class_dim:
         return _softmax_focal_on_probabilities_bound(c)
@@ -271,8 +274,9 @@ def _softplus(z: float) -> float:
 
 
 def _bce_on_probabilities_bound(c: Case) -> tuple[float, float] | None:
-    """A bound on bce's probabilities_as_logits (bce_with_logits run on p as logits, with the labels y), without a
-    weight, mean or sum, on a point box (`point_box`), from Σ p and Σ y·p (`logit_label_sums`) and p's range [a, b].
+    """A bound on bce's probabilities_as_logits (its logistic twin, LossSpec.logistic: bce_with_logits, run on p as
+    logits, with the labels y), without a weight, mean or sum, on a point box (`point_box`), from Σ p and Σ y·p
+    (`logit_label_sums`) and p's range [a, b].
 
     Proof. Per element the run's exact term is −[y·log σ(p) + (1 − y)·log σ(−p)] = sp(p) − y·p, sp(z) = log(1 + e^z)
     (log σ(z) = −sp(−z), sp(z) − sp(−z) = z). sp is convex: by Jensen Σ sp(p_n) ≥ n·sp(P/n) (P = Σ p), and on [a, b]
@@ -460,12 +464,24 @@ mistake("label_smoothing_ignored",
 
 # -- focal ------------------------------------------------------------------------------------------------------
 
-def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch.Tensor]) -> float | None:
+def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch.Tensor],
+                         block: Callable[..., None]) -> float | None:
+    """The focal terms without α (`focal_base`) times another α_t = alpha_t(y, α), reduced as the correct ones; formed a
+    block at a time by `block(out, base, y, scratch, α)`, the same operations (variants.in_blocks), where it can be."""
     base = focal_base(c)
     t = c.target
     if base is None or t is None:
         return None
-    return c.rereduce(alpha_t(t.double(), focal_alpha(c)) * base)
+    y, alpha = t.double(), focal_alpha(c)
+    terms = c.work(base)  # (reduced at once: the buffer is free again for the next variant)
+    if base.dtype != torch.float64 or not in_blocks(terms, lambda *v: block(*v, alpha), base, y, scratch=1):
+        terms = alpha_t(y, alpha) * base
+    return c.rereduce(terms)
+
+
+def _swapped_block(out: torch.Tensor, base: torch.Tensor, y: torch.Tensor, spare: torch.Tensor, a: float) -> None:
+    """((1 − α)·y + α·(1 − y))·base."""
+    torch.mul(y, 1 - a, out=out).add_(torch.neg(y, out=spare).add_(1).mul_(a)).mul_(base)
 
 
 def _sigmoid_focal(c: Case) -> bool:
@@ -475,12 +491,14 @@ def _sigmoid_focal(c: Case) -> bool:
 
 def _alpha_swapped(c: Case) -> float | None:
     """The focal loss with (1 − α)·y + α·(1 − y) for α_t (made once per case: its enclosure's guard reads it too)."""
-    return c.shared("alpha_swapped", lambda: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t)))
+    return c.shared("alpha_swapped", lambda: _focal_alpha_variant(c, lambda t, a: (1 - a) * t + a * (1 - t),
+                                                                  _swapped_block))
 
 
 mistake("alpha_on_both_classes",
         "alpha_t", declared("alpha_on_both_classes", lambda c: focal_alpha(c) >= 0 and scalar_value(c)),
-        lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a)),
+        lambda c: _focal_alpha_variant(c, lambda t, a: torch.full_like(t, a),
+                                       lambda out, base, y, spare, a: torch.mul(base, a, out=out)),
         # α on every term is α times the loss without α (the same denominator)
         interval=lambda c: scaled(c.run_interval(alpha=-1.0, value=no_alpha(c)), focal_alpha(c))
         if _sigmoid_focal(c) else None)
@@ -647,9 +665,54 @@ def _rescaled(c: Case) -> dict[str, float]:
     return {"beta": float(c.param("delta", 1.0))}
 
 
+def _rescaled_bound(c: Case) -> tuple[float, float] | None:
+    """A bound on smooth_l1_huber_swapped on a point box (`point_box`), from the correct value's enclosure alone (no
+    pass over the terms): the rescaled loss is r times the correct one, r = β (smooth L1 as Huber with δ = β; not where
+    β < 10⁻⁶ makes δ = 10⁻⁶ ≠ β) or 1/δ (Huber as smooth L1 with β = δ).
+
+    Proof. With δ = β, for every real d both losses take the quadratic branch exactly where |d| < β, and there
+    0.5·d² = β·(0.5·d²/β), elsewhere δ·(|d| − 0.5·δ) = β·(|d| − 0.5·β): each term, and so the mean or the sum, of the
+    rescaled loss at the inputs is h* = r·s*, s* the correct loss there, which the correct enclosure [a, b] holds
+    (sound), so h* ∈ r·[a, b] and |h*| ≤ M = r·max(|a|, |b|). The variant's computed value ĥ and its enclosure J (which
+    holds h*) lie within W of h*: each term is computed within K·u·(A + t) (K = 8, A = TINY·(3 + 1/β + δ): the regression
+    module's point bound), so by interval.point_bound |ĥ − h*| ≤ E/2 with E = c0 + c1·|ĥ|, c1 = 4(K' + n + 1)u ≤ 1/8,
+    c0 = 4K'u·A·n (K' = K + POINT_MARGIN; n/D ≤ n), hence |ĥ| ≤ M + E/2 and E ≤ 1.1·(c0 + c1·M); J is either the point
+    enclosure [ĥ − E, ĥ + E] (within 1.5·E of h*) or the interval formula on the point (each term 4 ulps outward,
+    Iv.sum's 2(n + 1)u of the sum and 2 ulps, the division's ulp: within (4n + 24)·u·M·1.01 + n·2⁻¹⁰⁷⁰ of h*).
+    W = 2(c0 + c1·M) + (4n + 32)·u·M + n·2⁻¹⁰⁷⁰ covers both and the few roundings of r·a, r·b, M and W here (each
+    within u relative, taken up by the doubled c1 term)."""
+    if not point_box(c) or c.reduction not in ("mean", "sum") or not math.isfinite(c.value):
+        return None
+    interval = c.interval
+    if interval is None or not all(math.isfinite(v) for v in interval):
+        return None
+    if "beta" in c.params:  # smooth L1 (β) as Huber with δ = β
+        beta = float(c.param("beta", 1.0))
+        if _rescaled(c)["delta"] != beta:
+            return None
+        r, delta = beta, beta
+    else:  # Huber (δ) as smooth L1 with β = δ
+        delta = float(c.param("delta", 1.0))
+        if not delta > 0:
+            return None
+        r, beta = 1.0 / delta, delta
+    n = float(c.pred.numel()) if c.pred is not None else math.nan
+    k = 8 + POINT_MARGIN
+    c1 = 4 * (k + n + 1) * U
+    if not (math.isfinite(n) and c1 <= 0.125):
+        return None
+    lo, hi = r * interval[0], r * interval[1]
+    m = max(abs(lo), abs(hi))
+    c0 = 4 * k * U * TINY * (3 + 1 / beta + delta) * n
+    slack = 2 * (c0 + c1 * m) + (4 * n + 32) * U * m + n * 2.0 ** -1070
+    if not math.isfinite(slack):
+        return None
+    return lo - slack, hi + slack
+
+
 mistake("smooth_l1_huber_swapped",
         "l", declared("smooth_l1_huber_swapped"), lambda c: c.run(c.spec.related["rescaled"], **_rescaled(c)),
-        interval=lambda c: c.run_interval(c.spec.related["rescaled"], **_rescaled(c)))
+        interval=lambda c: c.run_interval(c.spec.related["rescaled"], **_rescaled(c)), bound=_rescaled_bound)
 
 
 # -- KL divergence --------------------------------------------------------------------------------------------------

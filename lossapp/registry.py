@@ -101,9 +101,21 @@ class RerunMemo:
     a few full-size tensors, what one rerun would make anyway, made once."""
 
     pred: dict[Any, Any] = field(default_factory=dict)
+    # float64 buffers by shape and device (`buffer`): scratch that a rerun fills with its terms and reduces before it returns
+    work: dict[Any, torch.Tensor] = field(default_factory=dict)
     # the key under which a rerun keeps σ(pred) when it forms it as lossapp.losses.stable.stable_sigmoid does (bit for
     # bit): the checker's mistakes that need σ of this pred (lossapp.variants.activated) read it there. Read-only.
     SIGMOID: ClassVar[str] = "sigmoid(pred)"
+
+    def buffer(self, like: torch.Tensor, slot: str = "terms", dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """A buffer of like's shape and device, the same one for every user of the problem's reruns that asks for this
+        slot: a rerun fills the "terms" one whole with its terms and reduces them before it returns (never returning or
+        keeping it); the checker may build an input of a rerun in another slot (lossapp.variants.Case.work). So the
+        reruns touch its memory once (a fresh large buffer costs more to touch than the arithmetic on it)."""
+        key = (slot, tuple(like.shape), like.device, dtype)
+        if key not in self.work:
+            self.work[key] = torch.empty(like.shape, dtype=dtype, device=like.device)
+        return self.work[key]
 
     @staticmethod
     def once(memo: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
@@ -169,6 +181,10 @@ class LossSpec:
     parts: tuple[Part, ...] = ()  # a weighted sum of parts (dice_ce, dice_focal)
     focal: bool = False  # focal's α_t balance (param alpha) and (1 − p_t)^γ modulation (param gamma)
     affine_in_target: bool = False  # every term is an affine function of its target (soft labels mix linearly)
+    # its unweighted terms are the logistic loss on logits, l(x, y) = −[y·log σ(x) + (1 − y)·log σ(−x)] = sp(x) − y·x
+    # (sp(z) = log(1 + e^z)), so l(x, 1 − y) − l(x, y) = (2y − 1)·x: the checker's closed-form bounds on swapped labels
+    # and on a probabilities loss run on p as logits (its related["logits"]) read it
+    logistic: bool = False
     # other registered losses by their role for this one (RELATED_ROLES): "logits" / "probabilities" /
     # "log_probabilities" (the same loss on that input kind), "root_of" (this value is the square root of that
     # loss's), "root" (the loss whose value is this one's square root), "absolute" / "squared" (the same

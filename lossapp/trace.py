@@ -280,8 +280,9 @@ class Trace:
     no more memory than its own arithmetic — on a CPU the first touch of each fresh large buffer costs more than the
     arithmetic on it.
 
-    `quiet`: nobody reads the steps (a rerun for its value and gradient): the steps that are only shown (`show`, the
-    derivative step) are not written, and the others hold no value (no shown elements are read off them)."""
+    `quiet`: nobody reads the steps nor the warnings (a rerun for its value and gradient): the steps that are only shown
+    (`show`, the derivative step) are not written, the others hold no value (no shown elements are read off them), and
+    a check that could only warn may be left out (a loss's `prepare` still refuses what it refuses)."""
 
     steps: list[Step] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

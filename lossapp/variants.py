@@ -39,6 +39,7 @@ import torch
 
 from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import InputError
+from lossapp.inputs.checks import all_binary, known_binary
 from lossapp.interval import Box, Enclosure, EnclosureUnavailable, Iv, enclose, target_is_exact
 from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
@@ -76,6 +77,12 @@ class Case:
                     or (isinstance(k, tuple)
                         and k[:1] in (("rerun_memo",), ("kl_exp_terms",), ("overlap_work",), ("overlap_inputs",)))]:
             del self._cache[key]
+
+    def work(self, like: torch.Tensor, slot: str = "terms", dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """A buffer of like's shape, shared with this problem's reruns (RerunMemo.buffer), released with them: in the
+        "terms" slot a variant fills it whole and reduces it before it returns; in the "target" slot it holds a rerun's
+        target (1 − y, a smoothing of y) until that rerun has returned its value."""
+        return self.shared(("rerun_memo", self.spec.name), RerunMemo).buffer(like, slot, dtype)
 
     @property
     def spec(self) -> LossSpec:
@@ -672,7 +679,12 @@ def labels_swapped(c: Case) -> float | None:
     t = c.target
     if t is None or not t.is_floating_point():
         return None
-    return c.shared("labels_swapped", lambda: c.run(target=1.0 - t))
+    def run() -> float | None:
+        # 1 − y (formed as −y + 1: the same difference, rounded once) in the case's target buffer, free again once the
+        # run has its value; of 0/1 labels, 0/1 labels again (known without a pass)
+        swapped = torch.neg(t, out=c.work(t, "target", t.dtype)).add_(1)
+        return c.run(target=known_binary(swapped) if all_binary(t) else swapped)
+    return c.shared("labels_swapped", run)
 
 def labels_swapped_interval(c: Case, value: float | None = None) -> Interval | None:
     """The enclosure of `labels_swapped` over the box (1 − y is written to the decimals of y), made once per case
@@ -711,7 +723,7 @@ def logit_label_sums(c: Case) -> tuple[float, float, float, float] | None:
 
 
 def labels_swapped_bound(c: Case) -> tuple[float, float] | None:
-    """A bound on `labels_swapped` for bce_with_logits (no weight, no pos_weight, mean or sum, a point box: see
+    """A bound on `labels_swapped` for a logistic loss (LossSpec.logistic: bce_with_logits; no weight, no pos_weight, mean or sum, a point box: see
     `point_box`), from the correct value and Σ x, Σ y·x (`logit_label_sums`), with no pass over the terms.
 
     Proof. l(x, y) = −[y·log σ(x) + (1 − y)·log σ(−x)] and log σ(x) − log σ(−x) = x, so l(x, 1 − y) − l(x, y) =
@@ -722,7 +734,7 @@ def labels_swapped_bound(c: Case) -> tuple[float, float] | None:
     1.01·n·u·n·M of the exact ones. So every error is within K·(S + 3·n·M) with K = 1e−9 + 4·(n + 16)·u; the bound is
     the exact identity evaluated on the computed sums, widened by 2·K·(S + 3·n·M) (and 1e−300)."""
     spec = c.spec
-    if spec.name != "bce_with_logits" or c.param("weight") is not None or c.param("pos_weight") is not None \
+    if not spec.logistic or c.param("weight") is not None or c.param("pos_weight") is not None \
             or c.reduction not in ("mean", "sum") or not point_box(c) or not math.isfinite(c.value):
         return None
     sums = logit_label_sums(c)
@@ -742,6 +754,25 @@ def variant_value(c: Case, variant: Variant) -> float | None:
     return c.shared(("variant", variant.id), lambda: variant.compute(c))
 
 
+def in_blocks(out: torch.Tensor, fn: Callable[..., Any], *tensors: torch.Tensor, scratch: int = 0) -> bool:
+    """fn(out block, block of each tensor, scratch buffers) over CHUNK elements at a time of contiguous tensors of out's
+    shape and device (on an accelerator: one block), for an fn of correctly rounded elementwise operations only (+, −,
+    ·, /, negation: an element's result does not depend on the block it is in), so that out holds what fn gives on the
+    whole tensors, bit for bit, with its temporaries a block's size (in cache; a fresh large buffer costs more to touch
+    than the arithmetic on it). False, and nothing done, where a tensor is not contiguous of that shape and device."""
+    if not out.is_contiguous() or not all(v.shape == out.shape and v.is_contiguous() and v.device == out.device
+                                          for v in tensors):
+        return False
+    n = out.numel()
+    size = max(min(CHUNK, n) if out.device.type == "cpu" else n, 1)
+    buffers = [torch.empty(size, dtype=out.dtype, device=out.device) for _ in range(scratch)]
+    flat = [v.reshape(-1) for v in (out, *tensors)]
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        fn(*(v[start:stop] for v in flat), *(b[:stop - start] for b in buffers))
+    return True
+
+
 def focal_alpha(c: Case) -> float:
     """The sigmoid focal loss's α (torchvision's default 0.25; negative: off)."""
     return float(c.param("alpha", 0.25))
@@ -755,7 +786,14 @@ def focal_base(c: Case) -> torch.Tensor | None:
         alpha, u, t = focal_alpha(c), c.unreduced, c.target
         if 0 < alpha < 1 and u is not None and t is not None and u.shape == t.shape:
             y = t.double()
-            return u / (alpha * y + (1 - alpha) * (1 - y))
+
+            def block(out: torch.Tensor, u: torch.Tensor, y: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
+                torch.mul(y, alpha, out=a)  # α·y
+                torch.neg(y, out=b).add_(1).mul_(1 - alpha)  # (1 − α)·(1 − y)
+                torch.div(u, a.add_(b), out=out)
+            base = torch.empty_like(u, dtype=torch.float64)
+            return base if u.dtype == torch.float64 and in_blocks(base, block, u, y, scratch=2) else \
+                u / (alpha * y + (1 - alpha) * (1 - y))
         return c.unreduced_of(alpha=-1.0)
     return c.shared("focal_base", make)
 

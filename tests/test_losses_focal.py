@@ -607,6 +607,31 @@ def test_focal_rerun_is_the_steps_value_bit_for_bit(kind: str, n: int) -> None:
                     assert _same_values(focal_value(x, y, params, reduction, memo), expected), (alpha, gamma, reduction)
 
 
+@pytest.mark.parametrize("layout", ["rows", "transposed", "column_weight"])
+def test_focal_rerun_in_blocks_is_the_steps_value_for_any_layout(layout: str) -> None:
+    """focal_value's blocks (CHUNK elements of the flattened tensors) give what focal_steps gives on a 2-D problem of
+    several blocks and a ragged last one; a transposed (non-contiguous) pred or a weight that broadcasts takes the
+    whole-tensor path, with the same result."""
+    from lossapp.losses.focal import focal_steps, focal_value
+    from lossapp.registry import RerunMemo
+    from lossapp.trace import Trace
+    g = torch.Generator().manual_seed(5)
+    x = 3 * torch.randn(301, 701, generator=g, dtype=torch.float64)
+    y = (torch.rand(301, 701, generator=g) > 0.6).double()
+    weight = None
+    if layout == "transposed":
+        x, y = x.t(), y.t()
+    if layout == "column_weight":
+        weight = torch.linspace(0.5, 2.0, 701, dtype=torch.float64)
+    memo = RerunMemo()
+    for labels in (y, 1 - y, y * 0.9 + 0.05):
+        for alpha, gamma in ((0.25, 2.0), (-1.0, 1.5), (0.6, 0.0)):
+            for reduction in ("mean", "none"):
+                params = {"alpha": alpha, "gamma": gamma, "input": "logits", "weight": weight, "avg_factor": None}
+                expected = focal_steps(Trace(quiet=True), x, labels, params, reduction)
+                assert _same_values(focal_value(x, labels, params, reduction, memo), expected), (alpha, gamma)
+
+
 @pytest.mark.parametrize("n", [12, 200_004])
 def test_softmax_focal_rerun_is_the_steps_value_bit_for_bit(n: int) -> None:
     from lossapp.losses.focal import softmax_focal_steps, softmax_focal_value

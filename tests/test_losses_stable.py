@@ -127,6 +127,18 @@ def test_small_checks() -> None:
     assert not stable.within(torch.tensor([math.nan]), 0, 1)
 
 
+def test_known_binary_answers_all_binary_until_the_tensor_changes() -> None:
+    """inputs.checks.known_binary records all_binary's answer (True) for a tensor the caller knows holds 0/1 labels (1 − y
+    of such a y); an in-place change of it (its version counter) makes all_binary look again."""
+    from lossapp.inputs.checks import known_binary
+    y = (torch.rand(1000, generator=torch.Generator().manual_seed(2)) > 0.5).double()
+    swapped = known_binary(torch.neg(y).add_(1))
+    assert stable.all_binary(swapped) and swapped._lossapp_all_binary == (swapped._version, True)
+    swapped[1] = 0.5  # (a first element of 0 or 1: the pass decides)
+    swapped[0] = 0.0
+    assert not stable.all_binary(swapped)
+
+
 def test_first_indices_are_nonzeros_first_rows() -> None:
     g = torch.Generator().manual_seed(3)
     for p in (0.9999, 0.9, 0.0):

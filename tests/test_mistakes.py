@@ -331,6 +331,45 @@ def test_probabilities_as_logits_bound_holds_its_value() -> None:
     assert {"soft_truncated_ce", "focal"} <= bounded
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_rescaled_bound_holds_the_variant_and_its_enclosure(seed: int) -> None:
+    """smooth_l1_huber_swapped's bound (r times the correct enclosure, no pass over the terms) holds the variant's value
+    and its enclosure on random and adversarial point-box inputs: differences at the branch (|d| = β), zero and subnormal
+    differences, huge ones, the smallest and largest β and δ, both reductions, a box below and above
+    limits.DECIMALS_MAX_ELEMENTS (the interval formula and the point bound); it is narrow (1e-6 relative) and declines with
+    decimals, β below Huber's least δ and reduction none."""
+    from lossapp.inputs import TensorInput, limits
+    from lossapp.variants import VariantValue, interval_of
+    variant = MISTAKES["smooth_l1_huber_swapped"]
+    g = torch.Generator().manual_seed(seed)
+    n = [40, 3000, 7, limits.DECIMALS_MAX_ELEMENTS + 10, 500, 1][seed]
+    x = torch.randn(n, generator=g, dtype=D) * [1.0, 3.0, 1e-3, 2.0, 1e6, 1.0][seed]
+    y = torch.randn(n, generator=g, dtype=D)
+    if seed == 2:  # |d| exactly at the branch for β = 1 and 0.5, zero and subnormal differences
+        y = x.clone()
+        y[:4] = x[:4] - torch.tensor([1.0, -1.0, 0.5, 0.0], dtype=D)
+        y[4] = x[4] - 5e-324
+    options = [("smooth_l1", {}), ("smooth_l1", {"beta": 0.5}), ("smooth_l1", {"beta": 1e-6}),
+               ("smooth_l1", {"beta": 10.0}), ("huber", {}), ("huber", {"delta": 1e-6}), ("huber", {"delta": 10.0})]
+    for name, params in options:
+        for reduction in ("mean", "sum"):
+            case = Case(lossapp.compute(name, TensorInput(x, None), TensorInput(y, None), reduction=reduction, **params))
+            bound, value = variant.bound(case), variant.compute(case)
+            assert bound is not None and value is not None, (name, params, reduction)
+            assert bound[0] <= value <= bound[1], (name, params, reduction, bound, value)
+            interval = interval_of(case, VariantValue(variant, value))
+            assert interval is not None and bound[0] <= interval[0] <= interval[1] <= bound[1], \
+                (name, params, reduction, bound, interval)
+            if value > 1e-300:
+                assert bound[1] - bound[0] < 1e-6 * value, (name, params, reduction, bound, value)
+    # declines: decimals (a box with width), β below Huber's least δ (δ = 10⁻⁶ is not β), reduction none
+    assert variant.bound(Case(lossapp.compute("smooth_l1", "[0.51, -1.2]", "[0.3, 1.0]"))) is None
+    assert variant.bound(Case(lossapp.compute("smooth_l1", TensorInput(x, None), TensorInput(y, None),
+                                              beta=1e-7))) is None
+    assert variant.bound(Case(lossapp.compute("huber", TensorInput(x, None), TensorInput(y, None),
+                                              reduction="none"))) is None
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_softmax_focal_probabilities_as_logits_bound_holds_its_value(seed: int) -> None:
     """The softmax focal loss's probabilities_as_logits bound (from C, α and the count alone) holds the run's value: random

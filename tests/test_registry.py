@@ -243,6 +243,8 @@ def _spec_gaps(spec: LossSpec) -> list[str]:
         (not spec.parts or spec.natural_log == any(p.natural_log for p in spec.parts),
          "natural_log: a combined loss is natural-log based exactly when one of its parts is"),
         (spec.steps.__doc__, "steps: no docstring (summary, formula, reductions, params, shapes, reference)"),
+        (not spec.logistic or (spec.pred_kind == "logits" and spec.activation == "sigmoid" and spec.natural_log),
+         "logistic: the logistic loss takes logits through a sigmoid and is natural-log based"),
     ]
     gaps += [gap for ok, gap in checks if not ok]
     gaps += [f"parts: weight {p.weight!r} is not a parameter" for p in spec.parts if p.weight not in params]
@@ -277,6 +279,19 @@ def test_the_gaps_of_an_incomplete_spec_are_named() -> None:
                      "tests: neither test_losses_classification.py nor a test importing lossapp.losses.classification names "
                      "'new_loss'"):
         assert any(g.startswith(expected) for g in gaps), (expected, gaps)
+
+
+@pytest.mark.parametrize("name", [n for n, s in lossapp.LOSSES.items() if s.logistic])
+def test_a_logistic_spec_has_the_logistic_swap_identity(name: str) -> None:
+    """LossSpec.logistic: l(x, 1 − y) − l(x, y) = (2y − 1)·x for every element (the checker's bounds rely on it)."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(200, generator=g, dtype=torch.float64) * 6
+    y = torch.rand(200, generator=g, dtype=torch.float64)
+    y[:50] = 0.0
+    y[50:100] = 1.0
+    terms = lossapp.compute(name, x, y, reduction="none").value
+    swapped = lossapp.compute(name, x, 1 - y, reduction="none").value
+    torch.testing.assert_close(swapped - terms, (2 * y - 1) * x, rtol=1e-12, atol=1e-12)
 
 
 def test_declared_test_exceptions_name_a_registered_loss_and_an_existing_test() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -281,6 +282,14 @@ def require_target(target: torch.Tensor | None, loss: str) -> torch.Tensor:
     if target is None:
         raise InputError("inputs.target_none", loss=loss)
     return target
+
+
+def known_binary(t: torch.Tensor) -> torch.Tensor:
+    """t, with all_binary's answer recorded as True (until t changes) where the caller knows every element is 0 or 1
+    without a pass (1 − y of a y that all_binary answered True)."""
+    with contextlib.suppress(RuntimeError):  # (an inference tensor has no version counter: nothing kept)
+        t._lossapp_all_binary = (t._version, True)
+    return t
 
 
 def all_binary(t: torch.Tensor) -> bool:

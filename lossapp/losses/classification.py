@@ -1423,7 +1423,7 @@ register(LossSpec(
     torch_code="F.binary_cross_entropy(pred, target, weight=weight, reduction=reduction)"))
 
 register(LossSpec(
-    natural_log=True, activation="sigmoid", affine_in_target=True, related={"probabilities": "bce"},
+    natural_log=True, activation="sigmoid", affine_in_target=True, logistic=True, related={"probabilities": "bce"},
     mistakes=("labels_swapped", "weighted_mean"), conventions=("keras_label_smoothing",), lints=("probabilities_as_logits",),
     name="bce_with_logits", family="classification", title=msg("classification.bce_with_logits.title"),
     summary=msg("classification.bce_with_logits.summary"),

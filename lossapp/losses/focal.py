@@ -66,7 +66,7 @@ from lossapp.losses.stable import (
 )
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, RerunMemo, register
-from lossapp.trace import Trace
+from lossapp.trace import CHUNK, Trace
 
 try:  # torchvision is optional: its sigmoid_focal_loss is the reference when it can be imported
     from torchvision.ops import sigmoid_focal_loss as _tv_sigmoid_focal_loss
@@ -80,15 +80,17 @@ HINT_ALPHA = msg("focal.hint.alpha")
 # -- pieces shared with truncated.py ------------------------------------------------------------------
 
 def soft_label_check(target: torch.Tensor, trace: Trace, name: str = "target") -> None:
-    """Targets must lie in [0, 1]; values strictly between 0 and 1 (soft labels) are allowed with a warning."""
+    """Targets must lie in [0, 1]; values strictly between 0 and 1 (soft labels) are allowed with a warning (not looked
+    for on a quiet trace: nobody reads its warnings)."""
     require_binary(target, name)
-    if not all_binary(target):
+    if not trace.quiet and not all_binary(target):
         trace.warn(msg("focal.warn.target_has_soft_labels_values"))
 
 
 def logits_hint(pred: torch.Tensor, trace: Trace, hint: str) -> None:
-    """Warn when logits look like probabilities (all in [0, 1], some strictly inside), and about ±inf logits."""
-    if not pred.is_floating_point():
+    """Warn when logits look like probabilities (all in [0, 1], some strictly inside), and about ±inf logits. Nothing on
+    a quiet trace (a rerun of the checker: nobody reads its warnings)."""
+    if trace.quiet or not pred.is_floating_point():
         return
     if not all_finite(pred):  # NaN was refused before: this is ±inf
         trace.warn(msg("focal.warn.pred_has_inf_logits_the"))
@@ -235,17 +237,28 @@ def focal_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: 
     return reduce(trace, loss, reduction, avg_factor=avg_factor)
 
 
+# exponents torch's pow computes as products in both its vectorised and scalar loops (aten's
+# pow_tensor_scalar_optimized_kernel: base·base, base·base·base), correctly rounded wherever an element is
+PRODUCT_POWERS = (2.0, 3.0)
+
+
 def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any], reduction: str,
                 memo: RerunMemo | None = None) -> torch.Tensor:
     """focal_steps's value alone (LossSpec.rerun: the checker's reruns with other labels, inputs, α or γ), with no
-    trace and no derivative step. The terms of pred alone (s = [x ≥ 0], e^{−|x|}, p = σ(x), log(1 + e^{−|x|}), 1 − p;
-    or log p and log(1 − p), each clamped at −100) come from `memo`, made once for every rerun of one problem.
+    trace and no derivative step. The terms of pred alone (s = [x ≥ 0], e^{−|x|}, p = σ(x), log(1 + e^{−|x|}); or log p
+    and log(1 − p), each clamped at −100) come from `memo`, made once for every rerun of one problem.
 
     Every element is what focal_steps computes, bit for bit: the same correctly rounded float64 operations on the same
-    operands, written in place into four buffers (a fresh large buffer costs more to touch than the arithmetic on it).
-    Only the operand order of a product or a sum changes (a·b = b·a, a + b = b + a exactly), and 1 − v is formed as
-    −v + 1 (the same exact difference, rounded once). With γ = 0 the modulating factor (1 − p_t)^0 is exactly 1 (also at
-    1 − p_t = 0) and α_t·1 = α_t, so it is left out. The reduction is lossapp.reduction.reduce's."""
+    operands. Only the operand order of a product or a sum changes (a·b = b·a, a + b = b + a exactly), and 1 − v is
+    formed as −v + 1 (the same exact difference, rounded once). With γ = 0 the modulating factor (1 − p_t)^0 is exactly
+    1 (also at 1 − p_t = 0) and α_t·1 = α_t, so it is left out. On the CPU the terms are formed CHUNK elements at a time
+    into one tensor of pred's shape (`_focal_block`; the intermediates in three buffers of a block's size, in cache: a
+    fresh large buffer costs more to touch than the arithmetic on it). Each of those operations (−, +, ·) is correctly
+    rounded, so an element's result does not depend on the block it is in; so is (1 − p_t)^γ for γ = 2 and 3
+    (PRODUCT_POWERS). For another γ, torch's vectorised and scalar pow may differ in the last bit, and which elements
+    take which path depends on the tensor's length and the threads' split of it: (1 − p_t)^γ is then formed on the whole
+    tensor of 1 − p_t, as focal_steps forms it. The reduction is lossapp.reduction.reduce's of the terms: the same sum
+    of the same tensor."""
     y = target
     if pred.dtype != torch.float64 or y.dtype != torch.float64:  # (in place, a narrower y would round the products)
         return focal_steps(Trace(quiet=True), pred, y, params, reduction)
@@ -257,21 +270,94 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
         p = pred
         log_p = once(memo.pred, "log p", lambda: torch.clamp_min(torch.log(p), LOG_CLAMP))
         log_q = once(memo.pred, "log(1-p)", lambda: torch.clamp_min(torch.log(1 - p), LOG_CLAMP))
-        ce = torch.mul(y, log_p)  # −(y log p + (1 − y) log(1 − p)) + 0.0
-        ce.add_(torch.rsub(y, 1).mul_(log_q)).neg_().add_(0.0)
+        pieces: tuple[torch.Tensor, ...] = (log_p, log_q)
+        binary = False
     else:
-        s, e, p, tail = once(memo.pred, "s, e, p, tail", lambda: _sigmoid_terms(pred))
+        s, e, p, tail = once(memo.pred, "s, e, p, tail", lambda: _sigmoid_terms(pred, memo.buffer(pred)))
         memo.pred.setdefault(RerunMemo.SIGMOID, p)  # stable_sigmoid(pred), bit for bit (_sigmoid_terms)
-        if s is None:
-            ce = bce_with_logits_stable(pred, y, e, s)
-        else:  # bce_with_logits_stable: x·(s − y) + tail for 0/1 labels, else x·s − x·y + tail
-            if all_binary(y):
-                ce = torch.sub(s, y).mul_(pred).add_(tail)
-            else:
-                xs = once(memo.pred, "x·s", lambda: pred * s)
-                ce = torch.mul(pred, y)
-                torch.sub(xs, ce, out=ce).add_(tail)
-    one_minus_p = once(memo.pred, ("1-p", params["input"]), lambda: 1 - p)
+        if s is None:  # a non-finite logit: bce_with_logits_stable's torch.where forms, on the whole tensors
+            return _focal_value_whole(pred, y, p, once(memo.pred, ("1-p", "logits"), lambda: 1 - p),
+                                      bce_with_logits_stable(pred, y, e, s), params, reduction)
+        # bce_with_logits_stable: x·(s − y) + tail for 0/1 labels, else x·s − x·y + tail
+        binary = all_binary(y)
+        pieces = (s, pred, tail)
+    weight = params.get("weight")
+    w = None if weight is None else weight.to(torch.float64)
+    operands = (y, p, *pieces, *(() if w is None else (w,)))
+    if not all(v.shape == pred.shape and v.is_contiguous() and v.device == pred.device for v in operands):
+        ce = _focal_ce(pieces, y, torch.empty_like(y), None, binary)
+        one_minus_p = once(memo.pred, ("1-p", params["input"]), lambda: 1 - p)
+        return _focal_value_whole(pred, y, p, one_minus_p, ce, params, reduction)
+    # the terms: for a value, in the memo's buffer (reduced before this returns); for reduction none, a tensor of their own
+    loss = torch.empty_like(pred) if reduction == "none" else memo.buffer(pred)
+    n = pred.numel()
+    size = max(min(CHUNK, n) if pred.device.type == "cpu" else n, 1)  # (an accelerator: one block)
+    scratch = tuple(torch.empty(size, dtype=torch.float64, device=pred.device) for _ in range(3))
+    flat = [v.reshape(-1) for v in (loss, *operands)]
+    blocks = [slice(start, min(start + size, n)) for start in range(0, n, size)]
+    out, y_flat, p_flat, *rest = flat
+
+    def modulating_base(b: slice) -> None:  # 1 − p_t into `loss`
+        not_y, one_minus_p = (buffer[:b.stop - b.start] for buffer in scratch[:2])
+        torch.neg(p_flat[b], out=one_minus_p).add_(1)  # 1 − p
+        torch.neg(y_flat[b], out=not_y).add_(1).mul_(one_minus_p)  # (1 − y)·(1 − p)
+        torch.mul(p_flat[b], y_flat[b], out=out[b]).add_(not_y).neg_().add_(1)  # −p_t + 1
+    in_block = gamma in PRODUCT_POWERS
+    if gamma != 0 and not in_block:  # (1 − p_t)^γ on the whole tensor, as focal_steps forms it
+        for b in blocks:
+            modulating_base(b)
+        loss.pow_(gamma)
+    for b in blocks:
+        if gamma != 0 and in_block:
+            modulating_base(b)
+            out[b].pow_(gamma)
+        ce, not_y, other = (buffer[:b.stop - b.start] for buffer in scratch)
+        _focal_ce(tuple(v[b] for v in rest[:len(pieces)]), y_flat[b], ce, other, binary)
+        _focal_block(out[b], y_flat[b], ce, not_y, other, alpha, gamma != 0, rest[-1][b] if w is not None else None)
+    return reduce(Trace(quiet=True), loss, reduction, avg_factor=avg_factor)
+
+
+def _focal_ce(pieces: tuple[torch.Tensor, ...], y: torch.Tensor, out: torch.Tensor, spare: torch.Tensor | None,
+              binary: bool) -> torch.Tensor:
+    """The binary cross-entropy term of focal_value into `out`: from (log p, log(1 − p)) −(y·log p + (1 − y)·log(1 − p))
+    + 0.0; from (s, x, tail) with 0/1 labels (s − y)·x + tail, else x·s − x·y + tail (y·log p or x·s in `spare`,
+    scratch of out's size, or a new tensor)."""
+    if len(pieces) == 2:
+        log_p, log_q = pieces
+        torch.neg(y, out=out).add_(1).mul_(log_q)  # (1 − y)·log(1 − p)
+        return out.add_(torch.mul(y, log_p) if spare is None else torch.mul(y, log_p, out=spare)).neg_().add_(0.0)
+    s, x, tail = pieces
+    if binary:
+        return torch.sub(s, y, out=out).mul_(x).add_(tail)
+    xs = x * s if spare is None else torch.mul(x, s, out=spare)
+    torch.mul(x, y, out=out)
+    return torch.sub(xs, out, out=out).add_(tail)
+
+
+def _focal_block(out: torch.Tensor, y: torch.Tensor, ce: torch.Tensor, not_y: torch.Tensor, other: torch.Tensor,
+                 alpha: float, modulated: bool, w: torch.Tensor | None) -> None:
+    """The focal terms w·α_t·(1 − p_t)^γ·ce of one block into `out`, which holds (1 − p_t)^γ where `modulated`, with
+    α_t = α·y + (1 − α)·(1 − y) (left out for α < 0); `not_y` and `other` are scratch of the block's size."""
+    if alpha >= 0:
+        torch.neg(y, out=not_y).add_(1)  # 1 − y
+        focal_weight = torch.mul(y, alpha, out=other).add_(not_y.mul_(1 - alpha))
+        if modulated:
+            out.mul_(focal_weight).mul_(ce)  # (α_t·(1 − p_t)^γ)·ce
+        else:
+            torch.mul(focal_weight, ce, out=out)
+    elif modulated:  # α_t = 1
+        out.mul_(ce)
+    else:  # α_t = 1 and (1 − p_t)^0 = 1: the term is ce (1·ce exactly)
+        out.copy_(ce)
+    if w is not None:
+        out.mul_(w)
+
+
+def _focal_value_whole(pred: torch.Tensor, y: torch.Tensor, p: torch.Tensor, one_minus_p: torch.Tensor,
+                       ce: torch.Tensor, params: dict[str, Any], reduction: str) -> torch.Tensor:
+    """focal_value on whole tensors (a non-finite logit, or operands that are not contiguous tensors of pred's shape):
+    `_focal_block`'s operations, each on the whole tensors."""
+    alpha, gamma = float(params["alpha"]), float(params["gamma"])
     not_y = torch.rsub(y, 1)
     focal_weight = torch.mul(y, alpha) if alpha >= 0 else None  # α_t = α·y + (1 − α)·(1 − y)
     if focal_weight is not None:
@@ -288,21 +374,22 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
     if weight is not None:
         w = weight.to(loss.dtype)
         loss = loss.mul_(w) if torch.broadcast_shapes(w.shape, loss.shape) == loss.shape else w * loss
-    return reduce(Trace(quiet=True), loss, reduction, avg_factor=avg_factor)
+    return reduce(Trace(quiet=True), loss, reduction, avg_factor=_avg_factor(params, reduction))
 
 
-def _sigmoid_terms(x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor,
-                                               torch.Tensor | None]:
+def _sigmoid_terms(x: torch.Tensor, work: torch.Tensor | None = None) -> tuple[
+        torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
     """(s, e, p, tail) of focal_steps for logits x: s = [x ≥ 0] (None for a non-finite x), e = e^{−|x|} (kept only
     where s is None: the where-forms need it), p = σ(x), tail = log(1 + e^{−|x|}) (None where s is None). For finite x,
     exp_neg_abs's and stable_sigmoid's operations in place in three buffers: e = exp(x·(1 − 2s)),
-    p = (s + e·(1 − s))/(1 + e), then tail = log1p(e) in e's buffer."""
+    p = (s + e·(1 − s))/(1 + e), then tail = log1p(e) in e's buffer; 1 − s and 1 + e in `work` (a float64 scratch
+    tensor of x's shape, free again when this returns) where given."""
     s = nonneg_mask(x)
     if s is None:
         e = exp_neg_abs(x, s)
         return None, e, stable_sigmoid(x, e, s), None
     e = torch.mul(s, -2).add_(1).mul_(x).exp_()
-    buffer = torch.rsub(s, 1)
+    buffer = torch.rsub(s, 1) if work is None else torch.neg(s, out=work).add_(1)  # (−s + 1: the same 1 − s)
     p = torch.addcmul(s, e, buffer).div_(torch.add(e, 1, out=buffer))
     return s, None, p, e.log1p_()
 
