@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -582,8 +582,8 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
         message = row_sum_warning(target.sum(class_dim(pred)), "target", "classification.warn.rows_used_as_given")
         if message:
             trace.warn(message)
-        if int(params.get("ignore_index", -100)) != -100:
-            raise InputError("classification.error.ignore_index_with_probabilities", got=int(params["ignore_index"]))
+        if ignore_index_of(params) != -100:
+            raise InputError("classification.error.ignore_index_with_probabilities", got=ignore_index_of(params))
         return pred, target
     if tuple(target.shape) != index_shape:
         if allow_probabilities:
@@ -592,7 +592,7 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
         one_hot = target.shape == pred.shape
         raise InputError("classification.error.target_shape_one_hot" if one_hot else "classification.error.target_shape",
                          index=shape_text(index_shape), pred=shape_text(pred.shape), got=shape_text(target.shape))
-    return pred, require_class_indices(target, classes, ignore_index=int(params.get("ignore_index", -100)))
+    return pred, require_class_indices(target, classes, ignore_index=ignore_index_of(params))
 
 
 def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -658,6 +658,11 @@ def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> 
     return log_p
 
 
+def ignore_index_of(params: dict[str, Any]) -> int:
+    """The params' ignore_index (torch's default −100)."""
+    return int(params.get("ignore_index", -100))
+
+
 def any_ignored_sample(target: torch.Tensor, ignore_index: int) -> bool:
     """Whether some class index in `target` is ignore_index; decided by the extremes of target where ignore_index lies
     outside them (torch's default −100 with indices in [0, C)), without a mask (aminmax of the indices takes a fraction
@@ -666,6 +671,37 @@ def any_ignored_sample(target: torch.Tensor, ignore_index: int) -> bool:
         return False
     low, high = torch.aminmax(target)
     return int(low) <= ignore_index <= int(high) and bool((target == ignore_index).any())
+
+
+class IgnoredSamples(NamedTuple):
+    """Class-index targets under torch's ignore_index rule (cross_entropy, nll), worked out once in one place for the
+    steps and NLL's closed-form gradient.
+
+    any: whether some sample is ignored. mask: target == ignore_index where some sample is ignored or the caller asked
+    for it (class weights, label smoothing), else None. safe: target with class 0 at the ignored samples (an index a
+    gather can read; what it picks there is then replaced by 0), target itself where none is ignored."""
+
+    any: bool
+    mask: torch.Tensor | None
+    safe: torch.Tensor
+
+    @classmethod
+    def of(cls, target: torch.Tensor, params: dict[str, Any], *, any_ignored: bool | None = None,
+           mask: bool = False) -> IgnoredSamples:
+        """`any_ignored`: whether some sample is ignored, where the caller knows it already, else None (decided here,
+        see any_ignored_sample); `mask`: make the mask even where no sample is ignored."""
+        ignore_index = ignore_index_of(params)
+        if any_ignored is None:
+            any_ignored = any_ignored_sample(target, ignore_index)
+        ignored = target == ignore_index if any_ignored or mask else None
+        safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
+        return cls(any_ignored, ignored, safe)
+
+    def class_weights(self, weight: torch.Tensor | None) -> torch.Tensor:
+        """w_{y_n} in float64: weight[y_n] (1 without class weights), 0 at the ignored samples (needs the mask)."""
+        if weight is None:
+            return (~self.mask).double()
+        return torch.where(self.mask, 0.0, weight.double()[self.safe])
 
 
 def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
@@ -681,12 +717,11 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     trace's `shared`: the same target and ignore_index), else None (decided here)."""
     cd = class_dim(log_p)
     classes = log_p.shape[cd]
-    ignore_index = int(params.get("ignore_index", -100))
+    ignore_index = ignore_index_of(params)
     weight = params.get("weight")
-    if any_ignored is None:  # (without, the selections below change nothing: skipped)
-        any_ignored = any_ignored_sample(target, ignore_index)
-    ignored = target == ignore_index if any_ignored or weight is not None or smoothing != 0 else None
-    safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
+    # (where no sample is ignored, the selections below change nothing: skipped)
+    samples = IgnoredSamples.of(target, params, any_ignored=any_ignored, mask=weight is not None or smoothing != 0)
+    any_ignored, ignored, safe = samples
     if source is not None and source.shape == log_p.shape and not (log_p.requires_grad and torch.is_grad_enabled()):
         picked = source.gather(cd, safe.unsqueeze(cd)).squeeze(cd).to(log_p.dtype)
     else:
@@ -704,10 +739,9 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
         w_y = torch.ones((), dtype=picked.dtype, device=picked.device).expand(picked.shape)
         nll = -picked
     else:
-        w_y = (~ignored).double()
+        w_y = samples.class_weights(weight)
         if weight is not None:
-            w_y = trace.add("w_y", msg("classification.step.weight_of_the_true_class"), r"w_{y_n}",
-                            torch.where(ignored, 0.0, weight.double()[safe]),
+            w_y = trace.add("w_y", msg("classification.step.weight_of_the_true_class"), r"w_{y_n}", w_y,
                             note=msg("classification.note.0_for_ignored_samples") if any_ignored else "")
         nll = torch.where(ignored, torch.zeros_like(picked), -w_y * picked) if any_ignored else -w_y * picked
     if smoothing == 0:
@@ -867,17 +901,12 @@ def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
     if params.get("input", "log_probabilities") != "log_probabilities":
         return None
     cd = class_dim(pred)
-    ignore_index = int(params.get("ignore_index", -100))
     weight = params.get("weight")
-    any_ignored = any_ignored_sample(target, ignore_index)
+    samples = IgnoredSamples.of(target, params, mask=weight is not None)
+    any_ignored, ignored, safe = samples
     if shared is not None:
         shared[ANY_IGNORED] = any_ignored
-    unweighted = weight is None and not any_ignored
-    ignored = None if unweighted else target == ignore_index
-    safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
-    w_y = None
-    if not unweighted:
-        w_y = (~ignored).double() if weight is None else torch.where(ignored, 0.0, weight.double()[safe])
+    w_y = None if ignored is None else samples.class_weights(weight)  # (None: every w_{y_n} is 1)
     g = torch.ones((), dtype=torch.float64, device=pred.device)
     if reduction == "mean":
         g = g / (torch.tensor(float(target.numel()), dtype=torch.float64) if w_y is None else w_y.sum())
@@ -922,7 +951,7 @@ def target_positions(pred: torch.Tensor, target: torch.Tensor, params: dict[str,
     y = target.reshape(-1).to(device=pred.device, dtype=torch.int64)
     sample = torch.arange(y.numel(), device=pred.device)
     flat = (sample // inner) * (pred.shape[cd] * inner) + y * inner + sample % inner
-    return flat[y != int(params.get("ignore_index", -100))]
+    return flat[y != ignore_index_of(params)]
 
 
 def _ce_logits(x: torch.Tensor, kind: str) -> torch.Tensor:
