@@ -109,11 +109,12 @@ def _clamp_note(log: torch.Tensor, p: torch.Tensor, quiet: str) -> str:
 
 
 def _exp_sums(log_p: torch.Tensor, cd: int) -> torch.Tensor:
-    """Σ e^{log p} along the class dimension `cd`, a block of samples at a time (no tensor of every e^{log p})."""
+    """Σ e^{log p} along the class dimension `cd` in float64, a block of samples at a time (no tensor of every
+    e^{log p}; a narrower log_p widened a block at a time)."""
     if cd == 0:
-        return torch.exp(log_p).sum(cd)
+        return torch.exp(log_p.double()).sum(cd)
     samples = max(1, CHUNK // max(1, log_p[0].numel()))
-    return torch.cat([torch.exp(block).sum(cd) for block in log_p.split(samples)])
+    return torch.cat([torch.exp(block.double()).sum(cd) for block in log_p.split(samples)])
 
 
 # Rows of at most this many classes have their Σ e^{log p} screened in float32 first (see exp_row_sum_warning).
@@ -711,8 +712,9 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     is pred itself and the pick is all that reads it (NLL of log-probabilities), so that autograd gives d/d(log p)
     as a sparse COO tensor of one element per sample instead of a dense tensor of zeros (torch.gather's
     sparse_grad; `lossapp.engine.run_trace` makes it dense for every caller that does not ask for it sparse).
-    `source`: log_p's own values in a narrower dtype (`Trace.source`, for NLL of log-probabilities), which the pick
-    reads where no gradient is recorded through it (the same values, widened exactly, from half the bytes or less).
+    `source`: log_p's own values in a narrower dtype (`Trace.source`, for NLL of log-probabilities; or log_p itself,
+    where that is pred in its own narrower dtype: `LossSpec.narrow_pred`), which the pick reads where no gradient is
+    recorded through it (the same values, widened exactly, from half the bytes or less).
     `any_ignored`: whether some sample is ignored, where the caller knows it already (`nll_gradient` leaves it in the
     trace's `shared`: the same target and ignore_index), else None (decided here)."""
     cd = class_dim(log_p)
@@ -723,7 +725,7 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     samples = IgnoredSamples.of(target, params, any_ignored=any_ignored, mask=weight is not None or smoothing != 0)
     any_ignored, ignored, safe = samples
     if source is not None and source.shape == log_p.shape and not (log_p.requires_grad and torch.is_grad_enabled()):
-        picked = source.gather(cd, safe.unsqueeze(cd)).squeeze(cd).to(log_p.dtype)
+        picked = source.gather(cd, safe.unsqueeze(cd)).squeeze(cd).to(torch.float64)
     else:
         picked = log_p.gather(cd, safe.unsqueeze(cd), sparse_grad=sparse_grad and smoothing == 0).squeeze(cd)
     if any_ignored:
@@ -877,10 +879,18 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
         log_p = trace.add("log p", msg("classification.step.given_log_probabilities"), r"\log p_{n,c} = x_{n,c}", pred,
                           note=msg("classification.note.nll_loss_takes_them_as"))
     # (given log-probabilities: the gradient lives at each sample's target class, and autograd gives it sparse; the
-    # pick may read the user's narrower tensor that pred was widened from)
+    # pick may read the user's narrower tensor that pred was widened from, or pred itself where it is that tensor:
+    # _nll_narrow)
+    source = None if probabilities else trace.source if pred.dtype == torch.float64 else pred
     return _index_loss_steps(trace, log_p, target, params, reduction, 0.0, sparse_grad=not probabilities,
-                             source=None if probabilities else trace.source,
-                             any_ignored=trace.shared.get(ANY_IGNORED))
+                             source=source, any_ignored=trace.shared.get(ANY_IGNORED))
+
+
+def _nll_narrow(params: dict[str, Any]) -> bool:
+    """LossSpec.narrow_pred: given log-probabilities are read only by the checks of prepare (in float32, or widened a
+    block at a time), the pick (widened) and the steps' shown elements, and the gradient reads pred's shape: pred may
+    come in the user's own narrower dtype. Not for probabilities, whose log is taken in float64."""
+    return params.get("input", "log_probabilities") == "log_probabilities"
 
 
 # The key under which nll_gradient (run first, on the same target) leaves whether some sample is ignored in the trace's
@@ -1500,7 +1510,7 @@ register(LossSpec(
             Param("input", "log_probabilities", Options(("log_probabilities", "probabilities")),
                   msg("classification.nll.param.input")), _LOG_BASE),
     steps=nll_steps, enclosure=nll_enclosure, reference=_nll_reference, gradient=nll_gradient,
-    gradient_shared=True, gradient_support=target_positions,
+    gradient_shared=True, gradient_support=target_positions, narrow_pred=_nll_narrow,
     reference_name="torch.nn.functional.nll_loss", prepare=_nll_prepare,
     aliases=("NLLLoss", "negative_log_likelihood", "nll_loss"), target_dtype="index",
     example={"pred": "[[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]", "target": "[0, 2]", "params": {}},
