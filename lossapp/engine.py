@@ -90,10 +90,14 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
     return pred_in, target_in
 
 
-def _finite(t: torch.Tensor, name: str, allow_inf: bool = False, source: Any = None) -> list[Message]:
+def _finite(t: torch.Tensor, name: str, allow_inf: bool = False, source: Any = None,
+            extremes: tuple[float, float] | None = None) -> list[Message]:
     """require_finite, decided by one reduction where possible: a finite sum means every element is finite. The sum
-    reads `source` where t is its values widened to float64 unchanged (the user's float32 tensor: half the bytes)."""
-    if not t.is_floating_point() or all_finite(_same_values(source, t)):
+    reads `source` where t is its values widened to float64 unchanged (the user's float32 tensor: half the bytes).
+    `extremes`: t's (min, max) where they were read already (both finite: every element is; a NaN makes them NaN)."""
+    if not t.is_floating_point():
+        return []
+    if all(map(math.isfinite, extremes)) if extremes is not None else all_finite(_same_values(source, t)):
         return []
     return require_finite(t, name, allow_inf=allow_inf)
 
@@ -108,10 +112,11 @@ def _same_values(source: Any, value: torch.Tensor) -> torch.Tensor:
 
 
 def input_warnings(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None,
-                   sources: tuple[Any, Any] = (None, None)) -> list[Message]:
+                   sources: tuple[Any, Any] = (None, None), extremes: tuple[float, float] | None = None,
+                   ) -> list[Message]:
     """NaN is refused; ±inf in logits or scores is allowed and warned about. `sources`: the user's pred and target
-    that pred and target were read from (see `_same_values`)."""
-    warnings = _finite(pred, "pred", allow_inf=spec.pred_kind in INF_ALLOWED, source=sources[0])
+    that pred and target were read from (see `_same_values`); `extremes`: pred's (min, max) where read already."""
+    warnings = _finite(pred, "pred", allow_inf=spec.pred_kind in INF_ALLOWED, source=sources[0], extremes=extremes)
     if target is not None:
         warnings += _finite(target, "target", source=sources[1])
     return warnings
@@ -470,7 +475,10 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     t0 = None if target_in is None else target_in.values.to(vdev)
     same = _same_values(pred, x0)
     prep = Trace(source=same if same is not x0 and same.dtype != torch.float64 else None)
-    inf_warnings = categorized(input_warnings(spec, x0, t0, (pred, target)), InputWarning)
+    if narrow is not None:  # (its extremes, for the check of the inputs and the loss's prepare: one pass for both)
+        low, high = torch.aminmax(x0 if prep.source is None else prep.source)
+        prep.extremes = (float(low), float(high))
+    inf_warnings = categorized(input_warnings(spec, x0, t0, (pred, target), prep.extremes), InputWarning)
     prep.warnings.extend(inf_warnings)
     x, t = x0, t0
     if spec.prepare is not None:

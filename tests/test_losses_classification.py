@@ -523,6 +523,25 @@ def test_nll_of_a_float32_tensor_reads_it_as_its_float64_widening(case, rows):
         assert torch.equal(narrow.pred.values, pred.double()) and narrow.pred.narrow is None
 
 
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_nll_of_a_large_narrow_pred_with_nan_or_inf_is_refused_or_warned_as_its_widening(bad):
+    """The check of a large narrow pred reads its extremes (one pass, shared with nll's prepare): NaN is refused and
+    +inf warned about exactly as for the same values in float64."""
+    g = torch.Generator().manual_seed(24)
+    pred = torch.log_softmax(torch.randn(12000, 10, generator=g), 1)
+    pred[7, 3] = bad
+    target = torch.randint(0, 10, (12000,), generator=g)
+    outcomes = []
+    for as_given in (pred, pred.double()):
+        try:
+            r = lossapp.compute("nll", as_given, target)
+            outcomes.append((r.warnings, r.to_dict()))
+        except InputError as err:
+            outcomes.append(str(err))
+    assert outcomes[0] == outcomes[1]
+    assert isinstance(outcomes[0], str) == math.isnan(bad)
+
+
 def test_nll_result_of_a_large_narrow_pred_changed_in_place_refuses_to_read_it():
     """The Result of a large float32 pred holds the user's tensor, not a float64 copy: what it holds (the bounded JSON)
     stays as it was after the tensor is changed in place; what it would have to read from the tensor (every element:

@@ -628,7 +628,10 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
     # (NaN was refused before.) The user's own narrower tensor where pred was widened from it: the same extremes and
     # float32 screen in half the bytes or less; aminmax: one pass, where amin and amax take two
     narrow = trace.source if trace.source is not None and trace.source.shape == pred.shape else None
-    low, high = (float(v) for v in torch.aminmax(pred if narrow is None else narrow)) if pred.numel() else (0.0, 0.0)
+    if trace.extremes is not None:  # (read by compute's check of the inputs already)
+        low, high = trace.extremes
+    else:
+        low, high = (float(v) for v in torch.aminmax(pred if narrow is None else narrow)) if pred.numel() else (0.0, 0.0)
     if high > 0:
         trace.warn(NLL_POSITIVE)
     elif math.isfinite(low) and math.isfinite(high):  # every element finite: the rows are distributions or not
