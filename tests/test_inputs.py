@@ -296,6 +296,11 @@ def test_a_large_narrow_float_tensor_is_widened_when_its_values_are_first_read(d
     assert values.dtype == F64 and torch.equal(values, t.double()) and parsed.values is values
     assert parsed.narrow is None  # widened once: the float64 values from now on
     assert read_tensor(t[:inputs.DECIMALS_MAX_ELEMENTS], "pred").narrow is None  # small: widened at once
+    import copy
+    import pickle
+    t.add_(0.0)  # (a version counter past 0: a copy has its own)
+    for kept in (copy.deepcopy(read_tensor(t, "pred")), pickle.loads(pickle.dumps(read_tensor(t, "pred")))):
+        assert kept.narrow is not None and torch.equal(kept.values, t.double())
     changed = read_tensor(t, "target")
     t.mul_(2)
     with pytest.raises(RuntimeError, match=r"^target: the tensor was changed in place after it was read") as err:

@@ -59,6 +59,11 @@ class Widening:
             raise RuntimeError(msg("inputs.changed_in_place", name=self.name))
         return self.tensor
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A copy (copy.deepcopy, pickle: a Result kept in an app's state) holds its own copy of the tensor, unchanged
+        since it was read, and records that copy's version."""
+        return (Widening, (self.current(), self.name))
+
 
 class _Values:
     """TensorInput.values: a Widening given for it is widened (once) when the field is first read."""
