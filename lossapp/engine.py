@@ -67,9 +67,11 @@ HELD_EXACTLY: dict[torch.dtype, tuple[str, ...]] = {
 
 
 def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, TensorInput | None]:
-    """Parse pred and target as the spec needs them (pred float64; target per spec.target_dtype)."""
+    """Parse pred and target as the spec needs them (pred float64, or a narrower float tensor widened when its values
+    are read: see TensorInput.narrow; target per spec.target_dtype)."""
     pred_in = read_tensor(pred, "pred")
-    pred_in = pred_in.same_decimals(pred_in.values.double())
+    if pred_in.narrow is None:
+        pred_in = pred_in.same_decimals(pred_in.values.double())
     target_in = None
     if spec.target_kind is None:
         if target is not None and not (isinstance(target, str) and not target.strip()):
@@ -88,10 +90,14 @@ def read_inputs(spec: LossSpec, pred: Any, target: Any) -> tuple[TensorInput, Te
     return pred_in, target_in
 
 
-def _finite(t: torch.Tensor, name: str, allow_inf: bool = False, source: Any = None) -> list[Message]:
+def _finite(t: torch.Tensor, name: str, allow_inf: bool = False, source: Any = None,
+            extremes: tuple[float, float] | None = None) -> list[Message]:
     """require_finite, decided by one reduction where possible: a finite sum means every element is finite. The sum
-    reads `source` where t is its values widened to float64 unchanged (the user's float32 tensor: half the bytes)."""
-    if not t.is_floating_point() or all_finite(_same_values(source, t)):
+    reads `source` where t is its values widened to float64 unchanged (the user's float32 tensor: half the bytes).
+    `extremes`: t's (min, max) where they were read already (both finite: every element is; a NaN makes them NaN)."""
+    if not t.is_floating_point():
+        return []
+    if all(map(math.isfinite, extremes)) if extremes is not None else all_finite(_same_values(source, t)):
         return []
     return require_finite(t, name, allow_inf=allow_inf)
 
@@ -106,10 +112,11 @@ def _same_values(source: Any, value: torch.Tensor) -> torch.Tensor:
 
 
 def input_warnings(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None,
-                   sources: tuple[Any, Any] = (None, None)) -> list[Message]:
+                   sources: tuple[Any, Any] = (None, None), extremes: tuple[float, float] | None = None,
+                   ) -> list[Message]:
     """NaN is refused; ±inf in logits or scores is allowed and warned about. `sources`: the user's pred and target
-    that pred and target were read from (see `_same_values`)."""
-    warnings = _finite(pred, "pred", allow_inf=spec.pred_kind in INF_ALLOWED, source=sources[0])
+    that pred and target were read from (see `_same_values`); `extremes`: pred's (min, max) where read already."""
+    warnings = _finite(pred, "pred", allow_inf=spec.pred_kind in INF_ALLOWED, source=sources[0], extremes=extremes)
     if target is not None:
         warnings += _finite(target, "target", source=sources[1])
     return warnings
@@ -129,7 +136,7 @@ def resolve_reduction(spec: LossSpec, reduction: Any) -> str:
 def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
               reduction: str, *, release: bool = False,
               replay: Replayer | None = None, quiet: bool = False,
-              sparse: bool = False, source: torch.Tensor | None = None,
+              sparse: bool = False, source: torch.Tensor | None = None, narrow: bool = False,
               ) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
     """Run the float64 step function; return the trace, the value and d(value)/d(pred).
 
@@ -142,10 +149,11 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
     per sample, from torch.gather's sparse_grad) is returned so with `sparse` (for `compare_gradients`, which compares
     it where it lives), else dense: element for element the tensor a dense backward writes (zeros, each element added).
     `source`: the user's narrower tensor that pred was widened from unchanged, for the steps to read (`Trace.source`).
+    `narrow`: pred is in a narrower floating dtype and the spec takes it so (`LossSpec.narrow_pred`): not widened.
     """
     trace = Trace(transient=release, replay=replay, quiet=quiet, source=source)
     x = pred.detach()
-    x = x.double() if x.is_floating_point() else x
+    x = x.double() if x.is_floating_point() and not narrow else x
     grad = None
     if spec.differentiable and spec.gradient is not None:
         shared = {"shared": trace.shared} if spec.gradient_shared else {}
@@ -187,7 +195,7 @@ class Replay:
     every step, and the complete gradients. Holds references to those inputs only (no copy, no cycle)."""
 
     spec: LossSpec
-    pred: torch.Tensor  # as prepared by the loss, on the CPU
+    pred: torch.Tensor | TensorInput  # as prepared by the loss, on the CPU (a TensorInput: its values, read when replayed)
     target: torch.Tensor | None
     params: dict[str, Any]
     reduction: str
@@ -196,7 +204,8 @@ class Replay:
 
     def _inputs(self) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, Any]]:
         device = verification_device(self.device)
-        return _on(self.pred, device), _on(self.target, device), {k: _on(v, device) for k, v in self.params.items()}
+        pred = self.pred.values if isinstance(self.pred, TensorInput) else self.pred
+        return _on(pred, device), _on(self.target, device), {k: _on(v, device) for k, v in self.params.items()}
 
     def steps(self) -> list[Step]:
         """Every step with its complete value (the trace rerun without a gradient)."""
@@ -460,26 +469,32 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     pred_in, target_in = read_inputs(spec, pred, target)
     vdev = verification_device(dev)
     run_params = {k: _on(v, vdev) for k, v in effective.items()}
-    x0 = _on(pred_in.values, vdev)
+    # a large pred in a narrower float dtype, which the loss takes as it is: no float64 copy (TensorInput.narrow)
+    narrow = pred_in.narrow if spec.narrow_pred is not None and spec.narrow_pred(effective) else None
+    x0 = _on(pred_in.values, vdev) if narrow is None else narrow.to(vdev)
     t0 = None if target_in is None else target_in.values.to(vdev)
     same = _same_values(pred, x0)
     prep = Trace(source=same if same is not x0 and same.dtype != torch.float64 else None)
-    inf_warnings = categorized(input_warnings(spec, x0, t0, (pred, target)), InputWarning)
+    if narrow is not None:  # (its extremes, for the check of the inputs and the loss's prepare: one pass for both)
+        low, high = torch.aminmax(x0 if prep.source is None else prep.source)
+        prep.extremes = (float(low), float(high))
+    inf_warnings = categorized(input_warnings(spec, x0, t0, (pred, target), prep.extremes), InputWarning)
     prep.warnings.extend(inf_warnings)
     x, t = x0, t0
     if spec.prepare is not None:
         x, t = spec.prepare(x, t, run_params, prep)
-    kept_pred = pred_in if x is x0 else pred_in.same_decimals(x.cpu())
+    kept_pred = pred_in if x is x0 else pred_in.same_decimals(x.cpu().double())
     kept_target = target_in if target_in is None or t is t0 else target_in.same_decimals(t.cpu())
-    replay = Replay(spec, kept_pred.values, kept_target.values if kept_target else None, effective, reduction, dev, dt)
+    replay = Replay(spec, kept_pred if narrow is not None and x is x0 else kept_pred.values,
+                    kept_target.values if kept_target else None, effective, reduction, dev, dt)
 
     trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay, sparse=True,
-                                          source=prep.source if x is x0 else None)
+                                          source=prep.source if x is x0 else None, narrow=narrow is not None and x is x0)
     warnings = categorized(dict.fromkeys(prep.warnings + trace.warnings), StepWarning)  # the loss's own notes
     if inf_warnings and bool(torch.isinf(x).any()):
         dense = None if manual_grad is None else \
             manual_grad.full() if isinstance(manual_grad, Lazy) else manual_grad.to_dense()  # (a dense one: itself)
-        honest = limit_warnings(spec, x, t, run_params, reduction, value, dense)
+        honest = limit_warnings(spec, x.double(), t, run_params, reduction, value, dense)
         if honest is not None:  # the trace is not (or not known to be) the limit: say that instead
             warnings = [w for w in warnings if w not in inf_warnings] + categorized(honest, InputWarning)
     warnings += categorized([w for w in mixup_warnings(spec, x0, t0, effective, reduction) if w not in warnings],

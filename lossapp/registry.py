@@ -166,6 +166,11 @@ class LossSpec:
     # for the inputs as prepared (nll: each counted sample's target class), or None: the gradients are then compared
     # at those elements and checked to be exactly 0 at every other (lossapp.reference.closeness's `support`)
     gradient_support: Callable[..., torch.Tensor | None] | None = None
+    # params -> whether prepare, the steps and the gradient take pred in the user's own narrower floating dtype
+    # (float32, float16, bfloat16; every value exact in float64) as it is, widening exactly where they compute with it
+    # (nll of log-probabilities: its steps pick one element per sample): lossapp.compute then makes no float64 copy of
+    # a large pred (lossapp.inputs.TensorInput.narrow). None: pred always comes as float64.
+    narrow_pred: Callable[[dict[str, Any]], bool] | None = None
     # "Reproduce in PyTorch": a Python expression computing the same value with torch built-ins, using the
     # names pred, target, reduction and the parameter names (defined by the snippet writer in render.py),
     # with `torch` and `F` (torch.nn.functional) imported. May span lines; the last line's value is printed.

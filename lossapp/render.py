@@ -348,7 +348,7 @@ def param_text(value: Any, lang: str = "en") -> str:
 
 def input_shapes(result: Result) -> list[str]:
     """The inputs' shapes as plain text: ["pred (2, 3)", "target (2,)"] (an input not given is left out)."""
-    return [f"{name} {shape_text(tuple(given.values.shape))}"
+    return [f"{name} {shape_text(given.shape)}"
             for name, given in (("pred", result.pred), ("target", result.target)) if given is not None]
 
 

@@ -118,7 +118,7 @@ class Result:
     def _table_base(self) -> tuple[int, ...] | None:
         if self.unreduced is not None and self.unreduced.dim() > 0:
             return tuple(self.unreduced.shape)
-        return tuple(self.pred.values.shape) if self.pred is not None else None
+        return self.pred.shape if self.pred is not None else None
 
     def table(self, rows: int | None = None) -> pd.DataFrame:
         """One row per element of the unreduced loss (per sample for class losses), with the inputs and every

@@ -279,6 +279,37 @@ def test_torch_float_tensors(dtype):
         np.testing.assert_array_equal(parsed.decimals, [[4, 1], [3, 1]])
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_a_large_narrow_float_tensor_is_widened_when_its_values_are_first_read(dtype):
+    """Above DECIMALS_MAX_ELEMENTS a float32 / float16 / bfloat16 tensor is held as it is (TensorInput.narrow, no copy):
+    its shape and kind read without widening; its values, when first read, the float64 widening (once); a change in
+    place before that is an error naming the input, not other values."""
+    g = torch.Generator().manual_seed(4)
+    t = (torch.randn(inputs.DECIMALS_MAX_ELEMENTS + 1, generator=g) * 3).to(dtype)
+    parsed = read_tensor(t, "pred")
+    if dtype == torch.float64:
+        assert parsed.narrow is None and parsed.values.dtype == F64
+        return
+    assert parsed.narrow is not None and parsed.narrow.data_ptr() == t.data_ptr() and parsed.decimals is None
+    assert parsed.shape == tuple(t.shape) and not parsed.integral and parsed.narrow is not None  # (still narrow)
+    values = parsed.values
+    assert values.dtype == F64 and torch.equal(values, t.double()) and parsed.values is values
+    assert parsed.narrow is None  # widened once: the float64 values from now on
+    assert read_tensor(t[:inputs.DECIMALS_MAX_ELEMENTS], "pred").narrow is None  # small: widened at once
+    import copy
+    import pickle
+    t.add_(0.0)  # (a version counter past 0: a copy has its own)
+    for kept in (copy.deepcopy(read_tensor(t, "pred")), pickle.loads(pickle.dumps(read_tensor(t, "pred")))):
+        assert kept.narrow is not None and torch.equal(kept.values, t.double())
+    changed = read_tensor(t, "target")
+    t.mul_(2)
+    with pytest.raises(RuntimeError, match=r"^target: the tensor was changed in place after it was read") as err:
+        changed.values  # noqa: B018
+    assert has_zh(err.value.args[0])
+    with pytest.raises(RuntimeError):
+        changed.narrow  # noqa: B018
+
+
 @pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64, torch.uint32])
 def test_torch_int_tensors(dtype):
     parsed = read_tensor(torch.tensor([1, 0, 2], dtype=dtype), "target")

@@ -481,14 +481,18 @@ def test_exp_row_sum_screen_reads_a_narrow_source_as_its_float32_rounding():
                 assert float(torch.maximum(high - 1, 1 - low)) == float((sums - 1).abs().max())
 
 
+@pytest.mark.parametrize("rows", [4000, 12000])
 @pytest.mark.parametrize("case", ["distributions", "rows_off", "positive", "subnormal_positive", "minus_inf",
                                   "beyond_float16", "bfloat16", "ignored", "weighted"])
-def test_nll_of_a_float32_tensor_reads_it_as_its_float64_widening(case):
+def test_nll_of_a_float32_tensor_reads_it_as_its_float64_widening(case, rows):
     """compute() hands nll's prepare the user's own narrower tensor (Trace.source) for its extremes and its screen:
-    every warning, value, gradient and comparison is the one of the same values given in float64."""
+    every warning, value, gradient and comparison is the one of the same values given in float64. Above
+    DECIMALS_MAX_ELEMENTS (12000 rows) pred is that tensor itself, never widened (LossSpec.narrow_pred): no float64
+    copy is made, and the Result widens it only when its values are read (its complete steps, gradients and table
+    then the same too)."""
     g = torch.Generator().manual_seed(22)
-    pred = torch.log_softmax(torch.randn(4000, 10, generator=g) * 3, 1)
-    target = torch.randint(0, 10, (4000,), generator=g)
+    pred = torch.log_softmax(torch.randn(rows, 10, generator=g) * 3, 1)
+    target = torch.randint(0, 10, (rows,), generator=g)
     params = {}
     if case == "rows_off":
         pred[5] -= 0.01
@@ -512,6 +516,44 @@ def test_nll_of_a_float32_tensor_reads_it_as_its_float64_widening(case):
     wide = lossapp.compute("nll", pred.double(), target, **params)
     assert narrow.warnings == wide.warnings
     assert narrow.to_dict() == wide.to_dict()
+    assert (narrow.pred.narrow is not None) == (rows == 12000)  # (not widened by compute() nor the bounded JSON)
+    if rows == 12000 and case in ("minus_inf", "ignored", "weighted", "bfloat16"):
+        assert narrow.to_dict(full=True) == wide.to_dict(full=True)
+        assert narrow.table(rows=50).equals(wide.table(rows=50))
+        assert torch.equal(narrow.pred.values, pred.double()) and narrow.pred.narrow is None
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_nll_of_a_large_narrow_pred_with_nan_or_inf_is_refused_or_warned_as_its_widening(bad):
+    """The check of a large narrow pred reads its extremes (one pass, shared with nll's prepare): NaN is refused and
+    +inf warned about exactly as for the same values in float64."""
+    g = torch.Generator().manual_seed(24)
+    pred = torch.log_softmax(torch.randn(12000, 10, generator=g), 1)
+    pred[7, 3] = bad
+    target = torch.randint(0, 10, (12000,), generator=g)
+    outcomes = []
+    for as_given in (pred, pred.double()):
+        try:
+            r = lossapp.compute("nll", as_given, target)
+            outcomes.append((r.warnings, r.to_dict()))
+        except InputError as err:
+            outcomes.append(str(err))
+    assert outcomes[0] == outcomes[1]
+    assert isinstance(outcomes[0], str) == math.isnan(bad)
+
+
+def test_nll_result_of_a_large_narrow_pred_changed_in_place_refuses_to_read_it():
+    """The Result of a large float32 pred holds the user's tensor, not a float64 copy: what it holds (the bounded JSON)
+    stays as it was after the tensor is changed in place; what it would have to read from the tensor (every element:
+    a replay) is an error naming pred, as autograd refuses a saved tensor changed in place, never other values."""
+    g = torch.Generator().manual_seed(23)
+    pred = torch.log_softmax(torch.randn(12000, 10, generator=g), 1)
+    r = lossapp.compute("nll", pred, torch.randint(0, 10, (12000,), generator=g))
+    bounded = r.to_dict()
+    pred.sub_(1.0)
+    assert r.to_dict() == bounded
+    with pytest.raises(RuntimeError, match=r"^pred: the tensor was changed in place after it was read"):
+        r.to_dict(full=True)
 
 
 def test_nll_gradient_support_is_each_counted_sample_target_class():

@@ -38,6 +38,52 @@ class ShortestDecimals:
         return _shortest_decimals(self.values.to(self.dtype))
 
 
+class Widening:
+    """TensorInput.values held as the user's own floating tensor of a narrower dtype (float32, float16, bfloat16; no
+    copy), widened to float64 when first read (exactly: every element the same number). A computation that can read
+    the values in their own dtype (`TensorInput.narrow`) then makes no float64 copy of them. Only for tensors of more
+    than limits.DECIMALS_MAX_ELEMENTS elements (whose decimals are not read).
+
+    The tensor is the user's, so its version counter is recorded, as autograd does for a tensor it saves: reading it
+    after a change in place raises a RuntimeError (the values read would not be the ones computed with) rather than
+    giving other values. (Like autograd's check, it cannot see writes through a numpy array that shares the memory.)"""
+
+    __slots__ = ("name", "tensor", "version")
+
+    def __init__(self, tensor: torch.Tensor, name: str) -> None:
+        self.tensor, self.name, self.version = tensor, name, tensor._version
+
+    def current(self) -> torch.Tensor:
+        """The tensor, unchanged since it was read (else a RuntimeError)."""
+        if self.tensor._version != self.version:
+            raise RuntimeError(msg("inputs.changed_in_place", name=self.name))
+        return self.tensor
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A copy (copy.deepcopy, pickle: a Result kept in an app's state) holds its own copy of the tensor, unchanged
+        since it was read, and records that copy's version."""
+        return (Widening, (self.current(), self.name))
+
+
+class _Values:
+    """TensorInput.values: a Widening given for it is widened (once) when the field is first read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError(self._name[1:])  # (no default: the dataclass field is required)
+        value = getattr(obj, self._name)
+        if isinstance(value, Widening):
+            value = value.current().to(torch.float64)
+            object.__setattr__(obj, self._name, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        object.__setattr__(obj, self._name, value)  # (frozen: only the dataclass's __init__ sets it)
+
+
 class _Decimals:
     """TensorInput.decimals: a ShortestDecimals given for it is resolved (once) when the field is first read."""
 
@@ -61,7 +107,8 @@ class _Decimals:
 class TensorInput:
     """A parsed tensor and how it was written.
 
-    values:   float64 tensor, or int64 when every entry was written as an integer.
+    values:   float64 tensor, or int64 when every entry was written as an integer. A large tensor of a narrower
+              floating dtype is given as a `Widening` and widened when first read (`narrow` reads it as it is).
     decimals: per element, the digits written after the decimal point, in absolute terms ('1.5e-3' -> 4);
               -1 where the entry was an integer (taken as exact). For floats that came from Python
               (lists, arrays, tensors) it is the decimals of their shortest repr in their own dtype
@@ -69,16 +116,29 @@ class TensorInput:
               dtypes give -1. None when unknown (inputs of more than limits.DECIMALS_MAX_ELEMENTS elements).
     """
 
-    values: torch.Tensor
+    values: torch.Tensor = _Values()  # type: ignore[assignment]
     decimals: np.ndarray | None = _Decimals()  # type: ignore[assignment]
+
+    def _held(self) -> torch.Tensor:
+        """The values as held: float64 (or int64), or a narrower floating tensor not yet widened (for dtype and
+        shape, which widening keeps)."""
+        value = object.__getattribute__(self, "_values")
+        return value.tensor if isinstance(value, Widening) else value
 
     @property
     def integral(self) -> bool:
-        return not self.values.is_floating_point()
+        return not self._held().is_floating_point()
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.values.shape)
+        return tuple(self._held().shape)
+
+    @property
+    def narrow(self) -> torch.Tensor | None:
+        """The values in the user's own narrower floating dtype, where they are held so (a `Widening` not read as
+        float64 yet): every element the same number as in `values`, in half the bytes or less; else None."""
+        value = object.__getattribute__(self, "_values")
+        return value.current() if isinstance(value, Widening) else None
 
     def same_decimals(self, values: torch.Tensor) -> TensorInput:
         """Other values of the same elements with these decimals (not computed here where they are not yet)."""
@@ -190,6 +250,8 @@ def _from_torch(t: torch.Tensor, name: str) -> TensorInput:
         if t.numel() == 0:
             raise InputError("inputs.empty_tensor", name=name, shape=shape_text(t.shape))
         if t.is_floating_point():
+            if t.numel() > limits.DECIMALS_MAX_ELEMENTS and t.dtype in (torch.float32, torch.float16, torch.bfloat16):
+                return TensorInput(Widening(t, name), None)  # type: ignore[arg-type]  (widened when read)
             values = t.to(torch.float64)
             return TensorInput(values, ShortestDecimals(values, t.dtype) if t.numel() <= limits.DECIMALS_MAX_ELEMENTS
                                else None)

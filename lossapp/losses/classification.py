@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -109,11 +109,12 @@ def _clamp_note(log: torch.Tensor, p: torch.Tensor, quiet: str) -> str:
 
 
 def _exp_sums(log_p: torch.Tensor, cd: int) -> torch.Tensor:
-    """Σ e^{log p} along the class dimension `cd`, a block of samples at a time (no tensor of every e^{log p})."""
+    """Σ e^{log p} along the class dimension `cd` in float64, a block of samples at a time (no tensor of every
+    e^{log p}; a narrower log_p widened a block at a time)."""
     if cd == 0:
-        return torch.exp(log_p).sum(cd)
+        return torch.exp(log_p.double()).sum(cd)
     samples = max(1, CHUNK // max(1, log_p[0].numel()))
-    return torch.cat([torch.exp(block).sum(cd) for block in log_p.split(samples)])
+    return torch.cat([torch.exp(block.double()).sum(cd) for block in log_p.split(samples)])
 
 
 # Rows of at most this many classes have their Σ e^{log p} screened in float32 first (see exp_row_sum_warning).
@@ -582,8 +583,8 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
         message = row_sum_warning(target.sum(class_dim(pred)), "target", "classification.warn.rows_used_as_given")
         if message:
             trace.warn(message)
-        if int(params.get("ignore_index", -100)) != -100:
-            raise InputError("classification.error.ignore_index_with_probabilities", got=int(params["ignore_index"]))
+        if ignore_index_of(params) != -100:
+            raise InputError("classification.error.ignore_index_with_probabilities", got=ignore_index_of(params))
         return pred, target
     if tuple(target.shape) != index_shape:
         if allow_probabilities:
@@ -592,7 +593,7 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
         one_hot = target.shape == pred.shape
         raise InputError("classification.error.target_shape_one_hot" if one_hot else "classification.error.target_shape",
                          index=shape_text(index_shape), pred=shape_text(pred.shape), got=shape_text(target.shape))
-    return pred, require_class_indices(target, classes, ignore_index=int(params.get("ignore_index", -100)))
+    return pred, require_class_indices(target, classes, ignore_index=ignore_index_of(params))
 
 
 def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -627,7 +628,10 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
     # (NaN was refused before.) The user's own narrower tensor where pred was widened from it: the same extremes and
     # float32 screen in half the bytes or less; aminmax: one pass, where amin and amax take two
     narrow = trace.source if trace.source is not None and trace.source.shape == pred.shape else None
-    low, high = (float(v) for v in torch.aminmax(pred if narrow is None else narrow)) if pred.numel() else (0.0, 0.0)
+    if trace.extremes is not None:  # (read by compute's check of the inputs already)
+        low, high = trace.extremes
+    else:
+        low, high = (float(v) for v in torch.aminmax(pred if narrow is None else narrow)) if pred.numel() else (0.0, 0.0)
     if high > 0:
         trace.warn(NLL_POSITIVE)
     elif math.isfinite(low) and math.isfinite(high):  # every element finite: the rows are distributions or not
@@ -658,6 +662,11 @@ def _log_softmax_steps(trace: Trace, pred: torch.Tensor, cd: int, kind: str) -> 
     return log_p
 
 
+def ignore_index_of(params: dict[str, Any]) -> int:
+    """The params' ignore_index (torch's default −100)."""
+    return int(params.get("ignore_index", -100))
+
+
 def any_ignored_sample(target: torch.Tensor, ignore_index: int) -> bool:
     """Whether some class index in `target` is ignore_index; decided by the extremes of target where ignore_index lies
     outside them (torch's default −100 with indices in [0, C)), without a mask (aminmax of the indices takes a fraction
@@ -668,6 +677,37 @@ def any_ignored_sample(target: torch.Tensor, ignore_index: int) -> bool:
     return int(low) <= ignore_index <= int(high) and bool((target == ignore_index).any())
 
 
+class IgnoredSamples(NamedTuple):
+    """Class-index targets under torch's ignore_index rule (cross_entropy, nll), worked out once in one place for the
+    steps and NLL's closed-form gradient.
+
+    any: whether some sample is ignored. mask: target == ignore_index where some sample is ignored or the caller asked
+    for it (class weights, label smoothing), else None. safe: target with class 0 at the ignored samples (an index a
+    gather can read; what it picks there is then replaced by 0), target itself where none is ignored."""
+
+    any: bool
+    mask: torch.Tensor | None
+    safe: torch.Tensor
+
+    @classmethod
+    def of(cls, target: torch.Tensor, params: dict[str, Any], *, any_ignored: bool | None = None,
+           mask: bool = False) -> IgnoredSamples:
+        """`any_ignored`: whether some sample is ignored, where the caller knows it already, else None (decided here,
+        see any_ignored_sample); `mask`: make the mask even where no sample is ignored."""
+        ignore_index = ignore_index_of(params)
+        if any_ignored is None:
+            any_ignored = any_ignored_sample(target, ignore_index)
+        ignored = target == ignore_index if any_ignored or mask else None
+        safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
+        return cls(any_ignored, ignored, safe)
+
+    def class_weights(self, weight: torch.Tensor | None) -> torch.Tensor:
+        """w_{y_n} in float64: weight[y_n] (1 without class weights), 0 at the ignored samples (needs the mask)."""
+        if weight is None:
+            return (~self.mask).double()
+        return torch.where(self.mask, 0.0, weight.double()[self.safe])
+
+
 def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
                       reduction: str, smoothing: float, sparse_grad: bool = False,
                       source: torch.Tensor | None = None, any_ignored: bool | None = None) -> torch.Tensor:
@@ -675,20 +715,20 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     is pred itself and the pick is all that reads it (NLL of log-probabilities), so that autograd gives d/d(log p)
     as a sparse COO tensor of one element per sample instead of a dense tensor of zeros (torch.gather's
     sparse_grad; `lossapp.engine.run_trace` makes it dense for every caller that does not ask for it sparse).
-    `source`: log_p's own values in a narrower dtype (`Trace.source`, for NLL of log-probabilities), which the pick
-    reads where no gradient is recorded through it (the same values, widened exactly, from half the bytes or less).
+    `source`: log_p's own values in a narrower dtype (`Trace.source`, for NLL of log-probabilities; or log_p itself,
+    where that is pred in its own narrower dtype: `LossSpec.narrow_pred`), which the pick reads where no gradient is
+    recorded through it (the same values, widened exactly, from half the bytes or less).
     `any_ignored`: whether some sample is ignored, where the caller knows it already (`nll_gradient` leaves it in the
     trace's `shared`: the same target and ignore_index), else None (decided here)."""
     cd = class_dim(log_p)
     classes = log_p.shape[cd]
-    ignore_index = int(params.get("ignore_index", -100))
+    ignore_index = ignore_index_of(params)
     weight = params.get("weight")
-    if any_ignored is None:  # (without, the selections below change nothing: skipped)
-        any_ignored = any_ignored_sample(target, ignore_index)
-    ignored = target == ignore_index if any_ignored or weight is not None or smoothing != 0 else None
-    safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
+    # (where no sample is ignored, the selections below change nothing: skipped)
+    samples = IgnoredSamples.of(target, params, any_ignored=any_ignored, mask=weight is not None or smoothing != 0)
+    any_ignored, ignored, safe = samples
     if source is not None and source.shape == log_p.shape and not (log_p.requires_grad and torch.is_grad_enabled()):
-        picked = source.gather(cd, safe.unsqueeze(cd)).squeeze(cd).to(log_p.dtype)
+        picked = source.gather(cd, safe.unsqueeze(cd)).squeeze(cd).to(torch.float64)
     else:
         picked = log_p.gather(cd, safe.unsqueeze(cd), sparse_grad=sparse_grad and smoothing == 0).squeeze(cd)
     if any_ignored:
@@ -704,10 +744,9 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
         w_y = torch.ones((), dtype=picked.dtype, device=picked.device).expand(picked.shape)
         nll = -picked
     else:
-        w_y = (~ignored).double()
+        w_y = samples.class_weights(weight)
         if weight is not None:
-            w_y = trace.add("w_y", msg("classification.step.weight_of_the_true_class"), r"w_{y_n}",
-                            torch.where(ignored, 0.0, weight.double()[safe]),
+            w_y = trace.add("w_y", msg("classification.step.weight_of_the_true_class"), r"w_{y_n}", w_y,
                             note=msg("classification.note.0_for_ignored_samples") if any_ignored else "")
         nll = torch.where(ignored, torch.zeros_like(picked), -w_y * picked) if any_ignored else -w_y * picked
     if smoothing == 0:
@@ -843,10 +882,18 @@ def nll_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params: di
         log_p = trace.add("log p", msg("classification.step.given_log_probabilities"), r"\log p_{n,c} = x_{n,c}", pred,
                           note=msg("classification.note.nll_loss_takes_them_as"))
     # (given log-probabilities: the gradient lives at each sample's target class, and autograd gives it sparse; the
-    # pick may read the user's narrower tensor that pred was widened from)
+    # pick may read the user's narrower tensor that pred was widened from, or pred itself where it is that tensor:
+    # _nll_narrow)
+    source = None if probabilities else trace.source if pred.dtype == torch.float64 else pred
     return _index_loss_steps(trace, log_p, target, params, reduction, 0.0, sparse_grad=not probabilities,
-                             source=None if probabilities else trace.source,
-                             any_ignored=trace.shared.get(ANY_IGNORED))
+                             source=source, any_ignored=trace.shared.get(ANY_IGNORED))
+
+
+def _nll_narrow(params: dict[str, Any]) -> bool:
+    """LossSpec.narrow_pred: given log-probabilities are read only by the checks of prepare (in float32, or widened a
+    block at a time), the pick (widened) and the steps' shown elements, and the gradient reads pred's shape: pred may
+    come in the user's own narrower dtype. Not for probabilities, whose log is taken in float64."""
+    return params.get("input", "log_probabilities") == "log_probabilities"
 
 
 # The key under which nll_gradient (run first, on the same target) leaves whether some sample is ignored in the trace's
@@ -867,17 +914,12 @@ def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
     if params.get("input", "log_probabilities") != "log_probabilities":
         return None
     cd = class_dim(pred)
-    ignore_index = int(params.get("ignore_index", -100))
     weight = params.get("weight")
-    any_ignored = any_ignored_sample(target, ignore_index)
+    samples = IgnoredSamples.of(target, params, mask=weight is not None)
+    any_ignored, ignored, safe = samples
     if shared is not None:
         shared[ANY_IGNORED] = any_ignored
-    unweighted = weight is None and not any_ignored
-    ignored = None if unweighted else target == ignore_index
-    safe = torch.where(ignored, torch.zeros_like(target), target) if any_ignored else target
-    w_y = None
-    if not unweighted:
-        w_y = (~ignored).double() if weight is None else torch.where(ignored, 0.0, weight.double()[safe])
+    w_y = None if ignored is None else samples.class_weights(weight)  # (None: every w_{y_n} is 1)
     g = torch.ones((), dtype=torch.float64, device=pred.device)
     if reduction == "mean":
         g = g / (torch.tensor(float(target.numel()), dtype=torch.float64) if w_y is None else w_y.sum())
@@ -922,7 +964,7 @@ def target_positions(pred: torch.Tensor, target: torch.Tensor, params: dict[str,
     y = target.reshape(-1).to(device=pred.device, dtype=torch.int64)
     sample = torch.arange(y.numel(), device=pred.device)
     flat = (sample // inner) * (pred.shape[cd] * inner) + y * inner + sample % inner
-    return flat[y != int(params.get("ignore_index", -100))]
+    return flat[y != ignore_index_of(params)]
 
 
 def _ce_logits(x: torch.Tensor, kind: str) -> torch.Tensor:
@@ -1471,7 +1513,7 @@ register(LossSpec(
             Param("input", "log_probabilities", Options(("log_probabilities", "probabilities")),
                   msg("classification.nll.param.input")), _LOG_BASE),
     steps=nll_steps, enclosure=nll_enclosure, reference=_nll_reference, gradient=nll_gradient,
-    gradient_shared=True, gradient_support=target_positions,
+    gradient_shared=True, gradient_support=target_positions, narrow_pred=_nll_narrow,
     reference_name="torch.nn.functional.nll_loss", prepare=_nll_prepare,
     aliases=("NLLLoss", "negative_log_likelihood", "nll_loss"), target_dtype="index",
     example={"pred": "[[-0.3375, -1.5375, -2.6375], [-2.1869, -0.2869, -1.9869]]", "target": "[0, 2]", "params": {}},
