@@ -45,7 +45,7 @@ class Widening:
     than limits.DECIMALS_MAX_ELEMENTS elements (whose decimals are not read).
 
     The tensor is the user's, so its version counter is recorded, as autograd does for a tensor it saves: reading it
-    after a change in place raises a RuntimeError (the values read would not be the ones computed with) rather than
+    after a change in place raises an InputError (the values read would not be the ones computed with) rather than
     giving other values. (Like autograd's check, it cannot see writes through a numpy array that shares the memory.)"""
 
     __slots__ = ("name", "tensor", "version")
@@ -54,9 +54,9 @@ class Widening:
         self.tensor, self.name, self.version = tensor, name, tensor._version
 
     def current(self) -> torch.Tensor:
-        """The tensor, unchanged since it was read (else a RuntimeError)."""
+        """The tensor, unchanged since it was read (else an InputError)."""
         if self.tensor._version != self.version:
-            raise RuntimeError(msg("inputs.changed_in_place", name=self.name))
+            raise InputError("inputs.changed_in_place", name=self.name)
         return self.tensor
 
     def __reduce__(self) -> tuple[Any, ...]:
