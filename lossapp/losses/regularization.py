@@ -84,9 +84,12 @@ def _penalty_gradient(per_weight: Callable[[torch.Tensor, float], torch.Tensor])
     float64 tensor of w's size); every other caller gets the tensor (`Lazy.full`), element for element the same."""
     def gradient(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any], reduction: str) -> Lazy:
         lam, n = float(params["lam"]), max(pred.numel(), 1)
-        if reduction == "mean":
-            return Lazy(lambda w: per_weight(w, lam).div_(n), (pred.detach(),))
-        return Lazy(lambda w: per_weight(w, lam), (pred.detach(),))
+        mean = reduction == "mean"
+
+        def derivative(w: torch.Tensor) -> torch.Tensor:
+            g = per_weight(w, lam)
+            return g.div_(n) if mean else g
+        return Lazy(derivative, (pred.detach(),))
     return gradient
 
 
