@@ -726,3 +726,41 @@ def test_soft_error_sums_in_one_buffer_equal_the_products_bitwise(shape: tuple[i
     expected = (_ssum(p * (1 - t), dims), _ssum((1 - p) * t, dims))
     for got in (soft_error_sums(p, t, dims), soft_error_sums(p.clone().requires_grad_(True), t, dims)):
         assert all(torch.equal(a.detach(), b) for a, b in zip(got, expected, strict=True))
+
+
+@pytest.mark.parametrize("name", SET_LOSSES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_one_sets_lazy_gradient_compares_as_the_dense_one(name: str, reduction: str) -> None:
+    """One set: the closed-form gradient is a Lazy value (compared a block at a time) and compute() gives the
+    comparison, every field, that the same gradient as a tensor gives; the complete gradient (replayed) is that
+    tensor. Several sets: a tensor."""
+    import dataclasses
+
+    from test_reference import _same_gradient_comparison
+
+    from lossapp.trace import Lazy
+
+    spec = lossapp.LOSSES[name]
+    g = torch.Generator().manual_seed(11)
+    n = 3 * (1 << 18) + 5  # (more than one block, the last one short)
+    p = torch.rand(n, generator=g, dtype=torch.float64)
+    t = torch.where(torch.rand(n, generator=g) < 0.5, (torch.rand(n, generator=g) < 0.3).double(),
+                    torch.rand(n, generator=g, dtype=torch.float64))  # hard and soft labels
+    params = spec.resolve_params({})
+    assert isinstance(spec.gradient(p, t, params, reduction), Lazy)
+    assert isinstance(spec.gradient(p[:30].reshape(5, 6), t[:30].reshape(5, 6),
+                                    spec.resolve_params({"per_sample": True}), reduction), torch.Tensor)
+    lazy_result = lossapp.compute(name, p, t, reduction=reduction)
+
+    def dense(*args: object, **kwargs: object) -> torch.Tensor:
+        grad = spec.gradient(*args, **kwargs)
+        assert isinstance(grad, Lazy)
+        return grad.full()
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(lossapp.LOSSES, name, dataclasses.replace(spec, gradient=dense))
+        dense_result = lossapp.compute(name, p, t, reduction=reduction)
+    _same_gradient_comparison(lazy_result.gradient, dense_result.gradient)
+    assert lazy_result.gradient.agrees and torch.equal(lazy_result.value, dense_result.value)
+    manual, _ = lazy_result.replay.gradients()
+    assert torch.equal(manual, dense(p, t, params, reduction))

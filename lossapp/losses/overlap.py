@@ -67,7 +67,7 @@ from lossapp.interval import (
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, Part, RerunMemo, lookup, register
-from lossapp.trace import SUBSTITUTE_MAX, Trace, fmt
+from lossapp.trace import SUBSTITUTE_MAX, Lazy, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
 INTERSECTIONS = ("product", "l1")  # Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 = Σ min(p, t)
@@ -506,15 +506,19 @@ def tversky_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
     return reduce(trace, _overlap(trace, pred, target, params, "tversky"), reduction)
 
 
-def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
+def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | Lazy | None]:
     """d(loss)/dp in closed form for activation none and the product intersection (None, autograd of the trace,
     otherwise, or where a set's denominator is 0). Per set, with N = s·I + ε, D = s·(I + α·fp + β·fn) + ε,
     I = Σ p·t, fp = Σ p − I, fn = Σ t − I (`overlap_score`): ∂coef/∂p_i = t_i·a + b with
     a = s/D − s·N·(1 − α − β)/D² and b = −s·N·α/D², since ∂I/∂p_i = t_i, ∂fp/∂p_i = 1 − t_i, ∂fn/∂p_i = −t_i.
     The loss 1 − coef gives −(t_i·a + b), 0 for sets left out (include_background=false) or zeroed (zero_empty), over
-    the number of set losses for mean: three sums and one pass over the elements instead of autograd's chain."""
+    the number of set losses for mean: three sums and one pass over the elements instead of autograd's chain. For one
+    set (the sums over every element) a and b are numbers and the gradient, elementwise in t, is given as a `Lazy`
+    value: compute() compares it with the built-in's a block at a time, each block computed where it is read (no
+    float64 tensor of pred's size; the same torch.addcmul on the same operands, element for element the tensor
+    `Lazy.full` gives every other caller)."""
     def gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
-                 reduction: str, shared: dict[str, Any] | None = None) -> torch.Tensor | None:
+                 reduction: str, shared: dict[str, Any] | None = None) -> torch.Tensor | Lazy | None:
         if params["activation"] != "none" or params.get("intersection", "product") != "product":
             return None
         p, t = pred.detach(), target.double()
@@ -541,8 +545,16 @@ def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
         weight = kept / -max(count, 1.0)
         a = (scale / den - scale * num * (1 - alpha - beta) / den**2) * weight
         b = (-scale * alpha) * num / den**2 * weight
+        if len(dims) == p.dim() and p.shape == t.shape:  # one set: a and b are numbers, the gradient elementwise in t
+            a, b = a.reshape(()), b.reshape(())
+            return Lazy(lambda t: torch.addcmul(b, t, a), (t,))
         return torch.addcmul(b, t, a)
     return gradient
+
+
+def _dense(gradient: torch.Tensor | Lazy | None) -> torch.Tensor | None:
+    """A gradient as a tensor of its own (a `Lazy` one computed in full)."""
+    return gradient.full().contiguous() if isinstance(gradient, Lazy) else gradient
 
 
 dice_gradient = _overlap_gradient("dice")
@@ -939,7 +951,7 @@ def _combo_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
         g_part = spec.gradient(x, t, pp, reduction)
         if g_part is None:
             return None
-        g_dice = dice_gradient(pred.detach().double(), target, _dice_params(params), reduction)
+        g_dice = _dense(dice_gradient(pred.detach().double(), target, _dice_params(params), reduction))
         if g_dice is None:
             x = pred.detach().double().requires_grad_(True)
             with torch.enable_grad():
