@@ -764,3 +764,22 @@ def test_one_sets_lazy_gradient_compares_as_the_dense_one(name: str, reduction: 
     assert lazy_result.gradient.agrees and torch.equal(lazy_result.value, dense_result.value)
     manual, _ = lazy_result.replay.gradients()
     assert torch.equal(manual, dense(p, t, params, reduction))
+
+
+@pytest.mark.parametrize("activation", ["none", "sigmoid"])
+def test_a_float32_preds_range_is_checked_as_its_float64_values(activation: str) -> None:
+    """pred's range is read off the user's float32 tensor: the same error (activation none) or warning (probabilities
+    given as logits) as for its values widened to float64."""
+    import warnings
+
+    t = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    for pred in (torch.tensor([[0.9, 0.2, 1.1], [0.3, 0.8, 0.1]]), torch.tensor([[0.9, 0.2, 0.7], [0.3, 0.8, 0.1]])):
+        results = []
+        for x, y in ((pred, t), (pred.double(), t.double())):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    results.append(lossapp.compute("dice", x, y, activation=activation).warnings)
+                except InputError as error:
+                    results.append(str(error))
+        assert results[0] == results[1]

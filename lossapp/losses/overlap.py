@@ -114,6 +114,9 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     if target is None:
         raise InputError("overlap.error.target_missing")
     _check_set_options(pred, params)
+    # pred's range read off the user's own narrower tensor where pred was widened from it (the same values in half the
+    # bytes or less); the check that names an offending element runs on pred itself, only where there is one
+    narrow = trace.source if trace.source is not None and trace.source.shape == pred.shape else pred
     if activation == "softmax":
         if pred.dim() < 2:
             raise InputError("overlap.error.softmax_pred_shape", got=shape_text(pred.shape))
@@ -121,7 +124,7 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
         if classes < 2:
             raise InputError("overlap.error.softmax_classes", got=shape_text(pred.shape))
         index_shape = (pred.shape[0], *pred.shape[2:])
-        if within(pred, 0, 1):
+        if within(narrow, 0, 1):
             trace.warn(msg("overlap.warn.probabilities_as_logits", activation=activation))
         if tuple(target.shape) == index_shape:
             return pred, require_class_indices(target, classes)
@@ -134,9 +137,10 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     require_same_shape(pred, target)
     target = target.double()
     require_binary(target, "target")
-    if activation == "none":
+    in_range = within(narrow, 0, 1)
+    if activation == "none" and not in_range:
         require_probabilities(pred, "pred", hint=HINT_ACTIVATION)
-    elif within(pred, 0, 1):
+    elif activation != "none" and in_range:
         trace.warn(msg("overlap.warn.probabilities_as_logits", activation=activation))
     return pred, target
 
