@@ -685,6 +685,20 @@ def test_kl_div_lazy_gradient_compares_as_the_dense_one(reduction, params):
     assert torch.equal(manual, dense(log_q.double(), target.double(), resolved, reduction))
 
 
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum", "batchmean"])
+def test_kl_div_gradient_bound_holds(reduction):
+    """KL's Lazy gradient bound 1/|scale| is at least |−p_i/scale| for every element: p from 0 to 1 (subnormal, exact 0
+    and 1), one or many distributions, every log base."""
+    spec = lossapp.LOSSES["kl_div"]
+    g = torch.Generator().manual_seed(13)
+    p = torch.rand(60, 4, generator=g, dtype=torch.float64)
+    p[0] = torch.tensor([1.0, 0.0, 5e-324, 1.0 - 2.0 ** -53])
+    for log_base in ("e", "2", "10"):
+        for target in (p, p[:1], p[0], p[:, :1]):
+            grad = spec.gradient(torch.zeros_like(target), target, spec.resolve_params({"log_base": log_base}), reduction)
+            assert float(grad.full().abs().max()) <= grad.bound
+
+
 @pytest.mark.parametrize("params", [{}, {"log_target": True}, {"input": "probabilities"}])
 def test_kl_div_steps_in_place_are_the_steps_written_out(params):
     """A transient or quiet trace (compute's, a rerun's) forms l in place over p log p: every step shows the elements,

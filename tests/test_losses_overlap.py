@@ -783,3 +783,32 @@ def test_a_float32_preds_range_is_checked_as_its_float64_values(activation: str)
                 except InputError as error:
                     results.append(str(error))
         assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("name", SET_LOSSES)
+def test_one_sets_gradient_bound_holds(name: str) -> None:
+    """One set's Lazy gradient bound (the float after |a| + |b|) is at least every |b + t_i·a|: random, soft, empty,
+    all-one and subnormal inputs; ε from 0 to large; every reduction; Tversky's α and β at their extremes."""
+    spec = lossapp.LOSSES[name]
+    g = torch.Generator().manual_seed(14)
+    p = torch.rand(2000, generator=g, dtype=torch.float64)
+    hard = (torch.rand(2000, generator=g) < 0.3).double()
+    soft = torch.rand(2000, generator=g, dtype=torch.float64)
+    cases = [(p, hard), (p, soft), (p[:3], torch.tensor([0.0, 1.0, 0.5], dtype=torch.float64)),
+             (torch.full((4,), 5e-324, dtype=torch.float64), torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64)),
+             (torch.ones(5, dtype=torch.float64), torch.ones(5, dtype=torch.float64)),
+             (p.reshape(40, 50), soft.reshape(40, 50)), (p[:6], torch.zeros(6, dtype=torch.float64))]
+    weights = ({}, {"alpha": 0.0, "beta": 1.0}, {"alpha": 1.0, "beta": 0.0}) if name == "tversky" else ({},)
+    checked = 0
+    for x, t in cases:
+        for eps in (0.0, 1e-8, 1.0, 1000.0):
+            for extra in weights:
+                for reduction in ("mean", "sum", "none"):
+                    grad = spec.gradient(x, t, spec.resolve_params({"eps": eps, **extra}), reduction)
+                    if grad is None:  # (a zero denominator: autograd)
+                        continue
+                    values = grad.full()
+                    finite = values[torch.isfinite(values)]
+                    assert finite.numel() == 0 or float(finite.abs().max()) <= grad.bound
+                    checked += 1
+    assert checked > 50

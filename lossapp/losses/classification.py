@@ -1072,7 +1072,8 @@ def kl_div_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, 
     count = {"mean": pred.numel(), "batchmean": pred.shape[0] if pred.dim() else 1}.get(reduction, 1)
     scale = -(float(max(count, 1)) * log_base_divisor(params))
     if not params.get("log_target") and p.shape == pred.shape:
-        return Lazy(lambda p: p / scale, (p,))
+        # bound: p_i ≤ 1 (_kl_prepare), and p ↦ fl(p / |s|) is monotone, so |fl(p_i / s)| ≤ fl(1 / |s|)
+        return Lazy(lambda p: p / scale, (p,), bound=1.0 / abs(scale))
     return (p / scale).expand(pred.shape).contiguous()
 
 

@@ -551,7 +551,11 @@ def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | Lazy | None]:
         b = (-scale * alpha) * num / den**2 * weight
         if len(dims) == p.dim() and p.shape == t.shape:  # one set: a and b are numbers, the gradient elementwise in t
             a, b = a.reshape(()), b.reshape(())
-            return Lazy(lambda t: torch.addcmul(b, t, a), (t,))
+            # |b + t_i·a| ≤ |a| + |b| for t_i in [0, 1] (prepare_overlap), so its rounding (one, fused; or of t_i·a,
+            # then of the sum) is at most any float S ≥ |a| + |b| (rounding to nearest is monotone and keeps S): the
+            # float after fl(|a| + |b|) is one
+            bound = math.nextafter(abs(float(a)) + abs(float(b)), math.inf)
+            return Lazy(lambda t: torch.addcmul(b, t, a), (t,), bound=bound)
         return torch.addcmul(b, t, a)
     return gradient
 
