@@ -728,17 +728,20 @@ def test_kl_div_steps_in_place_are_the_steps_written_out(params):
 
 
 def test_kl_div_checks_a_float32_pred_as_its_float64_values():
-    """pred's range and finiteness are read off the user's float32 tensor: the same errors and warnings as for its
-    values widened to float64."""
+    """pred's range and finiteness, and the target's range, are read off the user's float32 tensors: the same errors
+    and warnings as for their values widened to float64."""
     p = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
-    for pred, params in ((torch.tensor([[-0.7, -0.7, 0.1], [-1.6, -1.2, -0.7]]), {}),
-                         (torch.tensor([[0.5, 0.5, 1.5], [0.2, 0.3, 0.5]]), {"input": "probabilities"})):
+    log_q = torch.tensor([[-0.7, -0.7, -1.6], [-1.6, -1.2, -0.7]])
+    for pred, target, params in ((torch.tensor([[-0.7, -0.7, 0.1], [-1.6, -1.2, -0.7]]), p, {}),
+                                 (torch.tensor([[0.5, 0.5, 1.5], [0.2, 0.3, 0.5]]), p, {"input": "probabilities"}),
+                                 (log_q, torch.tensor([[0.5, 0.5, 0.0], [0.2, 1.3, 0.5]]), {}),
+                                 (log_q, torch.tensor([[-0.7, -0.7, 0.2], [-1.6, -1.2, -0.7]]), {"log_target": True})):
         with pytest.raises(InputError) as narrow, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            lossapp.compute("kl_div", pred, p, **params)
+            lossapp.compute("kl_div", pred, target, **params)
         with pytest.raises(InputError) as wide, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            lossapp.compute("kl_div", pred.double(), p.double(), **params)
+            lossapp.compute("kl_div", pred.double(), target.double(), **params)
         assert str(narrow.value) == str(wide.value)
     log_q = torch.tensor([[-0.7, -0.7, -math.inf], [-1.6, -1.2, -0.7]])  # −inf where p is 0: a warning, not a NaN
     with warnings.catch_warnings():

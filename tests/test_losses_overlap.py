@@ -768,14 +768,16 @@ def test_one_sets_lazy_gradient_compares_as_the_dense_one(name: str, reduction: 
 
 @pytest.mark.parametrize("activation", ["none", "sigmoid"])
 def test_a_float32_preds_range_is_checked_as_its_float64_values(activation: str) -> None:
-    """pred's range is read off the user's float32 tensor: the same error (activation none) or warning (probabilities
-    given as logits) as for its values widened to float64."""
+    """pred's and target's ranges are read off the user's float32 tensors: the same error (activation none, or a
+    target out of [0, 1]) or warning (probabilities given as logits) as for their values widened to float64."""
     import warnings
 
     t = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
-    for pred in (torch.tensor([[0.9, 0.2, 1.1], [0.3, 0.8, 0.1]]), torch.tensor([[0.9, 0.2, 0.7], [0.3, 0.8, 0.1]])):
+    good = torch.tensor([[0.9, 0.2, 0.7], [0.3, 0.8, 0.1]])
+    for pred, target in ((torch.tensor([[0.9, 0.2, 1.1], [0.3, 0.8, 0.1]]), t), (good, t),
+                         (good, torch.tensor([[1.0, 0.0, 1.0], [0.0, -0.5, 0.0]]))):
         results = []
-        for x, y in ((pred, t), (pred.double(), t.double())):
+        for x, y in ((pred, target), (pred.double(), target.double())):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:

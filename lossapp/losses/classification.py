@@ -955,13 +955,18 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
         require_probabilities(pred, "pred", hint=HINT_Q_PROBABILITIES)
     elif not probabilities and not high <= 0:  # (a NaN maximum too, as require_log_probabilities decides it)
         require_log_probabilities(pred, "pred", hint=HINT_LOG_Q)
+    # (the target's range likewise, off the user's own narrower target where there is one)
+    narrow_target = trace.target_source if trace.target_source is not None \
+        and trace.target_source.shape == target.shape else target
     target = target.double()
     cd = class_dim(pred) if pred.dim() else 0
     if params.get("log_target"):
-        require_log_probabilities(target, "target", hint=HINT_LOG_TARGET)
+        if narrow_target.numel() and not float(narrow_target.amax()) <= 0:
+            require_log_probabilities(target, "target", hint=HINT_LOG_TARGET)
         p = torch.exp(target)
     else:
-        require_probabilities(target, "target", hint=HINT_SET_LOG_TARGET)
+        if not within(narrow_target, 0, 1):
+            require_probabilities(target, "target", hint=HINT_SET_LOG_TARGET)
         p = target
     finite = math.isfinite(low) and math.isfinite(high)  # (NaN in either: not every element is finite)
     if not finite and bool((torch.isinf(pred) & (p == 0)).any()):

@@ -114,9 +114,12 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     if target is None:
         raise InputError("overlap.error.target_missing")
     _check_set_options(pred, params)
-    # pred's range read off the user's own narrower tensor where pred was widened from it (the same values in half the
-    # bytes or less); the check that names an offending element runs on pred itself, only where there is one
+    # pred's and target's ranges read off the user's own narrower tensors where they were widened from them (the same
+    # values in half the bytes or less); the check that names an offending element runs on the tensor itself, only
+    # where there is one
     narrow = trace.source if trace.source is not None and trace.source.shape == pred.shape else pred
+    narrow_target = trace.target_source if trace.target_source is not None \
+        and trace.target_source.shape == target.shape else target
     if activation == "softmax":
         if pred.dim() < 2:
             raise InputError("overlap.error.softmax_pred_shape", got=shape_text(pred.shape))
@@ -130,13 +133,15 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
             return pred, require_class_indices(target, classes)
         if tuple(target.shape) == tuple(pred.shape):
             target = target.double()
-            require_binary(target, "target")
+            if not within(narrow_target, 0, 1):
+                require_binary(target, "target")
             return pred, target
         raise InputError("overlap.error.softmax_target_shape", index=shape_text(index_shape), pred=shape_text(pred.shape),
                          got=shape_text(target.shape))
     require_same_shape(pred, target)
     target = target.double()
-    require_binary(target, "target")
+    if not within(narrow_target, 0, 1):
+        require_binary(target, "target")
     in_range = within(narrow, 0, 1)
     if activation == "none" and not in_range:
         require_probabilities(pred, "pred", hint=HINT_ACTIVATION)
