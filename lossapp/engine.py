@@ -474,7 +474,9 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     x0 = _on(pred_in.values, vdev) if narrow is None else narrow.to(vdev)
     t0 = None if target_in is None else target_in.values.to(vdev)
     same = _same_values(pred, x0)
-    prep = Trace(source=same if same is not x0 and same.dtype != torch.float64 else None)
+    same_t = t0 if t0 is None or not t0.is_floating_point() else _same_values(target, t0)
+    prep = Trace(source=same if same is not x0 and same.dtype != torch.float64 else None,
+                 target_source=same_t if same_t is not t0 and same_t.dtype != torch.float64 else None)
     if narrow is not None:  # (its extremes, for the check of the inputs and the loss's prepare: one pass for both)
         low, high = torch.aminmax(x0 if prep.source is None else prep.source)
         prep.extremes = (float(low), float(high))

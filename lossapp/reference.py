@@ -297,37 +297,48 @@ def _gaps(r: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
     return r.to(torch.float64, copy=True).sub_(e).abs_()
 
 
+def _bounded(e: torch.Tensor | Lazy) -> float | None:
+    """A `Lazy` e's bound where it is at most 1 (then max(1, max |e|) over its finite elements is 1: see `Lazy`), else
+    None."""
+    bound = e.bound if isinstance(e, Lazy) else None
+    return bound if bound is not None and bound <= 1.0 else None
+
+
 def _largest_gap(r: torch.Tensor, e: torch.Tensor, scale: bool = False) -> tuple[float, int, float]:
     """max |r − e| over flat r and e and the first index where it occurs; a NaN or inf difference is returned at
     once (the caller then compares element by element). With `scale`, also max |e| (NaN when some e is NaN), read
-    from each block while it is in cache (else 0). Each block's largest |r − e| is read from the extremes of r − e
-    (no |·| pass, no index); the index is found in the one block that holds the largest (or the first non-finite).
-    Every block's r − e is formed in one float64 buffer of a block's size, the worst block's |r − e| too."""
+    from each block while it is in cache (else 0), for the caller's max(1, max |e|) (NaN and ±inf counting 1): where
+    e is a `Lazy` value with a bound of at most 1, that bound instead, without reading e for it (max(1, ·) is 1 either
+    way). Each block's largest |r − e| is read from the extremes of r − e (no |·| pass, no index); the index is found
+    in the one block that holds the largest (or the first non-finite). Every block's r − e is formed in one of two
+    float64 buffers of a block's size: the worst block's so far is kept in the other (swapped, not copied), so that
+    its |r − e| need not be formed again."""
+    bound = _bounded(e) if scale else None
+    scale = scale and bound is None
     if 0 < r.numel() <= _block_size(r):  # one block: its largest |r − e| and where, in one reduction (the same numbers)
         e = _flat(e, whole=True)  # (a Lazy e is one block on an accelerator)
         gaps = torch.empty(r.numel(), dtype=torch.float64, device=r.device).copy_(r).sub_(e).abs_()
         value, at = torch.max(gaps, 0)
-        top = 0.0
+        top = 0.0 if bound is None else bound
         if scale:  # (as the blocks' loop gives it: max(0, max |e|), where no difference is ±inf or NaN)
             low, high = extremes(e)
             finite = math.isfinite(float(value))
             top = math.nan if math.isnan(low) or math.isnan(high) else max(0.0, -low, high) if finite else max(-low, high)
         return float(value), int(at), top
-    largest, worst, top = -1.0, None, 0.0
-    buffer = None
-    last = 0
+    largest, worst, top = -1.0, None, 0.0 if bound is None else bound
+    current = kept = None
     for start, r_block, e_block in _blocks(r, e):
-        if buffer is None:
-            buffer = torch.empty(r_block.numel(), dtype=torch.float64, device=r.device)
-        last = start
-        difference = buffer[:r_block.numel()].copy_(r_block).sub_(e_block)
+        if current is None:
+            current, kept = torch.empty(2, r_block.numel(), dtype=torch.float64, device=r.device)
+        difference = current[:r_block.numel()].copy_(r_block).sub_(e_block)
         low, high = extremes(difference)
         value = math.nan if math.isnan(low) or math.isnan(high) else max(-low, high)
         if scale:
             low, high = extremes(e_block)
             top = max(top, -low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
         if value > largest or not math.isfinite(value):
-            largest, worst = value, (start, r_block, e_block)
+            largest, worst = value, (start, r_block.numel())
+            current, kept = kept, current  # (this block's r − e stays in `kept`; the next is formed in the other)
             if not math.isfinite(value):
                 break
     if scale and not math.isfinite(largest):  # stopped early: max |e| over every element
@@ -335,11 +346,8 @@ def _largest_gap(r: torch.Tensor, e: torch.Tensor, scale: bool = False) -> tuple
         top = max(-low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
     if worst is None:
         return largest, 0, top
-    start, r_block, e_block = worst
-    gaps = buffer[:r_block.numel()]
-    if start != last:  # (the last block's r − e is in the buffer already)
-        gaps.copy_(r_block).sub_(e_block)
-    value, at = torch.max(gaps.abs_(), 0)  # (max-with-index is fast even on ties; NaN first)
+    start, count = worst
+    value, at = torch.max(kept[:count].abs_(), 0)  # (max-with-index is fast even on ties; NaN first)
     return (largest if math.isfinite(largest) else float(value)), start + int(at), top
 
 

@@ -110,16 +110,19 @@ class Lazy:
     """The value of a step that is only shown: fn(*inputs), elementwise over inputs broadcast to one shape (plain
     numbers pass through). Computed when read: the first k elements from the first k of each input, or all.
 
-    Also a spec's gradient that is elementwise in pred (the penalties': `LossSpec.gradient`): the comparison with the
-    built-in's computes it a block at a time (`flat`), in cache, and never as a tensor of pred's size
-    (`lossapp.reference.closeness`); every other reader gets `full()`."""
+    Also a spec's gradient that is elementwise in pred (the penalties', KL's, one overlap set's: `LossSpec.gradient`):
+    the comparison with the built-in's computes it a block at a time (`flat`), in cache, and never as a tensor of
+    pred's size (`lossapp.reference.closeness`); every other reader gets `full()`. `bound`, where the loss proves one: a
+    number at least |x| for every finite element x (its proof next to the loss's gradient), so that a comparison whose
+    tolerance scales with max(1, max |x|) need not read the elements for it where bound ≤ 1."""
 
     layout = torch.strided  # (a dense value, as a tensor's layout says)
 
-    def __init__(self, fn: Callable[..., torch.Tensor], inputs: tuple[Any, ...]) -> None:
+    def __init__(self, fn: Callable[..., torch.Tensor], inputs: tuple[Any, ...], bound: float | None = None) -> None:
         self.fn = fn
         self.inputs = tuple(v.detach() if isinstance(v, torch.Tensor) else v for v in inputs)
         self.shape = tuple(broadcast_shape(*(v.shape for v in self.inputs if isinstance(v, torch.Tensor))))
+        self.bound = bound
 
     def numel(self) -> int:
         return math.prod(self.shape)
@@ -302,6 +305,9 @@ class Trace:
     # pass, instead of its sum) for a prepare that needs them too (a pred read in its own dtype: LossSpec.narrow_pred);
     # None where it did not
     extremes: tuple[float, float] | None = field(default=None, repr=False, compare=False)
+    # the same for the target: the user's own floating target where the target a loss's prepare is given was widened
+    # from it unchanged, for a prepare's range checks (set by lossapp.compute on the trace it hands to `prepare`)
+    target_source: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
     def _append(self, step: Step) -> None:
         self.steps.append(step)

@@ -560,3 +560,25 @@ def test_finiteness_of_a_float32_tensor_is_read_from_it_as_given() -> None:
     huge = torch.tensor([3e38, 3e38, -1.0], dtype=torch.float32)  # a float32 sum of inf, every element finite
     result = lossapp.compute("l1", huge, huge.clone())
     assert result.scalar == 0.0 and "inputs.contains_inf" not in result.to_dict()["warning_ids"]
+
+
+def test_prepare_is_handed_the_users_narrower_target() -> None:
+    """compute() hands a loss's prepare the user's own floating target where the target it is given was widened from
+    it unchanged (Trace.target_source, for its range checks), and nothing for a float64 or an integer target."""
+    spec = lossapp.LOSSES["dice"]
+    seen = []
+
+    def prepare(pred, target, params, trace):
+        seen.append(trace.target_source)
+        return spec.prepare(pred, target, params, trace)
+
+    pred = torch.tensor([[0.9, 0.2, 0.7], [0.3, 0.8, 0.1]])
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(lossapp.LOSSES, "dice", dataclasses.replace(spec, prepare=prepare))
+        for target in (torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]), torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]).half()):
+            lossapp.compute("dice", pred, target)
+            assert seen[-1].dtype == target.dtype and seen[-1].data_ptr() == target.data_ptr()  # (itself, detached)
+        for target in (torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], dtype=torch.float64), [[1, 0, 1], [0, 1, 0]],
+                       torch.tensor([[1, 0, 1], [0, 1, 0]])):
+            lossapp.compute("dice", pred, target)
+            assert seen[-1] is None

@@ -692,6 +692,106 @@ def test_kl_div_1d_batchmean_warns():
     assert any("1-D input" in w for w in r.warnings)
 
 
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum", "batchmean"])
+@pytest.mark.parametrize("params", [{}, {"log_base": "2"}, {"log_target": True}])
+def test_kl_div_lazy_gradient_compares_as_the_dense_one(reduction, params):
+    """KL's gradient −p/(scale·ln b) is a Lazy value for a target p (compared a block at a time): compute() gives the
+    comparison, every field, that the same gradient as a tensor gives, and the complete gradient (replayed) is that
+    tensor; with log_target (p = e^target) a tensor."""
+    from test_reference import _same_gradient_comparison
+
+    from lossapp.trace import Lazy
+
+    spec = lossapp.LOSSES["kl_div"]
+    g = torch.Generator().manual_seed(5)
+    rows = (3 * (1 << 18) + 5) // 7  # (more than one block, the last one short)
+    log_q = torch.log_softmax(torch.randn(rows, 7, generator=g), 1)
+    p = torch.softmax(torch.randn(rows, 7, generator=g) * 3, 1)
+    p[0, :3] = 0.0  # (0 · log 0)
+    target = p.log().clamp_min(-700.0) if params.get("log_target") else p
+    resolved = spec.resolve_params(params)
+    grad = spec.gradient(log_q.double(), target.double(), resolved, reduction)
+    assert isinstance(grad, Lazy) != bool(params.get("log_target"))
+    lazy_result = lossapp.compute("kl_div", log_q, target, reduction=reduction, **params)
+
+    def dense(*args, **kwargs):
+        grad = spec.gradient(*args, **kwargs)
+        return grad.full() if isinstance(grad, Lazy) else grad
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(lossapp.LOSSES, "kl_div", dataclasses.replace(spec, gradient=dense))
+        dense_result = lossapp.compute("kl_div", log_q, target, reduction=reduction, **params)
+    _same_gradient_comparison(lazy_result.gradient, dense_result.gradient)
+    assert lazy_result.gradient.agrees and torch.equal(lazy_result.value, dense_result.value)
+    manual, _ = lazy_result.replay.gradients()
+    assert torch.equal(manual, dense(log_q.double(), target.double(), resolved, reduction))
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum", "batchmean"])
+def test_kl_div_gradient_bound_holds(reduction):
+    """KL's Lazy gradient bound 1/|scale| is at least |−p_i/scale| for every element: p from 0 to 1 (subnormal, exact 0
+    and 1), one or many distributions, every log base."""
+    spec = lossapp.LOSSES["kl_div"]
+    g = torch.Generator().manual_seed(13)
+    p = torch.rand(60, 4, generator=g, dtype=torch.float64)
+    p[0] = torch.tensor([1.0, 0.0, 5e-324, 1.0 - 2.0 ** -53])
+    for log_base in ("e", "2", "10"):
+        for target in (p, p[:1], p[0], p[:, :1]):
+            grad = spec.gradient(torch.zeros_like(target), target, spec.resolve_params({"log_base": log_base}), reduction)
+            assert float(grad.full().abs().max()) <= grad.bound
+
+
+@pytest.mark.parametrize("params", [{}, {"log_target": True}, {"input": "probabilities"}])
+def test_kl_div_steps_in_place_are_the_steps_written_out(params):
+    """A transient or quiet trace (compute's, a rerun's) forms l in place over p log p: every step shows the elements,
+    and the loss is the tensor, that a trace keeping every step whole gives, bit for bit."""
+    from lossapp.losses.classification import kl_div_steps
+    from lossapp.trace import Trace
+
+    spec = lossapp.LOSSES["kl_div"]
+    g = torch.Generator().manual_seed(6)
+    log_q = torch.log_softmax(torch.randn(40, 5, generator=g, dtype=torch.float64), 1)
+    p = torch.softmax(torch.randn(40, 5, generator=g, dtype=torch.float64), 1)
+    p[1, 2] = 0.0
+    pred = log_q.exp() if params.get("input") else log_q
+    target = p.log().clamp_min(-700.0) if params.get("log_target") else p
+    resolved = spec.resolve_params(params)
+    for reduction in ("none", "batchmean"):
+        with torch.no_grad():
+            whole = Trace()
+            value = kl_div_steps(whole, pred, target, resolved, reduction)
+            transient = Trace(transient=True)
+            assert torch.equal(kl_div_steps(transient, pred, target, resolved, reduction), value)
+            assert torch.equal(kl_div_steps(Trace(quiet=True), pred, target, resolved, reduction), value)
+        assert [s.symbol for s in transient.steps] == [s.symbol for s in whole.steps]
+        for mine, theirs in zip(transient.steps, whole.steps, strict=True):
+            assert torch.equal(mine.shown_values(), theirs.shown_values()), mine.symbol
+        assert torch.equal(transient.unreduced, whole.unreduced)
+
+
+def test_kl_div_checks_a_float32_pred_as_its_float64_values():
+    """pred's range and finiteness, and the target's range, are read off the user's float32 tensors: the same errors
+    and warnings as for their values widened to float64."""
+    p = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    log_q = torch.tensor([[-0.7, -0.7, -1.6], [-1.6, -1.2, -0.7]])
+    for pred, target, params in ((torch.tensor([[-0.7, -0.7, 0.1], [-1.6, -1.2, -0.7]]), p, {}),
+                                 (torch.tensor([[0.5, 0.5, 1.5], [0.2, 0.3, 0.5]]), p, {"input": "probabilities"}),
+                                 (log_q, torch.tensor([[0.5, 0.5, 0.0], [0.2, 1.3, 0.5]]), {}),
+                                 (log_q, torch.tensor([[-0.7, -0.7, 0.2], [-1.6, -1.2, -0.7]]), {"log_target": True})):
+        with pytest.raises(InputError) as narrow, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lossapp.compute("kl_div", pred, target, **params)
+        with pytest.raises(InputError) as wide, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lossapp.compute("kl_div", pred.double(), target.double(), **params)
+        assert str(narrow.value) == str(wide.value)
+    log_q = torch.tensor([[-0.7, -0.7, -math.inf], [-1.6, -1.2, -0.7]])  # −inf where p is 0: a warning, not a NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        narrow, wide = (lossapp.compute("kl_div", x, y) for x, y in ((log_q, p), (log_q.double(), p.double())))
+    assert narrow.warnings == wide.warnings and narrow.warnings
+
+
 # -- property tests against torch ---------------------------------------------------------------------
 
 EXTREMES = st.sampled_from([100.0, -100.0, 1e4, -1e4, 0.0])

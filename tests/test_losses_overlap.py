@@ -726,3 +726,91 @@ def test_soft_error_sums_in_one_buffer_equal_the_products_bitwise(shape: tuple[i
     expected = (_ssum(p * (1 - t), dims), _ssum((1 - p) * t, dims))
     for got in (soft_error_sums(p, t, dims), soft_error_sums(p.clone().requires_grad_(True), t, dims)):
         assert all(torch.equal(a.detach(), b) for a, b in zip(got, expected, strict=True))
+
+
+@pytest.mark.parametrize("name", SET_LOSSES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_one_sets_lazy_gradient_compares_as_the_dense_one(name: str, reduction: str) -> None:
+    """One set: the closed-form gradient is a Lazy value (compared a block at a time) and compute() gives the
+    comparison, every field, that the same gradient as a tensor gives; the complete gradient (replayed) is that
+    tensor. Several sets: a tensor."""
+    import dataclasses
+
+    from test_reference import _same_gradient_comparison
+
+    from lossapp.trace import Lazy
+
+    spec = lossapp.LOSSES[name]
+    g = torch.Generator().manual_seed(11)
+    n = 3 * (1 << 18) + 5  # (more than one block, the last one short)
+    p = torch.rand(n, generator=g, dtype=torch.float64)
+    t = torch.where(torch.rand(n, generator=g) < 0.5, (torch.rand(n, generator=g) < 0.3).double(),
+                    torch.rand(n, generator=g, dtype=torch.float64))  # hard and soft labels
+    params = spec.resolve_params({})
+    assert isinstance(spec.gradient(p, t, params, reduction), Lazy)
+    assert isinstance(spec.gradient(p[:30].reshape(5, 6), t[:30].reshape(5, 6),
+                                    spec.resolve_params({"per_sample": True}), reduction), torch.Tensor)
+    lazy_result = lossapp.compute(name, p, t, reduction=reduction)
+
+    def dense(*args: object, **kwargs: object) -> torch.Tensor:
+        grad = spec.gradient(*args, **kwargs)
+        assert isinstance(grad, Lazy)
+        return grad.full()
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(lossapp.LOSSES, name, dataclasses.replace(spec, gradient=dense))
+        dense_result = lossapp.compute(name, p, t, reduction=reduction)
+    _same_gradient_comparison(lazy_result.gradient, dense_result.gradient)
+    assert lazy_result.gradient.agrees and torch.equal(lazy_result.value, dense_result.value)
+    manual, _ = lazy_result.replay.gradients()
+    assert torch.equal(manual, dense(p, t, params, reduction))
+
+
+@pytest.mark.parametrize("activation", ["none", "sigmoid"])
+def test_a_float32_preds_range_is_checked_as_its_float64_values(activation: str) -> None:
+    """pred's and target's ranges are read off the user's float32 tensors: the same error (activation none, or a
+    target out of [0, 1]) or warning (probabilities given as logits) as for their values widened to float64."""
+    import warnings
+
+    t = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    good = torch.tensor([[0.9, 0.2, 0.7], [0.3, 0.8, 0.1]])
+    for pred, target in ((torch.tensor([[0.9, 0.2, 1.1], [0.3, 0.8, 0.1]]), t), (good, t),
+                         (good, torch.tensor([[1.0, 0.0, 1.0], [0.0, -0.5, 0.0]]))):
+        results = []
+        for x, y in ((pred, target), (pred.double(), target.double())):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    results.append(lossapp.compute("dice", x, y, activation=activation).warnings)
+                except InputError as error:
+                    results.append(str(error))
+        assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("name", SET_LOSSES)
+def test_one_sets_gradient_bound_holds(name: str) -> None:
+    """One set's Lazy gradient bound (the float after |a| + |b|) is at least every |b + t_i·a|: random, soft, empty,
+    all-one and subnormal inputs; ε from 0 to large; every reduction; Tversky's α and β at their extremes."""
+    spec = lossapp.LOSSES[name]
+    g = torch.Generator().manual_seed(14)
+    p = torch.rand(2000, generator=g, dtype=torch.float64)
+    hard = (torch.rand(2000, generator=g) < 0.3).double()
+    soft = torch.rand(2000, generator=g, dtype=torch.float64)
+    cases = [(p, hard), (p, soft), (p[:3], torch.tensor([0.0, 1.0, 0.5], dtype=torch.float64)),
+             (torch.full((4,), 5e-324, dtype=torch.float64), torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64)),
+             (torch.ones(5, dtype=torch.float64), torch.ones(5, dtype=torch.float64)),
+             (p.reshape(40, 50), soft.reshape(40, 50)), (p[:6], torch.zeros(6, dtype=torch.float64))]
+    weights = ({}, {"alpha": 0.0, "beta": 1.0}, {"alpha": 1.0, "beta": 0.0}) if name == "tversky" else ({},)
+    checked = 0
+    for x, t in cases:
+        for eps in (0.0, 1e-8, 1.0, 1000.0):
+            for extra in weights:
+                for reduction in ("mean", "sum", "none"):
+                    grad = spec.gradient(x, t, spec.resolve_params({"eps": eps, **extra}), reduction)
+                    if grad is None:  # (a zero denominator: autograd)
+                        continue
+                    values = grad.full()
+                    finite = values[torch.isfinite(values)]
+                    assert finite.numel() == 0 or float(finite.abs().max()) <= grad.bound
+                    checked += 1
+    assert checked > 50

@@ -219,3 +219,20 @@ def test_default_reduction_is_the_penalty_itself_a_sum() -> None:
     assert r.scalar == pytest.approx(0.01 / 2 * (0.25 + 1.44 + 4.0 + 0.09), rel=1e-14)
     assert lossapp.compute("l1_penalty", w, lam=0.01).scalar == pytest.approx(0.01 * 4.0, rel=1e-14)
     assert lossapp.check("l2_penalty", w, claimed="0.0289", lam=0.01).verdict == "exact"
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_l1_penalty_gradient_bound_holds(reduction: str) -> None:
+    """The L1 gradient's Lazy bound λ is at least |g_i| for every element (random, zero, tiny, huge and subnormal
+    weights; λ from 0 to 10); L2's has none."""
+    g = torch.Generator().manual_seed(12)
+    w = torch.cat([torch.randn(1000, generator=g, dtype=torch.float64), torch.tensor([0.0, -0.0, 5e-324, -5e-324,
+                                                                                     1e-300, -1e300, 1e308])])
+    spec = lossapp.LOSSES["l1_penalty"]
+    for lam in (0.0, 2.0 ** -1021, 0.01, 0.3, 1.0, 7.3, 10.0):
+        for x in (w, w[:1], w[-3:]):
+            grad = spec.gradient(x, None, spec.resolve_params({"lam": lam}), reduction)
+            values = grad.full()
+            assert grad.bound == lam and float(values.abs().max()) <= grad.bound
+    l2 = lossapp.LOSSES["l2_penalty"]
+    assert l2.gradient(w, None, l2.resolve_params({}), reduction).bound is None

@@ -660,3 +660,27 @@ def test_largest_gap_of_one_block_is_the_blocks_loops(monkeypatch, scale):
             monkeypatch.setattr(lossapp.reference, "COMPARE_CHUNK", chunk)
             got.append(_largest_gap(r, e2, scale))
         assert str(got[0]) == str(got[1]) or got[0] == got[1], (got, r[:3], e2[:3])
+
+
+@pytest.mark.parametrize("size", [40, 3 * (1 << 18) + 5])
+def test_a_bounded_lazy_value_compares_as_an_unbounded_one(size):
+    """A Lazy value whose bound is at most 1 (so max(1, max |e|) over its finite elements is 1) is not read for the
+    gradients' scaled atol: closeness gives every field it gives without the bound, in one block and in several, with
+    NaN and ±inf in the built-in's value and in the exact one; a bound above 1 is not used."""
+    from lossapp.reference import closeness
+    from lossapp.trace import Lazy
+    g = torch.Generator().manual_seed(15)
+    x = torch.rand(size, generator=g, dtype=torch.float64) * 2 - 1
+    for bad_x, bad_r in ((None, None), (math.nan, None), (math.inf, None), (None, math.nan), (None, -math.inf)):
+        xs = x.clone()
+        r = (xs * 0.5).float()
+        r[size // 2] += 1e-3
+        if bad_x is not None:
+            xs[[3, size - 2]] = bad_x
+        if bad_r is not None:
+            r[[7, size - 1]] = bad_r
+        for bound in (0.5, 1.0, 3.0):
+            bounded, plain = Lazy(lambda v: v * 0.5, (xs,), bound=bound), Lazy(lambda v: v * 0.5, (xs,))
+            got = closeness(r, bounded, 2e-5, 1e-6, scaled_atol=True)
+            want = closeness(r, plain, 2e-5, 1e-6, scaled_atol=True)
+            assert str(got) == str(want)

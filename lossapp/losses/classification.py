@@ -57,7 +57,6 @@ from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import (
     LOG_CLAMP,
     all_binary,
-    all_finite,
     bce_probability_grad,
     class_dim,
     first_indices,
@@ -72,7 +71,7 @@ from lossapp.losses.stable import (
 from lossapp.reduction import reduce
 from lossapp.reference import SPARSE_SUPPORT
 from lossapp.registry import LossSpec, Param, RerunMemo, register
-from lossapp.trace import CHUNK, COMPLETE_MAX, Trace, fmt
+from lossapp.trace import CHUNK, COMPLETE_MAX, Lazy, Trace, fmt
 
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
 MAX_PLACES = 5  # positions listed in a note
@@ -989,19 +988,29 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
     target = require_target(target, "kl_div")
     require_same_shape(pred, target)
     probabilities = params.get("input") == "probabilities"
-    if probabilities:
+    # pred's extremes decide its range and whether every element is finite, in one pass (aminmax), over the user's own
+    # narrower tensor where pred was widened from it (the same values in half the bytes or less); the checks that name
+    # an offending element run on pred itself, only where the extremes say there is one
+    narrow = trace.source if trace.source is not None and trace.source.shape == pred.shape else None
+    low, high = (float(v) for v in torch.aminmax(pred if narrow is None else narrow)) if pred.numel() else (0.0, 0.0)
+    if probabilities and not 0 <= low <= high <= 1:
         require_probabilities(pred, "pred", hint=HINT_Q_PROBABILITIES)
-    else:
+    elif not probabilities and not high <= 0:  # (a NaN maximum too, as require_log_probabilities decides it)
         require_log_probabilities(pred, "pred", hint=HINT_LOG_Q)
+    # (the target's range likewise, off the user's own narrower target where there is one)
+    narrow_target = trace.target_source if trace.target_source is not None \
+        and trace.target_source.shape == target.shape else target
     target = target.double()
     cd = class_dim(pred) if pred.dim() else 0
     if params.get("log_target"):
-        require_log_probabilities(target, "target", hint=HINT_LOG_TARGET)
+        if narrow_target.numel() and not float(narrow_target.amax()) <= 0:
+            require_log_probabilities(target, "target", hint=HINT_LOG_TARGET)
         p = torch.exp(target)
     else:
-        require_probabilities(target, "target", hint=HINT_SET_LOG_TARGET)
+        if not within(narrow_target, 0, 1):
+            require_probabilities(target, "target", hint=HINT_SET_LOG_TARGET)
         p = target
-    finite = all_finite(pred)
+    finite = math.isfinite(low) and math.isfinite(high)  # (NaN in either: not every element is finite)
     if not finite and bool((torch.isinf(pred) & (p == 0)).any()):
         trace.warn(msg("classification.warn.nan_where_p_0"))
     if pred.dim():
@@ -1013,7 +1022,7 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
             if message:
                 trace.warn(message)
         elif finite:
-            message = exp_row_sum_warning(pred, cd, "classification.warn.rows_not_normalised")
+            message = exp_row_sum_warning(pred, cd, "classification.warn.rows_not_normalised", narrow)
             if message:
                 trace.warn(message)
     return pred, target
@@ -1061,18 +1070,25 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
     else:
         p = target.double()
         plogp = trace.add("p log p", msg("classification.step.p_log_p"), r"p_i \log p_i", xlogx(p), note=msg("classification.note.xlogy"))
-    # p log q is only shown: l = p log p − p·log q is formed in one pass (no tensor of every p·log q)
+    cd = class_dim(pred) if pred.dim() else 0
+    log, divisor = log_symbol(params), log_base_divisor(params)
+    # H(p) per distribution, read off p log p before l is formed (x / −d is −x / d, bit for bit: the sums divided in
+    # place)
+    entropy_sums = class_sums(plogp.detach(), cd).div_(-divisor).add_(0.0) if pred.dim() else None
+    # p log q is only shown: l = p log p − p·log q is formed in one pass (no tensor of every p·log q), written over
+    # p log p where no step keeps that tensor (a transient or quiet trace keeps only the shown elements of a step
+    # larger than COMPLETE_MAX) and autograd does not follow it: the same addcmul on the same operands, one buffer fewer
     trace.show("p log q", msg("classification.step.p_log_q"), r"p_i \log q_i", torch.mul, p, log_q, sub=r"$p \cdot $a",
                p=p, a=log_q)
+    in_place = ((trace.transient or trace.quiet) and plogp.numel() > COMPLETE_MAX
+                and plogp.dtype == p.dtype == log_q.dtype and plogp.shape == p.shape == log_q.shape
+                and not (torch.is_grad_enabled() and (plogp.requires_grad or p.requires_grad or log_q.requires_grad)))
+    terms = plogp.addcmul_(p, log_q, value=-1.0) if in_place else torch.addcmul(plogp, p, log_q, value=-1.0)
     loss = trace.add("l", msg("classification.step.pointwise_kl_term"), r"l_i = p_i(\log p_i - \log q_i)",
-                     torch.addcmul(plogp, p, log_q, value=-1.0), sub=r"$a - $p \cdot $c", a=plogp, p=p, c=log_q)
-    cd = class_dim(pred) if pred.dim() else 0
-    if pred.dim():
-        log, divisor = log_symbol(params), log_base_divisor(params)
-        # (x / −d is −x / d, bit for bit: the per-distribution sums divided in place)
+                     terms, sub=r"$a - $p \cdot $c", a=plogp, p=p, c=log_q)
+    if entropy_sums is not None:
         entropy = trace.add("H(p)", msg("classification.step.entropy_of_p"), rf"H(p) = -\sum_i p_i {log} p_i",
-                            class_sums(plogp.detach(), cd).div_(-divisor).add_(0.0),
-                            note=msg("classification.note.per_distribution_summed_over_dimension"))
+                            entropy_sums, note=msg("classification.note.per_distribution_summed_over_dimension"))
         trace.add("H(p,q)", msg("classification.step.cross_entropy_of_q_relative"), rf"H(p,q) = -\sum_i p_i {log} q_i",
                           class_dots(p.detach(), log_q.detach(), cd).div_(-divisor))
         kl = trace.add("KL(p‖q)", msg("classification.step.kl_divergence_per_distribution"), r"\mathrm{KL}(p\,\|\,q) = \sum_i l_i",
@@ -1090,15 +1106,22 @@ def kl_div_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params:
 
 
 def kl_div_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
-                    reduction: str) -> torch.Tensor | None:
+                    reduction: str) -> torch.Tensor | Lazy | None:
     """d(loss)/d(log q_i) = −p_i / ln b times the reduction's scale (1/n for mean, 1/N for batchmean): l_i is affine in
     log q_i, so this is its exact derivative, in one pass instead of autograd's chain through the steps. None (autograd
-    of the trace) for q given as probabilities."""
+    of the trace) for q given as probabilities. For a target p of pred's shape (not log_target) it is elementwise in p,
+    one division by a number (correctly rounded, so the same in any block), and given as a `Lazy` value: compute()
+    compares it with the built-in's a block at a time, each block computed where it is read (no float64 tensor of
+    pred's size); every other caller gets the tensor (`Lazy.full`), element for element the same."""
     if params.get("input", "log_probabilities") != "log_probabilities":
         return None
     p = torch.exp(target.double()) if params.get("log_target") else target.double()
     count = {"mean": pred.numel(), "batchmean": pred.shape[0] if pred.dim() else 1}.get(reduction, 1)
-    return (p / -(float(max(count, 1)) * log_base_divisor(params))).expand(pred.shape).contiguous()
+    scale = -(float(max(count, 1)) * log_base_divisor(params))
+    if not params.get("log_target") and p.shape == pred.shape:
+        # bound: p_i ≤ 1 (_kl_prepare), and p ↦ fl(p / |s|) is monotone, so |fl(p_i / s)| ≤ fl(1 / |s|)
+        return Lazy(lambda p: p / scale, (p,), bound=1.0 / abs(scale))
+    return (p / scale).expand(pred.shape).contiguous()
 
 
 KL_DERIVATIVE = "dl/dq"

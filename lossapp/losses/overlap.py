@@ -67,7 +67,7 @@ from lossapp.interval import (
 from lossapp.losses.stable import all_binary, stable_sigmoid, within
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, Part, RerunMemo, lookup, register
-from lossapp.trace import SUBSTITUTE_MAX, Trace, fmt
+from lossapp.trace import SUBSTITUTE_MAX, Lazy, Trace, fmt
 
 ACTIVATIONS = ("none", "sigmoid", "softmax")
 INTERSECTIONS = ("product", "l1")  # Σ p·t, or smp's (Σp + Σt − ‖p − t‖₁)/2 = Σ min(p, t)
@@ -114,6 +114,12 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     if target is None:
         raise InputError("overlap.error.target_missing")
     _check_set_options(pred, params)
+    # pred's and target's ranges read off the user's own narrower tensors where they were widened from them (the same
+    # values in half the bytes or less); the check that names an offending element runs on the tensor itself, only
+    # where there is one
+    narrow = trace.source if trace.source is not None and trace.source.shape == pred.shape else pred
+    narrow_target = trace.target_source if trace.target_source is not None \
+        and trace.target_source.shape == target.shape else target
     if activation == "softmax":
         if pred.dim() < 2:
             raise InputError("overlap.error.softmax_pred_shape", got=shape_text(pred.shape))
@@ -121,22 +127,25 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
         if classes < 2:
             raise InputError("overlap.error.softmax_classes", got=shape_text(pred.shape))
         index_shape = (pred.shape[0], *pred.shape[2:])
-        if within(pred, 0, 1):
+        if within(narrow, 0, 1):
             trace.warn(msg("overlap.warn.probabilities_as_logits", activation=activation))
         if tuple(target.shape) == index_shape:
             return pred, require_class_indices(target, classes)
         if tuple(target.shape) == tuple(pred.shape):
             target = target.double()
-            require_binary(target, "target")
+            if not within(narrow_target, 0, 1):
+                require_binary(target, "target")
             return pred, target
         raise InputError("overlap.error.softmax_target_shape", index=shape_text(index_shape), pred=shape_text(pred.shape),
                          got=shape_text(target.shape))
     require_same_shape(pred, target)
     target = target.double()
-    require_binary(target, "target")
-    if activation == "none":
+    if not within(narrow_target, 0, 1):
+        require_binary(target, "target")
+    in_range = within(narrow, 0, 1)
+    if activation == "none" and not in_range:
         require_probabilities(pred, "pred", hint=HINT_ACTIVATION)
-    elif within(pred, 0, 1):
+    elif activation != "none" and in_range:
         trace.warn(msg("overlap.warn.probabilities_as_logits", activation=activation))
     return pred, target
 
@@ -506,15 +515,19 @@ def tversky_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor, params
     return reduce(trace, _overlap(trace, pred, target, params, "tversky"), reduction)
 
 
-def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
+def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | Lazy | None]:
     """d(loss)/dp in closed form for activation none and the product intersection (None, autograd of the trace,
     otherwise, or where a set's denominator is 0). Per set, with N = s·I + ε, D = s·(I + α·fp + β·fn) + ε,
     I = Σ p·t, fp = Σ p − I, fn = Σ t − I (`overlap_score`): ∂coef/∂p_i = t_i·a + b with
     a = s/D − s·N·(1 − α − β)/D² and b = −s·N·α/D², since ∂I/∂p_i = t_i, ∂fp/∂p_i = 1 − t_i, ∂fn/∂p_i = −t_i.
     The loss 1 − coef gives −(t_i·a + b), 0 for sets left out (include_background=false) or zeroed (zero_empty), over
-    the number of set losses for mean: three sums and one pass over the elements instead of autograd's chain."""
+    the number of set losses for mean: three sums and one pass over the elements instead of autograd's chain. For one
+    set (the sums over every element) a and b are numbers and the gradient, elementwise in t, is given as a `Lazy`
+    value: compute() compares it with the built-in's a block at a time, each block computed where it is read (no
+    float64 tensor of pred's size; the same torch.addcmul on the same operands, element for element the tensor
+    `Lazy.full` gives every other caller)."""
     def gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
-                 reduction: str, shared: dict[str, Any] | None = None) -> torch.Tensor | None:
+                 reduction: str, shared: dict[str, Any] | None = None) -> torch.Tensor | Lazy | None:
         if params["activation"] != "none" or params.get("intersection", "product") != "product":
             return None
         p, t = pred.detach(), target.double()
@@ -541,8 +554,20 @@ def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
         weight = kept / -max(count, 1.0)
         a = (scale / den - scale * num * (1 - alpha - beta) / den**2) * weight
         b = (-scale * alpha) * num / den**2 * weight
+        if len(dims) == p.dim() and p.shape == t.shape:  # one set: a and b are numbers, the gradient elementwise in t
+            a, b = a.reshape(()), b.reshape(())
+            # |b + t_i·a| ≤ |a| + |b| for t_i in [0, 1] (prepare_overlap), so its rounding (one, fused; or of t_i·a,
+            # then of the sum) is at most any float S ≥ |a| + |b| (rounding to nearest is monotone and keeps S): the
+            # float after fl(|a| + |b|) is one
+            bound = math.nextafter(abs(float(a)) + abs(float(b)), math.inf)
+            return Lazy(lambda t: torch.addcmul(b, t, a), (t,), bound=bound)
         return torch.addcmul(b, t, a)
     return gradient
+
+
+def _dense(gradient: torch.Tensor | Lazy | None) -> torch.Tensor | None:
+    """A gradient as a tensor of its own (a `Lazy` one computed in full)."""
+    return gradient.full().contiguous() if isinstance(gradient, Lazy) else gradient
 
 
 dice_gradient = _overlap_gradient("dice")
@@ -939,7 +964,7 @@ def _combo_gradient(kind: str) -> Callable[..., torch.Tensor | None]:
         g_part = spec.gradient(x, t, pp, reduction)
         if g_part is None:
             return None
-        g_dice = dice_gradient(pred.detach().double(), target, _dice_params(params), reduction)
+        g_dice = _dense(dice_gradient(pred.detach().double(), target, _dice_params(params), reduction))
         if g_dice is None:
             x = pred.detach().double().requires_grad_(True)
             with torch.enable_grad():

@@ -77,16 +77,22 @@ def _l2_per_weight(w: torch.Tensor, lam: float) -> torch.Tensor:
     return lam * w
 
 
-def _penalty_gradient(per_weight: Callable[[torch.Tensor, float], torch.Tensor]) -> Callable[..., Lazy]:
+def _penalty_gradient(per_weight: Callable[[torch.Tensor, float], torch.Tensor],
+                      bounded: bool = False) -> Callable[..., Lazy]:
     """The spec's gradient: the "g" step's per-weight derivative (the reduced penalty's, divided by n for mean), in
     one or two passes instead of autograd's chain through every step. Elementwise in w, it is given as a `Lazy`
     value: compute() compares it with the built-in's a block at a time, each block computed where it is read (no
-    float64 tensor of w's size); every other caller gets the tensor (`Lazy.full`), element for element the same."""
+    float64 tensor of w's size); every other caller gets the tensor (`Lazy.full`), element for element the same.
+    `bounded` (L1): λ bounds every finite element: λ·sign(w_i) is exact (sign in {−1, 0, 1}), and its division by
+    n ≥ 1 rounds |λ·sign(w_i)| / n ≤ λ to at most λ (rounding to nearest is monotone and keeps the float λ)."""
     def gradient(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any], reduction: str) -> Lazy:
         lam, n = float(params["lam"]), max(pred.numel(), 1)
-        if reduction == "mean":
-            return Lazy(lambda w: per_weight(w, lam).div_(n), (pred.detach(),))
-        return Lazy(lambda w: per_weight(w, lam), (pred.detach(),))
+        mean = reduction == "mean"
+
+        def derivative(w: torch.Tensor) -> torch.Tensor:
+            g = per_weight(w, lam)
+            return g.div_(n) if mean else g
+        return Lazy(derivative, (pred.detach(),), bound=abs(lam) if bounded else None)
     return gradient
 
 
@@ -260,7 +266,7 @@ register(LossSpec(
     name="l1_penalty", title=msg("regularization.l1_penalty.title"),
     summary=msg("regularization.l1_penalty.summary"),
     formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps, enclosure=l1_penalty_enclosure,
-    gradient=_penalty_gradient(_l1_per_weight), reference=l1_penalty_reference, reference_name=msg("regularization.reference_name.l1_penalty"),
+    gradient=_penalty_gradient(_l1_per_weight, bounded=True), reference=l1_penalty_reference, reference_name=msg("regularization.reference_name.l1_penalty"),
     aliases=("l1_regularization", "l1_reg", "lasso"),
     torch_code="r = lam * pred.abs()\n" + _REDUCE_CODE, **_PENALTY))
 
