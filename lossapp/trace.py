@@ -301,13 +301,13 @@ class Trace:
     # where there is none (set by lossapp.compute on the trace it hands to `prepare`, and on the computation's own trace
     # where `prepare` left pred as it was)
     source: torch.Tensor | None = field(default=None, repr=False, compare=False)
+    # the same for the target: the user's own floating target where the target a loss's prepare is given was widened
+    # from it unchanged, for a prepare's range checks (set by lossapp.compute on the trace it hands to `prepare`)
+    target_source: torch.Tensor | None = field(default=None, repr=False, compare=False)
     # pred's (min, max) as floats (NaN where it holds a NaN), where lossapp.compute's check of the inputs read them (one
     # pass, instead of its sum) for a prepare that needs them too (a pred read in its own dtype: LossSpec.narrow_pred);
     # None where it did not
     extremes: tuple[float, float] | None = field(default=None, repr=False, compare=False)
-    # the same for the target: the user's own floating target where the target a loss's prepare is given was widened
-    # from it unchanged, for a prepare's range checks (set by lossapp.compute on the trace it hands to `prepare`)
-    target_source: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
     def _append(self, step: Step) -> None:
         self.steps.append(step)
