@@ -239,8 +239,8 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
             or t is None or not t.is_floating_point() or x.numel() != t.numel() or x.numel() == 0
             or any(isinstance(v, torch.Tensor) for v in c.params.values())):
         return None
-    r = c.pred_range()
-    t_lo, t_hi = (float(v) for v in torch.aminmax(t))
+    r, rt = c.pred_range(), c.target_range()  # (the target's range shared with the enclosure's point bound)
+    t_lo, t_hi = rt if rt is not None else (math.nan, math.nan)
     if r is None or not all(math.isfinite(v) for v in r) or not ({t_lo, t_hi} <= {0.0, 1.0}):
         return None
     if given == "probabilities":  # input="probabilities" read as logits: the run is on z = x itself

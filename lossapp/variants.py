@@ -45,7 +45,7 @@ from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
-from lossapp.trace import CHUNK, Trace, extremes
+from lossapp.trace import CHUNK, Trace, extremes, mapped_extremes
 
 SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
 Interval = tuple[float, float]  # [lo, hi]: every value a variant takes over the inputs' rounding box lies inside
@@ -682,7 +682,7 @@ def labels_swapped(c: Case) -> float | None:
     def run() -> float | None:
         # 1 − y (formed as −y + 1: the same difference, rounded once) in the case's target buffer, free again once the
         # run has its value; of 0/1 labels, 0/1 labels again (known without a pass)
-        swapped = torch.neg(t, out=c.work(t, "target", t.dtype)).add_(1)
+        swapped = mapped_extremes(torch.neg(t, out=c.work(t, "target", t.dtype)).add_(1), t, _one_minus)
         return c.run(target=known_binary(swapped) if all_binary(t) else swapped)
     return c.shared("labels_swapped", run)
 
@@ -694,7 +694,12 @@ def labels_swapped_interval(c: Case, value: float | None = None) -> Interval | N
     if t is None or not t.is_floating_point():
         return None
     return c.shared("labels_swapped_interval", lambda: c.run_interval(
-        target=1.0 - t, value=labels_swapped(c) if value is None else value))
+        target=mapped_extremes(1.0 - t, t, _one_minus), value=labels_swapped(c) if value is None else value))
+
+
+def _one_minus(y: torch.Tensor) -> torch.Tensor:
+    """1 − y (−y + 1: the same difference, rounded once), for lossapp.trace.mapped_extremes."""
+    return torch.neg(y).add_(1)
 
 
 def point_box(c: Case) -> bool:
