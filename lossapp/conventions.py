@@ -61,6 +61,7 @@ from lossapp.variants import (
     decimals_of,
     evaluate,
     finite,
+    focal_alpha_bound,
     kl_exp_terms,
     labels_swapped,
     labels_swapped_bound,
@@ -343,11 +344,11 @@ convention("old_torch_bce",
 
 convention("keras_focal_no_alpha",
            "alpha_t", _declared("keras_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
-           no_alpha, interval=no_alpha_interval)
+           no_alpha, interval=no_alpha_interval, bound=lambda c: focal_alpha_bound(c, "no_alpha"))
 
 convention("smp_focal_no_alpha",
            "alpha_t", _declared("smp_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
-           no_alpha, interval=no_alpha_interval)
+           no_alpha, interval=no_alpha_interval, bound=lambda c: focal_alpha_bound(c, "no_alpha"))
 
 FLOAT32_EPS = float(torch.finfo(torch.float32).eps)  # mmdetection's weight_reduce_loss: Σ l / (avg_factor + eps)
 
