@@ -845,12 +845,23 @@ def focal_alpha_bound(c: Case, variant: str) -> tuple[float, float] | None:
     enclosure is [V ∓ e(V)] rounded outward, e(v) = (c0 + c1·|v|)(1 + 2⁻⁴⁰) the loss's point bound (the same c0, c1 for
     every α in [0, 1] or off: focal_point_error reads γ, the ranges, n and the reduction), so it lies in [L, H] ± e(M),
     M = max(|L|, |H|); α on both classes takes α times the enclosure without α: in α·[L, H] ± α·e(M) ⊆ that ± e(M).
-    The result is the hull of those, widened by 1e−12 relative (a few more roundings) and 1e−300."""
+    The result is the hull of those, widened by 1e−12 relative (a few more roundings) and 1e−300. (None, never an
+    error, where anything fails: the checker leaves out a variant whose bound raises.)"""
     if variant not in FOCAL_ALPHA_VARIANTS:
         raise ValueError(variant)
-    spec, alpha, t, u = c.spec, focal_alpha(c), c.target, c.unreduced
-    if not (spec.activation == "sigmoid" and spec.focal and not spec.parts and 0 < alpha < 1) \
-            or c.param("weight") is not None or c.reduction not in ("mean", "sum") or t is None or u is None \
+    try:
+        return _focal_alpha_bound(c, variant)
+    except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
+        return None
+
+
+def _focal_alpha_bound(c: Case, variant: str) -> tuple[float, float] | None:
+    spec, t, u = c.spec, c.target, c.unreduced
+    if not (spec.name == "focal" and spec.activation == "sigmoid" and not spec.parts) \
+            or isinstance(c.param("alpha"), torch.Tensor):
+        return None
+    alpha = focal_alpha(c)
+    if not 0 < alpha < 1 or c.param("weight") is not None or c.reduction not in ("mean", "sum") or t is None or u is None \
             or not t.is_floating_point() or u.shape != t.shape or not math.isfinite(c.value) or not c.plain:
         return None
     den = c.denominator()

@@ -457,3 +457,6 @@ def test_focal_alpha_bound_holds_the_variants_values_and_enclosures() -> None:
                          ((x.repeat(101), y.repeat(101)), {"alpha": 1.0})]:
         case = Case(lossapp.compute("focal", *args, **params))
         assert all(v.bound(case) is None for v in variants), params
+    case = Case(lossapp.compute("softmax_focal", x.repeat(303).reshape(-1, 3), (y.repeat(101) * 2).long(),
+                                alpha="[0.25, 0.5, 0.25]"))  # (another focal loss, α per class: no bound, no error)
+    assert all(v.bound(case) is None for v in variants)
