@@ -50,6 +50,7 @@ from lossapp.i18n import msg
 from lossapp.interval import Box, Iv, reduce_iv
 from lossapp.losses.overlap import per_sample_sets
 from lossapp.result import Result
+from lossapp.trace import mapped_extremes
 from lossapp.variants import (
     Case,
     Interval,
@@ -60,6 +61,7 @@ from lossapp.variants import (
     decimals_of,
     evaluate,
     finite,
+    focal_alpha_bound,
     kl_exp_terms,
     labels_swapped,
     labels_swapped_bound,
@@ -256,7 +258,13 @@ def _binary_smoothed(c: Case) -> float | None:
         if swapped is not None and math.isfinite(c.value):
             return (1 - eps / 2) * c.value + eps / 2 * swapped
     # y(1 − ε) + ε/2, in the case's target buffer (free again once the run has its value)
-    return c.run(target=torch.mul(t.double(), 1 - eps, out=c.work(t, "target")).add_(0.5 * eps))
+    return c.run(target=mapped_extremes(torch.mul(t.double(), 1 - eps, out=c.work(t, "target")).add_(0.5 * eps), t,
+                                        _keras_smoothed))
+
+
+def _keras_smoothed(y: torch.Tensor) -> torch.Tensor:
+    """y(1 − ε) + ε/2 in float64 as _binary_smoothed forms it, for lossapp.trace.mapped_extremes."""
+    return torch.mul(y.double(), 1 - KERAS_SMOOTHING).add_(0.5 * KERAS_SMOOTHING)
 
 
 def _binary_smoothed_interval(c: Case) -> Interval | None:
@@ -273,7 +281,7 @@ def _binary_smoothed_interval(c: Case) -> Interval | None:
             return None
         half = Iv(eps) * 0.5  # ε/2 and 1 − ε/2 as intervals: the real coefficients, not their float64 roundings
         return (Iv(*correct) * (1 - half) + Iv(*swapped) * half).item()
-    return c.run_interval(target=torch.mul(t.double(), 1 - eps).add_(0.5 * eps),  # (the run's y(1 − ε) + ε/2)
+    return c.run_interval(target=mapped_extremes(_keras_smoothed(t), t, _keras_smoothed),  # (the run's y(1 − ε) + ε/2)
                           value=variant_value(c, CONVENTIONS["keras_label_smoothing"]))
 
 
@@ -336,11 +344,11 @@ convention("old_torch_bce",
 
 convention("keras_focal_no_alpha",
            "alpha_t", _declared("keras_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
-           no_alpha, interval=no_alpha_interval)
+           no_alpha, interval=no_alpha_interval, bound=lambda c: focal_alpha_bound(c, "no_alpha"))
 
 convention("smp_focal_no_alpha",
            "alpha_t", _declared("smp_focal_no_alpha", lambda c: float(c.param("alpha", 0.25)) >= 0 and scalar_value(c)),
-           no_alpha, interval=no_alpha_interval)
+           no_alpha, interval=no_alpha_interval, bound=lambda c: focal_alpha_bound(c, "no_alpha"))
 
 FLOAT32_EPS = float(torch.finfo(torch.float32).eps)  # mmdetection's weight_reduce_loss: Σ l / (avg_factor + eps)
 

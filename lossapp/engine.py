@@ -48,7 +48,7 @@ from lossapp.reference import (
 )
 from lossapp.registry import LossSpec, lookup, shown
 from lossapp.result import Result
-from lossapp.trace import Lazy, Replayer, Step, Trace
+from lossapp.trace import Lazy, Replayer, Step, Trace, carry_extremes
 
 INF_ALLOWED = ("logits", "log_probabilities", "scores")
 # pred's ±inf replaced by ±1e8 and ±1e16 (the limit is where the two agree, or ±inf where the value keeps growing
@@ -152,7 +152,7 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
     `narrow`: pred is in a narrower floating dtype and the spec takes it so (`LossSpec.narrow_pred`): not widened.
     """
     trace = Trace(transient=release, replay=replay, quiet=quiet, source=source)
-    x = pred.detach()
+    x = carry_extremes(pred.detach(), pred)  # (within a check, pred's range found by the prepare: shared)
     x = x.double() if x.is_floating_point() and not narrow else x
     grad = None
     if spec.differentiable and spec.gradient is not None:

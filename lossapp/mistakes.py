@@ -32,6 +32,7 @@ from lossapp.variants import (
     evaluate,
     finite,
     focal_alpha,
+    focal_alpha_bound,
     focal_base,
     focal_rerun,
     in_blocks,
@@ -239,8 +240,8 @@ def _probabilities_as_logits_bound(c: Case) -> tuple[float, float] | None:
             or t is None or not t.is_floating_point() or x.numel() != t.numel() or x.numel() == 0
             or any(isinstance(v, torch.Tensor) for v in c.params.values())):
         return None
-    r = c.pred_range()
-    t_lo, t_hi = (float(v) for v in torch.aminmax(t))
+    r, rt = c.pred_range(), c.target_range()  # (the target's range shared with the enclosure's point bound)
+    t_lo, t_hi = rt if rt is not None else (math.nan, math.nan)
     if r is None or not all(math.isfinite(v) for v in r) or not ({t_lo, t_hi} <= {0.0, 1.0}):
         return None
     if given == "probabilities":  # input="probabilities" read as logits: the run is on z = x itself
@@ -501,13 +502,13 @@ mistake("alpha_on_both_classes",
                                        lambda out, base, y, spare, a: torch.mul(base, a, out=out)),
         # α on every term is α times the loss without α (the same denominator)
         interval=lambda c: scaled(c.run_interval(alpha=-1.0, value=no_alpha(c)), focal_alpha(c))
-        if _sigmoid_focal(c) else None)
+        if _sigmoid_focal(c) else None, bound=lambda c: focal_alpha_bound(c, "alpha_on_both_classes"))
 
 mistake("alpha_swapped",
         "alpha_t", declared("alpha_swapped", lambda c: focal_alpha(c) >= 0 and scalar_value(c)), _alpha_swapped,
         # (1 − α)·y + α·(1 − y) is α_t with 1 − α for α
         interval=lambda c: c.run_interval(alpha=1.0 - focal_alpha(c), value=_alpha_swapped(c))
-        if _sigmoid_focal(c) else None)
+        if _sigmoid_focal(c) else None, bound=lambda c: focal_alpha_bound(c, "alpha_swapped"))
 
 
 def _alpha_on(c: Case) -> bool:
@@ -518,7 +519,7 @@ def _alpha_on(c: Case) -> bool:
 
 mistake("no_alpha",
         "alpha_t", lambda c: _alpha_on(c) and scalar_value(c), no_alpha,
-        interval=lambda c: no_alpha_interval(c, no_alpha(c)))
+        interval=lambda c: no_alpha_interval(c, no_alpha(c)), bound=lambda c: focal_alpha_bound(c, "no_alpha"))
 
 mistake("no_modulating_factor",
         "(1-p_t)^gamma", lambda c: c.spec.focal

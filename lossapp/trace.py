@@ -20,8 +20,10 @@ shape. Its complete value comes back on request from a replay of the computation
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from string import Template
 from typing import Any, Protocol
@@ -82,10 +84,96 @@ def head(t: torch.Tensor, k: int) -> torch.Tensor:
     return first.to("cpu", torch.float64, copy=True)  # a copy: a view would keep all of t's memory alive
 
 
+_EXTREMES_SCOPE: ContextVar[object | None] = ContextVar("lossapp_extremes_scope", default=None)
+
+
+@contextlib.contextmanager
+def shared_extremes() -> Iterator[None]:
+    """Within it, `extremes` keeps its answer on the tensor (with its version counter: the answer lasts until an
+    in-place change of the tensor or of a view of its storage, as lossapp.inputs.checks.all_binary keeps its own), so
+    the many looks of one check at one input (the prepare's range checks, the point bounds of the enclosures, the
+    variants' applicability tests and their reruns' prepare) pay one pass. lossapp.verdicts opens it for one check: a
+    write the version counter does not see (through a numpy view of a caller's tensor) cannot happen within that call,
+    and an answer kept in one scope is never read in another. Nested: the outer scope holds."""
+    if _EXTREMES_SCOPE.get() is not None:
+        yield
+        return
+    token = _EXTREMES_SCOPE.set(object())
+    try:
+        yield
+    finally:
+        _EXTREMES_SCOPE.reset(token)
+
+
+def extremes_shared() -> bool:
+    """Whether `extremes` is shared here (within `shared_extremes`)."""
+    return _EXTREMES_SCOPE.get() is not None
+
+
 def extremes(t: torch.Tensor) -> tuple[float, float]:
     """(min, max) of a non-empty tensor, NaN where it holds a NaN. Floating tensors: torch.amin and torch.amax (two
-    vectorised passes; torch.aminmax's single pass takes about 1.6× as long on a CPU), others torch.aminmax."""
-    t = t.detach()
+    vectorised passes; torch.aminmax's single pass takes about 1.6× as long on a CPU), others torch.aminmax. Within
+    `shared_extremes`, made once per tensor (until it changes)."""
+    scope = _EXTREMES_SCOPE.get()
+    if scope is None:
+        return _extremes(t.detach())
+    found = _kept_extremes(t, scope)
+    if found is None:
+        found = _extremes(t.detach())
+        _keep_extremes(t, scope, found)
+    return found
+
+
+def _kept_extremes(t: torch.Tensor, scope: object | None) -> tuple[float, float] | None:
+    """extremes(t) where it is kept on t, in this scope, for t as it is now (no pass); else None."""
+    kept = getattr(t, "_lossapp_extremes", None)
+    if scope is None or kept is None or kept[0] is not scope:
+        return None
+    try:
+        return kept[2] if kept[1] == t._version else None
+    except RuntimeError:  # an inference tensor has no version counter
+        return None
+
+
+def _keep_extremes(t: torch.Tensor, scope: object, found: tuple[float, float]) -> None:
+    with contextlib.suppress(RuntimeError):  # (an inference tensor has no version counter: nothing kept)
+        t._lossapp_extremes = (scope, t._version, found)
+
+
+def carry_extremes(alias: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    """alias, a view of source's whole storage with source's version counter (source.detach()), with source's kept
+    extremes recorded on it too (they are its own: the same elements, changed only by what bumps the shared counter)."""
+    scope = _EXTREMES_SCOPE.get()
+    found = _kept_extremes(source, scope)
+    if found is not None:
+        _keep_extremes(alias, scope, found)
+    return alias
+
+
+def mapped_extremes(out: torch.Tensor, source: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """out, with extremes(out) recorded (within `shared_extremes`, until out changes) where out = fn(source) for an
+    elementwise fn that is monotone in floating point (1 − y formed as −y + 1, Keras' smoothing y·(1 − ε) + ε/2 for
+    0 < ε < 1) and the extremes of source are kept (no pass is made for them): (min, max) of fn at source's extremes,
+    formed by fn itself on a two-element tensor of out's dtype.
+
+    Proof. Each float operation of fn (a negation; + or · by a constant ≥ 0; a conversion to a wider dtype) is exact
+    or the correctly rounded value of a monotone real function, and rounding to nearest is non-decreasing, so fn is
+    monotone on floats and its extremes over source are fn(min) and fn(max), in some order. Negation, + and · are
+    correctly rounded, so fn gives every element the same bits in any loop (vectorised or scalar). A NaN in source
+    (its extremes NaN) gives a NaN in out, whose extremes are NaN: recorded so."""
+    scope = _EXTREMES_SCOPE.get()
+    found = _kept_extremes(source, scope)
+    if found is None:
+        return out
+    ends = fn(torch.tensor(found, dtype=out.dtype, device="cpu"))
+    lo, hi = float(ends.amin()), float(ends.amax())
+    if math.isnan(lo) or math.isnan(hi):
+        lo = hi = math.nan
+    _keep_extremes(out, scope, (lo, hi))
+    return out
+
+
+def _extremes(t: torch.Tensor) -> tuple[float, float]:
     if t.is_floating_point():
         return float(t.amin()), float(t.amax())
     low, high = torch.aminmax(t)

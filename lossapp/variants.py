@@ -40,12 +40,12 @@ import torch
 from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import InputError
 from lossapp.inputs.checks import all_binary, known_binary
-from lossapp.interval import Box, Enclosure, EnclosureUnavailable, Iv, enclose, target_is_exact
+from lossapp.interval import Box, Enclosure, EnclosureUnavailable, Iv, _uses_point_bound, enclose, target_is_exact
 from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
-from lossapp.trace import CHUNK, Trace, extremes
+from lossapp.trace import CHUNK, Trace, extremes, mapped_extremes
 
 SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
 Interval = tuple[float, float]  # [lo, hi]: every value a variant takes over the inputs' rounding box lies inside
@@ -682,7 +682,7 @@ def labels_swapped(c: Case) -> float | None:
     def run() -> float | None:
         # 1 − y (formed as −y + 1: the same difference, rounded once) in the case's target buffer, free again once the
         # run has its value; of 0/1 labels, 0/1 labels again (known without a pass)
-        swapped = torch.neg(t, out=c.work(t, "target", t.dtype)).add_(1)
+        swapped = mapped_extremes(torch.neg(t, out=c.work(t, "target", t.dtype)).add_(1), t, _one_minus)
         return c.run(target=known_binary(swapped) if all_binary(t) else swapped)
     return c.shared("labels_swapped", run)
 
@@ -694,7 +694,12 @@ def labels_swapped_interval(c: Case, value: float | None = None) -> Interval | N
     if t is None or not t.is_floating_point():
         return None
     return c.shared("labels_swapped_interval", lambda: c.run_interval(
-        target=1.0 - t, value=labels_swapped(c) if value is None else value))
+        target=mapped_extremes(1.0 - t, t, _one_minus), value=labels_swapped(c) if value is None else value))
+
+
+def _one_minus(y: torch.Tensor) -> torch.Tensor:
+    """1 − y (−y + 1: the same difference, rounded once), for lossapp.trace.mapped_extremes."""
+    return torch.neg(y).add_(1)
 
 
 def point_box(c: Case) -> bool:
@@ -812,6 +817,109 @@ def _no_alpha(c: Case) -> float | None:
         if value is not None:
             return value
     return c.rerun(alpha=None if c.spec.activation == "softmax" else -1.0)
+
+
+FOCAL_ALPHA_VARIANTS = ("no_alpha", "alpha_on_both_classes", "alpha_swapped")
+
+
+def focal_alpha_bound(c: Case, variant: str) -> tuple[float, float] | None:
+    """A bound on a sigmoid focal α variant (`variant`: "no_alpha", α_t = 1; "alpha_on_both_classes", α_t = α;
+    "alpha_swapped", α_t = (1 − α)·y + α·(1 − y)) and on its enclosure, from two sums of the correct terms (Σ l and
+    Σ y·l: `_focal_label_sums`) instead of the terms without α (`focal_base`) they are made from. Where: the sigmoid focal
+    loss itself with 0 < α < 1, no weight, 0/1 labels of pred's shape, a value Σ l / den (Case.plain; mean or sum) and a
+    point box of more than DECIMALS_MAX_ELEMENTS elements whose enclosures are the loss's point bound (what
+    `lossapp.interval.enclose` gives the variants' runs); None elsewhere.
+
+    Proof. The computed correct terms l̂ are ≥ 0 (0/1 labels: α_t ∈ {α, 1 − α}; p_t ∈ {p, fl(1 − p)} ⊂ [0, 1], so
+    (1 − p_t)^γ ≥ 0; ce is x·(s − y) or x·s − x·y, each ≥ 0 exactly for y ∈ {0, 1} and s = [x ≥ 0], plus log1p ≥ 0, or
+    −(y·log p + (1 − y)·log(1 − p)) with both products ≤ 0). focal_base forms b̂ = fl(l̂/α̂_y) with α̂_1 = α, α̂_0 =
+    a' = fl(1 − α) exactly (0/1 labels), and a variant's term is fl(k_y·b̂) (k = (1, 1), (α, α), (a', α) for y = 1, 0;
+    1·b̂ exact), so it is r_y·l̂·(1 + η), r_y = k_y/α̂_y, |η| ≤ 2u + u², and its value V = fl(fl(Σ terms)/den). With
+    A_y = Σ_{labels y} l̂ (exact sums, S = A_1 + A_0), the exact Σ terms is T* (1 ± 2.01u), T* = r_1·A_1 + r_0·A_0, and a
+    float sum of n terms ≥ 0 errs by γ = (n − 1)u/(1 − (n − 1)u) relative (any order, Higham §4.2), the division by
+    u: |V − T*/den| ≤ (γ + 3.02u)·r·S/den, r = max r_y. Σ y·l̂ (each product exact) and Σ l̂ are within γ·S of A_1 and S,
+    so Â_1 and Â_0 = fl(Σ l̂ − Â_1) are within (2γ + 2u)·S of A_1 and A_0, and E = r̂_1·Â_1 + r̂_0·Â_0 (r̂ the rounded r,
+    three more roundings) within r·S·(4γ + 10u) of T*. S ≤ 1.01·Σ̂ l̂ (γ ≤ 0.001), so
+    |V − E/den| ≤ 1.01·(5γ + 14u)·r·Σ̂ l̂/den ≤ K·r·Σ̂ l̂/den, K = 1e−9 + 8(n + 16)u (γ ≤ 1.01(n − 1)u): the value lies in
+    [L, H] = E/den ± that (each end within 1e−9 relative of its float evaluation: covered by K's 1e−9). The variant's
+    enclosure is [V ∓ e(V)] rounded outward, e(v) = (c0 + c1·|v|)(1 + 2⁻⁴⁰) the loss's point bound (the same c0, c1 for
+    every α in [0, 1] or off: focal_point_error reads γ, the ranges, n and the reduction), so it lies in [L, H] ± e(M),
+    M = max(|L|, |H|); α on both classes takes α times the enclosure without α: in α·[L, H] ± α·e(M) ⊆ that ± e(M).
+    The result is the hull of those, widened by 1e−12 relative (a few more roundings) and 1e−300. (None, never an
+    error, where anything fails: the checker leaves out a variant whose bound raises.)"""
+    if variant not in FOCAL_ALPHA_VARIANTS:
+        raise ValueError(variant)
+    try:
+        return _focal_alpha_bound(c, variant)
+    except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
+        return None
+
+
+def _focal_alpha_bound(c: Case, variant: str) -> tuple[float, float] | None:
+    spec, t, u = c.spec, c.target, c.unreduced
+    if not (spec.name == "focal" and spec.activation == "sigmoid" and not spec.parts) \
+            or isinstance(c.param("alpha"), torch.Tensor):
+        return None
+    alpha = focal_alpha(c)
+    if not 0 < alpha < 1 or c.param("weight") is not None or c.reduction not in ("mean", "sum") or t is None or u is None \
+            or not t.is_floating_point() or u.shape != t.shape or not math.isfinite(c.value) or not c.plain:
+        return None
+    den = c.denominator()
+    pb = _focal_point_bound(c)
+    sums = _focal_label_sums(c)
+    if den is None or not (math.isfinite(den) and den > 0) or pb is None or sums is None:
+        return None
+    n, total, positive = sums
+    a_prime = 1 - alpha
+    r = {"no_alpha": (1 / alpha, 1 / a_prime), "alpha_on_both_classes": (1.0, alpha / a_prime),
+         "alpha_swapped": (a_prime / alpha, alpha / a_prime)}
+
+    def value_bound(name: str) -> tuple[float, float]:
+        r1, r0 = r[name]
+        estimate = (r1 * positive + r0 * (total - positive)) / den
+        slack = (1e-9 + 8 * (n + 16) * U) * max(r1, r0) * abs(total) / den
+        return estimate - slack, estimate + slack
+
+    def error(lo: float, hi: float) -> float:
+        return (pb[0] + pb[1] * max(abs(lo), abs(hi))) * (1 + 2.0 ** -40)
+
+    lo, hi = value_bound(variant)
+    e = error(lo, hi)
+    lo, hi = lo - e, hi + e
+    if variant == "alpha_on_both_classes":
+        na_lo, na_hi = value_bound("no_alpha")
+        e = error(na_lo, na_hi)
+        lo, hi = min(lo, alpha * na_lo - e), max(hi, alpha * na_hi + e)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    return lo - 1e-12 * abs(lo) - 1e-300, hi + 1e-12 * abs(hi) + 1e-300
+
+
+def _focal_point_bound(c: Case) -> tuple[float, float] | None:
+    """The loss's point bound (c0, c1) for the enclosures of this case's α variants (lossapp.interval._point_enclosure's
+    box: the inputs as given, their decimals), where they are made with it; else None."""
+    formula = c.spec.enclosure
+    pred, target = c.result.pred, c.result.target
+    if formula is None or formula.point_error is None or pred is None or target is None:
+        return None
+    box = Box(pred.values, target.values, decimals_of(pred), decimals_of(target), {**c.params, "alpha": -1.0},
+              c.reduction, c.spec.target_kind, c.value, c.interval_memo)
+    if not _uses_point_bound(box):
+        return None
+    pb = formula.point_error(box)
+    return pb if pb is not None and all(math.isfinite(v) for v in pb) else None
+
+
+def _focal_label_sums(c: Case) -> tuple[float, float, float] | None:
+    """(n, Σ l, Σ y·l) of the correct terms l and 0/1 labels y of their shape (each product y·l exact), made once per
+    case; None for other labels or a sum that is not finite."""
+    def make() -> tuple[float, float, float] | None:
+        u, t = c.unreduced, c.target
+        if u is None or t is None or not all_binary(t) or c.total is None or not math.isfinite(c.total):
+            return None
+        positive = float(torch.dot(u.reshape(-1).double(), t.reshape(-1).double()))
+        return (float(u.numel()), c.total, positive) if math.isfinite(positive) else None
+    return c.shared("focal_label_sums", make)
 
 
 def no_alpha_interval(c: Case, value: float | None = None) -> Interval | None:

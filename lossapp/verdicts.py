@@ -53,6 +53,7 @@ from lossapp.interval import Box, Enclosure, EnclosureUnavailable, target_is_exa
 from lossapp.mistakes import evaluate_mistakes
 from lossapp.registry import NUMBER, shown
 from lossapp.result import Result, json_safe
+from lossapp.trace import shared_extremes
 from lossapp.variants import Case, VariantValue, interval_of
 
 VERDICTS = ("exact", "convention", "mistake", "rounding", "incorrect")
@@ -300,13 +301,16 @@ def check(loss: str, pred: Any = None, target: Any = None, *, claimed: Any, redu
     `claimed`. loss="confusion" takes the counts tp, fp, fn, tn and metric as params (pred=None)."""
     from lossapp.engine import compute
     claim = parse_claims(claimed)  # a bad claim is reported before any work
-    result = compute(loss, pred, target, reduction=reduction, device=device, dtype=dtype, **params)
-    return check_result(result, claim)
+    with shared_extremes():  # (the inputs' ranges found once: by the prepare's checks, read by the checker)
+        result = compute(loss, pred, target, reduction=reduction, device=device, dtype=dtype, **params)
+        return check_result(result, claim)
 
 
 def check_result(result: Result, claimed: Any) -> Verdict:
-    """The verdict on `claimed` for an already computed Result (what the CLI, the examples and the UI use)."""
-    return Checker(result).verdict(claimed)
+    """The verdict on `claimed` for an already computed Result (what the CLI, the examples and the UI use). Every range
+    of a tensor is found once in it (lossapp.trace.shared_extremes)."""
+    with shared_extremes():
+        return Checker(result).verdict(claimed)
 
 
 class Checker:

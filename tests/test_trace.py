@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -156,3 +158,90 @@ def test_a_quiet_trace_keeps_its_steps_without_values() -> None:
     assert torch.equal(y, 2 * x)
     assert [s.symbol for s in trace.steps] == ["y"] and trace.steps[0].note == "annotated"
     assert trace.steps[0].value is None and trace.steps[0].args == {} and trace.steps[0].sub is None
+
+
+def _fresh_extremes(t: torch.Tensor) -> tuple[float, float]:
+    """min and max by a pass of their own (no answer kept on the tensor)."""
+    from lossapp.trace import _extremes
+    return _extremes(t.detach())
+
+
+def _same(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return all((x == y) or (x != x and y != y) for x, y in zip(a, b, strict=True))
+
+
+def test_extremes_are_kept_within_a_scope_until_the_tensor_or_a_view_of_it_changes() -> None:
+    """Within trace.shared_extremes, extremes keeps its answer on the tensor with its version counter: a second look
+    makes no pass, an in-place change of the tensor or of a view of its storage (and an out= write into it) makes it
+    look again. Outside a scope nothing is kept, and an answer kept in one scope is not read in another."""
+    from lossapp.trace import extremes, shared_extremes
+    t = torch.randn(5000, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    first = extremes(t)
+    assert first == _fresh_extremes(t) and not hasattr(t, "_lossapp_extremes")
+    with shared_extremes():
+        assert extremes(t) == first and t._lossapp_extremes[1:] == (t._version, first)
+        t._lossapp_extremes = (*t._lossapp_extremes[:2], (-1.0, 1.0))  # (a planted answer: read, no pass made)
+        assert extremes(t) == (-1.0, 1.0)
+        t[17] = 1e6
+        assert extremes(t) == (first[0], 1e6)
+        t.view(50, 100)[3].fill_(-1e6)  # through a view: the shared version counter
+        assert extremes(t) == (-1e6, 1e6)
+        torch.neg(t, out=t)
+        assert extremes(t) == (-1e6, 1e6) and extremes(t[:10]) == _fresh_extremes(t[:10])
+        with shared_extremes():  # nested: the outer scope holds
+            assert extremes(t) == (-1e6, 1e6) and t._lossapp_extremes[2] == (-1e6, 1e6)
+        t[0] = math.nan
+        assert _same(extremes(t), (math.nan, math.nan))
+        assert extremes(torch.tensor([0, 3, 1])) == (0.0, 3.0)
+        with torch.inference_mode():  # no version counter: nothing kept, every look a pass
+            u = torch.tensor([1.0, 2.0])
+            assert extremes(u) == (1.0, 2.0) and not hasattr(u, "_lossapp_extremes")
+    t[0] = 5.0
+    t._lossapp_extremes = (t._lossapp_extremes[0], t._version, (0.0, 0.0))  # kept in a closed scope
+    with shared_extremes():
+        assert extremes(t) == _fresh_extremes(t)
+
+
+def _targets() -> list[torch.Tensor]:
+    """Random and adversarial targets: labels, soft labels, values at the ends of [0, 1] and beyond, signed zeros,
+    the float neighbours of 0, ½ and 1, huge and tiny magnitudes, infinities and NaN, float32 and float64."""
+    g = torch.Generator().manual_seed(5)
+    out = [(torch.rand(10_000, generator=g) > 0.5).double(), torch.rand(10_000, generator=g, dtype=torch.float64),
+           torch.rand(777, generator=g), torch.randn(3000, generator=g, dtype=torch.float64) * 1e3]
+    special = [0.0, -0.0, 1.0, 0.5, math.nextafter(0.0, 1.0), math.nextafter(1.0, 0.0), math.nextafter(1.0, 2.0),
+               math.nextafter(0.5, 0.0), math.nextafter(0.5, 1.0), 1e-300, -1e-300, 1e300, -1e300, 2.0 ** -53,
+               1 - 2.0 ** -53, 3.0, -7.5]
+    for k in range(40):
+        pick = torch.randint(len(special), (50,), generator=g)
+        t = torch.tensor([special[i] for i in pick], dtype=torch.float64)
+        out += [t, t.float()]
+        if k % 10 == 0:
+            out += [torch.cat([t, torch.tensor([math.inf, -math.inf], dtype=torch.float64)]),
+                    torch.cat([t, torch.tensor([math.nan], dtype=torch.float64)])]
+    out += [torch.full((10,), v, dtype=torch.float64) for v in special]
+    return out
+
+
+def test_mapped_extremes_are_those_of_a_pass_over_the_mapped_tensor() -> None:
+    """trace.mapped_extremes records, for out = fn(source) with fn monotone (1 − y, Keras' smoothing), what a pass
+    over out would find, bit for bit, on random and adversarial inputs; nothing is recorded where source's extremes
+    are not kept (no pass is made for them), and the record lasts until out changes."""
+    from lossapp.conventions import _keras_smoothed
+    from lossapp.trace import extremes, mapped_extremes, shared_extremes
+    from lossapp.variants import _one_minus
+    for given in _targets():
+        for fn in (_one_minus, _keras_smoothed, lambda y: 1.0 - y):
+            source = given.clone()
+            extremes(source)
+            out = mapped_extremes(fn(source), source, fn)
+            assert not hasattr(out, "_lossapp_extremes")  # outside a scope: nothing recorded
+            with shared_extremes():
+                out = mapped_extremes(fn(source), source, fn)
+                assert not hasattr(out, "_lossapp_extremes")  # source's extremes not kept yet: nothing recorded
+                extremes(source)
+                out = mapped_extremes(fn(source), source, fn)
+                kept = out._lossapp_extremes[2]
+                assert _same(kept, _fresh_extremes(out)), (source, kept, _fresh_extremes(out))
+                assert _same(extremes(out), kept)
+                out.add_(1)
+                assert _same(extremes(out), _fresh_extremes(out))

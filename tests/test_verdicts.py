@@ -784,3 +784,46 @@ def test_large_inputs_keep_their_verdicts_with_the_point_bound(name: str, params
         assert got.verdict == want[claim].verdict == kind, (claim, got.verdict, want[claim].verdict)
         assert [v.id for v in got.mistakes] == [v.id for v in want[claim].mistakes]
         assert [v.id for v in got.conventions] == [v.id for v in want[claim].conventions]
+
+
+def _focal_problems() -> list[tuple[str, torch.Tensor, torch.Tensor, dict]]:
+    """Sigmoid focal (and BCE-with-logits) problems whose inputs' ranges the checker shares: above the decimals limit
+    (a point box: the point bounds read the ranges), ±inf logits, soft labels, labels 0 only, γ = 0 and α off."""
+    g = torch.Generator().manual_seed(11)
+    n = limits.DECIMALS_MAX_ELEMENTS + 37
+    x = torch.randn(n, generator=g, dtype=torch.float64) * 3
+    y = (torch.rand(n, generator=g) > 0.5).double()
+    inf_x = x.clone()
+    inf_x[5], inf_x[9] = math.inf, -math.inf
+    soft = torch.rand(n, generator=g, dtype=torch.float64)
+    return [("focal", x, y, {}), ("focal", x.float(), y.float(), {"gamma": 0.0}), ("focal", inf_x, y, {}),
+            ("focal", x, soft, {"alpha": -1.0}), ("focal", x[:50], y[:50], {"gamma": 3.0}),
+            ("focal", x, torch.zeros(n, dtype=torch.float64), {}), ("bce_with_logits", x, y, {})]
+
+
+def test_shared_extremes_change_no_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check finds each input's range once (lossapp.trace.shared_extremes: kept on the tensors, mapped onto 1 − y
+    and Keras' smoothed labels): the value, the enclosure and the verdict of every claim (the value, one off by a
+    rounding, a variant's value, one reached by no variant) are those of a check that finds them anew every time."""
+    import contextlib
+
+    import lossapp.trace
+    import lossapp.verdicts
+
+    def outcome(loss: str, x: torch.Tensor, y: torch.Tensor, params: dict, claimed: str) -> tuple:
+        v = check(loss, x, y, claimed=claimed, **params)
+        enclosure = v.enclosure
+        return (v.verdict, v.value, None if enclosure is None else (enclosure.lo, enclosure.hi, enclosure.sound),
+                [m.id for m in v.mistakes], [c.id for c in v.conventions], str(v.explanation))
+
+    for loss, x, y, params in _focal_problems():
+        result = lossapp.compute(loss, x, y, **params)
+        claims = [f"{result.scalar:.6g}", f"{result.scalar * 1.0123:.6g}", f"{result.scalar * 1.5:.6g}"]
+        swapped = lossapp.compute(loss, x, 1 - y, **params).scalar
+        claims.append(f"{swapped:.6g}")
+        shared = [outcome(loss, x, y, params, c) for c in claims]
+        with monkeypatch.context() as m:
+            m.setattr(lossapp.verdicts, "shared_extremes", contextlib.nullcontext)
+            assert not lossapp.trace.extremes_shared()
+            anew = [outcome(loss, x, y, params, c) for c in claims]
+        assert shared == anew, (loss, params)

@@ -463,7 +463,7 @@ def _focal_logits_gradient(pred: torch.Tensor, target: torch.Tensor, params: dic
     no 1 − σ cancelling. A few passes instead of autograd's chain through every step. None (autograd of the trace)
     for soft labels, ±inf logits or 0 < γ < 1, where the trace's own autograd stays the reference."""
     x, y = pred.detach(), target.double()
-    if not (gamma == 0 or gamma >= 1) or not all_finite(x) or not all_binary(y):
+    if not (gamma == 0 or gamma >= 1) or not all_finite(pred) or not all_binary(y):  # (pred: its range kept, in a check)
         return None
     sign = (y * -2).add_(1)
     z = x * sign

@@ -20,7 +20,7 @@ from lossapp.i18n import msg
 from lossapp.inputs import InputError
 from lossapp.inputs.checks import all_binary as all_binary  # re-exported for the losses
 from lossapp.inputs.checks import within as within  # re-exported for the losses
-from lossapp.trace import Trace
+from lossapp.trace import Trace, extremes, extremes_shared
 
 LOG_CLAMP = -100.0  # torch.nn.functional.binary_cross_entropy clamps each log at -100
 # ... and its backward divides by max(p(1 - p), 1e-12), with 1e-12 held as a float32 (9.99999996e-13)
@@ -34,9 +34,17 @@ def class_dim(x: torch.Tensor) -> int:
 
 def all_finite(*tensors: torch.Tensor | None) -> bool:
     """Whether every element of every tensor is finite, decided by one sum each (a finite sum holds no inf or NaN;
-    a sum that overflows is checked element by element)."""
-    return all(not isinstance(t, torch.Tensor) or not t.is_floating_point()
-               or math.isfinite(float(t.detach().sum())) or bool(torch.isfinite(t.detach()).all()) for t in tensors)
+    a sum that overflows is checked element by element). Within lossapp.trace.shared_extremes (one check), by the
+    tensor's extremes instead, found once for every look at it: they are finite exactly when every element is (a NaN
+    makes both NaN, an infinity one of them infinite; every element lies between them)."""
+    return all(not isinstance(t, torch.Tensor) or not t.is_floating_point() or _finite(t) for t in tensors)
+
+
+def _finite(t: torch.Tensor) -> bool:
+    if extremes_shared() and t.numel():
+        lo, hi = extremes(t)
+        return math.isfinite(lo) and math.isfinite(hi)
+    return math.isfinite(float(t.detach().sum())) or bool(torch.isfinite(t.detach()).all())
 
 
 def first_indices(mask: torch.Tensor, k: int) -> list[list[int]]:
