@@ -142,9 +142,8 @@ INLINE_CHARS = 4_096  # a CPU call whose text arguments are this short at most r
 def _runs_inline(device: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether a call is small enough to run on the event loop: on the CPU, every argument text (or absent, or a
     number), INLINE_CHARS characters in all. The inputs are written out element by element (a random spec is
-    refused, and pred, target and a tensor parameter must agree in shape), so such a call has at most ~2,000 elements:
-    at twice that text (8-10 KB) /compute took ~3 ms and /check 4-8 ms (mse, cross_entropy, multi_margin, focal,
-    softmax_focal, dice), about what Gradio's own handling of one request costs the event loop."""
+    refused, and pred, target and a tensor parameter must agree in shape), so such a call has at most ~2,000 elements
+    and computes in 1-3 ms (/check in 3-7 ms): about what Gradio's own handling of one request costs the event loop."""
     if not isinstance(device, str | None) or (device or "cpu").strip().lower() != "cpu":
         return False  # an accelerator's first call initializes it (seconds), and each call waits for it
     size = 0

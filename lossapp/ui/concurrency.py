@@ -8,9 +8,7 @@
   millisecond, less than Gradio's own handling of the request (about 4 ms of CPU). A small HTTP computation (on the
   CPU, its texts 4 KiB at most: lossapp.ui.api.INLINE_CHARS) runs on the event loop itself, still counted in this
   group: handed to a worker thread, it cost the server ~1 ms more CPU than its own (the hand-over, and the GIL
-  passing back and forth at each of its ~300 torch calls). So the workers' number matters for large inputs, where two
-  use both cores; for small ones one or two measure the same (bench_http.py at 8 clients: 5.15 vs 5.06 ms of CPU
-  per request, median p95 of a round 78 vs 76 ms).
+  passing back and forth at each of its ~300 torch calls).
 - Quick interface events (the language switch, the loss picker, the curves) are pure Python under the GIL: up
   to DEFAULT_LIMIT of each run at once (`default_concurrency_limit`), so one slow event does not hold up the
   same event of other users, without a thread per waiting user.
