@@ -199,51 +199,6 @@ def test_the_full_endpoints_take_the_contract_arguments() -> None:
     assert "/check_full gives every element" in api.check.__doc__
 
 
-def test_small_cpu_calls_run_on_the_event_loop_and_others_in_a_worker_thread(demo) -> None:
-    """The computing endpoints Gradio calls are coroutines with the contract's signature and docstring; a small CPU
-    call runs at once in the event loop's thread, a long, non-CPU or non-text one in a worker thread, with the same
-    answer."""
-    import asyncio
-    import threading
-
-    registered = {fn.api_name: fn.fn for fn in demo.fns.values()}
-    for name, plain in (("compute", api.compute), ("compute_full", api.compute_full), ("check", api.check),
-                        ("check_full", api.check_full)):
-        endpoint = registered[name]
-        assert inspect.iscoroutinefunction(endpoint) and endpoint.__wrapped__ is plain
-        assert inspect.signature(endpoint) == inspect.signature(plain) and endpoint.__doc__ == plain.__doc__
-
-    threads: list[int] = []
-
-    def compute(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "",
-                device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
-        threads.append(threading.get_ident())
-        return api.compute(loss, pred, target, params, reduction, device, dtype)
-
-    endpoint = api._endpoint(compute)
-    small = ("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", "{}", "mean")
-    long_pred = "[" + ", ".join(["0.5"] * (api.INLINE_CHARS // 5 + 1)) + "]"
-    long_target = "[" + ", ".join(["1"] * (api.INLINE_CHARS // 5 + 1)) + "]"
-
-    async def run() -> tuple[int, list[Any]]:
-        answers: list[Any] = [await endpoint(*small, "cpu", "float32"), await endpoint(*small, device=" CPU "),
-                              await endpoint("bce", long_pred, long_target, device="cpu")]
-        try:
-            await endpoint(*small, "meta", "float32")
-        except gr.Error as exc:  # the same error as a plain call's, raised in a worker thread
-            answers.append(exc)
-        return threading.get_ident(), answers
-
-    loop_thread, answers = asyncio.run(run())
-    assert threads[:2] == [loop_thread, loop_thread] and loop_thread not in threads[2:] and len(threads) == 4
-    assert answers[0] == answers[1] == api.compute(*small) and answers[2]["value"] == pytest.approx(math.log(2))
-    assert isinstance(answers[3], gr.Error) and "meta" in str(answers[3])
-    assert api._runs_inline("cpu", ("bce", "[0.5]", "[1]"), {}) and api._runs_inline(None, ("bce", 1, None), {})
-    assert not api._runs_inline("cuda", ("bce", "[0.5]", "[1]"), {})
-    assert not api._runs_inline("cpu", ("bce", [0.5], [1]), {})  # a JSON list instead of text
-    assert not api._runs_inline("cpu", ("bce",), {"pred": "0" * api.INLINE_CHARS})
-
-
 def _raw_call(client: Client, endpoint: str, data: list) -> tuple[str, object]:
     """POST /gradio_api/call/<endpoint> with `data` as a list, as README's curl example does; (event, payload)."""
     base = client.src.rstrip("/")

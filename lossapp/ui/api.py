@@ -18,13 +18,9 @@ argument would break the documented 7-value (/check: 8-value) call.
 
 # No `from __future__ import annotations` here: Gradio reads each endpoint's type hints on every call
 # (typing.get_type_hints), and string annotations would be compiled and evaluated again each time.
-import functools
-import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-
-import anyio.to_thread
 
 from lossapp import service
 from lossapp.inputs import InputError
@@ -136,52 +132,11 @@ def confusion(tp: int, fp: int, fn: int, tn: int | None = None, claimed: str | f
         return service.result_json(result, service.check(result, claimed))
 
 
-INLINE_CHARS = 4_096  # a CPU call whose text arguments are this short at most runs on the server's event loop
-
-
-def _runs_inline(device: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Whether a call is small enough to run on the event loop: on the CPU, every argument text (or absent, or a
-    number), INLINE_CHARS characters in all. The inputs are written out element by element (a random spec is
-    refused, and pred, target and a tensor parameter must agree in shape), so such a call has at most ~2,000 elements
-    and computes in 1-3 ms (/check in 3-7 ms): about what Gradio's own handling of one request costs the event loop."""
-    if not isinstance(device, str | None) or (device or "cpu").strip().lower() != "cpu":
-        return False  # an accelerator's first call initializes it (seconds), and each call waits for it
-    size = 0
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, str):
-            size += len(value)
-        elif value is not None and not isinstance(value, int | float):
-            return False  # a JSON list or object sent instead of text: its size is not read here
-    return size <= INLINE_CHARS
-
-
-def _endpoint(fn: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
-    """`fn` as the coroutine Gradio calls: a small call (_runs_inline) runs at once on the event loop, any other in a
-    worker thread, as Gradio runs a plain function. Same name, signature, type hints and docstring (the API page and
-    the MCP tools read them) and the same answer.
-
-    Why: a plain function is handed to a worker thread, and under load a 100-element /compute then cost the server
-    ~1 ms of CPU more than its 0.8 ms: the hand-over itself, and every torch call in it (~300) releases the GIL, which
-    the event loop, busy with other requests, takes, so the call resumes on cold caches again and again (bench_http.py
-    at 8 clients: 5.4-6.1 ms of CPU per request in a worker, 4.3-5.2 ms inline; the echo app's 4.7-5.8)."""
-    position = list(inspect.signature(fn).parameters).index("device")
-
-    @functools.wraps(fn)
-    async def endpoint(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        device = args[position] if len(args) > position else kwargs.get("device", "cpu")
-        if _runs_inline(device, args, kwargs):
-            return fn(*args, **kwargs)
-        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
-
-    return endpoint
-
-
 def register() -> list[str]:
     """Add the endpoints to the Blocks being built; their names. The computing ones share the computations'
-    workers (lossapp.ui.concurrency), small ones on the event loop (_endpoint); /confusion is arithmetic on four
-    counts."""
+    workers (lossapp.ui.concurrency); /confusion is arithmetic on four counts."""
     computing = {"compute": compute, "compute_full": compute_full, "check": check, "check_full": check_full}
     for name, fn in computing.items():
-        gr.api(_endpoint(fn), api_name=name, **compute_events())
+        gr.api(fn, api_name=name, **compute_events())
     gr.api(confusion, api_name="confusion")
     return [*computing, "confusion"]

@@ -5,10 +5,7 @@
   has cores (`LOSSAPP_COMPUTE_WORKERS`, default os.cpu_count(); a CPU Space has 2). torch releases the GIL, so
   two computations use two cores; a third would only share them, make every request slower and hold one
   more large input in memory. Small requests are not held up by it: a 100-element BCE computes in about a
-  millisecond, less than Gradio's own handling of the request (about 4 ms of CPU). A small HTTP computation (on the
-  CPU, its texts 4 KiB at most: lossapp.ui.api.INLINE_CHARS) runs on the event loop itself, still counted in this
-  group: handed to a worker thread, it cost the server ~1 ms more CPU than its own (the hand-over, and the GIL
-  passing back and forth at each of its ~300 torch calls).
+  millisecond, less than Gradio's own handling of the request (about 4 ms of CPU).
 - Quick interface events (the language switch, the loss picker, the curves) are pure Python under the GIL: up
   to DEFAULT_LIMIT of each run at once (`default_concurrency_limit`), so one slow event does not hold up the
   same event of other users, without a thread per waiting user.
