@@ -397,6 +397,16 @@ class Trace:
     # None where it did not
     extremes: tuple[float, float] | None = field(default=None, repr=False, compare=False)
 
+    def pred_values(self, pred: torch.Tensor) -> torch.Tensor:
+        """pred's values in the fewest bytes, for a prepare's checks that read every element: the user's own narrower
+        tensor where pred was widened from it unchanged (`source`), else pred."""
+        return self.source if self.source is not None and self.source.shape == pred.shape else pred
+
+    def target_values(self, target: torch.Tensor) -> torch.Tensor:
+        """The same for the target (`target_source`)."""
+        return self.target_source if self.target_source is not None \
+            and self.target_source.shape == target.shape else target
+
     def _append(self, step: Step) -> None:
         self.steps.append(step)
         if self.transient:

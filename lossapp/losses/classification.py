@@ -626,11 +626,11 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
         return pred, target
     # (NaN was refused before.) The user's own narrower tensor where pred was widened from it: the same extremes and
     # float32 screen in half the bytes or less; aminmax: one pass, where amin and amax take two
-    narrow = trace.source if trace.source is not None and trace.source.shape == pred.shape else None
+    narrow = trace.pred_values(pred)
     if trace.extremes is not None:  # (read by compute's check of the inputs already)
         low, high = trace.extremes
     else:
-        low, high = (float(v) for v in torch.aminmax(pred if narrow is None else narrow)) if pred.numel() else (0.0, 0.0)
+        low, high = (float(v) for v in torch.aminmax(narrow)) if pred.numel() else (0.0, 0.0)
     if high > 0:
         trace.warn(NLL_POSITIVE)
     elif math.isfinite(low) and math.isfinite(high):  # every element finite: the rows are distributions or not
@@ -991,15 +991,14 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
     # pred's extremes decide its range and whether every element is finite, in one pass (aminmax), over the user's own
     # narrower tensor where pred was widened from it (the same values in half the bytes or less); the checks that name
     # an offending element run on pred itself, only where the extremes say there is one
-    narrow = trace.source if trace.source is not None and trace.source.shape == pred.shape else None
-    low, high = (float(v) for v in torch.aminmax(pred if narrow is None else narrow)) if pred.numel() else (0.0, 0.0)
+    narrow = trace.pred_values(pred)
+    low, high = (float(v) for v in torch.aminmax(narrow)) if pred.numel() else (0.0, 0.0)
     if probabilities and not 0 <= low <= high <= 1:
         require_probabilities(pred, "pred", hint=HINT_Q_PROBABILITIES)
     elif not probabilities and not high <= 0:  # (a NaN maximum too, as require_log_probabilities decides it)
         require_log_probabilities(pred, "pred", hint=HINT_LOG_Q)
     # (the target's range likewise, off the user's own narrower target where there is one)
-    narrow_target = trace.target_source if trace.target_source is not None \
-        and trace.target_source.shape == target.shape else target
+    narrow_target = trace.target_values(target)
     target = target.double()
     cd = class_dim(pred) if pred.dim() else 0
     if params.get("log_target"):

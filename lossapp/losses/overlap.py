@@ -117,9 +117,7 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     # pred's and target's ranges read off the user's own narrower tensors where they were widened from them (the same
     # values in half the bytes or less); the check that names an offending element runs on the tensor itself, only
     # where there is one
-    narrow = trace.source if trace.source is not None and trace.source.shape == pred.shape else pred
-    narrow_target = trace.target_source if trace.target_source is not None \
-        and trace.target_source.shape == target.shape else target
+    narrow, narrow_target = trace.pred_values(pred), trace.target_values(target)
     if activation == "softmax":
         if pred.dim() < 2:
             raise InputError("overlap.error.softmax_pred_shape", got=shape_text(pred.shape))
