@@ -39,6 +39,13 @@ SHOWN = 6  # ... a larger one keeps and writes its first SHOWN elements (row-maj
 CHUNK = 1 << 16  # elements a pass over a large tensor takes at a time where it needs float64 temporaries
 
 
+def blocks(n: int, device: torch.device) -> tuple[int, list[slice]]:
+    """(size, the slices) of a pass over n elements CHUNK at a time on the CPU, in one block on an accelerator (where
+    a block's temporaries stay in cache on the CPU, an accelerator takes the whole tensor best); size ≥ 1."""
+    size = max(min(CHUNK, n) if device.type == "cpu" else n, 1)
+    return size, [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
 def fmt(x: float, digits: int = 4) -> str:
     """A number as a student would write it: 4 significant digits, LaTeX for powers of ten."""
     x = float(x)

@@ -45,7 +45,7 @@ from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
-from lossapp.trace import CHUNK, Trace, extremes, mapped_extremes
+from lossapp.trace import Trace, blocks, extremes, mapped_extremes
 
 SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
 Interval = tuple[float, float]  # [lo, hi]: every value a variant takes over the inputs' rounding box lies inside
@@ -617,18 +617,18 @@ def kl_exp_terms(c: Case, keras_eps: float) -> tuple[torch.Tensor | None, torch.
         ratio = torch.empty_like(x) if keras else None  # p'·log(p' / clip(q)), summed per row at the end
         terms = torch.empty_like(x) if swapped else None
         xs, ts, ps = x.view(-1), t.view(-1), p.reshape(-1)
-        size = min(CHUNK, xs.numel()) if x.device.type == "cpu" else xs.numel()  # (an accelerator: one block)
+        size, slices = blocks(xs.numel(), x.device)  # (an accelerator: one block)
         q_buffer, a_buffer, b_buffer = torch.empty(3, size, dtype=x.dtype, device=x.device)
-        for start in range(0, xs.numel(), size):
-            end = min(start + size, xs.numel())
-            q = torch.exp(xs[start:end], out=q_buffer[:end - start])
+        for b in slices:
+            k = b.stop - b.start
+            q = torch.exp(xs[b], out=q_buffer[:k])
             if terms is not None:
-                q_log_q = torch.log(q, out=a_buffer[:end - start]).mul_(q)
-                log_p = torch.log(ts[start:end], out=b_buffer[:end - start])
-                torch.addcmul(q_log_q, q, log_p, value=-1.0, out=terms.view(-1)[start:end])
+                q_log_q = torch.log(q, out=a_buffer[:k]).mul_(q)
+                log_p = torch.log(ts[b], out=b_buffer[:k])
+                torch.addcmul(q_log_q, q, log_p, value=-1.0, out=terms.view(-1)[b])
             if ratio is not None:
                 q.clamp_(keras_eps, 1.0)
-                torch.div(ps[start:end], q, out=ratio.view(-1)[start:end]).log_().mul_(ps[start:end])
+                torch.div(ps[b], q, out=ratio.view(-1)[b]).log_().mul_(ps[b])
         return None if ratio is None else ratio.sum(-1), terms
     return c.shared(("kl_exp_terms", keras_eps), make)
 
@@ -768,13 +768,11 @@ def in_blocks(out: torch.Tensor, fn: Callable[..., Any], *tensors: torch.Tensor,
     if not out.is_contiguous() or not all(v.shape == out.shape and v.is_contiguous() and v.device == out.device
                                           for v in tensors):
         return False
-    n = out.numel()
-    size = max(min(CHUNK, n) if out.device.type == "cpu" else n, 1)
+    size, slices = blocks(out.numel(), out.device)
     buffers = [torch.empty(size, dtype=out.dtype, device=out.device) for _ in range(scratch)]
     flat = [v.reshape(-1) for v in (out, *tensors)]
-    for start in range(0, n, size):
-        stop = min(start + size, n)
-        fn(*(v[start:stop] for v in flat), *(b[:stop - start] for b in buffers))
+    for b in slices:
+        fn(*(v[b] for v in flat), *(buffer[:b.stop - b.start] for buffer in buffers))
     return True
 
 

@@ -245,3 +245,14 @@ def test_mapped_extremes_are_those_of_a_pass_over_the_mapped_tensor() -> None:
                 assert _same(extremes(out), kept)
                 out.add_(1)
                 assert _same(extremes(out), _fresh_extremes(out))
+
+
+def test_blocks_cover_every_element_once_in_chunks_on_the_cpu_and_in_one_block_elsewhere():
+    from lossapp.trace import CHUNK, blocks
+    for n in (0, 1, CHUNK - 1, CHUNK, 2 * CHUNK + 3):
+        size, slices = blocks(n, torch.device("cpu"))
+        assert size == max(min(CHUNK, n), 1)
+        assert [i for b in slices for i in range(b.start, b.stop)] == list(range(n))
+        assert all(b.stop - b.start <= size for b in slices)
+        size, slices = blocks(n, torch.device("cuda"))  # (a device object: no accelerator needed)
+        assert size == max(n, 1) and slices == ([slice(0, n)] if n else [])

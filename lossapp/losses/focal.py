@@ -66,7 +66,7 @@ from lossapp.losses.stable import (
 )
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, RerunMemo, register
-from lossapp.trace import CHUNK, Trace
+from lossapp.trace import Trace, blocks
 
 try:  # torchvision is optional: its sigmoid_focal_loss is the reference when it can be imported
     from torchvision.ops import sigmoid_focal_loss as _tv_sigmoid_focal_loss
@@ -290,11 +290,9 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
         return _focal_value_whole(pred, y, p, one_minus_p, ce, params, reduction)
     # the terms: for a value, in the memo's buffer (reduced before this returns); for reduction none, a tensor of their own
     loss = torch.empty_like(pred) if reduction == "none" else memo.buffer(pred)
-    n = pred.numel()
-    size = max(min(CHUNK, n) if pred.device.type == "cpu" else n, 1)  # (an accelerator: one block)
+    size, slices = blocks(pred.numel(), pred.device)  # (an accelerator: one block)
     scratch = tuple(torch.empty(size, dtype=torch.float64, device=pred.device) for _ in range(3))
     flat = [v.reshape(-1) for v in (loss, *operands)]
-    blocks = [slice(start, min(start + size, n)) for start in range(0, n, size)]
     out, y_flat, p_flat, *rest = flat
 
     def modulating_base(b: slice) -> None:  # 1 − p_t into `loss`
@@ -304,10 +302,10 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
         torch.mul(p_flat[b], y_flat[b], out=out[b]).add_(not_y).neg_().add_(1)  # −p_t + 1
     in_block = gamma in PRODUCT_POWERS
     if gamma != 0 and not in_block:  # (1 − p_t)^γ on the whole tensor, as focal_steps forms it
-        for b in blocks:
+        for b in slices:
             modulating_base(b)
         loss.pow_(gamma)
-    for b in blocks:
+    for b in slices:
         if gamma != 0 and in_block:
             modulating_base(b)
             out[b].pow_(gamma)
