@@ -190,6 +190,11 @@ class LossSpec:
     # (sp(z) = log(1 + e^z)), so l(x, 1 − y) − l(x, y) = (2y − 1)·x: the checker's closed-form bounds on swapped labels
     # and on a probabilities loss run on p as logits (its related["logits"]) read it
     logistic: bool = False
+    # the sigmoid focal loss's α identity: for 0/1 labels of pred's shape its terms are l = α_t·b with α_t = α·y +
+    # (1 − α)·(1 − y) (param alpha; < 0: α_t = 1) and b ≥ 0 the terms without α, its value is Σ l / den (mean, sum),
+    # and its enclosure's point bound (interval.IntervalFormula.point_error) is the same for every α: what the proof of
+    # lossapp.variants.focal_alpha_bound (its α variants bounded from Σ l and Σ y·l alone) rests on
+    alpha_label_sums: bool = False
     # other registered losses by their role for this one (RELATED_ROLES): "logits" / "probabilities" /
     # "log_probabilities" (the same loss on that input kind), "root_of" (this value is the square root of that
     # loss's), "root" (the loss whose value is this one's square root), "absolute" / "squared" (the same

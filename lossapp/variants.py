@@ -823,10 +823,11 @@ FOCAL_ALPHA_VARIANTS = ("no_alpha", "alpha_on_both_classes", "alpha_swapped")
 def focal_alpha_bound(c: Case, variant: str) -> tuple[float, float] | None:
     """A bound on a sigmoid focal α variant (`variant`: "no_alpha", α_t = 1; "alpha_on_both_classes", α_t = α;
     "alpha_swapped", α_t = (1 − α)·y + α·(1 − y)) and on its enclosure, from two sums of the correct terms (Σ l and
-    Σ y·l: `_focal_label_sums`) instead of the terms without α (`focal_base`) they are made from. Where: the sigmoid focal
-    loss itself with 0 < α < 1, no weight, 0/1 labels of pred's shape, a value Σ l / den (Case.plain; mean or sum) and a
-    point box of more than DECIMALS_MAX_ELEMENTS elements whose enclosures are the loss's point bound (what
-    `lossapp.interval.enclose` gives the variants' runs); None elsewhere.
+    Σ y·l: `_focal_label_sums`) instead of the terms without α (`focal_base`) they are made from. Where: a loss whose spec
+    says the proof's premises hold (LossSpec.alpha_label_sums: the sigmoid focal loss itself) with 0 < α < 1, no weight,
+    0/1 labels of pred's shape, a value Σ l / den (Case.plain; mean or sum) and a point box of more than
+    DECIMALS_MAX_ELEMENTS elements whose enclosures are the loss's point bound (what `lossapp.interval.enclose` gives
+    the variants' runs); None elsewhere.
 
     Proof. The computed correct terms l̂ are ≥ 0 (0/1 labels: α_t ∈ {α, 1 − α}; p_t ∈ {p, fl(1 − p)} ⊂ [0, 1], so
     (1 − p_t)^γ ≥ 0; ce is x·(s − y) or x·s − x·y, each ≥ 0 exactly for y ∈ {0, 1} and s = [x ≥ 0], plus log1p ≥ 0, or
@@ -855,8 +856,7 @@ def focal_alpha_bound(c: Case, variant: str) -> tuple[float, float] | None:
 
 def _focal_alpha_bound(c: Case, variant: str) -> tuple[float, float] | None:
     spec, t, u = c.spec, c.target, c.unreduced
-    if not (spec.name == "focal" and spec.activation == "sigmoid" and not spec.parts) \
-            or isinstance(c.param("alpha"), torch.Tensor):
+    if not spec.alpha_label_sums or isinstance(c.param("alpha"), torch.Tensor):
         return None
     alpha = focal_alpha(c)
     if not 0 < alpha < 1 or c.param("weight") is not None or c.reduction not in ("mean", "sum") or t is None or u is None \

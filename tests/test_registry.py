@@ -294,6 +294,46 @@ def test_a_logistic_spec_has_the_logistic_swap_identity(name: str) -> None:
     torch.testing.assert_close(swapped - terms, (2 * y - 1) * x, rtol=1e-12, atol=1e-12)
 
 
+def _alpha_label_sums_premises(spec: LossSpec) -> bool:
+    """Whether the premises of lossapp.variants.focal_alpha_bound's proof hold for a loss, read from what it computes
+    (not from its spec): it takes 0/1 labels of pred's shape and scalar α (param alpha, < 0: off), its terms are
+    l = α_t·b with α_t = α·y + (1 − α)·(1 − y) and b ≥ 0 its terms with α off, its value is Σ l / n (mean) and Σ l
+    (sum), and its enclosure's point bound is the same for every α."""
+    from lossapp.interval import Box
+    if not {"alpha", "weight"} <= {p.name for p in spec.params} or spec.enclosure is None \
+            or spec.enclosure.point_error is None:
+        return False
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(4, 60, generator=g, dtype=torch.float64) * 4
+    y = (torch.rand(4, 60, generator=g) > 0.5).double()
+    try:
+        base = lossapp.compute(spec.name, x, y, reduction="none", alpha=-1.0).value
+        bounds = []
+        for alpha in (-1.0, 0.1, 0.25, 0.5, 0.9):
+            terms = lossapp.compute(spec.name, x, y, reduction="none", alpha=alpha).value
+            alpha_t = alpha * y + (1 - alpha) * (1 - y) if alpha >= 0 else torch.ones_like(y)
+            mean = lossapp.compute(spec.name, x, y, reduction="mean", alpha=alpha).value
+            total = lossapp.compute(spec.name, x, y, reduction="sum", alpha=alpha).value
+            if terms.shape != x.shape or not bool((base >= 0).all()) \
+                    or not torch.allclose(terms, alpha_t * base, rtol=1e-13, atol=0) \
+                    or not math.isclose(float(mean), float(terms.sum()) / terms.numel(), rel_tol=1e-13) \
+                    or not math.isclose(float(total), float(terms.sum()), rel_tol=1e-13):
+                return False
+            box = Box(x, y, None, None, spec.resolve_params({"alpha": alpha}), "mean", spec.target_kind)
+            bounds.append(spec.enclosure.point_error(box))
+    except InputError:
+        return False
+    return bounds[0] is not None and all(b == bounds[0] for b in bounds)
+
+
+@pytest.mark.parametrize("name", list(lossapp.LOSSES))
+def test_alpha_label_sums_is_set_exactly_where_the_focal_alpha_bound_applies(name: str) -> None:
+    """LossSpec.alpha_label_sums (what lossapp.variants.focal_alpha_bound reads) is declared by exactly the losses whose
+    computations meet the premises of its proof."""
+    spec = lossapp.LOSSES[name]
+    assert spec.alpha_label_sums == _alpha_label_sums_premises(spec)
+
+
 def test_declared_test_exceptions_name_a_registered_loss_and_an_existing_test() -> None:
     from spec_exceptions import EXCEPTIONS
 

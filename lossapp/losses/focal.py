@@ -607,7 +607,7 @@ def focal_enclosure(box: Box) -> Iv:
 
 
 register(LossSpec(
-    natural_log=True, activation="sigmoid", focal=True,
+    natural_log=True, activation="sigmoid", focal=True, alpha_label_sums=True,
     mistakes=("labels_swapped", "weighted_mean", "alpha_on_both_classes", "alpha_swapped"),
     conventions=("keras_clip", "keras_label_smoothing", "keras_focal_no_alpha", "smp_focal_no_alpha",
                  "mmdet_avg_factor_eps", "monai_focal"),
