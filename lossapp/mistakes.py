@@ -468,7 +468,7 @@ mistake("label_smoothing_ignored",
 def _focal_alpha_variant(c: Case, alpha_t: Callable[[torch.Tensor, float], torch.Tensor],
                          block: Callable[..., None]) -> float | None:
     """The focal terms without α (`focal_base`) times another α_t = alpha_t(y, α), reduced as the correct ones; formed a
-    block at a time by `block(out, base, y, scratch, α)`, the same operations (variants.in_blocks), where it can be."""
+    block at a time by `block(out, base, y, scratch, α)`, the same operations (lossapp.trace.in_blocks), where it can be."""
     base = focal_base(c)
     t = c.target
     if base is None or t is None:

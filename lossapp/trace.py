@@ -46,6 +46,24 @@ def blocks(n: int, device: torch.device) -> tuple[int, list[slice]]:
     return size, [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+def in_blocks(out: torch.Tensor, fn: Callable[..., Any], *tensors: torch.Tensor, scratch: int = 0) -> bool:
+    """fn(out block, block of each tensor, scratch buffers) over CHUNK elements at a time of contiguous tensors of out's
+    shape and device (on an accelerator: one block), for an fn of elementwise operations whose result for an element
+    does not depend on the block it is in (correctly rounded ones: +, −, ·, /, negation; lossapp.losses.focal's
+    PRODUCT_POWERS), so that out holds what fn gives on the whole tensors, bit for bit, with its temporaries a block's
+    size (in cache; a fresh large buffer costs more to touch than the arithmetic on it). False, and nothing done, where
+    a tensor is not contiguous of that shape and device. The one home of block-wise evaluation (with `blocks`)."""
+    if not out.is_contiguous() or not all(v.shape == out.shape and v.is_contiguous() and v.device == out.device
+                                          for v in tensors):
+        return False
+    size, slices = blocks(out.numel(), out.device)
+    buffers = [torch.empty(size, dtype=out.dtype, device=out.device) for _ in range(scratch)]
+    flat = [v.reshape(-1) for v in (out, *tensors)]
+    for b in slices:
+        fn(*(v[b] for v in flat), *(buffer[:b.stop - b.start] for buffer in buffers))
+    return True
+
+
 def fmt(x: float, digits: int = 4) -> str:
     """A number as a student would write it: 4 significant digits, LaTeX for powers of ten."""
     x = float(x)

@@ -45,7 +45,7 @@ from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
-from lossapp.trace import Trace, blocks, extremes, mapped_extremes
+from lossapp.trace import Trace, blocks, extremes, in_blocks, mapped_extremes
 
 SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
 Interval = tuple[float, float]  # [lo, hi]: every value a variant takes over the inputs' rounding box lies inside
@@ -757,23 +757,6 @@ def labels_swapped_bound(c: Case) -> tuple[float, float] | None:
 def variant_value(c: Case, variant: Variant) -> float | None:
     """The variant's value on this case, made once per case (what `evaluate` lists)."""
     return c.shared(("variant", variant.id), lambda: variant.compute(c))
-
-
-def in_blocks(out: torch.Tensor, fn: Callable[..., Any], *tensors: torch.Tensor, scratch: int = 0) -> bool:
-    """fn(out block, block of each tensor, scratch buffers) over CHUNK elements at a time of contiguous tensors of out's
-    shape and device (on an accelerator: one block), for an fn of correctly rounded elementwise operations only (+, −,
-    ·, /, negation: an element's result does not depend on the block it is in), so that out holds what fn gives on the
-    whole tensors, bit for bit, with its temporaries a block's size (in cache; a fresh large buffer costs more to touch
-    than the arithmetic on it). False, and nothing done, where a tensor is not contiguous of that shape and device."""
-    if not out.is_contiguous() or not all(v.shape == out.shape and v.is_contiguous() and v.device == out.device
-                                          for v in tensors):
-        return False
-    size, slices = blocks(out.numel(), out.device)
-    buffers = [torch.empty(size, dtype=out.dtype, device=out.device) for _ in range(scratch)]
-    flat = [v.reshape(-1) for v in (out, *tensors)]
-    for b in slices:
-        fn(*(v[b] for v in flat), *(buffer[:b.stop - b.start] for buffer in buffers))
-    return True
 
 
 def focal_alpha(c: Case) -> float:

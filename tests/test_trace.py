@@ -256,3 +256,26 @@ def test_blocks_cover_every_element_once_in_chunks_on_the_cpu_and_in_one_block_e
         assert all(b.stop - b.start <= size for b in slices)
         size, slices = blocks(n, torch.device("cuda"))  # (a device object: no accelerator needed)
         assert size == max(n, 1) and slices == ([slice(0, n)] if n else [])
+
+
+def test_in_blocks_gives_what_fn_gives_on_the_whole_tensors_and_refuses_other_layouts():
+    """trace.in_blocks: fn over CHUNK elements at a time (several blocks and a ragged last one) fills out with what fn
+    gives on the whole tensors, bit for bit, its scratch a block's size; a tensor that is not contiguous of out's shape
+    is refused (False) with out left as it was."""
+    from lossapp.trace import CHUNK, in_blocks
+
+    def fn(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor, spare: torch.Tensor) -> None:
+        assert spare.numel() == out.numel() <= CHUNK
+        torch.mul(a, b, out=spare).add_(1)  # a·b + 1
+        torch.div(spare, a, out=out).neg_()  # −(a·b + 1)/a
+
+    g = torch.Generator().manual_seed(4)
+    a = torch.randn(3, CHUNK + 77, generator=g, dtype=torch.float64)
+    b = torch.randn(3, CHUNK + 77, generator=g, dtype=torch.float64)
+    out = torch.empty_like(a)
+    assert in_blocks(out, fn, a, b, scratch=1)
+    assert torch.equal(out, -((a * b + 1) / a))
+    before = out.clone()
+    assert not in_blocks(out, fn, a.t().contiguous().t(), b, scratch=1)  # (non-contiguous)
+    assert not in_blocks(out, fn, a[:2], b, scratch=1)  # (another shape)
+    assert torch.equal(out, before)

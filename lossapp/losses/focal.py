@@ -66,7 +66,7 @@ from lossapp.losses.stable import (
 )
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, RerunMemo, register
-from lossapp.trace import Trace, blocks
+from lossapp.trace import Trace, in_blocks
 
 try:  # torchvision is optional: its sigmoid_focal_loss is the reference when it can be imported
     from torchvision.ops import sigmoid_focal_loss as _tv_sigmoid_focal_loss
@@ -252,10 +252,10 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
     operands. Only the operand order of a product or a sum changes (a·b = b·a, a + b = b + a exactly), and 1 − v is
     formed as −v + 1 (the same exact difference, rounded once). With γ = 0 the modulating factor (1 − p_t)^0 is exactly
     1 (also at 1 − p_t = 0) and α_t·1 = α_t, so it is left out. On the CPU the terms are formed CHUNK elements at a time
-    into one tensor of pred's shape (`_focal_block`; the intermediates in three buffers of a block's size, in cache: a
-    fresh large buffer costs more to touch than the arithmetic on it). Each of those operations (−, +, ·) is correctly
-    rounded, so an element's result does not depend on the block it is in; so is (1 − p_t)^γ for γ = 2 and 3
-    (PRODUCT_POWERS). For another γ, torch's vectorised and scalar pow may differ in the last bit, and which elements
+    into one tensor of pred's shape (lossapp.trace.in_blocks, `_focal_block`; the intermediates in three buffers of a
+    block's size, in cache: a fresh large buffer costs more to touch than the arithmetic on it). Each of those
+    operations (−, +, ·) is correctly rounded, so an element's result does not depend on the block it is in; so is
+    (1 − p_t)^γ for γ = 2 and 3 (PRODUCT_POWERS). For another γ, torch's vectorised and scalar pow may differ in the last bit, and which elements
     take which path depends on the tensor's length and the threads' split of it: (1 − p_t)^γ is then formed on the whole
     tensor of 1 − p_t, as focal_steps forms it. The reduction is lossapp.reduction.reduce's of the terms: the same sum
     of the same tensor."""
@@ -290,28 +290,25 @@ def focal_value(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any]
         return _focal_value_whole(pred, y, p, one_minus_p, ce, params, reduction)
     # the terms: for a value, in the memo's buffer (reduced before this returns); for reduction none, a tensor of their own
     loss = torch.empty_like(pred) if reduction == "none" else memo.buffer(pred)
-    size, slices = blocks(pred.numel(), pred.device)  # (an accelerator: one block)
-    scratch = tuple(torch.empty(size, dtype=torch.float64, device=pred.device) for _ in range(3))
-    flat = [v.reshape(-1) for v in (loss, *operands)]
-    out, y_flat, p_flat, *rest = flat
 
-    def modulating_base(b: slice) -> None:  # 1 − p_t into `loss`
-        not_y, one_minus_p = (buffer[:b.stop - b.start] for buffer in scratch[:2])
-        torch.neg(p_flat[b], out=one_minus_p).add_(1)  # 1 − p
-        torch.neg(y_flat[b], out=not_y).add_(1).mul_(one_minus_p)  # (1 − y)·(1 − p)
-        torch.mul(p_flat[b], y_flat[b], out=out[b]).add_(not_y).neg_().add_(1)  # −p_t + 1
+    def modulating_base(out: torch.Tensor, y: torch.Tensor, p: torch.Tensor, not_y: torch.Tensor,
+                        one_minus_p: torch.Tensor) -> None:  # 1 − p_t into `out`
+        torch.neg(p, out=one_minus_p).add_(1)  # 1 − p
+        torch.neg(y, out=not_y).add_(1).mul_(one_minus_p)  # (1 − y)·(1 − p)
+        torch.mul(p, y, out=out).add_(not_y).neg_().add_(1)  # −p_t + 1
     in_block = gamma in PRODUCT_POWERS
     if gamma != 0 and not in_block:  # (1 − p_t)^γ on the whole tensor, as focal_steps forms it
-        for b in slices:
-            modulating_base(b)
+        in_blocks(loss, modulating_base, y, p, scratch=2)  # (the operands are contiguous of pred's shape: checked above)
         loss.pow_(gamma)
-    for b in slices:
+
+    def block(out: torch.Tensor, y: torch.Tensor, p: torch.Tensor, *rest: torch.Tensor) -> None:
+        *given, ce, not_y, other = rest  # (pieces, then w; then three scratch buffers)
         if gamma != 0 and in_block:
-            modulating_base(b)
-            out[b].pow_(gamma)
-        ce, not_y, other = (buffer[:b.stop - b.start] for buffer in scratch)
-        _focal_ce(tuple(v[b] for v in rest[:len(pieces)]), y_flat[b], ce, other, binary)
-        _focal_block(out[b], y_flat[b], ce, not_y, other, alpha, gamma != 0, rest[-1][b] if w is not None else None)
+            modulating_base(out, y, p, ce, not_y)
+            out.pow_(gamma)
+        _focal_ce(tuple(given[:len(pieces)]), y, ce, other, binary)
+        _focal_block(out, y, ce, not_y, other, alpha, gamma != 0, given[-1] if w is not None else None)
+    in_blocks(loss, block, *operands, scratch=3)
     return reduce(Trace(quiet=True), loss, reduction, avg_factor=avg_factor)
 
 
