@@ -119,7 +119,10 @@ def shared_extremes() -> Iterator[None]:
     the many looks of one check at one input (the prepare's range checks, the point bounds of the enclosures, the
     variants' applicability tests and their reruns' prepare) pay one pass. lossapp.verdicts opens it for one check: a
     write the version counter does not see (through a numpy view of a caller's tensor) cannot happen within that call,
-    and an answer kept in one scope is never read in another. Nested: the outer scope holds."""
+    and an answer kept in one scope is never read in another. Nested: the outer scope holds. lossapp.compute does not
+    open it: there the one range two steps share (a narrow pred's: the input check's and the prepare's) is handed on as
+    data, Trace.extremes, and within this scope stable.all_finite reads the extremes (two passes) where compute's single
+    look at a tensor takes one sum."""
     if _EXTREMES_SCOPE.get() is not None:
         yield
         return
@@ -419,7 +422,8 @@ class Trace:
     target_source: torch.Tensor | None = field(default=None, repr=False, compare=False)
     # pred's (min, max) as floats (NaN where it holds a NaN), where lossapp.compute's check of the inputs read them (one
     # pass, instead of its sum) for a prepare that needs them too (a pred read in its own dtype: LossSpec.narrow_pred);
-    # None where it did not
+    # None where it did not. (One computation's data, handed on explicitly, in every compute; a check's many looks at
+    # many tensors share their ranges through `shared_extremes` instead, which compute does not open: see there.)
     extremes: tuple[float, float] | None = field(default=None, repr=False, compare=False)
 
     def pred_values(self, pred: torch.Tensor) -> torch.Tensor:
