@@ -43,6 +43,7 @@ from lossapp.plain import latex_to_text
 from lossapp.registry import check_param_names, lookup
 
 SUBCOMMANDS = ("list", "examples", "confusion", "grade", "curves", "lab")
+API_VERBS = ("compute", "check")  # lossapp.compute / lossapp.check: one command here, LOSS [--claimed NUMBER]
 READER_GONE = 141  # 128 + SIGPIPE: the exit status of a command whose reader closed the pipe
 INTERRUPTED = 130  # 128 + SIGINT
 
@@ -465,6 +466,9 @@ def _dispatch(argv: list[str]) -> int:
         return _run_lab(rest)
     if command.startswith("-"):
         raise InputError("cli.bad_command", commands=", ".join(SUBCOMMANDS), got=quote(command))
+    if command in API_VERBS:  # `python -m lossapp compute focal ...`: the Python API's verbs, which no loss is named
+        loss = rest[0] if rest and not rest[0].startswith("-") else "LOSS"
+        raise InputError("cli.loss_first", command=quote(command), loss=loss)
     return _run_loss(command, rest)
 
 

@@ -76,6 +76,8 @@ BAD_INPUTS = [
     ["mse", "--pred", "[1, abc]", "--target", "[1, 2]"],             # not a number
     ["mse", "--pred", "__import__('os')", "--target", "[1]"],        # never evaluated
     ["msee", "--pred", "[1]", "--target", "[1]"],                    # unknown loss
+    ["compute", "focal", "--pred", "[0.9]", "--target", "[1]"],      # the Python API's verb (cli.loss_first)
+    ["check", "--pred", "[1]"],
     ["mse", "--target", "[1]"],                                      # missing --pred
     ["mse", "--pred", "[1]", "--target", "[1]", "--reduction", "max"],
     ["mse", "--pred", "[1]", "--target", "[1]", "--device", "cuda:3"],
@@ -96,6 +98,15 @@ def test_bad_input_exits_2_with_one_error_line(argv: list[str], capsys: pytest.C
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_python_apis_verbs_say_to_write_the_loss_first(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compute", "focal", "--pred", "[0.9]", "--target", "[1]", "--lang", lang]) == 2
+    err = capsys.readouterr().err
+    assert "python -m lossapp focal --pred" in err and "--claimed" in err and "'compute'" in err
+    assert main(["check", "--pred", "[1]", "--lang", lang]) == 2
+    assert "python -m lossapp LOSS --pred" in capsys.readouterr().err
 
 
 def test_bad_input_with_json_also_prints_error_object(capsys: pytest.CaptureFixture[str]) -> None:
