@@ -403,6 +403,8 @@ class Trace:
     # pass, instead of its sum) for a prepare that needs them too (a pred read in its own dtype: LossSpec.narrow_pred);
     # None where it did not
     extremes: tuple[float, float] | None = field(default=None, repr=False, compare=False)
+    # the same for a floating target, where lossapp.compute read them (LossSpec.reads_extremes); None where it did not
+    target_extremes: tuple[float, float] | None = field(default=None, repr=False, compare=False)
 
     def pred_values(self, pred: torch.Tensor) -> torch.Tensor:
         """pred's values in the fewest bytes, for a prepare's checks that read every element: the user's own narrower
