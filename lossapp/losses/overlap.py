@@ -1112,7 +1112,8 @@ lambda_dice * dice + lambda_focal * focal"""
 _DICE_VALUE_CODE = DICE_CODE.rsplit("\n", 1)[0] + '\ndice = {"none": l, "mean": l.mean(), "sum": l.sum()}[reduction]\n'
 
 _COMBO: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "target_kind": "binary",
-                          "target_dtype": "auto", "example": EXAMPLE, "reductions": ("mean", "sum")}
+                          "target_dtype": "auto", "example": EXAMPLE, "reductions": ("mean", "sum"),
+                          "reads_extremes": True}  # (its prepare runs prepare_overlap on the trace it is given)
 LAMBDA_DICE = Param("lambda_dice", 1.0, Interval(Real, 0.0, 100.0), msg("overlap.param.lambda_dice"))
 
 register(LossSpec(
