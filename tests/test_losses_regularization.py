@@ -249,9 +249,9 @@ def test_a_large_narrower_pred_gives_what_its_float64_copy_gives(name: str, dtyp
     w = (torch.randn(3, 40_001, generator=g) * 3).to(dtype)
     w[:, ::7] = 0.0
     w[1, ::11] = -0.0
-    for reduction in ("sum", "mean", "none"):
-        narrow = lossapp.compute(name, w, lam=0.3, reduction=reduction)
-        wide = lossapp.compute(name, w.double(), lam=0.3, reduction=reduction)
+    for reduction, weights in (("sum", w), ("mean", w), ("none", w), ("sum", w.t()), ("mean", w.t()[::2])):
+        narrow = lossapp.compute(name, weights, lam=0.3, reduction=reduction)  # (also strided: summed in its order)
+        wide = lossapp.compute(name, weights.double(), lam=0.3, reduction=reduction)
         assert narrow.pred.narrow is not None and wide.pred.narrow is None  # (the path taken)
         assert torch.equal(narrow.value, wide.value) and narrow.agrees and wide.agrees
         for a, b in zip(narrow.steps, wide.steps, strict=True):

@@ -52,10 +52,13 @@ def _narrow(params: dict[str, Any]) -> bool:
 
 
 def _widened_map(w: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """fn(w widened to float64) as a new contiguous float64 tensor, for an fn that maps its argument in place (|w|,
-    w²) and a w in a narrower floating dtype: each CHUNK of w widened into the output (exact: every element the same
-    number) and mapped there while it is in cache (`lossapp.trace.blocks`), instead of a float64 copy of w and a second
-    full pass over it. Elementwise, so every element is the one fn gives the whole widened w."""
+    """fn(w widened to float64) as a new float64 tensor, for an fn that maps its argument in place (|w|, w²) and a w
+    in a narrower floating dtype: where w is contiguous, each CHUNK of w widened into the output (exact: every element
+    the same number) and mapped there while it is in cache (`lossapp.trace.blocks`), instead of a float64 copy of w and
+    a second full pass over it. Elementwise, so every element is the one fn gives the whole widened w."""
+    if not w.is_contiguous():  # (widened as compute widens a pred, keeping its strides: a sum then adds the elements
+        # in the same order, bit for bit)
+        return fn(w.to(torch.float64))
     out = torch.empty(w.shape, dtype=torch.float64, device=w.device)
     flat_out, flat_w = out.view(-1), w.reshape(-1)
     for part in blocks(flat_w.numel(), w.device)[1]:
