@@ -113,13 +113,22 @@ def _same_values(source: Any, value: torch.Tensor) -> torch.Tensor:
 
 def input_warnings(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None,
                    sources: tuple[Any, Any] = (None, None), extremes: tuple[float, float] | None = None,
-                   ) -> list[Message]:
+                   target_extremes: tuple[float, float] | None = None) -> list[Message]:
     """NaN is refused; ±inf in logits or scores is allowed and warned about. `sources`: the user's pred and target
-    that pred and target were read from (see `_same_values`); `extremes`: pred's (min, max) where read already."""
+    that pred and target were read from (see `_same_values`); `extremes`, `target_extremes`: pred's and the target's
+    (min, max) where read already."""
     warnings = _finite(pred, "pred", allow_inf=spec.pred_kind in INF_ALLOWED, source=sources[0], extremes=extremes)
     if target is not None:
-        warnings += _finite(target, "target", source=sources[1])
+        warnings += _finite(target, "target", source=sources[1], extremes=target_extremes)
     return warnings
+
+
+def _aminmax(t: torch.Tensor | None) -> tuple[float, float] | None:
+    """(min, max) of a non-empty floating tensor in one pass (NaN where it holds a NaN), else None."""
+    if t is None or not t.is_floating_point() or t.numel() == 0:
+        return None
+    low, high = torch.aminmax(t)
+    return float(low), float(high)
 
 
 def resolve_reduction(spec: LossSpec, reduction: Any) -> str:
@@ -477,10 +486,12 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
     same_t = t0 if t0 is None or not t0.is_floating_point() else _same_values(target, t0)
     prep = Trace(source=same if same is not x0 and same.dtype != torch.float64 else None,
                  target_source=same_t if same_t is not t0 and same_t.dtype != torch.float64 else None)
-    if narrow is not None:  # (its extremes, for the check of the inputs and the loss's prepare: one pass for both)
-        low, high = torch.aminmax(x0 if prep.source is None else prep.source)
-        prep.extremes = (float(low), float(high))
-    inf_warnings = categorized(input_warnings(spec, x0, t0, (pred, target), prep.extremes), InputWarning)
+    if narrow is not None or spec.reads_extremes:  # (their extremes, for the check of the inputs and the loss's
+        # prepare: one pass for both; over the user's own narrower tensors where there are some)
+        prep.extremes = _aminmax(prep.pred_values(x0))
+        prep.target_extremes = _aminmax(None if t0 is None else prep.target_values(t0)) if spec.reads_extremes else None
+    inf_warnings = categorized(input_warnings(spec, x0, t0, (pred, target), prep.extremes, prep.target_extremes),
+                               InputWarning)
     prep.warnings.extend(inf_warnings)
     x, t = x0, t0
     if spec.prepare is not None:

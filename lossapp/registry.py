@@ -171,6 +171,11 @@ class LossSpec:
     # (nll of log-probabilities: its steps pick one element per sample): lossapp.compute then makes no float64 copy of
     # a large pred (lossapp.inputs.TensorInput.narrow). None: pred always comes as float64.
     narrow_pred: Callable[[dict[str, Any]], bool] | None = None
+    # prepare reads the range of pred and of a floating target (the overlap losses' checks of [0, 1]): lossapp.compute
+    # then finds each one's (min, max) in the one pass (torch.aminmax) that also checks it for NaN / ±inf, and hands
+    # them to prepare (Trace.extremes, Trace.target_extremes) instead of a sum for the check and two more passes for
+    # the range
+    reads_extremes: bool = False
     # "Reproduce in PyTorch": a Python expression computing the same value with torch built-ins, using the
     # names pred, target, reduction and the parameter names (defined by the snippet writer in render.py),
     # with `torch` and `F` (torch.nn.functional) imported. May span lines; the last line's value is printed.

@@ -425,6 +425,8 @@ class Trace:
     # None where it did not. (One computation's data, handed on explicitly, in every compute; a check's many looks at
     # many tensors share their ranges through `shared_extremes` instead, which compute does not open: see there.)
     extremes: tuple[float, float] | None = field(default=None, repr=False, compare=False)
+    # the same for a floating target, where lossapp.compute read them (LossSpec.reads_extremes); None where it did not
+    target_extremes: tuple[float, float] | None = field(default=None, repr=False, compare=False)
 
     def pred_values(self, pred: torch.Tensor) -> torch.Tensor:
         """pred's values in the fewest bytes, for a prepare's checks that read every element: the user's own narrower

@@ -3,8 +3,10 @@ numpy formula, the confusion counts and the article's own dice_loss code."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -814,3 +816,55 @@ def test_one_sets_gradient_bound_holds(name: str) -> None:
                     assert finite.numel() == 0 or float(finite.abs().max()) <= grad.bound
                     checked += 1
     assert checked > 50
+
+
+def _outcome(name: str, pred: Any, target: Any, **params: Any) -> Any:
+    """compute()'s value, steps, comparisons and warnings as JSON, or the InputError it raises."""
+    try:
+        return lossapp.compute(name, pred, target, **params).to_dict()
+    except InputError as e:
+        return ("InputError", str(e))
+
+
+@pytest.mark.parametrize("name", ["dice", "iou", "tversky", "dice_ce"])
+def test_the_extremes_read_with_the_check_of_the_inputs_decide_as_the_prepare_would(name: str) -> None:
+    """LossSpec.reads_extremes: compute() finds pred's and the target's (min, max) in the one pass that checks them for
+    NaN / ±inf and prepare decides its range checks from them (Trace.extremes, Trace.target_extremes): every outcome
+    (values, steps, warnings, or the error and the element it names) is the one of prepare reading the ranges itself,
+    for float32, float16 and float64 inputs in range, out of range, soft, NaN and ±inf, with each activation."""
+    spec = lossapp.LOSSES[name]
+    assert spec.reads_extremes
+    g = torch.Generator().manual_seed(5)
+    seen = []
+
+    def prepare(pred, target, params, trace):
+        seen.append((trace.extremes, trace.target_extremes))
+        return spec.prepare(pred, target, params, trace)
+
+    cases = []
+    for dtype in (torch.float32, torch.float16, torch.float64):
+        p = (torch.rand(4, 30, generator=g) * 0.98 + 0.01).to(dtype)
+        t = (torch.rand(4, 30, generator=g) < 0.3).to(dtype)
+        cases += [(p, t, {}), (p * 10 - 5, t, {"activation": "sigmoid"}), (p, t, {"activation": "sigmoid"})]
+        for where, value in (((1, 2), 1.5), ((0, 0), -0.25), ((3, 7), math.nan), ((2, 9), math.inf)):
+            q, u = p.clone(), t.clone()
+            q[where], u[where] = value, value
+            cases += [(q, t, {}), (p, u, {})]
+        soft = t.clone()
+        soft[0, 1] = 0.5
+        cases += [(p, soft, {}), (p[:0], t[:0], {})]
+    x = torch.randn(2, 3, 10, generator=g)
+    cases += [(x, torch.randint(0, 3, (2, 10), generator=g), {"activation": "softmax"}),
+              (x.softmax(1), x.softmax(1), {"activation": "softmax"})]
+    for pred, target, params in cases:
+        with pytest.MonkeyPatch.context() as m:
+            m.setitem(lossapp.LOSSES, name, dataclasses.replace(spec, prepare=prepare))
+            got = _outcome(name, pred, target, **params)
+            m.setitem(lossapp.LOSSES, name, dataclasses.replace(spec, prepare=prepare, reads_extremes=False))
+            assert _outcome(name, pred, target, **params) == got
+            assert seen[-1] == (None, None)
+        if pred.numel() and not isinstance(got, tuple):  # (an input compute refused before prepare ran: not handed)
+            extremes, target_extremes = seen[-2]
+            assert extremes == (float(pred.min()), float(pred.max()))
+            assert target_extremes == (None if not target.is_floating_point() else
+                                       (float(target.min()), float(target.max())))

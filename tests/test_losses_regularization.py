@@ -236,3 +236,32 @@ def test_l1_penalty_gradient_bound_holds(reduction: str) -> None:
             assert grad.bound == lam and float(values.abs().max()) <= grad.bound
     l2 = lossapp.LOSSES["l2_penalty"]
     assert l2.gradient(w, None, l2.resolve_params({}), reduction).bound is None
+
+
+@pytest.mark.parametrize("name", ["l1_penalty", "l2_penalty"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_a_large_narrower_pred_gives_what_its_float64_copy_gives(name: str, dtype: torch.dtype) -> None:
+    """A penalty takes a large float32 / float16 / bfloat16 pred as it is (LossSpec.narrow_pred: no float64 copy; |w|
+    and w² formed from blocks widened in cache, the gradient's blocks widened): the value, every step, the gradients
+    and their comparison are bit for bit those of the same weights given as float64 (the path that widens at once),
+    for every reduction, with a last block shorter than the others, zeros and ±0."""
+    g = torch.Generator().manual_seed(3)
+    w = (torch.randn(3, 80_001, generator=g) * 3).to(dtype)
+    w[:, ::7] = 0.0
+    w[1, ::11] = -0.0
+    for reduction, weights in (("sum", w), ("mean", w), ("none", w), ("sum", w.t()), ("mean", w.t()[::2])):
+        narrow = lossapp.compute(name, weights, lam=0.3, reduction=reduction)  # (also strided: summed in its order)
+        wide = lossapp.compute(name, weights.double(), lam=0.3, reduction=reduction)
+        assert narrow.pred.narrow is not None and wide.pred.narrow is None  # (the path taken)
+        assert torch.equal(narrow.value, wide.value) and narrow.agrees and wide.agrees
+        for a, b in zip(narrow.steps, wide.steps, strict=True):
+            assert a.symbol == b.symbol and torch.equal(a.shown_values(), b.shown_values()) and a.note == b.note
+        assert narrow.gradient.to_dict() == wide.gradient.to_dict()
+        assert narrow.reference.to_dict() == wide.reference.to_dict()
+        assert all(torch.equal(x, y) for x, y in zip(narrow.gradient.replay.gradients(),
+                                                     wide.gradient.replay.gradients(), strict=True))
+    spec = lossapp.LOSSES[name]
+    params = spec.resolve_params({"lam": 0.3})
+    for reduction in ("sum", "mean"):  # the gradient's blocks, widened, and in full
+        lazy, exact = spec.gradient(w, None, params, reduction), spec.gradient(w.double(), None, params, reduction)
+        assert torch.equal(lazy.full(), exact.full()) and torch.equal(lazy.flat(5, 70_000), exact.flat(5, 70_000))

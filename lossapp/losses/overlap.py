@@ -118,6 +118,9 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
     # values in half the bytes or less); the check that names an offending element runs on the tensor itself, only
     # where there is one
     narrow, narrow_target = trace.pred_values(pred), trace.target_values(target)
+    # (their extremes where lossapp.compute read them with its check of the inputs: LossSpec.reads_extremes)
+    pred_in_unit = _in_unit(narrow, trace.extremes)
+    target_in_unit = _in_unit(narrow_target, trace.target_extremes)
     if activation == "softmax":
         if pred.dim() < 2:
             raise InputError("overlap.error.softmax_pred_shape", got=shape_text(pred.shape))
@@ -125,27 +128,36 @@ def prepare_overlap(pred: torch.Tensor, target: torch.Tensor | None, params: dic
         if classes < 2:
             raise InputError("overlap.error.softmax_classes", got=shape_text(pred.shape))
         index_shape = (pred.shape[0], *pred.shape[2:])
-        if within(narrow, 0, 1):
+        if pred_in_unit():
             trace.warn(msg("overlap.warn.probabilities_as_logits", activation=activation))
         if tuple(target.shape) == index_shape:
             return pred, require_class_indices(target, classes)
         if tuple(target.shape) == tuple(pred.shape):
             target = target.double()
-            if not within(narrow_target, 0, 1):
+            if not target_in_unit():
                 require_binary(target, "target")
             return pred, target
         raise InputError("overlap.error.softmax_target_shape", index=shape_text(index_shape), pred=shape_text(pred.shape),
                          got=shape_text(target.shape))
     require_same_shape(pred, target)
     target = target.double()
-    if not within(narrow_target, 0, 1):
+    if not target_in_unit():
         require_binary(target, "target")
-    in_range = within(narrow, 0, 1)
+    in_range = pred_in_unit()
     if activation == "none" and not in_range:
         require_probabilities(pred, "pred", hint=HINT_ACTIVATION)
     elif activation != "none" and in_range:
         trace.warn(msg("overlap.warn.probabilities_as_logits", activation=activation))
     return pred, target
+
+
+def _in_unit(t: torch.Tensor, extremes: tuple[float, float] | None) -> Callable[[], bool]:
+    """Whether every element of t lies in [0, 1] (NaN is not), asked when called: from t's (min, max) where they were
+    read already (`extremes`), else `within` (one look at t)."""
+    if extremes is not None and t.is_floating_point():
+        low, high = extremes
+        return lambda: low >= 0 and high <= 1
+    return lambda: within(t, 0, 1)
 
 
 def _check_set_options(pred: torch.Tensor, params: dict[str, Any]) -> None:
@@ -818,7 +830,7 @@ SET_OPTION_PARAMS = (
 SET_PARAM_NAMES = ("eps", "activation", "per_sample", *(p.name for p in SET_OPTION_PARAMS))
 _SET_PARAMS = (EPS_PARAM, ACTIVATION_PARAM, PER_SAMPLE_PARAM, *SET_OPTION_PARAMS)
 _COMMON: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "target_kind": "binary",
-                           "prepare": prepare_overlap, "target_dtype": "auto", "example": EXAMPLE}
+                           "prepare": prepare_overlap, "reads_extremes": True, "target_dtype": "auto", "example": EXAMPLE}
 
 register(LossSpec(
     set_measure="dice",
@@ -1100,7 +1112,8 @@ lambda_dice * dice + lambda_focal * focal"""
 _DICE_VALUE_CODE = DICE_CODE.rsplit("\n", 1)[0] + '\ndice = {"none": l, "mean": l.mean(), "sum": l.sum()}[reduction]\n'
 
 _COMBO: dict[str, Any] = {"family": "overlap", "pred_kind": "probabilities", "target_kind": "binary",
-                          "target_dtype": "auto", "example": EXAMPLE, "reductions": ("mean", "sum")}
+                          "target_dtype": "auto", "example": EXAMPLE, "reductions": ("mean", "sum"),
+                          "reads_extremes": True}  # (its prepare runs prepare_overlap on the trace it is given)
 LAMBDA_DICE = Param("lambda_dice", 1.0, Interval(Real, 0.0, 100.0), msg("overlap.param.lambda_dice"))
 
 register(LossSpec(

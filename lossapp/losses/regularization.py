@@ -29,7 +29,7 @@ from lossapp.losses.derivative import derivative_step, number
 from lossapp.losses.stable import reduce_builtin
 from lossapp.reduction import reduce
 from lossapp.registry import LossSpec, Param, register
-from lossapp.trace import Lazy, Trace, fmt
+from lossapp.trace import Lazy, Trace, blocks, fmt
 
 
 def penalty_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -41,6 +41,29 @@ def penalty_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dic
 
 
 DERIVATIVE = "g"  # the symbol of the penalties' derivative step (LossSpec.derivative)
+
+
+def _narrow(params: dict[str, Any]) -> bool:
+    """LossSpec.narrow_pred: a penalty reads its weights elementwise only, each widened exactly where it is read (the
+    |w_i| or w_i² formed from a block widened in cache: `_widened_map`; the gradient's blocks; the shown steps' first
+    elements, which `lossapp.trace.head` widens), so the weights may come in the user's own narrower dtype: no float64
+    copy of a large pred is made."""
+    return True
+
+
+def _widened_map(w: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """fn(w widened to float64) as a new float64 tensor, for an fn that maps its argument in place (|w|, w²) and a w
+    in a narrower floating dtype: where w is contiguous, each CHUNK of w widened into the output (exact: every element
+    the same number) and mapped there while it is in cache (`lossapp.trace.blocks`), instead of a float64 copy of w and
+    a second full pass over it. Elementwise, so every element is the one fn gives the whole widened w."""
+    if not w.is_contiguous():  # (widened as compute widens a pred, keeping its strides: a sum then adds the elements
+        # in the same order, bit for bit)
+        return fn(w.to(torch.float64))
+    out = torch.empty(w.shape, dtype=torch.float64, device=w.device)
+    flat_out, flat_w = out.view(-1), w.reshape(-1)
+    for part in blocks(flat_w.numel(), w.device)[1]:
+        fn(flat_out[part].copy_(flat_w[part]))
+    return out
 
 
 def _gradient_step(trace: Trace, per_weight: Callable[[torch.Tensor], torch.Tensor], w: torch.Tensor, formula: str,
@@ -90,7 +113,7 @@ def _penalty_gradient(per_weight: Callable[[torch.Tensor, float], torch.Tensor],
         mean = reduction == "mean"
 
         def derivative(w: torch.Tensor) -> torch.Tensor:
-            g = per_weight(w, lam)
+            g = per_weight(w.double(), lam)  # (a block of a narrower pred widened: see _narrow; float64 as it is)
             return g.div_(n) if mean else g
         return Lazy(derivative, (pred.detach(),), bound=abs(lam) if bounded else None)
     return gradient
@@ -122,7 +145,7 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     # |w| is only shown: the tensor of every |w_i| is summed and then scaled in place into the terms λ·|w_i| (one
     # tensor of w's size)
     trace.show("|w|", msg("regularization.step.absolute_weights"), r"|w_i|", torch.abs, w, sub=r"|$w|", w=w)
-    absolute = torch.abs(w)
+    absolute = torch.abs(w) if w.dtype == torch.float64 else _widened_map(w, torch.abs_)  # (a narrower pred: _narrow)
     trace.add("||w||_1", msg("regularization.step.sum_of_absolute_weights_l1"), r"\|w\|_1 = \sum_i |w_i|",
               absolute.sum(), note=msg("regularization.note.l1_norm"))
     terms = trace.add("l", msg("regularization.step.times_per_weight"), r"r_i = \lambda |w_i|", absolute.mul_(lam),
@@ -201,7 +224,7 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
     # w² is only shown: the tensor of every w_i² is summed and then scaled in place into the terms (λ/2)·w_i² (one
     # tensor of w's size)
     trace.show("w^2", msg("regularization.step.squared_weights"), r"w_i^2", torch.square, w, sub=r"$w^2", w=w)
-    squares = w * w
+    squares = w * w if w.dtype == torch.float64 else _widened_map(w, lambda v: v.mul_(v))  # (a narrower pred: _narrow)
     trace.add("||w||_2^2", msg("regularization.step.sum_of_squares_squared_l2"), r"\|w\|_2^2 = \sum_i w_i^2",
               squares.sum(), note=msg("regularization.note.l2_norm"))
     terms = trace.add("l", msg("regularization.step.times_2_per_weight"), r"r_i = \frac{\lambda}{2} w_i^2",
@@ -257,7 +280,7 @@ def l2_penalty_enclosure(box: Box) -> Iv:
 
 
 _PENALTY = {"family": "regularization", "pred_kind": "weights", "target_kind": None, "prepare": penalty_prepare,
-            "default_reduction": "sum", "derivative": DERIVATIVE, "example": {"pred": "[0.5, -1.2, 2.0, 0.0, -0.3]", "params": {"lam": 0.01}}}
+            "default_reduction": "sum", "derivative": DERIVATIVE, "narrow_pred": _narrow, "example": {"pred": "[0.5, -1.2, 2.0, 0.0, -0.3]", "params": {"lam": 0.01}}}
 _LAM = Param("lam", 0.01, Interval(Real, 0.0, 10.0), msg("regularization.param.lam"))
 _REDUCE_CODE = 'r.sum() if reduction == "sum" else r.mean() if reduction == "mean" else r'
 
