@@ -186,8 +186,8 @@ def class_dots(a: torch.Tensor, b: torch.Tensor, cd: int) -> torch.Tensor:
 
 
 def row_sum_warning(sums: torch.Tensor, what: str, message_id: str = "classification.warn.rows_off") -> str | None:
-    """A warning when rows that should be distributions do not sum to 1."""
-    off = (sums - 1).abs()
+    """A warning when rows that should be distributions do not sum to 1 (sums may carry a graph: read, not recorded)."""
+    off = (sums.detach() - 1).abs()
     if off.numel() == 0 or not bool(torch.isfinite(off).all()) or float(off.max()) <= SUM_TOL:
         return None
     return msg(message_id, what=what, off=f"{float(off.max()):.3g}")
