@@ -13,6 +13,7 @@ import math
 from numbers import Integral, Real
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -49,6 +50,7 @@ from lossapp.interval import (
     reduce_iv,
     reduce_total_iv,
     reduction_per_den,
+    rounding_box,
     tensor_param,
     value_range,
     where,
@@ -1365,15 +1367,39 @@ def cross_entropy_enclosure(box: Box) -> Iv:
                      denominator=wy if box.reduction == "mean" else None)
 
 
-# NLL: l_n = −w_{y_n}·x_{n,y_n}, linear in the log-probabilities: the exact range.
-@interval_formula("exact range (linear in the log-probabilities), interval arithmetic with outward rounding")
+# NLL: l_n = −w_{y_n}·x_{n,y_n}, linear in the log-probabilities: the exact range. Only each sample's own entry is
+# read, so only those N entries are widened to float64 and boxed (the box, and log p of probabilities, are entry by
+# entry: the same intervals as the whole tensor's box gathered at the targets), not all N·C of the user's tensor.
+@interval_formula("exact range (linear in the log-probabilities), interval arithmetic with outward rounding",
+                  narrow_pred=True)
 def nll_enclosure(box: Box) -> Iv:
-    log_p = box.pred_box(0.0, 1.0).log() if box.params["input"] == "probabilities" else box.pred_box(None, 0.0)
-    classes = ClassTargets.of(log_p, box.require_target(), int(box.params["ignore_index"]))
+    probabilities = box.params["input"] == "probabilities"
+    classes = _own_class_box(box, *((0.0, 1.0) if probabilities else (None, 0.0)))
+    log_p = classes.x.log() if probabilities else classes.x
     wy = classes.weight(tensor_param(box.params["weight"]))
-    terms = -classes.picked(classes.x) * wy / log_base_divisor(box.params)
+    terms = -log_p * wy / log_base_divisor(box.params)
     return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
                      denominator=wy if box.reduction == "mean" else None)
+
+
+def _own_class_box(box: Box, low: float | None, high: float | None) -> ClassTargets:
+    """The class-index targets of box's pred, their `x` the rounding box (clipped to [low, high]) of each sample's
+    entry of its own class (0 where ignored), gathered from pred as given (any floating dtype) with its decimals:
+    rounding_box works entry by entry, so this is rounding_box of the whole pred gathered, without a float64 copy of it."""
+    pred, target = box.pred, box.require_target()
+    decimals = box.pred_decimals
+    if decimals is not None and np.shape(decimals) != tuple(pred.shape):
+        raise EnclosureUnavailable(msg("interval.reshaped"))
+    x, moved, single = class_layout(pred, target)  # (a tensor: the same views as of an Iv)
+    index = moved.long()
+    counted = index != int(box.params["ignore_index"])
+    index = torch.where(counted, index, torch.zeros_like(index))
+    at = index.unsqueeze(-1)
+    picked = x.gather(-1, at).reshape(index.shape)
+    if decimals is not None:
+        d = class_layout(torch.from_numpy(np.ascontiguousarray(decimals)), target)[0]
+        decimals = d.gather(-1, at).reshape(index.shape).numpy()
+    return ClassTargets(rounding_box(picked, decimals, low=low, high=high), index, counted.to(torch.float64), single)
 
 
 # KL divergence (torch): log_target False: l = xlogy(t, t) − t·x;  True: l = e^t·(t − x).
