@@ -73,7 +73,7 @@ from lossapp.losses.stable import (
 from lossapp.reduction import reduce
 from lossapp.reference import SPARSE_SUPPORT
 from lossapp.registry import LossSpec, Param, RerunMemo, register
-from lossapp.trace import CHUNK, COMPLETE_MAX, Lazy, Trace, fmt
+from lossapp.trace import CHUNK, COMPLETE_MAX, Lazy, Trace, extremes, fmt, mapped_extremes
 
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
 MAX_PLACES = 5  # positions listed in a note
@@ -985,16 +985,25 @@ def _nll_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reductio
 
 # -- KL divergence -------------------------------------------------------------------------------------
 
+def _widened(v: torch.Tensor) -> torch.Tensor:
+    """v in float64 (exact: a monotone map, for lossapp.trace.mapped_extremes)."""
+    return v.double()
+
+
 def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                 trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
     target = require_target(target, "kl_div")
     require_same_shape(pred, target)
     probabilities = params.get("input") == "probabilities"
-    # pred's extremes decide its range and whether every element is finite, in one pass (aminmax), over the user's own
+    # pred's extremes decide its range and whether every element is finite (lossapp.trace.extremes), over the user's own
     # narrower tensor where pred was widened from it (the same values in half the bytes or less); the checks that name
-    # an offending element run on pred itself, only where the extremes say there is one
+    # an offending element run on pred itself, only where the extremes say there is one. Within a check
+    # (shared_extremes) they are kept, and recorded on pred and the target too (their exact widenings: the same
+    # extremes), for the checker's ranges and the enclosure's point bound: no pass over the float64 copies
     narrow = trace.pred_values(pred)
-    low, high = (float(v) for v in torch.aminmax(narrow)) if pred.numel() else (0.0, 0.0)
+    low, high = extremes(narrow) if pred.numel() else (0.0, 0.0)
+    if narrow is not pred and pred.numel():
+        mapped_extremes(pred, narrow, _widened)
     if probabilities and not 0 <= low <= high <= 1:
         require_probabilities(pred, "pred", hint=HINT_Q_PROBABILITIES)
     elif not probabilities and not high <= 0:  # (a NaN maximum too, as require_log_probabilities decides it)
@@ -1011,6 +1020,8 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
         if not within(narrow_target, 0, 1):
             require_probabilities(target, "target", hint=HINT_SET_LOG_TARGET)
         p = target
+        if narrow_target is not p and narrow_target.numel():  # (p is its exact widening: its extremes, recorded)
+            mapped_extremes(p, narrow_target, _widened)
     finite = math.isfinite(low) and math.isfinite(high)  # (NaN in either: not every element is finite)
     if not finite and bool((torch.isinf(pred) & (p == 0)).any()):
         trace.warn(msg("classification.warn.nan_where_p_0"))
