@@ -46,8 +46,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from lossapp.exceptions import InputError
 from lossapp.i18n import msg
-from lossapp.interval import Box, Iv, reduce_iv
+from lossapp.interval import Box, Iv, U, reduce_iv
 from lossapp.losses.overlap import per_sample_sets
 from lossapp.result import Result
 from lossapp.trace import mapped_extremes
@@ -69,6 +70,7 @@ from lossapp.variants import (
     no_alpha,
     no_alpha_interval,
     overlap_value,
+    point_box,
     register,
     scalar_value,
     variant_texts,
@@ -722,9 +724,70 @@ def _keras_kl_interval(c: Case) -> Interval | None:
     return math.nextafter(iv[0] - room, -math.inf), math.nextafter(iv[1] + room, math.inf)
 
 
+def _keras_kl_bound(c: Case) -> tuple[float, float] | None:
+    """A bound on `_keras_kl` and on its enclosure (`_keras_kl_interval`), from the correct enclosure instead of the pass
+    over e^x that Keras' value needs. Where: pred log q (input log_probabilities, log_target false, base e) of at least
+    one dimension, a point box (see `point_box`), every p in [1e-7, 1] and every x in [log 1e-7 + 1e-6, 0] (no clip
+    fires: checked on the shared ranges), n·u small; None elsewhere (and where anything fails).
+
+    Proof. n elements, C = the last dimension, R = n / C rows, D = the correct reduction's count (n for mean, the first
+    dimension for batchmean), V* the exact KL value of the written inputs (in [lo, hi], the correct enclosure: sound)
+    and T* = Σ p·(log p − x) = D·V*. Keras' exact value is Σ p·log(p / e^x) / R = T*/R (no clip). Its float value, with
+    torch's float64 exp and log within 2u relative and +, ·, / rounded (u = 2⁻⁵³), as the point bounds assume: q̂ =
+    e^x(1 + ε), |ε| ≤ 2u (q̂ > 1e-7 as x ≥ log 1e-7 + 1e-6; the clip to 1 only moves it toward e^x ≤ 1); fl(p / q̂) =
+    (p / e^x)(1 + θ), |θ| ≤ 3.01u, so its log is L + η, L = log p − x, |η| ≤ 3.1u, and a term τ = fl(p·fl(log)) is
+    within p·(3.01u·|L| + 3.11u) ≤ 3.2u·(M + 1) of p·L, with |L| ≤ M = max(−log min p, −min x) and p ≤ 1, and |τ| ≤ M + 1.
+    Summing each row (C terms) and the R row sums, in any order, errs by γ_{C−1} and γ_{R−1} times the sums of
+    magnitudes (≤ 1.01·n·(M + 1); Higham §4.2, γ_k ≤ 1.01·k·u for k·u ≤ 0.01), and /R by u relative: the value is
+    within (n·(M + 1)/R)·(4.3u + 1.02·(C + R)·u) ≤ E = 1.1·(C + R + 5)·u·n·(M + 1)/R of T*/R, so in
+    [lo·D/R − E, hi·D/R + E]. The bound is that interval widened
+    by 1e−12 relative and 1e−300 (its own float evaluation) and joined with the convention's enclosure itself, made
+    here as `interval_of` makes it (a few reductions over the shared ranges and sums, no pass over e^x): so it
+    contains whatever the checker would read off the variant."""
+    try:
+        return _keras_kl_bound_of(c)
+    except (InputError, RuntimeError, ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError):
+        return None
+
+
+def _keras_kl_bound_of(c: Case) -> tuple[float, float] | None:
+    bound = _keras_kl_value_bound(c)
+    if bound is None:
+        return None
+    lo, hi = bound
+    enclosure = _keras_kl_interval(c)
+    if enclosure is not None and not (math.isnan(enclosure[0]) or math.isnan(enclosure[1])):
+        lo, hi = min(lo, enclosure[0]), max(hi, enclosure[1])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    return lo - 1e-12 * abs(lo) - 1e-300, hi + 1e-12 * abs(hi) + 1e-300
+
+
+def _keras_kl_value_bound(c: Case) -> tuple[float, float] | None:
+    """[lo·D/R − E, hi·D/R + E] of `_keras_kl_bound`'s proof (not yet widened for its own evaluation), where its
+    premises hold; else None."""
+    x = c.pred
+    if x is None or c.target is None or x.dim() == 0 or c.param("log_target") \
+            or c.param("input", "log_probabilities") != "log_probabilities" or c.param("log_base", "e") != "e" \
+            or c.reduction not in ("mean", "batchmean") or not point_box(c) or not math.isfinite(c.value):
+        return None
+    r, extent, iv = c.pred_range(), c.target_range(), c.interval
+    if r is None or extent is None or iv is None or not (r[0] >= KERAS_LOG_EPS + 1e-6 and r[1] <= 0.0) \
+            or not (extent[0] >= KERAS_EPS and extent[1] <= 1.0):
+        return None
+    n, columns = x.numel(), x.shape[-1]
+    rows = n // columns
+    if (columns + rows + 5) * U > 1e-3:
+        return None
+    count = n if c.reduction == "mean" else x.shape[0]
+    m = max(-math.log(extent[0]), -r[0]) * (1 + 1e-12)
+    error = 1.1 * (columns + rows + 5) * U * n * (m + 1.0) / rows
+    return iv[0] * count / rows - error, iv[1] * count / rows + error
+
+
 convention("keras_kl",
            "den", _declared("keras_kl", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)), _keras_kl,
-           interval=_keras_kl_interval)
+           bound=_keras_kl_bound, interval=_keras_kl_interval)
 
 convention("scipy_rel_entr_sum",
            "den", _declared("scipy_rel_entr_sum", lambda c: c.reduction in ("mean", "batchmean") and scalar_value(c)),

@@ -804,14 +804,18 @@ class IntervalFormula:
     method: str
     # a proven float64 error bound for a point box (see point_bound); its box holds the inputs as given (not float64)
     point_error: PointError | None = None
+    # the formula reads pred as given (any floating dtype) and widens only the entries it reads (nll: each sample's own
+    # class): `enclose` then passes the user's narrower tensor instead of a float64 copy of every element
+    narrow_pred: bool = False
 
 
-def interval_formula(method: str, point_error: PointError | None = None) -> Callable[[EnclosureFunction],
-                                                                                     IntervalFormula]:
+def interval_formula(method: str, point_error: PointError | None = None, *,
+                     narrow_pred: bool = False) -> Callable[[EnclosureFunction], IntervalFormula]:
     """Decorate a loss's enclosure function (Box -> Iv, written next to its steps) into its spec's enclosure;
-    `point_error`: the loss's a-priori float64 error bound for a point box (`point_bound`), where it has one."""
+    `point_error`: the loss's a-priori float64 error bound for a point box (`point_bound`), where it has one;
+    `narrow_pred`: the function widens the entries of pred it reads itself (IntervalFormula.narrow_pred)."""
     def wrap(evaluate: EnclosureFunction) -> IntervalFormula:
-        return IntervalFormula(evaluate, method, point_error)
+        return IntervalFormula(evaluate, method, point_error, narrow_pred)
     return wrap
 
 
@@ -979,6 +983,13 @@ def _point_enclosure(result: Any, formula: IntervalFormula, target: torch.Tensor
                      POINT_METHOD, point=True)
 
 
+def _narrow(given: Any) -> torch.Tensor:
+    """A TensorInput's values as held: the user's narrower floating tensor where it is not widened yet
+    (TensorInput.narrow: the same numbers, no float64 copy made for the formula), else its values."""
+    narrow = given.narrow
+    return given.values if narrow is None else narrow
+
+
 def enclose(result: Any, memo: dict[Any, Any] | None = None) -> Enclosure:
     """The sound enclosure of `result`'s loss over its inputs' rounding box (see the module docstring), from the
     enclosure its spec declares. `memo`: shared by the enclosures of one problem and its variants (`Box.shared`),
@@ -999,7 +1010,8 @@ def enclose(result: Any, memo: dict[Any, Any] | None = None) -> Enclosure:
         quick = _point_enclosure(result, formula, target, value, memo) if formula.point_error is not None else None
         if quick is not None:
             return quick
-        pred = result.pred.values.double() if result.pred is not None else None
+        pred = None if result.pred is None else _narrow(result.pred) if formula.narrow_pred else \
+            result.pred.values.double()
         box = Box(pred, target, _decimals(result.pred, pred), _decimals(result.target, target), dict(result.params),
                   result.reduction, spec.target_kind, value, memo)
         with torch.no_grad():

@@ -36,7 +36,7 @@ from lossapp.variants import (
     focal_base,
     focal_rerun,
     in_blocks,
-    kl_exp_terms,
+    kl_swapped_terms,
     labels_swapped,
     labels_swapped_bound,
     labels_swapped_interval,
@@ -362,14 +362,14 @@ def _activation_skippable(c: Case) -> bool:
 
 
 def _logits_as_probabilities(c: Case) -> float | None:
-    spec, x = c.spec, c.pred
-    if x is None or not _pred_in_unit(c):
+    spec = c.spec
+    if not _pred_in_unit(c):  # (no pred: no range; pred itself is read only where a run needs it)
         return None
     if "probabilities" in spec.related:  # the same loss on probabilities, run on these logits
         return c.run(spec.related["probabilities"], weight=c.param("weight"))  # shared with its enclosure's guard
     if "log_probabilities" in spec.related:  # the same loss on log-probabilities, run on the logits' logs
         if c.param("input", "logits") == "logits" and c.target is not None and not c.target.is_floating_point():
-            return c.run(spec.related["log_probabilities"], pred=torch.log(x.double()), weight=c.param("weight"),
+            return c.run(spec.related["log_probabilities"], pred=torch.log(c.pred.double()), weight=c.param("weight"),
                          ignore_index=c.param("ignore_index", -100))
         return None
     if "input" in c.params:
@@ -730,7 +730,7 @@ def _kl_swapped(c: Case) -> float | None:
         return None  # log 0: KL(q‖p) is infinite where p = 0 < q
     if c.param("input", "log_probabilities") == "log_probabilities" and c.param("log_base", "e") == "e" \
             and c.reduction in ("sum", "mean", "batchmean"):
-        terms = kl_exp_terms(c, KERAS_EPS)[1]  # (from the pass that also makes Keras' convention's row sums)
+        terms = kl_swapped_terms(c, KERAS_EPS)  # (from the pass that also makes Keras' row sums, where it was made)
         if terms is not None:
             return _kl_swapped_reduced(terms, c.reduction)
         return _kl_swapped_value(x, t, c.reduction)

@@ -152,8 +152,11 @@ class Case:
         return self.params.get(name, default)
 
     def pred_range(self) -> tuple[float, float] | None:
-        """(min, max) of a floating-point pred, shared by the applicability tests."""
-        return self._range("pred_range", self.pred)
+        """(min, max) of a floating-point pred, shared by the applicability tests; read from the user's narrower
+        tensor where pred is held so (TensorInput.narrow: the same numbers, and no float64 copy made for the range)."""
+        given = self.result.pred
+        narrow = None if given is None else given.narrow
+        return self._range("pred_range", self.pred if narrow is None else narrow)
 
     def run(self, loss: str | None = None, *, pred: torch.Tensor | None = None, target: Any = "same",
             reduction: str | None = None, prepare: bool = True, **overrides: Any) -> float | None:
@@ -584,7 +587,15 @@ def interval_of(case: Case, found: VariantValue) -> Interval | None:
 # -- shared by both catalogues ---------------------------------------------------------------------------
 
 
-def kl_exp_terms(c: Case, keras_eps: float) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+def kl_swapped_terms(c: Case, keras_eps: float) -> torch.Tensor | None:
+    """The swapped direction's terms of `kl_exp_terms`: from the pass made with Keras' row sums where this case made it
+    (Keras' convention is evaluated before the mistakes), else from a pass that forms them alone (where Keras' value was
+    not needed: its bound ruled the claim out; the same operations on the same operands, so the same terms)."""
+    made = c._cache.get(("kl_exp_terms", keras_eps, True))
+    return made[1] if made is not None else kl_exp_terms(c, keras_eps, keras=False)[1]
+
+
+def kl_exp_terms(c: Case, keras_eps: float, *, keras: bool = True) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """The KL divergence variants that need q = e^x of its pred x = log q, from one pass over the elements (made once
     per case; read only): (Keras' KLDivergence per row: Σ over the last dimension of p'·log(p' / clip(q, keras_eps, 1)),
     p' the target clipped to [keras_eps, 1], where the spec lists the convention "keras_kl" and the reduction is mean
@@ -597,14 +608,17 @@ def kl_exp_terms(c: Case, keras_eps: float) -> tuple[torch.Tensor | None, torch.
     path as in one pass over the whole tensor; on an accelerator, one block): q = e^x in a buffer of a block's size (in cache), then the swapped terms from q,
     then Keras' clip of q, p' / q, its log and product; every temporary a block's size but the two results (one tensor
     of the inputs' shape each), the same elementwise operations on the same operands as on the whole tensors, and the
-    row sums the same reduction of the same tensor, so the same values, bit for bit, with e^x formed once for both."""
+    row sums the same reduction of the same tensor, so the same values, bit for bit, with e^x formed once for both.
+    keras=False: the swapped terms alone (Keras' part None), for `kl_swapped_terms`."""
+    wanted = keras
+
     def make() -> tuple[torch.Tensor | None, torch.Tensor | None]:
         x, t = c.pred64(), c.target64()
         if x is None or t is None or c.param("log_target") or x.dim() == 0 or not x.numel() \
                 or x.dtype != torch.float64 or t.dtype != torch.float64 or x.shape != t.shape \
                 or not (x.is_contiguous() and t.is_contiguous()) or not scalar_value(c):
             return None, None
-        keras = "keras_kl" in c.spec.conventions and c.reduction in ("mean", "batchmean")
+        keras = wanted and "keras_kl" in c.spec.conventions and c.reduction in ("mean", "batchmean")
         r, extent = c.pred_range(), c.target_range()
         swapped = ("kl_direction_swapped" in c.spec.mistakes and c.param("input", "log_probabilities") == "log_probabilities"
                    and c.param("log_base", "e") == "e" and c.reduction in ("sum", "mean", "batchmean")
@@ -630,7 +644,7 @@ def kl_exp_terms(c: Case, keras_eps: float) -> tuple[torch.Tensor | None, torch.
                 q.clamp_(keras_eps, 1.0)
                 torch.div(ps[b], q, out=ratio.view(-1)[b]).log_().mul_(ps[b])
         return None if ratio is None else ratio.sum(-1), terms
-    return c.shared(("kl_exp_terms", keras_eps), make)
+    return c.shared(("kl_exp_terms", keras_eps, keras), make)
 
 
 def scalar_value(case: Case) -> bool:

@@ -873,3 +873,71 @@ def test_point_bound_covers_underflow(name: str, params: dict, x: float, y: floa
         exact = term(mpmath.mpf(x), None if y is None else mpmath.mpf(y)) * (n if reduction == "sum" else 1)
         exact = mpmath.sqrt(exact) if name == "rmse" else exact
         assert mpmath.mpf(e.lo) <= exact <= mpmath.mpf(e.hi), (float(exact), e.lo, e.hi)
+
+
+# -- nll: only each sample's own entry is boxed and widened ---------------------------------------------------------------
+
+def _nll_enclosure_of_the_whole_box(box: lossapp.interval.Box) -> Iv:
+    """nll's enclosure as the whole tensor's box gathered at the targets (what nll_enclosure gives entry by entry)."""
+    from lossapp.interval import ClassTargets, reduce_iv, tensor_param
+    from lossapp.losses.classification import log_base_divisor
+    pred = box.pred.double()
+    whole = rounding_box(pred, box.pred_decimals, low=0.0, high=1.0).log() \
+        if box.params["input"] == "probabilities" else rounding_box(pred, box.pred_decimals, high=0.0)
+    classes = ClassTargets.of(whole, box.require_target(), int(box.params["ignore_index"]))
+    wy = classes.weight(tensor_param(box.params["weight"]))
+    terms = -classes.picked(classes.x) * wy / log_base_divisor(box.params)
+    return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
+                     denominator=wy if box.reduction == "mean" else None)
+
+
+@pytest.mark.parametrize("shape", [(4,), (6, 4), (5, 3, 2), (2, 4, 3, 2)])
+@pytest.mark.parametrize("params", [{}, {"input": "probabilities"}, {"ignore_index": 1, "weight": [0.5, 2.0, 1.0, 3.0]},
+                                    {"log_base": 2}])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_enclosure_is_the_whole_box_gathered(shape: tuple[int, ...], params: dict, reduction: str) -> None:
+    """nll's enclosure boxes and widens only each sample's own entry (from pred as given, a narrower float tensor
+    included), and is, bit for bit, the whole tensor's rounding box gathered at the targets: with decimals (mixed,
+    integers among them), without (a point), and from the float32 tensor itself."""
+    from lossapp.losses.classification import nll_enclosure
+    g = torch.Generator().manual_seed(sum(shape) + len(params))
+    classes = shape[1] if len(shape) > 1 else shape[0]
+    scores = torch.randn(shape, generator=g, dtype=torch.float64)
+    pred = torch.softmax(scores, 1 if len(shape) > 1 else 0) if params.get("input") else torch.log_softmax(
+        scores, 1 if len(shape) > 1 else 0)
+    target_shape = (shape[0], *shape[2:]) if len(shape) > 1 else ()
+    target = torch.randint(0, classes, target_shape, generator=g)
+    full = {"input": "log_probabilities", "ignore_index": -100, "weight": None, "log_base": "e", **params}
+    if isinstance(full["weight"], list):
+        full["weight"] = torch.tensor(full["weight"][:classes], dtype=torch.float64)
+    decimals = np.asarray(torch.randint(-1, 6, shape, generator=g).numpy())
+    for values, d in ((pred.round(decimals=4), decimals), (pred, None), (pred.float(), None)):
+        box = lossapp.interval.Box(values, target, d, None, full, reduction, "class_indices")
+        try:
+            want = _nll_enclosure_of_the_whole_box(box)
+        except lossapp.interval.EnclosureUnavailable:
+            with pytest.raises(lossapp.interval.EnclosureUnavailable):
+                nll_enclosure.evaluate(box)
+            continue
+        got = nll_enclosure.evaluate(box)
+        assert torch.equal(got.lo, want.lo) and torch.equal(got.hi, want.hi), (values.dtype, d is None)
+    assert nll_enclosure.narrow_pred
+
+
+def test_nll_check_of_a_large_float32_pred_widens_no_copy() -> None:
+    """The enclosure and the variants of a check on a large float32 nll problem read the user's tensor as it is held
+    (TensorInput.narrow): the Result's pred is not widened by the checker, and the verdict and enclosure are those of
+    the same problem in float64."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.log_softmax(torch.randn(30000, 5, generator=g), 1)
+    y = torch.randint(0, 5, (30000,), generator=g)
+    result = lossapp.compute("nll", x, y)
+    assert result.pred.narrow is not None
+    wide = lossapp.compute("nll", x.double(), y)
+    claim = f"{result.scalar * 1.0123 + 1e-3:.6g}"
+    from lossapp.verdicts import check_result
+    got, want = check_result(result, claim), check_result(wide, claim)
+    assert result.pred.narrow is not None  # (still held as float32: nothing widened it)
+    assert (got.verdict, got.interval, got.mistakes, got.conventions) == \
+        (want.verdict, want.interval, want.mistakes, want.conventions)
+    assert enclose(result) == enclose(wide)

@@ -1203,3 +1203,30 @@ def test_any_ignored_sample_is_any_of_the_mask():
                    torch.tensor([[0, -100], [4, 2]]), torch.tensor([7, 7, 7])):
         for ignore_index in (-100, 0, 3, 4, 7, 5, -1):
             assert any_ignored_sample(target, ignore_index) == bool((target == ignore_index).any())
+
+
+def test_kl_check_of_large_float32_inputs_reads_the_ranges_its_prepare_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within a check, kl_div's prepare records the extremes it finds on the user's float32 tensors on their float64
+    widenings too (the Result's pred and target): the checker's ranges and the enclosure's point bound take no pass
+    over a float64 copy, and are the tensors' own; the verdict is that of the same problem given in float64."""
+    import lossapp.trace
+    from lossapp.variants import Case
+    from lossapp.verdicts import check_result
+    g = torch.Generator().manual_seed(5)
+    x = torch.log_softmax(torch.randn(20000, 6, generator=g), 1)
+    t = torch.softmax(torch.randn(20000, 6, generator=g), 1)
+    passes: list[torch.dtype] = []
+    real = lossapp.trace._extremes
+    monkeypatch.setattr(lossapp.trace, "_extremes", lambda v: passes.append(v.dtype) or real(v))
+    with lossapp.trace.shared_extremes():
+        result = lossapp.compute("kl_div", x, t)
+        claim = f"{result.scalar * 1.0123 + 1e-3:.6g}"
+        passes.clear()
+        got = check_result(result, claim)
+        case = Case(result)
+        ranges = case.pred_range(), case.target_range()
+    assert torch.float64 not in passes
+    assert ranges == ((float(x.min()), float(x.max())), (float(t.min()), float(t.max())))
+    want = check_result(lossapp.compute("kl_div", x.double(), t.double()), claim)
+    assert (got.verdict, got.interval, got.mistakes, got.conventions) == \
+        (want.verdict, want.interval, want.mistakes, want.conventions)

@@ -695,6 +695,96 @@ def test_kl_exp_terms_are_the_whole_tensor_formulas(shape: tuple[int, ...], redu
     assert values["kl_direction_swapped"] == float(total)
 
 
+@pytest.mark.parametrize("shape", [(7, 3), (30011, 10), (70001,), (900, 4, 37)])
+def test_kl_swapped_terms_alone_are_those_of_the_pass_with_keras(shape: tuple[int, ...]) -> None:
+    """variants.kl_swapped_terms without Keras' pass made (its bound ruled Keras out) gives the swapped terms bit for bit
+    as the pass that also makes Keras' row sums, and reads that pass's terms where the case made it."""
+    from lossapp.conventions import KERAS_EPS
+    from lossapp.variants import kl_exp_terms, kl_swapped_terms
+    g = torch.Generator().manual_seed(len(shape))
+    dim = 1 if len(shape) > 1 else 0
+    x = torch.log_softmax(3 * torch.randn(shape, generator=g, dtype=torch.float64), dim)
+    t = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64), dim)
+    result = lossapp.compute("kl_div", x, t)
+    alone = Case(result)
+    terms = kl_swapped_terms(alone, KERAS_EPS)
+    assert ("kl_exp_terms", KERAS_EPS, True) not in alone._cache and kl_exp_terms(alone, KERAS_EPS, keras=False)[0] is None
+    both = Case(result)
+    per_row, full = kl_exp_terms(both, KERAS_EPS)
+    assert per_row is not None and torch.equal(terms, full)
+    assert kl_swapped_terms(both, KERAS_EPS) is full
+
+
+def _keras_kl_problem(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """log q and p for the Keras KL bound's test: random rows, and adversarial ones (q and p at the clip's edge, p = 1
+    exactly, rows that are not distributions, one huge term, every term 0, shapes whose last dimension is not the
+    class dimension)."""
+    g = torch.Generator().manual_seed(seed)
+    shape = [(300, 7), (20001,), (40, 5, 9), (20000, 6), (64, 3), (3000, 40), (2, 3), (25000, 5)][seed]
+    dim = 1 if len(shape) > 1 else 0
+    x = torch.log_softmax((3 if dim and shape[-1] <= 10 else 1) * torch.randn(shape, generator=g, dtype=torch.float64), dim)
+    t = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64), dim)
+    edge = math.log(1e-7) + 1e-6 * (1 + 1e-9)
+    if seed == 3:  # q and p at the clips' edges, p = 1 exactly
+        x = x.clamp_min(edge)
+        x.view(-1)[::7] = edge
+        t = t.clamp(1e-7, 1.0)
+        t.view(-1)[::5] = 1e-7
+        t.view(-1)[1::11] = 1.0
+    if seed == 4:  # rows that are not distributions; one large term
+        x = torch.rand(shape, generator=g, dtype=torch.float64) * edge
+        t = torch.rand(shape, generator=g, dtype=torch.float64).clamp_min(1e-7)
+        x[0, 0], t[0, 0] = edge, 1.0
+    if seed == 6:  # every term 0 (p = q)
+        x = torch.log(torch.tensor([[0.25, 0.5, 0.25], [0.5, 0.25, 0.25]], dtype=torch.float64))
+        t = torch.exp(x)
+    if seed == 7:  # q = p to float32 precision: tiny terms of either sign
+        x = torch.log_softmax(torch.randn(shape, generator=g, dtype=torch.float64), dim)
+        t = torch.exp(x.float().double())
+    return x, t
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_keras_kl_bound_holds_the_variant_and_its_enclosure(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """conventions._keras_kl_bound (from the correct enclosure, no pass over e^x) holds Keras' computed value and its
+    enclosure (what interval_of gives the checker), on random and adversarial point-box inputs, by the point bounds and
+    by interval arithmetic; it is narrow on the usual ones; it declines where a clip fires, with decimals, log_target,
+    other bases or reductions."""
+    from lossapp.conventions import _keras_kl_bound, _keras_kl_value_bound
+    from lossapp.inputs import TensorInput
+    from lossapp.variants import VariantValue, interval_of
+    x, t = _keras_kl_problem(seed)
+    keras = CONVENTIONS["keras_kl"]
+    for small_boxes in (False, True):
+        with monkeypatch.context() as m:
+            if small_boxes:  # every box's enclosure by interval arithmetic
+                m.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+            for reduction in ("mean", "batchmean"):
+                case = Case(lossapp.compute("kl_div", TensorInput(x, None), TensorInput(t, None), reduction=reduction))
+                b, value = _keras_kl_bound(case), keras.compute(case)
+                assert b is not None and value is not None, (seed, reduction)
+                assert b[0] <= value <= b[1], (seed, reduction, b, value)
+                from_value = _keras_kl_value_bound(case)  # (the proven part alone, before the enclosure joins it)
+                assert from_value is not None and from_value[0] <= value <= from_value[1], (seed, reduction, from_value)
+                enclosure = interval_of(case, VariantValue(keras, value))
+                if enclosure is not None:
+                    assert b[0] <= enclosure[0] and enclosure[1] <= b[1], (seed, reduction, b, enclosure)
+                if seed in (0, 5) and value != 0:
+                    assert b[1] - b[0] < 1e-6 * abs(value), (seed, reduction, b, value)
+    case = Case(lossapp.compute("kl_div", TensorInput(x, None), TensorInput(t, None)))
+    assert _keras_kl_bound(case) is not None
+    low_q, low_p = x.clone(), t.clone()
+    low_q.view(-1)[0], low_p.view(-1)[0] = math.log(1e-7) - 1e-9, 1e-8
+    declined = [lossapp.compute("kl_div", low_q, t), lossapp.compute("kl_div", x, low_p),  # a clip fires
+                lossapp.compute("kl_div", x, t, reduction="sum"),
+                lossapp.compute("kl_div", x, t, log_base=2),
+                lossapp.compute("kl_div", x, torch.log(t), log_target=True)]
+    if x.numel() <= lossapp.inputs.limits.DECIMALS_MAX_ELEMENTS:
+        declined.append(lossapp.compute("kl_div", f"{x.tolist()}", f"{t.tolist()}"))  # a box with width
+    for result in declined:
+        assert _keras_kl_bound(Case(result)) is None
+
+
 @pytest.mark.parametrize("name", ["dice", "iou", "tversky"])
 @pytest.mark.parametrize("seed", range(6))
 def test_overlap_probabilities_as_logits_bound_holds_the_variant(name: str, seed: int) -> None:

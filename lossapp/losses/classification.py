@@ -13,6 +13,7 @@ import math
 from numbers import Integral, Real
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -49,6 +50,7 @@ from lossapp.interval import (
     reduce_iv,
     reduce_total_iv,
     reduction_per_den,
+    rounding_box,
     tensor_param,
     value_range,
     where,
@@ -71,7 +73,7 @@ from lossapp.losses.stable import (
 from lossapp.reduction import reduce
 from lossapp.reference import SPARSE_SUPPORT
 from lossapp.registry import LossSpec, Param, RerunMemo, register
-from lossapp.trace import CHUNK, COMPLETE_MAX, Lazy, Trace, fmt
+from lossapp.trace import CHUNK, COMPLETE_MAX, Lazy, Trace, extremes, fmt, mapped_extremes
 
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
 MAX_PLACES = 5  # positions listed in a note
@@ -983,16 +985,25 @@ def _nll_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reductio
 
 # -- KL divergence -------------------------------------------------------------------------------------
 
+def _widened(v: torch.Tensor) -> torch.Tensor:
+    """v in float64 (exact: a monotone map, for lossapp.trace.mapped_extremes)."""
+    return v.double()
+
+
 def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
                 trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
     target = require_target(target, "kl_div")
     require_same_shape(pred, target)
     probabilities = params.get("input") == "probabilities"
-    # pred's extremes decide its range and whether every element is finite, in one pass (aminmax), over the user's own
+    # pred's extremes decide its range and whether every element is finite (lossapp.trace.extremes), over the user's own
     # narrower tensor where pred was widened from it (the same values in half the bytes or less); the checks that name
-    # an offending element run on pred itself, only where the extremes say there is one
+    # an offending element run on pred itself, only where the extremes say there is one. Within a check
+    # (shared_extremes) they are kept, and recorded on pred and the target too (their exact widenings: the same
+    # extremes), for the checker's ranges and the enclosure's point bound: no pass over the float64 copies
     narrow = trace.pred_values(pred)
-    low, high = (float(v) for v in torch.aminmax(narrow)) if pred.numel() else (0.0, 0.0)
+    low, high = extremes(narrow) if pred.numel() else (0.0, 0.0)
+    if narrow is not pred and pred.numel():
+        mapped_extremes(pred, narrow, _widened)
     if probabilities and not 0 <= low <= high <= 1:
         require_probabilities(pred, "pred", hint=HINT_Q_PROBABILITIES)
     elif not probabilities and not high <= 0:  # (a NaN maximum too, as require_log_probabilities decides it)
@@ -1009,6 +1020,8 @@ def _kl_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[st
         if not within(narrow_target, 0, 1):
             require_probabilities(target, "target", hint=HINT_SET_LOG_TARGET)
         p = target
+        if narrow_target is not p and narrow_target.numel():  # (p is its exact widening: its extremes, recorded)
+            mapped_extremes(p, narrow_target, _widened)
     finite = math.isfinite(low) and math.isfinite(high)  # (NaN in either: not every element is finite)
     if not finite and bool((torch.isinf(pred) & (p == 0)).any()):
         trace.warn(msg("classification.warn.nan_where_p_0"))
@@ -1365,15 +1378,39 @@ def cross_entropy_enclosure(box: Box) -> Iv:
                      denominator=wy if box.reduction == "mean" else None)
 
 
-# NLL: l_n = −w_{y_n}·x_{n,y_n}, linear in the log-probabilities: the exact range.
-@interval_formula("exact range (linear in the log-probabilities), interval arithmetic with outward rounding")
+# NLL: l_n = −w_{y_n}·x_{n,y_n}, linear in the log-probabilities: the exact range. Only each sample's own entry is
+# read, so only those N entries are widened to float64 and boxed (the box, and log p of probabilities, are entry by
+# entry: the same intervals as the whole tensor's box gathered at the targets), not all N·C of the user's tensor.
+@interval_formula("exact range (linear in the log-probabilities), interval arithmetic with outward rounding",
+                  narrow_pred=True)
 def nll_enclosure(box: Box) -> Iv:
-    log_p = box.pred_box(0.0, 1.0).log() if box.params["input"] == "probabilities" else box.pred_box(None, 0.0)
-    classes = ClassTargets.of(log_p, box.require_target(), int(box.params["ignore_index"]))
+    probabilities = box.params["input"] == "probabilities"
+    classes = _own_class_box(box, *((0.0, 1.0) if probabilities else (None, 0.0)))
+    log_p = classes.x.log() if probabilities else classes.x
     wy = classes.weight(tensor_param(box.params["weight"]))
-    terms = -classes.picked(classes.x) * wy / log_base_divisor(box.params)
+    terms = -log_p * wy / log_base_divisor(box.params)
     return reduce_iv(classes.unreduced(terms, box.reduction), box.reduction,
                      denominator=wy if box.reduction == "mean" else None)
+
+
+def _own_class_box(box: Box, low: float | None, high: float | None) -> ClassTargets:
+    """The class-index targets of box's pred, their `x` the rounding box (clipped to [low, high]) of each sample's
+    entry of its own class (0 where ignored), gathered from pred as given (any floating dtype) with its decimals:
+    rounding_box works entry by entry, so this is rounding_box of the whole pred gathered, without a float64 copy of it."""
+    pred, target = box.pred, box.require_target()
+    decimals = box.pred_decimals
+    if decimals is not None and np.shape(decimals) != tuple(pred.shape):
+        raise EnclosureUnavailable(msg("interval.reshaped"))
+    x, moved, single = class_layout(pred, target)  # (a tensor: the same views as of an Iv)
+    index = moved.long()
+    counted = index != int(box.params["ignore_index"])
+    index = torch.where(counted, index, torch.zeros_like(index))
+    at = index.unsqueeze(-1)
+    picked = x.gather(-1, at).reshape(index.shape)
+    if decimals is not None:
+        d = class_layout(torch.from_numpy(np.ascontiguousarray(decimals)), target)[0]
+        decimals = d.gather(-1, at).reshape(index.shape).numpy()
+    return ClassTargets(rounding_box(picked, decimals, low=low, high=high), index, counted.to(torch.float64), single)
 
 
 # KL divergence (torch): log_target False: l = xlogy(t, t) − t·x;  True: l = e^t·(t − x).
