@@ -51,7 +51,7 @@ from lossapp.i18n import msg
 from lossapp.interval import Box, Iv, U, reduce_iv
 from lossapp.losses.overlap import per_sample_sets
 from lossapp.result import Result
-from lossapp.trace import mapped_extremes
+from lossapp.trace import mapped_extremes, tensor_extremes
 from lossapp.variants import (
     Case,
     Interval,
@@ -700,7 +700,7 @@ def _clipped(v: torch.Tensor, low: float, high: float, extent: tuple[float, floa
     or `extent`: v's (min, max) where the caller has it) decides; a NaN range falls through to the clip."""
     if not v.numel():
         return v
-    smallest, largest = extent if extent is not None else (float(x) for x in torch.aminmax(v))
+    smallest, largest = extent if extent is not None else tensor_extremes(v, one_pass=True)
     return v if low <= smallest and largest <= high else v.clamp(low, high)
 
 

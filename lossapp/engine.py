@@ -48,7 +48,7 @@ from lossapp.reference import (
 )
 from lossapp.registry import LossSpec, lookup, shown
 from lossapp.result import Result
-from lossapp.trace import Lazy, Replayer, Step, Trace, carry_extremes
+from lossapp.trace import Lazy, Replayer, Step, Trace, carry_extremes, tensor_extremes
 
 INF_ALLOWED = ("logits", "log_probabilities", "scores")
 # pred's ±inf replaced by ±1e8 and ±1e16 (the limit is where the two agree, or ±inf where the value keeps growing
@@ -123,12 +123,12 @@ def input_warnings(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | No
     return warnings
 
 
-def _aminmax(t: torch.Tensor | None) -> tuple[float, float] | None:
-    """(min, max) of a non-empty floating tensor in one pass (NaN where it holds a NaN), else None."""
+def _input_extremes(t: torch.Tensor | None) -> tuple[float, float] | None:
+    """(min, max) of a non-empty floating tensor (NaN where it holds a NaN), else None: a user's input, read here for
+    the first time, in one pass (lossapp.trace.tensor_extremes)."""
     if t is None or not t.is_floating_point() or t.numel() == 0:
         return None
-    low, high = torch.aminmax(t)
-    return float(low), float(high)
+    return tensor_extremes(t, one_pass=True)
 
 
 def resolve_reduction(spec: LossSpec, reduction: Any) -> str:
@@ -488,8 +488,9 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
                  target_source=same_t if same_t is not t0 and same_t.dtype != torch.float64 else None)
     if narrow is not None or spec.reads_extremes:  # (their extremes, for the check of the inputs and the loss's
         # prepare: one pass for both; over the user's own narrower tensors where there are some)
-        prep.extremes = _aminmax(prep.pred_values(x0))
-        prep.target_extremes = _aminmax(None if t0 is None else prep.target_values(t0)) if spec.reads_extremes else None
+        prep.extremes = _input_extremes(prep.pred_values(x0))
+        prep.target_extremes = _input_extremes(None if t0 is None else prep.target_values(t0)) \
+            if spec.reads_extremes else None
     inf_warnings = categorized(input_warnings(spec, x0, t0, (pred, target), prep.extremes, prep.target_extremes),
                                InputWarning)
     prep.warnings.extend(inf_warnings)

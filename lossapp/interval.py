@@ -913,7 +913,7 @@ def value_range(box: Box, which: str = "pred") -> tuple[float, float] | None:
         return None
 
     def make() -> tuple[float, float] | None:
-        lo, hi = extremes(t)  # (torch.amin and amax: two passes take less time than aminmax's one)
+        lo, hi = extremes(t)  # (its way, two passes: see lossapp.trace.tensor_extremes)
         return None if math.isnan(lo) or math.isnan(hi) else (lo, hi)
     return box.shared(("point_range", which), make)
 

@@ -45,7 +45,7 @@ from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec, RerunMemo
 from lossapp.result import Result
-from lossapp.trace import Trace, blocks, extremes, in_blocks, mapped_extremes
+from lossapp.trace import Trace, blocks, extremes, in_blocks, mapped_extremes, tensor_extremes
 
 SAME_VALUE_RTOL = 1e-12  # a variant that gives the correct value (up to float64 rounding) explains nothing
 Interval = tuple[float, float]  # [lo, hi]: every value a variant takes over the inputs' rounding box lies inside
@@ -732,7 +732,7 @@ def logit_label_sums(c: Case) -> tuple[float, float, float, float] | None:
         if x is None or t is None or r is None or not t.is_floating_point() or x.shape != t.shape \
                 or not all(math.isfinite(v) for v in r):
             return None
-        t_lo, t_hi = (float(v) for v in torch.aminmax(t))
+        t_lo, t_hi = tensor_extremes(t, one_pass=True)
         if not (t_lo >= 0.0 and t_hi <= 1.0):
             return None
         x64 = c.pred64().reshape(-1)

@@ -162,8 +162,8 @@ def test_a_quiet_trace_keeps_its_steps_without_values() -> None:
 
 def _fresh_extremes(t: torch.Tensor) -> tuple[float, float]:
     """min and max by a pass of their own (no answer kept on the tensor)."""
-    from lossapp.trace import _extremes
-    return _extremes(t.detach())
+    from lossapp.trace import tensor_extremes
+    return tensor_extremes(t.detach())
 
 
 def _same(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -245,6 +245,35 @@ def test_mapped_extremes_are_those_of_a_pass_over_the_mapped_tensor() -> None:
                 assert _same(extremes(out), kept)
                 out.add_(1)
                 assert _same(extremes(out), _fresh_extremes(out))
+
+
+def test_tensor_extremes_give_the_same_values_either_way() -> None:
+    """trace.tensor_extremes in two passes (amin, amax) and in one (aminmax) give the same (min, max) on random and
+    adversarial tensors of every floating dtype, contiguous or not (NaN and ±inf included), but for the sign of a zero
+    extreme, which callers only compare; integer tensors take the one pass either way, and an empty tensor is torch's
+    RuntimeError either way."""
+    from lossapp.trace import tensor_extremes
+    g = torch.Generator().manual_seed(9)
+    special = torch.tensor([0.0, -0.0, 1.0, -1.0, 2.5, math.inf, -math.inf, math.nan], dtype=torch.float64)
+    for dtype in (torch.float64, torch.float32, torch.float16, torch.bfloat16):
+        for n in (1, 2, 3, 17, 64, 65, 4097):
+            for kinds in (2, 5, 7, 8):  # signed zeros only; finite; with ±inf; with NaN
+                t = special[torch.randint(kinds, (n,), generator=g)].to(dtype)
+                for u in (t, t[::2], t.reshape(-1, 1).expand(-1, 3)):
+                    if not u.numel():
+                        continue
+                    two, one = tensor_extremes(u), tensor_extremes(u, one_pass=True)
+                    assert _same(two, one), (dtype, u, two, one)
+                    assert _same(two, (float(u.min()), float(u.max())))
+                    assert all(type(v) is float for v in two + one)
+        randn = torch.randn(10_001, generator=g, dtype=torch.float64).to(dtype)
+        assert tensor_extremes(randn) == tensor_extremes(randn, one_pass=True) == (float(randn.min()), float(randn.max()))
+    ints = torch.tensor([3, -7, 2**40])
+    assert tensor_extremes(ints) == tensor_extremes(ints, one_pass=True) == (-7.0, 2.0**40)
+    assert tensor_extremes(torch.tensor([True, False])) == (0.0, 1.0)
+    for one_pass in (False, True):
+        with pytest.raises(RuntimeError):
+            tensor_extremes(torch.empty(0), one_pass=one_pass)
 
 
 def test_blocks_cover_every_element_once_in_chunks_on_the_cpu_and_in_one_block_elsewhere():

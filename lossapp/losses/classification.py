@@ -73,7 +73,7 @@ from lossapp.losses.stable import (
 from lossapp.reduction import reduce
 from lossapp.reference import SPARSE_SUPPORT
 from lossapp.registry import LossSpec, Param, RerunMemo, register
-from lossapp.trace import CHUNK, COMPLETE_MAX, Lazy, Trace, extremes, fmt, mapped_extremes
+from lossapp.trace import CHUNK, COMPLETE_MAX, Lazy, Trace, extremes, fmt, mapped_extremes, tensor_extremes
 
 SUM_TOL = 1e-3  # how far a probability row may sum from 1 before we say so (inputs are often rounded)
 MAX_PLACES = 5  # positions listed in a note
@@ -627,12 +627,12 @@ def _nll_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[s
         require_probabilities(pred, "pred", hint=HINT_SET_LOG_PROBABILITIES)
         return pred, target
     # (NaN was refused before.) The user's own narrower tensor where pred was widened from it: the same extremes and
-    # float32 screen in half the bytes or less; aminmax: one pass, where amin and amax take two
+    # float32 screen in half the bytes or less; in one pass (tensor_extremes: the faster on a pred out of cache or narrower)
     narrow = trace.pred_values(pred)
     if trace.extremes is not None:  # (read by compute's check of the inputs already)
         low, high = trace.extremes
     else:
-        low, high = (float(v) for v in torch.aminmax(narrow)) if pred.numel() else (0.0, 0.0)
+        low, high = tensor_extremes(narrow, one_pass=True) if pred.numel() else (0.0, 0.0)
     if high > 0:
         trace.warn(NLL_POSITIVE)
     elif math.isfinite(low) and math.isfinite(high):  # every element finite: the rows are distributions or not
