@@ -694,9 +694,9 @@ def labels_swapped(c: Case) -> float | None:
     if t is None or not t.is_floating_point():
         return None
     def run() -> float | None:
-        # 1 − y (formed as −y + 1: the same difference, rounded once) in the case's target buffer, free again once the
-        # run has its value; of 0/1 labels, 0/1 labels again (known without a pass)
-        swapped = mapped_extremes(torch.neg(t, out=c.work(t, "target", t.dtype)).add_(1), t, _one_minus)
+        # 1 − y in the case's target buffer, free again once the run has its value; of 0/1 labels, 0/1 labels again
+        # (known without a pass)
+        swapped = mapped_extremes(_one_minus(t, out=c.work(t, "target", t.dtype)), t, _one_minus)
         return c.run(target=known_binary(swapped) if all_binary(t) else swapped)
     return c.shared("labels_swapped", run)
 
@@ -708,12 +708,13 @@ def labels_swapped_interval(c: Case, value: float | None = None) -> Interval | N
     if t is None or not t.is_floating_point():
         return None
     return c.shared("labels_swapped_interval", lambda: c.run_interval(
-        target=mapped_extremes(1.0 - t, t, _one_minus), value=labels_swapped(c) if value is None else value))
+        target=mapped_extremes(_one_minus(t), t, _one_minus), value=labels_swapped(c) if value is None else value))
 
 
-def _one_minus(y: torch.Tensor) -> torch.Tensor:
-    """1 − y (−y + 1: the same difference, rounded once), for lossapp.trace.mapped_extremes."""
-    return torch.neg(y).add_(1)
+def _one_minus(y: torch.Tensor, *, out: torch.Tensor | None = None) -> torch.Tensor:
+    """1 − y (−y + 1: the same difference, rounded once; the same bits as 1.0 − y), in `out` where given (y's shape
+    and dtype: no allocation), else in a new tensor; also the map for lossapp.trace.mapped_extremes."""
+    return torch.neg(y, out=out).add_(1)
 
 
 def point_box(c: Case) -> bool:

@@ -430,6 +430,29 @@ def test_run_interval_with_the_labels_swapped_keeps_the_targets_decimals() -> No
     assert [lo, hi] == pytest.approx(enclose(swapped).interval, rel=1e-12)
 
 
+def test_one_minus_is_one_minus_y_bit_for_bit_in_a_new_tensor_or_in_out() -> None:
+    """variants._one_minus (−y + 1) gives the bits of 1.0 − y on every float16 and bfloat16 value and on random and
+    adversarial float32 / float64 ones (signed zeros, ±inf, NaN, neighbours of 0 and 1), in a new tensor or in `out`
+    (that tensor itself, written over)."""
+    from lossapp.variants import _one_minus
+    g = torch.Generator().manual_seed(3)
+    every = torch.arange(-2**15, 2**15, dtype=torch.int32).to(torch.int16)
+    special = [0.0, -0.0, 1.0, -1.0, 0.5, math.inf, -math.inf, math.nan, 5e-324, math.nextafter(1.0, 0.0),
+               math.nextafter(1.0, 2.0), 1e300, -1e-300, 2.0 ** -53]
+    tensors = [every.view(torch.float16), every.view(torch.bfloat16), torch.tensor(special, dtype=torch.float64),
+               torch.tensor(special, dtype=torch.float32), torch.rand(1000, generator=g, dtype=torch.float64),
+               torch.randint(-2**31, 2**31, (100_000,), generator=g).to(torch.int32).view(torch.float32),
+               torch.randn(100_000, generator=g, dtype=torch.float64)[::3]]
+    for y in tensors:
+        want = 1.0 - y
+        bits = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32,
+                torch.float64: torch.int64}[y.dtype]
+        out = torch.empty_like(y)
+        for got in (_one_minus(y), _one_minus(y, out=out)):
+            assert bool(((got.view(bits) == want.view(bits)) | (got.isnan() & want.isnan())).all()), y.dtype
+        assert _one_minus(y, out=out) is out
+
+
 def test_scaled_and_mapped_intervals_are_rounded_outward() -> None:
     from lossapp.variants import mapped, scaled
     lo, hi = scaled((1.0, 2.0), -1.0)
