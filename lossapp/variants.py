@@ -69,6 +69,10 @@ class Case:
             self._cache[key] = make()
         return self._cache[key]
 
+    def made(self, key: Any) -> Any:
+        """The value shared under `key` where this case has made it already (`shared`), else None; makes nothing."""
+        return self._cache.get(key)
+
     def release_reruns(self) -> None:
         """Drop the full-size terms the reruns shared (LossSpec.rerun's memos, pred in float64, the overlap losses' p, t
         and work buffer: `_overlap_sums`): the variants' values
@@ -591,8 +595,13 @@ def kl_swapped_terms(c: Case, keras_eps: float) -> torch.Tensor | None:
     """The swapped direction's terms of `kl_exp_terms`: from the pass made with Keras' row sums where this case made it
     (Keras' convention is evaluated before the mistakes), else from a pass that forms them alone (where Keras' value was
     not needed: its bound ruled the claim out; the same operations on the same operands, so the same terms)."""
-    made = c._cache.get(("kl_exp_terms", keras_eps, True))
+    made = c.made(_kl_exp_terms_key(keras_eps, keras=True))
     return made[1] if made is not None else kl_exp_terms(c, keras_eps, keras=False)[1]
+
+
+def _kl_exp_terms_key(keras_eps: float, keras: bool) -> tuple[str, float, bool]:
+    """The key `kl_exp_terms` shares its pass under (Case.shared)."""
+    return "kl_exp_terms", keras_eps, keras
 
 
 def kl_exp_terms(c: Case, keras_eps: float, *, keras: bool = True) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -644,7 +653,7 @@ def kl_exp_terms(c: Case, keras_eps: float, *, keras: bool = True) -> tuple[torc
                 q.clamp_(keras_eps, 1.0)
                 torch.div(ps[b], q, out=ratio.view(-1)[b]).log_().mul_(ps[b])
         return None if ratio is None else ratio.sum(-1), terms
-    return c.shared(("kl_exp_terms", keras_eps, keras), make)
+    return c.shared(_kl_exp_terms_key(keras_eps, keras), make)
 
 
 def scalar_value(case: Case) -> bool:
@@ -679,7 +688,7 @@ def activated(c: Case) -> torch.Tensor | None:
     x = c.pred
     if x is None or not x.is_floating_point():
         return None
-    memo = c._cache.get(("rerun_memo", c.spec.name))  # σ(x) that a rerun of this pred formed (RerunMemo.SIGMOID)
+    memo = c.made(("rerun_memo", c.spec.name))  # σ(x) that a rerun of this pred formed (RerunMemo.SIGMOID)
     if memo is not None and RerunMemo.SIGMOID in memo.pred and \
             (c.spec.activation or c.param("activation", "none")) == "sigmoid":
         return memo.pred[RerunMemo.SIGMOID]

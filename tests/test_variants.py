@@ -158,6 +158,7 @@ def test_a_variant_is_computed_once_per_case() -> None:
     calls = []
     case.run = lambda *a, **k: calls.append(a) or 0.0  # any further run would be recorded
     assert {v.id: v.value for v in evaluate_mistakes(case)} == first and not calls
+    assert case.made("value") == case.value and case.made(("no", "such", "key")) is None  # made: reads, makes nothing
 
 
 @settings(max_examples=30, deadline=None)
@@ -731,7 +732,7 @@ def test_kl_swapped_terms_alone_are_those_of_the_pass_with_keras(shape: tuple[in
     result = lossapp.compute("kl_div", x, t)
     alone = Case(result)
     terms = kl_swapped_terms(alone, KERAS_EPS)
-    assert ("kl_exp_terms", KERAS_EPS, True) not in alone._cache and kl_exp_terms(alone, KERAS_EPS, keras=False)[0] is None
+    assert alone.made(("kl_exp_terms", KERAS_EPS, True)) is None and kl_exp_terms(alone, KERAS_EPS, keras=False)[0] is None
     both = Case(result)
     per_row, full = kl_exp_terms(both, KERAS_EPS)
     assert per_row is not None and torch.equal(terms, full)
