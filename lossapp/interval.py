@@ -840,7 +840,7 @@ def is_point(box: Box) -> bool:
     return exact(box.pred_decimals) and (box.target is None or exact(box.target_decimals) or box.target_exact)
 
 
-def _uses_point_bound(box: Box) -> bool:
+def uses_point_bound(box: Box) -> bool:
     """A point box of more than limits.DECIMALS_MAX_ELEMENTS elements (where the inputs' decimals are not read): its
     enclosure is the loss's point bound. Below it interval arithmetic is cheap and its interval tighter, and is kept."""
     return box.pred is not None and box.pred.numel() > limits.DECIMALS_MAX_ELEMENTS and is_point(box)
@@ -973,7 +973,7 @@ def _point_enclosure(result: Any, formula: IntervalFormula, target: torch.Tensor
     pred = result.pred.values if result.pred is not None else None
     box = Box(pred, target, _decimals(result.pred, pred), _decimals(result.target, target), dict(result.params),
               result.reduction, result.spec.target_kind, value, memo)
-    if formula.point_error is None or not _uses_point_bound(box):
+    if formula.point_error is None or not uses_point_bound(box):
         return None
     bound = formula.point_error(box)
     error = math.nan if bound is None else point_error_value(value, bound)

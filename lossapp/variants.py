@@ -40,7 +40,7 @@ import torch
 from lossapp.i18n import Message, msg, tr
 from lossapp.inputs import InputError
 from lossapp.inputs.checks import all_binary, known_binary
-from lossapp.interval import Box, Enclosure, EnclosureUnavailable, Iv, _uses_point_bound, enclose, target_is_exact
+from lossapp.interval import Box, Enclosure, EnclosureUnavailable, Iv, enclose, target_is_exact, uses_point_bound
 from lossapp.losses.overlap import per_sample_sets, set_dims, set_losses
 from lossapp.losses.stable import log_softmax_steps, stable_sigmoid
 from lossapp.registry import LOSSES, LossSpec, RerunMemo
@@ -909,7 +909,7 @@ def _focal_point_bound(c: Case) -> tuple[float, float] | None:
         return None
     box = Box(pred.values, target.values, decimals_of(pred), decimals_of(target), {**c.params, "alpha": -1.0},
               c.reduction, c.spec.target_kind, c.value, c.interval_memo)
-    if not _uses_point_bound(box):
+    if not uses_point_bound(box):
         return None
     pb = formula.point_error(box)
     return pb if pb is not None and all(math.isfinite(v) for v in pb) else None

@@ -636,7 +636,7 @@ def test_soft_truncated_exact_labels_enclosure_contains_the_exact_value(params: 
 
 def _interval_arithmetic(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every enclosure by the loss's interval formula, as below limits.DECIMALS_MAX_ELEMENTS (no point bound)."""
-    monkeypatch.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+    monkeypatch.setattr(lossapp.interval, "uses_point_bound", lambda box: False)
 
 
 @pytest.mark.parametrize("mode", MODES)

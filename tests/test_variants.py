@@ -74,7 +74,7 @@ def test_point_bound_variants_contain_their_interval_enclosures_and_keep_the_ver
     pred, target = point_inputs(name, params, mode, seed=7)
     result = lossapp.compute(name, pred, target, **params)
     with monkeypatch.context() as m:
-        m.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+        m.setattr(lossapp.interval, "uses_point_bound", lambda box: False)
         slow, slow_verdicts, claims = _variants_and_verdicts(result)
     fast, fast_verdicts, _ = _variants_and_verdicts(result, claims)
     assert fast.keys() == slow.keys()
@@ -782,7 +782,7 @@ def test_keras_kl_bound_holds_the_variant_and_its_enclosure(seed: int, monkeypat
     for small_boxes in (False, True):
         with monkeypatch.context() as m:
             if small_boxes:  # every box's enclosure by interval arithmetic
-                m.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+                m.setattr(lossapp.interval, "uses_point_bound", lambda box: False)
             for reduction in ("mean", "batchmean"):
                 case = Case(lossapp.compute("kl_div", TensorInput(x, None), TensorInput(t, None), reduction=reduction))
                 b, value = _keras_kl_bound(case), keras.compute(case)

@@ -763,7 +763,7 @@ def test_large_inputs_keep_their_verdicts_with_the_point_bound(name: str, params
     value = result.scalar
     fast = Checker(result)
     with monkeypatch.context() as m:
-        m.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+        m.setattr(lossapp.interval, "uses_point_bound", lambda box: False)
         slow = Checker(result)
         slow_enclosure = slow.enclosure
         conventions = [v for v in evaluate_conventions(slow.case) if f"{v.value:.6g}" != f"{value:.6g}"]
@@ -777,7 +777,7 @@ def test_large_inputs_keep_their_verdicts_with_the_point_bound(name: str, params
     if conventions:
         claims[f"{conventions[0].value:.6g}"] = "convention"
     with monkeypatch.context() as m:
-        m.setattr(lossapp.interval, "_uses_point_bound", lambda box: False)
+        m.setattr(lossapp.interval, "uses_point_bound", lambda box: False)
         want = {claim: slow.verdict(claim) for claim in claims}
     for claim, kind in claims.items():
         got = fast.verdict(claim)
