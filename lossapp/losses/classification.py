@@ -909,7 +909,9 @@ def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
     in the same order, with the same values bit for bit, as the backward computes them: g = 1, or 1 / den for mean
     (den: the count, or Σ w_{y_n}, summed as the trace sums it), divided by ln b; then −g, or g·(−w_{y_n}) with 0 at
     ignored samples. For (C,) and (N, C) its indices ascend (row-major flat index n·C + y_n), so it is marked
-    coalesced (sorted, no duplicates); not with dimensions after the class dimension, where they need not ascend. None
+    coalesced (sorted, no duplicates); not with dimensions after the class dimension, where they need not ascend. Where
+    every value is −g (no class weights, no ignored sample) its values are a broadcast view of that one number (stride
+    0: no tensor of N copies; `lossapp.reference.closeness` reads it as one number). None
     (autograd of the trace) for probabilities. `shared` (the trace's): whether some sample is ignored is left in it
     under ANY_IGNORED, for the steps."""
     if params.get("input", "log_probabilities") != "log_probabilities":
@@ -921,16 +923,22 @@ def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
     if shared is not None:
         shared[ANY_IGNORED] = any_ignored
     w_y = None if ignored is None else samples.class_weights(weight)  # (None: every w_{y_n} is 1)
-    g = torch.ones((), dtype=torch.float64, device=pred.device)
-    if reduction == "mean":
-        g = g / (torch.tensor(float(target.numel()), dtype=torch.float64) if w_y is None else w_y.sum())
     divisor = log_base_divisor(params)
-    if divisor != 1.0:
-        g = g / divisor
     count = target.numel()
-    if w_y is None:
-        values = torch.full((count,), float(-g), dtype=torch.float64, device=pred.device)  # (−g: one value, exactly)
+    if w_y is None:  # every value is −g: one number, on Python floats (IEEE float64 division, as the backward's)
+        g = 1.0
+        if reduction == "mean":
+            g = 1.0 / count if count else math.inf
+        if divisor != 1.0:
+            g = g / divisor
+        # a broadcast view of −g (no tensor of N copies; the comparison reads it as one number)
+        values = torch.tensor(-g, dtype=torch.float64, device=pred.device).expand(count)
     else:
+        g = torch.ones((), dtype=torch.float64, device=pred.device)
+        if reduction == "mean":
+            g = g / w_y.sum()
+        if divisor != 1.0:
+            g = g / divisor
         values = g * (-w_y)
         if any_ignored:
             values = torch.where(ignored, 0.0, values)
