@@ -165,9 +165,11 @@ def exp_row_sum_warning(log_p: torch.Tensor, cd: int, message_id: str = "classif
     if log_p.dim() == 2 and cd == 1 and 0 < log_p.shape[1] <= FLOAT32_SCREEN_CLASSES and log_p.shape[0]:
         classes = log_p.shape[1]
         screened = narrow if narrow is not None and narrow.shape == log_p.shape else log_p
-        low, high = torch.aminmax(_exp_sums_float32(screened))
-        off = float(torch.maximum(high - 1, 1 - low))  # max |S' − 1| (s ↦ S' − 1 rounded is monotone; NaN stays)
-        if off <= SUM_TOL - (classes + 4) * 2.0**-22:
+        low, high = (float(v) for v in torch.aminmax(_exp_sums_float32(screened)))
+        # max |S' − 1| ≤ tol from the extremes, on Python floats: S' − 1 and 1 − S' are exact there for S' in
+        # [1/2, 2] (Sterbenz; where |S' − 1| ≤ tol may hold), and a NaN fails both comparisons
+        tol = SUM_TOL - (classes + 4) * 2.0**-22
+        if high - 1.0 <= tol and 1.0 - low <= tol:
             return None
     return row_sum_warning(_exp_sums(log_p, cd), "exp(pred)", message_id)
 
