@@ -146,7 +146,7 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
               reduction: str, *, release: bool = False,
               replay: Replayer | None = None, quiet: bool = False,
               sparse: bool = False, source: torch.Tensor | None = None, narrow: bool = False,
-              ) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
+              shared: dict[str, Any] | None = None) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
     """Run the float64 step function; return the trace, the value and d(value)/d(pred).
 
     The gradient is autograd of the trace, or the spec's own `gradient` where it gives one (then the trace runs
@@ -159,8 +159,9 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
     it where it lives), else dense: element for element the tensor a dense backward writes (zeros, each element added).
     `source`: the user's narrower tensor that pred was widened from unchanged, for the steps to read (`Trace.source`).
     `narrow`: pred is in a narrower floating dtype and the spec takes it so (`LossSpec.narrow_pred`): not widened.
+    `shared`: what the loss's prepare found out about these very inputs (its trace's `shared`), for the trace's.
     """
-    trace = Trace(transient=release, replay=replay, quiet=quiet, source=source)
+    trace = Trace(transient=release, replay=replay, quiet=quiet, source=source, shared=dict(shared or {}))
     x = carry_extremes(pred.detach(), pred)  # (within a check, pred's range found by the prepare: shared)
     x = x.double() if x.is_floating_point() and not narrow else x
     grad = None
@@ -502,7 +503,8 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
                     kept_target.values if kept_target else None, effective, reduction, dev, dt)
 
     trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay, sparse=True,
-                                          source=prep.source if x is x0 else None, narrow=narrow is not None and x is x0)
+                                          source=prep.source if x is x0 else None, narrow=narrow is not None and x is x0,
+                                          shared=prep.shared)
     warnings = categorized(dict.fromkeys(prep.warnings + trace.warnings), StepWarning)  # the loss's own notes
     if inf_warnings and bool(torch.isinf(x).any()):
         dense = None if manual_grad is None else \

@@ -49,6 +49,9 @@ SPARSE_SUPPORT = 16
 COMPARE_CHUNK = 1 << 18
 
 
+_CPU = torch.device("cpu")
+
+
 def available_devices() -> list[str]:
     """cpu always; cuda, cuda:N and mps where present."""
     devices = ["cpu"]
@@ -66,6 +69,8 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
     saying which devices this machine has."""
     if isinstance(name, torch.device):
         name = str(name)
+    if type(name) is str and name == "cpu":  # (the default, as the parse below gives it: no parse)
+        return _CPU
     if name is None or (isinstance(name, str) and not name.strip()):
         name = "cpu"
     if not isinstance(name, str):
@@ -82,6 +87,8 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
 
 
 def resolve_dtype(name: str | torch.dtype | None) -> torch.dtype:
+    if type(name) is str and name in DTYPES:  # (a dtype's own name, as the parse below gives it: no parse)
+        return DTYPES[name]
     if isinstance(name, torch.dtype):
         if name in TOLERANCES:
             return name

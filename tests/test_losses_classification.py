@@ -641,6 +641,26 @@ def test_nll_gradient_is_autograd_of_the_trace_bit_for_bit(shape, reduction):
                          reduction) is None  # through the log: autograd of the trace
 
 
+def test_nll_prepare_hands_on_that_no_sample_is_ignored_only_where_the_extremes_prove_it():
+    """The prepare's range check reads the target's extremes; where ignore_index lies outside them it leaves
+    ANY_IGNORED False in its trace's shared (compute hands it to the trace: no second pass); otherwise nothing, and the
+    gradient finds the ignored samples itself."""
+    from lossapp.losses.classification import ANY_IGNORED
+    from lossapp.trace import Trace
+    spec = lossapp.LOSSES["nll"]
+    g = torch.Generator().manual_seed(31)
+    x = torch.log_softmax(torch.randn(6, 5, generator=g), 1)
+    y = torch.tensor([0, 4, 2, 2, 1, 3])
+    for ignore_index, outside in ((-100, True), (7, True), (2, False), (0, False), (4, False)):
+        params = spec.resolve_params({"ignore_index": ignore_index})
+        trace = Trace()
+        spec.prepare(x.double(), y, params, trace)
+        assert trace.shared.get(ANY_IGNORED, None) is (False if outside else None), ignore_index
+        r = lossapp.compute("nll", x, y, ignore_index=ignore_index)
+        assert r.agrees and any(s.symbol == "ignored" for s in r.steps) == (not outside), ignore_index
+        assert r.scalar == pytest.approx(float(F.nll_loss(x.double(), y, ignore_index=ignore_index)))
+
+
 def _nll_inputs(n: int = 40, c: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(11)
     return torch.log_softmax(torch.randn(n, c, generator=g), 1), torch.randint(0, c, (n,), generator=g)

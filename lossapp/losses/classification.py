@@ -596,7 +596,16 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
         one_hot = target.shape == pred.shape
         raise InputError("classification.error.target_shape_one_hot" if one_hot else "classification.error.target_shape",
                          index=shape_text(index_shape), pred=shape_text(pred.shape), got=shape_text(target.shape))
-    return pred, require_class_indices(target, classes, ignore_index=ignore_index_of(params))
+    ignore_index = ignore_index_of(params)
+    # (an int64 target's extremes, read once: for the range check, and where ignore_index lies outside them, no sample
+    # is ignored, which NLL's gradient and steps then know without reading the target again: ANY_IGNORED)
+    bounds = extremes(target) if target.dtype == torch.int64 and target.numel() else None
+    target = require_class_indices(target, classes, ignore_index=ignore_index, bounds=bounds)
+    # (the extremes are the indices rounded to float64, a monotone map: an index equal to ignore_index would put its
+    # rounding between them)
+    if bounds is not None and not (-2**63 <= ignore_index < 2**63 and bounds[0] <= float(ignore_index) <= bounds[1]):
+        trace.shared[ANY_IGNORED] = False
+    return pred, target
 
 
 def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -930,7 +939,8 @@ def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
         return None
     cd = class_dim(pred)
     weight = params.get("weight")
-    samples = IgnoredSamples.of(target, params, mask=weight is not None)
+    samples = IgnoredSamples.of(target, params, mask=weight is not None,
+                                any_ignored=None if shared is None else shared.get(ANY_IGNORED))
     any_ignored, ignored, safe = samples
     if shared is not None:
         shared[ANY_IGNORED] = any_ignored
