@@ -423,8 +423,9 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
     The warnings say every disagreement, where and why. `sources`: the user's pred and target where x and t were
     read from them unchanged (see `_rounded`)."""
     warnings: list[Message] = []
+    tensors = [k for k, v in params.items() if isinstance(v, torch.Tensor)]  # (the rounding changes nothing else)
     named = {"pred": (x, held_exactly[0]), "target": (t, held_exactly[1]),
-             **{msg("engine.parameter", name=k): (v, False) for k, v in params.items()}}
+             **{msg("engine.parameter", name=k): (params[k], False) for k in tensors}}
     given = {"pred": sources[0], "target": sources[1]}
     rounded = {name: _rounded(v, dtype, exact, given.get(name)) for name, (v, exact) in named.items()}
     changed = [name for name, (_, c) in rounded.items() if c]
@@ -433,7 +434,8 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
     x_ref, t_ref = rounded["pred"][0], rounded["target"][0]
     exact_value, exact_grad = value, grad
     if changed:
-        as_float64 = {k: _on(rounded[msg("engine.parameter", name=k)][0], x.device) for k in params}
+        as_float64 = {k: _on(rounded[msg("engine.parameter", name=k)][0] if k in tensors else v, x.device)
+                      for k, v in params.items()}
         _, exact_value, exact_grad = run_trace(spec, _on(x_ref, x.device), _on(t_ref, x.device), as_float64,
                                                reduction, release=True, quiet=True, sparse=True)
         shift_by = (exact_value - value).abs()
