@@ -146,7 +146,7 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
               reduction: str, *, release: bool = False,
               replay: Replayer | None = None, quiet: bool = False,
               sparse: bool = False, source: torch.Tensor | None = None, narrow: bool = False,
-              ) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
+              shared: dict[str, Any] | None = None) -> tuple[Trace, torch.Tensor, torch.Tensor | None]:
     """Run the float64 step function; return the trace, the value and d(value)/d(pred).
 
     The gradient is autograd of the trace, or the spec's own `gradient` where it gives one (then the trace runs
@@ -159,8 +159,9 @@ def run_trace(spec: LossSpec, pred: torch.Tensor, target: torch.Tensor | None, p
     it where it lives), else dense: element for element the tensor a dense backward writes (zeros, each element added).
     `source`: the user's narrower tensor that pred was widened from unchanged, for the steps to read (`Trace.source`).
     `narrow`: pred is in a narrower floating dtype and the spec takes it so (`LossSpec.narrow_pred`): not widened.
+    `shared`: what the loss's prepare found out about these very inputs (its trace's `shared`), for the trace's.
     """
-    trace = Trace(transient=release, replay=replay, quiet=quiet, source=source)
+    trace = Trace(transient=release, replay=replay, quiet=quiet, source=source, shared=dict(shared or {}))
     x = carry_extremes(pred.detach(), pred)  # (within a check, pred's range found by the prepare: shared)
     x = x.double() if x.is_floating_point() and not narrow else x
     grad = None
@@ -422,8 +423,9 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
     The warnings say every disagreement, where and why. `sources`: the user's pred and target where x and t were
     read from them unchanged (see `_rounded`)."""
     warnings: list[Message] = []
+    tensors = [k for k, v in params.items() if isinstance(v, torch.Tensor)]  # (the rounding changes nothing else)
     named = {"pred": (x, held_exactly[0]), "target": (t, held_exactly[1]),
-             **{msg("engine.parameter", name=k): (v, False) for k, v in params.items()}}
+             **{msg("engine.parameter", name=k): (params[k], False) for k in tensors}}
     given = {"pred": sources[0], "target": sources[1]}
     rounded = {name: _rounded(v, dtype, exact, given.get(name)) for name, (v, exact) in named.items()}
     changed = [name for name, (_, c) in rounded.items() if c]
@@ -432,7 +434,8 @@ def _verify(spec: LossSpec, x: torch.Tensor, t: torch.Tensor | None, params: dic
     x_ref, t_ref = rounded["pred"][0], rounded["target"][0]
     exact_value, exact_grad = value, grad
     if changed:
-        as_float64 = {k: _on(rounded[msg("engine.parameter", name=k)][0], x.device) for k in params}
+        as_float64 = {k: _on(rounded[msg("engine.parameter", name=k)][0] if k in tensors else v, x.device)
+                      for k, v in params.items()}
         _, exact_value, exact_grad = run_trace(spec, _on(x_ref, x.device), _on(t_ref, x.device), as_float64,
                                                reduction, release=True, quiet=True, sparse=True)
         shift_by = (exact_value - value).abs()
@@ -503,7 +506,8 @@ def compute(loss: str, pred: Any, target: Any = None, *, reduction: str | None =
                     kept_target.values if kept_target else None, effective, reduction, dev, dt)
 
     trace, value, manual_grad = run_trace(spec, x, t, run_params, reduction, release=True, replay=replay, sparse=True,
-                                          source=prep.source if x is x0 else None, narrow=narrow is not None and x is x0)
+                                          source=prep.source if x is x0 else None, narrow=narrow is not None and x is x0,
+                                          shared=prep.shared)
     warnings = categorized(dict.fromkeys(prep.warnings + trace.warnings), StepWarning)  # the loss's own notes
     if inf_warnings and bool(torch.isinf(x).any()):
         dense = None if manual_grad is None else \

@@ -49,6 +49,9 @@ SPARSE_SUPPORT = 16
 COMPARE_CHUNK = 1 << 18
 
 
+_CPU = torch.device("cpu")
+
+
 def available_devices() -> list[str]:
     """cpu always; cuda, cuda:N and mps where present."""
     devices = ["cpu"]
@@ -66,6 +69,8 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
     saying which devices this machine has."""
     if isinstance(name, torch.device):
         name = str(name)
+    if type(name) is str and name == "cpu":  # (the default, as the parse below gives it: no parse)
+        return _CPU
     if name is None or (isinstance(name, str) and not name.strip()):
         name = "cpu"
     if not isinstance(name, str):
@@ -82,6 +87,8 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
 
 
 def resolve_dtype(name: str | torch.dtype | None) -> torch.dtype:
+    if type(name) is str and name in DTYPES:  # (a dtype's own name, as the parse below gives it: no parse)
+        return DTYPES[name]
     if isinstance(name, torch.dtype):
         if name in TOLERANCES:
             return name
@@ -168,17 +175,20 @@ def closeness(reference: torch.Tensor, exact: torch.Tensor, rtol: float, atol: f
                                       else _flat(written, whole=True), scaled_atol, support)
         if close is not None:
             return close
-    abs_diff, index, scale = _largest_gap(r, e, scaled_atol)
-    if scaled_atol:
-        atol = atol * max(1.0, scale if math.isfinite(scale) else 1.0)
-    finite = math.isfinite(abs_diff)  # then every element of r and e is finite
-    if not finite:
-        close = _closeness_nonfinite(r, _flat(e, whole=True), rtol, atol)
-    elif abs_diff == 0:
-        close = Closeness(0.0, 0.0, True, None, atol)
-    else:
-        agrees = abs_diff <= atol or _within_rtol(r, e, rtol, atol)
-        close = Closeness(abs_diff, abs_diff / max(abs(_element(e, index)), 1e-300), agrees, index, atol)
+    close = _closeness_to_one_value(r, e, rtol, atol, scaled_atol) if _one_value(e) else None
+    finite = close is not None  # (found so only where every element of r and e is finite)
+    if close is None:
+        abs_diff, index, scale = _largest_gap(r, e, scaled_atol)
+        if scaled_atol:
+            atol = atol * max(1.0, scale if math.isfinite(scale) else 1.0)
+        finite = math.isfinite(abs_diff)  # then every element of r and e is finite
+        if not finite:
+            close = _closeness_nonfinite(r, _flat(e, whole=True), rtol, atol)
+        elif abs_diff == 0:
+            close = Closeness(0.0, 0.0, True, None, atol)
+        else:
+            agrees = abs_diff <= atol or _within_rtol(r, e, rtol, atol)
+            close = Closeness(abs_diff, abs_diff / max(abs(_element(e, index)), 1e-300), agrees, index, atol)
     if written is None or written is exact or (finite and all_finite(_flat(written, whole=True))):
         return close
     return _finiteness_checked(close, r, _flat(written, whole=True))
@@ -197,6 +207,39 @@ def _flat(t: torch.Tensor | Lazy, whole: bool = False) -> torch.Tensor | Lazy:
 def _element(t: torch.Tensor | Lazy, index: int) -> float:
     """The element at a flat index of a tensor or a sliceable `Lazy` value."""
     return float(t.flat(index, index + 1)[0]) if isinstance(t, Lazy) else float(t.reshape(-1)[index])
+
+
+def _one_value(e: torch.Tensor | Lazy) -> bool:
+    """Whether flat `e` is a broadcast view of one number (stride 0: NLL's gradient values, see
+    lossapp.losses.classification.nll_gradient), so that its every element is e[0]."""
+    return isinstance(e, torch.Tensor) and e.dim() == 1 and e.numel() > 1 and e.stride(0) == 0
+
+
+def _closeness_to_one_value(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float,
+                            scaled_atol: bool) -> Closeness | None:
+    """`closeness` of flat r and an `e` that is one number c in every element (`_one_value`), from r's extremes (no
+    float64 pass): the same Closeness, or None where this does not decide it (something not finite; the worst element
+    not the first), for the blocked passes to find.
+
+    Proof. Every r_i is finite, widened exactly to float64, and the pass computes d_i = |fl(r_i − c)|. Rounding to
+    nearest is monotone and symmetric, so d_i = fl(|r_i − c|) is non-increasing in r_i for r_i ≤ c and non-decreasing
+    for r_i ≥ c: the largest d_i is max(d(min r), d(max r)), computed here on Python floats (IEEE float64: the same
+    operations, the same numbers). The pass's index is the first i where d_i is that largest: 0 where d_0 is (else None
+    is returned). max(1, max |e|) is max(1, |c|). The rtol pass's largest fl(d_i − fl(rtol·|c|)) is, by the same
+    monotonicity, fl(max d_i − fl(rtol·|c|)). |e| at the worst element is |c|."""
+    c = float(e[0])
+    low, high = extremes(r)
+    if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(c)):
+        return None
+    if scaled_atol:
+        atol = atol * max(1.0, abs(c))
+    largest = max(abs(low - c), abs(high - c))
+    if largest == 0:
+        return Closeness(0.0, 0.0, True, None, atol)
+    if abs(float(r[0]) - c) != largest:
+        return None
+    agrees = largest <= atol or largest - abs(c) * rtol <= atol
+    return Closeness(largest, largest / max(abs(c), 1e-300), agrees, 0, atol)
 
 
 def _closeness_of_one(r: float, e: float, rtol: float, atol: float, w: float | None, scaled_atol: bool) -> Closeness:
@@ -251,13 +294,13 @@ def _zero_off_support(flat: torch.Tensor, support: torch.Tensor, scratch: bool =
     supported elements set to 0 there, and its extremes read (a NaN or ±inf off the support makes them non-zero too).
     flat is only read, and no tensor of its size is made. With `scratch` (flat is the caller's own contiguous tensor,
     which nothing reads afterwards but the caller's fallback to the dense comparison), its supported elements are set
-    to 0 in flat itself and its extremes read (no copy of it): where they are not both 0, flat[support] is put back
-    (flat holds its own values again, bit for bit, for that fallback); otherwise flat is left 0 at the support."""
+    to 0 in flat itself and flat read for a nonzero bit (`_zero_bits`; its extremes where that finds one, since −0 is 0
+    too) with no copy of it: where some element is not 0, flat[support] is put back (flat holds its own values again,
+    bit for bit, for that fallback); otherwise flat is left 0 at the support."""
     values = flat.index_select(0, support)
     if scratch and flat.is_contiguous() and flat.numel():
         flat.index_fill_(0, support, 0)
-        low, high = extremes(flat)
-        if low == 0 and high == 0:
+        if _zero_bits(flat) or extremes(flat) == (0, 0):
             return values
         flat.index_copy_(0, support, values)
         return None
@@ -274,6 +317,20 @@ def _zero_off_support(flat: torch.Tensor, support: torch.Tensor, scratch: bool =
         if low != 0 or high != 0:
             return None
     return values
+
+
+def _zero_bits(flat: torch.Tensor) -> bool:
+    """Whether every bit of the contiguous 1-D `flat` is 0 (for a floating tensor: every element is +0), read as 64-bit
+    words by one count of the nonzero ones (on a CPU, for float32, about half the time of its extremes: half as many
+    elements, compared as integers). False where its bytes are not whole, aligned words (then the caller reads the
+    extremes), and where some bit is 1 (a −0 too: the caller's extremes decide then)."""
+    if flat.numel() * flat.element_size() % 8:
+        return False
+    try:
+        words = flat.view(torch.int64)
+    except RuntimeError:  # (not aligned to a word)
+        return False
+    return not bool(torch.count_nonzero(words))
 
 
 def _block_size(flat: torch.Tensor) -> int:
@@ -510,9 +567,17 @@ class GradientComparison:
 def sparse_elements(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
     """(flat indices, values) of a sparse COO tensor with every dimension sparse: the indices ascending and distinct
     (row-major flat indices of the dense tensor), the values its dense tensor's elements there (each element 0 + v, as
-    a backward that adds into zeros writes it: −0 is 0). None for a tensor of another layout. An uncoalesced tensor
-    whose indices are ascending already (torch.gather's sparse gradient) is read as it is (coalescing sorts: ms); one
-    marked coalesced holds them so already (NLL's `gradient`), and is not checked again."""
+    a backward that adds into zeros writes it: −0 is 0). None for a tensor of another layout. See `_sparse_parts`."""
+    parts = _sparse_parts(g)
+    return None if parts is None else (parts[0], parts[1] + 0.0)
+
+
+def _sparse_parts(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """`sparse_elements` with the values as the tensor holds them (a −0 not yet made 0: the comparison, which reads
+    |r − v| and |v| only, gives the same numbers for either zero, and `_compare_sparse` adds 0 to the few values it
+    shows; no copy of every value). An uncoalesced tensor whose indices are ascending already (torch.gather's sparse
+    gradient) is read as it is (coalescing sorts: ms); one marked coalesced holds them so already (NLL's `gradient`),
+    and is not checked again."""
     if g.layout != torch.sparse_coo or g.dense_dim() != 0:
         return None
     indices, values = g._indices(), g._values()
@@ -521,7 +586,7 @@ def sparse_elements(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None
         g = g.coalesce()  # sorted, each index once (its values summed, as the dense tensor holds them)
         indices, values = g.indices(), g.values()
         flat = _ravel(indices, tuple(g.shape))
-    return flat, values + 0.0
+    return flat, values
 
 
 def _ravel(indices: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -539,12 +604,14 @@ def _ravel(indices: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
 
 def _sparse_head(flat: torch.Tensor, values: torch.Tensor, k: int) -> torch.Tensor:
     """The first k elements (row-major) of the dense tensor whose only nonzero elements are `values` at the ascending
-    flat indices `flat`, as `head` gives them: a 1-D float64 CPU tensor."""
-    out = torch.zeros(k, dtype=torch.float64)
-    first = flat[:k].cpu()
-    inside = int((first < k).sum())  # (ascending: the ones below k come first)
-    out[first[:inside]] = values[:inside].to("cpu", torch.float64)
-    return out
+    flat indices `flat`, as `head` gives them: a 1-D float64 CPU tensor (each element 0 + v: −0 is 0). Read on Python
+    floats (IEEE float64: the same numbers): at most the first k indices and values."""
+    out = [0.0] * k
+    first = flat[:k].tolist()
+    inside = sum(i < k for i in first)  # (ascending: the ones below k come first)
+    for i, v in zip(first[:inside], values[:inside].tolist(), strict=True):
+        out[i] = v + 0.0
+    return torch.tensor(out, dtype=torch.float64)
 
 
 def _compare_sparse(manual: torch.Tensor, reference: torch.Tensor, rtol: float, atol: float,
@@ -555,13 +622,13 @@ def _compare_sparse(manual: torch.Tensor, reference: torch.Tensor, rtol: float, 
     off the support being 0 in all three); the worst index a multi-index of the whole tensor, the shown elements those
     of the dense tensors. None where that does not hold (a built-in nonzero off the support, another layout, indices
     that differ): the caller compares the dense tensors. `scratch`: see `compare_gradients`."""
-    parts = sparse_elements(manual)
+    parts = _sparse_parts(manual)
     if parts is None:
         return None
     support, exact = parts
     as_written = None
     if written is not None and written is not manual:
-        written_parts = sparse_elements(written)
+        written_parts = _sparse_parts(written)
         if written_parts is None or not torch.equal(written_parts[0], support):
             return None
         as_written = written_parts[1]
@@ -579,7 +646,7 @@ def _compare_sparse(manual: torch.Tensor, reference: torch.Tensor, rtol: float, 
     if worst is not None:
         at = int(support[local.index])
         worst["index"] = [int(i) for i in np.unravel_index(at, shape)] if shape else []
-        worst["manual"] = worst.pop("trace")
+        worst["manual"] = worst.pop("trace") + 0.0  # (as the dense tensor holds it: −0 is 0)
     return GradientComparison(shape, local.abs_diff, local.agrees, _sparse_head(support, exact if as_written is None
                                                                               else as_written, k),
                               shown, worst, rtol=rtol, atol=local.atol)

@@ -7,6 +7,7 @@ a loss is one `register(LossSpec(...))` in a module of `lossapp/losses/` plus it
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -273,8 +274,11 @@ LOSSES: dict[str, LossSpec] = {}
 _ALIASES: dict[str, str] = {}
 
 
+@functools.lru_cache(maxsize=1024)
 def _key(name: str) -> str:
-    """Case-, punctuation- and prefix-insensitive key: 'nn.BCELoss' -> 'bce', 'Smooth-L1' -> 'smoothl1'."""
+    """Case-, punctuation- and prefix-insensitive key: 'nn.BCELoss' -> 'bce', 'Smooth-L1' -> 'smoothl1'. (A pure
+    function of the text, remembered for the names last asked for: every compute() looks its loss up, and the three
+    substitutions cost more than the rest of the lookup.)"""
     text = name.strip().lower()
     text = re.sub(r"^(torch\.)?(nn\.)?(functional\.|f\.)?", "", text)
     text = re.sub(r"[\s_\-.]", "", text)

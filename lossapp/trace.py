@@ -420,7 +420,9 @@ class Trace:
     replay: Replayer | None = field(default=None, repr=False)
     quiet: bool = False
     # values the spec's gradient computed (it ran first, on the same inputs) that the steps read instead of computing
-    # them again: the overlap losses' set sums (LossSpec.gradient_shared; empty where the gradient wrote none)
+    # them again: the overlap losses' set sums (LossSpec.gradient_shared; empty where the gradient wrote none); and
+    # what the loss's prepare found out about the same inputs (on its own trace, handed on by lossapp.compute: NLL's
+    # "no sample is ignored", read off the target's extremes by its range check)
     shared: dict[str, Any] = field(default_factory=dict, repr=False)
     # the user's own pred where the pred a loss's prepare is given was widened from it unchanged (float32, float16 or
     # bfloat16: every element the same value in fewer bytes), for a prepare's checks that read every element; None

@@ -523,6 +523,23 @@ def test_nll_of_a_float32_tensor_reads_it_as_its_float64_widening(case, rows):
         assert torch.equal(narrow.pred.values, pred.double()) and narrow.pred.narrow is None
 
 
+@pytest.mark.parametrize("rows", [1, 2, 3, 30])
+def test_nll_of_a_small_float32_tensor_shows_the_steps_of_its_float64_widening(rows):
+    """The pick read from the user's float32 tensor (Trace.source) and −x written in float64 from it: every step,
+    its shown and substituted elements (small inputs keep them all), value, gradient and warning as for float64."""
+    g = torch.Generator().manual_seed(23)
+    pred = torch.log_softmax(torch.randn(rows, 4, generator=g) * 3, 1)
+    pred[0, 1] = -math.inf
+    target = torch.tensor([1, 0, 3] * 10)[:rows]
+    for reduction in ("none", "mean", "sum"):
+        for params in ({}, {"log_base": "2"}, {"ignore_index": 0}):
+            narrow = lossapp.compute("nll", pred, target, reduction=reduction, **params)
+            wide = lossapp.compute("nll", pred.double(), target, reduction=reduction, **params)
+            assert narrow.to_dict(full=True) == wide.to_dict(full=True), (rows, reduction, params)
+            assert torch.equal(narrow.unreduced, wide.unreduced) and narrow.unreduced.dtype == torch.float64
+            assert [s.value_list(full=True) for s in narrow.steps] == [s.value_list(full=True) for s in wide.steps]
+
+
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
 def test_nll_of_a_large_narrow_pred_with_nan_or_inf_is_refused_or_warned_as_its_widening(bad):
     """The check of a large narrow pred reads its extremes (one pass, shared with nll's prepare): NaN is refused and
@@ -608,6 +625,8 @@ def test_nll_gradient_is_autograd_of_the_trace_bit_for_bit(shape, reduction):
         assert [(s.symbol, s.note, str(s.shown_values().tolist())) for s in trace.steps] == \
             [(s.symbol, s.note, str(s.shown_values().tolist())) for s in auto_trace.steps], case
         assert grad.is_sparse and grad.is_coalesced() == (len(shape) <= 2)  # (C,), (N, C): indices ascending
+        # every value −g where no weight nor ignored sample makes them differ: one number's broadcast view
+        assert (grad._values().stride() == (0,)) == (case in ("plain", "log2", "inf")), case
         assert torch.equal(value, auto_value) or (value.isnan().all() and auto_value.isnan().all())
         flat, values = sparse_elements(grad)
         auto_flat, auto_values = sparse_elements(auto_grad)
@@ -620,6 +639,26 @@ def test_nll_gradient_is_autograd_of_the_trace_bit_for_bit(shape, reduction):
     probabilities = spec.resolve_params({"input": "probabilities"})
     assert spec.gradient(torch.rand(shape, dtype=torch.float64), torch.zeros(index_shape).long(), probabilities,
                          reduction) is None  # through the log: autograd of the trace
+
+
+def test_nll_prepare_hands_on_that_no_sample_is_ignored_only_where_the_extremes_prove_it():
+    """The prepare's range check reads the target's extremes; where ignore_index lies outside them it leaves
+    ANY_IGNORED False in its trace's shared (compute hands it to the trace: no second pass); otherwise nothing, and the
+    gradient finds the ignored samples itself."""
+    from lossapp.losses.classification import ANY_IGNORED
+    from lossapp.trace import Trace
+    spec = lossapp.LOSSES["nll"]
+    g = torch.Generator().manual_seed(31)
+    x = torch.log_softmax(torch.randn(6, 5, generator=g), 1)
+    y = torch.tensor([0, 4, 2, 2, 1, 3])
+    for ignore_index, outside in ((-100, True), (7, True), (2, False), (0, False), (4, False)):
+        params = spec.resolve_params({"ignore_index": ignore_index})
+        trace = Trace()
+        spec.prepare(x.double(), y, params, trace)
+        assert trace.shared.get(ANY_IGNORED, None) is (False if outside else None), ignore_index
+        r = lossapp.compute("nll", x, y, ignore_index=ignore_index)
+        assert r.agrees and any(s.symbol == "ignored" for s in r.steps) == (not outside), ignore_index
+        assert r.scalar == pytest.approx(float(F.nll_loss(x.double(), y, ignore_index=ignore_index)))
 
 
 def _nll_inputs(n: int = 40, c: int = 20) -> tuple[torch.Tensor, torch.Tensor]:

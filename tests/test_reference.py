@@ -527,6 +527,81 @@ def test_closeness_of_one_element_is_the_closeness_of_the_tensor_passes(scaled_a
 
 
 @pytest.mark.parametrize("scaled_atol", [False, True])
+def test_closeness_to_one_broadcast_number_is_the_closeness_of_the_tensor_passes(
+        scaled_atol: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exact value that is one number's broadcast view (NLL's gradient values) is compared from the built-in's
+    extremes: exactly the Closeness of the same number written into every element, for random, tied, one-sided,
+    absorbing (|c| far above r, where distinct r_i round to one |r_i − c|), non-finite and any-worst-element cases; the
+    float64 pass runs only where the extremes do not decide it."""
+    import lossapp.reference
+
+    g = torch.Generator().manual_seed(8)
+    inf, nan = math.inf, math.nan
+    passes = []
+    largest_gap = lossapp.reference._largest_gap
+    monkeypatch.setattr(lossapp.reference, "_largest_gap", lambda *a: passes.append(1) or largest_gap(*a))
+    constants = [-1e-5, 1 / 3, 0.0, -0.0, 1.0, -2.5, 1e30, -1e-300, 3e-39, inf, -inf, nan]
+    for c in constants:
+        for dtype in (torch.float32, torch.float16, torch.float64):
+            base = torch.tensor(c, dtype=torch.float64).to(dtype)
+            noise = torch.randn(40, generator=g, dtype=torch.float64)
+            cases = {"equal": base.expand(40).clone(),
+                     "noisy": (base.double() + noise * 1e-6 * max(1.0, abs(c) if math.isfinite(c) else 1.0)).to(dtype),
+                     "spread": (base.double() + noise).to(dtype),
+                     "one_sided": (base.double() + noise.abs() + 0.5).to(dtype),
+                     "small": (noise * 1e-3).to(dtype)}
+            first_worst = cases["spread"].clone()
+            first_worst[0] = first_worst.double().abs().max() * 4 + 1
+            cases["first_worst"] = first_worst
+            tied = cases["spread"].clone()
+            tied[[3, 9]] = tied[[3, 9]].abs() + 100
+            tied[[5]] = -tied[3]  # the same distance on both sides of c = 0
+            cases["tied"] = tied
+            for bad in (nan, inf, -inf):
+                with_bad = cases["noisy"].clone()
+                with_bad[7] = bad
+                cases[f"{bad}"] = with_bad
+            for name, r in cases.items():
+                one = torch.tensor(c, dtype=torch.float64).expand(r.numel())
+                passes.clear()
+                got = closeness(r, one, 2e-5, 1e-6, scaled_atol=scaled_atol)
+                decided = not passes
+                want = closeness(r, one.contiguous(), 2e-5, 1e-6, scaled_atol=scaled_atol)
+                key = (c, dtype, name)
+                assert (got.agrees, got.index, got.atol) == (want.agrees, want.index, want.atol), key
+                for a, b in ((got.abs_diff, want.abs_diff), (got.rel_diff, want.rel_diff)):
+                    assert a == b or (math.isnan(a) and math.isnan(b)), key
+                if name == "equal" and math.isfinite(c) and math.isfinite(float(base)):
+                    assert decided, key  # (no float64 pass where every r_i is the same number)
+    absorbed = torch.tensor([0.0, 1e-5, 5.0, -5.0, 2.0], dtype=torch.float32)  # |r_i − 1e30| all round to 1e30
+    for c in (1e30, -1e30, 1e17):
+        one = torch.tensor(c, dtype=torch.float64).expand(5)
+        got, want = closeness(absorbed, one, 2e-5, 1e-6), closeness(absorbed, one.contiguous(), 2e-5, 1e-6)
+        assert (got.abs_diff, got.rel_diff, got.agrees, got.index) == (want.abs_diff, want.rel_diff, want.agrees,
+                                                                          want.index), c
+    written = torch.full((40,), -1e-5, dtype=torch.float64)
+    written[11] = inf  # the trace as written: not finite where the built-in is
+    r = torch.full((40,), -1e-5, dtype=torch.float32)
+    one = torch.tensor(-1e-5, dtype=torch.float64).expand(40)
+    got, want = closeness(r, one, 2e-5, 1e-6, written), closeness(r, one.contiguous(), 2e-5, 1e-6, written)
+    assert (got.abs_diff, got.agrees, got.index) == (want.abs_diff, want.agrees, want.index) == (inf, False, 11)
+
+
+def test_zero_bits_reads_whole_aligned_words_only() -> None:
+    """_zero_bits: True only where every bit is 0 (+0 everywhere), read as 64-bit words; False for a −0, a nonzero
+    subnormal, bytes that are not whole words or not aligned to one (the caller's extremes decide then)."""
+    from lossapp.reference import _zero_bits
+
+    assert _zero_bits(torch.zeros(10)) and _zero_bits(torch.zeros(4, dtype=torch.float16))
+    assert _zero_bits(torch.zeros(12)[2:10]) and _zero_bits(torch.zeros(3, dtype=torch.float64))
+    assert not _zero_bits(torch.zeros(9)) and not _zero_bits(torch.zeros(11)[1:9])  # not whole, not aligned words
+    for bad in (-0.0, 1e-45, math.nan, -math.inf):
+        t = torch.zeros(10)
+        t[7] = bad
+        assert not _zero_bits(t), bad
+
+
+@pytest.mark.parametrize("scaled_atol", [False, True])
 def test_closeness_block_by_block_is_the_closeness_of_one_pass(scaled_atol: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks of 7 elements (the worst in the first, a middle or the last block, ties across blocks, NaN and ±inf)
     give the Closeness of one block holding every element."""

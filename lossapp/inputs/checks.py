@@ -181,10 +181,12 @@ def require_sign_labels(t: torch.Tensor, name: str, hint: str | None = None) -> 
 
 
 def require_class_indices(target: torch.Tensor, num_classes: int | None, name: str = "target",
-                          ignore_index: int | None = None, hint: str | None = None) -> torch.Tensor:
+                          ignore_index: int | None = None, hint: str | None = None, *,
+                          bounds: tuple[float, float] | None = None) -> torch.Tensor:
     """Integral class indices in [0, C) (ignore_index allowed too); returns them as int64.
     With num_classes None (C not known yet) only integrality is checked, and that int64 holds them. Values
-    are checked before the cast to int64, so a message shows them as written (1e+30, not -9.22337e+18)."""
+    are checked before the cast to int64, so a message shows them as written (1e+30, not -9.22337e+18).
+    `bounds`: target's (min, max) where the caller read them already (`lossapp.trace.extremes`), for the range check."""
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
                                     or num_classes < 1):
         raise InputError("inputs.no_classes", name=name, classes=num_classes)
@@ -205,7 +207,8 @@ def require_class_indices(target: torch.Tensor, num_classes: int | None, name: s
     if num_classes is None:
         return target.to(torch.int64)
     if target.numel():
-        low, high = extremes(target)  # every index in [0, C): decided by the extremes, no mask (NaN was refused above)
+        low, high = bounds if bounds is not None else extremes(target)  # every index in [0, C): decided by the
+        # extremes, no mask (NaN was refused above)
         if low >= 0 and high < num_classes:
             return target.to(torch.int64)
     ok = (target >= 0) & (target < num_classes)

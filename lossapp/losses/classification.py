@@ -134,14 +134,14 @@ def _exp_sums_float32(log_p: torch.Tensor) -> torch.Tensor:
     rows = max(1, CHUNK // max(1, classes))  # (the same blocks for any dtype: the same sums, bit for bit)
     sums = torch.empty(count, dtype=torch.float32, device=log_p.device)
     buffer = torch.empty(min(rows, count), classes, dtype=torch.float32, device=log_p.device)
-    for start in range(0, count, rows):
-        block = log_p[start:start + rows]
-        scaled = buffer[:block.shape[0]]
-        if block.dtype == torch.float32:
+    as_is = log_p.dtype == torch.float32
+    for block, out in zip(log_p.split(rows), sums.split(rows), strict=True):  # (the views in one call each)
+        scaled = buffer if block.shape[0] == buffer.shape[0] else buffer[:block.shape[0]]
+        if as_is:
             torch.mul(block, LOG2_E, out=scaled)
         else:
             scaled.copy_(block).mul_(LOG2_E)  # (rounded to float32 first, as block.float() rounds it)
-        torch.mv(scaled.exp2_(), ones, out=sums[start:start + rows])
+        torch.mv(scaled.exp2_(), ones, out=out)
     return sums
 
 
@@ -165,9 +165,11 @@ def exp_row_sum_warning(log_p: torch.Tensor, cd: int, message_id: str = "classif
     if log_p.dim() == 2 and cd == 1 and 0 < log_p.shape[1] <= FLOAT32_SCREEN_CLASSES and log_p.shape[0]:
         classes = log_p.shape[1]
         screened = narrow if narrow is not None and narrow.shape == log_p.shape else log_p
-        low, high = torch.aminmax(_exp_sums_float32(screened))
-        off = float(torch.maximum(high - 1, 1 - low))  # max |S' − 1| (s ↦ S' − 1 rounded is monotone; NaN stays)
-        if off <= SUM_TOL - (classes + 4) * 2.0**-22:
+        low, high = (float(v) for v in torch.aminmax(_exp_sums_float32(screened)))
+        # max |S' − 1| ≤ tol from the extremes, on Python floats: S' − 1 and 1 − S' are exact there for S' in
+        # [1/2, 2] (Sterbenz; where |S' − 1| ≤ tol may hold), and a NaN fails both comparisons
+        tol = SUM_TOL - (classes + 4) * 2.0**-22
+        if high - 1.0 <= tol and 1.0 - low <= tol:
             return None
     return row_sum_warning(_exp_sums(log_p, cd), "exp(pred)", message_id)
 
@@ -594,7 +596,16 @@ def _classes_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: di
         one_hot = target.shape == pred.shape
         raise InputError("classification.error.target_shape_one_hot" if one_hot else "classification.error.target_shape",
                          index=shape_text(index_shape), pred=shape_text(pred.shape), got=shape_text(target.shape))
-    return pred, require_class_indices(target, classes, ignore_index=ignore_index_of(params))
+    ignore_index = ignore_index_of(params)
+    # (an int64 target's extremes, read once: for the range check, and where ignore_index lies outside them, no sample
+    # is ignored, which NLL's gradient and steps then know without reading the target again: ANY_IGNORED)
+    bounds = extremes(target) if target.dtype == torch.int64 and target.numel() else None
+    target = require_class_indices(target, classes, ignore_index=ignore_index, bounds=bounds)
+    # (the extremes are the indices rounded to float64, a monotone map: an index equal to ignore_index would put its
+    # rounding between them)
+    if bounds is not None and not (-2**63 <= ignore_index < 2**63 and bounds[0] <= float(ignore_index) <= bounds[1]):
+        trace.shared[ANY_IGNORED] = False
+    return pred, target
 
 
 def _ce_prepare(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any],
@@ -718,7 +729,9 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     sparse_grad; `lossapp.engine.run_trace` makes it dense for every caller that does not ask for it sparse).
     `source`: log_p's own values in a narrower dtype (`Trace.source`, for NLL of log-probabilities; or log_p itself,
     where that is pred in its own narrower dtype: `LossSpec.narrow_pred`), which the pick reads where no gradient is
-    recorded through it (the same values, widened exactly, from half the bytes or less).
+    recorded through it (the same values, widened exactly, from half the bytes or less); where nothing else reads the
+    picks (no class weights, no ignored sample), −x is written in float64 straight from them and the step of the picks
+    widens only the elements read (a `Lazy` value).
     `any_ignored`: whether some sample is ignored, where the caller knows it already (`nll_gradient` leaves it in the
     trace's `shared`: the same target and ignore_index), else None (decided here)."""
     cd = class_dim(log_p)
@@ -728,8 +741,13 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     # (where no sample is ignored, the selections below change nothing: skipped)
     samples = IgnoredSamples.of(target, params, any_ignored=any_ignored, mask=weight is not None or smoothing != 0)
     any_ignored, ignored, safe = samples
+    narrow = None  # the picks in source's narrower dtype, where nothing but −x and the shown elements reads them
     if source is not None and source.shape == log_p.shape and not (log_p.requires_grad and torch.is_grad_enabled()):
-        picked = source.gather(cd, safe.unsqueeze(cd)).squeeze(cd).to(torch.float64)
+        picked = source.gather(cd, safe.unsqueeze(cd)).squeeze(cd)
+        if picked.dtype != torch.float64 and weight is None and not any_ignored:
+            narrow, picked = picked, Lazy(_widened, (picked,))  # (widened where read: no float64 copy of them)
+        else:
+            picked = picked.to(torch.float64)
     else:
         picked = log_p.gather(cd, safe.unsqueeze(cd), sparse_grad=sparse_grad and smoothing == 0).squeeze(cd)
     if any_ignored:
@@ -742,8 +760,10 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
     if weight is None and not any_ignored:
         # every w_{y_n} is 1: a broadcast view of one 1 (no tensor of N ones), and −1·x is −x exactly (its gradient
         # too: −1·g is −g), so that −x is computed without the multiplication
-        w_y = torch.ones((), dtype=picked.dtype, device=picked.device).expand(picked.shape)
-        nll = -picked
+        w_y = torch.ones((), dtype=torch.float64, device=log_p.device).expand(picked.shape)
+        nll = -picked if narrow is None else \
+            torch.mul(narrow, -1.0, out=torch.empty(narrow.shape, dtype=torch.float64, device=narrow.device))  # (−x,
+        # exactly, written in float64 as it is formed: the same numbers as −x widened, ±0 and ±inf included)
     else:
         w_y = samples.class_weights(weight)
         if weight is not None:
@@ -752,10 +772,11 @@ def _index_loss_steps(trace: Trace, log_p: torch.Tensor, target: torch.Tensor, p
         nll = torch.where(ignored, torch.zeros_like(picked), -w_y * picked) if any_ignored else -w_y * picked
     if smoothing == 0:
         loss = trace.add("l", msg("classification.step.negative_log_likelihood"), r"l_n = -w_{y_n}\log p_{n,y_n}" if weight is not None
-                         else r"l_n = -\log p_{n,y_n}", nll, sub=r"-$w \cdot $a", w=w_y, a=picked)
+                         else r"l_n = -\log p_{n,y_n}", nll, sub=r"-$w \cdot $a", w=w_y,
+                         a=picked if narrow is None else narrow)
     else:
         trace.add("nll", msg("classification.step.negative_log_likelihood"), r"\mathrm{nll}_n = -w_{y_n}\log p_{n,y_n}", nll,
-                  sub=r"-$w \cdot $a", w=w_y, a=picked)
+                  sub=r"-$w \cdot $a", w=w_y, a=picked if narrow is None else narrow)
         wc = torch.ones(classes, dtype=log_p.dtype, device=log_p.device) if weight is None else weight.double()
         shape = [1] * log_p.dim()
         shape[cd] = classes
@@ -909,28 +930,37 @@ def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
     in the same order, with the same values bit for bit, as the backward computes them: g = 1, or 1 / den for mean
     (den: the count, or Σ w_{y_n}, summed as the trace sums it), divided by ln b; then −g, or g·(−w_{y_n}) with 0 at
     ignored samples. For (C,) and (N, C) its indices ascend (row-major flat index n·C + y_n), so it is marked
-    coalesced (sorted, no duplicates); not with dimensions after the class dimension, where they need not ascend. None
+    coalesced (sorted, no duplicates); not with dimensions after the class dimension, where they need not ascend. Where
+    every value is −g (no class weights, no ignored sample) its values are a broadcast view of that one number (stride
+    0: no tensor of N copies; `lossapp.reference.closeness` reads it as one number). None
     (autograd of the trace) for probabilities. `shared` (the trace's): whether some sample is ignored is left in it
     under ANY_IGNORED, for the steps."""
     if params.get("input", "log_probabilities") != "log_probabilities":
         return None
     cd = class_dim(pred)
     weight = params.get("weight")
-    samples = IgnoredSamples.of(target, params, mask=weight is not None)
+    samples = IgnoredSamples.of(target, params, mask=weight is not None,
+                                any_ignored=None if shared is None else shared.get(ANY_IGNORED))
     any_ignored, ignored, safe = samples
     if shared is not None:
         shared[ANY_IGNORED] = any_ignored
     w_y = None if ignored is None else samples.class_weights(weight)  # (None: every w_{y_n} is 1)
-    g = torch.ones((), dtype=torch.float64, device=pred.device)
-    if reduction == "mean":
-        g = g / (torch.tensor(float(target.numel()), dtype=torch.float64) if w_y is None else w_y.sum())
     divisor = log_base_divisor(params)
-    if divisor != 1.0:
-        g = g / divisor
     count = target.numel()
-    if w_y is None:
-        values = torch.full((count,), float(-g), dtype=torch.float64, device=pred.device)  # (−g: one value, exactly)
+    if w_y is None:  # every value is −g: one number, on Python floats (IEEE float64 division, as the backward's)
+        g = 1.0
+        if reduction == "mean":
+            g = 1.0 / count if count else math.inf
+        if divisor != 1.0:
+            g = g / divisor
+        # a broadcast view of −g (no tensor of N copies; the comparison reads it as one number)
+        values = torch.tensor(-g, dtype=torch.float64, device=pred.device).expand(count)
     else:
+        g = torch.ones((), dtype=torch.float64, device=pred.device)
+        if reduction == "mean":
+            g = g / w_y.sum()
+        if divisor != 1.0:
+            g = g / divisor
         values = g * (-w_y)
         if any_ignored:
             values = torch.where(ignored, 0.0, values)
@@ -972,15 +1002,22 @@ def _ce_logits(x: torch.Tensor, kind: str) -> torch.Tensor:
     return torch.log(x) if kind == "probabilities" else x
 
 
+def _in_base(value: torch.Tensor, p: dict[str, Any]) -> torch.Tensor:
+    """A built-in's value in nats divided by ln b for log_base b; for e (ln e = 1: x / 1 is x, its gradient too) the
+    value itself, with no division recorded."""
+    divisor = log_base_divisor(p)
+    return value if divisor == 1.0 else value / divisor
+
+
 def _ce_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction: str) -> torch.Tensor:
-    return F.cross_entropy(_ce_logits(x, p["input"]), y, weight=p["weight"], ignore_index=int(p["ignore_index"]),
-                           reduction=reduction, label_smoothing=float(p["label_smoothing"])) / log_base_divisor(p)
+    return _in_base(F.cross_entropy(_ce_logits(x, p["input"]), y, weight=p["weight"], ignore_index=int(p["ignore_index"]),
+                                    reduction=reduction, label_smoothing=float(p["label_smoothing"])), p)
 
 
 def _nll_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction: str) -> torch.Tensor:
     log_p = torch.log(x) if p["input"] == "probabilities" else x
-    return F.nll_loss(log_p, y, weight=p["weight"], ignore_index=int(p["ignore_index"]),
-                      reduction=reduction) / log_base_divisor(p)
+    return _in_base(F.nll_loss(log_p, y, weight=p["weight"], ignore_index=int(p["ignore_index"]), reduction=reduction),
+                    p)
 
 
 # -- KL divergence -------------------------------------------------------------------------------------
@@ -1162,7 +1199,7 @@ def _kl_reference(x: torch.Tensor, y: torch.Tensor, p: dict[str, Any], reduction
     log_q = torch.log(x) if p["input"] == "probabilities" else x
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # torch's own 'mean' warning; the trace gives ours
-        return F.kl_div(log_q, y, reduction=reduction, log_target=bool(p["log_target"])) / log_base_divisor(p)
+        return _in_base(F.kl_div(log_q, y, reduction=reduction, log_target=bool(p["log_target"])), p)
 
 
 # -- rounding enclosures (lossapp.interval): each loss's formula in outward-rounded interval arithmetic ----------
