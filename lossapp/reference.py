@@ -48,6 +48,10 @@ SPARSE_SUPPORT = 16
 # 2¹⁶ (each block's six torch calls cost more than the cache misses of a larger one)
 COMPARE_CHUNK = 1 << 18
 
+# elements of a row in the search for the first worst element of a block (`_first_at`): one reduction per row over the
+# block, then an indexed maximum over one row (2¹¹ float64, 16 kB)
+FIND_ROW = 1 << 11
+
 
 _CPU = torch.device("cpu")
 
@@ -342,11 +346,15 @@ def _block_size(flat: torch.Tensor) -> int:
 def _blocks(r: torch.Tensor, e: torch.Tensor | Lazy) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
     """(start, r block, e block) of flat r and e, COMPARE_CHUNK elements at a time on the CPU (whole on an accelerator,
     where each block's reduction read back would wait for the device). A `Lazy` e (see `_flat`): each block computed
-    here, a new tensor of a block's size."""
+    here, written into one float64 buffer of a block's size where e has an `into` (an e block is read only until the
+    next one is asked for), else a new tensor of a block's size."""
     step = _block_size(r)
+    buffer = torch.empty(min(step, r.numel()), dtype=torch.float64, device=r.device) \
+        if isinstance(e, Lazy) and e.into is not None else None
     for start in range(0, r.numel(), step):
         stop = min(start + step, r.numel())
-        yield start, r[start:stop], e.flat(start, stop) if isinstance(e, Lazy) else e[start:stop]
+        yield start, r[start:stop], (e.flat(start, stop, None if buffer is None else buffer[:stop - start])
+                                     if isinstance(e, Lazy) else e[start:stop])
 
 
 def _gaps(r: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
@@ -390,22 +398,46 @@ def _largest_gap(r: torch.Tensor, e: torch.Tensor, scale: bool = False) -> tuple
         difference = current[:r_block.numel()].copy_(r_block).sub_(e_block)
         low, high = extremes(difference)
         value = math.nan if math.isnan(low) or math.isnan(high) else max(-low, high)
+        if value > largest or not math.isfinite(value):
+            largest, worst = value, (start, r_block.numel(), low, high)
+            current, kept = kept, current  # (this block's r − e stays in `kept`; the next is formed in the other)
         if scale:
             low, high = extremes(e_block)
             top = max(top, -low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
-        if value > largest or not math.isfinite(value):
-            largest, worst = value, (start, r_block.numel())
-            current, kept = kept, current  # (this block's r − e stays in `kept`; the next is formed in the other)
-            if not math.isfinite(value):
-                break
+        if not math.isfinite(value):
+            break
     if scale and not math.isfinite(largest):  # stopped early: max |e| over every element
         low, high = extremes(_flat(e, whole=True))
         top = max(-low, high) if not (math.isnan(low) or math.isnan(high)) else math.nan
     if worst is None:
         return largest, 0, top
-    start, count = worst
-    value, at = torch.max(kept[:count].abs_(), 0)  # (max-with-index is fast even on ties; NaN first)
-    return (largest if math.isfinite(largest) else float(value)), start + int(at), top
+    start, count, low, high = worst
+    if math.isfinite(largest):
+        return largest, start + _first_at(kept[:count], largest, low, high), top
+    value, at = torch.max(kept[:count].abs_(), 0)  # (max-with-index: NaN first)
+    return float(value), start + int(at), top
+
+
+def _first_at(d: torch.Tensor, largest: float, low: float, high: float) -> int:
+    """The first index i of the 1-D d (finite, no NaN) where |d_i| = largest = max |d|, given d's extremes (low, high):
+    the first row of FIND_ROW elements whose max is `largest` (where high is) or whose min is −largest (where −low is),
+    from one reduction per row over d (one pass, or two where both signs reach it), then max-with-index over that row
+    alone, whose first maximal |d_i| is then the first in d (no row before it holds one). The same index as
+    torch.max(d.abs(), 0), in a pass or two of one reduction each instead of an |d| pass and an indexed maximum."""
+    rows = d.numel() // FIND_ROW
+    first = 0
+    if rows > 1:
+        grid = d[:rows * FIND_ROW].view(rows, FIND_ROW)
+        candidates = []
+        if high == largest:
+            candidates.append(grid.amax(1) == largest)
+        if -low == largest:
+            candidates.append(grid.amin(1) == -largest)
+        hit = candidates[0] if len(candidates) == 1 else candidates[0] | candidates[1]
+        found = hit.nonzero()
+        first = int(found[0, 0]) * FIND_ROW if found.numel() else rows * FIND_ROW  # (else in the last partial row)
+    row = d[first:first + FIND_ROW] if rows > 1 else d
+    return first + int(torch.max(row.abs(), 0)[1])
 
 
 def _within_rtol(r: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> bool:

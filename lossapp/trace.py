@@ -240,15 +240,22 @@ class Lazy:
     the comparison with the built-in's computes it a block at a time (`flat`), in cache, and never as a tensor of
     pred's size (`lossapp.reference.closeness`); every other reader gets `full()`. `bound`, where the loss proves one: a
     number at least |x| for every finite element x (its proof next to the loss's gradient), so that a comparison whose
-    tolerance scales with max(1, max |x|) need not read the elements for it where bound ≤ 1."""
+    tolerance scales with max(1, max |x|) need not read the elements for it where bound ≤ 1.
+
+    `into`, where the loss gives one: into(out, *inputs) writes fn(*inputs), a float64 value, into `out` (a float64
+    tensor of its shape, on its device) and returns out, each element the same as fn gives it (the same operations,
+    in place), so that the comparison writes every block into one buffer of a block's size (`flat`'s `out`): the
+    block stays in cache for the difference that reads it, instead of fresh tensors of a block's size for each block."""
 
     layout = torch.strided  # (a dense value, as a tensor's layout says)
 
-    def __init__(self, fn: Callable[..., torch.Tensor], inputs: tuple[Any, ...], bound: float | None = None) -> None:
+    def __init__(self, fn: Callable[..., torch.Tensor], inputs: tuple[Any, ...], bound: float | None = None,
+                 into: Callable[..., torch.Tensor] | None = None) -> None:
         self.fn = fn
         self.inputs = tuple(v.detach() if isinstance(v, torch.Tensor) else v for v in inputs)
         self.shape = tuple(broadcast_shape(*(v.shape for v in self.inputs if isinstance(v, torch.Tensor))))
         self.bound = bound
+        self.into = into
 
     def numel(self) -> int:
         return math.prod(self.shape)
@@ -263,11 +270,13 @@ class Lazy:
         contiguous (row-major ranges of the inputs are then those of the value)."""
         return all(v.shape == self.shape and v.is_contiguous() for v in self.inputs if isinstance(v, torch.Tensor))
 
-    def flat(self, start: int, stop: int) -> torch.Tensor:
+    def flat(self, start: int, stop: int, out: torch.Tensor | None = None) -> torch.Tensor:
         """Elements start ≤ i < stop of the value in row-major order, as a new 1-D tensor computed from those of the
-        inputs (each element as `full()` computes it: fn is elementwise). Only where `sliceable`."""
+        inputs (each element as `full()` computes it: fn is elementwise); written into `out` instead (a float64 1-D
+        tensor of stop − start elements, returned) where the value has an `into`. Only where `sliceable`."""
+        parts = (v.reshape(-1)[start:stop] if isinstance(v, torch.Tensor) else v for v in self.inputs)
         with torch.no_grad():
-            return self.fn(*(v.reshape(-1)[start:stop] if isinstance(v, torch.Tensor) else v for v in self.inputs))
+            return self.fn(*parts) if out is None or self.into is None else self.into(out, *parts)
 
     def head(self, k: int) -> torch.Tensor:
         with torch.no_grad():

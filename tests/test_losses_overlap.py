@@ -814,6 +814,9 @@ def test_one_sets_gradient_bound_holds(name: str) -> None:
                     values = grad.full()
                     finite = values[torch.isfinite(values)]
                     assert finite.numel() == 0 or float(finite.abs().max()) <= grad.bound
+                    if t.is_contiguous():  # (Lazy.into: the same addcmul written into a buffer, bit for bit)
+                        written = grad.flat(0, t.numel(), out=torch.empty(t.numel(), dtype=torch.float64))
+                        assert torch.equal(written.nan_to_num(7.0), values.reshape(-1).nan_to_num(7.0))
                     checked += 1
     assert checked > 50
 

@@ -234,6 +234,7 @@ def test_l1_penalty_gradient_bound_holds(reduction: str) -> None:
             grad = spec.gradient(x, None, spec.resolve_params({"lam": lam}), reduction)
             values = grad.full()
             assert grad.bound == lam and float(values.abs().max()) <= grad.bound
+            assert torch.equal(grad.flat(0, x.numel(), out=torch.empty_like(values)), values)  # (Lazy.into)
     l2 = lossapp.LOSSES["l2_penalty"]
     assert l2.gradient(w, None, l2.resolve_params({}), reduction).bound is None
 
@@ -265,3 +266,33 @@ def test_a_large_narrower_pred_gives_what_its_float64_copy_gives(name: str, dtyp
     for reduction in ("sum", "mean"):  # the gradient's blocks, widened, and in full
         lazy, exact = spec.gradient(w, None, params, reduction), spec.gradient(w.double(), None, params, reduction)
         assert torch.equal(lazy.full(), exact.full()) and torch.equal(lazy.flat(5, 70_000), exact.flat(5, 70_000))
+
+
+@pytest.mark.parametrize("name", ["l1_penalty", "l2_penalty"])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_the_penalties_gradient_blocks_written_into_a_buffer_are_its_formula(name: str, reduction: str) -> None:
+    """The penalties' Lazy gradient, in full, a block at a time and a block written into a given float64 buffer
+    (`Lazy.into`: w widened into it and mapped in place), is bit for bit λ·sign(w) (L1) or λ·w (L2) of w widened, divided
+    by n for mean: float64, float32, float16 and bfloat16 weights, strided ones, ±0, subnormal, huge, ±inf and NaN."""
+    spec = lossapp.LOSSES[name]
+    g = torch.Generator().manual_seed(21)
+    special = torch.tensor([0.0, -0.0, 5e-324, -5e-324, 1e-310, 1e300, -1e308, float("inf"), -float("inf"),
+                            float("nan"), 1.0, -1.0], dtype=torch.float64)
+    w = torch.cat([torch.randn(997, generator=g, dtype=torch.float64) * 3, special])
+    for lam in (0.0, 0.01, 0.3, 7.3):
+        for x in (w, w.float(), w.half(), w.bfloat16(), w[:1000].reshape(40, 25).t()):
+            params = spec.resolve_params({"lam": lam})
+            grad = spec.gradient(x, None, params, reduction)
+            wide = x.double()
+            want = torch.sign(wide) * lam if name == "l1_penalty" else lam * wide
+            want = want / max(x.numel(), 1) if reduction == "mean" else want
+            assert torch.equal(grad.full().nan_to_num(7.0), want.nan_to_num(7.0))  # (NaN where w is NaN)
+            assert grad.full().isnan().equal(want.isnan())
+            if x.is_contiguous():
+                flat_want = want.reshape(-1)[3:1005]
+                buffer = torch.full((1002,), 5.0, dtype=torch.float64)
+                written = grad.flat(3, 1005, out=buffer)
+                assert written is buffer
+                for got in (written, grad.flat(3, 1005)):
+                    assert torch.equal(got.nan_to_num(7.0), flat_want.nan_to_num(7.0))
+                    assert got.isnan().equal(flat_want.isnan())

@@ -624,12 +624,14 @@ def test_closeness_block_by_block_is_the_closeness_of_one_pass(scaled_atol: bool
                 assert a == b or (math.isnan(a) and math.isnan(b))
 
 
+@pytest.mark.parametrize("into", [False, True])
 @pytest.mark.parametrize("scaled_atol", [False, True])
-def test_a_lazy_exact_value_is_compared_as_its_tensor(scaled_atol: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lazy_exact_value_is_compared_as_its_tensor(scaled_atol: bool, into: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A `Lazy` elementwise exact value (the penalties' gradient), computed a block at a time where the comparison
-    reads it, gives the Closeness and the GradientComparison of its tensor: blocks of 7 elements, the worst in the
-    first, a middle or the last block, ties across blocks, NaN and ±inf; a `written` that is another Lazy, or a
-    support, compares the tensors."""
+    reads it (into one buffer where it has an `into`, else a new tensor per block), gives the Closeness and the
+    GradientComparison of its tensor: blocks of 7 elements, the worst in the first, a middle or the last block, ties
+    across blocks, NaN and ±inf; a `written` that is another Lazy, or a support, compares the tensors."""
     import lossapp.reference
     from lossapp.trace import Lazy
 
@@ -640,7 +642,8 @@ def test_a_lazy_exact_value_is_compared_as_its_tensor(scaled_atol: bool, monkeyp
     def per_weight(v: torch.Tensor) -> torch.Tensor:
         return torch.sign(v).mul_(0.3)
 
-    lazy, dense = Lazy(per_weight, (w,)), per_weight(w)
+    lazy = Lazy(per_weight, (w,), into=(lambda out, v: out.copy_(v).sign_().mul_(0.3)) if into else None)
+    dense = per_weight(w)
     for where in (2, 24, 49, (10, 30), (31, 45), ()):
         for bad in (0.5, -3.0, 1e-9, math.nan, math.inf):
             reference = dense.float().clone()
@@ -759,3 +762,29 @@ def test_a_bounded_lazy_value_compares_as_an_unbounded_one(size):
             got = closeness(r, bounded, 2e-5, 1e-6, scaled_atol=True)
             want = closeness(r, plain, 2e-5, 1e-6, scaled_atol=True)
             assert str(got) == str(want)
+
+
+def test_the_first_worst_index_is_torch_maxs_over_the_gaps() -> None:
+    """_first_at (one reduction per row of FIND_ROW elements, then an indexed maximum over the first row that holds
+    the largest |d|) gives the index torch.max(|d|, 0) gives, the first of the largest: ties of one sign, of both
+    signs, on row boundaries, in the last partial row only, every element equal, zeros of both signs; blocks of a row
+    or less, a row and a half, many rows."""
+    from lossapp.reference import FIND_ROW, _first_at
+
+    g = torch.Generator().manual_seed(17)
+    for size in (1, 5, FIND_ROW, FIND_ROW + 1, 3 * FIND_ROW // 2, 2 * FIND_ROW, 7 * FIND_ROW + 37, (1 << 18) + 5):
+        base = torch.randn(size, generator=g, dtype=torch.float64)
+        cases = [base, base.abs(), -base.abs(), torch.zeros(size, dtype=torch.float64),
+                 torch.full((size,), -0.0, dtype=torch.float64), torch.full((size,), 2.5, dtype=torch.float64)]
+        for where, signs in (((size - 1,), (1,)), ((size - 1, 0), (-1, 1)), ((size // 2, size - 1), (1, -1)),
+                             ((min(FIND_ROW, size - 1), size - 1), (-1, -1)),
+                             ((min(FIND_ROW - 1, size - 1), min(FIND_ROW, size - 1)), (1, -1)),
+                             ((size - 1 - (size % FIND_ROW) // 2,), (-1,))):
+            d = base.clone()
+            for i, sign in zip(where, signs, strict=True):
+                d[i] = sign * 9.0
+            cases.append(d)
+        for d in cases:
+            low, high = float(d.amin()), float(d.amax())
+            largest = max(-low, high)
+            assert _first_at(d.clone(), largest, low, high) == int(torch.max(d.abs(), 0)[1]), (size, d)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from lossapp.trace import COMPLETE_MAX, SHOWN, Step, Trace, fmt, head
+from lossapp.trace import COMPLETE_MAX, SHOWN, Lazy, Step, Trace, fmt, head
 
 
 def test_fmt_reads_like_a_student() -> None:
@@ -117,6 +117,20 @@ def test_lazy_steps_compute_only_what_is_read() -> None:
     trace.release()
     assert seen == [1000, SHOWN] and trace.steps[0].value_list() == [float(i * i) for i in range(SHOWN)]
     assert trace.steps[1].value_list() == [float(i + 1) for i in range(SHOWN)]
+
+
+def test_a_lazy_value_with_into_writes_its_block_into_the_buffer_given() -> None:
+    """`Lazy.flat(start, stop, out)`: written into out (and out returned) where the value has an `into`, each element
+    the one flat computes without it; a value without an `into` gives a new tensor and leaves out as it was."""
+    x = torch.linspace(-3.0, 3.0, 101, dtype=torch.float64)
+    with_into = Lazy(lambda v: v * 0.3, (x,), into=lambda out, v: torch.mul(v, 0.3, out=out))
+    without = Lazy(lambda v: v * 0.3, (x,))
+    buffer = torch.full((40,), 9.0, dtype=torch.float64)
+    assert with_into.flat(10, 50, out=buffer) is buffer and torch.equal(buffer, (x * 0.3)[10:50])
+    assert torch.equal(with_into.flat(10, 50), (x * 0.3)[10:50])
+    other = torch.full((40,), 9.0, dtype=torch.float64)
+    got = without.flat(10, 50, out=other)
+    assert got is not other and torch.equal(got, (x * 0.3)[10:50]) and bool((other == 9.0).all())
 
 
 def test_transient_trace_keeps_only_the_shown_elements_from_the_start() -> None:

@@ -1169,7 +1169,8 @@ def kl_div_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, 
     scale = -(float(max(count, 1)) * log_base_divisor(params))
     if not params.get("log_target") and p.shape == pred.shape:
         # bound: p_i ≤ 1 (_kl_prepare), and p ↦ fl(p / |s|) is monotone, so |fl(p_i / s)| ≤ fl(1 / |s|)
-        return Lazy(lambda p: p / scale, (p,), bound=1.0 / abs(scale))
+        return Lazy(lambda p: p / scale, (p,), bound=1.0 / abs(scale),
+                    into=lambda out, p: torch.div(p, scale, out=out))  # (the same division, written into out)
     return (p / scale).expand(pred.shape).contiguous()
 
 

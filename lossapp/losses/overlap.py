@@ -570,7 +570,8 @@ def _overlap_gradient(kind: str) -> Callable[..., torch.Tensor | Lazy | None]:
             # then of the sum) is at most any float S ≥ |a| + |b| (rounding to nearest is monotone and keeps S): the
             # float after fl(|a| + |b|) is one
             bound = math.nextafter(abs(float(a)) + abs(float(b)), math.inf)
-            return Lazy(lambda t: torch.addcmul(b, t, a), (t,), bound=bound)
+            return Lazy(lambda t: torch.addcmul(b, t, a), (t,), bound=bound,
+                        into=lambda out, t: torch.addcmul(b, t, a, out=out))  # (the same, written into out)
         return torch.addcmul(b, t, a)
     return gradient
 

@@ -95,27 +95,41 @@ def _l1_per_weight(w: torch.Tensor, lam: float) -> torch.Tensor:
     return torch.sign(w).mul_(lam)
 
 
+def _l1_per_weight_(g: torch.Tensor, lam: float) -> torch.Tensor:
+    """_l1_per_weight of the float64 w that `g` holds, written over it (the same operations, in place)."""
+    return g.sign_().mul_(lam)
+
+
 def _l2_per_weight(w: torch.Tensor, lam: float) -> torch.Tensor:
     """d((λ/2)·w_i²)/dw_i = λ·w_i."""
     return lam * w
 
 
-def _penalty_gradient(per_weight: Callable[[torch.Tensor, float], torch.Tensor],
+def _l2_per_weight_(g: torch.Tensor, lam: float) -> torch.Tensor:
+    """_l2_per_weight of the float64 w that `g` holds, written over it (the same product, in place)."""
+    return g.mul_(lam)
+
+
+def _penalty_gradient(per_weight_: Callable[[torch.Tensor, float], torch.Tensor],
                       bounded: bool = False) -> Callable[..., Lazy]:
     """The spec's gradient: the "g" step's per-weight derivative (the reduced penalty's, divided by n for mean), in
     one or two passes instead of autograd's chain through every step. Elementwise in w, it is given as a `Lazy`
-    value: compute() compares it with the built-in's a block at a time, each block computed where it is read (no
-    float64 tensor of w's size); every other caller gets the tensor (`Lazy.full`), element for element the same.
+    value: compute() compares it with the built-in's a block at a time, each block computed where it is read, into
+    one buffer of a block's size (`Lazy.into`: w's block widened into it and mapped there by `per_weight_`, in place;
+    no float64 tensor of w's size); every other caller gets the tensor (`Lazy.full`), element for element the same.
     `bounded` (L1): λ bounds every finite element: λ·sign(w_i) is exact (sign in {−1, 0, 1}), and its division by
     n ≥ 1 rounds |λ·sign(w_i)| / n ≤ λ to at most λ (rounding to nearest is monotone and keeps the float λ)."""
     def gradient(pred: torch.Tensor, target: torch.Tensor | None, params: dict[str, Any], reduction: str) -> Lazy:
         lam, n = float(params["lam"]), max(pred.numel(), 1)
         mean = reduction == "mean"
 
-        def derivative(w: torch.Tensor) -> torch.Tensor:
-            g = per_weight(w.double(), lam)  # (a block of a narrower pred widened: see _narrow; float64 as it is)
+        def into(out: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+            g = per_weight_(out.copy_(w), lam)  # (a block of a narrower pred widened exactly: see _narrow)
             return g.div_(n) if mean else g
-        return Lazy(derivative, (pred.detach(),), bound=abs(lam) if bounded else None)
+
+        def derivative(w: torch.Tensor) -> torch.Tensor:
+            return into(torch.empty_like(w, dtype=torch.float64), w)
+        return Lazy(derivative, (pred.detach(),), bound=abs(lam) if bounded else None, into=into)
     return gradient
 
 
@@ -289,7 +303,7 @@ register(LossSpec(
     name="l1_penalty", title=msg("regularization.l1_penalty.title"),
     summary=msg("regularization.l1_penalty.summary"),
     formula=r"R(w) = \lambda \sum_i |w_i|", params=(_LAM,), steps=l1_penalty_steps, enclosure=l1_penalty_enclosure,
-    gradient=_penalty_gradient(_l1_per_weight, bounded=True), reference=l1_penalty_reference, reference_name=msg("regularization.reference_name.l1_penalty"),
+    gradient=_penalty_gradient(_l1_per_weight_, bounded=True), reference=l1_penalty_reference, reference_name=msg("regularization.reference_name.l1_penalty"),
     aliases=("l1_regularization", "l1_reg", "lasso"),
     torch_code="r = lam * pred.abs()\n" + _REDUCE_CODE, **_PENALTY))
 
@@ -298,7 +312,7 @@ register(LossSpec(
     name="l2_penalty", title=msg("regularization.l2_penalty.title"),
     summary=msg("regularization.l2_penalty.summary"),
     formula=r"R(w) = \frac{\lambda}{2} \sum_i w_i^2", params=(_LAM,), steps=l2_penalty_steps, enclosure=l2_penalty_enclosure,
-    gradient=_penalty_gradient(_l2_per_weight), reference=l2_penalty_reference,
+    gradient=_penalty_gradient(_l2_per_weight_), reference=l2_penalty_reference,
     reference_name=msg("regularization.reference_name.l2_penalty"),
     aliases=("l2_regularization", "l2_reg", "weight_decay", "ridge"),
     torch_code="r = lam / 2 * pred ** 2\n" + _REDUCE_CODE, **_PENALTY))
