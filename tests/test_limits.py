@@ -5,7 +5,12 @@ tests/test_registry.py)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+import torch
 
 import lossapp
 from lossapp.grade import grade_csv
@@ -73,3 +78,35 @@ def test_max_message_chars(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "MAX_MESSAGE_CHARS", 10)
     assert bounded("x" * 10) == "x" * 10
     assert bounded("x" * 11) == "x" * 10 + "… (11 characters)"
+
+
+def _limits_in_a_process(value: str) -> subprocess.CompletedProcess:
+    """lossapp's limits as a fresh process with LOSSAPP_MAX_ELEMENTS=value reads them at import."""
+    code = "from lossapp.inputs import limits; print(limits.MAX_ELEMENTS, limits.MAX_FILE_BYTES, limits.MAX_DECOMPRESSED_BYTES)"
+    env = {**os.environ, limits.ELEMENTS_VARIABLE: value}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("value", "elements"), [("", 20_000_000), ("100000000", 10**8), ("1e8", 10**8),
+                                                 ("100_000_000", 10**8), (" 5000000 ", 5_000_000), ("2.5E7", 25_000_000)])
+def test_max_elements_from_the_environment(value: str, elements: int) -> None:
+    """LOSSAPP_MAX_ELEMENTS sets the element limit (unset or empty: 2·10^7); the file limits grow with it (10 bytes per
+    element), never below their 200 MiB default."""
+    run = _limits_in_a_process(value)
+    assert run.returncode == 0, run.stderr
+    assert [int(v) for v in run.stdout.split()] == [elements, *[max(200 * 2**20, 10 * elements)] * 2]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "lots", "1e-3", "1.5", "2.55555555e3", "1e99", "0x10", "1" * 19])
+def test_a_bad_max_elements_stops_with_one_line_naming_it(value: str) -> None:
+    run = _limits_in_a_process(value)
+    assert run.returncode != 0 and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.strip() == (f"error: expected a positive whole number of elements in LOSSAPP_MAX_ELEMENTS "
+                                  f"(such as 100000000 or 1e8), got {value!r}")
+
+
+def test_the_element_limit_is_read_when_a_tensor_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limit in force is the module's at the call (what the environment set at import, or a test's patch)."""
+    monkeypatch.setattr(limits, "MAX_ELEMENTS", 4)
+    assert lossapp.compute("l1_penalty", torch.ones(4)).scalar == pytest.approx(0.04)
+    refused(r"at most 4 elements.*got 5", lossapp.compute, "l1_penalty", torch.ones(5))

@@ -2,17 +2,48 @@
 
 Each limit is checked before the allocation it guards: from a text's length, a file's size, a zip
 archive's directory entries or an array header, never after materialising the data.
+
+One limit may be changed from the environment: LOSSAPP_MAX_ELEMENTS (a whole number, such as 100000000 or 1e8), for
+a machine of one's own with the memory for more (a GPU one, say); the file limits then grow with it (10 bytes per
+element). Read once, when lossapp is imported.
 """
+
+import os
+import re
+
+ELEMENTS_VARIABLE = "LOSSAPP_MAX_ELEMENTS"
+
+
+def _environment_count(name: str, default: int) -> int:
+    """The whole number from 1 to 10^18 in the environment variable `name` (digits, optionally with `_` separators,
+    or a power-of-ten form such as 1e8), else `default`; anything else stops the program with one line naming the
+    variable, what it expects and what it holds (as the app's other settings do)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    written = raw.replace("_", "")
+    value = None
+    if re.fullmatch(r"\d{1,18}", written):
+        value = int(written)
+    elif re.fullmatch(r"\d{1,6}(\.\d{1,6})?[eE]\+?\d{1,2}", written):
+        number = float(written)
+        value = int(number) if number.is_integer() else None
+    if value is None or not 1 <= value <= 10**18:
+        raise SystemExit(f"error: expected a positive whole number of elements in {name} (such as 100000000 or 1e8), "
+                         f"got {raw[:100]!r}")
+    return value
+
 
 # Elements of one tensor (pred, target or a tensor parameter). lossapp.compute's peak memory grows by 40-90 bytes
 # per element for most losses, up to 140-220 for the focal and soft-truncated losses (benchmarks/bench_memory.py at
 # 10^7): at 2·10^7 elements 0.8-4.5 GB for one request, a few at once on a 24 GiB machine.
-MAX_ELEMENTS = 20_000_000
+MAX_ELEMENTS = _environment_count(ELEMENTS_VARIABLE, 20_000_000)
 MAX_TEXT_CHARS = 40_000_000  # characters of one tensor written as text
 MAX_DIMS = 32  # dimensions of one tensor
 DECIMALS_MAX_ELEMENTS = 100_000  # above this, TensorInput.decimals is None (not computed)
-MAX_FILE_BYTES = 200 * 2**20  # bytes of one uploaded or named file (a 2·10^7-element float64 .npy is 160 MB)
-MAX_DECOMPRESSED_BYTES = 200 * 2**20  # bytes of a zip archive's members once decompressed (.npz, .pt): each and all together
+# bytes of one uploaded or named file (a 2·10^7-element float64 .npy is 160 MB); 10 per element where MAX_ELEMENTS is raised
+MAX_FILE_BYTES = max(200 * 2**20, 10 * MAX_ELEMENTS)
+MAX_DECOMPRESSED_BYTES = max(200 * 2**20, 10 * MAX_ELEMENTS)  # bytes of a zip archive's members once decompressed (.npz, .pt): each and all together
 MAX_COMPRESSION_RATIO = 1032  # decompressed / compressed bytes of one zip member: deflate's own maximum, more is a forged directory
 MAX_ZIP_DIRECTORY_BYTES = 2**20  # bytes of a zip archive's central directory (zipfile builds ~10x that in Python objects)
 MAX_NPY_HEADER_BYTES = 10_000  # bytes of an .npy header (numpy's own default max_header_size)

@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Any
 
+from lossapp.inputs import limits
 from lossapp.ui import (
     api,
     calculator,
@@ -196,7 +197,7 @@ def launch_kwargs() -> dict[str, Any]:
     return {"server_name": host, "server_port": port, "share": False, "enable_monitoring": False,
             "ssr_mode": False, "show_error": False, "theme": theme(), "css": CSS + FIELD_ERROR_CSS + COPY_CSS,
             "js": page_js(toast_js(), KEYBOARD_JS, FIELD_ERRORS_JS, copy_js()),
-            "max_file_size": "200mb", "footer_links": ["api", "settings"],
+            "max_file_size": limits.MAX_FILE_BYTES, "footer_links": ["api", "settings"],
             "mcp_server": launch_option(requested()),
             "state_session_capacity": concurrency.SESSIONS}
 
