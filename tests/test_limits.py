@@ -83,7 +83,7 @@ def test_max_message_chars(monkeypatch: pytest.MonkeyPatch) -> None:
 def _limits_in_a_process(value: str) -> subprocess.CompletedProcess:
     """lossapp's limits as a fresh process with LOSSAPP_MAX_ELEMENTS=value reads them at import."""
     code = "from lossapp.inputs import limits; print(limits.MAX_ELEMENTS, limits.MAX_FILE_BYTES, limits.MAX_DECOMPRESSED_BYTES)"
-    env = {**os.environ, limits.ELEMENTS_VARIABLE: value}
+    env = {**os.environ, "LOSSAPP_MAX_ELEMENTS": value}
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -11,8 +11,6 @@ element). Read once, when lossapp is imported.
 import os
 import re
 
-ELEMENTS_VARIABLE = "LOSSAPP_MAX_ELEMENTS"
-
 
 def _environment_count(name: str, default: int) -> int:
     """The whole number from 1 to 10^18 in the environment variable `name` (digits, optionally with `_` separators,
@@ -37,7 +35,7 @@ def _environment_count(name: str, default: int) -> int:
 # Elements of one tensor (pred, target or a tensor parameter). lossapp.compute's peak memory grows by 40-90 bytes
 # per element for most losses, up to 140-220 for the focal and soft-truncated losses (benchmarks/bench_memory.py at
 # 10^7): at 2·10^7 elements 0.8-4.5 GB for one request, a few at once on a 24 GiB machine.
-MAX_ELEMENTS = _environment_count(ELEMENTS_VARIABLE, 20_000_000)
+MAX_ELEMENTS = _environment_count("LOSSAPP_MAX_ELEMENTS", 20_000_000)
 MAX_TEXT_CHARS = 40_000_000  # characters of one tensor written as text
 MAX_DIMS = 32  # dimensions of one tensor
 DECIMALS_MAX_ELEMENTS = 100_000  # above this, TensorInput.decimals is None (not computed)
