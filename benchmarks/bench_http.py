@@ -5,7 +5,8 @@ Starts its own servers on free loopback ports: lossapp (`python app.py`) and a m
 
 - latency of `/compute` (a 100-element BCE, through /gradio_api/call/compute as curl would) at 1, 8 and 32
   concurrent clients, --requests requests per app and level (default 200), the two apps interleaved in rounds;
-  p50 / p95 / p99, requests lost (an error, a timeout, a broken stream) and the server's CPU per request;
+  p50 / p95 / p99, requests lost (an error, a timeout, a broken stream) and the server's CPU per request (its
+  compute processes' included);
 - one 10^6-element `/compute`: time and response size;
 - `python app.py` to its first HTTP 200 against a minimal gr.Blocks app: the median of --starts interleaved
   starts of each.
@@ -93,12 +94,33 @@ class Server:
         return f"http://{HOST}:{self.port}/"
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time of the server process so far (Linux), else None."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time so far of the server process and the processes it started (lossapp's compute
+        processes) (Linux), else None."""
+        total = 0.0
+        for pid in [self.process.pid, *descendants(self.process.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                if pid == self.process.pid:
+                    return None
+                continue  # a child that has just exited
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def settle(self, quiet: float = 0.05, interval: float = 0.5, intervals: int = 4, timeout: float = 120.0) -> None:
+        """Wait until the server (its children included) has finished what it does after its first answer (lossapp
+        waits a second, warms up, then starts its compute processes): until it has used under `quiet` CPU seconds
+        in each of `intervals` consecutive intervals."""
+        deadline = time.perf_counter() + timeout
+        last = self.cpu_seconds()
+        calm = 0
+        while last is not None and calm < intervals and time.perf_counter() < deadline:
+            time.sleep(interval)
+            now = self.cpu_seconds()
+            if now is None:
+                return
+            calm = calm + 1 if now - last < quiet else 0
+            last = now
 
     def log_tail(self) -> str:
         self.log.seek(0)
@@ -140,6 +162,23 @@ def start(name: str, command: list[str], env: dict[str, str] | None = None) -> S
         time.sleep(0.02)
     server.stop()
     raise RuntimeError(f"{name} did not answer within {START_TIMEOUT:.0f} s")
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs (Linux; none where /proc cannot tell)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
 
 
 def lossapp_command() -> list[str]:
@@ -225,7 +264,8 @@ async def load(server: Server, clients: int, requests: int, data: list[object]) 
 def latency_table(servers: tuple[Server, Server], requests: int, rounds: int) -> dict[int, dict[str, Sample]]:
     """For each level: the two apps measured in `rounds` alternating rounds (A B B A A B ...), `requests` each."""
     data = payload(100)
-    for server in servers:  # warm both up (first calls import lazily, fill caches)
+    for server in servers:  # warm both up (lossapp's own warm-up and compute processes; first calls, caches)
+        server.settle()
         asyncio.run(load(server, 1, 5, data))
     table: dict[int, dict[str, Sample]] = {}
     for clients in LEVELS:

@@ -123,6 +123,21 @@ def result_json(result: Result, verdict: Any = None, full: bool = False) -> dict
     return data
 
 
+def answer_json(inputs: tuple[Any, ...], *, full: bool = False, checking: bool = False,
+                claimed: Any = None) -> dict[str, Any]:
+    """The JSON of one HTTP /compute or /check call (lossapp.ui.api; lossapp.workers' children answer with it);
+    `inputs`: loss, pred, target, params (JSON text or a dict), reduction, device, dtype as received.
+    `checking`: a claim is required (an empty one is the checker's own InputError).
+
+        answer_json(("bce", "[0.2947, 0.5898, 0.4863]", "[1, 0, 0]", "{}", "mean", "cpu", "float32"))["value"]
+        # 0.926341...
+    """
+    loss, pred, target, params, reduction, device, dtype = inputs
+    result = compute(loss, pred, target, parse_params_text(params), reduction, device, dtype)
+    verdict = check(result, claimed, required=True) if checking else None
+    return result_json(result, verdict, full=full)
+
+
 def confusion(tp: Any, fp: Any, fn: Any, tn: Any = None, metric: str = "dice") -> Result:
     return lossapp.confusion(tp, fp, fn, None if _empty(tn) else tn, metric=_or_default(metric, "dice"))
 

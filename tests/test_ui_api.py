@@ -557,6 +557,117 @@ def test_an_internal_error_is_logged_and_answered_without_its_internals(
     assert client.predict(*GOOD, api_name="/compute")["value"] == pytest.approx(0.9263412213637533)
 
 
+# -- small computations in a compute process (lossapp.workers) ------------------------------------------------
+
+
+class _Recorder:
+    """Stands in for api.PROCESSES: records what it is handed and answers `reply`."""
+
+    def __init__(self, reply: Any) -> None:
+        self.reply, self.calls = reply, []
+
+    def answer(self, inputs: tuple[Any, ...], **kwargs: Any) -> Any:
+        self.calls.append((inputs, kwargs))
+        return self.reply
+
+
+def test_only_small_cpu_text_calls_go_to_a_compute_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = _Recorder(None)  # None: no child free, the worker computes
+    monkeypatch.setattr(api, "PROCESSES", recorder)
+    value = api.compute(*GOOD)["value"]
+    assert value == pytest.approx(0.9263412213637533)
+    assert recorder.calls == [(tuple(GOOD), {"full": False, "checking": False, "claimed": None})]
+    api.check(*GOOD, claimed="0.9264")
+    api.compute_full(*BCE, "{}", "mean", " CPU ", "float32")
+    assert [c[1] for c in recorder.calls[1:]] == [{"full": False, "checking": True, "claimed": "0.9264"},
+                                                   {"full": True, "checking": False, "claimed": None}]
+    recorder.calls.clear()
+    big = json.dumps([0.5] * (api.SMALL_CHARS // 5 + 1))
+    api.compute("mse", big, big, "{}", "mean", "cpu", "float32")
+    with pytest.raises(gr.Error, match="cuda"):
+        api.compute(*BCE, "{}", "mean", "cuda", "float32")
+    assert recorder.calls == []  # large text, or another device: computed by the worker itself
+    assert api._small_cpu_call(("bce", "[1]", "[1]", "{}", None, None, None))
+    assert not api._small_cpu_call(("bce", [0.5], "[1]", "{}", "mean", "cpu", "float32"))  # not text
+
+
+def test_a_compute_process_answers_the_http_api_as_the_server_does(client: Client,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from lossapp.workers import ComputeProcesses
+
+    in_thread = [client.predict(*GOOD, api_name="/compute"), client.predict(*GOOD, "0.9264", api_name="/check")]
+    with pytest.raises(AppError) as caught:
+        client.predict("bce", "[0.2, 1.5]", "[1, 0]", "{}", "mean", "cpu", "float32", api_name="/compute")
+    processes = ComputeProcesses(1)
+    processes.start()
+    try:
+        assert processes.running == 1
+        recorder = _Recorder(None)
+        monkeypatch.setattr(recorder, "answer", lambda inputs, **kw: recorder.calls.append(inputs) or
+                            processes.answer(inputs, **kw))
+        monkeypatch.setattr(api, "PROCESSES", recorder)
+        assert [client.predict(*GOOD, api_name="/compute"),
+                client.predict(*GOOD, "0.9264", api_name="/check")] == in_thread
+        with pytest.raises(AppError) as again:
+            client.predict("bce", "[0.2, 1.5]", "[1, 0]", "{}", "mean", "cpu", "float32", api_name="/compute")
+        assert (again.value.title, again.value.message) == (caught.value.title, caught.value.message)
+        assert len(recorder.calls) == 3
+    finally:
+        processes.close()
+
+
+def test_an_internal_error_in_a_compute_process_is_logged_with_its_traceback(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    child_traceback = 'Traceback (most recent call last):\n  File "x.py", line 1\nRuntimeError: secret /srv/path\n'
+    monkeypatch.setattr(api, "PROCESSES", _Recorder(("internal", child_traceback)))
+    with caplog.at_level(logging.ERROR, logger="lossapp.ui"), pytest.raises(gr.Error) as caught:
+        api.compute(*GOOD)
+    assert caught.value.title == "Internal error" and "secret" not in caught.value.message
+    reference = re.search(r"reference ([0-9a-f]{8})", caught.value.message).group(1)
+    (logged,) = [r for r in caplog.records if reference in r.getMessage()]
+    assert "/compute" in logged.getMessage() and str(logged.exc_info[1]) == child_traceback
+    monkeypatch.setattr(api, "PROCESSES", _Recorder(("input", "pred: expected a number, got 'x'")))
+    with pytest.raises(gr.Error) as caught:
+        api.compute(*GOOD)
+    assert caught.value.title == "Error" and caught.value.message == "pred: expected a number, got 'x'"
+
+
+def test_the_compute_processes_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOSSAPP_COMPUTE_PROCESSES", raising=False)
+    assert concurrency.compute_processes() == min(concurrency.MAX_PROCESSES, (os.cpu_count() or 1) - 1)
+    monkeypatch.setenv("LOSSAPP_COMPUTE_PROCESSES", "0")
+    assert concurrency.compute_processes() == 0
+    for bad in ("-1", "two"):
+        monkeypatch.setenv("LOSSAPP_COMPUTE_PROCESSES", bad)
+        with pytest.raises(SystemExit, match=r"expected an integer >= 0 in LOSSAPP_COMPUTE_PROCESSES, got '"):
+            concurrency.compute_processes()
+
+
+def test_the_compute_processes_start_after_the_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from lossapp.ui import app as ui_app
+    order: list[str] = []
+    monkeypatch.setattr(ui_app, "WARM_UP_DELAY", 0.0)
+    monkeypatch.setattr(ui_app, "warm_up", lambda: order.append("warm-up"))
+    monkeypatch.setattr(ui_app, "freeze_long_lived", lambda: order.append("freeze"))
+    ui_app.warm_up_when_serving(types.SimpleNamespace(is_running=True), then=lambda: order.append("start")) \
+        .join(timeout=60)
+    assert order == ["warm-up", "freeze", "start"]
+
+
+def test_launch_starts_the_compute_processes_after_its_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from lossapp.ui import app as ui_app
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(ui_app, "warm_up_when_serving", lambda demo, then=None: seen.update(then=then))
+    monkeypatch.setattr(ui_app, "_stop_on_sigterm", lambda: None)
+    monkeypatch.setattr(DOWNLOADS, "start_sweeping", lambda: None)
+    assert ui_app.launch(types.SimpleNamespace(launch=lambda **kwargs: "served")) == "served"
+    assert seen["then"] == api.PROCESSES.start
+
+
 def test_gradio_errors_are_bounded_and_escaped_for_the_modal() -> None:
     hostile = InputError("pred: expected a number, got '<img src=x onerror=alert(1)>'")
     assert str(user_error(hostile, "en").message) == \

@@ -25,7 +25,11 @@ from typing import Any
 from lossapp import service
 from lossapp.inputs import InputError
 from lossapp.ui.common import bounded, gr, internal_error
-from lossapp.ui.concurrency import compute_events
+from lossapp.ui.concurrency import compute_events, compute_processes
+from lossapp.workers import ChildError, ComputeProcesses
+
+SMALL_CHARS = 64 * 1024  # text of a call a compute process answers: up to some 10,000 elements, a few ms
+PROCESSES = ComputeProcesses(compute_processes())  # started by lossapp.ui.app.launch once the server answers
 
 
 @contextmanager
@@ -43,12 +47,30 @@ def _answering(endpoint: str) -> Iterator[None]:
 def _answer(endpoint: str, inputs: tuple[Any, ...], *, full: bool, checking: bool = False,
             claimed: Any = None) -> dict[str, Any]:
     """The JSON of one /compute or /check call; `inputs`: loss, pred, target, params, reduction, device, dtype
-    as received. `checking`: a claim is required (an empty one is the checker's own InputError)."""
-    loss, pred, target, params, reduction, device, dtype = inputs
-    with _answering(endpoint):
-        result = service.compute(loss, pred, target, service.parse_params_text(params), reduction, device, dtype)
-        verdict = service.check(result, claimed, required=True) if checking else None
-        return service.result_json(result, verdict, full=full)
+    as received. `checking`: a claim is required (an empty one is the checker's own InputError). A small CPU call
+    is answered by a compute process (lossapp.workers) when one is free, any other in this thread."""
+    answered = None
+    if _small_cpu_call(inputs):
+        with _answering(endpoint):
+            answered = PROCESSES.answer(inputs, full=full, checking=checking, claimed=claimed)
+    if answered is None:
+        with _answering(endpoint):
+            return service.answer_json(inputs, full=full, checking=checking, claimed=claimed)
+    kind, value = answered
+    if kind == "ok":
+        return value
+    if kind == "input":
+        raise gr.Error(bounded(value), print_exception=False)
+    raise internal_error(ChildError(value), endpoint)
+
+
+def _small_cpu_call(inputs: tuple[Any, ...]) -> bool:
+    """Text only, at most SMALL_CHARS of it, on the CPU: the calls whose cost is Python's, not torch's kernels'
+    (a large call spends its time in kernels that release the GIL, and would be copied through a pipe)."""
+    if not all(isinstance(x, str) or x is None for x in inputs):
+        return False
+    device = (inputs[5] or "cpu").strip().lower()
+    return device == "cpu" and sum(len(x) for x in inputs if x) <= SMALL_CHARS
 
 
 def compute(loss: str, pred: str, target: str = "", params: str = "{}", reduction: str = "",

@@ -11,11 +11,13 @@ that (`on_load`). The queue settings are lossapp.ui.concurrency's.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lossapp.inputs import limits
@@ -127,9 +129,10 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-def warm_up_when_serving(demo: gr.Blocks, timeout: float = 600.0) -> threading.Thread:
+def warm_up_when_serving(demo: gr.Blocks, timeout: float = 600.0,
+                         then: Callable[[], None] | None = None) -> threading.Thread:
     """Run warm_up() in a daemon thread once `demo` answers requests (not while it starts: that is the startup
-    time a Space's visitor waits for), then freeze_long_lived()."""
+    time a Space's visitor waits for), then freeze_long_lived(), then `then()`."""
     def run() -> None:
         deadline = time.monotonic() + timeout
         while not demo.is_running and time.monotonic() < deadline:
@@ -137,6 +140,8 @@ def warm_up_when_serving(demo: gr.Blocks, timeout: float = 600.0) -> threading.T
         time.sleep(WARM_UP_DELAY)
         warm_up()
         freeze_long_lived()
+        if then is not None:
+            then()
 
     thread = threading.Thread(target=run, name="lossapp-warm-up", daemon=True)
     thread.start()
@@ -203,10 +208,12 @@ def launch_kwargs() -> dict[str, Any]:
 
 
 def launch(demo: gr.Blocks | None = None, **overrides: Any) -> Any:
-    """Serve `demo` (built here when not given): warm up once it answers, sweep old downloads meanwhile, and on
-    SIGTERM (how hosts stop a container) shut down as on Ctrl-C, so the temporary files are removed."""
+    """Serve `demo` (built here when not given): warm up once it answers and then start the compute processes
+    (lossapp.ui.api.PROCESSES), sweep old downloads meanwhile, and on SIGTERM (how hosts stop a container) shut
+    down as on Ctrl-C, so the temporary files are removed and the compute processes stopped."""
     demo = demo or build_app()
-    warm_up_when_serving(demo)
+    warm_up_when_serving(demo, then=api.PROCESSES.start)  # the compute processes: after the warm-up (CPU)
+    atexit.register(api.PROCESSES.close)
     DOWNLOADS.start_sweeping()
     _stop_on_sigterm()
     try:

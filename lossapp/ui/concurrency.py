@@ -4,8 +4,13 @@
   Check tab, loading an uploaded file, writing a download) share ONE group of workers, as many as the machine
   has cores (`LOSSAPP_COMPUTE_WORKERS`, default os.cpu_count(); a CPU Space has 2). torch releases the GIL, so
   two computations use two cores; a third would only share them, make every request slower and hold one
-  more large input in memory. Small requests are not held up by it: a 100-element BCE computes in about a
-  millisecond, less than Gradio's own handling of the request (about 4 ms of CPU).
+  more large input in memory.
+- A small HTTP computation (CPU, at most 64 KiB of text: up to some 10,000 elements) is handed by its worker to
+  a compute process (lossapp.workers; `LOSSAPP_COMPUTE_PROCESSES`, default one less than the cores, at most
+  MAX_PROCESSES; 0 for none). Its millisecond of Python would otherwise hold the one GIL that Gradio's event loop
+  needs for every other request (at 8 clients the loop has a core's worth of work of its own). Until the
+  processes have started (a few seconds after the server answers), or when one is busy past a few seconds or
+  died, the worker computes it itself, as before.
 - Quick interface events (the language switch, the loss picker, the curves) are pure Python under the GIL: up
   to DEFAULT_LIMIT of each run at once (`default_concurrency_limit`), so one slow event does not hold up the
   same event of other users, without a thread per waiting user.
@@ -34,26 +39,35 @@ from typing import Any
 DEFAULT_LIMIT = 4    # each quick interface event: how many run at once
 QUEUE_SIZE = 256     # events waiting, all groups together
 SESSIONS = 1_000     # sessions kept: a browser tab is one, and so is each HTTP API call without a session
+MAX_PROCESSES = 4   # compute processes by default, however many cores (each holds torch: about 300 MB)
 COMPUTE_ID = "lossapp-compute"
 GRADE_ID = "lossapp-grade"
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
+    wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     try:
         value = int(raw)
     except ValueError:
-        raise SystemExit(f"error: expected a positive integer in {name}, got {raw!r}") from None
-    if value < 1:
-        raise SystemExit(f"error: expected a positive integer in {name}, got {raw!r}")
+        raise SystemExit(f"error: expected {wanted} in {name}, got {raw!r}") from None
+    if value < minimum:
+        raise SystemExit(f"error: expected {wanted} in {name}, got {raw!r}")
     return value
 
 
 def compute_workers() -> int:
     """How many computations run at once: LOSSAPP_COMPUTE_WORKERS, else the number of cores."""
     return _env_int("LOSSAPP_COMPUTE_WORKERS", os.cpu_count() or 1)
+
+
+def compute_processes() -> int:
+    """How many compute processes answer small HTTP computations (lossapp.workers): LOSSAPP_COMPUTE_PROCESSES
+    (0: none, every computation in the server's own threads), else one less than the cores, at most MAX_PROCESSES
+    (one on a 2-core Space: the event loop keeps one core, the computations take the other)."""
+    return _env_int("LOSSAPP_COMPUTE_PROCESSES", min(MAX_PROCESSES, (os.cpu_count() or 1) - 1), minimum=0)
 
 
 def queue_size() -> int:
