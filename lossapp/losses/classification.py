@@ -923,6 +923,14 @@ def _nll_narrow(params: dict[str, Any]) -> bool:
 ANY_IGNORED = "any_ignored"  # (a key of Trace.shared; not a message id)
 
 
+def _unit_gradient(one: Any, denominator: Any, divisor: float) -> Any:
+    """NLL's g before its class weight: 1, divided by the mean's `denominator` (None: not a mean), then by ln b
+    (`divisor`, 1: none), in the backward's order; on a Python float (one IEEE float64 division each) or a 0-d
+    float64 tensor alike."""
+    g = one if denominator is None else one / denominator
+    return g if divisor == 1.0 else g / divisor
+
+
 def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any],
                  reduction: str, shared: dict[str, Any] | None = None) -> torch.Tensor | None:
     """d(loss)/d(log p) of NLL of log-probabilities, the sparse COO tensor autograd of the trace gives (torch.gather's
@@ -947,20 +955,14 @@ def nll_gradient(pred: torch.Tensor, target: torch.Tensor, params: dict[str, Any
     w_y = None if ignored is None else samples.class_weights(weight)  # (None: every w_{y_n} is 1)
     divisor = log_base_divisor(params)
     count = target.numel()
+    mean = reduction == "mean"
     if w_y is None:  # every value is −g: one number, on Python floats (IEEE float64 division, as the backward's)
-        g = 1.0
-        if reduction == "mean":
-            g = 1.0 / count if count else math.inf
-        if divisor != 1.0:
-            g = g / divisor
+        g = _unit_gradient(1.0, (count or 1) if mean else None, divisor)  # (no sample: no value; 1 avoids 1/0)
         # a broadcast view of −g (no tensor of N copies; the comparison reads it as one number)
         values = torch.tensor(-g, dtype=torch.float64, device=pred.device).expand(count)
     else:
-        g = torch.ones((), dtype=torch.float64, device=pred.device)
-        if reduction == "mean":
-            g = g / w_y.sum()
-        if divisor != 1.0:
-            g = g / divisor
+        g = _unit_gradient(torch.ones((), dtype=torch.float64, device=pred.device), w_y.sum() if mean else None,
+                           divisor)
         values = g * (-w_y)
         if any_ignored:
             values = torch.where(ignored, 0.0, values)

@@ -90,24 +90,15 @@ def _l1_point(w: float, g: float) -> Message:
     return msg("regularization.derivative.l1_kink")
 
 
-def _l1_per_weight(w: torch.Tensor, lam: float) -> torch.Tensor:
-    """d(λ·|w_i|)/dw_i = λ·sign(w_i) (0 at w_i = 0, as torch's abs backward)."""
-    return torch.sign(w).mul_(lam)
+def _l1_per_weight_(w: torch.Tensor, lam: float) -> torch.Tensor:
+    """d(λ·|w_i|)/dw_i = λ·sign(w_i) (0 at w_i = 0, as torch's abs backward), written over `w` (the steps pass a
+    copy of the shown weights; the gradient comparison its float64 block of them)."""
+    return w.sign_().mul_(lam)
 
 
-def _l1_per_weight_(g: torch.Tensor, lam: float) -> torch.Tensor:
-    """_l1_per_weight of the float64 w that `g` holds, written over it (the same operations, in place)."""
-    return g.sign_().mul_(lam)
-
-
-def _l2_per_weight(w: torch.Tensor, lam: float) -> torch.Tensor:
-    """d((λ/2)·w_i²)/dw_i = λ·w_i."""
-    return lam * w
-
-
-def _l2_per_weight_(g: torch.Tensor, lam: float) -> torch.Tensor:
-    """_l2_per_weight of the float64 w that `g` holds, written over it (the same product, in place)."""
-    return g.mul_(lam)
+def _l2_per_weight_(w: torch.Tensor, lam: float) -> torch.Tensor:
+    """d((λ/2)·w_i²)/dw_i = λ·w_i, written over `w` (as _l1_per_weight_)."""
+    return w.mul_(lam)
 
 
 def _penalty_gradient(per_weight_: Callable[[torch.Tensor, float], torch.Tensor],
@@ -164,7 +155,7 @@ def l1_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
               absolute.sum(), note=msg("regularization.note.l1_norm"))
     terms = trace.add("l", msg("regularization.step.times_per_weight"), r"r_i = \lambda |w_i|", absolute.mul_(lam),
                       sub=rf"{lt} \cdot |$w|", w=w, note=msg("regularization.note.lam", lam=f"{lam:g}"))
-    _gradient_step(trace, lambda w: _l1_per_weight(w, lam), w.detach(), r"\lambda\,\mathrm{sign}(w_i)", reduction,
+    _gradient_step(trace, lambda w: _l1_per_weight_(w.clone(), lam), w.detach(), r"\lambda\,\mathrm{sign}(w_i)", reduction,
                    _l1_point)
     return reduce(trace, terms, reduction)
 
@@ -245,7 +236,7 @@ def l2_penalty_steps(trace: Trace, pred: torch.Tensor, target: torch.Tensor | No
                       squares.mul_(0.5 * lam), sub=rf"\frac{{{lt}}}{{2}} \cdot $w^2", w=w,
                       note=msg("regularization.note.lam", lam=f"{lam:g}"))
     wd = w.detach()
-    _gradient_step(trace, lambda w: _l2_per_weight(w, lam), wd, r"\lambda\, w_i", reduction,
+    _gradient_step(trace, lambda w: _l2_per_weight_(w.clone(), lam), wd, r"\lambda\, w_i", reduction,
                    lambda w, g: msg("regularization.derivative.l2", w=number(w), g=number(g)))
     trace.show("w'", msg("regularization.step.one_sgd_step_with_weight"),
                r"w_i' = w_i - \text{lr} \cdot (\nabla_{w_i} L_{\text{data}} + \lambda w_i) = w_i - \lambda w_i",
