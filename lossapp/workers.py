@@ -108,31 +108,31 @@ class Child:
         env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
         self.process = subprocess.Popen([sys.executable, "-m", "lossapp.workers"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, env=env)
+        if self.process.stdin is None or self.process.stdout is None:  # (never: both are pipes)
+            raise OSError("the child's pipes were not opened")
+        self.requests: IO[bytes] = self.process.stdin
+        self.answers: IO[bytes] = self.process.stdout
 
     def call(self, request: Request) -> Answer:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        _write(self.process.stdin, request)
-        return _read(self.process.stdout)
+        _write(self.requests, request)
+        return _read(self.answers)
 
     def wait_ready(self) -> None:
         """Until the child has said READY (EOFError if it died first)."""
-        assert self.process.stdout is not None
-        if _read(self.process.stdout) != READY:
+        if _read(self.answers) != READY:
             raise EOFError("the child did not say it was ready")
 
     def close(self) -> None:
         """Close its stdin (it exits), then make sure it has."""
         with contextlib.suppress(OSError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
+            self.requests.close()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
         with contextlib.suppress(OSError):
-            if self.process.stdout is not None:
-                self.process.stdout.close()
+            self.answers.close()
 
 
 class ComputeProcesses:
